@@ -1,0 +1,35 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export COALITION_DATABASE_URL ?= sqlite:///./coalition.db
+
+.PHONY: install run test lint unit bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install  ## migrate the embedded database, load the demo network, serve on http://127.0.0.1:8000
+	$(BIN)/coalition migrate
+	$(BIN)/coalition demo
+	$(BIN)/coalition serve --host 127.0.0.1 --port 8000
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+unit: install  ## the suite without lint
+	$(BIN)/python -m pytest
+
+test: lint unit  ## lint, types and the whole suite (storage tests on SQLite and PostgreSQL)
+
+bench: install  ## purchases/s and latency through HTTP against PostgreSQL, next to pgbench (see docs/benchmarks.md)
+	$(BIN)/python -m bench.purchases
+
+clean:
+	rm -rf $(VENV) coalition.db coalition.db-wal coalition.db-shm .pytest_cache .mypy_cache .ruff_cache

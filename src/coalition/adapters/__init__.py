@@ -1,0 +1,1 @@
+"""Adapters around the application layer: storage, HTTP, CLI."""

@@ -1,0 +1,1 @@
+"""CLI adapter: the `coalition` command (Typer + Rich)."""

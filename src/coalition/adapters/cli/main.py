@@ -1,0 +1,255 @@
+"""The `coalition` command: migrate, serve, demo, verify, and the administrator's commands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from coalition.adapters.storage import migrate as migrations
+from coalition.adapters.storage.verify import CHECKS, Check, verify
+from coalition.application.admin import NetworkRef
+from coalition.domain.errors import DomainError
+from coalition.settings import Settings
+from coalition.wiring import Services, build_services
+
+app = typer.Typer(help="Coalition: a loyalty server for one shop or a coalition of businesses.", no_args_is_help=True)
+network_app = typer.Typer(help="Networks, partners, outlets, terminals and cashiers.", no_args_is_help=True)
+app.add_typer(network_app, name="network")
+console = Console()
+errors = Console(stderr=True)
+T = TypeVar("T")
+
+DatabaseOption = Annotated[
+    str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL", help="sqlite:///file or postgresql://…")
+]
+
+
+def _settings(database_url: str | None) -> Settings:
+    settings = Settings.from_env()
+    if database_url:
+        settings = Settings(database_url, settings.operator_token, settings.public_url)
+    return settings
+
+
+def _run(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
+    async def main() -> T:
+        services = build_services(settings)
+        try:
+            return await work(services)
+        finally:
+            await services.close()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as error:
+        field = f" ({error.field})" if error.field else ""
+        errors.print(f"[red]error{field}:[/red] {error.detail}")
+        raise typer.Exit(2) from None
+
+
+@app.command("migrate")
+def migrate_command(database_url: DatabaseOption = None) -> None:
+    """Create or upgrade the schema (Alembic) on SQLite or PostgreSQL."""
+    settings = _settings(database_url)
+    migrations.upgrade(settings.database_url)
+    console.print("[green]schema is up to date[/green]")
+
+
+@app.command("serve")
+def serve(
+    database_url: DatabaseOption = None,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Serve the API (docs at /docs, OpenAPI at /openapi.json)."""
+    import os
+
+    import uvicorn
+
+    if database_url:
+        os.environ["COALITION_DATABASE_URL"] = database_url
+    uvicorn.run(
+        "coalition.adapters.http.asgi:app", host=host, port=port, workers=workers, access_log=False, log_level="info"
+    )
+
+
+@app.command("demo")
+def demo(
+    database_url: DatabaseOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+) -> None:
+    """Load the demo network if it is not there yet, and print its URL, keys, logins and members."""
+    from coalition.demo import describe_demo, load_demo
+
+    settings = _settings(database_url)
+    migrations.upgrade(settings.database_url)
+
+    async def work(services: Services) -> tuple[bool, dict[str, Any]]:
+        created = await load_demo(services)
+        return created, await describe_demo(services)
+
+    created, info = _run(settings, work)
+    if as_json:
+        print(json.dumps(info, indent=2, ensure_ascii=False))
+        return
+    console.print(f"[bold]Demo network[/bold] {'loaded' if created else 'already loaded'} — API at {info['url']}")
+    console.print(f"Admin key: [cyan]{info['admin_key']}[/cyan]")
+    _print_table("Terminals (Authorization: Bearer <key>)", ["outlet", "partner", "key"], info["terminals"])
+    _print_table("Cashiers", ["outlet", "login", "password"], info["cashiers"])
+    _print_table("Members", ["identifier", "phone", "name", "points_balance", "lifetime_spend"], info["members"])
+
+
+def _print_table(title: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+    console.print(table)
+
+
+@app.command("verify")
+def verify_command(database_url: DatabaseOption = None) -> None:
+    """Re-check every ledger invariant over the whole database; exit 1 on any violation."""
+    settings = _settings(database_url)
+
+    async def work(services: Services) -> list[Any]:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("verifying", total=len(CHECKS))
+
+            def advance(check: Check) -> None:
+                progress.update(task, advance=1, description=check.name)
+
+            return await verify(services.engine, advance)
+
+    violations = _run(settings, work)
+    for check in CHECKS:
+        found = next((v for v in violations if v.check is check), None)
+        mark = "[red]FAIL[/red]" if found else "[green]ok[/green]"
+        console.print(f"{mark}  {check.name}: {check.description}")
+        for row in found.rows if found else []:
+            console.print(f"      {row}")
+    if violations:
+        raise typer.Exit(1)
+
+
+def _network(services: Services, code: str) -> Awaitable[NetworkRef]:
+    return services.admin.network(code)
+
+
+@network_app.command("create")
+def network_create(
+    code: str,
+    name: str,
+    currency: Annotated[str, typer.Option(help="ISO 4217 code")] = "RUB",
+    accrual_percent: Annotated[int, typer.Option(help="bonus accrual, whole percent")] = 3,
+    redeem_cap_percent: Annotated[int, typer.Option(help="largest share of a check paid with points")] = 15,
+    min_check: Annotated[str, typer.Option(help="smallest check points may pay")] = "0",
+    database_url: DatabaseOption = None,
+) -> None:
+    """Create a network with a one-tier bonus program; prints its admin key once."""
+    from coalition.application.admin import ProgramSettings
+    from coalition.domain.bonus import Tier
+    from coalition.domain.money import parse_amount_minor
+
+    program = ProgramSettings(
+        code="bonus",
+        name="Bonus points",
+        tiers=(Tier(0, accrual_percent * 100, 0, redeem_cap_percent * 100),),
+        min_check_for_redeem_minor=parse_amount_minor(min_check, currency, field="min_check"),
+    )
+    print(json.dumps(_run(_settings(database_url), lambda s: s.admin.create_network(code, name, currency, program))))
+
+
+@network_app.command("partner")
+def partner_create(network: str, name: str, database_url: DatabaseOption = None) -> None:
+    """Add a partner (a business) to a network."""
+
+    async def work(services: Services) -> dict[str, Any]:
+        return await services.admin.create_partner(await _network(services, network), name)
+
+    print(json.dumps(_run(_settings(database_url), work)))
+
+
+@network_app.command("outlet")
+def outlet_create(
+    network: str, partner_id: int, name: str, timezone: str = "UTC", database_url: DatabaseOption = None
+) -> None:
+    """Add an outlet (a point of sale) to a partner."""
+
+    async def work(services: Services) -> dict[str, Any]:
+        return await services.admin.create_outlet(await _network(services, network), partner_id, name, timezone)
+
+    print(json.dumps(_run(_settings(database_url), work)))
+
+
+@network_app.command("terminal")
+def terminal_create(network: str, outlet_id: int, name: str, database_url: DatabaseOption = None) -> None:
+    """Create a terminal key for an outlet; the key is printed once."""
+
+    async def work(services: Services) -> dict[str, Any]:
+        return await services.admin.create_terminal(await _network(services, network), outlet_id, name)
+
+    print(json.dumps(_run(_settings(database_url), work)))
+
+
+@network_app.command("cashier")
+def cashier_create(
+    network: str,
+    outlet_id: int,
+    login: str,
+    name: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Create a cashier with a password (hashed with argon2id)."""
+
+    async def work(services: Services) -> dict[str, Any]:
+        return await services.admin.create_cashier(await _network(services, network), outlet_id, login, name, password)
+
+    print(json.dumps(_run(_settings(database_url), work)))
+
+
+@network_app.command("show")
+def network_show(network: str, database_url: DatabaseOption = None) -> None:
+    """Print a network's partners, outlets, terminals and cashiers."""
+
+    async def work(services: Services) -> dict[str, Any]:
+        return await services.admin.listing(await _network(services, network))
+
+    print(json.dumps(_run(_settings(database_url), work), indent=2, ensure_ascii=False, default=str))
+
+
+@app.command("statement")
+def statement(network: str, identifier: str, database_url: DatabaseOption = None) -> None:
+    """A member's statement: every points transaction with its running balance."""
+
+    async def work(services: Services) -> dict[str, Any]:
+        return await services.pos.statement((await _network(services, network)).id, identifier)
+
+    result = _run(_settings(database_url), work)
+    table = Table(title=f"Member {result['member_id']} — balance {result['points_balance']}")
+    for column in ("tx", "kind", "occurred_at", "outlet", "points", "balance"):
+        table.add_column(column)
+    for line in result["transactions"]:
+        table.add_row(
+            str(line["tx_id"]),
+            line["kind"],
+            line["occurred_at"],
+            line["outlet"] or "",
+            str(line["points"]),
+            str(line["balance_after"]),
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()

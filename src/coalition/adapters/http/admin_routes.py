@@ -1,0 +1,70 @@
+"""The admin API: the network administrator's key manages partners, outlets, terminals, cashiers and members."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from coalition.adapters.http.dependencies import NetworkAdmin, Svc, bearer
+from coalition.adapters.http.schemas import (
+    CashierBody,
+    NetworkBody,
+    OutletBody,
+    PartnerBody,
+    PasswordBody,
+    TerminalBody,
+)
+from coalition.domain.errors import Forbidden, Unauthorized
+
+router = APIRouter(prefix="/v1/admin", tags=["Admin"])
+
+
+@router.post("/networks", status_code=201, summary="Create a network (operator token only)")
+async def create_network(body: NetworkBody, svc: Svc, key: Annotated[str | None, Depends(bearer)]) -> dict[str, Any]:
+    expected = svc.settings.operator_token
+    if expected is None:
+        raise Forbidden(
+            "creating networks over HTTP is off: set COALITION_OPERATOR_TOKEN, or use `coalition network create`"
+        )
+    if key is None or not hmac.compare_digest(key, expected):
+        raise Unauthorized("this operator token is wrong")
+    return await svc.admin.create_network(body.code, body.name, body.currency, body.program.to_settings(body.currency))
+
+
+@router.get("/network", summary="The network with its partners, outlets, terminals and cashiers")
+async def network(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.admin.listing(admin)
+
+
+@router.post("/partners", status_code=201)
+async def create_partner(body: PartnerBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.admin.create_partner(admin, body.name)
+
+
+@router.post("/outlets", status_code=201)
+async def create_outlet(body: OutletBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.admin.create_outlet(admin, body.partner_id, body.name, body.timezone)
+
+
+@router.post("/terminals", status_code=201, summary="Create a terminal; its key is shown only in this answer")
+async def create_terminal(body: TerminalBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.admin.create_terminal(admin, body.outlet_id, body.name)
+
+
+@router.post("/cashiers", status_code=201)
+async def create_cashier(body: CashierBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.admin.create_cashier(admin, body.outlet_id, body.login, body.name, body.password)
+
+
+@router.put("/cashiers/{cashier_id}/password", summary="Change a cashier's password at once")
+async def set_password(cashier_id: int, body: PasswordBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.admin.set_cashier_password(admin, cashier_id, body.password)
+
+
+@router.get("/members/{identifier}/statement", summary="Every points transaction of a member with running balance")
+async def statement(
+    identifier: str, svc: Svc, admin: NetworkAdmin, limit: Annotated[int, Query(ge=1, le=10_000)] = 500
+) -> dict[str, Any]:
+    return await svc.pos.statement(admin.id, identifier, limit)

@@ -1,0 +1,66 @@
+"""The POS API: what tills, kiosks and card-issuing terminals call with a terminal key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from coalition.adapters.http.dependencies import IdempotencyKey, RequestHash, Svc, Terminal
+from coalition.adapters.http.schemas import CardBody, EnrolBody, PurchaseBody, QuoteBody, RefundBody, ReplaceCardBody
+from coalition.application.pos import CommandResult
+from coalition.domain.cards import CardAction
+
+router = APIRouter(prefix="/v1", tags=["POS"])
+
+
+def answer(result: CommandResult) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else None
+    return JSONResponse(result.body, status_code=result.status_code, headers=headers)
+
+
+@router.get("/members/{identifier}", summary="Identify a member: profile, card state and balances")
+async def get_member(identifier: str, svc: Svc, ctx: Terminal) -> dict[str, Any]:
+    return await svc.pos.member_summary(ctx, identifier)
+
+
+@router.post("/members", status_code=201, summary="Enrol a member (personal or anonymous), optionally with a card")
+async def enrol(body: EnrolBody, svc: Svc, ctx: Terminal, key: IdempotencyKey, fp: RequestHash) -> JSONResponse:
+    return answer(await svc.pos.enrol(ctx, body.to_input(), key, fp))
+
+
+@router.post("/purchases/quote", summary="What a purchase would do under the rules; changes nothing")
+async def quote(body: QuoteBody, svc: Svc, ctx: Terminal) -> dict[str, Any]:
+    return await svc.pos.quote(ctx, body.to_input())
+
+
+@router.post("/purchases", status_code=201, summary="Record a purchase: spend and earn points")
+async def purchase(body: PurchaseBody, svc: Svc, ctx: Terminal, key: IdempotencyKey, fp: RequestHash) -> JSONResponse:
+    return answer(await svc.pos.purchase(ctx, body.to_input(), key, fp))
+
+
+@router.post("/purchases/{purchase_id}/refunds", status_code=201, summary="Refund a purchase in full or in part")
+async def refund(
+    purchase_id: str, body: RefundBody, svc: Svc, ctx: Terminal, key: IdempotencyKey, fp: RequestHash
+) -> JSONResponse:
+    return answer(await svc.pos.refund(ctx, purchase_id, body.to_input(), key, fp))
+
+
+@router.post("/cards", status_code=201, summary="Issue a card: to an existing member, or as a new anonymous card")
+async def issue_card(body: CardBody, svc: Svc, ctx: Terminal, key: IdempotencyKey, fp: RequestHash) -> JSONResponse:
+    return answer(await svc.pos.issue_card(ctx, body.number, body.member, key, fp))
+
+
+@router.post("/cards/{number}/replace", summary="Replace a card; balance and history stay with the member")
+async def replace_card(
+    number: str, body: ReplaceCardBody, svc: Svc, ctx: Terminal, key: IdempotencyKey, fp: RequestHash
+) -> JSONResponse:
+    return answer(await svc.pos.change_card(ctx, number, CardAction.REPLACE, body.new_number, key, fp))
+
+
+@router.post("/cards/{number}/{action}", summary="activate, block, unblock or report-lost a card")
+async def change_card(
+    number: str, action: CardAction, svc: Svc, ctx: Terminal, key: IdempotencyKey, fp: RequestHash
+) -> JSONResponse:
+    return answer(await svc.pos.change_card(ctx, number, action, None, key, fp))

@@ -1,0 +1,191 @@
+"""Request bodies of the HTTP API. Amounts are decimal strings, points integers; unknown fields are refused."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from coalition.application.admin import ProgramSettings
+from coalition.application.ports import Profile
+from coalition.application.pos import EnrolInput, IdentifierInput, ItemInput, PurchaseInput, RefundInput
+from coalition.domain.bonus import Tier
+from coalition.domain.identifiers import IdentifierKind
+from coalition.domain.money import parse_amount_minor
+
+Amount = Annotated[StrictStr, Field(examples=["1500.00"], max_length=32)]
+Points = Annotated[StrictInt, Field(ge=0, le=10**12)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Item(Body):
+    sku: StrictStr = Field(min_length=1, max_length=100)
+    category: StrictStr | None = Field(default=None, max_length=100)
+    quantity: StrictStr | StrictInt = Field(default=1, examples=[1, "0.5"])
+    unit_price: Amount
+
+    def to_input(self) -> ItemInput:
+        return ItemInput(self.sku, self.quantity, self.unit_price, self.category)
+
+
+class ReturnedItem(Body):
+    sku: StrictStr = Field(min_length=1, max_length=100)
+    quantity: StrictStr | StrictInt = Field(default=1)
+
+    def to_input(self) -> ItemInput:
+        return ItemInput(self.sku, self.quantity)
+
+
+class QuoteBody(Body):
+    customer: StrictStr = Field(min_length=1, max_length=256, description="any identifier of the member")
+    amount: Amount | None = None
+    items: list[Item] | None = Field(default=None, max_length=500)
+    redeem_points: Points | None = None
+
+    def to_input(self) -> PurchaseInput:
+        return PurchaseInput(
+            customer=self.customer,
+            amount=self.amount,
+            items=tuple(item.to_input() for item in self.items or ()),
+            redeem_points=self.redeem_points,
+        )
+
+
+class PurchaseBody(QuoteBody):
+    receipt: StrictStr = Field(min_length=1, max_length=100, description="the till's receipt number")
+    cashier: StrictStr | None = Field(default=None, max_length=100, description="the cashier's login")
+    occurred_at: datetime | None = Field(default=None, description="when the sale happened, for offline uploads")
+
+    def to_input(self) -> PurchaseInput:
+        base = super().to_input()
+        return PurchaseInput(
+            customer=base.customer,
+            amount=base.amount,
+            items=base.items,
+            redeem_points=base.redeem_points,
+            receipt=self.receipt,
+            cashier=self.cashier,
+            occurred_at=self.occurred_at,
+        )
+
+
+class RefundBody(Body):
+    amount: Amount | None = Field(default=None, description="measured on the check total before points")
+    items: list[ReturnedItem] | None = Field(default=None, max_length=500)
+
+    def to_input(self) -> RefundInput:
+        return RefundInput(amount=self.amount, items=tuple(item.to_input() for item in self.items or ()))
+
+
+class ProfileBody(Body):
+    name: StrictStr | None = Field(default=None, max_length=200)
+    phone: StrictStr | None = Field(default=None, max_length=32)
+    email: StrictStr | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    birth_date: date | None = None
+    notes: StrictStr | None = Field(default=None, max_length=2000)
+    consent_data_processing: StrictBool = False
+    consent_newsletters: StrictBool = False
+
+
+class IdentifierBody(Body):
+    kind: IdentifierKind
+    value: StrictStr = Field(min_length=1, max_length=256)
+
+
+class EnrolBody(Body):
+    kind: Literal["personal", "anonymous"] = "personal"
+    card_number: StrictStr | None = Field(default=None, max_length=64)
+    profile: ProfileBody = Field(default_factory=ProfileBody)
+    identifiers: list[IdentifierBody] = Field(default_factory=list, max_length=10)
+
+    def to_input(self) -> EnrolInput:
+        return EnrolInput(
+            kind=self.kind,
+            card_number=self.card_number,
+            profile=Profile(**self.profile.model_dump()),
+            identifiers=tuple(IdentifierInput(i.kind, i.value) for i in self.identifiers),
+        )
+
+
+class CardBody(Body):
+    number: StrictStr = Field(min_length=1, max_length=64)
+    member: StrictStr | None = Field(default=None, max_length=256, description="an identifier of an existing member")
+
+
+class ReplaceCardBody(Body):
+    new_number: StrictStr = Field(min_length=1, max_length=64)
+
+
+class TierBody(Body):
+    from_lifetime_spend: Amount = "0"
+    accrual_bp: StrictInt = Field(ge=0, le=10_000, description="basis points of the paid amount: 300 = 3 %")
+    fixed_points_per_check: Points = 0
+    redeem_cap_bp: StrictInt = Field(ge=0, le=10_000, description="largest share of a check points may pay")
+
+
+class ProgramBody(Body):
+    code: StrictStr = "bonus"
+    name: StrictStr = "Bonus points"
+    point_value: Amount = "1"
+    min_check_for_redeem: Amount = "0"
+    points_expire_days: StrictInt | None = Field(default=None, ge=1, le=36_500)
+    tiers: list[TierBody] = Field(min_length=1, max_length=20)
+
+    def to_settings(self, currency: str) -> ProgramSettings:
+        return ProgramSettings(
+            code=self.code,
+            name=self.name,
+            tiers=tuple(
+                Tier(
+                    parse_amount_minor(
+                        tier.from_lifetime_spend, currency, field=f"program.tiers[{i}].from_lifetime_spend"
+                    ),
+                    tier.accrual_bp,
+                    tier.fixed_points_per_check,
+                    tier.redeem_cap_bp,
+                )
+                for i, tier in enumerate(self.tiers)
+            ),
+            min_check_for_redeem_minor=parse_amount_minor(
+                self.min_check_for_redeem, currency, field="program.min_check_for_redeem"
+            ),
+            point_value_minor=parse_amount_minor(self.point_value, currency, field="program.point_value"),
+            points_expire_days=self.points_expire_days,
+        )
+
+
+class NetworkBody(Body):
+    code: StrictStr = Field(min_length=2, max_length=63)
+    name: StrictStr = Field(min_length=1, max_length=200)
+    currency: StrictStr = Field(min_length=3, max_length=3)
+    program: ProgramBody
+
+
+class PartnerBody(Body):
+    name: StrictStr = Field(min_length=1, max_length=200)
+
+
+class OutletBody(Body):
+    partner_id: StrictInt
+    name: StrictStr = Field(min_length=1, max_length=200)
+    timezone: StrictStr = "UTC"
+
+
+class TerminalBody(Body):
+    outlet_id: StrictInt
+    name: StrictStr = Field(min_length=1, max_length=200)
+
+
+class CashierBody(Body):
+    outlet_id: StrictInt
+    login: StrictStr = Field(min_length=2, max_length=100)
+    name: StrictStr = Field(min_length=1, max_length=200)
+    password: StrictStr = Field(min_length=6, max_length=200)
+
+
+class PasswordBody(Body):
+    password: StrictStr = Field(min_length=6, max_length=200)

@@ -1,0 +1,1 @@
+"""Storage adapter: the schema (SQLAlchemy Core), Alembic migrations and the SQL implementation of the ports."""

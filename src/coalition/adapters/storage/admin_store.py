@@ -1,0 +1,229 @@
+"""The SQL implementation of the admin unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import exists, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from coalition.adapters.storage import tables as t
+from coalition.adapters.storage.pos_store import duplicate_of
+from coalition.application.admin import NetworkRef
+from coalition.application.ports import Clock
+from coalition.domain.bonus import BonusProgram
+from coalition.domain.ledger import AccountPurpose, OwnerKind
+
+NODE_OWNER_ID = 0  # the settlement node is one per network; its accounts are keyed by the network
+
+
+class SqlAdminUnitOfWork:
+    def __init__(self, connection: AsyncConnection, clock: Clock) -> None:
+        self.connection = connection
+        self.clock = clock
+
+    async def _insert_id(self, statement: Any) -> int:
+        try:
+            return int((await self.connection.execute(statement)).scalar_one())
+        except IntegrityError as error:
+            duplicate = duplicate_of(error)
+            if duplicate is not None:
+                raise duplicate from error
+            raise
+
+    async def network_by_admin_key_hash(self, key_hash: str) -> NetworkRef | None:
+        return await self._network(t.networks.c.admin_key_hash == key_hash)
+
+    async def network_by_code(self, code: str) -> NetworkRef | None:
+        return await self._network(t.networks.c.code == code)
+
+    async def _network(self, condition: Any) -> NetworkRef | None:
+        n = t.networks
+        row = (await self.connection.execute(select(n.c.id, n.c.code, n.c.name, n.c.currency).where(condition))).first()
+        return None if row is None else NetworkRef(row.id, row.code, row.name, row.currency)
+
+    async def create_network(
+        self, code: str, name: str, currency: str, admin_key_hash: str, program: BonusProgram, program_name: str
+    ) -> NetworkRef:
+        now = self.clock.now()
+        network_id = await self._insert_id(
+            insert(t.networks)
+            .values(code=code, name=name, currency=currency, admin_key_hash=admin_key_hash, created_at=now)
+            .returning(t.networks.c.id)
+        )
+        program_id = await self._insert_id(
+            insert(t.programs)
+            .values(
+                network_id=network_id,
+                code=program.code,
+                name=program_name,
+                currency=currency,
+                point_value_minor=program.point_value_minor,
+                min_check_for_redeem_minor=program.min_check_for_redeem_minor,
+                points_expire_days=program.points_expire_days,
+                created_at=now,
+            )
+            .returning(t.programs.c.id)
+        )
+        await self.connection.execute(
+            insert(t.program_tiers),
+            [
+                {
+                    "program_id": program_id,
+                    "min_lifetime_spend_minor": tier.min_lifetime_spend_minor,
+                    "accrual_bp": tier.accrual_bp,
+                    "fixed_points_per_check": tier.fixed_points_per_check,
+                    "redeem_cap_bp": tier.redeem_cap_bp,
+                }
+                for tier in program.tiers
+            ],
+        )
+        node_accounts = [
+            (AccountPurpose.POINTS_ISSUED, program.points_asset),
+            (AccountPurpose.POINTS_REDEEMED, program.points_asset),
+            (AccountPurpose.POINTS_BREAKAGE, program.points_asset),
+            (AccountPurpose.OBLIGATIONS, program.money_asset),
+        ]
+        await self.connection.execute(
+            insert(t.accounts),
+            [
+                {
+                    "network_id": network_id,
+                    "owner_kind": OwnerKind.NODE.value,
+                    "owner_id": NODE_OWNER_ID,
+                    "purpose": purpose.value,
+                    "asset": asset,
+                }
+                for purpose, asset in node_accounts
+            ],
+        )
+        return NetworkRef(network_id, code, name, currency)
+
+    async def create_partner(self, network: NetworkRef, name: str) -> int:
+        partner_id = await self._insert_id(
+            insert(t.partners)
+            .values(network_id=network.id, name=name, created_at=self.clock.now())
+            .returning(t.partners.c.id)
+        )
+        await self.connection.execute(
+            insert(t.accounts).values(
+                network_id=network.id,
+                owner_kind=OwnerKind.PARTNER.value,
+                owner_id=partner_id,
+                purpose=AccountPurpose.OBLIGATIONS.value,
+                asset=f"money:{network.currency}",
+            )
+        )
+        return partner_id
+
+    async def create_outlet(self, network: NetworkRef, partner_id: int, name: str, timezone: str) -> int:
+        return await self._insert_id(
+            insert(t.outlets)
+            .values(
+                network_id=network.id, partner_id=partner_id, name=name, timezone=timezone, created_at=self.clock.now()
+            )
+            .returning(t.outlets.c.id)
+        )
+
+    async def create_terminal(
+        self, network: NetworkRef, outlet_id: int, name: str, key_hash: str, key_prefix: str
+    ) -> int:
+        return await self._insert_id(
+            insert(t.terminals)
+            .values(
+                network_id=network.id,
+                outlet_id=outlet_id,
+                name=name,
+                key_hash=key_hash,
+                key_prefix=key_prefix,
+                active=True,
+                created_at=self.clock.now(),
+            )
+            .returning(t.terminals.c.id)
+        )
+
+    async def create_cashier(
+        self, network: NetworkRef, outlet_id: int, login: str, name: str, password_hash: str
+    ) -> int:
+        return await self._insert_id(
+            insert(t.cashiers)
+            .values(
+                network_id=network.id,
+                outlet_id=outlet_id,
+                login=login,
+                name=name,
+                password_hash=password_hash,
+                active=True,
+                created_at=self.clock.now(),
+            )
+            .returning(t.cashiers.c.id)
+        )
+
+    async def set_cashier_password(self, network: NetworkRef, cashier_id: int, password_hash: str) -> bool:
+        result = await self.connection.execute(
+            update(t.cashiers)
+            .where(t.cashiers.c.id == cashier_id, t.cashiers.c.network_id == network.id)
+            .values(password_hash=password_hash)
+        )
+        return bool(result.rowcount)
+
+    async def partner_exists(self, network: NetworkRef, partner_id: int) -> bool:
+        p = t.partners
+        return bool(
+            await self.connection.scalar(select(exists().where(p.c.id == partner_id, p.c.network_id == network.id)))
+        )
+
+    async def outlet_exists(self, network: NetworkRef, outlet_id: int) -> bool:
+        o = t.outlets
+        return bool(
+            await self.connection.scalar(select(exists().where(o.c.id == outlet_id, o.c.network_id == network.id)))
+        )
+
+    async def listing(self, network: NetworkRef) -> dict[str, list[dict[str, Any]]]:
+        async def rows(statement: Any) -> list[dict[str, Any]]:
+            return [dict(row._mapping) for row in await self.connection.execute(statement)]
+
+        return {
+            "partners": await rows(
+                select(t.partners.c.id, t.partners.c.name)
+                .where(t.partners.c.network_id == network.id)
+                .order_by(t.partners.c.id)
+            ),
+            "outlets": await rows(
+                select(t.outlets.c.id, t.outlets.c.partner_id, t.outlets.c.name, t.outlets.c.timezone)
+                .where(t.outlets.c.network_id == network.id)
+                .order_by(t.outlets.c.id)
+            ),
+            "terminals": await rows(
+                select(
+                    t.terminals.c.id,
+                    t.terminals.c.outlet_id,
+                    t.terminals.c.name,
+                    t.terminals.c.key_prefix,
+                    t.terminals.c.active,
+                )
+                .where(t.terminals.c.network_id == network.id)
+                .order_by(t.terminals.c.id)
+            ),
+            "cashiers": await rows(
+                select(
+                    t.cashiers.c.id, t.cashiers.c.outlet_id, t.cashiers.c.login, t.cashiers.c.name, t.cashiers.c.active
+                )
+                .where(t.cashiers.c.network_id == network.id)
+                .order_by(t.cashiers.c.id)
+            ),
+        }
+
+
+class SqlAdminStore:
+    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[SqlAdminUnitOfWork]:
+        async with self.engine.begin() as connection:
+            yield SqlAdminUnitOfWork(connection, self.clock)

@@ -1,0 +1,321 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations create it on SQLite and PostgreSQL.
+
+Ledger rows (`ledger_transactions`, `postings`) are append-only: triggers refuse UPDATE and DELETE on both engines,
+and on PostgreSQL a deferred constraint trigger refuses a commit whose postings do not sum to zero per asset.
+Only member-owned accounts keep a running balance (`member_balances`): rows few purchases share. Node and partner
+balances are sums of postings, so no row is updated by every purchase.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=naming_convention)
+
+# SQLite gives autoincrement only to INTEGER PRIMARY KEY; PostgreSQL gets 64-bit keys.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Timestamp = DateTime(timezone=True)
+
+
+def _id() -> Column[int]:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+networks = Table(
+    "networks",
+    metadata,
+    _id(),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("admin_key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+partners = Table(
+    "partners",
+    metadata,
+    _id(),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    UniqueConstraint("network_id", "name"),
+)
+
+outlets = Table(
+    "outlets",
+    metadata,
+    _id(),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("partner_id", Id, ForeignKey("partners.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    UniqueConstraint("partner_id", "name"),
+)
+
+terminals = Table(
+    "terminals",
+    metadata,
+    _id(),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("outlet_id", Id, ForeignKey("outlets.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("key_prefix", String(16), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+cashiers = Table(
+    "cashiers",
+    metadata,
+    _id(),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("outlet_id", Id, ForeignKey("outlets.id"), nullable=False),
+    Column("login", String(100), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    UniqueConstraint("outlet_id", "login"),
+)
+
+programs = Table(
+    "programs",
+    metadata,
+    _id(),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False, unique=True),
+    Column("code", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("point_value_minor", BigInteger, nullable=False),
+    Column("min_check_for_redeem_minor", BigInteger, nullable=False),
+    Column("points_expire_days", Integer, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    UniqueConstraint("network_id", "code"),
+    CheckConstraint("point_value_minor > 0", name="point_value_positive"),
+)
+
+program_tiers = Table(
+    "program_tiers",
+    metadata,
+    Column("program_id", Id, ForeignKey("programs.id"), primary_key=True),
+    Column("min_lifetime_spend_minor", BigInteger, primary_key=True),
+    Column("accrual_bp", Integer, nullable=False),
+    Column("fixed_points_per_check", BigInteger, nullable=False),
+    Column("redeem_cap_bp", Integer, nullable=False),
+    CheckConstraint("accrual_bp BETWEEN 0 AND 10000", name="accrual_range"),
+    CheckConstraint("redeem_cap_bp BETWEEN 0 AND 10000", name="cap_range"),
+)
+
+members = Table(
+    "members",
+    metadata,
+    _id(),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # personal | anonymous
+    Column("name", String(200), nullable=True),
+    Column("phone", String(32), nullable=True),
+    Column("email", String(254), nullable=True),
+    Column("birth_date", Date, nullable=True),
+    Column("notes", Text, nullable=True),
+    Column("consent_data_processing", Boolean, nullable=False),
+    Column("consent_newsletters", Boolean, nullable=False),
+    Column("lifetime_spend_minor", BigInteger, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    CheckConstraint("kind IN ('personal', 'anonymous')", name="kind"),
+    CheckConstraint("lifetime_spend_minor >= 0", name="lifetime_spend_non_negative"),
+)
+
+cards = Table(
+    "cards",
+    metadata,
+    _id(),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("number", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("issued_at", Timestamp, nullable=False),
+    Column("activated_at", Timestamp, nullable=True),
+    Column("state_changed_at", Timestamp, nullable=False),
+    Column("replaced_by_card_id", Id, ForeignKey("cards.id"), nullable=True),
+    UniqueConstraint("network_id", "number"),
+    CheckConstraint("state IN ('issued', 'active', 'blocked', 'lost', 'replaced')", name="state"),
+)
+
+identifiers = Table(
+    "identifiers",
+    metadata,
+    _id(),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("card_id", Id, ForeignKey("cards.id"), nullable=True),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(256), nullable=False),
+    UniqueConstraint("network_id", "value"),
+    CheckConstraint("kind IN ('card', 'barcode', 'magstripe', 'nfc', 'phone')", name="kind"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    _id(),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("owner_kind", String(16), nullable=False),
+    Column("owner_id", Id, nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("asset", String(80), nullable=False),
+    UniqueConstraint("network_id", "owner_kind", "owner_id", "purpose", "asset"),
+    UniqueConstraint("id", "asset", name="uq_accounts_id_asset"),
+)
+
+member_balances = Table(
+    "member_balances",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id"), primary_key=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False, index=True),
+    Column("balance", BigInteger, nullable=False),
+)
+
+ledger_transactions = Table(
+    "ledger_transactions",
+    metadata,
+    _id(),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("outlet_id", Id, ForeignKey("outlets.id"), nullable=True),
+    Column("reverses_tx_id", Id, ForeignKey("ledger_transactions.id"), nullable=True),
+    Column("memo", String(200), nullable=False),
+    Column("occurred_at", Timestamp, nullable=False),
+    Column("recorded_at", Timestamp, nullable=False),
+    Index("ix_ledger_transactions_network_recorded", "network_id", "recorded_at"),
+)
+
+postings = Table(
+    "postings",
+    metadata,
+    _id(),
+    Column("tx_id", Id, ForeignKey("ledger_transactions.id"), nullable=False, index=True),
+    Column("account_id", Id, nullable=False),
+    Column("asset", String(80), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    ForeignKeyConstraint(["account_id", "asset"], ["accounts.id", "accounts.asset"], name="fk_postings_account_asset"),
+    CheckConstraint("amount <> 0", name="amount_nonzero"),
+    Index("ix_postings_account_tx", "account_id", "tx_id"),
+)
+
+lots = Table(
+    "lots",
+    metadata,
+    _id(),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("tx_id", Id, ForeignKey("ledger_transactions.id"), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("remaining", BigInteger, nullable=False),
+    Column("expires_at", Timestamp, nullable=True),
+    CheckConstraint("points > 0", name="points_positive"),
+    CheckConstraint("remaining >= 0 AND remaining <= points", name="remaining_range"),
+    Index("ix_lots_account_open", "account_id", "remaining"),
+)
+
+lot_takes = Table(
+    "lot_takes",
+    metadata,
+    Column("tx_id", Id, ForeignKey("ledger_transactions.id"), primary_key=True),
+    Column("lot_id", Id, ForeignKey("lots.id"), primary_key=True),
+    Column("points", BigInteger, nullable=False),
+    CheckConstraint("points > 0", name="points_positive"),
+)
+
+purchases = Table(
+    "purchases",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("outlet_id", Id, ForeignKey("outlets.id"), nullable=False),
+    Column("terminal_id", Id, ForeignKey("terminals.id"), nullable=True),
+    Column("cashier_login", String(100), nullable=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False, index=True),
+    Column("card_id", Id, ForeignKey("cards.id"), nullable=True),
+    Column("receipt", String(100), nullable=False),
+    Column("check_minor", BigInteger, nullable=False),
+    Column("points_redeemed", BigInteger, nullable=False),
+    Column("amount_due_minor", BigInteger, nullable=False),
+    Column("points_earned", BigInteger, nullable=False),
+    Column("tx_id", Id, ForeignKey("ledger_transactions.id"), nullable=True),
+    Column("occurred_at", Timestamp, nullable=False),
+    Column("recorded_at", Timestamp, nullable=False),
+    UniqueConstraint("outlet_id", "receipt"),
+    CheckConstraint("check_minor > 0", name="check_positive"),
+    CheckConstraint("amount_due_minor >= 0 AND points_redeemed >= 0 AND points_earned >= 0", name="non_negative"),
+)
+
+purchase_lines = Table(
+    "purchase_lines",
+    metadata,
+    Column("purchase_id", String(36), ForeignKey("purchases.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("sku", String(100), nullable=False),
+    Column("category", String(100), nullable=True),
+    Column("quantity_milli", BigInteger, nullable=False),
+    Column("unit_price_minor", BigInteger, nullable=False),
+    Column("total_minor", BigInteger, nullable=False),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("purchase_id", String(36), ForeignKey("purchases.id"), nullable=False, index=True),
+    Column("terminal_id", Id, ForeignKey("terminals.id"), nullable=True),
+    Column("refund_minor", BigInteger, nullable=False),
+    Column("money_back_minor", BigInteger, nullable=False),
+    Column("points_clawed_back", BigInteger, nullable=False),
+    Column("points_returned", BigInteger, nullable=False),
+    Column("tx_id", Id, ForeignKey("ledger_transactions.id"), nullable=True),
+    Column("recorded_at", Timestamp, nullable=False),
+    CheckConstraint("refund_minor > 0", name="refund_positive"),
+)
+
+refund_lines = Table(
+    "refund_lines",
+    metadata,
+    Column("refund_id", String(36), ForeignKey("refunds.id"), primary_key=True),
+    Column("sku", String(100), primary_key=True),
+    Column("quantity_milli", BigInteger, nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("terminal_id", Id, ForeignKey("terminals.id"), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", Text, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)

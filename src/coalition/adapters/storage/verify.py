@@ -1,0 +1,106 @@
+"""`coalition verify`: re-check every ledger invariant over the whole database, in SQL that runs on both engines.
+
+Each check is a query returning one row per violation; an empty result means the invariant holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    description: str
+    sql: str
+
+
+CHECKS: tuple[Check, ...] = (
+    Check(
+        "transactions-balance",
+        "the postings of every transaction sum to zero per asset",
+        "SELECT tx_id, asset, SUM(amount) FROM postings GROUP BY tx_id, asset HAVING SUM(amount) <> 0",
+    ),
+    Check(
+        "transactions-have-postings",
+        "every transaction has at least two postings",
+        "SELECT t.id, COUNT(p.id) FROM ledger_transactions t LEFT JOIN postings p ON p.tx_id = t.id "
+        "GROUP BY t.id HAVING COUNT(p.id) < 2",
+    ),
+    Check(
+        "postings-match-account-asset",
+        "every posting is in its account's asset",
+        "SELECT p.id, p.asset, a.asset FROM postings p JOIN accounts a ON a.id = p.account_id WHERE a.asset <> p.asset",
+    ),
+    Check(
+        "member-balances-equal-postings",
+        "every member's running balance equals the sum of its postings",
+        "SELECT b.account_id, b.balance, COALESCE(s.total, 0) FROM member_balances b "
+        "LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM postings GROUP BY account_id) s "
+        "ON s.account_id = b.account_id WHERE b.balance <> COALESCE(s.total, 0)",
+    ),
+    Check(
+        "lots-cover-balance",
+        "a member's open lots hold exactly the balance when it is positive, nothing when it is a debt",
+        "SELECT b.account_id, b.balance, COALESCE(l.open, 0) FROM member_balances b "
+        "LEFT JOIN (SELECT account_id, SUM(remaining) AS open FROM lots GROUP BY account_id) l "
+        "ON l.account_id = b.account_id "
+        "WHERE COALESCE(l.open, 0) <> CASE WHEN b.balance > 0 THEN b.balance ELSE 0 END",
+    ),
+    Check(
+        "lots-equal-takes",
+        "every lot's remaining points equal its points less what was taken from it",
+        "SELECT l.id, l.points, l.remaining, COALESCE(k.taken, 0) FROM lots l "
+        "LEFT JOIN (SELECT lot_id, SUM(points) AS taken FROM lot_takes GROUP BY lot_id) k ON k.lot_id = l.id "
+        "WHERE l.points - COALESCE(k.taken, 0) <> l.remaining",
+    ),
+    Check(
+        "purchases-match-ledger",
+        "a purchase's transaction moves the member's points by exactly earned minus redeemed",
+        "SELECT pu.id, pu.points_earned - pu.points_redeemed, COALESCE(SUM(p.amount), 0) FROM purchases pu "
+        "JOIN member_balances b ON b.member_id = pu.member_id "
+        "LEFT JOIN postings p ON p.tx_id = pu.tx_id AND p.account_id = b.account_id "
+        "GROUP BY pu.id, pu.points_earned, pu.points_redeemed "
+        "HAVING pu.points_earned - pu.points_redeemed <> COALESCE(SUM(p.amount), 0)",
+    ),
+    Check(
+        "refunds-within-purchase",
+        "refunds of a purchase never exceed its check",
+        "SELECT pu.id, pu.check_minor, SUM(r.refund_minor) FROM purchases pu JOIN refunds r ON r.purchase_id = pu.id "
+        "GROUP BY pu.id, pu.check_minor HAVING SUM(r.refund_minor) > pu.check_minor",
+    ),
+    Check(
+        "lifetime-spend-equals-history",
+        "a member's lifetime spend equals their checks less their refunds",
+        "SELECT m.id, m.lifetime_spend_minor, COALESCE(p.spent, 0) - COALESCE(r.refunded, 0) FROM members m "
+        "LEFT JOIN (SELECT member_id, SUM(check_minor) AS spent FROM purchases GROUP BY member_id) p "
+        "ON p.member_id = m.id "
+        "LEFT JOIN (SELECT pu.member_id, SUM(rf.refund_minor) AS refunded FROM refunds rf "
+        "JOIN purchases pu ON pu.id = rf.purchase_id GROUP BY pu.member_id) r ON r.member_id = m.id "
+        "WHERE m.lifetime_spend_minor <> COALESCE(p.spent, 0) - COALESCE(r.refunded, 0)",
+    ),
+)
+
+MAX_ROWS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class Violation:
+    check: Check
+    rows: list[tuple[object, ...]]
+
+
+async def verify(engine: AsyncEngine, progress: Callable[[Check], None] | None = None) -> list[Violation]:
+    violations: list[Violation] = []
+    async with engine.connect() as connection:
+        for check in CHECKS:
+            rows = [tuple(row) for row in (await connection.execute(text(check.sql))).fetchmany(MAX_ROWS_SHOWN)]
+            if rows:
+                violations.append(Violation(check, rows))
+            if progress is not None:
+                progress(check)
+    return violations

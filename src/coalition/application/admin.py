@@ -1,0 +1,222 @@
+"""Administration: networks, partners, outlets, terminals, cashiers and the bonus program.
+
+A network is created with its settlement node's accounts and its program; a partner with its obligations account.
+Keys and passwords are returned once, at creation, and stored only as hashes.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from coalition.application.ports import Clock
+from coalition.application.pos import DuplicateKey, key_hash
+from coalition.application.security import MIN_PASSWORD_LENGTH, hash_password, new_api_key
+from coalition.domain.bonus import BonusProgram, Tier
+from coalition.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from coalition.domain.money import currency_exponent, format_basis_points, format_minor
+
+_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramSettings:
+    code: str
+    name: str
+    tiers: tuple[Tier, ...]
+    min_check_for_redeem_minor: int = 0
+    point_value_minor: int = 100
+    points_expire_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkRef:
+    id: int
+    code: str
+    name: str
+    currency: str
+
+
+class AdminUnitOfWork(Protocol):
+    async def network_by_admin_key_hash(self, key_hash: str) -> NetworkRef | None: ...
+    async def network_by_code(self, code: str) -> NetworkRef | None: ...
+    async def create_network(
+        self, code: str, name: str, currency: str, admin_key_hash: str, program: BonusProgram, program_name: str
+    ) -> NetworkRef: ...
+    async def create_partner(self, network: NetworkRef, name: str) -> int: ...
+    async def create_outlet(self, network: NetworkRef, partner_id: int, name: str, timezone: str) -> int: ...
+    async def create_terminal(
+        self, network: NetworkRef, outlet_id: int, name: str, key_hash: str, key_prefix: str
+    ) -> int: ...
+    async def create_cashier(
+        self, network: NetworkRef, outlet_id: int, login: str, name: str, password_hash: str
+    ) -> int: ...
+    async def set_cashier_password(self, network: NetworkRef, cashier_id: int, password_hash: str) -> bool: ...
+    async def listing(self, network: NetworkRef) -> dict[str, list[dict[str, Any]]]: ...
+    async def partner_exists(self, network: NetworkRef, partner_id: int) -> bool: ...
+    async def outlet_exists(self, network: NetworkRef, outlet_id: int) -> bool: ...
+
+
+class AdminUnitOfWorkFactory(Protocol):
+    def __call__(self) -> AbstractAsyncContextManager[AdminUnitOfWork]: ...
+
+
+def validate_code(code: str, field: str = "code") -> str:
+    if not _CODE.match(code):
+        raise InvalidInput("a code has 2–63 lowercase letters, digits or hyphens", field=field)
+    return code
+
+
+def validate_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"'{name}' is not an IANA time zone such as Europe/Moscow", field="timezone") from None
+    return name
+
+
+def _name(value: str, field: str = "name") -> str:
+    text = value.strip()
+    if not 1 <= len(text) <= 200:
+        raise InvalidInput("a name has 1 to 200 characters", field=field)
+    return text
+
+
+class AdminService:
+    def __init__(self, unit_of_work: AdminUnitOfWorkFactory, clock: Clock) -> None:
+        self._unit_of_work = unit_of_work
+        self._clock = clock
+
+    async def authenticate(self, admin_key: str | None) -> NetworkRef:
+        if not admin_key:
+            raise Unauthorized("send the network's admin key as 'Authorization: Bearer <key>'")
+        async with self._unit_of_work() as uow:
+            network = await uow.network_by_admin_key_hash(key_hash(admin_key))
+        if network is None:
+            raise Unauthorized("this admin key is unknown")
+        return network
+
+    async def network(self, code: str) -> NetworkRef:
+        async with self._unit_of_work() as uow:
+            network = await uow.network_by_code(code)
+        if network is None:
+            raise NotFound(f"no network '{code}'", field="network")
+        return network
+
+    async def create_network(
+        self, code: str, name: str, currency: str, program: ProgramSettings, admin_key: str | None = None
+    ) -> dict[str, Any]:
+        validate_code(code)
+        currency_exponent(currency)
+        bonus = BonusProgram(
+            id=0,
+            code=validate_code(program.code, "program.code"),
+            currency=currency,
+            tiers=program.tiers,
+            min_check_for_redeem_minor=program.min_check_for_redeem_minor,
+            point_value_minor=program.point_value_minor,
+            points_expire_days=program.points_expire_days,
+        )
+        admin_key = admin_key or new_api_key("adm")
+        try:
+            async with self._unit_of_work() as uow:
+                network = await uow.create_network(
+                    code, _name(name), currency, key_hash(admin_key), bonus, _name(program.name, "program.name")
+                )
+        except DuplicateKey:
+            raise Conflict(f"a network with code '{code}' already exists", field="code") from None
+        return {
+            "id": network.id,
+            "code": code,
+            "name": network.name,
+            "currency": currency,
+            "admin_key": admin_key,
+            "program": program_json(bonus),
+        }
+
+    async def create_partner(self, network: NetworkRef, name: str) -> dict[str, Any]:
+        try:
+            async with self._unit_of_work() as uow:
+                partner_id = await uow.create_partner(network, _name(name))
+        except DuplicateKey:
+            raise Conflict(f"partner '{name}' already exists", field="name") from None
+        return {"id": partner_id, "name": name.strip()}
+
+    async def create_outlet(self, network: NetworkRef, partner_id: int, name: str, timezone: str) -> dict[str, Any]:
+        validate_timezone(timezone)
+        try:
+            async with self._unit_of_work() as uow:
+                if not await uow.partner_exists(network, partner_id):
+                    raise NotFound(f"no partner {partner_id} in this network", field="partner_id")
+                outlet_id = await uow.create_outlet(network, partner_id, _name(name), timezone)
+        except DuplicateKey:
+            raise Conflict(f"the partner already has an outlet '{name}'", field="name") from None
+        return {"id": outlet_id, "partner_id": partner_id, "name": name.strip(), "timezone": timezone}
+
+    async def create_terminal(
+        self, network: NetworkRef, outlet_id: int, name: str, key: str | None = None
+    ) -> dict[str, Any]:
+        """A terminal with a new random key, or with `key` (the demo network's published keys)."""
+        key = key or new_api_key("term")
+        async with self._unit_of_work() as uow:
+            if not await uow.outlet_exists(network, outlet_id):
+                raise NotFound(f"no outlet {outlet_id} in this network", field="outlet_id")
+            terminal_id = await uow.create_terminal(network, outlet_id, _name(name), key_hash(key), key[:12])
+        return {"id": terminal_id, "outlet_id": outlet_id, "name": name.strip(), "key": key}
+
+    async def create_cashier(
+        self, network: NetworkRef, outlet_id: int, login: str, name: str, password: str
+    ) -> dict[str, Any]:
+        login = login.strip()
+        if not re.match(r"^[A-Za-z0-9._-]{2,100}$", login):
+            raise InvalidInput("a login has 2–100 letters, digits, dots, hyphens or underscores", field="login")
+        _check_password(password)
+        try:
+            async with self._unit_of_work() as uow:
+                if not await uow.outlet_exists(network, outlet_id):
+                    raise NotFound(f"no outlet {outlet_id} in this network", field="outlet_id")
+                cashier_id = await uow.create_cashier(network, outlet_id, login, _name(name), hash_password(password))
+        except DuplicateKey:
+            raise Conflict(f"the outlet already has a cashier '{login}'", field="login") from None
+        return {"id": cashier_id, "outlet_id": outlet_id, "login": login, "name": name.strip()}
+
+    async def set_cashier_password(self, network: NetworkRef, cashier_id: int, password: str) -> dict[str, Any]:
+        _check_password(password)
+        async with self._unit_of_work() as uow:
+            if not await uow.set_cashier_password(network, cashier_id, hash_password(password)):
+                raise NotFound(f"no cashier {cashier_id} in this network", field="cashier_id")
+        return {"id": cashier_id, "password_changed": True}
+
+    async def listing(self, network: NetworkRef) -> dict[str, Any]:
+        async with self._unit_of_work() as uow:
+            return {
+                "network": {"id": network.id, "code": network.code, "name": network.name, "currency": network.currency},
+                **await uow.listing(network),
+            }
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"a password has at least {MIN_PASSWORD_LENGTH} characters", field="password")
+
+
+def program_json(program: BonusProgram) -> dict[str, Any]:
+    return {
+        "code": program.code,
+        "currency": program.currency,
+        "point_value": format_minor(program.point_value_minor, program.currency),
+        "min_check_for_redeem": format_minor(program.min_check_for_redeem_minor, program.currency),
+        "points_expire_days": program.points_expire_days,
+        "tiers": [
+            {
+                "from_lifetime_spend": format_minor(tier.min_lifetime_spend_minor, program.currency),
+                "accrual": format_basis_points(tier.accrual_bp),
+                "fixed_points_per_check": tier.fixed_points_per_check,
+                "redeem_cap": format_basis_points(tier.redeem_cap_bp),
+            }
+            for tier in program.tiers
+        ],
+    }

@@ -1,0 +1,170 @@
+"""Ports the application layer owns; the storage adapter implements them.
+
+One `PosUnitOfWork` is one database transaction: everything a request writes commits together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from coalition.domain.bonus import BonusProgram
+from coalition.domain.cards import CardState
+from coalition.domain.identifiers import IdentifierKind
+from coalition.domain.ledger import Transaction
+from coalition.domain.lots import LotTake
+from coalition.domain.purchase import BasketLine, MemberPoints, NewLot
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalContext:
+    terminal_id: int
+    network_id: int
+    outlet_id: int
+    partner_id: int
+    outlet_name: str
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramContext:
+    """A network's program and the node-side accounts its transactions touch."""
+
+    program: BonusProgram
+    points_issued_account: int
+    points_redeemed_account: int
+    points_breakage_account: int
+    node_obligations_account: int
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRef:
+    member_id: int
+    kind: str
+    points_account_id: int
+    card_id: int | None
+    card_number: str | None
+    card_state: CardState | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    request_hash: str
+    status_code: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPurchase:
+    id: str
+    outlet_id: int
+    partner_id: int
+    member_id: int
+    points_account_id: int
+    check_minor: int
+    amount_due_minor: int
+    points_earned: int
+    points_redeemed: int
+    tx_id: int | None
+    refunded_before_minor: int
+    lines: tuple[BasketLine, ...]
+    refunded_quantity_milli: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class NewPurchase:
+    id: str
+    terminal: TerminalContext
+    cashier_login: str | None
+    member: MemberRef
+    receipt: str
+    check_minor: int
+    points_redeemed: int
+    amount_due_minor: int
+    points_earned: int
+    lines: tuple[BasketLine, ...]
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewRefund:
+    id: str
+    purchase_id: str
+    terminal_id: int
+    refund_minor: int
+    money_back_minor: int
+    points_clawed_back: int
+    points_returned: int
+    quantities_milli: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    birth_date: date | None = None
+    notes: str | None = None
+    consent_data_processing: bool = False
+    consent_newsletters: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    tx_id: int
+    kind: str
+    occurred_at: datetime
+    recorded_at: datetime
+    outlet_name: str | None
+    amount: int
+    balance_after: int
+    memo: str
+    reverses_tx_id: int | None
+
+
+class PosUnitOfWork(Protocol):
+    async def terminal_by_key_hash(self, key_hash: str) -> TerminalContext | None: ...
+    async def program_of(self, network_id: int) -> ProgramContext: ...
+    async def partner_obligations_account(self, network_id: int, partner_id: int) -> int: ...
+    async def find_member(self, network_id: int, candidates: Sequence[str], *, lock: bool) -> MemberRef | None: ...
+    async def member_points(self, member: MemberRef) -> MemberPoints: ...
+    async def stored_response(self, terminal_id: int, key: str) -> StoredResponse | None: ...
+    async def store_response(self, terminal_id: int, key: str, response: StoredResponse, now: datetime) -> None: ...
+    async def post(
+        self, network_id: int, tx: Transaction, outlet_id: int | None, occurred_at: datetime, now: datetime
+    ) -> int: ...
+    async def apply_lots(
+        self, tx_id: int, account_id: int, takes: Sequence[LotTake], new_lot: NewLot | None
+    ) -> None: ...
+    async def set_member_points(
+        self, member_id: int, account_id: int, balance: int, lifetime_spend_minor: int
+    ) -> None: ...
+    async def insert_purchase(self, purchase: NewPurchase, tx_id: int | None, now: datetime) -> None: ...
+    async def purchase_for_refund(self, network_id: int, purchase_id: str) -> StoredPurchase | None: ...
+    async def insert_refund(self, refund: NewRefund, tx_id: int | None, now: datetime) -> None: ...
+    async def create_member(
+        self, network_id: int, kind: str, profile: Profile, program: ProgramContext, now: datetime
+    ) -> MemberRef: ...
+    async def add_card(self, network_id: int, member_id: int, number: str, state: CardState, now: datetime) -> int: ...
+    async def add_identifier(
+        self, network_id: int, member_id: int, card_id: int | None, kind: IdentifierKind, value: str
+    ) -> None: ...
+    async def set_card_state(
+        self, card_id: int, state: CardState, now: datetime, replaced_by_card_id: int | None = None
+    ) -> None: ...
+    async def member_profile(self, member_id: int) -> Profile: ...
+    async def member_cards(self, member_id: int) -> list[tuple[str, CardState]]: ...
+    async def statement(self, member: MemberRef, limit: int) -> list[StatementLine]: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> AbstractAsyncContextManager[PosUnitOfWork]:
+        """A unit of work: commits when the block ends normally, rolls back when it raises."""
+        ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...

@@ -1,0 +1,682 @@
+"""Commands and queries of the point of sale: identify, quote, purchase, refund, enrol, cards.
+
+Each public method runs in one unit of work. Writes carry an idempotency key: the first answer is stored in the
+same transaction as the write, so a retry replays it and a different request under the same key is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from coalition.application.ports import (
+    Clock,
+    MemberRef,
+    NewPurchase,
+    NewRefund,
+    PosUnitOfWork,
+    Profile,
+    ProgramContext,
+    StatementLine,
+    StoredPurchase,
+    StoredResponse,
+    TerminalContext,
+    UnitOfWorkFactory,
+)
+from coalition.domain.bonus import BonusProgram, Tier
+from coalition.domain.cards import CardAction, CardState, next_state, require_usable
+from coalition.domain.errors import (
+    Conflict,
+    Forbidden,
+    IdempotencyKeyReused,
+    InvalidInput,
+    MemberNotFound,
+    PurchaseNotFound,
+    RefundNotAllowed,
+    Unauthorized,
+)
+from coalition.domain.identifiers import IdentifierKind, lookup_candidates, normalize
+from coalition.domain.money import format_basis_points, format_minor, parse_amount_minor, parse_quantity_milli
+from coalition.domain.purchase import (
+    BasketLine,
+    MemberPoints,
+    PointsAccounts,
+    PurchaseTotals,
+    after_expiry,
+    basket_total_minor,
+    cumulative_share,
+    plan_expiry,
+    plan_purchase,
+    plan_refund,
+    points_balance,
+    quote_for,
+)
+
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+MAX_RECEIPT_LENGTH = 100
+
+
+class DuplicateKey(Exception):
+    """Raised by storage when a unique key is taken; `what` names it (idempotency, receipt, identifier, card)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+@dataclass(frozen=True, slots=True)
+class ItemInput:
+    sku: str
+    quantity: str | int
+    unit_price: str | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseInput:
+    customer: str
+    amount: str | None = None
+    items: tuple[ItemInput, ...] = ()
+    redeem_points: int | None = None
+    receipt: str | None = None
+    cashier: str | None = None
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefundInput:
+    amount: str | None = None
+    items: tuple[ItemInput, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierInput:
+    kind: IdentifierKind
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolInput:
+    kind: str  # personal | anonymous
+    card_number: str | None = None
+    profile: Profile = field(default_factory=Profile)
+    identifiers: tuple[IdentifierInput, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+def fingerprint(operation: str, payload: bytes) -> str:
+    """Identity of a request for idempotency: the operation (method, path) and its exact body."""
+    return hashlib.sha256(operation.encode() + b"\0" + payload).hexdigest()
+
+
+def key_hash(secret: str) -> str:
+    """API keys are long random strings, so a fast hash is enough to store them without keeping them."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class PosService:
+    def __init__(self, unit_of_work: UnitOfWorkFactory, clock: Clock) -> None:
+        self._unit_of_work = unit_of_work
+        self._clock = clock
+
+    # --- queries ------------------------------------------------------------------------------------------
+
+    async def authenticate(self, api_key: str | None) -> TerminalContext:
+        if not api_key:
+            raise Unauthorized("send the terminal key as 'Authorization: Bearer <key>'")
+        async with self._unit_of_work() as uow:
+            terminal = await uow.terminal_by_key_hash(key_hash(api_key))
+        if terminal is None:
+            raise Unauthorized("this terminal key is unknown or revoked")
+        return terminal
+
+    async def member_summary(self, ctx: TerminalContext, identifier: str) -> dict[str, Any]:
+        async with self._unit_of_work() as uow:
+            pc = await uow.program_of(ctx.network_id)
+            member = await _find_member(uow, ctx, identifier, lock=False, field_name="identifier")
+            state = await uow.member_points(member)
+            profile = await uow.member_profile(member.member_id)
+            cards = await uow.member_cards(member.member_id)
+        now = self._clock.now()
+        program = pc.program
+        tier = program.tier_for(state.lifetime_spend_minor)
+        return {
+            "member": _member_json(member, profile),
+            "card": _card_json(member),
+            "cards": [{"number": number, "state": str(state_)} for number, state_ in cards],
+            "points_balance": points_balance(state, now),
+            "lifetime_spend": format_minor(state.lifetime_spend_minor, program.currency),
+            "currency": program.currency,
+            "tier": _tier_json(program, tier),
+            "balances": [{"asset": program.points_asset, "balance": points_balance(state, now)}],
+            "next_expiry": _next_expiry(state, now),
+        }
+
+    async def quote(self, ctx: TerminalContext, purchase: PurchaseInput) -> dict[str, Any]:
+        async with self._unit_of_work() as uow:
+            pc = await uow.program_of(ctx.network_id)
+            check_minor, _ = parse_basket(pc.program, purchase.amount, purchase.items)
+            member = await _find_member(uow, ctx, purchase.customer, lock=False, field_name="customer")
+            require_usable_card(member)
+            state = await uow.member_points(member)
+        q = quote_for(pc.program, state, check_minor, purchase.redeem_points, self._clock.now())
+        currency = pc.program.currency
+        return {
+            "points_balance": q.points_balance,
+            "max_redeemable_points": q.max_redeemable_points,
+            "redeem_points": q.redeem_points,
+            "points_to_earn": q.points_to_earn,
+            "amount": format_minor(q.check_minor, currency),
+            "amount_due": format_minor(q.amount_due_minor, currency),
+            "currency": currency,
+            "tier": _tier_json(pc.program, q.tier),
+        }
+
+    async def statement(self, network_id: int, identifier: str, limit: int = 500) -> dict[str, Any]:
+        async with self._unit_of_work() as uow:
+            candidates = lookup_candidates(identifier)
+            member = await uow.find_member(network_id, candidates, lock=False)
+            if member is None:
+                raise MemberNotFound(f"no member has the identifier '{identifier}'", field="identifier")
+            lines = await uow.statement(member, limit)
+            state = await uow.member_points(member)
+        return {
+            "member_id": member.member_id,
+            "points_balance": state.balance,
+            "transactions": [_statement_json(line) for line in lines],
+        }
+
+    # --- commands -----------------------------------------------------------------------------------------
+
+    async def purchase(
+        self, ctx: TerminalContext, purchase: PurchaseInput, idempotency_key: str | None, request_hash: str
+    ) -> CommandResult:
+        receipt = _require_text(purchase.receipt, "receipt", MAX_RECEIPT_LENGTH)
+
+        async def record(uow: PosUnitOfWork) -> CommandResult:
+            pc = await uow.program_of(ctx.network_id)
+            program = pc.program
+            check_minor, lines = parse_basket(program, purchase.amount, purchase.items)
+            member = await _find_member(uow, ctx, purchase.customer, lock=True, field_name="customer")
+            require_usable_card(member)
+            now = self._clock.now()
+            state = await self._swept_points(uow, ctx, pc, member, now)
+            accounts = await _accounts(uow, ctx, pc, member)
+            plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, now)
+            occurred_at = purchase.occurred_at or now
+            tx_id = None
+            if plan.transaction is not None:
+                tx_id = await uow.post(ctx.network_id, plan.transaction, ctx.outlet_id, occurred_at, now)
+                await uow.apply_lots(tx_id, member.points_account_id, plan.lot_takes, plan.new_lot)
+            await uow.set_member_points(
+                member.member_id, member.points_account_id, plan.balance_after, plan.lifetime_spend_after_minor
+            )
+            purchase_id = str(uuid.uuid4())
+            q = plan.quote
+            await uow.insert_purchase(
+                NewPurchase(
+                    id=purchase_id,
+                    terminal=ctx,
+                    cashier_login=purchase.cashier,
+                    member=member,
+                    receipt=receipt,
+                    check_minor=check_minor,
+                    points_redeemed=q.redeem_points,
+                    amount_due_minor=q.amount_due_minor,
+                    points_earned=q.points_to_earn,
+                    lines=lines,
+                    occurred_at=occurred_at,
+                ),
+                tx_id,
+                now,
+            )
+            currency = program.currency
+            return CommandResult(
+                201,
+                {
+                    "id": purchase_id,
+                    "receipt": receipt,
+                    "amount": format_minor(check_minor, currency),
+                    "amount_due": format_minor(q.amount_due_minor, currency),
+                    "currency": currency,
+                    "points_redeemed": q.redeem_points,
+                    "points_earned": q.points_to_earn,
+                    "points_balance": plan.balance_after,
+                    "occurred_at": occurred_at.isoformat(),
+                },
+            )
+
+        return await self._idempotent(ctx, idempotency_key, request_hash, record)
+
+    async def refund(
+        self,
+        ctx: TerminalContext,
+        purchase_id: str,
+        refund: RefundInput,
+        idempotency_key: str | None,
+        request_hash: str,
+    ) -> CommandResult:
+        async def record(uow: PosUnitOfWork) -> CommandResult:
+            pc = await uow.program_of(ctx.network_id)
+            stored = await uow.purchase_for_refund(ctx.network_id, purchase_id)
+            if stored is None:
+                raise PurchaseNotFound(f"no purchase '{purchase_id}' in this network", field="purchase_id")
+            if stored.partner_id != ctx.partner_id:
+                raise Forbidden("only an outlet of the partner that sold may refund this purchase")
+            program = pc.program
+            refund_minor, quantities = _refund_amount(program, stored, refund)
+            now = self._clock.now()
+            member = MemberRef(stored.member_id, "", stored.points_account_id, None, None, None)
+            state = await self._swept_points(uow, ctx, pc, member, now)
+            accounts = await _accounts(uow, ctx, pc, member)
+            plan = plan_refund(program, accounts, state, _totals(stored), refund_minor, now)
+            tx_id = None
+            if plan.transaction is not None:
+                tx = plan.transaction
+                if stored.tx_id is not None:
+                    tx = type(tx)(tx.kind, tx.postings, reverses_tx_id=stored.tx_id, memo=f"refund of {stored.id}")
+                tx_id = await uow.post(ctx.network_id, tx, ctx.outlet_id, now, now)
+                await uow.apply_lots(tx_id, stored.points_account_id, plan.lot_takes, plan.new_lot)
+            await uow.set_member_points(
+                stored.member_id, stored.points_account_id, plan.balance_after, plan.lifetime_spend_after_minor
+            )
+            refund_id = str(uuid.uuid4())
+            await uow.insert_refund(
+                NewRefund(
+                    id=refund_id,
+                    purchase_id=stored.id,
+                    terminal_id=ctx.terminal_id,
+                    refund_minor=refund_minor,
+                    money_back_minor=plan.money_back_minor,
+                    points_clawed_back=plan.points_clawed_back,
+                    points_returned=plan.points_returned,
+                    quantities_milli=quantities,
+                ),
+                tx_id,
+                now,
+            )
+            currency = program.currency
+            return CommandResult(
+                201,
+                {
+                    "id": refund_id,
+                    "purchase_id": stored.id,
+                    "amount": format_minor(refund_minor, currency),
+                    "money_back": format_minor(plan.money_back_minor, currency),
+                    "currency": currency,
+                    "points_clawed_back": plan.points_clawed_back,
+                    "points_returned": plan.points_returned,
+                    "points_balance": plan.balance_after,
+                    "refundable_left": format_minor(
+                        stored.check_minor - stored.refunded_before_minor - refund_minor, currency
+                    ),
+                },
+            )
+
+        return await self._idempotent(ctx, idempotency_key, request_hash, record)
+
+    async def enrol(
+        self, ctx: TerminalContext, enrol: EnrolInput, idempotency_key: str | None, request_hash: str
+    ) -> CommandResult:
+        identifiers = _enrolment_identifiers(enrol)
+
+        async def record(uow: PosUnitOfWork) -> CommandResult:
+            pc = await uow.program_of(ctx.network_id)
+            now = self._clock.now()
+            profile = _clean_profile(enrol)
+            member = await uow.create_member(ctx.network_id, enrol.kind, profile, pc, now)
+            card_id = None
+            card_number = None
+            if enrol.card_number:
+                card_number = normalize(IdentifierKind.CARD, enrol.card_number, field="card_number")
+                card_id = await uow.add_card(ctx.network_id, member.member_id, card_number, CardState.ACTIVE, now)
+            for ident in identifiers:
+                linked_card = card_id if ident.kind is IdentifierKind.CARD else None
+                await uow.add_identifier(ctx.network_id, member.member_id, linked_card, ident.kind, ident.value)
+            body = {
+                "member": _member_json(member, profile),
+                "card": {"number": card_number, "state": str(CardState.ACTIVE)} if card_number else None,
+                "identifiers": [{"kind": str(i.kind), "value": i.value} for i in identifiers],
+                "points_balance": 0,
+            }
+            return CommandResult(201, body)
+
+        return await self._idempotent(ctx, idempotency_key, request_hash, record)
+
+    async def issue_card(
+        self,
+        ctx: TerminalContext,
+        number: str,
+        member_identifier: str | None,
+        idempotency_key: str | None,
+        request_hash: str,
+    ) -> CommandResult:
+        card_number = normalize(IdentifierKind.CARD, number, field="number")
+
+        async def record(uow: PosUnitOfWork) -> CommandResult:
+            now = self._clock.now()
+            if member_identifier:
+                member = await _find_member(uow, ctx, member_identifier, lock=True, field_name="member")
+            else:
+                pc = await uow.program_of(ctx.network_id)
+                member = await uow.create_member(ctx.network_id, "anonymous", Profile(), pc, now)
+            card_id = await uow.add_card(ctx.network_id, member.member_id, card_number, CardState.ACTIVE, now)
+            await uow.add_identifier(ctx.network_id, member.member_id, card_id, IdentifierKind.CARD, card_number)
+            return CommandResult(
+                201,
+                {"number": card_number, "state": str(CardState.ACTIVE), "member_id": member.member_id},
+            )
+
+        return await self._idempotent(ctx, idempotency_key, request_hash, record)
+
+    async def change_card(
+        self,
+        ctx: TerminalContext,
+        number: str,
+        action: CardAction,
+        new_number: str | None,
+        idempotency_key: str | None,
+        request_hash: str,
+    ) -> CommandResult:
+        if action is CardAction.REPLACE and not new_number:
+            raise InvalidInput("a replacement needs the new card's number", field="new_number")
+
+        async def record(uow: PosUnitOfWork) -> CommandResult:
+            now = self._clock.now()
+            card = await _find_member(uow, ctx, number, lock=True, field_name="number")
+            if card.card_id is None or card.card_state is None:
+                raise InvalidInput(f"'{number}' identifies a member, not a card", field="number")
+            target = next_state(card.card_state, action)
+            body: dict[str, Any] = {"number": card.card_number, "state": str(target), "member_id": card.member_id}
+            replacement_id = None
+            if action is CardAction.REPLACE and new_number:
+                replacement = normalize(IdentifierKind.CARD, new_number, field="new_number")
+                replacement_id = await uow.add_card(ctx.network_id, card.member_id, replacement, CardState.ACTIVE, now)
+                await uow.add_identifier(
+                    ctx.network_id, card.member_id, replacement_id, IdentifierKind.CARD, replacement
+                )
+                body["replaced_by"] = {"number": replacement, "state": str(CardState.ACTIVE)}
+            await uow.set_card_state(card.card_id, target, now, replacement_id)
+            return CommandResult(200, body)
+
+        return await self._idempotent(ctx, idempotency_key, request_hash, record)
+
+    # --- helpers ------------------------------------------------------------------------------------------
+
+    async def _idempotent(
+        self,
+        ctx: TerminalContext,
+        idempotency_key: str | None,
+        request_hash: str,
+        operation: Callable[[PosUnitOfWork], Awaitable[CommandResult]],
+    ) -> CommandResult:
+        key = _require_text(idempotency_key, "Idempotency-Key", MAX_IDEMPOTENCY_KEY_LENGTH)
+        try:
+            async with self._unit_of_work() as uow:
+                stored = await uow.stored_response(ctx.terminal_id, key)
+                if stored is not None:
+                    return _replay(stored, request_hash)
+                result = await operation(uow)
+                await uow.store_response(
+                    ctx.terminal_id,
+                    key,
+                    StoredResponse(request_hash, result.status_code, result.body),
+                    self._clock.now(),
+                )
+                return result
+        except DuplicateKey as duplicate:
+            if duplicate.what != "idempotency":
+                raise _conflict(duplicate) from None
+        # A concurrent request with the same key committed first: answer as its retry.
+        async with self._unit_of_work() as uow:
+            stored = await uow.stored_response(ctx.terminal_id, key)
+        if stored is None:
+            raise Conflict("a request with this idempotency key is still in progress; retry", field="Idempotency-Key")
+        return _replay(stored, request_hash)
+
+    async def _swept_points(
+        self, uow: PosUnitOfWork, ctx: TerminalContext, pc: ProgramContext, member: MemberRef, now: datetime
+    ) -> MemberPoints:
+        """The member's points after posting any expired lots to breakage (the member is locked)."""
+        state = await uow.member_points(member)
+        expiry = plan_expiry(
+            pc.points_breakage_account, member.points_account_id, pc.program.points_asset, state.lots, now
+        )
+        if expiry is None:
+            return state
+        tx_id = await uow.post(ctx.network_id, expiry.transaction, None, now, now)
+        await uow.apply_lots(tx_id, member.points_account_id, expiry.takes, None)
+        swept = after_expiry(state, expiry)
+        await uow.set_member_points(
+            member.member_id, member.points_account_id, swept.balance, swept.lifetime_spend_minor
+        )
+        return swept
+
+
+def _replay(stored: StoredResponse, request_hash: str) -> CommandResult:
+    if stored.request_hash != request_hash:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was already used for a different request; use a new key per attempt",
+            field="Idempotency-Key",
+        )
+    return CommandResult(stored.status_code, stored.body, replayed=True)
+
+
+def _conflict(duplicate: DuplicateKey) -> Conflict:
+    messages = {
+        "receipt": ("this receipt number is already recorded at this outlet", "receipt"),
+        "identifier": ("one of these identifiers already belongs to a member of this network", "identifiers"),
+        "card": ("a card with this number already exists in this network", "card_number"),
+    }
+    detail, field_name = messages.get(duplicate.what, ("a unique value is already taken", None))
+    return Conflict(detail, field=field_name)
+
+
+def _require_text(value: str | None, field_name: str, max_length: int) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise InvalidInput(f"{field_name} is required", field=field_name)
+    if len(text) > max_length:
+        raise InvalidInput(f"{field_name} has at most {max_length} characters", field=field_name)
+    return text
+
+
+async def _find_member(
+    uow: PosUnitOfWork, ctx: TerminalContext, identifier: str, *, lock: bool, field_name: str
+) -> MemberRef:
+    try:
+        candidates = lookup_candidates(identifier)
+    except InvalidInput as error:
+        raise InvalidInput(error.detail, field=field_name) from None
+    member = await uow.find_member(ctx.network_id, candidates, lock=lock)
+    if member is None:
+        raise MemberNotFound(f"no member of this network has the identifier '{identifier}'", field=field_name)
+    return member
+
+
+def require_usable_card(member: MemberRef) -> None:
+    if member.card_state is not None and member.card_number is not None:
+        require_usable(member.card_state, member.card_number)
+
+
+async def _accounts(uow: PosUnitOfWork, ctx: TerminalContext, pc: ProgramContext, member: MemberRef) -> PointsAccounts:
+    return PointsAccounts(
+        member_points=member.points_account_id,
+        points_issued=pc.points_issued_account,
+        points_redeemed=pc.points_redeemed_account,
+        partner_obligations=await uow.partner_obligations_account(ctx.network_id, ctx.partner_id),
+        node_obligations=pc.node_obligations_account,
+    )
+
+
+def parse_basket(
+    program: BonusProgram, amount: str | None, items: tuple[ItemInput, ...]
+) -> tuple[int, tuple[BasketLine, ...]]:
+    """The check total in minor units and its lines; `amount` and `items` must agree when both are given."""
+    if amount is None and not items:
+        raise InvalidInput("send the check 'amount' or its 'items'", field="amount")
+    lines = tuple(
+        BasketLine(
+            sku=_require_text(item.sku, f"items[{index}].sku", 100),
+            category=item.category,
+            quantity_milli=parse_quantity_milli(item.quantity, field=f"items[{index}].quantity"),
+            unit_price_minor=parse_amount_minor(item.unit_price, program.currency, field=f"items[{index}].unit_price"),
+        )
+        for index, item in enumerate(items)
+    )
+    total_minor = basket_total_minor(lines) if lines else None
+    if amount is not None:
+        amount_minor = parse_amount_minor(amount, program.currency, field="amount")
+        if total_minor is not None and total_minor != amount_minor:
+            raise InvalidInput(
+                f"amount {amount} differs from the items' total {format_minor(total_minor, program.currency)}",
+                field="amount",
+            )
+        total_minor = amount_minor
+    if total_minor is None or total_minor <= 0:
+        raise InvalidInput("a check must be greater than zero", field="amount")
+    return total_minor, lines
+
+
+def _refund_amount(program: BonusProgram, stored: StoredPurchase, refund: RefundInput) -> tuple[int, dict[str, int]]:
+    """The refund measured on the check total before points, from an amount or from returned items."""
+    if (refund.amount is None) == (not refund.items):
+        raise InvalidInput("send either the refund 'amount' or the returned 'items'", field="amount")
+    if refund.amount is not None:
+        return parse_amount_minor(refund.amount, program.currency, field="amount"), {}
+    if not stored.lines:
+        raise InvalidInput("this purchase was recorded without items; refund it by amount", field="items")
+    quantities: dict[str, int] = {}
+    for index, item in enumerate(refund.items):
+        quantity = parse_quantity_milli(item.quantity, field=f"items[{index}].quantity")
+        quantities[item.sku] = quantities.get(item.sku, 0) + quantity
+    total = 0
+    for index, (sku, quantity) in enumerate(quantities.items()):
+        sku_lines = [line for line in stored.lines if line.sku == sku]
+        if not sku_lines:
+            raise InvalidInput(f"item '{sku}' is not on this purchase", field=f"items[{index}].sku")
+        bought = sum(line.quantity_milli for line in sku_lines)
+        before = stored.refunded_quantity_milli.get(sku, 0)
+        if before + quantity > bought:
+            raise RefundNotAllowed(
+                f"item '{sku}': {bought - before} of {bought} left to return", field=f"items[{index}].quantity"
+            )
+        total += cumulative_share(sum(line.total_minor for line in sku_lines), before, quantity, bought)
+    return total, quantities
+
+
+def _totals(stored: StoredPurchase) -> PurchaseTotals:
+    return PurchaseTotals(
+        check_minor=stored.check_minor,
+        amount_due_minor=stored.amount_due_minor,
+        points_earned=stored.points_earned,
+        points_redeemed=stored.points_redeemed,
+        refunded_before_minor=stored.refunded_before_minor,
+    )
+
+
+def _enrolment_identifiers(enrol: EnrolInput) -> list[IdentifierInput]:
+    if enrol.kind not in ("personal", "anonymous"):
+        raise InvalidInput("kind is 'personal' or 'anonymous'", field="kind")
+    found: list[IdentifierInput] = []
+    if enrol.card_number:
+        found.append(
+            IdentifierInput(IdentifierKind.CARD, normalize(IdentifierKind.CARD, enrol.card_number, field="card_number"))
+        )
+    if enrol.profile.phone:
+        found.append(
+            IdentifierInput(
+                IdentifierKind.PHONE, normalize(IdentifierKind.PHONE, enrol.profile.phone, field="profile.phone")
+            )
+        )
+    for index, ident in enumerate(enrol.identifiers):
+        found.append(
+            IdentifierInput(ident.kind, normalize(ident.kind, ident.value, field=f"identifiers[{index}].value"))
+        )
+    values = [ident.value for ident in found]
+    if len(set(values)) != len(values):
+        raise InvalidInput("the same identifier is listed twice", field="identifiers")
+    if not found:
+        raise InvalidInput(
+            "a member needs at least one identifier: a card number, a phone or another", field="card_number"
+        )
+    return found
+
+
+def _clean_profile(enrol: EnrolInput) -> Profile:
+    profile = enrol.profile
+    if enrol.kind == "anonymous":
+        if profile.name or profile.email or profile.birth_date or profile.phone:
+            raise InvalidInput("an anonymous card has no profile; enrol a personal member instead", field="profile")
+        return Profile()
+    if not profile.consent_data_processing:
+        raise InvalidInput(
+            "a personal profile needs the customer's consent to data processing",
+            field="profile.consent_data_processing",
+        )
+    if profile.phone:
+        return replace(profile, phone=normalize(IdentifierKind.PHONE, profile.phone))
+    return profile
+
+
+def _member_json(member: MemberRef, profile: Profile) -> dict[str, Any]:
+    return {
+        "id": member.member_id,
+        "kind": member.kind,
+        "name": profile.name,
+        "phone": profile.phone,
+        "email": profile.email,
+        "birth_date": profile.birth_date.isoformat() if profile.birth_date else None,
+        "consent_data_processing": profile.consent_data_processing,
+        "consent_newsletters": profile.consent_newsletters,
+    }
+
+
+def _card_json(member: MemberRef) -> dict[str, Any] | None:
+    if member.card_number is None or member.card_state is None:
+        return None
+    return {"number": member.card_number, "state": str(member.card_state)}
+
+
+def _tier_json(program: BonusProgram, tier: Tier) -> dict[str, Any]:
+    return {
+        "from_lifetime_spend": format_minor(tier.min_lifetime_spend_minor, program.currency),
+        "accrual": format_basis_points(tier.accrual_bp),
+        "fixed_points_per_check": tier.fixed_points_per_check,
+        "redeem_cap": format_basis_points(tier.redeem_cap_bp),
+        "min_check_for_redeem": format_minor(program.min_check_for_redeem_minor, program.currency),
+    }
+
+
+def _next_expiry(state: MemberPoints, now: datetime) -> dict[str, Any] | None:
+    upcoming = sorted(
+        (lot for lot in state.lots if lot.expires_at is not None and lot.expires_at > now and lot.remaining),
+        key=lambda lot: lot.expires_at or now,
+    )
+    if not upcoming or upcoming[0].expires_at is None:
+        return None
+    return {"points": upcoming[0].remaining, "expires_at": upcoming[0].expires_at.isoformat()}
+
+
+def _statement_json(line: StatementLine) -> dict[str, Any]:
+    return {
+        "tx_id": line.tx_id,
+        "kind": line.kind,
+        "occurred_at": line.occurred_at.isoformat(),
+        "recorded_at": line.recorded_at.isoformat(),
+        "outlet": line.outlet_name,
+        "points": line.amount,
+        "balance_after": line.balance_after,
+        "memo": line.memo,
+        "reverses_tx_id": line.reverses_tx_id,
+    }

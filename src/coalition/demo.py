@@ -1,0 +1,129 @@
+"""The demo network: a corner shop running the seed's small-shop program, with a café and a water park beside it.
+
+Its keys and passwords are published on purpose, so a newcomer can try a purchase with curl in the first minute.
+Loading is idempotent: a second run finds the network and only prints it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from coalition.application.admin import NetworkRef, ProgramSettings
+from coalition.application.ports import Profile
+from coalition.application.pos import EnrolInput, PurchaseInput, fingerprint
+from coalition.domain.bonus import Tier
+from coalition.wiring import Services
+
+DEMO_CODE = "demo"
+DEMO_ADMIN_KEY = "adm_demo_network"
+
+# The seed's small-shop service: lifetime spend below 10,000 → accrue 3 %, pay up to 15 % with points;
+# 10,000–50,000 → 5 % and 30 %; above 50,000 → 7 % and 50 %; points pay only checks from 1,500.
+SMALL_SHOP_PROGRAM = ProgramSettings(
+    code="bonus",
+    name="Bonus points",
+    tiers=(
+        Tier(min_lifetime_spend_minor=0, accrual_bp=300, fixed_points_per_check=0, redeem_cap_bp=1500),
+        Tier(min_lifetime_spend_minor=10_000_00, accrual_bp=500, fixed_points_per_check=0, redeem_cap_bp=3000),
+        Tier(min_lifetime_spend_minor=50_000_00, accrual_bp=700, fixed_points_per_check=0, redeem_cap_bp=5000),
+    ),
+    min_check_for_redeem_minor=1_500_00,
+    point_value_minor=100,
+)
+
+
+@dataclass(frozen=True)
+class DemoOutlet:
+    partner: str
+    outlet: str
+    timezone: str
+    terminal_key: str
+    cashier_login: str
+    cashier_password: str
+
+
+OUTLETS = (
+    DemoOutlet("Corner Shop", "Corner Shop till", "Europe/Moscow", "term_demo_corner_shop", "anna", "anna-demo-1"),
+    DemoOutlet("Blue Cup Café", "Café counter", "Europe/Moscow", "term_demo_cafe", "boris", "boris-demo-1"),
+    DemoOutlet("Aqua Park", "Ticket office", "Europe/Moscow", "term_demo_ticket_office", "vera", "vera-demo-1"),
+)
+
+
+@dataclass(frozen=True)
+class DemoMember:
+    card: str
+    name: str | None
+    phone: str | None
+    checks: tuple[str, ...]  # purchases at the corner shop that build the lifetime spend
+
+
+MEMBERS = (
+    DemoMember("1000-0001", "Irina Petrova", "+7 912 000 00 01", ("1200.00", "2300.00")),
+    DemoMember("1000-0002", "Oleg Smirnov", "+7 912 000 00 02", ("8000.00", "9000.00", "4000.00")),
+    DemoMember("1000-0003", "Maria Ivanova", "+7 912 000 00 03", ("20000.00", "25000.00", "12000.00")),
+    DemoMember("1000-0004", None, None, ("600.00",)),
+)
+
+
+async def load_demo(services: Services) -> bool:
+    """Create the demo network unless it exists; True if it was created now."""
+    try:
+        await services.admin.network(DEMO_CODE)
+        return False
+    except Exception as error:
+        if getattr(error, "code", None) != "not-found":
+            raise
+    created = await services.admin.create_network(DEMO_CODE, "Demo coalition", "RUB", SMALL_SHOP_PROGRAM)
+    network = NetworkRef(created["id"], DEMO_CODE, created["name"], "RUB")
+    for spec in OUTLETS:
+        partner = await services.admin.create_partner(network, spec.partner)
+        outlet = await services.admin.create_outlet(network, partner["id"], spec.outlet, spec.timezone)
+        await services.admin.create_terminal(network, outlet["id"], f"{spec.outlet} POS", key=spec.terminal_key)
+        await services.admin.create_cashier(
+            network, outlet["id"], spec.cashier_login, spec.cashier_login.title(), spec.cashier_password
+        )
+    shop = await services.pos.authenticate(OUTLETS[0].terminal_key)
+    for member in MEMBERS:
+        kind = "personal" if member.name else "anonymous"
+        profile = Profile(name=member.name, phone=member.phone, consent_data_processing=bool(member.name))
+        await services.pos.enrol(
+            shop,
+            EnrolInput(kind, member.card, profile),
+            f"demo-enrol-{member.card}",
+            fingerprint("demo", member.card.encode()),
+        )
+        for number, amount in enumerate(member.checks, start=1):
+            receipt = f"demo-{member.card}-{number}"
+            await services.pos.purchase(
+                shop,
+                PurchaseInput(member.card, amount=amount, receipt=receipt),
+                receipt,
+                fingerprint("demo", receipt.encode()),
+            )
+    return True
+
+
+async def describe_demo(services: Services) -> dict[str, Any]:
+    """The demo's URL, terminal keys, cashier logins and members, as `coalition demo --json` prints them."""
+    shop = await services.pos.authenticate(OUTLETS[0].terminal_key)
+    members = []
+    for member in MEMBERS:
+        summary = await services.pos.member_summary(shop, member.card)
+        members.append(
+            {
+                "identifier": member.card,
+                "phone": member.phone,
+                "name": member.name,
+                "points_balance": summary["points_balance"],
+                "lifetime_spend": summary["lifetime_spend"],
+            }
+        )
+    return {
+        "url": services.settings.public_url,
+        "network": DEMO_CODE,
+        "admin_key": DEMO_ADMIN_KEY,
+        "terminals": [{"outlet": o.outlet, "partner": o.partner, "key": o.terminal_key} for o in OUTLETS],
+        "cashiers": [{"outlet": o.outlet, "login": o.cashier_login, "password": o.cashier_password} for o in OUTLETS],
+        "members": members,
+    }

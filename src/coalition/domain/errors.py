@@ -1,0 +1,80 @@
+"""Domain errors: each has a stable machine code, a human title and, where it applies, the input field."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A rule of the domain refused an operation. Adapters map `code` to a transport status."""
+
+    code: str = "domain-error"
+    title: str = "The operation was refused"
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+class InvalidInput(DomainError):
+    code = "invalid-input"
+    title = "A field of the request is invalid"
+
+
+class NotFound(DomainError):
+    code = "not-found"
+    title = "Not found"
+
+
+class MemberNotFound(NotFound):
+    code = "member-not-found"
+    title = "No member has this identifier in this network"
+
+
+class PurchaseNotFound(NotFound):
+    code = "purchase-not-found"
+    title = "No purchase with this id in this network"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    title = "The request conflicts with stored data"
+
+
+class CardNotActive(DomainError):
+    code = "card-not-active"
+    title = "The card cannot be used in its current state"
+
+
+class RedeemNotAllowed(DomainError):
+    code = "redeem-not-allowed"
+    title = "These points cannot be redeemed on this check"
+
+
+class InsufficientPoints(DomainError):
+    code = "insufficient-points"
+    title = "The member does not have enough points"
+
+
+class RefundNotAllowed(DomainError):
+    code = "refund-not-allowed"
+    title = "The refund exceeds what was bought"
+
+
+class LedgerInvariantViolated(DomainError):
+    code = "ledger-invariant-violated"
+    title = "A ledger transaction breaks an invariant"
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+    title = "The credentials are missing, unknown or revoked"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    title = "These credentials may not do this"
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency-key-reused"
+    title = "This idempotency key was already used with a different request"

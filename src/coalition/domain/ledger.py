@@ -1,0 +1,122 @@
+"""Double-entry ledger entries: immutable transactions of postings that sum to zero per asset.
+
+An asset is a string code: ``points:<program code>`` for a program's points, ``money:<ISO currency>`` for
+money (obligations between partners and the settlement node, prepaid wallets). Validation is a tuple of
+pure checks, each returning the problems it finds; `require_valid` raises if any check finds one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from coalition.domain.errors import LedgerInvariantViolated
+
+MAX_POSTINGS_PER_TRANSACTION = 64
+MAX_ABS_POSTING = 10**15
+
+
+def points_asset(program_code: str) -> str:
+    return f"points:{program_code}"
+
+
+def money_asset(currency: str) -> str:
+    return f"money:{currency}"
+
+
+class OwnerKind(StrEnum):
+    MEMBER = "member"
+    PARTNER = "partner"
+    NODE = "node"  # the network's settlement node
+
+
+class AccountPurpose(StrEnum):
+    MEMBER_POINTS = "member_points"  # a member's points of one program
+    POINTS_ISSUED = "points_issued"  # node: source of every point granted (runs negative)
+    POINTS_REDEEMED = "points_redeemed"  # node: sink of every point accepted as payment
+    POINTS_BREAKAGE = "points_breakage"  # node: sink of points that expired unused
+    OBLIGATIONS = "obligations"  # partner or node, in money: positive = the node owes the partner
+
+
+class TransactionKind(StrEnum):
+    PURCHASE = "purchase"
+    REFUND = "refund"
+    EXPIRY = "expiry"
+    ADJUSTMENT = "adjustment"
+    REVERSAL = "reversal"
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    account_id: int
+    asset: str
+    amount: int  # points or minor units; positive credits the account, negative debits it
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    kind: TransactionKind
+    postings: tuple[Posting, ...]
+    reverses_tx_id: int | None = None
+    memo: str = ""
+
+
+Check = Callable[[Transaction], list[str]]
+
+
+def _has_postings(tx: Transaction) -> list[str]:
+    if len(tx.postings) < 2:
+        return [f"a transaction needs at least two postings, got {len(tx.postings)}"]
+    if len(tx.postings) > MAX_POSTINGS_PER_TRANSACTION:
+        return [f"a transaction has at most {MAX_POSTINGS_PER_TRANSACTION} postings"]
+    return []
+
+
+def _amounts_in_range(tx: Transaction) -> list[str]:
+    return [
+        f"posting to account {p.account_id} has amount {p.amount}, outside (0, {MAX_ABS_POSTING}]"
+        for p in tx.postings
+        if p.amount == 0 or abs(p.amount) > MAX_ABS_POSTING
+    ]
+
+
+def _balanced_per_asset(tx: Transaction) -> list[str]:
+    return [
+        f"postings in {asset} sum to {total}, not 0" for asset, total in sums_per_asset(tx.postings).items() if total
+    ]
+
+
+CHECKS: tuple[Check, ...] = (_has_postings, _amounts_in_range, _balanced_per_asset)
+
+
+def sums_per_asset(postings: Iterable[Posting]) -> dict[str, int]:
+    totals: dict[str, int] = defaultdict(int)
+    for posting in postings:
+        totals[posting.asset] += posting.amount
+    return dict(totals)
+
+
+def validate(tx: Transaction) -> list[str]:
+    return [problem for check in CHECKS for problem in check(tx)]
+
+
+def require_valid(tx: Transaction) -> Transaction:
+    problems = validate(tx)
+    if problems:
+        raise LedgerInvariantViolated("; ".join(problems))
+    return tx
+
+
+def transfer(from_account: int, to_account: int, asset: str, amount: int) -> tuple[Posting, ...]:
+    """Two postings moving `amount` of `asset`; nothing when the amount is zero."""
+    if amount == 0:
+        return ()
+    return (Posting(from_account, asset, -amount), Posting(to_account, asset, amount))
+
+
+def reversal_of(original: Transaction, original_tx_id: int, memo: str = "") -> Transaction:
+    """The transaction that undoes `original` exactly: every posting negated, referencing it."""
+    postings = tuple(Posting(p.account_id, p.asset, -p.amount) for p in original.postings)
+    return require_valid(Transaction(TransactionKind.REVERSAL, postings, reverses_tx_id=original_tx_id, memo=memo))

@@ -1,0 +1,23 @@
+"""Settings read from the environment (COALITION_*), with defaults that run a demo on an embedded database."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+DEFAULT_DATABASE_URL = "sqlite:///./coalition.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    operator_token: str | None  # may create networks through the admin API; unset = only the CLI can
+    public_url: str
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            database_url=os.environ.get("COALITION_DATABASE_URL", DEFAULT_DATABASE_URL),
+            operator_token=os.environ.get("COALITION_OPERATOR_TOKEN") or None,
+            public_url=os.environ.get("COALITION_PUBLIC_URL", "http://127.0.0.1:8000"),
+        )

@@ -1,0 +1,39 @@
+"""The composition root: builds the engine, the stores and the services from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from coalition.adapters.storage.admin_store import SqlAdminStore
+from coalition.adapters.storage.engine import create_engine
+from coalition.adapters.storage.pos_store import SqlStore
+from coalition.application.admin import AdminService
+from coalition.application.pos import PosService
+from coalition.settings import Settings
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    pos: PosService
+    admin: AdminService
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def build_services(settings: Settings, clock: SystemClock | None = None) -> Services:
+    engine = create_engine(settings.database_url)
+    clock = clock or SystemClock()
+    pos = PosService(SqlStore(engine).unit_of_work, clock)
+    admin = AdminService(SqlAdminStore(engine, clock).unit_of_work, clock)
+    return Services(settings, engine, pos, admin)

@@ -1,0 +1,95 @@
+"""Shared fixtures: a migrated database per test on SQLite and on PostgreSQL, services, and a ready network.
+
+PostgreSQL tests use a database cloned per test from a migrated template. Without a reachable server they are
+skipped with a plain message — except under CI=true, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from coalition.adapters.storage import migrate
+from coalition.settings import Settings
+from coalition.wiring import Services, build_services
+
+PG_ADMIN_URL = os.environ.get("COALITION_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+TEMPLATE = "coalition_test_template"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _pg_url(database: str) -> str:
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    return f"{base}/{database}"
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> str:
+    """Create the migrated template database once per session; skip (or fail in CI) without PostgreSQL."""
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE}")
+            conn.execute(f"CREATE DATABASE {TEMPLATE}")
+    except psycopg.OperationalError as error:
+        message = f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({error}); PostgreSQL tests skipped"
+        if IN_CI:
+            pytest.fail(message + " — under CI=true this is a failure")
+        pytest.skip(message)
+    migrate.upgrade(_pg_url(TEMPLATE))
+    return TEMPLATE
+
+
+@pytest.fixture()
+def pg_database_url(pg_template: str) -> Iterator[str]:
+    name = f"coalition_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    yield _pg_url(name)
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture()
+def sqlite_database_url(sqlite_template: Path, tmp_path: Path) -> str:
+    target = tmp_path / "coalition.db"
+    target.write_bytes(sqlite_template.read_bytes())
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Every storage test runs on both engines."""
+    fixture = "sqlite_database_url" if request.param == "sqlite" else "pg_database_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
+@pytest.fixture()
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, operator_token="operator-secret", public_url="http://testserver")
+
+
+@pytest.fixture()
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    built = build_services(settings)
+    try:
+        yield built
+    finally:
+        await built.close()

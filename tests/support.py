@@ -1,0 +1,68 @@
+"""Helpers the tests share: a small network with the seed's program, members, and an HTTP client."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from coalition.adapters.http.app import create_app
+from coalition.application.admin import NetworkRef
+from coalition.demo import SMALL_SHOP_PROGRAM
+from coalition.wiring import Services
+
+
+@dataclass
+class Network:
+    ref: NetworkRef
+    admin_key: str
+    shop_key: str
+    cafe_key: str
+
+
+async def make_network(services: Services, code: str = "shop") -> Network:
+    created = await services.admin.create_network(code, "Test network", "RUB", SMALL_SHOP_PROGRAM)
+    ref = NetworkRef(created["id"], code, created["name"], "RUB")
+    keys = []
+    for partner_name in ("Shop", "Cafe"):
+        partner = await services.admin.create_partner(ref, partner_name)
+        outlet = await services.admin.create_outlet(ref, partner["id"], f"{partner_name} till", "Europe/Moscow")
+        keys.append((await services.admin.create_terminal(ref, outlet["id"], "POS"))["key"])
+    return Network(ref, created["admin_key"], keys[0], keys[1])
+
+
+def client(services: Services) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(services=services)), base_url="http://test")
+
+
+def auth(key: str, idempotency_key: str | None = None) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {key}"}
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    return headers
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex
+
+
+async def enrol(http: httpx.AsyncClient, key: str, card: str, phone: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"kind": "personal", "card_number": card,
+                            "profile": {"name": "Test Member", "consent_data_processing": True}}
+    if phone:
+        body["profile"]["phone"] = phone
+    response = await http.post("/v1/members", json=body, headers=auth(key, new_key()))
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def buy(
+    http: httpx.AsyncClient, key: str, card: str, amount: str, redeem: int | None = None, receipt: str | None = None
+) -> httpx.Response:
+    body: dict[str, Any] = {"customer": card, "amount": amount, "receipt": receipt or new_key()}
+    if redeem is not None:
+        body["redeem_points"] = redeem
+    return await http.post("/v1/purchases", json=body, headers=auth(key, new_key()))
