@@ -26,7 +26,8 @@ SMALL_SHOP_PROGRAM = ProgramSettings(
     tiers=(
         Tier(min_lifetime_spend_minor=0, accrual_bp=300, fixed_points_per_check=0, redeem_cap_bp=1500),
         Tier(min_lifetime_spend_minor=10_000_00, accrual_bp=500, fixed_points_per_check=0, redeem_cap_bp=3000),
-        Tier(min_lifetime_spend_minor=50_000_00, accrual_bp=700, fixed_points_per_check=0, redeem_cap_bp=5000),
+        # "above 50,000": 50,000.00 itself still earns 5 %, so the top tier starts one minor unit above it.
+        Tier(min_lifetime_spend_minor=50_000_01, accrual_bp=700, fixed_points_per_check=0, redeem_cap_bp=5000),
     ),
     min_check_for_redeem_minor=1_500_00,
     point_value_minor=100,

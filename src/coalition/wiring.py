@@ -24,16 +24,19 @@ class SystemClock:
 class Services:
     settings: Settings
     engine: AsyncEngine
+    store: SqlStore
     pos: PosService
     admin: AdminService
 
     async def close(self) -> None:
+        await self.store.close()
         await self.engine.dispose()
 
 
 def build_services(settings: Settings, clock: SystemClock | None = None) -> Services:
     engine = create_engine(settings.database_url)
     clock = clock or SystemClock()
-    pos = PosService(SqlStore(engine).unit_of_work, clock)
+    store = SqlStore(engine, settings.database_url)
+    pos = PosService(store.unit_of_work, clock)
     admin = AdminService(SqlAdminStore(engine, clock).unit_of_work, clock)
-    return Services(settings, engine, pos, admin)
+    return Services(settings, engine, store, pos, admin)

@@ -72,6 +72,7 @@ async def test_tiers_follow_lifetime_spend(services):
         assert (await buy(http, net.shop_key, "7001", "1000.00")).json()["points_earned"] == 30  # still 3 %
         assert (await buy(http, net.shop_key, "7001", "1000.00")).json()["points_earned"] == 50  # 10,000 → 5 %
         assert (await buy(http, net.shop_key, "7001", "39000.00")).json()["points_earned"] == 1950
+        assert (await buy(http, net.shop_key, "7001", "1000.00")).json()["points_earned"] == 50  # 50,000 is not above
         assert (await buy(http, net.shop_key, "7001", "1000.00")).json()["points_earned"] == 70  # 51,000 → 7 %
         quote = await http.post("/v1/purchases/quote", json={"customer": "7001", "amount": "2000.00"},
                                 headers=auth(net.shop_key))

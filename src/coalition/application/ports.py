@@ -125,12 +125,40 @@ class StatementLine:
     reverses_tx_id: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    terminal_id: int
+    key: str
+    response: StoredResponse
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseWrite:
+    """Everything a purchase writes, planned before writing so storage can send it in one round trip."""
+
+    purchase: NewPurchase
+    transaction: Transaction | None
+    lot_takes: tuple[LotTake, ...]
+    new_lot: NewLot | None
+    balance_after: int
+    lifetime_spend_after_minor: int
+    idempotency: IdempotencyRecord
+    recorded_at: datetime
+
+
 class PosUnitOfWork(Protocol):
     async def terminal_by_key_hash(self, key_hash: str) -> TerminalContext | None: ...
     async def program_of(self, network_id: int) -> ProgramContext: ...
     async def partner_obligations_account(self, network_id: int, partner_id: int) -> int: ...
     async def find_member(self, network_id: int, candidates: Sequence[str], *, lock: bool) -> MemberRef | None: ...
     async def member_points(self, member: MemberRef) -> MemberPoints: ...
+    async def find_member_points(
+        self, network_id: int, candidates: Sequence[str]
+    ) -> tuple[MemberRef, MemberPoints] | None:
+        """The member and their points in one read, locked for the rest of the unit of work."""
+        ...
+
+    async def record_purchase(self, write: PurchaseWrite) -> None: ...
     async def stored_response(self, terminal_id: int, key: str) -> StoredResponse | None: ...
     async def store_response(self, terminal_id: int, key: str, response: StoredResponse, now: datetime) -> None: ...
     async def post(

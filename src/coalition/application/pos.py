@@ -13,14 +13,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from coalition.application.cache import TtlCache
 from coalition.application.ports import (
     Clock,
+    IdempotencyRecord,
     MemberRef,
     NewPurchase,
     NewRefund,
     PosUnitOfWork,
     Profile,
     ProgramContext,
+    PurchaseWrite,
     StatementLine,
     StoredPurchase,
     StoredResponse,
@@ -40,7 +43,13 @@ from coalition.domain.errors import (
     Unauthorized,
 )
 from coalition.domain.identifiers import IdentifierKind, lookup_candidates, normalize
-from coalition.domain.money import format_basis_points, format_minor, parse_amount_minor, parse_quantity_milli
+from coalition.domain.money import (
+    format_basis_points,
+    format_minor,
+    format_quantity_milli,
+    parse_amount_minor,
+    parse_quantity_milli,
+)
 from coalition.domain.purchase import (
     BasketLine,
     MemberPoints,
@@ -112,6 +121,7 @@ class CommandResult:
     status_code: int
     body: dict[str, Any]
     replayed: bool = False
+    response_stored: bool = False  # the operation wrote the idempotency record with its own writes
 
 
 def fingerprint(operation: str, payload: bytes) -> str:
@@ -125,24 +135,32 @@ def key_hash(secret: str) -> str:
 
 
 class PosService:
-    def __init__(self, unit_of_work: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, unit_of_work: UnitOfWorkFactory, clock: Clock, cache_ttl_seconds: float = 5.0) -> None:
         self._unit_of_work = unit_of_work
         self._clock = clock
+        self._terminals: TtlCache[str, TerminalContext] = TtlCache(cache_ttl_seconds)
+        self._programs: TtlCache[int, ProgramContext] = TtlCache(cache_ttl_seconds)
+        self._partner_accounts: TtlCache[tuple[int, int], int] = TtlCache(cache_ttl_seconds)
 
     # --- queries ------------------------------------------------------------------------------------------
 
     async def authenticate(self, api_key: str | None) -> TerminalContext:
         if not api_key:
             raise Unauthorized("send the terminal key as 'Authorization: Bearer <key>'")
-        async with self._unit_of_work() as uow:
-            terminal = await uow.terminal_by_key_hash(key_hash(api_key))
+        hashed = key_hash(api_key)
+
+        async def load() -> TerminalContext | None:
+            async with self._unit_of_work() as uow:
+                return await uow.terminal_by_key_hash(hashed)
+
+        terminal = await self._terminals.get_or_load(hashed, load)
         if terminal is None:
             raise Unauthorized("this terminal key is unknown or revoked")
         return terminal
 
     async def member_summary(self, ctx: TerminalContext, identifier: str) -> dict[str, Any]:
         async with self._unit_of_work() as uow:
-            pc = await uow.program_of(ctx.network_id)
+            pc = await self._program(uow, ctx.network_id)
             member = await _find_member(uow, ctx, identifier, lock=False, field_name="identifier")
             state = await uow.member_points(member)
             profile = await uow.member_profile(member.member_id)
@@ -164,7 +182,7 @@ class PosService:
 
     async def quote(self, ctx: TerminalContext, purchase: PurchaseInput) -> dict[str, Any]:
         async with self._unit_of_work() as uow:
-            pc = await uow.program_of(ctx.network_id)
+            pc = await self._program(uow, ctx.network_id)
             check_minor, _ = parse_basket(pc.program, purchase.amount, purchase.items)
             member = await _find_member(uow, ctx, purchase.customer, lock=False, field_name="customer")
             require_usable_card(member)
@@ -203,58 +221,56 @@ class PosService:
     ) -> CommandResult:
         receipt = _require_text(purchase.receipt, "receipt", MAX_RECEIPT_LENGTH)
 
-        async def record(uow: PosUnitOfWork) -> CommandResult:
-            pc = await uow.program_of(ctx.network_id)
+        async def record(uow: PosUnitOfWork, key: str) -> CommandResult:
+            pc = await self._program(uow, ctx.network_id)
             program = pc.program
             check_minor, lines = parse_basket(program, purchase.amount, purchase.items)
-            member = await _find_member(uow, ctx, purchase.customer, lock=True, field_name="customer")
+            member, state = await _find_member_points(uow, ctx, purchase.customer)
             require_usable_card(member)
             now = self._clock.now()
-            state = await self._swept_points(uow, ctx, pc, member, now)
-            accounts = await _accounts(uow, ctx, pc, member)
+            state = await self._sweep_expired(uow, ctx, pc, member, state, now)
+            accounts = await self._accounts(uow, ctx, pc, member)
             plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, now)
             occurred_at = purchase.occurred_at or now
-            tx_id = None
-            if plan.transaction is not None:
-                tx_id = await uow.post(ctx.network_id, plan.transaction, ctx.outlet_id, occurred_at, now)
-                await uow.apply_lots(tx_id, member.points_account_id, plan.lot_takes, plan.new_lot)
-            await uow.set_member_points(
-                member.member_id, member.points_account_id, plan.balance_after, plan.lifetime_spend_after_minor
-            )
-            purchase_id = str(uuid.uuid4())
             q = plan.quote
-            await uow.insert_purchase(
-                NewPurchase(
-                    id=purchase_id,
-                    terminal=ctx,
-                    cashier_login=purchase.cashier,
-                    member=member,
-                    receipt=receipt,
-                    check_minor=check_minor,
-                    points_redeemed=q.redeem_points,
-                    amount_due_minor=q.amount_due_minor,
-                    points_earned=q.points_to_earn,
-                    lines=lines,
-                    occurred_at=occurred_at,
-                ),
-                tx_id,
-                now,
+            new_purchase = NewPurchase(
+                id=str(uuid.uuid4()),
+                terminal=ctx,
+                cashier_login=purchase.cashier,
+                member=member,
+                receipt=receipt,
+                check_minor=check_minor,
+                points_redeemed=q.redeem_points,
+                amount_due_minor=q.amount_due_minor,
+                points_earned=q.points_to_earn,
+                lines=lines,
+                occurred_at=occurred_at,
             )
             currency = program.currency
-            return CommandResult(
-                201,
-                {
-                    "id": purchase_id,
-                    "receipt": receipt,
-                    "amount": format_minor(check_minor, currency),
-                    "amount_due": format_minor(q.amount_due_minor, currency),
-                    "currency": currency,
-                    "points_redeemed": q.redeem_points,
-                    "points_earned": q.points_to_earn,
-                    "points_balance": plan.balance_after,
-                    "occurred_at": occurred_at.isoformat(),
-                },
+            body = {
+                "id": new_purchase.id,
+                "receipt": receipt,
+                "amount": format_minor(check_minor, currency),
+                "amount_due": format_minor(q.amount_due_minor, currency),
+                "currency": currency,
+                "points_redeemed": q.redeem_points,
+                "points_earned": q.points_to_earn,
+                "points_balance": plan.balance_after,
+                "occurred_at": occurred_at.isoformat(),
+            }
+            await uow.record_purchase(
+                PurchaseWrite(
+                    purchase=new_purchase,
+                    transaction=plan.transaction,
+                    lot_takes=plan.lot_takes,
+                    new_lot=plan.new_lot,
+                    balance_after=plan.balance_after,
+                    lifetime_spend_after_minor=plan.lifetime_spend_after_minor,
+                    idempotency=IdempotencyRecord(ctx.terminal_id, key, StoredResponse(request_hash, 201, body)),
+                    recorded_at=now,
+                )
             )
+            return CommandResult(201, body, response_stored=True)
 
         return await self._idempotent(ctx, idempotency_key, request_hash, record)
 
@@ -266,8 +282,8 @@ class PosService:
         idempotency_key: str | None,
         request_hash: str,
     ) -> CommandResult:
-        async def record(uow: PosUnitOfWork) -> CommandResult:
-            pc = await uow.program_of(ctx.network_id)
+        async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
+            pc = await self._program(uow, ctx.network_id)
             stored = await uow.purchase_for_refund(ctx.network_id, purchase_id)
             if stored is None:
                 raise PurchaseNotFound(f"no purchase '{purchase_id}' in this network", field="purchase_id")
@@ -278,7 +294,7 @@ class PosService:
             now = self._clock.now()
             member = MemberRef(stored.member_id, "", stored.points_account_id, None, None, None)
             state = await self._swept_points(uow, ctx, pc, member, now)
-            accounts = await _accounts(uow, ctx, pc, member)
+            accounts = await self._accounts(uow, ctx, pc, member)
             plan = plan_refund(program, accounts, state, _totals(stored), refund_minor, now)
             tx_id = None
             if plan.transaction is not None:
@@ -330,8 +346,8 @@ class PosService:
     ) -> CommandResult:
         identifiers = _enrolment_identifiers(enrol)
 
-        async def record(uow: PosUnitOfWork) -> CommandResult:
-            pc = await uow.program_of(ctx.network_id)
+        async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
+            pc = await self._program(uow, ctx.network_id)
             now = self._clock.now()
             profile = _clean_profile(enrol)
             member = await uow.create_member(ctx.network_id, enrol.kind, profile, pc, now)
@@ -363,12 +379,12 @@ class PosService:
     ) -> CommandResult:
         card_number = normalize(IdentifierKind.CARD, number, field="number")
 
-        async def record(uow: PosUnitOfWork) -> CommandResult:
+        async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
             now = self._clock.now()
             if member_identifier:
                 member = await _find_member(uow, ctx, member_identifier, lock=True, field_name="member")
             else:
-                pc = await uow.program_of(ctx.network_id)
+                pc = await self._program(uow, ctx.network_id)
                 member = await uow.create_member(ctx.network_id, "anonymous", Profile(), pc, now)
             card_id = await uow.add_card(ctx.network_id, member.member_id, card_number, CardState.ACTIVE, now)
             await uow.add_identifier(ctx.network_id, member.member_id, card_id, IdentifierKind.CARD, card_number)
@@ -391,7 +407,7 @@ class PosService:
         if action is CardAction.REPLACE and not new_number:
             raise InvalidInput("a replacement needs the new card's number", field="new_number")
 
-        async def record(uow: PosUnitOfWork) -> CommandResult:
+        async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
             now = self._clock.now()
             card = await _find_member(uow, ctx, number, lock=True, field_name="number")
             if card.card_id is None or card.card_state is None:
@@ -418,7 +434,7 @@ class PosService:
         ctx: TerminalContext,
         idempotency_key: str | None,
         request_hash: str,
-        operation: Callable[[PosUnitOfWork], Awaitable[CommandResult]],
+        operation: Callable[[PosUnitOfWork, str], Awaitable[CommandResult]],
     ) -> CommandResult:
         key = _require_text(idempotency_key, "Idempotency-Key", MAX_IDEMPOTENCY_KEY_LENGTH)
         try:
@@ -426,29 +442,58 @@ class PosService:
                 stored = await uow.stored_response(ctx.terminal_id, key)
                 if stored is not None:
                     return _replay(stored, request_hash)
-                result = await operation(uow)
-                await uow.store_response(
-                    ctx.terminal_id,
-                    key,
-                    StoredResponse(request_hash, result.status_code, result.body),
-                    self._clock.now(),
-                )
+                result = await operation(uow, key)
+                if not result.response_stored:
+                    response = StoredResponse(request_hash, result.status_code, result.body)
+                    await uow.store_response(ctx.terminal_id, key, response, self._clock.now())
                 return result
         except DuplicateKey as duplicate:
-            if duplicate.what != "idempotency":
+            # A concurrent request with the same key may have committed first (and taken the receipt number):
+            # then this one is its retry. Otherwise the duplicate is the caller's.
+            async with self._unit_of_work() as uow:
+                stored = await uow.stored_response(ctx.terminal_id, key)
+            if stored is None:
                 raise _conflict(duplicate) from None
-        # A concurrent request with the same key committed first: answer as its retry.
-        async with self._unit_of_work() as uow:
-            stored = await uow.stored_response(ctx.terminal_id, key)
-        if stored is None:
-            raise Conflict("a request with this idempotency key is still in progress; retry", field="Idempotency-Key")
-        return _replay(stored, request_hash)
+            return _replay(stored, request_hash)
+
+    async def _program(self, uow: PosUnitOfWork, network_id: int) -> ProgramContext:
+        program = await self._programs.get_or_load(network_id, lambda: uow.program_of(network_id))
+        if program is None:
+            raise LookupError(f"network {network_id} has no program")
+        return program
+
+    async def _accounts(
+        self, uow: PosUnitOfWork, ctx: TerminalContext, pc: ProgramContext, member: MemberRef
+    ) -> PointsAccounts:
+        key = (ctx.network_id, ctx.partner_id)
+        partner_account = await self._partner_accounts.get_or_load(
+            key, lambda: uow.partner_obligations_account(ctx.network_id, ctx.partner_id)
+        )
+        if partner_account is None:
+            raise LookupError(f"partner {ctx.partner_id} has no obligations account")
+        return PointsAccounts(
+            member_points=member.points_account_id,
+            points_issued=pc.points_issued_account,
+            points_redeemed=pc.points_redeemed_account,
+            partner_obligations=partner_account,
+            node_obligations=pc.node_obligations_account,
+        )
 
     async def _swept_points(
         self, uow: PosUnitOfWork, ctx: TerminalContext, pc: ProgramContext, member: MemberRef, now: datetime
     ) -> MemberPoints:
         """The member's points after posting any expired lots to breakage (the member is locked)."""
-        state = await uow.member_points(member)
+        return await self._sweep_expired(uow, ctx, pc, member, await uow.member_points(member), now)
+
+    async def _sweep_expired(
+        self,
+        uow: PosUnitOfWork,
+        ctx: TerminalContext,
+        pc: ProgramContext,
+        member: MemberRef,
+        state: MemberPoints,
+        now: datetime,
+    ) -> MemberPoints:
         expiry = plan_expiry(
             pc.points_breakage_account, member.points_account_id, pc.program.points_asset, state.lots, now
         )
@@ -504,19 +549,22 @@ async def _find_member(
     return member
 
 
+async def _find_member_points(
+    uow: PosUnitOfWork, ctx: TerminalContext, identifier: str
+) -> tuple[MemberRef, MemberPoints]:
+    try:
+        candidates = lookup_candidates(identifier)
+    except InvalidInput as error:
+        raise InvalidInput(error.detail, field="customer") from None
+    found = await uow.find_member_points(ctx.network_id, candidates)
+    if found is None:
+        raise MemberNotFound(f"no member of this network has the identifier '{identifier}'", field="customer")
+    return found
+
+
 def require_usable_card(member: MemberRef) -> None:
     if member.card_state is not None and member.card_number is not None:
         require_usable(member.card_state, member.card_number)
-
-
-async def _accounts(uow: PosUnitOfWork, ctx: TerminalContext, pc: ProgramContext, member: MemberRef) -> PointsAccounts:
-    return PointsAccounts(
-        member_points=member.points_account_id,
-        points_issued=pc.points_issued_account,
-        points_redeemed=pc.points_redeemed_account,
-        partner_obligations=await uow.partner_obligations_account(ctx.network_id, ctx.partner_id),
-        node_obligations=pc.node_obligations_account,
-    )
 
 
 def parse_basket(
@@ -569,7 +617,9 @@ def _refund_amount(program: BonusProgram, stored: StoredPurchase, refund: Refund
         before = stored.refunded_quantity_milli.get(sku, 0)
         if before + quantity > bought:
             raise RefundNotAllowed(
-                f"item '{sku}': {bought - before} of {bought} left to return", field=f"items[{index}].quantity"
+                f"item '{sku}': {format_quantity_milli(bought - before)} of {format_quantity_milli(bought)} "
+                "left to return",
+                field=f"items[{index}].quantity",
             )
         total += cumulative_share(sum(line.total_minor for line in sku_lines), before, quantity, bought)
     return total, quantities

@@ -18,15 +18,17 @@ class IdentifierKind(StrEnum):
     PHONE = "phone"
 
 
-_PHONE = re.compile(r"^\+?[\d\s().-]{7,24}$")
+# ASCII digits only: a full-width "７" must not become a second stored form of the same phone.
+_PHONE = re.compile(r"^\+?[0-9 ().-]{7,24}$")
 _HEX_UID = re.compile(r"^[0-9A-Fa-f]{2}([:\- ]?[0-9A-Fa-f]{2}){3,15}$")
 _CARD_SEPARATORS = re.compile(r"[\s-]")
+_NON_DIGITS = re.compile(r"[^0-9]")
 
 
-def _normalize_phone(raw: str) -> str:
-    digits = re.sub(r"\D", "", raw)
+def _normalize_phone(raw: str, field: str) -> str:
+    digits = _NON_DIGITS.sub("", raw)
     if not 7 <= len(digits) <= 15:
-        raise InvalidInput(f"'{raw}' is not a phone number (7 to 15 digits)", field="phone")
+        raise InvalidInput(f"'{raw}' is not a phone number (7 to 15 digits)", field=field)
     return "+" + digits
 
 
@@ -38,9 +40,12 @@ def normalize(kind: IdentifierKind, raw: str, *, field: str = "identifier") -> s
     if kind is IdentifierKind.PHONE:
         if not _PHONE.match(value):
             raise InvalidInput(f"'{raw}' is not a phone number", field=field)
-        return _normalize_phone(value)
+        return _normalize_phone(value, field)
     if kind is IdentifierKind.CARD:
-        return _CARD_SEPARATORS.sub("", value).upper()
+        number = _CARD_SEPARATORS.sub("", value).upper()
+        if not number:
+            raise InvalidInput(f"'{raw}' has no characters besides separators", field=field)
+        return number
     if kind is IdentifierKind.NFC:
         if not _HEX_UID.match(value):
             raise InvalidInput(f"'{raw}' is not an NFC UID (4 to 16 hex bytes)", field=field)
@@ -53,9 +58,12 @@ def lookup_candidates(raw: str) -> tuple[str, ...]:
     value = raw.strip()
     if not value or len(value) > MAX_IDENTIFIER_LENGTH:
         raise InvalidInput(f"an identifier has 1 to {MAX_IDENTIFIER_LENGTH} characters", field="customer")
-    candidates = [value, normalize(IdentifierKind.CARD, value)]
-    if _PHONE.match(value) and 7 <= len(re.sub(r"\D", "", value)) <= 15:
-        candidates.append(_normalize_phone(value))
+    candidates = [value]
+    card_number = _CARD_SEPARATORS.sub("", value).upper()
+    if card_number:
+        candidates.append(card_number)
+    if _PHONE.match(value) and 7 <= len(_NON_DIGITS.sub("", value)) <= 15:
+        candidates.append(_normalize_phone(value, "customer"))
     if _HEX_UID.match(value):
         candidates.append(normalize(IdentifierKind.NFC, value))
     return tuple(dict.fromkeys(candidates))

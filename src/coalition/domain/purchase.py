@@ -24,7 +24,7 @@ from coalition.domain.lots import (
     spend_from_lots,
     take_from_lots,
 )
-from coalition.domain.money import line_total_minor, prorate_floor
+from coalition.domain.money import format_minor, line_total_minor, prorate_floor
 
 MAX_BASKET_LINES = 500
 
@@ -222,7 +222,8 @@ def plan_refund(
     if refund_minor <= 0:
         raise InvalidInput("a refund must be greater than zero", field="amount")
     if refund_minor > left_minor:
-        raise RefundNotAllowed(f"at most {left_minor} minor units of this check are left to refund", field="amount")
+        left = format_minor(left_minor, program.currency)
+        raise RefundNotAllowed(f"at most {left} {program.currency} of this check are left to refund", field="amount")
     share = _RefundShares(purchase, refund_minor)
     clawed, returned = share.of(purchase.points_earned), share.of(purchase.points_redeemed)
     takes, shortfall = take_from_lots(list(state.lots), clawed, now)

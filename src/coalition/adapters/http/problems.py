@@ -60,7 +60,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, error: RequestValidationError) -> JSONResponse:
-        problems = [{"field": _field_path(tuple(item["loc"])), "message": item["msg"]} for item in error.errors()]
+        problems = [
+            {
+                "field": "body" if item["type"] == "json_invalid" else _field_path(tuple(item["loc"])),
+                "message": item["msg"],
+            }
+            for item in error.errors()
+        ]
         first = problems[0] if problems else {"field": "body", "message": "invalid request"}
         return problem(
             422,

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
-from coalition.adapters.storage.pos_store import duplicate_of
+from coalition.adapters.storage.driver import duplicate_from_message
 from coalition.application.admin import NetworkRef
 from coalition.application.ports import Clock
 from coalition.domain.bonus import BonusProgram
@@ -29,7 +29,7 @@ class SqlAdminUnitOfWork:
         try:
             return int((await self.connection.execute(statement)).scalar_one())
         except IntegrityError as error:
-            duplicate = duplicate_of(error)
+            duplicate = duplicate_from_message(str(error.orig))
             if duplicate is not None:
                 raise duplicate from error
             raise

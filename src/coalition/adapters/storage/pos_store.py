@@ -1,4 +1,8 @@
-"""The SQL implementation of the POS unit of work, on SQLAlchemy Core (no ORM session on the hot path)."""
+"""The SQL implementation of the POS unit of work: plain SQL text through `driver.Db`, on either engine.
+
+The purchase path is hot: every method here is one or two round trips of prepared SQL, no ORM and no statement
+construction per call. Only member-owned rows are updated; node and partner rows are only ever appended to.
+"""
 
 from __future__ import annotations
 
@@ -8,27 +12,27 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from coalition.adapters.storage import tables as t
+from coalition.adapters.storage.driver import AsyncpgPool, Db, sqlite_transaction
+from coalition.adapters.storage.engine import backend_of
 from coalition.application.ports import (
     MemberRef,
     NewPurchase,
     NewRefund,
     Profile,
     ProgramContext,
+    PurchaseWrite,
     StatementLine,
     StoredPurchase,
     StoredResponse,
     TerminalContext,
 )
-from coalition.application.pos import DuplicateKey
 from coalition.domain.bonus import BonusProgram, Tier
 from coalition.domain.cards import CardState
 from coalition.domain.identifiers import IdentifierKind
-from coalition.domain.ledger import AccountPurpose, OwnerKind, Transaction
+from coalition.domain.ledger import AccountPurpose, OwnerKind, Transaction, money_asset, points_asset
 from coalition.domain.lots import Lot, LotTake
 from coalition.domain.purchase import BasketLine, MemberPoints, NewLot
 
@@ -40,494 +44,583 @@ def as_utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def utc(moment: datetime) -> datetime:
-    converted = as_utc(moment)
-    if converted is None:
-        raise ValueError("a timestamp is required")
-    return converted
+_FIND_MEMBER = """
+SELECT m.id, m.kind, b.account_id, c.id AS card_id, c.number, c.state, i.value
+FROM identifiers i
+JOIN members m ON m.id = i.member_id
+JOIN member_balances b ON b.member_id = m.id
+LEFT JOIN cards c ON c.id = i.card_id
+WHERE i.network_id = $1 AND i.value IN ({placeholders})
+"""
 
+_MEMBER_POINTS = """
+SELECT b.balance, m.lifetime_spend_minor, l.id AS lot_id, l.remaining, l.expires_at
+FROM member_balances b
+JOIN members m ON m.id = b.member_id
+LEFT JOIN lots l ON l.account_id = b.account_id AND l.remaining > 0
+WHERE b.account_id = $1
+"""
 
-def duplicate_of(error: IntegrityError) -> DuplicateKey | None:
-    """Name the unique key a failed insert hit, on either engine, or None if it was another constraint."""
-    message = str(error.orig)
-    if "unique" not in message.lower() and "duplicate" not in message.lower():
-        return None
-    for marker, what in (
-        ("idempotency_keys", "idempotency"),
-        ("receipt", "receipt"),
-        ("identifiers", "identifier"),
-        ("cards", "card"),
-    ):
-        if marker in message:
-            return DuplicateKey(what)
-    return DuplicateKey("unique")
+_INSERT_POSTING = "INSERT INTO postings (tx_id, account_id, asset, amount) VALUES ($1, $2, $3, $4)"
+_TAKE_FROM_LOT = "UPDATE lots SET remaining = remaining - $2 WHERE id = $1 AND remaining >= $2"
+_RECORD_TAKE = "INSERT INTO lot_takes (tx_id, lot_id, points) VALUES ($1, $2, $3)"
 
 
 class SqlPosUnitOfWork:
     """One database transaction. Methods map one-to-one to the `PosUnitOfWork` port."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
-        self.connection = connection
-
-    async def _execute(self, statement: Any, parameters: Any = None) -> Any:
-        try:
-            return await self.connection.execute(statement, parameters)
-        except IntegrityError as error:
-            duplicate = duplicate_of(error)
-            if duplicate is not None:
-                raise duplicate from error
-            raise
+    def __init__(self, db: Db) -> None:
+        self.db = db
 
     # --- reads --------------------------------------------------------------------------------------------
 
     async def terminal_by_key_hash(self, key_hash: str) -> TerminalContext | None:
-        row = (
-            await self.connection.execute(
-                select(
-                    t.terminals.c.id,
-                    t.terminals.c.network_id,
-                    t.outlets.c.id.label("outlet_id"),
-                    t.outlets.c.partner_id,
-                    t.outlets.c.name,
-                    t.outlets.c.timezone,
-                )
-                .join(t.outlets, t.outlets.c.id == t.terminals.c.outlet_id)
-                .where(t.terminals.c.key_hash == key_hash, t.terminals.c.active.is_(True))
-            )
-        ).first()
+        row = await self.db.fetchrow(
+            "SELECT t.id, t.network_id, o.id AS outlet_id, o.partner_id, o.name, o.timezone "
+            "FROM terminals t JOIN outlets o ON o.id = t.outlet_id WHERE t.key_hash = $1 AND t.active = $2",
+            key_hash,
+            True,
+        )
         if row is None:
             return None
-        return TerminalContext(row.id, row.network_id, row.outlet_id, row.partner_id, row.name, row.timezone)
+        return TerminalContext(
+            row["id"], row["network_id"], row["outlet_id"], row["partner_id"], row["name"], row["timezone"]
+        )
 
     async def program_of(self, network_id: int) -> ProgramContext:
-        program_row = (
-            await self.connection.execute(select(t.programs).where(t.programs.c.network_id == network_id))
-        ).one()
-        tier_rows = (
-            await self.connection.execute(
-                select(t.program_tiers)
-                .where(t.program_tiers.c.program_id == program_row.id)
-                .order_by(t.program_tiers.c.min_lifetime_spend_minor)
-            )
-        ).all()
+        program_row = await self.db.fetchrow(
+            "SELECT id, code, currency, point_value_minor, min_check_for_redeem_minor, points_expire_days "
+            "FROM programs WHERE network_id = $1",
+            network_id,
+        )
+        if program_row is None:
+            raise LookupError(f"network {network_id} has no program")
+        tier_rows = await self.db.fetch(
+            "SELECT min_lifetime_spend_minor, accrual_bp, fixed_points_per_check, redeem_cap_bp FROM program_tiers "
+            "WHERE program_id = $1 ORDER BY min_lifetime_spend_minor",
+            program_row["id"],
+        )
         program = BonusProgram(
-            id=program_row.id,
-            code=program_row.code,
-            currency=program_row.currency,
+            id=program_row["id"],
+            code=program_row["code"],
+            currency=program_row["currency"],
             tiers=tuple(
-                Tier(r.min_lifetime_spend_minor, r.accrual_bp, r.fixed_points_per_check, r.redeem_cap_bp)
+                Tier(r["min_lifetime_spend_minor"], r["accrual_bp"], r["fixed_points_per_check"], r["redeem_cap_bp"])
                 for r in tier_rows
             ),
-            min_check_for_redeem_minor=program_row.min_check_for_redeem_minor,
-            point_value_minor=program_row.point_value_minor,
-            points_expire_days=program_row.points_expire_days,
+            min_check_for_redeem_minor=program_row["min_check_for_redeem_minor"],
+            point_value_minor=program_row["point_value_minor"],
+            points_expire_days=program_row["points_expire_days"],
         )
-        node = await self._node_accounts(network_id)
+        node_rows = await self.db.fetch(
+            "SELECT id, purpose, asset FROM accounts WHERE network_id = $1 AND owner_kind = $2",
+            network_id,
+            OwnerKind.NODE.value,
+        )
+        node = {(r["purpose"], r["asset"]): r["id"] for r in node_rows}
+        pts, money = points_asset(program.code), money_asset(program.currency)
         return ProgramContext(
             program=program,
-            points_issued_account=node[(AccountPurpose.POINTS_ISSUED, program.points_asset)],
-            points_redeemed_account=node[(AccountPurpose.POINTS_REDEEMED, program.points_asset)],
-            points_breakage_account=node[(AccountPurpose.POINTS_BREAKAGE, program.points_asset)],
-            node_obligations_account=node[(AccountPurpose.OBLIGATIONS, program.money_asset)],
+            points_issued_account=node[(AccountPurpose.POINTS_ISSUED.value, pts)],
+            points_redeemed_account=node[(AccountPurpose.POINTS_REDEEMED.value, pts)],
+            points_breakage_account=node[(AccountPurpose.POINTS_BREAKAGE.value, pts)],
+            node_obligations_account=node[(AccountPurpose.OBLIGATIONS.value, money)],
         )
-
-    async def _node_accounts(self, network_id: int) -> dict[tuple[str, str], int]:
-        rows = await self.connection.execute(
-            select(t.accounts.c.id, t.accounts.c.purpose, t.accounts.c.asset).where(
-                t.accounts.c.network_id == network_id, t.accounts.c.owner_kind == OwnerKind.NODE.value
-            )
-        )
-        return {(row.purpose, row.asset): row.id for row in rows}
 
     async def partner_obligations_account(self, network_id: int, partner_id: int) -> int:
-        account_id = await self.connection.scalar(
-            select(t.accounts.c.id).where(
-                t.accounts.c.network_id == network_id,
-                t.accounts.c.owner_kind == OwnerKind.PARTNER.value,
-                t.accounts.c.owner_id == partner_id,
-                t.accounts.c.purpose == AccountPurpose.OBLIGATIONS.value,
-            )
+        account_id = await self.db.fetchval(
+            "SELECT id FROM accounts WHERE network_id = $1 AND owner_kind = $2 AND owner_id = $3 AND purpose = $4",
+            network_id,
+            OwnerKind.PARTNER.value,
+            partner_id,
+            AccountPurpose.OBLIGATIONS.value,
         )
         if account_id is None:
             raise LookupError(f"partner {partner_id} has no obligations account")
         return int(account_id)
 
     async def find_member(self, network_id: int, candidates: Sequence[str], *, lock: bool) -> MemberRef | None:
-        m, c, i, b = t.members, t.cards, t.identifiers, t.member_balances
-        statement = (
-            select(m.c.id, m.c.kind, b.c.account_id, c.c.id.label("card_id"), c.c.number, c.c.state, i.c.value)
-            .select_from(
-                i.join(m, m.c.id == i.c.member_id).join(b, b.c.member_id == m.c.id).outerjoin(c, c.c.id == i.c.card_id)
-            )
-            .where(i.c.network_id == network_id, i.c.value.in_(list(candidates)))
-        )
-        if lock:
-            statement = statement.with_for_update(of=[m.c.id, b.c.account_id])
-        rows = (await self.connection.execute(statement)).all()
+        placeholders = ", ".join(f"${n}" for n in range(2, len(candidates) + 2))
+        sql = _FIND_MEMBER.format(placeholders=placeholders)
+        if lock and self.db.backend == "postgresql":
+            sql += " FOR UPDATE OF m, b"  # SQLite holds the database write lock from BEGIN IMMEDIATE
+        rows = await self.db.fetch(sql, network_id, *candidates)
         if not rows:
             return None
         # The most literal reading of what was typed wins when two stored identifiers match.
-        row = min(rows, key=lambda r: list(candidates).index(r.value))
-        state = CardState(row.state) if row.state else None
-        return MemberRef(row.id, row.kind, row.account_id, row.card_id, row.number, state)
+        row = min(rows, key=lambda r: list(candidates).index(r["value"]))
+        state = CardState(row["state"]) if row["state"] else None
+        return MemberRef(row["id"], row["kind"], row["account_id"], row["card_id"], row["number"], state)
+
+    async def find_member_points(
+        self, network_id: int, candidates: Sequence[str]
+    ) -> tuple[MemberRef, MemberPoints] | None:
+        return await _find_member_points(self, network_id, candidates)
+
+    async def record_purchase(self, write: PurchaseWrite) -> None:
+        if self.db.backend == "postgresql":
+            await _record_purchase_pg(self.db, write)
+        else:
+            await _record_purchase_portable(self, write)
 
     async def member_points(self, member: MemberRef) -> MemberPoints:
-        head = (
-            await self.connection.execute(
-                select(t.member_balances.c.balance, t.members.c.lifetime_spend_minor)
-                .join(t.members, t.members.c.id == t.member_balances.c.member_id)
-                .where(t.member_balances.c.account_id == member.points_account_id)
-            )
-        ).one()
-        lot_rows = await self.connection.execute(
-            select(t.lots.c.id, t.lots.c.remaining, t.lots.c.expires_at).where(
-                t.lots.c.account_id == member.points_account_id, t.lots.c.remaining > 0
-            )
+        """Balance, lifetime spend and open lots in one round trip (one row per open lot, or one row)."""
+        rows = await self.db.fetch(_MEMBER_POINTS, member.points_account_id)
+        head = rows[0]
+        lots = tuple(
+            Lot(r["lot_id"], r["remaining"], self.db.timestamp(r["expires_at"]))
+            for r in rows
+            if r["lot_id"] is not None
         )
-        lots = tuple(Lot(r.id, r.remaining, as_utc(r.expires_at)) for r in lot_rows)
-        return MemberPoints(head.balance, head.lifetime_spend_minor, lots)
+        return MemberPoints(head["balance"], head["lifetime_spend_minor"], lots)
 
     async def stored_response(self, terminal_id: int, key: str) -> StoredResponse | None:
-        k = t.idempotency_keys
-        row = (
-            await self.connection.execute(
-                select(k.c.request_hash, k.c.status_code, k.c.response).where(
-                    k.c.terminal_id == terminal_id, k.c.key == key
-                )
-            )
-        ).first()
+        row = await self.db.fetchrow(
+            "SELECT request_hash, status_code, response FROM idempotency_keys WHERE terminal_id = $1 AND key = $2",
+            terminal_id,
+            key,
+        )
         if row is None:
             return None
-        return StoredResponse(row.request_hash, row.status_code, json.loads(row.response))
+        return StoredResponse(row["request_hash"], row["status_code"], json.loads(row["response"]))
 
     async def member_profile(self, member_id: int) -> Profile:
-        row = (await self.connection.execute(select(t.members).where(t.members.c.id == member_id))).one()
+        row = await self.db.fetchrow(
+            "SELECT name, phone, email, birth_date, notes, consent_data_processing, consent_newsletters "
+            "FROM members WHERE id = $1",
+            member_id,
+        )
+        if row is None:
+            raise LookupError(f"member {member_id} does not exist")
         return Profile(
-            name=row.name,
-            phone=row.phone,
-            email=row.email,
-            birth_date=row.birth_date,
-            notes=row.notes,
-            consent_data_processing=row.consent_data_processing,
-            consent_newsletters=row.consent_newsletters,
+            name=row["name"],
+            phone=row["phone"],
+            email=row["email"],
+            birth_date=self.db.day(row["birth_date"]),
+            notes=row["notes"],
+            consent_data_processing=bool(row["consent_data_processing"]),
+            consent_newsletters=bool(row["consent_newsletters"]),
         )
 
     async def member_cards(self, member_id: int) -> list[tuple[str, CardState]]:
-        rows = await self.connection.execute(
-            select(t.cards.c.number, t.cards.c.state).where(t.cards.c.member_id == member_id).order_by(t.cards.c.id)
-        )
-        return [(row.number, CardState(row.state)) for row in rows]
+        rows = await self.db.fetch("SELECT number, state FROM cards WHERE member_id = $1 ORDER BY id", member_id)
+        return [(row["number"], CardState(row["state"])) for row in rows]
 
     async def purchase_for_refund(self, network_id: int, purchase_id: str) -> StoredPurchase | None:
         """The purchase with its refunds so far, read after locking its member so refunds serialize."""
-        p = t.purchases
-        row = (
-            await self.connection.execute(
-                select(p, t.outlets.c.partner_id, t.member_balances.c.account_id)
-                .join(t.outlets, t.outlets.c.id == p.c.outlet_id)
-                .join(t.member_balances, t.member_balances.c.member_id == p.c.member_id)
-                .where(p.c.id == purchase_id, p.c.network_id == network_id)
-            )
-        ).first()
+        row = await self.db.fetchrow(
+            "SELECT p.id, p.outlet_id, o.partner_id, p.member_id, b.account_id, p.check_minor, p.amount_due_minor, "
+            "p.points_earned, p.points_redeemed, p.tx_id "
+            "FROM purchases p JOIN outlets o ON o.id = p.outlet_id JOIN member_balances b ON b.member_id = p.member_id "
+            "WHERE p.id = $1 AND p.network_id = $2",
+            purchase_id,
+            network_id,
+        )
         if row is None:
             return None
-        await self.connection.execute(select(t.members.c.id).where(t.members.c.id == row.member_id).with_for_update())
-        refunded = await self.connection.scalar(
-            select(func.coalesce(func.sum(t.refunds.c.refund_minor), 0)).where(t.refunds.c.purchase_id == purchase_id)
+        lock = " FOR UPDATE" if self.db.backend == "postgresql" else ""
+        await self.db.execute("SELECT id FROM members WHERE id = $1" + lock, row["member_id"])
+        refunded = await self.db.fetchval(
+            "SELECT COALESCE(SUM(refund_minor), 0) FROM refunds WHERE purchase_id = $1", purchase_id
         )
-        line_rows = await self.connection.execute(
-            select(t.purchase_lines)
-            .where(t.purchase_lines.c.purchase_id == purchase_id)
-            .order_by(t.purchase_lines.c.line_no)
+        line_rows = await self.db.fetch(
+            "SELECT sku, category, quantity_milli, unit_price_minor FROM purchase_lines WHERE purchase_id = $1 "
+            "ORDER BY line_no",
+            purchase_id,
         )
-        lines = tuple(BasketLine(r.sku, r.category, r.quantity_milli, r.unit_price_minor) for r in line_rows)
-        returned_rows = await self.connection.execute(
-            select(t.refund_lines.c.sku, func.sum(t.refund_lines.c.quantity_milli).label("quantity"))
-            .join(t.refunds, t.refunds.c.id == t.refund_lines.c.refund_id)
-            .where(t.refunds.c.purchase_id == purchase_id)
-            .group_by(t.refund_lines.c.sku)
+        returned_rows = await self.db.fetch(
+            "SELECT rl.sku, SUM(rl.quantity_milli) AS quantity FROM refund_lines rl "
+            "JOIN refunds r ON r.id = rl.refund_id WHERE r.purchase_id = $1 GROUP BY rl.sku",
+            purchase_id,
         )
         return StoredPurchase(
-            id=row.id,
-            outlet_id=row.outlet_id,
-            partner_id=row.partner_id,
-            member_id=row.member_id,
-            points_account_id=row.account_id,
-            check_minor=row.check_minor,
-            amount_due_minor=row.amount_due_minor,
-            points_earned=row.points_earned,
-            points_redeemed=row.points_redeemed,
-            tx_id=row.tx_id,
+            id=row["id"],
+            outlet_id=row["outlet_id"],
+            partner_id=row["partner_id"],
+            member_id=row["member_id"],
+            points_account_id=row["account_id"],
+            check_minor=row["check_minor"],
+            amount_due_minor=row["amount_due_minor"],
+            points_earned=row["points_earned"],
+            points_redeemed=row["points_redeemed"],
+            tx_id=row["tx_id"],
             refunded_before_minor=int(refunded or 0),
-            lines=lines,
-            refunded_quantity_milli={r.sku: int(r.quantity) for r in returned_rows},
+            lines=tuple(
+                BasketLine(r["sku"], r["category"], r["quantity_milli"], r["unit_price_minor"]) for r in line_rows
+            ),
+            refunded_quantity_milli={r["sku"]: int(r["quantity"]) for r in returned_rows},
         )
 
     async def statement(self, member: MemberRef, limit: int) -> list[StatementLine]:
-        tx, po = t.ledger_transactions, t.postings
-        rows = await self.connection.execute(
-            select(
-                tx.c.id,
-                tx.c.kind,
-                tx.c.occurred_at,
-                tx.c.recorded_at,
-                tx.c.memo,
-                tx.c.reverses_tx_id,
-                t.outlets.c.name,
-                func.sum(po.c.amount).label("amount"),
-            )
-            .join(po, po.c.tx_id == tx.c.id)
-            .outerjoin(t.outlets, t.outlets.c.id == tx.c.outlet_id)
-            .where(po.c.account_id == member.points_account_id)
-            .group_by(
-                tx.c.id, tx.c.kind, tx.c.occurred_at, tx.c.recorded_at, tx.c.memo, tx.c.reverses_tx_id, t.outlets.c.name
-            )
-            .order_by(tx.c.id)
+        rows = await self.db.fetch(
+            "SELECT t.id, t.kind, t.occurred_at, t.recorded_at, t.memo, t.reverses_tx_id, o.name AS outlet_name, "
+            "SUM(p.amount) AS amount FROM ledger_transactions t JOIN postings p ON p.tx_id = t.id "
+            "LEFT JOIN outlets o ON o.id = t.outlet_id WHERE p.account_id = $1 "
+            "GROUP BY t.id, t.kind, t.occurred_at, t.recorded_at, t.memo, t.reverses_tx_id, o.name ORDER BY t.id",
+            member.points_account_id,
         )
         lines: list[StatementLine] = []
         running = 0
         for row in rows:
-            running += int(row.amount)
+            running += int(row["amount"])
             lines.append(
                 StatementLine(
-                    tx_id=row.id,
-                    kind=row.kind,
-                    occurred_at=utc(row.occurred_at),
-                    recorded_at=utc(row.recorded_at),
-                    outlet_name=row.name,
-                    amount=int(row.amount),
+                    tx_id=row["id"],
+                    kind=row["kind"],
+                    occurred_at=self._timestamp(row["occurred_at"]),
+                    recorded_at=self._timestamp(row["recorded_at"]),
+                    outlet_name=row["outlet_name"],
+                    amount=int(row["amount"]),
                     balance_after=running,
-                    memo=row.memo,
-                    reverses_tx_id=row.reverses_tx_id,
+                    memo=row["memo"],
+                    reverses_tx_id=row["reverses_tx_id"],
                 )
             )
         return lines[-limit:]
 
+    def _timestamp(self, value: Any) -> datetime:
+        moment = self.db.timestamp(value)
+        if moment is None:
+            raise ValueError("a stored timestamp is missing")
+        return moment
+
     # --- writes -------------------------------------------------------------------------------------------
 
     async def store_response(self, terminal_id: int, key: str, response: StoredResponse, now: datetime) -> None:
-        await self._execute(
-            insert(t.idempotency_keys).values(
-                terminal_id=terminal_id,
-                key=key,
-                request_hash=response.request_hash,
-                status_code=response.status_code,
-                response=json.dumps(response.body, separators=(",", ":")),
-                created_at=now,
-            )
+        await self.db.execute(
+            "INSERT INTO idempotency_keys (terminal_id, key, request_hash, status_code, response, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6)",
+            terminal_id,
+            key,
+            response.request_hash,
+            response.status_code,
+            json.dumps(response.body, separators=(",", ":")),
+            now,
         )
 
     async def post(
         self, network_id: int, tx: Transaction, outlet_id: int | None, occurred_at: datetime, now: datetime
     ) -> int:
-        tx_id = await self.connection.scalar(
-            insert(t.ledger_transactions)
-            .values(
-                network_id=network_id,
-                kind=tx.kind.value,
-                outlet_id=outlet_id,
-                reverses_tx_id=tx.reverses_tx_id,
-                memo=tx.memo,
-                occurred_at=occurred_at,
-                recorded_at=now,
-            )
-            .returning(t.ledger_transactions.c.id)
+        tx_id = await self.db.fetchval(
+            "INSERT INTO ledger_transactions (network_id, kind, outlet_id, reverses_tx_id, memo, occurred_at, "
+            "recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            network_id,
+            tx.kind.value,
+            outlet_id,
+            tx.reverses_tx_id,
+            tx.memo,
+            occurred_at,
+            now,
         )
-        await self.connection.execute(
-            insert(t.postings),
-            [{"tx_id": tx_id, "account_id": p.account_id, "asset": p.asset, "amount": p.amount} for p in tx.postings],
-        )
+        await self.db.executemany(_INSERT_POSTING, [(tx_id, p.account_id, p.asset, p.amount) for p in tx.postings])
         return int(tx_id)
 
     async def apply_lots(self, tx_id: int, account_id: int, takes: Sequence[LotTake], new_lot: NewLot | None) -> None:
         if takes:
-            await self.connection.execute(
-                _LOT_DECREMENT, [{"take_lot_id": take.lot_id, "take_points": take.points} for take in takes]
-            )
-            await self.connection.execute(
-                insert(t.lot_takes), [{"tx_id": tx_id, "lot_id": take.lot_id, "points": take.points} for take in takes]
-            )
+            await self.db.executemany(_TAKE_FROM_LOT, [(take.lot_id, take.points) for take in takes])
+            await self.db.executemany(_RECORD_TAKE, [(tx_id, take.lot_id, take.points) for take in takes])
         if new_lot is not None:
-            await self.connection.execute(
-                insert(t.lots).values(
-                    account_id=account_id,
-                    tx_id=tx_id,
-                    points=new_lot.points,
-                    remaining=new_lot.points,
-                    expires_at=new_lot.expires_at,
-                )
+            await self.db.execute(
+                "INSERT INTO lots (account_id, tx_id, points, remaining, expires_at) VALUES ($1, $2, $3, $3, $4)",
+                account_id,
+                tx_id,
+                new_lot.points,
+                new_lot.expires_at,
             )
 
     async def set_member_points(self, member_id: int, account_id: int, balance: int, lifetime_spend_minor: int) -> None:
-        await self.connection.execute(
-            update(t.member_balances).where(t.member_balances.c.account_id == account_id).values(balance=balance)
-        )
-        await self.connection.execute(
-            update(t.members).where(t.members.c.id == member_id).values(lifetime_spend_minor=lifetime_spend_minor)
+        await self.db.execute("UPDATE member_balances SET balance = $2 WHERE account_id = $1", account_id, balance)
+        await self.db.execute(
+            "UPDATE members SET lifetime_spend_minor = $2 WHERE id = $1", member_id, lifetime_spend_minor
         )
 
     async def insert_purchase(self, purchase: NewPurchase, tx_id: int | None, now: datetime) -> None:
-        await self._execute(
-            insert(t.purchases).values(
-                id=purchase.id,
-                network_id=purchase.terminal.network_id,
-                outlet_id=purchase.terminal.outlet_id,
-                terminal_id=purchase.terminal.terminal_id,
-                cashier_login=purchase.cashier_login,
-                member_id=purchase.member.member_id,
-                card_id=purchase.member.card_id,
-                receipt=purchase.receipt,
-                check_minor=purchase.check_minor,
-                points_redeemed=purchase.points_redeemed,
-                amount_due_minor=purchase.amount_due_minor,
-                points_earned=purchase.points_earned,
-                tx_id=tx_id,
-                occurred_at=purchase.occurred_at,
-                recorded_at=now,
-            )
+        await self.db.execute(
+            "INSERT INTO purchases (id, network_id, outlet_id, terminal_id, cashier_login, member_id, card_id, "
+            "receipt, check_minor, points_redeemed, amount_due_minor, points_earned, tx_id, occurred_at, recorded_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            purchase.id,
+            purchase.terminal.network_id,
+            purchase.terminal.outlet_id,
+            purchase.terminal.terminal_id,
+            purchase.cashier_login,
+            purchase.member.member_id,
+            purchase.member.card_id,
+            purchase.receipt,
+            purchase.check_minor,
+            purchase.points_redeemed,
+            purchase.amount_due_minor,
+            purchase.points_earned,
+            tx_id,
+            purchase.occurred_at,
+            now,
         )
         if purchase.lines:
-            await self.connection.execute(
-                insert(t.purchase_lines),
+            await self.db.executemany(
+                "INSERT INTO purchase_lines (purchase_id, line_no, sku, category, quantity_milli, unit_price_minor, "
+                "total_minor) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 [
-                    {
-                        "purchase_id": purchase.id,
-                        "line_no": number,
-                        "sku": line.sku,
-                        "category": line.category,
-                        "quantity_milli": line.quantity_milli,
-                        "unit_price_minor": line.unit_price_minor,
-                        "total_minor": line.total_minor,
-                    }
-                    for number, line in enumerate(purchase.lines, start=1)
+                    (
+                        purchase.id,
+                        n,
+                        line.sku,
+                        line.category,
+                        line.quantity_milli,
+                        line.unit_price_minor,
+                        line.total_minor,
+                    )
+                    for n, line in enumerate(purchase.lines, start=1)
                 ],
             )
 
     async def insert_refund(self, refund: NewRefund, tx_id: int | None, now: datetime) -> None:
-        await self.connection.execute(
-            insert(t.refunds).values(
-                id=refund.id,
-                purchase_id=refund.purchase_id,
-                terminal_id=refund.terminal_id,
-                refund_minor=refund.refund_minor,
-                money_back_minor=refund.money_back_minor,
-                points_clawed_back=refund.points_clawed_back,
-                points_returned=refund.points_returned,
-                tx_id=tx_id,
-                recorded_at=now,
-            )
+        await self.db.execute(
+            "INSERT INTO refunds (id, purchase_id, terminal_id, refund_minor, money_back_minor, points_clawed_back, "
+            "points_returned, tx_id, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            refund.id,
+            refund.purchase_id,
+            refund.terminal_id,
+            refund.refund_minor,
+            refund.money_back_minor,
+            refund.points_clawed_back,
+            refund.points_returned,
+            tx_id,
+            now,
         )
-        if refund.quantities_milli:
-            await self.connection.execute(
-                insert(t.refund_lines),
-                [
-                    {"refund_id": refund.id, "sku": sku, "quantity_milli": q}
-                    for sku, q in refund.quantities_milli.items()
-                ],
-            )
+        await self.db.executemany(
+            "INSERT INTO refund_lines (refund_id, sku, quantity_milli) VALUES ($1, $2, $3)",
+            [(refund.id, sku, quantity) for sku, quantity in refund.quantities_milli.items()],
+        )
 
     async def create_member(
         self, network_id: int, kind: str, profile: Profile, program: ProgramContext, now: datetime
     ) -> MemberRef:
-        member_id = await self.connection.scalar(
-            insert(t.members)
-            .values(
-                network_id=network_id,
-                kind=kind,
-                name=profile.name,
-                phone=profile.phone,
-                email=profile.email,
-                birth_date=profile.birth_date,
-                notes=profile.notes,
-                consent_data_processing=profile.consent_data_processing,
-                consent_newsletters=profile.consent_newsletters,
-                lifetime_spend_minor=0,
-                created_at=now,
-            )
-            .returning(t.members.c.id)
+        member_id = await self.db.fetchval(
+            "INSERT INTO members (network_id, kind, name, phone, email, birth_date, notes, consent_data_processing, "
+            "consent_newsletters, lifetime_spend_minor, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10) RETURNING id",
+            network_id,
+            kind,
+            profile.name,
+            profile.phone,
+            profile.email,
+            profile.birth_date,
+            profile.notes,
+            profile.consent_data_processing,
+            profile.consent_newsletters,
+            now,
         )
-        account_id = await self.connection.scalar(
-            insert(t.accounts)
-            .values(
-                network_id=network_id,
-                owner_kind=OwnerKind.MEMBER.value,
-                owner_id=member_id,
-                purpose=AccountPurpose.MEMBER_POINTS.value,
-                asset=program.program.points_asset,
-            )
-            .returning(t.accounts.c.id)
+        account_id = await self.db.fetchval(
+            "INSERT INTO accounts (network_id, owner_kind, owner_id, purpose, asset) VALUES ($1, $2, $3, $4, $5) "
+            "RETURNING id",
+            network_id,
+            OwnerKind.MEMBER.value,
+            member_id,
+            AccountPurpose.MEMBER_POINTS.value,
+            program.program.points_asset,
         )
-        await self.connection.execute(
-            insert(t.member_balances).values(account_id=account_id, member_id=member_id, balance=0)
+        await self.db.execute(
+            "INSERT INTO member_balances (account_id, member_id, balance) VALUES ($1, $2, 0)", account_id, member_id
         )
         return MemberRef(int(member_id), kind, int(account_id), None, None, None)
 
     async def add_card(self, network_id: int, member_id: int, number: str, state: CardState, now: datetime) -> int:
-        card_id = await self._scalar_insert(
-            insert(t.cards)
-            .values(
-                network_id=network_id,
-                member_id=member_id,
-                number=number,
-                state=state.value,
-                issued_at=now,
-                activated_at=now if state is CardState.ACTIVE else None,
-                state_changed_at=now,
-            )
-            .returning(t.cards.c.id)
+        card_id = await self.db.fetchval(
+            "INSERT INTO cards (network_id, member_id, number, state, issued_at, activated_at, state_changed_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $5) RETURNING id",
+            network_id,
+            member_id,
+            number,
+            state.value,
+            now,
+            now if state is CardState.ACTIVE else None,
         )
-        return card_id
-
-    async def _scalar_insert(self, statement: Any) -> int:
-        result = await self._execute(statement)
-        return int(result.scalar_one())
+        return int(card_id)
 
     async def add_identifier(
         self, network_id: int, member_id: int, card_id: int | None, kind: IdentifierKind, value: str
     ) -> None:
-        await self._execute(
-            insert(t.identifiers).values(
-                network_id=network_id, member_id=member_id, card_id=card_id, kind=kind.value, value=value
-            )
+        await self.db.execute(
+            "INSERT INTO identifiers (network_id, member_id, card_id, kind, value) VALUES ($1, $2, $3, $4, $5)",
+            network_id,
+            member_id,
+            card_id,
+            kind.value,
+            value,
         )
 
     async def set_card_state(
         self, card_id: int, state: CardState, now: datetime, replaced_by_card_id: int | None = None
     ) -> None:
-        values: dict[str, Any] = {"state": state.value, "state_changed_at": now}
-        if state is CardState.ACTIVE:
-            values["activated_at"] = now
-        if replaced_by_card_id is not None:
-            values["replaced_by_card_id"] = replaced_by_card_id
-        await self.connection.execute(update(t.cards).where(t.cards.c.id == card_id).values(**values))
-
-
-_LOT_DECREMENT = (
-    update(t.lots)
-    .where(and_(t.lots.c.id == bindparam("take_lot_id"), t.lots.c.remaining >= bindparam("take_points")))
-    .values(remaining=t.lots.c.remaining - bindparam("take_points"))
-)
+        await self.db.execute(
+            "UPDATE cards SET state = $2, state_changed_at = $3, "
+            "activated_at = CASE WHEN $5 AND activated_at IS NULL THEN $3 ELSE activated_at END, "
+            "replaced_by_card_id = COALESCE($4, replaced_by_card_id) WHERE id = $1",
+            card_id,
+            state.value,
+            now,
+            replaced_by_card_id,
+            state is CardState.ACTIVE,
+        )
 
 
 class SqlStore:
-    """Opens units of work on an engine."""
+    """Opens POS units of work: asyncpg transactions on PostgreSQL, BEGIN IMMEDIATE transactions on SQLite."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, database_url: str, pool_size: int = 20) -> None:
         self.engine = engine
+        is_pg = backend_of(database_url) == "postgresql"
+        self._pg = AsyncpgPool(_asyncpg_dsn(database_url), pool_size) if is_pg else None
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[SqlPosUnitOfWork]:
-        async with self.engine.connect() as connection:
-            transaction = await connection.begin()
-            try:
-                yield SqlPosUnitOfWork(connection)
-            except BaseException:
-                await transaction.rollback()
-                raise
-            try:
-                await transaction.commit()
-            except IntegrityError as error:
-                duplicate = duplicate_of(error)
-                if duplicate is not None:
-                    raise duplicate from error
-                raise
+        transaction = self._pg.transaction() if self._pg is not None else sqlite_transaction(self.engine)
+        async with transaction as db:
+            yield SqlPosUnitOfWork(db)
+
+    async def close(self) -> None:
+        if self._pg is not None:
+            await self._pg.close()
+
+
+def _asyncpg_dsn(database_url: str) -> str:
+    url = make_url(database_url.replace("postgres://", "postgresql://", 1)).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+# --- the purchase's writes ----------------------------------------------------------------------------------
+
+_FIND_MEMBER_POINTS = """
+SELECT m.id, m.kind, b.account_id, c.id AS card_id, c.number, c.state, i.value,
+       b.balance, m.lifetime_spend_minor, l.id AS lot_id, l.remaining, l.expires_at
+FROM identifiers i
+JOIN members m ON m.id = i.member_id
+JOIN member_balances b ON b.member_id = m.id
+LEFT JOIN cards c ON c.id = i.card_id
+LEFT JOIN lots l ON l.account_id = b.account_id AND l.remaining > 0
+WHERE i.network_id = $1 AND i.value IN ({placeholders})
+"""
+
+# PostgreSQL: all of a purchase's writes in one statement (data-modifying CTEs), so a purchase costs four round
+# trips in all: the idempotency check, the locked read, this, and COMMIT. Arrays carry the variable-length parts.
+_PG_RECORD_PURCHASE = """
+WITH tx AS (
+  INSERT INTO ledger_transactions (network_id, kind, outlet_id, reverses_tx_id, memo, occurred_at, recorded_at)
+  SELECT $1::bigint, 'purchase', $2::bigint, NULL, '', $3::timestamptz, $4::timestamptz
+  WHERE cardinality($5::bigint[]) > 0
+  RETURNING id
+), posted AS (
+  INSERT INTO postings (tx_id, account_id, asset, amount)
+  SELECT tx.id, x.account_id, x.asset, x.amount
+  FROM tx, unnest($5::bigint[], $6::text[], $7::bigint[]) AS x(account_id, asset, amount)
+), taken AS (
+  UPDATE lots SET remaining = lots.remaining - x.points
+  FROM unnest($8::bigint[], $9::bigint[]) AS x(lot_id, points) WHERE lots.id = x.lot_id
+), take_log AS (
+  INSERT INTO lot_takes (tx_id, lot_id, points)
+  SELECT tx.id, x.lot_id, x.points FROM tx, unnest($8::bigint[], $9::bigint[]) AS x(lot_id, points)
+), new_lot AS (
+  INSERT INTO lots (account_id, tx_id, points, remaining, expires_at)
+  SELECT $10::bigint, tx.id, $11::bigint, $11::bigint, $12::timestamptz FROM tx WHERE $11::bigint > 0
+), balance AS (
+  UPDATE member_balances SET balance = $13::bigint WHERE account_id = $10::bigint
+), lifetime AS (
+  UPDATE members SET lifetime_spend_minor = $14::bigint WHERE id = $15::bigint
+), purchase AS (
+  INSERT INTO purchases (id, network_id, outlet_id, terminal_id, cashier_login, member_id, card_id, receipt,
+                         check_minor, points_redeemed, amount_due_minor, points_earned, tx_id, occurred_at, recorded_at)
+  VALUES ($16::text, $1::bigint, $2::bigint, $17::bigint, $18::text, $15::bigint,
+          $19::bigint, $20::text, $21::bigint,
+          $22::bigint, $23::bigint, $24::bigint, (SELECT id FROM tx), $3::timestamptz, $4::timestamptz)
+), lines AS (
+  INSERT INTO purchase_lines (purchase_id, line_no, sku, category, quantity_milli, unit_price_minor, total_minor)
+  SELECT $16::text, x.line_no, x.sku, x.category, x.quantity_milli, x.unit_price_minor, x.total_minor
+  FROM unnest($25::int[], $26::text[], $27::text[], $28::bigint[], $29::bigint[], $30::bigint[])
+       AS x(line_no, sku, category, quantity_milli, unit_price_minor, total_minor)
+)
+INSERT INTO idempotency_keys (terminal_id, key, request_hash, status_code, response, created_at)
+VALUES ($17::bigint, $31::text, $32::text, $33::int, $34::text, $4::timestamptz)
+"""
+
+
+async def _find_member_points(
+    uow: SqlPosUnitOfWork, network_id: int, candidates: Sequence[str]
+) -> tuple[MemberRef, MemberPoints] | None:
+    db = uow.db
+    placeholders = ", ".join(f"${n}" for n in range(2, len(candidates) + 2))
+    sql = _FIND_MEMBER_POINTS.format(placeholders=placeholders)
+    if db.backend == "postgresql":
+        sql += " FOR UPDATE OF m, b"
+    rows = await db.fetch(sql, network_id, *candidates)
+    if not rows:
+        return None
+    order = list(candidates)
+    best_value = min((r["value"] for r in rows), key=order.index)
+    mine = [r for r in rows if r["value"] == best_value]
+    head = mine[0]
+    state = CardState(head["state"]) if head["state"] else None
+    member = MemberRef(head["id"], head["kind"], head["account_id"], head["card_id"], head["number"], state)
+    lots = tuple(
+        Lot(r["lot_id"], r["remaining"], db.timestamp(r["expires_at"])) for r in mine if r["lot_id"] is not None
+    )
+    return member, MemberPoints(head["balance"], head["lifetime_spend_minor"], lots)
+
+
+async def _record_purchase_pg(db: Db, write: PurchaseWrite) -> None:
+    p = write.purchase
+    postings = write.transaction.postings if write.transaction is not None else ()
+    lines = p.lines
+    response = write.idempotency.response
+    await db.execute(
+        _PG_RECORD_PURCHASE,
+        p.terminal.network_id,
+        p.terminal.outlet_id,
+        p.occurred_at,
+        write.recorded_at,
+        [x.account_id for x in postings],
+        [x.asset for x in postings],
+        [x.amount for x in postings],
+        [take.lot_id for take in write.lot_takes],
+        [take.points for take in write.lot_takes],
+        p.member.points_account_id,
+        write.new_lot.points if write.new_lot else 0,
+        write.new_lot.expires_at if write.new_lot else None,
+        write.balance_after,
+        write.lifetime_spend_after_minor,
+        p.member.member_id,
+        p.id,
+        p.terminal.terminal_id,
+        p.cashier_login,
+        p.member.card_id,
+        p.receipt,
+        p.check_minor,
+        p.points_redeemed,
+        p.amount_due_minor,
+        p.points_earned,
+        list(range(1, len(lines) + 1)),
+        [line.sku for line in lines],
+        [line.category for line in lines],
+        [line.quantity_milli for line in lines],
+        [line.unit_price_minor for line in lines],
+        [line.total_minor for line in lines],
+        write.idempotency.key,
+        response.request_hash,
+        response.status_code,
+        json.dumps(response.body, separators=(",", ":")),
+    )
+
+
+async def _record_purchase_portable(uow: SqlPosUnitOfWork, write: PurchaseWrite) -> None:
+    p = write.purchase
+    tx_id = None
+    if write.transaction is not None:
+        tx_id = await uow.post(
+            p.terminal.network_id, write.transaction, p.terminal.outlet_id, p.occurred_at, write.recorded_at
+        )
+        await uow.apply_lots(tx_id, p.member.points_account_id, write.lot_takes, write.new_lot)
+    await uow.set_member_points(
+        p.member.member_id, p.member.points_account_id, write.balance_after, write.lifetime_spend_after_minor
+    )
+    await uow.insert_purchase(p, tx_id, write.recorded_at)
+    record = write.idempotency
+    await uow.store_response(record.terminal_id, record.key, record.response, write.recorded_at)
