@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -146,6 +146,47 @@ class PurchaseWrite:
     recorded_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class PlannedTransaction:
+    id: int  # allocated before writing, so lots and purchases of the same batch can refer to it
+    transaction: Transaction
+    outlet_id: int | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LotWrite:
+    id: int
+    account_id: int
+    tx_id: int
+    points: int
+    remaining: int
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberPointsWrite:
+    member_id: int
+    account_id: int
+    balance: int
+    lifetime_spend_minor: int
+
+
+@dataclass
+class LedgerBatch:
+    """The writes of many purchases planned in memory, sent in a few set-based statements."""
+
+    network_id: int
+    recorded_at: datetime
+    transactions: list[PlannedTransaction] = field(default_factory=list)
+    lot_takes: list[tuple[int, int, int]] = field(default_factory=list)  # (tx_id, lot_id, points)
+    existing_lot_takes: dict[int, int] = field(default_factory=dict)  # lot_id → points taken from a stored lot
+    new_lots: list[LotWrite] = field(default_factory=list)
+    member_points: list[MemberPointsWrite] = field(default_factory=list)
+    purchases: list[tuple[NewPurchase, int | None]] = field(default_factory=list)
+    responses: list[IdempotencyRecord] = field(default_factory=list)
+
+
 class PosUnitOfWork(Protocol):
     async def terminal_by_key_hash(self, key_hash: str) -> TerminalContext | None: ...
     async def program_of(self, network_id: int) -> ProgramContext: ...
@@ -159,6 +200,16 @@ class PosUnitOfWork(Protocol):
         ...
 
     async def record_purchase(self, write: PurchaseWrite) -> None: ...
+    async def stored_responses(self, terminal_id: int, keys: Sequence[str]) -> dict[str, StoredResponse]: ...
+    async def lock_members_points(
+        self, network_id: int, candidates: Sequence[str]
+    ) -> list[tuple[str, MemberRef, MemberPoints]]:
+        """Every member one of `candidates` identifies, locked in member order, with the value that matched."""
+        ...
+
+    async def existing_receipts(self, outlet_id: int, receipts: Sequence[str]) -> set[str]: ...
+    async def allocate_ids(self, transactions: int, lots: int) -> tuple[list[int], list[int]]: ...
+    async def write_batch(self, batch: LedgerBatch) -> None: ...
     async def stored_response(self, terminal_id: int, key: str) -> StoredResponse | None: ...
     async def store_response(self, terminal_id: int, key: str, response: StoredResponse, now: datetime) -> None: ...
     async def post(

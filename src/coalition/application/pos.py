@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coalition.application.cache import TtlCache
 from coalition.application.ports import (
@@ -34,6 +34,7 @@ from coalition.domain.bonus import BonusProgram, Tier
 from coalition.domain.cards import CardAction, CardState, next_state, require_usable
 from coalition.domain.errors import (
     Conflict,
+    DomainError,
     Forbidden,
     IdempotencyKeyReused,
     InvalidInput,
@@ -64,6 +65,9 @@ from coalition.domain.purchase import (
     points_balance,
     quote_for,
 )
+
+if TYPE_CHECKING:
+    from coalition.application.batch import BatchItem
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 MAX_RECEIPT_LENGTH = 100
@@ -246,18 +250,7 @@ class PosService:
                 lines=lines,
                 occurred_at=occurred_at,
             )
-            currency = program.currency
-            body = {
-                "id": new_purchase.id,
-                "receipt": receipt,
-                "amount": format_minor(check_minor, currency),
-                "amount_due": format_minor(q.amount_due_minor, currency),
-                "currency": currency,
-                "points_redeemed": q.redeem_points,
-                "points_earned": q.points_to_earn,
-                "points_balance": plan.balance_after,
-                "occurred_at": occurred_at.isoformat(),
-            }
+            body = purchase_body(new_purchase, plan.balance_after, program.currency)
             await uow.record_purchase(
                 PurchaseWrite(
                     purchase=new_purchase,
@@ -427,6 +420,14 @@ class PosService:
 
         return await self._idempotent(ctx, idempotency_key, request_hash, record)
 
+    async def purchase_batch(
+        self, ctx: TerminalContext, items: Sequence[BatchItem]
+    ) -> list[CommandResult | DomainError]:
+        """Many purchases in one unit of work; each item gets its own answer (see `application.batch`)."""
+        from coalition.application.batch import BatchRecorder  # batch builds on this module
+
+        return await BatchRecorder(self, ctx).run(items)
+
     # --- helpers ------------------------------------------------------------------------------------------
 
     async def _idempotent(
@@ -506,6 +507,25 @@ class PosService:
             member.member_id, member.points_account_id, swept.balance, swept.lifetime_spend_minor
         )
         return swept
+
+
+def purchase_body(purchase: NewPurchase, points_balance: int, currency: str) -> dict[str, Any]:
+    """The answer to a committed purchase, stored with it for replays."""
+    return {
+        "id": purchase.id,
+        "receipt": purchase.receipt,
+        "amount": format_minor(purchase.check_minor, currency),
+        "amount_due": format_minor(purchase.amount_due_minor, currency),
+        "currency": currency,
+        "points_redeemed": purchase.points_redeemed,
+        "points_earned": purchase.points_earned,
+        "points_balance": points_balance,
+        "occurred_at": purchase.occurred_at.isoformat(),
+    }
+
+
+def replay(stored: StoredResponse, request_hash: str) -> CommandResult:
+    return _replay(stored, request_hash)
 
 
 def _replay(stored: StoredResponse, request_hash: str) -> CommandResult:

@@ -40,14 +40,24 @@ async def network_admin(
     return await svc.admin.authenticate(key)
 
 
+def _canonical(value: object) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
 async def request_hash(request: Request) -> str:
     """Method, path and the body's JSON in canonical form: whitespace and key order do not change a request."""
     raw = await request.body()
     try:
-        canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode() if raw else b""
+        canonical = _canonical(json.loads(raw)) if raw else b""
     except ValueError:
         raise InvalidInput("the body is not valid JSON", field="body") from None
     return fingerprint(f"{request.method} {request.url.path}", canonical)
+
+
+def single_purchase_hash(item: dict[str, object]) -> str:
+    """A batch item's fingerprint equals that of the same purchase sent alone to POST /v1/purchases."""
+    body = {name: value for name, value in item.items() if name != "idempotency_key"}
+    return fingerprint("POST /v1/purchases", _canonical(body))
 
 
 Svc = Annotated[Services, Depends(services)]

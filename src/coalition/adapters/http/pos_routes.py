@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from coalition.adapters.http.dependencies import IdempotencyKey, RequestHash, Svc, Terminal
-from coalition.adapters.http.schemas import CardBody, EnrolBody, PurchaseBody, QuoteBody, RefundBody, ReplaceCardBody
+from coalition.adapters.http.dependencies import IdempotencyKey, RequestHash, Svc, Terminal, single_purchase_hash
+from coalition.adapters.http.problems import problem_body, status_of
+from coalition.adapters.http.schemas import (
+    BatchBody,
+    CardBody,
+    EnrolBody,
+    PurchaseBody,
+    QuoteBody,
+    RefundBody,
+    ReplaceCardBody,
+)
+from coalition.application.batch import BatchItem
 from coalition.application.pos import CommandResult
 from coalition.domain.cards import CardAction
+from coalition.domain.errors import DomainError
 
 router = APIRouter(prefix="/v1", tags=["POS"])
 
@@ -38,6 +50,31 @@ async def quote(body: QuoteBody, svc: Svc, ctx: Terminal) -> dict[str, Any]:
 @router.post("/purchases", status_code=201, summary="Record a purchase: spend and earn points")
 async def purchase(body: PurchaseBody, svc: Svc, ctx: Terminal, key: IdempotencyKey, fp: RequestHash) -> JSONResponse:
     return answer(await svc.pos.purchase(ctx, body.to_input(), key, fp))
+
+
+@router.post("/purchases/batch", summary="Record many purchases in one request; each gets its own answer")
+async def purchase_batch(body: BatchBody, request: Request, svc: Svc, ctx: Terminal) -> dict[str, Any]:
+    """For offline tills uploading a day's sales and for integrations. Each purchase carries its own
+    `idempotency_key`; a purchase refused by the rules writes nothing and does not stop the others."""
+    raw_items = json.loads(await request.body())["purchases"]
+    items = [
+        BatchItem(purchase.idempotency_key, single_purchase_hash(raw), purchase.to_input())
+        for purchase, raw in zip(body.purchases, raw_items, strict=True)
+    ]
+    outcomes = await svc.pos.purchase_batch(ctx, items)
+    results = [_batch_result(index, outcome) for index, outcome in enumerate(outcomes)]
+    return {
+        "results": results,
+        "committed": sum(1 for r in results if r["status"] == 201 and not r.get("replayed")),
+        "replayed": sum(1 for r in results if r.get("replayed")),
+        "refused": sum(1 for r in results if r["status"] >= 400),
+    }
+
+
+def _batch_result(index: int, outcome: CommandResult | DomainError) -> dict[str, Any]:
+    if isinstance(outcome, DomainError):
+        return {"index": index, "status": status_of(outcome), "problem": problem_body(outcome)}
+    return {"index": index, "status": outcome.status_code, "replayed": outcome.replayed, "body": outcome.body}
 
 
 @router.post("/purchases/{purchase_id}/refunds", status_code=201, summary="Refund a purchase in full or in part")

@@ -33,6 +33,18 @@ def status_of(error: errors.DomainError) -> int:
     return 500
 
 
+def problem_body(error: errors.DomainError) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + error.code,
+        "title": error.title,
+        "status": status_of(error),
+        "detail": error.detail,
+    }
+    if error.field is not None:
+        body["field"] = error.field
+    return body
+
+
 def problem(status: int, code: str, title: str, detail: str, field: str | None = None, **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status, "detail": detail}
     if field is not None:

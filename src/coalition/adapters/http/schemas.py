@@ -73,6 +73,16 @@ class PurchaseBody(QuoteBody):
         )
 
 
+class BatchPurchase(PurchaseBody):
+    idempotency_key: StrictStr = Field(
+        min_length=1, max_length=200, description="one per purchase, as for a single one"
+    )
+
+
+class BatchBody(Body):
+    purchases: list[BatchPurchase] = Field(min_length=1, max_length=1000)
+
+
 class RefundBody(Body):
     amount: Amount | None = Field(default=None, description="measured on the check total before points")
     items: list[ReturnedItem] | None = Field(default=None, max_length=500)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from coalition.adapters.storage.driver import AsyncpgPool, Db, sqlite_transaction
 from coalition.adapters.storage.engine import backend_of
 from coalition.application.ports import (
+    LedgerBatch,
     MemberRef,
     NewPurchase,
     NewRefund,
@@ -50,7 +51,7 @@ FROM identifiers i
 JOIN members m ON m.id = i.member_id
 JOIN member_balances b ON b.member_id = m.id
 LEFT JOIN cards c ON c.id = i.card_id
-WHERE i.network_id = $1 AND i.value IN ({placeholders})
+WHERE i.network_id = $1 AND {value_matches}
 """
 
 _MEMBER_POINTS = """
@@ -60,6 +61,67 @@ JOIN members m ON m.id = b.member_id
 LEFT JOIN lots l ON l.account_id = b.account_id AND l.remaining > 0
 WHERE b.account_id = $1
 """
+
+_PURCHASE_COLUMNS = (
+    "id",
+    "network_id",
+    "outlet_id",
+    "terminal_id",
+    "cashier_login",
+    "member_id",
+    "card_id",
+    "receipt",
+    "check_minor",
+    "points_redeemed",
+    "amount_due_minor",
+    "points_earned",
+    "tx_id",
+    "occurred_at",
+    "recorded_at",
+)
+_LINE_COLUMNS = ("purchase_id", "line_no", "sku", "category", "quantity_milli", "unit_price_minor", "total_minor")
+_RESPONSE_COLUMNS = ("terminal_id", "key", "request_hash", "status_code", "response", "created_at")
+
+
+def _insert_sql(table: str, columns: Sequence[str]) -> str:
+    values = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
+
+
+_INSERT_PURCHASE = _insert_sql("purchases", _PURCHASE_COLUMNS)
+_INSERT_RESPONSE = _insert_sql("idempotency_keys", _RESPONSE_COLUMNS)
+_MAX_IN_LIST = 500  # values per IN (...) list; SQLite allows 32,766 parameters, PostgreSQL 65,535
+
+
+_INSERT_LINE = _insert_sql("purchase_lines", _LINE_COLUMNS)
+
+
+def _line_rows(purchase: NewPurchase) -> list[tuple[Any, ...]]:
+    return [
+        (purchase.id, n, line.sku, line.category, line.quantity_milli, line.unit_price_minor, line.total_minor)
+        for n, line in enumerate(purchase.lines, start=1)
+    ]
+
+
+def _purchase_row(purchase: NewPurchase, tx_id: int | None, now: datetime) -> tuple[Any, ...]:
+    return (
+        purchase.id,
+        purchase.terminal.network_id,
+        purchase.terminal.outlet_id,
+        purchase.terminal.terminal_id,
+        purchase.cashier_login,
+        purchase.member.member_id,
+        purchase.member.card_id,
+        purchase.receipt,
+        purchase.check_minor,
+        purchase.points_redeemed,
+        purchase.amount_due_minor,
+        purchase.points_earned,
+        tx_id,
+        purchase.occurred_at,
+        now,
+    )
+
 
 _INSERT_POSTING = "INSERT INTO postings (tx_id, account_id, asset, amount) VALUES ($1, $2, $3, $4)"
 _TAKE_FROM_LOT = "UPDATE lots SET remaining = remaining - $2 WHERE id = $1 AND remaining >= $2"
@@ -140,11 +202,11 @@ class SqlPosUnitOfWork:
         return int(account_id)
 
     async def find_member(self, network_id: int, candidates: Sequence[str], *, lock: bool) -> MemberRef | None:
-        placeholders = ", ".join(f"${n}" for n in range(2, len(candidates) + 2))
-        sql = _FIND_MEMBER.format(placeholders=placeholders)
+        value_matches, arguments = self.db.any_of("i.value", 2, candidates)
+        sql = _FIND_MEMBER.format(value_matches=value_matches)
         if lock and self.db.backend == "postgresql":
             sql += " FOR UPDATE OF m, b"  # SQLite holds the database write lock from BEGIN IMMEDIATE
-        rows = await self.db.fetch(sql, network_id, *candidates)
+        rows = await self.db.fetch(sql, network_id, *arguments)
         if not rows:
             return None
         # The most literal reading of what was typed wins when two stored identifiers match.
@@ -162,6 +224,131 @@ class SqlPosUnitOfWork:
             await _record_purchase_pg(self.db, write)
         else:
             await _record_purchase_portable(self, write)
+
+    async def stored_responses(self, terminal_id: int, keys: Sequence[str]) -> dict[str, StoredResponse]:
+        found: dict[str, StoredResponse] = {}
+        for chunk in self._chunks(keys):
+            key_matches, arguments = self.db.any_of("key", 2, chunk)
+            rows = await self.db.fetch(
+                "SELECT key, request_hash, status_code, response FROM idempotency_keys "
+                f"WHERE terminal_id = $1 AND {key_matches}",
+                terminal_id,
+                *arguments,
+            )
+            for row in rows:
+                found[row["key"]] = StoredResponse(row["request_hash"], row["status_code"], json.loads(row["response"]))
+        return found
+
+    async def lock_members_points(
+        self, network_id: int, candidates: Sequence[str]
+    ) -> list[tuple[str, MemberRef, MemberPoints]]:
+        found: list[tuple[str, MemberRef, MemberPoints]] = []
+        for chunk in self._chunks(candidates):
+            value_matches, arguments = self.db.any_of("i.value", 2, chunk)
+            sql = _FIND_MEMBER_POINTS.format(value_matches=value_matches) + " ORDER BY m.id, l.id"
+            if self.db.backend == "postgresql":
+                sql += " FOR UPDATE OF m, b"  # in member order, so two batches cannot deadlock
+            rows = await self.db.fetch(sql, network_id, *arguments)
+            by_value: dict[str, list[Any]] = {}
+            for row in rows:
+                by_value.setdefault(row["value"], []).append(row)
+            found.extend((value, *_member_and_points(self.db, value_rows)) for value, value_rows in by_value.items())
+        return found
+
+    async def existing_receipts(self, outlet_id: int, receipts: Sequence[str]) -> set[str]:
+        taken: set[str] = set()
+        for chunk in self._chunks(receipts):
+            receipt_matches, arguments = self.db.any_of("receipt", 2, chunk)
+            rows = await self.db.fetch(
+                f"SELECT receipt FROM purchases WHERE outlet_id = $1 AND {receipt_matches}", outlet_id, *arguments
+            )
+            taken.update(row["receipt"] for row in rows)
+        return taken
+
+    def _chunks(self, values: Sequence[str]) -> list[Sequence[str]]:
+        """SQLite limits the parameters of a statement; PostgreSQL takes the whole list as one array."""
+        if self.db.backend == "postgresql":
+            return [values] if values else []
+        return [values[i : i + _MAX_IN_LIST] for i in range(0, len(values), _MAX_IN_LIST)]
+
+    async def allocate_ids(self, transactions: int, lots: int) -> tuple[list[int], list[int]]:
+        if self.db.backend == "postgresql":
+            row = await self.db.fetchrow(
+                "SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('ledger_transactions', 'id')) "
+                "FROM generate_series(1, $1)) AS tx_ids, "
+                "ARRAY(SELECT nextval(pg_get_serial_sequence('lots', 'id')) FROM generate_series(1, $2)) AS lot_ids",
+                transactions,
+                lots,
+            )
+            if row is None:
+                raise LookupError("no ids allocated")
+            return list(row["tx_ids"]), list(row["lot_ids"])
+        # SQLite: this transaction holds the database's write lock (BEGIN IMMEDIATE), so max + 1 is ours.
+        tx_base = int(await self.db.fetchval("SELECT COALESCE(MAX(id), 0) FROM ledger_transactions"))
+        lot_base = int(await self.db.fetchval("SELECT COALESCE(MAX(id), 0) FROM lots"))
+        return list(range(tx_base + 1, tx_base + 1 + transactions)), list(range(lot_base + 1, lot_base + 1 + lots))
+
+    async def write_batch(self, batch: LedgerBatch) -> None:
+        """Every write of a batch in a fixed order of set-based statements (COPY on PostgreSQL)."""
+        db, now = self.db, batch.recorded_at
+        await db.insert_many(
+            "ledger_transactions",
+            ("id", "network_id", "kind", "outlet_id", "reverses_tx_id", "memo", "occurred_at", "recorded_at"),
+            [
+                (
+                    p.id,
+                    batch.network_id,
+                    p.transaction.kind.value,
+                    p.outlet_id,
+                    p.transaction.reverses_tx_id,
+                    p.transaction.memo,
+                    p.occurred_at,
+                    now,
+                )
+                for p in batch.transactions
+            ],
+        )
+        await db.insert_many(
+            "postings",
+            ("tx_id", "account_id", "asset", "amount"),
+            [(p.id, x.account_id, x.asset, x.amount) for p in batch.transactions for x in p.transaction.postings],
+        )
+        await db.insert_many(
+            "lots",
+            ("id", "account_id", "tx_id", "points", "remaining", "expires_at"),
+            [(lot.id, lot.account_id, lot.tx_id, lot.points, lot.remaining, lot.expires_at) for lot in batch.new_lots],
+        )
+        await db.executemany(_TAKE_FROM_LOT, list(batch.existing_lot_takes.items()))
+        await db.insert_many("lot_takes", ("tx_id", "lot_id", "points"), batch.lot_takes)
+        await db.executemany(
+            "UPDATE member_balances SET balance = $2 WHERE account_id = $1",
+            [(m.account_id, m.balance) for m in batch.member_points],
+        )
+        await db.executemany(
+            "UPDATE members SET lifetime_spend_minor = $2 WHERE id = $1",
+            [(m.member_id, m.lifetime_spend_minor) for m in batch.member_points],
+        )
+        await db.insert_many(
+            "purchases", _PURCHASE_COLUMNS, [_purchase_row(purchase, tx_id, now) for purchase, tx_id in batch.purchases]
+        )
+        await db.insert_many(
+            "purchase_lines", _LINE_COLUMNS, [row for purchase, _ in batch.purchases for row in _line_rows(purchase)]
+        )
+        await db.insert_many(
+            "idempotency_keys",
+            _RESPONSE_COLUMNS,
+            [
+                (
+                    r.terminal_id,
+                    r.key,
+                    r.response.request_hash,
+                    r.response.status_code,
+                    json.dumps(r.response.body, separators=(",", ":")),
+                    now,
+                )
+                for r in batch.responses
+            ],
+        )
 
     async def member_points(self, member: MemberRef) -> MemberPoints:
         """Balance, lifetime spend and open lots in one round trip (one row per open lot, or one row)."""
@@ -287,15 +474,9 @@ class SqlPosUnitOfWork:
     # --- writes -------------------------------------------------------------------------------------------
 
     async def store_response(self, terminal_id: int, key: str, response: StoredResponse, now: datetime) -> None:
+        body = json.dumps(response.body, separators=(",", ":"))
         await self.db.execute(
-            "INSERT INTO idempotency_keys (terminal_id, key, request_hash, status_code, response, created_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6)",
-            terminal_id,
-            key,
-            response.request_hash,
-            response.status_code,
-            json.dumps(response.body, separators=(",", ":")),
-            now,
+            _INSERT_RESPONSE, terminal_id, key, response.request_hash, response.status_code, body, now
         )
 
     async def post(
@@ -335,43 +516,8 @@ class SqlPosUnitOfWork:
         )
 
     async def insert_purchase(self, purchase: NewPurchase, tx_id: int | None, now: datetime) -> None:
-        await self.db.execute(
-            "INSERT INTO purchases (id, network_id, outlet_id, terminal_id, cashier_login, member_id, card_id, "
-            "receipt, check_minor, points_redeemed, amount_due_minor, points_earned, tx_id, occurred_at, recorded_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-            purchase.id,
-            purchase.terminal.network_id,
-            purchase.terminal.outlet_id,
-            purchase.terminal.terminal_id,
-            purchase.cashier_login,
-            purchase.member.member_id,
-            purchase.member.card_id,
-            purchase.receipt,
-            purchase.check_minor,
-            purchase.points_redeemed,
-            purchase.amount_due_minor,
-            purchase.points_earned,
-            tx_id,
-            purchase.occurred_at,
-            now,
-        )
-        if purchase.lines:
-            await self.db.executemany(
-                "INSERT INTO purchase_lines (purchase_id, line_no, sku, category, quantity_milli, unit_price_minor, "
-                "total_minor) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                [
-                    (
-                        purchase.id,
-                        n,
-                        line.sku,
-                        line.category,
-                        line.quantity_milli,
-                        line.unit_price_minor,
-                        line.total_minor,
-                    )
-                    for n, line in enumerate(purchase.lines, start=1)
-                ],
-            )
+        await self.db.execute(_INSERT_PURCHASE, *_purchase_row(purchase, tx_id, now))
+        await self.db.executemany(_INSERT_LINE, _line_rows(purchase))
 
     async def insert_refund(self, refund: NewRefund, tx_id: int | None, now: datetime) -> None:
         await self.db.execute(
@@ -498,7 +644,7 @@ JOIN members m ON m.id = i.member_id
 JOIN member_balances b ON b.member_id = m.id
 LEFT JOIN cards c ON c.id = i.card_id
 LEFT JOIN lots l ON l.account_id = b.account_id AND l.remaining > 0
-WHERE i.network_id = $1 AND i.value IN ({placeholders})
+WHERE i.network_id = $1 AND {value_matches}
 """
 
 # PostgreSQL: all of a purchase's writes in one statement (data-modifying CTEs), so a purchase costs four round
@@ -547,21 +693,25 @@ async def _find_member_points(
     uow: SqlPosUnitOfWork, network_id: int, candidates: Sequence[str]
 ) -> tuple[MemberRef, MemberPoints] | None:
     db = uow.db
-    placeholders = ", ".join(f"${n}" for n in range(2, len(candidates) + 2))
-    sql = _FIND_MEMBER_POINTS.format(placeholders=placeholders)
+    value_matches, arguments = db.any_of("i.value", 2, candidates)
+    sql = _FIND_MEMBER_POINTS.format(value_matches=value_matches)
     if db.backend == "postgresql":
         sql += " FOR UPDATE OF m, b"
-    rows = await db.fetch(sql, network_id, *candidates)
+    rows = await db.fetch(sql, network_id, *arguments)
     if not rows:
         return None
-    order = list(candidates)
-    best_value = min((r["value"] for r in rows), key=order.index)
-    mine = [r for r in rows if r["value"] == best_value]
-    head = mine[0]
+    # The most literal reading of what was typed wins when two stored identifiers match.
+    best_value = min((r["value"] for r in rows), key=list(candidates).index)
+    return _member_and_points(db, [r for r in rows if r["value"] == best_value])
+
+
+def _member_and_points(db: Db, rows: Sequence[Any]) -> tuple[MemberRef, MemberPoints]:
+    """A member and their points from rows of `_FIND_MEMBER_POINTS` for one identifier (one row per open lot)."""
+    head = rows[0]
     state = CardState(head["state"]) if head["state"] else None
     member = MemberRef(head["id"], head["kind"], head["account_id"], head["card_id"], head["number"], state)
     lots = tuple(
-        Lot(r["lot_id"], r["remaining"], db.timestamp(r["expires_at"])) for r in mine if r["lot_id"] is not None
+        Lot(r["lot_id"], r["remaining"], db.timestamp(r["expires_at"])) for r in rows if r["lot_id"] is not None
     )
     return member, MemberPoints(head["balance"], head["lifetime_spend_minor"], lots)
 

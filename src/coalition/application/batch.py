@@ -1,0 +1,296 @@
+"""Many purchases in one request (offline tills uploading, integrations): planned in memory, written set-based.
+
+One unit of work reads every key, member and receipt the batch names in a few queries (members locked in id order),
+plans each purchase in input order with the same domain rules as a single purchase — later purchases of a member
+see the balance the earlier ones left — and writes everything in a few set-based statements. Each item carries its
+own idempotency key and gets its own answer: a refused item writes nothing and does not stop the others.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from coalition.application.ports import (
+    IdempotencyRecord,
+    LedgerBatch,
+    LotWrite,
+    MemberPointsWrite,
+    MemberRef,
+    NewPurchase,
+    PlannedTransaction,
+    PosUnitOfWork,
+    ProgramContext,
+    StoredResponse,
+    TerminalContext,
+)
+from coalition.application.pos import (
+    CommandResult,
+    DuplicateKey,
+    PosService,
+    PurchaseInput,
+    parse_basket,
+    purchase_body,
+    replay,
+    require_usable_card,
+)
+from coalition.domain.errors import Conflict, DomainError, IdempotencyKeyReused, InvalidInput, MemberNotFound
+from coalition.domain.identifiers import lookup_candidates
+from coalition.domain.lots import Lot, LotTake
+from coalition.domain.purchase import BasketLine, MemberPoints, after_expiry, plan_expiry, plan_purchase
+
+MAX_BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    idempotency_key: str | None
+    request_hash: str
+    purchase: PurchaseInput
+
+
+Outcome = CommandResult | DomainError
+
+
+class _Ids:
+    """Ids allocated up front for the batch's transactions and lots."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self._ids = ids
+        self._next = 0
+
+    def take(self) -> int:
+        if self._next >= len(self._ids):
+            raise RuntimeError("the batch used more ids than were allocated for it")
+        taken = self._ids[self._next]
+        self._next += 1
+        return taken
+
+
+class BatchRecorder:
+    def __init__(self, service: PosService, ctx: TerminalContext) -> None:
+        self.service = service
+        self.ctx = ctx
+
+    async def run(self, items: Sequence[BatchItem]) -> list[Outcome]:
+        if not 1 <= len(items) <= MAX_BATCH_SIZE:
+            raise InvalidInput(f"a batch has 1 to {MAX_BATCH_SIZE} purchases", field="purchases")
+        try:
+            return await self._attempt(items)
+        except DuplicateKey:  # a concurrent request took a key or receipt first: replan once, seeing it
+            return await self._attempt(items)
+
+    async def _attempt(self, items: Sequence[BatchItem]) -> list[Outcome]:
+        service, ctx = self.service, self.ctx
+        outcomes: list[Outcome | None] = [None] * len(items)
+        async with service._unit_of_work() as uow:
+            pc = await service._program(uow, ctx.network_id)
+            keys = self._keys(items, outcomes)
+            stored = await uow.stored_responses(ctx.terminal_id, sorted(set(keys.values())))
+            candidates: dict[int, tuple[str, ...]] = {}
+            baskets: dict[int, tuple[int, tuple[BasketLine, ...]]] = {}
+            for index, item in enumerate(items):
+                if outcomes[index] is not None:
+                    continue
+                key = keys[index]
+                if key in stored:
+                    outcomes[index] = _safe_replay(stored[key], item.request_hash)
+                    continue
+                try:
+                    baskets[index] = parse_basket(pc.program, item.purchase.amount, item.purchase.items)
+                    candidates[index] = lookup_candidates(item.purchase.customer)
+                    _require_receipt(item.purchase.receipt)
+                except DomainError as error:
+                    outcomes[index] = error
+            every_value = sorted({value for values in candidates.values() for value in values})
+            found = await uow.lock_members_points(ctx.network_id, every_value) if every_value else []
+            receipts = [str(items[i].purchase.receipt).strip() for i in candidates]
+            taken_receipts = await uow.existing_receipts(ctx.outlet_id, receipts) if receipts else set()
+            tx_ids, lot_ids = await uow.allocate_ids(2 * len(candidates), len(candidates))
+            planner = _Planner(service, uow, ctx, pc, found, _Ids(tx_ids), _Ids(lot_ids), taken_receipts)
+            first_by_key: dict[str, int] = {}
+            for index in sorted(candidates):
+                item, key = items[index], keys[index]
+                if key in first_by_key:
+                    outcomes[index] = _repeat(outcomes[first_by_key[key]], items[first_by_key[key]], item)
+                    continue
+                first_by_key[key] = index
+                try:
+                    outcomes[index] = await planner.plan(item, key, baskets[index], candidates[index])
+                except DomainError as error:
+                    outcomes[index] = error
+            await uow.write_batch(planner.finish())
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    @staticmethod
+    def _keys(items: Sequence[BatchItem], outcomes: list[Outcome | None]) -> dict[int, str]:
+        keys: dict[int, str] = {}
+        for index, item in enumerate(items):
+            key = (item.idempotency_key or "").strip()
+            if not key or len(key) > 200:
+                outcomes[index] = InvalidInput(
+                    "each purchase needs an idempotency_key of 1–200 characters",
+                    field=f"purchases[{index}].idempotency_key",
+                )
+            else:
+                keys[index] = key
+        return keys
+
+
+class _Planner:
+    """Plans purchases one after another on in-memory member states, collecting the batch's writes."""
+
+    def __init__(
+        self,
+        service: PosService,
+        uow: PosUnitOfWork,
+        ctx: TerminalContext,
+        pc: ProgramContext,
+        found: list[tuple[str, MemberRef, MemberPoints]],
+        tx_ids: _Ids,
+        lot_ids: _Ids,
+        taken_receipts: set[str],
+    ) -> None:
+        self.service, self.uow, self.ctx, self.pc = service, uow, ctx, pc
+        self.by_value = {value: member for value, member, _ in found}
+        self.states = {member.member_id: state for _, member, state in found}
+        self.tx_ids, self.lot_ids = tx_ids, lot_ids
+        self.receipts = set(taken_receipts)
+        self.stored_lot_ids = {lot.id for state in self.states.values() for lot in state.lots}
+        self.touched: dict[int, MemberRef] = {}
+        self.now = service._clock.now()
+        self.batch = LedgerBatch(network_id=ctx.network_id, recorded_at=self.now)
+
+    async def plan(
+        self, item: BatchItem, key: str, basket: tuple[int, tuple[BasketLine, ...]], candidates: tuple[str, ...]
+    ) -> CommandResult:
+        purchase = item.purchase
+        member = next((self.by_value[value] for value in candidates if value in self.by_value), None)
+        if member is None:
+            raise MemberNotFound(
+                f"no member of this network has the identifier '{purchase.customer}'", field="customer"
+            )
+        require_usable_card(member)
+        receipt = str(purchase.receipt).strip()
+        if receipt in self.receipts:
+            raise Conflict("this receipt number is already recorded at this outlet", field="receipt")
+        check_minor, lines = basket
+        state = self._sweep(member, self.states[member.member_id])
+        accounts = await self.service._accounts(self.uow, self.ctx, self.pc, member)
+        plan = plan_purchase(self.pc.program, accounts, state, check_minor, purchase.redeem_points, self.now)
+        occurred_at = purchase.occurred_at or self.now
+        tx_id = None
+        lots = {lot.id: lot for lot in state.lots}
+        if plan.transaction is not None:
+            tx_id = self.tx_ids.take()
+            self.batch.transactions.append(PlannedTransaction(tx_id, plan.transaction, self.ctx.outlet_id, occurred_at))
+            self._take(tx_id, plan.lot_takes, lots)
+            if plan.new_lot is not None:
+                lot_id = self.lot_ids.take()
+                lots[lot_id] = Lot(lot_id, plan.new_lot.points, plan.new_lot.expires_at)
+                self.batch.new_lots.append(
+                    LotWrite(
+                        lot_id,
+                        member.points_account_id,
+                        tx_id,
+                        plan.new_lot.points,
+                        plan.new_lot.points,
+                        plan.new_lot.expires_at,
+                    )
+                )
+        self.states[member.member_id] = MemberPoints(
+            plan.balance_after, plan.lifetime_spend_after_minor, tuple(lot for lot in lots.values() if lot.remaining)
+        )
+        self.touched[member.member_id] = member
+        self.receipts.add(receipt)
+        q = plan.quote
+        new_purchase = NewPurchase(
+            id=str(uuid.uuid4()),
+            terminal=self.ctx,
+            cashier_login=purchase.cashier,
+            member=member,
+            receipt=receipt,
+            check_minor=check_minor,
+            points_redeemed=q.redeem_points,
+            amount_due_minor=q.amount_due_minor,
+            points_earned=q.points_to_earn,
+            lines=lines,
+            occurred_at=occurred_at,
+        )
+        body = purchase_body(new_purchase, plan.balance_after, self.pc.program.currency)
+        self.batch.purchases.append((new_purchase, tx_id))
+        self.batch.responses.append(
+            IdempotencyRecord(self.ctx.terminal_id, key, StoredResponse(item.request_hash, 201, body))
+        )
+        return CommandResult(201, body, response_stored=True)
+
+    def _sweep(self, member: MemberRef, state: MemberPoints) -> MemberPoints:
+        pc = self.pc
+        expiry = plan_expiry(
+            pc.points_breakage_account, member.points_account_id, pc.program.points_asset, state.lots, self.now
+        )
+        if expiry is None:
+            return state
+        tx_id = self.tx_ids.take()
+        self.batch.transactions.append(PlannedTransaction(tx_id, expiry.transaction, None, self.now))
+        self._take(tx_id, expiry.takes, {lot.id: lot for lot in state.lots})
+        self.touched[member.member_id] = member
+        swept = after_expiry(state, expiry)
+        self.states[member.member_id] = swept
+        return swept
+
+    def _take(self, tx_id: int, takes: Sequence[LotTake], lots: dict[int, Lot]) -> None:
+        for take in takes:
+            self.batch.lot_takes.append((tx_id, take.lot_id, take.points))
+            lot = lots[take.lot_id]
+            lots[take.lot_id] = Lot(lot.id, lot.remaining - take.points, lot.expires_at)
+            if take.lot_id in self.stored_lot_ids:
+                self.batch.existing_lot_takes[take.lot_id] = (
+                    self.batch.existing_lot_takes.get(take.lot_id, 0) + take.points
+                )
+            else:
+                self._spend_new_lot(take.lot_id, take.points)
+
+    def _spend_new_lot(self, lot_id: int, points: int) -> None:
+        for position, lot in enumerate(self.batch.new_lots):
+            if lot.id == lot_id:
+                self.batch.new_lots[position] = replace(lot, remaining=lot.remaining - points)
+                return
+        raise RuntimeError(f"lot {lot_id} is neither stored nor planned in this batch")
+
+    def finish(self) -> LedgerBatch:
+        for member_id, member in self.touched.items():
+            state = self.states[member_id]
+            self.batch.member_points.append(
+                MemberPointsWrite(member_id, member.points_account_id, state.balance, state.lifetime_spend_minor)
+            )
+        return self.batch
+
+
+def _require_receipt(receipt: str | None) -> None:
+    text = (receipt or "").strip()
+    if not text or len(text) > 100:
+        raise InvalidInput("each purchase needs a receipt of 1–100 characters", field="receipt")
+
+
+def _safe_replay(stored: StoredResponse, request_hash: str) -> Outcome:
+    try:
+        return replay(stored, request_hash)
+    except DomainError as error:
+        return error
+
+
+def _repeat(
+    first: CommandResult | DomainError | None, first_item: BatchItem, item: BatchItem
+) -> CommandResult | DomainError:
+    """A key used twice in one batch: the second is a retry of the first, or a misuse of the key."""
+    if item.request_hash != first_item.request_hash:
+        return IdempotencyKeyReused(
+            "this idempotency key is used twice in the batch for different purchases", field="idempotency_key"
+        )
+    if first is None:
+        return Conflict("the first use of this idempotency key in the batch did not complete", field="idempotency_key")
+    if isinstance(first, DomainError):
+        return first
+    return replace(first, replayed=True)
