@@ -19,7 +19,7 @@ from coalition.settings import Settings
 from coalition.wiring import Services, build_services
 
 PG_ADMIN_URL = os.environ.get("COALITION_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-TEMPLATE = "coalition_test_template"
+TEMPLATE = f"coalition_test_template_{uuid.uuid4().hex[:8]}"  # per run: parallel runs must not share it
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -34,7 +34,7 @@ def _pg_url(database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_template() -> str:
+def pg_template() -> Iterator[str]:
     """Create the migrated template database once per session; skip (or fail in CI) without PostgreSQL."""
     try:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
@@ -46,7 +46,9 @@ def pg_template() -> str:
             pytest.fail(message + " — under CI=true this is a failure")
         pytest.skip(message)
     migrate.upgrade(_pg_url(TEMPLATE))
-    return TEMPLATE
+    yield TEMPLATE
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
 
 
 @pytest.fixture()

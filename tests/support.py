@@ -66,3 +66,53 @@ async def buy(
     if redeem is not None:
         body["redeem_points"] = redeem
     return await http.post("/v1/purchases", json=body, headers=auth(key, new_key()))
+
+
+# --- helpers for the behaviour tests of the HTTP and storage adapters ---------------------------------------------
+
+WRITTEN_TABLES = (
+    "members",
+    "cards",
+    "identifiers",
+    "ledger_transactions",
+    "postings",
+    "lots",
+    "lot_takes",
+    "purchases",
+    "purchase_lines",
+    "refunds",
+    "refund_lines",
+    "idempotency_keys",
+)
+
+
+async def table_counts(services: Services) -> dict[str, int]:
+    """Row counts of every table a POS command writes, to prove that a refused request wrote nothing."""
+    from sqlalchemy import text
+
+    async with services.engine.connect() as connection:
+        return {
+            table: int((await connection.execute(text(f"SELECT COUNT(*) FROM {table}"))).scalar_one())
+            for table in WRITTEN_TABLES
+        }
+
+
+async def balance_of(http: httpx.AsyncClient, key: str, identifier: str) -> int:
+    response = await http.get(f"/v1/members/{identifier}", headers=auth(key))
+    assert response.status_code == 200, response.text
+    points: int = response.json()["points_balance"]
+    return points
+
+
+def assert_problem(response: httpx.Response, status: int, code: str, field: str | None = None) -> dict[str, Any]:
+    """An RFC 9457 problem+json answer with the given status, type code and (if given) field."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    body: dict[str, Any] = response.json()
+    assert body["type"] == f"https://coalition.dev/problems/{code}", body
+    assert body["status"] == status, body
+    assert isinstance(body["title"], str) and body["title"], body
+    assert isinstance(body["detail"], str) and body["detail"], body
+    if field is not None:
+        assert body.get("field") == field, body
+    return body

@@ -28,6 +28,8 @@ _QUANTITY_SCALE = 1000  # quantities are kept in thousandths (grams of a kilogra
 _QUANTITY = re.compile(r"^(?P<units>\d{1,9})(?:\.(?P<fraction>\d{1,3}))?$")
 
 BASIS_POINTS_PER_WHOLE = 10_000
+# 100 billion units of a two-decimal currency: far above any check, far below what a posting may hold.
+MAX_AMOUNT_MINOR = 10**13
 _MINOR_PER_UNIT = (1, 10, 100, 1000)  # indexed by currency exponent
 
 
@@ -49,7 +51,10 @@ def parse_amount_minor(text: object, currency: str, *, field: str = "amount") ->
     fraction = match.group("fraction") or ""
     if len(fraction) > exponent:
         raise InvalidInput(f"'{text}' has more than {exponent} decimal places for {currency}", field=field)
-    return int(match.group("units")) * _MINOR_PER_UNIT[exponent] + int(fraction.ljust(exponent, "0") or "0")
+    amount_minor = int(match.group("units")) * _MINOR_PER_UNIT[exponent] + int(fraction.ljust(exponent, "0") or "0")
+    if amount_minor > MAX_AMOUNT_MINOR:
+        raise InvalidInput(f"'{text}' is larger than this server accepts", field=field)
+    return amount_minor
 
 
 def format_minor(amount_minor: int, currency: str) -> str:

@@ -50,7 +50,9 @@ class Db(Protocol):
     async def execute(self, sql: str, *args: Any) -> None: ...
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
     async def insert_many(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None: ...
-    def any_of(self, column: str, parameter: int, values: Sequence[str]) -> tuple[str, list[Any]]:
+    def any_of(
+        self, column: str, parameter: int, values: Sequence[Any], sql_type: str = "text"
+    ) -> tuple[str, list[Any]]:
         """`column` equal to one of `values`, as SQL starting at parameter number `parameter`, and its arguments."""
         ...
 
@@ -84,9 +86,11 @@ class AsyncpgDb:
         if rows:
             await self._guard(self.connection.copy_records_to_table(table, records=rows, columns=list(columns)))
 
-    def any_of(self, column: str, parameter: int, values: Sequence[str]) -> tuple[str, list[Any]]:
+    def any_of(
+        self, column: str, parameter: int, values: Sequence[Any], sql_type: str = "text"
+    ) -> tuple[str, list[Any]]:
         # One array parameter: one prepared statement whatever the number of values.
-        return f"{column} = ANY(${parameter}::text[])", [list(values)]
+        return f"{column} = ANY(${parameter}::{sql_type}[])", [list(values)]
 
     @staticmethod
     async def _guard(operation: Any) -> Any:
@@ -154,7 +158,9 @@ class SqliteDb:
         values = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
         await self.executemany(f"INSERT INTO {table} ({names}) VALUES ({values})", rows)
 
-    def any_of(self, column: str, parameter: int, values: Sequence[str]) -> tuple[str, list[Any]]:
+    def any_of(
+        self, column: str, parameter: int, values: Sequence[Any], sql_type: str = "text"
+    ) -> tuple[str, list[Any]]:
         if not values:
             return "1 = 0", []
         placeholders = ", ".join(f"${n}" for n in range(parameter, parameter + len(values)))

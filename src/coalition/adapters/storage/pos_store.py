@@ -10,7 +10,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -55,7 +55,7 @@ WHERE i.network_id = $1 AND {value_matches}
 """
 
 _MEMBER_POINTS = """
-SELECT b.balance, m.lifetime_spend_minor, l.id AS lot_id, l.remaining, l.expires_at
+SELECT b.account_id, b.balance, m.lifetime_spend_minor, l.id AS lot_id, l.remaining, l.expires_at
 FROM member_balances b
 JOIN members m ON m.id = b.member_id
 LEFT JOIN lots l ON l.account_id = b.account_id AND l.remaining > 0
@@ -90,6 +90,7 @@ def _insert_sql(table: str, columns: Sequence[str]) -> str:
 
 _INSERT_PURCHASE = _insert_sql("purchases", _PURCHASE_COLUMNS)
 _INSERT_RESPONSE = _insert_sql("idempotency_keys", _RESPONSE_COLUMNS)
+T = TypeVar("T")
 _MAX_IN_LIST = 500  # values per IN (...) list; SQLite allows 32,766 parameters, PostgreSQL 65,535
 
 
@@ -124,7 +125,8 @@ def _purchase_row(purchase: NewPurchase, tx_id: int | None, now: datetime) -> tu
 
 
 _INSERT_POSTING = "INSERT INTO postings (tx_id, account_id, asset, amount) VALUES ($1, $2, $3, $4)"
-_TAKE_FROM_LOT = "UPDATE lots SET remaining = remaining - $2 WHERE id = $1 AND remaining >= $2"
+# No guard here on purpose: an overdrawn lot must fail loudly on the CHECK (remaining >= 0), never be skipped.
+_TAKE_FROM_LOT = "UPDATE lots SET remaining = remaining - $2 WHERE id = $1"
 _RECORD_TAKE = "INSERT INTO lot_takes (tx_id, lot_id, points) VALUES ($1, $2, $3)"
 
 
@@ -242,18 +244,41 @@ class SqlPosUnitOfWork:
     async def lock_members_points(
         self, network_id: int, candidates: Sequence[str]
     ) -> list[tuple[str, MemberRef, MemberPoints]]:
-        found: list[tuple[str, MemberRef, MemberPoints]] = []
+        members: list[tuple[str, MemberRef]] = []
         for chunk in self._chunks(candidates):
             value_matches, arguments = self.db.any_of("i.value", 2, chunk)
-            sql = _FIND_MEMBER_POINTS.format(value_matches=value_matches) + " ORDER BY m.id, l.id"
+            sql = _FIND_MEMBER.format(value_matches=value_matches) + " ORDER BY m.id"
             if self.db.backend == "postgresql":
                 sql += " FOR UPDATE OF m, b"  # in member order, so two batches cannot deadlock
-            rows = await self.db.fetch(sql, network_id, *arguments)
-            by_value: dict[str, list[Any]] = {}
-            for row in rows:
-                by_value.setdefault(row["value"], []).append(row)
-            found.extend((value, *_member_and_points(self.db, value_rows)) for value, value_rows in by_value.items())
-        return found
+            for row in await self.db.fetch(sql, network_id, *arguments):
+                state = CardState(row["state"]) if row["state"] else None
+                members.append(
+                    (
+                        row["value"],
+                        MemberRef(row["id"], row["kind"], row["account_id"], row["card_id"], row["number"], state),
+                    )
+                )
+        points = await self._points_of_accounts(sorted({member.points_account_id for _, member in members}))
+        return [(value, member, points[member.points_account_id]) for value, member in members]
+
+    async def _points_of_accounts(self, account_ids: Sequence[int]) -> dict[int, MemberPoints]:
+        """Balances and open lots of many accounts, read after their members were locked."""
+        rows_by_account: dict[int, list[Any]] = {}
+        for chunk in self._chunks(account_ids):
+            account_matches, arguments = self.db.any_of("b.account_id", 1, chunk, sql_type="bigint")
+            sql = _MEMBER_POINTS.replace("b.account_id = $1", account_matches)
+            for row in await self.db.fetch(sql, *arguments):
+                rows_by_account.setdefault(row["account_id"], []).append(row)
+        return {account_id: self._points_from_rows(rows) for account_id, rows in rows_by_account.items()}
+
+    def _points_from_rows(self, rows: Sequence[Any]) -> MemberPoints:
+        head = rows[0]
+        lots = tuple(
+            Lot(r["lot_id"], r["remaining"], self.db.timestamp(r["expires_at"]))
+            for r in rows
+            if r["lot_id"] is not None
+        )
+        return MemberPoints(head["balance"], head["lifetime_spend_minor"], lots)
 
     async def existing_receipts(self, outlet_id: int, receipts: Sequence[str]) -> set[str]:
         taken: set[str] = set()
@@ -265,7 +290,7 @@ class SqlPosUnitOfWork:
             taken.update(row["receipt"] for row in rows)
         return taken
 
-    def _chunks(self, values: Sequence[str]) -> list[Sequence[str]]:
+    def _chunks(self, values: Sequence[T]) -> list[Sequence[T]]:
         """SQLite limits the parameters of a statement; PostgreSQL takes the whole list as one array."""
         if self.db.backend == "postgresql":
             return [values] if values else []
@@ -352,14 +377,7 @@ class SqlPosUnitOfWork:
 
     async def member_points(self, member: MemberRef) -> MemberPoints:
         """Balance, lifetime spend and open lots in one round trip (one row per open lot, or one row)."""
-        rows = await self.db.fetch(_MEMBER_POINTS, member.points_account_id)
-        head = rows[0]
-        lots = tuple(
-            Lot(r["lot_id"], r["remaining"], self.db.timestamp(r["expires_at"]))
-            for r in rows
-            if r["lot_id"] is not None
-        )
-        return MemberPoints(head["balance"], head["lifetime_spend_minor"], lots)
+        return self._points_from_rows(await self.db.fetch(_MEMBER_POINTS, member.points_account_id))
 
     async def stored_response(self, terminal_id: int, key: str) -> StoredResponse | None:
         row = await self.db.fetchrow(
@@ -636,16 +654,6 @@ def _asyncpg_dsn(database_url: str) -> str:
 
 # --- the purchase's writes ----------------------------------------------------------------------------------
 
-_FIND_MEMBER_POINTS = """
-SELECT m.id, m.kind, b.account_id, c.id AS card_id, c.number, c.state, i.value,
-       b.balance, m.lifetime_spend_minor, l.id AS lot_id, l.remaining, l.expires_at
-FROM identifiers i
-JOIN members m ON m.id = i.member_id
-JOIN member_balances b ON b.member_id = m.id
-LEFT JOIN cards c ON c.id = i.card_id
-LEFT JOIN lots l ON l.account_id = b.account_id AND l.remaining > 0
-WHERE i.network_id = $1 AND {value_matches}
-"""
 
 # PostgreSQL: all of a purchase's writes in one statement (data-modifying CTEs), so a purchase costs four round
 # trips in all: the idempotency check, the locked read, this, and COMMIT. Arrays carry the variable-length parts.
@@ -692,28 +700,12 @@ VALUES ($17::bigint, $31::text, $32::text, $33::int, $34::text, $4::timestamptz)
 async def _find_member_points(
     uow: SqlPosUnitOfWork, network_id: int, candidates: Sequence[str]
 ) -> tuple[MemberRef, MemberPoints] | None:
-    db = uow.db
-    value_matches, arguments = db.any_of("i.value", 2, candidates)
-    sql = _FIND_MEMBER_POINTS.format(value_matches=value_matches)
-    if db.backend == "postgresql":
-        sql += " FOR UPDATE OF m, b"
-    rows = await db.fetch(sql, network_id, *arguments)
-    if not rows:
+    """Lock first, then read the points: under READ COMMITTED only a statement that starts after the lock is
+    granted sees the lots a concurrent purchase of the same member has just committed."""
+    member = await uow.find_member(network_id, candidates, lock=True)
+    if member is None:
         return None
-    # The most literal reading of what was typed wins when two stored identifiers match.
-    best_value = min((r["value"] for r in rows), key=list(candidates).index)
-    return _member_and_points(db, [r for r in rows if r["value"] == best_value])
-
-
-def _member_and_points(db: Db, rows: Sequence[Any]) -> tuple[MemberRef, MemberPoints]:
-    """A member and their points from rows of `_FIND_MEMBER_POINTS` for one identifier (one row per open lot)."""
-    head = rows[0]
-    state = CardState(head["state"]) if head["state"] else None
-    member = MemberRef(head["id"], head["kind"], head["account_id"], head["card_id"], head["number"], state)
-    lots = tuple(
-        Lot(r["lot_id"], r["remaining"], db.timestamp(r["expires_at"])) for r in rows if r["lot_id"] is not None
-    )
-    return member, MemberPoints(head["balance"], head["lifetime_spend_minor"], lots)
+    return member, await uow.member_points(member)
 
 
 async def _record_purchase_pg(db: Db, write: PurchaseWrite) -> None:

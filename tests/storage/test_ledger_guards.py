@@ -1,0 +1,214 @@
+"""The database itself guards the ledger; `verify` and `coalition verify` find what the guards cannot prevent."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+from typer.testing import CliRunner
+
+from coalition.adapters.cli.main import app
+from coalition.adapters.storage import migrate
+from coalition.adapters.storage.engine import backend_of, sync_url
+from coalition.adapters.storage.verify import verify
+from coalition.wiring import Services
+from tests.support import buy, client, enrol, make_network
+
+pytestmark = pytest.mark.anyio
+
+CARD = "1100-0001"
+LEDGER_TABLES = ("ledger_transactions", "postings")
+
+
+async def _ledger_with_a_purchase(services: Services) -> None:
+    net = await make_network(services)
+    async with client(services) as http:
+        await enrol(http, net.shop_key, CARD)
+        assert (await buy(http, net.shop_key, CARD, "5000.00")).status_code == 201
+        assert (await buy(http, net.shop_key, CARD, "2000.00", redeem=100)).status_code == 201
+
+
+async def _scalar(services: Services, sql: str) -> int:
+    async with services.engine.connect() as connection:
+        return int((await connection.execute(sa.text(sql))).scalar_one())
+
+
+async def _ledger_fingerprint(services: Services) -> tuple[int, int, int]:
+    return (
+        await _scalar(services, "SELECT COUNT(*) FROM ledger_transactions"),
+        await _scalar(services, "SELECT COUNT(*) FROM postings"),
+        await _scalar(services, "SELECT COALESCE(SUM(ABS(amount)), 0) FROM postings"),
+    )
+
+
+def _cli_verify(url: str):
+    return CliRunner().invoke(app, ["verify", "--database-url", url])
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE postings SET amount = amount * 2",
+        "DELETE FROM postings",
+        "UPDATE ledger_transactions SET memo = 'edited'",
+        "DELETE FROM ledger_transactions",
+    ],
+    ids=["update-postings", "delete-postings", "update-transactions", "delete-transactions"],
+)
+async def test_ledger_rows_cannot_be_updated_or_deleted(services, statement):
+    await _ledger_with_a_purchase(services)
+    before = await _ledger_fingerprint(services)
+    assert before[0] == 2 and before[1] > 0
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with services.engine.begin() as connection:
+            await connection.execute(sa.text(statement))
+    assert await _ledger_fingerprint(services) == before
+    assert await verify(services.engine) == []
+
+
+@pytest.mark.postgres
+async def test_postgresql_refuses_at_commit_a_transaction_whose_postings_do_not_balance(pg_database_url):
+    from coalition.settings import Settings
+    from coalition.wiring import build_services
+
+    services = build_services(Settings(database_url=pg_database_url, operator_token=None, public_url="http://t"))
+    try:
+        await _ledger_with_a_purchase(services)
+        before = await _ledger_fingerprint(services)
+        async with services.engine.connect() as connection:
+            tx_id, account_id, asset = (
+                await connection.execute(sa.text("SELECT tx_id, account_id, asset FROM postings ORDER BY id LIMIT 1"))
+            ).one()
+
+        insert = sa.text("INSERT INTO postings (tx_id, account_id, asset, amount) VALUES (:tx, :account, :asset, :n)")
+        # Postings are checked at commit, not one by one: a balanced pair inserted separately is accepted...
+        async with services.engine.begin() as connection:
+            await connection.execute(insert, {"tx": tx_id, "account": account_id, "asset": asset, "n": 5})
+            await connection.execute(insert, {"tx": tx_id, "account": account_id, "asset": asset, "n": -5})
+        # ...and an unbalanced one is refused when the transaction commits.
+        with pytest.raises(DBAPIError, match="does not balance"):
+            async with services.engine.begin() as connection:
+                await connection.execute(insert, {"tx": tx_id, "account": account_id, "asset": asset, "n": 7})
+        after = await _ledger_fingerprint(services)
+        assert after[0] == before[0]
+        assert after[1] == before[1] + 2
+        assert after[2] == before[2] + 10
+        assert await verify(services.engine) == []
+    finally:
+        await services.close()
+
+
+async def test_migrations_upgrade_downgrade_and_upgrade_again(database_url):
+    def tables() -> set[str]:
+        engine = sa.create_engine(sync_url(database_url))
+        try:
+            return set(sa.inspect(engine).get_table_names())
+        finally:
+            engine.dispose()
+
+    migrated = tables()
+    assert {"networks", "members", "cards", "ledger_transactions", "postings", "purchases", "refunds",
+            "idempotency_keys", "lots"} <= migrated
+    await anyio.to_thread.run_sync(migrate.downgrade, database_url, "base")
+    assert tables() <= {"alembic_version"}
+    await anyio.to_thread.run_sync(migrate.upgrade, database_url)
+    assert tables() == migrated
+
+    # The guards are back after the round trip.
+    from coalition.settings import Settings
+    from coalition.wiring import build_services
+
+    services = build_services(Settings(database_url=database_url, operator_token=None, public_url="http://t"))
+    try:
+        await _ledger_with_a_purchase(services)
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with services.engine.begin() as connection:
+                await connection.execute(sa.text("DELETE FROM postings"))
+        assert await verify(services.engine) == []
+    finally:
+        await services.close()
+
+
+async def test_verify_and_the_cli_find_a_running_balance_that_differs_from_its_postings(services):
+    await _ledger_with_a_purchase(services)
+    url = services.settings.database_url
+    clean = await anyio.to_thread.run_sync(_cli_verify, url)
+    assert clean.exit_code == 0, clean.output
+    assert "FAIL" not in clean.output
+
+    async with services.engine.begin() as connection:
+        await connection.execute(sa.text("UPDATE member_balances SET balance = balance + 1"))
+    violations = await verify(services.engine)
+    names = {violation.check.name for violation in violations}
+    assert "member-balances-equal-postings" in names
+    assert "lots-cover-balance" in names
+    rows = next(v.rows for v in violations if v.check.name == "member-balances-equal-postings")
+    assert [(int(row[1]), int(row[2])) for row in rows] == [(108, 107)]
+
+    failed = await anyio.to_thread.run_sync(_cli_verify, url)
+    assert failed.exit_code == 1, failed.output
+    assert "FAIL" in failed.output
+    assert "member-balances-equal-postings" in failed.output
+
+
+async def test_verify_finds_lots_that_do_not_match_their_takes(services):
+    await _ledger_with_a_purchase(services)
+    async with services.engine.begin() as connection:
+        await connection.execute(sa.text("UPDATE lots SET remaining = remaining - 1 WHERE remaining > 0"))
+    names = {violation.check.name for violation in await verify(services.engine)}
+    assert names == {"lots-cover-balance", "lots-equal-takes"}
+
+
+async def test_verify_finds_a_lifetime_spend_that_differs_from_the_history(services):
+    await _ledger_with_a_purchase(services)
+    async with services.engine.begin() as connection:
+        await connection.execute(sa.text("UPDATE members SET lifetime_spend_minor = lifetime_spend_minor + 100"))
+    names = {violation.check.name for violation in await verify(services.engine)}
+    assert names == {"lifetime-spend-equals-history"}
+    failed = await anyio.to_thread.run_sync(_cli_verify, services.settings.database_url)
+    assert failed.exit_code == 1, failed.output
+
+
+async def test_verify_and_the_cli_find_unbalanced_postings_on_sqlite(sqlite_database_url):
+    """SQLite has no deferred triggers, so an unbalanced insert gets in; verify must catch it."""
+    from coalition.settings import Settings
+    from coalition.wiring import build_services
+
+    assert backend_of(sqlite_database_url) == "sqlite"
+    services = build_services(Settings(database_url=sqlite_database_url, operator_token=None, public_url="http://t"))
+    try:
+        await _ledger_with_a_purchase(services)
+        async with services.engine.begin() as connection:
+            tx_id, asset = (await connection.execute(sa.text(
+                "SELECT p.tx_id, p.asset FROM postings p JOIN accounts a ON a.id = p.account_id "
+                "WHERE a.owner_kind = 'node' ORDER BY p.id LIMIT 1"))).one()
+            account_id = (await connection.execute(sa.text(
+                "SELECT account_id FROM postings WHERE tx_id = :tx AND asset = :asset ORDER BY id LIMIT 1"),
+                {"tx": tx_id, "asset": asset})).scalar_one()
+            await connection.execute(
+                sa.text("INSERT INTO postings (tx_id, account_id, asset, amount) VALUES (:tx, :a, :asset, 3)"),
+                {"tx": tx_id, "a": account_id, "asset": asset},
+            )
+        violations = await verify(services.engine)
+        assert [v.check.name for v in violations] == ["transactions-balance"]
+        assert [(row[0], row[1], int(row[2])) for row in violations[0].rows] == [(tx_id, asset, 3)]
+        failed = await anyio.to_thread.run_sync(_cli_verify, sqlite_database_url)
+        assert failed.exit_code == 1, failed.output
+        assert "transactions-balance" in failed.output
+    finally:
+        await services.close()
+
+
+async def test_verify_finds_a_transaction_without_postings(services):
+    """A transaction row with no postings passes every database guard on both engines; verify reports it."""
+    await _ledger_with_a_purchase(services)
+    async with services.engine.begin() as connection:
+        network_id = (await connection.execute(sa.text("SELECT id FROM networks"))).scalar_one()
+        await connection.execute(
+            sa.text("INSERT INTO ledger_transactions (network_id, kind, memo, occurred_at, recorded_at) "
+                    "VALUES (:n, 'adjustment', 'empty', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+            {"n": network_id},
+        )
+    names = [violation.check.name for violation in await verify(services.engine)]
+    assert names == ["transactions-have-postings"]
