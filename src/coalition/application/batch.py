@@ -8,7 +8,6 @@ own idempotency key and gets its own answer: a refused item writes nothing and d
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -18,7 +17,6 @@ from coalition.application.ports import (
     LotWrite,
     MemberPointsWrite,
     MemberRef,
-    NewPurchase,
     PlannedTransaction,
     PosUnitOfWork,
     ProgramContext,
@@ -32,6 +30,7 @@ from coalition.application.pos import (
     PurchaseInput,
     parse_basket,
     purchase_body,
+    purchase_record,
     replay,
     require_usable_card,
 )
@@ -84,8 +83,8 @@ class BatchRecorder:
     async def _attempt(self, items: Sequence[BatchItem]) -> list[Outcome]:
         service, ctx = self.service, self.ctx
         outcomes: list[Outcome | None] = [None] * len(items)
-        async with service._unit_of_work() as uow:
-            pc = await service._program(uow, ctx.network_id)
+        async with service.unit_of_work() as uow:
+            pc = await service.program_context(uow, ctx.network_id)
             keys = self._keys(items, outcomes)
             stored = await uow.stored_responses(ctx.terminal_id, sorted(set(keys.values())))
             candidates: dict[int, tuple[str, ...]] = {}
@@ -159,7 +158,7 @@ class _Planner:
         self.receipts = set(taken_receipts)
         self.stored_lot_ids = {lot.id for state in self.states.values() for lot in state.lots}
         self.touched: dict[int, MemberRef] = {}
-        self.now = service._clock.now()
+        self.now = service.clock.now()
         self.batch = LedgerBatch(network_id=ctx.network_id, recorded_at=self.now)
 
     async def plan(
@@ -177,7 +176,7 @@ class _Planner:
             raise Conflict("this receipt number is already recorded at this outlet", field="receipt")
         check_minor, lines = basket
         state = self._sweep(member, self.states[member.member_id])
-        accounts = await self.service._accounts(self.uow, self.ctx, self.pc, member)
+        accounts = await self.service.points_accounts(self.uow, self.ctx, self.pc, member)
         plan = plan_purchase(self.pc.program, accounts, state, check_minor, purchase.redeem_points, self.now)
         occurred_at = purchase.occurred_at or self.now
         tx_id = None
@@ -204,20 +203,7 @@ class _Planner:
         )
         self.touched[member.member_id] = member
         self.receipts.add(receipt)
-        q = plan.quote
-        new_purchase = NewPurchase(
-            id=str(uuid.uuid4()),
-            terminal=self.ctx,
-            cashier_login=purchase.cashier,
-            member=member,
-            receipt=receipt,
-            check_minor=check_minor,
-            points_redeemed=q.redeem_points,
-            amount_due_minor=q.amount_due_minor,
-            points_earned=q.points_to_earn,
-            lines=lines,
-            occurred_at=occurred_at,
-        )
+        new_purchase = purchase_record(self.ctx, purchase, member, receipt, lines, plan.quote, occurred_at)
         body = purchase_body(new_purchase, plan.balance_after, self.pc.program.currency)
         self.batch.purchases.append((new_purchase, tx_id))
         self.batch.responses.append(

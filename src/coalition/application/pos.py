@@ -30,7 +30,7 @@ from coalition.application.ports import (
     TerminalContext,
     UnitOfWorkFactory,
 )
-from coalition.domain.bonus import BonusProgram, Tier
+from coalition.domain.bonus import BonusProgram, Quote, Tier
 from coalition.domain.cards import CardAction, CardState, next_state, require_usable
 from coalition.domain.errors import (
     Conflict,
@@ -140,8 +140,8 @@ def key_hash(secret: str) -> str:
 
 class PosService:
     def __init__(self, unit_of_work: UnitOfWorkFactory, clock: Clock, cache_ttl_seconds: float = 5.0) -> None:
-        self._unit_of_work = unit_of_work
-        self._clock = clock
+        self.unit_of_work = unit_of_work
+        self.clock = clock
         self._terminals: TtlCache[str, TerminalContext] = TtlCache(cache_ttl_seconds)
         self._programs: TtlCache[int, ProgramContext] = TtlCache(cache_ttl_seconds)
         self._partner_accounts: TtlCache[tuple[int, int], int] = TtlCache(cache_ttl_seconds)
@@ -154,7 +154,7 @@ class PosService:
         hashed = key_hash(api_key)
 
         async def load() -> TerminalContext | None:
-            async with self._unit_of_work() as uow:
+            async with self.unit_of_work() as uow:
                 return await uow.terminal_by_key_hash(hashed)
 
         terminal = await self._terminals.get_or_load(hashed, load)
@@ -163,13 +163,13 @@ class PosService:
         return terminal
 
     async def member_summary(self, ctx: TerminalContext, identifier: str) -> dict[str, Any]:
-        async with self._unit_of_work() as uow:
-            pc = await self._program(uow, ctx.network_id)
+        async with self.unit_of_work() as uow:
+            pc = await self.program_context(uow, ctx.network_id)
             member = await _find_member(uow, ctx, identifier, lock=False, field_name="identifier")
             state = await uow.member_points(member)
             profile = await uow.member_profile(member.member_id)
             cards = await uow.member_cards(member.member_id)
-        now = self._clock.now()
+        now = self.clock.now()
         program = pc.program
         tier = program.tier_for(state.lifetime_spend_minor)
         return {
@@ -185,13 +185,13 @@ class PosService:
         }
 
     async def quote(self, ctx: TerminalContext, purchase: PurchaseInput) -> dict[str, Any]:
-        async with self._unit_of_work() as uow:
-            pc = await self._program(uow, ctx.network_id)
+        async with self.unit_of_work() as uow:
+            pc = await self.program_context(uow, ctx.network_id)
             check_minor, _ = parse_basket(pc.program, purchase.amount, purchase.items)
             member = await _find_member(uow, ctx, purchase.customer, lock=False, field_name="customer")
             require_usable_card(member)
             state = await uow.member_points(member)
-        q = quote_for(pc.program, state, check_minor, purchase.redeem_points, self._clock.now())
+        q = quote_for(pc.program, state, check_minor, purchase.redeem_points, self.clock.now())
         currency = pc.program.currency
         return {
             "points_balance": q.points_balance,
@@ -205,7 +205,7 @@ class PosService:
         }
 
     async def statement(self, network_id: int, identifier: str, limit: int = 500) -> dict[str, Any]:
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             candidates = lookup_candidates(identifier)
             member = await uow.find_member(network_id, candidates, lock=False)
             if member is None:
@@ -226,30 +226,17 @@ class PosService:
         receipt = _require_text(purchase.receipt, "receipt", MAX_RECEIPT_LENGTH)
 
         async def record(uow: PosUnitOfWork, key: str) -> CommandResult:
-            pc = await self._program(uow, ctx.network_id)
+            pc = await self.program_context(uow, ctx.network_id)
             program = pc.program
             check_minor, lines = parse_basket(program, purchase.amount, purchase.items)
             member, state = await _find_member_points(uow, ctx, purchase.customer)
             require_usable_card(member)
-            now = self._clock.now()
+            now = self.clock.now()
             state = await self._sweep_expired(uow, ctx, pc, member, state, now)
-            accounts = await self._accounts(uow, ctx, pc, member)
+            accounts = await self.points_accounts(uow, ctx, pc, member)
             plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, now)
             occurred_at = purchase.occurred_at or now
-            q = plan.quote
-            new_purchase = NewPurchase(
-                id=str(uuid.uuid4()),
-                terminal=ctx,
-                cashier_login=purchase.cashier,
-                member=member,
-                receipt=receipt,
-                check_minor=check_minor,
-                points_redeemed=q.redeem_points,
-                amount_due_minor=q.amount_due_minor,
-                points_earned=q.points_to_earn,
-                lines=lines,
-                occurred_at=occurred_at,
-            )
+            new_purchase = purchase_record(ctx, purchase, member, receipt, lines, plan.quote, occurred_at)
             body = purchase_body(new_purchase, plan.balance_after, program.currency)
             await uow.record_purchase(
                 PurchaseWrite(
@@ -276,7 +263,7 @@ class PosService:
         request_hash: str,
     ) -> CommandResult:
         async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
-            pc = await self._program(uow, ctx.network_id)
+            pc = await self.program_context(uow, ctx.network_id)
             stored = await uow.purchase_for_refund(ctx.network_id, purchase_id)
             if stored is None:
                 raise PurchaseNotFound(f"no purchase '{purchase_id}' in this network", field="purchase_id")
@@ -284,10 +271,10 @@ class PosService:
                 raise Forbidden("only an outlet of the partner that sold may refund this purchase")
             program = pc.program
             refund_minor, quantities = _refund_amount(program, stored, refund)
-            now = self._clock.now()
+            now = self.clock.now()
             member = MemberRef(stored.member_id, "", stored.points_account_id, None, None, None)
             state = await self._swept_points(uow, ctx, pc, member, now)
-            accounts = await self._accounts(uow, ctx, pc, member)
+            accounts = await self.points_accounts(uow, ctx, pc, member)
             plan = plan_refund(program, accounts, state, _totals(stored), refund_minor, now)
             tx_id = None
             if plan.transaction is not None:
@@ -340,8 +327,8 @@ class PosService:
         identifiers = _enrolment_identifiers(enrol)
 
         async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
-            pc = await self._program(uow, ctx.network_id)
-            now = self._clock.now()
+            pc = await self.program_context(uow, ctx.network_id)
+            now = self.clock.now()
             profile = _clean_profile(enrol)
             member = await uow.create_member(ctx.network_id, enrol.kind, profile, pc, now)
             card_id = None
@@ -373,11 +360,11 @@ class PosService:
         card_number = normalize(IdentifierKind.CARD, number, field="number")
 
         async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
-            now = self._clock.now()
+            now = self.clock.now()
             if member_identifier:
                 member = await _find_member(uow, ctx, member_identifier, lock=True, field_name="member")
             else:
-                pc = await self._program(uow, ctx.network_id)
+                pc = await self.program_context(uow, ctx.network_id)
                 member = await uow.create_member(ctx.network_id, "anonymous", Profile(), pc, now)
             card_id = await uow.add_card(ctx.network_id, member.member_id, card_number, CardState.ACTIVE, now)
             await uow.add_identifier(ctx.network_id, member.member_id, card_id, IdentifierKind.CARD, card_number)
@@ -401,7 +388,7 @@ class PosService:
             raise InvalidInput("a replacement needs the new card's number", field="new_number")
 
         async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
-            now = self._clock.now()
+            now = self.clock.now()
             card = await _find_member(uow, ctx, number, lock=True, field_name="number")
             if card.card_id is None or card.card_state is None:
                 raise InvalidInput(f"'{number}' identifies a member, not a card", field="number")
@@ -439,31 +426,31 @@ class PosService:
     ) -> CommandResult:
         key = _require_text(idempotency_key, "Idempotency-Key", MAX_IDEMPOTENCY_KEY_LENGTH)
         try:
-            async with self._unit_of_work() as uow:
+            async with self.unit_of_work() as uow:
                 stored = await uow.stored_response(ctx.terminal_id, key)
                 if stored is not None:
                     return _replay(stored, request_hash)
                 result = await operation(uow, key)
                 if not result.response_stored:
                     response = StoredResponse(request_hash, result.status_code, result.body)
-                    await uow.store_response(ctx.terminal_id, key, response, self._clock.now())
+                    await uow.store_response(ctx.terminal_id, key, response, self.clock.now())
                 return result
         except DuplicateKey as duplicate:
             # A concurrent request with the same key may have committed first (and taken the receipt number):
             # then this one is its retry. Otherwise the duplicate is the caller's.
-            async with self._unit_of_work() as uow:
+            async with self.unit_of_work() as uow:
                 stored = await uow.stored_response(ctx.terminal_id, key)
             if stored is None:
                 raise _conflict(duplicate) from None
             return _replay(stored, request_hash)
 
-    async def _program(self, uow: PosUnitOfWork, network_id: int) -> ProgramContext:
+    async def program_context(self, uow: PosUnitOfWork, network_id: int) -> ProgramContext:
         program = await self._programs.get_or_load(network_id, lambda: uow.program_of(network_id))
         if program is None:
             raise LookupError(f"network {network_id} has no program")
         return program
 
-    async def _accounts(
+    async def points_accounts(
         self, uow: PosUnitOfWork, ctx: TerminalContext, pc: ProgramContext, member: MemberRef
     ) -> PointsAccounts:
         key = (ctx.network_id, ctx.partner_id)
@@ -507,6 +494,31 @@ class PosService:
             member.member_id, member.points_account_id, swept.balance, swept.lifetime_spend_minor
         )
         return swept
+
+
+def purchase_record(
+    ctx: TerminalContext,
+    purchase: PurchaseInput,
+    member: MemberRef,
+    receipt: str,
+    lines: tuple[BasketLine, ...],
+    quote: Quote,
+    occurred_at: datetime,
+) -> NewPurchase:
+    """The purchase row to store, with a new id."""
+    return NewPurchase(
+        id=str(uuid.uuid4()),
+        terminal=ctx,
+        cashier_login=purchase.cashier,
+        member=member,
+        receipt=receipt,
+        check_minor=quote.check_minor,
+        points_redeemed=quote.redeem_points,
+        amount_due_minor=quote.amount_due_minor,
+        points_earned=quote.points_to_earn,
+        lines=lines,
+        occurred_at=occurred_at,
+    )
 
 
 def purchase_body(purchase: NewPurchase, points_balance: int, currency: str) -> dict[str, Any]:

@@ -204,17 +204,28 @@ class SqlPosUnitOfWork:
         return int(account_id)
 
     async def find_member(self, network_id: int, candidates: Sequence[str], *, lock: bool) -> MemberRef | None:
-        value_matches, arguments = self.db.any_of("i.value", 2, candidates)
-        sql = _FIND_MEMBER.format(value_matches=value_matches)
-        if lock and self.db.backend == "postgresql":
-            sql += " FOR UPDATE OF m, b"  # SQLite holds the database write lock from BEGIN IMMEDIATE
-        rows = await self.db.fetch(sql, network_id, *arguments)
-        if not rows:
+        matches = await self._matching_members(network_id, candidates, lock=lock)
+        if not matches:
             return None
         # The most literal reading of what was typed wins when two stored identifiers match.
-        row = min(rows, key=lambda r: list(candidates).index(r["value"]))
-        state = CardState(row["state"]) if row["state"] else None
-        return MemberRef(row["id"], row["kind"], row["account_id"], row["card_id"], row["number"], state)
+        return min(matches, key=lambda match: list(candidates).index(match[0]))[1]
+
+    async def _matching_members(
+        self, network_id: int, values: Sequence[str], *, lock: bool
+    ) -> list[tuple[str, MemberRef]]:
+        """(matched value, member) for every identifier among `values`; locked in member order when asked
+        (on SQLite the transaction already holds the database write lock from BEGIN IMMEDIATE)."""
+        matches: list[tuple[str, MemberRef]] = []
+        for chunk in self._chunks(values):
+            value_matches, arguments = self.db.any_of("i.value", 2, chunk)
+            sql = _FIND_MEMBER.format(value_matches=value_matches) + " ORDER BY m.id"
+            if lock and self.db.backend == "postgresql":
+                sql += " FOR UPDATE OF m, b"  # in member order, so two writers cannot deadlock
+            for row in await self.db.fetch(sql, network_id, *arguments):
+                state = CardState(row["state"]) if row["state"] else None
+                member = MemberRef(row["id"], row["kind"], row["account_id"], row["card_id"], row["number"], state)
+                matches.append((row["value"], member))
+        return matches
 
     async def find_member_points(
         self, network_id: int, candidates: Sequence[str]
@@ -244,20 +255,7 @@ class SqlPosUnitOfWork:
     async def lock_members_points(
         self, network_id: int, candidates: Sequence[str]
     ) -> list[tuple[str, MemberRef, MemberPoints]]:
-        members: list[tuple[str, MemberRef]] = []
-        for chunk in self._chunks(candidates):
-            value_matches, arguments = self.db.any_of("i.value", 2, chunk)
-            sql = _FIND_MEMBER.format(value_matches=value_matches) + " ORDER BY m.id"
-            if self.db.backend == "postgresql":
-                sql += " FOR UPDATE OF m, b"  # in member order, so two batches cannot deadlock
-            for row in await self.db.fetch(sql, network_id, *arguments):
-                state = CardState(row["state"]) if row["state"] else None
-                members.append(
-                    (
-                        row["value"],
-                        MemberRef(row["id"], row["kind"], row["account_id"], row["card_id"], row["number"], state),
-                    )
-                )
+        members = await self._matching_members(network_id, candidates, lock=True)
         points = await self._points_of_accounts(sorted({member.points_account_id for _, member in members}))
         return [(value, member, points[member.points_account_id]) for value, member in members]
 
