@@ -12,7 +12,8 @@ from coalition.adapters.cli.main import app
 from coalition.adapters.storage import migrate
 from coalition.adapters.storage.engine import backend_of, sync_url
 from coalition.adapters.storage.verify import verify
-from coalition.wiring import Services
+from coalition.settings import Settings
+from coalition.wiring import Services, build_services
 from tests.support import buy, client, enrol, make_network
 
 pytestmark = pytest.mark.anyio
@@ -82,16 +83,32 @@ async def test_postgresql_refuses_at_commit_a_transaction_whose_postings_do_not_
             ).one()
 
         insert = sa.text("INSERT INTO postings (tx_id, account_id, asset, amount) VALUES (:tx, :account, :asset, :n)")
-        # Postings are checked at commit, not one by one: a balanced pair inserted separately is accepted...
+        new_tx = sa.text(
+            "INSERT INTO ledger_transactions (network_id, kind, memo, occurred_at, recorded_at) "
+            "SELECT network_id, 'adjustment', 'test', now(), now() FROM ledger_transactions WHERE id = :tx RETURNING id"
+        )
+        # Postings may not join a transaction committed earlier, even balanced ones...
+        with pytest.raises(DBAPIError, match="same database transaction"):
+            async with services.engine.begin() as connection:
+                await connection.execute(insert, {"tx": tx_id, "account": account_id, "asset": asset, "n": 5})
+                await connection.execute(insert, {"tx": tx_id, "account": account_id, "asset": asset, "n": -5})
+        # ...a new transaction's postings are checked at commit, not one by one: a balanced pair inserted
+        # separately is accepted...
         async with services.engine.begin() as connection:
-            await connection.execute(insert, {"tx": tx_id, "account": account_id, "asset": asset, "n": 5})
-            await connection.execute(insert, {"tx": tx_id, "account": account_id, "asset": asset, "n": -5})
-        # ...and an unbalanced one is refused when the transaction commits.
+            fresh = (await connection.execute(new_tx, {"tx": tx_id})).scalar_one()
+            await connection.execute(insert, {"tx": fresh, "account": account_id, "asset": asset, "n": 5})
+            await connection.execute(insert, {"tx": fresh, "account": account_id, "asset": asset, "n": -5})
+        # ...an unbalanced one is refused when the transaction commits, and so is one without postings.
         with pytest.raises(DBAPIError, match="does not balance"):
             async with services.engine.begin() as connection:
-                await connection.execute(insert, {"tx": tx_id, "account": account_id, "asset": asset, "n": 7})
+                fresh = (await connection.execute(new_tx, {"tx": tx_id})).scalar_one()
+                await connection.execute(insert, {"tx": fresh, "account": account_id, "asset": asset, "n": 7})
+                await connection.execute(insert, {"tx": fresh, "account": account_id, "asset": asset, "n": -6})
+        with pytest.raises(DBAPIError, match="needs at least two"):
+            async with services.engine.begin() as connection:
+                await connection.execute(new_tx, {"tx": tx_id})
         after = await _ledger_fingerprint(services)
-        assert after[0] == before[0]
+        assert after[0] == before[0] + 1
         assert after[1] == before[1] + 2
         assert after[2] == before[2] + 10
         assert await verify(services.engine) == []
@@ -200,8 +217,17 @@ async def test_verify_and_the_cli_find_unbalanced_postings_on_sqlite(sqlite_data
         await services.close()
 
 
-async def test_verify_finds_a_transaction_without_postings(services):
-    """A transaction row with no postings passes every database guard on both engines; verify reports it."""
+async def test_verify_finds_a_transaction_without_postings(sqlite_database_url):
+    """On SQLite a transaction row with no postings passes the database guards; verify reports it.
+    (PostgreSQL refuses it at commit: see the deferred-trigger test above.)"""
+    services = build_services(Settings(database_url=sqlite_database_url, operator_token=None, public_url="http://t"))
+    try:
+        await _sqlite_empty_transaction_is_reported(services)
+    finally:
+        await services.close()
+
+
+async def _sqlite_empty_transaction_is_reported(services: Services) -> None:
     await _ledger_with_a_purchase(services)
     async with services.engine.begin() as connection:
         network_id = (await connection.execute(sa.text("SELECT id FROM networks"))).scalar_one()

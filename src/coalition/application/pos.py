@@ -252,7 +252,7 @@ class PosService:
             )
             return CommandResult(201, body, response_stored=True)
 
-        return await self._idempotent(ctx, idempotency_key, request_hash, record)
+        return await self._idempotent(ctx, idempotency_key, request_hash, record, look_up_first=False)
 
     async def refund(
         self,
@@ -423,11 +423,16 @@ class PosService:
         idempotency_key: str | None,
         request_hash: str,
         operation: Callable[[PosUnitOfWork, str], Awaitable[CommandResult]],
+        *,
+        look_up_first: bool = True,
     ) -> CommandResult:
+        """Run `operation` once per key. With `look_up_first=False` (the purchase path) the stored answer is not
+        read up front: the write itself collides on the key, and a refusal looks for a stored answer before it is
+        reported, so a retry of a committed purchase still replays instead of being judged again."""
         key = _require_text(idempotency_key, "Idempotency-Key", MAX_IDEMPOTENCY_KEY_LENGTH)
         try:
             async with self.unit_of_work() as uow:
-                stored = await uow.stored_response(ctx.terminal_id, key)
+                stored = await uow.stored_response(ctx.terminal_id, key) if look_up_first else None
                 if stored is not None:
                     return _replay(stored, request_hash)
                 result = await operation(uow, key)
@@ -438,11 +443,19 @@ class PosService:
         except DuplicateKey as duplicate:
             # A concurrent request with the same key may have committed first (and taken the receipt number):
             # then this one is its retry. Otherwise the duplicate is the caller's.
-            async with self.unit_of_work() as uow:
-                stored = await uow.stored_response(ctx.terminal_id, key)
+            stored = await self._stored(ctx, key)
             if stored is None:
                 raise _conflict(duplicate) from None
             return _replay(stored, request_hash)
+        except DomainError:
+            stored = None if look_up_first else await self._stored(ctx, key)
+            if stored is None:
+                raise
+            return _replay(stored, request_hash)
+
+    async def _stored(self, ctx: TerminalContext, key: str) -> StoredResponse | None:
+        async with self.unit_of_work() as uow:
+            return await uow.stored_response(ctx.terminal_id, key)
 
     async def program_context(self, uow: PosUnitOfWork, network_id: int) -> ProgramContext:
         program = await self._programs.get_or_load(network_id, lambda: uow.program_of(network_id))

@@ -13,13 +13,15 @@ from coalition.application.pos import fingerprint
 from coalition.domain.errors import InvalidInput, Unauthorized
 from coalition.wiring import Services
 
+# Dependencies are `async def` on purpose: FastAPI runs plain `def` dependencies in a thread pool.
 
-def services(request: Request) -> Services:
+
+async def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 
 
-def bearer(authorization: Annotated[str | None, Header()] = None) -> str | None:
+async def bearer(authorization: Annotated[str | None, Header()] = None) -> str | None:
     if authorization is None:
         return None
     scheme, _, token = authorization.partition(" ")

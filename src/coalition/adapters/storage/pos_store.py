@@ -267,9 +267,9 @@ class SqlPosUnitOfWork:
             sql = _MEMBER_POINTS.replace("b.account_id = $1", account_matches)
             for row in await self.db.fetch(sql, *arguments):
                 rows_by_account.setdefault(row["account_id"], []).append(row)
-        return {account_id: self._points_from_rows(rows) for account_id, rows in rows_by_account.items()}
+        return {account_id: self.points_from_rows(rows) for account_id, rows in rows_by_account.items()}
 
-    def _points_from_rows(self, rows: Sequence[Any]) -> MemberPoints:
+    def points_from_rows(self, rows: Sequence[Any]) -> MemberPoints:
         head = rows[0]
         lots = tuple(
             Lot(r["lot_id"], r["remaining"], self.db.timestamp(r["expires_at"]))
@@ -375,7 +375,7 @@ class SqlPosUnitOfWork:
 
     async def member_points(self, member: MemberRef) -> MemberPoints:
         """Balance, lifetime spend and open lots in one round trip (one row per open lot, or one row)."""
-        return self._points_from_rows(await self.db.fetch(_MEMBER_POINTS, member.points_account_id))
+        return self.points_from_rows(await self.db.fetch(_MEMBER_POINTS, member.points_account_id))
 
     async def stored_response(self, terminal_id: int, key: str) -> StoredResponse | None:
         row = await self.db.fetchrow(
@@ -699,11 +699,20 @@ async def _find_member_points(
     uow: SqlPosUnitOfWork, network_id: int, candidates: Sequence[str]
 ) -> tuple[MemberRef, MemberPoints] | None:
     """Lock first, then read the points: under READ COMMITTED only a statement that starts after the lock is
-    granted sees the lots a concurrent purchase of the same member has just committed."""
-    member = await uow.find_member(network_id, candidates, lock=True)
-    if member is None:
+    granted sees the lots a concurrent purchase of the same member has just committed. On PostgreSQL a function
+    (migration 0002) runs both statements in one round trip."""
+    if uow.db.backend != "postgresql":
+        member = await uow.find_member(network_id, candidates, lock=True)
+        return None if member is None else (member, await uow.member_points(member))
+    rows = await uow.db.fetch("SELECT * FROM coalition_member_points($1, $2::text[])", network_id, list(candidates))
+    if not rows:
         return None
-    return member, await uow.member_points(member)
+    best_value = min((row["value"] for row in rows), key=list(candidates).index)
+    mine = [row for row in rows if row["value"] == best_value]
+    head = mine[0]
+    state = CardState(head["state"]) if head["state"] else None
+    member = MemberRef(head["member_id"], head["kind"], head["account_id"], head["card_id"], head["number"], state)
+    return member, uow.points_from_rows(mine)
 
 
 async def _record_purchase_pg(db: Db, write: PurchaseWrite) -> None:
