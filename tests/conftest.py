@@ -28,6 +28,23 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+def _postgres_reachable() -> str | None:
+    """None when PostgreSQL answers, else why not."""
+    try:
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            return None
+    except psycopg.OperationalError as error:
+        return str(error).strip().splitlines()[0]
+
+
+def pytest_report_header() -> str:
+    problem = _postgres_reachable()
+    if problem is None:
+        return f"PostgreSQL: reachable at {PG_ADMIN_URL}; storage tests run on SQLite and PostgreSQL"
+    consequence = "a failure under CI=true" if IN_CI else "the PostgreSQL half of the storage tests is SKIPPED"
+    return f"PostgreSQL: NOT reachable at {PG_ADMIN_URL} ({problem}); {consequence}"
+
+
 def _pg_url(database: str) -> str:
     base, _, _ = PG_ADMIN_URL.rpartition("/")
     return f"{base}/{database}"
