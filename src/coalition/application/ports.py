@@ -199,7 +199,17 @@ class PosUnitOfWork(Protocol):
         """The member and their points in one read, locked for the rest of the unit of work."""
         ...
 
-    async def record_purchase(self, write: PurchaseWrite) -> None: ...
+    async def peek_member_points(
+        self, network_id: int, candidates: Sequence[str]
+    ) -> tuple[MemberRef, MemberPoints, int] | None:
+        """The member, their points and the points' version in one consistent read, without a lock."""
+        ...
+
+    async def record_purchase(self, write: PurchaseWrite, expected_version: int | None) -> bool:
+        """Write the purchase if the member's points are still at `expected_version` (None: the caller holds the
+        member's lock). False, and nothing written, when they changed."""
+        ...
+
     async def stored_responses(self, terminal_id: int, keys: Sequence[str]) -> dict[str, StoredResponse]: ...
     async def lock_members_points(
         self, network_id: int, candidates: Sequence[str]
@@ -219,8 +229,14 @@ class PosUnitOfWork(Protocol):
         self, tx_id: int, account_id: int, takes: Sequence[LotTake], new_lot: NewLot | None
     ) -> None: ...
     async def set_member_points(
-        self, member_id: int, account_id: int, balance: int, lifetime_spend_minor: int
-    ) -> None: ...
+        self,
+        member_id: int,
+        account_id: int,
+        balance: int,
+        lifetime_spend_minor: int,
+        *,
+        expected_version: int | None = None,
+    ) -> bool: ...
     async def insert_purchase(self, purchase: NewPurchase, tx_id: int | None, now: datetime) -> None: ...
     async def purchase_for_refund(self, network_id: int, purchase_id: str) -> StoredPurchase | None: ...
     async def insert_refund(self, refund: NewRefund, tx_id: int | None, now: datetime) -> None: ...
@@ -240,8 +256,9 @@ class PosUnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> AbstractAsyncContextManager[PosUnitOfWork]:
-        """A unit of work: commits when the block ends normally, rolls back when it raises."""
+    def __call__(self, *, autocommit: bool = False) -> AbstractAsyncContextManager[PosUnitOfWork]:
+        """A unit of work: commits when the block ends normally, rolls back when it raises. With `autocommit`
+        the storage may commit each statement on its own: only for work that writes in one statement."""
         ...
 
 

@@ -59,6 +59,7 @@ from coalition.domain.purchase import (
     after_expiry,
     basket_total_minor,
     cumulative_share,
+    has_expired_lots,
     plan_expiry,
     plan_purchase,
     plan_refund,
@@ -225,34 +226,58 @@ class PosService:
     ) -> CommandResult:
         receipt = _require_text(purchase.receipt, "receipt", MAX_RECEIPT_LENGTH)
 
-        async def record(uow: PosUnitOfWork, key: str) -> CommandResult:
+        async def record(uow: PosUnitOfWork, key: str, *, locked: bool) -> CommandResult | None:
+            """Plan and write the purchase. Unlocked (the first try): read the member's points with their version
+            and write only if the version still holds — two round trips, no lock held. Locked (after a collision,
+            or to sweep expired lots): lock the member, then read and write. None: the unlocked try lost a race."""
             pc = await self.program_context(uow, ctx.network_id)
             program = pc.program
             check_minor, lines = parse_basket(program, purchase.amount, purchase.items)
-            member, state = await _find_member_points(uow, ctx, purchase.customer)
-            require_usable_card(member)
             now = self.clock.now()
-            state = await self._sweep_expired(uow, ctx, pc, member, state, now)
+            if locked:
+                member, state = await _find_member_points(uow, ctx, purchase.customer)
+                expected_version = None
+            else:
+                member, state, expected_version = await _peek_member_points(uow, ctx, purchase.customer)
+            require_usable_card(member)
+            if has_expired_lots(state, now):
+                if not locked:
+                    return None  # sweeping writes more than one statement: do it under the lock
+                state = await self._sweep_expired(uow, ctx, pc, member, state, now)
             accounts = await self.points_accounts(uow, ctx, pc, member)
             plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, now)
             occurred_at = purchase.occurred_at or now
             new_purchase = purchase_record(ctx, purchase, member, receipt, lines, plan.quote, occurred_at)
             body = purchase_body(new_purchase, plan.balance_after, program.currency)
-            await uow.record_purchase(
-                PurchaseWrite(
-                    purchase=new_purchase,
-                    transaction=plan.transaction,
-                    lot_takes=plan.lot_takes,
-                    new_lot=plan.new_lot,
-                    balance_after=plan.balance_after,
-                    lifetime_spend_after_minor=plan.lifetime_spend_after_minor,
-                    idempotency=IdempotencyRecord(ctx.terminal_id, key, StoredResponse(request_hash, 201, body)),
-                    recorded_at=now,
-                )
+            write = PurchaseWrite(
+                purchase=new_purchase,
+                transaction=plan.transaction,
+                lot_takes=plan.lot_takes,
+                new_lot=plan.new_lot,
+                balance_after=plan.balance_after,
+                lifetime_spend_after_minor=plan.lifetime_spend_after_minor,
+                idempotency=IdempotencyRecord(ctx.terminal_id, key, StoredResponse(request_hash, 201, body)),
+                recorded_at=now,
             )
+            if not await uow.record_purchase(write, expected_version):
+                return None
             return CommandResult(201, body, response_stored=True)
 
-        return await self._idempotent(ctx, idempotency_key, request_hash, record, look_up_first=False)
+        async def unlocked(uow: PosUnitOfWork, key: str) -> CommandResult | None:
+            return await record(uow, key, locked=False)
+
+        async def locked(uow: PosUnitOfWork, key: str) -> CommandResult | None:
+            return await record(uow, key, locked=True)
+
+        first = await self._maybe_idempotent(
+            ctx, idempotency_key, request_hash, unlocked, look_up_first=False, autocommit=True
+        )
+        if first is not None:
+            return first
+        result = await self._maybe_idempotent(ctx, idempotency_key, request_hash, locked, look_up_first=False)
+        if result is None:
+            raise RuntimeError("a purchase under the member's lock was not written")
+        return result
 
     async def refund(
         self,
@@ -423,20 +448,33 @@ class PosService:
         idempotency_key: str | None,
         request_hash: str,
         operation: Callable[[PosUnitOfWork, str], Awaitable[CommandResult]],
+    ) -> CommandResult:
+        result = await self._maybe_idempotent(ctx, idempotency_key, request_hash, operation)
+        if result is None:
+            raise RuntimeError("an idempotent command wrote nothing")
+        return result
+
+    async def _maybe_idempotent(
+        self,
+        ctx: TerminalContext,
+        idempotency_key: str | None,
+        request_hash: str,
+        operation: Callable[[PosUnitOfWork, str], Awaitable[CommandResult | None]],
         *,
         look_up_first: bool = True,
-    ) -> CommandResult:
+        autocommit: bool = False,
+    ) -> CommandResult | None:
         """Run `operation` once per key. With `look_up_first=False` (the purchase path) the stored answer is not
         read up front: the write itself collides on the key, and a refusal looks for a stored answer before it is
         reported, so a retry of a committed purchase still replays instead of being judged again."""
         key = _require_text(idempotency_key, "Idempotency-Key", MAX_IDEMPOTENCY_KEY_LENGTH)
         try:
-            async with self.unit_of_work() as uow:
+            async with self.unit_of_work(autocommit=autocommit) as uow:
                 stored = await uow.stored_response(ctx.terminal_id, key) if look_up_first else None
                 if stored is not None:
                     return _replay(stored, request_hash)
                 result = await operation(uow, key)
-                if not result.response_stored:
+                if result is not None and not result.response_stored:
                     response = StoredResponse(request_hash, result.status_code, result.body)
                     await uow.store_response(ctx.terminal_id, key, response, self.clock.now())
                 return result
@@ -594,14 +632,26 @@ async def _find_member(
     return member
 
 
+async def _peek_member_points(
+    uow: PosUnitOfWork, ctx: TerminalContext, identifier: str
+) -> tuple[MemberRef, MemberPoints, int]:
+    found = await uow.peek_member_points(ctx.network_id, _candidates(identifier))
+    if found is None:
+        raise MemberNotFound(f"no member of this network has the identifier '{identifier}'", field="customer")
+    return found
+
+
+def _candidates(identifier: str) -> tuple[str, ...]:
+    try:
+        return lookup_candidates(identifier)
+    except InvalidInput as error:
+        raise InvalidInput(error.detail, field="customer") from None
+
+
 async def _find_member_points(
     uow: PosUnitOfWork, ctx: TerminalContext, identifier: str
 ) -> tuple[MemberRef, MemberPoints]:
-    try:
-        candidates = lookup_candidates(identifier)
-    except InvalidInput as error:
-        raise InvalidInput(error.detail, field="customer") from None
-    found = await uow.find_member_points(ctx.network_id, candidates)
+    found = await uow.find_member_points(ctx.network_id, _candidates(identifier))
     if found is None:
         raise MemberNotFound(f"no member of this network has the identifier '{identifier}'", field="customer")
     return found

@@ -90,6 +90,10 @@ def plan_expiry(
     )
 
 
+def has_expired_lots(state: MemberPoints, now: datetime) -> bool:
+    return any(is_expired(lot, now) and lot.remaining > 0 for lot in state.lots)
+
+
 def after_expiry(state: MemberPoints, expiry: ExpiryPlan | None) -> MemberPoints:
     if expiry is None:
         return state

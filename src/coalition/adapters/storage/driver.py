@@ -199,6 +199,11 @@ class AsyncpgPool:
         return self._pool
 
     @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncpgDb]:
+        async with (await self.pool()).acquire() as connection:
+            yield AsyncpgDb(connection)
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncpgDb]:
         async with (await self.pool()).acquire() as connection, connection.transaction():
             yield AsyncpgDb(connection)

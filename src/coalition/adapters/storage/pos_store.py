@@ -124,6 +124,23 @@ def _purchase_row(purchase: NewPurchase, tx_id: int | None, now: datetime) -> tu
     )
 
 
+_PEEK_MEMBER_POINTS = """
+SELECT m.id AS member_id, m.kind, b.account_id, c.id AS card_id, c.number, c.state, i.value,
+       b.balance, b.version, m.lifetime_spend_minor, l.id AS lot_id, l.remaining, l.expires_at
+FROM identifiers i
+JOIN members m ON m.id = i.member_id
+JOIN member_balances b ON b.member_id = m.id
+LEFT JOIN cards c ON c.id = i.card_id
+LEFT JOIN lots l ON l.account_id = b.account_id AND l.remaining > 0
+WHERE i.network_id = $1 AND {value_matches}
+"""
+
+
+def _member_of(row: Any) -> MemberRef:
+    state = CardState(row["state"]) if row["state"] else None
+    return MemberRef(row["member_id"], row["kind"], row["account_id"], row["card_id"], row["number"], state)
+
+
 _INSERT_POSTING = "INSERT INTO postings (tx_id, account_id, asset, amount) VALUES ($1, $2, $3, $4)"
 # No guard here on purpose: an overdrawn lot must fail loudly on the CHECK (remaining >= 0), never be skipped.
 _TAKE_FROM_LOT = "UPDATE lots SET remaining = remaining - $2 WHERE id = $1"
@@ -232,11 +249,22 @@ class SqlPosUnitOfWork:
     ) -> tuple[MemberRef, MemberPoints] | None:
         return await _find_member_points(self, network_id, candidates)
 
-    async def record_purchase(self, write: PurchaseWrite) -> None:
+    async def record_purchase(self, write: PurchaseWrite, expected_version: int | None) -> bool:
         if self.db.backend == "postgresql":
-            await _record_purchase_pg(self.db, write)
-        else:
-            await _record_purchase_portable(self, write)
+            return await _record_purchase_pg(self.db, write, expected_version)
+        return await _record_purchase_portable(self, write, expected_version)
+
+    async def peek_member_points(
+        self, network_id: int, candidates: Sequence[str]
+    ) -> tuple[MemberRef, MemberPoints, int] | None:
+        """The member, their points and the points' version in one consistent read, without a lock."""
+        value_matches, arguments = self.db.any_of("i.value", 2, candidates)
+        rows = await self.db.fetch(_PEEK_MEMBER_POINTS.format(value_matches=value_matches), network_id, *arguments)
+        if not rows:
+            return None
+        best_value = min((row["value"] for row in rows), key=list(candidates).index)
+        mine = [row for row in rows if row["value"] == best_value]
+        return _member_of(mine[0]), self.points_from_rows(mine), int(mine[0]["version"])
 
     async def stored_responses(self, terminal_id: int, keys: Sequence[str]) -> dict[str, StoredResponse]:
         found: dict[str, StoredResponse] = {}
@@ -344,7 +372,7 @@ class SqlPosUnitOfWork:
         await db.executemany(_TAKE_FROM_LOT, list(batch.existing_lot_takes.items()))
         await db.insert_many("lot_takes", ("tx_id", "lot_id", "points"), batch.lot_takes)
         await db.executemany(
-            "UPDATE member_balances SET balance = $2 WHERE account_id = $1",
+            "UPDATE member_balances SET balance = $2, version = version + 1 WHERE account_id = $1",
             [(m.account_id, m.balance) for m in batch.member_points],
         )
         await db.executemany(
@@ -525,11 +553,30 @@ class SqlPosUnitOfWork:
                 new_lot.expires_at,
             )
 
-    async def set_member_points(self, member_id: int, account_id: int, balance: int, lifetime_spend_minor: int) -> None:
-        await self.db.execute("UPDATE member_balances SET balance = $2 WHERE account_id = $1", account_id, balance)
+    async def set_member_points(
+        self,
+        member_id: int,
+        account_id: int,
+        balance: int,
+        lifetime_spend_minor: int,
+        *,
+        expected_version: int | None = None,
+    ) -> bool:
+        """Set the balance and bump its version (only if it is still `expected_version`, when given)."""
+        changed = await self.db.fetchval(
+            "UPDATE member_balances SET balance = $2, version = version + 1 "
+            "WHERE account_id = $1 AND (CAST($3 AS BIGINT) IS NULL OR version = CAST($3 AS BIGINT)) "
+            "RETURNING account_id",
+            account_id,
+            balance,
+            expected_version,
+        )
+        if changed is None:
+            return False
         await self.db.execute(
             "UPDATE members SET lifetime_spend_minor = $2 WHERE id = $1", member_id, lifetime_spend_minor
         )
+        return True
 
     async def insert_purchase(self, purchase: NewPurchase, tx_id: int | None, now: datetime) -> None:
         await self.db.execute(_INSERT_PURCHASE, *_purchase_row(purchase, tx_id, now))
@@ -635,10 +682,18 @@ class SqlStore:
         self._pg = AsyncpgPool(_asyncpg_dsn(database_url), pool_size) if is_pg else None
 
     @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[SqlPosUnitOfWork]:
-        transaction = self._pg.transaction() if self._pg is not None else sqlite_transaction(self.engine)
-        async with transaction as db:
-            yield SqlPosUnitOfWork(db)
+    async def unit_of_work(self, *, autocommit: bool = False) -> AsyncIterator[SqlPosUnitOfWork]:
+        """A transaction; with `autocommit` on PostgreSQL, none: each statement commits on its own (the caller
+        promises a single write statement). SQLite always runs one BEGIN IMMEDIATE transaction."""
+        if self._pg is None:
+            async with sqlite_transaction(self.engine) as db:
+                yield SqlPosUnitOfWork(db)
+        elif autocommit:
+            async with self._pg.connection() as db:
+                yield SqlPosUnitOfWork(db)
+        else:
+            async with self._pg.transaction() as db:
+                yield SqlPosUnitOfWork(db)
 
     async def close(self) -> None:
         if self._pg is not None:
@@ -653,13 +708,20 @@ def _asyncpg_dsn(database_url: str) -> str:
 # --- the purchase's writes ----------------------------------------------------------------------------------
 
 
-# PostgreSQL: all of a purchase's writes in one statement (data-modifying CTEs), so a purchase costs four round
-# trips in all: the idempotency check, the locked read, this, and COMMIT. Arrays carry the variable-length parts.
+# PostgreSQL: all of a purchase's writes in one statement (data-modifying CTEs). Everything hangs on `balance`, the
+# update of the member's balance guarded by the version read with the member's points: when another writer changed
+# them since (or holds them), the guard matches no row, nothing is written and the statement returns no row. So a
+# purchase costs two round trips and no explicit transaction: this read and this write. Arrays carry the
+# variable-length parts.
 _PG_RECORD_PURCHASE = """
-WITH tx AS (
+WITH balance AS (
+  UPDATE member_balances SET balance = $13::bigint, version = version + 1
+  WHERE account_id = $10::bigint AND ($35::bigint IS NULL OR version = $35::bigint)
+  RETURNING account_id
+), tx AS (
   INSERT INTO ledger_transactions (network_id, kind, outlet_id, reverses_tx_id, memo, occurred_at, recorded_at)
   SELECT $1::bigint, 'purchase', $2::bigint, NULL, '', $3::timestamptz, $4::timestamptz
-  WHERE cardinality($5::bigint[]) > 0
+  FROM balance WHERE cardinality($5::bigint[]) > 0
   RETURNING id
 ), posted AS (
   INSERT INTO postings (tx_id, account_id, asset, amount)
@@ -667,31 +729,30 @@ WITH tx AS (
   FROM tx, unnest($5::bigint[], $6::text[], $7::bigint[]) AS x(account_id, asset, amount)
 ), taken AS (
   UPDATE lots SET remaining = lots.remaining - x.points
-  FROM unnest($8::bigint[], $9::bigint[]) AS x(lot_id, points) WHERE lots.id = x.lot_id
+  FROM balance, unnest($8::bigint[], $9::bigint[]) AS x(lot_id, points) WHERE lots.id = x.lot_id
 ), take_log AS (
   INSERT INTO lot_takes (tx_id, lot_id, points)
   SELECT tx.id, x.lot_id, x.points FROM tx, unnest($8::bigint[], $9::bigint[]) AS x(lot_id, points)
 ), new_lot AS (
   INSERT INTO lots (account_id, tx_id, points, remaining, expires_at)
   SELECT $10::bigint, tx.id, $11::bigint, $11::bigint, $12::timestamptz FROM tx WHERE $11::bigint > 0
-), balance AS (
-  UPDATE member_balances SET balance = $13::bigint WHERE account_id = $10::bigint
 ), lifetime AS (
-  UPDATE members SET lifetime_spend_minor = $14::bigint WHERE id = $15::bigint
+  UPDATE members SET lifetime_spend_minor = $14::bigint FROM balance WHERE members.id = $15::bigint
 ), purchase AS (
   INSERT INTO purchases (id, network_id, outlet_id, terminal_id, cashier_login, member_id, card_id, receipt,
                          check_minor, points_redeemed, amount_due_minor, points_earned, tx_id, occurred_at, recorded_at)
-  VALUES ($16::text, $1::bigint, $2::bigint, $17::bigint, $18::text, $15::bigint,
-          $19::bigint, $20::text, $21::bigint,
-          $22::bigint, $23::bigint, $24::bigint, (SELECT id FROM tx), $3::timestamptz, $4::timestamptz)
+  SELECT $16::text, $1::bigint, $2::bigint, $17::bigint, $18::text, $15::bigint, $19::bigint, $20::text,
+         $21::bigint, $22::bigint, $23::bigint, $24::bigint, (SELECT id FROM tx), $3::timestamptz, $4::timestamptz
+  FROM balance
 ), lines AS (
   INSERT INTO purchase_lines (purchase_id, line_no, sku, category, quantity_milli, unit_price_minor, total_minor)
   SELECT $16::text, x.line_no, x.sku, x.category, x.quantity_milli, x.unit_price_minor, x.total_minor
-  FROM unnest($25::int[], $26::text[], $27::text[], $28::bigint[], $29::bigint[], $30::bigint[])
+  FROM balance, unnest($25::int[], $26::text[], $27::text[], $28::bigint[], $29::bigint[], $30::bigint[])
        AS x(line_no, sku, category, quantity_milli, unit_price_minor, total_minor)
 )
 INSERT INTO idempotency_keys (terminal_id, key, request_hash, status_code, response, created_at)
-VALUES ($17::bigint, $31::text, $32::text, $33::int, $34::text, $4::timestamptz)
+SELECT $17::bigint, $31::text, $32::text, $33::int, $34::text, $4::timestamptz FROM balance
+RETURNING terminal_id
 """
 
 
@@ -709,18 +770,15 @@ async def _find_member_points(
         return None
     best_value = min((row["value"] for row in rows), key=list(candidates).index)
     mine = [row for row in rows if row["value"] == best_value]
-    head = mine[0]
-    state = CardState(head["state"]) if head["state"] else None
-    member = MemberRef(head["member_id"], head["kind"], head["account_id"], head["card_id"], head["number"], state)
-    return member, uow.points_from_rows(mine)
+    return _member_of(mine[0]), uow.points_from_rows(mine)
 
 
-async def _record_purchase_pg(db: Db, write: PurchaseWrite) -> None:
+async def _record_purchase_pg(db: Db, write: PurchaseWrite, expected_version: int | None) -> bool:
     p = write.purchase
     postings = write.transaction.postings if write.transaction is not None else ()
     lines = p.lines
     response = write.idempotency.response
-    await db.execute(
+    written = await db.fetchval(
         _PG_RECORD_PURCHASE,
         p.terminal.network_id,
         p.terminal.outlet_id,
@@ -756,20 +814,29 @@ async def _record_purchase_pg(db: Db, write: PurchaseWrite) -> None:
         response.request_hash,
         response.status_code,
         json.dumps(response.body, separators=(",", ":")),
+        expected_version,
     )
+    return written is not None
 
 
-async def _record_purchase_portable(uow: SqlPosUnitOfWork, write: PurchaseWrite) -> None:
+async def _record_purchase_portable(uow: SqlPosUnitOfWork, write: PurchaseWrite, expected_version: int | None) -> bool:
     p = write.purchase
+    member = p.member
+    if not await uow.set_member_points(
+        member.member_id,
+        member.points_account_id,
+        write.balance_after,
+        write.lifetime_spend_after_minor,
+        expected_version=expected_version,
+    ):
+        return False
     tx_id = None
     if write.transaction is not None:
         tx_id = await uow.post(
             p.terminal.network_id, write.transaction, p.terminal.outlet_id, p.occurred_at, write.recorded_at
         )
-        await uow.apply_lots(tx_id, p.member.points_account_id, write.lot_takes, write.new_lot)
-    await uow.set_member_points(
-        p.member.member_id, p.member.points_account_id, write.balance_after, write.lifetime_spend_after_minor
-    )
+        await uow.apply_lots(tx_id, member.points_account_id, write.lot_takes, write.new_lot)
     await uow.insert_purchase(p, tx_id, write.recorded_at)
     record = write.idempotency
     await uow.store_response(record.terminal_id, record.key, record.response, write.recorded_at)
+    return True

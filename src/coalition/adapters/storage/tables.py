@@ -199,6 +199,8 @@ member_balances = Table(
     Column("account_id", Id, ForeignKey("accounts.id"), primary_key=True),
     Column("member_id", Id, ForeignKey("members.id"), nullable=False, index=True),
     Column("balance", BigInteger, nullable=False),
+    # Bumped by every change of the balance or the lots: a purchase may write without a lock when it is unchanged.
+    Column("version", BigInteger, nullable=False, server_default="0"),
 )
 
 ledger_transactions = Table(
