@@ -11,6 +11,7 @@ from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.engine import create_engine
 from coalition.adapters.storage.pos_store import SqlStore
 from coalition.application.admin import AdminService
+from coalition.application.ports import Clock
 from coalition.application.pos import PosService
 from coalition.settings import Settings
 
@@ -33,7 +34,7 @@ class Services:
         await self.engine.dispose()
 
 
-def build_services(settings: Settings, clock: SystemClock | None = None) -> Services:
+def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     engine = create_engine(settings.database_url)
     clock = clock or SystemClock()
     store = SqlStore(engine, settings.database_url)
