@@ -171,6 +171,7 @@ class _Planner:
                 f"no member of this network has the identifier '{purchase.customer}'", field="customer"
             )
         require_usable_card(member)
+        await self.service.require_cashier(self.uow, self.ctx, purchase.cashier)
         receipt = str(purchase.receipt).strip()
         if receipt in self.receipts:
             raise Conflict("this receipt number is already recorded at this outlet", field="receipt")

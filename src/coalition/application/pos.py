@@ -146,6 +146,7 @@ class PosService:
         self._terminals: TtlCache[str, TerminalContext] = TtlCache(cache_ttl_seconds)
         self._programs: TtlCache[int, ProgramContext] = TtlCache(cache_ttl_seconds)
         self._partner_accounts: TtlCache[tuple[int, int], int] = TtlCache(cache_ttl_seconds)
+        self._cashiers: TtlCache[tuple[int, str], bool] = TtlCache(cache_ttl_seconds)
 
     # --- queries ------------------------------------------------------------------------------------------
 
@@ -233,6 +234,7 @@ class PosService:
             pc = await self.program_context(uow, ctx.network_id)
             program = pc.program
             check_minor, lines = parse_basket(program, purchase.amount, purchase.items)
+            await self.require_cashier(uow, ctx, purchase.cashier)
             now = self.clock.now()
             if locked:
                 member, state = await _find_member_points(uow, ctx, purchase.customer)
@@ -494,6 +496,17 @@ class PosService:
     async def _stored(self, ctx: TerminalContext, key: str) -> StoredResponse | None:
         async with self.unit_of_work() as uow:
             return await uow.stored_response(ctx.terminal_id, key)
+
+    async def require_cashier(self, uow: PosUnitOfWork, ctx: TerminalContext, login: str | None) -> None:
+        """A purchase names its cashier optionally; when it does, the cashier must be active at this outlet."""
+        if login is None:
+            return
+
+        async def load() -> bool | None:
+            return True if await uow.cashier_is_active(ctx.outlet_id, login) else None
+
+        if await self._cashiers.get_or_load((ctx.outlet_id, login), load) is None:
+            raise InvalidInput(f"no active cashier '{login}' at {ctx.outlet_name}", field="cashier")
 
     async def program_context(self, uow: PosUnitOfWork, network_id: int) -> ProgramContext:
         program = await self._programs.get_or_load(network_id, lambda: uow.program_of(network_id))

@@ -220,6 +220,12 @@ class SqlPosUnitOfWork:
             raise LookupError(f"partner {partner_id} has no obligations account")
         return int(account_id)
 
+    async def cashier_is_active(self, outlet_id: int, login: str) -> bool:
+        found = await self.db.fetchval(
+            "SELECT id FROM cashiers WHERE outlet_id = $1 AND login = $2 AND active = $3", outlet_id, login, True
+        )
+        return found is not None
+
     async def find_member(self, network_id: int, candidates: Sequence[str], *, lock: bool) -> MemberRef | None:
         matches = await self._matching_members(network_id, candidates, lock=lock)
         if not matches:
