@@ -39,5 +39,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     store = SqlStore(engine, settings.database_url)
     pos = PosService(store.unit_of_work, clock)
-    admin = AdminService(SqlAdminStore(engine, clock).unit_of_work, clock)
+    admin = AdminService(SqlAdminStore(engine, clock).unit_of_work)
     return Services(settings, engine, store, pos, admin)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from coalition.application.ports import Clock
 from coalition.application.pos import DuplicateKey, key_hash
 from coalition.application.security import MIN_PASSWORD_LENGTH, hash_password, new_api_key
 from coalition.domain.bonus import BonusProgram, Tier
@@ -86,9 +85,8 @@ def _name(value: str, field: str = "name") -> str:
 
 
 class AdminService:
-    def __init__(self, unit_of_work: AdminUnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, unit_of_work: AdminUnitOfWorkFactory) -> None:
         self._unit_of_work = unit_of_work
-        self._clock = clock
 
     async def authenticate(self, admin_key: str | None) -> NetworkRef:
         if not admin_key:

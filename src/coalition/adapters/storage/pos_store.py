@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import make_url
@@ -36,14 +36,6 @@ from coalition.domain.identifiers import IdentifierKind
 from coalition.domain.ledger import AccountPurpose, OwnerKind, Transaction, money_asset, points_asset
 from coalition.domain.lots import Lot, LotTake
 from coalition.domain.purchase import BasketLine, MemberPoints, NewLot
-
-
-def as_utc(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
 
 _FIND_MEMBER = """
 SELECT m.id, m.kind, b.account_id, c.id AS card_id, c.number, c.state, i.value
