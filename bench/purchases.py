@@ -125,6 +125,17 @@ class Run:
 # --- helpers --------------------------------------------------------------------------------------------------------
 
 
+PG_SOCKET_DIRECTORY = Path("/var/run/postgresql")
+
+
+def default_admin_url() -> str:
+    """Server and database share this machine: the Unix socket costs less per round trip than TCP loopback
+    (measured: 892 against 734 purchases/s with 2 workers). pgbench uses the same URL, so the ceiling is fair."""
+    if PG_SOCKET_DIRECTORY.is_dir():
+        return f"postgresql://postgres@/postgres?host={PG_SOCKET_DIRECTORY}"
+    return "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
 def say(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
@@ -975,7 +986,7 @@ def latest_section(run: Run) -> str:
         f"{LATEST_START}\n"
         f"## Latest run: {run.date}\n\n"
         f"- Machine: {m['nproc']} cores ({m['cpu']}), {m['ram']} RAM, {m['os']}\n"
-        f"- PostgreSQL {m['postgresql']}, on the same machine\n"
+        f"- PostgreSQL {m['postgresql']}, on the same machine, reached at `{run.config.get('admin_url', '?')}`\n"
         f"- Python {m['python']}; Coalition revision {m['revision']}\n"
         f"- Load average before the run: {run.load_average} (other work on the machine shows in the 'other' column)\n"
         f"- Command: `{run.command}`\n"
@@ -1080,8 +1091,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.purchases", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--admin-url",
-        default=os.environ.get("COALITION_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="a PostgreSQL URL with the right to create databases (env COALITION_BENCH_PG_URL)",
+        default=os.environ.get("COALITION_BENCH_PG_URL", default_admin_url()),
+        help="a PostgreSQL URL with the right to create databases (env COALITION_BENCH_PG_URL); by default the "
+        "local Unix socket when there is one, as a server on the database's machine should connect",
     )
     parser.add_argument("--database", default="coalition_bench", help="the database to (re)create and load")
     parser.add_argument("--pgbench-database", default="coalition_pgbench")
@@ -1154,6 +1166,7 @@ def main(argv: list[str] | None = None) -> int:
             "warmup": args.warmup,
             "workers": args.workers,
             "redeem_share": args.redeem_share,
+            "admin_url": args.admin_url,
         },
     )
     if not shutil.which("wrk") and not args.python_client:
