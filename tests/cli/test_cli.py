@@ -167,3 +167,13 @@ def test_statement_command_prints_the_running_balance(url):
     result = run("statement", "demo", member["identifier"], "--database-url", url)
     assert result.exit_code == 0, result.output
     assert f"balance {member['points_balance']}" in result.stdout
+
+
+def test_expire_command_reports_what_it_swept(url):
+    demo_json(url)  # the demo's program keeps points forever: nothing to sweep
+    result = run("expire", "demo", "--database-url", url)
+    assert result.exit_code == 0, result.output
+    assert "0 expired points of 0 members posted to breakage" in result.stdout
+    unknown = run("expire", "no-such-network", "--database-url", url)
+    assert unknown.exit_code == 2
+    assert "no network 'no-such-network'" in unknown.output

@@ -95,3 +95,25 @@ async def test_the_batch_path_sweeps_expired_points_too(expiring):
         assert response.json()["results"][0]["body"]["points_balance"] == 30
         assert await _breakage(services) == 150
     assert await verify(services.engine) == []
+
+
+async def test_expire_sweeps_every_member_with_expired_points_at_once(expiring):
+    services, clock, key = expiring
+    async with client(services) as http:
+        for card, amount in (("3101", "5000.00"), ("3102", "1000.00"), ("3103", "2000.00")):
+            await enrol(http, key, card)
+            await buy(http, key, card, amount)
+        clock.moment += timedelta(days=20)
+        await buy(http, key, "3103", "1000.00")  # a younger lot of 30 that has not expired yet
+        clock.moment += timedelta(days=11)
+        network_id = (await services.admin.network("expiring")).id
+        seen: list[tuple[int, int]] = []
+        result = await services.pos.expire_points(network_id, lambda done, total: seen.append((done, total)))
+        assert result == {"members": 3, "points": 150 + 30 + 60}
+        assert seen[-1] == (3, 3)
+        assert await _breakage(services) == 240
+        again = await services.pos.expire_points(network_id)
+        assert again == {"members": 0, "points": 0}
+        member = (await http.get("/v1/members/3103", headers=auth(key))).json()
+        assert member["points_balance"] == 30
+    assert await verify(services.engine) == []

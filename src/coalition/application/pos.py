@@ -245,7 +245,7 @@ class PosService:
             if has_expired_lots(state, now):
                 if not locked:
                     return None  # sweeping writes more than one statement: do it under the lock
-                state = await self._sweep_expired(uow, ctx, pc, member, state, now)
+                state = await self._sweep_expired(uow, ctx.network_id, pc, member, state, now)
             accounts = await self.points_accounts(uow, ctx, pc, member)
             plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, now)
             occurred_at = purchase.occurred_at or now
@@ -531,16 +531,37 @@ class PosService:
             node_obligations=pc.node_obligations_account,
         )
 
+    async def expire_points(
+        self, network_id: int, progress: Callable[[int, int], None] | None = None
+    ) -> dict[str, int]:
+        """Post every expired lot of the network to breakage, one member (and one transaction) at a time, so the
+        node's breakage account is current without waiting for each member's next purchase."""
+        now = self.clock.now()
+        async with self.unit_of_work() as uow:
+            pc = await self.program_context(uow, network_id)
+            due = await uow.members_with_expired_lots(network_id, now)
+        points = 0
+        for done, (member_id, account_id) in enumerate(due, start=1):
+            member = MemberRef(member_id, "", account_id, None, None, None)
+            async with self.unit_of_work() as uow:
+                await uow.lock_member(member_id)
+                state = await uow.member_points(member)
+                swept = await self._sweep_expired(uow, network_id, pc, member, state, now)
+                points += state.balance - swept.balance
+            if progress is not None:
+                progress(done, len(due))
+        return {"members": len(due), "points": points}
+
     async def _swept_points(
         self, uow: PosUnitOfWork, ctx: TerminalContext, pc: ProgramContext, member: MemberRef, now: datetime
     ) -> MemberPoints:
         """The member's points after posting any expired lots to breakage (the member is locked)."""
-        return await self._sweep_expired(uow, ctx, pc, member, await uow.member_points(member), now)
+        return await self._sweep_expired(uow, ctx.network_id, pc, member, await uow.member_points(member), now)
 
     async def _sweep_expired(
         self,
         uow: PosUnitOfWork,
-        ctx: TerminalContext,
+        network_id: int,
         pc: ProgramContext,
         member: MemberRef,
         state: MemberPoints,
@@ -551,7 +572,7 @@ class PosService:
         )
         if expiry is None:
             return state
-        tx_id = await uow.post(ctx.network_id, expiry.transaction, None, now, now)
+        tx_id = await uow.post(network_id, expiry.transaction, None, now, now)
         await uow.apply_lots(tx_id, member.points_account_id, expiry.takes, None)
         swept = after_expiry(state, expiry)
         await uow.set_member_points(

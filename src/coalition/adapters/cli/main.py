@@ -141,6 +141,24 @@ def verify_command(database_url: DatabaseOption = None) -> None:
         raise typer.Exit(1)
 
 
+@app.command("expire")
+def expire(network: str, database_url: DatabaseOption = None) -> None:
+    """Post every expired points lot of a network to breakage now (purchases also do it, member by member)."""
+
+    async def work(services: Services) -> dict[str, int]:
+        network_id = (await _network(services, network)).id
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("expiring", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            return await services.pos.expire_points(network_id, advance)
+
+    result = _run(_settings(database_url), work)
+    console.print(f"{result['points']} expired points of {result['members']} members posted to breakage")
+
+
 def _network(services: Services, code: str) -> Awaitable[NetworkRef]:
     return services.admin.network(code)
 

@@ -212,6 +212,20 @@ class SqlPosUnitOfWork:
             raise LookupError(f"partner {partner_id} has no obligations account")
         return int(account_id)
 
+    async def members_with_expired_lots(self, network_id: int, now: datetime) -> list[tuple[int, int]]:
+        rows = await self.db.fetch(
+            "SELECT DISTINCT b.member_id, b.account_id FROM lots l "
+            "JOIN member_balances b ON b.account_id = l.account_id JOIN accounts a ON a.id = l.account_id "
+            "WHERE a.network_id = $1 AND l.remaining > 0 AND l.expires_at <= $2 ORDER BY b.member_id",
+            network_id,
+            now,
+        )
+        return [(row["member_id"], row["account_id"]) for row in rows]
+
+    async def lock_member(self, member_id: int) -> None:
+        lock = " FOR UPDATE" if self.db.backend == "postgresql" else ""  # SQLite: BEGIN IMMEDIATE already holds it
+        await self.db.fetch("SELECT id FROM members WHERE id = $1" + lock, member_id)
+
     async def cashier_is_active(self, outlet_id: int, login: str) -> bool:
         found = await self.db.fetchval(
             "SELECT id FROM cashiers WHERE outlet_id = $1 AND login = $2 AND active = $3", outlet_id, login, True
@@ -447,8 +461,7 @@ class SqlPosUnitOfWork:
         )
         if row is None:
             return None
-        lock = " FOR UPDATE" if self.db.backend == "postgresql" else ""
-        await self.db.execute("SELECT id FROM members WHERE id = $1" + lock, row["member_id"])
+        await self.lock_member(row["member_id"])
         refunded = await self.db.fetchval(
             "SELECT COALESCE(SUM(refund_minor), 0) FROM refunds WHERE purchase_id = $1", purchase_id
         )
