@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
 from coalition.adapters.http.app import create_app
 from coalition.application.admin import NetworkRef
@@ -116,3 +117,18 @@ def assert_problem(response: httpx.Response, status: int, code: str, field: str 
     if field is not None:
         assert body.get("field") == field, body
     return body
+
+
+async def ledger_balance(services: Services, card: str) -> int:
+    """A member's balance as the sum of their postings, straight from the database."""
+    async with services.engine.connect() as connection:
+        return int(
+            await connection.scalar(
+                sa.text(
+                    "SELECT COALESCE(SUM(p.amount), 0) FROM postings p "
+                    "JOIN member_balances b ON b.account_id = p.account_id "
+                    "JOIN identifiers i ON i.member_id = b.member_id WHERE i.value = :card"
+                ),
+                {"card": card},
+            )
+        )

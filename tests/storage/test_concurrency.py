@@ -17,7 +17,7 @@ from coalition.application.admin import NetworkRef, ProgramSettings
 from coalition.domain.bonus import Tier
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
-from tests.support import Network, auth, balance_of, client, enrol, make_network, table_counts
+from tests.support import Network, auth, balance_of, client, enrol, ledger_balance, make_network, table_counts
 
 pytestmark = pytest.mark.anyio
 
@@ -197,4 +197,52 @@ async def test_concurrent_refunds_never_exceed_the_purchase(concurrent_services)
         last = await http.post(path, json={"amount": "200.00"}, headers=auth(net.shop_key, "refund-last"))
         assert last.status_code == 201, last.text
         assert last.json()["points_balance"] == 150
+    assert await verify(services.engine) == []
+
+
+async def test_concurrent_batches_and_single_purchases_on_shared_members_keep_the_ledger(concurrent_services):
+    """Batches lock their members in id order and single purchases write only on an unchanged version, so
+    batches and single purchases interleaved over the same few members neither deadlock nor lose an update."""
+    services = concurrent_services
+    net = await make_network(services)
+    cards = [f"4100{n}" for n in range(5)]
+    async with client(services) as http:
+        for card in cards:
+            await enrol(http, net.shop_key, card)
+            first = await http.post(
+                "/v1/purchases",
+                json={"customer": card, "amount": "5000.00", "receipt": f"seed-{card}"},
+                headers=auth(net.shop_key, f"seed-{card}"),
+            )
+            assert first.status_code == 201, first.text
+
+        def batch(lane: int) -> dict[str, object]:
+            # each lane names the members in a different order: the locks must still be taken in one order
+            order = cards[lane % len(cards):] + cards[: lane % len(cards)]
+            return {"purchases": [
+                {"idempotency_key": f"b{lane}-{n}", "customer": card, "amount": "2000.00", "redeem_points": 20,
+                 "receipt": f"b{lane}-{n}"}
+                for n, card in enumerate(order)
+            ]}
+
+        async def single(n: int):
+            return await http.post(
+                "/v1/purchases",
+                json={"customer": cards[n % len(cards)], "amount": "1600.00", "redeem_points": 10, "receipt": f"s{n}"},
+                headers=auth(net.shop_key, f"s{n}"),
+            )
+
+        batches = [http.post("/v1/purchases/batch", json=batch(lane), headers=auth(net.shop_key)) for lane in range(6)]
+        answers = await asyncio.gather(*batches, *(single(n) for n in range(20)))
+        batch_answers, single_answers = answers[:6], answers[6:]
+        assert all(answer.status_code == 200 for answer in batch_answers), [a.text for a in batch_answers]
+        statuses = Counter(result["status"] for answer in batch_answers for result in answer.json()["results"])
+        statuses.update(answer.status_code for answer in single_answers)
+        assert statuses == Counter({201: 50}), statuses
+        # The tier changes on the way (lifetime spend passes 10,000), so the order of the purchases decides the
+        # points earned: compare the balance shown with the sum of the member's postings instead of a formula.
+        for card in cards:
+            shown = (await http.get(f"/v1/members/{card}", headers=auth(net.shop_key))).json()
+            assert shown["points_balance"] == await ledger_balance(services, card)
+            assert shown["lifetime_spend"] == "23400.00"  # 5,000 + 6 × 2,000 + 4 × 1,600
     assert await verify(services.engine) == []

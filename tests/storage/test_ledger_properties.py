@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
 
 from coalition.adapters.storage.verify import verify
-from tests.support import auth, buy, client, enrol, make_network, new_key
+from tests.support import auth, buy, client, enrol, ledger_balance, make_network, new_key
 
 pytestmark = pytest.mark.anyio
 
@@ -48,20 +47,6 @@ class World:
 
 def decimal(minor: int) -> str:
     return f"{minor // 100}.{minor % 100:02d}"
-
-
-async def ledger_balance(services, card: str) -> int:
-    async with services.engine.connect() as connection:
-        return int(
-            await connection.scalar(
-                text(
-                    "SELECT COALESCE(SUM(p.amount), 0) FROM postings p "
-                    "JOIN member_balances b ON b.account_id = p.account_id "
-                    "JOIN identifiers i ON i.member_id = b.member_id WHERE i.value = :card"
-                ),
-                {"card": card},
-            )
-        )
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -223,8 +223,9 @@ class SqlPosUnitOfWork:
         return [(row["member_id"], row["account_id"]) for row in rows]
 
     async def lock_member(self, member_id: int) -> None:
-        lock = " FOR UPDATE" if self.db.backend == "postgresql" else ""  # SQLite: BEGIN IMMEDIATE already holds it
-        await self.db.fetch("SELECT id FROM members WHERE id = $1" + lock, member_id)
+        """The member's lock is their points row; SQLite's BEGIN IMMEDIATE already holds the whole database."""
+        lock = " FOR UPDATE" if self.db.backend == "postgresql" else ""
+        await self.db.fetch("SELECT account_id FROM member_balances WHERE member_id = $1" + lock, member_id)
 
     async def cashier_is_active(self, outlet_id: int, login: str) -> bool:
         found = await self.db.fetchval(
@@ -249,7 +250,8 @@ class SqlPosUnitOfWork:
             value_matches, arguments = self.db.any_of("i.value", 2, chunk)
             sql = _FIND_MEMBER.format(value_matches=value_matches) + " ORDER BY m.id"
             if lock and self.db.backend == "postgresql":
-                sql += " FOR UPDATE OF m, b"  # in member order, so two writers cannot deadlock
+                # Only the points row, in member order: every writer takes it first, so none can deadlock.
+                sql += " FOR UPDATE OF b"
             for row in await self.db.fetch(sql, network_id, *arguments):
                 state = CardState(row["state"]) if row["state"] else None
                 member = MemberRef(row["id"], row["kind"], row["account_id"], row["card_id"], row["number"], state)
