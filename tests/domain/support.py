@@ -73,8 +73,11 @@ def apply_lots(
         assert take.points > 0, f"a take of {take.points} points"
         assert remaining[take.lot_id] >= take.points, f"lot {take.lot_id} overdrawn"
         remaining[take.lot_id] -= take.points
+    if new_lot is not None and new_lot.top_up_lot_id is not None:
+        assert new_lot.expires_at is None, "only never-expiring points top up an open lot"
+        remaining[new_lot.top_up_lot_id] += new_lot.points
     updated = tuple(Lot(lot.id, remaining[lot.id], lot.expires_at) for lot in lots)
-    if new_lot is not None:
+    if new_lot is not None and new_lot.top_up_lot_id is None:
         assert new_lot.points > 0
         updated = (*updated, Lot(next_id, new_lot.points, new_lot.expires_at))
     return updated

@@ -91,7 +91,7 @@ def test_worked_purchase_with_points_posts_points_and_obligations() -> None:
         ]
     )
     assert plan.lot_takes == (LotTake(1, 200), LotTake(2, 100))  # the expiring lot first
-    assert plan.new_lot == NewLot(51, None)
+    assert plan.new_lot == NewLot(51, None, top_up_lot_id=2)  # the open never-expiring lot grows
     assert plan.balance_after == 251
     assert plan.lifetime_spend_after_minor == 200_000
 
@@ -244,3 +244,11 @@ def test_every_purchase_plan_balances_and_keeps_the_lot_invariant(
     assert lot_total(lots) == max(plan.balance_after, 0)
     if state.balance >= 0:
         assert plan.balance_after >= 0
+
+
+def test_never_expiring_points_top_up_the_open_lot_instead_of_adding_one() -> None:
+    state = MemberPoints(balance=500, lifetime_spend_minor=0, lots=(Lot(7, 200, NOW + DAY), Lot(9, 300, None)))
+    plan = plan_purchase(PROGRAM, ACCOUNTS, state, 100_000, None, NOW)
+    assert plan.new_lot == NewLot(30, None, top_up_lot_id=9)
+    emptied = MemberPoints(balance=200, lifetime_spend_minor=0, lots=(Lot(7, 200, NOW + DAY), Lot(9, 0, None)))
+    assert plan_purchase(PROGRAM, ACCOUNTS, emptied, 100_000, None, NOW).new_lot == NewLot(30, None)

@@ -91,7 +91,7 @@ def test_worked_partial_refund_claws_back_returns_and_reverses_obligations() -> 
         ]
     )
     assert plan.lot_takes == (LotTake(2, 12),)
-    assert plan.new_lot == NewLot(75, None)
+    assert plan.new_lot == NewLot(75, None, top_up_lot_id=2)  # never-expiring points top up the open lot
     assert plan.balance_after == 314
     assert plan.lifetime_spend_after_minor == 150_000
 
@@ -149,7 +149,7 @@ def test_returned_points_pay_off_the_clawback_shortfall_first() -> None:
     state = MemberPoints(balance=10, lifetime_spend_minor=0, lots=(Lot(1, 10, None),))
     plan = plan_refund(PROGRAM, ACCOUNTS, state, purchase, 200_000, NOW)
     assert plan.lot_takes == (LotTake(1, 10),)
-    assert plan.new_lot == NewLot(259, None)  # 300 returned less the 41 the lots could not cover
+    assert plan.new_lot == NewLot(259, None, top_up_lot_id=1)  # 300 returned less the 41 the lots could not cover
     assert plan.balance_after == 259
 
 

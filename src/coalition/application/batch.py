@@ -37,7 +37,7 @@ from coalition.application.pos import (
 from coalition.domain.errors import Conflict, DomainError, IdempotencyKeyReused, InvalidInput, MemberNotFound
 from coalition.domain.identifiers import lookup_candidates
 from coalition.domain.lots import Lot, LotTake
-from coalition.domain.purchase import BasketLine, MemberPoints, after_expiry, plan_expiry, plan_purchase
+from coalition.domain.purchase import BasketLine, MemberPoints, NewLot, after_expiry, plan_expiry, plan_purchase
 
 MAX_BATCH_SIZE = 1000
 
@@ -187,18 +187,7 @@ class _Planner:
             self.batch.transactions.append(PlannedTransaction(tx_id, plan.transaction, self.ctx.outlet_id, occurred_at))
             self._take(tx_id, plan.lot_takes, lots)
             if plan.new_lot is not None:
-                lot_id = self.lot_ids.take()
-                lots[lot_id] = Lot(lot_id, plan.new_lot.points, plan.new_lot.expires_at)
-                self.batch.new_lots.append(
-                    LotWrite(
-                        lot_id,
-                        member.points_account_id,
-                        tx_id,
-                        plan.new_lot.points,
-                        plan.new_lot.points,
-                        plan.new_lot.expires_at,
-                    )
-                )
+                self._add_lot(member, tx_id, plan.new_lot, lots)
         self.states[member.member_id] = MemberPoints(
             plan.balance_after, plan.lifetime_spend_after_minor, tuple(lot for lot in lots.values() if lot.remaining)
         )
@@ -227,22 +216,36 @@ class _Planner:
         self.states[member.member_id] = swept
         return swept
 
+    def _add_lot(self, member: MemberRef, tx_id: int, new_lot: NewLot, lots: dict[int, Lot]) -> None:
+        if new_lot.top_up_lot_id is not None:
+            lot = lots[new_lot.top_up_lot_id]
+            lots[lot.id] = Lot(lot.id, lot.remaining + new_lot.points, lot.expires_at)
+            self._change_lot(lot.id, new_lot.points, new_lot.points)
+            return
+        lot_id = self.lot_ids.take()
+        lots[lot_id] = Lot(lot_id, new_lot.points, new_lot.expires_at)
+        self.batch.new_lots.append(
+            LotWrite(lot_id, member.points_account_id, tx_id, new_lot.points, new_lot.points, new_lot.expires_at)
+        )
+
     def _take(self, tx_id: int, takes: Sequence[LotTake], lots: dict[int, Lot]) -> None:
         for take in takes:
             self.batch.lot_takes.append((tx_id, take.lot_id, take.points))
             lot = lots[take.lot_id]
             lots[take.lot_id] = Lot(lot.id, lot.remaining - take.points, lot.expires_at)
-            if take.lot_id in self.stored_lot_ids:
-                self.batch.existing_lot_takes[take.lot_id] = (
-                    self.batch.existing_lot_takes.get(take.lot_id, 0) + take.points
-                )
-            else:
-                self._spend_new_lot(take.lot_id, take.points)
+            self._change_lot(take.lot_id, 0, -take.points)
 
-    def _spend_new_lot(self, lot_id: int, points: int) -> None:
+    def _change_lot(self, lot_id: int, points: int, remaining: int) -> None:
+        """Add to a lot's points and remaining: a stored lot's change is written once; a planned lot is edited."""
+        if lot_id in self.stored_lot_ids:
+            before = self.batch.existing_lot_changes.get(lot_id, (0, 0))
+            self.batch.existing_lot_changes[lot_id] = (before[0] + points, before[1] + remaining)
+            return
         for position, lot in enumerate(self.batch.new_lots):
             if lot.id == lot_id:
-                self.batch.new_lots[position] = replace(lot, remaining=lot.remaining - points)
+                self.batch.new_lots[position] = replace(
+                    lot, points=lot.points + points, remaining=lot.remaining + remaining
+                )
                 return
         raise RuntimeError(f"lot {lot_id} is neither stored nor planned in this batch")
 

@@ -180,7 +180,8 @@ class LedgerBatch:
     recorded_at: datetime
     transactions: list[PlannedTransaction] = field(default_factory=list)
     lot_takes: list[tuple[int, int, int]] = field(default_factory=list)  # (tx_id, lot_id, points)
-    existing_lot_takes: dict[int, int] = field(default_factory=dict)  # lot_id → points taken from a stored lot
+    # lot_id → (points added, remaining added) of a stored lot: takes lower remaining, top-ups raise both
+    existing_lot_changes: dict[int, tuple[int, int]] = field(default_factory=dict)
     new_lots: list[LotWrite] = field(default_factory=list)
     member_points: list[MemberPointsWrite] = field(default_factory=list)
     purchases: list[tuple[NewPurchase, int | None]] = field(default_factory=list)

@@ -104,8 +104,22 @@ def after_expiry(state: MemberPoints, expiry: ExpiryPlan | None) -> MemberPoints
 
 @dataclass(frozen=True, slots=True)
 class NewLot:
+    """Points to add to a member's lots: a new lot, or — for points that never expire — the open lot that already
+    holds never-expiring points (`top_up_lot_id`), so a member who never spends does not gather a lot per purchase."""
+
     points: int
     expires_at: datetime | None
+    top_up_lot_id: int | None = None
+
+
+def new_lot(points: int, expires_at: datetime | None, lots: tuple[Lot, ...]) -> NewLot | None:
+    if not points:
+        return None
+    if expires_at is None:
+        open_forever = [lot.id for lot in lots if lot.expires_at is None and lot.remaining > 0]
+        if open_forever:
+            return NewLot(points, None, top_up_lot_id=min(open_forever))
+    return NewLot(points, expires_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +169,7 @@ def plan_purchase(
         quote=q,
         transaction=require_valid(Transaction(TransactionKind.PURCHASE, postings)) if postings else None,
         lot_takes=tuple(takes),
-        new_lot=NewLot(lot_points, lot_expiry(program, now)) if lot_points else None,
+        new_lot=new_lot(lot_points, lot_expiry(program, now), state.lots),
         balance_after=balance_after_spend + q.points_to_earn,
         lifetime_spend_after_minor=state.lifetime_spend_minor + check_minor,
     )
@@ -244,7 +258,7 @@ def plan_refund(
         points_returned=returned,
         transaction=require_valid(Transaction(TransactionKind.REFUND, postings)) if postings else None,
         lot_takes=tuple(takes),
-        new_lot=NewLot(restored, lot_expiry(program, now)) if restored else None,
+        new_lot=new_lot(restored, lot_expiry(program, now), state.lots),
         balance_after=state.balance - clawed + returned,
         lifetime_spend_after_minor=max(0, state.lifetime_spend_minor - refund_minor),
     )

@@ -136,6 +136,7 @@ def _member_of(row: Any) -> MemberRef:
 _INSERT_POSTING = "INSERT INTO postings (tx_id, account_id, asset, amount) VALUES ($1, $2, $3, $4)"
 # No guard here on purpose: an overdrawn lot must fail loudly on the CHECK (remaining >= 0), never be skipped.
 _TAKE_FROM_LOT = "UPDATE lots SET remaining = remaining - $2 WHERE id = $1"
+_CHANGE_LOT = "UPDATE lots SET points = points + $2, remaining = remaining + $3 WHERE id = $1"
 _RECORD_TAKE = "INSERT INTO lot_takes (tx_id, lot_id, points) VALUES ($1, $2, $3)"
 
 
@@ -383,7 +384,10 @@ class SqlPosUnitOfWork:
             ("id", "account_id", "tx_id", "points", "remaining", "expires_at"),
             [(lot.id, lot.account_id, lot.tx_id, lot.points, lot.remaining, lot.expires_at) for lot in batch.new_lots],
         )
-        await db.executemany(_TAKE_FROM_LOT, list(batch.existing_lot_takes.items()))
+        await db.executemany(
+            _CHANGE_LOT,
+            [(lot_id, points, remaining) for lot_id, (points, remaining) in batch.existing_lot_changes.items()],
+        )
         await db.insert_many("lot_takes", ("tx_id", "lot_id", "points"), batch.lot_takes)
         await db.executemany(
             "UPDATE member_balances SET balance = $2, version = version + 1 WHERE account_id = $1",
@@ -557,7 +561,9 @@ class SqlPosUnitOfWork:
         if takes:
             await self.db.executemany(_TAKE_FROM_LOT, [(take.lot_id, take.points) for take in takes])
             await self.db.executemany(_RECORD_TAKE, [(tx_id, take.lot_id, take.points) for take in takes])
-        if new_lot is not None:
+        if new_lot is not None and new_lot.top_up_lot_id is not None:
+            await self.db.execute(_CHANGE_LOT, new_lot.top_up_lot_id, new_lot.points, new_lot.points)
+        elif new_lot is not None:
             await self.db.execute(
                 "INSERT INTO lots (account_id, tx_id, points, remaining, expires_at) VALUES ($1, $2, $3, $3, $4)",
                 account_id,
@@ -740,9 +746,10 @@ WITH balance AS (
   INSERT INTO postings (tx_id, account_id, asset, amount)
   SELECT tx.id, x.account_id, x.asset, x.amount
   FROM tx, unnest($5::bigint[], $6::text[], $7::bigint[]) AS x(account_id, asset, amount)
-), taken AS (
-  UPDATE lots SET remaining = lots.remaining - x.points
-  FROM balance, unnest($8::bigint[], $9::bigint[]) AS x(lot_id, points) WHERE lots.id = x.lot_id
+), changed AS (
+  UPDATE lots SET points = lots.points + x.points, remaining = lots.remaining + x.remaining
+  FROM balance, unnest($36::bigint[], $37::bigint[], $38::bigint[]) AS x(lot_id, points, remaining)
+  WHERE lots.id = x.lot_id
 ), take_log AS (
   INSERT INTO lot_takes (tx_id, lot_id, points)
   SELECT tx.id, x.lot_id, x.points FROM tx, unnest($8::bigint[], $9::bigint[]) AS x(lot_id, points)
@@ -803,7 +810,7 @@ async def _record_purchase_pg(db: Db, write: PurchaseWrite, expected_version: in
         [take.lot_id for take in write.lot_takes],
         [take.points for take in write.lot_takes],
         p.member.points_account_id,
-        write.new_lot.points if write.new_lot else 0,
+        write.new_lot.points if write.new_lot and write.new_lot.top_up_lot_id is None else 0,
         write.new_lot.expires_at if write.new_lot else None,
         write.balance_after,
         write.lifetime_spend_after_minor,
@@ -828,8 +835,20 @@ async def _record_purchase_pg(db: Db, write: PurchaseWrite, expected_version: in
         response.status_code,
         json.dumps(response.body, separators=(",", ":")),
         expected_version,
+        *_lot_changes(write),
     )
     return written is not None
+
+
+def _lot_changes(write: PurchaseWrite) -> tuple[list[int], list[int], list[int]]:
+    """One row per lot the purchase changes — PostgreSQL updates a row once per statement, and a never-expiring lot
+    may be both spent from and topped up by the same purchase."""
+    changes: dict[int, tuple[int, int]] = {take.lot_id: (0, -take.points) for take in write.lot_takes}
+    if write.new_lot is not None and write.new_lot.top_up_lot_id is not None:
+        points, remaining = changes.get(write.new_lot.top_up_lot_id, (0, 0))
+        changes[write.new_lot.top_up_lot_id] = (points + write.new_lot.points, remaining + write.new_lot.points)
+    ids = list(changes)
+    return ids, [changes[i][0] for i in ids], [changes[i][1] for i in ids]
 
 
 async def _record_purchase_portable(uow: SqlPosUnitOfWork, write: PurchaseWrite, expected_version: int | None) -> bool:
