@@ -194,7 +194,15 @@ class AsyncpgPool:
     async def pool(self) -> asyncpg.Pool:
         if self._pool is None:
             self._pool = await asyncpg.create_pool(
-                self._dsn, min_size=1, max_size=self._max_size, statement_cache_size=200, reset=_keep_session
+                self._dsn,
+                min_size=1,
+                max_size=self._max_size,
+                statement_cache_size=200,
+                reset=_keep_session,
+                # Every statement of the purchase path is a keyed lookup or write, for which a generic plan is right.
+                # Left to itself PostgreSQL keeps re-planning the member read per call (its custom plans look cheaper
+                # than the generic one): measured 0.47 ms against 0.14 ms a read, most of it planning.
+                server_settings={"plan_cache_mode": "force_generic_plan"},
             )
         return self._pool
 
