@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,6 +20,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = services or build_services(settings or Settings.from_env())
+        # Objects alive at start-up live as long as the process: keep the cyclic collector from walking them on
+        # every full collection, which shows up as latency spikes under load.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
