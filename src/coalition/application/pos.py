@@ -208,10 +208,9 @@ class PosService:
 
     async def statement(self, network_id: int, identifier: str, limit: int = 500) -> dict[str, Any]:
         async with self.unit_of_work() as uow:
-            candidates = lookup_candidates(identifier)
-            member = await uow.find_member(network_id, candidates, lock=False)
+            member = await uow.find_member(network_id, _candidates(identifier, "identifier"), lock=False)
             if member is None:
-                raise MemberNotFound(f"no member has the identifier '{identifier}'", field="identifier")
+                raise _not_found(identifier, "identifier")
             lines = await uow.statement(member, limit)
             state = await uow.member_points(member)
         return {
@@ -474,7 +473,7 @@ class PosService:
             async with self.unit_of_work(autocommit=autocommit) as uow:
                 stored = await uow.stored_response(ctx.terminal_id, key) if look_up_first else None
                 if stored is not None:
-                    return _replay(stored, request_hash)
+                    return replay(stored, request_hash)
                 result = await operation(uow, key)
                 if result is not None and not result.response_stored:
                     response = StoredResponse(request_hash, result.status_code, result.body)
@@ -486,12 +485,12 @@ class PosService:
             stored = await self._stored(ctx, key)
             if stored is None:
                 raise _conflict(duplicate) from None
-            return _replay(stored, request_hash)
+            return replay(stored, request_hash)
         except DomainError:
             stored = None if look_up_first else await self._stored(ctx, key)
             if stored is None:
                 raise
-            return _replay(stored, request_hash)
+            return replay(stored, request_hash)
 
     async def _stored(self, ctx: TerminalContext, key: str) -> StoredResponse | None:
         async with self.unit_of_work() as uow:
@@ -622,10 +621,6 @@ def purchase_body(purchase: NewPurchase, points_balance: int, currency: str) -> 
 
 
 def replay(stored: StoredResponse, request_hash: str) -> CommandResult:
-    return _replay(stored, request_hash)
-
-
-def _replay(stored: StoredResponse, request_hash: str) -> CommandResult:
     if stored.request_hash != request_hash:
         raise IdempotencyKeyReused(
             "this Idempotency-Key was already used for a different request; use a new key per attempt",
@@ -653,16 +648,23 @@ def _require_text(value: str | None, field_name: str, max_length: int) -> str:
     return text
 
 
+def _candidates(identifier: str, field_name: str = "customer") -> tuple[str, ...]:
+    try:
+        return lookup_candidates(identifier)
+    except InvalidInput as error:
+        raise InvalidInput(error.detail, field=field_name) from None
+
+
+def _not_found(identifier: str, field_name: str = "customer") -> MemberNotFound:
+    return MemberNotFound(f"no member of this network has the identifier '{identifier}'", field=field_name)
+
+
 async def _find_member(
     uow: PosUnitOfWork, ctx: TerminalContext, identifier: str, *, lock: bool, field_name: str
 ) -> MemberRef:
-    try:
-        candidates = lookup_candidates(identifier)
-    except InvalidInput as error:
-        raise InvalidInput(error.detail, field=field_name) from None
-    member = await uow.find_member(ctx.network_id, candidates, lock=lock)
+    member = await uow.find_member(ctx.network_id, _candidates(identifier, field_name), lock=lock)
     if member is None:
-        raise MemberNotFound(f"no member of this network has the identifier '{identifier}'", field=field_name)
+        raise _not_found(identifier, field_name)
     return member
 
 
@@ -671,15 +673,8 @@ async def _peek_member_points(
 ) -> tuple[MemberRef, MemberPoints, int]:
     found = await uow.peek_member_points(ctx.network_id, _candidates(identifier))
     if found is None:
-        raise MemberNotFound(f"no member of this network has the identifier '{identifier}'", field="customer")
+        raise _not_found(identifier)
     return found
-
-
-def _candidates(identifier: str) -> tuple[str, ...]:
-    try:
-        return lookup_candidates(identifier)
-    except InvalidInput as error:
-        raise InvalidInput(error.detail, field="customer") from None
 
 
 async def _find_member_points(
@@ -687,7 +682,7 @@ async def _find_member_points(
 ) -> tuple[MemberRef, MemberPoints]:
     found = await uow.find_member_points(ctx.network_id, _candidates(identifier))
     if found is None:
-        raise MemberNotFound(f"no member of this network has the identifier '{identifier}'", field="customer")
+        raise _not_found(identifier)
     return found
 
 

@@ -134,8 +134,8 @@ def _member_of(row: Any) -> MemberRef:
 
 
 _INSERT_POSTING = "INSERT INTO postings (tx_id, account_id, asset, amount) VALUES ($1, $2, $3, $4)"
-# No guard here on purpose: an overdrawn lot must fail loudly on the CHECK (remaining >= 0), never be skipped.
-_TAKE_FROM_LOT = "UPDATE lots SET remaining = remaining - $2 WHERE id = $1"
+# Takes lower `remaining`, top-ups raise both. No guard on purpose: an overdrawn lot must fail loudly on the CHECK
+# (remaining >= 0), never be skipped.
 _CHANGE_LOT = "UPDATE lots SET points = points + $2, remaining = remaining + $3 WHERE id = $1"
 _RECORD_TAKE = "INSERT INTO lot_takes (tx_id, lot_id, points) VALUES ($1, $2, $3)"
 
@@ -559,7 +559,7 @@ class SqlPosUnitOfWork:
 
     async def apply_lots(self, tx_id: int, account_id: int, takes: Sequence[LotTake], new_lot: NewLot | None) -> None:
         if takes:
-            await self.db.executemany(_TAKE_FROM_LOT, [(take.lot_id, take.points) for take in takes])
+            await self.db.executemany(_CHANGE_LOT, [(take.lot_id, 0, -take.points) for take in takes])
             await self.db.executemany(_RECORD_TAKE, [(tx_id, take.lot_id, take.points) for take in takes])
         if new_lot is not None and new_lot.top_up_lot_id is not None:
             await self.db.execute(_CHANGE_LOT, new_lot.top_up_lot_id, new_lot.points, new_lot.points)
