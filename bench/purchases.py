@@ -1105,11 +1105,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts to measure")
     parser.add_argument("--redeem-share", type=float, default=0.3, help="share of purchases that also redeem")
     parser.add_argument("--pgbench-scale", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=1000, help="purchases per batch request (the maximum)")
     parser.add_argument("--batch-connections", type=int, default=4)
     parser.add_argument("--quick", action="store_true", help="5 s phases, 2,000 members, no profile, no docs")
     parser.add_argument("--reuse", action="store_true", help="keep the loaded database from the last run")
     parser.add_argument("--no-pgbench", action="store_true")
+    parser.add_argument(
+        "--batch-only", action="store_true", help="measure only the batch path (with the largest worker count)"
+    )
     parser.add_argument("--python-client", action="store_true", help="use the asyncio + httpx client, not wrk")
     parser.add_argument(
         "--profile",
@@ -1148,6 +1151,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def measure_batch(run: Run, server: Server, args: argparse.Namespace, url: str, workers: int) -> None:
+    if not batch_path(server):
+        return
+    say(f"benchmarking /v1/purchases/batch for {args.duration:g} s")
+    try:
+        settle(args.settle)
+        run.batch = drive_batch(server, args, args.duration, url, args.database)
+        run.batch.label = f"POST /v1/purchases/batch ×{args.batch_size}, {workers} worker(s)"
+        say(f"{run.batch.rate:,.0f} purchases/s, cores busy: {run.batch.cpu_cores}")
+    except (ValueError, httpx.HTTPError) as error:
+        run.batch_note = f"present, but not measured: {error}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -1180,8 +1196,13 @@ def main(argv: list[str] | None = None) -> int:
     worker_counts = [int(w) for w in args.workers.split(",")]
     max_workers = max(worker_counts)
     for workers in worker_counts:
+        if args.batch_only and workers != max_workers:
+            continue
         log = RESULTS / f"server-{stamp}-w{workers}.log"
         with serve(url, workers, log) as server:
+            if args.batch_only:
+                measure_batch(run, server, args, url, workers)
+                continue
             busy_before = settle(args.settle)
             say(f"warm-up {args.warmup:g} s (the machine was {busy_before:.2f} cores busy)")
             drive(server, args, args.warmup, f"warm{workers}-{uuid.uuid4().hex[:6]}", url, args.database)
@@ -1215,15 +1236,9 @@ def main(argv: list[str] | None = None) -> int:
             if workers == 1 and args.profile and not args.python_client:
                 say(f"profiling the worker for {args.profile_seconds} s with py-spy")
                 run.profile = profile_worker(server, args, RESULTS / f"profile-{stamp}.txt")
-            if batch_path(server) and workers == max_workers:
+            if workers == max_workers:
                 check_ledger(run, url, "after the single purchases")
-                say(f"benchmarking /v1/purchases/batch for {args.duration:g} s")
-                try:
-                    settle(args.settle)
-                    run.batch = drive_batch(server, args, args.duration, url, args.database)
-                    run.batch.label = f"POST /v1/purchases/batch ×{args.batch_size}, {workers} worker(s)"
-                except (ValueError, httpx.HTTPError) as error:
-                    run.batch_note = f"present, but not measured: {error}"
+                measure_batch(run, server, args, url, workers)
 
     check_ledger(run, url, "after the batch" if run.batch else "after the single purchases")
     if not args.no_pgbench:

@@ -14,7 +14,7 @@ from coalition.adapters.storage.engine import backend_of, sync_url
 from coalition.adapters.storage.verify import verify
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
-from tests.support import buy, client, enrol, make_network
+from tests.support import buy, client, enrol, make_network, table_counts
 
 pytestmark = pytest.mark.anyio
 
@@ -114,6 +114,47 @@ async def test_postgresql_refuses_at_commit_a_transaction_whose_postings_do_not_
         assert await verify(services.engine) == []
     finally:
         await services.close()
+
+
+_NEW_TX = (
+    "INSERT INTO ledger_transactions (network_id, kind, memo, occurred_at, recorded_at) "
+    "SELECT network_id, 'adjustment', 'test', occurred_at, recorded_at FROM ledger_transactions "
+    "WHERE id = (SELECT min(id) FROM ledger_transactions);"
+)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO postings (tx_id, account_id, asset, amount) SELECT 999999, account_id, asset, 1 FROM postings",
+        _NEW_TX + "INSERT INTO postings (tx_id, account_id, asset, amount) "
+        "SELECT (SELECT max(id) FROM ledger_transactions), 999999, asset, 1 FROM postings",
+        _NEW_TX + "INSERT INTO postings (tx_id, account_id, asset, amount) "
+        "SELECT (SELECT max(id) FROM ledger_transactions), account_id, 'points:other', 1 FROM postings",
+        "INSERT INTO ledger_transactions (network_id, kind, memo, occurred_at, recorded_at) "
+        "SELECT 999999, kind, memo, occurred_at, recorded_at FROM ledger_transactions",
+        "INSERT INTO purchase_lines (purchase_id, line_no, sku, quantity_milli, unit_price_minor, total_minor) "
+        "VALUES ('no-such-purchase', 1, 'sku', 1000, 100, 100)",
+        "UPDATE purchases SET member_id = 999999",
+        "UPDATE lots SET account_id = 999999",
+        "DELETE FROM terminals",
+        "DELETE FROM accounts",
+        "DELETE FROM networks",
+        "UPDATE outlets SET id = id + 1000",
+    ],
+    ids=["posting-tx", "posting-account", "posting-asset", "transaction-network", "line-purchase", "purchase-member",
+         "lot-account", "delete-terminals", "delete-accounts", "delete-networks", "outlet-id"],
+)
+async def test_references_of_the_purchase_path_cannot_dangle(services, statement):
+    """Row-level foreign keys on SQLite; one set-based check per statement on PostgreSQL (migration 0005)."""
+    await _ledger_with_a_purchase(services)
+    before = await table_counts(services)
+    with pytest.raises(DBAPIError, match=r"(?i)foreign key|refers to a row|refused"):
+        async with services.engine.begin() as connection:
+            for part in statement.split(";"):
+                await connection.execute(sa.text(part))
+    assert await table_counts(services) == before
+    assert await verify(services.engine) == []
 
 
 async def test_migrations_upgrade_downgrade_and_upgrade_again(database_url):

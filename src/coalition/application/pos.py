@@ -7,7 +7,6 @@ same transaction as the write, so a retry replays it and a different request und
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -30,6 +29,7 @@ from coalition.application.ports import (
     TerminalContext,
     UnitOfWorkFactory,
 )
+from coalition.application.record_ids import new_record_id
 from coalition.domain.bonus import BonusProgram, Quote, Tier
 from coalition.domain.cards import CardAction, CardState, next_state, require_usable
 from coalition.domain.errors import (
@@ -312,7 +312,7 @@ class PosService:
             await uow.set_member_points(
                 stored.member_id, stored.points_account_id, plan.balance_after, plan.lifetime_spend_after_minor
             )
-            refund_id = str(uuid.uuid4())
+            refund_id = new_record_id()
             await uow.insert_refund(
                 NewRefund(
                     id=refund_id,
@@ -591,7 +591,7 @@ def purchase_record(
 ) -> NewPurchase:
     """The purchase row to store, with a new id."""
     return NewPurchase(
-        id=str(uuid.uuid4()),
+        id=new_record_id(),
         terminal=ctx,
         cashier_login=purchase.cashier,
         member=member,

@@ -72,13 +72,11 @@ def serve(
     """Serve the API (docs at /docs, OpenAPI at /openapi.json)."""
     import os
 
-    import uvicorn
+    from coalition.adapters.http.server import serve as run_server
 
     if database_url:
         os.environ["COALITION_DATABASE_URL"] = database_url
-    uvicorn.run(
-        "coalition.adapters.http.asgi:app", host=host, port=port, workers=workers, access_log=False, log_level="info"
-    )
+    run_server(host, port, workers)
 
 
 @app.command("demo")

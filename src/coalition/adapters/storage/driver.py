@@ -12,7 +12,7 @@ import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import asyncpg
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +41,11 @@ def duplicate_from_message(message: str) -> DuplicateKey | None:
     return DuplicateKey("unique")
 
 
+class Column(NamedTuple):
+    name: str
+    sql_type: str
+
+
 class Db(Protocol):
     backend: str
 
@@ -50,6 +55,13 @@ class Db(Protocol):
     async def execute(self, sql: str, *args: Any) -> None: ...
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
     async def insert_many(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None: ...
+    async def update_many(self, table: str, columns: Sequence[Column], assignments: str, rows: Sequence[Any]) -> None:
+        """UPDATE `table` AS t SET `assignments` for each row of values u(`columns`), matched on the first column.
+
+        `assignments` is SQL over the stored row `t` and the new values `u`, e.g. "balance = u.balance".
+        """
+        ...
+
     def any_of(
         self, column: str, parameter: int, values: Sequence[Any], sql_type: str = "text"
     ) -> tuple[str, list[Any]]:
@@ -85,6 +97,16 @@ class AsyncpgDb:
         """COPY: the fastest bulk insert PostgreSQL has; triggers and foreign keys still apply."""
         if rows:
             await self._guard(self.connection.copy_records_to_table(table, records=rows, columns=list(columns)))
+
+    async def update_many(self, table: str, columns: Sequence[Column], assignments: str, rows: Sequence[Any]) -> None:
+        # One statement over arrays: executemany would run the UPDATE once per row.
+        if not rows:
+            return
+        arrays = ", ".join(f"${n}::{c.sql_type}[]" for n, c in enumerate(columns, start=1))
+        names = ", ".join(c.name for c in columns)
+        key = columns[0].name
+        sql = f"UPDATE {table} AS t SET {assignments} FROM unnest({arrays}) AS u({names}) WHERE t.{key} = u.{key}"
+        await self._guard(self.connection.execute(sql, *(list(values) for values in zip(*rows, strict=True))))
 
     def any_of(
         self, column: str, parameter: int, values: Sequence[Any], sql_type: str = "text"
@@ -157,6 +179,12 @@ class SqliteDb:
         names = ", ".join(columns)
         values = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
         await self.executemany(f"INSERT INTO {table} ({names}) VALUES ({values})", rows)
+
+    async def update_many(self, table: str, columns: Sequence[Column], assignments: str, rows: Sequence[Any]) -> None:
+        values = ", ".join(f"${n} AS {c.name}" for n, c in enumerate(columns, start=1))
+        key = columns[0].name
+        sql = f"UPDATE {table} AS t SET {assignments} FROM (SELECT {values}) AS u WHERE t.{key} = u.{key}"
+        await self.executemany(sql, rows)
 
     def any_of(
         self, column: str, parameter: int, values: Sequence[Any], sql_type: str = "text"

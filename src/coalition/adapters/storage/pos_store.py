@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from coalition.adapters.storage.driver import AsyncpgPool, Db, sqlite_transaction
+from coalition.adapters.storage.driver import AsyncpgPool, Column, Db, sqlite_transaction
 from coalition.adapters.storage.engine import backend_of
 from coalition.application.ports import (
     LedgerBatch,
@@ -340,9 +340,9 @@ class SqlPosUnitOfWork:
     async def allocate_ids(self, transactions: int, lots: int) -> tuple[list[int], list[int]]:
         if self.db.backend == "postgresql":
             row = await self.db.fetchrow(
-                "SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('ledger_transactions', 'id')) "
-                "FROM generate_series(1, $1)) AS tx_ids, "
-                "ARRAY(SELECT nextval(pg_get_serial_sequence('lots', 'id')) FROM generate_series(1, $2)) AS lot_ids",
+                # The sequences by name: pg_get_serial_sequence() per id tripled the cost of this query.
+                "SELECT ARRAY(SELECT nextval('ledger_transactions_id_seq') FROM generate_series(1, $1)) AS tx_ids, "
+                "ARRAY(SELECT nextval('lots_id_seq') FROM generate_series(1, $2)) AS lot_ids",
                 transactions,
                 lots,
             )
@@ -384,17 +384,23 @@ class SqlPosUnitOfWork:
             ("id", "account_id", "tx_id", "points", "remaining", "expires_at"),
             [(lot.id, lot.account_id, lot.tx_id, lot.points, lot.remaining, lot.expires_at) for lot in batch.new_lots],
         )
-        await db.executemany(
-            _CHANGE_LOT,
+        await db.update_many(
+            "lots",
+            (Column("id", "bigint"), Column("points", "bigint"), Column("remaining", "bigint")),
+            "points = t.points + u.points, remaining = t.remaining + u.remaining",
             [(lot_id, points, remaining) for lot_id, (points, remaining) in batch.existing_lot_changes.items()],
         )
         await db.insert_many("lot_takes", ("tx_id", "lot_id", "points"), batch.lot_takes)
-        await db.executemany(
-            "UPDATE member_balances SET balance = $2, version = version + 1 WHERE account_id = $1",
+        await db.update_many(
+            "member_balances",
+            (Column("account_id", "bigint"), Column("balance", "bigint")),
+            "balance = u.balance, version = t.version + 1",
             [(m.account_id, m.balance) for m in batch.member_points],
         )
-        await db.executemany(
-            "UPDATE members SET lifetime_spend_minor = $2 WHERE id = $1",
+        await db.update_many(
+            "members",
+            (Column("id", "bigint"), Column("lifetime_spend_minor", "bigint")),
+            "lifetime_spend_minor = u.lifetime_spend_minor",
             [(m.member_id, m.lifetime_spend_minor) for m in batch.member_points],
         )
         await db.insert_many(

@@ -1,0 +1,108 @@
+"""`coalition serve --workers N`: one SO_REUSEPORT socket per worker, a dead worker restarted, a clean stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes() if parent == pid else b""
+            if b"spawn_main" in cmdline:
+                found.append(int(entry.name))
+    return sorted(found)
+
+
+def _wait_until(condition, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="needs SO_REUSEPORT")
+def test_serve_with_two_workers_spreads_connections_restarts_a_dead_worker_and_stops_cleanly(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    subprocess.run([VENV_BIN / "coalition", "migrate", "--database-url", url], check=True, capture_output=True)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [VENV_BIN / "coalition", "serve", "--database-url", url, "--port", str(port), "--workers", "2"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_until(lambda: _healthy(base) and len(_children(server.pid)) == 2)
+        workers = _children(server.pid)
+        # Twenty open connections land on both workers: each worker's own listening socket gets its share.
+        clients = [httpx.Client() for _ in range(20)]
+        try:
+            for client in clients:
+                assert client.get(f"{base}/health").status_code == 200
+            per_worker = _established_connections(workers, port)
+        finally:
+            for client in clients:
+                client.close()
+        assert sum(per_worker.values()) == 20
+        assert all(count > 0 for count in per_worker.values()), per_worker
+
+        os.kill(workers[0], signal.SIGKILL)
+        _wait_until(lambda: len(_children(server.pid)) == 2 and workers[0] not in _children(server.pid))
+        _wait_until(lambda: _healthy(base))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+        log.close()
+    assert server.returncode == 0
+    assert _children(server.pid) == []
+    assert "restarting it" in (tmp_path / "serve.log").read_text()
+
+
+def _established_connections(workers: list[int], port: int) -> dict[int, int]:
+    """How many established TCP connections on `port` each worker process holds open."""
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port, state, inode = int(fields[1].rsplit(":", 1)[1], 16), fields[3], fields[9]
+            if local_port == port and state == "01":  # 01 = ESTABLISHED
+                established.add(f"socket:[{inode}]")
+    counts = {}
+    for pid in workers:
+        links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir() if fd.name.isdigit()]
+        counts[pid] = sum(1 for link in links if link in established)
+    return counts
