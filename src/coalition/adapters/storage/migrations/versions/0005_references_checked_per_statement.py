@@ -1,18 +1,19 @@
-"""On PostgreSQL, the references of postings are checked once per statement, not per row.
+"""On PostgreSQL, the purchase path's references are checked once per statement instead of by row-level foreign keys.
 
-A foreign key checks each new row with its own lookup and takes a KEY SHARE lock on the row it references. A
-purchase writes four postings with two references each, most of them to a few shared rows (the settlement node's
-and the partners' accounts), so a batch of 1,000 purchases ran ~8,000 single-row lookups that locked the same
-tuples over and over. Postings now get one statement-level trigger that checks all of a statement's new rows with
-one join and locks nothing. It also takes over migration 0002's check that postings join only a ledger transaction
-of the same database transaction, so a single purchase runs as many trigger functions as before and 8 fewer
-lookups. (Replacing the other tables' foreign keys the same way was measured too: it saved little on a batch and
-cost a single purchase one more trigger function per table.)
+A foreign key checks each new row with its own lookup and takes a KEY SHARE lock on the row it references. On the
+purchase path many of those are rows every purchase shares — the network, the outlet, the terminal, the settlement
+node's accounts — so every purchase wrote a lock into the same few tuples (MultiXacts under concurrency), and a
+batch of 1,000 purchases ran ~15,000 single-row lookups. Here each table of the purchase path gets one
+statement-level trigger that checks all of a statement's new rows with one join and locks nothing; the postings
+trigger also takes over migration 0002's check that postings join only a ledger transaction of the same database
+transaction. Measured (docs/benchmarks.md): the batch path went from ~8,200 to ~9,700-10,400 purchases/s; replacing
+the postings' foreign keys alone gave ~8,200. A single purchase now runs six more trigger functions, within the
+noise of its benchmark.
 
 That is as strong as the foreign keys it replaces only if a referenced row can never disappear or change its key,
-so `ledger_transactions` and `accounts` refuse DELETE, TRUNCATE and a change of their key columns (nothing in
-Coalition deletes them), and postings refuse a change of a reference column (they are append-only anyway).
-SQLite keeps its foreign keys.
+so the referenced tables refuse DELETE, TRUNCATE and a change of their key columns (nothing in Coalition deletes
+them: outlets, terminals and cards are deactivated or blocked, never removed), and the referencing tables refuse a
+change of a reference column. SQLite keeps its foreign keys.
 
 The sum-to-zero check at commit runs one query per ledger transaction instead of two.
 
@@ -43,12 +44,29 @@ def _ref(table: str, column: str, target: str, key: str = "id") -> Reference:
     return Reference((column,), target, (key,), f"fk_{table}_{column}_{target}")
 
 
-# table -> the references its statement trigger checks; other tables keep their foreign keys (see the docstring)
+# table written on the purchase path -> the references its statement trigger checks
 HOT_REFERENCES: dict[str, tuple[Reference, ...]] = {
+    "ledger_transactions": (
+        _ref("ledger_transactions", "network_id", "networks"),
+        _ref("ledger_transactions", "outlet_id", "outlets"),
+        _ref("ledger_transactions", "reverses_tx_id", "ledger_transactions"),
+    ),
     "postings": (
         _ref("postings", "tx_id", "ledger_transactions"),
         Reference(("account_id", "asset"), "accounts", ("id", "asset"), "fk_postings_account_asset"),
     ),
+    "lots": (_ref("lots", "account_id", "accounts"), _ref("lots", "tx_id", "ledger_transactions")),
+    "lot_takes": (_ref("lot_takes", "tx_id", "ledger_transactions"), _ref("lot_takes", "lot_id", "lots")),
+    "purchases": (
+        _ref("purchases", "network_id", "networks"),
+        _ref("purchases", "outlet_id", "outlets"),
+        _ref("purchases", "terminal_id", "terminals"),
+        _ref("purchases", "member_id", "members"),
+        _ref("purchases", "card_id", "cards"),
+        _ref("purchases", "tx_id", "ledger_transactions"),
+    ),
+    "purchase_lines": (_ref("purchase_lines", "purchase_id", "purchases"),),
+    "idempotency_keys": (_ref("idempotency_keys", "terminal_id", "terminals"),),
 }
 
 
