@@ -1,0 +1,107 @@
+"""Rule conditions in the Common Expression Language (CEL), compiled once, checked against the documented context.
+
+The engine is `common-expression-language` (Rust; see ../shared/notes/cel.md for why and its measured speed). It
+reports syntax errors with a line and column but has no type checker, so a condition is checked at save time by
+evaluating it over sample contexts that have every documented field: an unknown name, a misspelt field or an
+operation on the wrong types fails there, with the name, instead of at a till.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import cel
+
+MAX_EXPRESSION_CHARS = 2000
+
+_POSITION = re.compile(r"<input>:(?P<line>\d+):(?P<column>\d+):\s*(?P<message>[^\n]*)")
+
+
+class ExpressionError(ValueError):
+    """A condition that does not parse or does not evaluate over the documented context."""
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None) -> None:
+        where = f" at line {line}, column {column}" if line is not None else ""
+        super().__init__(f"{message}{where}")
+        self.message, self.line, self.column = message, line, column
+
+
+def _sum(values: list[int]) -> int:
+    if not all(isinstance(value, int) for value in values):
+        raise TypeError("sum() takes a list of integers")
+    return sum(values)
+
+
+# Functions conditions may call beyond CEL's standard ones (CEL has no sum()).
+FUNCTIONS: Mapping[str, Callable[..., Any]] = {"sum": _sum}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A compiled condition; the empty source is always true."""
+
+    source: str
+    program: Any  # cel.Program, or None for the empty condition
+
+    def holds(self, activation: Any) -> bool:
+        if self.program is None:
+            return True
+        result = self.program.execute(activation)
+        if not isinstance(result, bool):
+            raise ExpressionError(f"the condition gives {type(result).__name__}, not true or false")
+        return result
+
+
+ALWAYS_TRUE = Condition("", None)
+
+
+def compile_condition(source: str) -> Condition:
+    if not source.strip():
+        return ALWAYS_TRUE
+    if len(source) > MAX_EXPRESSION_CHARS:
+        raise ExpressionError(f"a condition has at most {MAX_EXPRESSION_CHARS} characters")
+    try:
+        program = cel.compile(source)  # as written: error positions are the author's lines and columns
+    except ValueError as error:
+        raise _parse_error(str(error)) from None
+    return Condition(source, program)
+
+
+def _parse_error(text: str) -> ExpressionError:
+    found = _POSITION.search(text)
+    if found is None:
+        return ExpressionError(f"the condition does not parse: {text.splitlines()[0][:200]}")
+    message = found["message"].replace("Syntax error: ", "")
+    return ExpressionError(f"syntax error: {message[:200]}", line=int(found["line"]), column=int(found["column"]))
+
+
+def activation(values: Mapping[str, Any]) -> Any:
+    """One CEL context per purchase: building it costs far more than evaluating a rule, so never build it per rule."""
+    context = cel.Context()
+    for name, value in values.items():
+        context.add_variable(name, value)
+    for name, function in FUNCTIONS.items():
+        context.add_function(name, function)
+    return context
+
+
+def check_against(condition: Condition, samples: list[Mapping[str, Any]]) -> None:
+    """Evaluate over sample contexts with every documented field; raise on the first failure, naming it."""
+    for sample in samples:
+        try:
+            condition.holds(activation(sample))
+        except ExpressionError:
+            raise
+        except KeyError as error:
+            raise ExpressionError(f"no field {error.args[0]!r} in the context (see the documented context)") from None
+        except RuntimeError as error:
+            raise ExpressionError(_first_sentence(str(error))) from None
+        except (TypeError, ValueError) as error:
+            raise ExpressionError(f"the condition does not type-check: {_first_sentence(str(error))}") from None
+
+
+def _first_sentence(text: str) -> str:
+    return text.split(". ")[0][:200]
