@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export COALITION_DATABASE_URL ?= sqlite:///./coalition.db
 
-.PHONY: install run test lint unit bench clean
+.PHONY: bench-rules install run test lint unit bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ test: lint unit  ## lint, types and the whole suite (storage tests on SQLite and
 
 bench: install  ## purchases/s and latency through HTTP against PostgreSQL, next to pgbench (see docs/benchmarks.md)
 	$(BIN)/python -m bench.purchases
+
+bench-rules: install  ## the rules engine: one purchase evaluated against 200 rules (see docs/benchmarks.md)
+	$(BIN)/python -m bench.rules
 
 clean:
 	rm -rf $(VENV) coalition.db coalition.db-wal coalition.db-shm .pytest_cache .mypy_cache .ruff_cache

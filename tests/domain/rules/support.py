@@ -56,8 +56,10 @@ def amount(total: str) -> PurchaseFacts:
     return purchase(line("", total))
 
 
-def run(rule_set: CompiledRuleSet, facts: PurchaseFacts, trigger: Trigger = Trigger.PURCHASE) -> Evaluation:
-    return evaluate(rule_set, facts, trigger)
+def run(
+    rule_set: CompiledRuleSet, facts: PurchaseFacts, trigger: Trigger = Trigger.PURCHASE, *, explain: bool = False
+) -> Evaluation:
+    return evaluate(rule_set, facts, trigger, explain=explain)
 
 
 def earned(evaluation: Evaluation, redeemed_points: int = 0) -> int:

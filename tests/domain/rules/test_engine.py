@@ -110,7 +110,8 @@ rules:
     trigger: enrolment
     effects: [{accrue_fixed: {points: 100}}]
 """)
-    reasons = {o.code: o.reason for o in run(program, purchase(line("", "100.00"), outlet="shop")).outcomes}
+    explained = run(program, purchase(line("", "100.00"), outlet="shop"), explain=True)
+    reasons = {o.code: o.reason for o in explained.outcomes}
     assert reasons == {
         "big-checks": "its condition is false: basket.total_minor >= 500000",
         "elsewhere": "this outlet is outside its scope",
@@ -128,3 +129,47 @@ def test_spread_parts_sum_to_the_amount_and_follow_the_weights(amount, weights):
     assert sum(parts) == amount
     assert all(part >= 0 for part in parts)
     assert all(part == 0 for part, weight in zip(parts, weights, strict=True) if weight == 0)
+
+
+def test_without_explain_only_the_rules_that_could_apply_here_are_looked_at():
+    program = rules("""
+rules:
+  - code: here
+    effects: [{discount: {percent: "5"}}]
+  - code: elsewhere
+    scope: {outlets: [cafe]}
+    effects: [{discount: {percent: "5"}}]
+  - code: false-here
+    condition: basket.total_minor > 100000000
+    effects: [{discount: {percent: "5"}}]
+""")
+    quick = run(program, purchase(line("", "100.00"), outlet="shop"))
+    assert quick.applied_rules == ("here",)
+    assert {o.code for o in quick.outcomes} == {"here"}
+    full = run(program, purchase(line("", "100.00"), outlet="shop"), explain=True)
+    assert [o.code for o in full.outcomes] == ["elsewhere", "false-here", "here"]  # application order: priority, code
+    assert quick.discount_minor == full.discount_minor == 500
+
+
+_names = st.sampled_from(["a", "b", "c", "d"])
+_sets = st.frozensets(_names, max_size=2)
+
+
+@given(
+    st.lists(st.tuples(_names, st.one_of(st.none(), _names), _sets), max_size=8),
+    _sets,
+    _sets,
+    _sets,
+    _sets,
+    _sets,
+    _sets,
+)
+def test_the_line_index_selects_exactly_what_a_selector_matches(lines, skus, categories, tags, x_skus, x_cats, x_tags):
+    from coalition.domain.rules.context import LineFacts
+    from coalition.domain.rules.engine import Selection
+    from coalition.domain.rules.model import LineSelector
+
+    facts = tuple(LineFacts(sku, 100, category=category, tags=tag_set) for sku, category, tag_set in lines)
+    selector = LineSelector(skus, categories, tags, x_skus, x_cats, x_tags)
+    expected = tuple(i for i, line in enumerate(facts) if selector.matches(line.sku, line.category, line.tags))
+    assert Selection(facts).indexes(selector) == expected

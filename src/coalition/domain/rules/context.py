@@ -6,8 +6,9 @@ numbers instead of looping over lines (see ../shared/notes/cel.md: a loop over l
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -79,37 +80,64 @@ def _spend_by(lines: tuple[LineFacts, ...], key: str) -> dict[str, int]:
     return dict(totals)
 
 
-def to_context(facts: PurchaseFacts) -> dict[str, Any]:
-    """The documented context: plain values only (ints, strings, bools, lists, maps)."""
+# root -> the fields conditions use (None: the whole root)
+ContextFields = Mapping[str, frozenset[str] | None]
+ROOTS = ("basket", "outlet", "partner", "member", "now", "coupons")
+_ROOT_USE = re.compile(r"\b(" + "|".join(ROOTS) + r")\b(?:\s*\.\s*([A-Za-z_]\w*))?")
+_STRING_LITERAL = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
+
+
+def fields_used(conditions: Iterable[str]) -> ContextFields:
+    """The context a rule set needs: a root used without a field (or in a way not recognised) is included whole."""
+    used: dict[str, set[str] | None] = {}
+    for condition in conditions:
+        for match in _ROOT_USE.finditer(_STRING_LITERAL.sub('""', condition)):
+            root, name = match.group(1), match.group(2)
+            if name is None:
+                used[root] = None
+            else:
+                fields = used.setdefault(root, set())
+                if fields is not None:
+                    fields.add(name)
+    return {root: None if fields is None else frozenset(fields) for root, fields in used.items()}
+
+
+def _basket(facts: PurchaseFacts, wanted: frozenset[str] | None) -> dict[str, Any]:
     lines = facts.lines
+    builders: dict[str, Callable[[], Any]] = {
+        "total_minor": lambda: facts.total_minor,
+        "line_count": lambda: len(lines),
+        "units": lambda: sum(line.whole_units for line in lines),
+        "lines": lambda: [
+            {
+                "sku": line.sku,
+                "category": line.category or "",
+                "tags": sorted(line.tags),
+                "quantity_milli": line.quantity_milli,
+                "unit_price_minor": line.unit_price_minor,
+                "total_minor": line.total_minor,
+            }
+            for line in lines
+        ],
+        "skus": lambda: sorted({line.sku for line in lines}),
+        "categories": lambda: sorted({line.category for line in lines if line.category}),
+        "tags": lambda: sorted({tag for line in lines for tag in line.tags}),
+        "spend_by_sku": lambda: _spend_by(lines, "sku"),
+        "spend_by_category": lambda: _spend_by(lines, "category"),
+        "spend_by_tag": lambda: _spend_by(lines, "tag"),
+    }
+    return {name: build() for name, build in builders.items() if wanted is None or name in wanted}
+
+
+def to_context(facts: PurchaseFacts, fields: ContextFields | None = None) -> dict[str, Any]:
+    """The documented context (plain ints, strings, bools, lists, maps); with `fields`, only what they name."""
     local = facts.local_time
     member = facts.member
-    return {
-        "basket": {
-            "total_minor": facts.total_minor,
-            "line_count": len(lines),
-            "units": sum(line.whole_units for line in lines),
-            "lines": [
-                {
-                    "sku": line.sku,
-                    "category": line.category or "",
-                    "tags": sorted(line.tags),
-                    "quantity_milli": line.quantity_milli,
-                    "unit_price_minor": line.unit_price_minor,
-                    "total_minor": line.total_minor,
-                }
-                for line in lines
-            ],
-            "skus": sorted({line.sku for line in lines}),
-            "categories": sorted({line.category for line in lines if line.category}),
-            "tags": sorted({tag for line in lines for tag in line.tags}),
-            "spend_by_sku": _spend_by(lines, "sku"),
-            "spend_by_category": _spend_by(lines, "category"),
-            "spend_by_tag": _spend_by(lines, "tag"),
-        },
-        "outlet": {"code": facts.outlet},
-        "partner": {"code": facts.partner},
-        "member": {
+    roots: dict[str, Callable[[], Any]] = {
+        "basket": lambda: _basket(facts, None if fields is None else fields["basket"]),
+        "outlet": lambda: {"code": facts.outlet},
+        "partner": lambda: {"code": facts.partner},
+        "member": lambda: {
             "kind": member.kind,
             "tier": member.tier,
             "segments": sorted(member.segments),
@@ -122,7 +150,7 @@ def to_context(facts: PurchaseFacts) -> dict[str, Any]:
             "card_type": member.card_type,
             "points_balance": member.points_balance,
         },
-        "now": {
+        "now": lambda: {
             "year": local.year,
             "month": local.month,
             "day": local.day,
@@ -131,8 +159,9 @@ def to_context(facts: PurchaseFacts) -> dict[str, Any]:
             "weekday": local.isoweekday(),
             "date": local.date().isoformat(),
         },
-        "coupons": sorted(facts.coupons),
+        "coupons": lambda: sorted(facts.coupons),
     }
+    return {root: build() for root, build in roots.items() if fields is None or root in fields}
 
 
 def sample_contexts() -> list[Mapping[str, Any]]:

@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coalition.domain.money import BASIS_POINTS_PER_WHOLE, round_down_div
-from coalition.domain.rules.context import LineFacts, PurchaseFacts, to_context
+from coalition.domain.rules.context import ContextFields, LineFacts, PurchaseFacts, fields_used, to_context
 from coalition.domain.rules.expressions import Condition, ExpressionError, activation, compile_condition
 from coalition.domain.rules.model import (
+    ALWAYS,
     AccrueFixed,
     AccruePercent,
     Discount,
     DiscountTarget,
+    Effect,
     GrantGift,
     IssueCoupon,
     LineSelector,
@@ -46,19 +48,43 @@ from coalition.domain.rules.model import (
 class CompiledRule:
     rule: Rule
     condition: Condition
+    position: int  # in application order
+    timed: bool  # has a window to check
 
 
-@dataclass(frozen=True, slots=True)
+MAX_CACHED_SCOPES = 10_000
+
+
+@dataclass(frozen=True)
 class CompiledRuleSet:
-    """Conditions compiled once, when a rule set is published; rules kept in application order."""
+    """Conditions compiled once, when a rule set is published; rules kept in application order; the context
+    fields the conditions use, so a purchase hands CEL only those (building CEL values costs more than evaluating);
+    and an index of the rules that can apply per trigger and outlet."""
 
     version: int
     rules: tuple[CompiledRule, ...]
+    context_fields: ContextFields
+    _candidates: dict[tuple[Trigger, str, str], tuple[CompiledRule, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def candidates(self, trigger: Trigger, partner: str, outlet: str) -> tuple[CompiledRule, ...]:
+        key = (trigger, partner, outlet)
+        found = self._candidates.get(key)
+        if found is None:
+            found = tuple(c for c in self.rules if c.rule.trigger is trigger and c.rule.scope.matches(partner, outlet))
+            if len(self._candidates) < MAX_CACHED_SCOPES:
+                self._candidates[key] = found
+        return found
 
 
 def compile_rule_set(rule_set: RuleSet, version: int) -> CompiledRuleSet:
     ordered = sorted(rule_set.rules, key=lambda rule: (-rule.priority, rule.code))
-    return CompiledRuleSet(version, tuple(CompiledRule(rule, compile_condition(rule.condition)) for rule in ordered))
+    compiled = tuple(
+        CompiledRule(rule, compile_condition(rule.condition), position, rule.window != ALWAYS)
+        for position, rule in enumerate(ordered)
+    )
+    return CompiledRuleSet(version, compiled, fields_used(rule.condition for rule in ordered))
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +118,7 @@ class Evaluation:
     tier: str | None = None
     reset: ResetBalances | None = None
     facts: PurchaseFacts | None = field(default=None, repr=False)
+    selection: Selection | None = field(default=None, repr=False, compare=False)
 
     @property
     def check_minor(self) -> int:
@@ -121,71 +148,128 @@ class Evaluation:
 
     def points_earned(self, paid_minor: int, point_value_minor: int) -> tuple[PointsGrant, ...]:
         """Points per accrual rule on `paid_minor`, the money paid (after discounts, less points redeemed)."""
-        if self.facts is None:
+        if self.selection is None:
             return ()
         nets = [total - off for total, off in zip(self.line_totals_minor, self.line_discounts_minor, strict=True)]
         net_total = sum(nets)
         grants = []
         for code, effect in self.accruals:
-            points = _accrued(effect, self.facts, nets, net_total, paid_minor, point_value_minor)
+            points = _accrued(effect, self.selection, nets, net_total, paid_minor, point_value_minor)
             if points > 0:
                 grants.append(PointsGrant(code, points, effect.expiry))
         return tuple(grants)
 
 
+class Selection:
+    """Which lines each selector picks, worked out once per purchase and selector from an index of the lines by
+    SKU, category and tag (rules share selectors, and a selector names few values)."""
+
+    def __init__(self, lines: tuple[LineFacts, ...]) -> None:
+        self.lines = lines
+        self.every_line = tuple(range(len(lines)))
+        self._by_sku: dict[str, set[int]] = {}
+        self._by_category: dict[str | None, set[int]] = {}
+        self._by_tag: dict[str, set[int]] = {}
+        for index, line in enumerate(lines):
+            self._by_sku.setdefault(line.sku, set()).add(index)
+            self._by_category.setdefault(line.category, set()).add(index)
+            for tag in line.tags:
+                self._by_tag.setdefault(tag, set()).add(index)
+        self._found: dict[LineSelector, tuple[int, ...]] = {}
+
+    def indexes(self, selector: LineSelector) -> tuple[int, ...]:
+        if selector.everything:
+            return self.every_line
+        found = self._found.get(selector)
+        if found is None:
+            found = self._select(selector)
+            self._found[selector] = found
+        return found
+
+    def _select(self, selector: LineSelector) -> tuple[int, ...]:
+        chosen: set[int] = set(self.every_line) if not selector.narrowed else set()
+        if selector.narrowed:
+            chosen.update(*self._lines(selector.skus, selector.categories, selector.tags))
+        chosen.difference_update(
+            *self._lines(selector.exclude_skus, selector.exclude_categories, selector.exclude_tags)
+        )
+        return tuple(sorted(chosen))
+
+    def _lines(self, skus: frozenset[str], categories: frozenset[str], tags: frozenset[str]) -> list[set[int]]:
+        empty: set[int] = set()
+        return (
+            [self._by_sku.get(sku, empty) for sku in skus]
+            + [self._by_category.get(category, empty) for category in categories]
+            + [self._by_tag.get(tag, empty) for tag in tags]
+        )
+
+
 def _accrued(
     effect: AccruePercent | AccrueFixed,
-    facts: PurchaseFacts,
+    selection: Selection,
     nets: list[int],
     net_total: int,
     paid_minor: int,
     point_value_minor: int,
 ) -> int:
-    lines = facts.lines
+    chosen = selection.indexes(effect.lines)
     if isinstance(effect, AccrueFixed):
         if effect.per is Per.CHECK:
-            selected = not effect.lines.narrowed or any(_selected(effect.lines, line) for line in lines)
-            return effect.points if selected else 0
-        return effect.points * sum(line.whole_units for line in lines if _selected(effect.lines, line))
+            return effect.points if chosen or not effect.lines.narrowed else 0
+        return effect.points * sum(selection.lines[index].whole_units for index in chosen)
     if net_total <= 0 or paid_minor <= 0:
         return 0
-    weighted = 0  # selected net amounts × multiplier, in minor units × basis points
-    for line, net in zip(lines, nets, strict=True):
-        if _selected(effect.lines, line):
-            weighted += net * _multiplier_bp(effect, line)
+    factors = {index: BASIS_POINTS_PER_WHOLE for index in chosen}
+    for multiplier in effect.multipliers:
+        for index in selection.indexes(multiplier.lines):
+            if index in factors:  # rounding: exact for factors with at most four decimals
+                factors[index] = factors[index] * multiplier.factor_bp // BASIS_POINTS_PER_WHOLE
+    weighted = sum(nets[index] * factor for index, factor in factors.items())  # minor units × basis points
     # rounding: one floor per rule — weighted money × share paid in money × percent, down to whole points
     numerator = weighted * paid_minor * effect.percent_bp
     denominator = net_total * BASIS_POINTS_PER_WHOLE * BASIS_POINTS_PER_WHOLE * point_value_minor
     return round_down_div(numerator, denominator)
 
 
-def _multiplier_bp(effect: AccruePercent, line: LineFacts) -> int:
-    factor = BASIS_POINTS_PER_WHOLE
-    for multiplier in effect.multipliers:
-        if _selected(multiplier.lines, line):
-            factor = factor * multiplier.factor_bp // BASIS_POINTS_PER_WHOLE  # rounding: exact for whole percents
-    return factor
-
-
-def _selected(selector: LineSelector, line: LineFacts) -> bool:
-    return selector.matches(line.sku, line.category, line.tags)
-
-
 # --- evaluation -------------------------------------------------------------------------------------------------
 
 
-def evaluate(rule_set: CompiledRuleSet, facts: PurchaseFacts, trigger: Trigger = Trigger.PURCHASE) -> Evaluation:
-    context = activation(to_context(facts))
+def evaluate(
+    rule_set: CompiledRuleSet, facts: PurchaseFacts, trigger: Trigger = Trigger.PURCHASE, *, explain: bool = False
+) -> Evaluation:
+    """What the rule set gives on this event. With `explain`, every rule of the set gets an outcome with its
+    reason; without, only the rules that could apply here are looked at (the purchase path)."""
+    context = activation(to_context(facts, rule_set.context_fields))
+    selection = Selection(facts.lines)
     outcomes: dict[str, RuleOutcome] = {}
     firing: list[Rule] = []
-    for compiled in rule_set.rules:
+    positions: dict[str, int] = {}
+    pool = rule_set.rules if explain else rule_set.candidates(trigger, facts.partner, facts.outlet)
+    for compiled in pool:
+        positions[compiled.rule.code] = compiled.position
+        if not explain:  # candidates: trigger and scope already match
+            if _fires_here(compiled, facts, context):
+                firing.append(compiled.rule)
+            continue
         reason = _why_not(compiled, facts, trigger, context)
         if reason is None:
             firing.append(compiled.rule)
         else:
             outcomes[compiled.rule.code] = RuleOutcome(compiled.rule.code, False, reason)
-    applied = _resolve_stacking(firing, facts, outcomes)
-    return _apply(rule_set.version, applied, facts, outcomes, [c.rule.code for c in rule_set.rules])
+    applied = _resolve_stacking(firing, facts, selection, outcomes)
+    return _apply(rule_set.version, applied, facts, selection, outcomes, positions)
+
+
+def _fires_here(compiled: CompiledRule, facts: PurchaseFacts, context: Any) -> bool:
+    if compiled.timed and not compiled.rule.window.is_open(facts.now_utc, facts.local_time):
+        return False
+    program = compiled.condition.program
+    if program is None:
+        return True
+    try:
+        return program.execute(context) is True  # a non-boolean result is refused at save time
+    except (ExpressionError, KeyError, RuntimeError, TypeError, ValueError):
+        return False  # explain says why; a failing condition never stops a purchase
 
 
 def _why_not(compiled: CompiledRule, facts: PurchaseFacts, trigger: Trigger, context: Any) -> str | None:
@@ -204,7 +288,9 @@ def _why_not(compiled: CompiledRule, facts: PurchaseFacts, trigger: Trigger, con
     return None
 
 
-def _resolve_stacking(firing: list[Rule], facts: PurchaseFacts, outcomes: dict[str, RuleOutcome]) -> list[Rule]:
+def _resolve_stacking(
+    firing: list[Rule], facts: PurchaseFacts, selection: Selection, outcomes: dict[str, RuleOutcome]
+) -> list[Rule]:
     applied: list[Rule] = []
     winners: dict[str, Rule] = {}
     for rule in firing:  # already in priority order
@@ -214,7 +300,9 @@ def _resolve_stacking(firing: list[Rule], facts: PurchaseFacts, outcomes: dict[s
         if rule.group not in winners:
             group_rules = [r for r in firing if r.group == rule.group]
             winners[rule.group] = (
-                group_rules[0] if rule.stacking is Stacking.EXCLUSIVE else _best_for_customer(group_rules, facts)
+                group_rules[0]
+                if rule.stacking is Stacking.EXCLUSIVE
+                else _best_for_customer(group_rules, facts, selection)
             )
         winner = winners[rule.group]
         if winner is rule:
@@ -227,25 +315,56 @@ def _resolve_stacking(firing: list[Rule], facts: PurchaseFacts, outcomes: dict[s
     return applied
 
 
-def _best_for_customer(rules: list[Rule], facts: PurchaseFacts) -> Rule:
+def _best_for_customer(rules: list[Rule], facts: PurchaseFacts, selection: Selection) -> Rule:
     """The rule worth most on its own: discount plus points valued at one minor unit each; ties go by priority."""
+    totals = [line.total_minor for line in facts.lines]
 
     def worth(rule: Rule) -> int:
-        alone = _apply(0, [rule], facts, {}, [rule.code])
-        points = sum(g.points for g in alone.points_earned(alone.after_discounts_minor, 1))
-        return alone.discount_minor + points
+        discounts, _ = _discounts([(rule.code, effect) for effect in rule.effects], facts, selection, totals)
+        nets = [total - off for total, off in zip(totals, discounts, strict=True)]
+        paid = sum(nets)
+        points = sum(
+            _accrued(effect, selection, nets, paid, paid, 1)
+            for effect in rule.effects
+            if isinstance(effect, (AccruePercent, AccrueFixed))
+        )
+        return sum(discounts) + points
 
     return max(rules, key=worth)  # max keeps the first (highest priority) among equals
 
 
-def _apply(
-    version: int, applied: list[Rule], facts: PurchaseFacts, outcomes: dict[str, RuleOutcome], order: list[str]
-) -> Evaluation:
-    totals = [line.total_minor for line in facts.lines]
+def _discounts(
+    effects: list[tuple[str, Effect]], facts: PurchaseFacts, selection: Selection, totals: list[int]
+) -> tuple[list[int], dict[str, int]]:
+    """Per-line discounts and their amount per rule: percents first (of the price before discounts), then amounts."""
     discounts = [0] * len(totals)
     by_rule: dict[str, int] = {}
-    percent_effects: list[tuple[str, LineSelector, DiscountTarget, int, int | None]] = []
-    amount_effects: list[tuple[str, Discount]] = []
+    amounts: list[tuple[str, Discount]] = []
+    for code, effect in effects:
+        if isinstance(effect, Discount) and effect.percent_bp is not None:
+            wanted = _percent_off(selection, totals, effect.lines, effect.target, effect.percent_bp)
+            _take(by_rule, code, discounts, totals, wanted, effect.max_minor)
+        elif isinstance(effect, Discount):
+            amounts.append((code, effect))
+        elif isinstance(effect, SpendTierDiscount):
+            share = effect.percent_for(_spend(effect.basis, facts))
+            wanted = _percent_off(selection, totals, effect.lines, DiscountTarget.LINES, share)
+            _take(by_rule, code, discounts, totals, wanted, None)
+    for code, effect in amounts:
+        remaining = [total - off for total, off in zip(totals, discounts, strict=True)]
+        _take(by_rule, code, discounts, totals, _amount_off(selection, remaining, effect), effect.max_minor)
+    return discounts, by_rule
+
+
+def _apply(
+    version: int,
+    applied: list[Rule],
+    facts: PurchaseFacts,
+    selection: Selection,
+    outcomes: dict[str, RuleOutcome],
+    positions: dict[str, int],
+) -> Evaluation:
+    totals = [line.total_minor for line in facts.lines]
     redemption: SetRedemption | None = None
     redemption_rule: str | None = None
     accruals: list[tuple[str, AccruePercent | AccrueFixed]] = []
@@ -256,13 +375,6 @@ def _apply(
         outcomes[rule.code] = RuleOutcome(rule.code, True, "applied")
         for effect in rule.effects:
             match effect:
-                case Discount(percent_bp=int() as share):
-                    percent_effects.append((rule.code, effect.lines, effect.target, share, effect.max_minor))
-                case Discount():
-                    amount_effects.append((rule.code, effect))
-                case SpendTierDiscount():
-                    share = effect.percent_for(_spend(effect.basis, facts))
-                    percent_effects.append((rule.code, effect.lines, DiscountTarget.LINES, share, None))
                 case SetRedemption() if redemption is None:  # the highest-priority applied rule sets it
                     redemption, redemption_rule = effect, rule.code
                 case AccruePercent() | AccrueFixed():
@@ -275,17 +387,14 @@ def _apply(
                     tier = effect.tier
                 case ResetBalances():
                     reset = effect
-    for code, selector, target, share, cap in percent_effects:
-        _take(by_rule, code, discounts, totals, _percent_off(facts, totals, selector, target, share), cap)
-    for code, effect in amount_effects:
-        remaining = [total - off for total, off in zip(totals, discounts, strict=True)]
-        _take(by_rule, code, discounts, totals, _amount_off(facts, remaining, effect), effect.max_minor)
+    discount_effects = [(rule.code, effect) for rule in applied for effect in rule.effects]
+    discounts, by_rule = _discounts(discount_effects, facts, selection, totals)
     return Evaluation(
         version=version,
         line_totals_minor=tuple(totals),
         line_discounts_minor=tuple(discounts),
         discounts_by_rule_minor=by_rule,
-        outcomes=tuple(outcomes[code] for code in order if code in outcomes),
+        outcomes=tuple(sorted(outcomes.values(), key=lambda outcome: positions[outcome.code])),
         redemption=redemption,
         redemption_rule=redemption_rule,
         accruals=tuple(accruals),
@@ -294,6 +403,7 @@ def _apply(
         tier=tier,
         reset=reset,
         facts=facts,
+        selection=selection,
     )
 
 
@@ -311,52 +421,53 @@ def _take(
     code: str,
     discounts: list[int],
     totals: list[int],
-    wanted: list[int],
+    wanted: dict[int, int],
     cap_minor: int | None,
 ) -> None:
-    """Add a rule's per-line discounts: each clamped so no line goes below zero, then the rule's maximum applied."""
-    granted = [min(amount, totals[index] - discounts[index]) for index, amount in enumerate(wanted)]
-    if cap_minor is not None and sum(granted) > cap_minor:
-        granted = spread(cap_minor, granted)
-    for index, amount in enumerate(granted):
-        discounts[index] += amount
-    if sum(granted):
-        by_rule[code] = by_rule.get(code, 0) + sum(granted)
+    """Add a rule's discounts (line index → amount): each clamped so no line goes below zero, then the rule's
+    maximum applied."""
+    if cap_minor is not None:
+        granted = {index: min(amount, totals[index] - discounts[index]) for index, amount in wanted.items()}
+        if sum(granted.values()) > cap_minor:
+            granted = dict(zip(granted, spread(cap_minor, list(granted.values())), strict=True))
+        wanted = granted
+    taken = 0
+    for index, amount in wanted.items():
+        granted_here = min(amount, totals[index] - discounts[index])
+        discounts[index] += granted_here
+        taken += granted_here
+    if taken:
+        by_rule[code] = by_rule.get(code, 0) + taken
 
 
-def _target_lines(facts: PurchaseFacts, selector: LineSelector, target: DiscountTarget) -> list[int]:
-    chosen = [index for index, line in enumerate(facts.lines) if _selected(selector, line)]
+def _target_lines(selection: Selection, selector: LineSelector, target: DiscountTarget) -> tuple[int, ...]:
+    chosen = selection.indexes(selector)
     if target is DiscountTarget.CHEAPEST_LINE and chosen:
-        return [min(chosen, key=lambda index: (facts.lines[index].total_minor, index))]
+        return (min(chosen, key=lambda index: (selection.lines[index].total_minor, index)),)
     return chosen
 
 
 def _percent_off(
-    facts: PurchaseFacts,
+    selection: Selection,
     totals: list[int],
     selector: LineSelector,
     target: DiscountTarget,
     share_bp: int,
-) -> list[int]:
-    wanted = [0] * len(totals)
-    for index in _target_lines(facts, selector, target):
-        # rounding: each line's percent rounds down to the minor unit
-        wanted[index] = round_down_div(totals[index] * share_bp, BASIS_POINTS_PER_WHOLE)
-    return wanted
+) -> dict[int, int]:
+    # rounding: each line's percent rounds down to the minor unit
+    return {
+        index: totals[index] * share_bp // BASIS_POINTS_PER_WHOLE
+        for index in _target_lines(selection, selector, target)
+    }
 
 
-def _amount_off(facts: PurchaseFacts, remaining: list[int], effect: Discount) -> list[int]:
+def _amount_off(selection: Selection, remaining: list[int], effect: Discount) -> dict[int, int]:
     amount = effect.amount_minor or 0
-    lines = _target_lines(facts, effect.lines, effect.target)
-    wanted = [0] * len(remaining)
+    lines = _target_lines(selection, effect.lines, effect.target)
     if effect.target is DiscountTarget.LINES:
-        for index in lines:
-            wanted[index] = amount
-        return wanted
+        return dict.fromkeys(lines, amount)
     weights = [remaining[index] for index in lines]
-    for index, share in zip(lines, spread(min(amount, sum(weights)), weights), strict=True):
-        wanted[index] = share
-    return wanted
+    return dict(zip(lines, spread(min(amount, sum(weights)), weights), strict=True))
 
 
 def spread(amount: int, weights: Sequence[int]) -> list[int]:

@@ -35,8 +35,16 @@ def _sum(values: list[int]) -> int:
     return sum(values)
 
 
-# Functions conditions may call beyond CEL's standard ones (CEL has no sum()).
-FUNCTIONS: Mapping[str, Callable[..., Any]] = {"sum": _sum}
+def _get(mapping: dict[str, Any], key: str, default: Any) -> Any:
+    """`get(basket.spend_by_category, "coffee", 0)`: CEL's `m[k]` fails on a missing key and this library has no
+    optional values (`m[?k]`)."""
+    if not isinstance(mapping, dict):
+        raise TypeError("get() takes a map, a key and a default")
+    return mapping.get(key, default)
+
+
+# Functions conditions may call beyond CEL's standard ones.
+FUNCTIONS: Mapping[str, Callable[..., Any]] = {"sum": _sum, "get": _get}
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ Everything here is immutable and checked on construction; amounts are minor unit
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -94,13 +93,12 @@ class LineSelector:
     def everything(self) -> bool:
         return not (self.narrowed or self.exclude_skus or self.exclude_categories or self.exclude_tags)
 
-    def matches(self, sku: str, category: str | None, tags: Iterable[str]) -> bool:
-        tag_set = frozenset(tags)
-        if sku in self.exclude_skus or category in self.exclude_categories or tag_set & self.exclude_tags:
+    def matches(self, sku: str, category: str | None, tags: frozenset[str]) -> bool:
+        if sku in self.exclude_skus or category in self.exclude_categories or not self.exclude_tags.isdisjoint(tags):
             return False
-        if not self.narrowed:
+        if not (self.skus or self.categories or self.tags):
             return True
-        return sku in self.skus or category in self.categories or bool(tag_set & self.tags)
+        return sku in self.skus or category in self.categories or not self.tags.isdisjoint(tags)
 
 
 ALL_LINES = LineSelector()
