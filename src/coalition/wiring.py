@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.engine import create_engine
 from coalition.adapters.storage.pos_store import SqlStore
+from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.application.admin import AdminService
 from coalition.application.ports import Clock
 from coalition.application.pos import PosService
+from coalition.application.rules import RulesService
 from coalition.settings import Settings
 
 
@@ -28,6 +30,7 @@ class Services:
     store: SqlStore
     pos: PosService
     admin: AdminService
+    rules: RulesService
 
     async def close(self) -> None:
         await self.store.close()
@@ -40,4 +43,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     store = SqlStore(engine, settings.database_url)
     pos = PosService(store.unit_of_work, clock)
     admin = AdminService(SqlAdminStore(engine, clock).unit_of_work)
-    return Services(settings, engine, store, pos, admin)
+    rules = RulesService(SqlRulesStore(engine).unit_of_work, clock)
+    return Services(settings, engine, store, pos, admin, rules)

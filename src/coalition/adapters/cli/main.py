@@ -269,3 +269,12 @@ def statement(network: str, identifier: str, database_url: DatabaseOption = None
 
 if __name__ == "__main__":
     app()
+
+
+def _register_subcommands() -> None:
+    from coalition.adapters.cli.rules import rules_app
+
+    app.add_typer(rules_app, name="rules")
+
+
+_register_subcommands()

@@ -321,3 +321,29 @@ idempotency_keys = Table(
     Column("response", Text, nullable=False),
     Column("created_at", Timestamp, nullable=False),
 )
+
+# Rule sets (issue 3): one draft per network at most, edited in place; published versions are never changed. The
+# version in force at a moment is the latest published one whose `effective_from` has come.
+rule_sets = Table(
+    "rule_sets",
+    metadata,
+    _id(),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # draft | published
+    Column("body", Text, nullable=False),  # the rule set as JSON (docs/rules.md)
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("published_at", Timestamp, nullable=True),
+    Column("effective_from", Timestamp, nullable=True),
+    UniqueConstraint("network_id", "version"),
+    CheckConstraint("status IN ('draft', 'published')", name="status"),
+    CheckConstraint("status = 'draft' OR (published_at IS NOT NULL AND effective_from IS NOT NULL)", name="published"),
+)
+Index(
+    "uq_rule_sets_one_draft",
+    rule_sets.c.network_id,
+    unique=True,
+    postgresql_where=rule_sets.c.status == "draft",
+    sqlite_where=rule_sets.c.status == "draft",
+)

@@ -1,0 +1,149 @@
+"""`coalition rules …`: import a rule set as a network's draft, see its conflicts, publish it, export any version."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from coalition.domain.errors import InvalidInput
+from coalition.wiring import Services
+
+rules_app = typer.Typer(help="Rule sets: import, check, publish, export (docs/rules.md).", no_args_is_help=True)
+console = Console()
+
+
+def _cli() -> Any:
+    from coalition.adapters.cli import main  # main registers this app; import late to avoid a cycle
+
+    return main
+
+
+def _print_findings(answer: dict[str, Any]) -> None:
+    console.print(
+        f"rule set version {answer['version']} ({answer['status']}): {len(answer['rules'])} rules, "
+        f"{answer['errors']} error(s), {answer['warnings']} warning(s)"
+    )
+    if answer["findings"]:
+        table = Table("severity", "kind", "rules", "found by", "message")
+        for finding in answer["findings"]:
+            colour = "red" if finding["severity"] == "error" else "yellow"
+            table.add_row(
+                f"[{colour}]{finding['severity']}[/{colour}]",
+                finding["kind"],
+                ", ".join(finding["rules"]),
+                finding["method"],
+                finding["message"],
+            )
+        console.print(table)
+
+
+@rules_app.command("import")
+def import_rules(
+    network: str,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="a rule set in YAML or JSON")],
+    database_url: Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")] = None,
+) -> None:
+    """Save FILE as the network's draft (replacing it) and print its conflicts."""
+    main = _cli()
+    text = file.read_text()
+    try:
+        document = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as error:
+        main.errors.print(f"[red]error (file):[/red] {str(error).splitlines()[0]}")
+        raise typer.Exit(2) from None
+
+    async def work(services: Services) -> dict[str, Any]:
+        return await services.rules.save_draft(await main._network(services, network), document)
+
+    answer = main._run(main._settings(database_url), work)
+    _print_findings(answer)
+    if answer["errors"]:
+        raise typer.Exit(1)
+
+
+@rules_app.command("check")
+def check_rules(
+    network: str,
+    database_url: Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")] = None,
+) -> None:
+    """Print the draft's conflicts; exit 1 if any is an error."""
+    main = _cli()
+
+    async def work(services: Services) -> dict[str, Any]:
+        return await services.rules.draft(await main._network(services, network))
+
+    answer = main._run(main._settings(database_url), work)
+    _print_findings(answer)
+    if answer["errors"]:
+        raise typer.Exit(1)
+
+
+@rules_app.command("publish")
+def publish_rules(
+    network: str,
+    at: Annotated[str | None, typer.Option(help="ISO 8601 moment with offset; now if omitted")] = None,
+    database_url: Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")] = None,
+) -> None:
+    """Publish the draft now or at a future moment; refused while it has errors."""
+    main = _cli()
+    try:
+        effective_from = datetime.fromisoformat(at) if at else None
+    except ValueError:
+        main.errors.print("[red]error (at):[/red] expected an ISO 8601 moment such as 2026-12-01T00:00:00+03:00")
+        raise typer.Exit(2) from None
+
+    async def work(services: Services) -> dict[str, Any]:
+        if effective_from is not None and effective_from.tzinfo is None:
+            raise InvalidInput("the moment needs its offset, e.g. +03:00", field="at")
+        return await services.rules.publish(await main._network(services, network), effective_from)
+
+    answer = main._run(main._settings(database_url), work)
+    console.print(f"[green]published[/green] version {answer['version']}, in force from {answer['effective_from']}")
+
+
+@rules_app.command("export")
+def export_rules(
+    network: str,
+    version: Annotated[int | None, typer.Option(help="a version; the newest if omitted")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="yaml or json")] = "yaml",
+    database_url: Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")] = None,
+) -> None:
+    """Print a version of the network's rule set."""
+    main = _cli()
+
+    async def work(services: Services) -> dict[str, Any]:
+        ref = await main._network(services, network)
+        chosen = version
+        if chosen is None:
+            versions = (await services.rules.history(ref))["versions"]
+            if not versions:
+                raise InvalidInput("this network has no rule set yet", field="version")
+            chosen = versions[0]["version"]
+        return await services.rules.version(ref, chosen)
+
+    document = main._run(main._settings(database_url), work)
+    if output_format == "json":
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        print(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), end="")
+
+
+@rules_app.command("history")
+def rules_history(
+    network: str,
+    database_url: Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")] = None,
+) -> None:
+    """Every version of the network's rule set and the one in force."""
+    main = _cli()
+
+    async def work(services: Services) -> dict[str, Any]:
+        return await services.rules.history(await main._network(services, network))
+
+    print(json.dumps(main._run(main._settings(database_url), work), indent=2))

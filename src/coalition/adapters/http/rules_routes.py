@@ -1,0 +1,89 @@
+"""The rules API: the network administrator edits a draft rule set, sees its conflicts, publishes it, reads history.
+
+Rule sets travel as JSON (`{"rules": [...]}`, docs/rules.md) or, with `Content-Type: application/yaml`, as YAML.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+import yaml
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import PlainTextResponse, Response
+from pydantic import BaseModel, Field
+
+from coalition.adapters.http.dependencies import NetworkAdmin, Svc
+from coalition.domain.errors import InvalidInput
+
+router = APIRouter(prefix="/v1/admin/rule-sets", tags=["Rules"])
+
+MAX_BODY_BYTES = 2_000_000
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+
+
+class PublishBody(BaseModel):
+    effective_from: datetime | None = Field(
+        default=None, description="when the set takes effect (ISO 8601 with offset); now if omitted"
+    )
+
+
+async def _document(request: Request) -> object:
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise InvalidInput("a rule set document is at most 2 MB", field="body")
+    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    try:
+        if content_type in YAML_TYPES:
+            return yaml.safe_load(raw.decode())
+        return json.loads(raw)
+    except (ValueError, yaml.YAMLError, UnicodeDecodeError) as error:
+        raise InvalidInput(
+            f"the body is not valid {'YAML' if content_type in YAML_TYPES else 'JSON'}: "
+            f"{str(error).splitlines()[0][:200]}",
+            field="body",
+        ) from None
+
+
+@router.put(
+    "/draft",
+    summary="Save the draft rule set (replaces it); answers its conflicts",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/yaml": {"schema": {"type": "string"}},
+            }
+        }
+    },
+)
+async def save_draft(request: Request, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.rules.save_draft(admin, await _document(request))
+
+
+@router.get("/draft", summary="The draft rule set with its conflicts")
+async def draft(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.rules.draft(admin)
+
+
+@router.post("/draft/publish", summary="Publish the draft now or at a future time; refused while it has errors")
+async def publish(svc: Svc, admin: NetworkAdmin, body: Annotated[PublishBody | None, Body()] = None) -> dict[str, Any]:
+    return await svc.rules.publish(admin, body.effective_from if body else None)
+
+
+@router.get("", summary="Every version, newest first, and the one in force")
+async def history(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.rules.history(admin)
+
+
+@router.get("/{version}", summary="One version, as JSON or (format=yaml) YAML", response_model=None)
+async def version(
+    version: int, svc: Svc, admin: NetworkAdmin, format: Annotated[str, Query(pattern="^(json|yaml)$")] = "json"
+) -> dict[str, Any] | Response:
+    document = await svc.rules.version(admin, version)
+    if format == "yaml":
+        return PlainTextResponse(
+            yaml.safe_dump(document, sort_keys=False, allow_unicode=True), media_type="application/yaml"
+        )
+    return document

@@ -1,0 +1,127 @@
+"""The SQL implementation of the rules unit of work (SQLAlchemy Core: the admin side, off the purchase path)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from coalition.adapters.storage import tables as t
+from coalition.application.rules import StoredRuleSet
+from coalition.domain.errors import Conflict
+
+_COLUMNS = (
+    t.rule_sets.c.version,
+    t.rule_sets.c.status,
+    t.rule_sets.c.body,
+    t.rule_sets.c.updated_at,
+    t.rule_sets.c.published_at,
+    t.rule_sets.c.effective_from,
+)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _stored(row: Any) -> StoredRuleSet:
+    return StoredRuleSet(
+        row.version,
+        row.status,
+        row.body,
+        _utc(row.updated_at) or row.updated_at,
+        _utc(row.published_at),
+        _utc(row.effective_from),
+    )
+
+
+class SqlRulesUnitOfWork:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def _one(self, *conditions: Any) -> StoredRuleSet | None:
+        row = (await self.connection.execute(select(*_COLUMNS).where(*conditions))).first()
+        return None if row is None else _stored(row)
+
+    async def draft(self, network_id: int) -> StoredRuleSet | None:
+        return await self._one(t.rule_sets.c.network_id == network_id, t.rule_sets.c.status == "draft")
+
+    async def version(self, network_id: int, version: int) -> StoredRuleSet | None:
+        return await self._one(t.rule_sets.c.network_id == network_id, t.rule_sets.c.version == version)
+
+    async def history(self, network_id: int) -> list[StoredRuleSet]:
+        rows = await self.connection.execute(
+            select(*_COLUMNS).where(t.rule_sets.c.network_id == network_id).order_by(t.rule_sets.c.version.desc())
+        )
+        return [_stored(row) for row in rows]
+
+    async def in_force(self, network_id: int, at: datetime) -> StoredRuleSet | None:
+        r = t.rule_sets
+        row = (
+            await self.connection.execute(
+                select(*_COLUMNS)
+                .where(r.c.network_id == network_id, r.c.status == "published", r.c.effective_from <= at)
+                .order_by(r.c.effective_from.desc(), r.c.version.desc())
+                .limit(1)
+            )
+        ).first()
+        return None if row is None else _stored(row)
+
+    async def save_draft(self, network_id: int, body: str, now: datetime) -> int:
+        r = t.rule_sets
+        current = await self.draft(network_id)
+        if current is not None:
+            await self.connection.execute(
+                update(r)
+                .where(r.c.network_id == network_id, r.c.version == current.version, r.c.status == "draft")
+                .values(body=body, updated_at=now)
+            )
+            return current.version
+        latest = (
+            await self.connection.execute(
+                select(func.coalesce(func.max(r.c.version), 0)).where(r.c.network_id == network_id)
+            )
+        ).scalar_one()
+        version = int(latest) + 1
+        try:
+            await self.connection.execute(
+                insert(r).values(
+                    network_id=network_id, version=version, status="draft", body=body, created_at=now, updated_at=now
+                )
+            )
+        except IntegrityError:  # another edit created the draft at the same moment
+            raise Conflict(
+                "another edit created this draft at the same moment: load it and try again", field="draft"
+            ) from None
+        return version
+
+    async def publish_draft(self, network_id: int, version: int, now: datetime, effective_from: datetime) -> bool:
+        r = t.rule_sets
+        result = await self.connection.execute(
+            update(r)
+            .where(r.c.network_id == network_id, r.c.version == version, r.c.status == "draft")
+            .values(status="published", published_at=now, effective_from=effective_from, updated_at=now)
+        )
+        return bool(result.rowcount)
+
+    async def scope_names(self, network_id: int) -> tuple[frozenset[str], frozenset[str]]:
+        partners = await self.connection.execute(select(t.partners.c.name).where(t.partners.c.network_id == network_id))
+        outlets = await self.connection.execute(select(t.outlets.c.name).where(t.outlets.c.network_id == network_id))
+        return frozenset(row.name for row in partners), frozenset(row.name for row in outlets)
+
+
+class SqlRulesStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[SqlRulesUnitOfWork]:
+        async with self.engine.begin() as connection:
+            yield SqlRulesUnitOfWork(connection)

@@ -1,0 +1,56 @@
+"""`coalition rules`: import a draft, check it, publish it, export it, on an SQLite file with the demo network."""
+
+from __future__ import annotations
+
+import yaml
+
+from tests.cli.test_cli import demo_json, run, url  # noqa: F401 — `url` is a fixture
+
+GOOD = """
+rules:
+  - code: base
+    effects: [{accrue_percent: {percent: "3"}}]
+  - code: morning
+    window: {until: "12:00"}
+    effects: [{discount: {percent: "5"}}]
+"""
+TIE = """
+rules:
+  - {code: a, stacking: exclusive, group: g, effects: [{discount: {percent: "5"}}]}
+  - {code: b, stacking: exclusive, group: g, effects: [{discount: {percent: "7"}}]}
+"""
+
+
+def test_import_check_publish_export_and_history(url, tmp_path):  # noqa: F811
+    demo_json(url)
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(GOOD)
+    imported = run("rules", "import", "demo", str(rules_file), "--database-url", url)
+    assert imported.exit_code == 0, imported.output
+    assert "2 rules, 0 error(s)" in imported.output
+    assert run("rules", "check", "demo", "--database-url", url).exit_code == 0
+    published = run("rules", "publish", "demo", "--database-url", url)
+    assert published.exit_code == 0, published.output
+    assert "published version 1" in published.output
+    exported = run("rules", "export", "demo", "--database-url", url)
+    assert exported.exit_code == 0, exported.output
+    assert [rule["code"] for rule in yaml.safe_load(exported.stdout)["rules"]] == ["base", "morning"]
+    history = run("rules", "history", "demo", "--database-url", url)
+    assert '"in_force": 1' in history.stdout
+
+
+def test_conflicts_are_shown_and_block_publishing(url, tmp_path):  # noqa: F811
+    demo_json(url)
+    rules_file = tmp_path / "tie.yaml"
+    rules_file.write_text(TIE)
+    imported = run("rules", "import", "demo", str(rules_file), "--database-url", url)
+    assert imported.exit_code == 1
+    assert "exclusive-tie" in imported.output
+    refused = run("rules", "publish", "demo", "--database-url", url)
+    assert refused.exit_code == 2
+    assert "conflict" in refused.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  - {code: x, condition: 'member.', effects: [{discount: {percent: '5'}}]}\n")
+    broken = run("rules", "import", "demo", str(bad), "--database-url", url)
+    assert broken.exit_code == 2
+    assert "rules[0].condition" in broken.output

@@ -1,0 +1,138 @@
+"""The rules API on both engines: draft, conflicts, publish now or later, history, export; bad input changes nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+import yaml
+from sqlalchemy.exc import DBAPIError
+
+from tests.support import assert_problem, auth, client, make_network
+
+pytestmark = pytest.mark.anyio
+
+SMALL_SHOP = {
+    "rules": [
+        {
+            "code": "lifetime-below-10000",
+            "condition": "member.lifetime_spend_minor < 1000000",
+            "stacking": "exclusive",
+            "group": "lifetime",
+            "effects": [{"accrue_percent": {"percent": "3"}}, {"set_redemption": {"cap_percent": "15"}}],
+        },
+        {
+            "code": "lifetime-from-10000",
+            "condition": "member.lifetime_spend_minor >= 1000000",
+            "stacking": "exclusive",
+            "group": "lifetime",
+            "effects": [{"accrue_percent": {"percent": "5"}}, {"set_redemption": {"cap_percent": "30"}}],
+        },
+    ]
+}
+TIE = {
+    "rules": [
+        {"code": "a", "stacking": "exclusive", "group": "g", "effects": [{"discount": {"percent": "5"}}]},
+        {"code": "b", "stacking": "exclusive", "group": "g", "effects": [{"discount": {"percent": "7"}}]},
+    ]
+}
+URL = "/v1/admin/rule-sets"
+
+
+async def test_draft_publish_history_and_export(services):
+    net = await make_network(services)
+    admin = auth(net.admin_key)
+    async with client(services) as http:
+        saved = await http.put(f"{URL}/draft", json=SMALL_SHOP, headers=admin)
+        assert saved.status_code == 200, saved.text
+        assert (saved.json()["version"], saved.json()["status"], saved.json()["errors"]) == (1, "draft", 0)
+        assert [rule["code"] for rule in saved.json()["rules"]] == ["lifetime-below-10000", "lifetime-from-10000"]
+
+        again = (await http.get(f"{URL}/draft", headers=admin)).json()
+        assert again["rules"] == saved.json()["rules"]
+
+        published = await http.post(f"{URL}/draft/publish", headers=admin)
+        assert published.status_code == 200, published.text
+        assert published.json()["status"] == "published"
+        history = (await http.get(URL, headers=admin)).json()
+        assert history["in_force"] == 1
+        assert [(v["version"], v["status"], v["rules"]) for v in history["versions"]] == [(1, "published", 2)]
+
+        # The next edit is version 2; version 1 stays as it was published.
+        edited = {"rules": SMALL_SHOP["rules"][:1]}
+        assert (await http.put(f"{URL}/draft", json=edited, headers=admin)).json()["version"] == 2
+        exported = await http.get(f"{URL}/1", params={"format": "yaml"}, headers=admin)
+        assert exported.headers["content-type"].startswith("application/yaml")
+        assert len(yaml.safe_load(exported.text)["rules"]) == 2
+        assert (await http.get(URL, headers=admin)).json()["in_force"] == 1
+
+        # YAML in, and a publication set for later does not take effect yet.
+        yaml_body = yaml.safe_dump(edited)
+        saved_yaml = await http.put(
+            f"{URL}/draft", content=yaml_body, headers=admin | {"Content-Type": "application/yaml"}
+        )
+        assert saved_yaml.status_code == 200, saved_yaml.text
+        later = services.rules.clock.now() + timedelta(days=1)
+        scheduled = await http.post(f"{URL}/draft/publish", json={"effective_from": later.isoformat()}, headers=admin)
+        assert scheduled.status_code == 200, scheduled.text
+        history = (await http.get(URL, headers=admin)).json()
+        assert history["in_force"] == 1
+        assert [v["version"] for v in history["versions"] if v["status"] == "published"] == [2, 1]
+        in_force_tomorrow = await services.rules.in_force(net.ref, later + timedelta(seconds=1))
+        assert in_force_tomorrow is not None and in_force_tomorrow.version == 2
+
+
+async def test_a_bad_rule_is_refused_naming_the_rule_and_field_and_the_draft_is_kept(services):
+    net = await make_network(services)
+    admin = auth(net.admin_key)
+    async with client(services) as http:
+        assert (await http.put(f"{URL}/draft", json=SMALL_SHOP, headers=admin)).status_code == 200
+        broken = {"rules": [SMALL_SHOP["rules"][0] | {"condition": "member.lifetime_spend_minor <"}]}
+        refused = await http.put(f"{URL}/draft", json=broken, headers=admin)
+        body = assert_problem(refused, 422, "invalid-input", "rules[0].condition")
+        assert "line 1, column" in body["detail"]
+        negative = {"rules": [{"code": "x", "effects": [{"discount": {"percent": "-5"}}]}]}
+        assert_problem(
+            await http.put(f"{URL}/draft", json=negative, headers=admin),
+            422, "invalid-input", "rules[0].effects[0].discount.percent",
+        )
+        assert_problem(
+            await http.put(f"{URL}/draft", content=b"{not json", headers=admin | {"Content-Type": "application/json"}),
+            422, "invalid-input", "body",
+        )
+        kept = (await http.get(f"{URL}/draft", headers=admin)).json()
+        assert len(kept["rules"]) == 2
+
+
+async def test_publishing_a_draft_with_errors_is_refused_and_nothing_changes(services):
+    net = await make_network(services)
+    admin = auth(net.admin_key)
+    async with client(services) as http:
+        saved = (await http.put(f"{URL}/draft", json=TIE, headers=admin)).json()
+        assert saved["errors"] == 1
+        assert saved["findings"][0]["kind"] == "exclusive-tie"
+        assert saved["findings"][0]["rules"] == ["a", "b"]
+        refused = await http.post(f"{URL}/draft/publish", headers=admin)
+        body = assert_problem(refused, 409, "conflict", "draft")
+        assert "a and b" in body["detail"]
+        assert (await http.get(URL, headers=admin)).json() == {
+            "in_force": None,
+            "versions": [v for v in (await http.get(URL, headers=admin)).json()["versions"] if v["status"] == "draft"],
+        }
+        assert_problem(await http.get(f"{URL}/7", headers=admin), 404, "not-found", "version")
+        other = await make_network(services, code="other")
+        refused_elsewhere = await http.post(f"{URL}/draft/publish", headers=auth(other.admin_key))
+        assert_problem(refused_elsewhere, 404, "not-found", "draft")
+        assert (await http.get(URL, headers={})).status_code == 401
+
+
+async def test_a_published_rule_set_cannot_be_changed_in_the_database(services):
+    net = await make_network(services)
+    async with client(services) as http:
+        await http.put(f"{URL}/draft", json=SMALL_SHOP, headers=auth(net.admin_key))
+        await http.post(f"{URL}/draft/publish", headers=auth(net.admin_key))
+    with pytest.raises(DBAPIError, match="kept as it was"):
+        async with services.engine.begin() as connection:
+            await connection.execute(sa.text("UPDATE rule_sets SET body = '{\"rules\": []}'"))
+    assert (await services.rules.in_force(net.ref)) is not None
