@@ -38,6 +38,13 @@ def test_import_check_publish_export_and_history(url, tmp_path):  # noqa: F811
     history = run("rules", "history", "demo", "--database-url", url)
     assert '"in_force": 1' in history.stdout
 
+    purchase = tmp_path / "purchase.yaml"
+    purchase.write_text("version: 1\namount: '1000.00'\nat: '2026-11-25T13:00:00+00:00'\n")
+    explained = run("rules", "explain", "demo", str(purchase), "--database-url", url)
+    assert explained.exit_code == 0, explained.output
+    assert "due 1000.00, points to earn 30" in explained.output
+    assert "outside its time window" in explained.output
+
 
 def test_conflicts_are_shown_and_block_publishing(url, tmp_path):  # noqa: F811
     demo_json(url)

@@ -136,3 +136,67 @@ async def test_a_published_rule_set_cannot_be_changed_in_the_database(services):
         async with services.engine.begin() as connection:
             await connection.execute(sa.text("UPDATE rule_sets SET body = '{\"rules\": []}'"))
     assert (await services.rules.in_force(net.ref)) is not None
+
+
+MORNING = {
+    "rules": [
+        {
+            "code": "next-month",
+            "effects": [
+                {
+                    "spend_tier_discount": {
+                        "basis": "previous_period",
+                        "tiers": [{"from": "10000.00", "percent": "10"}],
+                        "floor": "3",
+                        "top": "20",
+                    }
+                }
+            ],
+        },
+        {"code": "morning", "window": {"until": "12:00"}, "effects": [{"discount": {"percent": "5"}}]},
+        {
+            "code": "points",
+            "effects": [{"accrue_percent": {"percent": "5"}}, {"set_redemption": {"cap_percent": "50"}}],
+        },
+        {"code": "vip", "condition": '"vip" in member.segments', "effects": [{"discount": {"percent": "1"}}]},
+    ]
+}
+
+
+async def test_explain_runs_a_hypothetical_purchase_at_the_outlets_local_time(services):
+    net = await make_network(services)
+    admin = auth(net.admin_key)
+    async with client(services) as http:
+        assert (await http.put(f"{URL}/draft", json=MORNING, headers=admin)).status_code == 200
+        # 08:30 UTC is 11:30 in Moscow, where the shop's till is: the morning discount applies.
+        body = {
+            "outlet": "Shop till",
+            "at": "2026-11-25T08:30:00+00:00",
+            "items": [{"sku": "latte", "quantity": 2, "unit_price": "250.00"}],
+            "member": {"previous_period_spend": "12000.00"},
+            "redeem_points": 100,
+        }
+        explained = await http.post(f"{URL}/explain", json=body, headers=admin)
+        assert explained.status_code == 200, explained.text
+        answer = explained.json()
+        assert answer["applied"] == ["morning", "next-month", "points"]
+        assert answer["discounts_by_rule"] == {"next-month": "50.00", "morning": "25.00"}
+        assert (answer["check"], answer["discount"], answer["amount_due"]) == ("500.00", "75.00", "325.00")
+        assert answer["max_redeemable_points"] == 212  # 50 % of 425.00
+        assert answer["points_to_earn"] == 16  # 5 % of the 325.00 paid in money
+        assert {o["rule"]: o["reason"] for o in answer["outcomes"] if not o["applied"]} == {
+            "vip": 'its condition is false: "vip" in member.segments'
+        }
+        afternoon = await http.post(f"{URL}/explain", json=body | {"at": "2026-11-25T09:00:00+00:00"}, headers=admin)
+        assert "morning" not in afternoon.json()["applied"]
+        assert_problem(
+            await http.post(f"{URL}/explain", json=body | {"redeem_points": 300}, headers=admin),
+            422, "redeem-not-allowed", "redeem_points",
+        )
+        assert_problem(
+            await http.post(f"{URL}/explain", json=body | {"member": {"lifetime_spend": "-1"}}, headers=admin),
+            422, "invalid-input", "member.lifetime_spend",
+        )
+        assert_problem(
+            await http.post(f"{URL}/explain", json=body | {"version": 9}, headers=admin), 404, "not-found", "version"
+        )

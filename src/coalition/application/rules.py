@@ -10,16 +10,19 @@ from __future__ import annotations
 import json
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from coalition.application.admin import NetworkRef
 from coalition.application.ports import Clock
-from coalition.domain.errors import Conflict, InvalidInput, NotFound
+from coalition.domain.errors import Conflict, InvalidInput, NotFound, RedeemNotAllowed
+from coalition.domain.money import format_minor, line_total_minor, parse_quantity_milli
 from coalition.domain.rules.conflicts import Finding, Network, Severity, find_conflicts
-from coalition.domain.rules.engine import CompiledRuleSet, compile_rule_set
-from coalition.domain.rules.model import RuleSet
-from coalition.domain.rules.parsing import parse_rule_set, rule_set_to_data
+from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
+from coalition.domain.rules.engine import CompiledRuleSet, Evaluation, compile_rule_set, evaluate
+from coalition.domain.rules.model import RuleSet, Trigger
+from coalition.domain.rules.parsing import Reader, parse_rule_set, rule_set_to_data
 
 MAX_BODY_CHARS = 2_000_000
 
@@ -42,6 +45,11 @@ class RulesUnitOfWork(Protocol):
     async def save_draft(self, network_id: int, body: str, now: datetime) -> int: ...
     async def publish_draft(self, network_id: int, version: int, now: datetime, effective_from: datetime) -> bool: ...
     async def scope_names(self, network_id: int) -> tuple[frozenset[str], frozenset[str]]: ...
+    async def outlet_place(self, network_id: int, outlet: str) -> tuple[str, str] | None:
+        """The partner's name and the time zone of the outlet with this name."""
+        ...
+
+    async def point_value_minor(self, network_id: int) -> int: ...
 
 
 class RulesUnitOfWorkFactory(Protocol):
@@ -146,6 +154,28 @@ class RulesService:
             self._compiled[key] = compile_rule_set(rule_set, stored.version)
         return self._compiled[key]
 
+    async def explain(self, network: NetworkRef, data: object) -> dict[str, Any]:
+        """Run a hypothetical event through the draft (or a version): every rule with why it did or did not apply."""
+        request = parse_explain(data, network.currency)
+        lines, outlet, partner, member, coupons = request.facts_without_time
+        now = request.at or self.clock.now()
+        async with self.unit_of_work() as uow:
+            stored = await (
+                uow.draft(network.id) if request.version is None else uow.version(network.id, request.version)
+            )
+            place = await uow.outlet_place(network.id, outlet) if outlet else None
+            point_value_minor = await uow.point_value_minor(network.id)
+        if stored is None:
+            what = "no draft" if request.version is None else f"no version {request.version}"
+            raise NotFound(f"this network has {what}", field="version")
+        zone = ZoneInfo(place[1]) if place else ZoneInfo("UTC")
+        facts = PurchaseFacts(
+            lines, outlet, partner or (place[0] if place else ""), member, now, now.astimezone(zone), coupons
+        )
+        compiled = compile_rule_set(parse_rule_set(json.loads(stored.body), network.currency), stored.version)
+        evaluation = evaluate(compiled, facts, request.trigger, explain=True)
+        return explain_answer(evaluation, request, network.currency, point_value_minor)
+
     async def _findings(
         self, uow: RulesUnitOfWork, network: NetworkRef, rule_set: RuleSet, version: int
     ) -> list[Finding]:
@@ -164,3 +194,119 @@ class RulesService:
             "errors": sum(1 for f in findings if f.severity is Severity.ERROR),
             "warnings": sum(1 for f in findings if f.severity is Severity.WARNING),
         }
+
+
+# --- explain: a hypothetical event run through a rule set, every rule with its reason -----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExplainRequest:
+    facts_without_time: tuple[tuple[LineFacts, ...], str, str, MemberFacts, frozenset[str]]
+    at: datetime | None
+    redeem_points: int
+    trigger: Trigger
+    version: int | None  # None: the draft
+
+
+def parse_explain(data: object, currency: str) -> ExplainRequest:
+    reader = Reader(data, "", currency)
+    lines = tuple(
+        LineFacts(
+            sku=item.text("sku", limit=100),
+            total_minor=line_total_minor(
+                parse_quantity_milli(item.data.get("quantity", 1), field=item.at("quantity")), item.amount("unit_price")
+            ),
+            quantity_milli=parse_quantity_milli(item.data.get("quantity", 1), field=item.at("quantity")),
+            unit_price_minor=item.amount("unit_price"),
+            category=item.text("category", limit=100) if item.has("category") else None,
+            tags=item.strings("tags"),
+        )
+        for item in reader.children("items")
+    )
+    if not lines and reader.has("amount"):
+        lines = (LineFacts("", reader.amount("amount")),)
+    if not lines and reader.data.get("trigger", "purchase") == "purchase":
+        raise InvalidInput("send the check 'amount' or its 'items'", field="amount")
+    m = reader.child("member")
+    member = MemberFacts(
+        kind=m.text("kind", default="personal"),
+        tier=m.text("tier", default=""),
+        segments=m.strings("segments"),
+        lifetime_spend_minor=m.amount("lifetime_spend") if m.has("lifetime_spend") else 0,
+        period_spend_minor=m.amount("period_spend") if m.has("period_spend") else 0,
+        previous_period_spend_minor=m.amount("previous_period_spend") if m.has("previous_period_spend") else 0,
+        visit_count=m.integer("visit_count", default=0),
+        birth_date=_date(m, "birth_date"),
+        card_type=m.text("card_type", default=""),
+        points_balance=m.integer("points_balance", default=0),
+    )
+    redeem = reader.integer("redeem_points", default=0)
+    if redeem < 0:
+        raise InvalidInput("points to redeem cannot be negative", field="redeem_points")
+    version = reader.data.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise InvalidInput("a version number, or leave it out for the draft", field="version")
+    return ExplainRequest(
+        (
+            lines,
+            reader.text("outlet", default=""),
+            reader.text("partner", default=""),
+            member,
+            reader.strings("coupons"),
+        ),
+        reader.moment("at"),
+        redeem,
+        reader.choice("trigger", Trigger, default=Trigger.PURCHASE),
+        version,
+    )
+
+
+def _date(reader: Reader, name: str) -> date | None:
+    value = reader.data.get(name)
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput("expected an ISO date such as 1990-05-04", field=reader.at(name)) from None
+
+
+def explain_answer(
+    evaluation: Evaluation, request: ExplainRequest, currency: str, point_value_minor: int
+) -> dict[str, Any]:
+    def money(minor: int) -> str:
+        return format_minor(minor, currency)
+
+    cap = evaluation.max_redeemable_points(point_value_minor)
+    redeem = request.redeem_points
+    if redeem > cap:
+        raise RedeemNotAllowed(f"at most {cap} points may be redeemed on this check", field="redeem_points")
+    due = evaluation.after_discounts_minor - redeem * point_value_minor
+    grants = evaluation.points_earned(due, point_value_minor)
+    return {
+        "version": evaluation.version,
+        "applied": list(evaluation.applied_rules),
+        "outcomes": [{"rule": o.code, "applied": o.applied, "reason": o.reason} for o in evaluation.outcomes],
+        "lines": [
+            {"sku": line.sku, "total": money(total), "discount": money(off)}
+            for line, total, off in zip(
+                request.facts_without_time[0],
+                evaluation.line_totals_minor,
+                evaluation.line_discounts_minor,
+                strict=True,
+            )
+        ],
+        "check": money(evaluation.check_minor),
+        "discount": money(evaluation.discount_minor),
+        "discounts_by_rule": {code: money(amount) for code, amount in evaluation.discounts_by_rule_minor.items()},
+        "max_redeemable_points": cap,
+        "redeem_points": redeem,
+        "amount_due": money(due),
+        "points_to_earn": sum(grant.points for grant in grants),
+        "points_by_rule": {grant.rule: grant.points for grant in grants},
+        "gifts": [
+            {"rule": code, "gift_type": g.gift_type, "outlets": sorted(g.outlets)} for code, g in evaluation.gifts
+        ],
+        "coupons": [{"rule": code, "campaign": c.campaign} for code, c in evaluation.coupons],
+        "tier": evaluation.tier,
+    }

@@ -147,3 +147,32 @@ def rules_history(
         return await services.rules.history(await main._network(services, network))
 
     print(json.dumps(main._run(main._settings(database_url), work), indent=2))
+
+
+@rules_app.command("explain")
+def explain_rules(
+    network: str,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="a purchase in YAML or JSON")],
+    database_url: Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")] = None,
+) -> None:
+    """Run the purchase in FILE through the draft (or `version:` in FILE): every rule and why it applied or not."""
+    main = _cli()
+    text = file.read_text()
+    try:
+        document = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as error:
+        main.errors.print(f"[red]error (file):[/red] {str(error).splitlines()[0]}")
+        raise typer.Exit(2) from None
+
+    async def work(services: Services) -> dict[str, Any]:
+        return await services.rules.explain(await main._network(services, network), document)
+
+    answer = main._run(main._settings(database_url), work)
+    table = Table("rule", "applied", "reason")
+    for outcome in answer["outcomes"]:
+        table.add_row(outcome["rule"], "yes" if outcome["applied"] else "no", outcome["reason"])
+    console.print(table)
+    console.print(
+        f"check {answer['check']}, discount {answer['discount']}, due {answer['amount_due']}, "
+        f"points to earn {answer['points_to_earn']}, at most {answer['max_redeemable_points']} points redeemable"
+    )

@@ -72,6 +72,17 @@ async def publish(svc: Svc, admin: NetworkAdmin, body: Annotated[PublishBody | N
     return await svc.rules.publish(admin, body.effective_from if body else None)
 
 
+@router.post(
+    "/explain",
+    summary="Run a hypothetical purchase through the draft (or a version): every rule and why it applied or not",
+)
+async def explain(request: Request, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    """Body: `items` (sku, category, tags, quantity, unit_price) or `amount`; `outlet` (name), `at` (ISO 8601),
+    `member` (lifetime_spend, period_spend, previous_period_spend, segments, card_type, visit_count, birth_date,
+    points_balance), `coupons`, `redeem_points`, `trigger`, `version` (the draft if omitted)."""
+    return await svc.rules.explain(admin, await _document(request))
+
+
 @router.get("", summary="Every version, newest first, and the one in force")
 async def history(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.rules.history(admin)

@@ -116,6 +116,27 @@ class SqlRulesUnitOfWork:
         outlets = await self.connection.execute(select(t.outlets.c.name).where(t.outlets.c.network_id == network_id))
         return frozenset(row.name for row in partners), frozenset(row.name for row in outlets)
 
+    async def outlet_place(self, network_id: int, outlet: str) -> tuple[str, str] | None:
+        o, p = t.outlets, t.partners
+        row = (
+            await self.connection.execute(
+                select(p.c.name, o.c.timezone)
+                .join(p, p.c.id == o.c.partner_id)
+                .where(o.c.network_id == network_id, o.c.name == outlet)
+                .order_by(o.c.id)
+                .limit(1)
+            )
+        ).first()
+        return None if row is None else (row.name, row.timezone)
+
+    async def point_value_minor(self, network_id: int) -> int:
+        value = (
+            await self.connection.execute(
+                select(t.programs.c.point_value_minor).where(t.programs.c.network_id == network_id).limit(1)
+            )
+        ).scalar_one_or_none()
+        return int(value) if value is not None else 100
+
 
 class SqlRulesStore:
     def __init__(self, engine: AsyncEngine) -> None:
