@@ -95,11 +95,15 @@ async def test_a_bad_rule_is_refused_naming_the_rule_and_field_and_the_draft_is_
         negative = {"rules": [{"code": "x", "effects": [{"discount": {"percent": "-5"}}]}]}
         assert_problem(
             await http.put(f"{URL}/draft", json=negative, headers=admin),
-            422, "invalid-input", "rules[0].effects[0].discount.percent",
+            422,
+            "invalid-input",
+            "rules[0].effects[0].discount.percent",
         )
         assert_problem(
             await http.put(f"{URL}/draft", content=b"{not json", headers=admin | {"Content-Type": "application/json"}),
-            422, "invalid-input", "body",
+            422,
+            "invalid-input",
+            "body",
         )
         kept = (await http.get(f"{URL}/draft", headers=admin)).json()
         assert len(kept["rules"]) == 2
@@ -191,11 +195,15 @@ async def test_explain_runs_a_hypothetical_purchase_at_the_outlets_local_time(se
         assert "morning" not in afternoon.json()["applied"]
         assert_problem(
             await http.post(f"{URL}/explain", json=body | {"redeem_points": 300}, headers=admin),
-            422, "redeem-not-allowed", "redeem_points",
+            422,
+            "redeem-not-allowed",
+            "redeem_points",
         )
         assert_problem(
             await http.post(f"{URL}/explain", json=body | {"member": {"lifetime_spend": "-1"}}, headers=admin),
-            422, "invalid-input", "member.lifetime_spend",
+            422,
+            "invalid-input",
+            "member.lifetime_spend",
         )
         assert_problem(
             await http.post(f"{URL}/explain", json=body | {"version": 9}, headers=admin), 404, "not-found", "version"

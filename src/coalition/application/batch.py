@@ -29,6 +29,7 @@ from coalition.application.pos import (
     PosService,
     PurchaseInput,
     parse_basket,
+    price_with_rules,
     purchase_body,
     purchase_record,
     replay,
@@ -38,6 +39,7 @@ from coalition.domain.errors import Conflict, DomainError, IdempotencyKeyReused,
 from coalition.domain.identifiers import lookup_candidates
 from coalition.domain.lots import Lot, LotTake
 from coalition.domain.purchase import BasketLine, MemberPoints, NewLot, after_expiry, plan_expiry, plan_purchase
+from coalition.domain.rules.engine import CompiledRuleSet
 
 MAX_BATCH_SIZE = 1000
 
@@ -83,6 +85,7 @@ class BatchRecorder:
     async def _attempt(self, items: Sequence[BatchItem]) -> list[Outcome]:
         service, ctx = self.service, self.ctx
         outcomes: list[Outcome | None] = [None] * len(items)
+        rules = await service.rule_set_in_force(ctx.network_id)  # before the unit of work: it has its own
         async with service.unit_of_work() as uow:
             pc = await service.program_context(uow, ctx.network_id)
             keys = self._keys(items, outcomes)
@@ -107,7 +110,7 @@ class BatchRecorder:
             receipts = [str(items[i].purchase.receipt).strip() for i in candidates]
             taken_receipts = await uow.existing_receipts(ctx.outlet_id, receipts) if receipts else set()
             tx_ids, lot_ids = await uow.allocate_ids(2 * len(candidates), len(candidates))
-            planner = _Planner(service, uow, ctx, pc, found, _Ids(tx_ids), _Ids(lot_ids), taken_receipts)
+            planner = _Planner(service, uow, ctx, pc, found, _Ids(tx_ids), _Ids(lot_ids), taken_receipts, rules)
             first_by_key: dict[str, int] = {}
             for index in sorted(candidates):
                 item, key = items[index], keys[index]
@@ -150,8 +153,10 @@ class _Planner:
         tx_ids: _Ids,
         lot_ids: _Ids,
         taken_receipts: set[str],
+        rules: CompiledRuleSet | None = None,
     ) -> None:
         self.service, self.uow, self.ctx, self.pc = service, uow, ctx, pc
+        self.rules = rules
         self.by_value = {value: member for value, member, _ in found}
         self.states = {member.member_id: state for _, member, state in found}
         self.tx_ids, self.lot_ids = tx_ids, lot_ids
@@ -178,7 +183,11 @@ class _Planner:
         check_minor, lines = basket
         state = self._sweep(member, self.states[member.member_id])
         accounts = await self.service.points_accounts(self.uow, self.ctx, self.pc, member)
-        plan = plan_purchase(self.pc.program, accounts, state, check_minor, purchase.redeem_points, self.now)
+        program = self.pc.program
+        priced = price_with_rules(
+            self.rules, self.ctx, program, lines, check_minor, state, purchase.redeem_points, self.now
+        )
+        plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, self.now, priced=priced)
         occurred_at = purchase.occurred_at or self.now
         tx_id = None
         lots = {lot.id: lot for lot in state.lots}

@@ -27,6 +27,7 @@ class TerminalContext:
     partner_id: int
     outlet_name: str
     timezone: str
+    partner_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,9 @@ class NewPurchase:
     points_earned: int
     lines: tuple[BasketLine, ...]
     occurred_at: datetime
+    rule_set_version: int | None = None
+    applied_rules: tuple[str, ...] = ()
+    discount_minor: int = 0  # given by the rules; not stored apart: check − amount due − points redeemed' value
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,11 +6,13 @@ same transaction as the write, so a retry replays it and a different request und
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from coalition.application.cache import TtlCache
 from coalition.application.ports import (
@@ -66,6 +68,9 @@ from coalition.domain.purchase import (
     points_balance,
     quote_for,
 )
+from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
+from coalition.domain.rules.engine import CompiledRuleSet, evaluate
+from coalition.domain.rules.pricing import quote_from_rules
 
 if TYPE_CHECKING:
     from coalition.application.batch import BatchItem
@@ -139,10 +144,23 @@ def key_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+RulesInForce = Callable[[int], Awaitable[CompiledRuleSet | None]]
+
+
 class PosService:
-    def __init__(self, unit_of_work: UnitOfWorkFactory, clock: Clock, cache_ttl_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        unit_of_work: UnitOfWorkFactory,
+        clock: Clock,
+        cache_ttl_seconds: float = 5.0,
+        rules_in_force: RulesInForce | None = None,
+    ) -> None:
         self.unit_of_work = unit_of_work
         self.clock = clock
+        # A published rule set prices purchases instead of the bonus program; looked up at most every few seconds
+        # (a publication takes effect within `cache_ttl_seconds`), never inside a purchase's unit of work.
+        self._rules_in_force = rules_in_force
+        self._rule_sets: TtlCache[int, tuple[CompiledRuleSet | None]] = TtlCache(cache_ttl_seconds)
         self._terminals: TtlCache[str, TerminalContext] = TtlCache(cache_ttl_seconds)
         self._programs: TtlCache[int, ProgramContext] = TtlCache(cache_ttl_seconds)
         self._partner_accounts: TtlCache[tuple[int, int], int] = TtlCache(cache_ttl_seconds)
@@ -187,24 +205,43 @@ class PosService:
         }
 
     async def quote(self, ctx: TerminalContext, purchase: PurchaseInput) -> dict[str, Any]:
+        rules = await self.rule_set_in_force(ctx.network_id)
         async with self.unit_of_work() as uow:
             pc = await self.program_context(uow, ctx.network_id)
-            check_minor, _ = parse_basket(pc.program, purchase.amount, purchase.items)
+            check_minor, lines = parse_basket(pc.program, purchase.amount, purchase.items)
             member = await _find_member(uow, ctx, purchase.customer, lock=False, field_name="customer")
             require_usable_card(member)
             state = await uow.member_points(member)
-        q = quote_for(pc.program, state, check_minor, purchase.redeem_points, self.clock.now())
+        now = self.clock.now()
+        priced = price_with_rules(rules, ctx, pc.program, lines, check_minor, state, purchase.redeem_points, now)
+        q = priced or quote_for(pc.program, state, check_minor, purchase.redeem_points, now)
         currency = pc.program.currency
-        return {
+        answer = {
             "points_balance": q.points_balance,
             "max_redeemable_points": q.max_redeemable_points,
             "redeem_points": q.redeem_points,
             "points_to_earn": q.points_to_earn,
             "amount": format_minor(q.check_minor, currency),
+            "discount": format_minor(q.discount_minor, currency),
             "amount_due": format_minor(q.amount_due_minor, currency),
             "currency": currency,
-            "tier": _tier_json(pc.program, q.tier),
         }
+        if q.tier is not None:
+            answer["tier"] = _tier_json(pc.program, q.tier)
+        if q.rule_set_version is not None:
+            answer |= {"rule_set_version": q.rule_set_version, "applied_rules": list(q.applied_rules)}
+        return answer
+
+    async def rule_set_in_force(self, network_id: int) -> CompiledRuleSet | None:
+        if self._rules_in_force is None:
+            return None
+        load = self._rules_in_force
+
+        async def wrapped() -> tuple[CompiledRuleSet | None]:
+            return (await load(network_id),)  # a tuple, so that "no rule set" is cached too
+
+        found = await self._rule_sets.get_or_load(network_id, wrapped)
+        return found[0] if found else None
 
     async def statement(self, network_id: int, identifier: str, limit: int = 500) -> dict[str, Any]:
         async with self.unit_of_work() as uow:
@@ -225,6 +262,7 @@ class PosService:
         self, ctx: TerminalContext, purchase: PurchaseInput, idempotency_key: str | None, request_hash: str
     ) -> CommandResult:
         receipt = _require_text(purchase.receipt, "receipt", MAX_RECEIPT_LENGTH)
+        rules = await self.rule_set_in_force(ctx.network_id)
 
         async def record(uow: PosUnitOfWork, key: str, *, locked: bool) -> CommandResult | None:
             """Plan and write the purchase. Unlocked (the first try): read the member's points with their version
@@ -246,7 +284,8 @@ class PosService:
                     return None  # sweeping writes more than one statement: do it under the lock
                 state = await self._sweep_expired(uow, ctx.network_id, pc, member, state, now)
             accounts = await self.points_accounts(uow, ctx, pc, member)
-            plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, now)
+            priced = price_with_rules(rules, ctx, program, lines, check_minor, state, purchase.redeem_points, now)
+            plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, now, priced=priced)
             occurred_at = purchase.occurred_at or now
             new_purchase = purchase_record(ctx, purchase, member, receipt, lines, plan.quote, occurred_at)
             body = purchase_body(new_purchase, plan.balance_after, program.currency)
@@ -602,6 +641,9 @@ def purchase_record(
         points_earned=quote.points_to_earn,
         lines=lines,
         occurred_at=occurred_at,
+        rule_set_version=quote.rule_set_version,
+        applied_rules=quote.applied_rules,
+        discount_minor=quote.discount_minor,
     )
 
 
@@ -611,13 +653,18 @@ def purchase_body(purchase: NewPurchase, points_balance: int, currency: str) -> 
         "id": purchase.id,
         "receipt": purchase.receipt,
         "amount": format_minor(purchase.check_minor, currency),
+        "discount": format_minor(purchase.discount_minor, currency),
         "amount_due": format_minor(purchase.amount_due_minor, currency),
         "currency": currency,
         "points_redeemed": purchase.points_redeemed,
         "points_earned": purchase.points_earned,
         "points_balance": points_balance,
         "occurred_at": purchase.occurred_at.isoformat(),
-    }
+    } | (
+        {"rule_set_version": purchase.rule_set_version, "applied_rules": list(purchase.applied_rules)}
+        if purchase.rule_set_version is not None
+        else {}
+    )
 
 
 def replay(stored: StoredResponse, request_hash: str) -> CommandResult:
@@ -854,3 +901,43 @@ def _statement_json(line: StatementLine) -> dict[str, Any]:
         "memo": line.memo,
         "reverses_tx_id": line.reverses_tx_id,
     }
+
+
+def price_with_rules(
+    rules: CompiledRuleSet | None,
+    ctx: TerminalContext,
+    program: BonusProgram,
+    lines: tuple[BasketLine, ...],
+    check_minor: int,
+    state: MemberPoints,
+    redeem_points: int | None,
+    now: datetime,
+) -> Quote | None:
+    """The quote of a published rule set, or None when the network has none (the bonus program prices it)."""
+    if rules is None:
+        return None
+    spendable = points_balance(state, now)
+    facts = PurchaseFacts(
+        lines=tuple(
+            LineFacts(line.sku, line.total_minor, line.quantity_milli, line.unit_price_minor, line.category)
+            for line in lines
+        )
+        or (LineFacts("", check_minor),),
+        outlet=ctx.outlet_name,
+        partner=ctx.partner_name,
+        member=MemberFacts(lifetime_spend_minor=state.lifetime_spend_minor, points_balance=spendable),
+        now_utc=now,
+        local_time=now.astimezone(_zone(ctx.timezone)),
+    )
+    return quote_from_rules(
+        evaluate(rules, facts),
+        point_value_minor=program.point_value_minor,
+        spendable_points=spendable,
+        redeem_points=redeem_points,
+        currency=program.currency,
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)

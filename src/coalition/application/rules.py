@@ -45,6 +45,7 @@ class RulesUnitOfWork(Protocol):
     async def save_draft(self, network_id: int, body: str, now: datetime) -> int: ...
     async def publish_draft(self, network_id: int, version: int, now: datetime, effective_from: datetime) -> bool: ...
     async def scope_names(self, network_id: int) -> tuple[frozenset[str], frozenset[str]]: ...
+    async def network_currency(self, network_id: int) -> str | None: ...
     async def outlet_place(self, network_id: int, outlet: str) -> tuple[str, str] | None:
         """The partner's name and the time zone of the outlet with this name."""
         ...
@@ -175,6 +176,14 @@ class RulesService:
         compiled = compile_rule_set(parse_rule_set(json.loads(stored.body), network.currency), stored.version)
         evaluation = evaluate(compiled, facts, request.trigger, explain=True)
         return explain_answer(evaluation, request, network.currency, point_value_minor)
+
+    async def in_force_for(self, network_id: int) -> CompiledRuleSet | None:
+        """The purchase path's lookup (PosService caches it for a few seconds)."""
+        async with self.unit_of_work() as uow:
+            currency = await uow.network_currency(network_id)
+        if currency is None:
+            return None
+        return await self.in_force(NetworkRef(network_id, "", "", currency))
 
     async def _findings(
         self, uow: RulesUnitOfWork, network: NetworkRef, rule_set: RuleSet, version: int

@@ -94,13 +94,16 @@ def points_earned(program: BonusProgram, tier: Tier, paid_minor: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Quote:
-    tier: Tier
+    tier: Tier | None  # None when a published rule set priced the check
     points_balance: int
     max_redeemable_points: int
     redeem_points: int
     check_minor: int
     amount_due_minor: int
     points_to_earn: int
+    discount_minor: int = 0
+    rule_set_version: int | None = None
+    applied_rules: tuple[str, ...] = ()
 
 
 def quote(

@@ -158,9 +158,12 @@ def plan_purchase(
     check_minor: int,
     redeem_points: int | None,
     now: datetime,
+    *,
+    priced: Quote | None = None,
 ) -> PurchasePlan:
-    """The purchase's quote, transaction and lot changes; `state` must have no expired lots left."""
-    q = quote_for(program, state, check_minor, redeem_points, now)
+    """The purchase's quote, transaction and lot changes; `state` must have no expired lots left. `priced` is a
+    quote a published rule set made (domain.rules.pricing); without one, the bonus program prices the check."""
+    q = priced or quote_for(program, state, check_minor, redeem_points, now)
     takes = spend_from_lots(list(state.lots), q.redeem_points, now)
     postings = _points_postings(program, accounts, earned=q.points_to_earn, redeemed=q.redeem_points)
     balance_after_spend = state.balance - q.redeem_points

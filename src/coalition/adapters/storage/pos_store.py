@@ -70,6 +70,8 @@ _PURCHASE_COLUMNS = (
     "tx_id",
     "occurred_at",
     "recorded_at",
+    "rule_set_version",
+    "applied_rules",
 )
 _LINE_COLUMNS = ("purchase_id", "line_no", "sku", "category", "quantity_milli", "unit_price_minor", "total_minor")
 _RESPONSE_COLUMNS = ("terminal_id", "key", "request_hash", "status_code", "response", "created_at")
@@ -113,6 +115,8 @@ def _purchase_row(purchase: NewPurchase, tx_id: int | None, now: datetime) -> tu
         tx_id,
         purchase.occurred_at,
         now,
+        purchase.rule_set_version,
+        ",".join(purchase.applied_rules) if purchase.rule_set_version is not None else None,
     )
 
 
@@ -150,15 +154,22 @@ class SqlPosUnitOfWork:
 
     async def terminal_by_key_hash(self, key_hash: str) -> TerminalContext | None:
         row = await self.db.fetchrow(
-            "SELECT t.id, t.network_id, o.id AS outlet_id, o.partner_id, o.name, o.timezone "
-            "FROM terminals t JOIN outlets o ON o.id = t.outlet_id WHERE t.key_hash = $1 AND t.active = $2",
+            "SELECT t.id, t.network_id, o.id AS outlet_id, o.partner_id, o.name, o.timezone, p.name AS partner_name "
+            "FROM terminals t JOIN outlets o ON o.id = t.outlet_id JOIN partners p ON p.id = o.partner_id "
+            "WHERE t.key_hash = $1 AND t.active = $2",
             key_hash,
             True,
         )
         if row is None:
             return None
         return TerminalContext(
-            row["id"], row["network_id"], row["outlet_id"], row["partner_id"], row["name"], row["timezone"]
+            row["id"],
+            row["network_id"],
+            row["outlet_id"],
+            row["partner_id"],
+            row["name"],
+            row["timezone"],
+            row["partner_name"],
         )
 
     async def program_of(self, network_id: int) -> ProgramContext:
@@ -766,9 +777,11 @@ WITH balance AS (
   UPDATE members SET lifetime_spend_minor = $14::bigint FROM balance WHERE members.id = $15::bigint
 ), purchase AS (
   INSERT INTO purchases (id, network_id, outlet_id, terminal_id, cashier_login, member_id, card_id, receipt,
-                         check_minor, points_redeemed, amount_due_minor, points_earned, tx_id, occurred_at, recorded_at)
+                         check_minor, points_redeemed, amount_due_minor, points_earned, tx_id, occurred_at, recorded_at,
+                         rule_set_version, applied_rules)
   SELECT $16::text, $1::bigint, $2::bigint, $17::bigint, $18::text, $15::bigint, $19::bigint, $20::text,
-         $21::bigint, $22::bigint, $23::bigint, $24::bigint, (SELECT id FROM tx), $3::timestamptz, $4::timestamptz
+         $21::bigint, $22::bigint, $23::bigint, $24::bigint, (SELECT id FROM tx), $3::timestamptz, $4::timestamptz,
+         $39::int, $40::text
   FROM balance
 ), lines AS (
   INSERT INTO purchase_lines (purchase_id, line_no, sku, category, quantity_milli, unit_price_minor, total_minor)
@@ -842,6 +855,8 @@ async def _record_purchase_pg(db: Db, write: PurchaseWrite, expected_version: in
         json.dumps(response.body, separators=(",", ":")),
         expected_version,
         *_lot_changes(write),
+        p.rule_set_version,
+        ",".join(p.applied_rules) if p.rule_set_version is not None else None,
     )
     return written is not None
 

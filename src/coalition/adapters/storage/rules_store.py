@@ -129,6 +129,12 @@ class SqlRulesUnitOfWork:
         ).first()
         return None if row is None else (row.name, row.timezone)
 
+    async def network_currency(self, network_id: int) -> str | None:
+        value = (
+            await self.connection.execute(select(t.networks.c.currency).where(t.networks.c.id == network_id))
+        ).scalar_one_or_none()
+        return None if value is None else str(value)
+
     async def point_value_minor(self, network_id: int) -> int:
         value = (
             await self.connection.execute(

@@ -1,0 +1,56 @@
+"""A purchase priced by a published rule set: the quote the cashier sees and the purchase records.
+
+The order is the engine's (docs/rules.md): discounts, then the redemption cap on what is due after them, then points
+on the money paid. A redemption the rules or the balance cannot cover is refused, so nothing is written.
+"""
+
+from __future__ import annotations
+
+from coalition.domain.bonus import Quote
+from coalition.domain.errors import InsufficientPoints, InvalidInput, RedeemNotAllowed
+from coalition.domain.money import format_minor
+from coalition.domain.rules.engine import Evaluation
+
+
+def quote_from_rules(
+    evaluation: Evaluation,
+    *,
+    point_value_minor: int,
+    spendable_points: int,
+    redeem_points: int | None,
+    currency: str,
+) -> Quote:
+    check_minor = evaluation.check_minor
+    if check_minor <= 0:
+        raise InvalidInput("a check must be greater than zero", field="amount")
+    redeem = redeem_points or 0
+    if redeem < 0:
+        raise InvalidInput("points to redeem cannot be negative", field="redeem_points")
+    cap = evaluation.max_redeemable_points(point_value_minor)
+    if redeem:
+        policy = evaluation.redemption
+        if policy is None:
+            raise RedeemNotAllowed("no rule lets points pay this check", field="redeem_points")
+        if check_minor < policy.min_check_minor:
+            minimum = format_minor(policy.min_check_minor, currency)
+            raise RedeemNotAllowed(f"points pay only checks from {minimum}", field="redeem_points")
+        if redeem > cap:
+            raise RedeemNotAllowed(f"at most {cap} points may be redeemed on this check", field="redeem_points")
+        if redeem > spendable_points:
+            raise InsufficientPoints(
+                f"{redeem} points asked, the member has {max(spendable_points, 0)}", field="redeem_points"
+            )
+    amount_due = evaluation.after_discounts_minor - redeem * point_value_minor
+    earned = sum(grant.points for grant in evaluation.points_earned(amount_due, point_value_minor))
+    return Quote(
+        tier=None,
+        points_balance=spendable_points,
+        max_redeemable_points=min(max(spendable_points, 0), cap),
+        redeem_points=redeem,
+        check_minor=check_minor,
+        amount_due_minor=amount_due,
+        points_to_earn=earned,
+        discount_minor=evaluation.discount_minor,
+        rule_set_version=evaluation.version,
+        applied_rules=evaluation.applied_rules,
+    )
