@@ -107,3 +107,35 @@ async def test_a_redemption_the_rules_do_not_allow_is_refused_and_writes_nothing
         over_cap = await buy(http, net.shop_key, CARD, "60.00", redeem=30)  # 50 % of 54.00 after discount = 27
         assert_problem(over_cap, 422, "redeem-not-allowed", "redeem_points")
         assert await table_counts(services) == before
+
+
+async def test_coupons_and_item_tags_reach_the_rules(services):
+    net = await make_network(services)
+    rules = {
+        "rules": [
+            {
+                "code": "coupon",
+                "condition": '"LATTE10" in coupons',
+                "effects": [{"discount": {"percent": "10", "target": "lines", "lines": {"exclude_tags": ["sale"]}}}],
+            }
+        ]
+    }
+    assert (await services.rules.save_draft(net.ref, rules))["errors"] == 0
+    await services.rules.publish(net.ref, None)
+    items = [
+        {"sku": "latte", "unit_price": "250.00", "quantity": 2},
+        {"sku": "cake", "unit_price": "100.00", "tags": ["sale"]},
+    ]
+    async with client(services) as http:
+        await enrol(http, net.shop_key, CARD)
+        with_coupon = await http.post(
+            "/v1/purchases",
+            json={"customer": CARD, "items": items, "coupons": ["LATTE10"], "receipt": new_key()},
+            headers=auth(net.shop_key, new_key()),
+        )
+        assert with_coupon.status_code == 201, with_coupon.text
+        assert (with_coupon.json()["discount"], with_coupon.json()["amount_due"]) == ("50.00", "550.00")
+        without = await http.post(
+            "/v1/purchases/quote", json={"customer": CARD, "items": items}, headers=auth(net.shop_key)
+        )
+        assert without.json()["discount"] == "0.00"

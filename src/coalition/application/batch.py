@@ -185,7 +185,7 @@ class _Planner:
         accounts = await self.service.points_accounts(self.uow, self.ctx, self.pc, member)
         program = self.pc.program
         priced = price_with_rules(
-            self.rules, self.ctx, program, lines, check_minor, state, purchase.redeem_points, self.now
+            self.rules, self.ctx, program, lines, check_minor, state, purchase.redeem_points, self.now, purchase.coupons
         )
         plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, self.now, priced=priced)
         occurred_at = purchase.occurred_at or self.now

@@ -93,6 +93,7 @@ class ItemInput:
     quantity: str | int
     unit_price: str | None = None
     category: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,7 @@ class PurchaseInput:
     receipt: str | None = None
     cashier: str | None = None
     occurred_at: datetime | None = None
+    coupons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +215,9 @@ class PosService:
             require_usable_card(member)
             state = await uow.member_points(member)
         now = self.clock.now()
-        priced = price_with_rules(rules, ctx, pc.program, lines, check_minor, state, purchase.redeem_points, now)
+        priced = price_with_rules(
+            rules, ctx, pc.program, lines, check_minor, state, purchase.redeem_points, now, purchase.coupons
+        )
         q = priced or quote_for(pc.program, state, check_minor, purchase.redeem_points, now)
         currency = pc.program.currency
         answer = {
@@ -284,7 +288,9 @@ class PosService:
                     return None  # sweeping writes more than one statement: do it under the lock
                 state = await self._sweep_expired(uow, ctx.network_id, pc, member, state, now)
             accounts = await self.points_accounts(uow, ctx, pc, member)
-            priced = price_with_rules(rules, ctx, program, lines, check_minor, state, purchase.redeem_points, now)
+            priced = price_with_rules(
+                rules, ctx, program, lines, check_minor, state, purchase.redeem_points, now, purchase.coupons
+            )
             plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, now, priced=priced)
             occurred_at = purchase.occurred_at or now
             new_purchase = purchase_record(ctx, purchase, member, receipt, lines, plan.quote, occurred_at)
@@ -750,6 +756,7 @@ def parse_basket(
             category=item.category,
             quantity_milli=parse_quantity_milli(item.quantity, field=f"items[{index}].quantity"),
             unit_price_minor=parse_amount_minor(item.unit_price, program.currency, field=f"items[{index}].unit_price"),
+            tags=frozenset(item.tags),
         )
         for index, item in enumerate(items)
     )
@@ -912,6 +919,7 @@ def price_with_rules(
     state: MemberPoints,
     redeem_points: int | None,
     now: datetime,
+    coupons: tuple[str, ...] = (),
 ) -> Quote | None:
     """The quote of a published rule set, or None when the network has none (the bonus program prices it)."""
     if rules is None:
@@ -919,7 +927,7 @@ def price_with_rules(
     spendable = points_balance(state, now)
     facts = PurchaseFacts(
         lines=tuple(
-            LineFacts(line.sku, line.total_minor, line.quantity_milli, line.unit_price_minor, line.category)
+            LineFacts(line.sku, line.total_minor, line.quantity_milli, line.unit_price_minor, line.category, line.tags)
             for line in lines
         )
         or (LineFacts("", check_minor),),
@@ -928,6 +936,7 @@ def price_with_rules(
         member=MemberFacts(lifetime_spend_minor=state.lifetime_spend_minor, points_balance=spendable),
         now_utc=now,
         local_time=now.astimezone(_zone(ctx.timezone)),
+        coupons=frozenset(coupons),
     )
     return quote_from_rules(
         evaluate(rules, facts),

@@ -35,6 +35,7 @@ class BasketLine:
     category: str | None
     quantity_milli: int
     unit_price_minor: int
+    tags: frozenset[str] = frozenset()  # for rules' line selectors; not stored
 
     @property
     def total_minor(self) -> int:

@@ -27,9 +27,12 @@ class Item(Body):
     category: StrictStr | None = Field(default=None, max_length=100)
     quantity: StrictStr | StrictInt = Field(default=1, examples=[1, "0.5"])
     unit_price: Amount
+    tags: list[StrictStr] = Field(
+        default_factory=list, max_length=20, description="e.g. sale, new — rules select by them"
+    )
 
     def to_input(self) -> ItemInput:
-        return ItemInput(self.sku, self.quantity, self.unit_price, self.category)
+        return ItemInput(self.sku, self.quantity, self.unit_price, self.category, tuple(self.tags))
 
 
 class ReturnedItem(Body):
@@ -45,6 +48,7 @@ class QuoteBody(Body):
     amount: Amount | None = None
     items: list[Item] | None = Field(default=None, max_length=500)
     redeem_points: Points | None = None
+    coupons: list[StrictStr] = Field(default_factory=list, max_length=20, description="coupon codes presented")
 
     def to_input(self) -> PurchaseInput:
         return PurchaseInput(
@@ -52,6 +56,7 @@ class QuoteBody(Body):
             amount=self.amount,
             items=tuple(item.to_input() for item in self.items or ()),
             redeem_points=self.redeem_points,
+            coupons=tuple(code.strip() for code in self.coupons if code.strip()),
         )
 
 
@@ -67,6 +72,7 @@ class PurchaseBody(QuoteBody):
             amount=base.amount,
             items=base.items,
             redeem_points=base.redeem_points,
+            coupons=base.coupons,
             receipt=self.receipt,
             cashier=self.cashier,
             occurred_at=self.occurred_at,
