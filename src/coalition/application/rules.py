@@ -8,14 +8,16 @@ error. Published versions never change: the next edit starts a new draft.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from coalition.application.admin import NetworkRef
 from coalition.application.ports import Clock
+from coalition.application.simulation import MAX_PERIOD_DAYS, PAGE_SIZE, StoredSale, simulate
 from coalition.domain.errors import Conflict, InvalidInput, NotFound, RedeemNotAllowed
 from coalition.domain.money import format_minor, line_total_minor, parse_quantity_milli
 from coalition.domain.rules.conflicts import Finding, Network, Severity, find_conflicts
@@ -51,6 +53,11 @@ class RulesUnitOfWork(Protocol):
         ...
 
     async def point_value_minor(self, network_id: int) -> int: ...
+    async def spend_before(self, network_id: int, start: datetime, end: datetime) -> dict[int, int]: ...
+    async def count_sales(self, network_id: int, start: datetime, end: datetime) -> int: ...
+    async def sales_page(
+        self, network_id: int, start: datetime, end: datetime, after: tuple[datetime, str] | None, limit: int
+    ) -> list[StoredSale]: ...
 
 
 class RulesUnitOfWorkFactory(Protocol):
@@ -176,6 +183,55 @@ class RulesService:
         compiled = compile_rule_set(parse_rule_set(json.loads(stored.body), network.currency), stored.version)
         evaluation = evaluate(compiled, facts, request.trigger, explain=True)
         return explain_answer(evaluation, request, network.currency, point_value_minor)
+
+    async def simulate(
+        self,
+        network: NetworkRef,
+        start: datetime,
+        end: datetime,
+        version: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Price the stored purchases of [start, end) with the draft (or a version); nothing is written.
+        `progress(done, total)` is called after each page, for a progress bar."""
+        for moment, name in ((start, "from"), (end, "to")):
+            if moment.tzinfo is None:
+                raise InvalidInput("a moment needs its offset, e.g. +03:00", field=name)
+        if not start < end or (end - start).days > MAX_PERIOD_DAYS:
+            raise InvalidInput(f"'to' must be after 'from', at most {MAX_PERIOD_DAYS} days later", field="to")
+        async with self.unit_of_work() as uow:
+            stored = await (uow.draft(network.id) if version is None else uow.version(network.id, version))
+            if stored is None:
+                raise NotFound(
+                    "there is no draft to simulate" if version is None else f"no version {version}", field="version"
+                )
+            point_value_minor = await uow.point_value_minor(network.id)
+            spent = await uow.spend_before(network.id, start, end)
+            total = await uow.count_sales(network.id, start, end)
+        rules = compile_rule_set(parse_rule_set(json.loads(stored.body), network.currency), stored.version)
+        done = 0
+
+        async def pages() -> AsyncIterator[list[StoredSale]]:
+            nonlocal done
+            after: tuple[datetime, str] | None = None
+            while True:
+                async with self.unit_of_work() as page_uow:  # a short transaction per page: tills keep writing
+                    page = await page_uow.sales_page(network.id, start, end, after, PAGE_SIZE)
+                if not page:
+                    return
+                priced = []
+                for sale in page:
+                    before = spent.get(sale.member_id, 0)
+                    priced.append(replace(sale, lifetime_before_minor=before))
+                    spent[sale.member_id] = before + sale.check_minor
+                after = (page[-1].occurred_at, page[-1].purchase_id)
+                done += len(page)
+                yield priced
+                if progress is not None:
+                    progress(done, total)
+
+        report = await simulate(rules, pages(), point_value_minor, network.currency)
+        return report | {"from": start.isoformat(), "to": end.isoformat()}
 
     async def in_force_for(self, network_id: int) -> CompiledRuleSet | None:
         """The purchase path's lookup (PosService caches it for a few seconds)."""

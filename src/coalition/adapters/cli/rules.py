@@ -176,3 +176,41 @@ def explain_rules(
         f"check {answer['check']}, discount {answer['discount']}, due {answer['amount_due']}, "
         f"points to earn {answer['points_to_earn']}, at most {answer['max_redeemable_points']} points redeemable"
     )
+
+
+@rules_app.command("simulate")
+def simulate_rules(
+    network: str,
+    start: Annotated[str, typer.Option("--from", help="ISO 8601 moment with offset, inclusive")],
+    end: Annotated[str, typer.Option("--to", help="ISO 8601 moment with offset, exclusive")],
+    version: Annotated[int | None, typer.Option(help="a version; the draft if omitted")] = None,
+    database_url: Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")] = None,
+) -> None:
+    """Price the stored purchases of a period with the draft (nothing is written) and compare with what happened."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    main = _cli()
+    try:
+        moments = (datetime.fromisoformat(start), datetime.fromisoformat(end))
+    except ValueError:
+        main.errors.print("[red]error (from/to):[/red] expected ISO 8601 moments such as 2026-11-01T00:00:00+03:00")
+        raise typer.Exit(2) from None
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    ) as bar:
+        task = bar.add_task("purchases", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        async def work(services: Services) -> dict[str, Any]:
+            ref = await main._network(services, network)
+            return await services.rules.simulate(ref, moments[0], moments[1], version, advance)
+
+        report = main._run(main._settings(database_url), work)
+    print(json.dumps(report, indent=2, ensure_ascii=False))

@@ -83,6 +83,18 @@ async def explain(request: Request, svc: Svc, admin: NetworkAdmin) -> dict[str, 
     return await svc.rules.explain(admin, await _document(request))
 
 
+class SimulateBody(BaseModel):
+    model_config = {"extra": "forbid"}
+    from_: datetime = Field(alias="from", description="start of the period (ISO 8601 with offset), inclusive")
+    to: datetime = Field(description="end of the period, exclusive")
+    version: int | None = Field(default=None, description="a version to simulate; the draft if omitted")
+
+
+@router.post("/simulate", summary="Price the stored purchases of a period with the draft; nothing is written")
+async def simulate(body: SimulateBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.rules.simulate(admin, body.from_, body.to, body.version)
+
+
 @router.get("", summary="Every version, newest first, and the one in force")
 async def history(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.rules.history(admin)

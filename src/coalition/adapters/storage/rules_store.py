@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
 from coalition.application.rules import StoredRuleSet
+from coalition.application.simulation import StoredSale
 from coalition.domain.errors import Conflict
+from coalition.domain.rules.context import LineFacts
 
 _COLUMNS = (
     t.rule_sets.c.version,
@@ -142,6 +144,94 @@ class SqlRulesUnitOfWork:
             )
         ).scalar_one_or_none()
         return int(value) if value is not None else 100
+
+    async def spend_before(self, network_id: int, start: datetime, end: datetime) -> dict[int, int]:
+        """Each member's checks before `start`, for the members who bought between `start` and `end`."""
+        p = t.purchases
+        buyers = select(p.c.member_id).where(
+            p.c.network_id == network_id, p.c.occurred_at >= start, p.c.occurred_at < end
+        )
+        rows = await self.connection.execute(
+            select(p.c.member_id, func.sum(p.c.check_minor))
+            .where(p.c.network_id == network_id, p.c.occurred_at < start, p.c.member_id.in_(buyers))
+            .group_by(p.c.member_id)
+        )
+        return {int(member_id): int(total) for member_id, total in rows}
+
+    async def count_sales(self, network_id: int, start: datetime, end: datetime) -> int:
+        p = t.purchases
+        return int(
+            (
+                await self.connection.execute(
+                    select(func.count()).where(
+                        p.c.network_id == network_id, p.c.occurred_at >= start, p.c.occurred_at < end
+                    )
+                )
+            ).scalar_one()
+        )
+
+    async def sales_page(
+        self, network_id: int, start: datetime, end: datetime, after: tuple[datetime, str] | None, limit: int
+    ) -> list[StoredSale]:
+        """Purchases of the period in (occurred_at, id) order after `after`, with their lines."""
+        p, o, pa = t.purchases, t.outlets, t.partners
+        query = (
+            select(
+                p.c.id,
+                p.c.occurred_at,
+                o.c.name.label("outlet"),
+                pa.c.name.label("partner"),
+                o.c.timezone,
+                p.c.member_id,
+                p.c.check_minor,
+                p.c.amount_due_minor,
+                p.c.points_redeemed,
+                p.c.points_earned,
+            )
+            .join(o, o.c.id == p.c.outlet_id)
+            .join(pa, pa.c.id == o.c.partner_id)
+            .where(p.c.network_id == network_id, p.c.occurred_at >= start, p.c.occurred_at < end)
+            .order_by(p.c.occurred_at, p.c.id)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where((p.c.occurred_at > after[0]) | ((p.c.occurred_at == after[0]) & (p.c.id > after[1])))
+        rows = (await self.connection.execute(query)).all()
+        lines: dict[str, list[LineFacts]] = {}
+        if rows:
+            pl = t.purchase_lines
+            for line in await self.connection.execute(
+                select(
+                    pl.c.purchase_id,
+                    pl.c.sku,
+                    pl.c.category,
+                    pl.c.quantity_milli,
+                    pl.c.unit_price_minor,
+                    pl.c.total_minor,
+                )
+                .where(pl.c.purchase_id.in_([row.id for row in rows]))
+                .order_by(pl.c.purchase_id, pl.c.line_no)
+            ):
+                lines.setdefault(line.purchase_id, []).append(
+                    LineFacts(line.sku, line.total_minor, line.quantity_milli, line.unit_price_minor, line.category)
+                )
+        return [
+            StoredSale(
+                purchase_id=row.id,
+                occurred_at=_utc(row.occurred_at) or row.occurred_at,
+                outlet=row.outlet,
+                partner=row.partner,
+                timezone=row.timezone,
+                member_id=row.member_id,
+                lifetime_before_minor=0,
+                check_minor=row.check_minor,
+                amount_due_minor=row.amount_due_minor,
+                points_redeemed=row.points_redeemed,
+                points_earned=row.points_earned,
+                lines=tuple(lines.get(row.id, ())),
+            )
+            for row in rows
+        ]
 
 
 class SqlRulesStore:
