@@ -93,12 +93,17 @@ class RulesService:
 
     async def draft(self, network: NetworkRef) -> dict[str, Any]:
         async with self.unit_of_work() as uow:
-            stored = await uow.draft(network.id)
-            if stored is None:
-                raise NotFound("this network has no draft rule set: PUT one first", field="draft")
-            rule_set = parse_rule_set(json.loads(stored.body), network.currency)
-            findings = await self._findings(uow, network, rule_set, stored.version)
+            stored, rule_set, findings = await self._checked_draft(uow, network)
         return self._answer(network, stored.version, stored.status, rule_set, findings)
+
+    async def _checked_draft(
+        self, uow: RulesUnitOfWork, network: NetworkRef
+    ) -> tuple[StoredRuleSet, RuleSet, list[Finding]]:
+        stored = await uow.draft(network.id)
+        if stored is None:
+            raise NotFound("this network has no draft rule set: PUT one first", field="draft")
+        rule_set = parse_rule_set(json.loads(stored.body), network.currency)
+        return stored, rule_set, await self._findings(uow, network, rule_set, stored.version)
 
     async def publish(self, network: NetworkRef, effective_from: datetime | None) -> dict[str, Any]:
         now = self.clock.now()
@@ -106,11 +111,7 @@ class RulesService:
         if start.tzinfo is None:
             raise InvalidInput("effective_from needs its offset, e.g. +03:00", field="effective_from")
         async with self.unit_of_work() as uow:
-            stored = await uow.draft(network.id)
-            if stored is None:
-                raise NotFound("there is no draft to publish", field="draft")
-            rule_set = parse_rule_set(json.loads(stored.body), network.currency)
-            findings = await self._findings(uow, network, rule_set, stored.version)
+            stored, rule_set, findings = await self._checked_draft(uow, network)
             errors = [f for f in findings if f.severity is Severity.ERROR]
             if errors:
                 raise Conflict(

@@ -25,6 +25,16 @@ def _cli() -> Any:
     return main
 
 
+def _read_document(file: Path) -> object:
+    """A YAML or JSON file (JSON by its .json suffix); a file that does not parse ends the command with exit 2."""
+    text = file.read_text()
+    try:
+        return json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as error:
+        _cli().errors.print(f"[red]error (file):[/red] {str(error).splitlines()[0]}")
+        raise typer.Exit(2) from None
+
+
 def _print_findings(answer: dict[str, Any]) -> None:
     console.print(
         f"rule set version {answer['version']} ({answer['status']}): {len(answer['rules'])} rules, "
@@ -52,12 +62,7 @@ def import_rules(
 ) -> None:
     """Save FILE as the network's draft (replacing it) and print its conflicts."""
     main = _cli()
-    text = file.read_text()
-    try:
-        document = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as error:
-        main.errors.print(f"[red]error (file):[/red] {str(error).splitlines()[0]}")
-        raise typer.Exit(2) from None
+    document = _read_document(file)
 
     async def work(services: Services) -> dict[str, Any]:
         return await services.rules.save_draft(await main._network(services, network), document)
@@ -157,12 +162,7 @@ def explain_rules(
 ) -> None:
     """Run the purchase in FILE through the draft (or `version:` in FILE): every rule and why it applied or not."""
     main = _cli()
-    text = file.read_text()
-    try:
-        document = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as error:
-        main.errors.print(f"[red]error (file):[/red] {str(error).splitlines()[0]}")
-        raise typer.Exit(2) from None
+    document = _read_document(file)
 
     async def work(services: Services) -> dict[str, Any]:
         return await services.rules.explain(await main._network(services, network), document)
