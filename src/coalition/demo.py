@@ -75,7 +75,9 @@ async def load_demo(services: Services) -> bool:
     except Exception as error:
         if getattr(error, "code", None) != "not-found":
             raise
-    created = await services.admin.create_network(DEMO_CODE, "Demo coalition", "RUB", SMALL_SHOP_PROGRAM)
+    created = await services.admin.create_network(
+        DEMO_CODE, "Demo coalition", "RUB", SMALL_SHOP_PROGRAM, admin_key=DEMO_ADMIN_KEY
+    )
     network = NetworkRef(created["id"], DEMO_CODE, created["name"], "RUB")
     for spec in OUTLETS:
         partner = await services.admin.create_partner(network, spec.partner)

@@ -85,6 +85,9 @@ async def test_the_demo_answers_the_cashiers_flow_with_the_first_terminal(url):
         assert bought.status_code == 201, bought.text
         assert bought.json()["amount_due"] == f"{2000 - redeem}.00"
         assert bought.json()["points_balance"] == member["points_balance"] - redeem + (2000 - redeem) * 3 // 100
+        # The printed admin key is the network's: the administrator's API answers it.
+        listed = await http.get("/v1/admin/network", headers={"Authorization": f"Bearer {info['admin_key']}"})
+        assert listed.status_code == 200, listed.text
     await services.close()
     verified = await anyio.to_thread.run_sync(run, "verify", "--database-url", url)
     assert verified.exit_code == 0, verified.output
