@@ -7,17 +7,18 @@ error. Published versions never change: the next edit starts a new draft.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from coalition.application.admin import NetworkRef
 from coalition.application.ports import Clock
-from coalition.application.simulation import MAX_PERIOD_DAYS, PAGE_SIZE, StoredSale, simulate
+from coalition.application.simulation import PAGE_SIZE, Simulation, StoredSale, check_period, report_of
 from coalition.domain.errors import Conflict, InvalidInput, NotFound, RedeemNotAllowed
 from coalition.domain.money import format_minor, line_total_minor, parse_quantity_milli
 from coalition.domain.rules.conflicts import Finding, Network, Severity, find_conflicts
@@ -195,11 +196,25 @@ class RulesService:
     ) -> dict[str, Any]:
         """Price the stored purchases of [start, end) with the draft (or a version); nothing is written.
         `progress(done, total)` is called after each page, for a progress bar."""
-        for moment, name in ((start, "from"), (end, "to")):
-            if moment.tzinfo is None:
-                raise InvalidInput("a moment needs its offset, e.g. +03:00", field=name)
-        if not start < end or (end - start).days > MAX_PERIOD_DAYS:
-            raise InvalidInput(f"'to' must be after 'from', at most {MAX_PERIOD_DAYS} days later", field="to")
+        partial = await self.simulate_part(network, start, end, version, progress)
+        return report_of([partial], network.currency) | {"from": start.isoformat(), "to": end.isoformat()}
+
+    async def count_purchases(self, network: NetworkRef, start: datetime, end: datetime) -> int:
+        check_period(start, end)
+        async with self.unit_of_work() as uow:
+            return await uow.count_sales(network.id, start, end)
+
+    async def simulate_part(
+        self,
+        network: NetworkRef,
+        start: datetime,
+        end: datetime,
+        version: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Any]:
+        """One stretch of a simulation, as plain data that `report_of` merges with the other stretches (a long
+        period can be split across processes: each stretch starts from the members' spend before it)."""
+        check_period(start, end)
         async with self.unit_of_work() as uow:
             stored = await (uow.draft(network.id) if version is None else uow.version(network.id, version))
             if stored is None:
@@ -210,29 +225,28 @@ class RulesService:
             spent = await uow.spend_before(network.id, start, end)
             total = await uow.count_sales(network.id, start, end)
         rules = compile_rule_set(parse_rule_set(json.loads(stored.body), network.currency), stored.version)
+        simulation = Simulation(rules, point_value_minor)
+
+        async def fetch(after: tuple[datetime, str] | None) -> list[StoredSale]:
+            async with self.unit_of_work() as page_uow:  # a short transaction per page: tills keep writing
+                return await page_uow.sales_page(network.id, start, end, after, PAGE_SIZE)
+
         done = 0
-
-        async def pages() -> AsyncIterator[list[StoredSale]]:
-            nonlocal done
-            after: tuple[datetime, str] | None = None
-            while True:
-                async with self.unit_of_work() as page_uow:  # a short transaction per page: tills keep writing
-                    page = await page_uow.sales_page(network.id, start, end, after, PAGE_SIZE)
-                if not page:
-                    return
-                priced = []
-                for sale in page:
-                    before = spent.get(sale.member_id, 0)
-                    priced.append(replace(sale, lifetime_before_minor=before))
-                    spent[sale.member_id] = before + sale.check_minor
-                after = (page[-1].occurred_at, page[-1].purchase_id)
-                done += len(page)
-                yield priced
-                if progress is not None:
-                    progress(done, total)
-
-        report = await simulate(rules, pages(), point_value_minor, network.currency)
-        return report | {"from": start.isoformat(), "to": end.isoformat()}
+        page = await fetch(None)
+        while page:
+            # The next page is read while this one is priced.
+            following = asyncio.ensure_future(fetch((page[-1].occurred_at, page[-1].purchase_id)))
+            for index, sale in enumerate(page):
+                if index % 250 == 0:
+                    await asyncio.sleep(0)  # let the next page's query go out while this one is priced
+                before = spent.get(sale.member_id, 0)
+                simulation.add(sale, before)
+                spent[sale.member_id] = before + sale.check_minor
+            done += len(page)
+            if progress is not None:
+                progress(done, total)
+            page = await following
+        return simulation.partial()
 
     async def in_force_for(self, network_id: int) -> CompiledRuleSet | None:
         """The purchase path's lookup (PosService caches it for a few seconds)."""

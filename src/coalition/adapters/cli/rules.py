@@ -184,10 +184,14 @@ def simulate_rules(
     start: Annotated[str, typer.Option("--from", help="ISO 8601 moment with offset, inclusive")],
     end: Annotated[str, typer.Option("--to", help="ISO 8601 moment with offset, exclusive")],
     version: Annotated[int | None, typer.Option(help="a version; the draft if omitted")] = None,
+    jobs: Annotated[int, typer.Option(min=1, max=64, help="processes, each pricing a stretch of the period")] = 1,
     database_url: Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")] = None,
 ) -> None:
     """Price the stored purchases of a period with the draft (nothing is written) and compare with what happened."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from coalition.adapters.cli.parallel_simulation import simulate_in_processes
+    from coalition.domain.errors import DomainError
 
     main = _cli()
     try:
@@ -195,22 +199,23 @@ def simulate_rules(
     except ValueError:
         main.errors.print("[red]error (from/to):[/red] expected ISO 8601 moments such as 2026-11-01T00:00:00+03:00")
         raise typer.Exit(2) from None
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-    ) as bar:
+    settings = main._settings(database_url)
+    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True)) as bar:
         task = bar.add_task("purchases", total=None)
-
-        def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        async def work(services: Services) -> dict[str, Any]:
-            ref = await main._network(services, network)
-            return await services.rules.simulate(ref, moments[0], moments[1], version, advance)
-
-        report = main._run(main._settings(database_url), work)
+        try:
+            report = simulate_in_processes(
+                settings,
+                network,
+                moments[0],
+                moments[1],
+                version,
+                jobs,
+                on_total=lambda total: bar.update(task, total=total),
+                on_progress=lambda count: bar.advance(task, count),
+            )
+        except DomainError as error:
+            field = f" ({error.field})" if error.field else ""
+            main.errors.print(f"[red]error{field}:[/red] {error.detail}")
+            raise typer.Exit(2) from None
     print(json.dumps(report, indent=2, ensure_ascii=False))

@@ -217,20 +217,30 @@ class SqlRulesUnitOfWork:
                 )
         return [
             StoredSale(
-                purchase_id=row.id,
-                occurred_at=_utc(row.occurred_at) or row.occurred_at,
-                outlet=row.outlet,
-                partner=row.partner,
-                timezone=row.timezone,
-                member_id=row.member_id,
-                lifetime_before_minor=0,
-                check_minor=row.check_minor,
-                amount_due_minor=row.amount_due_minor,
-                points_redeemed=row.points_redeemed,
-                points_earned=row.points_earned,
-                lines=tuple(lines.get(row.id, ())),
+                purchase_id,
+                _utc(occurred_at) or occurred_at,
+                outlet,
+                partner,
+                timezone,
+                member_id,
+                check_minor,
+                amount_due_minor,
+                points_redeemed,
+                points_earned,
+                tuple(lines.get(purchase_id, ())),
             )
-            for row in rows
+            for (
+                purchase_id,
+                occurred_at,
+                outlet,
+                partner,
+                timezone,
+                member_id,
+                check_minor,
+                amount_due_minor,
+                points_redeemed,
+                points_earned,
+            ) in rows
         ]
 
 

@@ -349,3 +349,4 @@ Index(
     postgresql_where=rule_sets.c.status == "draft",
     sqlite_where=rule_sets.c.status == "draft",
 )
+Index("ix_purchases_network_occurred", purchases.c.network_id, purchases.c.occurred_at, purchases.c.id)

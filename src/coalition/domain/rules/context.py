@@ -102,66 +102,94 @@ def fields_used(conditions: Iterable[str]) -> ContextFields:
     return {root: None if fields is None else frozenset(fields) for root, fields in used.items()}
 
 
-def _basket(facts: PurchaseFacts, wanted: frozenset[str] | None) -> dict[str, Any]:
-    lines = facts.lines
-    builders: dict[str, Callable[[], Any]] = {
-        "total_minor": lambda: facts.total_minor,
-        "line_count": lambda: len(lines),
-        "units": lambda: sum(line.whole_units for line in lines),
-        "lines": lambda: [
-            {
-                "sku": line.sku,
-                "category": line.category or "",
-                "tags": sorted(line.tags),
-                "quantity_milli": line.quantity_milli,
-                "unit_price_minor": line.unit_price_minor,
-                "total_minor": line.total_minor,
-            }
-            for line in lines
-        ],
-        "skus": lambda: sorted({line.sku for line in lines}),
-        "categories": lambda: sorted({line.category for line in lines if line.category}),
-        "tags": lambda: sorted({tag for line in lines for tag in line.tags}),
-        "spend_by_sku": lambda: _spend_by(lines, "sku"),
-        "spend_by_category": lambda: _spend_by(lines, "category"),
-        "spend_by_tag": lambda: _spend_by(lines, "tag"),
+def _lines(facts: PurchaseFacts) -> list[dict[str, Any]]:
+    return [
+        {
+            "sku": line.sku,
+            "category": line.category or "",
+            "tags": sorted(line.tags),
+            "quantity_milli": line.quantity_milli,
+            "unit_price_minor": line.unit_price_minor,
+            "total_minor": line.total_minor,
+        }
+        for line in facts.lines
+    ]
+
+
+# Module-level builders: a purchase's context is built from only the fields its rule set uses.
+_BASKET_FIELDS: dict[str, Callable[[PurchaseFacts], Any]] = {
+    "total_minor": lambda facts: facts.total_minor,
+    "line_count": lambda facts: len(facts.lines),
+    "units": lambda facts: sum(line.whole_units for line in facts.lines),
+    "lines": _lines,
+    "skus": lambda facts: sorted({line.sku for line in facts.lines}),
+    "categories": lambda facts: sorted({line.category for line in facts.lines if line.category}),
+    "tags": lambda facts: sorted({tag for line in facts.lines for tag in line.tags}),
+    "spend_by_sku": lambda facts: _spend_by(facts.lines, "sku"),
+    "spend_by_category": lambda facts: _spend_by(facts.lines, "category"),
+    "spend_by_tag": lambda facts: _spend_by(facts.lines, "tag"),
+}
+
+
+def _member(facts: PurchaseFacts) -> dict[str, Any]:
+    member = facts.member
+    return {
+        "kind": member.kind,
+        "tier": member.tier,
+        "segments": sorted(member.segments),
+        "lifetime_spend_minor": member.lifetime_spend_minor,
+        "period_spend_minor": member.period_spend_minor,
+        "previous_period_spend_minor": member.previous_period_spend_minor,
+        "visit_count": member.visit_count,
+        "birth_date": member.birth_date.isoformat() if member.birth_date else "",
+        "is_birthday": _birthday_today(member.birth_date, facts.local_time.date()),
+        "card_type": member.card_type,
+        "points_balance": member.points_balance,
     }
-    return {name: build() for name, build in builders.items() if wanted is None or name in wanted}
+
+
+def _now(facts: PurchaseFacts) -> dict[str, Any]:
+    local = facts.local_time
+    return {
+        "year": local.year,
+        "month": local.month,
+        "day": local.day,
+        "hour": local.hour,
+        "minute": local.minute,
+        "weekday": local.isoweekday(),
+        "date": local.date().isoformat(),
+    }
+
+
+_ROOTS: dict[str, Callable[[PurchaseFacts], Any]] = {
+    "outlet": lambda facts: {"code": facts.outlet},
+    "partner": lambda facts: {"code": facts.partner},
+    "member": _member,
+    "now": _now,
+    "coupons": lambda facts: sorted(facts.coupons),
+}
 
 
 def to_context(facts: PurchaseFacts, fields: ContextFields | None = None) -> dict[str, Any]:
     """The documented context (plain ints, strings, bools, lists, maps); with `fields`, only what they name."""
-    local = facts.local_time
-    member = facts.member
-    roots: dict[str, Callable[[], Any]] = {
-        "basket": lambda: _basket(facts, None if fields is None else fields["basket"]),
-        "outlet": lambda: {"code": facts.outlet},
-        "partner": lambda: {"code": facts.partner},
-        "member": lambda: {
-            "kind": member.kind,
-            "tier": member.tier,
-            "segments": sorted(member.segments),
-            "lifetime_spend_minor": member.lifetime_spend_minor,
-            "period_spend_minor": member.period_spend_minor,
-            "previous_period_spend_minor": member.previous_period_spend_minor,
-            "visit_count": member.visit_count,
-            "birth_date": member.birth_date.isoformat() if member.birth_date else "",
-            "is_birthday": _birthday_today(member.birth_date, local.date()),
-            "card_type": member.card_type,
-            "points_balance": member.points_balance,
-        },
-        "now": lambda: {
-            "year": local.year,
-            "month": local.month,
-            "day": local.day,
-            "hour": local.hour,
-            "minute": local.minute,
-            "weekday": local.isoweekday(),
-            "date": local.date().isoformat(),
-        },
-        "coupons": lambda: sorted(facts.coupons),
-    }
-    return {root: build() for root, build in roots.items() if fields is None or root in fields}
+    if fields is None:
+        return {"basket": {name: build(facts) for name, build in _BASKET_FIELDS.items()}} | {
+            root: build(facts) for root, build in _ROOTS.items()
+        }
+    context: dict[str, Any] = {}
+    for root, wanted in fields.items():
+        if root == "basket":
+            names = _BASKET_FIELDS if wanted is None else wanted
+            context[root] = {name: _BASKET_FIELDS[name](facts) for name in names if name in _BASKET_FIELDS}
+            continue
+        build = _ROOTS.get(root)
+        if build is None:
+            continue
+        value = build(facts)
+        if isinstance(value, dict) and wanted is not None:
+            value = {name: value[name] for name in wanted if name in value}  # CEL converts only what is used
+        context[root] = value
+    return context
 
 
 def sample_contexts() -> list[Mapping[str, Any]]:

@@ -167,15 +167,20 @@ class Selection:
     def __init__(self, lines: tuple[LineFacts, ...]) -> None:
         self.lines = lines
         self.every_line = tuple(range(len(lines)))
+        self._found: dict[LineSelector, tuple[int, ...]] = {}
+        self._indexed = False
         self._by_sku: dict[str, set[int]] = {}
         self._by_category: dict[str | None, set[int]] = {}
         self._by_tag: dict[str, set[int]] = {}
-        for index, line in enumerate(lines):
+
+    def _index(self) -> None:
+        """Built on the first narrowed selector only: most purchases meet none."""
+        for index, line in enumerate(self.lines):
             self._by_sku.setdefault(line.sku, set()).add(index)
             self._by_category.setdefault(line.category, set()).add(index)
             for tag in line.tags:
                 self._by_tag.setdefault(tag, set()).add(index)
-        self._found: dict[LineSelector, tuple[int, ...]] = {}
+        self._indexed = True
 
     def indexes(self, selector: LineSelector) -> tuple[int, ...]:
         if selector.everything:
@@ -187,6 +192,8 @@ class Selection:
         return found
 
     def _select(self, selector: LineSelector) -> tuple[int, ...]:
+        if not self._indexed:
+            self._index()
         chosen: set[int] = set(self.every_line) if not selector.narrowed else set()
         if selector.narrowed:
             chosen.update(*self._lines(selector.skus, selector.categories, selector.tags))
