@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export COALITION_DATABASE_URL ?= sqlite:///./coalition.db
 
-.PHONY: bench-rules install run test lint unit bench clean
+.PHONY: bench-rules bench-simulation install run test lint unit bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ bench: install  ## purchases/s and latency through HTTP against PostgreSQL, next
 
 bench-rules: install  ## the rules engine: one purchase evaluated against 200 rules (see docs/benchmarks.md)
 	$(BIN)/python -m bench.rules
+
+bench-simulation: install  ## a draft rule set simulated over 1,000,000 stored purchases on PostgreSQL
+	$(BIN)/python -m bench.simulation
 
 clean:
 	rm -rf $(VENV) coalition.db coalition.db-wal coalition.db-shm .pytest_cache .mypy_cache .ruff_cache
