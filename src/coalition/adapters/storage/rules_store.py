@@ -170,10 +170,8 @@ class SqlRulesUnitOfWork:
             ).scalar_one()
         )
 
-    async def sales_page(
-        self, network_id: int, start: datetime, end: datetime, after: tuple[datetime, str] | None, limit: int
-    ) -> list[StoredSale]:
-        """Purchases of the period in (occurred_at, id) order after `after`, with their lines."""
+    async def sales_between(self, network_id: int, start: datetime, end: datetime) -> list[StoredSale]:
+        """The purchases of [start, end) in (occurred_at, id) order, with their lines."""
         p, o, pa = t.purchases, t.outlets, t.partners
         query = (
             select(
@@ -192,10 +190,7 @@ class SqlRulesUnitOfWork:
             .join(pa, pa.c.id == o.c.partner_id)
             .where(p.c.network_id == network_id, p.c.occurred_at >= start, p.c.occurred_at < end)
             .order_by(p.c.occurred_at, p.c.id)
-            .limit(limit)
         )
-        if after is not None:
-            query = query.where((p.c.occurred_at > after[0]) | ((p.c.occurred_at == after[0]) & (p.c.id > after[1])))
         rows = (await self.connection.execute(query)).all()
         lines: dict[str, list[LineFacts]] = {}
         if rows:

@@ -349,4 +349,5 @@ Index(
     postgresql_where=rule_sets.c.status == "draft",
     sqlite_where=rule_sets.c.status == "draft",
 )
+# SQLite only since migration 0009; PostgreSQL has a BRIN index on occurred_at instead (see that migration).
 Index("ix_purchases_network_occurred", purchases.c.network_id, purchases.c.occurred_at, purchases.c.id)
