@@ -35,6 +35,7 @@ from coalition.domain.rules.model import RuleSet, Trigger
 from coalition.domain.rules.parsing import Reader, parse_rule_set, rule_set_to_data
 
 MAX_BODY_CHARS = 2_000_000
+MAX_COMPILED_SETS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ class RulesUnitOfWork(Protocol):
     async def point_value_minor(self, network_id: int) -> int: ...
     async def spend_before(self, network_id: int, start: datetime, end: datetime) -> dict[int, int]: ...
     async def count_sales(self, network_id: int, start: datetime, end: datetime) -> int: ...
+    async def summarize_time_index(self) -> None: ...
     async def sales_between(self, network_id: int, start: datetime, end: datetime) -> list[StoredSale]: ...
 
 
@@ -165,6 +167,8 @@ class RulesService:
             return None
         key = (network.id, stored.version)
         if key not in self._compiled:
+            if len(self._compiled) >= MAX_COMPILED_SETS:
+                self._compiled.clear()  # old versions of many networks: recompiling the few in force is cheap
             rule_set = parse_rule_set(json.loads(stored.body), network.currency)
             self._compiled[key] = compile_rule_set(rule_set, stored.version)
         return self._compiled[key]
@@ -227,6 +231,7 @@ class RulesService:
                     "there is no draft to simulate" if version is None else f"no version {version}", field="version"
                 )
             point_value_minor = await uow.point_value_minor(network.id)
+            await uow.summarize_time_index()
             spent = await uow.spend_before(network.id, start, end)
             total = await uow.count_sales(network.id, start, end)
         rules = compile_rule_set(parse_rule_set(json.loads(stored.body), network.currency), stored.version)

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -157,6 +157,11 @@ class SqlRulesUnitOfWork:
             .group_by(p.c.member_id)
         )
         return {int(member_id): int(total) for member_id, total in rows}
+
+    async def summarize_time_index(self) -> None:
+        """PostgreSQL: summarise the BRIN ranges filled since autovacuum last did (migration 0009)."""
+        if self.connection.dialect.name == "postgresql":
+            await self.connection.execute(text("SELECT brin_summarize_new_values('ix_purchases_occurred_brin')"))
 
     async def count_sales(self, network_id: int, start: datetime, end: datetime) -> int:
         p = t.purchases
