@@ -208,3 +208,21 @@ async def test_explain_runs_a_hypothetical_purchase_at_the_outlets_local_time(se
         assert_problem(
             await http.post(f"{URL}/explain", json=body | {"version": 9}, headers=admin), 404, "not-found", "version"
         )
+
+
+async def test_the_documented_context_is_served_and_matches_the_docs(services):
+    from pathlib import Path
+
+    net = await make_network(services)
+    async with client(services) as http:
+        served = await http.get(f"{URL}/context", headers=auth(net.admin_key))
+    assert served.status_code == 200, served.text
+    fields = served.json()["fields"]
+    assert {"path": "basket.total_minor", "type": "int",
+            "meaning": "the check before discounts, in minor units (150000 = 1,500.00)"} in fields
+    assert served.json()["functions"] == ["get", "sum"]
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text()
+    for field in fields:  # every documented name is in the reference, under the same name
+        for name in field["path"].replace(",", " / ").split(" / "):
+            leaf = name.strip().split(".")[-1]
+            assert leaf in docs, leaf

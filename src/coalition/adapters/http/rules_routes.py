@@ -95,6 +95,18 @@ async def simulate(body: SimulateBody, svc: Svc, admin: NetworkAdmin) -> dict[st
     return await svc.rules.simulate(admin, body.from_, body.to, body.version)
 
 
+@router.get("/context", summary="The documented context conditions are written over, and the extra functions")
+async def context(admin: NetworkAdmin) -> dict[str, Any]:
+    from coalition.domain.rules.context import DOCUMENTED_CONTEXT
+    from coalition.domain.rules.expressions import FUNCTIONS
+
+    return {
+        "fields": [{"path": f.path, "type": f.cel_type, "meaning": f.meaning} for f in DOCUMENTED_CONTEXT],
+        "functions": sorted(FUNCTIONS),
+        "reference": "docs/rules.md",
+    }
+
+
 @router.get("", summary="Every version, newest first, and the one in force")
 async def history(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.rules.history(admin)

@@ -6,6 +6,7 @@ numbers instead of looping over lines (see ../shared/notes/cel.md: a loop over l
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -192,7 +193,8 @@ def to_context(facts: PurchaseFacts, fields: ContextFields | None = None) -> dic
     return context
 
 
-def sample_contexts() -> list[Mapping[str, Any]]:
+@functools.cache
+def sample_contexts() -> tuple[Mapping[str, Any], ...]:
     """Contexts with every documented field, for checking a condition at save time: an empty basket and a full one."""
     moment = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
     full = PurchaseFacts(
@@ -212,7 +214,7 @@ def sample_contexts() -> list[Mapping[str, Any]]:
     empty = PurchaseFacts(
         lines=(), outlet="", partner="", member=MemberFacts(kind="anonymous"), now_utc=moment, local_time=moment
     )
-    return [to_context(full), to_context(empty)]
+    return (to_context(full), to_context(empty))
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,7 +117,6 @@ class Evaluation:
     coupons: tuple[tuple[str, IssueCoupon], ...] = ()
     tier: str | None = None
     reset: ResetBalances | None = None
-    facts: PurchaseFacts | None = field(default=None, repr=False)
     selection: Selection | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -409,7 +408,6 @@ def _apply(
         coupons=tuple(coupons),
         tier=tier,
         reset=reset,
-        facts=facts,
         selection=selection,
     )
 

@@ -9,7 +9,7 @@ operation on the wrong types fails there, with the name, instead of at a till.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,7 +96,7 @@ def activation(values: Mapping[str, Any]) -> Any:
     return context
 
 
-def check_against(condition: Condition, samples: list[Mapping[str, Any]]) -> None:
+def check_against(condition: Condition, samples: Sequence[Mapping[str, Any]]) -> None:
     """Evaluate over sample contexts with every documented field; raise on the first failure, naming it."""
     for sample in samples:
         try:
