@@ -139,3 +139,42 @@ async def test_coupons_and_item_tags_reach_the_rules(services):
             "/v1/purchases/quote", json={"customer": CARD, "items": items}, headers=auth(net.shop_key)
         )
         assert without.json()["discount"] == "0.00"
+
+
+async def test_rules_on_visits_and_last_months_spend_read_the_members_history(services):
+    from datetime import timedelta
+
+    net = await make_network(services)
+    rules = {
+        "rules": [
+            {"code": "returning", "condition": "member.visit_count >= 1", "effects": [{"discount": {"percent": "5"}}]},
+            {
+                "code": "next-month",
+                "effects": [
+                    {
+                        "spend_tier_discount": {
+                            "basis": "previous_period",
+                            "tiers": [{"from": "1000.00", "percent": "10"}],
+                        }
+                    }
+                ],
+            },
+        ]
+    }
+    assert (await services.rules.save_draft(net.ref, rules))["errors"] == 0
+    await services.rules.publish(net.ref, None)
+    assert (await services.rules.in_force(net.ref)).needs_member_history
+    last_month = (services.rules.clock.now().replace(day=1) - timedelta(days=3)).isoformat()
+    async with client(services) as http:
+        await enrol(http, net.shop_key, CARD)
+        first = await http.post(
+            "/v1/purchases",
+            json={"customer": CARD, "amount": "1500.00", "receipt": new_key(), "occurred_at": last_month},
+            headers=auth(net.shop_key, new_key()),
+        )
+        assert first.status_code == 201, first.text
+        assert first.json()["discount"] == "0.00"  # a first visit, nothing spent the month before
+        second = await buy(http, net.shop_key, CARD, "100.00")
+        # a returning member (5 %) who spent 1,500.00 last month (10 %)
+        assert second.json()["discount"] == "15.00", second.text
+        assert second.json()["applied_rules"] == ["next-month", "returning"]

@@ -28,6 +28,7 @@ from coalition.application.pos import (
     DuplicateKey,
     PosService,
     PurchaseInput,
+    member_history,
     parse_basket,
     price_with_rules,
     purchase_body,
@@ -184,8 +185,18 @@ class _Planner:
         state = self._sweep(member, self.states[member.member_id])
         accounts = await self.service.points_accounts(self.uow, self.ctx, self.pc, member)
         program = self.pc.program
+        history = await member_history(self.uow, self.rules, self.ctx, member, self.now)
         priced = price_with_rules(
-            self.rules, self.ctx, program, lines, check_minor, state, purchase.redeem_points, self.now, purchase.coupons
+            self.rules,
+            self.ctx,
+            program,
+            lines,
+            check_minor,
+            state,
+            purchase.redeem_points,
+            self.now,
+            purchase.coupons,
+            history,
         )
         plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, self.now, priced=priced)
         occurred_at = purchase.occurred_at or self.now

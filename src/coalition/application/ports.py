@@ -106,6 +106,17 @@ class NewRefund:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberHistory:
+    """What rules may ask of a member beyond their points: read only when the rule set in force uses it."""
+
+    kind: str
+    birth_date: date | None
+    visit_count: int  # purchases before this one
+    period_spend_minor: int  # this calendar month so far, at the outlet's local time
+    previous_period_spend_minor: int  # last calendar month
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     name: str | None = None
     phone: str | None = None
@@ -262,6 +273,9 @@ class PosUnitOfWork(Protocol):
         self, card_id: int, state: CardState, now: datetime, replaced_by_card_id: int | None = None
     ) -> None: ...
     async def member_profile(self, member_id: int) -> Profile: ...
+    async def member_history(
+        self, member_id: int, month_start: datetime, previous_month_start: datetime
+    ) -> MemberHistory: ...
     async def member_cards(self, member_id: int) -> list[tuple[str, CardState]]: ...
     async def statement(self, member: MemberRef, limit: int) -> list[StatementLine]: ...
 

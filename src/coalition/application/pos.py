@@ -10,7 +10,7 @@ import functools
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from coalition.application.cache import TtlCache
 from coalition.application.ports import (
     Clock,
     IdempotencyRecord,
+    MemberHistory,
     MemberRef,
     NewPurchase,
     NewRefund,
@@ -214,9 +215,10 @@ class PosService:
             member = await _find_member(uow, ctx, purchase.customer, lock=False, field_name="customer")
             require_usable_card(member)
             state = await uow.member_points(member)
-        now = self.clock.now()
+            now = self.clock.now()
+            history = await member_history(uow, rules, ctx, member, now)
         priced = price_with_rules(
-            rules, ctx, pc.program, lines, check_minor, state, purchase.redeem_points, now, purchase.coupons
+            rules, ctx, pc.program, lines, check_minor, state, purchase.redeem_points, now, purchase.coupons, history
         )
         q = priced or quote_for(pc.program, state, check_minor, purchase.redeem_points, now)
         currency = pc.program.currency
@@ -288,8 +290,9 @@ class PosService:
                     return None  # sweeping writes more than one statement: do it under the lock
                 state = await self._sweep_expired(uow, ctx.network_id, pc, member, state, now)
             accounts = await self.points_accounts(uow, ctx, pc, member)
+            history = await member_history(uow, rules, ctx, member, now)
             priced = price_with_rules(
-                rules, ctx, program, lines, check_minor, state, purchase.redeem_points, now, purchase.coupons
+                rules, ctx, program, lines, check_minor, state, purchase.redeem_points, now, purchase.coupons, history
             )
             plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, now, priced=priced)
             occurred_at = purchase.occurred_at or now
@@ -920,11 +923,22 @@ def price_with_rules(
     redeem_points: int | None,
     now: datetime,
     coupons: tuple[str, ...] = (),
+    history: MemberHistory | None = None,
 ) -> Quote | None:
     """The quote of a published rule set, or None when the network has none (the bonus program prices it)."""
     if rules is None:
         return None
     spendable = points_balance(state, now)
+    member = MemberFacts(lifetime_spend_minor=state.lifetime_spend_minor, points_balance=spendable)
+    if history is not None:
+        member = replace(
+            member,
+            kind=history.kind,
+            birth_date=history.birth_date,
+            visit_count=history.visit_count,
+            period_spend_minor=history.period_spend_minor,
+            previous_period_spend_minor=history.previous_period_spend_minor,
+        )
     facts = PurchaseFacts(
         lines=tuple(
             LineFacts(line.sku, line.total_minor, line.quantity_milli, line.unit_price_minor, line.category, line.tags)
@@ -933,7 +947,7 @@ def price_with_rules(
         or (LineFacts("", check_minor),),
         outlet=ctx.outlet_name,
         partner=ctx.partner_name,
-        member=MemberFacts(lifetime_spend_minor=state.lifetime_spend_minor, points_balance=spendable),
+        member=member,
         now_utc=now,
         local_time=now.astimezone(_zone(ctx.timezone)),
         coupons=frozenset(coupons),
@@ -945,6 +959,18 @@ def price_with_rules(
         redeem_points=redeem_points,
         currency=program.currency,
     )
+
+
+async def member_history(
+    uow: PosUnitOfWork, rules: CompiledRuleSet | None, ctx: TerminalContext, member: MemberRef, now: datetime
+) -> MemberHistory | None:
+    """One more read, only when the rule set in force uses visits, period spends, the birthday or the kind."""
+    if rules is None or not rules.needs_member_history:
+        return None
+    local = now.astimezone(_zone(ctx.timezone))
+    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    previous_month_start = (month_start - timedelta(days=1)).replace(day=1)
+    return await uow.member_history(member.member_id, month_start, previous_month_start)
 
 
 @functools.lru_cache(maxsize=256)

@@ -19,6 +19,7 @@ from coalition.adapters.storage.driver import AsyncpgPool, Column, Db, sqlite_tr
 from coalition.adapters.storage.engine import backend_of
 from coalition.application.ports import (
     LedgerBatch,
+    MemberHistory,
     MemberRef,
     NewPurchase,
     NewRefund,
@@ -466,6 +467,31 @@ class SqlPosUnitOfWork:
             notes=row["notes"],
             consent_data_processing=bool(row["consent_data_processing"]),
             consent_newsletters=bool(row["consent_newsletters"]),
+        )
+
+    async def member_history(
+        self, member_id: int, month_start: datetime, previous_month_start: datetime
+    ) -> MemberHistory:
+        row = await self.db.fetchrow(
+            "SELECT m.kind, m.birth_date, "
+            "(SELECT COUNT(*) FROM purchases p WHERE p.member_id = $1) AS visits, "
+            "(SELECT COALESCE(SUM(p.check_minor), 0) FROM purchases p "
+            " WHERE p.member_id = $1 AND p.occurred_at >= $2) AS this_month, "
+            "(SELECT COALESCE(SUM(p.check_minor), 0) FROM purchases p "
+            " WHERE p.member_id = $1 AND p.occurred_at >= $3 AND p.occurred_at < $2) AS last_month "
+            "FROM members m WHERE m.id = $1",
+            member_id,
+            month_start,
+            previous_month_start,
+        )
+        if row is None:
+            raise LookupError(f"member {member_id} does not exist")
+        return MemberHistory(
+            kind=row["kind"],
+            birth_date=self.db.day(row["birth_date"]),
+            visit_count=int(row["visits"]),
+            period_spend_minor=int(row["this_month"]),
+            previous_period_spend_minor=int(row["last_month"]),
         )
 
     async def member_cards(self, member_id: int) -> list[tuple[str, CardState]]:

@@ -64,6 +64,7 @@ class CompiledRuleSet:
     version: int
     rules: tuple[CompiledRule, ...]
     context_fields: ContextFields
+    needs_member_history: bool = False  # conditions or spend-tier effects use visits, period spends, birthday, kind
     _candidates: dict[tuple[Trigger, str, str], tuple[CompiledRule, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -84,7 +85,21 @@ def compile_rule_set(rule_set: RuleSet, version: int) -> CompiledRuleSet:
         CompiledRule(rule, compile_condition(rule.condition), position, rule.window != ALWAYS)
         for position, rule in enumerate(ordered)
     )
-    return CompiledRuleSet(version, compiled, fields_used(rule.condition for rule in ordered))
+    fields = fields_used(rule.condition for rule in ordered)
+    member_fields = fields.get("member", frozenset())
+    history = member_fields is None or bool(member_fields & HISTORY_FIELDS)
+    history = history or any(
+        isinstance(effect, SpendTierDiscount) and effect.basis is not SpendBasis.LIFETIME
+        for rule in ordered
+        for effect in rule.effects
+    )
+    return CompiledRuleSet(version, compiled, fields, history)
+
+
+# member fields read from the database only when a rule set uses them (the purchase path reads points and spend)
+HISTORY_FIELDS = frozenset(
+    {"kind", "birth_date", "is_birthday", "visit_count", "period_spend_minor", "previous_period_spend_minor"}
+)
 
 
 @dataclass(frozen=True, slots=True)
