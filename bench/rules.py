@@ -21,12 +21,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.sections import write_section
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
 from coalition.domain.rules.engine import compile_rule_set, evaluate
 from coalition.domain.rules.parsing import parse_rule_set
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-START, END = "<!-- rules:latest:start -->", "<!-- rules:latest:end -->"
 TARGET_P99_MS = 1.0
 CATEGORIES = [f"cat-{n}" for n in range(30)]
 SEGMENTS = ["social", "pensioner", "vip", "newcomer", "staff"]
@@ -144,15 +143,6 @@ def machine() -> str:
     return f"{cores} cores ({cpu}), Python {platform.python_version()}"
 
 
-def write_docs(text: str) -> None:
-    current = DOCS.read_text()
-    if START not in current:
-        current += f"\n## Rules engine\n\n{START}\n{END}\n"
-    head, rest = current.split(START, 1)
-    _, tail = rest.split(END, 1)
-    DOCS.write_text(f"{head}{START}\n{text}\n{END}{tail}")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rules", type=int, default=200)
@@ -180,7 +170,7 @@ def main() -> int:
     )
     print(text)
     if args.docs:
-        write_docs(text)
+        write_section("rules", "Rules engine", text)
     return 0
 
 

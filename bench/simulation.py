@@ -17,19 +17,17 @@ import platform
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import psycopg
 
 from bench.purchases import database_url, default_admin_url, libpq_url, recreate_database, say
+from bench.sections import write_section
 from coalition.adapters.cli.parallel_simulation import simulate_in_processes
 from coalition.adapters.storage import migrate
 from coalition.demo import SMALL_SHOP_PROGRAM
 from coalition.settings import Settings
 from coalition.wiring import build_services
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-START, END = "<!-- simulation:latest:start -->", "<!-- simulation:latest:end -->"
 TARGET_SECONDS = 60.0
 PERIOD_START = datetime(2026, 10, 1, tzinfo=UTC)
 PERIOD_DAYS = 30
@@ -165,15 +163,6 @@ def measure(url: str, jobs: int) -> dict[str, float]:
     return {"seconds": time.perf_counter() - started, "purchases": report["draft"]["purchases"]}
 
 
-def write_docs(text: str) -> None:
-    current = DOCS.read_text()
-    if START not in current:
-        current += f"\n## Rule-set simulation\n\n{START}\n{END}\n"
-    head, rest = current.split(START, 1)
-    _, tail = rest.split(END, 1)
-    DOCS.write_text(f"{head}{START}\n{text}\n{END}{tail}")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--admin-url", default=os.environ.get("COALITION_BENCH_PG_URL") or default_admin_url())
@@ -205,7 +194,7 @@ def main() -> int:
     )
     print(text)
     if args.docs:
-        write_docs(text)
+        write_section("simulation", "Rule-set simulation", text)
     return 0
 
 
