@@ -303,19 +303,7 @@ class ExplainRequest:
 
 def parse_explain(data: object, currency: str) -> ExplainRequest:
     reader = Reader(data, "", currency)
-    lines = tuple(
-        LineFacts(
-            sku=item.text("sku", limit=100),
-            total_minor=line_total_minor(
-                parse_quantity_milli(item.data.get("quantity", 1), field=item.at("quantity")), item.amount("unit_price")
-            ),
-            quantity_milli=parse_quantity_milli(item.data.get("quantity", 1), field=item.at("quantity")),
-            unit_price_minor=item.amount("unit_price"),
-            category=item.text("category", limit=100) if item.has("category") else None,
-            tags=item.strings("tags"),
-        )
-        for item in reader.children("items")
-    )
+    lines = tuple(_line(item) for item in reader.children("items"))
     if not lines and reader.has("amount"):
         lines = (LineFacts("", reader.amount("amount")),)
     if not lines and reader.data.get("trigger", "purchase") == "purchase":
@@ -351,6 +339,19 @@ def parse_explain(data: object, currency: str) -> ExplainRequest:
         redeem,
         reader.choice("trigger", Trigger, default=Trigger.PURCHASE),
         version,
+    )
+
+
+def _line(item: Reader) -> LineFacts:
+    quantity_milli = parse_quantity_milli(item.data.get("quantity", 1), field=item.at("quantity"))
+    unit_price_minor = item.amount("unit_price")
+    return LineFacts(
+        sku=item.text("sku", limit=100),
+        total_minor=line_total_minor(quantity_milli, unit_price_minor),
+        quantity_milli=quantity_milli,
+        unit_price_minor=unit_price_minor,
+        category=item.text("category", limit=100) if item.has("category") else None,
+        tags=item.strings("tags"),
     )
 
 

@@ -217,30 +217,19 @@ class SqlRulesUnitOfWork:
                 )
         return [
             StoredSale(
-                purchase_id,
-                _utc(occurred_at) or occurred_at,
-                outlet,
-                partner,
-                timezone,
-                member_id,
-                check_minor,
-                amount_due_minor,
-                points_redeemed,
-                points_earned,
-                tuple(lines.get(purchase_id, ())),
+                row.id,
+                _utc(row.occurred_at) or row.occurred_at,
+                row.outlet,
+                row.partner,
+                row.timezone,
+                row.member_id,
+                row.check_minor,
+                row.amount_due_minor,
+                row.points_redeemed,
+                row.points_earned,
+                tuple(lines.get(row.id, ())),
             )
-            for (
-                purchase_id,
-                occurred_at,
-                outlet,
-                partner,
-                timezone,
-                member_id,
-                check_minor,
-                amount_due_minor,
-                points_redeemed,
-                points_earned,
-            ) in rows
+            for row in rows
         ]
 
 
