@@ -116,6 +116,55 @@ async def test_postgresql_refuses_at_commit_a_transaction_whose_postings_do_not_
         await services.close()
 
 
+@pytest.mark.postgres
+async def test_postgresql_checks_every_ledger_transaction_of_a_database_transaction(pg_database_url):
+    """Several ledger transactions per database transaction, a savepoint rolled back, constraints made immediate."""
+    services = build_services(Settings(database_url=pg_database_url, operator_token=None, public_url="http://t"))
+    try:
+        await _ledger_with_a_purchase(services)
+        async with services.engine.connect() as connection:
+            tx_id, account_id, asset = (
+                await connection.execute(sa.text("SELECT tx_id, account_id, asset FROM postings ORDER BY id LIMIT 1"))
+            ).one()
+        new_txs = sa.text(
+            "INSERT INTO ledger_transactions (network_id, kind, memo, occurred_at, recorded_at) "
+            "SELECT network_id, 'adjustment', 'test', now(), now() FROM ledger_transactions, generate_series(1, :n) "
+            "WHERE id = :tx RETURNING id"
+        )
+        insert = sa.text("INSERT INTO postings (tx_id, account_id, asset, amount) VALUES (:tx, :account, :asset, :n)")
+
+        async def pair(connection: sa.ext.asyncio.AsyncConnection, tx: int, plus: int, minus: int) -> None:
+            for amount in (plus, -minus):
+                await connection.execute(insert, {"tx": tx, "account": account_id, "asset": asset, "n": amount})
+
+        before = await _ledger_fingerprint(services)
+        # Only the last of three ledger transactions, inserted by two statements, is unbalanced.
+        with pytest.raises(DBAPIError, match=r"does not balance: .* sums to 1"):
+            async with services.engine.begin() as connection:
+                first = (await connection.execute(new_txs, {"tx": tx_id, "n": 2})).scalars().all()
+                last = (await connection.execute(new_txs, {"tx": tx_id, "n": 1})).scalar_one()
+                for tx in first:
+                    await pair(connection, tx, 3, 3)
+                await pair(connection, last, 4, 3)
+        assert await _ledger_fingerprint(services) == before
+        # A savepoint rolled back takes its ledger transaction (without postings) out of the check; the rest pass.
+        async with services.engine.begin() as connection:
+            kept = (await connection.execute(new_txs, {"tx": tx_id, "n": 1})).scalar_one()
+            await pair(connection, kept, 2, 2)
+            savepoint = await connection.begin_nested()
+            await connection.execute(new_txs, {"tx": tx_id, "n": 1})
+            await savepoint.rollback()
+        assert (await _ledger_fingerprint(services))[0] == before[0] + 1
+        # Checked immediately, each statement's firings check what it noted: a transaction before its postings fails.
+        with pytest.raises(DBAPIError, match="needs at least two"):
+            async with services.engine.begin() as connection:
+                await connection.execute(sa.text("SET CONSTRAINTS ALL IMMEDIATE"))
+                await connection.execute(new_txs, {"tx": tx_id, "n": 1})
+        assert await verify(services.engine) == []
+    finally:
+        await services.close()
+
+
 _NEW_TX = (
     "INSERT INTO ledger_transactions (network_id, kind, memo, occurred_at, recorded_at) "
     "SELECT network_id, 'adjustment', 'test', occurred_at, recorded_at FROM ledger_transactions "
@@ -142,8 +191,19 @@ _NEW_TX = (
         "DELETE FROM networks",
         "UPDATE outlets SET id = id + 1000",
     ],
-    ids=["posting-tx", "posting-account", "posting-asset", "transaction-network", "line-purchase", "purchase-member",
-         "lot-account", "delete-terminals", "delete-accounts", "delete-networks", "outlet-id"],
+    ids=[
+        "posting-tx",
+        "posting-account",
+        "posting-asset",
+        "transaction-network",
+        "line-purchase",
+        "purchase-member",
+        "lot-account",
+        "delete-terminals",
+        "delete-accounts",
+        "delete-networks",
+        "outlet-id",
+    ],
 )
 async def test_references_of_the_purchase_path_cannot_dangle(services, statement):
     """Row-level foreign keys on SQLite; one set-based check per statement on PostgreSQL (migration 0005)."""
@@ -166,8 +226,17 @@ async def test_migrations_upgrade_downgrade_and_upgrade_again(database_url):
             engine.dispose()
 
     migrated = tables()
-    assert {"networks", "members", "cards", "ledger_transactions", "postings", "purchases", "refunds",
-            "idempotency_keys", "lots"} <= migrated
+    assert {
+        "networks",
+        "members",
+        "cards",
+        "ledger_transactions",
+        "postings",
+        "purchases",
+        "refunds",
+        "idempotency_keys",
+        "lots",
+    } <= migrated
     await anyio.to_thread.run_sync(migrate.downgrade, database_url, "base")
     assert tables() <= {"alembic_version"}
     await anyio.to_thread.run_sync(migrate.upgrade, database_url)
@@ -238,12 +307,20 @@ async def test_verify_and_the_cli_find_unbalanced_postings_on_sqlite(sqlite_data
     try:
         await _ledger_with_a_purchase(services)
         async with services.engine.begin() as connection:
-            tx_id, asset = (await connection.execute(sa.text(
-                "SELECT p.tx_id, p.asset FROM postings p JOIN accounts a ON a.id = p.account_id "
-                "WHERE a.owner_kind = 'node' ORDER BY p.id LIMIT 1"))).one()
-            account_id = (await connection.execute(sa.text(
-                "SELECT account_id FROM postings WHERE tx_id = :tx AND asset = :asset ORDER BY id LIMIT 1"),
-                {"tx": tx_id, "asset": asset})).scalar_one()
+            tx_id, asset = (
+                await connection.execute(
+                    sa.text(
+                        "SELECT p.tx_id, p.asset FROM postings p JOIN accounts a ON a.id = p.account_id "
+                        "WHERE a.owner_kind = 'node' ORDER BY p.id LIMIT 1"
+                    )
+                )
+            ).one()
+            account_id = (
+                await connection.execute(
+                    sa.text("SELECT account_id FROM postings WHERE tx_id = :tx AND asset = :asset ORDER BY id LIMIT 1"),
+                    {"tx": tx_id, "asset": asset},
+                )
+            ).scalar_one()
             await connection.execute(
                 sa.text("INSERT INTO postings (tx_id, account_id, asset, amount) VALUES (:tx, :a, :asset, 3)"),
                 {"tx": tx_id, "a": account_id, "asset": asset},
@@ -273,8 +350,10 @@ async def _sqlite_empty_transaction_is_reported(services: Services) -> None:
     async with services.engine.begin() as connection:
         network_id = (await connection.execute(sa.text("SELECT id FROM networks"))).scalar_one()
         await connection.execute(
-            sa.text("INSERT INTO ledger_transactions (network_id, kind, memo, occurred_at, recorded_at) "
-                    "VALUES (:n, 'adjustment', 'empty', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+            sa.text(
+                "INSERT INTO ledger_transactions (network_id, kind, memo, occurred_at, recorded_at) "
+                "VALUES (:n, 'adjustment', 'empty', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
             {"n": network_id},
         )
     names = [violation.check.name for violation in await verify(services.engine)]

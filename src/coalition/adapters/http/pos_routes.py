@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -56,7 +55,7 @@ async def purchase(body: PurchaseBody, svc: Svc, ctx: Terminal, key: Idempotency
 async def purchase_batch(body: BatchBody, request: Request, svc: Svc, ctx: Terminal) -> dict[str, Any]:
     """For offline tills uploading a day's sales and for integrations. Each purchase carries its own
     `idempotency_key`; a purchase refused by the rules writes nothing and does not stop the others."""
-    raw_items = json.loads(await request.body())["purchases"]
+    raw_items = (await request.json())["purchases"]  # parsed once: Starlette keeps what FastAPI validated
     items = [
         BatchItem(purchase.idempotency_key, single_purchase_hash(raw), purchase.to_input())
         for purchase, raw in zip(body.purchases, raw_items, strict=True)

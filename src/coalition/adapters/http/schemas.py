@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -66,17 +67,7 @@ class PurchaseBody(QuoteBody):
     occurred_at: datetime | None = Field(default=None, description="when the sale happened, for offline uploads")
 
     def to_input(self) -> PurchaseInput:
-        base = super().to_input()
-        return PurchaseInput(
-            customer=base.customer,
-            amount=base.amount,
-            items=base.items,
-            redeem_points=base.redeem_points,
-            coupons=base.coupons,
-            receipt=self.receipt,
-            cashier=self.cashier,
-            occurred_at=self.occurred_at,
-        )
+        return replace(super().to_input(), receipt=self.receipt, cashier=self.cashier, occurred_at=self.occurred_at)
 
 
 class BatchPurchase(PurchaseBody):
