@@ -29,7 +29,8 @@ async def test_enrol_a_personal_member_with_a_card_and_a_phone(services):
         assert enrolled["member"]["email"] == "anna@example.org"
         assert enrolled["member"]["birth_date"] == "1990-04-01"
         assert enrolled["member"]["consent_newsletters"] is True
-        assert enrolled["card"] == {"number": "50000002", "state": "active"}
+        assert enrolled["card"] == {"number": "50000002", "state": "active", "type": "standard"}
+        assert (enrolled["member"]["tier"], enrolled["member"]["segments"]) == ("", [])
         assert enrolled["identifiers"] == [{"kind": "card", "value": "50000002"},
                                            {"kind": "phone", "value": "+79121234567"}]
         assert enrolled["points_balance"] == 0
@@ -60,7 +61,7 @@ async def test_enrol_an_anonymous_member_without_a_profile(services):
         assert response.status_code == 201, response.text
         assert response.json()["member"]["kind"] == "anonymous"
         assert response.json()["member"]["name"] is None
-        assert response.json()["card"] == {"number": "ANON1", "state": "active"}
+        assert response.json()["card"] == {"number": "ANON1", "state": "active", "type": "standard"}
         earned = await buy(http, net.shop_key, "anon 1", "1000.00")
         assert earned.status_code == 201, earned.text
         assert earned.json()["points_balance"] == 30
@@ -136,7 +137,8 @@ async def test_issue_a_card_to_an_existing_member(services):
         await buy(http, net.shop_key, "5000-0006", "3000.00")
         issued = await _post(http, "/v1/cards", net.shop_key, {"number": "5000 0007", "member": "+79120006666"})
         assert issued.status_code == 201, issued.text
-        assert issued.json() == {"number": "50000007", "state": "active", "member_id": enrolled["member"]["id"]}
+        assert issued.json() == {"number": "50000007", "state": "active", "type": "standard",
+                                 "member_id": enrolled["member"]["id"]}
 
         by_new_card = await http.get("/v1/members/5000-0007", headers=auth(net.shop_key))
         assert by_new_card.json()["member"]["id"] == enrolled["member"]["id"]

@@ -35,6 +35,7 @@ from coalition.application.pos import (
     purchase_record,
     replay,
     require_usable_card,
+    tier_change,
 )
 from coalition.domain.errors import Conflict, DomainError, IdempotencyKeyReused, InvalidInput, MemberNotFound
 from coalition.domain.identifiers import lookup_candidates
@@ -186,6 +187,8 @@ class _Planner:
         accounts = await self.service.points_accounts(self.uow, self.ctx, self.pc, member)
         program = self.pc.program
         history = await member_history(self.uow, self.rules, self.ctx, member, self.now)
+        if history is not None and member.member_id in self.batch.member_tiers:  # moved by an earlier purchase
+            history = replace(history, tier=self.batch.member_tiers[member.member_id])
         priced = price_with_rules(
             self.rules,
             self.ctx,
@@ -199,6 +202,9 @@ class _Planner:
             history,
         )
         plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, self.now, priced=priced)
+        new_tier = tier_change(plan.quote, history)
+        if new_tier is not None:
+            self.batch.member_tiers[member.member_id] = new_tier
         occurred_at = purchase.occurred_at or self.now
         tx_id = None
         lots = {lot.id: lot for lot in state.lots}
@@ -213,7 +219,7 @@ class _Planner:
         )
         self.touched[member.member_id] = member
         self.receipts.add(receipt)
-        new_purchase = purchase_record(self.ctx, purchase, member, receipt, lines, plan.quote, occurred_at)
+        new_purchase = purchase_record(self.ctx, purchase, member, receipt, lines, plan.quote, occurred_at, new_tier)
         body = purchase_body(new_purchase, plan.balance_after, self.pc.program.currency)
         self.batch.purchases.append((new_purchase, tx_id))
         self.batch.responses.append(

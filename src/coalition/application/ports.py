@@ -91,6 +91,7 @@ class NewPurchase:
     rule_set_version: int | None = None
     applied_rules: tuple[str, ...] = ()
     discount_minor: int = 0  # given by the rules; not stored apart: check − amount due − points redeemed' value
+    new_tier: str | None = None  # the tier a rule moves the member to, when it differs from theirs
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,17 @@ class MemberHistory:
     visit_count: int  # purchases before this one
     period_spend_minor: int  # this calendar month so far, at the outlet's local time
     previous_period_spend_minor: int  # last calendar month
+    tier: str = ""
+    segments: frozenset[str] = frozenset()
+    card_type: str = ""  # of the card presented; '' when the member was found by another identifier
+
+
+@dataclass(frozen=True, slots=True)
+class MemberLabels:
+    """The member's segments and tier, as the administrator or a rule set them."""
+
+    tier: str
+    segments: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +213,7 @@ class LedgerBatch:
     member_points: list[MemberPointsWrite] = field(default_factory=list)
     purchases: list[tuple[NewPurchase, int | None]] = field(default_factory=list)
     responses: list[IdempotencyRecord] = field(default_factory=list)
+    member_tiers: dict[int, str] = field(default_factory=dict)  # member id -> the tier rules moved them to
 
 
 class PosUnitOfWork(Protocol):
@@ -263,9 +276,17 @@ class PosUnitOfWork(Protocol):
     async def purchase_for_refund(self, network_id: int, purchase_id: str) -> StoredPurchase | None: ...
     async def insert_refund(self, refund: NewRefund, tx_id: int | None, now: datetime) -> None: ...
     async def create_member(
-        self, network_id: int, kind: str, profile: Profile, program: ProgramContext, now: datetime
+        self,
+        network_id: int,
+        kind: str,
+        profile: Profile,
+        program: ProgramContext,
+        now: datetime,
+        segments: tuple[str, ...] = (),
     ) -> MemberRef: ...
-    async def add_card(self, network_id: int, member_id: int, number: str, state: CardState, now: datetime) -> int: ...
+    async def add_card(
+        self, network_id: int, member_id: int, number: str, state: CardState, now: datetime, card_type: str = "standard"
+    ) -> int: ...
     async def add_identifier(
         self, network_id: int, member_id: int, card_id: int | None, kind: IdentifierKind, value: str
     ) -> None: ...
@@ -274,8 +295,14 @@ class PosUnitOfWork(Protocol):
     ) -> None: ...
     async def member_profile(self, member_id: int) -> Profile: ...
     async def member_history(
-        self, member_id: int, month_start: datetime, previous_month_start: datetime
+        self, member_id: int, card_id: int | None, month_start: datetime, previous_month_start: datetime
     ) -> MemberHistory: ...
+    async def member_labels(self, member_id: int) -> MemberLabels: ...
+    async def card_type(self, card_id: int) -> str: ...
+    async def set_member_labels(self, member_id: int, *, tier: str | None, segments: tuple[str, ...] | None) -> None:
+        """Change what is given (None: keep it)."""
+        ...
+
     async def member_cards(self, member_id: int) -> list[tuple[str, CardState]]: ...
     async def statement(self, member: MemberRef, limit: int) -> list[StatementLine]: ...
 

@@ -19,6 +19,7 @@ from coalition.application.ports import (
     Clock,
     IdempotencyRecord,
     MemberHistory,
+    MemberLabels,
     MemberRef,
     NewPurchase,
     NewRefund,
@@ -47,6 +48,7 @@ from coalition.domain.errors import (
     Unauthorized,
 )
 from coalition.domain.identifiers import IdentifierKind, lookup_candidates, normalize
+from coalition.domain.members import DEFAULT_CARD_TYPE, parse_label, parse_segments
 from coalition.domain.money import (
     format_basis_points,
     format_minor,
@@ -63,6 +65,7 @@ from coalition.domain.purchase import (
     basket_total_minor,
     cumulative_share,
     has_expired_lots,
+    plan_bonus,
     plan_expiry,
     plan_purchase,
     plan_refund,
@@ -71,6 +74,7 @@ from coalition.domain.purchase import (
 )
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
 from coalition.domain.rules.engine import CompiledRuleSet, evaluate
+from coalition.domain.rules.model import Trigger
 from coalition.domain.rules.pricing import quote_from_rules
 
 if TYPE_CHECKING:
@@ -127,6 +131,14 @@ class EnrolInput:
     card_number: str | None = None
     profile: Profile = field(default_factory=Profile)
     identifiers: tuple[IdentifierInput, ...] = ()
+    segments: tuple[str, ...] = ()
+    card_type: str = DEFAULT_CARD_TYPE
+
+
+@dataclass(frozen=True, slots=True)
+class GrantedBonus:
+    points: int
+    rules: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,12 +203,13 @@ class PosService:
             member = await _find_member(uow, ctx, identifier, lock=False, field_name="identifier")
             state = await uow.member_points(member)
             profile = await uow.member_profile(member.member_id)
+            labels = await uow.member_labels(member.member_id)
             cards = await uow.member_cards(member.member_id)
         now = self.clock.now()
         program = pc.program
         tier = program.tier_for(state.lifetime_spend_minor)
         return {
-            "member": _member_json(member, profile),
+            "member": _member_json(member, profile, labels),
             "card": _card_json(member),
             "cards": [{"number": number, "state": str(state_)} for number, state_ in cards],
             "points_balance": points_balance(state, now),
@@ -264,6 +277,20 @@ class PosService:
 
     # --- commands -----------------------------------------------------------------------------------------
 
+    async def set_member_labels(
+        self, network_id: int, identifier: str, *, tier: str | None, segments: Sequence[str] | None
+    ) -> dict[str, Any]:
+        """The administrator sets a member's tier and segments (None: unchanged); rules read them at the till."""
+        new_tier = None if tier is None else parse_label(tier, field="tier", allow_empty=True)
+        new_segments = None if segments is None else parse_segments(segments)
+        async with self.unit_of_work() as uow:
+            member = await uow.find_member(network_id, _candidates(identifier, "identifier"), lock=True)
+            if member is None:
+                raise _not_found(identifier, "identifier")
+            await uow.set_member_labels(member.member_id, tier=new_tier, segments=new_segments)
+            labels = await uow.member_labels(member.member_id)
+        return {"member_id": member.member_id, "tier": labels.tier, "segments": list(labels.segments)}
+
     async def purchase(
         self, ctx: TerminalContext, purchase: PurchaseInput, idempotency_key: str | None, request_hash: str
     ) -> CommandResult:
@@ -295,8 +322,11 @@ class PosService:
                 rules, ctx, program, lines, check_minor, state, purchase.redeem_points, now, purchase.coupons, history
             )
             plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, now, priced=priced)
+            new_tier = tier_change(plan.quote, history)
+            if new_tier is not None and not locked:
+                return None  # the tier is a second statement: write both under the lock, in one transaction
             occurred_at = purchase.occurred_at or now
-            new_purchase = purchase_record(ctx, purchase, member, receipt, lines, plan.quote, occurred_at)
+            new_purchase = purchase_record(ctx, purchase, member, receipt, lines, plan.quote, occurred_at, new_tier)
             body = purchase_body(new_purchase, plan.balance_after, program.currency)
             write = PurchaseWrite(
                 purchase=new_purchase,
@@ -310,6 +340,8 @@ class PosService:
             )
             if not await uow.record_purchase(write, expected_version):
                 return None
+            if new_tier is not None:
+                await uow.set_member_labels(member.member_id, tier=new_tier, segments=None)
             return CommandResult(201, body, response_stored=True)
 
         async def unlocked(uow: PosUnitOfWork, key: str) -> CommandResult | None:
@@ -399,26 +431,42 @@ class PosService:
         self, ctx: TerminalContext, enrol: EnrolInput, idempotency_key: str | None, request_hash: str
     ) -> CommandResult:
         identifiers = _enrolment_identifiers(enrol)
+        segments = parse_segments(enrol.segments)
+        card_type = parse_label(enrol.card_type, field="card_type")
+        rules = await self.rule_set_in_force(ctx.network_id)
 
         async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
             pc = await self.program_context(uow, ctx.network_id)
             now = self.clock.now()
             profile = _clean_profile(enrol)
-            member = await uow.create_member(ctx.network_id, enrol.kind, profile, pc, now)
+            member = await uow.create_member(ctx.network_id, enrol.kind, profile, pc, now, segments)
             card_id = None
             card_number = None
             if enrol.card_number:
                 card_number = normalize(IdentifierKind.CARD, enrol.card_number, field="card_number")
-                card_id = await uow.add_card(ctx.network_id, member.member_id, card_number, CardState.ACTIVE, now)
+                card_id = await uow.add_card(
+                    ctx.network_id, member.member_id, card_number, CardState.ACTIVE, now, card_type
+                )
             for ident in identifiers:
                 linked_card = card_id if ident.kind is IdentifierKind.CARD else None
                 await uow.add_identifier(ctx.network_id, member.member_id, linked_card, ident.kind, ident.value)
+            facts = MemberFacts(
+                kind=enrol.kind,
+                segments=frozenset(segments),
+                birth_date=profile.birth_date,
+                card_type=card_type if card_number else "",
+            )
+            bonus = await self._enrolment_bonus(uow, ctx, pc, rules, member, facts, now)
             body = {
-                "member": _member_json(member, profile),
-                "card": {"number": card_number, "state": str(CardState.ACTIVE)} if card_number else None,
+                "member": _member_json(member, profile, MemberLabels("", segments)),
+                "card": {"number": card_number, "state": str(CardState.ACTIVE), "type": card_type}
+                if card_number
+                else None,
                 "identifiers": [{"kind": str(i.kind), "value": i.value} for i in identifiers],
-                "points_balance": 0,
+                "points_balance": bonus.points if bonus else 0,
             }
+            if bonus is not None:
+                body["bonus"] = {"points": bonus.points, "rules": list(bonus.rules)}
             return CommandResult(201, body)
 
         return await self._idempotent(ctx, idempotency_key, request_hash, record)
@@ -430,8 +478,10 @@ class PosService:
         member_identifier: str | None,
         idempotency_key: str | None,
         request_hash: str,
+        card_type: str = DEFAULT_CARD_TYPE,
     ) -> CommandResult:
         card_number = normalize(IdentifierKind.CARD, number, field="number")
+        card_type = parse_label(card_type, field="card_type")
 
         async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
             now = self.clock.now()
@@ -440,11 +490,18 @@ class PosService:
             else:
                 pc = await self.program_context(uow, ctx.network_id)
                 member = await uow.create_member(ctx.network_id, "anonymous", Profile(), pc, now)
-            card_id = await uow.add_card(ctx.network_id, member.member_id, card_number, CardState.ACTIVE, now)
+            card_id = await uow.add_card(
+                ctx.network_id, member.member_id, card_number, CardState.ACTIVE, now, card_type
+            )
             await uow.add_identifier(ctx.network_id, member.member_id, card_id, IdentifierKind.CARD, card_number)
             return CommandResult(
                 201,
-                {"number": card_number, "state": str(CardState.ACTIVE), "member_id": member.member_id},
+                {
+                    "number": card_number,
+                    "state": str(CardState.ACTIVE),
+                    "type": card_type,
+                    "member_id": member.member_id,
+                },
             )
 
         return await self._idempotent(ctx, idempotency_key, request_hash, record)
@@ -471,7 +528,10 @@ class PosService:
             replacement_id = None
             if action is CardAction.REPLACE and new_number:
                 replacement = normalize(IdentifierKind.CARD, new_number, field="new_number")
-                replacement_id = await uow.add_card(ctx.network_id, card.member_id, replacement, CardState.ACTIVE, now)
+                card_type = await uow.card_type(card.card_id)  # a social card's replacement is a social card
+                replacement_id = await uow.add_card(
+                    ctx.network_id, card.member_id, replacement, CardState.ACTIVE, now, card_type
+                )
                 await uow.add_identifier(
                     ctx.network_id, card.member_id, replacement_id, IdentifierKind.CARD, replacement
                 )
@@ -605,6 +665,39 @@ class PosService:
         """The member's points after posting any expired lots to breakage (the member is locked)."""
         return await self._sweep_expired(uow, ctx.network_id, pc, member, await uow.member_points(member), now)
 
+    async def _enrolment_bonus(
+        self,
+        uow: PosUnitOfWork,
+        ctx: TerminalContext,
+        pc: ProgramContext,
+        rules: CompiledRuleSet | None,
+        member: MemberRef,
+        facts: MemberFacts,
+        now: datetime,
+    ) -> GrantedBonus | None:
+        """A welcome bonus: the points of the enrolment rules that apply at this outlet, as one ledger transaction."""
+        if rules is None or not rules.candidates(Trigger.ENROLMENT, ctx.partner_name, ctx.outlet_name):
+            return None
+        event = PurchaseFacts(
+            lines=(LineFacts("", 0),),  # no basket: fixed points per check are what an enrolment rule can grant
+            outlet=ctx.outlet_name,
+            partner=ctx.partner_name,
+            member=facts,
+            now_utc=now,
+            local_time=now.astimezone(_zone(ctx.timezone)),
+        )
+        grants = evaluate(rules, event, Trigger.ENROLMENT).points_earned(0, pc.program.point_value_minor)
+        points = sum(grant.points for grant in grants)
+        if points <= 0:
+            return None
+        codes = tuple(dict.fromkeys(grant.rule for grant in grants))
+        accounts = await self.points_accounts(uow, ctx, pc, member)
+        plan = plan_bonus(pc.program, accounts, MemberPoints(0, 0, ()), points, now, f"enrolment: {', '.join(codes)}")
+        tx_id = await uow.post(ctx.network_id, plan.transaction, ctx.outlet_id, now, now)
+        await uow.apply_lots(tx_id, member.points_account_id, (), plan.new_lot)
+        await uow.set_member_points(member.member_id, member.points_account_id, plan.balance_after, 0)
+        return GrantedBonus(points, codes)
+
     async def _sweep_expired(
         self,
         uow: PosUnitOfWork,
@@ -636,6 +729,7 @@ def purchase_record(
     lines: tuple[BasketLine, ...],
     quote: Quote,
     occurred_at: datetime,
+    new_tier: str | None = None,
 ) -> NewPurchase:
     """The purchase row to store, with a new id."""
     return NewPurchase(
@@ -653,26 +747,31 @@ def purchase_record(
         rule_set_version=quote.rule_set_version,
         applied_rules=quote.applied_rules,
         discount_minor=quote.discount_minor,
+        new_tier=new_tier,
     )
 
 
 def purchase_body(purchase: NewPurchase, points_balance: int, currency: str) -> dict[str, Any]:
     """The answer to a committed purchase, stored with it for replays."""
-    return {
-        "id": purchase.id,
-        "receipt": purchase.receipt,
-        "amount": format_minor(purchase.check_minor, currency),
-        "discount": format_minor(purchase.discount_minor, currency),
-        "amount_due": format_minor(purchase.amount_due_minor, currency),
-        "currency": currency,
-        "points_redeemed": purchase.points_redeemed,
-        "points_earned": purchase.points_earned,
-        "points_balance": points_balance,
-        "occurred_at": purchase.occurred_at.isoformat(),
-    } | (
-        {"rule_set_version": purchase.rule_set_version, "applied_rules": list(purchase.applied_rules)}
-        if purchase.rule_set_version is not None
-        else {}
+    return (
+        {
+            "id": purchase.id,
+            "receipt": purchase.receipt,
+            "amount": format_minor(purchase.check_minor, currency),
+            "discount": format_minor(purchase.discount_minor, currency),
+            "amount_due": format_minor(purchase.amount_due_minor, currency),
+            "currency": currency,
+            "points_redeemed": purchase.points_redeemed,
+            "points_earned": purchase.points_earned,
+            "points_balance": points_balance,
+            "occurred_at": purchase.occurred_at.isoformat(),
+        }
+        | (
+            {"rule_set_version": purchase.rule_set_version, "applied_rules": list(purchase.applied_rules)}
+            if purchase.rule_set_version is not None
+            else {}
+        )
+        | ({"tier": purchase.new_tier} if purchase.new_tier is not None else {})
     )
 
 
@@ -860,10 +959,12 @@ def _clean_profile(enrol: EnrolInput) -> Profile:
     return profile
 
 
-def _member_json(member: MemberRef, profile: Profile) -> dict[str, Any]:
+def _member_json(member: MemberRef, profile: Profile, labels: MemberLabels) -> dict[str, Any]:
     return {
         "id": member.member_id,
         "kind": member.kind,
+        "tier": labels.tier,
+        "segments": list(labels.segments),
         "name": profile.name,
         "phone": profile.phone,
         "email": profile.email,
@@ -938,6 +1039,9 @@ def price_with_rules(
             visit_count=history.visit_count,
             period_spend_minor=history.period_spend_minor,
             previous_period_spend_minor=history.previous_period_spend_minor,
+            tier=history.tier,
+            segments=history.segments,
+            card_type=history.card_type,
         )
     facts = PurchaseFacts(
         lines=tuple(
@@ -961,6 +1065,13 @@ def price_with_rules(
     )
 
 
+def tier_change(quote: Quote, history: MemberHistory | None) -> str | None:
+    """The tier an applied rule moves the member to, or None when no rule does or they are in it already."""
+    if quote.new_tier is None or (history is not None and history.tier == quote.new_tier):
+        return None
+    return quote.new_tier
+
+
 async def member_history(
     uow: PosUnitOfWork, rules: CompiledRuleSet | None, ctx: TerminalContext, member: MemberRef, now: datetime
 ) -> MemberHistory | None:
@@ -970,7 +1081,7 @@ async def member_history(
     local = now.astimezone(_zone(ctx.timezone))
     month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     previous_month_start = (month_start - timedelta(days=1)).replace(day=1)
-    return await uow.member_history(member.member_id, month_start, previous_month_start)
+    return await uow.member_history(member.member_id, member.card_id, month_start, previous_month_start)
 
 
 @functools.lru_cache(maxsize=256)

@@ -104,6 +104,7 @@ class Quote:
     discount_minor: int = 0
     rule_set_version: int | None = None
     applied_rules: tuple[str, ...] = ()
+    new_tier: str | None = None  # the tier an applied rule moves the member to
 
 
 def quote(

@@ -46,6 +46,7 @@ class TransactionKind(StrEnum):
     EXPIRY = "expiry"
     ADJUSTMENT = "adjustment"
     REVERSAL = "reversal"
+    BONUS = "bonus"  # points a rule grants outside a purchase: a welcome bonus at enrolment
 
 
 @dataclass(frozen=True, slots=True)

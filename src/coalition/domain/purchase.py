@@ -179,6 +179,26 @@ def plan_purchase(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class BonusPlan:
+    transaction: Transaction
+    new_lot: NewLot | None
+    balance_after: int
+
+
+def plan_bonus(
+    program: BonusProgram, accounts: PointsAccounts, state: MemberPoints, points: int, now: datetime, memo: str
+) -> BonusPlan:
+    """Points a rule grants outside a purchase: issued to the member like an accrual, so the granting outlet's
+    partner owes the settlement node their value; a debt the member carries is paid off first."""
+    if points <= 0:
+        raise ValueError(f"a bonus grants a positive number of points, not {points}")
+    postings = _points_postings(program, accounts, earned=points, redeemed=0)
+    transaction = require_valid(Transaction(TransactionKind.BONUS, postings, memo=memo))
+    lot_points = new_lot_points(state.balance, points)
+    return BonusPlan(transaction, new_lot(lot_points, lot_expiry(program, now), state.lots), state.balance + points)
+
+
 def _points_postings(
     program: BonusProgram, accounts: PointsAccounts, *, earned: int, redeemed: int
 ) -> tuple[Posting, ...]:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from coalition.adapters.http.dependencies import NetworkAdmin, Svc, bearer
 from coalition.adapters.http.schemas import (
     CashierBody,
+    MemberLabelsBody,
     NetworkBody,
     OutletBody,
     PartnerBody,
@@ -68,3 +69,8 @@ async def statement(
     identifier: str, svc: Svc, admin: NetworkAdmin, limit: Annotated[int, Query(ge=1, le=10_000)] = 500
 ) -> dict[str, Any]:
     return await svc.pos.statement(admin.id, identifier, limit)
+
+
+@router.patch("/members/{identifier}", summary="Set a member's tier and segments, which rules read at the till")
+async def set_member_labels(identifier: str, body: MemberLabelsBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.pos.set_member_labels(admin.id, identifier, tier=body.tier, segments=body.segments)

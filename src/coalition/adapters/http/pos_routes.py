@@ -85,7 +85,7 @@ async def refund(
 
 @router.post("/cards", status_code=201, summary="Issue a card: to an existing member, or as a new anonymous card")
 async def issue_card(body: CardBody, svc: Svc, ctx: Terminal, key: IdempotencyKey, fp: RequestHash) -> JSONResponse:
-    return answer(await svc.pos.issue_card(ctx, body.number, body.member, key, fp))
+    return answer(await svc.pos.issue_card(ctx, body.number, body.member, key, fp, body.card_type))
 
 
 @router.post("/cards/{number}/replace", summary="Replace a card; balance and history stay with the member")

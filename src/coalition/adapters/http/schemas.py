@@ -13,8 +13,11 @@ from coalition.application.ports import Profile
 from coalition.application.pos import EnrolInput, IdentifierInput, ItemInput, PurchaseInput, RefundInput
 from coalition.domain.bonus import Tier
 from coalition.domain.identifiers import IdentifierKind
+from coalition.domain.members import DEFAULT_CARD_TYPE
 from coalition.domain.money import parse_amount_minor
 
+SEGMENTS = "labels rules select members by (`member.segments`), e.g. social, pensioner, vip"
+CARD_TYPE = "what rules see as `member.card_type` when this card is presented, e.g. standard, social"
 Amount = Annotated[StrictStr, Field(examples=["1500.00"], max_length=32)]
 Points = Annotated[StrictInt, Field(ge=0, le=10**12)]
 
@@ -108,6 +111,8 @@ class EnrolBody(Body):
     card_number: StrictStr | None = Field(default=None, max_length=64)
     profile: ProfileBody = Field(default_factory=ProfileBody)
     identifiers: list[IdentifierBody] = Field(default_factory=list, max_length=10)
+    segments: list[StrictStr] = Field(default_factory=list, max_length=20, examples=[["social"]], description=SEGMENTS)
+    card_type: StrictStr = Field(default=DEFAULT_CARD_TYPE, max_length=32, description=CARD_TYPE)
 
     def to_input(self) -> EnrolInput:
         return EnrolInput(
@@ -115,12 +120,20 @@ class EnrolBody(Body):
             card_number=self.card_number,
             profile=Profile(**self.profile.model_dump()),
             identifiers=tuple(IdentifierInput(i.kind, i.value) for i in self.identifiers),
+            segments=tuple(self.segments),
+            card_type=self.card_type,
         )
 
 
 class CardBody(Body):
     number: StrictStr = Field(min_length=1, max_length=64)
     member: StrictStr | None = Field(default=None, max_length=256, description="an identifier of an existing member")
+    card_type: StrictStr = Field(default=DEFAULT_CARD_TYPE, max_length=32, description=CARD_TYPE)
+
+
+class MemberLabelsBody(Body):
+    tier: StrictStr | None = Field(default=None, max_length=32, description="'' takes the member out of any tier")
+    segments: list[StrictStr] | None = Field(default=None, max_length=20, description=SEGMENTS)
 
 
 class ReplaceCardBody(Body):

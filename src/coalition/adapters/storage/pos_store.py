@@ -20,6 +20,7 @@ from coalition.adapters.storage.engine import backend_of
 from coalition.application.ports import (
     LedgerBatch,
     MemberHistory,
+    MemberLabels,
     MemberRef,
     NewPurchase,
     NewRefund,
@@ -36,6 +37,7 @@ from coalition.domain.cards import CardState
 from coalition.domain.identifiers import IdentifierKind
 from coalition.domain.ledger import AccountPurpose, OwnerKind, Transaction, money_asset, points_asset
 from coalition.domain.lots import Lot, LotTake
+from coalition.domain.members import segments_from_text, segments_to_text
 from coalition.domain.purchase import BasketLine, MemberPoints, NewLot
 
 _FIND_MEMBER = """
@@ -415,6 +417,12 @@ class SqlPosUnitOfWork:
             "lifetime_spend_minor = u.lifetime_spend_minor",
             [(m.member_id, m.lifetime_spend_minor) for m in batch.member_points],
         )
+        await db.update_many(
+            "members",
+            (Column("id", "bigint"), Column("tier", "text")),
+            "tier = u.tier",
+            sorted(batch.member_tiers.items()),
+        )
         await db.insert_many(
             "purchases", _PURCHASE_COLUMNS, [_purchase_row(purchase, tx_id, now) for purchase, tx_id in batch.purchases]
         )
@@ -470,10 +478,11 @@ class SqlPosUnitOfWork:
         )
 
     async def member_history(
-        self, member_id: int, month_start: datetime, previous_month_start: datetime
+        self, member_id: int, card_id: int | None, month_start: datetime, previous_month_start: datetime
     ) -> MemberHistory:
         row = await self.db.fetchrow(
-            "SELECT m.kind, m.birth_date, "
+            "SELECT m.kind, m.birth_date, m.tier, m.segments, "
+            "(SELECT c.card_type FROM cards c WHERE c.id = $4 AND c.member_id = $1) AS card_type, "
             "(SELECT COUNT(*) FROM purchases p WHERE p.member_id = $1) AS visits, "
             "(SELECT COALESCE(SUM(p.check_minor), 0) FROM purchases p "
             " WHERE p.member_id = $1 AND p.occurred_at >= $2) AS this_month, "
@@ -483,6 +492,7 @@ class SqlPosUnitOfWork:
             member_id,
             month_start,
             previous_month_start,
+            card_id,
         )
         if row is None:
             raise LookupError(f"member {member_id} does not exist")
@@ -492,7 +502,30 @@ class SqlPosUnitOfWork:
             visit_count=int(row["visits"]),
             period_spend_minor=int(row["this_month"]),
             previous_period_spend_minor=int(row["last_month"]),
+            tier=row["tier"],
+            segments=segments_from_text(row["segments"]),
+            card_type=row["card_type"] or "",
         )
+
+    async def member_labels(self, member_id: int) -> MemberLabels:
+        row = await self.db.fetchrow("SELECT tier, segments FROM members WHERE id = $1", member_id)
+        if row is None:
+            raise LookupError(f"member {member_id} does not exist")
+        return MemberLabels(row["tier"], tuple(sorted(segments_from_text(row["segments"]))))
+
+    async def card_type(self, card_id: int) -> str:
+        found = await self.db.fetchval("SELECT card_type FROM cards WHERE id = $1", card_id)
+        if found is None:
+            raise LookupError(f"card {card_id} does not exist")
+        return str(found)
+
+    async def set_member_labels(self, member_id: int, *, tier: str | None, segments: tuple[str, ...] | None) -> None:
+        if tier is not None:
+            await self.db.execute("UPDATE members SET tier = $1 WHERE id = $2", tier, member_id)
+        if segments is not None:
+            await self.db.execute(
+                "UPDATE members SET segments = $1 WHERE id = $2", segments_to_text(segments), member_id
+            )
 
     async def member_cards(self, member_id: int) -> list[tuple[str, CardState]]:
         rows = await self.db.fetch("SELECT number, state FROM cards WHERE member_id = $1 ORDER BY id", member_id)
@@ -664,12 +697,18 @@ class SqlPosUnitOfWork:
         )
 
     async def create_member(
-        self, network_id: int, kind: str, profile: Profile, program: ProgramContext, now: datetime
+        self,
+        network_id: int,
+        kind: str,
+        profile: Profile,
+        program: ProgramContext,
+        now: datetime,
+        segments: tuple[str, ...] = (),
     ) -> MemberRef:
         member_id = await self.db.fetchval(
             "INSERT INTO members (network_id, kind, name, phone, email, birth_date, notes, consent_data_processing, "
-            "consent_newsletters, lifetime_spend_minor, created_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10) RETURNING id",
+            "consent_newsletters, lifetime_spend_minor, created_at, tier, segments) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, '', $11) RETURNING id",
             network_id,
             kind,
             profile.name,
@@ -680,6 +719,7 @@ class SqlPosUnitOfWork:
             profile.consent_data_processing,
             profile.consent_newsletters,
             now,
+            segments_to_text(segments),
         )
         account_id = await self.db.fetchval(
             "INSERT INTO accounts (network_id, owner_kind, owner_id, purpose, asset) VALUES ($1, $2, $3, $4, $5) "
@@ -695,16 +735,19 @@ class SqlPosUnitOfWork:
         )
         return MemberRef(int(member_id), kind, int(account_id), None, None, None)
 
-    async def add_card(self, network_id: int, member_id: int, number: str, state: CardState, now: datetime) -> int:
+    async def add_card(
+        self, network_id: int, member_id: int, number: str, state: CardState, now: datetime, card_type: str = "standard"
+    ) -> int:
         card_id = await self.db.fetchval(
-            "INSERT INTO cards (network_id, member_id, number, state, issued_at, activated_at, state_changed_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $5) RETURNING id",
+            "INSERT INTO cards (network_id, member_id, number, state, issued_at, activated_at, state_changed_at, "
+            "card_type) VALUES ($1, $2, $3, $4, $5, $6, $5, $7) RETURNING id",
             network_id,
             member_id,
             number,
             state.value,
             now,
             now if state is CardState.ACTIVE else None,
+            card_type,
         )
         return int(card_id)
 

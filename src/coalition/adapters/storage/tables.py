@@ -147,6 +147,8 @@ members = Table(
     Column("consent_newsletters", Boolean, nullable=False),
     Column("lifetime_spend_minor", BigInteger, nullable=False),
     Column("created_at", Timestamp, nullable=False),
+    Column("tier", String(32), nullable=False, server_default=""),  # set by the administrator or a rule
+    Column("segments", String(700), nullable=False, server_default=""),  # comma-separated labels, sorted
     CheckConstraint("kind IN ('personal', 'anonymous')", name="kind"),
     CheckConstraint("lifetime_spend_minor >= 0", name="lifetime_spend_non_negative"),
 )
@@ -163,6 +165,7 @@ cards = Table(
     Column("activated_at", Timestamp, nullable=True),
     Column("state_changed_at", Timestamp, nullable=False),
     Column("replaced_by_card_id", Id, ForeignKey("cards.id"), nullable=True),
+    Column("card_type", String(32), nullable=False, server_default="standard"),
     UniqueConstraint("network_id", "number"),
     CheckConstraint("state IN ('issued', 'active', 'blocked', 'lost', 'replaced')", name="state"),
 )

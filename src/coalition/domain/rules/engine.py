@@ -64,7 +64,7 @@ class CompiledRuleSet:
     version: int
     rules: tuple[CompiledRule, ...]
     context_fields: ContextFields
-    needs_member_history: bool = False  # conditions or spend-tier effects use visits, period spends, birthday, kind
+    needs_member_history: bool = False  # conditions or spend-tier effects read more than points and spend
     _candidates: dict[tuple[Trigger, str, str], tuple[CompiledRule, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -89,7 +89,8 @@ def compile_rule_set(rule_set: RuleSet, version: int) -> CompiledRuleSet:
     member_fields = fields.get("member", frozenset())
     history = member_fields is None or bool(member_fields & HISTORY_FIELDS)
     history = history or any(
-        isinstance(effect, SpendTierDiscount) and effect.basis is not SpendBasis.LIFETIME
+        (isinstance(effect, SpendTierDiscount) and effect.basis is not SpendBasis.LIFETIME)
+        or isinstance(effect, SetTier)  # the member's tier is read so that an unchanged one is not written again
         for rule in ordered
         for effect in rule.effects
     )
@@ -98,7 +99,17 @@ def compile_rule_set(rule_set: RuleSet, version: int) -> CompiledRuleSet:
 
 # member fields read from the database only when a rule set uses them (the purchase path reads points and spend)
 HISTORY_FIELDS = frozenset(
-    {"kind", "birth_date", "is_birthday", "visit_count", "period_spend_minor", "previous_period_spend_minor"}
+    {
+        "kind",
+        "birth_date",
+        "is_birthday",
+        "visit_count",
+        "period_spend_minor",
+        "previous_period_spend_minor",
+        "tier",
+        "segments",
+        "card_type",
+    }
 )
 
 

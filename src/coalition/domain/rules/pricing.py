@@ -53,4 +53,5 @@ def quote_from_rules(
         discount_minor=evaluation.discount_minor,
         rule_set_version=evaluation.version,
         applied_rules=evaluation.applied_rules,
+        new_tier=evaluation.tier,
     )
