@@ -12,6 +12,7 @@ from coalition.adapters.storage.engine import create_engine
 from coalition.adapters.storage.pos_store import SqlStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.application.admin import AdminService
+from coalition.application.coupons import CouponService
 from coalition.application.ports import Clock
 from coalition.application.pos import PosService
 from coalition.application.rules import RulesService
@@ -31,6 +32,7 @@ class Services:
     pos: PosService
     admin: AdminService
     rules: RulesService
+    coupons: CouponService
 
     async def close(self) -> None:
         await self.store.close()
@@ -44,4 +46,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     rules = RulesService(SqlRulesStore(engine).unit_of_work, clock)
     pos = PosService(store.unit_of_work, clock, rules_in_force=rules.in_force_for)
     admin = AdminService(SqlAdminStore(engine, clock).unit_of_work)
-    return Services(settings, engine, store, pos, admin, rules)
+    coupons = CouponService(store.unit_of_work, clock)
+    return Services(settings, engine, store, pos, admin, rules, coupons)

@@ -128,6 +128,12 @@ async def test_coupons_and_item_tags_reach_the_rules(services):
     ]
     async with client(services) as http:
         await enrol(http, net.shop_key, CARD)
+        registered = await http.post(
+            "/v1/admin/coupons",
+            json={"campaign": "latte", "codes": ["LATTE10"], "valid_until": "2099-01-01T00:00:00Z", "uses": 10},
+            headers=auth(net.admin_key),
+        )
+        assert registered.status_code == 201, registered.text
         with_coupon = await http.post(
             "/v1/purchases",
             json={"customer": CARD, "items": items, "coupons": ["LATTE10"], "receipt": new_key()},

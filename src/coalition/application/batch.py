@@ -27,6 +27,7 @@ from coalition.application.pos import (
     CommandResult,
     DuplicateKey,
     PosService,
+    PurchaseExtras,
     PurchaseInput,
     member_history,
     parse_basket,
@@ -37,6 +38,7 @@ from coalition.application.pos import (
     require_usable_card,
     tier_change,
 )
+from coalition.domain.coupons import Coupon, accept_coupons, normalize_codes
 from coalition.domain.errors import Conflict, DomainError, IdempotencyKeyReused, InvalidInput, MemberNotFound
 from coalition.domain.identifiers import lookup_candidates
 from coalition.domain.lots import Lot, LotTake
@@ -93,6 +95,7 @@ class BatchRecorder:
             keys = self._keys(items, outcomes)
             stored = await uow.stored_responses(ctx.terminal_id, sorted(set(keys.values())))
             candidates: dict[int, tuple[str, ...]] = {}
+            codes: dict[int, tuple[str, ...]] = {}
             baskets: dict[int, tuple[int, tuple[BasketLine, ...]]] = {}
             for index, item in enumerate(items):
                 if outcomes[index] is not None:
@@ -101,18 +104,23 @@ class BatchRecorder:
                 if key in stored:
                     outcomes[index] = _safe_replay(stored[key], item.request_hash)
                     continue
-                try:
-                    baskets[index] = parse_basket(pc.program, item.purchase.amount, item.purchase.items)
-                    candidates[index] = lookup_candidates(item.purchase.customer)
+                try:  # every check first: an item refused here is not planned
+                    basket = parse_basket(pc.program, item.purchase.amount, item.purchase.items)
+                    found_by = lookup_candidates(item.purchase.customer)
                     _require_receipt(item.purchase.receipt)
+                    presented = normalize_codes(item.purchase.coupons)
                 except DomainError as error:
                     outcomes[index] = error
+                    continue
+                baskets[index], candidates[index], codes[index] = basket, found_by, presented
             every_value = sorted({value for values in candidates.values() for value in values})
             found = await uow.lock_members_points(ctx.network_id, every_value) if every_value else []
             receipts = [str(items[i].purchase.receipt).strip() for i in candidates]
             taken_receipts = await uow.existing_receipts(ctx.outlet_id, receipts) if receipts else set()
             tx_ids, lot_ids = await uow.allocate_ids(2 * len(candidates), len(candidates))
             planner = _Planner(service, uow, ctx, pc, found, _Ids(tx_ids), _Ids(lot_ids), taken_receipts, rules)
+            every_code = sorted({code for index in candidates for code in codes.get(index, ())})
+            planner.coupons = await uow.coupons(ctx.network_id, every_code, lock=True) if every_code else {}
             first_by_key: dict[str, int] = {}
             for index in sorted(candidates):
                 item, key = items[index], keys[index]
@@ -121,7 +129,7 @@ class BatchRecorder:
                     continue
                 first_by_key[key] = index
                 try:
-                    outcomes[index] = await planner.plan(item, key, baskets[index], candidates[index])
+                    outcomes[index] = await planner.plan(item, key, baskets[index], candidates[index], codes[index])
                 except DomainError as error:
                     outcomes[index] = error
             await uow.write_batch(planner.finish())
@@ -165,11 +173,17 @@ class _Planner:
         self.receipts = set(taken_receipts)
         self.stored_lot_ids = {lot.id for state in self.states.values() for lot in state.lots}
         self.touched: dict[int, MemberRef] = {}
+        self.coupons: dict[str, Coupon] = {}  # the batch's presented coupons, locked; uses planned so far added
         self.now = service.clock.now()
         self.batch = LedgerBatch(network_id=ctx.network_id, recorded_at=self.now)
 
     async def plan(
-        self, item: BatchItem, key: str, basket: tuple[int, tuple[BasketLine, ...]], candidates: tuple[str, ...]
+        self,
+        item: BatchItem,
+        key: str,
+        basket: tuple[int, tuple[BasketLine, ...]],
+        candidates: tuple[str, ...],
+        codes: tuple[str, ...] = (),
     ) -> CommandResult:
         purchase = item.purchase
         member = next((self.by_value[value] for value in candidates if value in self.by_value), None)
@@ -183,6 +197,7 @@ class _Planner:
         if receipt in self.receipts:
             raise Conflict("this receipt number is already recorded at this outlet", field="receipt")
         check_minor, lines = basket
+        coupons = accept_coupons(codes, self.coupons, member.member_id, self.now) if codes else ()
         state = self._sweep(member, self.states[member.member_id])
         accounts = await self.service.points_accounts(self.uow, self.ctx, self.pc, member)
         program = self.pc.program
@@ -198,7 +213,7 @@ class _Planner:
             state,
             purchase.redeem_points,
             self.now,
-            purchase.coupons,
+            coupons,
             history,
         )
         plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, self.now, priced=priced)
@@ -220,7 +235,12 @@ class _Planner:
         self.touched[member.member_id] = member
         self.receipts.add(receipt)
         new_purchase = purchase_record(self.ctx, purchase, member, receipt, lines, plan.quote, occurred_at, new_tier)
-        body = purchase_body(new_purchase, plan.balance_after, self.pc.program.currency)
+        extras = PurchaseExtras.of(plan.quote, coupons, new_purchase, self.now)
+        body = purchase_body(new_purchase, plan.balance_after, self.pc.program.currency) | extras.json()
+        for coupon in extras.used:
+            self.coupons[coupon.code] = replace(coupon, uses=coupon.uses + 1)
+            self.batch.coupon_uses.append((coupon.id, new_purchase.id))
+        self.batch.new_coupons.extend(extras.issued)
         self.batch.purchases.append((new_purchase, tx_id))
         self.batch.responses.append(
             IdempotencyRecord(self.ctx.terminal_id, key, StoredResponse(item.request_hash, 201, body))

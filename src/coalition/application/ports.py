@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from coalition.domain.bonus import BonusProgram
 from coalition.domain.cards import CardState
+from coalition.domain.coupons import Coupon, NewCoupon
 from coalition.domain.identifiers import IdentifierKind
 from coalition.domain.ledger import Transaction
 from coalition.domain.lots import LotTake
@@ -214,6 +215,8 @@ class LedgerBatch:
     purchases: list[tuple[NewPurchase, int | None]] = field(default_factory=list)
     responses: list[IdempotencyRecord] = field(default_factory=list)
     member_tiers: dict[int, str] = field(default_factory=dict)  # member id -> the tier rules moved them to
+    new_coupons: list[NewCoupon] = field(default_factory=list)  # issued by rules to the batch's members
+    coupon_uses: list[tuple[int, str]] = field(default_factory=list)  # (coupon id, purchase id)
 
 
 class PosUnitOfWork(Protocol):
@@ -298,6 +301,16 @@ class PosUnitOfWork(Protocol):
         self, member_id: int, card_id: int | None, month_start: datetime, previous_month_start: datetime
     ) -> MemberHistory: ...
     async def member_labels(self, member_id: int) -> MemberLabels: ...
+    async def coupons(self, network_id: int, codes: Sequence[str], *, lock: bool) -> dict[str, Coupon]:
+        """The network's coupons with these codes, by code; with `lock`, locked for the rest of the unit of work."""
+        ...
+
+    async def use_coupons(self, uses: Sequence[tuple[int, str]], now: datetime) -> None:
+        """Count one use of each (coupon id, purchase id); the coupons were read with `lock`."""
+        ...
+
+    async def add_coupons(self, network_id: int, coupons: Sequence[NewCoupon], now: datetime) -> None: ...
+    async def list_coupons(self, network_id: int, campaign: str | None, limit: int) -> list[Coupon]: ...
     async def card_type(self, card_id: int) -> str: ...
     async def set_member_labels(self, member_id: int, *, tier: str | None, segments: tuple[str, ...] | None) -> None:
         """Change what is given (None: keep it)."""

@@ -36,6 +36,7 @@ from coalition.application.ports import (
 from coalition.application.record_ids import new_record_id
 from coalition.domain.bonus import BonusProgram, Quote, Tier
 from coalition.domain.cards import CardAction, CardState, next_state, require_usable
+from coalition.domain.coupons import Coupon, NewCoupon, accept_coupons, issued_coupon, normalize_codes
 from coalition.domain.errors import (
     Conflict,
     DomainError,
@@ -221,6 +222,7 @@ class PosService:
         }
 
     async def quote(self, ctx: TerminalContext, purchase: PurchaseInput) -> dict[str, Any]:
+        codes = normalize_codes(purchase.coupons)
         rules = await self.rule_set_in_force(ctx.network_id)
         async with self.unit_of_work() as uow:
             pc = await self.program_context(uow, ctx.network_id)
@@ -230,8 +232,9 @@ class PosService:
             state = await uow.member_points(member)
             now = self.clock.now()
             history = await member_history(uow, rules, ctx, member, now)
+            coupons = await _accepted_coupons(uow, ctx, member, codes, now, lock=False)
         priced = price_with_rules(
-            rules, ctx, pc.program, lines, check_minor, state, purchase.redeem_points, now, purchase.coupons, history
+            rules, ctx, pc.program, lines, check_minor, state, purchase.redeem_points, now, coupons, history
         )
         q = priced or quote_for(pc.program, state, check_minor, purchase.redeem_points, now)
         currency = pc.program.currency
@@ -295,6 +298,7 @@ class PosService:
         self, ctx: TerminalContext, purchase: PurchaseInput, idempotency_key: str | None, request_hash: str
     ) -> CommandResult:
         receipt = _require_text(purchase.receipt, "receipt", MAX_RECEIPT_LENGTH)
+        codes = normalize_codes(purchase.coupons)
         rules = await self.rule_set_in_force(ctx.network_id)
 
         async def record(uow: PosUnitOfWork, key: str, *, locked: bool) -> CommandResult | None:
@@ -316,18 +320,22 @@ class PosService:
                 if not locked:
                     return None  # sweeping writes more than one statement: do it under the lock
                 state = await self._sweep_expired(uow, ctx.network_id, pc, member, state, now)
+            if codes and not locked:
+                return None  # coupons are checked and counted under their lock
+            coupons = await _accepted_coupons(uow, ctx, member, codes, now, lock=True)
             accounts = await self.points_accounts(uow, ctx, pc, member)
             history = await member_history(uow, rules, ctx, member, now)
             priced = price_with_rules(
-                rules, ctx, program, lines, check_minor, state, purchase.redeem_points, now, purchase.coupons, history
+                rules, ctx, program, lines, check_minor, state, purchase.redeem_points, now, coupons, history
             )
             plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, now, priced=priced)
             new_tier = tier_change(plan.quote, history)
-            if new_tier is not None and not locked:
-                return None  # the tier is a second statement: write both under the lock, in one transaction
+            if (new_tier is not None or plan.quote.coupons_to_issue) and not locked:
+                return None  # more than one statement: write them all under the lock, in one transaction
             occurred_at = purchase.occurred_at or now
             new_purchase = purchase_record(ctx, purchase, member, receipt, lines, plan.quote, occurred_at, new_tier)
-            body = purchase_body(new_purchase, plan.balance_after, program.currency)
+            extras = PurchaseExtras.of(plan.quote, coupons, new_purchase, now)
+            body = purchase_body(new_purchase, plan.balance_after, program.currency) | extras.json()
             write = PurchaseWrite(
                 purchase=new_purchase,
                 transaction=plan.transaction,
@@ -342,6 +350,7 @@ class PosService:
                 return None
             if new_tier is not None:
                 await uow.set_member_labels(member.member_id, tier=new_tier, segments=None)
+            await extras.write(uow, ctx.network_id, now)
             return CommandResult(201, body, response_stored=True)
 
         async def unlocked(uow: PosUnitOfWork, key: str) -> CommandResult | None:
@@ -1023,7 +1032,7 @@ def price_with_rules(
     state: MemberPoints,
     redeem_points: int | None,
     now: datetime,
-    coupons: tuple[str, ...] = (),
+    coupons: Sequence[Coupon] = (),
     history: MemberHistory | None = None,
 ) -> Quote | None:
     """The quote of a published rule set, or None when the network has none (the bonus program prices it)."""
@@ -1054,7 +1063,8 @@ def price_with_rules(
         member=member,
         now_utc=now,
         local_time=now.astimezone(_zone(ctx.timezone)),
-        coupons=frozenset(coupons),
+        coupons=frozenset(coupon.code for coupon in coupons),
+        coupon_campaigns=frozenset(coupon.campaign for coupon in coupons),
     )
     return quote_from_rules(
         evaluate(rules, facts),
@@ -1063,6 +1073,54 @@ def price_with_rules(
         redeem_points=redeem_points,
         currency=program.currency,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseExtras:
+    """What a purchase writes beyond its points: the coupons it uses and the coupons its rules issue."""
+
+    purchase_id: str
+    used: tuple[Coupon, ...]
+    issued: tuple[NewCoupon, ...]
+
+    @classmethod
+    def of(cls, quote: Quote, presented: Sequence[Coupon], purchase: NewPurchase, now: datetime) -> PurchaseExtras:
+        used = tuple(presented) if quote.uses_coupons else ()
+        issued = tuple(
+            issued_coupon(campaign, purchase.member.member_id, days, uses, now, purchase.id)
+            for campaign, days, uses in quote.coupons_to_issue
+        )
+        return cls(purchase.id, used, issued)
+
+    def json(self) -> dict[str, Any]:
+        answer: dict[str, Any] = {}
+        if self.used:
+            answer["coupons_used"] = [coupon.code for coupon in self.used]
+        if self.issued:
+            answer["coupons_issued"] = [
+                {
+                    "code": coupon.code,
+                    "campaign": coupon.campaign,
+                    "valid_until": coupon.valid_until.isoformat(),
+                    "uses": coupon.max_uses,
+                }
+                for coupon in self.issued
+            ]
+        return answer
+
+    async def write(self, uow: PosUnitOfWork, network_id: int, now: datetime) -> None:
+        if self.used:
+            await uow.use_coupons([(coupon.id, self.purchase_id) for coupon in self.used], now)
+        if self.issued:
+            await uow.add_coupons(network_id, self.issued, now)
+
+
+async def _accepted_coupons(
+    uow: PosUnitOfWork, ctx: TerminalContext, member: MemberRef, codes: tuple[str, ...], now: datetime, *, lock: bool
+) -> tuple[Coupon, ...]:
+    if not codes:
+        return ()
+    return accept_coupons(codes, await uow.coupons(ctx.network_id, codes, lock=lock), member.member_id, now)
 
 
 def tier_change(quote: Quote, history: MemberHistory | None) -> str | None:

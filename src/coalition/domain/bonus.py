@@ -105,6 +105,8 @@ class Quote:
     rule_set_version: int | None = None
     applied_rules: tuple[str, ...] = ()
     new_tier: str | None = None  # the tier an applied rule moves the member to
+    uses_coupons: bool = False  # an applied rule read the coupons presented: they are used when it commits
+    coupons_to_issue: tuple[tuple[str, int, int], ...] = ()  # (campaign, valid days, uses) of coupons rules issue
 
 
 def quote(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from coalition.adapters.http.dependencies import NetworkAdmin, Svc, bearer
 from coalition.adapters.http.schemas import (
     CashierBody,
+    CouponsBody,
     MemberLabelsBody,
     NetworkBody,
     OutletBody,
@@ -74,3 +75,18 @@ async def statement(
 @router.patch("/members/{identifier}", summary="Set a member's tier and segments, which rules read at the till")
 async def set_member_labels(identifier: str, body: MemberLabelsBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.pos.set_member_labels(admin.id, identifier, tier=body.tier, segments=body.segments)
+
+
+@router.post("/coupons", status_code=201, summary="Register a campaign's coupon codes, given or generated")
+async def create_coupons(body: CouponsBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.coupons.create(admin.id, body.to_request())
+
+
+@router.get("/coupons", summary="The network's coupons with their uses, by campaign")
+async def list_coupons(
+    svc: Svc,
+    admin: NetworkAdmin,
+    campaign: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> dict[str, Any]:
+    return await svc.coupons.listing(admin.id, campaign, limit)

@@ -6,9 +6,10 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from coalition.application.admin import ProgramSettings
+from coalition.application.coupons import CouponRequest
 from coalition.application.ports import Profile
 from coalition.application.pos import EnrolInput, IdentifierInput, ItemInput, PurchaseInput, RefundInput
 from coalition.domain.bonus import Tier
@@ -209,3 +210,26 @@ class CashierBody(Body):
 
 class PasswordBody(Body):
     password: StrictStr = Field(min_length=6, max_length=200)
+
+
+class CouponsBody(Body):
+    campaign: StrictStr = Field(min_length=1, max_length=32, description="rules read it as `coupon_campaigns`")
+    codes: list[StrictStr] = Field(default_factory=list, max_length=10_000, description="codes to register as given")
+    count: StrictInt = Field(default=0, ge=0, le=10_000, description="or: how many random codes to generate")
+    prefix: StrictStr = Field(default="", max_length=20, description="put before each generated code")
+    valid_from: AwareDatetime | None = Field(default=None, description="default: now")
+    valid_until: AwareDatetime
+    uses: StrictInt = Field(default=1, ge=1, le=1_000_000, description="uses per code")
+    member: StrictStr | None = Field(default=None, max_length=256, description="an identifier: only this member")
+
+    def to_request(self) -> CouponRequest:
+        return CouponRequest(
+            campaign=self.campaign,
+            valid_until=self.valid_until,
+            valid_from=self.valid_from,
+            uses=self.uses,
+            codes=tuple(self.codes),
+            count=self.count,
+            prefix=self.prefix,
+            member=self.member,
+        )

@@ -7,6 +7,7 @@ construction per call. Only member-owned rows are updated; node and partner rows
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from coalition.adapters.storage.driver import AsyncpgPool, Column, Db, sqlite_transaction
+from coalition.adapters.storage.driver import AsyncpgPool, Column, Db, Row, sqlite_transaction
 from coalition.adapters.storage.engine import backend_of
 from coalition.application.ports import (
     LedgerBatch,
@@ -34,6 +35,7 @@ from coalition.application.ports import (
 )
 from coalition.domain.bonus import BonusProgram, Tier
 from coalition.domain.cards import CardState
+from coalition.domain.coupons import Coupon, NewCoupon
 from coalition.domain.identifiers import IdentifierKind
 from coalition.domain.ledger import AccountPurpose, OwnerKind, Transaction, money_asset, points_asset
 from coalition.domain.lots import Lot, LotTake
@@ -77,6 +79,35 @@ _PURCHASE_COLUMNS = (
     "applied_rules",
 )
 _LINE_COLUMNS = ("purchase_id", "line_no", "sku", "category", "quantity_milli", "unit_price_minor", "total_minor")
+_COUPON_COLUMNS = (
+    "network_id",
+    "code",
+    "campaign",
+    "member_id",
+    "valid_from",
+    "valid_until",
+    "max_uses",
+    "uses",
+    "issued_by_purchase_id",
+    "created_at",
+)
+
+
+def _coupon_row(network_id: int, coupon: NewCoupon, now: datetime) -> tuple[Any, ...]:
+    return (
+        network_id,
+        coupon.code,
+        coupon.campaign,
+        coupon.member_id,
+        coupon.valid_from,
+        coupon.valid_until,
+        coupon.max_uses,
+        0,
+        coupon.issued_by_purchase_id,
+        now,
+    )
+
+
 _RESPONSE_COLUMNS = ("terminal_id", "key", "request_hash", "status_code", "response", "created_at")
 
 
@@ -427,6 +458,18 @@ class SqlPosUnitOfWork:
             "purchases", _PURCHASE_COLUMNS, [_purchase_row(purchase, tx_id, now) for purchase, tx_id in batch.purchases]
         )
         await db.insert_many(
+            "coupons", _COUPON_COLUMNS, [_coupon_row(batch.network_id, c, now) for c in batch.new_coupons]
+        )
+        await db.update_many(
+            "coupons",
+            (Column("id", "bigint"), Column("uses", "bigint")),
+            "uses = t.uses + u.uses",
+            sorted(Counter(coupon_id for coupon_id, _ in batch.coupon_uses).items()),
+        )
+        await db.insert_many(
+            "coupon_uses", ("coupon_id", "purchase_id", "used_at"), [(c, p, now) for c, p in batch.coupon_uses]
+        )
+        await db.insert_many(
             "purchase_lines", _LINE_COLUMNS, [row for purchase, _ in batch.purchases for row in _line_rows(purchase)]
         )
         await db.insert_many(
@@ -512,6 +555,53 @@ class SqlPosUnitOfWork:
         if row is None:
             raise LookupError(f"member {member_id} does not exist")
         return MemberLabels(row["tier"], tuple(sorted(segments_from_text(row["segments"]))))
+
+    async def coupons(self, network_id: int, codes: Sequence[str], *, lock: bool) -> dict[str, Coupon]:
+        if not codes:
+            return {}
+        matches, arguments = self.db.any_of("code", 2, codes)
+        lock_clause = " ORDER BY id FOR UPDATE" if lock and self.db.backend == "postgresql" else ""
+        rows = await self.db.fetch(
+            "SELECT id, code, campaign, member_id, valid_from, valid_until, max_uses, uses FROM coupons "
+            f"WHERE network_id = $1 AND {matches}{lock_clause}",
+            network_id,
+            *arguments,
+        )
+        return {row["code"]: self._coupon(row) for row in rows}
+
+    def _coupon(self, row: Row) -> Coupon:
+        valid_from, valid_until = self.db.timestamp(row["valid_from"]), self.db.timestamp(row["valid_until"])
+        if valid_from is None or valid_until is None:
+            raise LookupError(f"coupon {row['id']} has no validity period")
+        return Coupon(
+            id=int(row["id"]),
+            code=row["code"],
+            campaign=row["campaign"],
+            member_id=row["member_id"],
+            valid_from=valid_from,
+            valid_until=valid_until,
+            max_uses=int(row["max_uses"]),
+            uses=int(row["uses"]),
+        )
+
+    async def use_coupons(self, uses: Sequence[tuple[int, str]], now: datetime) -> None:
+        await self.db.executemany("UPDATE coupons SET uses = uses + 1 WHERE id = $1", [(c,) for c, _ in uses])
+        await self.db.insert_many(
+            "coupon_uses", ("coupon_id", "purchase_id", "used_at"), [(c, p, now) for c, p in uses]
+        )
+
+    async def add_coupons(self, network_id: int, coupons: Sequence[NewCoupon], now: datetime) -> None:
+        await self.db.insert_many("coupons", _COUPON_COLUMNS, [_coupon_row(network_id, c, now) for c in coupons])
+
+    async def list_coupons(self, network_id: int, campaign: str | None, limit: int) -> list[Coupon]:
+        select = "SELECT id, code, campaign, member_id, valid_from, valid_until, max_uses, uses FROM coupons "
+        if campaign is None:
+            rows = await self.db.fetch(select + "WHERE network_id = $1 ORDER BY id LIMIT $2", network_id, limit)
+        else:
+            rows = await self.db.fetch(
+                select + "WHERE network_id = $1 AND campaign = $2 ORDER BY id LIMIT $3", network_id, campaign, limit
+            )
+        return [self._coupon(row) for row in rows]
 
     async def card_type(self, card_id: int) -> str:
         found = await self.db.fetchval("SELECT card_type FROM cards WHERE id = $1", card_id)

@@ -354,3 +354,33 @@ Index(
 )
 # SQLite only since migration 0009; PostgreSQL has a BRIN index on occurred_at instead (see that migration).
 Index("ix_purchases_network_occurred", purchases.c.network_id, purchases.c.occurred_at, purchases.c.id)
+
+
+coupons = Table(
+    "coupons",
+    metadata,
+    _id(),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("code", String(64), nullable=False),  # upper case
+    Column("campaign", String(64), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=True),  # None: anyone may present it
+    Column("valid_from", Timestamp, nullable=False),
+    Column("valid_until", Timestamp, nullable=False),  # exclusive
+    Column("max_uses", Integer, nullable=False),
+    Column("uses", Integer, nullable=False, server_default="0"),
+    Column("issued_by_purchase_id", String(36), nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    UniqueConstraint("network_id", "code"),
+    CheckConstraint("max_uses >= 1", name="max_uses_positive"),
+    CheckConstraint("uses >= 0 AND uses <= max_uses", name="uses_within_max"),
+    CheckConstraint("valid_until > valid_from", name="period"),
+    Index("ix_coupons_network_id_campaign", "network_id", "campaign"),
+)
+
+coupon_uses = Table(
+    "coupon_uses",
+    metadata,
+    Column("coupon_id", Id, ForeignKey("coupons.id"), primary_key=True),
+    Column("purchase_id", String(36), primary_key=True),
+    Column("used_at", Timestamp, nullable=False),
+)

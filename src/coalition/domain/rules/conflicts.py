@@ -176,6 +176,7 @@ def sample_purchases(rules: list[Rule], network: Network, now: datetime, count: 
                 now_utc=moment,
                 local_time=local,
                 coupons=pick_texts(2),
+                coupon_campaigns=pick_texts(2),
             )
         )
     return samples

@@ -54,6 +54,7 @@ class PurchaseFacts:
     now_utc: datetime
     local_time: datetime
     coupons: frozenset[str] = frozenset()
+    coupon_campaigns: frozenset[str] = frozenset()
 
     @property
     def total_minor(self) -> int:
@@ -83,7 +84,8 @@ def _spend_by(lines: tuple[LineFacts, ...], key: str) -> dict[str, int]:
 
 # root -> the fields conditions use (None: the whole root)
 ContextFields = Mapping[str, frozenset[str] | None]
-ROOTS = ("basket", "outlet", "partner", "member", "now", "coupons")
+ROOTS = ("basket", "outlet", "partner", "member", "now", "coupons", "coupon_campaigns")
+COUPON_ROOTS = frozenset({"coupons", "coupon_campaigns"})
 _ROOT_USE = re.compile(r"\b(" + "|".join(ROOTS) + r")\b(?:\s*\.\s*([A-Za-z_]\w*))?")
 _STRING_LITERAL = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
 
@@ -168,6 +170,7 @@ _ROOTS: dict[str, Callable[[PurchaseFacts], Any]] = {
     "member": _member,
     "now": _now,
     "coupons": lambda facts: sorted(facts.coupons),
+    "coupon_campaigns": lambda facts: sorted(facts.coupon_campaigns),
 }
 
 
@@ -210,6 +213,7 @@ def sample_contexts() -> tuple[Mapping[str, Any], ...]:
         now_utc=moment,
         local_time=moment,
         coupons=frozenset({"SPRING"}),
+        coupon_campaigns=frozenset({"spring"}),
     )
     empty = PurchaseFacts(
         lines=(), outlet="", partner="", member=MemberFacts(kind="anonymous"), now_utc=moment, local_time=moment
@@ -247,5 +251,6 @@ DOCUMENTED_CONTEXT: tuple[DocumentedField, ...] = (
     DocumentedField("member.points_balance", "int", "points before this purchase"),
     DocumentedField("now.year / month / day / hour / minute / weekday", "int", "local time at the outlet; 1 = Monday"),
     DocumentedField("now.date", "string", "local ISO date"),
-    DocumentedField("coupons", "list(string)", "coupon codes presented with the purchase"),
+    DocumentedField("coupons", "list(string)", "codes of the valid coupons presented, upper case"),
+    DocumentedField("coupon_campaigns", "list(string)", "the campaigns of those coupons"),
 )

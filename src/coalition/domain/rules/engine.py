@@ -13,12 +13,20 @@ Every division rounds down, once per rule, and is named where it happens.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from coalition.domain.money import BASIS_POINTS_PER_WHOLE, round_down_div
-from coalition.domain.rules.context import ContextFields, LineFacts, PurchaseFacts, fields_used, to_context
+from coalition.domain.rules.context import (
+    COUPON_ROOTS,
+    ContextFields,
+    LineFacts,
+    PurchaseFacts,
+    fields_used,
+    to_context,
+)
 from coalition.domain.rules.expressions import Condition, ExpressionError, activation, compile_condition
 from coalition.domain.rules.model import (
     ALWAYS,
@@ -143,6 +151,7 @@ class Evaluation:
     coupons: tuple[tuple[str, IssueCoupon], ...] = ()
     tier: str | None = None
     reset: ResetBalances | None = None
+    reads_coupons: bool = False  # an applied rule's condition reads the coupons: the presented ones are used
     selection: Selection | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -434,8 +443,14 @@ def _apply(
         coupons=tuple(coupons),
         tier=tier,
         reset=reset,
+        reads_coupons=any(_reads_coupons(rule.condition) for rule in applied),
         selection=selection,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _reads_coupons(condition: str) -> bool:
+    return bool(COUPON_ROOTS & set(fields_used((condition,))))
 
 
 def _spend(basis: SpendBasis, facts: PurchaseFacts) -> int:

@@ -54,4 +54,6 @@ def quote_from_rules(
         rule_set_version=evaluation.version,
         applied_rules=evaluation.applied_rules,
         new_tier=evaluation.tier,
+        uses_coupons=evaluation.reads_coupons,
+        coupons_to_issue=tuple((effect.campaign, effect.valid_days, effect.uses) for _, effect in evaluation.coupons),
     )
