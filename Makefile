@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export COALITION_DATABASE_URL ?= sqlite:///./coalition.db
 
-.PHONY: bench-rules bench-simulation install run test lint unit bench clean
+.PHONY: bench-rules bench-settlement bench-simulation install run test lint unit bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ bench-rules: install  ## the rules engine: one purchase evaluated against 200 ru
 
 bench-simulation: install  ## a draft rule set simulated over 1,000,000 stored purchases on PostgreSQL
 	$(BIN)/python -m bench.simulation
+
+bench-settlement: install  ## closing a settlement period of 1,000,000 purchases across 50 partners on PostgreSQL
+	$(BIN)/python -m bench.settlement
 
 clean:
 	rm -rf $(VENV) coalition.db coalition.db-wal coalition.db-shm .pytest_cache .mypy_cache .ruff_cache

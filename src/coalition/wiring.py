@@ -11,11 +11,13 @@ from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.engine import create_engine
 from coalition.adapters.storage.pos_store import SqlStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
+from coalition.adapters.storage.settlement_store import SqlSettlementStore
 from coalition.application.admin import AdminService
 from coalition.application.coupons import CouponService
 from coalition.application.ports import Clock
 from coalition.application.pos import PosService
 from coalition.application.rules import RulesService
+from coalition.application.settlement import SettlementService
 from coalition.settings import Settings
 
 
@@ -33,6 +35,7 @@ class Services:
     admin: AdminService
     rules: RulesService
     coupons: CouponService
+    settlement: SettlementService
 
     async def close(self) -> None:
         await self.store.close()
@@ -47,4 +50,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     pos = PosService(store.unit_of_work, clock, rules_in_force=rules.in_force_for)
     admin = AdminService(SqlAdminStore(engine, clock).unit_of_work)
     coupons = CouponService(store.unit_of_work, clock)
-    return Services(settings, engine, store, pos, admin, rules, coupons)
+    settlement = SettlementService(SqlSettlementStore(engine), clock)
+    return Services(settings, engine, store, pos, admin, rules, coupons, settlement)

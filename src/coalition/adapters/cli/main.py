@@ -273,8 +273,10 @@ if __name__ == "__main__":
 
 def _register_subcommands() -> None:
     from coalition.adapters.cli.rules import rules_app
+    from coalition.adapters.cli.settle import settle_app
 
     app.add_typer(rules_app, name="rules")
+    app.add_typer(settle_app, name="settle")
 
 
 _register_subcommands()

@@ -53,6 +53,8 @@ networks = Table(
     Column("currency", String(3), nullable=False),
     Column("admin_key_hash", String(64), nullable=False, unique=True),
     Column("created_at", Timestamp, nullable=False),
+    Column("settlement_fee_minor", BigInteger, nullable=False, server_default="0"),  # per partner transaction
+    Column("settlement_fee_bp", Integer, nullable=False, server_default="0"),  # of the value granted
 )
 
 partners = Table(
@@ -383,4 +385,40 @@ coupon_uses = Table(
     Column("coupon_id", Id, ForeignKey("coupons.id"), primary_key=True),
     Column("purchase_id", String(36), primary_key=True),
     Column("used_at", Timestamp, nullable=False),
+)
+
+
+settlement_statements = Table(
+    "settlement_statements",
+    metadata,
+    _id(),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("number", Integer, nullable=False),  # 1, 2, … per network
+    Column("period_start", Timestamp, nullable=False),
+    Column("period_end", Timestamp, nullable=False),  # exclusive; the next period starts here
+    Column("currency", String(3), nullable=False),
+    Column("node_net_minor", BigInteger, nullable=False),
+    Column("closed_at", Timestamp, nullable=False),
+    UniqueConstraint("network_id", "number"),
+    UniqueConstraint("network_id", "period_start"),
+    CheckConstraint("period_end > period_start", name="period"),
+)
+
+settlement_lines = Table(
+    "settlement_lines",
+    metadata,
+    Column("statement_id", Id, ForeignKey("settlement_statements.id"), primary_key=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), primary_key=True),
+    Column("partner_name", String(200), nullable=False),
+    Column("granted_minor", BigInteger, nullable=False),
+    Column("granted_refunded_minor", BigInteger, nullable=False),
+    Column("honoured_minor", BigInteger, nullable=False),
+    Column("honoured_refunded_minor", BigInteger, nullable=False),
+    Column("net_minor", BigInteger, nullable=False),
+    Column("transactions", Integer, nullable=False),
+    Column("fees_minor", BigInteger, nullable=False),
+    CheckConstraint(
+        "net_minor = honoured_minor - honoured_refunded_minor - granted_minor + granted_refunded_minor - fees_minor",
+        name="net",
+    ),
 )

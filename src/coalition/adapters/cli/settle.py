@@ -1,0 +1,111 @@
+"""`coalition settle …`: close a network's settlement period, show a statement and its transfer plans."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from coalition.application.settlement import statement_csv_rows, statement_json
+from coalition.domain.errors import InvalidInput
+from coalition.wiring import Services
+
+settle_app = typer.Typer(help="Settlement: close a period, show statements (docs/settlement.md).", no_args_is_help=True)
+console = Console()
+DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")]
+
+
+def _cli() -> Any:
+    from coalition.adapters.cli import main  # main registers this app; import late to avoid a cycle
+
+    return main
+
+
+def _moment(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        _cli().errors.print(
+            f"[red]error ({option}):[/red] expected an ISO 8601 moment with offset, e.g. 2026-07-02T00:00:00+03:00"
+        )
+        raise typer.Exit(2)
+    return moment
+
+
+@settle_app.command("close")
+def close(
+    network: str,
+    end: Annotated[str, typer.Option(help="the period's end (exclusive), ISO 8601 with offset")],
+    start: Annotated[str | None, typer.Option(help="only for the network's first period")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Close the open period up to END and print its statement and transfer plans."""
+    main = _cli()
+    period_end, period_start = _moment(end, "end"), _moment(start, "start")
+
+    async def work(services: Services) -> dict[str, Any]:
+        if period_end is None:
+            raise InvalidInput("give the period's end", field="end")
+        ref = await main._network(services, network)
+        return await services.settlement.close(ref.id, period_end, period_start)
+
+    with console.status("closing the period: waiting for writes under way, then summing its obligations"):
+        answer = main._run(main._settings(database_url), work)
+    _print_statement(answer)
+
+
+@settle_app.command("show")
+def show(
+    network: str,
+    number: int,
+    output_format: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Print statement NUMBER of the network."""
+    main = _cli()
+
+    async def work(services: Services) -> Any:
+        ref = await main._network(services, network)
+        return await services.settlement.statement(ref.id, number)
+
+    statement = main._run(main._settings(database_url), work)
+    if output_format == "csv":
+        csv.writer(sys.stdout, lineterminator="\n").writerows(statement_csv_rows(statement))
+    elif output_format == "json":
+        import json
+
+        print(json.dumps(statement_json(statement), indent=2, ensure_ascii=False))
+    else:
+        _print_statement(statement_json(statement))
+
+
+def _print_statement(answer: dict[str, Any]) -> None:
+    period = answer["period"]
+    console.print(f"statement {answer['number']}: {period['start']} – {period['end']} ({answer['currency']})")
+    table = Table("partner", "granted", "refunded", "honoured", "refunded", "net", "transactions")
+    for line in answer["partners"]:
+        table.add_row(
+            line["name"],
+            line["granted"],
+            line["granted_refunded"],
+            line["honoured"],
+            line["honoured_refunded"],
+            line["net"],
+            str(line["transactions"]),
+        )
+    table.add_row("settlement node", "", "", "", "", answer["node"]["net"], "")
+    console.print(table)
+    for name, plan in (("through the node", "through_node"), ("direct, fewest transfers", "direct")):
+        transfers = Table("from", "to", "amount", title=f"transfers {name}")
+        for transfer in answer["transfers"][plan]:
+            transfers.add_row(transfer["from"], transfer["to"], transfer["amount"])
+        console.print(transfers)

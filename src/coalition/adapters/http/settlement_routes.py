@@ -1,0 +1,74 @@
+"""The settlement API: the network administrator closes a period and reads its statement and transfer plans."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from coalition.adapters.http.dependencies import NetworkAdmin, Svc
+from coalition.application.settlement import statement_csv_rows, statement_json
+
+router = APIRouter(prefix="/v1/admin/settlement", tags=["Settlement"])
+
+
+class CloseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    end: AwareDatetime = Field(description="the period's end (exclusive), at least a few seconds ago")
+    start: AwareDatetime | None = Field(
+        default=None, description="only for the first period (default: when the network was created)"
+    )
+
+
+class FeesBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    per_transaction: str = Field(default="0.00", max_length=32, description="per partner transaction, e.g. 0.50")
+    percent_of_granted: str = Field(default="0", max_length=8, description="of the value granted, e.g. 1.5")
+
+
+@router.get("/fees", summary="The network's settlement fees")
+async def fees(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.settlement.fees(admin.id)
+
+
+@router.put("/fees", summary="Set the settlement fees charged from the next close on")
+async def set_fees(body: FeesBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.settlement.set_fees(admin.id, body.per_transaction, body.percent_of_granted)
+
+
+@router.post("/periods", status_code=201, summary="Close the open period up to `end`: its immutable statement")
+async def close_period(body: CloseBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.settlement.close(admin.id, body.end, body.start)
+
+
+@router.get("/statements", summary="The network's statements, oldest first")
+async def statements(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.settlement.listing(admin.id)
+
+
+@router.get("/statements/{number}", summary="A statement with both transfer plans; `?format=csv` for a table")
+async def statement(
+    number: int,
+    svc: Svc,
+    admin: NetworkAdmin,
+    output: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+) -> Any:
+    found = await svc.settlement.statement(admin.id, number)
+    if output == "csv":
+        return PlainTextResponse(to_csv(statement_csv_rows(found)), media_type="text/csv")
+    return statement_json(found)
+
+
+@router.get("/statements/{number}/partners/{partner_id}", summary="A partner's obligation entries of the period")
+async def partner_statement(number: int, partner_id: int, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.settlement.partner_statement(admin.id, number, partner_id)
+
+
+def to_csv(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()

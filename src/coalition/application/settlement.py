@@ -1,0 +1,245 @@
+"""Closing a settlement period and reading its statement and transfer plans (issue 4).
+
+A period covers the ledger transactions *recorded* in it: a purchase an offline till uploads late lands in the open
+period, with its original time shown in the partner's lines. Periods follow one another without gaps. Before it
+reads, a close waits until every write already under way has committed (the store's `wait_for_writers`) and refuses
+an end later than `CLOSE_DELAY` ago, so no purchase of the period can still be on its way.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from coalition.application.ports import Clock
+from coalition.domain.errors import Conflict, InvalidInput, NotFound
+from coalition.domain.money import format_minor, parse_amount_minor
+from coalition.domain.rules.parsing import format_percent, parse_percent_bp
+from coalition.domain.settlement import (
+    FeeSchedule,
+    Flows,
+    Party,
+    Statement,
+    Transfer,
+    fewest_transfers,
+    require_period,
+    statement_of,
+    through_node,
+)
+
+CLOSE_DELAY = timedelta(seconds=5)
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerEntry:
+    """One obligation posting of a partner, for the line-by-line statement a partner checks against its own books."""
+
+    tx_id: int
+    kind: str
+    outlet: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+    amount_minor: int  # positive: the node owes the partner more
+
+
+class SettlementUnitOfWork(Protocol):
+    async def network_currency(self, network_id: int) -> str: ...
+    async def fee_schedule(self, network_id: int) -> FeeSchedule: ...
+    async def set_fee_schedule(self, network_id: int, fees: FeeSchedule) -> None: ...
+    async def network_created_at(self, network_id: int) -> datetime: ...
+    async def last_statement(self, network_id: int) -> tuple[int, datetime] | None:
+        """The number and end of the network's latest statement."""
+        ...
+
+    async def partners(self, network_id: int) -> list[Party]: ...
+    async def obligation_flows(self, network_id: int, start: datetime, end: datetime) -> dict[Party, Flows]: ...
+    async def save_statement(self, statement: Statement) -> None:
+        """Raises DuplicateKey when another close saved this period's statement first."""
+        ...
+
+    async def statement(self, network_id: int, number: int) -> Statement | None: ...
+    async def statements(self, network_id: int) -> list[Statement]: ...
+    async def partner_entries(
+        self, network_id: int, partner_id: int, start: datetime, end: datetime
+    ) -> list[PartnerEntry]: ...
+
+
+class SettlementStore(Protocol):
+    def unit_of_work(self) -> AbstractAsyncContextManager[SettlementUnitOfWork]: ...
+    async def wait_for_writers(self) -> None:
+        """Return once every ledger write begun before the call has committed or rolled back."""
+        ...
+
+
+class SettlementService:
+    def __init__(self, store: SettlementStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def close(self, network_id: int, end: datetime, start: datetime | None = None) -> dict[str, Any]:
+        now = self.clock.now()
+        if end > now - CLOSE_DELAY:
+            raise InvalidInput(
+                f"a period can end at the latest {int(CLOSE_DELAY.total_seconds())} s ago: purchases of a later "
+                "end may still be being written",
+                field="end",
+            )
+        await self.store.wait_for_writers()
+        async with self.store.unit_of_work() as uow:
+            last = await uow.last_statement(network_id)
+            opens = last[1] if last else (start or await uow.network_created_at(network_id))
+            if start is not None and start != opens:
+                raise InvalidInput(f"the open period starts at {opens.isoformat()}", field="start")
+            if last is not None and end <= opens:
+                raise Conflict(f"the period up to {opens.isoformat()} is closed already", field="end")
+            require_period(opens, end)
+            flows = {party: Flows() for party in await uow.partners(network_id)}
+            flows |= await uow.obligation_flows(network_id, opens, end)
+            number = (last[0] if last else 0) + 1
+            currency = await uow.network_currency(network_id)
+            fees = await uow.fee_schedule(network_id)
+            statement = statement_of(network_id, opens, end, currency, flows, now, number, fees)
+            await uow.save_statement(statement)
+        return statement_json(statement)
+
+    async def fees(self, network_id: int) -> dict[str, Any]:
+        async with self.store.unit_of_work() as uow:
+            return _fees_json(await uow.fee_schedule(network_id), await uow.network_currency(network_id))
+
+    async def set_fees(self, network_id: int, per_transaction: str, percent_of_granted: str) -> dict[str, Any]:
+        async with self.store.unit_of_work() as uow:
+            currency = await uow.network_currency(network_id)
+            fees = FeeSchedule(
+                parse_amount_minor(per_transaction, currency, field="per_transaction"),
+                parse_percent_bp(percent_of_granted, field="percent_of_granted"),
+            )
+            await uow.set_fee_schedule(network_id, fees)
+        return _fees_json(fees, currency)
+
+    async def statement(self, network_id: int, number: int) -> Statement:
+        async with self.store.unit_of_work() as uow:
+            found = await uow.statement(network_id, number)
+        if found is None:
+            raise NotFound(f"this network has no statement {number}", field="number")
+        return found
+
+    async def listing(self, network_id: int) -> dict[str, Any]:
+        async with self.store.unit_of_work() as uow:
+            found = await uow.statements(network_id)
+        return {"statements": [_summary_json(statement) for statement in found]}
+
+    async def partner_statement(self, network_id: int, number: int, partner_id: int) -> dict[str, Any]:
+        statement = await self.statement(network_id, number)
+        line = next((line for line in statement.lines if line.party.partner_id == partner_id), None)
+        if line is None:
+            raise NotFound(f"statement {number} has no partner {partner_id}", field="partner_id")
+        async with self.store.unit_of_work() as uow:
+            entries = await uow.partner_entries(network_id, partner_id, statement.period_start, statement.period_end)
+        currency = statement.currency
+        return {
+            "statement": statement.number,
+            "partner": {"id": partner_id, "name": line.party.name},
+            "period": _period_json(statement),
+            "fees": format_minor(line.fees_minor, currency),
+            "net": format_minor(line.net_minor, currency),
+            "currency": currency,
+            "entries": [_entry_json(entry, currency) for entry in entries],
+        }
+
+
+def statement_json(statement: Statement) -> dict[str, Any]:
+    currency = statement.currency
+    return _summary_json(statement) | {
+        "partners": [
+            {
+                "partner_id": line.party.partner_id,
+                "name": line.party.name,
+                "granted": format_minor(line.flows.granted_minor, currency),
+                "granted_refunded": format_minor(line.flows.granted_refunded_minor, currency),
+                "honoured": format_minor(line.flows.honoured_minor, currency),
+                "honoured_refunded": format_minor(line.flows.honoured_refunded_minor, currency),
+                "fees": format_minor(line.fees_minor, currency),
+                "net": format_minor(line.net_minor, currency),
+                "transactions": line.flows.transactions,
+            }
+            for line in statement.lines
+        ],
+        "node": {"net": format_minor(statement.node_net_minor, currency)},
+        "transfers": {
+            "through_node": _transfers_json(through_node(statement.positions), currency),
+            "direct": _transfers_json(fewest_transfers(statement.positions), currency),
+        },
+    }
+
+
+def _fees_json(fees: FeeSchedule, currency: str) -> dict[str, Any]:
+    return {
+        "per_transaction": format_minor(fees.per_transaction_minor, currency),
+        "percent_of_granted": format_percent(fees.granted_bp),
+        "currency": currency,
+    }
+
+
+def _summary_json(statement: Statement) -> dict[str, Any]:
+    return {
+        "number": statement.number,
+        "period": _period_json(statement),
+        "currency": statement.currency,
+        "closed_at": statement.closed_at.isoformat(),
+    }
+
+
+def _period_json(statement: Statement) -> dict[str, str]:
+    return {"start": statement.period_start.isoformat(), "end": statement.period_end.isoformat()}
+
+
+def _transfers_json(transfers: tuple[Transfer, ...], currency: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "from": transfer.payer.name,
+            "from_partner_id": transfer.payer.partner_id,
+            "to": transfer.payee.name,
+            "to_partner_id": transfer.payee.partner_id,
+            "amount": format_minor(transfer.amount_minor, currency),
+        }
+        for transfer in transfers
+    ]
+
+
+def _entry_json(entry: PartnerEntry, currency: str) -> dict[str, Any]:
+    return {
+        "tx_id": entry.tx_id,
+        "kind": entry.kind,
+        "outlet": entry.outlet,
+        "occurred_at": entry.occurred_at.isoformat(),
+        "recorded_at": entry.recorded_at.isoformat(),
+        "amount": format_minor(entry.amount_minor, currency),
+    }
+
+
+def statement_csv_rows(statement: Statement) -> list[list[str]]:
+    """The statement as a table: one row per party, the node last, then the two transfer plans."""
+    currency = statement.currency
+    rows = [["party", "granted", "granted_refunded", "honoured", "honoured_refunded", "fees", "net", "transactions"]]
+    for line in statement.lines:
+        flows = line.flows
+        amounts = (
+            flows.granted_minor,
+            flows.granted_refunded_minor,
+            flows.honoured_minor,
+            flows.honoured_refunded_minor,
+            line.fees_minor,
+            line.net_minor,
+        )
+        rows.append([line.party.name, *(format_minor(amount, currency) for amount in amounts), str(flows.transactions)])
+    rows.append(["settlement node", "", "", "", "", "", format_minor(statement.node_net_minor, currency), ""])
+    for plan_name, plan in (
+        ("through node", through_node(statement.positions)),
+        ("direct", fewest_transfers(statement.positions)),
+    ):
+        rows.append([])
+        rows.append([f"transfers ({plan_name})", "from", "to", "amount"])
+        rows.extend(["", t.payer.name, t.payee.name, format_minor(t.amount_minor, currency)] for t in plan)
+    return rows
