@@ -14,6 +14,7 @@ from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.settlement_store import SqlSettlementStore
 from coalition.application.admin import AdminService
 from coalition.application.coupons import CouponService
+from coalition.application.gifts import GiftService
 from coalition.application.ports import Clock
 from coalition.application.pos import PosService
 from coalition.application.rules import RulesService
@@ -36,6 +37,7 @@ class Services:
     rules: RulesService
     coupons: CouponService
     settlement: SettlementService
+    gifts: GiftService
 
     async def close(self) -> None:
         await self.store.close()
@@ -51,4 +53,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     admin = AdminService(SqlAdminStore(engine, clock).unit_of_work)
     coupons = CouponService(store.unit_of_work, clock)
     settlement = SettlementService(SqlSettlementStore(engine), clock)
-    return Services(settings, engine, store, pos, admin, rules, coupons, settlement)
+    gifts = GiftService(store.unit_of_work, clock)
+    return Services(settings, engine, store, pos, admin, rules, coupons, settlement, gifts)

@@ -29,6 +29,7 @@ from coalition.application.pos import (
     PosService,
     PurchaseExtras,
     PurchaseInput,
+    gift_types_for,
     member_history,
     parse_basket,
     price_with_rules,
@@ -42,7 +43,15 @@ from coalition.domain.coupons import Coupon, accept_coupons, normalize_codes
 from coalition.domain.errors import Conflict, DomainError, IdempotencyKeyReused, InvalidInput, MemberNotFound
 from coalition.domain.identifiers import lookup_candidates
 from coalition.domain.lots import Lot, LotTake
-from coalition.domain.purchase import BasketLine, MemberPoints, NewLot, after_expiry, plan_expiry, plan_purchase
+from coalition.domain.purchase import (
+    BasketLine,
+    MemberPoints,
+    NewLot,
+    PointsAccounts,
+    after_expiry,
+    plan_expiry,
+    plan_purchase,
+)
 from coalition.domain.rules.engine import CompiledRuleSet
 
 MAX_BATCH_SIZE = 1000
@@ -133,6 +142,8 @@ class BatchRecorder:
                 except DomainError as error:
                     outcomes[index] = error
             await uow.write_batch(planner.finish())
+            for extras, accounts in planner.gift_grants:  # rare: a statement or two per gift, after its purchase
+                await extras.write_gifts(uow, ctx, accounts, pc.program.money_asset, planner.now)
         return [outcome for outcome in outcomes if outcome is not None]
 
     @staticmethod
@@ -174,6 +185,7 @@ class _Planner:
         self.stored_lot_ids = {lot.id for state in self.states.values() for lot in state.lots}
         self.touched: dict[int, MemberRef] = {}
         self.coupons: dict[str, Coupon] = {}  # the batch's presented coupons, locked; uses planned so far added
+        self.gift_grants: list[tuple[PurchaseExtras, PointsAccounts]] = []  # written after the batch's rows
         self.now = service.clock.now()
         self.batch = LedgerBatch(network_id=ctx.network_id, recorded_at=self.now)
 
@@ -235,7 +247,10 @@ class _Planner:
         self.touched[member.member_id] = member
         self.receipts.add(receipt)
         new_purchase = purchase_record(self.ctx, purchase, member, receipt, lines, plan.quote, occurred_at, new_tier)
-        extras = PurchaseExtras.of(plan.quote, coupons, new_purchase, self.now)
+        gift_types = await gift_types_for(self.uow, self.ctx, plan.quote)
+        extras = PurchaseExtras.of(plan.quote, coupons, new_purchase, self.now, gift_types)
+        if extras.gifts:
+            self.gift_grants.append((extras, accounts))
         body = purchase_body(new_purchase, plan.balance_after, self.pc.program.currency) | extras.json()
         for coupon in extras.used:
             self.coupons[coupon.code] = replace(coupon, uses=coupon.uses + 1)

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from coalition.domain.bonus import BonusProgram
 from coalition.domain.cards import CardState
 from coalition.domain.coupons import Coupon, NewCoupon
+from coalition.domain.gifts import Gift, GiftType
 from coalition.domain.identifiers import IdentifierKind
 from coalition.domain.ledger import Transaction
 from coalition.domain.lots import LotTake
@@ -311,6 +312,27 @@ class PosUnitOfWork(Protocol):
 
     async def add_coupons(self, network_id: int, coupons: Sequence[NewCoupon], now: datetime) -> None: ...
     async def list_coupons(self, network_id: int, campaign: str | None, limit: int) -> list[Coupon]: ...
+    async def gift_types(self, network_id: int, codes: Sequence[str] | None = None) -> dict[str, GiftType]:
+        """The network's gift types by code (all of them when `codes` is None)."""
+        ...
+
+    async def create_gift_type(self, network_id: int, gift_type: GiftType, now: datetime) -> int:
+        """Raises DuplicateKey when the code is taken."""
+        ...
+
+    async def partner_ids(self, network_id: int, names: Sequence[str]) -> dict[str, int]: ...
+    async def insert_gift(
+        self, network_id: int, gift: Gift, granted_outlet_id: int, grant_tx_id: int, purchase_id: str | None
+    ) -> None: ...
+    async def gift(self, network_id: int, gift_id: str, *, lock: bool) -> Gift | None: ...
+    async def mark_gift_honoured(self, gift_id: str, outlet_id: int, tx_id: int, now: datetime) -> bool:
+        """False when the gift was honoured already (by a concurrent request)."""
+        ...
+
+    async def member_gifts(self, member_id: int, now: datetime) -> list[Gift]:
+        """The member's gifts not yet handed over and still valid."""
+        ...
+
     async def card_type(self, card_id: int) -> str: ...
     async def set_member_labels(self, member_id: int, *, tier: str | None, segments: tuple[str, ...] | None) -> None:
         """Change what is given (None: keep it)."""

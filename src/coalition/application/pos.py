@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -44,10 +44,12 @@ from coalition.domain.errors import (
     IdempotencyKeyReused,
     InvalidInput,
     MemberNotFound,
+    NotFound,
     PurchaseNotFound,
     RefundNotAllowed,
     Unauthorized,
 )
+from coalition.domain.gifts import Gift, GiftState, GiftType, grant_transaction, honour_transaction, require_honourable
 from coalition.domain.identifiers import IdentifierKind, lookup_candidates, normalize
 from coalition.domain.members import DEFAULT_CARD_TYPE, parse_label, parse_segments
 from coalition.domain.money import (
@@ -206,6 +208,7 @@ class PosService:
             profile = await uow.member_profile(member.member_id)
             labels = await uow.member_labels(member.member_id)
             cards = await uow.member_cards(member.member_id)
+            gifts = await uow.member_gifts(member.member_id, self.clock.now())
         now = self.clock.now()
         program = pc.program
         tier = program.tier_for(state.lifetime_spend_minor)
@@ -219,6 +222,7 @@ class PosService:
             "tier": _tier_json(program, tier),
             "balances": [{"asset": program.points_asset, "balance": points_balance(state, now)}],
             "next_expiry": _next_expiry(state, now),
+            "gifts": [gift_json(gift) for gift in gifts],
         }
 
     async def quote(self, ctx: TerminalContext, purchase: PurchaseInput) -> dict[str, Any]:
@@ -330,11 +334,13 @@ class PosService:
             )
             plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, now, priced=priced)
             new_tier = tier_change(plan.quote, history)
-            if (new_tier is not None or plan.quote.coupons_to_issue) and not locked:
+            quote = plan.quote
+            if (new_tier is not None or quote.coupons_to_issue or quote.gifts_to_grant) and not locked:
                 return None  # more than one statement: write them all under the lock, in one transaction
             occurred_at = purchase.occurred_at or now
-            new_purchase = purchase_record(ctx, purchase, member, receipt, lines, plan.quote, occurred_at, new_tier)
-            extras = PurchaseExtras.of(plan.quote, coupons, new_purchase, now)
+            new_purchase = purchase_record(ctx, purchase, member, receipt, lines, quote, occurred_at, new_tier)
+            gift_types = await gift_types_for(uow, ctx, quote)
+            extras = PurchaseExtras.of(quote, coupons, new_purchase, now, gift_types)
             body = purchase_body(new_purchase, plan.balance_after, program.currency) | extras.json()
             write = PurchaseWrite(
                 purchase=new_purchase,
@@ -350,7 +356,7 @@ class PosService:
                 return None
             if new_tier is not None:
                 await uow.set_member_labels(member.member_id, tier=new_tier, segments=None)
-            await extras.write(uow, ctx.network_id, now)
+            await extras.write(uow, ctx, accounts, program.money_asset, now)
             return CommandResult(201, body, response_stored=True)
 
         async def unlocked(uow: PosUnitOfWork, key: str) -> CommandResult | None:
@@ -550,6 +556,37 @@ class PosService:
 
         return await self._idempotent(ctx, idempotency_key, request_hash, record)
 
+    async def honour_gift(
+        self, ctx: TerminalContext, gift_id: str, idempotency_key: str | None, request_hash: str
+    ) -> CommandResult:
+        """Hand a gift over at this outlet: once, while valid, where allowed; the node then owes this partner its
+        agreed price."""
+
+        async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
+            now = self.clock.now()
+            gift = await uow.gift(ctx.network_id, gift_id.strip(), lock=True)
+            if gift is None:
+                raise NotFound(f"this network has no gift '{gift_id}'", field="gift_id")
+            require_honourable(gift, ctx.outlet_name, ctx.partner_id, now)
+            pc = await self.program_context(uow, ctx.network_id)
+            partner_account = await self._partner_account(uow, ctx)
+            memo = f"gift {gift.id} handed over: {gift.gift_type.name}"
+            tx = honour_transaction(
+                partner_account, pc.node_obligations_account, pc.program.money_asset, gift.gift_type.price_minor, memo
+            )
+            tx_id = await uow.post(ctx.network_id, tx, ctx.outlet_id, now, now)
+            if not await uow.mark_gift_honoured(gift.id, ctx.outlet_id, tx_id, now):
+                raise Conflict(f"gift {gift.id} was handed over already", field="gift_id")
+            body = gift_json(gift) | {
+                "state": GiftState.HONOURED.value,
+                "honoured_at": now.isoformat(),
+                "outlet": ctx.outlet_name,
+                "price": format_minor(gift.gift_type.price_minor, pc.program.currency),
+            }
+            return CommandResult(200, body)
+
+        return await self._idempotent(ctx, idempotency_key, request_hash, record)
+
     async def purchase_batch(
         self, ctx: TerminalContext, items: Sequence[BatchItem]
     ) -> list[CommandResult | DomainError]:
@@ -633,12 +670,7 @@ class PosService:
     async def points_accounts(
         self, uow: PosUnitOfWork, ctx: TerminalContext, pc: ProgramContext, member: MemberRef
     ) -> PointsAccounts:
-        key = (ctx.network_id, ctx.partner_id)
-        partner_account = await self._partner_accounts.get_or_load(
-            key, lambda: uow.partner_obligations_account(ctx.network_id, ctx.partner_id)
-        )
-        if partner_account is None:
-            raise LookupError(f"partner {ctx.partner_id} has no obligations account")
+        partner_account = await self._partner_account(uow, ctx)
         return PointsAccounts(
             member_points=member.points_account_id,
             points_issued=pc.points_issued_account,
@@ -646,6 +678,16 @@ class PosService:
             partner_obligations=partner_account,
             node_obligations=pc.node_obligations_account,
         )
+
+    async def _partner_account(self, uow: PosUnitOfWork, ctx: TerminalContext) -> int:
+        """The obligations account of the terminal's partner (cached: accounts never change)."""
+        key = (ctx.network_id, ctx.partner_id)
+        partner_account = await self._partner_accounts.get_or_load(
+            key, lambda: uow.partner_obligations_account(ctx.network_id, ctx.partner_id)
+        )
+        if partner_account is None:
+            raise LookupError(f"partner {ctx.partner_id} has no obligations account")
+        return partner_account
 
     async def expire_points(
         self, network_id: int, progress: Callable[[int, int], None] | None = None
@@ -1077,20 +1119,45 @@ def price_with_rules(
 
 @dataclass(frozen=True, slots=True)
 class PurchaseExtras:
-    """What a purchase writes beyond its points: the coupons it uses and the coupons its rules issue."""
+    """What a purchase writes beyond its points: the coupons it uses, the coupons and the gifts its rules grant."""
 
     purchase_id: str
     used: tuple[Coupon, ...]
     issued: tuple[NewCoupon, ...]
+    gifts: tuple[Gift, ...] = ()
 
     @classmethod
-    def of(cls, quote: Quote, presented: Sequence[Coupon], purchase: NewPurchase, now: datetime) -> PurchaseExtras:
+    def of(
+        cls,
+        quote: Quote,
+        presented: Sequence[Coupon],
+        purchase: NewPurchase,
+        now: datetime,
+        gift_types: Mapping[str, GiftType] | None = None,
+    ) -> PurchaseExtras:
         used = tuple(presented) if quote.uses_coupons else ()
         issued = tuple(
             issued_coupon(campaign, purchase.member.member_id, days, uses, now, purchase.id)
             for campaign, days, uses in quote.coupons_to_issue
         )
-        return cls(purchase.id, used, issued)
+        gifts = []
+        for code, outlets, days in quote.gifts_to_grant:
+            gift_type = (gift_types or {}).get(code)
+            if gift_type is None:
+                raise Conflict(
+                    f"the rule set grants gift type '{code}', which this network does not have", field="rules"
+                )
+            valid_until = now + timedelta(days=days)
+            gifts.append(
+                Gift(
+                    new_record_id(), gift_type, purchase.member.member_id, outlets, now, valid_until, GiftState.GRANTED
+                )
+            )
+        return cls(purchase.id, used, issued, tuple(gifts))
+
+    @property
+    def needs_more_statements(self) -> bool:
+        return bool(self.issued or self.gifts or self.used)
 
     def json(self) -> dict[str, Any]:
         answer: dict[str, Any] = {}
@@ -1106,13 +1173,46 @@ class PurchaseExtras:
                 }
                 for coupon in self.issued
             ]
+        if self.gifts:
+            answer["gifts_granted"] = [gift_json(gift) for gift in self.gifts]
         return answer
 
-    async def write(self, uow: PosUnitOfWork, network_id: int, now: datetime) -> None:
+    async def write(
+        self, uow: PosUnitOfWork, ctx: TerminalContext, accounts: PointsAccounts, money_asset: str, now: datetime
+    ) -> None:
         if self.used:
             await uow.use_coupons([(coupon.id, self.purchase_id) for coupon in self.used], now)
         if self.issued:
-            await uow.add_coupons(network_id, self.issued, now)
+            await uow.add_coupons(ctx.network_id, self.issued, now)
+        await self.write_gifts(uow, ctx, accounts, money_asset, now)
+
+    async def write_gifts(
+        self, uow: PosUnitOfWork, ctx: TerminalContext, accounts: PointsAccounts, money_asset: str, now: datetime
+    ) -> None:
+        """Each gift granted: the granting partner owes the node its price (its own `gift` transaction)."""
+        for gift in self.gifts:
+            memo = f"gift {gift.id} granted: {gift.gift_type.name}"
+            tx = grant_transaction(
+                accounts.partner_obligations, accounts.node_obligations, money_asset, gift.gift_type.price_minor, memo
+            )
+            tx_id = await uow.post(ctx.network_id, tx, ctx.outlet_id, now, now)
+            await uow.insert_gift(ctx.network_id, gift, ctx.outlet_id, tx_id, self.purchase_id)
+
+
+def gift_json(gift: Gift) -> dict[str, Any]:
+    return {
+        "id": gift.id,
+        "gift_type": gift.gift_type.code,
+        "name": gift.gift_type.name,
+        "outlets": sorted(gift.outlets),
+        "valid_until": gift.valid_until.isoformat(),
+    }
+
+
+async def gift_types_for(uow: PosUnitOfWork, ctx: TerminalContext, quote: Quote) -> dict[str, GiftType]:
+    if not quote.gifts_to_grant:
+        return {}
+    return await uow.gift_types(ctx.network_id, sorted({code for code, _, _ in quote.gifts_to_grant}))
 
 
 async def _accepted_coupons(

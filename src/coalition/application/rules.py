@@ -56,6 +56,7 @@ class RulesUnitOfWork(Protocol):
     async def save_draft(self, network_id: int, body: str, now: datetime) -> int: ...
     async def publish_draft(self, network_id: int, version: int, now: datetime, effective_from: datetime) -> bool: ...
     async def scope_names(self, network_id: int) -> tuple[frozenset[str], frozenset[str]]: ...
+    async def gift_type_codes(self, network_id: int) -> frozenset[str]: ...
     async def network_currency(self, network_id: int) -> str | None: ...
     async def outlet_place(self, network_id: int, outlet: str) -> tuple[str, str] | None:
         """The partner's name and the time zone of the outlet with this name."""
@@ -273,7 +274,9 @@ class RulesService:
         self, uow: RulesUnitOfWork, network: NetworkRef, rule_set: RuleSet, version: int
     ) -> list[Finding]:
         partners, outlets = await uow.scope_names(network.id)
-        return find_conflicts(compile_rule_set(rule_set, version), Network(partners, outlets), self.clock.now())
+        gift_types = await uow.gift_type_codes(network.id)
+        known = Network(partners, outlets, gift_types)
+        return find_conflicts(compile_rule_set(rule_set, version), known, self.clock.now())
 
     @staticmethod
     def _answer(

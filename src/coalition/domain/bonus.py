@@ -107,6 +107,7 @@ class Quote:
     new_tier: str | None = None  # the tier an applied rule moves the member to
     uses_coupons: bool = False  # an applied rule read the coupons presented: they are used when it commits
     coupons_to_issue: tuple[tuple[str, int, int], ...] = ()  # (campaign, valid days, uses) of coupons rules issue
+    gifts_to_grant: tuple[tuple[str, frozenset[str], int], ...] = ()  # (gift type, outlets, valid days)
 
 
 def quote(

@@ -47,6 +47,7 @@ class TransactionKind(StrEnum):
     ADJUSTMENT = "adjustment"
     REVERSAL = "reversal"
     BONUS = "bonus"  # points a rule grants outside a purchase: a welcome bonus at enrolment
+    GIFT = "gift"  # a gift granted (the granting partner owes the node its price) or honoured (the node owes)
 
 
 @dataclass(frozen=True, slots=True)

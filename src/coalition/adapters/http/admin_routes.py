@@ -11,6 +11,7 @@ from coalition.adapters.http.dependencies import NetworkAdmin, Svc, bearer
 from coalition.adapters.http.schemas import (
     CashierBody,
     CouponsBody,
+    GiftTypeBody,
     MemberLabelsBody,
     NetworkBody,
     OutletBody,
@@ -90,3 +91,13 @@ async def list_coupons(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> dict[str, Any]:
     return await svc.coupons.listing(admin.id, campaign, limit)
+
+
+@router.post("/gift-types", status_code=201, summary="Add a gift type: agreed price and the partners that hand it over")
+async def create_gift_type(body: GiftTypeBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.gifts.create_type(admin.id, admin.currency, body.to_request())
+
+
+@router.get("/gift-types", summary="The network's gift catalogue")
+async def gift_types(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.gifts.listing(admin.id, admin.currency)

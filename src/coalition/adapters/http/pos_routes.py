@@ -100,3 +100,8 @@ async def change_card(
     number: str, action: CardAction, svc: Svc, ctx: Terminal, key: IdempotencyKey, fp: RequestHash
 ) -> JSONResponse:
     return answer(await svc.pos.change_card(ctx, number, action, None, key, fp))
+
+
+@router.post("/gifts/{gift_id}/honour", summary="Hand a member's gift over at this outlet (once, where allowed)")
+async def honour_gift(gift_id: str, svc: Svc, ctx: Terminal, key: IdempotencyKey, fp: RequestHash) -> JSONResponse:
+    return answer(await svc.pos.honour_gift(ctx, gift_id, key, fp))

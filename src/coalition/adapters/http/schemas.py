@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, St
 
 from coalition.application.admin import ProgramSettings
 from coalition.application.coupons import CouponRequest
+from coalition.application.gifts import GiftTypeRequest
 from coalition.application.ports import Profile
 from coalition.application.pos import EnrolInput, IdentifierInput, ItemInput, PurchaseInput, RefundInput
 from coalition.domain.bonus import Tier
@@ -233,3 +234,14 @@ class CouponsBody(Body):
             prefix=self.prefix,
             member=self.member,
         )
+
+
+class GiftTypeBody(Body):
+    code: StrictStr = Field(min_length=1, max_length=32, description="what rules name in grant_gift, e.g. free-photo")
+    name: StrictStr = Field(min_length=1, max_length=200)
+    price: Amount = Field(description="the agreed settlement price the node pays the partner that hands it over")
+    valid_days: StrictInt = Field(default=30, ge=1, le=3660, description="default validity of a granted gift")
+    partners: list[StrictStr] = Field(min_length=1, max_length=100, description="partners whose outlets hand it over")
+
+    def to_request(self) -> GiftTypeRequest:
+        return GiftTypeRequest(self.code, self.name, self.price, self.valid_days, tuple(self.partners))

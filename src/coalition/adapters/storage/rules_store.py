@@ -118,6 +118,10 @@ class SqlRulesUnitOfWork:
         outlets = await self.connection.execute(select(t.outlets.c.name).where(t.outlets.c.network_id == network_id))
         return frozenset(row.name for row in partners), frozenset(row.name for row in outlets)
 
+    async def gift_type_codes(self, network_id: int) -> frozenset[str]:
+        rows = await self.connection.execute(select(t.gift_types.c.code).where(t.gift_types.c.network_id == network_id))
+        return frozenset(row.code for row in rows)
+
     async def outlet_place(self, network_id: int, outlet: str) -> tuple[str, str] | None:
         o, p = t.outlets, t.partners
         row = (

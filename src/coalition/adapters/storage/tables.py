@@ -422,3 +422,50 @@ settlement_lines = Table(
         name="net",
     ),
 )
+
+
+gift_types = Table(
+    "gift_types",
+    metadata,
+    _id(),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("price_minor", BigInteger, nullable=False),  # the agreed settlement price
+    Column("valid_days", Integer, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    UniqueConstraint("network_id", "code"),
+    CheckConstraint("price_minor > 0", name="price_positive"),
+)
+
+gift_type_partners = Table(
+    "gift_type_partners",
+    metadata,
+    Column("gift_type_id", Id, ForeignKey("gift_types.id"), primary_key=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), primary_key=True),
+)
+
+gifts = Table(
+    "gifts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("gift_type_id", Id, ForeignKey("gift_types.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("outlets", Text, nullable=False),  # comma-separated names; '' = the gift type's partners' outlets
+    Column("granted_outlet_id", Id, nullable=False),
+    Column("grant_tx_id", Id, nullable=False),
+    Column("purchase_id", String(36), nullable=True),
+    Column("granted_at", Timestamp, nullable=False),
+    Column("valid_until", Timestamp, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("honoured_outlet_id", Id, nullable=True),
+    Column("honour_tx_id", Id, nullable=True),
+    Column("honoured_at", Timestamp, nullable=True),
+    CheckConstraint("state IN ('granted', 'honoured')", name="state"),
+    CheckConstraint(
+        "(state = 'honoured') = (honour_tx_id IS NOT NULL AND honoured_outlet_id IS NOT NULL)",
+        name="honoured_with_transaction",
+    ),
+    Index("ix_gifts_member_id", "member_id"),
+)

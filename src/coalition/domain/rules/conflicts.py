@@ -21,7 +21,7 @@ from coalition.domain.money import BASIS_POINTS_PER_WHOLE, format_basis_points
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts, to_context
 from coalition.domain.rules.engine import CompiledRule, CompiledRuleSet
 from coalition.domain.rules.expressions import activation
-from coalition.domain.rules.model import ALWAYS, Discount, Rule, SpendTierDiscount, Stacking
+from coalition.domain.rules.model import ALWAYS, Discount, GrantGift, Rule, SpendTierDiscount, Stacking
 
 SAMPLES = 600
 
@@ -51,6 +51,7 @@ class Network:
 
     partners: frozenset[str]
     outlets: frozenset[str]
+    gift_types: frozenset[str] | None = None  # None: not checked
 
 
 _COMPARISON = re.compile(r"^\s*\(?\s*(?P<left>[\w.]+)\s*(?P<op><=|>=|==|<|>)\s*(?P<right>-?[\w.]+)\s*\)?\s*$")
@@ -197,7 +198,7 @@ def _fires(compiled: CompiledRule, facts: PurchaseFacts, context: object) -> boo
 
 def find_conflicts(rule_set: CompiledRuleSet, network: Network, now: datetime) -> list[Finding]:
     rules = [compiled.rule for compiled in rule_set.rules]
-    findings = _never_fire_by_analysis(rules, network, now)
+    findings = _never_fire_by_analysis(rules, network, now) + _unknown_gift_types(rules, network)
     dead = {code for finding in findings for code in finding.rules if finding.kind == "never-fires"}
     samples = sample_purchases(rules, network, now)
     fired: list[set[str]] = []
@@ -208,6 +209,26 @@ def find_conflicts(rule_set: CompiledRuleSet, network: Network, now: datetime) -
     findings += _exclusive_ties(rules, fired)
     findings += _shadowed(rules, fired, dead)
     findings += _discounts_over_the_check(rule_set, samples, fired)
+    return findings
+
+
+def _unknown_gift_types(rules: list[Rule], network: Network) -> list[Finding]:
+    """A gift the network's catalogue does not have could not be granted: the purchase would be refused."""
+    if network.gift_types is None:
+        return []
+    findings = []
+    for rule in rules:
+        for effect in rule.effects:
+            if isinstance(effect, GrantGift) and effect.gift_type not in network.gift_types:
+                findings.append(
+                    Finding(
+                        Severity.ERROR,
+                        "unknown-gift-type",
+                        (rule.code,),
+                        f"{rule.code} grants gift type '{effect.gift_type}', which is not in the network's catalogue",
+                        Method.ANALYSIS,
+                    )
+                )
     return findings
 
 

@@ -56,4 +56,5 @@ def quote_from_rules(
         new_tier=evaluation.tier,
         uses_coupons=evaluation.reads_coupons,
         coupons_to_issue=tuple((effect.campaign, effect.valid_days, effect.uses) for _, effect in evaluation.coupons),
+        gifts_to_grant=tuple((effect.gift_type, effect.outlets, effect.valid_days) for _, effect in evaluation.gifts),
     )

@@ -1,0 +1,164 @@
+"""Gifts: granted by a purchase at one outlet, handed over once at another, settled at the agreed price (issue 4)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from coalition.adapters.storage.verify import verify
+from coalition.settings import Settings
+from coalition.wiring import build_services
+from tests.http.test_settlement import DAY_END, DAY_START, Clock, _buy, _water_park
+from tests.support import assert_problem, auth, client, enrol, new_key, table_counts
+
+pytestmark = pytest.mark.anyio
+
+RULES = {
+    "rules": [
+        {
+            "code": "ticket-gives-photo",
+            "scope": {"partners": ["Tickets"]},
+            "condition": "basket.total_minor >= 150000",
+            "effects": [{"grant_gift": {"gift_type": "free-photo", "valid_days": 1}}],
+        },
+        {"code": "points", "effects": [{"accrue_percent": {"percent": "10"}}]},
+    ]
+}
+
+
+async def _catalogue(http, admin_key):
+    created = await http.post(
+        "/v1/admin/gift-types",
+        json={"code": "free-photo", "name": "A free photo", "price": "300.00", "valid_days": 7, "partners": ["Photo"]},
+        headers=auth(admin_key),
+    )
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+@pytest.fixture()
+async def park(settings: Settings):
+    clock = Clock()
+    services = build_services(settings, clock=clock)
+    try:
+        yield services, clock
+    finally:
+        await services.close()
+
+
+async def _network_with_gift_rules(services, http):
+    admin_key, keys, partner_ids = await _water_park(services)
+    net = await services.admin.network("park")
+    assert (await services.rules.save_draft(net, RULES))["errors"] == 1  # the catalogue has no free-photo yet
+    await _catalogue(http, admin_key)
+    saved = await services.rules.save_draft(net, RULES)
+    assert saved["errors"] == 0, saved
+    await services.rules.publish(net, None)
+    return admin_key, keys, partner_ids
+
+
+async def test_a_ticket_grants_a_photo_that_the_photo_booth_hands_over_once(park):
+    services, clock = park
+    clock.moment = DAY_START + timedelta(hours=1)
+    async with client(services) as http:
+        admin_key, keys, _ = await _network_with_gift_rules(services, http)
+        await enrol(http, keys["Tickets"], "8800-0001")
+        ticket = await _buy(http, keys["Tickets"], "8800-0001", "2000.00")
+        [gift] = ticket["gifts_granted"]
+        assert (gift["gift_type"], gift["name"]) == ("free-photo", "A free photo")
+        assert gift["valid_until"] == (clock.moment + timedelta(days=1)).isoformat()
+        member = (await http.get("/v1/members/8800-0001", headers=auth(keys["Photo"]))).json()
+        assert [g["id"] for g in member["gifts"]] == [gift["id"]]
+        small = await _buy(http, keys["Tickets"], "8800-0001", "1000.00")
+        assert "gifts_granted" not in small  # below 1,500.00: no gift
+
+        before = await table_counts(services)
+        at_cafe = await http.post(f"/v1/gifts/{gift['id']}/honour", headers=auth(keys["Cafe"], new_key()))
+        assert_problem(at_cafe, 403, "forbidden")
+        assert "does not hand over 'A free photo'" in at_cafe.json()["detail"]
+        unknown = await http.post("/v1/gifts/no-such-gift/honour", headers=auth(keys["Photo"], new_key()))
+        assert unknown.status_code == 404
+        assert await table_counts(services) == before
+
+        key = new_key()
+        honoured = await http.post(f"/v1/gifts/{gift['id']}/honour", headers=auth(keys["Photo"], key))
+        assert honoured.status_code == 200, honoured.text
+        assert (honoured.json()["state"], honoured.json()["price"], honoured.json()["outlet"]) == (
+            "honoured",
+            "300.00",
+            "Photo desk",
+        )
+        replay = await http.post(f"/v1/gifts/{gift['id']}/honour", headers=auth(keys["Photo"], key))
+        assert replay.json() == honoured.json()  # a retry of the same attempt
+        twice = await http.post(f"/v1/gifts/{gift['id']}/honour", headers=auth(keys["Photo"], new_key()))
+        assert_problem(twice, 409, "conflict", "gift_id")
+        member = (await http.get("/v1/members/8800-0001", headers=auth(keys["Photo"]))).json()
+        assert member["gifts"] == []
+
+        # the day's statement: Tickets owes the photo's price on top of its points, the node owes Photo the price
+        clock.moment = DAY_END + timedelta(hours=1)
+        closed = await http.post(
+            "/v1/admin/settlement/periods",
+            json={"start": DAY_START.isoformat(), "end": DAY_END.isoformat()},
+            headers=auth(admin_key),
+        )
+        lines = {line["name"]: line for line in closed.json()["partners"]}
+        assert (lines["Tickets"]["granted"], lines["Tickets"]["net"]) == ("600.00", "-600.00")  # 200 + 100 + 300
+        assert (lines["Photo"]["honoured"], lines["Photo"]["net"]) == ("300.00", "300.00")
+    assert await verify(services.engine) == []
+
+
+async def test_an_expired_gift_is_not_handed_over(park):
+    services, clock = park
+    clock.moment = DAY_START + timedelta(hours=1)
+    async with client(services) as http:
+        _, keys, _ = await _network_with_gift_rules(services, http)
+        await enrol(http, keys["Tickets"], "8800-0011")
+        [gift] = (await _buy(http, keys["Tickets"], "8800-0011", "1500.00"))["gifts_granted"]
+        clock.moment += timedelta(days=1)
+        late = await http.post(f"/v1/gifts/{gift['id']}/honour", headers=auth(keys["Photo"], new_key()))
+        assert "expired" in assert_problem(late, 409, "conflict", "gift_id")["detail"]
+
+
+@pytest.mark.postgres
+async def test_a_gift_is_handed_over_once_under_concurrency(pg_database_url):
+    clock = Clock()
+    clock.moment = DAY_START + timedelta(hours=1)
+    services = build_services(Settings(database_url=pg_database_url, operator_token=None, public_url="http://t"), clock)
+    try:
+        async with client(services) as http:
+            _, keys, _ = await _network_with_gift_rules(services, http)
+            await enrol(http, keys["Tickets"], "8800-0021")
+            [gift] = (await _buy(http, keys["Tickets"], "8800-0021", "1500.00"))["gifts_granted"]
+            answers = await asyncio.gather(
+                *(
+                    http.post(f"/v1/gifts/{gift['id']}/honour", headers=auth(keys["Photo"], new_key()))
+                    for _ in range(10)
+                )
+            )
+            assert Counter(answer.status_code for answer in answers) == {200: 1, 409: 9}
+        assert await verify(services.engine) == []
+    finally:
+        await services.close()
+
+
+async def test_a_batch_grants_gifts_with_its_purchases(park):
+    services, clock = park
+    clock.moment = DAY_START + timedelta(hours=1)
+    async with client(services) as http:
+        _, keys, _ = await _network_with_gift_rules(services, http)
+        await enrol(http, keys["Tickets"], "8800-0031")
+        items = [
+            {"customer": "8800-0031", "amount": amount, "receipt": new_key(), "idempotency_key": new_key()}
+            for amount in ("1500.00", "100.00", "1600.00")
+        ]
+        batch = await http.post("/v1/purchases/batch", json={"purchases": items}, headers=auth(keys["Tickets"]))
+        assert batch.status_code == 200, batch.text
+        granted = [len(result["body"].get("gifts_granted", [])) for result in batch.json()["results"]]
+        assert granted == [1, 0, 1]
+        member = (await http.get("/v1/members/8800-0031", headers=auth(keys["Photo"]))).json()
+        assert len(member["gifts"]) == 2
+    assert await verify(services.engine) == []
