@@ -13,6 +13,9 @@ class Settings:
     database_url: str
     operator_token: str | None  # may create networks through the admin API; unset = only the CLI can
     public_url: str
+    smtp_host: str | None = None  # statements and reports are e-mailed through it; unset = e-mail is off
+    smtp_port: int = 25
+    mail_from: str = "coalition@localhost"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -20,4 +23,7 @@ class Settings:
             database_url=os.environ.get("COALITION_DATABASE_URL", DEFAULT_DATABASE_URL),
             operator_token=os.environ.get("COALITION_OPERATOR_TOKEN") or None,
             public_url=os.environ.get("COALITION_PUBLIC_URL", "http://127.0.0.1:8000"),
+            smtp_host=os.environ.get("COALITION_SMTP_HOST") or None,
+            smtp_port=int(os.environ.get("COALITION_SMTP_PORT", "25")),
+            mail_from=os.environ.get("COALITION_MAIL_FROM", "coalition@localhost"),
         )

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from coalition.adapters.documents.pdf import statement_pdf
+from coalition.adapters.mail.smtp import SmtpMailer
 from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.engine import create_engine
 from coalition.adapters.storage.pos_store import SqlStore
@@ -15,6 +17,7 @@ from coalition.adapters.storage.settlement_store import SqlSettlementStore
 from coalition.application.admin import AdminService
 from coalition.application.coupons import CouponService
 from coalition.application.gifts import GiftService
+from coalition.application.permissions import PermissionsService
 from coalition.application.ports import Clock
 from coalition.application.pos import PosService
 from coalition.application.rules import RulesService
@@ -38,6 +41,7 @@ class Services:
     coupons: CouponService
     settlement: SettlementService
     gifts: GiftService
+    permissions: PermissionsService
 
     async def close(self) -> None:
         await self.store.close()
@@ -52,6 +56,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     pos = PosService(store.unit_of_work, clock, rules_in_force=rules.in_force_for)
     admin = AdminService(SqlAdminStore(engine, clock).unit_of_work)
     coupons = CouponService(store.unit_of_work, clock)
-    settlement = SettlementService(SqlSettlementStore(engine), clock)
+    mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from) if settings.smtp_host else None
+    settlement = SettlementService(SqlSettlementStore(engine), clock, mailer, statement_pdf)
     gifts = GiftService(store.unit_of_work, clock)
-    return Services(settings, engine, store, pos, admin, rules, coupons, settlement, gifts)
+    permissions = PermissionsService(pos)
+    return Services(settings, engine, store, pos, admin, rules, coupons, settlement, gifts, permissions)

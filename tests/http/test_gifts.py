@@ -24,7 +24,13 @@ RULES = {
             "condition": "basket.total_minor >= 150000",
             "effects": [{"grant_gift": {"gift_type": "free-photo", "valid_days": 1}}],
         },
-        {"code": "points", "effects": [{"accrue_percent": {"percent": "10"}}]},
+        {
+            "code": "points",
+            "effects": [
+                {"accrue_percent": {"percent": "10"}},
+                {"set_redemption": {"cap_percent": "50", "min_check": "0.00"}},
+            ],
+        },
     ]
 }
 

@@ -56,11 +56,15 @@ class AdminUnitOfWork(Protocol):
     async def set_cashier_password(self, network: NetworkRef, cashier_id: int, password_hash: str) -> bool: ...
     async def listing(self, network: NetworkRef) -> dict[str, list[dict[str, Any]]]: ...
     async def partner_exists(self, network: NetworkRef, partner_id: int) -> bool: ...
+    async def set_partner_email(self, network: NetworkRef, partner_id: int, email: str | None) -> bool: ...
     async def outlet_exists(self, network: NetworkRef, outlet_id: int) -> bool: ...
 
 
 class AdminUnitOfWorkFactory(Protocol):
     def __call__(self) -> AbstractAsyncContextManager[AdminUnitOfWork]: ...
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def validate_code(code: str, field: str = "code") -> str:
@@ -142,6 +146,15 @@ class AdminService:
         except DuplicateKey:
             raise Conflict(f"partner '{name}' already exists", field="name") from None
         return {"id": partner_id, "name": name.strip()}
+
+    async def set_partner_email(self, network: NetworkRef, partner_id: int, email: str | None) -> dict[str, Any]:
+        address = (email or "").strip() or None
+        if address is not None and not _EMAIL.fullmatch(address):
+            raise InvalidInput(f"'{email}' is not an e-mail address", field="email")
+        async with self._unit_of_work() as uow:
+            if not await uow.set_partner_email(network, partner_id, address):
+                raise NotFound(f"this network has no partner {partner_id}", field="partner_id")
+        return {"id": partner_id, "email": address}
 
     async def create_outlet(self, network: NetworkRef, partner_id: int, name: str, timezone: str) -> dict[str, Any]:
         validate_timezone(timezone)

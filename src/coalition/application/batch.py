@@ -229,6 +229,7 @@ class _Planner:
             history,
         )
         plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, self.now, priced=priced)
+        await self.service.require_allowed(self.uow, self.ctx, plan.quote)
         new_tier = tier_change(plan.quote, history)
         if new_tier is not None:
             self.batch.member_tiers[member.member_id] = new_tier

@@ -18,6 +18,7 @@ from coalition.domain.gifts import Gift, GiftType
 from coalition.domain.identifiers import IdentifierKind
 from coalition.domain.ledger import Transaction
 from coalition.domain.lots import LotTake
+from coalition.domain.permissions import Permission
 from coalition.domain.purchase import BasketLine, MemberPoints, NewLot
 
 
@@ -327,6 +328,12 @@ class PosUnitOfWork(Protocol):
     async def gift(self, network_id: int, gift_id: str, *, lock: bool) -> Gift | None: ...
     async def mark_gift_honoured(self, gift_id: str, outlet_id: int, tx_id: int, now: datetime) -> bool:
         """False when the gift was honoured already (by a concurrent request)."""
+        ...
+
+    async def permissions(self, network_id: int) -> list[Permission]: ...
+    async def replace_permissions(self, network_id: int, permissions: Sequence[Permission]) -> None: ...
+    async def outlet_ids(self, network_id: int, names: Sequence[str] | None = None) -> dict[str, int]:
+        """Outlet ids by name: of these names, or of every outlet of the network."""
         ...
 
     async def member_gifts(self, member_id: int, now: datetime) -> list[Gift]:

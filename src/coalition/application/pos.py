@@ -59,6 +59,7 @@ from coalition.domain.money import (
     parse_amount_minor,
     parse_quantity_milli,
 )
+from coalition.domain.permissions import OPEN, POINTS, Matrix, Operation, gift_counter
 from coalition.domain.purchase import (
     BasketLine,
     MemberPoints,
@@ -181,6 +182,7 @@ class PosService:
         self._rule_sets: TtlCache[int, tuple[CompiledRuleSet | None]] = TtlCache(cache_ttl_seconds)
         self._terminals: TtlCache[str, TerminalContext] = TtlCache(cache_ttl_seconds)
         self._programs: TtlCache[int, ProgramContext] = TtlCache(cache_ttl_seconds)
+        self._matrices: TtlCache[int, tuple[Matrix]] = TtlCache(cache_ttl_seconds)
         self._partner_accounts: TtlCache[tuple[int, int], int] = TtlCache(cache_ttl_seconds)
         self._cashiers: TtlCache[tuple[int, str], bool] = TtlCache(cache_ttl_seconds)
 
@@ -335,6 +337,7 @@ class PosService:
             plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, now, priced=priced)
             new_tier = tier_change(plan.quote, history)
             quote = plan.quote
+            await self.require_allowed(uow, ctx, quote)
             if (new_tier is not None or quote.coupons_to_issue or quote.gifts_to_grant) and not locked:
                 return None  # more than one statement: write them all under the lock, in one transaction
             occurred_at = purchase.occurred_at or now
@@ -568,6 +571,8 @@ class PosService:
             if gift is None:
                 raise NotFound(f"this network has no gift '{gift_id}'", field="gift_id")
             require_honourable(gift, ctx.outlet_name, ctx.partner_id, now)
+            matrix = await self.matrix(uow, ctx.network_id)
+            matrix.require(ctx.outlet_id, ctx.outlet_name, gift_counter(gift.gift_type.code), Operation.HONOUR)
             pc = await self.program_context(uow, ctx.network_id)
             partner_account = await self._partner_account(uow, ctx)
             memo = f"gift {gift.id} handed over: {gift.gift_type.name}"
@@ -679,6 +684,31 @@ class PosService:
             node_obligations=pc.node_obligations_account,
         )
 
+    async def matrix(self, uow: PosUnitOfWork, network_id: int) -> Matrix:
+        """The network's permissions matrix, cached like the program (a change takes effect within seconds)."""
+
+        async def load() -> tuple[Matrix]:
+            return (Matrix(frozenset(await uow.permissions(network_id))),)
+
+        found = await self._matrices.get_or_load(network_id, load)
+        return found[0] if found else OPEN
+
+    def forget_matrix(self) -> None:
+        """After the administrator changed a matrix: this process sees it at once (others within the cache time)."""
+        self._matrices.clear()
+
+    async def require_allowed(self, uow: PosUnitOfWork, ctx: TerminalContext, quote: Quote) -> None:
+        """The purchase's operations at this outlet: earning and spending points, granting gifts."""
+        matrix = await self.matrix(uow, ctx.network_id)
+        if not matrix.defined:
+            return
+        if quote.points_to_earn > 0:
+            matrix.require(ctx.outlet_id, ctx.outlet_name, POINTS, Operation.ACCRUE)
+        if quote.redeem_points > 0:
+            matrix.require(ctx.outlet_id, ctx.outlet_name, POINTS, Operation.SPEND)
+        for code, _, _ in quote.gifts_to_grant:
+            matrix.require(ctx.outlet_id, ctx.outlet_name, gift_counter(code), Operation.GRANT)
+
     async def _partner_account(self, uow: PosUnitOfWork, ctx: TerminalContext) -> int:
         """The obligations account of the terminal's partner (cached: accounts never change)."""
         key = (ctx.network_id, ctx.partner_id)
@@ -742,6 +772,7 @@ class PosService:
         if points <= 0:
             return None
         codes = tuple(dict.fromkeys(grant.rule for grant in grants))
+        (await self.matrix(uow, ctx.network_id)).require(ctx.outlet_id, ctx.outlet_name, POINTS, Operation.ACCRUE)
         accounts = await self.points_accounts(uow, ctx, pc, member)
         plan = plan_bonus(pc.program, accounts, MemberPoints(0, 0, ()), points, now, f"enrolment: {', '.join(codes)}")
         tx_id = await uow.post(ctx.network_id, plan.transaction, ctx.outlet_id, now, now)

@@ -8,6 +8,9 @@ an end later than `CLOSE_DELAY` ago, so no purchase of the period can still be o
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,6 +47,25 @@ class PartnerEntry:
     amount_minor: int  # positive: the node owes the partner more
 
 
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMail:
+    to: str
+    subject: str
+    text: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+class Mailer(Protocol):
+    async def send(self, mail: OutgoingMail) -> None: ...
+
+
 class SettlementUnitOfWork(Protocol):
     async def network_currency(self, network_id: int) -> str: ...
     async def fee_schedule(self, network_id: int) -> FeeSchedule: ...
@@ -54,6 +76,10 @@ class SettlementUnitOfWork(Protocol):
         ...
 
     async def partners(self, network_id: int) -> list[Party]: ...
+    async def partner_emails(self, network_id: int) -> dict[int, str]:
+        """The e-mail address of each partner that has one."""
+        ...
+
     async def obligation_flows(self, network_id: int, start: datetime, end: datetime) -> dict[Party, Flows]: ...
     async def save_statement(self, statement: Statement) -> None:
         """Raises DuplicateKey when another close saved this period's statement first."""
@@ -74,9 +100,44 @@ class SettlementStore(Protocol):
 
 
 class SettlementService:
-    def __init__(self, store: SettlementStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: SettlementStore,
+        clock: Clock,
+        mailer: Mailer | None = None,
+        render_pdf: Callable[[Statement], bytes] | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.mailer = mailer
+        self.render_pdf = render_pdf
+
+    async def send(self, network_id: int, number: int) -> dict[str, Any]:
+        """E-mail each partner that has an address its own entries (CSV) and the whole statement (CSV and PDF)."""
+        if self.mailer is None:
+            raise Conflict("e-mail is off: set COALITION_SMTP_HOST", field="smtp")
+        statement = await self.statement(network_id, number)
+        async with self.store.unit_of_work() as uow:
+            addresses = await uow.partner_emails(network_id)
+        whole = [Attachment(f"statement-{number}.csv", "text/csv", _csv(statement_csv_rows(statement)))]
+        if self.render_pdf is not None:
+            whole.append(Attachment(f"statement-{number}.pdf", "application/pdf", self.render_pdf(statement)))
+        sent, skipped = [], []
+        for line in statement.lines:
+            address = addresses.get(line.party.partner_id or 0)
+            if address is None:
+                skipped.append(line.party.name)
+                continue
+            own = await self.partner_statement(network_id, number, line.party.partner_id or 0)
+            mail = OutgoingMail(
+                to=address,
+                subject=f"Settlement statement {number}: {line.party.name}, {statement.period_start:%Y-%m-%d}",
+                text=_mail_text(own),
+                attachments=(Attachment(f"statement-{number}-entries.csv", "text/csv", _entries_csv(own)), *whole),
+            )
+            await self.mailer.send(mail)
+            sent.append(line.party.name)
+        return {"statement": number, "sent": sent, "without_address": skipped}
 
     async def close(self, network_id: int, end: datetime, start: datetime | None = None) -> dict[str, Any]:
         now = self.clock.now()
@@ -147,6 +208,34 @@ class SettlementService:
             "currency": currency,
             "entries": [_entry_json(entry, currency) for entry in entries],
         }
+
+
+def _csv(rows: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def _entries_csv(own: dict[str, Any]) -> bytes:
+    rows = [["tx_id", "kind", "outlet", "occurred_at", "recorded_at", "amount"]]
+    rows += [
+        [str(e["tx_id"]), e["kind"], e["outlet"] or "", e["occurred_at"], e["recorded_at"], e["amount"]]
+        for e in own["entries"]
+    ]
+    return _csv(rows)
+
+
+def _mail_text(own: dict[str, Any]) -> str:
+    net = own["net"]
+    direction = "the settlement node pays you" if not net.startswith("-") else "you pay the settlement node"
+    return (
+        f"Settlement statement {own['statement']} for {own['partner']['name']}\n"
+        f"Period: {own['period']['start']} – {own['period']['end']}\n"
+        f"Fees: {own['fees']} {own['currency']}\n"
+        f"Net: {net} {own['currency']} ({direction} {net.lstrip('-')} {own['currency']})\n\n"
+        f"Attached: your {len(own['entries'])} entries of the period (they add up to your net before fees), "
+        "and the whole statement with both transfer plans.\n"
+    )
 
 
 def statement_json(statement: Statement) -> dict[str, Any]:

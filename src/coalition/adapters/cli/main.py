@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -34,7 +35,7 @@ DatabaseOption = Annotated[
 def _settings(database_url: str | None) -> Settings:
     settings = Settings.from_env()
     if database_url:
-        settings = Settings(database_url, settings.operator_token, settings.public_url)
+        settings = replace(settings, database_url=database_url)
     return settings
 
 
@@ -272,11 +273,13 @@ if __name__ == "__main__":
 
 
 def _register_subcommands() -> None:
+    from coalition.adapters.cli.permissions import permissions_app
     from coalition.adapters.cli.rules import rules_app
     from coalition.adapters.cli.settle import settle_app
 
     app.add_typer(rules_app, name="rules")
     app.add_typer(settle_app, name="settle")
+    app.add_typer(permissions_app, name="permissions")
 
 
 _register_subcommands()

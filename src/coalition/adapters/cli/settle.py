@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from coalition.adapters.documents.pdf import statement_pdf
 from coalition.application.settlement import statement_csv_rows, statement_json
 from coalition.domain.errors import InvalidInput
 from coalition.wiring import Services
@@ -67,10 +69,11 @@ def close(
 def show(
     network: str,
     number: int,
-    output_format: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+    output_format: Annotated[str, typer.Option("--format", help="table, json, csv or pdf")] = "table",
+    output: Annotated[Path | None, typer.Option(help="write to this file (needed for pdf)")] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Print statement NUMBER of the network."""
+    """Print statement NUMBER of the network, or write it to a file."""
     main = _cli()
 
     async def work(services: Services) -> Any:
@@ -78,7 +81,13 @@ def show(
         return await services.settlement.statement(ref.id, number)
 
     statement = main._run(main._settings(database_url), work)
-    if output_format == "csv":
+    if output_format == "pdf":
+        if output is None:
+            main.errors.print("[red]error (output):[/red] a PDF goes to a file: add --output statement.pdf")
+            raise typer.Exit(2)
+        output.write_bytes(statement_pdf(statement))
+        console.print(f"wrote {output}")
+    elif output_format == "csv":
         csv.writer(sys.stdout, lineterminator="\n").writerows(statement_csv_rows(statement))
     elif output_format == "json":
         import json
@@ -86,6 +95,21 @@ def show(
         print(json.dumps(statement_json(statement), indent=2, ensure_ascii=False))
     else:
         _print_statement(statement_json(statement))
+
+
+@settle_app.command("send")
+def send(network: str, number: int, database_url: DatabaseUrl = None) -> None:
+    """E-mail each partner with an address its entries and the statement (COALITION_SMTP_HOST)."""
+    main = _cli()
+
+    async def work(services: Services) -> dict[str, Any]:
+        ref = await main._network(services, network)
+        return await services.settlement.send(ref.id, number)
+
+    answer = main._run(main._settings(database_url), work)
+    console.print(f"sent to {', '.join(answer['sent']) or 'nobody'}")
+    if answer["without_address"]:
+        console.print(f"no e-mail address: {', '.join(answer['without_address'])}")
 
 
 def _print_statement(answer: dict[str, Any]) -> None:

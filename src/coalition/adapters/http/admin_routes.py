@@ -12,10 +12,12 @@ from coalition.adapters.http.schemas import (
     CashierBody,
     CouponsBody,
     GiftTypeBody,
+    MatrixBody,
     MemberLabelsBody,
     NetworkBody,
     OutletBody,
     PartnerBody,
+    PartnerEmailBody,
     PasswordBody,
     TerminalBody,
 )
@@ -101,3 +103,18 @@ async def create_gift_type(body: GiftTypeBody, svc: Svc, admin: NetworkAdmin) ->
 @router.get("/gift-types", summary="The network's gift catalogue")
 async def gift_types(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.gifts.listing(admin.id, admin.currency)
+
+
+@router.get("/permissions", summary="The permissions matrix: outlet × counter × operation")
+async def permissions(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.permissions.matrix(admin.id)
+
+
+@router.put("/permissions", summary="Replace the permissions matrix ([] lets every outlet do everything)")
+async def set_permissions(body: MatrixBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.permissions.replace(admin.id, body.to_entries())
+
+
+@router.put("/partners/{partner_id}/email", summary="Where the partner's settlement statements are e-mailed")
+async def set_partner_email(partner_id: int, body: PartnerEmailBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.admin.set_partner_email(admin, partner_id, body.email)

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, St
 from coalition.application.admin import ProgramSettings
 from coalition.application.coupons import CouponRequest
 from coalition.application.gifts import GiftTypeRequest
+from coalition.application.permissions import MatrixEntry
 from coalition.application.ports import Profile
 from coalition.application.pos import EnrolInput, IdentifierInput, ItemInput, PurchaseInput, RefundInput
 from coalition.domain.bonus import Tier
@@ -191,6 +192,10 @@ class PartnerBody(Body):
     name: StrictStr = Field(min_length=1, max_length=200)
 
 
+class PartnerEmailBody(Body):
+    email: StrictStr | None = Field(default=None, max_length=254, description="null removes it")
+
+
 class OutletBody(Body):
     partner_id: StrictInt
     name: StrictStr = Field(min_length=1, max_length=200)
@@ -245,3 +250,16 @@ class GiftTypeBody(Body):
 
     def to_request(self) -> GiftTypeRequest:
         return GiftTypeRequest(self.code, self.name, self.price, self.valid_days, tuple(self.partners))
+
+
+class MatrixEntryBody(Body):
+    outlet: StrictStr = Field(min_length=1, max_length=200, description="the outlet's name")
+    counter: StrictStr = Field(max_length=48, description="points, gift:<gift type> or wallet:<currency>")
+    operations: list[StrictStr] = Field(max_length=5, description="accrue, spend, grant, honour, top_up")
+
+
+class MatrixBody(Body):
+    entries: list[MatrixEntryBody] = Field(max_length=10_000, description="the whole matrix; [] allows everything")
+
+    def to_entries(self) -> list[MatrixEntry]:
+        return [MatrixEntry(e.outlet, e.counter, tuple(e.operations)) for e in self.entries]

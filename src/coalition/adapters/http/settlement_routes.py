@@ -7,9 +7,10 @@ import io
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from coalition.adapters.documents.pdf import statement_pdf
 from coalition.adapters.http.dependencies import NetworkAdmin, Svc
 from coalition.application.settlement import statement_csv_rows, statement_json
 
@@ -55,12 +56,20 @@ async def statement(
     number: int,
     svc: Svc,
     admin: NetworkAdmin,
-    output: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+    output: Annotated[Literal["json", "csv", "pdf"], Query(alias="format")] = "json",
 ) -> Any:
     found = await svc.settlement.statement(admin.id, number)
     if output == "csv":
         return PlainTextResponse(to_csv(statement_csv_rows(found)), media_type="text/csv")
+    if output == "pdf":
+        headers = {"Content-Disposition": f'attachment; filename="statement-{number}.pdf"'}
+        return Response(statement_pdf(found), media_type="application/pdf", headers=headers)
     return statement_json(found)
+
+
+@router.post("/statements/{number}/send", summary="E-mail each partner its entries and the statement (CSV, PDF)")
+async def send_statement(number: int, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.settlement.send(admin.id, number)
 
 
 @router.get("/statements/{number}/partners/{partner_id}", summary="A partner's obligation entries of the period")

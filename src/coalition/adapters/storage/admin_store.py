@@ -119,6 +119,13 @@ class SqlAdminUnitOfWork:
         )
         return partner_id
 
+    async def set_partner_email(self, network: NetworkRef, partner_id: int, email: str | None) -> bool:
+        p = t.partners
+        result = await self.connection.execute(
+            update(p).where(p.c.network_id == network.id, p.c.id == partner_id).values(email=email)
+        )
+        return bool(result.rowcount)
+
     async def create_outlet(self, network: NetworkRef, partner_id: int, name: str, timezone: str) -> int:
         return await self._insert_id(
             insert(t.outlets)

@@ -41,6 +41,7 @@ from coalition.domain.identifiers import IdentifierKind
 from coalition.domain.ledger import AccountPurpose, OwnerKind, Transaction, money_asset, points_asset
 from coalition.domain.lots import Lot, LotTake
 from coalition.domain.members import segments_from_text, segments_to_text
+from coalition.domain.permissions import Operation, Permission
 from coalition.domain.purchase import BasketLine, MemberPoints, NewLot
 
 _FIND_MEMBER = """
@@ -713,6 +714,34 @@ class SqlPosUnitOfWork:
             now,
         )
         return row is not None
+
+    async def permissions(self, network_id: int) -> list[Permission]:
+        rows = await self.db.fetch(
+            "SELECT outlet_id, counter, operation FROM outlet_permissions WHERE network_id = $1 "
+            "ORDER BY outlet_id, counter, operation",
+            network_id,
+        )
+        return [Permission(int(row["outlet_id"]), row["counter"], Operation(row["operation"])) for row in rows]
+
+    async def replace_permissions(self, network_id: int, permissions: Sequence[Permission]) -> None:
+        await self.db.execute("DELETE FROM outlet_permissions WHERE network_id = $1", network_id)
+        await self.db.insert_many(
+            "outlet_permissions",
+            ("network_id", "outlet_id", "counter", "operation"),
+            [(network_id, p.outlet_id, p.counter, p.operation.value) for p in permissions],
+        )
+
+    async def outlet_ids(self, network_id: int, names: Sequence[str] | None = None) -> dict[str, int]:
+        if names is None:
+            rows = await self.db.fetch("SELECT id, name FROM outlets WHERE network_id = $1", network_id)
+            return {row["name"]: int(row["id"]) for row in rows}
+        if not names:
+            return {}
+        matches, arguments = self.db.any_of("name", 2, names)
+        rows = await self.db.fetch(
+            f"SELECT id, name FROM outlets WHERE network_id = $1 AND {matches}", network_id, *arguments
+        )
+        return {row["name"]: int(row["id"]) for row in rows}
 
     async def member_gifts(self, member_id: int, now: datetime) -> list[Gift]:
         row = await self.db.fetchrow("SELECT network_id FROM members WHERE id = $1", member_id)

@@ -101,6 +101,13 @@ class SqlSettlementUnitOfWork:
         rows = await self.connection.execute(select(p.c.id, p.c.name).where(p.c.network_id == network_id))
         return [Party(row.name, int(row.id)) for row in rows]
 
+    async def partner_emails(self, network_id: int) -> dict[int, str]:
+        p = t.partners
+        rows = await self.connection.execute(
+            select(p.c.id, p.c.email).where(p.c.network_id == network_id, p.c.email.is_not(None))
+        )
+        return {int(row.id): row.email for row in rows}
+
     async def obligation_flows(self, network_id: int, start: datetime, end: datetime) -> dict[Party, Flows]:
         names = {party.partner_id: party for party in await self.partners(network_id)}
         rows = await self.connection.execute(

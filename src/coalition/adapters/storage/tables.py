@@ -64,6 +64,7 @@ partners = Table(
     Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
     Column("name", String(200), nullable=False),
     Column("created_at", Timestamp, nullable=False),
+    Column("email", String(254), nullable=True),  # where settlement statements go
     UniqueConstraint("network_id", "name"),
 )
 
@@ -468,4 +469,16 @@ gifts = Table(
         name="honoured_with_transaction",
     ),
     Index("ix_gifts_member_id", "member_id"),
+)
+
+
+outlet_permissions = Table(
+    "outlet_permissions",
+    metadata,
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("outlet_id", Id, ForeignKey("outlets.id"), primary_key=True),
+    Column("counter", String(48), primary_key=True),  # points | gift:<code> | wallet:<currency>
+    Column("operation", String(16), primary_key=True),
+    CheckConstraint("operation IN ('accrue', 'spend', 'grant', 'honour', 'top_up')", name="operation"),
+    Index("ix_outlet_permissions_network_id", "network_id"),
 )

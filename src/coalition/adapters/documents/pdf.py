@@ -1,0 +1,47 @@
+"""A settlement statement as a PDF (fpdf2: a small, maintained pure-Python PDF writer).
+
+Partner names may be in any script, so the text is set in DejaVu Sans where the system has it (Debian's
+fonts-dejavu-core); without it, in the PDF core font, with characters it lacks replaced.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fpdf import FPDF
+
+from coalition.application.settlement import statement_csv_rows
+from coalition.domain.settlement import Statement
+
+UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+_COLUMN_WIDTHS_MM = (52, 30, 30, 30, 30, 24, 30, 24)
+
+
+def statement_pdf(statement: Statement) -> bytes:
+    document = FPDF(orientation="landscape", format="A4")
+    document.set_auto_page_break(auto=True, margin=12)
+    document.add_page()
+    unicode_font = UNICODE_FONT.exists()
+    if unicode_font:
+        document.add_font("DejaVu", "", str(UNICODE_FONT))
+        document.set_font("DejaVu", size=14)
+    else:
+        document.set_font("Helvetica", size=14)
+
+    def text(value: str) -> str:
+        return value if unicode_font else value.encode("latin-1", "replace").decode("latin-1")
+
+    period = f"{statement.period_start.isoformat()} – {statement.period_end.isoformat()}"
+    document.cell(0, 10, text(f"Settlement statement {statement.number}"), new_x="LMARGIN", new_y="NEXT")
+    document.set_font_size(10)
+    document.cell(0, 7, text(f"Period {period}, amounts in {statement.currency}"), new_x="LMARGIN", new_y="NEXT")
+    document.cell(0, 7, text(f"Closed {statement.closed_at.isoformat()}"), new_x="LMARGIN", new_y="NEXT")
+    document.ln(3)
+    for row in statement_csv_rows(statement):
+        if not row:
+            document.ln(4)
+            continue
+        for width, value in zip(_COLUMN_WIDTHS_MM, row, strict=False):
+            document.cell(width, 7, text(value), border=1 if value else 0)
+        document.ln(7)
+    return bytes(document.output())

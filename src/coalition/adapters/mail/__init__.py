@@ -1,0 +1,1 @@
+"""E-mail out through an SMTP server."""
