@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fpdf import FPDF
-
 from coalition.application.settlement import statement_csv_rows
 from coalition.domain.settlement import Statement
 
@@ -18,6 +16,8 @@ _COLUMN_WIDTHS_MM = (52, 30, 30, 30, 30, 24, 30, 24)
 
 
 def statement_pdf(statement: Statement) -> bytes:
+    from fpdf import FPDF  # imported when a PDF is made: it and what it loads weigh ~0.3 s and much memory
+
     document = FPDF(orientation="landscape", format="A4")
     document.set_auto_page_break(auto=True, margin=12)
     document.add_page()
