@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from coalition.adapters.storage.verify import verify
 from coalition.settings import Settings
@@ -87,6 +88,9 @@ async def test_a_coupon_gives_its_discount_for_a_limited_number_of_uses(services
         plain = await _buy(http, net.shop_key, "5500-0001", "1000.00", [])
         assert (plain.status_code, plain.json()["discount"]) == (201, "0.00")
     assert await verify(services.engine) == []
+    async with services.engine.begin() as connection:  # a count that no longer matches the recorded uses
+        await connection.execute(sa.text("UPDATE coupons SET uses = uses - 1"))
+    assert [violation.check.name for violation in await verify(services.engine)] == ["coupon-uses-counted"]
 
 
 async def test_unknown_expired_early_and_other_members_coupons_are_refused(services):

@@ -241,3 +241,37 @@ async def test_settlement_fees_are_charged_to_partners_and_shown_on_their_own_li
         # Cafe: 0.50 + 1.5 % of 10.00 = 0.15 → 0.65; net 100.00 − 10.00 − 0.65
         assert (lines["Cafe"]["fees"], lines["Cafe"]["net"]) == ("0.65", "89.35")
         assert closed.json()["node"]["net"] == "35.99"  # 125.34 − 89.35: what the node keeps, fees included
+
+
+async def test_verify_finds_a_statement_that_no_longer_matches_the_ledger(park):
+    import sqlalchemy as sa
+    from sqlalchemy.exc import DBAPIError
+
+    services, clock = park
+    admin_key, keys, partner_ids = await _water_park(services)
+    async with client(services) as http:
+        clock.moment = DAY_START + timedelta(hours=1)
+        await enrol(http, keys["Tickets"], "7700-0301")
+        await _buy(http, keys["Tickets"], "7700-0301", "1000.00")
+        clock.moment = DAY_END + timedelta(hours=1)
+        closed = await http.post(
+            "/v1/admin/settlement/periods",
+            json={"start": DAY_START.isoformat(), "end": DAY_END.isoformat()},
+            headers=auth(admin_key),
+        )
+        assert closed.status_code == 201, closed.text
+    assert await verify(services.engine) == []
+    tamper = sa.text(
+        "UPDATE settlement_lines SET granted_minor = granted_minor - 100, net_minor = net_minor + 100 "
+        "WHERE partner_id = :partner"
+    )
+    if services.engine.dialect.name == "postgresql":  # a closed statement cannot be edited at all
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with services.engine.begin() as connection:
+                await connection.execute(tamper, {"partner": partner_ids["Tickets"]})
+        assert await verify(services.engine) == []
+        return
+    async with services.engine.begin() as connection:
+        await connection.execute(tamper, {"partner": partner_ids["Tickets"]})
+    found = {violation.check.name for violation in await verify(services.engine)}
+    assert found == {"statements-balance", "statements-match-ledger"}

@@ -83,6 +83,54 @@ CHECKS: tuple[Check, ...] = (
         "JOIN purchases pu ON pu.id = rf.purchase_id GROUP BY pu.member_id) r ON r.member_id = m.id "
         "WHERE m.lifetime_spend_minor <> COALESCE(p.spent, 0) - COALESCE(r.refunded, 0)",
     ),
+    Check(
+        "coupon-uses-counted",
+        "every coupon's count of uses equals the uses recorded with purchases",
+        "SELECT c.id, c.uses, COUNT(u.purchase_id) FROM coupons c LEFT JOIN coupon_uses u ON u.coupon_id = c.id "
+        "GROUP BY c.id, c.uses HAVING c.uses <> COUNT(u.purchase_id)",
+    ),
+    Check(
+        "gifts-granted-at-price",
+        "every gift's grant put its agreed price on the granting partner",
+        "SELECT g.id, gt.price_minor, COALESCE(SUM(p.amount), 0) FROM gifts g "
+        "JOIN gift_types gt ON gt.id = g.gift_type_id "
+        "LEFT JOIN postings p ON p.tx_id = g.grant_tx_id AND p.amount > 0 "
+        "GROUP BY g.id, gt.price_minor HAVING COALESCE(SUM(p.amount), 0) <> gt.price_minor",
+    ),
+    Check(
+        "gifts-honoured-at-price",
+        "every gift handed over put its agreed price on the node, in favour of the partner that handed it over",
+        "SELECT g.id, gt.price_minor, COALESCE(SUM(p.amount), 0) FROM gifts g "
+        "JOIN gift_types gt ON gt.id = g.gift_type_id "
+        "LEFT JOIN postings p ON p.tx_id = g.honour_tx_id AND p.amount > 0 "
+        "WHERE g.state = 'honoured' GROUP BY g.id, gt.price_minor HAVING COALESCE(SUM(p.amount), 0) <> gt.price_minor",
+    ),
+    Check(
+        "statements-balance",
+        "every settlement statement's positions, the node's included, sum to zero",
+        "SELECT s.id, s.node_net_minor, COALESCE(SUM(l.net_minor), 0) FROM settlement_statements s "
+        "LEFT JOIN settlement_lines l ON l.statement_id = s.id "
+        "GROUP BY s.id, s.node_net_minor HAVING s.node_net_minor + COALESCE(SUM(l.net_minor), 0) <> 0",
+    ),
+    Check(
+        "statements-follow-one-another",
+        "each settlement period starts where the network's previous one ended",
+        "SELECT s.id, prev.period_end, s.period_start FROM settlement_statements s "
+        "JOIN settlement_statements prev ON prev.network_id = s.network_id AND prev.number = s.number - 1 "
+        "WHERE prev.period_end <> s.period_start",
+    ),
+    Check(
+        "statements-match-ledger",
+        "every partner's line of a closed statement still equals its obligation postings of the period",
+        "SELECT l.statement_id, l.partner_id, l.net_minor + l.fees_minor, COALESCE(SUM(x.amount), 0) "
+        "FROM settlement_lines l JOIN settlement_statements s ON s.id = l.statement_id "
+        "JOIN accounts a ON a.owner_kind = 'partner' AND a.owner_id = l.partner_id AND a.purpose = 'obligations' "
+        "LEFT JOIN (SELECT p.account_id, p.amount, t.recorded_at FROM postings p "
+        "JOIN ledger_transactions t ON t.id = p.tx_id) x "
+        "ON x.account_id = a.id AND x.recorded_at >= s.period_start AND x.recorded_at < s.period_end "
+        "GROUP BY l.statement_id, l.partner_id, l.net_minor, l.fees_minor "
+        "HAVING l.net_minor + l.fees_minor <> COALESCE(SUM(x.amount), 0)",
+    ),
 )
 
 MAX_ROWS_SHOWN = 20
