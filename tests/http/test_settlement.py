@@ -167,6 +167,11 @@ async def test_a_water_park_day_is_settled_with_exact_numbers(park, settings):
     shown = await anyio.to_thread.run_sync(lambda: CliRunner().invoke(cli, arguments))  # the CLI runs its own loop
     assert shown.exit_code == 0, shown.output
     assert "Tickets,500.00,100.00,0.00,0.00,0.00,-400.00" in shown.output
+    third_end = (DAY_END + timedelta(days=2)).isoformat()
+    closing = ["settle", "close", "park", "--end", third_end, "--database-url", settings.database_url]
+    closed = await anyio.to_thread.run_sync(lambda: CliRunner().invoke(cli, closing))
+    assert closed.exit_code == 0, closed.output
+    assert "4/4" in closed.output and "statement 3" in closed.output  # the progress bar went over the 4 partners
     assert await verify(services.engine) == []
 
 

@@ -80,7 +80,16 @@ class SettlementUnitOfWork(Protocol):
         """The e-mail address of each partner that has one."""
         ...
 
-    async def obligation_flows(self, network_id: int, start: datetime, end: datetime) -> dict[Party, Flows]: ...
+    async def period_tx_range(self, network_id: int, start: datetime, end: datetime) -> tuple[int, int] | None:
+        """The lowest and highest id of the ledger transactions recorded in the period (None: there are none)."""
+        ...
+
+    async def partner_flows(
+        self, network_id: int, partner_id: int, start: datetime, end: datetime, tx_range: tuple[int, int]
+    ) -> Flows:
+        """The partner's obligation postings recorded in the period, summed by what they were."""
+        ...
+
     async def save_statement(self, statement: Statement) -> None:
         """Raises DuplicateKey when another close saved this period's statement first."""
         ...
@@ -139,7 +148,14 @@ class SettlementService:
             sent.append(line.party.name)
         return {"statement": number, "sent": sent, "without_address": skipped}
 
-    async def close(self, network_id: int, end: datetime, start: datetime | None = None) -> dict[str, Any]:
+    async def close(
+        self,
+        network_id: int,
+        end: datetime,
+        start: datetime | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Close the open period up to `end`; `progress(done, total)` after each partner's flows are summed."""
         now = self.clock.now()
         if end > now - CLOSE_DELAY:
             raise InvalidInput(
@@ -156,8 +172,15 @@ class SettlementService:
             if last is not None and end <= opens:
                 raise Conflict(f"the period up to {opens.isoformat()} is closed already", field="end")
             require_period(opens, end)
-            flows = {party: Flows() for party in await uow.partners(network_id)}
-            flows |= await uow.obligation_flows(network_id, opens, end)
+            parties = sorted(await uow.partners(network_id))
+            tx_range = await uow.period_tx_range(network_id, opens, end)
+            flows = {}
+            for done, party in enumerate(parties, start=1):
+                partner_id = party.partner_id or 0
+                found = await uow.partner_flows(network_id, partner_id, opens, end, tx_range) if tx_range else None
+                flows[party] = found or Flows()
+                if progress is not None:
+                    progress(done, len(parties))
             number = (last[0] if last else 0) + 1
             currency = await uow.network_currency(network_id)
             fees = await uow.fee_schedule(network_id)

@@ -54,6 +54,15 @@ class Flows:
         """Positive: the node owes the partner; negative: the partner owes the node."""
         return self.honoured_minor - self.honoured_refunded_minor - self.granted_minor + self.granted_refunded_minor
 
+    def __add__(self, other: Flows) -> Flows:
+        return Flows(
+            self.granted_minor + other.granted_minor,
+            self.granted_refunded_minor + other.granted_refunded_minor,
+            self.honoured_minor + other.honoured_minor,
+            self.honoured_refunded_minor + other.honoured_refunded_minor,
+            self.transactions + other.transactions,
+        )
+
     def plus(self, kind: TransactionKind, amount_minor: int) -> Flows:
         """These flows with one posting on the partner's obligations account added."""
         granted, granted_back, honoured, honoured_back = (0, 0, 0, 0)

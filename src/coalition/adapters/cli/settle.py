@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from coalition.adapters.documents.pdf import statement_pdf
@@ -54,13 +55,21 @@ def close(
     main = _cli()
     period_end, period_start = _moment(end, "end"), _moment(start, "start")
 
-    async def work(services: Services) -> dict[str, Any]:
-        if period_end is None:
-            raise InvalidInput("give the period's end", field="end")
-        ref = await main._network(services, network)
-        return await services.settlement.close(ref.id, period_end, period_start)
+    with Progress(
+        TextColumn("closing the period"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
+        task = bar.add_task("sum", total=None)
 
-    with console.status("closing the period: waiting for writes under way, then summing its obligations"):
+        async def work(services: Services) -> dict[str, Any]:
+            if period_end is None:
+                raise InvalidInput("give the period's end", field="end")
+            ref = await main._network(services, network)
+
+            def advance(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            return await services.settlement.close(ref.id, period_end, period_start, advance)
+
         answer = main._run(main._settings(database_url), work)
     _print_statement(answer)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -18,19 +17,26 @@ from coalition.domain.errors import Conflict
 from coalition.domain.ledger import AccountPurpose, OwnerKind, TransactionKind
 from coalition.domain.settlement import FeeSchedule, Flows, PartnerLine, Party, Statement
 
-# One row per partner and transaction kind: what its obligation postings added up to in each direction.
-_FLOWS = text(
+# A period's ledger transactions lie between the lowest and highest id recorded in it: the range bounds each
+# partner's scan of its obligations account's postings (index on account and transaction), whatever its history.
+_TX_RANGE = text(
+    "SELECT MIN(id) AS low, MAX(id) AS high FROM ledger_transactions "
+    "WHERE network_id = :network AND recorded_at >= :start AND recorded_at < :end"
+).bindparams(bindparam("start", type_=t.Timestamp), bindparam("end", type_=t.Timestamp))
+
+# One row per transaction kind: what the partner's obligation postings added up to in each direction.
+_PARTNER_FLOWS = text(
     """
-SELECT a.owner_id AS partner_id, t.kind,
+SELECT t.kind,
        SUM(CASE WHEN p.amount < 0 THEN -p.amount ELSE 0 END) AS owed_to_node,
        SUM(CASE WHEN p.amount > 0 THEN p.amount ELSE 0 END) AS owed_by_node,
        COUNT(DISTINCT t.id) AS transactions
-  FROM ledger_transactions t
-  JOIN postings p ON p.tx_id = t.id
-  JOIN accounts a ON a.id = p.account_id
- WHERE t.network_id = :network AND t.recorded_at >= :start AND t.recorded_at < :end
-   AND a.owner_kind = :partner_kind AND a.purpose = :purpose
- GROUP BY a.owner_id, t.kind
+  FROM accounts a
+  JOIN postings p ON p.account_id = a.id AND p.tx_id BETWEEN :low AND :high
+  JOIN ledger_transactions t ON t.id = p.tx_id
+ WHERE a.network_id = :network AND a.owner_kind = :partner_kind AND a.owner_id = :partner AND a.purpose = :purpose
+   AND t.recorded_at >= :start AND t.recorded_at < :end
+ GROUP BY t.kind
 """
 ).bindparams(bindparam("start", type_=t.Timestamp), bindparam("end", type_=t.Timestamp))
 
@@ -108,32 +114,33 @@ class SqlSettlementUnitOfWork:
         )
         return {int(row.id): row.email for row in rows}
 
-    async def obligation_flows(self, network_id: int, start: datetime, end: datetime) -> dict[Party, Flows]:
-        names = {party.partner_id: party for party in await self.partners(network_id)}
+    async def period_tx_range(self, network_id: int, start: datetime, end: datetime) -> tuple[int, int] | None:
+        row = (await self.connection.execute(_TX_RANGE, {"network": network_id, "start": start, "end": end})).one()
+        return None if row.low is None else (int(row.low), int(row.high))
+
+    async def partner_flows(
+        self, network_id: int, partner_id: int, start: datetime, end: datetime, tx_range: tuple[int, int]
+    ) -> Flows:
         rows = await self.connection.execute(
-            _FLOWS,
+            _PARTNER_FLOWS,
             {
                 "network": network_id,
+                "partner": partner_id,
                 "start": start,
                 "end": end,
+                "low": tx_range[0],
+                "high": tx_range[1],
                 "partner_kind": OwnerKind.PARTNER.value,
                 "purpose": AccountPurpose.OBLIGATIONS.value,
             },
         )
-        flows: dict[Party, Flows] = defaultdict(Flows)
+        flows = Flows()
         for row in rows:
-            party = names[int(row.partner_id)]
             kind = TransactionKind(row.kind)
             # each direction's sum, added as one posting of that sign: Flows.plus sorts it
-            merged = flows[party].plus(kind, -int(row.owed_to_node)).plus(kind, int(row.owed_by_node))
-            flows[party] = Flows(
-                merged.granted_minor,
-                merged.granted_refunded_minor,
-                merged.honoured_minor,
-                merged.honoured_refunded_minor,
-                merged.transactions + int(row.transactions),
-            )
-        return dict(flows)
+            merged = flows.plus(kind, -int(row.owed_to_node)).plus(kind, int(row.owed_by_node))
+            flows = merged + Flows(transactions=int(row.transactions))
+        return flows
 
     async def save_statement(self, statement: Statement) -> None:
         try:
