@@ -15,6 +15,7 @@ from coalition.adapters.storage.pos_store import SqlStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.settlement_store import SqlSettlementStore
 from coalition.application.admin import AdminService
+from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.coupons import CouponService
 from coalition.application.gifts import GiftService
 from coalition.application.permissions import PermissionsService
@@ -42,6 +43,7 @@ class Services:
     settlement: SettlementService
     gifts: GiftService
     permissions: PermissionsService
+    birthdays: BirthdayBonuses
 
     async def close(self) -> None:
         await self.store.close()
@@ -60,4 +62,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     settlement = SettlementService(SqlSettlementStore(engine), clock, mailer, statement_pdf)
     gifts = GiftService(store.unit_of_work, clock)
     permissions = PermissionsService(pos)
-    return Services(settings, engine, store, pos, admin, rules, coupons, settlement, gifts, permissions)
+    birthdays = BirthdayBonuses(pos)
+    return Services(settings, engine, store, pos, admin, rules, coupons, settlement, gifts, permissions, birthdays)

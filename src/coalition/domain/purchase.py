@@ -199,6 +199,25 @@ def plan_bonus(
     return BonusPlan(transaction, new_lot(lot_points, lot_expiry(program, now), state.lots), state.balance + points)
 
 
+def plan_node_bonus(
+    program: BonusProgram,
+    points_issued: int,
+    member_points: int,
+    state: MemberPoints,
+    points: int,
+    now: datetime,
+    memo: str,
+) -> BonusPlan:
+    """Points the network itself grants (a birthday bonus sent by a job, no outlet involved): no partner owes for
+    them, so the node carries their value; a debt the member carries is paid off first."""
+    if points <= 0:
+        raise ValueError(f"a bonus grants a positive number of points, not {points}")
+    postings = transfer(points_issued, member_points, program.points_asset, points)
+    transaction = require_valid(Transaction(TransactionKind.BONUS, postings, memo=memo))
+    lot_points = new_lot_points(state.balance, points)
+    return BonusPlan(transaction, new_lot(lot_points, lot_expiry(program, now), state.lots), state.balance + points)
+
+
 def _points_postings(
     program: BonusProgram, accounts: PointsAccounts, *, earned: int, redeemed: int
 ) -> tuple[Posting, ...]:

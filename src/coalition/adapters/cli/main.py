@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import date
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -156,6 +157,36 @@ def expire(network: str, database_url: DatabaseOption = None) -> None:
 
     result = _run(_settings(database_url), work)
     console.print(f"{result['points']} expired points of {result['members']} members posted to breakage")
+
+
+@app.command("birthdays")
+def birthdays(
+    network: str,
+    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD; today (UTC) if omitted")] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Grant the rule set's birthday bonuses to members born on the day (run daily; at most once a year each)."""
+    try:
+        on = date.fromisoformat(day) if day else None
+    except ValueError:
+        errors.print("[red]error (date):[/red] expected YYYY-MM-DD")
+        raise typer.Exit(2) from None
+
+    async def work(services: Services) -> dict[str, Any]:
+        network_id = (await _network(services, network)).id
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("birthdays", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            return await services.birthdays.grant(network_id, on, advance)
+
+    result = _run(_settings(database_url), work)
+    console.print(
+        f"{result['date']}: {result['members']} member(s) with a birthday, {result['granted']} granted "
+        f"{result['points']} points"
+    )
 
 
 def _network(services: Services, code: str) -> Awaitable[NetworkRef]:

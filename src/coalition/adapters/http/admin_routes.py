@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from coalition.adapters.http.dependencies import NetworkAdmin, Svc, bearer
 from coalition.adapters.http.schemas import (
@@ -118,3 +120,13 @@ async def set_permissions(body: MatrixBody, svc: Svc, admin: NetworkAdmin) -> di
 @router.put("/partners/{partner_id}/email", summary="Where the partner's settlement statements are e-mailed")
 async def set_partner_email(partner_id: int, body: PartnerEmailBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.admin.set_partner_email(admin, partner_id, body.email)
+
+
+class BirthdaysBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    date: dt.date | None = Field(default=None, description="the day; today (UTC) if omitted")
+
+
+@router.post("/jobs/birthdays", summary="Grant the birthday rules' bonuses to members born on the day (daily job)")
+async def birthdays(body: BirthdaysBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.birthdays.grant(admin.id, body.date)

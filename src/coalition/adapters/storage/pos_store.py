@@ -270,6 +270,46 @@ class SqlPosUnitOfWork:
         )
         return [(row["member_id"], row["account_id"]) for row in rows]
 
+    async def members_born_on(self, network_id: int, month: int, day: int) -> list[tuple[MemberRef, MemberHistory]]:
+        if self.db.backend == "postgresql":
+            born = "EXTRACT(MONTH FROM m.birth_date) = $2 AND EXTRACT(DAY FROM m.birth_date) = $3"
+        else:
+            born = (
+                "CAST(strftime('%m', m.birth_date) AS INTEGER) = $2 "
+                "AND CAST(strftime('%d', m.birth_date) AS INTEGER) = $3"
+            )
+        rows = await self.db.fetch(
+            "SELECT m.id, m.kind, m.birth_date, m.tier, m.segments, b.account_id FROM members m "
+            f"JOIN member_balances b ON b.member_id = m.id WHERE m.network_id = $1 AND {born} ORDER BY m.id",
+            network_id,
+            month,
+            day,
+        )
+        return [
+            (
+                MemberRef(int(row["id"]), row["kind"], int(row["account_id"]), None, None, None),
+                MemberHistory(
+                    kind=row["kind"],
+                    birth_date=self.db.day(row["birth_date"]),
+                    visit_count=0,
+                    period_spend_minor=0,
+                    previous_period_spend_minor=0,
+                    tier=row["tier"],
+                    segments=segments_from_text(row["segments"]),
+                ),
+            )
+            for row in rows
+        ]
+
+    async def has_bonus(self, account_id: int, memo: str) -> bool:
+        row = await self.db.fetchrow(
+            "SELECT 1 FROM postings p JOIN ledger_transactions t ON t.id = p.tx_id "
+            "WHERE p.account_id = $1 AND t.kind = 'bonus' AND t.memo = $2 LIMIT 1",
+            account_id,
+            memo,
+        )
+        return row is not None
+
     async def lock_member(self, member_id: int) -> None:
         """The member's lock is their points row; SQLite's BEGIN IMMEDIATE already holds the whole database."""
         lock = " FOR UPDATE" if self.db.backend == "postgresql" else ""

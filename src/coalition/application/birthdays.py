@@ -1,0 +1,69 @@
+"""Birthday bonuses: a daily job grants the points of the rule set's `birthday` rules to members born on the day.
+
+No outlet takes part, so no partner owes for these points: the node carries their value (a welcome bonus, granted
+at an outlet, is owed by that outlet's partner instead). Each member gets at most one birthday bonus a year: the
+bonus transaction's memo names the year, and the job looks for it under the member's lock before granting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from coalition.application.pos import PosService
+from coalition.domain.purchase import plan_node_bonus
+from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
+from coalition.domain.rules.engine import evaluate
+from coalition.domain.rules.model import Trigger
+
+
+class BirthdayBonuses:
+    def __init__(self, pos: PosService) -> None:
+        self.pos = pos
+
+    async def grant(
+        self, network_id: int, day: date | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> dict[str, Any]:
+        now = self.pos.clock.now()
+        today = day or now.astimezone(UTC).date()
+        rules = await self.pos.rule_set_in_force(network_id)
+        if rules is None or not rules.candidates(Trigger.BIRTHDAY, "", ""):
+            return {"date": today.isoformat(), "members": 0, "granted": 0, "points": 0}
+        async with self.pos.unit_of_work() as uow:
+            pc = await self.pos.program_context(uow, network_id)
+            born = await uow.members_born_on(network_id, today.month, today.day)
+        memo = f"birthday bonus {today.year}"
+        moment = datetime.combine(today, time(12), tzinfo=UTC)  # the rules see the day; noon keeps it that day
+        granted = points_total = 0
+        for done, (member, history) in enumerate(born, start=1):
+            facts = PurchaseFacts(
+                lines=(LineFacts("", 0),),
+                outlet="",
+                partner="",
+                member=MemberFacts(
+                    kind=history.kind, tier=history.tier, segments=history.segments, birth_date=history.birth_date
+                ),
+                now_utc=moment,
+                local_time=moment,
+            )
+            grants = evaluate(rules, facts, Trigger.BIRTHDAY).points_earned(0, pc.program.point_value_minor)
+            points = sum(grant.points for grant in grants)
+            if points > 0:
+                async with self.pos.unit_of_work() as uow:
+                    await uow.lock_member(member.member_id)
+                    if not await uow.has_bonus(member.points_account_id, memo):
+                        state = await uow.member_points(member)
+                        plan = plan_node_bonus(
+                            pc.program, pc.points_issued_account, member.points_account_id, state, points, now, memo
+                        )
+                        tx_id = await uow.post(network_id, plan.transaction, None, now, now)
+                        await uow.apply_lots(tx_id, member.points_account_id, (), plan.new_lot)
+                        await uow.set_member_points(
+                            member.member_id, member.points_account_id, plan.balance_after, state.lifetime_spend_minor
+                        )
+                        granted += 1
+                        points_total += points
+            if progress is not None:
+                progress(done, len(born))
+        return {"date": today.isoformat(), "members": len(born), "granted": granted, "points": points_total}
