@@ -11,7 +11,7 @@ import pytest
 from coalition.adapters.storage.verify import verify
 from coalition.settings import Settings
 from coalition.wiring import build_services
-from tests.http.test_settlement import DAY_END, DAY_START, Clock, _buy, _water_park
+from tests.http.water_park import DAY_END, DAY_START, Clock, buy, water_park
 from tests.support import assert_problem, auth, client, enrol, new_key, table_counts
 
 pytestmark = pytest.mark.anyio
@@ -45,18 +45,8 @@ async def _catalogue(http, admin_key):
     return created.json()
 
 
-@pytest.fixture()
-async def park(settings: Settings):
-    clock = Clock()
-    services = build_services(settings, clock=clock)
-    try:
-        yield services, clock
-    finally:
-        await services.close()
-
-
 async def _network_with_gift_rules(services, http):
-    admin_key, keys, partner_ids = await _water_park(services)
+    admin_key, keys, partner_ids = await water_park(services)
     net = await services.admin.network("park")
     assert (await services.rules.save_draft(net, RULES))["errors"] == 1  # the catalogue has no free-photo yet
     await _catalogue(http, admin_key)
@@ -72,13 +62,13 @@ async def test_a_ticket_grants_a_photo_that_the_photo_booth_hands_over_once(park
     async with client(services) as http:
         admin_key, keys, _ = await _network_with_gift_rules(services, http)
         await enrol(http, keys["Tickets"], "8800-0001")
-        ticket = await _buy(http, keys["Tickets"], "8800-0001", "2000.00")
+        ticket = await buy(http, keys["Tickets"], "8800-0001", "2000.00")
         [gift] = ticket["gifts_granted"]
         assert (gift["gift_type"], gift["name"]) == ("free-photo", "A free photo")
         assert gift["valid_until"] == (clock.moment + timedelta(days=1)).isoformat()
         member = (await http.get("/v1/members/8800-0001", headers=auth(keys["Photo"]))).json()
         assert [g["id"] for g in member["gifts"]] == [gift["id"]]
-        small = await _buy(http, keys["Tickets"], "8800-0001", "1000.00")
+        small = await buy(http, keys["Tickets"], "8800-0001", "1000.00")
         assert "gifts_granted" not in small  # below 1,500.00: no gift
 
         before = await table_counts(services)
@@ -123,7 +113,7 @@ async def test_an_expired_gift_is_not_handed_over(park):
     async with client(services) as http:
         _, keys, _ = await _network_with_gift_rules(services, http)
         await enrol(http, keys["Tickets"], "8800-0011")
-        [gift] = (await _buy(http, keys["Tickets"], "8800-0011", "1500.00"))["gifts_granted"]
+        [gift] = (await buy(http, keys["Tickets"], "8800-0011", "1500.00"))["gifts_granted"]
         clock.moment += timedelta(days=1)
         late = await http.post(f"/v1/gifts/{gift['id']}/honour", headers=auth(keys["Photo"], new_key()))
         assert "expired" in assert_problem(late, 409, "conflict", "gift_id")["detail"]
@@ -138,7 +128,7 @@ async def test_a_gift_is_handed_over_once_under_concurrency(pg_database_url):
         async with client(services) as http:
             _, keys, _ = await _network_with_gift_rules(services, http)
             await enrol(http, keys["Tickets"], "8800-0021")
-            [gift] = (await _buy(http, keys["Tickets"], "8800-0021", "1500.00"))["gifts_granted"]
+            [gift] = (await buy(http, keys["Tickets"], "8800-0021", "1500.00"))["gifts_granted"]
             answers = await asyncio.gather(
                 *(
                     http.post(f"/v1/gifts/{gift['id']}/honour", headers=auth(keys["Photo"], new_key()))

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from coalition.adapters.cli.main import app as cli
 from tests.http.test_gifts import _network_with_gift_rules
-from tests.http.test_settlement import DAY_START, Clock, _buy
+from tests.http.water_park import DAY_START, buy
 from tests.support import assert_problem, auth, client, enrol, new_key, table_counts
 
 pytestmark = pytest.mark.anyio
@@ -25,28 +25,16 @@ MATRIX = {
 }
 
 
-@pytest.fixture()
-async def park(settings):
-    from coalition.wiring import build_services
-
-    clock = Clock()
-    clock.moment = DAY_START + timedelta(hours=1)
-    services = build_services(settings, clock=clock)
-    try:
-        yield services, clock
-    finally:
-        await services.close()
-
-
 async def test_outlets_may_do_only_what_the_matrix_lists(park, settings):
-    services, _ = park
+    services, clock = park
+    clock.moment = DAY_START + timedelta(hours=1)
     async with client(services) as http:
         admin_key, keys, _ = await _network_with_gift_rules(services, http)
         await enrol(http, keys["Tickets"], "9900-0001")
         open_matrix = await http.get("/v1/admin/permissions", headers=auth(admin_key))
         assert open_matrix.json() == {"defined": False, "entries": []}
         # with no matrix every outlet may do everything: the photo booth hands over a gift
-        [gift] = (await _buy(http, keys["Tickets"], "9900-0001", "2000.00"))["gifts_granted"]
+        [gift] = (await buy(http, keys["Tickets"], "9900-0001", "2000.00"))["gifts_granted"]
 
         stored = await http.put("/v1/admin/permissions", json=MATRIX, headers=auth(admin_key))
         assert stored.status_code == 200, stored.text
@@ -76,7 +64,7 @@ async def test_outlets_may_do_only_what_the_matrix_lists(park, settings):
         assert await table_counts(services) == before
 
         # what the matrix lists goes through
-        assert (await _buy(http, keys["Cafe"], "9900-0001", "600.00", redeem=100))["points_redeemed"] == 100
+        assert (await buy(http, keys["Cafe"], "9900-0001", "600.00", redeem=100))["points_redeemed"] == 100
         batch = await http.post(
             "/v1/purchases/batch",
             json={

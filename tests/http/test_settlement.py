@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import anyio
 import pytest
@@ -17,68 +17,26 @@ from typer.testing import CliRunner
 
 from coalition.adapters.cli.main import app as cli
 from coalition.adapters.storage.verify import verify
-from coalition.application.admin import NetworkRef, ProgramSettings
-from coalition.domain.bonus import Tier
 from coalition.settings import Settings
 from coalition.wiring import build_services
+from tests.http.water_park import DAY_END, DAY_START, Clock, buy, water_park
 from tests.support import assert_problem, auth, client, enrol, new_key
 
 pytestmark = pytest.mark.anyio
 
-PROGRAM = ProgramSettings(code="park", name="Park points", tiers=(Tier(0, 1000, 0, 5000),))
-DAY_START = datetime(2026, 7, 1, 6, 0, tzinfo=UTC)  # 09:00 in Moscow
-DAY_END = datetime(2026, 7, 1, 21, 0, tzinfo=UTC)  # midnight in Moscow
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.moment = DAY_START
-
-    def now(self) -> datetime:
-        return self.moment
-
-
-async def _water_park(services):
-    created = await services.admin.create_network("park", "Water park", "RUB", PROGRAM)
-    ref = NetworkRef(created["id"], "park", created["name"], "RUB")
-    keys, partner_ids = {}, {}
-    for name in ("Tickets", "Cafe", "Photo", "Arcade"):
-        partner = await services.admin.create_partner(ref, name)
-        outlet = await services.admin.create_outlet(ref, partner["id"], f"{name} desk", "Europe/Moscow")
-        keys[name] = (await services.admin.create_terminal(ref, outlet["id"], "POS"))["key"]
-        partner_ids[name] = partner["id"]
-    return created["admin_key"], keys, partner_ids
-
-
-async def _buy(http, key, card, amount, redeem=0, **extra):
-    body = {"customer": card, "amount": amount, "redeem_points": redeem, "receipt": new_key()} | extra
-    response = await http.post("/v1/purchases", json=body, headers=auth(key, new_key()))
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-@pytest.fixture()
-async def park(settings: Settings):
-    clock = Clock()
-    services = build_services(settings, clock=clock)
-    try:
-        yield services, clock
-    finally:
-        await services.close()
-
 
 async def test_a_water_park_day_is_settled_with_exact_numbers(park, settings):
     services, clock = park
-    admin_key, keys, partner_ids = await _water_park(services)
+    admin_key, keys, partner_ids = await water_park(services)
     async with client(services) as http:
         clock.moment = DAY_START + timedelta(hours=1)
         await enrol(http, keys["Tickets"], "7700-0001")
         await enrol(http, keys["Tickets"], "7700-0002")
-        await _buy(http, keys["Tickets"], "7700-0001", "2000.00")  # +200 points: Tickets owes 200.00
-        ticket = await _buy(http, keys["Tickets"], "7700-0002", "3000.00")  # +300: owes 300.00
-        await _buy(http, keys["Cafe"], "7700-0001", "600.00", redeem=150)  # honours 150.00, grants 45 points
-        await _buy(http, keys["Photo"], "7700-0002", "400.00", redeem=200)  # honours 200.00, grants 20
-        await _buy(http, keys["Arcade"], "7700-0002", "500.00", redeem=100)  # honours 100.00, grants 40
+        await buy(http, keys["Tickets"], "7700-0001", "2000.00")  # +200 points: Tickets owes 200.00
+        ticket = await buy(http, keys["Tickets"], "7700-0002", "3000.00")  # +300: owes 300.00
+        await buy(http, keys["Cafe"], "7700-0001", "600.00", redeem=150)  # honours 150.00, grants 45 points
+        await buy(http, keys["Photo"], "7700-0002", "400.00", redeem=200)  # honours 200.00, grants 20
+        await buy(http, keys["Arcade"], "7700-0002", "500.00", redeem=100)  # honours 100.00, grants 40
         refund = await http.post(
             f"/v1/purchases/{ticket['id']}/refunds",
             json={"amount": "1000.00"},
@@ -137,7 +95,7 @@ async def test_a_water_park_day_is_settled_with_exact_numbers(park, settings):
         assert_problem(too_recent, 422, "invalid-input", "end")
 
         # an offline till uploads a sale of yesterday: it lands in the open period, with its own time shown
-        late = await _buy(
+        late = await buy(
             http, keys["Cafe"], "7700-0001", "100.00", occurred_at=(DAY_END - timedelta(hours=5)).isoformat()
         )
         assert late["points_earned"] == 10
@@ -177,7 +135,7 @@ async def test_a_water_park_day_is_settled_with_exact_numbers(park, settings):
 
 async def test_a_period_ending_before_it_starts_is_refused_and_nothing_is_stored(park):
     services, clock = park
-    admin_key, _, _ = await _water_park(services)
+    admin_key, _, _ = await water_park(services)
     clock.moment = DAY_END + timedelta(days=1)
     async with client(services) as http:
         backwards = await http.post(
@@ -200,10 +158,10 @@ async def test_two_closes_at_once_produce_one_statement(pg_database_url):
         Settings(database_url=pg_database_url, operator_token=None, public_url="http://t"), clock=clock
     )
     try:
-        admin_key, keys, _ = await _water_park(services)
+        admin_key, keys, _ = await water_park(services)
         async with client(services) as http:
             await enrol(http, keys["Tickets"], "7700-0101")
-            await _buy(http, keys["Tickets"], "7700-0101", "1000.00")
+            await buy(http, keys["Tickets"], "7700-0101", "1000.00")
             clock.moment = DAY_END + timedelta(hours=1)
             body = {"start": DAY_START.isoformat(), "end": DAY_END.isoformat()}
             answers = await asyncio.gather(
@@ -218,7 +176,7 @@ async def test_two_closes_at_once_produce_one_statement(pg_database_url):
 
 async def test_settlement_fees_are_charged_to_partners_and_shown_on_their_own_line(park):
     services, clock = park
-    admin_key, keys, _ = await _water_park(services)
+    admin_key, keys, _ = await water_park(services)
     async with client(services) as http:
         refused = await http.put(
             "/v1/admin/settlement/fees", json={"percent_of_granted": "101"}, headers=auth(admin_key)
@@ -232,8 +190,8 @@ async def test_settlement_fees_are_charged_to_partners_and_shown_on_their_own_li
         assert fees.json() == {"per_transaction": "0.50", "percent_of_granted": "1.5", "currency": "RUB"}
         clock.moment = DAY_START + timedelta(hours=1)
         await enrol(http, keys["Tickets"], "7700-0201")
-        await _buy(http, keys["Tickets"], "7700-0201", "1234.00")  # grants 123 points: 123.00
-        await _buy(http, keys["Cafe"], "7700-0201", "200.00", redeem=100)  # honours 100.00, grants 10.00
+        await buy(http, keys["Tickets"], "7700-0201", "1234.00")  # grants 123 points: 123.00
+        await buy(http, keys["Cafe"], "7700-0201", "200.00", redeem=100)  # honours 100.00, grants 10.00
         clock.moment = DAY_END + timedelta(hours=1)
         closed = await http.post(
             "/v1/admin/settlement/periods",
@@ -253,11 +211,11 @@ async def test_verify_finds_a_statement_that_no_longer_matches_the_ledger(park):
     from sqlalchemy.exc import DBAPIError
 
     services, clock = park
-    admin_key, keys, partner_ids = await _water_park(services)
+    admin_key, keys, partner_ids = await water_park(services)
     async with client(services) as http:
         clock.moment = DAY_START + timedelta(hours=1)
         await enrol(http, keys["Tickets"], "7700-0301")
-        await _buy(http, keys["Tickets"], "7700-0301", "1000.00")
+        await buy(http, keys["Tickets"], "7700-0301", "1000.00")
         clock.moment = DAY_END + timedelta(hours=1)
         closed = await http.post(
             "/v1/admin/settlement/periods",

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from coalition.adapters.cli.main import app as cli
 from coalition.wiring import build_services
-from tests.http.test_settlement import DAY_END, DAY_START, Clock, _buy, _water_park
+from tests.http.water_park import DAY_END, DAY_START, Clock, buy, water_park
 from tests.support import assert_problem, auth, client, enrol
 
 pytestmark = pytest.mark.anyio
@@ -54,7 +54,7 @@ async def test_each_partner_gets_its_statement_by_email_with_csv_and_pdf(setting
     clock = Clock()
     services = build_services(mailing, clock=clock)
     try:
-        admin_key, keys, partner_ids = await _water_park(services)
+        admin_key, keys, partner_ids = await water_park(services)
         async with client(services) as http:
             for name, address in (("Tickets", "tickets@park.example"), ("Cafe", "cafe@park.example")):
                 stored = await http.put(
@@ -70,8 +70,8 @@ async def test_each_partner_gets_its_statement_by_email_with_csv_and_pdf(setting
 
             clock.moment = DAY_START + timedelta(hours=1)
             await enrol(http, keys["Tickets"], "6600-0001")
-            await _buy(http, keys["Tickets"], "6600-0001", "2000.00")
-            await _buy(http, keys["Cafe"], "6600-0001", "600.00", redeem=150)
+            await buy(http, keys["Tickets"], "6600-0001", "2000.00")
+            await buy(http, keys["Cafe"], "6600-0001", "600.00", redeem=150)
             clock.moment = DAY_END + timedelta(hours=1)
             closed = await http.post(
                 "/v1/admin/settlement/periods",
@@ -115,7 +115,7 @@ async def test_sending_without_smtp_says_how_to_turn_it_on(settings):
     clock = Clock()
     services = build_services(settings, clock=clock)
     try:
-        admin_key, _, _ = await _water_park(services)
+        admin_key, _, _ = await water_park(services)
         clock.moment = DAY_END + timedelta(hours=1)
         async with client(services) as http:
             await http.post(
