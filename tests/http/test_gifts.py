@@ -158,3 +158,39 @@ async def test_a_batch_grants_gifts_with_its_purchases(park):
         member = (await http.get("/v1/members/8800-0031", headers=auth(keys["Photo"]))).json()
         assert len(member["gifts"]) == 2
     assert await verify(services.engine) == []
+
+
+@pytest.mark.parametrize(("policy", "tickets_net"), [("kept", "-500.00"), ("released", "-200.00")])
+async def test_an_expired_gift_keeps_or_releases_the_granting_partners_obligation(park, policy, tickets_net):
+    services, clock = park
+    clock.moment = DAY_START + timedelta(hours=1)
+    async with client(services) as http:
+        admin_key, keys, _ = await _network_with_gift_rules(services, http)
+        wrong = await http.put("/v1/admin/gift-breakage", json={"gifts": "lost"}, headers=auth(admin_key))
+        assert_problem(wrong, 422, "invalid-input", "gifts")
+        chosen = await http.put("/v1/admin/gift-breakage", json={"gifts": policy}, headers=auth(admin_key))
+        assert chosen.json() == {"gifts": policy}
+        await enrol(http, keys["Tickets"], "8800-0041")
+        [gift] = (await buy(http, keys["Tickets"], "8800-0041", "2000.00"))["gifts_granted"]  # 200 points + photo
+
+        clock.moment += timedelta(hours=2)  # still valid: the job leaves it alone
+        early = await http.post("/v1/admin/jobs/expire", headers=auth(admin_key))
+        assert early.json()["gifts"] == {"gifts": 0, "released": 0, "policy": policy}
+        clock.moment = DAY_START + timedelta(days=1, hours=2)
+        job = await http.post("/v1/admin/jobs/expire", headers=auth(admin_key))
+        assert job.json()["gifts"] == {"gifts": 1, "released": int(policy == "released"), "policy": policy}
+        again = await http.post("/v1/admin/jobs/expire", headers=auth(admin_key))
+        assert again.json()["gifts"]["gifts"] == 0
+        late = await http.post(f"/v1/gifts/{gift['id']}/honour", headers=auth(keys["Photo"], new_key()))
+        assert "expired" in assert_problem(late, 409, "conflict", "gift_id")["detail"]
+
+        clock.moment = DAY_START + timedelta(days=2)
+        closed = await http.post(
+            "/v1/admin/settlement/periods",
+            json={"start": DAY_START.isoformat(), "end": (DAY_START + timedelta(days=1, hours=3)).isoformat()},
+            headers=auth(admin_key),
+        )
+        tickets = {line["name"]: line for line in closed.json()["partners"]}["Tickets"]
+        # released: the grant's reversal shows as granted value taken back
+        assert (tickets["granted"], tickets["net"]) == ("500.00", tickets_net)
+    assert await verify(services.engine) == []

@@ -8,7 +8,7 @@ from typing import Any
 
 from coalition.application.ports import Clock, UnitOfWorkFactory
 from coalition.domain.errors import Conflict, InvalidInput
-from coalition.domain.gifts import GiftType, parse_gift_type
+from coalition.domain.gifts import GiftBreakage, GiftType, parse_gift_type
 from coalition.domain.money import format_minor, parse_amount_minor
 
 
@@ -43,6 +43,21 @@ class GiftService:
         return _json(
             GiftType(gift_type_id, code, name, price_minor, request.valid_days, gift_type.partner_ids), currency
         )
+
+    async def breakage(self, network_id: int) -> dict[str, Any]:
+        async with self.unit_of_work() as uow:
+            return {"gifts": (await uow.gift_breakage(network_id)).value}
+
+    async def set_breakage(self, network_id: int, policy: str) -> dict[str, Any]:
+        try:
+            chosen = GiftBreakage(policy)
+        except ValueError:
+            raise InvalidInput(
+                "expired gifts are 'kept' (by the node) or 'released' (to the partner)", field="gifts"
+            ) from None
+        async with self.unit_of_work() as uow:
+            await uow.set_gift_breakage(network_id, chosen)
+        return {"gifts": chosen.value}
 
     async def listing(self, network_id: int, currency: str) -> dict[str, Any]:
         async with self.unit_of_work() as uow:

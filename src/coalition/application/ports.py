@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from coalition.domain.bonus import BonusProgram
 from coalition.domain.cards import CardState
 from coalition.domain.coupons import Coupon, NewCoupon
-from coalition.domain.gifts import Gift, GiftType
+from coalition.domain.gifts import Gift, GiftBreakage, GiftType
 from coalition.domain.identifiers import IdentifierKind
 from coalition.domain.ledger import Transaction
 from coalition.domain.lots import LotTake
@@ -344,6 +344,17 @@ class PosUnitOfWork(Protocol):
         """Outlet ids by name: of these names, or of every outlet of the network."""
         ...
 
+    async def gifts_due_to_expire(self, network_id: int, now: datetime) -> list[tuple[str, int]]:
+        """(gift id, grant transaction id) of every gift still granted whose validity has ended."""
+        ...
+
+    async def transaction(self, tx_id: int) -> Transaction: ...
+    async def mark_gift_expired(self, gift_id: str, now: datetime, release_tx_id: int | None) -> bool:
+        """False when the gift is no longer granted (handed over or expired by a concurrent job)."""
+        ...
+
+    async def gift_breakage(self, network_id: int) -> GiftBreakage: ...
+    async def set_gift_breakage(self, network_id: int, policy: GiftBreakage) -> None: ...
     async def member_gifts(self, member_id: int, now: datetime) -> list[Gift]:
         """The member's gifts not yet handed over and still valid."""
         ...

@@ -49,7 +49,16 @@ from coalition.domain.errors import (
     RefundNotAllowed,
     Unauthorized,
 )
-from coalition.domain.gifts import Gift, GiftState, GiftType, grant_transaction, honour_transaction, require_honourable
+from coalition.domain.gifts import (
+    Gift,
+    GiftBreakage,
+    GiftState,
+    GiftType,
+    grant_transaction,
+    honour_transaction,
+    release_transaction,
+    require_honourable,
+)
 from coalition.domain.identifiers import IdentifierKind, lookup_candidates, normalize
 from coalition.domain.members import DEFAULT_CARD_TYPE, parse_label, parse_segments
 from coalition.domain.money import (
@@ -739,6 +748,28 @@ class PosService:
             if progress is not None:
                 progress(done, len(due))
         return {"members": len(due), "points": points}
+
+    async def expire_gifts(self, network_id: int) -> dict[str, Any]:
+        """Mark every gift whose validity ended unused as expired; where the network releases them, reverse the
+        grant, so the granting partner owes nothing for it (settlement shows it as granted value taken back)."""
+        now = self.clock.now()
+        async with self.unit_of_work() as uow:
+            due = await uow.gifts_due_to_expire(network_id, now)
+            policy = await uow.gift_breakage(network_id)
+        released = 0
+        for gift_id, grant_tx_id in due:
+            async with self.unit_of_work() as uow:
+                gift = await uow.gift(network_id, gift_id, lock=True)
+                if gift is None or gift.state is not GiftState.GRANTED:
+                    continue  # handed over or expired by someone else since the list was read
+                release_tx_id = None
+                if policy is GiftBreakage.RELEASED:
+                    release = release_transaction(await uow.transaction(grant_tx_id), grant_tx_id, gift_id)
+                    release_tx_id = await uow.post(network_id, release, None, now, now)
+                if not await uow.mark_gift_expired(gift_id, now, release_tx_id):
+                    raise RuntimeError(f"gift {gift_id} changed under its lock")
+                released += release_tx_id is not None
+        return {"gifts": len(due), "released": released, "policy": policy.value}
 
     async def _swept_points(
         self, uow: PosUnitOfWork, ctx: TerminalContext, pc: ProgramContext, member: MemberRef, now: datetime

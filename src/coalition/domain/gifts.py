@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from coalition.domain.errors import Conflict, Forbidden, InvalidInput
-from coalition.domain.ledger import Transaction, TransactionKind, require_valid, transfer
+from coalition.domain.ledger import Transaction, TransactionKind, require_valid, reversal_of, transfer
 from coalition.domain.members import parse_label
 
 MAX_GIFT_PRICE_MINOR = 10**10
@@ -23,6 +23,19 @@ MAX_GIFT_DAYS = 3660
 class GiftState(StrEnum):
     GRANTED = "granted"
     HONOURED = "honoured"
+    EXPIRED = "expired"  # not handed over in time
+
+
+class GiftBreakage(StrEnum):
+    """What happens to the granting partner's obligation when a gift expires unused (per network)."""
+
+    KEPT = "kept"  # the node keeps the price the partner owes
+    RELEASED = "released"  # the grant is reversed: the partner owes nothing for it
+
+
+def release_transaction(grant: Transaction, grant_tx_id: int, gift_id: str) -> Transaction:
+    """The granting partner's obligation for an expired gift, released: the grant transaction reversed exactly."""
+    return reversal_of(grant, grant_tx_id, memo=f"gift {gift_id} expired: obligation released")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +74,7 @@ def require_honourable(gift: Gift, outlet: str, partner_id: int, now: datetime) 
     """May this outlet hand the gift over now? Refusals name the reason."""
     if gift.state is GiftState.HONOURED:
         raise Conflict(f"gift {gift.id} was handed over already", field="gift_id")
-    if now >= gift.valid_until:
+    if now >= gift.valid_until or gift.state is GiftState.EXPIRED:
         raise Conflict(f"gift {gift.id} expired at {gift.valid_until.isoformat()}", field="gift_id")
     if gift.outlets:
         if outlet not in gift.outlets:

@@ -145,7 +145,7 @@ def verify_command(database_url: DatabaseOption = None) -> None:
 def expire(network: str, database_url: DatabaseOption = None) -> None:
     """Post every expired points lot of a network to breakage now (purchases also do it, member by member)."""
 
-    async def work(services: Services) -> dict[str, int]:
+    async def work(services: Services) -> dict[str, Any]:
         network_id = (await _network(services, network)).id
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("expiring", total=None)
@@ -153,10 +153,15 @@ def expire(network: str, database_url: DatabaseOption = None) -> None:
             def advance(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            return await services.pos.expire_points(network_id, advance)
+            points = await services.pos.expire_points(network_id, advance)
+        return points | {"gifts": await services.pos.expire_gifts(network_id)}
 
     result = _run(_settings(database_url), work)
     console.print(f"{result['points']} expired points of {result['members']} members posted to breakage")
+    gifts = result["gifts"]
+    console.print(
+        f"{gifts['gifts']} gift(s) expired, {gifts['released']} released to their partners ({gifts['policy']})"
+    )
 
 
 @app.command("birthdays")

@@ -130,3 +130,24 @@ class BirthdaysBody(BaseModel):
 @router.post("/jobs/birthdays", summary="Grant the birthday rules' bonuses to members born on the day (daily job)")
 async def birthdays(body: BirthdaysBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.birthdays.grant(admin.id, body.date)
+
+
+class BreakageBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    gifts: str = Field(description="'kept' (the node keeps the granting partner's obligation) or 'released'")
+
+
+@router.get("/gift-breakage", summary="What happens to a gift's obligation when it expires unused")
+async def gift_breakage(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.gifts.breakage(admin.id)
+
+
+@router.put("/gift-breakage", summary="Keep or release the granting partner's obligation for expired gifts")
+async def set_gift_breakage(body: BreakageBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.gifts.set_breakage(admin.id, body.gifts)
+
+
+@router.post("/jobs/expire", summary="Post expired points to breakage and expire gifts not handed over in time")
+async def expire(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    points = await svc.pos.expire_points(admin.id)
+    return {"points": points, "gifts": await svc.pos.expire_gifts(admin.id)}

@@ -36,9 +36,17 @@ from coalition.application.ports import (
 from coalition.domain.bonus import BonusProgram, Tier
 from coalition.domain.cards import CardState
 from coalition.domain.coupons import Coupon, NewCoupon
-from coalition.domain.gifts import Gift, GiftState, GiftType
+from coalition.domain.gifts import Gift, GiftBreakage, GiftState, GiftType
 from coalition.domain.identifiers import IdentifierKind
-from coalition.domain.ledger import AccountPurpose, OwnerKind, Transaction, money_asset, points_asset
+from coalition.domain.ledger import (
+    AccountPurpose,
+    OwnerKind,
+    Posting,
+    Transaction,
+    TransactionKind,
+    money_asset,
+    points_asset,
+)
 from coalition.domain.lots import Lot, LotTake
 from coalition.domain.members import segments_from_text, segments_to_text
 from coalition.domain.permissions import Operation, Permission
@@ -782,6 +790,39 @@ class SqlPosUnitOfWork:
             f"SELECT id, name FROM outlets WHERE network_id = $1 AND {matches}", network_id, *arguments
         )
         return {row["name"]: int(row["id"]) for row in rows}
+
+    async def gifts_due_to_expire(self, network_id: int, now: datetime) -> list[tuple[str, int]]:
+        rows = await self.db.fetch(
+            "SELECT id, grant_tx_id FROM gifts WHERE network_id = $1 AND state = 'granted' AND valid_until <= $2 "
+            "ORDER BY valid_until, id",
+            network_id,
+            now,
+        )
+        return [(row["id"], int(row["grant_tx_id"])) for row in rows]
+
+    async def transaction(self, tx_id: int) -> Transaction:
+        head = await self.db.fetchrow("SELECT kind, reverses_tx_id, memo FROM ledger_transactions WHERE id = $1", tx_id)
+        if head is None:
+            raise LookupError(f"ledger transaction {tx_id} does not exist")
+        rows = await self.db.fetch("SELECT account_id, asset, amount FROM postings WHERE tx_id = $1 ORDER BY id", tx_id)
+        postings = tuple(Posting(int(r["account_id"]), r["asset"], int(r["amount"])) for r in rows)
+        return Transaction(TransactionKind(head["kind"]), postings, head["reverses_tx_id"], head["memo"])
+
+    async def mark_gift_expired(self, gift_id: str, now: datetime, release_tx_id: int | None) -> bool:
+        row = await self.db.fetchrow(
+            "UPDATE gifts SET state = 'expired', expired_at = $2, release_tx_id = $3 "
+            "WHERE id = $1 AND state = 'granted' RETURNING id",
+            gift_id,
+            now,
+            release_tx_id,
+        )
+        return row is not None
+
+    async def gift_breakage(self, network_id: int) -> GiftBreakage:
+        return GiftBreakage(await self.db.fetchval("SELECT gift_breakage FROM networks WHERE id = $1", network_id))
+
+    async def set_gift_breakage(self, network_id: int, policy: GiftBreakage) -> None:
+        await self.db.execute("UPDATE networks SET gift_breakage = $1 WHERE id = $2", policy.value, network_id)
 
     async def member_gifts(self, member_id: int, now: datetime) -> list[Gift]:
         row = await self.db.fetchrow("SELECT network_id FROM members WHERE id = $1", member_id)

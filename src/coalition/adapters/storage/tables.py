@@ -55,6 +55,7 @@ networks = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("settlement_fee_minor", BigInteger, nullable=False, server_default="0"),  # per partner transaction
     Column("settlement_fee_bp", Integer, nullable=False, server_default="0"),  # of the value granted
+    Column("gift_breakage", String(16), nullable=False, server_default="kept"),  # kept | released
 )
 
 partners = Table(
@@ -463,7 +464,9 @@ gifts = Table(
     Column("honoured_outlet_id", Id, nullable=True),
     Column("honour_tx_id", Id, nullable=True),
     Column("honoured_at", Timestamp, nullable=True),
-    CheckConstraint("state IN ('granted', 'honoured')", name="state"),
+    Column("expired_at", Timestamp, nullable=True),
+    Column("release_tx_id", Id, nullable=True),  # the grant's reversal, when the network releases expired gifts
+    CheckConstraint("state IN ('granted', 'honoured', 'expired')", name="state"),
     CheckConstraint(
         "(state = 'honoured') = (honour_tx_id IS NOT NULL AND honoured_outlet_id IS NOT NULL)",
         name="honoured_with_transaction",
