@@ -13,9 +13,9 @@ from typing import Any
 
 from coalition.application.pos import PosService
 from coalition.domain.purchase import plan_node_bonus
-from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
-from coalition.domain.rules.engine import evaluate
+from coalition.domain.rules.context import MemberFacts
 from coalition.domain.rules.model import Trigger
+from coalition.domain.rules.pricing import event_points
 
 
 class BirthdayBonuses:
@@ -37,18 +37,19 @@ class BirthdayBonuses:
         moment = datetime.combine(today, time(12), tzinfo=UTC)  # the rules see the day; noon keeps it that day
         granted = points_total = 0
         for done, (member, history) in enumerate(born, start=1):
-            facts = PurchaseFacts(
-                lines=(LineFacts("", 0),),
+            facts = MemberFacts(
+                kind=history.kind, tier=history.tier, segments=history.segments, birth_date=history.birth_date
+            )
+            points, _ = event_points(
+                rules,
+                Trigger.BIRTHDAY,
+                facts,
                 outlet="",
                 partner="",
-                member=MemberFacts(
-                    kind=history.kind, tier=history.tier, segments=history.segments, birth_date=history.birth_date
-                ),
                 now_utc=moment,
                 local_time=moment,
+                point_value_minor=pc.program.point_value_minor,
             )
-            grants = evaluate(rules, facts, Trigger.BIRTHDAY).points_earned(0, pc.program.point_value_minor)
-            points = sum(grant.points for grant in grants)
             if points > 0:
                 async with self.pos.unit_of_work() as uow:
                     await uow.lock_member(member.member_id)

@@ -88,7 +88,7 @@ from coalition.domain.purchase import (
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
 from coalition.domain.rules.engine import CompiledRuleSet, evaluate
 from coalition.domain.rules.model import Trigger
-from coalition.domain.rules.pricing import quote_from_rules
+from coalition.domain.rules.pricing import event_points, quote_from_rules
 
 if TYPE_CHECKING:
     from coalition.application.batch import BatchItem
@@ -790,19 +790,18 @@ class PosService:
         """A welcome bonus: the points of the enrolment rules that apply at this outlet, as one ledger transaction."""
         if rules is None or not rules.candidates(Trigger.ENROLMENT, ctx.partner_name, ctx.outlet_name):
             return None
-        event = PurchaseFacts(
-            lines=(LineFacts("", 0),),  # no basket: fixed points per check are what an enrolment rule can grant
+        points, codes = event_points(
+            rules,
+            Trigger.ENROLMENT,
+            facts,
             outlet=ctx.outlet_name,
             partner=ctx.partner_name,
-            member=facts,
             now_utc=now,
             local_time=now.astimezone(_zone(ctx.timezone)),
+            point_value_minor=pc.program.point_value_minor,
         )
-        grants = evaluate(rules, event, Trigger.ENROLMENT).points_earned(0, pc.program.point_value_minor)
-        points = sum(grant.points for grant in grants)
         if points <= 0:
             return None
-        codes = tuple(dict.fromkeys(grant.rule for grant in grants))
         (await self.matrix(uow, ctx.network_id)).require(ctx.outlet_id, ctx.outlet_name, POINTS, Operation.ACCRUE)
         accounts = await self.points_accounts(uow, ctx, pc, member)
         plan = plan_bonus(pc.program, accounts, MemberPoints(0, 0, ()), points, now, f"enrolment: {', '.join(codes)}")

@@ -6,10 +6,14 @@ on the money paid. A redemption the rules or the balance cannot cover is refused
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from coalition.domain.bonus import Quote
 from coalition.domain.errors import InsufficientPoints, InvalidInput, RedeemNotAllowed
 from coalition.domain.money import format_minor
-from coalition.domain.rules.engine import Evaluation
+from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
+from coalition.domain.rules.engine import CompiledRuleSet, Evaluation, evaluate
+from coalition.domain.rules.model import Trigger
 
 
 def quote_from_rules(
@@ -58,3 +62,28 @@ def quote_from_rules(
         coupons_to_issue=tuple((effect.campaign, effect.valid_days, effect.uses) for _, effect in evaluation.coupons),
         gifts_to_grant=tuple((effect.gift_type, effect.outlets, effect.valid_days) for _, effect in evaluation.gifts),
     )
+
+
+def event_points(
+    rule_set: CompiledRuleSet,
+    trigger: Trigger,
+    member: MemberFacts,
+    *,
+    outlet: str,
+    partner: str,
+    now_utc: datetime,
+    local_time: datetime,
+    point_value_minor: int,
+) -> tuple[int, tuple[str, ...]]:
+    """The points the rules grant on an event without a basket (enrolment, birthday) and the rules that grant them:
+    with no money paid, fixed points per check are what such rules can give."""
+    event = PurchaseFacts(
+        lines=(LineFacts("", 0),),
+        outlet=outlet,
+        partner=partner,
+        member=member,
+        now_utc=now_utc,
+        local_time=local_time,
+    )
+    grants = evaluate(rule_set, event, trigger).points_earned(0, point_value_minor)
+    return sum(grant.points for grant in grants), tuple(dict.fromkeys(grant.rule for grant in grants))
