@@ -54,7 +54,7 @@ def _healthy(base: str) -> bool:
 
 
 @pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="needs SO_REUSEPORT")
-def test_serve_with_two_workers_spreads_connections_restarts_a_dead_worker_and_stops_cleanly(tmp_path: Path):
+def test_serve_with_two_workers_balances_connections_restarts_a_dead_worker_and_stops_cleanly(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'serve.db'}"
     subprocess.run([VENV_BIN / "coalition", "migrate", "--database-url", url], check=True, capture_output=True)
     port = _free_port()
@@ -68,17 +68,9 @@ def test_serve_with_two_workers_spreads_connections_restarts_a_dead_worker_and_s
     try:
         _wait_until(lambda: _healthy(base) and len(_children(server.pid)) == 2)
         workers = _children(server.pid)
-        # Twenty open connections land on both workers: each worker's own listening socket gets its share.
-        clients = [httpx.Client() for _ in range(20)]
-        try:
-            for client in clients:
-                assert client.get(f"{base}/health").status_code == 200
-            per_worker = _established_connections(workers, port)
-        finally:
-            for client in clients:
-                client.close()
-        assert sum(per_worker.values()) == 20
-        assert all(count > 0 for count in per_worker.values()), per_worker
+        # Six keep-alive clients end up three per worker: a worker over its share closes a connection after an
+        # answer, and the client's new connection is hashed afresh (by chance alone, 3/3 in 31 % of cases).
+        _assert_balanced(base, workers, port, clients=6)
 
         os.kill(workers[0], signal.SIGKILL)
         _wait_until(lambda: len(_children(server.pid)) == 2 and workers[0] not in _children(server.pid))
@@ -90,6 +82,26 @@ def test_serve_with_two_workers_spreads_connections_restarts_a_dead_worker_and_s
     assert server.returncode == 0
     assert _children(server.pid) == []
     assert "restarting it" in (tmp_path / "serve.log").read_text()
+
+
+def _assert_balanced(base: str, workers: list[int], port: int, clients: int) -> None:
+    keep_alive = [httpx.Client() for _ in range(clients)]
+    closed_by_server = 0
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            for client in keep_alive:
+                response = client.get(f"{base}/health")
+                assert response.status_code == 200
+                closed_by_server += response.headers.get("connection") == "close"
+            time.sleep(0.3)  # longer than a worker takes to publish its count
+            if sorted(_established_connections(workers, port).values()) == [clients // 2, clients // 2]:
+                break
+        per_worker = _established_connections(workers, port)
+    finally:
+        for client in keep_alive:
+            client.close()
+    assert sorted(per_worker.values()) == [clients // 2, clients // 2], (per_worker, closed_by_server)
 
 
 def _established_connections(workers: list[int], port: int) -> dict[int, int]:
