@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from coalition.adapters.http.dependencies import IdempotencyKey, RequestHash, Svc, Terminal, single_purchase_hash
+from coalition.adapters.http.dependencies import PosWriteOf, Svc, Terminal, single_purchase_hash
 from coalition.adapters.http.problems import problem_body, status_of
 from coalition.adapters.http.schemas import (
     BatchBody,
@@ -37,8 +37,8 @@ async def get_member(identifier: str, svc: Svc, ctx: Terminal) -> dict[str, Any]
 
 
 @router.post("/members", status_code=201, summary="Enrol a member (personal or anonymous), optionally with a card")
-async def enrol(body: EnrolBody, svc: Svc, ctx: Terminal, key: IdempotencyKey, fp: RequestHash) -> JSONResponse:
-    return answer(await svc.pos.enrol(ctx, body.to_input(), key, fp))
+async def enrol(body: EnrolBody, w: PosWriteOf) -> JSONResponse:
+    return answer(await w.svc.pos.enrol(w.ctx, body.to_input(), w.key, w.fingerprint))
 
 
 @router.post("/purchases/quote", summary="What a purchase would do under the rules; changes nothing")
@@ -47,8 +47,8 @@ async def quote(body: QuoteBody, svc: Svc, ctx: Terminal) -> dict[str, Any]:
 
 
 @router.post("/purchases", status_code=201, summary="Record a purchase: spend and earn points")
-async def purchase(body: PurchaseBody, svc: Svc, ctx: Terminal, key: IdempotencyKey, fp: RequestHash) -> JSONResponse:
-    return answer(await svc.pos.purchase(ctx, body.to_input(), key, fp))
+async def purchase(body: PurchaseBody, w: PosWriteOf) -> JSONResponse:
+    return answer(await w.svc.pos.purchase(w.ctx, body.to_input(), w.key, w.fingerprint))
 
 
 @router.post("/purchases/batch", summary="Record many purchases in one request; each gets its own answer")
@@ -77,31 +77,25 @@ def _batch_result(index: int, outcome: CommandResult | DomainError) -> dict[str,
 
 
 @router.post("/purchases/{purchase_id}/refunds", status_code=201, summary="Refund a purchase in full or in part")
-async def refund(
-    purchase_id: str, body: RefundBody, svc: Svc, ctx: Terminal, key: IdempotencyKey, fp: RequestHash
-) -> JSONResponse:
-    return answer(await svc.pos.refund(ctx, purchase_id, body.to_input(), key, fp))
+async def refund(purchase_id: str, body: RefundBody, w: PosWriteOf) -> JSONResponse:
+    return answer(await w.svc.pos.refund(w.ctx, purchase_id, body.to_input(), w.key, w.fingerprint))
 
 
 @router.post("/cards", status_code=201, summary="Issue a card: to an existing member, or as a new anonymous card")
-async def issue_card(body: CardBody, svc: Svc, ctx: Terminal, key: IdempotencyKey, fp: RequestHash) -> JSONResponse:
-    return answer(await svc.pos.issue_card(ctx, body.number, body.member, key, fp, body.card_type))
+async def issue_card(body: CardBody, w: PosWriteOf) -> JSONResponse:
+    return answer(await w.svc.pos.issue_card(w.ctx, body.number, body.member, w.key, w.fingerprint, body.card_type))
 
 
 @router.post("/cards/{number}/replace", summary="Replace a card; balance and history stay with the member")
-async def replace_card(
-    number: str, body: ReplaceCardBody, svc: Svc, ctx: Terminal, key: IdempotencyKey, fp: RequestHash
-) -> JSONResponse:
-    return answer(await svc.pos.change_card(ctx, number, CardAction.REPLACE, body.new_number, key, fp))
+async def replace_card(number: str, body: ReplaceCardBody, w: PosWriteOf) -> JSONResponse:
+    return answer(await w.svc.pos.change_card(w.ctx, number, CardAction.REPLACE, body.new_number, w.key, w.fingerprint))
 
 
 @router.post("/cards/{number}/{action}", summary="activate, block, unblock or report-lost a card")
-async def change_card(
-    number: str, action: CardAction, svc: Svc, ctx: Terminal, key: IdempotencyKey, fp: RequestHash
-) -> JSONResponse:
-    return answer(await svc.pos.change_card(ctx, number, action, None, key, fp))
+async def change_card(number: str, action: CardAction, w: PosWriteOf) -> JSONResponse:
+    return answer(await w.svc.pos.change_card(w.ctx, number, action, None, w.key, w.fingerprint))
 
 
 @router.post("/gifts/{gift_id}/honour", summary="Hand a member's gift over at this outlet (once, where allowed)")
-async def honour_gift(gift_id: str, svc: Svc, ctx: Terminal, key: IdempotencyKey, fp: RequestHash) -> JSONResponse:
-    return answer(await svc.pos.honour_gift(ctx, gift_id, key, fp))
+async def honour_gift(gift_id: str, w: PosWriteOf) -> JSONResponse:
+    return answer(await w.svc.pos.honour_gift(w.ctx, gift_id, w.key, w.fingerprint))
