@@ -23,6 +23,7 @@ from coalition.application.ports import Clock
 from coalition.application.pos import PosService
 from coalition.application.rules import RulesService
 from coalition.application.settlement import SettlementService
+from coalition.application.visits import VisitService
 from coalition.settings import Settings
 
 
@@ -44,6 +45,7 @@ class Services:
     gifts: GiftService
     permissions: PermissionsService
     birthdays: BirthdayBonuses
+    visits: VisitService
 
     async def close(self) -> None:
         await self.store.close()
@@ -63,4 +65,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     gifts = GiftService(store.unit_of_work, clock)
     permissions = PermissionsService(pos)
     birthdays = BirthdayBonuses(pos)
-    return Services(settings, engine, store, pos, admin, rules, coupons, settlement, gifts, permissions, birthdays)
+    visits = VisitService(pos)
+    return Services(
+        settings, engine, store, pos, admin, rules, coupons, settlement, gifts, permissions, birthdays, visits
+    )

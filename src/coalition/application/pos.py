@@ -282,9 +282,9 @@ class PosService:
 
     async def statement(self, network_id: int, identifier: str, limit: int = 500) -> dict[str, Any]:
         async with self.unit_of_work() as uow:
-            member = await uow.find_member(network_id, _candidates(identifier, "identifier"), lock=False)
+            member = await uow.find_member(network_id, customer_candidates(identifier, "identifier"), lock=False)
             if member is None:
-                raise _not_found(identifier, "identifier")
+                raise member_not_found(identifier, "identifier")
             lines = await uow.statement(member, limit)
             state = await uow.member_points(member)
         return {
@@ -302,9 +302,9 @@ class PosService:
         new_tier = None if tier is None else parse_label(tier, field="tier", allow_empty=True)
         new_segments = None if segments is None else parse_segments(segments)
         async with self.unit_of_work() as uow:
-            member = await uow.find_member(network_id, _candidates(identifier, "identifier"), lock=True)
+            member = await uow.find_member(network_id, customer_candidates(identifier, "identifier"), lock=True)
             if member is None:
-                raise _not_found(identifier, "identifier")
+                raise member_not_found(identifier, "identifier")
             await uow.set_member_labels(member.member_id, tier=new_tier, segments=new_segments)
             labels = await uow.member_labels(member.member_id)
         return {"member_id": member.member_id, "tier": labels.tier, "segments": list(labels.segments)}
@@ -406,7 +406,7 @@ class PosService:
             refund_minor, quantities = _refund_amount(program, stored, refund)
             now = self.clock.now()
             member = MemberRef(stored.member_id, "", stored.points_account_id, None, None, None)
-            state = await self._swept_points(uow, ctx, pc, member, now)
+            state = await self.swept_points(uow, ctx, pc, member, now)
             accounts = await self.points_accounts(uow, ctx, pc, member)
             plan = plan_refund(program, accounts, state, _totals(stored), refund_minor, now)
             tx_id = None
@@ -452,7 +452,7 @@ class PosService:
                 },
             )
 
-        return await self._idempotent(ctx, idempotency_key, request_hash, record)
+        return await self.idempotent(ctx, idempotency_key, request_hash, record)
 
     async def enrol(
         self, ctx: TerminalContext, enrol: EnrolInput, idempotency_key: str | None, request_hash: str
@@ -483,7 +483,8 @@ class PosService:
                 birth_date=profile.birth_date,
                 card_type=card_type if card_number else "",
             )
-            bonus = await self._enrolment_bonus(uow, ctx, pc, rules, member, facts, now)
+            no_points = MemberPoints(0, 0, ())
+            bonus = await self.event_bonus(uow, ctx, rules, member, facts, now, Trigger.ENROLMENT, no_points)
             body = {
                 "member": _member_json(member, profile, MemberLabels("", segments)),
                 "card": {"number": card_number, "state": str(CardState.ACTIVE), "type": card_type}
@@ -496,7 +497,7 @@ class PosService:
                 body["bonus"] = {"points": bonus.points, "rules": list(bonus.rules)}
             return CommandResult(201, body)
 
-        return await self._idempotent(ctx, idempotency_key, request_hash, record)
+        return await self.idempotent(ctx, idempotency_key, request_hash, record)
 
     async def issue_card(
         self,
@@ -531,7 +532,7 @@ class PosService:
                 },
             )
 
-        return await self._idempotent(ctx, idempotency_key, request_hash, record)
+        return await self.idempotent(ctx, idempotency_key, request_hash, record)
 
     async def change_card(
         self,
@@ -566,7 +567,7 @@ class PosService:
             await uow.set_card_state(card.card_id, target, now, replacement_id)
             return CommandResult(200, body)
 
-        return await self._idempotent(ctx, idempotency_key, request_hash, record)
+        return await self.idempotent(ctx, idempotency_key, request_hash, record)
 
     async def honour_gift(
         self, ctx: TerminalContext, gift_id: str, idempotency_key: str | None, request_hash: str
@@ -599,7 +600,7 @@ class PosService:
             }
             return CommandResult(200, body)
 
-        return await self._idempotent(ctx, idempotency_key, request_hash, record)
+        return await self.idempotent(ctx, idempotency_key, request_hash, record)
 
     async def purchase_batch(
         self, ctx: TerminalContext, items: Sequence[BatchItem]
@@ -611,7 +612,7 @@ class PosService:
 
     # --- helpers ------------------------------------------------------------------------------------------
 
-    async def _idempotent(
+    async def idempotent(
         self,
         ctx: TerminalContext,
         idempotency_key: str | None,
@@ -759,55 +760,68 @@ class PosService:
         released = 0
         for gift_id, grant_tx_id in due:
             async with self.unit_of_work() as uow:
-                gift = await uow.gift(network_id, gift_id, lock=True)
-                if gift is None or gift.state is not GiftState.GRANTED:
-                    continue  # handed over or expired by someone else since the list was read
-                release_tx_id = None
-                if policy is GiftBreakage.RELEASED:
-                    release = release_transaction(await uow.transaction(grant_tx_id), grant_tx_id, gift_id)
-                    release_tx_id = await uow.post(network_id, release, None, now, now)
-                if not await uow.mark_gift_expired(gift_id, now, release_tx_id):
-                    raise RuntimeError(f"gift {gift_id} changed under its lock")
-                released += release_tx_id is not None
+                applied = await self.expire_gift(uow, network_id, gift_id, grant_tx_id, policy, now)
+                released += applied is GiftBreakage.RELEASED
         return {"gifts": len(due), "released": released, "policy": policy.value}
 
-    async def _swept_points(
+    async def expire_gift(
+        self, uow: PosUnitOfWork, network_id: int, gift_id: str, grant_tx_id: int, policy: GiftBreakage, now: datetime
+    ) -> GiftBreakage | None:
+        """Expire one gift not handed over, under its lock, releasing the grant where the network does; None when it
+        was handed over or expired by someone else since it was listed."""
+        gift = await uow.gift(network_id, gift_id, lock=True)
+        if gift is None or gift.state is not GiftState.GRANTED:
+            return None
+        release_tx_id = None
+        if policy is GiftBreakage.RELEASED:
+            release = release_transaction(await uow.transaction(grant_tx_id), grant_tx_id, gift_id)
+            release_tx_id = await uow.post(network_id, release, None, now, now)
+        if not await uow.mark_gift_expired(gift_id, now, release_tx_id):
+            raise RuntimeError(f"gift {gift_id} changed under its lock")
+        return policy
+
+    async def swept_points(
         self, uow: PosUnitOfWork, ctx: TerminalContext, pc: ProgramContext, member: MemberRef, now: datetime
     ) -> MemberPoints:
         """The member's points after posting any expired lots to breakage (the member is locked)."""
         return await self._sweep_expired(uow, ctx.network_id, pc, member, await uow.member_points(member), now)
 
-    async def _enrolment_bonus(
+    async def event_bonus(
         self,
         uow: PosUnitOfWork,
         ctx: TerminalContext,
-        pc: ProgramContext,
         rules: CompiledRuleSet | None,
         member: MemberRef,
         facts: MemberFacts,
         now: datetime,
+        trigger: Trigger,
+        state: MemberPoints,
     ) -> GrantedBonus | None:
-        """A welcome bonus: the points of the enrolment rules that apply at this outlet, as one ledger transaction."""
-        if rules is None or not rules.candidates(Trigger.ENROLMENT, ctx.partner_name, ctx.outlet_name):
+        """The points of the rules of an event at this outlet (a welcome bonus at enrolment, an entry bonus at a
+        visit's start) as one ledger transaction, owed by the outlet's partner; the member is locked."""
+        if rules is None or not rules.candidates(trigger, ctx.partner_name, ctx.outlet_name):
             return None
+        pc = await self.program_context(uow, ctx.network_id)
         points, codes = event_points(
             rules,
-            Trigger.ENROLMENT,
+            trigger,
             facts,
             outlet=ctx.outlet_name,
             partner=ctx.partner_name,
             now_utc=now,
-            local_time=now.astimezone(_zone(ctx.timezone)),
+            local_time=now.astimezone(zone_named(ctx.timezone)),
             point_value_minor=pc.program.point_value_minor,
         )
         if points <= 0:
             return None
         (await self.matrix(uow, ctx.network_id)).require(ctx.outlet_id, ctx.outlet_name, POINTS, Operation.ACCRUE)
         accounts = await self.points_accounts(uow, ctx, pc, member)
-        plan = plan_bonus(pc.program, accounts, MemberPoints(0, 0, ()), points, now, f"enrolment: {', '.join(codes)}")
+        plan = plan_bonus(pc.program, accounts, state, points, now, f"{trigger.value}: {', '.join(codes)}")
         tx_id = await uow.post(ctx.network_id, plan.transaction, ctx.outlet_id, now, now)
         await uow.apply_lots(tx_id, member.points_account_id, (), plan.new_lot)
-        await uow.set_member_points(member.member_id, member.points_account_id, plan.balance_after, 0)
+        await uow.set_member_points(
+            member.member_id, member.points_account_id, plan.balance_after, state.lifetime_spend_minor
+        )
         return GrantedBonus(points, codes)
 
     async def _sweep_expired(
@@ -915,41 +929,41 @@ def _require_text(value: str | None, field_name: str, max_length: int) -> str:
     return text
 
 
-def _candidates(identifier: str, field_name: str = "customer") -> tuple[str, ...]:
+def customer_candidates(identifier: str, field_name: str = "customer") -> tuple[str, ...]:
     try:
         return lookup_candidates(identifier)
     except InvalidInput as error:
         raise InvalidInput(error.detail, field=field_name) from None
 
 
-def _not_found(identifier: str, field_name: str = "customer") -> MemberNotFound:
+def member_not_found(identifier: str, field_name: str = "customer") -> MemberNotFound:
     return MemberNotFound(f"no member of this network has the identifier '{identifier}'", field=field_name)
 
 
 async def _find_member(
     uow: PosUnitOfWork, ctx: TerminalContext, identifier: str, *, lock: bool, field_name: str
 ) -> MemberRef:
-    member = await uow.find_member(ctx.network_id, _candidates(identifier, field_name), lock=lock)
+    member = await uow.find_member(ctx.network_id, customer_candidates(identifier, field_name), lock=lock)
     if member is None:
-        raise _not_found(identifier, field_name)
+        raise member_not_found(identifier, field_name)
     return member
 
 
 async def _peek_member_points(
     uow: PosUnitOfWork, ctx: TerminalContext, identifier: str
 ) -> tuple[MemberRef, MemberPoints, int]:
-    found = await uow.peek_member_points(ctx.network_id, _candidates(identifier))
+    found = await uow.peek_member_points(ctx.network_id, customer_candidates(identifier))
     if found is None:
-        raise _not_found(identifier)
+        raise member_not_found(identifier)
     return found
 
 
 async def _find_member_points(
     uow: PosUnitOfWork, ctx: TerminalContext, identifier: str
 ) -> tuple[MemberRef, MemberPoints]:
-    found = await uow.find_member_points(ctx.network_id, _candidates(identifier))
+    found = await uow.find_member_points(ctx.network_id, customer_candidates(identifier))
     if found is None:
-        raise _not_found(identifier)
+        raise member_not_found(identifier)
     return found
 
 
@@ -1165,7 +1179,7 @@ def price_with_rules(
         partner=ctx.partner_name,
         member=member,
         now_utc=now,
-        local_time=now.astimezone(_zone(ctx.timezone)),
+        local_time=now.astimezone(zone_named(ctx.timezone)),
         coupons=frozenset(coupon.code for coupon in coupons),
         coupon_campaigns=frozenset(coupon.campaign for coupon in coupons),
     )
@@ -1297,12 +1311,12 @@ async def member_history(
     """One more read, only when the rule set in force uses visits, period spends, the birthday or the kind."""
     if rules is None or not rules.needs_member_history:
         return None
-    local = now.astimezone(_zone(ctx.timezone))
+    local = now.astimezone(zone_named(ctx.timezone))
     month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     previous_month_start = (month_start - timedelta(days=1)).replace(day=1)
     return await uow.member_history(member.member_id, member.card_id, month_start, previous_month_start)
 
 
 @functools.lru_cache(maxsize=256)
-def _zone(name: str) -> ZoneInfo:
+def zone_named(name: str) -> ZoneInfo:
     return ZoneInfo(name)

@@ -17,6 +17,7 @@ from coalition.adapters.http.schemas import (
     QuoteBody,
     RefundBody,
     ReplaceCardBody,
+    VisitBody,
 )
 from coalition.application.batch import BatchItem
 from coalition.application.pos import CommandResult
@@ -99,3 +100,18 @@ async def change_card(number: str, action: CardAction, w: PosWriteOf) -> JSONRes
 @router.post("/gifts/{gift_id}/honour", summary="Hand a member's gift over at this outlet (once, where allowed)")
 async def honour_gift(gift_id: str, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.honour_gift(w.ctx, gift_id, w.key, w.fingerprint))
+
+
+@router.post("/visits", status_code=201, summary="A member enters a closed venue: the visit starts (entry turnstile)")
+async def start_visit(body: VisitBody, w: PosWriteOf) -> JSONResponse:
+    return answer(await w.svc.visits.start(w.ctx, body.customer, w.key, w.fingerprint))
+
+
+@router.post("/visits/{visit_id}/end", summary="The member leaves: the visit ends and its unused balances reset")
+async def end_visit(visit_id: str, w: PosWriteOf) -> JSONResponse:
+    return answer(await w.svc.visits.end(w.ctx, visit_id, w.key, w.fingerprint))
+
+
+@router.get("/visits/{visit_id}", summary="A visit: where and when it started and ended")
+async def show_visit(visit_id: str, svc: Svc, ctx: Terminal) -> dict[str, Any]:
+    return await svc.visits.show(ctx, visit_id)

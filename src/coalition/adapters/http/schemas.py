@@ -139,6 +139,12 @@ class MemberLabelsBody(Body):
     segments: list[StrictStr] | None = Field(default=None, max_length=20, description=SEGMENTS)
 
 
+class VisitBody(Body):
+    customer: StrictStr = Field(
+        min_length=1, max_length=256, description="any identifier of the member: a wristband's NFC UID, a card number"
+    )
+
+
 class ReplaceCardBody(Body):
     new_number: StrictStr = Field(min_length=1, max_length=64)
 

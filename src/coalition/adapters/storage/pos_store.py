@@ -51,6 +51,7 @@ from coalition.domain.lots import Lot, LotTake
 from coalition.domain.members import segments_from_text, segments_to_text
 from coalition.domain.permissions import Operation, Permission
 from coalition.domain.purchase import BasketLine, MemberPoints, NewLot
+from coalition.domain.visits import Visit
 
 _FIND_MEMBER = """
 SELECT m.id, m.kind, b.account_id, c.id AS card_id, c.number, c.state, i.value
@@ -1100,6 +1101,92 @@ class SqlPosUnitOfWork:
             replaced_by_card_id,
             state is CardState.ACTIVE,
         )
+
+    # --- visits -------------------------------------------------------------------------------------------
+
+    async def insert_visit(self, network_id: int, visit: Visit) -> None:
+        await self.db.execute(
+            "INSERT INTO visits (id, network_id, member_id, entry_outlet_id, started_at) VALUES ($1, $2, $3, $4, $5)",
+            visit.id,
+            network_id,
+            visit.member_id,
+            visit.entry_outlet_id,
+            visit.started_at,
+        )
+
+    async def visit(self, network_id: int, visit_id: str, *, lock: bool) -> Visit | None:
+        lock_clause = " FOR UPDATE" if lock and self.db.backend == "postgresql" else ""
+        row = await self.db.fetchrow(f"{_VISIT} WHERE network_id = $1 AND id = $2{lock_clause}", network_id, visit_id)
+        return None if row is None else self._visit_of(row)
+
+    async def open_visit_of(self, member_id: int) -> Visit | None:
+        row = await self.db.fetchrow(f"{_VISIT} WHERE member_id = $1 AND ended_at IS NULL", member_id)
+        return None if row is None else self._visit_of(row)
+
+    def _visit_of(self, row: Row) -> Visit:
+        return Visit(
+            row["id"],
+            int(row["member_id"]),
+            int(row["entry_outlet_id"]),
+            _required(self.db.timestamp(row["started_at"])),
+            self.db.timestamp(row["ended_at"]),
+            row["exit_outlet_id"],
+            int(row["points_reset"]),
+            int(row["gifts_reset"]),
+        )
+
+    async def end_visit(self, visit: Visit, reset_tx_id: int | None) -> bool:
+        row = await self.db.fetchrow(
+            "UPDATE visits SET ended_at = $2, exit_outlet_id = $3, points_reset = $4, gifts_reset = $5, "
+            "reset_tx_id = $6 WHERE id = $1 AND ended_at IS NULL RETURNING id",
+            visit.id,
+            visit.ended_at,
+            visit.exit_outlet_id,
+            visit.points_reset,
+            visit.gifts_reset,
+            reset_tx_id,
+        )
+        return row is not None
+
+    async def member_by_id(self, member_id: int) -> MemberRef:
+        row = await self.db.fetchrow(
+            "SELECT m.id, m.kind, b.account_id FROM members m JOIN member_balances b ON b.member_id = m.id "
+            "WHERE m.id = $1",
+            member_id,
+        )
+        if row is None:
+            raise LookupError(f"member {member_id} does not exist")
+        return MemberRef(int(row["id"]), row["kind"], int(row["account_id"]), None, None, None)
+
+    async def points_added_since(self, account_id: int, since: datetime) -> int:
+        found = await self.db.fetchval(
+            "SELECT COALESCE(SUM(p.amount), 0) FROM postings p JOIN ledger_transactions t ON t.id = p.tx_id "
+            "WHERE p.account_id = $1 AND t.recorded_at >= $2",
+            account_id,
+            since,
+        )
+        return int(found)
+
+    async def open_gifts_granted_since(self, member_id: int, since: datetime) -> list[tuple[str, int]]:
+        rows = await self.db.fetch(
+            "SELECT id, grant_tx_id FROM gifts WHERE member_id = $1 AND state = 'granted' AND granted_at >= $2 "
+            "ORDER BY granted_at, id",
+            member_id,
+            since,
+        )
+        return [(row["id"], int(row["grant_tx_id"])) for row in rows]
+
+    async def outlet_name(self, outlet_id: int) -> str:
+        found = await self.db.fetchval("SELECT name FROM outlets WHERE id = $1", outlet_id)
+        if found is None:
+            raise LookupError(f"outlet {outlet_id} does not exist")
+        return str(found)
+
+
+_VISIT = (
+    "SELECT id, member_id, entry_outlet_id, started_at, exit_outlet_id, ended_at, points_reset, gifts_reset "
+    "FROM visits"
+)
 
 
 class SqlStore:

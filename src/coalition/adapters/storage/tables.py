@@ -485,3 +485,29 @@ outlet_permissions = Table(
     CheckConstraint("operation IN ('accrue', 'spend', 'grant', 'honour', 'top_up')", name="operation"),
     Index("ix_outlet_permissions_network_id", "network_id"),
 )
+
+
+visits = Table(
+    "visits",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("entry_outlet_id", Id, ForeignKey("outlets.id"), nullable=False),
+    Column("started_at", Timestamp, nullable=False),
+    Column("exit_outlet_id", Id, ForeignKey("outlets.id"), nullable=True),
+    Column("ended_at", Timestamp, nullable=True),
+    Column("points_reset", BigInteger, nullable=False, server_default="0"),
+    Column("gifts_reset", Integer, nullable=False, server_default="0"),
+    Column("reset_tx_id", Id, nullable=True),  # the points' reset; the gifts' own expiry is on each gift
+    CheckConstraint("(ended_at IS NULL) = (exit_outlet_id IS NULL)", name="ended_at_exit"),
+    CheckConstraint("points_reset >= 0 AND gifts_reset >= 0", name="resets_not_negative"),
+    Index("ix_visits_member_id", "member_id"),
+)
+Index(  # one open visit per member
+    "uq_visits_open_member",
+    visits.c.member_id,
+    unique=True,
+    postgresql_where=visits.c.ended_at.is_(None),
+    sqlite_where=visits.c.ended_at.is_(None),
+)

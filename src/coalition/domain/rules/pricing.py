@@ -75,8 +75,26 @@ def event_points(
     local_time: datetime,
     point_value_minor: int,
 ) -> tuple[int, tuple[str, ...]]:
-    """The points the rules grant on an event without a basket (enrolment, birthday) and the rules that grant them:
-    with no money paid, fixed points per check are what such rules can give."""
+    """The points the rules grant on an event without a basket (enrolment, birthday, visit start) and the rules that
+    grant them: with no money paid, fixed points per check are what such rules can give."""
+    evaluation = evaluate_event(
+        rule_set, trigger, member, outlet=outlet, partner=partner, now_utc=now_utc, local_time=local_time
+    )
+    grants = evaluation.points_earned(0, point_value_minor)
+    return sum(grant.points for grant in grants), tuple(dict.fromkeys(grant.rule for grant in grants))
+
+
+def evaluate_event(
+    rule_set: CompiledRuleSet,
+    trigger: Trigger,
+    member: MemberFacts,
+    *,
+    outlet: str,
+    partner: str,
+    now_utc: datetime,
+    local_time: datetime,
+) -> Evaluation:
+    """The rule set evaluated on an event without a basket: one empty line, so conditions on the basket are false."""
     event = PurchaseFacts(
         lines=(LineFacts("", 0),),
         outlet=outlet,
@@ -85,5 +103,4 @@ def event_points(
         now_utc=now_utc,
         local_time=local_time,
     )
-    grants = evaluate(rule_set, event, trigger).points_earned(0, point_value_minor)
-    return sum(grant.points for grant in grants), tuple(dict.fromkeys(grant.rule for grant in grants))
+    return evaluate(rule_set, event, trigger)

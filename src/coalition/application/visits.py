@@ -1,0 +1,205 @@
+"""Visits to a closed venue: the entry turnstile starts one, the exit ends it (see domain/visits.py).
+
+A visit's start runs the `visit_start` rules (an entry bonus: fixed points, owed by the entry outlet's partner); its
+end runs the `visit_end` rules, and a `reset_balances` effect resets what the visit left unused — points as
+breakage (like points that expire), gifts as expired gifts under the network's gift breakage policy. Both are
+idempotent writes of a terminal, like a purchase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from coalition.application.ports import MemberHistory, MemberRef, PosUnitOfWork, TerminalContext
+from coalition.application.pos import (
+    CommandResult,
+    PosService,
+    customer_candidates,
+    member_history,
+    member_not_found,
+    require_usable_card,
+    zone_named,
+)
+from coalition.application.record_ids import new_record_id
+from coalition.domain.errors import Conflict, NotFound
+from coalition.domain.purchase import points_balance
+from coalition.domain.rules.context import MemberFacts
+from coalition.domain.rules.engine import CompiledRuleSet
+from coalition.domain.rules.model import ResetBalances, Trigger
+from coalition.domain.rules.pricing import evaluate_event
+from coalition.domain.visits import Visit, after_reset, plan_reset, points_left_from_visit, require_open
+
+
+@dataclass(frozen=True, slots=True)
+class VisitReset:
+    points: int
+    gifts: tuple[str, ...]
+    rules: tuple[str, ...]
+
+
+class VisitService:
+    def __init__(self, pos: PosService) -> None:
+        self.pos = pos
+
+    async def start(
+        self, ctx: TerminalContext, customer: str, idempotency_key: str | None, request_hash: str
+    ) -> CommandResult:
+        candidates = customer_candidates(customer)
+        rules = await self.pos.rule_set_in_force(ctx.network_id)
+
+        async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
+            now = self.pos.clock.now()
+            member = await uow.find_member(ctx.network_id, candidates, lock=True)
+            if member is None:
+                raise member_not_found(customer)
+            require_usable_card(member)
+            open_visit = await uow.open_visit_of(member.member_id)
+            if open_visit is not None:
+                since = open_visit.started_at.isoformat()
+                raise Conflict(f"the member is in visit {open_visit.id} already, since {since}", field="customer")
+            pc = await self.pos.program_context(uow, ctx.network_id)
+            state = await self.pos.swept_points(uow, ctx, pc, member, now)
+            visit = Visit(new_record_id(), member.member_id, ctx.outlet_id, now)
+            await uow.insert_visit(ctx.network_id, visit)
+            facts = await _member_facts(uow, rules, ctx, member, now, points_balance(state, now))
+            bonus = await self.pos.event_bonus(uow, ctx, rules, member, facts, now, Trigger.VISIT_START, state)
+            body = _visit_json(visit, ctx.outlet_name, None) | {
+                "member": member.member_id,
+                "points_balance": points_balance(state, now) + (bonus.points if bonus else 0),
+            }
+            if bonus is not None:
+                body["bonus"] = {"points": bonus.points, "rules": list(bonus.rules)}
+            return CommandResult(201, body)
+
+        return await self.pos.idempotent(ctx, idempotency_key, request_hash, record)
+
+    async def end(
+        self, ctx: TerminalContext, visit_id: str, idempotency_key: str | None, request_hash: str
+    ) -> CommandResult:
+        rules = await self.pos.rule_set_in_force(ctx.network_id)
+
+        async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
+            now = self.pos.clock.now()
+            visit = await _visit(uow, ctx, visit_id, lock=True)
+            require_open(visit)
+            member = await uow.member_by_id(visit.member_id)
+            await uow.lock_member(member.member_id)
+            pc = await self.pos.program_context(uow, ctx.network_id)
+            state = await self.pos.swept_points(uow, ctx, pc, member, now)
+            facts = await _member_facts(uow, rules, ctx, member, now, points_balance(state, now))
+            reset, codes = _reset_effect(rules, ctx, facts, now)
+            points = 0
+            gifts: list[str] = []
+            reset_tx_id = None
+            if reset is not None and reset.points:
+                added = await uow.points_added_since(member.points_account_id, visit.started_at)
+                plan = plan_reset(
+                    pc.points_breakage_account,
+                    member.points_account_id,
+                    pc.program.points_asset,
+                    state,
+                    points_left_from_visit(state.balance, added),
+                    visit.id,
+                )
+                if plan is not None:
+                    reset_tx_id = await uow.post(ctx.network_id, plan.transaction, ctx.outlet_id, now, now)
+                    await uow.apply_lots(reset_tx_id, member.points_account_id, plan.takes, None)
+                    state = after_reset(state, plan)
+                    await uow.set_member_points(
+                        member.member_id, member.points_account_id, state.balance, state.lifetime_spend_minor
+                    )
+                    points = plan.points
+            if reset is not None and reset.gifts:
+                policy = await uow.gift_breakage(ctx.network_id)
+                for gift_id, grant_tx_id in await uow.open_gifts_granted_since(member.member_id, visit.started_at):
+                    if await self.pos.expire_gift(uow, ctx.network_id, gift_id, grant_tx_id, policy, now):
+                        gifts.append(gift_id)
+            ended = replace(
+                visit, ended_at=now, exit_outlet_id=ctx.outlet_id, points_reset=points, gifts_reset=len(gifts)
+            )
+            if not await uow.end_visit(ended, reset_tx_id):
+                raise Conflict(f"visit {visit.id} ended meanwhile", field="visit_id")
+            body = _visit_json(ended, await _outlet_name(uow, ctx, visit), ctx.outlet_name) | {
+                "member": member.member_id,
+                "points_balance": points_balance(state, now),
+                "reset": {"points": points, "gifts": gifts, "rules": list(codes)},
+            }
+            return CommandResult(200, body)
+
+        return await self.pos.idempotent(ctx, idempotency_key, request_hash, record)
+
+    async def show(self, ctx: TerminalContext, visit_id: str) -> dict[str, Any]:
+        async with self.pos.unit_of_work() as uow:
+            visit = await _visit(uow, ctx, visit_id, lock=False)
+            exit_name = await uow.outlet_name(visit.exit_outlet_id) if visit.exit_outlet_id is not None else None
+            body = _visit_json(visit, await _outlet_name(uow, ctx, visit), exit_name)
+        return body | {"member": visit.member_id}
+
+
+async def _visit(uow: PosUnitOfWork, ctx: TerminalContext, visit_id: str, *, lock: bool) -> Visit:
+    visit = await uow.visit(ctx.network_id, visit_id.strip(), lock=lock)
+    if visit is None:
+        raise NotFound(f"this network has no visit '{visit_id}'", field="visit_id")
+    return visit
+
+
+async def _outlet_name(uow: PosUnitOfWork, ctx: TerminalContext, visit: Visit) -> str:
+    if visit.entry_outlet_id == ctx.outlet_id:
+        return ctx.outlet_name
+    return await uow.outlet_name(visit.entry_outlet_id)
+
+
+async def _member_facts(
+    uow: PosUnitOfWork,
+    rules: CompiledRuleSet | None,
+    ctx: TerminalContext,
+    member: MemberRef,
+    now: datetime,
+    balance: int,
+) -> MemberFacts:
+    history: MemberHistory | None = await member_history(uow, rules, ctx, member, now)
+    facts = MemberFacts(points_balance=balance)
+    if history is None:
+        return facts
+    return replace(
+        facts,
+        kind=history.kind,
+        tier=history.tier,
+        segments=history.segments,
+        birth_date=history.birth_date,
+        visit_count=history.visit_count,
+        period_spend_minor=history.period_spend_minor,
+        previous_period_spend_minor=history.previous_period_spend_minor,
+        card_type=history.card_type,
+    )
+
+
+def _reset_effect(
+    rules: CompiledRuleSet | None, ctx: TerminalContext, facts: MemberFacts, now: datetime
+) -> tuple[ResetBalances | None, tuple[str, ...]]:
+    """The `reset_balances` effect of the `visit_end` rules that apply at this exit, and the rules applied."""
+    if rules is None or not rules.candidates(Trigger.VISIT_END, ctx.partner_name, ctx.outlet_name):
+        return None, ()
+    evaluation = evaluate_event(
+        rules,
+        Trigger.VISIT_END,
+        facts,
+        outlet=ctx.outlet_name,
+        partner=ctx.partner_name,
+        now_utc=now,
+        local_time=now.astimezone(zone_named(ctx.timezone)),
+    )
+    return evaluation.reset, evaluation.applied_rules
+
+
+def _visit_json(visit: Visit, entry_outlet: str, exit_outlet: str | None) -> dict[str, Any]:
+    return {
+        "id": visit.id,
+        "state": "open" if visit.is_open else "ended",
+        "entry_outlet": entry_outlet,
+        "started_at": visit.started_at.isoformat(),
+        "exit_outlet": exit_outlet,
+        "ended_at": visit.ended_at.isoformat() if visit.ended_at else None,
+    }
