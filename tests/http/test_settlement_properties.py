@@ -333,10 +333,11 @@ async def _close_and_check(http: httpx.AsyncClient, world: Park, end: datetime) 
     assert len(direct) <= max(not_at_zero - 1, 0)
     _assert_settles(positions, direct)
 
-    # the same period again: refused, and nothing changes
+    # the same period again, by its end or by its start and end: refused, and nothing changes
     listing = (await http.get("/v1/admin/settlement/statements", headers=admin)).json()
-    again = await http.post("/v1/admin/settlement/periods", json={"end": end.isoformat()}, headers=admin)
-    assert_problem(again, 409, "conflict", "end")
+    for body in ({"end": end.isoformat()}, {"start": statement["period"]["start"], "end": end.isoformat()}):
+        again = await http.post("/v1/admin/settlement/periods", json=body, headers=admin)
+        assert_problem(again, 409, "conflict", "end")
     assert (await http.get("/v1/admin/settlement/statements", headers=admin)).json() == listing
     stored = await http.get(f"/v1/admin/settlement/statements/{statement['number']}", headers=admin)
     assert stored.json() == statement
