@@ -50,8 +50,11 @@ def new_key() -> str:
 
 
 async def enrol(http: httpx.AsyncClient, key: str, card: str, phone: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"kind": "personal", "card_number": card,
-                            "profile": {"name": "Test Member", "consent_data_processing": True}}
+    body: dict[str, Any] = {
+        "kind": "personal",
+        "card_number": card,
+        "profile": {"name": "Test Member", "consent_data_processing": True},
+    }
     if phone:
         body["profile"]["phone"] = phone
     response = await http.post("/v1/members", json=body, headers=auth(key, new_key()))
@@ -132,3 +135,13 @@ async def ledger_balance(services: Services, card: str) -> int:
                 {"card": card},
             )
         )
+
+
+def signed_minor(amount: str) -> int:
+    """A signed decimal amount the API shows ("-166.00") in minor units of a two-decimal currency."""
+    negative = amount.startswith("-")
+    whole, _, fraction = amount.lstrip("-").partition(".")
+    if not whole.isdigit() or len(fraction) != 2 or not fraction.isdigit():
+        raise ValueError(f"not an amount with two decimals: {amount!r}")
+    minor = int(whole) * 100 + int(fraction)
+    return -minor if negative else minor

@@ -89,6 +89,12 @@ async def test_a_water_park_day_is_settled_with_exact_numbers(park, settings):
             "/v1/admin/settlement/periods", json={"end": DAY_END.isoformat()}, headers=auth(admin_key)
         )
         assert_problem(again, 409, "conflict", "end")
+        first_close = {"start": DAY_START.isoformat(), "end": DAY_END.isoformat()}
+        retried = await http.post("/v1/admin/settlement/periods", json=first_close, headers=auth(admin_key))
+        assert_problem(retried, 409, "conflict", "end")  # the very request that closed it, sent again
+        overlapping = {"start": DAY_START.isoformat(), "end": (DAY_END + timedelta(hours=1)).isoformat()}
+        wrong_start = await http.post("/v1/admin/settlement/periods", json=overlapping, headers=auth(admin_key))
+        assert "the open period starts at" in assert_problem(wrong_start, 422, "invalid-input", "start")["detail"]
         too_recent = await http.post(
             "/v1/admin/settlement/periods", json={"end": clock.moment.isoformat()}, headers=auth(admin_key)
         )

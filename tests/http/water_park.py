@@ -27,9 +27,9 @@ class Clock:
         return self.moment
 
 
-async def water_park(services):
-    created = await services.admin.create_network("park", "Water park", "RUB", PROGRAM)
-    ref = NetworkRef(created["id"], "park", created["name"], "RUB")
+async def water_park(services, code: str = "park", program: ProgramSettings = PROGRAM):
+    created = await services.admin.create_network(code, "Water park", "RUB", program)
+    ref = NetworkRef(created["id"], code, created["name"], "RUB")
     keys, partner_ids = {}, {}
     for name in ("Tickets", "Cafe", "Photo", "Arcade"):
         partner = await services.admin.create_partner(ref, name)

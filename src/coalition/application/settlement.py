@@ -167,10 +167,10 @@ class SettlementService:
         async with self.store.unit_of_work() as uow:
             last = await uow.last_statement(network_id)
             opens = last[1] if last else (start or await uow.network_created_at(network_id))
+            if last is not None and end <= opens:  # also when the request names the closed period's start
+                raise Conflict(f"the period up to {opens.isoformat()} is closed already", field="end")
             if start is not None and start != opens:
                 raise InvalidInput(f"the open period starts at {opens.isoformat()}", field="start")
-            if last is not None and end <= opens:
-                raise Conflict(f"the period up to {opens.isoformat()} is closed already", field="end")
             require_period(opens, end)
             parties = sorted(await uow.partners(network_id))
             tx_range = await uow.period_tx_range(network_id, opens, end)
