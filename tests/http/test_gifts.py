@@ -194,3 +194,45 @@ async def test_an_expired_gift_keeps_or_releases_the_granting_partners_obligatio
         # released: the grant's reversal shows as granted value taken back
         assert (tickets["granted"], tickets["net"]) == ("500.00", tickets_net)
     assert await verify(services.engine) == []
+
+
+async def test_a_full_refund_revokes_the_gifts_its_purchase_granted_and_releases_the_obligation(park):
+    services, clock = park
+    clock.moment = DAY_START + timedelta(hours=1)
+    async with client(services) as http:
+        admin_key, keys, _ = await _network_with_gift_rules(services, http)
+        await enrol(http, keys["Tickets"], "8800-0021")
+        first = await buy(http, keys["Tickets"], "8800-0021", "2000.00")
+        second = await buy(http, keys["Tickets"], "8800-0021", "1500.00")
+        [kept], [revoked] = first["gifts_granted"], second["gifts_granted"]
+
+        async def refund(purchase, amount):
+            response = await http.post(
+                f"/v1/purchases/{purchase['id']}/refunds",
+                json={"amount": amount},
+                headers=auth(keys["Tickets"], new_key()),
+            )
+            assert response.status_code == 201, response.text
+            return response.json()
+
+        assert (await refund(first, "500.00"))["gifts_revoked"] == []  # a partial refund keeps the gift
+        assert (await refund(second, "1000.00"))["gifts_revoked"] == []
+        assert (await refund(second, "500.00"))["gifts_revoked"] == [revoked["id"]]  # refunded in full now
+        late = await http.post(f"/v1/gifts/{revoked['id']}/honour", headers=auth(keys["Photo"], new_key()))
+        assert_problem(late, 409, "conflict", "gift_id")
+        handed = await http.post(f"/v1/gifts/{kept['id']}/honour", headers=auth(keys["Photo"], new_key()))
+        assert handed.status_code == 200, handed.text
+
+        # Tickets granted 200 + 150 points and two photos (300.00 each); refunds took back 50 + 150 points and the
+        # revoked photo: it owes 350 − 200 + 600 − 300 = 450.00
+        clock.moment = DAY_END + timedelta(hours=1)
+        closed = await http.post(
+            "/v1/admin/settlement/periods",
+            json={"start": DAY_START.isoformat(), "end": DAY_END.isoformat()},
+            headers=auth(admin_key),
+        )
+        lines = {line["name"]: line for line in closed.json()["partners"]}
+        tickets = lines["Tickets"]
+        assert (tickets["granted"], tickets["granted_refunded"], tickets["net"]) == ("950.00", "500.00", "-450.00")
+        assert lines["Photo"]["net"] == "300.00"
+    assert await verify(services.engine) == []

@@ -384,6 +384,9 @@ class PosUnitOfWork(Protocol):
         ...
 
     async def outlet_name(self, outlet_id: int) -> str: ...
+    async def open_gifts_of_purchase(self, purchase_id: str) -> list[tuple[str, int]]:
+        """(gift id, grant transaction id) of the gifts a purchase granted that were not handed over yet."""
+        ...
 
 
 class UnitOfWorkFactory(Protocol):

@@ -434,6 +434,8 @@ class PosService:
                 tx_id,
                 now,
             )
+            left_minor = stored.check_minor - stored.refunded_before_minor - refund_minor
+            revoked = await self._revoke_gifts(uow, ctx, stored.id, now) if left_minor == 0 else []
             currency = program.currency
             return CommandResult(
                 201,
@@ -446,9 +448,8 @@ class PosService:
                     "points_clawed_back": plan.points_clawed_back,
                     "points_returned": plan.points_returned,
                     "points_balance": plan.balance_after,
-                    "refundable_left": format_minor(
-                        stored.check_minor - stored.refunded_before_minor - refund_minor, currency
-                    ),
+                    "refundable_left": format_minor(left_minor, currency),
+                    "gifts_revoked": revoked,
                 },
             )
 
@@ -765,7 +766,14 @@ class PosService:
         return {"gifts": len(due), "released": released, "policy": policy.value}
 
     async def expire_gift(
-        self, uow: PosUnitOfWork, network_id: int, gift_id: str, grant_tx_id: int, policy: GiftBreakage, now: datetime
+        self,
+        uow: PosUnitOfWork,
+        network_id: int,
+        gift_id: str,
+        grant_tx_id: int,
+        policy: GiftBreakage,
+        now: datetime,
+        why: str = "expired",
     ) -> GiftBreakage | None:
         """Expire one gift not handed over, under its lock, releasing the grant where the network does; None when it
         was handed over or expired by someone else since it was listed."""
@@ -774,11 +782,23 @@ class PosService:
             return None
         release_tx_id = None
         if policy is GiftBreakage.RELEASED:
-            release = release_transaction(await uow.transaction(grant_tx_id), grant_tx_id, gift_id)
+            release = release_transaction(await uow.transaction(grant_tx_id), grant_tx_id, gift_id, why)
             release_tx_id = await uow.post(network_id, release, None, now, now)
         if not await uow.mark_gift_expired(gift_id, now, release_tx_id):
             raise RuntimeError(f"gift {gift_id} changed under its lock")
         return policy
+
+    async def _revoke_gifts(
+        self, uow: PosUnitOfWork, ctx: TerminalContext, purchase_id: str, now: datetime
+    ) -> list[str]:
+        """A purchase refunded in full takes back the gifts it granted that were not handed over yet: the refund
+        reverses its share of every obligation, so the granting partner owes nothing for them."""
+        revoked = []
+        for gift_id, grant_tx_id in await uow.open_gifts_of_purchase(purchase_id):
+            why = f"revoked by the refund of {purchase_id}"
+            if await self.expire_gift(uow, ctx.network_id, gift_id, grant_tx_id, GiftBreakage.RELEASED, now, why):
+                revoked.append(gift_id)
+        return revoked
 
     async def swept_points(
         self, uow: PosUnitOfWork, ctx: TerminalContext, pc: ProgramContext, member: MemberRef, now: datetime

@@ -33,9 +33,10 @@ class GiftBreakage(StrEnum):
     RELEASED = "released"  # the grant is reversed: the partner owes nothing for it
 
 
-def release_transaction(grant: Transaction, grant_tx_id: int, gift_id: str) -> Transaction:
-    """The granting partner's obligation for an expired gift, released: the grant transaction reversed exactly."""
-    return reversal_of(grant, grant_tx_id, memo=f"gift {gift_id} expired: obligation released")
+def release_transaction(grant: Transaction, grant_tx_id: int, gift_id: str, why: str = "expired") -> Transaction:
+    """The granting partner's obligation for a gift not handed over, released (it expired, or the purchase that
+    granted it was refunded in full): the grant transaction reversed exactly."""
+    return reversal_of(grant, grant_tx_id, memo=f"gift {gift_id} {why}: obligation released")
 
 
 @dataclass(frozen=True, slots=True)

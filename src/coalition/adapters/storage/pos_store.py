@@ -1176,6 +1176,12 @@ class SqlPosUnitOfWork:
         )
         return [(row["id"], int(row["grant_tx_id"])) for row in rows]
 
+    async def open_gifts_of_purchase(self, purchase_id: str) -> list[tuple[str, int]]:
+        rows = await self.db.fetch(
+            "SELECT id, grant_tx_id FROM gifts WHERE purchase_id = $1 AND state = 'granted' ORDER BY id", purchase_id
+        )
+        return [(row["id"], int(row["grant_tx_id"])) for row in rows]
+
     async def outlet_name(self, outlet_id: int) -> str:
         found = await self.db.fetchval("SELECT name FROM outlets WHERE id = $1", outlet_id)
         if found is None:
