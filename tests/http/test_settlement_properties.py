@@ -134,20 +134,21 @@ class Flows:
 
 
 @dataclass
-class Sale:
-    id: str
-    outlet: str
-    left_minor: int
-
-
-@dataclass
 class Gift:
     id: str
     granted_by: str  # partner
     honoured_by: str  # partner whose outlet hands it over
     price_minor: int
     valid_until: datetime
-    state: str = "granted"  # or honoured, expired
+    state: str = "granted"  # or honoured, expired, revoked
+
+
+@dataclass
+class Sale:
+    id: str
+    outlet: str
+    left_minor: int
+    gifts: list[Gift] = field(default_factory=list)  # what it granted: a full refund revokes those still open
 
 
 @dataclass
@@ -251,13 +252,15 @@ async def _buy(http: httpx.AsyncClient, world: Park, outlet: str, card: str, che
     rule = GIFT_RULES.get(partner)
     granted = sale.get("gifts_granted", [])
     assert len(granted) == int(rule is not None and check_minor >= rule.from_minor)
+    gifts = []
     for gift in granted:
         assert rule is not None and gift["gift_type"] == rule.gift_type
         valid_until = datetime.fromisoformat(gift["valid_until"])
-        world.gifts.append(Gift(gift["id"], partner, rule.honoured_by, rule.price_minor, valid_until))
+        gifts.append(Gift(gift["id"], partner, rule.honoured_by, rule.price_minor, valid_until))
         flows.granted += rule.price_minor
         flows.transactions += 1
-    world.sales.append(Sale(sale["id"], outlet, check_minor))
+    world.gifts.extend(gifts)
+    world.sales.append(Sale(sale["id"], outlet, check_minor, gifts))
 
 
 async def _refund(http: httpx.AsyncClient, world: Park, sale: Sale, percent: int) -> None:
@@ -278,6 +281,12 @@ async def _refund(http: httpx.AsyncClient, world: Park, sale: Sale, percent: int
     flows.granted_refunded += refund["points_clawed_back"] * POINT_VALUE_MINOR
     flows.honoured_refunded += refund["points_returned"] * POINT_VALUE_MINOR
     flows.transactions += bool(refund["points_clawed_back"] or refund["points_returned"])
+    revoked = [gift for gift in sale.gifts if gift.state == "granted"] if sale.left_minor == 0 else []
+    assert refund["gifts_revoked"] == sorted(gift.id for gift in revoked)
+    for gift in revoked:  # refunded in full: the grant is reversed whatever the expiry policy
+        gift.state = "revoked"
+        flows.granted_refunded += gift.price_minor
+        flows.transactions += 1
 
 
 async def _honour(http: httpx.AsyncClient, world: Park, gift: Gift, now: datetime) -> None:
