@@ -16,6 +16,7 @@ from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.settlement_store import SqlSettlementStore
 from coalition.application.admin import AdminService
 from coalition.application.birthdays import BirthdayBonuses
+from coalition.application.breakage import BreakageService
 from coalition.application.coupons import CouponService
 from coalition.application.gifts import GiftService
 from coalition.application.permissions import PermissionsService
@@ -44,6 +45,7 @@ class Services:
     gifts: GiftService
     permissions: PermissionsService
     birthdays: BirthdayBonuses
+    breakage: BreakageService
 
     async def close(self) -> None:
         await self.store.close()
@@ -63,4 +65,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     gifts = GiftService(store.unit_of_work, clock)
     permissions = PermissionsService(pos)
     birthdays = BirthdayBonuses(pos)
-    return Services(settings, engine, store, pos, admin, rules, coupons, settlement, gifts, permissions, birthdays)
+    breakage = BreakageService(pos)
+    return Services(
+        settings, engine, store, pos, admin, rules, coupons, settlement, gifts, permissions, birthdays, breakage
+    )

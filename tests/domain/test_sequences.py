@@ -24,7 +24,17 @@ from coalition.domain.purchase import (
     plan_refund,
     points_balance,
 )
-from tests.domain.support import ACCOUNTS, BREAKAGE_ACCOUNT, MONEY, NOW, POINTS, apply_lots, lot_total, small_shop
+from tests.domain.support import (
+    ACCOUNTS,
+    BREAKAGE_ACCOUNT,
+    EXPIRY_ACCOUNTS,
+    MONEY,
+    NOW,
+    POINTS,
+    apply_lots,
+    lot_total,
+    small_shop,
+)
 
 PROGRAM = small_shop(points_expire_days=30)
 MEMBER, ISSUED, REDEEMED, PARTNER, NODE = 1, 2, 3, 4, 5
@@ -57,7 +67,7 @@ class World:
         return self.next_lot_id
 
     def sweep(self) -> None:
-        expiry = plan_expiry(BREAKAGE_ACCOUNT, MEMBER, POINTS, self.state.lots, self.now)
+        expiry = plan_expiry(PROGRAM, EXPIRY_ACCOUNTS, self.state.lots, self.now)
         if expiry is not None:
             self.post(expiry.transaction)
         balance_seen = points_balance(self.state, self.now)
@@ -110,7 +120,7 @@ def test_random_sequences_keep_every_invariant(ops: list[tuple[str, int, int]]) 
             amount = max(1, left * b // 100)
             back = plan_refund(PROGRAM, ACCOUNTS, world.state, totals, amount, world.now)
             world.post(back.transaction)
-            lots = apply_lots(world.state.lots, back.lot_takes, back.new_lot, world.new_id())
+            lots = apply_lots(world.state.lots, back.lot_takes, back.new_lots, world.new_id())
             world.state = MemberPoints(back.balance_after, back.lifetime_spend_after_minor, lots)
             world.purchases[index] = PurchaseTotals(
                 totals.check_minor,
