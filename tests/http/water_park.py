@@ -27,8 +27,8 @@ class Clock:
         return self.moment
 
 
-async def water_park(services):
-    created = await services.admin.create_network("park", "Water park", "RUB", PROGRAM)
+async def water_park(services, program=PROGRAM):
+    created = await services.admin.create_network("park", "Water park", "RUB", program)
     ref = NetworkRef(created["id"], "park", created["name"], "RUB")
     keys, partner_ids = {}, {}
     for name in ("Tickets", "Cafe", "Photo", "Arcade"):
