@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from coalition.adapters.storage.verify import verify
 from tests.http.water_park import DAY_END, DAY_START, PROGRAM, buy, water_park
-from tests.support import assert_problem, auth, balance_of, client, enrol, new_key
+from tests.support import assert_problem, auth, balance_of, client, enrol, make_network, new_key
 
 pytestmark = pytest.mark.anyio
 
@@ -266,3 +266,73 @@ async def test_the_policy_is_kept_by_default_and_bad_input_is_refused_naming_the
         for share_bp in (0, 10_000):  # the bounds are allowed
             await _set_policy(http, admin_key, "shared", share_bp)
         await _set_policy(http, admin_key, "kept")
+
+
+async def _forge_expiry(connection, network_id: int, partner_id: int, amount_minor: int) -> None:
+    """A balanced expiry transaction paying a partner without any of its points expiring (a forged breakage)."""
+    accounts = await connection.execute(
+        sa.text(
+            "SELECT owner_kind, id FROM accounts WHERE network_id = :network AND purpose = 'obligations' "
+            "AND (owner_kind = 'node' OR owner_id = :partner)"
+        ),
+        {"network": network_id, "partner": partner_id},
+    )
+    by_kind = {row[0]: row[1] for row in accounts}
+    moment = A_MONTH_LATER + timedelta(hours=2)
+    tx_id = await connection.scalar(
+        sa.text(
+            "INSERT INTO ledger_transactions (network_id, kind, outlet_id, reverses_tx_id, memo, occurred_at, "
+            "recorded_at) VALUES (:network, 'expiry', NULL, NULL, 'forged', :moment, :moment) RETURNING id"
+        ).bindparams(sa.bindparam("moment", type_=sa.DateTime(timezone=True))),
+        {"network": network_id, "moment": moment},
+    )
+    for kind, amount in (("node", -amount_minor), ("partner", amount_minor)):
+        await connection.execute(
+            sa.text("INSERT INTO postings (tx_id, account_id, asset, amount) VALUES (:tx, :account, 'money:RUB', :a)"),
+            {"tx": tx_id, "account": by_kind[kind], "a": amount},
+        )
+
+
+async def test_verify_finds_breakage_paid_to_a_partner_whose_points_did_not_expire_or_an_edited_statement(park):
+    from sqlalchemy.exc import DBAPIError
+
+    services, clock = park
+    admin_key, keys, partner_ids = await water_park(services, EXPIRING)
+    clock.moment = DAY_START + timedelta(hours=1)
+    async with client(services) as http:
+        await _set_policy(http, admin_key, "returned")
+        await enrol(http, keys["Tickets"], "7700-0401")
+        await buy(http, keys["Tickets"], "7700-0401", "1000.00")
+        clock.moment = A_MONTH_LATER
+        await http.post("/v1/admin/jobs/expire", headers=auth(admin_key))
+        clock.moment = A_MONTH_LATER + timedelta(hours=1)
+        await _close(http, admin_key, A_MONTH_LATER + timedelta(minutes=30), start=DAY_START)
+    assert await verify(services.engine) == []
+    network_id = (await services.admin.network("park")).id
+
+    async with services.engine.begin() as connection:
+        await _forge_expiry(connection, network_id, partner_ids["Photo"], 1_000)
+    assert {violation.check.name for violation in await verify(services.engine)} == {"breakage-returned-to-grantors"}
+
+    move = sa.text(
+        "UPDATE settlement_lines SET granted_minor = granted_minor + 100, breakage_minor = breakage_minor + 100 "
+        "WHERE partner_id = :partner"
+    )  # the net stays: only the breakage figure disagrees with the ledger
+    if services.engine.dialect.name == "postgresql":  # a closed statement and a lot's grantor cannot be edited
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with services.engine.begin() as connection:
+                await connection.execute(move, {"partner": partner_ids["Tickets"]})
+        with pytest.raises(DBAPIError, match="changing a key or reference column of lots refused"):
+            async with services.engine.begin() as connection:
+                await connection.execute(sa.text("UPDATE lots SET granting_partner_id = NULL"))
+        return
+    async with services.engine.begin() as connection:
+        await connection.execute(move, {"partner": partner_ids["Tickets"]})
+    found = {violation.check.name for violation in await verify(services.engine)}
+    assert found == {"breakage-returned-to-grantors", "statements-breakage-match-ledger"}
+
+    stranger = await services.admin.create_partner((await make_network(services, "other")).ref, "Stranger")
+    async with services.engine.begin() as connection:  # a lot said to be granted by another network's partner
+        await connection.execute(sa.text("UPDATE lots SET granting_partner_id = :partner"), {"partner": stranger["id"]})
+    found = {violation.check.name for violation in await verify(services.engine)}
+    assert "lots-granted-within-network" in found
