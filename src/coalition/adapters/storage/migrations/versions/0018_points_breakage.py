@@ -2,10 +2,11 @@
 
 - `lots.granting_partner_id`: the partner whose outlet granted the lot's points (NULL: the node, for the bonuses a
   job grants). Existing lots take the partner of the outlet of the transaction that created them — a purchase's or
-  a welcome bonus's outlet, the refunding outlet for points a refund gave back; birthday bonuses have no outlet and
-  stay the node's. On PostgreSQL the reference is checked per statement like the lots' other references (migration
-  0005, with 0010's lookups), partners are kept for good, and a lot's grantor never changes; SQLite keeps a
-  foreign key.
+  a welcome bonus's outlet; birthday bonuses have no outlet and stay the node's. A lot a refund created for the
+  points its purchase had spent takes the grantor of the lot the purchase took the most points from (new refunds
+  split them exactly, by grantor). On PostgreSQL the reference is checked per statement like the lots' other
+  references (migration 0005, with 0010's lookups), partners are kept for good, and a lot's grantor never changes;
+  SQLite keeps a foreign key.
 - `networks.points_breakage` (`kept`, the default, `returned` or `shared`) and `points_breakage_share_bp` (the
   granting partner's share under `shared`).
 - `settlement_lines.breakage_minor`: the value of expired points the node posted back to the partner; the line's
@@ -33,6 +34,13 @@ depends_on = None
 _BACKFILL_GRANTORS = (
     "UPDATE lots SET granting_partner_id = (SELECT o.partner_id FROM ledger_transactions t "
     "JOIN outlets o ON o.id = t.outlet_id WHERE t.id = lots.tx_id)"
+)
+_BACKFILL_REFUNDED_GRANTORS = (
+    "UPDATE lots SET granting_partner_id = (SELECT spent.granting_partner_id FROM ledger_transactions t "
+    "JOIN lot_takes k ON k.tx_id = t.reverses_tx_id JOIN lots spent ON spent.id = k.lot_id "
+    "WHERE t.id = lots.tx_id ORDER BY k.points DESC, spent.id LIMIT 1) "
+    "WHERE EXISTS (SELECT 1 FROM ledger_transactions t JOIN lot_takes k ON k.tx_id = t.reverses_tx_id "
+    "WHERE t.id = lots.tx_id AND t.kind = 'refund')"
 )
 
 _MEMBER_POINTS = """
@@ -95,6 +103,7 @@ def upgrade() -> None:
     else:  # SQLite adds a column with a foreign key in place (a copy of the table would trip lot_takes' keys)
         op.execute("ALTER TABLE lots ADD COLUMN granting_partner_id INTEGER REFERENCES partners (id)")
     op.execute(_BACKFILL_GRANTORS)
+    op.execute(_BACKFILL_REFUNDED_GRANTORS)
     with op.batch_alter_table("settlement_lines") as batch:
         batch.add_column(sa.Column("breakage_minor", sa.BigInteger(), nullable=False, server_default="0"))
         batch.drop_constraint("ck_settlement_lines_net", type_="check")
@@ -132,7 +141,7 @@ def downgrade() -> None:
             " - fees_minor",
         )
         batch.drop_column("breakage_minor")
+    # in place on both engines: copying `networks` or `lots` on SQLite would trip the keys that refer to them
     op.execute("ALTER TABLE lots DROP COLUMN granting_partner_id")
-    with op.batch_alter_table("networks") as batch:
-        batch.drop_column("points_breakage_share_bp")
-        batch.drop_column("points_breakage")
+    op.execute("ALTER TABLE networks DROP COLUMN points_breakage_share_bp")
+    op.execute("ALTER TABLE networks DROP COLUMN points_breakage")
