@@ -16,6 +16,7 @@ from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.settlement_store import SqlSettlementStore
 from coalition.application.admin import AdminService
 from coalition.application.birthdays import BirthdayBonuses
+from coalition.application.breakage import BreakageService
 from coalition.application.coupons import CouponService
 from coalition.application.gifts import GiftService
 from coalition.application.permissions import PermissionsService
@@ -46,6 +47,7 @@ class Services:
     permissions: PermissionsService
     birthdays: BirthdayBonuses
     visits: VisitService
+    breakage: BreakageService
 
     async def close(self) -> None:
         await self.store.close()
@@ -66,6 +68,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     permissions = PermissionsService(pos)
     birthdays = BirthdayBonuses(pos)
     visits = VisitService(pos)
+    breakage = BreakageService(pos)
     return Services(
-        settings, engine, store, pos, admin, rules, coupons, settlement, gifts, permissions, birthdays, visits
+        settings, engine, store, pos, admin, rules, coupons, settlement, gifts, permissions, birthdays, visits, breakage
     )

@@ -177,6 +177,7 @@ def test_expire_command_reports_what_it_swept(url):
     result = run("expire", "demo", "--database-url", url)
     assert result.exit_code == 0, result.output
     assert "0 expired points of 0 members posted to breakage" in result.stdout
+    assert "0.00 returned to the granting partners (kept)" in result.stdout
     unknown = run("expire", "no-such-network", "--database-url", url)
     assert unknown.exit_code == 2
     assert "no network 'no-such-network'" in unknown.output

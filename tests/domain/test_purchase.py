@@ -25,6 +25,8 @@ from coalition.domain.purchase import (
 from tests.domain.support import (
     ACCOUNTS,
     BREAKAGE_ACCOUNT,
+    EXPIRY_ACCOUNTS,
+    GRANTOR,
     MONEY,
     NOW,
     POINTS,
@@ -71,7 +73,9 @@ def test_a_basket_has_at_most_500_lines() -> None:
 
 
 def test_worked_purchase_with_points_posts_points_and_obligations() -> None:
-    state = MemberPoints(balance=500, lifetime_spend_minor=0, lots=(Lot(1, 200, NOW + 10 * DAY), Lot(2, 300, None)))
+    state = MemberPoints(
+        balance=500, lifetime_spend_minor=0, lots=(Lot(1, 200, NOW + 10 * DAY, GRANTOR), Lot(2, 300, None, GRANTOR))
+    )
     plan = plan_purchase(PROGRAM, ACCOUNTS, state, 200_000, 300, NOW)
 
     assert plan.quote.amount_due_minor == 170_000
@@ -91,7 +95,9 @@ def test_worked_purchase_with_points_posts_points_and_obligations() -> None:
         ]
     )
     assert plan.lot_takes == (LotTake(1, 200), LotTake(2, 100))  # the expiring lot first
-    assert plan.new_lot == NewLot(51, None, top_up_lot_id=2)  # the open never-expiring lot grows
+    assert plan.new_lot == NewLot(
+        51, None, top_up_lot_id=2, granting_partner_id=GRANTOR
+    )  # the open never-expiring lot grows
     assert plan.balance_after == 251
     assert plan.lifetime_spend_after_minor == 200_000
 
@@ -103,14 +109,14 @@ def test_purchase_without_redemption_only_accrues() -> None:
         [(ISSUED, POINTS, -50), (MEMBER, POINTS, 50), (PARTNER, MONEY, -5_000), (NODE, MONEY, 5_000)]
     )
     assert plan.lot_takes == ()
-    assert plan.new_lot == NewLot(50, None)
+    assert plan.new_lot == NewLot(50, None, granting_partner_id=GRANTOR)
     assert plan.balance_after == 50
     assert plan.lifetime_spend_after_minor == 1_100_000
 
 
 def test_obligations_follow_the_point_value() -> None:
     program = small_shop(point_value_minor=50)
-    state = MemberPoints(balance=1_000, lifetime_spend_minor=0, lots=(Lot(1, 1_000, None),))
+    state = MemberPoints(balance=1_000, lifetime_spend_minor=0, lots=(Lot(1, 1_000, None, GRANTOR),))
     plan = plan_purchase(program, ACCOUNTS, state, 200_000, 600, NOW)
     assert plan.quote.points_to_earn == 102
     assert posting_set(plan.transaction) == sorted(
@@ -128,7 +134,7 @@ def test_obligations_follow_the_point_value() -> None:
 
 
 def test_a_small_check_that_earns_nothing_moves_no_points() -> None:
-    state = MemberPoints(balance=7, lifetime_spend_minor=0, lots=(Lot(1, 7, None),))
+    state = MemberPoints(balance=7, lifetime_spend_minor=0, lots=(Lot(1, 7, None, GRANTOR),))
     plan = plan_purchase(PROGRAM, ACCOUNTS, state, 1_000, None, NOW)  # 3 % of 10.00 = 0.30 → 0 points
     assert plan.transaction is None
     assert plan.new_lot is None
@@ -140,14 +146,14 @@ def test_a_small_check_that_earns_nothing_moves_no_points() -> None:
 def test_new_lot_expires_after_the_programs_lifetime() -> None:
     program = small_shop(points_expire_days=365)
     plan = plan_purchase(program, ACCOUNTS, MemberPoints(0, 0, ()), 100_000, None, NOW)
-    assert plan.new_lot == NewLot(30, NOW + 365 * DAY)
+    assert plan.new_lot == NewLot(30, NOW + 365 * DAY, granting_partner_id=GRANTOR)
 
 
 def test_accrual_pays_off_a_debt_before_filling_a_new_lot() -> None:
-    state = MemberPoints(balance=-41, lifetime_spend_minor=0, lots=(Lot(1, 0, None),))
+    state = MemberPoints(balance=-41, lifetime_spend_minor=0, lots=(Lot(1, 0, None, GRANTOR),))
     plan = plan_purchase(PROGRAM, ACCOUNTS, state, 200_000, None, NOW)
     assert plan.quote.points_to_earn == 60
-    assert plan.new_lot == NewLot(19, None)
+    assert plan.new_lot == NewLot(19, None, granting_partner_id=GRANTOR)
     assert plan.balance_after == 19
 
 
@@ -168,7 +174,7 @@ def test_a_member_in_debt_cannot_redeem() -> None:
 
 
 def test_purchase_refuses_redemption_over_the_cap_or_below_the_minimum() -> None:
-    state = MemberPoints(balance=1_000, lifetime_spend_minor=0, lots=(Lot(1, 1_000, None),))
+    state = MemberPoints(balance=1_000, lifetime_spend_minor=0, lots=(Lot(1, 1_000, None, GRANTOR),))
     with pytest.raises(RedeemNotAllowed):
         plan_purchase(PROGRAM, ACCOUNTS, state, 200_000, 301, NOW)
     with pytest.raises(RedeemNotAllowed):
@@ -176,7 +182,9 @@ def test_purchase_refuses_redemption_over_the_cap_or_below_the_minimum() -> None
 
 
 def test_expired_points_cannot_be_spent() -> None:
-    state = MemberPoints(balance=100, lifetime_spend_minor=0, lots=(Lot(1, 60, NOW - DAY), Lot(2, 40, None)))
+    state = MemberPoints(
+        balance=100, lifetime_spend_minor=0, lots=(Lot(1, 60, NOW - DAY, GRANTOR), Lot(2, 40, None, GRANTOR))
+    )
     assert points_balance(state, NOW) == 40
     with pytest.raises(InsufficientPoints, match="41 points asked, the member has 40"):
         plan_purchase(PROGRAM, ACCOUNTS, state, 200_000, 41, NOW)
@@ -189,9 +197,14 @@ def test_expiry_sweeps_expired_lots_to_breakage() -> None:
     state = MemberPoints(
         balance=110,
         lifetime_spend_minor=5,
-        lots=(Lot(1, 40, NOW - DAY), Lot(2, 60, NOW + DAY), Lot(3, 0, NOW - 2 * DAY), Lot(4, 10, NOW)),
+        lots=(
+            Lot(1, 40, NOW - DAY, GRANTOR),
+            Lot(2, 60, NOW + DAY, GRANTOR),
+            Lot(3, 0, NOW - 2 * DAY, GRANTOR),
+            Lot(4, 10, NOW, GRANTOR),
+        ),
     )
-    plan = plan_expiry(BREAKAGE_ACCOUNT, MEMBER, POINTS, state.lots, NOW)
+    plan = plan_expiry(PROGRAM, EXPIRY_ACCOUNTS, state.lots, NOW)
     assert plan is not None
     assert plan.points == 50
     assert plan.takes == (LotTake(1, 40), LotTake(4, 10))
@@ -203,14 +216,19 @@ def test_expiry_sweeps_expired_lots_to_breakage() -> None:
     assert after == MemberPoints(
         balance=60,
         lifetime_spend_minor=5,
-        lots=(Lot(1, 0, NOW - DAY), Lot(2, 60, NOW + DAY), Lot(3, 0, NOW - 2 * DAY), Lot(4, 0, NOW)),
+        lots=(
+            Lot(1, 0, NOW - DAY, GRANTOR),
+            Lot(2, 60, NOW + DAY, GRANTOR),
+            Lot(3, 0, NOW - 2 * DAY, GRANTOR),
+            Lot(4, 0, NOW, GRANTOR),
+        ),
     )
     assert points_balance(after, NOW) == points_balance(state, NOW) == 60
 
 
 def test_nothing_to_expire_plans_nothing() -> None:
-    lots = (Lot(1, 0, NOW - DAY), Lot(2, 60, NOW + DAY), Lot(3, 9, None))
-    assert plan_expiry(BREAKAGE_ACCOUNT, MEMBER, POINTS, lots, NOW) is None
+    lots = (Lot(1, 0, NOW - DAY, GRANTOR), Lot(2, 60, NOW + DAY, GRANTOR), Lot(3, 9, None, GRANTOR))
+    assert plan_expiry(PROGRAM, EXPIRY_ACCOUNTS, lots, NOW) is None
     state = MemberPoints(69, 0, lots)
     assert after_expiry(state, None) is state
 
@@ -247,8 +265,14 @@ def test_every_purchase_plan_balances_and_keeps_the_lot_invariant(
 
 
 def test_never_expiring_points_top_up_the_open_lot_instead_of_adding_one() -> None:
-    state = MemberPoints(balance=500, lifetime_spend_minor=0, lots=(Lot(7, 200, NOW + DAY), Lot(9, 300, None)))
+    state = MemberPoints(
+        balance=500, lifetime_spend_minor=0, lots=(Lot(7, 200, NOW + DAY, GRANTOR), Lot(9, 300, None, GRANTOR))
+    )
     plan = plan_purchase(PROGRAM, ACCOUNTS, state, 100_000, None, NOW)
-    assert plan.new_lot == NewLot(30, None, top_up_lot_id=9)
-    emptied = MemberPoints(balance=200, lifetime_spend_minor=0, lots=(Lot(7, 200, NOW + DAY), Lot(9, 0, None)))
-    assert plan_purchase(PROGRAM, ACCOUNTS, emptied, 100_000, None, NOW).new_lot == NewLot(30, None)
+    assert plan.new_lot == NewLot(30, None, top_up_lot_id=9, granting_partner_id=GRANTOR)
+    emptied = MemberPoints(
+        balance=200, lifetime_spend_minor=0, lots=(Lot(7, 200, NOW + DAY, GRANTOR), Lot(9, 0, None, GRANTOR))
+    )
+    assert plan_purchase(PROGRAM, ACCOUNTS, emptied, 100_000, None, NOW).new_lot == NewLot(
+        30, None, granting_partner_id=GRANTOR
+    )

@@ -23,6 +23,7 @@ from coalition.domain.purchase import (
 )
 from tests.domain.support import (
     ACCOUNTS,
+    GRANTOR,
     MONEY,
     NOW,
     POINTS,
@@ -69,7 +70,9 @@ def test_cumulative_share_of_51_points_over_a_2000_check(before: int, refund: in
 
 
 def test_worked_partial_refund_claws_back_returns_and_reverses_obligations() -> None:
-    state = MemberPoints(balance=251, lifetime_spend_minor=200_000, lots=(Lot(2, 200, None), Lot(3, 51, None)))
+    state = MemberPoints(
+        balance=251, lifetime_spend_minor=200_000, lots=(Lot(2, 200, None, GRANTOR), Lot(3, 51, None, GRANTOR))
+    )
     plan = plan_refund(PROGRAM, ACCOUNTS, state, PURCHASE, 50_000, NOW)  # a quarter of the check
 
     assert plan.refund_minor == 50_000
@@ -91,13 +94,14 @@ def test_worked_partial_refund_claws_back_returns_and_reverses_obligations() -> 
         ]
     )
     assert plan.lot_takes == (LotTake(2, 12),)
-    assert plan.new_lot == NewLot(75, None, top_up_lot_id=2)  # never-expiring points top up the open lot
+    # never-expiring points top up the open lot of the same grantor
+    assert plan.new_lots == (NewLot(75, None, top_up_lot_id=2, granting_partner_id=GRANTOR),)
     assert plan.balance_after == 314
     assert plan.lifetime_spend_after_minor == 150_000
 
 
 def test_three_partial_refunds_return_exactly_what_the_purchase_moved() -> None:
-    state = MemberPoints(balance=251, lifetime_spend_minor=200_000, lots=(Lot(1, 251, None),))
+    state = MemberPoints(balance=251, lifetime_spend_minor=200_000, lots=(Lot(1, 251, None, GRANTOR),))
     totals, plans = PURCHASE, []
     for refund_minor in (50_000, 50_000, 100_000):
         plan = plan_refund(PROGRAM, ACCOUNTS, state, totals, refund_minor, NOW)
@@ -105,7 +109,7 @@ def test_three_partial_refunds_return_exactly_what_the_purchase_moved() -> None:
         state = MemberPoints(
             plan.balance_after,
             plan.lifetime_spend_after_minor,
-            apply_lots(state.lots, plan.lot_takes, plan.new_lot, next_id=len(state.lots) + 1),
+            apply_lots(state.lots, plan.lot_takes, plan.new_lots, next_id=len(state.lots) + 1),
         )
         totals = refunded(totals, refund_minor)
     assert [p.points_clawed_back for p in plans] == [12, 13, 26]
@@ -118,68 +122,70 @@ def test_three_partial_refunds_return_exactly_what_the_purchase_moved() -> None:
 
 def test_returned_points_get_a_fresh_lot_under_an_expiring_program() -> None:
     program = small_shop(points_expire_days=180)
-    state = MemberPoints(balance=51, lifetime_spend_minor=200_000, lots=(Lot(1, 51, NOW + 100 * DAY),))
+    state = MemberPoints(balance=51, lifetime_spend_minor=200_000, lots=(Lot(1, 51, NOW + 100 * DAY, GRANTOR),))
     plan = plan_refund(program, ACCOUNTS, state, PURCHASE, 200_000, NOW)
     assert plan.lot_takes == (LotTake(1, 51),)
-    assert plan.new_lot == NewLot(300, NOW + 180 * DAY)
+    assert plan.new_lots == (NewLot(300, NOW + 180 * DAY, granting_partner_id=GRANTOR),)
     assert plan.balance_after == 300
 
 
 def test_clawback_of_points_already_spent_leaves_a_debt() -> None:
     # The 51 earned points were spent since; the member has 10 left, and the purchase redeemed nothing.
     purchase = PurchaseTotals(200_000, 200_000, 60, 0, 0)
-    state = MemberPoints(balance=10, lifetime_spend_minor=200_000, lots=(Lot(1, 10, None),))
+    state = MemberPoints(balance=10, lifetime_spend_minor=200_000, lots=(Lot(1, 10, None, GRANTOR),))
     plan = plan_refund(PROGRAM, ACCOUNTS, state, purchase, 200_000, NOW)
     assert plan.points_clawed_back == 60
     assert plan.lot_takes == (LotTake(1, 10),)
-    assert plan.new_lot is None
+    assert plan.new_lots == ()
     assert plan.balance_after == -50
     assert posting_set(plan.transaction) == sorted(
         [(ISSUED, POINTS, 60), (MEMBER, POINTS, -60), (PARTNER, MONEY, 6_000), (NODE, MONEY, -6_000)]
     )
     # The next accrual pays the debt off first: 3 % of 2,000 = 60 points, 10 of them left in a lot.
-    after = MemberPoints(plan.balance_after, 0, apply_lots(state.lots, plan.lot_takes, plan.new_lot, next_id=2))
+    after = MemberPoints(plan.balance_after, 0, apply_lots(state.lots, plan.lot_takes, plan.new_lots, next_id=2))
     nxt = plan_purchase(PROGRAM, ACCOUNTS, after, 200_000, None, NOW)
-    assert nxt.new_lot == NewLot(10, None)
+    assert nxt.new_lot == NewLot(10, None, granting_partner_id=GRANTOR)
     assert nxt.balance_after == 10
 
 
 def test_returned_points_pay_off_the_clawback_shortfall_first() -> None:
     purchase = PurchaseTotals(200_000, 170_000, 51, 300, 0)
-    state = MemberPoints(balance=10, lifetime_spend_minor=0, lots=(Lot(1, 10, None),))
+    state = MemberPoints(balance=10, lifetime_spend_minor=0, lots=(Lot(1, 10, None, GRANTOR),))
     plan = plan_refund(PROGRAM, ACCOUNTS, state, purchase, 200_000, NOW)
     assert plan.lot_takes == (LotTake(1, 10),)
-    assert plan.new_lot == NewLot(259, None, top_up_lot_id=1)  # 300 returned less the 41 the lots could not cover
+    assert plan.new_lots == (
+        NewLot(259, None, top_up_lot_id=1, granting_partner_id=GRANTOR),
+    )  # 300 returned less the 41 the lots could not cover
     assert plan.balance_after == 259
 
 
 def test_returned_points_pay_off_an_existing_debt_first() -> None:
     purchase = PurchaseTotals(200_000, 170_000, 51, 300, 0)
-    state = MemberPoints(balance=-280, lifetime_spend_minor=0, lots=(Lot(1, 0, None),))
+    state = MemberPoints(balance=-280, lifetime_spend_minor=0, lots=(Lot(1, 0, None, GRANTOR),))
     plan = plan_refund(PROGRAM, ACCOUNTS, state, purchase, 200_000, NOW)
     assert plan.lot_takes == ()
     assert plan.balance_after == -280 - 51 + 300 == -31
-    assert plan.new_lot is None
+    assert plan.new_lots == ()
 
 
 def test_a_tiny_refund_that_moves_no_points_has_no_transaction() -> None:
-    state = MemberPoints(balance=251, lifetime_spend_minor=200_000, lots=(Lot(1, 251, None),))
+    state = MemberPoints(balance=251, lifetime_spend_minor=200_000, lots=(Lot(1, 251, None, GRANTOR),))
     plan = plan_refund(PROGRAM, ACCOUNTS, state, PURCHASE, 1, NOW)  # ⌊51 × 1 / 200,000⌋ = 0
     assert (plan.points_clawed_back, plan.points_returned, plan.money_back_minor) == (0, 0, 0)
     assert plan.transaction is None
     assert plan.lot_takes == ()
-    assert plan.new_lot is None
+    assert plan.new_lots == ()
     assert plan.balance_after == 251
     assert plan.lifetime_spend_after_minor == 199_999
 
 
 def test_lifetime_spend_never_goes_below_zero() -> None:
-    state = MemberPoints(balance=251, lifetime_spend_minor=1_000, lots=(Lot(1, 251, None),))
+    state = MemberPoints(balance=251, lifetime_spend_minor=1_000, lots=(Lot(1, 251, None, GRANTOR),))
     assert plan_refund(PROGRAM, ACCOUNTS, state, PURCHASE, 200_000, NOW).lifetime_spend_after_minor == 0
 
 
 def test_a_refund_larger_than_what_is_left_is_refused() -> None:
-    state = MemberPoints(balance=251, lifetime_spend_minor=200_000, lots=(Lot(1, 251, None),))
+    state = MemberPoints(balance=251, lifetime_spend_minor=200_000, lots=(Lot(1, 251, None, GRANTOR),))
     with pytest.raises(RefundNotAllowed, match=r"at most 2000\.00 RUB of this check") as error:
         plan_refund(PROGRAM, ACCOUNTS, state, PURCHASE, 200_001, NOW)
     assert error.value.field == "amount"
@@ -191,7 +197,7 @@ def test_a_refund_larger_than_what_is_left_is_refused() -> None:
 
 @pytest.mark.parametrize("refund_minor", [0, -1])
 def test_a_refund_must_be_positive(refund_minor: int) -> None:
-    state = MemberPoints(balance=251, lifetime_spend_minor=200_000, lots=(Lot(1, 251, None),))
+    state = MemberPoints(balance=251, lifetime_spend_minor=200_000, lots=(Lot(1, 251, None, GRANTOR),))
     with pytest.raises(InvalidInput) as error:
         plan_refund(PROGRAM, ACCOUNTS, state, PURCHASE, refund_minor, NOW)
     assert error.value.field == "amount"
@@ -209,7 +215,7 @@ def splits(draw: st.DrawFn, whole: int) -> list[int]:
 
 
 def step(state: MemberPoints, plan: RefundPlan, next_id: int) -> MemberPoints:
-    lots = apply_lots(state.lots, plan.lot_takes, plan.new_lot, next_id)
+    lots = apply_lots(state.lots, plan.lot_takes, plan.new_lots, next_id)
     return MemberPoints(plan.balance_after, plan.lifetime_spend_after_minor, lots)
 
 

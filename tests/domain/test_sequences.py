@@ -2,7 +2,8 @@
 
 After each step: every transaction balances per asset, the member's ledger balance equals the sum of the
 member's postings, the lots hold exactly max(balance, 0), a balance turns negative only through a refund's
-clawback, and the obligations between partner and node equal the net value of points granted and accepted.
+clawback, and the obligations between partner and node equal the net value of points granted and accepted, plus
+what the network's breakage policy returned to the partner for its expired points.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coalition.domain.breakage import KEEP_BREAKAGE, BreakagePolicy, PointsBreakage
 from coalition.domain.ledger import Transaction, validate
 from coalition.domain.purchase import (
     MemberPoints,
@@ -24,7 +26,17 @@ from coalition.domain.purchase import (
     plan_refund,
     points_balance,
 )
-from tests.domain.support import ACCOUNTS, BREAKAGE_ACCOUNT, MONEY, NOW, POINTS, apply_lots, lot_total, small_shop
+from tests.domain.support import (
+    ACCOUNTS,
+    BREAKAGE_ACCOUNT,
+    EXPIRY_ACCOUNTS,
+    MONEY,
+    NOW,
+    POINTS,
+    apply_lots,
+    lot_total,
+    small_shop,
+)
 
 PROGRAM = small_shop(points_expire_days=30)
 MEMBER, ISSUED, REDEEMED, PARTNER, NODE = 1, 2, 3, 4, 5
@@ -44,6 +56,8 @@ class World:
     next_lot_id: int = 1
     checks_minor: int = 0
     refunds_minor: int = 0
+    policy: BreakagePolicy = KEEP_BREAKAGE
+    returned_minor: int = 0  # breakage value posted back to the partner
 
     def post(self, tx: Transaction | None) -> None:
         if tx is None:
@@ -57,9 +71,10 @@ class World:
         return self.next_lot_id
 
     def sweep(self) -> None:
-        expiry = plan_expiry(BREAKAGE_ACCOUNT, MEMBER, POINTS, self.state.lots, self.now)
+        expiry = plan_expiry(PROGRAM, EXPIRY_ACCOUNTS, self.state.lots, self.now, self.policy)
         if expiry is not None:
             self.post(expiry.transaction)
+            self.returned_minor += expiry.returned_minor
         balance_seen = points_balance(self.state, self.now)
         self.state = after_expiry(self.state, expiry)
         assert self.state.balance == balance_seen
@@ -75,15 +90,22 @@ def check_invariants(world: World) -> None:
     assert granted >= 0
     assert accepted >= 0
     assert granted == world.state.balance + accepted + ledger[(BREAKAGE_ACCOUNT, POINTS)]
-    assert ledger[(PARTNER, MONEY)] == (accepted - granted) * PROGRAM.point_value_minor
+    assert ledger[(PARTNER, MONEY)] == (accepted - granted) * PROGRAM.point_value_minor + world.returned_minor
     assert ledger[(NODE, MONEY)] == -ledger[(PARTNER, MONEY)]
     assert world.state.lifetime_spend_minor == world.checks_minor - world.refunds_minor
 
 
+policies = st.one_of(
+    st.just(KEEP_BREAKAGE),
+    st.just(BreakagePolicy(PointsBreakage.RETURNED)),
+    st.integers(0, 10_000).map(lambda bp: BreakagePolicy(PointsBreakage.SHARED, bp)),
+)
+
+
 @settings(max_examples=200, deadline=None)
-@given(operations)
-def test_random_sequences_keep_every_invariant(ops: list[tuple[str, int, int]]) -> None:
-    world = World()
+@given(operations, policies)
+def test_random_sequences_keep_every_invariant(ops: list[tuple[str, int, int]], policy: BreakagePolicy) -> None:
+    world = World(policy=policy)
     for op, a, b in ops:
         if op == "wait":
             world.now += timedelta(days=a)
@@ -110,7 +132,7 @@ def test_random_sequences_keep_every_invariant(ops: list[tuple[str, int, int]]) 
             amount = max(1, left * b // 100)
             back = plan_refund(PROGRAM, ACCOUNTS, world.state, totals, amount, world.now)
             world.post(back.transaction)
-            lots = apply_lots(world.state.lots, back.lot_takes, back.new_lot, world.new_id())
+            lots = apply_lots(world.state.lots, back.lot_takes, back.new_lots, world.new_id())
             world.state = MemberPoints(back.balance_after, back.lifetime_spend_after_minor, lots)
             world.purchases[index] = PurchaseTotals(
                 totals.check_minor,

@@ -68,8 +68,11 @@ async def test_expired_points_stop_counting_and_are_swept_by_the_next_purchase(e
         assert member["next_expiry"]["points"] == 60
         assert await _breakage(services) == 0  # nothing swept yet: only shown
 
-        quote = await http.post("/v1/purchases/quote", json={"customer": "3001", "amount": "2000.00",
-                                                             "redeem_points": 61}, headers=auth(key))
+        quote = await http.post(
+            "/v1/purchases/quote",
+            json={"customer": "3001", "amount": "2000.00", "redeem_points": 61},
+            headers=auth(key),
+        )
         assert quote.status_code == 409  # the expired points cannot be spent
 
         spent = await buy(http, key, "3001", "2000.00", redeem=60)
@@ -109,11 +112,12 @@ async def test_expire_sweeps_every_member_with_expired_points_at_once(expiring):
         network_id = (await services.admin.network("expiring")).id
         seen: list[tuple[int, int]] = []
         result = await services.pos.expire_points(network_id, lambda done, total: seen.append((done, total)))
-        assert result == {"members": 3, "points": 150 + 30 + 60}
+        kept = {"policy": {"policy": "kept", "share_bp": None}, "returned_to_partners": "0.00"}
+        assert result == {"members": 3, "points": 150 + 30 + 60} | kept
         assert seen[-1] == (3, 3)
         assert await _breakage(services) == 240
         again = await services.pos.expire_points(network_id)
-        assert again == {"members": 0, "points": 0}
+        assert again == {"members": 0, "points": 0} | kept
         member = (await http.get("/v1/members/3103", headers=auth(key))).json()
         assert member["points_balance"] == 30
     assert await verify(services.engine) == []

@@ -123,14 +123,14 @@ async def test_a_water_park_day_is_settled_with_exact_numbers(park, settings):
 
         table = await http.get("/v1/admin/settlement/statements/1?format=csv", headers=auth(admin_key))
         rows = list(csv.reader(io.StringIO(table.text)))
-        assert rows[0][0] == "party" and ["settlement node", "", "", "", "", "", "55.00", ""] in rows
+        assert rows[0][0] == "party" and ["settlement node", "", "", "", "", "", "", "55.00", ""] in rows
         listing = await http.get("/v1/admin/settlement/statements", headers=auth(admin_key))
         assert [s["number"] for s in listing.json()["statements"]] == [1, 2]
 
     arguments = ["settle", "show", "park", "1", "--format", "csv", "--database-url", settings.database_url]
     shown = await anyio.to_thread.run_sync(lambda: CliRunner().invoke(cli, arguments))  # the CLI runs its own loop
     assert shown.exit_code == 0, shown.output
-    assert "Tickets,500.00,100.00,0.00,0.00,0.00,-400.00" in shown.output
+    assert "Tickets,500.00,100.00,0.00,0.00,0.00,0.00,-400.00" in shown.output
     third_end = (DAY_END + timedelta(days=2)).isoformat()
     closing = ["settle", "close", "park", "--end", third_end, "--database-url", settings.database_url]
     closed = await anyio.to_thread.run_sync(lambda: CliRunner().invoke(cli, closing))

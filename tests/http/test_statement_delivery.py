@@ -96,7 +96,7 @@ async def test_each_partner_gets_its_statement_by_email_with_csv_and_pdf(setting
         attachments = {part.get_filename(): part.get_content() for part in tickets.iter_attachments()}
         assert set(attachments) == {"statement-1-entries.csv", "statement-1.csv", "statement-1.pdf"}
         assert attachments["statement-1-entries.csv"].splitlines()[1].endswith(",-200.00")
-        assert "Tickets,200.00,0.00,0.00,0.00,0.00,-200.00,1" in attachments["statement-1.csv"]
+        assert "Tickets,200.00,0.00,0.00,0.00,0.00,0.00,-200.00,1" in attachments["statement-1.csv"]
         assert attachments["statement-1.pdf"].startswith(b"%PDF")
         cafe_text = by_recipient["cafe@park.example"].get_body(("plain",)).get_content()
         assert "Net: 105.00 RUB (the settlement node pays you 105.00 RUB)" in cafe_text  # 150.00 − 45.00

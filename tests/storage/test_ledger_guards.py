@@ -190,6 +190,9 @@ _NEW_TX = (
         "DELETE FROM accounts",
         "DELETE FROM networks",
         "UPDATE outlets SET id = id + 1000",
+        "INSERT INTO lots (account_id, tx_id, points, remaining, expires_at, granting_partner_id) "
+        "SELECT account_id, tx_id, 1, 1, NULL, 999999 FROM lots",
+        "UPDATE lots SET granting_partner_id = 999999",
     ],
     ids=[
         "posting-tx",
@@ -203,6 +206,8 @@ _NEW_TX = (
         "delete-accounts",
         "delete-networks",
         "outlet-id",
+        "lot-grantor",
+        "lot-grantor-changed",
     ],
 )
 async def test_references_of_the_purchase_path_cannot_dangle(services, statement):

@@ -49,6 +49,7 @@ from coalition.domain.purchase import (
     NewLot,
     PointsAccounts,
     after_expiry,
+    has_expired_lots,
     plan_expiry,
     plan_purchase,
 )
@@ -210,7 +211,7 @@ class _Planner:
             raise Conflict("this receipt number is already recorded at this outlet", field="receipt")
         check_minor, lines = basket
         coupons = accept_coupons(codes, self.coupons, member.member_id, self.now) if codes else ()
-        state = self._sweep(member, self.states[member.member_id])
+        state = await self._sweep(member, self.states[member.member_id])
         accounts = await self.service.points_accounts(self.uow, self.ctx, self.pc, member)
         program = self.pc.program
         history = await member_history(self.uow, self.rules, self.ctx, member, self.now)
@@ -263,11 +264,14 @@ class _Planner:
         )
         return CommandResult(201, body, response_stored=True)
 
-    def _sweep(self, member: MemberRef, state: MemberPoints) -> MemberPoints:
+    async def _sweep(self, member: MemberRef, state: MemberPoints) -> MemberPoints:
+        if not has_expired_lots(state, self.now):
+            return state
         pc = self.pc
-        expiry = plan_expiry(
-            pc.points_breakage_account, member.points_account_id, pc.program.points_asset, state.lots, self.now
+        accounts, policy = await self.service.expiry_accounts(
+            self.uow, self.ctx.network_id, pc, member, state.lots, self.now
         )
+        expiry = plan_expiry(pc.program, accounts, state.lots, self.now, policy)
         if expiry is None:
             return state
         tx_id = self.tx_ids.take()
@@ -281,20 +285,23 @@ class _Planner:
     def _add_lot(self, member: MemberRef, tx_id: int, new_lot: NewLot, lots: dict[int, Lot]) -> None:
         if new_lot.top_up_lot_id is not None:
             lot = lots[new_lot.top_up_lot_id]
-            lots[lot.id] = Lot(lot.id, lot.remaining + new_lot.points, lot.expires_at)
+            lots[lot.id] = replace(lot, remaining=lot.remaining + new_lot.points)
             self._change_lot(lot.id, new_lot.points, new_lot.points)
             return
         lot_id = self.lot_ids.take()
-        lots[lot_id] = Lot(lot_id, new_lot.points, new_lot.expires_at)
+        grantor = new_lot.granting_partner_id
+        lots[lot_id] = Lot(lot_id, new_lot.points, new_lot.expires_at, grantor)
         self.batch.new_lots.append(
-            LotWrite(lot_id, member.points_account_id, tx_id, new_lot.points, new_lot.points, new_lot.expires_at)
+            LotWrite(
+                lot_id, member.points_account_id, tx_id, new_lot.points, new_lot.points, new_lot.expires_at, grantor
+            )
         )
 
     def _take(self, tx_id: int, takes: Sequence[LotTake], lots: dict[int, Lot]) -> None:
         for take in takes:
             self.batch.lot_takes.append((tx_id, take.lot_id, take.points))
             lot = lots[take.lot_id]
-            lots[take.lot_id] = Lot(lot.id, lot.remaining - take.points, lot.expires_at)
+            lots[take.lot_id] = replace(lot, remaining=lot.remaining - take.points)
             self._change_lot(take.lot_id, 0, -take.points)
 
     def _change_lot(self, lot_id: int, points: int, remaining: int) -> None:

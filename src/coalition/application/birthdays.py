@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from coalition.application.pos import PosService
-from coalition.domain.purchase import plan_node_bonus
+from coalition.domain.purchase import lots_of, plan_node_bonus
 from coalition.domain.rules.context import MemberFacts
 from coalition.domain.rules.model import Trigger
 from coalition.domain.rules.pricing import event_points
@@ -59,7 +59,7 @@ class BirthdayBonuses:
                             pc.program, pc.points_issued_account, member.points_account_id, state, points, now, memo
                         )
                         tx_id = await uow.post(network_id, plan.transaction, None, now, now)
-                        await uow.apply_lots(tx_id, member.points_account_id, (), plan.new_lot)
+                        await uow.apply_lots(tx_id, member.points_account_id, (), lots_of(plan.new_lot))
                         await uow.set_member_points(
                             member.member_id, member.points_account_id, plan.balance_after, state.lifetime_spend_minor
                         )

@@ -12,12 +12,13 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from coalition.domain.bonus import BonusProgram
+from coalition.domain.breakage import BreakagePolicy
 from coalition.domain.cards import CardState
 from coalition.domain.coupons import Coupon, NewCoupon
 from coalition.domain.gifts import Gift, GiftBreakage, GiftType
 from coalition.domain.identifiers import IdentifierKind
 from coalition.domain.ledger import Transaction
-from coalition.domain.lots import LotTake
+from coalition.domain.lots import GrantedPoints, LotTake
 from coalition.domain.permissions import Permission
 from coalition.domain.purchase import BasketLine, MemberPoints, NewLot
 from coalition.domain.visits import Visit
@@ -77,6 +78,7 @@ class StoredPurchase:
     refunded_before_minor: int
     lines: tuple[BasketLine, ...]
     refunded_quantity_milli: dict[str, int]
+    spent: tuple[GrantedPoints, ...] = ()  # the points it spent by grantor, in the order it took them
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +195,7 @@ class LotWrite:
     points: int
     remaining: int
     expires_at: datetime | None
+    granting_partner_id: int | None  # None: the node granted them
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +278,7 @@ class PosUnitOfWork(Protocol):
         self, network_id: int, tx: Transaction, outlet_id: int | None, occurred_at: datetime, now: datetime
     ) -> int: ...
     async def apply_lots(
-        self, tx_id: int, account_id: int, takes: Sequence[LotTake], new_lot: NewLot | None
+        self, tx_id: int, account_id: int, takes: Sequence[LotTake], new_lots: Sequence[NewLot]
     ) -> None: ...
     async def set_member_points(
         self,
@@ -356,6 +359,8 @@ class PosUnitOfWork(Protocol):
 
     async def gift_breakage(self, network_id: int) -> GiftBreakage: ...
     async def set_gift_breakage(self, network_id: int, policy: GiftBreakage) -> None: ...
+    async def points_breakage(self, network_id: int) -> BreakagePolicy: ...
+    async def set_points_breakage(self, network_id: int, policy: BreakagePolicy) -> None: ...
     async def member_gifts(self, member_id: int, now: datetime) -> list[Gift]:
         """The member's gifts not yet handed over and still valid."""
         ...

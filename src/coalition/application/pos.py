@@ -35,6 +35,7 @@ from coalition.application.ports import (
 )
 from coalition.application.record_ids import new_record_id
 from coalition.domain.bonus import BonusProgram, Quote, Tier
+from coalition.domain.breakage import BreakagePolicy, PointsBreakage
 from coalition.domain.cards import CardAction, CardState, next_state, require_usable
 from coalition.domain.coupons import Coupon, NewCoupon, accept_coupons, issued_coupon, normalize_codes
 from coalition.domain.errors import (
@@ -60,6 +61,7 @@ from coalition.domain.gifts import (
     require_honourable,
 )
 from coalition.domain.identifiers import IdentifierKind, lookup_candidates, normalize
+from coalition.domain.lots import Lot
 from coalition.domain.members import DEFAULT_CARD_TYPE, parse_label, parse_segments
 from coalition.domain.money import (
     format_basis_points,
@@ -71,13 +73,16 @@ from coalition.domain.money import (
 from coalition.domain.permissions import OPEN, POINTS, Matrix, Operation, gift_counter
 from coalition.domain.purchase import (
     BasketLine,
+    ExpiryAccounts,
     MemberPoints,
     PointsAccounts,
     PurchaseTotals,
     after_expiry,
     basket_total_minor,
     cumulative_share,
+    expired_grantors,
     has_expired_lots,
+    lots_of,
     plan_bonus,
     plan_expiry,
     plan_purchase,
@@ -193,6 +198,7 @@ class PosService:
         self._programs: TtlCache[int, ProgramContext] = TtlCache(cache_ttl_seconds)
         self._matrices: TtlCache[int, tuple[Matrix]] = TtlCache(cache_ttl_seconds)
         self._partner_accounts: TtlCache[tuple[int, int], int] = TtlCache(cache_ttl_seconds)
+        self._breakage_policies: TtlCache[int, BreakagePolicy] = TtlCache(cache_ttl_seconds)
         self._cashiers: TtlCache[tuple[int, str], bool] = TtlCache(cache_ttl_seconds)
 
     # --- queries ------------------------------------------------------------------------------------------
@@ -415,7 +421,7 @@ class PosService:
                 if stored.tx_id is not None:
                     tx = type(tx)(tx.kind, tx.postings, reverses_tx_id=stored.tx_id, memo=f"refund of {stored.id}")
                 tx_id = await uow.post(ctx.network_id, tx, ctx.outlet_id, now, now)
-                await uow.apply_lots(tx_id, stored.points_account_id, plan.lot_takes, plan.new_lot)
+                await uow.apply_lots(tx_id, stored.points_account_id, plan.lot_takes, plan.new_lots)
             await uow.set_member_points(
                 stored.member_id, stored.points_account_id, plan.balance_after, plan.lifetime_spend_after_minor
             )
@@ -693,7 +699,40 @@ class PosService:
             points_redeemed=pc.points_redeemed_account,
             partner_obligations=partner_account,
             node_obligations=pc.node_obligations_account,
+            partner_id=ctx.partner_id,
         )
+
+    async def breakage_policy(self, uow: PosUnitOfWork, network_id: int) -> BreakagePolicy:
+        """The network's points breakage policy, cached like the program (a change takes effect within seconds)."""
+        policy = await self._breakage_policies.get_or_load(network_id, lambda: uow.points_breakage(network_id))
+        if policy is None:
+            raise LookupError(f"network {network_id} has no breakage policy")
+        return policy
+
+    def forget_breakage_policies(self) -> None:
+        """After the administrator changed a policy: this process sees it at once (others within the cache time)."""
+        self._breakage_policies.clear()
+
+    async def expiry_accounts(
+        self,
+        uow: PosUnitOfWork,
+        network_id: int,
+        pc: ProgramContext,
+        member: MemberRef,
+        lots: tuple[Lot, ...],
+        now: datetime,
+    ) -> tuple[ExpiryAccounts, BreakagePolicy]:
+        """What a member's sweep posts to under the network's policy: the obligations accounts of the partners that
+        granted the expired points are looked up only when the policy returns value to them."""
+        policy = await self.breakage_policy(uow, network_id)
+        partner_accounts = {}
+        if policy.kind is not PointsBreakage.KEPT:
+            for partner_id in expired_grantors(lots, now):
+                partner_accounts[partner_id] = await self.partner_account(uow, network_id, partner_id)
+        accounts = ExpiryAccounts(
+            member.points_account_id, pc.points_breakage_account, pc.node_obligations_account, partner_accounts
+        )
+        return accounts, policy
 
     async def matrix(self, uow: PosUnitOfWork, network_id: int) -> Matrix:
         """The network's permissions matrix, cached like the program (a change takes effect within seconds)."""
@@ -721,35 +760,46 @@ class PosService:
             matrix.require(ctx.outlet_id, ctx.outlet_name, gift_counter(code), Operation.GRANT)
 
     async def _partner_account(self, uow: PosUnitOfWork, ctx: TerminalContext) -> int:
-        """The obligations account of the terminal's partner (cached: accounts never change)."""
-        key = (ctx.network_id, ctx.partner_id)
+        """The obligations account of the terminal's partner."""
+        return await self.partner_account(uow, ctx.network_id, ctx.partner_id)
+
+    async def partner_account(self, uow: PosUnitOfWork, network_id: int, partner_id: int) -> int:
+        """A partner's obligations account (cached: accounts never change)."""
         partner_account = await self._partner_accounts.get_or_load(
-            key, lambda: uow.partner_obligations_account(ctx.network_id, ctx.partner_id)
+            (network_id, partner_id), lambda: uow.partner_obligations_account(network_id, partner_id)
         )
         if partner_account is None:
-            raise LookupError(f"partner {ctx.partner_id} has no obligations account")
+            raise LookupError(f"partner {partner_id} has no obligations account")
         return partner_account
 
     async def expire_points(
         self, network_id: int, progress: Callable[[int, int], None] | None = None
-    ) -> dict[str, int]:
+    ) -> dict[str, Any]:
         """Post every expired lot of the network to breakage, one member (and one transaction) at a time, so the
-        node's breakage account is current without waiting for each member's next purchase."""
+        node's breakage account is current without waiting for each member's next purchase; under the network's
+        policy, part or all of the expired points' value goes back to the partners that granted them."""
         now = self.clock.now()
         async with self.unit_of_work() as uow:
             pc = await self.program_context(uow, network_id)
             due = await uow.members_with_expired_lots(network_id, now)
-        points = 0
+            policy = await self.breakage_policy(uow, network_id)
+        points = returned_minor = 0
         for done, (member_id, account_id) in enumerate(due, start=1):
             member = MemberRef(member_id, "", account_id, None, None, None)
             async with self.unit_of_work() as uow:
                 await uow.lock_member(member_id)
                 state = await uow.member_points(member)
-                swept = await self._sweep_expired(uow, network_id, pc, member, state, now)
+                swept, returned = await self._sweep(uow, network_id, pc, member, state, now)
                 points += state.balance - swept.balance
+                returned_minor += returned
             if progress is not None:
                 progress(done, len(due))
-        return {"members": len(due), "points": points}
+        return {
+            "members": len(due),
+            "points": points,
+            "policy": breakage_json(policy),
+            "returned_to_partners": format_minor(returned_minor, pc.program.currency),
+        }
 
     async def expire_gifts(self, network_id: int) -> dict[str, Any]:
         """Mark every gift whose validity ended unused as expired; where the network releases them, reverse the
@@ -838,7 +888,7 @@ class PosService:
         accounts = await self.points_accounts(uow, ctx, pc, member)
         plan = plan_bonus(pc.program, accounts, state, points, now, f"{trigger.value}: {', '.join(codes)}")
         tx_id = await uow.post(ctx.network_id, plan.transaction, ctx.outlet_id, now, now)
-        await uow.apply_lots(tx_id, member.points_account_id, (), plan.new_lot)
+        await uow.apply_lots(tx_id, member.points_account_id, (), lots_of(plan.new_lot))
         await uow.set_member_points(
             member.member_id, member.points_account_id, plan.balance_after, state.lifetime_spend_minor
         )
@@ -853,18 +903,36 @@ class PosService:
         state: MemberPoints,
         now: datetime,
     ) -> MemberPoints:
-        expiry = plan_expiry(
-            pc.points_breakage_account, member.points_account_id, pc.program.points_asset, state.lots, now
-        )
+        return (await self._sweep(uow, network_id, pc, member, state, now))[0]
+
+    async def _sweep(
+        self,
+        uow: PosUnitOfWork,
+        network_id: int,
+        pc: ProgramContext,
+        member: MemberRef,
+        state: MemberPoints,
+        now: datetime,
+    ) -> tuple[MemberPoints, int]:
+        """Post the member's expired lots to breakage (the member is locked): the points left, and the value
+        returned to granting partners (minor units)."""
+        if not has_expired_lots(state, now):
+            return state, 0
+        accounts, policy = await self.expiry_accounts(uow, network_id, pc, member, state.lots, now)
+        expiry = plan_expiry(pc.program, accounts, state.lots, now, policy)
         if expiry is None:
-            return state
+            return state, 0
         tx_id = await uow.post(network_id, expiry.transaction, None, now, now)
-        await uow.apply_lots(tx_id, member.points_account_id, expiry.takes, None)
+        await uow.apply_lots(tx_id, member.points_account_id, expiry.takes, ())
         swept = after_expiry(state, expiry)
         await uow.set_member_points(
             member.member_id, member.points_account_id, swept.balance, swept.lifetime_spend_minor
         )
-        return swept
+        return swept, expiry.returned_minor
+
+
+def breakage_json(policy: BreakagePolicy) -> dict[str, Any]:
+    return {"policy": policy.kind.value, "share_bp": policy.share_bp}
 
 
 def purchase_record(
@@ -1058,6 +1126,7 @@ def _totals(stored: StoredPurchase) -> PurchaseTotals:
         points_earned=stored.points_earned,
         points_redeemed=stored.points_redeemed,
         refunded_before_minor=stored.refunded_before_minor,
+        spent=stored.spent,
     )
 
 

@@ -272,6 +272,7 @@ def statement_json(statement: Statement) -> dict[str, Any]:
                 "granted_refunded": format_minor(line.flows.granted_refunded_minor, currency),
                 "honoured": format_minor(line.flows.honoured_minor, currency),
                 "honoured_refunded": format_minor(line.flows.honoured_refunded_minor, currency),
+                "breakage": format_minor(line.flows.breakage_minor, currency),
                 "fees": format_minor(line.fees_minor, currency),
                 "net": format_minor(line.net_minor, currency),
                 "transactions": line.flows.transactions,
@@ -334,7 +335,19 @@ def _entry_json(entry: PartnerEntry, currency: str) -> dict[str, Any]:
 def statement_csv_rows(statement: Statement) -> list[list[str]]:
     """The statement as a table: one row per party, the node last, then the two transfer plans."""
     currency = statement.currency
-    rows = [["party", "granted", "granted_refunded", "honoured", "honoured_refunded", "fees", "net", "transactions"]]
+    rows = [
+        [
+            "party",
+            "granted",
+            "granted_refunded",
+            "honoured",
+            "honoured_refunded",
+            "breakage",
+            "fees",
+            "net",
+            "transactions",
+        ]
+    ]
     for line in statement.lines:
         flows = line.flows
         amounts = (
@@ -342,11 +355,12 @@ def statement_csv_rows(statement: Statement) -> list[list[str]]:
             flows.granted_refunded_minor,
             flows.honoured_minor,
             flows.honoured_refunded_minor,
+            flows.breakage_minor,
             line.fees_minor,
             line.net_minor,
         )
         rows.append([line.party.name, *(format_minor(amount, currency) for amount in amounts), str(flows.transactions)])
-    rows.append(["settlement node", "", "", "", "", "", format_minor(statement.node_net_minor, currency), ""])
+    rows.append(["settlement node", "", "", "", "", "", "", format_minor(statement.node_net_minor, currency), ""])
     for plan_name, plan in (
         ("through node", through_node(statement.positions)),
         ("direct", fewest_transfers(statement.positions)),

@@ -29,7 +29,14 @@ from coalition.domain.rules.context import MemberFacts
 from coalition.domain.rules.engine import CompiledRuleSet
 from coalition.domain.rules.model import ResetBalances, Trigger
 from coalition.domain.rules.pricing import evaluate_event
-from coalition.domain.visits import Visit, after_reset, plan_reset, points_left_from_visit, require_open
+from coalition.domain.visits import (
+    Visit,
+    after_reset,
+    lots_to_reset,
+    plan_reset,
+    points_left_from_visit,
+    require_open,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,26 +102,21 @@ class VisitService:
             reset_tx_id = None
             if reset is not None and reset.points:
                 added = await uow.points_added_since(member.points_account_id, visit.started_at)
-                plan = plan_reset(
-                    pc.points_breakage_account,
-                    member.points_account_id,
-                    pc.program.points_asset,
-                    state,
-                    points_left_from_visit(state.balance, added),
-                    visit.id,
-                )
+                due = lots_to_reset(state, points_left_from_visit(state.balance, added), now)
+                accounts, policy = await self.pos.expiry_accounts(uow, ctx.network_id, pc, member, due, now)
+                plan = plan_reset(pc.program, accounts, due, now, policy, visit.id)
                 if plan is not None:
                     reset_tx_id = await uow.post(ctx.network_id, plan.transaction, ctx.outlet_id, now, now)
-                    await uow.apply_lots(reset_tx_id, member.points_account_id, plan.takes, None)
+                    await uow.apply_lots(reset_tx_id, member.points_account_id, plan.takes, ())
                     state = after_reset(state, plan)
                     await uow.set_member_points(
                         member.member_id, member.points_account_id, state.balance, state.lifetime_spend_minor
                     )
                     points = plan.points
             if reset is not None and reset.gifts:
-                policy = await uow.gift_breakage(ctx.network_id)
+                gift_policy = await uow.gift_breakage(ctx.network_id)
                 for gift_id, grant_tx_id in await uow.open_gifts_granted_since(member.member_id, visit.started_at):
-                    if await self.pos.expire_gift(uow, ctx.network_id, gift_id, grant_tx_id, policy, now):
+                    if await self.pos.expire_gift(uow, ctx.network_id, gift_id, grant_tx_id, gift_policy, now):
                         gifts.append(gift_id)
             ended = replace(
                 visit, ended_at=now, exit_outlet_id=ctx.outlet_id, points_reset=points, gifts_reset=len(gifts)

@@ -2,6 +2,10 @@
 
 Invariant kept by every operation here: the remaining points of a member's lots sum to the member's balance
 when it is positive, and to zero when the balance is negative (a debt, paid off by the next accruals).
+
+A lot knows who granted its points: the partner whose outlet granted them (and owes the settlement node their
+value), or nobody — the node itself, for the bonuses a job grants (birthdays). What happens to that obligation when
+the points expire unused is the network's breakage policy (domain.breakage).
 """
 
 from __future__ import annotations
@@ -17,6 +21,15 @@ class Lot:
     id: int
     remaining: int
     expires_at: datetime | None
+    granting_partner_id: int | None = None  # None: the node granted them (a birthday bonus)
+
+
+@dataclass(frozen=True, slots=True)
+class GrantedPoints:
+    """Points of one grantor: a partner, or the node (None)."""
+
+    granting_partner_id: int | None
+    points: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +56,26 @@ def expired_points(lots: list[Lot], now: datetime) -> int:
     return sum(lot.remaining for lot in lots if is_expired(lot, now))
 
 
-def take_from_lots(lots: list[Lot], points: int, now: datetime) -> tuple[list[LotTake], int]:
-    """Take up to `points` from unexpired lots in spend order; return the takes and the shortfall."""
+def by_grantor(lots: list[Lot]) -> list[GrantedPoints]:
+    """The remaining points of these lots summed per grantor, in order of the grantor's first lot."""
+    totals: dict[int | None, int] = {}
+    for lot in lots:
+        if lot.remaining:
+            totals[lot.granting_partner_id] = totals.get(lot.granting_partner_id, 0) + lot.remaining
+    return [GrantedPoints(grantor, points) for grantor, points in totals.items()]
+
+
+def take_from_lots(
+    lots: list[Lot], points: int, now: datetime, *, partner_first: int | None = None
+) -> tuple[list[LotTake], int]:
+    """Take up to `points` from unexpired lots in spend order — those `partner_first` granted before the others,
+    when given; return the takes and the shortfall."""
     takes: list[LotTake] = []
     left = points
-    for lot in spend_order([lot for lot in lots if not is_expired(lot, now) and lot.remaining > 0]):
+    open_lots = spend_order([lot for lot in lots if not is_expired(lot, now) and lot.remaining > 0])
+    if partner_first is not None:
+        open_lots.sort(key=lambda lot: lot.granting_partner_id != partner_first)  # stable: spend order within
+    for lot in open_lots:
         if left == 0:
             break
         take = min(left, lot.remaining)

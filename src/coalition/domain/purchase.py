@@ -5,19 +5,26 @@ A purchase at an outlet of partner P that grants E points and accepts R points a
 - money (the points' settlement value V per point): P owes the node E·V (P -E·V, node +E·V), and the node owes P
   R·V (node -R·V, P +R·V).
 A refund reverses its prorated share of each of these lines and references the purchase's transaction.
+
+The points of a new lot remember who granted them (P; nobody — the node — for a birthday bonus), so that the
+network's breakage policy (domain.breakage) can release P's obligation for the points that expire unused.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from coalition.domain.bonus import BonusProgram, Quote, quote
+from coalition.domain.breakage import KEEP_BREAKAGE, BreakagePolicy
 from coalition.domain.errors import InvalidInput, RefundNotAllowed
 from coalition.domain.ledger import Posting, Transaction, TransactionKind, require_valid, transfer
 from coalition.domain.lots import (
+    GrantedPoints,
     Lot,
     LotTake,
+    by_grantor,
     expired_points,
     is_expired,
     new_lot_points,
@@ -59,6 +66,7 @@ class PointsAccounts:
     points_redeemed: int
     partner_obligations: int
     node_obligations: int
+    partner_id: int  # the outlet's partner: it grants the points earned there and owes the node for them
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,35 +79,114 @@ class MemberPoints:
 
 
 @dataclass(frozen=True, slots=True)
+class ExpiryAccounts:
+    """Ledger accounts a member's expiry sweep touches. `partner_obligations` maps each partner that granted
+    expired points to its obligations account; only a policy that returns value to partners needs it."""
+
+    member_points: int
+    points_breakage: int
+    node_obligations: int
+    partner_obligations: Mapping[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnedValue:
+    """Breakage value posted back to the partner that granted the expired points (minor units, > 0)."""
+
+    partner_id: int
+    amount_minor: int
+
+
+@dataclass(frozen=True, slots=True)
 class ExpiryPlan:
     transaction: Transaction
     takes: tuple[LotTake, ...]
     points: int
+    returned: tuple[ReturnedValue, ...] = ()
+
+    @property
+    def returned_minor(self) -> int:
+        return sum(value.amount_minor for value in self.returned)
+
+
+def expired_lots(lots: tuple[Lot, ...], now: datetime) -> list[Lot]:
+    """Expired lots with points no expiry transaction has swept yet."""
+    return [lot for lot in lots if is_expired(lot, now) and lot.remaining > 0]
+
+
+def expired_grantors(lots: tuple[Lot, ...], now: datetime) -> list[int]:
+    """The partners that granted points of the expired lots, by id (the node's own points left out)."""
+    return sorted({lot.granting_partner_id for lot in expired_lots(lots, now) if lot.granting_partner_id is not None})
 
 
 def plan_expiry(
-    breakage_account: int, member_account: int, asset: str, lots: tuple[Lot, ...], now: datetime
+    program: BonusProgram,
+    accounts: ExpiryAccounts,
+    lots: tuple[Lot, ...],
+    now: datetime,
+    policy: BreakagePolicy = KEEP_BREAKAGE,
 ) -> ExpiryPlan | None:
-    """Post the remaining points of expired lots to breakage; None when nothing expired."""
-    takes = tuple(LotTake(lot.id, lot.remaining) for lot in lots if is_expired(lot, now) and lot.remaining > 0)
-    points = sum(take.points for take in takes)
+    """Post the remaining points of expired lots to breakage, and — as the network's policy says — part or all of
+    their settlement value back to the partners that granted them, in one transaction; None when nothing expired."""
+    expired = expired_lots(lots, now)
+    points = sum(lot.remaining for lot in expired)
     if not points:
         return None
-    postings = transfer(member_account, breakage_account, asset, points)
-    return ExpiryPlan(
-        require_valid(Transaction(TransactionKind.EXPIRY, postings, memo="points expired")), takes, points
+    returned = returned_values(program, policy, by_grantor(expired))
+    postings = (
+        *transfer(accounts.member_points, accounts.points_breakage, program.points_asset, points),
+        *_release_postings(accounts, program.money_asset, returned),
+    )
+    transaction = Transaction(TransactionKind.EXPIRY, postings, memo=_expiry_memo(policy, returned))
+    takes = tuple(LotTake(lot.id, lot.remaining) for lot in expired)
+    return ExpiryPlan(require_valid(transaction), takes, points, returned)
+
+
+def returned_values(
+    program: BonusProgram, policy: BreakagePolicy, expired: list[GrantedPoints]
+) -> tuple[ReturnedValue, ...]:
+    """Per granting partner, the value of its expired points the policy returns to it (rounded once per partner)."""
+    returned = []
+    for granted in expired:
+        if granted.granting_partner_id is None:
+            continue  # the node granted these itself: nobody owes for them
+        amount_minor = policy.returned_minor(program.points_value_minor(granted.points))
+        if amount_minor:
+            returned.append(ReturnedValue(granted.granting_partner_id, amount_minor))
+    return tuple(returned)
+
+
+def _release_postings(accounts: ExpiryAccounts, asset: str, returned: tuple[ReturnedValue, ...]) -> tuple[Posting, ...]:
+    """The node's obligations account pays each partner its returned value (one node posting for all of them)."""
+    if not returned:
+        return ()
+    total_minor = sum(value.amount_minor for value in returned)
+    partner_postings = []
+    for value in returned:
+        account = accounts.partner_obligations.get(value.partner_id)
+        if account is None:
+            raise ValueError(f"no obligations account given for partner {value.partner_id}")
+        partner_postings.append(Posting(account, asset, value.amount_minor))
+    return (Posting(accounts.node_obligations, asset, -total_minor), *partner_postings)
+
+
+def _expiry_memo(policy: BreakagePolicy, returned: tuple[ReturnedValue, ...]) -> str:
+    if not returned:
+        return "points expired"
+    return f"points expired: breakage {policy.kind.value}" + (
+        f" ({policy.share_bp} bp to the granting partner)" if policy.share_bp is not None else ""
     )
 
 
 def has_expired_lots(state: MemberPoints, now: datetime) -> bool:
-    return any(is_expired(lot, now) and lot.remaining > 0 for lot in state.lots)
+    return bool(expired_lots(state.lots, now))
 
 
 def after_expiry(state: MemberPoints, expiry: ExpiryPlan | None) -> MemberPoints:
     if expiry is None:
         return state
     expired = {take.lot_id for take in expiry.takes}
-    lots = tuple(Lot(lot.id, 0, lot.expires_at) if lot.id in expired else lot for lot in state.lots)
+    lots = tuple(replace(lot, remaining=0) if lot.id in expired else lot for lot in state.lots)
     return MemberPoints(state.balance - expiry.points, state.lifetime_spend_minor, lots)
 
 
@@ -111,16 +198,29 @@ class NewLot:
     points: int
     expires_at: datetime | None
     top_up_lot_id: int | None = None
+    granting_partner_id: int | None = None  # None: the node granted them
 
 
-def new_lot(points: int, expires_at: datetime | None, lots: tuple[Lot, ...]) -> NewLot | None:
+def lots_of(new_lot: NewLot | None) -> tuple[NewLot, ...]:
+    return () if new_lot is None else (new_lot,)
+
+
+def new_lot(
+    points: int, expires_at: datetime | None, lots: tuple[Lot, ...], granting_partner_id: int | None
+) -> NewLot | None:
+    """A lot for `points` granted by this partner (None: the node). Never-expiring points top up the open
+    never-expiring lot of the same grantor, so a lot always knows who granted every point in it."""
     if not points:
         return None
     if expires_at is None:
-        open_forever = [lot.id for lot in lots if lot.expires_at is None and lot.remaining > 0]
+        open_forever = [
+            lot.id
+            for lot in lots
+            if lot.expires_at is None and lot.remaining > 0 and lot.granting_partner_id == granting_partner_id
+        ]
         if open_forever:
-            return NewLot(points, None, top_up_lot_id=min(open_forever))
-    return NewLot(points, expires_at)
+            return NewLot(points, None, min(open_forever), granting_partner_id)
+    return NewLot(points, expires_at, None, granting_partner_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +273,7 @@ def plan_purchase(
         quote=q,
         transaction=require_valid(Transaction(TransactionKind.PURCHASE, postings)) if postings else None,
         lot_takes=tuple(takes),
-        new_lot=new_lot(lot_points, lot_expiry(program, now), state.lots),
+        new_lot=new_lot(lot_points, lot_expiry(program, now), state.lots, accounts.partner_id),
         balance_after=balance_after_spend + q.points_to_earn,
         lifetime_spend_after_minor=state.lifetime_spend_minor + check_minor,
     )
@@ -196,7 +296,8 @@ def plan_bonus(
     postings = _points_postings(program, accounts, earned=points, redeemed=0)
     transaction = require_valid(Transaction(TransactionKind.BONUS, postings, memo=memo))
     lot_points = new_lot_points(state.balance, points)
-    return BonusPlan(transaction, new_lot(lot_points, lot_expiry(program, now), state.lots), state.balance + points)
+    lot = new_lot(lot_points, lot_expiry(program, now), state.lots, accounts.partner_id)
+    return BonusPlan(transaction, lot, state.balance + points)
 
 
 def plan_node_bonus(
@@ -215,7 +316,8 @@ def plan_node_bonus(
     postings = transfer(points_issued, member_points, program.points_asset, points)
     transaction = require_valid(Transaction(TransactionKind.BONUS, postings, memo=memo))
     lot_points = new_lot_points(state.balance, points)
-    return BonusPlan(transaction, new_lot(lot_points, lot_expiry(program, now), state.lots), state.balance + points)
+    lot = new_lot(lot_points, lot_expiry(program, now), state.lots, None)  # the node's own points
+    return BonusPlan(transaction, lot, state.balance + points)
 
 
 def _points_postings(
@@ -245,6 +347,8 @@ class PurchaseTotals:
     points_earned: int
     points_redeemed: int
     refunded_before_minor: int
+    # the points it spent, by the partner that had granted them, in the order it took them from the lots
+    spent: tuple[GrantedPoints, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +359,7 @@ class RefundPlan:
     points_returned: int
     transaction: Transaction | None
     lot_takes: tuple[LotTake, ...]
-    new_lot: NewLot | None
+    new_lots: tuple[NewLot, ...]  # the points returned, one lot per partner that had granted them
     balance_after: int
     lifetime_spend_after_minor: int
 
@@ -278,7 +382,10 @@ def plan_refund(
     refund_minor: int,
     now: datetime,
 ) -> RefundPlan:
-    """Claw back the refund's share of earned points (a debt if already spent); return its share of redeemed ones."""
+    """Claw back the refund's share of earned points (a debt if already spent); return its share of redeemed ones.
+
+    The points clawed back come first from lots the refunding partner granted (it gets their value back). The points
+    returned keep the grantor of the points the purchase spent, so their breakage still releases the right partner."""
     left_minor = purchase.check_minor - purchase.refunded_before_minor
     if refund_minor <= 0:
         raise InvalidInput("a refund must be greater than zero", field="amount")
@@ -287,9 +394,12 @@ def plan_refund(
         raise RefundNotAllowed(f"at most {left} {program.currency} of this check are left to refund", field="amount")
     share = _RefundShares(purchase, refund_minor)
     clawed, returned = share.of(purchase.points_earned), share.of(purchase.points_redeemed)
-    takes, shortfall = take_from_lots(list(state.lots), clawed, now)
+    takes, shortfall = take_from_lots(list(state.lots), clawed, now, partner_first=accounts.partner_id)
     existing_debt = max(0, -state.balance)
     restored = max(0, returned - shortfall - existing_debt)
+    returned_before = prorate_floor(purchase.points_redeemed, purchase.refunded_before_minor, purchase.check_minor)
+    restored_by_grantor = points_at(purchase.spent, returned_before, restored, accounts.partner_id)
+    expires_at = lot_expiry(program, now)
     postings = tuple(
         Posting(p.account_id, p.asset, -p.amount)
         for p in _points_postings(program, accounts, earned=clawed, redeemed=returned)
@@ -301,10 +411,33 @@ def plan_refund(
         points_returned=returned,
         transaction=require_valid(Transaction(TransactionKind.REFUND, postings)) if postings else None,
         lot_takes=tuple(takes),
-        new_lot=new_lot(restored, lot_expiry(program, now), state.lots),
+        new_lots=tuple(
+            lot
+            for granted in restored_by_grantor
+            if (lot := new_lot(granted.points, expires_at, state.lots, granted.granting_partner_id)) is not None
+        ),
         balance_after=state.balance - clawed + returned,
         lifetime_spend_after_minor=max(0, state.lifetime_spend_minor - refund_minor),
     )
+
+
+def points_at(spent: tuple[GrantedPoints, ...], first: int, count: int, otherwise: int | None) -> list[GrantedPoints]:
+    """The points at positions first … first + count − 1 of what a purchase spent, in its spend order, summed per
+    grantor. Refunds return a purchase's spent points in that order (each refund starts where the earlier ones
+    stopped), so together they return each grantor's points exactly; positions beyond what was recorded count as
+    granted by `otherwise`."""
+    totals: dict[int | None, int] = {}
+    start, end = first, first + count
+    position = 0
+    for piece in spent:
+        overlap = min(end, position + piece.points) - max(start, position)
+        if overlap > 0:
+            totals[piece.granting_partner_id] = totals.get(piece.granting_partner_id, 0) + overlap
+        position += piece.points
+    beyond = end - max(start, position)
+    if beyond > 0:
+        totals[otherwise] = totals.get(otherwise, 0) + beyond
+    return [GrantedPoints(grantor, points) for grantor, points in totals.items()]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,9 @@
 
 Every point a partner's outlet grants puts the partner in the settlement node's debt by the point's value; every
 point an outlet accepts as payment puts the node in the partner's debt (domain.purchase posts both, in money, on the
-partner's and the node's obligations accounts). A refund posts the same movements reversed. So a partner's position
+partner's and the node's obligations accounts). A refund posts the same movements reversed. When points expire
+unused, the network's breakage policy (domain.breakage) may post part or all of their value back from the node to
+the partner that granted them (an expiry transaction), shown as the partner's breakage. So a partner's position
 over a period is the sum of its obligation postings recorded in the period: positive, the node owes the partner;
 negative, the partner owes the node. The node's own position is minus the partners' sum, so the positions of all
 parties sum to zero — the money the node holds for points granted and not yet spent, or owes for points spent
@@ -15,7 +17,7 @@ down to the minor unit, once per partner and period (FeeSchedule.fee_minor).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from coalition.domain.errors import InvalidInput
@@ -24,6 +26,7 @@ from coalition.domain.money import BASIS_POINTS_PER_WHOLE, round_down_div
 
 NODE_NAME = "settlement node"
 _REVERSING = frozenset({TransactionKind.REFUND, TransactionKind.REVERSAL})
+_BREAKAGE = frozenset({TransactionKind.EXPIRY})
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -48,11 +51,18 @@ class Flows:
     honoured_minor: int = 0  # value of points its outlets accepted as payment
     honoured_refunded_minor: int = 0  # ... given back by refunds
     transactions: int = 0
+    breakage_minor: int = 0  # value of its expired points the node posted back to it (the breakage policy)
 
     @property
     def net_minor(self) -> int:
         """Positive: the node owes the partner; negative: the partner owes the node."""
-        return self.honoured_minor - self.honoured_refunded_minor - self.granted_minor + self.granted_refunded_minor
+        return (
+            self.honoured_minor
+            - self.honoured_refunded_minor
+            - self.granted_minor
+            + self.granted_refunded_minor
+            + self.breakage_minor
+        )
 
     def __add__(self, other: Flows) -> Flows:
         return Flows(
@@ -61,10 +71,13 @@ class Flows:
             self.honoured_minor + other.honoured_minor,
             self.honoured_refunded_minor + other.honoured_refunded_minor,
             self.transactions + other.transactions,
+            self.breakage_minor + other.breakage_minor,
         )
 
     def plus(self, kind: TransactionKind, amount_minor: int) -> Flows:
         """These flows with one posting on the partner's obligations account added."""
+        if kind in _BREAKAGE:  # the node releases (part of) what the partner owes for points that expired
+            return replace(self, breakage_minor=self.breakage_minor + amount_minor)
         granted, granted_back, honoured, honoured_back = (0, 0, 0, 0)
         if kind in _REVERSING:
             granted_back, honoured_back = max(amount_minor, 0), max(-amount_minor, 0)
@@ -76,6 +89,7 @@ class Flows:
             self.honoured_minor + honoured,
             self.honoured_refunded_minor + honoured_back,
             self.transactions,
+            self.breakage_minor,
         )
 
 

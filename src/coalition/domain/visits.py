@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from coalition.domain.bonus import BonusProgram
+from coalition.domain.breakage import BreakagePolicy
 from coalition.domain.errors import Conflict
-from coalition.domain.ledger import Transaction, TransactionKind, require_valid, transfer
+from coalition.domain.ledger import require_valid
 from coalition.domain.lots import Lot, LotTake
-from coalition.domain.purchase import ExpiryPlan, MemberPoints
+from coalition.domain.purchase import ExpiryAccounts, ExpiryPlan, MemberPoints, plan_expiry
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,16 +60,29 @@ def reset_takes(lots: tuple[Lot, ...], points: int) -> tuple[LotTake, ...]:
     return tuple(takes)
 
 
+def lots_to_reset(state: MemberPoints, points: int, now: datetime) -> tuple[Lot, ...]:
+    """The points a reset takes, as lots that expire `now` (with their grantors): a reset is an expiry of the visit's
+    points, so its breakage follows the network's points breakage policy like any other."""
+    by_id = {lot.id: lot for lot in state.lots}
+    return tuple(
+        replace(by_id[take.lot_id], remaining=take.points, expires_at=now) for take in reset_takes(state.lots, points)
+    )
+
+
 def plan_reset(
-    breakage_account: int, member_account: int, asset: str, state: MemberPoints, points: int, visit_id: str
+    program: BonusProgram,
+    accounts: ExpiryAccounts,
+    due: tuple[Lot, ...],
+    now: datetime,
+    policy: BreakagePolicy,
+    visit_id: str,
 ) -> ExpiryPlan | None:
-    """Post `points` of the member's newest lots to breakage, like points that expire; None when there are none."""
-    if points <= 0:
+    """Post the lots `lots_to_reset` chose to breakage; None when there are none."""
+    plan = plan_expiry(program, accounts, due, now, policy)
+    if plan is None:
         return None
-    takes = reset_takes(state.lots, points)
-    postings = transfer(member_account, breakage_account, asset, points)
-    memo = f"visit {visit_id} ended: unused points reset"
-    return ExpiryPlan(require_valid(Transaction(TransactionKind.EXPIRY, postings, memo=memo)), takes, points)
+    memo = f"visit {visit_id} ended: unused points reset ({plan.transaction.memo})"
+    return replace(plan, transaction=require_valid(replace(plan.transaction, memo=memo)))
 
 
 def after_reset(state: MemberPoints, plan: ExpiryPlan | None) -> MemberPoints:

@@ -158,6 +158,9 @@ def expire(network: str, database_url: DatabaseOption = None) -> None:
 
     result = _run(_settings(database_url), work)
     console.print(f"{result['points']} expired points of {result['members']} members posted to breakage")
+    policy = result["policy"]
+    share = f", {policy['share_bp']} bp to the granting partner" if policy["share_bp"] is not None else ""
+    console.print(f"{result['returned_to_partners']} returned to the granting partners ({policy['policy']}{share})")
     gifts = result["gifts"]
     console.print(
         f"{gifts['gifts']} gift(s) expired, {gifts['released']} released to their partners ({gifts['policy']})"

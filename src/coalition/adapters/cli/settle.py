@@ -124,7 +124,7 @@ def send(network: str, number: int, database_url: DatabaseUrl = None) -> None:
 def _print_statement(answer: dict[str, Any]) -> None:
     period = answer["period"]
     console.print(f"statement {answer['number']}: {period['start']} – {period['end']} ({answer['currency']})")
-    table = Table("partner", "granted", "refunded", "honoured", "refunded", "net", "transactions")
+    table = Table("partner", "granted", "refunded", "honoured", "refunded", "breakage", "net", "transactions")
     for line in answer["partners"]:
         table.add_row(
             line["name"],
@@ -132,10 +132,11 @@ def _print_statement(answer: dict[str, Any]) -> None:
             line["granted_refunded"],
             line["honoured"],
             line["honoured_refunded"],
+            line["breakage"],
             line["net"],
             str(line["transactions"]),
         )
-    table.add_row("settlement node", "", "", "", "", answer["node"]["net"], "")
+    table.add_row("settlement node", "", "", "", "", "", answer["node"]["net"], "")
     console.print(table)
     for name, plan in (("through the node", "through_node"), ("direct, fewest transfers", "direct")):
         transfers = Table("from", "to", "amount", title=f"transfers {name}")

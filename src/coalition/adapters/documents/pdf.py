@@ -12,7 +12,7 @@ from coalition.application.settlement import statement_csv_rows
 from coalition.domain.settlement import Statement
 
 UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-_COLUMN_WIDTHS_MM = (52, 30, 30, 30, 30, 24, 30, 24)
+_COLUMN_WIDTHS_MM = (46, 27, 31, 27, 33, 27, 22, 27, 25)  # 265 mm of A4 landscape's 277 between margins
 
 
 def statement_pdf(statement: Statement) -> bytes:

@@ -7,7 +7,7 @@ import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from coalition.adapters.http.dependencies import NetworkAdmin, Svc, bearer
 from coalition.adapters.http.schemas import (
@@ -145,6 +145,31 @@ async def gift_breakage(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
 @router.put("/gift-breakage", summary="Keep or release the granting partner's obligation for expired gifts")
 async def set_gift_breakage(body: BreakageBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.gifts.set_breakage(admin.id, body.gifts)
+
+
+class PointsBreakageBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    policy: StrictStr = Field(
+        description="'kept' (the node keeps the granting partner's obligation), 'returned' (the expired points' "
+        "settlement value goes back to the partner that granted them) or 'shared'",
+        examples=["shared"],
+    )
+    share_bp: StrictInt | None = Field(
+        default=None,
+        description="'shared' only: the granting partner's share of the value, 0 to 10000 basis points (rounded "
+        "down to the minor unit; the remainder stays with the node)",
+        examples=[2500],
+    )
+
+
+@router.get("/points-breakage", summary="What happens to the granting partner's obligation when points expire")
+async def points_breakage(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.breakage.points(admin.id)
+
+
+@router.put("/points-breakage", summary="Keep, return or share the value of points that expire unused")
+async def set_points_breakage(body: PointsBreakageBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.breakage.set_points(admin.id, body.policy, body.share_bp)
 
 
 @router.post("/jobs/expire", summary="Post expired points to breakage and expire gifts not handed over in time")

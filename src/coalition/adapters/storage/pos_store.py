@@ -34,6 +34,7 @@ from coalition.application.ports import (
     TerminalContext,
 )
 from coalition.domain.bonus import BonusProgram, Tier
+from coalition.domain.breakage import BreakagePolicy, PointsBreakage
 from coalition.domain.cards import CardState
 from coalition.domain.coupons import Coupon, NewCoupon
 from coalition.domain.gifts import Gift, GiftBreakage, GiftState, GiftType
@@ -47,10 +48,10 @@ from coalition.domain.ledger import (
     money_asset,
     points_asset,
 )
-from coalition.domain.lots import Lot, LotTake
+from coalition.domain.lots import GrantedPoints, Lot, LotTake, spend_order
 from coalition.domain.members import segments_from_text, segments_to_text
 from coalition.domain.permissions import Operation, Permission
-from coalition.domain.purchase import BasketLine, MemberPoints, NewLot
+from coalition.domain.purchase import BasketLine, MemberPoints, NewLot, lots_of
 from coalition.domain.visits import Visit
 
 _FIND_MEMBER = """
@@ -63,7 +64,8 @@ WHERE i.network_id = $1 AND {value_matches}
 """
 
 _MEMBER_POINTS = """
-SELECT b.account_id, b.balance, m.lifetime_spend_minor, l.id AS lot_id, l.remaining, l.expires_at
+SELECT b.account_id, b.balance, m.lifetime_spend_minor, l.id AS lot_id, l.remaining, l.expires_at,
+       l.granting_partner_id
 FROM member_balances b
 JOIN members m ON m.id = b.member_id
 LEFT JOIN lots l ON l.account_id = b.account_id AND l.remaining > 0
@@ -167,7 +169,7 @@ def _purchase_row(purchase: NewPurchase, tx_id: int | None, now: datetime) -> tu
 
 _PEEK_MEMBER_POINTS = """
 SELECT m.id AS member_id, m.kind, b.account_id, c.id AS card_id, c.number, c.state, i.value,
-       b.balance, b.version, m.lifetime_spend_minor, l.id AS lot_id, l.remaining, l.expires_at
+       b.balance, b.version, m.lifetime_spend_minor, l.id AS lot_id, l.remaining, l.expires_at, l.granting_partner_id
 FROM identifiers i
 JOIN members m ON m.id = i.member_id
 JOIN member_balances b ON b.member_id = m.id
@@ -411,7 +413,7 @@ class SqlPosUnitOfWork:
     def points_from_rows(self, rows: Sequence[Any]) -> MemberPoints:
         head = rows[0]
         lots = tuple(
-            Lot(r["lot_id"], r["remaining"], self.db.timestamp(r["expires_at"]))
+            Lot(r["lot_id"], r["remaining"], self.db.timestamp(r["expires_at"]), r["granting_partner_id"])
             for r in rows
             if r["lot_id"] is not None
         )
@@ -477,8 +479,11 @@ class SqlPosUnitOfWork:
         )
         await db.insert_many(
             "lots",
-            ("id", "account_id", "tx_id", "points", "remaining", "expires_at"),
-            [(lot.id, lot.account_id, lot.tx_id, lot.points, lot.remaining, lot.expires_at) for lot in batch.new_lots],
+            ("id", "account_id", "tx_id", "points", "remaining", "expires_at", "granting_partner_id"),
+            [
+                (lot.id, lot.account_id, lot.tx_id, lot.points, lot.remaining, lot.expires_at, lot.granting_partner_id)
+                for lot in batch.new_lots
+            ],
         )
         await db.update_many(
             "lots",
@@ -819,6 +824,22 @@ class SqlPosUnitOfWork:
         )
         return row is not None
 
+    async def points_breakage(self, network_id: int) -> BreakagePolicy:
+        row = await self.db.fetchrow(
+            "SELECT points_breakage, points_breakage_share_bp FROM networks WHERE id = $1", network_id
+        )
+        if row is None:
+            raise LookupError(f"network {network_id} does not exist")
+        return BreakagePolicy(PointsBreakage(row["points_breakage"]), row["points_breakage_share_bp"])
+
+    async def set_points_breakage(self, network_id: int, policy: BreakagePolicy) -> None:
+        await self.db.execute(
+            "UPDATE networks SET points_breakage = $1, points_breakage_share_bp = $2 WHERE id = $3",
+            policy.kind.value,
+            policy.share_bp,
+            network_id,
+        )
+
     async def gift_breakage(self, network_id: int) -> GiftBreakage:
         return GiftBreakage(await self.db.fetchval("SELECT gift_breakage FROM networks WHERE id = $1", network_id))
 
@@ -898,7 +919,22 @@ class SqlPosUnitOfWork:
                 BasketLine(r["sku"], r["category"], r["quantity_milli"], r["unit_price_minor"]) for r in line_rows
             ),
             refunded_quantity_milli={r["sku"]: int(r["quantity"]) for r in returned_rows},
+            spent=await self._spent_by_grantor(row["tx_id"]) if row["points_redeemed"] else (),
         )
+
+    async def _spent_by_grantor(self, tx_id: int | None) -> tuple[GrantedPoints, ...]:
+        """What a purchase's transaction took from lots, in the order it took it (the lots' spend order)."""
+        if tx_id is None:
+            return ()
+        rows = await self.db.fetch(
+            "SELECT l.id, l.expires_at, l.granting_partner_id, k.points FROM lot_takes k "
+            "JOIN lots l ON l.id = k.lot_id WHERE k.tx_id = $1",
+            tx_id,
+        )
+        taken = [
+            Lot(r["id"], int(r["points"]), self.db.timestamp(r["expires_at"]), r["granting_partner_id"]) for r in rows
+        ]
+        return tuple(GrantedPoints(lot.granting_partner_id, lot.remaining) for lot in spend_order(taken))
 
     async def statement(self, member: MemberRef, limit: int) -> list[StatementLine]:
         rows = await self.db.fetch(
@@ -958,19 +994,24 @@ class SqlPosUnitOfWork:
         await self.db.executemany(_INSERT_POSTING, [(tx_id, p.account_id, p.asset, p.amount) for p in tx.postings])
         return int(tx_id)
 
-    async def apply_lots(self, tx_id: int, account_id: int, takes: Sequence[LotTake], new_lot: NewLot | None) -> None:
+    async def apply_lots(
+        self, tx_id: int, account_id: int, takes: Sequence[LotTake], new_lots: Sequence[NewLot]
+    ) -> None:
         if takes:
             await self.db.executemany(_CHANGE_LOT, [(take.lot_id, 0, -take.points) for take in takes])
             await self.db.executemany(_RECORD_TAKE, [(tx_id, take.lot_id, take.points) for take in takes])
-        if new_lot is not None and new_lot.top_up_lot_id is not None:
-            await self.db.execute(_CHANGE_LOT, new_lot.top_up_lot_id, new_lot.points, new_lot.points)
-        elif new_lot is not None:
+        for new_lot in new_lots:
+            if new_lot.top_up_lot_id is not None:
+                await self.db.execute(_CHANGE_LOT, new_lot.top_up_lot_id, new_lot.points, new_lot.points)
+                continue
             await self.db.execute(
-                "INSERT INTO lots (account_id, tx_id, points, remaining, expires_at) VALUES ($1, $2, $3, $3, $4)",
+                "INSERT INTO lots (account_id, tx_id, points, remaining, expires_at, granting_partner_id) "
+                "VALUES ($1, $2, $3, $3, $4, $5)",
                 account_id,
                 tx_id,
                 new_lot.points,
                 new_lot.expires_at,
+                new_lot.granting_partner_id,
             )
 
     async def set_member_points(
@@ -1257,8 +1298,8 @@ WITH balance AS (
   INSERT INTO lot_takes (tx_id, lot_id, points)
   SELECT tx.id, x.lot_id, x.points FROM tx, unnest($8::bigint[], $9::bigint[]) AS x(lot_id, points)
 ), new_lot AS (
-  INSERT INTO lots (account_id, tx_id, points, remaining, expires_at)
-  SELECT $10::bigint, tx.id, $11::bigint, $11::bigint, $12::timestamptz FROM tx WHERE $11::bigint > 0
+  INSERT INTO lots (account_id, tx_id, points, remaining, expires_at, granting_partner_id)
+  SELECT $10::bigint, tx.id, $11::bigint, $11::bigint, $12::timestamptz, $41::bigint FROM tx WHERE $11::bigint > 0
 ), lifetime AS (
   UPDATE members SET lifetime_spend_minor = $14::bigint FROM balance WHERE members.id = $15::bigint
 ), purchase AS (
@@ -1343,6 +1384,7 @@ async def _record_purchase_pg(db: Db, write: PurchaseWrite, expected_version: in
         *_lot_changes(write),
         p.rule_set_version,
         ",".join(p.applied_rules) if p.rule_set_version is not None else None,
+        write.new_lot.granting_partner_id if write.new_lot else None,
     )
     return written is not None
 
@@ -1374,7 +1416,7 @@ async def _record_purchase_portable(uow: SqlPosUnitOfWork, write: PurchaseWrite,
         tx_id = await uow.post(
             p.terminal.network_id, write.transaction, p.terminal.outlet_id, p.occurred_at, write.recorded_at
         )
-        await uow.apply_lots(tx_id, member.points_account_id, write.lot_takes, write.new_lot)
+        await uow.apply_lots(tx_id, member.points_account_id, write.lot_takes, lots_of(write.new_lot))
     await uow.insert_purchase(p, tx_id, write.recorded_at)
     record = write.idempotency
     await uow.store_response(record.terminal_id, record.key, record.response, write.recorded_at)

@@ -24,7 +24,8 @@ _TX_RANGE = text(
     "WHERE network_id = :network AND recorded_at >= :start AND recorded_at < :end"
 ).bindparams(bindparam("start", type_=t.Timestamp), bindparam("end", type_=t.Timestamp))
 
-# One row per transaction kind: what the partner's obligation postings added up to in each direction.
+# One row per transaction kind: what the partner's obligation postings added up to in each direction (an expiry's
+# posting is the value the breakage policy returned to the partner).
 _PARTNER_FLOWS = text(
     """
 SELECT t.kind,
@@ -171,6 +172,7 @@ class SqlSettlementUnitOfWork:
                         "granted_refunded_minor": line.flows.granted_refunded_minor,
                         "honoured_minor": line.flows.honoured_minor,
                         "honoured_refunded_minor": line.flows.honoured_refunded_minor,
+                        "breakage_minor": line.flows.breakage_minor,
                         "net_minor": line.net_minor,
                         "transactions": line.flows.transactions,
                         "fees_minor": line.fees_minor,
@@ -205,6 +207,7 @@ class SqlSettlementUnitOfWork:
                     line.honoured_minor,
                     line.honoured_refunded_minor,
                     line.transactions,
+                    line.breakage_minor,
                 ),
                 line.fees_minor,
             )

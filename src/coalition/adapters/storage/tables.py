@@ -56,6 +56,8 @@ networks = Table(
     Column("settlement_fee_minor", BigInteger, nullable=False, server_default="0"),  # per partner transaction
     Column("settlement_fee_bp", Integer, nullable=False, server_default="0"),  # of the value granted
     Column("gift_breakage", String(16), nullable=False, server_default="kept"),  # kept | released
+    Column("points_breakage", String(16), nullable=False, server_default="kept"),  # kept | returned | shared
+    Column("points_breakage_share_bp", Integer, nullable=True),  # shared: the granting partner's share
 )
 
 partners = Table(
@@ -246,6 +248,8 @@ lots = Table(
     Column("points", BigInteger, nullable=False),
     Column("remaining", BigInteger, nullable=False),
     Column("expires_at", Timestamp, nullable=True),
+    # the partner whose outlet granted the points and owes the node for them; NULL: the node (birthday bonuses)
+    Column("granting_partner_id", Id, ForeignKey("partners.id"), nullable=True),
     CheckConstraint("points > 0", name="points_positive"),
     CheckConstraint("remaining >= 0 AND remaining <= points", name="remaining_range"),
     Index("ix_lots_account_open", "account_id", "remaining"),
@@ -419,8 +423,11 @@ settlement_lines = Table(
     Column("net_minor", BigInteger, nullable=False),
     Column("transactions", Integer, nullable=False),
     Column("fees_minor", BigInteger, nullable=False),
+    # value of expired points the node released back to the partner (the network's points breakage policy)
+    Column("breakage_minor", BigInteger, nullable=False, server_default="0"),
     CheckConstraint(
-        "net_minor = honoured_minor - honoured_refunded_minor - granted_minor + granted_refunded_minor - fees_minor",
+        "net_minor = honoured_minor - honoured_refunded_minor - granted_minor + granted_refunded_minor"
+        " + breakage_minor - fees_minor",
         name="net",
     ),
 )

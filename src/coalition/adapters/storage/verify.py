@@ -106,6 +106,26 @@ CHECKS: tuple[Check, ...] = (
         "WHERE g.state = 'honoured' GROUP BY g.id, gt.price_minor HAVING COALESCE(SUM(p.amount), 0) <> gt.price_minor",
     ),
     Check(
+        "lots-granted-within-network",
+        "every lot's granting partner belongs to the network of the lot's account",
+        "SELECT l.id, l.granting_partner_id FROM lots l JOIN accounts a ON a.id = l.account_id "
+        "JOIN partners pa ON pa.id = l.granting_partner_id WHERE pa.network_id <> a.network_id",
+    ),
+    Check(
+        "breakage-returned-to-grantors",
+        "an expiry posts value back only to partners that granted the expired points, at most their settlement value",
+        "SELECT x.tx_id, x.partner_id, x.returned, COALESCE(g.points, 0) * pr.point_value_minor FROM "
+        "(SELECT p.tx_id, a.owner_id AS partner_id, SUM(p.amount) AS returned FROM postings p "
+        "JOIN accounts a ON a.id = p.account_id JOIN ledger_transactions t ON t.id = p.tx_id "
+        "WHERE t.kind = 'expiry' AND a.owner_kind = 'partner' AND a.purpose = 'obligations' "
+        "GROUP BY p.tx_id, a.owner_id) x "
+        "JOIN ledger_transactions t ON t.id = x.tx_id JOIN programs pr ON pr.network_id = t.network_id "
+        "LEFT JOIN (SELECT k.tx_id, l.granting_partner_id, SUM(k.points) AS points FROM lot_takes k "
+        "JOIN lots l ON l.id = k.lot_id GROUP BY k.tx_id, l.granting_partner_id) g "
+        "ON g.tx_id = x.tx_id AND g.granting_partner_id = x.partner_id "
+        "WHERE x.returned < 0 OR x.returned > COALESCE(g.points, 0) * pr.point_value_minor",
+    ),
+    Check(
         "statements-balance",
         "every settlement statement's positions, the node's included, sum to zero",
         "SELECT s.id, s.node_net_minor, COALESCE(SUM(l.net_minor), 0) FROM settlement_statements s "
@@ -130,6 +150,18 @@ CHECKS: tuple[Check, ...] = (
         "ON x.account_id = a.id AND x.recorded_at >= s.period_start AND x.recorded_at < s.period_end "
         "GROUP BY l.statement_id, l.partner_id, l.net_minor, l.fees_minor "
         "HAVING l.net_minor + l.fees_minor <> COALESCE(SUM(x.amount), 0)",
+    ),
+    Check(
+        "statements-breakage-match-ledger",
+        "every partner's breakage on a closed statement equals what the period's expiries posted back to it",
+        "SELECT l.statement_id, l.partner_id, l.breakage_minor, COALESCE(SUM(x.amount), 0) "
+        "FROM settlement_lines l JOIN settlement_statements s ON s.id = l.statement_id "
+        "JOIN accounts a ON a.owner_kind = 'partner' AND a.owner_id = l.partner_id AND a.purpose = 'obligations' "
+        "LEFT JOIN (SELECT p.account_id, p.amount, t.recorded_at FROM postings p "
+        "JOIN ledger_transactions t ON t.id = p.tx_id WHERE t.kind = 'expiry') x "
+        "ON x.account_id = a.id AND x.recorded_at >= s.period_start AND x.recorded_at < s.period_end "
+        "GROUP BY l.statement_id, l.partner_id, l.breakage_minor "
+        "HAVING l.breakage_minor <> COALESCE(SUM(x.amount), 0)",
     ),
 )
 
