@@ -93,7 +93,7 @@ from coalition.domain.purchase import (
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
 from coalition.domain.rules.engine import CompiledRuleSet, evaluate
 from coalition.domain.rules.model import Trigger
-from coalition.domain.rules.pricing import event_points, quote_from_rules
+from coalition.domain.rules.pricing import evaluate_event, event_points, quote_from_rules
 
 if TYPE_CHECKING:
     from coalition.application.batch import BatchItem
@@ -401,6 +401,8 @@ class PosService:
         idempotency_key: str | None,
         request_hash: str,
     ) -> CommandResult:
+        rules = await self.rule_set_in_force(ctx.network_id)
+
         async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
             pc = await self.program_context(uow, ctx.network_id)
             stored = await uow.purchase_for_refund(ctx.network_id, purchase_id)
@@ -442,6 +444,7 @@ class PosService:
             )
             left_minor = stored.check_minor - stored.refunded_before_minor - refund_minor
             revoked = await self._revoke_gifts(uow, ctx, stored.id, now) if left_minor == 0 else []
+            extras = await self._refund_rules(uow, ctx, rules, member, stored.id, refund_minor, now)
             currency = program.currency
             return CommandResult(
                 201,
@@ -456,7 +459,8 @@ class PosService:
                     "points_balance": plan.balance_after,
                     "refundable_left": format_minor(left_minor, currency),
                     "gifts_revoked": revoked,
-                },
+                }
+                | extras,  # after the refund's own figures: a goodwill bonus changes the balance
             )
 
         return await self.idempotent(ctx, idempotency_key, request_hash, record)
@@ -838,6 +842,49 @@ class PosService:
             raise RuntimeError(f"gift {gift_id} changed under its lock")
         return policy
 
+    async def _refund_rules(
+        self,
+        uow: PosUnitOfWork,
+        ctx: TerminalContext,
+        rules: CompiledRuleSet | None,
+        member: MemberRef,
+        purchase_id: str,
+        refund_minor: int,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """What the `refund` rules that apply at this outlet give on a refund of `refund_minor` (the basket is one line
+        of that amount): their fixed points as a goodwill bonus, and their coupons."""
+        if rules is None or not rules.candidates(Trigger.REFUND, ctx.partner_name, ctx.outlet_name):
+            return {}
+        state = await uow.member_points(member)  # after the refund
+        history = await member_history(uow, rules, ctx, member, now)
+        facts = MemberFacts(lifetime_spend_minor=state.lifetime_spend_minor, points_balance=state.balance)
+        if history is not None:
+            facts = replace(facts, kind=history.kind, tier=history.tier, segments=history.segments)
+        answer: dict[str, Any] = {}
+        bonus = await self.event_bonus(uow, ctx, rules, member, facts, now, Trigger.REFUND, state, refund_minor)
+        if bonus is not None:
+            answer["bonus"] = {"points": bonus.points, "rules": list(bonus.rules)}
+            answer["points_balance"] = state.balance + bonus.points
+        evaluation = evaluate_event(
+            rules,
+            Trigger.REFUND,
+            facts,
+            outlet=ctx.outlet_name,
+            partner=ctx.partner_name,
+            now_utc=now,
+            local_time=now.astimezone(zone_named(ctx.timezone)),
+            total_minor=refund_minor,
+        )
+        coupons = tuple(
+            issued_coupon(effect.campaign, member.member_id, effect.valid_days, effect.uses, now, purchase_id)
+            for _, effect in evaluation.coupons
+        )
+        if coupons:
+            await uow.add_coupons(ctx.network_id, coupons, now)
+            answer["coupons_issued"] = [coupon_json(coupon) for coupon in coupons]
+        return answer
+
     async def _revoke_gifts(
         self, uow: PosUnitOfWork, ctx: TerminalContext, purchase_id: str, now: datetime
     ) -> list[str]:
@@ -866,9 +913,11 @@ class PosService:
         now: datetime,
         trigger: Trigger,
         state: MemberPoints,
+        total_minor: int = 0,
     ) -> GrantedBonus | None:
         """The points of the rules of an event at this outlet (a welcome bonus at enrolment, an entry bonus at a
-        visit's start) as one ledger transaction, owed by the outlet's partner; the member is locked."""
+        visit's start, a goodwill bonus on a refund of `total_minor`) as one ledger transaction, owed by the outlet's
+        partner; the member is locked."""
         if rules is None or not rules.candidates(trigger, ctx.partner_name, ctx.outlet_name):
             return None
         pc = await self.program_context(uow, ctx.network_id)
@@ -881,6 +930,7 @@ class PosService:
             now_utc=now,
             local_time=now.astimezone(zone_named(ctx.timezone)),
             point_value_minor=pc.program.point_value_minor,
+            total_minor=total_minor,
         )
         if points <= 0:
             return None
@@ -1328,15 +1378,7 @@ class PurchaseExtras:
         if self.used:
             answer["coupons_used"] = [coupon.code for coupon in self.used]
         if self.issued:
-            answer["coupons_issued"] = [
-                {
-                    "code": coupon.code,
-                    "campaign": coupon.campaign,
-                    "valid_until": coupon.valid_until.isoformat(),
-                    "uses": coupon.max_uses,
-                }
-                for coupon in self.issued
-            ]
+            answer["coupons_issued"] = [coupon_json(coupon) for coupon in self.issued]
         if self.gifts:
             answer["gifts_granted"] = [gift_json(gift) for gift in self.gifts]
         return answer
@@ -1361,6 +1403,15 @@ class PurchaseExtras:
             )
             tx_id = await uow.post(ctx.network_id, tx, ctx.outlet_id, now, now)
             await uow.insert_gift(ctx.network_id, gift, ctx.outlet_id, tx_id, self.purchase_id)
+
+
+def coupon_json(coupon: NewCoupon) -> dict[str, Any]:
+    return {
+        "code": coupon.code,
+        "campaign": coupon.campaign,
+        "valid_until": coupon.valid_until.isoformat(),
+        "uses": coupon.max_uses,
+    }
 
 
 def gift_json(gift: Gift) -> dict[str, Any]:

@@ -74,11 +74,19 @@ def event_points(
     now_utc: datetime,
     local_time: datetime,
     point_value_minor: int,
+    total_minor: int = 0,
 ) -> tuple[int, tuple[str, ...]]:
-    """The points the rules grant on an event without a basket (enrolment, birthday, visit start) and the rules that
-    grant them: with no money paid, fixed points per check are what such rules can give."""
+    """The points the rules grant on an event without a basket (enrolment, birthday, visit start, a refund of
+    `total_minor`) and the rules that grant them: with no money paid, fixed points per check are what they can give."""
     evaluation = evaluate_event(
-        rule_set, trigger, member, outlet=outlet, partner=partner, now_utc=now_utc, local_time=local_time
+        rule_set,
+        trigger,
+        member,
+        outlet=outlet,
+        partner=partner,
+        now_utc=now_utc,
+        local_time=local_time,
+        total_minor=total_minor,
     )
     grants = evaluation.points_earned(0, point_value_minor)
     return sum(grant.points for grant in grants), tuple(dict.fromkeys(grant.rule for grant in grants))
@@ -93,10 +101,12 @@ def evaluate_event(
     partner: str,
     now_utc: datetime,
     local_time: datetime,
+    total_minor: int = 0,
 ) -> Evaluation:
-    """The rule set evaluated on an event without a basket: one empty line, so conditions on the basket are false."""
+    """The rule set evaluated on an event without a basket of goods: one line of `total_minor` (a refund's amount;
+    0 for enrolment, birthdays and visits, so conditions on the basket's total are false)."""
     event = PurchaseFacts(
-        lines=(LineFacts("", 0),),
+        lines=(LineFacts("", total_minor),),
         outlet=outlet,
         partner=partner,
         member=member,
