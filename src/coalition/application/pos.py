@@ -91,9 +91,9 @@ from coalition.domain.purchase import (
     quote_for,
 )
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
-from coalition.domain.rules.engine import CompiledRuleSet, evaluate
+from coalition.domain.rules.engine import CompiledRuleSet, Evaluation, evaluate
 from coalition.domain.rules.model import Trigger
-from coalition.domain.rules.pricing import evaluate_event, event_points, quote_from_rules
+from coalition.domain.rules.pricing import evaluate_event, event_grants, quote_from_rules
 
 if TYPE_CHECKING:
     from coalition.application.batch import BatchItem
@@ -495,7 +495,8 @@ class PosService:
                 card_type=card_type if card_number else "",
             )
             no_points = MemberPoints(0, 0, ())
-            bonus = await self.event_bonus(uow, ctx, rules, member, facts, now, Trigger.ENROLMENT, no_points)
+            evaluation = evaluate_at(rules, Trigger.ENROLMENT, facts, ctx, now)
+            bonus = await self.event_bonus(uow, ctx, member, Trigger.ENROLMENT, evaluation, now, no_points)
             body = {
                 "member": _member_json(member, profile, MemberLabels("", segments)),
                 "card": {"number": card_number, "state": str(CardState.ACTIVE), "type": card_type}
@@ -854,28 +855,17 @@ class PosService:
     ) -> dict[str, Any]:
         """What the `refund` rules that apply at this outlet give on a refund of `refund_minor` (the basket is one line
         of that amount): their fixed points as a goodwill bonus, and their coupons."""
-        if rules is None or not rules.candidates(Trigger.REFUND, ctx.partner_name, ctx.outlet_name):
-            return {}
         state = await uow.member_points(member)  # after the refund
         history = await member_history(uow, rules, ctx, member, now)
-        facts = MemberFacts(lifetime_spend_minor=state.lifetime_spend_minor, points_balance=state.balance)
-        if history is not None:
-            facts = replace(facts, kind=history.kind, tier=history.tier, segments=history.segments)
+        facts = member_facts(history, state.lifetime_spend_minor, state.balance)
+        evaluation = evaluate_at(rules, Trigger.REFUND, facts, ctx, now, total_minor=refund_minor)
+        if evaluation is None:
+            return {}
         answer: dict[str, Any] = {}
-        bonus = await self.event_bonus(uow, ctx, rules, member, facts, now, Trigger.REFUND, state, refund_minor)
+        bonus = await self.event_bonus(uow, ctx, member, Trigger.REFUND, evaluation, now, state)
         if bonus is not None:
             answer["bonus"] = {"points": bonus.points, "rules": list(bonus.rules)}
             answer["points_balance"] = state.balance + bonus.points
-        evaluation = evaluate_event(
-            rules,
-            Trigger.REFUND,
-            facts,
-            outlet=ctx.outlet_name,
-            partner=ctx.partner_name,
-            now_utc=now,
-            local_time=now.astimezone(zone_named(ctx.timezone)),
-            total_minor=refund_minor,
-        )
         coupons = tuple(
             issued_coupon(effect.campaign, member.member_id, effect.valid_days, effect.uses, now, purchase_id)
             for _, effect in evaluation.coupons
@@ -907,36 +897,25 @@ class PosService:
         self,
         uow: PosUnitOfWork,
         ctx: TerminalContext,
-        rules: CompiledRuleSet | None,
         member: MemberRef,
-        facts: MemberFacts,
-        now: datetime,
         trigger: Trigger,
+        evaluation: Evaluation | None,
+        now: datetime,
         state: MemberPoints,
-        total_minor: int = 0,
     ) -> GrantedBonus | None:
-        """The points of the rules of an event at this outlet (a welcome bonus at enrolment, an entry bonus at a
-        visit's start, a goodwill bonus on a refund of `total_minor`) as one ledger transaction, owed by the outlet's
-        partner; the member is locked."""
-        if rules is None or not rules.candidates(trigger, ctx.partner_name, ctx.outlet_name):
+        """The fixed points of an event's rules at this outlet (a welcome bonus at enrolment, an entry bonus at a
+        visit's start, a goodwill bonus on a refund) as one ledger transaction, owed by the outlet's partner; the
+        member is locked. `evaluation` comes from `evaluate_at` (None: no rule of the event applies here)."""
+        if evaluation is None:
             return None
         pc = await self.program_context(uow, ctx.network_id)
-        points, codes = event_points(
-            rules,
-            trigger,
-            facts,
-            outlet=ctx.outlet_name,
-            partner=ctx.partner_name,
-            now_utc=now,
-            local_time=now.astimezone(zone_named(ctx.timezone)),
-            point_value_minor=pc.program.point_value_minor,
-            total_minor=total_minor,
-        )
+        points, codes = event_grants(evaluation, pc.program.point_value_minor)
         if points <= 0:
             return None
         (await self.matrix(uow, ctx.network_id)).require(ctx.outlet_id, ctx.outlet_name, POINTS, Operation.ACCRUE)
         accounts = await self.points_accounts(uow, ctx, pc, member)
-        plan = plan_bonus(pc.program, accounts, state, points, now, f"{trigger.value}: {', '.join(codes)}")
+        memo = f"{trigger.value}: {', '.join(codes)}"
+        plan = plan_bonus(pc.program, accounts, state, points, now, memo)
         tx_id = await uow.post(ctx.network_id, plan.transaction, ctx.outlet_id, now, now)
         await uow.apply_lots(tx_id, member.points_account_id, (), lots_of(plan.new_lot))
         await uow.set_member_points(
@@ -1279,6 +1258,48 @@ def _statement_json(line: StatementLine) -> dict[str, Any]:
     }
 
 
+def member_facts(history: MemberHistory | None, lifetime_spend_minor: int, points_balance: int) -> MemberFacts:
+    """What rules see of a member: the points and spend, and the history read when the rule set uses it."""
+    facts = MemberFacts(lifetime_spend_minor=lifetime_spend_minor, points_balance=points_balance)
+    if history is None:
+        return facts
+    return replace(
+        facts,
+        kind=history.kind,
+        birth_date=history.birth_date,
+        visit_count=history.visit_count,
+        period_spend_minor=history.period_spend_minor,
+        previous_period_spend_minor=history.previous_period_spend_minor,
+        tier=history.tier,
+        segments=history.segments,
+        card_type=history.card_type,
+    )
+
+
+def evaluate_at(
+    rules: CompiledRuleSet | None,
+    trigger: Trigger,
+    facts: MemberFacts,
+    ctx: TerminalContext,
+    now: datetime,
+    total_minor: int = 0,
+) -> Evaluation | None:
+    """The rules of an event without a basket of goods at this terminal's outlet, in its local time; None when no
+    rule of that trigger applies here (nothing is evaluated)."""
+    if rules is None or not rules.candidates(trigger, ctx.partner_name, ctx.outlet_name):
+        return None
+    return evaluate_event(
+        rules,
+        trigger,
+        facts,
+        outlet=ctx.outlet_name,
+        partner=ctx.partner_name,
+        now_utc=now,
+        local_time=now.astimezone(zone_named(ctx.timezone)),
+        total_minor=total_minor,
+    )
+
+
 def price_with_rules(
     rules: CompiledRuleSet | None,
     ctx: TerminalContext,
@@ -1295,19 +1316,7 @@ def price_with_rules(
     if rules is None:
         return None
     spendable = points_balance(state, now)
-    member = MemberFacts(lifetime_spend_minor=state.lifetime_spend_minor, points_balance=spendable)
-    if history is not None:
-        member = replace(
-            member,
-            kind=history.kind,
-            birth_date=history.birth_date,
-            visit_count=history.visit_count,
-            period_spend_minor=history.period_spend_minor,
-            previous_period_spend_minor=history.previous_period_spend_minor,
-            tier=history.tier,
-            segments=history.segments,
-            card_type=history.card_type,
-        )
+    member = member_facts(history, state.lifetime_spend_minor, spendable)
     facts = PurchaseFacts(
         lines=tuple(
             LineFacts(line.sku, line.total_minor, line.quantity_milli, line.unit_price_minor, line.category, line.tags)

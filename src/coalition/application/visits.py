@@ -8,27 +8,27 @@ idempotent writes of a terminal, like a purchase.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from coalition.application.ports import MemberHistory, MemberRef, PosUnitOfWork, TerminalContext
+from coalition.application.ports import MemberRef, PosUnitOfWork, TerminalContext
 from coalition.application.pos import (
     CommandResult,
     PosService,
     customer_candidates,
+    evaluate_at,
+    member_facts,
     member_history,
     member_not_found,
     require_usable_card,
-    zone_named,
 )
 from coalition.application.record_ids import new_record_id
 from coalition.domain.errors import Conflict, NotFound
-from coalition.domain.purchase import points_balance
+from coalition.domain.purchase import MemberPoints, points_balance
 from coalition.domain.rules.context import MemberFacts
 from coalition.domain.rules.engine import CompiledRuleSet
-from coalition.domain.rules.model import ResetBalances, Trigger
-from coalition.domain.rules.pricing import evaluate_event
+from coalition.domain.rules.model import Trigger
 from coalition.domain.visits import (
     Visit,
     after_reset,
@@ -37,13 +37,6 @@ from coalition.domain.visits import (
     points_left_from_visit,
     require_open,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class VisitReset:
-    points: int
-    gifts: tuple[str, ...]
-    rules: tuple[str, ...]
 
 
 class VisitService:
@@ -70,8 +63,9 @@ class VisitService:
             state = await self.pos.swept_points(uow, ctx, pc, member, now)
             visit = Visit(new_record_id(), member.member_id, ctx.outlet_id, now)
             await uow.insert_visit(ctx.network_id, visit)
-            facts = await _member_facts(uow, rules, ctx, member, now, points_balance(state, now))
-            bonus = await self.pos.event_bonus(uow, ctx, rules, member, facts, now, Trigger.VISIT_START, state)
+            facts = await _member_facts(uow, rules, ctx, member, now, state)
+            entry = evaluate_at(rules, Trigger.VISIT_START, facts, ctx, now)
+            bonus = await self.pos.event_bonus(uow, ctx, member, Trigger.VISIT_START, entry, now, state)
             body = _visit_json(visit, ctx.outlet_name, None) | {
                 "member": member.member_id,
                 "points_balance": points_balance(state, now) + (bonus.points if bonus else 0),
@@ -95,8 +89,9 @@ class VisitService:
             await uow.lock_member(member.member_id)
             pc = await self.pos.program_context(uow, ctx.network_id)
             state = await self.pos.swept_points(uow, ctx, pc, member, now)
-            facts = await _member_facts(uow, rules, ctx, member, now, points_balance(state, now))
-            reset, codes = _reset_effect(rules, ctx, facts, now)
+            facts = await _member_facts(uow, rules, ctx, member, now, state)
+            exit_rules = evaluate_at(rules, Trigger.VISIT_END, facts, ctx, now)
+            reset, codes = (exit_rules.reset, exit_rules.applied_rules) if exit_rules else (None, ())
             points = 0
             gifts: list[str] = []
             reset_tx_id = None
@@ -159,41 +154,10 @@ async def _member_facts(
     ctx: TerminalContext,
     member: MemberRef,
     now: datetime,
-    balance: int,
+    state: MemberPoints,
 ) -> MemberFacts:
-    history: MemberHistory | None = await member_history(uow, rules, ctx, member, now)
-    facts = MemberFacts(points_balance=balance)
-    if history is None:
-        return facts
-    return replace(
-        facts,
-        kind=history.kind,
-        tier=history.tier,
-        segments=history.segments,
-        birth_date=history.birth_date,
-        visit_count=history.visit_count,
-        period_spend_minor=history.period_spend_minor,
-        previous_period_spend_minor=history.previous_period_spend_minor,
-        card_type=history.card_type,
-    )
-
-
-def _reset_effect(
-    rules: CompiledRuleSet | None, ctx: TerminalContext, facts: MemberFacts, now: datetime
-) -> tuple[ResetBalances | None, tuple[str, ...]]:
-    """The `reset_balances` effect of the `visit_end` rules that apply at this exit, and the rules applied."""
-    if rules is None or not rules.candidates(Trigger.VISIT_END, ctx.partner_name, ctx.outlet_name):
-        return None, ()
-    evaluation = evaluate_event(
-        rules,
-        Trigger.VISIT_END,
-        facts,
-        outlet=ctx.outlet_name,
-        partner=ctx.partner_name,
-        now_utc=now,
-        local_time=now.astimezone(zone_named(ctx.timezone)),
-    )
-    return evaluation.reset, evaluation.applied_rules
+    history = await member_history(uow, rules, ctx, member, now)
+    return member_facts(history, state.lifetime_spend_minor, points_balance(state, now))
 
 
 def _visit_json(visit: Visit, entry_outlet: str, exit_outlet: str | None) -> dict[str, Any]:

@@ -88,6 +88,11 @@ def event_points(
         local_time=local_time,
         total_minor=total_minor,
     )
+    return event_grants(evaluation, point_value_minor)
+
+
+def event_grants(evaluation: Evaluation, point_value_minor: int) -> tuple[int, tuple[str, ...]]:
+    """The fixed points an event's evaluation grants, and the rules that grant them."""
     grants = evaluation.points_earned(0, point_value_minor)
     return sum(grant.points for grant in grants), tuple(dict.fromkeys(grant.rule for grant in grants))
 
