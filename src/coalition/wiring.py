@@ -19,6 +19,7 @@ from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.breakage import BreakageService
 from coalition.application.coupons import CouponService
 from coalition.application.gifts import GiftService
+from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService
 from coalition.application.ports import Clock
 from coalition.application.pos import PosService
@@ -47,6 +48,7 @@ class Services:
     permissions: PermissionsService
     birthdays: BirthdayBonuses
     visits: VisitService
+    period_close: PeriodClose
     breakage: BreakageService
 
     async def close(self) -> None:
@@ -68,7 +70,21 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     permissions = PermissionsService(pos)
     birthdays = BirthdayBonuses(pos)
     visits = VisitService(pos)
+    period_close = PeriodClose(pos)
     breakage = BreakageService(pos)
     return Services(
-        settings, engine, store, pos, admin, rules, coupons, settlement, gifts, permissions, birthdays, visits, breakage
+        settings=settings,
+        engine=engine,
+        store=store,
+        pos=pos,
+        admin=admin,
+        rules=rules,
+        coupons=coupons,
+        settlement=settlement,
+        gifts=gifts,
+        permissions=permissions,
+        birthdays=birthdays,
+        visits=visits,
+        period_close=period_close,
+        breakage=breakage,
     )

@@ -234,6 +234,14 @@ class PosUnitOfWork(Protocol):
         """(member id, points account id) of every member with points in a lot expired by `now`."""
         ...
 
+    async def members_with_spend(
+        self, network_id: int, start: datetime, end: datetime, previous_start: datetime
+    ) -> list[tuple[MemberRef, MemberHistory]]:
+        """Every member with their checks' total in [start, end) (`period_spend_minor`) and in [previous_start,
+        start) (`previous_period_spend_minor`)."""
+        ...
+
+    async def has_coupon_from(self, member_id: int, campaign: str, valid_from: datetime) -> bool: ...
     async def lock_member(self, member_id: int) -> None: ...
     async def members_born_on(self, network_id: int, month: int, day: int) -> list[tuple[MemberRef, MemberHistory]]:
         """Members whose birthday is this month and day, with what rules may read of them."""

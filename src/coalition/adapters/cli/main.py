@@ -167,6 +167,31 @@ def expire(network: str, database_url: DatabaseOption = None) -> None:
     )
 
 
+@app.command("period-close")
+def period_close(
+    network: str,
+    month: Annotated[str | None, typer.Option("--month", help="YYYY-MM (UTC); last month if omitted")] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Run the rule set's period_close rules for every member at the end of a month (tiers, points, coupons)."""
+
+    async def work(services: Services) -> dict[str, Any]:
+        network_id = (await _network(services, network)).id
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("members", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            return await services.period_close.run(network_id, month, advance)
+
+    result = _run(_settings(database_url), work)
+    console.print(
+        f"{result['month']}: {result['members']} member(s), {result['tiers_changed']} moved to another tier, "
+        f"{result['points']} points granted, {result['coupons']} coupon(s) issued"
+    )
+
+
 @app.command("birthdays")
 def birthdays(
     network: str,

@@ -132,6 +132,16 @@ async def birthdays(body: BirthdaysBody, svc: Svc, admin: NetworkAdmin) -> dict[
     return await svc.birthdays.grant(admin.id, body.date)
 
 
+class PeriodCloseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    month: StrictStr | None = Field(default=None, description="YYYY-MM (UTC); the month before this one if omitted")
+
+
+@router.post("/jobs/period-close", summary="Run the period_close rules for every member at the end of a month")
+async def period_close(body: PeriodCloseBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.period_close.run(admin.id, body.month)
+
+
 class BreakageBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     gifts: str = Field(description="'kept' (the node keeps the granting partner's obligation) or 'released'")

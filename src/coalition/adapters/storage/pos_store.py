@@ -321,6 +321,49 @@ class SqlPosUnitOfWork:
         )
         return row is not None
 
+    async def members_with_spend(
+        self, network_id: int, start: datetime, end: datetime, previous_start: datetime
+    ) -> list[tuple[MemberRef, MemberHistory]]:
+        """Every member of the network with their checks' total in [start, end) and in [previous_start, start)."""
+        rows = await self.db.fetch(
+            "SELECT m.id, m.kind, m.birth_date, m.tier, m.segments, m.lifetime_spend_minor, b.account_id, "
+            "COALESCE(SUM(CASE WHEN p.occurred_at >= $2 THEN p.check_minor END), 0) AS this_period, "
+            "COALESCE(SUM(CASE WHEN p.occurred_at < $2 THEN p.check_minor END), 0) AS last_period "
+            "FROM members m JOIN member_balances b ON b.member_id = m.id "
+            "LEFT JOIN purchases p ON p.member_id = m.id AND p.occurred_at >= $4 AND p.occurred_at < $3 "
+            "WHERE m.network_id = $1 "
+            "GROUP BY m.id, m.kind, m.birth_date, m.tier, m.segments, m.lifetime_spend_minor, b.account_id "
+            "ORDER BY m.id",
+            network_id,
+            start,
+            end,
+            previous_start,
+        )
+        return [
+            (
+                MemberRef(int(row["id"]), row["kind"], int(row["account_id"]), None, None, None),
+                MemberHistory(
+                    kind=row["kind"],
+                    birth_date=self.db.day(row["birth_date"]),
+                    visit_count=0,
+                    period_spend_minor=int(row["this_period"]),
+                    previous_period_spend_minor=int(row["last_period"]),
+                    tier=row["tier"],
+                    segments=segments_from_text(row["segments"]),
+                ),
+            )
+            for row in rows
+        ]
+
+    async def has_coupon_from(self, member_id: int, campaign: str, valid_from: datetime) -> bool:
+        found = await self.db.fetchval(
+            "SELECT 1 FROM coupons WHERE member_id = $1 AND campaign = $2 AND valid_from = $3 LIMIT 1",
+            member_id,
+            campaign,
+            valid_from,
+        )
+        return found is not None
+
     async def lock_member(self, member_id: int) -> None:
         """The member's lock is their points row; SQLite's BEGIN IMMEDIATE already holds the whole database."""
         lock = " FOR UPDATE" if self.db.backend == "postgresql" else ""
