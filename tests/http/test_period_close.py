@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import anyio
 import pytest
+from typer.testing import CliRunner
 
+from coalition.adapters.cli.main import app as cli
 from coalition.adapters.storage.verify import verify
 from tests.http.water_park import buy, water_park
 from tests.support import assert_problem, auth, client, enrol
@@ -40,7 +43,7 @@ async def _close(http, admin_key, month):
     return await http.post("/v1/admin/jobs/period-close", json={"month": month}, headers=auth(admin_key))
 
 
-async def test_the_close_of_a_month_requalifies_tiers_and_grants_once(park):
+async def test_the_close_of_a_month_requalifies_tiers_and_grants_once(park, settings):
     services, clock = park
     clock.moment = datetime(2026, 7, 10, 12, tzinfo=UTC)
     async with client(services) as http:
@@ -77,4 +80,10 @@ async def test_the_close_of_a_month_requalifies_tiers_and_grants_once(park):
 
         assert_problem(await _close(http, admin_key, "2026-13"), 422, "invalid-input", "month")
         assert_problem(await _close(http, admin_key, "July"), 422, "invalid-input", "month")
+
+    arguments = ["period-close", "park", "--month", "2026-07", "--database-url", settings.database_url]
+    ran = await anyio.to_thread.run_sync(lambda: CliRunner().invoke(cli, arguments))
+    assert ran.exit_code == 0, ran.output
+    said = " ".join(ran.output.split())  # the console wraps long lines
+    assert "2026-07: 3 member(s), 0 moved to another tier, 0 points granted, 0 coupon(s) issued" in said
     assert await verify(services.engine) == []
