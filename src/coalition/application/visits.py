@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from coalition.application.ports import MemberHistory, MemberRef, PosUnitOfWork, TerminalContext
+from coalition.application.ports import MemberHistory, MemberRef, PosUnitOfWork, ProgramContext, TerminalContext
 from coalition.application.pos import (
     CommandResult,
     PosService,
@@ -24,7 +24,7 @@ from coalition.application.pos import (
 )
 from coalition.application.record_ids import new_record_id
 from coalition.domain.errors import Conflict, NotFound
-from coalition.domain.purchase import points_balance
+from coalition.domain.purchase import MemberPoints, points_balance
 from coalition.domain.rules.context import MemberFacts
 from coalition.domain.rules.engine import CompiledRuleSet
 from coalition.domain.rules.model import ResetBalances, Trigger
@@ -32,6 +32,7 @@ from coalition.domain.rules.pricing import evaluate_event
 from coalition.domain.visits import (
     Visit,
     after_reset,
+    lots_ending_with_visit,
     lots_to_reset,
     plan_reset,
     points_left_from_visit,
@@ -95,6 +96,7 @@ class VisitService:
             await uow.lock_member(member.member_id)
             pc = await self.pos.program_context(uow, ctx.network_id)
             state = await self.pos.swept_points(uow, ctx, pc, member, now)
+            state, expired = await self._expire_visit_lots(uow, ctx, pc, member, visit, state, now)
             facts = await _member_facts(uow, rules, ctx, member, now, points_balance(state, now))
             reset, codes = _reset_effect(rules, ctx, facts, now)
             points = 0
@@ -126,11 +128,41 @@ class VisitService:
             body = _visit_json(ended, await _outlet_name(uow, ctx, visit), ctx.outlet_name) | {
                 "member": member.member_id,
                 "points_balance": points_balance(state, now),
+                "points_expired": expired,
                 "reset": {"points": points, "gifts": gifts, "rules": list(codes)},
             }
             return CommandResult(200, body)
 
         return await self.pos.idempotent(ctx, idempotency_key, request_hash, record)
+
+    async def _expire_visit_lots(
+        self,
+        uow: PosUnitOfWork,
+        ctx: TerminalContext,
+        pc: ProgramContext,
+        member: MemberRef,
+        visit: Visit,
+        state: MemberPoints,
+        now: datetime,
+    ) -> tuple[MemberPoints, int]:
+        """Sweep to breakage what is left of the points end_of_visit accruals granted during this visit (the member
+        is locked); the member's points after, and the points swept. Before any reset: the reset then sees the
+        visit's net addition without them (their sweep is a posting of the visit too)."""
+        lot_ids = await uow.lots_ending_with_visit(member.points_account_id, visit.id)
+        due = lots_ending_with_visit(state, lot_ids, now)
+        if not due:
+            return state, 0
+        accounts, policy = await self.pos.expiry_accounts(uow, ctx.network_id, pc, member, due, now)
+        plan = plan_reset(pc.program, accounts, due, now, policy, visit.id, "its points expired")
+        if plan is None:
+            return state, 0
+        tx_id = await uow.post(ctx.network_id, plan.transaction, ctx.outlet_id, now, now)
+        await uow.apply_lots(tx_id, member.points_account_id, plan.takes, ())
+        swept = after_reset(state, plan)
+        await uow.set_member_points(
+            member.member_id, member.points_account_id, swept.balance, swept.lifetime_spend_minor
+        )
+        return swept, plan.points
 
     async def show(self, ctx: TerminalContext, visit_id: str) -> dict[str, Any]:
         async with self.pos.unit_of_work() as uow:
