@@ -33,6 +33,7 @@ from coalition.application.pos import (
     gift_types_for,
     member_history,
     parse_basket,
+    points_expiring_json,
     price_with_rules,
     purchase_body,
     purchase_record,
@@ -260,6 +261,7 @@ class _Planner:
         if extras.gifts:
             self.gift_grants.append((extras, accounts))
         body = purchase_body(new_purchase, plan.balance_after, self.pc.program.currency) | extras.json()
+        body |= points_expiring_json(plan.new_lots)
         for coupon in extras.used:
             self.coupons[coupon.code] = replace(coupon, uses=coupon.uses + 1)
             self.batch.coupon_uses.append((coupon.id, new_purchase.id))
