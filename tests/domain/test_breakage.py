@@ -221,8 +221,8 @@ def test_every_expiry_balances_and_returns_at_most_each_grantors_value(
 
 def test_a_purchase_a_welcome_bonus_and_a_birthday_bonus_name_their_grantor() -> None:
     empty = MemberPoints(0, 0, ())
-    assert plan_purchase(PROGRAM, ACCOUNTS, empty, 100_000, None, NOW).new_lot == NewLot(
-        30, None, granting_partner_id=GRANTOR
+    assert plan_purchase(PROGRAM, ACCOUNTS, empty, 100_000, None, NOW).new_lots == (
+        NewLot(30, None, granting_partner_id=GRANTOR),
     )
     assert plan_bonus(PROGRAM, ACCOUNTS, empty, 50, NOW, "welcome").new_lot == NewLot(
         50, None, granting_partner_id=GRANTOR
@@ -233,11 +233,11 @@ def test_a_purchase_a_welcome_bonus_and_a_birthday_bonus_name_their_grantor() ->
 
 def test_never_expiring_points_top_up_only_a_lot_of_the_same_grantor() -> None:
     state = MemberPoints(150, 0, (Lot(1, 100, None, OTHER_GRANTOR), Lot(2, 50, None, None)))
-    assert plan_purchase(PROGRAM, ACCOUNTS, state, 100_000, None, NOW).new_lot == NewLot(
-        30, None, granting_partner_id=GRANTOR
+    assert plan_purchase(PROGRAM, ACCOUNTS, state, 100_000, None, NOW).new_lots == (
+        NewLot(30, None, granting_partner_id=GRANTOR),
     )
     with_own = MemberPoints(160, 0, (*state.lots, Lot(3, 10, None, GRANTOR)))
-    assert plan_purchase(PROGRAM, ACCOUNTS, with_own, 100_000, None, NOW).new_lot == NewLot(30, None, 3, GRANTOR)
+    assert plan_purchase(PROGRAM, ACCOUNTS, with_own, 100_000, None, NOW).new_lots == (NewLot(30, None, 3, GRANTOR),)
     birthday = plan_node_bonus(PROGRAM, 2, MEMBER, with_own, 100, NOW, "birthday")
     assert birthday.new_lot == NewLot(100, None, 2, None)
 

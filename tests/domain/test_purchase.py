@@ -95,8 +95,8 @@ def test_worked_purchase_with_points_posts_points_and_obligations() -> None:
         ]
     )
     assert plan.lot_takes == (LotTake(1, 200), LotTake(2, 100))  # the expiring lot first
-    assert plan.new_lot == NewLot(
-        51, None, top_up_lot_id=2, granting_partner_id=GRANTOR
+    assert plan.new_lots == (
+        NewLot(51, None, top_up_lot_id=2, granting_partner_id=GRANTOR),
     )  # the open never-expiring lot grows
     assert plan.balance_after == 251
     assert plan.lifetime_spend_after_minor == 200_000
@@ -109,7 +109,7 @@ def test_purchase_without_redemption_only_accrues() -> None:
         [(ISSUED, POINTS, -50), (MEMBER, POINTS, 50), (PARTNER, MONEY, -5_000), (NODE, MONEY, 5_000)]
     )
     assert plan.lot_takes == ()
-    assert plan.new_lot == NewLot(50, None, granting_partner_id=GRANTOR)
+    assert plan.new_lots == (NewLot(50, None, granting_partner_id=GRANTOR),)
     assert plan.balance_after == 50
     assert plan.lifetime_spend_after_minor == 1_100_000
 
@@ -137,7 +137,7 @@ def test_a_small_check_that_earns_nothing_moves_no_points() -> None:
     state = MemberPoints(balance=7, lifetime_spend_minor=0, lots=(Lot(1, 7, None, GRANTOR),))
     plan = plan_purchase(PROGRAM, ACCOUNTS, state, 1_000, None, NOW)  # 3 % of 10.00 = 0.30 → 0 points
     assert plan.transaction is None
-    assert plan.new_lot is None
+    assert plan.new_lots == ()
     assert plan.lot_takes == ()
     assert plan.balance_after == 7
     assert plan.lifetime_spend_after_minor == 1_000
@@ -146,21 +146,21 @@ def test_a_small_check_that_earns_nothing_moves_no_points() -> None:
 def test_new_lot_expires_after_the_programs_lifetime() -> None:
     program = small_shop(points_expire_days=365)
     plan = plan_purchase(program, ACCOUNTS, MemberPoints(0, 0, ()), 100_000, None, NOW)
-    assert plan.new_lot == NewLot(30, NOW + 365 * DAY, granting_partner_id=GRANTOR)
+    assert plan.new_lots == (NewLot(30, NOW + 365 * DAY, granting_partner_id=GRANTOR),)
 
 
 def test_accrual_pays_off_a_debt_before_filling_a_new_lot() -> None:
     state = MemberPoints(balance=-41, lifetime_spend_minor=0, lots=(Lot(1, 0, None, GRANTOR),))
     plan = plan_purchase(PROGRAM, ACCOUNTS, state, 200_000, None, NOW)
     assert plan.quote.points_to_earn == 60
-    assert plan.new_lot == NewLot(19, None, granting_partner_id=GRANTOR)
+    assert plan.new_lots == (NewLot(19, None, granting_partner_id=GRANTOR),)
     assert plan.balance_after == 19
 
 
 def test_accrual_smaller_than_the_debt_leaves_no_new_lot() -> None:
     state = MemberPoints(balance=-100, lifetime_spend_minor=0, lots=())
     plan = plan_purchase(PROGRAM, ACCOUNTS, state, 200_000, None, NOW)
-    assert plan.new_lot is None
+    assert plan.new_lots == ()
     assert plan.balance_after == -40
     assert posting_set(plan.transaction) == sorted(
         [(ISSUED, POINTS, -60), (MEMBER, POINTS, 60), (PARTNER, MONEY, -6_000), (NODE, MONEY, 6_000)]
@@ -258,7 +258,7 @@ def test_every_purchase_plan_balances_and_keeps_the_lot_invariant(
         assert totals.get((PARTNER, MONEY), 0) == (redeemed - earned) * point_value
         assert totals.get((NODE, MONEY), 0) == (earned - redeemed) * point_value
 
-    lots = apply_lots(state.lots, plan.lot_takes, plan.new_lot, next_id=100)
+    lots = apply_lots(state.lots, plan.lot_takes, plan.new_lots, next_id=100)
     assert lot_total(lots) == max(plan.balance_after, 0)
     if state.balance >= 0:
         assert plan.balance_after >= 0
@@ -269,10 +269,10 @@ def test_never_expiring_points_top_up_the_open_lot_instead_of_adding_one() -> No
         balance=500, lifetime_spend_minor=0, lots=(Lot(7, 200, NOW + DAY, GRANTOR), Lot(9, 300, None, GRANTOR))
     )
     plan = plan_purchase(PROGRAM, ACCOUNTS, state, 100_000, None, NOW)
-    assert plan.new_lot == NewLot(30, None, top_up_lot_id=9, granting_partner_id=GRANTOR)
+    assert plan.new_lots == (NewLot(30, None, top_up_lot_id=9, granting_partner_id=GRANTOR),)
     emptied = MemberPoints(
         balance=200, lifetime_spend_minor=0, lots=(Lot(7, 200, NOW + DAY, GRANTOR), Lot(9, 0, None, GRANTOR))
     )
-    assert plan_purchase(PROGRAM, ACCOUNTS, emptied, 100_000, None, NOW).new_lot == NewLot(
-        30, None, granting_partner_id=GRANTOR
+    assert plan_purchase(PROGRAM, ACCOUNTS, emptied, 100_000, None, NOW).new_lots == (
+        NewLot(30, None, granting_partner_id=GRANTOR),
     )

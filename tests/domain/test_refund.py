@@ -144,7 +144,7 @@ def test_clawback_of_points_already_spent_leaves_a_debt() -> None:
     # The next accrual pays the debt off first: 3 % of 2,000 = 60 points, 10 of them left in a lot.
     after = MemberPoints(plan.balance_after, 0, apply_lots(state.lots, plan.lot_takes, plan.new_lots, next_id=2))
     nxt = plan_purchase(PROGRAM, ACCOUNTS, after, 200_000, None, NOW)
-    assert nxt.new_lot == NewLot(10, None, granting_partner_id=GRANTOR)
+    assert nxt.new_lots == (NewLot(10, None, granting_partner_id=GRANTOR),)
     assert nxt.balance_after == 10
 
 
@@ -237,7 +237,7 @@ def test_refunding_a_whole_check_in_parts_undoes_the_purchase_exactly(
     state = MemberPoints(
         purchase.balance_after,
         purchase.lifetime_spend_after_minor,
-        apply_lots(start.lots, purchase.lot_takes, purchase.new_lot, next_id),
+        apply_lots(start.lots, purchase.lot_takes, purchase.new_lots, next_id),
     )
     assert lot_total(state.lots) == max(state.balance, 0)
 

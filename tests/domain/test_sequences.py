@@ -117,7 +117,7 @@ def test_random_sequences_keep_every_invariant(ops: list[tuple[str, int, int]], 
             redeem = preview.max_redeemable_points * b // 100
             plan = plan_purchase(PROGRAM, ACCOUNTS, world.state, a, redeem, world.now)
             world.post(plan.transaction)
-            lots = apply_lots(world.state.lots, plan.lot_takes, plan.new_lot, world.new_id())
+            lots = apply_lots(world.state.lots, plan.lot_takes, plan.new_lots, world.new_id())
             world.state = MemberPoints(plan.balance_after, plan.lifetime_spend_after_minor, lots)
             q = plan.quote
             world.purchases.append(PurchaseTotals(a, q.amount_due_minor, q.points_to_earn, q.redeem_points, 0))

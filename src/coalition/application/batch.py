@@ -29,9 +29,11 @@ from coalition.application.pos import (
     PosService,
     PurchaseExtras,
     PurchaseInput,
+    accrual_place,
     gift_types_for,
     member_history,
     parse_basket,
+    points_expiring_json,
     price_with_rules,
     purchase_body,
     purchase_record,
@@ -54,6 +56,7 @@ from coalition.domain.purchase import (
     plan_purchase,
 )
 from coalition.domain.rules.engine import CompiledRuleSet
+from coalition.domain.rules.pricing import most_lots_per_purchase
 
 MAX_BATCH_SIZE = 1000
 
@@ -127,7 +130,8 @@ class BatchRecorder:
             found = await uow.lock_members_points(ctx.network_id, every_value) if every_value else []
             receipts = [str(items[i].purchase.receipt).strip() for i in candidates]
             taken_receipts = await uow.existing_receipts(ctx.outlet_id, receipts) if receipts else set()
-            tx_ids, lot_ids = await uow.allocate_ids(2 * len(candidates), len(candidates))
+            lots_per_purchase = most_lots_per_purchase(rules)
+            tx_ids, lot_ids = await uow.allocate_ids(2 * len(candidates), lots_per_purchase * len(candidates))
             planner = _Planner(service, uow, ctx, pc, found, _Ids(tx_ids), _Ids(lot_ids), taken_receipts, rules)
             every_code = sorted({code for index in candidates for code in codes.get(index, ())})
             planner.coupons = await uow.coupons(ctx.network_id, every_code, lock=True) if every_code else {}
@@ -229,7 +233,10 @@ class _Planner:
             coupons,
             history,
         )
-        plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, self.now, priced=priced)
+        place = await accrual_place(self.uow, self.ctx, member.member_id, priced)
+        plan = plan_purchase(
+            program, accounts, state, check_minor, purchase.redeem_points, self.now, priced=priced, place=place
+        )
         await self.service.require_allowed(self.uow, self.ctx, plan.quote)
         new_tier = tier_change(plan.quote, history)
         if new_tier is not None:
@@ -241,8 +248,8 @@ class _Planner:
             tx_id = self.tx_ids.take()
             self.batch.transactions.append(PlannedTransaction(tx_id, plan.transaction, self.ctx.outlet_id, occurred_at))
             self._take(tx_id, plan.lot_takes, lots)
-            if plan.new_lot is not None:
-                self._add_lot(member, tx_id, plan.new_lot, lots)
+            for new_lot in plan.new_lots:
+                self._add_lot(member, tx_id, new_lot, lots)
         self.states[member.member_id] = MemberPoints(
             plan.balance_after, plan.lifetime_spend_after_minor, tuple(lot for lot in lots.values() if lot.remaining)
         )
@@ -254,6 +261,7 @@ class _Planner:
         if extras.gifts:
             self.gift_grants.append((extras, accounts))
         body = purchase_body(new_purchase, plan.balance_after, self.pc.program.currency) | extras.json()
+        body |= points_expiring_json(plan.new_lots)
         for coupon in extras.used:
             self.coupons[coupon.code] = replace(coupon, uses=coupon.uses + 1)
             self.batch.coupon_uses.append((coupon.id, new_purchase.id))
@@ -293,7 +301,14 @@ class _Planner:
         lots[lot_id] = Lot(lot_id, new_lot.points, new_lot.expires_at, grantor)
         self.batch.new_lots.append(
             LotWrite(
-                lot_id, member.points_account_id, tx_id, new_lot.points, new_lot.points, new_lot.expires_at, grantor
+                lot_id,
+                member.points_account_id,
+                tx_id,
+                new_lot.points,
+                new_lot.points,
+                new_lot.expires_at,
+                grantor,
+                new_lot.ends_with_visit_id,
             )
         )
 

@@ -172,7 +172,7 @@ class PurchaseWrite:
     purchase: NewPurchase
     transaction: Transaction | None
     lot_takes: tuple[LotTake, ...]
-    new_lot: NewLot | None
+    new_lots: tuple[NewLot, ...]
     balance_after: int
     lifetime_spend_after_minor: int
     idempotency: IdempotencyRecord
@@ -196,6 +196,7 @@ class LotWrite:
     remaining: int
     expires_at: datetime | None
     granting_partner_id: int | None  # None: the node granted them
+    ends_with_visit_id: str | None = None  # the open visit whose end sweeps them
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,6 +384,10 @@ class PosUnitOfWork(Protocol):
     async def insert_visit(self, network_id: int, visit: Visit) -> None: ...
     async def visit(self, network_id: int, visit_id: str, *, lock: bool) -> Visit | None: ...
     async def open_visit_of(self, member_id: int) -> Visit | None: ...
+    async def lots_ending_with_visit(self, account_id: int, visit_id: str) -> set[int]:
+        """Ids of the account's lots with points left that the end of this visit sweeps (end_of_visit accruals)."""
+        ...
+
     async def end_visit(self, visit: Visit, reset_tx_id: int | None) -> bool:
         """Record the end of a visit that is still open; False when it ended meanwhile."""
         ...

@@ -72,15 +72,19 @@ from coalition.domain.money import (
 )
 from coalition.domain.permissions import OPEN, POINTS, Matrix, Operation, gift_counter
 from coalition.domain.purchase import (
+    AccrualPlace,
     BasketLine,
     ExpiryAccounts,
     MemberPoints,
+    NewLot,
     PointsAccounts,
     PurchaseTotals,
+    accrual_lots,
     after_expiry,
     basket_total_minor,
     cumulative_share,
     expired_grantors,
+    expiring_lots,
     has_expired_lots,
     lots_of,
     plan_bonus,
@@ -92,7 +96,7 @@ from coalition.domain.purchase import (
 )
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
 from coalition.domain.rules.engine import CompiledRuleSet, Evaluation, evaluate
-from coalition.domain.rules.model import Trigger
+from coalition.domain.rules.model import ExpiryKind, Trigger
 from coalition.domain.rules.pricing import evaluate_event, event_grants, quote_from_rules
 
 if TYPE_CHECKING:
@@ -254,10 +258,13 @@ class PosService:
             now = self.clock.now()
             history = await member_history(uow, rules, ctx, member, now)
             coupons = await _accepted_coupons(uow, ctx, member, codes, now, lock=False)
-        priced = price_with_rules(
-            rules, ctx, pc.program, lines, check_minor, state, purchase.redeem_points, now, coupons, history
-        )
+            priced = price_with_rules(
+                rules, ctx, pc.program, lines, check_minor, state, purchase.redeem_points, now, coupons, history
+            )
+            place = await accrual_place(uow, ctx, member.member_id, priced)
         q = priced or quote_for(pc.program, state, check_minor, purchase.redeem_points, now)
+        balance_after_spend = state.balance - q.redeem_points
+        new_lots = accrual_lots(pc.program, q, balance_after_spend, state.lots, ctx.partner_id, now, place)
         currency = pc.program.currency
         answer = {
             "points_balance": q.points_balance,
@@ -268,7 +275,7 @@ class PosService:
             "discount": format_minor(q.discount_minor, currency),
             "amount_due": format_minor(q.amount_due_minor, currency),
             "currency": currency,
-        }
+        } | points_expiring_json(new_lots)
         if q.tier is not None:
             answer["tier"] = _tier_json(pc.program, q.tier)
         if q.rule_set_version is not None:
@@ -349,7 +356,10 @@ class PosService:
             priced = price_with_rules(
                 rules, ctx, program, lines, check_minor, state, purchase.redeem_points, now, coupons, history
             )
-            plan = plan_purchase(program, accounts, state, check_minor, purchase.redeem_points, now, priced=priced)
+            place = await accrual_place(uow, ctx, member.member_id, priced)
+            plan = plan_purchase(
+                program, accounts, state, check_minor, purchase.redeem_points, now, priced=priced, place=place
+            )
             new_tier = tier_change(plan.quote, history)
             quote = plan.quote
             await self.require_allowed(uow, ctx, quote)
@@ -360,11 +370,12 @@ class PosService:
             gift_types = await gift_types_for(uow, ctx, quote)
             extras = PurchaseExtras.of(quote, coupons, new_purchase, now, gift_types)
             body = purchase_body(new_purchase, plan.balance_after, program.currency) | extras.json()
+            body |= points_expiring_json(plan.new_lots)
             write = PurchaseWrite(
                 purchase=new_purchase,
                 transaction=plan.transaction,
                 lot_takes=plan.lot_takes,
-                new_lot=plan.new_lot,
+                new_lots=plan.new_lots,
                 balance_after=plan.balance_after,
                 lifetime_spend_after_minor=plan.lifetime_spend_after_minor,
                 idempotency=IdempotencyRecord(ctx.terminal_id, key, StoredResponse(request_hash, 201, body)),
@@ -1464,6 +1475,29 @@ async def member_history(
     month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     previous_month_start = (month_start - timedelta(days=1)).replace(day=1)
     return await uow.member_history(member.member_id, member.card_id, month_start, previous_month_start)
+
+
+async def accrual_place(uow: PosUnitOfWork, ctx: TerminalContext, member_id: int, priced: Quote | None) -> AccrualPlace:
+    """The outlet's time zone and — read only when an accrual ends with the visit — the member's open visit."""
+    zone = zone_named(ctx.timezone)
+    if priced is None or all(expiry.kind is not ExpiryKind.END_OF_VISIT for expiry, _ in priced.earned_by_expiry):
+        return AccrualPlace(zone)
+    visit = await uow.open_visit_of(member_id)
+    return AccrualPlace(zone, visit.id if visit is not None else None)
+
+
+def points_expiring_json(new_lots: tuple[NewLot, ...]) -> dict[str, Any]:
+    """When the points a purchase earns expire (only when some do): the lots they go to, soonest first."""
+    expiring = expiring_lots(new_lots)
+    if not expiring:
+        return {}
+    return {
+        "points_expiring": [
+            {"points": lot.points, "expires_at": lot.expires_at.isoformat() if lot.expires_at else None}
+            | ({"visit_id": lot.ends_with_visit_id} if lot.ends_with_visit_id is not None else {})
+            for lot in expiring
+        ]
+    }
 
 
 @functools.lru_cache(maxsize=256)

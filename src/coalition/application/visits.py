@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from coalition.application.ports import MemberRef, PosUnitOfWork, TerminalContext
+from coalition.application.ports import MemberRef, PosUnitOfWork, ProgramContext, TerminalContext
 from coalition.application.pos import (
     CommandResult,
     PosService,
@@ -32,6 +32,7 @@ from coalition.domain.rules.model import Trigger
 from coalition.domain.visits import (
     Visit,
     after_reset,
+    lots_ending_with_visit,
     lots_to_reset,
     plan_reset,
     points_left_from_visit,
@@ -89,6 +90,7 @@ class VisitService:
             await uow.lock_member(member.member_id)
             pc = await self.pos.program_context(uow, ctx.network_id)
             state = await self.pos.swept_points(uow, ctx, pc, member, now)
+            state, expired = await self._expire_visit_lots(uow, ctx, pc, member, visit, state, now)
             facts = await _member_facts(uow, rules, ctx, member, now, state)
             exit_rules = evaluate_at(rules, Trigger.VISIT_END, facts, ctx, now)
             reset, codes = (exit_rules.reset, exit_rules.applied_rules) if exit_rules else (None, ())
@@ -121,11 +123,41 @@ class VisitService:
             body = _visit_json(ended, await _outlet_name(uow, ctx, visit), ctx.outlet_name) | {
                 "member": member.member_id,
                 "points_balance": points_balance(state, now),
+                "points_expired": expired,
                 "reset": {"points": points, "gifts": gifts, "rules": list(codes)},
             }
             return CommandResult(200, body)
 
         return await self.pos.idempotent(ctx, idempotency_key, request_hash, record)
+
+    async def _expire_visit_lots(
+        self,
+        uow: PosUnitOfWork,
+        ctx: TerminalContext,
+        pc: ProgramContext,
+        member: MemberRef,
+        visit: Visit,
+        state: MemberPoints,
+        now: datetime,
+    ) -> tuple[MemberPoints, int]:
+        """Sweep to breakage what is left of the points end_of_visit accruals granted during this visit (the member
+        is locked); the member's points after, and the points swept. Before any reset: the reset then sees the
+        visit's net addition without them (their sweep is a posting of the visit too)."""
+        lot_ids = await uow.lots_ending_with_visit(member.points_account_id, visit.id)
+        due = lots_ending_with_visit(state, lot_ids, now)
+        if not due:
+            return state, 0
+        accounts, policy = await self.pos.expiry_accounts(uow, ctx.network_id, pc, member, due, now)
+        plan = plan_reset(pc.program, accounts, due, now, policy, visit.id, "its points expired")
+        if plan is None:
+            return state, 0
+        tx_id = await uow.post(ctx.network_id, plan.transaction, ctx.outlet_id, now, now)
+        await uow.apply_lots(tx_id, member.points_account_id, plan.takes, ())
+        swept = after_reset(state, plan)
+        await uow.set_member_points(
+            member.member_id, member.points_account_id, swept.balance, swept.lifetime_spend_minor
+        )
+        return swept, plan.points
 
     async def show(self, ctx: TerminalContext, visit_id: str) -> dict[str, Any]:
         async with self.pos.unit_of_work() as uow:

@@ -19,6 +19,7 @@ from coalition.domain.money import (
     round_down_div,
     share_of_minor_floor,
 )
+from coalition.domain.rules.model import PointsExpiry
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,9 @@ class Quote:
     uses_coupons: bool = False  # an applied rule read the coupons presented: they are used when it commits
     coupons_to_issue: tuple[tuple[str, int, int], ...] = ()  # (campaign, valid days, uses) of coupons rules issue
     gifts_to_grant: tuple[tuple[str, frozenset[str], int], ...] = ()  # (gift type, outlets, valid days)
+    # the points to earn per accrual expiry, in the order the rules granted them; empty: all of `points_to_earn`
+    # live as the program says (the bonus program, or rules whose accruals never expire of their own)
+    earned_by_expiry: tuple[tuple[PointsExpiry, int], ...] = ()
 
 
 def quote(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from coalition.domain.bonus import BonusProgram, Quote, quote
 from coalition.domain.breakage import KEEP_BREAKAGE, BreakagePolicy
@@ -32,6 +32,7 @@ from coalition.domain.lots import (
     take_from_lots,
 )
 from coalition.domain.money import format_minor, line_total_minor, prorate_floor
+from coalition.domain.rules.model import ExpiryKind, PointsExpiry
 
 MAX_BASKET_LINES = 500
 
@@ -199,6 +200,7 @@ class NewLot:
     expires_at: datetime | None
     top_up_lot_id: int | None = None
     granting_partner_id: int | None = None  # None: the node granted them
+    ends_with_visit_id: str | None = None  # the open visit whose end sweeps these points (end_of_visit accruals)
 
 
 def lots_of(new_lot: NewLot | None) -> tuple[NewLot, ...]:
@@ -206,12 +208,18 @@ def lots_of(new_lot: NewLot | None) -> tuple[NewLot, ...]:
 
 
 def new_lot(
-    points: int, expires_at: datetime | None, lots: tuple[Lot, ...], granting_partner_id: int | None
+    points: int,
+    expires_at: datetime | None,
+    lots: tuple[Lot, ...],
+    granting_partner_id: int | None,
+    ends_with_visit_id: str | None = None,
 ) -> NewLot | None:
     """A lot for `points` granted by this partner (None: the node). Never-expiring points top up the open
     never-expiring lot of the same grantor, so a lot always knows who granted every point in it."""
     if not points:
         return None
+    if ends_with_visit_id is not None:
+        return NewLot(points, expires_at, None, granting_partner_id, ends_with_visit_id)
     if expires_at is None:
         open_forever = [
             lot.id
@@ -228,13 +236,120 @@ class PurchasePlan:
     quote: Quote
     transaction: Transaction | None  # None when the purchase moves no points
     lot_takes: tuple[LotTake, ...]
-    new_lot: NewLot | None
+    new_lots: tuple[NewLot, ...]  # one per expiry of the points earned
     balance_after: int
     lifetime_spend_after_minor: int
 
 
 def lot_expiry(program: BonusProgram, now: datetime) -> datetime | None:
     return None if program.points_expire_days is None else now + timedelta(days=program.points_expire_days)
+
+
+@dataclass(frozen=True, slots=True)
+class AccrualPlace:
+    """Where points accrue, as their expiry needs it: the outlet's time zone (a month or a day ends at its
+    midnight) and the member's open visit there, if any (its end sweeps `end_of_visit` points)."""
+
+    zone: tzinfo = UTC
+    open_visit_id: str | None = None
+
+
+AT_UTC = AccrualPlace()
+
+
+@dataclass(frozen=True, slots=True)
+class AccruedPoints:
+    """Points of one accrual expiry, resolved to a moment (UTC; None: never) and, for end_of_visit points granted
+    during a visit, the visit whose end sweeps them."""
+
+    points: int
+    expires_at: datetime | None
+    ends_with_visit_id: str | None = None
+
+
+def next_local_midnight(now: datetime, zone: tzinfo) -> datetime:
+    """The end of the local day `now` falls in, in UTC."""
+    local = now.astimezone(zone)
+    tomorrow = local.date() + timedelta(days=1)
+    return datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=zone).astimezone(UTC)
+
+
+def end_of_local_month(now: datetime, zone: tzinfo) -> datetime:
+    """The end of the calendar month `now` falls in at the local time of `zone` (the next month's first
+    midnight), in UTC."""
+    local = now.astimezone(zone)
+    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+    return datetime(year, month, 1, tzinfo=zone).astimezone(UTC)
+
+
+def resolve_expiry(
+    program: BonusProgram, expiry: PointsExpiry, points: int, now: datetime, place: AccrualPlace
+) -> AccruedPoints:
+    """When points of an accrual with this expiry expire. `never` leaves them to the program's own expiry;
+    `end_of_visit` points end with the open visit, and at the latest — or without a visit — at the local midnight."""
+    if expiry.kind is ExpiryKind.DAYS and expiry.days is not None:
+        return AccruedPoints(points, now + timedelta(days=expiry.days))
+    if expiry.kind is ExpiryKind.END_OF_MONTH:
+        return AccruedPoints(points, end_of_local_month(now, place.zone))
+    if expiry.kind is ExpiryKind.END_OF_VISIT:
+        return AccruedPoints(points, next_local_midnight(now, place.zone), place.open_visit_id)
+    return AccruedPoints(points, lot_expiry(program, now))
+
+
+def accrued_points(program: BonusProgram, q: Quote, now: datetime, place: AccrualPlace) -> list[AccruedPoints]:
+    """A quote's points to earn by when they expire: points of the same moment (and visit) together, in the order
+    the rules granted them; points no grant accounts for live as the program says."""
+    merged: dict[tuple[datetime | None, str | None], int] = {}
+    for expiry, points in q.earned_by_expiry:
+        resolved = resolve_expiry(program, expiry, points, now, place)
+        key = (resolved.expires_at, resolved.ends_with_visit_id)
+        merged[key] = merged.get(key, 0) + points
+    unaccounted = q.points_to_earn - sum(merged.values())
+    if unaccounted > 0:
+        key = (lot_expiry(program, now), None)
+        merged[key] = merged.get(key, 0) + unaccounted
+    return [AccruedPoints(points, expires_at, visit_id) for (expires_at, visit_id), points in merged.items()]
+
+
+def after_debt(accrued: list[AccruedPoints], debt: int) -> list[AccruedPoints]:
+    """The accruals left after paying off a debt with the soonest-expiring points first (the member keeps those
+    that live longest); an accrual paid off entirely is left out."""
+    left = max(0, debt)
+    kept: dict[int, int] = {}
+    order = sorted(
+        range(len(accrued)), key=lambda i: (accrued[i].expires_at is None, accrued[i].expires_at or datetime.min, i)
+    )
+    for index in order:
+        kept[index] = new_lot_points(-left, accrued[index].points)
+        left = max(0, left - accrued[index].points)
+    return [replace(part, points=kept[index]) for index, part in enumerate(accrued) if kept[index] > 0]
+
+
+def accrual_lots(
+    program: BonusProgram,
+    q: Quote,
+    balance_before: int,
+    lots: tuple[Lot, ...],
+    granting_partner_id: int | None,
+    now: datetime,
+    place: AccrualPlace,
+) -> tuple[NewLot, ...]:
+    """The lots a quote's points go to: one per expiry (never-expiring points top up the grantor's open lot),
+    after any debt the balance carries (`balance_before`, after the points the purchase spends) is paid off."""
+    debt = -balance_before if balance_before < 0 else 0
+    parts = after_debt(accrued_points(program, q, now, place), debt)
+    return tuple(
+        lot
+        for part in parts
+        if (lot := new_lot(part.points, part.expires_at, lots, granting_partner_id, part.ends_with_visit_id))
+        is not None
+    )
+
+
+def expiring_lots(new_lots: tuple[NewLot, ...]) -> tuple[NewLot, ...]:
+    """The new lots whose points expire, soonest first: what the cashier tells the member."""
+    expiring = [lot for lot in new_lots if lot.expires_at is not None]
+    return tuple(sorted(expiring, key=lambda lot: lot.expires_at or datetime.min))
 
 
 def points_balance(state: MemberPoints, now: datetime) -> int:
@@ -261,19 +376,20 @@ def plan_purchase(
     now: datetime,
     *,
     priced: Quote | None = None,
+    place: AccrualPlace = AT_UTC,
 ) -> PurchasePlan:
     """The purchase's quote, transaction and lot changes; `state` must have no expired lots left. `priced` is a
-    quote a published rule set made (domain.rules.pricing); without one, the bonus program prices the check."""
+    quote a published rule set made (domain.rules.pricing); without one, the bonus program prices the check.
+    Each accrual's points go to a lot of their expiry, measured at `place`."""
     q = priced or quote_for(program, state, check_minor, redeem_points, now)
     takes = spend_from_lots(list(state.lots), q.redeem_points, now)
     postings = _points_postings(program, accounts, earned=q.points_to_earn, redeemed=q.redeem_points)
     balance_after_spend = state.balance - q.redeem_points
-    lot_points = new_lot_points(balance_after_spend, q.points_to_earn)
     return PurchasePlan(
         quote=q,
         transaction=require_valid(Transaction(TransactionKind.PURCHASE, postings)) if postings else None,
         lot_takes=tuple(takes),
-        new_lot=new_lot(lot_points, lot_expiry(program, now), state.lots, accounts.partner_id),
+        new_lots=accrual_lots(program, q, balance_after_spend, state.lots, accounts.partner_id, now, place),
         balance_after=balance_after_spend + q.points_to_earn,
         lifetime_spend_after_minor=state.lifetime_spend_minor + check_minor,
     )

@@ -69,6 +69,12 @@ def lots_to_reset(state: MemberPoints, points: int, now: datetime) -> tuple[Lot,
     )
 
 
+def lots_ending_with_visit(state: MemberPoints, lot_ids: set[int], now: datetime) -> tuple[Lot, ...]:
+    """The lots of end_of_visit accruals granted during the visit, as lots that expire `now`: the visit's end is
+    their expiry, swept like any other under the network's points breakage policy."""
+    return tuple(replace(lot, expires_at=now) for lot in state.lots if lot.id in lot_ids and lot.remaining > 0)
+
+
 def plan_reset(
     program: BonusProgram,
     accounts: ExpiryAccounts,
@@ -76,12 +82,13 @@ def plan_reset(
     now: datetime,
     policy: BreakagePolicy,
     visit_id: str,
+    what: str = "unused points reset",
 ) -> ExpiryPlan | None:
-    """Post the lots `lots_to_reset` chose to breakage; None when there are none."""
+    """Post the lots `lots_to_reset` (or `lots_ending_with_visit`) chose to breakage; None when there are none."""
     plan = plan_expiry(program, accounts, due, now, policy)
     if plan is None:
         return None
-    memo = f"visit {visit_id} ended: unused points reset ({plan.transaction.memo})"
+    memo = f"visit {visit_id} ended: {what} ({plan.transaction.memo})"
     return replace(plan, transaction=require_valid(replace(plan.transaction, memo=memo)))
 
 

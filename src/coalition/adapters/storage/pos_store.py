@@ -51,7 +51,7 @@ from coalition.domain.ledger import (
 from coalition.domain.lots import GrantedPoints, Lot, LotTake, spend_order
 from coalition.domain.members import segments_from_text, segments_to_text
 from coalition.domain.permissions import Operation, Permission
-from coalition.domain.purchase import BasketLine, MemberPoints, NewLot, lots_of
+from coalition.domain.purchase import BasketLine, MemberPoints, NewLot
 from coalition.domain.visits import Visit
 
 _FIND_MEMBER = """
@@ -522,9 +522,27 @@ class SqlPosUnitOfWork:
         )
         await db.insert_many(
             "lots",
-            ("id", "account_id", "tx_id", "points", "remaining", "expires_at", "granting_partner_id"),
+            (
+                "id",
+                "account_id",
+                "tx_id",
+                "points",
+                "remaining",
+                "expires_at",
+                "granting_partner_id",
+                "ends_with_visit_id",
+            ),
             [
-                (lot.id, lot.account_id, lot.tx_id, lot.points, lot.remaining, lot.expires_at, lot.granting_partner_id)
+                (
+                    lot.id,
+                    lot.account_id,
+                    lot.tx_id,
+                    lot.points,
+                    lot.remaining,
+                    lot.expires_at,
+                    lot.granting_partner_id,
+                    lot.ends_with_visit_id,
+                )
                 for lot in batch.new_lots
             ],
         )
@@ -1048,13 +1066,14 @@ class SqlPosUnitOfWork:
                 await self.db.execute(_CHANGE_LOT, new_lot.top_up_lot_id, new_lot.points, new_lot.points)
                 continue
             await self.db.execute(
-                "INSERT INTO lots (account_id, tx_id, points, remaining, expires_at, granting_partner_id) "
-                "VALUES ($1, $2, $3, $3, $4, $5)",
+                "INSERT INTO lots (account_id, tx_id, points, remaining, expires_at, granting_partner_id, "
+                "ends_with_visit_id) VALUES ($1, $2, $3, $3, $4, $5, $6)",
                 account_id,
                 tx_id,
                 new_lot.points,
                 new_lot.expires_at,
                 new_lot.granting_partner_id,
+                new_lot.ends_with_visit_id,
             )
 
     async def set_member_points(
@@ -1203,6 +1222,14 @@ class SqlPosUnitOfWork:
         row = await self.db.fetchrow(f"{_VISIT} WHERE network_id = $1 AND id = $2{lock_clause}", network_id, visit_id)
         return None if row is None else self._visit_of(row)
 
+    async def lots_ending_with_visit(self, account_id: int, visit_id: str) -> set[int]:
+        rows = await self.db.fetch(
+            "SELECT id FROM lots WHERE account_id = $1 AND ends_with_visit_id = $2 AND remaining > 0",
+            account_id,
+            visit_id,
+        )
+        return {int(row["id"]) for row in rows}
+
     async def open_visit_of(self, member_id: int) -> Visit | None:
         row = await self.db.fetchrow(f"{_VISIT} WHERE member_id = $1 AND ended_at IS NULL", member_id)
         return None if row is None else self._visit_of(row)
@@ -1274,8 +1301,7 @@ class SqlPosUnitOfWork:
 
 
 _VISIT = (
-    "SELECT id, member_id, entry_outlet_id, started_at, exit_outlet_id, ended_at, points_reset, gifts_reset "
-    "FROM visits"
+    "SELECT id, member_id, entry_outlet_id, started_at, exit_outlet_id, ended_at, points_reset, gifts_reset FROM visits"
 )
 
 
@@ -1340,9 +1366,10 @@ WITH balance AS (
 ), take_log AS (
   INSERT INTO lot_takes (tx_id, lot_id, points)
   SELECT tx.id, x.lot_id, x.points FROM tx, unnest($8::bigint[], $9::bigint[]) AS x(lot_id, points)
-), new_lot AS (
-  INSERT INTO lots (account_id, tx_id, points, remaining, expires_at, granting_partner_id)
-  SELECT $10::bigint, tx.id, $11::bigint, $11::bigint, $12::timestamptz, $41::bigint FROM tx WHERE $11::bigint > 0
+), new_lots AS (
+  INSERT INTO lots (account_id, tx_id, points, remaining, expires_at, granting_partner_id, ends_with_visit_id)
+  SELECT $10::bigint, tx.id, x.points, x.points, x.expires_at, $41::bigint, x.visit_id
+  FROM tx, unnest($11::bigint[], $12::timestamptz[], $42::text[]) AS x(points, expires_at, visit_id)
 ), lifetime AS (
   UPDATE members SET lifetime_spend_minor = $14::bigint FROM balance WHERE members.id = $15::bigint
 ), purchase AS (
@@ -1387,6 +1414,7 @@ async def _record_purchase_pg(db: Db, write: PurchaseWrite, expected_version: in
     postings = write.transaction.postings if write.transaction is not None else ()
     lines = p.lines
     response = write.idempotency.response
+    created = [lot for lot in write.new_lots if lot.top_up_lot_id is None]
     written = await db.fetchval(
         _PG_RECORD_PURCHASE,
         p.terminal.network_id,
@@ -1399,8 +1427,8 @@ async def _record_purchase_pg(db: Db, write: PurchaseWrite, expected_version: in
         [take.lot_id for take in write.lot_takes],
         [take.points for take in write.lot_takes],
         p.member.points_account_id,
-        write.new_lot.points if write.new_lot and write.new_lot.top_up_lot_id is None else 0,
-        write.new_lot.expires_at if write.new_lot else None,
+        [lot.points for lot in created],
+        [lot.expires_at for lot in created],
         write.balance_after,
         write.lifetime_spend_after_minor,
         p.member.member_id,
@@ -1427,7 +1455,8 @@ async def _record_purchase_pg(db: Db, write: PurchaseWrite, expected_version: in
         *_lot_changes(write),
         p.rule_set_version,
         ",".join(p.applied_rules) if p.rule_set_version is not None else None,
-        write.new_lot.granting_partner_id if write.new_lot else None,
+        write.new_lots[0].granting_partner_id if write.new_lots else None,  # a purchase's lots: one grantor
+        [lot.ends_with_visit_id for lot in created],
     )
     return written is not None
 
@@ -1436,9 +1465,10 @@ def _lot_changes(write: PurchaseWrite) -> tuple[list[int], list[int], list[int]]
     """One row per lot the purchase changes — PostgreSQL updates a row once per statement, and a never-expiring lot
     may be both spent from and topped up by the same purchase."""
     changes: dict[int, tuple[int, int]] = {take.lot_id: (0, -take.points) for take in write.lot_takes}
-    if write.new_lot is not None and write.new_lot.top_up_lot_id is not None:
-        points, remaining = changes.get(write.new_lot.top_up_lot_id, (0, 0))
-        changes[write.new_lot.top_up_lot_id] = (points + write.new_lot.points, remaining + write.new_lot.points)
+    for lot in write.new_lots:
+        if lot.top_up_lot_id is not None:
+            points, remaining = changes.get(lot.top_up_lot_id, (0, 0))
+            changes[lot.top_up_lot_id] = (points + lot.points, remaining + lot.points)
     ids = list(changes)
     return ids, [changes[i][0] for i in ids], [changes[i][1] for i in ids]
 
@@ -1459,7 +1489,7 @@ async def _record_purchase_portable(uow: SqlPosUnitOfWork, write: PurchaseWrite,
         tx_id = await uow.post(
             p.terminal.network_id, write.transaction, p.terminal.outlet_id, p.occurred_at, write.recorded_at
         )
-        await uow.apply_lots(tx_id, member.points_account_id, write.lot_takes, lots_of(write.new_lot))
+        await uow.apply_lots(tx_id, member.points_account_id, write.lot_takes, write.new_lots)
     await uow.insert_purchase(p, tx_id, write.recorded_at)
     record = write.idempotency
     await uow.store_response(record.terminal_id, record.key, record.response, write.recorded_at)

@@ -250,6 +250,8 @@ lots = Table(
     Column("expires_at", Timestamp, nullable=True),
     # the partner whose outlet granted the points and owes the node for them; NULL: the node (birthday bonuses)
     Column("granting_partner_id", Id, ForeignKey("partners.id"), nullable=True),
+    # the visit whose end sweeps the lot's points (an end_of_visit accrual granted during an open visit)
+    Column("ends_with_visit_id", String(36), nullable=True),
     CheckConstraint("points > 0", name="points_positive"),
     CheckConstraint("remaining >= 0 AND remaining <= points", name="remaining_range"),
     Index("ix_lots_account_open", "account_id", "remaining"),

@@ -12,8 +12,8 @@ from coalition.domain.bonus import Quote
 from coalition.domain.errors import InsufficientPoints, InvalidInput, RedeemNotAllowed
 from coalition.domain.money import format_minor
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
-from coalition.domain.rules.engine import CompiledRuleSet, Evaluation, evaluate
-from coalition.domain.rules.model import Trigger
+from coalition.domain.rules.engine import CompiledRuleSet, Evaluation, PointsGrant, evaluate
+from coalition.domain.rules.model import AccrueFixed, AccruePercent, PointsExpiry, Trigger
 
 
 def quote_from_rules(
@@ -45,7 +45,7 @@ def quote_from_rules(
                 f"{redeem} points asked, the member has {max(spendable_points, 0)}", field="redeem_points"
             )
     amount_due = evaluation.after_discounts_minor - redeem * point_value_minor
-    earned = sum(grant.points for grant in evaluation.points_earned(amount_due, point_value_minor))
+    grants = evaluation.points_earned(amount_due, point_value_minor)
     return Quote(
         tier=None,
         points_balance=spendable_points,
@@ -53,7 +53,7 @@ def quote_from_rules(
         redeem_points=redeem,
         check_minor=check_minor,
         amount_due_minor=amount_due,
-        points_to_earn=earned,
+        points_to_earn=sum(grant.points for grant in grants),
         discount_minor=evaluation.discount_minor,
         rule_set_version=evaluation.version,
         applied_rules=evaluation.applied_rules,
@@ -61,7 +61,16 @@ def quote_from_rules(
         uses_coupons=evaluation.reads_coupons,
         coupons_to_issue=tuple((effect.campaign, effect.valid_days, effect.uses) for _, effect in evaluation.coupons),
         gifts_to_grant=tuple((effect.gift_type, effect.outlets, effect.valid_days) for _, effect in evaluation.gifts),
+        earned_by_expiry=points_by_expiry(grants),
     )
+
+
+def points_by_expiry(grants: tuple[PointsGrant, ...]) -> tuple[tuple[PointsExpiry, int], ...]:
+    """The grants' points summed per expiry, in the order of each expiry's first grant."""
+    totals: dict[PointsExpiry, int] = {}
+    for grant in grants:
+        totals[grant.expiry] = totals.get(grant.expiry, 0) + grant.points
+    return tuple(totals.items())
 
 
 def event_points(
@@ -119,3 +128,17 @@ def evaluate_event(
         local_time=local_time,
     )
     return evaluate(rule_set, event, trigger)
+
+
+def most_lots_per_purchase(rule_set: CompiledRuleSet | None) -> int:
+    """The most lots one purchase's points can go to: one per expiry the purchase rules' accruals name."""
+    if rule_set is None:
+        return 1
+    expiries = {
+        effect.expiry
+        for compiled in rule_set.rules
+        if compiled.rule.trigger is Trigger.PURCHASE
+        for effect in compiled.rule.effects
+        if isinstance(effect, AccruePercent | AccrueFixed)
+    }
+    return max(1, len(expiries))
