@@ -224,11 +224,11 @@ def test_a_purchase_a_welcome_bonus_and_a_birthday_bonus_name_their_grantor() ->
     assert plan_purchase(PROGRAM, ACCOUNTS, empty, 100_000, None, NOW).new_lots == (
         NewLot(30, None, granting_partner_id=GRANTOR),
     )
-    assert plan_bonus(PROGRAM, ACCOUNTS, empty, 50, NOW, "welcome").new_lot == NewLot(
-        50, None, granting_partner_id=GRANTOR
+    assert plan_bonus(PROGRAM, ACCOUNTS, empty, 50, NOW, "welcome").new_lots == (
+        NewLot(50, None, granting_partner_id=GRANTOR),
     )
     node_bonus = plan_node_bonus(PROGRAM, 2, MEMBER, empty, 100, NOW, "birthday")
-    assert node_bonus.new_lot == NewLot(100, None, granting_partner_id=None)
+    assert node_bonus.new_lots == (NewLot(100, None, granting_partner_id=None),)
 
 
 def test_never_expiring_points_top_up_only_a_lot_of_the_same_grantor() -> None:
@@ -239,7 +239,7 @@ def test_never_expiring_points_top_up_only_a_lot_of_the_same_grantor() -> None:
     with_own = MemberPoints(160, 0, (*state.lots, Lot(3, 10, None, GRANTOR)))
     assert plan_purchase(PROGRAM, ACCOUNTS, with_own, 100_000, None, NOW).new_lots == (NewLot(30, None, 3, GRANTOR),)
     birthday = plan_node_bonus(PROGRAM, 2, MEMBER, with_own, 100, NOW, "birthday")
-    assert birthday.new_lot == NewLot(100, None, 2, None)
+    assert birthday.new_lots == (NewLot(100, None, 2, None),)
 
 
 def test_a_clawback_takes_the_refunding_partners_points_first() -> None:

@@ -199,3 +199,45 @@ async def test_a_batch_makes_the_same_lots_as_single_purchases(park):
         assert len(single) == 6  # two lots per purchase
         assert await _points(http, cafe, "7202") == await _points(http, cafe, "7201") == 120 - 30 + 27 + 45
     assert await verify(services.engine) == []
+
+
+EVENTS = {
+    "rules": [
+        {"code": "base", "effects": [{"accrue_percent": {"percent": "10"}}]},
+        {
+            "code": "welcome",
+            "trigger": "enrolment",
+            "effects": [{"accrue_fixed": {"points": 40, "expiry": {"days": 30}}}],
+        },
+        {
+            "code": "entry",
+            "trigger": "visit_start",
+            "effects": [{"accrue_fixed": {"points": 25, "expiry": {"kind": "end_of_visit"}}}],
+        },
+    ]
+}
+
+
+async def test_event_bonuses_live_as_their_rules_say(park):
+    services, clock = park
+    async with client(services) as http:
+        admin_key, keys = await _park_with_rules(services, EVENTS)
+        enrolled = await enrol(http, keys["Tickets"], "7301")
+        assert enrolled["points_balance"] == 40
+        in_30_days = (clock.moment + timedelta(days=30)).isoformat()
+        assert await _lots(services, "7301") == [(40, 40, in_30_days, None)]
+
+        started = await http.post("/v1/visits", json={"customer": "7301"}, headers=auth(keys["Tickets"], new_key()))
+        assert started.status_code == 201, started.text
+        visit_id = started.json()["id"]
+        assert started.json()["bonus"] == {"points": 25, "rules": ["entry"]}
+        moscow_midnight = "2026-07-01T21:00:00+00:00"
+        assert (await _lots(services, "7301"))[-1] == (25, 25, moscow_midnight, visit_id)
+
+        clock.moment += timedelta(hours=2)
+        ended = await http.post(f"/v1/visits/{visit_id}/end", headers=auth(keys["Tickets"], new_key()))
+        assert (ended.json()["points_expired"], ended.json()["points_balance"]) == (25, 40)
+        clock.moment += timedelta(days=30)
+        assert await _expire(http, admin_key) == 40
+        assert await _points(http, keys["Cafe"], "7301") == 0
+    assert await verify(services.engine) == []

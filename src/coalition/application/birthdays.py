@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from coalition.application.pos import PosService
-from coalition.domain.purchase import lots_of, plan_node_bonus
+from coalition.domain.purchase import plan_node_bonus
 from coalition.domain.rules.context import MemberFacts
 from coalition.domain.rules.model import Trigger
 from coalition.domain.rules.pricing import event_points
@@ -40,7 +40,7 @@ class BirthdayBonuses:
             facts = MemberFacts(
                 kind=history.kind, tier=history.tier, segments=history.segments, birth_date=history.birth_date
             )
-            points, _ = event_points(
+            bonus = event_points(
                 rules,
                 Trigger.BIRTHDAY,
                 facts,
@@ -50,21 +50,28 @@ class BirthdayBonuses:
                 local_time=moment,
                 point_value_minor=pc.program.point_value_minor,
             )
-            if points > 0:
+            if bonus.points > 0:
                 async with self.pos.unit_of_work() as uow:
                     await uow.lock_member(member.member_id)
                     if not await uow.has_bonus(member.points_account_id, memo):
                         state = await uow.member_points(member)
                         plan = plan_node_bonus(
-                            pc.program, pc.points_issued_account, member.points_account_id, state, points, now, memo
+                            pc.program,
+                            pc.points_issued_account,
+                            member.points_account_id,
+                            state,
+                            bonus.points,
+                            now,
+                            memo,
+                            by_expiry=bonus.by_expiry,
                         )
                         tx_id = await uow.post(network_id, plan.transaction, None, now, now)
-                        await uow.apply_lots(tx_id, member.points_account_id, (), lots_of(plan.new_lot))
+                        await uow.apply_lots(tx_id, member.points_account_id, (), plan.new_lots)
                         await uow.set_member_points(
                             member.member_id, member.points_account_id, plan.balance_after, state.lifetime_spend_minor
                         )
                         granted += 1
-                        points_total += points
+                        points_total += bonus.points
             if progress is not None:
                 progress(done, len(born))
         return {"date": today.isoformat(), "members": len(born), "granted": granted, "points": points_total}

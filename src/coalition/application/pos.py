@@ -86,7 +86,6 @@ from coalition.domain.purchase import (
     expired_grantors,
     expiring_lots,
     has_expired_lots,
-    lots_of,
     plan_bonus,
     plan_expiry,
     plan_purchase,
@@ -913,26 +912,31 @@ class PosService:
         evaluation: Evaluation | None,
         now: datetime,
         state: MemberPoints,
+        visit_id: str | None = None,
     ) -> GrantedBonus | None:
         """The fixed points of an event's rules at this outlet (a welcome bonus at enrolment, an entry bonus at a
         visit's start, a goodwill bonus on a refund) as one ledger transaction, owed by the outlet's partner; the
-        member is locked. `evaluation` comes from `evaluate_at` (None: no rule of the event applies here)."""
+        member is locked. `evaluation` comes from `evaluate_at` (None: no rule of the event applies here); each rule's
+        points go to a lot of its own expiry (`end_of_visit`: the visit `visit_id`, when one is open)."""
         if evaluation is None:
             return None
         pc = await self.program_context(uow, ctx.network_id)
-        points, codes = event_grants(evaluation, pc.program.point_value_minor)
-        if points <= 0:
+        granted = event_grants(evaluation, pc.program.point_value_minor)
+        if granted.points <= 0:
             return None
         (await self.matrix(uow, ctx.network_id)).require(ctx.outlet_id, ctx.outlet_name, POINTS, Operation.ACCRUE)
         accounts = await self.points_accounts(uow, ctx, pc, member)
-        memo = f"{trigger.value}: {', '.join(codes)}"
-        plan = plan_bonus(pc.program, accounts, state, points, now, memo)
+        memo = f"{trigger.value}: {', '.join(granted.rules)}"
+        place = AccrualPlace(zone_named(ctx.timezone), visit_id)
+        plan = plan_bonus(
+            pc.program, accounts, state, granted.points, now, memo, by_expiry=granted.by_expiry, place=place
+        )
         tx_id = await uow.post(ctx.network_id, plan.transaction, ctx.outlet_id, now, now)
-        await uow.apply_lots(tx_id, member.points_account_id, (), lots_of(plan.new_lot))
+        await uow.apply_lots(tx_id, member.points_account_id, (), plan.new_lots)
         await uow.set_member_points(
             member.member_id, member.points_account_id, plan.balance_after, state.lifetime_spend_minor
         )
-        return GrantedBonus(points, codes)
+        return GrantedBonus(granted.points, granted.rules)
 
     async def _sweep_expired(
         self,

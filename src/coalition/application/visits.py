@@ -66,7 +66,7 @@ class VisitService:
             await uow.insert_visit(ctx.network_id, visit)
             facts = await _member_facts(uow, rules, ctx, member, now, state)
             entry = evaluate_at(rules, Trigger.VISIT_START, facts, ctx, now)
-            bonus = await self.pos.event_bonus(uow, ctx, member, Trigger.VISIT_START, entry, now, state)
+            bonus = await self.pos.event_bonus(uow, ctx, member, Trigger.VISIT_START, entry, now, state, visit.id)
             body = _visit_json(visit, ctx.outlet_name, None) | {
                 "member": member.member_id,
                 "points_balance": points_balance(state, now) + (bonus.points if bonus else 0),

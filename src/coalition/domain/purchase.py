@@ -296,15 +296,21 @@ def resolve_expiry(
     return AccruedPoints(points, lot_expiry(program, now))
 
 
-def accrued_points(program: BonusProgram, q: Quote, now: datetime, place: AccrualPlace) -> list[AccruedPoints]:
-    """A quote's points to earn by when they expire: points of the same moment (and visit) together, in the order
-    the rules granted them; points no grant accounts for live as the program says."""
+def accrued_points(
+    program: BonusProgram,
+    earned_by_expiry: tuple[tuple[PointsExpiry, int], ...],
+    points_to_earn: int,
+    now: datetime,
+    place: AccrualPlace,
+) -> list[AccruedPoints]:
+    """Points to earn by when they expire: points of the same moment (and visit) together, in the order the rules
+    granted them; points no grant accounts for live as the program says."""
     merged: dict[tuple[datetime | None, str | None], int] = {}
-    for expiry, points in q.earned_by_expiry:
+    for expiry, points in earned_by_expiry:
         resolved = resolve_expiry(program, expiry, points, now, place)
         key = (resolved.expires_at, resolved.ends_with_visit_id)
         merged[key] = merged.get(key, 0) + points
-    unaccounted = q.points_to_earn - sum(merged.values())
+    unaccounted = points_to_earn - sum(merged.values())
     if unaccounted > 0:
         key = (lot_expiry(program, now), None)
         merged[key] = merged.get(key, 0) + unaccounted
@@ -336,8 +342,24 @@ def accrual_lots(
 ) -> tuple[NewLot, ...]:
     """The lots a quote's points go to: one per expiry (never-expiring points top up the grantor's open lot),
     after any debt the balance carries (`balance_before`, after the points the purchase spends) is paid off."""
+    return lots_for(
+        program, q.earned_by_expiry, q.points_to_earn, balance_before, lots, granting_partner_id, now, place
+    )
+
+
+def lots_for(
+    program: BonusProgram,
+    earned_by_expiry: tuple[tuple[PointsExpiry, int], ...],
+    points_to_earn: int,
+    balance_before: int,
+    lots: tuple[Lot, ...],
+    granting_partner_id: int | None,
+    now: datetime,
+    place: AccrualPlace,
+) -> tuple[NewLot, ...]:
+    """The lots points earned by expiry go to, after any debt `balance_before` carries is paid off."""
     debt = -balance_before if balance_before < 0 else 0
-    parts = after_debt(accrued_points(program, q, now, place), debt)
+    parts = after_debt(accrued_points(program, earned_by_expiry, points_to_earn, now, place), debt)
     return tuple(
         lot
         for part in parts
@@ -398,22 +420,30 @@ def plan_purchase(
 @dataclass(frozen=True, slots=True)
 class BonusPlan:
     transaction: Transaction
-    new_lot: NewLot | None
+    new_lots: tuple[NewLot, ...]
     balance_after: int
 
 
 def plan_bonus(
-    program: BonusProgram, accounts: PointsAccounts, state: MemberPoints, points: int, now: datetime, memo: str
+    program: BonusProgram,
+    accounts: PointsAccounts,
+    state: MemberPoints,
+    points: int,
+    now: datetime,
+    memo: str,
+    *,
+    by_expiry: tuple[tuple[PointsExpiry, int], ...] = (),
+    place: AccrualPlace = AT_UTC,
 ) -> BonusPlan:
     """Points a rule grants outside a purchase: issued to the member like an accrual, so the granting outlet's
-    partner owes the settlement node their value; a debt the member carries is paid off first."""
+    partner owes the settlement node their value; a debt the member carries is paid off first. Each rule's points go
+    to a lot of its expiry (`by_expiry`), measured at `place`."""
     if points <= 0:
         raise ValueError(f"a bonus grants a positive number of points, not {points}")
     postings = _points_postings(program, accounts, earned=points, redeemed=0)
     transaction = require_valid(Transaction(TransactionKind.BONUS, postings, memo=memo))
-    lot_points = new_lot_points(state.balance, points)
-    lot = new_lot(lot_points, lot_expiry(program, now), state.lots, accounts.partner_id)
-    return BonusPlan(transaction, lot, state.balance + points)
+    lots = lots_for(program, by_expiry, points, state.balance, state.lots, accounts.partner_id, now, place)
+    return BonusPlan(transaction, lots, state.balance + points)
 
 
 def plan_node_bonus(
@@ -424,6 +454,8 @@ def plan_node_bonus(
     points: int,
     now: datetime,
     memo: str,
+    *,
+    by_expiry: tuple[tuple[PointsExpiry, int], ...] = (),
 ) -> BonusPlan:
     """Points the network itself grants (a birthday bonus sent by a job, no outlet involved): no partner owes for
     them, so the node carries their value; a debt the member carries is paid off first."""
@@ -431,9 +463,8 @@ def plan_node_bonus(
         raise ValueError(f"a bonus grants a positive number of points, not {points}")
     postings = transfer(points_issued, member_points, program.points_asset, points)
     transaction = require_valid(Transaction(TransactionKind.BONUS, postings, memo=memo))
-    lot_points = new_lot_points(state.balance, points)
-    lot = new_lot(lot_points, lot_expiry(program, now), state.lots, None)  # the node's own points
-    return BonusPlan(transaction, lot, state.balance + points)
+    lots = lots_for(program, by_expiry, points, state.balance, state.lots, None, now, AT_UTC)  # the node's own
+    return BonusPlan(transaction, lots, state.balance + points)
 
 
 def _points_postings(

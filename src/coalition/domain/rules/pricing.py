@@ -6,6 +6,7 @@ on the money paid. A redemption the rules or the balance cannot cover is refused
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from coalition.domain.bonus import Quote
@@ -73,6 +74,15 @@ def points_by_expiry(grants: tuple[PointsGrant, ...]) -> tuple[tuple[PointsExpir
     return tuple(totals.items())
 
 
+@dataclass(frozen=True, slots=True)
+class EventGrants:
+    """The fixed points the rules of an event grant, the rules that grant them, and the points per expiry."""
+
+    points: int
+    rules: tuple[str, ...]
+    by_expiry: tuple[tuple[PointsExpiry, int], ...]
+
+
 def event_points(
     rule_set: CompiledRuleSet,
     trigger: Trigger,
@@ -84,9 +94,9 @@ def event_points(
     local_time: datetime,
     point_value_minor: int,
     total_minor: int = 0,
-) -> tuple[int, tuple[str, ...]]:
+) -> EventGrants:
     """The points the rules grant on an event without a basket (enrolment, birthday, visit start, a refund of
-    `total_minor`) and the rules that grant them: with no money paid, fixed points per check are what they can give."""
+    `total_minor`): with no money paid, fixed points per check are what they can give."""
     evaluation = evaluate_event(
         rule_set,
         trigger,
@@ -100,10 +110,14 @@ def event_points(
     return event_grants(evaluation, point_value_minor)
 
 
-def event_grants(evaluation: Evaluation, point_value_minor: int) -> tuple[int, tuple[str, ...]]:
-    """The fixed points an event's evaluation grants, and the rules that grant them."""
+def event_grants(evaluation: Evaluation, point_value_minor: int) -> EventGrants:
+    """The fixed points an event's evaluation grants."""
     grants = evaluation.points_earned(0, point_value_minor)
-    return sum(grant.points for grant in grants), tuple(dict.fromkeys(grant.rule for grant in grants))
+    return EventGrants(
+        sum(grant.points for grant in grants),
+        tuple(dict.fromkeys(grant.rule for grant in grants)),
+        points_by_expiry(grants),
+    )
 
 
 def evaluate_event(
