@@ -77,6 +77,11 @@ class CompiledRuleSet:
         default_factory=dict, compare=False, repr=False
     )
 
+    @functools.cached_property
+    def positions(self) -> dict[str, int]:
+        """Each rule's place in application order, by code (outcomes are reported in that order)."""
+        return {compiled.rule.code: compiled.position for compiled in self.rules}
+
     def candidates(self, trigger: Trigger, partner: str, outlet: str) -> tuple[CompiledRule, ...]:
         key = (trigger, partner, outlet)
         found = self._candidates.get(key)
@@ -283,22 +288,19 @@ def evaluate(
     context = activation(to_context(facts, rule_set.context_fields))
     selection = Selection(facts.lines)
     outcomes: dict[str, RuleOutcome] = {}
-    firing: list[Rule] = []
-    positions: dict[str, int] = {}
-    pool = rule_set.rules if explain else rule_set.candidates(trigger, facts.partner, facts.outlet)
-    for compiled in pool:
-        positions[compiled.rule.code] = compiled.position
-        if not explain:  # candidates: trigger and scope already match
-            if _fires_here(compiled, facts, context):
+    if explain:
+        firing = []
+        for compiled in rule_set.rules:
+            reason = _why_not(compiled, facts, trigger, context)
+            if reason is None:
                 firing.append(compiled.rule)
-            continue
-        reason = _why_not(compiled, facts, trigger, context)
-        if reason is None:
-            firing.append(compiled.rule)
-        else:
-            outcomes[compiled.rule.code] = RuleOutcome(compiled.rule.code, False, reason)
+            else:
+                outcomes[compiled.rule.code] = RuleOutcome(compiled.rule.code, False, reason)
+    else:  # the candidates' trigger and scope already match
+        pool = rule_set.candidates(trigger, facts.partner, facts.outlet)
+        firing = [compiled.rule for compiled in pool if _fires_here(compiled, facts, context)]
     applied = _resolve_stacking(firing, facts, selection, outcomes)
-    return _apply(rule_set.version, applied, facts, selection, outcomes, positions)
+    return _apply(rule_set.version, applied, facts, selection, outcomes, rule_set.positions)
 
 
 def _fires_here(compiled: CompiledRule, facts: PurchaseFacts, context: Any) -> bool:
@@ -340,9 +342,10 @@ def _resolve_stacking(
             continue
         if rule.group not in winners:
             group_rules = [r for r in firing if r.group == rule.group]
+            alone = len(group_rules) == 1
             winners[rule.group] = (
                 group_rules[0]
-                if rule.stacking is Stacking.EXCLUSIVE
+                if alone or rule.stacking is Stacking.EXCLUSIVE
                 else _best_for_customer(group_rules, facts, selection)
             )
         winner = winners[rule.group]
@@ -479,7 +482,8 @@ def _take(
         wanted = granted
     taken = 0
     for index, amount in wanted.items():
-        granted_here = min(amount, totals[index] - discounts[index])
+        left = totals[index] - discounts[index]
+        granted_here = amount if amount < left else left  # no line below zero (a comparison: min() costs a call)
         discounts[index] += granted_here
         taken += granted_here
     if taken:
