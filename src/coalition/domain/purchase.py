@@ -358,6 +358,11 @@ def lots_for(
     place: AccrualPlace,
 ) -> tuple[NewLot, ...]:
     """The lots points earned by expiry go to, after any debt `balance_before` carries is paid off."""
+    if not earned_by_expiry:  # all of them live as the program says (the common case: no rule's own expiry)
+        lot = new_lot(
+            new_lot_points(balance_before, points_to_earn), lot_expiry(program, now), lots, granting_partner_id
+        )
+        return () if lot is None else (lot,)
     debt = -balance_before if balance_before < 0 else 0
     parts = after_debt(accrued_points(program, earned_by_expiry, points_to_earn, now, place), debt)
     return tuple(
