@@ -3,12 +3,16 @@ left unused — points and gifts — while the points the member came with stay 
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from datetime import timedelta
 
 import pytest
 
 from coalition.adapters.storage.verify import verify
-from tests.http.water_park import buy, water_park
+from coalition.settings import Settings
+from coalition.wiring import build_services
+from tests.http.water_park import Clock, buy, water_park
 from tests.support import assert_problem, auth, client, enrol, new_key
 
 pytestmark = pytest.mark.anyio
@@ -168,3 +172,24 @@ async def test_visits_refuse_bad_input_and_write_nothing(park):
             from sqlalchemy import text
 
             assert (await connection.execute(text("SELECT COUNT(*) FROM visits"))).scalar_one() == 0
+
+
+@pytest.mark.postgres
+async def test_one_entry_and_one_exit_win_under_concurrency(pg_database_url):
+    clock = Clock()
+    services = build_services(Settings(database_url=pg_database_url, operator_token=None, public_url="http://t"), clock)
+    try:
+        async with client(services) as http:
+            _, keys = await _park_with_visit_rules(services, http)
+            await enrol(http, keys["Tickets"], "W-9")
+            entries = await asyncio.gather(*(_start(http, keys["Tickets"], "W-9") for _ in range(8)))
+            assert Counter(answer.status_code for answer in entries) == {201: 1, 409: 7}
+            [visit] = [answer.json() for answer in entries if answer.status_code == 201]
+            assert visit["points_balance"] == 30  # one entry bonus
+            clock.moment += timedelta(hours=1)
+            exits = await asyncio.gather(*(_end(http, keys["Tickets"], visit["id"]) for _ in range(8)))
+            assert Counter(answer.status_code for answer in exits) == {200: 1, 409: 7}
+            assert await _points(http, keys["Tickets"], "W-9") == 0  # the entry bonus reset once
+        assert await verify(services.engine) == []
+    finally:
+        await services.close()
