@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from coalition.application.pos import PosService
-from coalition.domain.purchase import plan_node_bonus
 from coalition.domain.rules.context import MemberFacts
 from coalition.domain.rules.model import Trigger
 from coalition.domain.rules.pricing import event_points
@@ -53,23 +52,7 @@ class BirthdayBonuses:
             if bonus.points > 0:
                 async with self.pos.unit_of_work() as uow:
                     await uow.lock_member(member.member_id)
-                    if not await uow.has_bonus(member.points_account_id, memo):
-                        state = await uow.member_points(member)
-                        plan = plan_node_bonus(
-                            pc.program,
-                            pc.points_issued_account,
-                            member.points_account_id,
-                            state,
-                            bonus.points,
-                            now,
-                            memo,
-                            by_expiry=bonus.by_expiry,
-                        )
-                        tx_id = await uow.post(network_id, plan.transaction, None, now, now)
-                        await uow.apply_lots(tx_id, member.points_account_id, (), plan.new_lots)
-                        await uow.set_member_points(
-                            member.member_id, member.points_account_id, plan.balance_after, state.lifetime_spend_minor
-                        )
+                    if await self.pos.grant_node_bonus(uow, network_id, pc, member, bonus, memo, now):
                         granted += 1
                         points_total += bonus.points
             if progress is not None:

@@ -19,7 +19,6 @@ from coalition.application.ports import MemberHistory, MemberRef, PosUnitOfWork,
 from coalition.application.pos import PosService, member_facts
 from coalition.domain.coupons import NewCoupon, generate_code
 from coalition.domain.errors import InvalidInput
-from coalition.domain.purchase import plan_node_bonus
 from coalition.domain.rules.engine import CompiledRuleSet, Evaluation
 from coalition.domain.rules.model import Trigger
 from coalition.domain.rules.pricing import evaluate_event, event_grants
@@ -115,22 +114,7 @@ class PeriodClose:
             tally.tiers_changed += 1
         granted = event_grants(evaluation, pc.program.point_value_minor)
         memo = f"period close {period.label}: {', '.join(granted.rules)}"
-        if granted.points > 0 and not await uow.has_bonus(member.points_account_id, memo):
-            plan = plan_node_bonus(
-                pc.program,
-                pc.points_issued_account,
-                member.points_account_id,
-                state,
-                granted.points,
-                now,
-                memo,
-                by_expiry=granted.by_expiry,
-            )
-            tx_id = await uow.post(network_id, plan.transaction, None, now, now)
-            await uow.apply_lots(tx_id, member.points_account_id, (), plan.new_lots)
-            await uow.set_member_points(
-                member.member_id, member.points_account_id, plan.balance_after, state.lifetime_spend_minor
-            )
+        if await self.pos.grant_node_bonus(uow, network_id, pc, member, granted, memo, now):
             tally.points += granted.points
         tally.coupons += await self._coupons(uow, network_id, evaluation, member, period, now)
 

@@ -88,6 +88,7 @@ from coalition.domain.purchase import (
     has_expired_lots,
     plan_bonus,
     plan_expiry,
+    plan_node_bonus,
     plan_purchase,
     plan_refund,
     points_balance,
@@ -96,7 +97,7 @@ from coalition.domain.purchase import (
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
 from coalition.domain.rules.engine import CompiledRuleSet, Evaluation, evaluate
 from coalition.domain.rules.model import ExpiryKind, Trigger
-from coalition.domain.rules.pricing import evaluate_event, event_grants, quote_from_rules
+from coalition.domain.rules.pricing import EventGrants, evaluate_event, event_grants, quote_from_rules
 
 if TYPE_CHECKING:
     from coalition.application.batch import BatchItem
@@ -937,6 +938,38 @@ class PosService:
             member.member_id, member.points_account_id, plan.balance_after, state.lifetime_spend_minor
         )
         return GrantedBonus(granted.points, granted.rules)
+
+    async def grant_node_bonus(
+        self,
+        uow: PosUnitOfWork,
+        network_id: int,
+        pc: ProgramContext,
+        member: MemberRef,
+        granted: EventGrants,
+        memo: str,
+        now: datetime,
+    ) -> bool:
+        """Points the network grants with no outlet (birthday, the close of a month), once per `memo`: the node
+        carries their value. The member is locked; False when nothing was granted."""
+        if granted.points <= 0 or await uow.has_bonus(member.points_account_id, memo):
+            return False
+        state = await uow.member_points(member)
+        plan = plan_node_bonus(
+            pc.program,
+            pc.points_issued_account,
+            member.points_account_id,
+            state,
+            granted.points,
+            now,
+            memo,
+            by_expiry=granted.by_expiry,
+        )
+        tx_id = await uow.post(network_id, plan.transaction, None, now, now)
+        await uow.apply_lots(tx_id, member.points_account_id, (), plan.new_lots)
+        await uow.set_member_points(
+            member.member_id, member.points_account_id, plan.balance_after, state.lifetime_spend_minor
+        )
+        return True
 
     async def _sweep_expired(
         self,

@@ -296,21 +296,7 @@ class SqlPosUnitOfWork:
             month,
             day,
         )
-        return [
-            (
-                MemberRef(int(row["id"]), row["kind"], int(row["account_id"]), None, None, None),
-                MemberHistory(
-                    kind=row["kind"],
-                    birth_date=self.db.day(row["birth_date"]),
-                    visit_count=0,
-                    period_spend_minor=0,
-                    previous_period_spend_minor=0,
-                    tier=row["tier"],
-                    segments=segments_from_text(row["segments"]),
-                ),
-            )
-            for row in rows
-        ]
+        return [self._member_with_labels(row, 0, 0) for row in rows]
 
     async def has_bonus(self, account_id: int, memo: str) -> bool:
         row = await self.db.fetchrow(
@@ -339,21 +325,23 @@ class SqlPosUnitOfWork:
             end,
             previous_start,
         )
-        return [
-            (
-                MemberRef(int(row["id"]), row["kind"], int(row["account_id"]), None, None, None),
-                MemberHistory(
-                    kind=row["kind"],
-                    birth_date=self.db.day(row["birth_date"]),
-                    visit_count=0,
-                    period_spend_minor=int(row["this_period"]),
-                    previous_period_spend_minor=int(row["last_period"]),
-                    tier=row["tier"],
-                    segments=segments_from_text(row["segments"]),
-                ),
-            )
-            for row in rows
-        ]
+        return [self._member_with_labels(row, int(row["this_period"]), int(row["last_period"])) for row in rows]
+
+    def _member_with_labels(
+        self, row: Row, period_spend_minor: int, previous_period_spend_minor: int
+    ) -> tuple[MemberRef, MemberHistory]:
+        """A member read by a job (no card presented, visits not counted) with what rules see of them."""
+        member = MemberRef(int(row["id"]), row["kind"], int(row["account_id"]), None, None, None)
+        history = MemberHistory(
+            kind=row["kind"],
+            birth_date=self.db.day(row["birth_date"]),
+            visit_count=0,
+            period_spend_minor=period_spend_minor,
+            previous_period_spend_minor=previous_period_spend_minor,
+            tier=row["tier"],
+            segments=segments_from_text(row["segments"]),
+        )
+        return member, history
 
     async def has_coupon_from(self, member_id: int, campaign: str, valid_from: datetime) -> bool:
         found = await self.db.fetchval(
