@@ -145,18 +145,11 @@ def verify_command(database_url: DatabaseOption = None) -> None:
 def expire(network: str, database_url: DatabaseOption = None) -> None:
     """Post every expired points lot of a network to breakage now (purchases also do it, member by member)."""
 
-    async def work(services: Services) -> dict[str, Any]:
-        network_id = (await _network(services, network)).id
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("expiring", total=None)
-
-            def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
-            points = await services.pos.expire_points(network_id, advance)
+    async def job(services: Services, network_id: int, advance: Advance) -> dict[str, Any]:
+        points = await services.pos.expire_points(network_id, advance)
         return points | {"gifts": await services.pos.expire_gifts(network_id)}
 
-    result = _run(_settings(database_url), work)
+    result = _run(_settings(database_url), _network_job(network, "expiring", job))
     console.print(f"{result['points']} expired points of {result['members']} members posted to breakage")
     policy = result["policy"]
     share = f", {policy['share_bp']} bp to the granting partner" if policy["share_bp"] is not None else ""
@@ -175,17 +168,10 @@ def period_close(
 ) -> None:
     """Run the rule set's period_close rules for every member at the end of a month (tiers, points, coupons)."""
 
-    async def work(services: Services) -> dict[str, Any]:
-        network_id = (await _network(services, network)).id
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("members", total=None)
+    async def job(services: Services, network_id: int, advance: Advance) -> dict[str, Any]:
+        return await services.period_close.run(network_id, month, advance)
 
-            def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
-            return await services.period_close.run(network_id, month, advance)
-
-    result = _run(_settings(database_url), work)
+    result = _run(_settings(database_url), _network_job(network, "members", job))
     console.print(
         f"{result['month']}: {result['members']} member(s), {result['tiers_changed']} moved to another tier, "
         f"{result['points']} points granted, {result['coupons']} coupon(s) issued"
@@ -205,17 +191,10 @@ def birthdays(
         errors.print("[red]error (date):[/red] expected YYYY-MM-DD")
         raise typer.Exit(2) from None
 
-    async def work(services: Services) -> dict[str, Any]:
-        network_id = (await _network(services, network)).id
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("birthdays", total=None)
+    async def job(services: Services, network_id: int, advance: Advance) -> dict[str, Any]:
+        return await services.birthdays.grant(network_id, on, advance)
 
-            def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
-            return await services.birthdays.grant(network_id, on, advance)
-
-    result = _run(_settings(database_url), work)
+    result = _run(_settings(database_url), _network_job(network, "birthdays", job))
     console.print(
         f"{result['date']}: {result['members']} member(s) with a birthday, {result['granted']} granted "
         f"{result['points']} points"
@@ -224,6 +203,27 @@ def birthdays(
 
 def _network(services: Services, code: str) -> Awaitable[NetworkRef]:
     return services.admin.network(code)
+
+
+Advance = Callable[[int, int], None]  # (members done, members in all)
+
+
+def _network_job(
+    network: str, label: str, job: Callable[[Services, int, Advance], Awaitable[dict[str, Any]]]
+) -> Callable[[Services], Awaitable[dict[str, Any]]]:
+    """A job over a network's members, with a progress bar that fills as the job reports."""
+
+    async def work(services: Services) -> dict[str, Any]:
+        network_id = (await _network(services, network)).id
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(label, total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            return await job(services, network_id, advance)
+
+    return work
 
 
 @network_app.command("create")
