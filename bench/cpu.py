@@ -1,0 +1,154 @@
+"""CPU time per operation, in one process: for comparing two versions of the code on a host whose speed varies.
+
+Throughput through HTTP moves with the host (docs/benchmarks.md); the CPU one operation costs in this process moves
+much less, so two versions run one after the other on the same database compare fairly. To compare with another
+checkout, put its `src` first: `PYTHONPATH=/path/to/other/src .venv/bin/python -m bench.cpu batch` (the first line
+says which code ran).
+
+    .venv/bin/python -m bench.cpu rules            # the rules engine: 200 rules, 20-line baskets
+    .venv/bin/python -m bench.cpu batch            # POST /v1/purchases/batch ×1000 through the ASGI app (no uvicorn)
+    .venv/bin/python -m bench.cpu single           # purchases through the application layer, 16 at once
+
+`batch` and `single` write purchases into the database `make bench` loaded (`coalition_bench`, its demo terminal
+and its members `99xxxxxxxx`); run `make bench` once first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+
+import uvloop
+
+import coalition
+
+BENCH_DB = "postgresql://postgres@/coalition_bench?host=/var/run/postgresql"
+TERMINAL_KEY = "term_demo_corner_shop"
+MEMBERS = 10_000
+
+
+def rules(evaluations: int) -> str:
+    from bench.rules import purchase, rule_data
+    from coalition.domain.rules.engine import compile_rule_set, evaluate
+    from coalition.domain.rules.parsing import parse_rule_set
+
+    generator = random.Random(7)
+    data = {"rules": [rule_data(index, generator, loops=False) for index in range(200)]}
+    compiled = compile_rule_set(parse_rule_set(data, "RUB"), version=1)
+    purchases = [purchase(generator, 20) for _ in range(200)]
+    for facts in purchases[:50]:
+        evaluate(compiled, facts)
+    gc.collect()
+    gc.freeze()
+    checksum = 0
+    started = time.process_time()
+    for index in range(evaluations):
+        result = evaluate(compiled, purchases[index % len(purchases)])
+        earned = result.points_earned(result.after_discounts_minor, 100)
+        checksum += sum(result.line_discounts_minor) + sum(grant.points for grant in earned)
+    per_evaluation_ms = (time.process_time() - started) * 1000 / evaluations
+    return f"{per_evaluation_ms:.3f} ms of CPU per evaluation (checksum {checksum}: equal results give equal sums)"
+
+
+def _batch_body(tag: str, size: int) -> bytes:
+    items = []
+    for index in range(size):
+        item: dict[str, object] = {
+            "customer": f"99{random.randint(1, MEMBERS):08d}",
+            "receipt": f"{tag}-{index}",
+            "idempotency_key": f"{tag}-{index}",
+        }
+        if index % 3 == 0:
+            item |= {"amount": f"{random.randint(1500, 5000)}.00", "redeem_points": random.randint(10, 50)}
+        else:
+            item["amount"] = f"{random.randint(100, 5000)}.{random.randint(0, 99):02d}"
+        items.append(item)
+    return json.dumps({"purchases": items}).encode()
+
+
+async def batch(database_url: str, batches: int, size: int) -> str:
+    import httpx
+
+    from coalition.adapters.http.app import create_app
+
+    os.environ["COALITION_DATABASE_URL"] = database_url
+    app = create_app()
+    cpu_per_purchase_ms = []
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=120) as client:
+            for round_no in range(batches + 1):  # the first warms caches and prepared statements
+                tag = uuid.uuid4().hex[:10]
+                body = _batch_body(tag, size)
+                headers = {"Authorization": f"Bearer {TERMINAL_KEY}", "Content-Type": "application/json"}
+                started = time.process_time()
+                answer = await client.post("/v1/purchases/batch", content=body, headers=headers)
+                cpu_ms = (time.process_time() - started) * 1000
+                if answer.status_code != 200 or answer.json()["committed"] != size:
+                    raise SystemExit(f"the batch was refused: {answer.status_code} {answer.text[:300]}")
+                if round_no:
+                    cpu_per_purchase_ms.append(cpu_ms / size)
+    median = statistics.median(cpu_per_purchase_ms)
+    return f"{median:.3f} ms of CPU per purchase (median of {batches} batches of {size}, client included)"
+
+
+async def single(database_url: str, purchases: int) -> str:
+    from coalition.application.pos import PurchaseInput, fingerprint
+    from coalition.settings import Settings
+    from coalition.wiring import build_services
+
+    services = build_services(Settings(database_url=database_url, operator_token=None, public_url="http://bench"))
+    try:
+        ctx = await services.pos.authenticate(TERMINAL_KEY)
+
+        async def lane(first: int, tag: str, count: int) -> None:
+            for index in range(first, count, 16):
+                key = f"{tag}-{index}"
+                body = PurchaseInput(
+                    customer=f"99{random.randint(1, MEMBERS):08d}",
+                    amount=f"{random.randint(1500, 5000)}.00",
+                    redeem_points=random.randint(10, 50) if index % 3 == 0 else None,
+                    receipt=key,
+                )
+                answer = await services.pos.purchase(ctx, body, key, fingerprint("POST /v1/purchases", key.encode()))
+                if answer.status_code != 201:
+                    raise SystemExit(f"a purchase was refused: {answer.body}")
+
+        await asyncio.gather(*(lane(first, uuid.uuid4().hex[:10], 320) for first in range(16)))  # warm-up
+        started = time.process_time()
+        await asyncio.gather(*(lane(first, uuid.uuid4().hex[:10], purchases) for first in range(16)))
+        cpu_ms = (time.process_time() - started) * 1000
+    finally:
+        await services.close()
+    return f"{cpu_ms / purchases:.3f} ms of CPU per purchase ({purchases} purchases, 16 at once, no HTTP)"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["rules", "batch", "single"])
+    parser.add_argument("--database-url", default=os.environ.get("COALITION_BENCH_DB", BENCH_DB))
+    parser.add_argument("--evaluations", type=int, default=3000, help="rules: evaluations measured")
+    parser.add_argument("--batches", type=int, default=5, help="batch: batches measured")
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--purchases", type=int, default=3200, help="single: purchases measured")
+    args = parser.parse_args()
+    print(f"code: {os.path.dirname(os.path.dirname(coalition.__file__))}", flush=True)
+    if args.what == "rules":
+        print(rules(args.evaluations))
+    elif args.what == "batch":  # on uvloop, as the server runs
+        print(uvloop.run(batch(args.database_url, args.batches, args.batch_size)))
+    else:
+        print(uvloop.run(single(args.database_url, args.purchases)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
