@@ -866,6 +866,8 @@ class PosService:
     ) -> dict[str, Any]:
         """What the `refund` rules that apply at this outlet give on a refund of `refund_minor` (the basket is one line
         of that amount): their fixed points as a goodwill bonus, and their coupons."""
+        if rules is None or not rules.candidates(Trigger.REFUND, ctx.partner_name, ctx.outlet_name):
+            return {}  # most networks: no read of the member beyond the refund's own
         state = await uow.member_points(member)  # after the refund
         history = await member_history(uow, rules, ctx, member, now)
         facts = member_facts(history, state.lifetime_spend_minor, state.balance)

@@ -25,6 +25,7 @@ from coalition.application.pos import (
 )
 from coalition.application.record_ids import new_record_id
 from coalition.domain.errors import Conflict, NotFound
+from coalition.domain.lots import Lot
 from coalition.domain.purchase import MemberPoints, points_balance
 from coalition.domain.rules.context import MemberFacts
 from coalition.domain.rules.engine import CompiledRuleSet
@@ -100,16 +101,9 @@ class VisitService:
             if reset is not None and reset.points:
                 added = await uow.points_added_since(member.points_account_id, visit.started_at)
                 due = lots_to_reset(state, points_left_from_visit(state.balance, added), now)
-                accounts, policy = await self.pos.expiry_accounts(uow, ctx.network_id, pc, member, due, now)
-                plan = plan_reset(pc.program, accounts, due, now, policy, visit.id)
-                if plan is not None:
-                    reset_tx_id = await uow.post(ctx.network_id, plan.transaction, ctx.outlet_id, now, now)
-                    await uow.apply_lots(reset_tx_id, member.points_account_id, plan.takes, ())
-                    state = after_reset(state, plan)
-                    await uow.set_member_points(
-                        member.member_id, member.points_account_id, state.balance, state.lifetime_spend_minor
-                    )
-                    points = plan.points
+                state, points, reset_tx_id = await self._post_breakage(
+                    uow, ctx, pc, member, visit, state, due, now, "unused points reset"
+                )
             if reset is not None and reset.gifts:
                 gift_policy = await uow.gift_breakage(ctx.network_id)
                 for gift_id, grant_tx_id in await uow.open_gifts_granted_since(member.member_id, visit.started_at):
@@ -145,19 +139,36 @@ class VisitService:
         visit's net addition without them (their sweep is a posting of the visit too)."""
         lot_ids = await uow.lots_ending_with_visit(member.points_account_id, visit.id)
         due = lots_ending_with_visit(state, lot_ids, now)
+        swept, points, _ = await self._post_breakage(uow, ctx, pc, member, visit, state, due, now, "its points expired")
+        return swept, points
+
+    async def _post_breakage(
+        self,
+        uow: PosUnitOfWork,
+        ctx: TerminalContext,
+        pc: ProgramContext,
+        member: MemberRef,
+        visit: Visit,
+        state: MemberPoints,
+        due: tuple[Lot, ...],
+        now: datetime,
+        what: str,
+    ) -> tuple[MemberPoints, int, int | None]:
+        """Post `due` (lots expiring now) to breakage under the network's policy, at this exit: the member's points
+        after, the points posted and the ledger transaction (None when there was nothing to post)."""
         if not due:
-            return state, 0
+            return state, 0, None
         accounts, policy = await self.pos.expiry_accounts(uow, ctx.network_id, pc, member, due, now)
-        plan = plan_reset(pc.program, accounts, due, now, policy, visit.id, "its points expired")
+        plan = plan_reset(pc.program, accounts, due, now, policy, visit.id, what)
         if plan is None:
-            return state, 0
+            return state, 0, None
         tx_id = await uow.post(ctx.network_id, plan.transaction, ctx.outlet_id, now, now)
         await uow.apply_lots(tx_id, member.points_account_id, plan.takes, ())
-        swept = after_reset(state, plan)
+        after = after_reset(state, plan)
         await uow.set_member_points(
-            member.member_id, member.points_account_id, swept.balance, swept.lifetime_spend_minor
+            member.member_id, member.points_account_id, after.balance, after.lifetime_spend_minor
         )
-        return swept, plan.points
+        return after, plan.points, tx_id
 
     async def show(self, ctx: TerminalContext, visit_id: str) -> dict[str, Any]:
         async with self.pos.unit_of_work() as uow:
