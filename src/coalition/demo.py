@@ -42,13 +42,43 @@ class DemoOutlet:
     terminal_key: str
     cashier_login: str
     cashier_password: str
+    owner_login: str
+    owner_password: str
 
 
 OUTLETS = (
-    DemoOutlet("Corner Shop", "Corner Shop till", "Europe/Moscow", "term_demo_corner_shop", "anna", "anna-demo-1"),
-    DemoOutlet("Blue Cup Café", "Café counter", "Europe/Moscow", "term_demo_cafe", "boris", "boris-demo-1"),
-    DemoOutlet("Aqua Park", "Ticket office", "Europe/Moscow", "term_demo_ticket_office", "vera", "vera-demo-1"),
+    DemoOutlet(
+        "Corner Shop",
+        "Corner Shop till",
+        "Europe/Moscow",
+        "term_demo_corner_shop",
+        "anna",
+        "anna-demo-1",
+        "shop-owner",
+        "shop-demo-1",
+    ),
+    DemoOutlet(
+        "Blue Cup Café",
+        "Café counter",
+        "Europe/Moscow",
+        "term_demo_cafe",
+        "boris",
+        "boris-demo-1",
+        "cafe-owner",
+        "cafe-demo-1",
+    ),
+    DemoOutlet(
+        "Aqua Park",
+        "Ticket office",
+        "Europe/Moscow",
+        "term_demo_ticket_office",
+        "vera",
+        "vera-demo-1",
+        "park-owner",
+        "park-demo-1",
+    ),
 )
+DEMO_ADMIN_LOGIN, DEMO_ADMIN_PASSWORD = "admin", "admin-demo-1"  # the console's administrator
 
 
 @dataclass(frozen=True)
@@ -79,12 +109,19 @@ async def load_demo(services: Services) -> bool:
         DEMO_CODE, "Demo coalition", "RUB", SMALL_SHOP_PROGRAM, admin_key=DEMO_ADMIN_KEY
     )
     network = NetworkRef(created["id"], DEMO_CODE, created["name"], "RUB")
+    web = services.web_sessions
+    await web.add_console_user(
+        network.id, "administrator", None, DEMO_ADMIN_LOGIN, "Network admin", DEMO_ADMIN_PASSWORD
+    )
     for spec in OUTLETS:
         partner = await services.admin.create_partner(network, spec.partner)
         outlet = await services.admin.create_outlet(network, partner["id"], spec.outlet, spec.timezone)
         await services.admin.create_terminal(network, outlet["id"], f"{spec.outlet} POS", key=spec.terminal_key)
         await services.admin.create_cashier(
             network, outlet["id"], spec.cashier_login, spec.cashier_login.title(), spec.cashier_password
+        )
+        await web.add_console_user(
+            network.id, "owner", partner["id"], spec.owner_login, f"{spec.partner} owner", spec.owner_password
         )
     shop = await services.pos.authenticate(OUTLETS[0].terminal_key)
     for member in MEMBERS:
@@ -128,5 +165,10 @@ async def describe_demo(services: Services) -> dict[str, Any]:
         "admin_key": DEMO_ADMIN_KEY,
         "terminals": [{"outlet": o.outlet, "partner": o.partner, "key": o.terminal_key} for o in OUTLETS],
         "cashiers": [{"outlet": o.outlet, "login": o.cashier_login, "password": o.cashier_password} for o in OUTLETS],
+        "console": {
+            "url": f"{services.settings.public_url}/console",
+            "administrator": {"login": DEMO_ADMIN_LOGIN, "password": DEMO_ADMIN_PASSWORD},
+            "owners": [{"partner": o.partner, "login": o.owner_login, "password": o.owner_password} for o in OUTLETS],
+        },
         "members": members,
     }

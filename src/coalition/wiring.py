@@ -14,6 +14,7 @@ from coalition.adapters.storage.engine import create_engine
 from coalition.adapters.storage.pos_store import SqlStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.settlement_store import SqlSettlementStore
+from coalition.adapters.storage.web_store import SqlWebSessionStore
 from coalition.application.admin import AdminService
 from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.breakage import BreakageService
@@ -26,6 +27,7 @@ from coalition.application.pos import PosService
 from coalition.application.rules import RulesService
 from coalition.application.settlement import SettlementService
 from coalition.application.visits import VisitService
+from coalition.application.web_sessions import WebSessions
 from coalition.settings import Settings
 
 
@@ -50,6 +52,7 @@ class Services:
     visits: VisitService
     period_close: PeriodClose
     breakage: BreakageService
+    web_sessions: WebSessions
 
     async def close(self) -> None:
         await self.store.close()
@@ -72,6 +75,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     visits = VisitService(pos)
     period_close = PeriodClose(pos)
     breakage = BreakageService(pos)
+    web_sessions = WebSessions(SqlWebSessionStore(engine).unit_of_work, clock)
     return Services(
         settings=settings,
         engine=engine,
@@ -87,4 +91,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         visits=visits,
         period_close=period_close,
         breakage=breakage,
+        web_sessions=web_sessions,
     )

@@ -221,6 +221,14 @@ class PosService:
             raise Unauthorized("this terminal key is unknown or revoked")
         return terminal
 
+    async def terminal(self, terminal_id: int) -> TerminalContext:
+        """The terminal a web session works through (the outlet's web terminal), by its id."""
+        async with self.unit_of_work() as uow:
+            found = await uow.terminal_by_id(terminal_id)
+        if found is None:
+            raise Unauthorized("this terminal is unknown or revoked")
+        return found
+
     async def member_summary(self, ctx: TerminalContext, identifier: str) -> dict[str, Any]:
         async with self.unit_of_work() as uow:
             pc = await self.program_context(uow, ctx.network_id)

@@ -78,3 +78,8 @@ class Forbidden(DomainError):
 class IdempotencyKeyReused(DomainError):
     code = "idempotency-key-reused"
     title = "This idempotency key was already used with a different request"
+
+
+class TooManyAttempts(DomainError):
+    code = "too-many-attempts"
+    title = "Too many failed attempts; wait a few minutes and try again"

@@ -23,6 +23,7 @@ _STATUS: tuple[tuple[type[errors.DomainError], int], ...] = (
     (errors.InvalidInput, 422),
     (errors.RedeemNotAllowed, 422),
     (errors.RefundNotAllowed, 422),
+    (errors.TooManyAttempts, 429),
 )
 
 
@@ -65,10 +66,19 @@ def _field_path(location: tuple[Any, ...]) -> str:
     return text or "body"
 
 
+def domain_problem(error: errors.DomainError) -> JSONResponse:
+    return problem(status_of(error), error.code, error.title, error.detail, error.field)
+
+
+def http_problem(error: StarletteHTTPException) -> JSONResponse:
+    code = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
+    return problem(error.status_code, code, str(error.detail), str(error.detail))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
     async def _domain(_request: Request, error: errors.DomainError) -> JSONResponse:
-        return problem(status_of(error), error.code, error.title, error.detail, error.field)
+        return domain_problem(error)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -91,5 +101,4 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
-        return problem(error.status_code, code, str(error.detail), str(error.detail))
+        return http_problem(error)

@@ -200,11 +200,17 @@ class SqlPosUnitOfWork:
     # --- reads --------------------------------------------------------------------------------------------
 
     async def terminal_by_key_hash(self, key_hash: str) -> TerminalContext | None:
+        return await self._terminal("t.key_hash = $1", key_hash)
+
+    async def terminal_by_id(self, terminal_id: int) -> TerminalContext | None:
+        return await self._terminal("t.id = $1", terminal_id)
+
+    async def _terminal(self, condition: str, value: object) -> TerminalContext | None:
         row = await self.db.fetchrow(
             "SELECT t.id, t.network_id, o.id AS outlet_id, o.partner_id, o.name, o.timezone, p.name AS partner_name "
             "FROM terminals t JOIN outlets o ON o.id = t.outlet_id JOIN partners p ON p.id = o.partner_id "
-            "WHERE t.key_hash = $1 AND t.active = $2",
-            key_hash,
+            f"WHERE {condition} AND t.active = $2",
+            value,
             True,
         )
         if row is None:

@@ -520,3 +520,53 @@ Index(  # one open visit per member
     postgresql_where=visits.c.ended_at.is_(None),
     sqlite_where=visits.c.ended_at.is_(None),
 )
+
+
+console_users = Table(  # who signs in to /console: the network's administrators and the partners' owners
+    "console_users",
+    metadata,
+    _id(),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("partner_id", Id, ForeignKey("partners.id"), nullable=True),
+    Column("login", String(100), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),  # administrator | owner
+    Column("password_hash", String(200), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    UniqueConstraint("network_id", "login"),
+    CheckConstraint("role IN ('administrator', 'owner')", name="role_known"),
+    CheckConstraint("(role = 'owner') = (partner_id IS NOT NULL)", name="owner_partner"),
+)
+
+web_sessions = Table(  # a browser's sign-in; the cookie holds a token, the row its SHA-256
+    "web_sessions",
+    metadata,
+    _id(),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # administrator | owner | cashier | member
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("partner_id", Id, nullable=True),
+    Column("outlet_id", Id, nullable=True),
+    Column("terminal_id", Id, ForeignKey("terminals.id"), nullable=True),
+    Column("cashier_id", Id, ForeignKey("cashiers.id"), nullable=True),
+    Column("console_user_id", Id, ForeignKey("console_users.id"), nullable=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=True),
+    Column("display_name", String(200), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp, nullable=True),
+    CheckConstraint("role IN ('administrator', 'owner', 'cashier', 'member')", name="role_known"),
+    Index("ix_web_sessions_cashier_id", "cashier_id"),
+    Index("ix_web_sessions_console_user_id", "console_user_id"),
+)
+
+login_failures = Table(  # failed sign-ins, counted per scope (an account, an address) to slow guessing down
+    "login_failures",
+    metadata,
+    _id(),
+    Column("scope", String(300), nullable=False),
+    Column("failed_at", Timestamp, nullable=False),
+    Index("ix_login_failures_scope_failed_at", "scope", "failed_at"),
+)

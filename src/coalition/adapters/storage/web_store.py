@@ -1,0 +1,210 @@
+"""The SQL implementation of the web sessions' unit of work: console users, sessions and failed sign-ins."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from coalition.adapters.storage import tables as t
+from coalition.adapters.storage.driver import duplicate_from_message
+from coalition.application.web_sessions import CashierAccount, ConsoleAccount, NewSession, WebIdentity
+
+WEB_TERMINAL_NAME = "Web terminal"
+
+
+class SqlWebSessionUnitOfWork:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def failures_since(self, scope: str, since: datetime) -> int:
+        f = t.login_failures
+        query = select(func.count()).select_from(f).where(f.c.scope == scope, f.c.failed_at >= since)
+        return int((await self.connection.execute(query)).scalar_one())
+
+    async def record_failure(self, scope: str, at: datetime) -> None:
+        await self.connection.execute(insert(t.login_failures).values(scope=scope[:300], failed_at=at))
+
+    async def clear_failures(self, scope: str) -> None:
+        await self.connection.execute(delete(t.login_failures).where(t.login_failures.c.scope == scope))
+
+    async def cashier_account(self, outlet_id: int, login: str) -> CashierAccount | None:
+        c, o = t.cashiers, t.outlets
+        row = (
+            await self.connection.execute(
+                select(c.c.id, c.c.network_id, o.c.partner_id, c.c.outlet_id, c.c.name, c.c.password_hash, c.c.active)
+                .join(o, o.c.id == c.c.outlet_id)
+                .where(c.c.outlet_id == outlet_id, c.c.login == login)
+            )
+        ).first()
+        if row is None:
+            return None
+        return CashierAccount(
+            row.id, row.network_id, row.partner_id, row.outlet_id, row.name, row.password_hash, row.active
+        )
+
+    async def console_account(self, network_code: str, login: str) -> ConsoleAccount | None:
+        u, n = t.console_users, t.networks
+        row = (
+            await self.connection.execute(
+                select(u.c.id, u.c.network_id, u.c.partner_id, u.c.role, u.c.name, u.c.password_hash, u.c.active)
+                .join(n, n.c.id == u.c.network_id)
+                .where(n.c.code == network_code, u.c.login == login)
+            )
+        ).first()
+        if row is None:
+            return None
+        return ConsoleAccount(row.id, row.network_id, row.partner_id, row.role, row.name, row.password_hash, row.active)
+
+    async def web_terminal_id(self, outlet_id: int, key_hash: str, key_prefix: str, now: datetime) -> int:
+        """The outlet's web terminal, created on its first cashier sign-in."""
+        term = t.terminals
+        found = (
+            await self.connection.execute(
+                select(term.c.id).where(term.c.outlet_id == outlet_id, term.c.name == WEB_TERMINAL_NAME)
+            )
+        ).scalar()
+        if found is not None:
+            return int(found)
+        network_id = (
+            await self.connection.execute(select(t.outlets.c.network_id).where(t.outlets.c.id == outlet_id))
+        ).scalar_one()
+        statement = (
+            insert(term)
+            .values(
+                network_id=network_id,
+                outlet_id=outlet_id,
+                name=WEB_TERMINAL_NAME,
+                key_hash=key_hash,
+                key_prefix=key_prefix,
+                active=True,
+                created_at=now,
+            )
+            .returning(term.c.id)
+        )
+        return int((await self.connection.execute(statement)).scalar_one())
+
+    async def create_session(
+        self, session: NewSession, token_hash: str, csrf_token: str, now: datetime, expires_at: datetime
+    ) -> int:
+        statement = (
+            insert(t.web_sessions)
+            .values(
+                token_hash=token_hash,
+                role=session.role,
+                network_id=session.network_id,
+                partner_id=session.partner_id,
+                outlet_id=session.outlet_id,
+                terminal_id=session.terminal_id,
+                cashier_id=session.cashier_id,
+                console_user_id=session.console_user_id,
+                member_id=session.member_id,
+                display_name=session.display_name[:200],
+                csrf_token=csrf_token,
+                created_at=now,
+                expires_at=expires_at,
+            )
+            .returning(t.web_sessions.c.id)
+        )
+        return int((await self.connection.execute(statement)).scalar_one())
+
+    async def session_by_token_hash(self, token_hash: str, now: datetime) -> WebIdentity | None:
+        s, n = t.web_sessions, t.networks
+        row = (
+            await self.connection.execute(
+                select(s, n.c.code, n.c.name.label("network_name"), n.c.currency)
+                .join(n, n.c.id == s.c.network_id)
+                .where(s.c.token_hash == token_hash, s.c.revoked_at.is_(None), s.c.expires_at > now)
+            )
+        ).first()
+        return None if row is None else _identity(row)
+
+    async def revoke_session(self, token_hash: str, now: datetime) -> None:
+        s = t.web_sessions
+        await self.connection.execute(
+            update(s).where(s.c.token_hash == token_hash, s.c.revoked_at.is_(None)).values(revoked_at=now)
+        )
+
+    async def revoke_cashier_sessions(self, cashier_id: int, now: datetime) -> int:
+        return await self._revoke(t.web_sessions.c.cashier_id == cashier_id, now)
+
+    async def revoke_console_user_sessions(self, user_id: int, now: datetime) -> int:
+        return await self._revoke(t.web_sessions.c.console_user_id == user_id, now)
+
+    async def create_console_user(
+        self,
+        network_id: int,
+        role: str,
+        partner_id: int | None,
+        login: str,
+        name: str,
+        password_hash: str,
+        now: datetime,
+    ) -> int:
+        statement = (
+            insert(t.console_users)
+            .values(
+                network_id=network_id,
+                role=role,
+                partner_id=partner_id,
+                login=login,
+                name=name,
+                password_hash=password_hash,
+                active=True,
+                created_at=now,
+            )
+            .returning(t.console_users.c.id)
+        )
+        try:
+            return int((await self.connection.execute(statement)).scalar_one())
+        except IntegrityError as error:
+            duplicate = duplicate_from_message(str(error.orig))
+            if duplicate is not None:
+                raise duplicate from error
+            raise
+
+    async def partner_in_network(self, network_id: int, partner_id: int) -> bool:
+        p = t.partners
+        query = select(p.c.id).where(p.c.id == partner_id, p.c.network_id == network_id)
+        return (await self.connection.execute(query)).first() is not None
+
+    async def _revoke(self, condition: Any, now: datetime) -> int:
+        s = t.web_sessions
+        result = await self.connection.execute(
+            update(s).where(condition, s.c.revoked_at.is_(None)).values(revoked_at=now)
+        )
+        return int(result.rowcount)
+
+
+def _identity(row: Any) -> WebIdentity:
+    return WebIdentity(
+        session_id=row.id,
+        role=row.role,
+        network_id=row.network_id,
+        network_code=row.code,
+        network_name=row.network_name,
+        currency=row.currency,
+        display_name=row.display_name,
+        csrf_token=row.csrf_token,
+        partner_id=row.partner_id,
+        outlet_id=row.outlet_id,
+        terminal_id=row.terminal_id,
+        cashier_id=row.cashier_id,
+        console_user_id=row.console_user_id,
+        member_id=row.member_id,
+    )
+
+
+class SqlWebSessionStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[SqlWebSessionUnitOfWork]:
+        async with self.engine.begin() as connection:
+            yield SqlWebSessionUnitOfWork(connection)

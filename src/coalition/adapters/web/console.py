@@ -1,0 +1,21 @@
+"""The console at /console: the network administrator's and the partner owners' pages, by role."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from coalition.adapters.web.sessions import signed_in
+from coalition.adapters.web.templating import render
+from coalition.application.web_sessions import WebIdentity
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+ConsoleUser = Annotated[WebIdentity, Depends(signed_in("console"))]
+Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrator"))]
+
+
+@router.get("")
+async def home(request: Request, user: ConsoleUser) -> HTMLResponse:
+    return render(request, "console/home.html", {"me": user}, currency=user.currency)

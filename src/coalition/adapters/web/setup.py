@@ -1,0 +1,83 @@
+"""Mounts the web pages on the application: static files, each area's router, and HTML answers for errors."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from coalition.adapters.http import problems
+from coalition.adapters.web import console, member, sign_in, terminal
+from coalition.adapters.web.sessions import AREAS, SignInRequired
+from coalition.adapters.web.templating import gettext, render
+from coalition.domain import errors
+
+STATIC_DIR = Path(__file__).parent / "static"
+PAGE_PREFIXES = ("/terminal", "/console", "/me", "/static")
+SECURITY_HEADERS = {
+    # scripts only from our own files; inline styles are allowed for the charts' bar widths
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+        "media-src 'self' blob:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
+}
+
+
+def is_page(request: Request) -> bool:
+    path = request.url.path
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in PAGE_PREFIXES)
+
+
+def install(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(sign_in.router)
+    app.include_router(terminal.router)
+    app.include_router(console.router)
+    app.include_router(member.router)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        if is_page(request):
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
+        return response
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, error: SignInRequired) -> Response:
+        if request.headers.get("x-requested-with") == "fetch":
+            return problems.problem(401, "unauthorized", "Sign in again", "the session ended; sign in again")
+        return RedirectResponse(f"{AREAS[error.area].sign_in_url}?next={_safe_next(error.next_url)}", 303)
+
+    @app.exception_handler(errors.DomainError)
+    async def _domain(request: Request, error: errors.DomainError) -> Response:
+        if not is_page(request) or request.headers.get("x-requested-with") == "fetch":
+            return problems.domain_problem(error)
+        return error_page(request, problems.status_of(error), error.title, error.detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        if not is_page(request):
+            return problems.http_problem(error)
+        title = gettext(request, "Page not found") if error.status_code == 404 else str(error.detail)
+        return error_page(request, error.status_code, title, str(error.detail))
+
+
+def error_page(request: Request, status_code: int, title: str, detail: str) -> Response:
+    return render(
+        request, "error.html", {"title": title, "detail": detail, "status": status_code}, status_code=status_code
+    )
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this site: never an open redirect to another host."""
+    return quote(target if target.startswith("/") and not target.startswith("//") else "/", safe="/")

@@ -1,0 +1,266 @@
+"""Sign-in for the web pages: cashiers at /terminal, administrators and owners at /console, members at /me.
+
+A session is a row; the browser holds a random token whose SHA-256 the row keeps. Each request reads the row, so a
+revoked session (a cashier's password reset, a blocked user, a sign-out) stops working at once. Failed sign-ins are
+counted per account and per address; past a limit the sign-in is refused for a while without checking the password,
+so guessing costs time.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, NoReturn, Protocol
+
+from coalition.application.ports import Clock
+from coalition.application.pos import DuplicateKey, key_hash
+from coalition.application.security import MIN_PASSWORD_LENGTH, hash_password, password_matches
+from coalition.domain.errors import Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthorized
+
+Role = Literal["administrator", "owner", "cashier", "member"]
+
+FAILURES_PER_ACCOUNT_MAX = 5
+FAILURES_PER_ADDRESS_MAX = 30
+FAILURE_WINDOW = timedelta(minutes=15)
+SESSION_LIFETIME: dict[Role, timedelta] = {
+    "administrator": timedelta(hours=8),
+    "owner": timedelta(hours=8),
+    "cashier": timedelta(hours=14),  # one working day, opening to closing
+    "member": timedelta(hours=1),
+}
+WRONG_CREDENTIALS = "the login or the password is wrong"
+_LOGIN = re.compile(r"^[\w.-]{2,100}$")
+
+
+@dataclass(frozen=True, slots=True)
+class WebIdentity:
+    """Who a session belongs to, and where they may look. Pages scope every query by these ids."""
+
+    session_id: int
+    role: Role
+    network_id: int
+    network_code: str
+    network_name: str
+    currency: str
+    display_name: str
+    csrf_token: str
+    partner_id: int | None = None
+    outlet_id: int | None = None
+    terminal_id: int | None = None
+    cashier_id: int | None = None
+    console_user_id: int | None = None
+    member_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """What a successful sign-in stores; `token` goes to the browser once and is kept only as a hash."""
+
+    role: Role
+    network_id: int
+    display_name: str
+    partner_id: int | None = None
+    outlet_id: int | None = None
+    terminal_id: int | None = None
+    cashier_id: int | None = None
+    console_user_id: int | None = None
+    member_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CashierAccount:
+    cashier_id: int
+    network_id: int
+    partner_id: int
+    outlet_id: int
+    name: str
+    password_hash: str
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleAccount:
+    user_id: int
+    network_id: int
+    partner_id: int | None
+    role: Literal["administrator", "owner"]
+    name: str
+    password_hash: str
+    active: bool
+
+
+class WebSessionUnitOfWork(Protocol):
+    async def failures_since(self, scope: str, since: datetime) -> int: ...
+    async def record_failure(self, scope: str, at: datetime) -> None: ...
+    async def clear_failures(self, scope: str) -> None: ...
+    async def cashier_account(self, outlet_id: int, login: str) -> CashierAccount | None: ...
+    async def console_account(self, network_code: str, login: str) -> ConsoleAccount | None: ...
+    async def web_terminal_id(self, outlet_id: int, key_hash: str, key_prefix: str, now: datetime) -> int: ...
+    async def create_session(
+        self, session: NewSession, token_hash: str, csrf_token: str, now: datetime, expires_at: datetime
+    ) -> int: ...
+    async def session_by_token_hash(self, token_hash: str, now: datetime) -> WebIdentity | None: ...
+    async def revoke_session(self, token_hash: str, now: datetime) -> None: ...
+    async def revoke_cashier_sessions(self, cashier_id: int, now: datetime) -> int: ...
+    async def revoke_console_user_sessions(self, user_id: int, now: datetime) -> int: ...
+    async def create_console_user(
+        self,
+        network_id: int,
+        role: str,
+        partner_id: int | None,
+        login: str,
+        name: str,
+        password_hash: str,
+        now: datetime,
+    ) -> int: ...
+    async def partner_in_network(self, network_id: int, partner_id: int) -> bool: ...
+
+
+class WebSessionUnitOfWorkFactory(Protocol):
+    def __call__(self) -> AbstractAsyncContextManager[WebSessionUnitOfWork]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    token: str
+    identity: WebIdentity
+
+
+class WebSessions:
+    def __init__(self, unit_of_work: WebSessionUnitOfWorkFactory, clock: Clock) -> None:
+        self.unit_of_work = unit_of_work
+        self.clock = clock
+
+    async def sign_in_cashier(self, outlet_id: int, login: str, password: str, address: str) -> SignedIn:
+        scope = f"cashier:{outlet_id}:{login.strip().lower()}"
+        async with self.unit_of_work() as uow:
+            await self._refuse_if_guessing(uow, scope, address)
+            account = await uow.cashier_account(outlet_id, login.strip())
+        if account is None or not account.active or not password_matches(account.password_hash, password):
+            await self._failed(scope, address)
+        async with self.unit_of_work() as uow:
+            await uow.clear_failures(scope)
+            # the web terminal is a terminal of the outlet like any till: purchases name it; its key is never shown
+            hidden_key = secrets.token_urlsafe(24)
+            terminal_id = await uow.web_terminal_id(
+                account.outlet_id, key_hash(f"web:{account.outlet_id}:{hidden_key}"), "web", self.clock.now()
+            )
+            return await self._open(
+                uow,
+                NewSession(
+                    "cashier",
+                    account.network_id,
+                    account.name,
+                    partner_id=account.partner_id,
+                    outlet_id=account.outlet_id,
+                    terminal_id=terminal_id,
+                    cashier_id=account.cashier_id,
+                ),
+            )
+
+    async def sign_in_console(self, network_code: str, login: str, password: str, address: str) -> SignedIn:
+        scope = f"console:{network_code.strip().lower()}:{login.strip().lower()}"
+        async with self.unit_of_work() as uow:
+            await self._refuse_if_guessing(uow, scope, address)
+            account = await uow.console_account(network_code.strip().lower(), login.strip())
+        if account is None or not account.active or not password_matches(account.password_hash, password):
+            await self._failed(scope, address)
+        async with self.unit_of_work() as uow:
+            await uow.clear_failures(scope)
+            return await self._open(
+                uow,
+                NewSession(
+                    account.role,
+                    account.network_id,
+                    account.name,
+                    partner_id=account.partner_id,
+                    console_user_id=account.user_id,
+                ),
+            )
+
+    async def add_console_user(
+        self, network_id: int, role: str, partner_id: int | None, login: str, name: str, password: str
+    ) -> int:
+        """An administrator of the network (no partner) or the owner of one partner, who signs in at /console."""
+        if role not in ("administrator", "owner"):
+            raise InvalidInput("a console user is an 'administrator' or an 'owner'", field="role")
+        if (role == "owner") != (partner_id is not None):
+            raise InvalidInput("an owner belongs to one partner; an administrator to none", field="partner_id")
+        if not _LOGIN.match(login):
+            raise InvalidInput("a login has 2–100 letters, digits, dots, hyphens or underscores", field="login")
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidInput(f"a password has at least {MIN_PASSWORD_LENGTH} characters", field="password")
+        text = name.strip()
+        if not 1 <= len(text) <= 200:
+            raise InvalidInput("a name has 1 to 200 characters", field="name")
+        async with self.unit_of_work() as uow:
+            if partner_id is not None and not await uow.partner_in_network(network_id, partner_id):
+                raise NotFound(f"no partner {partner_id} in this network", field="partner_id")
+            try:
+                return await uow.create_console_user(
+                    network_id, role, partner_id, login, text, hash_password(password), self.clock.now()
+                )
+            except DuplicateKey:
+                raise Conflict(f"the network already has a console user '{login}'", field="login") from None
+
+    async def open_session(self, session: NewSession) -> SignedIn:
+        """For sign-ins checked elsewhere (a member's one-time code or PIN)."""
+        async with self.unit_of_work() as uow:
+            return await self._open(uow, session)
+
+    async def refuse_if_guessing(self, scope: str, address: str) -> None:
+        async with self.unit_of_work() as uow:
+            await self._refuse_if_guessing(uow, scope, address)
+
+    async def record_failure(self, scope: str, address: str) -> None:
+        async with self.unit_of_work() as uow:
+            now = self.clock.now()
+            await uow.record_failure(scope, now)
+            await uow.record_failure(f"address:{address}", now)
+
+    async def clear_failures(self, scope: str) -> None:
+        async with self.unit_of_work() as uow:
+            await uow.clear_failures(scope)
+
+    async def identity(self, token: str | None) -> WebIdentity | None:
+        if not token:
+            return None
+        async with self.unit_of_work() as uow:
+            return await uow.session_by_token_hash(key_hash(token), self.clock.now())
+
+    async def sign_out(self, token: str) -> None:
+        async with self.unit_of_work() as uow:
+            await uow.revoke_session(key_hash(token), self.clock.now())
+
+    async def sign_out_cashier(self, cashier_id: int) -> int:
+        """Every browser the cashier is signed in on is signed out at once (a password reset, a block)."""
+        async with self.unit_of_work() as uow:
+            return await uow.revoke_cashier_sessions(cashier_id, self.clock.now())
+
+    async def sign_out_console_user(self, user_id: int) -> int:
+        async with self.unit_of_work() as uow:
+            return await uow.revoke_console_user_sessions(user_id, self.clock.now())
+
+    async def _open(self, uow: WebSessionUnitOfWork, session: NewSession) -> SignedIn:
+        token = secrets.token_urlsafe(32)
+        csrf_token = secrets.token_urlsafe(32)
+        now = self.clock.now()
+        await uow.create_session(session, key_hash(token), csrf_token, now, now + SESSION_LIFETIME[session.role])
+        identity = await uow.session_by_token_hash(key_hash(token), now)
+        if identity is None:
+            raise Unauthorized("the session was not stored")
+        return SignedIn(token, identity)
+
+    async def _refuse_if_guessing(self, uow: WebSessionUnitOfWork, scope: str, address: str) -> None:
+        since = self.clock.now() - FAILURE_WINDOW
+        if await uow.failures_since(scope, since) >= FAILURES_PER_ACCOUNT_MAX:
+            raise TooManyAttempts("too many wrong passwords for this login; try again in 15 minutes", field="login")
+        if await uow.failures_since(f"address:{address}", since) >= FAILURES_PER_ADDRESS_MAX:
+            raise TooManyAttempts("too many failed sign-ins from this address; try again in 15 minutes")
+
+    async def _failed(self, scope: str, address: str) -> NoReturn:
+        await self.record_failure(scope, address)
+        raise Unauthorized(WRONG_CREDENTIALS, field="password")
