@@ -12,7 +12,18 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from coalition.adapters.http import problems
-from coalition.adapters.web import console, member, sign_in, terminal
+from coalition.adapters.web import (
+    console,
+    console_members,
+    console_network,
+    console_reports,
+    console_rules,
+    console_settlement,
+    console_staff,
+    member,
+    sign_in,
+    terminal,
+)
 from coalition.adapters.web.sessions import AREAS, SignInRequired
 from coalition.adapters.web.templating import gettext, render
 from coalition.domain import errors
@@ -42,6 +53,8 @@ def install(app: FastAPI) -> None:
     app.include_router(sign_in.router)
     app.include_router(terminal.router)
     app.include_router(console.router)
+    for area in (console_staff, console_reports, console_network, console_members, console_rules, console_settlement):
+        app.include_router(area.router)
     app.include_router(member.router)
 
     @app.middleware("http")
