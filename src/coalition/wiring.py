@@ -19,6 +19,7 @@ from coalition.application.admin import AdminService
 from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.breakage import BreakageService
 from coalition.application.coupons import CouponService
+from coalition.application.devices import DeviceUseService
 from coalition.application.gifts import GiftService
 from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService
@@ -55,6 +56,7 @@ class Services:
     breakage: BreakageService
     web_sessions: WebSessions
     registration: Registration
+    devices: DeviceUseService
 
     async def close(self) -> None:
         await self.store.close()
@@ -96,4 +98,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         breakage=breakage,
         web_sessions=web_sessions,
         registration=Registration(admin_store.unit_of_work),
+        devices=DeviceUseService(pos),
     )

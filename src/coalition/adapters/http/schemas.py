@@ -145,6 +145,12 @@ class VisitBody(Body):
     )
 
 
+class DeviceUseBody(Body):
+    customer: StrictStr = Field(
+        min_length=1, max_length=256, description="any identifier of the member: a wristband's NFC UID, a card number"
+    )
+
+
 class ReplaceCardBody(Body):
     new_number: StrictStr = Field(min_length=1, max_length=64)
 
