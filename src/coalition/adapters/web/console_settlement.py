@@ -20,7 +20,7 @@ from coalition.application.statement_views import StatementView, statement_view,
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import DomainError, Forbidden, InvalidInput, NotFound
 from coalition.domain.money import parse_amount_minor
-from coalition.domain.rules.parsing import parse_percent_bp
+from coalition.domain.rules.parsing import format_percent, parse_percent_bp
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrator"))]
@@ -60,7 +60,7 @@ async def settlement_page(
         "statements": statements,
         "open_since": statements[0]["end"] if statements else None,
         "fees": fees,
-        "points": points | {"share": "" if points["share_bp"] is None else str(points["share_bp"] / 100)},
+        "points": points | {"share": "" if points["share_bp"] is None else format_percent(points["share_bp"])},
         "gifts": (await svc.gifts.breakage(network_id))["gifts"],
         "points_policies": POINTS_POLICIES,
         "gift_policies": GIFT_POLICIES,
