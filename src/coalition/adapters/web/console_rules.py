@@ -20,6 +20,7 @@ from coalition.application.admin import NetworkRef
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import DomainError, InvalidInput, NotFound
 from coalition.domain.money import format_minor, parse_amount_minor
+from coalition.domain.rules.parsing import parse_rule_set, rule_set_to_data
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrator"))]
@@ -32,8 +33,51 @@ def network_of(identity: WebIdentity) -> NetworkRef:
     return NetworkRef(identity.network_id, identity.network_code, identity.network_name, identity.currency)
 
 
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML ships no types here
+    """Indents a list under its key (`rules:` then `  - code: …`), as docs/rules.md writes rule sets."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
 def as_yaml(document: dict[str, Any]) -> str:
-    return str(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+    return str(yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110))
+
+
+def editable(rules: list[dict[str, Any]], currency: str) -> str:
+    """The rules as a person would write them: without the fields a rule leaves at their defaults. The stored form
+    spells every field out; the short one parses to the same rule set (checked, else the full form is shown)."""
+    full = {"rules": rules}
+    baseline = _default_rule(currency)
+    short = {"rules": [_without_defaults(rule, baseline) for rule in rules]}
+    try:
+        same = rule_set_to_data(parse_rule_set(short, currency), currency) == full
+    except DomainError:
+        same = False
+    return as_yaml(short if same else full)
+
+
+def _default_rule(currency: str) -> dict[str, Any]:
+    minimal = {"rules": [{"code": "x", "effects": [{"accrue_fixed": {"points": 1}}]}]}
+    rule: dict[str, Any] = rule_set_to_data(parse_rule_set(minimal, currency), currency)["rules"][0]
+    return rule
+
+
+def _without_defaults(rule: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
+    kept = {}
+    for name, value in rule.items():
+        if name in ("code", "effects") or value != baseline.get(name):
+            kept[name] = _pruned(value) if name == "effects" else value
+    return kept
+
+
+def _pruned(value: Any) -> Any:
+    """Empty fields dropped from the effects (`lines: {}`)."""
+    if isinstance(value, dict):
+        return {k: _pruned(v) for k, v in value.items() if v not in ({}, [], None, "")}
+    if isinstance(value, list):
+        return [_pruned(item) for item in value]
+    return value
 
 
 def line_of_field(text: str, field: str) -> int | None:
@@ -86,10 +130,10 @@ async def _page_state(request: Request, identity: WebIdentity) -> dict[str, Any]
     except NotFound:
         draft = None
     if draft is not None:
-        text = as_yaml({"rules": draft["rules"]})
+        text = editable(draft["rules"], identity.currency)
     elif in_force is not None:  # the next edit starts from the set in force
         document = await rules.version(network, in_force["version"])
-        text = as_yaml({"rules": document["rules"]})
+        text = editable(document["rules"], identity.currency)
     else:
         text = "rules: []\n"
     return {
@@ -270,6 +314,6 @@ async def version_page(request: Request, identity: Administrator, version: int) 
         "me": identity,
         "version": _with_moments(meta),
         "in_force": history["in_force"] == version,
-        "text": as_yaml({"rules": document["rules"]}),
+        "text": editable(document["rules"], identity.currency),
     }
     return render(request, "console/rules_version.html", context, currency=identity.currency)
