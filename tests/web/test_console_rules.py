@@ -101,6 +101,8 @@ async def test_a_draft_is_checked_its_errors_placed_and_its_conflicts_listed(ser
         refused = await http.post("/console/rules/publish", data={"csrf_token": token})
         assert refused.status_code == 409 and "Not published: the draft has 1 conflict(s)" in refused.text
         confirm = await http.get("/console/rules/publish")
+        russian = await http.get("/console/rules/publish", headers={"Accept-Language": "ru"})
+        assert "В черновике 2 правила." in russian.text and "Опубликовать черновик версии 1?" in russian.text
         assert "fix them before publishing" in confirm.text and 'action="/console/rules/publish"' not in confirm.text
 
 
