@@ -152,7 +152,7 @@ def _with_moments(version: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 async def rules_page(request: Request, identity: WebIdentity, *, status_code: int = 200, **extra: Any) -> HTMLResponse:
-    today = datetime.now(UTC).date()
+    today = services_of(request).rules.clock.now().astimezone(UTC).date()  # the services' clock, as tests move it
     context = await _page_state(request, identity)
     context |= {
         "me": identity,

@@ -54,7 +54,8 @@ async def settlement_page(
     statements = await _statement_summaries(request, network_id)
     fees = await svc.settlement.fees(network_id)
     points = await svc.breakage.points(network_id)
-    suggested_end = (datetime.now(UTC) - CLOSE_DELAY - timedelta(seconds=1)).replace(microsecond=0, tzinfo=None)
+    latest_end = svc.settlement.clock.now().astimezone(UTC) - CLOSE_DELAY - timedelta(seconds=1)
+    suggested_end = latest_end.replace(microsecond=0, tzinfo=None)
     context: dict[str, Any] = {
         "me": identity,
         "statements": statements,
