@@ -148,3 +148,23 @@ async def test_simulate_explain_publish_and_the_history(services: Services) -> N
         assert (await http.get("/console/rules/versions/9")).status_code == 404
         bad_csrf = await http.post("/console/rules/draft", data={"draft": TIED, "csrf_token": "guessed"})
         assert bad_csrf.status_code == 403
+
+
+async def test_a_draft_published_for_a_later_moment_is_not_in_force_before_it(services: Services) -> None:
+    network, _ = await _console(services)
+    async with client(services) as http:
+        await sign_in_console(http, "shop", "admin", "admin-secret-1")
+        token = await _token(http, "/console/rules")
+        await http.post("/console/rules/draft", data={"draft": FIXED, "csrf_token": token})
+        wrong = await http.post("/console/rules/publish", data={"effective_from": "soon", "csrf_token": token})
+        assert wrong.status_code == 422 and "expected a date and time such as 2026-12-01T00:00" in wrong.text
+        start = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+        typed = start.replace(tzinfo=None).isoformat()
+        later = await http.post("/console/rules/publish", data={"effective_from": typed, "csrf_token": token})
+        assert later.status_code == 303
+        history = (await http.get("/v1/admin/rule-sets", headers=auth(network.admin_key))).json()
+        assert history["in_force"] is None
+        assert history["versions"][0]["status"] == "published"
+        assert datetime.fromisoformat(history["versions"][0]["effective_from"]) == start
+        page = await http.get("/console/rules")
+        assert "No rule set is in force" in page.text  # not in force before its start

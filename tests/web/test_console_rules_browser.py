@@ -58,7 +58,7 @@ def test_a_rule_edit_with_a_conflict_shown(page: Page, live_server: LiveServer) 
     )
     page.get_by_role("link", name="Publish…").click()
     expect(page.get_by_role("alert")).to_contain_text("fix them before publishing")
-    expect(page.get_by_role("button", name="Publish now")).to_have_count(0)
+    expect(page.get_by_role("button", name="Publish", exact=True)).to_have_count(0)
     page.get_by_role("link", name="Back to the draft").click()
 
     fixed = draft.input_value().replace(
@@ -84,7 +84,7 @@ def test_a_rule_edit_with_a_conflict_shown(page: Page, live_server: LiveServer) 
 
     page.get_by_role("link", name="Publish…").click()
     expect(page.get_by_role("heading", name="Publish draft version 2?")).to_be_visible()
-    page.get_by_role("button", name="Publish now").click()
+    page.get_by_role("button", name="Publish", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("Version 2 is published.")
     expect(page.locator("#in-force")).to_contain_text("2")
     history = page.locator("#history")

@@ -295,12 +295,27 @@ async def confirm_publish(request: Request, identity: Administrator) -> HTMLResp
 
 @router.post("/rules/publish")
 async def publish(request: Request, identity: Administrator) -> Response:
-    await checked_form(request, identity)
+    form = await checked_form(request, identity)
+    typed = str(form.get("effective_from", "")).strip()
     try:
-        published = await services_of(request).rules.publish(network_of(identity), None)
+        published = await services_of(request).rules.publish(network_of(identity), _effective_from(typed))
     except DomainError as error:
-        return await rules_page(request, identity, status_code=409, publish_error=gettext(request, error.detail))
+        status_code = 422 if isinstance(error, InvalidInput) else 409
+        return await rules_page(
+            request, identity, status_code=status_code, publish_error=gettext(request, error.detail)
+        )
     return RedirectResponse(f"/console/rules?published={published['version']}", status_code=303)
+
+
+def _effective_from(typed: str) -> datetime | None:
+    """When the published set takes effect, typed in a datetime-local field read as UTC; now when left empty."""
+    if not typed:
+        return None
+    try:
+        moment = datetime.fromisoformat(typed)
+    except ValueError:
+        raise InvalidInput("expected a date and time such as 2026-12-01T00:00", field="effective_from") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 @router.get("/rules/versions/{version}")
