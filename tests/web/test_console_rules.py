@@ -145,7 +145,8 @@ async def test_simulate_explain_publish_and_the_history(services: Services) -> N
         assert in_force["in_force"] == 1
         version = await http.get("/console/rules/versions/1")
         assert version.status_code == 200 and "card-7" in version.text and "in force" in version.text
-        assert (await http.get("/console/rules/versions/9")).status_code == 404
+        for missing in ("9", "99999999999999999999", "-1"):
+            assert (await http.get(f"/console/rules/versions/{missing}")).status_code == 404, missing
         bad_csrf = await http.post("/console/rules/draft", data={"draft": TIED, "csrf_token": "guessed"})
         assert bad_csrf.status_code == 403
 

@@ -116,7 +116,9 @@ async def test_closing_a_period_shows_the_statement_with_exact_numbers_and_both_
         assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
         tickets = await http.get(f"/console/statements/1/partners/{partner_ids['Tickets']}", headers=ENGLISH)
         assert tickets.status_code == 200 and "-RUB200.00" in tickets.text
-        assert (await http.get("/console/statements/2")).status_code == 404
+        for missing in ("2", "99999999999999999999", "0"):
+            assert (await http.get(f"/console/statements/{missing}")).status_code == 404, missing
+            assert (await http.get(f"/console/statements/{missing}/statement.pdf")).status_code == 404, missing
 
 
 async def test_an_owner_sees_only_their_own_line_and_transfers(park_day: Any) -> None:
@@ -152,6 +154,7 @@ async def test_an_owner_sees_only_their_own_line_and_transfers(park_day: Any) ->
             f"/console/statements/1/partners/{partner_ids['Tickets']}/entries.csv",
         ):
             assert (await http.get(other)).status_code == 404, other
+        assert (await http.get("/console/statements/1/partners/99999999999999999999")).status_code == 404
         assert (await http.get("/console/settlement")).status_code == 403
 
 
@@ -193,6 +196,8 @@ async def test_fees_and_breakage_policies_are_shown_and_edited(park_day: Any) ->
         assert '<option value="released" selected>' in page and '<option value="shared" selected>' in page
 
         await services.settlement.close((await services.admin.network("park")).id, DAY_END)
+        huge = await http.post("/console/settlement/statements/99999999999999999999/send", data={"csrf_token": token})
+        assert huge.status_code == 409 and "there is no statement 99999999999999999999" in huge.text
         no_smtp = await http.post("/console/settlement/statements/1/send", data={"csrf_token": token})
         assert no_smtp.status_code == 409 and "COALITION_SMTP_HOST" in no_smtp.text
 

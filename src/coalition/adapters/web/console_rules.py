@@ -26,6 +26,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrator"))]
 MAX_DRAFT_CHARS = 1_000_000
 SIMULATION_DAYS = 30
+MAX_STORED_INTEGER = 2**31 - 1
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -320,6 +321,8 @@ def _effective_from(typed: str) -> datetime | None:
 
 @router.get("/rules/versions/{version}")
 async def version_page(request: Request, identity: Administrator, version: int) -> HTMLResponse:
+    if not 1 <= version <= MAX_STORED_INTEGER:  # the database's integer column could not even be asked
+        raise NotFound(f"this network has no rule set version {version}", field="version")
     rules = services_of(request).rules
     network = network_of(identity)
     document = await rules.version(network, version)

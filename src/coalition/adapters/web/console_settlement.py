@@ -27,6 +27,7 @@ Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrat
 Reader = Annotated[WebIdentity, Depends(signed_in("console", "administrator", "owner"))]
 POINTS_POLICIES = ("kept", "returned", "shared")
 GIFT_POLICIES = ("kept", "released")
+MAX_STORED_INTEGER = 2**31 - 1
 
 
 def _moment(text: str) -> datetime:
@@ -156,7 +157,7 @@ async def set_gift_breakage(request: Request, identity: Administrator) -> Respon
 async def send_statement(request: Request, identity: Administrator, number: int) -> HTMLResponse:
     await checked_form(request, identity)
     try:
-        sent = await services_of(request).settlement.send(identity.network_id, number)
+        sent = await services_of(request).settlement.send(identity.network_id, _stored_number(number, "number"))
     except DomainError as error:
         return await settlement_page(request, identity, status_code=409, send_error=gettext(request, error.detail))
     return await settlement_page(request, identity, sent=sent)
@@ -174,7 +175,15 @@ def _partner_scope(identity: WebIdentity) -> int | None:
     return identity.partner_id
 
 
+def _stored_number(value: int, field: str) -> int:
+    """A number the database's integer columns can hold; any other cannot name a statement or a partner."""
+    if not 1 <= value <= MAX_STORED_INTEGER:
+        raise NotFound(f"there is no {'partner' if field == 'partner_id' else 'statement'} {value}", field=field)
+    return value
+
+
 async def _view(request: Request, identity: WebIdentity, number: int) -> StatementView:
+    _stored_number(number, "number")
     statement = await services_of(request).settlement.statement(identity.network_id, number)
     return statement_view(statement, _partner_scope(identity))
 
@@ -227,6 +236,8 @@ async def partner_entries_csv(request: Request, identity: Reader, number: int, p
 
 
 async def _entries(request: Request, identity: WebIdentity, number: int, partner_id: int) -> dict[str, Any]:
+    _stored_number(number, "number")
+    _stored_number(partner_id, "partner_id")
     scope = _partner_scope(identity)
     if scope is not None and scope != partner_id:  # another partner's entries: as if there were none
         raise NotFound(f"statement {number} has no partner {partner_id}", field="partner_id")
