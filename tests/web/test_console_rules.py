@@ -169,3 +169,31 @@ async def test_a_draft_published_for_a_later_moment_is_not_in_force_before_it(se
         assert datetime.fromisoformat(history["versions"][0]["effective_from"]) == start
         page = await http.get("/console/rules")
         assert "No rule set is in force" in page.text  # not in force before its start
+
+
+async def test_odd_input_is_refused_with_a_message_never_a_500(services: Services) -> None:
+    await _console(services)
+    async with client(services) as http:
+        await sign_in_console(http, "shop", "admin", "admin-secret-1")
+        token = await _token(http, "/console/rules")
+        await http.post("/console/rules/draft", data={"draft": FIXED, "csrf_token": token})
+        odd = {
+            "/console/rules/simulate": [
+                {"from": "2026-01-01", "to": "9999-12-31"},
+                {"from": "", "to": ""},
+                {"from": "9999-12-31", "to": "9999-12-31"},
+            ],
+            "/console/rules/explain": [
+                {"amount": "99999999999999999999.00"},
+                {"amount": "100.00", "redeem": "99999999999999999999"},
+                {"amount": "100.00", "lifetime_spend": "-5"},
+                {"amount": "100.00", "outlet": "x" * 500},
+            ],
+            "/console/rules/draft": [{"draft": "[1, 2"}, {"draft": "rules: 5"}, {"draft": ""}, {"draft": "&a [*a]"}],
+            "/console/rules/publish": [{"effective_from": "99999"}, {"effective_from": "2026-13-01T00:00"}],
+        }
+        for path, attempts in odd.items():
+            for fields in attempts:
+                answer = await http.post(path, data={**fields, "csrf_token": token})
+                assert 400 <= answer.status_code < 500, (path, fields, answer.status_code)
+                assert 'role="alert"' in answer.text, (path, fields)

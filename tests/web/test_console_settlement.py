@@ -226,3 +226,36 @@ async def test_a_statement_is_emailed_to_the_partners_from_the_page(settings: Se
         assert "Net: 105.00 RUB" in inbox.messages[0].get_body(("plain",)).get_content()
     finally:
         await services.close()
+
+
+async def test_odd_settlement_input_is_refused_with_a_message_never_a_500(park_day: Any) -> None:
+    services, admin_key, _ = park_day
+    async with client(services) as http:
+        token = await _signed_in(http, "admin")
+        odd = {
+            "/console/settlement/close": [
+                {"end": "9999-12-31T23:59:59"},
+                {"end": "0001-01-01T00:00:00"},
+                {"end": ""},
+                {"end": "2026-07-01T21:00:00+25:00"},
+            ],
+            "/console/settlement/fees": [
+                {"per_transaction": "99999999999999999999.00", "percent_of_granted": "1"},
+                {"per_transaction": "1.00", "percent_of_granted": "101"},
+                {"per_transaction": "-1", "percent_of_granted": "1"},
+            ],
+            "/console/settlement/points-breakage": [
+                {"policy": "shared", "share": "100.5"},
+                {"policy": "shared", "share": "abc"},
+                {"policy": ""},
+            ],
+            "/console/settlement/gift-breakage": [{"gifts": "burn"}, {}],
+        }
+        for path, attempts in odd.items():
+            for fields in attempts:
+                answer = await http.post(path, data={**fields, "csrf_token": token})
+                assert 400 <= answer.status_code < 500, (path, fields, answer.status_code)
+                assert 'role="alert"' in answer.text, (path, fields)
+        assert (await http.get("/v1/admin/settlement/statements", headers=auth(admin_key))).json()["statements"] == []
+        fees = (await http.get("/v1/admin/settlement/fees", headers=auth(admin_key))).json()
+        assert fees["per_transaction"] == "0.00" and fees["percent_of_granted"] == "0"

@@ -210,7 +210,7 @@ async def simulate(request: Request, identity: Administrator) -> HTMLResponse:
         first = _utc_day(values["simulate_from"], "from")
         last = _utc_day(values["simulate_to"], "to")
         start = datetime.combine(first, time(), UTC)
-        end = datetime.combine(last + timedelta(days=1), time(), UTC)  # the last day is included
+        end = datetime.combine(last, time(), UTC) + timedelta(days=1) if last < date.max else start  # included
         partial = await services_of(request).rules.simulate_part(network_of(identity), start, end)
     except DomainError as error:
         return await rules_page(
