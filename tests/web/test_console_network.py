@@ -3,6 +3,7 @@ revocation (pages and the JSON API), gifts, the permissions matrix, and the admi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -285,3 +286,42 @@ async def test_card_actions_need_the_members_own_card(services: Services) -> Non
         )
         assert answer.status_code == 404 and "has no card" in answer.text
         assert (await buy(http, setting.network.shop_key, "5000-0005", "10.00")).status_code == 201
+
+
+async def test_no_terminal_may_take_the_web_terminals_name(services: Services) -> None:
+    setting = await _setting(services)
+    async with client(services) as http:
+        token = await _admin(http)
+        answer = await http.post(
+            "/console/terminals",
+            data={"outlet": str(setting.shop_outlet_id), "name": " web TERMINAL ", "csrf_token": token},
+        )
+        assert answer.status_code == 422 and "names the outlet&#39;s cashiers&#39; sign-in" in answer.text
+        russian = await http.post(
+            "/console/terminals",
+            data={"outlet": str(setting.shop_outlet_id), "name": "Web terminal", "csrf_token": token},
+            headers={"Accept-Language": "ru"},
+        )
+        assert "выберите другое название" in russian.text
+    names = [t["name"] for t in (await services.admin.listing(setting.network.ref))["terminals"]]
+    assert names == ["POS", "POS"]
+
+
+async def test_matrix_entries_the_page_has_no_column_for_are_kept_when_it_is_saved(services: Services) -> None:
+    setting = await _setting(services)
+    async with client(services) as http:
+        admin = auth(setting.network.admin_key)
+        entries = [{"outlet": "Shop till", "counter": "wallet:RUB", "operations": ["top_up"]}]
+        assert (await http.put("/v1/admin/permissions", json={"entries": entries}, headers=admin)).status_code == 200
+        token = await _admin(http)
+        page = (await http.get("/console/permissions")).text
+        kept = re.findall(r'<input type="hidden" name="allow" value="([^"]+)">', page)
+        assert kept == ["Shop till\twallet:RUB\ttop_up"]
+        assert "checked" not in page.split("<tbody>")[1]  # no column shows the wallet's top-up
+        allow = [kept[0], "Cafe till\tpoints\taccrue"]
+        assert (await http.post("/console/permissions", data={"allow": allow, "csrf_token": token})).status_code == 303
+    matrix = await services.permissions.matrix(setting.network.ref.id)
+    assert matrix["entries"] == [
+        {"outlet": "Cafe till", "counter": "points", "operations": ["accrue"]},
+        {"outlet": "Shop till", "counter": "wallet:RUB", "operations": ["top_up"]},
+    ]

@@ -71,8 +71,9 @@ class AdminUnitOfWorkFactory(Protocol):
     def __call__(self) -> AbstractAsyncContextManager[AdminUnitOfWork]: ...
 
 
-# The outlet's web terminal (application/web_sessions.py) has this key prefix and no usable key: cashiers reach it
-# only by signing in at /terminal, so it is never revoked by key.
+# The outlet's web terminal (application/web_sessions.py) has this name and key prefix and no usable key: cashiers
+# reach it only by signing in at /terminal, so it is never revoked by key, and no other terminal may take its name.
+WEB_TERMINAL_NAME = "Web terminal"
 WEB_TERMINAL_KEY_PREFIX = "web"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -182,6 +183,10 @@ class AdminService:
     ) -> dict[str, Any]:
         """A terminal with a new random key, or with `key` (the demo network's published keys)."""
         key = key or new_api_key("term")
+        if name.strip().casefold() == WEB_TERMINAL_NAME.casefold():
+            raise InvalidInput(
+                f"'{WEB_TERMINAL_NAME}' names the outlet's cashiers' sign-in; choose another", field="name"
+            )
         async with self._unit_of_work() as uow:
             if not await uow.outlet_exists(network, outlet_id):
                 raise NotFound(f"no outlet {outlet_id} in this network", field="outlet_id")

@@ -13,9 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
 from coalition.adapters.storage.driver import duplicate_from_message
+from coalition.application.admin import WEB_TERMINAL_NAME
 from coalition.application.web_sessions import CashierAccount, ConsoleAccount, ConsoleUser, NewSession, WebIdentity
-
-WEB_TERMINAL_NAME = "Web terminal"
 
 
 class SqlWebSessionUnitOfWork:
