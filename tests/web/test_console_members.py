@@ -4,15 +4,22 @@ block, unblock, report lost and replace a card, and nothing of another network w
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 import pytest
 
+from coalition.application.admin import NetworkRef, ProgramSettings
+from coalition.domain.bonus import Tier
 from coalition.wiring import Services
+from tests.http.test_gifts import _network_with_gift_rules
+from tests.http.water_park import DAY_START, park
+from tests.http.water_park import buy as park_buy
 from tests.support import Network, auth, buy, client, enrol, make_network
 from tests.web.support import csrf_token, sign_in_console
 
 pytestmark = pytest.mark.anyio
+__all__ = ["park"]  # the water park on a clock the test moves (a fixture)
 
 
 async def _network(services: Services) -> Network:
@@ -142,3 +149,40 @@ async def test_the_members_page_reads_in_russian(services: Services) -> None:
         assert page.headers["content-language"] == "ru"
         for text in ("Баланс баллов", "Заблокирована", "Карта заблокирована", "Выписка", "Разблокировать 60000008"):
             assert text in page.text, text
+
+
+async def test_the_members_page_lists_points_about_to_expire_and_gifts_to_hand_over(park: Any) -> None:
+    services, clock = park
+    clock.moment = DAY_START
+    async with client(services) as http:
+        _admin_key, keys, _ = await _network_with_gift_rules(services, http)
+        network = await services.admin.network("park")
+        await services.web_sessions.add_console_user(
+            network.id, "administrator", None, "admin", "Admin", "admin-secret-1"
+        )
+        member_id = (await enrol(http, keys["Tickets"], "8800-0101"))["member"]["id"]
+        await park_buy(http, keys["Tickets"], "8800-0101", "2000.00")  # 200 points and a free photo
+        expiring = await create_expiring_network(services)
+        expiring_member = (await enrol(http, expiring, "8800-0202"))["member"]["id"]
+        assert (await buy(http, expiring, "8800-0202", "1000.00")).status_code == 201  # 30 points for 30 days
+        assert (await sign_in_console(http, "park", "admin", "admin-secret-1")).status_code == 303
+        page = (await http.get(f"/console/members/{member_id}")).text
+        assert "A free photo" in page and "valid until" in page and _balance(page) == 200
+        assert "No points expire" in page
+        http.cookies.clear()
+        assert (await sign_in_console(http, "expiring", "admin", "admin-secret-1")).status_code == 303
+        page = (await http.get(f"/console/members/{expiring_member}")).text
+        expiry = "Jul 31, 2026"  # 30 days after the park clock's July 1st
+        section = page.split('id="expiry-heading"')[1].split("</section>")[0]
+        assert expiry in section and '<td class="num">30</td>' in section, section
+
+
+async def create_expiring_network(services: Services) -> str:
+    """A network whose program's points live 30 days, with one terminal; its key."""
+    program = ProgramSettings(code="bonus", name="Points", tiers=(Tier(0, 300, 0, 1500),), points_expire_days=30)
+    created = await services.admin.create_network("expiring", "Expiring points", "RUB", program)
+    ref = NetworkRef(created["id"], "expiring", created["name"], "RUB")
+    partner = await services.admin.create_partner(ref, "Shop")
+    outlet = await services.admin.create_outlet(ref, partner["id"], "Shop till", "Europe/Moscow")
+    await services.web_sessions.add_console_user(ref.id, "administrator", None, "admin", "Admin", "admin-secret-1")
+    return str((await services.admin.create_terminal(ref, outlet["id"], "POS"))["key"])
