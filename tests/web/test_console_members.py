@@ -186,3 +186,21 @@ async def create_expiring_network(services: Services) -> str:
     outlet = await services.admin.create_outlet(ref, partner["id"], "Shop till", "Europe/Moscow")
     await services.web_sessions.add_console_user(ref.id, "administrator", None, "admin", "Admin", "admin-secret-1")
     return str((await services.admin.create_terminal(ref, outlet["id"], "POS"))["key"])
+
+
+async def test_search_by_an_nfc_uid_or_a_scanned_barcode(services: Services) -> None:
+    network = await _network(services)
+    body = {
+        "kind": "anonymous",
+        "identifiers": [{"kind": "nfc", "value": "04:A2:2B:9C"}, {"kind": "barcode", "value": "QR-7731-XYZ"}],
+    }
+    async with client(services) as http:
+        enrolled = await http.post("/v1/members", json=body, headers=auth(network.shop_key, "enrol-tags"))
+        assert enrolled.status_code == 201, enrolled.text
+        member_id = enrolled.json()["member"]["id"]
+        await _admin(http)
+        for typed in ("04a22b9c", "04:A2:2B:9C", "QR-7731-XYZ"):
+            found = await http.get("/console/members", params={"q": typed})
+            assert found.headers.get("location") == f"/console/members/{member_id}", typed
+        page = await http.get(f"/console/members/{member_id}")
+        assert "Anonymous member" in page.text and "No card: the member is found by another identifier." in page.text
