@@ -147,7 +147,13 @@ async def test_the_members_page_reads_in_russian(services: Services) -> None:
         )
         page = await http.get(f"/console/members/{member_id}?done=block", headers={"Accept-Language": "ru"})
         assert page.headers["content-language"] == "ru"
-        for text in ("Баланс баллов", "Заблокирована", "Карта заблокирована", "Выписка", "Разблокировать 60000008"):
+        for text in (
+            "Баланс баллов",
+            "Заблокирована",
+            "Карта заблокирована",
+            "Выписка по баллам",
+            "Разблокировать 60000008",
+        ):
             assert text in page.text, text
 
 

@@ -48,7 +48,7 @@ def test_find_a_member_by_phone_read_the_statement_and_block_the_card(live_serve
     screen.get_by_role("button", name="Find").click()
     expect(screen.get_by_role("heading", name="Irina Petrova")).to_be_visible()
     expect(screen.locator("#points-balance")).to_have_text("105")  # 3 % of 1,200 and of 2,300
-    statement = screen.get_by_role("region", name="Statement")
+    statement = screen.get_by_role("region", name="Points statement")
     expect(statement.get_by_role("row")).to_have_count(3)  # the header and two purchases
     expect(statement.get_by_role("row").nth(1)).to_contain_text("Corner Shop till")
     expect(statement.get_by_role("row").nth(1)).to_contain_text("105")
