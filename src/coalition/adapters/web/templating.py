@@ -29,8 +29,10 @@ def _gettext(message: str, **values: Any) -> str:
 
 
 def _ngettext(singular: str, plural: str, count: int, **values: Any) -> str:
+    # Jinja's newstyle ngettext fills the placeholders afterwards (the count as `num` and the block's own variables,
+    # escaped): formatting here too would fail on a variable other than `num`, such as a formatted number.
     text = _current().ngettext(singular, plural, count)
-    return text % {"num": count, **values}
+    return text % {"num": count, **values} if values else text
 
 
 environment = Environment(
