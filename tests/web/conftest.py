@@ -13,7 +13,9 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -88,11 +90,11 @@ def _settings(database_url: str) -> Settings:
 class LiveServer:
     """The whole application served by uvicorn in a thread, as `coalition serve` would, on a free port."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, **settings: Any) -> None:
+        """`settings` override the test settings (e.g. smtp_host and smtp_port for a page that sends e-mail)."""
         self.database_url = database_url
-        config = uvicorn.Config(
-            create_app(_settings(database_url)), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-        )
+        app = create_app(replace(_settings(database_url), **settings))
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

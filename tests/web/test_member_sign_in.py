@@ -3,43 +3,23 @@ PINs, limits on guessing, and a member who only ever sees their own data."""
 
 from __future__ import annotations
 
-import email
 import re
-import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.policy import default
 from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
 from tests.support import auth, buy, client, make_network, new_key
+from tests.web.member_support import Inbox, smtp
 from tests.web.support import csrf_token
 
 pytestmark = pytest.mark.anyio
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content, policy=default))  # type: ignore[arg-type]
-        return "250 OK"
-
-    def last_code_for(self, address: str) -> str:
-        for message in reversed(self.messages):
-            if message["To"] == address:
-                found = re.search(r"\b(\d{6})\b", str(message["Subject"]))
-                if found:
-                    return found.group(1)
-        raise AssertionError(f"no code was mailed to {address}")
+__all__ = ["smtp"]  # the fixture, imported for pytest to find
 
 
 class Clock:
@@ -53,23 +33,6 @@ class Clock:
 def text_of(response: httpx.Response) -> str:
     """The page's text as a reader sees it: tags dropped, spaces (non-breaking too) collapsed."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.text)).replace("\xa0", " ")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture()
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield inbox, controller.port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture()
