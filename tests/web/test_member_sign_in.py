@@ -108,7 +108,9 @@ async def test_a_code_by_email_signs_in_once_and_a_pin_set_on_the_page_signs_in_
         shown = text_of(home)
         assert "30 points Worth RUB30.00 at the till" in shown  # 3 % of 1,000.00, a point worth 1.00 (Babel: no space)
         assert "Card 55000001" in shown
-        assert "Shop till RUB1,000.00 0 30" in shown  # the purchase: check, points spent, earned
+        assert re.search(
+            r"Shop till [\d/]+, [\d:]+\s?[AP]M RUB1,000.00 \+30 earned", shown
+        )  # where, when, check, points
 
         saved = await http.post(
             "/me/pin", data={"pin": "4831", "pin_repeat": "4831", "csrf_token": csrf_token(home.text)}
