@@ -227,3 +227,58 @@ async def test_a_member_session_shows_only_that_members_data(mailing: Services, 
         # a member's cookie opens neither the terminal nor the console
         assert (await first.get("/terminal")).status_code == 303
         assert (await first.get("/console")).status_code == 303
+
+
+async def test_guessing_pins_is_refused_for_a_while(mailing: Services, smtp: tuple[Inbox, int], clock: Clock) -> None:
+    inbox, _port = smtp
+    network = await make_network(mailing)
+    async with client(mailing) as http:
+        await enrol_with_email(http, network.shop_key, "5500-0006", "Pavel", "pavel@mail.example")
+        await code_sign_in(http, inbox, "5500-0006", "pavel@mail.example")
+        token = csrf_token((await http.get("/me")).text)
+        assert (
+            await http.post("/me/pin", data={"pin": "9135", "pin_repeat": "9135", "csrf_token": token})
+        ).status_code == 303
+        http.cookies.clear()
+        for _ in range(5):
+            assert (await sign_in_with_pin(http, "5500-0006", "0000")).status_code == 401
+        refused = await sign_in_with_pin(http, "5500-0006", "9135")
+        assert refused.status_code == 429 and "too many wrong codes or PINs for this card" in refused.text
+        clock.moment += timedelta(minutes=16)
+        assert (await sign_in_with_pin(http, "5500-0006", "9135")).status_code == 303
+
+
+async def test_with_several_networks_the_member_names_theirs(mailing: Services, smtp: tuple[Inbox, int]) -> None:
+    inbox, _port = smtp
+    shop = await make_network(mailing, "shop")
+    park = await make_network(mailing, "park")
+    async with client(mailing) as http:
+        await enrol_with_email(http, shop.shop_key, "5500-0200", "Shop Member", "shop@mail.example")
+        await enrol_with_email(http, park.shop_key, "5500-0200", "Park Member", "park@mail.example")
+        form = await http.get("/me/login?network=park")
+        assert 'id="network"' in form.text and 'value="park"' in form.text  # a link can fill the network in
+        without = await ask_code(http, "5500-0200")
+        assert without.status_code == 422 and "type the network code" in without.text
+        unknown = await http.post(
+            "/me/login",
+            data={"network": "nowhere", "card": "5500-0200", "method": "code", "csrf_token": csrf_token(form.text)},
+        )
+        assert unknown.status_code == 404 and "no network has the code" in unknown.text
+        asked = await http.post(
+            "/me/login",
+            data={"network": "park", "card": "5500-0200", "method": "code", "csrf_token": csrf_token(form.text)},
+        )
+        assert asked.status_code == 200 and "p***@mail.example" in asked.text
+        assert inbox.messages[-1]["To"] == "park@mail.example"  # the same card number in the park's network
+        signed = await http.post(
+            "/me/login/code",
+            data={
+                "network": "park",
+                "card": "5500-0200",
+                "code": inbox.last_code_for("park@mail.example"),
+                "csrf_token": csrf_token(asked.text),
+            },
+        )
+        assert signed.status_code == 303
+        home = text_of(await http.get("/me"))
+        assert "Park Member" in home and "Shop Member" not in home
