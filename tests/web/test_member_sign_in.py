@@ -185,6 +185,18 @@ async def test_without_a_pin_or_an_email_the_page_says_to_ask_a_cashier(mailing:
         assert unknown.status_code == 404 and "no card with this number" in unknown.text
 
 
+async def test_a_blocked_card_opens_nothing(mailing: Services, smtp: tuple[Inbox, int]) -> None:
+    inbox, _port = smtp
+    network = await make_network(mailing)
+    async with client(mailing) as http:
+        await enrol_with_email(http, network.shop_key, "5500-0007", "Lost Card", "lost@mail.example")
+        blocked = await http.post("/v1/cards/5500-0007/block", headers=auth(network.shop_key, new_key()))
+        assert blocked.status_code == 200, blocked.text
+        refused = await ask_code(http, "5500-0007")
+        assert refused.status_code == 409 and "this card is not active" in refused.text
+        assert inbox.messages == []
+
+
 async def test_a_bad_pin_is_refused_with_the_field_named(mailing: Services, smtp: tuple[Inbox, int]) -> None:
     inbox, _port = smtp
     network = await make_network(mailing)

@@ -20,7 +20,8 @@ from coalition.application.pos import customer_candidates
 from coalition.application.security import hash_password, password_matches
 from coalition.application.settlement import Mailer, OutgoingMail
 from coalition.application.web_sessions import NewSession, SignedIn, WebSessions
-from coalition.domain.errors import Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthorized
+from coalition.domain.cards import CardState
+from coalition.domain.errors import CardNotActive, Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthorized
 from coalition.domain.purchase import points_balance
 
 CODE_DIGITS = 6
@@ -32,6 +33,7 @@ RECENT_ROWS = 10
 WRONG_PIN = "the card number or the PIN is wrong"
 WRONG_CODE = "the code is wrong or has expired; ask for a new one"
 TOO_MANY = "too many wrong codes or PINs for this card; try again in 15 minutes"
+CARD_NOT_USABLE = "this card is not active (blocked, lost or replaced): ask a cashier"
 ASK_A_CASHIER = "this card has no PIN and no e-mail address: ask a cashier to add your e-mail address"
 
 
@@ -287,6 +289,9 @@ class MemberPage:
             # counted like a wrong PIN, so that trying card numbers one after another is slowed down too
             await self.web_sessions.record_failure(f"member:{network.id}:unknown", address)
             raise NotFound("no card with this number in this network", field="card")
+        if member.card_state is not None and member.card_state is not CardState.ACTIVE:
+            # a blocked, lost or replaced card opens nothing, not even its owner's page
+            raise CardNotActive(CARD_NOT_USABLE, field="card")
         async with self.unit_of_work() as uow:
             account = await uow.member_account(member.member_id)
         return account, f"member:{network.id}:{member.member_id}"
