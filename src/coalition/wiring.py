@@ -20,12 +20,14 @@ from coalition.application.admin import AdminService
 from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.breakage import BreakageService
 from coalition.application.coupons import CouponService
+from coalition.application.devices import DeviceUseService
 from coalition.application.gifts import GiftService
 from coalition.application.member_page import MemberPage
 from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService
 from coalition.application.ports import Clock
 from coalition.application.pos import PosService
+from coalition.application.registration import Registration
 from coalition.application.rules import RulesService
 from coalition.application.settlement import SettlementService
 from coalition.application.visits import VisitService
@@ -55,6 +57,8 @@ class Services:
     period_close: PeriodClose
     breakage: BreakageService
     web_sessions: WebSessions
+    registration: Registration
+    devices: DeviceUseService
     member_page: MemberPage
 
     async def close(self) -> None:
@@ -68,7 +72,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     store = SqlStore(engine, settings.database_url)
     rules = RulesService(SqlRulesStore(engine).unit_of_work, clock)
     pos = PosService(store.unit_of_work, clock, rules_in_force=rules.in_force_for)
-    admin = AdminService(SqlAdminStore(engine, clock).unit_of_work)
+    admin_store = SqlAdminStore(engine, clock)
+    admin = AdminService(admin_store.unit_of_work)
     coupons = CouponService(store.unit_of_work, clock)
     mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from) if settings.smtp_host else None
     settlement = SettlementService(SqlSettlementStore(engine), clock, mailer, statement_pdf)
@@ -96,5 +101,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         period_close=period_close,
         breakage=breakage,
         web_sessions=web_sessions,
+        registration=Registration(admin_store.unit_of_work),
+        devices=DeviceUseService(pos),
         member_page=member_page,
     )
