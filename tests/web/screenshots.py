@@ -42,6 +42,7 @@ SCREENS = (
     Screen("terminal-sign-in", "anyone", "/terminal/login", PHONE, "The cashier's sign-in on a phone"),
     Screen("terminal", "cashier", "/terminal", PHONE, "The cashier's terminal"),
     Screen("console-sign-in", "anyone", "/console/login", DESKTOP, "The console's sign-in"),
+    Screen("console-register", "anyone", "/console/register", PHONE, "A small shop registers itself (when open)"),
     Screen("console-administrator", "administrator", "/console", DESKTOP, "The administrator's console"),
     Screen("console-owner", "owner", "/console", DESKTOP, "A partner owner's console"),
     Screen(
@@ -157,7 +158,7 @@ def main() -> int:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
         database_url = demo_database(Path(folder))
-        with LiveServer(database_url) as server:
+        with LiveServer(database_url, open_registration=True) as server:
             member_with_history(server.url, MEMBER_CARD, MEMBER_EMAIL)
             give_the_member_a_pin(database_url)
             with sync_playwright() as playwright:

@@ -7,6 +7,7 @@ form); roles sign in as in tests/web/screenshots.py.
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,6 +33,7 @@ class Checked(NamedTuple):
 PAGES = (
     Checked("anyone", "/terminal/login", PHONE),
     Checked("anyone", "/console/login", DESKTOP),
+    Checked("anyone", "/console/register", PHONE),
     Checked("anyone", "/me/login", PHONE),
     Checked("anyone", "/me/login?lang=ru", PHONE),
     Checked("cashier", "/terminal", PHONE),
@@ -84,11 +86,14 @@ def _in_a_thread(job: Callable[[], None]) -> None:
 
 
 @pytest.fixture()
-def server(live_server: LiveServer) -> Iterator[LiveServer]:
-    """The demo with the member of the screenshots: a purchase, a gift, a visit and a PIN."""
-    member_with_history(live_server.url, MEMBER_CARD, MEMBER_EMAIL)
-    _in_a_thread(lambda: give_the_member_a_pin(live_server.database_url))
-    yield live_server
+def server(demo_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
+    """The demo (with registration open) and the member of the screenshots: a purchase, a gift, a visit, a PIN."""
+    database = tmp_path / "web.db"
+    shutil.copyfile(demo_template, database)
+    with LiveServer(f"sqlite:///{database}", open_registration=True) as live:
+        member_with_history(live.url, MEMBER_CARD, MEMBER_EMAIL)
+        _in_a_thread(lambda: give_the_member_a_pin(live.database_url))
+        yield live
 
 
 def _signed_in_page(browser: Browser, url: str, role: str, viewport: dict[str, int]) -> Page:
