@@ -61,6 +61,13 @@ async def create_terminal(body: TerminalBody, svc: Svc, admin: NetworkAdmin) -> 
     return await svc.admin.create_terminal(admin, body.outlet_id, body.name)
 
 
+@router.delete("/terminals/{terminal_id}", summary="Revoke a terminal: its key is refused from now on")
+async def revoke_terminal(terminal_id: int, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    revoked = await svc.admin.deactivate_terminal(admin, terminal_id)
+    svc.pos.forget_terminal_keys()
+    return revoked
+
+
 @router.post("/cashiers", status_code=201)
 async def create_cashier(body: CashierBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.admin.create_cashier(admin, body.outlet_id, body.login, body.name, body.password)
