@@ -45,6 +45,14 @@ SCREENS = (
     Screen("console-register", "anyone", "/console/register", PHONE, "A small shop registers itself (when open)"),
     Screen("console-administrator", "administrator", "/console", DESKTOP, "The administrator's console"),
     Screen("console-owner", "owner", "/console", DESKTOP, "A partner owner's console"),
+    Screen("console-partners", "administrator", "/console/partners", DESKTOP, "Partners and outlets"),
+    Screen("console-terminals", "administrator", "/console/terminals", DESKTOP, "Terminals and devices"),
+    Screen("console-members", "administrator", "/console/members", DESKTOP, "Members and cards"),
+    Screen("console-rules", "administrator", "/console/rules", DESKTOP, "The rule set: draft, conflicts, history"),
+    Screen("console-gifts", "administrator", "/console/gifts", DESKTOP, "The gift catalogue"),
+    Screen("console-permissions", "administrator", "/console/permissions", DESKTOP, "The permissions matrix"),
+    Screen("console-settlement", "administrator", "/console/settlement", DESKTOP, "Periods and settlement"),
+    Screen("console-statements", "owner", "/console/statements", DESKTOP, "A partner's settlement statements"),
     Screen(
         "member-sign-in", "anyone", "/me/login", PHONE, "The member's sign-in: card number and PIN or e-mailed code"
     ),

@@ -39,6 +39,11 @@ PAGES = (
     Checked("cashier", "/terminal", PHONE),
     Checked("administrator", "/console", DESKTOP),
     Checked("owner", "/console", PHONE),
+    *(
+        Checked("administrator", f"/console/{section}", DESKTOP)
+        for section in ("partners", "terminals", "members", "rules", "gifts", "permissions", "statements", "settlement")
+    ),
+    Checked("owner", "/console/statements", PHONE),
     Checked("member", "/me", PHONE),
     Checked("member", "/me?lang=ru", PHONE),
 )
