@@ -11,6 +11,7 @@ from coalition.adapters.documents.pdf import statement_pdf
 from coalition.adapters.mail.smtp import SmtpMailer
 from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.engine import create_engine
+from coalition.adapters.storage.member_store import SqlMemberPageStore
 from coalition.adapters.storage.pos_store import SqlStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.settlement_store import SqlSettlementStore
@@ -21,6 +22,7 @@ from coalition.application.breakage import BreakageService
 from coalition.application.coupons import CouponService
 from coalition.application.devices import DeviceUseService
 from coalition.application.gifts import GiftService
+from coalition.application.member_page import MemberPage
 from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService
 from coalition.application.ports import Clock
@@ -57,6 +59,7 @@ class Services:
     web_sessions: WebSessions
     registration: Registration
     devices: DeviceUseService
+    member_page: MemberPage
 
     async def close(self) -> None:
         await self.store.close()
@@ -81,6 +84,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     period_close = PeriodClose(pos)
     breakage = BreakageService(pos)
     web_sessions = WebSessions(SqlWebSessionStore(engine).unit_of_work, clock)
+    member_page = MemberPage(SqlMemberPageStore(engine).unit_of_work, store.unit_of_work, web_sessions, clock, mailer)
     return Services(
         settings=settings,
         engine=engine,
@@ -99,4 +103,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         web_sessions=web_sessions,
         registration=Registration(admin_store.unit_of_work),
         devices=DeviceUseService(pos),
+        member_page=member_page,
     )
