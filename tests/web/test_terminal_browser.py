@@ -202,6 +202,7 @@ def test_an_anonymous_card_needs_only_its_number(live_server: LiveServer, page: 
     sign_in(page, live_server)
     page.get_by_role("link", name="New card").click()
     page.get_by_label("Anonymous: no profile, can be passed on").check()
+    expect(page.get_by_label("Name", exact=True)).to_be_hidden()
     page.get_by_role("button", name="Issue the card").click()
     expect(page.locator("#card_number-error")).to_have_text("An anonymous card needs its card number.")
     page.get_by_label("Card number").fill("7777 0001")
@@ -304,6 +305,28 @@ def test_bad_input_is_explained_beside_its_field(live_server: LiveServer, page: 
     page.get_by_role("button", name="Use these points").click()
     expect(page.locator("#points-error")).to_have_text("At most 105 points can pay this check.")
     assert web_purchases(live_server) == []
+
+
+def test_points_spent_elsewhere_meanwhile_are_refused_on_confirm(live_server: LiveServer, page: Page) -> None:
+    """Between the quote and the confirm the member spends 50 points at the café (and earns 46 on the 1,550.00 paid
+    there): the confirm of 105 is refused with the figure that now holds, and nothing is booked here."""
+    sign_in(page, live_server)
+    to_confirm(page, "1000-0001", "2000.00", None)
+    with httpx.Client(base_url=live_server.url) as http:
+        spent = http.post(
+            "/v1/purchases",
+            json={"customer": "1000-0001", "amount": "1600.00", "redeem_points": 50, "receipt": "cafe-1"},
+            headers={"Authorization": f"Bearer {OUTLETS[1].terminal_key}", "Idempotency-Key": "cafe-1"},
+        )
+        assert spent.status_code == 201, spent.text
+    page.get_by_role("button", name="Confirm the purchase").click()
+    expect(page.locator("#confirm-error")).to_have_text("At most 101 points can pay this check.")
+    expect(page.get_by_role("button", name="Confirm the purchase")).to_be_enabled()
+    assert web_purchases(live_server) == []
+    page.get_by_role("button", name="Change the points").click()
+    page.get_by_role("button", name="Use 101 points").click()
+    page.get_by_role("button", name="Confirm the purchase").click()
+    expect(page.locator("#receipt-spent")).to_have_text("101")
 
 
 def test_a_blocked_card_is_said_to_be_blocked(live_server: LiveServer, page: Page) -> None:

@@ -11,7 +11,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -304,7 +304,7 @@ async def confirm(request: Request, me: Cashier) -> Response:
         await services_of(request).pos.purchase(till.ctx, purchase, key, _hash("purchase", intent))
     except errors.DomainError as error:
         if by_script:
-            return _problem(till, error)
+            return _problem(till, error, await _confirm_message(till, form, error))
         return await _confirm_refused(till, form, error)
     receipt_url = f"/terminal/receipts/{key}"
     if by_script:
@@ -320,22 +320,31 @@ async def _confirm_refused(till: Till, form: FormData, error: errors.DomainError
         sale = await _quote(till, customer, amount_minor, None)
     except errors.DomainError as again:
         return _refused(till, "home.html", again, values={"customer": customer})
-    message = explain(till, error)
-    if isinstance(error, (errors.RedeemNotAllowed, errors.InsufficientPoints)):
-        message = await _too_many_points(till, customer, amount_minor)
+    message = await _confirm_message(till, form, error)
     values = {"points": text_of(form, "points")}
     return till.page(
         "quote.html", status_of(error), member=member, sale=sale, values=values, errors={"points": message}
     )
 
 
-def _problem(till: Till, error: errors.DomainError) -> JSONResponse:
+async def _confirm_message(till: Till, form: FormData, error: errors.DomainError) -> str:
+    """Why a confirm was refused; for points no longer allowed (spent elsewhere meanwhile), how many still are."""
+    if isinstance(error, (errors.RedeemNotAllowed, errors.InsufficientPoints)):
+        try:
+            amount_minor = read_amount(till, text_of(form, "amount"))
+            return await _too_many_points(till, text_of(form, "customer"), amount_minor)
+        except errors.DomainError:
+            pass
+    return explain(till, error)
+
+
+def _problem(till: Till, error: errors.DomainError, message: str) -> JSONResponse:
     status = status_of(error)
     body = {
         "type": PROBLEM_TYPE_BASE + error.code,
         "title": till._(error.title),
         "status": status,
-        "detail": explain(till, error),
+        "detail": message,
         "field": field_of(error),
     }
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
@@ -361,6 +370,7 @@ async def receipt(request: Request, key: str, me: Cashier) -> HTMLResponse:
     currency = body["currency"]
     paid = {
         "receipt": body["receipt"],
+        "occurred_at": datetime.fromisoformat(body["occurred_at"]),
         "check_minor": parse_amount_minor(body["amount"], currency),
         "discount_minor": parse_amount_minor(body["discount"], currency),
         "due_minor": parse_amount_minor(body["amount_due"], currency),

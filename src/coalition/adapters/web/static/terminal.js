@@ -156,12 +156,28 @@
     document.getElementById("scan-stop").addEventListener("click", stop);
   }
 
+  // Enrolment: the personal fields only for a personal card (without the script they stay, and the server ignores
+  // them for an anonymous card).
+  function personalFields() {
+    const fields = document.getElementById("personal-fields");
+    if (!fields) return;
+    const radios = document.querySelectorAll('input[name="kind"]');
+    function update() {
+      const anonymous = document.querySelector('input[name="kind"]:checked').value === "anonymous";
+      fields.hidden = anonymous;
+      fields.disabled = anonymous;
+    }
+    radios.forEach(function (radio) { radio.addEventListener("change", update); });
+    update();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("main form").forEach(function (form) {
       if (form.id === "confirm") confirmWithRetries(form);
       else submitOnce(form);
     });
     scanner();
+    personalFields();
   });
 
   // Back to a page kept in the browser's cache: its forms may be sent again.
