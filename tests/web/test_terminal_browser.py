@@ -9,14 +9,19 @@ points, lifetime 3,500.00. Member 1000-0002 (Oleg Smirnov) bought for 8,000.00, 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
+import threading
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
+from sqlalchemy import text
 
 from coalition.demo import DEMO_ADMIN_KEY, OUTLETS
+from coalition.settings import Settings
+from coalition.wiring import build_services
 from tests.web.conftest import PHONE, LiveServer
 
 ANNA = OUTLETS[0]
@@ -406,3 +411,82 @@ def test_a_scanned_card_finds_the_customer(live_server: LiveServer, page: Page) 
     page.get_by_role("button", name="Scan a card with the camera").click()
     expect(page.get_by_role("heading", name="Irina Petrova")).to_be_visible()
     expect(page.locator("#member-points")).to_have_text("105")
+
+
+def _publish_gift_and_coupon_rules(live_server: LiveServer) -> None:
+    """Rules instead of the bonus program: 3 % back, points pay up to 15 % from 1,500.00, and a check from 1,000.00
+    grants a free coffee at the café and a thank-you coupon."""
+    admin = {"Authorization": f"Bearer {DEMO_ADMIN_KEY}"}
+    rules = {
+        "rules": [
+            {
+                "code": "points",
+                "effects": [
+                    {"accrue_percent": {"percent": "3"}},
+                    {"set_redemption": {"cap_percent": "15", "min_check": "1500.00"}},
+                ],
+            },
+            {
+                "code": "coffee-and-thanks",
+                "condition": "basket.total_minor >= 100000",
+                "effects": [
+                    {"grant_gift": {"gift_type": "free-coffee", "outlets": ["Café counter"], "valid_days": 7}},
+                    {"issue_coupon": {"campaign": "thanks", "valid_days": 7, "uses": 1}},
+                ],
+            },
+        ]
+    }
+    with httpx.Client(base_url=live_server.url, headers=admin) as http:
+        gift = {"code": "free-coffee", "name": "A free coffee", "price": "90.00", "partners": ["Blue Cup Café"]}
+        assert http.post("/v1/admin/gift-types", json=gift).status_code == 201
+        saved = http.put("/v1/admin/rule-sets/draft", json=rules)
+        assert saved.status_code == 200 and saved.json()["errors"] == 0, saved.text
+        assert http.post("/v1/admin/rule-sets/draft/publish").status_code == 200
+
+
+def test_the_receipt_lists_the_gifts_and_coupons_the_rules_granted(live_server: LiveServer, page: Page) -> None:
+    _publish_gift_and_coupon_rules(live_server)
+    sign_in(page, live_server)
+    to_confirm(page, "1000-0001", "2000.00", None)
+    expect(page.locator("#amount-due")).to_have_text("RUB1,895.00")
+    page.get_by_role("button", name="Confirm the purchase").click()
+    expect(page.locator("#receipt-earned")).to_have_text("56")
+    expect(page.get_by_role("heading", name="Gifts granted")).to_be_visible()
+    expect(page.locator("#gifts li")).to_contain_text(["A free coffee — at Café counter"])
+    coupons = page.locator("#coupons li")
+    expect(coupons).to_have_count(1)
+    page.get_by_role("link", name="Next customer").click()
+    page.get_by_label("Card number or phone").fill("1000-0001")
+    page.get_by_role("button", name="Find the customer").click()
+    expect(page.get_by_role("heading", name="Gifts to hand over")).to_be_visible()
+    expect(page.locator(".gifts li")).to_have_text(["A free coffee"])
+
+
+def _sign_out_everywhere(live_server: LiveServer, login: str) -> int:
+    """What a password reset does to a cashier: every session ends at once (run as the console would)."""
+
+    async def revoke() -> int:
+        services = build_services(Settings(live_server.database_url, None, live_server.url))
+        try:
+            async with services.engine.connect() as connection:
+                cashier_id = (
+                    await connection.execute(text("SELECT id FROM cashiers WHERE login = :login"), {"login": login})
+                ).scalar_one()
+            return await services.web_sessions.sign_out_cashier(cashier_id)
+        finally:
+            await services.close()
+
+    revoked: list[int] = []
+    worker = threading.Thread(target=lambda: revoked.append(asyncio.run(revoke())))
+    worker.start()
+    worker.join(timeout=30)
+    return revoked[0]
+
+
+def test_a_cashier_signed_out_before_confirming_books_nothing(live_server: LiveServer, page: Page) -> None:
+    sign_in(page, live_server)
+    to_confirm(page, "1000-0001", "2000.00", "0")
+    assert _sign_out_everywhere(live_server, "anna") == 1
+    page.get_by_role("button", name="Confirm the purchase").click()
+    expect(page.get_by_role("heading", name="Cashier sign-in")).to_be_visible()
+    assert web_purchases(live_server) == []

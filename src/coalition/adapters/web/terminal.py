@@ -379,10 +379,15 @@ async def receipt(request: Request, key: str, me: Cashier) -> HTMLResponse:
         "points_earned": body["points_earned"],
         "points_balance": body["points_balance"],
         "balance_value_minor": till.terms.points_value_minor(max(body["points_balance"], 0)),
-        "gifts": body.get("gifts_granted", []),
-        "coupons": body.get("coupons_issued", []),
+        "gifts": _with_validity(body.get("gifts_granted", [])),
+        "coupons": _with_validity(body.get("coupons_issued", [])),
     }
     return till.page("receipt.html", paid=paid)
+
+
+def _with_validity(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Gifts and coupons of an answer with their end of validity as a moment, to write in the reader's format."""
+    return [entry | {"valid_until": datetime.fromisoformat(entry["valid_until"])} for entry in entries]
 
 
 # --- the day's own purchases and refunds --------------------------------------------------------------------
