@@ -207,3 +207,22 @@ async def test_enrolment_issues_a_personal_card_once_per_key(services: Services)
     async with client(services) as pos:
         member = (await pos.get("/v1/members/+79125550102", headers=auth(shop.shop_key))).json()
         assert member["member"]["name"] == "Nina" and member["member"]["birth_date"] == "1990-05-31"
+
+
+async def test_a_blocked_card_sells_nothing_and_odd_points_are_refused(services: Services) -> None:
+    shop = await _shop(services)
+    async with client(services) as http:
+        csrf = await _signed_in(http, shop)
+        odd = await _review(http, csrf, "2000.00", "1²")
+        assert odd.status_code == 422 and "Enter the points as a whole number" in odd.text
+        blocked = await http.post("/v1/cards/5000-0001/block", headers=auth(shop.shop_key, new_key()))
+        assert blocked.status_code == 200
+        member = await http.post("/terminal/member", data={"csrf_token": csrf, "customer": "5000-0001"})
+        assert "This card is blocked" in member.text and 'name="amount"' not in member.text
+        quote = await http.post("/terminal/quote", data={"csrf_token": csrf, "customer": "5000-0001", "amount": "2000"})
+        assert quote.status_code == 409 and "This card cannot be used now" in quote.text
+        before = await table_counts(services)
+        data = {"csrf_token": csrf, "customer": "5000-0001", "amount": "2000.00", "points": "0", "key": new_key()}
+        refused = await http.post("/terminal/purchases", data=data, headers={"X-Requested-With": "fetch"})
+        assert refused.status_code == 409 and refused.json()["detail"].startswith("This card cannot be used now")
+        assert await table_counts(services) == before

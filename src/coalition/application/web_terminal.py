@@ -118,10 +118,14 @@ class WebTerminal:
             raise NotFound("this network has no bonus program", field="network")
         return terms
 
+    def local_today(self, ctx: TerminalContext) -> date:
+        """Today's date at the terminal's outlet."""
+        return self.clock.now().astimezone(ZoneInfo(ctx.timezone)).date()
+
     async def cashier_day(self, ctx: TerminalContext, cashier_login: str, day: date | None = None) -> CashierDay:
         """The cashier's own purchases at the outlet on `day` (today by default) in the outlet's time zone."""
         zone = ZoneInfo(ctx.timezone)
-        chosen = day or self.clock.now().astimezone(zone).date()
+        chosen = day or self.local_today(ctx)
         start = datetime.combine(chosen, time(), zone)
         end = datetime.combine(chosen + timedelta(days=1), time(), zone)
         async with self.unit_of_work() as uow:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -102,7 +101,7 @@ def read_points(till: Till, text: str) -> int:
     cleaned = _SPACES.sub("", text)
     if not cleaned:
         return 0
-    if not cleaned.isdigit() or len(cleaned) > 12:
+    if not (cleaned.isascii() and cleaned.isdigit()) or len(cleaned) > 12:
         raise FieldError(till._("Enter the points as a whole number, such as 100."), field="points")
     return int(cleaned)
 
@@ -483,7 +482,9 @@ async def enrol(request: Request, me: Cashier) -> Response:
         enrolment = _enrolment(till, values)
         await services_of(request).pos.enrol(till.ctx, enrolment, key, _hash("enrol", values))
     except errors.DomainError as error:
-        return _refused(till, "enrol.html", error, key=text_of(form, "key") or new_key(), values=values)
+        # a refused enrolment stored nothing: the same attempt may go again once corrected
+        key = text_of(form, "key")
+        return _refused(till, "enrol.html", error, key=key if _KEY.match(key) else new_key(), values=values)
     return RedirectResponse(f"/terminal/enrolled/{key}", 303)
 
 
@@ -523,14 +524,9 @@ def _birth_date(till: Till, text: str) -> date | None:
         born = date.fromisoformat(text)
     except ValueError:
         raise FieldError(till._("Enter the birth date as a date, such as 1990-05-31."), field="birth_date") from None
-    if born > till_today(till) or born.year < 1900:
+    if born > services_of(till.request).web_terminal.local_today(till.ctx) or born.year < 1900:
         raise FieldError(till._("This birth date is not possible."), field="birth_date")
     return born
-
-
-def till_today(till: Till) -> date:
-    clock = services_of(till.request).web_terminal.clock
-    return clock.now().astimezone(ZoneInfo(till.ctx.timezone)).date()
 
 
 @router.get("/enrolled/{key}")
