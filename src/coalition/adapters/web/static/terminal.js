@@ -43,12 +43,11 @@
     const button = form.querySelector('button[type="submit"]');
     const status = document.getElementById("connection-status");
     const errorBox = document.getElementById("confirm-error");
-    let sending = false;
 
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      if (sending) return;
-      sending = true;
+      if (form.dataset.sent === "1") return;
+      form.dataset.sent = "1";
       button.disabled = true;
       hide(errorBox);
       const body = new URLSearchParams(new FormData(form));
@@ -85,7 +84,7 @@
       }
       hide(status);
       show(errorBox, answer.detail || answer.title || String(response.status));
-      sending = false;
+      delete form.dataset.sent;  // refused: nothing was stored, so the same attempt may be sent again
       button.disabled = false;
     }
 
@@ -180,7 +179,8 @@
     personalFields();
   });
 
-  // Back to a page kept in the browser's cache: its forms may be sent again.
+  // Back to a page kept in the browser's cache: its forms may be sent again (a confirm sent again with its key
+  // books nothing new: it answers with the receipt of the first).
   window.addEventListener("pageshow", function (event) {
     if (!event.persisted) return;
     document.querySelectorAll("main form").forEach(function (form) {
