@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 import pytest
 
+from coalition.adapters.storage.web_terminal_store import SqlWebTerminalStore
 from coalition.application.web_terminal import WebTerminal
 from coalition.wiring import Services
 from tests.support import auth, buy, client, enrol, make_network, new_key, table_counts
@@ -226,3 +227,36 @@ async def test_a_blocked_card_sells_nothing_and_odd_points_are_refused(services:
         refused = await http.post("/terminal/purchases", data=data, headers={"X-Requested-With": "fetch"})
         assert refused.status_code == 409 and refused.json()["detail"].startswith("This card cannot be used now")
         assert await table_counts(services) == before
+
+
+class _Clock:
+    def __init__(self, now: datetime) -> None:
+        self.moment = now
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+async def test_the_cashiers_day_is_the_outlets_calendar_day(services: Services) -> None:
+    """The shop is in Moscow (UTC+3): 20:30 UTC is 23:30 there, the evening before; 21:30 UTC is 00:30 next day."""
+    shop = await _shop(services)
+    ctx = await services.pos.authenticate(shop.shop_key)
+    evening, after_midnight = datetime(2026, 11, 25, 20, 30, tzinfo=UTC), datetime(2026, 11, 25, 21, 30, tzinfo=UTC)
+    async with client(services) as http:
+        for receipt, moment in (("late", evening), ("early", after_midnight)):
+            body = {
+                "customer": "5000-0001",
+                "amount": "100.00",
+                "receipt": receipt,
+                "cashier": "anna",
+                "occurred_at": moment.isoformat(),
+            }
+            bought = await http.post("/v1/purchases", json=body, headers=auth(shop.shop_key, new_key()))
+            assert bought.status_code == 201, bought.text
+    terminal = WebTerminal(SqlWebTerminalStore(services.engine).unit_of_work, _Clock(after_midnight))
+    assert terminal.local_today(ctx) == date(2026, 11, 26)
+    today = await terminal.cashier_day(ctx, "anna")
+    assert [p.receipt for p in today.purchases] == ["early"]
+    assert [p.occurred_at for p in today.purchases] == [after_midnight]
+    before = await terminal.cashier_day(ctx, "anna", date(2026, 11, 25))
+    assert [p.receipt for p in before.purchases] == ["late"]
