@@ -254,7 +254,7 @@ def test_the_day_list_shows_only_the_cashiers_own_purchases(live_server: LiveSer
     expect(rows.nth(0)).to_contain_text("10000003")
     expect(rows.nth(1)).to_contain_text("10000001")
     totals = facts(anna)
-    assert totals["Checks"] == "2"
+    assert totals["Number of checks"] == "2"
     assert totals["Checks' total"] == "RUB1,700.00"
     assert totals["Points earned"] == str(45 + 14)  # 3 % of 1,500.00; 7 % of 200.00 for the top tier
     gleb.get_by_role("link", name="Today").click()
