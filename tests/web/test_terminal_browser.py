@@ -13,6 +13,7 @@ import asyncio
 import re
 import sqlite3
 import threading
+from pathlib import Path
 
 import httpx
 import pytest
@@ -490,3 +491,62 @@ def test_a_cashier_signed_out_before_confirming_books_nothing(live_server: LiveS
     page.get_by_role("button", name="Confirm the purchase").click()
     expect(page.get_by_role("heading", name="Cashier sign-in")).to_be_visible()
     assert web_purchases(live_server) == []
+
+
+A11Y_CHECKS = (Path(__file__).parent / "a11y.js").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "ru-RU"])
+def test_every_screen_of_the_terminal_passes_the_accessibility_checks(
+    live_server: LiveServer, browser: Browser, locale: str
+) -> None:
+    """Labels, names, one h1 and AA contrast (tests/web/a11y.js) on each screen a sale, a refund and an enrolment
+    pass through, refusals beside their fields included."""
+    context = browser.new_context(viewport=PHONE, locale=locale)
+    page = context.new_page()
+    screens: dict[str, list[str]] = {}
+
+    def check(name: str) -> None:
+        screens[name] = page.evaluate(A11Y_CHECKS)
+
+    try:
+        page.goto(f"{live_server.url}/terminal/login")
+        page.fill("#outlet", "1")
+        page.fill("#login", "anna")
+        page.fill("#password", ANNA.cashier_password)
+        page.locator("main form button[type=submit]").click()
+        page.fill("#customer", "0000")
+        page.locator("#identify button[type=submit]").click()
+        check("unknown card")
+        page.fill("#customer", "1000-0001")
+        page.locator("#identify button[type=submit]").click()
+        check("member")
+        page.fill("#amount", "2000")
+        page.locator("main form button[type=submit]").click()
+        check("quote")
+        page.fill("#points", "999")
+        page.locator("form.other-points button[type=submit]").click()
+        check("too many points")
+        page.locator("main form button.primary").first.click()
+        check("confirm")
+        page.locator("#confirm button").click()
+        page.wait_for_selector(".receipt")
+        check("receipt")
+        page.goto(f"{live_server.url}/terminal/today")
+        check("today")
+        page.locator("a.refund").first.click()
+        check("refund")
+        page.locator("main form button.primary").click()
+        check("refunded")
+        page.goto(f"{live_server.url}/terminal/enrol")
+        check("enrol")
+        page.locator("#enrol button[type=submit]").click()
+        check("enrol refused")
+        page.fill("#card_number", "1000-0077")
+        page.check("#consent_data_processing")
+        page.locator("#enrol button[type=submit]").click()
+        check("enrolled")
+    finally:
+        context.close()
+    assert len(screens) == 12
+    assert {name: problems for name, problems in screens.items() if problems} == {}
