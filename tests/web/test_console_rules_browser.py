@@ -80,7 +80,7 @@ def test_a_rule_edit_with_a_conflict_shown(page: Page, live_server: LiveServer) 
     page.get_by_role("button", name="Explain").click()
     explanation = page.locator("#explanation")
     expect(explanation.get_by_role("row", name=re.compile("^card-7"))).to_contain_text("yes")
-    expect(explanation).to_contain_text("RUB420.00")  # 7 % of 6,000.00
+    expect(explanation).to_contain_text("RUB\xa0420.00")  # 7 % of 6,000.00
 
     page.get_by_role("link", name="Publish…").click()
     expect(page.get_by_role("heading", name="Publish draft version 2?")).to_be_visible()

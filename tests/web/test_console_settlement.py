@@ -84,25 +84,34 @@ async def test_closing_a_period_shows_the_statement_with_exact_numbers_and_both_
         page = (await http.get("/console/statements/1", headers=ENGLISH)).text
         lines = {row[0]: row[1:] for row in _rows(page, "statement-lines")[1:]}
         assert lines["Tickets"] == [
-            "RUB200.00",
-            "RUB0.00",
-            "RUB0.00",
-            "RUB0.00",
-            "RUB0.00",
-            "RUB0.00",
-            "-RUB200.00",
+            "RUB\xa0200.00",
+            "RUB\xa00.00",
+            "RUB\xa00.00",
+            "RUB\xa00.00",
+            "RUB\xa00.00",
+            "RUB\xa00.00",
+            "-RUB\xa0200.00",
             "1",
         ]
-        assert lines["Cafe"] == ["RUB45.00", "RUB0.00", "RUB150.00", "RUB0.00", "RUB0.00", "RUB0.00", "RUB105.00", "1"]
-        assert lines["Photo"][-2:] == lines["Arcade"][-2:] == ["RUB0.00", "0"]
-        assert lines["Settlement node"][-2:] == ["RUB95.00", ""]
+        assert lines["Cafe"] == [
+            "RUB\xa045.00",
+            "RUB\xa00.00",
+            "RUB\xa0150.00",
+            "RUB\xa00.00",
+            "RUB\xa00.00",
+            "RUB\xa00.00",
+            "RUB\xa0105.00",
+            "1",
+        ]
+        assert lines["Photo"][-2:] == lines["Arcade"][-2:] == ["RUB\xa00.00", "0"]
+        assert lines["Settlement node"][-2:] == ["RUB\xa095.00", ""]
         assert sorted(_rows(page, "through-node")[1:]) == [
-            ["Settlement node", "Cafe", "RUB105.00"],
-            ["Tickets", "Settlement node", "RUB200.00"],
+            ["Settlement node", "Cafe", "RUB\xa0105.00"],
+            ["Tickets", "Settlement node", "RUB\xa0200.00"],
         ]
         assert sorted(_rows(page, "direct")[1:]) == [
-            ["Tickets", "Cafe", "RUB105.00"],
-            ["Tickets", "Settlement node", "RUB95.00"],
+            ["Tickets", "Cafe", "RUB\xa0105.00"],
+            ["Tickets", "Settlement node", "RUB\xa095.00"],
         ]
         again = await http.post("/console/settlement/close", data={"end": "2026-07-01T21:00:00", "csrf_token": token})
         assert again.status_code == 422 and "is closed already" in again.text
@@ -115,7 +124,7 @@ async def test_closing_a_period_shows_the_statement_with_exact_numbers_and_both_
         pdf = await http.get("/console/statements/1/statement.pdf")
         assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
         tickets = await http.get(f"/console/statements/1/partners/{partner_ids['Tickets']}", headers=ENGLISH)
-        assert tickets.status_code == 200 and "-RUB200.00" in tickets.text
+        assert tickets.status_code == 200 and "-RUB\xa0200.00" in tickets.text
         for missing in ("2", "99999999999999999999", "0"):
             assert (await http.get(f"/console/statements/{missing}")).status_code == 404, missing
             assert (await http.get(f"/console/statements/{missing}/statement.pdf")).status_code == 404, missing
@@ -130,9 +139,9 @@ async def test_an_owner_sees_only_their_own_line_and_transfers(park_day: Any) ->
         page = (await http.get("/console/statements/1", headers=ENGLISH)).text
         assert [row[0] for row in _rows(page, "statement-lines")[1:]] == ["Cafe"]
         assert "Settlement node" not in [row[0] for row in _rows(page, "statement-lines")]
-        assert _rows(page, "through-node")[1:] == [["Settlement node", "Cafe", "RUB105.00"]]
-        assert _rows(page, "direct")[1:] == [["Tickets", "Cafe", "RUB105.00"]]  # not the Tickets → node one
-        assert "RUB200.00" not in page and "RUB95.00" not in page
+        assert _rows(page, "through-node")[1:] == [["Settlement node", "Cafe", "RUB\xa0105.00"]]
+        assert _rows(page, "direct")[1:] == [["Tickets", "Cafe", "RUB\xa0105.00"]]  # not the Tickets → node one
+        assert "RUB\xa0200.00" not in page and "RUB\xa095.00" not in page
 
         own = list(csv.reader(io.StringIO((await http.get("/console/statements/1/statement.csv")).text)))
         assert [row[0] for row in own[1:] if row and row[0]] == [

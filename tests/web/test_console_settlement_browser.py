@@ -77,32 +77,32 @@ def test_close_a_period_and_read_its_statement_by_role(
     page.get_by_role("button", name="Close the period").click()
     expect(page.get_by_role("heading", name="Statement 2")).to_be_visible()
     expect(page.get_by_role("status")).to_have_text("The period is closed.")
-    zero = ["RUB0.00"] * 5
-    assert _cells(page, "statement-lines", "Corner Shop") == ["RUB60.00", *zero, "-RUB60.00", "1"]
+    zero = ["RUB\xa00.00"] * 5
+    assert _cells(page, "statement-lines", "Corner Shop") == ["RUB\xa060.00", *zero, "-RUB\xa060.00", "1"]
     assert _cells(page, "statement-lines", "Blue Cup Café") == [
-        "RUB56.00",
-        "RUB0.00",
-        "RUB800.00",
-        "RUB0.00",
-        "RUB0.00",
-        "RUB0.00",
-        "RUB744.00",
+        "RUB\xa056.00",
+        "RUB\xa00.00",
+        "RUB\xa0800.00",
+        "RUB\xa00.00",
+        "RUB\xa00.00",
+        "RUB\xa00.00",
+        "RUB\xa0744.00",
         "1",
     ]
-    assert _cells(page, "statement-lines", "Aqua Park") == [*zero, "RUB0.00", "RUB0.00", "0"]
-    assert _cells(page, "statement-lines", "Settlement node")[-2:] == ["-RUB684.00", ""]
+    assert _cells(page, "statement-lines", "Aqua Park") == [*zero, "RUB\xa00.00", "RUB\xa00.00", "0"]
+    assert _cells(page, "statement-lines", "Settlement node")[-2:] == ["-RUB\xa0684.00", ""]
     through = page.locator("#through-node").get_by_role("row")
     expect(through).to_have_text(
         [
             re.compile("From.*To.*Amount"),
-            re.compile("Settlement node.*Blue Cup Café.*RUB744.00"),
-            re.compile("Corner Shop.*Settlement node.*RUB60.00"),
+            re.compile("Settlement node.*Blue Cup Café.*RUB\xa0744.00"),
+            re.compile("Corner Shop.*Settlement node.*RUB\xa060.00"),
         ]
     )
     direct = page.locator("#direct").get_by_role("row")
     expect(direct).to_have_count(3)
-    expect(direct.filter(has_text="Corner Shop")).to_have_text(re.compile("Corner Shop.*Blue Cup Café.*RUB60.00"))
-    expect(direct.filter(has_text="RUB684.00")).to_have_text(re.compile("Settlement node.*Blue Cup Café"))
+    expect(direct.filter(has_text="Corner Shop")).to_have_text(re.compile("Corner Shop.*Blue Cup Café.*RUB\xa060.00"))
+    expect(direct.filter(has_text="RUB\xa0684.00")).to_have_text(re.compile("Settlement node.*Blue Cup Café"))
     with page.expect_download() as pdf:
         page.get_by_role("link", name="Download PDF").click()
     assert pdf.value.suggested_filename == "statement-2.pdf"
@@ -114,10 +114,10 @@ def test_close_a_period_and_read_its_statement_by_role(
         cafe.get_by_role("link", name="Statement 2").click()
         lines = cafe.locator("#statement-lines").get_by_role("row")
         expect(lines).to_have_count(2)  # the header and the café's own line
-        assert _cells(cafe, "statement-lines", "Blue Cup Café")[-2:] == ["RUB744.00", "1"]
+        assert _cells(cafe, "statement-lines", "Blue Cup Café")[-2:] == ["RUB\xa0744.00", "1"]
         expect(cafe.locator("#through-node").get_by_role("row")).to_have_count(2)
-        expect(cafe.get_by_text("RUB684.00")).to_have_count(1)  # what the node pays the café, directly
-        expect(cafe.get_by_text("-RUB60.00")).to_have_count(0)  # the shop's position is not the café's business
+        expect(cafe.get_by_text("RUB\xa0684.00")).to_have_count(1)  # what the node pays the café, directly
+        expect(cafe.get_by_text("-RUB\xa060.00")).to_have_count(0)  # the shop's position is not the café's business
 
         csv_text = cafe.request.get(f"{live_server.url}/console/statements/2/statement.csv").text()
         assert "Blue Cup Café,56.00,0.00,800.00,0.00,0.00,0.00,744.00,1" in csv_text

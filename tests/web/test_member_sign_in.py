@@ -106,10 +106,10 @@ async def test_a_code_by_email_signs_in_once_and_a_pin_set_on_the_page_signs_in_
         home = await http.get("/me")
         assert home.status_code == 200
         shown = text_of(home)
-        assert "30 points Worth RUB30.00 at the till" in shown  # 3 % of 1,000.00, a point worth 1.00 (Babel: no space)
+        assert "30 points Worth RUB 30.00 at the till" in shown  # 3 % of 1,000.00, a point worth 1.00
         assert "Card 55000001" in shown
         assert re.search(
-            r"Shop till [\d/]+, [\d:]+\s?[AP]M RUB1,000.00 \+30 earned", shown
+            r"Shop till [\d/]+, [\d:]+\s?[AP]M RUB 1,000.00 \+30 earned", shown
         )  # where, when, check, points
 
         saved = await http.post(

@@ -82,32 +82,32 @@ def test_the_five_steps_with_the_demo_programs_figures(live_server: LiveServer, 
     expect(page.get_by_role("heading", name="Irina Petrova")).to_be_visible()
     assert facts(page) == {
         "Card": "10000001",
-        "Points": "105 = RUB105.00",
+        "Points": "105 = RUB\xa0105.00",
         "Tier": "earns 3%, points pay up to 15% of a check",
     }
     # 2: the amount → the most points allowed: 15 % of 2,000.00 is 300, but she has 105
     page.get_by_label("Amount of the check").fill("2000")
     page.get_by_role("button", name="Continue").click()
     expect(page.locator("#max-points")).to_have_text("105")
-    assert facts(page)["Check"] == "RUB2,000.00"
+    assert facts(page)["Check"] == "RUB\xa02,000.00"
     # 3–4: the points to use → the amount to collect
     page.get_by_label("Or type the points to use").fill("100")
     page.get_by_role("button", name="Use these points").click()
-    expect(page.locator("#amount-due")).to_have_text("RUB1,900.00")
+    expect(page.locator("#amount-due")).to_have_text("RUB\xa01,900.00")
     expect(page.locator("#points-to-earn")).to_have_text("57")  # 3 % of 1,900.00
     page.get_by_role("button", name="Change the points").click()
     page.get_by_role("button", name="Use 105 points").click()
-    expect(page.locator("#amount-due")).to_have_text("RUB1,895.00")
+    expect(page.locator("#amount-due")).to_have_text("RUB\xa01,895.00")
     expect(page.locator("#points-to-earn")).to_have_text("56")  # 3 % of 1,895.00 = 56.85, rounded down
     # 5: confirm → the receipt
     page.get_by_role("button", name="Confirm the purchase").click()
     expect(page.get_by_role("heading", name="Purchase saved")).to_be_visible()
     assert facts(page) == {
-        "Check": "RUB2,000.00",
-        "Points spent": "105 = RUB105.00",
-        "Paid": "RUB1,895.00",
+        "Check": "RUB\xa02,000.00",
+        "Points spent": "105 = RUB\xa0105.00",
+        "Paid": "RUB\xa01,895.00",
         "Points earned": "56",
-        "New balance": "56 = RUB56.00",
+        "New balance": "56 = RUB\xa056.00",
     }
     assert web_purchases(live_server) == [("10000001", 2000_00, 105, 56, "anna")]
     page.get_by_role("link", name="Next customer").click()
@@ -121,9 +121,9 @@ def test_points_do_not_pay_a_check_below_the_minimum(live_server: LiveServer, pa
     page.get_by_label("Amount of the check").fill("1499.99")
     page.get_by_role("button", name="Continue").click()
     expect(page.locator("#max-points")).to_have_text("0")
-    expect(page.get_by_text("Points pay only checks from RUB1,500.00.")).to_be_visible()
+    expect(page.get_by_text("Points pay only checks from RUB\xa01,500.00.")).to_be_visible()
     page.get_by_role("button", name="Continue without points").click()
-    expect(page.locator("#amount-due")).to_have_text("RUB1,499.99")
+    expect(page.locator("#amount-due")).to_have_text("RUB\xa01,499.99")
     expect(page.locator("#points-to-earn")).to_have_text("44")  # 3 % of 1,499.99 = 44.99
 
 
@@ -256,7 +256,7 @@ def test_the_day_list_shows_only_the_cashiers_own_purchases(live_server: LiveSer
     expect(rows.nth(1)).to_contain_text("10000001")
     totals = facts(anna)
     assert totals["Number of checks"] == "2"
-    assert totals["Checks' total"] == "RUB1,700.00"
+    assert totals["Checks' total"] == "RUB\xa01,700.00"
     assert totals["Points earned"] == str(45 + 14)  # 3 % of 1,500.00; 7 % of 200.00 for the top tier
     gleb.get_by_role("link", name="Today").click()
     expect(gleb.locator("tbody tr")).to_have_count(1)
@@ -271,20 +271,20 @@ def test_a_refund_from_the_day_list(live_server: LiveServer, page: Page) -> None
     expect(page.locator("#receipt-balance")).to_have_text("165")
     page.get_by_role("link", name="Today").click()
     page.get_by_role("link", name="Refund the purchase").click()
-    expect(page.locator("#refundable")).to_have_text("RUB2,000.00")
+    expect(page.locator("#refundable")).to_have_text("RUB\xa02,000.00")
     page.get_by_label("Or refund part of the check").fill("3000")
     page.get_by_role("button", name="Refund this amount").click()
-    expect(page.locator("#amount-error")).to_have_text("At most RUB2,000.00 can be refunded.")
+    expect(page.locator("#amount-error")).to_have_text("At most RUB\xa02,000.00 can be refunded.")
     page.get_by_label("Or refund part of the check").fill("500,00")
     page.get_by_role("button", name="Refund this amount").click()
-    expect(page.locator("#money-back")).to_have_text("Give back RUB500.00")
+    expect(page.locator("#money-back")).to_have_text("Give back RUB\xa0500.00")
     expect(page.locator("#points-clawed-back")).to_have_text("15")  # a quarter of the 60 earned
     expect(page.locator("#refund-balance")).to_have_text("150")
     page.get_by_role("link", name="Back to today's purchases").click()
-    expect(page.locator("#total-refunded")).to_have_text("RUB500.00")
+    expect(page.locator("#total-refunded")).to_have_text("RUB\xa0500.00")
     page.get_by_role("link", name="Refund the purchase").click()
-    page.get_by_role("button", name="Refund all: RUB1,500.00").click()
-    expect(page.locator("#money-back")).to_have_text("Give back RUB1,500.00")
+    page.get_by_role("button", name="Refund all: RUB\xa01,500.00").click()
+    expect(page.locator("#money-back")).to_have_text("Give back RUB\xa01,500.00")
     expect(page.locator("#refund-balance")).to_have_text("105")
     page.get_by_role("link", name="Back to today's purchases").click()
     expect(page.get_by_role("link", name="Refund the purchase")).to_have_count(0)
@@ -449,7 +449,7 @@ def test_the_receipt_lists_the_gifts_and_coupons_the_rules_granted(live_server: 
     _publish_gift_and_coupon_rules(live_server)
     sign_in(page, live_server)
     to_confirm(page, "1000-0001", "2000.00", None)
-    expect(page.locator("#amount-due")).to_have_text("RUB1,895.00")
+    expect(page.locator("#amount-due")).to_have_text("RUB\xa01,895.00")
     page.get_by_role("button", name="Confirm the purchase").click()
     expect(page.locator("#receipt-earned")).to_have_text("56")
     expect(page.get_by_role("heading", name="Gifts granted")).to_be_visible()
