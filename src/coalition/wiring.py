@@ -12,6 +12,7 @@ from coalition.adapters.mail.smtp import SmtpMailer
 from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.engine import create_engine
 from coalition.adapters.storage.pos_store import SqlStore
+from coalition.adapters.storage.reports_store import SqlReportsStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.settlement_store import SqlSettlementStore
 from coalition.adapters.storage.web_store import SqlWebSessionStore
@@ -24,6 +25,7 @@ from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService
 from coalition.application.ports import Clock
 from coalition.application.pos import PosService
+from coalition.application.reports import ReportsService
 from coalition.application.rules import RulesService
 from coalition.application.settlement import SettlementService
 from coalition.application.visits import VisitService
@@ -53,6 +55,7 @@ class Services:
     period_close: PeriodClose
     breakage: BreakageService
     web_sessions: WebSessions
+    reports: ReportsService
 
     async def close(self) -> None:
         await self.store.close()
@@ -76,6 +79,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     period_close = PeriodClose(pos)
     breakage = BreakageService(pos)
     web_sessions = WebSessions(SqlWebSessionStore(engine).unit_of_work, clock)
+    reports = ReportsService(SqlReportsStore(engine).unit_of_work, clock)
     return Services(
         settings=settings,
         engine=engine,
@@ -92,4 +96,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         period_close=period_close,
         breakage=breakage,
         web_sessions=web_sessions,
+        reports=reports,
     )
