@@ -7,11 +7,12 @@ Loading is idempotent: a second run finds the network and only prints it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from coalition.application.admin import NetworkRef, ProgramSettings
 from coalition.application.ports import Profile
-from coalition.application.pos import EnrolInput, PurchaseInput, fingerprint
+from coalition.application.pos import EnrolInput, PurchaseInput, RefundInput, fingerprint
 from coalition.domain.bonus import Tier
 from coalition.wiring import Services
 
@@ -97,6 +98,24 @@ MEMBERS = (
 )
 
 
+# A week of sales by the demo cashiers, so the console's reports have something to show. They go on a walk-in
+# customer's anonymous card of their own, so the members above keep the balances their checks give them.
+WALK_IN_CARD = "2000-0001"
+# (days ago, minutes before that moment, outlet index, check, points to redeem)
+SALES = tuple(
+    (days, minutes, outlet, amount, redeem)
+    for days in range(6, -1, -1)
+    for minutes, outlet, amount, redeem in (
+        (170, 0, "1850.00", 40 if days < 5 else 0),
+        (140, 1, "320.00", 0),
+        (95, 2, "1200.00", 0),
+        (60, 0, "640.50", 0),
+        (20, 1, "275.00", 0),
+    )
+    if (days + minutes) % 3 != 1  # not every sale every day
+)
+
+
 async def load_demo(services: Services) -> bool:
     """Create the demo network unless it exists; True if it was created now."""
     try:
@@ -141,20 +160,51 @@ async def load_demo(services: Services) -> bool:
                 receipt,
                 fingerprint("demo", receipt.encode()),
             )
+    await _demo_sales(services, shop)
     return True
+
+
+async def _demo_sales(services: Services, shop: Any) -> None:
+    """The walk-in customer's purchases over the past week at every outlet, by its cashier, and one refund today."""
+    await services.pos.enrol(
+        shop, EnrolInput("anonymous", WALK_IN_CARD), f"demo-enrol-{WALK_IN_CARD}", fingerprint("demo", b"walk-in")
+    )
+    terminals = [await services.pos.authenticate(spec.terminal_key) for spec in OUTLETS]
+    now = datetime.now(UTC)
+    last_id = ""
+    for number, (days, minutes, outlet, amount, redeem) in enumerate(SALES, start=1):
+        receipt = f"demo-sale-{number}"
+        bought = await services.pos.purchase(
+            terminals[outlet],
+            PurchaseInput(
+                WALK_IN_CARD,
+                amount=amount,
+                receipt=receipt,
+                cashier=OUTLETS[outlet].cashier_login,
+                occurred_at=now - timedelta(days=days, minutes=minutes),
+                redeem_points=redeem or None,
+            ),
+            receipt,
+            fingerprint("demo", receipt.encode()),
+        )
+        if outlet == 1:
+            last_id = str(bought.body["id"])
+    refund = RefundInput(amount="100.00")
+    await services.pos.refund(terminals[1], last_id, refund, "demo-refund-1", fingerprint("demo", b"refund-1"))
 
 
 async def describe_demo(services: Services) -> dict[str, Any]:
     """The demo's URL, terminal keys, cashier logins and members, as `coalition demo --json` prints them."""
     shop = await services.pos.authenticate(OUTLETS[0].terminal_key)
     members = []
-    for member in MEMBERS:
-        summary = await services.pos.member_summary(shop, member.card)
+    cards = [(member.card, member.phone, member.name) for member in MEMBERS] + [(WALK_IN_CARD, None, None)]
+    for card, phone, name in cards:
+        summary = await services.pos.member_summary(shop, card)
         members.append(
             {
-                "identifier": member.card,
-                "phone": member.phone,
-                "name": member.name,
+                "identifier": card,
+                "phone": phone,
+                "name": name,
                 "points_balance": summary["points_balance"],
                 "lifetime_spend": summary["lifetime_spend"],
             }

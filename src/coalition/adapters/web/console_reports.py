@@ -105,16 +105,16 @@ def _aria_label(report: Report, points: list[ChartPoint], largest: int, fmt: For
             last=fmt.day(report.last_day),
         )
     if not largest:
-        return f"{title}. {gettext(request, 'No sales.')}"
+        return f"{title} — {gettext(request, 'no sales')}"
     peak = next(point for point in points if point.revenue_minor == largest)
     summary = gettext(
         request,
-        "Highest: %(amount)s (%(when)s); total %(total)s.",
+        "highest %(amount)s (%(when)s), total %(total)s",
         amount=fmt.money(largest),
         when=point_label(peak, fmt),
         total=fmt.money(report.total.revenue_minor),
     )
-    return f"{title}. {summary}"
+    return f"{title} — {summary}"
 
 
 def _rows(points: list[ChartPoint], fmt: Formats) -> list[tuple[str, int, int]]:
