@@ -7,8 +7,9 @@ Loading is idempotent: a second run finds the network and only prints it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from coalition.application.admin import NetworkRef, ProgramSettings
 from coalition.application.ports import Profile
@@ -101,19 +102,28 @@ MEMBERS = (
 # A week of sales by the demo cashiers, so the console's reports have something to show. They go on a walk-in
 # customer's anonymous card of their own, so the members above keep the balances their checks give them.
 WALK_IN_CARD = "2000-0001"
-# (days ago, minutes before that moment, outlet index, check, points to redeem)
+# (days ago, minutes after the opening at 9:00 — today: minutes before now, outlet index, check, points to redeem)
 SALES = tuple(
     (days, minutes, outlet, amount, redeem)
     for days in range(6, -1, -1)
     for minutes, outlet, amount, redeem in (
-        (170, 0, "1850.00", 40 if days < 5 else 0),
-        (140, 1, "320.00", 0),
-        (95, 2, "1200.00", 0),
-        (60, 0, "640.50", 0),
-        (20, 1, "275.00", 0),
+        (70, 0, "1850.00", 40 if days < 5 else 0),
+        (185, 1, "320.00", 0),
+        (260, 2, "1200.00", 0),
+        (400, 0, "640.50", 0),
+        (555, 1, "275.00", 0),
     )
     if (days + minutes) % 3 != 1  # not every sale every day
 )
+
+
+def _sale_moment(now: datetime, days: int, minutes: int) -> datetime:
+    """Past days' sales in business hours at the outlets (Moscow); today's before now, whatever the hour."""
+    if days == 0:
+        return now - timedelta(minutes=minutes // 10 + 5)
+    local = now.astimezone(ZoneInfo(OUTLETS[0].timezone)).date() - timedelta(days=days)
+    opening = datetime.combine(local, time(9), tzinfo=ZoneInfo(OUTLETS[0].timezone))
+    return opening + timedelta(minutes=minutes)
 
 
 async def load_demo(services: Services) -> bool:
@@ -181,7 +191,7 @@ async def _demo_sales(services: Services, shop: Any) -> None:
                 amount=amount,
                 receipt=receipt,
                 cashier=OUTLETS[outlet].cashier_login,
-                occurred_at=now - timedelta(days=days, minutes=minutes),
+                occurred_at=_sale_moment(now, days, minutes),
                 redeem_points=redeem or None,
             ),
             receipt,

@@ -33,7 +33,7 @@ class Bar:
     y: int
     width: int
     height: int
-    label: str  # the hour or the day, under the bar (some are left blank when bars are narrow)
+    label: str  # the hour or the day under the bar (some are left out when bars are narrow)
     show_label: bool
     title: str  # a tooltip: the bar's label and value
 
@@ -80,13 +80,14 @@ def revenue_chart(report: Report, fmt: Formats, request: Request) -> Chart:
     for index, point in enumerate(points):
         height = point.revenue_minor * CHART_HEIGHT // largest if largest else 0
         label = point_label(point, fmt)
+        tick = fmt.day(point.key, "d MMM") if isinstance(point.key, date) else label  # short under narrow bars
         bars.append(
             Bar(
                 x=index * slot + slot // 8,
                 y=TOP_MARGIN + CHART_HEIGHT - height,
                 width=max(slot - slot // 4, 1),
                 height=height,
-                label=label,
+                label=tick,
                 show_label=index % every == 0,
                 title=f"{label}: {fmt.money(point.revenue_minor)}",
             )
