@@ -223,3 +223,28 @@ async def test_the_report_in_russian_formats_money_and_numbers_for_russian(servi
     assert "Выручка через систему" in page.text
     assert "12\xa0345,60\xa0₽" in page.text  # Russian grouping, decimal comma, the rouble sign after
     assert "Выручка по часам" in page.text
+
+
+async def test_outlets_in_other_time_zones_count_their_own_local_day(services: Services) -> None:
+    net, _, _ = await _setting(services)
+    delhi_partner = await services.admin.create_partner(net.ref, "Delhi Tea")
+    outlet = await services.admin.create_outlet(net.ref, delhi_partner["id"], "Tea stall", "Asia/Kolkata")
+    delhi_key = (await services.admin.create_terminal(net.ref, outlet["id"], "POS"))["key"]
+    kolkata = ZoneInfo("Asia/Kolkata")
+    async with client(services) as http:
+        await enrol(http, net.shop_key, "7006")
+        # 00:15 in Delhi on 10 March is 18:45 UTC on the 9th; 23:50 is 18:20 UTC on the 10th
+        first = await _buy(http, delhi_key, "7006", "150.00", datetime(2026, 3, 10, 0, 15, tzinfo=kolkata), None)
+        last = await _buy(http, delhi_key, "7006", "250.00", datetime(2026, 3, 10, 23, 50, tzinfo=kolkata), None)
+        await _buy(http, delhi_key, "7006", "999.00", datetime(2026, 3, 11, 0, 5, tzinfo=kolkata), None)
+        moscow = await _buy(http, net.shop_key, "7006", "400.00", _moscow(DAY, 0, 10), "anna")
+    report = await services.reports.report(net.ref.id, None, DAY)
+    by_outlet = {outlet.name: figures for outlet, figures in report.by_outlet}
+    assert by_outlet["Tea stall"].revenue_minor == minor(first["amount"]) + minor(last["amount"])
+    assert by_outlet["Shop till"].revenue_minor == minor(moscow["amount"])
+    hours = {point.key: point.revenue_minor for point in report.chart}
+    assert hours[0] == minor("150.00") + minor("400.00")  # midnight's hour in each outlet's own time
+    assert hours[23] == minor("250.00")
+    delhi_only = await services.reports.report(net.ref.id, delhi_partner["id"], DAY)
+    assert [outlet.name for outlet, _ in delhi_only.by_outlet] == ["Tea stall"]
+    assert delhi_only.total.checks == 2
