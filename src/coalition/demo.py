@@ -206,6 +206,8 @@ async def _demo_sales(services: Services, shop: Any) -> None:
 async def describe_demo(services: Services) -> dict[str, Any]:
     """The demo's URL, terminal keys, cashier logins and members, as `coalition demo --json` prints them."""
     shop = await services.pos.authenticate(OUTLETS[0].terminal_key)
+    listing = await services.admin.listing(await services.admin.network(DEMO_CODE))
+    outlet_numbers = {outlet["name"]: outlet["id"] for outlet in listing["outlets"]}
     members = []
     cards = [(member.card, member.phone, member.name) for member in MEMBERS] + [(WALK_IN_CARD, None, None)]
     for card, phone, name in cards:
@@ -224,11 +226,21 @@ async def describe_demo(services: Services) -> dict[str, Any]:
         "network": DEMO_CODE,
         "admin_key": DEMO_ADMIN_KEY,
         "terminals": [{"outlet": o.outlet, "partner": o.partner, "key": o.terminal_key} for o in OUTLETS],
-        "cashiers": [{"outlet": o.outlet, "login": o.cashier_login, "password": o.cashier_password} for o in OUTLETS],
+        "cashiers": [
+            {
+                "outlet_number": outlet_numbers.get(o.outlet),
+                "outlet": o.outlet,
+                "login": o.cashier_login,
+                "password": o.cashier_password,
+            }
+            for o in OUTLETS
+        ],
         "console": {
             "url": f"{services.settings.public_url}/console",
-            "administrator": {"login": DEMO_ADMIN_LOGIN, "password": DEMO_ADMIN_PASSWORD},
-            "owners": [{"partner": o.partner, "login": o.owner_login, "password": o.owner_password} for o in OUTLETS],
+            "logins": [{"role": "administrator", "login": DEMO_ADMIN_LOGIN, "password": DEMO_ADMIN_PASSWORD}]
+            + [
+                {"role": f"owner of {o.partner}", "login": o.owner_login, "password": o.owner_password} for o in OUTLETS
+            ],
         },
         "members": members,
     }

@@ -16,6 +16,7 @@ class Settings:
     smtp_host: str | None = None  # statements and reports are e-mailed through it; unset = e-mail is off
     smtp_port: int = 25
     mail_from: str = "coalition@localhost"
+    open_registration: bool = False  # anyone may register a shop at /console/register (a hosted server's sign-up)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -26,4 +27,5 @@ class Settings:
             smtp_host=os.environ.get("COALITION_SMTP_HOST") or None,
             smtp_port=int(os.environ.get("COALITION_SMTP_PORT", "25")),
             mail_from=os.environ.get("COALITION_MAIL_FROM", "coalition@localhost"),
+            open_registration=os.environ.get("COALITION_OPEN_REGISTRATION", "") == "1",
         )

@@ -20,11 +20,13 @@ from coalition.application.admin import AdminService
 from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.breakage import BreakageService
 from coalition.application.coupons import CouponService
+from coalition.application.devices import DeviceUseService
 from coalition.application.gifts import GiftService
 from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService
 from coalition.application.ports import Clock
 from coalition.application.pos import PosService
+from coalition.application.registration import Registration
 from coalition.application.reports import ReportsService
 from coalition.application.rules import RulesService
 from coalition.application.settlement import SettlementService
@@ -56,6 +58,8 @@ class Services:
     breakage: BreakageService
     web_sessions: WebSessions
     reports: ReportsService
+    registration: Registration
+    devices: DeviceUseService
 
     async def close(self) -> None:
         await self.store.close()
@@ -68,7 +72,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     store = SqlStore(engine, settings.database_url)
     rules = RulesService(SqlRulesStore(engine).unit_of_work, clock)
     pos = PosService(store.unit_of_work, clock, rules_in_force=rules.in_force_for)
-    admin = AdminService(SqlAdminStore(engine, clock).unit_of_work)
+    admin_store = SqlAdminStore(engine, clock)
+    admin = AdminService(admin_store.unit_of_work)
     coupons = CouponService(store.unit_of_work, clock)
     mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from) if settings.smtp_host else None
     settlement = SettlementService(SqlSettlementStore(engine), clock, mailer, statement_pdf)
@@ -97,4 +102,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         breakage=breakage,
         web_sessions=web_sessions,
         reports=reports,
+        registration=Registration(admin_store.unit_of_work),
+        devices=DeviceUseService(pos),
     )

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -81,17 +82,23 @@ def demo_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactor
     return path
 
 
-def _settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, operator_token="operator-secret", public_url="http://127.0.0.1")
+def _settings(database_url: str, **overrides: Any) -> Settings:
+    return Settings(
+        database_url=database_url, operator_token="operator-secret", public_url="http://127.0.0.1", **overrides
+    )
 
 
 class LiveServer:
     """The whole application served by uvicorn in a thread, as `coalition serve` would, on a free port."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, **settings: Any) -> None:
         self.database_url = database_url
         config = uvicorn.Config(
-            create_app(_settings(database_url)), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+            create_app(_settings(database_url, **settings)),
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="on",
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

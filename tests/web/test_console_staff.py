@@ -109,7 +109,7 @@ async def test_an_owner_adds_a_cashier_and_bad_input_is_shown_beside_its_field(s
         assert duplicate.status_code == 409
         assert "the outlet already has a cashier &#39;anna&#39;" in duplicate.text
         russian = await http.post("/console/cashiers", data=fields, headers={"Accept-Language": "ru"})
-        assert "пароль — не короче 6 символов" in russian.text
+        assert "пароль — не меньше 6 символов" in russian.text
         created = await http.post("/console/cashiers", data={**fields, "password": "petr-secret-1"})
         assert created.status_code == 303 and created.headers["location"] == "/console/cashiers?done=cashier-added"
         assert "petr" in (await http.get("/console/cashiers")).text

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
+from sqlalchemy import text
 
 from coalition.wiring import Services
 from tests.support import client, make_network
@@ -104,3 +107,20 @@ async def test_the_api_still_answers_problem_json_and_pages_answer_html(services
         page = await http.get("/console/no-such-page", headers={"Accept-Language": "ru"})
         assert page.status_code in (303, 404)
         assert isinstance(page, httpx.Response)
+
+
+async def test_a_sign_in_clears_failures_and_sessions_that_no_longer_count(services: Services) -> None:
+    outlet_id, _ = await _cashier(services)
+    long_ago = datetime.now(UTC) - timedelta(days=3)
+    async with services.web_sessions.unit_of_work() as uow:
+        await uow.record_failure("cashier:1:someone", long_ago)
+        await uow.record_failure("cashier:1:someone", datetime.now(UTC))
+    async with client(services) as http:
+        await sign_in_cashier(http, outlet_id, "anna", "anna-secret-1")  # the first session
+        async with services.engine.begin() as connection:
+            await connection.execute(text("UPDATE web_sessions SET expires_at = :t"), {"t": long_ago})
+        await sign_in_cashier(http, outlet_id, "anna", "anna-secret-1")
+    async with services.engine.connect() as connection:
+        failures = (await connection.execute(text("SELECT COUNT(*) FROM login_failures"))).scalar_one()
+        sessions = (await connection.execute(text("SELECT COUNT(*) FROM web_sessions"))).scalar_one()
+    assert (failures, sessions) == (1, 1)  # the recent failure and the new session stay

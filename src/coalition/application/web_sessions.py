@@ -13,7 +13,7 @@ import secrets
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, NoReturn, Protocol
+from typing import Literal, NoReturn, Protocol, TypeVar
 
 from coalition.application.ports import Clock
 from coalition.application.pos import DuplicateKey, key_hash
@@ -32,6 +32,7 @@ SESSION_LIFETIME: dict[Role, timedelta] = {
     "member": timedelta(hours=1),
 }
 WRONG_CREDENTIALS = "the login or the password is wrong"
+_UNKNOWN_ACCOUNT_HASH = hash_password(secrets.token_urlsafe(16))
 _LOGIN = re.compile(r"^[\w.-]{2,100}$")
 
 
@@ -103,6 +104,7 @@ class WebSessionUnitOfWork(Protocol):
         self, session: NewSession, token_hash: str, csrf_token: str, now: datetime, expires_at: datetime
     ) -> int: ...
     async def session_by_token_hash(self, token_hash: str, now: datetime) -> WebIdentity | None: ...
+    async def prune(self, failures_before: datetime, sessions_ended_before: datetime) -> None: ...
     async def revoke_session(self, token_hash: str, now: datetime) -> None: ...
     async def revoke_cashier_sessions(self, cashier_id: int, now: datetime) -> int: ...
     async def revoke_console_user_sessions(self, user_id: int, now: datetime) -> int: ...
@@ -129,6 +131,9 @@ class SignedIn:
     identity: WebIdentity
 
 
+Account = TypeVar("Account", CashierAccount, ConsoleAccount)
+
+
 class WebSessions:
     def __init__(self, unit_of_work: WebSessionUnitOfWorkFactory, clock: Clock) -> None:
         self.unit_of_work = unit_of_work
@@ -139,8 +144,7 @@ class WebSessions:
         async with self.unit_of_work() as uow:
             await self._refuse_if_guessing(uow, scope, address)
             account = await uow.cashier_account(outlet_id, login.strip())
-        if account is None or not account.active or not password_matches(account.password_hash, password):
-            await self._failed(scope, address)
+        account = await self._verified(account, password, scope, address)
         async with self.unit_of_work() as uow:
             await uow.clear_failures(scope)
             # the web terminal is a terminal of the outlet like any till: purchases name it; its key is never shown
@@ -166,8 +170,7 @@ class WebSessions:
         async with self.unit_of_work() as uow:
             await self._refuse_if_guessing(uow, scope, address)
             account = await uow.console_account(network_code.strip().lower(), login.strip())
-        if account is None or not account.active or not password_matches(account.password_hash, password):
-            await self._failed(scope, address)
+        account = await self._verified(account, password, scope, address)
         async with self.unit_of_work() as uow:
             await uow.clear_failures(scope)
             return await self._open(
@@ -248,6 +251,8 @@ class WebSessions:
         token = secrets.token_urlsafe(32)
         csrf_token = secrets.token_urlsafe(32)
         now = self.clock.now()
+        # sign-ins are rare: each clears what no longer counts, so neither table grows without end
+        await uow.prune(now - FAILURE_WINDOW, now - timedelta(days=1))
         await uow.create_session(session, key_hash(token), csrf_token, now, now + SESSION_LIFETIME[session.role])
         identity = await uow.session_by_token_hash(key_hash(token), now)
         if identity is None:
@@ -260,6 +265,16 @@ class WebSessions:
             raise TooManyAttempts("too many wrong passwords for this login; try again in 15 minutes", field="login")
         if await uow.failures_since(f"address:{address}", since) >= FAILURES_PER_ADDRESS_MAX:
             raise TooManyAttempts("too many failed sign-ins from this address; try again in 15 minutes")
+
+    async def _verified(self, account: Account | None, password: str, scope: str, address: str) -> Account:
+        """The account whose password this is; an unknown login costs a hash check too, so that the time taken
+        does not tell which logins exist."""
+        if account is None:
+            password_matches(_UNKNOWN_ACCOUNT_HASH, password)
+            await self._failed(scope, address)
+        if not (account.active and password_matches(account.password_hash, password)):
+            await self._failed(scope, address)
+        return account
 
     async def _failed(self, scope: str, address: str) -> NoReturn:
         await self.record_failure(scope, address)

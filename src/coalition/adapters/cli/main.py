@@ -103,7 +103,16 @@ def demo(
     console.print(f"[bold]Demo network[/bold] {'loaded' if created else 'already loaded'} — API at {info['url']}")
     console.print(f"Admin key: [cyan]{info['admin_key']}[/cyan]")
     _print_table("Terminals (Authorization: Bearer <key>)", ["outlet", "partner", "key"], info["terminals"])
-    _print_table("Cashiers", ["outlet", "login", "password"], info["cashiers"])
+    _print_table(
+        f"Cashiers — the terminal at {info['url']}/terminal",
+        ["outlet_number", "outlet", "login", "password"],
+        info["cashiers"],
+    )
+    _print_table(
+        f"Console at {info['console']['url']} (network code {info['network']})",
+        ["role", "login", "password"],
+        info["console"]["logins"],
+    )
     _print_table("Members", ["identifier", "phone", "name", "points_balance", "lifetime_spend"], info["members"])
 
 
@@ -295,6 +304,26 @@ def cashier_create(
 
     async def work(services: Services) -> dict[str, Any]:
         return await services.admin.create_cashier(await _network(services, network), outlet_id, login, name, password)
+
+    print(json.dumps(_run(_settings(database_url), work)))
+
+
+@network_app.command("console-user")
+def console_user_create(
+    network: str,
+    login: str,
+    name: str,
+    role: Annotated[str, typer.Option(help="administrator (the whole network) or owner (one partner)")] = "owner",
+    partner_id: Annotated[int | None, typer.Option(help="the owner's partner")] = None,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+    database_url: DatabaseOption = None,
+) -> None:
+    """Create a login for the web console at /console: an administrator, or a partner's owner."""
+
+    async def work(services: Services) -> dict[str, Any]:
+        ref = await _network(services, network)
+        user_id = await services.web_sessions.add_console_user(ref.id, role, partner_id, login, name, password)
+        return {"id": user_id, "network": ref.code, "login": login, "role": role, "partner_id": partner_id}
 
     print(json.dumps(_run(_settings(database_url), work)))
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from coalition.adapters.http.dependencies import NetworkAdmin, Svc, bearer
 from coalition.adapters.http.schemas import (
     CashierBody,
+    ConsoleUserBody,
     CouponsBody,
     GiftTypeBody,
     MatrixBody,
@@ -201,3 +202,11 @@ async def set_points_breakage(body: PointsBreakageBody, svc: Svc, admin: Network
 async def expire(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     points = await svc.pos.expire_points(admin.id)
     return {"points": points, "gifts": await svc.pos.expire_gifts(admin.id)}
+
+
+@router.post("/console-users", status_code=201, summary="Create a login for the web console (/console)")
+async def create_console_user(body: ConsoleUserBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    user_id = await svc.web_sessions.add_console_user(
+        admin.id, body.role, body.partner_id, body.login, body.name, body.password
+    )
+    return {"id": user_id, "role": body.role, "partner_id": body.partner_id, "login": body.login, "name": body.name}

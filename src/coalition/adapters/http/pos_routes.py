@@ -12,6 +12,7 @@ from coalition.adapters.http.problems import problem_body, status_of
 from coalition.adapters.http.schemas import (
     BatchBody,
     CardBody,
+    DeviceUseBody,
     EnrolBody,
     PurchaseBody,
     QuoteBody,
@@ -110,6 +111,11 @@ async def start_visit(body: VisitBody, w: PosWriteOf) -> JSONResponse:
 @router.post("/visits/{visit_id}/end", summary="The member leaves: the visit ends and its unused balances reset")
 async def end_visit(visit_id: str, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.visits.end(w.ctx, visit_id, w.key, w.fingerprint))
+
+
+@router.post("/device-uses", status_code=201, summary="A member used a device: its outlet's device_use rules fire")
+async def device_use(body: DeviceUseBody, w: PosWriteOf) -> JSONResponse:
+    return answer(await w.svc.devices.record_use(w.ctx, body.customer, w.key, w.fingerprint))
 
 
 @router.get("/visits/{visit_id}", summary="A visit: where and when it started and ended")

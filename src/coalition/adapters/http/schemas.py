@@ -145,6 +145,12 @@ class VisitBody(Body):
     )
 
 
+class DeviceUseBody(Body):
+    customer: StrictStr = Field(
+        min_length=1, max_length=256, description="any identifier of the member: a wristband's NFC UID, a card number"
+    )
+
+
 class ReplaceCardBody(Body):
     new_number: StrictStr = Field(min_length=1, max_length=64)
 
@@ -269,3 +275,11 @@ class MatrixBody(Body):
 
     def to_entries(self) -> list[MatrixEntry]:
         return [MatrixEntry(e.outlet, e.counter, tuple(e.operations)) for e in self.entries]
+
+
+class ConsoleUserBody(Body):
+    role: StrictStr = Field(description="'administrator' (the whole network) or 'owner' (one partner)")
+    partner_id: StrictInt | None = Field(default=None, description="an owner's partner; none for an administrator")
+    login: StrictStr = Field(min_length=2, max_length=100)
+    name: StrictStr = Field(min_length=1, max_length=200)
+    password: StrictStr = Field(min_length=6, max_length=200)

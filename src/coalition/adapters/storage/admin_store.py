@@ -269,6 +269,25 @@ class SqlAdminUnitOfWork:
         )
         return {int(row.id): row.name for row in rows}
 
+    async def create_console_user(
+        self, network_id: int, role: str, partner_id: int | None, login: str, name: str, password_hash: str
+    ) -> int:
+        """A console login written in the admin's transaction (a shop's registration writes it with its network)."""
+        return await self._insert_id(
+            insert(t.console_users)
+            .values(
+                network_id=network_id,
+                role=role,
+                partner_id=partner_id,
+                login=login,
+                name=name,
+                password_hash=password_hash,
+                active=True,
+                created_at=self.clock.now(),
+            )
+            .returning(t.console_users.c.id)
+        )
+
     async def listing(self, network: NetworkRef) -> dict[str, list[dict[str, Any]]]:
         async def rows(statement: Any) -> list[dict[str, Any]]:
             return [dict(row._mapping) for row in await self.connection.execute(statement)]

@@ -124,6 +124,12 @@ class SqlWebSessionUnitOfWork:
         ).first()
         return None if row is None else _identity(row)
 
+    async def prune(self, failures_before: datetime, sessions_ended_before: datetime) -> None:
+        s, f = t.web_sessions, t.login_failures
+        await self.connection.execute(delete(f).where(f.c.failed_at < failures_before))
+        ended = (s.c.expires_at < sessions_ended_before) | (s.c.revoked_at < sessions_ended_before)
+        await self.connection.execute(delete(s).where(ended))
+
     async def revoke_session(self, token_hash: str, now: datetime) -> None:
         s = t.web_sessions
         await self.connection.execute(

@@ -21,6 +21,7 @@ from coalition.adapters.web import (
     console_settlement,
     console_staff,
     member,
+    register,
     sign_in,
     terminal,
 )
@@ -51,6 +52,7 @@ def is_page(request: Request) -> bool:
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(sign_in.router)
+    app.include_router(register.router)
     app.include_router(terminal.router)
     app.include_router(console.router)
     for area in (console_staff, console_reports, console_network, console_members, console_rules, console_settlement):

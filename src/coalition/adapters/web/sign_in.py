@@ -33,7 +33,12 @@ def _sign_in_page(
     request: Request, area: Area, values: dict[str, Any], error: str | None = None, status_code: int = 200
 ) -> Response:
     csrf_token = anonymous_csrf_token(request)
-    context = {"values": values, "error": error, "csrf_token": csrf_token}
+    context = {
+        "values": values,
+        "error": error,
+        "csrf_token": csrf_token,
+        "registration_open": services_of(request).settings.open_registration,
+    }
     response = render(request, f"{area}/sign_in.html", context, status_code=status_code)
     keep_anonymous_csrf(request, response, csrf_token)
     return response

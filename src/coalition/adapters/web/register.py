@@ -1,0 +1,86 @@
+"""A small shop signs itself up at /console/register (when the operator opens registration): its network, shop,
+till, first cashier and the owner's console login, then the owner is signed in and shown what to do next."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from coalition.adapters.http.problems import status_of
+from coalition.adapters.web.sessions import (
+    anonymous_csrf_token,
+    checked_form,
+    client_address,
+    keep_anonymous_csrf,
+    services_of,
+    set_session_cookie,
+)
+from coalition.adapters.web.templating import gettext, render
+from coalition.application.registration import ShopRegistration
+from coalition.domain.errors import DomainError, NotFound
+
+router = APIRouter(include_in_schema=False)
+FIELDS = (
+    "shop_name",
+    "network_code",
+    "currency",
+    "timezone",
+    "owner_name",
+    "owner_login",
+    "owner_password",
+    "cashier_login",
+    "cashier_password",
+)
+DEFAULTS = {"currency": "RUB", "timezone": "Europe/Moscow"}
+
+
+def _require_open(request: Request) -> None:
+    if not services_of(request).settings.open_registration:
+        raise NotFound("registration is closed on this server; ask its operator for a network")
+
+
+def _form_page(
+    request: Request, values: dict[str, str], error: DomainError | None = None, status_code: int = 200
+) -> Response:
+    csrf_token = anonymous_csrf_token(request)
+    context: dict[str, Any] = {
+        "values": values,
+        "error": gettext(request, error.detail) if error else None,
+        "error_field": error.field if error else None,
+        "csrf_token": csrf_token,
+    }
+    response = render(request, "console/register.html", context, status_code=status_code)
+    keep_anonymous_csrf(request, response, csrf_token)
+    return response
+
+
+@router.get("/console/register")
+async def register_page(request: Request) -> Response:
+    _require_open(request)
+    return _form_page(request, {**dict.fromkeys(FIELDS, ""), **DEFAULTS})
+
+
+@router.post("/console/register")
+async def register(request: Request) -> Response:
+    _require_open(request)
+    form = await checked_form(request, None)
+    values = {name: str(form.get(name, "")) for name in FIELDS}
+    services = services_of(request)
+    try:
+        created = await services.registration.register_shop(ShopRegistration(**values))
+    except DomainError as error:
+        shown = {name: value for name, value in values.items() if not name.endswith("password")}
+        return _form_page(request, shown, error, status_of(error))
+    signed = await services.web_sessions.sign_in_console(
+        created["network_code"], values["owner_login"].strip(), values["owner_password"], client_address(request)
+    )
+    response = render(
+        request,
+        "console/registered.html",
+        {"me": signed.identity, "created": created, "cashier_login": values["cashier_login"].strip()},
+        status_code=201,
+        currency=signed.identity.currency,
+    )
+    set_session_cookie(response, request, "console", signed.token)
+    return response

@@ -1,0 +1,91 @@
+"""Device use: a machine (an arcade or a slot machine, a water dispenser, a photo booth) reports that a member used
+it, and the `device_use` rules of its outlet fire — a bonus in points owed by the device's partner, coupons.
+
+A device is an outlet with its own terminal key. What a use costs (a fixed price charged to a balance) belongs to
+prepaid wallets and is not charged here; a use that no rule rewards writes nothing but its idempotency record.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from coalition.application.ports import MemberRef, PosUnitOfWork, TerminalContext
+from coalition.application.pos import (
+    CommandResult,
+    PosService,
+    coupon_json,
+    customer_candidates,
+    evaluate_at,
+    member_facts,
+    member_history,
+    member_not_found,
+    require_usable_card,
+)
+from coalition.domain.coupons import NewCoupon, generate_code
+from coalition.domain.purchase import MemberPoints, points_balance
+from coalition.domain.rules.engine import Evaluation
+from coalition.domain.rules.model import Trigger
+
+
+class DeviceUseService:
+    def __init__(self, pos: PosService) -> None:
+        self.pos = pos
+
+    async def record_use(
+        self, ctx: TerminalContext, customer: str, idempotency_key: str | None, request_hash: str
+    ) -> CommandResult:
+        candidates = customer_candidates(customer)
+        rules = await self.pos.rule_set_in_force(ctx.network_id)
+
+        async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
+            now = self.pos.clock.now()
+            member = await uow.find_member(ctx.network_id, candidates, lock=True)
+            if member is None:
+                raise member_not_found(customer)
+            require_usable_card(member)
+            pc = await self.pos.program_context(uow, ctx.network_id)
+            state = await self.pos.swept_points(uow, ctx, pc, member, now)
+            history = await member_history(uow, rules, ctx, member, now)
+            facts = member_facts(history, state.lifetime_spend_minor, points_balance(state, now))
+            evaluation = evaluate_at(rules, Trigger.DEVICE_USE, facts, ctx, now)
+            visit = await uow.open_visit_of(member.member_id)  # points that end with the visit go to its lot
+            visit_id = visit.id if visit is not None else None
+            body = await self._rewards(uow, ctx, member, evaluation, now, state, visit_id)
+            return CommandResult(201, {"member": member.member_id, "device": ctx.outlet_name, "visit": visit_id} | body)
+
+        return await self.pos.idempotent(ctx, idempotency_key, request_hash, record)
+
+    async def _rewards(
+        self,
+        uow: PosUnitOfWork,
+        ctx: TerminalContext,
+        member: MemberRef,
+        evaluation: Evaluation | None,
+        now: datetime,
+        state: MemberPoints,
+        visit_id: str | None,
+    ) -> dict[str, Any]:
+        answer: dict[str, Any] = {
+            "points_balance": points_balance(state, now),
+            "applied_rules": list(evaluation.applied_rules) if evaluation else [],
+        }
+        bonus = await self.pos.event_bonus(uow, ctx, member, Trigger.DEVICE_USE, evaluation, now, state, visit_id)
+        if bonus is not None:
+            answer["bonus"] = {"points": bonus.points, "rules": list(bonus.rules)}
+            answer["points_balance"] += bonus.points
+        coupons = tuple(
+            NewCoupon(
+                generate_code(),
+                effect.campaign,
+                member.member_id,
+                now,
+                now + timedelta(days=effect.valid_days),
+                effect.uses,
+            )
+            for _, effect in (evaluation.coupons if evaluation else ())
+        )
+        if coupons:
+            await uow.add_coupons(ctx.network_id, coupons, now)
+            answer["coupons_issued"] = [coupon_json(coupon) for coupon in coupons]
+        return answer
