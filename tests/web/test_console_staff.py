@@ -130,6 +130,8 @@ async def test_a_reset_and_a_block_by_the_owner_sign_the_cashier_out_at_once(ser
         assert (await sign_in_cashier(till, s.shop_outlet, "anna", "anna-secret-1")).status_code == 401
         assert (await sign_in_cashier(till, s.shop_outlet, "anna", "anna-secret-2")).status_code == 303
         assert (await till.get("/terminal")).status_code == 200
+        odd = await owner.post(f"/console/cashiers/{s.anna}/active", data={"csrf_token": token, "active": "yes"})
+        assert odd.status_code == 422 and (await till.get("/terminal")).status_code == 200
         blocked = await owner.post(f"/console/cashiers/{s.anna}/active", data={"csrf_token": token, "active": "0"})
         assert blocked.status_code == 303
         assert "Blocked" in (await owner.get(f"/console/cashiers/{s.anna}")).text

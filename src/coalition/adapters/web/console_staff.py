@@ -175,6 +175,8 @@ async def reset_password(request: Request, user: ConsoleUser, cashier_id: int) -
 @router.post("/cashiers/{cashier_id}/active")
 async def set_active(request: Request, user: ConsoleUser, cashier_id: int) -> Response:
     form = await checked_form(request, user)
+    if form.get("active") not in ("0", "1"):
+        raise InvalidInput("active is 1 (unblock) or 0 (block)", field="active")
     active = form.get("active") == "1"
     services = services_of(request)
     await services.admin.set_cashier_active(network_of(user), cashier_id, active, partner_id=partner_scope(user))
