@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export COALITION_DATABASE_URL ?= sqlite:///./coalition.db
 
-.PHONY: bench-rules bench-settlement bench-simulation install run test lint unit bench clean
+.PHONY: bench-rules bench-settlement bench-simulation install run test lint unit bench clean screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,6 @@ bench-settlement: install  ## closing a settlement period of 1,000,000 purchases
 
 clean:
 	rm -rf $(VENV) coalition.db coalition.db-wal coalition.db-shm .pytest_cache .mypy_cache .ruff_cache
+
+screenshots: install  ## the main screens as PNGs in docs/screenshots/ (demo network, Debian's Chromium)
+	$(BIN)/python -m tests.web.screenshots

@@ -11,6 +11,7 @@ from coalition.adapters.documents.pdf import statement_pdf
 from coalition.adapters.mail.smtp import SmtpMailer
 from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.engine import create_engine
+from coalition.adapters.storage.member_store import SqlMemberPageStore
 from coalition.adapters.storage.pos_store import SqlStore
 from coalition.adapters.storage.reports_store import SqlReportsStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
@@ -22,6 +23,7 @@ from coalition.application.breakage import BreakageService
 from coalition.application.coupons import CouponService
 from coalition.application.devices import DeviceUseService
 from coalition.application.gifts import GiftService
+from coalition.application.member_page import MemberPage
 from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService
 from coalition.application.ports import Clock
@@ -60,6 +62,7 @@ class Services:
     reports: ReportsService
     registration: Registration
     devices: DeviceUseService
+    member_page: MemberPage
 
     async def close(self) -> None:
         await self.store.close()
@@ -85,6 +88,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     breakage = BreakageService(pos)
     web_sessions = WebSessions(SqlWebSessionStore(engine).unit_of_work, clock)
     reports = ReportsService(SqlReportsStore(engine).unit_of_work, clock)
+    member_page = MemberPage(SqlMemberPageStore(engine).unit_of_work, store.unit_of_work, web_sessions, clock, mailer)
     return Services(
         settings=settings,
         engine=engine,
@@ -104,4 +108,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         reports=reports,
         registration=Registration(admin_store.unit_of_work),
         devices=DeviceUseService(pos),
+        member_page=member_page,
     )

@@ -48,11 +48,13 @@ async def test_unknown_identifier_is_404_and_writes_nothing(services):
         body = assert_problem(found, 404, "member-not-found", "identifier")
         assert "9999-9999" in body["detail"]
 
-        purchase = await _post_purchase(http, net.shop_key,
-                                        {"customer": "9999-9999", "amount": "100.00", "receipt": "1"})
+        purchase = await _post_purchase(
+            http, net.shop_key, {"customer": "9999-9999", "amount": "100.00", "receipt": "1"}
+        )
         assert_problem(purchase, 404, "member-not-found", "customer")
-        quote = await http.post("/v1/purchases/quote", json={"customer": "9999-9999", "amount": "100.00"},
-                                headers=auth(net.shop_key))
+        quote = await http.post(
+            "/v1/purchases/quote", json={"customer": "9999-9999", "amount": "100.00"}, headers=auth(net.shop_key)
+        )
         assert_problem(quote, 404, "member-not-found", "customer")
 
         assert await table_counts(services) == before
@@ -72,8 +74,9 @@ async def test_blocked_card_is_refused_and_writes_nothing(services):
         response = await buy(http, net.shop_key, CARD, "2000.00", redeem=100)
         body = assert_problem(response, 409, "card-not-active", "customer")
         assert "blocked" in body["detail"]
-        quote = await http.post("/v1/purchases/quote", json={"customer": CARD, "amount": "2000.00"},
-                                headers=auth(net.shop_key))
+        quote = await http.post(
+            "/v1/purchases/quote", json={"customer": CARD, "amount": "2000.00"}, headers=auth(net.shop_key)
+        )
         assert_problem(quote, 409, "card-not-active", "customer")
 
         assert await table_counts(services) == before
@@ -90,9 +93,11 @@ async def test_redeeming_more_than_the_cap_is_422(services):
         response = await buy(http, net.shop_key, CARD, "1500.00", redeem=226)
         body = assert_problem(response, 422, "redeem-not-allowed", "redeem_points")
         assert "225" in body["detail"]
-        quote = await http.post("/v1/purchases/quote",
-                                json={"customer": CARD, "amount": "1500.00", "redeem_points": 226},
-                                headers=auth(net.shop_key))
+        quote = await http.post(
+            "/v1/purchases/quote",
+            json={"customer": CARD, "amount": "1500.00", "redeem_points": 226},
+            headers=auth(net.shop_key),
+        )
         assert_problem(quote, 422, "redeem-not-allowed", "redeem_points")
         assert await table_counts(services) == before
         assert await balance_of(http, net.shop_key, CARD) == 270
@@ -146,8 +151,22 @@ async def test_negative_points_to_redeem_are_422(services):
 @pytest.mark.parametrize(
     "amount",
     ["-5.00", "12,50", "1e3", "abc", 1500, "1.001", "", " ", "0.00", "+5", "1 500", "NaN", True, None],
-    ids=["negative", "comma", "exponent", "letters", "json-number", "too-precise", "empty", "blank", "zero",
-         "plus-sign", "inner-space", "nan", "bool", "null"],
+    ids=[
+        "negative",
+        "comma",
+        "exponent",
+        "letters",
+        "json-number",
+        "too-precise",
+        "empty",
+        "blank",
+        "zero",
+        "plus-sign",
+        "inner-space",
+        "nan",
+        "bool",
+        "null",
+    ],
 )
 async def test_negative_malformed_or_too_precise_amounts_are_422_on_amount(services, amount):
     net = await make_network(services)
@@ -157,8 +176,9 @@ async def test_negative_malformed_or_too_precise_amounts_are_422_on_amount(servi
         body = {"customer": CARD, "amount": amount, "receipt": "R-1"}
         response = await _post_purchase(http, net.shop_key, body)
         assert_problem(response, 422, "invalid-input", "amount")
-        quote = await http.post("/v1/purchases/quote", json={"customer": CARD, "amount": amount},
-                                headers=auth(net.shop_key))
+        quote = await http.post(
+            "/v1/purchases/quote", json={"customer": CARD, "amount": amount}, headers=auth(net.shop_key)
+        )
         assert_problem(quote, 422, "invalid-input", "amount")
         assert await table_counts(services) == before
         assert await balance_of(http, net.shop_key, CARD) == 150
@@ -169,16 +189,30 @@ async def test_malformed_item_price_and_quantity_name_the_item_field(services):
     async with client(services) as http:
         await _member_with_points(services, http, net)
         before = await table_counts(services)
-        price = await _post_purchase(http, net.shop_key, {
-            "customer": CARD, "receipt": "R-1",
-            "items": [{"sku": "A", "quantity": 1, "unit_price": "10.00"},
-                      {"sku": "B", "quantity": 1, "unit_price": "1.001"}]})
+        price = await _post_purchase(
+            http,
+            net.shop_key,
+            {
+                "customer": CARD,
+                "receipt": "R-1",
+                "items": [
+                    {"sku": "A", "quantity": 1, "unit_price": "10.00"},
+                    {"sku": "B", "quantity": 1, "unit_price": "1.001"},
+                ],
+            },
+        )
         assert_problem(price, 422, "invalid-input", "items[1].unit_price")
-        quantity = await _post_purchase(http, net.shop_key, {
-            "customer": CARD, "receipt": "R-1", "items": [{"sku": "A", "quantity": "-1", "unit_price": "10.00"}]})
+        quantity = await _post_purchase(
+            http,
+            net.shop_key,
+            {"customer": CARD, "receipt": "R-1", "items": [{"sku": "A", "quantity": "-1", "unit_price": "10.00"}]},
+        )
         assert_problem(quantity, 422, "invalid-input", "items[0].quantity")
-        zero = await _post_purchase(http, net.shop_key, {
-            "customer": CARD, "receipt": "R-1", "items": [{"sku": "A", "quantity": 0, "unit_price": "10.00"}]})
+        zero = await _post_purchase(
+            http,
+            net.shop_key,
+            {"customer": CARD, "receipt": "R-1", "items": [{"sku": "A", "quantity": 0, "unit_price": "10.00"}]},
+        )
         assert_problem(zero, 422, "invalid-input", "items[0].quantity")
         assert await table_counts(services) == before
 
@@ -197,11 +231,11 @@ async def test_missing_idempotency_key_is_refused_naming_the_header(services):
         too_long = await _post_purchase(http, net.shop_key, body, idempotency_key="k" * 201)
         assert_problem(too_long, 422, "invalid-input", "Idempotency-Key")
 
-        refund = await http.post("/v1/purchases/whatever/refunds", json={"amount": "1.00"},
-                                 headers=auth(net.shop_key))
+        refund = await http.post("/v1/purchases/whatever/refunds", json={"amount": "1.00"}, headers=auth(net.shop_key))
         assert_problem(refund, 422, "invalid-input", "Idempotency-Key")
-        enrolment = await http.post("/v1/members", json={"kind": "anonymous", "card_number": "3000-0002"},
-                                    headers=auth(net.shop_key))
+        enrolment = await http.post(
+            "/v1/members", json={"kind": "anonymous", "card_number": "3000-0002"}, headers=auth(net.shop_key)
+        )
         assert_problem(enrolment, 422, "invalid-input", "Idempotency-Key")
         block = await http.post(f"/v1/cards/{CARD}/block", headers=auth(net.shop_key))
         assert_problem(block, 422, "invalid-input", "Idempotency-Key")
@@ -210,9 +244,11 @@ async def test_missing_idempotency_key_is_refused_naming_the_header(services):
         assert await balance_of(http, net.shop_key, CARD) == 150
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer term_unknown"}, {"Authorization": "Basic abc"},
-                                     {"Authorization": "Bearer "}],
-                         ids=["missing", "unknown", "basic-scheme", "empty-bearer"])
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer term_unknown"}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer "}],
+    ids=["missing", "unknown", "basic-scheme", "empty-bearer"],
+)
 async def test_missing_or_unknown_terminal_key_is_401(services, headers):
     net = await make_network(services)
     async with client(services) as http:
@@ -221,8 +257,11 @@ async def test_missing_or_unknown_terminal_key_is_401(services, headers):
         member = await http.get(f"/v1/members/{CARD}", headers=headers)
         assert_problem(member, 401, "unauthorized")
         assert member.headers["www-authenticate"] == "Bearer"
-        purchase = await http.post("/v1/purchases", json={"customer": CARD, "amount": "100.00", "receipt": "1"},
-                                   headers={**headers, "Idempotency-Key": new_key()})
+        purchase = await http.post(
+            "/v1/purchases",
+            json={"customer": CARD, "amount": "100.00", "receipt": "1"},
+            headers={**headers, "Idempotency-Key": new_key()},
+        )
         assert_problem(purchase, 401, "unauthorized")
         # The network's admin key is not a terminal key.
         admin_as_terminal = await http.get(f"/v1/members/{CARD}", headers=auth(net.admin_key))
@@ -246,8 +285,11 @@ async def test_another_networks_member_is_not_found_with_this_networks_key(servi
         purchase = await buy(http, ours.shop_key, "4000-0001", "2000.00", redeem=100)
         assert_problem(purchase, 404, "member-not-found", "customer")
         # Nor can this network refund the other network's purchase.
-        refund = await http.post(f"/v1/purchases/{earned.json()['id']}/refunds", json={"amount": "5000.00"},
-                                 headers=auth(ours.shop_key, new_key()))
+        refund = await http.post(
+            f"/v1/purchases/{earned.json()['id']}/refunds",
+            json={"amount": "5000.00"},
+            headers=auth(ours.shop_key, new_key()),
+        )
         assert_problem(refund, 404, "purchase-not-found")
         block = await http.post("/v1/cards/4000-0001/block", headers=auth(ours.shop_key, new_key()))
         assert_problem(block, 404, "member-not-found", "number")
@@ -262,9 +304,15 @@ async def test_items_whose_total_disagrees_with_amount_are_422(services):
     async with client(services) as http:
         await _member_with_points(services, http, net)
         before = await table_counts(services)
-        body = {"customer": CARD, "receipt": "R-1", "amount": "1000.00",
-                "items": [{"sku": "A", "category": "food", "quantity": 2, "unit_price": "300.00"},
-                          {"sku": "B", "quantity": "0.5", "unit_price": "700.00"}]}  # 600 + 350 = 950
+        body = {
+            "customer": CARD,
+            "receipt": "R-1",
+            "amount": "1000.00",
+            "items": [
+                {"sku": "A", "category": "food", "quantity": 2, "unit_price": "300.00"},
+                {"sku": "B", "quantity": "0.5", "unit_price": "700.00"},
+            ],
+        }  # 600 + 350 = 950
         response = await _post_purchase(http, net.shop_key, body)
         problem = assert_problem(response, 422, "invalid-input", "amount")
         assert "950.00" in problem["detail"]
@@ -286,20 +334,27 @@ async def test_refund_more_than_bought_is_422_and_writes_nothing(services):
         before = await table_counts(services)
         balance = await balance_of(http, net.shop_key, CARD)
 
-        too_much = await http.post(f"/v1/purchases/{purchase_id}/refunds", json={"amount": "2000.01"},
-                                   headers=auth(net.shop_key, new_key()))
+        too_much = await http.post(
+            f"/v1/purchases/{purchase_id}/refunds", json={"amount": "2000.01"}, headers=auth(net.shop_key, new_key())
+        )
         assert_problem(too_much, 422, "refund-not-allowed", "amount")
-        zero = await http.post(f"/v1/purchases/{purchase_id}/refunds", json={"amount": "0.00"},
-                               headers=auth(net.shop_key, new_key()))
+        zero = await http.post(
+            f"/v1/purchases/{purchase_id}/refunds", json={"amount": "0.00"}, headers=auth(net.shop_key, new_key())
+        )
         assert_problem(zero, 422, "invalid-input", "amount")
-        malformed = await http.post(f"/v1/purchases/{purchase_id}/refunds", json={"amount": "-1"},
-                                    headers=auth(net.shop_key, new_key()))
+        malformed = await http.post(
+            f"/v1/purchases/{purchase_id}/refunds", json={"amount": "-1"}, headers=auth(net.shop_key, new_key())
+        )
         assert_problem(malformed, 422, "invalid-input", "amount")
-        neither = await http.post(f"/v1/purchases/{purchase_id}/refunds", json={},
-                                  headers=auth(net.shop_key, new_key()))
+        neither = await http.post(
+            f"/v1/purchases/{purchase_id}/refunds", json={}, headers=auth(net.shop_key, new_key())
+        )
         assert_problem(neither, 422, "invalid-input", "amount")
-        by_items = await http.post(f"/v1/purchases/{purchase_id}/refunds", json={"items": [{"sku": "A"}]},
-                                   headers=auth(net.shop_key, new_key()))
+        by_items = await http.post(
+            f"/v1/purchases/{purchase_id}/refunds",
+            json={"items": [{"sku": "A"}]},
+            headers=auth(net.shop_key, new_key()),
+        )
         assert_problem(by_items, 422, "invalid-input", "items")
 
         assert await table_counts(services) == before
@@ -311,8 +366,11 @@ async def test_refund_of_an_unknown_purchase_is_404(services):
     async with client(services) as http:
         await _member_with_points(services, http, net)
         before = await table_counts(services)
-        response = await http.post("/v1/purchases/00000000-0000-0000-0000-000000000000/refunds",
-                                   json={"amount": "10.00"}, headers=auth(net.shop_key, new_key()))
+        response = await http.post(
+            "/v1/purchases/00000000-0000-0000-0000-000000000000/refunds",
+            json={"amount": "10.00"},
+            headers=auth(net.shop_key, new_key()),
+        )
         assert_problem(response, 404, "purchase-not-found", "purchase_id")
         assert await table_counts(services) == before
 
@@ -322,23 +380,34 @@ async def test_unknown_json_fields_are_422(services):
     async with client(services) as http:
         await _member_with_points(services, http, net)
         before = await table_counts(services)
-        purchase = await _post_purchase(http, net.shop_key,
-                                        {"customer": CARD, "amount": "100.00", "receipt": "R", "discount": "5"})
+        purchase = await _post_purchase(
+            http, net.shop_key, {"customer": CARD, "amount": "100.00", "receipt": "R", "discount": "5"}
+        )
         assert_problem(purchase, 422, "invalid-input", "discount")
-        item = await _post_purchase(http, net.shop_key, {
-            "customer": CARD, "receipt": "R", "items": [{"sku": "A", "unit_price": "1.00", "colour": "red"}]})
+        item = await _post_purchase(
+            http,
+            net.shop_key,
+            {"customer": CARD, "receipt": "R", "items": [{"sku": "A", "unit_price": "1.00", "colour": "red"}]},
+        )
         assert_problem(item, 422, "invalid-input", "items[0].colour")
-        enrolment = await http.post("/v1/members", json={"kind": "anonymous", "card_number": "3000-0009", "vip": True},
-                                    headers=auth(net.shop_key, new_key()))
+        enrolment = await http.post(
+            "/v1/members",
+            json={"kind": "anonymous", "card_number": "3000-0009", "vip": True},
+            headers=auth(net.shop_key, new_key()),
+        )
         assert_problem(enrolment, 422, "invalid-input", "vip")
-        quote = await http.post("/v1/purchases/quote", json={"customer": CARD, "amount": "100.00", "x": 1},
-                                headers=auth(net.shop_key))
+        quote = await http.post(
+            "/v1/purchases/quote", json={"customer": CARD, "amount": "100.00", "x": 1}, headers=auth(net.shop_key)
+        )
         assert_problem(quote, 422, "invalid-input", "x")
         assert await table_counts(services) == before
 
 
-@pytest.mark.parametrize("raw", [b'{"customer": "3000-0001", "amount": ', b"not json", b"[1, 2]", b""],
-                         ids=["truncated", "garbage", "array", "empty"])
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"customer": "3000-0001", "amount": ', b"not json", b"[1, 2]", b""],
+    ids=["truncated", "garbage", "array", "empty"],
+)
 async def test_malformed_json_body_is_422_and_writes_nothing(services, raw):
     net = await make_network(services)
     async with client(services) as http:
@@ -364,13 +433,19 @@ async def test_a_refused_request_leaves_its_idempotency_key_free(services):
     async with client(services) as http:
         await _member_with_points(services, http, net)
         key = new_key()
-        refused = await _post_purchase(http, net.shop_key,
-                                       {"customer": CARD, "amount": "2000.00", "redeem_points": 999, "receipt": "R"},
-                                       idempotency_key=key)
+        refused = await _post_purchase(
+            http,
+            net.shop_key,
+            {"customer": CARD, "amount": "2000.00", "redeem_points": 999, "receipt": "R"},
+            idempotency_key=key,
+        )
         assert_problem(refused, 422, "redeem-not-allowed", "redeem_points")
-        accepted = await _post_purchase(http, net.shop_key,
-                                        {"customer": CARD, "amount": "2000.00", "redeem_points": 100, "receipt": "R"},
-                                        idempotency_key=key)
+        accepted = await _post_purchase(
+            http,
+            net.shop_key,
+            {"customer": CARD, "amount": "2000.00", "redeem_points": 100, "receipt": "R"},
+            idempotency_key=key,
+        )
         assert accepted.status_code == 201, accepted.text
         assert "Idempotent-Replayed" not in accepted.headers
         assert accepted.json()["points_balance"] == 150 - 100 + 57
@@ -395,9 +470,41 @@ async def test_an_amount_too_large_for_the_ledger_is_422_on_amount(services):
         await _member_with_points(services, http, net)
         before = await table_counts(services)
         huge = "999999999999999.99"
-        quote = await http.post("/v1/purchases/quote", json={"customer": CARD, "amount": huge},
-                                headers=auth(net.shop_key))
+        quote = await http.post(
+            "/v1/purchases/quote", json={"customer": CARD, "amount": huge}, headers=auth(net.shop_key)
+        )
         purchase = await _post_purchase(http, net.shop_key, {"customer": CARD, "amount": huge, "receipt": "R-huge"})
         assert await table_counts(services) == before
         assert_problem(purchase, 422, "invalid-input", "amount")
         assert_problem(quote, 422, "invalid-input", "amount")
+
+
+TOO_BIG = 10**20  # beyond the databases' 64-bit keys
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        (
+            "POST",
+            "/v1/admin/cashiers",
+            {"outlet_id": TOO_BIG, "login": "ab", "name": "A", "password": "123456"},
+            "outlet_id",
+        ),
+        ("POST", "/v1/admin/outlets", {"partner_id": TOO_BIG, "name": "x", "timezone": "UTC"}, "partner_id"),
+        ("POST", "/v1/admin/terminals", {"outlet_id": TOO_BIG, "name": "x"}, "outlet_id"),
+        ("PUT", f"/v1/admin/cashiers/{TOO_BIG}/password", {"password": "1234567"}, "cashier_id"),
+        ("PUT", f"/v1/admin/partners/{TOO_BIG}/email", {"email": "a@b.cd"}, "partner_id"),
+        ("DELETE", f"/v1/admin/terminals/{TOO_BIG}", None, "terminal_id"),
+        ("GET", f"/v1/admin/rule-sets/{TOO_BIG}", None, "version"),
+        ("GET", f"/v1/admin/settlement/statements/{TOO_BIG}", None, "number"),
+        ("GET", f"/v1/admin/settlement/statements/1/partners/{TOO_BIG}", None, "partner_id"),
+    ],
+)
+async def test_a_record_number_beyond_the_databases_keys_is_a_422_naming_it(
+    services, method: str, path: str, body: Any, field: str
+) -> None:
+    net = await make_network(services)
+    async with client(services) as http:
+        response = await http.request(method, path, json=body, headers=auth(net.admin_key))
+        assert_problem(response, 422, "invalid-input", field)

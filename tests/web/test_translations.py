@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from coalition.adapters.web.i18n import LANGUAGES, Translator, catalog, negotiate
+from coalition.adapters.web.i18n import LANGUAGES, LOCALES_DIR, Translator, catalog, negotiate
 from coalition.adapters.web.templating import TEMPLATES_DIR, environment
 from coalition.wiring import Services
 from tests.support import client
@@ -59,3 +61,37 @@ async def test_a_page_answers_in_russian_to_a_russian_browser_and_remembers_a_sw
         missing = await http.get("/console/no-such-page", headers={"Accept-Language": "ru"})
         assert missing.status_code == 404
         assert missing.headers["content-type"].startswith("text/html")
+
+
+def test_a_template_plural_names_its_count_as_it_likes_and_escapes_values() -> None:
+    from coalition.adapters.web.templating import _translator, environment
+
+    source = (
+        "{% trans count=n %}{{ count }} point{% pluralize %}{{ count }} points{% endtrans %}; "
+        '{{ _("Hello %(name)s", name=who) }}'
+    )
+    token = _translator.set(
+        Translator(
+            "ru", {"%(count)s point": {"one": "%(count)s балл", "few": "%(count)s балла", "many": "%(count)s баллов"}}
+        )
+    )
+    try:
+        assert environment.from_string(source).render(n=22, who="<b>") == "22 балла; Hello &lt;b&gt;"
+    finally:
+        _translator.reset(token)
+    assert environment.from_string(source).render(n=1, who="Anna") == "1 point; Hello Anna"
+
+
+@pytest.mark.parametrize("language", sorted(set(LANGUAGES) - {"en"}))
+def test_no_two_catalog_files_translate_one_message_differently(language: str) -> None:
+    """Catalogs merge into one: a message translated twice, differently, would read right on one page only."""
+    seen: dict[str, dict[str, object]] = {}
+    for path in sorted((LOCALES_DIR / language).glob("*.json")):
+        for message, translation in json.loads(path.read_text(encoding="utf-8")).items():
+            seen.setdefault(message, {})[path.name] = translation
+    clashes = {
+        message: by_file
+        for message, by_file in seen.items()
+        if len({json.dumps(t, sort_keys=True, ensure_ascii=False) for t in by_file.values()}) > 1
+    }
+    assert clashes == {}

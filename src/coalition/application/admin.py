@@ -90,12 +90,23 @@ class AdminUnitOfWork(Protocol):
         self, network: NetworkRef, partner_id: int | None, cashier_id: int | None = None
     ) -> list[StaffCashier]: ...
     async def partner_names(self, network: NetworkRef) -> dict[int, str]: ...
+    # --- the administrator's console (terminals, partners) ---
+    async def terminal_key_prefix(self, network: NetworkRef, terminal_id: int) -> str | None:
+        """The terminal's key prefix, or None when the network has no such terminal."""
+        ...
+
+    async def set_terminal_active(self, network: NetworkRef, terminal_id: int, active: bool) -> None: ...
+    async def partners_with_email(self, network: NetworkRef) -> list[dict[str, Any]]: ...
 
 
 class AdminUnitOfWorkFactory(Protocol):
     def __call__(self) -> AbstractAsyncContextManager[AdminUnitOfWork]: ...
 
 
+# The outlet's web terminal (application/web_sessions.py) has this name and key prefix and no usable key: cashiers
+# reach it only by signing in at /terminal, so it is never revoked by key, and no other terminal may take its name.
+WEB_TERMINAL_NAME = "Web terminal"
+WEB_TERMINAL_KEY_PREFIX = "web"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -204,6 +215,10 @@ class AdminService:
     ) -> dict[str, Any]:
         """A terminal with a new random key, or with `key` (the demo network's published keys)."""
         key = key or new_api_key("term")
+        if name.strip().casefold() == WEB_TERMINAL_NAME.casefold():
+            raise InvalidInput(
+                f"'{WEB_TERMINAL_NAME}' names the outlet's cashiers' sign-in; choose another", field="name"
+            )
         async with self._unit_of_work() as uow:
             if not await uow.outlet_exists(network, outlet_id):
                 raise NotFound(f"no outlet {outlet_id} in this network", field="outlet_id")
@@ -277,6 +292,26 @@ class AdminService:
                 "network": {"id": network.id, "code": network.code, "name": network.name, "currency": network.currency},
                 **await uow.listing(network),
             }
+
+    async def deactivate_terminal(self, network: NetworkRef, terminal_id: int) -> dict[str, Any]:
+        """Revoke a terminal's key: its next request is refused (401) within the key cache's few seconds."""
+        async with self._unit_of_work() as uow:
+            prefix = await uow.terminal_key_prefix(network, terminal_id)
+            if prefix is None:
+                raise NotFound(f"no terminal {terminal_id} in this network", field="terminal_id")
+            if prefix == WEB_TERMINAL_KEY_PREFIX:
+                raise Conflict(
+                    "this is the outlet's web terminal, which cashiers use by signing in at /terminal; block the "
+                    "cashiers instead",
+                    field="terminal_id",
+                )
+            await uow.set_terminal_active(network, terminal_id, False)
+        return {"id": terminal_id, "active": False}
+
+    async def partners(self, network: NetworkRef) -> list[dict[str, Any]]:
+        """The partners with the e-mail address their statements go to (None: not set)."""
+        async with self._unit_of_work() as uow:
+            return await uow.partners_with_email(network)
 
 
 async def _require_cashier(uow: AdminUnitOfWork, network: NetworkRef, cashier_id: int, partner_id: int | None) -> None:

@@ -146,6 +146,16 @@ class Profile:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberListing:
+    """A line of a member search: enough to tell two members apart."""
+
+    member_id: int
+    kind: str
+    name: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class StatementLine:
     tx_id: int
     kind: str
@@ -405,6 +415,15 @@ class PosUnitOfWork(Protocol):
     async def outlet_name(self, outlet_id: int) -> str: ...
     async def open_gifts_of_purchase(self, purchase_id: str) -> list[tuple[str, int]]:
         """(gift id, grant transaction id) of the gifts a purchase granted that were not handed over yet."""
+        ...
+
+    # --- the administrator's console: members and cards ---
+    async def member_in_network(self, network_id: int, member_id: int) -> MemberRef | None:
+        """The member (without a card) if they belong to this network."""
+        ...
+
+    async def members_named(self, network_id: int, text: str, limit: int) -> list[MemberListing]:
+        """Members whose name contains `text`, ignoring case, in id order."""
         ...
 
 

@@ -578,24 +578,7 @@ class PosService:
             raise InvalidInput("a replacement needs the new card's number", field="new_number")
 
         async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
-            now = self.clock.now()
-            card = await _find_member(uow, ctx, number, lock=True, field_name="number")
-            if card.card_id is None or card.card_state is None:
-                raise InvalidInput(f"'{number}' identifies a member, not a card", field="number")
-            target = next_state(card.card_state, action)
-            body: dict[str, Any] = {"number": card.card_number, "state": str(target), "member_id": card.member_id}
-            replacement_id = None
-            if action is CardAction.REPLACE and new_number:
-                replacement = normalize(IdentifierKind.CARD, new_number, field="new_number")
-                card_type = await uow.card_type(card.card_id)  # a social card's replacement is a social card
-                replacement_id = await uow.add_card(
-                    ctx.network_id, card.member_id, replacement, CardState.ACTIVE, now, card_type
-                )
-                await uow.add_identifier(
-                    ctx.network_id, card.member_id, replacement_id, IdentifierKind.CARD, replacement
-                )
-                body["replaced_by"] = {"number": replacement, "state": str(CardState.ACTIVE)}
-            await uow.set_card_state(card.card_id, target, now, replacement_id)
+            body = await change_card_state(uow, ctx.network_id, number, action, new_number, self.clock.now())
             return CommandResult(200, body)
 
         return await self.idempotent(ctx, idempotency_key, request_hash, record)
@@ -766,6 +749,10 @@ class PosService:
 
         found = await self._matrices.get_or_load(network_id, load)
         return found[0] if found else OPEN
+
+    def forget_terminal_keys(self) -> None:
+        """After a terminal was revoked: this process refuses its key at once (others within the cache time)."""
+        self._terminals.clear()
 
     def forget_matrix(self) -> None:
         """After the administrator changed a matrix: this process sees it at once (others within the cache time)."""
@@ -1140,6 +1127,29 @@ async def _find_member_points(
     if found is None:
         raise member_not_found(identifier)
     return found
+
+
+async def change_card_state(
+    uow: PosUnitOfWork, network_id: int, number: str, action: CardAction, new_number: str | None, now: datetime
+) -> dict[str, Any]:
+    """Move a card through its life cycle (a replacement adds the new card to the same member, so the balance and
+    the history stay with them); shared by the tills and the administrator's console."""
+    card = await uow.find_member(network_id, customer_candidates(number, "number"), lock=True)
+    if card is None:
+        raise member_not_found(number, "number")
+    if card.card_id is None or card.card_state is None:
+        raise InvalidInput(f"'{number}' identifies a member, not a card", field="number")
+    target = next_state(card.card_state, action)
+    body: dict[str, Any] = {"number": card.card_number, "state": str(target), "member_id": card.member_id}
+    replacement_id = None
+    if action is CardAction.REPLACE and new_number:
+        replacement = normalize(IdentifierKind.CARD, new_number, field="new_number")
+        card_type = await uow.card_type(card.card_id)  # a social card's replacement is a social card
+        replacement_id = await uow.add_card(network_id, card.member_id, replacement, CardState.ACTIVE, now, card_type)
+        await uow.add_identifier(network_id, card.member_id, replacement_id, IdentifierKind.CARD, replacement)
+        body["replaced_by"] = {"number": replacement, "state": str(CardState.ACTIVE)}
+    await uow.set_card_state(card.card_id, target, now, replacement_id)
+    return body
 
 
 def require_usable_card(member: MemberRef) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, NoReturn, Protocol, TypeVar
 
+from coalition.application.admin import WEB_TERMINAL_KEY_PREFIX
 from coalition.application.ports import Clock
 from coalition.application.pos import DuplicateKey, key_hash
 from coalition.application.security import MIN_PASSWORD_LENGTH, hash_password, password_matches
@@ -93,6 +94,18 @@ class ConsoleAccount:
     active: bool
 
 
+@dataclass(frozen=True, slots=True)
+class ConsoleUser:
+    """A console login as the administrator sees it (never its password)."""
+
+    user_id: int
+    role: Literal["administrator", "owner"]
+    partner_id: int | None
+    login: str
+    name: str
+    active: bool
+
+
 class WebSessionUnitOfWork(Protocol):
     async def failures_since(self, scope: str, since: datetime) -> int: ...
     async def record_failure(self, scope: str, at: datetime) -> None: ...
@@ -119,6 +132,15 @@ class WebSessionUnitOfWork(Protocol):
         now: datetime,
     ) -> int: ...
     async def partner_in_network(self, network_id: int, partner_id: int) -> bool: ...
+    # --- the administrator's console: console users ---
+    async def console_users(self, network_id: int) -> list[ConsoleUser]: ...
+    async def set_console_user_active(self, network_id: int, user_id: int, active: bool) -> bool:
+        """False when the network has no such user."""
+        ...
+
+    async def set_console_user_password(self, network_id: int, user_id: int, password_hash: str) -> bool:
+        """False when the network has no such user."""
+        ...
 
 
 class WebSessionUnitOfWorkFactory(Protocol):
@@ -150,7 +172,10 @@ class WebSessions:
             # the web terminal is a terminal of the outlet like any till: purchases name it; its key is never shown
             hidden_key = secrets.token_urlsafe(24)
             terminal_id = await uow.web_terminal_id(
-                account.outlet_id, key_hash(f"web:{account.outlet_id}:{hidden_key}"), "web", self.clock.now()
+                account.outlet_id,
+                key_hash(f"web:{account.outlet_id}:{hidden_key}"),
+                WEB_TERMINAL_KEY_PREFIX,
+                self.clock.now(),
             )
             return await self._open(
                 uow,
@@ -246,6 +271,32 @@ class WebSessions:
     async def sign_out_console_user(self, user_id: int) -> int:
         async with self.unit_of_work() as uow:
             return await uow.revoke_console_user_sessions(user_id, self.clock.now())
+
+    async def console_users(self, network_id: int) -> list[ConsoleUser]:
+        """The network's administrators and partner owners, administrators first."""
+        async with self.unit_of_work() as uow:
+            return await uow.console_users(network_id)
+
+    async def set_console_user_active(
+        self, network_id: int, user_id: int, active: bool, acting_user_id: int | None = None
+    ) -> None:
+        """Block (or unblock) a console login; a block signs every browser of theirs out at once."""
+        if not active and user_id == acting_user_id:
+            raise InvalidInput("you cannot block your own login; ask another administrator", field="user_id")
+        async with self.unit_of_work() as uow:
+            if not await uow.set_console_user_active(network_id, user_id, active):
+                raise NotFound(f"this network has no console user {user_id}", field="user_id")
+            if not active:
+                await uow.revoke_console_user_sessions(user_id, self.clock.now())
+
+    async def reset_console_user_password(self, network_id: int, user_id: int, password: str) -> None:
+        """A new password, in force at once: the old one stops working and every open session is signed out."""
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidInput(f"a password has at least {MIN_PASSWORD_LENGTH} characters", field="password")
+        async with self.unit_of_work() as uow:
+            if not await uow.set_console_user_password(network_id, user_id, hash_password(password)):
+                raise NotFound(f"this network has no console user {user_id}", field="user_id")
+            await uow.revoke_console_user_sessions(user_id, self.clock.now())
 
     async def _open(self, uow: WebSessionUnitOfWork, session: NewSession) -> SignedIn:
         token = secrets.token_urlsafe(32)

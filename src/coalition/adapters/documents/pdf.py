@@ -15,7 +15,8 @@ UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 _COLUMN_WIDTHS_MM = (46, 27, 31, 27, 33, 27, 22, 27, 25)  # 265 mm of A4 landscape's 277 between margins
 
 
-def statement_pdf(statement: Statement) -> bytes:
+def statement_pdf(statement: Statement, rows: list[list[str]] | None = None) -> bytes:
+    """The statement's table (`statement_csv_rows`), or the rows given: a partner's view shows only its part."""
     from fpdf import FPDF  # imported when a PDF is made: it and what it loads weigh ~0.3 s and much memory
 
     document = FPDF(orientation="landscape", format="A4")
@@ -37,7 +38,7 @@ def statement_pdf(statement: Statement) -> bytes:
     document.cell(0, 7, text(f"Period {period}, amounts in {statement.currency}"), new_x="LMARGIN", new_y="NEXT")
     document.cell(0, 7, text(f"Closed {statement.closed_at.isoformat()}"), new_x="LMARGIN", new_y="NEXT")
     document.ln(3)
-    for row in statement_csv_rows(statement):
+    for row in statement_csv_rows(statement) if rows is None else rows:
         if not row:
             document.ln(4)
             continue

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from coalition.adapters.http.dependencies import NetworkAdmin, Svc, bearer
+from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc, bearer
 from coalition.adapters.http.schemas import (
     CashierBody,
     ConsoleUserBody,
@@ -61,13 +61,20 @@ async def create_terminal(body: TerminalBody, svc: Svc, admin: NetworkAdmin) -> 
     return await svc.admin.create_terminal(admin, body.outlet_id, body.name)
 
 
+@router.delete("/terminals/{terminal_id}", summary="Revoke a terminal: its key is refused from now on")
+async def revoke_terminal(terminal_id: PathId, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    revoked = await svc.admin.deactivate_terminal(admin, terminal_id)
+    svc.pos.forget_terminal_keys()
+    return revoked
+
+
 @router.post("/cashiers", status_code=201)
 async def create_cashier(body: CashierBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.admin.create_cashier(admin, body.outlet_id, body.login, body.name, body.password)
 
 
 @router.put("/cashiers/{cashier_id}/password", summary="Change a cashier's password at once")
-async def set_password(cashier_id: int, body: PasswordBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+async def set_password(cashier_id: PathId, body: PasswordBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     changed = await svc.admin.set_cashier_password(admin, cashier_id, body.password)
     await svc.web_sessions.sign_out_cashier(cashier_id)  # the old password's sessions end with it
     return changed
@@ -79,7 +86,9 @@ class CashierActiveBody(BaseModel):
 
 
 @router.put("/cashiers/{cashier_id}/active", summary="Block or unblock a cashier at once")
-async def set_cashier_active(cashier_id: int, body: CashierActiveBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+async def set_cashier_active(
+    cashier_id: PathId, body: CashierActiveBody, svc: Svc, admin: NetworkAdmin
+) -> dict[str, Any]:
     changed = await svc.admin.set_cashier_active(admin, cashier_id, body.active)
     if not body.active:
         await svc.web_sessions.sign_out_cashier(cashier_id)  # a blocked cashier's open terminals close now
@@ -134,7 +143,9 @@ async def set_permissions(body: MatrixBody, svc: Svc, admin: NetworkAdmin) -> di
 
 
 @router.put("/partners/{partner_id}/email", summary="Where the partner's settlement statements are e-mailed")
-async def set_partner_email(partner_id: int, body: PartnerEmailBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+async def set_partner_email(
+    partner_id: PathId, body: PartnerEmailBody, svc: Svc, admin: NetworkAdmin
+) -> dict[str, Any]:
     return await svc.admin.set_partner_email(admin, partner_id, body.email)
 
 

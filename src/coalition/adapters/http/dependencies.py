@@ -6,8 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 
+from coalition.adapters.http.schemas import MAX_RECORD_ID
 from coalition.application.admin import NetworkRef
 from coalition.application.ports import TerminalContext
 from coalition.application.pos import fingerprint
@@ -90,6 +91,7 @@ def single_purchase_hash(item: dict[str, object]) -> str:
     return fingerprint("POST /v1/purchases", _canonical(body))
 
 
+PathId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID)]  # a record's number in a path: out of range is a 422
 Svc = Annotated[Services, Depends(services)]
 Terminal = Annotated[TerminalContext, Depends(terminal)]
 NetworkAdmin = Annotated[NetworkRef, Depends(network_admin)]

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from coalition.adapters.http.dependencies import NetworkAdmin, Svc
+from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc
 from coalition.domain.errors import InvalidInput
 
 router = APIRouter(prefix="/v1/admin/rule-sets", tags=["Rules"])
@@ -87,7 +87,7 @@ class SimulateBody(BaseModel):
     model_config = {"extra": "forbid"}
     from_: datetime = Field(alias="from", description="start of the period (ISO 8601 with offset), inclusive")
     to: datetime = Field(description="end of the period, exclusive")
-    version: int | None = Field(default=None, description="a version to simulate; the draft if omitted")
+    version: PathId | None = Field(default=None, description="a version to simulate; the draft if omitted")
 
 
 @router.post("/simulate", summary="Price the stored purchases of a period with the draft; nothing is written")
@@ -114,7 +114,7 @@ async def history(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
 
 @router.get("/{version}", summary="One version, as JSON or (format=yaml) YAML", response_model=None)
 async def version(
-    version: int, svc: Svc, admin: NetworkAdmin, format: Annotated[str, Query(pattern="^(json|yaml)$")] = "json"
+    version: PathId, svc: Svc, admin: NetworkAdmin, format: Annotated[str, Query(pattern="^(json|yaml)$")] = "json"
 ) -> dict[str, Any] | Response:
     document = await svc.rules.version(admin, version)
     if format == "yaml":

@@ -23,6 +23,8 @@ SEGMENTS = "labels rules select members by (`member.segments`), e.g. social, pen
 CARD_TYPE = "what rules see as `member.card_type` when this card is presented, e.g. standard, social"
 Amount = Annotated[StrictStr, Field(examples=["1500.00"], max_length=32)]
 Points = Annotated[StrictInt, Field(ge=0, le=10**12)]
+MAX_RECORD_ID = 2**63 - 1  # the databases' 64-bit keys: a larger number names no row, and must not reach a query
+RecordId = Annotated[StrictInt, Field(ge=1, le=MAX_RECORD_ID)]
 
 
 class Body(BaseModel):
@@ -209,18 +211,18 @@ class PartnerEmailBody(Body):
 
 
 class OutletBody(Body):
-    partner_id: StrictInt
+    partner_id: RecordId
     name: StrictStr = Field(min_length=1, max_length=200)
     timezone: StrictStr = "UTC"
 
 
 class TerminalBody(Body):
-    outlet_id: StrictInt
+    outlet_id: RecordId
     name: StrictStr = Field(min_length=1, max_length=200)
 
 
 class CashierBody(Body):
-    outlet_id: StrictInt
+    outlet_id: RecordId
     login: StrictStr = Field(min_length=2, max_length=100)
     name: StrictStr = Field(min_length=1, max_length=200)
     password: StrictStr = Field(min_length=6, max_length=200)
@@ -279,7 +281,7 @@ class MatrixBody(Body):
 
 class ConsoleUserBody(Body):
     role: StrictStr = Field(description="'administrator' (the whole network) or 'owner' (one partner)")
-    partner_id: StrictInt | None = Field(default=None, description="an owner's partner; none for an administrator")
+    partner_id: RecordId | None = Field(default=None, description="an owner's partner; none for an administrator")
     login: StrictStr = Field(min_length=2, max_length=100)
     name: StrictStr = Field(min_length=1, max_length=200)
     password: StrictStr = Field(min_length=6, max_length=200)

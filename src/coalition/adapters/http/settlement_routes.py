@@ -11,7 +11,7 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from coalition.adapters.documents.pdf import statement_pdf
-from coalition.adapters.http.dependencies import NetworkAdmin, Svc
+from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc
 from coalition.application.settlement import statement_csv_rows, statement_json
 
 router = APIRouter(prefix="/v1/admin/settlement", tags=["Settlement"])
@@ -53,7 +53,7 @@ async def statements(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
 
 @router.get("/statements/{number}", summary="A statement with both transfer plans; `?format=csv` for a table")
 async def statement(
-    number: int,
+    number: PathId,
     svc: Svc,
     admin: NetworkAdmin,
     output: Annotated[Literal["json", "csv", "pdf"], Query(alias="format")] = "json",
@@ -68,12 +68,12 @@ async def statement(
 
 
 @router.post("/statements/{number}/send", summary="E-mail each partner its entries and the statement (CSV, PDF)")
-async def send_statement(number: int, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+async def send_statement(number: PathId, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.settlement.send(admin.id, number)
 
 
 @router.get("/statements/{number}/partners/{partner_id}", summary="A partner's obligation entries of the period")
-async def partner_statement(number: int, partner_id: int, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+async def partner_statement(number: PathId, partner_id: PathId, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.settlement.partner_statement(admin.id, number, partner_id)
 
 

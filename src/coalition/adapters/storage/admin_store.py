@@ -323,6 +323,25 @@ class SqlAdminUnitOfWork:
             ),
         }
 
+    # --- the administrator's console (terminals, partners) ---
+    async def terminal_key_prefix(self, network: NetworkRef, terminal_id: int) -> str | None:
+        term = t.terminals
+        found = await self.connection.scalar(
+            select(term.c.key_prefix).where(term.c.id == terminal_id, term.c.network_id == network.id)
+        )
+        return None if found is None else str(found)
+
+    async def set_terminal_active(self, network: NetworkRef, terminal_id: int, active: bool) -> None:
+        term = t.terminals
+        await self.connection.execute(
+            update(term).where(term.c.id == terminal_id, term.c.network_id == network.id).values(active=active)
+        )
+
+    async def partners_with_email(self, network: NetworkRef) -> list[dict[str, Any]]:
+        p = t.partners
+        statement = select(p.c.id, p.c.name, p.c.email).where(p.c.network_id == network.id).order_by(p.c.id)
+        return [dict(row._mapping) for row in await self.connection.execute(statement)]
+
 
 class SqlAdminStore:
     def __init__(self, engine: AsyncEngine, clock: Clock) -> None:

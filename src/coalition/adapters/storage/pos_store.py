@@ -22,6 +22,7 @@ from coalition.application.ports import (
     LedgerBatch,
     MemberHistory,
     MemberLabels,
+    MemberListing,
     MemberRef,
     NewPurchase,
     NewRefund,
@@ -1262,6 +1263,27 @@ class SqlPosUnitOfWork:
         if row is None:
             raise LookupError(f"member {member_id} does not exist")
         return MemberRef(int(row["id"]), row["kind"], int(row["account_id"]), None, None, None)
+
+    async def member_in_network(self, network_id: int, member_id: int) -> MemberRef | None:
+        row = await self.db.fetchrow(
+            "SELECT m.id, m.kind, b.account_id FROM members m JOIN member_balances b ON b.member_id = m.id "
+            "WHERE m.id = $1 AND m.network_id = $2",
+            member_id,
+            network_id,
+        )
+        return None if row is None else MemberRef(int(row["id"]), row["kind"], int(row["account_id"]), None, None, None)
+
+    async def members_named(self, network_id: int, text: str, limit: int) -> list[MemberListing]:
+        # lower() folds every letter on PostgreSQL but only ASCII on SQLite (the embedded engine of small shops)
+        escaped = text.lower().replace("!", "!!").replace("%", "!%").replace("_", "!_")
+        rows = await self.db.fetch(
+            "SELECT id, kind, name, phone FROM members WHERE network_id = $1 AND lower(name) LIKE $2 ESCAPE '!' "
+            "ORDER BY id LIMIT $3",
+            network_id,
+            f"%{escaped}%",
+            limit,
+        )
+        return [MemberListing(int(row["id"]), row["kind"], row["name"], row["phone"]) for row in rows]
 
     async def points_added_since(self, account_id: int, since: datetime) -> int:
         found = await self.db.fetchval(

@@ -570,3 +570,23 @@ login_failures = Table(  # failed sign-ins, counted per scope (an account, an ad
     Column("failed_at", Timestamp, nullable=False),
     Index("ix_login_failures_scope_failed_at", "scope", "failed_at"),
 )
+
+member_pins = Table(  # the PIN a member set on /me (argon2id), to sign in with the card number and the PIN
+    "member_pins",
+    metadata,
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("pin_hash", String(200), nullable=False),
+    Column("set_at", Timestamp, nullable=False),
+)
+
+member_sign_in_codes = Table(  # one-time codes e-mailed to a member: kept hashed, short-lived, used once
+    "member_sign_in_codes",
+    metadata,
+    _id(),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("code_hash", String(200), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("used_at", Timestamp, nullable=True),
+    Index("ix_member_sign_in_codes_member_created", "member_id", "created_at"),
+)

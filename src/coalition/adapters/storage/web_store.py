@@ -13,9 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
 from coalition.adapters.storage.driver import duplicate_from_message
-from coalition.application.web_sessions import CashierAccount, ConsoleAccount, NewSession, WebIdentity
-
-WEB_TERMINAL_NAME = "Web terminal"
+from coalition.application.admin import WEB_TERMINAL_NAME
+from coalition.application.web_sessions import CashierAccount, ConsoleAccount, ConsoleUser, NewSession, WebIdentity
 
 
 class SqlWebSessionUnitOfWork:
@@ -178,6 +177,29 @@ class SqlWebSessionUnitOfWork:
         p = t.partners
         query = select(p.c.id).where(p.c.id == partner_id, p.c.network_id == network_id)
         return (await self.connection.execute(query)).first() is not None
+
+    # --- the administrator's console: console users ---
+    async def console_users(self, network_id: int) -> list[ConsoleUser]:
+        u = t.console_users
+        rows = await self.connection.execute(
+            select(u.c.id, u.c.role, u.c.partner_id, u.c.login, u.c.name, u.c.active)
+            .where(u.c.network_id == network_id)
+            .order_by(u.c.role, u.c.id)  # 'administrator' sorts before 'owner'
+        )
+        return [ConsoleUser(row.id, row.role, row.partner_id, row.login, row.name, row.active) for row in rows]
+
+    async def set_console_user_active(self, network_id: int, user_id: int, active: bool) -> bool:
+        return await self._update_console_user(network_id, user_id, active=active)
+
+    async def set_console_user_password(self, network_id: int, user_id: int, password_hash: str) -> bool:
+        return await self._update_console_user(network_id, user_id, password_hash=password_hash)
+
+    async def _update_console_user(self, network_id: int, user_id: int, **values: Any) -> bool:
+        u = t.console_users
+        result = await self.connection.execute(
+            update(u).where(u.c.id == user_id, u.c.network_id == network_id).values(**values)
+        )
+        return bool(result.rowcount)
 
     async def _revoke(self, condition: Any, now: datetime) -> int:
         s = t.web_sessions

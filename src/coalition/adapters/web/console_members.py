@@ -1,7 +1,92 @@
-"""Members and cards in the console: search by any identifier, a member's statement, block, replace."""
+"""Members and cards in the console: search by any identifier (or a name), a member's page with their cards, points,
+lots about to expire, gifts and statement, and the card actions (block, unblock, report lost, replace).
+For the network's administrator only."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import RedirectResponse
+
+from coalition.adapters.http.problems import status_of
+from coalition.adapters.web.sessions import checked_form, services_of, signed_in
+from coalition.adapters.web.templating import gettext, render
+from coalition.application.member_admin import MemberAdministration
+from coalition.application.web_sessions import WebIdentity
+from coalition.domain.cards import CardAction
+from coalition.domain.errors import DomainError, InvalidInput
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrator"))]
+STATEMENT_STEP = 50
+CARD_NOTICES = {
+    CardAction.BLOCK: "The card was blocked: it cannot earn or spend until it is unblocked.",
+    CardAction.UNBLOCK: "The card was unblocked.",
+    CardAction.REPORT_LOST: "The card was reported lost: it cannot be used any more.",
+    CardAction.REPLACE: "The card was replaced: the balance and the history are on the new card.",
+    CardAction.ACTIVATE: "The card was activated.",
+}
+
+
+def members_of(request: Request) -> MemberAdministration:
+    return MemberAdministration(services_of(request).pos)
+
+
+@router.get("/members")
+async def search_page(request: Request, me: Administrator, q: str = "") -> Response:
+    context: dict[str, object] = {"me": me, "query": q, "results": None, "error": None}
+    status = 200
+    if q.strip():
+        try:
+            results = await members_of(request).search(me.network_id, q)
+        except DomainError as error:
+            context["error"], status = gettext(request, error.detail), status_of(error)
+        else:
+            if len(results) == 1:
+                return RedirectResponse(f"/console/members/{results[0].member_id}", 303)
+            context["results"] = results
+    return render(request, "console/members.html", context, currency=me.currency, status_code=status)
+
+
+@router.get("/members/{member_id}")
+async def member_page(request: Request, me: Administrator, member_id: int, lines: int = STATEMENT_STEP) -> Response:
+    return await _member(request, me, member_id, lines)
+
+
+async def _member(
+    request: Request,
+    me: WebIdentity,
+    member_id: int,
+    lines: int = STATEMENT_STEP,
+    error: DomainError | None = None,
+    failed_card: str | None = None,
+) -> Response:
+    overview = await members_of(request).overview(me.network_id, member_id, lines)
+    notice = request.query_params.get("done", "")
+    context = {
+        "me": me,
+        "member": overview,
+        "lines": len(overview.statement),
+        "more_lines": len(overview.statement) + STATEMENT_STEP,
+        "notice": gettext(request, CARD_NOTICES[CardAction(notice)]) if notice in set(CardAction) else None,
+        "error": gettext(request, error.detail) if error else None,
+        "failed_card": failed_card,
+    }
+    status = status_of(error) if error else 200
+    return render(request, "console/members_show.html", context, currency=me.currency, status_code=status)
+
+
+@router.post("/members/{member_id}/cards")
+async def change_card(request: Request, me: Administrator, member_id: int) -> Response:
+    form = await checked_form(request, me)
+    number, action_text = str(form.get("number", "")), str(form.get("action", ""))
+    new_number = str(form.get("new_number", "")) or None
+    try:
+        if action_text not in set(CardAction):
+            raise InvalidInput(f"'{action_text}' is not a card action", field="action")
+        action = CardAction(action_text)
+        await members_of(request).change_card(me.network_id, member_id, number, action, new_number)
+    except DomainError as error:
+        return await _member(request, me, member_id, error=error, failed_card=number)
+    return RedirectResponse(f"/console/members/{member_id}?done={action.value}", 303)

@@ -23,14 +23,14 @@ def _current() -> Translator:
     return _translator.get() or Translator.for_language("en")
 
 
-def _gettext(message: str, **values: Any) -> str:
-    text = _current().gettext(message)
-    return text % values if values else text
+# Jinja's new-style gettext formats the result itself (`%(name)s` from the call's keywords, `num` and the `trans`
+# block's own variables for plurals): these only look the message up.
+def _gettext(message: str) -> str:
+    return _current().gettext(message)
 
 
-def _ngettext(singular: str, plural: str, count: int, **values: Any) -> str:
-    text = _current().ngettext(singular, plural, count)
-    return text % {"num": count, **values}
+def _ngettext(singular: str, plural: str, count: int) -> str:
+    return _current().ngettext(singular, plural, count)
 
 
 environment = Environment(

@@ -1,0 +1,184 @@
+"""`make screenshots`: the main screens as PNGs in docs/screenshots/, so a newcomer sees the product.
+
+Starts the whole application over a fresh demo database on a free port, signs in as each role in Debian's Chromium
+and saves each screen of SCREENS: phones for the terminal and the member's page, a desktop for the console. To add
+a screen, add a row to SCREENS (and, for a new role, a function to SIGN_IN); README.md is written from the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from coalition.adapters.storage import migrate
+from coalition.demo import DEMO_ADMIN_LOGIN, DEMO_ADMIN_PASSWORD, OUTLETS, load_demo
+from coalition.settings import Settings
+from coalition.wiring import build_services
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer
+from tests.web.member_support import member_with_history
+
+OUTPUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 800}
+MEMBER_CARD, MEMBER_EMAIL, MEMBER_PIN = "7700-0001", "olga@mail.example", "2580"
+
+
+@dataclass(frozen=True)
+class Screen:
+    name: str  # the PNG's file name, without .png
+    role: str  # a key of SIGN_IN: who is signed in first ("anyone": nobody)
+    path: str
+    viewport: dict[str, int]
+    caption: str
+
+
+SCREENS = (
+    Screen("terminal-sign-in", "anyone", "/terminal/login", PHONE, "The cashier's sign-in on a phone"),
+    Screen("terminal", "cashier", "/terminal", PHONE, "The cashier's terminal"),
+    Screen("console-sign-in", "anyone", "/console/login", DESKTOP, "The console's sign-in"),
+    Screen("console-register", "anyone", "/console/register", PHONE, "A small shop registers itself (when open)"),
+    Screen("console-administrator", "administrator", "/console", DESKTOP, "The administrator's console"),
+    Screen("console-owner", "owner", "/console", DESKTOP, "A partner owner's console"),
+    Screen("console-partners", "administrator", "/console/partners", DESKTOP, "Partners and outlets"),
+    Screen("console-terminals", "administrator", "/console/terminals", DESKTOP, "Terminals and devices"),
+    Screen("console-members", "administrator", "/console/members", DESKTOP, "Members and cards"),
+    Screen("console-rules", "administrator", "/console/rules", DESKTOP, "The rule set: draft, conflicts, history"),
+    Screen("console-gifts", "administrator", "/console/gifts", DESKTOP, "The gift catalogue"),
+    Screen("console-permissions", "administrator", "/console/permissions", DESKTOP, "The permissions matrix"),
+    Screen("console-settlement", "administrator", "/console/settlement", DESKTOP, "Periods and settlement"),
+    Screen("console-statements", "owner", "/console/statements", DESKTOP, "A partner's settlement statements"),
+    Screen(
+        "member-sign-in", "anyone", "/me/login", PHONE, "The member's sign-in: card number and PIN or e-mailed code"
+    ),
+    Screen("member", "member", "/me", PHONE, "The member's page: points, expiring lots, gifts, purchases, visits"),
+    Screen("member-ru", "member", "/me?lang=ru", PHONE, "The member's page in Russian"),
+)
+
+
+def _fill_and_submit(page: Page, url: str, path: str, fields: dict[str, str], button: str, landing: str) -> None:
+    page.goto(url + path)
+    for label, value in fields.items():
+        page.get_by_label(label, exact=True).fill(value)
+    page.get_by_role("button", name=button).click()
+    expect(page).to_have_url(url + landing)
+
+
+def _cashier(page: Page, url: str) -> None:
+    outlet = OUTLETS[0]
+    fields = {"Outlet number": "1", "Cashier login": outlet.cashier_login, "Password": outlet.cashier_password}
+    _fill_and_submit(page, url, "/terminal/login", fields, "Sign in", "/terminal")
+
+
+def _administrator(page: Page, url: str) -> None:
+    fields = {"Network code": "demo", "Login": DEMO_ADMIN_LOGIN, "Password": DEMO_ADMIN_PASSWORD}
+    _fill_and_submit(page, url, "/console/login", fields, "Sign in", "/console")
+
+
+def _owner(page: Page, url: str) -> None:
+    outlet = OUTLETS[0]
+    fields = {"Network code": "demo", "Login": outlet.owner_login, "Password": outlet.owner_password}
+    _fill_and_submit(page, url, "/console/login", fields, "Sign in", "/console")
+
+
+def _member(page: Page, url: str) -> None:
+    fields = {"Card number": MEMBER_CARD, "PIN": MEMBER_PIN}
+    _fill_and_submit(page, url, "/me/login", fields, "Sign in with the PIN", "/me")
+
+
+SIGN_IN: dict[str, Callable[[Page, str], None]] = {
+    "anyone": lambda _page, _url: None,
+    "cashier": _cashier,
+    "administrator": _administrator,
+    "owner": _owner,
+    "member": _member,
+}
+
+
+def _settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, operator_token="screenshots", public_url="http://127.0.0.1")
+
+
+def demo_database(folder: Path) -> str:
+    """A migrated SQLite database with the demo network, as `make run` makes it."""
+    url = f"sqlite:///{folder / 'screenshots.db'}"
+    migrate.upgrade(url)
+
+    async def load() -> None:
+        services = build_services(_settings(url))
+        try:
+            await load_demo(services)
+        finally:
+            await services.close()
+
+    asyncio.run(load())
+    return url
+
+
+def give_the_member_a_pin(database_url: str) -> None:
+    async def set_pin() -> None:
+        services = build_services(_settings(database_url))
+        try:
+            network = await services.member_page.network("demo")
+            member_id = (await services.pos.statement(network.id, MEMBER_CARD, limit=1))["member_id"]
+            await services.member_page.set_pin(member_id, MEMBER_PIN, MEMBER_PIN)
+        finally:
+            await services.close()
+
+    asyncio.run(set_pin())
+
+
+def shoot(browser: Browser, url: str, screen: Screen) -> Path:
+    context = browser.new_context(viewport=screen.viewport, locale="en-GB", device_scale_factor=1)
+    try:
+        page = context.new_page()
+        SIGN_IN[screen.role](page, url)
+        page.goto(url + screen.path)
+        target = OUTPUT / f"{screen.name}.png"
+        page.screenshot(path=str(target), full_page=True)
+        return target
+    finally:
+        context.close()
+
+
+def write_readme() -> None:
+    lines = [
+        "# Screenshots",
+        "",
+        "The main screens over the demo network (`make run` loads the same), refreshed by `make screenshots`",
+        "(tests/web/screenshots.py: add a screen to its `SCREENS` table).",
+        "",
+        "| screen | who | page | size |",
+        "|---|---|---|---|",
+    ]
+    for screen in SCREENS:
+        size = f"{screen.viewport['width']}×{screen.viewport['height']}"
+        lines.append(f"| [{screen.caption}]({screen.name}.png) | {screen.role} | `{screen.path}` | {size} |")
+    (OUTPUT / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main() -> int:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        database_url = demo_database(Path(folder))
+        with LiveServer(database_url, open_registration=True) as server:
+            member_with_history(server.url, MEMBER_CARD, MEMBER_EMAIL)
+            give_the_member_a_pin(database_url)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+                try:
+                    for screen in SCREENS:
+                        print(f"{shoot(browser, server.url, screen).relative_to(OUTPUT.parents[1])}")
+                finally:
+                    browser.close()
+    write_readme()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
