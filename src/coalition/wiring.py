@@ -17,6 +17,7 @@ from coalition.adapters.storage.reports_store import SqlReportsStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.settlement_store import SqlSettlementStore
 from coalition.adapters.storage.web_store import SqlWebSessionStore
+from coalition.adapters.storage.web_terminal_store import SqlWebTerminalStore
 from coalition.application.admin import AdminService
 from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.breakage import BreakageService
@@ -34,6 +35,7 @@ from coalition.application.rules import RulesService
 from coalition.application.settlement import SettlementService
 from coalition.application.visits import VisitService
 from coalition.application.web_sessions import WebSessions
+from coalition.application.web_terminal import WebTerminal
 from coalition.settings import Settings
 
 
@@ -63,6 +65,7 @@ class Services:
     registration: Registration
     devices: DeviceUseService
     member_page: MemberPage
+    web_terminal: WebTerminal
 
     async def close(self) -> None:
         await self.store.close()
@@ -89,6 +92,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     web_sessions = WebSessions(SqlWebSessionStore(engine).unit_of_work, clock)
     reports = ReportsService(SqlReportsStore(engine).unit_of_work, clock)
     member_page = MemberPage(SqlMemberPageStore(engine).unit_of_work, store.unit_of_work, web_sessions, clock, mailer)
+    web_terminal = WebTerminal(SqlWebTerminalStore(engine).unit_of_work, clock)
     return Services(
         settings=settings,
         engine=engine,
@@ -109,4 +113,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         registration=Registration(admin_store.unit_of_work),
         devices=DeviceUseService(pos),
         member_page=member_page,
+        web_terminal=web_terminal,
     )

@@ -1,20 +1,545 @@
-"""The cashier's terminal at /terminal: the brief's five steps on a phone, enrolment, refunds and the day's list."""
+"""The cashier's terminal at /terminal: the brief's five steps on a phone, enrolment, refunds and the day's list.
+
+The steps are plain forms (they work without JavaScript); the state of a sale travels in hidden fields and is checked
+again at every step. Writes carry an idempotency key made when their form is shown, so a double tap or a retry after a
+dropped connection books once and answers with the first result; the result pages read that stored answer.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from starlette.datastructures import FormData
 
-from coalition.adapters.web.sessions import signed_in
-from coalition.adapters.web.templating import render
+from coalition.adapters.http.problems import PROBLEM_TYPE_BASE, status_of
+from coalition.adapters.web import formatting
+from coalition.adapters.web.sessions import checked_form, services_of, signed_in
+from coalition.adapters.web.templating import gettext, language_of, render
+from coalition.application.ports import Profile, StoredResponse, TerminalContext
+from coalition.application.pos import EnrolInput, PurchaseInput, RefundInput, fingerprint
 from coalition.application.web_sessions import WebIdentity
+from coalition.application.web_terminal import ProgramTerms
+from coalition.domain import errors
+from coalition.domain.money import format_minor, parse_amount_minor
 
 router = APIRouter(prefix="/terminal", include_in_schema=False)
 Cashier = Annotated[WebIdentity, Depends(signed_in("terminal"))]
 
+_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2009']")  # what people type between thousands: 1 500,00 or 1'500.00
+_CARD_STATE_MESSAGES = {
+    "issued": "This card has not been activated yet; it cannot earn or pay with points.",
+    "blocked": "This card is blocked; it cannot earn or pay with points.",
+    "lost": "This card was reported lost; it cannot earn or pay with points.",
+    "replaced": "This card was replaced by a new one; ask for the new card.",
+}
+
+
+class FieldError(errors.InvalidInput):
+    """A message already written for the cashier (translated), shown beside `field`."""
+
+
+@dataclass(frozen=True)
+class Till:
+    """Everything a page of the terminal needs about where it runs."""
+
+    request: Request
+    me: WebIdentity
+    ctx: TerminalContext
+    terms: ProgramTerms
+
+    def _(self, message: str, **values: Any) -> str:
+        return gettext(self.request, message, **values)
+
+    def page(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        values = {"me": self.me, "outlet": self.ctx.outlet_name, "terms": self.terms, **context}
+        return render(
+            self.request,
+            f"terminal/{template}",
+            values,
+            status_code=status_code,
+            currency=self.terms.currency,
+            timezone=self.ctx.timezone,
+        )
+
+
+async def _till(request: Request, me: WebIdentity) -> Till:
+    services = services_of(request)
+    if me.terminal_id is None:
+        raise errors.Unauthorized("this session has no terminal; sign in again")
+    ctx = await services.pos.terminal(me.terminal_id)
+    return Till(request, me, ctx, await services.web_terminal.program_terms(me.network_id))
+
+
+# --- reading what people type --------------------------------------------------------------------------------
+
+
+def read_amount(till: Till, text: str, field: str = "amount") -> int:
+    """An amount as a person types it: '1500', '1 500,50', '1500.5'; minor units, never a float."""
+    cleaned = _SPACES.sub("", text).replace(",", ".")
+    if not cleaned:
+        raise FieldError(till._("Enter the amount."), field=field)
+    try:
+        amount_minor = parse_amount_minor(cleaned, till.terms.currency, field=field)
+    except errors.InvalidInput:
+        raise FieldError(till._("Enter an amount such as 1500.00."), field=field) from None
+    if amount_minor <= 0:
+        raise FieldError(till._("The amount must be greater than zero."), field=field)
+    return amount_minor
+
+
+def read_points(till: Till, text: str) -> int:
+    cleaned = _SPACES.sub("", text)
+    if not cleaned:
+        return 0
+    if not (cleaned.isascii() and cleaned.isdigit()) or len(cleaned) > 12:
+        raise FieldError(till._("Enter the points as a whole number, such as 100."), field="points")
+    return int(cleaned)
+
+
+def read_key(till: Till, form: FormData) -> str:
+    key = str(form.get("key", ""))
+    if not _KEY.match(key):
+        raise FieldError(till._("This form is out of date; go back and start again."), field="key")
+    return key
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def text_of(form: FormData, name: str) -> str:
+    return str(form.get(name, "")).strip()
+
+
+def explain(till: Till, error: errors.DomainError) -> str:
+    """The cashier's words for a refusal, in their language."""
+    if isinstance(error, FieldError):
+        return error.detail
+    if isinstance(error, errors.MemberNotFound):
+        return till._("No customer has this card number or phone.")
+    if isinstance(error, errors.CardNotActive):
+        return till._("This card cannot be used now: it is blocked, lost or replaced.")
+    if isinstance(error, errors.InvalidInput) and error.field in ("customer", "identifier"):
+        return till._("This is not a card number or a phone number.")
+    if isinstance(error, errors.RefundNotAllowed):
+        return till._("The refund is larger than what is left of this purchase.")
+    return till._(error.detail)
+
+
+def field_of(error: errors.DomainError) -> str:
+    """Which input of the terminal's forms an error belongs beside."""
+    names = {
+        "identifier": "customer",
+        "redeem_points": "points",
+        "identifiers": "card_number",
+        "profile.phone": "phone",
+        "profile.email": "email",
+        "profile.name": "name",
+        "profile.consent_data_processing": "consent_data_processing",
+        "profile": "kind",
+    }
+    field = error.field or "form"
+    return names.get(field, field)
+
+
+# --- the five steps -----------------------------------------------------------------------------------------
+
 
 @router.get("")
-async def home(request: Request, cashier: Cashier) -> HTMLResponse:
-    return render(request, "terminal/home.html", {"me": cashier}, currency=cashier.currency)
+async def home(request: Request, me: Cashier) -> HTMLResponse:
+    till = await _till(request, me)
+    return till.page("home.html", values={})
+
+
+async def _member(till: Till, customer: str) -> dict[str, Any]:
+    """The member's summary for the screen: name, card, balance and its money value, tier."""
+    if not customer:
+        raise FieldError(till._("Enter the card number or the phone."), field="customer")
+    summary = await services_of(till.request).pos.member_summary(till.ctx, customer)
+    card = summary.get("card") or {}
+    state = card.get("state", "active")
+    tier = summary.get("tier") or {}
+    return {
+        "customer": customer,
+        "name": summary["member"]["name"],
+        "kind": summary["member"]["kind"],
+        "card_number": card.get("number"),
+        "card_problem": till._(_CARD_STATE_MESSAGES[state]) if state in _CARD_STATE_MESSAGES else None,
+        "points": summary["points_balance"],
+        "points_value_minor": till.terms.points_value_minor(max(summary["points_balance"], 0)),
+        "accrual_bp": _basis_points(tier.get("accrual")),
+        "redeem_cap_bp": _basis_points(tier.get("redeem_cap")),
+        "gifts": summary.get("gifts", []),
+    }
+
+
+def _basis_points(text: str | None) -> int | None:
+    """'15 %' (as the POS answers) → 1500."""
+    if not text:
+        return None
+    try:
+        return int(Decimal(text.replace("%", "").strip()) * 100)
+    except InvalidOperation:
+        return None
+
+
+@router.post("/member")
+async def identify(request: Request, me: Cashier) -> HTMLResponse:
+    """Step 1: the customer's identifier → their balance."""
+    form = await checked_form(request, me)
+    till = await _till(request, me)
+    customer = text_of(form, "customer")
+    try:
+        member = await _member(till, customer)
+    except errors.DomainError as error:
+        return _refused(till, "home.html", error, values={"customer": customer})
+    return till.page("member.html", member=member, values={})
+
+
+async def _quote(till: Till, customer: str, amount_minor: int, points: int | None) -> dict[str, Any]:
+    """The same service call as POST /v1/purchases/quote: the most points allowed, the amount to collect."""
+    amount = format_minor(amount_minor, till.terms.currency)
+    answer = await services_of(till.request).pos.quote(till.ctx, PurchaseInput(customer, amount, redeem_points=points))
+    currency = answer["currency"]
+    return {
+        "amount": amount,
+        "amount_minor": amount_minor,
+        "max_points": answer["max_redeemable_points"],
+        "max_points_value_minor": till.terms.points_value_minor(answer["max_redeemable_points"]),
+        "points": answer["redeem_points"],
+        "points_value_minor": till.terms.points_value_minor(answer["redeem_points"]),
+        "discount_minor": parse_amount_minor(answer["discount"], currency),
+        "due_minor": parse_amount_minor(answer["amount_due"], currency),
+        "points_to_earn": answer["points_to_earn"],
+    }
+
+
+@router.post("/quote")
+async def quote(request: Request, me: Cashier) -> HTMLResponse:
+    """Step 2: the purchase amount → the most points the rules let pay it."""
+    form = await checked_form(request, me)
+    till = await _till(request, me)
+    customer, amount_text = text_of(form, "customer"), text_of(form, "amount")
+    try:
+        member = await _member(till, customer)
+    except errors.DomainError as error:
+        return _refused(till, "home.html", error, values={"customer": customer})
+    try:
+        priced = await _quote(till, customer, read_amount(till, amount_text), None)
+    except errors.DomainError as error:
+        return _refused(till, "member.html", error, member=member, values={"amount": amount_text})
+    return till.page("quote.html", member=member, sale=priced, values={})
+
+
+async def _too_many_points(till: Till, customer: str, amount_minor: int) -> str:
+    """A redemption the rules refuse, said with the figure the cashier needs: how many points may pay."""
+    allowed = await _quote(till, customer, amount_minor, None)
+    if allowed["max_points"] == 0 and amount_minor < till.terms.min_check_for_redeem_minor:
+        return till._(
+            "Points pay only checks from %(minimum)s.",
+            minimum=_money(till, till.terms.min_check_for_redeem_minor),
+        )
+    return till._("At most %(points)s points can pay this check.", points=allowed["max_points"])
+
+
+def _money(till: Till, amount_minor: int) -> str:
+    return formatting.money(amount_minor, till.terms.currency, language_of(till.request))
+
+
+@router.post("/review")
+async def review(request: Request, me: Cashier) -> HTMLResponse:
+    """Steps 3–4: the points to use → the amount to collect; the confirm button carries a new attempt's key."""
+    form = await checked_form(request, me)
+    till = await _till(request, me)
+    customer, amount_text, points_text = text_of(form, "customer"), text_of(form, "amount"), text_of(form, "points")
+    try:
+        member = await _member(till, customer)
+        amount_minor = read_amount(till, amount_text)
+        priced = await _quote(till, customer, amount_minor, None)
+    except errors.DomainError as error:
+        return _refused(till, "home.html", error, values={"customer": customer})
+    try:
+        confirmed = await _quote(till, customer, amount_minor, read_points(till, points_text))
+    except (errors.RedeemNotAllowed, errors.InsufficientPoints):
+        message = await _too_many_points(till, customer, amount_minor)
+        return till.page(
+            "quote.html", 422, member=member, sale=priced, values={"points": points_text}, errors={"points": message}
+        )
+    except errors.DomainError as error:
+        return _refused(till, "quote.html", error, member=member, sale=priced, values={"points": points_text})
+    return till.page("confirm.html", member=member, sale=confirmed, key=new_key(), values={})
+
+
+def _refused(till: Till, template: str, error: errors.DomainError, **context: Any) -> HTMLResponse:
+    return till.page(template, status_of(error), errors={field_of(error): explain(till, error)}, **context)
+
+
+@router.post("/purchases")
+async def confirm(request: Request, me: Cashier) -> Response:
+    """Step 5: book the purchase once per key. A form post is answered with the receipt; the terminal's script
+    (fetch) gets the receipt's address, or a problem with the cashier's words."""
+    form = await checked_form(request, me)
+    by_script = request.headers.get("x-requested-with") == "fetch"
+    till = await _till(request, me)
+    customer = text_of(form, "customer")
+    try:
+        key = read_key(till, form)
+        amount_minor = read_amount(till, text_of(form, "amount"))
+        points = read_points(till, text_of(form, "points"))
+        cashier = await services_of(request).web_terminal.cashier_login(me.cashier_id or 0)
+        amount = format_minor(amount_minor, till.terms.currency)
+        intent = {"customer": customer, "amount": amount, "points": points, "cashier": cashier}
+        purchase = PurchaseInput(customer, amount, redeem_points=points, receipt=f"web-{key}", cashier=cashier)
+        await services_of(request).pos.purchase(till.ctx, purchase, key, _hash("purchase", intent))
+    except errors.DomainError as error:
+        if by_script:
+            return _problem(till, error, await _confirm_message(till, form, error))
+        return await _confirm_refused(till, form, error)
+    receipt_url = f"/terminal/receipts/{key}"
+    if by_script:
+        return JSONResponse({"receipt_url": receipt_url})
+    return RedirectResponse(receipt_url, 303)
+
+
+async def _confirm_refused(till: Till, form: FormData, error: errors.DomainError) -> HTMLResponse:
+    customer = text_of(form, "customer")
+    try:
+        member = await _member(till, customer)
+        amount_minor = read_amount(till, text_of(form, "amount"))
+        sale = await _quote(till, customer, amount_minor, None)
+    except errors.DomainError as again:
+        return _refused(till, "home.html", again, values={"customer": customer})
+    message = await _confirm_message(till, form, error)
+    values = {"points": text_of(form, "points")}
+    return till.page(
+        "quote.html", status_of(error), member=member, sale=sale, values=values, errors={"points": message}
+    )
+
+
+async def _confirm_message(till: Till, form: FormData, error: errors.DomainError) -> str:
+    """Why a confirm was refused; for points no longer allowed (spent elsewhere meanwhile), how many still are."""
+    if isinstance(error, (errors.RedeemNotAllowed, errors.InsufficientPoints)):
+        try:
+            amount_minor = read_amount(till, text_of(form, "amount"))
+            return await _too_many_points(till, text_of(form, "customer"), amount_minor)
+        except errors.DomainError:
+            pass
+    return explain(till, error)
+
+
+def _problem(till: Till, error: errors.DomainError, message: str) -> JSONResponse:
+    status = status_of(error)
+    body = {
+        "type": PROBLEM_TYPE_BASE + error.code,
+        "title": till._(error.title),
+        "status": status,
+        "detail": message,
+        "field": field_of(error),
+    }
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def _hash(operation: str, intent: dict[str, Any]) -> str:
+    """A retry of an attempt must ask for the same thing: what the form asked, in canonical form."""
+    return fingerprint(f"web terminal {operation}", json.dumps(intent, sort_keys=True).encode())
+
+
+async def _stored(till: Till, key: str, kind: str) -> dict[str, Any]:
+    found: StoredResponse = await services_of(till.request).web_terminal.stored_answer(till.ctx, key)
+    shapes = {"purchase": "points_earned", "refund": "money_back", "enrolment": "identifiers"}
+    if found.status_code >= 400 or shapes[kind] not in found.body:
+        raise errors.NotFound("no such receipt at this terminal", field="key")
+    return found.body
+
+
+@router.get("/receipts/{key}")
+async def receipt(request: Request, key: str, me: Cashier) -> HTMLResponse:
+    till = await _till(request, me)
+    body = await _stored(till, key, "purchase")
+    currency = body["currency"]
+    paid = {
+        "receipt": body["receipt"],
+        "occurred_at": datetime.fromisoformat(body["occurred_at"]),
+        "check_minor": parse_amount_minor(body["amount"], currency),
+        "discount_minor": parse_amount_minor(body["discount"], currency),
+        "due_minor": parse_amount_minor(body["amount_due"], currency),
+        "points_redeemed": body["points_redeemed"],
+        "points_redeemed_value_minor": till.terms.points_value_minor(body["points_redeemed"]),
+        "points_earned": body["points_earned"],
+        "points_balance": body["points_balance"],
+        "balance_value_minor": till.terms.points_value_minor(max(body["points_balance"], 0)),
+        "gifts": _with_validity(body.get("gifts_granted", [])),
+        "coupons": _with_validity(body.get("coupons_issued", [])),
+    }
+    return till.page("receipt.html", paid=paid)
+
+
+def _with_validity(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Gifts and coupons of an answer with their end of validity as a moment, to write in the reader's format."""
+    return [entry | {"valid_until": datetime.fromisoformat(entry["valid_until"])} for entry in entries]
+
+
+# --- the day's own purchases and refunds --------------------------------------------------------------------
+
+
+@router.get("/today")
+async def today(request: Request, me: Cashier) -> HTMLResponse:
+    till = await _till(request, me)
+    services = services_of(request)
+    cashier = await services.web_terminal.cashier_login(me.cashier_id or 0)
+    day = await services.web_terminal.cashier_day(till.ctx, cashier)
+    return till.page("today.html", day=day, totals=day.totals)
+
+
+@router.get("/purchases/{purchase_id}/refund")
+async def refund_form(request: Request, purchase_id: str, me: Cashier) -> HTMLResponse:
+    till = await _till(request, me)
+    found = await services_of(request).web_terminal.outlet_purchase(till.ctx, purchase_id)
+    return till.page("refund.html", purchase=found.purchase, key=new_key(), values={})
+
+
+@router.post("/purchases/{purchase_id}/refund")
+async def refund(request: Request, purchase_id: str, me: Cashier) -> Response:
+    form = await checked_form(request, me)
+    till = await _till(request, me)
+    services = services_of(request)
+    found = await services.web_terminal.outlet_purchase(till.ctx, purchase_id)
+    amount_text = text_of(form, "amount")
+    whole = form.get("whole") == "1"
+    try:
+        key = read_key(till, form)
+        if await _answered(till, key):
+            return RedirectResponse(f"/terminal/refunds/{key}", 303)
+        left = found.purchase.refundable_minor
+        amount_minor = left if whole else read_amount(till, amount_text)
+        if left <= 0:
+            raise FieldError(till._("This purchase is refunded in full already."), field="amount")
+        if amount_minor > left:
+            raise FieldError(till._("At most %(amount)s can be refunded.", amount=_money(till, left)), field="amount")
+        intent = {"purchase": purchase_id, "whole": whole, "amount": "" if whole else amount_text}
+        amount = format_minor(amount_minor, till.terms.currency)
+        await services.pos.refund(till.ctx, purchase_id, RefundInput(amount=amount), key, _hash("refund", intent))
+    except errors.DomainError as error:
+        return _refused(
+            till, "refund.html", error, purchase=found.purchase, key=new_key(), values={"amount": amount_text}
+        )
+    return RedirectResponse(f"/terminal/refunds/{key}", 303)
+
+
+async def _answered(till: Till, key: str) -> bool:
+    try:
+        await services_of(till.request).web_terminal.stored_answer(till.ctx, key)
+    except errors.NotFound:
+        return False
+    return True
+
+
+@router.get("/refunds/{key}")
+async def refund_done(request: Request, key: str, me: Cashier) -> HTMLResponse:
+    till = await _till(request, me)
+    body = await _stored(till, key, "refund")
+    currency = body["currency"]
+    refunded = {
+        "amount_minor": parse_amount_minor(body["amount"], currency),
+        "money_back_minor": parse_amount_minor(body["money_back"], currency),
+        "points_returned": body["points_returned"],
+        "points_clawed_back": body["points_clawed_back"],
+        "points_balance": body["points_balance"],
+        "left_minor": parse_amount_minor(body["refundable_left"], currency),
+    }
+    return till.page("refund_done.html", refunded=refunded)
+
+
+# --- enrolment ------------------------------------------------------------------------------------------------
+
+_ENROL_FIELDS = ("kind", "card_number", "name", "phone", "email", "birth_date")
+
+
+@router.get("/enrol")
+async def enrol_form(request: Request, me: Cashier) -> HTMLResponse:
+    till = await _till(request, me)
+    return till.page("enrol.html", key=new_key(), values={"kind": "personal"})
+
+
+@router.post("/enrol")
+async def enrol(request: Request, me: Cashier) -> Response:
+    form = await checked_form(request, me)
+    till = await _till(request, me)
+    values: dict[str, Any] = {name: text_of(form, name) for name in _ENROL_FIELDS}
+    values |= {name: form.get(name) == "on" for name in ("consent_data_processing", "consent_newsletters")}
+    try:
+        key = read_key(till, form)
+        enrolment = _enrolment(till, values)
+        await services_of(request).pos.enrol(till.ctx, enrolment, key, _hash("enrol", values))
+    except errors.DomainError as error:
+        # a refused enrolment stored nothing: the same attempt may go again once corrected
+        key = text_of(form, "key")
+        return _refused(till, "enrol.html", error, key=key if _KEY.match(key) else new_key(), values=values)
+    return RedirectResponse(f"/terminal/enrolled/{key}", 303)
+
+
+def _enrolment(till: Till, values: dict[str, Any]) -> EnrolInput:
+    """What the form asks, checked field by field in the cashier's words."""
+    kind = values["kind"] if values["kind"] in ("personal", "anonymous") else "personal"
+    card_number = values["card_number"] or None
+    if kind == "anonymous":
+        if not card_number:
+            raise FieldError(till._("An anonymous card needs its card number."), field="card_number")
+        return EnrolInput("anonymous", card_number)
+    if not card_number and not values["phone"]:
+        raise FieldError(till._("Enter the card number or the customer's phone."), field="card_number")
+    if len(values["name"]) > 200:
+        raise FieldError(till._("A name has at most 200 characters."), field="name")
+    if values["email"] and (len(values["email"]) > 254 or not _EMAIL.match(values["email"])):
+        raise FieldError(till._("This is not an e-mail address."), field="email")
+    if not values["consent_data_processing"]:
+        raise FieldError(
+            till._("A personal card needs the customer's consent to data processing."), field="consent_data_processing"
+        )
+    profile = Profile(
+        name=values["name"] or None,
+        phone=values["phone"] or None,
+        email=values["email"] or None,
+        birth_date=_birth_date(till, values["birth_date"]),
+        consent_data_processing=True,
+        consent_newsletters=bool(values["consent_newsletters"]),
+    )
+    return EnrolInput("personal", card_number, profile)
+
+
+def _birth_date(till: Till, text: str) -> date | None:
+    if not text:
+        return None
+    try:
+        born = date.fromisoformat(text)
+    except ValueError:
+        raise FieldError(till._("Enter the birth date as a date, such as 1990-05-31."), field="birth_date") from None
+    if born > services_of(till.request).web_terminal.local_today(till.ctx) or born.year < 1900:
+        raise FieldError(till._("This birth date is not possible."), field="birth_date")
+    return born
+
+
+@router.get("/enrolled/{key}")
+async def enrolled(request: Request, key: str, me: Cashier) -> HTMLResponse:
+    till = await _till(request, me)
+    body = await _stored(till, key, "enrolment")
+    card = body.get("card") or {}
+    identifiers = body.get("identifiers") or [{}]
+    welcome = {
+        "name": body["member"].get("name"),
+        "card_number": card.get("number"),
+        "customer": card.get("number") or identifiers[0].get("value", ""),
+        "bonus": (body.get("bonus") or {}).get("points", 0),
+        "points_balance": body.get("points_balance", 0),
+    }
+    return till.page("enrolled.html", welcome=welcome)

@@ -1,0 +1,125 @@
+"""The SQL implementation of the web terminal's queries (SQLAlchemy Core, both engines)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from coalition.adapters.storage import tables as t
+from coalition.application.ports import StoredResponse
+from coalition.application.web_terminal import DayPurchase, OutletPurchase, ProgramTerms
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class SqlWebTerminalUnitOfWork:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def cashier_login(self, cashier_id: int) -> str | None:
+        found = await self.connection.execute(select(t.cashiers.c.login).where(t.cashiers.c.id == cashier_id))
+        login = found.scalar()
+        return None if login is None else str(login)
+
+    async def program_terms(self, network_id: int) -> ProgramTerms | None:
+        p = t.programs
+        row = (
+            await self.connection.execute(
+                select(p.c.currency, p.c.point_value_minor, p.c.min_check_for_redeem_minor).where(
+                    p.c.network_id == network_id
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        return ProgramTerms(row.currency, int(row.point_value_minor), int(row.min_check_for_redeem_minor))
+
+    async def cashier_purchases(
+        self, outlet_id: int, cashier_login: str, start: datetime, end: datetime
+    ) -> list[DayPurchase]:
+        p = t.purchases
+        query = (
+            _purchases()
+            .where(
+                p.c.outlet_id == outlet_id,
+                p.c.cashier_login == cashier_login,
+                p.c.occurred_at >= _utc(start),
+                p.c.occurred_at < _utc(end),
+            )
+            .order_by(p.c.occurred_at, p.c.id)
+        )
+        return [_day_purchase(row) for row in await self.connection.execute(query)]
+
+    async def outlet_purchase(self, outlet_id: int, purchase_id: str) -> OutletPurchase | None:
+        p = t.purchases
+        query = _purchases().where(p.c.outlet_id == outlet_id, p.c.id == purchase_id)
+        row = (await self.connection.execute(query)).first()
+        if row is None:
+            return None
+        return OutletPurchase(_day_purchase(row), int(row.outlet_id), row.cashier_login)
+
+    async def stored_answer(self, terminal_id: int, key: str) -> StoredResponse | None:
+        k = t.idempotency_keys
+        row = (
+            await self.connection.execute(
+                select(k.c.request_hash, k.c.status_code, k.c.response).where(
+                    k.c.terminal_id == terminal_id, k.c.key == key
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        return StoredResponse(row.request_hash, int(row.status_code), json.loads(row.response))
+
+
+def _purchases() -> Any:
+    """Purchases with the card presented and what their refunds took back so far."""
+    p, c, r = t.purchases, t.cards, t.refunds
+    refunded = (
+        select(r.c.purchase_id, func.sum(r.c.refund_minor).label("refunded_minor")).group_by(r.c.purchase_id).subquery()
+    )
+    return select(
+        p.c.id,
+        p.c.outlet_id,
+        p.c.cashier_login,
+        p.c.receipt,
+        p.c.occurred_at,
+        c.c.number.label("card_number"),
+        p.c.check_minor,
+        p.c.points_redeemed,
+        p.c.amount_due_minor,
+        p.c.points_earned,
+        func.coalesce(refunded.c.refunded_minor, 0).label("refunded_minor"),
+    ).select_from(p.outerjoin(c, c.c.id == p.c.card_id).outerjoin(refunded, refunded.c.purchase_id == p.c.id))
+
+
+def _day_purchase(row: Any) -> DayPurchase:
+    return DayPurchase(
+        id=row.id,
+        receipt=row.receipt,
+        occurred_at=_utc(row.occurred_at),
+        card_number=row.card_number,
+        check_minor=int(row.check_minor),
+        points_redeemed=int(row.points_redeemed),
+        amount_due_minor=int(row.amount_due_minor),
+        points_earned=int(row.points_earned),
+        refunded_minor=int(row.refunded_minor),
+    )
+
+
+class SqlWebTerminalStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[SqlWebTerminalUnitOfWork]:
+        async with self.engine.begin() as connection:
+            yield SqlWebTerminalUnitOfWork(connection)

@@ -1,0 +1,149 @@
+"""What the web terminal asks besides the POS commands: who the signed-in cashier is, the program's terms, the day's
+own purchases with their totals, one purchase of the outlet, and the stored answer of an attempt (for its receipt).
+
+A cashier's day is the calendar day in the outlet's time zone; only the purchases that name this cashier at this
+outlet are theirs.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from coalition.application.ports import Clock, StoredResponse, TerminalContext
+from coalition.domain.errors import NotFound, Unauthorized
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramTerms:
+    """What the terminal shows about the network's points: their money value and the smallest check they pay."""
+
+    currency: str
+    point_value_minor: int
+    min_check_for_redeem_minor: int
+
+    def points_value_minor(self, points: int) -> int:
+        return points * self.point_value_minor
+
+
+@dataclass(frozen=True, slots=True)
+class DayPurchase:
+    id: str
+    receipt: str
+    occurred_at: datetime
+    card_number: str | None
+    check_minor: int
+    points_redeemed: int
+    amount_due_minor: int
+    points_earned: int
+    refunded_minor: int  # the refunds of it so far, measured on the check total
+
+    @property
+    def refundable_minor(self) -> int:
+        return self.check_minor - self.refunded_minor
+
+
+@dataclass(frozen=True, slots=True)
+class DayTotals:
+    checks: int
+    check_minor: int
+    amount_due_minor: int
+    points_redeemed: int
+    points_earned: int
+    refunded_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class CashierDay:
+    day: date
+    purchases: tuple[DayPurchase, ...]
+
+    @property
+    def totals(self) -> DayTotals:
+        rows = self.purchases
+        return DayTotals(
+            checks=len(rows),
+            check_minor=sum(p.check_minor for p in rows),
+            amount_due_minor=sum(p.amount_due_minor for p in rows),
+            points_redeemed=sum(p.points_redeemed for p in rows),
+            points_earned=sum(p.points_earned for p in rows),
+            refunded_minor=sum(p.refunded_minor for p in rows),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OutletPurchase:
+    purchase: DayPurchase
+    outlet_id: int
+    cashier_login: str | None
+
+
+class WebTerminalUnitOfWork(Protocol):
+    async def cashier_login(self, cashier_id: int) -> str | None: ...
+    async def program_terms(self, network_id: int) -> ProgramTerms | None: ...
+    async def cashier_purchases(
+        self, outlet_id: int, cashier_login: str, start: datetime, end: datetime
+    ) -> list[DayPurchase]:
+        """The purchases at the outlet that name the cashier and occurred in [start, end), oldest first."""
+        ...
+
+    async def outlet_purchase(self, outlet_id: int, purchase_id: str) -> OutletPurchase | None: ...
+    async def stored_answer(self, terminal_id: int, key: str) -> StoredResponse | None: ...
+
+
+class WebTerminalUnitOfWorkFactory(Protocol):
+    def __call__(self) -> AbstractAsyncContextManager[WebTerminalUnitOfWork]: ...
+
+
+class WebTerminal:
+    def __init__(self, unit_of_work: WebTerminalUnitOfWorkFactory, clock: Clock) -> None:
+        self.unit_of_work = unit_of_work
+        self.clock = clock
+
+    async def cashier_login(self, cashier_id: int) -> str:
+        """The login purchases name their cashier by (the per-cashier reports group by it)."""
+        async with self.unit_of_work() as uow:
+            login = await uow.cashier_login(cashier_id)
+        if login is None:
+            raise Unauthorized("this cashier no longer exists")
+        return login
+
+    async def program_terms(self, network_id: int) -> ProgramTerms:
+        async with self.unit_of_work() as uow:
+            terms = await uow.program_terms(network_id)
+        if terms is None:
+            raise NotFound("this network has no bonus program", field="network")
+        return terms
+
+    def local_today(self, ctx: TerminalContext) -> date:
+        """Today's date at the terminal's outlet."""
+        return self.clock.now().astimezone(ZoneInfo(ctx.timezone)).date()
+
+    async def cashier_day(self, ctx: TerminalContext, cashier_login: str, day: date | None = None) -> CashierDay:
+        """The cashier's own purchases at the outlet on `day` (today by default) in the outlet's time zone."""
+        zone = ZoneInfo(ctx.timezone)
+        chosen = day or self.local_today(ctx)
+        start = datetime.combine(chosen, time(), zone)
+        end = datetime.combine(chosen + timedelta(days=1), time(), zone)
+        async with self.unit_of_work() as uow:
+            rows = await uow.cashier_purchases(ctx.outlet_id, cashier_login, start.astimezone(UTC), end.astimezone(UTC))
+        return CashierDay(chosen, tuple(rows))
+
+    async def outlet_purchase(self, ctx: TerminalContext, purchase_id: str) -> OutletPurchase:
+        """A purchase made at the terminal's outlet; another outlet's purchase is not found here."""
+        async with self.unit_of_work() as uow:
+            found = await uow.outlet_purchase(ctx.outlet_id, purchase_id.strip())
+        if found is None:
+            raise NotFound("this outlet has no such purchase", field="purchase_id")
+        return found
+
+    async def stored_answer(self, ctx: TerminalContext, key: str) -> StoredResponse:
+        """The answer first given to an attempt (a purchase, a refund, an enrolment) made through this terminal."""
+        async with self.unit_of_work() as uow:
+            found = await uow.stored_answer(ctx.terminal_id, key)
+        if found is None:
+            raise NotFound("no such receipt at this terminal", field="key")
+        return found
