@@ -7,11 +7,13 @@ Loading is idempotent: a second run finds the network and only prints it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from coalition.application.admin import NetworkRef, ProgramSettings
 from coalition.application.ports import Profile
-from coalition.application.pos import EnrolInput, PurchaseInput, fingerprint
+from coalition.application.pos import EnrolInput, PurchaseInput, RefundInput, fingerprint
 from coalition.domain.bonus import Tier
 from coalition.wiring import Services
 
@@ -97,6 +99,33 @@ MEMBERS = (
 )
 
 
+# A week of sales by the demo cashiers, so the console's reports have something to show. They go on a walk-in
+# customer's anonymous card of their own, so the members above keep the balances their checks give them.
+WALK_IN_CARD = "2000-0001"
+# (days ago, minutes after the opening at 9:00 — today: minutes before now, outlet index, check, points to redeem)
+SALES = tuple(
+    (days, minutes, outlet, amount, redeem)
+    for days in range(6, -1, -1)
+    for minutes, outlet, amount, redeem in (
+        (70, 0, "1850.00", 40 if days < 5 else 0),
+        (185, 1, "320.00", 0),
+        (260, 2, "1200.00", 0),
+        (400, 0, "640.50", 0),
+        (555, 1, "275.00", 0),
+    )
+    if (days + minutes) % 3 != 1  # not every sale every day
+)
+
+
+def _sale_moment(now: datetime, days: int, minutes: int) -> datetime:
+    """Past days' sales in business hours at the outlets (Moscow); today's before now, whatever the hour."""
+    if days == 0:
+        return now - timedelta(minutes=minutes // 10 + 5)
+    local = now.astimezone(ZoneInfo(OUTLETS[0].timezone)).date() - timedelta(days=days)
+    opening = datetime.combine(local, time(9), tzinfo=ZoneInfo(OUTLETS[0].timezone))
+    return opening + timedelta(minutes=minutes)
+
+
 async def load_demo(services: Services) -> bool:
     """Create the demo network unless it exists; True if it was created now."""
     try:
@@ -141,7 +170,37 @@ async def load_demo(services: Services) -> bool:
                 receipt,
                 fingerprint("demo", receipt.encode()),
             )
+    await _demo_sales(services, shop)
     return True
+
+
+async def _demo_sales(services: Services, shop: Any) -> None:
+    """The walk-in customer's purchases over the past week at every outlet, by its cashier, and one refund today."""
+    await services.pos.enrol(
+        shop, EnrolInput("anonymous", WALK_IN_CARD), f"demo-enrol-{WALK_IN_CARD}", fingerprint("demo", b"walk-in")
+    )
+    terminals = [await services.pos.authenticate(spec.terminal_key) for spec in OUTLETS]
+    now = datetime.now(UTC)
+    last_id = ""
+    for number, (days, minutes, outlet, amount, redeem) in enumerate(SALES, start=1):
+        receipt = f"demo-sale-{number}"
+        bought = await services.pos.purchase(
+            terminals[outlet],
+            PurchaseInput(
+                WALK_IN_CARD,
+                amount=amount,
+                receipt=receipt,
+                cashier=OUTLETS[outlet].cashier_login,
+                occurred_at=_sale_moment(now, days, minutes),
+                redeem_points=redeem or None,
+            ),
+            receipt,
+            fingerprint("demo", receipt.encode()),
+        )
+        if outlet == 1:
+            last_id = str(bought.body["id"])
+    refund = RefundInput(amount="100.00")
+    await services.pos.refund(terminals[1], last_id, refund, "demo-refund-1", fingerprint("demo", b"refund-1"))
 
 
 async def describe_demo(services: Services) -> dict[str, Any]:
@@ -150,13 +209,14 @@ async def describe_demo(services: Services) -> dict[str, Any]:
     listing = await services.admin.listing(await services.admin.network(DEMO_CODE))
     outlet_numbers = {outlet["name"]: outlet["id"] for outlet in listing["outlets"]}
     members = []
-    for member in MEMBERS:
-        summary = await services.pos.member_summary(shop, member.card)
+    cards = [(member.card, member.phone, member.name) for member in MEMBERS] + [(WALK_IN_CARD, None, None)]
+    for card, phone, name in cards:
+        summary = await services.pos.member_summary(shop, card)
         members.append(
             {
-                "identifier": member.card,
-                "phone": member.phone,
-                "name": member.name,
+                "identifier": card,
+                "phone": phone,
+                "name": name,
                 "points_balance": summary["points_balance"],
                 "lifetime_spend": summary["lifetime_spend"],
             }

@@ -13,6 +13,7 @@ from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.engine import create_engine
 from coalition.adapters.storage.member_store import SqlMemberPageStore
 from coalition.adapters.storage.pos_store import SqlStore
+from coalition.adapters.storage.reports_store import SqlReportsStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.settlement_store import SqlSettlementStore
 from coalition.adapters.storage.web_store import SqlWebSessionStore
@@ -29,6 +30,7 @@ from coalition.application.permissions import PermissionsService
 from coalition.application.ports import Clock
 from coalition.application.pos import PosService
 from coalition.application.registration import Registration
+from coalition.application.reports import ReportsService
 from coalition.application.rules import RulesService
 from coalition.application.settlement import SettlementService
 from coalition.application.visits import VisitService
@@ -59,6 +61,7 @@ class Services:
     period_close: PeriodClose
     breakage: BreakageService
     web_sessions: WebSessions
+    reports: ReportsService
     registration: Registration
     devices: DeviceUseService
     member_page: MemberPage
@@ -87,6 +90,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     period_close = PeriodClose(pos)
     breakage = BreakageService(pos)
     web_sessions = WebSessions(SqlWebSessionStore(engine).unit_of_work, clock)
+    reports = ReportsService(SqlReportsStore(engine).unit_of_work, clock)
     member_page = MemberPage(SqlMemberPageStore(engine).unit_of_work, store.unit_of_work, web_sessions, clock, mailer)
     web_terminal = WebTerminal(SqlWebTerminalStore(engine).unit_of_work, clock)
     return Services(
@@ -105,6 +109,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         period_close=period_close,
         breakage=breakage,
         web_sessions=web_sessions,
+        reports=reports,
         registration=Registration(admin_store.unit_of_work),
         devices=DeviceUseService(pos),
         member_page=member_page,

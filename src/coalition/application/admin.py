@@ -39,6 +39,29 @@ class NetworkRef:
     currency: str
 
 
+@dataclass(frozen=True, slots=True)
+class StaffOutlet:
+    """An outlet as the console lists it: its id is the outlet number the terminal's sign-in asks for."""
+
+    id: int
+    name: str
+    partner_id: int
+    partner_name: str
+    timezone: str
+    cashiers: int
+
+
+@dataclass(frozen=True, slots=True)
+class StaffCashier:
+    id: int
+    outlet_id: int
+    outlet_name: str
+    partner_id: int
+    login: str
+    name: str
+    active: bool
+
+
 class AdminUnitOfWork(Protocol):
     async def network_by_admin_key_hash(self, key_hash: str) -> NetworkRef | None: ...
     async def network_by_code(self, code: str) -> NetworkRef | None: ...
@@ -58,6 +81,15 @@ class AdminUnitOfWork(Protocol):
     async def partner_exists(self, network: NetworkRef, partner_id: int) -> bool: ...
     async def set_partner_email(self, network: NetworkRef, partner_id: int, email: str | None) -> bool: ...
     async def outlet_exists(self, network: NetworkRef, outlet_id: int) -> bool: ...
+    # the console's staff pages (an owner's scope is their partner; None: the whole network)
+    async def outlet_partner_id(self, network: NetworkRef, outlet_id: int) -> int | None: ...
+    async def cashier_partner_id(self, network: NetworkRef, cashier_id: int) -> int | None: ...
+    async def set_cashier_active(self, network: NetworkRef, cashier_id: int, active: bool) -> bool: ...
+    async def staff_outlets(self, network: NetworkRef, partner_id: int | None) -> list[StaffOutlet]: ...
+    async def staff_cashiers(
+        self, network: NetworkRef, partner_id: int | None, cashier_id: int | None = None
+    ) -> list[StaffCashier]: ...
+    async def partner_names(self, network: NetworkRef) -> dict[int, str]: ...
     # --- the administrator's console (terminals, partners) ---
     async def terminal_key_prefix(self, network: NetworkRef, terminal_id: int) -> str | None:
         """The terminal's key prefix, or None when the network has no such terminal."""
@@ -194,27 +226,65 @@ class AdminService:
         return {"id": terminal_id, "outlet_id": outlet_id, "name": name.strip(), "key": key}
 
     async def create_cashier(
-        self, network: NetworkRef, outlet_id: int, login: str, name: str, password: str
+        self,
+        network: NetworkRef,
+        outlet_id: int,
+        login: str,
+        name: str,
+        password: str,
+        partner_id: int | None = None,
     ) -> dict[str, Any]:
+        """A cashier of an outlet; with `partner_id` (an owner), only at that partner's outlets."""
         login = login.strip()
         if not re.match(r"^[A-Za-z0-9._-]{2,100}$", login):
             raise InvalidInput("a login has 2–100 letters, digits, dots, hyphens or underscores", field="login")
+        text = _name(name)
         _check_password(password)
         try:
             async with self._unit_of_work() as uow:
-                if not await uow.outlet_exists(network, outlet_id):
+                owner = await uow.outlet_partner_id(network, outlet_id)
+                if owner is None or (partner_id is not None and owner != partner_id):
                     raise NotFound(f"no outlet {outlet_id} in this network", field="outlet_id")
-                cashier_id = await uow.create_cashier(network, outlet_id, login, _name(name), hash_password(password))
+                cashier_id = await uow.create_cashier(network, outlet_id, login, text, hash_password(password))
         except DuplicateKey:
             raise Conflict(f"the outlet already has a cashier '{login}'", field="login") from None
-        return {"id": cashier_id, "outlet_id": outlet_id, "login": login, "name": name.strip()}
+        return {"id": cashier_id, "outlet_id": outlet_id, "login": login, "name": text}
 
-    async def set_cashier_password(self, network: NetworkRef, cashier_id: int, password: str) -> dict[str, Any]:
+    async def set_cashier_password(
+        self, network: NetworkRef, cashier_id: int, password: str, partner_id: int | None = None
+    ) -> dict[str, Any]:
         _check_password(password)
         async with self._unit_of_work() as uow:
+            await _require_cashier(uow, network, cashier_id, partner_id)
             if not await uow.set_cashier_password(network, cashier_id, hash_password(password)):
-                raise NotFound(f"no cashier {cashier_id} in this network", field="cashier_id")
+                raise _no_cashier(cashier_id)
         return {"id": cashier_id, "password_changed": True}
+
+    async def set_cashier_active(
+        self, network: NetworkRef, cashier_id: int, active: bool, partner_id: int | None = None
+    ) -> dict[str, Any]:
+        """Block (or unblock) a cashier: a blocked cashier cannot sign in, and purchases cannot name them."""
+        async with self._unit_of_work() as uow:
+            await _require_cashier(uow, network, cashier_id, partner_id)
+            if not await uow.set_cashier_active(network, cashier_id, active):
+                raise _no_cashier(cashier_id)
+        return {"id": cashier_id, "active": active}
+
+    async def cashier(self, network: NetworkRef, cashier_id: int, partner_id: int | None = None) -> StaffCashier:
+        async with self._unit_of_work() as uow:
+            found = await uow.staff_cashiers(network, partner_id, cashier_id)
+        if not found:
+            raise _no_cashier(cashier_id)
+        return found[0]
+
+    async def staff(self, network: NetworkRef, partner_id: int | None = None) -> dict[str, Any]:
+        """Outlets and cashiers for the console: one partner's (an owner), or every partner's (partner_id None)."""
+        async with self._unit_of_work() as uow:
+            return {
+                "outlets": await uow.staff_outlets(network, partner_id),
+                "cashiers": await uow.staff_cashiers(network, partner_id),
+                "partners": await uow.partner_names(network),
+            }
 
     async def listing(self, network: NetworkRef) -> dict[str, Any]:
         async with self._unit_of_work() as uow:
@@ -242,6 +312,17 @@ class AdminService:
         """The partners with the e-mail address their statements go to (None: not set)."""
         async with self._unit_of_work() as uow:
             return await uow.partners_with_email(network)
+
+
+async def _require_cashier(uow: AdminUnitOfWork, network: NetworkRef, cashier_id: int, partner_id: int | None) -> None:
+    """A cashier of another partner is "not found" for an owner, exactly like one that does not exist."""
+    owner = await uow.cashier_partner_id(network, cashier_id)
+    if owner is None or (partner_id is not None and owner != partner_id):
+        raise _no_cashier(cashier_id)
+
+
+def _no_cashier(cashier_id: int) -> NotFound:
+    return NotFound(f"no cashier {cashier_id} in this network", field="cashier_id")
 
 
 def _check_password(password: str) -> None:

@@ -7,7 +7,7 @@ import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc, bearer
 from coalition.adapters.http.schemas import (
@@ -75,7 +75,24 @@ async def create_cashier(body: CashierBody, svc: Svc, admin: NetworkAdmin) -> di
 
 @router.put("/cashiers/{cashier_id}/password", summary="Change a cashier's password at once")
 async def set_password(cashier_id: PathId, body: PasswordBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
-    return await svc.admin.set_cashier_password(admin, cashier_id, body.password)
+    changed = await svc.admin.set_cashier_password(admin, cashier_id, body.password)
+    await svc.web_sessions.sign_out_cashier(cashier_id)  # the old password's sessions end with it
+    return changed
+
+
+class CashierActiveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    active: StrictBool = Field(description="false blocks the cashier: no sign-in, no purchases naming them")
+
+
+@router.put("/cashiers/{cashier_id}/active", summary="Block or unblock a cashier at once")
+async def set_cashier_active(
+    cashier_id: PathId, body: CashierActiveBody, svc: Svc, admin: NetworkAdmin
+) -> dict[str, Any]:
+    changed = await svc.admin.set_cashier_active(admin, cashier_id, body.active)
+    if not body.active:
+        await svc.web_sessions.sign_out_cashier(cashier_id)  # a blocked cashier's open terminals close now
+    return changed
 
 
 @router.get("/members/{identifier}/statement", summary="Every points transaction of a member with running balance")

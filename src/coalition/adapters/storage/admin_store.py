@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
 from coalition.adapters.storage.driver import duplicate_from_message
-from coalition.application.admin import NetworkRef
+from coalition.application.admin import NetworkRef, StaffCashier, StaffOutlet
 from coalition.application.ports import Clock
 from coalition.domain.bonus import BonusProgram
 from coalition.domain.ledger import AccountPurpose, OwnerKind
@@ -188,6 +188,86 @@ class SqlAdminUnitOfWork:
         return bool(
             await self.connection.scalar(select(exists().where(o.c.id == outlet_id, o.c.network_id == network.id)))
         )
+
+    async def outlet_partner_id(self, network: NetworkRef, outlet_id: int) -> int | None:
+        o = t.outlets
+        found = await self.connection.scalar(
+            select(o.c.partner_id).where(o.c.id == outlet_id, o.c.network_id == network.id)
+        )
+        return None if found is None else int(found)
+
+    async def cashier_partner_id(self, network: NetworkRef, cashier_id: int) -> int | None:
+        c, o = t.cashiers, t.outlets
+        found = await self.connection.scalar(
+            select(o.c.partner_id)
+            .join(c, c.c.outlet_id == o.c.id)
+            .where(c.c.id == cashier_id, c.c.network_id == network.id)
+        )
+        return None if found is None else int(found)
+
+    async def set_cashier_active(self, network: NetworkRef, cashier_id: int, active: bool) -> bool:
+        c = t.cashiers
+        result = await self.connection.execute(
+            update(c).where(c.c.id == cashier_id, c.c.network_id == network.id).values(active=active)
+        )
+        return bool(result.rowcount)
+
+    async def staff_outlets(self, network: NetworkRef, partner_id: int | None) -> list[StaffOutlet]:
+        o, p, c = t.outlets, t.partners, t.cashiers
+        cashier_counts = (
+            select(c.c.outlet_id, func.count().label("cashiers"))
+            .where(c.c.network_id == network.id)
+            .group_by(c.c.outlet_id)
+            .subquery()
+        )
+        query = (
+            select(
+                o.c.id,
+                o.c.name,
+                o.c.partner_id,
+                p.c.name.label("partner_name"),
+                o.c.timezone,
+                func.coalesce(cashier_counts.c.cashiers, 0).label("cashiers"),
+            )
+            .join(p, p.c.id == o.c.partner_id)
+            .outerjoin(cashier_counts, cashier_counts.c.outlet_id == o.c.id)
+            .where(o.c.network_id == network.id)
+            .order_by(p.c.name, o.c.name, o.c.id)
+        )
+        if partner_id is not None:
+            query = query.where(o.c.partner_id == partner_id)
+        return [
+            StaffOutlet(row.id, row.name, row.partner_id, row.partner_name, row.timezone, int(row.cashiers))
+            for row in await self.connection.execute(query)
+        ]
+
+    async def staff_cashiers(
+        self, network: NetworkRef, partner_id: int | None, cashier_id: int | None = None
+    ) -> list[StaffCashier]:
+        c, o = t.cashiers, t.outlets
+        query = (
+            select(
+                c.c.id, c.c.outlet_id, o.c.name.label("outlet_name"), o.c.partner_id, c.c.login, c.c.name, c.c.active
+            )
+            .join(o, o.c.id == c.c.outlet_id)
+            .where(c.c.network_id == network.id)
+            .order_by(o.c.name, c.c.login)
+        )
+        if partner_id is not None:
+            query = query.where(o.c.partner_id == partner_id)
+        if cashier_id is not None:
+            query = query.where(c.c.id == cashier_id)
+        return [
+            StaffCashier(row.id, row.outlet_id, row.outlet_name, row.partner_id, row.login, row.name, bool(row.active))
+            for row in await self.connection.execute(query)
+        ]
+
+    async def partner_names(self, network: NetworkRef) -> dict[int, str]:
+        p = t.partners
+        rows = await self.connection.execute(
+            select(p.c.id, p.c.name).where(p.c.network_id == network.id).order_by(p.c.name)
+        )
+        return {int(row.id): row.name for row in rows}
 
     async def create_console_user(
         self, network_id: int, role: str, partner_id: int | None, login: str, name: str, password_hash: str

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from coalition.adapters.web.sessions import signed_in
+from coalition.adapters.web.console_staff import partner_scope
+from coalition.adapters.web.sessions import services_of, signed_in
 from coalition.adapters.web.templating import render
 from coalition.application.web_sessions import WebIdentity
 
@@ -18,4 +19,6 @@ Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrat
 
 @router.get("")
 async def home(request: Request, user: ConsoleUser) -> HTMLResponse:
-    return render(request, "console/home.html", {"me": user}, currency=user.currency)
+    """The overview: today's key figures for the owner's partner (the administrator: the whole network)."""
+    report = await services_of(request).reports.report(user.network_id, partner_scope(user))
+    return render(request, "console/home.html", {"me": user, "report": report}, currency=user.currency)

@@ -1,0 +1,172 @@
+"""The SQL behind the console's reports: purchases and refunds summed per outlet, cashier and hour or day.
+
+The application gives the moments where the buckets start (hours or days in the outlets' own time zone); a CASE puts
+each row in its bucket, so the query is the same on SQLite and PostgreSQL and honours clock changes exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Integer, case, func, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from coalition.adapters.storage import tables as t
+from coalition.application.reports import RefundBucket, ReportOutlet, SalesBucket
+
+
+def _bucket_of(moment: Any, starts: Sequence[datetime]) -> Any:
+    """The bucket index of `moment`, given the buckets' starts and the last one's end (rows are filtered to them)."""
+    inner = starts[1:-1]
+    if not inner:
+        return _index(0)
+    return case(*((moment < start, _index(index)) for index, start in enumerate(inner)), else_=_index(len(inner)))
+
+
+def _index(value: int) -> Any:
+    return literal_column(str(value), Integer)  # written into the SQL: a typed integer on both engines
+
+
+def _utc(starts: Sequence[datetime]) -> list[datetime]:
+    return [start.astimezone(UTC) for start in starts]  # SQLite compares timestamps as UTC text
+
+
+class SqlReportsUnitOfWork:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def report_outlets(self, network_id: int, partner_id: int | None) -> list[ReportOutlet]:
+        o, p = t.outlets, t.partners
+        query = (
+            select(o.c.id, o.c.name, o.c.partner_id, p.c.name.label("partner_name"), o.c.timezone)
+            .join(p, p.c.id == o.c.partner_id)
+            .where(o.c.network_id == network_id)
+            .order_by(p.c.name, o.c.name, o.c.id)
+        )
+        if partner_id is not None:
+            query = query.where(o.c.partner_id == partner_id)
+        return [
+            ReportOutlet(row.id, row.name, row.partner_id, row.partner_name, row.timezone)
+            for row in await self.connection.execute(query)
+        ]
+
+    async def partner_names(self, network_id: int) -> dict[int, str]:
+        p = t.partners
+        rows = await self.connection.execute(
+            select(p.c.id, p.c.name).where(p.c.network_id == network_id).order_by(p.c.name)
+        )
+        return {int(row.id): row.name for row in rows}
+
+    async def cashier_names(self, outlet_ids: Sequence[int]) -> dict[tuple[int, str], str]:
+        if not outlet_ids:
+            return {}
+        c = t.cashiers
+        rows = await self.connection.execute(
+            select(c.c.outlet_id, c.c.login, c.c.name).where(c.c.outlet_id.in_(list(outlet_ids)))
+        )
+        return {(int(row.outlet_id), row.login): row.name for row in rows}
+
+    async def point_value_minor(self, network_id: int) -> int:
+        value = await self.connection.scalar(
+            select(t.programs.c.point_value_minor).where(t.programs.c.network_id == network_id).limit(1)
+        )
+        return int(value) if value is not None else 100
+
+    async def sales_by_bucket(
+        self, network_id: int, outlet_ids: Sequence[int], boundaries: Sequence[datetime]
+    ) -> list[SalesBucket]:
+        if not outlet_ids:
+            return []
+        p = t.purchases
+        starts = _utc(boundaries)
+        rows = (
+            select(
+                p.c.outlet_id,
+                p.c.cashier_login,
+                _bucket_of(p.c.occurred_at, starts).label("bucket"),
+                p.c.check_minor,
+                p.c.amount_due_minor,
+                p.c.points_redeemed,
+                p.c.points_earned,
+            )
+            .where(
+                p.c.network_id == network_id,
+                p.c.outlet_id.in_(list(outlet_ids)),
+                p.c.occurred_at >= starts[0],
+                p.c.occurred_at < starts[-1],
+            )
+            .subquery()
+        )
+        query = select(
+            rows.c.outlet_id,
+            rows.c.cashier_login,
+            rows.c.bucket,
+            func.count().label("checks"),
+            func.sum(rows.c.check_minor).label("check_minor"),
+            func.sum(rows.c.amount_due_minor).label("amount_due_minor"),
+            func.sum(rows.c.points_redeemed).label("points_redeemed"),
+            func.sum(rows.c.points_earned).label("points_earned"),
+        ).group_by(rows.c.outlet_id, rows.c.cashier_login, rows.c.bucket)
+        return [
+            SalesBucket(
+                int(row.outlet_id),
+                row.cashier_login,
+                int(row.bucket),
+                int(row.checks),
+                int(row.check_minor),
+                int(row.amount_due_minor),
+                int(row.points_redeemed),
+                int(row.points_earned),
+            )
+            for row in await self.connection.execute(query)
+        ]
+
+    async def refunds_by_bucket(
+        self, network_id: int, outlet_ids: Sequence[int], boundaries: Sequence[datetime]
+    ) -> list[RefundBucket]:
+        if not outlet_ids:
+            return []
+        p, r = t.purchases, t.refunds
+        starts = _utc(boundaries)
+        rows = (
+            select(
+                p.c.outlet_id,
+                p.c.cashier_login,
+                _bucket_of(r.c.recorded_at, starts).label("bucket"),
+                r.c.refund_minor,
+            )
+            .join(p, p.c.id == r.c.purchase_id)
+            .where(
+                p.c.network_id == network_id,
+                p.c.outlet_id.in_(list(outlet_ids)),
+                r.c.recorded_at >= starts[0],
+                r.c.recorded_at < starts[-1],
+            )
+            .subquery()
+        )
+        query = select(
+            rows.c.outlet_id,
+            rows.c.cashier_login,
+            rows.c.bucket,
+            func.count().label("refunds"),
+            func.sum(rows.c.refund_minor).label("refund_minor"),
+        ).group_by(rows.c.outlet_id, rows.c.cashier_login, rows.c.bucket)
+        return [
+            RefundBucket(
+                int(row.outlet_id), row.cashier_login, int(row.bucket), int(row.refunds), int(row.refund_minor)
+            )
+            for row in await self.connection.execute(query)
+        ]
+
+
+class SqlReportsStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[SqlReportsUnitOfWork]:
+        async with self.engine.connect() as connection:
+            yield SqlReportsUnitOfWork(connection)

@@ -1,0 +1,250 @@
+"""Reports on both engines: a day's and a period's figures from purchases made through the JSON API, exact to the
+minor unit, per outlet and per cashier, in the outlet's time zone; an owner never sees another partner's figures."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from coalition.wiring import Services
+from tests.support import Network, auth, client, enrol, make_network, new_key
+from tests.web.support import sign_in_console
+
+pytestmark = pytest.mark.anyio
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+DAY = date(2026, 3, 10)
+RULES = {
+    "rules": [
+        {"code": "ten-off", "effects": [{"discount": {"percent": "10"}}]},
+        {
+            "code": "points",
+            "effects": [
+                {"accrue_percent": {"percent": "5"}},
+                {"set_redemption": {"cap_percent": "50", "min_check": "100.00"}},
+            ],
+        },
+    ]
+}
+
+
+def minor(text: str) -> int:
+    return int(Decimal(text) * 100)
+
+
+async def _setting(services: Services) -> tuple[Network, int, int]:
+    """The test network (Shop and Cafe, both in Moscow) with a cashier each, an owner each, a 10 % discount rule."""
+    net = await make_network(services)
+    listing = await services.admin.listing(net.ref)
+    shop_partner, cafe_partner = (partner["id"] for partner in listing["partners"])
+    shop_outlet, cafe_outlet = (outlet["id"] for outlet in listing["outlets"])
+    await services.admin.create_cashier(net.ref, shop_outlet, "anna", "Anna Shop", "anna-secret-1")
+    await services.admin.create_cashier(net.ref, cafe_outlet, "boris", "Boris Cafe", "boris-secret-1")
+    web = services.web_sessions
+    await web.add_console_user(net.ref.id, "owner", shop_partner, "shop-owner", "Shop owner", "shop-secret-1")
+    await web.add_console_user(net.ref.id, "owner", cafe_partner, "cafe-owner", "Cafe owner", "cafe-secret-1")
+    await web.add_console_user(net.ref.id, "administrator", None, "admin", "Admin", "admin-secret-1")
+    saved = await services.rules.save_draft(net.ref, RULES)
+    assert saved["errors"] == 0, saved
+    await services.rules.publish(net.ref, None)
+    return net, shop_partner, cafe_partner
+
+
+async def _buy(
+    http: httpx.AsyncClient, key: str, card: str, amount: str, at: datetime, cashier: str | None, redeem: int = 0
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"customer": card, "amount": amount, "receipt": new_key(), "occurred_at": at.isoformat()}
+    if cashier:
+        body["cashier"] = cashier
+    if redeem:
+        body["redeem_points"] = redeem
+    response = await http.post("/v1/purchases", json=body, headers=auth(key, new_key()))
+    assert response.status_code == 201, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def _moscow(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=MOSCOW)
+
+
+def _sums(answers: list[dict[str, Any]]) -> dict[str, int]:
+    return {
+        "checks": len(answers),
+        "revenue": sum(minor(a["amount"]) for a in answers),
+        "discount": sum(minor(a["discount"]) for a in answers),
+        "issued": sum(a["points_earned"] for a in answers),
+        "spent": sum(a["points_redeemed"] for a in answers),
+        "collected": sum(minor(a["amount_due"]) for a in answers),
+    }
+
+
+async def test_a_days_figures_are_the_sums_of_its_purchases_per_outlet_cashier_and_hour(services: Services) -> None:
+    net, shop_partner, _cafe_partner = await _setting(services)
+    async with client(services) as http:
+        await enrol(http, net.shop_key, "7001")
+        anna_9 = await _buy(http, net.shop_key, "7001", "1000.00", _moscow(DAY, 9, 15), "anna")
+        anna_10 = await _buy(http, net.shop_key, "7001", "2500.00", _moscow(DAY, 10, 40), "anna", redeem=20)
+        till_10 = await _buy(http, net.shop_key, "7001", "700.00", _moscow(DAY, 10, 5), None)
+        late = await _buy(http, net.shop_key, "7001", "300.00", _moscow(DAY, 23, 30), "anna")  # 20:30 UTC
+        # the day before and after in Moscow, though the second is still 10 March in UTC
+        await _buy(http, net.shop_key, "7001", "111.00", _moscow(date(2026, 3, 9), 23, 59), "anna")
+        await _buy(http, net.shop_key, "7001", "222.00", _moscow(date(2026, 3, 11), 0, 30), "anna")
+        cafe = await _buy(http, net.cafe_key, "7001", "400.00", _moscow(DAY, 12), "boris")
+
+    shop_day = [anna_9, anna_10, till_10, late]
+    report = await services.reports.report(net.ref.id, shop_partner, DAY)
+    expected = _sums(shop_day)
+    total = report.total
+    assert (total.checks, total.revenue_minor, total.discount_minor) == (4, minor("4500.00"), expected["discount"])
+    assert expected["discount"] == minor("450.00")  # the rule's 10 % off each check
+    assert (total.points_issued, total.points_spent) == (expected["issued"], expected["spent"])
+    assert total.points_spent == 20 and total.points_issued > 0
+    assert total.collected_minor == expected["collected"]
+    assert total.average_check_minor == minor("1125.00")
+    assert [outlet.name for outlet, _ in report.by_outlet] == ["Shop till"]  # the owner's partner only
+    by_cashier = {line.login: line.figures for line in report.by_cashier}
+    assert set(by_cashier) == {"anna", None}
+    assert by_cashier["anna"].revenue_minor == minor("3800.00") and by_cashier["anna"].checks == 3
+    assert by_cashier[None].revenue_minor == minor("700.00")
+    hours = {point.key: (point.revenue_minor, point.checks) for point in report.chart}
+    assert len(report.chart) == 24
+    assert hours[9] == (minor("1000.00"), 1)
+    assert hours[10] == (minor("3200.00"), 2)
+    assert hours[23] == (minor("300.00"), 1)
+    assert sum(revenue for revenue, _ in hours.values()) == total.revenue_minor
+
+    network_day = await services.reports.report(net.ref.id, None, DAY)
+    assert network_day.total.revenue_minor == minor("4500.00") + minor(cafe["amount"])
+    assert network_day.total.checks == 5
+
+    period = await services.reports.report(net.ref.id, shop_partner, date(2026, 3, 9), date(2026, 3, 11))
+    assert period.chart_unit == "day"
+    assert [(point.key, point.revenue_minor) for point in period.chart] == [
+        (date(2026, 3, 9), minor("111.00")),
+        (date(2026, 3, 10), minor("4500.00")),
+        (date(2026, 3, 11), minor("222.00")),
+    ]
+
+
+async def test_refunds_count_on_the_day_they_are_made(services: Services) -> None:
+    net, shop_partner, _ = await _setting(services)
+    async with client(services) as http:
+        await enrol(http, net.shop_key, "7002")
+        bought = await http.post(
+            "/v1/purchases",
+            json={"customer": "7002", "amount": "1200.00", "receipt": "R-1", "cashier": "anna"},
+            headers=auth(net.shop_key, new_key()),
+        )
+        assert bought.status_code == 201, bought.text
+        refund = await http.post(
+            f"/v1/purchases/{bought.json()['id']}/refunds",
+            json={"amount": "200.00"},
+            headers=auth(net.shop_key, new_key()),
+        )
+        assert refund.status_code == 201, refund.text
+    today = datetime.fromisoformat(bought.json()["occurred_at"]).astimezone(MOSCOW).date()
+    report = await services.reports.report(net.ref.id, shop_partner, today)
+    assert (report.total.refunds, report.total.refund_minor) == (1, minor("200.00"))
+    anna = next(line for line in report.by_cashier if line.login == "anna")
+    assert (anna.figures.refunds, anna.figures.refund_minor, anna.figures.checks) == (1, minor("200.00"), 1)
+
+
+async def test_an_owner_sees_only_their_partners_figures_and_the_administrator_filters(services: Services) -> None:
+    net, shop_partner, cafe_partner = await _setting(services)
+    async with client(services) as http:
+        await enrol(http, net.shop_key, "7003")
+        await _buy(http, net.shop_key, "7003", "1234.00", _moscow(DAY, 11), "anna")
+        await _buy(http, net.cafe_key, "7003", "987.00", _moscow(DAY, 11), "boris")
+        assert (await sign_in_console(http, "shop", "shop-owner", "shop-secret-1")).status_code == 303
+        # an owner's ?partner= is ignored: the scope is the session's partner
+        page = await http.get(f"/console/reports?day={DAY.isoformat()}&partner={cafe_partner}")
+        assert page.status_code == 200
+        assert "Shop till" in page.text and "Cafe till" not in page.text
+        assert "1,234.00" in page.text and "987.00" not in page.text
+        assert "boris" not in page.text and "Boris" not in page.text
+        http.cookies.clear()
+        assert (await sign_in_console(http, "shop", "admin", "admin-secret-1")).status_code == 303
+        everything = await http.get(f"/console/reports?day={DAY.isoformat()}")
+        assert "1,234.00" in everything.text and "987.00" in everything.text
+        cafe_only = await http.get(f"/console/reports?day={DAY.isoformat()}&partner={cafe_partner}")
+        assert "987.00" in cafe_only.text and "1,234.00" not in cafe_only.text
+        unknown = await http.get(f"/console/reports?day={DAY.isoformat()}&partner=99999")
+        assert unknown.status_code == 404
+        assert "no partner 99999" in unknown.text
+    assert shop_partner != cafe_partner
+
+
+async def test_the_report_page_draws_its_chart_with_the_numbers_in_a_table(services: Services) -> None:
+    net, _, _ = await _setting(services)
+    async with client(services) as http:
+        await enrol(http, net.shop_key, "7004")
+        await _buy(http, net.shop_key, "7004", "500.00", _moscow(DAY, 14, 10), "anna")
+        await _buy(http, net.shop_key, "7004", "250.00", _moscow(DAY, 14, 50), "anna")
+        await sign_in_console(http, "shop", "shop-owner", "shop-secret-1")
+        page = await http.get(f"/console/reports?day={DAY.isoformat()}", headers={"Accept-Language": "en-GB"})
+    assert page.status_code == 200
+    svg = re.search(r'<svg role="img" aria-label="([^"]+)"', page.text)
+    assert svg is not None
+    assert "Revenue per hour" in svg.group(1) and "highest RUB750.00 (14:00), total RUB750.00" in svg.group(1)
+    assert page.text.count('class="bar"') == 1  # one hour had sales
+    row = re.search(r'<th scope="row">14:00</th><td class="num">([^<]+)</td><td class="num">(\d+)</td>', page.text)
+    assert row is not None and row.groups() == ("RUB750.00", "2")
+
+
+async def test_bad_dates_are_refused_beside_their_field(services: Services) -> None:
+    await _setting(services)
+    async with client(services) as http:
+        await sign_in_console(http, "shop", "shop-owner", "shop-secret-1")
+        bad = await http.get("/console/reports?day=10.03.2026")
+        assert bad.status_code == 422
+        assert 'id="day-error"' in bad.text and "YYYY-MM-DD" in bad.text
+        backwards = await http.get("/console/reports?from=2026-03-10&to=2026-03-01")
+        assert backwards.status_code == 422
+        assert 'id="to-error"' in backwards.text and "comes before its first" in backwards.text
+        too_long = await http.get("/console/reports?from=2026-01-01&to=2026-12-31")
+        assert too_long.status_code == 422 and "at most 92 days" in too_long.text
+
+
+async def test_the_report_in_russian_formats_money_and_numbers_for_russian(services: Services) -> None:
+    net, _, _ = await _setting(services)
+    async with client(services) as http:
+        await enrol(http, net.shop_key, "7005")
+        await _buy(http, net.shop_key, "7005", "12345.60", _moscow(DAY, 9), "anna")
+        await sign_in_console(http, "shop", "shop-owner", "shop-secret-1")
+        page = await http.get(f"/console/reports?day={DAY.isoformat()}", headers={"Accept-Language": "ru-RU"})
+    assert page.headers["content-language"] == "ru"
+    assert "Выручка через систему" in page.text
+    assert "12\xa0345,60\xa0₽" in page.text  # Russian grouping, decimal comma, the rouble sign after
+    assert "Выручка по часам" in page.text
+
+
+async def test_outlets_in_other_time_zones_count_their_own_local_day(services: Services) -> None:
+    net, _, _ = await _setting(services)
+    delhi_partner = await services.admin.create_partner(net.ref, "Delhi Tea")
+    outlet = await services.admin.create_outlet(net.ref, delhi_partner["id"], "Tea stall", "Asia/Kolkata")
+    delhi_key = (await services.admin.create_terminal(net.ref, outlet["id"], "POS"))["key"]
+    kolkata = ZoneInfo("Asia/Kolkata")
+    async with client(services) as http:
+        await enrol(http, net.shop_key, "7006")
+        # 00:15 in Delhi on 10 March is 18:45 UTC on the 9th; 23:50 is 18:20 UTC on the 10th
+        first = await _buy(http, delhi_key, "7006", "150.00", datetime(2026, 3, 10, 0, 15, tzinfo=kolkata), None)
+        last = await _buy(http, delhi_key, "7006", "250.00", datetime(2026, 3, 10, 23, 50, tzinfo=kolkata), None)
+        await _buy(http, delhi_key, "7006", "999.00", datetime(2026, 3, 11, 0, 5, tzinfo=kolkata), None)
+        moscow = await _buy(http, net.shop_key, "7006", "400.00", _moscow(DAY, 0, 10), "anna")
+    report = await services.reports.report(net.ref.id, None, DAY)
+    by_outlet = {outlet.name: figures for outlet, figures in report.by_outlet}
+    assert by_outlet["Tea stall"].revenue_minor == minor(first["amount"]) + minor(last["amount"])
+    assert by_outlet["Shop till"].revenue_minor == minor(moscow["amount"])
+    hours = {point.key: point.revenue_minor for point in report.chart}
+    assert hours[0] == minor("150.00") + minor("400.00")  # midnight's hour in each outlet's own time
+    assert hours[23] == minor("250.00")
+    delhi_only = await services.reports.report(net.ref.id, delhi_partner["id"], DAY)
+    assert [outlet.name for outlet, _ in delhi_only.by_outlet] == ["Tea stall"]
+    assert delhi_only.total.checks == 2

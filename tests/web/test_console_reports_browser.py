@@ -1,0 +1,114 @@
+"""The report in Chromium: purchases made through the JSON API in the test show up exactly in the owner's report, its
+chart and the chart's table; another partner's sales never do; the Russian page formats money the Russian way."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from playwright.sync_api import Browser, Page, expect
+
+from coalition.demo import OUTLETS
+from tests.web.conftest import PHONE, LiveServer
+from tests.web.test_console_staff_browser import sign_in_owner
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+DAY = "2025-06-14"  # a day the demo has no sales on
+CARD = "3000-0001"
+
+
+def _purchases(url: str) -> list[dict[str, Any]]:
+    """Three sales at the Corner Shop by Anna on DAY (two at 9 o'clock, one at 18) and one at the café."""
+
+    def headers(key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}", "Idempotency-Key": uuid.uuid4().hex}
+
+    def at(hour: int, minute: int) -> str:
+        return datetime(2025, 6, 14, hour, minute, tzinfo=MOSCOW).isoformat()
+
+    shop, cafe = OUTLETS[0], OUTLETS[1]
+    answers = []
+    with httpx.Client(base_url=url) as http:
+        enrolled = http.post(
+            "/v1/members", json={"kind": "anonymous", "card_number": CARD}, headers=headers(shop.terminal_key)
+        )
+        assert enrolled.status_code == 201, enrolled.text
+        for amount, hour, minute, redeem in (("1000.00", 9, 10, 0), ("2345.67", 9, 40, 0), ("1500.00", 18, 5, 60)):
+            body = {"customer": CARD, "amount": amount, "receipt": uuid.uuid4().hex, "cashier": shop.cashier_login}
+            body |= {"occurred_at": at(hour, minute)} | ({"redeem_points": redeem} if redeem else {})
+            bought = http.post("/v1/purchases", json=body, headers=headers(shop.terminal_key))
+            assert bought.status_code == 201, bought.text
+            answers.append(bought.json())
+        at_cafe = {"customer": CARD, "amount": "777.00", "receipt": "x-1", "occurred_at": at(12, 0), "cashier": "boris"}
+        assert http.post("/v1/purchases", json=at_cafe, headers=headers(cafe.terminal_key)).status_code == 201
+    return answers
+
+
+def _minor(text: str) -> int:
+    return int(Decimal(text) * 100)
+
+
+def test_the_owners_report_and_chart_show_exactly_the_purchases_made(live_server: LiveServer, page: Page) -> None:
+    answers = _purchases(live_server.url)
+    revenue = sum(_minor(a["amount"]) for a in answers)
+    assert revenue == _minor("4845.67")
+    issued = sum(a["points_earned"] for a in answers)
+    spent = sum(a["points_redeemed"] for a in answers)
+    assert spent == 60 and issued > 0
+
+    sign_in_owner(page, live_server.url)
+    page.get_by_role("link", name="Reports").first.click()
+    page.get_by_label("Day", exact=True).fill(DAY)
+    page.get_by_role("button", name="Show the day").click()
+    expect(page).to_have_url(re.compile(rf"/console/reports\?day={DAY}"))
+
+    expect(page.locator("#total-revenue")).to_have_text("RUB4,845.67")
+    expect(page.locator("#total-checks")).to_have_text("3")
+    expect(page.locator("#total-average")).to_have_text("RUB1,615.22")  # 4,845.67 / 3, half up
+    expect(page.locator("#total-issued")).to_have_text(str(issued))
+    expect(page.locator("#total-spent")).to_have_text("60")
+    expect(page.locator("#total-discounts")).to_have_text("RUB0.00")
+    chart = page.get_by_role("img", name=re.compile("Revenue per hour"))
+    expect(chart).to_have_attribute(
+        "aria-label", "Revenue per hour, Jun 14, 2025 — highest RUB3,345.67 (09:00), total RUB4,845.67"
+    )
+    expect(chart.locator("rect.bar")).to_have_count(2)
+    table = page.get_by_role("table", name="Revenue per hour")
+    expect(table.get_by_role("row", name="09:00 RUB3,345.67 2")).to_be_visible()
+    expect(table.get_by_role("row", name="18:00 RUB1,500.00 1")).to_be_visible()
+    expect(table.get_by_role("row", name="12:00 RUB0.00 0")).to_be_visible()  # the café's sale is not the shop's
+    cashiers = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="Cashier"))
+    expect(
+        cashiers.get_by_role("row", name=re.compile(r"^Anna \(anna\) Corner Shop till RUB4,845.67 3 "))
+    ).to_be_visible()
+    expect(page.get_by_text("777.00")).to_have_count(0)
+    expect(page.get_by_text("Café counter")).to_have_count(0)
+
+
+def test_the_report_in_russian(live_server: LiveServer, browser: Browser) -> None:
+    _purchases(live_server.url)
+    page = browser.new_context(viewport=PHONE, locale="ru-RU").new_page()
+    page.goto(f"{live_server.url}/console/login")
+    page.get_by_label("Код сети").fill("demo")
+    page.get_by_label("Логин").fill(OUTLETS[0].owner_login)
+    page.get_by_label("Пароль").fill(OUTLETS[0].owner_password)
+    page.get_by_role("button", name="Войти").click()
+    page.goto(f"{live_server.url}/console/reports?day={DAY}")
+    expect(page.get_by_role("heading", name="Отчёты")).to_be_visible()
+    expect(page.locator("#summary-heading")).to_contain_text("суббота, 14 июня 2025")
+    expect(page.locator("#total-revenue")).to_have_text("4\xa0845,67\xa0₽")
+    expect(page.locator("#total-average")).to_have_text("1\xa0615,22\xa0₽")
+    chart = page.get_by_role("img", name=re.compile("Выручка по часам"))
+    expect(chart).to_have_attribute(
+        "aria-label",
+        "Выручка по часам, 14 июн. 2025\u202fг. — больше всего 3\xa0345,67\xa0₽ (09:00), всего 4\xa0845,67\xa0₽",
+    )
+    expect(
+        page.get_by_role("table", name="Выручка по часам").get_by_role("row", name="09:00 3 345,67 ₽ 2")
+    ).to_be_visible()
+    expect(page.get_by_role("columnheader", name="Средний чек").first).to_be_visible()
