@@ -36,16 +36,54 @@ class Screen:
     path: str
     viewport: dict[str, int]
     caption: str
+    steps: Callable[[Page], None] | None = None  # what the person does on the page before the picture
+
+
+def _find_customer(page: Page) -> None:
+    page.get_by_label("Card number or phone").fill("1000-0002")
+    page.get_by_role("button", name="Find the customer").click()
+    expect(page.get_by_label("Amount of the check")).to_be_visible()
+
+
+def _enter_amount(page: Page) -> None:
+    _find_customer(page)
+    page.get_by_label("Amount of the check").fill("2000")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_label("Or type the points to use")).to_be_visible()
+
+
+def _use_points(page: Page) -> None:
+    _enter_amount(page)
+    page.get_by_label("Or type the points to use").fill("300")
+    page.get_by_role("button", name="Use these points").click()
+    expect(page.get_by_role("heading", name="Collect from the customer")).to_be_visible()
+
+
+def _confirm(page: Page) -> None:
+    _use_points(page)
+    page.get_by_role("button", name="Confirm the purchase").click()
+    expect(page.get_by_role("heading", name="Purchase saved")).to_be_visible()
 
 
 SCREENS = (
     Screen("terminal-sign-in", "anyone", "/terminal/login", PHONE, "The cashier's sign-in on a phone"),
-    Screen("terminal", "cashier", "/terminal", PHONE, "The cashier's terminal"),
+    Screen("terminal", "cashier", "/terminal", PHONE, "1. The cashier's terminal: the customer's card"),
+    Screen("terminal-member", "cashier", "/terminal", PHONE, "2. The balance shown; the amount", _find_customer),
+    Screen("terminal-points", "cashier", "/terminal", PHONE, "3. The most points the rules allow", _enter_amount),
+    Screen("terminal-collect", "cashier", "/terminal", PHONE, "4. The amount to collect", _use_points),
+    Screen("terminal-receipt", "cashier", "/terminal", PHONE, "5. Confirmed: the receipt", _confirm),
+    Screen("terminal-today", "cashier", "/terminal/today", PHONE, "The cashier's own purchases today"),
+    Screen("terminal-enrol", "cashier", "/terminal/enrol", PHONE, "Enrol a customer and issue a card"),
     Screen("console-sign-in", "anyone", "/console/login", DESKTOP, "The console's sign-in"),
     Screen("console-register", "anyone", "/console/register", PHONE, "A small shop registers itself (when open)"),
     Screen("console-administrator", "administrator", "/console", DESKTOP, "The administrator's console"),
     Screen("console-owner", "owner", "/console", DESKTOP, "A partner owner's console"),
-    Screen("console-partners", "administrator", "/console/partners", DESKTOP, "Partners and outlets"),
+    Screen(
+        "console-reports", "owner", "/console/reports", DESKTOP, "A day's report per outlet and cashier, with charts"
+    ),
+    Screen("console-outlets", "administrator", "/console/outlets", DESKTOP, "Outlets and their numbers"),
+    Screen("console-cashiers", "owner", "/console/cashiers", DESKTOP, "Cashiers: create, block, reset a password"),
+    Screen("console-partners", "administrator", "/console/partners", DESKTOP, "Partners and their owners"),
     Screen("console-terminals", "administrator", "/console/terminals", DESKTOP, "Terminals and devices"),
     Screen("console-members", "administrator", "/console/members", DESKTOP, "Members and cards"),
     Screen("console-rules", "administrator", "/console/rules", DESKTOP, "The rule set: draft, conflicts, history"),
@@ -139,6 +177,8 @@ def shoot(browser: Browser, url: str, screen: Screen) -> Path:
         page = context.new_page()
         SIGN_IN[screen.role](page, url)
         page.goto(url + screen.path)
+        if screen.steps is not None:
+            screen.steps(page)
         target = OUTPUT / f"{screen.name}.png"
         page.screenshot(path=str(target), full_page=True)
         return target

@@ -192,10 +192,10 @@ async def test_the_report_page_draws_its_chart_with_the_numbers_in_a_table(servi
     assert page.status_code == 200
     svg = re.search(r'<svg role="img" aria-label="([^"]+)"', page.text)
     assert svg is not None
-    assert "Revenue per hour" in svg.group(1) and "highest RUB750.00 (14:00), total RUB750.00" in svg.group(1)
+    assert "Revenue per hour" in svg.group(1) and "highest RUB\xa0750.00 (14:00), total RUB\xa0750.00" in svg.group(1)
     assert page.text.count('class="bar"') == 1  # one hour had sales
     row = re.search(r'<th scope="row">14:00</th><td class="num">([^<]+)</td><td class="num">(\d+)</td>', page.text)
-    assert row is not None and row.groups() == ("RUB750.00", "2")
+    assert row is not None and row.groups() == ("RUB\xa0750.00", "2")
 
 
 async def test_bad_dates_are_refused_beside_their_field(services: Services) -> None:
