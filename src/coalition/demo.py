@@ -89,11 +89,12 @@ class DemoMember:
     name: str | None
     phone: str | None
     checks: tuple[str, ...]  # purchases at the corner shop that build the lifetime spend
+    pin: str | None = None  # for the member's page at /me (the demo sends no e-mail, so its codes cannot arrive)
 
 
 MEMBERS = (
-    DemoMember("1000-0001", "Irina Petrova", "+7 912 000 00 01", ("1200.00", "2300.00")),
-    DemoMember("1000-0002", "Oleg Smirnov", "+7 912 000 00 02", ("8000.00", "9000.00", "4000.00")),
+    DemoMember("1000-0001", "Irina Petrova", "+7 912 000 00 01", ("1200.00", "2300.00"), pin="2580"),
+    DemoMember("1000-0002", "Oleg Smirnov", "+7 912 000 00 02", ("8000.00", "9000.00", "4000.00"), pin="1357"),
     DemoMember("1000-0003", "Maria Ivanova", "+7 912 000 00 03", ("20000.00", "25000.00", "12000.00")),
     DemoMember("1000-0004", None, None, ("600.00",)),
 )
@@ -156,12 +157,14 @@ async def load_demo(services: Services) -> bool:
     for member in MEMBERS:
         kind = "personal" if member.name else "anonymous"
         profile = Profile(name=member.name, phone=member.phone, consent_data_processing=bool(member.name))
-        await services.pos.enrol(
+        enrolled = await services.pos.enrol(
             shop,
             EnrolInput(kind, member.card, profile),
             f"demo-enrol-{member.card}",
             fingerprint("demo", member.card.encode()),
         )
+        if member.pin is not None:
+            await services.member_page.set_pin(int(enrolled.body["member"]["id"]), member.pin, member.pin)
         for number, amount in enumerate(member.checks, start=1):
             receipt = f"demo-{member.card}-{number}"
             await services.pos.purchase(
@@ -209,8 +212,8 @@ async def describe_demo(services: Services) -> dict[str, Any]:
     listing = await services.admin.listing(await services.admin.network(DEMO_CODE))
     outlet_numbers = {outlet["name"]: outlet["id"] for outlet in listing["outlets"]}
     members = []
-    cards = [(member.card, member.phone, member.name) for member in MEMBERS] + [(WALK_IN_CARD, None, None)]
-    for card, phone, name in cards:
+    cards = [(member.card, member.phone, member.name, member.pin) for member in MEMBERS]
+    for card, phone, name, pin in [*cards, (WALK_IN_CARD, None, None, None)]:
         summary = await services.pos.member_summary(shop, card)
         members.append(
             {
@@ -219,6 +222,7 @@ async def describe_demo(services: Services) -> dict[str, Any]:
                 "name": name,
                 "points_balance": summary["points_balance"],
                 "lifetime_spend": summary["lifetime_spend"],
+                "pin": pin,
             }
         )
     return {
@@ -243,4 +247,5 @@ async def describe_demo(services: Services) -> dict[str, Any]:
             ],
         },
         "members": members,
+        "member_page": f"{services.settings.public_url}/me",
     }

@@ -60,6 +60,11 @@ def test_demo_json_prints_what_a_newcomer_needs(url):
     by_card = {m["identifier"]: m for m in info["members"]}
     assert by_card["1000-0001"]["lifetime_spend"] == "3500.00"
     assert by_card["1000-0001"]["points_balance"] == 36 + 69
+    # the member's page: the demo sends no e-mail, so two members have a published PIN
+    assert info["member_page"] == f"{info['url']}/me"
+    assert (by_card["1000-0001"]["pin"], by_card["1000-0002"]["pin"], by_card["1000-0004"]["pin"]) == (
+        "2580", "1357", None
+    )
 
 
 @pytest.mark.anyio

@@ -26,7 +26,7 @@ from tests.web.member_support import member_with_history
 OUTPUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
-MEMBER_CARD, MEMBER_EMAIL, MEMBER_PIN = "7700-0001", "olga@mail.example", "2580"
+MEMBER_CARD, MEMBER_EMAIL, MEMBER_PIN = "7700-0001", "olga@mail.example", "4682"
 
 
 @dataclass(frozen=True)

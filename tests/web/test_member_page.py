@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from coalition.adapters.web import formatting
+from coalition.demo import MEMBERS
 from tests.web.conftest import LiveServer
 from tests.web.member_support import Inbox, member_with_history, smtp
 
@@ -153,3 +154,18 @@ def test_the_page_in_russian_with_russian_numbers_money_and_dates(
     expect(row).to_contain_text(formatting.money(248000, "RUB", "ru"))
     expect(row).to_contain_text("2\xa0480,00")
     expect(page.get_by_role("button", name="Сохранить ПИН-код")).to_be_visible()
+
+
+def test_the_demo_member_signs_in_with_the_pin_the_demo_prints(live_server: LiveServer, page: Page) -> None:
+    """`make run` sends no e-mail: the README's member page works with the demo's published PIN."""
+    [irina] = [member for member in MEMBERS if member.card == "1000-0001"]
+    assert irina.pin is not None
+    page.goto(f"{live_server.url}/me/login")
+    page.get_by_label("Card number").fill(irina.card)
+    page.get_by_label("PIN", exact=True).fill(irina.pin)
+    page.get_by_role("button", name="Sign in with the PIN").click()
+    expect(page).to_have_url(f"{live_server.url}/me")
+    expect(page.get_by_role("heading", name="My card", level=1)).to_be_visible()
+    # 3 % of the demo's two checks (1,200.00 and 2,300.00), as `coalition demo` lists her balance
+    expect(page.locator("#points-balance")).to_have_text("105 points")
+    expect(page.locator("#purchases tbody tr")).to_have_count(2)

@@ -113,7 +113,11 @@ def demo(
         ["role", "login", "password"],
         info["console"]["logins"],
     )
-    _print_table("Members", ["identifier", "phone", "name", "points_balance", "lifetime_spend"], info["members"])
+    _print_table(
+        f"Members — their own page at {info['member_page']} (card and PIN)",
+        ["identifier", "phone", "name", "points_balance", "lifetime_spend", "pin"],
+        info["members"],
+    )
 
 
 def _print_table(title: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
