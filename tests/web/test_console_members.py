@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from coalition.adapters.web import formatting
 from coalition.application.admin import NetworkRef, ProgramSettings
 from coalition.domain.bonus import Tier
 from coalition.wiring import Services
@@ -181,6 +182,10 @@ async def test_the_members_page_lists_points_about_to_expire_and_gifts_to_hand_o
         expiry = "Jul 31, 2026"  # 30 days after the park clock's July 1st
         section = page.split('id="expiry-heading"')[1].split("</section>")[0]
         assert expiry in section and '<td class="num">30</td>' in section, section
+        # times in the network's own zone (its outlet is in Moscow), said in the headings, not UTC
+        assert "Expires (Europe/Moscow)" in section and "When (Europe/Moscow)" in page
+        assert f"<th scope=\"row\">{formatting.moment(DAY_START, 'Europe/Moscow', 'en')}</th>" in page
+        assert "9:00:00" in formatting.moment(DAY_START, "Europe/Moscow", "en")  # 06:00 UTC
 
 
 async def create_expiring_network(services: Services) -> str:

@@ -55,6 +55,8 @@ class WebIdentity:
     cashier_id: int | None = None
     console_user_id: int | None = None
     member_id: int | None = None
+    # where times are shown: the cashier's outlet, else the owner's partner's first outlet, else the network's first
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,7 +116,7 @@ class SqlWebSessionUnitOfWork:
         s, n = t.web_sessions, t.networks
         row = (
             await self.connection.execute(
-                select(s, n.c.code, n.c.name.label("network_name"), n.c.currency)
+                select(s, n.c.code, n.c.name.label("network_name"), n.c.currency, _session_timezone(s))
                 .join(n, n.c.id == s.c.network_id)
                 .where(s.c.token_hash == token_hash, s.c.revoked_at.is_(None), s.c.expires_at > now)
             )
@@ -209,6 +209,20 @@ class SqlWebSessionUnitOfWork:
         return int(result.rowcount)
 
 
+def _session_timezone(s: Any) -> Any:
+    """The time zone a session's pages show times in: its outlet's, its partner's first outlet's, the network's."""
+    o = t.outlets
+
+    def first(*conditions: Any) -> Any:  # outer columns in WHERE only: SQLite cannot see them in ORDER BY
+        return select(o.c.timezone).where(*conditions).order_by(o.c.id).limit(1).scalar_subquery()
+
+    return func.coalesce(
+        first(o.c.id == s.c.outlet_id),
+        first(o.c.network_id == s.c.network_id, o.c.partner_id == s.c.partner_id),
+        first(o.c.network_id == s.c.network_id),
+    ).label("timezone")
+
+
 def _identity(row: Any) -> WebIdentity:
     return WebIdentity(
         session_id=row.id,
@@ -225,6 +239,7 @@ def _identity(row: Any) -> WebIdentity:
         cashier_id=row.cashier_id,
         console_user_id=row.console_user_id,
         member_id=row.member_id,
+        timezone=row.timezone or "UTC",
     )
 
 

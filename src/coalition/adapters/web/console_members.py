@@ -46,7 +46,9 @@ async def search_page(request: Request, me: Administrator, q: str = "") -> Respo
             if len(results) == 1:
                 return RedirectResponse(f"/console/members/{results[0].member_id}", 303)
             context["results"] = results
-    return render(request, "console/members.html", context, currency=me.currency, status_code=status)
+    return render(
+        request, "console/members.html", context, currency=me.currency, timezone=me.timezone, status_code=status
+    )
 
 
 @router.get("/members/{member_id}")
@@ -74,7 +76,14 @@ async def _member(
         "failed_card": failed_card,
     }
     status = status_of(error) if error else 200
-    return render(request, "console/members_show.html", context, currency=me.currency, status_code=status)
+    return render(
+        request,
+        "console/members_show.html",
+        context,
+        currency=me.currency,
+        timezone=me.timezone,
+        status_code=status,
+    )
 
 
 @router.post("/members/{member_id}/cards")
