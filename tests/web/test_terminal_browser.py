@@ -550,3 +550,58 @@ def test_every_screen_of_the_terminal_passes_the_accessibility_checks(
         context.close()
     assert len(screens) == 12
     assert {name: problems for name, problems in screens.items() if problems} == {}
+
+
+TABLET = {"width": 768, "height": 1024}
+SMALL_TARGETS = """() => {
+  const small = [];
+  for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea')) {
+    const target = ['radio', 'checkbox'].includes(el.type) ? (el.closest('label') || el) : el;
+    const box = target.getBoundingClientRect();
+    if (box.width === 0 || box.right <= 0 || box.bottom <= 0) continue;  // hidden, or the skip link off screen
+    const name = `${target.tagName} "${target.innerText.trim()}"`;
+    if (box.width < 44 || box.height < 44) small.push(`${name} ${box.width}×${box.height}`);
+  }
+  const wide = document.documentElement.scrollWidth > window.innerWidth;
+  return {small, wide};
+}"""
+
+
+@pytest.mark.parametrize("viewport", [PHONE, TABLET], ids=["phone", "tablet"])
+def test_every_screen_fits_the_width_and_every_target_takes_a_thumb(
+    live_server: LiveServer, browser: Browser, viewport: dict[str, int]
+) -> None:
+    """No sideways scrolling, and every link, button and field at least 44 × 44 px (WCAG 2.5.5), on every step."""
+    page = browser.new_context(viewport=viewport).new_page()
+    seen: dict[str, dict[str, object]] = {}
+
+    def check(screen: str) -> None:
+        seen[screen] = page.evaluate(SMALL_TARGETS)
+
+    page.goto(f"{live_server.url}/terminal/login")
+    check("sign-in")
+    sign_in(page, live_server)
+    check("1. the card")
+    page.get_by_label("Card number or phone").fill("1000-0002")
+    page.get_by_role("button", name="Find the customer").click()
+    expect(page.get_by_label("Amount of the check")).to_be_visible()
+    check("2. the amount")
+    page.get_by_label("Amount of the check").fill("2000.00")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_label("Or type the points to use")).to_be_visible()
+    check("3. the points")
+    page.get_by_label("Or type the points to use").fill("300")
+    page.get_by_role("button", name="Use these points").click()
+    expect(page.get_by_role("heading", name="Collect from the customer")).to_be_visible()
+    check("4. collect")
+    page.get_by_role("button", name="Confirm the purchase").click()
+    expect(page.get_by_role("heading", name="Purchase saved")).to_be_visible()
+    check("5. the receipt")
+    page.get_by_role("link", name="Today").click()
+    expect(page.get_by_role("link", name="Refund").first).to_be_visible()
+    check("today")
+    page.get_by_role("link", name="New card").click()
+    expect(page.get_by_role("button", name="Issue the card")).to_be_visible()
+    check("enrol")
+    assert seen == {screen: {"small": [], "wide": False} for screen in seen}
+    assert len(seen) == 8
