@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
 import pytest
 
-from coalition.adapters.web.i18n import LANGUAGES, LOCALES_DIR, Translator, catalog, negotiate
+import coalition
+from coalition.adapters.web.i18n import (
+    LANGUAGES,
+    LOCALES_DIR,
+    PLACEHOLDER,
+    Message,
+    Translator,
+    catalog,
+    negotiate,
+    patterns_in,
+)
 from coalition.adapters.web.templating import TEMPLATES_DIR, environment
+from coalition.domain import errors
 from coalition.wiring import Services
 from tests.support import client
+
+SOURCE_DIR = Path(coalition.__file__).parent
 
 
 def _template_messages() -> dict[str, set[str]]:
@@ -95,3 +110,96 @@ def test_no_two_catalog_files_translate_one_message_differently(language: str) -
         if len({json.dumps(t, sort_keys=True, ensure_ascii=False) for t in by_file.values()}) > 1
     }
     assert clashes == {}
+
+
+def _service_messages() -> dict[str, str]:
+    """Every message a service's DomainError can carry to a page, as a catalog key, with where it is raised.
+
+    Read from the source: `raise SomeError("…")`, `raise SomeError(f"…{value}…")` (a key names each value as a
+    placeholder) and `raise SomeError(A_CONSTANT)`, in the domain and application layers, and every error's title."""
+    error_classes = {
+        name: value
+        for name, value in vars(errors).items()
+        if isinstance(value, type) and issubclass(value, errors.DomainError)
+    }
+    error_names = set(error_classes)
+    found: dict[str, str] = {}
+    for cls in error_classes.values():
+        found.setdefault(cls.title, "domain/errors.py")
+    for layer in ("domain", "application"):
+        for path in sorted((SOURCE_DIR / layer).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            constants = {
+                target.id: node.value.value
+                for node in tree.body
+                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+                for target in node.targets
+                if isinstance(target, ast.Name) and isinstance(node.value.value, str)
+            }
+            for node in ast.walk(tree):
+                if not (isinstance(node, ast.Call) and node.args):
+                    continue
+                called = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+                if called not in error_names:
+                    continue
+                key = _catalog_key(node.args[0], constants)
+                if key is not None:
+                    found.setdefault(key, f"{path.relative_to(SOURCE_DIR)}:{node.lineno}")
+    return found
+
+
+def _catalog_key(argument: ast.expr, constants: dict[str, str]) -> str | None:
+    if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+        return argument.value
+    if isinstance(argument, ast.Name):
+        return constants.get(argument.id)
+    if isinstance(argument, ast.JoinedStr):
+        parts = []
+        for number, value in enumerate(argument.values):
+            if isinstance(value, ast.Constant):
+                parts.append(str(value.value).replace("%", "%%"))
+            else:
+                parts.append(f"%(value{number})s")
+        return "".join(parts)
+    return None
+
+
+def _shape(key: str) -> str:
+    """A key with its placeholders' names left out: the test matches shapes, translators name values freely."""
+    return PLACEHOLDER.sub("%(…)s", key)
+
+
+@pytest.mark.parametrize("language", sorted(set(LANGUAGES) - {"en"}))
+def test_every_service_error_message_is_translated(language: str) -> None:
+    """A Russian page shows a refusal in Russian, whatever the service that refused and whatever values it names."""
+    shapes = {_shape(key) for key in catalog(language)}
+    missing = {key: where for key, where in _service_messages().items() if _shape(key) not in shapes}
+    assert missing == {}
+
+
+@pytest.mark.parametrize("language", sorted(set(LANGUAGES) - {"en"}))
+def test_a_pattern_translation_uses_only_the_values_its_english_names(language: str) -> None:
+    wrong = {
+        english: translation
+        for english, translation in catalog(language).items()
+        if isinstance(translation, str)
+        and set(PLACEHOLDER.findall(translation)) != set(PLACEHOLDER.findall(english))
+        and PLACEHOLDER.search(english)
+    }
+    assert wrong == {}
+
+
+def test_a_message_with_values_is_translated_by_its_pattern_values_kept_verbatim() -> None:
+    messages: dict[str, Message] = {
+        "no active cashier '%(login)s' at %(outlet)s": "нет активного кассира «%(login)s» в точке %(outlet)s",
+        "no active cashier '%(login)s' at Corner Shop till": "особый случай: %(login)s",
+        "a share of %(bp)s bp is over 100 %%": "доля %(bp)s б. п. больше 100 %%",
+        "exactly this": "ровно это",
+    }
+    ru = Translator("ru", messages, patterns_in(messages))
+    assert ru.error("no active cashier 'anna' at Café counter") == "нет активного кассира «anna» в точке Café counter"
+    assert ru.error("no active cashier 'anna' at Corner Shop till") == "особый случай: anna"  # the more specific
+    assert ru.error("a share of 10 %(x)s bp is over 100 %") == "доля 10 %(x)s б. п. больше 100 %"
+    assert ru.error("exactly this") == "ровно это"
+    assert ru.error("no such message") == "no such message"
+    assert Translator.for_language("en").error("no active cashier 'anna' at X") == "no active cashier 'anna' at X"

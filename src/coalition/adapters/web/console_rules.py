@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
-from coalition.adapters.web.templating import gettext, render
+from coalition.adapters.web.templating import error_text, gettext, render
 from coalition.application.admin import NetworkRef
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import DomainError, InvalidInput, NotFound
@@ -187,7 +187,7 @@ async def save_draft(request: Request, identity: Administrator) -> HTMLResponse:
             identity,
             status_code=422,
             text=text,
-            error=gettext(request, "The draft was not saved: %(detail)s", detail=error.detail),
+            error=gettext(request, "The draft was not saved: %(detail)s", detail=error_text(request, error.detail)),
             error_field=field,
             error_line=None if field == "draft" else line_of_field(text, field),
         )
@@ -214,7 +214,7 @@ async def simulate(request: Request, identity: Administrator) -> HTMLResponse:
         partial = await services_of(request).rules.simulate_part(network_of(identity), start, end)
     except DomainError as error:
         return await rules_page(
-            request, identity, status_code=422, simulate_error=gettext(request, error.detail), **values
+            request, identity, status_code=422, simulate_error=error_text(request, error.detail), **values
         )
     return await rules_page(request, identity, simulation=simulation_view(partial), **values)
 
@@ -267,7 +267,7 @@ async def explain(request: Request, identity: Administrator) -> HTMLResponse:
         answer = await services_of(request).rules.explain(network_of(identity), document)
     except DomainError as error:
         return await rules_page(
-            request, identity, status_code=422, explain_values=values, explain_error=gettext(request, error.detail)
+            request, identity, status_code=422, explain_values=values, explain_error=error_text(request, error.detail)
         )
     return await rules_page(request, identity, explain_values=values, explanation=explanation_view(answer, currency))
 
@@ -303,7 +303,7 @@ async def publish(request: Request, identity: Administrator) -> Response:
     except DomainError as error:
         status_code = 422 if isinstance(error, InvalidInput) else 409
         return await rules_page(
-            request, identity, status_code=status_code, publish_error=gettext(request, error.detail)
+            request, identity, status_code=status_code, publish_error=error_text(request, error.detail)
         )
     return RedirectResponse(f"/console/rules?published={published['version']}", status_code=303)
 
