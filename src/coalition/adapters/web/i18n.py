@@ -7,7 +7,8 @@ file (terminal.json, console.json, …) so that areas are translated independent
 The services' error messages carry values ("no active cashier 'anna' at Corner Shop till"). Their catalog entries
 (errors.json) name the values as placeholders, `no active cashier '%(login)s' at %(outlet)s`: a message with no
 entry of its own is matched against these patterns, the most specific first, and its values are put into the
-translation as they came.
+translation as they came. The rules page's conflicts, explanations and rule set errors, which the rules domain writes
+the same way, have theirs in rules_engine.json.
 """
 
 from __future__ import annotations
