@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 
 from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
-from coalition.adapters.web.templating import gettext, render
+from coalition.adapters.web.templating import error_text, gettext, render
 from coalition.application.member_admin import MemberAdministration
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.cards import CardAction
@@ -41,7 +41,7 @@ async def search_page(request: Request, me: Administrator, q: str = "") -> Respo
         try:
             results = await members_of(request).search(me.network_id, q)
         except DomainError as error:
-            context["error"], status = gettext(request, error.detail), status_of(error)
+            context["error"], status = error_text(request, error.detail), status_of(error)
         else:
             if len(results) == 1:
                 return RedirectResponse(f"/console/members/{results[0].member_id}", 303)
@@ -72,7 +72,7 @@ async def _member(
         "lines": len(overview.statement),
         "more_lines": len(overview.statement) + STATEMENT_STEP,
         "notice": gettext(request, CARD_NOTICES[CardAction(notice)]) if notice in set(CardAction) else None,
-        "error": gettext(request, error.detail) if error else None,
+        "error": error_text(request, error.detail) if error else None,
         "failed_card": failed_card,
     }
     status = status_of(error) if error else 200

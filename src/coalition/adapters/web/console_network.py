@@ -11,7 +11,7 @@ from starlette.datastructures import FormData
 
 from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
-from coalition.adapters.web.templating import gettext, render
+from coalition.adapters.web.templating import error_text, gettext, render
 from coalition.application.admin import WEB_TERMINAL_KEY_PREFIX, NetworkRef
 from coalition.application.gifts import GiftTypeRequest
 from coalition.application.permissions import MatrixEntry
@@ -68,7 +68,7 @@ class Failure:
 
     def __init__(self, request: Request, form: str, error: DomainError, values: dict[str, str]) -> None:
         self.form = "page" if isinstance(error, NotFound) else form
-        self.message, self.values, self.field = gettext(request, error.detail), values, error.field
+        self.message, self.values, self.field = error_text(request, error.detail), values, error.field
         self.status = status_of(error)
 
 

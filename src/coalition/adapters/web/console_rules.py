@@ -15,10 +15,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
-from coalition.adapters.web.templating import gettext, render
+from coalition.adapters.web.templating import error_text, gettext, render
 from coalition.application.admin import NetworkRef
 from coalition.application.web_sessions import WebIdentity
-from coalition.domain.errors import DomainError, InvalidInput, NotFound
+from coalition.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from coalition.domain.money import format_minor, parse_amount_minor
 from coalition.domain.rules.parsing import parse_rule_set, rule_set_to_data
 
@@ -187,7 +187,7 @@ async def save_draft(request: Request, identity: Administrator) -> HTMLResponse:
             identity,
             status_code=422,
             text=text,
-            error=gettext(request, "The draft was not saved: %(detail)s", detail=error.detail),
+            error=gettext(request, "The draft was not saved: %(detail)s", detail=error_text(request, error.detail)),
             error_field=field,
             error_line=None if field == "draft" else line_of_field(text, field),
         )
@@ -214,7 +214,7 @@ async def simulate(request: Request, identity: Administrator) -> HTMLResponse:
         partial = await services_of(request).rules.simulate_part(network_of(identity), start, end)
     except DomainError as error:
         return await rules_page(
-            request, identity, status_code=422, simulate_error=gettext(request, error.detail), **values
+            request, identity, status_code=422, simulate_error=error_text(request, error.detail), **values
         )
     return await rules_page(request, identity, simulation=simulation_view(partial), **values)
 
@@ -267,7 +267,7 @@ async def explain(request: Request, identity: Administrator) -> HTMLResponse:
         answer = await services_of(request).rules.explain(network_of(identity), document)
     except DomainError as error:
         return await rules_page(
-            request, identity, status_code=422, explain_values=values, explain_error=gettext(request, error.detail)
+            request, identity, status_code=422, explain_values=values, explain_error=error_text(request, error.detail)
         )
     return await rules_page(request, identity, explain_values=values, explanation=explanation_view(answer, currency))
 
@@ -302,10 +302,30 @@ async def publish(request: Request, identity: Administrator) -> Response:
         published = await services_of(request).rules.publish(network_of(identity), _effective_from(typed))
     except DomainError as error:
         status_code = 422 if isinstance(error, InvalidInput) else 409
-        return await rules_page(
-            request, identity, status_code=status_code, publish_error=gettext(request, error.detail)
-        )
+        refusal = await _publish_refusal(request, identity, error)
+        return await rules_page(request, identity, status_code=status_code, publish_error=refusal)
     return RedirectResponse(f"/console/rules?published={published['version']}", status_code=303)
+
+
+async def _publish_refusal(request: Request, identity: WebIdentity, error: DomainError) -> str:
+    """Why the draft was not published, in the reader's language. A draft with conflicts that are errors is refused
+    with their messages run together in one text, which no catalog pattern can take apart (a finding's own pattern
+    would match the whole): the refusal is said again from the draft's findings, each translated."""
+    if isinstance(error, Conflict) and error.field == "draft":
+        try:
+            draft = await services_of(request).rules.draft(network_of(identity))
+        except NotFound:
+            draft = None
+        errors = [finding for finding in (draft or {}).get("findings", []) if finding["severity"] == "error"]
+        if errors:
+            conflicts = "; ".join(error_text(request, finding["message"]) for finding in errors[:5])
+            return gettext(
+                request,
+                "the draft has %(count)s conflict(s) that are errors: %(conflicts)s",
+                count=len(errors),
+                conflicts=conflicts,
+            )
+    return error_text(request, error.detail)
 
 
 def _effective_from(typed: str) -> datetime | None:

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 
 from coalition.adapters.documents.pdf import statement_pdf
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
-from coalition.adapters.web.templating import gettext, render
+from coalition.adapters.web.templating import error_text, render
 from coalition.application.settlement import CLOSE_DELAY
 from coalition.application.statement_views import StatementView, statement_view, statement_view_csv_rows
 from coalition.application.web_sessions import WebIdentity
@@ -100,7 +100,7 @@ async def close_period(request: Request, identity: Administrator) -> Response:
         closed = await services_of(request).settlement.close(identity.network_id, _period_end(value))
     except DomainError as error:
         return await settlement_page(
-            request, identity, status_code=422, end_value=value, errors={"end": gettext(request, error.detail)}
+            request, identity, status_code=422, end_value=value, errors={"end": error_text(request, error.detail)}
         )
     return RedirectResponse(f"/console/statements/{closed['number']}?closed=1", status_code=303)
 
@@ -115,7 +115,7 @@ async def set_fees(request: Request, identity: Administrator) -> Response:
         entered = {"per_transaction": per_transaction, "percent_of_granted": percent, "currency": identity.currency}
         field = error.field if error.field in ("per_transaction", "percent_of_granted") else "per_transaction"
         return await settlement_page(
-            request, identity, status_code=422, fees=entered, errors={field: gettext(request, error.detail)}
+            request, identity, status_code=422, fees=entered, errors={field: error_text(request, error.detail)}
         )
     return _saved("fees")
 
@@ -135,7 +135,7 @@ async def set_points_breakage(request: Request, identity: Administrator) -> Resp
             identity,
             status_code=422,
             points=entered,
-            errors={f"points_{field}": gettext(request, error.detail)},
+            errors={f"points_{field}": error_text(request, error.detail)},
         )
     return _saved("points")
 
@@ -148,7 +148,7 @@ async def set_gift_breakage(request: Request, identity: Administrator) -> Respon
         await services_of(request).gifts.set_breakage(identity.network_id, policy)
     except DomainError as error:
         return await settlement_page(
-            request, identity, status_code=422, errors={"gifts": gettext(request, error.detail)}
+            request, identity, status_code=422, errors={"gifts": error_text(request, error.detail)}
         )
     return _saved("gifts")
 
@@ -159,7 +159,7 @@ async def send_statement(request: Request, identity: Administrator, number: int)
     try:
         sent = await services_of(request).settlement.send(identity.network_id, _stored_number(number, "number"))
     except DomainError as error:
-        return await settlement_page(request, identity, status_code=409, send_error=gettext(request, error.detail))
+        return await settlement_page(request, identity, status_code=409, send_error=error_text(request, error.detail))
     return await settlement_page(request, identity, sent=sent)
 
 

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
-from coalition.adapters.web.templating import gettext, render
+from coalition.adapters.web.templating import error_text, gettext, render
 from coalition.application.admin import NetworkRef
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import DomainError, Forbidden, InvalidInput
@@ -50,7 +50,7 @@ def partner_scope(user: WebIdentity) -> int | None:
 def field_error(request: Request, error: DomainError) -> dict[str, str]:
     """The message to show beside the form field at fault (or above the form, with no field)."""
     field = FORM_FIELDS.get(error.field or "", error.field or "")
-    return {"field": field, "message": gettext(request, error.detail)}
+    return {"field": field, "message": error_text(request, error.detail)}
 
 
 def done_message(request: Request) -> str | None:

@@ -3,11 +3,18 @@
 A catalog maps an English message to its translation, or, for a message with a count, to its plural forms by CLDR
 category (`one`, `few`, `many`, `other`), which Babel picks for the count and the language. Each area keeps its own
 file (terminal.json, console.json, …) so that areas are translated independently.
+
+The services' error messages carry values ("no active cashier 'anna' at Corner Shop till"). Their catalog entries
+(errors.json) name the values as placeholders, `no active cashier '%(login)s' at %(outlet)s`: a message with no
+entry of its own is matched against these patterns, the most specific first, and its values are put into the
+translation as they came. The rules page's conflicts, explanations and rule set errors, which the rules domain writes
+the same way, have theirs in rules_engine.json.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -31,18 +38,86 @@ def catalog(language: str) -> dict[str, Message]:
     return merged
 
 
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A catalog entry with placeholders, as a regular expression over the English message it translates."""
+
+    expression: re.Pattern[str]
+    translation: str
+    literal_chars: int  # more fixed text is a more specific pattern
+
+    def translate(self, message: str) -> str | None:
+        matched = self.expression.fullmatch(message)
+        if matched is None:
+            return None
+        # a value's own text never goes through %-formatting (it may hold a % sign); a literal one is written %%
+        parts = PLACEHOLDER.split(self.translation)
+        return "".join(
+            part.replace("%%", "%") if position % 2 == 0 else matched.group(part) for position, part in enumerate(parts)
+        )
+
+
+def pattern_of(english: str, translation: str) -> Pattern | None:
+    """The pattern of an entry whose English names values, or None for a plain entry."""
+    parts = PLACEHOLDER.split(english)
+    if len(parts) == 1:
+        return None
+    expression, seen = "", set()
+    for position, part in enumerate(parts):
+        if position % 2 == 0:
+            expression += re.escape(part.replace("%%", "%"))
+        elif part in seen:
+            expression += f"(?P={part})"
+        else:
+            seen.add(part)
+            expression += f"(?P<{part}>.+?)"
+    literal_chars = sum(len(part) for part in parts[::2])
+    return Pattern(re.compile(expression, re.DOTALL), translation, literal_chars)
+
+
+@cache
+def patterns(language: str) -> tuple[Pattern, ...]:
+    return patterns_in(catalog(language))
+
+
+def patterns_in(messages: dict[str, Message]) -> tuple[Pattern, ...]:
+    found = [
+        pattern
+        for english, translation in messages.items()
+        if isinstance(translation, str) and (pattern := pattern_of(english, translation)) is not None
+    ]
+    return tuple(sorted(found, key=lambda pattern: -pattern.literal_chars))
+
+
 @dataclass(frozen=True)
 class Translator:
     language: str
     messages: dict[str, Message] = field(repr=False)
+    patterns: tuple[Pattern, ...] = field(default=(), repr=False)
 
     @classmethod
     def for_language(cls, language: str) -> Translator:
-        return cls(language, catalog(language) if language != DEFAULT_LANGUAGE else {})
+        if language == DEFAULT_LANGUAGE:
+            return cls(language, {})
+        return cls(language, catalog(language), patterns(language))
 
     def gettext(self, message: str) -> str:
         found = self.messages.get(message)
         return found if isinstance(found, str) else message
+
+    def error(self, message: str) -> str:
+        """A service's message, which may carry values: its own entry, else the most specific pattern it fits."""
+        found = self.messages.get(message)
+        if isinstance(found, str):
+            return found
+        for pattern in self.patterns:
+            translated = pattern.translate(message)
+            if translated is not None:
+                return translated
+        return message
 
     def ngettext(self, singular: str, plural: str, count: int) -> str:
         found = self.messages.get(singular)

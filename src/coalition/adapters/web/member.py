@@ -25,7 +25,7 @@ from coalition.adapters.web.sessions import (
     signed_in,
 )
 from coalition.adapters.web.sign_in import sign_out
-from coalition.adapters.web.templating import gettext, render
+from coalition.adapters.web.templating import error_text, gettext, render
 from coalition.application.member_page import CodeMail, MemberNetwork
 from coalition.application.web_sessions import SignedIn, WebIdentity
 from coalition.domain.errors import DomainError, InvalidInput
@@ -152,7 +152,7 @@ def _anonymous_page(request: Request, template: str, context: dict[str, Any], st
 def _error_context(request: Request, error: DomainError | None) -> dict[str, Any]:
     if error is None:
         return {"error": None, "error_field": None}
-    return {"error": gettext(request, error.detail), "error_field": error.field}
+    return {"error": error_text(request, error.detail), "error_field": error.field}
 
 
 def _signed_in(request: Request, signed: SignedIn, next_url: str) -> Response:

@@ -16,7 +16,7 @@ from coalition.adapters.web.sessions import (
     services_of,
     set_session_cookie,
 )
-from coalition.adapters.web.templating import gettext, render
+from coalition.adapters.web.templating import error_text, render
 from coalition.application.registration import ShopRegistration
 from coalition.domain.errors import DomainError, NotFound
 
@@ -46,7 +46,7 @@ def _form_page(
     csrf_token = anonymous_csrf_token(request)
     context: dict[str, Any] = {
         "values": values,
-        "error": gettext(request, error.detail) if error else None,
+        "error": error_text(request, error.detail) if error else None,
         "error_field": error.field if error else None,
         "csrf_token": csrf_token,
     }

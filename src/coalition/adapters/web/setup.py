@@ -26,7 +26,7 @@ from coalition.adapters.web import (
     terminal,
 )
 from coalition.adapters.web.sessions import AREAS, SignInRequired
-from coalition.adapters.web.templating import gettext, render
+from coalition.adapters.web.templating import error_text, gettext, render
 from coalition.domain import errors
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -77,7 +77,8 @@ def install(app: FastAPI) -> None:
     async def _domain(request: Request, error: errors.DomainError) -> Response:
         if not is_page(request) or request.headers.get("x-requested-with") == "fetch":
             return problems.domain_problem(error)
-        return error_page(request, problems.status_of(error), error.title, error.detail)
+        title, detail = error_text(request, error.title), error_text(request, error.detail)
+        return error_page(request, problems.status_of(error), title, detail)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:

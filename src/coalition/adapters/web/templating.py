@@ -41,6 +41,8 @@ environment = Environment(
     lstrip_blocks=True,
 )
 environment.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+# `{{ finding.message|service_text }}`: a text a service wrote (an error, a conflict, an explanation), values and all
+environment.filters["service_text"] = lambda text: _current().error(str(text))
 
 
 def language_of(request: Request) -> str:
@@ -58,6 +60,11 @@ def gettext(request: Request, message: str, **values: Any) -> str:
     """A message translated for the request's reader, for text built in Python (flash messages, errors)."""
     text = translator_for(request).gettext(message)
     return text % values if values else text
+
+
+def error_text(request: Request, detail: str) -> str:
+    """A service's error message in the reader's language, values and all (see i18n's patterns)."""
+    return translator_for(request).error(detail)
 
 
 class Formats:

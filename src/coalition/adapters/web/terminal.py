@@ -22,7 +22,7 @@ from starlette.datastructures import FormData
 from coalition.adapters.http.problems import PROBLEM_TYPE_BASE, status_of
 from coalition.adapters.web import formatting
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
-from coalition.adapters.web.templating import gettext, language_of, render
+from coalition.adapters.web.templating import error_text, gettext, language_of, render
 from coalition.application.ports import Profile, StoredResponse, TerminalContext
 from coalition.application.pos import EnrolInput, PurchaseInput, RefundInput, fingerprint
 from coalition.application.web_sessions import WebIdentity
@@ -133,7 +133,7 @@ def explain(till: Till, error: errors.DomainError) -> str:
         return till._("This is not a card number or a phone number.")
     if isinstance(error, errors.RefundNotAllowed):
         return till._("The refund is larger than what is left of this purchase.")
-    return till._(error.detail)
+    return error_text(till.request, error.detail)
 
 
 def field_of(error: errors.DomainError) -> str:
