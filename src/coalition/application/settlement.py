@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from coalition.application.ports import Clock
+from coalition.application.statement_views import statement_view, statement_view_csv_rows
 from coalition.domain.errors import Conflict, InvalidInput, NotFound
 from coalition.domain.money import format_minor, parse_amount_minor
 from coalition.domain.rules.parsing import format_percent, parse_percent_bp
@@ -334,38 +335,4 @@ def _entry_json(entry: PartnerEntry, currency: str) -> dict[str, Any]:
 
 def statement_csv_rows(statement: Statement) -> list[list[str]]:
     """The statement as a table: one row per party, the node last, then the two transfer plans."""
-    currency = statement.currency
-    rows = [
-        [
-            "party",
-            "granted",
-            "granted_refunded",
-            "honoured",
-            "honoured_refunded",
-            "breakage",
-            "fees",
-            "net",
-            "transactions",
-        ]
-    ]
-    for line in statement.lines:
-        flows = line.flows
-        amounts = (
-            flows.granted_minor,
-            flows.granted_refunded_minor,
-            flows.honoured_minor,
-            flows.honoured_refunded_minor,
-            flows.breakage_minor,
-            line.fees_minor,
-            line.net_minor,
-        )
-        rows.append([line.party.name, *(format_minor(amount, currency) for amount in amounts), str(flows.transactions)])
-    rows.append(["settlement node", "", "", "", "", "", "", format_minor(statement.node_net_minor, currency), ""])
-    for plan_name, plan in (
-        ("through node", through_node(statement.positions)),
-        ("direct", fewest_transfers(statement.positions)),
-    ):
-        rows.append([])
-        rows.append([f"transfers ({plan_name})", "from", "to", "amount"])
-        rows.extend(["", t.payer.name, t.payee.name, format_minor(t.amount_minor, currency)] for t in plan)
-    return rows
+    return statement_view_csv_rows(statement_view(statement, None))
