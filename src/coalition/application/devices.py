@@ -19,8 +19,7 @@ from coalition.application.pos import (
     evaluate_at,
     member_facts,
     member_history,
-    member_not_found,
-    require_usable_card,
+    usable_member_locked,
 )
 from coalition.domain.coupons import NewCoupon, generate_code
 from coalition.domain.purchase import MemberPoints, points_balance
@@ -40,10 +39,7 @@ class DeviceUseService:
 
         async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
             now = self.pos.clock.now()
-            member = await uow.find_member(ctx.network_id, candidates, lock=True)
-            if member is None:
-                raise member_not_found(customer)
-            require_usable_card(member)
+            member = await usable_member_locked(uow, ctx, customer, candidates)
             pc = await self.pos.program_context(uow, ctx.network_id)
             state = await self.pos.swept_points(uow, ctx, pc, member, now)
             history = await member_history(uow, rules, ctx, member, now)

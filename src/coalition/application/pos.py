@@ -1102,6 +1102,18 @@ def member_not_found(identifier: str, field_name: str = "customer") -> MemberNot
     return MemberNotFound(f"no member of this network has the identifier '{identifier}'", field=field_name)
 
 
+async def usable_member_locked(
+    uow: PosUnitOfWork, ctx: TerminalContext, customer: str, candidates: tuple[str, ...]
+) -> MemberRef:
+    """The member `customer` identifies (its `candidates` checked before the unit of work), locked, whose card may
+    be used: what a visit's entry and a device's use start with."""
+    member = await uow.find_member(ctx.network_id, candidates, lock=True)
+    if member is None:
+        raise member_not_found(customer)
+    require_usable_card(member)
+    return member
+
+
 async def _find_member(
     uow: PosUnitOfWork, ctx: TerminalContext, identifier: str, *, lock: bool, field_name: str
 ) -> MemberRef:

@@ -20,8 +20,7 @@ from coalition.application.pos import (
     evaluate_at,
     member_facts,
     member_history,
-    member_not_found,
-    require_usable_card,
+    usable_member_locked,
 )
 from coalition.application.record_ids import new_record_id
 from coalition.domain.errors import Conflict, NotFound
@@ -53,10 +52,7 @@ class VisitService:
 
         async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
             now = self.pos.clock.now()
-            member = await uow.find_member(ctx.network_id, candidates, lock=True)
-            if member is None:
-                raise member_not_found(customer)
-            require_usable_card(member)
+            member = await usable_member_locked(uow, ctx, customer, candidates)
             open_visit = await uow.open_visit_of(member.member_id)
             if open_visit is not None:
                 since = open_visit.started_at.isoformat()
