@@ -81,6 +81,7 @@ async def test_a_draft_is_checked_its_errors_placed_and_its_conflicts_listed(ser
         assert tied.status_code == 200
         assert "Draft version 1 saved." in tied.text
         assert "exclusive-tie" in tied.text and "card-5 and card-7 can fire on the same purchase" in tied.text
+        assert "Error: exclusive rules with no order between them" in tied.text
 
         broken = 'rules:\n  - code: a\n    effects: [{discount: {percent: "5"}}\n'
         syntax = await http.post("/console/rules/draft", data={"draft": broken, "csrf_token": token})

@@ -383,6 +383,7 @@ async def test_the_rules_page_says_a_drafts_conflicts_and_an_explanation_in_russ
             "с одинаковым приоритетом (0): повысьте приоритет одного из них" in saved.text
         )
         assert "can fire on the same purchase" not in saved.text
+        assert "Ошибка: исключающие правила без порядка между ними" in saved.text
 
         explained = await http.post(
             "/console/rules/explain", data={"amount": "6000.00", "csrf_token": token}, headers=RUSSIAN
