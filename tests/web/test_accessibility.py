@@ -44,6 +44,8 @@ PAGES = (
         for section in ("partners", "terminals", "members", "rules", "gifts", "permissions", "statements", "settlement")
     ),
     Checked("owner", "/console/statements", PHONE),
+    *(Checked("owner", f"/console/{section}", PHONE) for section in ("outlets", "cashiers", "reports")),
+    Checked("owner", "/console/reports?measure=points-issued", DESKTOP),
     Checked("member", "/me", PHONE),
     Checked("member", "/me?lang=ru", PHONE),
 )

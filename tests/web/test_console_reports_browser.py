@@ -78,7 +78,7 @@ def test_the_owners_report_and_chart_show_exactly_the_purchases_made(live_server
         "aria-label", "Revenue per hour, Jun 14, 2025 — highest RUB\xa03,345.67 (09:00), total RUB\xa04,845.67"
     )
     expect(chart.locator("rect.bar")).to_have_count(2)
-    table = page.get_by_role("table", name="Revenue per hour")
+    table = page.get_by_role("table", name="Figures per hour")
     expect(table.get_by_role("row", name="09:00 RUB\xa03,345.67 2")).to_be_visible()
     expect(table.get_by_role("row", name="18:00 RUB\xa01,500.00 1")).to_be_visible()
     expect(table.get_by_role("row", name="12:00 RUB\xa00.00 0")).to_be_visible()  # the café's sale is not the shop's
@@ -88,6 +88,15 @@ def test_the_owners_report_and_chart_show_exactly_the_purchases_made(live_server
     ).to_be_visible()
     expect(page.get_by_text("777.00")).to_have_count(0)
     expect(page.get_by_text("Café counter")).to_have_count(0)
+
+    page.get_by_role("navigation", name="What the chart shows").get_by_role("link", name="Points issued").click()
+    expect(page).to_have_url(re.compile(rf"day={DAY}&measure=points-issued"))
+    expect(page.get_by_role("heading", name="Points issued per hour")).to_be_visible()
+    points_chart = page.get_by_role("img", name=re.compile("Points issued per hour"))
+    expect(points_chart).to_have_attribute(
+        "aria-label", re.compile(rf"^Points issued per hour, Jun 14, 2025 — highest \d+ \(\d\d:00\), total {issued}$")
+    )
+    expect(page.locator("#total-issued")).to_have_text(str(issued))  # the day's figures stay as they were
 
 
 def test_the_report_in_russian(live_server: LiveServer, browser: Browser) -> None:
@@ -109,6 +118,6 @@ def test_the_report_in_russian(live_server: LiveServer, browser: Browser) -> Non
         "Выручка по часам, 14 июн. 2025\u202fг. — больше всего 3\xa0345,67\xa0₽ (09:00), всего 4\xa0845,67\xa0₽",
     )
     expect(
-        page.get_by_role("table", name="Выручка по часам").get_by_role("row", name="09:00 3 345,67 ₽ 2")
+        page.get_by_role("table", name="Показатели по часам").get_by_role("row", name="09:00 3 345,67 ₽ 2")
     ).to_be_visible()
     expect(page.get_by_role("columnheader", name="Средний чек").first).to_be_visible()

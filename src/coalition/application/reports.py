@@ -123,8 +123,15 @@ class ChartPoint:
     """One bar: an hour of the day (0–23, the outlets' local time) or a day of the period."""
 
     key: int | date
-    revenue_minor: int
-    checks: int
+    figures: Figures
+
+    @property
+    def revenue_minor(self) -> int:
+        return self.figures.revenue_minor
+
+    @property
+    def checks(self) -> int:
+        return self.figures.checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,8 +263,7 @@ class _Totals:
         self.by_key[key] = self.by_key.get(key, Figures()).plus(figures)
 
     def point(self, key: int | date) -> ChartPoint:
-        figures = self.by_key.get(key, Figures())
-        return ChartPoint(key, figures.revenue_minor, figures.checks)
+        return ChartPoint(key, self.by_key.get(key, Figures()))
 
     def cashier_lines(self) -> list[CashierLine]:
         lines = [

@@ -6,9 +6,11 @@ role="img" and a label that says what it shows; the same numbers are in a table 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -17,7 +19,7 @@ from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.console_staff import field_error, network_of, partner_scope
 from coalition.adapters.web.sessions import services_of, signed_in
 from coalition.adapters.web.templating import Formats, gettext, language_of, render
-from coalition.application.reports import ChartPoint, Report
+from coalition.application.reports import ChartPoint, Figures, Report
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import DomainError, InvalidInput
 
@@ -42,7 +44,8 @@ class Bar:
 class Chart:
     aria_label: str
     bars: list[Bar]
-    rows: list[tuple[str, int, int]]  # (label, revenue_minor, checks) for the table
+    rows: list[tuple[str, Figures]]  # (label, figures) for the table under the chart
+    heading: str
     width: int = CHART_WIDTH
     height: int = CHART_HEIGHT + AXIS_HEIGHT
 
@@ -70,15 +73,55 @@ def point_label(point: ChartPoint, fmt: Formats) -> str:
     return f"{point.key:02d}:00"
 
 
-def revenue_chart(report: Report, fmt: Formats, request: Request) -> Chart:
-    """Bars of revenue per hour of the day (one day) or per day (a period), scaled to the largest bar."""
+@dataclass(frozen=True)
+class Measure:
+    """What a chart can show: one of the report's figures, per hour of a day or per day of a period."""
+
+    code: str
+    per_hour: str  # the chart's heading for a day
+    per_day: str  # for a period
+    value: Callable[[Figures], int]
+    money: bool
+    additive: bool = True  # False: the period's figure is not the bars' sum (an average)
+
+
+MEASURES = {
+    measure.code: measure
+    for measure in (
+        Measure("revenue", "Revenue per hour", "Revenue per day", lambda f: f.revenue_minor, money=True),
+        Measure("checks", "Checks per hour", "Checks per day", lambda f: f.checks, money=False),
+        Measure(
+            "average",
+            "Average check per hour",
+            "Average check per day",
+            lambda f: f.average_check_minor,
+            money=True,
+            additive=False,
+        ),
+        Measure("points-issued", "Points issued per hour", "Points issued per day", lambda f: f.points_issued, False),
+        Measure("points-spent", "Points spent per hour", "Points spent per day", lambda f: f.points_spent, False),
+        Measure("discounts", "Discounts per hour", "Discounts per day", lambda f: f.discount_minor, money=True),
+    )
+}
+
+
+def measure_of(text: str) -> Measure:
+    found = MEASURES.get(text.strip() or "revenue")
+    if found is None:
+        raise InvalidInput(f"'{text.strip()}' is not a measure the chart can show", field="measure")
+    return found
+
+
+def figure_chart(report: Report, measure: Measure, fmt: Formats, request: Request) -> Chart:
+    """Bars of one measure per hour of the day (one day) or per day (a period), scaled to the largest bar."""
     points = report.chart
-    largest = max((point.revenue_minor for point in points), default=0)
+    values = [measure.value(point.figures) for point in points]
+    largest = max(values, default=0)
     slot = CHART_WIDTH // max(len(points), 1)
     every = 1 if len(points) <= 12 else (3 if len(points) <= 31 else 7)  # labels that fit under the bars
     bars = []
-    for index, point in enumerate(points):
-        height = point.revenue_minor * CHART_HEIGHT // largest if largest else 0
+    for index, (point, value) in enumerate(zip(points, values, strict=True)):
+        height = max(value, 0) * CHART_HEIGHT // largest if largest > 0 else 0
         label = point_label(point, fmt)
         tick = fmt.day(point.key, "d MMM") if isinstance(point.key, date) else label  # short under narrow bars
         bars.append(
@@ -89,52 +132,63 @@ def revenue_chart(report: Report, fmt: Formats, request: Request) -> Chart:
                 height=height,
                 label=tick,
                 show_label=index % every == 0,
-                title=f"{label}: {fmt.money(point.revenue_minor)}",
+                title=f"{label}: {_shown(measure, value, fmt)}",
             )
         )
-    return Chart(_aria_label(report, points, largest, fmt, request), bars, _rows(points, fmt))
+    heading = gettext(request, measure.per_hour if report.is_one_day else measure.per_day)
+    rows = [(point_label(point, fmt), point.figures) for point in points]
+    return Chart(_aria_label(report, measure, heading, values, fmt, request), bars, rows, heading)
 
 
-def _aria_label(report: Report, points: list[ChartPoint], largest: int, fmt: Formats, request: Request) -> str:
-    if report.is_one_day:
-        title = gettext(request, "Revenue per hour, %(day)s", day=fmt.day(report.first_day))
-    else:
-        title = gettext(
-            request,
-            "Revenue per day, %(first)s – %(last)s",
-            first=fmt.day(report.first_day),
-            last=fmt.day(report.last_day),
-        )
-    if not largest:
+def _shown(measure: Measure, value: int, fmt: Formats) -> str:
+    return fmt.money(value) if measure.money else fmt.number(value)
+
+
+def _aria_label(
+    report: Report, measure: Measure, heading: str, values: list[int], fmt: Formats, request: Request
+) -> str:
+    days = fmt.day(report.first_day)
+    if not report.is_one_day:
+        days = f"{days} – {fmt.day(report.last_day)}"
+    title = f"{heading}, {days}"
+    if not report.total.checks and not report.total.refunds:
         return f"{title} — {gettext(request, 'no sales')}"
-    peak = next(point for point in points if point.revenue_minor == largest)
-    summary = gettext(
-        request,
-        "highest %(amount)s (%(when)s), total %(total)s",
-        amount=fmt.money(largest),
-        when=point_label(peak, fmt),
-        total=fmt.money(report.total.revenue_minor),
+    largest = max(values)
+    peak = report.chart[values.index(largest)]
+    total = _shown(measure, measure.value(report.total), fmt)
+    summary = (
+        "highest %(amount)s (%(when)s), total %(total)s"
+        if measure.additive
+        else "highest %(amount)s (%(when)s), overall %(total)s"
     )
-    return f"{title} — {summary}"
+    return f"{title} — " + gettext(
+        request, summary, amount=_shown(measure, largest, fmt), when=point_label(peak, fmt), total=total
+    )
 
 
-def _rows(points: list[ChartPoint], fmt: Formats) -> list[tuple[str, int, int]]:
-    return [(point_label(point, fmt), point.revenue_minor, point.checks) for point in points]
+def measure_links(values: dict[str, str], chosen: Measure) -> list[tuple[str, str, bool]]:
+    """(code, address, chosen) of each measure, keeping the report's day or period and partner."""
+    kept = {name: value for name, value in values.items() if value and name != "measure"}
+    return [
+        (code, "/console/reports?" + urlencode({**kept, "measure": code}), code == chosen.code) for code in MEASURES
+    ]
 
 
 @router.get("/reports")
 async def reports(request: Request, user: ConsoleUser) -> Response:
     query = request.query_params
-    values = {name: query.get(name, "") for name in ("day", "from", "to", "partner")}
+    values = {name: query.get(name, "") for name in ("day", "from", "to", "partner", "measure")}
     services = services_of(request)
     scope = partner_scope(user)
     report: Report | None = None
     error: dict[str, str] | None = None
     status_code = 200
+    measure = MEASURES["revenue"]
     try:
         if scope is None:
             scope = _partner(values["partner"])
         first, last = _period(values)
+        measure = measure_of(values["measure"])
         report = await services.reports.report(user.network_id, scope, first, last)
     except DomainError as error_raised:
         error, status_code = field_error(request, error_raised), status_of(error_raised)
@@ -146,7 +200,8 @@ async def reports(request: Request, user: ConsoleUser) -> Response:
         "me": user,
         "values": values,
         "report": report,
-        "chart": revenue_chart(report, fmt, request) if report else None,
+        "chart": figure_chart(report, measure, fmt, request) if report else None,
+        "measures": measure_links(values, measure),
         "partners": partners,
         "error": error,
         "previous_day": (report.first_day - timedelta(days=1)).isoformat() if report else "",
