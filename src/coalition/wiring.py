@@ -13,7 +13,7 @@ from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.engine import create_engine
 from coalition.adapters.storage.member_store import SqlMemberPageStore
 from coalition.adapters.storage.pos_store import SqlStore
-from coalition.adapters.storage.reports_store import SqlReportsStore
+from coalition.adapters.storage.reports_store import SqlDailyReportsStore, SqlReportsStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.settlement_store import SqlSettlementStore
 from coalition.adapters.storage.web_store import SqlWebSessionStore
@@ -22,6 +22,7 @@ from coalition.application.admin import AdminService
 from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.breakage import BreakageService
 from coalition.application.coupons import CouponService
+from coalition.application.daily_reports import DailyReports
 from coalition.application.devices import DeviceUseService
 from coalition.application.gifts import GiftService
 from coalition.application.member_page import MemberPage
@@ -62,6 +63,7 @@ class Services:
     breakage: BreakageService
     web_sessions: WebSessions
     reports: ReportsService
+    daily_reports: DailyReports
     registration: Registration
     devices: DeviceUseService
     member_page: MemberPage
@@ -91,6 +93,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     breakage = BreakageService(pos)
     web_sessions = WebSessions(SqlWebSessionStore(engine).unit_of_work, clock)
     reports = ReportsService(SqlReportsStore(engine).unit_of_work, clock)
+    daily_reports = DailyReports(SqlDailyReportsStore(engine).unit_of_work, reports, clock, mailer)
     member_page = MemberPage(SqlMemberPageStore(engine).unit_of_work, store.unit_of_work, web_sessions, clock, mailer)
     web_terminal = WebTerminal(SqlWebTerminalStore(engine).unit_of_work, clock)
     return Services(
@@ -110,6 +113,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         breakage=breakage,
         web_sessions=web_sessions,
         reports=reports,
+        daily_reports=daily_reports,
         registration=Registration(admin_store.unit_of_work),
         devices=DeviceUseService(pos),
         member_page=member_page,

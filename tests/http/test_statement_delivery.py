@@ -2,50 +2,21 @@
 
 from __future__ import annotations
 
-import email
-import socket
 from dataclasses import replace
 from datetime import timedelta
-from email.message import EmailMessage
-from email.policy import default
 
 import anyio
 import pytest
-from aiosmtpd.controller import Controller
 from typer.testing import CliRunner
 
 from coalition.adapters.cli.main import app as cli
 from coalition.wiring import build_services
 from tests.http.water_park import DAY_END, DAY_START, Clock, buy, water_park
+from tests.mail_support import smtp
 from tests.support import assert_problem, auth, client, enrol
 
 pytestmark = pytest.mark.anyio
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=default))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture()
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    try:
-        yield inbox, controller.port
-    finally:
-        controller.stop()
+__all__ = ["smtp"]  # the fixture, imported for pytest to find
 
 
 async def test_each_partner_gets_its_statement_by_email_with_csv_and_pdf(settings, smtp, tmp_path):

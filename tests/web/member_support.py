@@ -1,18 +1,10 @@
-"""For the member page's tests: a real SMTP server (aiosmtpd) that keeps what it receives, and the codes in it."""
+"""For the member page's tests: a member with a purchase, a gift and a visit (SMTP: tests/mail_support.py)."""
 
 from __future__ import annotations
 
-import email
-import re
-import socket
-from collections.abc import Iterator
-from email.message import EmailMessage
-from email.policy import default
 from typing import Any
 
 import httpx
-import pytest
-from aiosmtpd.controller import Controller
 
 from coalition.demo import DEMO_ADMIN_KEY, OUTLETS
 
@@ -35,40 +27,6 @@ RULES = {
         },
     ]
 }
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content, policy=default))  # type: ignore[arg-type]
-        return "250 OK"
-
-    def last_code_for(self, address: str) -> str:
-        for message in reversed(self.messages):
-            if message["To"] == address:
-                found = re.search(r"\b(\d{6})\b", str(message["Subject"]))
-                if found:
-                    return found.group(1)
-        raise AssertionError(f"no code was mailed to {address}")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture()
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield inbox, controller.port
-    finally:
-        controller.stop()
 
 
 def _call(http: httpx.Client, method: str, path: str, key: str, body: Any = None, status: int = 200) -> Any:

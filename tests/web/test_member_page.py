@@ -13,8 +13,9 @@ from playwright.sync_api import Page, expect
 
 from coalition.adapters.web import formatting
 from coalition.demo import MEMBERS
+from tests.mail_support import Inbox, smtp
 from tests.web.conftest import LiveServer
-from tests.web.member_support import Inbox, member_with_history, smtp
+from tests.web.member_support import member_with_history
 
 __all__ = ["smtp"]  # the fixture, imported for pytest to find
 

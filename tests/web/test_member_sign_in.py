@@ -14,8 +14,8 @@ import pytest
 
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
+from tests.mail_support import Inbox, smtp
 from tests.support import auth, buy, client, make_network, new_key
-from tests.web.member_support import Inbox, smtp
 from tests.web.support import csrf_token
 
 pytestmark = pytest.mark.anyio

@@ -214,6 +214,32 @@ def birthdays(
     )
 
 
+@app.command("daily-reports")
+def daily_reports(
+    network: str,
+    day: Annotated[str | None, typer.Option("--day", help="YYYY-MM-DD; yesterday where the outlets are")] = None,
+    again: Annotated[bool, typer.Option("--again", help="send to partners sent this day's report before")] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """E-mail each partner with an address its day's report (run daily after closing, e.g. from cron)."""
+    try:
+        on = date.fromisoformat(day) if day else None
+    except ValueError:
+        errors.print("[red]error (day):[/red] expected YYYY-MM-DD")
+        raise typer.Exit(2) from None
+
+    async def work(services: Services) -> dict[str, Any]:
+        network_id = (await _network(services, network)).id
+        return await services.daily_reports.send(network_id, on, again=again)
+
+    result = _run(_settings(database_url), work)
+    console.print(f"{result['day']}: sent to {', '.join(result['sent']) or 'nobody'}")
+    if result["sent_before"]:
+        console.print(f"sent before (use --again to resend): {', '.join(result['sent_before'])}")
+    if result["without_address"]:
+        console.print(f"[yellow]no e-mail address:[/yellow] {', '.join(result['without_address'])}")
+
+
 def _network(services: Services, code: str) -> Awaitable[NetworkRef]:
     return services.admin.network(code)
 

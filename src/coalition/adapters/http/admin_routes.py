@@ -159,6 +159,20 @@ async def birthdays(body: BirthdaysBody, svc: Svc, admin: NetworkAdmin) -> dict[
     return await svc.birthdays.grant(admin.id, body.date)
 
 
+class DailyReportsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    day: dt.date | None = Field(default=None, description="the day; yesterday where the outlets are if omitted")
+    again: StrictBool = Field(default=False, description="send to partners that were sent this day's report before")
+
+
+@router.post(
+    "/jobs/daily-reports",
+    summary="E-mail each partner with an address its day's report: totals, per outlet and cashier, every purchase",
+)
+async def daily_reports(body: DailyReportsBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.daily_reports.send(admin.id, body.day, again=body.again)
+
+
 class PeriodCloseBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     month: StrictStr | None = Field(default=None, description="YYYY-MM (UTC); the month before this one if omitted")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, case, func, literal_column, select
+from sqlalchemy import Integer, case, delete, func, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
+from coalition.application.daily_reports import DayTransaction, ReportRecipient
 from coalition.application.reports import RefundBucket, ReportOutlet, SalesBucket
 
 
@@ -170,3 +171,99 @@ class SqlReportsStore:
     async def unit_of_work(self) -> AsyncIterator[SqlReportsUnitOfWork]:
         async with self.engine.connect() as connection:
             yield SqlReportsUnitOfWork(connection)
+
+
+class SqlDailyReportsUnitOfWork:
+    """The daily report's reads (recipients, the day's purchases and refunds) and its record of what was sent."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def currency(self, network_id: int) -> str:
+        n = t.networks
+        return str((await self.connection.execute(select(n.c.currency).where(n.c.id == network_id))).scalar_one())
+
+    async def recipients(self, network_id: int) -> list[ReportRecipient]:
+        p = t.partners
+        rows = await self.connection.execute(
+            select(p.c.id, p.c.name, p.c.email).where(p.c.network_id == network_id).order_by(p.c.name, p.c.id)
+        )
+        return [ReportRecipient(int(row.id), row.name, row.email or None) for row in rows]
+
+    async def outlet_zones(self, network_id: int, partner_id: int) -> dict[int, str]:
+        o = t.outlets
+        rows = await self.connection.execute(
+            select(o.c.id, o.c.timezone).where(o.c.network_id == network_id, o.c.partner_id == partner_id)
+        )
+        return {int(row.id): row.timezone for row in rows}
+
+    async def day_transactions(
+        self, network_id: int, outlet_ids: Sequence[int], start: datetime, end: datetime
+    ) -> list[DayTransaction]:
+        if not outlet_ids:
+            return []
+        p, r, o = t.purchases, t.refunds, t.outlets
+        first, last = start.astimezone(UTC), end.astimezone(UTC)  # SQLite compares timestamps as UTC text
+        at_outlets = (p.c.network_id == network_id, p.c.outlet_id.in_(list(outlet_ids)))
+        purchases = await self.connection.execute(
+            select(p, o.c.name.label("outlet_name"))
+            .join(o, o.c.id == p.c.outlet_id)
+            .where(*at_outlets, p.c.occurred_at >= first, p.c.occurred_at < last)
+        )
+        found = [
+            DayTransaction(
+                t.as_utc(row.occurred_at),
+                row.outlet_name,
+                row.cashier_login,
+                "purchase",
+                row.receipt,
+                int(row.check_minor),
+                int(row.amount_due_minor),
+                int(row.points_earned),
+                int(row.points_redeemed),
+            )
+            for row in purchases
+        ]
+        refunds = await self.connection.execute(
+            select(r, p.c.receipt, p.c.cashier_login, o.c.name.label("outlet_name"))
+            .join(p, p.c.id == r.c.purchase_id)
+            .join(o, o.c.id == p.c.outlet_id)
+            .where(*at_outlets, r.c.recorded_at >= first, r.c.recorded_at < last)
+        )
+        found += [
+            DayTransaction(
+                t.as_utc(row.recorded_at),
+                row.outlet_name,
+                row.cashier_login,
+                "refund",
+                row.receipt,
+                int(row.refund_minor),
+                int(row.money_back_minor),
+                int(row.points_clawed_back),
+                int(row.points_returned),
+            )
+            for row in refunds
+        ]
+        return found
+
+    async def sent_partners(self, network_id: int, day: date) -> set[int]:
+        s, p = t.daily_reports_sent, t.partners
+        rows = await self.connection.execute(
+            select(s.c.partner_id).join(p, p.c.id == s.c.partner_id).where(p.c.network_id == network_id, s.c.day == day)
+        )
+        return {int(row.partner_id) for row in rows}
+
+    async def record_sent(self, partner_id: int, day: date, address: str, now: datetime) -> None:
+        s = t.daily_reports_sent
+        await self.connection.execute(delete(s).where(s.c.partner_id == partner_id, s.c.day == day))
+        await self.connection.execute(insert(s).values(partner_id=partner_id, day=day, address=address, sent_at=now))
+
+
+class SqlDailyReportsStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[SqlDailyReportsUnitOfWork]:
+        async with self.engine.begin() as connection:
+            yield SqlDailyReportsUnitOfWork(connection)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, text, update
@@ -58,8 +58,7 @@ SELECT t.id, t.kind, o.name AS outlet, t.occurred_at, t.recorded_at, SUM(p.amoun
 _ENTRIES = _ENTRIES_SQL.columns(occurred_at=t.Timestamp, recorded_at=t.Timestamp)
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+_utc = t.as_utc
 
 
 class SqlSettlementUnitOfWork:

@@ -8,6 +8,8 @@ balances are sums of postings, so no row is updated by every purchase.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -38,6 +40,11 @@ metadata = MetaData(naming_convention=naming_convention)
 # SQLite gives autoincrement only to INTEGER PRIMARY KEY; PostgreSQL gets 64-bit keys.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 Timestamp = DateTime(timezone=True)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored timestamp as an aware UTC moment: SQLite hands timestamps back without their zone (always UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _id() -> Column[int]:
@@ -589,4 +596,13 @@ member_sign_in_codes = Table(  # one-time codes e-mailed to a member: kept hashe
     Column("expires_at", Timestamp, nullable=False),
     Column("used_at", Timestamp, nullable=True),
     Index("ix_member_sign_in_codes_member_created", "member_id", "created_at"),
+)
+
+daily_reports_sent = Table(  # the day's report e-mailed to a partner's owner: one row per partner and day
+    "daily_reports_sent",
+    metadata,
+    Column("partner_id", Id, ForeignKey("partners.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("address", String(254), nullable=False),
+    Column("sent_at", Timestamp, nullable=False),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,9 +15,7 @@ from coalition.adapters.storage import tables as t
 from coalition.application.ports import StoredResponse
 from coalition.application.web_terminal import DayPurchase, OutletPurchase, ProgramTerms
 
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+_utc = t.as_utc
 
 
 class SqlWebTerminalUnitOfWork:

@@ -1,0 +1,190 @@
+"""The owner's daily report by e-mail (the brief's control against a dishonest seller): after closing, each partner
+with an address gets its day — the revenue that went through the system, per outlet and per cashier, and the list
+of every purchase and refund — to set against the cash in hand.
+
+Run once a day after the outlets close (cron: `coalition reports daily NETWORK`, or
+`POST /v1/admin/jobs/daily-reports`). A partner is sent a day's report once: a re-run sends only what is missing,
+unless asked to send again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from coalition.application.ports import Clock
+from coalition.application.reports import Figures, Report, ReportsService, local_midnight
+from coalition.application.settlement import Attachment, Mailer, OutgoingMail
+from coalition.domain.errors import Conflict, InvalidInput
+from coalition.domain.money import format_minor
+
+
+@dataclass(frozen=True, slots=True)
+class DayTransaction:
+    """A purchase, or a refund of one, at one of the partner's outlets."""
+
+    occurred_at: datetime  # a purchase's moment at the till; a refund's recording
+    outlet_name: str
+    cashier_login: str | None
+    kind: str  # "purchase" | "refund"
+    receipt: str
+    check_minor: int  # a purchase's check; a refund's share of it
+    money_minor: int  # paid in money; for a refund, money given back
+    points_earned: int  # a refund: points taken back
+    points_spent: int  # a refund: points given back
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRecipient:
+    partner_id: int
+    name: str
+    address: str | None
+
+
+class DailyReportsUnitOfWork(Protocol):
+    async def currency(self, network_id: int) -> str: ...
+    async def recipients(self, network_id: int) -> list[ReportRecipient]: ...
+    async def outlet_zones(self, network_id: int, partner_id: int) -> dict[int, str]: ...
+    async def day_transactions(
+        self, network_id: int, outlet_ids: Sequence[int], start: datetime, end: datetime
+    ) -> list[DayTransaction]: ...
+    async def sent_partners(self, network_id: int, day: date) -> set[int]: ...
+    async def record_sent(self, partner_id: int, day: date, address: str, now: datetime) -> None: ...
+
+
+class DailyReportsUnitOfWorkFactory(Protocol):
+    def __call__(self) -> AbstractAsyncContextManager[DailyReportsUnitOfWork]: ...
+
+
+class DailyReports:
+    def __init__(
+        self, unit_of_work: DailyReportsUnitOfWorkFactory, reports: ReportsService, clock: Clock, mailer: Mailer | None
+    ) -> None:
+        self.unit_of_work = unit_of_work
+        self.reports = reports
+        self.clock = clock
+        self.mailer = mailer
+
+    async def send(self, network_id: int, day: date | None = None, *, again: bool = False) -> dict[str, Any]:
+        """E-mail each partner with an address its report of `day` (yesterday where the outlets are, by default)."""
+        if self.mailer is None:
+            raise Conflict("e-mail is off: set COALITION_SMTP_HOST", field="smtp")
+        today = await self.reports.today(network_id, None)
+        chosen = day or today - timedelta(days=1)
+        if chosen > today:
+            raise InvalidInput(f"{chosen.isoformat()} has not come yet; a day's report is sent after it", field="day")
+        async with self.unit_of_work() as uow:
+            recipients = await uow.recipients(network_id)
+            sent_before = await uow.sent_partners(network_id, chosen)
+        sent, already, without_address = [], [], []
+        for recipient in recipients:
+            if recipient.address is None:
+                without_address.append(recipient.name)
+            elif recipient.partner_id in sent_before and not again:
+                already.append(recipient.name)
+            else:
+                await self._send_one(network_id, recipient, recipient.address, chosen)
+                sent.append(recipient.name)
+        return {"day": chosen.isoformat(), "sent": sent, "sent_before": already, "without_address": without_address}
+
+    async def _send_one(self, network_id: int, recipient: ReportRecipient, address: str, day: date) -> None:
+        report = await self.reports.report(network_id, recipient.partner_id, day, day)
+        async with self.unit_of_work() as uow:
+            currency = await uow.currency(network_id)
+            zones = await uow.outlet_zones(network_id, recipient.partner_id)
+            rows: list[DayTransaction] = []
+            for zone in sorted(set(zones.values())):
+                ids = [outlet_id for outlet_id, outlet_zone in zones.items() if outlet_zone == zone]
+                start, end = local_midnight(day, zone), local_midnight(day + timedelta(days=1), zone)
+                found = await uow.day_transactions(network_id, ids, start, end)
+                # each at its outlet's own clock, as the cashier saw it
+                rows.extend(replace(row, occurred_at=row.occurred_at.astimezone(ZoneInfo(zone))) for row in found)
+        rows.sort(key=lambda row: (row.occurred_at, row.outlet_name, row.receipt))
+        mail = OutgoingMail(
+            to=address,
+            subject=f"Daily report {day.isoformat()}: {recipient.name}",
+            text=report_text(recipient.name, report, rows, currency),
+            attachments=(Attachment(f"report-{day.isoformat()}.csv", "text/csv", transactions_csv(rows, currency)),),
+        )
+        if self.mailer is None:  # checked in send(); kept for the type checker
+            raise Conflict("e-mail is off: set COALITION_SMTP_HOST", field="smtp")
+        try:
+            await self.mailer.send(mail)
+        except OSError as error:
+            raise Conflict(f"the report to {address} could not be sent: {error}", field="smtp") from None
+        async with self.unit_of_work() as uow:
+            await uow.record_sent(recipient.partner_id, day, address, self.clock.now())
+
+
+def report_text(partner: str, report: Report, rows: Sequence[DayTransaction], currency: str) -> str:
+    """The mail's body: the day's totals, per outlet, per cashier, then every purchase and refund."""
+
+    def money(amount_minor: int) -> str:
+        return format_minor(amount_minor, currency)
+    lines = [f"{partner}: {report.first_day:%A %d %B %Y}", "", "Total"]
+    lines += _figure_lines(report.total, money)
+    for outlet, figures in report.by_outlet:
+        lines += ["", f"Outlet {outlet.name} ({outlet.timezone})", *_figure_lines(figures, money)]
+    lines += ["", "Per cashier"]
+    for line in report.by_cashier:
+        who = f"{line.name} ({line.login})" if line.login else "no cashier named"
+        figures = line.figures
+        lines.append(
+            f"  {who}, {line.outlet.name}: {figures.checks} check(s), revenue {money(figures.revenue_minor)}, "
+            f"paid in money {money(figures.collected_minor)}, {figures.refunds} refund(s) {money(figures.refund_minor)}"
+        )
+    lines += ["", f"Purchases and refunds ({len(rows)}; the same in the attached CSV)"]
+    lines += [_row_text(row, money) for row in rows] or ["  none"]
+    lines += ["", "Money paid at the tills should match 'paid in money' less the money given back on refunds."]
+    return "\n".join(lines) + "\n"
+
+
+Money = Callable[[int], str]
+
+
+def _figure_lines(figures: Figures, money: Money) -> list[str]:
+    return [
+        f"  revenue through the system: {money(figures.revenue_minor)} in {figures.checks} check(s)",
+        f"  paid in money: {money(figures.collected_minor)}",
+        f"  average check: {money(figures.average_check_minor)}",
+        f"  points issued: {figures.points_issued}; points spent: {figures.points_spent}",
+        f"  discounts: {money(figures.discount_minor)}",
+        f"  refunds: {figures.refunds}, {money(figures.refund_minor)} of checks",
+    ]
+
+
+def _row_text(row: DayTransaction, money: Money) -> str:
+    return (
+        f"  {row.occurred_at:%H:%M} {row.kind:<8} {row.outlet_name}, receipt {row.receipt}, "
+        f"cashier {row.cashier_login or '-'}: check {money(row.check_minor)}, money {money(row.money_minor)}, "
+        f"points +{row.points_earned}/-{row.points_spent}"
+    )
+
+
+def transactions_csv(rows: Sequence[DayTransaction], currency: str) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        ["time", "kind", "outlet", "receipt", "cashier", "check", "money", "points_earned", "points_spent"]
+    )
+    for row in rows:
+        writer.writerow(
+            [
+                row.occurred_at.isoformat(),
+                row.kind,
+                row.outlet_name,
+                row.receipt,
+                row.cashier_login or "",
+                format_minor(row.check_minor, currency),
+                format_minor(row.money_minor, currency),
+                row.points_earned,
+                row.points_spent,
+            ]
+        )
+    return buffer.getvalue().encode()

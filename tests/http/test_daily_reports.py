@@ -1,0 +1,169 @@
+"""The owner's daily report by e-mail (the brief's "control and fraud protection"), through a real SMTP server, on
+both engines: the day's totals, per outlet and per cashier, and every purchase and refund of the day in the outlet's
+own time, exactly; sent once per partner and day; the API, the CLI and bad input.
+
+The shop runs the seed's small-shop program: 3 % of what is paid in money, points pay up to 15 % of checks from
+1,500.00. On 10 March 2026 (Moscow): 2,000.00 at 10:05 earns 60; 1,500.00 at 14:10 with 30 points paid earns 3 % of
+1,470.00 = 44; at 16:00 500.00 of the first is refunded (money back 500.00, 60 × 500 / 2,000 = 15 points back).
+Sales at 23:50 the day before and 00:10 the day after, and the café's, are not the shop's day."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import anyio
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from coalition.adapters.cli.main import app as cli
+from coalition.settings import Settings
+from coalition.wiring import build_services
+from tests.mail_support import Inbox, smtp
+from tests.support import assert_problem, auth, client, enrol, make_network, new_key
+
+pytestmark = pytest.mark.anyio
+__all__ = ["smtp"]  # the fixture, imported for pytest to find
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+DAY = date(2026, 3, 10)
+SHOP_ADDRESS = "owner@shop.example"
+
+
+class Clock:
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+def _moscow(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, day, hour, minute, tzinfo=MOSCOW)
+
+
+async def _buy(http: httpx.AsyncClient, key: str, amount: str, at: datetime, **extra: Any) -> dict[str, Any]:
+    body = {"customer": "7001", "amount": amount, "receipt": f"R-{at:%d%H%M}", "occurred_at": at.isoformat(), **extra}
+    answer = await http.post("/v1/purchases", json=body, headers=auth(key, new_key()))
+    assert answer.status_code == 201, answer.text
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+async def _the_day(http: httpx.AsyncClient, services: Any, clock: Clock) -> tuple[Any, dict[str, Any]]:
+    """The shop's day of 10 March, with a sale on each side of it and one at the café."""
+    net = await make_network(services)
+    listing = await services.admin.listing(net.ref)
+    shop_partner = listing["partners"][0]["id"]
+    await services.admin.create_cashier(net.ref, listing["outlets"][0]["id"], "anna", "Anna", "anna-secret-1")
+    stored = await http.put(
+        f"/v1/admin/partners/{shop_partner}/email", json={"email": SHOP_ADDRESS}, headers=auth(net.admin_key)
+    )
+    assert stored.status_code == 200, stored.text
+    await enrol(http, net.shop_key, "7001")
+    await _buy(http, net.shop_key, "900.00", _moscow(9, 23, 50))
+    first = await _buy(http, net.shop_key, "2000.00", _moscow(10, 10, 5), cashier="anna")
+    second = await _buy(http, net.shop_key, "1500.00", _moscow(10, 14, 10), cashier="anna", redeem_points=30)
+    await _buy(http, net.cafe_key, "300.00", _moscow(10, 12))
+    assert (first["points_earned"], second["points_earned"], second["amount_due"]) == (60, 44, "1470.00")
+    clock.moment = _moscow(10, 16)
+    refund = await http.post(
+        f"/v1/purchases/{first['id']}/refunds", json={"amount": "500.00"}, headers=auth(net.shop_key, new_key())
+    )
+    assert refund.status_code == 201, refund.text
+    assert (refund.json()["money_back"], refund.json()["points_clawed_back"]) == ("500.00", 15)
+    clock.moment = _moscow(11, 0, 5)
+    await _buy(http, net.shop_key, "700.00", _moscow(11, 0, 10))
+    clock.moment = _moscow(11, 2)  # after closing: "yesterday" is the 10th in Moscow (the 10th's 23:00 UTC)
+    return net, first
+
+
+async def test_each_partner_with_an_address_gets_its_day_once(settings: Settings, smtp: tuple[Inbox, int]) -> None:
+    inbox, port = smtp
+    clock = Clock(_moscow(10, 9))
+    services = build_services(replace(settings, smtp_host="127.0.0.1", smtp_port=port), clock=clock)
+    try:
+        async with client(services) as http:
+            net, _ = await _the_day(http, services, clock)
+            jobs = "/v1/admin/jobs/daily-reports"
+            sent = await http.post(jobs, json={}, headers=auth(net.admin_key))
+            assert sent.status_code == 200, sent.text
+            expected = {"day": "2026-03-10", "sent": ["Shop"], "sent_before": [], "without_address": ["Cafe"]}
+            assert sent.json() == expected
+            [mail] = inbox.to(SHOP_ADDRESS)
+            assert mail["Subject"] == "Daily report 2026-03-10: Shop"
+            text = mail.get_body(("plain",)).get_content()
+            for line in (
+                "  revenue through the system: 3500.00 in 2 check(s)",
+                "  paid in money: 3470.00",
+                "  average check: 1750.00",
+                "  points issued: 104; points spent: 30",
+                "  refunds: 1, 500.00 of checks",
+                "  Anna (anna), Shop till: 2 check(s), revenue 3500.00, paid in money 3470.00, 1 refund(s) 500.00",
+                "  10:05 purchase Shop till, receipt R-101005, cashier anna: "
+                "check 2000.00, money 2000.00, points +60/-0",
+                "  14:10 purchase Shop till, receipt R-101410, cashier anna: "
+                "check 1500.00, money 1470.00, points +44/-30",
+                "  16:00 refund   Shop till, receipt R-101005, cashier anna: "
+                "check 500.00, money 500.00, points +15/-0",
+            ):
+                assert line in text.splitlines(), (line, text)
+            assert "Purchases and refunds (3;" in text and "R-092350" not in text and "R-110010" not in text
+            assert "Cafe" not in text
+            [attachment] = [part for part in mail.iter_attachments()]
+            assert attachment.get_filename() == "report-2026-03-10.csv"
+            rows = list(csv.reader(io.StringIO(attachment.get_content())))
+            assert [",".join(row) for row in rows] == [
+                "time,kind,outlet,receipt,cashier,check,money,points_earned,points_spent",
+                "2026-03-10T10:05:00+03:00,purchase,Shop till,R-101005,anna,2000.00,2000.00,60,0",
+                "2026-03-10T14:10:00+03:00,purchase,Shop till,R-101410,anna,1500.00,1470.00,44,30",
+                "2026-03-10T16:00:00+03:00,refund,Shop till,R-101005,anna,500.00,500.00,15,0",
+            ]
+
+            again = await http.post(jobs, json={"day": "2026-03-10"}, headers=auth(net.admin_key))
+            assert again.json()["sent"] == [] and again.json()["sent_before"] == ["Shop"]
+            assert len(inbox.to(SHOP_ADDRESS)) == 1  # a re-run of the job sends no copy
+            forced = await http.post(jobs, json={"day": "2026-03-10", "again": True}, headers=auth(net.admin_key))
+            assert forced.json()["sent"] == ["Shop"] and len(inbox.to(SHOP_ADDRESS)) == 2
+
+            future = await http.post(jobs, json={"day": "2026-03-12"}, headers=auth(net.admin_key))
+            assert_problem(future, 422, "invalid-input", "day")
+            malformed = await http.post(jobs, json={"day": "10.03.2026"}, headers=auth(net.admin_key))
+            assert malformed.status_code == 422 and "day" in malformed.text
+            stranger = await http.post(jobs, json={}, headers=auth(net.shop_key))
+            assert stranger.status_code in (401, 403)
+            assert len(inbox.to(SHOP_ADDRESS)) == 2
+
+        environment = {"COALITION_SMTP_HOST": "127.0.0.1", "COALITION_SMTP_PORT": str(port)}
+
+        def run(*words: str) -> Any:
+            return CliRunner().invoke(cli, [*words, "--database-url", settings.database_url], env=environment)
+
+        shown = await anyio.to_thread.run_sync(lambda: run("daily-reports", "shop", "--day", "2026-03-10"))
+        assert shown.exit_code == 0, shown.output
+        assert "2026-03-10: sent to nobody" in shown.output
+        assert "sent before (use --again to resend): Shop" in shown.output
+        resent = await anyio.to_thread.run_sync(lambda: run("daily-reports", "shop", "--day", "2026-03-10", "--again"))
+        assert resent.exit_code == 0 and "sent to Shop" in resent.output, resent.output
+        assert len(inbox.to(SHOP_ADDRESS)) == 3
+        wrong = await anyio.to_thread.run_sync(lambda: run("daily-reports", "shop", "--day", "March"))
+        assert wrong.exit_code == 2 and "expected YYYY-MM-DD" in wrong.output
+    finally:
+        await services.close()
+
+
+async def test_without_smtp_the_job_says_how_to_turn_it_on(settings: Settings) -> None:
+    services = build_services(settings)
+    try:
+        async with client(services) as http:
+            net = await make_network(services)
+            refused = await http.post("/v1/admin/jobs/daily-reports", json={}, headers=auth(net.admin_key))
+            assert_problem(refused, 409, "conflict", "smtp")
+            assert "COALITION_SMTP_HOST" in refused.text
+    finally:
+        await services.close()
