@@ -73,6 +73,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/console/cashiers/{cashier_id}/password"): CONSOLE,
     ("POST", "/console/cashiers/{cashier_id}/active"): CONSOLE,
     ("GET", "/console/reports"): CONSOLE,
+    ("POST", "/console/reports/send"): CONSOLE,
+    ("POST", "/console/reports/address"): CONSOLE,
     ("GET", "/console/partners"): ADMINISTRATOR,
     ("POST", "/console/partners"): ADMINISTRATOR,
     ("POST", "/console/partners/{partner_id}/email"): ADMINISTRATOR,

@@ -4,6 +4,7 @@ minor unit, per outlet and per cashier, in the outlet's time zone; an owner neve
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -12,11 +13,14 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from coalition.wiring import Services
+from coalition.settings import Settings
+from coalition.wiring import Services, build_services
+from tests.mail_support import Inbox, smtp
 from tests.support import Network, auth, client, enrol, make_network, new_key
-from tests.web.support import sign_in_console
+from tests.web.support import csrf_token, sign_in_console
 
 pytestmark = pytest.mark.anyio
+__all__ = ["smtp"]  # the fixture, imported for pytest to find
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 DAY = date(2026, 3, 10)
@@ -290,3 +294,62 @@ async def test_the_chart_shows_each_figure_per_hour_as_chosen(services: Services
 
         wrong = await http.get("/console/reports", params={"day": DAY.isoformat(), "measure": "profit"})
         assert wrong.status_code == 422 and "&#39;profit&#39; is not a measure the chart can show" in wrong.text
+
+
+async def test_an_owner_sets_the_report_address_and_mails_a_day_from_the_reports_page(
+    settings: Settings, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    services = build_services(replace(settings, smtp_host="127.0.0.1", smtp_port=port))
+    try:
+        net, _, cafe_partner = await _setting(services)
+        async with client(services) as http:
+            await enrol(http, net.shop_key, "7006")
+            await _buy(http, net.shop_key, "7006", "500.00", _moscow(DAY, 14, 10), "anna")
+            await sign_in_console(http, "shop", "shop-owner", "shop-secret-1")
+            page = await http.get("/console/reports", params={"day": DAY.isoformat()})
+            assert "Shop: no address yet" in page.text
+            token = csrf_token(page.text)
+            form = {"csrf_token": token, "day": DAY.isoformat()}
+
+            bad = await http.post("/console/reports/address", data=form | {"email": "owner@@shop"})
+            assert bad.status_code == 422 and "&#39;owner@@shop&#39; is not an e-mail address" in bad.text
+            saved = await http.post("/console/reports/address", data=form | {"email": "owner@shop.example"})
+            assert saved.status_code == 303
+            assert saved.headers["location"] == f"/console/reports?day={DAY.isoformat()}&done=address-saved"
+            page = await http.get(saved.headers["location"])
+            assert "The report e-mail address was saved." in page.text
+            assert "Shop: <strong>owner@shop.example</strong>" in page.text and "Cafe" not in page.text
+
+            # an owner's request names no other partner: a forged one is ignored, the mail goes to their own
+            sent = await http.post("/console/reports/send", data=form | {"partner": str(cafe_partner)})
+            assert sent.status_code == 303 and sent.headers["location"].endswith("&done=report-sent")
+            [mail] = inbox.to("owner@shop.example")
+            assert mail["Subject"] == f"Daily report {DAY.isoformat()}: Shop"
+            text = mail.get_body(("plain",)).get_content()
+            assert "  revenue through the system: 450.00 in 1 check(s)" not in text  # the check, not what was paid
+            assert "  revenue through the system: 500.00 in 1 check(s)" in text and "receipt" in text
+            assert len(inbox.messages) == 1
+
+            http.cookies.clear()
+            await sign_in_console(http, "shop", "admin", "admin-secret-1")
+            token = csrf_token((await http.get("/console/reports", params={"day": DAY.isoformat()})).text)
+            everyone = await http.post("/console/reports/send", data={"csrf_token": token, "day": DAY.isoformat()})
+            assert everyone.status_code == 303 and everyone.headers["location"].endswith("&done=report-sent")
+            assert len(inbox.to("owner@shop.example")) == 2 and len(inbox.messages) == 2  # the café has no address
+            nowhere = await http.post(
+                "/console/reports/address", data={"csrf_token": token, "day": DAY.isoformat(), "email": "x@y.example"}
+            )
+            assert nowhere.status_code == 422 and "choose a partner from the list" in nowhere.text
+    finally:
+        await services.close()
+
+
+async def test_without_smtp_the_reports_page_says_how_to_turn_it_on(services: Services) -> None:
+    net, _, _ = await _setting(services)
+    async with client(services) as http:
+        await sign_in_console(http, "shop", "shop-owner", "shop-secret-1")
+        token = csrf_token((await http.get("/console/reports", params={"day": DAY.isoformat()})).text)
+        refused = await http.post("/console/reports/send", data={"csrf_token": token, "day": DAY.isoformat()})
+        assert refused.status_code == 409 and "e-mail is off: set COALITION_SMTP_HOST" in refused.text
+        assert net.ref.code == "shop"

@@ -4,9 +4,11 @@ chart and the chart's table; another partner's sales never do; the Russian page 
 from __future__ import annotations
 
 import re
+import shutil
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,12 +16,14 @@ import httpx
 from playwright.sync_api import Browser, Page, expect
 
 from coalition.demo import OUTLETS
+from tests.mail_support import Inbox, smtp
 from tests.web.conftest import PHONE, LiveServer
 from tests.web.test_console_staff_browser import sign_in_owner
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 DAY = "2025-06-14"  # a day the demo has no sales on
 CARD = "3000-0001"
+__all__ = ["smtp"]  # the fixture, imported for pytest to find
 
 
 def _purchases(url: str) -> list[dict[str, Any]]:
@@ -121,3 +125,31 @@ def test_the_report_in_russian(live_server: LiveServer, browser: Browser) -> Non
         page.get_by_role("table", name="Показатели по часам").get_by_role("row", name="09:00 3 345,67 ₽ 2")
     ).to_be_visible()
     expect(page.get_by_role("columnheader", name="Средний чек").first).to_be_visible()
+
+
+def test_the_owner_mails_the_days_report_to_the_address_they_set(
+    demo_template: Path, tmp_path: Path, browser: Browser, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    database = tmp_path / "web.db"
+    shutil.copyfile(demo_template, database)
+    with LiveServer(f"sqlite:///{database}", smtp_host="127.0.0.1", smtp_port=port) as server:
+        answers = _purchases(server.url)
+        page = browser.new_context(viewport=PHONE).new_page()
+        sign_in_owner(page, server.url)
+        page.goto(f"{server.url}/console/reports?day={DAY}")
+        mail = page.get_by_role("region", name="The day's report by e-mail")
+        expect(mail.get_by_role("listitem")).to_have_text(["Corner Shop: no address yet"])
+        mail.get_by_label("Report e-mail address").fill("owner@corner.example")
+        mail.get_by_role("button", name="Save the address").click()
+        expect(page.get_by_role("status")).to_have_text("The report e-mail address was saved.")
+        expect(mail.get_by_role("listitem")).to_have_text(["Corner Shop: owner@corner.example"])
+        mail.get_by_role("button", name="E-mail this day's report now").click()
+        expect(page.get_by_role("status")).to_have_text("The day's report was e-mailed.")
+        expect(page).to_have_url(re.compile(rf"day={DAY}"))
+    [sent] = inbox.to("owner@corner.example")
+    assert sent["Subject"] == f"Daily report {DAY}: Corner Shop"
+    text = sent.get_body(("plain",)).get_content()
+    revenue = sum(_minor(a["amount"]) for a in answers)
+    assert f"  revenue through the system: {revenue // 100}.{revenue % 100:02d} in 3 check(s)" in text
+    assert text.count(" purchase Corner Shop till, receipt ") == 3 and "Café" not in text

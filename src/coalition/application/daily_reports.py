@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from coalition.application.ports import Clock
 from coalition.application.reports import Figures, Report, ReportsService, local_midnight
 from coalition.application.settlement import Attachment, Mailer, OutgoingMail
-from coalition.domain.errors import Conflict, InvalidInput
+from coalition.domain.errors import Conflict, InvalidInput, NotFound
 from coalition.domain.money import format_minor
 
 
@@ -71,8 +71,16 @@ class DailyReports:
         self.clock = clock
         self.mailer = mailer
 
-    async def send(self, network_id: int, day: date | None = None, *, again: bool = False) -> dict[str, Any]:
-        """E-mail each partner with an address its report of `day` (yesterday where the outlets are, by default)."""
+    async def recipients(self, network_id: int) -> list[ReportRecipient]:
+        """The network's partners and where their reports go (None: nowhere yet)."""
+        async with self.unit_of_work() as uow:
+            return await uow.recipients(network_id)
+
+    async def send(
+        self, network_id: int, day: date | None = None, *, again: bool = False, partner_id: int | None = None
+    ) -> dict[str, Any]:
+        """E-mail each partner with an address (or only `partner_id`) its report of `day` (by default yesterday where
+        the outlets are); a partner sent that day's report before is skipped unless `again`."""
         if self.mailer is None:
             raise Conflict("e-mail is off: set COALITION_SMTP_HOST", field="smtp")
         today = await self.reports.today(network_id, None)
@@ -82,6 +90,10 @@ class DailyReports:
         async with self.unit_of_work() as uow:
             recipients = await uow.recipients(network_id)
             sent_before = await uow.sent_partners(network_id, chosen)
+        if partner_id is not None:
+            recipients = [recipient for recipient in recipients if recipient.partner_id == partner_id]
+            if not recipients:
+                raise NotFound(f"no partner {partner_id} in this network", field="partner")
         sent, already, without_address = [], [], []
         for recipient in recipients:
             if recipient.address is None:

@@ -13,11 +13,11 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.console_staff import field_error, network_of, partner_scope
-from coalition.adapters.web.sessions import services_of, signed_in
+from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import Formats, gettext, language_of, render
 from coalition.application.reports import ChartPoint, Figures, Report
 from coalition.application.web_sessions import WebIdentity
@@ -174,15 +174,30 @@ def measure_links(values: dict[str, str], chosen: Measure) -> list[tuple[str, st
     ]
 
 
+MAIL_NOTICES = {
+    "report-sent": "The day's report was e-mailed.",
+    "report-nowhere": "Nobody has an address to send the report to yet.",
+    "address-saved": "The report e-mail address was saved.",
+}
+QUERY_FIELDS = ("day", "from", "to", "partner", "measure")
+
+
 @router.get("/reports")
 async def reports(request: Request, user: ConsoleUser) -> Response:
-    query = request.query_params
-    values = {name: query.get(name, "") for name in ("day", "from", "to", "partner", "measure")}
+    return await _reports_page(request, user, {name: request.query_params.get(name, "") for name in QUERY_FIELDS})
+
+
+async def _reports_page(
+    request: Request,
+    user: WebIdentity,
+    values: dict[str, str],
+    mail_error: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     services = services_of(request)
     scope = partner_scope(user)
     report: Report | None = None
     error: dict[str, str] | None = None
-    status_code = 200
     measure = MEASURES["revenue"]
     try:
         if scope is None:
@@ -196,6 +211,12 @@ async def reports(request: Request, user: ConsoleUser) -> Response:
     partners: dict[int, str] = report.partners if report else {}
     if report is None and user.role == "administrator":
         partners = (await services.admin.staff(network_of(user)))["partners"]  # keep the filter after an error
+    recipients = [
+        recipient
+        for recipient in await services.daily_reports.recipients(user.network_id)
+        if scope is None or recipient.partner_id == scope
+    ]
+    notice = request.query_params.get("done", "")
     context: dict[str, Any] = {
         "me": user,
         "values": values,
@@ -206,8 +227,48 @@ async def reports(request: Request, user: ConsoleUser) -> Response:
         "error": error,
         "previous_day": (report.first_day - timedelta(days=1)).isoformat() if report else "",
         "next_day": (report.first_day + timedelta(days=1)).isoformat() if report else "",
+        "recipients": recipients,
+        "mail_partner": scope,
+        "mail_error": mail_error,
+        "mail_notice": gettext(request, MAIL_NOTICES[notice]) if notice in MAIL_NOTICES else None,
     }
     return render(request, "console/reports.html", context, status_code=status_code, currency=user.currency)
+
+
+@router.post("/reports/send")
+async def send_day(request: Request, user: ConsoleUser) -> Response:
+    """The shown day's report to the partner's address now (again if it went before): the owner asked for it."""
+    form = await checked_form(request, user)
+    values = {name: str(form.get(name, "")).strip() for name in QUERY_FIELDS}
+    services = services_of(request)
+    try:
+        scope = partner_scope(user) or _partner(values["partner"])
+        day = _date(values["day"], "day") or await services.reports.today(user.network_id, scope)
+        sent = await services.daily_reports.send(user.network_id, day, again=True, partner_id=scope)
+    except DomainError as error:
+        return await _reports_page(request, user, values, field_error(request, error), status_of(error))
+    done = "report-sent" if sent["sent"] else "report-nowhere"
+    return _back_to(values | {"day": day.isoformat()}, done)
+
+
+@router.post("/reports/address")
+async def set_report_address(request: Request, user: ConsoleUser) -> Response:
+    """Where the partner's daily reports (and settlement statements) go; an owner sets their own partner's."""
+    form = await checked_form(request, user)
+    values = {name: str(form.get(name, "")).strip() for name in QUERY_FIELDS}
+    try:
+        scope = partner_scope(user) or _partner(values["partner"])
+        if scope is None:
+            raise InvalidInput("choose a partner from the list", field="partner")
+        await services_of(request).admin.set_partner_email(network_of(user), scope, str(form.get("email", "")))
+    except DomainError as error:
+        return await _reports_page(request, user, values, field_error(request, error), status_of(error))
+    return _back_to(values, "address-saved")
+
+
+def _back_to(values: dict[str, str], done: str) -> Response:
+    kept = {name: value for name, value in values.items() if value}
+    return RedirectResponse("/console/reports?" + urlencode({**kept, "done": done}), 303)
 
 
 def _period(values: dict[str, str]) -> tuple[date | None, date | None]:
