@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coalition.adapters.documents.pdf import statement_pdf
+from coalition.adapters.mail.daily_report import write_daily_report
 from coalition.adapters.mail.smtp import SmtpMailer
 from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.engine import create_engine
@@ -93,7 +94,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     breakage = BreakageService(pos)
     web_sessions = WebSessions(SqlWebSessionStore(engine).unit_of_work, clock)
     reports = ReportsService(SqlReportsStore(engine).unit_of_work, clock)
-    daily_reports = DailyReports(SqlDailyReportsStore(engine).unit_of_work, reports, clock, mailer)
+    daily_reports = DailyReports(SqlDailyReportsStore(engine).unit_of_work, reports, clock, mailer, write_daily_report)
     member_page = MemberPage(SqlMemberPageStore(engine).unit_of_work, store.unit_of_work, web_sessions, clock, mailer)
     web_terminal = WebTerminal(SqlWebTerminalStore(engine).unit_of_work, clock)
     return Services(

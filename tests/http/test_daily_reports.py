@@ -99,21 +99,26 @@ async def test_each_partner_with_an_address_gets_its_day_once(settings: Settings
             assert mail["Subject"] == "Daily report 2026-03-10: Shop"
             text = mail.get_body(("plain",)).get_content()
             for line in (
-                "  revenue through the system: 3500.00 in 2 check(s)",
-                "  paid in money: 3470.00",
-                "  average check: 1750.00",
-                "  points issued: 104; points spent: 30",
-                "  refunds: 1, 500.00 of checks",
-                "  Anna (anna), Shop till: 2 check(s), revenue 3500.00, paid in money 3470.00, 1 refund(s) 500.00",
-                "  10:05 purchase Shop till, receipt R-101005, cashier anna: "
-                "check 2000.00, money 2000.00, points +60/-0",
-                "  14:10 purchase Shop till, receipt R-101410, cashier anna: "
-                "check 1500.00, money 1470.00, points +44/-30",
-                "  16:00 refund   Shop till, receipt R-101005, cashier anna: "
-                "check 500.00, money 500.00, points +15/-0",
+                "Total",
+                "  revenue through the system: RUB\xa03,500.00",
+                "  checks: 2",
+                "  paid in money: RUB\xa03,470.00",
+                "  average check: RUB\xa01,750.00",
+                "  points issued: 104",
+                "  points spent: 30",
+                "  refunds: 1 for RUB\xa0500.00",
+                "  Anna (anna), Shop till: checks 2, revenue RUB\xa03,500.00, paid in money RUB\xa03,470.00, "
+                "refunds 1 for RUB\xa0500.00",
+                "  10:05\u202fAM purchase, Shop till, receipt R-101005, cashier anna: check RUB\xa02,000.00, "
+                "paid in money RUB\xa02,000.00, points earned 60, points spent 0",
+                "  2:10\u202fPM purchase, Shop till, receipt R-101410, cashier anna: check RUB\xa01,500.00, "
+                "paid in money RUB\xa01,470.00, points earned 44, points spent 30",
+                "  4:00\u202fPM refund, Shop till, receipt R-101005, cashier anna: RUB\xa0500.00 of the check, "
+                "money back RUB\xa0500.00, points taken back 15, points returned 0",
             ):
                 assert line in text.splitlines(), (line, text)
-            assert "Purchases and refunds (3;" in text and "R-092350" not in text and "R-110010" not in text
+            assert "Purchases and refunds: 3 (the same in the attached CSV)" in text
+            assert "R-092350" not in text and "R-110010" not in text
             assert "Cafe" not in text
             [attachment] = [part for part in mail.iter_attachments()]
             assert attachment.get_filename() == "report-2026-03-10.csv"
@@ -165,5 +170,44 @@ async def test_without_smtp_the_job_says_how_to_turn_it_on(settings: Settings) -
             refused = await http.post("/v1/admin/jobs/daily-reports", json={}, headers=auth(net.admin_key))
             assert_problem(refused, 409, "conflict", "smtp")
             assert "COALITION_SMTP_HOST" in refused.text
+    finally:
+        await services.close()
+
+
+async def test_a_partner_whose_language_is_russian_gets_its_report_in_russian(
+    settings: Settings, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    clock = Clock(_moscow(10, 9))
+    services = build_services(replace(settings, smtp_host="127.0.0.1", smtp_port=port), clock=clock)
+    try:
+        async with client(services) as http:
+            net, _ = await _the_day(http, services, clock)
+            shop = (await services.admin.listing(net.ref))["partners"][0]["id"]
+            email = f"/v1/admin/partners/{shop}/email"
+            wrong = await http.put(email, json={"email": SHOP_ADDRESS, "language": "de"}, headers=auth(net.admin_key))
+            assert_problem(wrong, 422, "invalid-input", "language")
+            russian = await http.put(email, json={"email": SHOP_ADDRESS, "language": "ru"}, headers=auth(net.admin_key))
+            assert russian.json() == {"id": shop, "email": SHOP_ADDRESS, "language": "ru"}
+            kept = await http.put(email, json={"email": SHOP_ADDRESS}, headers=auth(net.admin_key))
+            assert kept.status_code == 200  # the language stays when only the address is given
+            sent = await http.post("/v1/admin/jobs/daily-reports", json={}, headers=auth(net.admin_key))
+            assert sent.json()["sent"] == ["Shop"]
+        [mail] = inbox.to(SHOP_ADDRESS)
+        assert mail["Subject"] == "Отчёт за день 2026-03-10: Shop"
+        lines = mail.get_body(("plain",)).get_content().splitlines()
+        assert lines[0] == "Shop: вторник, 10 марта 2026\u202fг."
+        for line in (
+            "Итого",
+            "  выручка через систему: 3\xa0500,00\xa0₽",
+            "  чеков: 2",
+            "  оплачено деньгами: 3\xa0470,00\xa0₽",
+            "  возвратов: 1 на 500,00\xa0₽",
+            "По кассирам",
+            "Покупки и возвраты: 3 (то же во вложенном CSV)",
+            "  16:00 возврат, Shop till, чек R-101005, кассир anna: 500,00\xa0₽ от суммы чека, "
+            "возвращено деньгами 500,00\xa0₽, списано баллов 15, возвращено баллов 0",
+        ):
+            assert line in lines, (line, lines)
     finally:
         await services.close()

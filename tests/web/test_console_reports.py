@@ -314,7 +314,9 @@ async def test_an_owner_sets_the_report_address_and_mails_a_day_from_the_reports
 
             bad = await http.post("/console/reports/address", data=form | {"email": "owner@@shop"})
             assert bad.status_code == 422 and "&#39;owner@@shop&#39; is not an e-mail address" in bad.text
-            saved = await http.post("/console/reports/address", data=form | {"email": "owner@shop.example"})
+            saved = await http.post(
+                "/console/reports/address", data=form | {"email": "owner@shop.example", "language": "en"}
+            )
             assert saved.status_code == 303
             assert saved.headers["location"] == f"/console/reports?day={DAY.isoformat()}&done=address-saved"
             page = await http.get(saved.headers["location"])
@@ -327,8 +329,8 @@ async def test_an_owner_sets_the_report_address_and_mails_a_day_from_the_reports
             [mail] = inbox.to("owner@shop.example")
             assert mail["Subject"] == f"Daily report {DAY.isoformat()}: Shop"
             text = mail.get_body(("plain",)).get_content()
-            assert "  revenue through the system: 450.00 in 1 check(s)" not in text  # the check, not what was paid
-            assert "  revenue through the system: 500.00 in 1 check(s)" in text and "receipt" in text
+            assert "  revenue through the system: RUB\xa0500.00" in text.splitlines()  # the check, not what was paid
+            assert "  paid in money: RUB\xa0450.00" in text.splitlines() and "receipt" in text
             assert len(inbox.messages) == 1
 
             http.cookies.clear()

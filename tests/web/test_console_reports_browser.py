@@ -151,5 +151,6 @@ def test_the_owner_mails_the_days_report_to_the_address_they_set(
     assert sent["Subject"] == f"Daily report {DAY}: Corner Shop"
     text = sent.get_body(("plain",)).get_content()
     revenue = sum(_minor(a["amount"]) for a in answers)
-    assert f"  revenue through the system: {revenue // 100}.{revenue % 100:02d} in 3 check(s)" in text
-    assert text.count(" purchase Corner Shop till, receipt ") == 3 and "Café" not in text
+    assert f"  revenue through the system: RUB\xa0{revenue // 100:,}.{revenue % 100:02d}" in text.splitlines()
+    assert "  checks: 3" in text.splitlines()
+    assert text.count(" purchase, Corner Shop till, receipt ") == 3 and "Café" not in text

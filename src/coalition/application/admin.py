@@ -79,7 +79,9 @@ class AdminUnitOfWork(Protocol):
     async def set_cashier_password(self, network: NetworkRef, cashier_id: int, password_hash: str) -> bool: ...
     async def listing(self, network: NetworkRef) -> dict[str, list[dict[str, Any]]]: ...
     async def partner_exists(self, network: NetworkRef, partner_id: int) -> bool: ...
-    async def set_partner_email(self, network: NetworkRef, partner_id: int, email: str | None) -> bool: ...
+    async def set_partner_email(
+        self, network: NetworkRef, partner_id: int, email: str | None, language: str | None = None
+    ) -> bool: ...
     async def outlet_exists(self, network: NetworkRef, outlet_id: int) -> bool: ...
     # the console's staff pages (an owner's scope is their partner; None: the whole network)
     async def outlet_partner_id(self, network: NetworkRef, outlet_id: int) -> int | None: ...
@@ -114,6 +116,9 @@ def validate_code(code: str, field: str = "code") -> str:
     if not _CODE.match(code):
         raise InvalidInput("a code has 2–63 lowercase letters, digits or hyphens", field=field)
     return code
+
+
+MAIL_LANGUAGES = frozenset({"en", "ru"})  # the languages the e-mails are written in (the web pages' catalogs too)
 
 
 def validate_timezone(name: str) -> str:
@@ -190,14 +195,19 @@ class AdminService:
             raise Conflict(f"partner '{name}' already exists", field="name") from None
         return {"id": partner_id, "name": name.strip()}
 
-    async def set_partner_email(self, network: NetworkRef, partner_id: int, email: str | None) -> dict[str, Any]:
+    async def set_partner_email(
+        self, network: NetworkRef, partner_id: int, email: str | None, language: str | None = None
+    ) -> dict[str, Any]:
+        """Where the partner's statements and daily reports go, and (when given) the language they are written in."""
         address = (email or "").strip() or None
         if address is not None and not _EMAIL.fullmatch(address):
             raise InvalidInput(f"'{email}' is not an e-mail address", field="email")
+        if language is not None and language not in MAIL_LANGUAGES:
+            raise InvalidInput(f"e-mails are written in {' or '.join(sorted(MAIL_LANGUAGES))}", field="language")
         async with self._unit_of_work() as uow:
-            if not await uow.set_partner_email(network, partner_id, address):
+            if not await uow.set_partner_email(network, partner_id, address, language):
                 raise NotFound(f"this network has no partner {partner_id}", field="partner_id")
-        return {"id": partner_id, "email": address}
+        return {"id": partner_id, "email": address} | ({"language": language} if language else {})
 
     async def create_outlet(self, network: NetworkRef, partner_id: int, name: str, timezone: str) -> dict[str, Any]:
         validate_timezone(timezone)

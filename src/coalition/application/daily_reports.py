@@ -1,6 +1,7 @@
 """The owner's daily report by e-mail (the brief's control against a dishonest seller): after closing, each partner
 with an address gets its day — the revenue that went through the system, per outlet and per cashier, and the list
-of every purchase and refund — to set against the cash in hand.
+of every purchase and refund — to set against the cash in hand, in the partner's language (the wording is the
+adapter's: adapters/mail/daily_report.py), with the list as CSV.
 
 Run once a day after the outlets close (cron: `coalition reports daily NETWORK`, or
 `POST /v1/admin/jobs/daily-reports`). A partner is sent a day's report once: a re-run sends only what is missing,
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from coalition.application.ports import Clock
-from coalition.application.reports import Figures, Report, ReportsService, local_midnight
+from coalition.application.reports import Report, ReportsService, local_midnight
 from coalition.application.settlement import Attachment, Mailer, OutgoingMail
 from coalition.domain.errors import Conflict, InvalidInput, NotFound
 from coalition.domain.money import format_minor
@@ -45,6 +46,22 @@ class ReportRecipient:
     partner_id: int
     name: str
     address: str | None
+    language: str = "en"  # what its e-mails are written in
+
+
+@dataclass(frozen=True, slots=True)
+class DailyReportContent:
+    """What a partner's day's report says; the adapter that writes it words it in `language`."""
+
+    partner: str
+    day: date
+    report: Report
+    rows: tuple[DayTransaction, ...]  # at each outlet's own clock, in time order
+    currency: str
+    language: str
+
+
+ReportWriter = Callable[[DailyReportContent], tuple[str, str]]  # → (subject, plain text)
 
 
 class DailyReportsUnitOfWork(Protocol):
@@ -64,12 +81,18 @@ class DailyReportsUnitOfWorkFactory(Protocol):
 
 class DailyReports:
     def __init__(
-        self, unit_of_work: DailyReportsUnitOfWorkFactory, reports: ReportsService, clock: Clock, mailer: Mailer | None
+        self,
+        unit_of_work: DailyReportsUnitOfWorkFactory,
+        reports: ReportsService,
+        clock: Clock,
+        mailer: Mailer | None,
+        write: ReportWriter,
     ) -> None:
         self.unit_of_work = unit_of_work
         self.reports = reports
         self.clock = clock
         self.mailer = mailer
+        self.write = write
 
     async def recipients(self, network_id: int) -> list[ReportRecipient]:
         """The network's partners and where their reports go (None: nowhere yet)."""
@@ -118,10 +141,12 @@ class DailyReports:
                 # each at its outlet's own clock, as the cashier saw it
                 rows.extend(replace(row, occurred_at=row.occurred_at.astimezone(ZoneInfo(zone))) for row in found)
         rows.sort(key=lambda row: (row.occurred_at, row.outlet_name, row.receipt))
+        content = DailyReportContent(recipient.name, day, report, tuple(rows), currency, recipient.language)
+        subject, text = self.write(content)
         mail = OutgoingMail(
             to=address,
-            subject=f"Daily report {day.isoformat()}: {recipient.name}",
-            text=report_text(recipient.name, report, rows, currency),
+            subject=subject,
+            text=text,
             attachments=(Attachment(f"report-{day.isoformat()}.csv", "text/csv", transactions_csv(rows, currency)),),
         )
         if self.mailer is None:  # checked in send(); kept for the type checker
@@ -132,51 +157,6 @@ class DailyReports:
             raise Conflict(f"the report to {address} could not be sent: {error}", field="smtp") from None
         async with self.unit_of_work() as uow:
             await uow.record_sent(recipient.partner_id, day, address, self.clock.now())
-
-
-def report_text(partner: str, report: Report, rows: Sequence[DayTransaction], currency: str) -> str:
-    """The mail's body: the day's totals, per outlet, per cashier, then every purchase and refund."""
-
-    def money(amount_minor: int) -> str:
-        return format_minor(amount_minor, currency)
-    lines = [f"{partner}: {report.first_day:%A %d %B %Y}", "", "Total"]
-    lines += _figure_lines(report.total, money)
-    for outlet, figures in report.by_outlet:
-        lines += ["", f"Outlet {outlet.name} ({outlet.timezone})", *_figure_lines(figures, money)]
-    lines += ["", "Per cashier"]
-    for line in report.by_cashier:
-        who = f"{line.name} ({line.login})" if line.login else "no cashier named"
-        figures = line.figures
-        lines.append(
-            f"  {who}, {line.outlet.name}: {figures.checks} check(s), revenue {money(figures.revenue_minor)}, "
-            f"paid in money {money(figures.collected_minor)}, {figures.refunds} refund(s) {money(figures.refund_minor)}"
-        )
-    lines += ["", f"Purchases and refunds ({len(rows)}; the same in the attached CSV)"]
-    lines += [_row_text(row, money) for row in rows] or ["  none"]
-    lines += ["", "Money paid at the tills should match 'paid in money' less the money given back on refunds."]
-    return "\n".join(lines) + "\n"
-
-
-Money = Callable[[int], str]
-
-
-def _figure_lines(figures: Figures, money: Money) -> list[str]:
-    return [
-        f"  revenue through the system: {money(figures.revenue_minor)} in {figures.checks} check(s)",
-        f"  paid in money: {money(figures.collected_minor)}",
-        f"  average check: {money(figures.average_check_minor)}",
-        f"  points issued: {figures.points_issued}; points spent: {figures.points_spent}",
-        f"  discounts: {money(figures.discount_minor)}",
-        f"  refunds: {figures.refunds}, {money(figures.refund_minor)} of checks",
-    ]
-
-
-def _row_text(row: DayTransaction, money: Money) -> str:
-    return (
-        f"  {row.occurred_at:%H:%M} {row.kind:<8} {row.outlet_name}, receipt {row.receipt}, "
-        f"cashier {row.cashier_login or '-'}: check {money(row.check_minor)}, money {money(row.money_minor)}, "
-        f"points +{row.points_earned}/-{row.points_spent}"
-    )
 
 
 def transactions_csv(rows: Sequence[DayTransaction], currency: str) -> bytes:

@@ -146,7 +146,7 @@ async def set_permissions(body: MatrixBody, svc: Svc, admin: NetworkAdmin) -> di
 async def set_partner_email(
     partner_id: PathId, body: PartnerEmailBody, svc: Svc, admin: NetworkAdmin
 ) -> dict[str, Any]:
-    return await svc.admin.set_partner_email(admin, partner_id, body.email)
+    return await svc.admin.set_partner_email(admin, partner_id, body.email, body.language)
 
 
 class BirthdaysBody(BaseModel):

@@ -208,6 +208,9 @@ class PartnerBody(Body):
 
 class PartnerEmailBody(Body):
     email: StrictStr | None = Field(default=None, max_length=254, description="null removes it")
+    language: StrictStr | None = Field(
+        default=None, max_length=8, description="'en' or 'ru': the language of its daily reports (kept if omitted)"
+    )
 
 
 class OutletBody(Body):

@@ -119,10 +119,13 @@ class SqlAdminUnitOfWork:
         )
         return partner_id
 
-    async def set_partner_email(self, network: NetworkRef, partner_id: int, email: str | None) -> bool:
+    async def set_partner_email(
+        self, network: NetworkRef, partner_id: int, email: str | None, language: str | None = None
+    ) -> bool:
         p = t.partners
+        values: dict[str, str | None] = {"email": email} | ({"mail_language": language} if language else {})
         result = await self.connection.execute(
-            update(p).where(p.c.network_id == network.id, p.c.id == partner_id).values(email=email)
+            update(p).where(p.c.network_id == network.id, p.c.id == partner_id).values(**values)
         )
         return bool(result.rowcount)
 

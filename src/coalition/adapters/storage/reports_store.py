@@ -186,9 +186,11 @@ class SqlDailyReportsUnitOfWork:
     async def recipients(self, network_id: int) -> list[ReportRecipient]:
         p = t.partners
         rows = await self.connection.execute(
-            select(p.c.id, p.c.name, p.c.email).where(p.c.network_id == network_id).order_by(p.c.name, p.c.id)
+            select(p.c.id, p.c.name, p.c.email, p.c.mail_language)
+            .where(p.c.network_id == network_id)
+            .order_by(p.c.name, p.c.id)
         )
-        return [ReportRecipient(int(row.id), row.name, row.email or None) for row in rows]
+        return [ReportRecipient(int(row.id), row.name, row.email or None, row.mail_language or "en") for row in rows]
 
     async def outlet_zones(self, network_id: int, partner_id: int) -> dict[int, str]:
         o = t.outlets

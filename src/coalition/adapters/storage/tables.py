@@ -75,6 +75,7 @@ partners = Table(
     Column("name", String(200), nullable=False),
     Column("created_at", Timestamp, nullable=False),
     Column("email", String(254), nullable=True),  # where settlement statements go
+    Column("mail_language", String(8), nullable=True),  # the language of its e-mails (None: English)
     UniqueConstraint("network_id", "name"),
 )
 

@@ -260,7 +260,10 @@ async def set_report_address(request: Request, user: ConsoleUser) -> Response:
         scope = partner_scope(user) or _partner(values["partner"])
         if scope is None:
             raise InvalidInput("choose a partner from the list", field="partner")
-        await services_of(request).admin.set_partner_email(network_of(user), scope, str(form.get("email", "")))
+        language = str(form.get("language", "")).strip() or None
+        await services_of(request).admin.set_partner_email(
+            network_of(user), scope, str(form.get("email", "")), language
+        )
     except DomainError as error:
         return await _reports_page(request, user, values, field_error(request, error), status_of(error))
     return _back_to(values, "address-saved")

@@ -1,4 +1,5 @@
-"""The owner's daily report by e-mail: which partner was sent which day's report, so a re-run sends no copy.
+"""The owner's daily report by e-mail: which partner was sent which day's report, so a re-run sends no copy; the
+language a partner's e-mails are written in.
 
 Revision ID: 0023
 Revises: 0022
@@ -18,6 +19,7 @@ _TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    op.add_column("partners", sa.Column("mail_language", sa.String(8), nullable=True))  # None: English
     op.create_table(
         "daily_reports_sent",
         sa.Column("partner_id", sa.BigInteger(), primary_key=True),
@@ -30,3 +32,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("daily_reports_sent")
+    # in place on both engines: copying `partners` on SQLite would trip the keys that refer to it
+    op.execute("ALTER TABLE partners DROP COLUMN mail_language")

@@ -1,0 +1,103 @@
+"""The owner's daily report as an e-mail's subject and plain text, in the partner's language: the same catalogs
+(locales/<lang>/daily_report.json) and the same Babel formatting of money, dates and times as the web pages."""
+
+from __future__ import annotations
+
+from coalition.adapters.web import formatting
+from coalition.adapters.web.i18n import Translator
+from coalition.application.daily_reports import DailyReportContent, DayTransaction
+from coalition.application.reports import Figures
+
+
+class _Words:
+    """The partner's language: messages translated and filled in, money and numbers formatted."""
+
+    def __init__(self, content: DailyReportContent) -> None:
+        self.translator = Translator.for_language(content.language)
+        self.language, self.currency = content.language, content.currency
+
+    def __call__(self, message: str, **values: object) -> str:
+        text = self.translator.gettext(message)
+        return text % values if values else text
+
+    def money(self, amount_minor: int) -> str:
+        return formatting.money(amount_minor, self.currency, self.language)
+
+    def number(self, value: int) -> str:
+        return formatting.number(value, self.language)
+
+
+def write_daily_report(content: DailyReportContent) -> tuple[str, str]:
+    """(subject, text): the day's totals, per outlet, per cashier, then every purchase and refund."""
+    _ = _Words(content)
+    report = content.report
+    day = formatting.day(content.day, content.language, "full")
+    subject = _("Daily report %(day)s: %(partner)s", day=content.day.isoformat(), partner=content.partner)
+    lines = [f"{content.partner}: {day}", "", _("Total"), *_figure_lines(report.total, _)]
+    for outlet, figures in report.by_outlet:
+        lines += ["", _("Outlet %(outlet)s (%(zone)s)", outlet=outlet.name, zone=outlet.timezone)]
+        lines += _figure_lines(figures, _)
+    lines += ["", _("Per cashier")]
+    for line in report.by_cashier:
+        who = f"{line.name} ({line.login})" if line.login else _("no cashier named")
+        figures = line.figures
+        lines.append(
+            "  "
+            + _(
+                "%(who)s, %(outlet)s: checks %(checks)s, revenue %(revenue)s, paid in money %(paid)s, "
+                "refunds %(refunds)s for %(refunded)s",
+                who=who,
+                outlet=line.outlet.name,
+                checks=_.number(figures.checks),
+                revenue=_.money(figures.revenue_minor),
+                paid=_.money(figures.collected_minor),
+                refunds=_.number(figures.refunds),
+                refunded=_.money(figures.refund_minor),
+            )
+        )
+    lines += ["", _("Purchases and refunds: %(count)s (the same in the attached CSV)", count=len(content.rows))]
+    lines += [_row_text(row, _, content.language) for row in content.rows] or ["  " + _("none")]
+    lines += ["", _("The money taken at the tills should equal 'paid in money' less the money given back.")]
+    return subject, "\n".join(lines) + "\n"
+
+
+def _figure_lines(figures: Figures, _: _Words) -> list[str]:
+    return [
+        "  " + _("revenue through the system: %(revenue)s", revenue=_.money(figures.revenue_minor)),
+        "  " + _("checks: %(checks)s", checks=_.number(figures.checks)),
+        "  " + _("paid in money: %(paid)s", paid=_.money(figures.collected_minor)),
+        "  " + _("average check: %(average)s", average=_.money(figures.average_check_minor)),
+        "  " + _("points issued: %(issued)s", issued=_.number(figures.points_issued)),
+        "  " + _("points spent: %(spent)s", spent=_.number(figures.points_spent)),
+        "  " + _("discounts: %(discounts)s", discounts=_.money(figures.discount_minor)),
+        "  "
+        + _(
+            "refunds: %(refunds)s for %(refunded)s",
+            refunds=_.number(figures.refunds),
+            refunded=_.money(figures.refund_minor),
+        ),
+    ]
+
+
+def _row_text(row: DayTransaction, _: _Words, language: str) -> str:
+    values = {
+        "time": formatting.clock_time(row.occurred_at, str(row.occurred_at.tzinfo), language),
+        "outlet": row.outlet_name,
+        "receipt": row.receipt,
+        "cashier": row.cashier_login or "-",
+        "check": _.money(row.check_minor),
+        "money": _.money(row.money_minor),
+        "earned": _.number(row.points_earned),
+        "spent": _.number(row.points_spent),
+    }
+    if row.kind == "refund":
+        message = (
+            "%(time)s refund, %(outlet)s, receipt %(receipt)s, cashier %(cashier)s: %(check)s of the check, "
+            "money back %(money)s, points taken back %(earned)s, points returned %(spent)s"
+        )
+    else:
+        message = (
+            "%(time)s purchase, %(outlet)s, receipt %(receipt)s, cashier %(cashier)s: check %(check)s, "
+            "paid in money %(money)s, points earned %(earned)s, points spent %(spent)s"
+        )
+    return "  " + _(message, **values)
