@@ -14,19 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from coalition.adapters.storage.tables import metadata
-from coalition.adapters.web import (
-    console,
-    console_members,
-    console_network,
-    console_reports,
-    console_rules,
-    console_settlement,
-    console_staff,
-    member,
-    register,
-    sign_in,
-    terminal,
-)
+from coalition.adapters.web.setup import PAGE_MODULES
 from coalition.demo import DEMO_ADMIN_LOGIN, DEMO_ADMIN_PASSWORD, MEMBERS, OUTLETS, load_demo
 from coalition.wiring import Services
 from tests.support import client
@@ -117,19 +105,6 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/me/pin"): MEMBER,
 }
 
-PAGE_MODULES = (
-    sign_in,
-    register,
-    terminal,
-    console,
-    console_staff,
-    console_reports,
-    console_network,
-    console_members,
-    console_rules,
-    console_settlement,
-    member,
-)
 # tables a refused request could touch; sessions and failed sign-ins change with the test's own sign-ins
 UNWATCHED_TABLES = {"web_sessions", "login_failures", "member_sign_in_codes"}
 

@@ -24,6 +24,7 @@ from coalition.domain import errors
 from coalition.wiring import Services
 from tests.support import client, make_network
 from tests.web.support import csrf_token, sign_in_console
+from tests.web.test_console_rules import TIED
 
 SOURCE_DIR = Path(coalition.__file__).parent
 
@@ -346,16 +347,6 @@ def test_a_message_with_values_is_translated_by_its_pattern_values_kept_verbatim
     assert Translator.for_language("en").error("no active cashier 'anna' at X") == "no active cashier 'anna' at X"
 
 
-TIED_RULES = """rules:
-  - code: card-5
-    stacking: exclusive
-    group: card
-    effects: [{discount: {percent: "5"}}]
-  - code: card-7
-    stacking: exclusive
-    group: card
-    effects: [{discount: {percent: "7"}}]
-"""
 RUSSIAN = {"Accept-Language": "ru-RU,ru;q=0.9"}
 
 
@@ -375,7 +366,7 @@ async def test_the_rules_page_says_a_drafts_conflicts_and_an_explanation_in_russ
         await sign_in_console(http, "shop", "admin", "admin-secret-1")
         token = csrf_token((await http.get("/console/rules", headers=RUSSIAN)).text)
         saved = await http.post(
-            "/console/rules/draft", data={"draft": TIED_RULES, "csrf_token": token}, headers=RUSSIAN
+            "/console/rules/draft", data={"draft": TIED, "csrf_token": token}, headers=RUSSIAN
         )
         assert saved.status_code == 200
         assert (

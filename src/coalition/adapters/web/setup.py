@@ -49,15 +49,26 @@ def is_page(request: Request) -> bool:
     return any(path == prefix or path.startswith(prefix + "/") for prefix in PAGE_PREFIXES)
 
 
+# every module of pages, each with its router (the order is the routes' matching order)
+PAGE_MODULES = (
+    sign_in,
+    register,
+    terminal,
+    console,
+    console_staff,
+    console_reports,
+    console_network,
+    console_members,
+    console_rules,
+    console_settlement,
+    member,
+)
+
+
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(sign_in.router)
-    app.include_router(register.router)
-    app.include_router(terminal.router)
-    app.include_router(console.router)
-    for area in (console_staff, console_reports, console_network, console_members, console_rules, console_settlement):
-        app.include_router(area.router)
-    app.include_router(member.router)
+    for module in PAGE_MODULES:
+        app.include_router(module.router)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
