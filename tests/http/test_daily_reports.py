@@ -25,7 +25,7 @@ from coalition.adapters.cli.main import app as cli
 from coalition.settings import Settings
 from coalition.wiring import build_services
 from tests.mail_support import Inbox, smtp
-from tests.support import assert_problem, auth, client, enrol, make_network, new_key
+from tests.support import assert_problem, auth, client, enrol, make_network, new_key, table_counts
 
 pytestmark = pytest.mark.anyio
 __all__ = ["smtp"]  # the fixture, imported for pytest to find
@@ -61,6 +61,7 @@ async def _the_day(http: httpx.AsyncClient, services: Any, clock: Clock) -> tupl
     listing = await services.admin.listing(net.ref)
     shop_partner = listing["partners"][0]["id"]
     await services.admin.create_cashier(net.ref, listing["outlets"][0]["id"], "anna", "Anna", "anna-secret-1")
+    await services.admin.create_cashier(net.ref, listing["outlets"][0]["id"], "vera", "Vera", "vera-secret-1")
     stored = await http.put(
         f"/v1/admin/partners/{shop_partner}/email", json={"email": SHOP_ADDRESS}, headers=auth(net.admin_key)
     )
@@ -72,8 +73,16 @@ async def _the_day(http: httpx.AsyncClient, services: Any, clock: Clock) -> tupl
     await _buy(http, net.cafe_key, "300.00", _moscow(10, 12))
     assert (first["points_earned"], second["points_earned"], second["amount_due"]) == (60, 44, "1470.00")
     clock.moment = _moscow(10, 16)
+    refunds = f"/v1/purchases/{first['id']}/refunds"
+    before = await table_counts(services)
+    stranger = await http.post(
+        refunds, json={"amount": "500.00", "cashier": "boris"}, headers=auth(net.shop_key, new_key())
+    )
+    assert_problem(stranger, 422, "invalid-input", "cashier")
+    assert await table_counts(services) == before
+    # Vera gives the money back for Anna's sale: the report holds Vera to account for it
     refund = await http.post(
-        f"/v1/purchases/{first['id']}/refunds", json={"amount": "500.00"}, headers=auth(net.shop_key, new_key())
+        refunds, json={"amount": "500.00", "cashier": "vera"}, headers=auth(net.shop_key, new_key())
     )
     assert refund.status_code == 201, refund.text
     assert (refund.json()["money_back"], refund.json()["points_clawed_back"]) == ("500.00", 15)
@@ -108,12 +117,14 @@ async def test_each_partner_with_an_address_gets_its_day_once(settings: Settings
                 "  points spent: 30",
                 "  refunds: 1 for RUB\xa0500.00",
                 "  Anna (anna), Shop till: checks 2, revenue RUB\xa03,500.00, paid in money RUB\xa03,470.00, "
+                "refunds 0 for RUB\xa00.00",
+                "  Vera (vera), Shop till: checks 0, revenue RUB\xa00.00, paid in money RUB\xa00.00, "
                 "refunds 1 for RUB\xa0500.00",
                 "  10:05\u202fAM purchase, Shop till, receipt R-101005, cashier anna: check RUB\xa02,000.00, "
                 "paid in money RUB\xa02,000.00, points earned 60, points spent 0",
                 "  2:10\u202fPM purchase, Shop till, receipt R-101410, cashier anna: check RUB\xa01,500.00, "
                 "paid in money RUB\xa01,470.00, points earned 44, points spent 30",
-                "  4:00\u202fPM refund, Shop till, receipt R-101005, cashier anna: RUB\xa0500.00 of the check, "
+                "  4:00\u202fPM refund, Shop till, receipt R-101005, cashier vera: RUB\xa0500.00 of the check, "
                 "money back RUB\xa0500.00, points taken back 15, points returned 0",
             ):
                 assert line in text.splitlines(), (line, text)
@@ -127,7 +138,7 @@ async def test_each_partner_with_an_address_gets_its_day_once(settings: Settings
                 "time,kind,outlet,receipt,cashier,check,money,points_earned,points_spent",
                 "2026-03-10T10:05:00+03:00,purchase,Shop till,R-101005,anna,2000.00,2000.00,60,0",
                 "2026-03-10T14:10:00+03:00,purchase,Shop till,R-101410,anna,1500.00,1470.00,44,30",
-                "2026-03-10T16:00:00+03:00,refund,Shop till,R-101005,anna,500.00,500.00,15,0",
+                "2026-03-10T16:00:00+03:00,refund,Shop till,R-101005,vera,500.00,500.00,15,0",
             ]
 
             again = await http.post(jobs, json={"day": "2026-03-10"}, headers=auth(net.admin_key))
@@ -205,7 +216,7 @@ async def test_a_partner_whose_language_is_russian_gets_its_report_in_russian(
             "  возвратов: 1 на 500,00\xa0₽",
             "По кассирам",
             "Покупки и возвраты: 3 (то же во вложенном CSV)",
-            "  16:00 возврат, Shop till, чек R-101005, кассир anna: 500,00\xa0₽ от суммы чека, "
+            "  16:00 возврат, Shop till, чек R-101005, кассир vera: 500,00\xa0₽ от суммы чека, "
             "возвращено деньгами 500,00\xa0₽, списано баллов 15, возвращено баллов 0",
         ):
             assert line in lines, (line, lines)

@@ -288,6 +288,12 @@ def test_a_refund_from_the_day_list(live_server: LiveServer, page: Page) -> None
     expect(page.locator("#refund-balance")).to_have_text("105")
     page.get_by_role("link", name="Back to today's purchases").click()
     expect(page.get_by_role("link", name="Refund the purchase")).to_have_count(0)
+    # the money Anna gave back, refund by refund: what her drawer is short of
+    expect(page.locator("#total-money-back")).to_have_text("RUB\xa02,000.00")
+    refunds = page.get_by_role("table", name="My refunds today")
+    expect(refunds.locator("tbody tr")).to_have_count(2)
+    expect(refunds.locator("tbody tr").first).to_contain_text("money back RUB\xa01,500.00")
+    expect(refunds.locator("tbody tr").last).to_contain_text("money back RUB\xa0500.00")
 
 
 def test_bad_input_is_explained_beside_its_field(live_server: LiveServer, page: Page) -> None:

@@ -110,6 +110,7 @@ class NewRefund:
     points_clawed_back: int
     points_returned: int
     quantities_milli: dict[str, int]
+    cashier_login: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

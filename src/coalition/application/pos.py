@@ -139,6 +139,7 @@ class PurchaseInput:
 class RefundInput:
     amount: str | None = None
     items: tuple[ItemInput, ...] = ()
+    cashier: str | None = None  # who gives the money back (an active cashier of the refunding outlet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,6 +430,7 @@ class PosService:
                 raise PurchaseNotFound(f"no purchase '{purchase_id}' in this network", field="purchase_id")
             if stored.partner_id != ctx.partner_id:
                 raise Forbidden("only an outlet of the partner that sold may refund this purchase")
+            await self.require_cashier(uow, ctx, refund.cashier)
             program = pc.program
             refund_minor, quantities = _refund_amount(program, stored, refund)
             now = self.clock.now()
@@ -457,6 +459,7 @@ class PosService:
                     points_clawed_back=plan.points_clawed_back,
                     points_returned=plan.points_returned,
                     quantities_milli=quantities,
+                    cashier_login=refund.cashier,
                 ),
                 tx_id,
                 now,

@@ -47,6 +47,18 @@ class DayPurchase:
 
 
 @dataclass(frozen=True, slots=True)
+class DayRefund:
+    """Money the cashier gave back at the outlet: of a purchase of any day, theirs or another cashier's."""
+
+    id: str
+    purchase_id: str
+    recorded_at: datetime
+    card_number: str | None
+    refund_minor: int  # measured on the check total
+    money_back_minor: int
+
+
+@dataclass(frozen=True, slots=True)
 class DayTotals:
     checks: int
     check_minor: int
@@ -54,12 +66,14 @@ class DayTotals:
     points_redeemed: int
     points_earned: int
     refunded_minor: int
+    money_back_minor: int = 0  # given back by this cashier on the day (refunds of any day's purchases)
 
 
 @dataclass(frozen=True, slots=True)
 class CashierDay:
     day: date
     purchases: tuple[DayPurchase, ...]
+    refunds: tuple[DayRefund, ...] = ()
 
     @property
     def totals(self) -> DayTotals:
@@ -71,6 +85,7 @@ class CashierDay:
             points_redeemed=sum(p.points_redeemed for p in rows),
             points_earned=sum(p.points_earned for p in rows),
             refunded_minor=sum(p.refunded_minor for p in rows),
+            money_back_minor=sum(refund.money_back_minor for refund in self.refunds),
         )
 
 
@@ -88,6 +103,12 @@ class WebTerminalUnitOfWork(Protocol):
         self, outlet_id: int, cashier_login: str, start: datetime, end: datetime
     ) -> list[DayPurchase]:
         """The purchases at the outlet that name the cashier and occurred in [start, end), oldest first."""
+        ...
+
+    async def cashier_refunds(
+        self, outlet_id: int, cashier_login: str, start: datetime, end: datetime
+    ) -> list[DayRefund]:
+        """The refunds the cashier made at the outlet, recorded in [start, end), oldest first."""
         ...
 
     async def outlet_purchase(self, outlet_id: int, purchase_id: str) -> OutletPurchase | None: ...
@@ -123,14 +144,16 @@ class WebTerminal:
         return self.clock.now().astimezone(ZoneInfo(ctx.timezone)).date()
 
     async def cashier_day(self, ctx: TerminalContext, cashier_login: str, day: date | None = None) -> CashierDay:
-        """The cashier's own purchases at the outlet on `day` (today by default) in the outlet's time zone."""
+        """The cashier's own purchases and refunds at the outlet on `day` (today by default), in its time zone."""
         zone = ZoneInfo(ctx.timezone)
         chosen = day or self.local_today(ctx)
         start = datetime.combine(chosen, time(), zone)
         end = datetime.combine(chosen + timedelta(days=1), time(), zone)
         async with self.unit_of_work() as uow:
-            rows = await uow.cashier_purchases(ctx.outlet_id, cashier_login, start.astimezone(UTC), end.astimezone(UTC))
-        return CashierDay(chosen, tuple(rows))
+            first, last = start.astimezone(UTC), end.astimezone(UTC)
+            rows = await uow.cashier_purchases(ctx.outlet_id, cashier_login, first, last)
+            refunds = await uow.cashier_refunds(ctx.outlet_id, cashier_login, first, last)
+        return CashierDay(chosen, tuple(rows), tuple(refunds))
 
     async def outlet_purchase(self, ctx: TerminalContext, purchase_id: str) -> OutletPurchase:
         """A purchase made at the terminal's outlet; another outlet's purchase is not found here."""

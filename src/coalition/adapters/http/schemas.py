@@ -91,9 +91,11 @@ class BatchBody(Body):
 class RefundBody(Body):
     amount: Amount | None = Field(default=None, description="measured on the check total before points")
     items: list[ReturnedItem] | None = Field(default=None, max_length=500)
+    cashier: StrictStr | None = Field(default=None, max_length=100, description="the login of who gives money back")
 
     def to_input(self) -> RefundInput:
-        return RefundInput(amount=self.amount, items=tuple(item.to_input() for item in self.items or ()))
+        items = tuple(item.to_input() for item in self.items or ())
+        return RefundInput(amount=self.amount, items=items, cashier=self.cashier)
 
 
 class ProfileBody(Body):

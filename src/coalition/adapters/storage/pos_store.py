@@ -1103,7 +1103,7 @@ class SqlPosUnitOfWork:
     async def insert_refund(self, refund: NewRefund, tx_id: int | None, now: datetime) -> None:
         await self.db.execute(
             "INSERT INTO refunds (id, purchase_id, terminal_id, refund_minor, money_back_minor, points_clawed_back, "
-            "points_returned, tx_id, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "points_returned, tx_id, recorded_at, cashier_login) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             refund.id,
             refund.purchase_id,
             refund.terminal_id,
@@ -1113,6 +1113,7 @@ class SqlPosUnitOfWork:
             refund.points_returned,
             tx_id,
             now,
+            refund.cashier_login,
         )
         await self.db.executemany(
             "INSERT INTO refund_lines (refund_id, sku, quantity_milli) VALUES ($1, $2, $3)",

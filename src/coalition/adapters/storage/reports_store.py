@@ -135,7 +135,8 @@ class SqlReportsUnitOfWork:
         rows = (
             select(
                 p.c.outlet_id,
-                p.c.cashier_login,
+                # the cashier who gave the money back; a refund that names none, the sale's
+                func.coalesce(r.c.cashier_login, p.c.cashier_login).label("cashier_login"),
                 _bucket_of(r.c.recorded_at, starts).label("bucket"),
                 r.c.refund_minor,
             )
@@ -227,7 +228,12 @@ class SqlDailyReportsUnitOfWork:
             for row in purchases
         ]
         refunds = await self.connection.execute(
-            select(r, p.c.receipt, p.c.cashier_login, o.c.name.label("outlet_name"))
+            select(
+                r,
+                p.c.receipt,
+                func.coalesce(r.c.cashier_login, p.c.cashier_login).label("cashier"),
+                o.c.name.label("outlet_name"),
+            )
             .join(p, p.c.id == r.c.purchase_id)
             .join(o, o.c.id == p.c.outlet_id)
             .where(*at_outlets, r.c.recorded_at >= first, r.c.recorded_at < last)
@@ -236,7 +242,7 @@ class SqlDailyReportsUnitOfWork:
             DayTransaction(
                 t.as_utc(row.recorded_at),
                 row.outlet_name,
-                row.cashier_login,
+                row.cashier,
                 "refund",
                 row.receipt,
                 int(row.refund_minor),

@@ -75,7 +75,7 @@ partners = Table(
     Column("name", String(200), nullable=False),
     Column("created_at", Timestamp, nullable=False),
     Column("email", String(254), nullable=True),  # where settlement statements go
-    Column("mail_language", String(8), nullable=True),  # the language of its e-mails (None: English)
+    Column("mail_language", String(8), nullable=True),  # the language of its daily reports (None: English)
     UniqueConstraint("network_id", "name"),
 )
 
@@ -317,6 +317,7 @@ refunds = Table(
     Column("id", String(36), primary_key=True),
     Column("purchase_id", String(36), ForeignKey("purchases.id"), nullable=False, index=True),
     Column("terminal_id", Id, ForeignKey("terminals.id"), nullable=True),
+    Column("cashier_login", String(100), nullable=True),  # who gave the money back (None: not named)
     Column("refund_minor", BigInteger, nullable=False),
     Column("money_back_minor", BigInteger, nullable=False),
     Column("points_clawed_back", BigInteger, nullable=False),

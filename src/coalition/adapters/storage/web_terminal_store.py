@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
 from coalition.application.ports import StoredResponse
-from coalition.application.web_terminal import DayPurchase, OutletPurchase, ProgramTerms
+from coalition.application.web_terminal import DayPurchase, DayRefund, OutletPurchase, ProgramTerms
 
 _utc = t.as_utc
 
@@ -55,6 +55,35 @@ class SqlWebTerminalUnitOfWork:
             .order_by(p.c.occurred_at, p.c.id)
         )
         return [_day_purchase(row) for row in await self.connection.execute(query)]
+
+    async def cashier_refunds(
+        self, outlet_id: int, cashier_login: str, start: datetime, end: datetime
+    ) -> list[DayRefund]:
+        r, p, c, tm = t.refunds, t.purchases, t.cards, t.terminals
+        query = (
+            select(r.c.id, r.c.purchase_id, r.c.recorded_at, c.c.number, r.c.refund_minor, r.c.money_back_minor)
+            .join(tm, tm.c.id == r.c.terminal_id)
+            .join(p, p.c.id == r.c.purchase_id)
+            .outerjoin(c, c.c.id == p.c.card_id)
+            .where(
+                tm.c.outlet_id == outlet_id,
+                r.c.cashier_login == cashier_login,
+                r.c.recorded_at >= _utc(start),
+                r.c.recorded_at < _utc(end),
+            )
+            .order_by(r.c.recorded_at, r.c.id)
+        )
+        return [
+            DayRefund(
+                row.id,
+                row.purchase_id,
+                _utc(row.recorded_at),
+                row.number,
+                int(row.refund_minor),
+                int(row.money_back_minor),
+            )
+            for row in await self.connection.execute(query)
+        ]
 
     async def outlet_purchase(self, outlet_id: int, purchase_id: str) -> OutletPurchase | None:
         p = t.purchases

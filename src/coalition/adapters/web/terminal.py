@@ -428,7 +428,9 @@ async def refund(request: Request, purchase_id: str, me: Cashier) -> Response:
             raise FieldError(till._("At most %(amount)s can be refunded.", amount=_money(till, left)), field="amount")
         intent = {"purchase": purchase_id, "whole": whole, "amount": "" if whole else amount_text}
         amount = format_minor(amount_minor, till.terms.currency)
-        await services.pos.refund(till.ctx, purchase_id, RefundInput(amount=amount), key, _hash("refund", intent))
+        cashier = await services.web_terminal.cashier_login(till.me.cashier_id or 0)
+        refund = RefundInput(amount=amount, cashier=cashier)
+        await services.pos.refund(till.ctx, purchase_id, refund, key, _hash("refund", intent))
     except errors.DomainError as error:
         return _refused(
             till, "refund.html", error, purchase=found.purchase, key=new_key(), values={"amount": amount_text}

@@ -1,5 +1,5 @@
 """The owner's daily report by e-mail: which partner was sent which day's report, so a re-run sends no copy; the
-language a partner's e-mails are written in.
+language a partner's reports are written in; and who made a refund (the cashier a report holds to account).
 
 Revision ID: 0023
 Revises: 0022
@@ -20,6 +20,7 @@ _TS = sa.DateTime(timezone=True)
 
 def upgrade() -> None:
     op.add_column("partners", sa.Column("mail_language", sa.String(8), nullable=True))  # None: English
+    op.add_column("refunds", sa.Column("cashier_login", sa.String(100), nullable=True))  # None: not named
     op.create_table(
         "daily_reports_sent",
         sa.Column("partner_id", sa.BigInteger(), primary_key=True),
@@ -33,4 +34,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("daily_reports_sent")
     # in place on both engines: copying `partners` on SQLite would trip the keys that refer to it
+    op.execute("ALTER TABLE refunds DROP COLUMN cashier_login")
     op.execute("ALTER TABLE partners DROP COLUMN mail_language")
