@@ -99,5 +99,14 @@
       problems.push(`${describe(el)}: contrast ${found.toFixed(2)}:1 is below 4.5:1`);
     }
   }
+  // text wider than its box spills over its neighbours (a long amount in a narrow tile): it must wrap or fit
+  for (const el of document.querySelectorAll("main *")) {
+    if (!visible(el) || el.closest("svg, .table-wrap")) continue;
+    const style = getComputedStyle(el);
+    if (style.overflowX !== "visible" || style.display === "inline" || el.clientWidth === 0) continue;
+    if (el.scrollWidth > el.clientWidth + 1) {
+      problems.push(`${describe(el)}: its content is ${el.scrollWidth}px wide in a ${el.clientWidth}px box`);
+    }
+  }
   return problems;
 }
