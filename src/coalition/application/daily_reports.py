@@ -10,8 +10,6 @@ unless asked to send again.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
@@ -19,6 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from coalition.application.csv_text import csv_text
 from coalition.application.ports import Clock
 from coalition.application.reports import Report, ReportsService, local_midnight
 from coalition.application.settlement import Attachment, Mailer, OutgoingMail
@@ -160,23 +159,19 @@ class DailyReports:
 
 
 def transactions_csv(rows: Sequence[DayTransaction], currency: str) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(
-        ["time", "kind", "outlet", "receipt", "cashier", "check", "money", "points_earned", "points_spent"]
-    )
-    for row in rows:
-        writer.writerow(
-            [
-                row.occurred_at.isoformat(),
-                row.kind,
-                row.outlet_name,
-                row.receipt,
-                row.cashier_login or "",
-                format_minor(row.check_minor, currency),
-                format_minor(row.money_minor, currency),
-                row.points_earned,
-                row.points_spent,
-            ]
-        )
-    return buffer.getvalue().encode()
+    header = ["time", "kind", "outlet", "receipt", "cashier", "check", "money", "points_earned", "points_spent"]
+    lines = [
+        [
+            row.occurred_at.isoformat(),
+            row.kind,
+            row.outlet_name,
+            row.receipt,
+            row.cashier_login or "",
+            format_minor(row.check_minor, currency),
+            format_minor(row.money_minor, currency),
+            row.points_earned,
+            row.points_spent,
+        ]
+        for row in rows
+    ]
+    return csv_text([header, *lines]).encode()

@@ -8,14 +8,13 @@ an end later than `CLOSE_DELAY` ago, so no purchase of the period can still be o
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from coalition.application.csv_text import csv_text
 from coalition.application.ports import Clock
 from coalition.application.statement_views import statement_view, statement_view_csv_rows
 from coalition.domain.errors import Conflict, InvalidInput, NotFound
@@ -235,9 +234,7 @@ class SettlementService:
 
 
 def _csv(rows: list[list[str]]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue().encode()
+    return csv_text(rows).encode()
 
 
 def _entries_csv(own: dict[str, Any]) -> bytes:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -12,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from coalition.adapters.documents.pdf import statement_pdf
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc
+from coalition.application.csv_text import csv_text
 from coalition.application.settlement import statement_csv_rows, statement_json
 
 router = APIRouter(prefix="/v1/admin/settlement", tags=["Settlement"])
@@ -60,7 +59,7 @@ async def statement(
 ) -> Any:
     found = await svc.settlement.statement(admin.id, number)
     if output == "csv":
-        return PlainTextResponse(to_csv(statement_csv_rows(found)), media_type="text/csv")
+        return PlainTextResponse(csv_text(statement_csv_rows(found)), media_type="text/csv")
     if output == "pdf":
         headers = {"Content-Disposition": f'attachment; filename="statement-{number}.pdf"'}
         return Response(statement_pdf(found), media_type="application/pdf", headers=headers)
@@ -75,9 +74,3 @@ async def send_statement(number: PathId, svc: Svc, admin: NetworkAdmin) -> dict[
 @router.get("/statements/{number}/partners/{partner_id}", summary="A partner's obligation entries of the period")
 async def partner_statement(number: PathId, partner_id: PathId, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.settlement.partner_statement(admin.id, number, partner_id)
-
-
-def to_csv(rows: list[list[str]]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue()

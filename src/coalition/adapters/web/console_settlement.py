@@ -4,8 +4,6 @@ owners)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -15,6 +13,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from coalition.adapters.documents.pdf import statement_pdf
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import error_text, render
+from coalition.application.csv_text import csv_text
 from coalition.application.settlement import CLOSE_DELAY
 from coalition.application.statement_views import StatementView, statement_view, statement_view_csv_rows
 from coalition.application.web_sessions import WebIdentity
@@ -202,10 +201,10 @@ async def statement(request: Request, identity: Reader, number: int) -> HTMLResp
 
 
 @router.get("/statements/{number}/statement.csv")
-async def statement_csv(request: Request, identity: Reader, number: int) -> Response:
+async def statementcsv_text(request: Request, identity: Reader, number: int) -> Response:
     view = await _view(request, identity, number)
     headers = {"Content-Disposition": f'attachment; filename="{_filename(view)}.csv"'}
-    return PlainTextResponse(_csv(statement_view_csv_rows(view)), media_type="text/csv", headers=headers)
+    return PlainTextResponse(csv_text(statement_view_csv_rows(view)), media_type="text/csv", headers=headers)
 
 
 @router.get("/statements/{number}/statement.pdf")
@@ -224,7 +223,7 @@ async def partner_entries(request: Request, identity: Reader, number: int, partn
 
 
 @router.get("/statements/{number}/partners/{partner_id}/entries.csv")
-async def partner_entries_csv(request: Request, identity: Reader, number: int, partner_id: int) -> Response:
+async def partner_entriescsv_text(request: Request, identity: Reader, number: int, partner_id: int) -> Response:
     own = await _entries(request, identity, number, partner_id)
     rows = [["tx_id", "kind", "outlet", "occurred_at", "recorded_at", "amount"]]
     rows += [
@@ -232,7 +231,7 @@ async def partner_entries_csv(request: Request, identity: Reader, number: int, p
         for e in own["entries"]
     ]
     headers = {"Content-Disposition": f'attachment; filename="statement-{number}-partner-{partner_id}.csv"'}
-    return PlainTextResponse(_csv(rows), media_type="text/csv", headers=headers)
+    return PlainTextResponse(csv_text(rows), media_type="text/csv", headers=headers)
 
 
 async def _entries(request: Request, identity: WebIdentity, number: int, partner_id: int) -> dict[str, Any]:
@@ -266,9 +265,3 @@ def _signed_minor(amount: str, currency: str) -> int:
 
 def _filename(view: StatementView) -> str:
     return f"statement-{view.number}" + ("" if view.partner_id is None else f"-partner-{view.partner_id}")
-
-
-def _csv(rows: list[list[str]]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue()
