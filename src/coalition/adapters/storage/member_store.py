@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -24,9 +24,7 @@ DEFAULT_TIMEZONE = "UTC"
 
 def _aware(value: datetime | None) -> datetime | None:
     """SQLite hands timestamps back without their zone; every stored timestamp is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+    return None if value is None else t.as_utc(value)
 
 
 def _moment(value: datetime) -> datetime:
