@@ -213,7 +213,10 @@ def run_drill(say: Callable[[str], None] = print) -> dict[str, Any]:
             raise RuntimeError("the server did not switch its WAL")
         segment = str(segment_row[0])
         _wait(lambda: (archive / segment).exists(), f"WAL segment {segment} in the archive")
+        with psycopg.connect(url) as db:
+            final = db.execute("SELECT COUNT(*), COALESCE(SUM(balance), 0) FROM member_balances").fetchone()
         drill.mark(f"round B, the target time {target_time}, round C; WAL switched and archived up to {segment}")
+        drill.mark(f"after round C the {final[0] if final else 0} members hold {final[1] if final else 0} points")
 
         drill.stop(data, "immediate")  # the cluster is lost
         drill.mark("the original cluster is stopped (lost)")
@@ -274,6 +277,10 @@ def main() -> None:
     print(f"recovery: {result['recovery_log']}")
     print(f"purchases per round after recovery: {result['rounds']} (expected A and B whole, no C)")
     print(f"coalition verify: {'passes' if not result['violations'] else result['violations']}")
+    for card in CARDS:
+        expected = result["expected"]["members"][card]["points_balance"]
+        found = result["figures"]["members"][card]["points_balance"]
+        print(f"  member {card}: {expected} points at the target time, {found} after recovery")
     print(f"balances and statements equal those at the target time: {result['figures_equal']}")
     ok = (result["rounds"] == {"A": PURCHASES_PER_ROUND, "B": PURCHASES_PER_ROUND, "C": 0}
           and not result["violations"] and result["figures_equal"])
