@@ -305,3 +305,22 @@ def test_pg_dump_gets_the_password_through_the_environment_not_the_command_line(
     assert not any("s3cret" in part for part in command)
     assert "--dbname=postgresql://coalition@db.example:5433/loyalty" in command
     assert connection.environment()["PGPASSWORD"] == "s3cret"
+
+
+def test_a_database_behind_a_symbolic_link_is_replaced_where_it_lives(made, tmp_path: Path):
+    link = tmp_path / "current.db"
+    link.symlink_to(made["target"])
+    answer = run("restore", str(made["backup"]), "--database-url", _url(link), "--force")
+    assert answer.exit_code == 0, answer.output
+    assert link.is_symlink() and link.resolve() == made["target"].resolve()
+    assert sqlite_backup.holdings(made["target"])
+
+
+def test_backup_and_restore_refuse_a_directory_for_a_file(made, tmp_path: Path):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    into_folder = run("backup", str(folder), "--database-url", made["url"], "--force")
+    assert into_folder.exit_code == 2 and "is a directory" in into_folder.output
+    over_folder = run("restore", str(made["backup"]), "--database-url", _url(folder), "--force")
+    assert over_folder.exit_code == 2 and "is a directory" in over_folder.output
+    assert folder.is_dir() and not list(folder.iterdir())

@@ -99,10 +99,11 @@ async def test_pg_restore_refuses_a_database_with_tables_and_a_file_that_is_not_
     not_a_dump.write_text("hello\n")
     cut = tmp_path / "cut.dump"
     cut.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
-    for bad, says in ((not_a_dump, "not a pg_dump custom-format archive"), (cut, "")):
+    for bad in (not_a_dump, cut):
         answer = await anyio.to_thread.run_sync(run, "restore", str(bad), "--database-url", empty_database)
         assert answer.exit_code == 2, answer.output
-        assert says in answer.output
+        said = " ".join(answer.output.split())
+        assert "not a pg_dump custom-format archive" in said or "restored nothing (one transaction)" in said, said
         with psycopg.connect(empty_database) as conn:
             assert conn.execute("SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'").fetchone() == (0,)
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()

@@ -126,9 +126,18 @@ def _counts(connection: sqlite3.Connection) -> dict[str, int]:
 def backup(database_url: str, destination: Path, *, force: bool = False, progress: Progress = _no_progress,
            step_pages: int = STEP_PAGES) -> BackupInfo:
     """Copy the database at `database_url` to `destination` as one consistent snapshot, while others write."""
+    try:
+        return _backup(database_url, destination, force, progress, step_pages)
+    except (OSError, sqlite3.Error) as error:
+        raise BackupRefused(f"the backup failed and nothing was written at {destination}: {error}") from None
+
+
+def _backup(database_url: str, destination: Path, force: bool, progress: Progress, step_pages: int) -> BackupInfo:
     source = sqlite_path(database_url)
     if not source.is_file():
         raise BackupRefused(f"there is no database at {source}")
+    if destination.is_dir():
+        raise BackupRefused(f"{destination} is a directory: name the backup file, e.g. {destination}/coalition.backup")
     if destination.exists() and not force:
         raise BackupRefused(f"{destination} already exists; choose another name or pass --force to replace it")
     if destination.resolve() == source.resolve():
@@ -332,11 +341,21 @@ def describe_holdings(held: dict[str, int]) -> str:
 def restore(backup_path: Path, database_url: str, *, force: bool = False,
             progress: Progress = _no_progress) -> tuple[BackupInfo, bool]:
     """Replace the database at `database_url` by the backup, atomically; (the backup, whether it was migrated)."""
-    target = sqlite_path(database_url)
+    try:
+        return _restore(backup_path, database_url, force, progress)
+    except (OSError, sqlite3.Error) as error:
+        raise BackupRefused(f"the restore failed: {error}") from None
+
+
+def _restore(backup_path: Path, database_url: str, force: bool, progress: Progress) -> tuple[BackupInfo, bool]:
+    # A symbolic link is followed: the file it names is replaced, the link stays.
+    target = sqlite_path(database_url).resolve()
     info = read_backup(backup_path, progress=progress)
     needs_migration = check_revision(info.schema_revision, schema_revisions())
     if not target.parent.is_dir():
         raise BackupRefused(f"the directory {target.parent} does not exist")
+    if target.is_dir():
+        raise BackupRefused(f"{target} is a directory, not a database file")
     if target.exists() and target.resolve() == backup_path.resolve():
         raise BackupRefused("the backup cannot be restored over itself")
     held = holdings(target)
