@@ -108,6 +108,7 @@ class Till(threading.Thread):
                 number += 1
 
 
+@pytest.mark.timeout(120)  # a copy that restarts whenever the till commits would never end
 def test_a_backup_taken_while_the_server_sells_holds_each_purchase_wholly_or_not_at_all(tmp_path: Path):
     url = _url(tmp_path / "live.db")
     setup = anyio.run(_park_with_a_statement, url)
