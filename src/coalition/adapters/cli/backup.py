@@ -37,6 +37,13 @@ def _reporter(progress: Progress) -> sqlite_backup.Progress:
     return report
 
 
+def _backend(url: str) -> str:
+    try:
+        return backend_of(url)
+    except ValueError as error:
+        raise BackupRefused(str(error)) from None
+
+
 def _refused(error: BackupRefused) -> typer.Exit:
     errors.print(f"[red]refused:[/red] {error}", highlight=False, soft_wrap=True)
     return typer.Exit(REFUSED_EXIT)
@@ -50,7 +57,7 @@ def backup(
     """Back up the database while the server serves: SQLite to one file; PostgreSQL through pg_dump."""
     url = _settings(database_url).database_url
     try:
-        if backend_of(url) == "postgresql":
+        if _backend(url) == "postgresql":
             with console.status("pg_dump is dumping the database"):
                 tool = pg_backup.backup(url, path, force=force)
             console.print(f"[green]backed up[/green] to {path} (pg_dump {tool}, custom format; "
@@ -79,7 +86,7 @@ def restore(
     """Replace the database by a backup (atomically; refused over data without --force), then verify it."""
     url = _settings(database_url).database_url
     try:
-        if backend_of(url) == "postgresql":
+        if _backend(url) == "postgresql":
             if force:
                 raise BackupRefused("--force does not apply on PostgreSQL: restore into a new, empty database")
             with console.status("pg_restore is restoring the database in one transaction"):

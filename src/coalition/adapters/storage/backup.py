@@ -25,6 +25,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from coalition.adapters.storage import migrate
 
@@ -64,13 +66,15 @@ def _no_progress(_what: str, _done: int, _total: int) -> None:
 
 def sqlite_path(database_url: str) -> Path:
     """The file of a sqlite:///path URL (relative paths are relative to the working directory)."""
-    prefix = "sqlite:///"
-    if not database_url.startswith(prefix) or database_url == prefix:
+    try:
+        parsed = make_url(database_url)
+    except ArgumentError:
+        parsed = None
+    if parsed is None or parsed.get_backend_name() != "sqlite":
         raise BackupRefused(f"not an SQLite file URL: {database_url!r} (expected sqlite:///path/to/file.db)")
-    name = database_url.removeprefix(prefix).split("?", 1)[0]
-    if name in ("", ":memory:"):
+    if parsed.database in (None, "", ":memory:"):
         raise BackupRefused("an in-memory database cannot be backed up")
-    return Path(name)
+    return Path(parsed.database)
 
 
 def _connect_existing(path: Path, *, timeout_seconds: float = 30.0) -> sqlite3.Connection:
