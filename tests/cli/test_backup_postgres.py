@@ -110,3 +110,43 @@ async def test_pg_restore_refuses_a_database_with_tables_and_a_file_that_is_not_
     again = await anyio.to_thread.run_sync(run, "backup", str(archive), "--database-url", pg_database_url)
     assert again.exit_code == 2 and "already exists" in again.output
     assert hashlib.sha256(archive.read_bytes()).hexdigest() == digest
+
+
+async def test_without_a_pg_dump_that_can_dump_the_server_the_exact_command_is_printed(pg_database_url, tmp_path,
+                                                                                      monkeypatch):
+    from coalition.adapters.storage import pg_backup
+
+    with psycopg.connect(pg_database_url) as conn:
+        server = int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000
+    archive = tmp_path / "coalition.dump"
+    for found in (None, server - 1):
+        monkeypatch.setattr(pg_backup, "tool_major", lambda _tool, found=found: found)
+        answer = await anyio.to_thread.run_sync(run, "backup", str(archive), "--database-url", pg_database_url)
+        assert answer.exit_code == 2, answer.output
+        said = " ".join(answer.output.split())
+        assert f"pg_dump must be version {server} or newer" in said
+        assert f"/usr/lib/postgresql/{server}/bin/pg_dump --format=custom --no-owner --no-privileges " in said
+        assert f"--file={archive} --dbname={pg_database_url}" in said
+        assert not archive.exists()
+
+
+async def test_a_dump_of_an_older_schema_is_restored_and_migrated(empty_database, tmp_path: Path):
+    from coalition.adapters.storage import migrate
+    from coalition.adapters.storage.backup import schema_revisions
+
+    old = f"coalition_old_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {old} TEMPLATE template0")
+    try:
+        await anyio.to_thread.run_sync(migrate.upgrade, _pg_url(old), "0022")
+        archive = tmp_path / "old.dump"
+        dumped = await anyio.to_thread.run_sync(run, "backup", str(archive), "--database-url", _pg_url(old))
+        assert dumped.exit_code == 0, dumped.output
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {old} WITH (FORCE)")
+    restored = await anyio.to_thread.run_sync(run, "restore", str(archive), "--database-url", empty_database)
+    assert restored.exit_code == 0, restored.output
+    assert "schema 0022, migrated to this version" in " ".join(restored.output.split())
+    with psycopg.connect(empty_database) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (schema_revisions().head,)
