@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export COALITION_DATABASE_URL ?= sqlite:///./coalition.db
 
-.PHONY: bench-rules bench-settlement bench-simulation install run test lint unit bench clean screenshots
+.PHONY: backup-drill bench-rules bench-settlement bench-simulation install run test lint unit bench clean screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench-simulation: install  ## a draft rule set simulated over 1,000,000 stored p
 
 bench-settlement: install  ## closing a settlement period of 1,000,000 purchases across 50 partners on PostgreSQL
 	$(BIN)/python -m bench.settlement
+
+backup-drill: install  ## point-in-time recovery on a throwaway PostgreSQL cluster (run as root or postgres; docs/backups.md)
+	$(BIN)/python -m tests.storage.backup_drill
 
 clean:
 	rm -rf $(VENV) coalition.db coalition.db-wal coalition.db-shm .pytest_cache .mypy_cache .ruff_cache
