@@ -5,6 +5,7 @@ few seconds shows that the expiry is checked on the cached value itself, on ever
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -99,6 +100,24 @@ async def test_a_retried_rotation_issues_another_key_and_cuts_no_key_off_before_
     path = f"/v1/admin/terminals/{terminal_id}/key/rotate"
     keys = [(await http.post(path, json={"grace_seconds": 60}, headers=auth(second))).json()["key"] for _ in "ab"]
     assert [await _till_works(http, key) for key in (net.shop_key, *keys)] == [200, 200, 200]
+
+
+async def test_a_rotation_retried_with_its_idempotency_key_by_the_replaced_key_issues_another_key(keyed):
+    _services, clock, net, http = keyed
+    path = f"/v1/admin/networks/{net.ref.code}/admin-key/rotate"
+    body = {"grace_seconds": HOUR}
+    lost = (await http.post(path, json=body, headers=auth(net.admin_key, "rotate-1"))).json()["admin_key"]
+    # the answer never arrived: the caller still holds only the old key, now in its grace period
+    assert_problem(await http.post(path, json=body, headers=auth(net.admin_key)), 403, "forbidden")
+    assert_problem(await http.post(path, json=body, headers=auth(net.admin_key, "other")), 403, "forbidden")
+    retried = await http.post(path, json=body, headers=auth(net.admin_key, "rotate-1"))
+    assert retried.status_code == 200, retried.text
+    new_key = retried.json()["admin_key"]
+    assert [await _admin_works(http, key) for key in (net.admin_key, lost, new_key)] == [200, 200, 200]
+    clock.moment = DAY_START + timedelta(hours=1)  # the retry did not extend the old key's grace
+    assert [await _admin_works(http, key) for key in (net.admin_key, lost, new_key)] == [401, 401, 200]
+    late = await http.post(path, json=body, headers=auth(net.admin_key, "rotate-1"))
+    assert_problem(late, 401, "key-expired")
 
 
 async def test_another_networks_admin_key_cannot_rotate_or_expire_this_networks_keys(keyed):
@@ -297,3 +316,45 @@ async def test_a_revoked_terminal_has_no_key_to_rotate(keyed):
     )
     assert_problem(answer, 409, "conflict", "terminal_id")
     assert await _till_works(http, net.shop_key) == 401
+
+
+async def test_parallel_rotations_each_issue_a_key_and_cut_no_key_off(keyed):
+    _services, _clock, net, http = keyed
+    terminal_id = await _terminal_id(http, net)
+    path = f"/v1/admin/terminals/{terminal_id}/key/rotate"
+    answers = await asyncio.gather(
+        *(http.post(path, json={"grace_seconds": HOUR}, headers=auth(net.admin_key)) for _ in range(5))
+    )
+    assert [answer.status_code for answer in answers] == [200] * 5, [answer.text for answer in answers]
+    keys = [answer.json()["key"] for answer in answers]
+    assert len(set(keys)) == 5
+    assert [await _till_works(http, key) for key in (net.shop_key, *keys)] == [200] * 6
+    # one admin key rotating itself several times at once: the first wins, the others find it replaced
+    admin_answers = await asyncio.gather(*(_rotate_admin(http, net, net.admin_key, grace_seconds=HOUR) for _ in "abc"))
+    assert sorted(answer.status_code for answer in admin_answers) == [200, 403, 403]
+    [winner] = [answer.json()["admin_key"] for answer in admin_answers if answer.status_code == 200]
+    assert [await _admin_works(http, key) for key in (net.admin_key, winner)] == [200, 200]
+
+
+async def test_a_non_ascii_or_control_character_bearer_is_a_401_not_a_500(keyed):
+    _services, _clock, net, http = keyed
+    rotate = f"/v1/admin/networks/{net.ref.code}/admin-key/rotate"
+    for key in ("opérateur".encode(), b"operator-secret\xff"):
+        headers = {"Authorization": b"Bearer " + key}
+        answer = await http.post(rotate, json={"grace_seconds": 0}, headers=headers)
+        assert_problem(answer, 401, "unauthorized")
+        program = {"tiers": [{"from_lifetime_spend": "0", "accrual_bp": 300, "redeem_cap_bp": 1500}]}
+        body = {"code": "corner", "name": "Corner", "currency": "RUB", "program": program}
+        assert_problem(await http.post("/v1/admin/networks", json=body, headers=headers), 401, "unauthorized")
+    assert await _admin_works(http, net.admin_key) == 200
+
+
+async def test_a_network_code_with_a_nul_byte_is_a_422_naming_it_and_never_reaches_the_database(keyed):
+    _services, _clock, net, http = keyed
+    for code in ("sh%00op", "sh%01op", "x" * 64):
+        answer = await _rotate_admin(
+            http, Network(net.ref.__class__(0, code, "", ""), "", "", ""), "operator-secret", grace_seconds=0
+        )
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["field"] == "network"
+    assert await _admin_works(http, net.admin_key) == 200

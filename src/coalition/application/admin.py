@@ -174,7 +174,7 @@ class AdminService:
         if found is None:
             raise Unauthorized("this admin key is unknown")
         refuse_ended(found.valid_until, found.retired, self._clock.now())
-        return KeyCaller(found.network, admin_key[:12], found.retired)
+        return KeyCaller(found.network, admin_key[:12], key_hash(admin_key), found.retired)
 
     async def network(self, code: str) -> NetworkRef:
         async with self._unit_of_work() as uow:

@@ -38,6 +38,7 @@ class KeyCaller:
 
     network: NetworkRef | None  # None: the operator
     key_prefix: str | None = None  # the admin key's first characters
+    key_hash: str | None = None  # the admin key's hash: a rotation checks it is still the current key
     retired: bool = False  # an admin key in its grace period
     console_user_id: int | None = None  # an administrator signed in to the console
 

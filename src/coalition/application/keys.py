@@ -3,7 +3,9 @@
 A rotation issues a new key, shown once, and retires the old one: it keeps working until its grace period ends (0:
 at once), so a till or an integration is reconfigured while it still serves. A retried rotation issues another key
 and shortens no grace already given, so a lost answer cuts nobody off. An admin key in its grace period may do its
-network's work but may not rotate or re-date the admin key: whoever holds a replaced key cannot keep it alive.
+network's work but may not rotate or re-date the admin key — whoever holds a replaced key cannot keep it alive —
+except to retry the very rotation that replaced it, named by the same Idempotency-Key (its answer, with the only
+copy of the new key, may have been lost on the way).
 Every command takes the caller (`KeyCaller`) so that the audit log can record who changed which key.
 """
 
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from coalition.application.admin import WEB_TERMINAL_KEY_PREFIX, NetworkRef
+from coalition.application.admin import WEB_TERMINAL_KEY_PREFIX, NetworkRef, validate_code
 from coalition.application.key_life import KEY_PREFIX_LENGTH, KeyCaller, expiry_of, grace_of, old_key_end
 from coalition.application.ports import Clock
 from coalition.application.pos import key_hash
@@ -44,8 +46,15 @@ class KeyUnitOfWork(Protocol):
     ) -> None: ...
     async def set_terminal_key_expiry(self, terminal_id: int, expires_at: datetime | None) -> None: ...
     async def retire_key(
-        self, network_id: int, terminal_id: int | None, old: StoredKey, valid_until: datetime, now: datetime
+        self,
+        network_id: int,
+        terminal_id: int | None,
+        old: StoredKey,
+        valid_until: datetime,
+        now: datetime,
+        rotation_key_hash: str | None = None,
     ) -> None: ...
+    async def retired_by_rotation(self, key_hash: str, rotation_key_hash: str) -> bool: ...
     async def end_retired_keys(self, network_id: int, terminal_id: int, now: datetime) -> int: ...
 
 
@@ -69,17 +78,29 @@ class KeyService:
     # --- the network's admin key ---------------------------------------------------------------------------
 
     async def rotate_admin_key(
-        self, caller: KeyCaller, network_code: str, grace_seconds: int, expires_at: datetime | None = None
+        self,
+        caller: KeyCaller,
+        network_code: str,
+        grace_seconds: int,
+        expires_at: datetime | None = None,
+        retry_key: str | None = None,
     ) -> dict[str, Any]:
-        """A new admin key (shown once); the old one stays valid for `grace_seconds` (0: refused at once)."""
+        """A new admin key (shown once); the old one stays valid for `grace_seconds` (0: refused at once).
+        `retry_key` (the request's Idempotency-Key) lets a retry by the key this rotation replaced through."""
         now = self._clock.now()
         grace, new_expiry = grace_of(grace_seconds), expiry_of(expires_at, now)
         new_key = new_api_key("adm")
+        rotation = None if retry_key is None else key_hash(retry_key)
         async with self._unit_of_work() as uow:
-            network = await _network_for(uow, caller, network_code)
+            network = await _network_for(uow, caller, network_code, allow_retired=rotation is not None)
             old = await uow.admin_key_for_update(network.id)
+            # checked under the lock: of two rotations by one key at once, the second finds it replaced
+            if caller.key_hash not in (None, old.key_hash) and not (
+                rotation is not None and await uow.retired_by_rotation(caller.key_hash, rotation)
+            ):
+                raise _replaced()
             old_valid_until = old_key_end(now, grace, old.expires_at)
-            await uow.retire_key(network.id, None, old, old_valid_until, now)
+            await uow.retire_key(network.id, None, old, old_valid_until, now, rotation)
             await uow.set_admin_key(network.id, key_hash(new_key), new_expiry)
         return {
             "network": network.code,
@@ -152,20 +173,27 @@ class KeyService:
         return {"id": terminal_id, "previous_keys_ended": ended}
 
 
-async def _network_for(uow: KeyUnitOfWork, caller: KeyCaller, network_code: str) -> NetworkRef:
-    """The network whose admin key the caller may change: any (the operator), or the admin key's own network."""
+async def _network_for(
+    uow: KeyUnitOfWork, caller: KeyCaller, network_code: str, allow_retired: bool = False
+) -> NetworkRef:
+    """The network whose admin key the caller may change: any (the operator), or the admin key's own network —
+    by its current key (a replaced one only to retry, when `allow_retired`; the rotation checks the retry)."""
     if caller.network is None:
-        network = await uow.network_by_code(network_code)
+        network = await uow.network_by_code(validate_code(network_code, "network"))
     else:
         network = caller.network if caller.network.code == network_code else None
     if network is None:  # another network's is "not found", exactly like one that does not exist
         raise NotFound(f"no network '{network_code}'", field="network")
-    if caller.retired:
-        raise Forbidden(
-            "this admin key was replaced and is in its grace period: only the current admin key or the operator "
-            "may change the admin key"
-        )
+    if caller.retired and not allow_retired:
+        raise _replaced()
     return network
+
+
+def _replaced() -> Forbidden:
+    return Forbidden(
+        "this admin key was replaced and is in its grace period: only the current admin key or the operator may "
+        "change the admin key"
+    )
 
 
 async def _terminal_key(uow: KeyUnitOfWork, network: NetworkRef, terminal_id: int) -> StoredKey:

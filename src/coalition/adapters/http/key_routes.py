@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Header, Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
 from coalition.adapters.http.dependencies import PathId, Svc, bearer
@@ -56,8 +56,23 @@ class ExpiryBody(BaseModel):
     summary="Rotate the network's admin key (admin key or operator token): the new key is shown once; the old one "
     "works until the grace period ends",
 )
-async def rotate_admin_key(network: NetworkCode, body: RotateBody, svc: Svc, caller: Caller) -> dict[str, Any]:
-    return await svc.keys.rotate_admin_key(caller, network, body.grace_seconds, body.expires_at)
+async def rotate_admin_key(
+    network: NetworkCode,
+    body: RotateBody,
+    svc: Svc,
+    caller: Caller,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=200,
+            description="optional; a retry with the same key may be sent with the admin key this rotation replaced "
+            "(its answer, the only copy of the new key, may have been lost): it issues another new key",
+        ),
+    ] = None,
+) -> dict[str, Any]:
+    return await svc.keys.rotate_admin_key(caller, network, body.grace_seconds, body.expires_at, idempotency_key)
 
 
 @router.put(

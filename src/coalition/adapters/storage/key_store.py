@@ -120,7 +120,13 @@ class SqlKeyUnitOfWork:
         await self.connection.execute(update(term).where(term.c.id == terminal_id).values(key_expires_at=expires_at))
 
     async def retire_key(
-        self, network_id: int, terminal_id: int | None, old: StoredKey, valid_until: datetime, now: datetime
+        self,
+        network_id: int,
+        terminal_id: int | None,
+        old: StoredKey,
+        valid_until: datetime,
+        now: datetime,
+        rotation_key_hash: str | None = None,
     ) -> None:
         await self.connection.execute(
             insert(t.retired_keys).values(
@@ -130,8 +136,14 @@ class SqlKeyUnitOfWork:
                 key_prefix=old.key_prefix,
                 valid_until=valid_until,
                 retired_at=now,
+                rotation_key_hash=rotation_key_hash,
             )
         )
+
+    async def retired_by_rotation(self, key_hash: str, rotation_key_hash: str) -> bool:
+        r = t.retired_keys
+        statement = select(r.c.id).where(r.c.key_hash == key_hash, r.c.rotation_key_hash == rotation_key_hash)
+        return (await self.connection.execute(statement)).first() is not None
 
     async def end_retired_keys(self, network_id: int, terminal_id: int, now: datetime) -> int:
         r = t.retired_keys

@@ -117,6 +117,7 @@ retired_keys = Table(
     Column("key_prefix", String(16), nullable=True),  # None: an admin key (its prefix is not kept)
     Column("valid_until", Timestamp, nullable=False),
     Column("retired_at", Timestamp, nullable=False),
+    Column("rotation_key_hash", String(64), nullable=True),  # the Idempotency-Key of the rotation, hashed
 )
 
 cashiers = Table(

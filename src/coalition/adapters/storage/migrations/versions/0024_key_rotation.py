@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("key_prefix", sa.String(16), nullable=True),
         sa.Column("valid_until", _TS, nullable=False),
         sa.Column("retired_at", _TS, nullable=False),
+        sa.Column("rotation_key_hash", sa.String(64), nullable=True),  # the rotation's Idempotency-Key, hashed
         sa.ForeignKeyConstraint(["network_id"], ["networks.id"], name="fk_retired_keys_network_id_networks"),
         sa.ForeignKeyConstraint(["terminal_id"], ["terminals.id"], name="fk_retired_keys_terminal_id_terminals"),
         sa.UniqueConstraint("key_hash", name="uq_retired_keys_key_hash"),
