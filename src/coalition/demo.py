@@ -1,7 +1,9 @@
 """The demo network: a corner shop running the seed's small-shop program, with a café and a water park beside it.
 
 Its keys and passwords are published on purpose, so a newcomer can try a purchase with curl in the first minute.
-Loading is idempotent: a second run finds the network and only prints it.
+Loading is idempotent: a second run finds the network and only prints it. Because its credentials are public, it
+is not loaded into a database that already holds another network unless forced, and `coalition serve` warns when
+its keys work on a server that listens beyond this machine.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from coalition.application.admin import NetworkRef, ProgramSettings
 from coalition.application.ports import Profile
 from coalition.application.pos import EnrolInput, PurchaseInput, RefundInput, fingerprint
 from coalition.domain.bonus import Tier
+from coalition.domain.errors import Conflict, Unauthorized
 from coalition.wiring import Services
 
 DEMO_CODE = "demo"
@@ -127,14 +130,26 @@ def _sale_moment(now: datetime, days: int, minutes: int) -> datetime:
     return opening + timedelta(minutes=minutes)
 
 
-async def load_demo(services: Services) -> bool:
-    """Create the demo network unless it exists; True if it was created now."""
+class DemoRefused(Conflict):
+    """The database holds other networks: the demo's published credentials do not belong beside them."""
+
+
+async def load_demo(services: Services, force: bool = False) -> bool:
+    """Create the demo network unless it exists; True if it was created now. A database that holds any other
+    network is refused (unless `force`): the demo's keys and passwords are printed in the README for anyone."""
     try:
         await services.admin.network(DEMO_CODE)
         return False
     except Exception as error:
         if getattr(error, "code", None) != "not-found":
             raise
+    others = [code for code in await services.admin.network_codes() if code != DEMO_CODE]
+    if others and not force:
+        raise DemoRefused(
+            f"this database already holds the network(s) {', '.join(others)}: the demo would add keys and passwords "
+            "that anyone can read in the README. Load it into another database (--database-url), or add --force "
+            "if you mean it"
+        )
     created = await services.admin.create_network(
         DEMO_CODE, "Demo coalition", "RUB", SMALL_SHOP_PROGRAM, admin_key=DEMO_ADMIN_KEY
     )
@@ -206,10 +221,28 @@ async def _demo_sales(services: Services, shop: Any) -> None:
     await services.pos.refund(terminals[1], last_id, refund, "demo-refund-1", fingerprint("demo", b"refund-1"))
 
 
+async def live_demo_keys(services: Services) -> list[str]:
+    """The demo's published keys that still open this database (none once they were rotated or it has no demo)."""
+    live = []
+    for key, check in [
+        (DEMO_ADMIN_KEY, services.admin.authenticate),
+        *((spec.terminal_key, services.pos.authenticate) for spec in OUTLETS),
+    ]:
+        try:
+            await check(key)
+        except Unauthorized:
+            continue
+        live.append(key)
+    return live
+
+
 async def describe_demo(services: Services) -> dict[str, Any]:
     """The demo's URL, terminal keys, cashier logins and members, as `coalition demo --json` prints them."""
-    shop = await services.pos.authenticate(OUTLETS[0].terminal_key)
     listing = await services.admin.listing(await services.admin.network(DEMO_CODE))
+    # by its terminal, not its published key: the demo still describes itself once its keys were rotated
+    shop_terminal = next(t["id"] for t in listing["terminals"] if t["name"] == f"{OUTLETS[0].outlet} POS")
+    shop = await services.pos.terminal(shop_terminal)
+    live = await live_demo_keys(services)
     outlet_numbers = {outlet["name"]: outlet["id"] for outlet in listing["outlets"]}
     members = []
     cards = [(member.card, member.phone, member.name, member.pin) for member in MEMBERS]
@@ -229,7 +262,11 @@ async def describe_demo(services: Services) -> dict[str, Any]:
         "url": services.settings.public_url,
         "network": DEMO_CODE,
         "admin_key": DEMO_ADMIN_KEY,
-        "terminals": [{"outlet": o.outlet, "partner": o.partner, "key": o.terminal_key} for o in OUTLETS],
+        "admin_key_works": DEMO_ADMIN_KEY in live,
+        "terminals": [
+            {"outlet": o.outlet, "partner": o.partner, "key": o.terminal_key, "works": o.terminal_key in live}
+            for o in OUTLETS
+        ],
         "cashiers": [
             {
                 "outlet_number": outlet_numbers.get(o.outlet),

@@ -12,6 +12,7 @@ from coalition.adapters.mail.daily_report import write_daily_report
 from coalition.adapters.mail.smtp import SmtpMailer
 from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.engine import create_engine
+from coalition.adapters.storage.key_store import SqlKeyStore
 from coalition.adapters.storage.member_store import SqlMemberPageStore
 from coalition.adapters.storage.pos_store import SqlStore
 from coalition.adapters.storage.reports_store import SqlDailyReportsStore, SqlReportsStore
@@ -26,6 +27,7 @@ from coalition.application.coupons import CouponService
 from coalition.application.daily_reports import DailyReports
 from coalition.application.devices import DeviceUseService
 from coalition.application.gifts import GiftService
+from coalition.application.keys import KeyService
 from coalition.application.member_page import MemberPage
 from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService
@@ -53,6 +55,7 @@ class Services:
     store: SqlStore
     pos: PosService
     admin: AdminService
+    keys: KeyService
     rules: RulesService
     coupons: CouponService
     settlement: SettlementService
@@ -82,7 +85,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     rules = RulesService(SqlRulesStore(engine).unit_of_work, clock)
     pos = PosService(store.unit_of_work, clock, rules_in_force=rules.in_force_for)
     admin_store = SqlAdminStore(engine, clock)
-    admin = AdminService(admin_store.unit_of_work)
+    admin = AdminService(admin_store.unit_of_work, clock)
+    keys = KeyService(SqlKeyStore(engine).unit_of_work, clock, pos.forget_terminal_keys)
     coupons = CouponService(store.unit_of_work, clock)
     mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from) if settings.smtp_host else None
     settlement = SettlementService(SqlSettlementStore(engine), clock, mailer, statement_pdf)
@@ -103,6 +107,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         store=store,
         pos=pos,
         admin=admin,
+        keys=keys,
         rules=rules,
         coupons=coupons,
         settlement=settlement,

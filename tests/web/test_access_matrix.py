@@ -74,6 +74,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/console/terminals"): ADMINISTRATOR,
     ("POST", "/console/terminals"): ADMINISTRATOR,
     ("POST", "/console/terminals/{terminal_id}/revoke"): ADMINISTRATOR,
+    ("POST", "/console/terminals/{terminal_id}/rotate"): ADMINISTRATOR,
+    ("POST", "/console/terminals/{terminal_id}/end-previous"): ADMINISTRATOR,
     ("GET", "/console/gifts"): ADMINISTRATOR,
     ("POST", "/console/gifts"): ADMINISTRATOR,
     ("POST", "/console/gifts/breakage"): ADMINISTRATOR,

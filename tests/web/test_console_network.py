@@ -26,6 +26,8 @@ ADMIN_POSTS = (
     "/console/users/1/password",
     "/console/terminals",
     "/console/terminals/1/revoke",
+    "/console/terminals/1/rotate",
+    "/console/terminals/1/end-previous",
     "/console/gifts",
     "/console/gifts/breakage",
     "/console/permissions",
@@ -220,6 +222,43 @@ async def test_the_api_revokes_a_terminal_but_not_another_networks_nor_a_web_ter
         assert "Web terminal" in page.text and f"/console/terminals/{web['id']}/revoke" not in page.text
         forced = await http.post(f"/console/terminals/{web['id']}/revoke", data={"csrf_token": token})
         assert forced.status_code == 409 and "block the cashiers instead" in forced.text
+
+
+async def test_a_terminal_key_rotated_from_the_page_refuses_bad_input_and_other_terminals(services: Services) -> None:
+    setting = await _setting(services)
+    other = await make_network(services, "other")
+    async with client(services) as http:
+        await enrol(http, setting.network.shop_key, "5000-0003")
+        token = await _admin(http)
+        terminal_id = (await services.admin.listing(setting.network.ref))["terminals"][0]["id"]
+        foreign = (await services.admin.listing(other.ref))["terminals"][0]["id"]
+        for grace, message in (("abc", "grace_seconds is a whole number"), ("99999999999", "30 days")):
+            bad = await http.post(
+                f"/console/terminals/{terminal_id}/rotate", data={"grace_seconds": grace, "csrf_token": token}
+            )
+            assert bad.status_code == 422 and message in bad.text
+        missing = await http.post(
+            f"/console/terminals/{foreign}/rotate", data={"grace_seconds": "0", "csrf_token": token}
+        )
+        assert missing.status_code == 404 and f"no terminal {foreign} in this network" in missing.text
+        assert (
+            await http.post(f"/console/terminals/{foreign}/end-previous", data={"csrf_token": token})
+        ).status_code == 404
+        assert (await http.get("/v1/members/5000-0003", headers=auth(other.shop_key))).status_code == 404  # untouched
+        rotated = await http.post(
+            f"/console/terminals/{terminal_id}/rotate", data={"grace_seconds": "0", "csrf_token": token}
+        )
+        assert rotated.status_code == 200 and "shown only once" in rotated.text
+        key = rotated.text.split('id="new-key" class="key" readonly value="')[1].split('"')[0]
+        assert (await http.get("/v1/members/5000-0003", headers=auth(key))).status_code == 200
+        assert (await http.get("/v1/members/5000-0003", headers=auth(setting.network.shop_key))).status_code == 401
+        assert key not in (await http.get("/console/terminals")).text  # never shown again
+        in_russian = await http.post(
+            f"/console/terminals/{terminal_id}/rotate",
+            data={"grace_seconds": "-1", "csrf_token": token},
+            headers={"Accept-Language": "ru"},
+        )
+        assert in_russian.status_code == 422 and "целое число" in in_russian.text
 
 
 async def test_gift_types_and_their_breakage_from_the_page(services: Services) -> None:

@@ -9,9 +9,12 @@ from __future__ import annotations
 import re
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from coalition.application.key_life import AdminKeyMatch, KeyCaller, expiry_of, refuse_ended
+from coalition.application.ports import Clock
 from coalition.application.pos import DuplicateKey, key_hash
 from coalition.application.security import MIN_PASSWORD_LENGTH, hash_password, new_api_key
 from coalition.domain.bonus import BonusProgram, Tier
@@ -63,15 +66,29 @@ class StaffCashier:
 
 
 class AdminUnitOfWork(Protocol):
-    async def network_by_admin_key_hash(self, key_hash: str) -> NetworkRef | None: ...
+    async def admin_key(self, key_hash: str) -> AdminKeyMatch | None: ...
     async def network_by_code(self, code: str) -> NetworkRef | None: ...
+    async def network_codes(self) -> list[str]: ...
     async def create_network(
-        self, code: str, name: str, currency: str, admin_key_hash: str, program: BonusProgram, program_name: str
+        self,
+        code: str,
+        name: str,
+        currency: str,
+        admin_key_hash: str,
+        program: BonusProgram,
+        program_name: str,
+        admin_key_expires_at: datetime | None = None,
     ) -> NetworkRef: ...
     async def create_partner(self, network: NetworkRef, name: str) -> int: ...
     async def create_outlet(self, network: NetworkRef, partner_id: int, name: str, timezone: str) -> int: ...
     async def create_terminal(
-        self, network: NetworkRef, outlet_id: int, name: str, key_hash: str, key_prefix: str
+        self,
+        network: NetworkRef,
+        outlet_id: int,
+        name: str,
+        key_hash: str,
+        key_prefix: str,
+        key_expires_at: datetime | None = None,
     ) -> int: ...
     async def create_cashier(
         self, network: NetworkRef, outlet_id: int, login: str, name: str, password_hash: str
@@ -137,17 +154,27 @@ def _name(value: str, field: str = "name") -> str:
 
 
 class AdminService:
-    def __init__(self, unit_of_work: AdminUnitOfWorkFactory) -> None:
+    def __init__(self, unit_of_work: AdminUnitOfWorkFactory, clock: Clock) -> None:
         self._unit_of_work = unit_of_work
+        self._clock = clock
 
     async def authenticate(self, admin_key: str | None) -> NetworkRef:
+        caller = await self.admin_caller(admin_key)
+        if caller.network is None:  # unreachable: an admin key always belongs to a network
+            raise Unauthorized("this admin key is unknown")
+        return caller.network
+
+    async def admin_caller(self, admin_key: str | None) -> KeyCaller:
+        """Who an admin key is: its network, and whether it is a replaced key in its grace period. An expired
+        key, or one whose grace has ended, is refused with a 401 that says so."""
         if not admin_key:
             raise Unauthorized("send the network's admin key as 'Authorization: Bearer <key>'")
         async with self._unit_of_work() as uow:
-            network = await uow.network_by_admin_key_hash(key_hash(admin_key))
-        if network is None:
+            found = await uow.admin_key(key_hash(admin_key))
+        if found is None:
             raise Unauthorized("this admin key is unknown")
-        return network
+        refuse_ended(found.valid_until, found.retired, self._clock.now())
+        return KeyCaller(found.network, admin_key[:12], key_hash(admin_key), found.retired)
 
     async def network(self, code: str) -> NetworkRef:
         async with self._unit_of_work() as uow:
@@ -156,10 +183,22 @@ class AdminService:
             raise NotFound(f"no network '{code}'", field="network")
         return network
 
+    async def network_codes(self) -> list[str]:
+        """Every network's code (the operator's view: which networks a database holds)."""
+        async with self._unit_of_work() as uow:
+            return await uow.network_codes()
+
     async def create_network(
-        self, code: str, name: str, currency: str, program: ProgramSettings, admin_key: str | None = None
+        self,
+        code: str,
+        name: str,
+        currency: str,
+        program: ProgramSettings,
+        admin_key: str | None = None,
+        admin_key_expires_at: datetime | None = None,
     ) -> dict[str, Any]:
         validate_code(code)
+        expiry = expiry_of(admin_key_expires_at, self._clock.now())
         currency_exponent(currency)
         bonus = BonusProgram(
             id=0,
@@ -174,7 +213,13 @@ class AdminService:
         try:
             async with self._unit_of_work() as uow:
                 network = await uow.create_network(
-                    code, _name(name), currency, key_hash(admin_key), bonus, _name(program.name, "program.name")
+                    code,
+                    _name(name),
+                    currency,
+                    key_hash(admin_key),
+                    bonus,
+                    _name(program.name, "program.name"),
+                    expiry,
                 )
         except DuplicateKey:
             raise Conflict(f"a network with code '{code}' already exists", field="code") from None
@@ -184,6 +229,7 @@ class AdminService:
             "name": network.name,
             "currency": currency,
             "admin_key": admin_key,
+            "admin_key_expires_at": _moment(expiry),
             "program": program_json(bonus),
         }
 
@@ -221,10 +267,17 @@ class AdminService:
         return {"id": outlet_id, "partner_id": partner_id, "name": name.strip(), "timezone": timezone}
 
     async def create_terminal(
-        self, network: NetworkRef, outlet_id: int, name: str, key: str | None = None
+        self,
+        network: NetworkRef,
+        outlet_id: int,
+        name: str,
+        key: str | None = None,
+        expires_at: datetime | None = None,
     ) -> dict[str, Any]:
-        """A terminal with a new random key, or with `key` (the demo network's published keys)."""
+        """A terminal with a new random key, or with `key` (the demo network's published keys); the key expires at
+        `expires_at` (None: never)."""
         key = key or new_api_key("term")
+        expiry = expiry_of(expires_at, self._clock.now())
         if name.strip().casefold() == WEB_TERMINAL_NAME.casefold():
             raise InvalidInput(
                 f"'{WEB_TERMINAL_NAME}' names the outlet's cashiers' sign-in; choose another", field="name"
@@ -232,8 +285,14 @@ class AdminService:
         async with self._unit_of_work() as uow:
             if not await uow.outlet_exists(network, outlet_id):
                 raise NotFound(f"no outlet {outlet_id} in this network", field="outlet_id")
-            terminal_id = await uow.create_terminal(network, outlet_id, _name(name), key_hash(key), key[:12])
-        return {"id": terminal_id, "outlet_id": outlet_id, "name": name.strip(), "key": key}
+            terminal_id = await uow.create_terminal(network, outlet_id, _name(name), key_hash(key), key[:12], expiry)
+        return {
+            "id": terminal_id,
+            "outlet_id": outlet_id,
+            "name": name.strip(),
+            "key": key,
+            "expires_at": _moment(expiry),
+        }
 
     async def create_cashier(
         self,
@@ -338,6 +397,10 @@ def _no_cashier(cashier_id: int) -> NotFound:
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"a password has at least {MIN_PASSWORD_LENGTH} characters", field="password")
+
+
+def _moment(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
 def program_json(program: BonusProgram) -> dict[str, Any]:

@@ -33,6 +33,8 @@ class TerminalContext:
     outlet_name: str
     timezone: str
     partner_name: str = ""
+    key_valid_until: datetime | None = None  # its key's expiry, or the end of a replaced key's grace period
+    key_retired: bool = False  # the key was replaced by a rotation and is in its grace period
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from coalition.application.cache import TtlCache
+from coalition.application.key_life import still_valid
 from coalition.application.ports import (
     Clock,
     IdempotencyRecord,
@@ -217,10 +218,9 @@ class PosService:
             async with self.unit_of_work() as uow:
                 return await uow.terminal_by_key_hash(hashed)
 
-        terminal = await self._terminals.get_or_load(hashed, load)
-        if terminal is None:
+        if (terminal := await self._terminals.get_or_load(hashed, load)) is None:
             raise Unauthorized("this terminal key is unknown or revoked")
-        return terminal
+        return still_valid(terminal, self.clock.now())  # on every use: a cached key may have expired since
 
     async def terminal(self, terminal_id: int) -> TerminalContext:
         """The terminal a web session works through (the outlet's web terminal), by its id."""

@@ -70,6 +70,11 @@ class Unauthorized(DomainError):
     title = "The credentials are missing, unknown or revoked"
 
 
+class KeyExpired(Unauthorized):
+    code = "key-expired"
+    title = "The key has expired"
+
+
 class Forbidden(DomainError):
     code = "forbidden"
     title = "These credentials may not do this"

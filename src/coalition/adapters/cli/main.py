@@ -78,22 +78,59 @@ def serve(
 
     if database_url:
         os.environ["COALITION_DATABASE_URL"] = database_url
+    _warn_of_live_demo_keys(host, _settings(database_url))
     run_server(host, port, workers)
+
+
+def _warn_of_live_demo_keys(host: str, settings: Settings) -> None:
+    """One plain line on stderr when the demo's published keys open a server that other machines can reach."""
+    import ipaddress
+    import sys
+
+    from coalition.demo import live_demo_keys
+
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False  # a host name other than localhost: assume others can reach it
+    if loopback:
+        return
+
+    async def check(services: Services) -> list[str]:
+        return await live_demo_keys(services)
+
+    try:
+        live = _run(settings, check)
+    except Exception:  # no schema yet, say: nothing to warn about, and serving must not fail over a warning
+        return
+    if live:
+        print(
+            f"WARNING: the demo network's published keys ({', '.join(live)}) work on this server, and it listens on "
+            f"{host}, which other machines can reach: anyone who has read the README can use them. Rotate them "
+            "(coalition network rotate-admin-key demo --grace 0; coalition network rotate-terminal-key demo "
+            "TERMINAL_ID --grace 0) or serve on 127.0.0.1.",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 @app.command("demo")
 def demo(
     database_url: DatabaseOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="load it even into a database that holds other networks")
+    ] = False,
 ) -> None:
-    """Load the demo network if it is not there yet, and print its URL, keys, logins and members."""
+    """Load the demo network if it is not there yet, and print its URL, keys, logins and members. Its keys and
+    passwords are public: a database holding any other network is refused (exit 2) unless --force."""
     from coalition.demo import describe_demo, load_demo
 
     settings = _settings(database_url)
     migrations.upgrade(settings.database_url)
 
     async def work(services: Services) -> tuple[bool, dict[str, Any]]:
-        created = await load_demo(services)
+        created = await load_demo(services, force)
         return created, await describe_demo(services)
 
     created, info = _run(settings, work)
@@ -101,8 +138,9 @@ def demo(
         print(json.dumps(info, indent=2, ensure_ascii=False))
         return
     console.print(f"[bold]Demo network[/bold] {'loaded' if created else 'already loaded'} — API at {info['url']}")
-    console.print(f"Admin key: [cyan]{info['admin_key']}[/cyan]")
-    _print_table("Terminals (Authorization: Bearer <key>)", ["outlet", "partner", "key"], info["terminals"])
+    replaced = "" if info["admin_key_works"] else " [yellow](rotated: no longer works)[/yellow]"
+    console.print(f"Admin key: [cyan]{info['admin_key']}[/cyan]{replaced}")
+    _print_table("Terminals (Authorization: Bearer <key>)", ["outlet", "partner", "key", "works"], info["terminals"])
     _print_table(
         f"Cashiers — the terminal at {info['url']}/terminal",
         ["outlet_number", "outlet", "login", "password"],
@@ -273,9 +311,13 @@ def network_create(
     accrual_percent: Annotated[int, typer.Option(help="bonus accrual, whole percent")] = 3,
     redeem_cap_percent: Annotated[int, typer.Option(help="largest share of a check paid with points")] = 15,
     min_check: Annotated[str, typer.Option(help="smallest check points may pay")] = "0",
+    admin_key_expires_at: Annotated[
+        str | None, typer.Option(help="when the admin key expires, e.g. 2027-01-31T00:00:00Z; never if omitted")
+    ] = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Create a network with a one-tier bonus program; prints its admin key once."""
+    from coalition.adapters.cli.keys import moment
     from coalition.application.admin import ProgramSettings
     from coalition.domain.bonus import Tier
     from coalition.domain.money import parse_amount_minor
@@ -286,7 +328,12 @@ def network_create(
         tiers=(Tier(0, accrual_percent * 100, 0, redeem_cap_percent * 100),),
         min_check_for_redeem_minor=parse_amount_minor(min_check, currency, field="min_check"),
     )
-    print(json.dumps(_run(_settings(database_url), lambda s: s.admin.create_network(code, name, currency, program))))
+
+    async def work(services: Services) -> dict[str, Any]:
+        expiry = moment(admin_key_expires_at)
+        return await services.admin.create_network(code, name, currency, program, admin_key_expires_at=expiry)
+
+    print(json.dumps(_run(_settings(database_url), work)))
 
 
 @network_app.command("partner")
@@ -312,11 +359,21 @@ def outlet_create(
 
 
 @network_app.command("terminal")
-def terminal_create(network: str, outlet_id: int, name: str, database_url: DatabaseOption = None) -> None:
+def terminal_create(
+    network: str,
+    outlet_id: int,
+    name: str,
+    expires_at: Annotated[
+        str | None, typer.Option(help="when the key expires, e.g. 2027-01-31T00:00:00Z; never if omitted")
+    ] = None,
+    database_url: DatabaseOption = None,
+) -> None:
     """Create a terminal key for an outlet; the key is printed once."""
+    from coalition.adapters.cli.keys import moment
 
     async def work(services: Services) -> dict[str, Any]:
-        return await services.admin.create_terminal(await _network(services, network), outlet_id, name)
+        ref = await _network(services, network)
+        return await services.admin.create_terminal(ref, outlet_id, name, expires_at=moment(expires_at))
 
     print(json.dumps(_run(_settings(database_url), work)))
 
@@ -396,6 +453,7 @@ if __name__ == "__main__":
 
 
 def _register_subcommands() -> None:
+    from coalition.adapters.cli import keys  # noqa: F401  (its commands join `coalition network`)
     from coalition.adapters.cli.backup import register as register_backup
     from coalition.adapters.cli.permissions import permissions_app
     from coalition.adapters.cli.rules import rules_app

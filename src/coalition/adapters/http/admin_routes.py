@@ -36,9 +36,12 @@ async def create_network(body: NetworkBody, svc: Svc, key: Annotated[str | None,
         raise Forbidden(
             "creating networks over HTTP is off: set COALITION_OPERATOR_TOKEN, or use `coalition network create`"
         )
-    if key is None or not hmac.compare_digest(key, expected):
+    if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
         raise Unauthorized("this operator token is wrong")
-    return await svc.admin.create_network(body.code, body.name, body.currency, body.program.to_settings(body.currency))
+    program = body.program.to_settings(body.currency)
+    return await svc.admin.create_network(
+        body.code, body.name, body.currency, program, admin_key_expires_at=body.admin_key_expires_at
+    )
 
 
 @router.get("/network", summary="The network with its partners, outlets, terminals and cashiers")
@@ -58,7 +61,7 @@ async def create_outlet(body: OutletBody, svc: Svc, admin: NetworkAdmin) -> dict
 
 @router.post("/terminals", status_code=201, summary="Create a terminal; its key is shown only in this answer")
 async def create_terminal(body: TerminalBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
-    return await svc.admin.create_terminal(admin, body.outlet_id, body.name)
+    return await svc.admin.create_terminal(admin, body.outlet_id, body.name, expires_at=body.expires_at)
 
 
 @router.delete("/terminals/{terminal_id}", summary="Revoke a terminal: its key is refused from now on")

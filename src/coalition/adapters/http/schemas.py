@@ -202,6 +202,9 @@ class NetworkBody(Body):
     name: StrictStr = Field(min_length=1, max_length=200)
     currency: StrictStr = Field(min_length=3, max_length=3)
     program: ProgramBody
+    admin_key_expires_at: AwareDatetime | None = Field(
+        default=None, description="when the admin key expires (with its time zone); never if omitted"
+    )
 
 
 class PartnerBody(Body):
@@ -224,6 +227,9 @@ class OutletBody(Body):
 class TerminalBody(Body):
     outlet_id: RecordId
     name: StrictStr = Field(min_length=1, max_length=200)
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="when the key expires (with its time zone); never if omitted"
+    )
 
 
 class CashierBody(Body):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, func, insert, select, update
@@ -12,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
 from coalition.adapters.storage.driver import duplicate_from_message
+from coalition.adapters.storage.key_store import admin_key_match, retired_terminal_keys
 from coalition.application.admin import NetworkRef, StaffCashier, StaffOutlet
+from coalition.application.key_life import AdminKeyMatch
 from coalition.application.ports import Clock
 from coalition.domain.bonus import BonusProgram
 from coalition.domain.ledger import AccountPurpose, OwnerKind
@@ -34,11 +37,15 @@ class SqlAdminUnitOfWork:
                 raise duplicate from error
             raise
 
-    async def network_by_admin_key_hash(self, key_hash: str) -> NetworkRef | None:
-        return await self._network(t.networks.c.admin_key_hash == key_hash)
+    async def admin_key(self, key_hash: str) -> AdminKeyMatch | None:
+        return await admin_key_match(self.connection, key_hash)
 
     async def network_by_code(self, code: str) -> NetworkRef | None:
         return await self._network(t.networks.c.code == code)
+
+    async def network_codes(self) -> list[str]:
+        n = t.networks
+        return [str(code) for code in (await self.connection.execute(select(n.c.code).order_by(n.c.code))).scalars()]
 
     async def _network(self, condition: Any) -> NetworkRef | None:
         n = t.networks
@@ -46,12 +53,26 @@ class SqlAdminUnitOfWork:
         return None if row is None else NetworkRef(row.id, row.code, row.name, row.currency)
 
     async def create_network(
-        self, code: str, name: str, currency: str, admin_key_hash: str, program: BonusProgram, program_name: str
+        self,
+        code: str,
+        name: str,
+        currency: str,
+        admin_key_hash: str,
+        program: BonusProgram,
+        program_name: str,
+        admin_key_expires_at: datetime | None = None,
     ) -> NetworkRef:
         now = self.clock.now()
         network_id = await self._insert_id(
             insert(t.networks)
-            .values(code=code, name=name, currency=currency, admin_key_hash=admin_key_hash, created_at=now)
+            .values(
+                code=code,
+                name=name,
+                currency=currency,
+                admin_key_hash=admin_key_hash,
+                admin_key_expires_at=admin_key_expires_at,
+                created_at=now,
+            )
             .returning(t.networks.c.id)
         )
         program_id = await self._insert_id(
@@ -139,7 +160,13 @@ class SqlAdminUnitOfWork:
         )
 
     async def create_terminal(
-        self, network: NetworkRef, outlet_id: int, name: str, key_hash: str, key_prefix: str
+        self,
+        network: NetworkRef,
+        outlet_id: int,
+        name: str,
+        key_hash: str,
+        key_prefix: str,
+        key_expires_at: datetime | None = None,
     ) -> int:
         return await self._insert_id(
             insert(t.terminals)
@@ -149,6 +176,7 @@ class SqlAdminUnitOfWork:
                 name=name,
                 key_hash=key_hash,
                 key_prefix=key_prefix,
+                key_expires_at=key_expires_at,
                 active=True,
                 created_at=self.clock.now(),
             )
@@ -295,6 +323,24 @@ class SqlAdminUnitOfWork:
         async def rows(statement: Any) -> list[dict[str, Any]]:
             return [dict(row._mapping) for row in await self.connection.execute(statement)]
 
+        previous = await retired_terminal_keys(self.connection, network.id, self.clock.now())
+        terminals = await rows(
+            select(
+                t.terminals.c.id,
+                t.terminals.c.outlet_id,
+                t.terminals.c.name,
+                t.terminals.c.key_prefix,
+                t.terminals.c.active,
+                t.terminals.c.key_expires_at,
+            )
+            .where(t.terminals.c.network_id == network.id)
+            .order_by(t.terminals.c.id)
+        )
+        for terminal in terminals:  # a stored moment as UTC (SQLite keeps no zone), and the keys still in grace
+            expires_at = terminal["key_expires_at"]
+            terminal["key_expires_at"] = None if expires_at is None else t.as_utc(expires_at)
+            terminal["previous_keys"] = previous.get(terminal["id"], []) if terminal["active"] else []
+
         return {
             "partners": await rows(
                 select(t.partners.c.id, t.partners.c.name)
@@ -306,17 +352,7 @@ class SqlAdminUnitOfWork:
                 .where(t.outlets.c.network_id == network.id)
                 .order_by(t.outlets.c.id)
             ),
-            "terminals": await rows(
-                select(
-                    t.terminals.c.id,
-                    t.terminals.c.outlet_id,
-                    t.terminals.c.name,
-                    t.terminals.c.key_prefix,
-                    t.terminals.c.active,
-                )
-                .where(t.terminals.c.network_id == network.id)
-                .order_by(t.terminals.c.id)
-            ),
+            "terminals": terminals,
             "cashiers": await rows(
                 select(
                     t.cashiers.c.id, t.cashiers.c.outlet_id, t.cashiers.c.login, t.cashiers.c.name, t.cashiers.c.active

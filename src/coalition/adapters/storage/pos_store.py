@@ -201,30 +201,29 @@ class SqlPosUnitOfWork:
     # --- reads --------------------------------------------------------------------------------------------
 
     async def terminal_by_key_hash(self, key_hash: str) -> TerminalContext | None:
-        return await self._terminal("t.key_hash = $1", key_hash)
+        # its current key, or a key a rotation replaced (valid until its grace ends): one round trip either way
+        keys = "(SELECT id, key_expires_at AS until, 0 AS retired FROM terminals WHERE key_hash = $1 UNION ALL "
+        keys += "SELECT terminal_id, valid_until, 1 FROM retired_keys WHERE key_hash = $1 AND terminal_id IS NOT NULL)"
+        return await self._terminal(keys, key_hash)
 
     async def terminal_by_id(self, terminal_id: int) -> TerminalContext | None:
-        return await self._terminal("t.id = $1", terminal_id)
+        keys = "(SELECT id, NULL AS until, 0 AS retired FROM terminals WHERE id = $1)"
+        return await self._terminal(keys, terminal_id)
 
-    async def _terminal(self, condition: str, value: object) -> TerminalContext | None:
+    async def _terminal(self, keys: str, value: object) -> TerminalContext | None:
         row = await self.db.fetchrow(
-            "SELECT t.id, t.network_id, o.id AS outlet_id, o.partner_id, o.name, o.timezone, p.name AS partner_name "
-            "FROM terminals t JOIN outlets o ON o.id = t.outlet_id JOIN partners p ON p.id = o.partner_id "
-            f"WHERE {condition} AND t.active = $2",
+            "SELECT t.id, t.network_id, o.id AS outlet_id, o.partner_id, o.name, o.timezone, p.name AS partner_name, "
+            f"k.until, k.retired FROM terminals t JOIN {keys} k ON k.id = t.id JOIN outlets o ON o.id = t.outlet_id "
+            "JOIN partners p ON p.id = o.partner_id WHERE t.active = $2",
             value,
             True,
         )
         if row is None:
             return None
         return TerminalContext(
-            row["id"],
-            row["network_id"],
-            row["outlet_id"],
-            row["partner_id"],
-            row["name"],
-            row["timezone"],
-            row["partner_name"],
-        )
+            row["id"], row["network_id"], row["outlet_id"], row["partner_id"], row["name"], row["timezone"],
+            row["partner_name"], self.db.timestamp(row["until"]), bool(row["retired"]),
+        )  # fmt: skip
 
     async def program_of(self, network_id: int) -> ProgramContext:
         program_row = await self.db.fetchrow(

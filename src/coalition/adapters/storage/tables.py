@@ -65,6 +65,7 @@ networks = Table(
     Column("gift_breakage", String(16), nullable=False, server_default="kept"),  # kept | released
     Column("points_breakage", String(16), nullable=False, server_default="kept"),  # kept | returned | shared
     Column("points_breakage_share_bp", Integer, nullable=True),  # shared: the granting partner's share
+    Column("admin_key_expires_at", Timestamp, nullable=True),  # None: the admin key does not expire
 )
 
 partners = Table(
@@ -102,6 +103,21 @@ terminals = Table(
     Column("key_prefix", String(16), nullable=False),
     Column("active", Boolean, nullable=False),
     Column("created_at", Timestamp, nullable=False),
+    Column("key_expires_at", Timestamp, nullable=True),  # None: the key does not expire
+)
+
+# A key replaced by a rotation, valid until its grace period ends: a terminal's (terminal_id) or the admin key's.
+retired_keys = Table(
+    "retired_keys",
+    metadata,
+    _id(),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("terminal_id", Id, ForeignKey("terminals.id"), nullable=True),  # None: the network's admin key
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("key_prefix", String(16), nullable=True),  # None: an admin key (its prefix is not kept)
+    Column("valid_until", Timestamp, nullable=False),
+    Column("retired_at", Timestamp, nullable=False),
+    Column("rotation_key_hash", String(64), nullable=True),  # the Idempotency-Key of the rotation, hashed
 )
 
 cashiers = Table(

@@ -3,6 +3,7 @@ permissions matrix. Every page and form here is for the network's administrator 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -14,6 +15,7 @@ from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import error_text, gettext, render
 from coalition.application.admin import WEB_TERMINAL_KEY_PREFIX, NetworkRef
 from coalition.application.gifts import GiftTypeRequest
+from coalition.application.key_life import KeyCaller
 from coalition.application.permissions import MatrixEntry
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import DomainError, InvalidInput, NotFound
@@ -32,6 +34,7 @@ NOTICES = {
     "user-unblocked": "The login was unblocked.",
     "password-reset": "The password was changed; the old sessions were signed out.",
     "terminal-revoked": "The terminal was revoked: its key no longer works.",
+    "previous-keys-ended": "The old key no longer works; the terminal's new key does.",
     "gift-type-created": "The gift type was added.",
     "breakage-saved": "The gift breakage policy was saved.",
     "permissions-saved": "The permissions matrix was saved.",
@@ -193,7 +196,11 @@ async def terminals_page(request: Request, me: Administrator) -> Response:
 
 
 async def _terminals(
-    request: Request, me: WebIdentity, failure: Failure | None = None, created: dict[str, Any] | None = None
+    request: Request,
+    me: WebIdentity,
+    failure: Failure | None = None,
+    created: dict[str, Any] | None = None,
+    rotated: dict[str, Any] | None = None,
 ) -> Response:
     listing = await services_of(request).admin.listing(network_of(me))
     partners = {partner["id"]: partner["name"] for partner in listing["partners"]}
@@ -212,9 +219,13 @@ async def _terminals(
         "notice": notice_of(request),
         "failure": failure,
         "created": created,
+        "rotated": rotated,
+        "grace_choices": GRACE_CHOICES,
     }
     status = failure.status if failure else (201 if created else 200)
-    return render(request, "console/terminals.html", context, currency=me.currency, status_code=status)
+    return render(
+        request, "console/terminals.html", context, currency=me.currency, timezone=me.timezone, status_code=status
+    )
 
 
 @router.post("/terminals")
@@ -239,6 +250,46 @@ async def revoke_terminal(request: Request, me: Administrator, terminal_id: int)
         return await _terminals(request, me, Failure(request, f"terminal-{terminal_id}", error, {}))
     services.pos.forget_terminal_keys()
     return done("/console/terminals", "terminal-revoked")
+
+
+# How long a rotated terminal's old key keeps working, as the form offers it (seconds, label); the API takes any.
+GRACE_CHOICES = (
+    (0, "no time: it stops at once"),
+    (3600, "1 hour"),
+    (86400, "1 day"),
+    (7 * 86400, "7 days"),
+    (30 * 86400, "30 days"),
+)
+
+
+def key_caller(me: WebIdentity) -> KeyCaller:
+    return KeyCaller(network_of(me), console_user_id=me.console_user_id)
+
+
+@router.post("/terminals/{terminal_id}/rotate")
+async def rotate_terminal_key(request: Request, me: Administrator, terminal_id: int) -> Response:
+    """A new key for the terminal, shown once; the old one serves on for the chosen grace."""
+    form = await checked_form(request, me)
+    services = services_of(request)
+    try:
+        grace_seconds = whole_number(text(form, "grace_seconds"), "grace_seconds")
+        rotated = await services.keys.rotate_terminal_key(key_caller(me), network_of(me), terminal_id, grace_seconds)
+    except DomainError as error:
+        return await _terminals(request, me, Failure(request, f"terminal-{terminal_id}", error, {}))
+    listing = await services.admin.listing(network_of(me))
+    name = next((t["name"] for t in listing["terminals"] if t["id"] == terminal_id), "")
+    until = datetime.fromisoformat(rotated["previous_key_valid_until"])
+    return await _terminals(request, me, rotated=rotated | {"name": name, "previous_until": until})
+
+
+@router.post("/terminals/{terminal_id}/end-previous")
+async def end_previous_terminal_keys(request: Request, me: Administrator, terminal_id: int) -> Response:
+    await checked_form(request, me)
+    try:
+        await services_of(request).keys.end_previous_terminal_keys(key_caller(me), network_of(me), terminal_id)
+    except DomainError as error:
+        return await _terminals(request, me, Failure(request, f"terminal-{terminal_id}", error, {}))
+    return done("/console/terminals", "previous-keys-ended")
 
 
 # --- gifts ---------------------------------------------------------------------------------------------------
