@@ -88,7 +88,6 @@ def test_a_rule_set_has_a_budget_for_all_its_conditions_together():
     assert error.field == "rules"
     assert error.detail.startswith("the conditions of this rule set may take up to")
     assert "on the largest basket together" in error.detail
-    assert "on the largest basket together" in error.detail
     literal = "[" + ", ".join(map(str, range(14))) + "]"
     error = _refused(*(f"{literal}.exists(a, {literal}.exists(b, a + b == {n}))" for n in range(30)))
     assert error.field == "rules" and "on a small basket together" in error.detail
