@@ -8,7 +8,8 @@ import json
 import pytest
 import yaml
 
-from tests.support import assert_problem, auth, client, make_network
+from coalition.domain.rules.parsing import parse_rule_set, rule_set_to_data
+from tests.support import assert_problem, auth, buy, client, enrol, make_network
 
 pytestmark = pytest.mark.anyio
 
@@ -126,3 +127,25 @@ async def test_explain_takes_no_larger_purchase_than_a_till_may_send(services):
             assert (problem["field"], words in problem["detail"]) == (field, True), problem
         largest = {"items": [line | {"tags": [f"t{n}" for n in range(20)]}] * 500}
         assert (await http.post(f"{URL}/explain", json=largest, headers=admin)).status_code == 200
+
+
+async def test_a_set_published_before_the_budget_still_prices_purchases_and_its_next_draft_fits_the_budget(services):
+    """Nothing accepted before is refused at a till: a published set over today's budget keeps working."""
+    net = await make_network(services)
+    costly = {"code": "dear", "condition": "basket.lines.filter(l, l.total_minor > 0).size() > 0"}
+    published = {"rules": [costly | {"effects": [{"accrue_fixed": {"points": 7}}]}]}
+    async with client(services) as http:
+        refused = await http.put(f"{URL}/draft", json=published, headers=auth(net.admin_key))
+        assert (
+            "steps on the largest basket"
+            in assert_problem(refused, 422, "invalid-input", "rules[0].condition")["detail"]
+        )
+        async with services.rules.unit_of_work() as uow:  # as a server before the budget stored and published it
+            now = services.rules.clock.now()
+            body = json.dumps(rule_set_to_data(parse_rule_set(published, "RUB", budgeted=False), "RUB"))
+            version = await uow.save_draft(net.ref.id, body, now)
+            assert await uow.publish_draft(net.ref.id, version, now, now)
+        await enrol(http, net.shop_key, "CARD-1")
+        bought = await buy(http, net.shop_key, "CARD-1", "100.00")
+        assert bought.status_code == 201, bought.text
+        assert bought.json()["applied_rules"] == ["dear"]

@@ -176,7 +176,7 @@ class RulesService:
         if key not in self._compiled:
             if len(self._compiled) >= MAX_COMPILED_SETS:
                 self._compiled.clear()  # old versions of many networks: recompiling the few in force is cheap
-            rule_set = parse_rule_set(json.loads(stored.body), network.currency)
+            rule_set = parse_rule_set(json.loads(stored.body), network.currency, budgeted=False)  # as published
             self._compiled[key] = compile_rule_set(rule_set, stored.version)
         return self._compiled[key]
 

@@ -187,20 +187,23 @@ def _guard(reader: Reader, build: Callable[[], E]) -> E:
 # --- reading ----------------------------------------------------------------------------------------------------
 
 
-def parse_rule_set(data: object, currency: str) -> RuleSet:
+def parse_rule_set(data: object, currency: str, *, budgeted: bool = True) -> RuleSet:
+    """`budgeted=False` reads a set published before the conditions' cost budget (budget.py) as it was accepted: a
+    till must not start refusing purchases; its next draft is held to the budget."""
     top = Reader(data, "", currency)
     readers = top.children("rules")
     # counted before any condition is compiled, so an oversized set costs nothing to refuse
     if len(readers) > MAX_RULES_PER_SET:
         raise PathError(f"a rule set has at most {MAX_RULES_PER_SET} rules", field="rules")
     condition_chars = sum(len(value) for r in readers if isinstance(value := r.data.get("condition"), str))
-    if condition_chars > MAX_SET_CONDITION_CHARS:
+    if budgeted and condition_chars > MAX_SET_CONDITION_CHARS:
         raise PathError(
             f"the conditions of a rule set have at most {MAX_SET_CONDITION_CHARS:,} characters together", field="rules"
         )
-    parsed = [_parse_rule(reader) for reader in readers]
+    parsed = [_parse_rule(reader, budgeted) for reader in readers]
     try:
-        check_set([cost for _, cost in parsed])
+        if budgeted:
+            check_set([cost for _, cost in parsed])
     except BudgetError as error:
         raise PathError(str(error), field="rules") from None
     rules = tuple(rule for rule, _ in parsed)
@@ -211,13 +214,13 @@ def parse_rule(reader: Reader) -> Rule:
     return _parse_rule(reader)[0]
 
 
-def _parse_rule(reader: Reader) -> tuple[Rule, Cost]:
+def _parse_rule(reader: Reader, budgeted: bool = True) -> tuple[Rule, Cost]:
     """A rule, and the cost of its condition (a rule set's conditions have a budget together)."""
     condition = reader.data.get("condition") or ""
     if not isinstance(condition, str):
         raise PathError("expected a CEL expression as text", field=reader.at("condition"))
     try:
-        compiled = compile_condition(condition)  # refused over its budget before it is ever evaluated
+        compiled = compile_condition(condition, budgeted=budgeted)  # over its budget: refused before it runs
         check_against(compiled, sample_contexts())
     except ExpressionError as error:
         raise PathError(str(error), field=reader.at("condition")) from None
