@@ -17,7 +17,7 @@ from coalition.domain.errors import InvalidInput
 from coalition.domain.rules import budget, conflicts, expressions
 from coalition.domain.rules.budget import BudgetError, estimate
 from coalition.domain.rules.conflicts import Network, find_conflicts
-from coalition.domain.rules.context import ROOTS, LineFacts, MemberFacts, PurchaseFacts, to_context
+from coalition.domain.rules.context import ROOTS, LineFacts, MemberFacts, PurchaseFacts, sample_contexts, to_context
 from coalition.domain.rules.engine import compile_rule_set
 from coalition.domain.rules.expressions import ExpressionError, activation, check_against, compile_condition
 from coalition.domain.rules.parsing import parse_rule_set
@@ -131,7 +131,7 @@ NEAR_THE_BUDGET = [
     "basket.lines.map(l, l.sku).size() > 0",
     "basket.skus.map(s, s + s + s + s).size() > 0",
     '(basket.tags + basket.tags).exists(t, t == "x")',
-    '[basket.tags, basket.tags, basket.tags].all(x, x.size() > 0)',
+    "[basket.tags, basket.tags, basket.tags].all(x, x.size() > 0)",
     '(true ? basket.tags : basket.skus).exists(t, t == "x")',
     "basket.lines.all(a, [a, a, a, a].size() > 0)",
     'basket.lines.all(a, {"x": a}.size() > 0)',
@@ -226,3 +226,22 @@ def test_the_estimate_reads_whatever_cel_parses(source):
         estimate(source)
     except BudgetError as error:
         assert "could not be read" not in str(error), source
+
+
+def test_the_save_time_samples_are_no_larger_than_the_small_basket_the_estimate_assumes():
+    rules = parse_rule_set(
+        {"rules": [_rule("a", '"x" in basket.tags && "y" in member.segments && "Z" in coupons && "w" in basket.skus')]},
+        CURRENCY,
+    ).rules
+    generated = conflicts.sample_purchases(
+        list(rules), Network(frozenset(), frozenset()), datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    assert len(generated) + 2 == budget.SAMPLE_EVALUATIONS
+    for facts in generated:
+        assert len(facts.lines) <= budget.SAMPLE_LINES
+        assert all(len(line.tags) <= budget.SAMPLE_TAGS for line in facts.lines)
+        assert len(facts.member.segments) <= budget.SAMPLE_SEGMENTS
+        assert max(len(facts.coupons), len(facts.coupon_campaigns)) <= budget.SAMPLE_COUPONS
+    for sample in sample_contexts():
+        assert len(sample["basket"]["lines"]) <= budget.SAMPLE_LINES
+        assert len(sample["member"]["segments"]) <= budget.SAMPLE_SEGMENTS
