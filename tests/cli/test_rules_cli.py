@@ -61,3 +61,37 @@ def test_conflicts_are_shown_and_block_publishing(url, tmp_path):  # noqa: F811
     broken = run("rules", "import", "demo", str(bad), "--database-url", url)
     assert broken.exit_code == 2
     assert "rules[0].condition" in broken.output
+
+
+def test_import_refuses_a_condition_over_its_budget_and_a_document_nested_too_deeply(url, tmp_path):  # noqa: F811
+    """Issue 12, holes 1 and 10: refused with exit 2 naming the field, quickly, and the draft is left as it was."""
+    demo_json(url)
+    good = tmp_path / "good.yaml"
+    good.write_text(GOOD)
+    assert run("rules", "import", "demo", str(good), "--database-url", url).exit_code == 0
+    digits = "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]"
+    condition = "true"
+    for level in range(5):
+        condition = f"{digits}.all(v{level}, v{level} >= 0 && {condition})"
+    costly = tmp_path / "costly.yaml"
+    costly.write_text(yaml.safe_dump({"rules": [{"code": "freeze", "condition": condition, "effects": GOOD_EFFECT}]}))
+    refused = run("rules", "import", "demo", str(costly), "--database-url", url)
+    assert refused.exit_code == 2
+    assert "error (rules[0].condition): comprehensions (all, exists, exists_one, map, filter) nest at most 3" in (
+        " ".join(refused.output.split())
+    )
+    for name, text in [
+        ("deep.yaml", "rules: " + "[" * 100_000 + "]" * 100_000),
+        ("deep.json", '{"rules": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+        ("self.yaml", "rules: &r [*r]"),
+    ]:
+        deep = tmp_path / name
+        deep.write_text(text)
+        answer = run("rules", "import", "demo", str(deep), "--database-url", url)
+        assert answer.exit_code == 2, (name, answer.output)
+        assert "error (file): a rule set document" in answer.output, (name, answer.output)
+    exported = run("rules", "export", "demo", "--database-url", url)
+    assert [rule["code"] for rule in yaml.safe_load(exported.stdout)["rules"]] == ["base", "morning"]
+
+
+GOOD_EFFECT = [{"discount": {"percent": "5"}}]

@@ -198,3 +198,38 @@ async def test_odd_input_is_refused_with_a_message_never_a_500(services: Service
                 answer = await http.post(path, data={**fields, "csrf_token": token})
                 assert 400 <= answer.status_code < 500, (path, fields, answer.status_code)
                 assert 'role="alert"' in answer.text, (path, fields)
+
+
+async def test_a_condition_over_its_budget_or_a_draft_nested_too_deeply_is_refused_in_the_readers_language(
+    services: Services,
+) -> None:
+    """Issue 12, holes 1 and 10, on the rules page: the error beside the rule (its field and line), in Russian."""
+    network, _ = await _console(services)
+    digits = "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]"
+    condition = "true"
+    for level in range(5):
+        condition = f"{digits}.all(v{level}, v{level} >= 0 && {condition})"
+    costly = FIXED + f"  - code: freeze\n    condition: '{condition}'\n    effects: [{{discount: {{percent: '5'}}}}]\n"
+    russian = {"Accept-Language": "ru-RU,ru;q=0.9"}
+    async with client(services) as http:
+        await sign_in_console(http, "shop", "admin", "admin-secret-1")
+        token = await _token(http, "/console/rules")
+        saved = await http.post("/console/rules/draft", data={"draft": FIXED, "csrf_token": token})
+        assert saved.status_code == 200
+        refused = await http.post("/console/rules/draft", data={"draft": costly, "csrf_token": token}, headers=russian)
+        assert refused.status_code == 422
+        assert "в условии циклы (all, exists, exists_one, map, filter) вкладываются друг в друга не глубже 3" in (
+            refused.text
+        )
+        assert "rules[2].condition" in refused.text and "Строка 13" in refused.text
+        english = await http.post("/console/rules/draft", data={"draft": costly, "csrf_token": token})
+        assert "comprehensions (all, exists, exists_one, map, filter) nest at most 3 deep" in english.text
+
+        for text, words in [
+            ("rules: " + "[" * 100_000 + "]" * 100_000, "документ набора правил вкладывается не глубже 32 уровней"),
+            ("rules: &r [*r]", "документ набора правил не может содержать сам себя"),
+        ]:
+            deep = await http.post("/console/rules/draft", data={"draft": text, "csrf_token": token}, headers=russian)
+            assert deep.status_code == 422 and words in deep.text, deep.text[-2000:]
+        stored = await http.get("/v1/admin/rule-sets/draft", headers=auth(network.admin_key))
+        assert [rule["code"] for rule in stored.json()["rules"]] == ["card-5", "card-7"]

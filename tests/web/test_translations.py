@@ -188,6 +188,8 @@ _RULES_TEXT_ARGUMENTS = {
     "RuleOutcome": (2, "reason"),
     "PathError": (0, "detail"),
     "ExpressionError": (0, "message"),
+    "BudgetError": (0, "message"),  # a condition over its cost budget, carried by an ExpressionError
+    "DocumentError": (0, "detail"),  # a rule set document over its size or nesting limit
     "_require": (1, "message"),
 }
 _Function = ast.FunctionDef | ast.AsyncFunctionDef

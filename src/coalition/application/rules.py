@@ -26,8 +26,12 @@ from coalition.application.simulation import (
     report_of,
     split_period,
 )
+from coalition.domain.coupons import MAX_COUPONS_PER_PURCHASE
 from coalition.domain.errors import Conflict, InvalidInput, NotFound, RedeemNotAllowed
+from coalition.domain.members import MAX_SEGMENTS
 from coalition.domain.money import format_minor, line_total_minor, parse_quantity_milli
+from coalition.domain.purchase import MAX_BASKET_LINES
+from coalition.domain.rules.budget import MAX_LINE_TAGS
 from coalition.domain.rules.conflicts import Finding, Network, Severity, find_conflicts
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
 from coalition.domain.rules.engine import CompiledRuleSet, Evaluation, compile_rule_set, evaluate
@@ -90,8 +94,10 @@ class RulesService:
         self._compiled: dict[tuple[int, int], CompiledRuleSet] = {}
 
     async def save_draft(self, network: NetworkRef, data: object) -> dict[str, Any]:
-        """Check and store the draft (replacing the current one); answer its findings."""
-        rule_set = parse_rule_set(data, network.currency)
+        """Check and store the draft (replacing the current one); answer its findings. The checks evaluate every
+        condition hundreds of times, so they run in a thread: the worker keeps answering meanwhile (each
+        evaluation is short, by the conditions' budget, and hands the interpreter back when it ends)."""
+        rule_set = await asyncio.to_thread(parse_rule_set, data, network.currency)
         body = json.dumps(rule_set_to_data(rule_set, network.currency), ensure_ascii=False)
         if len(body) > MAX_BODY_CHARS:
             raise InvalidInput("this rule set is too large", field="rules")
@@ -111,7 +117,7 @@ class RulesService:
         stored = await uow.draft(network.id)
         if stored is None:
             raise NotFound("this network has no draft rule set: PUT one first", field="draft")
-        rule_set = parse_rule_set(json.loads(stored.body), network.currency)
+        rule_set = await asyncio.to_thread(parse_rule_set, json.loads(stored.body), network.currency)
         return stored, rule_set, await self._findings(uow, network, rule_set, stored.version)
 
     async def publish(self, network: NetworkRef, effective_from: datetime | None) -> dict[str, Any]:
@@ -170,7 +176,7 @@ class RulesService:
         if key not in self._compiled:
             if len(self._compiled) >= MAX_COMPILED_SETS:
                 self._compiled.clear()  # old versions of many networks: recompiling the few in force is cheap
-            rule_set = parse_rule_set(json.loads(stored.body), network.currency)
+            rule_set = parse_rule_set(json.loads(stored.body), network.currency, budgeted=False)  # as published
             self._compiled[key] = compile_rule_set(rule_set, stored.version)
         return self._compiled[key]
 
@@ -276,7 +282,8 @@ class RulesService:
         partners, outlets = await uow.scope_names(network.id)
         gift_types = await uow.gift_type_codes(network.id)
         known = Network(partners, outlets, gift_types)
-        return find_conflicts(compile_rule_set(rule_set, version), known, self.clock.now())
+        now = self.clock.now()
+        return await asyncio.to_thread(lambda: find_conflicts(compile_rule_set(rule_set, version), known, now))
 
     @staticmethod
     def _answer(
@@ -305,8 +312,12 @@ class ExplainRequest:
 
 
 def parse_explain(data: object, currency: str) -> ExplainRequest:
+    """A hypothetical purchase, no larger than a till may send: the conditions' cost budget assumes those limits."""
     reader = Reader(data, "", currency)
-    lines = tuple(_line(item) for item in reader.children("items"))
+    items = reader.children("items")
+    if len(items) > MAX_BASKET_LINES:
+        raise InvalidInput(f"a basket has at most {MAX_BASKET_LINES} lines", field="items")
+    lines = tuple(_line(item) for item in items)
     if not lines and reader.has("amount"):
         lines = (LineFacts("", reader.amount("amount")),)
     if not lines and reader.data.get("trigger", "purchase") == "purchase":
@@ -324,6 +335,11 @@ def parse_explain(data: object, currency: str) -> ExplainRequest:
         card_type=m.text("card_type", default=""),
         points_balance=m.integer("points_balance", default=0),
     )
+    if len(member.segments) > MAX_SEGMENTS:
+        raise InvalidInput(f"a member has at most {MAX_SEGMENTS} segments", field="member.segments")
+    coupons = reader.strings("coupons")
+    if len(coupons) > MAX_COUPONS_PER_PURCHASE:
+        raise InvalidInput(f"at most {MAX_COUPONS_PER_PURCHASE} coupons per purchase", field="coupons")
     redeem = reader.integer("redeem_points", default=0)
     if redeem < 0:
         raise InvalidInput("points to redeem cannot be negative", field="redeem_points")
@@ -336,7 +352,7 @@ def parse_explain(data: object, currency: str) -> ExplainRequest:
             reader.text("outlet", default=""),
             reader.text("partner", default=""),
             member,
-            reader.strings("coupons"),
+            coupons,
         ),
         reader.moment("at"),
         redeem,
@@ -348,13 +364,16 @@ def parse_explain(data: object, currency: str) -> ExplainRequest:
 def _line(item: Reader) -> LineFacts:
     quantity_milli = parse_quantity_milli(item.data.get("quantity", 1), field=item.at("quantity"))
     unit_price_minor = item.amount("unit_price")
+    tags = item.strings("tags")
+    if len(tags) > MAX_LINE_TAGS:
+        raise InvalidInput(f"a line has at most {MAX_LINE_TAGS} tags", field=item.at("tags"))
     return LineFacts(
         sku=item.text("sku", limit=100),
         total_minor=line_total_minor(quantity_milli, unit_price_minor),
         quantity_milli=quantity_milli,
         unit_price_minor=unit_price_minor,
         category=item.text("category", limit=100) if item.has("category") else None,
-        tags=item.strings("tags"),
+        tags=tags,
     )
 
 

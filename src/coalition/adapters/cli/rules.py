@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from coalition.domain.errors import InvalidInput
+from coalition.domain.rules.documents import MAX_DOCUMENT_CHARS, DocumentError, load_json, load_yaml
 from coalition.wiring import Services
 
 rules_app = typer.Typer(help="Rule sets: import, check, publish, export (docs/rules.md).", no_args_is_help=True)
@@ -26,10 +27,16 @@ def _cli() -> Any:
 
 
 def _read_document(file: Path) -> object:
-    """A YAML or JSON file (JSON by its .json suffix); a file that does not parse ends the command with exit 2."""
-    text = file.read_text()
+    """A YAML or JSON file (JSON by its .json suffix), limited in size and nesting (documents.py); a file that does
+    not parse, or is over a limit, ends the command with exit 2."""
     try:
-        return json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+        if file.stat().st_size > 4 * MAX_DOCUMENT_CHARS:  # not even read: a character is at most 4 bytes
+            raise DocumentError(f"a rule set document is at most {MAX_DOCUMENT_CHARS:,} characters", field="file")
+        text = file.read_text()
+        return load_json(text, "file") if file.suffix == ".json" else load_yaml(text, "file")
+    except DocumentError as error:
+        _cli().errors.print(f"[red]error (file):[/red] {error.detail}")
+        raise typer.Exit(2) from None
     except (ValueError, yaml.YAMLError) as error:
         _cli().errors.print(f"[red]error (file):[/red] {str(error).splitlines()[0]}")
         raise typer.Exit(2) from None

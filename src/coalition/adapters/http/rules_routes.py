@@ -5,7 +5,7 @@ Rule sets travel as JSON (`{"rules": [...]}`, docs/rules.md) or, with `Content-T
 
 from __future__ import annotations
 
-import json
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc
 from coalition.domain.errors import InvalidInput
+from coalition.domain.rules.documents import load_json, load_yaml
 
 router = APIRouter(prefix="/v1/admin/rule-sets", tags=["Rules"])
 
@@ -34,10 +35,10 @@ async def _document(request: Request) -> object:
     if len(raw) > MAX_BODY_BYTES:
         raise InvalidInput("a rule set document is at most 2 MB", field="body")
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
-    try:
+    try:  # limited in size and nesting (documents.py); read in a thread, as a large YAML takes a while
         if content_type in YAML_TYPES:
-            return yaml.safe_load(raw.decode())
-        return json.loads(raw)
+            return await asyncio.to_thread(load_yaml, raw.decode(), "body")
+        return await asyncio.to_thread(load_json, raw, "body")
     except (ValueError, yaml.YAMLError, UnicodeDecodeError) as error:
         raise InvalidInput(
             f"the body is not valid {'YAML' if content_type in YAML_TYPES else 'JSON'}: "

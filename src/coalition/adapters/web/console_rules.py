@@ -6,6 +6,7 @@ error names its field as the API does (`rules[1].effects[0].accrue_percent.perce
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
@@ -20,11 +21,11 @@ from coalition.application.admin import NetworkRef
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from coalition.domain.money import format_minor, parse_amount_minor
+from coalition.domain.rules.documents import load_yaml
 from coalition.domain.rules.parsing import parse_rule_set, rule_set_to_data
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrator"))]
-MAX_DRAFT_CHARS = 1_000_000
 SIMULATION_DAYS = 30
 MAX_STORED_INTEGER = 2**31 - 1
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -107,11 +108,10 @@ def _child(node: yaml.Node, name: str, index: str) -> yaml.Node | None:
 
 
 def read_document(text: str) -> object:
-    """The draft typed in the text area; a syntax error names its line and column."""
-    if len(text) > MAX_DRAFT_CHARS:
-        raise InvalidInput("a rule set document is at most 1,000,000 characters", field="draft")
+    """The draft typed in the text area, limited in size and nesting (documents.py); a syntax error names its line
+    and column."""
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text, "draft")
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         place = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -179,7 +179,8 @@ async def save_draft(request: Request, identity: Administrator) -> HTMLResponse:
     form = await checked_form(request, identity)
     text = str(form.get("draft", ""))
     try:
-        saved = await services_of(request).rules.save_draft(network_of(identity), read_document(text))
+        document = await asyncio.to_thread(read_document, text)  # a large YAML takes a while to read
+        saved = await services_of(request).rules.save_draft(network_of(identity), document)
     except DomainError as error:
         field = error.field or "draft"
         return await rules_page(

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
+from coalition.domain.errors import InvalidInput
 from coalition.domain.money import BASIS_POINTS_PER_WHOLE, format_basis_points
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts, to_context
 from coalition.domain.rules.engine import CompiledRule, CompiledRuleSet
@@ -24,6 +26,9 @@ from coalition.domain.rules.expressions import activation
 from coalition.domain.rules.model import ALWAYS, Discount, GrantGift, Rule, SpendTierDiscount, Stacking
 
 SAMPLES = 600
+# The conditions' budget keeps sampling to a few seconds; past this, something slipped through the estimate and the
+# draft is refused rather than checked for minutes.
+MAX_SAMPLING_SECONDS = 30.0
 
 
 class Severity(StrEnum):
@@ -196,13 +201,22 @@ def _fires(compiled: CompiledRule, facts: PurchaseFacts, context: object) -> boo
 # --- the checks --------------------------------------------------------------------------------------------------
 
 
-def find_conflicts(rule_set: CompiledRuleSet, network: Network, now: datetime) -> list[Finding]:
+def find_conflicts(
+    rule_set: CompiledRuleSet, network: Network, now: datetime, *, max_seconds: float = MAX_SAMPLING_SECONDS
+) -> list[Finding]:
     rules = [compiled.rule for compiled in rule_set.rules]
     findings = _never_fire_by_analysis(rules, network, now) + _unknown_gift_types(rules, network)
     dead = {code for finding in findings for code in finding.rules if finding.kind == "never-fires"}
     samples = sample_purchases(rules, network, now)
     fired: list[set[str]] = []
+    started = time.monotonic()
     for facts in samples:
+        if time.monotonic() - started > max_seconds:
+            raise InvalidInput(
+                f"checking this rule set over sample purchases took longer than {max_seconds:,.0f} s:"
+                " simplify its conditions",
+                field="rules",
+            )
         context = activation(to_context(facts))
         fired.append({c.rule.code for c in rule_set.rules if _fires(c, facts, context)})
     findings += _never_fire_by_sampling(rules, fired, dead)

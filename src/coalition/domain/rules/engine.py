@@ -95,7 +95,8 @@ class CompiledRuleSet:
 def compile_rule_set(rule_set: RuleSet, version: int) -> CompiledRuleSet:
     ordered = sorted(rule_set.rules, key=lambda rule: (-rule.priority, rule.code))
     compiled = tuple(
-        CompiledRule(rule, compile_condition(rule.condition), position, rule.window != ALWAYS)
+        # the set was parsed, so its conditions were checked against their budget then (parsing.py)
+        CompiledRule(rule, compile_condition(rule.condition, budgeted=False), position, rule.window != ALWAYS)
         for position, rule in enumerate(ordered)
     )
     fields = fields_used(rule.condition for rule in ordered)

@@ -4,18 +4,27 @@ The engine is `common-expression-language` (Rust; see ../shared/notes/cel.md for
 reports syntax errors with a line and column but has no type checker, so a condition is checked at save time by
 evaluating it over sample contexts that have every documented field: an unknown name, a misspelt field or an
 operation on the wrong types fails there, with the name, instead of at a till.
+
+Before anything is evaluated, a condition's cost is estimated from its text and refused over the budget (budget.py):
+the library holds Python's lock while it runs and cannot be stopped, so a condition is never run to find out.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import cel
 
+from coalition.domain.rules.budget import FREE, BudgetError, Cost, estimate
+
 MAX_EXPRESSION_CHARS = 2000
+# A sample evaluation slower than this means the estimate missed something: the condition is refused at once,
+# rather than evaluated 600 more times by the conflicts check. The budget keeps one to about a millisecond.
+MAX_SAMPLE_EVALUATION_SECONDS = 0.5
 
 _POSITION = re.compile(r"<input>:(?P<line>\d+):(?P<column>\d+):\s*(?P<message>[^\n]*)")
 
@@ -53,6 +62,7 @@ class Condition:
 
     source: str
     program: Any  # cel.Program, or None for the empty condition
+    cost: Cost = FREE
 
     def holds(self, activation: Any) -> bool:
         if self.program is None:
@@ -66,7 +76,8 @@ class Condition:
 ALWAYS_TRUE = Condition("", None)
 
 
-def compile_condition(source: str) -> Condition:
+def compile_condition(source: str, *, budgeted: bool = True) -> Condition:
+    """`budgeted=False` skips the cost estimate: for a set already checked, or published before the budget."""
     if not source.strip():
         return ALWAYS_TRUE
     if len(source) > MAX_EXPRESSION_CHARS:
@@ -75,7 +86,13 @@ def compile_condition(source: str) -> Condition:
         program = cel.compile(source)  # as written: error positions are the author's lines and columns
     except ValueError as error:
         raise _parse_error(str(error)) from None
-    return Condition(source, program)
+    if not budgeted:
+        return Condition(source, program)
+    try:
+        cost = estimate(source)
+    except BudgetError as error:
+        raise ExpressionError(str(error)) from None
+    return Condition(source, program, cost)
 
 
 def _parse_error(text: str) -> ExpressionError:
@@ -99,8 +116,10 @@ def activation(values: Mapping[str, Any]) -> Any:
 def check_against(condition: Condition, samples: Sequence[Mapping[str, Any]]) -> None:
     """Evaluate over sample contexts with every documented field; raise on the first failure, naming it."""
     for sample in samples:
+        context = activation(sample)
+        started = time.perf_counter()
         try:
-            condition.holds(activation(sample))
+            condition.holds(context)
         except ExpressionError:
             raise
         except KeyError as error:
@@ -109,6 +128,12 @@ def check_against(condition: Condition, samples: Sequence[Mapping[str, Any]]) ->
             raise ExpressionError(_first_sentence(str(error))) from None
         except (TypeError, ValueError) as error:
             raise ExpressionError(f"the condition does not type-check: {_first_sentence(str(error))}") from None
+        elapsed_seconds = time.perf_counter() - started
+        if elapsed_seconds > MAX_SAMPLE_EVALUATION_SECONDS:
+            raise ExpressionError(
+                f"the condition took {elapsed_seconds * 1000:,.0f} ms on a sample purchase; the limit is"
+                f" {MAX_SAMPLE_EVALUATION_SECONDS * 1000:,.0f} ms"
+            )
 
 
 def _first_sentence(text: str) -> str:

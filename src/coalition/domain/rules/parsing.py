@@ -13,9 +13,11 @@ from typing import Any, TypeVar
 
 from coalition.domain.errors import InvalidInput
 from coalition.domain.money import BASIS_POINTS_PER_WHOLE, format_minor, parse_amount_minor
+from coalition.domain.rules.budget import MAX_SET_CONDITION_CHARS, BudgetError, Cost, check_set
 from coalition.domain.rules.context import sample_contexts
 from coalition.domain.rules.expressions import ExpressionError, check_against, compile_condition
 from coalition.domain.rules.model import (
+    MAX_RULES_PER_SET,
     MINUTES_PER_DAY,
     AccrueFixed,
     AccruePercent,
@@ -185,23 +187,46 @@ def _guard(reader: Reader, build: Callable[[], E]) -> E:
 # --- reading ----------------------------------------------------------------------------------------------------
 
 
-def parse_rule_set(data: object, currency: str) -> RuleSet:
+def parse_rule_set(data: object, currency: str, *, budgeted: bool = True) -> RuleSet:
+    """`budgeted=False` reads a set published before the conditions' cost budget (budget.py) as it was accepted: a
+    till must not start refusing purchases; its next draft is held to the budget."""
     top = Reader(data, "", currency)
-    rules = tuple(parse_rule(reader) for reader in top.children("rules"))
+    readers = top.children("rules")
+    # counted before any condition is compiled, so an oversized set costs nothing to refuse
+    if len(readers) > MAX_RULES_PER_SET:
+        raise PathError(f"a rule set has at most {MAX_RULES_PER_SET} rules", field="rules")
+    condition_chars = sum(len(value) for r in readers if isinstance(value := r.data.get("condition"), str))
+    if budgeted and condition_chars > MAX_SET_CONDITION_CHARS:
+        raise PathError(
+            f"the conditions of a rule set have at most {MAX_SET_CONDITION_CHARS:,} characters together", field="rules"
+        )
+    parsed = [_parse_rule(reader, budgeted) for reader in readers]
+    try:
+        if budgeted:
+            check_set([cost for _, cost in parsed])
+    except BudgetError as error:
+        raise PathError(str(error), field="rules") from None
+    rules = tuple(rule for rule, _ in parsed)
     return _guard(top, lambda: RuleSet(rules))
 
 
 def parse_rule(reader: Reader) -> Rule:
+    return _parse_rule(reader)[0]
+
+
+def _parse_rule(reader: Reader, budgeted: bool = True) -> tuple[Rule, Cost]:
+    """A rule, and the cost of its condition (a rule set's conditions have a budget together)."""
     condition = reader.data.get("condition") or ""
     if not isinstance(condition, str):
         raise PathError("expected a CEL expression as text", field=reader.at("condition"))
     try:
-        check_against(compile_condition(condition), sample_contexts())
+        compiled = compile_condition(condition, budgeted=budgeted)  # over its budget: refused before it runs
+        check_against(compiled, sample_contexts())
     except ExpressionError as error:
         raise PathError(str(error), field=reader.at("condition")) from None
     effects = tuple(_effect(item) for item in reader.children("effects"))
     stacking = reader.choice("stacking", Stacking, default=Stacking.STACKABLE)
-    return _guard(
+    rule = _guard(
         reader,
         lambda: Rule(
             code=reader.text("code", limit=100),
@@ -216,6 +241,7 @@ def parse_rule(reader: Reader) -> Rule:
             group=reader.text("group", limit=100) if reader.has("group") else None,
         ),
     )
+    return rule, compiled.cost
 
 
 def _scope(reader: Reader) -> Scope:
