@@ -211,10 +211,11 @@ async def test_x_forwarded_for_is_honoured_from_a_named_proxy(settings: Settings
         await proxied.close()
 
 
-async def test_the_server_leaves_x_forwarded_for_to_the_application(services: Services) -> None:
+async def test_the_server_leaves_x_forwarded_for_to_the_application(services: Services, settings: Settings) -> None:
     """uvicorn believes X-Forwarded-For from 127.0.0.1 unless told not to; `coalition serve` tells it."""
     outlet_id = await _cashier(services)
-    server = uvicorn.Server(uvicorn_config(create_app(services=services), host="127.0.0.1", port=0, lifespan="off"))
+    # the server builds its own services in its own thread's event loop (a database connection keeps to one loop)
+    server = uvicorn.Server(uvicorn_config(create_app(settings), host="127.0.0.1", port=0, lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
