@@ -66,7 +66,11 @@ class SqlWebSessionUnitOfWork:
 
     async def prune_attempts(self, windows_started_before: datetime, sign_ins_before: datetime) -> None:
         c, a = t.sign_in_counters, t.sign_in_addresses
-        await self.connection.execute(delete(c).where(c.c.window_started_at < windows_started_before))
+        lapsed = select(c.c.scope_hash).where(c.c.window_started_at < windows_started_before)
+        if self.connection.dialect.name == "postgresql":
+            # rows an attempt is counting on right now are left for the next prune: waiting for them could deadlock
+            lapsed = lapsed.with_for_update(skip_locked=True)
+        await self.connection.execute(delete(c).where(c.c.scope_hash.in_(lapsed)))
         await self.connection.execute(delete(a).where(a.c.signed_in_at < sign_ins_before))
 
     async def cashier_account(self, outlet_id: int, login: str) -> CashierAccount | None:
