@@ -204,3 +204,20 @@ def test_the_client_is_the_peer_unless_the_peer_is_a_named_proxy() -> None:
     assert client_address_of(None, None, ()) == "unknown"
     with pytest.raises(ValueError, match="not an address"):
         parse_trusted_proxies(["10.0.0.0/33"])
+
+
+def test_the_settings_come_from_the_environment_and_a_typo_stops_the_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COALITION_TRUSTED_PROXIES", " 10.0.0.0/8, 127.0.0.1 ")
+    monkeypatch.setenv("COALITION_RATE_LIMIT_TERMINAL_KEY", "20/s")
+    monkeypatch.setenv("COALITION_MEMBER_LOOKUP_MISSES", "off")
+    found = Settings.from_env()
+    assert found.trusted_proxies == ("10.0.0.0/8", "127.0.0.1")
+    assert (found.rate_limit_terminal_key, found.member_lookup_misses) == ("20/s", "off")
+    assert found.rate_limit_address == "300/s"  # the default
+    monkeypatch.setenv("COALITION_RATE_LIMIT_SESSION", "fifty")
+    with pytest.raises(ValueError, match="COALITION_RATE_LIMIT_SESSION"):
+        Settings.from_env()
+    monkeypatch.delenv("COALITION_RATE_LIMIT_SESSION")
+    monkeypatch.setenv("COALITION_TRUSTED_PROXIES", "proxy.example")
+    with pytest.raises(ValueError, match="COALITION_TRUSTED_PROXIES"):
+        Settings.from_env()
