@@ -52,9 +52,9 @@ class MemberLookups:
         try:
             summary = await self.pos.member_summary(ctx, identifier)
         except MemberNotFound:
-            raise
+            raise  # a miss: its token stays spent
         except BaseException:
-            self._found(ctx)  # refused for another reason (say, not an identifier at all): it found nobody's absence
+            self._found(ctx)  # refused for another reason (not an identifier at all, a blocked card): not a miss
             raise
         self._found(ctx)
         member = summary["member"]
