@@ -395,7 +395,9 @@ def serve(url: str, workers: int, log: Path) -> Iterator[Server]:
     command = [str(BIN / "coalition"), "serve", "--database-url", url, "--port", str(port), "--workers", str(workers)]
     say(f"starting {' '.join(command[1:])}")
     with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True, env=_bench_env()
+        )
     server = Server(process, port, log)
     try:
         deadline = time.monotonic() + 60
@@ -876,6 +878,16 @@ def check_ledger(run: Run, url: str, when: str) -> None:
 
 def verify_text(run: Run) -> str:
     return "\n".join(f"- {when}: {result}" for when, result in run.verify.items())
+
+
+def _bench_env() -> dict[str, str]:
+    """The server under load: one address and one terminal key send ~1,200 purchases/s, far over the default rate
+    limits (100/s per terminal key, 300/s per address; README "Rate limits"), so the run raises those two."""
+    return {
+        **os.environ,
+        "COALITION_RATE_LIMIT_ADDRESS": os.environ.get("COALITION_RATE_LIMIT_ADDRESS", "1000000/s"),
+        "COALITION_RATE_LIMIT_TERMINAL_KEY": os.environ.get("COALITION_RATE_LIMIT_TERMINAL_KEY", "1000000/s"),
+    }
 
 
 def _plain_env() -> dict[str, str]:

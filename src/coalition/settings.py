@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite:///./coalition.db"
 
@@ -17,6 +18,17 @@ class Settings:
     smtp_port: int = 25
     mail_from: str = "coalition@localhost"
     open_registration: bool = False  # anyone may register a shop at /console/register (a hosted server's sign-up)
+    # --- sign-in-limits: trusted proxies and rate limits (README "Rate limits"; application/rate_limits.py) ---
+    # X-Forwarded-For is believed only from these peers (addresses or CIDRs); none = the peer is the client
+    trusted_proxies: tuple[str, ...] = ()
+    # "<count>/<s|min|h>" (a bucket of <count> requests refilled over the period) or "off"; per worker process
+    rate_limit_address: str = "300/s"
+    rate_limit_terminal_key: str = "100/s"
+    rate_limit_admin_key: str = "50/s"
+    rate_limit_session: str = "50/s"
+    member_lookups: str = "60/min"  # a till's lookups of members (GET /v1/members/..., the terminal page)
+    member_lookup_misses: str = "10/min"  # of which find nobody: enumerating cards or phones is refused
+    # --- end sign-in-limits ---
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -28,4 +40,28 @@ class Settings:
             smtp_port=int(os.environ.get("COALITION_SMTP_PORT", "25")),
             mail_from=os.environ.get("COALITION_MAIL_FROM", "coalition@localhost"),
             open_registration=os.environ.get("COALITION_OPEN_REGISTRATION", "") == "1",
+            **_sign_in_limits_from_env(),
         )
+
+
+def _sign_in_limits_from_env() -> dict[str, Any]:
+    """The sign-in-limits slice's settings, checked here so that a typo stops the server at start."""
+    from coalition.application.rate_limits import parse_rate, parse_trusted_proxies
+
+    found: dict[str, Any] = {}
+    proxies = os.environ.get("COALITION_TRUSTED_PROXIES", "")
+    found["trusted_proxies"] = tuple(item.strip() for item in proxies.split(",") if item.strip())
+    parse_trusted_proxies(found["trusted_proxies"])
+    for name in (
+        "rate_limit_address",
+        "rate_limit_terminal_key",
+        "rate_limit_admin_key",
+        "rate_limit_session",
+        "member_lookups",
+        "member_lookup_misses",
+    ):
+        value = os.environ.get(f"COALITION_{name.upper()}")
+        if value is not None:
+            parse_rate(value, f"COALITION_{name.upper()}")
+            found[name] = value.strip()
+    return found

@@ -28,11 +28,13 @@ from coalition.application.daily_reports import DailyReports
 from coalition.application.devices import DeviceUseService
 from coalition.application.gifts import GiftService
 from coalition.application.keys import KeyService
+from coalition.application.member_lookups import MemberLookups
 from coalition.application.member_page import MemberPage
 from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService
 from coalition.application.ports import Clock
 from coalition.application.pos import PosService
+from coalition.application.rate_limits import parse_rate
 from coalition.application.registration import Registration
 from coalition.application.reports import ReportsService
 from coalition.application.rules import RulesService
@@ -72,6 +74,7 @@ class Services:
     devices: DeviceUseService
     member_page: MemberPage
     web_terminal: WebTerminal
+    member_lookups: MemberLookups  # sign-in-limits: a till's lookups, budgeted in memory
 
     async def close(self) -> None:
         await self.store.close()
@@ -124,4 +127,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         devices=DeviceUseService(pos),
         member_page=member_page,
         web_terminal=web_terminal,
+        member_lookups=MemberLookups(
+            pos,
+            parse_rate(settings.member_lookups, "COALITION_MEMBER_LOOKUPS"),
+            parse_rate(settings.member_lookup_misses, "COALITION_MEMBER_LOOKUP_MISSES"),
+        ),
     )

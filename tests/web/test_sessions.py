@@ -8,6 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from coalition.application.sign_in_limits import scope_hash
 from coalition.wiring import Services
 from tests.support import client, make_network
 from tests.web.support import csrf_token, sign_in_cashier, sign_in_console
@@ -109,18 +110,20 @@ async def test_the_api_still_answers_problem_json_and_pages_answer_html(services
         assert isinstance(page, httpx.Response)
 
 
-async def test_a_sign_in_clears_failures_and_sessions_that_no_longer_count(services: Services) -> None:
+async def test_a_sign_in_clears_attempts_and_sessions_that_no_longer_count(services: Services) -> None:
     outlet_id, _ = await _cashier(services)
     long_ago = datetime.now(UTC) - timedelta(days=3)
+    old, recent = scope_hash("cashier:1:someone@10.0.0.1"), scope_hash("cashier:1:someone@10.0.0.2")
     async with services.web_sessions.unit_of_work() as uow:
-        await uow.record_failure("cashier:1:someone", long_ago)
-        await uow.record_failure("cashier:1:someone", datetime.now(UTC))
+        await uow.count_attempt(old, long_ago, long_ago - timedelta(minutes=15))
+        await uow.count_attempt(recent, datetime.now(UTC), datetime.now(UTC) - timedelta(minutes=15))
     async with client(services) as http:
         await sign_in_cashier(http, outlet_id, "anna", "anna-secret-1")  # the first session
         async with services.engine.begin() as connection:
             await connection.execute(text("UPDATE web_sessions SET expires_at = :t"), {"t": long_ago})
         await sign_in_cashier(http, outlet_id, "anna", "anna-secret-1")
     async with services.engine.connect() as connection:
-        failures = (await connection.execute(text("SELECT COUNT(*) FROM login_failures"))).scalar_one()
+        counters = set((await connection.execute(text("SELECT scope_hash FROM sign_in_counters"))).scalars())
         sessions = (await connection.execute(text("SELECT COUNT(*) FROM web_sessions"))).scalar_one()
-    assert (failures, sessions) == (1, 1)  # the recent failure and the new session stay
+    assert recent in counters and old not in counters  # the recent attempt still counts
+    assert sessions == 1  # the new session stays

@@ -2,8 +2,9 @@
 member may read there — the balance and its money value, points about to expire, open gifts, recent purchases and
 visits. Every read takes the member id of the signed-in session, never an identifier typed on the page.
 
-One-time codes are 6 digits, valid 10 minutes, used once and kept only as argon2id hashes, like the PINs. Wrong
-codes and PINs count as failed sign-ins of the member (WebSessions' limits), so guessing is refused for a while.
+One-time codes are 6 digits, valid 10 minutes, used once and kept only as argon2id hashes, like the PINs. Every code
+or PIN typed counts as a sign-in attempt of the member before it is checked, and an unknown card number as one of the
+address (sign_in_limits.py), so guessing and trying card numbers are refused for a while.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Protocol
 
 from coalition.application.ports import Clock, MemberRef, UnitOfWorkFactory
 from coalition.application.pos import customer_candidates
-from coalition.application.security import hash_password, password_matches
+from coalition.application.security import hash_password
 from coalition.application.settlement import Mailer, OutgoingMail
+from coalition.application.sign_in_limits import Attempt
 from coalition.application.web_sessions import NewSession, SignedIn, WebSessions
 from coalition.domain.cards import CardState
 from coalition.domain.errors import CardNotActive, Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthorized
@@ -198,31 +200,29 @@ class MemberPage:
 
     async def sign_in_with_code(self, network: MemberNetwork, card: str, code: str, address: str) -> SignedIn:
         account, scope = await self._account(network, card, address)
-        await self._refuse_if_guessing(scope, address)
+        attempt = await self._count_attempt(scope, address)
         async with self.unit_of_work() as uow:
             stored = await uow.newest_usable_code(account.member_id, self.clock.now())
         typed = code.strip().replace(" ", "")
-        if stored is None or not typed.isdigit() or not password_matches(stored.code_hash, typed):
-            await self.web_sessions.record_failure(scope, address)
+        if stored is None or not typed.isdigit() or not await self.web_sessions.secret_matches(stored.code_hash, typed):
             raise Unauthorized(WRONG_CODE, field="code")
         async with self.unit_of_work() as uow:
             if not await uow.use_code(stored.id, self.clock.now()):
                 raise Unauthorized(WRONG_CODE, field="code")
-        return await self._open(account, scope, card)
+        return await self._open(account, attempt, card)
 
     async def sign_in_with_pin(self, network: MemberNetwork, card: str, pin: str, address: str) -> SignedIn:
         account, scope = await self._account(network, card, address)
-        await self._refuse_if_guessing(scope, address)
         if account.pin_hash is None:
             if account.email:
                 raise Conflict("this card has no PIN yet: ask for a code by e-mail, then set a PIN", field="pin")
             raise Conflict(ASK_A_CASHIER, field="card")
         if not pin.strip():
             raise InvalidInput("type your PIN, or ask for a one-time code by e-mail", field="pin")
-        if not password_matches(account.pin_hash, pin.strip()):
-            await self.web_sessions.record_failure(scope, address)
+        attempt = await self._count_attempt(scope, address)
+        if not await self.web_sessions.secret_matches(account.pin_hash, pin.strip()):
             raise Unauthorized(WRONG_PIN, field="pin")
-        return await self._open(account, scope, card)
+        return await self._open(account, attempt, card)
 
     async def set_pin(self, member_id: int, pin: str, repeated: str) -> None:
         text = pin.strip()
@@ -286,8 +286,8 @@ class MemberPage:
         async with self.pos_unit_of_work() as pos:
             member: MemberRef | None = await pos.find_member(network.id, candidates, lock=False)
         if member is None:
-            # counted like a wrong PIN, so that trying card numbers one after another is slowed down too
-            await self.web_sessions.record_failure(f"member:{network.id}:unknown", address)
+            # an attempt of the address, so that trying card numbers one after another is refused like guessing
+            await self.web_sessions.count_attempt(None, address)
             raise NotFound("no card with this number in this network", field="card")
         if member.card_state is not None and member.card_state is not CardState.ACTIVE:
             # a blocked, lost or replaced card opens nothing, not even its owner's page
@@ -296,19 +296,18 @@ class MemberPage:
             account = await uow.member_account(member.member_id)
         return account, f"member:{network.id}:{member.member_id}"
 
-    async def _refuse_if_guessing(self, scope: str, address: str) -> None:
+    async def _count_attempt(self, scope: str, address: str) -> Attempt:
         try:
-            await self.web_sessions.refuse_if_guessing(scope, address)
+            return await self.web_sessions.count_attempt(scope, address)
         except TooManyAttempts as error:
-            if error.field == "login":  # the per-account limit: say it in the member's words
-                raise TooManyAttempts(TOO_MANY, field="card") from None
+            if error.field == "login":  # a per-account limit: say it in the member's words
+                raise TooManyAttempts(TOO_MANY, field="card", retry_after_seconds=error.retry_after_seconds) from None
             raise
 
-    async def _open(self, account: MemberAccount, scope: str, card: str) -> SignedIn:
-        await self.web_sessions.clear_failures(scope)
+    async def _open(self, account: MemberAccount, attempt: Attempt, card: str) -> SignedIn:
         display_name = account.name or card.strip()  # an anonymous card shows its number
         return await self.web_sessions.open_session(
-            NewSession("member", account.network_id, display_name, member_id=account.member_id)
+            NewSession("member", account.network_id, display_name, member_id=account.member_id), attempt
         )
 
 

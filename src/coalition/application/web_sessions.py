@@ -1,31 +1,34 @@
 """Sign-in for the web pages: cashiers at /terminal, administrators and owners at /console, members at /me.
 
 A session is a row; the browser holds a random token whose SHA-256 the row keeps. Each request reads the row, so a
-revoked session (a cashier's password reset, a blocked user, a sign-out) stops working at once. Failed sign-ins are
-counted per account and per address; past a limit the sign-in is refused for a while without checking the password,
-so guessing costs time.
+revoked session (a cashier's password reset, a blocked user, a sign-out) stops working at once. Sign-in attempts are
+counted per address, per account at an address and per account before the password is checked (sign_in_limits.py);
+past a limit the sign-in is refused for a while without checking it, so guessing costs time.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, NoReturn, Protocol, TypeVar
 
+import anyio
+import anyio.to_thread
+
 from coalition.application.admin import WEB_TERMINAL_KEY_PREFIX
 from coalition.application.ports import Clock
 from coalition.application.pos import DuplicateKey, key_hash
 from coalition.application.security import MIN_PASSWORD_LENGTH, hash_password, password_matches
-from coalition.domain.errors import Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthorized
+from coalition.application.sign_in_limits import Attempt, SignInLimitsUnitOfWork, attempt_succeeded, count_attempt
+from coalition.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
 
 Role = Literal["administrator", "owner", "cashier", "member"]
 
-FAILURES_PER_ACCOUNT_MAX = 5
-FAILURES_PER_ADDRESS_MAX = 30
-FAILURE_WINDOW = timedelta(minutes=15)
+HASH_CHECKS_AT_ONCE = 4  # argon2id takes 64 MiB and tens of milliseconds each: off the event loop, a few at a time
 SESSION_LIFETIME: dict[Role, timedelta] = {
     "administrator": timedelta(hours=8),
     "owner": timedelta(hours=8),
@@ -108,10 +111,7 @@ class ConsoleUser:
     active: bool
 
 
-class WebSessionUnitOfWork(Protocol):
-    async def failures_since(self, scope: str, since: datetime) -> int: ...
-    async def record_failure(self, scope: str, at: datetime) -> None: ...
-    async def clear_failures(self, scope: str) -> None: ...
+class WebSessionUnitOfWork(SignInLimitsUnitOfWork, Protocol):
     async def cashier_account(self, outlet_id: int, login: str) -> CashierAccount | None: ...
     async def console_account(self, network_code: str, login: str) -> ConsoleAccount | None: ...
     async def web_terminal_id(self, outlet_id: int, key_hash: str, key_prefix: str, now: datetime) -> int: ...
@@ -119,7 +119,7 @@ class WebSessionUnitOfWork(Protocol):
         self, session: NewSession, token_hash: str, csrf_token: str, now: datetime, expires_at: datetime
     ) -> int: ...
     async def session_by_token_hash(self, token_hash: str, now: datetime) -> WebIdentity | None: ...
-    async def prune(self, failures_before: datetime, sessions_ended_before: datetime) -> None: ...
+    async def prune(self, sessions_ended_before: datetime) -> None: ...
     async def revoke_session(self, token_hash: str, now: datetime) -> None: ...
     async def revoke_cashier_sessions(self, cashier_id: int, now: datetime) -> int: ...
     async def revoke_console_user_sessions(self, user_id: int, now: datetime) -> int: ...
@@ -162,15 +162,15 @@ class WebSessions:
     def __init__(self, unit_of_work: WebSessionUnitOfWorkFactory, clock: Clock) -> None:
         self.unit_of_work = unit_of_work
         self.clock = clock
+        self._hash_checks: anyio.CapacityLimiter | None = None
 
     async def sign_in_cashier(self, outlet_id: int, login: str, password: str, address: str) -> SignedIn:
-        scope = f"cashier:{outlet_id}:{login.strip().lower()}"
+        attempt = await self.count_attempt(f"cashier:{outlet_id}:{login.strip().lower()}", address)
         async with self.unit_of_work() as uow:
-            await self._refuse_if_guessing(uow, scope, address)
             account = await uow.cashier_account(outlet_id, login.strip())
-        account = await self._verified(account, password, scope, address)
+        account = await self._verified(account, password)
         async with self.unit_of_work() as uow:
-            await uow.clear_failures(scope)
+            await attempt_succeeded(uow, self.clock, attempt)
             # the web terminal is a terminal of the outlet like any till: purchases name it; its key is never shown
             hidden_key = secrets.token_urlsafe(24)
             terminal_id = await uow.web_terminal_id(
@@ -193,13 +193,12 @@ class WebSessions:
             )
 
     async def sign_in_console(self, network_code: str, login: str, password: str, address: str) -> SignedIn:
-        scope = f"console:{network_code.strip().lower()}:{login.strip().lower()}"
+        attempt = await self.count_attempt(f"console:{network_code.strip().lower()}:{login.strip().lower()}", address)
         async with self.unit_of_work() as uow:
-            await self._refuse_if_guessing(uow, scope, address)
             account = await uow.console_account(network_code.strip().lower(), login.strip())
-        account = await self._verified(account, password, scope, address)
+        account = await self._verified(account, password)
         async with self.unit_of_work() as uow:
-            await uow.clear_failures(scope)
+            await attempt_succeeded(uow, self.clock, attempt)
             return await self._open(
                 uow,
                 NewSession(
@@ -236,24 +235,24 @@ class WebSessions:
             except DuplicateKey:
                 raise Conflict(f"the network already has a console user '{login}'", field="login") from None
 
-    async def open_session(self, session: NewSession) -> SignedIn:
-        """For sign-ins checked elsewhere (a member's one-time code or PIN)."""
+    async def open_session(self, session: NewSession, attempt: Attempt) -> SignedIn:
+        """For sign-ins checked elsewhere (a member's one-time code or PIN), after their `count_attempt`."""
         async with self.unit_of_work() as uow:
+            await attempt_succeeded(uow, self.clock, attempt)
             return await self._open(uow, session)
 
-    async def refuse_if_guessing(self, scope: str, address: str) -> None:
+    async def count_attempt(self, account: str | None, address: str) -> Attempt:
+        """Count a sign-in attempt before its secret is checked; TooManyAttempts past a limit (sign_in_limits.py).
+        `account` names what is signed in to (None: nothing, such as an unknown card number)."""
         async with self.unit_of_work() as uow:
-            await self._refuse_if_guessing(uow, scope, address)
+            return await count_attempt(uow, self.clock, account, address)
 
-    async def record_failure(self, scope: str, address: str) -> None:
-        async with self.unit_of_work() as uow:
-            now = self.clock.now()
-            await uow.record_failure(scope, now)
-            await uow.record_failure(f"address:{address}", now)
-
-    async def clear_failures(self, scope: str) -> None:
-        async with self.unit_of_work() as uow:
-            await uow.clear_failures(scope)
+    async def secret_matches(self, secret_hash: str, typed: str) -> bool:
+        """An argon2id check in a worker thread, a few at a time, so that guesses do not stall the event loop."""
+        if self._hash_checks is None:
+            self._hash_checks = anyio.CapacityLimiter(HASH_CHECKS_AT_ONCE)
+        check: Callable[[str, str], bool] = password_matches
+        return await anyio.to_thread.run_sync(check, secret_hash, typed, limiter=self._hash_checks)
 
     async def identity(self, token: str | None) -> WebIdentity | None:
         if not token:
@@ -304,31 +303,24 @@ class WebSessions:
         token = secrets.token_urlsafe(32)
         csrf_token = secrets.token_urlsafe(32)
         now = self.clock.now()
-        # sign-ins are rare: each clears what no longer counts, so neither table grows without end
-        await uow.prune(now - FAILURE_WINDOW, now - timedelta(days=1))
+        # sign-ins are rare: each clears the sessions that no longer count, so the table does not grow without end
+        await uow.prune(now - timedelta(days=1))
         await uow.create_session(session, key_hash(token), csrf_token, now, now + SESSION_LIFETIME[session.role])
         identity = await uow.session_by_token_hash(key_hash(token), now)
         if identity is None:
             raise Unauthorized("the session was not stored")
         return SignedIn(token, identity)
 
-    async def _refuse_if_guessing(self, uow: WebSessionUnitOfWork, scope: str, address: str) -> None:
-        since = self.clock.now() - FAILURE_WINDOW
-        if await uow.failures_since(scope, since) >= FAILURES_PER_ACCOUNT_MAX:
-            raise TooManyAttempts("too many wrong passwords for this login; try again in 15 minutes", field="login")
-        if await uow.failures_since(f"address:{address}", since) >= FAILURES_PER_ADDRESS_MAX:
-            raise TooManyAttempts("too many failed sign-ins from this address; try again in 15 minutes")
-
-    async def _verified(self, account: Account | None, password: str, scope: str, address: str) -> Account:
+    async def _verified(self, account: Account | None, password: str) -> Account:
         """The account whose password this is; an unknown login costs a hash check too, so that the time taken
-        does not tell which logins exist."""
+        does not tell which logins exist. The attempt was counted before: a wrong one stays counted."""
         if account is None:
-            password_matches(_UNKNOWN_ACCOUNT_HASH, password)
-            await self._failed(scope, address)
-        if not (account.active and password_matches(account.password_hash, password)):
-            await self._failed(scope, address)
+            await self.secret_matches(_UNKNOWN_ACCOUNT_HASH, password)
+            _wrong()
+        if not (await self.secret_matches(account.password_hash, password) and account.active):
+            _wrong()
         return account
 
-    async def _failed(self, scope: str, address: str) -> NoReturn:
-        await self.record_failure(scope, address)
-        raise Unauthorized(WRONG_CREDENTIALS, field="password")
+
+def _wrong() -> NoReturn:
+    raise Unauthorized(WRONG_CREDENTIALS, field="password")

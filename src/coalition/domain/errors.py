@@ -88,3 +88,14 @@ class IdempotencyKeyReused(DomainError):
 class TooManyAttempts(DomainError):
     code = "too-many-attempts"
     title = "Too many failed attempts; wait a few minutes and try again"
+
+    def __init__(self, detail: str, *, field: str | None = None, retry_after_seconds: int | None = None) -> None:
+        super().__init__(detail, field=field)
+        self.retry_after_seconds = retry_after_seconds  # answered as Retry-After
+
+
+class RateLimited(TooManyAttempts):
+    """More requests than a limit allows (per key, session, address, or a till's member lookups)."""
+
+    code = "rate-limited"
+    title = "Too many requests; slow down and try again after the time given in Retry-After"

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from coalition import __version__
 from coalition.adapters.http import admin_routes, key_routes, pos_routes, problems, rules_routes, settlement_routes
+from coalition.adapters.http.rate_limiting import RateLimitMiddleware
 from coalition.adapters.web import setup as web_pages
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(rules_routes.router)
     app.include_router(settlement_routes.router)
     web_pages.install(app)  # /terminal, /console, /me and /static
+    app.add_middleware(RateLimitMiddleware)  # 429 before anything else runs (pure ASGI, in memory)
 
     @app.get("/health", tags=["Health"])
     async def health() -> dict[str, Any]:

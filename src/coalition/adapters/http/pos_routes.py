@@ -33,9 +33,10 @@ def answer(result: CommandResult) -> JSONResponse:
     return JSONResponse(result.body, status_code=result.status_code, headers=headers)
 
 
-@router.get("/members/{identifier}", summary="Identify a member: profile, card state and balances")
+@router.get("/members/{identifier}", summary="Identify a member: name, card state, tier and balances")
 async def get_member(identifier: str, svc: Svc, ctx: Terminal) -> dict[str, Any]:
-    return await svc.pos.member_summary(ctx, identifier)
+    """No phone, e-mail or birth date. Lookups per terminal are budgeted (README "Rate limits"): 429 past it."""
+    return await svc.member_lookups.summary(ctx, identifier)
 
 
 @router.post("/members", status_code=201, summary="Enrol a member (personal or anonymous), optionally with a card")

@@ -67,7 +67,10 @@ def _field_path(location: tuple[Any, ...]) -> str:
 
 
 def domain_problem(error: errors.DomainError) -> JSONResponse:
-    return problem(status_of(error), error.code, error.title, error.detail, error.field)
+    response = problem(status_of(error), error.code, error.title, error.detail, error.field)
+    if isinstance(error, errors.TooManyAttempts) and error.retry_after_seconds is not None:
+        response.headers["Retry-After"] = str(error.retry_after_seconds)
+    return response
 
 
 def http_problem(error: StarletteHTTPException) -> JSONResponse:

@@ -37,7 +37,9 @@ AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 def serve(host: str, port: int, workers: int) -> None:
     if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):
-        uvicorn.run(APP, host=host, port=port, workers=workers, access_log=False, log_level="info")
+        # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the application decides whom to
+        # believe (COALITION_TRUSTED_PROXIES, see adapters/web/sessions.py client_address)
+        uvicorn.run(APP, host=host, port=port, workers=workers, access_log=False, log_level="info", proxy_headers=False)
         return
     _listening_socket(host, port).close()  # fail here, once, if the port is taken
     Supervisor(host, port, workers).run()
@@ -95,11 +97,16 @@ class ConnectionBalancer:
         threading.Thread(target=loop, name="connection-count", daemon=True).start()
 
 
+def uvicorn_config(app: Any, **options: Any) -> uvicorn.Config:
+    """How a worker runs the application; X-Forwarded-For is left to the application (see `serve`)."""
+    return uvicorn.Config(app, access_log=False, log_level="info", proxy_headers=False, **options)
+
+
 def _worker(host: str, port: int, counts: MutableSequence[int], index: int) -> None:
     from coalition.adapters.http.asgi import app
 
     sock = _listening_socket(host, port)
-    server = uvicorn.Server(uvicorn.Config(app, access_log=False, log_level="info"))
+    server = uvicorn.Server(uvicorn_config(app))
     balancer = ConnectionBalancer(app, counts, index, server.server_state)
     server.config.app = balancer
     balancer.keep_publishing()

@@ -587,13 +587,19 @@ web_sessions = Table(  # a browser's sign-in; the cookie holds a token, the row 
     Index("ix_web_sessions_console_user_id", "console_user_id"),
 )
 
-login_failures = Table(  # failed sign-ins, counted per scope (an account, an address) to slow guessing down
-    "login_failures",
+sign_in_counters = Table(  # sign-in attempts per scope (an account, an account at an address, an address)
+    "sign_in_counters",
     metadata,
-    _id(),
-    Column("scope", String(300), nullable=False),
-    Column("failed_at", Timestamp, nullable=False),
-    Index("ix_login_failures_scope_failed_at", "scope", "failed_at"),
+    Column("scope_hash", String(64), primary_key=True),  # SHA-256 of the scope: logins and addresses are not kept
+    Column("window_started_at", Timestamp, nullable=False),
+    Column("attempts", Integer, nullable=False),
+)
+
+sign_in_addresses = Table(  # an account's addresses with a recent successful sign-in: its usual tills
+    "sign_in_addresses",
+    metadata,
+    Column("account_address_hash", String(64), primary_key=True),
+    Column("signed_in_at", Timestamp, nullable=False),
 )
 
 member_pins = Table(  # the PIN a member set on /me (argon2id), to sign in with the card number and the PIN

@@ -1,4 +1,4 @@
-"""The SQL implementation of the web sessions' unit of work: console users, sessions and failed sign-ins."""
+"""The SQL implementation of the web sessions' unit of work: console users, sessions and sign-in attempts."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
 from coalition.adapters.storage.driver import duplicate_from_message
 from coalition.application.admin import WEB_TERMINAL_NAME
+from coalition.application.sign_in_limits import Counted
 from coalition.application.web_sessions import CashierAccount, ConsoleAccount, ConsoleUser, NewSession, WebIdentity
 
 
@@ -21,16 +23,55 @@ class SqlWebSessionUnitOfWork:
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
 
-    async def failures_since(self, scope: str, since: datetime) -> int:
-        f = t.login_failures
-        query = select(func.count()).select_from(f).where(f.c.scope == scope, f.c.failed_at >= since)
-        return int((await self.connection.execute(query)).scalar_one())
+    async def count_attempt(self, scope_hash: str, now: datetime, window_start: datetime) -> Counted:
+        """One statement: insert the counter or add one to it (a new window when the last one is over), answering
+        the count. On PostgreSQL the row stays locked until the commit, so concurrent attempts count one by one."""
+        c = t.sign_in_counters
+        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(c).values(scope_hash=scope_hash, window_started_at=now, attempts=1)
+        lapsed = c.c.window_started_at < window_start
+        statement = statement.on_conflict_do_update(
+            index_elements=[c.c.scope_hash],
+            set_={
+                "attempts": case((lapsed, 1), else_=c.c.attempts + 1),
+                "window_started_at": case((lapsed, statement.excluded.window_started_at), else_=c.c.window_started_at),
+            },
+        ).returning(c.c.attempts, c.c.window_started_at)
+        row = (await self.connection.execute(statement)).one()
+        return Counted(int(row.attempts), t.as_utc(row.window_started_at))
 
-    async def record_failure(self, scope: str, at: datetime) -> None:
-        await self.connection.execute(insert(t.login_failures).values(scope=scope[:300], failed_at=at))
+    async def give_back_attempt(self, scope_hash: str) -> None:
+        c = t.sign_in_counters
+        await self.connection.execute(
+            update(c).where(c.c.scope_hash == scope_hash, c.c.attempts > 0).values(attempts=c.c.attempts - 1)
+        )
 
-    async def clear_failures(self, scope: str) -> None:
-        await self.connection.execute(delete(t.login_failures).where(t.login_failures.c.scope == scope))
+    async def clear_attempts(self, scope_hash: str) -> None:
+        await self.connection.execute(delete(t.sign_in_counters).where(t.sign_in_counters.c.scope_hash == scope_hash))
+
+    async def signed_in_lately(self, account_address_hash: str, since: datetime) -> bool:
+        a = t.sign_in_addresses
+        query = select(a.c.signed_in_at).where(
+            a.c.account_address_hash == account_address_hash, a.c.signed_in_at >= since
+        )
+        return (await self.connection.execute(query)).first() is not None
+
+    async def remember_sign_in(self, account_address_hash: str, now: datetime) -> None:
+        a = t.sign_in_addresses
+        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(a).values(account_address_hash=account_address_hash, signed_in_at=now)
+        await self.connection.execute(
+            statement.on_conflict_do_update(index_elements=[a.c.account_address_hash], set_={"signed_in_at": now})
+        )
+
+    async def prune_attempts(self, windows_started_before: datetime, sign_ins_before: datetime) -> None:
+        c, a = t.sign_in_counters, t.sign_in_addresses
+        lapsed = select(c.c.scope_hash).where(c.c.window_started_at < windows_started_before)
+        if self.connection.dialect.name == "postgresql":
+            # rows an attempt is counting on right now are left for the next prune: waiting for them could deadlock
+            lapsed = lapsed.with_for_update(skip_locked=True)
+        await self.connection.execute(delete(c).where(c.c.scope_hash.in_(lapsed)))
+        await self.connection.execute(delete(a).where(a.c.signed_in_at < sign_ins_before))
 
     async def cashier_account(self, outlet_id: int, login: str) -> CashierAccount | None:
         c, o = t.cashiers, t.outlets
@@ -123,9 +164,8 @@ class SqlWebSessionUnitOfWork:
         ).first()
         return None if row is None else _identity(row)
 
-    async def prune(self, failures_before: datetime, sessions_ended_before: datetime) -> None:
-        s, f = t.web_sessions, t.login_failures
-        await self.connection.execute(delete(f).where(f.c.failed_at < failures_before))
+    async def prune(self, sessions_ended_before: datetime) -> None:
+        s = t.web_sessions
         ended = (s.c.expires_at < sessions_ended_before) | (s.c.revoked_at < sessions_ended_before)
         await self.connection.execute(delete(s).where(ended))
 

@@ -23,6 +23,7 @@ from coalition.adapters.web.sessions import (
     services_of,
     set_session_cookie,
     signed_in,
+    with_retry_after,
 )
 from coalition.adapters.web.sign_in import sign_out
 from coalition.adapters.web.templating import error_text, gettext, render
@@ -74,7 +75,7 @@ async def sign_in(request: Request) -> Response:
             return _code_page(request, values, sent_to=sent_to)
         signed = await page.sign_in_with_pin(network, values["card"], str(form.get("pin", "")), client_address(request))
     except DomainError as error:
-        return await _sign_in_page(request, values, error, status_of(error))
+        return with_retry_after(await _sign_in_page(request, values, error, status_of(error)), error)
     return _signed_in(request, signed, values["next"])
 
 
@@ -88,7 +89,7 @@ async def sign_in_with_code(request: Request) -> Response:
             network, values["card"], str(form.get("code", "")), client_address(request)
         )
     except DomainError as error:
-        return _code_page(request, values, error=error, status_code=status_of(error))
+        return with_retry_after(_code_page(request, values, error=error, status_code=status_of(error)), error)
     return _signed_in(request, signed, values["next"])
 
 

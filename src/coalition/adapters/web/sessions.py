@@ -18,6 +18,7 @@ from typing import Any, Literal
 from fastapi import Request, Response
 from starlette.datastructures import FormData
 
+from coalition.application.rate_limits import ProxyNetwork, client_address_of, parse_trusted_proxies
 from coalition.application.web_sessions import Role, WebIdentity
 from coalition.domain.errors import Forbidden
 from coalition.wiring import Services
@@ -63,7 +64,28 @@ def services_of(request: Request) -> Services:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address: the peer, or behind a proxy named in COALITION_TRUSTED_PROXIES the right-most address
+    of X-Forwarded-For that is not one of the proxies (application/rate_limits.py)."""
+    peer = request.client.host if request.client else None
+    return client_address_of(peer, request.headers.get("x-forwarded-for"), trusted_proxies(request))
+
+
+def trusted_proxies(request: Request) -> tuple[ProxyNetwork, ...]:
+    """Parsed once per application, from the settings of its services."""
+    state = request.app.state
+    found: tuple[ProxyNetwork, ...] | None = getattr(state, "trusted_proxy_networks", None)
+    if found is None:
+        found = parse_trusted_proxies(services_of(request).settings.trusted_proxies)
+        state.trusted_proxy_networks = found
+    return found
+
+
+def with_retry_after(response: Response, error: Exception) -> Response:
+    """A refusal for too many attempts tells when to come back, on a page as in the API."""
+    seconds = getattr(error, "retry_after_seconds", None)
+    if seconds is not None:
+        response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def secure_cookies(request: Request) -> bool:

@@ -21,6 +21,7 @@ from coalition.adapters.web.sessions import (
     services_of,
     session_token,
     set_session_cookie,
+    with_retry_after,
 )
 from coalition.adapters.web.templating import error_text, render
 from coalition.domain.errors import DomainError, InvalidInput
@@ -60,7 +61,8 @@ async def terminal_sign_in(request: Request) -> Response:
             outlet_id, values["login"], str(form.get("password", "")), client_address(request)
         )
     except DomainError as error:
-        return _sign_in_page(request, "terminal", values, error_text(request, error.detail), status_of(error))
+        page = _sign_in_page(request, "terminal", values, error_text(request, error.detail), status_of(error))
+        return with_retry_after(page, error)
     response = RedirectResponse(safe_next(values["next"], "/terminal"), 303)
     set_session_cookie(response, request, "terminal", signed.token)
     response.set_cookie(LAST_OUTLET_COOKIE, str(outlet_id), max_age=365 * 24 * 3600, httponly=True, samesite="lax")
@@ -81,7 +83,8 @@ async def console_sign_in(request: Request) -> Response:
             values["network"], values["login"], str(form.get("password", "")), client_address(request)
         )
     except DomainError as error:
-        return _sign_in_page(request, "console", values, error_text(request, error.detail), status_of(error))
+        page = _sign_in_page(request, "console", values, error_text(request, error.detail), status_of(error))
+        return with_retry_after(page, error)
     response = RedirectResponse(safe_next(values["next"], "/console"), 303)
     set_session_cookie(response, request, "console", signed.token)
     return response

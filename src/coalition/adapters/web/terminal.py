@@ -165,7 +165,7 @@ async def _member(till: Till, customer: str) -> dict[str, Any]:
     """The member's summary for the screen: name, card, balance and its money value, tier."""
     if not customer:
         raise FieldError(till._("Enter the card number or the phone."), field="customer")
-    summary = await services_of(till.request).pos.member_summary(till.ctx, customer)
+    summary = await services_of(till.request).member_lookups.summary(till.ctx, customer)  # budgeted per till
     card = summary.get("card") or {}
     state = card.get("state", "active")
     tier = summary.get("tier") or {}
