@@ -11,10 +11,21 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from coalition import __version__
-from coalition.adapters.http import admin_routes, pos_routes, problems, rules_routes, settlement_routes
+from coalition.adapters.http import admin_routes, outage, pos_routes, problems, rules_routes, settlement_routes
+from coalition.adapters.http.security_headers import AsgiApp, SecurityHeaders, no_trusted_proxy
 from coalition.adapters.web import setup as web_pages
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
+
+
+class CoalitionApp(FastAPI):
+    """FastAPI with the security headers outermost, so that even the answer to an unhandled error carries them."""
+
+    # the seam for COALITION_TRUSTED_PROXIES (the rate-limits slice): whose X-Forwarded-Proto is believed
+    trusted_proxy = staticmethod(no_trusted_proxy)
+
+    def build_middleware_stack(self) -> AsgiApp:
+        return SecurityHeaders(super().build_middleware_stack(), self.trusted_proxy)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -31,7 +42,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             if services is None:
                 await app.state.services.close()
 
-    app = FastAPI(
+    app = CoalitionApp(
         title="Coalition",
         version=__version__,
         summary="A loyalty server for one shop or a coalition of independent businesses",
@@ -40,13 +51,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if services is not None:
         app.state.services = services  # usable without running the lifespan (tests over ASGI transport)
     problems.install(app)
+    outage.install(app)  # a database out of reach: 503 with Retry-After on every route
     app.include_router(pos_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(rules_routes.router)
     app.include_router(settlement_routes.router)
     web_pages.install(app)  # /terminal, /console, /me and /static
 
-    @app.get("/health", tags=["Health"])
+    @app.get("/health", tags=["Health"], summary="The server and its database answer (503 while the database is down)")
     async def health() -> dict[str, Any]:
         async with app.state.services.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -31,7 +30,7 @@ from coalition.domain import errors
 
 STATIC_DIR = Path(__file__).parent / "static"
 PAGE_PREFIXES = ("/terminal", "/console", "/me", "/static")
-SECURITY_HEADERS = {
+SECURITY_HEADERS = {  # on every page, static file and page error (adapters/http/security_headers.py adds them)
     # scripts only from our own files; inline styles are allowed for the charts' bar widths
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
@@ -69,14 +68,6 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in PAGE_MODULES:
         app.include_router(module.router)
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        if is_page(request):
-            for name, value in SECURITY_HEADERS.items():
-                response.headers.setdefault(name, value)
-        return response
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, error: SignInRequired) -> Response:
