@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from coalition import __version__
-from coalition.adapters.http import admin_routes, outage, pos_routes, problems, rules_routes, settlement_routes
+from coalition.adapters.http import admin_routes, openapi, outage, pos_routes, problems, rules_routes, settlement_routes
 from coalition.adapters.http.security_headers import AsgiApp, SecurityHeaders, no_trusted_proxy
 from coalition.adapters.web import setup as web_pages
 from coalition.settings import Settings
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(rules_routes.router)
     app.include_router(settlement_routes.router)
     web_pages.install(app)  # /terminal, /console, /me and /static
+    openapi.install(app)  # /openapi.json as the server behaves: required headers, every error with its body
 
     @app.get("/health", tags=["Health"], summary="The server and its database answer (503 while the database is down)")
     async def health() -> dict[str, Any]:

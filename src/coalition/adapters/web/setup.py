@@ -87,7 +87,9 @@ def install(app: FastAPI) -> None:
         if not is_page(request):
             return problems.http_problem(error)
         title = gettext(request, "Page not found") if error.status_code == 404 else str(error.detail)
-        return error_page(request, error.status_code, title, str(error.detail))
+        response = error_page(request, error.status_code, title, str(error.detail))
+        response.headers.update(error.headers or {})  # a 405's Allow
+        return response
 
 
 def error_page(request: Request, status_code: int, title: str, detail: str) -> Response:
