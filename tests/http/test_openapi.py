@@ -58,7 +58,7 @@ async def test_the_document_declares_required_keys_and_every_error_with_its_prob
         declared = {int(status) for status in responses if int(status) >= 400}
         expected = {503} if not path.startswith("/v1/") else {401, 403, 404, 409, 422, 429, 503}
         if "requestBody" in operation:
-            expected.add(413)
+            expected |= {400, 413}
         assert declared == expected, (method, path)
         for status in declared:
             assert responses[str(status)]["content"] == PROBLEM, (method, path, status)
@@ -66,6 +66,11 @@ async def test_the_document_declares_required_keys_and_every_error_with_its_prob
         if path.startswith("/v1/"):
             assert set(responses["429"]["headers"]) == {"Retry-After"}, (method, path)
             assert set(responses["401"]["headers"]) == {"WWW-Authenticate"}, (method, path)
+    # the answers that are not JSON are declared as what they are
+    yaml = operations[("get", "/v1/admin/rule-sets/{version}")]["responses"]["200"]["content"]
+    assert set(yaml) == {"application/json", "application/yaml"}
+    statement = operations[("get", "/v1/admin/settlement/statements/{number}")]["responses"]["200"]["content"]
+    assert set(statement) == {"application/json", "text/csv", "application/pdf"}
     schemas = document["components"]["schemas"]
     assert schemas["Problem"]["required"] == ["type", "title", "status", "detail"]
     assert "HTTPValidationError" not in schemas  # FastAPI's own 422 body, which the server never sends
@@ -88,6 +93,14 @@ async def test_a_till_write_without_its_key_is_a_422_naming_it(services: Service
             assert problem["detail"] == "Idempotency-Key is required", path
         anonymous = await http.post("/v1/purchases", json={})  # no terminal key: that comes first
         assert_problem(anonymous, 401, "unauthorized")
+
+
+async def test_a_body_that_is_not_text_is_a_400_problem_as_declared(services: Services) -> None:
+    net = await make_network(services)
+    async with client(services) as http:
+        headers = {**auth(net.shop_key, "k-1"), "Content-Type": "application/json"}
+        refused = await http.post("/v1/purchases", content=b"\xff\xfe{", headers=headers)
+        assert_problem(refused, 400, "http-error")
 
 
 async def test_a_405_names_the_methods_the_path_answers(services: Services) -> None:

@@ -16,7 +16,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schemathesis import checks
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode, checks
 
 from coalition.settings import Settings
 from coalition.wiring import build_services
@@ -89,7 +90,9 @@ def _known(case: Any, keys: dict[str, str]) -> None:
             parameters[name] = value
 
 
-def _failures(served: tuple[str, dict[str, str]], till: bool, max_examples: int) -> dict[str, str]:
+def _failures(
+    served: tuple[str, dict[str, str]], till: bool, max_examples: int, mode: GenerationMode = GenerationMode.POSITIVE
+) -> dict[str, str]:
     """Every operation of the class run with its own bounded budget; what failed, by operation (all of them are
     run, so one report lists every finding). Schemathesis's pytest plugin does not run under pytest 9.2 (it reads
     a node attribute pytest removed), so the operations are driven through its Python API and Hypothesis."""
@@ -100,7 +103,7 @@ def _failures(served: tuple[str, dict[str, str]], till: bool, max_examples: int)
     for result in chosen.get_all_operations():
         operation = result.ok()
 
-        @given(case=operation.as_strategy(), known=st.booleans())
+        @given(case=operation.as_strategy(mode), known=st.booleans())
         @settings(max_examples=max_examples, **BOUND)
         def run(case: Any, known: bool) -> None:
             if known:
@@ -109,6 +112,8 @@ def _failures(served: tuple[str, dict[str, str]], till: bool, max_examples: int)
 
         try:
             run()
+        except Unsatisfiable:  # negative mode: nothing of the operation can be made invalid (a plain string path)
+            continue
         except (Exception, BaseExceptionGroup) as error:  # the checks' failures, with a request reproducing them
             found[operation.label] = str(error)[:3000]
     return found
@@ -121,4 +126,11 @@ def test_till_operations_answer_as_documented(served: tuple[str, dict[str, str]]
 
 def test_administrator_operations_answer_as_documented(served: tuple[str, dict[str, str]]) -> None:
     failures = _failures(served, till=False, max_examples=8)
+    assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
+
+
+def test_invalid_requests_are_refused_as_documented(served: tuple[str, dict[str, str]]) -> None:
+    """Requests that break the document (wrong types, missing fields, bodies that are not JSON): a 4xx as declared."""
+    failures = _failures(served, till=True, max_examples=8, mode=GenerationMode.NEGATIVE)
+    failures |= _failures(served, till=False, max_examples=3, mode=GenerationMode.NEGATIVE)
     assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())

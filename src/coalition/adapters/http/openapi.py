@@ -4,7 +4,8 @@ missing one is a 422 naming it), and every error status an operation can answer 
 
 The routes declare their successes; the errors are added here in one place, by what an operation is: everything
 may meet a database outage (503); the API's operations authenticate, look things up and validate (401, 403, 404,
-409, 422) and are rate limited (429); an operation with a body may be sent one too large (413).
+409, 422) and are rate limited (429); an operation with a body may be sent one that cannot be read (400) or
+one too large (413).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 RETRY_AFTER = {"description": "seconds to wait before trying again", "schema": {"type": "integer", "minimum": 1}}
 ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
+    400: ("The body could not be read as text (not UTF-8); a body that is not JSON is a 422", {}),
     401: ("No key, or a key that is not (or no longer) valid", {"WWW-Authenticate": {"schema": {"type": "string"}}}),
     403: ("The key may not do this (another network, the permissions matrix, the operator's token)", {}),
     404: ("Nothing of that identifier in the key's network", {}),
@@ -56,7 +58,7 @@ def _statuses(path: str, operation: dict[str, Any]) -> list[int]:
         return [503]
     statuses = [401, 403, 404, 409, 422, 429, 503]
     if "requestBody" in operation:
-        statuses.append(413)
+        statuses += [400, 413]  # a body that is not UTF-8 text cannot be parsed at all; one too large
     return sorted(statuses)
 
 
