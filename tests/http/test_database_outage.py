@@ -5,6 +5,7 @@ stopped); SQLite's is the write lock held by another connection past the busy ti
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from functools import partial
 from typing import Any
@@ -67,8 +68,14 @@ async def test_postgresql_outage_answers_503_and_recovers_by_itself(pg_database_
                     assert_unavailable(await http.get("/health"))
                     assert_unavailable_page(await http.post("/console/login", data=form))
 
+                # more at once than the pool holds: each is answered, and none keeps a connection
+                burst = await asyncio.gather(*(buy(http, net.shop_key, "7001", "1.00") for _ in range(30)))
+                assert {answer.status_code for answer in burst} == {503}
+
                 proxy.restore()
                 assert (await buy(http, net.shop_key, "7001", "100.00")).status_code == 201
+                burst = await asyncio.gather(*(buy(http, net.shop_key, "7001", "1.00") for _ in range(30)))
+                assert {answer.status_code for answer in burst} == {201}
                 assert (await http.get("/v1/members/7001", headers=auth(net.shop_key))).status_code == 200
                 assert (await http.get("/v1/admin/network", headers=auth(net.admin_key))).status_code == 200
                 health = await http.get("/health")
