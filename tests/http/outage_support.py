@@ -17,6 +17,8 @@ class CuttableProxy:
         self.upstream_host, self.upstream_port = parts.hostname or "127.0.0.1", parts.port or 5432
         self._upstream_url = parts
         self.down = False
+        self.silent = False  # while down: accept connections and never answer (a network that drops packets)
+        self._held: list[asyncio.StreamWriter] = []
         self._pairs: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.AbstractServer | None = None
@@ -48,7 +50,10 @@ class CuttableProxy:
         self._pairs.clear()
 
     def restore(self) -> None:
-        self.down = False
+        self.down = self.silent = False
+        for writer in self._held:
+            writer.transport.abort()
+        self._held.clear()
 
     def break_silently(self) -> None:
         """The server's side goes (as when PostgreSQL restarted); the client's side stays open until it writes."""
@@ -56,6 +61,9 @@ class CuttableProxy:
             server.transport.abort()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.down and self.silent:
+            self._held.append(writer)
+            return
         if self.down:
             writer.transport.abort()
             return

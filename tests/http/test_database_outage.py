@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from functools import partial
 from typing import Any
 
@@ -88,6 +89,15 @@ async def test_postgresql_outage_answers_503_and_recovers_by_itself(pg_database_
                 proxy.break_silently()
                 assert (await buy(http, net.shop_key, "7001", "100.00")).status_code == 201
                 assert (await http.get("/v1/admin/network", headers=auth(net.admin_key))).status_code == 200
+
+                # a database that does not answer at all: /health says so within seconds instead of hanging
+                proxy.cut()
+                proxy.silent = True
+                started = time.monotonic()
+                assert_unavailable(await http.get("/health"))
+                assert time.monotonic() - started < 6
+                proxy.restore()
+                assert (await http.get("/health")).status_code == 200
         finally:
             await services.close()
 

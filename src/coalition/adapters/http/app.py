@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,8 @@ from coalition.adapters.http.security_headers import AsgiApp, SecurityHeaders, n
 from coalition.adapters.web import setup as web_pages
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
+
+HEALTH_TIMEOUT_SECONDS = 3
 
 
 class CoalitionApp(FastAPI):
@@ -61,7 +64,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.get("/health", tags=["Health"], summary="The server and its database answer (503 while the database is down)")
     async def health() -> dict[str, Any]:
-        async with app.state.services.engine.connect() as connection:
+        # a database that does not answer at all (a network cut) is a 503 within seconds, not a hung probe
+        async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS), app.state.services.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 
 from coalition.adapters.web.setup import PAGE_PREFIXES, SECURITY_HEADERS
 
@@ -47,6 +47,16 @@ def over_tls(scope: Scope, trusted_proxy: Callable[[str], bool]) -> bool:
     return forwarded.split(",")[0].strip().lower() == "https"  # the first proxy's word: the client's own scheme
 
 
+def _raw(headers: dict[str, str]) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items())
+
+
+_PAGE_HEADERS = _raw(SECURITY_HEADERS)
+_API_HEADERS = _raw({**EVERY_ANSWER, "Content-Security-Policy": FRAME_ANCESTORS})
+_HSTS = (b"strict-transport-security", HSTS.encode())
+_CSP = b"content-security-policy"
+
+
 class SecurityHeaders:
     def __init__(self, app: AsgiApp, trusted_proxy: Callable[[str], bool] = no_trusted_proxy) -> None:
         self.app = app
@@ -56,21 +66,23 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        page = _is_page(scope["path"])
-        tls = over_tls(scope, self.trusted_proxy)
+        defaults = _PAGE_HEADERS if _is_page(scope["path"]) else _API_HEADERS
+        if over_tls(scope, self.trusted_proxy):
+            defaults = (*defaults, _HSTS)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in (SECURITY_HEADERS if page else EVERY_ANSWER).items():
-                    headers.setdefault(name, value)
-                policy = headers.get("content-security-policy")
-                if policy is None:
-                    headers["Content-Security-Policy"] = FRAME_ANCESTORS
-                elif "frame-ancestors" not in policy:
-                    headers["Content-Security-Policy"] = f"{policy.rstrip('; ')}; {FRAME_ANCESTORS}"
-                if tls:
-                    headers.setdefault("Strict-Transport-Security", HSTS)
+                # raw (name, value) pairs: one pass, no header object per answer (this runs on every purchase)
+                headers = list(message.get("headers", ()))
+                present = {name.lower(): index for index, (name, _) in enumerate(headers)}
+                for name, value in defaults:
+                    if name not in present:
+                        headers.append((name, value))
+                    elif name == _CSP:  # the answer's own policy, with frame-ancestors added when it has none
+                        policy = bytes(headers[present[name]][1])
+                        if b"frame-ancestors" not in policy:
+                            headers[present[name]] = (name, policy.rstrip(b"; ") + b"; " + FRAME_ANCESTORS.encode())
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
