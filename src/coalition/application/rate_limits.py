@@ -106,7 +106,7 @@ def parse_trusted_proxies(items: Iterable[str]) -> tuple[ProxyNetwork, ...]:
     return tuple(networks)
 
 
-def _trusted(address: str, proxies: tuple[ProxyNetwork, ...]) -> bool:
+def is_trusted_proxy(address: str, proxies: tuple[ProxyNetwork, ...]) -> bool:
     try:
         parsed = ipaddress.ip_address(address)
     except ValueError:
@@ -119,13 +119,13 @@ def client_address_of(peer: str | None, forwarded_for: str | None, proxies: tupl
     X-Forwarded-For that is not a proxy (each proxy appends the address it saw; anything further left was written by
     the client and may be invented)."""
     address = peer or "unknown"
-    if not proxies or forwarded_for is None or not _trusted(address, proxies):
+    if not proxies or forwarded_for is None or not is_trusted_proxy(address, proxies):
         return address
     for hop in reversed(forwarded_for.split(",")):
         hop = hop.strip()[:64]
         if not hop:
             continue
         address = hop
-        if not _trusted(hop, proxies):
+        if not is_trusted_proxy(hop, proxies):
             return hop
     return address  # every hop was a proxy: the left-most one is as near to the client as we know

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from coalition.adapters.documents.pdf import statement_pdf
+from coalition.application.csv_text import csv_text
 from coalition.application.settlement import statement_csv_rows, statement_json
 from coalition.domain.errors import InvalidInput
 from coalition.wiring import Services
@@ -97,7 +97,7 @@ def show(
         output.write_bytes(statement_pdf(statement))
         console.print(f"wrote {output}")
     elif output_format == "csv":
-        csv.writer(sys.stdout, lineterminator="\n").writerows(statement_csv_rows(statement))
+        sys.stdout.write(csv_text(statement_csv_rows(statement)))
     elif output_format == "json":
         import json
 

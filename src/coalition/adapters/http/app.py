@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,11 +12,42 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from coalition import __version__
-from coalition.adapters.http import admin_routes, key_routes, pos_routes, problems, rules_routes, settlement_routes
+from coalition.adapters.http import (
+    admin_routes,
+    key_routes,
+    openapi,
+    outage,
+    pos_routes,
+    problems,
+    rules_routes,
+    settlement_routes,
+)
 from coalition.adapters.http.rate_limiting import RateLimitMiddleware
+from coalition.adapters.http.security_headers import AsgiApp, SecurityHeaders
 from coalition.adapters.web import setup as web_pages
+from coalition.application.rate_limits import is_trusted_proxy, parse_trusted_proxies
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
+
+HEALTH_TIMEOUT_SECONDS = 3
+
+
+class CoalitionApp(FastAPI):
+    """FastAPI with the security headers outermost, so that even the answer to an unhandled error carries them."""
+
+    def trusted_proxy(self, address: str) -> bool:
+        """Whether the peer is a proxy named in COALITION_TRUSTED_PROXIES, whose X-Forwarded-Proto is believed."""
+        services: Services | None = getattr(self.state, "services", None)
+        if services is None:
+            return False
+        proxies = getattr(self.state, "trusted_proxy_networks", None)
+        if proxies is None:  # parsed once, shared with client_address (adapters/web/sessions.py)
+            proxies = parse_trusted_proxies(services.settings.trusted_proxies)
+            self.state.trusted_proxy_networks = proxies
+        return is_trusted_proxy(address, proxies)
+
+    def build_middleware_stack(self) -> AsgiApp:
+        return SecurityHeaders(super().build_middleware_stack(), self.trusted_proxy)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -32,7 +64,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             if services is None:
                 await app.state.services.close()
 
-    app = FastAPI(
+    app = CoalitionApp(
         title="Coalition",
         version=__version__,
         summary="A loyalty server for one shop or a coalition of independent businesses",
@@ -41,6 +73,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if services is not None:
         app.state.services = services  # usable without running the lifespan (tests over ASGI transport)
     problems.install(app)
+    outage.install(app)  # a database out of reach: 503 with Retry-After on every route
     app.include_router(pos_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(key_routes.router)
@@ -48,10 +81,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(settlement_routes.router)
     web_pages.install(app)  # /terminal, /console, /me and /static
     app.add_middleware(RateLimitMiddleware)  # 429 before anything else runs (pure ASGI, in memory)
+    openapi.install(app)  # /openapi.json as the server behaves: required headers, every error with its body
 
-    @app.get("/health", tags=["Health"])
+    @app.get("/health", tags=["Health"], summary="The server and its database answer (503 while the database is down)")
     async def health() -> dict[str, Any]:
-        async with app.state.services.engine.connect() as connection:
+        # a database that does not answer at all (a network cut) is a 503 within seconds, not a hung probe
+        async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS), app.state.services.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}
 

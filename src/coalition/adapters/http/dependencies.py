@@ -61,6 +61,8 @@ async def pos_write(
 ) -> PosWrite:
     svc: Services = request.app.state.services
     ctx = await svc.pos.authenticate(bearer_token(authorization))
+    if idempotency_key is None:  # required (the OpenAPI document says so): refused before the body is looked at
+        raise InvalidInput("Idempotency-Key is required", field="Idempotency-Key")
     return PosWrite(svc, ctx, idempotency_key, await request_hash(request))
 
 

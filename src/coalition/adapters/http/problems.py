@@ -75,7 +75,9 @@ def domain_problem(error: errors.DomainError) -> JSONResponse:
 
 def http_problem(error: StarletteHTTPException) -> JSONResponse:
     code = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
-    return problem(error.status_code, code, str(error.detail), str(error.detail))
+    response = problem(error.status_code, code, str(error.detail), str(error.detail))
+    response.headers.update(error.headers or {})  # a 405's Allow: the methods the path does answer
+    return response
 
 
 def install(app: FastAPI) -> None:

@@ -54,7 +54,7 @@ async def _document(request: Request) -> object:
         "requestBody": {
             "content": {
                 "application/json": {"schema": {"type": "object"}},
-                "application/yaml": {"schema": {"type": "string"}},
+                "application/yaml": {"schema": {"type": "object"}},
             }
         }
     },
@@ -113,7 +113,12 @@ async def history(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.rules.history(admin)
 
 
-@router.get("/{version}", summary="One version, as JSON or (format=yaml) YAML", response_model=None)
+@router.get(
+    "/{version}",
+    summary="One version, as JSON or (format=yaml) YAML",
+    response_model=None,
+    responses={200: {"content": {"application/json": {}, "application/yaml": {"schema": {"type": "object"}}}}},
+)
 async def version(
     version: PathId, svc: Svc, admin: NetworkAdmin, format: Annotated[str, Query(pattern="^(json|yaml)$")] = "json"
 ) -> dict[str, Any] | Response:

@@ -50,7 +50,19 @@ async def statements(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.settlement.listing(admin.id)
 
 
-@router.get("/statements/{number}", summary="A statement with both transfer plans; `?format=csv` for a table")
+@router.get(
+    "/statements/{number}",
+    summary="A statement with both transfer plans; `?format=csv` for a table, `?format=pdf` for a document",
+    responses={
+        200: {
+            "content": {
+                "application/json": {},
+                "text/csv": {"schema": {"type": "string"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            }
+        }
+    },
+)
 async def statement(
     number: PathId,
     svc: Svc,

@@ -8,8 +8,9 @@ on the purchase path, several times what the database spends.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple, Protocol
@@ -18,9 +19,11 @@ import asyncpg
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from coalition.adapters.storage.outage import CONNECTION_LOST
 from coalition.application.pos import DuplicateKey
 
 Row = Mapping[str, Any]
+Reconnect = Callable[[asyncpg.Connection], Awaitable[asyncpg.Connection]]
 _POSITIONAL = re.compile(r"\$(\d+)")
 _SQLITE_TIMESTAMP = "%Y-%m-%d %H:%M:%S.%f"  # the format SQLAlchemy's DateTime uses on SQLite
 
@@ -75,28 +78,33 @@ class Db(Protocol):
 class AsyncpgDb:
     backend = "postgresql"
 
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    def __init__(self, connection: asyncpg.Connection, reconnect: Reconnect | None = None) -> None:
         self.connection = connection
+        # Set until the first statement: a read that finds the connection dead (the database restarted while the
+        # pool slept) is sent again once on a fresh connection. Nothing was written, so nothing can be doubled.
+        self._reconnect = reconnect
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        return await self._guard(self.connection.fetch(sql, *args))  # type: ignore[no-any-return]
+        return await self._guard(sql, lambda c: c.fetch(sql, *args))  # type: ignore[no-any-return]
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        return await self._guard(self.connection.fetchrow(sql, *args))  # type: ignore[no-any-return]
+        return await self._guard(sql, lambda c: c.fetchrow(sql, *args))  # type: ignore[no-any-return]
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
-        return await self._guard(self.connection.fetchval(sql, *args))
+        return await self._guard(sql, lambda c: c.fetchval(sql, *args))
 
     async def execute(self, sql: str, *args: Any) -> None:
-        await self._guard(self.connection.execute(sql, *args))
+        await self._guard(sql, lambda c: c.execute(sql, *args))
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self._guard(self.connection.executemany(sql, list(rows)))
+        batch = list(rows)
+        await self._guard(sql, lambda c: c.executemany(sql, batch))
 
     async def insert_many(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """COPY: the fastest bulk insert PostgreSQL has; triggers and foreign keys still apply."""
         if rows:
-            await self._guard(self.connection.copy_records_to_table(table, records=rows, columns=list(columns)))
+            names = list(columns)
+            await self._guard("COPY", lambda c: c.copy_records_to_table(table, records=rows, columns=names))
 
     async def update_many(self, table: str, columns: Sequence[Column], assignments: str, rows: Sequence[Any]) -> None:
         # One statement over arrays: executemany would run the UPDATE once per row.
@@ -106,7 +114,8 @@ class AsyncpgDb:
         names = ", ".join(c.name for c in columns)
         key = columns[0].name
         sql = f"UPDATE {table} AS t SET {assignments} FROM unnest({arrays}) AS u({names}) WHERE t.{key} = u.{key}"
-        await self._guard(self.connection.execute(sql, *(list(values) for values in zip(*rows, strict=True))))
+        values = [list(column) for column in zip(*rows, strict=True)]
+        await self._guard(sql, lambda c: c.execute(sql, *values))
 
     def any_of(
         self, column: str, parameter: int, values: Sequence[Any], sql_type: str = "text"
@@ -114,12 +123,17 @@ class AsyncpgDb:
         # One array parameter: one prepared statement whatever the number of values.
         return f"{column} = ANY(${parameter}::{sql_type}[])", [list(values)]
 
-    @staticmethod
-    async def _guard(operation: Any) -> Any:
+    async def _guard(self, sql: str, run: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+        reconnect, self._reconnect = self._reconnect, None
         try:
-            return await operation
+            return await run(self.connection)
         except asyncpg.UniqueViolationError as error:
             raise (duplicate_from_message(f"{error.constraint_name} {error}") or DuplicateKey("unique")) from error
+        except CONNECTION_LOST:
+            if reconnect is None or not sql.lstrip()[:6].upper() == "SELECT":
+                raise
+        self.connection = await reconnect(self.connection)
+        return await self._guard(sql, run)
 
     def timestamp(self, value: Any) -> datetime | None:
         return value if value is None else value.astimezone(UTC)
@@ -234,15 +248,44 @@ class AsyncpgPool:
             )
         return self._pool
 
+    async def _fresh(self, dead: asyncpg.Connection) -> asyncpg.Connection:
+        """Another connection for one found dead: closed for good, so that the pool opens a new one in its place."""
+        pool = await self.pool()
+        with contextlib.suppress(asyncpg.InterfaceError):  # already let go of when asyncpg saw it die
+            dead.terminate()
+        await pool.release(dead)
+        return await pool.acquire()
+
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncpgDb]:
-        async with (await self.pool()).acquire() as connection:
-            yield AsyncpgDb(connection)
+        pool = await self.pool()
+        db = AsyncpgDb(await pool.acquire(), self._fresh)
+        try:
+            yield db
+        finally:
+            await pool.release(db.connection)  # a dead one is dropped: the pool reconnects that slot on next use
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncpgDb]:
-        async with (await self.pool()).acquire() as connection, connection.transaction():
-            yield AsyncpgDb(connection)
+        pool = await self.pool()
+        connection = await pool.acquire()
+        try:
+            try:
+                transaction = connection.transaction()
+                await transaction.start()
+            except CONNECTION_LOST:  # dead before BEGIN answered: nothing was written, so begin on a fresh one
+                connection = await self._fresh(connection)
+                transaction = connection.transaction()
+                await transaction.start()
+            try:
+                yield AsyncpgDb(connection)
+            except BaseException:
+                with contextlib.suppress(*CONNECTION_LOST, asyncpg.InterfaceError):  # a dead one rolled back itself
+                    await transaction.rollback()
+                raise
+            await transaction.commit()
+        finally:
+            await pool.release(connection)
 
     async def close(self) -> None:
         if self._pool is not None:

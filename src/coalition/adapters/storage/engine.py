@@ -33,7 +33,7 @@ def sync_url(url: str) -> str:
     return _with_driver(url, _SYNC_DRIVERS)
 
 
-def configure_sqlite(sync_engine: Any) -> None:
+def configure_sqlite(sync_engine: Any, busy_timeout_ms: int = 30_000) -> None:
     """Foreign keys on, WAL, and BEGIN IMMEDIATE so a transaction holds the write lock from its first statement.
 
     SQLite has one writer at a time; taking the lock up front means a read-check-write in one transaction can never
@@ -47,7 +47,7 @@ def configure_sqlite(sync_engine: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")
@@ -55,9 +55,11 @@ def configure_sqlite(sync_engine: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 20, sqlite_busy_timeout_ms: int = 30_000) -> AsyncEngine:
     if backend_of(url) == "sqlite":
         engine = create_async_engine(async_url(url))
-        configure_sqlite(engine.sync_engine)
+        configure_sqlite(engine.sync_engine, sqlite_busy_timeout_ms)
         return engine
-    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+    # The admin side pings a pooled connection before use (one cheap round trip), so connections the database dropped
+    # (a restart, an outage) are replaced by themselves. The purchase path does not use this engine on PostgreSQL.
+    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)

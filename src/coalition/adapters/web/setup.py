@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -31,7 +30,7 @@ from coalition.domain import errors
 
 STATIC_DIR = Path(__file__).parent / "static"
 PAGE_PREFIXES = ("/terminal", "/console", "/me", "/static")
-SECURITY_HEADERS = {
+SECURITY_HEADERS = {  # on every page, static file and page error (adapters/http/security_headers.py adds them)
     # scripts only from our own files; inline styles are allowed for the charts' bar widths
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
@@ -70,14 +69,6 @@ def install(app: FastAPI) -> None:
     for module in PAGE_MODULES:
         app.include_router(module.router)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        if is_page(request):
-            for name, value in SECURITY_HEADERS.items():
-                response.headers.setdefault(name, value)
-        return response
-
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, error: SignInRequired) -> Response:
         if request.headers.get("x-requested-with") == "fetch":
@@ -96,7 +87,9 @@ def install(app: FastAPI) -> None:
         if not is_page(request):
             return problems.http_problem(error)
         title = gettext(request, "Page not found") if error.status_code == 404 else str(error.detail)
-        return error_page(request, error.status_code, title, str(error.detail))
+        response = error_page(request, error.status_code, title, str(error.detail))
+        response.headers.update(error.headers or {})  # a 405's Allow
+        return response
 
 
 def error_page(request: Request, status_code: int, title: str, detail: str) -> Response:
