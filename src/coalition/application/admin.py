@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from coalition.application.cache import ACCESS_CHANGES, AccessChanges
 from coalition.application.pos import DuplicateKey, key_hash
 from coalition.application.security import MIN_PASSWORD_LENGTH, hash_password, new_api_key
 from coalition.domain.bonus import BonusProgram, Tier
@@ -137,8 +138,10 @@ def _name(value: str, field: str = "name") -> str:
 
 
 class AdminService:
-    def __init__(self, unit_of_work: AdminUnitOfWorkFactory) -> None:
+    def __init__(self, unit_of_work: AdminUnitOfWorkFactory, access_changes: AccessChanges = ACCESS_CHANGES) -> None:
         self._unit_of_work = unit_of_work
+        # moved after a change of who may act has committed and before it answers (see AccessChanges)
+        self._access_changes = access_changes
 
     async def authenticate(self, admin_key: str | None) -> NetworkRef:
         if not admin_key:
@@ -268,6 +271,7 @@ class AdminService:
             await _require_cashier(uow, network, cashier_id, partner_id)
             if not await uow.set_cashier_password(network, cashier_id, hash_password(password)):
                 raise _no_cashier(cashier_id)
+        self._access_changes.moved()
         return {"id": cashier_id, "password_changed": True}
 
     async def set_cashier_active(
@@ -278,6 +282,7 @@ class AdminService:
             await _require_cashier(uow, network, cashier_id, partner_id)
             if not await uow.set_cashier_active(network, cashier_id, active):
                 raise _no_cashier(cashier_id)
+        self._access_changes.moved()
         return {"id": cashier_id, "active": active}
 
     async def cashier(self, network: NetworkRef, cashier_id: int, partner_id: int | None = None) -> StaffCashier:
@@ -304,7 +309,7 @@ class AdminService:
             }
 
     async def deactivate_terminal(self, network: NetworkRef, terminal_id: int) -> dict[str, Any]:
-        """Revoke a terminal's key: its next request is refused (401) within the key cache's few seconds."""
+        """Revoke a terminal's key: every request sent after this answers is refused (401), by every worker."""
         async with self._unit_of_work() as uow:
             prefix = await uow.terminal_key_prefix(network, terminal_id)
             if prefix is None:
@@ -316,6 +321,7 @@ class AdminService:
                     field="terminal_id",
                 )
             await uow.set_terminal_active(network, terminal_id, False)
+        self._access_changes.moved()
         return {"id": terminal_id, "active": False}
 
     async def partners(self, network: NetworkRef) -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ class TerminalContext:
     outlet_name: str
     timezone: str
     partner_name: str = ""
+    key_expires_at: datetime | None = None  # a seam for expiring keys (slice "keys"): checked on every use
 
 
 @dataclass(frozen=True, slots=True)

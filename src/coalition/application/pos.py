@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from coalition.application.cache import TtlCache
+from coalition.application.access import refuse_revoked
+from coalition.application.cache import ACCESS_CHANGES, AccessChanges, TtlCache
 from coalition.application.ports import (
     Clock,
     IdempotencyRecord,
@@ -192,6 +193,7 @@ class PosService:
         clock: Clock,
         cache_ttl_seconds: float = 5.0,
         rules_in_force: RulesInForce | None = None,
+        access_changes: AccessChanges = ACCESS_CHANGES,
     ) -> None:
         self.unit_of_work = unit_of_work
         self.clock = clock
@@ -199,12 +201,13 @@ class PosService:
         # (a publication takes effect within `cache_ttl_seconds`), never inside a purchase's unit of work.
         self._rules_in_force = rules_in_force
         self._rule_sets: TtlCache[int, tuple[CompiledRuleSet | None]] = TtlCache(cache_ttl_seconds)
-        self._terminals: TtlCache[str, TerminalContext] = TtlCache(cache_ttl_seconds)
+        # who may act is dropped from every worker's cache as soon as it changes (see AccessChanges)
+        self._terminals: TtlCache[str, TerminalContext] = TtlCache(cache_ttl_seconds, changes=access_changes)
         self._programs: TtlCache[int, ProgramContext] = TtlCache(cache_ttl_seconds)
         self._matrices: TtlCache[int, tuple[Matrix]] = TtlCache(cache_ttl_seconds)
         self._partner_accounts: TtlCache[tuple[int, int], int] = TtlCache(cache_ttl_seconds)
         self._breakage_policies: TtlCache[int, BreakagePolicy] = TtlCache(cache_ttl_seconds)
-        self._cashiers: TtlCache[tuple[int, str], bool] = TtlCache(cache_ttl_seconds)
+        self._cashiers: TtlCache[tuple[int, str], bool] = TtlCache(cache_ttl_seconds, changes=access_changes)
 
     # --- queries ------------------------------------------------------------------------------------------
 
@@ -220,6 +223,9 @@ class PosService:
         terminal = await self._terminals.get_or_load(hashed, load)
         if terminal is None:
             raise Unauthorized("this terminal key is unknown or revoked")
+        # checked on every use, cached or not: a key that expires is refused from that moment (slice "keys")
+        if terminal.key_expires_at is not None and terminal.key_expires_at <= self.clock.now():
+            raise Unauthorized("this terminal key has expired")
         return terminal
 
     async def terminal(self, terminal_id: int) -> TerminalContext:
@@ -401,7 +407,9 @@ class PosService:
             return await record(uow, key, locked=False)
 
         async def locked(uow: PosUnitOfWork, key: str) -> CommandResult | None:
-            return await record(uow, key, locked=True)
+            if (result := await record(uow, key, locked=True)) is None:  # refused: may the till still act?
+                await refuse_revoked(uow, ctx, purchase.cashier)
+            return result
 
         first = await self._maybe_idempotent(
             ctx, idempotency_key, request_hash, unlocked, look_up_first=False, autocommit=True
@@ -754,7 +762,8 @@ class PosService:
         return found[0] if found else OPEN
 
     def forget_terminal_keys(self) -> None:
-        """After a terminal was revoked: this process refuses its key at once (others within the cache time)."""
+        """After a terminal was revoked: this process drops every cached key (the admin service has also moved
+        the shared AccessChanges, so the other workers drop theirs)."""
         self._terminals.clear()
 
     def forget_matrix(self) -> None:

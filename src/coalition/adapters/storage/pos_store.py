@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from coalition.adapters.storage.access_guard import STILL_ALLOWED_PG, still_allowed_portable
 from coalition.adapters.storage.driver import AsyncpgPool, Column, Db, Row, sqlite_transaction
 from coalition.adapters.storage.engine import backend_of
 from coalition.application.ports import (
@@ -1079,15 +1080,19 @@ class SqlPosUnitOfWork:
         lifetime_spend_minor: int,
         *,
         expected_version: int | None = None,
+        allowed: tuple[int, int, str | None] | None = None,
     ) -> bool:
-        """Set the balance and bump its version (only if it is still `expected_version`, when given)."""
+        """Set the balance and bump its version (only if it is still `expected_version`, when given, and only if
+        the `allowed` (terminal, outlet, cashier) may still act, when given: see access_guard)."""
+        guard = f"AND {still_allowed_portable(4, 5, 6)} " if allowed is not None else ""
         changed = await self.db.fetchval(
             "UPDATE member_balances SET balance = $2, version = version + 1 "
-            "WHERE account_id = $1 AND (CAST($3 AS BIGINT) IS NULL OR version = CAST($3 AS BIGINT)) "
+            f"WHERE account_id = $1 AND (CAST($3 AS BIGINT) IS NULL OR version = CAST($3 AS BIGINT)) {guard}"
             "RETURNING account_id",
             account_id,
             balance,
             expected_version,
+            *(allowed or ()),
         )
         if changed is None:
             return False
@@ -1365,7 +1370,7 @@ def _asyncpg_dsn(database_url: str) -> str:
 _PG_RECORD_PURCHASE = """
 WITH balance AS (
   UPDATE member_balances SET balance = $13::bigint, version = version + 1
-  WHERE account_id = $10::bigint AND ($35::bigint IS NULL OR version = $35::bigint)
+  WHERE account_id = $10::bigint AND ($35::bigint IS NULL OR version = $35::bigint) AND {still_allowed}
   RETURNING account_id
 ), tx AS (
   INSERT INTO ledger_transactions (network_id, kind, outlet_id, reverses_tx_id, memo, occurred_at, recorded_at)
@@ -1406,7 +1411,7 @@ WITH balance AS (
 INSERT INTO idempotency_keys (terminal_id, key, request_hash, status_code, response, created_at)
 SELECT $17::bigint, $31::text, $32::text, $33::int, $34::text, $4::timestamptz FROM balance
 RETURNING terminal_id
-"""
+""".replace("{still_allowed}", STILL_ALLOWED_PG)
 
 
 async def _find_member_points(
@@ -1499,6 +1504,7 @@ async def _record_purchase_portable(uow: SqlPosUnitOfWork, write: PurchaseWrite,
         write.balance_after,
         write.lifetime_spend_after_minor,
         expected_version=expected_version,
+        allowed=(p.terminal.terminal_id, p.terminal.outlet_id, p.cashier_login),
     ):
         return False
     tx_id = None
