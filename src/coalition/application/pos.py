@@ -42,7 +42,6 @@ from coalition.domain.coupons import Coupon, NewCoupon, accept_coupons, issued_c
 from coalition.domain.errors import (
     Conflict,
     DomainError,
-    Forbidden,
     IdempotencyKeyReused,
     InvalidInput,
     MemberNotFound,
@@ -434,10 +433,8 @@ class PosService:
         async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
             pc = await self.program_context(uow, ctx.network_id)
             stored = await uow.purchase_for_refund(ctx.network_id, purchase_id)
-            if stored is None:
-                raise PurchaseNotFound(f"no purchase '{purchase_id}' in this network", field="purchase_id")
-            if stored.partner_id != ctx.partner_id:
-                raise Forbidden("only an outlet of the partner that sold may refund this purchase")
+            if stored is None or stored.partner_id != ctx.partner_id:  # another partner's: not found, not "forbidden"
+                raise PurchaseNotFound(f"this outlet's partner has no purchase '{purchase_id}'", field="purchase_id")
             await self.require_cashier(uow, ctx, refund.cashier)
             program = pc.program
             refund_minor, quantities = _refund_amount(program, stored, refund)

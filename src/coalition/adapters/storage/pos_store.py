@@ -1218,9 +1218,13 @@ class SqlPosUnitOfWork:
             visit.started_at,
         )
 
-    async def visit(self, network_id: int, visit_id: str, *, lock: bool) -> Visit | None:
+    async def visit(
+        self, network_id: int, visit_id: str, *, lock: bool, partner_id: int, bought_in: bool = False
+    ) -> Visit | None:
         lock_clause = " FOR UPDATE" if lock and self.db.backend == "postgresql" else ""
-        row = await self.db.fetchrow(f"{_VISIT} WHERE network_id = $1 AND id = $2{lock_clause}", network_id, visit_id)
+        reach = f"({_OPENED_BY_PARTNER}{f' OR {_BOUGHT_IN_VISIT}' if bought_in else ''})"
+        sql = f"{_VISIT} WHERE network_id = $1 AND id = $2 AND {reach}{lock_clause}"
+        row = await self.db.fetchrow(sql, network_id, visit_id, partner_id)
         return None if row is None else self._visit_of(row)
 
     async def lots_ending_with_visit(self, account_id: int, visit_id: str) -> set[int]:
@@ -1324,6 +1328,14 @@ class SqlPosUnitOfWork:
 
 _VISIT = (
     "SELECT id, member_id, entry_outlet_id, started_at, exit_outlet_id, ended_at, points_reset, gifts_reset FROM visits"
+)
+# A visit is in a terminal's reach ($3: its partner) when an outlet of that partner opened it, or (to read it) when
+# the member bought at an outlet of that partner during it (docs/terminal-reach.md).
+_OPENED_BY_PARTNER = "entry_outlet_id IN (SELECT id FROM outlets WHERE partner_id = $3)"
+_BOUGHT_IN_VISIT = (
+    "EXISTS (SELECT 1 FROM purchases p JOIN outlets o ON o.id = p.outlet_id WHERE p.member_id = visits.member_id "
+    "AND o.partner_id = $3 AND p.recorded_at >= visits.started_at "
+    "AND (visits.ended_at IS NULL OR p.recorded_at <= visits.ended_at))"
 )
 
 
