@@ -17,6 +17,9 @@ class Settings:
     smtp_port: int = 25
     mail_from: str = "coalition@localhost"
     open_registration: bool = False  # anyone may register a shop at /console/register (a hosted server's sign-up)
+    # --- slice revocation-time-scope (issue 12, hole 5): how far a till's occurred_at may be from the server's clock
+    occurred_at_max_age_hours: int = 72
+    occurred_at_max_ahead_minutes: int = 5
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -28,4 +31,7 @@ class Settings:
             smtp_port=int(os.environ.get("COALITION_SMTP_PORT", "25")),
             mail_from=os.environ.get("COALITION_MAIL_FROM", "coalition@localhost"),
             open_registration=os.environ.get("COALITION_OPEN_REGISTRATION", "") == "1",
+            # --- slice revocation-time-scope (issue 12, hole 5)
+            occurred_at_max_age_hours=int(os.environ.get("COALITION_OCCURRED_AT_MAX_AGE_HOURS", "72")),
+            occurred_at_max_ahead_minutes=int(os.environ.get("COALITION_OCCURRED_AT_MAX_AHEAD_MINUTES", "5")),
         )

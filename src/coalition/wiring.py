@@ -27,6 +27,7 @@ from coalition.application.daily_reports import DailyReports
 from coalition.application.devices import DeviceUseService
 from coalition.application.gifts import GiftService
 from coalition.application.member_page import MemberPage
+from coalition.application.occurred_at import OccurredAtWindow
 from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService
 from coalition.application.ports import Clock
@@ -80,7 +81,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     store = SqlStore(engine, settings.database_url)
     rules = RulesService(SqlRulesStore(engine).unit_of_work, clock)
-    pos = PosService(store.unit_of_work, clock, rules_in_force=rules.in_force_for)
+    window = OccurredAtWindow(settings.occurred_at_max_age_hours, settings.occurred_at_max_ahead_minutes)
+    pos = PosService(store.unit_of_work, clock, rules_in_force=rules.in_force_for, occurred_at_window=window)
     admin_store = SqlAdminStore(engine, clock)
     admin = AdminService(admin_store.unit_of_work)
     coupons = CouponService(store.unit_of_work, clock)

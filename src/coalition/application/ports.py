@@ -401,6 +401,7 @@ class PosUnitOfWork(Protocol):
         """The visit if it is in the reach of `partner_id`: opened at one of its outlets, or (`bought_in`) one in
         which the member bought at one of them."""
         ...
+
     async def open_visit_of(self, member_id: int) -> Visit | None: ...
     async def lots_ending_with_visit(self, account_id: int, visit_id: str) -> set[int]:
         """Ids of the account's lots with points left that the end of this visit sweeps (end_of_visit accruals)."""

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from coalition.application.access import refuse_revoked
 from coalition.application.cache import ACCESS_CHANGES, AccessChanges, TtlCache
+from coalition.application.occurred_at import OccurredAtWindow
 from coalition.application.ports import (
     Clock,
     IdempotencyRecord,
@@ -193,8 +194,10 @@ class PosService:
         cache_ttl_seconds: float = 5.0,
         rules_in_force: RulesInForce | None = None,
         access_changes: AccessChanges = ACCESS_CHANGES,
+        occurred_at_window: OccurredAtWindow = OccurredAtWindow(),
     ) -> None:
         self.unit_of_work = unit_of_work
+        self.occurred_at_window = occurred_at_window
         self.clock = clock
         # A published rule set prices purchases instead of the bonus program; looked up at most every few seconds
         # (a publication takes effect within `cache_ttl_seconds`), never inside a purchase's unit of work.
@@ -379,7 +382,7 @@ class PosService:
             await self.require_allowed(uow, ctx, quote)
             if (new_tier is not None or quote.coupons_to_issue or quote.gifts_to_grant) and not locked:
                 return None  # more than one statement: write them all under the lock, in one transaction
-            occurred_at = purchase.occurred_at or now
+            occurred_at = self.occurred_at_window.moment(purchase.occurred_at, now)
             new_purchase = purchase_record(ctx, purchase, member, receipt, lines, quote, occurred_at, new_tier)
             gift_types = await gift_types_for(uow, ctx, quote)
             extras = PurchaseExtras.of(quote, coupons, new_purchase, now, gift_types)
