@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from coalition.application.admin import NetworkRef, ProgramSettings
 from coalition.application.ports import Profile
-from coalition.application.pos import EnrolInput, PurchaseInput, RefundInput, fingerprint
+from coalition.application.pos import EnrolInput, PosService, PurchaseInput, RefundInput, fingerprint
 from coalition.domain.bonus import Tier
 from coalition.domain.errors import Conflict, Unauthorized
 from coalition.wiring import Services
@@ -199,17 +199,21 @@ async def _demo_sales(services: Services, shop: Any) -> None:
     )
     terminals = [await services.pos.authenticate(spec.terminal_key) for spec in OUTLETS]
     now = datetime.now(UTC)
+    # Each past sale is recorded at its own moment, as if made then: reports count a sale when the server recorded
+    # it, and a till may not date a sale more than a few days back (issue 12, hole 5).
+    then = _Then(now)
+    history = PosService(services.store.unit_of_work, then, rules_in_force=services.rules.in_force_for)
     last_id = ""
     for number, (days, minutes, outlet, amount, redeem) in enumerate(SALES, start=1):
         receipt = f"demo-sale-{number}"
-        bought = await services.pos.purchase(
+        then.moment = _sale_moment(now, days, minutes)
+        bought = await history.purchase(
             terminals[outlet],
             PurchaseInput(
                 WALK_IN_CARD,
                 amount=amount,
                 receipt=receipt,
                 cashier=OUTLETS[outlet].cashier_login,
-                occurred_at=_sale_moment(now, days, minutes),
                 redeem_points=redeem or None,
             ),
             receipt,
@@ -234,6 +238,14 @@ async def live_demo_keys(services: Services) -> list[str]:
             continue
         live.append(key)
     return live
+class _Then:
+    """The clock of the demo's past sales: set to each sale's moment."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
 
 
 async def describe_demo(services: Services) -> dict[str, Any]:

@@ -29,6 +29,9 @@ class Settings:
     member_lookups: str = "60/min"  # a till's lookups of members (GET /v1/members/..., the terminal page)
     member_lookup_misses: str = "10/min"  # of which find nobody: enumerating cards or phones is refused
     # --- end sign-in-limits ---
+    # --- slice revocation-time-scope (issue 12, hole 5): how far a till's occurred_at may be from the server's clock
+    occurred_at_max_age_hours: int = 72
+    occurred_at_max_ahead_minutes: int = 5
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -41,6 +44,9 @@ class Settings:
             mail_from=os.environ.get("COALITION_MAIL_FROM", "coalition@localhost"),
             open_registration=os.environ.get("COALITION_OPEN_REGISTRATION", "") == "1",
             **_sign_in_limits_from_env(),
+            # --- slice revocation-time-scope (issue 12, hole 5)
+            occurred_at_max_age_hours=int(os.environ.get("COALITION_OCCURRED_AT_MAX_AGE_HOURS", "72")),
+            occurred_at_max_ahead_minutes=int(os.environ.get("COALITION_OCCURRED_AT_MAX_AHEAD_MINUTES", "5")),
         )
 
 

@@ -23,6 +23,7 @@ from coalition.adapters.storage.web_terminal_store import SqlWebTerminalStore
 from coalition.application.admin import AdminService
 from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.breakage import BreakageService
+from coalition.application.cache import ACCESS_CHANGES
 from coalition.application.coupons import CouponService
 from coalition.application.daily_reports import DailyReports
 from coalition.application.devices import DeviceUseService
@@ -30,6 +31,7 @@ from coalition.application.gifts import GiftService
 from coalition.application.keys import KeyService
 from coalition.application.member_lookups import MemberLookups
 from coalition.application.member_page import MemberPage
+from coalition.application.occurred_at import OccurredAtWindow
 from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService
 from coalition.application.ports import Clock
@@ -86,10 +88,16 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     store = SqlStore(engine, settings.database_url)
     rules = RulesService(SqlRulesStore(engine).unit_of_work, clock)
-    pos = PosService(store.unit_of_work, clock, rules_in_force=rules.in_force_for)
+    window = OccurredAtWindow(settings.occurred_at_max_age_hours, settings.occurred_at_max_ahead_minutes)
+    pos = PosService(store.unit_of_work, clock, rules_in_force=rules.in_force_for, occurred_at_window=window)
     admin_store = SqlAdminStore(engine, clock)
     admin = AdminService(admin_store.unit_of_work, clock)
-    keys = KeyService(SqlKeyStore(engine).unit_of_work, clock, pos.forget_terminal_keys)
+
+    def terminal_keys_changed() -> None:
+        ACCESS_CHANGES.moved()  # every worker drops the keys it cached, as after a revoke
+        pos.forget_terminal_keys()
+
+    keys = KeyService(SqlKeyStore(engine).unit_of_work, clock, terminal_keys_changed)
     coupons = CouponService(store.unit_of_work, clock)
     mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from) if settings.smtp_host else None
     settlement = SettlementService(SqlSettlementStore(engine), clock, mailer, statement_pdf)

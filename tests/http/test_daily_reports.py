@@ -67,10 +67,15 @@ async def _the_day(http: httpx.AsyncClient, services: Any, clock: Clock) -> tupl
     )
     assert stored.status_code == 200, stored.text
     await enrol(http, net.shop_key, "7001")
-    await _buy(http, net.shop_key, "900.00", _moscow(9, 23, 50))
-    first = await _buy(http, net.shop_key, "2000.00", _moscow(10, 10, 5), cashier="anna")
-    second = await _buy(http, net.shop_key, "1500.00", _moscow(10, 14, 10), cashier="anna", redeem_points=30)
-    await _buy(http, net.cafe_key, "300.00", _moscow(10, 12))
+
+    async def sale(key: str, amount: str, at: datetime, **extra: Any) -> dict[str, Any]:
+        clock.moment = at  # recorded as it happens: the report goes by the server's time
+        return await _buy(http, key, amount, at, **extra)
+
+    await sale(net.shop_key, "900.00", _moscow(9, 23, 50))
+    first = await sale(net.shop_key, "2000.00", _moscow(10, 10, 5), cashier="anna")
+    second = await sale(net.shop_key, "1500.00", _moscow(10, 14, 10), cashier="anna", redeem_points=30)
+    await sale(net.cafe_key, "300.00", _moscow(10, 12))
     assert (first["points_earned"], second["points_earned"], second["amount_due"]) == (60, 44, "1470.00")
     clock.moment = _moscow(10, 16)
     refunds = f"/v1/purchases/{first['id']}/refunds"
@@ -86,8 +91,7 @@ async def _the_day(http: httpx.AsyncClient, services: Any, clock: Clock) -> tupl
     )
     assert refund.status_code == 201, refund.text
     assert (refund.json()["money_back"], refund.json()["points_clawed_back"]) == ("500.00", 15)
-    clock.moment = _moscow(11, 0, 5)
-    await _buy(http, net.shop_key, "700.00", _moscow(11, 0, 10))
+    await sale(net.shop_key, "700.00", _moscow(11, 0, 10))
     clock.moment = _moscow(11, 2)  # after closing: "yesterday" is the 10th in Moscow (the 10th's 23:00 UTC)
     return net, first
 
@@ -135,10 +139,10 @@ async def test_each_partner_with_an_address_gets_its_day_once(settings: Settings
             assert attachment.get_filename() == "report-2026-03-10.csv"
             rows = list(csv.reader(io.StringIO(attachment.get_content())))
             assert [",".join(row) for row in rows] == [
-                "time,kind,outlet,receipt,cashier,check,money,points_earned,points_spent",
-                "2026-03-10T10:05:00+03:00,purchase,Shop till,R-101005,anna,2000.00,2000.00,60,0",
-                "2026-03-10T14:10:00+03:00,purchase,Shop till,R-101410,anna,1500.00,1470.00,44,30",
-                "2026-03-10T16:00:00+03:00,refund,Shop till,R-101005,vera,500.00,500.00,15,0",
+                "time,kind,outlet,receipt,cashier,check,money,points_earned,points_spent,till_time",
+                "2026-03-10T10:05:00+03:00,purchase,Shop till,R-101005,anna,2000.00,2000.00,60,0,",
+                "2026-03-10T14:10:00+03:00,purchase,Shop till,R-101410,anna,1500.00,1470.00,44,30,",
+                "2026-03-10T16:00:00+03:00,refund,Shop till,R-101005,vera,500.00,500.00,15,0,",
             ]
 
             again = await http.post(jobs, json={"day": "2026-03-10"}, headers=auth(net.admin_key))

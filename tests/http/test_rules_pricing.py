@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 import sqlalchemy as sa
 
@@ -148,7 +150,6 @@ async def test_coupons_and_item_tags_reach_the_rules(services):
 
 
 async def test_rules_on_visits_and_last_months_spend_read_the_members_history(services):
-    from datetime import timedelta
 
     net = await make_network(services)
     rules = {
@@ -170,17 +171,28 @@ async def test_rules_on_visits_and_last_months_spend_read_the_members_history(se
     assert (await services.rules.save_draft(net.ref, rules))["errors"] == 0
     await services.rules.publish(net.ref, None)
     assert (await services.rules.in_force(net.ref)).needs_member_history
-    last_month = (services.rules.clock.now().replace(day=1) - timedelta(days=3)).isoformat()
+    real_clock = services.pos.clock
+    last_month = real_clock.now().replace(day=1) - timedelta(days=3)
     async with client(services) as http:
         await enrol(http, net.shop_key, CARD)
+        services.pos.clock = _At(last_month)  # the sale was recorded last month (a till's occurred_at is bounded)
         first = await http.post(
             "/v1/purchases",
-            json={"customer": CARD, "amount": "1500.00", "receipt": new_key(), "occurred_at": last_month},
+            json={"customer": CARD, "amount": "1500.00", "receipt": new_key()},
             headers=auth(net.shop_key, new_key()),
         )
+        services.pos.clock = real_clock
         assert first.status_code == 201, first.text
         assert first.json()["discount"] == "0.00"  # a first visit, nothing spent the month before
         second = await buy(http, net.shop_key, CARD, "100.00")
         # a returning member (5 %) who spent 1,500.00 last month (10 %)
         assert second.json()["discount"] == "15.00", second.text
         assert second.json()["applied_rules"] == ["next-month", "returning"]
+
+
+class _At:
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment

@@ -91,10 +91,11 @@ def _settings(database_url: str, **overrides: Any) -> Settings:
 class LiveServer:
     """The whole application served by uvicorn in a thread, as `coalition serve` would, on a free port."""
 
-    def __init__(self, database_url: str, **settings: Any) -> None:
+    def __init__(self, database_url: str, clock: Any = None, **settings: Any) -> None:
         self.database_url = database_url
+        chosen = _settings(database_url, **settings)
         config = uvicorn.Config(
-            create_app(_settings(database_url, **settings)),
+            create_app(chosen, services=build_services(chosen, clock=clock) if clock is not None else None),
             host="127.0.0.1",
             port=0,
             log_level="warning",

@@ -4,8 +4,9 @@ minor unit, per outlet and per cashier, in the outlet's time zone; an owner neve
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +25,31 @@ __all__ = ["smtp"]  # the fixture, imported for pytest to find
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 DAY = date(2026, 3, 10)
+
+
+class _Clock:
+    """The server's clock, which `_buy` sets to each sale's moment: reports count a sale when the server recorded
+    it (issue 12, hole 5); until a test sets it, the real time."""
+
+    def __init__(self) -> None:
+        self.moment: datetime | None = None
+
+    def now(self) -> datetime:
+        return self.moment or datetime.now(UTC)
+
+
+CLOCK = _Clock()
+
+
+@pytest.fixture()
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    """conftest's, on CLOCK."""
+    CLOCK.moment = None
+    built = build_services(settings, clock=CLOCK)
+    try:
+        yield built
+    finally:
+        await built.close()
 RULES = {
     "rules": [
         {"code": "ten-off", "effects": [{"discount": {"percent": "10"}}]},
@@ -63,6 +89,7 @@ async def _setting(services: Services) -> tuple[Network, int, int]:
 async def _buy(
     http: httpx.AsyncClient, key: str, card: str, amount: str, at: datetime, cashier: str | None, redeem: int = 0
 ) -> dict[str, Any]:
+    CLOCK.moment = at  # recorded as it happens
     body: dict[str, Any] = {"customer": card, "amount": amount, "receipt": new_key(), "occurred_at": at.isoformat()}
     if cashier:
         body["cashier"] = cashier
@@ -300,7 +327,8 @@ async def test_an_owner_sets_the_report_address_and_mails_a_day_from_the_reports
     settings: Settings, smtp: tuple[Inbox, int]
 ) -> None:
     inbox, port = smtp
-    services = build_services(replace(settings, smtp_host="127.0.0.1", smtp_port=port))
+    CLOCK.moment = None
+    services = build_services(replace(settings, smtp_host="127.0.0.1", smtp_port=port), clock=CLOCK)
     try:
         net, _, cafe_partner = await _setting(services)
         async with client(services) as http:

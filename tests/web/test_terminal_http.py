@@ -255,7 +255,9 @@ async def test_the_cashiers_day_is_the_outlets_calendar_day(services: Services) 
                 "cashier": "anna",
                 "occurred_at": moment.isoformat(),
             }
+            real_clock, services.pos.clock = services.pos.clock, _Clock(moment)  # recorded then (hole 5)
             bought = await http.post("/v1/purchases", json=body, headers=auth(shop.shop_key, new_key()))
+            services.pos.clock = real_clock
             assert bought.status_code == 201, bought.text
     terminal = WebTerminal(SqlWebTerminalStore(services.engine).unit_of_work, _Clock(after_midnight))
     assert terminal.local_today(ctx) == date(2026, 11, 26)

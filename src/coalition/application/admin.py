@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from coalition.application.cache import ACCESS_CHANGES, AccessChanges
 from coalition.application.key_life import AdminKeyMatch, KeyCaller, expiry_of, refuse_ended
 from coalition.application.ports import Clock
 from coalition.application.pos import DuplicateKey, key_hash
@@ -154,9 +155,13 @@ def _name(value: str, field: str = "name") -> str:
 
 
 class AdminService:
-    def __init__(self, unit_of_work: AdminUnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self, unit_of_work: AdminUnitOfWorkFactory, clock: Clock, access_changes: AccessChanges = ACCESS_CHANGES
+    ) -> None:
         self._unit_of_work = unit_of_work
         self._clock = clock
+        # moved after a change of who may act has committed and before it answers (see AccessChanges)
+        self._access_changes = access_changes
 
     async def authenticate(self, admin_key: str | None) -> NetworkRef:
         caller = await self.admin_caller(admin_key)
@@ -327,6 +332,7 @@ class AdminService:
             await _require_cashier(uow, network, cashier_id, partner_id)
             if not await uow.set_cashier_password(network, cashier_id, hash_password(password)):
                 raise _no_cashier(cashier_id)
+        self._access_changes.moved()
         return {"id": cashier_id, "password_changed": True}
 
     async def set_cashier_active(
@@ -337,6 +343,7 @@ class AdminService:
             await _require_cashier(uow, network, cashier_id, partner_id)
             if not await uow.set_cashier_active(network, cashier_id, active):
                 raise _no_cashier(cashier_id)
+        self._access_changes.moved()
         return {"id": cashier_id, "active": active}
 
     async def cashier(self, network: NetworkRef, cashier_id: int, partner_id: int | None = None) -> StaffCashier:
@@ -363,7 +370,7 @@ class AdminService:
             }
 
     async def deactivate_terminal(self, network: NetworkRef, terminal_id: int) -> dict[str, Any]:
-        """Revoke a terminal's key: its next request is refused (401) within the key cache's few seconds."""
+        """Revoke a terminal's key: every request sent after this answers is refused (401), by every worker."""
         async with self._unit_of_work() as uow:
             prefix = await uow.terminal_key_prefix(network, terminal_id)
             if prefix is None:
@@ -375,6 +382,7 @@ class AdminService:
                     field="terminal_id",
                 )
             await uow.set_terminal_active(network, terminal_id, False)
+        self._access_changes.moved()
         return {"id": terminal_id, "active": False}
 
     async def partners(self, network: NetworkRef) -> list[dict[str, Any]]:

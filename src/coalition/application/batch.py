@@ -121,6 +121,7 @@ class BatchRecorder:
                     basket = parse_basket(pc.program, item.purchase.amount, item.purchase.items)
                     found_by = lookup_candidates(item.purchase.customer)
                     _require_receipt(item.purchase.receipt)
+                    service.occurred_at_window.moment(item.purchase.occurred_at, service.clock.now())
                     presented = normalize_codes(item.purchase.coupons)
                 except DomainError as error:
                     outcomes[index] = error
@@ -241,7 +242,7 @@ class _Planner:
         new_tier = tier_change(plan.quote, history)
         if new_tier is not None:
             self.batch.member_tiers[member.member_id] = new_tier
-        occurred_at = purchase.occurred_at or self.now
+        occurred_at = self.service.occurred_at_window.moment(purchase.occurred_at, self.now)
         tx_id = None
         lots = {lot.id: lot for lot in state.lots}
         if plan.transaction is not None:

@@ -29,7 +29,7 @@ from coalition.domain.money import format_minor
 class DayTransaction:
     """A purchase, or a refund of one, at one of the partner's outlets."""
 
-    occurred_at: datetime  # a purchase's moment at the till; a refund's recording
+    recorded_at: datetime  # when the server recorded it: the day it counts in and the time shown
     outlet_name: str
     cashier_login: str | None
     kind: str  # "purchase" | "refund"
@@ -38,6 +38,16 @@ class DayTransaction:
     money_minor: int  # paid in money; for a refund, money given back
     points_earned: int  # a refund: points taken back
     points_spent: int  # a refund: points given back
+    till_time: datetime | None = None  # the till's own time of a purchase (occurred_at), where it differs
+
+
+def till_time(occurred_at: datetime | None, recorded_at: datetime | None) -> datetime | None:
+    """The till's time of a sale when it tells something: at least a minute (what a report shows) from the server's.
+    A till may send occurred_at (an offline upload), but a report counts the sale when the server recorded it, so a
+    till cannot move a sale out of the day (issue 12, hole 5); its own time is shown beside."""
+    if occurred_at is None or recorded_at is None or abs(occurred_at - recorded_at) < timedelta(minutes=1):
+        return None
+    return occurred_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +148,8 @@ class DailyReports:
                 start, end = local_midnight(day, zone), local_midnight(day + timedelta(days=1), zone)
                 found = await uow.day_transactions(network_id, ids, start, end)
                 # each at its outlet's own clock, as the cashier saw it
-                rows.extend(replace(row, occurred_at=row.occurred_at.astimezone(ZoneInfo(zone))) for row in found)
-        rows.sort(key=lambda row: (row.occurred_at, row.outlet_name, row.receipt))
+                rows.extend(_at_zone(row, ZoneInfo(zone)) for row in found)
+        rows.sort(key=lambda row: (row.recorded_at, row.outlet_name, row.receipt))
         content = DailyReportContent(recipient.name, day, report, tuple(rows), currency, recipient.language)
         subject, text = self.write(content)
         mail = OutgoingMail(
@@ -158,11 +168,16 @@ class DailyReports:
             await uow.record_sent(recipient.partner_id, day, address, self.clock.now())
 
 
+def _at_zone(row: DayTransaction, zone: ZoneInfo) -> DayTransaction:
+    till = row.till_time.astimezone(zone) if row.till_time is not None else None
+    return replace(row, recorded_at=row.recorded_at.astimezone(zone), till_time=till)
+
+
 def transactions_csv(rows: Sequence[DayTransaction], currency: str) -> bytes:
     header = ["time", "kind", "outlet", "receipt", "cashier", "check", "money", "points_earned", "points_spent"]
     lines = [
         [
-            row.occurred_at.isoformat(),
+            row.recorded_at.isoformat(),
             row.kind,
             row.outlet_name,
             row.receipt,
@@ -171,7 +186,8 @@ def transactions_csv(rows: Sequence[DayTransaction], currency: str) -> bytes:
             format_minor(row.money_minor, currency),
             row.points_earned,
             row.points_spent,
+            row.till_time.isoformat() if row.till_time is not None else "",
         ]
         for row in rows
     ]
-    return csv_text([header, *lines]).encode()
+    return csv_text([[*header, "till_time"], *lines]).encode()

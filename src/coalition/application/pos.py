@@ -14,8 +14,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from coalition.application.cache import TtlCache
+from coalition.application.access import refuse_revoked
+from coalition.application.cache import ACCESS_CHANGES, AccessChanges, TtlCache
 from coalition.application.key_life import still_valid
+from coalition.application.occurred_at import OccurredAtWindow
 from coalition.application.ports import (
     Clock,
     IdempotencyRecord,
@@ -42,7 +44,6 @@ from coalition.domain.coupons import Coupon, NewCoupon, accept_coupons, issued_c
 from coalition.domain.errors import (
     Conflict,
     DomainError,
-    Forbidden,
     IdempotencyKeyReused,
     InvalidInput,
     MemberNotFound,
@@ -193,19 +194,23 @@ class PosService:
         clock: Clock,
         cache_ttl_seconds: float = 5.0,
         rules_in_force: RulesInForce | None = None,
+        access_changes: AccessChanges = ACCESS_CHANGES,
+        occurred_at_window: OccurredAtWindow = OccurredAtWindow(),
     ) -> None:
         self.unit_of_work = unit_of_work
+        self.occurred_at_window = occurred_at_window
         self.clock = clock
         # A published rule set prices purchases instead of the bonus program; looked up at most every few seconds
         # (a publication takes effect within `cache_ttl_seconds`), never inside a purchase's unit of work.
         self._rules_in_force = rules_in_force
         self._rule_sets: TtlCache[int, tuple[CompiledRuleSet | None]] = TtlCache(cache_ttl_seconds)
-        self._terminals: TtlCache[str, TerminalContext] = TtlCache(cache_ttl_seconds)
+        # who may act is dropped from every worker's cache as soon as it changes (see AccessChanges)
+        self._terminals: TtlCache[str, TerminalContext] = TtlCache(cache_ttl_seconds, changes=access_changes)
         self._programs: TtlCache[int, ProgramContext] = TtlCache(cache_ttl_seconds)
         self._matrices: TtlCache[int, tuple[Matrix]] = TtlCache(cache_ttl_seconds)
         self._partner_accounts: TtlCache[tuple[int, int], int] = TtlCache(cache_ttl_seconds)
         self._breakage_policies: TtlCache[int, BreakagePolicy] = TtlCache(cache_ttl_seconds)
-        self._cashiers: TtlCache[tuple[int, str], bool] = TtlCache(cache_ttl_seconds)
+        self._cashiers: TtlCache[tuple[int, str], bool] = TtlCache(cache_ttl_seconds, changes=access_changes)
 
     # --- queries ------------------------------------------------------------------------------------------
 
@@ -374,7 +379,7 @@ class PosService:
             await self.require_allowed(uow, ctx, quote)
             if (new_tier is not None or quote.coupons_to_issue or quote.gifts_to_grant) and not locked:
                 return None  # more than one statement: write them all under the lock, in one transaction
-            occurred_at = purchase.occurred_at or now
+            occurred_at = self.occurred_at_window.moment(purchase.occurred_at, now)
             new_purchase = purchase_record(ctx, purchase, member, receipt, lines, quote, occurred_at, new_tier)
             gift_types = await gift_types_for(uow, ctx, quote)
             extras = PurchaseExtras.of(quote, coupons, new_purchase, now, gift_types)
@@ -401,7 +406,9 @@ class PosService:
             return await record(uow, key, locked=False)
 
         async def locked(uow: PosUnitOfWork, key: str) -> CommandResult | None:
-            return await record(uow, key, locked=True)
+            if (result := await record(uow, key, locked=True)) is None:  # refused: may the till still act?
+                await refuse_revoked(uow, ctx, purchase.cashier)
+            return result
 
         first = await self._maybe_idempotent(
             ctx, idempotency_key, request_hash, unlocked, look_up_first=False, autocommit=True
@@ -426,10 +433,8 @@ class PosService:
         async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
             pc = await self.program_context(uow, ctx.network_id)
             stored = await uow.purchase_for_refund(ctx.network_id, purchase_id)
-            if stored is None:
-                raise PurchaseNotFound(f"no purchase '{purchase_id}' in this network", field="purchase_id")
-            if stored.partner_id != ctx.partner_id:
-                raise Forbidden("only an outlet of the partner that sold may refund this purchase")
+            if stored is None or stored.partner_id != ctx.partner_id:  # another partner's: not found, not "forbidden"
+                raise PurchaseNotFound(f"this outlet's partner has no purchase '{purchase_id}'", field="purchase_id")
             await self.require_cashier(uow, ctx, refund.cashier)
             program = pc.program
             refund_minor, quantities = _refund_amount(program, stored, refund)
@@ -754,7 +759,8 @@ class PosService:
         return found[0] if found else OPEN
 
     def forget_terminal_keys(self) -> None:
-        """After a terminal was revoked: this process refuses its key at once (others within the cache time)."""
+        """After a terminal was revoked: this process drops every cached key (the admin service has also moved
+        the shared AccessChanges, so the other workers drop theirs)."""
         self._terminals.clear()
 
     def forget_matrix(self) -> None:

@@ -81,7 +81,7 @@ class VisitService:
 
         async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
             now = self.pos.clock.now()
-            visit = await _visit(uow, ctx, visit_id, lock=True)
+            visit = await _visit(uow, ctx, visit_id, to_end=True)
             require_open(visit)
             member = await uow.member_by_id(visit.member_id)
             await uow.lock_member(member.member_id)
@@ -168,16 +168,21 @@ class VisitService:
 
     async def show(self, ctx: TerminalContext, visit_id: str) -> dict[str, Any]:
         async with self.pos.unit_of_work() as uow:
-            visit = await _visit(uow, ctx, visit_id, lock=False)
+            visit = await _visit(uow, ctx, visit_id, to_end=False)
             exit_name = await uow.outlet_name(visit.exit_outlet_id) if visit.exit_outlet_id is not None else None
             body = _visit_json(visit, await _outlet_name(uow, ctx, visit), exit_name)
         return body | {"member": visit.member_id}
 
 
-async def _visit(uow: PosUnitOfWork, ctx: TerminalContext, visit_id: str, *, lock: bool) -> Visit:
-    visit = await uow.visit(ctx.network_id, visit_id.strip(), lock=lock)
+async def _visit(uow: PosUnitOfWork, ctx: TerminalContext, visit_id: str, *, to_end: bool) -> Visit:
+    """A visit in this terminal's reach: to end it (locked), one an outlet of its partner opened; to read it, also
+    one in which the member bought at an outlet of its partner. Any other visit, of this network or another, is not
+    found, so a till learns nothing about it (docs/terminal-reach.md)."""
+    visit = await uow.visit(
+        ctx.network_id, visit_id.strip(), lock=to_end, partner_id=ctx.partner_id, bought_in=not to_end
+    )
     if visit is None:
-        raise NotFound(f"this network has no visit '{visit_id}'", field="visit_id")
+        raise NotFound(f"this outlet's partner has no visit '{visit_id}'", field="visit_id")
     return visit
 
 

@@ -7,6 +7,9 @@ socket per worker bound with SO_REUSEPORT, the kernel spreads connections by a h
 average, but 4 connections often land 3 and 1. So the workers also balance: each publishes how many connections it
 holds, and one holding more than its fair share closes a keep-alive connection after its next answer; the client
 reconnects and the kernel hashes the new connection afresh (see `ConnectionBalancer`).
+
+The workers also share one number that moves whenever who may act changes (`application.cache.AccessChanges`): a
+terminal key revoked or a cashier blocked through any worker is dropped from every worker's cache at once.
 """
 
 from __future__ import annotations
@@ -102,7 +105,12 @@ def uvicorn_config(app: Any, **options: Any) -> uvicorn.Config:
     return uvicorn.Config(app, access_log=False, log_level="info", proxy_headers=False, **options)
 
 
-def _worker(host: str, port: int, counts: MutableSequence[int], index: int) -> None:
+def _worker(
+    host: str, port: int, counts: MutableSequence[int], index: int, access_changes: MutableSequence[int]
+) -> None:
+    from coalition.application.cache import ACCESS_CHANGES
+
+    ACCESS_CHANGES.share(access_changes)  # before the app builds its services
     from coalition.adapters.http.asgi import app
 
     sock = _listening_socket(host, port)
@@ -121,6 +129,7 @@ class Supervisor:
         self.context = multiprocessing.get_context("spawn")
         self.processes: list[multiprocessing.process.BaseProcess] = []
         self.connection_counts = self.context.RawArray("i", workers)  # one slot per worker, see ConnectionBalancer
+        self.access_changes = self.context.RawArray("q", 1)  # see AccessChanges; a restarted worker keeps it
         self.stopping = False
 
     def run(self) -> None:
@@ -142,7 +151,7 @@ class Supervisor:
 
     def _start(self, index: int) -> multiprocessing.process.BaseProcess:
         self.connection_counts[index] = 0
-        args = (self.host, self.port, self.connection_counts, index)
+        args = (self.host, self.port, self.connection_counts, index, self.access_changes)
         process = self.context.Process(target=_worker, args=args, daemon=False)
         process.start()
         return process

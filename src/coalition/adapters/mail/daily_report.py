@@ -81,7 +81,7 @@ def _figure_lines(figures: Figures, _: _Words) -> list[str]:
 
 def _row_text(row: DayTransaction, _: _Words, language: str) -> str:
     values = {
-        "time": formatting.clock_time(row.occurred_at, str(row.occurred_at.tzinfo), language),
+        "time": formatting.clock_time(row.recorded_at, str(row.recorded_at.tzinfo), language),
         "outlet": row.outlet_name,
         "receipt": row.receipt,
         "cashier": row.cashier_login or "-",
@@ -100,4 +100,8 @@ def _row_text(row: DayTransaction, _: _Words, language: str) -> str:
             "%(time)s purchase, %(outlet)s, receipt %(receipt)s, cashier %(cashier)s: check %(check)s, "
             "paid in money %(money)s, points earned %(earned)s, points spent %(spent)s"
         )
-    return "  " + _(message, **values)
+    text = "  " + _(message, **values)
+    if row.till_time is not None:  # the till sent its own time: shown beside the server's, by which the day counts
+        till = formatting.moment(row.till_time, str(row.till_time.tzinfo), language, "short")
+        text += " " + _("(the till's time: %(till_time)s)", till_time=till)
+    return text

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from coalition.adapters.storage.access_guard import STILL_ALLOWED_PG, still_allowed_portable
 from coalition.adapters.storage.driver import AsyncpgPool, Column, Db, Row, sqlite_transaction
 from coalition.adapters.storage.engine import backend_of
 from coalition.application.ports import (
@@ -1078,15 +1079,19 @@ class SqlPosUnitOfWork:
         lifetime_spend_minor: int,
         *,
         expected_version: int | None = None,
+        allowed: tuple[int, int, str | None] | None = None,
     ) -> bool:
-        """Set the balance and bump its version (only if it is still `expected_version`, when given)."""
+        """Set the balance and bump its version (only if it is still `expected_version`, when given, and only if
+        the `allowed` (terminal, outlet, cashier) may still act, when given: see access_guard)."""
+        guard = f"AND {still_allowed_portable(4, 5, 6)} " if allowed is not None else ""
         changed = await self.db.fetchval(
             "UPDATE member_balances SET balance = $2, version = version + 1 "
-            "WHERE account_id = $1 AND (CAST($3 AS BIGINT) IS NULL OR version = CAST($3 AS BIGINT)) "
+            f"WHERE account_id = $1 AND (CAST($3 AS BIGINT) IS NULL OR version = CAST($3 AS BIGINT)) {guard}"
             "RETURNING account_id",
             account_id,
             balance,
             expected_version,
+            *(allowed or ()),
         )
         if changed is None:
             return False
@@ -1212,9 +1217,13 @@ class SqlPosUnitOfWork:
             visit.started_at,
         )
 
-    async def visit(self, network_id: int, visit_id: str, *, lock: bool) -> Visit | None:
+    async def visit(
+        self, network_id: int, visit_id: str, *, lock: bool, partner_id: int, bought_in: bool = False
+    ) -> Visit | None:
         lock_clause = " FOR UPDATE" if lock and self.db.backend == "postgresql" else ""
-        row = await self.db.fetchrow(f"{_VISIT} WHERE network_id = $1 AND id = $2{lock_clause}", network_id, visit_id)
+        reach = f"({_OPENED_BY_PARTNER}{f' OR {_BOUGHT_IN_VISIT}' if bought_in else ''})"
+        sql = f"{_VISIT} WHERE network_id = $1 AND id = $2 AND {reach}{lock_clause}"
+        row = await self.db.fetchrow(sql, network_id, visit_id, partner_id)
         return None if row is None else self._visit_of(row)
 
     async def lots_ending_with_visit(self, account_id: int, visit_id: str) -> set[int]:
@@ -1319,6 +1328,14 @@ class SqlPosUnitOfWork:
 _VISIT = (
     "SELECT id, member_id, entry_outlet_id, started_at, exit_outlet_id, ended_at, points_reset, gifts_reset FROM visits"
 )
+# A visit is in a terminal's reach ($3: its partner) when an outlet of that partner opened it, or (to read it) when
+# the member bought at an outlet of that partner during it (docs/terminal-reach.md).
+_OPENED_BY_PARTNER = "entry_outlet_id IN (SELECT id FROM outlets WHERE partner_id = $3)"
+_BOUGHT_IN_VISIT = (
+    "EXISTS (SELECT 1 FROM purchases p JOIN outlets o ON o.id = p.outlet_id WHERE p.member_id = visits.member_id "
+    "AND o.partner_id = $3 AND p.recorded_at >= visits.started_at "
+    "AND (visits.ended_at IS NULL OR p.recorded_at <= visits.ended_at))"
+)
 
 
 class SqlStore:
@@ -1364,7 +1381,7 @@ def _asyncpg_dsn(database_url: str) -> str:
 _PG_RECORD_PURCHASE = """
 WITH balance AS (
   UPDATE member_balances SET balance = $13::bigint, version = version + 1
-  WHERE account_id = $10::bigint AND ($35::bigint IS NULL OR version = $35::bigint)
+  WHERE account_id = $10::bigint AND ($35::bigint IS NULL OR version = $35::bigint) AND {still_allowed}
   RETURNING account_id
 ), tx AS (
   INSERT INTO ledger_transactions (network_id, kind, outlet_id, reverses_tx_id, memo, occurred_at, recorded_at)
@@ -1405,7 +1422,7 @@ WITH balance AS (
 INSERT INTO idempotency_keys (terminal_id, key, request_hash, status_code, response, created_at)
 SELECT $17::bigint, $31::text, $32::text, $33::int, $34::text, $4::timestamptz FROM balance
 RETURNING terminal_id
-"""
+""".replace("{still_allowed}", STILL_ALLOWED_PG)
 
 
 async def _find_member_points(
@@ -1498,6 +1515,7 @@ async def _record_purchase_portable(uow: SqlPosUnitOfWork, write: PurchaseWrite,
         write.balance_after,
         write.lifetime_spend_after_minor,
         expected_version=expected_version,
+        allowed=(p.terminal.terminal_id, p.terminal.outlet_id, p.cashier_login),
     ):
         return False
     tx_id = None

@@ -15,7 +15,7 @@ from sqlalchemy import Integer, case, delete, func, insert, literal_column, sele
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
-from coalition.application.daily_reports import DayTransaction, ReportRecipient
+from coalition.application.daily_reports import DayTransaction, ReportRecipient, till_time
 from coalition.application.reports import RefundBucket, ReportOutlet, SalesBucket
 
 
@@ -87,7 +87,7 @@ class SqlReportsUnitOfWork:
             select(
                 p.c.outlet_id,
                 p.c.cashier_login,
-                _bucket_of(p.c.occurred_at, starts).label("bucket"),
+                _bucket_of(p.c.recorded_at, starts).label("bucket"),  # by the server's time: a till's is its own
                 p.c.check_minor,
                 p.c.amount_due_minor,
                 p.c.points_redeemed,
@@ -96,8 +96,8 @@ class SqlReportsUnitOfWork:
             .where(
                 p.c.network_id == network_id,
                 p.c.outlet_id.in_(list(outlet_ids)),
-                p.c.occurred_at >= starts[0],
-                p.c.occurred_at < starts[-1],
+                p.c.recorded_at >= starts[0],
+                p.c.recorded_at < starts[-1],
             )
             .subquery()
         )
@@ -211,11 +211,11 @@ class SqlDailyReportsUnitOfWork:
         purchases = await self.connection.execute(
             select(p, o.c.name.label("outlet_name"))
             .join(o, o.c.id == p.c.outlet_id)
-            .where(*at_outlets, p.c.occurred_at >= first, p.c.occurred_at < last)
+            .where(*at_outlets, p.c.recorded_at >= first, p.c.recorded_at < last)
         )
         found = [
             DayTransaction(
-                t.as_utc(row.occurred_at),
+                t.as_utc(row.recorded_at),
                 row.outlet_name,
                 row.cashier_login,
                 "purchase",
@@ -224,6 +224,7 @@ class SqlDailyReportsUnitOfWork:
                 int(row.amount_due_minor),
                 int(row.points_earned),
                 int(row.points_redeemed),
+                till_time=till_time(t.as_utc(row.occurred_at), t.as_utc(row.recorded_at)),
             )
             for row in purchases
         ]

@@ -389,6 +389,8 @@ Index(
 )
 # SQLite only since migration 0009; PostgreSQL has a BRIN index on occurred_at instead (see that migration).
 Index("ix_purchases_network_occurred", purchases.c.network_id, purchases.c.occurred_at, purchases.c.id)
+# SQLite only; PostgreSQL has a BRIN index on recorded_at instead (migration 0024: reports go by recorded time).
+Index("ix_purchases_network_recorded", purchases.c.network_id, purchases.c.recorded_at)
 
 
 coupons = Table(
