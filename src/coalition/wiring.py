@@ -11,6 +11,7 @@ from coalition.adapters.documents.pdf import statement_pdf
 from coalition.adapters.mail.daily_report import write_daily_report
 from coalition.adapters.mail.smtp import SmtpMailer
 from coalition.adapters.storage.admin_store import SqlAdminStore
+from coalition.adapters.storage.audit_store import SqlAuditStore
 from coalition.adapters.storage.engine import create_engine
 from coalition.adapters.storage.member_store import SqlMemberPageStore
 from coalition.adapters.storage.pos_store import SqlStore
@@ -20,6 +21,7 @@ from coalition.adapters.storage.settlement_store import SqlSettlementStore
 from coalition.adapters.storage.web_store import SqlWebSessionStore
 from coalition.adapters.storage.web_terminal_store import SqlWebTerminalStore
 from coalition.application.admin import AdminService
+from coalition.application.audit import AuditLog
 from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.breakage import BreakageService
 from coalition.application.coupons import CouponService
@@ -69,6 +71,7 @@ class Services:
     devices: DeviceUseService
     member_page: MemberPage
     web_terminal: WebTerminal
+    audit: AuditLog
 
     async def close(self) -> None:
         await self.store.close()
@@ -119,4 +122,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         devices=DeviceUseService(pos),
         member_page=member_page,
         web_terminal=web_terminal,
+        audit=AuditLog(SqlAuditStore(engine)),
     )

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Literal, NoReturn, Protocol, TypeVar
 
 from coalition.application.admin import WEB_TERMINAL_KEY_PREFIX
+from coalition.application.audit import AuditTrail, entry
 from coalition.application.ports import Clock
 from coalition.application.pos import DuplicateKey, key_hash
 from coalition.application.security import MIN_PASSWORD_LENGTH, hash_password, password_matches
@@ -108,7 +109,7 @@ class ConsoleUser:
     active: bool
 
 
-class WebSessionUnitOfWork(Protocol):
+class WebSessionUnitOfWork(AuditTrail, Protocol):
     async def failures_since(self, scope: str, since: datetime) -> int: ...
     async def record_failure(self, scope: str, at: datetime) -> None: ...
     async def clear_failures(self, scope: str) -> None: ...
@@ -230,11 +231,14 @@ class WebSessions:
             if partner_id is not None and not await uow.partner_in_network(network_id, partner_id):
                 raise NotFound(f"no partner {partner_id} in this network", field="partner_id")
             try:
-                return await uow.create_console_user(
+                user_id = await uow.create_console_user(
                     network_id, role, partner_id, login, text, hash_password(password), self.clock.now()
                 )
             except DuplicateKey:
                 raise Conflict(f"the network already has a console user '{login}'", field="login") from None
+            created = {"role": role, "partner_id": partner_id, "login": login, "name": text, "active": True}
+            await uow.audit(entry(network_id, "console_user.create", "console_user", user_id, after=created))
+        return user_id
 
     async def open_session(self, session: NewSession) -> SignedIn:
         """For sign-ins checked elsewhere (a member's one-time code or PIN)."""
@@ -288,6 +292,8 @@ class WebSessions:
         async with self.unit_of_work() as uow:
             if not await uow.set_console_user_active(network_id, user_id, active):
                 raise NotFound(f"this network has no console user {user_id}", field="user_id")
+            action = "console_user.unblock" if active else "console_user.block"
+            await uow.audit(entry(network_id, action, "console_user", user_id, after={"active": active}))
             if not active:
                 await uow.revoke_console_user_sessions(user_id, self.clock.now())
 
@@ -299,6 +305,8 @@ class WebSessions:
             if not await uow.set_console_user_password(network_id, user_id, hash_password(password)):
                 raise NotFound(f"this network has no console user {user_id}", field="user_id")
             await uow.revoke_console_user_sessions(user_id, self.clock.now())
+            changed = {"password": "changed"}  # redacted: only that it changed is kept
+            await uow.audit(entry(network_id, "console_user.password_reset", "console_user", user_id, after=changed))
 
     async def _open(self, uow: WebSessionUnitOfWork, session: NewSession) -> SignedIn:
         token = secrets.token_urlsafe(32)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from coalition.adapters.storage.audit_store import DriverAuditTrail
 from coalition.adapters.storage.driver import AsyncpgPool, Column, Db, Row, sqlite_transaction
 from coalition.adapters.storage.engine import backend_of
 from coalition.application.ports import (
@@ -192,7 +193,7 @@ _CHANGE_LOT = "UPDATE lots SET points = points + $2, remaining = remaining + $3 
 _RECORD_TAKE = "INSERT INTO lot_takes (tx_id, lot_id, points) VALUES ($1, $2, $3)"
 
 
-class SqlPosUnitOfWork:
+class SqlPosUnitOfWork(DriverAuditTrail):
     """One database transaction. Methods map one-to-one to the `PosUnitOfWork` port."""
 
     def __init__(self, db: Db) -> None:

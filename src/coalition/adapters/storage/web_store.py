@@ -12,12 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
+from coalition.adapters.storage.audit_store import CoreAuditTrail
 from coalition.adapters.storage.driver import duplicate_from_message
 from coalition.application.admin import WEB_TERMINAL_NAME
 from coalition.application.web_sessions import CashierAccount, ConsoleAccount, ConsoleUser, NewSession, WebIdentity
 
 
-class SqlWebSessionUnitOfWork:
+class SqlWebSessionUnitOfWork(CoreAuditTrail):
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
 

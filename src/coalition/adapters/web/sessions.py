@@ -18,6 +18,8 @@ from typing import Any, Literal
 from fastapi import Request, Response
 from starlette.datastructures import FormData
 
+from coalition.adapters.http.actors import request_id
+from coalition.application.audit import Actor, act_as
 from coalition.application.web_sessions import Role, WebIdentity
 from coalition.domain.errors import Forbidden
 from coalition.wiring import Services
@@ -102,6 +104,10 @@ def signed_in(area: Area, *roles: Role) -> Callable[[Request], Awaitable[WebIden
         if identity.role not in allowed:
             raise Forbidden(f"this page is for the {' or '.join(allowed)}", field="role")
         request.state.identity = identity
+        if area == "console":  # what a console user does is audited under their name
+            user = str(identity.console_user_id)
+            where, request_number = client_address(request), request_id(request)
+            act_as(Actor("console_user", user, identity.display_name, identity.role, where, request_number))
         return identity
 
     return dependency
