@@ -11,7 +11,14 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from coalition import __version__
-from coalition.adapters.http import admin_routes, pos_routes, problems, rules_routes, settlement_routes
+from coalition.adapters.http import (
+    admin_routes,
+    audit_routes,
+    pos_routes,
+    problems,
+    rules_routes,
+    settlement_routes,
+)
 from coalition.adapters.web import setup as web_pages
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
@@ -44,6 +51,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(admin_routes.router)
     app.include_router(rules_routes.router)
     app.include_router(settlement_routes.router)
+    app.include_router(audit_routes.router)
     web_pages.install(app)  # /terminal, /console, /me and /static
 
     @app.get("/health", tags=["Health"])
