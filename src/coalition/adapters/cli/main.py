@@ -409,6 +409,7 @@ if __name__ == "__main__":
 
 
 def _register_subcommands() -> None:
+    from coalition.adapters.cli.audit import audit
     from coalition.adapters.cli.permissions import permissions_app
     from coalition.adapters.cli.rules import rules_app
     from coalition.adapters.cli.settle import settle_app
@@ -416,6 +417,7 @@ def _register_subcommands() -> None:
     app.add_typer(rules_app, name="rules")
     app.add_typer(settle_app, name="settle")
     app.add_typer(permissions_app, name="permissions")
+    app.command("audit")(audit)
 
 
 _register_subcommands()
