@@ -191,3 +191,13 @@ async def test_no_route_changes_or_deletes_entries(services: Services) -> None:
     paths = create_app(services=services).openapi()["paths"]
     audit_paths = {path: set(operations) for path, operations in paths.items() if "audit" in path}
     assert audit_paths == {"/v1/admin/audit": {"get"}, "/v1/admin/audit.csv": {"get"}}
+
+
+@pytest.mark.parametrize("name", ["actor", "object_id", "object_type", "action"])
+async def test_a_control_character_in_a_filter_is_a_422_naming_it(services: Services, name: str) -> None:
+    network = await make_network(services)
+    async with client(services) as http:
+        for path in ("/v1/admin/audit", "/v1/admin/audit.csv"):
+            refused = await http.get(path, params={name: "a\x00b"}, headers=auth(network.admin_key))
+            assert refused.status_code == 422, refused.text
+            assert name in refused.text

@@ -86,15 +86,17 @@ def _query(
 
 Since = Annotated[AwareDatetime | None, Query(description="entries recorded at or after (ISO 8601 with offset)")]
 Until = Annotated[AwareDatetime | None, Query(description="entries recorded before")]
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # a NUL would reach PostgreSQL and fail there: refused here, naming the field
 ActorFilter = Annotated[
-    str | None, Query(max_length=200, description="an actor's kind (admin_key, console_user…), id or name")
+    str | None,
+    Query(max_length=200, pattern=_PRINTABLE, description="an actor's kind (admin_key, console_user…), id or name"),
 ]
 ActionFilter = Annotated[
     str | None,
     Query(max_length=64, pattern=r"^[a-z_]+(\.[a-z_]*)?$", description="an action, or a prefix such as `terminal.`"),
 ]
 ObjectType = Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")]
-ObjectId = Annotated[str | None, Query(max_length=100)]
+ObjectId = Annotated[str | None, Query(max_length=100, pattern=_PRINTABLE)]
 Cursor = Annotated[str | None, Query(pattern=r"^[1-9][0-9]{0,17}$", description="the previous page's next_cursor")]
 
 
