@@ -201,3 +201,12 @@ async def test_a_control_character_in_a_filter_is_a_422_naming_it(services: Serv
             refused = await http.get(path, params={name: "a\x00b"}, headers=auth(network.admin_key))
             assert refused.status_code == 422, refused.text
             assert name in refused.text
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+async def test_a_moment_at_the_edge_of_the_calendar_is_not_a_500(services: Services, moment: str) -> None:
+    network = await make_network(services)
+    async with client(services) as http:
+        for name in ("since", "until"):
+            answer = await http.get("/v1/admin/audit", params={name: moment}, headers=auth(network.admin_key))
+            assert answer.status_code in (200, 422), answer.text

@@ -78,3 +78,12 @@ async def test_an_owner_sees_no_entries(services: Services) -> None:
         assert (await http.get("/console/audit")).status_code == 403
         assert (await http.get("/console/audit.csv")).status_code == 403
         assert "/console/audit" not in (await http.get("/console")).text
+
+
+async def test_days_at_the_calendars_edges_are_answered(services: Services) -> None:
+    await load_demo(services)
+    async with client(services) as http:
+        await sign_in_console(http, "demo", DEMO_ADMIN_LOGIN, DEMO_ADMIN_PASSWORD)
+        for params in ({"from": "0001-01-01", "to": "9999-12-31"}, {"from": "9999-12-31"}, {"to": "0001-01-01"}):
+            assert (await http.get("/console/audit", params=params)).status_code == 200, params
+            assert (await http.get("/console/audit.csv", params=params)).status_code == 200, params

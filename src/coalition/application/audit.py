@@ -17,8 +17,8 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 ActorKind = Literal["admin_key", "operator", "console_user", "cli", "registrant", "system"]
@@ -194,19 +194,29 @@ class AuditLog:
         await self._store.record(entry)
 
     async def entries(self, query: AuditQuery) -> list[StoredAuditEntry]:
-        return await self._store.entries(query)
+        return await self._store.entries(_in_utc(query))
 
     async def all_entries(self, query: AuditQuery) -> list[StoredAuditEntry]:
         """Every entry matching, newest first, page by page (an export)."""
         found: list[StoredAuditEntry] = []
         cursor = query.before_id
         while True:
-            page = await self._store.entries(AuditQuery(**{**_fields(query), "before_id": cursor, "limit": MAX_PAGE}))
+            page = await self._store.entries(_in_utc(replace(query, before_id=cursor, limit=MAX_PAGE)))
             found.extend(page)
             if len(page) < MAX_PAGE:
                 return found
             cursor = page[-1].id
 
 
-def _fields(query: AuditQuery) -> dict[str, Any]:
-    return {name: getattr(query, name) for name in AuditQuery.__dataclass_fields__}
+def _utc(moment: datetime | None) -> datetime | None:
+    """The bound in UTC; one at the calendar's very edge (year 1 at +14:00) is the edge itself, not an overflow."""
+    if moment is None:
+        return None
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if moment.year < 5000 else datetime.max).replace(tzinfo=UTC)
+
+
+def _in_utc(query: AuditQuery) -> AuditQuery:
+    return replace(query, since=_utc(query.since), until=_utc(query.until))

@@ -57,7 +57,7 @@ def _query(me: WebIdentity, values: dict[str, str], limit: int) -> AuditQuery:
     return AuditQuery(
         network_id=me.network_id,
         since=_start_of(first, me.timezone),
-        until=_start_of(last + timedelta(days=1) if last else None, me.timezone),  # the whole last day
+        until=_start_of(last + timedelta(days=1) if last and last < date.max else None, me.timezone),  # all of it
         actor=_text(values["actor"], "actor", 200),
         action=_text(values["action"], "action", 64),
         object_type=_text(values["object"], "object", 32),
