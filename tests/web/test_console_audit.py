@@ -4,6 +4,7 @@ answered beside their field, paging, and the Russian page."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from coalition.adapters.web import console_audit
 from coalition.demo import DEMO_ADMIN_LOGIN, DEMO_ADMIN_PASSWORD, OUTLETS, load_demo
@@ -78,6 +79,26 @@ async def test_an_owner_sees_no_entries(services: Services) -> None:
         assert (await http.get("/console/audit")).status_code == 403
         assert (await http.get("/console/audit.csv")).status_code == 403
         assert "/console/audit" not in (await http.get("/console")).text
+        # what an owner does is still recorded, under their name and role, about their partner
+        token = csrf_token((await http.get("/console/cashiers")).text)
+        async with services.engine.connect() as connection:
+            anna = (await connection.execute(text("SELECT id FROM cashiers WHERE login = 'anna'"))).scalar_one()
+        blocked = await http.post(f"/console/cashiers/{anna}/active", data={"active": "0", "csrf_token": token})
+        assert blocked.status_code == 303
+    async with services.engine.connect() as connection:
+        row = (
+            await connection.execute(
+                text(
+                    "SELECT actor_kind, actor_role, partner_id, after FROM audit_entries WHERE action = 'cashier.block'"
+                )
+            )
+        ).one()
+        owner_partner = (
+            await connection.execute(
+                text("SELECT partner_id FROM console_users WHERE login = :l"), {"l": shop.owner_login}
+            )
+        ).scalar_one()
+    assert tuple(row) == ("console_user", "owner", owner_partner, '{"active": false}')
 
 
 async def test_days_at_the_calendars_edges_are_answered(services: Services) -> None:
