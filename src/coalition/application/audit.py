@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
@@ -197,15 +197,26 @@ class AuditLog:
         return await self._store.entries(_in_utc(query))
 
     async def all_entries(self, query: AuditQuery) -> list[StoredAuditEntry]:
-        """Every entry matching, newest first, page by page (an export)."""
-        found: list[StoredAuditEntry] = []
+        """Every entry matching, newest first."""
+        return [entry async for page in self.pages(query) for entry in page]
+
+    async def pages(self, query: AuditQuery) -> AsyncIterator[list[StoredAuditEntry]]:
+        """Every entry matching, newest first, a page at a time: an export of a long log is never held whole."""
         cursor = query.before_id
         while True:
             page = await self._store.entries(_in_utc(replace(query, before_id=cursor, limit=MAX_PAGE)))
-            found.extend(page)
+            if page:
+                yield page
             if len(page) < MAX_PAGE:
-                return found
+                return
             cursor = page[-1].id
+
+
+async def csv_chunks(pages: AsyncIterator[list[StoredAuditEntry]]) -> AsyncIterator[list[tuple[object, ...]]]:
+    """The CSV's rows a page at a time, the header first."""
+    yield [CSV_HEADER]
+    async for page in pages:
+        yield [_csv_row(entry) for entry in page]
 
 
 def _utc(moment: datetime | None) -> datetime | None:

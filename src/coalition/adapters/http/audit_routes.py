@@ -5,15 +5,16 @@ There is no route that changes or deletes an entry: the log is kept (the databas
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
 from coalition.adapters.http.dependencies import NetworkAdmin, Svc
-from coalition.application.audit import MAX_PAGE, AuditQuery, StoredAuditEntry, csv_rows
+from coalition.application.audit import MAX_PAGE, AuditQuery, StoredAuditEntry, csv_chunks
 from coalition.application.csv_text import csv_text
 
 router = APIRouter(prefix="/v1/admin", tags=["Audit"])
@@ -134,8 +135,17 @@ async def audit_csv(
     action: ActionFilter = None,
     object_type: ObjectType = None,
     object_id: ObjectId = None,
-) -> PlainTextResponse:
+) -> StreamingResponse:
     query = _query(admin.id, since, until, actor, action, object_type, object_id, None, MAX_PAGE)
-    rows = csv_rows(await svc.audit.all_entries(query))
+    return csv_download(svc.audit.pages(query))
+
+
+def csv_download(pages: AsyncIterator[list[StoredAuditEntry]]) -> StreamingResponse:
+    """The export streamed a page at a time (a long log is never held whole), through csv_text like every CSV."""
+
+    async def body() -> AsyncIterator[str]:
+        async for rows in csv_chunks(pages):
+            yield csv_text(rows)
+
     headers = {"Content-Disposition": 'attachment; filename="audit.csv"'}
-    return PlainTextResponse(csv_text(rows), media_type="text/csv", headers=headers)
+    return StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers=headers)

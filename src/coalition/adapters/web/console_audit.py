@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
+from coalition.adapters.http.audit_routes import csv_download
 from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.sessions import services_of, signed_in
 from coalition.adapters.web.templating import error_text, render
-from coalition.application.audit import AuditQuery, StoredAuditEntry, csv_rows
-from coalition.application.csv_text import csv_text
+from coalition.application.audit import AuditQuery, StoredAuditEntry
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import DomainError, InvalidInput
 
@@ -107,6 +107,4 @@ async def audit_csv(request: Request, me: Administrator) -> Response:
         query = _query(me, values, 1000)
     except DomainError as caught:
         return PlainTextResponse(error_text(request, caught.detail), status_code=status_of(caught))
-    rows = csv_rows(await services_of(request).audit.all_entries(query))
-    headers = {"Content-Disposition": 'attachment; filename="audit.csv"'}
-    return PlainTextResponse(csv_text(rows), media_type="text/csv", headers=headers)
+    return csv_download(services_of(request).audit.pages(query))
