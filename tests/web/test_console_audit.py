@@ -33,7 +33,7 @@ async def test_the_administrator_reads_filters_and_pages_the_log(
             and "Florist" in page.text
             and "Corner Shop" not in page.text
         )
-        assert "Console user: Network admin (administrator)" in page.text
+        assert "Console user: admin (administrator)" in page.text
         assert 'href="/console/audit.csv?actor=console_user&amp;action=partner.create"' in page.text
         whole = await http.get("/console/audit")
         assert "Older entries" in whole.text and whole.text.count("<code>partner.create</code>") == 2

@@ -58,6 +58,7 @@ class WebIdentity:
     member_id: int | None = None
     # where times are shown: the cashier's outlet, else the owner's partner's first outlet, else the network's first
     timezone: str = "UTC"
+    console_login: str | None = None  # a console user's login: the audit log names them by it
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,10 +114,11 @@ class SqlWebSessionUnitOfWork(CoreAuditTrail):
         return int((await self.connection.execute(statement)).scalar_one())
 
     async def session_by_token_hash(self, token_hash: str, now: datetime) -> WebIdentity | None:
-        s, n = t.web_sessions, t.networks
+        s, n, u = t.web_sessions, t.networks, t.console_users
+        login = select(u.c.login).where(u.c.id == s.c.console_user_id).scalar_subquery().label("console_login")
         row = (
             await self.connection.execute(
-                select(s, n.c.code, n.c.name.label("network_name"), n.c.currency, _session_timezone(s))
+                select(s, n.c.code, n.c.name.label("network_name"), n.c.currency, _session_timezone(s), login)
                 .join(n, n.c.id == s.c.network_id)
                 .where(s.c.token_hash == token_hash, s.c.revoked_at.is_(None), s.c.expires_at > now)
             )
@@ -241,6 +242,7 @@ def _identity(row: Any) -> WebIdentity:
         console_user_id=row.console_user_id,
         member_id=row.member_id,
         timezone=row.timezone or "UTC",
+        console_login=row.console_login,
     )
 
 

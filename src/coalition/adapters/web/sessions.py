@@ -107,7 +107,8 @@ def signed_in(area: Area, *roles: Role) -> Callable[[Request], Awaitable[WebIden
         if area == "console":  # what a console user does is audited under their name
             user = str(identity.console_user_id)
             where, request_number = client_address(request), request_id(request)
-            act_as(Actor("console_user", user, identity.display_name, identity.role, where, request_number))
+            name = identity.console_login or identity.display_name
+            act_as(Actor("console_user", user, name, identity.role, where, request_number))
         return identity
 
     return dependency
