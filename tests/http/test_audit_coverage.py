@@ -44,9 +44,10 @@ class Does:
 
 @dataclass(frozen=True)
 class Reads:
-    """A POST that changes nothing stored, so it records nothing."""
+    """A POST that changes nothing stored, so it records nothing (tried with `body` when there is one)."""
 
     reason: str
+    body: Callable[[Ids], Any] | None = None
 
 
 def _ago(seconds: int) -> str:
@@ -107,8 +108,14 @@ API: dict[tuple[str, str], Does | Reads] = {
     ),
     ("PUT", "/v1/admin/rule-sets/draft"): Does("rules.save_draft", lambda ids: RULES),
     ("POST", "/v1/admin/rule-sets/draft/publish"): Does("rules.publish"),
-    ("POST", "/v1/admin/rule-sets/explain"): Reads("a hypothetical purchase through the rules; nothing is written"),
-    ("POST", "/v1/admin/rule-sets/simulate"): Reads("stored purchases priced again; nothing is written"),
+    ("POST", "/v1/admin/rule-sets/explain"): Reads(
+        "a hypothetical purchase through the rules; nothing is written",
+        lambda ids: {"amount": "100.00", "version": 1},  # the draft was published just before
+    ),
+    ("POST", "/v1/admin/rule-sets/simulate"): Reads(
+        "stored purchases priced again; nothing is written",
+        lambda ids: {"from": _ago(86400), "to": _ago(0), "version": 1},
+    ),
     ("PUT", "/v1/admin/settlement/fees"): Does("settlement.fees", lambda ids: {"per_transaction": "0.50"}),
     ("POST", "/v1/admin/settlement/periods"): Does("settlement.close", lambda ids: {"end": _ago(6)}),
     ("POST", "/v1/admin/settlement/statements/{number}/send"): Does("settlement.send"),
@@ -175,8 +182,13 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
         "card.block", lambda ids: {"number": ids["card"], "action": "block"}
     ),
     ("POST", "/console/rules/draft"): Does("rules.save_draft", lambda ids: {"draft": RULES_YAML}),
-    ("POST", "/console/rules/simulate"): Reads("stored purchases priced again; nothing is written"),
-    ("POST", "/console/rules/explain"): Reads("a hypothetical purchase through the rules; nothing is written"),
+    ("POST", "/console/rules/simulate"): Reads(
+        "stored purchases priced again; nothing is written",
+        lambda ids: {"from": _ago(86400)[:10], "to": _ago(0)[:10]},
+    ),
+    ("POST", "/console/rules/explain"): Reads(
+        "a hypothetical purchase through the rules; nothing is written", lambda ids: {"amount": "100.00"}
+    ),
     ("POST", "/console/rules/publish"): Does("rules.publish"),
     ("POST", "/console/reports/send"): Does("job.daily_reports", lambda ids: {"partner": ids["partner_id"]}),
     ("POST", "/console/reports/address"): Does(
@@ -272,6 +284,12 @@ async def test_every_admin_route_and_console_action_leaves_its_entry(mailing: Se
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
         for (method, path), expected in API.items():
             if isinstance(expected, Reads):
+                if expected.body is not None:
+                    count = await _audit_count(services)
+                    answer = await http.request(method, path, json=expected.body({}), headers=auth(DEMO_ADMIN_KEY))
+                    assert answer.status_code == 200, f"{path}: {answer.text}"
+                    if await _audit_count(services) != count:
+                        missing.append(f"{method} {path} reads, yet wrote {await _newest(services, count)}")
                 continue
             if "settlement/periods" in path:  # a period ends at least 5 s ago, after the network began
                 await anyio.sleep(max(0.0, 8 - (time.monotonic() - loaded)))
@@ -290,6 +308,12 @@ async def test_every_admin_route_and_console_action_leaves_its_entry(mailing: Se
         token = csrf_token((await console.get("/console")).text)
         for (method, path), expected in CONSOLE.items():
             if isinstance(expected, Reads):
+                if expected.body is not None:
+                    count = await _audit_count(services)
+                    answer = await console.post(path, data=expected.body({}) | {"csrf_token": token})
+                    assert answer.status_code == 200, f"{path}: {answer.text[:2000]}"
+                    if await _audit_count(services) != count:
+                        missing.append(f"{method} {path} reads, yet wrote {await _newest(services, count)}")
                 continue
             ids = await _ids(services)
             count = await _audit_count(services)
