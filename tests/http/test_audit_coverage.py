@@ -17,9 +17,11 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from fastapi.routing import APIRoute
 from sqlalchemy import text
 
 from coalition.adapters.http.app import create_app
+from coalition.adapters.http.dependencies import network_admin
 from coalition.adapters.web.setup import PAGE_MODULES
 from coalition.demo import DEMO_ADMIN_KEY, DEMO_ADMIN_LOGIN, DEMO_ADMIN_PASSWORD, load_demo
 from coalition.settings import Settings
@@ -204,15 +206,31 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
 }
 
 
+def _api_routes(routes: list[Any]) -> list[APIRoute]:
+    """Every API route of the app, through the routers it includes."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            found.extend(_api_routes(inner.routes))
+    return found
+
+
+def _needs_admin_key(dependant: Any) -> bool:
+    return dependant.call is network_admin or any(_needs_admin_key(d) for d in dependant.dependencies)
+
+
 def api_operations(services: Services) -> set[tuple[str, str]]:
-    """Every operation of the admin API that is not a read: under /v1/admin, any method but GET."""
-    paths = create_app(services=services).openapi()["paths"]
+    """Every operation of the admin API that is not a read: under /v1/admin or taking the admin key, any method but
+    GET (and HEAD)."""
     return {
-        (method.upper(), path)
-        for path, operations in paths.items()
-        if path.startswith("/v1/admin")
-        for method in operations
-        if method not in ("get", "head")
+        (method, route.path)
+        for route in _api_routes(create_app(services=services).routes)
+        if route.path.startswith("/v1/admin") or _needs_admin_key(route.dependant)
+        for method in route.methods
+        if method not in ("GET", "HEAD")
     }
 
 
