@@ -84,7 +84,10 @@ async def test_entries_are_append_only_in_the_database(services: Services) -> No
     async with services.engine.connect() as connection:
         count = (await connection.execute(text("SELECT count(*) FROM audit_entries"))).scalar_one()
     assert count >= 5  # the network, its partners, outlets and terminals
-    for statement in ("UPDATE audit_entries SET action = 'x'", "DELETE FROM audit_entries"):
+    statements = ["UPDATE audit_entries SET action = 'x'", "DELETE FROM audit_entries"]
+    if services.engine.dialect.name == "postgresql":  # TRUNCATE skips row triggers: a statement trigger refuses it
+        statements.append("TRUNCATE audit_entries")
+    for statement in statements:
         with pytest.raises(DBAPIError, match="append-only"):
             async with services.engine.begin() as connection:
                 await connection.execute(text(statement))
