@@ -11,6 +11,7 @@ from coalition.adapters.documents.pdf import statement_pdf
 from coalition.adapters.mail.daily_report import write_daily_report
 from coalition.adapters.mail.smtp import SmtpMailer
 from coalition.adapters.storage.admin_store import SqlAdminStore
+from coalition.adapters.storage.audit_store import SqlAuditStore
 from coalition.adapters.storage.engine import create_engine
 from coalition.adapters.storage.key_store import SqlKeyStore
 from coalition.adapters.storage.member_store import SqlMemberPageStore
@@ -21,6 +22,7 @@ from coalition.adapters.storage.settlement_store import SqlSettlementStore
 from coalition.adapters.storage.web_store import SqlWebSessionStore
 from coalition.adapters.storage.web_terminal_store import SqlWebTerminalStore
 from coalition.application.admin import AdminService
+from coalition.application.audit import AuditLog
 from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.breakage import BreakageService
 from coalition.application.cache import ACCESS_CHANGES
@@ -77,6 +79,7 @@ class Services:
     member_page: MemberPage
     web_terminal: WebTerminal
     member_lookups: MemberLookups  # sign-in-limits: a till's lookups, budgeted in memory
+    audit: AuditLog
 
     async def close(self) -> None:
         await self.store.close()
@@ -140,4 +143,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             parse_rate(settings.member_lookups, "COALITION_MEMBER_LOOKUPS"),
             parse_rate(settings.member_lookup_misses, "COALITION_MEMBER_LOOKUP_MISSES"),
         ),
+        audit=AuditLog(SqlAuditStore(engine)),
     )

@@ -103,6 +103,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/console/statements/{number}/statement.pdf"): CONSOLE,
     ("GET", "/console/statements/{number}/partners/{partner_id}"): CONSOLE,
     ("GET", "/console/statements/{number}/partners/{partner_id}/entries.csv"): CONSOLE,
+    ("GET", "/console/audit"): ADMINISTRATOR,  # owners see none: entries name others' logins and addresses
+    ("GET", "/console/audit.csv"): ADMINISTRATOR,
     ("GET", "/me"): MEMBER,
     ("POST", "/me/pin"): MEMBER,
 }

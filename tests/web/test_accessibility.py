@@ -41,8 +41,11 @@ PAGES = (
     Checked("owner", "/console", PHONE),
     *(
         Checked("administrator", f"/console/{section}", DESKTOP)
-        for section in ("partners", "terminals", "members", "rules", "gifts", "permissions", "statements", "settlement")
+        for section in (
+            "partners", "terminals", "members", "rules", "gifts", "permissions", "statements", "settlement", "audit"
+        )
     ),
+    Checked("administrator", "/console/audit", PHONE),
     Checked("owner", "/console/statements", PHONE),
     *(Checked("owner", f"/console/{section}", PHONE) for section in ("outlets", "cashiers", "reports")),
     Checked("owner", "/console/reports?measure=points-issued", DESKTOP),

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from coalition.application.audit import AuditTrail, entry
 from coalition.application.cache import ACCESS_CHANGES, AccessChanges
 from coalition.application.key_life import AdminKeyMatch, KeyCaller, expiry_of, refuse_ended
 from coalition.application.ports import Clock
@@ -66,7 +67,7 @@ class StaffCashier:
     active: bool
 
 
-class AdminUnitOfWork(Protocol):
+class AdminUnitOfWork(AuditTrail, Protocol):
     async def admin_key(self, key_hash: str) -> AdminKeyMatch | None: ...
     async def network_by_code(self, code: str) -> NetworkRef | None: ...
     async def network_codes(self) -> list[str]: ...
@@ -226,6 +227,8 @@ class AdminService:
                     _name(program.name, "program.name"),
                     expiry,
                 )
+                created = {"code": code, "name": network.name, "currency": currency, "program": bonus.code}
+                await uow.audit(entry(network.id, "network.create", "network", network.id, after=created))
         except DuplicateKey:
             raise Conflict(f"a network with code '{code}' already exists", field="code") from None
         return {
@@ -242,6 +245,10 @@ class AdminService:
         try:
             async with self._unit_of_work() as uow:
                 partner_id = await uow.create_partner(network, _name(name))
+                after = {"name": name.strip()}
+                await uow.audit(
+                    entry(network.id, "partner.create", "partner", partner_id, after=after, partner_id=partner_id)
+                )
         except DuplicateKey:
             raise Conflict(f"partner '{name}' already exists", field="name") from None
         return {"id": partner_id, "name": name.strip()}
@@ -256,8 +263,21 @@ class AdminService:
         if language is not None and language not in MAIL_LANGUAGES:
             raise InvalidInput(f"e-mails are written in {' or '.join(sorted(MAIL_LANGUAGES))}", field="language")
         async with self._unit_of_work() as uow:
+            before = {p["id"]: p.get("email") for p in await uow.partners_with_email(network)}
             if not await uow.set_partner_email(network, partner_id, address, language):
                 raise NotFound(f"this network has no partner {partner_id}", field="partner_id")
+            changed = {"email": address} | ({"language": language} if language else {})
+            await uow.audit(
+                entry(
+                    network.id,
+                    "partner.email",
+                    "partner",
+                    partner_id,
+                    before={"email": before.get(partner_id)},
+                    after=changed,
+                    partner_id=partner_id,
+                )
+            )
         return {"id": partner_id, "email": address} | ({"language": language} if language else {})
 
     async def create_outlet(self, network: NetworkRef, partner_id: int, name: str, timezone: str) -> dict[str, Any]:
@@ -267,6 +287,10 @@ class AdminService:
                 if not await uow.partner_exists(network, partner_id):
                     raise NotFound(f"no partner {partner_id} in this network", field="partner_id")
                 outlet_id = await uow.create_outlet(network, partner_id, _name(name), timezone)
+                after = {"partner_id": partner_id, "name": name.strip(), "timezone": timezone}
+                await uow.audit(
+                    entry(network.id, "outlet.create", "outlet", outlet_id, after=after, partner_id=partner_id)
+                )
         except DuplicateKey:
             raise Conflict(f"the partner already has an outlet '{name}'", field="name") from None
         return {"id": outlet_id, "partner_id": partner_id, "name": name.strip(), "timezone": timezone}
@@ -291,6 +315,8 @@ class AdminService:
             if not await uow.outlet_exists(network, outlet_id):
                 raise NotFound(f"no outlet {outlet_id} in this network", field="outlet_id")
             terminal_id = await uow.create_terminal(network, outlet_id, _name(name), key_hash(key), key[:12], expiry)
+            after = {"outlet_id": outlet_id, "name": name.strip(), "active": True, "expires_at": _moment(expiry)}
+            await uow.audit(entry(network.id, "terminal.create", "terminal", terminal_id, after=after))
         return {
             "id": terminal_id,
             "outlet_id": outlet_id,
@@ -320,6 +346,10 @@ class AdminService:
                 if owner is None or (partner_id is not None and owner != partner_id):
                     raise NotFound(f"no outlet {outlet_id} in this network", field="outlet_id")
                 cashier_id = await uow.create_cashier(network, outlet_id, login, text, hash_password(password))
+                after = {"outlet_id": outlet_id, "login": login, "name": text, "active": True}
+                await uow.audit(
+                    entry(network.id, "cashier.create", "cashier", cashier_id, after=after, partner_id=owner)
+                )
         except DuplicateKey:
             raise Conflict(f"the outlet already has a cashier '{login}'", field="login") from None
         return {"id": cashier_id, "outlet_id": outlet_id, "login": login, "name": text}
@@ -329,9 +359,13 @@ class AdminService:
     ) -> dict[str, Any]:
         _check_password(password)
         async with self._unit_of_work() as uow:
-            await _require_cashier(uow, network, cashier_id, partner_id)
+            owner = await _require_cashier(uow, network, cashier_id, partner_id)
             if not await uow.set_cashier_password(network, cashier_id, hash_password(password)):
                 raise _no_cashier(cashier_id)
+            changed = {"password": "changed"}  # redacted: only that it changed is kept
+            await uow.audit(
+                entry(network.id, "cashier.password_reset", "cashier", cashier_id, after=changed, partner_id=owner)
+            )
         self._access_changes.moved()
         return {"id": cashier_id, "password_changed": True}
 
@@ -340,9 +374,21 @@ class AdminService:
     ) -> dict[str, Any]:
         """Block (or unblock) a cashier: a blocked cashier cannot sign in, and purchases cannot name them."""
         async with self._unit_of_work() as uow:
-            await _require_cashier(uow, network, cashier_id, partner_id)
+            owner = await _require_cashier(uow, network, cashier_id, partner_id)
+            was = (await uow.staff_cashiers(network, None, cashier_id))[0].active
             if not await uow.set_cashier_active(network, cashier_id, active):
                 raise _no_cashier(cashier_id)
+            await uow.audit(
+                entry(
+                    network.id,
+                    "cashier.unblock" if active else "cashier.block",
+                    "cashier",
+                    cashier_id,
+                    before={"active": was},
+                    after={"active": active},
+                    partner_id=owner,
+                )
+            )
         self._access_changes.moved()
         return {"id": cashier_id, "active": active}
 
@@ -382,6 +428,7 @@ class AdminService:
                     field="terminal_id",
                 )
             await uow.set_terminal_active(network, terminal_id, False)
+            await uow.audit(entry(network.id, "terminal.revoke", "terminal", terminal_id, after={"active": False}))
         self._access_changes.moved()
         return {"id": terminal_id, "active": False}
 
@@ -391,11 +438,13 @@ class AdminService:
             return await uow.partners_with_email(network)
 
 
-async def _require_cashier(uow: AdminUnitOfWork, network: NetworkRef, cashier_id: int, partner_id: int | None) -> None:
-    """A cashier of another partner is "not found" for an owner, exactly like one that does not exist."""
+async def _require_cashier(uow: AdminUnitOfWork, network: NetworkRef, cashier_id: int, partner_id: int | None) -> int:
+    """The cashier's partner; a cashier of another partner is "not found" for an owner, exactly like one that does
+    not exist."""
     owner = await uow.cashier_partner_id(network, cashier_id)
     if owner is None or (partner_id is not None and owner != partner_id):
         raise _no_cashier(cashier_id)
+    return owner
 
 
 def _no_cashier(cashier_id: int) -> NotFound:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from coalition.application.audit import entry
 from coalition.application.pos import PosService
 from coalition.domain.rules.context import MemberFacts
 from coalition.domain.rules.model import Trigger
@@ -28,7 +29,10 @@ class BirthdayBonuses:
         today = day or now.astimezone(UTC).date()
         rules = await self.pos.rule_set_in_force(network_id)
         if rules is None or not rules.candidates(Trigger.BIRTHDAY, "", ""):
-            return {"date": today.isoformat(), "members": 0, "granted": 0, "points": 0}
+            nothing = {"date": today.isoformat(), "members": 0, "granted": 0, "points": 0}
+            async with self.pos.unit_of_work() as uow:
+                await uow.audit(entry(network_id, "job.birthdays", "network", network_id, after=nothing))
+            return nothing
         async with self.pos.unit_of_work() as uow:
             pc = await self.pos.program_context(uow, network_id)
             born = await uow.members_born_on(network_id, today.month, today.day)
@@ -57,4 +61,7 @@ class BirthdayBonuses:
                         points_total += bonus.points
             if progress is not None:
                 progress(done, len(born))
-        return {"date": today.isoformat(), "members": len(born), "granted": granted, "points": points_total}
+        result = {"date": today.isoformat(), "members": len(born), "granted": granted, "points": points_total}
+        async with self.pos.unit_of_work() as uow:  # once the run is done: each member's grant is its own transaction
+            await uow.audit(entry(network_id, "job.birthdays", "network", network_id, after=result))
+        return result

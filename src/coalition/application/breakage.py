@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from coalition.application.audit import entry
 from coalition.application.pos import PosService, breakage_json
 from coalition.domain.breakage import parse_breakage_policy
 
@@ -21,6 +22,9 @@ class BreakageService:
         """Takes effect for the sweeps that follow: at once in this process, within seconds in others."""
         chosen = parse_breakage_policy(policy, share_bp)
         async with self.pos.unit_of_work() as uow:
+            before = breakage_json(await uow.points_breakage(network_id))
             await uow.set_points_breakage(network_id, chosen)
+            after = breakage_json(chosen)
+            await uow.audit(entry(network_id, "points.breakage", "network", network_id, before=before, after=after))
         self.pos.forget_breakage_policies()
         return breakage_json(chosen)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from coalition.application.audit import entry
 from coalition.application.ports import Clock, UnitOfWorkFactory
 from coalition.domain.coupons import MAX_USES, Coupon, NewCoupon, generate_code, normalize_code
 from coalition.domain.errors import Conflict, InvalidInput, MemberNotFound
@@ -58,6 +59,9 @@ class CouponService:
                 NewCoupon(code, campaign, member_id, valid_from, request.valid_until, request.uses) for code in codes
             ]
             await uow.add_coupons(network_id, new, now)
+            made = {"count": len(codes), "valid_from": valid_from, "valid_until": request.valid_until}
+            made |= {"uses": request.uses, "member_id": member_id}
+            await uow.audit(entry(network_id, "coupons.create", "campaign", campaign, after=made))
         return {
             "campaign": campaign,
             "valid_from": valid_from.isoformat(),

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from coalition.application.audit import AuditTrail, entry
 from coalition.application.csv_text import csv_text
 from coalition.application.ports import Clock
 from coalition.application.reports import Report, ReportsService, local_midnight
@@ -73,7 +74,7 @@ class DailyReportContent:
 ReportWriter = Callable[[DailyReportContent], tuple[str, str]]  # → (subject, plain text)
 
 
-class DailyReportsUnitOfWork(Protocol):
+class DailyReportsUnitOfWork(AuditTrail, Protocol):
     async def currency(self, network_id: int) -> str: ...
     async def recipients(self, network_id: int) -> list[ReportRecipient]: ...
     async def outlet_zones(self, network_id: int, partner_id: int) -> dict[int, str]: ...
@@ -135,7 +136,12 @@ class DailyReports:
             else:
                 await self._send_one(network_id, recipient, recipient.address, chosen)
                 sent.append(recipient.name)
-        return {"day": chosen.isoformat(), "sent": sent, "sent_before": already, "without_address": without_address}
+        result = {"day": chosen.isoformat(), "sent": sent, "sent_before": already, "without_address": without_address}
+        async with self.unit_of_work() as uow:  # after the e-mails, which no transaction can take back
+            await uow.audit(
+                entry(network_id, "job.daily_reports", "network", network_id, after=result, partner_id=partner_id)
+            )
+        return result
 
     async def _send_one(self, network_id: int, recipient: ReportRecipient, address: str, day: date) -> None:
         report = await self.reports.report(network_id, recipient.partner_id, day, day)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from coalition.application.audit import entry
 from coalition.application.ports import Clock, UnitOfWorkFactory
 from coalition.domain.errors import Conflict, InvalidInput
 from coalition.domain.gifts import GiftBreakage, GiftType, parse_gift_type
@@ -40,6 +41,9 @@ class GiftService:
                 raise Conflict(f"the gift type '{code}' exists already", field="code")
             gift_type = GiftType(0, code, name, price_minor, request.valid_days, frozenset(found.values()))
             gift_type_id = await uow.create_gift_type(network_id, gift_type, self.clock.now())
+            made = {"code": code, "name": name, "price_minor": price_minor, "valid_days": request.valid_days}
+            made |= {"partner_ids": sorted(gift_type.partner_ids)}
+            await uow.audit(entry(network_id, "gift_type.create", "gift_type", gift_type_id, after=made))
         return _json(
             GiftType(gift_type_id, code, name, price_minor, request.valid_days, gift_type.partner_ids), currency
         )
@@ -56,7 +60,10 @@ class GiftService:
                 "expired gifts are 'kept' (by the node) or 'released' (to the partner)", field="gifts"
             ) from None
         async with self.unit_of_work() as uow:
+            before = {"gifts": (await uow.gift_breakage(network_id)).value}
             await uow.set_gift_breakage(network_id, chosen)
+            after = {"gifts": chosen.value}
+            await uow.audit(entry(network_id, "gifts.breakage", "network", network_id, before=before, after=after))
         return {"gifts": chosen.value}
 
     async def listing(self, network_id: int, currency: str) -> dict[str, Any]:

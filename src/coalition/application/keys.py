@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from coalition.application.admin import WEB_TERMINAL_KEY_PREFIX, NetworkRef, validate_code
+from coalition.application.audit import AuditTrail, entry
 from coalition.application.key_life import KEY_PREFIX_LENGTH, KeyCaller, expiry_of, grace_of, old_key_end
 from coalition.application.ports import Clock
 from coalition.application.pos import key_hash
@@ -35,7 +36,7 @@ class StoredKey:
     active: bool = True
 
 
-class KeyUnitOfWork(Protocol):
+class KeyUnitOfWork(AuditTrail, Protocol):
     async def network_by_code(self, code: str) -> NetworkRef | None: ...
     async def admin_key_for_update(self, network_id: int) -> StoredKey: ...
     async def set_admin_key(self, network_id: int, key_hash: str, expires_at: datetime | None) -> None: ...
@@ -102,6 +103,10 @@ class KeyService:
             old_valid_until = old_key_end(now, grace, old.expires_at)
             await uow.retire_key(network.id, None, old, old_valid_until, now, rotation)
             await uow.set_admin_key(network.id, key_hash(new_key), new_expiry)
+            # named so that the redaction of secrets (any field naming a key) leaves the figures readable
+            before = {"expires_at": moment_text(old.expires_at)}
+            after = {"expires_at": moment_text(new_expiry), "replaced_one_valid_until": moment_text(old_valid_until)}
+            await uow.audit(entry(network.id, "admin_key.rotate", "network", network.id, before=before, after=after))
         return {
             "network": network.code,
             "admin_key": new_key,
@@ -117,7 +122,18 @@ class KeyService:
         expiry = expiry_of(expires_at, self._clock.now())
         async with self._unit_of_work() as uow:
             network = await _network_for(uow, caller, network_code)
+            old = await uow.admin_key_for_update(network.id)
             await uow.set_admin_key_expiry(network.id, expiry)
+            await uow.audit(
+                entry(
+                    network.id,
+                    "admin_key.expiry",
+                    "network",
+                    network.id,
+                    before={"expires_at": moment_text(old.expires_at)},
+                    after={"expires_at": moment_text(expiry)},
+                )
+            )
         return {"network": network.code, "expires_at": moment_text(expiry)}
 
     # --- terminal keys -------------------------------------------------------------------------------------
@@ -140,6 +156,13 @@ class KeyService:
             old_valid_until = old_key_end(now, grace, old.expires_at)
             await uow.retire_key(network.id, terminal_id, old, old_valid_until, now)
             await uow.set_terminal_key(terminal_id, key_hash(new_key), new_key[:KEY_PREFIX_LENGTH], new_expiry)
+            before = {"prefix": old.key_prefix, "expires_at": moment_text(old.expires_at)}
+            after = {
+                "prefix": new_key[:KEY_PREFIX_LENGTH],
+                "expires_at": moment_text(new_expiry),
+                "replaced_one_valid_until": moment_text(old_valid_until),
+            }
+            await uow.audit(entry(network.id, "terminal.rotate", "terminal", terminal_id, before=before, after=after))
         self._terminal_keys_changed()
         return {
             "id": terminal_id,
@@ -156,8 +179,18 @@ class KeyService:
         """When the terminal's current key expires (None: never)."""
         expiry = expiry_of(expires_at, self._clock.now())
         async with self._unit_of_work() as uow:
-            await _terminal_key(uow, network, terminal_id)
+            old = await _terminal_key(uow, network, terminal_id)
             await uow.set_terminal_key_expiry(terminal_id, expiry)
+            await uow.audit(
+                entry(
+                    network.id,
+                    "terminal.expiry",
+                    "terminal",
+                    terminal_id,
+                    before={"expires_at": moment_text(old.expires_at)},
+                    after={"expires_at": moment_text(expiry)},
+                )
+            )
         self._terminal_keys_changed()
         return {"id": terminal_id, "expires_at": moment_text(expiry)}
 
@@ -169,6 +202,8 @@ class KeyService:
             if await uow.terminal_key_for_update(network.id, terminal_id) is None:
                 raise _no_terminal(terminal_id)
             ended = await uow.end_retired_keys(network.id, terminal_id, self._clock.now())
+            after = {"replaced_ones_ended": ended}
+            await uow.audit(entry(network.id, "terminal.end_previous", "terminal", terminal_id, after=after))
         self._terminal_keys_changed()
         return {"id": terminal_id, "previous_keys_ended": ended}
 

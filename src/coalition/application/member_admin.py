@@ -7,15 +7,25 @@ apply twice (a second block is refused as the card is blocked already; a replace
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from coalition.application.audit import entry
 from coalition.application.ports import MemberLabels, MemberListing, PosUnitOfWork, Profile, StatementLine
-from coalition.application.pos import DuplicateKey, PosService, change_card_state, customer_candidates
+from coalition.application.pos import (
+    DuplicateKey,
+    PosService,
+    change_card_state,
+    customer_candidates,
+    member_not_found,
+)
 from coalition.domain.cards import CardAction, CardState
 from coalition.domain.errors import Conflict, InvalidInput, NotFound
 from coalition.domain.gifts import Gift
 from coalition.domain.lots import Lot
+from coalition.domain.members import parse_label, parse_segments
 from coalition.domain.purchase import points_balance
 
 SEARCH_LIMIT = 50
@@ -105,9 +115,30 @@ class MemberAdministration:
                     raise NotFound(f"this member has no card '{number}'", field="number")
                 if action is CardAction.REPLACE and new_number:
                     await _require_free(uow, network_id, new_number)
-                return await change_card_state(uow, network_id, number, action, new_number, self._now())
+                changed = await change_card_state(uow, network_id, number, action, new_number, self._now())
+                action_code = f"card.{action.value.replace('-', '_')}"
+                await uow.audit(entry(network_id, action_code, "card", changed["number"], after=changed))
+                return changed
         except DuplicateKey:
             raise Conflict(f"the number '{new_number}' belongs to another card already", field="new_number") from None
+
+    async def set_member_labels(
+        self, network_id: int, identifier: str, *, tier: str | None, segments: Sequence[str] | None
+    ) -> dict[str, Any]:
+        """The administrator sets a member's tier and segments (None: unchanged); rules read them at the till."""
+        new_tier = None if tier is None else parse_label(tier, field="tier", allow_empty=True)
+        new_segments = None if segments is None else parse_segments(segments)
+        async with self.pos.unit_of_work() as uow:
+            member = await uow.find_member(network_id, customer_candidates(identifier, "identifier"), lock=True)
+            if member is None:
+                raise member_not_found(identifier, "identifier")
+            was = await uow.member_labels(member.member_id)
+            await uow.set_member_labels(member.member_id, tier=new_tier, segments=new_segments)
+            labels = await uow.member_labels(member.member_id)
+            before = {"tier": was.tier, "segments": list(was.segments)}
+            after = {"tier": labels.tier, "segments": list(labels.segments)}
+            await uow.audit(entry(network_id, "member.labels", "member", member.member_id, before=before, after=after))
+        return {"member_id": member.member_id, "tier": labels.tier, "segments": list(labels.segments)}
 
     def _now(self) -> datetime:
         return self.pos.clock.now()

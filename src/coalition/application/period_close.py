@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from coalition.application.audit import entry
 from coalition.application.ports import MemberHistory, MemberRef, PosUnitOfWork, ProgramContext
 from coalition.application.pos import PosService, member_facts
 from coalition.domain.coupons import NewCoupon, generate_code
@@ -82,13 +83,16 @@ class PeriodClose:
                 if progress is not None:
                     progress(done, len(members))
             tally.members = len(members)
-        return {
+        result = {
             "month": period.label,
             "members": tally.members,
             "tiers_changed": tally.tiers_changed,
             "points": tally.points,
             "coupons": tally.coupons,
         }
+        async with self.pos.unit_of_work() as uow:  # once the run is done: each member is its own transaction
+            await uow.audit(entry(network_id, "job.period_close", "network", network_id, after=result))
+        return result
 
     async def _close_for(
         self,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from coalition.application.audit import entry as audit_entry
 from coalition.application.pos import PosService
 from coalition.domain.errors import InvalidInput
 from coalition.domain.permissions import Permission, parse_counter, parse_operation
@@ -37,6 +38,8 @@ class PermissionsService:
             raise InvalidInput(f"at most {MAX_ENTRIES} entries", field="entries")
         async with self.pos.unit_of_work() as uow:
             outlets = await uow.outlet_ids(network_id)
+            names = {outlet_id: name for name, outlet_id in outlets.items()}
+            before = _json(await uow.permissions(network_id), names)
             permissions = set()
             for index, entry in enumerate(entries):
                 outlet_id = outlets.get(entry.outlet)
@@ -52,8 +55,12 @@ class PermissionsService:
                     permissions.add(Permission(outlet_id, counter, operation))
             await uow.replace_permissions(network_id, sorted(permissions, key=_order))
             stored = await uow.permissions(network_id)
+            after = _json(stored, names)
+            await uow.audit(
+                audit_entry(network_id, "permissions.replace", "network", network_id, before=before, after=after)
+            )
         self.pos.forget_matrix()
-        return _json(stored, {outlet_id: name for name, outlet_id in outlets.items()})
+        return after
 
 
 def _order(permission: Permission) -> tuple[int, str, str]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from coalition.application.audit import AuditTrail
 from coalition.domain.bonus import BonusProgram
 from coalition.domain.breakage import BreakagePolicy
 from coalition.domain.cards import CardState
@@ -239,7 +240,7 @@ class LedgerBatch:
     coupon_uses: list[tuple[int, str]] = field(default_factory=list)  # (coupon id, purchase id)
 
 
-class PosUnitOfWork(Protocol):
+class PosUnitOfWork(AuditTrail, Protocol):
     async def terminal_by_key_hash(self, key_hash: str) -> TerminalContext | None: ...
     async def terminal_by_id(self, terminal_id: int) -> TerminalContext | None: ...
     async def program_of(self, network_id: int) -> ProgramContext: ...

@@ -322,20 +322,6 @@ class PosService:
 
     # --- commands -----------------------------------------------------------------------------------------
 
-    async def set_member_labels(
-        self, network_id: int, identifier: str, *, tier: str | None, segments: Sequence[str] | None
-    ) -> dict[str, Any]:
-        """The administrator sets a member's tier and segments (None: unchanged); rules read them at the till."""
-        new_tier = None if tier is None else parse_label(tier, field="tier", allow_empty=True)
-        new_segments = None if segments is None else parse_segments(segments)
-        async with self.unit_of_work() as uow:
-            member = await uow.find_member(network_id, customer_candidates(identifier, "identifier"), lock=True)
-            if member is None:
-                raise member_not_found(identifier, "identifier")
-            await uow.set_member_labels(member.member_id, tier=new_tier, segments=new_segments)
-            labels = await uow.member_labels(member.member_id)
-        return {"member_id": member.member_id, "tier": labels.tier, "segments": list(labels.segments)}
-
     async def purchase(
         self, ctx: TerminalContext, purchase: PurchaseInput, idempotency_key: str | None, request_hash: str
     ) -> CommandResult:

@@ -18,6 +18,7 @@ from coalition.application.admin import (
     validate_code,
     validate_timezone,
 )
+from coalition.application.audit import entry
 from coalition.application.pos import DuplicateKey, key_hash
 from coalition.application.security import MIN_PASSWORD_LENGTH, hash_password, new_api_key
 from coalition.domain.bonus import BonusProgram, Tier
@@ -124,6 +125,9 @@ class Registration:
                     shop.owner_name,
                     hash_password(shop.owner_password),
                 )
+                registered = {"code": shop.network_code, "name": shop.shop_name, "currency": shop.currency}
+                registered |= {"owner_login": shop.owner_login, "cashier_login": shop.cashier_login}
+                await uow.audit(entry(network.id, "network.register", "network", network.id, after=registered))
         except DuplicateKey:
             raise Conflict(f"the network code '{shop.network_code}' is taken", field="network_code") from None
         return {

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from coalition.application.admin import NetworkRef
+from coalition.application.audit import AuditTrail, entry
 from coalition.application.ports import Clock
 from coalition.application.simulation import (
     PAGE_SIZE,
@@ -52,7 +53,7 @@ class StoredRuleSet:
     effective_from: datetime | None = None
 
 
-class RulesUnitOfWork(Protocol):
+class RulesUnitOfWork(AuditTrail, Protocol):
     async def draft(self, network_id: int) -> StoredRuleSet | None: ...
     async def version(self, network_id: int, version: int) -> StoredRuleSet | None: ...
     async def history(self, network_id: int) -> list[StoredRuleSet]: ...
@@ -102,7 +103,11 @@ class RulesService:
         if len(body) > MAX_BODY_CHARS:
             raise InvalidInput("this rule set is too large", field="rules")
         async with self.unit_of_work() as uow:
+            previous = await uow.draft(network.id)
             version = await uow.save_draft(network.id, body, self.clock.now())
+            saved = {"version": version, "rules": [rule.code for rule in rule_set.rules]}
+            before = None if previous is None else {"version": previous.version}
+            await uow.audit(entry(network.id, "rules.save_draft", "rule_set", version, before=before, after=saved))
             findings = await self._findings(uow, network, rule_set, version)
         return self._answer(network, version, "draft", rule_set, findings)
 
@@ -136,6 +141,12 @@ class RulesService:
                 )
             if not await uow.publish_draft(network.id, stored.version, now, max(start, now)):
                 raise Conflict("the draft changed while it was being published: try again", field="draft")
+            published = {"status": "published", "effective_from": max(start, now).isoformat()}
+            await uow.audit(
+                entry(
+                    network.id, "rules.publish", "rule_set", stored.version, before={"status": "draft"}, after=published
+                )
+            )
         answer = self._answer(network, stored.version, "published", rule_set, findings)
         return answer | {"published_at": now.isoformat(), "effective_from": max(start, now).isoformat()}
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from coalition.application.audit import AuditTrail, entry
 from coalition.application.csv_text import csv_text
 from coalition.application.ports import Clock
 from coalition.application.statement_views import statement_view, statement_view_csv_rows
@@ -66,7 +67,7 @@ class Mailer(Protocol):
     async def send(self, mail: OutgoingMail) -> None: ...
 
 
-class SettlementUnitOfWork(Protocol):
+class SettlementUnitOfWork(AuditTrail, Protocol):
     async def network_currency(self, network_id: int) -> str: ...
     async def fee_schedule(self, network_id: int) -> FeeSchedule: ...
     async def set_fee_schedule(self, network_id: int, fees: FeeSchedule) -> None: ...
@@ -146,6 +147,9 @@ class SettlementService:
             )
             await self.mailer.send(mail)
             sent.append(line.party.name)
+        async with self.store.unit_of_work() as uow:  # after the e-mails: a send that failed half-way is not logged
+            result = {"sent": sent, "without_address": skipped}
+            await uow.audit(entry(network_id, "settlement.send", "statement", number, after=result))
         return {"statement": number, "sent": sent, "without_address": skipped}
 
     async def close(
@@ -186,6 +190,8 @@ class SettlementService:
             fees = await uow.fee_schedule(network_id)
             statement = statement_of(network_id, opens, end, currency, flows, now, number, fees)
             await uow.save_statement(statement)
+            closed = {"period_start": opens, "period_end": end}
+            await uow.audit(entry(network_id, "settlement.close", "statement", number, after=closed))
         return statement_json(statement)
 
     async def fees(self, network_id: int) -> dict[str, Any]:
@@ -199,7 +205,10 @@ class SettlementService:
                 parse_amount_minor(per_transaction, currency, field="per_transaction"),
                 parse_percent_bp(percent_of_granted, field="percent_of_granted"),
             )
+            before = _fees_json(await uow.fee_schedule(network_id), currency)
             await uow.set_fee_schedule(network_id, fees)
+            after = _fees_json(fees, currency)
+            await uow.audit(entry(network_id, "settlement.fees", "network", network_id, before=before, after=after))
         return _fees_json(fees, currency)
 
     async def statement(self, network_id: int, number: int) -> Statement:

@@ -20,6 +20,7 @@ import anyio
 import anyio.to_thread
 
 from coalition.application.admin import WEB_TERMINAL_KEY_PREFIX
+from coalition.application.audit import AuditTrail, entry
 from coalition.application.ports import Clock
 from coalition.application.pos import DuplicateKey, key_hash
 from coalition.application.security import MIN_PASSWORD_LENGTH, hash_password, password_matches
@@ -60,6 +61,7 @@ class WebIdentity:
     member_id: int | None = None
     # where times are shown: the cashier's outlet, else the owner's partner's first outlet, else the network's first
     timezone: str = "UTC"
+    console_login: str | None = None  # a console user's login: the audit log names them by it
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +113,7 @@ class ConsoleUser:
     active: bool
 
 
-class WebSessionUnitOfWork(SignInLimitsUnitOfWork, Protocol):
+class WebSessionUnitOfWork(SignInLimitsUnitOfWork, AuditTrail, Protocol):
     async def cashier_account(self, outlet_id: int, login: str) -> CashierAccount | None: ...
     async def console_account(self, network_code: str, login: str) -> ConsoleAccount | None: ...
     async def web_terminal_id(self, outlet_id: int, key_hash: str, key_prefix: str, now: datetime) -> int: ...
@@ -229,11 +231,14 @@ class WebSessions:
             if partner_id is not None and not await uow.partner_in_network(network_id, partner_id):
                 raise NotFound(f"no partner {partner_id} in this network", field="partner_id")
             try:
-                return await uow.create_console_user(
+                user_id = await uow.create_console_user(
                     network_id, role, partner_id, login, text, hash_password(password), self.clock.now()
                 )
             except DuplicateKey:
                 raise Conflict(f"the network already has a console user '{login}'", field="login") from None
+            created = {"role": role, "partner_id": partner_id, "login": login, "name": text, "active": True}
+            await uow.audit(entry(network_id, "console_user.create", "console_user", user_id, after=created))
+        return user_id
 
     async def open_session(self, session: NewSession, attempt: Attempt) -> SignedIn:
         """For sign-ins checked elsewhere (a member's one-time code or PIN), after their `count_attempt`."""
@@ -287,6 +292,8 @@ class WebSessions:
         async with self.unit_of_work() as uow:
             if not await uow.set_console_user_active(network_id, user_id, active):
                 raise NotFound(f"this network has no console user {user_id}", field="user_id")
+            action = "console_user.unblock" if active else "console_user.block"
+            await uow.audit(entry(network_id, action, "console_user", user_id, after={"active": active}))
             if not active:
                 await uow.revoke_console_user_sessions(user_id, self.clock.now())
 
@@ -298,6 +305,8 @@ class WebSessions:
             if not await uow.set_console_user_password(network_id, user_id, hash_password(password)):
                 raise NotFound(f"this network has no console user {user_id}", field="user_id")
             await uow.revoke_console_user_sessions(user_id, self.clock.now())
+            changed = {"password": "changed"}  # redacted: only that it changed is kept
+            await uow.audit(entry(network_id, "console_user.password_reset", "console_user", user_id, after=changed))
 
     async def _open(self, uow: WebSessionUnitOfWork, session: NewSession) -> SignedIn:
         token = secrets.token_urlsafe(32)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -17,6 +18,7 @@ from rich.table import Table
 from coalition.adapters.storage import migrate as migrations
 from coalition.adapters.storage.verify import CHECKS, Check, verify
 from coalition.application.admin import NetworkRef
+from coalition.application.audit import Actor, act_as, entry
 from coalition.domain.errors import DomainError
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
@@ -40,9 +42,18 @@ def _settings(database_url: str | None) -> Settings:
     return settings
 
 
+def _os_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        return None
+
+
 def _run(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
     async def main() -> T:
         services = build_services(settings)
+        # every change a command makes is audited as the operator's at this machine (the OS user)
+        act_as(Actor("cli", name=_os_user(), address="local"))
         try:
             return await work(services)
         finally:
@@ -198,7 +209,9 @@ def expire(network: str, database_url: DatabaseOption = None) -> None:
 
     async def job(services: Services, network_id: int, advance: Advance) -> dict[str, Any]:
         points = await services.pos.expire_points(network_id, advance)
-        return points | {"gifts": await services.pos.expire_gifts(network_id)}
+        result = points | {"gifts": await services.pos.expire_gifts(network_id)}
+        await services.audit.record(entry(network_id, "job.expire", "network", network_id, after=result))
+        return result
 
     result = _run(_settings(database_url), _network_job(network, "expiring", job))
     console.print(f"{result['points']} expired points of {result['members']} members posted to breakage")
@@ -454,6 +467,7 @@ if __name__ == "__main__":
 
 def _register_subcommands() -> None:
     from coalition.adapters.cli import keys  # noqa: F401  (its commands join `coalition network`)
+    from coalition.adapters.cli.audit import audit
     from coalition.adapters.cli.backup import register as register_backup
     from coalition.adapters.cli.permissions import permissions_app
     from coalition.adapters.cli.rules import rules_app
@@ -463,6 +477,7 @@ def _register_subcommands() -> None:
     app.add_typer(settle_app, name="settle")
     app.add_typer(permissions_app, name="permissions")
     register_backup(app)
+    app.command("audit")(audit)
 
 
 _register_subcommands()

@@ -6,9 +6,10 @@ import datetime as dt
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from coalition.adapters.http.actors import act_for_request, key_fingerprint
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc, bearer
 from coalition.adapters.http.schemas import (
     CashierBody,
@@ -24,13 +25,18 @@ from coalition.adapters.http.schemas import (
     PasswordBody,
     TerminalBody,
 )
+from coalition.adapters.web.sessions import client_address
+from coalition.application.audit import entry
+from coalition.application.member_admin import MemberAdministration
 from coalition.domain.errors import Forbidden, Unauthorized
 
 router = APIRouter(prefix="/v1/admin", tags=["Admin"])
 
 
 @router.post("/networks", status_code=201, summary="Create a network (operator token only)")
-async def create_network(body: NetworkBody, svc: Svc, key: Annotated[str | None, Depends(bearer)]) -> dict[str, Any]:
+async def create_network(
+    request: Request, body: NetworkBody, svc: Svc, key: Annotated[str | None, Depends(bearer)]
+) -> dict[str, Any]:
     expected = svc.settings.operator_token
     if expected is None:
         raise Forbidden(
@@ -38,6 +44,7 @@ async def create_network(body: NetworkBody, svc: Svc, key: Annotated[str | None,
         )
     if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
         raise Unauthorized("this operator token is wrong")
+    act_for_request(request, client_address(request), "operator", key_fingerprint(key))
     program = body.program.to_settings(body.currency)
     return await svc.admin.create_network(
         body.code, body.name, body.currency, program, admin_key_expires_at=body.admin_key_expires_at
@@ -107,7 +114,8 @@ async def statement(
 
 @router.patch("/members/{identifier}", summary="Set a member's tier and segments, which rules read at the till")
 async def set_member_labels(identifier: str, body: MemberLabelsBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
-    return await svc.pos.set_member_labels(admin.id, identifier, tier=body.tier, segments=body.segments)
+    labels = MemberAdministration(svc.pos)
+    return await labels.set_member_labels(admin.id, identifier, tier=body.tier, segments=body.segments)
 
 
 @router.post("/coupons", status_code=201, summary="Register a campaign's coupon codes, given or generated")
@@ -229,7 +237,9 @@ async def set_points_breakage(body: PointsBreakageBody, svc: Svc, admin: Network
 @router.post("/jobs/expire", summary="Post expired points to breakage and expire gifts not handed over in time")
 async def expire(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     points = await svc.pos.expire_points(admin.id)
-    return {"points": points, "gifts": await svc.pos.expire_gifts(admin.id)}
+    result = {"points": points, "gifts": await svc.pos.expire_gifts(admin.id)}
+    await svc.audit.record(entry(admin.id, "job.expire", "network", admin.id, after=result))
+    return result
 
 
 @router.post("/console-users", status_code=201, summary="Create a login for the web console (/console)")

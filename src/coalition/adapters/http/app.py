@@ -14,6 +14,7 @@ from sqlalchemy import text
 from coalition import __version__
 from coalition.adapters.http import (
     admin_routes,
+    audit_routes,
     key_routes,
     openapi,
     outage,
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(key_routes.router)
     app.include_router(rules_routes.router)
     app.include_router(settlement_routes.router)
+    app.include_router(audit_routes.router)
     web_pages.install(app)  # /terminal, /console, /me and /static
     app.add_middleware(RateLimitMiddleware)  # 429 before anything else runs (pure ASGI, in memory)
     openapi.install(app)  # /openapi.json as the server behaves: required headers, every error with its body

@@ -8,7 +8,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request
 
+from coalition.adapters.http.actors import act_for_request, key_fingerprint
 from coalition.adapters.http.schemas import MAX_RECORD_ID
+from coalition.adapters.web.sessions import client_address
 from coalition.application.admin import NetworkRef
 from coalition.application.ports import TerminalContext
 from coalition.application.pos import fingerprint
@@ -67,9 +69,12 @@ async def pos_write(
 
 
 async def network_admin(
-    svc: Annotated[Services, Depends(services)], key: Annotated[str | None, Depends(bearer)]
+    request: Request, svc: Annotated[Services, Depends(services)], key: Annotated[str | None, Depends(bearer)]
 ) -> NetworkRef:
-    return await svc.admin.authenticate(key)
+    network = await svc.admin.authenticate(key)
+    if key is not None:  # authenticate refuses a missing key
+        act_for_request(request, client_address(request), "admin_key", key_fingerprint(key))
+    return network
 
 
 def _canonical(value: object) -> bytes:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path
+from fastapi import APIRouter, Depends, Header, Path, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
+from coalition.adapters.http.actors import act_for_request, key_fingerprint
 from coalition.adapters.http.dependencies import PathId, Svc, bearer
+from coalition.adapters.web.sessions import client_address
 from coalition.application.admin import NetworkRef
 from coalition.application.key_life import MAX_GRACE_SECONDS, OPERATOR, KeyCaller
 from coalition.domain.errors import Unauthorized
@@ -16,16 +18,20 @@ from coalition.domain.errors import Unauthorized
 router = APIRouter(prefix="/v1/admin", tags=["Admin"])
 
 
-async def key_caller(svc: Svc, key: Annotated[str | None, Depends(bearer)]) -> KeyCaller:
+async def key_caller(request: Request, svc: Svc, key: Annotated[str | None, Depends(bearer)]) -> KeyCaller:
     """The operator (its token) or a network's administrator (an admin key, checked for expiry and grace)."""
     expected = svc.settings.operator_token
     if key is not None and expected is not None and hmac.compare_digest(key.encode(), expected.encode()):
+        act_for_request(request, client_address(request), "operator", key_fingerprint(key))
         return OPERATOR
-    return await svc.admin.admin_caller(key)
+    return await admin_key_caller(request, svc, key)
 
 
-async def admin_key_caller(svc: Svc, key: Annotated[str | None, Depends(bearer)]) -> KeyCaller:
-    return await svc.admin.admin_caller(key)
+async def admin_key_caller(request: Request, svc: Svc, key: Annotated[str | None, Depends(bearer)]) -> KeyCaller:
+    caller = await svc.admin.admin_caller(key)
+    if key is not None:  # admin_caller refuses a missing key
+        act_for_request(request, client_address(request), "admin_key", key_fingerprint(key))
+    return caller
 
 
 Caller = Annotated[KeyCaller, Depends(key_caller)]

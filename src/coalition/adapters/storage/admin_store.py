@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
+from coalition.adapters.storage.audit_store import CoreAuditTrail
 from coalition.adapters.storage.driver import duplicate_from_message
 from coalition.adapters.storage.key_store import admin_key_match, retired_terminal_keys
 from coalition.application.admin import NetworkRef, StaffCashier, StaffOutlet
@@ -23,7 +24,7 @@ from coalition.domain.ledger import AccountPurpose, OwnerKind
 NODE_OWNER_ID = 0  # the settlement node is one per network; its accounts are keyed by the network
 
 
-class SqlAdminUnitOfWork:
+class SqlAdminUnitOfWork(CoreAuditTrail):
     def __init__(self, connection: AsyncConnection, clock: Clock) -> None:
         self.connection = connection
         self.clock = clock

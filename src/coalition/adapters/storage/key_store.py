@@ -13,6 +13,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
+from coalition.adapters.storage.audit_store import CoreAuditTrail
 from coalition.application.admin import NetworkRef
 from coalition.application.key_life import AdminKeyMatch
 from coalition.application.keys import StoredKey
@@ -64,7 +65,7 @@ async def retired_terminal_keys(
     return found
 
 
-class SqlKeyUnitOfWork:
+class SqlKeyUnitOfWork(CoreAuditTrail):
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
 

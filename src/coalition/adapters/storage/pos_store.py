@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coalition.adapters.storage.access_guard import STILL_ALLOWED_PG, still_allowed_portable
+from coalition.adapters.storage.audit_store import DriverAuditTrail
 from coalition.adapters.storage.driver import AsyncpgPool, Column, Db, Row, sqlite_transaction
 from coalition.adapters.storage.engine import backend_of
 from coalition.application.ports import (
@@ -193,7 +194,7 @@ _CHANGE_LOT = "UPDATE lots SET points = points + $2, remaining = remaining + $3 
 _RECORD_TAKE = "INSERT INTO lot_takes (tx_id, lot_id, points) VALUES ($1, $2, $3)"
 
 
-class SqlPosUnitOfWork:
+class SqlPosUnitOfWork(DriverAuditTrail):
     """One database transaction. Methods map one-to-one to the `PosUnitOfWork` port."""
 
     def __init__(self, db: Db) -> None:

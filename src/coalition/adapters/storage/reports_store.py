@@ -15,6 +15,7 @@ from sqlalchemy import Integer, case, delete, func, insert, literal_column, sele
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
+from coalition.adapters.storage.audit_store import CoreAuditTrail
 from coalition.application.daily_reports import DayTransaction, ReportRecipient, till_time
 from coalition.application.reports import RefundBucket, ReportOutlet, SalesBucket
 
@@ -174,7 +175,7 @@ class SqlReportsStore:
             yield SqlReportsUnitOfWork(connection)
 
 
-class SqlDailyReportsUnitOfWork:
+class SqlDailyReportsUnitOfWork(CoreAuditTrail):
     """The daily report's reads (recipients, the day's purchases and refunds) and its record of what was sent."""
 
     def __init__(self, connection: AsyncConnection) -> None:

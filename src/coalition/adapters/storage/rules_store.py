@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
+from coalition.adapters.storage.audit_store import CoreAuditTrail
 from coalition.application.rules import StoredRuleSet
 from coalition.application.simulation import StoredSale
 from coalition.domain.errors import Conflict
@@ -42,7 +43,7 @@ def _stored(row: Any) -> StoredRuleSet:
     )
 
 
-class SqlRulesUnitOfWork:
+class SqlRulesUnitOfWork(CoreAuditTrail):
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
+from coalition.adapters.storage.audit_store import CoreAuditTrail
 from coalition.application.settlement import PartnerEntry
 from coalition.domain.errors import Conflict
 from coalition.domain.ledger import AccountPurpose, OwnerKind, TransactionKind
@@ -61,7 +62,7 @@ _ENTRIES = _ENTRIES_SQL.columns(occurred_at=t.Timestamp, recorded_at=t.Timestamp
 _utc = t.as_utc
 
 
-class SqlSettlementUnitOfWork:
+class SqlSettlementUnitOfWork(CoreAuditTrail):
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
 

@@ -632,3 +632,24 @@ daily_reports_sent = Table(  # the day's report e-mailed to a partner's owner: o
     Column("address", String(254), nullable=False),
     Column("sent_at", Timestamp, nullable=False),
 )
+
+audit_entries = Table(  # the audit log: append-only (triggers refuse UPDATE and DELETE on both engines), never pruned
+    "audit_entries",
+    metadata,
+    _id(),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("recorded_at", Timestamp, nullable=False),
+    Column("actor_kind", String(16), nullable=False),  # admin_key | operator | console_user | cli | registrant | system
+    Column("actor_id", String(100), nullable=True),  # a console user's id, an admin key's fingerprint
+    Column("actor_name", String(200), nullable=True),  # a login or name
+    Column("actor_role", String(16), nullable=True),  # administrator | owner (console users)
+    Column("address", String(100), nullable=True),  # where the request came from
+    Column("request_id", String(100), nullable=True),
+    Column("action", String(64), nullable=False),  # a stable dotted code: terminal.revoke, rules.publish
+    Column("object_type", String(32), nullable=False),
+    Column("object_id", String(100), nullable=True),
+    Column("partner_id", Id, nullable=True),  # the partner the entry is about, when there is one
+    Column("before", Text, nullable=True),  # JSON of the changed fields, secrets redacted
+    Column("after", Text, nullable=True),
+    Index("ix_audit_entries_network_id_id", "network_id", "id"),
+)

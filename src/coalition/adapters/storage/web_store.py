@@ -13,13 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
+from coalition.adapters.storage.audit_store import CoreAuditTrail
 from coalition.adapters.storage.driver import duplicate_from_message
 from coalition.application.admin import WEB_TERMINAL_NAME
 from coalition.application.sign_in_limits import Counted
 from coalition.application.web_sessions import CashierAccount, ConsoleAccount, ConsoleUser, NewSession, WebIdentity
 
 
-class SqlWebSessionUnitOfWork:
+class SqlWebSessionUnitOfWork(CoreAuditTrail):
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
 
@@ -154,10 +155,11 @@ class SqlWebSessionUnitOfWork:
         return int((await self.connection.execute(statement)).scalar_one())
 
     async def session_by_token_hash(self, token_hash: str, now: datetime) -> WebIdentity | None:
-        s, n = t.web_sessions, t.networks
+        s, n, u = t.web_sessions, t.networks, t.console_users
+        login = select(u.c.login).where(u.c.id == s.c.console_user_id).scalar_subquery().label("console_login")
         row = (
             await self.connection.execute(
-                select(s, n.c.code, n.c.name.label("network_name"), n.c.currency, _session_timezone(s))
+                select(s, n.c.code, n.c.name.label("network_name"), n.c.currency, _session_timezone(s), login)
                 .join(n, n.c.id == s.c.network_id)
                 .where(s.c.token_hash == token_hash, s.c.revoked_at.is_(None), s.c.expires_at > now)
             )
@@ -280,6 +282,7 @@ def _identity(row: Any) -> WebIdentity:
         console_user_id=row.console_user_id,
         member_id=row.member_id,
         timezone=row.timezone or "UTC",
+        console_login=row.console_login,
     )
 
 

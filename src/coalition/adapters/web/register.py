@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from coalition.adapters.http.actors import act_for_request
 from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.sessions import (
     anonymous_csrf_token,
@@ -67,6 +68,8 @@ async def register(request: Request) -> Response:
     form = await checked_form(request, None)
     values = {name: str(form.get(name, "")) for name in FIELDS}
     services = services_of(request)
+    # not signed in yet: the registrant is named by the login they chose
+    act_for_request(request, client_address(request), "registrant", name=values["owner_login"].strip()[:100])
     try:
         created = await services.registration.register_shop(ShopRegistration(**values))
     except DomainError as error:

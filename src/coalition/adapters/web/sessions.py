@@ -18,6 +18,8 @@ from typing import Any, Literal
 from fastapi import Request, Response
 from starlette.datastructures import FormData
 
+from coalition.adapters.http.actors import request_id
+from coalition.application.audit import Actor, act_as
 from coalition.application.rate_limits import ProxyNetwork, client_address_of, parse_trusted_proxies
 from coalition.application.web_sessions import Role, WebIdentity
 from coalition.domain.errors import Forbidden
@@ -124,6 +126,11 @@ def signed_in(area: Area, *roles: Role) -> Callable[[Request], Awaitable[WebIden
         if identity.role not in allowed:
             raise Forbidden(f"this page is for the {' or '.join(allowed)}", field="role")
         request.state.identity = identity
+        if area == "console":  # what a console user does is audited under their name
+            user = str(identity.console_user_id)
+            where, request_number = client_address(request), request_id(request)
+            name = identity.console_login or identity.display_name
+            act_as(Actor("console_user", user, name, identity.role, where, request_number))
         return identity
 
     return dependency

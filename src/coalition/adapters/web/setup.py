@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from coalition.adapters.http import problems
 from coalition.adapters.web import (
     console,
+    console_audit,
     console_members,
     console_network,
     console_reports,
@@ -60,6 +61,7 @@ PAGE_MODULES = (
     console_members,
     console_rules,
     console_settlement,
+    console_audit,
     member,
 )
 

@@ -1,0 +1,371 @@
+"""Every administrative route of the API and every action of the console, performed once over the demo network: each
+must leave its audit entry, under the right actor. A route or action this table does not know fails the test, so a
+new one cannot ship unaudited: add a line to API or CONSOLE (the action it records, and a request that does it), or
+to the reads with the reason it changes nothing.
+
+GET routes are reads and are not tried here (they must not write; tests/web/test_access_matrix.py checks the pages).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from sqlalchemy import text
+
+from coalition.adapters.http.app import create_app
+from coalition.adapters.http.dependencies import network_admin
+from coalition.adapters.web.setup import PAGE_MODULES
+from coalition.demo import DEMO_ADMIN_KEY, DEMO_ADMIN_LOGIN, DEMO_ADMIN_PASSWORD, load_demo
+from coalition.settings import Settings
+from coalition.wiring import Services, build_services
+from tests.mail_support import Inbox, smtp
+from tests.support import auth
+from tests.web.support import csrf_token, sign_in_console
+
+pytestmark = pytest.mark.anyio
+__all__ = ["smtp"]  # the fixture, imported for pytest to find
+
+Ids = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Does:
+    """The action code the request must record, and the request's body (JSON for the API, a form for the console)."""
+
+    action: str
+    body: Callable[[Ids], Any] = lambda ids: {}
+
+
+@dataclass(frozen=True)
+class Reads:
+    """A POST that changes nothing stored, so it records nothing (tried with `body` when there is one)."""
+
+    reason: str
+    body: Callable[[Ids], Any] | None = None
+
+
+def _ahead(days: int) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).replace(microsecond=0).isoformat()
+
+
+def _ago(seconds: int) -> str:
+    return (datetime.now(UTC) - timedelta(seconds=seconds)).replace(microsecond=0).isoformat()
+
+
+RULES = {"rules": [{"code": "welcome", "effects": [{"discount": {"percent": "5"}}]}]}
+RULES_YAML = "rules:\n  - code: console-rule\n    effects: [{discount: {percent: '3'}}]\n"
+
+# in order: a statement is closed before it is sent, a draft saved before it is published
+API: dict[tuple[str, str], Does | Reads] = {
+    ("POST", "/v1/admin/networks"): Does(
+        "network.create",
+        lambda ids: {
+            "code": "audited",
+            "name": "Audited",
+            "currency": "RUB",
+            "program": {"tiers": [{"accrual_bp": 300, "redeem_cap_bp": 1500}]},
+        },
+    ),
+    ("POST", "/v1/admin/partners"): Does("partner.create", lambda ids: {"name": "Audit Bakery"}),
+    ("POST", "/v1/admin/outlets"): Does(
+        "outlet.create", lambda ids: {"partner_id": int(ids["partner_id"]), "name": "Audit till"}
+    ),
+    ("POST", "/v1/admin/terminals"): Does(
+        "terminal.create", lambda ids: {"outlet_id": int(ids["outlet_id"]), "name": "Audit POS"}
+    ),
+    ("PUT", "/v1/admin/terminals/{terminal_id}/key/expiry"): Does(
+        "terminal.expiry", lambda ids: {"expires_at": _ahead(days=300)}
+    ),
+    ("POST", "/v1/admin/terminals/{terminal_id}/key/rotate"): Does(
+        "terminal.rotate", lambda ids: {"grace_seconds": 60}
+    ),
+    ("DELETE", "/v1/admin/terminals/{terminal_id}/key/previous"): Does("terminal.end_previous"),
+    ("DELETE", "/v1/admin/terminals/{terminal_id}"): Does("terminal.revoke"),
+    ("POST", "/v1/admin/cashiers"): Does(
+        "cashier.create",
+        lambda ids: {"outlet_id": int(ids["outlet_id"]), "login": "audit-c", "name": "C", "password": "secret-9"},
+    ),
+    ("PUT", "/v1/admin/cashiers/{cashier_id}/password"): Does(
+        "cashier.password_reset", lambda ids: {"password": "secret-10"}
+    ),
+    ("PUT", "/v1/admin/cashiers/{cashier_id}/active"): Does("cashier.block", lambda ids: {"active": False}),
+    ("PATCH", "/v1/admin/members/{identifier}"): Does("member.labels", lambda ids: {"tier": "gold"}),
+    ("POST", "/v1/admin/coupons"): Does(
+        "coupons.create", lambda ids: {"campaign": "audit", "codes": ["AUDIT-1"], "valid_until": "2100-01-01T00:00Z"}
+    ),
+    ("POST", "/v1/admin/gift-types"): Does(
+        "gift_type.create",
+        lambda ids: {"code": "audit-gift", "name": "Gift", "price": "10.00", "partners": [ids["partner_name"]]},
+    ),
+    ("PUT", "/v1/admin/permissions"): Does("permissions.replace", lambda ids: {"entries": []}),
+    ("PUT", "/v1/admin/partners/{partner_id}/email"): Does(
+        "partner.email", lambda ids: {"email": "partner@audit.example"}
+    ),
+    ("POST", "/v1/admin/jobs/birthdays"): Does("job.birthdays"),
+    ("POST", "/v1/admin/jobs/daily-reports"): Does("job.daily_reports"),
+    ("POST", "/v1/admin/jobs/period-close"): Does("job.period_close", lambda ids: {"month": "2020-01"}),
+    ("PUT", "/v1/admin/gift-breakage"): Does("gifts.breakage", lambda ids: {"gifts": "released"}),
+    ("PUT", "/v1/admin/points-breakage"): Does("points.breakage", lambda ids: {"policy": "returned"}),
+    ("POST", "/v1/admin/jobs/expire"): Does("job.expire"),
+    ("POST", "/v1/admin/console-users"): Does(
+        "console_user.create",
+        lambda ids: {"role": "administrator", "login": "audit-admin", "name": "A", "password": "secret-11"},
+    ),
+    ("PUT", "/v1/admin/rule-sets/draft"): Does("rules.save_draft", lambda ids: RULES),
+    ("POST", "/v1/admin/rule-sets/draft/publish"): Does("rules.publish"),
+    ("POST", "/v1/admin/rule-sets/explain"): Reads(
+        "a hypothetical purchase through the rules; nothing is written",
+        lambda ids: {"amount": "100.00", "version": 1},  # the draft was published just before
+    ),
+    ("POST", "/v1/admin/rule-sets/simulate"): Reads(
+        "stored purchases priced again; nothing is written",
+        lambda ids: {"from": _ago(86400), "to": _ago(0), "version": 1},
+    ),
+    ("PUT", "/v1/admin/settlement/fees"): Does("settlement.fees", lambda ids: {"per_transaction": "0.50"}),
+    ("POST", "/v1/admin/settlement/periods"): Does("settlement.close", lambda ids: {"end": _ago(6)}),
+    ("POST", "/v1/admin/settlement/statements/{number}/send"): Does("settlement.send"),
+    # last: once rotated, the demo's admin key is in its grace period and may no longer change the admin key
+    ("PUT", "/v1/admin/networks/{network}/admin-key/expiry"): Does(
+        "admin_key.expiry", lambda ids: {"expires_at": _ahead(days=300)}
+    ),
+    ("POST", "/v1/admin/networks/{network}/admin-key/rotate"): Does(
+        "admin_key.rotate", lambda ids: {"grace_seconds": 3600}
+    ),
+}
+
+CONSOLE: dict[tuple[str, str], Does | Reads] = {
+    ("POST", "/console/login"): Reads("signing in opens a session (see the sign-in limits), not an admin change"),
+    ("POST", "/console/logout"): Reads("signing out ends a session"),
+    ("POST", "/console/register"): Does(
+        "network.register",
+        lambda ids: {
+            "shop_name": "Pine Bakery",
+            "network_code": "pine-bakery",
+            "currency": "EUR",
+            "timezone": "Europe/Riga",
+            "owner_name": "Liga",
+            "owner_login": "liga",
+            "owner_password": "liga-secret-1",
+            "cashier_login": "toms",
+            "cashier_password": "toms-secret-1",
+        },
+    ),
+    ("POST", "/console/partners"): Does("partner.create", lambda ids: {"name": "Console Bakery"}),
+    ("POST", "/console/partners/{partner_id}/email"): Does("partner.email", lambda ids: {"email": "p@console.example"}),
+    ("POST", "/console/partners/{partner_id}/owners"): Does(
+        "console_user.create", lambda ids: {"login": "console-owner", "name": "O", "password": "secret-12"}
+    ),
+    ("POST", "/console/administrators"): Does(
+        "console_user.create", lambda ids: {"login": "console-admin", "name": "A", "password": "secret-13"}
+    ),
+    ("POST", "/console/users/{user_id}/block"): Does("console_user.block"),
+    ("POST", "/console/users/{user_id}/unblock"): Does("console_user.unblock"),
+    ("POST", "/console/users/{user_id}/password"): Does(
+        "console_user.password_reset", lambda ids: {"password": "secret-14"}
+    ),
+    ("POST", "/console/outlets"): Does(
+        "outlet.create", lambda ids: {"partner": ids["partner_id"], "name": "Console till", "timezone": "UTC"}
+    ),
+    ("POST", "/console/cashiers"): Does(
+        "cashier.create",
+        lambda ids: {"outlet": ids["outlet_id"], "login": "console-c", "name": "C", "password": "secret-15"},
+    ),
+    ("POST", "/console/cashiers/{cashier_id}/password"): Does(
+        "cashier.password_reset", lambda ids: {"password": "secret-16"}
+    ),
+    ("POST", "/console/cashiers/{cashier_id}/active"): Does("cashier.unblock", lambda ids: {"active": "1"}),
+    ("POST", "/console/terminals"): Does(
+        "terminal.create", lambda ids: {"outlet": ids["outlet_id"], "name": "Console kiosk"}
+    ),
+    ("POST", "/console/terminals/{terminal_id}/rotate"): Does("terminal.rotate", lambda ids: {"grace_seconds": "60"}),
+    ("POST", "/console/terminals/{terminal_id}/end-previous"): Does("terminal.end_previous"),
+    ("POST", "/console/terminals/{terminal_id}/revoke"): Does("terminal.revoke"),
+    ("POST", "/console/gifts"): Does(
+        "gift_type.create",
+        lambda ids: {
+            "code": "console-gift",
+            "name": "G",
+            "price": "5.00",
+            "valid_days": "30",
+            "partners": ids["partner_name"],
+        },
+    ),
+    ("POST", "/console/gifts/breakage"): Does("gifts.breakage", lambda ids: {"gifts": "kept"}),
+    ("POST", "/console/permissions"): Does("permissions.replace", lambda ids: {}),
+    ("POST", "/console/members/{member_id}/cards"): Does(
+        "card.block", lambda ids: {"number": ids["card"], "action": "block"}
+    ),
+    ("POST", "/console/rules/draft"): Does("rules.save_draft", lambda ids: {"draft": RULES_YAML}),
+    ("POST", "/console/rules/simulate"): Reads(
+        "stored purchases priced again; nothing is written",
+        lambda ids: {"from": _ago(86400)[:10], "to": _ago(0)[:10]},
+    ),
+    ("POST", "/console/rules/explain"): Reads(
+        "a hypothetical purchase through the rules; nothing is written", lambda ids: {"amount": "100.00"}
+    ),
+    ("POST", "/console/rules/publish"): Does("rules.publish"),
+    ("POST", "/console/reports/send"): Does("job.daily_reports", lambda ids: {"partner": ids["partner_id"]}),
+    ("POST", "/console/reports/address"): Does(
+        "partner.email", lambda ids: {"partner": ids["partner_id"], "email": "r@console.example"}
+    ),
+    ("POST", "/console/settlement/fees"): Does(
+        "settlement.fees", lambda ids: {"per_transaction": "0.25", "percent_of_granted": "1"}
+    ),
+    ("POST", "/console/settlement/points-breakage"): Does("points.breakage", lambda ids: {"policy": "kept"}),
+    ("POST", "/console/settlement/gift-breakage"): Does("gifts.breakage", lambda ids: {"gifts": "released"}),
+    ("POST", "/console/settlement/close"): Does("settlement.close", lambda ids: {"end": _ago(6)[:19]}),
+    ("POST", "/console/settlement/statements/{number}/send"): Does("settlement.send"),
+}
+
+
+def _api_routes(routes: list[Any]) -> list[APIRoute]:
+    """Every API route of the app, through the routers it includes."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            found.extend(_api_routes(inner.routes))
+    return found
+
+
+def _needs_admin_key(dependant: Any) -> bool:
+    return dependant.call is network_admin or any(_needs_admin_key(d) for d in dependant.dependencies)
+
+
+def api_operations(services: Services) -> set[tuple[str, str]]:
+    """Every operation of the admin API that is not a read: under /v1/admin or taking the admin key, any method but
+    GET (and HEAD)."""
+    return {
+        (method, route.path)
+        for route in _api_routes(create_app(services=services).routes)
+        if route.path.startswith("/v1/admin") or _needs_admin_key(route.dependant)
+        for method in route.methods
+        if method not in ("GET", "HEAD")
+    }
+
+
+def console_actions() -> set[tuple[str, str]]:
+    routes = [route for module in PAGE_MODULES for route in module.router.routes]
+    return {
+        (method, route.path)
+        for route in routes
+        for method in route.methods
+        if method != "GET" and route.path.startswith("/console")
+    }
+
+
+async def test_the_tables_know_every_admin_route_and_console_action(services: Services) -> None:
+    assert api_operations(services) == set(API), "add the route to API (or to the reads, with why)"
+    assert console_actions() == set(CONSOLE), "add the action to CONSOLE (or to the reads, with why)"
+
+
+@pytest.fixture()
+async def mailing(settings: Settings, smtp: tuple[Inbox, int]) -> AsyncIterator[Services]:
+    _, port = smtp
+    built = build_services(replace(settings, smtp_host="127.0.0.1", smtp_port=port, open_registration=True))
+    try:
+        yield built
+    finally:
+        await built.close()
+
+
+async def _ids(services: Services) -> Ids:
+    async with services.engine.connect() as connection:
+
+        async def first(sql: str) -> str:
+            return str((await connection.execute(text(sql))).scalar_one())
+
+        return {
+            "partner_id": await first("SELECT MIN(id) FROM partners"),
+            "partner_name": await first("SELECT name FROM partners ORDER BY id LIMIT 1"),
+            "outlet_id": await first("SELECT MIN(id) FROM outlets"),
+            "cashier_id": await first("SELECT id FROM cashiers WHERE login = 'anna'"),
+            "terminal_id": await first("SELECT id FROM terminals WHERE key_prefix <> 'web' ORDER BY id DESC LIMIT 1"),
+            "user_id": await first("SELECT id FROM console_users WHERE login = 'cafe-owner'"),
+            "member_id": await first("SELECT member_id FROM cards WHERE number = '10000001'"),
+            "card": "10000001",
+            "network": "demo",
+            "identifier": "10000002",
+            "number": await first("SELECT COALESCE(MAX(number), 1) FROM settlement_statements"),
+        }
+
+
+async def _audit_count(services: Services) -> int:
+    async with services.engine.connect() as connection:
+        return int((await connection.execute(text("SELECT count(*) FROM audit_entries"))).scalar_one())
+
+
+async def _newest(services: Services, since_count: int) -> list[tuple[str, str, str | None]]:
+    async with services.engine.connect() as connection:
+        rows = await connection.execute(
+            text("SELECT action, actor_kind, actor_role FROM audit_entries ORDER BY id LIMIT 1000 OFFSET :n"),
+            {"n": since_count},
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def test_every_admin_route_and_console_action_leaves_its_entry(mailing: Services) -> None:
+    services = mailing
+    await load_demo(services)
+    loaded = time.monotonic()
+    missing: list[str] = []
+    app = create_app(services=services)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        for (method, path), expected in API.items():
+            if isinstance(expected, Reads):
+                if expected.body is not None:
+                    count = await _audit_count(services)
+                    answer = await http.request(method, path, json=expected.body({}), headers=auth(DEMO_ADMIN_KEY))
+                    assert answer.status_code == 200, f"{path}: {answer.text}"
+                    if await _audit_count(services) != count:
+                        missing.append(f"{method} {path} reads, yet wrote {await _newest(services, count)}")
+                continue
+            if "settlement/periods" in path:  # a period ends at least 5 s ago, after the network began
+                await anyio.sleep(max(0.0, 8 - (time.monotonic() - loaded)))
+            ids = await _ids(services)
+            key = "operator-secret" if path == "/v1/admin/networks" else DEMO_ADMIN_KEY
+            count = await _audit_count(services)
+            body = expected.body(ids)
+            response = await http.request(method, path.format(**ids), json=body, headers=auth(key))
+            assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
+            kind = "operator" if key == "operator-secret" else "admin_key"
+            if (expected.action, kind, None) not in await _newest(services, count):
+                missing.append(f"{method} {path} → {expected.action} by {kind}: {await _newest(services, count)}")
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as console:
+        assert (await sign_in_console(console, "demo", DEMO_ADMIN_LOGIN, DEMO_ADMIN_PASSWORD)).status_code == 303
+        token = csrf_token((await console.get("/console")).text)
+        for (method, path), expected in CONSOLE.items():
+            if isinstance(expected, Reads):
+                if expected.body is not None:
+                    count = await _audit_count(services)
+                    answer = await console.post(path, data=expected.body({}) | {"csrf_token": token})
+                    assert answer.status_code == 200, f"{path}: {answer.text[:2000]}"
+                    if await _audit_count(services) != count:
+                        missing.append(f"{method} {path} reads, yet wrote {await _newest(services, count)}")
+                continue
+            ids = await _ids(services)
+            count = await _audit_count(services)
+            if path == "/console/register":
+                async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as anon:
+                    page = await anon.get("/console/register")
+                    data = expected.body(ids) | {"csrf_token": csrf_token(page.text)}
+                    response = await anon.post(path, data=data)
+                who: tuple[str, str | None] = ("registrant", None)
+            else:
+                response = await console.post(path.format(**ids), data=expected.body(ids) | {"csrf_token": token})
+                who = ("console_user", "administrator")
+            assert response.status_code < 400, f"{method} {path}: {response.status_code} {response.text[:2000]}"
+            if (expected.action, *who) not in await _newest(services, count):
+                missing.append(f"{method} {path} → {expected.action} by {who}: {await _newest(services, count)}")
+    assert not missing, "\n".join(missing)
