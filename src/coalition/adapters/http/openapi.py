@@ -71,6 +71,10 @@ def _error_response(status: int) -> dict[str, Any]:
     return response
 
 
+def _is_idempotency_key(parameter: dict[str, Any]) -> bool:
+    return parameter.get("in") == "header" and parameter.get("name") == "Idempotency-Key"
+
+
 def amend(document: dict[str, Any]) -> dict[str, Any]:
     """Declare the errors and the required idempotency key on the document FastAPI generated (changed in place)."""
     for path, item in document.get("paths", {}).items():
@@ -79,8 +83,9 @@ def amend(document: dict[str, Any]) -> dict[str, Any]:
             if operation is None:
                 continue
             for parameter in operation.get("parameters", []):
-                if parameter.get("in") == "header" and parameter.get("name") == "Idempotency-Key":
-                    # a write without one is refused (422 naming it) once the key is known: it is required
+                # a till's write without one is refused (422 naming it) once the key is known: it is required;
+                # the admin side's (a rotation's retry) stays optional, as its route declares it
+                if _is_idempotency_key(parameter) and not path.startswith("/v1/admin/"):
                     parameter["required"] = True
                     parameter["description"] = "a fresh key per attempt; a retry repeats it and gets the first answer"
                     parameter["schema"] = {"type": "string", "minLength": 1, "maxLength": 200}
