@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc, bearer
 from coalition.adapters.http.schemas import (
     CashierBody,
@@ -26,7 +27,7 @@ from coalition.adapters.http.schemas import (
 )
 from coalition.domain.errors import Forbidden, Unauthorized
 
-router = APIRouter(prefix="/v1/admin", tags=["Admin"])
+router = APIRouter(prefix="/v1/admin", tags=["Admin"], route_class=CheckedRoute)
 
 
 @router.post("/networks", status_code=201, summary="Create a network (operator token only)")

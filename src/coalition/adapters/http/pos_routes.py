@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from coalition.adapters.http.dependencies import PosWriteOf, Svc, Terminal, single_purchase_hash
+from coalition.adapters.http.batch_items import batch_item
+from coalition.adapters.http.clean_input import CheckedRoute
+from coalition.adapters.http.dependencies import PosWriteOf, Svc, Terminal
 from coalition.adapters.http.problems import problem_body, status_of
 from coalition.adapters.http.schemas import (
     BatchBody,
@@ -25,7 +27,7 @@ from coalition.application.pos import CommandResult
 from coalition.domain.cards import CardAction
 from coalition.domain.errors import DomainError
 
-router = APIRouter(prefix="/v1", tags=["POS"])
+router = APIRouter(prefix="/v1", tags=["POS"], route_class=CheckedRoute)
 
 
 def answer(result: CommandResult) -> JSONResponse:
@@ -54,15 +56,13 @@ async def purchase(body: PurchaseBody, w: PosWriteOf) -> JSONResponse:
 
 
 @router.post("/purchases/batch", summary="Record many purchases in one request; each gets its own answer")
-async def purchase_batch(body: BatchBody, request: Request, svc: Svc, ctx: Terminal) -> dict[str, Any]:
+async def purchase_batch(body: BatchBody, svc: Svc, ctx: Terminal) -> dict[str, Any]:
     """For offline tills uploading a day's sales and for integrations. Each purchase carries its own
     `idempotency_key`; a purchase refused by the rules writes nothing and does not stop the others."""
-    raw_items = (await request.json())["purchases"]  # parsed once: Starlette keeps what FastAPI validated
-    items = [
-        BatchItem(purchase.idempotency_key, single_purchase_hash(raw), purchase.to_input())
-        for purchase, raw in zip(body.purchases, raw_items, strict=True)
-    ]
-    outcomes = await svc.pos.purchase_batch(ctx, items)
+    judged = [batch_item(raw) for raw in body.purchases]  # the raw items: each is validated alone
+    items = [item for item in judged if isinstance(item, BatchItem)]
+    recorded = iter(await svc.pos.purchase_batch(ctx, items))
+    outcomes = [item if isinstance(item, DomainError) else next(recorded) for item in judged]
     results = [_batch_result(index, outcome) for index, outcome in enumerate(outcomes)]
     return {
         "results": results,

@@ -14,10 +14,12 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
+from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc
 from coalition.domain.errors import InvalidInput
+from coalition.domain.input_text import CONTROL_CHARACTER_MESSAGE, first_control_character_path
 
-router = APIRouter(prefix="/v1/admin/rule-sets", tags=["Rules"])
+router = APIRouter(prefix="/v1/admin/rule-sets", tags=["Rules"], route_class=CheckedRoute)
 
 MAX_BODY_BYTES = 2_000_000
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
@@ -35,15 +37,18 @@ async def _document(request: Request) -> object:
         raise InvalidInput("a rule set document is at most 2 MB", field="body")
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
     try:
-        if content_type in YAML_TYPES:
-            return yaml.safe_load(raw.decode())
-        return json.loads(raw)
+        document = yaml.safe_load(raw.decode()) if content_type in YAML_TYPES else json.loads(raw)
     except (ValueError, yaml.YAMLError, UnicodeDecodeError) as error:
         raise InvalidInput(
             f"the body is not valid {'YAML' if content_type in YAML_TYPES else 'JSON'}: "
             f"{str(error).splitlines()[0][:200]}",
             field="body",
         ) from None
+    # a rule set is free text that may span lines (descriptions, conditions): tab and new lines are allowed in it
+    found = first_control_character_path(document, all_multiline=True)
+    if found is not None:
+        raise InvalidInput(CONTROL_CHARACTER_MESSAGE, field=found)
+    return document
 
 
 @router.put(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
+from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import error_text, gettext, render
@@ -16,10 +17,11 @@ from coalition.application.admin import WEB_TERMINAL_KEY_PREFIX, NetworkRef
 from coalition.application.gifts import GiftTypeRequest
 from coalition.application.permissions import MatrixEntry
 from coalition.application.web_sessions import WebIdentity
-from coalition.domain.errors import DomainError, InvalidInput, NotFound
+from coalition.domain.errors import DomainError, NotFound
+from coalition.domain.input_text import parse_whole_number
 from coalition.domain.permissions import POINTS, Operation, gift_counter
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=CheckedRoute)
 Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrator"))]
 
 # What a redirect after a successful form says (?done=…): English source, translated when shown.
@@ -57,9 +59,7 @@ def text(form: FormData, name: str) -> str:
 
 
 def whole_number(value: str, field: str) -> int:
-    if not value.strip().isdigit():
-        raise InvalidInput(f"{field} is a whole number", field=field)
-    return int(value.strip())
+    return parse_whole_number(value, field=field, message=f"{field} is a whole number")
 
 
 class Failure:

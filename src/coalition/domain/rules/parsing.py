@@ -43,9 +43,10 @@ from coalition.domain.rules.model import (
     Window,
 )
 
-_PERCENT = re.compile(r"^(?P<whole>\d{1,3})(?:\.(?P<fraction>\d{1,2}))?$")
-_FACTOR = re.compile(r"^(?P<whole>\d{1,3})(?:\.(?P<fraction>\d{1,4}))?$")
-_TIME_OF_DAY = re.compile(r"^(?P<hour>\d{2}):(?P<minute>\d{2})$")
+# ASCII digits only, matched in full (`\d` takes any script's digits; `$` lets a trailing newline through)
+_PERCENT = re.compile(r"(?P<whole>[0-9]{1,3})(?:\.(?P<fraction>[0-9]{1,2}))?")
+_FACTOR = re.compile(r"(?P<whole>[0-9]{1,3})(?:\.(?P<fraction>[0-9]{1,4}))?")
+_TIME_OF_DAY = re.compile(r"(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})")
 E = TypeVar("E")
 
 
@@ -146,7 +147,7 @@ class Reader:
         value = self.data.get(name)
         if value is None:
             return default
-        found = _TIME_OF_DAY.match(str(value))
+        found = _TIME_OF_DAY.fullmatch(str(value))
         minutes = int(found["hour"]) * 60 + int(found["minute"]) if found else -1
         if found is None or int(found["minute"]) > 59 or not 0 <= minutes <= MINUTES_PER_DAY:
             raise PathError("expected a time of day HH:MM (24:00 for the end of the day)", field=self.at(name))
@@ -156,7 +157,7 @@ class Reader:
 def parse_percent_bp(value: object, *, field: str) -> int:
     """ "2.5" or 2 → basis points (250, 200); at most two decimals, between 0 and 100."""
     text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-    found = _PERCENT.match(text.strip())
+    found = _PERCENT.fullmatch(text.strip())
     if found is None:
         raise PathError('expected a percent such as "5" or "2.5", not negative', field=field)
     share_bp = int(found["whole"]) * 100 + int((found["fraction"] or "").ljust(2, "0") or "0")
@@ -166,7 +167,8 @@ def parse_percent_bp(value: object, *, field: str) -> int:
 
 
 def _factor_bp(value: object, *, field: str) -> int:
-    found = _FACTOR.match(str(value).strip()) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    found = _FACTOR.fullmatch(text.strip())
     if found is None:
         raise PathError('expected a multiplier such as "2" or "1.5"', field=field)
     return int(found["whole"]) * BASIS_POINTS_PER_WHOLE + int((found["fraction"] or "").ljust(4, "0") or "0")
