@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from coalition.adapters.http.body_limits import require_operator
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc, bearer
 from coalition.adapters.http.schemas import (
@@ -25,20 +25,13 @@ from coalition.adapters.http.schemas import (
     PasswordBody,
     TerminalBody,
 )
-from coalition.domain.errors import Forbidden, Unauthorized
 
 router = APIRouter(prefix="/v1/admin", tags=["Admin"], route_class=CheckedRoute)
 
 
 @router.post("/networks", status_code=201, summary="Create a network (operator token only)")
 async def create_network(body: NetworkBody, svc: Svc, key: Annotated[str | None, Depends(bearer)]) -> dict[str, Any]:
-    expected = svc.settings.operator_token
-    if expected is None:
-        raise Forbidden(
-            "creating networks over HTTP is off: set COALITION_OPERATOR_TOKEN, or use `coalition network create`"
-        )
-    if key is None or not hmac.compare_digest(key, expected):
-        raise Unauthorized("this operator token is wrong")
+    require_operator(svc.settings.operator_token, key)
     return await svc.admin.create_network(body.code, body.name, body.currency, body.program.to_settings(body.currency))
 
 

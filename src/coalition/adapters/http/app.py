@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from coalition import __version__
 from coalition.adapters.http import admin_routes, pos_routes, problems, rules_routes, settlement_routes
+from coalition.adapters.http.body_limits import BodyLimits
 from coalition.adapters.web import setup as web_pages
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(rules_routes.router)
     app.include_router(settlement_routes.router)
     web_pages.install(app)  # /terminal, /console, /me and /static
+    app.add_middleware(BodyLimits)  # outermost of ours: a refused body is never read
 
     @app.get("/health", tags=["Health"])
     async def health() -> dict[str, Any]:

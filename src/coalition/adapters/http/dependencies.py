@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request
 
+from coalition.adapters.http.body_limits import NETWORK_ADMIN_STATE
 from coalition.adapters.http.schemas import MAX_RECORD_ID
 from coalition.application.admin import NetworkRef
 from coalition.application.ports import TerminalContext
@@ -65,8 +66,11 @@ async def pos_write(
 
 
 async def network_admin(
-    svc: Annotated[Services, Depends(services)], key: Annotated[str | None, Depends(bearer)]
+    request: Request, svc: Annotated[Services, Depends(services)], key: Annotated[str | None, Depends(bearer)]
 ) -> NetworkRef:
+    checked = request.scope.get("state", {}).get(NETWORK_ADMIN_STATE)  # BodyLimits checked this request's key
+    if isinstance(checked, NetworkRef):
+        return checked
     return await svc.admin.authenticate(key)
 
 
