@@ -12,6 +12,7 @@ from coalition.adapters.mail.daily_report import write_daily_report
 from coalition.adapters.mail.smtp import SmtpMailer
 from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.engine import create_engine
+from coalition.adapters.storage.limits_store import SqlLimitsStore
 from coalition.adapters.storage.member_store import SqlMemberPageStore
 from coalition.adapters.storage.pos_store import SqlStore
 from coalition.adapters.storage.reports_store import SqlDailyReportsStore, SqlReportsStore
@@ -26,6 +27,7 @@ from coalition.application.coupons import CouponService
 from coalition.application.daily_reports import DailyReports
 from coalition.application.devices import DeviceUseService
 from coalition.application.gifts import GiftService
+from coalition.application.limits import LimitsService
 from coalition.application.member_page import MemberPage
 from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService
@@ -69,6 +71,7 @@ class Services:
     devices: DeviceUseService
     member_page: MemberPage
     web_terminal: WebTerminal
+    limits: LimitsService  # input-hygiene: the network's limits on one purchase
 
     async def close(self) -> None:
         await self.store.close()
@@ -119,4 +122,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         devices=DeviceUseService(pos),
         member_page=member_page,
         web_terminal=web_terminal,
+        limits=LimitsService(SqlLimitsStore(engine), pos),
     )

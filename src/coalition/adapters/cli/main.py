@@ -396,6 +396,7 @@ if __name__ == "__main__":
 
 
 def _register_subcommands() -> None:
+    from coalition.adapters.cli.limits import limits_app
     from coalition.adapters.cli.permissions import permissions_app
     from coalition.adapters.cli.rules import rules_app
     from coalition.adapters.cli.settle import settle_app
@@ -403,6 +404,7 @@ def _register_subcommands() -> None:
     app.add_typer(rules_app, name="rules")
     app.add_typer(settle_app, name="settle")
     app.add_typer(permissions_app, name="permissions")
+    app.add_typer(limits_app, name="limits")
 
 
 _register_subcommands()

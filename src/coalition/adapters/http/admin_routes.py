@@ -25,6 +25,7 @@ from coalition.adapters.http.schemas import (
     PasswordBody,
     TerminalBody,
 )
+from coalition.domain.limits import MAX_LINES_CEILING, MAX_POINTS_CEILING
 
 router = APIRouter(prefix="/v1/admin", tags=["Admin"], route_class=CheckedRoute)
 
@@ -229,3 +230,27 @@ async def create_console_user(body: ConsoleUserBody, svc: Svc, admin: NetworkAdm
         admin.id, body.role, body.partner_id, body.login, body.name, body.password
     )
     return {"id": user_id, "role": body.role, "partner_id": body.partner_id, "login": body.login, "name": body.name}
+
+
+class LimitsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_amount: StrictStr | None = Field(
+        default=None, max_length=32, description="the largest check, line total or unit price", examples=["50000.00"]
+    )
+    max_quantity: StrictStr | StrictInt | None = Field(
+        default=None, description="the largest quantity of a line", examples=["1000"]
+    )
+    max_lines_per_purchase: StrictInt | None = Field(default=None, ge=1, le=MAX_LINES_CEILING)
+    max_points_per_purchase: StrictInt | None = Field(
+        default=None, ge=1, le=MAX_POINTS_CEILING, description="redeemed, and earned, by one purchase"
+    )
+
+
+@router.get("/limits", summary="The network's limits on one purchase: amount, quantity, lines, points")
+async def limits(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.limits.limits(admin.id, admin.currency)
+
+
+@router.put("/limits", summary="Change the limits given; a purchase beyond one is refused with a 422 naming the field")
+async def set_limits(body: LimitsBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.limits.set_limits(admin.id, admin.currency, **body.model_dump())

@@ -27,6 +27,8 @@ def batch_item(raw: object) -> BatchItem | InvalidInput:
         return InvalidInput(
             f"{field_path(('body', *first['loc']))}: {first['msg']}", field=field_path(("body", *first["loc"]))
         )
+    if not purchase.idempotency_key.strip():  # named here, relative to the item, like every other field of it
+        return InvalidInput("each purchase needs an idempotency_key of 1–200 characters", field="idempotency_key")
     if not isinstance(raw, dict):  # model_validate takes only a mapping; this keeps the type checker informed
         return InvalidInput("a purchase is an object", field="body")
     return BatchItem(purchase.idempotency_key, single_purchase_hash(raw), purchase.to_input())

@@ -48,6 +48,7 @@ _PERCENT = re.compile(r"(?P<whole>[0-9]{1,3})(?:\.(?P<fraction>[0-9]{1,2}))?")
 _FACTOR = re.compile(r"(?P<whole>[0-9]{1,3})(?:\.(?P<fraction>[0-9]{1,4}))?")
 _TIME_OF_DAY = re.compile(r"(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})")
 E = TypeVar("E")
+MAX_RULE_INTEGER = 10**12  # as the API's points fields
 
 
 class PathError(InvalidInput):
@@ -78,6 +79,8 @@ class Reader:
         value = self.data.get(name, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise PathError("expected an integer", field=self.at(name))
+        if abs(value) > MAX_RULE_INTEGER:  # points, days, uses: far below what a 64-bit column holds
+            raise PathError(f"expected an integer of at most {MAX_RULE_INTEGER}", field=self.at(name))
         return value
 
     def flag(self, name: str, *, default: bool) -> bool:
@@ -116,8 +119,10 @@ class Reader:
 
     def integers(self, name: str) -> frozenset[int]:
         value = self.data.get(name, [])
-        if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
-            raise PathError("expected a list of integers", field=self.at(name))
+        if not isinstance(value, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) and abs(i) <= MAX_RULE_INTEGER for i in value
+        ):
+            raise PathError(f"expected a list of integers of at most {MAX_RULE_INTEGER}", field=self.at(name))
         return frozenset(value)
 
     def child(self, name: str) -> Reader:
