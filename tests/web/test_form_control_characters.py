@@ -10,7 +10,7 @@ import pytest
 from coalition.settings import Settings
 from coalition.wiring import build_services
 from tests.support import client, make_network
-from tests.web.support import csrf_token
+from tests.web.support import csrf_token, sign_in_console
 
 pytestmark = pytest.mark.anyio
 
@@ -80,3 +80,24 @@ async def test_other_forms_and_page_parameters_with_a_nul_are_a_422_page(service
         found = await http.get("/console/login?next=%00")
         assert found.status_code == 422
         assert MESSAGE in found.text
+
+
+async def test_huge_numbers_in_page_paths_and_queries_are_a_422_page(services):
+    network = await make_network(services)
+    await services.web_sessions.add_console_user(
+        network.ref.id, "administrator", None, "admin", "Admin", "admin-secret-1"
+    )
+    async with client(services) as http:
+        assert (await sign_in_console(http, "shop", "admin", "admin-secret-1")).status_code == 303
+        huge = "99999999999999999999"
+        for path in (
+            f"/console/members/{huge}",
+            f"/console/members/{huge}?lines={huge}",
+            "/console/members/1?lines=-" + huge,
+        ):
+            response = await http.get(path)
+            assert response.status_code == 422, (path, response.status_code, response.text[:300])
+            assert "text/html" in response.headers["content-type"]
+        token = csrf_token((await http.get("/console/partners")).text)
+        posted = await http.post(f"/console/users/{huge}/block", data={"csrf_token": token})
+        assert posted.status_code == 422, posted.text[:300]

@@ -29,6 +29,12 @@ def require_clean_text(text: str, *, field: str, multiline: bool = False) -> str
     return text
 
 
+def may_hold_control_characters(raw_json: bytes) -> bool:
+    """False when a JSON text cannot hold a control character: JSON writes C0 characters only as escapes (a
+    backslash), and DEL only as itself. Most bodies have neither, and skip the walk of their parsed document."""
+    return b"\\" in raw_json or b"\x7f" in raw_json
+
+
 def first_control_character_path(
     document: object, multiline_fields: frozenset[str] = frozenset(), *, all_multiline: bool = False
 ) -> str | None:

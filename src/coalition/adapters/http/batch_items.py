@@ -14,10 +14,10 @@ from coalition.domain.errors import InvalidInput
 from coalition.domain.input_text import CONTROL_CHARACTER_MESSAGE, first_control_character_path
 
 
-def batch_item(raw: object) -> BatchItem | InvalidInput:
+def batch_item(raw: object, may_hold_controls: bool = True) -> BatchItem | InvalidInput:
     """The item to record, or why it is refused (its field named from the top of the item, as for a single
-    purchase)."""
-    found = first_control_character_path(raw, multiline_fields=MULTILINE_FIELDS)
+    purchase). `may_hold_controls` is False when the body's raw JSON cannot hold a control character."""
+    found = first_control_character_path(raw, multiline_fields=MULTILINE_FIELDS) if may_hold_controls else None
     if found is not None:
         return InvalidInput(CONTROL_CHARACTER_MESSAGE, field=found)
     try:

@@ -2,20 +2,30 @@
 
 Every router is built with `route_class=CheckedRoute`: before a route runs, its path parameters, query parameters,
 the Idempotency-Key header and its parsed JSON body are searched for control characters, and the first one found is
-a 422 naming its field (`items[0].sku`, `Idempotency-Key`). Forms are checked by `checked_form` in the pages'
-sessions module, and the rule-set documents (JSON or YAML read by the route itself) where they are parsed.
+a 422 naming its field (`items[0].sku`, `Idempotency-Key`); an integer parameter beyond 64 bits is a 422 too.
+Forms are checked by `checked_form` in the pages' sessions module, and the rule-set documents (JSON or YAML read by
+the route itself) where they are parsed.
 """
 
 from __future__ import annotations
 
+import re
+import types
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Union, get_args, get_origin
 
-from fastapi import Request, Response
+from fastapi import Request, Response, params
+from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import APIRoute
 
 from coalition.domain.errors import InvalidInput
-from coalition.domain.input_text import CONTROL_CHARACTER_MESSAGE, first_control_character_path, has_control_character
+from coalition.domain.input_text import (
+    CONTROL_CHARACTER_MESSAGE,
+    MAX_WHOLE_NUMBER,
+    first_control_character_path,
+    has_control_character,
+    may_hold_control_characters,
+)
 
 # JSON fields of free text that may span lines: tab, line feed and carriage return are allowed in them.
 MULTILINE_FIELDS = frozenset({"notes"})
@@ -23,7 +33,35 @@ MULTILINE_FIELDS = frozenset({"notes"})
 ITEMS_JUDGED_ALONE = {"/v1/purchases/batch": "purchases"}
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_TOO_LARGE_MESSAGE = "this number is larger than this server accepts"
+
+
+def integer_parameters(route: APIRoute) -> tuple[tuple[str, str], ...]:
+    """(where, name) of the route's path and query parameters typed `int`: a database's integers end at 2^63 − 1,
+    and a larger one must be a 422, not an overflow in the driver."""
+    found = []
+    for param in get_flat_params(route.dependant):
+        where = "path" if isinstance(param.field_info, params.Path) else "query"
+        if not isinstance(param.field_info, params.Path | params.Query):
+            continue
+        annotation = param.field_info.annotation
+        kinds = get_args(annotation) if get_origin(annotation) in (Union, types.UnionType) else (annotation,)
+        if int in kinds:
+            found.append((where, param.alias))
+    return tuple(found)
+
+
+def refuse_huge_integers(request: Request, parameters: tuple[tuple[str, str], ...]) -> None:
+    for where, name in parameters:
+        raw = request.path_params.get(name) if where == "path" else request.query_params.get(name)
+        digits = raw.lstrip("+-") if isinstance(raw, str) else ""
+        if len(digits) > 18 and _INTEGER.fullmatch(str(raw)) and int(digits) > MAX_WHOLE_NUMBER:
+            raise InvalidInput(_TOO_LARGE_MESSAGE, field=name)
+
+
 def refuse_control_characters(request: Request, body: object, items_judged_alone: str | None = None) -> None:
+    """`body` is the parsed JSON body, or None when it cannot hold a control character (or there is none)."""
     for name, value in request.path_params.items():
         if isinstance(value, str) and has_control_character(value):
             raise InvalidInput(CONTROL_CHARACTER_MESSAGE, field=name)
@@ -41,12 +79,12 @@ def refuse_control_characters(request: Request, body: object, items_judged_alone
 
 
 async def json_body(request: Request) -> object:
-    """The parsed JSON body, or None (no body, not JSON, or malformed: FastAPI answers that one itself). Starlette
-    keeps what it parsed, so FastAPI does not parse the body twice."""
+    """The parsed JSON body when it may hold a control character, else None (no body, none possible, not JSON, or
+    malformed: FastAPI answers that one itself). Starlette keeps what it parsed, so FastAPI does not parse it again."""
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("application/json"):
         return None
-    if not await request.body():
+    if not may_hold_control_characters(await request.body()):
         return None
     try:
         return await request.json()
@@ -59,10 +97,13 @@ class CheckedRoute(APIRoute):
         handler = super().get_route_handler()
         has_body = self.body_field is not None
         items_judged_alone = ITEMS_JUDGED_ALONE.get(self.path_format)
+        integers = integer_parameters(self)
 
         async def checked(request: Request) -> Response:
             body = await json_body(request) if has_body else None
             refuse_control_characters(request, body, items_judged_alone)
+            if integers:
+                refuse_huge_integers(request, integers)
             return await handler(request)
 
         return checked

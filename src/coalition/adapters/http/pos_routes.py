@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from coalition.adapters.http.batch_items import batch_item
@@ -26,6 +26,7 @@ from coalition.application.batch import BatchItem
 from coalition.application.pos import CommandResult
 from coalition.domain.cards import CardAction
 from coalition.domain.errors import DomainError
+from coalition.domain.input_text import may_hold_control_characters
 
 router = APIRouter(prefix="/v1", tags=["POS"], route_class=CheckedRoute)
 
@@ -56,10 +57,11 @@ async def purchase(body: PurchaseBody, w: PosWriteOf) -> JSONResponse:
 
 
 @router.post("/purchases/batch", summary="Record many purchases in one request; each gets its own answer")
-async def purchase_batch(body: BatchBody, svc: Svc, ctx: Terminal) -> dict[str, Any]:
+async def purchase_batch(body: BatchBody, request: Request, svc: Svc, ctx: Terminal) -> dict[str, Any]:
     """For offline tills uploading a day's sales and for integrations. Each purchase carries its own
     `idempotency_key`; a purchase refused by the rules writes nothing and does not stop the others."""
-    judged = [batch_item(raw) for raw in body.purchases]  # the raw items: each is validated alone
+    suspect = may_hold_control_characters(await request.body())  # most batches cannot: no walk of each item
+    judged = [batch_item(raw, suspect) for raw in body.purchases]  # the raw items: each is validated alone
     items = [item for item in judged if isinstance(item, BatchItem)]
     recorded = iter(await svc.pos.purchase_batch(ctx, items))
     outcomes = [item if isinstance(item, DomainError) else next(recorded) for item in judged]

@@ -37,6 +37,7 @@ NOTICES = {
     "gift-type-created": "The gift type was added.",
     "breakage-saved": "The gift breakage policy was saved.",
     "permissions-saved": "The permissions matrix was saved.",
+    "limits-saved": "The limits were saved; tills apply them within seconds.",
 }
 
 
@@ -208,6 +209,7 @@ async def _terminals(
     context = {
         "me": me,
         "terminals": terminals,
+        "limits": await services_of(request).limits.limits(me.network_id, me.currency),
         "outlets": list(outlets.values()),
         "notice": notice_of(request),
         "failure": failure,
@@ -227,6 +229,28 @@ async def create_terminal(request: Request, me: Administrator) -> Response:
     except DomainError as error:
         return await _terminals(request, me, Failure(request, "new-terminal", error, values))
     return await _terminals(request, me, created=created)
+
+
+LIMIT_FIELDS = ("max_amount", "max_quantity", "max_lines_per_purchase", "max_points_per_purchase")
+
+
+@router.post("/terminals/limits")
+async def set_limits(request: Request, me: Administrator) -> Response:
+    """The network's limits on one purchase (README, "Limits"): what a till may send in one purchase."""
+    form = await checked_form(request, me)
+    values = {name: text(form, name).strip() for name in LIMIT_FIELDS}
+    try:
+        await services_of(request).limits.set_limits(
+            me.network_id,
+            me.currency,
+            max_amount=values["max_amount"],
+            max_quantity=values["max_quantity"],
+            max_lines_per_purchase=whole_number(values["max_lines_per_purchase"], "max_lines_per_purchase"),
+            max_points_per_purchase=whole_number(values["max_points_per_purchase"], "max_points_per_purchase"),
+        )
+    except DomainError as error:
+        return await _terminals(request, me, Failure(request, "limits", error, values))
+    return done("/console/terminals", "limits-saved")
 
 
 @router.post("/terminals/{terminal_id}/revoke")

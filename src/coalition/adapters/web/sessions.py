@@ -58,7 +58,9 @@ class CsrfRejected(Forbidden):
     title = "The form is stale or was not sent by this site; reload the page and try again"
 
 
-MULTILINE_FORM_FIELDS = frozenset({"draft"})  # textareas: tab and new lines are allowed in them
+# a textarea, and the permissions matrix's checkboxes (outlet, counter and operation joined by tabs): tab and new lines
+# are allowed in them
+MULTILINE_FORM_FIELDS = frozenset({"draft", "allow"})
 
 
 def services_of(request: Request) -> Services:
