@@ -145,6 +145,12 @@ async def test_every_other_pos_call_with_a_nul_is_422_naming_the_field(services)
         for character in ("\x01", "\x1b", "\x7f"):
             response = await buy(http, net.shop_key, CARD, "10.00", receipt=f"R{character}2")
             assert_problem(response, 422, "invalid-input", "receipt")
+        vendor_json = await http.post(  # FastAPI parses any application/*+json as JSON: checked the same
+            "/v1/purchases",
+            content=b'{"customer": "5000-0001", "amount": "10.00", "receipt": "R\\u00004"}',
+            headers=auth(net.shop_key, new_key()) | {"Content-Type": "application/vnd.till+json; charset=utf-8"},
+        )
+        assert_problem(vendor_json, 422, "invalid-input", "receipt")
         keyed = await http.post(
             "/v1/purchases",
             json={"customer": CARD, "amount": "10.00", "receipt": "R-3"},

@@ -51,6 +51,13 @@ async def test_a_huge_basket_is_a_422_naming_the_field_for_the_purchase_and_the_
         assert_problem(await buy(http, net.shop_key, CARD, "100000000.01"), 422, "invalid-input", "amount")
         assert await table_counts(services) == before
         assert (await buy(http, net.shop_key, CARD, "100000000.00")).status_code == 201
+        # README's example: a line of exactly the largest amount is accepted, one unit more is not
+        at_limit = {"customer": CARD, "items": _items(1000, "100000.00"), "receipt": new_key()}
+        response = await http.post("/v1/purchases", json=at_limit, headers=auth(net.shop_key, new_key()))
+        assert response.status_code == 201, response.text
+        over = {"customer": CARD, "items": _items(1001, "100000.00"), "receipt": new_key()}
+        response = await http.post("/v1/purchases", json=over, headers=auth(net.shop_key, new_key()))
+        assert_problem(response, 422, "invalid-input", "items[0].quantity")
     assert await verify(services.engine) == []
 
 

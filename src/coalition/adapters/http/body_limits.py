@@ -34,7 +34,9 @@ BODY_CAPS: tuple[tuple[str, str, int], ...] = (
     ("POST", "/console/rules", 8 * MEBIBYTE),  # the draft in a form field, URL-encoded (up to 3 bytes a character)
 )
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-NETWORK_ADMIN_STATE = "network_admin"  # where the checked admin key's network waits for the route's dependency
+# where the checked key's network (admin key) or terminal (terminal key) waits for the route's dependency
+NETWORK_ADMIN_STATE = "network_admin"
+TERMINAL_STATE = "terminal"
 
 
 def max_body_bytes(method: str, path: str) -> int:
@@ -108,8 +110,6 @@ class BodyLimits:
 async def _check_key(scope: Scope, path: str, authorization: str | None) -> None:
     """The key a /v1 route needs: the operator token to create networks, a network's admin key under /v1/admin,
     a terminal key elsewhere. Raises the route's own 401 (or 403)."""
-    from coalition.adapters.http.dependencies import bearer_token  # dependencies imports the schemas: keep it lazy
-
     services: Any = scope["app"].state.services
     key = bearer_token(authorization)
     if path.rstrip("/") == "/v1/admin/networks":
@@ -117,7 +117,16 @@ async def _check_key(scope: Scope, path: str, authorization: str | None) -> None
     elif path.startswith("/v1/admin/"):
         scope.setdefault("state", {})[NETWORK_ADMIN_STATE] = await services.admin.authenticate(key)
     else:
-        await services.pos.authenticate(key)
+        scope.setdefault("state", {})[TERMINAL_STATE] = await services.pos.authenticate(key)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("use 'Authorization: Bearer <key>'")
+    return token.strip()
 
 
 def require_operator(expected: str | None, key: str | None) -> None:

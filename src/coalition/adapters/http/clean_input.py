@@ -42,9 +42,9 @@ def integer_parameters(route: APIRoute) -> tuple[tuple[str, str], ...]:
     and a larger one must be a 422, not an overflow in the driver."""
     found = []
     for param in get_flat_params(route.dependant):
-        where = "path" if isinstance(param.field_info, params.Path) else "query"
         if not isinstance(param.field_info, params.Path | params.Query):
             continue
+        where = "path" if isinstance(param.field_info, params.Path) else "query"
         annotation = param.field_info.annotation
         kinds = get_args(annotation) if get_origin(annotation) in (Union, types.UnionType) else (annotation,)
         if int in kinds:
@@ -81,9 +81,11 @@ def refuse_control_characters(request: Request, body: object, items_judged_alone
 async def json_body(request: Request) -> object:
     """The parsed JSON body when it may hold a control character, else None (no body, none possible, not JSON, or
     malformed: FastAPI answers that one itself). Starlette keeps what it parsed, so FastAPI does not parse it again."""
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("application/json"):
-        return None
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json" and not (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        return None  # FastAPI parses only these as JSON
     if not may_hold_control_characters(await request.body()):
         return None
     try:

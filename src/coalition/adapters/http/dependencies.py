@@ -8,12 +8,12 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request
 
-from coalition.adapters.http.body_limits import NETWORK_ADMIN_STATE
+from coalition.adapters.http.body_limits import NETWORK_ADMIN_STATE, TERMINAL_STATE, bearer_token
 from coalition.adapters.http.schemas import MAX_RECORD_ID
 from coalition.application.admin import NetworkRef
 from coalition.application.ports import TerminalContext
 from coalition.application.pos import fingerprint
-from coalition.domain.errors import InvalidInput, Unauthorized
+from coalition.domain.errors import InvalidInput
 from coalition.wiring import Services
 
 # Dependencies are `async def` on purpose: FastAPI runs plain `def` dependencies in a thread pool. The POS routes use
@@ -26,20 +26,18 @@ async def services(request: Request) -> Services:
     return found
 
 
-def bearer_token(authorization: str | None) -> str | None:
-    if authorization is None:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("use 'Authorization: Bearer <key>'")
-    return token.strip()
-
-
 async def bearer(authorization: Annotated[str | None, Header()] = None) -> str | None:
     return bearer_token(authorization)
 
 
 async def terminal(request: Request, authorization: Annotated[str | None, Header()] = None) -> TerminalContext:
+    return await _terminal_of(request, authorization)
+
+
+async def _terminal_of(request: Request, authorization: str | None) -> TerminalContext:
+    checked = request.scope.get("state", {}).get(TERMINAL_STATE)  # BodyLimits checked this request's key
+    if isinstance(checked, TerminalContext):
+        return checked
     svc: Services = request.app.state.services
     return await svc.pos.authenticate(bearer_token(authorization))
 
@@ -61,7 +59,7 @@ async def pos_write(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> PosWrite:
     svc: Services = request.app.state.services
-    ctx = await svc.pos.authenticate(bearer_token(authorization))
+    ctx = await _terminal_of(request, authorization)
     return PosWrite(svc, ctx, idempotency_key, await request_hash(request))
 
 
