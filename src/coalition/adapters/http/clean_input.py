@@ -18,7 +18,7 @@ from fastapi import Request, Response, params
 from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import APIRoute
 
-from coalition.domain.errors import InvalidInput
+from coalition.domain.errors import InvalidInput, NotFound
 from coalition.domain.input_text import (
     CONTROL_CHARACTER_MESSAGE,
     MAX_WHOLE_NUMBER,
@@ -35,6 +35,7 @@ ITEMS_JUDGED_ALONE = {"/v1/purchases/batch": "purchases"}
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _TOO_LARGE_MESSAGE = "this number is larger than this server accepts"
+_NO_SUCH_RECORD_MESSAGE = "nothing has this number"
 
 
 def integer_parameters(route: APIRoute) -> tuple[tuple[str, str], ...]:
@@ -47,7 +48,10 @@ def integer_parameters(route: APIRoute) -> tuple[tuple[str, str], ...]:
         where = "path" if isinstance(param.field_info, params.Path) else "query"
         annotation = param.field_info.annotation
         kinds = get_args(annotation) if get_origin(annotation) in (Union, types.UnionType) else (annotation,)
-        if int in kinds:
+        bounded = any(
+            hasattr(constraint, "le") or hasattr(constraint, "lt") for constraint in param.field_info.metadata
+        )
+        if int in kinds and not bounded:  # a bounded one (PathId, a query's limit) is FastAPI's 422 already
             found.append((where, param.alias))
     return tuple(found)
 
@@ -57,6 +61,8 @@ def refuse_huge_integers(request: Request, parameters: tuple[tuple[str, str], ..
         raw = request.path_params.get(name) if where == "path" else request.query_params.get(name)
         digits = raw.lstrip("+-") if isinstance(raw, str) else ""
         if len(digits) > 18 and _INTEGER.fullmatch(str(raw)) and int(digits) > MAX_WHOLE_NUMBER:
+            if where == "path":  # a page's record number no record can have: as any other unknown number
+                raise NotFound(_NO_SUCH_RECORD_MESSAGE, field=name)
             raise InvalidInput(_TOO_LARGE_MESSAGE, field=name)
 
 
