@@ -14,6 +14,7 @@ from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.audit_store import SqlAuditStore
 from coalition.adapters.storage.engine import create_engine
 from coalition.adapters.storage.key_store import SqlKeyStore
+from coalition.adapters.storage.limits_store import SqlLimitsStore
 from coalition.adapters.storage.member_store import SqlMemberPageStore
 from coalition.adapters.storage.pos_store import SqlStore
 from coalition.adapters.storage.reports_store import SqlDailyReportsStore, SqlReportsStore
@@ -31,6 +32,7 @@ from coalition.application.daily_reports import DailyReports
 from coalition.application.devices import DeviceUseService
 from coalition.application.gifts import GiftService
 from coalition.application.keys import KeyService
+from coalition.application.limits import LimitsService
 from coalition.application.member_lookups import MemberLookups
 from coalition.application.member_page import MemberPage
 from coalition.application.occurred_at import OccurredAtWindow
@@ -80,6 +82,7 @@ class Services:
     web_terminal: WebTerminal
     member_lookups: MemberLookups  # sign-in-limits: a till's lookups, budgeted in memory
     audit: AuditLog
+    limits: LimitsService  # input-hygiene: the network's limits on one purchase
 
     async def close(self) -> None:
         await self.store.close()
@@ -144,4 +147,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             parse_rate(settings.member_lookup_misses, "COALITION_MEMBER_LOOKUP_MISSES"),
         ),
         audit=AuditLog(SqlAuditStore(engine)),
+        limits=LimitsService(SqlLimitsStore(engine), pos),
     )

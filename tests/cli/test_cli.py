@@ -186,3 +186,19 @@ def test_expire_command_reports_what_it_swept(url):
     unknown = run("expire", "no-such-network", "--database-url", url)
     assert unknown.exit_code == 2
     assert "no network 'no-such-network'" in unknown.output
+
+
+def test_limits_commands_show_and_change_a_networks_limits(url):
+    demo_json(url)
+    shown = run("limits", "show", "demo", "--database-url", url)
+    assert shown.exit_code == 0, shown.output
+    assert "100000000.00" in shown.stdout and "1000000000" in shown.stdout
+    changed = run("limits", "set", "demo", "--max-amount", "50000.00", "--max-lines", "20", "--database-url", url)
+    assert changed.exit_code == 0, changed.output
+    assert "50000.00" in changed.stdout and "20" in changed.stdout
+    assert "100000" in run("limits", "show", "demo", "--database-url", url).stdout  # the quantity stays
+    refused = run("limits", "set", "demo", "--max-lines", "501", "--database-url", url)
+    assert refused.exit_code == 2
+    assert "max_lines_per_purchase" in refused.output
+    digits = run("limits", "set", "demo", "--max-amount", "٥٠", "--database-url", url)
+    assert digits.exit_code == 2 and "max_amount" in digits.output

@@ -50,7 +50,6 @@ def test_currency_exponent_rejects_codes_that_are_not_three_capital_letters(curr
         ("0", 0),
         ("0.00", 0),
         ("007.10", 710),
-        ("  42.42 ", 4_242),
         ("100000000000.00", MAX_AMOUNT_MINOR),
     ],
 )
@@ -92,6 +91,37 @@ def test_parse_amount_rejects_negative_amounts(text: str) -> None:
 def test_parse_amount_rejects_malformed_strings(text: str) -> None:
     with pytest.raises(InvalidInput):
         parse_amount_minor(text, "RUB")
+
+
+# Only ASCII digits, no surrounding spaces (issue 12, hole 11): Python's \\d and int() take any script's digits.
+NON_ASCII_OR_PADDED = [
+    "\u0661\u0665\u0660\u0660",  # Arabic-Indic 1500
+    "\uff11\uff15\uff10\uff10.\uff10\uff10",  # full-width 1500.00
+    "1500.\u0660\u0660",
+    "\u06f1\u06f5",  # extended Arabic-Indic (Persian) 15
+    "\u0967\u0966",  # Devanagari 10
+    "\u00b2",  # superscript two: isdigit() says yes, int() says no
+    " 42.42",
+    "42.42 ",
+    "  42.42 ",
+    "42.42\n",
+    "\t42",
+    "\u00a042",
+]
+
+
+@pytest.mark.parametrize("text", NON_ASCII_OR_PADDED)
+def test_parse_amount_takes_only_ascii_digits_without_spaces(text: str) -> None:
+    with pytest.raises(InvalidInput) as error:
+        parse_amount_minor(text, "RUB", field="unit_price")
+    assert error.value.field == "unit_price"
+
+
+@pytest.mark.parametrize("text", [*NON_ASCII_OR_PADDED, " 3 ", "3\n"])
+def test_parse_quantity_takes_only_ascii_digits_without_spaces(text: str) -> None:
+    with pytest.raises(InvalidInput) as error:
+        parse_quantity_milli(text, field="items[0].quantity")
+    assert error.value.field == "items[0].quantity"
 
 
 @pytest.mark.parametrize("value", [1500, 1500.0, None, b"1500.00", True, ["1500.00"]])
@@ -174,7 +204,7 @@ def test_format_basis_points(share_bp: int, text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "milli"), [(2, 2_000), ("2", 2_000), ("1.5", 1_500), ("0.001", 1), ("0.25", 250), (" 3 ", 3_000)]
+    ("value", "milli"), [(2, 2_000), ("2", 2_000), ("1.5", 1_500), ("0.001", 1), ("0.25", 250), ("3", 3_000)]
 )
 def test_parse_quantity_in_thousandths(value: object, milli: int) -> None:
     assert parse_quantity_milli(value) == milli

@@ -129,6 +129,7 @@ API: dict[tuple[str, str], Does | Reads] = {
         "stored purchases priced again; nothing is written",
         lambda ids: {"from": _ago(86400), "to": _ago(0), "version": 1},
     ),
+    ("PUT", "/v1/admin/limits"): Does("limits.set", lambda ids: {"max_lines_per_purchase": 400}),
     ("PUT", "/v1/admin/settlement/fees"): Does("settlement.fees", lambda ids: {"per_transaction": "0.50"}),
     ("POST", "/v1/admin/settlement/periods"): Does("settlement.close", lambda ids: {"end": _ago(6)}),
     ("POST", "/v1/admin/settlement/statements/{number}/send"): Does("settlement.send"),
@@ -188,6 +189,15 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
     ("POST", "/console/terminals/{terminal_id}/rotate"): Does("terminal.rotate", lambda ids: {"grace_seconds": "60"}),
     ("POST", "/console/terminals/{terminal_id}/end-previous"): Does("terminal.end_previous"),
     ("POST", "/console/terminals/{terminal_id}/revoke"): Does("terminal.revoke"),
+    ("POST", "/console/terminals/limits"): Does(
+        "limits.set",
+        lambda ids: {
+            "max_amount": "100000000.00",
+            "max_quantity": "100000",
+            "max_lines_per_purchase": "300",
+            "max_points_per_purchase": "1000000000",
+        },
+    ),
     ("POST", "/console/gifts"): Does(
         "gift_type.create",
         lambda ids: {

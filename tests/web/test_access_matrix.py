@@ -76,6 +76,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/console/terminals/{terminal_id}/revoke"): ADMINISTRATOR,
     ("POST", "/console/terminals/{terminal_id}/rotate"): ADMINISTRATOR,
     ("POST", "/console/terminals/{terminal_id}/end-previous"): ADMINISTRATOR,
+    ("POST", "/console/terminals/limits"): ADMINISTRATOR,
     ("GET", "/console/gifts"): ADMINISTRATOR,
     ("POST", "/console/gifts"): ADMINISTRATOR,
     ("POST", "/console/gifts/breakage"): ADMINISTRATOR,

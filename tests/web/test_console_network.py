@@ -28,6 +28,7 @@ ADMIN_POSTS = (
     "/console/terminals/1/revoke",
     "/console/terminals/1/rotate",
     "/console/terminals/1/end-previous",
+    "/console/terminals/limits",
     "/console/gifts",
     "/console/gifts/breakage",
     "/console/permissions",
@@ -284,6 +285,28 @@ async def test_gift_types_and_their_breakage_from_the_page(services: Services) -
     catalogue = await services.gifts.listing(setting.network.ref.id, "RUB")
     assert [(g["code"], g["price"]) for g in catalogue["gift_types"]] == [("free-coffee", "150.00")]
     assert await services.gifts.breakage(setting.network.ref.id) == {"gifts": "released"}
+
+
+async def test_the_limits_on_one_purchase_from_the_terminals_page(services: Services) -> None:
+    setting = await _setting(services)
+    async with client(services) as http:
+        token = await _admin(http)
+        page = await http.get("/console/terminals")
+        assert 'value="100000000.00"' in page.text and 'value="500"' in page.text
+        fields = {"max_amount": "5000.00", "max_quantity": "10", "max_lines_per_purchase": "20"}
+        refused = await http.post(
+            "/console/terminals/limits", data={**fields, "max_points_per_purchase": "0", "csrf_token": token}
+        )
+        assert refused.status_code == 422 and 'value="5000.00"' in refused.text
+        assert "greater than zero" in refused.text
+        saved = await http.post(
+            "/console/terminals/limits", data={**fields, "max_points_per_purchase": "300", "csrf_token": token}
+        )
+        assert saved.headers["location"] == "/console/terminals?done=limits-saved"
+        await enrol(http, setting.network.shop_key, "4000-0001")
+        too_much = await buy(http, setting.network.shop_key, "4000-0001", "5000.01")
+        assert too_much.status_code == 422 and too_much.json()["field"] == "amount"
+    assert (await services.limits.limits(setting.network.ref.id, "RUB"))["max_lines_per_purchase"] == 20
 
 
 async def test_the_permissions_matrix_saved_from_the_page_refuses_what_it_leaves_out(services: Services) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from coalition.application.basket import parse_basket
 from coalition.application.ports import (
     IdempotencyRecord,
     LedgerBatch,
@@ -32,7 +33,6 @@ from coalition.application.pos import (
     accrual_place,
     gift_types_for,
     member_history,
-    parse_basket,
     points_expiring_json,
     price_with_rules,
     purchase_body,
@@ -118,7 +118,7 @@ class BatchRecorder:
                     outcomes[index] = _safe_replay(stored[key], item.request_hash)
                     continue
                 try:  # every check first: an item refused here is not planned
-                    basket = parse_basket(pc.program, item.purchase.amount, item.purchase.items)
+                    basket = parse_basket(pc.program, item.purchase.amount, item.purchase.items, pc.limits)
                     found_by = lookup_candidates(item.purchase.customer)
                     _require_receipt(item.purchase.receipt)
                     service.occurred_at_window.moment(item.purchase.occurred_at, service.clock.now())

@@ -19,6 +19,7 @@ from coalition.domain.coupons import Coupon, NewCoupon
 from coalition.domain.gifts import Gift, GiftBreakage, GiftType
 from coalition.domain.identifiers import IdentifierKind
 from coalition.domain.ledger import Transaction
+from coalition.domain.limits import DEFAULT_LIMITS, PurchaseLimits
 from coalition.domain.lots import GrantedPoints, LotTake
 from coalition.domain.permissions import Permission
 from coalition.domain.purchase import BasketLine, MemberPoints, NewLot
@@ -47,6 +48,7 @@ class ProgramContext:
     points_redeemed_account: int
     points_breakage_account: int
     node_obligations_account: int
+    limits: PurchaseLimits = DEFAULT_LIMITS  # read with the program, so a purchase checks them without a query
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from coalition.application.access import refuse_revoked
+from coalition.application.basket import parse_basket
 from coalition.application.cache import ACCESS_CHANGES, AccessChanges, TtlCache
 from coalition.application.key_life import still_valid
 from coalition.application.occurred_at import OccurredAtWindow
@@ -83,7 +84,6 @@ from coalition.domain.purchase import (
     PurchaseTotals,
     accrual_lots,
     after_expiry,
-    basket_total_minor,
     cumulative_share,
     expired_grantors,
     expiring_lots,
@@ -265,7 +265,7 @@ class PosService:
         rules = await self.rule_set_in_force(ctx.network_id)
         async with self.unit_of_work() as uow:
             pc = await self.program_context(uow, ctx.network_id)
-            check_minor, lines = parse_basket(pc.program, purchase.amount, purchase.items)
+            check_minor, lines = parse_basket(pc.program, purchase.amount, purchase.items, pc.limits)
             member = await _find_member(uow, ctx, purchase.customer, lock=False, field_name="customer")
             require_usable_card(member)
             state = await uow.member_points(member)
@@ -277,6 +277,7 @@ class PosService:
             )
             place = await accrual_place(uow, ctx, member.member_id, priced)
         q = priced or quote_for(pc.program, state, check_minor, purchase.redeem_points, now)
+        pc.limits.require_points(q.redeem_points, q.points_to_earn)
         balance_after_spend = state.balance - q.redeem_points
         new_lots = accrual_lots(pc.program, q, balance_after_spend, state.lots, ctx.partner_id, now, place)
         currency = pc.program.currency
@@ -335,7 +336,7 @@ class PosService:
             or to sweep expired lots): lock the member, then read and write. None: the unlocked try lost a race."""
             pc = await self.program_context(uow, ctx.network_id)
             program = pc.program
-            check_minor, lines = parse_basket(program, purchase.amount, purchase.items)
+            check_minor, lines = parse_basket(program, purchase.amount, purchase.items, pc.limits)
             await self.require_cashier(uow, ctx, purchase.cashier)
             now = self.clock.now()
             if locked:
@@ -749,12 +750,19 @@ class PosService:
         the shared AccessChanges, so the other workers drop theirs)."""
         self._terminals.clear()
 
+    def forget_programs(self) -> None:
+        self._programs.clear()
+
     def forget_matrix(self) -> None:
         """After the administrator changed a matrix: this process sees it at once (others within the cache time)."""
         self._matrices.clear()
 
     async def require_allowed(self, uow: PosUnitOfWork, ctx: TerminalContext, quote: Quote) -> None:
-        """The purchase's operations at this outlet: earning and spending points, granting gifts."""
+        """The purchase's points within the network's limits; its operations allowed at this outlet: earning and
+        spending points, granting gifts."""
+        (await self.program_context(uow, ctx.network_id)).limits.require_points(
+            quote.redeem_points, quote.points_to_earn
+        )
         matrix = await self.matrix(uow, ctx.network_id)
         if not matrix.defined:
             return
@@ -1162,36 +1170,6 @@ async def change_card_state(
 def require_usable_card(member: MemberRef) -> None:
     if member.card_state is not None and member.card_number is not None:
         require_usable(member.card_state, member.card_number)
-
-
-def parse_basket(
-    program: BonusProgram, amount: str | None, items: tuple[ItemInput, ...]
-) -> tuple[int, tuple[BasketLine, ...]]:
-    """The check total in minor units and its lines; `amount` and `items` must agree when both are given."""
-    if amount is None and not items:
-        raise InvalidInput("send the check 'amount' or its 'items'", field="amount")
-    lines = tuple(
-        BasketLine(
-            sku=_require_text(item.sku, f"items[{index}].sku", 100),
-            category=item.category,
-            quantity_milli=parse_quantity_milli(item.quantity, field=f"items[{index}].quantity"),
-            unit_price_minor=parse_amount_minor(item.unit_price, program.currency, field=f"items[{index}].unit_price"),
-            tags=frozenset(item.tags),
-        )
-        for index, item in enumerate(items)
-    )
-    total_minor = basket_total_minor(lines) if lines else None
-    if amount is not None:
-        amount_minor = parse_amount_minor(amount, program.currency, field="amount")
-        if total_minor is not None and total_minor != amount_minor:
-            raise InvalidInput(
-                f"amount {amount} differs from the items' total {format_minor(total_minor, program.currency)}",
-                field="amount",
-            )
-        total_minor = amount_minor
-    if total_minor is None or total_minor <= 0:
-        raise InvalidInput("a check must be greater than zero", field="amount")
-    return total_minor, lines
 
 
 def _refund_amount(program: BonusProgram, stored: StoredPurchase, refund: RefundInput) -> tuple[int, dict[str, int]]:

@@ -23,9 +23,13 @@ _EXPONENT_EXCEPTIONS = {
     "TND": 3,
 }
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
-_AMOUNT = re.compile(r"^(?P<units>\d{1,15})(?:\.(?P<fraction>\d+))?$")
+# The whole grammar of an amount: ASCII digits only (`\d` and int() also take Arabic-Indic or full-width digits),
+# matched in full (no surrounding spaces; `$` alone would let a trailing newline through). The sign is the
+# currency's business, refused below where an amount may not be negative.
+_AMOUNT = re.compile(r"(?P<sign>-?)(?P<units>[0-9]+)(?:\.(?P<fraction>[0-9]+))?")
+_MAX_UNIT_DIGITS = 15
 _QUANTITY_SCALE = 1000  # quantities are kept in thousandths (grams of a kilogram)
-_QUANTITY = re.compile(r"^(?P<units>\d{1,9})(?:\.(?P<fraction>\d{1,3}))?$")
+_QUANTITY = re.compile(r"(?P<units>[0-9]{1,9})(?:\.(?P<fraction>[0-9]{1,3}))?")
 
 BASIS_POINTS_PER_WHOLE = 10_000
 # 100 billion units of a two-decimal currency: far above any check, far below what a posting may hold.
@@ -44,8 +48,8 @@ def parse_amount_minor(text: object, currency: str, *, field: str = "amount") ->
     """Parse a non-negative decimal string into minor units; reject more decimals than the currency has."""
     if not isinstance(text, str):
         raise InvalidInput('an amount must be a decimal string such as "1500.00"', field=field)
-    match = _AMOUNT.match(text.strip())
-    if match is None:
+    match = _AMOUNT.fullmatch(text)
+    if match is None or match.group("sign") or len(match.group("units")) > _MAX_UNIT_DIGITS:
         raise InvalidInput(f"'{text}' is not a non-negative decimal amount such as \"1500.00\"", field=field)
     exponent = currency_exponent(currency)
     fraction = match.group("fraction") or ""
@@ -71,7 +75,7 @@ def parse_quantity_milli(text: object, *, field: str = "quantity") -> int:
     """Parse a positive quantity (integer or up to three decimals) into thousandths."""
     if isinstance(text, bool) or not isinstance(text, (int, str)):
         raise InvalidInput("a quantity must be an integer or a decimal string", field=field)
-    match = _QUANTITY.match(str(text).strip())
+    match = _QUANTITY.fullmatch(str(text))
     if match is None:
         raise InvalidInput(f"'{text}' is not a positive quantity with at most 3 decimals", field=field)
     fraction = (match.group("fraction") or "").ljust(3, "0")

@@ -469,6 +469,7 @@ def _register_subcommands() -> None:
     from coalition.adapters.cli import keys  # noqa: F401  (its commands join `coalition network`)
     from coalition.adapters.cli.audit import audit
     from coalition.adapters.cli.backup import register as register_backup
+    from coalition.adapters.cli.limits import limits_app
     from coalition.adapters.cli.permissions import permissions_app
     from coalition.adapters.cli.rules import rules_app
     from coalition.adapters.cli.settle import settle_app
@@ -478,6 +479,7 @@ def _register_subcommands() -> None:
     app.add_typer(permissions_app, name="permissions")
     register_backup(app)
     app.command("audit")(audit)
+    app.add_typer(limits_app, name="limits")
 
 
 _register_subcommands()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from coalition.adapters.http.actors import act_for_request, key_fingerprint
+from coalition.adapters.http.body_limits import require_operator
+from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc, bearer
 from coalition.adapters.http.schemas import (
     CashierBody,
@@ -28,23 +29,17 @@ from coalition.adapters.http.schemas import (
 from coalition.adapters.web.sessions import client_address
 from coalition.application.audit import entry
 from coalition.application.member_admin import MemberAdministration
-from coalition.domain.errors import Forbidden, Unauthorized
+from coalition.domain.limits import MAX_LINES_CEILING, MAX_POINTS_CEILING
 
-router = APIRouter(prefix="/v1/admin", tags=["Admin"])
+router = APIRouter(prefix="/v1/admin", tags=["Admin"], route_class=CheckedRoute)
 
 
 @router.post("/networks", status_code=201, summary="Create a network (operator token only)")
 async def create_network(
     request: Request, body: NetworkBody, svc: Svc, key: Annotated[str | None, Depends(bearer)]
 ) -> dict[str, Any]:
-    expected = svc.settings.operator_token
-    if expected is None:
-        raise Forbidden(
-            "creating networks over HTTP is off: set COALITION_OPERATOR_TOKEN, or use `coalition network create`"
-        )
-    if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
-        raise Unauthorized("this operator token is wrong")
-    act_for_request(request, client_address(request), "operator", key_fingerprint(key))
+    operator_key = require_operator(svc.settings.operator_token, key)
+    act_for_request(request, client_address(request), "operator", key_fingerprint(operator_key))
     program = body.program.to_settings(body.currency)
     return await svc.admin.create_network(
         body.code, body.name, body.currency, program, admin_key_expires_at=body.admin_key_expires_at
@@ -248,3 +243,27 @@ async def create_console_user(body: ConsoleUserBody, svc: Svc, admin: NetworkAdm
         admin.id, body.role, body.partner_id, body.login, body.name, body.password
     )
     return {"id": user_id, "role": body.role, "partner_id": body.partner_id, "login": body.login, "name": body.name}
+
+
+class LimitsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_amount: StrictStr | None = Field(
+        default=None, max_length=32, description="the largest check, line total or unit price", examples=["50000.00"]
+    )
+    max_quantity: StrictStr | StrictInt | None = Field(
+        default=None, description="the largest quantity of a line", examples=["1000"]
+    )
+    max_lines_per_purchase: StrictInt | None = Field(default=None, ge=1, le=MAX_LINES_CEILING)
+    max_points_per_purchase: StrictInt | None = Field(
+        default=None, ge=1, le=MAX_POINTS_CEILING, description="redeemed, and earned, by one purchase"
+    )
+
+
+@router.get("/limits", summary="The network's limits on one purchase: amount, quantity, lines, points")
+async def limits(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.limits.limits(admin.id, admin.currency)
+
+
+@router.put("/limits", summary="Change the limits given; a purchase beyond one is refused with a 422 naming the field")
+async def set_limits(body: LimitsBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.limits.set_limits(admin.id, admin.currency, **body.model_dump())

@@ -23,6 +23,7 @@ from coalition.adapters.http import (
     rules_routes,
     settlement_routes,
 )
+from coalition.adapters.http.body_limits import BodyLimits
 from coalition.adapters.http.rate_limiting import RateLimitMiddleware
 from coalition.adapters.http.security_headers import AsgiApp, SecurityHeaders
 from coalition.adapters.web import setup as web_pages
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(settlement_routes.router)
     app.include_router(audit_routes.router)
     web_pages.install(app)  # /terminal, /console, /me and /static
+    app.add_middleware(BodyLimits)  # inside the rate limits: a refused body is never read
     app.add_middleware(RateLimitMiddleware)  # 429 before anything else runs (pure ASGI, in memory)
     openapi.install(app)  # /openapi.json as the server behaves: required headers, every error with its body
 

@@ -13,11 +13,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
+from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, Svc
 from coalition.application.audit import MAX_PAGE, AuditQuery, StoredAuditEntry, csv_chunks
 from coalition.application.csv_text import csv_text
 
-router = APIRouter(prefix="/v1/admin", tags=["Audit"])
+router = APIRouter(prefix="/v1/admin", tags=["Audit"], route_class=CheckedRoute)
 
 
 class AuditActor(BaseModel):

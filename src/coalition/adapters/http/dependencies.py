@@ -9,12 +9,13 @@ from typing import Annotated
 from fastapi import Depends, Header, Path, Request
 
 from coalition.adapters.http.actors import act_for_request, key_fingerprint
+from coalition.adapters.http.body_limits import NETWORK_ADMIN_STATE, TERMINAL_STATE, bearer_token
 from coalition.adapters.http.schemas import MAX_RECORD_ID
 from coalition.adapters.web.sessions import client_address
 from coalition.application.admin import NetworkRef
 from coalition.application.ports import TerminalContext
 from coalition.application.pos import fingerprint
-from coalition.domain.errors import InvalidInput, Unauthorized
+from coalition.domain.errors import InvalidInput
 from coalition.wiring import Services
 
 # Dependencies are `async def` on purpose: FastAPI runs plain `def` dependencies in a thread pool. The POS routes use
@@ -27,20 +28,18 @@ async def services(request: Request) -> Services:
     return found
 
 
-def bearer_token(authorization: str | None) -> str | None:
-    if authorization is None:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("use 'Authorization: Bearer <key>'")
-    return token.strip()
-
-
 async def bearer(authorization: Annotated[str | None, Header()] = None) -> str | None:
     return bearer_token(authorization)
 
 
 async def terminal(request: Request, authorization: Annotated[str | None, Header()] = None) -> TerminalContext:
+    return await _terminal_of(request, authorization)
+
+
+async def _terminal_of(request: Request, authorization: str | None) -> TerminalContext:
+    checked = request.scope.get("state", {}).get(TERMINAL_STATE)  # BodyLimits checked this request's key
+    if isinstance(checked, TerminalContext):
+        return checked
     svc: Services = request.app.state.services
     return await svc.pos.authenticate(bearer_token(authorization))
 
@@ -62,7 +61,7 @@ async def pos_write(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> PosWrite:
     svc: Services = request.app.state.services
-    ctx = await svc.pos.authenticate(bearer_token(authorization))
+    ctx = await _terminal_of(request, authorization)
     if idempotency_key is None:  # required (the OpenAPI document says so): refused before the body is looked at
         raise InvalidInput("Idempotency-Key is required", field="Idempotency-Key")
     return PosWrite(svc, ctx, idempotency_key, await request_hash(request))
@@ -71,7 +70,8 @@ async def pos_write(
 async def network_admin(
     request: Request, svc: Annotated[Services, Depends(services)], key: Annotated[str | None, Depends(bearer)]
 ) -> NetworkRef:
-    network = await svc.admin.authenticate(key)
+    checked = request.scope.get("state", {}).get(NETWORK_ADMIN_STATE)  # BodyLimits checked this request's key
+    network = checked if isinstance(checked, NetworkRef) else await svc.admin.authenticate(key)
     if key is not None:  # authenticate refuses a missing key
         act_for_request(request, client_address(request), "admin_key", key_fingerprint(key))
     return network

@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
 from coalition.adapters.http.actors import act_for_request, key_fingerprint
+from coalition.adapters.http.body_limits import is_operator
+from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import PathId, Svc, bearer
 from coalition.adapters.web.sessions import client_address
 from coalition.application.admin import NetworkRef
 from coalition.application.key_life import MAX_GRACE_SECONDS, OPERATOR, KeyCaller
 from coalition.domain.errors import Unauthorized
 
-router = APIRouter(prefix="/v1/admin", tags=["Admin"])
+router = APIRouter(prefix="/v1/admin", tags=["Admin"], route_class=CheckedRoute)
 
 
 async def key_caller(request: Request, svc: Svc, key: Annotated[str | None, Depends(bearer)]) -> KeyCaller:
     """The operator (its token) or a network's administrator (an admin key, checked for expiry and grace)."""
-    expected = svc.settings.operator_token
-    if key is not None and expected is not None and hmac.compare_digest(key.encode(), expected.encode()):
+    if key is not None and is_operator(svc.settings.operator_token, key):
         act_for_request(request, client_address(request), "operator", key_fingerprint(key))
         return OPERATOR
     return await admin_key_caller(request, svc, key)

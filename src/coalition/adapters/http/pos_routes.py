@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from coalition.adapters.http.dependencies import PosWriteOf, Svc, Terminal, single_purchase_hash
+from coalition.adapters.http.batch_items import batch_item
+from coalition.adapters.http.clean_input import CheckedRoute
+from coalition.adapters.http.dependencies import PosWriteOf, Svc, Terminal
 from coalition.adapters.http.problems import problem_body, status_of
 from coalition.adapters.http.schemas import (
     BatchBody,
@@ -24,8 +26,9 @@ from coalition.application.batch import BatchItem
 from coalition.application.pos import CommandResult
 from coalition.domain.cards import CardAction
 from coalition.domain.errors import DomainError
+from coalition.domain.input_text import may_hold_control_characters
 
-router = APIRouter(prefix="/v1", tags=["POS"])
+router = APIRouter(prefix="/v1", tags=["POS"], route_class=CheckedRoute)
 
 
 def answer(result: CommandResult) -> JSONResponse:
@@ -58,12 +61,11 @@ async def purchase(body: PurchaseBody, w: PosWriteOf) -> JSONResponse:
 async def purchase_batch(body: BatchBody, request: Request, svc: Svc, ctx: Terminal) -> dict[str, Any]:
     """For offline tills uploading a day's sales and for integrations. Each purchase carries its own
     `idempotency_key`; a purchase refused by the rules writes nothing and does not stop the others."""
-    raw_items = (await request.json())["purchases"]  # parsed once: Starlette keeps what FastAPI validated
-    items = [
-        BatchItem(purchase.idempotency_key, single_purchase_hash(raw), purchase.to_input())
-        for purchase, raw in zip(body.purchases, raw_items, strict=True)
-    ]
-    outcomes = await svc.pos.purchase_batch(ctx, items)
+    suspect = may_hold_control_characters(await request.body())  # most batches cannot: no walk of each item
+    judged = [batch_item(raw, suspect) for raw in body.purchases]  # the raw items: each is validated alone
+    items = [item for item in judged if isinstance(item, BatchItem)]
+    recorded = iter(await svc.pos.purchase_batch(ctx, items))
+    outcomes = [item if isinstance(item, DomainError) else next(recorded) for item in judged]
     results = [_batch_result(index, outcome) for index, outcome in enumerate(outcomes)]
     return {
         "results": results,

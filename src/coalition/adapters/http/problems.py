@@ -55,7 +55,7 @@ def problem(status: int, code: str, title: str, detail: str, field: str | None =
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
-def _field_path(location: tuple[Any, ...]) -> str:
+def field_path(location: tuple[Any, ...]) -> str:
     """('body', 'items', 0, 'quantity') → 'items[0].quantity'; ('header', 'idempotency-key') → 'Idempotency-Key'."""
     parts = list(location[1:]) if location and location[0] in ("body", "query", "path", "header") else list(location)
     if location and location[0] == "header" and parts:
@@ -89,7 +89,7 @@ def install(app: FastAPI) -> None:
     async def _validation(_request: Request, error: RequestValidationError) -> JSONResponse:
         problems = [
             {
-                "field": "body" if item["type"] == "json_invalid" else _field_path(tuple(item["loc"])),
+                "field": "body" if item["type"] == "json_invalid" else field_path(tuple(item["loc"])),
                 "message": item["msg"],
             }
             for item in error.errors()

@@ -14,11 +14,13 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
+from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc
 from coalition.domain.errors import InvalidInput
+from coalition.domain.input_text import CONTROL_CHARACTER_MESSAGE, first_control_character_path
 from coalition.domain.rules.documents import load_json, load_yaml
 
-router = APIRouter(prefix="/v1/admin/rule-sets", tags=["Rules"])
+router = APIRouter(prefix="/v1/admin/rule-sets", tags=["Rules"], route_class=CheckedRoute)
 
 MAX_BODY_BYTES = 2_000_000
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
@@ -37,14 +39,20 @@ async def _document(request: Request) -> object:
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
     try:  # limited in size and nesting (documents.py); read in a thread, as a large YAML takes a while
         if content_type in YAML_TYPES:
-            return await asyncio.to_thread(load_yaml, raw.decode(), "body")
-        return await asyncio.to_thread(load_json, raw, "body")
+            document = await asyncio.to_thread(load_yaml, raw.decode(), "body")
+        else:
+            document = await asyncio.to_thread(load_json, raw, "body")
     except (ValueError, yaml.YAMLError, UnicodeDecodeError) as error:
         raise InvalidInput(
             f"the body is not valid {'YAML' if content_type in YAML_TYPES else 'JSON'}: "
             f"{str(error).splitlines()[0][:200]}",
             field="body",
         ) from None
+    # a rule set is free text that may span lines (descriptions, conditions): tab and new lines are allowed in it
+    found = first_control_character_path(document, all_multiline=True)
+    if found is not None:
+        raise InvalidInput(CONTROL_CHARACTER_MESSAGE, field=found)
+    return document
 
 
 @router.put(

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SkipValidation, StrictBool, StrictInt, StrictStr
 
 from coalition.application.admin import ProgramSettings
 from coalition.application.coupons import CouponRequest
@@ -85,7 +85,9 @@ class BatchPurchase(PurchaseBody):
 
 
 class BatchBody(Body):
-    purchases: list[BatchPurchase] = Field(min_length=1, max_length=1000)
+    # Each purchase is validated alone by the route (`BatchPurchase.model_validate`): one bad item is refused with
+    # its own 422 while the others are recorded, instead of failing the whole batch.
+    purchases: list[SkipValidation[BatchPurchase]] = Field(min_length=1, max_length=1000)
 
 
 class RefundBody(Body):

@@ -9,11 +9,12 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from coalition.adapters.documents.pdf import statement_pdf
+from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc
 from coalition.application.csv_text import csv_text
 from coalition.application.settlement import statement_csv_rows, statement_json
 
-router = APIRouter(prefix="/v1/admin/settlement", tags=["Settlement"])
+router = APIRouter(prefix="/v1/admin/settlement", tags=["Settlement"], route_class=CheckedRoute)
 
 
 class CloseBody(BaseModel):

@@ -71,7 +71,9 @@ class DriverAuditTrail:
         await self.db.execute(_DRIVER_INSERT, *(row[name] for name in _COLUMNS))
 
 
-class _Recorder(CoreAuditTrail):
+class ConnectionAuditTrail(CoreAuditTrail):
+    """Entries written on a connection whose transaction holds the change they record."""
+
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
 
@@ -87,7 +89,7 @@ class SqlAuditStore:
 
     async def record(self, entry: AuditEntry) -> None:
         async with self._connection() as connection:
-            await _Recorder(connection).audit(entry)
+            await ConnectionAuditTrail(connection).audit(entry)
 
     async def entries(self, query: AuditQuery) -> list[StoredAuditEntry]:
         a = t.audit_entries

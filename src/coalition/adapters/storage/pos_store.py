@@ -20,6 +20,7 @@ from coalition.adapters.storage.access_guard import STILL_ALLOWED_PG, still_allo
 from coalition.adapters.storage.audit_store import DriverAuditTrail
 from coalition.adapters.storage.driver import AsyncpgPool, Column, Db, Row, sqlite_transaction
 from coalition.adapters.storage.engine import backend_of
+from coalition.adapters.storage.limits_store import PROGRAM_WITH_LIMITS
 from coalition.application.ports import (
     LedgerBatch,
     MemberHistory,
@@ -51,6 +52,7 @@ from coalition.domain.ledger import (
     money_asset,
     points_asset,
 )
+from coalition.domain.limits import LIMIT_COLUMNS, PurchaseLimits
 from coalition.domain.lots import GrantedPoints, Lot, LotTake, spend_order
 from coalition.domain.members import segments_from_text, segments_to_text
 from coalition.domain.permissions import Operation, Permission
@@ -228,11 +230,7 @@ class SqlPosUnitOfWork(DriverAuditTrail):
         )  # fmt: skip
 
     async def program_of(self, network_id: int) -> ProgramContext:
-        program_row = await self.db.fetchrow(
-            "SELECT id, code, currency, point_value_minor, min_check_for_redeem_minor, points_expire_days "
-            "FROM programs WHERE network_id = $1",
-            network_id,
-        )
+        program_row = await self.db.fetchrow(PROGRAM_WITH_LIMITS, network_id)  # the limits too: one query
         if program_row is None:
             raise LookupError(f"network {network_id} has no program")
         tier_rows = await self.db.fetch(
@@ -265,6 +263,7 @@ class SqlPosUnitOfWork(DriverAuditTrail):
             points_redeemed_account=node[(AccountPurpose.POINTS_REDEEMED.value, pts)],
             points_breakage_account=node[(AccountPurpose.POINTS_BREAKAGE.value, pts)],
             node_obligations_account=node[(AccountPurpose.OBLIGATIONS.value, money)],
+            limits=PurchaseLimits(*(program_row[name] for name in LIMIT_COLUMNS)),
         )
 
     async def partner_obligations_account(self, network_id: int, partner_id: int) -> int:

@@ -66,6 +66,11 @@ networks = Table(
     Column("points_breakage", String(16), nullable=False, server_default="kept"),  # kept | returned | shared
     Column("points_breakage_share_bp", Integer, nullable=True),  # shared: the granting partner's share
     Column("admin_key_expires_at", Timestamp, nullable=True),  # None: the admin key does not expire
+    # limits on one purchase (domain.limits; the defaults are DEFAULT_LIMITS' figures)
+    Column("max_amount_minor", BigInteger, nullable=False, server_default=str(10**10)),
+    Column("max_quantity_milli", BigInteger, nullable=False, server_default=str(10**8)),
+    Column("max_lines_per_purchase", Integer, nullable=False, server_default="500"),
+    Column("max_points_per_purchase", BigInteger, nullable=False, server_default=str(10**9)),
 )
 
 partners = Table(

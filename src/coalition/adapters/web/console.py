@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
+from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.web.console_staff import partner_scope
 from coalition.adapters.web.sessions import services_of, signed_in
 from coalition.adapters.web.templating import render
 from coalition.application.web_sessions import WebIdentity
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=CheckedRoute)
 ConsoleUser = Annotated[WebIdentity, Depends(signed_in("console"))]
 Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrator"))]
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from coalition.adapters.http.audit_routes import csv_download
+from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.sessions import services_of, signed_in
 from coalition.adapters.web.templating import error_text, render
@@ -24,7 +25,7 @@ from coalition.application.audit import AuditQuery, StoredAuditEntry
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import DomainError, InvalidInput
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=CheckedRoute)
 Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrator"))]
 FILTERS = ("from", "to", "actor", "action", "object", "cursor")
 PAGE_SIZE = 50

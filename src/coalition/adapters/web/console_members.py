@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 
+from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import error_text, gettext, render
@@ -17,7 +18,7 @@ from coalition.application.web_sessions import WebIdentity
 from coalition.domain.cards import CardAction
 from coalition.domain.errors import DomainError, InvalidInput
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=CheckedRoute)
 Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrator"))]
 STATEMENT_STEP = 50
 CARD_NOTICES = {

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
+from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import error_text, gettext, render
@@ -18,10 +19,11 @@ from coalition.application.gifts import GiftTypeRequest
 from coalition.application.key_life import KeyCaller
 from coalition.application.permissions import MatrixEntry
 from coalition.application.web_sessions import WebIdentity
-from coalition.domain.errors import DomainError, InvalidInput, NotFound
+from coalition.domain.errors import DomainError, NotFound
+from coalition.domain.input_text import parse_whole_number
 from coalition.domain.permissions import POINTS, Operation, gift_counter
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=CheckedRoute)
 Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrator"))]
 
 # What a redirect after a successful form says (?done=…): English source, translated when shown.
@@ -38,6 +40,7 @@ NOTICES = {
     "gift-type-created": "The gift type was added.",
     "breakage-saved": "The gift breakage policy was saved.",
     "permissions-saved": "The permissions matrix was saved.",
+    "limits-saved": "The limits were saved; tills apply them within seconds.",
 }
 
 
@@ -60,9 +63,7 @@ def text(form: FormData, name: str) -> str:
 
 
 def whole_number(value: str, field: str) -> int:
-    if not value.strip().isdigit():
-        raise InvalidInput(f"{field} is a whole number", field=field)
-    return int(value.strip())
+    return parse_whole_number(value, field=field, message=f"{field} is a whole number")
 
 
 class Failure:
@@ -215,6 +216,7 @@ async def _terminals(
     context = {
         "me": me,
         "terminals": terminals,
+        "limits": await services_of(request).limits.limits(me.network_id, me.currency),
         "outlets": list(outlets.values()),
         "notice": notice_of(request),
         "failure": failure,
@@ -238,6 +240,28 @@ async def create_terminal(request: Request, me: Administrator) -> Response:
     except DomainError as error:
         return await _terminals(request, me, Failure(request, "new-terminal", error, values))
     return await _terminals(request, me, created=created)
+
+
+LIMIT_FIELDS = ("max_amount", "max_quantity", "max_lines_per_purchase", "max_points_per_purchase")
+
+
+@router.post("/terminals/limits")
+async def set_limits(request: Request, me: Administrator) -> Response:
+    """The network's limits on one purchase (README, "Limits"): what a till may send in one purchase."""
+    form = await checked_form(request, me)
+    values = {name: text(form, name).strip() for name in LIMIT_FIELDS}
+    try:
+        await services_of(request).limits.set_limits(
+            me.network_id,
+            me.currency,
+            max_amount=values["max_amount"],
+            max_quantity=values["max_quantity"],
+            max_lines_per_purchase=whole_number(values["max_lines_per_purchase"], "max_lines_per_purchase"),
+            max_points_per_purchase=whole_number(values["max_points_per_purchase"], "max_points_per_purchase"),
+        )
+    except DomainError as error:
+        return await _terminals(request, me, Failure(request, "limits", error, values))
+    return done("/console/terminals", "limits-saved")
 
 
 @router.post("/terminals/{terminal_id}/revoke")

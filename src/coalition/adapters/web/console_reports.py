@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.console_staff import field_error, network_of, partner_scope
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
@@ -22,8 +23,9 @@ from coalition.adapters.web.templating import Formats, gettext, language_of, ren
 from coalition.application.reports import ChartPoint, Figures, Report
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import DomainError, InvalidInput
+from coalition.domain.input_text import parse_whole_number
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=CheckedRoute)
 ConsoleUser = Annotated[WebIdentity, Depends(signed_in("console"))]
 
 CHART_WIDTH, CHART_HEIGHT, AXIS_HEIGHT, TOP_MARGIN = 720, 220, 24, 8
@@ -62,9 +64,7 @@ def _date(text: str, field: str) -> date | None:
 def _partner(text: str) -> int | None:
     if not text.strip():
         return None
-    if not text.strip().isdigit():
-        raise InvalidInput("choose a partner from the list", field="partner")
-    return int(text.strip())
+    return parse_whole_number(text, field="partner", message="choose a partner from the list")
 
 
 def point_label(point: ChartPoint, fmt: Formats) -> str:

@@ -15,16 +15,18 @@ import yaml
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import error_text, gettext, render
 from coalition.application.admin import NetworkRef
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from coalition.domain.input_text import parse_whole_number
 from coalition.domain.money import format_minor, parse_amount_minor
 from coalition.domain.rules.documents import load_yaml
 from coalition.domain.rules.parsing import parse_rule_set, rule_set_to_data
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=CheckedRoute)
 Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrator"))]
 SIMULATION_DAYS = 30
 MAX_STORED_INTEGER = 2**31 - 1
@@ -262,9 +264,9 @@ async def explain(request: Request, identity: Administrator) -> HTMLResponse:
             spent = parse_amount_minor(values["lifetime_spend"], currency, field="lifetime_spend")
             document["member"] = {"lifetime_spend": format_minor(spent, currency)}
         if values["redeem"]:
-            if not values["redeem"].isdigit():
-                raise InvalidInput("points are a whole number", field="redeem")
-            document["redeem_points"] = int(values["redeem"])
+            document["redeem_points"] = parse_whole_number(
+                values["redeem"], field="redeem", message="points are a whole number"
+            )
         answer = await services_of(request).rules.explain(network_of(identity), document)
     except DomainError as error:
         return await rules_page(

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from coalition.adapters.documents.pdf import statement_pdf
+from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import error_text, render
 from coalition.application.csv_text import csv_text
@@ -21,7 +22,7 @@ from coalition.domain.errors import DomainError, Forbidden, InvalidInput, NotFou
 from coalition.domain.money import parse_amount_minor
 from coalition.domain.rules.parsing import format_percent, parse_percent_bp
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=CheckedRoute)
 Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrator"))]
 Reader = Annotated[WebIdentity, Depends(signed_in("console", "administrator", "owner"))]
 POINTS_POLICIES = ("kept", "returned", "shared")

@@ -11,14 +11,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import error_text, gettext, render
 from coalition.application.admin import NetworkRef
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import DomainError, Forbidden, InvalidInput
+from coalition.domain.input_text import parse_whole_number
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=CheckedRoute)
 ConsoleUser = Annotated[WebIdentity, Depends(signed_in("console"))]
 Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrator"))]
 
@@ -59,9 +61,7 @@ def done_message(request: Request) -> str | None:
 
 
 def _int(text: str, field: str, message: str) -> int:
-    if not text.strip().isdigit():
-        raise InvalidInput(message, field=field)
-    return int(text.strip())
+    return parse_whole_number(text, field=field, message=message)
 
 
 # --- outlets ---------------------------------------------------------------------------------------------------

@@ -13,12 +13,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.sessions import (
     anonymous_csrf_token,
     checked_form,
     client_address,
     keep_anonymous_csrf,
+    refuse_control_characters,
     safe_next,
     services_of,
     set_session_cookie,
@@ -31,7 +33,7 @@ from coalition.application.member_page import CodeMail, MemberNetwork
 from coalition.application.web_sessions import SignedIn, WebIdentity
 from coalition.domain.errors import DomainError, InvalidInput
 
-router = APIRouter(prefix="/me", include_in_schema=False)
+router = APIRouter(prefix="/me", include_in_schema=False, route_class=CheckedRoute)
 Member = Annotated[WebIdentity, Depends(signed_in("me"))]
 SIGN_IN_FIELDS = ("network", "card", "next")
 
@@ -65,10 +67,11 @@ async def sign_in_page(request: Request, network: str | None = None, next: str |
 
 @router.post("/login")
 async def sign_in(request: Request) -> Response:
-    form = await checked_form(request, None)
+    form = await checked_form(request, None, clean=False)
     values = {name: str(form.get(name, "")) for name in SIGN_IN_FIELDS}
     page = services_of(request).member_page
     try:
+        refuse_control_characters(form)
         network = await _network(request, values["network"])
         if form.get("method") == "code":
             sent_to = await page.send_code(network, values["card"], client_address(request), _code_mail(request))
@@ -81,9 +84,10 @@ async def sign_in(request: Request) -> Response:
 
 @router.post("/login/code")
 async def sign_in_with_code(request: Request) -> Response:
-    form = await checked_form(request, None)
+    form = await checked_form(request, None, clean=False)
     values = {name: str(form.get(name, "")) for name in SIGN_IN_FIELDS}
     try:
+        refuse_control_characters(form)
         network = await _network(request, values["network"])
         signed = await services_of(request).member_page.sign_in_with_code(
             network, values["card"], str(form.get("code", "")), client_address(request)

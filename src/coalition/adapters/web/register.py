@@ -8,12 +8,14 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from coalition.adapters.http.actors import act_for_request
+from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.sessions import (
     anonymous_csrf_token,
     checked_form,
     client_address,
     keep_anonymous_csrf,
+    refuse_control_characters,
     services_of,
     set_session_cookie,
 )
@@ -21,7 +23,7 @@ from coalition.adapters.web.templating import error_text, render
 from coalition.application.registration import ShopRegistration
 from coalition.domain.errors import DomainError, NotFound
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=CheckedRoute)
 FIELDS = (
     "shop_name",
     "network_code",
@@ -65,12 +67,13 @@ async def register_page(request: Request) -> Response:
 @router.post("/console/register")
 async def register(request: Request) -> Response:
     _require_open(request)
-    form = await checked_form(request, None)
+    form = await checked_form(request, None, clean=False)
     values = {name: str(form.get(name, "")) for name in FIELDS}
     services = services_of(request)
     # not signed in yet: the registrant is named by the login they chose
     act_for_request(request, client_address(request), "registrant", name=values["owner_login"].strip()[:100])
     try:
+        refuse_control_characters(form)
         created = await services.registration.register_shop(ShopRegistration(**values))
     except DomainError as error:
         shown = {name: value for name, value in values.items() if not name.endswith("password")}

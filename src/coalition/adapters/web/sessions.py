@@ -22,7 +22,8 @@ from coalition.adapters.http.actors import request_id
 from coalition.application.audit import Actor, act_as
 from coalition.application.rate_limits import ProxyNetwork, client_address_of, parse_trusted_proxies
 from coalition.application.web_sessions import Role, WebIdentity
-from coalition.domain.errors import Forbidden
+from coalition.domain.errors import Forbidden, InvalidInput
+from coalition.domain.input_text import CONTROL_CHARACTER_MESSAGE, has_control_character
 from coalition.wiring import Services
 
 Area = Literal["terminal", "console", "me"]
@@ -58,6 +59,11 @@ class SignInRequired(Exception):
 class CsrfRejected(Forbidden):
     code = "csrf-rejected"
     title = "The form is stale or was not sent by this site; reload the page and try again"
+
+
+# a textarea, and the permissions matrix's checkboxes (outlet, counter and operation joined by tabs): tab and new lines
+# are allowed in them
+MULTILINE_FORM_FIELDS = frozenset({"draft", "allow"})
 
 
 def services_of(request: Request) -> Services:
@@ -158,12 +164,25 @@ def _check(expected: str | None, sent: Any) -> None:
         raise CsrfRejected("the form's security token is missing or stale; reload the page", field="csrf_token")
 
 
-async def checked_form(request: Request, identity: WebIdentity | None) -> FormData:
-    """The posted form, after checking its CSRF token against the session's (or, before sign-in, the cookie's)."""
+async def checked_form(request: Request, identity: WebIdentity | None, *, clean: bool = True) -> FormData:
+    """The posted form, after checking its CSRF token against the session's (or, before sign-in, the cookie's) and
+    (unless `clean` is False: the caller calls `refuse_control_characters` where it can show the form again) that
+    no field holds a control character."""
     form = await request.form()
     expected = identity.csrf_token if identity else request.cookies.get(ANONYMOUS_CSRF_COOKIE)
     _check(expected, form.get("csrf_token") or request.headers.get("x-csrf-token"))
+    if clean:
+        refuse_control_characters(form)
     return form
+
+
+def refuse_control_characters(form: FormData) -> None:
+    """A field holding a control character (NUL and the like) is a 422 naming it; PostgreSQL cannot store NUL."""
+    for name, value in form.multi_items():
+        if has_control_character(name) or (
+            isinstance(value, str) and has_control_character(value, multiline=name in MULTILINE_FORM_FIELDS)
+        ):
+            raise InvalidInput(CONTROL_CHARACTER_MESSAGE, field=name)
 
 
 def check_csrf_header(request: Request, identity: WebIdentity) -> None:

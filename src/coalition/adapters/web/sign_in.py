@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
+from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.sessions import (
     Area,
@@ -17,6 +18,7 @@ from coalition.adapters.web.sessions import (
     client_address,
     identity_or_none,
     keep_anonymous_csrf,
+    refuse_control_characters,
     safe_next,
     services_of,
     session_token,
@@ -24,9 +26,10 @@ from coalition.adapters.web.sessions import (
     with_retry_after,
 )
 from coalition.adapters.web.templating import error_text, render
-from coalition.domain.errors import DomainError, InvalidInput
+from coalition.domain.errors import DomainError
+from coalition.domain.input_text import parse_whole_number
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=CheckedRoute)
 LAST_OUTLET_COOKIE = "coalition_outlet"  # the terminal remembers its outlet number, so a cashier types less
 
 
@@ -53,9 +56,10 @@ async def terminal_sign_in_page(request: Request, next: str | None = None) -> Re
 
 @router.post("/terminal/login")
 async def terminal_sign_in(request: Request) -> Response:
-    form = await checked_form(request, None)
+    form = await checked_form(request, None, clean=False)
     values = {name: str(form.get(name, "")) for name in ("outlet", "login", "next")}
     try:
+        refuse_control_characters(form)
         outlet_id = _outlet_number(values["outlet"])
         signed = await services_of(request).web_sessions.sign_in_cashier(
             outlet_id, values["login"], str(form.get("password", "")), client_address(request)
@@ -76,9 +80,10 @@ async def console_sign_in_page(request: Request, next: str | None = None) -> Res
 
 @router.post("/console/login")
 async def console_sign_in(request: Request) -> Response:
-    form = await checked_form(request, None)
+    form = await checked_form(request, None, clean=False)
     values = {name: str(form.get(name, "")) for name in ("network", "login", "next")}
     try:
+        refuse_control_characters(form)
         signed = await services_of(request).web_sessions.sign_in_console(
             values["network"], values["login"], str(form.get("password", "")), client_address(request)
         )
@@ -113,6 +118,6 @@ async def sign_out(request: Request, area: Area) -> Response:
 
 
 def _outlet_number(text: str) -> int:
-    if not text.strip().isdigit():
-        raise InvalidInput("the outlet number is the number shown in the console, such as 3", field="outlet")
-    return int(text.strip())
+    return parse_whole_number(
+        text, field="outlet", message="the outlet number is the number shown in the console, such as 3"
+    )

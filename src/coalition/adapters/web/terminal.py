@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.datastructures import FormData
 
+from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.problems import PROBLEM_TYPE_BASE, status_of
 from coalition.adapters.web import formatting
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
@@ -30,7 +31,7 @@ from coalition.application.web_terminal import ProgramTerms
 from coalition.domain import errors
 from coalition.domain.money import format_minor, parse_amount_minor
 
-router = APIRouter(prefix="/terminal", include_in_schema=False)
+router = APIRouter(prefix="/terminal", include_in_schema=False, route_class=CheckedRoute)
 Cashier = Annotated[WebIdentity, Depends(signed_in("terminal"))]
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")

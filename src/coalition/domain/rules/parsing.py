@@ -45,10 +45,12 @@ from coalition.domain.rules.model import (
     Window,
 )
 
-_PERCENT = re.compile(r"^(?P<whole>\d{1,3})(?:\.(?P<fraction>\d{1,2}))?$")
-_FACTOR = re.compile(r"^(?P<whole>\d{1,3})(?:\.(?P<fraction>\d{1,4}))?$")
-_TIME_OF_DAY = re.compile(r"^(?P<hour>\d{2}):(?P<minute>\d{2})$")
+# ASCII digits only, matched in full (`\d` takes any script's digits; `$` lets a trailing newline through)
+_PERCENT = re.compile(r"(?P<whole>[0-9]{1,3})(?:\.(?P<fraction>[0-9]{1,2}))?")
+_FACTOR = re.compile(r"(?P<whole>[0-9]{1,3})(?:\.(?P<fraction>[0-9]{1,4}))?")
+_TIME_OF_DAY = re.compile(r"(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})")
 E = TypeVar("E")
+MAX_RULE_INTEGER = 10**12  # as the API's points fields
 
 
 class PathError(InvalidInput):
@@ -79,6 +81,8 @@ class Reader:
         value = self.data.get(name, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise PathError("expected an integer", field=self.at(name))
+        if abs(value) > MAX_RULE_INTEGER:  # points, days, uses: far below what a 64-bit column holds
+            raise PathError(f"expected an integer of at most {MAX_RULE_INTEGER}", field=self.at(name))
         return value
 
     def flag(self, name: str, *, default: bool) -> bool:
@@ -117,8 +121,10 @@ class Reader:
 
     def integers(self, name: str) -> frozenset[int]:
         value = self.data.get(name, [])
-        if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
-            raise PathError("expected a list of integers", field=self.at(name))
+        if not isinstance(value, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) and abs(i) <= MAX_RULE_INTEGER for i in value
+        ):
+            raise PathError(f"expected a list of integers of at most {MAX_RULE_INTEGER}", field=self.at(name))
         return frozenset(value)
 
     def child(self, name: str) -> Reader:
@@ -148,7 +154,7 @@ class Reader:
         value = self.data.get(name)
         if value is None:
             return default
-        found = _TIME_OF_DAY.match(str(value))
+        found = _TIME_OF_DAY.fullmatch(str(value))
         minutes = int(found["hour"]) * 60 + int(found["minute"]) if found else -1
         if found is None or int(found["minute"]) > 59 or not 0 <= minutes <= MINUTES_PER_DAY:
             raise PathError("expected a time of day HH:MM (24:00 for the end of the day)", field=self.at(name))
@@ -158,7 +164,7 @@ class Reader:
 def parse_percent_bp(value: object, *, field: str) -> int:
     """ "2.5" or 2 → basis points (250, 200); at most two decimals, between 0 and 100."""
     text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-    found = _PERCENT.match(text.strip())
+    found = _PERCENT.fullmatch(text.strip())
     if found is None:
         raise PathError('expected a percent such as "5" or "2.5", not negative', field=field)
     share_bp = int(found["whole"]) * 100 + int((found["fraction"] or "").ljust(2, "0") or "0")
@@ -168,7 +174,8 @@ def parse_percent_bp(value: object, *, field: str) -> int:
 
 
 def _factor_bp(value: object, *, field: str) -> int:
-    found = _FACTOR.match(str(value).strip()) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    found = _FACTOR.fullmatch(text.strip())
     if found is None:
         raise PathError('expected a multiplier such as "2" or "1.5"', field=field)
     return int(found["whole"]) * BASIS_POINTS_PER_WHOLE + int((found["fraction"] or "").ljust(4, "0") or "0")

@@ -1,0 +1,63 @@
+"""A purchase's basket read from the request: its lines and check total, within the network's limits."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from coalition.domain.bonus import BonusProgram
+from coalition.domain.errors import InvalidInput
+from coalition.domain.limits import DEFAULT_LIMITS, PurchaseLimits
+from coalition.domain.money import format_minor, parse_amount_minor, parse_quantity_milli
+from coalition.domain.purchase import BasketLine, basket_total_minor
+
+if TYPE_CHECKING:
+    from coalition.application.pos import ItemInput
+
+MAX_SKU_LENGTH = 100
+
+
+def parse_basket(
+    program: BonusProgram,
+    amount: str | None,
+    items: tuple[ItemInput, ...],
+    limits: PurchaseLimits = DEFAULT_LIMITS,
+) -> tuple[int, tuple[BasketLine, ...]]:
+    """The check total in minor units and its lines; `amount` and `items` must agree when both are given, and
+    every line and the total keep within the network's limits."""
+    if amount is None and not items:
+        raise InvalidInput("send the check 'amount' or its 'items'", field="amount")
+    limits.require_line_count(len(items))
+    lines = tuple(
+        BasketLine(
+            sku=_sku(item.sku, index),
+            category=item.category,
+            quantity_milli=parse_quantity_milli(item.quantity, field=f"items[{index}].quantity"),
+            unit_price_minor=parse_amount_minor(item.unit_price, program.currency, field=f"items[{index}].unit_price"),
+            tags=frozenset(item.tags),
+        )
+        for index, item in enumerate(items)
+    )
+    limits.require_lines(lines, program.currency)
+    total_minor = basket_total_minor(lines) if lines else None
+    if amount is not None:
+        amount_minor = parse_amount_minor(amount, program.currency, field="amount")
+        if total_minor is not None and total_minor != amount_minor:
+            raise InvalidInput(
+                f"amount {amount} differs from the items' total {format_minor(total_minor, program.currency)}",
+                field="amount",
+            )
+        total_minor = amount_minor
+    if total_minor is None or total_minor <= 0:
+        raise InvalidInput("a check must be greater than zero", field="amount")
+    limits.require_total(total_minor, program.currency)
+    return total_minor, lines
+
+
+def _sku(value: str | None, index: int) -> str:
+    field = f"items[{index}].sku"
+    text = (value or "").strip()
+    if not text:
+        raise InvalidInput(f"{field} is required", field=field)
+    if len(text) > MAX_SKU_LENGTH:
+        raise InvalidInput(f"{field} has at most {MAX_SKU_LENGTH} characters", field=field)
+    return text

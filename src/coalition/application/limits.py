@@ -1,0 +1,55 @@
+"""The administrator reads and sets the network's limits on one purchase (domain.limits)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Protocol
+
+from coalition.application.audit import AuditEntry, entry
+from coalition.application.pos import PosService
+from coalition.domain.limits import PurchaseLimits, checked_limits
+from coalition.domain.money import parse_amount_minor, parse_quantity_milli
+
+
+class LimitsStore(Protocol):
+    async def limits(self, network_id: int) -> PurchaseLimits: ...
+
+    async def set_limits(self, network_id: int, limits: PurchaseLimits, audited: AuditEntry) -> None: ...
+
+
+class LimitsService:
+    def __init__(self, store: LimitsStore, pos: PosService) -> None:
+        self.store = store
+        self.pos = pos
+
+    async def limits(self, network_id: int, currency: str) -> dict[str, Any]:
+        return (await self.store.limits(network_id)).json(currency)
+
+    async def set_limits(
+        self,
+        network_id: int,
+        currency: str,
+        *,
+        max_amount: str | None = None,
+        max_quantity: str | int | None = None,
+        max_lines_per_purchase: int | None = None,
+        max_points_per_purchase: int | None = None,
+    ) -> dict[str, Any]:
+        """Changes the limits given (the others stay). Takes effect at once in this process, within the program
+        cache's few seconds in others."""
+        before = limits = await self.store.limits(network_id)
+        if max_amount is not None:
+            limits = replace(limits, max_amount_minor=parse_amount_minor(max_amount, currency, field="max_amount"))
+        if max_quantity is not None:
+            limits = replace(limits, max_quantity_milli=parse_quantity_milli(max_quantity, field="max_quantity"))
+        if max_lines_per_purchase is not None:
+            limits = replace(limits, max_lines_per_purchase=max_lines_per_purchase)
+        if max_points_per_purchase is not None:
+            limits = replace(limits, max_points_per_purchase=max_points_per_purchase)
+        checked = checked_limits(limits, currency)
+        change = entry(
+            network_id, "limits.set", "network", network_id, before=before.json(currency), after=checked.json(currency)
+        )
+        await self.store.set_limits(network_id, checked, change)
+        self.pos.forget_programs()
+        return limits.json(currency)
