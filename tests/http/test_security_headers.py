@@ -58,7 +58,7 @@ async def test_every_kind_of_answer_carries_the_security_headers(services: Servi
             "api": await http.get("/v1/admin/network", headers=auth(net.admin_key)),
             "api 401": await http.get("/v1/admin/network"),
             "api 404": await http.get("/v1/nowhere"),
-            "api 405": await http.delete("/v1/purchases"),
+            "api 405": await http.delete("/v1/purchases", headers=auth(net.shop_key)),
             "api 422": await http.post("/v1/purchases", json={}, headers=auth(net.shop_key, "k-1")),
             "api 500": await http.get("/v1/boom"),
             "health": await http.get("/health"),

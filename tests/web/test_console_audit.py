@@ -66,7 +66,10 @@ async def test_a_bad_filter_is_answered_beside_its_field(
         await sign_in_console(http, "demo", DEMO_ADMIN_LOGIN, DEMO_ADMIN_PASSWORD)
         page = await http.get("/console/audit", params=params)
         assert page.status_code == 422
-        assert f'id="{field}-error"' in page.text or 'id="form-error"' in page.text
+        if "\x00" in "".join(params.values()):  # refused at the edge for every page (clean_input.py), not by the form
+            assert "control characters (such as NUL) are not allowed" in page.text
+        else:
+            assert f'id="{field}-error"' in page.text or 'id="form-error"' in page.text
         if field != "cursor":  # the download is the whole filtered log: it has no pages
             assert (await http.get("/console/audit.csv", params=params)).status_code == 422
 

@@ -54,10 +54,14 @@ def parse_basket(
 
 
 def _sku(value: str | None, index: int) -> str:
-    field = f"items[{index}].sku"
+    return required_text(value, f"items[{index}].sku", MAX_SKU_LENGTH)
+
+
+def required_text(value: str | None, field_name: str, max_length: int) -> str:
+    """The text without the spaces around it; refused when empty or longer than `max_length`."""
     text = (value or "").strip()
     if not text:
-        raise InvalidInput(f"{field} is required", field=field)
-    if len(text) > MAX_SKU_LENGTH:
-        raise InvalidInput(f"{field} has at most {MAX_SKU_LENGTH} characters", field=field)
+        raise InvalidInput(f"{field_name} is required", field=field_name)
+    if len(text) > max_length:
+        raise InvalidInput(f"{field_name} has at most {max_length} characters", field=field_name)
     return text

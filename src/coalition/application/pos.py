@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from coalition.application.access import refuse_revoked
-from coalition.application.basket import parse_basket
+from coalition.application.basket import parse_basket, required_text
 from coalition.application.cache import ACCESS_CHANGES, AccessChanges, TtlCache
 from coalition.application.key_life import still_valid
 from coalition.application.occurred_at import OccurredAtWindow
@@ -326,7 +326,7 @@ class PosService:
     async def purchase(
         self, ctx: TerminalContext, purchase: PurchaseInput, idempotency_key: str | None, request_hash: str
     ) -> CommandResult:
-        receipt = _require_text(purchase.receipt, "receipt", MAX_RECEIPT_LENGTH)
+        receipt = required_text(purchase.receipt, "receipt", MAX_RECEIPT_LENGTH)
         codes = normalize_codes(purchase.coupons)
         rules = await self.rule_set_in_force(ctx.network_id)
 
@@ -646,7 +646,7 @@ class PosService:
         """Run `operation` once per key. With `look_up_first=False` (the purchase path) the stored answer is not
         read up front: the write itself collides on the key, and a refusal looks for a stored answer before it is
         reported, so a retry of a committed purchase still replays instead of being judged again."""
-        key = _require_text(idempotency_key, "Idempotency-Key", MAX_IDEMPOTENCY_KEY_LENGTH)
+        key = required_text(idempotency_key, "Idempotency-Key", MAX_IDEMPOTENCY_KEY_LENGTH)
         try:
             async with self.unit_of_work(autocommit=autocommit) as uow:
                 stored = await uow.stored_response(ctx.terminal_id, key) if look_up_first else None
@@ -1083,15 +1083,6 @@ def _conflict(duplicate: DuplicateKey) -> Conflict:
     }
     detail, field_name = messages.get(duplicate.what, ("a unique value is already taken", None))
     return Conflict(detail, field=field_name)
-
-
-def _require_text(value: str | None, field_name: str, max_length: int) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise InvalidInput(f"{field_name} is required", field=field_name)
-    if len(text) > max_length:
-        raise InvalidInput(f"{field_name} has at most {max_length} characters", field=field_name)
-    return text
 
 
 def customer_candidates(identifier: str, field_name: str = "customer") -> tuple[str, ...]:

@@ -18,7 +18,8 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from coalition.adapters.http.problems import domain_problem, problem
+from coalition.adapters.http.problems import domain_problem, problem, unavailable_problem
+from coalition.adapters.storage.outage import OUTAGE_ERROR_KINDS, unavailable
 from coalition.domain.errors import DomainError, Forbidden, Unauthorized
 
 KIBIBYTE = 1024
@@ -76,6 +77,11 @@ class BodyLimits:
                 await _check_key(scope, path, authorization)
             except DomainError as error:
                 await domain_problem(error)(scope, receive, send)
+                return
+            except OUTAGE_ERROR_KINDS as error:  # outside the app's exception handlers: answered here
+                if not unavailable(error):
+                    raise
+                await unavailable_problem()(scope, receive, send)
                 return
         max_bytes = max_body_bytes(method, path)
         if content_length is not None and (not content_length.isdigit() or int(content_length) > max_bytes):

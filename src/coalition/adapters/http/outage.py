@@ -8,13 +8,11 @@ import logging
 from fastapi import FastAPI, Request, Response
 
 from coalition.adapters.http import problems
+from coalition.adapters.http.problems import RETRY_AFTER_SECONDS, UNAVAILABLE_DETAIL, UNAVAILABLE_TITLE
 from coalition.adapters.storage.outage import OUTAGE_ERROR_KINDS, unavailable
 from coalition.adapters.web.setup import error_page, is_page
 from coalition.adapters.web.templating import gettext
 
-RETRY_AFTER_SECONDS = 5
-UNAVAILABLE_TITLE = "The service is briefly unavailable"
-UNAVAILABLE_DETAIL = "the database cannot be reached right now; try again in a few seconds"
 FAILED_TITLE = "Something went wrong on the server"
 FAILED_DETAIL = "the server could not answer this request; the error is logged"
 logger = logging.getLogger("coalition.outage")
@@ -25,11 +23,10 @@ def _wants_page(request: Request) -> bool:
 
 
 def unavailable_answer(request: Request) -> Response:
-    if _wants_page(request):
-        title, detail = gettext(request, UNAVAILABLE_TITLE), gettext(request, UNAVAILABLE_DETAIL)
-        response: Response = error_page(request, 503, title, detail)
-    else:
-        response = problems.problem(503, "database-unavailable", UNAVAILABLE_TITLE, UNAVAILABLE_DETAIL)
+    if not _wants_page(request):
+        return problems.unavailable_problem()
+    title, detail = gettext(request, UNAVAILABLE_TITLE), gettext(request, UNAVAILABLE_DETAIL)
+    response: Response = error_page(request, 503, title, detail)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

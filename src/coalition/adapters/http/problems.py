@@ -12,6 +12,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from coalition.domain import errors
 
 PROBLEM_TYPE_BASE = "https://coalition.dev/problems/"
+RETRY_AFTER_SECONDS = 5  # while the database is out of reach
+UNAVAILABLE_TITLE = "The service is briefly unavailable"
+UNAVAILABLE_DETAIL = "the database cannot be reached right now; try again in a few seconds"
 _STATUS: tuple[tuple[type[errors.DomainError], int], ...] = (
     (errors.Unauthorized, 401),
     (errors.Forbidden, 403),
@@ -53,6 +56,14 @@ def problem(status: int, code: str, title: str, detail: str, field: str | None =
     body.update(extra)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def unavailable_problem() -> JSONResponse:
+    """The API's answer while the database is out of reach (adapters/http/outage.py; also before routing, where
+    BodyLimits checks a key)."""
+    response = problem(503, "database-unavailable", UNAVAILABLE_TITLE, UNAVAILABLE_DETAIL)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def field_path(location: tuple[Any, ...]) -> str:

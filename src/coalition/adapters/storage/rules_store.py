@@ -55,6 +55,8 @@ class SqlRulesUnitOfWork(CoreAuditTrail):
         return await self._one(t.rule_sets.c.network_id == network_id, t.rule_sets.c.status == "draft")
 
     async def version(self, network_id: int, version: int) -> StoredRuleSet | None:
+        if version > t.MAX_INTEGER_COLUMN:
+            return None
         return await self._one(t.rule_sets.c.network_id == network_id, t.rule_sets.c.version == version)
 
     async def history(self, network_id: int) -> list[StoredRuleSet]:

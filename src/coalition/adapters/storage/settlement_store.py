@@ -187,6 +187,8 @@ class SqlSettlementUnitOfWork(CoreAuditTrail):
         return [await self._statement(row) for row in rows.all()]
 
     async def statement(self, network_id: int, number: int) -> Statement | None:
+        if number > t.MAX_INTEGER_COLUMN:
+            return None
         s = t.settlement_statements
         row = (
             await self.connection.execute(select(s).where(s.c.network_id == network_id, s.c.number == number))

@@ -42,6 +42,10 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 Timestamp = DateTime(timezone=True)
 
 
+MAX_INTEGER_COLUMN = 2**31 - 1  # an Integer (not BigInteger) column, such as a rule set's version or a statement's
+# number: a larger number names no row, and PostgreSQL refuses to compare it with one (an error, not "none found")
+
+
 def as_utc(moment: datetime) -> datetime:
     """A stored timestamp as an aware UTC moment: SQLite hands timestamps back without their zone (always UTC)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
