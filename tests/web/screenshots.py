@@ -90,6 +90,7 @@ SCREENS = (
     Screen("console-gifts", "administrator", "/console/gifts", DESKTOP, "The gift catalogue"),
     Screen("console-permissions", "administrator", "/console/permissions", DESKTOP, "The permissions matrix"),
     Screen("console-settlement", "administrator", "/console/settlement", DESKTOP, "Periods and settlement"),
+    Screen("console-audit", "administrator", "/console/audit", DESKTOP, "The audit log: who changed what, and how"),
     Screen("console-statements", "owner", "/console/statements", DESKTOP, "A partner's settlement statements"),
     Screen(
         "member-sign-in", "anyone", "/me/login", PHONE, "The member's sign-in: card number and PIN or e-mailed code"
