@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -145,3 +146,13 @@ def signed_minor(amount: str) -> int:
         raise ValueError(f"not an amount with two decimals: {amount!r}")
     minor = int(whole) * 100 + int(fraction)
     return -minor if negative else minor
+
+
+class SettableClock:
+    """A clock a test sets (`clock.moment = …`); until it is set, the real time."""
+
+    def __init__(self, moment: datetime | None = None) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment or datetime.now(UTC)

@@ -25,7 +25,7 @@ from coalition.adapters.cli.main import app as cli
 from coalition.settings import Settings
 from coalition.wiring import build_services
 from tests.mail_support import Inbox, smtp
-from tests.support import assert_problem, auth, client, enrol, make_network, new_key, table_counts
+from tests.support import SettableClock, assert_problem, auth, client, enrol, make_network, new_key, table_counts
 
 pytestmark = pytest.mark.anyio
 __all__ = ["smtp"]  # the fixture, imported for pytest to find
@@ -33,14 +33,6 @@ __all__ = ["smtp"]  # the fixture, imported for pytest to find
 MOSCOW = ZoneInfo("Europe/Moscow")
 DAY = date(2026, 3, 10)
 SHOP_ADDRESS = "owner@shop.example"
-
-
-class Clock:
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def now(self) -> datetime:
-        return self.moment
 
 
 def _moscow(day: int, hour: int, minute: int = 0) -> datetime:
@@ -55,7 +47,7 @@ async def _buy(http: httpx.AsyncClient, key: str, amount: str, at: datetime, **e
     return result
 
 
-async def _the_day(http: httpx.AsyncClient, services: Any, clock: Clock) -> tuple[Any, dict[str, Any]]:
+async def _the_day(http: httpx.AsyncClient, services: Any, clock: SettableClock) -> tuple[Any, dict[str, Any]]:
     """The shop's day of 10 March, with a sale on each side of it and one at the café."""
     net = await make_network(services)
     listing = await services.admin.listing(net.ref)
@@ -98,7 +90,7 @@ async def _the_day(http: httpx.AsyncClient, services: Any, clock: Clock) -> tupl
 
 async def test_each_partner_with_an_address_gets_its_day_once(settings: Settings, smtp: tuple[Inbox, int]) -> None:
     inbox, port = smtp
-    clock = Clock(_moscow(10, 9))
+    clock = SettableClock(_moscow(10, 9))
     services = build_services(replace(settings, smtp_host="127.0.0.1", smtp_port=port), clock=clock)
     try:
         async with client(services) as http:
@@ -193,7 +185,7 @@ async def test_a_partner_whose_language_is_russian_gets_its_report_in_russian(
     settings: Settings, smtp: tuple[Inbox, int]
 ) -> None:
     inbox, port = smtp
-    clock = Clock(_moscow(10, 9))
+    clock = SettableClock(_moscow(10, 9))
     services = build_services(replace(settings, smtp_host="127.0.0.1", smtp_port=port), clock=clock)
     try:
         async with client(services) as http:

@@ -23,21 +23,23 @@ import pytest
 from coalition.settings import Settings
 from coalition.wiring import build_services
 from tests.mail_support import Inbox, smtp
-from tests.support import Network, assert_problem, auth, client, enrol, make_network, new_key, table_counts
+from tests.support import (
+    Network,
+    SettableClock,
+    assert_problem,
+    auth,
+    client,
+    enrol,
+    make_network,
+    new_key,
+    table_counts,
+)
 
 pytestmark = pytest.mark.anyio
 __all__ = ["smtp"]
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 ADDRESS = "owner@shop.example"
-
-
-class Clock:
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def now(self) -> datetime:
-        return self.moment
 
 
 def _moscow(day: int, hour: int, minute: int = 0) -> datetime:
@@ -59,7 +61,7 @@ async def test_occurred_at_is_bounded_and_reports_go_by_the_recorded_time(
     settings: Settings, smtp: tuple[Inbox, int]
 ) -> None:
     inbox, port = smtp
-    clock = Clock(_moscow(10, 15))
+    clock = SettableClock(_moscow(10, 15))
     services = build_services(replace(settings, smtp_host="127.0.0.1", smtp_port=port), clock=clock)
     try:
         async with client(services) as http:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,7 +17,7 @@ import pytest
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
 from tests.mail_support import Inbox, smtp
-from tests.support import Network, auth, client, enrol, make_network, new_key
+from tests.support import Network, SettableClock, auth, client, enrol, make_network, new_key
 from tests.web.support import csrf_token, sign_in_console
 
 pytestmark = pytest.mark.anyio
@@ -27,18 +27,7 @@ MOSCOW = ZoneInfo("Europe/Moscow")
 DAY = date(2026, 3, 10)
 
 
-class _Clock:
-    """The server's clock, which `_buy` sets to each sale's moment: reports count a sale when the server recorded
-    it (issue 12, hole 5); until a test sets it, the real time."""
-
-    def __init__(self) -> None:
-        self.moment: datetime | None = None
-
-    def now(self) -> datetime:
-        return self.moment or datetime.now(UTC)
-
-
-CLOCK = _Clock()
+CLOCK = SettableClock()
 
 
 @pytest.fixture()

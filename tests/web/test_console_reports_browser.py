@@ -7,7 +7,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from coalition.demo import OUTLETS
 from tests.mail_support import Inbox, smtp
+from tests.support import SettableClock
 from tests.web.conftest import PHONE, LiveServer
 from tests.web.test_console_staff_browser import sign_in_owner
 
@@ -58,17 +59,7 @@ def _purchases(url: str) -> list[dict[str, Any]]:
     return answers
 
 
-class _Clock:
-    """The live server's clock: the sales' moments while they are made (issue 12, hole 5), else the real time."""
-
-    def __init__(self) -> None:
-        self.moment: datetime | None = None
-
-    def now(self) -> datetime:
-        return self.moment or datetime.now(UTC)
-
-
-CLOCK = _Clock()
+CLOCK = SettableClock()
 
 
 @pytest.fixture()

@@ -13,7 +13,7 @@ from coalition.adapters.storage.web_terminal_store import SqlWebTerminalStore
 from coalition.application.member_admin import MemberAdministration
 from coalition.application.web_terminal import WebTerminal
 from coalition.wiring import Services
-from tests.support import auth, buy, client, enrol, make_network, new_key, table_counts
+from tests.support import SettableClock, auth, buy, client, enrol, make_network, new_key, table_counts
 from tests.web.support import csrf_token, sign_in_cashier
 
 pytestmark = pytest.mark.anyio
@@ -233,14 +233,6 @@ async def test_a_blocked_card_sells_nothing_and_odd_points_are_refused(services:
         assert await table_counts(services) == before
 
 
-class _Clock:
-    def __init__(self, now: datetime) -> None:
-        self.moment = now
-
-    def now(self) -> datetime:
-        return self.moment
-
-
 async def test_the_cashiers_day_is_the_outlets_calendar_day(services: Services) -> None:
     """The shop is in Moscow (UTC+3): 20:30 UTC is 23:30 there, the evening before; 21:30 UTC is 00:30 next day."""
     shop = await _shop(services)
@@ -255,11 +247,11 @@ async def test_the_cashiers_day_is_the_outlets_calendar_day(services: Services) 
                 "cashier": "anna",
                 "occurred_at": moment.isoformat(),
             }
-            real_clock, services.pos.clock = services.pos.clock, _Clock(moment)  # recorded then (hole 5)
+            real_clock, services.pos.clock = services.pos.clock, SettableClock(moment)  # recorded then (hole 5)
             bought = await http.post("/v1/purchases", json=body, headers=auth(shop.shop_key, new_key()))
             services.pos.clock = real_clock
             assert bought.status_code == 201, bought.text
-    terminal = WebTerminal(SqlWebTerminalStore(services.engine).unit_of_work, _Clock(after_midnight))
+    terminal = WebTerminal(SqlWebTerminalStore(services.engine).unit_of_work, SettableClock(after_midnight))
     assert terminal.local_today(ctx) == date(2026, 11, 26)
     today = await terminal.cashier_day(ctx, "anna")
     assert [p.receipt for p in today.purchases] == ["early"]

@@ -6,10 +6,11 @@ There is no route that changes or deletes an entry: the log is kept (the databas
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -62,30 +63,6 @@ def _out(entry: StoredAuditEntry) -> AuditEntryOut:
     )
 
 
-def _query(
-    network_id: int,
-    since: datetime | None,
-    until: datetime | None,
-    actor: str | None,
-    action: str | None,
-    object_type: str | None,
-    object_id: str | None,
-    cursor: str | None,
-    limit: int,
-) -> AuditQuery:
-    return AuditQuery(
-        network_id=network_id,
-        since=since,
-        until=until,
-        actor=actor or None,
-        action=action or None,
-        object_type=object_type or None,
-        object_id=object_id or None,
-        before_id=int(cursor) if cursor else None,
-        limit=limit,
-    )
-
-
 Since = Annotated[AwareDatetime | None, Query(description="entries recorded at or after (ISO 8601 with offset)")]
 Until = Annotated[AwareDatetime | None, Query(description="entries recorded before")]
 _PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # a NUL would reach PostgreSQL and fail there: refused here, naming the field
@@ -102,9 +79,7 @@ ObjectId = Annotated[str | None, Query(max_length=100, pattern=_PRINTABLE)]
 Cursor = Annotated[str | None, Query(pattern=r"^[1-9][0-9]{0,17}$", description="the previous page's next_cursor")]
 
 
-@router.get("/audit", summary="The audit log, newest first, filtered and paged", response_model=AuditPage)
-async def audit(
-    svc: Svc,
+async def filtered(
     admin: NetworkAdmin,
     since: Since = None,
     until: Until = None,
@@ -112,10 +87,30 @@ async def audit(
     action: ActionFilter = None,
     object_type: ObjectType = None,
     object_id: ObjectId = None,
+) -> AuditQuery:
+    """The filters both the page of entries and the CSV take, on the admin key's own network."""
+    return AuditQuery(
+        network_id=admin.id,
+        since=since,
+        until=until,
+        actor=actor or None,
+        action=action or None,
+        object_type=object_type or None,
+        object_id=object_id or None,
+    )
+
+
+Filtered = Annotated[AuditQuery, Depends(filtered)]
+
+
+@router.get("/audit", summary="The audit log, newest first, filtered and paged", response_model=AuditPage)
+async def audit(
+    svc: Svc,
+    filters: Filtered,
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> AuditPage:
-    query = _query(admin.id, since, until, actor, action, object_type, object_id, cursor, limit)
+    query = replace(filters, before_id=int(cursor) if cursor else None, limit=limit)
     found = await svc.audit.entries(query)
     next_cursor = str(found[-1].id) if len(found) == limit else None
     return AuditPage(entries=[_out(entry) for entry in found], next_cursor=next_cursor)
@@ -127,18 +122,8 @@ async def audit(
     response_class=PlainTextResponse,
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
-async def audit_csv(
-    svc: Svc,
-    admin: NetworkAdmin,
-    since: Since = None,
-    until: Until = None,
-    actor: ActorFilter = None,
-    action: ActionFilter = None,
-    object_type: ObjectType = None,
-    object_id: ObjectId = None,
-) -> StreamingResponse:
-    query = _query(admin.id, since, until, actor, action, object_type, object_id, None, MAX_PAGE)
-    return csv_download(svc.audit.pages(query))
+async def audit_csv(svc: Svc, filters: Filtered) -> StreamingResponse:
+    return csv_download(svc.audit.pages(replace(filters, limit=MAX_PAGE)))
 
 
 def csv_download(pages: AsyncIterator[list[StoredAuditEntry]]) -> StreamingResponse:
