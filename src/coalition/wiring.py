@@ -95,7 +95,13 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     store = SqlStore(engine, settings.database_url)
     rules = RulesService(SqlRulesStore(engine).unit_of_work, clock)
     window = OccurredAtWindow(settings.occurred_at_max_age_hours, settings.occurred_at_max_ahead_minutes)
-    pos = PosService(store.unit_of_work, clock, rules_in_force=rules.in_force_for, occurred_at_window=window)
+    pos = PosService(
+        store.unit_of_work,
+        clock,
+        rules_in_force=rules.in_force_for,
+        occurred_at_window=window,
+        rules_at=rules.in_force_at,
+    )
     admin_store = SqlAdminStore(engine, clock)
     admin = AdminService(admin_store.unit_of_work, clock)
 

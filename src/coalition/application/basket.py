@@ -11,7 +11,7 @@ from coalition.domain.money import format_minor, parse_amount_minor, parse_quant
 from coalition.domain.purchase import BasketLine, basket_total_minor
 
 if TYPE_CHECKING:
-    from coalition.application.pos import ItemInput
+    from coalition.application.commands import ItemInput
 
 MAX_SKU_LENGTH = 100
 

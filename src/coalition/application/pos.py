@@ -6,48 +6,57 @@ same transaction as the write, so a retry replays it and a different request und
 
 from __future__ import annotations
 
-import functools
-import hashlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from coalition.application.access import refuse_revoked
-from coalition.application.basket import parse_basket, required_text
+from coalition.application.basket import required_text
 from coalition.application.cache import ACCESS_CHANGES, AccessChanges, TtlCache
+from coalition.application.commands import (
+    MAX_IDEMPOTENCY_KEY_LENGTH,
+    MAX_RECEIPT_LENGTH,
+    CommandResult,
+    DuplicateKey,
+    ItemInput,
+    PurchaseInput,
+    customer_candidates,
+    fingerprint,
+    key_hash,
+    member_not_found,
+    replay,
+    require_usable_card,
+    zone_named,
+)
 from coalition.application.key_life import still_valid
 from coalition.application.occurred_at import OccurredAtWindow
 from coalition.application.ports import (
     Clock,
-    IdempotencyRecord,
     MemberHistory,
     MemberLabels,
     MemberRef,
-    NewPurchase,
     NewRefund,
     PosUnitOfWork,
     Profile,
     ProgramContext,
-    PurchaseWrite,
     StatementLine,
     StoredPurchase,
     StoredResponse,
     TerminalContext,
     UnitOfWorkFactory,
 )
+from coalition.application.purchases.batch import BatchItem, BatchRecorder
+from coalition.application.purchases.record import Purchases
+from coalition.application.purchases.results import QuoteResult
 from coalition.application.record_ids import new_record_id
 from coalition.domain.bonus import BonusProgram, Quote, Tier
 from coalition.domain.breakage import BreakagePolicy, PointsBreakage
-from coalition.domain.cards import CardAction, CardState, next_state, require_usable
-from coalition.domain.coupons import Coupon, NewCoupon, accept_coupons, issued_coupon, normalize_codes
+from coalition.domain.cards import CardAction, CardState, next_state
+from coalition.domain.coupons import NewCoupon, issued_coupon
 from coalition.domain.errors import (
     Conflict,
     DomainError,
-    IdempotencyKeyReused,
     InvalidInput,
-    MemberNotFound,
     NotFound,
     PurchaseNotFound,
     RefundNotAllowed,
@@ -57,13 +66,11 @@ from coalition.domain.gifts import (
     Gift,
     GiftBreakage,
     GiftState,
-    GiftType,
-    grant_transaction,
     honour_transaction,
     release_transaction,
     require_honourable,
 )
-from coalition.domain.identifiers import IdentifierKind, lookup_candidates, normalize
+from coalition.domain.identifiers import IdentifierKind, normalize
 from coalition.domain.lots import Lot
 from coalition.domain.members import DEFAULT_CARD_TYPE, parse_label, parse_segments
 from coalition.domain.money import (
@@ -76,65 +83,41 @@ from coalition.domain.money import (
 from coalition.domain.permissions import OPEN, POINTS, Matrix, Operation, gift_counter
 from coalition.domain.purchase import (
     AccrualPlace,
-    BasketLine,
     ExpiryAccounts,
     MemberPoints,
-    NewLot,
     PointsAccounts,
     PurchaseTotals,
-    accrual_lots,
     after_expiry,
     cumulative_share,
     expired_grantors,
-    expiring_lots,
     has_expired_lots,
     plan_bonus,
     plan_expiry,
     plan_node_bonus,
-    plan_purchase,
     plan_refund,
     points_balance,
-    quote_for,
 )
-from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
-from coalition.domain.rules.engine import CompiledRuleSet, Evaluation, evaluate
-from coalition.domain.rules.model import ExpiryKind, Trigger
-from coalition.domain.rules.pricing import EventGrants, evaluate_event, event_grants, quote_from_rules
+from coalition.domain.rules.context import MemberFacts
+from coalition.domain.rules.engine import CompiledRuleSet, Evaluation
+from coalition.domain.rules.model import Trigger
+from coalition.domain.rules.pricing import EventGrants, evaluate_event, event_grants
 
-if TYPE_CHECKING:
-    from coalition.application.batch import BatchItem
-
-MAX_IDEMPOTENCY_KEY_LENGTH = 200
-MAX_RECEIPT_LENGTH = 100
-
-
-class DuplicateKey(Exception):
-    """Raised by storage when a unique key is taken; `what` names it (idempotency, receipt, identifier, card)."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(what)
-        self.what = what
-
-
-@dataclass(frozen=True, slots=True)
-class ItemInput:
-    sku: str
-    quantity: str | int
-    unit_price: str | None = None
-    category: str | None = None
-    tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class PurchaseInput:
-    customer: str
-    amount: str | None = None
-    items: tuple[ItemInput, ...] = ()
-    redeem_points: int | None = None
-    receipt: str | None = None
-    cashier: str | None = None
-    occurred_at: datetime | None = None
-    coupons: tuple[str, ...] = ()
+# re-exported: the modules that imported these from here before they moved to `commands` keep working
+__all__ = [
+    "MAX_IDEMPOTENCY_KEY_LENGTH",
+    "MAX_RECEIPT_LENGTH",
+    "CommandResult",
+    "DuplicateKey",
+    "ItemInput",
+    "PurchaseInput",
+    "customer_candidates",
+    "fingerprint",
+    "key_hash",
+    "member_not_found",
+    "replay",
+    "require_usable_card",
+    "zone_named",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,25 +149,8 @@ class GrantedBonus:
     rules: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class CommandResult:
-    status_code: int
-    body: dict[str, Any]
-    replayed: bool = False
-    response_stored: bool = False  # the operation wrote the idempotency record with its own writes
-
-
-def fingerprint(operation: str, payload: bytes) -> str:
-    """Identity of a request for idempotency: the operation (method, path) and its exact body."""
-    return hashlib.sha256(operation.encode() + b"\0" + payload).hexdigest()
-
-
-def key_hash(secret: str) -> str:
-    """API keys are long random strings, so a fast hash is enough to store them without keeping them."""
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 RulesInForce = Callable[[int], Awaitable[CompiledRuleSet | None]]
+RulesAt = Callable[[int, datetime], Awaitable[CompiledRuleSet | None]]
 
 
 class PosService:
@@ -196,6 +162,7 @@ class PosService:
         rules_in_force: RulesInForce | None = None,
         access_changes: AccessChanges = ACCESS_CHANGES,
         occurred_at_window: OccurredAtWindow = OccurredAtWindow(),
+        rules_at: RulesAt | None = None,
     ) -> None:
         self.unit_of_work = unit_of_work
         self.occurred_at_window = occurred_at_window
@@ -203,6 +170,8 @@ class PosService:
         # A published rule set prices purchases instead of the bonus program; looked up at most every few seconds
         # (a publication takes effect within `cache_ttl_seconds`), never inside a purchase's unit of work.
         self._rules_in_force = rules_in_force
+        self._rules_at = rules_at  # the set in force at an offline sale's time (cached by the rules service)
+        self.purchases = Purchases(self)
         self._rule_sets: TtlCache[int, tuple[CompiledRuleSet | None]] = TtlCache(cache_ttl_seconds)
         # who may act is dropped from every worker's cache as soon as it changes (see AccessChanges)
         self._terminals: TtlCache[str, TerminalContext] = TtlCache(cache_ttl_seconds, changes=access_changes)
@@ -260,42 +229,9 @@ class PosService:
             "gifts": [gift_json(gift) for gift in gifts],
         }
 
-    async def quote(self, ctx: TerminalContext, purchase: PurchaseInput) -> dict[str, Any]:
-        codes = normalize_codes(purchase.coupons)
-        rules = await self.rule_set_in_force(ctx.network_id)
-        async with self.unit_of_work() as uow:
-            pc = await self.program_context(uow, ctx.network_id)
-            check_minor, lines = parse_basket(pc.program, purchase.amount, purchase.items, pc.limits)
-            member = await _find_member(uow, ctx, purchase.customer, lock=False, field_name="customer")
-            require_usable_card(member)
-            state = await uow.member_points(member)
-            now = self.clock.now()
-            history = await member_history(uow, rules, ctx, member, now)
-            coupons = await _accepted_coupons(uow, ctx, member, codes, now, lock=False)
-            priced = price_with_rules(
-                rules, ctx, pc.program, lines, check_minor, state, purchase.redeem_points, now, coupons, history
-            )
-            place = await accrual_place(uow, ctx, member.member_id, priced)
-        q = priced or quote_for(pc.program, state, check_minor, purchase.redeem_points, now)
-        pc.limits.require_points(q.redeem_points, q.points_to_earn)
-        balance_after_spend = state.balance - q.redeem_points
-        new_lots = accrual_lots(pc.program, q, balance_after_spend, state.lots, ctx.partner_id, now, place)
-        currency = pc.program.currency
-        answer = {
-            "points_balance": q.points_balance,
-            "max_redeemable_points": q.max_redeemable_points,
-            "redeem_points": q.redeem_points,
-            "points_to_earn": q.points_to_earn,
-            "amount": format_minor(q.check_minor, currency),
-            "discount": format_minor(q.discount_minor, currency),
-            "amount_due": format_minor(q.amount_due_minor, currency),
-            "currency": currency,
-        } | points_expiring_json(new_lots)
-        if q.tier is not None:
-            answer["tier"] = _tier_json(pc.program, q.tier)
-        if q.rule_set_version is not None:
-            answer |= {"rule_set_version": q.rule_set_version, "applied_rules": list(q.applied_rules)}
-        return answer
+    async def quote(self, ctx: TerminalContext, purchase: PurchaseInput) -> QuoteResult:
+        """What a purchase would do (see `application.purchases`); nothing is written."""
+        return await self.purchases.quote(ctx, purchase)
 
     async def rule_set_in_force(self, network_id: int) -> CompiledRuleSet | None:
         if self._rules_in_force is None:
@@ -307,6 +243,13 @@ class PosService:
 
         found = await self._rule_sets.get_or_load(network_id, wrapped)
         return found[0] if found else None
+
+    async def rule_set_at(self, network_id: int, occurred_at: datetime | None) -> CompiledRuleSet | None:
+        """The rule set that prices a sale of `occurred_at` (a till's time, for offline sales): the one in force
+        then; without a time (or without its offset, which the purchase refuses) the one in force now."""
+        if occurred_at is None or occurred_at.utcoffset() is None or self._rules_at is None:
+            return await self.rule_set_in_force(network_id)
+        return await self._rules_at(network_id, occurred_at)
 
     async def statement(self, network_id: int, identifier: str, limit: int = 500) -> dict[str, Any]:
         async with self.unit_of_work() as uow:
@@ -326,86 +269,8 @@ class PosService:
     async def purchase(
         self, ctx: TerminalContext, purchase: PurchaseInput, idempotency_key: str | None, request_hash: str
     ) -> CommandResult:
-        receipt = required_text(purchase.receipt, "receipt", MAX_RECEIPT_LENGTH)
-        codes = normalize_codes(purchase.coupons)
-        rules = await self.rule_set_in_force(ctx.network_id)
-
-        async def record(uow: PosUnitOfWork, key: str, *, locked: bool) -> CommandResult | None:
-            """Plan and write the purchase. Unlocked (the first try): read the member's points with their version
-            and write only if the version still holds — two round trips, no lock held. Locked (after a collision,
-            or to sweep expired lots): lock the member, then read and write. None: the unlocked try lost a race."""
-            pc = await self.program_context(uow, ctx.network_id)
-            program = pc.program
-            check_minor, lines = parse_basket(program, purchase.amount, purchase.items, pc.limits)
-            await self.require_cashier(uow, ctx, purchase.cashier)
-            now = self.clock.now()
-            if locked:
-                member, state = await _find_member_points(uow, ctx, purchase.customer)
-                expected_version = None
-            else:
-                member, state, expected_version = await _peek_member_points(uow, ctx, purchase.customer)
-            require_usable_card(member)
-            if has_expired_lots(state, now):
-                if not locked:
-                    return None  # sweeping writes more than one statement: do it under the lock
-                state = await self._sweep_expired(uow, ctx.network_id, pc, member, state, now)
-            if codes and not locked:
-                return None  # coupons are checked and counted under their lock
-            coupons = await _accepted_coupons(uow, ctx, member, codes, now, lock=True)
-            accounts = await self.points_accounts(uow, ctx, pc, member)
-            history = await member_history(uow, rules, ctx, member, now)
-            priced = price_with_rules(
-                rules, ctx, program, lines, check_minor, state, purchase.redeem_points, now, coupons, history
-            )
-            place = await accrual_place(uow, ctx, member.member_id, priced)
-            plan = plan_purchase(
-                program, accounts, state, check_minor, purchase.redeem_points, now, priced=priced, place=place
-            )
-            new_tier = tier_change(plan.quote, history)
-            quote = plan.quote
-            await self.require_allowed(uow, ctx, quote)
-            if (new_tier is not None or quote.coupons_to_issue or quote.gifts_to_grant) and not locked:
-                return None  # more than one statement: write them all under the lock, in one transaction
-            occurred_at = self.occurred_at_window.moment(purchase.occurred_at, now)
-            new_purchase = purchase_record(ctx, purchase, member, receipt, lines, quote, occurred_at, new_tier)
-            gift_types = await gift_types_for(uow, ctx, quote)
-            extras = PurchaseExtras.of(quote, coupons, new_purchase, now, gift_types)
-            body = purchase_body(new_purchase, plan.balance_after, program.currency) | extras.json()
-            body |= points_expiring_json(plan.new_lots)
-            write = PurchaseWrite(
-                purchase=new_purchase,
-                transaction=plan.transaction,
-                lot_takes=plan.lot_takes,
-                new_lots=plan.new_lots,
-                balance_after=plan.balance_after,
-                lifetime_spend_after_minor=plan.lifetime_spend_after_minor,
-                idempotency=IdempotencyRecord(ctx.terminal_id, key, StoredResponse(request_hash, 201, body)),
-                recorded_at=now,
-            )
-            if not await uow.record_purchase(write, expected_version):
-                return None
-            if new_tier is not None:
-                await uow.set_member_labels(member.member_id, tier=new_tier, segments=None)
-            await extras.write(uow, ctx, accounts, program.money_asset, now)
-            return CommandResult(201, body, response_stored=True)
-
-        async def unlocked(uow: PosUnitOfWork, key: str) -> CommandResult | None:
-            return await record(uow, key, locked=False)
-
-        async def locked(uow: PosUnitOfWork, key: str) -> CommandResult | None:
-            if (result := await record(uow, key, locked=True)) is None:  # refused: may the till still act?
-                await refuse_revoked(uow, ctx, purchase.cashier)
-            return result
-
-        first = await self._maybe_idempotent(
-            ctx, idempotency_key, request_hash, unlocked, look_up_first=False, autocommit=True
-        )
-        if first is not None:
-            return first
-        result = await self._maybe_idempotent(ctx, idempotency_key, request_hash, locked, look_up_first=False)
-        if result is None:
-            raise RuntimeError("a purchase under the member's lock was not written")
-        return result
+        """Record a purchase once per key (see `application.purchases`)."""
+        return await self.purchases.purchase(ctx, purchase, idempotency_key, request_hash)
 
     async def refund(
         self,
@@ -614,9 +479,7 @@ class PosService:
     async def purchase_batch(
         self, ctx: TerminalContext, items: Sequence[BatchItem]
     ) -> list[CommandResult | DomainError]:
-        """Many purchases in one unit of work; each item gets its own answer (see `application.batch`)."""
-        from coalition.application.batch import BatchRecorder  # batch builds on this module
-
+        """Many purchases in one unit of work; each item gets its own answer (see `application.purchases.batch`)."""
         return await BatchRecorder(self, ctx).run(items)
 
     # --- helpers ------------------------------------------------------------------------------------------
@@ -1012,69 +875,6 @@ def breakage_json(policy: BreakagePolicy) -> dict[str, Any]:
     return {"policy": policy.kind.value, "share_bp": policy.share_bp}
 
 
-def purchase_record(
-    ctx: TerminalContext,
-    purchase: PurchaseInput,
-    member: MemberRef,
-    receipt: str,
-    lines: tuple[BasketLine, ...],
-    quote: Quote,
-    occurred_at: datetime,
-    new_tier: str | None = None,
-) -> NewPurchase:
-    """The purchase row to store, with a new id."""
-    return NewPurchase(
-        id=new_record_id(),
-        terminal=ctx,
-        cashier_login=purchase.cashier,
-        member=member,
-        receipt=receipt,
-        check_minor=quote.check_minor,
-        points_redeemed=quote.redeem_points,
-        amount_due_minor=quote.amount_due_minor,
-        points_earned=quote.points_to_earn,
-        lines=lines,
-        occurred_at=occurred_at,
-        rule_set_version=quote.rule_set_version,
-        applied_rules=quote.applied_rules,
-        discount_minor=quote.discount_minor,
-        new_tier=new_tier,
-    )
-
-
-def purchase_body(purchase: NewPurchase, points_balance: int, currency: str) -> dict[str, Any]:
-    """The answer to a committed purchase, stored with it for replays."""
-    return (
-        {
-            "id": purchase.id,
-            "receipt": purchase.receipt,
-            "amount": format_minor(purchase.check_minor, currency),
-            "discount": format_minor(purchase.discount_minor, currency),
-            "amount_due": format_minor(purchase.amount_due_minor, currency),
-            "currency": currency,
-            "points_redeemed": purchase.points_redeemed,
-            "points_earned": purchase.points_earned,
-            "points_balance": points_balance,
-            "occurred_at": purchase.occurred_at.isoformat(),
-        }
-        | (
-            {"rule_set_version": purchase.rule_set_version, "applied_rules": list(purchase.applied_rules)}
-            if purchase.rule_set_version is not None
-            else {}
-        )
-        | ({"tier": purchase.new_tier} if purchase.new_tier is not None else {})
-    )
-
-
-def replay(stored: StoredResponse, request_hash: str) -> CommandResult:
-    if stored.request_hash != request_hash:
-        raise IdempotencyKeyReused(
-            "this Idempotency-Key was already used for a different request; use a new key per attempt",
-            field="Idempotency-Key",
-        )
-    return CommandResult(stored.status_code, stored.body, replayed=True)
-
-
 def _conflict(duplicate: DuplicateKey) -> Conflict:
     messages = {
         "receipt": ("this receipt number is already recorded at this outlet", "receipt"),
@@ -1083,17 +883,6 @@ def _conflict(duplicate: DuplicateKey) -> Conflict:
     }
     detail, field_name = messages.get(duplicate.what, ("a unique value is already taken", None))
     return Conflict(detail, field=field_name)
-
-
-def customer_candidates(identifier: str, field_name: str = "customer") -> tuple[str, ...]:
-    try:
-        return lookup_candidates(identifier)
-    except InvalidInput as error:
-        raise InvalidInput(error.detail, field=field_name) from None
-
-
-def member_not_found(identifier: str, field_name: str = "customer") -> MemberNotFound:
-    return MemberNotFound(f"no member of this network has the identifier '{identifier}'", field=field_name)
 
 
 async def usable_member_locked(
@@ -1117,24 +906,6 @@ async def _find_member(
     return member
 
 
-async def _peek_member_points(
-    uow: PosUnitOfWork, ctx: TerminalContext, identifier: str
-) -> tuple[MemberRef, MemberPoints, int]:
-    found = await uow.peek_member_points(ctx.network_id, customer_candidates(identifier))
-    if found is None:
-        raise member_not_found(identifier)
-    return found
-
-
-async def _find_member_points(
-    uow: PosUnitOfWork, ctx: TerminalContext, identifier: str
-) -> tuple[MemberRef, MemberPoints]:
-    found = await uow.find_member_points(ctx.network_id, customer_candidates(identifier))
-    if found is None:
-        raise member_not_found(identifier)
-    return found
-
-
 async def change_card_state(
     uow: PosUnitOfWork, network_id: int, number: str, action: CardAction, new_number: str | None, now: datetime
 ) -> dict[str, Any]:
@@ -1156,11 +927,6 @@ async def change_card_state(
         body["replaced_by"] = {"number": replacement, "state": str(CardState.ACTIVE)}
     await uow.set_card_state(card.card_id, target, now, replacement_id)
     return body
-
-
-def require_usable_card(member: MemberRef) -> None:
-    if member.card_state is not None and member.card_number is not None:
-        require_usable(member.card_state, member.card_number)
 
 
 def _refund_amount(program: BonusProgram, stored: StoredPurchase, refund: RefundInput) -> tuple[int, dict[str, int]]:
@@ -1344,120 +1110,6 @@ def evaluate_at(
     )
 
 
-def price_with_rules(
-    rules: CompiledRuleSet | None,
-    ctx: TerminalContext,
-    program: BonusProgram,
-    lines: tuple[BasketLine, ...],
-    check_minor: int,
-    state: MemberPoints,
-    redeem_points: int | None,
-    now: datetime,
-    coupons: Sequence[Coupon] = (),
-    history: MemberHistory | None = None,
-) -> Quote | None:
-    """The quote of a published rule set, or None when the network has none (the bonus program prices it)."""
-    if rules is None:
-        return None
-    spendable = points_balance(state, now)
-    member = member_facts(history, state.lifetime_spend_minor, spendable)
-    facts = PurchaseFacts(
-        lines=tuple(
-            LineFacts(line.sku, line.total_minor, line.quantity_milli, line.unit_price_minor, line.category, line.tags)
-            for line in lines
-        )
-        or (LineFacts("", check_minor),),
-        outlet=ctx.outlet_name,
-        partner=ctx.partner_name,
-        member=member,
-        now_utc=now,
-        local_time=now.astimezone(zone_named(ctx.timezone)),
-        coupons=frozenset(coupon.code for coupon in coupons),
-        coupon_campaigns=frozenset(coupon.campaign for coupon in coupons),
-    )
-    return quote_from_rules(
-        evaluate(rules, facts),
-        point_value_minor=program.point_value_minor,
-        spendable_points=spendable,
-        redeem_points=redeem_points,
-        currency=program.currency,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class PurchaseExtras:
-    """What a purchase writes beyond its points: the coupons it uses, the coupons and the gifts its rules grant."""
-
-    purchase_id: str
-    used: tuple[Coupon, ...]
-    issued: tuple[NewCoupon, ...]
-    gifts: tuple[Gift, ...] = ()
-
-    @classmethod
-    def of(
-        cls,
-        quote: Quote,
-        presented: Sequence[Coupon],
-        purchase: NewPurchase,
-        now: datetime,
-        gift_types: Mapping[str, GiftType] | None = None,
-    ) -> PurchaseExtras:
-        used = tuple(presented) if quote.uses_coupons else ()
-        issued = tuple(
-            issued_coupon(campaign, purchase.member.member_id, days, uses, now, purchase.id)
-            for campaign, days, uses in quote.coupons_to_issue
-        )
-        gifts = []
-        for code, outlets, days in quote.gifts_to_grant:
-            gift_type = (gift_types or {}).get(code)
-            if gift_type is None:
-                raise Conflict(
-                    f"the rule set grants gift type '{code}', which this network does not have", field="rules"
-                )
-            valid_until = now + timedelta(days=days)
-            gifts.append(
-                Gift(
-                    new_record_id(), gift_type, purchase.member.member_id, outlets, now, valid_until, GiftState.GRANTED
-                )
-            )
-        return cls(purchase.id, used, issued, tuple(gifts))
-
-    @property
-    def needs_more_statements(self) -> bool:
-        return bool(self.issued or self.gifts or self.used)
-
-    def json(self) -> dict[str, Any]:
-        answer: dict[str, Any] = {}
-        if self.used:
-            answer["coupons_used"] = [coupon.code for coupon in self.used]
-        if self.issued:
-            answer["coupons_issued"] = [coupon_json(coupon) for coupon in self.issued]
-        if self.gifts:
-            answer["gifts_granted"] = [gift_json(gift) for gift in self.gifts]
-        return answer
-
-    async def write(
-        self, uow: PosUnitOfWork, ctx: TerminalContext, accounts: PointsAccounts, money_asset: str, now: datetime
-    ) -> None:
-        if self.used:
-            await uow.use_coupons([(coupon.id, self.purchase_id) for coupon in self.used], now)
-        if self.issued:
-            await uow.add_coupons(ctx.network_id, self.issued, now)
-        await self.write_gifts(uow, ctx, accounts, money_asset, now)
-
-    async def write_gifts(
-        self, uow: PosUnitOfWork, ctx: TerminalContext, accounts: PointsAccounts, money_asset: str, now: datetime
-    ) -> None:
-        """Each gift granted: the granting partner owes the node its price (its own `gift` transaction)."""
-        for gift in self.gifts:
-            memo = f"gift {gift.id} granted: {gift.gift_type.name}"
-            tx = grant_transaction(
-                accounts.partner_obligations, accounts.node_obligations, money_asset, gift.gift_type.price_minor, memo
-            )
-            tx_id = await uow.post(ctx.network_id, tx, ctx.outlet_id, now, now)
-            await uow.insert_gift(ctx.network_id, gift, ctx.outlet_id, tx_id, self.purchase_id)
-
-
 def coupon_json(coupon: NewCoupon) -> dict[str, Any]:
     return {
         "code": coupon.code,
@@ -1477,27 +1129,6 @@ def gift_json(gift: Gift) -> dict[str, Any]:
     }
 
 
-async def gift_types_for(uow: PosUnitOfWork, ctx: TerminalContext, quote: Quote) -> dict[str, GiftType]:
-    if not quote.gifts_to_grant:
-        return {}
-    return await uow.gift_types(ctx.network_id, sorted({code for code, _, _ in quote.gifts_to_grant}))
-
-
-async def _accepted_coupons(
-    uow: PosUnitOfWork, ctx: TerminalContext, member: MemberRef, codes: tuple[str, ...], now: datetime, *, lock: bool
-) -> tuple[Coupon, ...]:
-    if not codes:
-        return ()
-    return accept_coupons(codes, await uow.coupons(ctx.network_id, codes, lock=lock), member.member_id, now)
-
-
-def tier_change(quote: Quote, history: MemberHistory | None) -> str | None:
-    """The tier an applied rule moves the member to, or None when no rule does or they are in it already."""
-    if quote.new_tier is None or (history is not None and history.tier == quote.new_tier):
-        return None
-    return quote.new_tier
-
-
 async def member_history(
     uow: PosUnitOfWork, rules: CompiledRuleSet | None, ctx: TerminalContext, member: MemberRef, now: datetime
 ) -> MemberHistory | None:
@@ -1508,31 +1139,3 @@ async def member_history(
     month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     previous_month_start = (month_start - timedelta(days=1)).replace(day=1)
     return await uow.member_history(member.member_id, member.card_id, month_start, previous_month_start)
-
-
-async def accrual_place(uow: PosUnitOfWork, ctx: TerminalContext, member_id: int, priced: Quote | None) -> AccrualPlace:
-    """The outlet's time zone and — read only when an accrual ends with the visit — the member's open visit."""
-    zone = zone_named(ctx.timezone)
-    if priced is None or all(expiry.kind is not ExpiryKind.END_OF_VISIT for expiry, _ in priced.earned_by_expiry):
-        return AccrualPlace(zone)
-    visit = await uow.open_visit_of(member_id)
-    return AccrualPlace(zone, visit.id if visit is not None else None)
-
-
-def points_expiring_json(new_lots: tuple[NewLot, ...]) -> dict[str, Any]:
-    """When the points a purchase earns expire (only when some do): the lots they go to, soonest first."""
-    expiring = expiring_lots(new_lots)
-    if not expiring:
-        return {}
-    return {
-        "points_expiring": [
-            {"points": lot.points, "expires_at": lot.expires_at.isoformat() if lot.expires_at else None}
-            | ({"visit_id": lot.ends_with_visit_id} if lot.ends_with_visit_id is not None else {})
-            for lot in expiring
-        ]
-    }
-
-
-@functools.lru_cache(maxsize=256)
-def zone_named(name: str) -> ZoneInfo:
-    return ZoneInfo(name)

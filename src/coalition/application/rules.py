@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from coalition.application.admin import NetworkRef
 from coalition.application.audit import AuditTrail, entry
+from coalition.application.cache import TtlCache
 from coalition.application.ports import Clock
 from coalition.application.simulation import (
     PAGE_SIZE,
@@ -58,6 +59,10 @@ class RulesUnitOfWork(AuditTrail, Protocol):
     async def version(self, network_id: int, version: int) -> StoredRuleSet | None: ...
     async def history(self, network_id: int) -> list[StoredRuleSet]: ...
     async def in_force(self, network_id: int, at: datetime) -> StoredRuleSet | None: ...
+    async def published_schedule(self, network_id: int) -> list[tuple[datetime, int]]:
+        """(effective_from, version) of every published version."""
+        ...
+
     async def save_draft(self, network_id: int, body: str, now: datetime) -> int: ...
     async def publish_draft(self, network_id: int, version: int, now: datetime, effective_from: datetime) -> bool: ...
     async def scope_names(self, network_id: int) -> tuple[frozenset[str], frozenset[str]]: ...
@@ -89,10 +94,12 @@ def finding_json(finding: Finding) -> dict[str, Any]:
 
 
 class RulesService:
-    def __init__(self, unit_of_work: RulesUnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, unit_of_work: RulesUnitOfWorkFactory, clock: Clock, schedule_ttl_seconds: float = 5.0) -> None:
         self.unit_of_work = unit_of_work
         self.clock = clock
         self._compiled: dict[tuple[int, int], CompiledRuleSet] = {}
+        # when each published version took effect, per network: an offline sale is priced by the one in force then
+        self._schedules: TtlCache[int, tuple[tuple[datetime, int], ...]] = TtlCache(schedule_ttl_seconds)
 
     async def save_draft(self, network: NetworkRef, data: object) -> dict[str, Any]:
         """Check and store the draft (replacing the current one); answer its findings. The checks evaluate every
@@ -190,6 +197,35 @@ class RulesService:
             rule_set = parse_rule_set(json.loads(stored.body), network.currency, budgeted=False)  # as published
             self._compiled[key] = compile_rule_set(rule_set, stored.version)
         return self._compiled[key]
+
+    async def in_force_at(self, network_id: int, at: datetime) -> CompiledRuleSet | None:
+        """The published set in force at a past (or near) moment: the sale of an offline till is priced by it. The
+        versions' start times are cached for a few seconds and each version is compiled once, so this reads the
+        database only when a publication may have changed the schedule."""
+
+        async def load() -> tuple[tuple[datetime, int], ...]:
+            async with self.unit_of_work() as uow:
+                return tuple(await uow.published_schedule(network_id))
+
+        schedule = await self._schedules.get_or_load(network_id, load) or ()
+        started = [(effective_from, version) for effective_from, version in schedule if effective_from <= at]
+        if not started:
+            return None
+        version = max(started)[1]  # the latest start, and of two starting together the later version
+        if (network_id, version) not in self._compiled:
+            async with self.unit_of_work() as uow:
+                stored = await uow.version(network_id, version)
+                currency = await uow.network_currency(network_id)
+            if stored is None or currency is None:
+                return None
+            self._keep(network_id, stored, currency)
+        return self._compiled[(network_id, version)]
+
+    def _keep(self, network_id: int, stored: StoredRuleSet, currency: str) -> None:
+        if len(self._compiled) >= MAX_COMPILED_SETS:
+            self._compiled.clear()  # old versions of many networks: recompiling the few in force is cheap
+        rule_set = parse_rule_set(json.loads(stored.body), currency, budgeted=False)  # as published
+        self._compiled[(network_id, stored.version)] = compile_rule_set(rule_set, stored.version)
 
     async def explain(self, network: NetworkRef, data: object) -> dict[str, Any]:
         """Run a hypothetical event through the draft (or a version): every rule with why it did or did not apply."""

@@ -60,8 +60,11 @@ class Matrix:
     def defined(self) -> bool:
         return bool(self.allowed)
 
+    def allows(self, outlet_id: int, counter: str, operation: Operation) -> bool:
+        return not self.defined or Permission(outlet_id, counter, operation) in self.allowed
+
     def require(self, outlet_id: int, outlet_name: str, counter: str, operation: Operation) -> None:
-        if self.defined and Permission(outlet_id, counter, operation) not in self.allowed:
+        if not self.allows(outlet_id, counter, operation):
             raise Forbidden(
                 f"outlet '{outlet_name}' may not {operation.value.replace('_', ' ')} {counter}: "
                 "the network's permissions matrix does not allow it"

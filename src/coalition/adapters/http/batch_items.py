@@ -9,7 +9,7 @@ from coalition.adapters.http.clean_input import MULTILINE_FIELDS
 from coalition.adapters.http.dependencies import single_purchase_hash
 from coalition.adapters.http.problems import field_path
 from coalition.adapters.http.schemas import BatchPurchase
-from coalition.application.batch import BatchItem
+from coalition.application.purchases.batch import BatchItem
 from coalition.domain.errors import InvalidInput
 from coalition.domain.input_text import CONTROL_CHARACTER_MESSAGE, first_control_character_path
 

@@ -11,6 +11,7 @@ from coalition.adapters.http.batch_items import batch_item
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import PosWriteOf, Svc, Terminal
 from coalition.adapters.http.problems import problem_body, status_of
+from coalition.adapters.http.purchase_answers import BatchAnswer, PurchaseAnswer, QuoteAnswer
 from coalition.adapters.http.schemas import (
     BatchBody,
     CardBody,
@@ -22,8 +23,8 @@ from coalition.adapters.http.schemas import (
     ReplaceCardBody,
     VisitBody,
 )
-from coalition.application.batch import BatchItem
 from coalition.application.pos import CommandResult
+from coalition.application.purchases.batch import BatchItem
 from coalition.domain.cards import CardAction
 from coalition.domain.errors import DomainError
 from coalition.domain.input_text import may_hold_control_characters
@@ -47,18 +48,29 @@ async def enrol(body: EnrolBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.enrol(w.ctx, body.to_input(), w.key, w.fingerprint))
 
 
-@router.post("/purchases/quote", summary="What a purchase would do under the rules; changes nothing")
-async def quote(body: QuoteBody, svc: Svc, ctx: Terminal) -> dict[str, Any]:
-    return await svc.pos.quote(ctx, body.to_input())
+@router.post(
+    "/purchases/quote", summary="What a purchase would do under the rules; changes nothing", response_model=QuoteAnswer
+)
+async def quote(body: QuoteBody, svc: Svc, ctx: Terminal) -> JSONResponse:
+    return JSONResponse((await svc.pos.quote(ctx, body.to_input())).json())
 
 
-@router.post("/purchases", status_code=201, summary="Record a purchase: spend and earn points")
+@router.post(
+    "/purchases",
+    status_code=201,
+    summary="Record a purchase: spend and earn points",
+    response_model=PurchaseAnswer,
+)
 async def purchase(body: PurchaseBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.purchase(w.ctx, body.to_input(), w.key, w.fingerprint))
 
 
-@router.post("/purchases/batch", summary="Record many purchases in one request; each gets its own answer")
-async def purchase_batch(body: BatchBody, request: Request, svc: Svc, ctx: Terminal) -> dict[str, Any]:
+@router.post(
+    "/purchases/batch",
+    summary="Record many purchases in one request; each gets its own answer",
+    response_model=BatchAnswer,
+)
+async def purchase_batch(body: BatchBody, request: Request, svc: Svc, ctx: Terminal) -> JSONResponse:
     """For offline tills uploading a day's sales and for integrations. Each purchase carries its own
     `idempotency_key`; a purchase refused by the rules writes nothing and does not stop the others."""
     suspect = may_hold_control_characters(await request.body())  # most batches cannot: no walk of each item
@@ -67,12 +79,14 @@ async def purchase_batch(body: BatchBody, request: Request, svc: Svc, ctx: Termi
     recorded = iter(await svc.pos.purchase_batch(ctx, items))
     outcomes = [item if isinstance(item, DomainError) else next(recorded) for item in judged]
     results = [_batch_result(index, outcome) for index, outcome in enumerate(outcomes)]
-    return {
-        "results": results,
-        "committed": sum(1 for r in results if r["status"] == 201 and not r.get("replayed")),
-        "replayed": sum(1 for r in results if r.get("replayed")),
-        "refused": sum(1 for r in results if r["status"] >= 400),
-    }
+    return JSONResponse(
+        {
+            "results": results,
+            "committed": sum(1 for r in results if r["status"] == 201 and not r.get("replayed")),
+            "replayed": sum(1 for r in results if r.get("replayed")),
+            "refused": sum(1 for r in results if r["status"] >= 400),
+        }
+    )
 
 
 def _batch_result(index: int, outcome: CommandResult | DomainError) -> dict[str, Any]:

@@ -77,6 +77,13 @@ class SqlRulesUnitOfWork(CoreAuditTrail):
         ).first()
         return None if row is None else _stored(row)
 
+    async def published_schedule(self, network_id: int) -> list[tuple[datetime, int]]:
+        r = t.rule_sets
+        rows = await self.connection.execute(
+            select(r.c.effective_from, r.c.version).where(r.c.network_id == network_id, r.c.status == "published")
+        )
+        return [(t.as_utc(row.effective_from), row.version) for row in rows if row.effective_from is not None]
+
     async def save_draft(self, network_id: int, body: str, now: datetime) -> int:
         r = t.rule_sets
         current = await self.draft(network_id)

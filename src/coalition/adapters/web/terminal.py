@@ -210,18 +210,17 @@ async def identify(request: Request, me: Cashier) -> HTMLResponse:
 async def _quote(till: Till, customer: str, amount_minor: int, points: int | None) -> dict[str, Any]:
     """The same service call as POST /v1/purchases/quote: the most points allowed, the amount to collect."""
     amount = format_minor(amount_minor, till.terms.currency)
-    answer = await services_of(till.request).pos.quote(till.ctx, PurchaseInput(customer, amount, redeem_points=points))
-    currency = answer["currency"]
+    quoted = await services_of(till.request).pos.quote(till.ctx, PurchaseInput(customer, amount, redeem_points=points))
     return {
         "amount": amount,
         "amount_minor": amount_minor,
-        "max_points": answer["max_redeemable_points"],
-        "max_points_value_minor": till.terms.points_value_minor(answer["max_redeemable_points"]),
-        "points": answer["redeem_points"],
-        "points_value_minor": till.terms.points_value_minor(answer["redeem_points"]),
-        "discount_minor": parse_amount_minor(answer["discount"], currency),
-        "due_minor": parse_amount_minor(answer["amount_due"], currency),
-        "points_to_earn": answer["points_to_earn"],
+        "max_points": quoted.max_redeemable_points,
+        "max_points_value_minor": till.terms.points_value_minor(quoted.max_redeemable_points),
+        "points": quoted.redeem_points,
+        "points_value_minor": till.terms.points_value_minor(quoted.redeem_points),
+        "discount_minor": quoted.discount_minor,
+        "due_minor": quoted.amount_due_minor,
+        "points_to_earn": quoted.points_to_earn,
     }
 
 

@@ -10,8 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from coalition.application.basket import parse_basket
+from coalition.application.commands import (
+    CommandResult,
+    DuplicateKey,
+    PurchaseInput,
+    replay,
+    require_usable_card,
+)
 from coalition.application.ports import (
     IdempotencyRecord,
     LedgerBatch,
@@ -24,25 +32,19 @@ from coalition.application.ports import (
     StoredResponse,
     TerminalContext,
 )
-from coalition.application.pos import (
-    CommandResult,
-    DuplicateKey,
-    PosService,
-    PurchaseExtras,
-    PurchaseInput,
-    accrual_place,
-    gift_types_for,
-    member_history,
-    points_expiring_json,
-    price_with_rules,
-    purchase_body,
-    purchase_record,
-    replay,
-    require_usable_card,
-    tier_change,
-)
+from coalition.application.purchases.load import checkout_context
+from coalition.application.purchases.support import PurchaseSupport
+from coalition.application.purchases.write import Extras, purchase_record, purchase_result
+from coalition.domain.checkout import Sale, decide
 from coalition.domain.coupons import Coupon, accept_coupons, normalize_codes
-from coalition.domain.errors import Conflict, DomainError, IdempotencyKeyReused, InvalidInput, MemberNotFound
+from coalition.domain.errors import (
+    Conflict,
+    DomainError,
+    IdempotencyKeyReused,
+    InvalidInput,
+    LedgerInvariantViolated,
+    MemberNotFound,
+)
 from coalition.domain.identifiers import lookup_candidates
 from coalition.domain.lots import Lot, LotTake
 from coalition.domain.purchase import (
@@ -53,7 +55,6 @@ from coalition.domain.purchase import (
     after_expiry,
     has_expired_lots,
     plan_expiry,
-    plan_purchase,
 )
 from coalition.domain.rules.engine import CompiledRuleSet
 from coalition.domain.rules.pricing import most_lots_per_purchase
@@ -69,6 +70,16 @@ class BatchItem:
 
 
 Outcome = CommandResult | DomainError
+
+# Errors that are bugs, not a purchase the rules refuse: the whole unit of work is rolled back and the request fails.
+INVARIANT_BREAKS: tuple[type[DomainError], ...] = (LedgerInvariantViolated,)
+
+
+def refusal(error: DomainError) -> DomainError:
+    """The error as one item's answer (a 4xx of its own); an invariant break is raised instead."""
+    if isinstance(error, INVARIANT_BREAKS):
+        raise error
+    return error
 
 
 class _Ids:
@@ -87,7 +98,7 @@ class _Ids:
 
 
 class BatchRecorder:
-    def __init__(self, service: PosService, ctx: TerminalContext) -> None:
+    def __init__(self, service: PurchaseSupport, ctx: TerminalContext) -> None:
         self.service = service
         self.ctx = ctx
 
@@ -102,7 +113,14 @@ class BatchRecorder:
     async def _attempt(self, items: Sequence[BatchItem]) -> list[Outcome]:
         service, ctx = self.service, self.ctx
         outcomes: list[Outcome | None] = [None] * len(items)
-        rules = await service.rule_set_in_force(ctx.network_id)  # before the unit of work: it has its own
+        # the rule sets before the unit of work (they have their own): today's, and those in force when each
+        # offline sale happened
+        rules = await service.rule_set_in_force(ctx.network_id)
+        rules_then = {
+            item.purchase.occurred_at: await service.rule_set_at(ctx.network_id, item.purchase.occurred_at)
+            for item in items
+            if item.purchase.occurred_at is not None
+        }
         async with service.unit_of_work() as uow:
             pc = await service.program_context(uow, ctx.network_id)
             keys = self._keys(items, outcomes)
@@ -124,16 +142,17 @@ class BatchRecorder:
                     service.occurred_at_window.moment(item.purchase.occurred_at, service.clock.now())
                     presented = normalize_codes(item.purchase.coupons)
                 except DomainError as error:
-                    outcomes[index] = error
+                    outcomes[index] = refusal(error)
                     continue
                 baskets[index], candidates[index], codes[index] = basket, found_by, presented
             every_value = sorted({value for values in candidates.values() for value in values})
             found = await uow.lock_members_points(ctx.network_id, every_value) if every_value else []
             receipts = [str(items[i].purchase.receipt).strip() for i in candidates]
             taken_receipts = await uow.existing_receipts(ctx.outlet_id, receipts) if receipts else set()
-            lots_per_purchase = most_lots_per_purchase(rules)
+            lots_per_purchase = max(most_lots_per_purchase(each) for each in (rules, *rules_then.values()))
             tx_ids, lot_ids = await uow.allocate_ids(2 * len(candidates), lots_per_purchase * len(candidates))
             planner = _Planner(service, uow, ctx, pc, found, _Ids(tx_ids), _Ids(lot_ids), taken_receipts, rules)
+            planner.rules_then = rules_then
             every_code = sorted({code for index in candidates for code in codes.get(index, ())})
             planner.coupons = await uow.coupons(ctx.network_id, every_code, lock=True) if every_code else {}
             first_by_key: dict[str, int] = {}
@@ -146,7 +165,7 @@ class BatchRecorder:
                 try:
                     outcomes[index] = await planner.plan(item, key, baskets[index], candidates[index], codes[index])
                 except DomainError as error:
-                    outcomes[index] = error
+                    outcomes[index] = refusal(error)
             await uow.write_batch(planner.finish())
             for extras, accounts in planner.gift_grants:  # rare: a statement or two per gift, after its purchase
                 await extras.write_gifts(uow, ctx, accounts, pc.program.money_asset, planner.now)
@@ -172,7 +191,7 @@ class _Planner:
 
     def __init__(
         self,
-        service: PosService,
+        service: PurchaseSupport,
         uow: PosUnitOfWork,
         ctx: TerminalContext,
         pc: ProgramContext,
@@ -184,6 +203,7 @@ class _Planner:
     ) -> None:
         self.service, self.uow, self.ctx, self.pc = service, uow, ctx, pc
         self.rules = rules
+        self.rules_then: dict[datetime, CompiledRuleSet | None] = {}  # offline sales: the rule set of their time
         self.by_value = {value: member for value, member, _ in found}
         self.states = {member.member_id: state for _, member, state in found}
         self.tx_ids, self.lot_ids = tx_ids, lot_ids
@@ -191,7 +211,7 @@ class _Planner:
         self.stored_lot_ids = {lot.id for state in self.states.values() for lot in state.lots}
         self.touched: dict[int, MemberRef] = {}
         self.coupons: dict[str, Coupon] = {}  # the batch's presented coupons, locked; uses planned so far added
-        self.gift_grants: list[tuple[PurchaseExtras, PointsAccounts]] = []  # written after the batch's rows
+        self.gift_grants: list[tuple[Extras, PointsAccounts]] = []  # written after the batch's rows
         self.now = service.clock.now()
         self.batch = LedgerBatch(network_id=ctx.network_id, recorded_at=self.now)
 
@@ -217,52 +237,35 @@ class _Planner:
         check_minor, lines = basket
         coupons = accept_coupons(codes, self.coupons, member.member_id, self.now) if codes else ()
         state = await self._sweep(member, self.states[member.member_id])
-        accounts = await self.service.points_accounts(self.uow, self.ctx, self.pc, member)
-        program = self.pc.program
-        history = await member_history(self.uow, self.rules, self.ctx, member, self.now)
-        if history is not None and member.member_id in self.batch.member_tiers:  # moved by an earlier purchase
-            history = replace(history, tier=self.batch.member_tiers[member.member_id])
-        priced = price_with_rules(
-            self.rules,
-            self.ctx,
-            program,
-            lines,
-            check_minor,
-            state,
-            purchase.redeem_points,
-            self.now,
-            coupons,
-            history,
+        moment = self.service.occurred_at_window.moment(purchase.occurred_at, self.now)
+        rules = self.rules if purchase.occurred_at is None else self.rules_then.get(purchase.occurred_at, self.rules)
+        tier = self.batch.member_tiers.get(member.member_id)  # moved by an earlier purchase of the batch
+        context = await checkout_context(
+            self.service, self.uow, self.ctx, self.pc, rules, member, state, moment, coupons, tier
         )
-        place = await accrual_place(self.uow, self.ctx, member.member_id, priced)
-        plan = plan_purchase(
-            program, accounts, state, check_minor, purchase.redeem_points, self.now, priced=priced, place=place
-        )
-        await self.service.require_allowed(self.uow, self.ctx, plan.quote)
-        new_tier = tier_change(plan.quote, history)
-        if new_tier is not None:
-            self.batch.member_tiers[member.member_id] = new_tier
-        occurred_at = self.service.occurred_at_window.moment(purchase.occurred_at, self.now)
+        decision = decide(context, Sale(check_minor, lines, purchase.redeem_points, moment))
+        if decision.new_tier is not None:
+            self.batch.member_tiers[member.member_id] = decision.new_tier
         tx_id = None
         lots = {lot.id: lot for lot in state.lots}
-        if plan.transaction is not None:
+        if decision.transaction is not None:
             tx_id = self.tx_ids.take()
-            self.batch.transactions.append(PlannedTransaction(tx_id, plan.transaction, self.ctx.outlet_id, occurred_at))
-            self._take(tx_id, plan.lot_takes, lots)
-            for new_lot in plan.new_lots:
+            self.batch.transactions.append(PlannedTransaction(tx_id, decision.transaction, self.ctx.outlet_id, moment))
+            self._take(tx_id, decision.lot_takes, lots)
+            for new_lot in decision.new_lots:
                 self._add_lot(member, tx_id, new_lot, lots)
         self.states[member.member_id] = MemberPoints(
-            plan.balance_after, plan.lifetime_spend_after_minor, tuple(lot for lot in lots.values() if lot.remaining)
+            decision.balance_after,
+            decision.lifetime_spend_after_minor,
+            tuple(lot for lot in lots.values() if lot.remaining),
         )
         self.touched[member.member_id] = member
         self.receipts.add(receipt)
-        new_purchase = purchase_record(self.ctx, purchase, member, receipt, lines, plan.quote, occurred_at, new_tier)
-        gift_types = await gift_types_for(self.uow, self.ctx, plan.quote)
-        extras = PurchaseExtras.of(plan.quote, coupons, new_purchase, self.now, gift_types)
+        new_purchase = purchase_record(self.ctx, purchase, member, receipt, lines, decision, moment)
+        extras = Extras.of(decision, new_purchase.id, member.member_id, self.now)
         if extras.gifts:
-            self.gift_grants.append((extras, accounts))
-        body = purchase_body(new_purchase, plan.balance_after, self.pc.program.currency) | extras.json()
-        body |= points_expiring_json(plan.new_lots)
+            self.gift_grants.append((extras, context.accounts))
+        body = purchase_result(new_purchase, decision, extras, self.pc.program.currency).json()
         for coupon in extras.used:
             self.coupons[coupon.code] = replace(coupon, uses=coupon.uses + 1)
             self.batch.coupon_uses.append((coupon.id, new_purchase.id))
@@ -353,7 +356,7 @@ def _safe_replay(stored: StoredResponse, request_hash: str) -> Outcome:
     try:
         return replay(stored, request_hash)
     except DomainError as error:
-        return error
+        return refusal(error)
 
 
 def _repeat(

@@ -1,0 +1,99 @@
+"""What every command of the point of sale shares: its inputs, its result, idempotency and the member lookup.
+
+Kept apart from `pos` so that the purchase pipeline (`application.purchases`) and the point of sale's other commands
+build on it without importing each other.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from coalition.application.ports import MemberRef, StoredResponse
+from coalition.domain.cards import require_usable
+from coalition.domain.errors import IdempotencyKeyReused, InvalidInput, MemberNotFound
+from coalition.domain.identifiers import lookup_candidates
+
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+MAX_RECEIPT_LENGTH = 100
+
+
+class DuplicateKey(Exception):
+    """Raised by storage when a unique key is taken; `what` names it (idempotency, receipt, identifier, card)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+@dataclass(frozen=True, slots=True)
+class ItemInput:
+    sku: str
+    quantity: str | int
+    unit_price: str | None = None
+    category: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseInput:
+    customer: str
+    amount: str | None = None
+    items: tuple[ItemInput, ...] = ()
+    redeem_points: int | None = None
+    receipt: str | None = None
+    cashier: str | None = None
+    occurred_at: datetime | None = None
+    coupons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool = False
+    response_stored: bool = False  # the operation wrote the idempotency record with its own writes
+
+
+def fingerprint(operation: str, payload: bytes) -> str:
+    """Identity of a request for idempotency: the operation (method, path) and its exact body."""
+    return hashlib.sha256(operation.encode() + b"\0" + payload).hexdigest()
+
+
+def key_hash(secret: str) -> str:
+    """API keys are long random strings, so a fast hash is enough to store them without keeping them."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def replay(stored: StoredResponse, request_hash: str) -> CommandResult:
+    if stored.request_hash != request_hash:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was already used for a different request; use a new key per attempt",
+            field="Idempotency-Key",
+        )
+    return CommandResult(stored.status_code, stored.body, replayed=True)
+
+
+def customer_candidates(identifier: str, field_name: str = "customer") -> tuple[str, ...]:
+    try:
+        return lookup_candidates(identifier)
+    except InvalidInput as error:
+        raise InvalidInput(error.detail, field=field_name) from None
+
+
+def member_not_found(identifier: str, field_name: str = "customer") -> MemberNotFound:
+    return MemberNotFound(f"no member of this network has the identifier '{identifier}'", field=field_name)
+
+
+def require_usable_card(member: MemberRef) -> None:
+    if member.card_state is not None and member.card_number is not None:
+        require_usable(member.card_state, member.card_number)
+
+
+@functools.lru_cache(maxsize=256)
+def zone_named(name: str) -> ZoneInfo:
+    return ZoneInfo(name)

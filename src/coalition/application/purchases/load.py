@@ -1,0 +1,118 @@
+"""Load: everything a purchase needs, read up front into a frozen `CheckoutContext` — the terminal's outlet, the
+program, the rule set in force at the sale's moment, the member's points and lots, and only what the rule set says
+it uses: the member's history, the open visit, the gift types it may grant. The permissions matrix and the accounts
+come from the service's caches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from coalition.application.commands import customer_candidates, member_not_found, zone_named
+from coalition.application.ports import MemberRef, PosUnitOfWork, ProgramContext, TerminalContext
+from coalition.application.purchases.support import PurchaseSupport
+from coalition.domain.checkout import CheckoutContext, Till, gift_codes, needs_open_visit
+from coalition.domain.coupons import Coupon, accept_coupons
+from coalition.domain.purchase import MemberPoints
+from coalition.domain.rules.context import MemberFacts
+from coalition.domain.rules.engine import CompiledRuleSet
+
+
+def till_of(ctx: TerminalContext) -> Till:
+    return Till(ctx.outlet_id, ctx.outlet_name, ctx.partner_id, ctx.partner_name, zone_named(ctx.timezone))
+
+
+async def checkout_context(
+    support: PurchaseSupport,
+    uow: PosUnitOfWork,
+    ctx: TerminalContext,
+    pc: ProgramContext,
+    rules: CompiledRuleSet | None,
+    member: MemberRef,
+    points: MemberPoints,
+    moment: datetime,
+    coupons: tuple[Coupon, ...] = (),
+    tier: str | None = None,
+) -> CheckoutContext:
+    """The context of one purchase of `member` (their `points` read, locked or not, by the caller) at `moment`.
+    `tier`: the member's tier when an earlier purchase of the same batch moved it."""
+    history = await history_facts(uow, rules, ctx, member, moment)
+    if history is not None and tier is not None:
+        history = replace(history, tier=tier)
+    visit = None
+    if needs_open_visit(rules, ctx.partner_name, ctx.outlet_name):
+        visit = await uow.open_visit_of(member.member_id)
+    codes = gift_codes(rules, ctx.partner_name, ctx.outlet_name)
+    return CheckoutContext(
+        till=till_of(ctx),
+        program=pc.program,
+        accounts=await support.points_accounts(uow, ctx, pc, member),
+        member_id=member.member_id,
+        points=points,
+        rules=rules,
+        limits=pc.limits,
+        history=history,
+        coupons=coupons,
+        open_visit_id=visit.id if visit is not None else None,
+        gift_types=await uow.gift_types(ctx.network_id, codes) if codes else {},
+        matrix=await support.matrix(uow, ctx.network_id),
+    )
+
+
+async def history_facts(
+    uow: PosUnitOfWork, rules: CompiledRuleSet | None, ctx: TerminalContext, member: MemberRef, moment: datetime
+) -> MemberFacts | None:
+    """One more read, only when the rule set uses visits, period spends, the birthday, the tier or the kind; the
+    periods are the calendar months of the sale's moment at the outlet."""
+    if rules is None or not rules.needs_member_history:
+        return None
+    local = moment.astimezone(zone_named(ctx.timezone))
+    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    previous_month_start = (month_start - timedelta(days=1)).replace(day=1)
+    history = await uow.member_history(member.member_id, member.card_id, month_start, previous_month_start)
+    return MemberFacts(
+        kind=history.kind,
+        tier=history.tier,
+        segments=history.segments,
+        period_spend_minor=history.period_spend_minor,
+        previous_period_spend_minor=history.previous_period_spend_minor,
+        visit_count=history.visit_count,
+        birth_date=history.birth_date,
+        card_type=history.card_type,
+    )
+
+
+async def accepted_coupons(
+    uow: PosUnitOfWork, ctx: TerminalContext, member: MemberRef, codes: Sequence[str], now: datetime, *, lock: bool
+) -> tuple[Coupon, ...]:
+    if not codes:
+        return ()
+    return accept_coupons(codes, await uow.coupons(ctx.network_id, codes, lock=lock), member.member_id, now)
+
+
+async def find_member(uow: PosUnitOfWork, ctx: TerminalContext, identifier: str) -> MemberRef:
+    member = await uow.find_member(ctx.network_id, customer_candidates(identifier), lock=False)
+    if member is None:
+        raise member_not_found(identifier)
+    return member
+
+
+async def peek_member_points(
+    uow: PosUnitOfWork, ctx: TerminalContext, identifier: str
+) -> tuple[MemberRef, MemberPoints, int]:
+    """The first try of a purchase: the member's points with their version, no lock (two round trips in all)."""
+    found = await uow.peek_member_points(ctx.network_id, customer_candidates(identifier))
+    if found is None:
+        raise member_not_found(identifier)
+    return found
+
+
+async def lock_member_points(
+    uow: PosUnitOfWork, ctx: TerminalContext, identifier: str
+) -> tuple[MemberRef, MemberPoints]:
+    """The retry: the member locked and their points, in one read."""
+    found = await uow.find_member_points(ctx.network_id, customer_candidates(identifier))
+    if found is None:
+        raise member_not_found(identifier)
+    return found

@@ -1,0 +1,131 @@
+"""The quote and the single purchase: load, decide, write.
+
+The purchase's first try reads the member's points with their version and writes only if the version still holds
+(two round trips, no lock); a purchase that needs more than one statement (an expiry sweep, coupons, a tier, gifts)
+or that lost the race is retried with the member locked.
+"""
+
+from __future__ import annotations
+
+from coalition.application.access import refuse_revoked
+from coalition.application.basket import parse_basket, required_text
+from coalition.application.commands import (
+    MAX_RECEIPT_LENGTH,
+    CommandResult,
+    PurchaseInput,
+    require_usable_card,
+)
+from coalition.application.ports import (
+    IdempotencyRecord,
+    PosUnitOfWork,
+    PurchaseWrite,
+    StoredResponse,
+    TerminalContext,
+)
+from coalition.application.purchases.load import (
+    accepted_coupons,
+    checkout_context,
+    find_member,
+    lock_member_points,
+    peek_member_points,
+)
+from coalition.application.purchases.results import QuoteResult
+from coalition.application.purchases.support import PurchaseSupport
+from coalition.application.purchases.write import Extras, purchase_record, purchase_result
+from coalition.domain.checkout import Sale, decide
+from coalition.domain.coupons import normalize_codes
+from coalition.domain.purchase import has_expired_lots
+
+
+class Purchases:
+    def __init__(self, support: PurchaseSupport) -> None:
+        self.support = support
+
+    async def quote(self, ctx: TerminalContext, purchase: PurchaseInput) -> QuoteResult:
+        """What the purchase would do, decided exactly as the purchase is; nothing is written."""
+        support = self.support
+        codes = normalize_codes(purchase.coupons)
+        rules = await support.rule_set_at(ctx.network_id, purchase.occurred_at)
+        async with support.unit_of_work() as uow:
+            pc = await support.program_context(uow, ctx.network_id)
+            check_minor, lines = parse_basket(pc.program, purchase.amount, purchase.items, pc.limits)
+            member = await find_member(uow, ctx, purchase.customer)
+            require_usable_card(member)
+            points = await uow.member_points(member)
+            now = support.clock.now()
+            moment = support.occurred_at_window.moment(purchase.occurred_at, now)
+            coupons = await accepted_coupons(uow, ctx, member, codes, now, lock=False)
+            context = await checkout_context(support, uow, ctx, pc, rules, member, points, moment, coupons)
+        decision = decide(context, Sale(check_minor, lines, purchase.redeem_points, moment))
+        return QuoteResult.of(pc.program, decision)
+
+    async def purchase(
+        self, ctx: TerminalContext, purchase: PurchaseInput, idempotency_key: str | None, request_hash: str
+    ) -> CommandResult:
+        support = self.support
+        receipt = required_text(purchase.receipt, "receipt", MAX_RECEIPT_LENGTH)
+        codes = normalize_codes(purchase.coupons)
+        rules = await support.rule_set_at(ctx.network_id, purchase.occurred_at)  # before the unit of work
+
+        async def record(uow: PosUnitOfWork, key: str, *, locked: bool) -> CommandResult | None:
+            """Load, decide and write the purchase; None: the unlocked try must be retried under the lock."""
+            pc = await support.program_context(uow, ctx.network_id)
+            program = pc.program
+            check_minor, lines = parse_basket(program, purchase.amount, purchase.items, pc.limits)
+            await support.require_cashier(uow, ctx, purchase.cashier)
+            now = support.clock.now()
+            moment = support.occurred_at_window.moment(purchase.occurred_at, now)
+            if locked:
+                member, points = await lock_member_points(uow, ctx, purchase.customer)
+                expected_version = None
+            else:
+                member, points, expected_version = await peek_member_points(uow, ctx, purchase.customer)
+            require_usable_card(member)
+            if has_expired_lots(points, now):
+                if not locked:
+                    return None  # sweeping writes more than one statement: do it under the lock
+                points = await support._sweep_expired(uow, ctx.network_id, pc, member, points, now)
+            if codes and not locked:
+                return None  # coupons are checked and counted under their lock
+            coupons = await accepted_coupons(uow, ctx, member, codes, now, lock=True)
+            context = await checkout_context(support, uow, ctx, pc, rules, member, points, moment, coupons)
+            decision = decide(context, Sale(check_minor, lines, purchase.redeem_points, moment))
+            if (decision.new_tier is not None or decision.coupons_issued or decision.gifts) and not locked:
+                return None  # more than one statement: write them all under the lock, in one transaction
+            new_purchase = purchase_record(ctx, purchase, member, receipt, lines, decision, moment)
+            extras = Extras.of(decision, new_purchase.id, member.member_id, now)
+            body = purchase_result(new_purchase, decision, extras, program.currency).json()
+            write = PurchaseWrite(
+                purchase=new_purchase,
+                transaction=decision.transaction,
+                lot_takes=decision.lot_takes,
+                new_lots=decision.new_lots,
+                balance_after=decision.balance_after,
+                lifetime_spend_after_minor=decision.lifetime_spend_after_minor,
+                idempotency=IdempotencyRecord(ctx.terminal_id, key, StoredResponse(request_hash, 201, body)),
+                recorded_at=now,
+            )
+            if not await uow.record_purchase(write, expected_version):
+                return None
+            if decision.new_tier is not None:
+                await uow.set_member_labels(member.member_id, tier=decision.new_tier, segments=None)
+            await extras.write(uow, ctx, context.accounts, program.money_asset, now)
+            return CommandResult(201, body, response_stored=True)
+
+        async def unlocked(uow: PosUnitOfWork, key: str) -> CommandResult | None:
+            return await record(uow, key, locked=False)
+
+        async def locked(uow: PosUnitOfWork, key: str) -> CommandResult | None:
+            if (result := await record(uow, key, locked=True)) is None:  # refused: may the till still act?
+                await refuse_revoked(uow, ctx, purchase.cashier)
+            return result
+
+        first = await support._maybe_idempotent(
+            ctx, idempotency_key, request_hash, unlocked, look_up_first=False, autocommit=True
+        )
+        if first is not None:
+            return first
+        result = await support._maybe_idempotent(ctx, idempotency_key, request_hash, locked, look_up_first=False)
+        if result is None:
+            raise RuntimeError("a purchase under the member's lock was not written")
+        return result
