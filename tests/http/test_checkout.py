@@ -250,3 +250,19 @@ async def test_quote_purchase_batch_item_and_offline_upload_agree_on_the_same_ba
     assert figures(in_batch.json()["results"][0]["body"], "points_earned", "points_redeemed") == expected
     assert figures(offline.json(), "points_earned", "points_redeemed") == expected
     assert figures(offline_batch.json()["results"][0]["body"], "points_earned", "points_redeemed") == expected
+
+
+async def test_the_openapi_document_describes_the_answers_of_the_quote_purchase_and_batch(services):
+    async with client(services) as http:
+        document = (await http.get("/openapi.json")).json()
+    answers = {
+        ("/v1/purchases/quote", "200"): "QuoteAnswer",
+        ("/v1/purchases", "201"): "PurchaseAnswer",
+        ("/v1/purchases/batch", "200"): "BatchAnswer",
+    }
+    for (path, status), model in answers.items():
+        content = document["paths"][path]["post"]["responses"][status]["content"]["application/json"]
+        assert content["schema"] == {"$ref": f"#/components/schemas/{model}"}, path
+    quote = document["components"]["schemas"]["QuoteAnswer"]
+    assert {"amount", "discount", "amount_due", "max_redeemable_points", "points_to_earn"} <= set(quote["required"])
+    assert "body" in document["components"]["schemas"]["BatchItemAnswer"]["properties"]

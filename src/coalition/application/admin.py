@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from coalition.application.audit import AuditTrail, entry
 from coalition.application.cache import ACCESS_CHANGES, AccessChanges
+from coalition.application.commands import DuplicateKey, key_hash
 from coalition.application.key_life import AdminKeyMatch, KeyCaller, expiry_of, refuse_ended
 from coalition.application.ports import Clock
-from coalition.application.pos import DuplicateKey, key_hash
 from coalition.application.security import MIN_PASSWORD_LENGTH, hash_password, new_api_key
 from coalition.domain.bonus import BonusProgram, Tier
 from coalition.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized

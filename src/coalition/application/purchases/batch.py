@@ -1,9 +1,11 @@
-"""Many purchases in one request (offline tills uploading, integrations): planned in memory, written set-based.
+"""Many purchases in one request (offline tills uploading, integrations): decided in memory, written set-based.
 
 One unit of work reads every key, member and receipt the batch names in a few queries (members locked in id order),
-plans each purchase in input order with the same domain rules as a single purchase — later purchases of a member
-see the balance the earlier ones left — and writes everything in a few set-based statements. Each item carries its
-own idempotency key and gets its own answer: a refused item writes nothing and does not stop the others.
+decides each purchase in input order with the same `decide` as a single purchase — later purchases of a member see
+the balance the earlier ones left, and an offline sale is priced by the rule set in force when it happened — and
+writes everything in a few set-based statements. Each item carries its own idempotency key and gets its own answer:
+an item the rules refuse writes nothing and does not stop the others; a broken invariant (a bug, not a refusal)
+fails the whole request and writes nothing.
 """
 
 from __future__ import annotations
