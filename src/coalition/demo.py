@@ -238,8 +238,6 @@ async def live_demo_keys(services: Services) -> list[str]:
             continue
         live.append(key)
     return live
-
-
 class _Then:
     """The clock of the demo's past sales: set to each sale's moment."""
 

@@ -49,7 +49,7 @@ from coalition.application.purchases.batch import BatchItem, BatchRecorder
 from coalition.application.purchases.record import Purchases
 from coalition.application.purchases.results import QuoteResult
 from coalition.application.record_ids import new_record_id
-from coalition.domain.bonus import BonusProgram, Quote, Tier
+from coalition.domain.bonus import BonusProgram, Tier
 from coalition.domain.breakage import BreakagePolicy, PointsBreakage
 from coalition.domain.cards import CardAction, CardState, next_state
 from coalition.domain.coupons import NewCoupon, issued_coupon
@@ -619,22 +619,6 @@ class PosService:
     def forget_matrix(self) -> None:
         """After the administrator changed a matrix: this process sees it at once (others within the cache time)."""
         self._matrices.clear()
-
-    async def require_allowed(self, uow: PosUnitOfWork, ctx: TerminalContext, quote: Quote) -> None:
-        """The purchase's points within the network's limits; its operations allowed at this outlet: earning and
-        spending points, granting gifts."""
-        (await self.program_context(uow, ctx.network_id)).limits.require_points(
-            quote.redeem_points, quote.points_to_earn
-        )
-        matrix = await self.matrix(uow, ctx.network_id)
-        if not matrix.defined:
-            return
-        if quote.points_to_earn > 0:
-            matrix.require(ctx.outlet_id, ctx.outlet_name, POINTS, Operation.ACCRUE)
-        if quote.redeem_points > 0:
-            matrix.require(ctx.outlet_id, ctx.outlet_name, POINTS, Operation.SPEND)
-        for code, _, _ in quote.gifts_to_grant:
-            matrix.require(ctx.outlet_id, ctx.outlet_name, gift_counter(code), Operation.GRANT)
 
     async def _partner_account(self, uow: PosUnitOfWork, ctx: TerminalContext) -> int:
         """The obligations account of the terminal's partner."""

@@ -118,11 +118,8 @@ class BatchRecorder:
         # the rule sets before the unit of work (they have their own): today's, and those in force when each
         # offline sale happened
         rules = await service.rule_set_in_force(ctx.network_id)
-        rules_then = {
-            item.purchase.occurred_at: await service.rule_set_at(ctx.network_id, item.purchase.occurred_at)
-            for item in items
-            if item.purchase.occurred_at is not None
-        }
+        moments = {item.purchase.occurred_at for item in items if item.purchase.occurred_at is not None}
+        rules_then = {moment: await service.rule_set_at(ctx.network_id, moment) for moment in moments}
         async with service.unit_of_work() as uow:
             pc = await service.program_context(uow, ctx.network_id)
             keys = self._keys(items, outcomes)
