@@ -5,6 +5,7 @@ come from the service's caches."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -19,7 +20,9 @@ from coalition.domain.rules.context import MemberFacts
 from coalition.domain.rules.engine import CompiledRuleSet
 
 
+@functools.lru_cache(maxsize=1024)
 def till_of(ctx: TerminalContext) -> Till:
+    """The outlet as `decide` sees it (kept per terminal context: a batch asks for it once per purchase)."""
     return Till(ctx.outlet_id, ctx.outlet_name, ctx.partner_id, ctx.partner_name, zone_named(ctx.timezone))
 
 
@@ -37,13 +40,15 @@ async def checkout_context(
 ) -> CheckoutContext:
     """The context of one purchase of `member` (their `points` read, locked or not, by the caller) at `moment`.
     `tier`: the member's tier when an earlier purchase of the same batch moved it."""
-    history = await history_facts(uow, rules, ctx, member, moment)
-    if history is not None and tier is not None:
-        history = replace(history, tier=tier)
-    visit = None
-    if needs_open_visit(rules, ctx.partner_name, ctx.outlet_name):
-        visit = await uow.open_visit_of(member.member_id)
-    codes = gift_codes(rules, ctx.partner_name, ctx.outlet_name)
+    history = visit = None
+    codes: tuple[str, ...] = ()
+    if rules is not None:  # what a rule set may read; most networks' purchases need none of it
+        history = await history_facts(uow, rules, ctx, member, moment)
+        if history is not None and tier is not None:
+            history = replace(history, tier=tier)
+        if needs_open_visit(rules, ctx.partner_name, ctx.outlet_name):
+            visit = await uow.open_visit_of(member.member_id)
+        codes = gift_codes(rules, ctx.partner_name, ctx.outlet_name)
     return CheckoutContext(
         till=till_of(ctx),
         program=pc.program,

@@ -5,7 +5,7 @@ decision. The quote, the purchase, a batch's item and an offline upload all go t
 """
 
 from coalition.domain.checkout.context import CheckoutContext, Sale, Till
-from coalition.domain.checkout.decide import CouponIssue, Decision, GiftGrant, decide, price
+from coalition.domain.checkout.decision import CouponIssue, Decision, GiftGrant, decide, price
 from coalition.domain.checkout.needs import gift_codes, needs_open_visit
 
 __all__ = [

@@ -92,10 +92,10 @@ def decide(context: CheckoutContext, sale: Sale) -> Decision:
 def price(context: CheckoutContext, sale: Sale) -> Quote:
     """The one place a check is priced: by the rule set in force at the sale's moment, at the outlet's local time
     then; with none, by the network's bonus program."""
-    spendable = points_balance(context.points, sale.moment)
     rules = context.rules
     if rules is None:
         return quote_for(context.program, context.points, sale.check_minor, sale.redeem_points, sale.moment)
+    spendable = points_balance(context.points, sale.moment)
     facts = PurchaseFacts(
         lines=tuple(
             LineFacts(line.sku, line.total_minor, line.quantity_milli, line.unit_price_minor, line.category, line.tags)
