@@ -3,9 +3,12 @@ the program did — the same points, cap, redemption, amount due and tier, and t
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -239,3 +242,12 @@ def test_now_is_any_moment() -> None:
             local_time=moment,
         )
         assert quote_in_force(None, program, member, spendable_points=500, redeem_points=None).points_to_earn == 60
+
+
+def test_the_rules_doc_shows_the_small_shop_program_as_it_is_written() -> None:
+    """docs/rules.md's block under "The built-in program is a rule set" is what builtin_rule_document writes."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text()
+    section = text.split("## The built-in program is a rule set", 1)[1]
+    block = re.search(r"```yaml\n(.*?)```", section, flags=re.S)
+    assert block is not None
+    assert yaml.safe_load(block.group(1)) == builtin_rule_document(small_shop())
