@@ -17,7 +17,6 @@ whole points on the money paid (`engine._accrued` with every line at ×1 is `pai
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 from typing import Any
 
 from coalition.domain.bonus import BonusProgram, Quote, Tier
@@ -85,13 +84,18 @@ def builtin_tier(program: BonusProgram, applied_rules: tuple[str, ...]) -> Tier 
 
 def as_builtin_quote(program: BonusProgram, priced: Quote) -> Quote:
     """A quote the built-in rule set priced, labelled as the program's own: its tier, no rule-set version or rules
-    (nothing published priced it), and all its points living as the program says (no accrual has its own expiry)."""
-    return replace(
-        priced,
+    (nothing published priced it), and all its points living as the program says (no accrual has its own expiry).
+    The built-in rules issue no coupons or gifts and set no tier, so those keep their defaults. Built field by field,
+    as `bonus.quote` builds it: `dataclasses.replace` costs about twice as much, on every purchase."""
+    return Quote(
         tier=builtin_tier(program, priced.applied_rules),
-        rule_set_version=None,
-        applied_rules=(),
-        earned_by_expiry=(),
+        points_balance=priced.points_balance,
+        max_redeemable_points=priced.max_redeemable_points,
+        redeem_points=priced.redeem_points,
+        check_minor=priced.check_minor,
+        amount_due_minor=priced.amount_due_minor,
+        points_to_earn=priced.points_to_earn,
+        discount_minor=priced.discount_minor,
     )
 
 
