@@ -29,6 +29,7 @@ from coalition.application.commands import (
     zone_named,
 )
 from coalition.application.key_life import still_valid
+from coalition.application.member_terms import member_terms, terms_json, tier_json
 from coalition.application.occurred_at import OccurredAtWindow
 from coalition.application.ports import (
     Clock,
@@ -205,6 +206,7 @@ class PosService:
         return found
 
     async def member_summary(self, ctx: TerminalContext, identifier: str) -> dict[str, Any]:
+        rules = await self.rule_set_in_force(ctx.network_id)
         async with self.unit_of_work() as uow:
             pc = await self.program_context(uow, ctx.network_id)
             member = await _find_member(uow, ctx, identifier, lock=False, field_name="identifier")
@@ -213,9 +215,12 @@ class PosService:
             labels = await uow.member_labels(member.member_id)
             cards = await uow.member_cards(member.member_id)
             gifts = await uow.member_gifts(member.member_id, self.clock.now())
+            history = await member_history(uow, rules, ctx, member, self.clock.now())
         now = self.clock.now()
         program = pc.program
-        tier = program.tier_for(state.lifetime_spend_minor)
+        # the terms of the rule set in force (the program's own rules when none is published), as a purchase sees them
+        facts = member_facts(history, state.lifetime_spend_minor, points_balance(state, now))
+        terms = member_terms(rules, program, facts, ctx, now)
         return {
             "member": _member_json(member, profile, labels),
             "card": _card_json(member),
@@ -223,7 +228,8 @@ class PosService:
             "points_balance": points_balance(state, now),
             "lifetime_spend": format_minor(state.lifetime_spend_minor, program.currency),
             "currency": program.currency,
-            "tier": _tier_json(program, tier),
+            "tier": tier_json(program, terms),
+            "terms": terms_json(program, terms),
             "balances": [{"asset": program.points_asset, "balance": points_balance(state, now)}],
             "next_expiry": _next_expiry(state, now),
             "gifts": [gift_json(gift) for gift in gifts],

@@ -19,11 +19,11 @@ from coalition.domain.errors import NotFound, Unauthorized
 
 @dataclass(frozen=True, slots=True)
 class ProgramTerms:
-    """What the terminal shows about the network's points: their money value and the smallest check they pay."""
+    """The network's currency and the money value of its points; what points earn and pay is the member's terms in
+    force (their summary), which a published rule set may set apart from the program's."""
 
     currency: str
     point_value_minor: int
-    min_check_for_redeem_minor: int
 
     def points_value_minor(self, points: int) -> int:
         return points * self.point_value_minor

@@ -31,14 +31,12 @@ class SqlWebTerminalUnitOfWork:
         p = t.programs
         row = (
             await self.connection.execute(
-                select(p.c.currency, p.c.point_value_minor, p.c.min_check_for_redeem_minor).where(
-                    p.c.network_id == network_id
-                )
+                select(p.c.currency, p.c.point_value_minor).where(p.c.network_id == network_id)
             )
         ).first()
         if row is None:
             return None
-        return ProgramTerms(row.currency, int(row.point_value_minor), int(row.min_check_for_redeem_minor))
+        return ProgramTerms(row.currency, int(row.point_value_minor))
 
     async def cashier_purchases(
         self, outlet_id: int, cashier_login: str, start: datetime, end: datetime

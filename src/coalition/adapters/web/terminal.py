@@ -12,7 +12,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -169,7 +168,7 @@ async def _member(till: Till, customer: str) -> dict[str, Any]:
     summary = await services_of(till.request).member_lookups.summary(till.ctx, customer)  # budgeted per till
     card = summary.get("card") or {}
     state = card.get("state", "active")
-    tier = summary.get("tier") or {}
+    terms = summary["terms"]  # of the rule set in force: the published one, else the program's own rules
     return {
         "customer": customer,
         "name": summary["member"]["name"],
@@ -178,20 +177,20 @@ async def _member(till: Till, customer: str) -> dict[str, Any]:
         "card_problem": till._(_CARD_STATE_MESSAGES[state]) if state in _CARD_STATE_MESSAGES else None,
         "points": summary["points_balance"],
         "points_value_minor": till.terms.points_value_minor(max(summary["points_balance"], 0)),
-        "accrual_bp": _basis_points(tier.get("accrual")),
-        "redeem_cap_bp": _basis_points(tier.get("redeem_cap")),
+        "accrual_bp": terms["accrual_bp"],
+        "fixed_points": terms["fixed_points_per_check"],
+        "redeem_cap_bp": terms["redeem_cap_bp"],
+        "min_check_for_redeem_minor": parse_amount_minor(terms["min_check_for_redeem"], till.terms.currency),
+        "discount_bp": terms["discount_bp"],
+        "rules": _rule_names(terms) if terms["rule_set_version"] is not None else [],
         "gifts": summary.get("gifts", []),
     }
 
 
-def _basis_points(text: str | None) -> int | None:
-    """'15 %' (as the POS answers) → 1500."""
-    if not text:
-        return None
-    try:
-        return int(Decimal(text.replace("%", "").strip()) * 100)
-    except InvalidOperation:
-        return None
+def _rule_names(terms: dict[str, Any]) -> list[str]:
+    """The published rules that give the terms, by name (their code when unnamed), each once."""
+    chosen = [*terms["accrual_rules"], *filter(None, [terms["redemption_rule"]]), *terms["discount_rules"]]
+    return list(dict.fromkeys(rule["name"] or rule["code"] for rule in chosen))
 
 
 @router.post("/member")
@@ -241,14 +240,12 @@ async def quote(request: Request, me: Cashier) -> HTMLResponse:
     return till.page("quote.html", member=member, sale=priced, values={})
 
 
-async def _too_many_points(till: Till, customer: str, amount_minor: int) -> str:
+async def _too_many_points(till: Till, member: dict[str, Any], amount_minor: int) -> str:
     """A redemption the rules refuse, said with the figure the cashier needs: how many points may pay."""
-    allowed = await _quote(till, customer, amount_minor, None)
-    if allowed["max_points"] == 0 and amount_minor < till.terms.min_check_for_redeem_minor:
-        return till._(
-            "Points pay only checks from %(minimum)s.",
-            minimum=_money(till, till.terms.min_check_for_redeem_minor),
-        )
+    allowed = await _quote(till, member["customer"], amount_minor, None)
+    minimum_minor = member["min_check_for_redeem_minor"]  # of the rule set in force
+    if allowed["max_points"] == 0 and amount_minor < minimum_minor:
+        return till._("Points pay only checks from %(minimum)s.", minimum=_money(till, minimum_minor))
     return till._("At most %(points)s points can pay this check.", points=allowed["max_points"])
 
 
@@ -271,7 +268,7 @@ async def review(request: Request, me: Cashier) -> HTMLResponse:
     try:
         confirmed = await _quote(till, customer, amount_minor, read_points(till, points_text))
     except (errors.RedeemNotAllowed, errors.InsufficientPoints):
-        message = await _too_many_points(till, customer, amount_minor)
+        message = await _too_many_points(till, member, amount_minor)
         return till.page(
             "quote.html", 422, member=member, sale=priced, values={"points": points_text}, errors={"points": message}
         )
@@ -319,19 +316,22 @@ async def _confirm_refused(till: Till, form: FormData, error: errors.DomainError
         sale = await _quote(till, customer, amount_minor, None)
     except errors.DomainError as again:
         return _refused(till, "home.html", again, values={"customer": customer})
-    message = await _confirm_message(till, form, error)
+    message = await _confirm_message(till, form, error, member)
     values = {"points": text_of(form, "points")}
     return till.page(
         "quote.html", status_of(error), member=member, sale=sale, values=values, errors={"points": message}
     )
 
 
-async def _confirm_message(till: Till, form: FormData, error: errors.DomainError) -> str:
+async def _confirm_message(
+    till: Till, form: FormData, error: errors.DomainError, member: dict[str, Any] | None = None
+) -> str:
     """Why a confirm was refused; for points no longer allowed (spent elsewhere meanwhile), how many still are."""
     if isinstance(error, (errors.RedeemNotAllowed, errors.InsufficientPoints)):
         try:
             amount_minor = read_amount(till, text_of(form, "amount"))
-            return await _too_many_points(till, text_of(form, "customer"), amount_minor)
+            member = member or await _member(till, text_of(form, "customer"))  # its terms say the minimum check
+            return await _too_many_points(till, member, amount_minor)
         except errors.DomainError:
             pass
     return explain(till, error)

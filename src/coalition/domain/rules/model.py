@@ -14,7 +14,9 @@ from coalition.domain.errors import InvalidInput
 from coalition.domain.money import BASIS_POINTS_PER_WHOLE, MAX_AMOUNT_MINOR
 
 MAX_RULES_PER_SET = 1000
-MAX_POINTS_PER_EFFECT = 10**9
+# as the API's points fields and a purchase's points ceiling (limits.MAX_POINTS_CEILING): the built-in program's
+# fixed points per check, up to that, are a rule too (rules/builtin.py)
+MAX_POINTS_PER_EFFECT = 10**12
 MAX_MULTIPLIER_BP = 100 * BASIS_POINTS_PER_WHOLE  # ×100
 MAX_VALID_DAYS = 3660
 MINUTES_PER_DAY = 24 * 60

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from coalition.domain.bonus import Quote
 from coalition.domain.errors import InsufficientPoints, InvalidInput, RedeemNotAllowed
-from coalition.domain.money import format_minor
+from coalition.domain.money import format_basis_points, format_minor
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
 from coalition.domain.rules.engine import CompiledRuleSet, Evaluation, PointsGrant, evaluate
 from coalition.domain.rules.model import AccrueFixed, AccruePercent, PointsExpiry, Trigger
@@ -40,7 +40,7 @@ def quote_from_rules(
             minimum = format_minor(policy.min_check_minor, currency)
             raise RedeemNotAllowed(f"points pay only checks from {minimum}", field="redeem_points")
         if redeem > cap:
-            raise RedeemNotAllowed(f"at most {cap} points may be redeemed on this check", field="redeem_points")
+            raise RedeemNotAllowed(_over_cap(cap, policy.cap_bp, evaluation.discount_minor), field="redeem_points")
         if redeem > spendable_points:
             raise InsufficientPoints(
                 f"{redeem} points asked, the member has {max(spendable_points, 0)}", field="redeem_points"
@@ -64,6 +64,14 @@ def quote_from_rules(
         gifts_to_grant=tuple((effect.gift_type, effect.outlets, effect.valid_days) for _, effect in evaluation.gifts),
         earned_by_expiry=points_by_expiry(grants),
     )
+
+
+def _over_cap(cap: int, cap_bp: int, discount_minor: int) -> str:
+    """The program's words for a check without discounts (the built-in rule set's refusals read as before); with a
+    discount the share is of what is left, so the figure alone is said."""
+    if discount_minor:
+        return f"at most {cap} points may be redeemed on this check"
+    return f"at most {cap} points ({format_basis_points(cap_bp)} of this check) may be redeemed"
 
 
 def points_by_expiry(grants: tuple[PointsGrant, ...]) -> tuple[tuple[PointsExpiry, int], ...]:
