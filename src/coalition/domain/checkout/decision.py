@@ -13,10 +13,9 @@ from coalition.domain.gifts import GiftType
 from coalition.domain.ledger import Transaction
 from coalition.domain.lots import LotTake
 from coalition.domain.permissions import POINTS, Operation, gift_counter
-from coalition.domain.purchase import AccrualPlace, NewLot, plan_purchase, points_balance, quote_for
+from coalition.domain.purchase import AccrualPlace, NewLot, plan_purchase, points_balance
+from coalition.domain.rules.builtin import quote_in_force
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
-from coalition.domain.rules.engine import evaluate
-from coalition.domain.rules.pricing import quote_from_rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +90,7 @@ def decide(context: CheckoutContext, sale: Sale) -> Decision:
 
 def price(context: CheckoutContext, sale: Sale) -> Quote:
     """The one place a check is priced: by the rule set in force at the sale's moment, at the outlet's local time
-    then; with none, by the network's bonus program."""
-    rules = context.rules
-    if rules is None:
-        return quote_for(context.program, context.points, sale.check_minor, sale.redeem_points, sale.moment)
+    then; with none published, by the network's bonus program written as a rule set (one pricing engine)."""
     spendable = points_balance(context.points, sale.moment)
     facts = PurchaseFacts(
         lines=tuple(
@@ -110,12 +106,8 @@ def price(context: CheckoutContext, sale: Sale) -> Quote:
         coupons=frozenset(coupon.code for coupon in context.coupons),
         coupon_campaigns=frozenset(coupon.campaign for coupon in context.coupons),
     )
-    return quote_from_rules(
-        evaluate(rules, facts),
-        point_value_minor=context.program.point_value_minor,
-        spendable_points=spendable,
-        redeem_points=sale.redeem_points,
-        currency=context.program.currency,
+    return quote_in_force(
+        context.rules, context.program, facts, spendable_points=spendable, redeem_points=sale.redeem_points
     )
 
 
