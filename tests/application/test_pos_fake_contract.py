@@ -15,7 +15,6 @@ from coalition.application.ports import MemberLabels, PosUnitOfWork, Profile, St
 from coalition.application.pos import DuplicateKey, key_hash
 from coalition.application.record_ids import new_record_id
 from coalition.demo import SMALL_SHOP_PROGRAM
-from coalition.domain.bonus import BonusProgram
 from coalition.domain.breakage import BreakagePolicy, PointsBreakage
 from coalition.domain.cards import CardState
 from coalition.domain.coupons import NewCoupon
@@ -27,7 +26,7 @@ from coalition.domain.purchase import NewLot
 from coalition.domain.visits import Visit
 from coalition.settings import Settings
 from coalition.wiring import build_services
-from tests.fakes.pos import FakePos
+from tests.fakes.pos import FakePos, seed_network, small_shop_program
 from tests.support import make_network
 
 pytestmark = pytest.mark.anyio
@@ -47,24 +46,14 @@ class Store:
     shop_key: str
 
 
-def small_shop_program() -> BonusProgram:
-    p = SMALL_SHOP_PROGRAM
-    return BonusProgram(0, p.code, "RUB", p.tiers, p.min_check_for_redeem_minor, p.point_value_minor)
-
-
 async def fake_store() -> Store:
     fake = FakePos()
-    network_id = fake.add_network(small_shop_program())
-    contexts = []
-    for name in ("Shop", "Cafe"):
-        partner_id = fake.add_partner(network_id, name)
-        outlet_id = fake.add_outlet(network_id, partner_id, f"{name} till")
-        fake.add_terminal(outlet_id, key_hash(f"{name}-key"))
-        async with fake.unit_of_work() as uow:
-            contexts.append(await uow.terminal_by_key_hash(key_hash(f"{name}-key")))
-    shop, cafe = contexts
+    seeded = seed_network(fake, small_shop_program())
+    async with fake.unit_of_work() as uow:
+        shop = await uow.terminal_by_key_hash(key_hash(seeded.shop_key))
+        cafe = await uow.terminal_by_key_hash(key_hash(seeded.cafe_key))
     assert shop is not None and cafe is not None
-    return Store(fake.unit_of_work, network_id, shop, cafe, "Shop-key")
+    return Store(fake.unit_of_work, seeded.network_id, shop, cafe, seeded.shop_key)
 
 
 @pytest.fixture(params=["fake", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

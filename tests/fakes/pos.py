@@ -30,7 +30,8 @@ from coalition.application.ports import (
     StoredResponse,
     TerminalContext,
 )
-from coalition.application.pos import DuplicateKey
+from coalition.application.pos import DuplicateKey, key_hash
+from coalition.demo import SMALL_SHOP_PROGRAM
 from coalition.domain.bonus import BonusProgram
 from coalition.domain.breakage import BreakagePolicy
 from coalition.domain.cards import CardState
@@ -740,3 +741,29 @@ class FakeUnitOfWork:
 
 def _no_purchases() -> NoReturn:
     raise NotImplementedError("the in-memory fake keeps no purchases: test the purchase pipeline on SQL")
+
+
+@dataclass(frozen=True)
+class SeededNetwork:
+    network_id: int
+    shop_key: str  # the terminal key of the Shop partner's outlet, "Shop till"
+    cafe_key: str  # of the Cafe partner's outlet, "Cafe till"
+
+
+def seed_network(fake: FakePos, program: BonusProgram) -> SeededNetwork:
+    """What tests/support.make_network creates through the console, in the fake: two partners, an outlet and a
+    terminal each."""
+    network_id = fake.add_network(program)
+    keys = []
+    for name in ("Shop", "Cafe"):
+        partner_id = fake.add_partner(network_id, name)
+        outlet_id = fake.add_outlet(network_id, partner_id, f"{name} till")
+        keys.append(f"{name.lower()}-terminal-key")
+        fake.add_terminal(outlet_id, key_hash(keys[-1]))
+    return SeededNetwork(network_id, keys[0], keys[1])
+
+
+def small_shop_program() -> BonusProgram:
+    """The demo's small-shop program (what tests/support.make_network gives a network), in roubles."""
+    p = SMALL_SHOP_PROGRAM
+    return BonusProgram(0, p.code, "RUB", p.tiers, p.min_check_for_redeem_minor, p.point_value_minor)
