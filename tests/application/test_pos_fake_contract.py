@@ -4,6 +4,7 @@ a database (duplicates refused with the same `DuplicateKey`, rollback on error, 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
@@ -11,7 +12,23 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from coalition.application.ports import MemberLabels, PosUnitOfWork, Profile, StoredResponse, TerminalContext
+from coalition.adapters.storage.pos_store import SqlPosUnitOfWork
+from coalition.application.audit import AuditTrail
+from coalition.application.ports import (
+    CouponsPort,
+    GiftsPort,
+    IdempotencyPort,
+    LedgerPort,
+    MemberLabels,
+    MembersPort,
+    PosUnitOfWork,
+    Profile,
+    PurchasesPort,
+    ReferencePort,
+    StoredResponse,
+    TerminalContext,
+    VisitsPort,
+)
 from coalition.application.pos import DuplicateKey, key_hash
 from coalition.application.record_ids import new_record_id
 from coalition.demo import SMALL_SHOP_PROGRAM
@@ -26,7 +43,7 @@ from coalition.domain.purchase import NewLot
 from coalition.domain.visits import Visit
 from coalition.settings import Settings
 from coalition.wiring import build_services
-from tests.fakes.pos import FakePos, seed_network, small_shop_program
+from tests.fakes.pos import FakePos, FakeUnitOfWork, seed_network, small_shop_program
 from tests.support import make_network
 
 pytestmark = pytest.mark.anyio
@@ -300,3 +317,22 @@ async def test_points_a_bonus_and_its_lot(store: Store) -> None:
             (member_id, member.points_account_id)
         ]
         assert [line.amount for line in await uow.statement(member, 10)] == [40]
+
+
+FAKED_PORTS = (MembersPort, LedgerPort, CouponsPort, GiftsPort, VisitsPort, ReferencePort, IdempotencyPort, AuditTrail)
+
+
+@pytest.mark.parametrize("implementation", [FakeUnitOfWork, SqlPosUnitOfWork])
+def test_every_method_of_the_ports_is_offered_with_the_same_parameters(implementation: type) -> None:
+    """What mypy checks for SQL (wiring hands SqlStore to the services), checked for the fake too (tests are not
+    type-checked): each port's method exists, async, with the port's parameters by name and kind."""
+    ports = FAKED_PORTS + ((PurchasesPort,) if implementation is SqlPosUnitOfWork else ())
+    for port in ports:
+        for name, declared in vars(port).items():
+            if name.startswith("_") or not inspect.iscoroutinefunction(declared):
+                continue
+            offered = getattr(implementation, name, None)
+            assert offered is not None and inspect.iscoroutinefunction(offered), f"{implementation.__name__}.{name}"
+            wanted = [(p.name, p.kind) for p in inspect.signature(declared).parameters.values()]
+            given = [(p.name, p.kind) for p in inspect.signature(offered).parameters.values()]
+            assert given[: len(wanted)] == wanted, f"{implementation.__name__}.{name}: {given} is not {wanted}"
