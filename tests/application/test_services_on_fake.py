@@ -5,10 +5,11 @@ The fake keeps the SQL unit of work's semantics (tests/application/test_pos_fake
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.coupons import CouponRequest, CouponService
 from coalition.application.gifts import GiftService, GiftTypeRequest
 from coalition.application.member_admin import MemberAdministration
@@ -20,6 +21,8 @@ from coalition.domain.cards import CardAction, CardState
 from coalition.domain.errors import CardNotActive, Conflict, Forbidden, IdempotencyKeyReused, NotFound
 from coalition.domain.gifts import Gift, GiftState, grant_transaction
 from coalition.domain.ledger import TransactionKind
+from coalition.domain.rules.engine import CompiledRuleSet, compile_rule_set
+from coalition.domain.rules.parsing import parse_rule_set
 from tests.fakes.pos import FakePos, seed_network, small_shop_program
 from tests.support import SettableClock
 
@@ -143,3 +146,38 @@ async def test_coupons_are_created_once_per_code(world: World) -> None:
         await coupons.create(world.network_id, CouponRequest("again", NOW + timedelta(days=1), codes=("SPRING2",)))
     listed = await coupons.listing(world.network_id, "spring", 10)
     assert [coupon["code"] for coupon in listed["coupons"]] == ["SPRING1", "SPRING2"]
+
+
+async def test_the_birthday_job_grants_its_bonus_once_a_year(world: World) -> None:
+    """A job on the ledger's part of the fake: the rule set's birthday points, and the memo that makes them once."""
+    document = {
+        "rules": [
+            {"code": "birthday", "trigger": "birthday", "effects": [{"accrue_fixed": {"points": 100}}]},
+            {
+                "code": "vip-birthday",
+                "trigger": "birthday",
+                "condition": '"vip" in member.segments',
+                "effects": [{"accrue_fixed": {"points": 50}}],
+            },
+        ]
+    }
+    compiled = compile_rule_set(parse_rule_set(document, "RUB"), 1)
+
+    async def in_force(network_id: int) -> CompiledRuleSet | None:
+        return compiled
+
+    pos = PosService(world.fake.unit_of_work, world.clock, rules_in_force=in_force)
+    for card, born, segments in (("4100-0001", date(1990, 7, 1), ("vip",)), ("4100-0002", date(1990, 7, 2), ())):
+        profile = Profile(birth_date=born, consent_data_processing=True)
+        await pos.enrol(world.shop, EnrolInput("personal", card, profile, segments=segments), card, card)
+    jobs = BirthdayBonuses(pos)
+    assert await jobs.grant(world.network_id, date(2026, 7, 1)) == {
+        "date": "2026-07-01",
+        "members": 1,
+        "granted": 1,
+        "points": 150,
+    }
+    assert (await jobs.grant(world.network_id, date(2026, 7, 1)))["granted"] == 0  # once a year
+    async with world.fake.unit_of_work() as uow:
+        found = await uow.find_member_points(world.network_id, ["41000001"])
+        assert found is not None and found[1].balance == 150
