@@ -550,19 +550,18 @@ class FakeUnitOfWork:
                 continue
             running += sum(amounts)
             outlet = self.s.outlets[p.outlet_id].name if p.outlet_id is not None else None
-            lines.append(
-                StatementLine(
-                    tx_id,
-                    p.transaction.kind.value,
-                    p.occurred_at,
-                    p.recorded_at,
-                    outlet,
-                    sum(amounts),
-                    running,
-                    p.transaction.memo,
-                    p.transaction.reverses_tx_id,
-                )
+            line = StatementLine(
+                tx_id=tx_id,
+                kind=p.transaction.kind.value,
+                occurred_at=p.occurred_at,
+                recorded_at=p.recorded_at,
+                outlet_name=outlet,
+                amount=sum(amounts),
+                balance_after=running,
+                memo=p.transaction.memo,
+                reverses_tx_id=p.transaction.reverses_tx_id,
             )
+            lines.append(line)
         return lines[-limit:]
 
     # --- coupons ------------------------------------------------------------------------------------------
