@@ -134,7 +134,9 @@ async def test_a_visit_starts_once_and_ends_in_the_reach_of_its_partner(world: W
     world.clock.moment = NOW + timedelta(hours=3)
     ended = await visits.end(world.shop, visit_id, "end-1", "hash-end")
     assert (ended.body["state"], ended.body["exit_outlet"], ended.body["reset"]["points"]) == ("ended", "Shop till", 0)
-    assert (await visits.show(world.shop, visit_id))["ended_at"] == (NOW + timedelta(hours=3)).isoformat()
+    async with world.fake.unit_of_work() as uow:
+        stored = await uow.visit(world.network_id, visit_id, lock=False, partner_id=world.shop.partner_id)
+    assert stored is not None and (stored.ended_at, stored.exit_outlet_id) == (world.clock.now(), world.shop.outlet_id)
 
 
 async def test_coupons_are_created_once_per_code(world: World) -> None:
