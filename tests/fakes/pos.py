@@ -6,7 +6,9 @@ It keeps the SQL unit of work's semantics where a service can tell (tests/applic
 the same checks against both): a unit of work commits when its block ends and rolls back when it raises; a taken
 unique key raises `DuplicateKey` with the same `what`; a member found by several candidates is the one of the
 earliest candidate; reads hand back copies, never the stored rows. Purchases and refunds are not kept: those methods
-raise NotImplementedError (the purchase pipeline is tested on SQL).
+raise NotImplementedError (the purchase pipeline is tested on SQL), so what reads them sees none: a member's
+history counts no visits and no spend, and a visit is in a partner's reach only when its outlet opened it. Terminal
+keys are current keys only (no rotation's grace, no expiry); cashiers are seeded with `add_cashier`.
 """
 
 from __future__ import annotations
