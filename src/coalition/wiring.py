@@ -16,10 +16,10 @@ from coalition.adapters.storage.engine import create_engine
 from coalition.adapters.storage.key_store import SqlKeyStore
 from coalition.adapters.storage.limits_store import SqlLimitsStore
 from coalition.adapters.storage.member_store import SqlMemberPageStore
-from coalition.adapters.storage.pos_store import SqlStore
 from coalition.adapters.storage.reports_store import SqlDailyReportsStore, SqlReportsStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.settlement_store import SqlSettlementStore
+from coalition.adapters.storage.sql_store import SqlStore
 from coalition.adapters.storage.web_store import SqlWebSessionStore
 from coalition.adapters.storage.web_terminal_store import SqlWebTerminalStore
 from coalition.application.admin import AdminService

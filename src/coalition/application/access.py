@@ -6,11 +6,11 @@ asked only after the retry under the member's lock was refused too — never on 
 
 from __future__ import annotations
 
-from coalition.application.ports import PosUnitOfWork, TerminalContext
+from coalition.application.ports import ReferencePort, TerminalContext
 from coalition.domain.errors import InvalidInput, Unauthorized
 
 
-async def refuse_revoked(uow: PosUnitOfWork, ctx: TerminalContext, cashier: str | None) -> None:
+async def refuse_revoked(uow: ReferencePort, ctx: TerminalContext, cashier: str | None) -> None:
     """Raise the refusal the till would get had the change been seen when its request arrived (in the purchase's
     unit of work, which then rolls back); return if neither changed (the write failed for another reason)."""
     if await uow.terminal_by_id(ctx.terminal_id) is None:

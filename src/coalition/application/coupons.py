@@ -3,12 +3,13 @@ each valid for a period and a number of uses, for anyone or for one member."""
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from coalition.application.audit import entry
-from coalition.application.ports import Clock, UnitOfWorkFactory
+from coalition.application.audit import AuditTrail, entry
+from coalition.application.ports import Clock, CouponsPort, MembersPort
 from coalition.domain.coupons import MAX_USES, Coupon, NewCoupon, generate_code, normalize_code
 from coalition.domain.errors import Conflict, InvalidInput, MemberNotFound
 from coalition.domain.identifiers import lookup_candidates
@@ -29,8 +30,16 @@ class CouponRequest:
     member: str | None = None  # an identifier: the coupons are that member's only
 
 
+class CouponsUnitOfWork(CouponsPort, MembersPort, AuditTrail, Protocol):
+    """The coupons, the member a personal coupon is for, the audit log."""
+
+
+class CouponsUnitOfWorkFactory(Protocol):
+    def __call__(self) -> AbstractAsyncContextManager[CouponsUnitOfWork]: ...
+
+
 class CouponService:
-    def __init__(self, unit_of_work: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, unit_of_work: CouponsUnitOfWorkFactory, clock: Clock) -> None:
         self.unit_of_work = unit_of_work
         self.clock = clock
 

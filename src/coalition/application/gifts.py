@@ -3,11 +3,12 @@ over. Rules grant gifts (`grant_gift`); tills hand them over (`PosService.honour
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from coalition.application.audit import entry
-from coalition.application.ports import Clock, UnitOfWorkFactory
+from coalition.application.audit import AuditTrail, entry
+from coalition.application.ports import Clock, GiftsPort, ReferencePort
 from coalition.domain.errors import Conflict, InvalidInput
 from coalition.domain.gifts import GiftBreakage, GiftType, parse_gift_type
 from coalition.domain.money import format_minor, parse_amount_minor
@@ -22,8 +23,16 @@ class GiftTypeRequest:
     partners: tuple[str, ...]  # names of the partners that hand it over
 
 
+class GiftCatalogueUnitOfWork(GiftsPort, ReferencePort, AuditTrail, Protocol):
+    """The gift types and the gift breakage policy, the partners named by a type, the audit log."""
+
+
+class GiftCatalogueUnitOfWorkFactory(Protocol):
+    def __call__(self) -> AbstractAsyncContextManager[GiftCatalogueUnitOfWork]: ...
+
+
 class GiftService:
-    def __init__(self, unit_of_work: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, unit_of_work: GiftCatalogueUnitOfWorkFactory, clock: Clock) -> None:
         self.unit_of_work = unit_of_work
         self.clock = clock
 

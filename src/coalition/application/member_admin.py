@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from coalition.application.audit import entry
-from coalition.application.ports import MemberLabels, MemberListing, PosUnitOfWork, Profile, StatementLine
+from coalition.application.ports import MemberLabels, MemberListing, MembersPort, Profile, StatementLine
 from coalition.application.pos import (
     DuplicateKey,
     PosService,
@@ -144,7 +144,7 @@ class MemberAdministration:
         return self.pos.clock.now()
 
 
-async def _require_free(uow: PosUnitOfWork, network_id: int, number: str) -> None:
+async def _require_free(uow: MembersPort, network_id: int, number: str) -> None:
     taken = await uow.find_member(network_id, customer_candidates(number, "new_number"), lock=False)
     if taken is not None:
         raise Conflict(f"the number '{number}' belongs to a card or member already", field="new_number")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from coalition.application.ports import Clock, MemberRef, UnitOfWorkFactory
+from coalition.application.ports import Clock, GiftsPort, LedgerPort, MemberRef, MembersPort, ReferencePort
 from coalition.application.pos import customer_candidates
 from coalition.application.security import hash_password
 from coalition.application.settlement import Mailer, OutgoingMail
@@ -140,6 +140,14 @@ class MemberPageUnitOfWorkFactory(Protocol):
     def __call__(self) -> AbstractAsyncContextManager[MemberPageUnitOfWork]: ...
 
 
+class MemberPointsReader(MembersPort, LedgerPort, GiftsPort, ReferencePort, Protocol):
+    """What the page reads through the POS unit of work: the member, their points and open gifts, the program."""
+
+
+class MemberPointsReaderFactory(Protocol):
+    def __call__(self) -> AbstractAsyncContextManager[MemberPointsReader]: ...
+
+
 CodeMail = Callable[[str, int], tuple[str, str]]  # (code, minutes valid) → (subject, text), in the reader's language
 
 
@@ -147,7 +155,7 @@ class MemberPage:
     def __init__(
         self,
         unit_of_work: MemberPageUnitOfWorkFactory,
-        pos_unit_of_work: UnitOfWorkFactory,
+        pos_unit_of_work: MemberPointsReaderFactory,
         web_sessions: WebSessions,
         clock: Clock,
         mailer: Mailer | None,

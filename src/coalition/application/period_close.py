@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from coalition.application.audit import entry
-from coalition.application.ports import MemberHistory, MemberRef, PosUnitOfWork, ProgramContext
+from coalition.application.ports import CouponsPort, MemberHistory, MemberRef, PosUnitOfWork, ProgramContext
 from coalition.application.pos import PosService, member_facts
 from coalition.domain.coupons import NewCoupon, generate_code
 from coalition.domain.errors import InvalidInput
@@ -124,7 +124,7 @@ class PeriodClose:
 
     async def _coupons(
         self,
-        uow: PosUnitOfWork,
+        uow: CouponsPort,
         network_id: int,
         evaluation: Evaluation,
         member: MemberRef,

@@ -12,7 +12,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from coalition.application.ports import MemberRef, PosUnitOfWork, ProgramContext, TerminalContext
+from coalition.application.ports import (
+    MemberRef,
+    PosUnitOfWork,
+    ProgramContext,
+    ReferencePort,
+    TerminalContext,
+    VisitsPort,
+)
 from coalition.application.pos import (
     CommandResult,
     PosService,
@@ -174,7 +181,7 @@ class VisitService:
         return body | {"member": visit.member_id}
 
 
-async def _visit(uow: PosUnitOfWork, ctx: TerminalContext, visit_id: str, *, to_end: bool) -> Visit:
+async def _visit(uow: VisitsPort, ctx: TerminalContext, visit_id: str, *, to_end: bool) -> Visit:
     """A visit in this terminal's reach: to end it (locked), one an outlet of its partner opened; to read it, also
     one in which the member bought at an outlet of its partner. Any other visit, of this network or another, is not
     found, so a till learns nothing about it (docs/terminal-reach.md)."""
@@ -186,7 +193,7 @@ async def _visit(uow: PosUnitOfWork, ctx: TerminalContext, visit_id: str, *, to_
     return visit
 
 
-async def _outlet_name(uow: PosUnitOfWork, ctx: TerminalContext, visit: Visit) -> str:
+async def _outlet_name(uow: ReferencePort, ctx: TerminalContext, visit: Visit) -> str:
     if visit.entry_outlet_id == ctx.outlet_id:
         return ctx.outlet_name
     return await uow.outlet_name(visit.entry_outlet_id)

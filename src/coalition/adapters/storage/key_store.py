@@ -1,6 +1,6 @@
 """The SQL side of key rotation and expiry: current keys live on their network or terminal row, replaced ones in
 `retired_keys` until their grace ends (all as SHA-256 hashes). The terminal lookup of the purchase path is in
-pos_store (`terminal_by_key_hash`), one round trip over both."""
+pos_reference (`terminal_by_key_hash`), one round trip over both."""
 
 from __future__ import annotations
 

@@ -1,0 +1,82 @@
+"""The ledger and the lots: a member's points (balance, lifetime spend, open lots), posting a transaction, taking
+from and adding lots, and what the jobs and visits ask of the ledger. Every write runs under the member's lock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from coalition.application.pos_ports.members import MemberRef
+from coalition.domain.ledger import Transaction
+from coalition.domain.lots import LotTake
+from coalition.domain.purchase import MemberPoints, NewLot
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    tx_id: int
+    kind: str
+    occurred_at: datetime
+    recorded_at: datetime
+    outlet_name: str | None
+    amount: int
+    balance_after: int
+    memo: str
+    reverses_tx_id: int | None
+
+
+class LedgerPort(Protocol):
+    async def member_points(self, member: MemberRef) -> MemberPoints: ...
+    async def find_member_points(
+        self, network_id: int, candidates: Sequence[str]
+    ) -> tuple[MemberRef, MemberPoints] | None:
+        """The member and their points in one read, locked for the rest of the unit of work."""
+        ...
+
+    async def peek_member_points(
+        self, network_id: int, candidates: Sequence[str]
+    ) -> tuple[MemberRef, MemberPoints, int] | None:
+        """The member, their points and the points' version in one consistent read, without a lock."""
+        ...
+
+    async def lock_members_points(
+        self, network_id: int, candidates: Sequence[str]
+    ) -> list[tuple[str, MemberRef, MemberPoints]]:
+        """Every member one of `candidates` identifies, locked in member order, with the value that matched."""
+        ...
+
+    async def set_member_points(
+        self,
+        member_id: int,
+        account_id: int,
+        balance: int,
+        lifetime_spend_minor: int,
+        *,
+        expected_version: int | None = None,
+    ) -> bool: ...
+    async def post(
+        self, network_id: int, tx: Transaction, outlet_id: int | None, occurred_at: datetime, now: datetime
+    ) -> int: ...
+    async def apply_lots(
+        self, tx_id: int, account_id: int, takes: Sequence[LotTake], new_lots: Sequence[NewLot]
+    ) -> None: ...
+    async def transaction(self, tx_id: int) -> Transaction: ...
+    async def has_bonus(self, account_id: int, memo: str) -> bool:
+        """Whether a bonus transaction with this memo already credited this points account."""
+        ...
+
+    async def points_added_since(self, account_id: int, since: datetime) -> int:
+        """The net change of a points account by ledger transactions recorded at or after `since`."""
+        ...
+
+    async def members_with_expired_lots(self, network_id: int, now: datetime) -> list[tuple[int, int]]:
+        """(member id, points account id) of every member with points in a lot expired by `now`."""
+        ...
+
+    async def lots_ending_with_visit(self, account_id: int, visit_id: str) -> set[int]:
+        """Ids of the account's lots with points left that the end of this visit sweeps (end_of_visit accruals)."""
+        ...
+
+    async def statement(self, member: MemberRef, limit: int) -> list[StatementLine]: ...

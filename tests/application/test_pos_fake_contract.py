@@ -1,0 +1,338 @@
+"""The in-memory fake (tests/fakes/pos.py) keeps the SQL unit of work's semantics: the same checks run against the
+fake and against `SqlPosUnitOfWork` on SQLite and on PostgreSQL, so a service tested on the fake behaves the same on
+a database (duplicates refused with the same `DuplicateKey`, rollback on error, which candidate wins, reach)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from coalition.adapters.storage.pos_store import SqlPosUnitOfWork
+from coalition.application.audit import AuditTrail
+from coalition.application.ports import (
+    CouponsPort,
+    GiftsPort,
+    IdempotencyPort,
+    LedgerPort,
+    MemberLabels,
+    MembersPort,
+    PosUnitOfWork,
+    Profile,
+    PurchasesPort,
+    ReferencePort,
+    StoredResponse,
+    TerminalContext,
+    VisitsPort,
+)
+from coalition.application.pos import DuplicateKey, key_hash
+from coalition.application.record_ids import new_record_id
+from coalition.demo import SMALL_SHOP_PROGRAM
+from coalition.domain.breakage import BreakagePolicy, PointsBreakage
+from coalition.domain.cards import CardState
+from coalition.domain.coupons import NewCoupon
+from coalition.domain.gifts import Gift, GiftBreakage, GiftState, GiftType, grant_transaction
+from coalition.domain.identifiers import IdentifierKind
+from coalition.domain.ledger import Posting, Transaction, TransactionKind
+from coalition.domain.permissions import Operation, Permission
+from coalition.domain.purchase import NewLot
+from coalition.domain.visits import Visit
+from coalition.settings import Settings
+from coalition.wiring import build_services
+from tests.fakes.pos import FakePos, FakeUnitOfWork, seed_network, small_shop_program
+from tests.support import make_network
+
+pytestmark = pytest.mark.anyio
+
+NOW = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
+Factory = Callable[[], AbstractAsyncContextManager[PosUnitOfWork]]
+
+
+@dataclass(frozen=True)
+class Store:
+    """A unit of work factory and a network with two partners (Shop, Cafe), an outlet and a terminal each."""
+
+    unit_of_work: Factory
+    network_id: int
+    shop: TerminalContext
+    cafe: TerminalContext
+    shop_key: str
+
+
+async def fake_store() -> Store:
+    fake = FakePos()
+    seeded = seed_network(fake, small_shop_program())
+    async with fake.unit_of_work() as uow:
+        shop = await uow.terminal_by_key_hash(key_hash(seeded.shop_key))
+        cafe = await uow.terminal_by_key_hash(key_hash(seeded.cafe_key))
+    assert shop is not None and cafe is not None
+    return Store(fake.unit_of_work, seeded.network_id, shop, cafe, seeded.shop_key)
+
+
+@pytest.fixture(params=["fake", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    if request.param == "fake":
+        yield await fake_store()
+        return
+    url: str = request.getfixturevalue(f"{'pg' if request.param == 'postgresql' else 'sqlite'}_database_url")
+    services = build_services(Settings(database_url=url, operator_token=None, public_url="http://t"))
+    try:
+        network = await make_network(services)
+        shop = await services.pos.authenticate(network.shop_key)
+        cafe = await services.pos.authenticate(network.cafe_key)
+        yield Store(services.store.unit_of_work, network.ref.id, shop, cafe, network.shop_key)
+    finally:
+        await services.close()
+
+
+async def _member(store: Store, card: str, *, name: str = "Anna Petrova", phone: str | None = None) -> int:
+    async with store.unit_of_work() as uow:
+        program = await uow.program_of(store.network_id)
+        profile = Profile(name=name, phone=phone)
+        member = await uow.create_member(store.network_id, "personal", profile, program, NOW, ("vip", "students"))
+        card_id = await uow.add_card(store.network_id, member.member_id, card, CardState.ACTIVE, NOW, "social")
+        await uow.add_identifier(store.network_id, member.member_id, card_id, IdentifierKind.CARD, card)
+        if phone:
+            await uow.add_identifier(store.network_id, member.member_id, None, IdentifierKind.PHONE, phone)
+    return member.member_id
+
+
+async def test_members_cards_and_labels(store: Store) -> None:
+    member_id = await _member(store, "10000001", phone="+79990001122")
+    async with store.unit_of_work() as uow:
+        by_phone = await uow.find_member(store.network_id, ["nobody", "+79990001122", "10000001"], lock=False)
+        by_card = await uow.find_member(store.network_id, ["10000001"], lock=True)
+        assert by_phone is not None and by_card is not None
+        assert (by_phone.member_id, by_phone.card_id) == (member_id, None)  # the earliest candidate wins
+        assert (by_card.member_id, by_card.card_number, by_card.card_state) == (member_id, "10000001", CardState.ACTIVE)
+        assert by_card.card_id is not None
+        assert await uow.card_type(by_card.card_id) == "social"
+        assert await uow.member_cards(member_id) == [("10000001", CardState.ACTIVE)]
+        assert (await uow.member_labels(member_id)).segments == ("students", "vip")
+        assert [m.member_id for m in await uow.members_named(store.network_id, "PETROVA", 10)] == [member_id]
+        assert await uow.member_in_network(store.network_id + 1000, member_id) is None
+        assert (await uow.member_profile(member_id)).phone == "+79990001122"
+        history = await uow.member_history(member_id, by_card.card_id, NOW, NOW - timedelta(days=30))
+        assert (history.kind, history.card_type, history.visit_count, history.segments) == (
+            "personal", "social", 0, frozenset({"students", "vip"}),
+        )  # fmt: skip
+        await uow.set_card_state(by_card.card_id, CardState.BLOCKED, NOW)
+        await uow.set_member_labels(member_id, tier="gold", segments=None)
+    async with store.unit_of_work() as uow:
+        blocked = await uow.find_member(store.network_id, ["10000001"], lock=False)
+        assert blocked is not None and blocked.card_state is CardState.BLOCKED
+        assert await uow.member_labels(member_id) == MemberLabels("gold", ("students", "vip"))
+        with pytest.raises(LookupError):
+            await uow.member_by_id(member_id + 1000)
+
+
+async def test_a_taken_key_raises_duplicate_key_and_rolls_back(store: Store) -> None:
+    member_id = await _member(store, "10000001")
+    with pytest.raises(DuplicateKey) as card:
+        async with store.unit_of_work() as uow:
+            program = await uow.program_of(store.network_id)
+            other = await uow.create_member(store.network_id, "personal", Profile(name="Boris"), program, NOW)
+            await uow.add_card(store.network_id, other.member_id, "10000001", CardState.ACTIVE, NOW)
+    assert card.value.what == "card"
+    with pytest.raises(DuplicateKey) as identifier:
+        async with store.unit_of_work() as uow:
+            await uow.add_identifier(store.network_id, member_id, None, IdentifierKind.PHONE, "10000001")
+    assert identifier.value.what == "identifier"
+    response = StoredResponse("hash", 201, {"member": member_id})
+    async with store.unit_of_work() as uow:
+        await uow.store_response(store.shop.terminal_id, "key-1", response, NOW)
+    with pytest.raises(DuplicateKey) as key:
+        async with store.unit_of_work() as uow:
+            await uow.store_response(store.shop.terminal_id, "key-1", response, NOW)
+    assert key.value.what == "idempotency"
+    async with store.unit_of_work() as uow:
+        assert await uow.members_named(store.network_id, "Boris", 10) == []  # rolled back with the failed card
+        assert await uow.stored_response(store.shop.terminal_id, "key-1") == response
+        assert await uow.stored_responses(store.shop.terminal_id, ["key-1", "key-2"]) == {"key-1": response}
+        assert await uow.stored_response(store.cafe.terminal_id, "key-1") is None
+
+
+async def test_an_error_rolls_the_unit_of_work_back(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.unit_of_work() as uow:
+            program = await uow.program_of(store.network_id)
+            member = await uow.create_member(store.network_id, "personal", Profile(name="Vera"), program, NOW)
+            await uow.add_identifier(store.network_id, member.member_id, None, IdentifierKind.PHONE, "+79990009999")
+            raise RuntimeError("the request failed after writing")
+    async with store.unit_of_work() as uow:
+        assert await uow.find_member(store.network_id, ["+79990009999"], lock=False) is None
+
+
+async def test_coupons(store: Store) -> None:
+    member_id = await _member(store, "10000001")
+    until = NOW + timedelta(days=7)
+    async with store.unit_of_work() as uow:
+        await uow.add_coupons(
+            store.network_id,
+            [
+                NewCoupon("SPRING1", "spring", None, NOW, until, 2),
+                NewCoupon("SPRING2", "spring", member_id, NOW, until, 1),
+            ],
+            NOW,
+        )
+    with pytest.raises(DuplicateKey):
+        async with store.unit_of_work() as uow:
+            await uow.add_coupons(store.network_id, [NewCoupon("SPRING1", "autumn", None, NOW, until, 1)], NOW)
+    async with store.unit_of_work() as uow:
+        found = await uow.coupons(store.network_id, ["SPRING1", "SPRING2", "NONE"], lock=True)
+        assert sorted(found) == ["SPRING1", "SPRING2"]
+        assert (found["SPRING2"].member_id, found["SPRING1"].max_uses, found["SPRING1"].uses) == (member_id, 2, 0)
+        assert found["SPRING1"].valid_until == until
+        await uow.use_coupons([(found["SPRING1"].id, "purchase-1")], NOW)
+        assert await uow.has_coupon_from(member_id, "spring", NOW)
+        assert not await uow.has_coupon_from(member_id, "spring", until)
+    async with store.unit_of_work() as uow:
+        listed = await uow.list_coupons(store.network_id, "spring", 10)
+        assert [(c.code, c.uses) for c in listed] == [("SPRING1", 1), ("SPRING2", 0)]
+        assert await uow.list_coupons(store.network_id, "autumn", 10) == []
+        assert len(await uow.list_coupons(store.network_id, None, 1)) == 1
+
+
+async def test_gifts_granted_honoured_once_and_expired(store: Store) -> None:
+    member_id = await _member(store, "10000001")
+    tea = GiftType(0, "tea", "Tea", 150_00, 30, frozenset({store.shop.partner_id}))
+    async with store.unit_of_work() as uow:
+        tea = replace(tea, id=await uow.create_gift_type(store.network_id, tea, NOW))
+    with pytest.raises(DuplicateKey):
+        async with store.unit_of_work() as uow:
+            await uow.create_gift_type(store.network_id, tea, NOW)
+    fresh = Gift(new_record_id(), tea, member_id, frozenset(), NOW, NOW + timedelta(days=30), GiftState.GRANTED)
+    stale = replace(fresh, id=new_record_id(), valid_until=NOW - timedelta(days=1))
+    async with store.unit_of_work() as uow:
+        assert await uow.gift_types(store.network_id) == {"tea": tea}
+        program = await uow.program_of(store.network_id)
+        partner = await uow.partner_obligations_account(store.network_id, store.shop.partner_id)
+        grant = grant_transaction(partner, program.node_obligations_account, program.program.money_asset, 150_00, "g")
+        tx_id = await uow.post(store.network_id, grant, store.shop.outlet_id, NOW, NOW)
+        assert await uow.transaction(tx_id) == grant
+        for gift in (fresh, stale):
+            await uow.insert_gift(store.network_id, gift, store.shop.outlet_id, tx_id, None)
+    async with store.unit_of_work() as uow:
+        assert await uow.gift(store.network_id, fresh.id, lock=True) == fresh
+        assert await uow.gift(store.network_id + 1000, fresh.id, lock=False) is None
+        assert await uow.member_gifts(member_id, NOW) == [fresh]
+        assert await uow.open_gifts_granted_since(member_id, NOW) == sorted([(fresh.id, tx_id), (stale.id, tx_id)])
+        assert await uow.gifts_due_to_expire(store.network_id, NOW) == [(stale.id, tx_id)]
+        assert await uow.mark_gift_honoured(fresh.id, store.shop.outlet_id, tx_id, NOW)
+        assert not await uow.mark_gift_honoured(fresh.id, store.shop.outlet_id, tx_id, NOW)
+        assert await uow.mark_gift_expired(stale.id, NOW, None)
+        assert not await uow.mark_gift_expired(fresh.id, NOW, None)  # handed over: not granted any more
+        assert await uow.gift_breakage(store.network_id) is GiftBreakage.KEPT
+        await uow.set_gift_breakage(store.network_id, GiftBreakage.RELEASED)
+    async with store.unit_of_work() as uow:
+        honoured = await uow.gift(store.network_id, fresh.id, lock=False)
+        assert honoured is not None and honoured.state is GiftState.HONOURED
+        assert await uow.member_gifts(member_id, NOW) == []
+        assert await uow.gifts_due_to_expire(store.network_id, NOW) == []
+        assert await uow.gift_breakage(store.network_id) is GiftBreakage.RELEASED
+
+
+async def test_visits_one_open_per_member_in_the_reach_of_its_partner(store: Store) -> None:
+    member_id = await _member(store, "10000001")
+    visit = Visit(new_record_id(), member_id, store.shop.outlet_id, NOW)
+    async with store.unit_of_work() as uow:
+        await uow.insert_visit(store.network_id, visit)
+    with pytest.raises(DuplicateKey):
+        async with store.unit_of_work() as uow:
+            await uow.insert_visit(store.network_id, Visit(new_record_id(), member_id, store.cafe.outlet_id, NOW))
+    ended = replace(visit, ended_at=NOW + timedelta(hours=2), exit_outlet_id=store.cafe.outlet_id, points_reset=3)
+    async with store.unit_of_work() as uow:
+        assert await uow.open_visit_of(member_id) == visit
+        assert await uow.visit(store.network_id, visit.id, lock=True, partner_id=store.cafe.partner_id) is None
+        assert await uow.visit(store.network_id, visit.id, lock=True, partner_id=store.shop.partner_id) == visit
+        assert await uow.end_visit(ended, None)
+        assert not await uow.end_visit(ended, None)
+    async with store.unit_of_work() as uow:
+        assert await uow.open_visit_of(member_id) is None
+        assert await uow.visit(store.network_id, visit.id, lock=False, partner_id=store.shop.partner_id) == ended
+
+
+async def test_reference_data(store: Store) -> None:
+    shop, cafe = store.shop, store.cafe
+    async with store.unit_of_work() as uow:
+        assert await uow.terminal_by_key_hash(key_hash(store.shop_key)) == shop
+        assert await uow.terminal_by_key_hash(key_hash("no such key")) is None
+        by_id = await uow.terminal_by_id(shop.terminal_id)
+        assert by_id is not None and (by_id.outlet_id, by_id.partner_name) == (shop.outlet_id, "Shop")
+        assert (shop.outlet_name, cafe.partner_name) == ("Shop till", "Cafe")
+        assert await uow.outlet_ids(store.network_id) == {"Shop till": shop.outlet_id, "Cafe till": cafe.outlet_id}
+        assert await uow.outlet_ids(store.network_id, ["Cafe till", "Bar"]) == {"Cafe till": cafe.outlet_id}
+        assert await uow.partner_ids(store.network_id, ["Shop", "Bar"]) == {"Shop": shop.partner_id}
+        assert await uow.outlet_name(cafe.outlet_id) == "Cafe till"
+        assert not await uow.cashier_is_active(shop.outlet_id, "nobody")
+        program = await uow.program_of(store.network_id)
+        assert (program.program.code, program.program.tiers) == ("bonus", SMALL_SHOP_PROGRAM.tiers)
+        assert await uow.permissions(store.network_id) == []
+        allowed = [
+            Permission(cafe.outlet_id, "points", Operation.ACCRUE),
+            Permission(shop.outlet_id, "points", Operation.SPEND),
+        ]
+        await uow.replace_permissions(store.network_id, allowed)
+        assert await uow.points_breakage(store.network_id) == BreakagePolicy()
+        await uow.set_points_breakage(store.network_id, BreakagePolicy(PointsBreakage.SHARED, 5000))
+    async with store.unit_of_work() as uow:
+        assert await uow.permissions(store.network_id) == sorted(allowed, key=lambda p: p.outlet_id)
+        assert await uow.points_breakage(store.network_id) == BreakagePolicy(PointsBreakage.SHARED, 5000)
+
+
+async def test_points_a_bonus_and_its_lot(store: Store) -> None:
+    """The part of the ledger the faked services lean on: post, lots, a member's points and their version."""
+    member_id = await _member(store, "10000001")
+    async with store.unit_of_work() as uow:
+        program = await uow.program_of(store.network_id)
+        found = await uow.find_member_points(store.network_id, ["10000001"])
+        assert found is not None
+        member, points = found
+        assert (points.balance, points.lots) == (0, ())
+        asset = program.program.points_asset
+        bonus = Transaction(
+            TransactionKind.BONUS,
+            (Posting(program.points_issued_account, asset, -40), Posting(member.points_account_id, asset, 40)),
+            memo="welcome",
+        )
+        tx_id = await uow.post(store.network_id, bonus, store.shop.outlet_id, NOW, NOW)
+        await uow.apply_lots(tx_id, member.points_account_id, (), [NewLot(40, NOW + timedelta(days=90))])
+        assert await uow.set_member_points(member_id, member.points_account_id, 40, 0)
+    async with store.unit_of_work() as uow:
+        peeked = await uow.peek_member_points(store.network_id, ["10000001"])
+        assert peeked is not None
+        _, points, version = peeked
+        assert (points.balance, [lot.remaining for lot in points.lots]) == (40, [40])
+        assert points.lots[0].expires_at == NOW + timedelta(days=90)
+        assert not await uow.set_member_points(member_id, member.points_account_id, 0, 0, expected_version=version - 1)
+        assert await uow.has_bonus(member.points_account_id, "welcome")
+        assert not await uow.has_bonus(member.points_account_id, "birthday")
+        assert await uow.points_added_since(member.points_account_id, NOW) == 40
+        assert await uow.points_added_since(member.points_account_id, NOW + timedelta(seconds=1)) == 0
+        assert await uow.members_with_expired_lots(store.network_id, NOW + timedelta(days=91)) == [
+            (member_id, member.points_account_id)
+        ]
+        assert [line.amount for line in await uow.statement(member, 10)] == [40]
+
+
+FAKED_PORTS = (MembersPort, LedgerPort, CouponsPort, GiftsPort, VisitsPort, ReferencePort, IdempotencyPort, AuditTrail)
+
+
+@pytest.mark.parametrize("implementation", [FakeUnitOfWork, SqlPosUnitOfWork])
+def test_every_method_of_the_ports_is_offered_with_the_same_parameters(implementation: type) -> None:
+    """What mypy checks for SQL (wiring hands SqlStore to the services), checked for the fake too (tests are not
+    type-checked): each port's method exists, async, with the port's parameters by name and kind."""
+    ports = FAKED_PORTS + ((PurchasesPort,) if implementation is SqlPosUnitOfWork else ())
+    for port in ports:
+        for name, declared in vars(port).items():
+            if name.startswith("_") or not inspect.iscoroutinefunction(declared):
+                continue
+            offered = getattr(implementation, name, None)
+            assert offered is not None and inspect.iscoroutinefunction(offered), f"{implementation.__name__}.{name}"
+            wanted = [(p.name, p.kind) for p in inspect.signature(declared).parameters.values()]
+            given = [(p.name, p.kind) for p in inspect.signature(offered).parameters.values()]
+            assert given[: len(wanted)] == wanted, f"{implementation.__name__}.{name}: {given} is not {wanted}"
