@@ -1296,6 +1296,8 @@ def _statement_json(line: StatementLine) -> dict[str, Any]:
         "recorded_at": line.recorded_at.isoformat(),
         "outlet": line.outlet_name,
         "points": line.amount,
+        "points_earned": line.points_earned,
+        "points_spent": line.points_spent,
         "balance_after": line.balance_after,
         "memo": line.memo,
         "reverses_tx_id": line.reverses_tx_id,
