@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coalition.adapters.documents.pdf import statement_pdf
+from coalition.adapters.http.pos_answers import answer_json
 from coalition.adapters.mail.daily_report import write_daily_report
 from coalition.adapters.mail.smtp import SmtpMailer
 from coalition.adapters.storage.admin_store import SqlAdminStore
@@ -95,7 +96,13 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     store = SqlStore(engine, settings.database_url)
     rules = RulesService(SqlRulesStore(engine).unit_of_work, clock)
     window = OccurredAtWindow(settings.occurred_at_max_age_hours, settings.occurred_at_max_ahead_minutes)
-    pos = PosService(store.unit_of_work, clock, rules_in_force=rules.in_force_for, occurred_at_window=window)
+    pos = PosService(
+        store.unit_of_work,
+        clock,
+        rules_in_force=rules.in_force_for,
+        occurred_at_window=window,
+        answer_json=answer_json,
+    )
     admin_store = SqlAdminStore(engine, clock)
     admin = AdminService(admin_store.unit_of_work, clock)
 

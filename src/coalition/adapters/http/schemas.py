@@ -10,10 +10,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SkipValidation
 
 from coalition.application.admin import ProgramSettings
 from coalition.application.coupons import CouponRequest
+from coalition.application.enrolment import EnrolInput, IdentifierInput
 from coalition.application.gifts import GiftTypeRequest
 from coalition.application.permissions import MatrixEntry
 from coalition.application.ports import Profile
-from coalition.application.pos import EnrolInput, IdentifierInput, ItemInput, PurchaseInput, RefundInput
+from coalition.application.pos import ItemInput, PurchaseInput
+from coalition.application.refunds import RefundInput
 from coalition.domain.bonus import Tier
 from coalition.domain.identifiers import IdentifierKind
 from coalition.domain.members import DEFAULT_CARD_TYPE
