@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from coalition.application import cards_pos, enrolment, gifts, members_pos, refunds, rule_events
+from coalition.application import cards_pos, enrolment, gifts, members_pos, points_expiry, refunds, rule_events
 from coalition.application.access import refuse_revoked
 from coalition.application.basket import parse_basket, required_text
 from coalition.application.cache import ACCESS_CHANGES, AccessChanges, TtlCache
@@ -51,7 +51,7 @@ from coalition.application.record_ids import new_record_id
 from coalition.application.refunds import RefundInput
 from coalition.application.rule_events import member_facts, zone_named
 from coalition.domain.bonus import BonusProgram, Quote, Tier
-from coalition.domain.breakage import BreakagePolicy, PointsBreakage
+from coalition.domain.breakage import BreakagePolicy
 from coalition.domain.cards import CardAction
 from coalition.domain.coupons import Coupon, NewCoupon, accept_coupons, issued_coupon, normalize_codes
 from coalition.domain.errors import (
@@ -83,11 +83,8 @@ from coalition.domain.purchase import (
     NewLot,
     PointsAccounts,
     accrual_lots,
-    after_expiry,
-    expired_grantors,
     expiring_lots,
     has_expired_lots,
-    plan_expiry,
     plan_purchase,
     points_balance,
     quote_for,
@@ -501,17 +498,7 @@ class PosService:
         lots: tuple[Lot, ...],
         now: datetime,
     ) -> tuple[ExpiryAccounts, BreakagePolicy]:
-        """What a member's sweep posts to under the network's policy: the obligations accounts of the partners that
-        granted the expired points are looked up only when the policy returns value to them."""
-        policy = await self.breakage_policy(uow, network_id)
-        partner_accounts = {}
-        if policy.kind is not PointsBreakage.KEPT:
-            for partner_id in expired_grantors(lots, now):
-                partner_accounts[partner_id] = await self.partner_account(uow, network_id, partner_id)
-        accounts = ExpiryAccounts(
-            member.points_account_id, pc.points_breakage_account, pc.node_obligations_account, partner_accounts
-        )
-        return accounts, policy
+        return await points_expiry.expiry_accounts(self, uow, network_id, pc, member, lots, now)
 
     async def matrix(self, uow: PosUnitOfWork, network_id: int) -> Matrix:
         """The network's permissions matrix, cached like the program (a change takes effect within seconds)."""
@@ -566,31 +553,7 @@ class PosService:
     async def expire_points(
         self, network_id: int, progress: Callable[[int, int], None] | None = None
     ) -> dict[str, Any]:
-        """Post every expired lot of the network to breakage, one member (and one transaction) at a time, so the
-        node's breakage account is current without waiting for each member's next purchase; under the network's
-        policy, part or all of the expired points' value goes back to the partners that granted them."""
-        now = self.clock.now()
-        async with self.unit_of_work() as uow:
-            pc = await self.program_context(uow, network_id)
-            due = await uow.members_with_expired_lots(network_id, now)
-            policy = await self.breakage_policy(uow, network_id)
-        points = returned_minor = 0
-        for done, (member_id, account_id) in enumerate(due, start=1):
-            member = MemberRef(member_id, "", account_id, None, None, None)
-            async with self.unit_of_work() as uow:
-                await uow.lock_member(member_id)
-                state = await uow.member_points(member)
-                swept, returned = await self._sweep(uow, network_id, pc, member, state, now)
-                points += state.balance - swept.balance
-                returned_minor += returned
-            if progress is not None:
-                progress(done, len(due))
-        return {
-            "members": len(due),
-            "points": points,
-            "policy": breakage_json(policy),
-            "returned_to_partners": format_minor(returned_minor, pc.program.currency),
-        }
+        return await points_expiry.expire_points(self, network_id, progress)
 
     async def expire_gifts(self, network_id: int) -> dict[str, Any]:
         return await gifts.expire_gifts(self, network_id)
@@ -652,36 +615,7 @@ class PosService:
         state: MemberPoints,
         now: datetime,
     ) -> MemberPoints:
-        return (await self._sweep(uow, network_id, pc, member, state, now))[0]
-
-    async def _sweep(
-        self,
-        uow: PosUnitOfWork,
-        network_id: int,
-        pc: ProgramContext,
-        member: MemberRef,
-        state: MemberPoints,
-        now: datetime,
-    ) -> tuple[MemberPoints, int]:
-        """Post the member's expired lots to breakage (the member is locked): the points left, and the value
-        returned to granting partners (minor units)."""
-        if not has_expired_lots(state, now):
-            return state, 0
-        accounts, policy = await self.expiry_accounts(uow, network_id, pc, member, state.lots, now)
-        expiry = plan_expiry(pc.program, accounts, state.lots, now, policy)
-        if expiry is None:
-            return state, 0
-        tx_id = await uow.post(network_id, expiry.transaction, None, now, now)
-        await uow.apply_lots(tx_id, member.points_account_id, expiry.takes, ())
-        swept = after_expiry(state, expiry)
-        await uow.set_member_points(
-            member.member_id, member.points_account_id, swept.balance, swept.lifetime_spend_minor
-        )
-        return swept, expiry.returned_minor
-
-
-def breakage_json(policy: BreakagePolicy) -> dict[str, Any]:
-    return {"policy": policy.kind.value, "share_bp": policy.share_bp}
+        return (await points_expiry.sweep(self, uow, network_id, pc, member, state, now))[0]
 
 
 def purchase_record(

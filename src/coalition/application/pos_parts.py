@@ -64,6 +64,8 @@ class PosParts(Protocol):
         self, uow: PosUnitOfWork, ctx: TerminalContext, pc: ProgramContext, member: MemberRef
     ) -> PointsAccounts: ...
 
+    async def breakage_policy(self, uow: PosUnitOfWork, network_id: int) -> BreakagePolicy: ...
+
     async def expiry_accounts(
         self,
         uow: PosUnitOfWork,
