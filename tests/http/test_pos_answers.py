@@ -168,6 +168,40 @@ async def test_every_answer_but_the_purchase_keeps_its_json(park):
         assert _plain(statement.json()) == STATEMENT
 
 
+TYPED = {  # every POS answer but the quote's, the purchase's and the batch's (issue 13's other slice)
+    ("get", "/v1/members/{identifier}"): "MemberSummaryAnswer",
+    ("post", "/v1/members"): "EnrolmentAnswer",
+    ("post", "/v1/purchases/{purchase_id}/refunds"): "RefundAnswer",
+    ("post", "/v1/cards"): "CardIssuedAnswer",
+    ("post", "/v1/cards/{number}/replace"): "CardChangedAnswer",
+    ("post", "/v1/cards/{number}/{action}"): "CardChangedAnswer",
+    ("post", "/v1/gifts/{gift_id}/honour"): "GiftHonouredAnswer",
+    ("post", "/v1/visits"): "VisitStartedAnswer",
+    ("post", "/v1/visits/{visit_id}/end"): "VisitEndedAnswer",
+    ("get", "/v1/visits/{visit_id}"): "VisitAnswer",
+    ("post", "/v1/device-uses"): "DeviceUseAnswer",
+    ("get", "/v1/admin/members/{identifier}/statement"): "StatementAnswer",
+}
+
+
+async def test_the_openapi_document_describes_each_answer(services):
+    async with client(services) as http:
+        document = (await http.get("/openapi.json")).json()
+    for (method, path), model in TYPED.items():
+        responses = document["paths"][path][method]["responses"]
+        [success] = [code for code in responses if code.startswith("2")]
+        schema = responses[success]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": f"#/components/schemas/{model}"}, (method, path)
+    schemas = document["components"]["schemas"]
+    assert schemas["TierAnswer"]["properties"]["accrual"]["examples"] == ["15 %"]
+    assert schemas["StatementLineAnswer"]["properties"]["occurred_at"] == {
+        "type": "string",
+        "format": "date-time",
+        "title": "Occurred At",
+    }
+    assert {"points_earned", "points_spent", "points"} <= set(schemas["StatementLineAnswer"]["required"])
+
+
 # --- the answers, as the API gave them before the typed results (ids and coupon codes as placeholders) ---
 
 ENROLLED = {
