@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from coalition.adapters.http.pos_answers import answer_json, stored_result
+from coalition.application.pos_results import Enrolment, Refunded
 from tests.http.water_park import buy, water_park
 from tests.support import auth, client, new_key
 
@@ -153,6 +155,11 @@ async def test_every_answer_but_the_purchase_keeps_its_json(park):
         assert _plain(refunded) == REFUNDED
         partial = await _write(http, f"/v1/purchases/{bought['id']}/refunds", tickets, {"amount": "500.00"})
         assert _plain(partial) == REFUNDED_IN_PART
+        # the terminal's pages read a stored answer back as its typed result: the same answer again
+        for answer, kind in ((refunded, Refunded), (partial, Refunded), (enrolled, Enrolment), (anonymous, Enrolment)):
+            typed = stored_result(kind, answer)
+            assert typed is not None and answer_json(typed) == answer
+        assert stored_result(Refunded, enrolled) is None and stored_result(Enrolment, refunded) is None
 
         issued = await _write(http, "/v1/cards", tickets, {"number": "7000-0003", "member": "7000-0001"})
         assert _plain(issued) == CARD_ISSUED
