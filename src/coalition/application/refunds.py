@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from coalition.application.ports import MemberRef, NewRefund, PosUnitOfWork, StoredPurchase, TerminalContext
 from coalition.application.pos_parts import PosParts
@@ -21,14 +20,17 @@ from coalition.domain.purchase import PurchaseTotals, cumulative_share, plan_ref
 from coalition.domain.rules.engine import CompiledRuleSet
 from coalition.domain.rules.model import Trigger
 
-if TYPE_CHECKING:
-    from coalition.application.pos import ItemInput  # a purchase's item; a refund returns the same
+
+@dataclass(frozen=True, slots=True)
+class ReturnedItemInput:
+    sku: str
+    quantity: str | int
 
 
 @dataclass(frozen=True, slots=True)
 class RefundInput:
     amount: str | None = None
-    items: tuple[ItemInput, ...] = ()
+    items: tuple[ReturnedItemInput, ...] = ()
     cashier: str | None = None  # who gives the money back (an active cashier of the refunding outlet)
 
 

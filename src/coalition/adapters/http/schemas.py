@@ -15,7 +15,7 @@ from coalition.application.gifts import GiftTypeRequest
 from coalition.application.permissions import MatrixEntry
 from coalition.application.ports import Profile
 from coalition.application.pos import ItemInput, PurchaseInput
-from coalition.application.refunds import RefundInput
+from coalition.application.refunds import RefundInput, ReturnedItemInput
 from coalition.domain.bonus import Tier
 from coalition.domain.identifiers import IdentifierKind
 from coalition.domain.members import DEFAULT_CARD_TYPE
@@ -50,8 +50,8 @@ class ReturnedItem(Body):
     sku: StrictStr = Field(min_length=1, max_length=100)
     quantity: StrictStr | StrictInt = Field(default=1)
 
-    def to_input(self) -> ItemInput:
-        return ItemInput(self.sku, self.quantity)
+    def to_input(self) -> ReturnedItemInput:
+        return ReturnedItemInput(self.sku, self.quantity)
 
 
 class QuoteBody(Body):
