@@ -14,10 +14,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from coalition.application.admin import NetworkRef, ProgramSettings
+from coalition.application.enrolment import EnrolInput
 from coalition.application.ports import Profile
-from coalition.application.pos import EnrolInput, PosService, PurchaseInput, RefundInput, fingerprint
+from coalition.application.pos import PosService, PurchaseInput, fingerprint
+from coalition.application.refunds import RefundInput
 from coalition.domain.bonus import Tier
 from coalition.domain.errors import Conflict, Unauthorized
+from coalition.domain.money import format_minor
 from coalition.wiring import Services
 
 DEMO_CODE = "demo"
@@ -202,7 +205,12 @@ async def _demo_sales(services: Services, shop: Any) -> None:
     # Each past sale is recorded at its own moment, as if made then: reports count a sale when the server recorded
     # it, and a till may not date a sale more than a few days back (issue 12, hole 5).
     then = _Then(now)
-    history = PosService(services.store.unit_of_work, then, rules_in_force=services.rules.in_force_for)
+    history = PosService(
+        services.store.unit_of_work,
+        then,
+        rules_in_force=services.rules.in_force_for,
+        answer_json=services.pos.answer_json,
+    )
     last_id = ""
     for number, (days, minutes, outlet, amount, redeem) in enumerate(SALES, start=1):
         receipt = f"demo-sale-{number}"
@@ -238,6 +246,8 @@ async def live_demo_keys(services: Services) -> list[str]:
             continue
         live.append(key)
     return live
+
+
 class _Then:
     """The clock of the demo's past sales: set to each sale's moment."""
 
@@ -265,8 +275,8 @@ async def describe_demo(services: Services) -> dict[str, Any]:
                 "identifier": card,
                 "phone": phone,
                 "name": name,
-                "points_balance": summary["points_balance"],
-                "lifetime_spend": summary["lifetime_spend"],
+                "points_balance": summary.points_balance,
+                "lifetime_spend": format_minor(summary.lifetime_spend_minor, summary.currency),
                 "pin": pin,
             }
         )

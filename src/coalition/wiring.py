@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coalition.adapters.documents.pdf import statement_pdf
+from coalition.adapters.http.pos_answers import answer_json
 from coalition.adapters.mail.daily_report import write_daily_report
 from coalition.adapters.mail.smtp import SmtpMailer
 from coalition.adapters.storage.admin_store import SqlAdminStore
@@ -101,6 +102,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         rules_in_force=rules.in_force_for,
         occurred_at_window=window,
         rules_at=rules.in_force_at,
+        answer_json=answer_json,
     )
     admin_store = SqlAdminStore(engine, clock)
     admin = AdminService(admin_store.unit_of_work, clock)

@@ -7,6 +7,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from coalition.adapters.cli.main import app
+from coalition.adapters.http.pos_answers import StatementAnswer
 from coalition.application.settlement import statement_json
 from coalition.wiring import Services
 
@@ -17,7 +18,10 @@ def run(*args: str) -> Any:
 
 async def figures(services: Services, network_id: int, cards: list[str]) -> dict[str, Any]:
     """Points balances, member statements and settlement statements (with each partner's entries) of a network."""
-    members = {card: await services.pos.statement(network_id, card) for card in cards}
+    members = {
+        card: StatementAnswer.of(await services.pos.statement(network_id, card)).model_dump(mode="json")
+        for card in cards
+    }
     statements = []
     for summary in (await services.settlement.listing(network_id))["statements"]:
         statement = await services.settlement.statement(network_id, summary["number"])

@@ -164,7 +164,7 @@ def give_the_member_a_pin(database_url: str) -> None:
         services = build_services(_settings(database_url))
         try:
             network = await services.member_page.network("demo")
-            member_id = (await services.pos.statement(network.id, MEMBER_CARD, limit=1))["member_id"]
+            member_id = (await services.pos.statement(network.id, MEMBER_CARD, limit=1)).member_id
             await services.member_page.set_pin(member_id, MEMBER_PIN, MEMBER_PIN)
         finally:
             await services.close()

@@ -215,3 +215,18 @@ async def test_search_by_an_nfc_uid_or_a_scanned_barcode(services: Services) -> 
             assert found.headers.get("location") == f"/console/members/{member_id}", typed
         page = await http.get(f"/console/members/{member_id}")
         assert "Anonymous member" in page.text and "No card: the member is found by another identifier." in page.text
+
+
+async def test_the_statement_shows_the_points_a_purchase_earned_and_spent(services: Services) -> None:
+    network = await _network(services)
+    async with client(services) as http:
+        member_id = (await enrol(http, network.shop_key, "6000-0009"))["member"]["id"]
+        assert (await buy(http, network.shop_key, "6000-0009", "5000.00")).status_code == 201  # 150 points
+        spent = await buy(http, network.shop_key, "6000-0009", "2000.00", redeem=100)  # earns 57, spends 100
+        assert spent.status_code == 201, spent.text
+        await _admin(http)
+        page = (await http.get(f"/console/members/{member_id}")).text
+        section = page.split('id="statement-heading"')[1].split("</section>")[0]
+        rows = [re.findall(r'<td class="num">([^<]*)</td>', row) for row in section.split("<tr>")[2:]]
+        assert rows[0] == ["+57", "−100", "107"], rows  # newest first: earned, spent, balance after; not -43
+        assert rows[1] == ["+150", "", "150"], rows

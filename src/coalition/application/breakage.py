@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from coalition.application.audit import entry
-from coalition.application.pos import PosService, breakage_json
+from coalition.application.points_expiry import breakage_json
+from coalition.application.pos import PosService
 from coalition.domain.breakage import parse_breakage_policy
 
 

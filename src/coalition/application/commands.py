@@ -10,10 +10,10 @@ import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from coalition.application.ports import MemberRef, StoredResponse
+from coalition.application.pos_results import CommandResult as CommandResult  # shared by every command
 from coalition.domain.cards import require_usable
 from coalition.domain.errors import IdempotencyKeyReused, InvalidInput, MemberNotFound
 from coalition.domain.identifiers import lookup_candidates
@@ -49,14 +49,6 @@ class PurchaseInput:
     cashier: str | None = None
     occurred_at: datetime | None = None
     coupons: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class CommandResult:
-    status_code: int
-    body: dict[str, Any]
-    replayed: bool = False
-    response_stored: bool = False  # the operation wrote the idempotency record with its own writes
 
 
 def fingerprint(operation: str, payload: bytes) -> str:

@@ -8,19 +8,12 @@ prepaid wallets and is not charged here; a use that no rule rewards writes nothi
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
+from coalition.application.members_pos import customer_candidates, usable_member_locked
 from coalition.application.ports import MemberRef, PosUnitOfWork, TerminalContext
-from coalition.application.pos import (
-    CommandResult,
-    PosService,
-    coupon_json,
-    customer_candidates,
-    evaluate_at,
-    member_facts,
-    member_history,
-    usable_member_locked,
-)
+from coalition.application.pos_parts import PosParts
+from coalition.application.pos_results import CommandResult, CouponView, DeviceUsed
+from coalition.application.rule_events import evaluate_at, member_facts
 from coalition.domain.coupons import NewCoupon, generate_code
 from coalition.domain.purchase import MemberPoints, points_balance
 from coalition.domain.rules.engine import Evaluation
@@ -28,29 +21,30 @@ from coalition.domain.rules.model import Trigger
 
 
 class DeviceUseService:
-    def __init__(self, pos: PosService) -> None:
+    def __init__(self, pos: PosParts) -> None:
         self.pos = pos
 
     async def record_use(
         self, ctx: TerminalContext, customer: str, idempotency_key: str | None, request_hash: str
-    ) -> CommandResult:
+    ) -> CommandResult[DeviceUsed]:
         candidates = customer_candidates(customer)
         rules = await self.pos.rule_set_in_force(ctx.network_id)
 
-        async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
+        async def record(uow: PosUnitOfWork, _key: str) -> CommandResult[DeviceUsed]:
             now = self.pos.clock.now()
             member = await usable_member_locked(uow, ctx, customer, candidates)
             pc = await self.pos.program_context(uow, ctx.network_id)
             state = await self.pos.swept_points(uow, ctx, pc, member, now)
-            history = await member_history(uow, rules, ctx, member, now)
+            history = await self.pos.read_member_history(uow, rules, ctx, member, now)
             facts = member_facts(history, state.lifetime_spend_minor, points_balance(state, now))
             evaluation = evaluate_at(rules, Trigger.DEVICE_USE, facts, ctx, now)
             visit = await uow.open_visit_of(member.member_id)  # points that end with the visit go to its lot
             visit_id = visit.id if visit is not None else None
-            body = await self._rewards(uow, ctx, member, evaluation, now, state, visit_id)
-            return CommandResult(201, {"member": member.member_id, "device": ctx.outlet_name, "visit": visit_id} | body)
+            used = await self._rewards(uow, ctx, member, evaluation, now, state, visit_id)
+            return self.pos.answered(201, used)
 
-        return await self.pos.idempotent(ctx, idempotency_key, request_hash, record)
+        result: CommandResult[DeviceUsed] = await self.pos.idempotent(ctx, idempotency_key, request_hash, record)
+        return result
 
     async def _rewards(
         self,
@@ -61,15 +55,8 @@ class DeviceUseService:
         now: datetime,
         state: MemberPoints,
         visit_id: str | None,
-    ) -> dict[str, Any]:
-        answer: dict[str, Any] = {
-            "points_balance": points_balance(state, now),
-            "applied_rules": list(evaluation.applied_rules) if evaluation else [],
-        }
+    ) -> DeviceUsed:
         bonus = await self.pos.event_bonus(uow, ctx, member, Trigger.DEVICE_USE, evaluation, now, state, visit_id)
-        if bonus is not None:
-            answer["bonus"] = {"points": bonus.points, "rules": list(bonus.rules)}
-            answer["points_balance"] += bonus.points
         coupons = tuple(
             NewCoupon(
                 generate_code(),
@@ -83,5 +70,12 @@ class DeviceUseService:
         )
         if coupons:
             await uow.add_coupons(ctx.network_id, coupons, now)
-            answer["coupons_issued"] = [coupon_json(coupon) for coupon in coupons]
-        return answer
+        return DeviceUsed(
+            member_id=member.member_id,
+            device=ctx.outlet_name,
+            visit_id=visit_id,
+            points_balance=points_balance(state, now) + (bonus.points if bonus else 0),
+            applied_rules=evaluation.applied_rules if evaluation else (),
+            bonus=bonus,
+            coupons_issued=tuple(CouponView.of(coupon) for coupon in coupons),
+        )

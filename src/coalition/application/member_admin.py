@@ -13,14 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from coalition.application.audit import entry
+from coalition.application.cards_pos import change_card_state
+from coalition.application.members_pos import customer_candidates, member_not_found
 from coalition.application.ports import MemberLabels, MemberListing, MembersPort, Profile, StatementLine
-from coalition.application.pos import (
-    DuplicateKey,
-    PosService,
-    change_card_state,
-    customer_candidates,
-    member_not_found,
-)
+from coalition.application.pos import DuplicateKey, PosService
 from coalition.domain.cards import CardAction, CardState
 from coalition.domain.errors import Conflict, InvalidInput, NotFound
 from coalition.domain.gifts import Gift
@@ -117,8 +113,9 @@ class MemberAdministration:
                     await _require_free(uow, network_id, new_number)
                 changed = await change_card_state(uow, network_id, number, action, new_number, self._now())
                 action_code = f"card.{action.value.replace('-', '_')}"
-                await uow.audit(entry(network_id, action_code, "card", changed["number"], after=changed))
-                return changed
+                after = changed.audit_view()
+                await uow.audit(entry(network_id, action_code, "card", changed.number, after=after))
+                return after
         except DuplicateKey:
             raise Conflict(f"the number '{new_number}' belongs to another card already", field="new_number") from None
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 from coalition.application.ports import TerminalContext
 from coalition.application.pos import PosService
+from coalition.application.pos_results import MemberSummary
 from coalition.application.rate_limits import Rate, TokenBuckets, retry_after_seconds
 from coalition.domain.errors import MemberNotFound, RateLimited
 
 TOO_MANY_LOOKUPS = "too many lookups of members from this till; try again in a minute"
 TOO_MANY_MISSES = "too many lookups that found nobody from this till; try again in a minute"
-# what a till is told of the member: who they are and what the rules read (tier, segments), no contact details
+# what a till is told of the member (pos_results.TillMember): who they are and what the rules read, no contact details
 TILL_MEMBER_FIELDS = ("id", "kind", "name", "tier", "segments")
 
 
@@ -37,7 +37,7 @@ class MemberLookups:
         self.misses = TokenBuckets(misses) if misses else None
         self.monotonic = monotonic
 
-    async def summary(self, ctx: TerminalContext, identifier: str) -> dict[str, Any]:
+    async def summary(self, ctx: TerminalContext, identifier: str) -> MemberSummary:
         """The member's summary for a till; RateLimited (429) when a budget of this terminal is spent."""
         now = self.monotonic()
         if self.lookups is not None:
@@ -57,8 +57,7 @@ class MemberLookups:
             self._found(ctx)  # refused for another reason (not an identifier at all, a blocked card): not a miss
             raise
         self._found(ctx)
-        member = summary["member"]
-        return summary | {"member": {name: member[name] for name in TILL_MEMBER_FIELDS}}
+        return summary
 
     def _found(self, ctx: TerminalContext) -> None:
         if self.misses is not None:

@@ -16,8 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from coalition.application.ports import Clock, GiftsPort, LedgerPort, MemberRef, MembersPort, ReferencePort
-from coalition.application.pos import customer_candidates
+from coalition.application.members_pos import customer_candidates
+from coalition.application.ports import (
+    Clock,
+    GiftsPort,
+    LedgerPort,
+    MemberRef,
+    MembersPort,
+    ReferencePort,
+)
 from coalition.application.security import hash_password
 from coalition.application.settlement import Mailer, OutgoingMail
 from coalition.application.sign_in_limits import Attempt

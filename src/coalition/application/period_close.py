@@ -17,7 +17,8 @@ from typing import Any
 
 from coalition.application.audit import entry
 from coalition.application.ports import CouponsPort, MemberHistory, MemberRef, PosUnitOfWork, ProgramContext
-from coalition.application.pos import PosService, member_facts
+from coalition.application.pos import PosService
+from coalition.application.rule_events import member_facts
 from coalition.domain.coupons import NewCoupon, generate_code
 from coalition.domain.errors import InvalidInput
 from coalition.domain.rules.engine import CompiledRuleSet, Evaluation

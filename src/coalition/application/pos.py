@@ -7,103 +7,84 @@ same transaction as the write, so a retry replays it and a different request und
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from coalition.application import cards_pos, enrolment, gifts, members_pos, points_expiry, refunds, rule_events
 from coalition.application.basket import required_text
 from coalition.application.cache import ACCESS_CHANGES, AccessChanges, TtlCache
 from coalition.application.commands import (
     MAX_IDEMPOTENCY_KEY_LENGTH,
     MAX_RECEIPT_LENGTH,
-    CommandResult,
     DuplicateKey,
     ItemInput,
     PurchaseInput,
-    customer_candidates,
     fingerprint,
     key_hash,
-    member_not_found,
     replay,
-    require_usable_card,
-    zone_named,
 )
+from coalition.application.enrolment import EnrolInput
 from coalition.application.key_life import still_valid
-from coalition.application.member_terms import member_terms, terms_json, tier_json
+from coalition.application.members_pos import customer_candidates, member_not_found
+from coalition.application.members_pos import require_usable_card as require_usable_card  # batch's import
 from coalition.application.occurred_at import OccurredAtWindow
 from coalition.application.ports import (
     Clock,
     MemberHistory,
-    MemberLabels,
     MemberRef,
-    NewRefund,
     PosUnitOfWork,
-    Profile,
     ProgramContext,
-    StatementLine,
-    StoredPurchase,
     StoredResponse,
     TerminalContext,
     UnitOfWorkFactory,
 )
+from coalition.application.pos_results import (
+    AnswerJson,
+    CardChanged,
+    CardIssued,
+    Enrolment,
+    GiftHonoured,
+    GrantedBonus,
+    MemberStatement,
+    MemberSummary,
+    Refunded,
+)
+from coalition.application.pos_results import CommandResult as CommandResult  # batch's import
 from coalition.application.purchases.batch import BatchItem, BatchRecorder
 from coalition.application.purchases.record import Purchases
 from coalition.application.purchases.results import QuoteResult
-from coalition.application.record_ids import new_record_id
+from coalition.application.refunds import RefundInput
+from coalition.application.rule_events import zone_named
 from coalition.domain.bonus import BonusProgram, Tier
-from coalition.domain.breakage import BreakagePolicy, PointsBreakage
-from coalition.domain.cards import CardAction, CardState, next_state
-from coalition.domain.coupons import NewCoupon, issued_coupon
+from coalition.domain.breakage import BreakagePolicy
+from coalition.domain.cards import CardAction
+from coalition.domain.coupons import NewCoupon
 from coalition.domain.errors import (
     Conflict,
     DomainError,
     InvalidInput,
-    NotFound,
-    PurchaseNotFound,
-    RefundNotAllowed,
     Unauthorized,
 )
 from coalition.domain.gifts import (
     Gift,
     GiftBreakage,
-    GiftState,
-    honour_transaction,
-    release_transaction,
-    require_honourable,
 )
-from coalition.domain.identifiers import IdentifierKind, normalize
 from coalition.domain.lots import Lot
-from coalition.domain.members import DEFAULT_CARD_TYPE, parse_label, parse_segments
+from coalition.domain.members import DEFAULT_CARD_TYPE
 from coalition.domain.money import (
     format_basis_points,
     format_minor,
-    format_quantity_milli,
-    parse_amount_minor,
-    parse_quantity_milli,
 )
-from coalition.domain.permissions import OPEN, POINTS, Matrix, Operation, gift_counter
+from coalition.domain.permissions import OPEN, Matrix
 from coalition.domain.purchase import (
-    AccrualPlace,
     ExpiryAccounts,
     MemberPoints,
     PointsAccounts,
-    PurchaseTotals,
-    after_expiry,
-    cumulative_share,
-    expired_grantors,
-    has_expired_lots,
-    plan_bonus,
-    plan_expiry,
-    plan_node_bonus,
-    plan_refund,
-    points_balance,
 )
-from coalition.domain.rules.context import MemberFacts
 from coalition.domain.rules.engine import CompiledRuleSet, Evaluation
 from coalition.domain.rules.model import Trigger
-from coalition.domain.rules.pricing import EventGrants, evaluate_event, event_grants
+from coalition.domain.rules.pricing import EventGrants
 
-# re-exported: the modules that imported these from here before they moved to `commands` keep working
 __all__ = [
     "MAX_IDEMPOTENCY_KEY_LENGTH",
     "MAX_RECEIPT_LENGTH",
@@ -120,35 +101,7 @@ __all__ = [
     "zone_named",
 ]
 
-
-@dataclass(frozen=True, slots=True)
-class RefundInput:
-    amount: str | None = None
-    items: tuple[ItemInput, ...] = ()
-    cashier: str | None = None  # who gives the money back (an active cashier of the refunding outlet)
-
-
-@dataclass(frozen=True, slots=True)
-class IdentifierInput:
-    kind: IdentifierKind
-    value: str
-
-
-@dataclass(frozen=True, slots=True)
-class EnrolInput:
-    kind: str  # personal | anonymous
-    card_number: str | None = None
-    profile: Profile = field(default_factory=Profile)
-    identifiers: tuple[IdentifierInput, ...] = ()
-    segments: tuple[str, ...] = ()
-    card_type: str = DEFAULT_CARD_TYPE
-
-
-@dataclass(frozen=True, slots=True)
-class GrantedBonus:
-    points: int
-    rules: tuple[str, ...]
-
+T = TypeVar("T")
 
 RulesInForce = Callable[[int], Awaitable[CompiledRuleSet | None]]
 RulesAt = Callable[[int, datetime], Awaitable[CompiledRuleSet | None]]
@@ -164,8 +117,12 @@ class PosService:
         access_changes: AccessChanges = ACCESS_CHANGES,
         occurred_at_window: OccurredAtWindow = OccurredAtWindow(),
         rules_at: RulesAt | None = None,
+        *,
+        answer_json: AnswerJson,
     ) -> None:
         self.unit_of_work = unit_of_work
+        # writes a typed answer as the API's JSON, once, to answer it and store it for replays (the HTTP layer's)
+        self.answer_json = answer_json
         self.occurred_at_window = occurred_at_window
         self.clock = clock
         # A published rule set prices purchases instead of the bonus program; looked up at most every few seconds
@@ -205,35 +162,8 @@ class PosService:
             raise Unauthorized("this terminal is unknown or revoked")
         return found
 
-    async def member_summary(self, ctx: TerminalContext, identifier: str) -> dict[str, Any]:
-        rules = await self.rule_set_in_force(ctx.network_id)
-        async with self.unit_of_work() as uow:
-            pc = await self.program_context(uow, ctx.network_id)
-            member = await _find_member(uow, ctx, identifier, lock=False, field_name="identifier")
-            state = await uow.member_points(member)
-            profile = await uow.member_profile(member.member_id)
-            labels = await uow.member_labels(member.member_id)
-            cards = await uow.member_cards(member.member_id)
-            gifts = await uow.member_gifts(member.member_id, self.clock.now())
-            history = await member_history(uow, rules, ctx, member, self.clock.now())
-        now = self.clock.now()
-        program = pc.program
-        # the terms of the rule set in force (the program's own rules when none is published), as a purchase sees them
-        facts = member_facts(history, state.lifetime_spend_minor, points_balance(state, now))
-        terms = member_terms(rules, program, facts, ctx, now)
-        return {
-            "member": _member_json(member, profile, labels),
-            "card": _card_json(member),
-            "cards": [{"number": number, "state": str(state_)} for number, state_ in cards],
-            "points_balance": points_balance(state, now),
-            "lifetime_spend": format_minor(state.lifetime_spend_minor, program.currency),
-            "currency": program.currency,
-            "tier": tier_json(program, terms),
-            "terms": terms_json(program, terms),
-            "balances": [{"asset": program.points_asset, "balance": points_balance(state, now)}],
-            "next_expiry": _next_expiry(state, now),
-            "gifts": [gift_json(gift) for gift in gifts],
-        }
+    async def member_summary(self, ctx: TerminalContext, identifier: str) -> MemberSummary:
+        return await members_pos.member_summary(self, ctx, identifier)
 
     async def quote(self, ctx: TerminalContext, purchase: PurchaseInput) -> QuoteResult:
         """What a purchase would do (see `application.purchases`); nothing is written."""
@@ -257,18 +187,8 @@ class PosService:
             return await self.rule_set_in_force(network_id)
         return await self._rules_at(network_id, occurred_at)
 
-    async def statement(self, network_id: int, identifier: str, limit: int = 500) -> dict[str, Any]:
-        async with self.unit_of_work() as uow:
-            member = await uow.find_member(network_id, customer_candidates(identifier, "identifier"), lock=False)
-            if member is None:
-                raise member_not_found(identifier, "identifier")
-            lines = await uow.statement(member, limit)
-            state = await uow.member_points(member)
-        return {
-            "member_id": member.member_id,
-            "points_balance": state.balance,
-            "transactions": [_statement_json(line) for line in lines],
-        }
+    async def statement(self, network_id: int, identifier: str, limit: int = 500) -> MemberStatement:
+        return await members_pos.statement(self, network_id, identifier, limit)
 
     # --- commands -----------------------------------------------------------------------------------------
 
@@ -285,116 +205,13 @@ class PosService:
         refund: RefundInput,
         idempotency_key: str | None,
         request_hash: str,
-    ) -> CommandResult:
-        rules = await self.rule_set_in_force(ctx.network_id)
-
-        async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
-            pc = await self.program_context(uow, ctx.network_id)
-            stored = await uow.purchase_for_refund(ctx.network_id, purchase_id)
-            if stored is None or stored.partner_id != ctx.partner_id:  # another partner's: not found, not "forbidden"
-                raise PurchaseNotFound(f"this outlet's partner has no purchase '{purchase_id}'", field="purchase_id")
-            await self.require_cashier(uow, ctx, refund.cashier)
-            program = pc.program
-            refund_minor, quantities = _refund_amount(program, stored, refund)
-            now = self.clock.now()
-            member = MemberRef(stored.member_id, "", stored.points_account_id, None, None, None)
-            state = await self.swept_points(uow, ctx, pc, member, now)
-            accounts = await self.points_accounts(uow, ctx, pc, member)
-            plan = plan_refund(program, accounts, state, _totals(stored), refund_minor, now)
-            tx_id = None
-            if plan.transaction is not None:
-                tx = plan.transaction
-                if stored.tx_id is not None:
-                    tx = type(tx)(tx.kind, tx.postings, reverses_tx_id=stored.tx_id, memo=f"refund of {stored.id}")
-                tx_id = await uow.post(ctx.network_id, tx, ctx.outlet_id, now, now)
-                await uow.apply_lots(tx_id, stored.points_account_id, plan.lot_takes, plan.new_lots)
-            await uow.set_member_points(
-                stored.member_id, stored.points_account_id, plan.balance_after, plan.lifetime_spend_after_minor
-            )
-            refund_id = new_record_id()
-            await uow.insert_refund(
-                NewRefund(
-                    id=refund_id,
-                    purchase_id=stored.id,
-                    terminal_id=ctx.terminal_id,
-                    refund_minor=refund_minor,
-                    money_back_minor=plan.money_back_minor,
-                    points_clawed_back=plan.points_clawed_back,
-                    points_returned=plan.points_returned,
-                    quantities_milli=quantities,
-                    cashier_login=refund.cashier,
-                ),
-                tx_id,
-                now,
-            )
-            left_minor = stored.check_minor - stored.refunded_before_minor - refund_minor
-            revoked = await self._revoke_gifts(uow, ctx, stored.id, now) if left_minor == 0 else []
-            extras = await self._refund_rules(uow, ctx, rules, member, stored.id, refund_minor, now)
-            currency = program.currency
-            return CommandResult(
-                201,
-                {
-                    "id": refund_id,
-                    "purchase_id": stored.id,
-                    "amount": format_minor(refund_minor, currency),
-                    "money_back": format_minor(plan.money_back_minor, currency),
-                    "currency": currency,
-                    "points_clawed_back": plan.points_clawed_back,
-                    "points_returned": plan.points_returned,
-                    "points_balance": plan.balance_after,
-                    "refundable_left": format_minor(left_minor, currency),
-                    "gifts_revoked": revoked,
-                }
-                | extras,  # after the refund's own figures: a goodwill bonus changes the balance
-            )
-
-        return await self.idempotent(ctx, idempotency_key, request_hash, record)
+    ) -> CommandResult[Refunded]:
+        return await refunds.refund(self, ctx, purchase_id, refund, idempotency_key, request_hash)
 
     async def enrol(
         self, ctx: TerminalContext, enrol: EnrolInput, idempotency_key: str | None, request_hash: str
-    ) -> CommandResult:
-        identifiers = _enrolment_identifiers(enrol)
-        segments = parse_segments(enrol.segments)
-        card_type = parse_label(enrol.card_type, field="card_type")
-        rules = await self.rule_set_in_force(ctx.network_id)
-
-        async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
-            pc = await self.program_context(uow, ctx.network_id)
-            now = self.clock.now()
-            profile = _clean_profile(enrol)
-            member = await uow.create_member(ctx.network_id, enrol.kind, profile, pc, now, segments)
-            card_id = None
-            card_number = None
-            if enrol.card_number:
-                card_number = normalize(IdentifierKind.CARD, enrol.card_number, field="card_number")
-                card_id = await uow.add_card(
-                    ctx.network_id, member.member_id, card_number, CardState.ACTIVE, now, card_type
-                )
-            for ident in identifiers:
-                linked_card = card_id if ident.kind is IdentifierKind.CARD else None
-                await uow.add_identifier(ctx.network_id, member.member_id, linked_card, ident.kind, ident.value)
-            facts = MemberFacts(
-                kind=enrol.kind,
-                segments=frozenset(segments),
-                birth_date=profile.birth_date,
-                card_type=card_type if card_number else "",
-            )
-            no_points = MemberPoints(0, 0, ())
-            evaluation = evaluate_at(rules, Trigger.ENROLMENT, facts, ctx, now)
-            bonus = await self.event_bonus(uow, ctx, member, Trigger.ENROLMENT, evaluation, now, no_points)
-            body = {
-                "member": _member_json(member, profile, MemberLabels("", segments)),
-                "card": {"number": card_number, "state": str(CardState.ACTIVE), "type": card_type}
-                if card_number
-                else None,
-                "identifiers": [{"kind": str(i.kind), "value": i.value} for i in identifiers],
-                "points_balance": bonus.points if bonus else 0,
-            }
-            if bonus is not None:
-                body["bonus"] = {"points": bonus.points, "rules": list(bonus.rules)}
-            return CommandResult(201, body)
-
-        return await self.idempotent(ctx, idempotency_key, request_hash, record)
+    ) -> CommandResult[Enrolment]:
+        return await enrolment.enrol(self, ctx, enrol, idempotency_key, request_hash)
 
     async def issue_card(
         self,
@@ -404,32 +221,10 @@ class PosService:
         idempotency_key: str | None,
         request_hash: str,
         card_type: str = DEFAULT_CARD_TYPE,
-    ) -> CommandResult:
-        card_number = normalize(IdentifierKind.CARD, number, field="number")
-        card_type = parse_label(card_type, field="card_type")
-
-        async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
-            now = self.clock.now()
-            if member_identifier:
-                member = await _find_member(uow, ctx, member_identifier, lock=True, field_name="member")
-            else:
-                pc = await self.program_context(uow, ctx.network_id)
-                member = await uow.create_member(ctx.network_id, "anonymous", Profile(), pc, now)
-            card_id = await uow.add_card(
-                ctx.network_id, member.member_id, card_number, CardState.ACTIVE, now, card_type
-            )
-            await uow.add_identifier(ctx.network_id, member.member_id, card_id, IdentifierKind.CARD, card_number)
-            return CommandResult(
-                201,
-                {
-                    "number": card_number,
-                    "state": str(CardState.ACTIVE),
-                    "type": card_type,
-                    "member_id": member.member_id,
-                },
-            )
-
-        return await self.idempotent(ctx, idempotency_key, request_hash, record)
+    ) -> CommandResult[CardIssued]:
+        return await cards_pos.issue_card(
+            self, ctx, number, member_identifier, idempotency_key, request_hash, card_type
+        )
 
     async def change_card(
         self,
@@ -439,48 +234,13 @@ class PosService:
         new_number: str | None,
         idempotency_key: str | None,
         request_hash: str,
-    ) -> CommandResult:
-        if action is CardAction.REPLACE and not new_number:
-            raise InvalidInput("a replacement needs the new card's number", field="new_number")
-
-        async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
-            body = await change_card_state(uow, ctx.network_id, number, action, new_number, self.clock.now())
-            return CommandResult(200, body)
-
-        return await self.idempotent(ctx, idempotency_key, request_hash, record)
+    ) -> CommandResult[CardChanged]:
+        return await cards_pos.change_card(self, ctx, number, action, new_number, idempotency_key, request_hash)
 
     async def honour_gift(
         self, ctx: TerminalContext, gift_id: str, idempotency_key: str | None, request_hash: str
-    ) -> CommandResult:
-        """Hand a gift over at this outlet: once, while valid, where allowed; the node then owes this partner its
-        agreed price."""
-
-        async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
-            now = self.clock.now()
-            gift = await uow.gift(ctx.network_id, gift_id.strip(), lock=True)
-            if gift is None:
-                raise NotFound(f"this network has no gift '{gift_id}'", field="gift_id")
-            require_honourable(gift, ctx.outlet_name, ctx.partner_id, now)
-            matrix = await self.matrix(uow, ctx.network_id)
-            matrix.require(ctx.outlet_id, ctx.outlet_name, gift_counter(gift.gift_type.code), Operation.HONOUR)
-            pc = await self.program_context(uow, ctx.network_id)
-            partner_account = await self._partner_account(uow, ctx)
-            memo = f"gift {gift.id} handed over: {gift.gift_type.name}"
-            tx = honour_transaction(
-                partner_account, pc.node_obligations_account, pc.program.money_asset, gift.gift_type.price_minor, memo
-            )
-            tx_id = await uow.post(ctx.network_id, tx, ctx.outlet_id, now, now)
-            if not await uow.mark_gift_honoured(gift.id, ctx.outlet_id, tx_id, now):
-                raise Conflict(f"gift {gift.id} was handed over already", field="gift_id")
-            body = gift_json(gift) | {
-                "state": GiftState.HONOURED.value,
-                "honoured_at": now.isoformat(),
-                "outlet": ctx.outlet_name,
-                "price": format_minor(gift.gift_type.price_minor, pc.program.currency),
-            }
-            return CommandResult(200, body)
-
-        return await self.idempotent(ctx, idempotency_key, request_hash, record)
+    ) -> CommandResult[GiftHonoured]:
+        return await gifts.honour_gift(self, ctx, gift_id, idempotency_key, request_hash)
 
     async def purchase_batch(
         self, ctx: TerminalContext, items: Sequence[BatchItem]
@@ -488,15 +248,17 @@ class PosService:
         """Many purchases in one unit of work; each item gets its own answer (see `application.purchases.batch`)."""
         return await BatchRecorder(self, ctx).run(items)
 
-    # --- helpers ------------------------------------------------------------------------------------------
+    def answered(self, status_code: int, result: T) -> CommandResult[T]:
+        """A command's typed answer with its JSON, written once: `idempotent` stores that JSON for replays."""
+        return CommandResult(status_code, self.answer_json(result), result=result)
 
     async def idempotent(
         self,
         ctx: TerminalContext,
         idempotency_key: str | None,
         request_hash: str,
-        operation: Callable[[PosUnitOfWork, str], Awaitable[CommandResult]],
-    ) -> CommandResult:
+        operation: Callable[[PosUnitOfWork, str], Awaitable[CommandResult[Any]]],
+    ) -> CommandResult[Any]:
         result = await self._maybe_idempotent(ctx, idempotency_key, request_hash, operation)
         if result is None:
             raise RuntimeError("an idempotent command wrote nothing")
@@ -593,17 +355,7 @@ class PosService:
         lots: tuple[Lot, ...],
         now: datetime,
     ) -> tuple[ExpiryAccounts, BreakagePolicy]:
-        """What a member's sweep posts to under the network's policy: the obligations accounts of the partners that
-        granted the expired points are looked up only when the policy returns value to them."""
-        policy = await self.breakage_policy(uow, network_id)
-        partner_accounts = {}
-        if policy.kind is not PointsBreakage.KEPT:
-            for partner_id in expired_grantors(lots, now):
-                partner_accounts[partner_id] = await self.partner_account(uow, network_id, partner_id)
-        accounts = ExpiryAccounts(
-            member.points_account_id, pc.points_breakage_account, pc.node_obligations_account, partner_accounts
-        )
-        return accounts, policy
+        return await points_expiry.expiry_accounts(self, uow, network_id, pc, member, lots, now)
 
     async def matrix(self, uow: PosUnitOfWork, network_id: int) -> Matrix:
         """The network's permissions matrix, cached like the program (a change takes effect within seconds)."""
@@ -642,45 +394,10 @@ class PosService:
     async def expire_points(
         self, network_id: int, progress: Callable[[int, int], None] | None = None
     ) -> dict[str, Any]:
-        """Post every expired lot of the network to breakage, one member (and one transaction) at a time, so the
-        node's breakage account is current without waiting for each member's next purchase; under the network's
-        policy, part or all of the expired points' value goes back to the partners that granted them."""
-        now = self.clock.now()
-        async with self.unit_of_work() as uow:
-            pc = await self.program_context(uow, network_id)
-            due = await uow.members_with_expired_lots(network_id, now)
-            policy = await self.breakage_policy(uow, network_id)
-        points = returned_minor = 0
-        for done, (member_id, account_id) in enumerate(due, start=1):
-            member = MemberRef(member_id, "", account_id, None, None, None)
-            async with self.unit_of_work() as uow:
-                await uow.lock_member(member_id)
-                state = await uow.member_points(member)
-                swept, returned = await self._sweep(uow, network_id, pc, member, state, now)
-                points += state.balance - swept.balance
-                returned_minor += returned
-            if progress is not None:
-                progress(done, len(due))
-        return {
-            "members": len(due),
-            "points": points,
-            "policy": breakage_json(policy),
-            "returned_to_partners": format_minor(returned_minor, pc.program.currency),
-        }
+        return await points_expiry.expire_points(self, network_id, progress)
 
     async def expire_gifts(self, network_id: int) -> dict[str, Any]:
-        """Mark every gift whose validity ended unused as expired; where the network releases them, reverse the
-        grant, so the granting partner owes nothing for it (settlement shows it as granted value taken back)."""
-        now = self.clock.now()
-        async with self.unit_of_work() as uow:
-            due = await uow.gifts_due_to_expire(network_id, now)
-            policy = await uow.gift_breakage(network_id)
-        released = 0
-        for gift_id, grant_tx_id in due:
-            async with self.unit_of_work() as uow:
-                applied = await self.expire_gift(uow, network_id, gift_id, grant_tx_id, policy, now)
-                released += applied is GiftBreakage.RELEASED
-        return {"gifts": len(due), "released": released, "policy": policy.value}
+        return await gifts.expire_gifts(self, network_id)
 
     async def expire_gift(
         self,
@@ -692,64 +409,7 @@ class PosService:
         now: datetime,
         why: str = "expired",
     ) -> GiftBreakage | None:
-        """Expire one gift not handed over, under its lock, releasing the grant where the network does; None when it
-        was handed over or expired by someone else since it was listed."""
-        gift = await uow.gift(network_id, gift_id, lock=True)
-        if gift is None or gift.state is not GiftState.GRANTED:
-            return None
-        release_tx_id = None
-        if policy is GiftBreakage.RELEASED:
-            release = release_transaction(await uow.transaction(grant_tx_id), grant_tx_id, gift_id, why)
-            release_tx_id = await uow.post(network_id, release, None, now, now)
-        if not await uow.mark_gift_expired(gift_id, now, release_tx_id):
-            raise RuntimeError(f"gift {gift_id} changed under its lock")
-        return policy
-
-    async def _refund_rules(
-        self,
-        uow: PosUnitOfWork,
-        ctx: TerminalContext,
-        rules: CompiledRuleSet | None,
-        member: MemberRef,
-        purchase_id: str,
-        refund_minor: int,
-        now: datetime,
-    ) -> dict[str, Any]:
-        """What the `refund` rules that apply at this outlet give on a refund of `refund_minor` (the basket is one line
-        of that amount): their fixed points as a goodwill bonus, and their coupons."""
-        if rules is None or not rules.candidates(Trigger.REFUND, ctx.partner_name, ctx.outlet_name):
-            return {}  # most networks: no read of the member beyond the refund's own
-        state = await uow.member_points(member)  # after the refund
-        history = await member_history(uow, rules, ctx, member, now)
-        facts = member_facts(history, state.lifetime_spend_minor, state.balance)
-        evaluation = evaluate_at(rules, Trigger.REFUND, facts, ctx, now, total_minor=refund_minor)
-        if evaluation is None:
-            return {}
-        answer: dict[str, Any] = {}
-        bonus = await self.event_bonus(uow, ctx, member, Trigger.REFUND, evaluation, now, state)
-        if bonus is not None:
-            answer["bonus"] = {"points": bonus.points, "rules": list(bonus.rules)}
-            answer["points_balance"] = state.balance + bonus.points
-        coupons = tuple(
-            issued_coupon(effect.campaign, member.member_id, effect.valid_days, effect.uses, now, purchase_id)
-            for _, effect in evaluation.coupons
-        )
-        if coupons:
-            await uow.add_coupons(ctx.network_id, coupons, now)
-            answer["coupons_issued"] = [coupon_json(coupon) for coupon in coupons]
-        return answer
-
-    async def _revoke_gifts(
-        self, uow: PosUnitOfWork, ctx: TerminalContext, purchase_id: str, now: datetime
-    ) -> list[str]:
-        """A purchase refunded in full takes back the gifts it granted that were not handed over yet: the refund
-        reverses its share of every obligation, so the granting partner owes nothing for them."""
-        revoked = []
-        for gift_id, grant_tx_id in await uow.open_gifts_of_purchase(purchase_id):
-            why = f"revoked by the refund of {purchase_id}"
-            if await self.expire_gift(uow, ctx.network_id, gift_id, grant_tx_id, GiftBreakage.RELEASED, now, why):
-                revoked.append(gift_id)
-        return revoked
+        return await gifts.expire_gift(uow, network_id, gift_id, grant_tx_id, policy, now, why)
 
     async def swept_points(
         self, uow: PosUnitOfWork, ctx: TerminalContext, pc: ProgramContext, member: MemberRef, now: datetime
@@ -768,29 +428,7 @@ class PosService:
         state: MemberPoints,
         visit_id: str | None = None,
     ) -> GrantedBonus | None:
-        """The fixed points of an event's rules at this outlet (a welcome bonus at enrolment, an entry bonus at a
-        visit's start, a goodwill bonus on a refund) as one ledger transaction, owed by the outlet's partner; the
-        member is locked. `evaluation` comes from `evaluate_at` (None: no rule of the event applies here); each rule's
-        points go to a lot of its own expiry (`end_of_visit`: the visit `visit_id`, when one is open)."""
-        if evaluation is None:
-            return None
-        pc = await self.program_context(uow, ctx.network_id)
-        granted = event_grants(evaluation, pc.program.point_value_minor)
-        if granted.points <= 0:
-            return None
-        (await self.matrix(uow, ctx.network_id)).require(ctx.outlet_id, ctx.outlet_name, POINTS, Operation.ACCRUE)
-        accounts = await self.points_accounts(uow, ctx, pc, member)
-        memo = f"{trigger.value}: {', '.join(granted.rules)}"
-        place = AccrualPlace(zone_named(ctx.timezone), visit_id)
-        plan = plan_bonus(
-            pc.program, accounts, state, granted.points, now, memo, by_expiry=granted.by_expiry, place=place
-        )
-        tx_id = await uow.post(ctx.network_id, plan.transaction, ctx.outlet_id, now, now)
-        await uow.apply_lots(tx_id, member.points_account_id, (), plan.new_lots)
-        await uow.set_member_points(
-            member.member_id, member.points_account_id, plan.balance_after, state.lifetime_spend_minor
-        )
-        return GrantedBonus(granted.points, granted.rules)
+        return await rule_events.event_bonus(self, uow, ctx, member, trigger, evaluation, now, state, visit_id)
 
     async def grant_node_bonus(
         self,
@@ -802,27 +440,12 @@ class PosService:
         memo: str,
         now: datetime,
     ) -> bool:
-        """Points the network grants with no outlet (birthday, the close of a month), once per `memo`: the node
-        carries their value. The member is locked; False when nothing was granted."""
-        if granted.points <= 0 or await uow.has_bonus(member.points_account_id, memo):
-            return False
-        state = await uow.member_points(member)
-        plan = plan_node_bonus(
-            pc.program,
-            pc.points_issued_account,
-            member.points_account_id,
-            state,
-            granted.points,
-            now,
-            memo,
-            by_expiry=granted.by_expiry,
-        )
-        tx_id = await uow.post(network_id, plan.transaction, None, now, now)
-        await uow.apply_lots(tx_id, member.points_account_id, (), plan.new_lots)
-        await uow.set_member_points(
-            member.member_id, member.points_account_id, plan.balance_after, state.lifetime_spend_minor
-        )
-        return True
+        return await rule_events.grant_node_bonus(uow, network_id, pc, member, granted, memo, now)
+
+    async def read_member_history(
+        self, uow: PosUnitOfWork, rules: CompiledRuleSet | None, ctx: TerminalContext, member: MemberRef, now: datetime
+    ) -> MemberHistory | None:
+        return await member_history(uow, rules, ctx, member, now)  # the module's function, shared with the purchase
 
     async def _sweep_expired(
         self,
@@ -833,36 +456,7 @@ class PosService:
         state: MemberPoints,
         now: datetime,
     ) -> MemberPoints:
-        return (await self._sweep(uow, network_id, pc, member, state, now))[0]
-
-    async def _sweep(
-        self,
-        uow: PosUnitOfWork,
-        network_id: int,
-        pc: ProgramContext,
-        member: MemberRef,
-        state: MemberPoints,
-        now: datetime,
-    ) -> tuple[MemberPoints, int]:
-        """Post the member's expired lots to breakage (the member is locked): the points left, and the value
-        returned to granting partners (minor units)."""
-        if not has_expired_lots(state, now):
-            return state, 0
-        accounts, policy = await self.expiry_accounts(uow, network_id, pc, member, state.lots, now)
-        expiry = plan_expiry(pc.program, accounts, state.lots, now, policy)
-        if expiry is None:
-            return state, 0
-        tx_id = await uow.post(network_id, expiry.transaction, None, now, now)
-        await uow.apply_lots(tx_id, member.points_account_id, expiry.takes, ())
-        swept = after_expiry(state, expiry)
-        await uow.set_member_points(
-            member.member_id, member.points_account_id, swept.balance, swept.lifetime_spend_minor
-        )
-        return swept, expiry.returned_minor
-
-
-def breakage_json(policy: BreakagePolicy) -> dict[str, Any]:
-    return {"policy": policy.kind.value, "share_bp": policy.share_bp}
+        return (await points_expiry.sweep(self, uow, network_id, pc, member, state, now))[0]
 
 
 def _conflict(duplicate: DuplicateKey) -> Conflict:
@@ -875,155 +469,6 @@ def _conflict(duplicate: DuplicateKey) -> Conflict:
     return Conflict(detail, field=field_name)
 
 
-async def usable_member_locked(
-    uow: PosUnitOfWork, ctx: TerminalContext, customer: str, candidates: tuple[str, ...]
-) -> MemberRef:
-    """The member `customer` identifies (its `candidates` checked before the unit of work), locked, whose card may
-    be used: what a visit's entry and a device's use start with."""
-    member = await uow.find_member(ctx.network_id, candidates, lock=True)
-    if member is None:
-        raise member_not_found(customer)
-    require_usable_card(member)
-    return member
-
-
-async def _find_member(
-    uow: PosUnitOfWork, ctx: TerminalContext, identifier: str, *, lock: bool, field_name: str
-) -> MemberRef:
-    member = await uow.find_member(ctx.network_id, customer_candidates(identifier, field_name), lock=lock)
-    if member is None:
-        raise member_not_found(identifier, field_name)
-    return member
-
-
-async def change_card_state(
-    uow: PosUnitOfWork, network_id: int, number: str, action: CardAction, new_number: str | None, now: datetime
-) -> dict[str, Any]:
-    """Move a card through its life cycle (a replacement adds the new card to the same member, so the balance and
-    the history stay with them); shared by the tills and the administrator's console."""
-    card = await uow.find_member(network_id, customer_candidates(number, "number"), lock=True)
-    if card is None:
-        raise member_not_found(number, "number")
-    if card.card_id is None or card.card_state is None:
-        raise InvalidInput(f"'{number}' identifies a member, not a card", field="number")
-    target = next_state(card.card_state, action)
-    body: dict[str, Any] = {"number": card.card_number, "state": str(target), "member_id": card.member_id}
-    replacement_id = None
-    if action is CardAction.REPLACE and new_number:
-        replacement = normalize(IdentifierKind.CARD, new_number, field="new_number")
-        card_type = await uow.card_type(card.card_id)  # a social card's replacement is a social card
-        replacement_id = await uow.add_card(network_id, card.member_id, replacement, CardState.ACTIVE, now, card_type)
-        await uow.add_identifier(network_id, card.member_id, replacement_id, IdentifierKind.CARD, replacement)
-        body["replaced_by"] = {"number": replacement, "state": str(CardState.ACTIVE)}
-    await uow.set_card_state(card.card_id, target, now, replacement_id)
-    return body
-
-
-def _refund_amount(program: BonusProgram, stored: StoredPurchase, refund: RefundInput) -> tuple[int, dict[str, int]]:
-    """The refund measured on the check total before points, from an amount or from returned items."""
-    if (refund.amount is None) == (not refund.items):
-        raise InvalidInput("send either the refund 'amount' or the returned 'items'", field="amount")
-    if refund.amount is not None:
-        return parse_amount_minor(refund.amount, program.currency, field="amount"), {}
-    if not stored.lines:
-        raise InvalidInput("this purchase was recorded without items; refund it by amount", field="items")
-    quantities: dict[str, int] = {}
-    for index, item in enumerate(refund.items):
-        quantity = parse_quantity_milli(item.quantity, field=f"items[{index}].quantity")
-        quantities[item.sku] = quantities.get(item.sku, 0) + quantity
-    total = 0
-    for index, (sku, quantity) in enumerate(quantities.items()):
-        sku_lines = [line for line in stored.lines if line.sku == sku]
-        if not sku_lines:
-            raise InvalidInput(f"item '{sku}' is not on this purchase", field=f"items[{index}].sku")
-        bought = sum(line.quantity_milli for line in sku_lines)
-        before = stored.refunded_quantity_milli.get(sku, 0)
-        if before + quantity > bought:
-            raise RefundNotAllowed(
-                f"item '{sku}': {format_quantity_milli(bought - before)} of {format_quantity_milli(bought)} "
-                "left to return",
-                field=f"items[{index}].quantity",
-            )
-        total += cumulative_share(sum(line.total_minor for line in sku_lines), before, quantity, bought)
-    return total, quantities
-
-
-def _totals(stored: StoredPurchase) -> PurchaseTotals:
-    return PurchaseTotals(
-        check_minor=stored.check_minor,
-        amount_due_minor=stored.amount_due_minor,
-        points_earned=stored.points_earned,
-        points_redeemed=stored.points_redeemed,
-        refunded_before_minor=stored.refunded_before_minor,
-        spent=stored.spent,
-    )
-
-
-def _enrolment_identifiers(enrol: EnrolInput) -> list[IdentifierInput]:
-    if enrol.kind not in ("personal", "anonymous"):
-        raise InvalidInput("kind is 'personal' or 'anonymous'", field="kind")
-    found: list[IdentifierInput] = []
-    if enrol.card_number:
-        found.append(
-            IdentifierInput(IdentifierKind.CARD, normalize(IdentifierKind.CARD, enrol.card_number, field="card_number"))
-        )
-    if enrol.profile.phone:
-        found.append(
-            IdentifierInput(
-                IdentifierKind.PHONE, normalize(IdentifierKind.PHONE, enrol.profile.phone, field="profile.phone")
-            )
-        )
-    for index, ident in enumerate(enrol.identifiers):
-        found.append(
-            IdentifierInput(ident.kind, normalize(ident.kind, ident.value, field=f"identifiers[{index}].value"))
-        )
-    values = [ident.value for ident in found]
-    if len(set(values)) != len(values):
-        raise InvalidInput("the same identifier is listed twice", field="identifiers")
-    if not found:
-        raise InvalidInput(
-            "a member needs at least one identifier: a card number, a phone or another", field="card_number"
-        )
-    return found
-
-
-def _clean_profile(enrol: EnrolInput) -> Profile:
-    profile = enrol.profile
-    if enrol.kind == "anonymous":
-        if profile.name or profile.email or profile.birth_date or profile.phone:
-            raise InvalidInput("an anonymous card has no profile; enrol a personal member instead", field="profile")
-        return Profile()
-    if not profile.consent_data_processing:
-        raise InvalidInput(
-            "a personal profile needs the customer's consent to data processing",
-            field="profile.consent_data_processing",
-        )
-    if profile.phone:
-        return replace(profile, phone=normalize(IdentifierKind.PHONE, profile.phone))
-    return profile
-
-
-def _member_json(member: MemberRef, profile: Profile, labels: MemberLabels) -> dict[str, Any]:
-    return {
-        "id": member.member_id,
-        "kind": member.kind,
-        "tier": labels.tier,
-        "segments": list(labels.segments),
-        "name": profile.name,
-        "phone": profile.phone,
-        "email": profile.email,
-        "birth_date": profile.birth_date.isoformat() if profile.birth_date else None,
-        "consent_data_processing": profile.consent_data_processing,
-        "consent_newsletters": profile.consent_newsletters,
-    }
-
-
-def _card_json(member: MemberRef) -> dict[str, Any] | None:
-    if member.card_number is None or member.card_state is None:
-        return None
-    return {"number": member.card_number, "state": str(member.card_state)}
-
-
 def _tier_json(program: BonusProgram, tier: Tier) -> dict[str, Any]:
     return {
         "from_lifetime_spend": format_minor(tier.min_lifetime_spend_minor, program.currency),
@@ -1032,72 +477,6 @@ def _tier_json(program: BonusProgram, tier: Tier) -> dict[str, Any]:
         "redeem_cap": format_basis_points(tier.redeem_cap_bp),
         "min_check_for_redeem": format_minor(program.min_check_for_redeem_minor, program.currency),
     }
-
-
-def _next_expiry(state: MemberPoints, now: datetime) -> dict[str, Any] | None:
-    upcoming = sorted(
-        (lot for lot in state.lots if lot.expires_at is not None and lot.expires_at > now and lot.remaining),
-        key=lambda lot: lot.expires_at or now,
-    )
-    if not upcoming or upcoming[0].expires_at is None:
-        return None
-    return {"points": upcoming[0].remaining, "expires_at": upcoming[0].expires_at.isoformat()}
-
-
-def _statement_json(line: StatementLine) -> dict[str, Any]:
-    return {
-        "tx_id": line.tx_id,
-        "kind": line.kind,
-        "occurred_at": line.occurred_at.isoformat(),
-        "recorded_at": line.recorded_at.isoformat(),
-        "outlet": line.outlet_name,
-        "points": line.amount,
-        "balance_after": line.balance_after,
-        "memo": line.memo,
-        "reverses_tx_id": line.reverses_tx_id,
-    }
-
-
-def member_facts(history: MemberHistory | None, lifetime_spend_minor: int, points_balance: int) -> MemberFacts:
-    """What rules see of a member: the points and spend, and the history read when the rule set uses it."""
-    facts = MemberFacts(lifetime_spend_minor=lifetime_spend_minor, points_balance=points_balance)
-    if history is None:
-        return facts
-    return replace(
-        facts,
-        kind=history.kind,
-        birth_date=history.birth_date,
-        visit_count=history.visit_count,
-        period_spend_minor=history.period_spend_minor,
-        previous_period_spend_minor=history.previous_period_spend_minor,
-        tier=history.tier,
-        segments=history.segments,
-        card_type=history.card_type,
-    )
-
-
-def evaluate_at(
-    rules: CompiledRuleSet | None,
-    trigger: Trigger,
-    facts: MemberFacts,
-    ctx: TerminalContext,
-    now: datetime,
-    total_minor: int = 0,
-) -> Evaluation | None:
-    """The rules of an event without a basket of goods at this terminal's outlet, in its local time; None when no
-    rule of that trigger applies here (nothing is evaluated)."""
-    if rules is None or not rules.candidates(trigger, ctx.partner_name, ctx.outlet_name):
-        return None
-    return evaluate_event(
-        rules,
-        trigger,
-        facts,
-        outlet=ctx.outlet_name,
-        partner=ctx.partner_name,
-        now_utc=now,
-        local_time=now.astimezone(zone_named(ctx.timezone)),
-        total_minor=total_minor,
-    )
 
 
 def coupon_json(coupon: NewCoupon) -> dict[str, Any]:
@@ -1129,3 +508,5 @@ async def member_history(
     month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     previous_month_start = (month_start - timedelta(days=1)).replace(day=1)
     return await uow.member_history(member.member_id, member.card_id, month_start, previous_month_start)
+
+

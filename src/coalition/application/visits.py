@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
+from coalition.application.members_pos import customer_candidates, usable_member_locked
 from coalition.application.ports import (
     MemberRef,
     PosUnitOfWork,
@@ -20,16 +20,10 @@ from coalition.application.ports import (
     TerminalContext,
     VisitsPort,
 )
-from coalition.application.pos import (
-    CommandResult,
-    PosService,
-    customer_candidates,
-    evaluate_at,
-    member_facts,
-    member_history,
-    usable_member_locked,
-)
+from coalition.application.pos_parts import PosParts
+from coalition.application.pos_results import CommandResult, VisitEnded, VisitReset, VisitStarted, VisitView
 from coalition.application.record_ids import new_record_id
+from coalition.application.rule_events import evaluate_at, member_facts
 from coalition.domain.errors import Conflict, NotFound
 from coalition.domain.lots import Lot
 from coalition.domain.purchase import MemberPoints, points_balance
@@ -48,16 +42,16 @@ from coalition.domain.visits import (
 
 
 class VisitService:
-    def __init__(self, pos: PosService) -> None:
+    def __init__(self, pos: PosParts) -> None:
         self.pos = pos
 
     async def start(
         self, ctx: TerminalContext, customer: str, idempotency_key: str | None, request_hash: str
-    ) -> CommandResult:
+    ) -> CommandResult[VisitStarted]:
         candidates = customer_candidates(customer)
         rules = await self.pos.rule_set_in_force(ctx.network_id)
 
-        async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
+        async def record(uow: PosUnitOfWork, _key: str) -> CommandResult[VisitStarted]:
             now = self.pos.clock.now()
             member = await usable_member_locked(uow, ctx, customer, candidates)
             open_visit = await uow.open_visit_of(member.member_id)
@@ -68,25 +62,22 @@ class VisitService:
             state = await self.pos.swept_points(uow, ctx, pc, member, now)
             visit = Visit(new_record_id(), member.member_id, ctx.outlet_id, now)
             await uow.insert_visit(ctx.network_id, visit)
-            facts = await _member_facts(uow, rules, ctx, member, now, state)
+            facts = await self._member_facts(uow, rules, ctx, member, now, state)
             entry = evaluate_at(rules, Trigger.VISIT_START, facts, ctx, now)
             bonus = await self.pos.event_bonus(uow, ctx, member, Trigger.VISIT_START, entry, now, state, visit.id)
-            body = _visit_json(visit, ctx.outlet_name, None) | {
-                "member": member.member_id,
-                "points_balance": points_balance(state, now) + (bonus.points if bonus else 0),
-            }
-            if bonus is not None:
-                body["bonus"] = {"points": bonus.points, "rules": list(bonus.rules)}
-            return CommandResult(201, body)
+            balance = points_balance(state, now) + (bonus.points if bonus else 0)
+            started = VisitStarted(_visit_view(visit, ctx.outlet_name, None), balance, bonus)
+            return self.pos.answered(201, started)
 
-        return await self.pos.idempotent(ctx, idempotency_key, request_hash, record)
+        result: CommandResult[VisitStarted] = await self.pos.idempotent(ctx, idempotency_key, request_hash, record)
+        return result
 
     async def end(
         self, ctx: TerminalContext, visit_id: str, idempotency_key: str | None, request_hash: str
-    ) -> CommandResult:
+    ) -> CommandResult[VisitEnded]:
         rules = await self.pos.rule_set_in_force(ctx.network_id)
 
-        async def record(uow: PosUnitOfWork, _key: str) -> CommandResult:
+        async def record(uow: PosUnitOfWork, _key: str) -> CommandResult[VisitEnded]:
             now = self.pos.clock.now()
             visit = await _visit(uow, ctx, visit_id, to_end=True)
             require_open(visit)
@@ -95,7 +86,7 @@ class VisitService:
             pc = await self.pos.program_context(uow, ctx.network_id)
             state = await self.pos.swept_points(uow, ctx, pc, member, now)
             state, expired = await self._expire_visit_lots(uow, ctx, pc, member, visit, state, now)
-            facts = await _member_facts(uow, rules, ctx, member, now, state)
+            facts = await self._member_facts(uow, rules, ctx, member, now, state)
             exit_rules = evaluate_at(rules, Trigger.VISIT_END, facts, ctx, now)
             reset, codes = (exit_rules.reset, exit_rules.applied_rules) if exit_rules else (None, ())
             points = 0
@@ -117,15 +108,12 @@ class VisitService:
             )
             if not await uow.end_visit(ended, reset_tx_id):
                 raise Conflict(f"visit {visit.id} ended meanwhile", field="visit_id")
-            body = _visit_json(ended, await _outlet_name(uow, ctx, visit), ctx.outlet_name) | {
-                "member": member.member_id,
-                "points_balance": points_balance(state, now),
-                "points_expired": expired,
-                "reset": {"points": points, "gifts": gifts, "rules": list(codes)},
-            }
-            return CommandResult(200, body)
+            view = _visit_view(ended, await _outlet_name(uow, ctx, visit), ctx.outlet_name)
+            reset_done = VisitReset(points, tuple(gifts), tuple(codes))
+            return self.pos.answered(200, VisitEnded(view, points_balance(state, now), expired, reset_done))
 
-        return await self.pos.idempotent(ctx, idempotency_key, request_hash, record)
+        result: CommandResult[VisitEnded] = await self.pos.idempotent(ctx, idempotency_key, request_hash, record)
+        return result
 
     async def _expire_visit_lots(
         self,
@@ -173,12 +161,23 @@ class VisitService:
         )
         return after, plan.points, tx_id
 
-    async def show(self, ctx: TerminalContext, visit_id: str) -> dict[str, Any]:
+    async def show(self, ctx: TerminalContext, visit_id: str) -> VisitView:
         async with self.pos.unit_of_work() as uow:
             visit = await _visit(uow, ctx, visit_id, to_end=False)
             exit_name = await uow.outlet_name(visit.exit_outlet_id) if visit.exit_outlet_id is not None else None
-            body = _visit_json(visit, await _outlet_name(uow, ctx, visit), exit_name)
-        return body | {"member": visit.member_id}
+            return _visit_view(visit, await _outlet_name(uow, ctx, visit), exit_name)
+
+    async def _member_facts(
+        self,
+        uow: PosUnitOfWork,
+        rules: CompiledRuleSet | None,
+        ctx: TerminalContext,
+        member: MemberRef,
+        now: datetime,
+        state: MemberPoints,
+    ) -> MemberFacts:
+        history = await self.pos.read_member_history(uow, rules, ctx, member, now)
+        return member_facts(history, state.lifetime_spend_minor, points_balance(state, now))
 
 
 async def _visit(uow: VisitsPort, ctx: TerminalContext, visit_id: str, *, to_end: bool) -> Visit:
@@ -199,24 +198,13 @@ async def _outlet_name(uow: ReferencePort, ctx: TerminalContext, visit: Visit) -
     return await uow.outlet_name(visit.entry_outlet_id)
 
 
-async def _member_facts(
-    uow: PosUnitOfWork,
-    rules: CompiledRuleSet | None,
-    ctx: TerminalContext,
-    member: MemberRef,
-    now: datetime,
-    state: MemberPoints,
-) -> MemberFacts:
-    history = await member_history(uow, rules, ctx, member, now)
-    return member_facts(history, state.lifetime_spend_minor, points_balance(state, now))
-
-
-def _visit_json(visit: Visit, entry_outlet: str, exit_outlet: str | None) -> dict[str, Any]:
-    return {
-        "id": visit.id,
-        "state": "open" if visit.is_open else "ended",
-        "entry_outlet": entry_outlet,
-        "started_at": visit.started_at.isoformat(),
-        "exit_outlet": exit_outlet,
-        "ended_at": visit.ended_at.isoformat() if visit.ended_at else None,
-    }
+def _visit_view(visit: Visit, entry_outlet: str, exit_outlet: str | None) -> VisitView:
+    return VisitView(
+        id=visit.id,
+        is_open=visit.is_open,
+        entry_outlet=entry_outlet,
+        started_at=visit.started_at,
+        exit_outlet=exit_outlet,
+        ended_at=visit.ended_at,
+        member_id=visit.member_id,
+    )

@@ -19,6 +19,7 @@ from coalition.adapters.storage import migrate as migrations
 from coalition.adapters.storage.verify import CHECKS, Check, verify
 from coalition.application.admin import NetworkRef
 from coalition.application.audit import Actor, act_as, entry
+from coalition.application.pos_results import MemberStatement
 from coalition.domain.errors import DomainError
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
@@ -442,21 +443,22 @@ def network_show(network: str, database_url: DatabaseOption = None) -> None:
 def statement(network: str, identifier: str, database_url: DatabaseOption = None) -> None:
     """A member's statement: every points transaction with its running balance."""
 
-    async def work(services: Services) -> dict[str, Any]:
+    async def work(services: Services) -> MemberStatement:
         return await services.pos.statement((await _network(services, network)).id, identifier)
 
     result = _run(_settings(database_url), work)
-    table = Table(title=f"Member {result['member_id']} — balance {result['points_balance']}")
-    for column in ("tx", "kind", "occurred_at", "outlet", "points", "balance"):
+    table = Table(title=f"Member {result.member_id} — balance {result.points_balance}")
+    for column in ("tx", "kind", "occurred_at", "outlet", "earned", "spent", "balance"):
         table.add_column(column)
-    for line in result["transactions"]:
+    for line in result.transactions:
         table.add_row(
-            str(line["tx_id"]),
-            line["kind"],
-            line["occurred_at"],
-            line["outlet"] or "",
-            str(line["points"]),
-            str(line["balance_after"]),
+            str(line.tx_id),
+            line.kind,
+            line.occurred_at.isoformat(),
+            line.outlet_name or "",
+            str(line.points_earned),
+            str(line.points_spent),
+            str(line.balance_after),
         )
     console.print(table)
 

@@ -12,6 +12,7 @@ from coalition.adapters.http.actors import act_for_request, key_fingerprint
 from coalition.adapters.http.body_limits import require_operator
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc, bearer
+from coalition.adapters.http.pos_answers import StatementAnswer
 from coalition.adapters.http.schemas import (
     CashierBody,
     ConsoleUserBody,
@@ -100,11 +101,16 @@ async def set_cashier_active(
     return changed
 
 
-@router.get("/members/{identifier}/statement", summary="Every points transaction of a member with running balance")
+@router.get(
+    "/members/{identifier}/statement",
+    response_model=StatementAnswer,
+    summary="Every points transaction of a member with running balance",
+)
 async def statement(
     identifier: str, svc: Svc, admin: NetworkAdmin, limit: Annotated[int, Query(ge=1, le=10_000)] = 500
-) -> dict[str, Any]:
-    return await svc.pos.statement(admin.id, identifier, limit)
+) -> StatementAnswer:
+    """Each transaction shows the points it brought (`points_earned`) and took (`points_spent`) and their net."""
+    return StatementAnswer.of(await svc.pos.statement(admin.id, identifier, limit))
 
 
 @router.patch("/members/{identifier}", summary="Set a member's tier and segments, which rules read at the till")

@@ -10,6 +10,18 @@ from fastapi.responses import JSONResponse
 from coalition.adapters.http.batch_items import batch_item
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import PosWriteOf, Svc, Terminal
+from coalition.adapters.http.pos_answers import (
+    CardChangedAnswer,
+    CardIssuedAnswer,
+    DeviceUseAnswer,
+    EnrolmentAnswer,
+    GiftHonouredAnswer,
+    MemberSummaryAnswer,
+    RefundAnswer,
+    VisitAnswer,
+    VisitEndedAnswer,
+    VisitStartedAnswer,
+)
 from coalition.adapters.http.problems import problem_body, status_of
 from coalition.adapters.http.purchase_answers import BatchAnswer, PurchaseAnswer, QuoteAnswer
 from coalition.adapters.http.schemas import (
@@ -23,7 +35,7 @@ from coalition.adapters.http.schemas import (
     ReplaceCardBody,
     VisitBody,
 )
-from coalition.application.pos import CommandResult
+from coalition.application.pos_results import CommandResult
 from coalition.application.purchases.batch import BatchItem
 from coalition.domain.cards import CardAction
 from coalition.domain.errors import DomainError
@@ -33,17 +45,28 @@ router = APIRouter(prefix="/v1", tags=["POS"], route_class=CheckedRoute)
 
 
 def answer(result: CommandResult) -> JSONResponse:
+    """A command's answer: the JSON written once from its typed result (pos_answers) and stored for replays, or
+    the stored JSON of a replay; the route's `response_model` documents it."""
     headers = {"Idempotent-Replayed": "true"} if result.replayed else None
     return JSONResponse(result.body, status_code=result.status_code, headers=headers)
 
 
-@router.get("/members/{identifier}", summary="Identify a member: name, card state, tier and balances")
-async def get_member(identifier: str, svc: Svc, ctx: Terminal) -> dict[str, Any]:
+@router.get(
+    "/members/{identifier}",
+    response_model=MemberSummaryAnswer,
+    summary="Identify a member: name, card state, tier and balances",
+)
+async def get_member(identifier: str, svc: Svc, ctx: Terminal) -> MemberSummaryAnswer:
     """No phone, e-mail or birth date. Lookups per terminal are budgeted (README "Rate limits"): 429 past it."""
-    return await svc.member_lookups.summary(ctx, identifier)
+    return MemberSummaryAnswer.of(await svc.member_lookups.summary(ctx, identifier))
 
 
-@router.post("/members", status_code=201, summary="Enrol a member (personal or anonymous), optionally with a card")
+@router.post(
+    "/members",
+    status_code=201,
+    response_model=EnrolmentAnswer,
+    summary="Enrol a member (personal or anonymous), optionally with a card",
+)
 async def enrol(body: EnrolBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.enrol(w.ctx, body.to_input(), w.key, w.fingerprint))
 
@@ -95,46 +118,82 @@ def _batch_result(index: int, outcome: CommandResult | DomainError) -> dict[str,
     return {"index": index, "status": outcome.status_code, "replayed": outcome.replayed, "body": outcome.body}
 
 
-@router.post("/purchases/{purchase_id}/refunds", status_code=201, summary="Refund a purchase in full or in part")
+@router.post(
+    "/purchases/{purchase_id}/refunds",
+    status_code=201,
+    response_model=RefundAnswer,
+    summary="Refund a purchase in full or in part",
+)
 async def refund(purchase_id: str, body: RefundBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.refund(w.ctx, purchase_id, body.to_input(), w.key, w.fingerprint))
 
 
-@router.post("/cards", status_code=201, summary="Issue a card: to an existing member, or as a new anonymous card")
+@router.post(
+    "/cards",
+    status_code=201,
+    response_model=CardIssuedAnswer,
+    summary="Issue a card: to an existing member, or as a new anonymous card",
+)
 async def issue_card(body: CardBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.issue_card(w.ctx, body.number, body.member, w.key, w.fingerprint, body.card_type))
 
 
-@router.post("/cards/{number}/replace", summary="Replace a card; balance and history stay with the member")
+@router.post(
+    "/cards/{number}/replace",
+    response_model=CardChangedAnswer,
+    summary="Replace a card; balance and history stay with the member",
+)
 async def replace_card(number: str, body: ReplaceCardBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.change_card(w.ctx, number, CardAction.REPLACE, body.new_number, w.key, w.fingerprint))
 
 
-@router.post("/cards/{number}/{action}", summary="activate, block, unblock or report-lost a card")
+@router.post(
+    "/cards/{number}/{action}",
+    response_model=CardChangedAnswer,
+    summary="activate, block, unblock or report-lost a card",
+)
 async def change_card(number: str, action: CardAction, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.change_card(w.ctx, number, action, None, w.key, w.fingerprint))
 
 
-@router.post("/gifts/{gift_id}/honour", summary="Hand a member's gift over at this outlet (once, where allowed)")
+@router.post(
+    "/gifts/{gift_id}/honour",
+    response_model=GiftHonouredAnswer,
+    summary="Hand a member's gift over at this outlet (once, where allowed)",
+)
 async def honour_gift(gift_id: str, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.honour_gift(w.ctx, gift_id, w.key, w.fingerprint))
 
 
-@router.post("/visits", status_code=201, summary="A member enters a closed venue: the visit starts (entry turnstile)")
+@router.post(
+    "/visits",
+    status_code=201,
+    response_model=VisitStartedAnswer,
+    summary="A member enters a closed venue: the visit starts (entry turnstile)",
+)
 async def start_visit(body: VisitBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.visits.start(w.ctx, body.customer, w.key, w.fingerprint))
 
 
-@router.post("/visits/{visit_id}/end", summary="The member leaves: the visit ends and its unused balances reset")
+@router.post(
+    "/visits/{visit_id}/end",
+    response_model=VisitEndedAnswer,
+    summary="The member leaves: the visit ends and its unused balances reset",
+)
 async def end_visit(visit_id: str, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.visits.end(w.ctx, visit_id, w.key, w.fingerprint))
 
 
-@router.post("/device-uses", status_code=201, summary="A member used a device: its outlet's device_use rules fire")
+@router.post(
+    "/device-uses",
+    status_code=201,
+    response_model=DeviceUseAnswer,
+    summary="A member used a device: its outlet's device_use rules fire",
+)
 async def device_use(body: DeviceUseBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.devices.record_use(w.ctx, body.customer, w.key, w.fingerprint))
 
 
-@router.get("/visits/{visit_id}", summary="A visit: where and when it started and ended")
-async def show_visit(visit_id: str, svc: Svc, ctx: Terminal) -> dict[str, Any]:
-    return await svc.visits.show(ctx, visit_id)
+@router.get("/visits/{visit_id}", response_model=VisitAnswer, summary="A visit: where and when it started and ended")
+async def show_visit(visit_id: str, svc: Svc, ctx: Terminal) -> VisitAnswer:
+    return VisitAnswer.of(await svc.visits.show(ctx, visit_id))

@@ -10,10 +10,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SkipValidation
 
 from coalition.application.admin import ProgramSettings
 from coalition.application.coupons import CouponRequest
+from coalition.application.enrolment import EnrolInput, IdentifierInput
 from coalition.application.gifts import GiftTypeRequest
 from coalition.application.permissions import MatrixEntry
 from coalition.application.ports import Profile
-from coalition.application.pos import EnrolInput, IdentifierInput, ItemInput, PurchaseInput, RefundInput
+from coalition.application.pos import ItemInput, PurchaseInput
+from coalition.application.refunds import RefundInput, ReturnedItemInput
 from coalition.domain.bonus import Tier
 from coalition.domain.identifiers import IdentifierKind
 from coalition.domain.members import DEFAULT_CARD_TYPE
@@ -48,8 +50,8 @@ class ReturnedItem(Body):
     sku: StrictStr = Field(min_length=1, max_length=100)
     quantity: StrictStr | StrictInt = Field(default=1)
 
-    def to_input(self) -> ItemInput:
-        return ItemInput(self.sku, self.quantity)
+    def to_input(self) -> ReturnedItemInput:
+        return ReturnedItemInput(self.sku, self.quantity)
 
 
 class QuoteBody(Body):

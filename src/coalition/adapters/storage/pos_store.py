@@ -272,7 +272,9 @@ class SqlPosUnitOfWork(
     async def statement(self, member: MemberRef, limit: int) -> list[StatementLine]:
         rows = await self.db.fetch(
             "SELECT t.id, t.kind, t.occurred_at, t.recorded_at, t.memo, t.reverses_tx_id, o.name AS outlet_name, "
-            "SUM(p.amount) AS amount FROM ledger_transactions t JOIN postings p ON p.tx_id = t.id "
+            "SUM(p.amount) AS amount, SUM(CASE WHEN p.amount > 0 THEN p.amount ELSE 0 END) AS points_in, "
+            "SUM(CASE WHEN p.amount < 0 THEN -p.amount ELSE 0 END) AS points_out "
+            "FROM ledger_transactions t JOIN postings p ON p.tx_id = t.id "
             "LEFT JOIN outlets o ON o.id = t.outlet_id WHERE p.account_id = $1 "
             "GROUP BY t.id, t.kind, t.occurred_at, t.recorded_at, t.memo, t.reverses_tx_id, o.name ORDER BY t.id",
             member.points_account_id,
@@ -289,6 +291,8 @@ class SqlPosUnitOfWork(
                     recorded_at=self._timestamp(row["recorded_at"]),
                     outlet_name=row["outlet_name"],
                     amount=int(row["amount"]),
+                    points_earned=int(row["points_in"]),
+                    points_spent=int(row["points_out"]),
                     balance_after=running,
                     memo=row["memo"],
                     reverses_tx_id=row["reverses_tx_id"],

@@ -12,23 +12,31 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.datastructures import FormData
 
 from coalition.adapters.http.clean_input import CheckedRoute
+from coalition.adapters.http.pos_answers import stored_result
 from coalition.adapters.http.problems import PROBLEM_TYPE_BASE, status_of
 from coalition.adapters.web import formatting
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import error_text, gettext, language_of, render
+from coalition.application.enrolment import EnrolInput
 from coalition.application.ports import Profile, StoredResponse, TerminalContext
-from coalition.application.pos import EnrolInput, PurchaseInput, RefundInput, fingerprint
+from coalition.application.pos import PurchaseInput, fingerprint
+from coalition.application.pos_results import Enrolment, Refunded
+from coalition.application.refunds import RefundInput
 from coalition.application.web_sessions import WebIdentity
 from coalition.application.web_terminal import ProgramTerms
 from coalition.domain import errors
 from coalition.domain.money import format_minor, parse_amount_minor
+from coalition.domain.rules.builtin import BUILTIN_VERSION
+from coalition.domain.rules.terms import TermsInForce
+
+T = TypeVar("T")
 
 router = APIRouter(prefix="/terminal", include_in_schema=False, route_class=CheckedRoute)
 Cashier = Annotated[WebIdentity, Depends(signed_in("terminal"))]
@@ -166,31 +174,31 @@ async def _member(till: Till, customer: str) -> dict[str, Any]:
     if not customer:
         raise FieldError(till._("Enter the card number or the phone."), field="customer")
     summary = await services_of(till.request).member_lookups.summary(till.ctx, customer)  # budgeted per till
-    card = summary.get("card") or {}
-    state = card.get("state", "active")
-    terms = summary["terms"]  # of the rule set in force: the published one, else the program's own rules
+    card = summary.card
+    state = str(card.state) if card else "active"
+    terms = summary.terms  # of the rule set in force: the published one, else the program's own rules
     return {
         "customer": customer,
-        "name": summary["member"]["name"],
-        "kind": summary["member"]["kind"],
-        "card_number": card.get("number"),
+        "name": summary.member.name,
+        "kind": summary.member.kind,
+        "card_number": card.number if card else None,
         "card_problem": till._(_CARD_STATE_MESSAGES[state]) if state in _CARD_STATE_MESSAGES else None,
-        "points": summary["points_balance"],
-        "points_value_minor": till.terms.points_value_minor(max(summary["points_balance"], 0)),
-        "accrual_bp": terms["accrual_bp"],
-        "fixed_points": terms["fixed_points_per_check"],
-        "redeem_cap_bp": terms["redeem_cap_bp"],
-        "min_check_for_redeem_minor": parse_amount_minor(terms["min_check_for_redeem"], till.terms.currency),
-        "discount_bp": terms["discount_bp"],
-        "rules": _rule_names(terms) if terms["rule_set_version"] is not None else [],
-        "gifts": summary.get("gifts", []),
+        "points": summary.points_balance,
+        "points_value_minor": till.terms.points_value_minor(max(summary.points_balance, 0)),
+        "accrual_bp": terms.accrual_bp,
+        "fixed_points": terms.fixed_points_per_check,
+        "redeem_cap_bp": terms.redeem_cap_bp,
+        "min_check_for_redeem_minor": terms.min_check_for_redeem_minor,
+        "discount_bp": terms.discount_bp,
+        "rules": _rule_names(terms) if terms.rule_set_version != BUILTIN_VERSION else [],
+        "gifts": summary.gifts,
     }
 
 
-def _rule_names(terms: dict[str, Any]) -> list[str]:
+def _rule_names(terms: TermsInForce) -> list[str]:
     """The published rules that give the terms, by name (their code when unnamed), each once."""
-    chosen = [*terms["accrual_rules"], *filter(None, [terms["redemption_rule"]]), *terms["discount_rules"]]
-    return list(dict.fromkeys(rule["name"] or rule["code"] for rule in chosen))
+    chosen = [*terms.accrual_rules, *filter(None, [terms.redemption_rule]), *terms.discount_rules]
+    return list(dict.fromkeys(rule.name or rule.code for rule in chosen))
 
 
 @router.post("/member")
@@ -356,10 +364,20 @@ def _hash(operation: str, intent: dict[str, Any]) -> str:
 
 async def _stored(till: Till, key: str, kind: str) -> dict[str, Any]:
     found: StoredResponse = await services_of(till.request).web_terminal.stored_answer(till.ctx, key)
-    shapes = {"purchase": "points_earned", "refund": "money_back", "enrolment": "identifiers"}
+    shapes = {"purchase": "points_earned"}
     if found.status_code >= 400 or shapes[kind] not in found.body:
         raise errors.NotFound("no such receipt at this terminal", field="key")
     return found.body
+
+
+async def _stored_result(till: Till, key: str, kind: type[T]) -> T:
+    """The typed result of an attempt made through this terminal (a refund, an enrolment), read from its stored
+    answer; not found when the key answered something else or was refused."""
+    found: StoredResponse = await services_of(till.request).web_terminal.stored_answer(till.ctx, key)
+    result = stored_result(kind, found.body) if found.status_code < 400 else None
+    if result is None:
+        raise errors.NotFound("no such receipt at this terminal", field="key")
+    return result
 
 
 @router.get("/receipts/{key}")
@@ -449,16 +467,7 @@ async def _answered(till: Till, key: str) -> bool:
 @router.get("/refunds/{key}")
 async def refund_done(request: Request, key: str, me: Cashier) -> HTMLResponse:
     till = await _till(request, me)
-    body = await _stored(till, key, "refund")
-    currency = body["currency"]
-    refunded = {
-        "amount_minor": parse_amount_minor(body["amount"], currency),
-        "money_back_minor": parse_amount_minor(body["money_back"], currency),
-        "points_returned": body["points_returned"],
-        "points_clawed_back": body["points_clawed_back"],
-        "points_balance": body["points_balance"],
-        "left_minor": parse_amount_minor(body["refundable_left"], currency),
-    }
+    refunded = await _stored_result(till, key, Refunded)
     return till.page("refund_done.html", refunded=refunded)
 
 
@@ -534,14 +543,14 @@ def _birth_date(till: Till, text: str) -> date | None:
 @router.get("/enrolled/{key}")
 async def enrolled(request: Request, key: str, me: Cashier) -> HTMLResponse:
     till = await _till(request, me)
-    body = await _stored(till, key, "enrolment")
-    card = body.get("card") or {}
-    identifiers = body.get("identifiers") or [{}]
+    enrolment = await _stored_result(till, key, Enrolment)
+    card_number = enrolment.card.number if enrolment.card else None
+    identifiers = enrolment.identifiers
     welcome = {
-        "name": body["member"].get("name"),
-        "card_number": card.get("number"),
-        "customer": card.get("number") or identifiers[0].get("value", ""),
-        "bonus": (body.get("bonus") or {}).get("points", 0),
-        "points_balance": body.get("points_balance", 0),
+        "name": enrolment.member.name,
+        "card_number": card_number,
+        "customer": card_number or (identifiers[0].value if identifiers else ""),
+        "bonus": enrolment.bonus.points if enrolment.bonus else 0,
+        "points_balance": enrolment.points_balance,
     }
     return till.page("enrolled.html", welcome=welcome)

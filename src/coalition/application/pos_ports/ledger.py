@@ -21,7 +21,10 @@ class StatementLine:
     occurred_at: datetime
     recorded_at: datetime
     outlet_name: str | None
-    amount: int
+    amount: int  # the net change of the balance: points_earned - points_spent
+    # the gross postings to the member's account: a purchase that earns 1 and spends 3 shows both, not only -2
+    points_earned: int  # what came into the balance (earned, a bonus, returned by a refund)
+    points_spent: int  # what left it (paid with, taken back by a refund, expired)
     balance_after: int
     memo: str
     reverses_tx_id: int | None
