@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from coalition.adapters.http.pos_answers import answer_json
 from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.coupons import CouponRequest, CouponService
 from coalition.application.gifts import GiftService, GiftTypeRequest
@@ -47,7 +48,7 @@ async def world() -> World:
     fake = FakePos()
     seeded = seed_network(fake, small_shop_program())
     clock = SettableClock(NOW)
-    pos = PosService(fake.unit_of_work, clock)
+    pos = PosService(fake.unit_of_work, clock, answer_json=answer_json)
     shop, cafe = await pos.authenticate(seeded.shop_key), await pos.authenticate(seeded.cafe_key)
     return World(fake, clock, pos, seeded.network_id, shop, cafe)
 
@@ -168,7 +169,7 @@ async def test_the_birthday_job_grants_its_bonus_once_a_year(world: World) -> No
     async def in_force(network_id: int) -> CompiledRuleSet | None:
         return compiled
 
-    pos = PosService(world.fake.unit_of_work, world.clock, rules_in_force=in_force)
+    pos = PosService(world.fake.unit_of_work, world.clock, rules_in_force=in_force, answer_json=answer_json)
     for card, born, segments in (("4100-0001", date(1990, 7, 1), ("vip",)), ("4100-0002", date(1990, 7, 2), ())):
         profile = Profile(birth_date=born, consent_data_processing=True)
         await pos.enrol(world.shop, EnrolInput("personal", card, profile, segments=segments), card, card)

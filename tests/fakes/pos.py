@@ -559,6 +559,8 @@ class FakeUnitOfWork:
                 recorded_at=p.recorded_at,
                 outlet_name=outlet,
                 amount=sum(amounts),
+                points_earned=sum(a for a in amounts if a > 0),
+                points_spent=-sum(a for a in amounts if a < 0),
                 balance_after=running,
                 memo=p.transaction.memo,
                 reverses_tx_id=p.transaction.reverses_tx_id,
