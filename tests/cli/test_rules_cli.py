@@ -95,3 +95,20 @@ def test_import_refuses_a_condition_over_its_budget_and_a_document_nested_too_de
 
 
 GOOD_EFFECT = [{"discount": {"percent": "5"}}]
+
+
+def test_explain_shows_each_rules_points_summed_over_its_effects(url, tmp_path):  # noqa: F811
+    """A rule earning by two effects (10 fixed + 5 % of 540.00 = 27) shows 37 beside it, not one grant's 10 or 27."""
+    demo_json(url)
+    rules_file = tmp_path / "two.yaml"
+    rules_file.write_text(
+        "rules:\n  - code: double\n    effects: [{accrue_fixed: {points: 10}}, {accrue_percent: {percent: '5'}}]\n"
+    )
+    assert run("rules", "import", "demo", str(rules_file), "--database-url", url).exit_code == 0
+    purchase = tmp_path / "purchase.yaml"
+    purchase.write_text("amount: '540.00'\n")
+    explained = run("rules", "explain", "demo", str(purchase), "--database-url", url)
+    assert explained.exit_code == 0, explained.output
+    [row] = [line for line in explained.output.splitlines() if "double" in line]
+    assert [cell.strip() for cell in row.split("│")[1:4]] == ["double", "yes", "37"], row
+    assert "points to earn 37" in explained.output

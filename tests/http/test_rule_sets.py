@@ -210,6 +210,33 @@ async def test_explain_runs_a_hypothetical_purchase_at_the_outlets_local_time(se
         )
 
 
+TWO_ACCRUALS = {
+    "rules": [
+        {
+            "code": "double",
+            "effects": [
+                {"accrue_fixed": {"points": 10}},
+                {"accrue_percent": {"percent": "5", "expiry": {"days": 30}}},
+            ],
+        },
+        {"code": "base", "effects": [{"accrue_percent": {"percent": "1"}}]},
+    ]
+}
+
+
+async def test_explain_sums_the_points_of_a_rule_with_two_accruals(services):
+    """A rule that earns by two effects (10 fixed + 5 % of 540.00 = 27) shows 37, not the last grant alone."""
+    net = await make_network(services)
+    admin = auth(net.admin_key)
+    async with client(services) as http:
+        assert (await http.put(f"{URL}/draft", json=TWO_ACCRUALS, headers=admin)).status_code == 200
+        explained = await http.post(f"{URL}/explain", json={"amount": "540.00"}, headers=admin)
+        assert explained.status_code == 200, explained.text
+        answer = explained.json()
+        assert answer["points_by_rule"] == {"double": 37, "base": 5}
+        assert answer["points_to_earn"] == sum(answer["points_by_rule"].values()) == 42
+
+
 async def test_the_documented_context_is_served_and_matches_the_docs(services):
     from pathlib import Path
 

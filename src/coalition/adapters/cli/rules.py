@@ -175,9 +175,11 @@ def explain_rules(
         return await services.rules.explain(await main._network(services, network), document)
 
     answer = main._run(main._settings(database_url), work)
-    table = Table("rule", "applied", "reason")
+    table = Table("rule", "applied", "points", "reason")
     for outcome in answer["outcomes"]:
-        table.add_row(outcome["rule"], "yes" if outcome["applied"] else "no", outcome["reason"])
+        points = answer["points_by_rule"].get(outcome["rule"])
+        applied = "yes" if outcome["applied"] else "no"
+        table.add_row(outcome["rule"], applied, "" if points is None else str(points), outcome["reason"])
     console.print(table)
     console.print(
         f"check {answer['check']}, discount {answer['discount']}, due {answer['amount_due']}, "
