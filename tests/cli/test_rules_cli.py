@@ -112,3 +112,23 @@ def test_explain_shows_each_rules_points_summed_over_its_effects(url, tmp_path):
     [row] = [line for line in explained.output.splitlines() if "double" in line]
     assert [cell.strip() for cell in row.split("│")[1:4]] == ["double", "yes", "37"], row
     assert "points to earn 37" in explained.output
+
+
+def test_schema_prints_the_json_schema_and_import_refuses_an_unknown_key_naming_it(url, tmp_path):  # noqa: F811
+    """Issue 13: a typo (`expiri`) was silently dropped; the schema an editor checks against says the same."""
+    import json
+
+    from coalition.domain.rules.shapes import rule_set_schema
+
+    printed = run("rules", "schema")
+    assert printed.exit_code == 0, printed.output
+    assert json.loads(printed.stdout) == rule_set_schema()
+
+    demo_json(url)
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("rules:\n  - code: base\n    effects: [{accrue_percent: {percent: '3', expiri: {days: 30}}}]\n")
+    refused = run("rules", "import", "demo", str(typo), "--database-url", url)
+    assert refused.exit_code == 2, refused.output
+    assert "error (rules[0].effects[0].accrue_percent.expiri): an unknown field (a typo?)" in " ".join(
+        refused.output.split()
+    )

@@ -217,3 +217,11 @@ def simulate_rules(
             errors.print(f"[red]error{field}:[/red] {error.detail}")
             raise typer.Exit(2) from None
     print(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+@rules_app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of a rule-set document, for an editor to check a draft as it is typed (docs/rules.md)."""
+    from coalition.domain.rules.shapes import rule_set_schema
+
+    print(json.dumps(rule_set_schema(), indent=2, ensure_ascii=False))
