@@ -337,8 +337,6 @@ Effect = (
     | SetTier
     | ResetBalances
 )
-DISCOUNT_EFFECTS = (Discount, SpendTierDiscount)
-ACCRUAL_EFFECTS = (AccruePercent, AccrueFixed)
 
 
 # --- rules and rule sets --------------------------------------------------------------------------------------

@@ -265,10 +265,6 @@ def parse_rule_set(data: object, currency: str, *, budgeted: bool = True) -> Rul
     return _guard(top, lambda: RuleSet(rules))
 
 
-def parse_rule(reader: Reader) -> Rule:
-    return _parse_rule(reader)[0]
-
-
 def _parse_rule(reader: Reader, budgeted: bool = True) -> tuple[Rule, Cost]:
     """A rule, and the cost of its condition (a rule set's conditions have a budget together)."""
     given = reader.value("condition", "condition")
