@@ -70,7 +70,8 @@ class Field:
     nullable: bool = False  # the parser takes null as "not given"
     minimum: int | None = None  # of an integer, or of each integer of a list, or of a percent or factor given as one
     maximum: int | None = None
-    max_items: int | None = None  # of a list
+    min_items: int | None = None  # of a list
+    max_items: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +134,9 @@ _SHAPES = (
             ),
             "scope": _object("scope", "the partners and outlets where the rule applies; everywhere if empty"),
             "window": _object("window", "when the rule applies; always if omitted"),
-            "effects": Field("objects", "what the rule does: one or more effects", shape="effect"),
+            "effects": Field(
+                "objects", "what the rule does: one or more effects", shape="effect", required=True, min_items=1
+            ),
             "priority": _integer(
                 "higher applies first and wins its exclusive group",
                 required=False,
@@ -244,7 +247,9 @@ _SHAPES = (
         "A discount whose percent grows with the member's spend.",
         {
             "basis": _choice("which spend decides the tier", SpendBasis, required=True),
-            "tiers": Field("objects", "the tiers, their thresholds strictly increasing", shape="tier"),
+            "tiers": Field(
+                "objects", "the tiers, their thresholds strictly increasing", shape="tier", required=True, min_items=1
+            ),
             "floor": _percent("the least percent", required=False),
             "top": _percent("the most percent", required=False),
             "lines": LINES,
@@ -387,8 +392,9 @@ def _value_schema(field: Field) -> dict[str, Any]:
         case "object":  # under allOf: beside a bare $ref, draft 7 ignores the description editors show
             return {"allOf": [{"$ref": f"#/definitions/{field.shape}"}]}
         case "objects":
-            many = {"type": "array", "items": {"$ref": f"#/definitions/{field.shape}"}}
-            return many | ({"maxItems": field.max_items} if field.max_items else {})
+            many: dict[str, Any] = {"type": "array", "items": {"$ref": f"#/definitions/{field.shape}"}}
+            counts = {"minItems": field.min_items, "maxItems": field.max_items}
+            return many | {name: count for name, count in counts.items() if count is not None}
         case "annotation":
             return {"type": "string"}
     raise ValueError(f"no schema for the kind {field.kind}")
