@@ -95,3 +95,40 @@ def test_import_refuses_a_condition_over_its_budget_and_a_document_nested_too_de
 
 
 GOOD_EFFECT = [{"discount": {"percent": "5"}}]
+
+
+def test_explain_shows_each_rules_points_summed_over_its_effects(url, tmp_path):  # noqa: F811
+    """A rule earning by two effects (10 fixed + 5 % of 540.00 = 27) shows 37 beside it, not one grant's 10 or 27."""
+    demo_json(url)
+    rules_file = tmp_path / "two.yaml"
+    rules_file.write_text(
+        "rules:\n  - code: double\n    effects: [{accrue_fixed: {points: 10}}, {accrue_percent: {percent: '5'}}]\n"
+    )
+    assert run("rules", "import", "demo", str(rules_file), "--database-url", url).exit_code == 0
+    purchase = tmp_path / "purchase.yaml"
+    purchase.write_text("amount: '540.00'\n")
+    explained = run("rules", "explain", "demo", str(purchase), "--database-url", url)
+    assert explained.exit_code == 0, explained.output
+    [row] = [line for line in explained.output.splitlines() if "double" in line]
+    assert [cell.strip() for cell in row.split("│")[1:4]] == ["double", "yes", "37"], row
+    assert "points to earn 37" in explained.output
+
+
+def test_schema_prints_the_json_schema_and_import_refuses_an_unknown_key_naming_it(url, tmp_path):  # noqa: F811
+    """Issue 13: a typo (`expiri`) was silently dropped; the schema an editor checks against says the same."""
+    import json
+
+    from coalition.domain.rules.shapes import rule_set_schema
+
+    printed = run("rules", "schema")
+    assert printed.exit_code == 0, printed.output
+    assert json.loads(printed.stdout) == rule_set_schema()
+
+    demo_json(url)
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("rules:\n  - code: base\n    effects: [{accrue_percent: {percent: '3', expiri: {days: 30}}}]\n")
+    refused = run("rules", "import", "demo", str(typo), "--database-url", url)
+    assert refused.exit_code == 2, refused.output
+    assert "error (rules[0].effects[0].accrue_percent.expiri): an unknown field (a typo?)" in " ".join(
+        refused.output.split()
+    )

@@ -16,15 +16,13 @@ from coalition.domain.purchase import (
     ExpiryAccounts,
     MemberPoints,
     NewLot,
-    PurchaseTotals,
     expired_grantors,
     plan_bonus,
     plan_expiry,
     plan_node_bonus,
     plan_purchase,
-    plan_refund,
-    points_at,
 )
+from coalition.domain.refunds import PurchaseTotals, plan_refund, points_at
 from coalition.domain.settlement import NODE, Flows, Party, statement_of
 from tests.domain.support import (
     ACCOUNTS,

@@ -12,15 +12,8 @@ from hypothesis import strategies as st
 from coalition.domain.errors import InvalidInput, RefundNotAllowed
 from coalition.domain.ledger import TransactionKind, validate
 from coalition.domain.lots import Lot, LotTake, take_from_lots
-from coalition.domain.purchase import (
-    MemberPoints,
-    NewLot,
-    PurchaseTotals,
-    RefundPlan,
-    cumulative_share,
-    plan_purchase,
-    plan_refund,
-)
+from coalition.domain.purchase import MemberPoints, NewLot, plan_purchase
+from coalition.domain.refunds import PurchaseTotals, RefundPlan, cumulative_share, plan_refund
 from tests.domain.support import (
     ACCOUNTS,
     GRANTOR,

@@ -17,15 +17,8 @@ from hypothesis import strategies as st
 
 from coalition.domain.breakage import KEEP_BREAKAGE, BreakagePolicy, PointsBreakage
 from coalition.domain.ledger import Transaction, validate
-from coalition.domain.purchase import (
-    MemberPoints,
-    PurchaseTotals,
-    after_expiry,
-    plan_expiry,
-    plan_purchase,
-    plan_refund,
-    points_balance,
-)
+from coalition.domain.purchase import MemberPoints, after_expiry, plan_expiry, plan_purchase, points_balance
+from coalition.domain.refunds import PurchaseTotals, plan_refund
 from tests.domain.support import (
     ACCOUNTS,
     BREAKAGE_ACCOUNT,

@@ -127,3 +127,46 @@ async def test_occurred_at_is_bounded_and_reports_go_by_the_recorded_time(
             }
     finally:
         await services.close()
+
+
+WITHOUT_OFFSET = [
+    "2026-03-10T14:00:00",  # a local time: whose?
+    "2026-03-10T14:00",
+    "2026-03-10",  # a date alone
+    1773136800,  # seconds since 1970 (13:00 in Moscow): a number says no offset either
+    "1773136800",
+    1773136800.5,
+]
+
+
+async def test_occurred_at_without_an_offset_is_refused_at_the_door(settings: Settings) -> None:
+    """A till's moment must say its offset (Z or +03:00), single or in a batch; the item is named, nothing written."""
+    services = build_services(settings, clock=SettableClock(_moscow(10, 15)))
+    try:
+        async with client(services) as http:
+            net = await make_network(services)
+            await enrol(http, net.shop_key, "7001")
+            before = await table_counts(services)
+            for index, value in enumerate(WITHOUT_OFFSET):
+                sale = _sale("900.00", f"R-NAIVE-{index}", None) | {"occurred_at": value}
+                refused = await http.post("/v1/purchases", json=sale, headers=auth(net.shop_key, new_key()))
+                detail = assert_problem(refused, 422, "invalid-input", "occurred_at")["detail"]
+                assert "offset" in detail, (value, detail)
+            batch = [
+                _sale("900.00", f"R-BATCH-{index}", None) | {"occurred_at": value, "idempotency_key": new_key()}
+                for index, value in enumerate(WITHOUT_OFFSET)
+            ]
+            uploaded = await http.post("/v1/purchases/batch", json={"purchases": batch}, headers=auth(net.shop_key))
+            assert uploaded.status_code == 200, uploaded.text
+            results = uploaded.json()["results"]
+            assert [(r["index"], r["status"]) for r in results] == [(i, 422) for i in range(len(WITHOUT_OFFSET))]
+            # a batch item's field is named from the top of the item, as every other field of it (its index beside)
+            assert {r["problem"]["field"] for r in results} == {"occurred_at"}
+            assert all("offset" in r["problem"]["detail"] for r in results), results
+            assert await table_counts(services) == before
+
+            with_offset = _sale("900.00", "R-Z", None) | {"occurred_at": "2026-03-10T10:00:00Z"}
+            accepted = await http.post("/v1/purchases", json=with_offset, headers=auth(net.shop_key, new_key()))
+            assert accepted.status_code == 201, accepted.text
+    finally:
+        await services.close()

@@ -109,6 +109,50 @@ async def test_a_bad_rule_is_refused_naming_the_rule_and_field_and_the_draft_is_
         assert len(kept["rules"]) == 2
 
 
+async def test_an_unknown_key_is_refused_naming_its_path_in_json_and_yaml(services):
+    """Issue 13: `priorty` and `expiri` were silently ignored (the rule kept priority 0 and points never expired)."""
+    net = await make_network(services)
+    admin = auth(net.admin_key)
+    async with client(services) as http:
+        assert (await http.put(f"{URL}/draft", json=SMALL_SHOP, headers=admin)).status_code == 200
+        typo = {"code": "late", "priorty": 10, "effects": [{"discount": {"percent": "1"}}]}
+        third = {"rules": [*SMALL_SHOP["rules"], typo]}
+        body = assert_problem(await http.put(f"{URL}/draft", json=third, headers=admin), 422, "invalid-input")
+        assert body["field"] == "rules[2].priorty"
+        assert body["detail"].startswith("an unknown field (a typo?): the fields here are code, name, trigger,")
+        expiri = {"code": "x", "effects": [{"accrue_percent": {"percent": "3", "expiri": {"days": 30}}}]}
+        assert_problem(
+            await http.put(f"{URL}/draft", json={"rules": [expiri]}, headers=admin),
+            422,
+            "invalid-input",
+            "rules[0].effects[0].accrue_percent.expiri",
+        )
+        form = {"code": "x", "window": {"form": "08:00"}, "effects": [{"set_tier": {"tier": "a"}}]}
+        as_yaml = yaml.safe_dump({"rules": [form]})
+        assert_problem(
+            await http.put(f"{URL}/draft", content=as_yaml, headers=admin | {"Content-Type": "application/yaml"}),
+            422,
+            "invalid-input",
+            "rules[0].window.form",
+        )
+        kept = (await http.get(f"{URL}/draft", headers=admin)).json()
+        assert [rule["code"] for rule in kept["rules"]] == ["lifetime-below-10000", "lifetime-from-10000"]
+
+
+async def test_the_json_schema_of_a_rule_set_is_served_to_the_administrator(services):
+    from coalition.domain.rules.shapes import rule_set_schema
+
+    net = await make_network(services)
+    async with client(services) as http:
+        served = await http.get(f"{URL}/schema", headers=auth(net.admin_key))
+        assert served.status_code == 200, served.text
+        assert served.headers["content-type"].startswith("application/schema+json")
+        assert served.json() == rule_set_schema()
+        assert served.json()["definitions"]["rule"]["additionalProperties"] is False
+        assert_problem(await http.get(f"{URL}/schema"), 401, "unauthorized")
+        assert (await http.get(f"{URL}/schema", headers=auth(net.shop_key))).status_code in (401, 403)
+
+
 async def test_publishing_a_draft_with_errors_is_refused_and_nothing_changes(services):
     net = await make_network(services)
     admin = auth(net.admin_key)
@@ -208,6 +252,33 @@ async def test_explain_runs_a_hypothetical_purchase_at_the_outlets_local_time(se
         assert_problem(
             await http.post(f"{URL}/explain", json=body | {"version": 9}, headers=admin), 404, "not-found", "version"
         )
+
+
+TWO_ACCRUALS = {
+    "rules": [
+        {
+            "code": "double",
+            "effects": [
+                {"accrue_fixed": {"points": 10}},
+                {"accrue_percent": {"percent": "5", "expiry": {"days": 30}}},
+            ],
+        },
+        {"code": "base", "effects": [{"accrue_percent": {"percent": "1"}}]},
+    ]
+}
+
+
+async def test_explain_sums_the_points_of_a_rule_with_two_accruals(services):
+    """A rule that earns by two effects (10 fixed + 5 % of 540.00 = 27) shows 37, not the last grant alone."""
+    net = await make_network(services)
+    admin = auth(net.admin_key)
+    async with client(services) as http:
+        assert (await http.put(f"{URL}/draft", json=TWO_ACCRUALS, headers=admin)).status_code == 200
+        explained = await http.post(f"{URL}/explain", json={"amount": "540.00"}, headers=admin)
+        assert explained.status_code == 200, explained.text
+        answer = explained.json()
+        assert answer["points_by_rule"] == {"double": 37, "base": 5}
+        assert answer["points_to_earn"] == sum(answer["points_by_rule"].values()) == 42
 
 
 async def test_the_documented_context_is_served_and_matches_the_docs(services):

@@ -233,3 +233,27 @@ async def test_a_condition_over_its_budget_or_a_draft_nested_too_deeply_is_refus
             assert deep.status_code == 422 and words in deep.text, deep.text[-2000:]
         stored = await http.get("/v1/admin/rule-sets/draft", headers=auth(network.admin_key))
         assert [rule["code"] for rule in stored.json()["rules"]] == ["card-5", "card-7"]
+
+
+async def test_a_typo_in_a_key_is_refused_with_its_path_and_line_in_the_readers_language(services: Services) -> None:
+    """Issue 13: `priorty` (and `expiri`) were silently dropped; the editor names the key, its line, in Russian."""
+    network, _ = await _console(services)
+    typo = FIXED.replace("    priority: 10\n", "    priorty: 10\n")
+    russian = {"Accept-Language": "ru-RU,ru;q=0.9"}
+    async with client(services) as http:
+        await sign_in_console(http, "shop", "admin", "admin-secret-1")
+        token = await _token(http, "/console/rules")
+        refused = await http.post("/console/rules/draft", data={"draft": typo, "csrf_token": token}, headers=russian)
+        assert refused.status_code == 422
+        assert "неизвестное поле (опечатка?): здесь допустимы поля code, name, trigger," in refused.text
+        assert "rules[1].priorty" in refused.text and "Строка 7" in refused.text
+        assert "priorty: 10" in refused.text  # the text typed is kept
+        expiri = FIXED.replace('percent: "5"', 'percent: "5", expiri: {days: 30}')
+        expiri = expiri.replace("discount", "accrue_percent", 1)
+        english = await http.post("/console/rules/draft", data={"draft": expiri, "csrf_token": token})
+        assert english.status_code == 422
+        assert "an unknown field (a typo?)" in english.text
+        assert "Field: rules[0].effects[0].accrue_percent.expiri" in english.text
+        assert "Line 5 of the draft" in english.text
+        stored = await http.get("/v1/admin/rule-sets/draft", headers=auth(network.admin_key))
+        assert stored.status_code == 404  # nothing was saved

@@ -268,3 +268,21 @@ async def test_odd_settlement_input_is_refused_with_a_message_never_a_500(park_d
         assert (await http.get("/v1/admin/settlement/statements", headers=auth(admin_key))).json()["statements"] == []
         fees = (await http.get("/v1/admin/settlement/fees", headers=auth(admin_key))).json()
         assert fees["per_transaction"] == "0.00" and fees["percent_of_granted"] == "0"
+
+
+def test_the_statement_downloads_are_named_for_what_they_serve():
+    """Two of them were mangled by a rename (`statementcsv_text`, `partner_entriescsv_text`)."""
+    from starlette.routing import Route
+
+    from coalition.adapters.web.console_settlement import router
+
+    downloads = {
+        route.path: route.endpoint.__name__
+        for route in router.routes
+        if isinstance(route, Route) and route.path.endswith((".csv", ".pdf"))
+    }
+    assert downloads == {
+        "/console/statements/{number}/statement.csv": "statement_csv_download",
+        "/console/statements/{number}/statement.pdf": "statement_pdf_download",
+        "/console/statements/{number}/partners/{partner_id}/entries.csv": "partner_entries_csv_download",
+    }

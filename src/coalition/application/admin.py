@@ -17,6 +17,7 @@ from coalition.application.audit import AuditTrail, entry
 from coalition.application.cache import ACCESS_CHANGES, AccessChanges
 from coalition.application.commands import DuplicateKey, key_hash
 from coalition.application.key_life import AdminKeyMatch, KeyCaller, expiry_of, refuse_ended
+from coalition.application.network_ref import NetworkRef as NetworkRef  # named here too, where it always was
 from coalition.application.ports import Clock
 from coalition.application.security import MIN_PASSWORD_LENGTH, hash_password, new_api_key
 from coalition.domain.bonus import BonusProgram, Tier
@@ -34,14 +35,6 @@ class ProgramSettings:
     min_check_for_redeem_minor: int = 0
     point_value_minor: int = 100
     points_expire_days: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class NetworkRef:
-    id: int
-    code: str
-    name: str
-    currency: str
 
 
 @dataclass(frozen=True, slots=True)

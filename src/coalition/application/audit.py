@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 ActorKind = Literal["admin_key", "operator", "console_user", "cli", "registrant", "system"]
-ACTOR_KINDS: tuple[ActorKind, ...] = ("admin_key", "operator", "console_user", "cli", "registrant", "system")
 REDACTED = "[redacted]"
 # a field whose name has one of these words (split at _ and -) never reaches the log: passwords, PINs, keys, hashes
 _SECRET_WORDS = frozenset({"password", "pin", "key", "hash", "token", "secret"})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from coalition.domain.bonus import BonusProgram
 from coalition.domain.errors import InvalidInput
@@ -10,16 +10,29 @@ from coalition.domain.limits import DEFAULT_LIMITS, PurchaseLimits
 from coalition.domain.money import format_minor, parse_amount_minor, parse_quantity_milli
 from coalition.domain.purchase import BasketLine, basket_total_minor
 
-if TYPE_CHECKING:
-    from coalition.application.commands import ItemInput
-
 MAX_SKU_LENGTH = 100
+
+
+class ItemText(Protocol):
+    """A line of the basket as the request gave it (pos.ItemInput): what this module reads of it, declared here so
+    that the basket does not import the purchase service that uses it."""
+
+    @property
+    def sku(self) -> str: ...
+    @property
+    def quantity(self) -> str | int: ...
+    @property
+    def unit_price(self) -> str | None: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
 
 
 def parse_basket(
     program: BonusProgram,
     amount: str | None,
-    items: tuple[ItemInput, ...],
+    items: tuple[ItemText, ...],
     limits: PurchaseLimits = DEFAULT_LIMITS,
 ) -> tuple[int, tuple[BasketLine, ...]]:
     """The check total in minor units and its lines; `amount` and `items` must agree when both are given, and

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from coalition.domain.errors import InvalidInput, KeyExpired
 
 if TYPE_CHECKING:
-    from coalition.application.admin import NetworkRef
+    from coalition.application.network_ref import NetworkRef
     from coalition.application.ports import TerminalContext
 
 MAX_GRACE_SECONDS = 30 * 24 * 3600  # 30 days: a till unreconfigured for longer should be cut off

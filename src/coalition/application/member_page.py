@@ -124,7 +124,6 @@ class MemberOverview:
     purchases: tuple[RecentPurchase, ...]
     visits: tuple[RecentVisit, ...]
     has_pin: bool
-    has_email: bool
 
 
 class MemberPageUnitOfWork(Protocol):
@@ -293,7 +292,6 @@ class MemberPage:
             purchases=activity.purchases,
             visits=activity.visits,
             has_pin=account.pin_hash is not None,
-            has_email=bool(account.email),
         )
 
     async def _account(self, network: MemberNetwork, card: str, address: str) -> tuple[MemberAccount, str]:

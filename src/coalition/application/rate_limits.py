@@ -73,9 +73,6 @@ class TokenBuckets:
         """Return a token taken for a request that turned out not to count (a lookup that found its member)."""
         self._buckets[key] = (min(self.capacity, self._tokens(key, now) + 1.0), now)
 
-    def forget(self, key: Hashable) -> None:
-        self._buckets.pop(key, None)
-
     def _tokens(self, key: Hashable, now: float) -> float:
         found = self._buckets.get(key)
         if found is None:

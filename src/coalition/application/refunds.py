@@ -16,7 +16,7 @@ from coalition.domain.coupons import issued_coupon
 from coalition.domain.errors import InvalidInput, PurchaseNotFound, RefundNotAllowed
 from coalition.domain.gifts import GiftBreakage
 from coalition.domain.money import format_quantity_milli, parse_amount_minor, parse_quantity_milli
-from coalition.domain.purchase import PurchaseTotals, cumulative_share, plan_refund
+from coalition.domain.refunds import PurchaseTotals, cumulative_share, plan_refund
 from coalition.domain.rules.engine import CompiledRuleSet
 from coalition.domain.rules.model import Trigger
 

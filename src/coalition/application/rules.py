@@ -36,7 +36,7 @@ from coalition.domain.purchase import MAX_BASKET_LINES
 from coalition.domain.rules.budget import MAX_LINE_TAGS
 from coalition.domain.rules.conflicts import Finding, Network, Severity, find_conflicts
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
-from coalition.domain.rules.engine import CompiledRuleSet, Evaluation, compile_rule_set, evaluate
+from coalition.domain.rules.engine import CompiledRuleSet, Evaluation, PointsGrant, compile_rule_set, evaluate
 from coalition.domain.rules.model import RuleSet, Trigger
 from coalition.domain.rules.parsing import Reader, parse_rule_set, rule_set_to_data
 
@@ -434,6 +434,14 @@ def _date(reader: Reader, name: str) -> date | None:
         raise InvalidInput("expected an ISO date such as 1990-05-04", field=reader.at(name)) from None
 
 
+def _points_by_rule(grants: tuple[PointsGrant, ...]) -> dict[str, int]:
+    """A rule's points over all its grants: one rule may accrue by several effects (fixed + percent)."""
+    by_rule: dict[str, int] = {}
+    for grant in grants:
+        by_rule[grant.rule] = by_rule.get(grant.rule, 0) + grant.points
+    return by_rule
+
+
 def explain_answer(
     evaluation: Evaluation, request: ExplainRequest, currency: str, point_value_minor: int
 ) -> dict[str, Any]:
@@ -466,7 +474,7 @@ def explain_answer(
         "redeem_points": redeem,
         "amount_due": money(due),
         "points_to_earn": sum(grant.points for grant in grants),
-        "points_by_rule": {grant.rule: grant.points for grant in grants},
+        "points_by_rule": _points_by_rule(grants),
         "gifts": [
             {"rule": code, "gift_type": g.gift_type, "outlets": sorted(g.outlets)} for code, g in evaluation.gifts
         ],

@@ -139,11 +139,12 @@ class SettlementService:
                 skipped.append(line.party.name)
                 continue
             own = await self.partner_statement(network_id, number, line.party.partner_id or 0)
+            entries = Attachment(f"statement-{number}-entries.csv", "text/csv", _csv(entries_csv_rows(own)))
             mail = OutgoingMail(
                 to=address,
                 subject=f"Settlement statement {number}: {line.party.name}, {statement.period_start:%Y-%m-%d}",
                 text=_mail_text(own),
-                attachments=(Attachment(f"statement-{number}-entries.csv", "text/csv", _entries_csv(own)), *whole),
+                attachments=(entries, *whole),
             )
             await self.mailer.send(mail)
             sent.append(line.party.name)
@@ -246,13 +247,14 @@ def _csv(rows: list[list[str]]) -> bytes:
     return csv_text(rows).encode()
 
 
-def _entries_csv(own: dict[str, Any]) -> bytes:
+def entries_csv_rows(own: dict[str, Any]) -> list[list[str]]:
+    """A partner's own entries of a statement as CSV rows (mailed with the statement, downloaded in the console)."""
     rows = [["tx_id", "kind", "outlet", "occurred_at", "recorded_at", "amount"]]
     rows += [
         [str(e["tx_id"]), e["kind"], e["outlet"] or "", e["occurred_at"], e["recorded_at"], e["amount"]]
         for e in own["entries"]
     ]
-    return _csv(rows)
+    return rows
 
 
 def _mail_text(own: dict[str, Any]) -> str:

@@ -45,7 +45,6 @@ _LOGIN = re.compile(r"^[\w.-]{2,100}$")
 class WebIdentity:
     """Who a session belongs to, and where they may look. Pages scope every query by these ids."""
 
-    session_id: int
     role: Role
     network_id: int
     network_code: str
@@ -273,10 +272,6 @@ class WebSessions:
         """Every browser the cashier is signed in on is signed out at once (a password reset, a block)."""
         async with self.unit_of_work() as uow:
             return await uow.revoke_cashier_sessions(cashier_id, self.clock.now())
-
-    async def sign_out_console_user(self, user_id: int) -> int:
-        async with self.unit_of_work() as uow:
-            return await uow.revoke_console_user_sessions(user_id, self.clock.now())
 
     async def console_users(self, network_id: int) -> list[ConsoleUser]:
         """The network's administrators and partner owners, administrators first."""

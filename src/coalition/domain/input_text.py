@@ -23,12 +23,6 @@ def has_control_character(text: str, *, multiline: bool = False) -> bool:
     return (_CONTROL_IN_FREE_TEXT if multiline else _CONTROL).search(text) is not None
 
 
-def require_clean_text(text: str, *, field: str, multiline: bool = False) -> str:
-    if has_control_character(text, multiline=multiline):
-        raise InvalidInput(CONTROL_CHARACTER_MESSAGE, field=field)
-    return text
-
-
 def may_hold_control_characters(raw_json: bytes) -> bool:
     """False when a JSON text cannot hold a control character: JSON writes C0 characters only as escapes (a
     backslash), and DEL only as itself. Most bodies have neither, and skip the walk of their parsed document."""

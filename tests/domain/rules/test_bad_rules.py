@@ -71,7 +71,7 @@ rules:
         ('{accrue_percent: {percent: "3", expiry: {days: 0}}}', "rules[0].effects[0].accrue_percent.expiry.days"),
         ('{set_redemption: {cap_percent: "101"}}', "rules[0].effects[0].set_redemption.cap_percent"),
         ("{grant_gift: {gift_type: photo, valid_days: 0}}", "rules[0].effects[0].grant_gift.valid_days"),
-        ("{teleport: {}}", "rules[0].effects[0]"),
+        ("{teleport: {}}", "rules[0].effects[0].teleport"),  # the unknown kind named (issue 13)
         (
             '{spend_tier_discount: {basis: lifetime, tiers: [{from: "5000.00", percent: "5"}, '
             '{from: "3000.00", percent: "3"}]}}',

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from coalition.adapters.cli.common import errors, network_of, run, settings_for
 from coalition.application.audit import AuditQuery, StoredAuditEntry, as_json, csv_rows
 from coalition.application.csv_text import csv_text
 from coalition.wiring import Services
@@ -17,11 +18,6 @@ from coalition.wiring import Services
 console = Console()
 DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")]
 
-
-def _cli() -> Any:
-    from coalition.adapters.cli import main  # main registers this command; import late to avoid a cycle
-
-    return main
 
 
 def _since(value: str | None) -> datetime | None:
@@ -32,7 +28,7 @@ def _since(value: str | None) -> datetime | None:
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
-        _cli().errors.print("[red]error (since):[/red] expected an ISO 8601 moment with offset, e.g. 2026-07-02T00:00Z")
+        errors.print("[red]error (since):[/red] expected an ISO 8601 moment with offset, e.g. 2026-07-02T00:00Z")
         raise typer.Exit(2)
     return moment
 
@@ -46,15 +42,14 @@ def audit(
     database_url: DatabaseUrl = None,
 ) -> None:
     """The audit log of NETWORK: who changed what, when, from where, before and after (newest first)."""
-    main = _cli()
     start = _since(since)
 
     async def work(services: Services) -> list[StoredAuditEntry]:
-        ref = await main._network(services, network)
+        ref = await network_of(services, network)
         query = AuditQuery(network_id=ref.id, since=start, action=action or None, limit=limit)
         return await (services.audit.all_entries(query) if as_csv else services.audit.entries(query))
 
-    entries = main._run(main._settings(database_url), work)
+    entries = run(settings_for(database_url), work)
     if as_csv:
         sys.stdout.write(csv_text(csv_rows(entries)))
         return

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from coalition.adapters.cli.main import DatabaseOption, _settings, console, errors, verify_command
+from coalition.adapters.cli.common import DatabaseOption, console, errors, settings_for
+from coalition.adapters.cli.verify import verify_command
 from coalition.adapters.storage import backup as sqlite_backup
 from coalition.adapters.storage import migrate as migrations
 from coalition.adapters.storage import pg_backup
@@ -55,7 +56,7 @@ def backup(
     force: ForceOption = False,
 ) -> None:
     """Back up the database while the server serves: SQLite to one file; PostgreSQL through pg_dump."""
-    url = _settings(database_url).database_url
+    url = settings_for(database_url).database_url
     try:
         if _backend(url) == "postgresql":
             with console.status("pg_dump is dumping the database"):
@@ -84,7 +85,7 @@ def restore(
     force: ForceOption = False,
 ) -> None:
     """Replace the database by a backup (atomically; refused over data without --force), then verify it."""
-    url = _settings(database_url).database_url
+    url = settings_for(database_url).database_url
     try:
         if _backend(url) == "postgresql":
             if force:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from coalition.adapters.cli.main import DatabaseOption, _network, _run, _settings, errors, network_app
+from coalition.adapters.cli.common import DatabaseOption, errors, network_of, run, settings_for
 from coalition.application.key_life import OPERATOR
 from coalition.domain.errors import InvalidInput
 from coalition.wiring import Services
@@ -55,7 +55,6 @@ def _print(result: dict[str, Any], shown_once: bool) -> None:
         errors.print("[yellow]The new key is shown only this once: store it now.[/yellow]")
 
 
-@network_app.command("rotate-admin-key")
 def rotate_admin_key(
     network: str, grace: GraceOption, expires_at: ExpiresOption = None, database_url: DatabaseOption = None
 ) -> None:
@@ -64,10 +63,9 @@ def rotate_admin_key(
     async def work(services: Services) -> dict[str, Any]:
         return await services.keys.rotate_admin_key(OPERATOR, network, grace_seconds(grace), moment(expires_at))
 
-    _print(_run(_settings(database_url), work), shown_once=True)
+    _print(run(settings_for(database_url), work), shown_once=True)
 
 
-@network_app.command("rotate-terminal-key")
 def rotate_terminal_key(
     network: str,
     terminal_id: int,
@@ -79,25 +77,24 @@ def rotate_terminal_key(
     reconfigured while it still serves."""
 
     async def work(services: Services) -> dict[str, Any]:
-        ref = await _network(services, network)
+        ref = await network_of(services, network)
         return await services.keys.rotate_terminal_key(
             OPERATOR, ref, terminal_id, grace_seconds(grace), moment(expires_at)
         )
 
-    _print(_run(_settings(database_url), work), shown_once=True)
+    _print(run(settings_for(database_url), work), shown_once=True)
 
 
-@network_app.command("end-previous-keys")
 def end_previous_keys(network: str, terminal_id: int, database_url: DatabaseOption = None) -> None:
     """End the grace of a terminal's replaced keys now (once the till uses its new key)."""
 
     async def work(services: Services) -> dict[str, Any]:
-        return await services.keys.end_previous_terminal_keys(OPERATOR, await _network(services, network), terminal_id)
+        ref = await network_of(services, network)
+        return await services.keys.end_previous_terminal_keys(OPERATOR, ref, terminal_id)
 
-    _print(_run(_settings(database_url), work), shown_once=False)
+    _print(run(settings_for(database_url), work), shown_once=False)
 
 
-@network_app.command("key-expiry")
 def key_expiry(
     network: str,
     at: Annotated[str, typer.Option("--at", help="when the key expires, e.g. 2027-01-31T00:00:00Z, or 'never'")],
@@ -111,7 +108,15 @@ def key_expiry(
     async def work(services: Services) -> dict[str, Any]:
         if terminal is None:
             return await services.keys.set_admin_key_expiry(OPERATOR, network, moment(at))
-        ref = await _network(services, network)
+        ref = await network_of(services, network)
         return await services.keys.set_terminal_key_expiry(OPERATOR, ref, terminal, moment(at))
 
-    _print(_run(_settings(database_url), work), shown_once=False)
+    _print(run(settings_for(database_url), work), shown_once=False)
+
+
+def register(network_app: typer.Typer) -> None:
+    """The key commands join `coalition network`."""
+    network_app.command("rotate-admin-key")(rotate_admin_key)
+    network_app.command("rotate-terminal-key")(rotate_terminal_key)
+    network_app.command("end-previous-keys")(end_previous_keys)
+    network_app.command("key-expiry")(key_expiry)

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from coalition.adapters.cli.common import network_of, run, settings_for
 from coalition.wiring import Services
 
 limits_app = typer.Typer(help="Limits on one purchase: amount, quantity, lines, points.", no_args_is_help=True)
@@ -15,22 +16,16 @@ console = Console()
 DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")]
 
 
-def _cli() -> Any:
-    from coalition.adapters.cli import main  # main registers this app; import late to avoid a cycle
-
-    return main
-
 
 @limits_app.command("show")
 def show(network: str, database_url: DatabaseUrl = None) -> None:
     """Print the network's limits."""
-    main = _cli()
 
     async def work(services: Services) -> dict[str, Any]:
-        ref = await main._network(services, network)
+        ref = await network_of(services, network)
         return await services.limits.limits(ref.id, ref.currency)
 
-    _print(main._run(main._settings(database_url), work))
+    _print(run(settings_for(database_url), work))
 
 
 @limits_app.command("set")
@@ -43,10 +38,9 @@ def change(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Change the limits given; the others stay. Tills feel it within seconds."""
-    main = _cli()
 
     async def work(services: Services) -> dict[str, Any]:
-        ref = await main._network(services, network)
+        ref = await network_of(services, network)
         return await services.limits.set_limits(
             ref.id,
             ref.currency,
@@ -56,7 +50,7 @@ def change(
             max_points_per_purchase=max_points,
         )
 
-    _print(main._run(main._settings(database_url), work))
+    _print(run(settings_for(database_url), work))
 
 
 def _print(answer: dict[str, Any]) -> None:

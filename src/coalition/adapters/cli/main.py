@@ -1,77 +1,44 @@
-"""The `coalition` command: migrate, serve, demo, verify, and the administrator's commands."""
+"""The `coalition` command: migrate, serve, demo, verify, and the administrator's commands.
+
+This module assembles the command from the command modules (they import `common`, never this module), so the
+`coalition` script and `python -m coalition.adapters.cli.main` expose the same commands.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import getpass
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from coalition.adapters.cli import keys
+from coalition.adapters.cli.audit import audit
+from coalition.adapters.cli.backup import register as register_backup
+from coalition.adapters.cli.common import DatabaseOption, console, errors, network_of, run, settings_for
+from coalition.adapters.cli.limits import limits_app
+from coalition.adapters.cli.permissions import permissions_app
+from coalition.adapters.cli.rules import rules_app
+from coalition.adapters.cli.settle import settle_app
+from coalition.adapters.cli.verify import verify_command
 from coalition.adapters.storage import migrate as migrations
-from coalition.adapters.storage.verify import CHECKS, Check, verify
-from coalition.application.admin import NetworkRef
-from coalition.application.audit import Actor, act_as, entry
+from coalition.application.audit import entry
 from coalition.application.pos_results import MemberStatement
-from coalition.domain.errors import DomainError
 from coalition.settings import Settings
-from coalition.wiring import Services, build_services
+from coalition.wiring import Services
 
 app = typer.Typer(help="Coalition: a loyalty server for one shop or a coalition of businesses.", no_args_is_help=True)
 network_app = typer.Typer(help="Networks, partners, outlets, terminals and cashiers.", no_args_is_help=True)
 app.add_typer(network_app, name="network")
-console = Console()
-errors = Console(stderr=True)
-T = TypeVar("T")
-
-DatabaseOption = Annotated[
-    str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL", help="sqlite:///file or postgresql://…")
-]
-
-
-def _settings(database_url: str | None) -> Settings:
-    settings = Settings.from_env()
-    if database_url:
-        settings = replace(settings, database_url=database_url)
-    return settings
-
-
-def _os_user() -> str | None:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (a container)
-        return None
-
-
-def _run(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
-    async def main() -> T:
-        services = build_services(settings)
-        # every change a command makes is audited as the operator's at this machine (the OS user)
-        act_as(Actor("cli", name=_os_user(), address="local"))
-        try:
-            return await work(services)
-        finally:
-            await services.close()
-
-    try:
-        return asyncio.run(main())
-    except DomainError as error:
-        field = f" ({error.field})" if error.field else ""
-        errors.print(f"[red]error{field}:[/red] {error.detail}")
-        raise typer.Exit(2) from None
 
 
 @app.command("migrate")
 def migrate_command(database_url: DatabaseOption = None) -> None:
     """Create or upgrade the schema (Alembic) on SQLite or PostgreSQL."""
-    settings = _settings(database_url)
+    settings = settings_for(database_url)
     migrations.upgrade(settings.database_url)
     console.print("[green]schema is up to date[/green]")
 
@@ -90,7 +57,7 @@ def serve(
 
     if database_url:
         os.environ["COALITION_DATABASE_URL"] = database_url
-    _warn_of_live_demo_keys(host, _settings(database_url))
+    _warn_of_live_demo_keys(host, settings_for(database_url))
     run_server(host, port, workers)
 
 
@@ -112,7 +79,7 @@ def _warn_of_live_demo_keys(host: str, settings: Settings) -> None:
         return await live_demo_keys(services)
 
     try:
-        live = _run(settings, check)
+        live = run(settings, check)
     except Exception:  # no schema yet, say: nothing to warn about, and serving must not fail over a warning
         return
     if live:
@@ -138,14 +105,14 @@ def demo(
     passwords are public: a database holding any other network is refused (exit 2) unless --force."""
     from coalition.demo import describe_demo, load_demo
 
-    settings = _settings(database_url)
+    settings = settings_for(database_url)
     migrations.upgrade(settings.database_url)
 
     async def work(services: Services) -> tuple[bool, dict[str, Any]]:
         created = await load_demo(services, force)
         return created, await describe_demo(services)
 
-    created, info = _run(settings, work)
+    created, info = run(settings, work)
     if as_json:
         print(json.dumps(info, indent=2, ensure_ascii=False))
         return
@@ -179,29 +146,7 @@ def _print_table(title: str, columns: list[str], rows: list[dict[str, Any]]) -> 
     console.print(table)
 
 
-@app.command("verify")
-def verify_command(database_url: DatabaseOption = None) -> None:
-    """Re-check every ledger invariant over the whole database; exit 1 on any violation."""
-    settings = _settings(database_url)
-
-    async def work(services: Services) -> list[Any]:
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("verifying", total=len(CHECKS))
-
-            def advance(check: Check) -> None:
-                progress.update(task, advance=1, description=check.name)
-
-            return await verify(services.engine, advance)
-
-    violations = _run(settings, work)
-    for check in CHECKS:
-        found = next((v for v in violations if v.check is check), None)
-        mark = "[red]FAIL[/red]" if found else "[green]ok[/green]"
-        console.print(f"{mark}  {check.name}: {check.description}")
-        for row in found.rows if found else []:
-            console.print(f"      {row}")
-    if violations:
-        raise typer.Exit(1)
+app.command("verify")(verify_command)
 
 
 @app.command("expire")
@@ -214,7 +159,7 @@ def expire(network: str, database_url: DatabaseOption = None) -> None:
         await services.audit.record(entry(network_id, "job.expire", "network", network_id, after=result))
         return result
 
-    result = _run(_settings(database_url), _network_job(network, "expiring", job))
+    result = run(settings_for(database_url), _network_job(network, "expiring", job))
     console.print(f"{result['points']} expired points of {result['members']} members posted to breakage")
     policy = result["policy"]
     share = f", {policy['share_bp']} bp to the granting partner" if policy["share_bp"] is not None else ""
@@ -236,7 +181,7 @@ def period_close(
     async def job(services: Services, network_id: int, advance: Advance) -> dict[str, Any]:
         return await services.period_close.run(network_id, month, advance)
 
-    result = _run(_settings(database_url), _network_job(network, "members", job))
+    result = run(settings_for(database_url), _network_job(network, "members", job))
     console.print(
         f"{result['month']}: {result['members']} member(s), {result['tiers_changed']} moved to another tier, "
         f"{result['points']} points granted, {result['coupons']} coupon(s) issued"
@@ -259,7 +204,7 @@ def birthdays(
     async def job(services: Services, network_id: int, advance: Advance) -> dict[str, Any]:
         return await services.birthdays.grant(network_id, on, advance)
 
-    result = _run(_settings(database_url), _network_job(network, "birthdays", job))
+    result = run(settings_for(database_url), _network_job(network, "birthdays", job))
     console.print(
         f"{result['date']}: {result['members']} member(s) with a birthday, {result['granted']} granted "
         f"{result['points']} points"
@@ -281,19 +226,15 @@ def daily_reports(
         raise typer.Exit(2) from None
 
     async def work(services: Services) -> dict[str, Any]:
-        network_id = (await _network(services, network)).id
+        network_id = (await network_of(services, network)).id
         return await services.daily_reports.send(network_id, on, again=again)
 
-    result = _run(_settings(database_url), work)
+    result = run(settings_for(database_url), work)
     console.print(f"{result['day']}: sent to {', '.join(result['sent']) or 'nobody'}")
     if result["sent_before"]:
         console.print(f"sent before (use --again to resend): {', '.join(result['sent_before'])}")
     if result["without_address"]:
         console.print(f"[yellow]no e-mail address:[/yellow] {', '.join(result['without_address'])}")
-
-
-def _network(services: Services, code: str) -> Awaitable[NetworkRef]:
-    return services.admin.network(code)
 
 
 Advance = Callable[[int, int], None]  # (members done, members in all)
@@ -305,7 +246,7 @@ def _network_job(
     """A job over a network's members, with a progress bar that fills as the job reports."""
 
     async def work(services: Services) -> dict[str, Any]:
-        network_id = (await _network(services, network)).id
+        network_id = (await network_of(services, network)).id
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task(label, total=None)
 
@@ -347,7 +288,7 @@ def network_create(
         expiry = moment(admin_key_expires_at)
         return await services.admin.create_network(code, name, currency, program, admin_key_expires_at=expiry)
 
-    print(json.dumps(_run(_settings(database_url), work)))
+    print(json.dumps(run(settings_for(database_url), work)))
 
 
 @network_app.command("partner")
@@ -355,9 +296,9 @@ def partner_create(network: str, name: str, database_url: DatabaseOption = None)
     """Add a partner (a business) to a network."""
 
     async def work(services: Services) -> dict[str, Any]:
-        return await services.admin.create_partner(await _network(services, network), name)
+        return await services.admin.create_partner(await network_of(services, network), name)
 
-    print(json.dumps(_run(_settings(database_url), work)))
+    print(json.dumps(run(settings_for(database_url), work)))
 
 
 @network_app.command("outlet")
@@ -367,9 +308,9 @@ def outlet_create(
     """Add an outlet (a point of sale) to a partner."""
 
     async def work(services: Services) -> dict[str, Any]:
-        return await services.admin.create_outlet(await _network(services, network), partner_id, name, timezone)
+        return await services.admin.create_outlet(await network_of(services, network), partner_id, name, timezone)
 
-    print(json.dumps(_run(_settings(database_url), work)))
+    print(json.dumps(run(settings_for(database_url), work)))
 
 
 @network_app.command("terminal")
@@ -386,10 +327,10 @@ def terminal_create(
     from coalition.adapters.cli.keys import moment
 
     async def work(services: Services) -> dict[str, Any]:
-        ref = await _network(services, network)
+        ref = await network_of(services, network)
         return await services.admin.create_terminal(ref, outlet_id, name, expires_at=moment(expires_at))
 
-    print(json.dumps(_run(_settings(database_url), work)))
+    print(json.dumps(run(settings_for(database_url), work)))
 
 
 @network_app.command("cashier")
@@ -404,9 +345,10 @@ def cashier_create(
     """Create a cashier with a password (hashed with argon2id)."""
 
     async def work(services: Services) -> dict[str, Any]:
-        return await services.admin.create_cashier(await _network(services, network), outlet_id, login, name, password)
+        ref = await network_of(services, network)
+        return await services.admin.create_cashier(ref, outlet_id, login, name, password)
 
-    print(json.dumps(_run(_settings(database_url), work)))
+    print(json.dumps(run(settings_for(database_url), work)))
 
 
 @network_app.command("console-user")
@@ -422,11 +364,11 @@ def console_user_create(
     """Create a login for the web console at /console: an administrator, or a partner's owner."""
 
     async def work(services: Services) -> dict[str, Any]:
-        ref = await _network(services, network)
+        ref = await network_of(services, network)
         user_id = await services.web_sessions.add_console_user(ref.id, role, partner_id, login, name, password)
         return {"id": user_id, "network": ref.code, "login": login, "role": role, "partner_id": partner_id}
 
-    print(json.dumps(_run(_settings(database_url), work)))
+    print(json.dumps(run(settings_for(database_url), work)))
 
 
 @network_app.command("show")
@@ -434,9 +376,9 @@ def network_show(network: str, database_url: DatabaseOption = None) -> None:
     """Print a network's partners, outlets, terminals and cashiers."""
 
     async def work(services: Services) -> dict[str, Any]:
-        return await services.admin.listing(await _network(services, network))
+        return await services.admin.listing(await network_of(services, network))
 
-    print(json.dumps(_run(_settings(database_url), work), indent=2, ensure_ascii=False, default=str))
+    print(json.dumps(run(settings_for(database_url), work), indent=2, ensure_ascii=False, default=str))
 
 
 @app.command("statement")
@@ -444,9 +386,9 @@ def statement(network: str, identifier: str, database_url: DatabaseOption = None
     """A member's statement: every points transaction with its running balance."""
 
     async def work(services: Services) -> MemberStatement:
-        return await services.pos.statement((await _network(services, network)).id, identifier)
+        return await services.pos.statement((await network_of(services, network)).id, identifier)
 
-    result = _run(_settings(database_url), work)
+    result = run(settings_for(database_url), work)
     table = Table(title=f"Member {result.member_id} — balance {result.points_balance}")
     for column in ("tx", "kind", "occurred_at", "outlet", "earned", "spent", "balance"):
         table.add_column(column)
@@ -463,25 +405,14 @@ def statement(network: str, identifier: str, database_url: DatabaseOption = None
     console.print(table)
 
 
+keys.register(network_app)
+app.add_typer(rules_app, name="rules")
+app.add_typer(settle_app, name="settle")
+app.add_typer(permissions_app, name="permissions")
+register_backup(app)
+app.command("audit")(audit)
+app.add_typer(limits_app, name="limits")
+
+
 if __name__ == "__main__":
     app()
-
-
-def _register_subcommands() -> None:
-    from coalition.adapters.cli import keys  # noqa: F401  (its commands join `coalition network`)
-    from coalition.adapters.cli.audit import audit
-    from coalition.adapters.cli.backup import register as register_backup
-    from coalition.adapters.cli.limits import limits_app
-    from coalition.adapters.cli.permissions import permissions_app
-    from coalition.adapters.cli.rules import rules_app
-    from coalition.adapters.cli.settle import settle_app
-
-    app.add_typer(rules_app, name="rules")
-    app.add_typer(settle_app, name="settle")
-    app.add_typer(permissions_app, name="permissions")
-    register_backup(app)
-    app.command("audit")(audit)
-    app.add_typer(limits_app, name="limits")
-
-
-_register_subcommands()

@@ -10,6 +10,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from coalition.adapters.cli.common import errors, network_of, run, settings_for
 from coalition.application.permissions import MatrixEntry
 from coalition.wiring import Services
 
@@ -18,21 +19,15 @@ console = Console()
 DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")]
 
 
-def _cli() -> Any:
-    from coalition.adapters.cli import main  # main registers this app; import late to avoid a cycle
-
-    return main
-
 
 @permissions_app.command("show")
 def show(network: str, database_url: DatabaseUrl = None) -> None:
     """Print the matrix; an empty one lets every outlet do everything."""
-    main = _cli()
 
     async def work(services: Services) -> dict[str, Any]:
-        return await services.permissions.matrix((await main._network(services, network)).id)
+        return await services.permissions.matrix((await network_of(services, network)).id)
 
-    _print(main._run(main._settings(database_url), work))
+    _print(run(settings_for(database_url), work))
 
 
 @permissions_app.command("set")
@@ -42,15 +37,14 @@ def replace(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Replace the matrix with FILE's entries: {outlet, counter, operations} each."""
-    main = _cli()
     try:
         document = yaml.safe_load(file.read_text())  # JSON is YAML too
     except yaml.YAMLError as error:
-        main.errors.print(f"[red]error (file):[/red] {str(error).splitlines()[0]}")
+        errors.print(f"[red]error (file):[/red] {str(error).splitlines()[0]}")
         raise typer.Exit(2) from None
     raw = document.get("entries") if isinstance(document, dict) else None
     if not isinstance(raw, list):
-        main.errors.print("[red]error (file):[/red] expected a mapping with a list of `entries`")
+        errors.print("[red]error (file):[/red] expected a mapping with a list of `entries`")
         raise typer.Exit(2)
     entries = [
         MatrixEntry(str(e.get("outlet", "")), str(e.get("counter", "")), tuple(str(o) for o in e.get("operations", [])))
@@ -59,9 +53,9 @@ def replace(
     ]
 
     async def work(services: Services) -> dict[str, Any]:
-        return await services.permissions.replace((await main._network(services, network)).id, entries)
+        return await services.permissions.replace((await network_of(services, network)).id, entries)
 
-    _print(main._run(main._settings(database_url), work))
+    _print(run(settings_for(database_url), work))
 
 
 def _print(answer: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from coalition.adapters.cli.common import errors, network_of, run, settings_for
 from coalition.domain.errors import InvalidInput
 from coalition.domain.rules.documents import MAX_DOCUMENT_CHARS, DocumentError, load_json, load_yaml
 from coalition.wiring import Services
@@ -19,11 +20,6 @@ from coalition.wiring import Services
 rules_app = typer.Typer(help="Rule sets: import, check, publish, export (docs/rules.md).", no_args_is_help=True)
 console = Console()
 
-
-def _cli() -> Any:
-    from coalition.adapters.cli import main  # main registers this app; import late to avoid a cycle
-
-    return main
 
 
 def _read_document(file: Path) -> object:
@@ -35,10 +31,10 @@ def _read_document(file: Path) -> object:
         text = file.read_text()
         return load_json(text, "file") if file.suffix == ".json" else load_yaml(text, "file")
     except DocumentError as error:
-        _cli().errors.print(f"[red]error (file):[/red] {error.detail}")
+        errors.print(f"[red]error (file):[/red] {error.detail}")
         raise typer.Exit(2) from None
     except (ValueError, yaml.YAMLError) as error:
-        _cli().errors.print(f"[red]error (file):[/red] {str(error).splitlines()[0]}")
+        errors.print(f"[red]error (file):[/red] {str(error).splitlines()[0]}")
         raise typer.Exit(2) from None
 
 
@@ -68,13 +64,12 @@ def import_rules(
     database_url: Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")] = None,
 ) -> None:
     """Save FILE as the network's draft (replacing it) and print its conflicts."""
-    main = _cli()
     document = _read_document(file)
 
     async def work(services: Services) -> dict[str, Any]:
-        return await services.rules.save_draft(await main._network(services, network), document)
+        return await services.rules.save_draft(await network_of(services, network), document)
 
-    answer = main._run(main._settings(database_url), work)
+    answer = run(settings_for(database_url), work)
     _print_findings(answer)
     if answer["errors"]:
         raise typer.Exit(1)
@@ -86,12 +81,11 @@ def check_rules(
     database_url: Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")] = None,
 ) -> None:
     """Print the draft's conflicts; exit 1 if any is an error."""
-    main = _cli()
 
     async def work(services: Services) -> dict[str, Any]:
-        return await services.rules.draft(await main._network(services, network))
+        return await services.rules.draft(await network_of(services, network))
 
-    answer = main._run(main._settings(database_url), work)
+    answer = run(settings_for(database_url), work)
     _print_findings(answer)
     if answer["errors"]:
         raise typer.Exit(1)
@@ -104,19 +98,18 @@ def publish_rules(
     database_url: Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")] = None,
 ) -> None:
     """Publish the draft now or at a future moment; refused while it has errors."""
-    main = _cli()
     try:
         effective_from = datetime.fromisoformat(at) if at else None
     except ValueError:
-        main.errors.print("[red]error (at):[/red] expected an ISO 8601 moment such as 2026-12-01T00:00:00+03:00")
+        errors.print("[red]error (at):[/red] expected an ISO 8601 moment such as 2026-12-01T00:00:00+03:00")
         raise typer.Exit(2) from None
 
     async def work(services: Services) -> dict[str, Any]:
         if effective_from is not None and effective_from.tzinfo is None:
             raise InvalidInput("the moment needs its offset, e.g. +03:00", field="at")
-        return await services.rules.publish(await main._network(services, network), effective_from)
+        return await services.rules.publish(await network_of(services, network), effective_from)
 
-    answer = main._run(main._settings(database_url), work)
+    answer = run(settings_for(database_url), work)
     console.print(f"[green]published[/green] version {answer['version']}, in force from {answer['effective_from']}")
 
 
@@ -128,10 +121,9 @@ def export_rules(
     database_url: Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")] = None,
 ) -> None:
     """Print a version of the network's rule set."""
-    main = _cli()
 
     async def work(services: Services) -> dict[str, Any]:
-        ref = await main._network(services, network)
+        ref = await network_of(services, network)
         chosen = version
         if chosen is None:
             versions = (await services.rules.history(ref))["versions"]
@@ -140,7 +132,7 @@ def export_rules(
             chosen = versions[0]["version"]
         return await services.rules.version(ref, chosen)
 
-    document = main._run(main._settings(database_url), work)
+    document = run(settings_for(database_url), work)
     if output_format == "json":
         print(json.dumps(document, indent=2, ensure_ascii=False))
     else:
@@ -153,12 +145,11 @@ def rules_history(
     database_url: Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")] = None,
 ) -> None:
     """Every version of the network's rule set and the one in force."""
-    main = _cli()
 
     async def work(services: Services) -> dict[str, Any]:
-        return await services.rules.history(await main._network(services, network))
+        return await services.rules.history(await network_of(services, network))
 
-    print(json.dumps(main._run(main._settings(database_url), work), indent=2))
+    print(json.dumps(run(settings_for(database_url), work), indent=2))
 
 
 @rules_app.command("explain")
@@ -168,16 +159,17 @@ def explain_rules(
     database_url: Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")] = None,
 ) -> None:
     """Run the purchase in FILE through the draft (or `version:` in FILE): every rule and why it applied or not."""
-    main = _cli()
     document = _read_document(file)
 
     async def work(services: Services) -> dict[str, Any]:
-        return await services.rules.explain(await main._network(services, network), document)
+        return await services.rules.explain(await network_of(services, network), document)
 
-    answer = main._run(main._settings(database_url), work)
-    table = Table("rule", "applied", "reason")
+    answer = run(settings_for(database_url), work)
+    table = Table("rule", "applied", "points", "reason")
     for outcome in answer["outcomes"]:
-        table.add_row(outcome["rule"], "yes" if outcome["applied"] else "no", outcome["reason"])
+        points = answer["points_by_rule"].get(outcome["rule"])
+        applied = "yes" if outcome["applied"] else "no"
+        table.add_row(outcome["rule"], applied, "" if points is None else str(points), outcome["reason"])
     console.print(table)
     console.print(
         f"check {answer['check']}, discount {answer['discount']}, due {answer['amount_due']}, "
@@ -200,13 +192,12 @@ def simulate_rules(
     from coalition.adapters.cli.parallel_simulation import simulate_in_processes
     from coalition.domain.errors import DomainError
 
-    main = _cli()
     try:
         moments = (datetime.fromisoformat(start), datetime.fromisoformat(end))
     except ValueError:
-        main.errors.print("[red]error (from/to):[/red] expected ISO 8601 moments such as 2026-11-01T00:00:00+03:00")
+        errors.print("[red]error (from/to):[/red] expected ISO 8601 moments such as 2026-11-01T00:00:00+03:00")
         raise typer.Exit(2) from None
-    settings = main._settings(database_url)
+    settings = settings_for(database_url)
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True)) as bar:
         task = bar.add_task("purchases", total=None)
@@ -223,6 +214,14 @@ def simulate_rules(
             )
         except DomainError as error:
             field = f" ({error.field})" if error.field else ""
-            main.errors.print(f"[red]error{field}:[/red] {error.detail}")
+            errors.print(f"[red]error{field}:[/red] {error.detail}")
             raise typer.Exit(2) from None
     print(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+@rules_app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of a rule-set document, for an editor to check a draft as it is typed (docs/rules.md)."""
+    from coalition.domain.rules.shapes import rule_set_schema
+
+    print(json.dumps(rule_set_schema(), indent=2, ensure_ascii=False))

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from coalition.adapters.cli.common import errors, network_of, run, settings_for
 from coalition.adapters.documents.pdf import statement_pdf
 from coalition.application.csv_text import csv_text
 from coalition.application.settlement import statement_csv_rows, statement_json
@@ -23,11 +24,6 @@ console = Console()
 DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")]
 
 
-def _cli() -> Any:
-    from coalition.adapters.cli import main  # main registers this app; import late to avoid a cycle
-
-    return main
-
 
 def _moment(value: str | None, option: str) -> datetime | None:
     if value is None:
@@ -37,7 +33,7 @@ def _moment(value: str | None, option: str) -> datetime | None:
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
-        _cli().errors.print(
+        errors.print(
             f"[red]error ({option}):[/red] expected an ISO 8601 moment with offset, e.g. 2026-07-02T00:00:00+03:00"
         )
         raise typer.Exit(2)
@@ -52,7 +48,6 @@ def close(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Close the open period up to END and print its statement and transfer plans."""
-    main = _cli()
     period_end, period_start = _moment(end, "end"), _moment(start, "start")
 
     with Progress(
@@ -63,14 +58,14 @@ def close(
         async def work(services: Services) -> dict[str, Any]:
             if period_end is None:
                 raise InvalidInput("give the period's end", field="end")
-            ref = await main._network(services, network)
+            ref = await network_of(services, network)
 
             def advance(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
             return await services.settlement.close(ref.id, period_end, period_start, advance)
 
-        answer = main._run(main._settings(database_url), work)
+        answer = run(settings_for(database_url), work)
     _print_statement(answer)
 
 
@@ -83,16 +78,15 @@ def show(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Print statement NUMBER of the network, or write it to a file."""
-    main = _cli()
 
     async def work(services: Services) -> Any:
-        ref = await main._network(services, network)
+        ref = await network_of(services, network)
         return await services.settlement.statement(ref.id, number)
 
-    statement = main._run(main._settings(database_url), work)
+    statement = run(settings_for(database_url), work)
     if output_format == "pdf":
         if output is None:
-            main.errors.print("[red]error (output):[/red] a PDF goes to a file: add --output statement.pdf")
+            errors.print("[red]error (output):[/red] a PDF goes to a file: add --output statement.pdf")
             raise typer.Exit(2)
         output.write_bytes(statement_pdf(statement))
         console.print(f"wrote {output}")
@@ -109,13 +103,12 @@ def show(
 @settle_app.command("send")
 def send(network: str, number: int, database_url: DatabaseUrl = None) -> None:
     """E-mail each partner with an address its entries and the statement (COALITION_SMTP_HOST)."""
-    main = _cli()
 
     async def work(services: Services) -> dict[str, Any]:
-        ref = await main._network(services, network)
+        ref = await network_of(services, network)
         return await services.settlement.send(ref.id, number)
 
-    answer = main._run(main._settings(database_url), work)
+    answer = run(settings_for(database_url), work)
     console.print(f"sent to {', '.join(answer['sent']) or 'nobody'}")
     if answer["without_address"]:
         console.print(f"no e-mail address: {', '.join(answer['without_address'])}")

@@ -99,7 +99,8 @@ async def purchase_batch(body: BatchBody, request: Request, svc: Svc, ctx: Termi
     suspect = may_hold_control_characters(await request.body())  # most batches cannot: no walk of each item
     judged = [batch_item(raw, suspect) for raw in body.purchases]  # the raw items: each is validated alone
     items = [item for item in judged if isinstance(item, BatchItem)]
-    recorded = iter(await svc.pos.purchase_batch(ctx, items))
+    # every item refused at the door: nothing to record (the service refuses an empty batch as a whole)
+    recorded = iter(await svc.pos.purchase_batch(ctx, items) if items else [])
     outcomes = [item if isinstance(item, DomainError) else next(recorded) for item in judged]
     results = [_batch_result(index, outcome) for index, outcome in enumerate(outcomes)]
     return JSONResponse(

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import yaml
 from fastapi import APIRouter, Body, Query, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from coalition.adapters.http.clean_input import CheckedRoute
@@ -19,11 +19,13 @@ from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc
 from coalition.domain.errors import InvalidInput
 from coalition.domain.input_text import CONTROL_CHARACTER_MESSAGE, first_control_character_path
 from coalition.domain.rules.documents import load_json, load_yaml
+from coalition.domain.rules.shapes import rule_set_schema
 
 router = APIRouter(prefix="/v1/admin/rule-sets", tags=["Rules"], route_class=CheckedRoute)
 
 MAX_BODY_BYTES = 2_000_000
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+SCHEMA_TYPE = "application/schema+json"
 
 
 class PublishBody(BaseModel):
@@ -114,6 +116,17 @@ async def context(admin: NetworkAdmin) -> dict[str, Any]:
         "functions": sorted(FUNCTIONS),
         "reference": "docs/rules.md",
     }
+
+
+@router.get(
+    "/schema",
+    summary="The JSON Schema of a rule-set document, for editors (docs/rules.md, \"Checking a rule set as you type\")",
+    response_model=None,
+    responses={200: {"content": {SCHEMA_TYPE: {"schema": {"type": "object"}}}}},
+)
+async def schema(admin: NetworkAdmin) -> Response:
+    """Generated from the declarations the parser reads documents by: a key it does not declare is refused."""
+    return JSONResponse(rule_set_schema(), media_type=SCHEMA_TYPE)
 
 
 @router.get("", summary="Every version, newest first, and the one in force")

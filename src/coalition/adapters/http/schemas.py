@@ -6,7 +6,18 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SkipValidation, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SkipValidation,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+)
+from pydantic_core import PydanticCustomError
 
 from coalition.application.admin import ProgramSettings
 from coalition.application.coupons import CouponRequest
@@ -27,6 +38,24 @@ Amount = Annotated[StrictStr, Field(examples=["1500.00"], max_length=32)]
 Points = Annotated[StrictInt, Field(ge=0, le=10**12)]
 MAX_RECORD_ID = 2**63 - 1  # the databases' 64-bit keys: a larger number names no row, and must not reach a query
 RecordId = Annotated[StrictInt, Field(ge=1, le=MAX_RECORD_ID)]
+MOMENT_WITH_OFFSET = "an ISO 8601 moment with its offset, such as 2026-03-10T14:00:00+03:00 or 2026-03-10T11:00:00Z"
+
+
+def _text_with_offset(value: object) -> object:
+    """A till's moment as text that says its offset: pydantic alone takes a number (seconds since 1970) or a
+    date as a moment, and a local time without offset is nobody's time."""
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.utcoffset() is None:  # a custom error: its message without "Value error, "
+        raise PydanticCustomError("moment_with_offset", f"expected {MOMENT_WITH_OFFSET}")
+    return value
+
+
+TillMoment = Annotated[
+    AwareDatetime, BeforeValidator(_text_with_offset), Field(examples=["2026-03-10T14:00:00+03:00"])
+]
 
 
 class Body(BaseModel):
@@ -74,7 +103,9 @@ class QuoteBody(Body):
 class PurchaseBody(QuoteBody):
     receipt: StrictStr = Field(min_length=1, max_length=100, description="the till's receipt number")
     cashier: StrictStr | None = Field(default=None, max_length=100, description="the cashier's login")
-    occurred_at: datetime | None = Field(default=None, description="when the sale happened, for offline uploads")
+    occurred_at: TillMoment | None = Field(
+        default=None, description="when the sale happened (with its offset), for offline uploads"
+    )
 
     def to_input(self) -> PurchaseInput:
         return replace(super().to_input(), receipt=self.receipt, cashier=self.cashier, occurred_at=self.occurred_at)

@@ -267,7 +267,6 @@ def _session_timezone(s: Any) -> Any:
 
 def _identity(row: Any) -> WebIdentity:
     return WebIdentity(
-        session_id=row.id,
         role=row.role,
         network_id=row.network_id,
         network_code=row.code,

@@ -15,7 +15,7 @@ from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import error_text, render
 from coalition.application.csv_text import csv_text
-from coalition.application.settlement import CLOSE_DELAY
+from coalition.application.settlement import CLOSE_DELAY, entries_csv_rows
 from coalition.application.statement_views import StatementView, statement_view, statement_view_csv_rows
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import DomainError, Forbidden, InvalidInput, NotFound
@@ -202,7 +202,7 @@ async def statement(request: Request, identity: Reader, number: int) -> HTMLResp
 
 
 @router.get("/statements/{number}/statement.csv")
-async def statementcsv_text(request: Request, identity: Reader, number: int) -> Response:
+async def statement_csv_download(request: Request, identity: Reader, number: int) -> Response:
     view = await _view(request, identity, number)
     headers = {"Content-Disposition": f'attachment; filename="{_filename(view)}.csv"'}
     return PlainTextResponse(csv_text(statement_view_csv_rows(view)), media_type="text/csv", headers=headers)
@@ -224,15 +224,10 @@ async def partner_entries(request: Request, identity: Reader, number: int, partn
 
 
 @router.get("/statements/{number}/partners/{partner_id}/entries.csv")
-async def partner_entriescsv_text(request: Request, identity: Reader, number: int, partner_id: int) -> Response:
+async def partner_entries_csv_download(request: Request, identity: Reader, number: int, partner_id: int) -> Response:
     own = await _entries(request, identity, number, partner_id)
-    rows = [["tx_id", "kind", "outlet", "occurred_at", "recorded_at", "amount"]]
-    rows += [
-        [str(e["tx_id"]), e["kind"], e["outlet"] or "", e["occurred_at"], e["recorded_at"], e["amount"]]
-        for e in own["entries"]
-    ]
     headers = {"Content-Disposition": f'attachment; filename="statement-{number}-partner-{partner_id}.csv"'}
-    return PlainTextResponse(csv_text(rows), media_type="text/csv", headers=headers)
+    return PlainTextResponse(csv_text(entries_csv_rows(own)), media_type="text/csv", headers=headers)
 
 
 async def _entries(request: Request, identity: WebIdentity, number: int, partner_id: int) -> dict[str, Any]:

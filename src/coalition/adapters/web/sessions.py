@@ -183,8 +183,3 @@ def refuse_control_characters(form: FormData) -> None:
             isinstance(value, str) and has_control_character(value, multiline=name in MULTILINE_FORM_FIELDS)
         ):
             raise InvalidInput(CONTROL_CHARACTER_MESSAGE, field=name)
-
-
-def check_csrf_header(request: Request, identity: WebIdentity) -> None:
-    """For requests sent by the pages' JavaScript (fetch), which put the token in a header."""
-    _check(identity.csrf_token, request.headers.get("x-csrf-token"))

@@ -19,6 +19,7 @@ MAX_RULES_PER_SET = 1000
 MAX_POINTS_PER_EFFECT = 10**12
 MAX_MULTIPLIER_BP = 100 * BASIS_POINTS_PER_WHOLE  # ×100
 MAX_VALID_DAYS = 3660
+MAX_PRIORITY = 10**6
 MINUTES_PER_DAY = 24 * 60
 
 
@@ -338,8 +339,6 @@ Effect = (
     | SetTier
     | ResetBalances
 )
-DISCOUNT_EFFECTS = (Discount, SpendTierDiscount)
-ACCRUAL_EFFECTS = (AccruePercent, AccrueFixed)
 
 
 # --- rules and rule sets --------------------------------------------------------------------------------------
@@ -361,7 +360,9 @@ class Rule:
     def __post_init__(self) -> None:
         _require(bool(self.code.strip()) and len(self.code) <= 100, "a rule needs a code of 1–100 characters", "code")
         _require(bool(self.effects), "a rule needs at least one effect", "effects")
-        _require(-(10**6) <= self.priority <= 10**6, "priority is between -1,000,000 and 1,000,000", "priority")
+        _require(
+            -MAX_PRIORITY <= self.priority <= MAX_PRIORITY, "priority is between -1,000,000 and 1,000,000", "priority"
+        )
         if self.stacking is Stacking.STACKABLE:
             _require(self.group is None, "only exclusive and best-of rules belong to a group", "group")
         else:

@@ -44,13 +44,13 @@ from coalition.domain.rules.model import (
     Trigger,
     Window,
 )
+from coalition.domain.rules.shapes import MAX_RULE_INTEGER, RULE_SET, SHAPES, Field, Kind, Shape
 
 # ASCII digits only, matched in full (`\d` takes any script's digits; `$` lets a trailing newline through)
 _PERCENT = re.compile(r"(?P<whole>[0-9]{1,3})(?:\.(?P<fraction>[0-9]{1,2}))?")
 _FACTOR = re.compile(r"(?P<whole>[0-9]{1,3})(?:\.(?P<fraction>[0-9]{1,4}))?")
 _TIME_OF_DAY = re.compile(r"(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})")
 E = TypeVar("E")
-MAX_RULE_INTEGER = 10**12  # as the API's points fields
 
 
 class PathError(InvalidInput):
@@ -58,26 +58,57 @@ class PathError(InvalidInput):
 
 
 class Reader:
-    """Reads one mapping, prefixing every error with the path to it (`rules[2].effects[0].percent`)."""
+    """Reads one mapping, prefixing every error with the path to it (`rules[2].effects[0].percent`).
 
-    def __init__(self, data: object, path: str, currency: str) -> None:
+    Given its shape (shapes.py), it refuses a key the shape does not declare, and reads only declared fields, each
+    as its declared kind: the parser and the published JSON Schema cannot drift apart. Without one (the explain
+    request of application/rules.py), it reads whatever it is asked."""
+
+    def __init__(self, data: object, path: str, currency: str, shape: Shape | None = None) -> None:
         if not isinstance(data, Mapping):
             raise PathError("expected an object", field=path or "body")
-        self.data, self.path, self.currency = data, path, currency
+        self.data, self.path, self.currency, self.shape = data, path, currency, shape
+        unknown = next((key for key in data if shape is not None and key not in shape.fields), None)
+        if shape is not None and unknown is not None:
+            names = ", ".join(shape.fields)
+            raise PathError(
+                f"an effect is an object with exactly one of: {names}"
+                if shape.exactly_one
+                else f"an unknown field (a typo?): the fields here are {names}",
+                field=self.at(str(unknown)),
+            )
 
     def at(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name
 
+    def declared(self, name: str, *kinds: Kind) -> Field | None:
+        """The field's declaration; a field the shape does not declare, or as another kind, is the parser's bug."""
+        if self.shape is None:
+            return None
+        field = self.shape.fields.get(name)
+        if field is None or (kinds and field.kind not in kinds):
+            raise LookupError(f"the parser reads {name!r} of a {self.shape.name} as {kinds}: not so in shapes.py")
+        return field
+
     def has(self, name: str) -> bool:
+        self.declared(name)
         return self.data.get(name) is not None
 
+    def value(self, name: str, kind: Kind) -> object:
+        """The field's value as it came, for a kind read outside this class (a condition, a factor)."""
+        self.declared(name, kind)
+        return self.data.get(name)
+
     def text(self, name: str, *, default: str | None = None, limit: int = 200) -> str:
+        field = self.declared(name, "text")
+        limit = field.max_length if field is not None and field.max_length else limit
         value = self.data.get(name, default)
         if not isinstance(value, str) or (default is None and not value.strip()) or len(value) > limit:
             raise PathError(f"expected a text of at most {limit} characters", field=self.at(name))
         return value.strip()
 
     def integer(self, name: str, *, default: int | None = None) -> int:
+        self.declared(name, "integer")
         value = self.data.get(name, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise PathError("expected an integer", field=self.at(name))
@@ -86,12 +117,16 @@ class Reader:
         return value
 
     def flag(self, name: str, *, default: bool) -> bool:
+        self.declared(name, "flag")
         value = self.data.get(name, default)
         if not isinstance(value, bool):
             raise PathError("expected true or false", field=self.at(name))
         return value
 
     def choice(self, name: str, kind: type[E], *, default: E | None = None) -> E:
+        field = self.declared(name, "choice")
+        if field is not None and field.choices is not kind:
+            raise LookupError(f"the parser reads {name!r} as {kind}, shapes.py says {field.choices}")
         value = self.data.get(name)
         if value is None and default is not None:
             return default
@@ -102,6 +137,7 @@ class Reader:
             raise PathError(f"expected one of: {options}", field=self.at(name)) from None
 
     def amount(self, name: str) -> int:
+        self.declared(name, "amount")
         try:
             return parse_amount_minor(self.data.get(name), self.currency, field=self.at(name))
         except InvalidInput as error:
@@ -111,15 +147,18 @@ class Reader:
         return self.amount(name) if self.has(name) else None
 
     def percent(self, name: str) -> int:
+        self.declared(name, "percent")
         return parse_percent_bp(self.data.get(name), field=self.at(name))
 
     def strings(self, name: str) -> frozenset[str]:
+        self.declared(name, "texts")
         value = self.data.get(name, [])
         if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
             raise PathError("expected a list of texts", field=self.at(name))
         return frozenset(item.strip() for item in value)
 
     def integers(self, name: str) -> frozenset[int]:
+        self.declared(name, "integers")
         value = self.data.get(name, [])
         if not isinstance(value, list) or not all(
             isinstance(i, int) and not isinstance(i, bool) and abs(i) <= MAX_RULE_INTEGER for i in value
@@ -128,15 +167,19 @@ class Reader:
         return frozenset(value)
 
     def child(self, name: str) -> Reader:
-        return Reader(self.data.get(name, {}), self.at(name), self.currency)
+        field = self.declared(name, "object")
+        return Reader(self.data.get(name, {}), self.at(name), self.currency, _shape_of(field))
 
     def children(self, name: str) -> list[Reader]:
+        field = self.declared(name, "objects")
         value = self.data.get(name, [])
         if not isinstance(value, list):
             raise PathError("expected a list", field=self.at(name))
-        return [Reader(item, f"{self.at(name)}[{index}]", self.currency) for index, item in enumerate(value)]
+        shape = _shape_of(field)
+        return [Reader(item, f"{self.at(name)}[{index}]", self.currency, shape) for index, item in enumerate(value)]
 
     def moment(self, name: str) -> datetime | None:
+        self.declared(name, "moment")
         value = self.data.get(name)
         if value is None:
             return None
@@ -151,6 +194,7 @@ class Reader:
         return moment
 
     def time_of_day(self, name: str, default: int) -> int:
+        self.declared(name, "time_of_day")
         value = self.data.get(name)
         if value is None:
             return default
@@ -159,6 +203,10 @@ class Reader:
         if found is None or int(found["minute"]) > 59 or not 0 <= minutes <= MINUTES_PER_DAY:
             raise PathError("expected a time of day HH:MM (24:00 for the end of the day)", field=self.at(name))
         return minutes
+
+
+def _shape_of(field: Field | None) -> Shape | None:
+    return SHAPES[field.shape] if field is not None and field.shape is not None else None
 
 
 def parse_percent_bp(value: object, *, field: str) -> int:
@@ -197,12 +245,12 @@ def _guard(reader: Reader, build: Callable[[], E]) -> E:
 def parse_rule_set(data: object, currency: str, *, budgeted: bool = True) -> RuleSet:
     """`budgeted=False` reads a set published before the conditions' cost budget (budget.py) as it was accepted: a
     till must not start refusing purchases; its next draft is held to the budget."""
-    top = Reader(data, "", currency)
+    top = Reader(data, "", currency, RULE_SET)
     readers = top.children("rules")
     # counted before any condition is compiled, so an oversized set costs nothing to refuse
     if len(readers) > MAX_RULES_PER_SET:
         raise PathError(f"a rule set has at most {MAX_RULES_PER_SET} rules", field="rules")
-    condition_chars = sum(len(value) for r in readers if isinstance(value := r.data.get("condition"), str))
+    condition_chars = sum(len(value) for r in readers if isinstance(value := r.value("condition", "condition"), str))
     if budgeted and condition_chars > MAX_SET_CONDITION_CHARS:
         raise PathError(
             f"the conditions of a rule set have at most {MAX_SET_CONDITION_CHARS:,} characters together", field="rules"
@@ -217,13 +265,10 @@ def parse_rule_set(data: object, currency: str, *, budgeted: bool = True) -> Rul
     return _guard(top, lambda: RuleSet(rules))
 
 
-def parse_rule(reader: Reader) -> Rule:
-    return _parse_rule(reader)[0]
-
-
 def _parse_rule(reader: Reader, budgeted: bool = True) -> tuple[Rule, Cost]:
     """A rule, and the cost of its condition (a rule set's conditions have a budget together)."""
-    condition = reader.data.get("condition") or ""
+    given = reader.value("condition", "condition")
+    condition = "" if given is None else given
     if not isinstance(condition, str):
         raise PathError("expected a CEL expression as text", field=reader.at("condition"))
     try:
@@ -236,8 +281,8 @@ def _parse_rule(reader: Reader, budgeted: bool = True) -> tuple[Rule, Cost]:
     rule = _guard(
         reader,
         lambda: Rule(
-            code=reader.text("code", limit=100),
-            name=reader.text("name", default="", limit=200),
+            code=reader.text("code"),
+            name=reader.text("name", default=""),
             trigger=reader.choice("trigger", Trigger, default=Trigger.PURCHASE),
             effects=effects,
             condition=condition,
@@ -245,7 +290,7 @@ def _parse_rule(reader: Reader, budgeted: bool = True) -> tuple[Rule, Cost]:
             window=_window(reader.child("window")),
             priority=reader.integer("priority", default=0),
             stacking=stacking,
-            group=reader.text("group", limit=100) if reader.has("group") else None,
+            group=reader.text("group") if reader.has("group") else None,
         ),
     )
     return rule, compiled.cost
@@ -291,7 +336,7 @@ _EFFECT_READERS: dict[str, Callable[[Reader], Effect]] = {
         percent_bp=r.percent("percent"),
         lines=_lines(r.child("lines")),
         multipliers=tuple(
-            Multiplier(_lines(m.child("lines")), _factor_bp(m.data.get("factor"), field=m.at("factor")))
+            Multiplier(_lines(m.child("lines")), _factor_bp(m.value("factor", "factor"), field=m.at("factor")))
             for m in r.children("multipliers")
         ),
         expiry=_expiry(r.child("expiry")),
@@ -327,9 +372,9 @@ _EFFECT_READERS: dict[str, Callable[[Reader], Effect]] = {
 
 
 def _effect(reader: Reader) -> Effect:
-    kinds = [name for name in reader.data if name in _EFFECT_READERS]
-    unknown = [name for name in reader.data if name not in _EFFECT_READERS]
-    if len(kinds) != 1 or unknown:
+    """An effect's one key names its kind (the reader has refused a key that names none)."""
+    kinds = [str(name) for name in reader.data]
+    if len(kinds) != 1:
         raise PathError(f"an effect is an object with exactly one of: {', '.join(_EFFECT_READERS)}", field=reader.path)
     inner = reader.child(kinds[0])
     return _guard(inner, lambda: _EFFECT_READERS[kinds[0]](inner))
