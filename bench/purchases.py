@@ -1112,7 +1112,12 @@ measured again (up to `--attempts` times) when other work took more than {QUIET_
 disturbed attempt is kept and the others are listed. A large "other" means that row understates what the code can
 do. Latency is wrk's, from the request written to the answer read, so it includes queueing in the server.
 "commits per purchase" (from `pg_stat_database`) counts the database transactions and other implicit commits each
-purchase costs.
+purchase costs. The CPU per purchase comes from /proc: the server's processes, and PostgreSQL's — its background
+processes and the backends of the benchmark's database, the latter alone in brackets — over the phase, divided by
+the purchases committed; pgbench's row gives PostgreSQL's CPU per TPC-B transaction the same way. These move less
+with other work on the machine than the rates do. Last, the same single-purchase load runs against SQLite (the
+embedded default: `coalition migrate`, `coalition demo` and {SQLITE_MEMBERS:,} members in a file under
+`bench/results/`, one worker).
 
 Targets (issue 13), on the 2-core development machine: **committed purchases/s at least {TARGET_SHARE_OF_PGBENCH:g} ×
 pgbench's TPC-B tps in the same run, with p99 ≤ {TARGET_P99_MS:g} ms at 16 concurrent connections**, and a batch path
