@@ -32,7 +32,16 @@ import coalition
 
 BENCH_DB = "postgresql://postgres@/coalition_bench?host=/var/run/postgresql"
 TERMINAL_KEY = "term_demo_corner_shop"
-MEMBERS = 10_000
+MEMBERS = 10_000  # --members: how many members `make bench` (or bench.purchases --members) enrolled
+
+
+def _postgres_seconds(database_url: str) -> float:
+    """CPU seconds the database's backends have used so far (the connections this process opened among them)."""
+    from sqlalchemy.engine import make_url
+
+    from bench.purchases import cpu_snapshot
+
+    return cpu_snapshot(os.getpid(), make_url(database_url).database or "")["postgres backends"]
 
 
 def rules(evaluations: int) -> str:
@@ -58,11 +67,11 @@ def rules(evaluations: int) -> str:
     return f"{per_evaluation_ms:.3f} ms of CPU per evaluation (checksum {checksum}: equal results give equal sums)"
 
 
-def _batch_body(tag: str, size: int) -> bytes:
+def _batch_body(tag: str, size: int, members: int) -> bytes:
     items = []
     for index in range(size):
         item: dict[str, object] = {
-            "customer": f"99{random.randint(1, MEMBERS):08d}",
+            "customer": f"99{random.randint(1, members):08d}",
             "receipt": f"{tag}-{index}",
             "idempotency_key": f"{tag}-{index}",
         }
@@ -74,33 +83,38 @@ def _batch_body(tag: str, size: int) -> bytes:
     return json.dumps({"purchases": items}).encode()
 
 
-async def batch(database_url: str, batches: int, size: int) -> str:
+async def batch(database_url: str, batches: int, size: int, members: int) -> str:
     import httpx
 
     from coalition.adapters.http.app import create_app
 
     os.environ["COALITION_DATABASE_URL"] = database_url
     app = create_app()
-    cpu_per_purchase_ms = []
+    cpu_per_purchase_ms, pg_per_purchase_ms = [], []
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=120) as client:
             for round_no in range(batches + 1):  # the first warms caches and prepared statements
                 tag = uuid.uuid4().hex[:10]
-                body = _batch_body(tag, size)
+                body = _batch_body(tag, size, members)
                 headers = {"Authorization": f"Bearer {TERMINAL_KEY}", "Content-Type": "application/json"}
-                started = time.process_time()
+                started, pg_started = time.process_time(), _postgres_seconds(database_url)
                 answer = await client.post("/v1/purchases/batch", content=body, headers=headers)
                 cpu_ms = (time.process_time() - started) * 1000
+                pg_ms = (_postgres_seconds(database_url) - pg_started) * 1000
                 if answer.status_code != 200 or answer.json()["committed"] != size:
                     raise SystemExit(f"the batch was refused: {answer.status_code} {answer.text[:300]}")
                 if round_no:
                     cpu_per_purchase_ms.append(cpu_ms / size)
+                    pg_per_purchase_ms.append(pg_ms / size)
     median = statistics.median(cpu_per_purchase_ms)
-    return f"{median:.3f} ms of CPU per purchase (median of {batches} batches of {size}, client included)"
+    return (
+        f"{median:.3f} ms of CPU per purchase (median of {batches} batches of {size}, client included); "
+        f"PostgreSQL's backends {statistics.median(pg_per_purchase_ms):.3f} ms"
+    )
 
 
-async def single(database_url: str, purchases: int) -> str:
+async def single(database_url: str, purchases: int, members: int) -> str:
     from coalition.application.pos import PurchaseInput, fingerprint
     from coalition.settings import Settings
     from coalition.wiring import build_services
@@ -113,7 +127,7 @@ async def single(database_url: str, purchases: int) -> str:
             for index in range(first, count, 16):
                 key = f"{tag}-{index}"
                 body = PurchaseInput(
-                    customer=f"99{random.randint(1, MEMBERS):08d}",
+                    customer=f"99{random.randint(1, members):08d}",
                     amount=f"{random.randint(1500, 5000)}.00",
                     redeem_points=random.randint(10, 50) if index % 3 == 0 else None,
                     receipt=key,
@@ -123,12 +137,16 @@ async def single(database_url: str, purchases: int) -> str:
                     raise SystemExit(f"a purchase was refused: {answer.body}")
 
         await asyncio.gather(*(lane(first, uuid.uuid4().hex[:10], 320) for first in range(16)))  # warm-up
-        started = time.process_time()
+        started, pg_started = time.process_time(), _postgres_seconds(database_url)
         await asyncio.gather(*(lane(first, uuid.uuid4().hex[:10], purchases) for first in range(16)))
         cpu_ms = (time.process_time() - started) * 1000
+        pg_ms = (_postgres_seconds(database_url) - pg_started) * 1000
     finally:
         await services.close()
-    return f"{cpu_ms / purchases:.3f} ms of CPU per purchase ({purchases} purchases, 16 at once, no HTTP)"
+    return (
+        f"{cpu_ms / purchases:.3f} ms of CPU per purchase ({purchases} purchases, 16 at once, no HTTP); "
+        f"PostgreSQL's backends {pg_ms / purchases:.3f} ms"
+    )
 
 
 def main() -> int:
@@ -139,14 +157,15 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=5, help="batch: batches measured")
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--purchases", type=int, default=3200, help="single: purchases measured")
+    parser.add_argument("--members", type=int, default=MEMBERS, help="batch, single: members 99xxxxxxxx enrolled")
     args = parser.parse_args()
     print(f"code: {os.path.dirname(os.path.dirname(coalition.__file__))}", flush=True)
     if args.what == "rules":
         print(rules(args.evaluations))
     elif args.what == "batch":  # on uvloop, as the server runs
-        print(uvloop.run(batch(args.database_url, args.batches, args.batch_size)))
+        print(uvloop.run(batch(args.database_url, args.batches, args.batch_size, args.members)))
     else:
-        print(uvloop.run(single(args.database_url, args.purchases)))
+        print(uvloop.run(single(args.database_url, args.purchases, args.members)))
     return 0
 
 

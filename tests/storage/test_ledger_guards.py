@@ -193,6 +193,13 @@ _NEW_TX = (
         "INSERT INTO lots (account_id, tx_id, points, remaining, expires_at, granting_partner_id) "
         "SELECT account_id, tx_id, 1, 1, NULL, 999999 FROM lots",
         "UPDATE lots SET granting_partner_id = 999999",
+        "INSERT INTO lot_takes (tx_id, lot_id, points) SELECT tx_id, 999999, 1 FROM lots",
+        "INSERT INTO lot_takes (tx_id, lot_id, points) SELECT 999999, id, 1 FROM lots",
+        "INSERT INTO purchases (id, network_id, outlet_id, terminal_id, member_id, receipt, check_minor, "
+        "points_redeemed, amount_due_minor, points_earned, occurred_at, recorded_at) SELECT 'p-x', network_id, "
+        "outlet_id, 999999, member_id, 'r-x', 100, 0, 100, 0, occurred_at, recorded_at FROM purchases LIMIT 1",
+        "INSERT INTO idempotency_keys (terminal_id, key, request_hash, status_code, response, created_at) "
+        "SELECT 999999, 'k-x', request_hash, status_code, response, created_at FROM idempotency_keys LIMIT 1",
     ],
     ids=[
         "posting-tx",
@@ -208,10 +215,15 @@ _NEW_TX = (
         "outlet-id",
         "lot-grantor",
         "lot-grantor-changed",
+        "take-lot",
+        "take-tx",
+        "purchase-terminal",
+        "idempotency-terminal",
     ],
 )
 async def test_references_of_the_purchase_path_cannot_dangle(services, statement):
-    """Row-level foreign keys on SQLite; one set-based check per statement on PostgreSQL (migration 0005)."""
+    """Row-level foreign keys on SQLite; on PostgreSQL foreign keys for purchase lines and lot takes, one set-based
+    check per statement for the rest (migrations 0005, 0029)."""
     await _ledger_with_a_purchase(services)
     before = await table_counts(services)
     with pytest.raises(DBAPIError, match=r"(?i)foreign key|refers to a row|refused"):

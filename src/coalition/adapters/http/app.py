@@ -46,7 +46,8 @@ class CoalitionApp(FastAPI):
         if proxies is None:  # parsed once, shared with client_address (adapters/web/sessions.py)
             proxies = parse_trusted_proxies(services.settings.trusted_proxies)
             self.state.trusted_proxy_networks = proxies
-        return is_trusted_proxy(address, proxies)
+        # no proxies named (the default): no address to parse on every answer (~1 % of a purchase's CPU)
+        return bool(proxies) and is_trusted_proxy(address, proxies)
 
     def build_middleware_stack(self) -> AsgiApp:
         return SecurityHeaders(super().build_middleware_stack(), self.trusted_proxy)

@@ -11,11 +11,12 @@ then retried under the member's lock, and `refuse_revoked` says why it still can
 
 from __future__ import annotations
 
-# PostgreSQL, inside the purchase statement: $2 outlet, $17 terminal, $18 the cashier's login (or NULL)
+# PostgreSQL, inside the purchase statement (named parameters: driver.NamedStatement): the purchase's terminal,
+# outlet and cashier's login (or NULL)
 STILL_ALLOWED_PG = (
-    "EXISTS (SELECT 1 FROM terminals WHERE id = $17::bigint AND active) "
-    "AND ($18::text IS NULL OR EXISTS (SELECT 1 FROM cashiers WHERE outlet_id = $2::bigint AND login = $18::text "
-    "AND active))"
+    "EXISTS (SELECT 1 FROM terminals WHERE id = :terminal_id::bigint AND active) "
+    "AND (:cashier_login::text IS NULL OR EXISTS (SELECT 1 FROM cashiers WHERE outlet_id = :outlet_id::bigint "
+    "AND login = :cashier_login::text AND active))"
 )
 
 

@@ -15,11 +15,11 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from coalition.adapters.storage.access_guard import STILL_ALLOWED_PG
 from coalition.adapters.storage.audit_store import DriverAuditTrail
-from coalition.adapters.storage.driver import Column, Db
+from coalition.adapters.storage.driver import Column, Db, NamedStatement
 from coalition.adapters.storage.pos_coupons import SqlCoupons
 from coalition.adapters.storage.pos_gifts import SqlGifts
 from coalition.adapters.storage.pos_idempotency import RESPONSE_COLUMNS, SqlIdempotency
@@ -36,25 +36,31 @@ from coalition.application.ports import (
 )
 from coalition.domain.coupons import NewCoupon
 
-_PURCHASE_COLUMNS = (
-    "id",
-    "network_id",
-    "outlet_id",
-    "terminal_id",
-    "cashier_login",
-    "member_id",
-    "card_id",
-    "receipt",
-    "check_minor",
-    "points_redeemed",
-    "amount_due_minor",
-    "points_earned",
-    "tx_id",
-    "occurred_at",
-    "recorded_at",
-    "rule_set_version",
-    "applied_rules",
-)
+
+class PurchaseRow(NamedTuple):
+    """A row of `purchases`, by column: the single purchase's statement, the batch's COPY and SQLite's insert all
+    take their columns from here, so a new column is one field and one line in `_purchase_row`."""
+
+    id: str
+    network_id: int
+    outlet_id: int
+    terminal_id: int
+    cashier_login: str | None
+    member_id: int
+    card_id: int | None
+    receipt: str
+    check_minor: int
+    points_redeemed: int
+    amount_due_minor: int
+    points_earned: int
+    tx_id: int | None
+    occurred_at: datetime
+    recorded_at: datetime
+    rule_set_version: int | None
+    applied_rules: str | None
+
+
+_PURCHASE_COLUMNS = PurchaseRow._fields
 _LINE_COLUMNS = ("purchase_id", "line_no", "sku", "category", "quantity_milli", "unit_price_minor", "total_minor")
 _COUPON_COLUMNS = (
     "network_id",
@@ -106,25 +112,25 @@ def _line_rows(purchase: NewPurchase) -> list[tuple[Any, ...]]:
     ]
 
 
-def _purchase_row(purchase: NewPurchase, tx_id: int | None, now: datetime) -> tuple[Any, ...]:
-    return (
-        purchase.id,
-        purchase.terminal.network_id,
-        purchase.terminal.outlet_id,
-        purchase.terminal.terminal_id,
-        purchase.cashier_login,
-        purchase.member.member_id,
-        purchase.member.card_id,
-        purchase.receipt,
-        purchase.check_minor,
-        purchase.points_redeemed,
-        purchase.amount_due_minor,
-        purchase.points_earned,
-        tx_id,
-        purchase.occurred_at,
-        now,
-        purchase.rule_set_version,
-        ",".join(purchase.applied_rules) if purchase.rule_set_version is not None else None,
+def _purchase_row(purchase: NewPurchase, tx_id: int | None, now: datetime) -> PurchaseRow:
+    return PurchaseRow(
+        id=purchase.id,
+        network_id=purchase.terminal.network_id,
+        outlet_id=purchase.terminal.outlet_id,
+        terminal_id=purchase.terminal.terminal_id,
+        cashier_login=purchase.cashier_login,
+        member_id=purchase.member.member_id,
+        card_id=purchase.member.card_id,
+        receipt=purchase.receipt,
+        check_minor=purchase.check_minor,
+        points_redeemed=purchase.points_redeemed,
+        amount_due_minor=purchase.amount_due_minor,
+        points_earned=purchase.points_earned,
+        tx_id=tx_id,
+        occurred_at=purchase.occurred_at,
+        recorded_at=now,
+        rule_set_version=purchase.rule_set_version,
+        applied_rules=",".join(purchase.applied_rules) if purchase.rule_set_version is not None else None,
     )
 
 
@@ -312,52 +318,65 @@ class SqlPosUnitOfWork(
 # update of the member's balance guarded by the version read with the member's points: when another writer changed
 # them since (or holds them), the guard matches no row, nothing is written and the statement returns no row. So a
 # purchase costs two round trips and no explicit transaction: this read and this write. Arrays carry the
-# variable-length parts.
-_PG_RECORD_PURCHASE = """
+# variable-length parts; parameters are named (the purchase's own columns by their names, from `PurchaseRow`).
+_PG_RECORD_PURCHASE = NamedStatement(
+    """
 WITH balance AS (
-  UPDATE member_balances SET balance = $13::bigint, version = version + 1
-  WHERE account_id = $10::bigint AND ($35::bigint IS NULL OR version = $35::bigint) AND {still_allowed}
+  UPDATE member_balances SET balance = :balance_after::bigint, version = version + 1
+  WHERE account_id = :account_id::bigint
+    AND (:expected_version::bigint IS NULL OR version = :expected_version::bigint) AND {still_allowed}
   RETURNING account_id
 ), tx AS (
   INSERT INTO ledger_transactions (network_id, kind, outlet_id, reverses_tx_id, memo, occurred_at, recorded_at)
-  SELECT $1::bigint, 'purchase', $2::bigint, NULL, '', $3::timestamptz, $4::timestamptz
-  FROM balance WHERE cardinality($5::bigint[]) > 0
+  SELECT :network_id::bigint, 'purchase', :outlet_id::bigint, NULL, '', :occurred_at::timestamptz,
+         :recorded_at::timestamptz
+  FROM balance WHERE cardinality(:posting_accounts::bigint[]) > 0
   RETURNING id
 ), posted AS (
   INSERT INTO postings (tx_id, account_id, asset, amount)
   SELECT tx.id, x.account_id, x.asset, x.amount
-  FROM tx, unnest($5::bigint[], $6::text[], $7::bigint[]) AS x(account_id, asset, amount)
+  FROM tx, unnest(:posting_accounts::bigint[], :posting_assets::text[], :posting_amounts::bigint[])
+       AS x(account_id, asset, amount)
 ), changed AS (
   UPDATE lots SET points = lots.points + x.points, remaining = lots.remaining + x.remaining
-  FROM balance, unnest($36::bigint[], $37::bigint[], $38::bigint[]) AS x(lot_id, points, remaining)
+  FROM balance, unnest(:changed_lots::bigint[], :changed_points::bigint[], :changed_remaining::bigint[])
+       AS x(lot_id, points, remaining)
   WHERE lots.id = x.lot_id
 ), take_log AS (
   INSERT INTO lot_takes (tx_id, lot_id, points)
-  SELECT tx.id, x.lot_id, x.points FROM tx, unnest($8::bigint[], $9::bigint[]) AS x(lot_id, points)
+  SELECT tx.id, x.lot_id, x.points FROM tx, unnest(:take_lots::bigint[], :take_points::bigint[]) AS x(lot_id, points)
 ), new_lots AS (
   INSERT INTO lots (account_id, tx_id, points, remaining, expires_at, granting_partner_id, ends_with_visit_id)
-  SELECT $10::bigint, tx.id, x.points, x.points, x.expires_at, $41::bigint, x.visit_id
-  FROM tx, unnest($11::bigint[], $12::timestamptz[], $42::text[]) AS x(points, expires_at, visit_id)
+  SELECT :account_id::bigint, tx.id, x.points, x.points, x.expires_at, :granting_partner_id::bigint, x.visit_id
+  FROM tx, unnest(:new_lot_points::bigint[], :new_lot_expiries::timestamptz[], :new_lot_visits::text[])
+       AS x(points, expires_at, visit_id)
 ), lifetime AS (
-  UPDATE members SET lifetime_spend_minor = $14::bigint FROM balance WHERE members.id = $15::bigint
+  UPDATE members SET lifetime_spend_minor = :lifetime_spend_after_minor::bigint
+  FROM balance WHERE members.id = :member_id::bigint
 ), purchase AS (
-  INSERT INTO purchases (id, network_id, outlet_id, terminal_id, cashier_login, member_id, card_id, receipt,
-                         check_minor, points_redeemed, amount_due_minor, points_earned, tx_id, occurred_at, recorded_at,
-                         rule_set_version, applied_rules)
-  SELECT $16::text, $1::bigint, $2::bigint, $17::bigint, $18::text, $15::bigint, $19::bigint, $20::text,
-         $21::bigint, $22::bigint, $23::bigint, $24::bigint, (SELECT id FROM tx), $3::timestamptz, $4::timestamptz,
-         $39::int, $40::text
+  INSERT INTO purchases ({purchase_columns})
+  SELECT {purchase_values}
   FROM balance
 ), lines AS (
   INSERT INTO purchase_lines (purchase_id, line_no, sku, category, quantity_milli, unit_price_minor, total_minor)
-  SELECT $16::text, x.line_no, x.sku, x.category, x.quantity_milli, x.unit_price_minor, x.total_minor
-  FROM balance, unnest($25::int[], $26::text[], $27::text[], $28::bigint[], $29::bigint[], $30::bigint[])
+  SELECT :id::text, x.line_no, x.sku, x.category, x.quantity_milli, x.unit_price_minor, x.total_minor
+  FROM balance, unnest(:line_numbers::int[], :line_skus::text[], :line_categories::text[],
+                       :line_quantities_milli::bigint[], :line_unit_prices_minor::bigint[],
+                       :line_totals_minor::bigint[])
        AS x(line_no, sku, category, quantity_milli, unit_price_minor, total_minor)
 )
 INSERT INTO idempotency_keys (terminal_id, key, request_hash, status_code, response, created_at)
-SELECT $17::bigint, $31::text, $32::text, $33::int, $34::text, $4::timestamptz FROM balance
+SELECT :terminal_id::bigint, :idempotency_key::text, :request_hash::text, :status_code::int, :response::text,
+       :recorded_at::timestamptz
+FROM balance
 RETURNING terminal_id
 """.replace("{still_allowed}", STILL_ALLOWED_PG)
+    .replace("{purchase_columns}", ", ".join(_PURCHASE_COLUMNS))
+    # the purchase's ledger transaction is the one this statement writes (none when it moves no points)
+    .replace(
+        "{purchase_values}", ", ".join("(SELECT id FROM tx)" if c == "tx_id" else f":{c}" for c in _PURCHASE_COLUMNS)
+    )
+)
 
 
 async def _record_purchase_pg(db: Db, write: PurchaseWrite, expected_version: int | None) -> bool:
@@ -366,49 +385,39 @@ async def _record_purchase_pg(db: Db, write: PurchaseWrite, expected_version: in
     lines = p.lines
     response = write.idempotency.response
     created = [lot for lot in write.new_lots if lot.top_up_lot_id is None]
-    written = await db.fetchval(
-        _PG_RECORD_PURCHASE,
-        p.terminal.network_id,
-        p.terminal.outlet_id,
-        p.occurred_at,
-        write.recorded_at,
-        [x.account_id for x in postings],
-        [x.asset for x in postings],
-        [x.amount for x in postings],
-        [take.lot_id for take in write.lot_takes],
-        [take.points for take in write.lot_takes],
-        p.member.points_account_id,
-        [lot.points for lot in created],
-        [lot.expires_at for lot in created],
-        write.balance_after,
-        write.lifetime_spend_after_minor,
-        p.member.member_id,
-        p.id,
-        p.terminal.terminal_id,
-        p.cashier_login,
-        p.member.card_id,
-        p.receipt,
-        p.check_minor,
-        p.points_redeemed,
-        p.amount_due_minor,
-        p.points_earned,
-        list(range(1, len(lines) + 1)),
-        [line.sku for line in lines],
-        [line.category for line in lines],
-        [line.quantity_milli for line in lines],
-        [line.unit_price_minor for line in lines],
-        [line.total_minor for line in lines],
-        write.idempotency.key,
-        response.request_hash,
-        response.status_code,
-        json.dumps(response.body, separators=(",", ":")),
-        expected_version,
-        *_lot_changes(write),
-        p.rule_set_version,
-        ",".join(p.applied_rules) if p.rule_set_version is not None else None,
-        write.new_lots[0].granting_partner_id if write.new_lots else None,  # a purchase's lots: one grantor
-        [lot.ends_with_visit_id for lot in created],
+    changed_lots, changed_points, changed_remaining = _lot_changes(write)
+    values = _purchase_row(p, None, write.recorded_at)._asdict()
+    del values["tx_id"]  # the statement's own ledger transaction
+    values.update(
+        expected_version=expected_version,
+        account_id=p.member.points_account_id,
+        balance_after=write.balance_after,
+        lifetime_spend_after_minor=write.lifetime_spend_after_minor,
+        posting_accounts=[x.account_id for x in postings],
+        posting_assets=[x.asset for x in postings],
+        posting_amounts=[x.amount for x in postings],
+        changed_lots=changed_lots,
+        changed_points=changed_points,
+        changed_remaining=changed_remaining,
+        take_lots=[take.lot_id for take in write.lot_takes],
+        take_points=[take.points for take in write.lot_takes],
+        new_lot_points=[lot.points for lot in created],
+        new_lot_expiries=[lot.expires_at for lot in created],
+        new_lot_visits=[lot.ends_with_visit_id for lot in created],
+        # a purchase's lots have one grantor
+        granting_partner_id=write.new_lots[0].granting_partner_id if write.new_lots else None,
+        line_numbers=list(range(1, len(lines) + 1)),
+        line_skus=[line.sku for line in lines],
+        line_categories=[line.category for line in lines],
+        line_quantities_milli=[line.quantity_milli for line in lines],
+        line_unit_prices_minor=[line.unit_price_minor for line in lines],
+        line_totals_minor=[line.total_minor for line in lines],
+        idempotency_key=write.idempotency.key,
+        request_hash=response.request_hash,
+        status_code=response.status_code,
+        response=json.dumps(response.body, separators=(",", ":")),
     )
+    written = await db.fetchval(_PG_RECORD_PURCHASE.sql, *_PG_RECORD_PURCHASE.arguments(values))
     return written is not None
 
 
