@@ -94,7 +94,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     engine = create_engine(settings.database_url)
     clock = clock or SystemClock()
     store = SqlStore(engine, settings.database_url)
-    rules = RulesService(SqlRulesStore(engine).unit_of_work, clock)
+    rules = RulesService(SqlRulesStore(engine).unit_of_work, clock, published=lambda: pos.forget_rule_sets())
     window = OccurredAtWindow(settings.occurred_at_max_age_hours, settings.occurred_at_max_ahead_minutes)
     pos = PosService(
         store.unit_of_work,

@@ -9,6 +9,7 @@ key and a cashier's "active" for 5 s in its own memory, and the other worker wen
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -39,10 +40,13 @@ def served(database_url: str, tmp_path: Path):
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = (tmp_path / "serve.log").open("w")
+    # every till thread and the administrator share 127.0.0.1: the per-address limit would refuse the administrator
+    env = os.environ | {"COALITION_RATE_LIMIT_ADDRESS": "100000/s", "COALITION_RATE_LIMIT_TERMINAL_KEY": "100000/s"}
     server = subprocess.Popen(
         [VENV_BIN / "coalition", "serve", "--database-url", database_url, "--port", str(port), "--workers", "2"],
         stdout=log,
         stderr=subprocess.STDOUT,
+        env=env,
     )
     try:
         _wait_until(lambda: _healthy(base) and len(_children(server.pid)) == 2, seconds=90)

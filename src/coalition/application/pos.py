@@ -366,6 +366,10 @@ class PosService:
         found = await self._matrices.get_or_load(network_id, load)
         return found[0] if found else OPEN
 
+    def forget_rule_sets(self) -> None:
+        """A rule set was published in this process: price by it from the next purchase on."""
+        self._rule_sets.clear()
+
     def forget_terminal_keys(self) -> None:
         """After a terminal was revoked: this process drops every cached key (the admin service has also moved
         the shared AccessChanges, so the other workers drop theirs)."""

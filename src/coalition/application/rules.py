@@ -94,9 +94,17 @@ def finding_json(finding: Finding) -> dict[str, Any]:
 
 
 class RulesService:
-    def __init__(self, unit_of_work: RulesUnitOfWorkFactory, clock: Clock, schedule_ttl_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        unit_of_work: RulesUnitOfWorkFactory,
+        clock: Clock,
+        schedule_ttl_seconds: float = 5.0,
+        published: Callable[[], None] | None = None,
+    ) -> None:
         self.unit_of_work = unit_of_work
         self.clock = clock
+        # told after each publication, so that this worker prices by it at once (the others within their cache's TTL)
+        self._published = published
         self._compiled: dict[tuple[int, int], CompiledRuleSet] = {}
         # when each published version took effect, per network: an offline sale is priced by the one in force then
         self._schedules: TtlCache[int, tuple[tuple[datetime, int], ...]] = TtlCache(schedule_ttl_seconds)
@@ -154,6 +162,9 @@ class RulesService:
                     network.id, "rules.publish", "rule_set", stored.version, before={"status": "draft"}, after=published
                 )
             )
+        self._schedules.clear()
+        if self._published is not None:
+            self._published()
         answer = self._answer(network, stored.version, "published", rule_set, findings)
         return answer | {"published_at": now.isoformat(), "effective_from": max(start, now).isoformat()}
 
