@@ -115,3 +115,23 @@ async def test_a_405_names_the_methods_the_path_answers(services: Services) -> N
         assert api.headers["allow"] == "POST"
         page = await http.get("/console/logout")
         assert page.status_code == 405 and page.headers["allow"] == "POST"
+
+
+async def test_every_answer_of_the_till_api_is_described_by_a_schema(services: Services) -> None:
+    """Issue 13: every POS operation's success answer has a named schema (a pydantic model), not `{}`."""
+    async with client(services) as http:
+        document = (await http.get("/openapi.json")).json()
+    till_operations = {
+        name
+        for name in _operations(document)
+        if name[1].startswith("/v1/") and not name[1].startswith(("/v1/admin", "/v1/operator"))
+    }
+    assert till_operations >= TILL_WRITES
+    undescribed = []
+    for method, path in sorted(till_operations):
+        responses = _operations(document)[(method, path)]["responses"]
+        [success] = [code for code in responses if code.startswith("2")]
+        schema = responses[success].get("content", {}).get("application/json", {}).get("schema", {})
+        if "$ref" not in schema:
+            undescribed.append((method, path, schema))
+    assert undescribed == []
