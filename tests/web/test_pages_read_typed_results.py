@@ -24,12 +24,9 @@ READS_FORM_INPUT = {
     ("console_rules.py", "explain"),  # the hypothetical purchase the administrator asks the rules about
     ("console_settlement.py", "set_points_breakage"),  # the share of breakage a policy gives
 }
-# (module, function): pages that still read a service answering dicts of strings (the rules' explain, the
-# settlement's statements); to be typed like the POS answers, then removed from here
-STILL_READ_STRING_ANSWERS = {
-    ("console_rules.py", "explanation_view"),
-    ("console_settlement.py", "_signed_minor"),
-}
+# (module, function): pages that still read a service's answer of strings; to be typed like the POS answers, then
+# removed from here (none left)
+STILL_READ_STRING_ANSWERS: set[tuple[str, str]] = set()
 
 
 def _parser_calls(path: Path) -> Iterator[tuple[str, str]]:
