@@ -18,8 +18,10 @@ import pytest
 from coalition.adapters.http.pos_answers import answer_json, stored_result
 from coalition.application.ports import Profile, TerminalContext
 from coalition.application.pos import CommandResult, EnrolInput, ItemInput, PosService, PurchaseInput
+from coalition.application.pos_results import Refunded
 from coalition.application.purchases.batch import BatchItem
 from coalition.application.purchases.results import PointsExpiring, PurchaseResult, QuoteResult
+from coalition.application.refunds import RefundInput
 from coalition.domain.errors import Conflict, DomainError, IdempotencyKeyReused
 from coalition.domain.rules.engine import CompiledRuleSet, compile_rule_set
 from coalition.domain.rules.parsing import parse_rule_set
@@ -163,3 +165,19 @@ async def test_a_purchase_with_a_taken_receipt_is_refused_and_writes_nothing(sho
     async with shop.fake.unit_of_work() as uow:
         found = await uow.find_member_points(shop.till.network_id, ["6001"])
         assert found is not None and found[1].balance == 100 - 40 + 25
+
+
+async def test_a_purchase_is_refunded_in_part_once_per_key(shop: Shop) -> None:
+    """The refund reads its purchase back from the fake (lines, points spent by grantor, refunds so far)."""
+    await _member_with_100_points(shop, "6001")
+    shop.clock.moment = _moscow(9, 11)
+    bought = await _buy(shop, _basket("6001", "r-1"), "key-1")  # 500.00 due, 40 points spent, 25 earned
+    refund = RefundInput(amount="300.00")
+    first = await shop.pos.refund(shop.till, bought.id, refund, "refund-1", "hash-refund-1")
+    again = await shop.pos.refund(shop.till, bought.id, refund, "refund-1", "hash-refund-1")
+    assert again.replayed and again.body == first.body
+    refunded = stored_result(Refunded, first.body)
+    assert refunded is not None and refunded.refundable_left_minor == 300_00
+    assert (refunded.amount_minor, refunded.points_clawed_back, refunded.points_returned) == (300_00, 12, 20)
+    assert refunded.points_balance == 85 - 12 + 20
+    assert len(shop.fake.state.refunds) == 1
