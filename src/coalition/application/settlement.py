@@ -247,9 +247,12 @@ class SettlementService:
         return found
 
     async def listing(self, network_id: int) -> dict[str, Any]:
+        return {"statements": [_summary_json(statement) for statement in await self.statements(network_id)]}
+
+    async def statements(self, network_id: int) -> list[Statement]:
+        """The network's statements, oldest first (the console lists them, reading their moments as datetimes)."""
         async with self.store.unit_of_work() as uow:
-            found = await uow.statements(network_id)
-        return {"statements": [_summary_json(statement) for statement in found]}
+            return await uow.statements(network_id)
 
     async def partner_statement(self, network_id: int, number: int, partner_id: int) -> dict[str, Any]:
         return (await self.partner_part(network_id, number, partner_id)).json()

@@ -29,20 +29,11 @@ GIFT_POLICIES = ("kept", "released")
 MAX_STORED_INTEGER = 2**31 - 1
 
 
-def _moment(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
 async def _statement_summaries(request: Request, network_id: int) -> list[dict[str, Any]]:
-    listing = await services_of(request).settlement.listing(network_id)
+    found = await services_of(request).settlement.statements(network_id)
     return [
-        {
-            "number": s["number"],
-            "start": _moment(s["period"]["start"]),
-            "end": _moment(s["period"]["end"]),
-            "closed_at": _moment(s["closed_at"]),
-        }
-        for s in reversed(listing["statements"])  # newest first
+        {"number": s.number, "start": s.period_start, "end": s.period_end, "closed_at": s.closed_at}
+        for s in reversed(found)  # newest first
     ]
 
 
