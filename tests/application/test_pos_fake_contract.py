@@ -18,12 +18,22 @@ from coalition.application.ports import (
     CouponsPort,
     GiftsPort,
     IdempotencyPort,
+    IdempotencyRecord,
+    LedgerBatch,
     LedgerPort,
+    LotWrite,
     MemberLabels,
+    MemberPointsWrite,
+    MemberRef,
     MembersPort,
+    NewPurchase,
+    NewRefund,
+    PlannedTransaction,
     PosUnitOfWork,
     Profile,
+    ProgramContext,
     PurchasesPort,
+    PurchaseWrite,
     ReferencePort,
     StoredResponse,
     TerminalContext,
@@ -38,8 +48,9 @@ from coalition.domain.coupons import NewCoupon
 from coalition.domain.gifts import Gift, GiftBreakage, GiftState, GiftType, grant_transaction
 from coalition.domain.identifiers import IdentifierKind
 from coalition.domain.ledger import Posting, Transaction, TransactionKind
+from coalition.domain.lots import GrantedPoints, LotTake
 from coalition.domain.permissions import Operation, Permission
-from coalition.domain.purchase import NewLot
+from coalition.domain.purchase import BasketLine, MemberPoints, NewLot
 from coalition.domain.visits import Visit
 from coalition.settings import Settings
 from coalition.wiring import build_services
@@ -319,15 +330,187 @@ async def test_points_a_bonus_and_its_lot(store: Store) -> None:
         assert [line.amount for line in await uow.statement(member, 10)] == [40]
 
 
-FAKED_PORTS = (MembersPort, LedgerPort, CouponsPort, GiftsPort, VisitsPort, ReferencePort, IdempotencyPort, AuditTrail)
+def _purchase_write(
+    store: Store, member: MemberRef, program: ProgramContext, receipt: str, key: str, earned: int, balance: int
+) -> PurchaseWrite:
+    """A 1,000.00 purchase of one line that earns `earned` points (a lot of them), leaving `balance`."""
+    asset = program.program.points_asset
+    purchase = NewPurchase(
+        id=new_record_id(),
+        terminal=store.shop,
+        cashier_login=None,
+        member=member,
+        receipt=receipt,
+        check_minor=100000,
+        points_redeemed=0,
+        amount_due_minor=100000,
+        points_earned=earned,
+        lines=(BasketLine("tea", "drinks", 2000, 50000),),
+        occurred_at=NOW,
+    )
+    earn = Transaction(
+        TransactionKind.PURCHASE,
+        (Posting(program.points_issued_account, asset, -earned), Posting(member.points_account_id, asset, earned)),
+    )
+    response = StoredResponse(f"hash-{key}", 201, {"receipt": receipt})
+    return PurchaseWrite(
+        purchase=purchase,
+        transaction=earn,
+        lot_takes=(),
+        new_lots=(NewLot(earned, NOW + timedelta(days=365), granting_partner_id=store.shop.partner_id),),
+        balance_after=balance,
+        lifetime_spend_after_minor=100000 * (balance // earned),
+        idempotency=IdempotencyRecord(store.shop.terminal_id, key, response),
+        recorded_at=NOW,
+    )
+
+
+async def test_a_purchase_is_written_at_its_version_once_per_receipt_and_key(store: Store) -> None:
+    await _member(store, "10000001")
+    async with store.unit_of_work() as uow:
+        program = await uow.program_of(store.network_id)
+        peeked = await uow.peek_member_points(store.network_id, ["10000001"])
+        assert peeked is not None
+        member, _, version = peeked
+        first = _purchase_write(store, member, program, "R-1", "key-1", 30, 30)
+        assert not await uow.record_purchase(first, version + 1)  # the points moved on: nothing written
+        ghost = replace(first, purchase=replace(first.purchase, cashier_login="ghost"))
+        assert not await uow.record_purchase(ghost, version)  # no such cashier at the outlet: nothing written
+        assert await uow.record_purchase(first, version)
+    async with store.unit_of_work() as uow:
+        _, points, after = await _peeked(uow, store)
+        assert (points.balance, points.lifetime_spend_minor, [lot.remaining for lot in points.lots]) == (
+            30,
+            100000,
+            [30],
+        )
+        assert after != version
+        assert await uow.stored_response(store.shop.terminal_id, "key-1") == first.idempotency.response
+        assert await uow.existing_receipts(store.shop.outlet_id, ["R-1", "R-2"]) == {"R-1"}
+        assert await uow.existing_receipts(store.cafe.outlet_id, ["R-1"]) == set()
+        history = await uow.member_history(member.member_id, member.card_id, NOW, NOW - timedelta(days=30))
+        assert (history.visit_count, history.period_spend_minor) == (1, 100000)
+        stored = await uow.purchase_for_refund(store.network_id, first.purchase.id)
+        assert stored is not None
+        assert (stored.check_minor, stored.points_earned, stored.partner_id, stored.lines) == (
+            100000,
+            30,
+            store.shop.partner_id,
+            first.purchase.lines,
+        )
+        assert (stored.refunded_before_minor, stored.refunded_quantity_milli, stored.spent) == (0, {}, ())
+        assert await uow.purchase_for_refund(store.network_id + 1000, first.purchase.id) is None
+    for receipt, key, what in (("R-1", "key-2", "receipt"), ("R-2", "key-1", "idempotency")):
+        with pytest.raises(DuplicateKey) as taken:
+            async with store.unit_of_work() as uow:
+                _, _, version = await _peeked(uow, store)
+                await uow.record_purchase(_purchase_write(store, member, program, receipt, key, 30, 60), version)
+        assert taken.value.what == what
+    async with store.unit_of_work() as uow:
+        _, points, _ = await _peeked(uow, store)
+        assert points.balance == 30  # the refused purchases wrote nothing
+        assert await uow.existing_receipts(store.shop.outlet_id, ["R-2"]) == set()
+
+
+async def _peeked(uow: PosUnitOfWork, store: Store) -> tuple[MemberRef, MemberPoints, int]:
+    peeked = await uow.peek_member_points(store.network_id, ["10000001"])
+    assert peeked is not None
+    return peeked
+
+
+async def test_a_refund_reads_its_purchase_and_what_it_spent(store: Store) -> None:
+    await _member(store, "10000001")
+    async with store.unit_of_work() as uow:
+        program = await uow.program_of(store.network_id)
+        member, _, version = await _peeked(uow, store)
+        earned = _purchase_write(store, member, program, "R-1", "key-1", 30, 30)
+        assert await uow.record_purchase(earned, version)
+    async with store.unit_of_work() as uow:
+        member, points, _ = await _peeked(uow, store)
+        (lot,) = points.lots
+        spend = _purchase_write(store, member, program, "R-2", "key-2", 30, 20)
+        asset = program.program.points_asset
+        pay = Transaction(
+            TransactionKind.PURCHASE,
+            (Posting(member.points_account_id, asset, -10), Posting(program.points_issued_account, asset, 10)),
+        )
+        spend = replace(
+            spend,
+            purchase=replace(spend.purchase, points_redeemed=10, points_earned=0, amount_due_minor=99000),
+            transaction=pay,
+            lot_takes=(LotTake(lot.id, 10),),
+            new_lots=(),
+        )
+        assert await uow.record_purchase(spend, None)  # under the member's lock
+        refund = NewRefund(new_record_id(), spend.purchase.id, store.shop.terminal_id, 25000, 24750, 0, 3, {"tea": 500})
+        await uow.insert_refund(refund, None, NOW)
+    async with store.unit_of_work() as uow:
+        stored = await uow.purchase_for_refund(store.network_id, spend.purchase.id)
+        assert stored is not None
+        assert (stored.points_redeemed, stored.refunded_before_minor, stored.refunded_quantity_milli) == (
+            10,
+            25000,
+            {"tea": 500},
+        )
+        assert stored.spent == (GrantedPoints(store.shop.partner_id, 10),)
+        _, points, _ = await _peeked(uow, store)
+        assert (points.balance, [lot.remaining for lot in points.lots]) == (20, [20])
+
+
+async def test_a_batch_is_written_with_the_ids_it_allocated(store: Store) -> None:
+    await _member(store, "10000001")
+    async with store.unit_of_work() as uow:
+        program = await uow.program_of(store.network_id)
+        locked = await uow.lock_members_points(store.network_id, ["nobody", "10000001"])
+        assert [(value, m.card_number) for value, m, _ in locked] == [("10000001", "10000001")]
+        _, member, _ = locked[0]
+        (tx_id,), (lot_id,) = await uow.allocate_ids(1, 1)
+        write = _purchase_write(store, member, program, "B-1", "batch-1", 30, 30)
+        assert write.transaction is not None
+        batch = LedgerBatch(store.network_id, NOW)
+        batch.transactions.append(PlannedTransaction(tx_id, write.transaction, store.shop.outlet_id, NOW))
+        batch.new_lots.append(
+            LotWrite(lot_id, member.points_account_id, tx_id, 30, 30, NOW + timedelta(days=365), store.shop.partner_id)
+        )
+        batch.member_points.append(MemberPointsWrite(member.member_id, member.points_account_id, 30, 100000))
+        batch.purchases.append((write.purchase, tx_id))
+        batch.responses.append(write.idempotency)
+        batch.member_tiers[member.member_id] = "gold"
+        await uow.write_batch(batch)
+    async with store.unit_of_work() as uow:
+        _, points, _ = await _peeked(uow, store)
+        assert (points.balance, points.lifetime_spend_minor, [lot.id for lot in points.lots]) == (30, 100000, [lot_id])
+        assert (await uow.member_labels(member.member_id)).tier == "gold"
+        assert await uow.existing_receipts(store.shop.outlet_id, ["B-1"]) == {"B-1"}
+        assert await uow.stored_response(store.shop.terminal_id, "batch-1") == write.idempotency.response
+        stored = await uow.purchase_for_refund(store.network_id, write.purchase.id)
+        assert stored is not None and stored.tx_id == tx_id
+    with pytest.raises(DuplicateKey) as taken:
+        async with store.unit_of_work() as uow:
+            again = _purchase_write(store, member, program, "B-1", "batch-2", 30, 60)
+            retry = LedgerBatch(store.network_id, NOW, purchases=[(again.purchase, None)])
+            await uow.write_batch(retry)
+    assert taken.value.what == "receipt"
+
+
+FAKED_PORTS = (
+    MembersPort,
+    LedgerPort,
+    PurchasesPort,
+    CouponsPort,
+    GiftsPort,
+    VisitsPort,
+    ReferencePort,
+    IdempotencyPort,
+    AuditTrail,
+)
 
 
 @pytest.mark.parametrize("implementation", [FakeUnitOfWork, SqlPosUnitOfWork])
 def test_every_method_of_the_ports_is_offered_with_the_same_parameters(implementation: type) -> None:
     """What mypy checks for SQL (wiring hands SqlStore to the services), checked for the fake too (tests are not
     type-checked): each port's method exists, async, with the port's parameters by name and kind."""
-    ports = FAKED_PORTS + ((PurchasesPort,) if implementation is SqlPosUnitOfWork else ())
-    for port in ports:
+    for port in FAKED_PORTS:
         for name, declared in vars(port).items():
             if name.startswith("_") or not inspect.iscoroutinefunction(declared):
                 continue

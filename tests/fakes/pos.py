@@ -1,14 +1,14 @@
-"""An in-memory POS unit of work: the aggregate ports that are stable (members and cards, coupons, gifts, visits,
-reference data, idempotency) and the part of the ledger they lean on (post a transaction, lots, a member's points),
-so a test of the application layer runs in milliseconds without a database.
+"""An in-memory POS unit of work: every aggregate's port (members and cards, the ledger and its lots, purchases and
+refunds, coupons, gifts, visits, reference data, idempotency), so a test of the application layer runs in
+milliseconds without a database.
 
 It keeps the SQL unit of work's semantics where a service can tell (tests/application/test_pos_fake_contract.py runs
 the same checks against both): a unit of work commits when its block ends and rolls back when it raises; a taken
-unique key raises `DuplicateKey` with the same `what`; a member found by several candidates is the one of the
-earliest candidate; reads hand back copies, never the stored rows. Purchases and refunds are not kept: those methods
-raise NotImplementedError (the purchase pipeline is tested on SQL), so what reads them sees none: a member's
-history counts no visits and no spend, and a visit is in a partner's reach only when its outlet opened it. Terminal
-keys are current keys only (no rotation's grace, no expiry); cashiers are seeded with `add_cashier`.
+unique key raises `DuplicateKey` with the same `what` (a receipt at its outlet, an idempotency key at its terminal);
+a purchase recorded against a points version that moved on, or by a terminal or cashier no longer active, writes
+nothing and answers False; a member found by several candidates is the one of the earliest candidate; reads hand
+back copies, never the stored rows. Terminal keys are current keys only (no rotation's grace, no expiry); cashiers
+are seeded with `add_cashier` and stopped with `stop_cashier`, terminals with `stop_terminal`.
 """
 
 from __future__ import annotations
@@ -18,17 +18,22 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any
 
 from coalition.application.audit import AuditEntry
 from coalition.application.ports import (
+    LedgerBatch,
     MemberHistory,
     MemberLabels,
     MemberListing,
     MemberRef,
+    NewPurchase,
+    NewRefund,
     Profile,
     ProgramContext,
+    PurchaseWrite,
     StatementLine,
+    StoredPurchase,
     StoredResponse,
     TerminalContext,
 )
@@ -41,7 +46,7 @@ from coalition.domain.coupons import Coupon, NewCoupon
 from coalition.domain.gifts import Gift, GiftBreakage, GiftState, GiftType
 from coalition.domain.identifiers import IdentifierKind
 from coalition.domain.ledger import Transaction, TransactionKind
-from coalition.domain.lots import Lot, LotTake
+from coalition.domain.lots import GrantedPoints, Lot, LotTake, spend_order
 from coalition.domain.members import segments_from_text, segments_to_text
 from coalition.domain.permissions import Permission
 from coalition.domain.purchase import MemberPoints, NewLot
@@ -112,6 +117,20 @@ class _Gift:
 
 
 @dataclass
+class _Purchase:
+    purchase: NewPurchase
+    tx_id: int | None
+    recorded_at: datetime
+
+
+@dataclass
+class _Refund:
+    refund: NewRefund
+    tx_id: int | None
+    recorded_at: datetime
+
+
+@dataclass
 class _Network:
     program: ProgramContext
     gift_breakage: GiftBreakage = GiftBreakage.KEPT
@@ -150,6 +169,9 @@ class FakeState:
     identifiers: dict[tuple[int, str], _Identifier] = field(default_factory=dict)  # (network, value) ->
     transactions: dict[int, _Posted] = field(default_factory=dict)
     lots: dict[int, _Lot] = field(default_factory=dict)
+    lot_takes: list[tuple[int, int, int]] = field(default_factory=list)  # (tx, lot, points)
+    purchases: dict[str, _Purchase] = field(default_factory=dict)
+    refunds: dict[str, _Refund] = field(default_factory=dict)
     coupons: dict[int, tuple[int, Coupon]] = field(default_factory=dict)  # id -> (network, coupon)
     coupon_uses: list[tuple[int, str, datetime]] = field(default_factory=list)
     gift_types: dict[int, tuple[int, GiftType]] = field(default_factory=dict)  # id -> (network, type)
@@ -212,9 +234,15 @@ class FakePos:
     def add_cashier(self, outlet_id: int, login: str) -> None:
         self.state.cashiers.add((outlet_id, login))
 
+    def stop_cashier(self, outlet_id: int, login: str) -> None:
+        self.state.cashiers.discard((outlet_id, login))
+
+    def stop_terminal(self, terminal_id: int) -> None:
+        self.state.terminals[terminal_id].active = False
+
 
 class FakeUnitOfWork:
-    """The `PosUnitOfWork` port but the purchases' part, on a `FakeState` (a working copy)."""
+    """The `PosUnitOfWork` port, every aggregate's part, on a `FakeState` (a working copy)."""
 
     def __init__(self, state: FakeState) -> None:
         self.s = state
@@ -373,15 +401,17 @@ class FakeUnitOfWork:
     async def member_history(
         self, member_id: int, card_id: int | None, month_start: datetime, previous_month_start: datetime
     ) -> MemberHistory:
-        """No purchases are kept here, so no visits and no spend."""
         member = self.s.members[member_id]
         card = self.s.cards.get(card_id) if card_id is not None else None
+        mine = [p.purchase for p in self.s.purchases.values() if p.purchase.member.member_id == member_id]
         return MemberHistory(
             kind=member.kind,
             birth_date=member.profile.birth_date,
-            visit_count=0,
-            period_spend_minor=0,
-            previous_period_spend_minor=0,
+            visit_count=len(mine),
+            period_spend_minor=sum(p.check_minor for p in mine if p.occurred_at >= month_start),
+            previous_period_spend_minor=sum(
+                p.check_minor for p in mine if previous_month_start <= p.occurred_at < month_start
+            ),
             tier=member.tier,
             segments=segments_from_text(member.segments),
             card_type=card.card_type if card is not None and card.member_id == member_id else "",
@@ -412,7 +442,18 @@ class FakeUnitOfWork:
     async def members_with_spend(
         self, network_id: int, start: datetime, end: datetime, previous_start: datetime
     ) -> list[tuple[MemberRef, MemberHistory]]:
-        return [self._with_labels(i, 0, 0) for i, m in sorted(self.s.members.items()) if m.network_id == network_id]
+        def spend(member_id: int, first: datetime, end: datetime) -> int:
+            return sum(
+                p.purchase.check_minor
+                for p in self.s.purchases.values()
+                if p.purchase.member.member_id == member_id and first <= p.purchase.occurred_at < end
+            )
+
+        return [
+            self._with_labels(i, spend(i, start, end), spend(i, previous_start, start))
+            for i, m in sorted(self.s.members.items())
+            if m.network_id == network_id
+        ]
 
     def _with_labels(self, member_id: int, spend: int, previous_spend: int) -> tuple[MemberRef, MemberHistory]:
         m = self.s.members[member_id]
@@ -487,6 +528,7 @@ class FakeUnitOfWork:
             if lot.remaining < take.points:  # the CHECK (remaining >= 0) of SQL: loudly, never skipped
                 raise ValueError(f"lot {take.lot_id} has {lot.remaining} points, not {take.points}")
             lot.remaining -= take.points
+            self.s.lot_takes.append((tx_id, take.lot_id, take.points))
         for new in new_lots:
             if new.top_up_lot_id is not None:
                 topped = self.s.lots[new.top_up_lot_id]
@@ -688,12 +730,23 @@ class FakeUnitOfWork:
     async def visit(
         self, network_id: int, visit_id: str, *, lock: bool, partner_id: int, bought_in: bool = False
     ) -> Visit | None:
-        """In the reach of `partner_id` when one of its outlets opened it (no purchases here, so `bought_in` adds
-        nothing)."""
+        """In the reach of `partner_id` when one of its outlets opened it, or (`bought_in`) the member bought at one
+        of its outlets during the visit."""
         found = self.s.visits.get(visit_id)
-        if found is None or found[0] != network_id or self.s.outlets[found[1].entry_outlet_id].partner_id != partner_id:
+        if found is None or found[0] != network_id:
             return None
-        return found[1]
+        visit = found[1]
+        opened = self.s.outlets[visit.entry_outlet_id].partner_id == partner_id
+        return visit if opened or (bought_in and self._bought_in(visit, partner_id)) else None
+
+    def _bought_in(self, visit: Visit, partner_id: int) -> bool:
+        return any(
+            p.purchase.member.member_id == visit.member_id
+            and p.purchase.terminal.partner_id == partner_id
+            and p.recorded_at >= visit.started_at
+            and (visit.ended_at is None or p.recorded_at <= visit.ended_at)
+            for p in self.s.purchases.values()
+        )
 
     async def open_visit_of(self, member_id: int) -> Visit | None:
         return next((v for _, v in self.s.visits.values() if v.member_id == member_id and v.is_open), None)
@@ -718,32 +771,152 @@ class FakeUnitOfWork:
             raise DuplicateKey("idempotency")
         self.s.responses[(terminal_id, key)] = copy.deepcopy(response)
 
-    # --- purchases: not kept here -------------------------------------------------------------------------
+    # --- purchases and refunds ----------------------------------------------------------------------------
 
-    async def record_purchase(self, *_: object, **__: object) -> NoReturn:
-        _no_purchases()
+    async def record_purchase(self, write: PurchaseWrite, expected_version: int | None) -> bool:
+        """All or nothing, as PostgreSQL's one statement: nothing when the points' version moved on or the till
+        may no longer act; a taken receipt or key raises before anything is written."""
+        p = write.purchase
+        member = self.s.members[p.member.member_id]
+        if expected_version is not None and member.version != expected_version:
+            return False
+        if not self._still_allowed(p.terminal, p.cashier_login):
+            return False
+        record = write.idempotency
+        self._check_receipts_free(p.terminal.outlet_id, [p.receipt])
+        self._check_keys_free(record.terminal_id, [record.key])
+        await self.set_member_points(
+            p.member.member_id, p.member.points_account_id, write.balance_after, write.lifetime_spend_after_minor
+        )
+        tx_id = None
+        if write.transaction is not None:
+            tx_id = await self.post(
+                p.terminal.network_id, write.transaction, p.terminal.outlet_id, p.occurred_at, write.recorded_at
+            )
+            await self.apply_lots(tx_id, p.member.points_account_id, write.lot_takes, write.new_lots)
+        await self.insert_purchase(p, tx_id, write.recorded_at)
+        await self.store_response(record.terminal_id, record.key, record.response, write.recorded_at)
+        return True
 
-    async def existing_receipts(self, *_: object, **__: object) -> NoReturn:
-        _no_purchases()
+    def _still_allowed(self, ctx: TerminalContext, cashier_login: str | None) -> bool:
+        """The access guard of the purchase's write: its terminal and its cashier (when named) still active."""
+        terminal = self.s.terminals.get(ctx.terminal_id)
+        if terminal is None or not terminal.active:
+            return False
+        return cashier_login is None or (ctx.outlet_id, cashier_login) in self.s.cashiers
 
-    async def allocate_ids(self, *_: object, **__: object) -> NoReturn:
-        _no_purchases()
+    def _check_receipts_free(self, outlet_id: int, receipts: Sequence[str]) -> None:
+        taken = {p.purchase.receipt for p in self.s.purchases.values() if p.purchase.terminal.outlet_id == outlet_id}
+        if len(set(receipts)) < len(receipts) or taken & set(receipts):
+            raise DuplicateKey("receipt")
 
-    async def write_batch(self, *_: object, **__: object) -> NoReturn:
-        _no_purchases()
+    def _check_keys_free(self, terminal_id: int, keys: Sequence[str]) -> None:
+        if len(set(keys)) < len(keys) or any((terminal_id, key) in self.s.responses for key in keys):
+            raise DuplicateKey("idempotency")
 
-    async def insert_purchase(self, *_: object, **__: object) -> NoReturn:
-        _no_purchases()
+    async def insert_purchase(self, purchase: NewPurchase, tx_id: int | None, now: datetime) -> None:
+        self._check_receipts_free(purchase.terminal.outlet_id, [purchase.receipt])
+        if purchase.id in self.s.purchases:
+            raise DuplicateKey("unique")
+        self.s.purchases[purchase.id] = _Purchase(purchase, tx_id, now)
 
-    async def purchase_for_refund(self, *_: object, **__: object) -> NoReturn:
-        _no_purchases()
+    async def existing_receipts(self, outlet_id: int, receipts: Sequence[str]) -> set[str]:
+        wanted = set(receipts)
+        return {
+            p.purchase.receipt
+            for p in self.s.purchases.values()
+            if p.purchase.terminal.outlet_id == outlet_id and p.purchase.receipt in wanted
+        }
 
-    async def insert_refund(self, *_: object, **__: object) -> NoReturn:
-        _no_purchases()
+    async def allocate_ids(self, transactions: int, lots: int) -> tuple[list[int], list[int]]:
+        return [self.s.new_id() for _ in range(transactions)], [self.s.new_id() for _ in range(lots)]
 
+    async def write_batch(self, batch: LedgerBatch) -> None:
+        """Every write of a batch; its receipts and keys checked first, so a taken one writes nothing."""
+        s, now = self.s, batch.recorded_at
+        for purchase, _ in batch.purchases:
+            self._check_receipts_free(purchase.terminal.outlet_id, [purchase.receipt])
+        receipts = [(p.terminal.outlet_id, p.receipt) for p, _ in batch.purchases]
+        if len(set(receipts)) < len(receipts):
+            raise DuplicateKey("receipt")
+        for terminal_id in {r.terminal_id for r in batch.responses}:
+            self._check_keys_free(terminal_id, [r.key for r in batch.responses if r.terminal_id == terminal_id])
+        for planned in batch.transactions:
+            if planned.id in s.transactions:
+                raise DuplicateKey("unique")
+            s.transactions[planned.id] = _Posted(
+                batch.network_id, planned.transaction, planned.outlet_id, planned.occurred_at, now
+            )
+        for lot in batch.new_lots:
+            s.lots[lot.id] = _Lot(
+                lot.account_id,
+                lot.tx_id,
+                lot.points,
+                lot.remaining,
+                lot.expires_at,
+                lot.granting_partner_id,
+                lot.ends_with_visit_id,
+            )
+        for lot_id, (points, remaining) in batch.existing_lot_changes.items():
+            changed = s.lots[lot_id]
+            if changed.remaining + remaining < 0:  # the CHECK (remaining >= 0) of SQL
+                raise ValueError(f"lot {lot_id} has {changed.remaining} points, not {-remaining}")
+            changed.points, changed.remaining = changed.points + points, changed.remaining + remaining
+        s.lot_takes.extend(batch.lot_takes)
+        by_account = {m.account_id: i for i, m in s.members.items()}
+        for change in batch.member_points:
+            member = s.members[by_account[change.account_id]]
+            member.balance, member.version = change.balance, member.version + 1
+            s.members[change.member_id].lifetime_spend_minor = change.lifetime_spend_minor
+        for member_id, tier in batch.member_tiers.items():
+            s.members[member_id].tier = tier
+        for purchase, tx_id in batch.purchases:
+            s.purchases[purchase.id] = _Purchase(purchase, tx_id, now)
+        if batch.new_coupons:
+            await self.add_coupons(batch.network_id, batch.new_coupons, now)
+        await self.use_coupons(batch.coupon_uses, now)
+        for record in batch.responses:
+            s.responses[(record.terminal_id, record.key)] = copy.deepcopy(record.response)
 
-def _no_purchases() -> NoReturn:
-    raise NotImplementedError("the in-memory fake keeps no purchases: test the purchase pipeline on SQL")
+    async def purchase_for_refund(self, network_id: int, purchase_id: str) -> StoredPurchase | None:
+        found = self.s.purchases.get(purchase_id)
+        if found is None or found.purchase.terminal.network_id != network_id:
+            return None
+        p = found.purchase
+        refunds = [r.refund for r in self.s.refunds.values() if r.refund.purchase_id == purchase_id]
+        returned: dict[str, int] = {}
+        for refund in refunds:
+            for sku, quantity in refund.quantities_milli.items():
+                returned[sku] = returned.get(sku, 0) + quantity
+        return StoredPurchase(
+            id=p.id,
+            outlet_id=p.terminal.outlet_id,
+            partner_id=p.terminal.partner_id,
+            member_id=p.member.member_id,
+            points_account_id=p.member.points_account_id,
+            check_minor=p.check_minor,
+            amount_due_minor=p.amount_due_minor,
+            points_earned=p.points_earned,
+            points_redeemed=p.points_redeemed,
+            tx_id=found.tx_id,
+            refunded_before_minor=sum(refund.refund_minor for refund in refunds),
+            lines=p.lines,
+            refunded_quantity_milli=returned,
+            spent=self._spent_by_grantor(found.tx_id) if p.points_redeemed else (),
+        )
+
+    def _spent_by_grantor(self, tx_id: int | None) -> tuple[GrantedPoints, ...]:
+        taken = [
+            Lot(lot_id, points, self.s.lots[lot_id].expires_at, self.s.lots[lot_id].granting_partner_id)
+            for tx, lot_id, points in self.s.lot_takes
+            if tx == tx_id
+        ]
+        return tuple(GrantedPoints(lot.granting_partner_id, lot.remaining) for lot in spend_order(taken))
+
+    async def insert_refund(self, refund: NewRefund, tx_id: int | None, now: datetime) -> None:
+        if refund.id in self.s.refunds:
+            raise DuplicateKey("unique")
+        self.s.refunds[refund.id] = _Refund(refund, tx_id, now)
 
 
 @dataclass(frozen=True)

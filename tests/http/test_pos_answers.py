@@ -12,6 +12,7 @@ import pytest
 
 from coalition.adapters.http.pos_answers import answer_json, stored_result
 from coalition.application.pos_results import Enrolment, Refunded
+from coalition.application.purchases.results import PurchaseResult
 from tests.http.water_park import buy, water_park
 from tests.support import auth, client, new_key
 
@@ -160,6 +161,10 @@ async def test_every_answer_but_the_purchase_keeps_its_json(park):
             typed = stored_result(kind, answer)
             assert typed is not None and answer_json(typed) == answer
         assert stored_result(Refunded, enrolled) is None and stored_result(Enrolment, refunded) is None
+        for purchase in (bought, second):  # the receipt page reads a purchase's the same way, gifts and all
+            paid = stored_result(PurchaseResult, purchase)
+            assert paid is not None and paid.json() == purchase and paid.gifts_granted
+        assert stored_result(PurchaseResult, refunded) is None and stored_result(Refunded, bought) is None
 
         issued = await _write(http, "/v1/cards", tickets, {"number": "7000-0003", "member": "7000-0001"})
         assert _plain(issued) == CARD_ISSUED

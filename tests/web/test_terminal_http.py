@@ -258,3 +258,33 @@ async def test_the_cashiers_day_is_the_outlets_calendar_day(services: Services) 
     assert [p.occurred_at for p in today.purchases] == [after_midnight]
     before = await terminal.cashier_day(ctx, "anna", date(2026, 11, 25))
     assert [p.receipt for p in before.purchases] == ["late"]
+
+
+_FACTS = re.compile(r'<dl class="facts">.*?</dl>', re.DOTALL)
+
+
+async def test_a_replayed_purchase_shows_the_receipt_it_first_gave(services: Services) -> None:
+    """The receipt is the purchase's typed answer as first given: a retry of the attempt, after the member's balance
+    has moved on, books nothing and shows the same figures, never figures worked out again."""
+    shop = await _shop(services)
+    async with client(services) as http:
+        csrf = await _signed_in(http, shop)
+        key, booked = await _confirm(http, csrf, "2000.00", "105")
+        assert booked.status_code == 303
+        first = await http.get(f"/terminal/receipts/{key}")
+        assert first.status_code == 200
+        await _confirm(http, csrf, "1000.00", "0")  # the balance moves on: 56 + 30
+        before = await table_counts(services)
+        data = {"csrf_token": csrf, "customer": "5000-0001", "amount": "2000.00", "points": "105", "key": key}
+        again = await http.post("/terminal/purchases", data=data)
+        assert again.status_code == 303 and again.headers["location"] == f"/terminal/receipts/{key}"
+        replayed = await http.get(again.headers["location"])
+        assert await table_counts(services) == before
+    facts = _FACTS.search(first.text)
+    assert facts is not None and facts.group(0) == _FACTS.search(replayed.text).group(0)  # type: ignore[union-attr]
+    figures = {
+        name: re.search(rf'id="receipt-{name}">([^<]+)<', replayed.text).group(1)  # type: ignore[union-attr]
+        for name in ("check", "spent", "paid", "earned", "balance")
+    }
+    assert figures["spent"] == "105" and figures["earned"] == "56" and figures["balance"] == "56"
+    assert "2,000.00" in figures["check"] and "1,895.00" in figures["paid"]

@@ -20,6 +20,7 @@ from coalition.application.admin import NetworkRef
 from coalition.application.audit import AuditTrail, entry
 from coalition.application.cache import TtlCache
 from coalition.application.ports import Clock
+from coalition.application.rule_explanations import Explanation, explanation_of
 from coalition.application.simulation import (
     PAGE_SIZE,
     Simulation,
@@ -29,14 +30,14 @@ from coalition.application.simulation import (
     split_period,
 )
 from coalition.domain.coupons import MAX_COUPONS_PER_PURCHASE
-from coalition.domain.errors import Conflict, InvalidInput, NotFound, RedeemNotAllowed
+from coalition.domain.errors import Conflict, InvalidInput, NotFound
 from coalition.domain.members import MAX_SEGMENTS
-from coalition.domain.money import format_minor, line_total_minor, parse_quantity_milli
+from coalition.domain.money import line_total_minor, parse_quantity_milli
 from coalition.domain.purchase import MAX_BASKET_LINES
 from coalition.domain.rules.budget import MAX_LINE_TAGS
 from coalition.domain.rules.conflicts import Finding, Network, Severity, find_conflicts
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
-from coalition.domain.rules.engine import CompiledRuleSet, Evaluation, PointsGrant, compile_rule_set, evaluate
+from coalition.domain.rules.engine import CompiledRuleSet, compile_rule_set, evaluate
 from coalition.domain.rules.model import RuleSet, Trigger
 from coalition.domain.rules.parsing import Reader, parse_rule_set, rule_set_to_data
 
@@ -240,6 +241,10 @@ class RulesService:
 
     async def explain(self, network: NetworkRef, data: object) -> dict[str, Any]:
         """Run a hypothetical event through the draft (or a version): every rule with why it did or did not apply."""
+        return (await self.explanation(network, data)).json()
+
+    async def explanation(self, network: NetworkRef, data: object) -> Explanation:
+        """`explain`'s answer, typed (the console's rules page reads it)."""
         request = parse_explain(data, network.currency)
         lines, outlet, partner, member, coupons = request.facts_without_time
         now = request.at or self.clock.now()
@@ -258,7 +263,7 @@ class RulesService:
         )
         compiled = compile_rule_set(parse_rule_set(json.loads(stored.body), network.currency), stored.version)
         evaluation = evaluate(compiled, facts, request.trigger, explain=True)
-        return explain_answer(evaluation, request, network.currency, point_value_minor)
+        return explanation_of(evaluation, lines, request.redeem_points, network.currency, point_value_minor)
 
     async def simulate(
         self,
@@ -443,52 +448,3 @@ def _date(reader: Reader, name: str) -> date | None:
         return date.fromisoformat(str(value))
     except ValueError:
         raise InvalidInput("expected an ISO date such as 1990-05-04", field=reader.at(name)) from None
-
-
-def _points_by_rule(grants: tuple[PointsGrant, ...]) -> dict[str, int]:
-    """A rule's points over all its grants: one rule may accrue by several effects (fixed + percent)."""
-    by_rule: dict[str, int] = {}
-    for grant in grants:
-        by_rule[grant.rule] = by_rule.get(grant.rule, 0) + grant.points
-    return by_rule
-
-
-def explain_answer(
-    evaluation: Evaluation, request: ExplainRequest, currency: str, point_value_minor: int
-) -> dict[str, Any]:
-    def money(minor: int) -> str:
-        return format_minor(minor, currency)
-
-    cap = evaluation.max_redeemable_points(point_value_minor)
-    redeem = request.redeem_points
-    if redeem > cap:
-        raise RedeemNotAllowed(f"at most {cap} points may be redeemed on this check", field="redeem_points")
-    due = evaluation.after_discounts_minor - redeem * point_value_minor
-    grants = evaluation.points_earned(due, point_value_minor)
-    return {
-        "version": evaluation.version,
-        "applied": list(evaluation.applied_rules),
-        "outcomes": [{"rule": o.code, "applied": o.applied, "reason": o.reason} for o in evaluation.outcomes],
-        "lines": [
-            {"sku": line.sku, "total": money(total), "discount": money(off)}
-            for line, total, off in zip(
-                request.facts_without_time[0],
-                evaluation.line_totals_minor,
-                evaluation.line_discounts_minor,
-                strict=True,
-            )
-        ],
-        "check": money(evaluation.check_minor),
-        "discount": money(evaluation.discount_minor),
-        "discounts_by_rule": {code: money(amount) for code, amount in evaluation.discounts_by_rule_minor.items()},
-        "max_redeemable_points": cap,
-        "redeem_points": redeem,
-        "amount_due": money(due),
-        "points_to_earn": sum(grant.points for grant in grants),
-        "points_by_rule": _points_by_rule(grants),
-        "gifts": [
-            {"rule": code, "gift_type": g.gift_type, "outlets": sorted(g.outlets)} for code, g in evaluation.gifts
-        ],
-        "coupons": [{"rule": code, "campaign": c.campaign} for code, c in evaluation.coupons],
-        "tier": evaluation.tier,
-    }

@@ -49,6 +49,33 @@ class PartnerEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class PartnerStatement:
+    """A partner's own part of a statement: its fees and net, and its entries of the period, in minor units."""
+
+    number: int
+    partner_id: int
+    partner_name: str
+    period_start: datetime
+    period_end: datetime
+    fees_minor: int
+    net_minor: int
+    currency: str
+    entries: tuple[PartnerEntry, ...]
+
+    def json(self) -> dict[str, Any]:
+        currency = self.currency
+        return {
+            "statement": self.number,
+            "partner": {"id": self.partner_id, "name": self.partner_name},
+            "period": {"start": self.period_start.isoformat(), "end": self.period_end.isoformat()},
+            "fees": format_minor(self.fees_minor, currency),
+            "net": format_minor(self.net_minor, currency),
+            "currency": currency,
+            "entries": [_entry_json(entry, currency) for entry in self.entries],
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Attachment:
     filename: str
     content_type: str
@@ -220,27 +247,35 @@ class SettlementService:
         return found
 
     async def listing(self, network_id: int) -> dict[str, Any]:
+        return {"statements": [_summary_json(statement) for statement in await self.statements(network_id)]}
+
+    async def statements(self, network_id: int) -> list[Statement]:
+        """The network's statements, oldest first (the console lists them, reading their moments as datetimes)."""
         async with self.store.unit_of_work() as uow:
-            found = await uow.statements(network_id)
-        return {"statements": [_summary_json(statement) for statement in found]}
+            return await uow.statements(network_id)
 
     async def partner_statement(self, network_id: int, number: int, partner_id: int) -> dict[str, Any]:
+        return (await self.partner_part(network_id, number, partner_id)).json()
+
+    async def partner_part(self, network_id: int, number: int, partner_id: int) -> PartnerStatement:
+        """The partner's own part of statement `number`, typed (the console's page of its entries reads it)."""
         statement = await self.statement(network_id, number)
         line = next((line for line in statement.lines if line.party.partner_id == partner_id), None)
         if line is None:
             raise NotFound(f"statement {number} has no partner {partner_id}", field="partner_id")
         async with self.store.unit_of_work() as uow:
             entries = await uow.partner_entries(network_id, partner_id, statement.period_start, statement.period_end)
-        currency = statement.currency
-        return {
-            "statement": statement.number,
-            "partner": {"id": partner_id, "name": line.party.name},
-            "period": _period_json(statement),
-            "fees": format_minor(line.fees_minor, currency),
-            "net": format_minor(line.net_minor, currency),
-            "currency": currency,
-            "entries": [_entry_json(entry, currency) for entry in entries],
-        }
+        return PartnerStatement(
+            number=statement.number,
+            partner_id=partner_id,
+            partner_name=line.party.name,
+            period_start=statement.period_start,
+            period_end=statement.period_end,
+            fees_minor=line.fees_minor,
+            net_minor=line.net_minor,
+            currency=statement.currency,
+            entries=tuple(entries),
+        )
 
 
 def _csv(rows: list[list[str]]) -> bytes:

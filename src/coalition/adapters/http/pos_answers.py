@@ -4,7 +4,7 @@ as percentages ("15 %"), moments in ISO 8601 with their offset — and documents
 
 A command's answer is written once, by `answer_json`, and stored with its idempotency key; a replay gives that stored
 JSON back. Optional parts of an answer (a bonus, coupons issued) are left out when the command gave none, as before.
-The web terminal's pages after a refund or an enrolment read that stored answer back as a typed result
+The web terminal's pages after a purchase, a refund or an enrolment read that stored answer back as a typed result
 (`stored_result`), so the amounts are turned back into minor units here, in one place, by the answer's currency.
 """
 
@@ -16,8 +16,10 @@ from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, WithJsonSchema
 
+from coalition.adapters.http.purchase_answers import PurchaseAnswer
 from coalition.application import pos_results as r
 from coalition.application.ports import StatementLine
+from coalition.application.purchases.results import PurchaseResult
 from coalition.domain.cards import CardState
 from coalition.domain.gifts import GiftState
 from coalition.domain.identifiers import IdentifierKind
@@ -552,6 +554,7 @@ def answer_json(result: object) -> dict[str, Any]:
 
 
 _READERS: dict[type, Callable[[dict[str, Any]], object]] = {
+    PurchaseResult: lambda body: PurchaseAnswer.model_validate(body).result(),
     r.Refunded: lambda body: RefundAnswer.model_validate(body).result(),
     r.Enrolment: lambda body: EnrolmentAnswer.model_validate(body).result(),
 }

@@ -1,12 +1,20 @@
 """The answers of the quote, the purchase and the batch as pydantic models, so /openapi.json describes them. The
 routes send the application's typed results as JSON (`json()`); these models document that shape (keys that only
-some answers carry are optional)."""
+some answers carry are optional).
+
+A purchase's answer is stored for replays; `PurchaseAnswer.result()` reads it back as the typed `PurchaseResult`
+(the terminal's receipt page), turning its amounts into minor units of its currency here, in one place.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from coalition.application.purchases.results import GrantedGift, IssuedCoupon, PointsExpiring, PurchaseResult
+from coalition.domain.money import parse_amount_minor
 
 
 class TierTermsAnswer(BaseModel):
@@ -21,6 +29,10 @@ class PointsExpiringAnswer(BaseModel):
     points: int
     expires_at: str | None = Field(description="ISO 8601")
     visit_id: str | None = Field(default=None, description="the visit whose end sweeps these points")
+
+    def result(self) -> PointsExpiring:
+        moment = datetime.fromisoformat(self.expires_at) if self.expires_at is not None else None
+        return PointsExpiring(self.points, moment, self.visit_id)
 
 
 class QuoteAnswer(BaseModel):
@@ -46,6 +58,9 @@ class CouponIssuedAnswer(BaseModel):
     valid_until: str
     uses: int
 
+    def result(self) -> IssuedCoupon:
+        return IssuedCoupon(self.code, self.campaign, datetime.fromisoformat(self.valid_until), self.uses)
+
 
 class GiftGrantedAnswer(BaseModel):
     id: str
@@ -53,6 +68,10 @@ class GiftGrantedAnswer(BaseModel):
     name: str
     outlets: list[str]
     valid_until: str
+
+    def result(self) -> GrantedGift:
+        valid_until = datetime.fromisoformat(self.valid_until)
+        return GrantedGift(self.id, self.gift_type, self.name, tuple(self.outlets), valid_until)
 
 
 class PurchaseAnswer(BaseModel):
@@ -73,6 +92,29 @@ class PurchaseAnswer(BaseModel):
     coupons_issued: list[CouponIssuedAnswer] | None = None
     gifts_granted: list[GiftGrantedAnswer] | None = None
     points_expiring: list[PointsExpiringAnswer] | None = None
+
+    def result(self) -> PurchaseResult:
+        """The typed purchase of a stored answer: the inverse of `PurchaseResult.json()`, exactly."""
+        currency = self.currency
+        return PurchaseResult(
+            id=self.id,
+            receipt=self.receipt,
+            amount_minor=parse_amount_minor(self.amount, currency),
+            discount_minor=parse_amount_minor(self.discount, currency),
+            amount_due_minor=parse_amount_minor(self.amount_due, currency),
+            currency=currency,
+            points_redeemed=self.points_redeemed,
+            points_earned=self.points_earned,
+            points_balance=self.points_balance,
+            occurred_at=datetime.fromisoformat(self.occurred_at),
+            rule_set_version=self.rule_set_version,
+            applied_rules=tuple(self.applied_rules or ()),
+            tier=self.tier,
+            coupons_used=tuple(self.coupons_used or ()),
+            coupons_issued=tuple(coupon.result() for coupon in self.coupons_issued or ()),
+            gifts_granted=tuple(gift.result() for gift in self.gifts_granted or ()),
+            points_expiring=tuple(part.result() for part in self.points_expiring or ()),
+        )
 
 
 class BatchItemAnswer(BaseModel):

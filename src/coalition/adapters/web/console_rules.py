@@ -267,28 +267,12 @@ async def explain(request: Request, identity: Administrator) -> HTMLResponse:
             document["redeem_points"] = parse_whole_number(
                 values["redeem"], field="redeem", message="points are a whole number"
             )
-        answer = await services_of(request).rules.explain(network_of(identity), document)
+        explanation = await services_of(request).rules.explanation(network_of(identity), document)
     except DomainError as error:
         return await rules_page(
             request, identity, status_code=422, explain_values=values, explain_error=error_text(request, error.detail)
         )
-    return await rules_page(request, identity, explain_values=values, explanation=explanation_view(answer, currency))
-
-
-def explanation_view(answer: dict[str, Any], currency: str) -> dict[str, Any]:
-    def minor(amount: str) -> int:
-        return parse_amount_minor(amount, currency)
-
-    return {
-        "version": answer["version"],
-        "outcomes": answer["outcomes"],
-        "check_minor": minor(answer["check"]),
-        "discount_minor": minor(answer["discount"]),
-        "amount_due_minor": minor(answer["amount_due"]),
-        "points_to_earn": answer["points_to_earn"],
-        "max_redeemable_points": answer["max_redeemable_points"],
-        "redeem_points": answer["redeem_points"],
-    }
+    return await rules_page(request, identity, explain_values=values, explanation=explanation)
 
 
 @router.get("/rules/publish")

@@ -15,11 +15,10 @@ from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import error_text, render
 from coalition.application.csv_text import csv_text
-from coalition.application.settlement import CLOSE_DELAY, entries_csv_rows
+from coalition.application.settlement import CLOSE_DELAY, PartnerStatement, entries_csv_rows
 from coalition.application.statement_views import StatementView, statement_view, statement_view_csv_rows
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import DomainError, Forbidden, InvalidInput, NotFound
-from coalition.domain.money import parse_amount_minor
 from coalition.domain.rules.parsing import format_percent, parse_percent_bp
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=CheckedRoute)
@@ -30,20 +29,11 @@ GIFT_POLICIES = ("kept", "released")
 MAX_STORED_INTEGER = 2**31 - 1
 
 
-def _moment(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
 async def _statement_summaries(request: Request, network_id: int) -> list[dict[str, Any]]:
-    listing = await services_of(request).settlement.listing(network_id)
+    found = await services_of(request).settlement.statements(network_id)
     return [
-        {
-            "number": s["number"],
-            "start": _moment(s["period"]["start"]),
-            "end": _moment(s["period"]["end"]),
-            "closed_at": _moment(s["closed_at"]),
-        }
-        for s in reversed(listing["statements"])  # newest first
+        {"number": s.number, "start": s.period_start, "end": s.period_end, "closed_at": s.closed_at}
+        for s in reversed(found)  # newest first
     ]
 
 
@@ -227,36 +217,16 @@ async def partner_entries(request: Request, identity: Reader, number: int, partn
 async def partner_entries_csv_download(request: Request, identity: Reader, number: int, partner_id: int) -> Response:
     own = await _entries(request, identity, number, partner_id)
     headers = {"Content-Disposition": f'attachment; filename="statement-{number}-partner-{partner_id}.csv"'}
-    return PlainTextResponse(csv_text(entries_csv_rows(own)), media_type="text/csv", headers=headers)
+    return PlainTextResponse(csv_text(entries_csv_rows(own.json())), media_type="text/csv", headers=headers)
 
 
-async def _entries(request: Request, identity: WebIdentity, number: int, partner_id: int) -> dict[str, Any]:
+async def _entries(request: Request, identity: WebIdentity, number: int, partner_id: int) -> PartnerStatement:
     _stored_number(number, "number")
     _stored_number(partner_id, "partner_id")
     scope = _partner_scope(identity)
     if scope is not None and scope != partner_id:  # another partner's entries: as if there were none
         raise NotFound(f"statement {number} has no partner {partner_id}", field="partner_id")
-    own = await services_of(request).settlement.partner_statement(identity.network_id, number, partner_id)
-    return own | {
-        "entries": [
-            e
-            | {
-                "occurred": _moment(e["occurred_at"]),
-                "recorded": _moment(e["recorded_at"]),
-                "amount_minor": _signed_minor(e["amount"], own["currency"]),
-            }
-            for e in own["entries"]
-        ],
-        "fees_minor": _signed_minor(own["fees"], own["currency"]),
-        "net_minor": _signed_minor(own["net"], own["currency"]),
-    }
-
-
-def _signed_minor(amount: str, currency: str) -> int:
-    """An amount the settlement service wrote ("-200.00") back in minor units, to format it for the reader."""
-    negative = amount.startswith("-")
-    minor = parse_amount_minor(amount.removeprefix("-"), currency)
-    return -minor if negative else minor
+    return await services_of(request).settlement.partner_part(identity.network_id, number, partner_id)
 
 
 def _filename(view: StatementView) -> str:

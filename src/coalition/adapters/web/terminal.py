@@ -11,7 +11,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -28,6 +28,7 @@ from coalition.application.enrolment import EnrolInput
 from coalition.application.ports import Profile, StoredResponse, TerminalContext
 from coalition.application.pos import PurchaseInput, fingerprint
 from coalition.application.pos_results import Enrolment, Refunded
+from coalition.application.purchases.results import PurchaseResult
 from coalition.application.refunds import RefundInput
 from coalition.application.web_sessions import WebIdentity
 from coalition.application.web_terminal import ProgramTerms
@@ -362,17 +363,9 @@ def _hash(operation: str, intent: dict[str, Any]) -> str:
     return fingerprint(f"web terminal {operation}", json.dumps(intent, sort_keys=True).encode())
 
 
-async def _stored(till: Till, key: str, kind: str) -> dict[str, Any]:
-    found: StoredResponse = await services_of(till.request).web_terminal.stored_answer(till.ctx, key)
-    shapes = {"purchase": "points_earned"}
-    if found.status_code >= 400 or shapes[kind] not in found.body:
-        raise errors.NotFound("no such receipt at this terminal", field="key")
-    return found.body
-
-
 async def _stored_result(till: Till, key: str, kind: type[T]) -> T:
-    """The typed result of an attempt made through this terminal (a refund, an enrolment), read from its stored
-    answer; not found when the key answered something else or was refused."""
+    """The typed result of an attempt made through this terminal (a purchase, a refund, an enrolment), read from its
+    stored answer; not found when the key answered something else or was refused."""
     found: StoredResponse = await services_of(till.request).web_terminal.stored_answer(till.ctx, key)
     result = stored_result(kind, found.body) if found.status_code < 400 else None
     if result is None:
@@ -382,29 +375,15 @@ async def _stored_result(till: Till, key: str, kind: type[T]) -> T:
 
 @router.get("/receipts/{key}")
 async def receipt(request: Request, key: str, me: Cashier) -> HTMLResponse:
+    """The purchase's typed answer as first given (a replay shows the same), read from its stored answer."""
     till = await _till(request, me)
-    body = await _stored(till, key, "purchase")
-    currency = body["currency"]
-    paid = {
-        "receipt": body["receipt"],
-        "occurred_at": datetime.fromisoformat(body["occurred_at"]),
-        "check_minor": parse_amount_minor(body["amount"], currency),
-        "discount_minor": parse_amount_minor(body["discount"], currency),
-        "due_minor": parse_amount_minor(body["amount_due"], currency),
-        "points_redeemed": body["points_redeemed"],
-        "points_redeemed_value_minor": till.terms.points_value_minor(body["points_redeemed"]),
-        "points_earned": body["points_earned"],
-        "points_balance": body["points_balance"],
-        "balance_value_minor": till.terms.points_value_minor(max(body["points_balance"], 0)),
-        "gifts": _with_validity(body.get("gifts_granted", [])),
-        "coupons": _with_validity(body.get("coupons_issued", [])),
-    }
-    return till.page("receipt.html", paid=paid)
-
-
-def _with_validity(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Gifts and coupons of an answer with their end of validity as a moment, to write in the reader's format."""
-    return [entry | {"valid_until": datetime.fromisoformat(entry["valid_until"])} for entry in entries]
+    paid = await _stored_result(till, key, PurchaseResult)
+    return till.page(
+        "receipt.html",
+        paid=paid,
+        spent_value_minor=till.terms.points_value_minor(paid.points_redeemed),
+        balance_value_minor=till.terms.points_value_minor(max(paid.points_balance, 0)),
+    )
 
 
 # --- the day's own purchases and refunds --------------------------------------------------------------------
