@@ -14,7 +14,7 @@ from coalition.domain.ledger import Transaction
 from coalition.domain.lots import LotTake
 from coalition.domain.permissions import POINTS, Operation, gift_counter
 from coalition.domain.purchase import AccrualPlace, NewLot, plan_purchase, points_balance
-from coalition.domain.rules.builtin import quote_in_force
+from coalition.domain.rules.builtin import builtin_quote, quote_in_force
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
 
 
@@ -92,6 +92,14 @@ def price(context: CheckoutContext, sale: Sale) -> Quote:
     """The one place a check is priced: by the rule set in force at the sale's moment, at the outlet's local time
     then; with none published, by the network's bonus program written as a rule set (one pricing engine)."""
     spendable = points_balance(context.points, sale.moment)
+    if context.rules is None:  # the built-in set reads only the lifetime spend: no facts to build
+        return builtin_quote(
+            context.program,
+            lifetime_spend_minor=context.points.lifetime_spend_minor,
+            spendable_points=spendable,
+            check_minor=sum(line.total_minor for line in sale.lines) if sale.lines else sale.check_minor,
+            redeem_points=sale.redeem_points,
+        )
     facts = PurchaseFacts(
         lines=tuple(
             LineFacts(line.sku, line.total_minor, line.quantity_milli, line.unit_price_minor, line.category, line.tags)
