@@ -70,9 +70,7 @@ def both(
     return by_program, by_rules
 
 
-def compiled(
-    program: BonusProgram, state: MemberPoints, lines_minor: tuple[int, ...], redeem: int | None
-) -> object:
+def compiled(program: BonusProgram, state: MemberPoints, lines_minor: tuple[int, ...], redeem: int | None) -> object:
     """What a purchase with no published set is priced by: the built-in set's compiled form, as `quote_in_force`
     reaches it and as `decide` reaches it (its `price`, from the basket's lines without building the rules' facts)."""
     spendable = points_balance(state, NOW)

@@ -82,8 +82,8 @@ def decide(context: CheckoutContext, sale: Sale) -> Decision:
         balance_after=plan.balance_after,
         lifetime_spend_after_minor=plan.lifetime_spend_after_minor,
         coupons_used=context.coupons if quote.uses_coupons else (),
-        coupons_issued=tuple(CouponIssue(campaign, days, uses) for campaign, days, uses in quote.coupons_to_issue),
-        gifts=_gifts(context, quote),
+        coupons_issued=_coupon_issues(quote) if quote.coupons_to_issue else (),
+        gifts=_gifts(context, quote) if quote.gifts_to_grant else (),
         new_tier=_tier_change(context, quote),
     )
 
@@ -141,6 +141,10 @@ def _tier_change(context: CheckoutContext, quote: Quote) -> str | None:
     if quote.new_tier is None or (context.history is not None and context.history.tier == quote.new_tier):
         return None
     return quote.new_tier
+
+
+def _coupon_issues(quote: Quote) -> tuple[CouponIssue, ...]:
+    return tuple(CouponIssue(campaign, days, uses) for campaign, days, uses in quote.coupons_to_issue)
 
 
 def _gifts(context: CheckoutContext, quote: Quote) -> tuple[GiftGrant, ...]:
