@@ -208,6 +208,7 @@ class _Planner:
         self.tx_ids, self.lot_ids = tx_ids, lot_ids
         self.receipts = set(taken_receipts)
         self.stored_lot_ids = {lot.id for state in self.states.values() for lot in state.lots}
+        self.planned_lots: dict[int, int] = {}  # a lot planned in this batch: its position in batch.new_lots
         self.touched: dict[int, MemberRef] = {}
         self.coupons: dict[str, Coupon] = {}  # the batch's presented coupons, locked; uses planned so far added
         self.gift_grants: list[tuple[Extras, PointsAccounts]] = []  # written after the batch's rows
@@ -302,6 +303,7 @@ class _Planner:
         lot_id = self.lot_ids.take()
         grantor = new_lot.granting_partner_id
         lots[lot_id] = Lot(lot_id, new_lot.points, new_lot.expires_at, grantor)
+        self.planned_lots[lot_id] = len(self.batch.new_lots)
         self.batch.new_lots.append(
             LotWrite(
                 lot_id,
@@ -328,13 +330,11 @@ class _Planner:
             before = self.batch.existing_lot_changes.get(lot_id, (0, 0))
             self.batch.existing_lot_changes[lot_id] = (before[0] + points, before[1] + remaining)
             return
-        for position, lot in enumerate(self.batch.new_lots):
-            if lot.id == lot_id:
-                self.batch.new_lots[position] = replace(
-                    lot, points=lot.points + points, remaining=lot.remaining + remaining
-                )
-                return
-        raise RuntimeError(f"lot {lot_id} is neither stored nor planned in this batch")
+        position = self.planned_lots.get(lot_id)
+        if position is None:
+            raise RuntimeError(f"lot {lot_id} is neither stored nor planned in this batch")
+        lot = self.batch.new_lots[position]
+        self.batch.new_lots[position] = replace(lot, points=lot.points + points, remaining=lot.remaining + remaining)
 
     def finish(self) -> LedgerBatch:
         for member_id, member in self.touched.items():
