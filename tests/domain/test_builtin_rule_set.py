@@ -14,24 +14,27 @@ from hypothesis import strategies as st
 
 from coalition.demo import SMALL_SHOP_PROGRAM
 from coalition.domain.bonus import BonusProgram, Quote, Tier
+from coalition.domain.checkout import CheckoutContext, Sale, Till, price
 from coalition.domain.errors import DomainError
 from coalition.domain.lots import Lot
 from coalition.domain.money import MAX_AMOUNT_MINOR
-from coalition.domain.purchase import MemberPoints, points_balance, quote_for
+from coalition.domain.purchase import BasketLine, MemberPoints, points_balance, quote_for
 from coalition.domain.rules.builtin import (
     BUILTIN_VERSION,
     builtin_rule_document,
     builtin_rule_set,
     builtin_tier,
+    quote_by_builtin_rules,
     quote_in_force,
 )
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
 from coalition.domain.rules.engine import evaluate
 from coalition.domain.rules.pricing import quote_from_rules
-from tests.domain.support import NOW, small_shop
+from tests.domain.support import ACCOUNTS, NOW, small_shop
 
 MAX_TIERS = 20  # as the admin API's program body (schemas.ProgramBody)
 MAX_POINTS = 10**12  # as the API's points fields
+TILL = Till(outlet_id=9, outlet_name="Shop till", partner_id=1, partner_name="Shop", zone=UTC)
 
 
 def facts(program: BonusProgram, lifetime_minor: int, spendable: int, lines_minor: tuple[int, ...]) -> PurchaseFacts:
@@ -56,12 +59,30 @@ def outcome(price: object) -> Quote | tuple[type, str | None, str]:
 def both(
     program: BonusProgram, state: MemberPoints, lines_minor: tuple[int, ...], redeem: int | None
 ) -> tuple[object, object]:
+    """The program's quote and the engine's quote of the built-in rule set (refusals as values)."""
     check_minor = sum(lines_minor)
     spendable = points_balance(state, NOW)
     by_program = outcome(lambda: quote_for(program, state, check_minor, redeem, NOW))
     member = facts(program, state.lifetime_spend_minor, spendable, lines_minor)
-    by_rules = outcome(lambda: quote_in_force(None, program, member, spendable_points=spendable, redeem_points=redeem))
+    by_rules = outcome(
+        lambda: quote_by_builtin_rules(program, member, spendable_points=spendable, redeem_points=redeem)
+    )
     return by_program, by_rules
+
+
+def compiled(program: BonusProgram, state: MemberPoints, lines_minor: tuple[int, ...], redeem: int | None) -> object:
+    """What a purchase with no published set is priced by: the built-in set's compiled form, as `quote_in_force`
+    reaches it and as `decide` reaches it (its `price`, from the basket's lines without building the rules' facts)."""
+    spendable = points_balance(state, NOW)
+    member = facts(program, state.lifetime_spend_minor, spendable, lines_minor)
+    in_force = outcome(lambda: quote_in_force(None, program, member, spendable_points=spendable, redeem_points=redeem))
+    context = CheckoutContext(till=TILL, program=program, accounts=ACCOUNTS, member_id=7, points=state)
+    basket = tuple(BasketLine(f"sku-{index}", None, 1000, total) for index, total in enumerate(lines_minor))
+    by_lines = outcome(lambda: price(context, Sale(sum(lines_minor), basket, redeem, NOW)))
+    by_amount = outcome(lambda: price(context, Sale(sum(lines_minor), (), redeem, NOW)))
+    if not in_force == by_lines == by_amount:
+        return (in_force, by_lines, by_amount)
+    return in_force
 
 
 # --- the programs an administrator can configure -------------------------------------------------------------
@@ -134,6 +155,8 @@ def test_the_rules_engine_prices_a_check_exactly_as_the_program(
     program, state, lines, redeem = case
     by_program, by_rules = both(program, state, lines, redeem)
     assert by_rules == by_program  # every field of the quote, or the same refusal in the same words
+    # and the compiled form that prices purchases without a published set gives the engine's answer
+    assert compiled(program, state, lines, redeem) == by_rules
 
 
 @settings(max_examples=100, deadline=None)

@@ -171,3 +171,32 @@ def test_transfers_always_balance_and_their_reversal_brings_every_account_back(t
         combined[(p.account_id, p.asset)] = combined.get((p.account_id, p.asset), 0) + p.amount
     assert set(combined.values()) == {0}
     assert all(total == 0 for total in sums_per_asset(reversal.postings).values())
+
+
+amounts = st.one_of(
+    st.sampled_from([0, 1, -1, MAX_ABS_POSTING, -MAX_ABS_POSTING, MAX_ABS_POSTING + 1, -MAX_ABS_POSTING - 1]),
+    st.integers(-(10**16), 10**16),
+)
+postings_lists = st.lists(
+    st.builds(Posting, st.integers(1, 5), st.sampled_from([PTS, RUB]), amounts),
+    max_size=MAX_POSTINGS_PER_TRANSACTION + 3,
+)
+
+
+def balanced(postings: list[Posting]) -> list[Posting]:
+    """The postings with each asset's sum put right by one more posting (the common case: a valid transaction)."""
+    fixes = [Posting(9, asset, -total) for asset, total in sums_per_asset(postings).items() if total]
+    return postings + fixes
+
+
+@given(st.one_of(postings_lists, postings_lists.map(balanced)))
+def test_require_valid_refuses_exactly_what_validate_finds_and_says_it(postings: list[Posting]) -> None:
+    """`require_valid` checks in one pass; it refuses the same transactions as the checks one by one, in their words."""
+    tx = Transaction(TransactionKind.ADJUSTMENT, tuple(postings))
+    problems = validate(tx)
+    if not problems:
+        assert require_valid(tx) is tx
+        return
+    with pytest.raises(LedgerInvariantViolated) as error:
+        require_valid(tx)
+    assert error.value.detail == "; ".join(problems)

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from coalition.domain.errors import InsufficientPoints, InvalidInput, RedeemNotAllowed
-from coalition.domain.ledger import TransactionKind, validate
+from coalition.domain.ledger import TransactionKind, transfer, validate
 from coalition.domain.lots import Lot, LotTake
 from coalition.domain.purchase import (
     MAX_BASKET_LINES,
@@ -21,6 +21,7 @@ from coalition.domain.purchase import (
     plan_expiry,
     plan_purchase,
     points_balance,
+    points_postings,
 )
 from tests.domain.support import (
     ACCOUNTS,
@@ -276,3 +277,22 @@ def test_never_expiring_points_top_up_the_open_lot_instead_of_adding_one() -> No
     assert plan_purchase(PROGRAM, ACCOUNTS, emptied, 100_000, None, NOW).new_lots == (
         NewLot(30, None, granting_partner_id=GRANTOR),
     )
+
+
+@given(
+    st.one_of(st.just(0), st.integers(-(10**9), 10**9)),
+    st.one_of(st.just(0), st.integers(-(10**9), 10**9)),
+    st.sampled_from([1, 50, 100, 1000]),
+)
+def test_points_postings_are_the_four_transfers_in_order(earned: int, redeemed: int, point_value: int) -> None:
+    """The postings built in one list are the transfers the purchase is made of: points earned, points redeemed,
+    then their values in money between the partner and the node (a pair left out when it moves nothing)."""
+    program, a = small_shop(point_value_minor=point_value), ACCOUNTS
+    pts, money = program.points_asset, program.money_asset
+    expected = (
+        *transfer(a.points_issued, a.member_points, pts, earned),
+        *transfer(a.member_points, a.points_redeemed, pts, redeemed),
+        *transfer(a.partner_obligations, a.node_obligations, money, earned * point_value),
+        *transfer(a.node_obligations, a.partner_obligations, money, redeemed * point_value),
+    )
+    assert points_postings(program, a, earned=earned, redeemed=redeemed) == expected

@@ -70,6 +70,8 @@ def take_from_lots(
 ) -> tuple[list[LotTake], int]:
     """Take up to `points` from unexpired lots in spend order — those `partner_first` granted before the others,
     when given; return the takes and the shortfall."""
+    if points == 0:  # most purchases spend none: no lots to sort
+        return [], 0
     takes: list[LotTake] = []
     left = points
     open_lots = spend_order([lot for lot in lots if not is_expired(lot, now) and lot.remaining > 0])

@@ -470,16 +470,22 @@ def plan_node_bonus(
 def points_postings(
     program: BonusProgram, accounts: PointsAccounts, *, earned: int, redeemed: int
 ) -> tuple[Posting, ...]:
-    """Gross postings of a purchase (earned, redeemed positive) or of a refund (both negative)."""
+    """Gross postings of a purchase (earned, redeemed positive) or of a refund (both negative): the points earned,
+    the points redeemed, then their values in money, each pair left out when it moves nothing (as `transfer`).
+    Built in one list: every purchase and batch item makes these."""
     pts, money = program.points_asset, program.money_asset
-    return (
-        *transfer(accounts.points_issued, accounts.member_points, pts, earned),
-        *transfer(accounts.member_points, accounts.points_redeemed, pts, redeemed),
-        *transfer(accounts.partner_obligations, accounts.node_obligations, money, program.points_value_minor(earned)),
-        *transfer(
-            accounts.node_obligations,
-            accounts.partner_obligations,
-            money,
-            program.points_value_minor(redeemed),
-        ),
-    )
+    member, node = accounts.member_points, accounts.node_obligations
+    postings: list[Posting] = []
+    if earned:
+        postings += (Posting(accounts.points_issued, pts, -earned), Posting(member, pts, earned))
+    if redeemed:
+        postings += (Posting(member, pts, -redeemed), Posting(accounts.points_redeemed, pts, redeemed))
+    earned_value, redeemed_value = program.points_value_minor(earned), program.points_value_minor(redeemed)
+    if earned_value:
+        postings += (Posting(accounts.partner_obligations, money, -earned_value), Posting(node, money, earned_value))
+    if redeemed_value:
+        postings += (
+            Posting(node, money, -redeemed_value),
+            Posting(accounts.partner_obligations, money, redeemed_value),
+        )
+    return tuple(postings)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -91,12 +90,22 @@ class QuoteBody(Body):
     coupons: list[StrictStr] = Field(default_factory=list, max_length=20, description="coupon codes presented")
 
     def to_input(self) -> PurchaseInput:
+        return self._input()
+
+    def _input(
+        self, receipt: str | None = None, cashier: str | None = None, occurred_at: datetime | None = None
+    ) -> PurchaseInput:
+        """Built in one step for a purchase too: `dataclasses.replace` on top cost a quarter of a batch item's
+        parsing."""
         return PurchaseInput(
             customer=self.customer,
             amount=self.amount,
-            items=tuple(item.to_input() for item in self.items or ()),
+            items=tuple(item.to_input() for item in self.items) if self.items else (),
             redeem_points=self.redeem_points,
-            coupons=tuple(code.strip() for code in self.coupons if code.strip()),
+            receipt=receipt,
+            cashier=cashier,
+            occurred_at=occurred_at,
+            coupons=tuple(code.strip() for code in self.coupons if code.strip()) if self.coupons else (),
         )
 
 
@@ -108,7 +117,7 @@ class PurchaseBody(QuoteBody):
     )
 
     def to_input(self) -> PurchaseInput:
-        return replace(super().to_input(), receipt=self.receipt, cashier=self.cashier, occurred_at=self.occurred_at)
+        return self._input(self.receipt, self.cashier, self.occurred_at)
 
 
 class BatchPurchase(PurchaseBody):

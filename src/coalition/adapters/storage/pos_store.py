@@ -92,6 +92,9 @@ def _coupon_row(network_id: int, coupon: NewCoupon, now: datetime) -> tuple[Any,
 
 
 _RESPONSE_COLUMNS = RESPONSE_COLUMNS  # one list of the columns for the single and the batch write
+# json.dumps(body, separators=(",", ":")) with its encoder made once: given any argument, json.dumps builds a new
+# JSONEncoder per call, a sixth of the cost of encoding a batch's thousand stored answers
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _insert_sql(table: str, columns: Sequence[str]) -> str:
@@ -265,7 +268,7 @@ class SqlPosUnitOfWork(
                     r.key,
                     r.response.request_hash,
                     r.response.status_code,
-                    json.dumps(r.response.body, separators=(",", ":")),
+                    _compact_json(r.response.body),
                     now,
                 )
                 for r in batch.responses

@@ -10,7 +10,9 @@ fails the whole request and writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -107,10 +109,11 @@ class BatchRecorder:
     async def run(self, items: Sequence[BatchItem]) -> list[Outcome]:
         if not 1 <= len(items) <= MAX_BATCH_SIZE:
             raise InvalidInput(f"a batch has 1 to {MAX_BATCH_SIZE} purchases", field="purchases")
-        try:
-            return await self._attempt(items)
-        except DuplicateKey:  # a concurrent request took a key or receipt first: replan once, seeing it
-            return await self._attempt(items)
+        with no_cycle_collection():
+            try:
+                return await self._attempt(items)
+            except DuplicateKey:  # a concurrent request took a key or receipt first: replan once, seeing it
+                return await self._attempt(items)
 
     async def _attempt(self, items: Sequence[BatchItem]) -> list[Outcome]:
         service, ctx = self.service, self.ctx
@@ -208,6 +211,7 @@ class _Planner:
         self.tx_ids, self.lot_ids = tx_ids, lot_ids
         self.receipts = set(taken_receipts)
         self.stored_lot_ids = {lot.id for state in self.states.values() for lot in state.lots}
+        self.planned_lots: dict[int, int] = {}  # a lot planned in this batch: its position in batch.new_lots
         self.touched: dict[int, MemberRef] = {}
         self.coupons: dict[str, Coupon] = {}  # the batch's presented coupons, locked; uses planned so far added
         self.gift_grants: list[tuple[Extras, PointsAccounts]] = []  # written after the batch's rows
@@ -302,6 +306,7 @@ class _Planner:
         lot_id = self.lot_ids.take()
         grantor = new_lot.granting_partner_id
         lots[lot_id] = Lot(lot_id, new_lot.points, new_lot.expires_at, grantor)
+        self.planned_lots[lot_id] = len(self.batch.new_lots)
         self.batch.new_lots.append(
             LotWrite(
                 lot_id,
@@ -328,13 +333,11 @@ class _Planner:
             before = self.batch.existing_lot_changes.get(lot_id, (0, 0))
             self.batch.existing_lot_changes[lot_id] = (before[0] + points, before[1] + remaining)
             return
-        for position, lot in enumerate(self.batch.new_lots):
-            if lot.id == lot_id:
-                self.batch.new_lots[position] = replace(
-                    lot, points=lot.points + points, remaining=lot.remaining + remaining
-                )
-                return
-        raise RuntimeError(f"lot {lot_id} is neither stored nor planned in this batch")
+        position = self.planned_lots.get(lot_id)
+        if position is None:
+            raise RuntimeError(f"lot {lot_id} is neither stored nor planned in this batch")
+        lot = self.batch.new_lots[position]
+        self.batch.new_lots[position] = replace(lot, points=lot.points + points, remaining=lot.remaining + remaining)
 
     def finish(self) -> LedgerBatch:
         for member_id, member in self.touched.items():
@@ -343,6 +346,22 @@ class _Planner:
                 MemberPointsWrite(member_id, member.points_account_id, state.balance, state.lifetime_spend_minor)
             )
         return self.batch
+
+
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused while a batch is planned and written. A batch keeps every object it plans
+    alive until it is written (about a hundred per purchase), so the collector ran every few purchases and rescanned
+    them all, finding nothing to free: 5-8 % of a batch's CPU (bench.cpu batch). Reference counting still frees
+    everything that is not a cycle; the collector resumes when the batch ends, unless it was paused already (another
+    batch in flight then resumes it when that one ends)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _require_receipt(receipt: str | None) -> None:

@@ -14,7 +14,7 @@ from coalition.domain.ledger import Transaction
 from coalition.domain.lots import LotTake
 from coalition.domain.permissions import POINTS, Operation, gift_counter
 from coalition.domain.purchase import AccrualPlace, NewLot, plan_purchase, points_balance
-from coalition.domain.rules.builtin import quote_in_force
+from coalition.domain.rules.builtin import builtin_quote, quote_in_force
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
 
 
@@ -82,8 +82,8 @@ def decide(context: CheckoutContext, sale: Sale) -> Decision:
         balance_after=plan.balance_after,
         lifetime_spend_after_minor=plan.lifetime_spend_after_minor,
         coupons_used=context.coupons if quote.uses_coupons else (),
-        coupons_issued=tuple(CouponIssue(campaign, days, uses) for campaign, days, uses in quote.coupons_to_issue),
-        gifts=_gifts(context, quote),
+        coupons_issued=_coupon_issues(quote) if quote.coupons_to_issue else (),
+        gifts=_gifts(context, quote) if quote.gifts_to_grant else (),
         new_tier=_tier_change(context, quote),
     )
 
@@ -92,6 +92,14 @@ def price(context: CheckoutContext, sale: Sale) -> Quote:
     """The one place a check is priced: by the rule set in force at the sale's moment, at the outlet's local time
     then; with none published, by the network's bonus program written as a rule set (one pricing engine)."""
     spendable = points_balance(context.points, sale.moment)
+    if context.rules is None:  # the built-in set reads only the lifetime spend: no facts to build
+        return builtin_quote(
+            context.program,
+            lifetime_spend_minor=context.points.lifetime_spend_minor,
+            spendable_points=spendable,
+            check_minor=sum(line.total_minor for line in sale.lines) if sale.lines else sale.check_minor,
+            redeem_points=sale.redeem_points,
+        )
     facts = PurchaseFacts(
         lines=tuple(
             LineFacts(line.sku, line.total_minor, line.quantity_milli, line.unit_price_minor, line.category, line.tags)
@@ -133,6 +141,10 @@ def _tier_change(context: CheckoutContext, quote: Quote) -> str | None:
     if quote.new_tier is None or (context.history is not None and context.history.tier == quote.new_tier):
         return None
     return quote.new_tier
+
+
+def _coupon_issues(quote: Quote) -> tuple[CouponIssue, ...]:
+    return tuple(CouponIssue(campaign, days, uses) for campaign, days, uses in quote.coupons_to_issue)
 
 
 def _gifts(context: CheckoutContext, quote: Quote) -> tuple[GiftGrant, ...]:
