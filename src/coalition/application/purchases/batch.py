@@ -10,9 +10,7 @@ fails the whole request and writes nothing.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -109,11 +107,10 @@ class BatchRecorder:
     async def run(self, items: Sequence[BatchItem]) -> list[Outcome]:
         if not 1 <= len(items) <= MAX_BATCH_SIZE:
             raise InvalidInput(f"a batch has 1 to {MAX_BATCH_SIZE} purchases", field="purchases")
-        with no_cycle_collection():
-            try:
-                return await self._attempt(items)
-            except DuplicateKey:  # a concurrent request took a key or receipt first: replan once, seeing it
-                return await self._attempt(items)
+        try:
+            return await self._attempt(items)
+        except DuplicateKey:  # a concurrent request took a key or receipt first: replan once, seeing it
+            return await self._attempt(items)
 
     async def _attempt(self, items: Sequence[BatchItem]) -> list[Outcome]:
         service, ctx = self.service, self.ctx
@@ -346,22 +343,6 @@ class _Planner:
                 MemberPointsWrite(member_id, member.points_account_id, state.balance, state.lifetime_spend_minor)
             )
         return self.batch
-
-
-@contextmanager
-def no_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector paused while a batch is planned and written. A batch keeps every object it plans
-    alive until it is written (about a hundred per purchase), so the collector ran every few purchases and rescanned
-    them all, finding nothing to free: 5-8 % of a batch's CPU (bench.cpu batch). Reference counting still frees
-    everything that is not a cycle; the collector resumes when the batch ends, unless it was paused already (another
-    batch in flight then resumes it when that one ends)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _require_receipt(receipt: str | None) -> None:
