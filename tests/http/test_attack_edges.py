@@ -36,3 +36,22 @@ async def test_a_rule_window_at_the_calendar_s_edge_is_refused_naming_the_field(
             headers=auth(net.admin_key),
         )
         assert usual.status_code == 200, usual.text
+
+
+async def test_a_publication_at_the_calendar_s_edge_is_refused_naming_the_field(services):
+    """PostgreSQL's driver could not store the moment (a 500); SQLite stored it as another moment."""
+    net = await make_network(services)
+    async with client(services) as http:
+        saved = await http.put("/v1/admin/rule-sets/draft", json=HALF_OFF, headers=auth(net.admin_key))
+        assert saved.status_code == 200, saved.text
+        for moment in (AFTER_THE_CALENDAR, "9999-12-31T23:59:59Z"):
+            refused = await http.post(
+                "/v1/admin/rule-sets/draft/publish", json={"effective_from": moment}, headers=auth(net.admin_key)
+            )
+            assert "between" in assert_problem(refused, 422, "invalid-input", "effective_from")["detail"]
+        history = await http.get("/v1/admin/rule-sets", headers=auth(net.admin_key))
+        assert [v["status"] for v in history.json()["versions"]] == ["draft"]
+        # a moment long past is now, as before
+        long_past = {"effective_from": BEFORE_THE_CALENDAR}
+        published = await http.post("/v1/admin/rule-sets/draft/publish", json=long_past, headers=auth(net.admin_key))
+        assert published.status_code == 200, published.text
