@@ -3,12 +3,15 @@ outsider). Each test here was a hole: it failed before its fix. Bad input is a 4
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from tests.support import assert_problem, auth, client, make_network
 
 pytestmark = pytest.mark.anyio
 
+MOSCOW = ZoneInfo("Europe/Moscow")
 HALF_OFF = {"rules": [{"code": "half-off", "effects": [{"discount": {"percent": "50"}}]}]}
 # a moment past the last day Python can convert to UTC, and one before the first
 AFTER_THE_CALENDAR = "9999-12-31T23:59:59-14:00"
@@ -55,3 +58,15 @@ async def test_a_publication_at_the_calendar_s_edge_is_refused_naming_the_field(
         long_past = {"effective_from": BEFORE_THE_CALENDAR}
         published = await http.post("/v1/admin/rule-sets/draft/publish", json=long_past, headers=auth(net.admin_key))
         assert published.status_code == 200, published.text
+
+
+async def test_explain_at_the_calendar_s_edge_is_refused_naming_the_field(services):
+    """Explain converted such an `at` to the outlet's time (an OverflowError: a 500); the window's fix covers it."""
+    net = await make_network(services)
+    async with client(services) as http:
+        saved = await http.put("/v1/admin/rule-sets/draft", json=HALF_OFF, headers=auth(net.admin_key))
+        assert saved.status_code == 200, saved.text
+        for moment in (BEFORE_THE_CALENDAR, AFTER_THE_CALENDAR):
+            asked = {"at": moment, "amount": "10.00", "outlet": "Shop till"}
+            refused = await http.post("/v1/admin/rule-sets/explain", json=asked, headers=auth(net.admin_key))
+            assert_problem(refused, 422, "invalid-input", "at")
