@@ -3,11 +3,13 @@ outsider). Each test here was a hole: it failed before its fix. Bad input is a 4
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.support import assert_problem, auth, client, make_network
+from coalition.wiring import build_services
+from tests.support import SettableClock, assert_problem, auth, balance_of, client, enrol, make_network, new_key
 
 pytestmark = pytest.mark.anyio
 
@@ -70,3 +72,43 @@ async def test_explain_at_the_calendar_s_edge_is_refused_naming_the_field(servic
             asked = {"at": moment, "amount": "10.00", "outlet": "Shop till"}
             refused = await http.post("/v1/admin/rule-sets/explain", json=asked, headers=auth(net.admin_key))
             assert_problem(refused, 422, "invalid-input", "at")
+
+
+EXPIRING = {
+    "rules": [
+        {"code": "month-bonus", "effects": [{"accrue_fixed": {"points": 50, "expiry": {"kind": "end_of_month"}}}]},
+        {"code": "day-bonus", "effects": [{"accrue_fixed": {"points": 7, "expiry": {"days": 1}}}]},
+    ]
+}
+
+
+async def test_an_offline_sale_whose_points_expired_before_the_upload_answers_the_balance_the_member_has(settings):
+    """A sale of 28 February (Moscow, 20:00) uploaded on 2 March earns 57 points that expired at the end of February
+    and on 1 March: its answer said the balance was 57 while the member summary said 0 and a redemption of them was
+    refused. The answer shows what the member has (0), single and in a batch; the points are earned and expire."""
+    clock = SettableClock(datetime(2026, 2, 20, 9, 0, tzinfo=UTC))
+    services = build_services(settings, clock=clock)
+    try:
+        net = await make_network(services)
+        saved = await services.rules.save_draft(net.ref, EXPIRING)
+        assert saved["errors"] == 0, saved
+        await services.rules.publish(net.ref, None)
+        clock.moment = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+        sold_at = datetime(2026, 2, 28, 20, 0, tzinfo=MOSCOW).isoformat()
+        async with client(services) as http:
+            await enrol(http, net.shop_key, "7001")
+            sale = {"customer": "7001", "amount": "10.00", "receipt": new_key(), "occurred_at": sold_at}
+            single = await http.post("/v1/purchases", json=sale, headers=auth(net.shop_key, new_key()))
+            assert single.status_code == 201, single.text
+            batch = await http.post(
+                "/v1/purchases/batch",
+                json={"purchases": [sale | {"receipt": new_key(), "idempotency_key": new_key()}]},
+                headers=auth(net.shop_key),
+            )
+            assert batch.status_code == 200, batch.text
+            for answer in (single.json(), batch.json()["results"][0]["body"]):
+                assert (answer["points_earned"], answer["points_balance"]) == (57, 0), answer
+                assert [lot["points"] for lot in answer["points_expiring"]] == [50, 7]
+            assert await balance_of(http, net.shop_key, "7001") == 0
+    finally:
+        await services.close()
