@@ -112,3 +112,18 @@ async def test_an_offline_sale_whose_points_expired_before_the_upload_answers_th
             assert await balance_of(http, net.shop_key, "7001") == 0
     finally:
         await services.close()
+
+
+async def test_a_schema_annotation_that_is_not_a_text_is_refused_as_the_published_schema_refuses_it(services):
+    """The published schema says `$schema` is a text (or null); the parser took any value, so a document an editor
+    marks wrong was saved. Both now agree."""
+    net = await make_network(services)
+    async with client(services) as http:
+        for value in (5, ["https://coalition.dev/schemas/rule-set.json"], {"$ref": "x"}):
+            document = {"$schema": value, "rules": []}
+            refused = await http.put("/v1/admin/rule-sets/draft", json=document, headers=auth(net.admin_key))
+            assert_problem(refused, 422, "invalid-input", "$schema")
+        for value in ("https://coalition.dev/schemas/rule-set.json", None):
+            document = {"$schema": value, "rules": []}
+            saved = await http.put("/v1/admin/rule-sets/draft", json=document, headers=auth(net.admin_key))
+            assert saved.status_code == 200, saved.text

@@ -250,6 +250,9 @@ def parse_rule_set(data: object, currency: str, *, budgeted: bool = True) -> Rul
     """`budgeted=False` reads a set published before the conditions' cost budget (budget.py) as it was accepted: a
     till must not start refusing purchases; its next draft is held to the budget."""
     top = Reader(data, "", currency, RULE_SET)
+    annotation = top.value("$schema", "annotation")
+    if annotation is not None and not isinstance(annotation, str):  # as the published schema says (shapes.py)
+        raise PathError("expected the address of a schema (a text) or null", field="$schema")
     readers = top.children("rules")
     # counted before any condition is compiled, so an oversized set costs nothing to refuse
     if len(readers) > MAX_RULES_PER_SET:
