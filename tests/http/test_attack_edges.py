@@ -3,13 +3,28 @@ outsider). Each test here was a hole: it failed before its fix. Bad input is a 4
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from coalition.adapters.storage.verify import verify
+from coalition.application.admin import NetworkRef
+from coalition.demo import SMALL_SHOP_PROGRAM
 from coalition.wiring import build_services
-from tests.support import SettableClock, assert_problem, auth, balance_of, client, enrol, make_network, new_key
+from tests.support import (
+    SettableClock,
+    assert_problem,
+    auth,
+    balance_of,
+    buy,
+    client,
+    enrol,
+    ledger_balance,
+    make_network,
+    new_key,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -127,3 +142,61 @@ async def test_a_schema_annotation_that_is_not_a_text_is_refused_as_the_publishe
             document = {"$schema": value, "rules": []}
             saved = await http.put("/v1/admin/rule-sets/draft", json=document, headers=auth(net.admin_key))
             assert saved.status_code == 200, saved.text
+
+
+PARTNERS = 70  # more than a transaction's 64 postings hold, with one release posting per granting partner
+
+
+async def test_points_of_many_partners_expiring_together_do_not_break_the_member_s_purchases(settings):
+    """A member earns points at 70 partners' outlets that expire on the same day, in a network that returns the value
+    of expired points to the partners that granted them. The sweep before their next purchase wrote one expiry
+    transaction with a release posting per partner, past the ledger's 64 postings: every purchase of that member
+    answered 500 (ledger-invariant-violated), and a batch holding one of them failed for every till's sale in it. The
+    sweep now expires them in transactions the ledger takes (61 partners' points each); the purchase and the batch go
+    through."""
+    clock = SettableClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+    services = build_services(settings, clock=clock)
+    try:
+        program = replace(SMALL_SHOP_PROGRAM, points_expire_days=1)
+        created = await services.admin.create_network("many", "Many partners", "RUB", program)
+        ref = NetworkRef(created["id"], "many", created["name"], "RUB")
+        keys = []
+        for number in range(PARTNERS):
+            partner = await services.admin.create_partner(ref, f"Partner {number}")
+            outlet = await services.admin.create_outlet(ref, partner["id"], f"Till {number}", "Europe/Moscow")
+            keys.append((await services.admin.create_terminal(ref, outlet["id"], "POS"))["key"])
+        async with client(services) as http:
+            policy = await http.put(
+                "/v1/admin/points-breakage", json={"policy": "returned"}, headers=auth(created["admin_key"])
+            )
+            assert policy.status_code == 200, policy.text
+            await enrol(http, keys[0], "7001")
+            await enrol(http, keys[0], "7002")
+            for key in keys:
+                assert (await buy(http, key, "7001", "100.00")).status_code == 201  # 3 points from each partner
+                assert (await buy(http, key, "7002", "100.00")).status_code == 201
+            clock.moment += timedelta(days=2)
+            single = await buy(http, keys[0], "7001", "100.00")
+            assert single.status_code == 201, single.text
+            assert single.json()["points_balance"] == 3  # the 210 expired, the 3 just earned
+            batch = await http.post(
+                "/v1/purchases/batch",
+                json={
+                    "purchases": [
+                        {"customer": card, "amount": "100.00", "receipt": new_key(), "idempotency_key": new_key()}
+                        for card in ("7002", "7001")
+                    ]
+                },
+                headers=auth(keys[1]),
+            )
+            assert batch.status_code == 200, batch.text
+            assert [item["status"] for item in batch.json()["results"]] == [201, 201]
+            assert (await balance_of(http, keys[0], "7001"), await balance_of(http, keys[0], "7002")) == (6, 3)
+            # the batch sweeps one transaction's worth per purchase (61 partners' points); the job sweeps the rest
+            swept = await http.post("/v1/admin/jobs/expire", headers=auth(created["admin_key"]))
+            assert swept.status_code == 200, swept.text
+            assert swept.json()["points"]["points"] == 27
+        assert (await ledger_balance(services, "7001"), await ledger_balance(services, "7002")) == (6, 3)
+        assert await verify(services.engine) == []
+    finally:
+        await services.close()
