@@ -200,3 +200,51 @@ async def test_points_of_many_partners_expiring_together_do_not_break_the_member
         assert await verify(services.engine) == []
     finally:
         await services.close()
+
+
+VISIT_RULES = {
+    "rules": [
+        {"code": "points", "effects": [{"accrue_percent": {"percent": "3"}}]},
+        {"code": "exit-reset", "trigger": "visit_end", "effects": [{"reset_balances": {"points": True}}]},
+    ]
+}
+
+
+async def test_a_visit_that_earned_points_of_many_partners_resets_them_all_at_the_exit(settings):
+    """In a closed venue of 70 partners that returns expired points' value to their grantors, a visitor earns points
+    at each; the exit resets them. One reset transaction with a release posting per partner broke the ledger's
+    64-posting invariant (a 500 at the exit); split at 61 partners, the first transaction alone left the rest
+    usable after the visit. Every point the visit added is reset."""
+    clock = SettableClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+    services = build_services(settings, clock=clock)
+    try:
+        created = await services.admin.create_network("venue", "Venue", "RUB", SMALL_SHOP_PROGRAM)
+        ref = NetworkRef(created["id"], "venue", created["name"], "RUB")
+        keys = []
+        for number in range(PARTNERS):
+            partner = await services.admin.create_partner(ref, f"Partner {number}")
+            outlet = await services.admin.create_outlet(ref, partner["id"], f"Till {number}", "Europe/Moscow")
+            keys.append((await services.admin.create_terminal(ref, outlet["id"], "POS"))["key"])
+        saved = await services.rules.save_draft(ref, VISIT_RULES)
+        assert saved["errors"] == 0, saved
+        await services.rules.publish(ref, None)
+        async with client(services) as http:
+            policy = await http.put(
+                "/v1/admin/points-breakage", json={"policy": "returned"}, headers=auth(created["admin_key"])
+            )
+            assert policy.status_code == 200, policy.text
+            await enrol(http, keys[0], "7001")
+            started = await http.post("/v1/visits", json={"customer": "7001"}, headers=auth(keys[0], new_key()))
+            assert started.status_code == 201, started.text
+            for key in keys:
+                assert (await buy(http, key, "7001", "100.00")).status_code == 201  # 3 points from each partner
+            assert await balance_of(http, keys[0], "7001") == 3 * PARTNERS
+            visit_id = started.json()["id"]
+            ended = await http.post(f"/v1/visits/{visit_id}/end", headers=auth(keys[0], new_key()))
+            assert ended.status_code == 200, ended.text
+            assert ended.json()["points_balance"] == 0
+            assert await balance_of(http, keys[0], "7001") == 0
+        assert await ledger_balance(services, "7001") == 0
+        assert await verify(services.engine) == []
+    finally:
+        await services.close()
