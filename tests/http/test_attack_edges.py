@@ -248,3 +248,22 @@ async def test_a_visit_that_earned_points_of_many_partners_resets_them_all_at_th
         assert await verify(services.engine) == []
     finally:
         await services.close()
+
+
+async def test_a_rule_set_document_with_a_lone_surrogate_is_refused_naming_the_body(services):
+    """JSON and YAML may escape half of a UTF-16 pair (\\ud800); such text has no UTF-8 form, and storing the draft
+    failed (a UnicodeEncodeError: a 500). Refused as the body's fault, in a value or a key, JSON or YAML."""
+    net = await make_network(services)
+    json_type = auth(net.admin_key) | {"content-type": "application/json"}
+    yaml_type = auth(net.admin_key) | {"content-type": "application/yaml"}
+    async with client(services) as http:
+        for body, headers in (
+            (b'{"rules": [{"code": "x\\ud800", "effects": [{"discount": {"percent": "1"}}]}]}', json_type),
+            (b'{"rules": [], "\\udc00": 1}', json_type),
+            (b'rules:\n  - code: "x\\ud800"\n    effects: [{discount: {percent: "1"}}]\n', yaml_type),
+        ):
+            refused = await http.put("/v1/admin/rule-sets/draft", content=body, headers=headers)
+            assert_problem(refused, 422, "invalid-input", "body")  # libyaml refuses it itself; Python's YAML did not
+        asked = b'{"amount": "1.00", "outlet": "Shop till", "member": {"segments": ["\\ud800"]}}'
+        refused = await http.post("/v1/admin/rule-sets/explain", content=asked, headers=json_type)
+        assert_problem(refused, 422, "invalid-input", "body")
