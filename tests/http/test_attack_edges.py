@@ -267,3 +267,55 @@ async def test_a_rule_set_document_with_a_lone_surrogate_is_refused_naming_the_b
         asked = b'{"amount": "1.00", "outlet": "Shop till", "member": {"segments": ["\\ud800"]}}'
         refused = await http.post("/v1/admin/rule-sets/explain", content=asked, headers=json_type)
         assert_problem(refused, 422, "invalid-input", "body")
+
+
+COUPON_RULES = {
+    "rules": [
+        {"code": "spring", "condition": '"spring" in coupon_campaigns', "effects": [{"discount": {"percent": "10"}}]}
+    ]
+}
+
+
+async def test_an_offline_sale_takes_the_coupons_valid_at_its_own_time(settings):
+    """A coupon valid on 1 March only, presented at an offline till on 1 March and uploaded on 3 March: the upload
+    was refused as an expired coupon (its validity judged at the upload's clock), so the till's day could not be
+    uploaded. A sale is priced at its own moment, coupons too: the sale of 1 March takes it, single and batch; a
+    sale dated before the coupon's first day is refused, as at a live till."""
+    clock = SettableClock(datetime(2026, 3, 1, 6, 0, tzinfo=UTC))
+    services = build_services(settings, clock=clock)
+    try:
+        net = await make_network(services)
+        saved = await services.rules.save_draft(net.ref, COUPON_RULES)
+        assert saved["errors"] == 0, saved
+        await services.rules.publish(net.ref, None)
+        async with client(services) as http:
+            await enrol(http, net.shop_key, "7001")
+            coupon = {
+                "campaign": "spring",
+                "codes": ["DAY1", "DAY1B"],
+                "valid_from": datetime(2026, 3, 1, 9, 0, tzinfo=MOSCOW).isoformat(),
+                "valid_until": datetime(2026, 3, 2, 0, 0, tzinfo=MOSCOW).isoformat(),
+            }
+            registered = await http.post("/v1/admin/coupons", json=coupon, headers=auth(net.admin_key))
+            assert registered.status_code == 201, registered.text
+            clock.moment = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+
+            def sale(code: str, hour: int) -> dict[str, object]:
+                at = datetime(2026, 3, 1, hour, 0, tzinfo=MOSCOW).isoformat()
+                body = {"customer": "7001", "amount": "100.00", "receipt": new_key(), "occurred_at": at}
+                return body | {"coupons": [code]}
+
+            single = await http.post("/v1/purchases", json=sale("DAY1", 12), headers=auth(net.shop_key, new_key()))
+            assert single.status_code == 201, single.text
+            assert single.json()["discount"] == "10.00"
+            item = sale("DAY1B", 13) | {"idempotency_key": new_key()}
+            batch = await http.post("/v1/purchases/batch", json={"purchases": [item]}, headers=auth(net.shop_key))
+            assert batch.status_code == 200, batch.text
+            assert batch.json()["results"][0]["body"]["discount"] == "10.00", batch.text
+            early = await http.post("/v1/purchases", json=sale("DAY1", 8), headers=auth(net.shop_key, new_key()))
+            assert "valid from" in assert_problem(early, 422, "invalid-input", "coupons[0]")["detail"]
+            live = {"customer": "7001", "amount": "100.00", "receipt": new_key(), "coupons": ["DAY1"]}
+            expired = await http.post("/v1/purchases", json=live, headers=auth(net.shop_key, new_key()))
+            assert "expired" in assert_problem(expired, 422, "invalid-input", "coupons[0]")["detail"]
+    finally:
+        await services.close()
