@@ -62,14 +62,14 @@ async def sweep(
     if not has_expired_lots(state, now):
         return state, 0
     accounts, policy = await pos.expiry_accounts(uow, network_id, pc, member, state.lots, now)
-    expiry = plan_expiry(pc.program, accounts, state.lots, now, policy)
-    if expiry is None:
-        return state, 0
-    tx_id = await uow.post(network_id, expiry.transaction, None, now, now)
-    await uow.apply_lots(tx_id, member.points_account_id, expiry.takes, ())
-    swept = after_expiry(state, expiry)
+    swept, returned_minor = state, 0
+    # one transaction per so many granting partners (a transaction's postings are bounded): all of them, now
+    while (expiry := plan_expiry(pc.program, accounts, swept.lots, now, policy)) is not None:
+        tx_id = await uow.post(network_id, expiry.transaction, None, now, now)
+        await uow.apply_lots(tx_id, member.points_account_id, expiry.takes, ())
+        swept, returned_minor = after_expiry(swept, expiry), returned_minor + expiry.returned_minor
     await uow.set_member_points(member.member_id, member.points_account_id, swept.balance, swept.lifetime_spend_minor)
-    return swept, expiry.returned_minor
+    return swept, returned_minor
 
 
 async def expire_points(

@@ -38,7 +38,7 @@ from coalition.domain.rules.budget import MAX_LINE_TAGS
 from coalition.domain.rules.conflicts import Finding, Network, Severity, find_conflicts
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
 from coalition.domain.rules.engine import CompiledRuleSet, compile_rule_set, evaluate
-from coalition.domain.rules.model import RuleSet, Trigger
+from coalition.domain.rules.model import MOMENT_RANGE_MESSAGE, RuleSet, Trigger, within_calendar
 from coalition.domain.rules.parsing import Reader, parse_rule_set, rule_set_to_data
 
 MAX_BODY_CHARS = 2_000_000
@@ -146,6 +146,8 @@ class RulesService:
         start = effective_from or now
         if start.tzinfo is None:
             raise InvalidInput("effective_from needs its offset, e.g. +03:00", field="effective_from")
+        if start > now and not within_calendar(start):  # past moments mean now; a far one the drivers cannot store
+            raise InvalidInput(f"effective_from is {MOMENT_RANGE_MESSAGE}", field="effective_from")
         async with self.unit_of_work() as uow:
             stored, rule_set, findings = await self._checked_draft(uow, network)
             errors = [f for f in findings if f.severity is Severity.ERROR]

@@ -150,16 +150,20 @@ class VisitService:
         if not due:
             return state, 0, None
         accounts, policy = await self.pos.expiry_accounts(uow, ctx.network_id, pc, member, due, now)
-        plan = plan_reset(pc.program, accounts, due, now, policy, visit.id, what)
-        if plan is None:
+        after, points, first_tx_id = state, 0, None
+        # a transaction takes so many granting partners' postings (plan_expiry): as many as the lots need
+        while due and (plan := plan_reset(pc.program, accounts, due, now, policy, visit.id, what)) is not None:
+            tx_id = await uow.post(ctx.network_id, plan.transaction, ctx.outlet_id, now, now)
+            await uow.apply_lots(tx_id, member.points_account_id, plan.takes, ())
+            after, points, first_tx_id = after_reset(after, plan), points + plan.points, first_tx_id or tx_id
+            taken = {take.lot_id for take in plan.takes}
+            due = tuple(lot for lot in due if lot.id not in taken)
+        if first_tx_id is None:
             return state, 0, None
-        tx_id = await uow.post(ctx.network_id, plan.transaction, ctx.outlet_id, now, now)
-        await uow.apply_lots(tx_id, member.points_account_id, plan.takes, ())
-        after = after_reset(state, plan)
         await uow.set_member_points(
             member.member_id, member.points_account_id, after.balance, after.lifetime_spend_minor
         )
-        return after, plan.points, tx_id
+        return after, points, first_tx_id
 
     async def show(self, ctx: TerminalContext, visit_id: str) -> VisitView:
         async with self.pos.unit_of_work() as uow:

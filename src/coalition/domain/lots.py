@@ -97,3 +97,19 @@ def new_lot_points(balance_before: int, accrued: int) -> int:
     """Points of a new accrual left in its lot after paying off any debt (a negative balance)."""
     debt = max(0, -balance_before)
     return max(0, accrued - debt)
+
+
+def of_at_most_grantors(lots: list[Lot], most: int) -> list[Lot]:
+    """The lots granted by the node or by the first `most` granting partners (in the lots' order): an expiry writes a
+    release posting per partner, and a transaction holds at most so many; the other lots wait for the next one."""
+    partners: set[int] = set()
+    chosen = []
+    for lot in lots:
+        partner = lot.granting_partner_id
+        if partner is not None and partner not in partners:
+            if len(partners) >= most:
+                continue
+            partners.add(partner)
+        chosen.append(lot)
+    return chosen
+

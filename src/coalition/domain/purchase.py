@@ -19,7 +19,14 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from coalition.domain.bonus import BonusProgram, Quote, quote
 from coalition.domain.breakage import KEEP_BREAKAGE, BreakagePolicy
 from coalition.domain.errors import InvalidInput
-from coalition.domain.ledger import Posting, Transaction, TransactionKind, require_valid, transfer
+from coalition.domain.ledger import (
+    MAX_POSTINGS_PER_TRANSACTION,
+    Posting,
+    Transaction,
+    TransactionKind,
+    require_valid,
+    transfer,
+)
 from coalition.domain.lots import (
     GrantedPoints,
     Lot,
@@ -28,6 +35,7 @@ from coalition.domain.lots import (
     expired_points,
     is_expired,
     new_lot_points,
+    of_at_most_grantors,
     spend_from_lots,
 )
 from coalition.domain.money import line_total_minor
@@ -128,7 +136,8 @@ def plan_expiry(
 ) -> ExpiryPlan | None:
     """Post the remaining points of expired lots to breakage, and — as the network's policy says — part or all of
     their settlement value back to the partners that granted them, in one transaction; None when nothing expired."""
-    expired = expired_lots(lots, now)
+    # at most what one transaction holds beside the member's, breakage's and the node's postings; the rest next time
+    expired = of_at_most_grantors(expired_lots(lots, now), MAX_POSTINGS_PER_TRANSACTION - 3)
     points = sum(lot.remaining for lot in expired)
     if not points:
         return None

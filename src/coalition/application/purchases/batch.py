@@ -235,9 +235,9 @@ class _Planner:
         if receipt in self.receipts:
             raise Conflict("this receipt number is already recorded at this outlet", field="receipt")
         check_minor, lines = basket
-        coupons = accept_coupons(codes, self.coupons, member.member_id, self.now) if codes else ()
-        state = await self._sweep(member, self.states[member.member_id])
         moment = self.service.occurred_at_window.moment(purchase.occurred_at, self.now)
+        coupons = accept_coupons(codes, self.coupons, member.member_id, moment) if codes else ()  # valid then
+        state = await self._sweep(member, self.states[member.member_id])
         rules = self.rules if purchase.occurred_at is None else self.rules_then.get(purchase.occurred_at, self.rules)
         tier = self.batch.member_tiers.get(member.member_id)  # moved by an earlier purchase of the batch
         context = await checkout_context(

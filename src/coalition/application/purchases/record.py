@@ -54,7 +54,7 @@ class Purchases:
             points = await uow.member_points(member)
             now = support.clock.now()
             moment = support.occurred_at_window.moment(purchase.occurred_at, now)
-            coupons = await accepted_coupons(uow, ctx, member, codes, now, lock=False)
+            coupons = await accepted_coupons(uow, ctx, member, codes, moment, lock=False)  # valid at the sale's time
             context = await checkout_context(support, uow, ctx, pc, rules, member, points, moment, coupons)
         decision = decide(context, Sale(check_minor, lines, purchase.redeem_points, moment))
         return QuoteResult.of(pc.program, decision)
@@ -87,7 +87,7 @@ class Purchases:
                 points = await support._sweep_expired(uow, ctx.network_id, pc, member, points, now)
             if codes and not locked:
                 return None  # coupons are checked and counted under their lock
-            coupons = await accepted_coupons(uow, ctx, member, codes, now, lock=True)
+            coupons = await accepted_coupons(uow, ctx, member, codes, moment, lock=True)  # at the sale's time
             context = await checkout_context(support, uow, ctx, pc, rules, member, points, moment, coupons)
             decision = decide(context, Sale(check_minor, lines, purchase.redeem_points, moment))
             if (decision.new_tier is not None or decision.coupons_issued or decision.gifts) and not locked:

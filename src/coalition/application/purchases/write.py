@@ -24,6 +24,7 @@ class Extras:
     used: tuple[Coupon, ...]
     issued: tuple[NewCoupon, ...]
     gifts: tuple[Gift, ...] = ()
+    recorded_at: datetime | None = None  # the server's time of the write
 
     @classmethod
     def of(cls, decision: Decision, purchase_id: str, member_id: int, now: datetime) -> Extras:
@@ -44,7 +45,7 @@ class Extras:
             )
             for grant in decision.gifts
         )
-        return cls(purchase_id, decision.coupons_used, issued, gifts)
+        return cls(purchase_id, decision.coupons_used, issued, gifts, now)
 
     @property
     def needs_more_statements(self) -> bool:
@@ -113,7 +114,7 @@ def purchase_result(purchase: NewPurchase, decision: Decision, extras: Extras, c
         currency=currency,
         points_redeemed=purchase.points_redeemed,
         points_earned=purchase.points_earned,
-        points_balance=decision.balance_after,
+        points_balance=decision.balance_after - _expired_on_arrival(decision, extras.recorded_at),
         occurred_at=purchase.occurred_at,
         rule_set_version=purchase.rule_set_version,
         applied_rules=purchase.applied_rules,
@@ -123,3 +124,12 @@ def purchase_result(purchase: NewPurchase, decision: Decision, extras: Extras, c
         gifts_granted=tuple(GrantedGift.of(gift) for gift in extras.gifts),
         points_expiring=points_expiring(decision.new_lots),
     )
+
+
+def _expired_on_arrival(decision: Decision, recorded_at: datetime | None) -> int:
+    """Points of this purchase's new lots already expired when it is recorded: an offline sale's expiries count
+    from its own time, so an old enough one earns points that are gone on upload. The balance the answer shows is
+    the one the member has, as the member summary shows it; the next sweep writes their expiry."""
+    if recorded_at is None:
+        return 0
+    return sum(lot.points for lot in decision.new_lots if lot.expires_at is not None and lot.expires_at <= recorded_at)

@@ -13,6 +13,7 @@ Syntax errors are left to the callers, which word them for their readers (a line
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import yaml
@@ -22,6 +23,10 @@ from coalition.domain.errors import InvalidInput
 MAX_DOCUMENT_CHARS = 1_000_000
 MAX_DOCUMENT_DEPTH = 32  # a rule set needs about 10 (rules[0].effects[0].accrue_percent.multipliers[0].lines.skus)
 MAX_DOCUMENT_VALUES = 200_000  # a rule set of 1000 rules holds about 40,000
+
+
+# half of a UTF-16 pair, which JSON and YAML escapes (\ud800) can write: such text has no UTF-8 form to store
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class DocumentError(InvalidInput):
@@ -35,6 +40,12 @@ def check_length(text: str | bytes, field: str) -> None:
 
 def _too_deep(field: str) -> DocumentError:
     return DocumentError(f"a rule set document nests at most {MAX_DOCUMENT_DEPTH} levels deep", field=field)
+
+
+def _not_unicode(field: str) -> DocumentError:
+    return DocumentError(
+        "a rule set document holds text that is not Unicode (a lone surrogate such as \\ud800)", field=field
+    )
 
 
 def _too_many(field: str) -> DocumentError:
@@ -63,7 +74,11 @@ def _check_values(value: object, field: str) -> None:
             raise _too_deep(field)
         if count > MAX_DOCUMENT_VALUES:
             raise _too_many(field)
+        if isinstance(current, str) and _SURROGATE.search(current):
+            raise _not_unicode(field)
         if isinstance(current, dict):
+            if any(isinstance(key, str) and _SURROGATE.search(key) for key in current):
+                raise _not_unicode(field)
             pending.extend((item, depth + 1) for item in current.values())
         elif isinstance(current, list):
             pending.extend((item, depth + 1) for item in current)
@@ -129,6 +144,8 @@ def _check_nodes(root: Any, field: str) -> None:
     while pending:
         node, children_done = pending.pop()
         key = id(node)
+        if isinstance(node, yaml.ScalarNode) and isinstance(node.value, str) and _SURROGATE.search(node.value):
+            raise _not_unicode(field)
         children = _children(node)
         if children_done:
             on_path.discard(key)

@@ -7,7 +7,7 @@ Everything here is immutable and checked on construction; amounts are minor unit
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from coalition.domain.errors import InvalidInput
@@ -21,6 +21,16 @@ MAX_MULTIPLIER_BP = 100 * BASIS_POINTS_PER_WHOLE  # ×100
 MAX_VALID_DAYS = 3660
 MAX_PRIORITY = 10**6
 MINUTES_PER_DAY = 24 * 60
+# A rule's moments (a window's bounds, a publication) lie well inside the calendar: the conflict check shifts them by
+# weeks and local times convert them, which at year 1 or 9999 overflow (a 500 rather than the field's refusal).
+EARLIEST_MOMENT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_MOMENT = datetime(9000, 1, 1, tzinfo=UTC)
+MOMENT_RANGE_MESSAGE = "a moment between 1970-01-01 and 9000-01-01 (UTC)"
+
+
+def within_calendar(moment: datetime) -> bool:
+    """Whether an aware moment is one a rule may name (comparing needs no conversion, so it cannot overflow)."""
+    return EARLIEST_MOMENT <= moment < LATEST_MOMENT
 
 
 class Trigger(StrEnum):

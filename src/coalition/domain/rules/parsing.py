@@ -19,6 +19,7 @@ from coalition.domain.rules.expressions import ExpressionError, check_against, c
 from coalition.domain.rules.model import (
     MAX_RULES_PER_SET,
     MINUTES_PER_DAY,
+    MOMENT_RANGE_MESSAGE,
     AccrueFixed,
     AccruePercent,
     Discount,
@@ -43,6 +44,7 @@ from coalition.domain.rules.model import (
     Stacking,
     Trigger,
     Window,
+    within_calendar,
 )
 from coalition.domain.rules.shapes import MAX_RULE_INTEGER, RULE_SET, SHAPES, Field, Kind, Shape
 
@@ -189,8 +191,10 @@ class Reader:
             raise PathError(
                 "expected an ISO 8601 moment such as 2026-12-01T00:00:00+03:00", field=self.at(name)
             ) from None
-        if moment.tzinfo is None:
+        if moment.tzinfo is None or moment.utcoffset() is None:
             raise PathError("a moment needs its offset, e.g. +03:00", field=self.at(name))
+        if not within_calendar(moment):
+            raise PathError(f"expected {MOMENT_RANGE_MESSAGE}", field=self.at(name))
         return moment
 
     def time_of_day(self, name: str, default: int) -> int:
@@ -246,6 +250,9 @@ def parse_rule_set(data: object, currency: str, *, budgeted: bool = True) -> Rul
     """`budgeted=False` reads a set published before the conditions' cost budget (budget.py) as it was accepted: a
     till must not start refusing purchases; its next draft is held to the budget."""
     top = Reader(data, "", currency, RULE_SET)
+    annotation = top.value("$schema", "annotation")
+    if annotation is not None and not isinstance(annotation, str):  # as the published schema says (shapes.py)
+        raise PathError("expected the address of a schema (a text) or null", field="$schema")
     readers = top.children("rules")
     # counted before any condition is compiled, so an oversized set costs nothing to refuse
     if len(readers) > MAX_RULES_PER_SET:
