@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -71,7 +71,9 @@ async def _setting(services: Services) -> tuple[Network, int, int]:
     await web.add_console_user(net.ref.id, "administrator", None, "admin", "Admin", "admin-secret-1")
     saved = await services.rules.save_draft(net.ref, RULES)
     assert saved["errors"] == 0, saved
+    CLOCK.moment = datetime(2026, 3, 1, tzinfo=UTC)  # in force before the sales: each is priced at its own time
     await services.rules.publish(net.ref, None)
+    CLOCK.moment = None
     return net, shop_partner, cafe_partner
 
 
