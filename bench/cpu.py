@@ -8,6 +8,7 @@ says which code ran).
     .venv/bin/python -m bench.cpu rules            # the rules engine: 200 rules, 20-line baskets
     .venv/bin/python -m bench.cpu batch            # POST /v1/purchases/batch ×1000 through the ASGI app (no uvicorn)
     .venv/bin/python -m bench.cpu single           # purchases through the application layer, 16 at once
+    .venv/bin/python -m bench.cpu single-asgi      # POST /v1/purchases through the ASGI app (no uvicorn), 16 at once
 
 `batch` and `single` write purchases into the database `make bench` loaded (`coalition_bench`, its demo terminal
 and its members `99xxxxxxxx`); run `make bench` once first.
@@ -149,9 +150,77 @@ async def single(database_url: str, purchases: int, members: int) -> str:
     )
 
 
+async def single_asgi(database_url: str, purchases: int, members: int) -> str:
+    """Each purchase a bare ASGI call of the app (FastAPI, the middlewares, the routes, the application): the
+    server's own HTTP work but uvicorn's, without an HTTP client's CPU in the figure."""
+    from coalition.adapters.http.app import create_app
+
+    os.environ["COALITION_DATABASE_URL"] = database_url
+    for limit in ("COALITION_RATE_LIMIT_ADDRESS", "COALITION_RATE_LIMIT_TERMINAL_KEY"):  # as bench.purchases runs
+        os.environ.setdefault(limit, "1000000/s")
+    app = create_app()
+    authorization = f"Bearer {TERMINAL_KEY}".encode()
+
+    async def post(key: str, body: bytes) -> int:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/v1/purchases",
+            "raw_path": b"/v1/purchases",
+            "root_path": "",
+            "query_string": b"",
+            "server": ("bench", 80),
+            "client": ("127.0.0.1", 5000),
+            "headers": [
+                (b"host", b"bench"),
+                (b"authorization", authorization),
+                (b"content-type", b"application/json"),
+                (b"idempotency-key", key.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+        sent: list[dict[str, object]] = []
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        return int(sent[0]["status"])  # type: ignore[call-overload]
+
+    async def lane(first: int, tag: str, count: int) -> None:
+        for index in range(first, count, 16):
+            key = f"{tag}-{index}"
+            item: dict[str, object] = {
+                "customer": f"99{random.randint(1, members):08d}",
+                "amount": f"{random.randint(1500, 5000)}.00",
+                "receipt": key,
+            }
+            if index % 3 == 0:
+                item["redeem_points"] = random.randint(10, 50)
+            if (status := await post(key, json.dumps(item).encode())) != 201:
+                raise SystemExit(f"a purchase was refused: {status}")
+
+    async with app.router.lifespan_context(app):
+        await asyncio.gather(*(lane(first, uuid.uuid4().hex[:10], 320) for first in range(16)))  # warm-up
+        started, pg_started = time.process_time(), _postgres_seconds(database_url)
+        await asyncio.gather(*(lane(first, uuid.uuid4().hex[:10], purchases) for first in range(16)))
+        cpu_ms = (time.process_time() - started) * 1000
+        pg_ms = (_postgres_seconds(database_url) - pg_started) * 1000
+    return (
+        f"{cpu_ms / purchases:.3f} ms of CPU per purchase ({purchases} purchases, 16 at once, ASGI without uvicorn); "
+        f"PostgreSQL's backends {pg_ms / purchases:.3f} ms"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["rules", "batch", "single"])
+    parser.add_argument("what", choices=["rules", "batch", "single", "single-asgi"])
     parser.add_argument("--database-url", default=os.environ.get("COALITION_BENCH_DB", BENCH_DB))
     parser.add_argument("--evaluations", type=int, default=3000, help="rules: evaluations measured")
     parser.add_argument("--batches", type=int, default=5, help="batch: batches measured")
@@ -164,6 +233,8 @@ def main() -> int:
         print(rules(args.evaluations))
     elif args.what == "batch":  # on uvloop, as the server runs
         print(uvloop.run(batch(args.database_url, args.batches, args.batch_size, args.members)))
+    elif args.what == "single-asgi":
+        print(uvloop.run(single_asgi(args.database_url, args.purchases, args.members)))
     else:
         print(uvloop.run(single(args.database_url, args.purchases, args.members)))
     return 0

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request
 
@@ -32,16 +33,49 @@ async def bearer(authorization: Annotated[str | None, Header()] = None) -> str |
     return bearer_token(authorization)
 
 
-async def terminal(request: Request, authorization: Annotated[str | None, Header()] = None) -> TerminalContext:
-    return await _terminal_of(request, authorization)
+# The POS routes read their two headers from the request themselves: FastAPI's resolution of declared `Header()`
+# parameters (aliases, annotations inspected per request) cost more than the rest of the dependency. The OpenAPI
+# document still declares them, through each route's `openapi_extra` (TERMINAL_DOC, POS_WRITE_DOC below).
+AUTHORIZATION_PARAMETER: dict[str, Any] = {
+    "name": "authorization",
+    "in": "header",
+    "required": False,
+    "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "Authorization"},
+}
+MAX_IDEMPOTENCY_KEY = 200
+# openapi.amend marks it required, with its length and description, on every till write
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {"name": "Idempotency-Key", "in": "header", "required": False}
 
 
-async def _terminal_of(request: Request, authorization: str | None) -> TerminalContext:
+def terminal_doc() -> dict[str, Any]:
+    """A route's `openapi_extra` when it depends on `terminal`: its Authorization header."""
+    return {"parameters": [copy.deepcopy(AUTHORIZATION_PARAMETER)]}
+
+
+def pos_write_doc() -> dict[str, Any]:
+    """A route's `openapi_extra` when it depends on `pos_write`: Authorization and Idempotency-Key."""
+    return {"parameters": [copy.deepcopy(AUTHORIZATION_PARAMETER), copy.deepcopy(IDEMPOTENCY_KEY_PARAMETER)]}
+
+
+def _header(request: Request, name: bytes) -> str | None:
+    """The first value of a header (`name` in lower case, as ASGI gives them)."""
+    for key, value in request.scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def terminal(request: Request) -> TerminalContext:
+    """The terminal of the request's key (header Authorization: Bearer ...)."""
+    return await _terminal_of(request)
+
+
+async def _terminal_of(request: Request) -> TerminalContext:
     checked = request.scope.get("state", {}).get(TERMINAL_STATE)  # BodyLimits checked this request's key
     if isinstance(checked, TerminalContext):
         return checked
     svc: Services = request.app.state.services
-    return await svc.pos.authenticate(bearer_token(authorization))
+    return await svc.pos.authenticate(bearer_token(_header(request, b"authorization")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +89,16 @@ class PosWrite:
     fingerprint: str
 
 
-async def pos_write(
-    request: Request,
-    authorization: Annotated[str | None, Header()] = None,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
-) -> PosWrite:
+async def pos_write(request: Request) -> PosWrite:
+    """Headers Authorization and Idempotency-Key (see pos_write_doc)."""
+    idempotency_key = _header(request, b"idempotency-key")
+    if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:  # checked before the key, as
+        # a declared header's length was
+        raise InvalidInput(
+            f"Idempotency-Key: String should have at most {MAX_IDEMPOTENCY_KEY} characters", field="Idempotency-Key"
+        )
     svc: Services = request.app.state.services
-    ctx = await _terminal_of(request, authorization)
+    ctx = await _terminal_of(request)
     if idempotency_key is None:  # required (the OpenAPI document says so): refused before the body is looked at
         raise InvalidInput("Idempotency-Key is required", field="Idempotency-Key")
     return PosWrite(svc, ctx, idempotency_key, await request_hash(request))

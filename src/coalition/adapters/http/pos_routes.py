@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from coalition.adapters.http.batch_items import batch_item
 from coalition.adapters.http.clean_input import CheckedRoute
-from coalition.adapters.http.dependencies import PosWriteOf, Svc, Terminal
+from coalition.adapters.http.dependencies import PosWriteOf, Svc, Terminal, pos_write_doc, terminal_doc
 from coalition.adapters.http.pos_answers import (
     CardChangedAnswer,
     CardIssuedAnswer,
@@ -55,6 +55,7 @@ def answer(result: CommandResult) -> JSONResponse:
     "/members/{identifier}",
     response_model=MemberSummaryAnswer,
     summary="Identify a member: name, card state, tier and balances",
+    openapi_extra=terminal_doc(),
 )
 async def get_member(identifier: str, svc: Svc, ctx: Terminal) -> MemberSummaryAnswer:
     """No phone, e-mail or birth date. Lookups per terminal are budgeted (README "Rate limits"): 429 past it."""
@@ -66,13 +67,17 @@ async def get_member(identifier: str, svc: Svc, ctx: Terminal) -> MemberSummaryA
     status_code=201,
     response_model=EnrolmentAnswer,
     summary="Enrol a member (personal or anonymous), optionally with a card",
+    openapi_extra=pos_write_doc(),
 )
 async def enrol(body: EnrolBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.enrol(w.ctx, body.to_input(), w.key, w.fingerprint))
 
 
 @router.post(
-    "/purchases/quote", summary="What a purchase would do under the rules; changes nothing", response_model=QuoteAnswer
+    "/purchases/quote",
+    summary="What a purchase would do under the rules; changes nothing",
+    response_model=QuoteAnswer,
+    openapi_extra=terminal_doc(),
 )
 async def quote(body: QuoteBody, svc: Svc, ctx: Terminal) -> JSONResponse:
     return JSONResponse((await svc.pos.quote(ctx, body.to_input())).json())
@@ -83,6 +88,7 @@ async def quote(body: QuoteBody, svc: Svc, ctx: Terminal) -> JSONResponse:
     status_code=201,
     summary="Record a purchase: spend and earn points",
     response_model=PurchaseAnswer,
+    openapi_extra=pos_write_doc(),
 )
 async def purchase(body: PurchaseBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.purchase(w.ctx, body.to_input(), w.key, w.fingerprint))
@@ -92,6 +98,7 @@ async def purchase(body: PurchaseBody, w: PosWriteOf) -> JSONResponse:
     "/purchases/batch",
     summary="Record many purchases in one request; each gets its own answer",
     response_model=BatchAnswer,
+    openapi_extra=terminal_doc(),
 )
 async def purchase_batch(body: BatchBody, request: Request, svc: Svc, ctx: Terminal) -> JSONResponse:
     """For offline tills uploading a day's sales and for integrations. Each purchase carries its own
@@ -124,6 +131,7 @@ def _batch_result(index: int, outcome: CommandResult | DomainError) -> dict[str,
     status_code=201,
     response_model=RefundAnswer,
     summary="Refund a purchase in full or in part",
+    openapi_extra=pos_write_doc(),
 )
 async def refund(purchase_id: str, body: RefundBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.refund(w.ctx, purchase_id, body.to_input(), w.key, w.fingerprint))
@@ -134,6 +142,7 @@ async def refund(purchase_id: str, body: RefundBody, w: PosWriteOf) -> JSONRespo
     status_code=201,
     response_model=CardIssuedAnswer,
     summary="Issue a card: to an existing member, or as a new anonymous card",
+    openapi_extra=pos_write_doc(),
 )
 async def issue_card(body: CardBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.issue_card(w.ctx, body.number, body.member, w.key, w.fingerprint, body.card_type))
@@ -143,6 +152,7 @@ async def issue_card(body: CardBody, w: PosWriteOf) -> JSONResponse:
     "/cards/{number}/replace",
     response_model=CardChangedAnswer,
     summary="Replace a card; balance and history stay with the member",
+    openapi_extra=pos_write_doc(),
 )
 async def replace_card(number: str, body: ReplaceCardBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.change_card(w.ctx, number, CardAction.REPLACE, body.new_number, w.key, w.fingerprint))
@@ -152,6 +162,7 @@ async def replace_card(number: str, body: ReplaceCardBody, w: PosWriteOf) -> JSO
     "/cards/{number}/{action}",
     response_model=CardChangedAnswer,
     summary="activate, block, unblock or report-lost a card",
+    openapi_extra=pos_write_doc(),
 )
 async def change_card(number: str, action: CardAction, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.change_card(w.ctx, number, action, None, w.key, w.fingerprint))
@@ -161,6 +172,7 @@ async def change_card(number: str, action: CardAction, w: PosWriteOf) -> JSONRes
     "/gifts/{gift_id}/honour",
     response_model=GiftHonouredAnswer,
     summary="Hand a member's gift over at this outlet (once, where allowed)",
+    openapi_extra=pos_write_doc(),
 )
 async def honour_gift(gift_id: str, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.honour_gift(w.ctx, gift_id, w.key, w.fingerprint))
@@ -171,6 +183,7 @@ async def honour_gift(gift_id: str, w: PosWriteOf) -> JSONResponse:
     status_code=201,
     response_model=VisitStartedAnswer,
     summary="A member enters a closed venue: the visit starts (entry turnstile)",
+    openapi_extra=pos_write_doc(),
 )
 async def start_visit(body: VisitBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.visits.start(w.ctx, body.customer, w.key, w.fingerprint))
@@ -180,6 +193,7 @@ async def start_visit(body: VisitBody, w: PosWriteOf) -> JSONResponse:
     "/visits/{visit_id}/end",
     response_model=VisitEndedAnswer,
     summary="The member leaves: the visit ends and its unused balances reset",
+    openapi_extra=pos_write_doc(),
 )
 async def end_visit(visit_id: str, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.visits.end(w.ctx, visit_id, w.key, w.fingerprint))
@@ -190,11 +204,17 @@ async def end_visit(visit_id: str, w: PosWriteOf) -> JSONResponse:
     status_code=201,
     response_model=DeviceUseAnswer,
     summary="A member used a device: its outlet's device_use rules fire",
+    openapi_extra=pos_write_doc(),
 )
 async def device_use(body: DeviceUseBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.devices.record_use(w.ctx, body.customer, w.key, w.fingerprint))
 
 
-@router.get("/visits/{visit_id}", response_model=VisitAnswer, summary="A visit: where and when it started and ended")
+@router.get(
+    "/visits/{visit_id}",
+    response_model=VisitAnswer,
+    summary="A visit: where and when it started and ended",
+    openapi_extra=terminal_doc(),
+)
 async def show_visit(visit_id: str, svc: Svc, ctx: Terminal) -> VisitAnswer:
     return VisitAnswer.of(await svc.visits.show(ctx, visit_id))

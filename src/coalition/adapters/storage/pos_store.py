@@ -396,25 +396,25 @@ async def _record_purchase_pg(db: Db, write: PurchaseWrite, expected_version: in
         account_id=p.member.points_account_id,
         balance_after=write.balance_after,
         lifetime_spend_after_minor=write.lifetime_spend_after_minor,
-        posting_accounts=[x.account_id for x in postings],
-        posting_assets=[x.asset for x in postings],
-        posting_amounts=[x.amount for x in postings],
-        changed_lots=changed_lots,
-        changed_points=changed_points,
-        changed_remaining=changed_remaining,
-        take_lots=[take.lot_id for take in write.lot_takes],
-        take_points=[take.points for take in write.lot_takes],
-        new_lot_points=[lot.points for lot in created],
-        new_lot_expiries=[lot.expires_at for lot in created],
-        new_lot_visits=[lot.ends_with_visit_id for lot in created],
+        posting_accounts=_array([x.account_id for x in postings]),
+        posting_assets=_array([x.asset for x in postings]),
+        posting_amounts=_array([x.amount for x in postings]),
+        changed_lots=_array(changed_lots),
+        changed_points=_array(changed_points),
+        changed_remaining=_array(changed_remaining),
+        take_lots=_array([take.lot_id for take in write.lot_takes]),
+        take_points=_array([take.points for take in write.lot_takes]),
+        new_lot_points=_array([lot.points for lot in created]),
+        new_lot_expiries=_array([lot.expires_at for lot in created]),
+        new_lot_visits=_array([lot.ends_with_visit_id for lot in created]),
         # a purchase's lots have one grantor
         granting_partner_id=write.new_lots[0].granting_partner_id if write.new_lots else None,
-        line_numbers=list(range(1, len(lines) + 1)),
-        line_skus=[line.sku for line in lines],
-        line_categories=[line.category for line in lines],
-        line_quantities_milli=[line.quantity_milli for line in lines],
-        line_unit_prices_minor=[line.unit_price_minor for line in lines],
-        line_totals_minor=[line.total_minor for line in lines],
+        line_numbers=_array(list(range(1, len(lines) + 1))),
+        line_skus=_array([line.sku for line in lines]),
+        line_categories=_array([line.category for line in lines]),
+        line_quantities_milli=_array([line.quantity_milli for line in lines]),
+        line_unit_prices_minor=_array([line.unit_price_minor for line in lines]),
+        line_totals_minor=_array([line.total_minor for line in lines]),
         idempotency_key=write.idempotency.key,
         request_hash=response.request_hash,
         status_code=response.status_code,
@@ -422,6 +422,12 @@ async def _record_purchase_pg(db: Db, write: PurchaseWrite, expected_version: in
     )
     written = await db.fetchval(_PG_RECORD_PURCHASE.sql, *_PG_RECORD_PURCHASE.arguments(values))
     return written is not None
+
+
+def _array(values: list[Any]) -> list[Any] | None:
+    """An empty array as NULL (unnest(NULL) has no rows, cardinality(NULL) > 0 is not true): asyncpg encodes NULL
+    without its per-array checks, and most purchases leave most of the statement's 17 arrays empty."""
+    return values or None
 
 
 def _lot_changes(write: PurchaseWrite) -> tuple[list[int], list[int], list[int]]:
