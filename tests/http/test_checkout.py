@@ -12,9 +12,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
 
 from coalition.application.admin import NetworkRef, ProgramSettings
 from coalition.domain.bonus import Tier
+from coalition.domain.errors import InvalidInput
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
 from tests.http.test_gifts import _network_with_gift_rules
@@ -145,11 +147,16 @@ async def test_the_quote_offers_no_points_where_the_matrix_forbids_spending_them
 
 
 async def test_a_broken_ledger_invariant_in_a_batch_aborts_the_whole_batch(services):
-    """A program whose fixed points are worth more than a posting may carry (a configuration the ledger refuses):
-    not one item's refusal, but a failed request that writes nothing — not even the good item before it."""
+    """A program whose fixed points are worth more than a posting may carry — refused since when it is configured
+    (the next test), so stored here behind the service's back, as a program of an older version could be: not one
+    item's refusal, but a failed request that writes nothing — not even the good item before it."""
     tiers = (Tier(0, 300, 0, 1500), Tier(100_000_000, 300, 1_000_000_000, 1500))
-    program = ProgramSettings(code="huge", name="Huge points", tiers=tiers, point_value_minor=10_000_000)
+    program = ProgramSettings(code="huge", name="Huge points", tiers=tiers, point_value_minor=100)
     created = await services.admin.create_network("huge", "Huge", "RUB", program)
+    async with services.engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE programs SET point_value_minor = 10000000 WHERE network_id = :id"), {"id": created["id"]}
+        )
     ref = NetworkRef(created["id"], "huge", created["name"], "RUB")
     partner = await services.admin.create_partner(ref, "Shop")
     outlet = await services.admin.create_outlet(ref, partner["id"], "Shop till", "Europe/Moscow")
@@ -173,6 +180,23 @@ async def test_a_broken_ledger_invariant_in_a_batch_aborts_the_whole_batch(servi
         assert batch.status_code == 500, batch.text
         assert batch.json()["type"].endswith("ledger-invariant-violated")
         assert await table_counts(services) == before
+
+
+async def test_limits_whose_points_outweigh_a_ledger_posting_are_refused_when_configured(services):
+    """The configuration behind the test above is refused: at a point's value, the points limit of one purchase
+    must fit in one posting (10^15 minor units), whether the program or the limit comes second."""
+    tiers = (Tier(0, 300, 0, 1500),)
+    huge = ProgramSettings(code="huge", name="Huge points", tiers=tiers, point_value_minor=10_000_000)
+    with pytest.raises(InvalidInput) as refused:
+        await services.admin.create_network("huge", "Huge", "RUB", huge)
+    assert refused.value.field == "program.point_value"
+    dear = ProgramSettings(code="dear", name="Dear points", tiers=tiers, point_value_minor=10_000)  # 100.00 each
+    admin_key = (await services.admin.create_network("dear", "Dear", "RUB", dear))["admin_key"]
+    async with client(services) as http:
+        answer = await http.put("/v1/admin/limits", json={"max_points_per_purchase": 10**12}, headers=auth(admin_key))
+        assert_problem(answer, 422, "invalid-input", field="max_points_per_purchase")
+        fits = await http.put("/v1/admin/limits", json={"max_points_per_purchase": 10**11}, headers=auth(admin_key))
+        assert fits.status_code == 200, fits.text
 
 
 ITEMS = [

@@ -22,6 +22,7 @@ from coalition.application.ports import Clock
 from coalition.application.security import MIN_PASSWORD_LENGTH, hash_password, new_api_key
 from coalition.domain.bonus import BonusProgram, Tier
 from coalition.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from coalition.domain.limits import DEFAULT_LIMITS, require_postable
 from coalition.domain.money import currency_exponent, format_basis_points, format_minor
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -208,6 +209,7 @@ class AdminService:
             point_value_minor=program.point_value_minor,
             points_expire_days=program.points_expire_days,
         )
+        require_postable(DEFAULT_LIMITS.max_points_per_purchase, bonus.point_value_minor, "program.point_value")
         admin_key = admin_key or new_api_key("adm")
         try:
             async with self._unit_of_work() as uow:

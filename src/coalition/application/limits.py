@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from coalition.application.audit import AuditEntry, entry
 from coalition.application.pos import PosService
-from coalition.domain.limits import PurchaseLimits, checked_limits
+from coalition.domain.limits import PurchaseLimits, checked_limits, require_postable
 from coalition.domain.money import parse_amount_minor, parse_quantity_milli
 
 
@@ -47,6 +47,9 @@ class LimitsService:
         if max_points_per_purchase is not None:
             limits = replace(limits, max_points_per_purchase=max_points_per_purchase)
         checked = checked_limits(limits, currency)
+        async with self.pos.unit_of_work() as uow:
+            program = (await self.pos.program_context(uow, network_id)).program
+        require_postable(checked.max_points_per_purchase, program.point_value_minor, "max_points_per_purchase")
         change = entry(
             network_id, "limits.set", "network", network_id, before=before.json(currency), after=checked.json(currency)
         )

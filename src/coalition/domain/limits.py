@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from coalition.domain.errors import InvalidInput
+from coalition.domain.ledger import MAX_ABS_POSTING
 from coalition.domain.money import MAX_AMOUNT_MINOR, format_minor, format_quantity_milli
 from coalition.domain.purchase import BasketLine
 
@@ -96,3 +97,15 @@ def checked_limits(limits: PurchaseLimits, currency: str) -> PurchaseLimits:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= ceiling:
             raise InvalidInput(f"a limit is greater than zero and at most {shown}", field=field)
     return limits
+
+
+def require_postable(max_points_per_purchase: int, point_value_minor: int, field: str) -> None:
+    """The most points one purchase may move, at a point's settlement value, fit in one ledger posting: otherwise
+    every purchase that reached the limit would break the ledger's invariant instead of being refused."""
+    if max_points_per_purchase * point_value_minor > MAX_ABS_POSTING:
+        raise InvalidInput(
+            f"{max_points_per_purchase} points at {point_value_minor} minor units each are worth more than one "
+            f"ledger posting may carry ({MAX_ABS_POSTING} minor units): lower the points limit or the point's value",
+            field=field,
+        )
+
