@@ -116,7 +116,7 @@ async def batch(database_url: str, batches: int, size: int, members: int) -> str
 
 
 async def single(database_url: str, purchases: int, members: int) -> str:
-    from coalition.application.pos import PurchaseInput, fingerprint
+    from coalition.application.commands import PurchaseInput, fingerprint
     from coalition.settings import Settings
     from coalition.wiring import build_services
 

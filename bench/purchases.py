@@ -340,8 +340,9 @@ def purchase_count(url: str) -> int:
 
 async def enrol_members(url: str, count: int, concurrency: int) -> None:
     """Enrol members with cards 99xxxxxxxx and give each a first purchase, through the application services."""
+    from coalition.application.commands import PurchaseInput, fingerprint
+    from coalition.application.enrolment import EnrolInput
     from coalition.application.ports import Profile
-    from coalition.application.pos import EnrolInput, PurchaseInput, fingerprint
     from coalition.settings import Settings
     from coalition.wiring import build_services
 

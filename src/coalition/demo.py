@@ -14,9 +14,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from coalition.application.admin import NetworkRef, ProgramSettings
+from coalition.application.commands import PurchaseInput, fingerprint
 from coalition.application.enrolment import EnrolInput
 from coalition.application.ports import Profile
-from coalition.application.pos import PosService, PurchaseInput, fingerprint
+from coalition.application.pos import PosService
 from coalition.application.refunds import RefundInput
 from coalition.domain.bonus import Tier
 from coalition.domain.errors import Conflict, Unauthorized

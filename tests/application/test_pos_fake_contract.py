@@ -14,6 +14,7 @@ import pytest
 
 from coalition.adapters.storage.pos_store import SqlPosUnitOfWork
 from coalition.application.audit import AuditTrail
+from coalition.application.commands import DuplicateKey, key_hash
 from coalition.application.ports import (
     CouponsPort,
     GiftsPort,
@@ -39,7 +40,6 @@ from coalition.application.ports import (
     TerminalContext,
     VisitsPort,
 )
-from coalition.application.pos import DuplicateKey, key_hash
 from coalition.application.record_ids import new_record_id
 from coalition.demo import SMALL_SHOP_PROGRAM
 from coalition.domain.breakage import BreakagePolicy, PointsBreakage

@@ -16,8 +16,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from coalition.adapters.http.pos_answers import answer_json, stored_result
+from coalition.application.commands import CommandResult, ItemInput, PurchaseInput
+from coalition.application.enrolment import EnrolInput
 from coalition.application.ports import Profile, TerminalContext
-from coalition.application.pos import CommandResult, EnrolInput, ItemInput, PosService, PurchaseInput
+from coalition.application.pos import PosService
 from coalition.application.pos_results import Refunded
 from coalition.application.purchases.batch import BatchItem
 from coalition.application.purchases.results import PointsExpiring, PurchaseResult, QuoteResult

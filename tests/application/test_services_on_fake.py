@@ -12,10 +12,11 @@ import pytest
 from coalition.adapters.http.pos_answers import answer_json
 from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.coupons import CouponRequest, CouponService
+from coalition.application.enrolment import EnrolInput
 from coalition.application.gifts import GiftService, GiftTypeRequest
 from coalition.application.member_admin import MemberAdministration
 from coalition.application.ports import Profile, TerminalContext
-from coalition.application.pos import EnrolInput, PosService
+from coalition.application.pos import PosService
 from coalition.application.record_ids import new_record_id
 from coalition.application.visits import VisitService
 from coalition.domain.cards import CardAction, CardState

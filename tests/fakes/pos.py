@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from coalition.application.audit import AuditEntry
+from coalition.application.commands import DuplicateKey, key_hash
 from coalition.application.ports import (
     LedgerBatch,
     MemberHistory,
@@ -37,7 +38,6 @@ from coalition.application.ports import (
     StoredResponse,
     TerminalContext,
 )
-from coalition.application.pos import DuplicateKey, key_hash
 from coalition.demo import SMALL_SHOP_PROGRAM
 from coalition.domain.bonus import BonusProgram
 from coalition.domain.breakage import BreakagePolicy

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from coalition.application.members_pos import customer_candidates, find_member, member_not_found
+from coalition.application.commands import customer_candidates, member_not_found
+from coalition.application.members_pos import find_member
 from coalition.application.ports import PosUnitOfWork, Profile, TerminalContext
 from coalition.application.pos_parts import PosParts
 from coalition.application.pos_results import CardChanged, CardIssued, CardView, CommandResult

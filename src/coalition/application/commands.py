@@ -9,14 +9,15 @@ from __future__ import annotations
 import functools
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from coalition.application.ports import MemberRef, StoredResponse
+from coalition.application.ports import MemberHistory, MemberRef, PosUnitOfWork, StoredResponse, TerminalContext
 from coalition.application.pos_results import CommandResult as CommandResult  # shared by every command
 from coalition.domain.cards import require_usable
 from coalition.domain.errors import IdempotencyKeyReused, InvalidInput, MemberNotFound
 from coalition.domain.identifiers import lookup_candidates
+from coalition.domain.rules.engine import CompiledRuleSet
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 MAX_RECEIPT_LENGTH = 100
@@ -89,3 +90,17 @@ def require_usable_card(member: MemberRef) -> None:
 @functools.lru_cache(maxsize=256)
 def zone_named(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+async def member_history(
+    uow: PosUnitOfWork, rules: CompiledRuleSet | None, ctx: TerminalContext, member: MemberRef, now: datetime
+) -> MemberHistory | None:
+    """One more read, only when the rule set in force uses visits, period spends, the birthday or the kind."""
+    if rules is None or not rules.needs_member_history:
+        return None
+    local = now.astimezone(zone_named(ctx.timezone))
+    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    previous_month_start = (month_start - timedelta(days=1)).replace(day=1)
+    return await uow.member_history(member.member_id, member.card_id, month_start, previous_month_start)
+
+

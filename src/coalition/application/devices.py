@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from coalition.application.members_pos import customer_candidates, usable_member_locked
+from coalition.application.commands import customer_candidates
+from coalition.application.members_pos import usable_member_locked
 from coalition.application.ports import MemberRef, PosUnitOfWork, TerminalContext
 from coalition.application.pos_parts import PosParts
 from coalition.application.pos_results import CommandResult, CouponView, DeviceUsed

@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 from coalition.application.admin import WEB_TERMINAL_KEY_PREFIX, NetworkRef, validate_code
 from coalition.application.audit import AuditTrail, entry
+from coalition.application.commands import key_hash
 from coalition.application.key_life import KEY_PREFIX_LENGTH, KeyCaller, expiry_of, grace_of, old_key_end
 from coalition.application.ports import Clock
-from coalition.application.pos import key_hash
 from coalition.application.security import new_api_key
 from coalition.domain.errors import Conflict, Forbidden, NotFound
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from coalition.application.audit import entry
 from coalition.application.cards_pos import change_card_state
-from coalition.application.members_pos import customer_candidates, member_not_found
+from coalition.application.commands import DuplicateKey, customer_candidates, member_not_found
 from coalition.application.ports import MemberLabels, MemberListing, MembersPort, Profile, StatementLine
-from coalition.application.pos import DuplicateKey, PosService
+from coalition.application.pos import PosService
 from coalition.domain.cards import CardAction, CardState
 from coalition.domain.errors import Conflict, InvalidInput, NotFound
 from coalition.domain.gifts import Gift

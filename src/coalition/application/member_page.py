@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from coalition.application.members_pos import customer_candidates
+from coalition.application.commands import customer_candidates
 from coalition.application.ports import (
     Clock,
     GiftsPort,

@@ -3,9 +3,7 @@ the statement of their points (GET /v1/admin/members/{id}/statement)."""
 
 from __future__ import annotations
 
-from coalition.application.commands import customer_candidates as customer_candidates
-from coalition.application.commands import member_not_found as member_not_found
-from coalition.application.commands import require_usable_card as require_usable_card
+from coalition.application.commands import customer_candidates, member_not_found, require_usable_card
 from coalition.application.member_terms import member_terms
 from coalition.application.ports import MemberRef, PosUnitOfWork, TerminalContext
 from coalition.application.pos_parts import PosParts

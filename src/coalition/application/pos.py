@@ -7,7 +7,7 @@ same transaction as the write, so a retry replays it and a different request und
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from coalition.application import cards_pos, enrolment, gifts, members_pos, points_expiry, refunds, rule_events
@@ -15,18 +15,14 @@ from coalition.application.basket import required_text
 from coalition.application.cache import ACCESS_CHANGES, AccessChanges, TtlCache
 from coalition.application.commands import (
     MAX_IDEMPOTENCY_KEY_LENGTH,
-    MAX_RECEIPT_LENGTH,
     DuplicateKey,
-    ItemInput,
     PurchaseInput,
-    fingerprint,
     key_hash,
+    member_history,
     replay,
 )
 from coalition.application.enrolment import EnrolInput
 from coalition.application.key_life import still_valid
-from coalition.application.members_pos import customer_candidates, member_not_found
-from coalition.application.members_pos import require_usable_card as require_usable_card  # batch's import
 from coalition.application.occurred_at import OccurredAtWindow
 from coalition.application.ports import (
     Clock,
@@ -54,7 +50,6 @@ from coalition.application.purchases.batch import BatchItem, BatchRecorder
 from coalition.application.purchases.record import Purchases
 from coalition.application.purchases.results import QuoteResult
 from coalition.application.refunds import RefundInput
-from coalition.application.rule_events import zone_named
 from coalition.domain.bonus import BonusProgram, Tier
 from coalition.domain.breakage import BreakagePolicy
 from coalition.domain.cards import CardAction
@@ -84,22 +79,6 @@ from coalition.domain.purchase import (
 from coalition.domain.rules.engine import CompiledRuleSet, Evaluation
 from coalition.domain.rules.model import Trigger
 from coalition.domain.rules.pricing import EventGrants
-
-__all__ = [
-    "MAX_IDEMPOTENCY_KEY_LENGTH",
-    "MAX_RECEIPT_LENGTH",
-    "CommandResult",
-    "DuplicateKey",
-    "ItemInput",
-    "PurchaseInput",
-    "customer_candidates",
-    "fingerprint",
-    "key_hash",
-    "member_not_found",
-    "replay",
-    "require_usable_card",
-    "zone_named",
-]
 
 T = TypeVar("T")
 
@@ -259,12 +238,12 @@ class PosService:
         request_hash: str,
         operation: Callable[[PosUnitOfWork, str], Awaitable[CommandResult[Any]]],
     ) -> CommandResult[Any]:
-        result = await self._maybe_idempotent(ctx, idempotency_key, request_hash, operation)
+        result = await self.maybe_idempotent(ctx, idempotency_key, request_hash, operation)
         if result is None:
             raise RuntimeError("an idempotent command wrote nothing")
         return result
 
-    async def _maybe_idempotent(
+    async def maybe_idempotent(
         self,
         ctx: TerminalContext,
         idempotency_key: str | None,
@@ -419,7 +398,7 @@ class PosService:
         self, uow: PosUnitOfWork, ctx: TerminalContext, pc: ProgramContext, member: MemberRef, now: datetime
     ) -> MemberPoints:
         """The member's points after posting any expired lots to breakage (the member is locked)."""
-        return await self._sweep_expired(uow, ctx.network_id, pc, member, await uow.member_points(member), now)
+        return await self.sweep_expired(uow, ctx.network_id, pc, member, await uow.member_points(member), now)
 
     async def event_bonus(
         self,
@@ -451,7 +430,7 @@ class PosService:
     ) -> MemberHistory | None:
         return await member_history(uow, rules, ctx, member, now)  # the module's function, shared with the purchase
 
-    async def _sweep_expired(
+    async def sweep_expired(
         self,
         uow: PosUnitOfWork,
         network_id: int,
@@ -500,17 +479,3 @@ def gift_json(gift: Gift) -> dict[str, Any]:
         "outlets": sorted(gift.outlets),
         "valid_until": gift.valid_until.isoformat(),
     }
-
-
-async def member_history(
-    uow: PosUnitOfWork, rules: CompiledRuleSet | None, ctx: TerminalContext, member: MemberRef, now: datetime
-) -> MemberHistory | None:
-    """One more read, only when the rule set in force uses visits, period spends, the birthday or the kind."""
-    if rules is None or not rules.needs_member_history:
-        return None
-    local = now.astimezone(zone_named(ctx.timezone))
-    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    previous_month_start = (month_start - timedelta(days=1)).replace(day=1)
-    return await uow.member_history(member.member_id, member.card_id, month_start, previous_month_start)
-
-

@@ -19,7 +19,7 @@ from coalition.application.admin import (
     validate_timezone,
 )
 from coalition.application.audit import entry
-from coalition.application.pos import DuplicateKey, key_hash
+from coalition.application.commands import DuplicateKey, key_hash
 from coalition.application.security import MIN_PASSWORD_LENGTH, hash_password, new_api_key
 from coalition.domain.bonus import BonusProgram, Tier
 from coalition.domain.errors import Conflict, InvalidInput

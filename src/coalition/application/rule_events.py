@@ -8,7 +8,7 @@ import functools
 from dataclasses import replace
 from datetime import datetime
 
-from coalition.application.commands import zone_named as zone_named
+from coalition.application.commands import zone_named
 from coalition.application.ports import MemberHistory, MemberRef, PosUnitOfWork, ProgramContext, TerminalContext
 from coalition.application.pos_parts import PosParts
 from coalition.application.pos_results import GrantedBonus

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from coalition.application.members_pos import customer_candidates, usable_member_locked
+from coalition.application.commands import customer_candidates
+from coalition.application.members_pos import usable_member_locked
 from coalition.application.ports import (
     MemberRef,
     PosUnitOfWork,

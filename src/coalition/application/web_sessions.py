@@ -21,8 +21,8 @@ import anyio.to_thread
 
 from coalition.application.admin import WEB_TERMINAL_KEY_PREFIX
 from coalition.application.audit import AuditTrail, entry
+from coalition.application.commands import DuplicateKey, key_hash
 from coalition.application.ports import Clock
-from coalition.application.pos import DuplicateKey, key_hash
 from coalition.application.security import MIN_PASSWORD_LENGTH, hash_password, password_matches
 from coalition.application.sign_in_limits import Attempt, SignInLimitsUnitOfWork, attempt_succeeded, count_attempt
 from coalition.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized

@@ -8,7 +8,7 @@ import re
 from fastapi import Request
 
 from coalition.application.audit import Actor, ActorKind, act_as
-from coalition.application.pos import key_hash
+from coalition.application.commands import key_hash
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,100}$")  # what proxies send; anything else is not kept
 

@@ -14,8 +14,8 @@ from coalition.adapters.http.body_limits import NETWORK_ADMIN_STATE, TERMINAL_ST
 from coalition.adapters.http.schemas import MAX_RECORD_ID
 from coalition.adapters.web.sessions import client_address
 from coalition.application.admin import NetworkRef
+from coalition.application.commands import fingerprint
 from coalition.application.ports import TerminalContext
-from coalition.application.pos import fingerprint
 from coalition.domain.errors import InvalidInput
 from coalition.wiring import Services
 

@@ -19,12 +19,12 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from coalition.application.admin import ProgramSettings
+from coalition.application.commands import ItemInput, PurchaseInput
 from coalition.application.coupons import CouponRequest
 from coalition.application.enrolment import EnrolInput, IdentifierInput
 from coalition.application.gifts import GiftTypeRequest
 from coalition.application.permissions import MatrixEntry
 from coalition.application.ports import Profile
-from coalition.application.pos import ItemInput, PurchaseInput
 from coalition.application.refunds import RefundInput, ReturnedItemInput
 from coalition.domain.bonus import Tier
 from coalition.domain.identifiers import IdentifierKind

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage.outage import CONNECTION_LOST
-from coalition.application.pos import DuplicateKey
+from coalition.application.commands import DuplicateKey
 
 Row = Mapping[str, Any]
 Reconnect = Callable[[asyncpg.Connection], Awaitable[asyncpg.Connection]]

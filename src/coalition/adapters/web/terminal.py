@@ -24,9 +24,9 @@ from coalition.adapters.http.problems import PROBLEM_TYPE_BASE, status_of
 from coalition.adapters.web import formatting
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import error_text, gettext, language_of, render
+from coalition.application.commands import PurchaseInput, fingerprint
 from coalition.application.enrolment import EnrolInput
 from coalition.application.ports import Profile, StoredResponse, TerminalContext
-from coalition.application.pos import PurchaseInput, fingerprint
 from coalition.application.pos_results import Enrolment, Refunded
 from coalition.application.purchases.results import PurchaseResult
 from coalition.application.refunds import RefundInput

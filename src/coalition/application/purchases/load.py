@@ -8,9 +8,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from coalition.application.commands import customer_candidates, member_not_found, zone_named
+from coalition.application.commands import customer_candidates, member_history, member_not_found, zone_named
 from coalition.application.ports import MemberRef, PosUnitOfWork, ProgramContext, TerminalContext
 from coalition.application.purchases.support import PurchaseSupport
 from coalition.domain.checkout import CheckoutContext, Till, gift_codes, needs_open_visit
@@ -70,12 +70,9 @@ async def history_facts(
 ) -> MemberFacts | None:
     """One more read, only when the rule set uses visits, period spends, the birthday, the tier or the kind; the
     periods are the calendar months of the sale's moment at the outlet."""
-    if rules is None or not rules.needs_member_history:
+    history = await member_history(uow, rules, ctx, member, moment)
+    if history is None:
         return None
-    local = moment.astimezone(zone_named(ctx.timezone))
-    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    previous_month_start = (month_start - timedelta(days=1)).replace(day=1)
-    history = await uow.member_history(member.member_id, member.card_id, month_start, previous_month_start)
     return MemberFacts(
         kind=history.kind,
         tier=history.tier,

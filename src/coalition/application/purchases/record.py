@@ -84,7 +84,7 @@ class Purchases:
             if has_expired_lots(points, now):
                 if not locked:
                     return None  # sweeping writes more than one statement: do it under the lock
-                points = await support._sweep_expired(uow, ctx.network_id, pc, member, points, now)
+                points = await support.sweep_expired(uow, ctx.network_id, pc, member, points, now)
             if codes and not locked:
                 return None  # coupons are checked and counted under their lock
             coupons = await accepted_coupons(uow, ctx, member, codes, moment, lock=True)  # at the sale's time
@@ -120,12 +120,12 @@ class Purchases:
                 await refuse_revoked(uow, ctx, purchase.cashier)
             return result
 
-        first = await support._maybe_idempotent(
+        first = await support.maybe_idempotent(
             ctx, idempotency_key, request_hash, unlocked, look_up_first=False, autocommit=True
         )
         if first is not None:
             return first
-        result = await support._maybe_idempotent(ctx, idempotency_key, request_hash, locked, look_up_first=False)
+        result = await support.maybe_idempotent(ctx, idempotency_key, request_hash, locked, look_up_first=False)
         if result is None:
             raise RuntimeError("a purchase under the member's lock was not written")
         return result

@@ -46,7 +46,7 @@ class PurchaseSupport(Protocol):
         lots: tuple[Lot, ...],
         now: datetime,
     ) -> tuple[ExpiryAccounts, BreakagePolicy]: ...
-    async def _sweep_expired(
+    async def sweep_expired(
         self,
         uow: PosUnitOfWork,
         network_id: int,
@@ -55,7 +55,7 @@ class PurchaseSupport(Protocol):
         state: MemberPoints,
         now: datetime,
     ) -> MemberPoints: ...
-    async def _maybe_idempotent(
+    async def maybe_idempotent(
         self,
         ctx: TerminalContext,
         idempotency_key: str | None,
