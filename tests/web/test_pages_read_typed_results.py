@@ -1,5 +1,5 @@
 """The web pages read the application's typed results (minor units, points, basis points), never parse an answer's
-formatted strings back into numbers (issue 13): a parser of amounts or shares may be called in a page module only
+formatted strings back into numbers or moments (issue 13): a parser of amounts, shares or moments may be called in a page module only
 by the functions named here, which read what a person typed into a form.
 
 Checked from the source text: every call of a parser anywhere in src/coalition/adapters/web, by name or through its
@@ -16,13 +16,19 @@ from pathlib import Path
 import coalition
 
 WEB = Path(coalition.__file__).parent / "adapters" / "web"
-PARSERS = {"parse_amount_minor", "parse_basis_points", "parse_percent_bp"}
+PARSERS = {"parse_amount_minor", "parse_basis_points", "parse_percent_bp", "fromisoformat"}
 
 # (module, function): they parse form input, what the cashier or the administrator typed
 READS_FORM_INPUT = {
     ("terminal.py", "read_amount"),  # the check's amount as the cashier types it ("1 500,50")
     ("console_rules.py", "explain"),  # the hypothetical purchase the administrator asks the rules about
     ("console_settlement.py", "set_points_breakage"),  # the share of breakage a policy gives
+    ("console_audit.py", "_day"),  # the days the administrator filters the audit log by
+    ("console_reports.py", "_date"),  # a report's first and last day
+    ("console_rules.py", "_utc_day"),  # the days of a simulation
+    ("console_rules.py", "_effective_from"),  # when a published set takes effect
+    ("console_settlement.py", "_period_end"),  # the end of the period to close
+    ("terminal.py", "_birth_date"),  # a new member's birth date
 }
 # (module, function): pages that still read a service's answer of strings; to be typed like the POS answers, then
 # removed from here (none left)
@@ -69,7 +75,7 @@ def test_pages_parse_only_form_input() -> None:
     callers = _callers()
     unexpected = callers - READS_FORM_INPUT - STILL_READ_STRING_ANSWERS
     assert not unexpected, (
-        f"these page functions parse amounts or shares: {sorted(unexpected)}; read the typed result instead "
+        f"these page functions parse amounts, shares or moments: {sorted(unexpected)}; read the typed result instead "
         "(see adapters/http/pos_answers.stored_result), or name the function above if it reads form input"
     )
 

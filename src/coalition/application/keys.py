@@ -67,6 +67,50 @@ def moment_text(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+@dataclass(frozen=True, slots=True)
+class RotatedAdminKey:
+    """A rotation's answer: the new key (its only copy) and until when the replaced one still works."""
+
+    network: str
+    admin_key: str
+    expires_at: datetime | None
+    previous_key_valid_until: datetime
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "network": self.network,
+            "admin_key": self.admin_key,
+            "key_prefix": self.admin_key[:KEY_PREFIX_LENGTH],
+            "expires_at": moment_text(self.expires_at),
+            "previous_key_valid_until": moment_text(self.previous_key_valid_until),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RotatedTerminalKey:
+    """A terminal's rotation: the new key (its only copy), and the replaced key's prefix and end of grace."""
+
+    terminal_id: int
+    key: str
+    expires_at: datetime | None
+    previous_key_prefix: str | None
+    previous_key_valid_until: datetime
+
+    @property
+    def key_prefix(self) -> str:
+        return self.key[:KEY_PREFIX_LENGTH]
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "id": self.terminal_id,
+            "key": self.key,
+            "key_prefix": self.key_prefix,
+            "expires_at": moment_text(self.expires_at),
+            "previous_key_prefix": self.previous_key_prefix,
+            "previous_key_valid_until": moment_text(self.previous_key_valid_until),
+        }
+
+
 class KeyService:
     def __init__(
         self, unit_of_work: KeyUnitOfWorkFactory, clock: Clock, terminal_keys_changed: Callable[[], None]
@@ -85,7 +129,7 @@ class KeyService:
         grace_seconds: int,
         expires_at: datetime | None = None,
         retry_key: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> RotatedAdminKey:
         """A new admin key (shown once); the old one stays valid for `grace_seconds` (0: refused at once).
         `retry_key` (the request's Idempotency-Key) lets a retry by the key this rotation replaced through."""
         now = self._clock.now()
@@ -107,13 +151,7 @@ class KeyService:
             before = {"expires_at": moment_text(old.expires_at)}
             after = {"expires_at": moment_text(new_expiry), "replaced_one_valid_until": moment_text(old_valid_until)}
             await uow.audit(entry(network.id, "admin_key.rotate", "network", network.id, before=before, after=after))
-        return {
-            "network": network.code,
-            "admin_key": new_key,
-            "key_prefix": new_key[:KEY_PREFIX_LENGTH],
-            "expires_at": moment_text(new_expiry),
-            "previous_key_valid_until": moment_text(old_valid_until),
-        }
+        return RotatedAdminKey(network.code, new_key, new_expiry, old_valid_until)
 
     async def set_admin_key_expiry(
         self, caller: KeyCaller, network_code: str, expires_at: datetime | None
@@ -145,7 +183,7 @@ class KeyService:
         terminal_id: int,
         grace_seconds: int,
         expires_at: datetime | None = None,
-    ) -> dict[str, Any]:
+    ) -> RotatedTerminalKey:
         """A new key for the same terminal (same outlet, same idempotency records); the old key serves on until
         the grace ends, so the till is reconfigured without a pause."""
         now = self._clock.now()
@@ -164,14 +202,7 @@ class KeyService:
             }
             await uow.audit(entry(network.id, "terminal.rotate", "terminal", terminal_id, before=before, after=after))
         self._terminal_keys_changed()
-        return {
-            "id": terminal_id,
-            "key": new_key,
-            "key_prefix": new_key[:KEY_PREFIX_LENGTH],
-            "expires_at": moment_text(new_expiry),
-            "previous_key_prefix": old.key_prefix,
-            "previous_key_valid_until": moment_text(old_valid_until),
-        }
+        return RotatedTerminalKey(terminal_id, new_key, new_expiry, old.key_prefix, old_valid_until)
 
     async def set_terminal_key_expiry(
         self, caller: KeyCaller, network: NetworkRef, terminal_id: int, expires_at: datetime | None

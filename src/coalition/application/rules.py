@@ -94,6 +94,43 @@ def finding_json(finding: Finding) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class RuleSetVersion:
+    """One stored version of a network's rule set, as the history lists it."""
+
+    version: int
+    status: str
+    rules: int
+    updated_at: datetime
+    published_at: datetime | None
+    effective_from: datetime | None
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "status": self.status,
+            "rules": self.rules,
+            "updated_at": self.updated_at.isoformat(),
+            "published_at": self.published_at.isoformat() if self.published_at else None,
+            "effective_from": self.effective_from.isoformat() if self.effective_from else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSetHistory:
+    """Every version, newest first, and the number of the one in force (None: none is)."""
+
+    in_force: int | None
+    versions: tuple[RuleSetVersion, ...]
+
+    @property
+    def in_force_version(self) -> RuleSetVersion | None:
+        return next((v for v in self.versions if v.version == self.in_force), None)
+
+    def json(self) -> dict[str, Any]:
+        return {"in_force": self.in_force, "versions": [v.json() for v in self.versions]}
+
+
 class RulesService:
     def __init__(
         self,
@@ -171,24 +208,24 @@ class RulesService:
         answer = self._answer(network, stored.version, "published", rule_set, findings)
         return answer | {"published_at": now.isoformat(), "effective_from": max(start, now).isoformat()}
 
-    async def history(self, network: NetworkRef) -> dict[str, Any]:
+    async def history(self, network: NetworkRef) -> RuleSetHistory:
         async with self.unit_of_work() as uow:
             stored = await uow.history(network.id)
             current = await uow.in_force(network.id, self.clock.now())
-        return {
-            "in_force": current.version if current else None,
-            "versions": [
-                {
-                    "version": s.version,
-                    "status": s.status,
-                    "rules": len(json.loads(s.body)["rules"]),
-                    "updated_at": s.updated_at.isoformat(),
-                    "published_at": s.published_at.isoformat() if s.published_at else None,
-                    "effective_from": s.effective_from.isoformat() if s.effective_from else None,
-                }
+        return RuleSetHistory(
+            in_force=current.version if current else None,
+            versions=tuple(
+                RuleSetVersion(
+                    version=s.version,
+                    status=s.status,
+                    rules=len(json.loads(s.body)["rules"]),
+                    updated_at=s.updated_at,
+                    published_at=s.published_at,
+                    effective_from=s.effective_from,
+                )
                 for s in stored
-            ],
-        }
+            ),
+        )
 
     async def version(self, network: NetworkRef, version: int) -> dict[str, Any]:
         async with self.unit_of_work() as uow:

@@ -61,7 +61,8 @@ def rotate_admin_key(
     """Issue a new admin key (printed once); the old one keeps working until the grace period ends."""
 
     async def work(services: Services) -> dict[str, Any]:
-        return await services.keys.rotate_admin_key(OPERATOR, network, grace_seconds(grace), moment(expires_at))
+        rotated = await services.keys.rotate_admin_key(OPERATOR, network, grace_seconds(grace), moment(expires_at))
+        return rotated.json()
 
     _print(run(settings_for(database_url), work), shown_once=True)
 
@@ -78,9 +79,10 @@ def rotate_terminal_key(
 
     async def work(services: Services) -> dict[str, Any]:
         ref = await network_of(services, network)
-        return await services.keys.rotate_terminal_key(
+        rotated = await services.keys.rotate_terminal_key(
             OPERATOR, ref, terminal_id, grace_seconds(grace), moment(expires_at)
         )
+        return rotated.json()
 
     _print(run(settings_for(database_url), work), shown_once=True)
 

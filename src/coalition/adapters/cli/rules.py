@@ -126,10 +126,10 @@ def export_rules(
         ref = await network_of(services, network)
         chosen = version
         if chosen is None:
-            versions = (await services.rules.history(ref))["versions"]
+            versions = (await services.rules.history(ref)).versions
             if not versions:
                 raise InvalidInput("this network has no rule set yet", field="version")
-            chosen = versions[0]["version"]
+            chosen = versions[0].version
         return await services.rules.version(ref, chosen)
 
     document = run(settings_for(database_url), work)
@@ -147,7 +147,7 @@ def rules_history(
     """Every version of the network's rule set and the one in force."""
 
     async def work(services: Services) -> dict[str, Any]:
-        return await services.rules.history(await network_of(services, network))
+        return (await services.rules.history(await network_of(services, network))).json()
 
     print(json.dumps(run(settings_for(database_url), work), indent=2))
 

@@ -78,7 +78,8 @@ async def rotate_admin_key(
         ),
     ] = None,
 ) -> dict[str, Any]:
-    return await svc.keys.rotate_admin_key(caller, network, body.grace_seconds, body.expires_at, idempotency_key)
+    rotated = await svc.keys.rotate_admin_key(caller, network, body.grace_seconds, body.expires_at, idempotency_key)
+    return rotated.json()
 
 
 @router.put(
@@ -94,9 +95,10 @@ async def set_admin_key_expiry(network: NetworkCode, body: ExpiryBody, svc: Svc,
     summary="Give a terminal a new key (shown once); the old key serves on until the grace period ends",
 )
 async def rotate_terminal_key(terminal_id: PathId, body: RotateBody, svc: Svc, caller: Administrator) -> dict[str, Any]:
-    return await svc.keys.rotate_terminal_key(
+    rotated = await svc.keys.rotate_terminal_key(
         caller, _network(caller), terminal_id, body.grace_seconds, body.expires_at
     )
+    return rotated.json()
 
 
 @router.put("/terminals/{terminal_id}/key/expiry", summary="Set when a terminal's key expires, or null for never")

@@ -131,7 +131,7 @@ async def schema(admin: NetworkAdmin) -> Response:
 
 @router.get("", summary="Every version, newest first, and the one in force")
 async def history(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
-    return await svc.rules.history(admin)
+    return (await svc.rules.history(admin)).json()
 
 
 @router.get(

@@ -3,7 +3,6 @@ permissions matrix. Every page and form here is for the network's administrator 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -17,6 +16,7 @@ from coalition.adapters.web.templating import error_text, gettext, render
 from coalition.application.admin import WEB_TERMINAL_KEY_PREFIX, NetworkRef
 from coalition.application.gifts import GiftTypeRequest
 from coalition.application.key_life import KeyCaller
+from coalition.application.keys import RotatedTerminalKey
 from coalition.application.permissions import MatrixEntry
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import DomainError, NotFound
@@ -201,7 +201,8 @@ async def _terminals(
     me: WebIdentity,
     failure: Failure | None = None,
     created: dict[str, Any] | None = None,
-    rotated: dict[str, Any] | None = None,
+    rotated: RotatedTerminalKey | None = None,
+    rotated_name: str = "",
 ) -> Response:
     listing = await services_of(request).admin.listing(network_of(me))
     partners = {partner["id"]: partner["name"] for partner in listing["partners"]}
@@ -222,6 +223,7 @@ async def _terminals(
         "failure": failure,
         "created": created,
         "rotated": rotated,
+        "rotated_name": rotated_name,
         "grace_choices": GRACE_CHOICES,
     }
     status = failure.status if failure else (201 if created else 200)
@@ -302,8 +304,7 @@ async def rotate_terminal_key(request: Request, me: Administrator, terminal_id: 
         return await _terminals(request, me, Failure(request, f"terminal-{terminal_id}", error, {}))
     listing = await services.admin.listing(network_of(me))
     name = next((t["name"] for t in listing["terminals"] if t["id"] == terminal_id), "")
-    until = datetime.fromisoformat(rotated["previous_key_valid_until"])
-    return await _terminals(request, me, rotated=rotated | {"name": name, "previous_until": until})
+    return await _terminals(request, me, rotated=rotated, rotated_name=name)
 
 
 @router.post("/terminals/{terminal_id}/end-previous")

@@ -127,7 +127,7 @@ async def _page_state(request: Request, identity: WebIdentity) -> dict[str, Any]
     rules = services_of(request).rules
     network = network_of(identity)
     history = await rules.history(network)
-    in_force = next((v for v in history["versions"] if v["version"] == history["in_force"]), None)
+    in_force = history.in_force_version
     try:
         draft: dict[str, Any] | None = await rules.draft(network)
     except NotFound:
@@ -135,23 +135,16 @@ async def _page_state(request: Request, identity: WebIdentity) -> dict[str, Any]
     if draft is not None:
         text = editable(draft["rules"], identity.currency)
     elif in_force is not None:  # the next edit starts from the set in force
-        document = await rules.version(network, in_force["version"])
+        document = await rules.version(network, in_force.version)
         text = editable(document["rules"], identity.currency)
     else:
         text = "rules: []\n"
     return {
-        "in_force": _with_moments(in_force),
-        "versions": [_with_moments(v) for v in history["versions"]],
+        "in_force": in_force,
+        "versions": history.versions,
         "draft": draft,
         "text": text,
     }
-
-
-def _with_moments(version: dict[str, Any] | None) -> dict[str, Any] | None:
-    if version is None:
-        return None
-    moments = ("updated_at", "published_at", "effective_from")
-    return version | {name: datetime.fromisoformat(version[name]) for name in moments if version.get(name)}
 
 
 async def rules_page(request: Request, identity: WebIdentity, *, status_code: int = 200, **extra: Any) -> HTMLResponse:
@@ -334,11 +327,11 @@ async def version_page(request: Request, identity: Administrator, version: int) 
     network = network_of(identity)
     document = await rules.version(network, version)
     history = await rules.history(network)
-    meta = next(v for v in history["versions"] if v["version"] == version)
+    meta = next(v for v in history.versions if v.version == version)
     context = {
         "me": identity,
-        "version": _with_moments(meta),
-        "in_force": history["in_force"] == version,
+        "version": meta,
+        "in_force": history.in_force == version,
         "text": editable(document["rules"], identity.currency),
     }
     return render(request, "console/rules_version.html", context, currency=identity.currency)
