@@ -176,6 +176,7 @@ class MoneyFlows:
 
 
 NO_MONEY = MoneyFlows()
+MONEY_FIELDS = tuple(f.name for f in fields(MoneyFlows) if f.name != "transactions")  # the amounts, in order
 
 
 @dataclass(frozen=True, slots=True)
