@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zlib
 from datetime import timedelta
 
+import anyio
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
+from typer.testing import CliRunner
 
+from coalition.adapters.cli.main import app as cli
 from coalition.adapters.documents import pdf
 from coalition.adapters.storage.verify import verify
 from coalition.application.settlement import statement_csv_rows
@@ -199,7 +203,7 @@ async def test_a_period_of_prepaid_money_closes_with_exact_figures_beside_the_po
     assert await verify(services.engine) == []
 
 
-async def test_a_statement_with_money_prints_it_apart_in_the_pdf(park, monkeypatch):
+async def test_a_statement_with_money_prints_it_apart_in_the_pdf_and_the_cli(park, settings, monkeypatch):
     services, clock = park
     *_, network_id, _accounts, _outlets = await _water_park_money(services, clock)
     clock.moment = DAY_END + timedelta(hours=1)
@@ -209,6 +213,13 @@ async def test_a_statement_with_money_prints_it_apart_in_the_pdf(park, monkeypat
     text = _pdf_text(pdf.statement_pdf(statement))
     for shown in ("prepaid money", "gift_cards_accepted", "settlement node holds", "57.50", "net of both", "157.50"):
         assert f"({shown})" in text, shown
+
+    arguments = ["settle", "show", "park", "1", "--database-url", settings.database_url]
+    shown = await anyio.to_thread.run_sync(lambda: CliRunner(env={"COLUMNS": "200"}).invoke(cli, arguments))
+    assert shown.exit_code == 0, shown.output
+    assert "prepaid money" in shown.output
+    assert re.search(r"Cafe\s.*0\.00 \+ 0\.00\s.*30\.00 \+ 35\.00\s.*0\.00\s.*65\.00\s.*0\.00", shown.output)
+    assert re.search(r"settlement node\s.*wallets 50\.00, gift cards 0\.00\s.*7\.50\s.*57\.50\s.*100\.00", shown.output)
 
 
 def _pdf_text(document: bytes) -> str:

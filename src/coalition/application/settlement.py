@@ -362,6 +362,7 @@ def statement_json(statement: Statement) -> dict[str, Any]:
             }
             for line in statement.lines
         ],
+        "prepaid_money": statement.has_money,  # whether any prepaid money moved (the tables show it apart)
         "node": {
             "net": format_minor(statement.node_net_minor, currency),
             "points_net": format_minor(statement.node_points_net_minor, currency),
