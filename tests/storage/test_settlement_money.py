@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from coalition.adapters.cli.main import app as cli
 from coalition.adapters.documents import pdf
 from coalition.adapters.storage.verify import verify
-from coalition.application.settlement import statement_csv_rows
+from coalition.application.settlement import entries_csv_rows, statement_csv_rows
 from coalition.domain.ledger import AccountPurpose, OwnerKind, TransactionKind
 from tests.http.water_park import DAY_END, DAY_START, buy, park, water_park
 from tests.prepaid_ledger import account, node_owner_id, outlet_id, post
@@ -152,6 +152,13 @@ async def test_a_period_of_prepaid_money_closes_with_exact_figures_beside_the_po
         ("purchase", "points", "-100.00"),
         ("top_up", "money", "-100.00"),
     ]
+    entries = entries_csv_rows(tickets)  # mailed to the partner: a column says which part each entry is
+    assert entries[0][-2:] == ["amount", "part"] and [row[-2:] for row in entries[1:]] == [
+        ["-100.00", "points"],
+        ["-100.00", "money"],
+    ]
+    photo = entries_csv_rows(await services.settlement.partner_statement(network_id, 1, partner_ids["Photo"]))
+    assert photo == [["tx_id", "kind", "outlet", "occurred_at", "recorded_at", "amount"]]  # no money: as before
 
     # the CSV: the points table as before, then the money, what the node holds, and each party's net of both
     rows = statement_csv_rows(again)
