@@ -17,13 +17,16 @@ from typing import Any, Protocol
 from coalition.application.audit import AuditTrail, entry
 from coalition.application.csv_text import csv_text
 from coalition.application.ports import Clock
-from coalition.application.statement_views import statement_view, statement_view_csv_rows
+from coalition.application.statement_views import MONEY_COLUMNS, statement_view, statement_view_csv_rows
 from coalition.domain.errors import Conflict, InvalidInput, NotFound
 from coalition.domain.money import format_minor, parse_amount_minor
 from coalition.domain.rules.parsing import format_percent, parse_percent_bp
 from coalition.domain.settlement import (
+    MONEY_FIELDS,
     FeeSchedule,
     Flows,
+    MoneyFlows,
+    NodeHoldings,
     Party,
     Statement,
     Transfer,
@@ -46,6 +49,7 @@ class PartnerEntry:
     occurred_at: datetime
     recorded_at: datetime
     amount_minor: int  # positive: the node owes the partner more
+    part: str = "points"  # "points" (points and gifts: obligations) or "money" (prepaid money)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,25 @@ class SettlementUnitOfWork(AuditTrail, Protocol):
         self, network_id: int, partner_id: int, start: datetime, end: datetime, tx_range: tuple[int, int]
     ) -> Flows:
         """The partner's obligation postings recorded in the period, summed by what they were."""
+        ...
+
+    async def partner_money(
+        self,
+        network_id: int,
+        partner_id: int,
+        start: datetime,
+        end: datetime,
+        tx_range: tuple[int, int],
+        currency: str,
+    ) -> MoneyFlows:
+        """The partner's prepaid postings recorded in the period (in the network's currency), summed by what they
+        were."""
+        ...
+
+    async def node_holdings(
+        self, network_id: int, start: datetime, end: datetime, tx_range: tuple[int, int], currency: str
+    ) -> NodeHoldings:
+        """What the node's money position of the period is made of: wallets, gift cards, breakage kept, funded."""
         ...
 
     async def save_statement(self, statement: Statement) -> None:
@@ -206,17 +229,22 @@ class SettlementService:
             require_period(opens, end)
             parties = sorted(await uow.partners(network_id))
             tx_range = await uow.period_tx_range(network_id, opens, end)
-            flows = {}
+            currency = await uow.network_currency(network_id)
+            flows, money = {}, {}
             for done, party in enumerate(parties, start=1):
                 partner_id = party.partner_id or 0
                 found = await uow.partner_flows(network_id, partner_id, opens, end, tx_range) if tx_range else None
                 flows[party] = found or Flows()
+                if tx_range:
+                    money[party] = await uow.partner_money(network_id, partner_id, opens, end, tx_range, currency)
                 if progress is not None:
                     progress(done, len(parties))
+            holdings = await uow.node_holdings(network_id, opens, end, tx_range, currency) if tx_range else None
             number = (last[0] if last else 0) + 1
-            currency = await uow.network_currency(network_id)
             fees = await uow.fee_schedule(network_id)
-            statement = statement_of(network_id, opens, end, currency, flows, now, number, fees)
+            statement = statement_of(
+                network_id, opens, end, currency, flows, now, number, fees, money, holdings or NodeHoldings()
+            )
             await uow.save_statement(statement)
             closed = {"period_start": opens, "period_end": end}
             await uow.audit(entry(network_id, "settlement.close", "statement", number, after=closed))
@@ -284,9 +312,18 @@ def _csv(rows: list[list[str]]) -> bytes:
 
 def entries_csv_rows(own: dict[str, Any]) -> list[list[str]]:
     """A partner's own entries of a statement as CSV rows (mailed with the statement, downloaded in the console)."""
-    rows = [["tx_id", "kind", "outlet", "occurred_at", "recorded_at", "amount"]]
+    with_money = any(e.get("part") == "money" for e in own["entries"])  # else the table is as before issue 14
+    rows = [["tx_id", "kind", "outlet", "occurred_at", "recorded_at", "amount", *(["part"] if with_money else [])]]
     rows += [
-        [str(e["tx_id"]), e["kind"], e["outlet"] or "", e["occurred_at"], e["recorded_at"], e["amount"]]
+        [
+            str(e["tx_id"]),
+            e["kind"],
+            e["outlet"] or "",
+            e["occurred_at"],
+            e["recorded_at"],
+            e["amount"],
+            *([e["part"]] if with_money else []),
+        ]
         for e in own["entries"]
     ]
     return rows
@@ -320,14 +357,36 @@ def statement_json(statement: Statement) -> dict[str, Any]:
                 "fees": format_minor(line.fees_minor, currency),
                 "net": format_minor(line.net_minor, currency),
                 "transactions": line.flows.transactions,
+                "points_net": format_minor(line.points_net_minor, currency),
+                "money": _money_json(line.money, currency),
             }
             for line in statement.lines
         ],
-        "node": {"net": format_minor(statement.node_net_minor, currency)},
+        "prepaid_money": statement.has_money,  # whether any prepaid money moved (the tables show it apart)
+        "node": {
+            "net": format_minor(statement.node_net_minor, currency),
+            "points_net": format_minor(statement.node_points_net_minor, currency),
+            "money": {
+                "wallets": format_minor(statement.holdings.wallets_minor, currency),
+                "gift_cards": format_minor(statement.holdings.gift_cards_minor, currency),
+                "breakage_kept": format_minor(statement.holdings.breakage_kept_minor, currency),
+                "funded": format_minor(statement.holdings.funded_minor, currency),
+                "net": format_minor(statement.node_money_net_minor, currency),
+            },
+        },
         "transfers": {
             "through_node": _transfers_json(through_node(statement.positions), currency),
             "direct": _transfers_json(fewest_transfers(statement.positions), currency),
         },
+    }
+
+
+def _money_json(money: MoneyFlows, currency: str) -> dict[str, Any]:
+    """A partner's prepaid money of a statement: what was taken for the node, accepted from it, and given back."""
+    amounts = {column: getattr(money, name) for column, name in zip(MONEY_COLUMNS, MONEY_FIELDS, strict=True)}
+    return {name: format_minor(amount, currency) for name, amount in amounts.items()} | {
+        "net": format_minor(money.net_minor, currency),
+        "transactions": money.transactions,
     }
 
 
@@ -373,6 +432,7 @@ def _entry_json(entry: PartnerEntry, currency: str) -> dict[str, Any]:
         "occurred_at": entry.occurred_at.isoformat(),
         "recorded_at": entry.recorded_at.isoformat(),
         "amount": format_minor(entry.amount_minor, currency),
+        "part": entry.part,
     }
 
 

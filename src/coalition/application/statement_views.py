@@ -7,7 +7,14 @@ from dataclasses import dataclass
 
 from coalition.domain.errors import NotFound
 from coalition.domain.money import format_minor
-from coalition.domain.settlement import PartnerLine, Statement, Transfer, fewest_transfers, through_node
+from coalition.domain.settlement import (
+    MONEY_FIELDS,
+    PartnerLine,
+    Statement,
+    Transfer,
+    fewest_transfers,
+    through_node,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +77,59 @@ def statement_view_csv_rows(view: StatementView) -> list[list[str]]:
             flows.honoured_refunded_minor,
             flows.breakage_minor,
             line.fees_minor,
-            line.net_minor,
+            line.points_net_minor,  # the whole net when no prepaid money moved (as before issue 14)
         )
         rows.append([line.party.name, *(format_minor(amount, currency) for amount in amounts), str(flows.transactions)])
     if view.node_net_minor is not None:
-        rows.append(["settlement node", "", "", "", "", "", "", format_minor(view.node_net_minor, currency), ""])
+        node_points = format_minor(view.statement.node_points_net_minor, currency)
+        rows.append(["settlement node", "", "", "", "", "", "", node_points, ""])
+    if view.statement.has_money:
+        rows += _money_rows(view)
     for plan_name, plan in (("through node", view.through_node), ("direct", view.direct)):
         rows.append([])
         rows.append([f"transfers ({plan_name})", "from", "to", "amount"])
         rows.extend(["", t.payer.name, t.payee.name, format_minor(t.amount_minor, currency)] for t in plan)
+    return rows
+
+
+MONEY_COLUMNS = (
+    "top_ups",
+    "top_ups_refunded",
+    "gift_cards_sold",
+    "gift_cards_sold_refunded",
+    "wallet_accepted",
+    "wallet_refunded",
+    "gift_cards_accepted",
+    "gift_cards_refunded",
+    "gift_card_breakage",
+)
+NODE_MONEY_COLUMNS = ("wallets", "gift_cards", "breakage_kept", "funded")
+
+
+def _money_rows(view: StatementView) -> list[list[str]]:
+    """Prepaid money apart from points: each partner's flows, what the node holds, then each party's net of both."""
+    currency = view.currency
+
+    def money(amount: int) -> str:
+        return format_minor(amount, currency)
+
+    rows: list[list[str]] = [[], ["prepaid money", *MONEY_COLUMNS, "net", "transactions"]]
+    for line in view.lines:
+        amounts = (getattr(line.money, name) for name in MONEY_FIELDS)
+        rows.append([line.party.name, *map(money, amounts), money(line.money.net_minor), str(line.money.transactions)])
+    statement = view.statement
+    if view.node_net_minor is not None:
+        held = statement.holdings
+        holdings = (held.wallets_minor, held.gift_cards_minor, held.breakage_kept_minor, held.funded_minor)
+        rows += [
+            [],
+            ["settlement node holds", *NODE_MONEY_COLUMNS, "net"],
+            ["settlement node", *map(money, holdings), money(statement.node_money_net_minor)],
+        ]
+    rows += [[], ["net of both", "points", "prepaid money", "net"]]
+    for line in view.lines:
+        rows.append([line.party.name, money(line.points_net_minor), money(line.money.net_minor), money(line.net_minor)])
+    if view.node_net_minor is not None:
+        node = (statement.node_points_net_minor, statement.node_money_net_minor, statement.node_net_minor)
+        rows.append(["settlement node", *map(money, node)])
     return rows

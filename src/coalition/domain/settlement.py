@@ -10,14 +10,23 @@ negative, the partner owes the node. The node's own position is minus the partne
 parties sum to zero — the money the node holds for points granted and not yet spent, or owes for points spent
 beyond what was granted in the period.
 
+Prepaid money (issue 14) is a second part of the same position, posted on the partners' and the node's `prepaid`
+accounts, apart from the obligations of points and gifts: whoever takes the cash for a wallet top-up or a gift-card
+sale owes it to the node; whoever accepts wallet or gift-card money as payment is owed it by the node; refunds post
+the reverse; an expired gift card's unused balance goes, by the network's policy, back to the selling partner
+(`MoneyFlows.breakage_minor`) or to the node's prepaid breakage. A partner's net is both parts together, and the
+transfer plans settle that. The node's line shows what it holds: the period's change in members' wallets and
+outstanding gift cards, the prepaid breakage it kept, less the cards it funded itself (`NodeHoldings`) — which is
+exactly minus the partners' money positions, so a statement still sums to zero.
+
 Amounts are integer minor units. The one division is an optional fee as a share of the value granted: it rounds
-down to the minor unit, once per partner and period (FeeSchedule.fee_minor).
+down to the minor unit, once per partner and period (FeeSchedule.fee_minor). Prepaid money carries no fee.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 
 from coalition.domain.errors import InvalidInput
@@ -27,6 +36,7 @@ from coalition.domain.money import BASIS_POINTS_PER_WHOLE, round_down_div
 NODE_NAME = "settlement node"
 _REVERSING = frozenset({TransactionKind.REFUND, TransactionKind.REVERSAL})
 _BREAKAGE = frozenset({TransactionKind.EXPIRY})
+_MONEY_BREAKAGE = frozenset({TransactionKind.GIFT_CARD_EXPIRY})
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -94,6 +104,103 @@ class Flows:
 
 
 @dataclass(frozen=True, slots=True)
+class MoneyFlows:
+    """One partner's prepaid postings in a period, summed by what they were (all ≥ 0, minor units)."""
+
+    top_ups_minor: int = 0  # cash its outlets took for wallet top-ups: owed to the node
+    top_ups_refunded_minor: int = 0  # ... given back (a top-up reversed)
+    gift_cards_sold_minor: int = 0  # cash its outlets took for gift cards: owed to the node
+    gift_cards_sold_refunded_minor: int = 0  # ... given back
+    wallet_accepted_minor: int = 0  # wallet money its outlets accepted as payment: owed by the node
+    wallet_refunded_minor: int = 0  # ... put back into wallets by its refunds
+    gift_cards_accepted_minor: int = 0  # gift-card money its outlets accepted as payment: owed by the node
+    gift_cards_refunded_minor: int = 0  # ... put back onto gift cards by its refunds
+    breakage_minor: int = 0  # unused balance of the gift cards it sold, returned to it when they expired
+    transactions: int = 0
+
+    @property
+    def net_minor(self) -> int:
+        """Positive: the node owes the partner; negative: the partner owes the node."""
+        return (
+            self.wallet_accepted_minor
+            - self.wallet_refunded_minor
+            + self.gift_cards_accepted_minor
+            - self.gift_cards_refunded_minor
+            - self.top_ups_minor
+            + self.top_ups_refunded_minor
+            - self.gift_cards_sold_minor
+            + self.gift_cards_sold_refunded_minor
+            + self.breakage_minor
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return self == NO_MONEY
+
+    def plus(self, kind: TransactionKind, amount_minor: int, gift_card_minor: int = 0) -> MoneyFlows:
+        """These flows with a posting (or a sum of them in one direction) on the partner's prepaid account added;
+        `gift_card_minor` of its size moved gift-card money, the rest wallet money (a top-up moves only wallet
+        money, a gift-card sale only gift-card money)."""
+        if kind in _MONEY_BREAKAGE:  # an expired card's balance returned to its seller
+            return replace(self, breakage_minor=self.breakage_minor + amount_minor)
+        size = abs(amount_minor)
+        card = size if kind is TransactionKind.GIFT_CARD_SALE else 0 if kind is TransactionKind.TOP_UP else None
+        card = min(max(gift_card_minor, 0), size) if card is None else card
+        wallet = size - card
+        if kind in _REVERSING:
+            if amount_minor < 0:  # money accepted given back onto wallets and cards
+                return replace(
+                    self,
+                    wallet_refunded_minor=self.wallet_refunded_minor + wallet,
+                    gift_cards_refunded_minor=self.gift_cards_refunded_minor + card,
+                )
+            return replace(  # cash taken given back: a top-up or a sale undone
+                self,
+                top_ups_refunded_minor=self.top_ups_refunded_minor + wallet,
+                gift_cards_sold_refunded_minor=self.gift_cards_sold_refunded_minor + card,
+            )
+        if amount_minor < 0:  # cash taken for the node
+            return replace(
+                self,
+                top_ups_minor=self.top_ups_minor + wallet,
+                gift_cards_sold_minor=self.gift_cards_sold_minor + card,
+            )
+        return replace(  # prepaid money accepted as payment
+            self,
+            wallet_accepted_minor=self.wallet_accepted_minor + wallet,
+            gift_cards_accepted_minor=self.gift_cards_accepted_minor + card,
+        )
+
+    def __add__(self, other: MoneyFlows) -> MoneyFlows:
+        return MoneyFlows(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(MoneyFlows)))
+
+
+NO_MONEY = MoneyFlows()
+MONEY_FIELDS = tuple(f.name for f in fields(MoneyFlows) if f.name != "transactions")  # the amounts, in order
+
+
+@dataclass(frozen=True, slots=True)
+class NodeHoldings:
+    """What the node's money position of a period is made of (minor units, each may be negative)."""
+
+    wallets_minor: int = 0  # the change in members' wallet balances: what it holds for them
+    gift_cards_minor: int = 0  # the change in outstanding gift-card balances
+    breakage_kept_minor: int = 0  # expired gift-card money it kept (prepaid breakage)
+    funded_minor: int = 0  # gift cards it issued itself (promotions): money it put in, not taken from a partner
+
+    @property
+    def net_minor(self) -> int:
+        return self.wallets_minor + self.gift_cards_minor + self.breakage_kept_minor - self.funded_minor
+
+    @property
+    def is_empty(self) -> bool:
+        return self == NO_HOLDINGS
+
+
+NO_HOLDINGS = NodeHoldings()
+
+
+@dataclass(frozen=True, slots=True)
 class FeeSchedule:
     """What the node charges partners for settling (per network; none by default)."""
 
@@ -121,10 +228,17 @@ class PartnerLine:
     party: Party
     flows: Flows
     fees_minor: int = 0  # owed to the node on top of the flows
+    money: MoneyFlows = NO_MONEY  # prepaid money, apart from points and gifts (no fees)
+
+    @property
+    def points_net_minor(self) -> int:
+        """The points-and-gifts part of the position, fees included."""
+        return self.flows.net_minor - self.fees_minor
 
     @property
     def net_minor(self) -> int:
-        return self.flows.net_minor - self.fees_minor
+        """What the partner is paid (positive) or pays (negative): points, gifts and prepaid money together."""
+        return self.points_net_minor + self.money.net_minor
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,16 +252,36 @@ class Statement:
     lines: tuple[PartnerLine, ...]
     closed_at: datetime
     number: int = 0  # the network's statement number, from 1
+    holdings: NodeHoldings = NO_HOLDINGS  # the node's prepaid money of the period
     positions: Mapping[Party, int] = field(init=False)
 
     def __post_init__(self) -> None:
         positions = {line.party: line.net_minor for line in self.lines}
         positions[NODE] = -sum(positions.values())
         object.__setattr__(self, "positions", positions)
+        if self.holdings.net_minor != self.node_money_net_minor:
+            raise ValueError(
+                f"the node's prepaid holdings ({self.holdings.net_minor}) are not minus the partners' prepaid "
+                f"positions ({-self.node_money_net_minor}): a prepaid posting lacks its counterpart"
+            )
 
     @property
     def node_net_minor(self) -> int:
+        """The node's whole position: points and gifts, fees and prepaid money."""
         return self.positions[NODE]
+
+    @property
+    def node_points_net_minor(self) -> int:
+        return -sum(line.points_net_minor for line in self.lines)
+
+    @property
+    def node_money_net_minor(self) -> int:
+        return -sum(line.money.net_minor for line in self.lines)
+
+    @property
+    def has_money(self) -> bool:
+        """Whether any prepaid money moved in the period (a statement without shows as before issue 14)."""
+        return not self.holdings.is_empty or any(not line.money.is_empty for line in self.lines)
 
 
 def require_period(start: datetime, end: datetime) -> None:
@@ -166,12 +300,22 @@ def statement_of(
     closed_at: datetime,
     number: int = 0,
     fees: FeeSchedule = NO_FEES,
+    money: Mapping[Party, MoneyFlows] | None = None,
+    holdings: NodeHoldings = NO_HOLDINGS,
 ) -> Statement:
+    """The statement of a period; fees are charged on the points flows only (prepaid money carries none)."""
     require_period(start, end)
-    if any(party.is_node for party in flows):
+    money = money or {}
+    if any(party.is_node for party in (*flows, *money)):
         raise ValueError("the node's position follows from the partners': it is not given")
-    lines = tuple(PartnerLine(party, flows[party], fees.fee_minor(flows[party])) for party in sorted(flows))
-    return Statement(network_id, start, end, currency, lines, closed_at, number)
+    parties = sorted(set(flows) | set(money))
+    lines = tuple(
+        PartnerLine(
+            party, flows.get(party, Flows()), fees.fee_minor(flows.get(party, Flows())), money.get(party, NO_MONEY)
+        )
+        for party in parties
+    )
+    return Statement(network_id, start, end, currency, lines, closed_at, number, holdings)
 
 
 @dataclass(frozen=True, slots=True)

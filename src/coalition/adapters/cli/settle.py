@@ -24,7 +24,6 @@ console = Console()
 DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")]
 
 
-
 def _moment(value: str | None, option: str) -> datetime | None:
     if value is None:
         return None
@@ -131,6 +130,19 @@ def _print_statement(answer: dict[str, Any]) -> None:
         )
     table.add_row("settlement node", "", "", "", "", "", answer["node"]["net"], "")
     console.print(table)
+    if answer.get("prepaid_money"):  # prepaid money apart (issue 14): the net above is both parts together
+        money = Table("partner", "taken", "accepted", "breakage", "money net", "points net", title="prepaid money")
+        for line in answer["partners"]:
+            m = line["money"]
+            taken = f"{m['top_ups']} + {m['gift_cards_sold']}"
+            accepted = f"{m['wallet_accepted']} + {m['gift_cards_accepted']}"
+            money.add_row(line["name"], taken, accepted, m["gift_card_breakage"], m["net"], line["points_net"])
+        node = answer["node"]
+        held = f"wallets {node['money']['wallets']}, gift cards {node['money']['gift_cards']}"
+        money.add_row(
+            "settlement node", held, "", node["money"]["breakage_kept"], node["money"]["net"], node["points_net"]
+        )
+        console.print(money)
     for name, plan in (("through the node", "through_node"), ("direct, fewest transfers", "direct")):
         transfers = Table("from", "to", "amount", title=f"transfers {name}")
         for transfer in answer["transfers"][plan]:

@@ -12,7 +12,16 @@ from coalition.application.settlement import statement_csv_rows
 from coalition.domain.settlement import Statement
 
 UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-_COLUMN_WIDTHS_MM = (46, 27, 31, 27, 33, 27, 22, 27, 25)  # 265 mm of A4 landscape's 277 between margins
+# 265 mm of A4 landscape's 277 between margins
+_COLUMN_WIDTHS_MM: tuple[float, ...] = (46, 27, 31, 27, 33, 27, 22, 27, 25)
+
+
+def _widths(columns: int) -> tuple[float, ...]:
+    """The points table's widths; a wider one (prepaid money: 12 columns) shares the same 265 mm."""
+    if columns <= len(_COLUMN_WIDTHS_MM):
+        return _COLUMN_WIDTHS_MM
+    first = _COLUMN_WIDTHS_MM[0] - 10
+    return (first, *(((sum(_COLUMN_WIDTHS_MM) - first) / (columns - 1),) * (columns - 1)))
 
 
 def statement_pdf(statement: Statement, rows: list[list[str]] | None = None) -> bytes:
@@ -42,7 +51,14 @@ def statement_pdf(statement: Statement, rows: list[list[str]] | None = None) -> 
         if not row:
             document.ln(4)
             continue
-        for width, value in zip(_COLUMN_WIDTHS_MM, row, strict=False):
-            document.cell(width, 7, text(value), border=1 if value else 0)
+        wide = len(row) > len(_COLUMN_WIDTHS_MM)
+        for width, value in zip(_widths(len(row)), row, strict=False):
+            shown = text(value)
+            size = 10.0
+            while wide and size > 5 and document.get_string_width(shown) > width - 2:  # a wide table: smaller text
+                size -= 0.5
+                document.set_font_size(size)
+            document.cell(width, 7, shown, border=1 if value else 0)
+            document.set_font_size(10)
         document.ln(7)
     return bytes(document.output())

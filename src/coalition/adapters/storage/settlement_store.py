@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +16,20 @@ from coalition.adapters.storage import tables as t
 from coalition.adapters.storage.audit_store import CoreAuditTrail
 from coalition.application.settlement import PartnerEntry
 from coalition.domain.errors import Conflict
-from coalition.domain.ledger import AccountPurpose, OwnerKind, TransactionKind
-from coalition.domain.settlement import FeeSchedule, Flows, PartnerLine, Party, Statement
+from coalition.domain.ledger import AccountPurpose, OwnerKind, TransactionKind, money_asset
+from coalition.domain.settlement import (
+    NO_MONEY,
+    FeeSchedule,
+    Flows,
+    MoneyFlows,
+    NodeHoldings,
+    PartnerLine,
+    Party,
+    Statement,
+)
+
+# the stored columns of a partner's prepaid money (settlement_money_lines), named as MoneyFlows' fields
+_MONEY_COLUMNS = tuple(field.name for field in fields(MoneyFlows))
 
 # A period's ledger transactions lie between the lowest and highest id recorded in it: the range bounds each
 # partner's scan of its obligations account's postings (index on account and transaction), whatever its history.
@@ -42,17 +55,77 @@ SELECT t.kind,
 """
 ).bindparams(bindparam("start", type_=t.Timestamp), bindparam("end", type_=t.Timestamp))
 
+# One row per transaction kind: the partner's prepaid postings in each direction, and how much of each moved
+# gift-card money — the smaller of the posting and the transaction's gift-card postings the other way (the rest is
+# wallet money: MoneyFlows.plus sorts them).
+_PARTNER_MONEY = text(
+    """
+WITH mine AS (
+  SELECT p.tx_id, t.kind,
+         SUM(CASE WHEN p.amount > 0 THEN p.amount ELSE 0 END) AS owed_by_node,
+         SUM(CASE WHEN p.amount < 0 THEN -p.amount ELSE 0 END) AS owed_to_node
+    FROM accounts a
+    JOIN postings p ON p.account_id = a.id AND p.tx_id BETWEEN :low AND :high
+    JOIN ledger_transactions t ON t.id = p.tx_id
+   WHERE a.network_id = :network AND a.owner_kind = :partner_kind AND a.owner_id = :partner
+     AND a.purpose = :purpose AND a.asset = :asset AND t.recorded_at >= :start AND t.recorded_at < :end
+   GROUP BY p.tx_id, t.kind
+), cards AS (
+  SELECT p.tx_id,
+         SUM(CASE WHEN p.amount < 0 THEN -p.amount ELSE 0 END) AS paid,
+         SUM(CASE WHEN p.amount > 0 THEN p.amount ELSE 0 END) AS funded
+    FROM mine
+    JOIN postings p ON p.tx_id = mine.tx_id
+    JOIN accounts a ON a.id = p.account_id AND a.purpose = :gift_card AND a.asset = :asset
+   GROUP BY p.tx_id
+)
+SELECT mine.kind,
+       SUM(mine.owed_by_node) AS owed_by_node,
+       SUM(CASE WHEN mine.owed_by_node < COALESCE(cards.paid, 0) THEN mine.owed_by_node
+                ELSE COALESCE(cards.paid, 0) END) AS owed_by_node_card,
+       SUM(mine.owed_to_node) AS owed_to_node,
+       SUM(CASE WHEN mine.owed_to_node < COALESCE(cards.funded, 0) THEN mine.owed_to_node
+                ELSE COALESCE(cards.funded, 0) END) AS owed_to_node_card,
+       COUNT(*) AS transactions
+  FROM mine LEFT JOIN cards ON cards.tx_id = mine.tx_id
+ GROUP BY mine.kind
+"""
+).bindparams(bindparam("start", type_=t.Timestamp), bindparam("end", type_=t.Timestamp))
+
+# The node's side of the period's prepaid money: in every transaction recorded in it that touched a partner's or the
+# node's prepaid account or the prepaid breakage, the postings on members' wallets, gift cards and the node's own
+# prepaid accounts, summed by account purpose (the partners' and the node's prepaid accounts are few: indexed).
+_NODE_MONEY = text(
+    """
+WITH moved AS (
+  SELECT DISTINCT p.tx_id
+    FROM accounts a
+    JOIN postings p ON p.account_id = a.id AND p.tx_id BETWEEN :low AND :high
+    JOIN ledger_transactions t ON t.id = p.tx_id
+   WHERE a.network_id = :network AND a.owner_kind IN (:partner_kind, :node_kind)
+     AND a.purpose IN (:prepaid, :prepaid_breakage) AND a.asset = :asset
+     AND t.recorded_at >= :start AND t.recorded_at < :end
+)
+SELECT a.purpose, a.owner_kind, SUM(p.amount) AS amount
+  FROM moved
+  JOIN postings p ON p.tx_id = moved.tx_id
+  JOIN accounts a ON a.id = p.account_id
+ WHERE a.asset = :asset AND a.purpose IN (:wallet, :gift_card, :prepaid, :prepaid_breakage)
+ GROUP BY a.purpose, a.owner_kind
+"""
+).bindparams(bindparam("start", type_=t.Timestamp), bindparam("end", type_=t.Timestamp))
+
 _ENTRIES_SQL = text(
     """
-SELECT t.id, t.kind, o.name AS outlet, t.occurred_at, t.recorded_at, SUM(p.amount) AS amount
+SELECT t.id, t.kind, o.name AS outlet, t.occurred_at, t.recorded_at, a.purpose, SUM(p.amount) AS amount
   FROM ledger_transactions t
   JOIN postings p ON p.tx_id = t.id
   JOIN accounts a ON a.id = p.account_id
   LEFT JOIN outlets o ON o.id = t.outlet_id
  WHERE t.network_id = :network AND t.recorded_at >= :start AND t.recorded_at < :end
-   AND a.owner_kind = :partner_kind AND a.purpose = :purpose AND a.owner_id = :partner
- GROUP BY t.id, t.kind, o.name, t.occurred_at, t.recorded_at
- ORDER BY t.recorded_at, t.id
+   AND a.owner_kind = :partner_kind AND a.purpose IN (:purpose, :prepaid) AND a.owner_id = :partner
+ GROUP BY t.id, t.kind, o.name, t.occurred_at, t.recorded_at, a.purpose
+ ORDER BY t.recorded_at, t.id, a.purpose DESC
 """
 ).bindparams(bindparam("start", type_=t.Timestamp), bindparam("end", type_=t.Timestamp))
 # typed columns: SQLite hands back timestamps as text unless told what they are
@@ -143,6 +216,72 @@ class SqlSettlementUnitOfWork(CoreAuditTrail):
             flows = merged + Flows(transactions=int(row.transactions))
         return flows
 
+    async def partner_money(
+        self,
+        network_id: int,
+        partner_id: int,
+        start: datetime,
+        end: datetime,
+        tx_range: tuple[int, int],
+        currency: str,
+    ) -> MoneyFlows:
+        rows = await self.connection.execute(
+            _PARTNER_MONEY,
+            {
+                "network": network_id,
+                "partner": partner_id,
+                "start": start,
+                "end": end,
+                "low": tx_range[0],
+                "high": tx_range[1],
+                "partner_kind": OwnerKind.PARTNER.value,
+                "purpose": AccountPurpose.PREPAID.value,
+                "gift_card": AccountPurpose.GIFT_CARD.value,
+                "asset": money_asset(currency),
+            },
+        )
+        money = NO_MONEY
+        for row in rows:
+            kind = TransactionKind(row.kind)
+            # each direction's sum, added as one posting of that sign with its gift-card part: MoneyFlows.plus sorts it
+            merged = money.plus(kind, int(row.owed_by_node), int(row.owed_by_node_card))
+            merged = merged.plus(kind, -int(row.owed_to_node), int(row.owed_to_node_card))
+            money = merged + MoneyFlows(transactions=int(row.transactions))
+        return money
+
+    async def node_holdings(
+        self, network_id: int, start: datetime, end: datetime, tx_range: tuple[int, int], currency: str
+    ) -> NodeHoldings:
+        rows = await self.connection.execute(
+            _NODE_MONEY,
+            {
+                "network": network_id,
+                "start": start,
+                "end": end,
+                "low": tx_range[0],
+                "high": tx_range[1],
+                "partner_kind": OwnerKind.PARTNER.value,
+                "node_kind": OwnerKind.NODE.value,
+                "prepaid": AccountPurpose.PREPAID.value,
+                "prepaid_breakage": AccountPurpose.PREPAID_BREAKAGE.value,
+                "wallet": AccountPurpose.MEMBER_WALLET.value,
+                "gift_card": AccountPurpose.GIFT_CARD.value,
+                "asset": money_asset(currency),
+            },
+        )
+        sums = {(row.purpose, row.owner_kind): int(row.amount) for row in rows}
+
+        def of(purpose: AccountPurpose) -> int:
+            return sum(amount for (found, _), amount in sums.items() if found == purpose.value)
+
+        node_prepaid = sums.get((AccountPurpose.PREPAID.value, OwnerKind.NODE.value), 0)
+        return NodeHoldings(
+            wallets_minor=of(AccountPurpose.MEMBER_WALLET),
+            gift_cards_minor=of(AccountPurpose.GIFT_CARD),
+            breakage_kept_minor=of(AccountPurpose.PREPAID_BREAKAGE),
+            funded_minor=-node_prepaid,
+        )
+
     async def save_statement(self, statement: Statement) -> None:
         try:
             statement_id = await self._scalar(
@@ -153,8 +292,12 @@ class SqlSettlementUnitOfWork(CoreAuditTrail):
                     period_start=statement.period_start,
                     period_end=statement.period_end,
                     currency=statement.currency,
-                    node_net_minor=statement.node_net_minor,
+                    node_net_minor=statement.node_points_net_minor,
                     closed_at=statement.closed_at,
+                    node_wallets_minor=statement.holdings.wallets_minor,
+                    node_gift_cards_minor=statement.holdings.gift_cards_minor,
+                    node_breakage_kept_minor=statement.holdings.breakage_kept_minor,
+                    node_funded_minor=statement.holdings.funded_minor,
                 )
                 .returning(t.settlement_statements.c.id)
             )
@@ -173,11 +316,22 @@ class SqlSettlementUnitOfWork(CoreAuditTrail):
                         "honoured_minor": line.flows.honoured_minor,
                         "honoured_refunded_minor": line.flows.honoured_refunded_minor,
                         "breakage_minor": line.flows.breakage_minor,
-                        "net_minor": line.net_minor,
+                        "net_minor": line.points_net_minor,
                         "transactions": line.flows.transactions,
                         "fees_minor": line.fees_minor,
                     }
                     for line in statement.lines
+                ],
+            )
+        money_lines = [line for line in statement.lines if not line.money.is_empty]
+        if money_lines:
+            await self.connection.execute(
+                insert(t.settlement_money_lines),
+                [
+                    {"statement_id": statement_id, "partner_id": line.party.partner_id}
+                    | {name: getattr(line.money, name) for name in _MONEY_COLUMNS}
+                    | {"net_minor": line.money.net_minor}
+                    for line in money_lines
                 ],
             )
 
@@ -200,6 +354,12 @@ class SqlSettlementUnitOfWork(CoreAuditTrail):
         lines = await self.connection.execute(
             select(lines_table).where(lines_table.c.statement_id == row.id).order_by(lines_table.c.partner_name)
         )
+        money_table = t.settlement_money_lines
+        money_rows = await self.connection.execute(select(money_table).where(money_table.c.statement_id == row.id))
+        money = {
+            int(found.partner_id): MoneyFlows(**{name: int(getattr(found, name)) for name in _MONEY_COLUMNS})
+            for found in money_rows
+        }
         partner_lines = tuple(
             PartnerLine(
                 Party(line.partner_name, int(line.partner_id)),
@@ -212,6 +372,7 @@ class SqlSettlementUnitOfWork(CoreAuditTrail):
                     line.breakage_minor,
                 ),
                 line.fees_minor,
+                money.get(int(line.partner_id), NO_MONEY),
             )
             for line in lines
         )
@@ -223,8 +384,14 @@ class SqlSettlementUnitOfWork(CoreAuditTrail):
             partner_lines,
             _utc(row.closed_at),
             int(row.number),
+            NodeHoldings(
+                int(row.node_wallets_minor),
+                int(row.node_gift_cards_minor),
+                int(row.node_breakage_kept_minor),
+                int(row.node_funded_minor),
+            ),
         )
-        if statement.node_net_minor != row.node_net_minor:
+        if statement.node_points_net_minor != row.node_net_minor:
             raise RuntimeError(f"statement {row.number}: the stored node position disagrees with its lines")
         return statement
 
@@ -239,12 +406,19 @@ class SqlSettlementUnitOfWork(CoreAuditTrail):
                 "end": end,
                 "partner_kind": OwnerKind.PARTNER.value,
                 "purpose": AccountPurpose.OBLIGATIONS.value,
+                "prepaid": AccountPurpose.PREPAID.value,
                 "partner": partner_id,
             },
         )
         return [
             PartnerEntry(
-                int(row.id), row.kind, row.outlet, _utc(row.occurred_at), _utc(row.recorded_at), int(row.amount)
+                int(row.id),
+                row.kind,
+                row.outlet,
+                _utc(row.occurred_at),
+                _utc(row.recorded_at),
+                int(row.amount),
+                "money" if row.purpose == AccountPurpose.PREPAID.value else "points",
             )
             for row in rows
         ]

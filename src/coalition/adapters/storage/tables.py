@@ -67,6 +67,7 @@ from coalition.adapters.storage.schema.purchases import (
     refund_lines,
     refunds,
     settlement_lines,
+    settlement_money_lines,
     settlement_statements,
 )
 
@@ -111,6 +112,7 @@ __all__ = [
     "retired_keys",
     "rule_sets",
     "settlement_lines",
+    "settlement_money_lines",
     "settlement_statements",
     "sign_in_addresses",
     "sign_in_counters",

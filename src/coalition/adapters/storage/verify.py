@@ -163,6 +163,30 @@ CHECKS: tuple[Check, ...] = (
         "GROUP BY l.statement_id, l.partner_id, l.breakage_minor "
         "HAVING l.breakage_minor <> COALESCE(SUM(x.amount), 0)",
     ),
+    Check(
+        "statements-money-balance",
+        "every settlement statement's prepaid money: the node's holdings are minus the partners' money positions",
+        "SELECT s.id, s.node_wallets_minor + s.node_gift_cards_minor + s.node_breakage_kept_minor"
+        " - s.node_funded_minor, COALESCE(SUM(m.net_minor), 0) FROM settlement_statements s "
+        "LEFT JOIN settlement_money_lines m ON m.statement_id = s.id "
+        "GROUP BY s.id, s.node_wallets_minor, s.node_gift_cards_minor, s.node_breakage_kept_minor, s.node_funded_minor "
+        "HAVING s.node_wallets_minor + s.node_gift_cards_minor + s.node_breakage_kept_minor - s.node_funded_minor"
+        " + COALESCE(SUM(m.net_minor), 0) <> 0",
+    ),
+    Check(
+        "statements-money-match-ledger",
+        "every partner's prepaid money on a closed statement still equals its prepaid postings of the period",
+        "SELECT s.id, a.owner_id, COALESCE(m.net_minor, 0), COALESCE(SUM(x.amount), 0) "
+        "FROM settlement_statements s "
+        "JOIN accounts a ON a.network_id = s.network_id AND a.owner_kind = 'partner' AND a.purpose = 'prepaid' "
+        "AND a.asset = 'money:' || s.currency "
+        "LEFT JOIN settlement_money_lines m ON m.statement_id = s.id AND m.partner_id = a.owner_id "
+        "LEFT JOIN (SELECT p.account_id, p.amount, t.recorded_at FROM postings p "
+        "JOIN ledger_transactions t ON t.id = p.tx_id) x "
+        "ON x.account_id = a.id AND x.recorded_at >= s.period_start AND x.recorded_at < s.period_end "
+        "GROUP BY s.id, a.owner_id, m.net_minor "
+        "HAVING COALESCE(m.net_minor, 0) <> COALESCE(SUM(x.amount), 0)",
+    ),
 )
 
 MAX_ROWS_SHOWN = 20

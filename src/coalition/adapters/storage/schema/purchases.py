@@ -180,6 +180,13 @@ gifts = Table(
 )
 
 
+MONEY_NET_SQL = (
+    "net_minor = wallet_accepted_minor - wallet_refunded_minor + gift_cards_accepted_minor"
+    " - gift_cards_refunded_minor - top_ups_minor + top_ups_refunded_minor - gift_cards_sold_minor"
+    " + gift_cards_sold_refunded_minor + breakage_minor"
+)
+
+
 settlement_statements = Table(
     "settlement_statements",
     metadata,
@@ -189,8 +196,14 @@ settlement_statements = Table(
     Column("period_start", Timestamp, nullable=False),
     Column("period_end", Timestamp, nullable=False),  # exclusive; the next period starts here
     Column("currency", String(3), nullable=False),
-    Column("node_net_minor", BigInteger, nullable=False),
+    Column("node_net_minor", BigInteger, nullable=False),  # points and gifts, fees included (not prepaid money)
     Column("closed_at", Timestamp, nullable=False),
+    # the node's prepaid money of the period (issue 14): the change in wallets and gift cards, breakage it kept,
+    # gift cards it funded itself; the sum is minus the partners' money lines
+    Column("node_wallets_minor", BigInteger, nullable=False, server_default="0"),
+    Column("node_gift_cards_minor", BigInteger, nullable=False, server_default="0"),
+    Column("node_breakage_kept_minor", BigInteger, nullable=False, server_default="0"),
+    Column("node_funded_minor", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("network_id", "number"),
     UniqueConstraint("network_id", "period_start"),
     CheckConstraint("period_end > period_start", name="period"),
@@ -217,4 +230,25 @@ settlement_lines = Table(
         " + breakage_minor - fees_minor",
         name="net",
     ),
+)
+
+
+# A partner's prepaid money on a closed statement (issue 14), apart from its points line; none: no money moved.
+settlement_money_lines = Table(
+    "settlement_money_lines",
+    metadata,
+    Column("statement_id", Id, ForeignKey("settlement_statements.id"), primary_key=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), primary_key=True),
+    Column("top_ups_minor", BigInteger, nullable=False),
+    Column("top_ups_refunded_minor", BigInteger, nullable=False),
+    Column("gift_cards_sold_minor", BigInteger, nullable=False),
+    Column("gift_cards_sold_refunded_minor", BigInteger, nullable=False),
+    Column("wallet_accepted_minor", BigInteger, nullable=False),
+    Column("wallet_refunded_minor", BigInteger, nullable=False),
+    Column("gift_cards_accepted_minor", BigInteger, nullable=False),
+    Column("gift_cards_refunded_minor", BigInteger, nullable=False),
+    Column("breakage_minor", BigInteger, nullable=False),
+    Column("net_minor", BigInteger, nullable=False),
+    Column("transactions", Integer, nullable=False),
+    CheckConstraint(MONEY_NET_SQL, name="net"),
 )
