@@ -262,3 +262,14 @@ async def test_a_refund_returns_money_to_the_wallet_and_a_closed_wallet_refuses_
         assert await table_counts(services) == before
         assert_problem(await pay(http, net.cafe_key, "10.00", [{"kind": "wallet"}]), 422, "insufficient-funds")
     assert await verify(services.engine) == []
+
+
+async def test_verify_finds_a_wallet_whose_balance_is_not_its_postings(services):
+    net = await make_network(services)
+    async with client(services) as http:
+        await enrol(http, net.shop_key, CARD)
+        await top_up(http, net.shop_key, "10.00")
+    assert await verify(services.engine) == []
+    async with services.engine.begin() as connection:
+        await connection.execute(sa.text("UPDATE wallets SET balance_minor = balance_minor + 1"))
+    assert [v.check.name for v in await verify(services.engine)] == ["wallet-balances-equal-postings"]

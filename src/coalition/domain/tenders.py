@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from coalition.domain.errors import InsufficientFunds, InvalidInput
 from coalition.domain.ledger import Posting
+from coalition.domain.money import prorate_floor
 
 MAX_TENDERS = 8
 
@@ -165,3 +166,31 @@ def refunded_tenders(applied: Sequence[TenderApplied], amount_minor: int) -> tup
         back.append(TenderApplied(tender.kind, tender.account_id, amount, tender.label))
         left -= amount
     return tuple(back)
+
+
+def refund_to_sources(
+    paid: Sequence[tuple[int, int]],
+    refunded_before_minor: int,
+    refund_minor: int,
+    check_minor: int,
+    prepaid_account: int,
+    asset: str,
+) -> tuple[tuple[tuple[int, int], ...], tuple[Posting, ...]]:
+    """What a refund returns to each source that paid (account, minor units paid), in the reverse order of the
+    tenders, each prorated like the rest of the refund (cumulative shares: refunds of the whole check return each
+    source exactly what it paid); and the postings: the refunding partner's PREPAID −, each source +."""
+    returns = []
+    for account, amount in reversed(paid):
+        share = prorate_floor(amount, refunded_before_minor + refund_minor, check_minor) - prorate_floor(
+            amount, refunded_before_minor, check_minor
+        )
+        if share:
+            returns.append((account, share))
+    total = sum(share for _, share in returns)
+    if not total:
+        return (), ()
+    postings = (
+        Posting(prepaid_account, asset, -total),
+        *(Posting(account, asset, share) for account, share in returns),
+    )
+    return tuple(returns), postings
