@@ -3,6 +3,7 @@ daily limits, the permissions matrix, bad input, idempotency, concurrent payment
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -273,3 +274,39 @@ async def test_verify_finds_a_wallet_whose_balance_is_not_its_postings(services)
     async with services.engine.begin() as connection:
         await connection.execute(sa.text("UPDATE wallets SET balance_minor = balance_minor + 1"))
     assert [v.check.name for v in await verify(services.engine)] == ["wallet-balances-equal-postings"]
+
+
+async def test_a_batch_and_an_offline_upload_pay_with_the_wallet_each_seeing_the_earlier_ones(services):
+    net = await make_network(services)
+    async with client(services) as http:
+        await enrol(http, net.shop_key, CARD)
+        await top_up(http, net.shop_key, "100.00")
+        sold_at = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+
+        def item(amount: str, tender: dict[str, Any], **extra: Any) -> dict[str, Any]:
+            return {"customer": CARD, "amount": amount, "receipt": new_key(), "idempotency_key": new_key(),
+                    "tenders": [tender], **extra}  # fmt: skip
+
+        batch = {
+            "purchases": [
+                item("70.00", {"kind": "wallet"}, occurred_at=sold_at),
+                item("50.00", {"kind": "wallet"}),
+                item("50.00", {"kind": "wallet", "amount": "1.00"}),
+                item("50.00", {"kind": "wallet", "amount": "1\u0000"}),
+            ]
+        }
+        response = await http.post("/v1/purchases/batch", json=batch, headers=auth(net.cafe_key))
+        assert response.status_code == 200, response.text
+        results = response.json()["results"]
+        assert [r["status"] for r in results] == [201, 201, 422, 422], results
+        assert [(r["body"]["tenders"][0]["amount"], r["body"]["to_collect"]) for r in results[:2]] == [
+            ("70.00", "0.00"),
+            ("30.00", "20.00"),
+        ]
+        assert (results[2]["problem"]["field"], results[3]["problem"]["field"]) == (
+            "tenders[0].amount",
+            "tenders[0].amount",
+        )
+        assert results[2]["problem"]["detail"] == "the wallet can pay at most 0.00 RUB now"
+        assert (await wallet(http, net.shop_key))["balance"] == "0.00"
+    assert await verify(services.engine) == []

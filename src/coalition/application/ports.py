@@ -183,6 +183,7 @@ class LedgerBatch:
     member_tiers: dict[int, str] = field(default_factory=dict)  # member id -> the tier rules moved them to
     new_coupons: list[NewCoupon] = field(default_factory=list)  # issued by rules to the batch's members
     coupon_uses: list[tuple[int, str]] = field(default_factory=list)  # (coupon id, purchase id)
+    wallet_debits: dict[int, int] = field(default_factory=dict)  # wallet account → what the batch's tenders took
 
 
 class PurchasesPort(Protocol):

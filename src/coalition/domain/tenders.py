@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from coalition.domain.errors import InsufficientFunds, InvalidInput
 from coalition.domain.ledger import Posting
-from coalition.domain.money import prorate_floor
+from coalition.domain.money import format_minor, prorate_floor
 
 MAX_TENDERS = 8
 
@@ -129,7 +129,8 @@ def apply_tenders(
                 )
             if amount > available:
                 raise InsufficientFunds(
-                    f"the {request.kind.value} can pay at most {available} minor units now",
+                    f"the {request.kind.value} can pay at most {format_minor(available, source.currency)} "
+                    f"{source.currency} now",
                     field=f"tenders[{index}].amount",
                 )
         if amount == 0:

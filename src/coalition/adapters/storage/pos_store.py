@@ -238,6 +238,13 @@ class SqlPosUnitOfWork(
             "balance = u.balance, version = t.version + 1",
             [(m.account_id, m.balance) for m in batch.member_points],
         )
+        if batch.wallet_debits:  # the wallets' CHECK refuses an overdraw: the batch fails whole
+            await db.update_many(
+                "wallets",
+                (Column("account_id", "bigint"), Column("amount", "bigint")),
+                "balance_minor = t.balance_minor - u.amount, version = t.version + 1",
+                sorted(batch.wallet_debits.items()),
+            )
         await db.update_many(
             "members",
             (Column("id", "bigint"), Column("lifetime_spend_minor", "bigint")),
