@@ -198,6 +198,20 @@ async def test_bad_top_ups_are_refused_naming_the_field_and_write_nothing(servic
         assert_problem(elsewhere, 404, "member-not-found", "customer")
         bad_tender = await pay(http, net.cafe_key, "10.00", [{"kind": "cash"}])
         assert bad_tender.status_code == 422 and bad_tender.json()["field"].startswith("tenders[0]")
+        for amount in ("-1.00", "0.00", "99999999999999.00", "1\u0000", "1e3"):
+            refused = await pay(http, net.cafe_key, "10.00", [{"kind": "wallet", "amount": amount}])
+            assert refused.status_code == 422, (amount, refused.text)
+            assert refused.json()["field"] == "tenders[0].amount", (amount, refused.json())
+        nine = await pay(http, net.cafe_key, "10.00", [{"kind": "wallet", "amount": "0.01"}] * 9)
+        assert nine.status_code == 422 and nine.json()["field"] == "tenders", nine.text
+        assert_problem(
+            await http.get("/v1/members/7700-0999/wallet", headers=auth(net.shop_key)), 404, "member-not-found"
+        )
+        other_member = (await wallet(http, other.shop_key, "7700-0999"))["member"]
+        stranger = await http.put(
+            f"/v1/admin/members/{other_member}/wallet", json={"credit_limit": "5.00"}, headers=auth(net.admin_key)
+        )
+        assert_problem(stranger, 404, "member-not-found", "member_id")
         assert await table_counts(services) == before
 
 
