@@ -231,6 +231,16 @@ async def test_a_top_up_retried_with_its_key_replays_and_another_body_is_refused
         assert other.status_code in (409, 422), other.text
         assert (await wallet(http, net.shop_key))["balance"] == "25.00"
 
+        purchase_key = new_key()
+        purchase = {"customer": CARD, "amount": "10.00", "receipt": "R-1", "tenders": [{"kind": "wallet"}]}
+        paid = await http.post("/v1/purchases", json=purchase, headers=auth(net.cafe_key, purchase_key))
+        repaid = await http.post("/v1/purchases", json=purchase, headers=auth(net.cafe_key, purchase_key))
+        assert paid.status_code == repaid.status_code == 201 and repaid.json() == paid.json()
+        changed = {**purchase, "tenders": [{"kind": "wallet", "amount": "5.00"}]}
+        misused = await http.post("/v1/purchases", json=changed, headers=auth(net.cafe_key, purchase_key))
+        assert misused.status_code in (409, 422), misused.text
+        assert (await wallet(http, net.shop_key))["balance"] == "15.00"
+
 
 async def test_fifty_concurrent_payments_of_30_from_100_without_credit_exactly_three_succeed(services):
     net = await make_network(services)
