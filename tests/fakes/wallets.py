@@ -91,3 +91,14 @@ class FakeWallets:
             for p in posted.transaction.postings
             if p.account_id in wallets and p.amount < 0
         ]
+
+    async def wallet_for_payment(
+        self, network_id: int, member_id: int, partner_id: int, currency: str, since: datetime
+    ) -> tuple[Wallet | None, int, int | None]:
+        wallet = await self.wallet(member_id, currency)
+        spent = 0
+        if wallet is not None and wallet.daily_spend_limit_minor is not None:
+            spent = await self.wallet_spent_since(wallet.account_id, since)
+        self._wallets()
+        prepaid = self.s.prepaid_accounts.get((network_id, OwnerKind.PARTNER.value, partner_id, currency))
+        return wallet, spent, prepaid

@@ -58,12 +58,14 @@ async def load_funds(
     if not tenders:
         return (), None
     funds: list[Funds] = []
+    prepaid: int | None = None
     if any(tender.kind is TenderKind.WALLET for tender in tenders):
-        wallet = await uow.wallet(member_id, currency)
+        since = start_of_local_day(now, ctx.timezone)
+        wallet, spent, prepaid = await uow.wallet_for_payment(
+            ctx.network_id, member_id, ctx.partner_id, currency, since
+        )
         if wallet is not None:
-            spent = 0
-            if wallet.daily_spend_limit_minor is not None:
-                spent = await uow.wallet_spent_since(wallet.account_id, start_of_local_day(now, ctx.timezone))
             funds.append(wallet.funds(spent))
-    prepaid = await uow.prepaid_account(ctx.network_id, OwnerKind.PARTNER, ctx.partner_id, currency)
+    if prepaid is None:  # the partner's first payment from prepaid money: its account is created
+        prepaid = await uow.prepaid_account(ctx.network_id, OwnerKind.PARTNER, ctx.partner_id, currency)
     return tuple(funds), prepaid

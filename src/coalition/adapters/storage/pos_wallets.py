@@ -21,6 +21,21 @@ _WALLET = (
 )
 
 
+# One row whether or not the member has a wallet: the wallet, today's spend (only under a daily limit) and the
+# partner's PREPAID account.
+_FOR_PAYMENT = """
+SELECT w.account_id, w.member_id, w.currency, w.balance_minor, w.credit_limit_minor, w.daily_spend_limit_minor,
+       w.status,
+       (SELECT a.id FROM accounts a WHERE a.network_id = $3 AND a.owner_kind = 'partner' AND a.owner_id = $4
+          AND a.purpose = 'prepaid' AND a.asset = $5) AS prepaid_id,
+       CASE WHEN w.daily_spend_limit_minor IS NULL THEN 0 ELSE
+         (SELECT COALESCE(SUM(-p.amount), 0) FROM postings p JOIN ledger_transactions t ON t.id = p.tx_id
+           WHERE p.account_id = w.account_id AND p.amount < 0 AND t.kind = 'purchase' AND t.recorded_at >= $6)
+       END AS spent
+FROM (SELECT 1 AS one) AS x LEFT JOIN wallets w ON w.member_id = $1 AND w.currency = $2
+"""
+
+
 def _wallet(row: Any) -> Wallet:
     return Wallet(
         account_id=int(row["account_id"]),
@@ -96,6 +111,18 @@ class SqlWallets(SqlPart):
         if found is None:
             raise LookupError(f"no {purpose} account of {owner.value} {owner_id}")
         return int(found)
+
+    async def wallet_for_payment(
+        self, network_id: int, member_id: int, partner_id: int, currency: str, since: datetime
+    ) -> tuple[Wallet | None, int, int | None]:
+        row = await self.db.fetchrow(
+            _FOR_PAYMENT, member_id, currency, network_id, partner_id, money_asset(currency), since
+        )
+        if row is None:
+            raise LookupError("the payment read returned no row")
+        wallet = None if row["account_id"] is None else _wallet(row)
+        prepaid = None if row["prepaid_id"] is None else int(row["prepaid_id"])
+        return wallet, int(row["spent"] or 0), prepaid
 
     async def add_to_wallet(self, account_id: int, amount_minor: int) -> int:
         balance = await self.db.fetchval(

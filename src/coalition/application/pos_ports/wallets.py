@@ -48,6 +48,13 @@ class WalletsPort(Protocol):
         """A partner's (or the node's) PREPAID account of this currency, created on first use."""
         ...
 
+    async def wallet_for_payment(
+        self, network_id: int, member_id: int, partner_id: int, currency: str, since: datetime
+    ) -> tuple[Wallet | None, int, int | None]:
+        """In one read, for a purchase paid from a wallet: the member's wallet, what purchases took from it since
+        `since` (0 without a daily limit), and the outlet's partner's PREPAID account (None until its first use)."""
+        ...
+
     async def add_to_wallet(self, account_id: int, amount_minor: int) -> int:
         """Change the balance by `amount_minor` (guarded by the floor's CHECK); the balance after."""
         ...
