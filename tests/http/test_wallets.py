@@ -334,3 +334,13 @@ async def test_a_batch_and_an_offline_upload_pay_with_the_wallet_each_seeing_the
         assert results[2]["problem"]["detail"] == "the wallet can pay at most 0.00 RUB now"
         assert (await wallet(http, net.shop_key))["balance"] == "0.00"
     assert await verify(services.engine) == []
+
+
+async def test_wallet_reads_by_identifier_spend_the_tills_budget_of_lookups(services):
+    net = await make_network(services)
+    async with client(services) as http:
+        for number in range(10):  # someone trying card numbers through the wallet
+            missing = await http.get(f"/v1/members/7700-1{number:03d}/wallet", headers=auth(net.shop_key))
+            assert missing.status_code == 404
+        refused = await http.get("/v1/members/7700-1999/wallet/history", headers=auth(net.shop_key))
+        assert_problem(refused, 429, "rate-limited", "identifier")

@@ -111,7 +111,8 @@ async def top_up(body: TopUpBody, w: PosWriteOf) -> JSONResponse:
 async def wallet(
     identifier: str, svc: Svc, ctx: Terminal, currency: Annotated[str | None, Query(max_length=3)] = None
 ) -> WalletAnswer:
-    view = await wallets_pos.balance(svc.pos, ctx, identifier, currency)
+    """Budgeted with the member lookups of this terminal (README "Rate limits")."""
+    view = await svc.member_lookups.budgeted(ctx, lambda: wallets_pos.balance(svc.pos, ctx, identifier, currency))
     return WalletAnswer(**view.json())
 
 
@@ -128,7 +129,9 @@ async def wallet_history(
     currency: Annotated[str | None, Query(max_length=3)] = None,
     limit: Annotated[int, Query(ge=1, le=wallets_pos.MAX_HISTORY)] = 100,
 ) -> WalletHistoryAnswer:
-    found = await wallets_pos.history(svc.pos, ctx, identifier, currency, limit)
+    found = await svc.member_lookups.budgeted(
+        ctx, lambda: wallets_pos.history(svc.pos, ctx, identifier, currency, limit)
+    )
     return WalletHistoryAnswer(**found)
 
 
