@@ -344,3 +344,34 @@ async def test_wallet_reads_by_identifier_spend_the_tills_budget_of_lookups(serv
             assert missing.status_code == 404
         refused = await http.get("/v1/members/7700-1999/wallet/history", headers=auth(net.shop_key))
         assert_problem(refused, 429, "rate-limited", "identifier")
+
+
+async def test_the_database_refuses_an_overdraw_a_stale_read_let_through(services, monkeypatch):
+    """What a payment that lost a race meets: its read said there was money, the write finds none. The wallets'
+    CHECK refuses the purchase's write (PostgreSQL: inside its one statement), and nothing of it is written."""
+    from dataclasses import replace
+
+    from coalition.adapters.storage.pos_wallets import SqlWallets
+
+    read = SqlWallets.wallet_for_payment
+
+    async def stale(self, *args):  # the balance as it was before a concurrent payment took 1,000.00
+        wallet, spent, prepaid = await read(self, *args)
+        return (
+            (None if wallet is None else replace(wallet, balance_minor=wallet.balance_minor + 100_000)),
+            spent,
+            prepaid,
+        )
+
+    net = await make_network(services)
+    async with client(services) as http:
+        await enrol(http, net.shop_key, CARD)
+        await top_up(http, net.shop_key, "100.00")
+        await pay(http, net.cafe_key, "1.00", [{"kind": "wallet"}])  # the PREPAID account exists
+        monkeypatch.setattr(SqlWallets, "wallet_for_payment", stale)
+        before = await table_counts(services)
+        refused = await pay(http, net.cafe_key, "150.00", [{"kind": "wallet", "amount": "150.00"}])
+        assert_problem(refused, 422, "insufficient-funds", "tenders[0].amount")
+        assert await table_counts(services) == before
+        assert (await wallet(http, net.shop_key))["balance"] == "99.00"
+    assert await verify(services.engine) == []

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from coalition.application.audit import entry
+from coalition.application.ports import PosUnitOfWork
 from coalition.application.pos import PosService
 from coalition.application.wallets_pos import WalletView
 from coalition.domain.errors import MemberNotFound
@@ -76,6 +77,6 @@ class WalletAdmin:
             return WalletView.of(member_id, wanted, replace(wallet, status=WalletStatus.CLOSED), 0).json()
 
     @staticmethod
-    async def _require_member(uow: Any, network_id: int, member_id: int) -> None:
+    async def _require_member(uow: PosUnitOfWork, network_id: int, member_id: int) -> None:
         if await uow.member_in_network(network_id, member_id) is None:
             raise MemberNotFound(f"this network has no member {member_id}", field="member_id")
