@@ -110,7 +110,7 @@ def _tenders(context: CheckoutContext, sale: Sale, amount_due_minor: int) -> Ten
     if not sale.tenders:
         return NO_TENDERS
     till, currency = context.till, context.program.currency
-    for kind in {tender.kind for tender in sale.tenders}:
+    for kind in dict.fromkeys(tender.kind for tender in sale.tenders):  # in the order named
         counter = wallet_counter(currency) if kind is TenderKind.WALLET else "gift_card"
         context.matrix.require(till.outlet_id, till.outlet_name, counter, Operation.SPEND)
     if context.prepaid_account is None:
