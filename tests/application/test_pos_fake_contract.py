@@ -39,19 +39,22 @@ from coalition.application.ports import (
     StoredResponse,
     TerminalContext,
     VisitsPort,
+    WalletsPort,
 )
 from coalition.application.record_ids import new_record_id
 from coalition.demo import SMALL_SHOP_PROGRAM
 from coalition.domain.breakage import BreakagePolicy, PointsBreakage
 from coalition.domain.cards import CardState
 from coalition.domain.coupons import NewCoupon
+from coalition.domain.errors import InsufficientFunds
 from coalition.domain.gifts import Gift, GiftBreakage, GiftState, GiftType, grant_transaction
 from coalition.domain.identifiers import IdentifierKind
-from coalition.domain.ledger import Posting, Transaction, TransactionKind
+from coalition.domain.ledger import OwnerKind, Posting, Transaction, TransactionKind
 from coalition.domain.lots import GrantedPoints, LotTake
 from coalition.domain.permissions import Operation, Permission
 from coalition.domain.purchase import BasketLine, MemberPoints, NewLot
 from coalition.domain.visits import Visit
+from coalition.domain.wallets import WalletStatus
 from coalition.settings import Settings
 from coalition.wiring import build_services
 from tests.fakes.pos import FakePos, FakeUnitOfWork, seed_network, small_shop_program
@@ -176,6 +179,35 @@ async def test_an_error_rolls_the_unit_of_work_back(store: Store) -> None:
             raise RuntimeError("the request failed after writing")
     async with store.unit_of_work() as uow:
         assert await uow.find_member(store.network_id, ["+79990009999"], lock=False) is None
+
+
+async def test_wallets(store: Store) -> None:
+    member_id = await _member(store, "10000009")
+    async with store.unit_of_work() as uow:
+        assert await uow.wallet(member_id, "RUB") is None
+        wallet, spent, prepaid = await uow.wallet_for_payment(store.network_id, member_id, store.shop.partner_id,
+                                                              "RUB", NOW)  # fmt: skip
+        assert (wallet, spent, prepaid) == (None, 0, None)
+        opened = await uow.open_wallet(store.network_id, member_id, "RUB", NOW)
+        assert (opened.balance_minor, opened.credit_limit_minor, opened.status) == (0, 0, WalletStatus.OPEN)
+        assert await uow.open_wallet(store.network_id, member_id, "RUB", NOW) == opened
+        account = await uow.prepaid_account(store.network_id, OwnerKind.PARTNER, store.shop.partner_id, "RUB")
+        assert await uow.prepaid_account(store.network_id, OwnerKind.PARTNER, store.shop.partner_id, "RUB") == account
+        assert await uow.add_to_wallet(opened.account_id, 500) == 500
+        await uow.set_wallet_limits(opened.account_id, 200, 300)
+        found, spent, prepaid = await uow.wallet_for_payment(
+            store.network_id, member_id, store.shop.partner_id, "RUB", NOW
+        )
+        assert found is not None and (found.balance_minor, found.credit_limit_minor) == (500, 200)
+        assert (found.daily_spend_limit_minor, spent, prepaid) == (300, 0, account)
+        assert await uow.add_to_wallet(opened.account_id, -700) == -200  # down to −credit limit
+    async with store.unit_of_work() as uow:
+        with pytest.raises(InsufficientFunds):  # below it: refused, as the CHECK refuses it in SQL
+            await uow.add_to_wallet(opened.account_id, -1)
+    async with store.unit_of_work() as uow:
+        await uow.set_wallet_status(opened.account_id, WalletStatus.CLOSED)
+        closed = await uow.wallet_of_account(opened.account_id)
+        assert closed is not None and (closed.status, closed.balance_minor) == (WalletStatus.CLOSED, -200)
 
 
 async def test_coupons(store: Store) -> None:
@@ -502,6 +534,7 @@ FAKED_PORTS = (
     VisitsPort,
     ReferencePort,
     IdempotencyPort,
+    WalletsPort,
     AuditTrail,
 )
 

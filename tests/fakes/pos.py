@@ -51,6 +51,7 @@ from coalition.domain.members import segments_from_text, segments_to_text
 from coalition.domain.permissions import Permission
 from coalition.domain.purchase import MemberPoints, NewLot
 from coalition.domain.visits import Visit
+from tests.fakes.wallets import FakeWallets
 
 
 @dataclass
@@ -241,7 +242,7 @@ class FakePos:
         self.state.terminals[terminal_id].active = False
 
 
-class FakeUnitOfWork:
+class FakeUnitOfWork(FakeWallets):
     """The `PosUnitOfWork` port, every aggregate's part, on a `FakeState` (a working copy)."""
 
     def __init__(self, state: FakeState) -> None:
@@ -870,6 +871,8 @@ class FakeUnitOfWork:
             s.members[change.member_id].lifetime_spend_minor = change.lifetime_spend_minor
         for member_id, tier in batch.member_tiers.items():
             s.members[member_id].tier = tier
+        for account_id, amount in batch.wallet_debits.items():
+            await self.add_to_wallet(account_id, -amount)
         for purchase, tx_id in batch.purchases:
             s.purchases[purchase.id] = _Purchase(purchase, tx_id, now)
         if batch.new_coupons:

@@ -130,6 +130,8 @@ API: dict[tuple[str, str], Does | Reads] = {
         lambda ids: {"from": _ago(86400), "to": _ago(0), "version": 1},
     ),
     ("PUT", "/v1/admin/limits"): Does("limits.set", lambda ids: {"max_lines_per_purchase": 400}),
+    ("PUT", "/v1/admin/members/{member_id}/wallet"): Does("wallet.limits", lambda ids: {"credit_limit": "10.00"}),
+    ("POST", "/v1/admin/members/{member_id}/wallet/close"): Does("wallet.close"),
     ("PUT", "/v1/admin/settlement/fees"): Does("settlement.fees", lambda ids: {"per_transaction": "0.50"}),
     ("POST", "/v1/admin/settlement/periods"): Does("settlement.close", lambda ids: {"end": _ago(6)}),
     ("POST", "/v1/admin/settlement/statements/{number}/send"): Does("settlement.send"),

@@ -24,6 +24,7 @@ TILL_WRITES = {
     ("post", "/v1/visits"),
     ("post", "/v1/visits/{visit_id}/end"),
     ("post", "/v1/device-uses"),
+    ("post", "/v1/wallets/top-ups"),
 }
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 

@@ -41,6 +41,17 @@ class ItemInput:
 
 
 @dataclass(frozen=True, slots=True)
+class TenderInput:
+    """A tender as the request names it: its kind, and optionally an amount (decimal string), a gift card's number
+    and PIN."""
+
+    kind: str
+    amount: str | None = None
+    number: str | None = None
+    pin: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PurchaseInput:
     customer: str
     amount: str | None = None
@@ -50,6 +61,7 @@ class PurchaseInput:
     cashier: str | None = None
     occurred_at: datetime | None = None
     coupons: tuple[str, ...] = ()
+    tenders: tuple[TenderInput, ...] = ()
 
 
 def fingerprint(operation: str, payload: bytes) -> str:
@@ -102,5 +114,3 @@ async def member_history(
     month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     previous_month_start = (month_start - timedelta(days=1)).replace(day=1)
     return await uow.member_history(member.member_id, member.card_id, month_start, previous_month_start)
-
-

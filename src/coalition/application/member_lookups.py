@@ -10,7 +10,8 @@ member and their balance, tier and cards, never their phone, e-mail or birth dat
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from coalition.application.ports import TerminalContext
 from coalition.application.pos import PosService
@@ -22,6 +23,7 @@ TOO_MANY_LOOKUPS = "too many lookups of members from this till; try again in a m
 TOO_MANY_MISSES = "too many lookups that found nobody from this till; try again in a minute"
 # what a till is told of the member (pos_results.TillMember): who they are and what the rules read, no contact details
 TILL_MEMBER_FIELDS = ("id", "kind", "name", "tier", "segments")
+T = TypeVar("T")
 
 
 class MemberLookups:
@@ -39,6 +41,10 @@ class MemberLookups:
 
     async def summary(self, ctx: TerminalContext, identifier: str) -> MemberSummary:
         """The member's summary for a till; RateLimited (429) when a budget of this terminal is spent."""
+        return await self.budgeted(ctx, lambda: self.pos.member_summary(ctx, identifier))
+
+    async def budgeted(self, ctx: TerminalContext, look_up: Callable[[], Awaitable[T]]) -> T:
+        """A read of a member by identifier (the summary, the wallet), within this terminal's budgets."""
         now = self.monotonic()
         if self.lookups is not None:
             wait = self.lookups.take(ctx.terminal_id, now)
@@ -50,14 +56,14 @@ class MemberLookups:
             if wait:
                 raise RateLimited(TOO_MANY_MISSES, field="identifier", retry_after_seconds=retry_after_seconds(wait))
         try:
-            summary = await self.pos.member_summary(ctx, identifier)
+            found = await look_up()
         except MemberNotFound:
             raise  # a miss: its token stays spent
         except BaseException:
             self._found(ctx)  # refused for another reason (not an identifier at all, a blocked card): not a miss
             raise
         self._found(ctx)
-        return summary
+        return found
 
     def _found(self, ctx: TerminalContext) -> None:
         if self.misses is not None:

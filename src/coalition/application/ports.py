@@ -29,6 +29,7 @@ from coalition.application.pos_ports.members import (
 )
 from coalition.application.pos_ports.reference import ProgramContext, ReferencePort, TerminalContext
 from coalition.application.pos_ports.visits import VisitsPort
+from coalition.application.pos_ports.wallets import PaidTender, WalletLine, WalletsPort
 from coalition.domain.coupons import NewCoupon
 from coalition.domain.ledger import Transaction
 from coalition.domain.lots import GrantedPoints, LotTake
@@ -51,6 +52,7 @@ __all__ = [
     "MembersPort",
     "NewPurchase",
     "NewRefund",
+    "PaidTender",
     "PlannedTransaction",
     "PosUnitOfWork",
     "Profile",
@@ -64,6 +66,8 @@ __all__ = [
     "TerminalContext",
     "UnitOfWorkFactory",
     "VisitsPort",
+    "WalletLine",
+    "WalletsPort",
 ]
 
 
@@ -129,6 +133,9 @@ class PurchaseWrite:
     lifetime_spend_after_minor: int
     idempotency: IdempotencyRecord
     recorded_at: datetime
+    # (wallet account, minor units) the purchase's tenders take from wallets: written in the same statement, where
+    # the wallets' CHECK refuses an overdraw (InsufficientFunds) and the write fails whole
+    wallet_debits: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +183,7 @@ class LedgerBatch:
     member_tiers: dict[int, str] = field(default_factory=dict)  # member id -> the tier rules moved them to
     new_coupons: list[NewCoupon] = field(default_factory=list)  # issued by rules to the batch's members
     coupon_uses: list[tuple[int, str]] = field(default_factory=list)  # (coupon id, purchase id)
+    wallet_debits: dict[int, int] = field(default_factory=dict)  # wallet account → what the batch's tenders took
 
 
 class PurchasesPort(Protocol):
@@ -204,6 +212,7 @@ class PosUnitOfWork(
     VisitsPort,
     ReferencePort,
     IdempotencyPort,
+    WalletsPort,
     AuditTrail,
     Protocol,
 ):

@@ -221,6 +221,7 @@ class Refunded:
     gifts_revoked: tuple[str, ...]
     bonus: GrantedBonus | None = None
     coupons_issued: tuple[CouponView, ...] = ()
+    to_wallet_minor: int | None = None  # returned into the member's wallet (a purchase a wallet paid for)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,12 +13,15 @@ from coalition.application.record_ids import new_record_id
 from coalition.application.rule_events import evaluate_at, member_facts
 from coalition.domain.bonus import BonusProgram
 from coalition.domain.coupons import issued_coupon
-from coalition.domain.errors import InvalidInput, PurchaseNotFound, RefundNotAllowed
+from coalition.domain.errors import Conflict, InvalidInput, PurchaseNotFound, RefundNotAllowed
 from coalition.domain.gifts import GiftBreakage
+from coalition.domain.ledger import AccountPurpose, OwnerKind, Posting, Transaction, TransactionKind, money_asset
 from coalition.domain.money import format_quantity_milli, parse_amount_minor, parse_quantity_milli
 from coalition.domain.refunds import PurchaseTotals, cumulative_share, plan_refund
 from coalition.domain.rules.engine import CompiledRuleSet
 from coalition.domain.rules.model import Trigger
+from coalition.domain.tenders import refund_to_sources
+from coalition.domain.wallets import WalletStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +69,22 @@ async def refund(
         state = await pos.swept_points(uow, ctx, pc, member, now)
         accounts = await pos.points_accounts(uow, ctx, pc, member)
         plan = plan_refund(program, accounts, state, _totals(stored), refund_minor, now)
+        to_wallets, wallet_postings = await _to_wallets(uow, ctx, program.currency, stored, refund_minor)
+        transaction = plan.transaction
+        if wallet_postings:
+            postings = (*(transaction.postings if transaction is not None else ()), *wallet_postings)
+            transaction = Transaction(TransactionKind.REFUND, postings)
+        to_wallet_minor = sum(amount for _, amount in to_wallets)
+        money_back_minor = plan.money_back_minor - to_wallet_minor
         tx_id = None
-        if plan.transaction is not None:
-            tx = plan.transaction
+        if transaction is not None:
+            tx = transaction
             if stored.tx_id is not None:
                 tx = type(tx)(tx.kind, tx.postings, reverses_tx_id=stored.tx_id, memo=f"refund of {stored.id}")
             tx_id = await uow.post(ctx.network_id, tx, ctx.outlet_id, now, now)
             await uow.apply_lots(tx_id, stored.points_account_id, plan.lot_takes, plan.new_lots)
+        for account_id, amount in to_wallets:
+            await uow.add_to_wallet(account_id, amount)
         await uow.set_member_points(
             stored.member_id, stored.points_account_id, plan.balance_after, plan.lifetime_spend_after_minor
         )
@@ -83,7 +95,7 @@ async def refund(
                 purchase_id=stored.id,
                 terminal_id=ctx.terminal_id,
                 refund_minor=refund_minor,
-                money_back_minor=plan.money_back_minor,
+                money_back_minor=money_back_minor,
                 points_clawed_back=plan.points_clawed_back,
                 points_returned=plan.points_returned,
                 quantities_milli=quantities,
@@ -99,7 +111,7 @@ async def refund(
             id=refund_id,
             purchase_id=stored.id,
             amount_minor=refund_minor,
-            money_back_minor=plan.money_back_minor,
+            money_back_minor=money_back_minor,
             currency=program.currency,
             points_clawed_back=plan.points_clawed_back,
             points_returned=plan.points_returned,
@@ -109,11 +121,38 @@ async def refund(
             gifts_revoked=tuple(revoked),
             bonus=rewards.bonus,
             coupons_issued=rewards.coupons,
+            to_wallet_minor=to_wallet_minor if to_wallets else None,
         )
         return pos.answered(201, refunded)
 
     result: CommandResult[Refunded] = await pos.idempotent(ctx, idempotency_key, request_hash, record)
     return result
+
+
+async def _to_wallets(
+    uow: PosUnitOfWork, ctx: TerminalContext, currency: str, stored: StoredPurchase, refund_minor: int
+) -> tuple[tuple[tuple[int, int], ...], tuple[Posting, ...]]:
+    """The refund's share of what the member's wallets paid, back into them (reverse order of the tenders), from
+    the refunding partner's PREPAID account; a closed wallet refuses it (409 naming `wallet`)."""
+    if stored.tx_id is None:
+        return (), ()
+    paid = [t for t in await uow.paid_tenders(stored.tx_id) if t.purpose == AccountPurpose.MEMBER_WALLET.value]
+    if not paid:
+        return (), ()
+    prepaid = await uow.prepaid_account(ctx.network_id, OwnerKind.PARTNER, ctx.partner_id, currency)
+    returns, postings = refund_to_sources(
+        [(t.account_id, t.amount_minor) for t in paid],
+        stored.refunded_before_minor,
+        refund_minor,
+        stored.check_minor,
+        prepaid,
+        money_asset(currency),
+    )
+    for account_id, _ in returns:
+        wallet = await uow.wallet_of_account(account_id)
+        if wallet is None or wallet.status is WalletStatus.CLOSED:
+            raise Conflict("the member's wallet is closed: it takes no refunds", field="wallet")
+    return returns, postings
 
 
 async def _refund_rules(

@@ -55,6 +55,11 @@ class InsufficientPoints(DomainError):
     title = "The member does not have enough points"
 
 
+class InsufficientFunds(DomainError):
+    code = "insufficient-funds"
+    title = "The wallet or gift card cannot pay this much"
+
+
 class RefundNotAllowed(DomainError):
     code = "refund-not-allowed"
     title = "The refund exceeds what was bought"

@@ -30,7 +30,7 @@ class OwnerKind(StrEnum):
     MEMBER = "member"
     PARTNER = "partner"
     NODE = "node"  # the network's settlement node
-    GIFT_CARD = "gift_card"
+    GIFT_CARD = "gift_card"  # a gift card's own account (owner_id: the card's id)
 
 
 class AccountPurpose(StrEnum):
@@ -39,10 +39,10 @@ class AccountPurpose(StrEnum):
     POINTS_REDEEMED = "points_redeemed"  # node: sink of every point accepted as payment
     POINTS_BREAKAGE = "points_breakage"  # node: sink of points that expired unused
     OBLIGATIONS = "obligations"  # partner or node, in money: positive = the node owes the partner
-    MEMBER_WALLET = "member_wallet"
-    GIFT_CARD = "gift_card"
-    PREPAID = "prepaid"
-    PREPAID_BREAKAGE = "prepaid_breakage"
+    MEMBER_WALLET = "member_wallet"  # a member's prepaid money of one currency: credit = the node owes the member
+    GIFT_CARD = "gift_card"  # a gift card's money (never below 0)
+    PREPAID = "prepaid"  # partner or node, money from prepaid money, apart from OBLIGATIONS: + = the node owes
+    PREPAID_BREAKAGE = "prepaid_breakage"  # node: gift-card money that expired unused and the node keeps
 
 
 class TransactionKind(StrEnum):
@@ -53,9 +53,9 @@ class TransactionKind(StrEnum):
     REVERSAL = "reversal"
     BONUS = "bonus"  # points a rule grants outside a purchase: a welcome bonus at enrolment
     GIFT = "gift"  # a gift granted (the granting partner owes the node its price) or honoured (the node owes)
-    TOP_UP = "top_up"
-    GIFT_CARD_SALE = "gift_card_sale"
-    GIFT_CARD_EXPIRY = "gift_card_expiry"
+    TOP_UP = "top_up"  # money put on a member's wallet (the partner that took it owes the node)
+    GIFT_CARD_SALE = "gift_card_sale"  # a gift card sold (or issued by the administrator)
+    GIFT_CARD_EXPIRY = "gift_card_expiry"  # a gift card's unused money to breakage
 
 
 @dataclass(frozen=True, slots=True)

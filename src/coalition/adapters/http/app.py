@@ -22,6 +22,7 @@ from coalition.adapters.http import (
     problems,
     rules_routes,
     settlement_routes,
+    wallet_routes,
 )
 from coalition.adapters.http.body_limits import BodyLimits
 from coalition.adapters.http.rate_limiting import RateLimitMiddleware
@@ -83,6 +84,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(rules_routes.router)
     app.include_router(settlement_routes.router)
     app.include_router(audit_routes.router)
+    app.include_router(wallet_routes.router)
+    app.include_router(wallet_routes.admin_router)
     web_pages.install(app)  # /terminal, /console, /me and /static
     app.add_middleware(BodyLimits)  # inside the rate limits: a refused body is never read
     app.add_middleware(RateLimitMiddleware)  # 429 before anything else runs (pure ASGI, in memory)

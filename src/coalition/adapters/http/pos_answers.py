@@ -367,11 +367,18 @@ class RefundAnswer(Answer):
     gifts_revoked: list[str]
     bonus: BonusAnswer | None = Field(default=None, description="present when refund rules granted points")
     coupons_issued: list[CouponAnswer] | None = Field(default=None, description="present when refund rules issued")
+    to_wallet: Amount | None = Field(
+        default=None, description="returned into the wallet that paid (money_back: the rest)"
+    )
 
     @classmethod
     def of(cls, refund: r.Refunded) -> Self:
         currency = refund.currency
+        wallet: dict[str, Any] = {}
+        if refund.to_wallet_minor is not None:
+            wallet["to_wallet"] = format_minor(refund.to_wallet_minor, currency)
         return cls(
+            **wallet,
             id=refund.id,
             purchase_id=refund.purchase_id,
             amount=format_minor(refund.amount_minor, currency),
@@ -401,6 +408,7 @@ class RefundAnswer(Answer):
             gifts_revoked=tuple(self.gifts_revoked),
             bonus=self.bonus.result() if self.bonus else None,
             coupons_issued=tuple(coupon.result() for coupon in self.coupons_issued or ()),
+            to_wallet_minor=None if self.to_wallet is None else parse_amount_minor(self.to_wallet, currency),
         )
 
 

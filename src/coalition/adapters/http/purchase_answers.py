@@ -13,7 +13,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from coalition.application.purchases.results import GrantedGift, IssuedCoupon, PointsExpiring, PurchaseResult
+from coalition.application.purchases.results import (
+    GrantedGift,
+    IssuedCoupon,
+    PaidBy,
+    PointsExpiring,
+    PurchaseResult,
+)
 from coalition.domain.money import parse_amount_minor
 
 
@@ -35,6 +41,15 @@ class PointsExpiringAnswer(BaseModel):
         return PointsExpiring(self.points, moment, self.visit_id)
 
 
+class TenderAnswer(BaseModel):
+    kind: str = Field(description="wallet or gift_card")
+    amount: str
+    label: str = Field(description="which source: the wallet's currency, the gift card")
+
+    def result(self, currency: str) -> PaidBy:
+        return PaidBy(self.kind, parse_amount_minor(self.amount, currency), self.label)
+
+
 class QuoteAnswer(BaseModel):
     points_balance: int
     max_redeemable_points: int = Field(description="0 where this outlet may not take points")
@@ -50,6 +65,8 @@ class QuoteAnswer(BaseModel):
     )
     rule_set_version: int | None = None
     applied_rules: list[str] | None = None
+    tenders: list[TenderAnswer] | None = Field(default=None, description="what each tender would pay")
+    to_collect: str | None = Field(default=None, description="what is left to take at the till, with tenders")
 
 
 class CouponIssuedAnswer(BaseModel):
@@ -92,6 +109,8 @@ class PurchaseAnswer(BaseModel):
     coupons_issued: list[CouponIssuedAnswer] | None = None
     gifts_granted: list[GiftGrantedAnswer] | None = None
     points_expiring: list[PointsExpiringAnswer] | None = None
+    tenders: list[TenderAnswer] | None = Field(default=None, description="what each tender paid, in order")
+    to_collect: str | None = Field(default=None, description="what was left to take at the till, with tenders")
 
     def result(self) -> PurchaseResult:
         """The typed purchase of a stored answer: the inverse of `PurchaseResult.json()`, exactly."""
@@ -114,6 +133,8 @@ class PurchaseAnswer(BaseModel):
             coupons_issued=tuple(coupon.result() for coupon in self.coupons_issued or ()),
             gifts_granted=tuple(gift.result() for gift in self.gifts_granted or ()),
             points_expiring=tuple(part.result() for part in self.points_expiring or ()),
+            tenders=None if self.tenders is None else tuple(tender.result(currency) for tender in self.tenders),
+            to_collect_minor=parse_amount_minor(self.to_collect, currency) if self.to_collect is not None else 0,
         )
 
 

@@ -19,7 +19,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from coalition.application.admin import ProgramSettings
-from coalition.application.commands import ItemInput, PurchaseInput
+from coalition.application.commands import ItemInput, PurchaseInput, TenderInput
 from coalition.application.coupons import CouponRequest
 from coalition.application.enrolment import EnrolInput, IdentifierInput
 from coalition.application.gifts import GiftTypeRequest
@@ -82,12 +82,29 @@ class ReturnedItem(Body):
         return ReturnedItemInput(self.sku, self.quantity)
 
 
+class Tender(Body):
+    kind: Literal["wallet", "gift_card"] = Field(description="what pays: the member's wallet or a gift card")
+    amount: Amount | None = Field(
+        default=None, description="omitted: as much as the source can pay of what is left after the tenders before"
+    )
+    number: StrictStr | None = Field(default=None, max_length=64, description="the gift card's number")
+    pin: StrictStr | None = Field(default=None, max_length=16, description="the gift card's PIN, if it has one")
+
+    def to_input(self) -> TenderInput:
+        return TenderInput(self.kind, self.amount, self.number, self.pin)
+
+
 class QuoteBody(Body):
     customer: StrictStr = Field(min_length=1, max_length=256, description="any identifier of the member")
     amount: Amount | None = None
     items: list[Item] | None = Field(default=None, max_length=500)
     redeem_points: Points | None = None
     coupons: list[StrictStr] = Field(default_factory=list, max_length=20, description="coupon codes presented")
+    tenders: list[Tender] | None = Field(
+        default=None,
+        max_length=8,
+        description="paid after discounts and points, in this order; the rest is to collect at the till",
+    )
 
     def to_input(self) -> PurchaseInput:
         return self._input()
@@ -106,6 +123,7 @@ class QuoteBody(Body):
             cashier=cashier,
             occurred_at=occurred_at,
             coupons=tuple(code.strip() for code in self.coupons if code.strip()) if self.coupons else (),
+            tenders=tuple(tender.to_input() for tender in self.tenders) if self.tenders else (),
         )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage.outage import CONNECTION_LOST
 from coalition.application.commands import DuplicateKey
+from coalition.domain.errors import InsufficientFunds
 
 Row = Mapping[str, Any]
 Reconnect = Callable[[asyncpg.Connection], Awaitable[asyncpg.Connection]]
@@ -42,6 +43,16 @@ def duplicate_from_message(message: str) -> DuplicateKey | None:
         if marker in message:
             return DuplicateKey(what)
     return DuplicateKey("unique")
+
+
+WALLET_FLOOR = "ck_wallets_within_credit_limit"  # the CHECK that keeps a wallet at or above −credit limit
+
+
+def over_limit_from_message(message: str) -> InsufficientFunds | None:
+    """A write that would take a wallet below its floor (a payment that lost a race): refused, nothing written."""
+    if WALLET_FLOOR not in message:
+        return None
+    return InsufficientFunds("the wallet cannot pay this much: it would go below its credit limit", field="tenders")
 
 
 class Column(NamedTuple):
@@ -154,6 +165,11 @@ class AsyncpgDb:
             return await run(self.connection)
         except asyncpg.UniqueViolationError as error:
             raise (duplicate_from_message(f"{error.constraint_name} {error}") or DuplicateKey("unique")) from error
+        except asyncpg.CheckViolationError as error:
+            over = over_limit_from_message(f"{error.constraint_name} {error}")
+            if over is not None:
+                raise over from error
+            raise
         except CONNECTION_LOST:
             if reconnect is None or not sql.lstrip()[:6].upper() == "SELECT":
                 raise
@@ -192,6 +208,9 @@ class SqliteDb:
             duplicate = duplicate_from_message(str(error.orig))
             if duplicate is not None:
                 raise duplicate from error
+            over = over_limit_from_message(str(error.orig))
+            if over is not None:
+                raise over from error
             raise
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:

@@ -27,6 +27,7 @@ from coalition.adapters.storage.pos_ledger import SqlLedger
 from coalition.adapters.storage.pos_purchases import SqlPurchases
 from coalition.adapters.storage.pos_reference import SqlReference
 from coalition.adapters.storage.pos_visits import SqlVisits
+from coalition.adapters.storage.pos_wallets import SqlWallets
 from coalition.application.ports import (
     LedgerBatch,
     MemberRef,
@@ -138,7 +139,15 @@ def _purchase_row(purchase: NewPurchase, tx_id: int | None, now: datetime) -> Pu
 
 
 class SqlPosUnitOfWork(
-    SqlLedger, SqlPurchases, SqlCoupons, SqlGifts, SqlVisits, SqlReference, SqlIdempotency, DriverAuditTrail
+    SqlLedger,
+    SqlPurchases,
+    SqlCoupons,
+    SqlGifts,
+    SqlVisits,
+    SqlReference,
+    SqlIdempotency,
+    SqlWallets,
+    DriverAuditTrail,
 ):
     """One database transaction: the `PosUnitOfWork` port, each aggregate's part from its own module (pos_*.py);
     here the purchase's writes (one statement on PostgreSQL), a batch's set-based writes, and the statement."""
@@ -229,6 +238,13 @@ class SqlPosUnitOfWork(
             "balance = u.balance, version = t.version + 1",
             [(m.account_id, m.balance) for m in batch.member_points],
         )
+        if batch.wallet_debits:  # the wallets' CHECK refuses an overdraw: the batch fails whole
+            await db.update_many(
+                "wallets",
+                (Column("account_id", "bigint"), Column("amount", "bigint")),
+                "balance_minor = t.balance_minor - u.amount, version = t.version + 1",
+                sorted(batch.wallet_debits.items()),
+            )
         await db.update_many(
             "members",
             (Column("id", "bigint"), Column("lifetime_spend_minor", "bigint")),
@@ -322,7 +338,7 @@ class SqlPosUnitOfWork(
 # them since (or holds them), the guard matches no row, nothing is written and the statement returns no row. So a
 # purchase costs two round trips and no explicit transaction: this read and this write. Arrays carry the
 # variable-length parts; parameters are named (the purchase's own columns by their names, from `PurchaseRow`).
-_PG_RECORD_PURCHASE = NamedStatement(
+_PG_RECORD_PURCHASE_SQL = (
     """
 WITH balance AS (
   UPDATE member_balances SET balance = :balance_after::bigint, version = version + 1
@@ -380,6 +396,24 @@ RETURNING terminal_id
         "{purchase_values}", ", ".join("(SELECT id FROM tx)" if c == "tx_id" else f":{c}" for c in _PURCHASE_COLUMNS)
     )
 )
+_PG_RECORD_PURCHASE = NamedStatement(_PG_RECORD_PURCHASE_SQL)
+
+
+# The same statement for a purchase paid in part from wallets: one more CTE, hanging on `balance` like the others,
+# takes each tender from its wallet by a relative update; the wallets' CHECK refuses an overdraw, so the statement
+# fails whole (nothing written) when a concurrent payment got there first. A purchase without tenders sends the
+# statement above, unchanged.
+_PG_RECORD_PURCHASE_WITH_WALLETS = NamedStatement(
+    _PG_RECORD_PURCHASE_SQL.replace(
+        "), tx AS (",
+        """), wallet_debits AS (
+  UPDATE wallets SET balance_minor = wallets.balance_minor - x.amount, version = wallets.version + 1
+  FROM balance, unnest(:wallet_accounts::bigint[], :wallet_amounts::bigint[]) AS x(account_id, amount)
+  WHERE wallets.account_id = x.account_id
+), tx AS (""",
+        1,
+    )
+)
 
 
 async def _record_purchase_pg(db: Db, write: PurchaseWrite, expected_version: int | None) -> bool:
@@ -420,7 +454,14 @@ async def _record_purchase_pg(db: Db, write: PurchaseWrite, expected_version: in
         status_code=response.status_code,
         response=json.dumps(response.body, separators=(",", ":")),
     )
-    written = await db.fetchval(_PG_RECORD_PURCHASE.sql, *_PG_RECORD_PURCHASE.arguments(values))
+    statement = _PG_RECORD_PURCHASE
+    if write.wallet_debits:
+        statement = _PG_RECORD_PURCHASE_WITH_WALLETS
+        values.update(
+            wallet_accounts=[account for account, _ in write.wallet_debits],
+            wallet_amounts=[amount for _, amount in write.wallet_debits],
+        )
+    written = await db.fetchval(statement.sql, *statement.arguments(values))
     return written is not None
 
 
@@ -454,6 +495,8 @@ async def _record_purchase_portable(uow: SqlPosUnitOfWork, write: PurchaseWrite,
         allowed=(p.terminal.terminal_id, p.terminal.outlet_id, p.cashier_login),
     ):
         return False
+    for account_id, amount in write.wallet_debits:  # the wallets' CHECK refuses an overdraw
+        await uow.add_to_wallet(account_id, -amount)
     tx_id = None
     if write.transaction is not None:
         tx_id = await uow.post(

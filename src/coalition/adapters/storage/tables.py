@@ -36,6 +36,7 @@ from coalition.adapters.storage.schema.ledger import (
     lots,
     member_balances,
     postings,
+    wallets,
 )
 from coalition.adapters.storage.schema.members import (
     cards,
@@ -118,5 +119,6 @@ __all__ = [
     "sign_in_counters",
     "terminals",
     "visits",
+    "wallets",
     "web_sessions",
 ]

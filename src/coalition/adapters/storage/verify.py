@@ -44,6 +44,19 @@ CHECKS: tuple[Check, ...] = (
         "ON s.account_id = b.account_id WHERE b.balance <> COALESCE(s.total, 0)",
     ),
     Check(
+        "wallet-balances-equal-postings",
+        "every member wallet's running balance equals the sum of its postings",
+        "SELECT w.account_id, w.balance_minor, COALESCE(s.total, 0) FROM wallets w "
+        "LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM postings GROUP BY account_id) s "
+        "ON s.account_id = w.account_id WHERE w.balance_minor <> COALESCE(s.total, 0)",
+    ),
+    Check(
+        "wallets-within-credit-limit",
+        "no wallet is below minus its credit limit",
+        "SELECT account_id, balance_minor, credit_limit_minor FROM wallets "
+        "WHERE balance_minor + credit_limit_minor < 0 OR credit_limit_minor < 0",
+    ),
+    Check(
         "lots-cover-balance",
         "a member's open lots hold exactly the balance when it is positive, nothing when it is a debt",
         "SELECT b.account_id, b.balance, COALESCE(l.open, 0) FROM member_balances b "

@@ -37,6 +37,7 @@ from coalition.application.ports import (
 from coalition.application.purchases.load import checkout_context
 from coalition.application.purchases.support import PurchaseSupport
 from coalition.application.purchases.write import Extras, purchase_record, purchase_result
+from coalition.application.tenders import parse_tenders
 from coalition.domain.checkout import Sale, decide
 from coalition.domain.coupons import Coupon, accept_coupons, normalize_codes
 from coalition.domain.errors import (
@@ -60,6 +61,7 @@ from coalition.domain.purchase import (
 )
 from coalition.domain.rules.engine import CompiledRuleSet
 from coalition.domain.rules.pricing import most_lots_per_purchase
+from coalition.domain.tenders import Funds
 
 MAX_BATCH_SIZE = 1000
 
@@ -240,10 +242,15 @@ class _Planner:
         state = await self._sweep(member, self.states[member.member_id])
         rules = self.rules if purchase.occurred_at is None else self.rules_then.get(purchase.occurred_at, self.rules)
         tier = self.batch.member_tiers.get(member.member_id)  # moved by an earlier purchase of the batch
+        tenders = parse_tenders(purchase.tenders, self.pc.program.currency, self.pc.limits.max_amount_minor)
         context = await checkout_context(
-            self.service, self.uow, self.ctx, self.pc, rules, member, state, moment, coupons, tier
+            self.service, self.uow, self.ctx, self.pc, rules, member, state, moment, coupons, tier, tenders=tenders
         )
-        decision = decide(context, Sale(check_minor, lines, purchase.redeem_points, moment))
+        if context.funds:  # what earlier purchases of this batch took from the same wallets
+            context = replace(context, funds=tuple(self._after_batch(funds) for funds in context.funds))
+        decision = decide(context, Sale(check_minor, lines, purchase.redeem_points, moment, tenders))
+        for account_id, amount in decision.wallet_debits:
+            self.batch.wallet_debits[account_id] = self.batch.wallet_debits.get(account_id, 0) + amount
         if decision.new_tier is not None:
             self.batch.member_tiers[member.member_id] = decision.new_tier
         tx_id = None
@@ -265,7 +272,7 @@ class _Planner:
         extras = Extras.of(decision, new_purchase.id, member.member_id, self.now)
         if extras.gifts:
             self.gift_grants.append((extras, context.accounts))
-        body = purchase_result(new_purchase, decision, extras, self.pc.program.currency).json()
+        body = purchase_result(new_purchase, decision, extras, self.pc.program.currency, tendered=bool(tenders)).json()
         for coupon in extras.used:
             self.coupons[coupon.code] = replace(coupon, uses=coupon.uses + 1)
             self.batch.coupon_uses.append((coupon.id, new_purchase.id))
@@ -275,6 +282,13 @@ class _Planner:
             IdempotencyRecord(self.ctx.terminal_id, key, StoredResponse(item.request_hash, 201, body))
         )
         return CommandResult(201, body, response_stored=True)
+
+    def _after_batch(self, funds: Funds) -> Funds:
+        spent = self.batch.wallet_debits.get(funds.account_id, 0)
+        if not spent:
+            return funds
+        left = None if funds.spend_left_minor is None else funds.spend_left_minor - spent
+        return replace(funds, balance_minor=funds.balance_minor - spent, spend_left_minor=left)
 
     async def _sweep(self, member: MemberRef, state: MemberPoints) -> MemberPoints:
         if not has_expired_lots(state, self.now):

@@ -13,11 +13,13 @@ from datetime import datetime
 from coalition.application.commands import customer_candidates, member_history, member_not_found, zone_named
 from coalition.application.ports import MemberRef, PosUnitOfWork, ProgramContext, TerminalContext
 from coalition.application.purchases.support import PurchaseSupport
+from coalition.application.tenders import load_funds
 from coalition.domain.checkout import CheckoutContext, Till, gift_codes, needs_open_visit
 from coalition.domain.coupons import Coupon, accept_coupons
 from coalition.domain.purchase import MemberPoints
 from coalition.domain.rules.context import MemberFacts
 from coalition.domain.rules.engine import CompiledRuleSet
+from coalition.domain.tenders import Funds, TenderRequest
 
 
 @functools.lru_cache(maxsize=1024)
@@ -37,9 +39,11 @@ async def checkout_context(
     moment: datetime,
     coupons: tuple[Coupon, ...] = (),
     tier: str | None = None,
+    tenders: tuple[TenderRequest, ...] = (),
 ) -> CheckoutContext:
     """The context of one purchase of `member` (their `points` read, locked or not, by the caller) at `moment`.
-    `tier`: the member's tier when an earlier purchase of the same batch moved it."""
+    `tier`: the member's tier when an earlier purchase of the same batch moved it. The funds its `tenders` name
+    are read only when it has some."""
     history = visit = None
     codes: tuple[str, ...] = ()
     if rules is not None:  # what a rule set may read; most networks' purchases need none of it
@@ -49,6 +53,10 @@ async def checkout_context(
         if needs_open_visit(rules, ctx.partner_name, ctx.outlet_name):
             visit = await uow.open_visit_of(member.member_id)
         codes = gift_codes(rules, ctx.partner_name, ctx.outlet_name)
+    funds: tuple[Funds, ...] = ()
+    prepaid: int | None = None
+    if tenders:
+        funds, prepaid = await load_funds(uow, ctx, member.member_id, pc.program.currency, tenders, support.clock.now())
     return CheckoutContext(
         till=till_of(ctx),
         program=pc.program,
@@ -62,6 +70,8 @@ async def checkout_context(
         open_visit_id=visit.id if visit is not None else None,
         gift_types=await uow.gift_types(ctx.network_id, codes) if codes else {},
         matrix=await support.matrix(uow, ctx.network_id),
+        funds=funds,
+        prepaid_account=prepaid,
     )
 
 

@@ -32,9 +32,12 @@ from coalition.application.purchases.load import (
 from coalition.application.purchases.results import QuoteResult
 from coalition.application.purchases.support import PurchaseSupport
 from coalition.application.purchases.write import Extras, purchase_record, purchase_result
+from coalition.application.tenders import parse_tenders
 from coalition.domain.checkout import Sale, decide
 from coalition.domain.coupons import normalize_codes
+from coalition.domain.errors import InsufficientFunds
 from coalition.domain.purchase import has_expired_lots
+from coalition.domain.tenders import TenderKind, TenderRequest
 
 
 class Purchases:
@@ -49,15 +52,18 @@ class Purchases:
         async with support.unit_of_work() as uow:
             pc = await support.program_context(uow, ctx.network_id)
             check_minor, lines = parse_basket(pc.program, purchase.amount, purchase.items, pc.limits)
+            tenders = parse_tenders(purchase.tenders, pc.program.currency, pc.limits.max_amount_minor)
             member = await find_member(uow, ctx, purchase.customer)
             require_usable_card(member)
             points = await uow.member_points(member)
             now = support.clock.now()
             moment = support.occurred_at_window.moment(purchase.occurred_at, now)
             coupons = await accepted_coupons(uow, ctx, member, codes, moment, lock=False)  # valid at the sale's time
-            context = await checkout_context(support, uow, ctx, pc, rules, member, points, moment, coupons)
-        decision = decide(context, Sale(check_minor, lines, purchase.redeem_points, moment))
-        return QuoteResult.of(pc.program, decision)
+            context = await checkout_context(
+                support, uow, ctx, pc, rules, member, points, moment, coupons, tenders=tenders
+            )
+        decision = decide(context, Sale(check_minor, lines, purchase.redeem_points, moment, tenders))
+        return QuoteResult.of(pc.program, decision, tendered=bool(tenders))
 
     async def purchase(
         self, ctx: TerminalContext, purchase: PurchaseInput, idempotency_key: str | None, request_hash: str
@@ -72,6 +78,7 @@ class Purchases:
             pc = await support.program_context(uow, ctx.network_id)
             program = pc.program
             check_minor, lines = parse_basket(program, purchase.amount, purchase.items, pc.limits)
+            tenders = parse_tenders(purchase.tenders, program.currency, pc.limits.max_amount_minor)
             await support.require_cashier(uow, ctx, purchase.cashier)
             now = support.clock.now()
             moment = support.occurred_at_window.moment(purchase.occurred_at, now)
@@ -88,13 +95,15 @@ class Purchases:
             if codes and not locked:
                 return None  # coupons are checked and counted under their lock
             coupons = await accepted_coupons(uow, ctx, member, codes, moment, lock=True)  # at the sale's time
-            context = await checkout_context(support, uow, ctx, pc, rules, member, points, moment, coupons)
-            decision = decide(context, Sale(check_minor, lines, purchase.redeem_points, moment))
+            context = await checkout_context(
+                support, uow, ctx, pc, rules, member, points, moment, coupons, tenders=tenders
+            )
+            decision = decide(context, Sale(check_minor, lines, purchase.redeem_points, moment, tenders))
             if (decision.new_tier is not None or decision.coupons_issued or decision.gifts) and not locked:
                 return None  # more than one statement: write them all under the lock, in one transaction
             new_purchase = purchase_record(ctx, purchase, member, receipt, lines, decision, moment)
             extras = Extras.of(decision, new_purchase.id, member.member_id, now)
-            body = purchase_result(new_purchase, decision, extras, program.currency).json()
+            body = purchase_result(new_purchase, decision, extras, program.currency, tendered=bool(tenders)).json()
             write = PurchaseWrite(
                 purchase=new_purchase,
                 transaction=decision.transaction,
@@ -104,9 +113,13 @@ class Purchases:
                 lifetime_spend_after_minor=decision.lifetime_spend_after_minor,
                 idempotency=IdempotencyRecord(ctx.terminal_id, key, StoredResponse(request_hash, 201, body)),
                 recorded_at=now,
+                wallet_debits=decision.wallet_debits,
             )
-            if not await uow.record_purchase(write, expected_version):
-                return None
+            try:
+                if not await uow.record_purchase(write, expected_version):
+                    return None
+            except InsufficientFunds as error:  # a concurrent payment got there first: the wallets' CHECK refused
+                raise InsufficientFunds(error.detail, field=wallet_field(tenders)) from error
             if decision.new_tier is not None:
                 await uow.set_member_labels(member.member_id, tier=decision.new_tier, segments=None)
             await extras.write(uow, ctx, context.accounts, program.money_asset, now)
@@ -129,3 +142,11 @@ class Purchases:
         if result is None:
             raise RuntimeError("a purchase under the member's lock was not written")
         return result
+
+
+def wallet_field(tenders: tuple[TenderRequest, ...]) -> str:
+    """The field a wallet's refusal names: its first tender's amount (or the tender, when it names none)."""
+    for index, tender in enumerate(tenders):
+        if tender.kind is TenderKind.WALLET:
+            return f"tenders[{index}].amount" if tender.amount_minor is not None else f"tenders[{index}]"
+    return "tenders"

@@ -13,6 +13,7 @@ from coalition.domain.coupons import NewCoupon
 from coalition.domain.gifts import Gift
 from coalition.domain.money import format_basis_points, format_minor
 from coalition.domain.purchase import NewLot, expiring_lots
+from coalition.domain.tenders import TenderApplied
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,33 @@ def points_expiring(new_lots: tuple[NewLot, ...]) -> tuple[PointsExpiring, ...]:
     return tuple(PointsExpiring(lot.points, lot.expires_at, lot.ends_with_visit_id) for lot in expiring_lots(new_lots))
 
 
+@dataclass(frozen=True, slots=True)
+class PaidBy:
+    """What a tender paid of a purchase (its kind, amount and label: a wallet's currency, a gift card's number)."""
+
+    kind: str
+    amount_minor: int
+    label: str = ""
+
+    @classmethod
+    def of(cls, tender: TenderApplied) -> PaidBy:
+        return cls(tender.kind.value, tender.amount_minor, tender.label)
+
+    def json(self, currency: str) -> dict[str, Any]:
+        return {"kind": self.kind, "amount": format_minor(self.amount_minor, currency), "label": self.label}
+
+
+def _tenders_json(tenders: tuple[PaidBy, ...] | None, to_collect_minor: int, currency: str) -> dict[str, Any]:
+    """Only for a request with tenders: what each paid and what is left to collect at the till."""
+    if tenders is None:
+        return {}
+    return {"tenders": [t.json(currency) for t in tenders], "to_collect": format_minor(to_collect_minor, currency)}
+
+
+def paid_by(decision: Decision, tendered: bool) -> tuple[PaidBy, ...] | None:
+    return tuple(PaidBy.of(tender) for tender in decision.tenders) if tendered else None
+
+
 def _expiring_json(expiring: tuple[PointsExpiring, ...]) -> dict[str, Any]:
     return {"points_expiring": [part.json() for part in expiring]} if expiring else {}
 
@@ -82,9 +110,11 @@ class QuoteResult:
     tier: TierTerms | None = None  # the program's tier, when no rule set priced it
     rule_set_version: int | None = None
     applied_rules: tuple[str, ...] = ()
+    tenders: tuple[PaidBy, ...] | None = None  # None: the request named no tenders
+    to_collect_minor: int = 0
 
     @classmethod
-    def of(cls, program: BonusProgram, decision: Decision) -> QuoteResult:
+    def of(cls, program: BonusProgram, decision: Decision, *, tendered: bool = False) -> QuoteResult:
         q = decision.quote
         return cls(
             points_balance=q.points_balance,
@@ -99,6 +129,8 @@ class QuoteResult:
             tier=TierTerms.of(program, q.tier) if q.tier is not None else None,
             rule_set_version=q.rule_set_version,
             applied_rules=q.applied_rules,
+            tenders=paid_by(decision, tendered),
+            to_collect_minor=decision.to_collect_minor,
         )
 
     def json(self) -> dict[str, Any]:
@@ -117,7 +149,7 @@ class QuoteResult:
             answer["tier"] = self.tier.json(currency)
         if self.rule_set_version is not None:
             answer |= {"rule_set_version": self.rule_set_version, "applied_rules": list(self.applied_rules)}
-        return answer
+        return answer | _tenders_json(self.tenders, self.to_collect_minor, currency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +215,8 @@ class PurchaseResult:
     coupons_issued: tuple[IssuedCoupon, ...] = ()
     gifts_granted: tuple[GrantedGift, ...] = ()
     points_expiring: tuple[PointsExpiring, ...] = ()
+    tenders: tuple[PaidBy, ...] | None = None  # None: the request named no tenders
+    to_collect_minor: int = 0
 
     def json(self) -> dict[str, Any]:
         currency = self.currency
@@ -208,4 +242,6 @@ class PurchaseResult:
             answer["coupons_issued"] = [coupon.json() for coupon in self.coupons_issued]
         if self.gifts_granted:
             answer["gifts_granted"] = [gift.json() for gift in self.gifts_granted]
-        return answer | _expiring_json(self.points_expiring)
+        return (
+            answer | _expiring_json(self.points_expiring) | _tenders_json(self.tenders, self.to_collect_minor, currency)
+        )

@@ -8,7 +8,13 @@ from datetime import datetime, timedelta
 
 from coalition.application.commands import PurchaseInput
 from coalition.application.ports import MemberRef, NewPurchase, PosUnitOfWork, TerminalContext
-from coalition.application.purchases.results import GrantedGift, IssuedCoupon, PurchaseResult, points_expiring
+from coalition.application.purchases.results import (
+    GrantedGift,
+    IssuedCoupon,
+    PurchaseResult,
+    paid_by,
+    points_expiring,
+)
 from coalition.application.record_ids import new_record_id
 from coalition.domain.checkout import Decision
 from coalition.domain.coupons import Coupon, NewCoupon, issued_coupon
@@ -103,7 +109,9 @@ def purchase_record(
     )
 
 
-def purchase_result(purchase: NewPurchase, decision: Decision, extras: Extras, currency: str) -> PurchaseResult:
+def purchase_result(
+    purchase: NewPurchase, decision: Decision, extras: Extras, currency: str, *, tendered: bool = False
+) -> PurchaseResult:
     """The answer to a committed purchase, stored with it for replays."""
     return PurchaseResult(
         id=purchase.id,
@@ -123,6 +131,8 @@ def purchase_result(purchase: NewPurchase, decision: Decision, extras: Extras, c
         coupons_issued=tuple(IssuedCoupon.of(coupon) for coupon in extras.issued),
         gifts_granted=tuple(GrantedGift.of(gift) for gift in extras.gifts),
         points_expiring=points_expiring(decision.new_lots),
+        tenders=paid_by(decision, tendered),
+        to_collect_minor=decision.to_collect_minor,
     )
 
 

@@ -14,6 +14,7 @@ from coalition.domain.permissions import OPEN, Matrix
 from coalition.domain.purchase import BasketLine, MemberPoints, PointsAccounts
 from coalition.domain.rules.context import MemberFacts
 from coalition.domain.rules.engine import CompiledRuleSet
+from coalition.domain.tenders import Funds, TenderRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,8 @@ class CheckoutContext:
     open_visit_id: str | None = None
     gift_types: Mapping[str, GiftType] = field(default_factory=dict)
     matrix: Matrix = OPEN
+    funds: tuple[Funds, ...] = ()  # the sources the sale's tenders name (read only when it has tenders)
+    prepaid_account: int | None = None  # the outlet's partner's PREPAID account (with funds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +60,4 @@ class Sale:
     lines: tuple[BasketLine, ...]
     redeem_points: int | None
     moment: datetime
+    tenders: tuple[TenderRequest, ...] = ()  # paid after discounts and points, in this order

@@ -10,12 +10,14 @@ from coalition.domain.checkout.context import CheckoutContext, Sale
 from coalition.domain.coupons import Coupon
 from coalition.domain.errors import Conflict
 from coalition.domain.gifts import GiftType
-from coalition.domain.ledger import Transaction
+from coalition.domain.ledger import Transaction, TransactionKind, money_asset, require_valid
 from coalition.domain.lots import LotTake
 from coalition.domain.permissions import POINTS, Operation, gift_counter
 from coalition.domain.purchase import AccrualPlace, NewLot, plan_purchase, points_balance
 from coalition.domain.rules.builtin import builtin_quote, quote_in_force
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
+from coalition.domain.tenders import NO_TENDERS, TenderApplied, TenderKind, TenderPlan, apply_tenders
+from coalition.domain.wallets import wallet_counter
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,17 @@ class Decision:
     coupons_issued: tuple[CouponIssue, ...] = ()
     gifts: tuple[GiftGrant, ...] = ()
     new_tier: str | None = None
+    tenders: tuple[TenderApplied, ...] = ()  # what each tender paid, in the order given
+    to_collect_minor: int = 0  # what is left to take at the till: the amount due less the tenders
+
+    @property
+    def wallet_debits(self) -> tuple[tuple[int, int], ...]:
+        """(wallet account, minor units) the tenders take from wallets, once per wallet."""
+        debits: dict[int, int] = {}
+        for tender in self.tenders:
+            if tender.kind is TenderKind.WALLET:
+                debits[tender.account_id] = debits.get(tender.account_id, 0) + tender.amount_minor
+        return tuple(debits.items())
 
 
 def decide(context: CheckoutContext, sale: Sale) -> Decision:
@@ -74,9 +87,10 @@ def decide(context: CheckoutContext, sale: Sale) -> Decision:
         priced=quote,
         place=AccrualPlace(till.zone, context.open_visit_id),
     )
+    tenders = _tenders(context, sale, quote.amount_due_minor)
     return Decision(
         quote=quote,
-        transaction=plan.transaction,
+        transaction=_with_tenders(plan.transaction, tenders),
         lot_takes=plan.lot_takes,
         new_lots=plan.new_lots,
         balance_after=plan.balance_after,
@@ -85,6 +99,33 @@ def decide(context: CheckoutContext, sale: Sale) -> Decision:
         coupons_issued=_coupon_issues(quote) if quote.coupons_to_issue else (),
         gifts=_gifts(context, quote) if quote.gifts_to_grant else (),
         new_tier=_tier_change(context, quote),
+        tenders=tenders.applied,
+        to_collect_minor=tenders.to_collect_minor if sale.tenders else quote.amount_due_minor,
+    )
+
+
+def _tenders(context: CheckoutContext, sale: Sale, amount_due_minor: int) -> TenderPlan:
+    """The sale's tenders paid from what is left after discounts and points, where the matrix lets this outlet
+    take them (`spend` on `wallet:<currency>`; gift cards: `spend` on `gift_card`)."""
+    if not sale.tenders:
+        return NO_TENDERS
+    till, currency = context.till, context.program.currency
+    for kind in dict.fromkeys(tender.kind for tender in sale.tenders):  # in the order named
+        counter = wallet_counter(currency) if kind is TenderKind.WALLET else "gift_card"
+        context.matrix.require(till.outlet_id, till.outlet_name, counter, Operation.SPEND)
+    if context.prepaid_account is None:
+        raise ValueError("a sale with tenders needs the outlet's PREPAID account in its context")
+    return apply_tenders(sale.tenders, context.funds, amount_due_minor, context.prepaid_account, money_asset(currency))
+
+
+def _with_tenders(transaction: Transaction | None, tenders: TenderPlan) -> Transaction | None:
+    """The purchase's transaction with the tenders' postings (a transaction of its own when no points move)."""
+    if not tenders.postings:
+        return transaction
+    if transaction is None:
+        return require_valid(Transaction(TransactionKind.PURCHASE, tenders.postings))
+    return require_valid(
+        Transaction(transaction.kind, (*transaction.postings, *tenders.postings), memo=transaction.memo)
     )
 
 

@@ -98,3 +98,27 @@ lot_takes = Table(
     Column("points", BigInteger, nullable=False),
     CheckConstraint("points > 0", name="points_positive"),
 )
+
+
+# A member's prepaid wallet of one currency (issue 14). Its running balance lives here, beside its limits, so the
+# purchase's one statement guards it: the CHECK refuses any write that would take it below −credit limit, however
+# many payments race (member_balances keeps one row per member: points; its joins by member_id stay as they are).
+wallets = Table(
+    "wallets",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id"), primary_key=True),
+    Column("network_id", Id, ForeignKey("networks.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("balance_minor", BigInteger, nullable=False, server_default="0"),
+    Column("credit_limit_minor", BigInteger, nullable=False, server_default="0"),
+    Column("daily_spend_limit_minor", BigInteger, nullable=True),
+    Column("status", String(16), nullable=False, server_default="open"),
+    Column("version", BigInteger, nullable=False, server_default="0"),
+    Column("created_at", Timestamp, nullable=False),
+    UniqueConstraint("member_id", "currency"),
+    CheckConstraint("credit_limit_minor >= 0", name="credit_limit_non_negative"),
+    CheckConstraint("balance_minor + credit_limit_minor >= 0", name="within_credit_limit"),
+    CheckConstraint("daily_spend_limit_minor IS NULL OR daily_spend_limit_minor > 0", name="daily_limit_positive"),
+    CheckConstraint("status IN ('open', 'closed')", name="status"),
+)

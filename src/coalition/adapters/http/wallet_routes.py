@@ -1,0 +1,165 @@
+"""Wallets over HTTP (issue 14): the till tops a member's wallet up and reads its balance and history (terminal key);
+the administrator sets a member's credit and daily limits and closes a wallet (admin key). Paying with a wallet is a
+tender of POST /v1/purchases."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, StrictStr
+
+from coalition.adapters.http.clean_input import CheckedRoute
+from coalition.adapters.http.dependencies import (
+    NetworkAdmin,
+    PathId,
+    PosWriteOf,
+    Svc,
+    Terminal,
+    pos_write_doc,
+    terminal_doc,
+)
+from coalition.adapters.http.schemas import Amount, Body
+from coalition.application import wallets_pos
+from coalition.application.wallet_admin import UNCHANGED, WalletAdmin
+
+router = APIRouter(prefix="/v1", tags=["Wallets"], route_class=CheckedRoute)
+admin_router = APIRouter(prefix="/v1/admin", tags=["Admin"], route_class=CheckedRoute)
+
+Currency = Annotated[StrictStr | None, Field(default=None, min_length=3, max_length=3, examples=["EUR"])]
+
+
+class TopUpBody(Body):
+    customer: StrictStr = Field(min_length=1, max_length=256, description="any identifier of the member")
+    amount: Amount = Field(description="the money taken at this outlet, put on the wallet")
+    currency: Currency = None
+    cashier: StrictStr | None = Field(default=None, max_length=100, description="the cashier's login")
+
+    def to_input(self) -> wallets_pos.TopUpInput:
+        return wallets_pos.TopUpInput(self.customer, self.amount, self.currency, self.cashier)
+
+
+class WalletLimitsBody(Body):
+    currency: Currency = None
+    credit_limit: Amount | None = Field(default=None, description="the wallet may go down to −this; 0: no credit")
+    daily_spend_limit: Amount | None = Field(default=None, description="at most this much a day; null: no limit")
+
+
+class CloseWalletBody(Body):
+    currency: Currency = None
+
+
+class WalletAnswer(BaseModel):
+    member: int
+    currency: str
+    balance: str = Field(description="negative: the member owes it (within the credit limit)")
+    credit_limit: str
+    available: str = Field(description="what the wallet can pay now: down to −credit limit, within today's limit")
+    daily_spend_limit: str | None
+    daily_left: str | None
+    status: str = Field(description="open or closed")
+
+
+class ToppedUpAnswer(WalletAnswer):
+    topped_up: str
+    transaction: int
+    recorded_at: str
+
+
+class WalletLineAnswer(BaseModel):
+    transaction: int
+    kind: str = Field(description="top_up, purchase, refund")
+    occurred_at: str
+    recorded_at: str
+    outlet: str | None
+    amount: str = Field(description="+ into the wallet, − out of it")
+    balance_after: str
+    memo: str
+
+
+class WalletHistoryAnswer(BaseModel):
+    member: int
+    currency: str
+    lines: list[WalletLineAnswer]
+
+
+def _answer(result: Any) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else None
+    return JSONResponse(result.body, status_code=result.status_code, headers=headers)
+
+
+@router.post(
+    "/wallets/top-ups",
+    status_code=201,
+    response_model=ToppedUpAnswer,
+    summary="Top a member's wallet up with money taken at this outlet",
+    openapi_extra=pos_write_doc(),
+)
+async def top_up(body: TopUpBody, w: PosWriteOf) -> JSONResponse:
+    """Where the permissions matrix allows `top_up` on `wallet:<currency>`; the outlet's partner owes the money to
+    the node until the wallet is spent."""
+    return _answer(await wallets_pos.top_up(w.svc.pos, w.ctx, body.to_input(), w.key, w.fingerprint))
+
+
+@router.get(
+    "/members/{identifier}/wallet",
+    response_model=WalletAnswer,
+    summary="A member's wallet: balance, credit limit, what it can pay now and today",
+    openapi_extra=terminal_doc(),
+)
+async def wallet(
+    identifier: str, svc: Svc, ctx: Terminal, currency: Annotated[str | None, Query(max_length=3)] = None
+) -> WalletAnswer:
+    """Budgeted with the member lookups of this terminal (README "Rate limits")."""
+    view = await svc.member_lookups.budgeted(ctx, lambda: wallets_pos.balance(svc.pos, ctx, identifier, currency))
+    return WalletAnswer(**view.json())
+
+
+@router.get(
+    "/members/{identifier}/wallet/history",
+    response_model=WalletHistoryAnswer,
+    summary="A member's wallet movements, oldest first, with the balance after each",
+    openapi_extra=terminal_doc(),
+)
+async def wallet_history(
+    identifier: str,
+    svc: Svc,
+    ctx: Terminal,
+    currency: Annotated[str | None, Query(max_length=3)] = None,
+    limit: Annotated[int, Query(ge=1, le=wallets_pos.MAX_HISTORY)] = 100,
+) -> WalletHistoryAnswer:
+    found = await svc.member_lookups.budgeted(
+        ctx, lambda: wallets_pos.history(svc.pos, ctx, identifier, currency, limit)
+    )
+    return WalletHistoryAnswer(**found)
+
+
+@admin_router.put(
+    "/members/{member_id}/wallet",
+    response_model=WalletAnswer,
+    summary="Set a member's wallet credit limit and daily spending limit (the fields given)",
+)
+async def set_wallet_limits(member_id: PathId, body: WalletLimitsBody, svc: Svc, admin: NetworkAdmin) -> WalletAnswer:
+    given = body.model_fields_set
+    view = await WalletAdmin(svc.pos).set_limits(
+        admin.id,
+        admin.currency,
+        member_id,
+        currency=body.currency,
+        credit_limit=body.credit_limit,
+        daily_spend_limit=body.daily_spend_limit if "daily_spend_limit" in given else UNCHANGED,
+    )
+    return WalletAnswer(**view)
+
+
+@admin_router.post(
+    "/members/{member_id}/wallet/close",
+    response_model=WalletAnswer,
+    summary="Close a member's wallet: it pays no more and takes no refunds",
+)
+async def close_wallet(
+    member_id: PathId, svc: Svc, admin: NetworkAdmin, body: CloseWalletBody | None = None
+) -> WalletAnswer:
+    currency = body.currency if body is not None else None
+    return WalletAnswer(**await WalletAdmin(svc.pos).close(admin.id, admin.currency, member_id, currency))

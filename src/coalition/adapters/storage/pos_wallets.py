@@ -1,0 +1,186 @@
+"""The POS unit of work's wallets: a member's prepaid money (row `wallets`, its ledger account member_wallet), the
+partners' PREPAID accounts (created on first use), top-ups and refunds into a wallet, limits and history.
+
+A wallet's balance changes only by a relative update (`balance_minor + x`): the CHECK
+`balance_minor + credit_limit_minor >= 0` refuses the write that would overdraw it, whatever raced it (driver.py
+turns that refusal into InsufficientFunds)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from coalition.adapters.storage.pos_base import SqlPart
+from coalition.application.pos_ports.wallets import PaidTender, WalletLine
+from coalition.domain.ledger import AccountPurpose, OwnerKind, TransactionKind, money_asset
+from coalition.domain.wallets import Wallet, WalletStatus
+
+_WALLET = (
+    "SELECT account_id, member_id, currency, balance_minor, credit_limit_minor, daily_spend_limit_minor, status "
+    "FROM wallets "
+)
+
+
+# One row whether or not the member has a wallet: the wallet, today's spend (only under a daily limit) and the
+# partner's PREPAID account.
+_FOR_PAYMENT = """
+SELECT w.account_id, w.member_id, w.currency, w.balance_minor, w.credit_limit_minor, w.daily_spend_limit_minor,
+       w.status,
+       (SELECT a.id FROM accounts a WHERE a.network_id = $3 AND a.owner_kind = 'partner' AND a.owner_id = $4
+          AND a.purpose = 'prepaid' AND a.asset = $5) AS prepaid_id,
+       CASE WHEN w.daily_spend_limit_minor IS NULL THEN 0 ELSE
+         (SELECT COALESCE(SUM(-p.amount), 0) FROM postings p JOIN ledger_transactions t ON t.id = p.tx_id
+           WHERE p.account_id = w.account_id AND p.amount < 0 AND t.kind = 'purchase' AND t.recorded_at >= $6)
+       END AS spent
+FROM (SELECT 1 AS one) AS x LEFT JOIN wallets w ON w.member_id = $1 AND w.currency = $2
+"""
+
+
+def _wallet(row: Any) -> Wallet:
+    return Wallet(
+        account_id=int(row["account_id"]),
+        member_id=int(row["member_id"]),
+        currency=row["currency"],
+        balance_minor=int(row["balance_minor"]),
+        credit_limit_minor=int(row["credit_limit_minor"]),
+        daily_spend_limit_minor=row["daily_spend_limit_minor"],
+        status=WalletStatus(row["status"]),
+    )
+
+
+class SqlWallets(SqlPart):
+    """The `WalletsPort` in SQL."""
+
+    async def wallet(self, member_id: int, currency: str) -> Wallet | None:
+        row = await self.db.fetchrow(_WALLET + "WHERE member_id = $1 AND currency = $2", member_id, currency)
+        return None if row is None else _wallet(row)
+
+    async def wallet_of_account(self, account_id: int) -> Wallet | None:
+        row = await self.db.fetchrow(_WALLET + "WHERE account_id = $1", account_id)
+        return None if row is None else _wallet(row)
+
+    async def open_wallet(self, network_id: int, member_id: int, currency: str, now: datetime) -> Wallet:
+        found = await self.wallet(member_id, currency)
+        if found is not None:
+            return found
+        account_id = await self._account(
+            network_id, OwnerKind.MEMBER, member_id, AccountPurpose.MEMBER_WALLET, money_asset(currency)
+        )
+        await self.db.execute(
+            "INSERT INTO wallets (account_id, network_id, member_id, currency, created_at) VALUES ($1, $2, $3, $4, $5) "
+            "ON CONFLICT DO NOTHING",
+            account_id,
+            network_id,
+            member_id,
+            currency,
+            now,
+        )
+        created = await self.wallet(member_id, currency)
+        if created is None:
+            raise LookupError(f"member {member_id} has no {currency} wallet")
+        return created
+
+    async def wallet_spent_since(self, account_id: int, since: datetime) -> int:
+        spent = await self.db.fetchval(
+            "SELECT COALESCE(SUM(-p.amount), 0) FROM postings p JOIN ledger_transactions t ON t.id = p.tx_id "
+            "WHERE p.account_id = $1 AND p.amount < 0 AND t.kind = $2 AND t.recorded_at >= $3",
+            account_id,
+            TransactionKind.PURCHASE.value,
+            since,
+        )
+        return int(spent)
+
+    async def prepaid_account(self, network_id: int, owner: OwnerKind, owner_id: int, currency: str) -> int:
+        return await self._account(network_id, owner, owner_id, AccountPurpose.PREPAID, money_asset(currency))
+
+    async def _account(self, network_id: int, owner: OwnerKind, owner_id: int, purpose: str, asset: str) -> int:
+        """The account of this owner, purpose and asset; created when there is none (a race inserts it once)."""
+        select = (
+            "SELECT id FROM accounts WHERE network_id = $1 AND owner_kind = $2 AND owner_id = $3 AND purpose = $4 "
+            "AND asset = $5"
+        )
+        arguments = (network_id, owner.value, owner_id, str(purpose), asset)
+        found = await self.db.fetchval(select, *arguments)
+        if found is None:
+            await self.db.execute(
+                "INSERT INTO accounts (network_id, owner_kind, owner_id, purpose, asset) VALUES ($1, $2, $3, $4, $5) "
+                "ON CONFLICT DO NOTHING",
+                *arguments,
+            )
+            found = await self.db.fetchval(select, *arguments)
+        if found is None:
+            raise LookupError(f"no {purpose} account of {owner.value} {owner_id}")
+        return int(found)
+
+    async def wallet_for_payment(
+        self, network_id: int, member_id: int, partner_id: int, currency: str, since: datetime
+    ) -> tuple[Wallet | None, int, int | None]:
+        row = await self.db.fetchrow(
+            _FOR_PAYMENT, member_id, currency, network_id, partner_id, money_asset(currency), since
+        )
+        if row is None:
+            raise LookupError("the payment read returned no row")
+        wallet = None if row["account_id"] is None else _wallet(row)
+        prepaid = None if row["prepaid_id"] is None else int(row["prepaid_id"])
+        return wallet, int(row["spent"] or 0), prepaid
+
+    async def add_to_wallet(self, account_id: int, amount_minor: int) -> int:
+        balance = await self.db.fetchval(
+            "UPDATE wallets SET balance_minor = balance_minor + $2, version = version + 1 WHERE account_id = $1 "
+            "RETURNING balance_minor",
+            account_id,
+            amount_minor,
+        )
+        if balance is None:
+            raise LookupError(f"no wallet with account {account_id}")
+        return int(balance)
+
+    async def set_wallet_limits(self, account_id: int, credit_limit_minor: int, daily_minor: int | None) -> None:
+        await self.db.execute(
+            "UPDATE wallets SET credit_limit_minor = $2, daily_spend_limit_minor = $3, version = version + 1 "
+            "WHERE account_id = $1",
+            account_id,
+            credit_limit_minor,
+            daily_minor,
+        )
+
+    async def set_wallet_status(self, account_id: int, status: WalletStatus) -> None:
+        await self.db.execute(
+            "UPDATE wallets SET status = $2, version = version + 1 WHERE account_id = $1", account_id, status.value
+        )
+
+    async def wallet_history(self, account_id: int, limit: int) -> list[WalletLine]:
+        rows = await self.db.fetch(
+            "SELECT t.id, t.kind, t.occurred_at, t.recorded_at, t.memo, o.name AS outlet_name, SUM(p.amount) AS amount "
+            "FROM postings p JOIN ledger_transactions t ON t.id = p.tx_id LEFT JOIN outlets o ON o.id = t.outlet_id "
+            "WHERE p.account_id = $1 GROUP BY t.id, t.kind, t.occurred_at, t.recorded_at, t.memo, o.name ORDER BY t.id",
+            account_id,
+        )
+        lines: list[WalletLine] = []
+        running = 0
+        for row in rows:
+            running += int(row["amount"])
+            lines.append(
+                WalletLine(
+                    tx_id=int(row["id"]),
+                    kind=row["kind"],
+                    occurred_at=self._timestamp(row["occurred_at"]),
+                    recorded_at=self._timestamp(row["recorded_at"]),
+                    outlet_name=row["outlet_name"],
+                    amount_minor=int(row["amount"]),
+                    balance_after_minor=running,
+                    memo=row["memo"],
+                )
+            )
+        return lines[-limit:] if limit else lines
+
+    async def paid_tenders(self, tx_id: int) -> list[PaidTender]:
+        rows = await self.db.fetch(
+            "SELECT p.account_id, a.purpose, -p.amount AS amount "
+            "FROM postings p JOIN accounts a ON a.id = p.account_id "
+            "WHERE p.tx_id = $1 AND p.amount < 0 AND a.purpose IN ($2, $3) ORDER BY p.id",
+            tx_id,
+            AccountPurpose.MEMBER_WALLET.value,
+            AccountPurpose.GIFT_CARD.value,
+        )
+        return [PaidTender(int(r["account_id"]), r["purpose"], int(r["amount"])) for r in rows]
