@@ -50,6 +50,9 @@ class QuoteAnswer(BaseModel):
     )
     rule_set_version: int | None = None
     applied_rules: list[str] | None = None
+    coupons_used: list[str] | None = Field(
+        default=None, description="the presented coupons the purchase would use: a rule that applies reads them"
+    )
 
 
 class CouponIssuedAnswer(BaseModel):

@@ -82,6 +82,7 @@ class QuoteResult:
     tier: TierTerms | None = None  # the program's tier, when no rule set priced it
     rule_set_version: int | None = None
     applied_rules: tuple[str, ...] = ()
+    coupons_used: tuple[str, ...] = ()  # the presented coupons the purchase would use (a rule applied read them)
 
     @classmethod
     def of(cls, program: BonusProgram, decision: Decision) -> QuoteResult:
@@ -99,6 +100,7 @@ class QuoteResult:
             tier=TierTerms.of(program, q.tier) if q.tier is not None else None,
             rule_set_version=q.rule_set_version,
             applied_rules=q.applied_rules,
+            coupons_used=tuple(coupon.code for coupon in decision.coupons_used),
         )
 
     def json(self) -> dict[str, Any]:
@@ -117,6 +119,8 @@ class QuoteResult:
             answer["tier"] = self.tier.json(currency)
         if self.rule_set_version is not None:
             answer |= {"rule_set_version": self.rule_set_version, "applied_rules": list(self.applied_rules)}
+        if self.coupons_used:
+            answer["coupons_used"] = list(self.coupons_used)
         return answer
 
 
