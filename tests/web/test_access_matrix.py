@@ -53,6 +53,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/terminal/enrol"): CASHIER,
     ("GET", "/terminal/enrolled/{key}"): CASHIER,
     ("POST", "/terminal/gifts/{gift_id}/honour"): CASHIER,
+    ("POST", "/terminal/cards"): CASHIER,
+    ("POST", "/terminal/cards/{number}/{action}"): CASHIER,
     ("GET", "/console"): CONSOLE,
     ("GET", "/console/outlets"): CONSOLE,
     ("POST", "/console/outlets"): ADMINISTRATOR,
@@ -158,6 +160,7 @@ async def _ids(services: Services) -> dict[str, str]:
             "outlet_id": await first("SELECT MIN(id) FROM outlets"),
             "key": "no-such-attempt",
             "gift_id": "no-such-gift",
+            "action": "block",
             "version": "1",
             "number": "1",
         }

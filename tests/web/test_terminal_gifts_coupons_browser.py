@@ -155,3 +155,26 @@ def test_a_coupon_is_quoted_with_its_effect_and_recorded_on_the_receipt(live_ser
     expect(page.locator("#coupons-error")).to_have_text("coupon 'SPRING10' is used up (1 of 1 uses)")
     with sqlite3.connect(live_server.database_url.removeprefix("sqlite:///")) as connection:
         assert connection.execute("SELECT COUNT(*) FROM coupon_uses").fetchone() == (1,)
+
+
+def test_card_actions_are_folded_on_the_customers_screen(live_server: LiveServer, page: Page) -> None:
+    sign_in(page, live_server)
+    _find(page, "1000-0001")
+    block = page.get_by_role("button", name="Block 10000001")
+    expect(block).to_be_hidden()  # folded away during a sale
+    page.get_by_text("Cards and card actions").click()
+    block.click()
+    expect(page.locator("#card-notice")).to_have_text("Card 10000001 is blocked.")
+    expect(page.get_by_text("This card is blocked; it cannot earn or pay with points.")).to_be_visible()
+    page.get_by_role("button", name="Unblock 10000001").click()
+    expect(page.locator("#card-notice")).to_have_text("Card 10000001 is unblocked.")
+    page.get_by_label("New card number for 10000001").fill("1000-0009")
+    page.get_by_role("button", name="Replace the card").click()
+    expect(page.locator("#card-notice")).to_have_text("Card 10000001 is replaced by 10000009.")
+    page.get_by_label("Add a card to this customer").fill("1000-0002")  # Oleg's card
+    page.get_by_role("button", name="Add the card").click()
+    expect(page.locator("#card-error")).to_be_visible()
+    expect(page.get_by_label("Add a card to this customer")).to_have_value("1000-0002")
+    page.get_by_label("Amount of the check").fill("100")  # the sale goes on with the new card
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("button", name="Continue without points")).to_be_visible()

@@ -226,3 +226,65 @@ async def test_a_coupon_the_sale_cannot_take_is_refused_naming_it(services: Serv
         )
         assert "в этой сети нет купона «NOPE1»" in russian.text
         assert await table_counts(services) == before
+
+
+async def _card_action(
+    http: httpx.AsyncClient, csrf: str, path: str, key: str | None = None, **fields: str
+) -> httpx.Response:
+    data = {"csrf_token": csrf, "customer": "5000-0001", "key": key or new_key(), **fields}
+    return await http.post(f"/terminal/cards{path}", data=data)
+
+
+async def _card_states(http: httpx.AsyncClient, net: Network, customer: str) -> dict[str, str]:
+    answer = await http.get(f"/v1/members/{customer}", headers=auth(net.shop_key))
+    return {card["number"]: card["state"] for card in answer.json()["cards"]}
+
+
+async def test_card_actions_from_the_customers_screen_once_per_attempt(services: Services) -> None:
+    net = await make_network(services)
+    async with client(services) as http:
+        await enrol(http, net.shop_key, "5000-0001")
+        await enrol(http, net.shop_key, "5000-0002")
+        csrf = await _cashier(services, http, net)
+        member = await http.post("/terminal/member", data={"csrf_token": csrf, "customer": "5000-0001"})
+        assert 'action="/terminal/cards/50000001/block"' in member.text
+        assert 'action="/terminal/cards/50000001/activate"' not in member.text  # only what its state allows
+        key = _KEY.findall(member.text)[0]
+        blocked = await _card_action(http, csrf, "/50000001/block", key)
+        assert blocked.status_code == 200 and "Card 50000001 is blocked." in blocked.text
+        before = await table_counts(services)
+        again = await _card_action(http, csrf, "/50000001/block", key)  # a double tap: the first answer again
+        assert again.status_code == 200 and "Card 50000001 is blocked." in again.text
+        assert await table_counts(services) == before
+        assert 'action="/terminal/cards/50000001/unblock"' in again.text
+        assert await _card_states(http, net, "5000-0002") == {"50000002": "active"}
+        assert (await _card_states(http, net, "5000-0001")) == {"50000001": "blocked"}
+        unblocked = await _card_action(http, csrf, "/50000001/unblock")
+        assert "Card 50000001 is unblocked." in unblocked.text
+
+        before = await table_counts(services)
+        foreign = await _card_action(http, csrf, "/50000002/block")
+        assert foreign.status_code == 422 and "This card is not this customer&#39;s." in foreign.text
+        twice = await _card_action(http, csrf, "/50000001/activate")
+        assert twice.status_code == 409 and 'id="card-error"' in twice.text
+        assert "a card that is active cannot be asked to activate" in twice.text
+        unknown = await _card_action(http, csrf, "/50000001/shred")
+        assert unknown.status_code == 404
+        empty = await _card_action(http, csrf, "/50000001/replace", new_number="")
+        assert empty.status_code == 422 and "Enter the new card&#39;s number." in empty.text
+        taken = await _card_action(http, csrf, "/50000001/replace", new_number="5000-0002")
+        assert taken.status_code == 409 and 'id="card-error"' in taken.text
+        nul = await _card_action(http, csrf, "/50000001/replace", new_number="5000\x00-0009")
+        assert nul.status_code == 422 and "control characters (such as NUL) are not allowed" in nul.text
+        assert await table_counts(services) == before
+
+        replaced = await _card_action(http, csrf, "/50000001/replace", new_number="5000-0009")
+        assert replaced.status_code == 200 and "Card 50000001 is replaced by 50000009." in replaced.text
+        assert 'name="customer" value="50000009"' in replaced.text  # the sale goes on with the new card
+        added = await _card_action(http, csrf, "", new_card="5000-0010")
+        assert added.status_code == 200 and "Card 50000010 is added to this customer." in added.text
+        assert await _card_states(http, net, "5000-0009") == {
+            "50000001": "replaced",
+            "50000009": "active",
+            "50000010": "active",
+        }

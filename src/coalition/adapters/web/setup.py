@@ -24,6 +24,7 @@ from coalition.adapters.web import (
     register,
     sign_in,
     terminal,
+    terminal_cards,
     terminal_gifts,
 )
 from coalition.adapters.web.sessions import AREAS, SignInRequired
@@ -55,6 +56,7 @@ PAGE_MODULES = (
     sign_in,
     register,
     terminal,
+    terminal_cards,
     terminal_gifts,
     console,
     console_staff,

@@ -207,6 +207,8 @@ async def _member(till: Till, customer: str) -> dict[str, Any]:
         "discount_bp": terms.discount_bp,
         "rules": _rule_names(terms) if terms.rule_set_version != BUILTIN_VERSION else [],
         "gifts": gifts,
+        "cards": summary.cards,
+        "card_key": new_key(),  # the attempt of a card action from this screen (one form is sent per screen)
     }
 
 
