@@ -155,6 +155,12 @@ async def test_a_coupon_is_quoted_with_its_effect_and_recorded_once_confirmed(se
         effect = quote.text.split('id="coupon-effect"')[1].split("</dd>")[0]
         assert "SPRING10" in effect and "discount RUB\xa0100.00" in effect
         assert 'name="coupons" value="SPRING10"' in quote.text  # carried to the next steps
+        api = await http.post(
+            "/v1/purchases/quote",
+            json={"customer": "5000-0001", "amount": "1000.00", "coupons": ["spring10"]},
+            headers=auth(net.shop_key),
+        )
+        assert (api.json()["discount"], api.json()["coupons_used"]) == ("100.00", ["SPRING10"])
         key, booked = await _confirm(http, csrf, "SPRING10")
         assert booked.status_code == 303, booked.text
         receipt = await http.get(f"/terminal/receipts/{key}")
