@@ -28,6 +28,7 @@ from coalition.adapters.web.terminal import (
     read_key,
     text_of,
 )
+from coalition.application.pos_results import CardChanged, CommandResult
 from coalition.domain import errors
 from coalition.domain.cards import CardAction
 
@@ -72,10 +73,10 @@ async def change_card(request: Request, number: str, action: str, me: Cashier) -
         )
     except errors.DomainError as error:
         return _card_refused(till, member, error, values={"new_number": new_number})
-    replaced_by = changed.body.get("replaced_by") or {}
-    notice = till._(_DONE[chosen], number=number, new=replaced_by.get("number", new_number))
+    replacement = _replacement(changed)
+    notice = till._(_DONE[chosen], number=number, new=replacement or new_number)
     # a replaced card no longer pays: the screen goes on with the new one
-    refreshed = await _member(till, replaced_by.get("number") or customer)
+    refreshed = await _member(till, replacement or customer)
     return till.page("member.html", member=refreshed, values={}, card_notice=notice)
 
 
@@ -96,8 +97,17 @@ async def add_card(request: Request, me: Cashier) -> HTMLResponse:
         added = await services_of(request).pos.issue_card(till.ctx, number, customer, key, _hash("add card", intent))
     except errors.DomainError as error:
         return _card_refused(till, member, error, values={"new_card": number})
-    notice = till._("Card %(number)s is added to this customer.", number=added.body.get("number", number))
+    issued = added.result.number if added.result is not None else str(added.body.get("number", number))  # or replayed
+    notice = till._("Card %(number)s is added to this customer.", number=issued)
     return till.page("member.html", member=await _member(till, customer), values={}, card_notice=notice)
+
+
+def _replacement(changed: CommandResult[CardChanged]) -> str | None:
+    """The new card's number of a replacement, from the typed result (or, replayed, the answer first stored)."""
+    if changed.result is not None:
+        return changed.result.replaced_by.number if changed.result.replaced_by else None
+    stored = changed.body.get("replaced_by")
+    return str(stored["number"]) if isinstance(stored, dict) else None
 
 
 def _card_refused(
