@@ -52,6 +52,9 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/terminal/enrol"): CASHIER,
     ("POST", "/terminal/enrol"): CASHIER,
     ("GET", "/terminal/enrolled/{key}"): CASHIER,
+    ("POST", "/terminal/gifts/{gift_id}/honour"): CASHIER,
+    ("POST", "/terminal/cards"): CASHIER,
+    ("POST", "/terminal/cards/{number}/{action}"): CASHIER,
     ("GET", "/console"): CONSOLE,
     ("GET", "/console/outlets"): CONSOLE,
     ("POST", "/console/outlets"): ADMINISTRATOR,
@@ -156,6 +159,8 @@ async def _ids(services: Services) -> dict[str, str]:
             ),
             "outlet_id": await first("SELECT MIN(id) FROM outlets"),
             "key": "no-such-attempt",
+            "gift_id": "no-such-gift",
+            "action": "block",
             "version": "1",
             "number": "1",
         }

@@ -466,7 +466,11 @@ def test_the_receipt_lists_the_gifts_and_coupons_the_rules_granted(live_server: 
     page.get_by_label("Card number or phone").fill("1000-0001")
     page.get_by_role("button", name="Find the customer").click()
     expect(page.get_by_role("heading", name="Gifts to hand over")).to_be_visible()
-    expect(page.locator(".gifts li")).to_have_text(["A free coffee"])
+    expect(page.locator(".gifts .gift-name")).to_have_text(["A free coffee"])
+    # granted for the café's counter: the corner shop's till is refused, naming where it is handed over
+    page.get_by_role("button", name="Hand over: A free coffee").click()
+    expect(page.locator("#gift-error")).to_have_text("'A free coffee' is handed over only at Café counter")
+    expect(page.locator(".gifts .gift-name")).to_have_text(["A free coffee"])
 
 
 def _sign_out_everywhere(live_server: LiveServer, login: str) -> int:
@@ -528,7 +532,7 @@ def test_every_screen_of_the_terminal_passes_the_accessibility_checks(
         page.locator("#identify button[type=submit]").click()
         check("member")
         page.fill("#amount", "2000")
-        page.locator("main form button[type=submit]").click()
+        page.locator("#sale-amount button[type=submit]").click()
         check("quote")
         page.fill("#points", "999")
         page.locator("form.other-points button[type=submit]").click()

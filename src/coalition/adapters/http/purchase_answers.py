@@ -67,6 +67,9 @@ class QuoteAnswer(BaseModel):
     applied_rules: list[str] | None = None
     tenders: list[TenderAnswer] | None = Field(default=None, description="what each tender would pay")
     to_collect: str | None = Field(default=None, description="what is left to take at the till, with tenders")
+    coupons_used: list[str] | None = Field(
+        default=None, description="the presented coupons the purchase would use: a rule that applies reads them"
+    )
 
 
 class CouponIssuedAnswer(BaseModel):

@@ -24,6 +24,8 @@ from coalition.adapters.web import (
     register,
     sign_in,
     terminal,
+    terminal_cards,
+    terminal_gifts,
 )
 from coalition.adapters.web.sessions import AREAS, SignInRequired
 from coalition.adapters.web.templating import error_text, gettext, render
@@ -54,6 +56,8 @@ PAGE_MODULES = (
     sign_in,
     register,
     terminal,
+    terminal_cards,
+    terminal_gifts,
     console,
     console_staff,
     console_reports,

@@ -33,6 +33,7 @@ from coalition.application.refunds import RefundInput
 from coalition.application.web_sessions import WebIdentity
 from coalition.application.web_terminal import ProgramTerms
 from coalition.domain import errors
+from coalition.domain.coupons import normalize_codes
 from coalition.domain.money import format_minor, parse_amount_minor
 from coalition.domain.rules.builtin import BUILTIN_VERSION
 from coalition.domain.rules.terms import TermsInForce
@@ -45,6 +46,7 @@ Cashier = Annotated[WebIdentity, Depends(signed_in("terminal"))]
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009']")  # what people type between thousands: 1 500,00 or 1'500.00
+_CODE_SEPARATORS = re.compile(r"[\s,;]+")  # several coupon codes typed or scanned one after another
 _CARD_STATE_MESSAGES = {
     "issued": "This card has not been activated yet; it cannot earn or pay with points.",
     "blocked": "This card is blocked; it cannot earn or pay with points.",
@@ -115,6 +117,12 @@ def read_points(till: Till, text: str) -> int:
     return int(cleaned)
 
 
+def read_coupons(text: str) -> tuple[str, ...]:
+    """The coupon codes typed or scanned (separated by spaces, commas or semicolons), checked as the API checks them:
+    a malformed code is refused naming it."""
+    return normalize_codes([code for code in _CODE_SEPARATORS.split(text) if code])
+
+
 def read_key(till: Till, form: FormData) -> str:
     key = str(form.get("key", ""))
     if not _KEY.match(key):
@@ -158,6 +166,8 @@ def field_of(error: errors.DomainError) -> str:
         "profile": "kind",
     }
     field = error.field or "form"
+    if field.startswith("coupons"):  # coupons[2]: the third code typed in the one coupon field
+        return "coupons"
     return names.get(field, field)
 
 
@@ -178,6 +188,10 @@ async def _member(till: Till, customer: str) -> dict[str, Any]:
     card = summary.card
     state = str(card.state) if card else "active"
     terms = summary.terms  # of the rule set in force: the published one, else the program's own rules
+    gifts = [
+        {"id": gift.id, "name": gift.name, "outlets": gift.outlets, "valid_until": gift.valid_until, "key": new_key()}
+        for gift in summary.gifts
+    ]  # each with the key of an attempt to hand it over
     return {
         "customer": customer,
         "name": summary.member.name,
@@ -192,7 +206,9 @@ async def _member(till: Till, customer: str) -> dict[str, Any]:
         "min_check_for_redeem_minor": terms.min_check_for_redeem_minor,
         "discount_bp": terms.discount_bp,
         "rules": _rule_names(terms) if terms.rule_set_version != BUILTIN_VERSION else [],
-        "gifts": summary.gifts,
+        "gifts": gifts,
+        "cards": summary.cards,
+        "card_key": new_key(),  # the attempt of a card action from this screen (one form is sent per screen)
     }
 
 
@@ -215,11 +231,27 @@ async def identify(request: Request, me: Cashier) -> HTMLResponse:
     return till.page("member.html", member=member, values={})
 
 
-async def _quote(till: Till, customer: str, amount_minor: int, points: int | None) -> dict[str, Any]:
-    """The same service call as POST /v1/purchases/quote: the most points allowed, the amount to collect."""
+async def _quote(
+    till: Till, customer: str, amount_minor: int, points: int | None, coupons: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The same service call as POST /v1/purchases/quote: the most points allowed, the amount to collect; with
+    coupons, what they change against the same sale without them."""
     amount = format_minor(amount_minor, till.terms.currency)
-    quoted = await services_of(till.request).pos.quote(till.ctx, PurchaseInput(customer, amount, redeem_points=points))
-    return {
+    pos = services_of(till.request).pos
+    quoted = await pos.quote(till.ctx, PurchaseInput(customer, amount, redeem_points=points, coupons=coupons))
+    effect: dict[str, Any] = {}
+    if coupons:
+        try:
+            without = await pos.quote(till.ctx, PurchaseInput(customer, amount, redeem_points=points))
+            effect = {
+                "coupon_discount_minor": quoted.discount_minor - without.discount_minor,
+                "coupon_points": quoted.points_to_earn - without.points_to_earn,
+            }
+        except errors.DomainError:  # these points need the coupon's discount: its effect is the whole quote
+            effect = {"coupon_discount_minor": quoted.discount_minor, "coupon_points": 0}
+    return effect | {
+        "coupons": " ".join(coupons),
+        "coupons_used": quoted.coupons_used,
         "amount": amount,
         "amount_minor": amount_minor,
         "max_points": quoted.max_redeemable_points,
@@ -234,24 +266,25 @@ async def _quote(till: Till, customer: str, amount_minor: int, points: int | Non
 
 @router.post("/quote")
 async def quote(request: Request, me: Cashier) -> HTMLResponse:
-    """Step 2: the purchase amount → the most points the rules let pay it."""
+    """Step 2: the purchase amount and any coupons → the most points the rules let pay it, the coupons' effect."""
     form = await checked_form(request, me)
     till = await _till(request, me)
-    customer, amount_text = text_of(form, "customer"), text_of(form, "amount")
+    customer, amount_text, coupons_text = text_of(form, "customer"), text_of(form, "amount"), text_of(form, "coupons")
     try:
         member = await _member(till, customer)
     except errors.DomainError as error:
         return _refused(till, "home.html", error, values={"customer": customer})
     try:
-        priced = await _quote(till, customer, read_amount(till, amount_text), None)
+        priced = await _quote(till, customer, read_amount(till, amount_text), None, read_coupons(coupons_text))
     except errors.DomainError as error:
-        return _refused(till, "member.html", error, member=member, values={"amount": amount_text})
+        values = {"amount": amount_text, "coupons": coupons_text}
+        return _refused(till, "member.html", error, member=member, values=values)
     return till.page("quote.html", member=member, sale=priced, values={})
 
 
-async def _too_many_points(till: Till, member: dict[str, Any], amount_minor: int) -> str:
+async def _too_many_points(till: Till, member: dict[str, Any], amount_minor: int, coupons: tuple[str, ...] = ()) -> str:
     """A redemption the rules refuse, said with the figure the cashier needs: how many points may pay."""
-    allowed = await _quote(till, member["customer"], amount_minor, None)
+    allowed = await _quote(till, member["customer"], amount_minor, None, coupons)
     minimum_minor = member["min_check_for_redeem_minor"]  # of the rule set in force
     if allowed["max_points"] == 0 and amount_minor < minimum_minor:
         return till._("Points pay only checks from %(minimum)s.", minimum=_money(till, minimum_minor))
@@ -268,16 +301,22 @@ async def review(request: Request, me: Cashier) -> HTMLResponse:
     form = await checked_form(request, me)
     till = await _till(request, me)
     customer, amount_text, points_text = text_of(form, "customer"), text_of(form, "amount"), text_of(form, "points")
+    coupons_text = text_of(form, "coupons")
     try:
         member = await _member(till, customer)
         amount_minor = read_amount(till, amount_text)
-        priced = await _quote(till, customer, amount_minor, None)
     except errors.DomainError as error:
         return _refused(till, "home.html", error, values={"customer": customer})
     try:
-        confirmed = await _quote(till, customer, amount_minor, read_points(till, points_text))
+        coupons = read_coupons(coupons_text)
+        priced = await _quote(till, customer, amount_minor, None, coupons)
+    except errors.DomainError as error:  # a coupon used up or expired since the quote: back to the amount
+        values = {"amount": amount_text, "coupons": coupons_text}
+        return _refused(till, "member.html", error, member=member, values=values)
+    try:
+        confirmed = await _quote(till, customer, amount_minor, read_points(till, points_text), coupons)
     except (errors.RedeemNotAllowed, errors.InsufficientPoints):
-        message = await _too_many_points(till, member, amount_minor)
+        message = await _too_many_points(till, member, amount_minor, coupons)
         return till.page(
             "quote.html", 422, member=member, sale=priced, values={"points": points_text}, errors={"points": message}
         )
@@ -302,10 +341,14 @@ async def confirm(request: Request, me: Cashier) -> Response:
         key = read_key(till, form)
         amount_minor = read_amount(till, text_of(form, "amount"))
         points = read_points(till, text_of(form, "points"))
+        coupons = read_coupons(text_of(form, "coupons"))
         cashier = await services_of(request).web_terminal.cashier_login(me.cashier_id or 0)
         amount = format_minor(amount_minor, till.terms.currency)
-        intent = {"customer": customer, "amount": amount, "points": points, "cashier": cashier}
-        purchase = PurchaseInput(customer, amount, redeem_points=points, receipt=f"web-{key}", cashier=cashier)
+        intent: dict[str, Any] = {"customer": customer, "amount": amount, "points": points, "cashier": cashier}
+        intent |= {"coupons": list(coupons)} if coupons else {}
+        purchase = PurchaseInput(
+            customer, amount, redeem_points=points, receipt=f"web-{key}", cashier=cashier, coupons=coupons
+        )
         await services_of(request).pos.purchase(till.ctx, purchase, key, _hash("purchase", intent))
     except errors.DomainError as error:
         if by_script:
@@ -318,13 +361,19 @@ async def confirm(request: Request, me: Cashier) -> Response:
 
 
 async def _confirm_refused(till: Till, form: FormData, error: errors.DomainError) -> HTMLResponse:
-    customer = text_of(form, "customer")
+    customer, coupons_text = text_of(form, "customer"), text_of(form, "coupons")
     try:
         member = await _member(till, customer)
         amount_minor = read_amount(till, text_of(form, "amount"))
-        sale = await _quote(till, customer, amount_minor, None)
     except errors.DomainError as again:
         return _refused(till, "home.html", again, values={"customer": customer})
+    values = {"amount": text_of(form, "amount"), "coupons": coupons_text}
+    if field_of(error) == "coupons":  # used up or expired meanwhile: the coupon field, beside its code
+        return _refused(till, "member.html", error, member=member, values=values)
+    try:
+        sale = await _quote(till, customer, amount_minor, None, read_coupons(coupons_text))
+    except errors.DomainError as again:
+        return _refused(till, "member.html", again, member=member, values=values)
     message = await _confirm_message(till, form, error, member)
     values = {"points": text_of(form, "points")}
     return till.page(
@@ -340,7 +389,7 @@ async def _confirm_message(
         try:
             amount_minor = read_amount(till, text_of(form, "amount"))
             member = member or await _member(till, text_of(form, "customer"))  # its terms say the minimum check
-            return await _too_many_points(till, member, amount_minor)
+            return await _too_many_points(till, member, amount_minor, read_coupons(text_of(form, "coupons")))
         except errors.DomainError:
             pass
     return explain(till, error)

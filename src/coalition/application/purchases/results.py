@@ -112,6 +112,7 @@ class QuoteResult:
     applied_rules: tuple[str, ...] = ()
     tenders: tuple[PaidBy, ...] | None = None  # None: the request named no tenders
     to_collect_minor: int = 0
+    coupons_used: tuple[str, ...] = ()  # the presented coupons the purchase would use (a rule applied read them)
 
     @classmethod
     def of(cls, program: BonusProgram, decision: Decision, *, tendered: bool = False) -> QuoteResult:
@@ -131,6 +132,7 @@ class QuoteResult:
             applied_rules=q.applied_rules,
             tenders=paid_by(decision, tendered),
             to_collect_minor=decision.to_collect_minor,
+            coupons_used=tuple(coupon.code for coupon in decision.coupons_used),
         )
 
     def json(self) -> dict[str, Any]:
@@ -149,6 +151,8 @@ class QuoteResult:
             answer["tier"] = self.tier.json(currency)
         if self.rule_set_version is not None:
             answer |= {"rule_set_version": self.rule_set_version, "applied_rules": list(self.applied_rules)}
+        if self.coupons_used:
+            answer["coupons_used"] = list(self.coupons_used)
         return answer | _tenders_json(self.tenders, self.to_collect_minor, currency)
 
 
