@@ -30,6 +30,7 @@ class OwnerKind(StrEnum):
     MEMBER = "member"
     PARTNER = "partner"
     NODE = "node"  # the network's settlement node
+    GIFT_CARD = "gift_card"
 
 
 class AccountPurpose(StrEnum):
@@ -38,6 +39,10 @@ class AccountPurpose(StrEnum):
     POINTS_REDEEMED = "points_redeemed"  # node: sink of every point accepted as payment
     POINTS_BREAKAGE = "points_breakage"  # node: sink of points that expired unused
     OBLIGATIONS = "obligations"  # partner or node, in money: positive = the node owes the partner
+    MEMBER_WALLET = "member_wallet"
+    GIFT_CARD = "gift_card"
+    PREPAID = "prepaid"
+    PREPAID_BREAKAGE = "prepaid_breakage"
 
 
 class TransactionKind(StrEnum):
@@ -48,6 +53,9 @@ class TransactionKind(StrEnum):
     REVERSAL = "reversal"
     BONUS = "bonus"  # points a rule grants outside a purchase: a welcome bonus at enrolment
     GIFT = "gift"  # a gift granted (the granting partner owes the node its price) or honoured (the node owes)
+    TOP_UP = "top_up"
+    GIFT_CARD_SALE = "gift_card_sale"
+    GIFT_CARD_EXPIRY = "gift_card_expiry"
 
 
 @dataclass(frozen=True, slots=True)
