@@ -19,6 +19,7 @@ from coalition.adapters.cli import keys
 from coalition.adapters.cli.audit import audit
 from coalition.adapters.cli.backup import register as register_backup
 from coalition.adapters.cli.common import DatabaseOption, console, errors, network_of, run, settings_for
+from coalition.adapters.cli.gift_cards import gift_cards_app
 from coalition.adapters.cli.limits import limits_app
 from coalition.adapters.cli.permissions import permissions_app
 from coalition.adapters.cli.rules import rules_app
@@ -412,6 +413,7 @@ app.add_typer(permissions_app, name="permissions")
 register_backup(app)
 app.command("audit")(audit)
 app.add_typer(limits_app, name="limits")
+app.add_typer(gift_cards_app, name="gift-cards")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from coalition.adapters.storage.access_guard import STILL_ALLOWED_PG
 from coalition.adapters.storage.audit_store import DriverAuditTrail
 from coalition.adapters.storage.driver import Column, Db, NamedStatement
 from coalition.adapters.storage.pos_coupons import SqlCoupons
+from coalition.adapters.storage.pos_gift_cards import SqlGiftCards
 from coalition.adapters.storage.pos_gifts import SqlGifts
 from coalition.adapters.storage.pos_idempotency import RESPONSE_COLUMNS, SqlIdempotency
 from coalition.adapters.storage.pos_ledger import SqlLedger
@@ -138,7 +139,15 @@ def _purchase_row(purchase: NewPurchase, tx_id: int | None, now: datetime) -> Pu
 
 
 class SqlPosUnitOfWork(
-    SqlLedger, SqlPurchases, SqlCoupons, SqlGifts, SqlVisits, SqlReference, SqlIdempotency, DriverAuditTrail
+    SqlLedger,
+    SqlPurchases,
+    SqlCoupons,
+    SqlGifts,
+    SqlGiftCards,
+    SqlVisits,
+    SqlReference,
+    SqlIdempotency,
+    DriverAuditTrail,
 ):
     """One database transaction: the `PosUnitOfWork` port, each aggregate's part from its own module (pos_*.py);
     here the purchase's writes (one statement on PostgreSQL), a batch's set-based writes, and the statement."""
