@@ -35,7 +35,7 @@ class GiftCardAdmin(GiftCards):
 
     async def set_blocked(self, network_id: int, number: str, blocked: bool) -> GiftCardView:
         """Block a card (nothing can be spent from it) or unblock it; an expired or spent card stays as it is."""
-        normalized = normalize_number(number)
+        normalized = normalize_number(number, field="card_number")
         wanted, expected = (
             (GiftCardStatus.BLOCKED, GiftCardStatus.ACTIVE)
             if blocked
@@ -44,12 +44,12 @@ class GiftCardAdmin(GiftCards):
         async with self.unit_of_work() as uow:
             card = await uow.gift_card(network_id, normalized, lock=True)
             if card is None:
-                raise card_not_found(normalized)
+                raise card_not_found(normalized, field="card_number")
             if card.status is not wanted:
                 if card.status is not expected:
-                    raise Conflict(f"gift card {card.number} is {card.status.value}", field="number")
+                    raise Conflict(f"gift card {card.number} is {card.status.value}", field="card_number")
                 if not await uow.set_gift_card_status(card.id, wanted, expected):
-                    raise Conflict(f"gift card {card.number} changed meanwhile; try again", field="number")
+                    raise Conflict(f"gift card {card.number} changed meanwhile; try again", field="card_number")
                 action = "gift_card.block" if blocked else "gift_card.unblock"
                 before, after = {"status": expected.value}, {"status": wanted.value}
                 await uow.audit(entry(network_id, action, "gift_card", card.id, before=before, after=after))
@@ -101,11 +101,11 @@ class GiftCardAdmin(GiftCards):
         return result
 
     async def _card(self, network_id: int, number: str) -> GiftCard:
-        normalized = normalize_number(number)
+        normalized = normalize_number(number, field="card_number")
         async with self.unit_of_work() as uow:
             card = await uow.gift_card(network_id, normalized)
         if card is None:
-            raise card_not_found(normalized)
+            raise card_not_found(normalized, field="card_number")
         return card
 
 

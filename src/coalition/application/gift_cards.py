@@ -154,8 +154,9 @@ class GiftCards:
         return await self._idempotent(ctx, idempotency_key, request_hash, record)
 
     async def enquiry(self, ctx: TerminalContext, number: str, pin: str | None) -> GiftCardView:
-        """The card's balance and validity; a card with a PIN needs it (wrong ones counted)."""
-        card = await self.checked_card(ctx.network_id, number, pin)
+        """The card's balance and validity; a card with a PIN needs it (wrong ones counted). The number is the
+        path's (`card_number`)."""
+        card = await self.checked_card(ctx.network_id, number, pin, field="card_number")
         return GiftCardView.of(card, self.clock.now())
 
     async def gift_card_funds(

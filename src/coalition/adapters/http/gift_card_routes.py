@@ -45,14 +45,14 @@ async def sell_gift_card(body: GiftCardBody, w: PosWriteOf) -> JSONResponse:
 
 
 @pos_router.get(
-    "/gift-cards/{number}",
+    "/gift-cards/{card_number}",
     response_model=GiftCardAnswer,
     summary="A gift card's balance and validity (its PIN in the Gift-Card-PIN header, when it has one)",
     openapi_extra=terminal_doc(),
 )
-async def gift_card_balance(number: str, svc: Svc, ctx: Terminal, pin: PinHeader = None) -> GiftCardAnswer:
+async def gift_card_balance(card_number: str, svc: Svc, ctx: Terminal, pin: PinHeader = None) -> GiftCardAnswer:
     """Five wrong PINs in a row stop the card's PIN checks for 15 minutes (429 with Retry-After)."""
-    return GiftCardAnswer.of(await svc.gift_cards.enquiry(ctx, number, pin))
+    return GiftCardAnswer.of(await svc.gift_cards.enquiry(ctx, card_number, pin))
 
 
 # --- the administrator ----------------------------------------------------------------------------------------
@@ -66,19 +66,19 @@ async def issue_gift_card(body: GiftCardBody, svc: Svc, admin: NetworkAdmin) -> 
     return GiftCardAnswer.of(await svc.gift_cards.issue(admin, body.to_request()))
 
 
-@admin_router.get("/gift-cards/{number}", response_model=GiftCardAnswer, summary="A gift card (no PIN needed)")
-async def show_gift_card(number: str, svc: Svc, admin: NetworkAdmin) -> GiftCardAnswer:
-    return GiftCardAnswer.of(await svc.gift_cards.show(admin.id, number))
+@admin_router.get("/gift-cards/{card_number}", response_model=GiftCardAnswer, summary="A gift card (no PIN needed)")
+async def show_gift_card(card_number: str, svc: Svc, admin: NetworkAdmin) -> GiftCardAnswer:
+    return GiftCardAnswer.of(await svc.gift_cards.show(admin.id, card_number))
 
 
-@admin_router.post("/gift-cards/{number}/block", response_model=GiftCardAnswer, summary="Block a gift card")
-async def block_gift_card(number: str, svc: Svc, admin: NetworkAdmin) -> GiftCardAnswer:
-    return GiftCardAnswer.of(await svc.gift_cards.set_blocked(admin.id, number, True))
+@admin_router.post("/gift-cards/{card_number}/block", response_model=GiftCardAnswer, summary="Block a gift card")
+async def block_gift_card(card_number: str, svc: Svc, admin: NetworkAdmin) -> GiftCardAnswer:
+    return GiftCardAnswer.of(await svc.gift_cards.set_blocked(admin.id, card_number, True))
 
 
-@admin_router.post("/gift-cards/{number}/unblock", response_model=GiftCardAnswer, summary="Unblock a gift card")
-async def unblock_gift_card(number: str, svc: Svc, admin: NetworkAdmin) -> GiftCardAnswer:
-    return GiftCardAnswer.of(await svc.gift_cards.set_blocked(admin.id, number, False))
+@admin_router.post("/gift-cards/{card_number}/unblock", response_model=GiftCardAnswer, summary="Unblock a gift card")
+async def unblock_gift_card(card_number: str, svc: Svc, admin: NetworkAdmin) -> GiftCardAnswer:
+    return GiftCardAnswer.of(await svc.gift_cards.set_blocked(admin.id, card_number, False))
 
 
 @admin_router.get(
