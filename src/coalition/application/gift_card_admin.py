@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from coalition.application.audit import entry
+from coalition.application.commands import DuplicateKey
 from coalition.application.gift_cards import GiftCardRequest, GiftCards, GiftCardView
 from coalition.application.network_ref import NetworkRef
 from coalition.application.points_expiry import breakage_json
@@ -23,11 +24,14 @@ class GiftCardAdmin(GiftCards):
         async with self.unit_of_work() as uow:
             pc = await self.pos.program_context(uow, network.id)
         parsed = await self.parse(request, network.currency, pc.limits.max_amount_minor)
-        async with self.unit_of_work() as uow:
-            card = await self.create(uow, network.id, network.currency, parsed, None, None)
-            made = {"number": card.number, "amount_minor": card.initial_minor, "valid_until": card.valid_until}
-            made |= {"has_pin": card.has_pin}
-            await uow.audit(entry(network.id, "gift_card.issue", "gift_card", card.id, after=_plain(made)))
+        try:
+            async with self.unit_of_work() as uow:
+                card = await self.create(uow, network.id, network.currency, parsed, None, None)
+                made = {"number": card.number, "amount_minor": card.initial_minor, "valid_until": card.valid_until}
+                made |= {"has_pin": card.has_pin}
+                await uow.audit(entry(network.id, "gift_card.issue", "gift_card", card.id, after=_plain(made)))
+        except DuplicateKey:  # the same number issued at the same moment by another request
+            raise Conflict("this gift card number was taken at the same moment; try again", field="number") from None
         return GiftCardView.of(card)
 
     async def show(self, network_id: int, number: str) -> GiftCardView:
