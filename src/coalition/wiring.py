@@ -159,5 +159,11 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         ),
         audit=AuditLog(SqlAuditStore(engine)),
         limits=LimitsService(SqlLimitsStore(engine), pos),
-        gift_cards=GiftCardAdmin(store.unit_of_work, pos, clock, gift_card_answer_json),
+        gift_cards=GiftCardAdmin(
+            store.unit_of_work,
+            pos,
+            clock,
+            gift_card_answer_json,
+            misses=parse_rate(settings.member_lookup_misses, "COALITION_MEMBER_LOOKUP_MISSES"),
+        ),
     )

@@ -299,3 +299,20 @@ async def test_concurrent_spends_of_one_card_never_go_below_zero(park):
     async with services.engine.begin() as connection:  # a balance that drifted from its postings is found
         await connection.execute(sa.text("UPDATE gift_cards SET balance_minor = 5"))
     assert [v.check.name for v in await verify(services.engine)] == ["gift-card-balances-equal-postings"]
+
+
+async def test_a_till_trying_numbers_is_stopped_after_ten_that_find_no_card(park):
+    services, _ = park
+    async with client(services) as http:
+        _, keys, _ = await water_park(services)
+        number = (await _sell(http, keys["Tickets"], {"amount": "20.00"})).json()["number"]
+        for _ in range(5):  # lookups that find their card cost nothing
+            assert (await http.get(f"/v1/gift-cards/{number}", headers=auth(keys["Cafe"]))).status_code == 200
+        for guess in range(10):
+            missed = await http.get(f"/v1/gift-cards/GUESS{guess:04d}", headers=auth(keys["Cafe"]))
+            assert_problem(missed, 404, "not-found", "card_number")
+        stopped = await http.get(f"/v1/gift-cards/{number}", headers=auth(keys["Cafe"]))
+        assert "found no card" in assert_problem(stopped, 429, "rate-limited", "card_number")["detail"]
+        assert int(stopped.headers["Retry-After"]) >= 1
+        elsewhere = await http.get(f"/v1/gift-cards/{number}", headers=auth(keys["Arcade"]))  # per terminal
+        assert elsewhere.status_code == 200

@@ -10,6 +10,7 @@ argon2 runs (and is cleared when the PIN is right), so a burst of parallel guess
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -25,8 +26,9 @@ from coalition.application.ports import Clock, PosUnitOfWork, StoredResponse, Te
 from coalition.application.pos_parts import PosParts
 from coalition.application.pos_ports.gift_cards import GiftCardsPort, NewGiftCard
 from coalition.application.pos_results import AnswerJson, CommandResult
+from coalition.application.rate_limits import Rate, TokenBuckets, retry_after_seconds
 from coalition.application.security import hash_password, password_matches
-from coalition.domain.errors import Conflict, InvalidInput
+from coalition.domain.errors import Conflict, InvalidInput, RateLimited
 from coalition.domain.gift_cards import (
     GiftCard,
     GiftCardStatus,
@@ -46,6 +48,7 @@ from coalition.domain.money import parse_amount_minor
 from coalition.domain.permissions import GIFT_CARD, Operation
 
 PIN_CHECKS_AT_ONCE = 4  # argon2id takes tens of milliseconds and 64 MiB: off the event loop, a few at a time
+TOO_MANY_MISSES = "too many gift card numbers that found no card from this till; try again in a minute"
 
 
 class GiftCardUnitOfWork(PosUnitOfWork, GiftCardsPort, Protocol):
@@ -128,12 +131,23 @@ class ParsedCard:
 class GiftCards:
     """The till's gift-card commands and queries, and the administrator's (application.gift_card_admin) base."""
 
-    def __init__(self, unit_of_work: GiftCardUnitOfWorkFactory, pos: PosParts, clock: Clock, answer_json: AnswerJson):
+    def __init__(
+        self,
+        unit_of_work: GiftCardUnitOfWorkFactory,
+        pos: PosParts,
+        clock: Clock,
+        answer_json: AnswerJson,
+        misses: Rate | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.unit_of_work = unit_of_work
         self.pos = pos
         self.clock = clock
         self.answer_json = answer_json
         self._pin_checks = anyio.CapacityLimiter(PIN_CHECKS_AT_ONCE)
+        # a till's lookups that find no card, budgeted like member lookups (an administrator's numbers may be short)
+        self._misses = TokenBuckets(misses) if misses else None
+        self._monotonic = monotonic
 
     # --- the till ---------------------------------------------------------------------------------------------
 
@@ -156,7 +170,7 @@ class GiftCards:
     async def enquiry(self, ctx: TerminalContext, number: str, pin: str | None) -> GiftCardView:
         """The card's balance and validity; a card with a PIN needs it (wrong ones counted). The number is the
         path's (`card_number`)."""
-        card = await self.checked_card(ctx.network_id, number, pin, field="card_number")
+        card = await self.checked_card(ctx.network_id, number, pin, field="card_number", terminal_id=ctx.terminal_id)
         return GiftCardView.of(card, self.clock.now())
 
     async def gift_card_funds(
@@ -165,7 +179,9 @@ class GiftCards:
         """What the card can pay now, after its PIN: refused (naming `field`) when it is blocked, expired, not yet
         valid, spent or of no card of this network. Read outside the purchase's unit of work; the purchase then
         posts `redemption_postings` and calls `debit_in`, whose guard decides a race."""
-        card = await self.checked_card(ctx.network_id, number, pin, field=field, pin_field=pin_field)
+        card = await self.checked_card(
+            ctx.network_id, number, pin, field=field, pin_field=pin_field, terminal_id=ctx.terminal_id
+        )
         require_usable(card, ctx.network_id, self.clock.now(), field=field)
         return GiftCardFunds(card.id, card.number, card.account_id, card.currency, card.balance_minor)
 
@@ -236,15 +252,29 @@ class GiftCards:
         return found
 
     async def checked_card(
-        self, network_id: int, number: str, pin: str | None, *, field: str = "number", pin_field: str = "pin"
+        self,
+        network_id: int,
+        number: str,
+        pin: str | None,
+        *,
+        field: str = "number",
+        pin_field: str = "pin",
+        terminal_id: int | None = None,
     ) -> GiftCard:
         """The card of this number, its PIN checked when it has one. A check counts as a wrong attempt before
-        argon2 runs and is cleared when the PIN is right."""
+        argon2 runs and is cleared when the PIN is right. A till's lookup that finds no card spends one of its
+        misses (taken before the lookup, given back when it finds one, so lookups at once cannot overdraw it)."""
         normalized = normalize_number(number, field=field)
+        if self._misses is not None and terminal_id is not None:
+            wait = self._misses.take(terminal_id, self._monotonic())
+            if wait:
+                raise RateLimited(TOO_MANY_MISSES, field=field, retry_after_seconds=retry_after_seconds(wait))
         async with self.unit_of_work() as uow:
             card = await uow.gift_card(network_id, normalized)
         if card is None:
             raise not_found(normalized, field=field)
+        if self._misses is not None and terminal_id is not None:
+            self._misses.give_back(terminal_id, self._monotonic())
         if card.pin_hash is None:
             return card
         if pin is None or not pin.strip():
