@@ -152,13 +152,14 @@ app.command("verify")(verify_command)
 
 @app.command("expire")
 def expire(network: str, database_url: DatabaseOption = None) -> None:
-    """Post every expired points lot of a network to breakage now (purchases also do it, member by member)."""
+    """Post every expired points lot of a network to breakage now (purchases also do it, member by member); expire
+    gifts not handed over and gift cards past their validity (`coalition gift-cards expire` does only those)."""
 
     async def job(services: Services, network_id: int, advance: Advance) -> dict[str, Any]:
         points = await services.pos.expire_points(network_id, advance)
         result = points | {"gifts": await services.pos.expire_gifts(network_id)}
         await services.audit.record(entry(network_id, "job.expire", "network", network_id, after=result))
-        return result
+        return result | {"gift_cards": await services.gift_cards.expire(network_id)}
 
     result = run(settings_for(database_url), _network_job(network, "expiring", job))
     console.print(f"{result['points']} expired points of {result['members']} members posted to breakage")
@@ -169,6 +170,7 @@ def expire(network: str, database_url: DatabaseOption = None) -> None:
     console.print(
         f"{gifts['gifts']} gift(s) expired, {gifts['released']} released to their partners ({gifts['policy']})"
     )
+    console.print(f"{result['gift_cards']['cards']} gift card(s) expired ({result['gift_cards']['policy']})")
 
 
 @app.command("period-close")
