@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from coalition.adapters.storage.verify import verify
 from coalition.domain.errors import CardNotActive, Conflict, NotFound
 from coalition.domain.gift_cards import luhn_valid, redemption_postings
-from coalition.domain.ledger import Transaction, TransactionKind, require_valid
+from coalition.domain.ledger import Posting, Transaction, TransactionKind, require_valid
 from tests.http.water_park import DAY_START, water_park
 from tests.support import assert_problem, auth, client, new_key, table_counts
 
@@ -295,6 +295,17 @@ async def test_concurrent_spends_of_one_card_never_go_below_zero(park):
         with pytest.raises(CardNotActive) as nothing_left:
             await _redeem(services, keys["Cafe"], number, None, 1)
         assert "spent" in nothing_left.value.detail
+
+        ctx = await services.pos.authenticate(keys["Cafe"])  # a refund puts 5.00 back on the spent card
+        async with services.store.unit_of_work() as uow:
+            card = await uow.gift_card(ctx.network_id, number)
+            cafe = await uow.prepaid_account(ctx.network_id, ctx.partner_id, "money:RUB")
+            postings = (Posting(cafe, "money:RUB", -500), Posting(card.account_id, "money:RUB", 500))
+            back = require_valid(Transaction(TransactionKind.REFUND, postings, memo="refunded to the gift card"))
+            await uow.post(ctx.network_id, back, ctx.outlet_id, services.pos.clock.now(), services.pos.clock.now())
+            assert await uow.credit_gift_card(card.id, 500) == 500
+        refunded = (await http.get(f"/v1/gift-cards/{number}", headers=auth(keys["Arcade"]))).json()
+        assert (refunded["status"], refunded["balance"]) == ("active", "5.00")
     assert await verify(services.engine) == []
     async with services.engine.begin() as connection:  # a balance that drifted from its postings is found
         await connection.execute(sa.text("UPDATE gift_cards SET balance_minor = 5"))

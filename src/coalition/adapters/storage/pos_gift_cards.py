@@ -111,7 +111,8 @@ class SqlGiftCards(SqlPart):
     async def credit_gift_card(self, card_id: int, amount_minor: int) -> int:
         found = await self.db.fetchval(
             "UPDATE gift_cards SET balance_minor = balance_minor + $2, "
-            "status = CASE WHEN status = 'spent' THEN 'active' ELSE status END WHERE id = $1 RETURNING balance_minor",
+            "status = CASE WHEN status IN ('spent', 'expired') THEN 'active' ELSE status END WHERE id = $1 "
+            "RETURNING balance_minor",
             card_id,
             amount_minor,
         )

@@ -43,7 +43,9 @@ class GiftCardsPort(Protocol):
         ...
 
     async def credit_gift_card(self, card_id: int, amount_minor: int) -> int:
-        """Put `amount_minor` back on the card (a refund to it); a spent card is active again. The balance after."""
+        """Put `amount_minor` back on the card (a refund to it, in the unit of work that posts it); a spent card is
+        active again, and so is an expired one, which cannot pay past its validity (the debit's guard) and which the
+        next sweep expires again, posting the refund to breakage. The balance after."""
         ...
 
     async def record_pin_attempts(self, card_id: int, failed: int, locked_until: datetime | None) -> None: ...
