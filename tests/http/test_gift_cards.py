@@ -116,6 +116,9 @@ async def test_a_card_sold_asked_spent_and_expired_by_the_policy(park, policy, k
         early = await http.post("/v1/admin/jobs/expire-gift-cards", headers=auth(admin_key))
         assert early.json()["cards"] == 0  # still valid
         clock.moment += timedelta(days=30)
+        pin = {"Gift-Card-PIN": "4321"}
+        unswept = (await http.get(f"/v1/gift-cards/{number}", headers=auth(keys["Arcade"]) | pin)).json()
+        assert (unswept["status"], unswept["balance"]) == ("expired", "649.50")  # shown at once, swept later
         swept = await http.post("/v1/admin/jobs/expire-gift-cards", headers=auth(admin_key))
         assert swept.status_code == 200, swept.text
         assert swept.json() == {"cards": 1, "kept_minor": kept, "returned_minor": returned} | stored.json()
