@@ -330,3 +330,26 @@ async def test_a_till_trying_numbers_is_stopped_after_ten_that_find_no_card(park
         assert int(stopped.headers["Retry-After"]) >= 1
         elsewhere = await http.get(f"/v1/gift-cards/{number}", headers=auth(keys["Arcade"]))  # per terminal
         assert elsewhere.status_code == 200
+
+
+async def test_the_debit_guards_itself_whatever_the_caller_checked(park):
+    """The one statement a purchase's write will carry: it refuses more than the balance, a blocked card and a card
+    past its validity by itself (a caller that read the card before a concurrent change cannot overdraw it)."""
+    services, clock = park
+    async with client(services) as http:
+        admin_key, keys, _ = await water_park(services)
+        number = (await _sell(http, keys["Tickets"], {"amount": "50.00", "valid_days": 1})).json()["number"]
+        ctx = await services.pos.authenticate(keys["Cafe"])
+        async with services.store.unit_of_work() as uow:
+            card = await uow.gift_card(ctx.network_id, number)
+            assert await uow.debit_gift_card(card.id, 5_001, clock.now()) is None
+            assert await uow.debit_gift_card(card.id, 1_000, clock.now() + timedelta(days=1)) is None  # expired
+            assert await uow.debit_gift_card(card.id, 1_000, clock.now() - timedelta(seconds=1)) is None  # not yet
+        await http.post(f"/v1/admin/gift-cards/{number}/block", headers=auth(admin_key))
+        async with services.store.unit_of_work() as uow:
+            assert await uow.debit_gift_card(card.id, 1_000, clock.now()) is None
+        await http.post(f"/v1/admin/gift-cards/{number}/unblock", headers=auth(admin_key))
+        async with services.store.unit_of_work() as uow:
+            assert await uow.debit_gift_card(card.id, 5_000, clock.now()) == 0
+            assert (await uow.gift_card_by_id(card.id)).status.value == "spent"
+            await uow.credit_gift_card(card.id, 5_000)  # undone here: no postings were made for this debit
