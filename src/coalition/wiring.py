@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coalition.adapters.documents.pdf import statement_pdf
+from coalition.adapters.http.gift_card_answers import gift_card_answer_json
 from coalition.adapters.http.pos_answers import answer_json
 from coalition.adapters.mail.daily_report import write_daily_report
 from coalition.adapters.mail.smtp import SmtpMailer
@@ -31,6 +32,7 @@ from coalition.application.cache import ACCESS_CHANGES
 from coalition.application.coupons import CouponService
 from coalition.application.daily_reports import DailyReports
 from coalition.application.devices import DeviceUseService
+from coalition.application.gift_card_admin import GiftCardAdmin
 from coalition.application.gifts import GiftService
 from coalition.application.keys import KeyService
 from coalition.application.limits import LimitsService
@@ -84,6 +86,7 @@ class Services:
     member_lookups: MemberLookups  # sign-in-limits: a till's lookups, budgeted in memory
     audit: AuditLog
     limits: LimitsService  # input-hygiene: the network's limits on one purchase
+    gift_cards: GiftCardAdmin  # issue 14: gift cards sold at tills, issued by the administrator, expired
 
     async def close(self) -> None:
         await self.store.close()
@@ -156,4 +159,11 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         ),
         audit=AuditLog(SqlAuditStore(engine)),
         limits=LimitsService(SqlLimitsStore(engine), pos),
+        gift_cards=GiftCardAdmin(
+            store.unit_of_work,
+            pos,
+            clock,
+            gift_card_answer_json,
+            misses=parse_rate(settings.member_lookup_misses, "COALITION_MEMBER_LOOKUP_MISSES"),
+        ),
     )

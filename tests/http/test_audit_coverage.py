@@ -115,6 +115,13 @@ API: dict[tuple[str, str], Does | Reads] = {
     ("PUT", "/v1/admin/gift-breakage"): Does("gifts.breakage", lambda ids: {"gifts": "released"}),
     ("PUT", "/v1/admin/points-breakage"): Does("points.breakage", lambda ids: {"policy": "returned"}),
     ("POST", "/v1/admin/jobs/expire"): Does("job.expire"),
+    ("POST", "/v1/admin/gift-cards"): Does(
+        "gift_card.issue", lambda ids: {"amount": "50.00", "number": ids["card_number"], "pin": "2468"}
+    ),
+    ("POST", "/v1/admin/gift-cards/{card_number}/block"): Does("gift_card.block"),
+    ("POST", "/v1/admin/gift-cards/{card_number}/unblock"): Does("gift_card.unblock"),
+    ("PUT", "/v1/admin/gift-card-breakage"): Does("gift_cards.breakage", lambda ids: {"policy": "returned"}),
+    ("POST", "/v1/admin/jobs/expire-gift-cards"): Does("job.expire_gift_cards"),
     ("POST", "/v1/admin/console-users"): Does(
         "console_user.create",
         lambda ids: {"role": "administrator", "login": "audit-admin", "name": "A", "password": "secret-11"},
@@ -309,6 +316,7 @@ async def _ids(services: Services) -> Ids:
             "network": "demo",
             "identifier": "10000002",
             "number": await first("SELECT COALESCE(MAX(number), 1) FROM settlement_statements"),
+            "card_number": "AUDITGIFT01",  # the gift card POST /v1/admin/gift-cards issues
         }
 
 

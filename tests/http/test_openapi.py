@@ -21,6 +21,7 @@ TILL_WRITES = {
     ("post", "/v1/cards/{number}/replace"),
     ("post", "/v1/cards/{number}/{action}"),
     ("post", "/v1/gifts/{gift_id}/honour"),
+    ("post", "/v1/gift-cards"),
     ("post", "/v1/visits"),
     ("post", "/v1/visits/{visit_id}/end"),
     ("post", "/v1/device-uses"),

@@ -1,6 +1,7 @@
 """The permissions matrix: which outlet may do what with which counter (issue 4, point 3).
 
-A counter is the network's points (`points`), a gift type (`gift:<code>`) or a money wallet (`wallet:<currency>`).
+A counter is the network's points (`points`), a gift type (`gift:<code>`), a money wallet (`wallet:<currency>`) or
+the network's gift cards (`gift_card`).
 A network without a matrix lets every outlet do everything — a single shop needs none. Once the administrator sets
 one, an outlet may do only what it lists, and anything else is refused with 403 naming the outlet, the operation and
 the counter.
@@ -15,7 +16,8 @@ from enum import StrEnum
 from coalition.domain.errors import Forbidden, InvalidInput
 
 POINTS = "points"
-_COUNTER = re.compile(r"points|gift:[a-z0-9][a-z0-9_.-]{0,31}|wallet:[A-Z]{3}")
+GIFT_CARD = "gift_card"  # gift cards (certificates): `top_up` sells one, `spend` accepts one as payment
+_COUNTER = re.compile(r"points|gift_card|gift:[a-z0-9][a-z0-9_.-]{0,31}|wallet:[A-Z]{3}")
 
 
 class Operation(StrEnum):
@@ -33,7 +35,10 @@ def gift_counter(code: str) -> str:
 def parse_counter(text: str, *, field: str) -> str:
     counter = text.strip()
     if not _COUNTER.fullmatch(counter):
-        raise InvalidInput(f"'{text}' is not a counter: use points, gift:<gift type> or wallet:<currency>", field=field)
+        raise InvalidInput(
+            f"'{text}' is not a counter: use points, gift:<gift type>, wallet:<currency> or gift_card",
+            field=field,
+        )
     return counter
 
 

@@ -19,6 +19,7 @@ from coalition.adapters.cli import keys
 from coalition.adapters.cli.audit import audit
 from coalition.adapters.cli.backup import register as register_backup
 from coalition.adapters.cli.common import DatabaseOption, console, errors, network_of, run, settings_for
+from coalition.adapters.cli.gift_cards import gift_cards_app
 from coalition.adapters.cli.limits import limits_app
 from coalition.adapters.cli.permissions import permissions_app
 from coalition.adapters.cli.rules import rules_app
@@ -151,13 +152,14 @@ app.command("verify")(verify_command)
 
 @app.command("expire")
 def expire(network: str, database_url: DatabaseOption = None) -> None:
-    """Post every expired points lot of a network to breakage now (purchases also do it, member by member)."""
+    """Post every expired points lot of a network to breakage now (purchases also do it, member by member); expire
+    gifts not handed over and gift cards past their validity (`coalition gift-cards expire` does only those)."""
 
     async def job(services: Services, network_id: int, advance: Advance) -> dict[str, Any]:
         points = await services.pos.expire_points(network_id, advance)
         result = points | {"gifts": await services.pos.expire_gifts(network_id)}
         await services.audit.record(entry(network_id, "job.expire", "network", network_id, after=result))
-        return result
+        return result | {"gift_cards": await services.gift_cards.expire(network_id)}
 
     result = run(settings_for(database_url), _network_job(network, "expiring", job))
     console.print(f"{result['points']} expired points of {result['members']} members posted to breakage")
@@ -168,6 +170,7 @@ def expire(network: str, database_url: DatabaseOption = None) -> None:
     console.print(
         f"{gifts['gifts']} gift(s) expired, {gifts['released']} released to their partners ({gifts['policy']})"
     )
+    console.print(f"{result['gift_cards']['cards']} gift card(s) expired ({result['gift_cards']['policy']})")
 
 
 @app.command("period-close")
@@ -412,6 +415,7 @@ app.add_typer(permissions_app, name="permissions")
 register_backup(app)
 app.command("audit")(audit)
 app.add_typer(limits_app, name="limits")
+app.add_typer(gift_cards_app, name="gift-cards")
 
 
 if __name__ == "__main__":

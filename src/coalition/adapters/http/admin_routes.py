@@ -235,12 +235,15 @@ async def set_points_breakage(body: PointsBreakageBody, svc: Svc, admin: Network
     return await svc.breakage.set_points(admin.id, body.policy, body.share_bp)
 
 
-@router.post("/jobs/expire", summary="Post expired points to breakage and expire gifts not handed over in time")
+@router.post(
+    "/jobs/expire",
+    summary="Post expired points to breakage, expire gifts not handed over in time and gift cards past their validity",
+)
 async def expire(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     points = await svc.pos.expire_points(admin.id)
     result = {"points": points, "gifts": await svc.pos.expire_gifts(admin.id)}
     await svc.audit.record(entry(admin.id, "job.expire", "network", admin.id, after=result))
-    return result
+    return result | {"gift_cards": await svc.gift_cards.expire(admin.id)}  # audited as job.expire_gift_cards
 
 
 @router.post("/console-users", status_code=201, summary="Create a login for the web console (/console)")

@@ -21,6 +21,7 @@ from coalition.adapters.storage.access_guard import STILL_ALLOWED_PG
 from coalition.adapters.storage.audit_store import DriverAuditTrail
 from coalition.adapters.storage.driver import Column, Db, NamedStatement
 from coalition.adapters.storage.pos_coupons import SqlCoupons
+from coalition.adapters.storage.pos_gift_cards import SqlGiftCards
 from coalition.adapters.storage.pos_gifts import SqlGifts
 from coalition.adapters.storage.pos_idempotency import RESPONSE_COLUMNS, SqlIdempotency
 from coalition.adapters.storage.pos_ledger import SqlLedger
@@ -143,6 +144,7 @@ class SqlPosUnitOfWork(
     SqlPurchases,
     SqlCoupons,
     SqlGifts,
+    SqlGiftCards,
     SqlVisits,
     SqlReference,
     SqlIdempotency,

@@ -93,25 +93,6 @@ class SqlWallets(SqlPart):
     async def prepaid_account(self, network_id: int, owner: OwnerKind, owner_id: int, currency: str) -> int:
         return await self._account(network_id, owner, owner_id, AccountPurpose.PREPAID, money_asset(currency))
 
-    async def _account(self, network_id: int, owner: OwnerKind, owner_id: int, purpose: str, asset: str) -> int:
-        """The account of this owner, purpose and asset; created when there is none (a race inserts it once)."""
-        select = (
-            "SELECT id FROM accounts WHERE network_id = $1 AND owner_kind = $2 AND owner_id = $3 AND purpose = $4 "
-            "AND asset = $5"
-        )
-        arguments = (network_id, owner.value, owner_id, str(purpose), asset)
-        found = await self.db.fetchval(select, *arguments)
-        if found is None:
-            await self.db.execute(
-                "INSERT INTO accounts (network_id, owner_kind, owner_id, purpose, asset) VALUES ($1, $2, $3, $4, $5) "
-                "ON CONFLICT DO NOTHING",
-                *arguments,
-            )
-            found = await self.db.fetchval(select, *arguments)
-        if found is None:
-            raise LookupError(f"no {purpose} account of {owner.value} {owner_id}")
-        return int(found)
-
     async def wallet_for_payment(
         self, network_id: int, member_id: int, partner_id: int, currency: str, since: datetime
     ) -> tuple[Wallet | None, int, int | None]:

@@ -29,6 +29,7 @@ from coalition.adapters.storage.schema.console import (
     sign_in_counters,
     web_sessions,
 )
+from coalition.adapters.storage.schema.gift_cards import gift_card_settings, gift_cards
 from coalition.adapters.storage.schema.ledger import (
     accounts,
     ledger_transactions,
@@ -85,6 +86,8 @@ __all__ = [
     "coupon_uses",
     "coupons",
     "daily_reports_sent",
+    "gift_card_settings",
+    "gift_cards",
     "gift_type_partners",
     "gift_types",
     "gifts",

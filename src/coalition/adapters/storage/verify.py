@@ -119,6 +119,21 @@ CHECKS: tuple[Check, ...] = (
         "WHERE g.state = 'honoured' GROUP BY g.id, gt.price_minor HAVING COALESCE(SUM(p.amount), 0) <> gt.price_minor",
     ),
     Check(
+        "gift-card-balances-equal-postings",
+        "every gift card's balance equals the sum of its account's postings, and is never below zero",
+        "SELECT g.id, g.balance_minor, COALESCE(s.total, 0) FROM gift_cards g "
+        "LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM postings GROUP BY account_id) s "
+        "ON s.account_id = g.account_id WHERE g.balance_minor <> COALESCE(s.total, 0) OR g.balance_minor < 0",
+    ),
+    Check(
+        "gift-cards-sold-at-amount",
+        "every gift card's sale put its initial amount on the card, and an expired card holds nothing",
+        "SELECT g.id, g.initial_minor, COALESCE(SUM(p.amount), 0), g.status, g.balance_minor FROM gift_cards g "
+        "LEFT JOIN postings p ON p.tx_id = g.sale_tx_id AND p.account_id = g.account_id "
+        "GROUP BY g.id, g.initial_minor, g.status, g.balance_minor "
+        "HAVING COALESCE(SUM(p.amount), 0) <> g.initial_minor OR (g.status = 'expired' AND g.balance_minor <> 0)",
+    ),
+    Check(
         "lots-granted-within-network",
         "every lot's granting partner belongs to the network of the lot's account",
         "SELECT l.id, l.granting_partner_id FROM lots l JOIN accounts a ON a.id = l.account_id "
