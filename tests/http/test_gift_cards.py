@@ -55,7 +55,7 @@ async def _redeem(services, ctx_key: str, number: str, pin: str | None, amount_m
     now = services.pos.clock.now()
     async with services.store.unit_of_work() as uow:
         card = await uow.gift_card_by_id(funds.card_id, lock=True)
-        cafe = await uow.prepaid_account(ctx.network_id, ctx.partner_id, "money:RUB")
+        cafe = await uow.party_prepaid_account(ctx.network_id, ctx.partner_id, "money:RUB")
         postings = redemption_postings(card, amount_minor, cafe, "money:RUB", ctx.network_id, now)
         tx = require_valid(Transaction(TransactionKind.PURCHASE, postings, memo="paid with a gift card"))
         await uow.post(ctx.network_id, tx, ctx.outlet_id, now, now)
@@ -302,7 +302,7 @@ async def test_concurrent_spends_of_one_card_never_go_below_zero(park):
         ctx = await services.pos.authenticate(keys["Cafe"])  # a refund puts 5.00 back on the spent card
         async with services.store.unit_of_work() as uow:
             card = await uow.gift_card(ctx.network_id, number)
-            cafe = await uow.prepaid_account(ctx.network_id, ctx.partner_id, "money:RUB")
+            cafe = await uow.party_prepaid_account(ctx.network_id, ctx.partner_id, "money:RUB")
             postings = (Posting(cafe, "money:RUB", -500), Posting(card.account_id, "money:RUB", 500))
             back = require_valid(Transaction(TransactionKind.REFUND, postings, memo="refunded to the gift card"))
             await uow.post(ctx.network_id, back, ctx.outlet_id, services.pos.clock.now(), services.pos.clock.now())
