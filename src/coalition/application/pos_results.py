@@ -38,6 +38,7 @@ class CommandResult(Generic[T]):
     replayed: bool = False
     response_stored: bool = False  # the operation wrote the idempotency record with its own writes
     result: T | None = None  # the typed answer when the command ran now; None when it is a replay
+    body_json: str | None = None  # `body` as JSON text, when already written (a batch's items: spliced, not re-encoded)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ class StoredResponse:
     request_hash: str
     status_code: int
     body: dict[str, Any]
+    text: str | None = None  # the body as stored JSON, when it is already written (a batch encodes each once)
 
 
 @dataclass(frozen=True, slots=True)
