@@ -73,3 +73,34 @@ async def test_batch_rejects_an_empty_or_oversized_request(services):
         too_many = [item(f"k{n}", "1", "1.00", f"r{n}") for n in range(1001)]
         big = await http.post("/v1/purchases/batch", json={"purchases": too_many}, headers=auth(net.shop_key))
         assert big.status_code == 422 and big.json()["field"] == "purchases"
+
+
+async def test_each_answer_is_written_once_and_replays_as_it_was_answered(services):
+    """A batch writes each item's answer as JSON once, stores it with its key and splices it into the batch's
+    answer (text outside ASCII included); a retry of the batch splices the stored text, and the cycle collector,
+    paused while the batch is planned, runs again afterwards."""
+    import gc
+
+    net = await make_network(services)
+    async with client(services) as http:
+        await enrol(http, net.shop_key, "8101")
+        purchases = [item("u1", "8101", "1500.00", "Чек №1"), item("u2", "8101", "700.50", "Чек «2»", redeem=0)]
+        first = await http.post("/v1/purchases/batch", json={"purchases": purchases}, headers=auth(net.shop_key))
+        assert first.status_code == 200 and first.headers["content-type"] == "application/json"
+        answer = first.json()
+        assert [r["body"]["receipt"] for r in answer["results"]] == ["Чек №1", "Чек «2»"]
+        assert [r["replayed"] for r in answer["results"]] == [False, False]
+        assert (answer["committed"], answer["replayed"], answer["refused"]) == (2, 0, 0)
+        again = (
+            await http.post("/v1/purchases/batch", json={"purchases": purchases}, headers=auth(net.shop_key))
+        ).json()
+        assert [r["body"] for r in again["results"]] == [r["body"] for r in answer["results"]]
+        assert [r["replayed"] for r in again["results"]] == [True, True]
+        assert (again["committed"], again["replayed"], again["refused"]) == (0, 2, 0)
+        single = await http.post(
+            "/v1/purchases",
+            json={"customer": "8101", "amount": "700.50", "receipt": "Чек «2»", "redeem_points": 0},
+            headers=auth(net.shop_key, "u2"),
+        )
+        assert single.status_code == 201 and single.json() == answer["results"][1]["body"]
+    assert gc.isenabled()

@@ -375,3 +375,50 @@ async def _sqlite_empty_transaction_is_reported(services: Services) -> None:
         )
     names = [violation.check.name for violation in await verify(services.engine)]
     assert names == ["transactions-have-postings"]
+
+
+_BULK_WRITE = "SELECT set_config('coalition.bulk_write', 'on', true);"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO postings (tx_id, account_id, asset, amount) SELECT 999999, account_id, asset, 1 FROM postings",
+        _NEW_TX + "INSERT INTO postings (tx_id, account_id, asset, amount) "
+        "SELECT (SELECT max(id) FROM ledger_transactions), 999999, asset, 1 FROM postings",
+        _NEW_TX + "INSERT INTO postings (tx_id, account_id, asset, amount) "
+        "SELECT (SELECT max(id) FROM ledger_transactions), account_id, 'points:other', 1 FROM postings",
+        "INSERT INTO postings (tx_id, account_id, asset, amount) SELECT tx_id, account_id, asset, amount FROM postings",
+    ],
+    ids=["posting-tx", "posting-account", "posting-asset", "posting-on-an-earlier-transaction"],
+)
+async def test_a_bulk_write_checks_the_postings_references_as_strictly(pg_database_url, statement):
+    """A batch says it writes in bulk (migration 0033): its postings' references are probed once per distinct
+    value instead of once per row, and a missing one, or a ledger transaction of another database transaction,
+    is refused all the same."""
+    services = build_services(Settings(database_url=pg_database_url, operator_token=None, public_url="http://t"))
+    try:
+        await _ledger_with_a_purchase(services)
+        before = await table_counts(services)
+        with pytest.raises(DBAPIError, match=r"insert into postings refused: (refers to a row|postings may join)"):
+            async with services.engine.begin() as connection:
+                for part in (_BULK_WRITE + statement).split(";"):
+                    await connection.execute(sa.text(part))
+        assert await table_counts(services) == before
+        # the same rows on the ledger transaction of their own database transaction pass in bulk too
+        async with services.engine.begin() as connection:
+            await connection.execute(sa.text(_BULK_WRITE))
+            await connection.execute(sa.text(_NEW_TX))
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO postings (tx_id, account_id, asset, amount) "
+                    "SELECT (SELECT max(id) FROM ledger_transactions), account_id, asset, amount FROM postings "
+                    "WHERE tx_id = (SELECT min(tx_id) FROM postings)"
+                )
+            )
+        after = await table_counts(services)
+        assert after["ledger_transactions"] == before["ledger_transactions"] + 1
+        assert after["postings"] > before["postings"]
+    finally:
+        await services.close()

@@ -9,7 +9,7 @@ carries both, the typed `result` when the command ran now and the stored `body` 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Generic
 
@@ -38,6 +38,8 @@ class CommandResult(Generic[T]):
     replayed: bool = False
     response_stored: bool = False  # the operation wrote the idempotency record with its own writes
     result: T | None = None  # the typed answer when the command ran now; None when it is a replay
+    # `body` as JSON text, when already written (a batch's items: spliced, not re-encoded); not part of what it is
+    body_json: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,11 +37,20 @@ MAX_AMOUNT_MINOR = 10**13
 _MINOR_PER_UNIT = (1, 10, 100, 1000)  # indexed by currency exponent
 
 
+_KNOWN_EXPONENTS: dict[str, int] = {}  # the codes already checked (a handful): every amount formatted asks
+
+
 def currency_exponent(currency: str) -> int:
     """Number of decimal places of the currency's minor unit."""
+    known = _KNOWN_EXPONENTS.get(currency)
+    if known is not None:
+        return known
     if not _CURRENCY_CODE.match(currency):
         raise InvalidInput(f"'{currency}' is not an ISO 4217 currency code", field="currency")
-    return _EXPONENT_EXCEPTIONS.get(currency, 2)
+    exponent = _EXPONENT_EXCEPTIONS.get(currency, 2)
+    if len(_KNOWN_EXPONENTS) < 1000:  # bounded whatever codes come in (a valid code has 26³ spellings)
+        _KNOWN_EXPONENTS[currency] = exponent
+    return exponent
 
 
 def parse_amount_minor(text: object, currency: str, *, field: str = "amount") -> int:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from coalition.adapters.http.batch_items import batch_item
 from coalition.adapters.http.clean_input import CheckedRoute
@@ -100,7 +100,7 @@ async def purchase(body: PurchaseBody, w: PosWriteOf) -> JSONResponse:
     response_model=BatchAnswer,
     openapi_extra=terminal_doc(),
 )
-async def purchase_batch(body: BatchBody, request: Request, svc: Svc, ctx: Terminal) -> JSONResponse:
+async def purchase_batch(body: BatchBody, request: Request, svc: Svc, ctx: Terminal) -> Response:
     """For offline tills uploading a day's sales and for integrations. Each purchase carries its own
     `idempotency_key`; a purchase refused by the rules writes nothing and does not stop the others."""
     suspect = may_hold_control_characters(await request.body())  # most batches cannot: no walk of each item
@@ -109,21 +109,33 @@ async def purchase_batch(body: BatchBody, request: Request, svc: Svc, ctx: Termi
     # every item refused at the door: nothing to record (the service refuses an empty batch as a whole)
     recorded = iter(await svc.pos.purchase_batch(ctx, items) if items else [])
     outcomes = [item if isinstance(item, DomainError) else next(recorded) for item in judged]
-    results = [_batch_result(index, outcome) for index, outcome in enumerate(outcomes)]
-    return JSONResponse(
-        {
-            "results": results,
-            "committed": sum(1 for r in results if r["status"] == 201 and not r.get("replayed")),
-            "replayed": sum(1 for r in results if r.get("replayed")),
-            "refused": sum(1 for r in results if r["status"] >= 400),
-        }
-    )
+    committed = replayed = refused = 0
+    parts: list[str] = []
+    for index, outcome in enumerate(outcomes):
+        if isinstance(outcome, DomainError):
+            refused += 1
+        elif outcome.replayed:
+            replayed += 1
+        elif outcome.status_code == 201:
+            committed += 1
+        if not isinstance(outcome, DomainError) and outcome.status_code >= 400:
+            refused += 1
+        parts.append(_batch_result(index, outcome))
+    counts = f'"committed":{committed},"replayed":{replayed},"refused":{refused}'
+    return Response(f'{{"results":[{",".join(parts)}],{counts}}}', media_type="application/json")
 
 
-def _batch_result(index: int, outcome: CommandResult | DomainError) -> dict[str, Any]:
+_result_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _batch_result(index: int, outcome: CommandResult | DomainError) -> str:
+    """One item's answer as JSON: a committed or replayed purchase's body is the JSON stored with its key, spliced
+    in as it is (each answer is encoded once per batch)."""
     if isinstance(outcome, DomainError):
-        return {"index": index, "status": status_of(outcome), "problem": problem_body(outcome)}
-    return {"index": index, "status": outcome.status_code, "replayed": outcome.replayed, "body": outcome.body}
+        return _result_json({"index": index, "status": status_of(outcome), "problem": problem_body(outcome)})
+    head = f'{{"index":{index},"status":{outcome.status_code},"replayed":{"true" if outcome.replayed else "false"}'
+    body = outcome.body_json if outcome.body_json is not None else _result_json(outcome.body)
+    return f'{head},"body":{body}}}'
 
 
 @router.post(

@@ -42,7 +42,8 @@ class SqlIdempotency(SqlPart):
                 *arguments,
             )
             for row in rows:
-                found[row["key"]] = StoredResponse(row["request_hash"], row["status_code"], json.loads(row["response"]))
+                text = row["response"]
+                found[row["key"]] = StoredResponse(row["request_hash"], row["status_code"], json.loads(text), text)
         return found
 
     async def store_response(self, terminal_id: int, key: str, response: StoredResponse, now: datetime) -> None:

@@ -179,6 +179,9 @@ class SqlPosUnitOfWork(
     async def write_batch(self, batch: LedgerBatch) -> None:
         """Every write of a batch in a fixed order of set-based statements (COPY on PostgreSQL)."""
         db, now = self.db, batch.recorded_at
+        if db.backend == "postgresql":
+            # the postings' reference check probes each distinct value once, not each row (migration 0033)
+            await db.execute("SELECT set_config('coalition.bulk_write', 'on', true)")
         await db.insert_many(
             "ledger_transactions",
             ("id", "network_id", "kind", "outlet_id", "reverses_tx_id", "memo", "occurred_at", "recorded_at"),
@@ -286,7 +289,7 @@ class SqlPosUnitOfWork(
                     r.key,
                     r.response.request_hash,
                     r.response.status_code,
-                    _compact_json(r.response.body),
+                    r.response.text or _compact_json(r.response.body),
                     now,
                 )
                 for r in batch.responses

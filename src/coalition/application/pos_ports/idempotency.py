@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -13,6 +13,8 @@ class StoredResponse:
     request_hash: str
     status_code: int
     body: dict[str, Any]
+    # the body as stored JSON, when it is already written (a batch encodes each once); not part of what it is
+    text: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

