@@ -29,7 +29,7 @@ from typing import Any
 from alembic import op
 
 revision = "0033"
-down_revision = "0029"
+down_revision = "0032"
 branch_labels = None
 depends_on = None
 
