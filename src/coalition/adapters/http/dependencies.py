@@ -114,8 +114,13 @@ async def network_admin(
     return network
 
 
+# json.dumps(value, sort_keys=True, separators=(",", ":")) with its encoder made once (json.dumps makes one per call
+# when given any option)
+_canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+
+
 def _canonical(value: object) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+    return _canonical_json(value).encode()
 
 
 async def request_hash(request: Request) -> str:

@@ -435,7 +435,7 @@ async def _record_purchase_pg(db: Db, write: PurchaseWrite, expected_version: in
         idempotency_key=write.idempotency.key,
         request_hash=response.request_hash,
         status_code=response.status_code,
-        response=json.dumps(response.body, separators=(",", ":")),
+        response=_compact_json(response.body),
     )
     has_tx = bool(postings)
     if has_tx:
