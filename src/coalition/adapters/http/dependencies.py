@@ -114,8 +114,8 @@ async def network_admin(
     return network
 
 
-# json.dumps(value, sort_keys=True, separators=(",", ":")) with its encoder made once (json.dumps builds one per
-# call when given arguments): a batch fingerprints each of its purchases
+# json.dumps(value, sort_keys=True, separators=(",", ":")) with its encoder made once (json.dumps makes one per call
+# when given any option)
 _canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 
 

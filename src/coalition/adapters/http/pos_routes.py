@@ -35,6 +35,7 @@ from coalition.adapters.http.schemas import (
     ReplaceCardBody,
     VisitBody,
 )
+from coalition.adapters.http.usual_purchase import PurchaseRoute
 from coalition.application.pos_results import CommandResult
 from coalition.application.purchases.batch import BatchItem
 from coalition.domain.cards import CardAction
@@ -83,15 +84,20 @@ async def quote(body: QuoteBody, svc: Svc, ctx: Terminal) -> JSONResponse:
     return JSONResponse((await svc.pos.quote(ctx, body.to_input())).json())
 
 
-@router.post(
+async def purchase(body: PurchaseBody, w: PosWriteOf) -> JSONResponse:
+    return answer(await w.svc.pos.purchase(w.ctx, body.to_input(), w.key, w.fingerprint))
+
+
+router.add_api_route(  # PurchaseRoute: the usual request skips FastAPI's per-request resolution (usual_purchase.py)
     "/purchases",
+    purchase,
+    methods=["POST"],
     status_code=201,
     summary="Record a purchase: spend and earn points",
     response_model=PurchaseAnswer,
     openapi_extra=pos_write_doc(),
+    route_class_override=PurchaseRoute,
 )
-async def purchase(body: PurchaseBody, w: PosWriteOf) -> JSONResponse:
-    return answer(await w.svc.pos.purchase(w.ctx, body.to_input(), w.key, w.fingerprint))
 
 
 @router.post(

@@ -11,6 +11,7 @@ opens the units of work.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -343,82 +344,110 @@ class SqlPosUnitOfWork(
 # them since (or holds them), the guard matches no row, nothing is written and the statement returns no row. So a
 # purchase costs two round trips and no explicit transaction: this read and this write. Arrays carry the
 # variable-length parts; parameters are named (the purchase's own columns by their names, from `PurchaseRow`).
-_PG_RECORD_PURCHASE_SQL = (
-    """
+#
+# The statement holds only the parts a purchase writes (`_Parts`: a ledger transaction, lots changed, taken from or
+# created, lines), one prepared statement per combination (few in practice). A part with no rows still costs
+# PostgreSQL its executor set-up (the table opened with its indexes) and fires its table's statement-level reference
+# trigger: a typical purchase (no lines, points added to an open lot) no longer runs `lots_references` for no row
+# (pg_stat_user_functions: 4 reference triggers a purchase instead of 5).
+_PG_BALANCE = """
 WITH balance AS (
   UPDATE member_balances SET balance = :balance_after::bigint, version = version + 1
   WHERE account_id = :account_id::bigint
     AND (:expected_version::bigint IS NULL OR version = :expected_version::bigint) AND {still_allowed}
   RETURNING account_id
-), tx AS (
+)""".replace("{still_allowed}", STILL_ALLOWED_PG)
+_PG_TX = """, tx AS (
   INSERT INTO ledger_transactions (network_id, kind, outlet_id, reverses_tx_id, memo, occurred_at, recorded_at)
   SELECT :network_id::bigint, 'purchase', :outlet_id::bigint, NULL, '', :occurred_at::timestamptz,
          :recorded_at::timestamptz
-  FROM balance WHERE cardinality(:posting_accounts::bigint[]) > 0
+  FROM balance
   RETURNING id
 ), posted AS (
   INSERT INTO postings (tx_id, account_id, asset, amount)
   SELECT tx.id, x.account_id, x.asset, x.amount
   FROM tx, unnest(:posting_accounts::bigint[], :posting_assets::text[], :posting_amounts::bigint[])
        AS x(account_id, asset, amount)
-), changed AS (
+)"""
+# a purchase paid in part from wallets takes each tender from its wallet by a relative update, hanging on `balance`
+# like the other parts; the wallets' CHECK refuses an overdraw, so the statement fails whole (nothing written) when a
+# concurrent payment got there first
+_PG_WALLETS = """, wallet_debits AS (
+  UPDATE wallets SET balance_minor = wallets.balance_minor - x.amount, version = wallets.version + 1
+  FROM balance, unnest(:wallet_accounts::bigint[], :wallet_amounts::bigint[]) AS x(account_id, amount)
+  WHERE wallets.account_id = x.account_id
+)"""
+_PG_CHANGED = """, changed AS (
   UPDATE lots SET points = lots.points + x.points, remaining = lots.remaining + x.remaining
   FROM balance, unnest(:changed_lots::bigint[], :changed_points::bigint[], :changed_remaining::bigint[])
        AS x(lot_id, points, remaining)
   WHERE lots.id = x.lot_id
-), take_log AS (
+)"""
+_PG_TAKES = """, take_log AS (
   INSERT INTO lot_takes (tx_id, lot_id, points)
   SELECT tx.id, x.lot_id, x.points FROM tx, unnest(:take_lots::bigint[], :take_points::bigint[]) AS x(lot_id, points)
-), new_lots AS (
+)"""
+_PG_NEW_LOTS = """, new_lots AS (
   INSERT INTO lots (account_id, tx_id, points, remaining, expires_at, granting_partner_id, ends_with_visit_id)
   SELECT :account_id::bigint, tx.id, x.points, x.points, x.expires_at, :granting_partner_id::bigint, x.visit_id
   FROM tx, unnest(:new_lot_points::bigint[], :new_lot_expiries::timestamptz[], :new_lot_visits::text[])
        AS x(points, expires_at, visit_id)
-), lifetime AS (
+)"""
+_PG_PURCHASE = """, lifetime AS (
   UPDATE members SET lifetime_spend_minor = :lifetime_spend_after_minor::bigint
   FROM balance WHERE members.id = :member_id::bigint
 ), purchase AS (
   INSERT INTO purchases ({purchase_columns})
   SELECT {purchase_values}
   FROM balance
-), lines AS (
+)""".replace("{purchase_columns}", ", ".join(_PURCHASE_COLUMNS))
+_PG_LINES = """, lines AS (
   INSERT INTO purchase_lines (purchase_id, line_no, sku, category, quantity_milli, unit_price_minor, total_minor)
   SELECT :id::text, x.line_no, x.sku, x.category, x.quantity_milli, x.unit_price_minor, x.total_minor
   FROM balance, unnest(:line_numbers::int[], :line_skus::text[], :line_categories::text[],
                        :line_quantities_milli::bigint[], :line_unit_prices_minor::bigint[],
                        :line_totals_minor::bigint[])
        AS x(line_no, sku, category, quantity_milli, unit_price_minor, total_minor)
-)
+)"""
+_PG_RESPONSE = """
 INSERT INTO idempotency_keys (terminal_id, key, request_hash, status_code, response, created_at)
 SELECT :terminal_id::bigint, :idempotency_key::text, :request_hash::text, :status_code::int, :response::text,
        :recorded_at::timestamptz
 FROM balance
 RETURNING terminal_id
-""".replace("{still_allowed}", STILL_ALLOWED_PG)
-    .replace("{purchase_columns}", ", ".join(_PURCHASE_COLUMNS))
+"""
+
+
+class _Parts(NamedTuple):
+    """Which optional parts a purchase's statement holds (takes and new lots only ever come with a transaction)."""
+
+    transaction: bool
+    changed_lots: bool
+    takes: bool
+    new_lots: bool
+    lines: bool
+    wallets: bool = False
+
+
+@functools.cache
+def _pg_record_purchase(parts: _Parts) -> NamedStatement:
     # the purchase's ledger transaction is the one this statement writes (none when it moves no points)
-    .replace(
-        "{purchase_values}", ", ".join("(SELECT id FROM tx)" if c == "tx_id" else f":{c}" for c in _PURCHASE_COLUMNS)
+    tx_id = "(SELECT id FROM tx)" if parts.transaction else "NULL::bigint"
+    values = ", ".join(tx_id if c == "tx_id" else f":{c}" for c in _PURCHASE_COLUMNS)
+    return NamedStatement(
+        _PG_BALANCE
+        + (_PG_TX if parts.transaction else "")
+        + (_PG_WALLETS if parts.wallets else "")
+        + (_PG_CHANGED if parts.changed_lots else "")
+        + (_PG_TAKES if parts.takes else "")
+        + (_PG_NEW_LOTS if parts.new_lots else "")
+        + _PG_PURCHASE.replace("{purchase_values}", values)
+        + (_PG_LINES if parts.lines else "")
+        + _PG_RESPONSE
     )
-)
-_PG_RECORD_PURCHASE = NamedStatement(_PG_RECORD_PURCHASE_SQL)
 
 
-# The same statement for a purchase paid in part from wallets: one more CTE, hanging on `balance` like the others,
-# takes each tender from its wallet by a relative update; the wallets' CHECK refuses an overdraw, so the statement
-# fails whole (nothing written) when a concurrent payment got there first. A purchase without tenders sends the
-# statement above, unchanged.
-_PG_RECORD_PURCHASE_WITH_WALLETS = NamedStatement(
-    _PG_RECORD_PURCHASE_SQL.replace(
-        "), tx AS (",
-        """), wallet_debits AS (
-  UPDATE wallets SET balance_minor = wallets.balance_minor - x.amount, version = wallets.version + 1
-  FROM balance, unnest(:wallet_accounts::bigint[], :wallet_amounts::bigint[]) AS x(account_id, amount)
-  WHERE wallets.account_id = x.account_id
-), tx AS (""",
-        1,
-    )
-)
+_PG_RECORD_PURCHASE = _pg_record_purchase(_Parts(True, True, True, True, True, True))  # every part (tests read it)
 
 
 async def _record_purchase_pg(db: Db, write: PurchaseWrite, expected_version: int | None) -> bool:
@@ -435,45 +464,51 @@ async def _record_purchase_pg(db: Db, write: PurchaseWrite, expected_version: in
         account_id=p.member.points_account_id,
         balance_after=write.balance_after,
         lifetime_spend_after_minor=write.lifetime_spend_after_minor,
-        posting_accounts=_array([x.account_id for x in postings]),
-        posting_assets=_array([x.asset for x in postings]),
-        posting_amounts=_array([x.amount for x in postings]),
-        changed_lots=_array(changed_lots),
-        changed_points=_array(changed_points),
-        changed_remaining=_array(changed_remaining),
-        take_lots=_array([take.lot_id for take in write.lot_takes]),
-        take_points=_array([take.points for take in write.lot_takes]),
-        new_lot_points=_array([lot.points for lot in created]),
-        new_lot_expiries=_array([lot.expires_at for lot in created]),
-        new_lot_visits=_array([lot.ends_with_visit_id for lot in created]),
-        # a purchase's lots have one grantor
-        granting_partner_id=write.new_lots[0].granting_partner_id if write.new_lots else None,
-        line_numbers=_array(list(range(1, len(lines) + 1))),
-        line_skus=_array([line.sku for line in lines]),
-        line_categories=_array([line.category for line in lines]),
-        line_quantities_milli=_array([line.quantity_milli for line in lines]),
-        line_unit_prices_minor=_array([line.unit_price_minor for line in lines]),
-        line_totals_minor=_array([line.total_minor for line in lines]),
         idempotency_key=write.idempotency.key,
         request_hash=response.request_hash,
         status_code=response.status_code,
-        response=json.dumps(response.body, separators=(",", ":")),
+        response=_compact_json(response.body),
     )
-    statement = _PG_RECORD_PURCHASE
+    has_tx = bool(postings)
+    if has_tx:
+        values.update(
+            posting_accounts=[x.account_id for x in postings],
+            posting_assets=[x.asset for x in postings],
+            posting_amounts=[x.amount for x in postings],
+        )
+    if changed_lots:
+        values.update(changed_lots=changed_lots, changed_points=changed_points, changed_remaining=changed_remaining)
+    takes = has_tx and bool(write.lot_takes)
+    if takes:
+        values.update(
+            take_lots=[take.lot_id for take in write.lot_takes], take_points=[take.points for take in write.lot_takes]
+        )
+    new_lots = has_tx and bool(created)
+    if new_lots:
+        values.update(
+            new_lot_points=[lot.points for lot in created],
+            new_lot_expiries=[lot.expires_at for lot in created],
+            new_lot_visits=[lot.ends_with_visit_id for lot in created],
+            granting_partner_id=write.new_lots[0].granting_partner_id,  # a purchase's lots have one grantor
+        )
+    if lines:
+        values.update(
+            line_numbers=list(range(1, len(lines) + 1)),
+            line_skus=[line.sku for line in lines],
+            line_categories=[line.category for line in lines],
+            line_quantities_milli=[line.quantity_milli for line in lines],
+            line_unit_prices_minor=[line.unit_price_minor for line in lines],
+            line_totals_minor=[line.total_minor for line in lines],
+        )
     if write.wallet_debits:
-        statement = _PG_RECORD_PURCHASE_WITH_WALLETS
         values.update(
             wallet_accounts=[account for account, _ in write.wallet_debits],
             wallet_amounts=[amount for _, amount in write.wallet_debits],
         )
+    parts = _Parts(has_tx, bool(changed_lots), takes, new_lots, bool(lines), bool(write.wallet_debits))
+    statement = _pg_record_purchase(parts)
     written = await db.fetchval(statement.sql, *statement.arguments(values))
     return written is not None
-
-
-def _array(values: list[Any]) -> list[Any] | None:
-    """An empty array as NULL (unnest(NULL) has no rows, cardinality(NULL) > 0 is not true): asyncpg encodes NULL
-    without its per-array checks, and most purchases leave most of the statement's 17 arrays empty."""
-    return values or None
 
 
 def _lot_changes(write: PurchaseWrite) -> tuple[list[int], list[int], list[int]]:

@@ -1,0 +1,91 @@
+"""POST /v1/purchases has two ways through the server (adapters/http/usual_purchase.py): a request of the usual
+shape goes straight to the service, any other through FastAPI's checked route. A client cannot tell which."""
+
+from __future__ import annotations
+
+import fastapi.routing
+import pytest
+
+from tests.support import assert_problem, auth, client, enrol, make_network, new_key
+
+pytestmark = pytest.mark.anyio
+
+CARD = "6000-0009"
+USUAL = "application/json"
+CHECKED = "application/json; charset=utf-8"  # a parameter: the checked way
+
+
+def _count_resolutions(monkeypatch) -> list[int]:
+    """How often FastAPI resolves a route's dependencies and body (once per request the checked way)."""
+    calls: list[int] = []
+    resolve = fastapi.routing.solve_dependencies
+
+    async def counted(*args, **kwargs):
+        calls.append(1)
+        return await resolve(*args, **kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counted)
+    return calls
+
+
+async def test_the_usual_and_the_checked_way_answer_alike_and_share_the_fingerprint(services, monkeypatch):
+    net = await make_network(services)
+    async with client(services) as http:
+        await enrol(http, net.shop_key, CARD)
+        resolutions = _count_resolutions(monkeypatch)
+        answers = {}
+        for way, content_type in (("usual", USUAL), ("checked", CHECKED)):
+            body = f'{{"customer": "{CARD}", "amount": "5000.00", "receipt": "R-{way}"}}'.encode()
+            headers = {**auth(net.shop_key, new_key()), "Content-Type": content_type}
+            before = len(resolutions)
+            answers[way] = await http.post("/v1/purchases", content=body, headers=headers)
+            assert answers[way].status_code == 201, answers[way].text
+            assert len(resolutions) - before == (0 if way == "usual" else 1)
+            # the retry goes the other way, and replays: both ways fingerprint the request alike
+            other = CHECKED if content_type == USUAL else USUAL
+            retry = await http.post("/v1/purchases", content=body, headers={**headers, "Content-Type": other})
+            assert retry.status_code == 201, retry.text
+            assert retry.headers["Idempotent-Replayed"] == "true"
+            assert retry.json() == answers[way].json()
+        usual, checked = answers["usual"].json(), answers["checked"].json()
+        assert usual.keys() == checked.keys()
+        assert usual["points_earned"] == checked["points_earned"] == 150
+        assert checked["points_balance"] - usual["points_balance"] == 150
+        assert answers["usual"].headers["content-type"] == answers["checked"].headers["content-type"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b'{"customer": "6000-0009", "amount": "12.345", "receipt": "R-1"}', "amount"),
+        (b'{"customer": "6000-0009", "amount": "1.00", "receipt": "R-\\u0001"}', "receipt"),
+        (b'{"customer": "6000-0009", "amount": "1.00"}', "receipt"),
+        (b'["6000-0009"]', "body"),
+        (b'{"customer": ', "body"),
+    ],
+    ids=["amount", "control-character", "missing", "not-an-object", "not-json"],
+)
+async def test_a_request_the_usual_way_cannot_judge_is_refused_as_the_checked_way_refuses_it(services, body, field):
+    net = await make_network(services)
+    async with client(services) as http:
+        await enrol(http, net.shop_key, CARD)
+        refusals = []
+        for content_type in (USUAL, CHECKED):
+            headers = {**auth(net.shop_key, new_key()), "Content-Type": content_type}
+            refused = await http.post("/v1/purchases", content=body, headers=headers)
+            refusals.append(refused.json())
+            problem = assert_problem(refused, 422, "invalid-input")
+            assert problem.get("field", "body").startswith(field), problem
+        assert refusals[0] == refusals[1]
+
+
+async def test_a_missing_key_is_refused_before_the_body_either_way(services):
+    net = await make_network(services)
+    async with client(services) as http:
+        for content_type in (USUAL, CHECKED):
+            refused = await http.post(
+                "/v1/purchases",
+                content=b'{"customer": "nobody", "amount": "1.00", "receipt": "R-1"}',
+                headers={**auth(net.shop_key), "Content-Type": content_type},
+            )
+            assert_problem(refused, 422, "invalid-input", "Idempotency-Key")
