@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from coalition.application.audit import entry
+from coalition.application.commands import customer_candidates, member_not_found
 from coalition.application.ports import PosUnitOfWork
 from coalition.application.pos import PosService
 from coalition.application.tenders import start_of_local_day
@@ -73,6 +74,17 @@ class WalletAdmin:
             await self._require_member(uow, network_id, member_id)
             day_start = start_of_local_day(self.pos.clock.now(), timezone)
             return await read_wallet(uow, member_id, network_currency, day_start, limit)
+
+    async def member_of(self, network_id: int, identifier: str) -> int:
+        """The member an identifier names (card, phone, …; `id:<n>` names the member's id), for the CLI."""
+        text = identifier.strip()
+        if text.lower().startswith("id:") and text[3:].strip().isdigit():
+            return int(text[3:].strip())
+        async with self.pos.unit_of_work() as uow:
+            member = await uow.find_member(network_id, customer_candidates(text, "member"), lock=False)
+        if member is None:
+            raise member_not_found(text, "member")
+        return member.member_id
 
     async def close(
         self, network_id: int, network_currency: str, member_id: int, currency: str | None
