@@ -22,6 +22,7 @@ from coalition.adapters.storage.reports_store import SqlDailyReportsStore, SqlRe
 from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.settlement_store import SqlSettlementStore
 from coalition.adapters.storage.sql_store import SqlStore
+from coalition.adapters.storage.wallet_reports_store import SqlWalletReportsStore
 from coalition.adapters.storage.web_store import SqlWebSessionStore
 from coalition.adapters.storage.web_terminal_store import SqlWebTerminalStore
 from coalition.application.admin import AdminService
@@ -49,6 +50,7 @@ from coalition.application.reports import ReportsService
 from coalition.application.rules import RulesService
 from coalition.application.settlement import SettlementService
 from coalition.application.visits import VisitService
+from coalition.application.wallet_reports import WalletReports
 from coalition.application.web_sessions import WebSessions
 from coalition.application.web_terminal import WebTerminal
 from coalition.settings import Settings
@@ -87,6 +89,7 @@ class Services:
     audit: AuditLog
     limits: LimitsService  # input-hygiene: the network's limits on one purchase
     gift_cards: GiftCardAdmin  # issue 14: gift cards sold at tills, issued by the administrator, expired
+    wallet_reports: WalletReports  # issue 14: the members' wallets summed (liability)
 
     async def close(self) -> None:
         await self.store.close()
@@ -152,6 +155,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         devices=DeviceUseService(pos),
         member_page=member_page,
         web_terminal=web_terminal,
+        wallet_reports=WalletReports(SqlWalletReportsStore(engine).unit_of_work),
         member_lookups=MemberLookups(
             pos,
             parse_rate(settings.member_lookups, "COALITION_MEMBER_LOOKUPS"),

@@ -222,6 +222,10 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
     ("POST", "/console/members/{member_id}/cards"): Does(
         "card.block", lambda ids: {"number": ids["card"], "action": "block"}
     ),
+    ("POST", "/console/members/{member_id}/wallet"): Does(
+        "wallet.limits", lambda ids: {"credit_limit": "10.00", "daily_spend_limit": "50.00"}
+    ),
+    ("POST", "/console/members/{member_id}/wallet/close"): Does("wallet.close"),
     ("POST", "/console/rules/draft"): Does("rules.save_draft", lambda ids: {"draft": RULES_YAML}),
     ("POST", "/console/rules/simulate"): Reads(
         "stored purchases priced again; nothing is written",

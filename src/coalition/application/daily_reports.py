@@ -33,13 +33,14 @@ class DayTransaction:
     recorded_at: datetime  # when the server recorded it: the day it counts in and the time shown
     outlet_name: str
     cashier_login: str | None
-    kind: str  # "purchase" | "refund"
-    receipt: str
-    check_minor: int  # a purchase's check; a refund's share of it
-    money_minor: int  # paid in money; for a refund, money given back
+    kind: str  # "purchase" | "refund" | "top_up"
+    receipt: str  # a top-up: its ledger transaction's number
+    check_minor: int  # a purchase's check; a refund's share of it; a top-up: 0
+    money_minor: int  # paid at the till (not from a wallet); a refund: money given back at the till; a top-up: taken
     points_earned: int  # a refund: points taken back
     points_spent: int  # a refund: points given back
     till_time: datetime | None = None  # the till's own time of a purchase (occurred_at), where it differs
+    wallet_minor: int = 0  # a purchase: paid from the member's wallet; a refund: put back into it
 
 
 def till_time(occurred_at: datetime | None, recorded_at: datetime | None) -> datetime | None:
@@ -180,7 +181,19 @@ def _at_zone(row: DayTransaction, zone: ZoneInfo) -> DayTransaction:
 
 
 def transactions_csv(rows: Sequence[DayTransaction], currency: str) -> bytes:
-    header = ["time", "kind", "outlet", "receipt", "cashier", "check", "money", "points_earned", "points_spent"]
+    # money: at the till; wallet: from (a refund: back into) the member's wallet (issue 14)
+    header = [
+        "time",
+        "kind",
+        "outlet",
+        "receipt",
+        "cashier",
+        "check",
+        "money",
+        "wallet",
+        "points_earned",
+        "points_spent",
+    ]
     lines = [
         [
             row.recorded_at.isoformat(),
@@ -190,6 +203,7 @@ def transactions_csv(rows: Sequence[DayTransaction], currency: str) -> bytes:
             row.cashier_login or "",
             format_minor(row.check_minor, currency),
             format_minor(row.money_minor, currency),
+            format_minor(row.wallet_minor, currency),
             row.points_earned,
             row.points_spent,
             row.till_time.isoformat() if row.till_time is not None else "",

@@ -25,9 +25,12 @@ from coalition.application.ports import (
     MembersPort,
     ReferencePort,
 )
+from coalition.application.pos_ports.wallets import WalletsPort
 from coalition.application.security import hash_password
 from coalition.application.settlement import Mailer, OutgoingMail
 from coalition.application.sign_in_limits import Attempt
+from coalition.application.tenders import start_of_local_day
+from coalition.application.wallet_reports import WalletOverview, read_wallet
 from coalition.application.web_sessions import NewSession, SignedIn, WebSessions
 from coalition.domain.cards import CardState
 from coalition.domain.errors import CardNotActive, Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthorized
@@ -124,6 +127,7 @@ class MemberOverview:
     purchases: tuple[RecentPurchase, ...]
     visits: tuple[RecentVisit, ...]
     has_pin: bool
+    wallet: WalletOverview | None = None  # money on the card (issue 14); None: never had a wallet
 
 
 class MemberPageUnitOfWork(Protocol):
@@ -146,8 +150,9 @@ class MemberPageUnitOfWorkFactory(Protocol):
     def __call__(self) -> AbstractAsyncContextManager[MemberPageUnitOfWork]: ...
 
 
-class MemberPointsReader(MembersPort, LedgerPort, GiftsPort, ReferencePort, Protocol):
-    """What the page reads through the POS unit of work: the member, their points and open gifts, the program."""
+class MemberPointsReader(MembersPort, LedgerPort, GiftsPort, ReferencePort, WalletsPort, Protocol):
+    """What the page reads through the POS unit of work: the member, their points, open gifts and wallet, the
+    program."""
 
 
 class MemberPointsReaderFactory(Protocol):
@@ -271,6 +276,9 @@ class MemberPage:
                 )
                 for gift in gifts
             ]
+        async with self.pos_unit_of_work() as pos:
+            day_start = start_of_local_day(now, activity.timezone)
+            wallet = await read_wallet(pos, member_id, program.currency, day_start, RECENT_ROWS)
         balance = points_balance(state, now)
         expiring = sorted(
             (
@@ -292,6 +300,7 @@ class MemberPage:
             purchases=activity.purchases,
             visits=activity.visits,
             has_pin=account.pin_hash is not None,
+            wallet=wallet,
         )
 
     async def _account(self, network: MemberNetwork, card: str, address: str) -> tuple[MemberAccount, str]:

@@ -4,6 +4,12 @@ Figures come from the stored purchases and refunds. A day is the outlet's calend
 storage query is given the moments where each hour (a one-day report) or each day (a period) starts, and counts every
 purchase in the bucket it falls in. Money is integer minor units; the discount a purchase's rules gave is what its
 check lost before points: check − amount due − points redeemed × the point's value.
+
+Money on the card (issue 14) is counted apart from the money taken at the till: what wallets paid of the purchases'
+amounts due is not "collected"; top-ups are money the till took; a refund's money back at the till excludes what went
+back into a wallet. So `cash_in_hand` = collected + top-ups − money back still matches the till's drawer. The
+movements come from the ledger (`PrepaidBucket`: postings on members' wallets by transaction kind); gift cards add
+their account purpose to `PREPAID_SOURCES` and a figure beside the wallet's when they are merged.
 """
 
 from __future__ import annotations
@@ -17,8 +23,11 @@ from zoneinfo import ZoneInfo
 
 from coalition.application.ports import Clock
 from coalition.domain.errors import InvalidInput, NotFound
+from coalition.domain.ledger import AccountPurpose, TransactionKind
 from coalition.domain.money import round_half_up_div
 
+# the accounts whose postings are money on the card (gift cards: AccountPurpose.GIFT_CARD joins when merged)
+PREPAID_SOURCES = (AccountPurpose.MEMBER_WALLET,)
 MAX_PERIOD_DAYS = 92  # a quarter: the period's chart has a bar per day
 ChartUnit = Literal["hour", "day"]
 
@@ -55,6 +64,22 @@ class RefundBucket:
     bucket: int
     refunds: int
     refund_minor: int
+    money_back_minor: int = 0  # given back at the till (what went back into a wallet is not in it)
+
+
+@dataclass(frozen=True, slots=True)
+class PrepaidBucket:
+    """Money on the card that moved at one outlet (cashier: the purchase's or refund's; None for a top-up) in one hour
+    or day: the postings on one purpose of source account (a member's wallet) in transactions of one kind (top_up,
+    purchase, refund), counted per transaction and summed (+ into the source, − out of it)."""
+
+    outlet_id: int
+    cashier_login: str | None
+    bucket: int
+    kind: str
+    purpose: str
+    transactions: int
+    amount_minor: int
 
 
 class ReportsUnitOfWork(Protocol):
@@ -68,6 +93,13 @@ class ReportsUnitOfWork(Protocol):
     async def refunds_by_bucket(
         self, network_id: int, outlet_ids: Sequence[int], boundaries: Sequence[datetime]
     ) -> list[RefundBucket]: ...
+    async def prepaid_by_bucket(
+        self,
+        network_id: int,
+        outlet_ids: Sequence[int],
+        boundaries: Sequence[datetime],
+        purposes: Sequence[str],
+    ) -> list[PrepaidBucket]: ...
 
 
 class ReportsUnitOfWorkFactory(Protocol):
@@ -78,28 +110,39 @@ class ReportsUnitOfWorkFactory(Protocol):
 class Figures:
     checks: int = 0
     revenue_minor: int = 0  # the checks' totals: what was sold through the system
-    collected_minor: int = 0  # what the customers paid in money, after discounts and points
+    collected_minor: int = 0  # what the customers paid at the till (cash, bank card): after discounts, points, wallets
     points_issued: int = 0
     points_spent: int = 0
     discount_minor: int = 0
     refunds: int = 0
-    refund_minor: int = 0
+    refund_minor: int = 0  # the refunds' share of the checks
+    money_back_minor: int = 0  # what the refunds gave back at the till
+    wallet_paid_minor: int = 0  # what members' wallets paid of the purchases
+    top_ups: int = 0
+    top_up_minor: int = 0  # money taken at the till onto wallets
+    wallet_refunded_minor: int = 0  # what refunds put back into wallets
 
     @property
     def average_check_minor(self) -> int:
         return round_half_up_div(self.revenue_minor, self.checks) if self.checks else 0
 
+    @property
+    def cash_in_hand_minor(self) -> int:
+        """What the tills should hold from these figures: collected + top-ups − money given back."""
+        return self.collected_minor + self.top_up_minor - self.money_back_minor
+
+    @property
+    def has_prepaid(self) -> bool:
+        """Whether money on the card moved: the reports then show its lines (none otherwise, as before wallets)."""
+        return bool(self.wallet_paid_minor or self.top_ups or self.wallet_refunded_minor)
+
     def plus(self, other: Figures) -> Figures:
         return Figures(
-            self.checks + other.checks,
-            self.revenue_minor + other.revenue_minor,
-            self.collected_minor + other.collected_minor,
-            self.points_issued + other.points_issued,
-            self.points_spent + other.points_spent,
-            self.discount_minor + other.discount_minor,
-            self.refunds + other.refunds,
-            self.refund_minor + other.refund_minor,
+            *(getattr(self, name) + getattr(other, name) for name in _FIGURE_FIELDS)  # every field is a sum
         )
+
+
+_FIGURE_FIELDS = tuple(Figures.__dataclass_fields__)
 
 
 def sales_figures(row: SalesBucket, point_value_minor: int) -> Figures:
@@ -115,7 +158,20 @@ def sales_figures(row: SalesBucket, point_value_minor: int) -> Figures:
 
 
 def refund_figures(row: RefundBucket) -> Figures:
-    return Figures(refunds=row.refunds, refund_minor=row.refund_minor)
+    return Figures(refunds=row.refunds, refund_minor=row.refund_minor, money_back_minor=row.money_back_minor)
+
+
+def prepaid_figures(row: PrepaidBucket) -> Figures:
+    """A wallet's postings as figures: a purchase's wallet money is not collected at the till; a top-up is."""
+    if row.purpose != AccountPurpose.MEMBER_WALLET.value:
+        return Figures()  # gift cards: their figures join here when merged
+    if row.kind == TransactionKind.PURCHASE.value:
+        return Figures(wallet_paid_minor=-row.amount_minor, collected_minor=row.amount_minor)
+    if row.kind == TransactionKind.TOP_UP.value:
+        return Figures(top_ups=row.transactions, top_up_minor=row.amount_minor)
+    if row.kind == TransactionKind.REFUND.value:
+        return Figures(wallet_refunded_minor=row.amount_minor)
+    return Figures()
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +283,10 @@ class ReportsService:
                 for refund in await uow.refunds_by_bucket(network_id, ids, starts):
                     key = bucket_key(starts, refund.bucket, timezone, unit, first)
                     collected.add(refund.outlet_id, refund.cashier_login, key, refund_figures(refund))
+                purposes = [purpose.value for purpose in PREPAID_SOURCES]
+                for moved in await uow.prepaid_by_bucket(network_id, ids, starts, purposes):
+                    key = bucket_key(starts, moved.bucket, timezone, unit, first)
+                    collected.add(moved.outlet_id, moved.cashier_login, key, prepaid_figures(moved))
         keys: list[int | date] = (
             list(range(24)) if unit == "hour" else [first + timedelta(days=n) for n in range((last - first).days + 1)]
         )

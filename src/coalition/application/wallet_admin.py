@@ -7,14 +7,18 @@ from dataclasses import replace
 from typing import Any
 
 from coalition.application.audit import entry
+from coalition.application.commands import customer_candidates, member_not_found
 from coalition.application.ports import PosUnitOfWork
 from coalition.application.pos import PosService
+from coalition.application.tenders import start_of_local_day
+from coalition.application.wallet_reports import WalletOverview, read_wallet
 from coalition.application.wallets_pos import WalletView
 from coalition.domain.errors import MemberNotFound
 from coalition.domain.money import parse_amount_minor
 from coalition.domain.wallets import WalletStatus, checked_credit_limit, checked_daily_limit, wallet_currency
 
 UNCHANGED = object()
+HISTORY_LINES = 50  # the console's member page shows the latest movements
 
 
 class WalletAdmin:
@@ -61,6 +65,26 @@ class WalletAdmin:
                 )
             )
             return view.json()
+
+    async def overview(
+        self, network_id: int, network_currency: str, member_id: int, timezone: str, limit: int = HISTORY_LINES
+    ) -> WalletOverview | None:
+        """The member's wallet and its latest movements (None: they never had one); today is the reader's day."""
+        async with self.pos.unit_of_work() as uow:
+            await self._require_member(uow, network_id, member_id)
+            day_start = start_of_local_day(self.pos.clock.now(), timezone)
+            return await read_wallet(uow, member_id, network_currency, day_start, limit)
+
+    async def member_of(self, network_id: int, identifier: str) -> int:
+        """The member an identifier names (card, phone, …; `id:<n>` names the member's id), for the CLI."""
+        text = identifier.strip()
+        if text.lower().startswith("id:") and text[3:].strip().isdigit():
+            return int(text[3:].strip())
+        async with self.pos.unit_of_work() as uow:
+            member = await uow.find_member(network_id, customer_candidates(text, "member"), lock=False)
+        if member is None:
+            raise member_not_found(text, "member")
+        return member.member_id
 
     async def close(
         self, network_id: int, network_currency: str, member_id: int, currency: str | None

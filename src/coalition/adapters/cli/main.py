@@ -25,6 +25,7 @@ from coalition.adapters.cli.permissions import permissions_app
 from coalition.adapters.cli.rules import rules_app
 from coalition.adapters.cli.settle import settle_app
 from coalition.adapters.cli.verify import verify_command
+from coalition.adapters.cli.wallets import wallets_app
 from coalition.adapters.storage import migrate as migrations
 from coalition.application.audit import entry
 from coalition.application.pos_results import MemberStatement
@@ -416,6 +417,7 @@ register_backup(app)
 app.command("audit")(audit)
 app.add_typer(limits_app, name="limits")
 app.add_typer(gift_cards_app, name="gift-cards")
+app.add_typer(wallets_app, name="wallets")
 
 
 if __name__ == "__main__":

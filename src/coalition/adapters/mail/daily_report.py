@@ -31,37 +31,54 @@ def write_daily_report(content: DailyReportContent) -> tuple[str, str]:
     """(subject, text): the day's totals, per outlet, per cashier, then every purchase and refund."""
     _ = _Words(content)
     report = content.report
+    prepaid = report.total.has_prepaid  # a day without money on the card reads as it did before wallets
     day = formatting.day(content.day, content.language, "full")
     subject = _("Daily report %(day)s: %(partner)s", day=content.day.isoformat(), partner=content.partner)
-    lines = [f"{content.partner}: {day}", "", _("Total"), *_figure_lines(report.total, _)]
+    lines = [f"{content.partner}: {day}", "", _("Total"), *_figure_lines(report.total, _, prepaid)]
     for outlet, figures in report.by_outlet:
         lines += ["", _("Outlet %(outlet)s (%(zone)s)", outlet=outlet.name, zone=outlet.timezone)]
-        lines += _figure_lines(figures, _)
+        lines += _figure_lines(figures, _, prepaid)
     lines += ["", _("Per cashier")]
     for line in report.by_cashier:
         who = f"{line.name} ({line.login})" if line.login else _("no cashier named")
         figures = line.figures
-        lines.append(
-            "  "
-            + _(
-                "%(who)s, %(outlet)s: checks %(checks)s, revenue %(revenue)s, paid in money %(paid)s, "
-                "refunds %(refunds)s for %(refunded)s",
-                who=who,
-                outlet=line.outlet.name,
-                checks=_.number(figures.checks),
-                revenue=_.money(figures.revenue_minor),
-                paid=_.money(figures.collected_minor),
-                refunds=_.number(figures.refunds),
-                refunded=_.money(figures.refund_minor),
-            )
+        text = "  " + _(
+            "%(who)s, %(outlet)s: checks %(checks)s, revenue %(revenue)s, paid in money %(paid)s, "
+            "refunds %(refunds)s for %(refunded)s",
+            who=who,
+            outlet=line.outlet.name,
+            checks=_.number(figures.checks),
+            revenue=_.money(figures.revenue_minor),
+            paid=_.money(figures.collected_minor),
+            refunds=_.number(figures.refunds),
+            refunded=_.money(figures.refund_minor),
         )
+        if prepaid:
+            text += ", " + _(
+                "from wallets %(wallet)s, top-ups %(top_ups)s, cash in hand %(cash)s",
+                wallet=_.money(figures.wallet_paid_minor),
+                top_ups=_.money(figures.top_up_minor),
+                cash=_.money(figures.cash_in_hand_minor),
+            )
+        lines.append(text)
     lines += ["", _("Purchases and refunds: %(count)s (the same in the attached CSV)", count=len(content.rows))]
     lines += [_row_text(row, _, content.language) for row in content.rows] or ["  " + _("none")]
-    lines += ["", _("The money taken at the tills should equal 'paid in money' less the money given back.")]
+    if prepaid:
+        lines += [
+            "",
+            _(
+                "The money taken at the tills should equal 'cash in hand': paid in money plus top-ups less the "
+                "money given back at the till. Wallet money was paid before and is not in the tills."
+            ),
+        ]
+    else:
+        lines += ["", _("The money taken at the tills should equal 'paid in money' less the money given back.")]
     return subject, "\n".join(lines) + "\n"
 
 
-def _figure_lines(figures: Figures, _: _Words) -> list[str]:
+def _figure_lines(figures: Figures, _: _Words, prepaid: bool) -> list[str]:
+    if prepaid:
+        return _with_prepaid(figures, _)
     return [
         "  " + _("revenue through the system: %(revenue)s", revenue=_.money(figures.revenue_minor)),
         "  " + _("checks: %(checks)s", checks=_.number(figures.checks)),
@@ -90,18 +107,53 @@ def _row_text(row: DayTransaction, _: _Words, language: str) -> str:
         "earned": _.number(row.points_earned),
         "spent": _.number(row.points_spent),
     }
+    if row.kind == "top_up":
+        return "  " + _("%(time)s wallet top-up, %(outlet)s, transaction %(receipt)s: taken %(money)s", **values)
     if row.kind == "refund":
         message = (
             "%(time)s refund, %(outlet)s, receipt %(receipt)s, cashier %(cashier)s: %(check)s of the check, "
             "money back %(money)s, points taken back %(earned)s, points returned %(spent)s"
         )
+        wallet = "back into the wallet %(wallet)s"
     else:
         message = (
             "%(time)s purchase, %(outlet)s, receipt %(receipt)s, cashier %(cashier)s: check %(check)s, "
             "paid in money %(money)s, points earned %(earned)s, points spent %(spent)s"
         )
+        wallet = "from the wallet %(wallet)s"
     text = "  " + _(message, **values)
+    if row.wallet_minor:
+        text += ", " + _(wallet, wallet=_.money(abs(row.wallet_minor)))
     if row.till_time is not None:  # the till sent its own time: shown beside the server's, by which the day counts
         till = formatting.moment(row.till_time, str(row.till_time.tzinfo), language, "short")
         text += " " + _("(the till's time: %(till_time)s)", till_time=till)
     return text
+
+
+def _with_prepaid(figures: Figures, _: _Words) -> list[str]:
+    """The figures with money on the card: what the till took apart from what wallets paid, and the cash in hand."""
+    return [
+        "  " + _("revenue through the system: %(revenue)s", revenue=_.money(figures.revenue_minor)),
+        "  " + _("checks: %(checks)s", checks=_.number(figures.checks)),
+        "  " + _("paid in money: %(paid)s", paid=_.money(figures.collected_minor)),
+        "  " + _("paid from wallets: %(wallet)s", wallet=_.money(figures.wallet_paid_minor)),
+        "  " + _("average check: %(average)s", average=_.money(figures.average_check_minor)),
+        "  " + _("points issued: %(issued)s", issued=_.number(figures.points_issued)),
+        "  " + _("points spent: %(spent)s", spent=_.number(figures.points_spent)),
+        "  " + _("discounts: %(discounts)s", discounts=_.money(figures.discount_minor)),
+        "  "
+        + _(
+            "refunds: %(refunds)s for %(refunded)s",
+            refunds=_.number(figures.refunds),
+            refunded=_.money(figures.refund_minor),
+        ),
+        "  " + _("money back at the till: %(back)s", back=_.money(figures.money_back_minor)),
+        "  " + _("refunded into wallets: %(wallet)s", wallet=_.money(figures.wallet_refunded_minor)),
+        "  "
+        + _(
+            "wallet top-ups: %(count)s for %(amount)s",
+            count=_.number(figures.top_ups),
+            amount=_.money(figures.top_up_minor),
+        ),
+        "  " + _("cash in hand: %(cash)s", cash=_.money(figures.cash_in_hand_minor)),
+    ]

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from coalition.adapters.storage import tables as t
 from coalition.adapters.storage.audit_store import CoreAuditTrail
 from coalition.application.daily_reports import DayTransaction, ReportRecipient, till_time
-from coalition.application.reports import RefundBucket, ReportOutlet, SalesBucket
+from coalition.application.reports import PREPAID_SOURCES, PrepaidBucket, RefundBucket, ReportOutlet, SalesBucket
+from coalition.domain.ledger import AccountPurpose, TransactionKind
 
 
 def _bucket_of(moment: Any, starts: Sequence[datetime]) -> Any:
@@ -26,6 +27,18 @@ def _bucket_of(moment: Any, starts: Sequence[datetime]) -> Any:
     if not inner:
         return _index(0)
     return case(*((moment < start, _index(index)) for index, start in enumerate(inner)), else_=_index(len(inner)))
+
+
+def _wallet_money(tx_id: Any) -> Any:
+    """The sum of a transaction's postings on members' wallets (0 when none): − paid from them, + put back."""
+    po, a = t.postings, t.accounts
+    return func.coalesce(
+        select(func.sum(po.c.amount))
+        .join(a, a.c.id == po.c.account_id)
+        .where(po.c.tx_id == tx_id, a.c.purpose.in_([purpose.value for purpose in PREPAID_SOURCES]))
+        .scalar_subquery(),
+        0,
+    )
 
 
 def _index(value: int) -> Any:
@@ -140,6 +153,7 @@ class SqlReportsUnitOfWork:
                 func.coalesce(r.c.cashier_login, p.c.cashier_login).label("cashier_login"),
                 _bucket_of(r.c.recorded_at, starts).label("bucket"),
                 r.c.refund_minor,
+                r.c.money_back_minor,
             )
             .join(p, p.c.id == r.c.purchase_id)
             .where(
@@ -156,10 +170,80 @@ class SqlReportsUnitOfWork:
             rows.c.bucket,
             func.count().label("refunds"),
             func.sum(rows.c.refund_minor).label("refund_minor"),
+            func.sum(rows.c.money_back_minor).label("money_back_minor"),
         ).group_by(rows.c.outlet_id, rows.c.cashier_login, rows.c.bucket)
         return [
             RefundBucket(
-                int(row.outlet_id), row.cashier_login, int(row.bucket), int(row.refunds), int(row.refund_minor)
+                int(row.outlet_id),
+                row.cashier_login,
+                int(row.bucket),
+                int(row.refunds),
+                int(row.refund_minor),
+                int(row.money_back_minor),
+            )
+            for row in await self.connection.execute(query)
+        ]
+
+    async def prepaid_by_bucket(
+        self, network_id: int, outlet_ids: Sequence[int], boundaries: Sequence[datetime], purposes: Sequence[str]
+    ) -> list[PrepaidBucket]:
+        """The postings on money-on-card accounts (`purposes`) in transactions recorded at these outlets, per outlet,
+        cashier, bucket, transaction kind and purpose. Found through the transactions' (network, recorded_at) index;
+        the cashier is the purchase's or the refund's (a top-up records none)."""
+        if not outlet_ids or not purposes:
+            return []
+        tx, po, a, pu, r, rp = (
+            t.ledger_transactions,
+            t.postings,
+            t.accounts,
+            t.purchases,
+            t.refunds,
+            t.purchases.alias("refunded"),
+        )
+        starts = _utc(boundaries)
+        rows = (
+            select(
+                tx.c.outlet_id,
+                func.coalesce(pu.c.cashier_login, r.c.cashier_login, rp.c.cashier_login).label("cashier_login"),
+                _bucket_of(tx.c.recorded_at, starts).label("bucket"),
+                tx.c.kind,
+                a.c.purpose,
+                tx.c.id.label("tx_id"),
+                po.c.amount,
+            )
+            .select_from(tx)
+            .join(po, po.c.tx_id == tx.c.id)
+            .join(a, a.c.id == po.c.account_id)
+            .outerjoin(pu, pu.c.tx_id == tx.c.id)
+            .outerjoin(r, r.c.tx_id == tx.c.id)
+            .outerjoin(rp, rp.c.id == r.c.purchase_id)
+            .where(
+                tx.c.network_id == network_id,
+                tx.c.outlet_id.in_(list(outlet_ids)),
+                tx.c.recorded_at >= starts[0],
+                tx.c.recorded_at < starts[-1],
+                a.c.purpose.in_(list(purposes)),
+            )
+            .subquery()
+        )
+        query = select(
+            rows.c.outlet_id,
+            rows.c.cashier_login,
+            rows.c.bucket,
+            rows.c.kind,
+            rows.c.purpose,
+            func.count(rows.c.tx_id.distinct()).label("transactions"),
+            func.sum(rows.c.amount).label("amount_minor"),
+        ).group_by(rows.c.outlet_id, rows.c.cashier_login, rows.c.bucket, rows.c.kind, rows.c.purpose)
+        return [
+            PrepaidBucket(
+                int(row.outlet_id),
+                row.cashier_login,
+                int(row.bucket),
+                row.kind,
+                row.purpose,
+                int(row.transactions),
+                int(row.amount_minor),
             )
             for row in await self.connection.execute(query)
         ]
@@ -210,7 +294,7 @@ class SqlDailyReportsUnitOfWork(CoreAuditTrail):
         first, last = start.astimezone(UTC), end.astimezone(UTC)  # SQLite compares timestamps as UTC text
         at_outlets = (p.c.network_id == network_id, p.c.outlet_id.in_(list(outlet_ids)))
         purchases = await self.connection.execute(
-            select(p, o.c.name.label("outlet_name"))
+            select(p, o.c.name.label("outlet_name"), (-_wallet_money(p.c.tx_id)).label("wallet_minor"))
             .join(o, o.c.id == p.c.outlet_id)
             .where(*at_outlets, p.c.recorded_at >= first, p.c.recorded_at < last)
         )
@@ -222,10 +306,11 @@ class SqlDailyReportsUnitOfWork(CoreAuditTrail):
                 "purchase",
                 row.receipt,
                 int(row.check_minor),
-                int(row.amount_due_minor),
+                int(row.amount_due_minor) - int(row.wallet_minor),  # at the till: what the wallet paid is not
                 int(row.points_earned),
                 int(row.points_redeemed),
                 till_time=till_time(t.as_utc(row.occurred_at), t.as_utc(row.recorded_at)),
+                wallet_minor=int(row.wallet_minor),
             )
             for row in purchases
         ]
@@ -235,6 +320,7 @@ class SqlDailyReportsUnitOfWork(CoreAuditTrail):
                 p.c.receipt,
                 func.coalesce(r.c.cashier_login, p.c.cashier_login).label("cashier"),
                 o.c.name.label("outlet_name"),
+                _wallet_money(r.c.tx_id).label("wallet_minor"),
             )
             .join(p, p.c.id == r.c.purchase_id)
             .join(o, o.c.id == p.c.outlet_id)
@@ -251,10 +337,38 @@ class SqlDailyReportsUnitOfWork(CoreAuditTrail):
                 int(row.money_back_minor),
                 int(row.points_clawed_back),
                 int(row.points_returned),
+                wallet_minor=int(row.wallet_minor),
             )
             for row in refunds
         ]
-        return found
+        return found + await self._top_ups(network_id, outlet_ids, first, last)
+
+    async def _top_ups(
+        self, network_id: int, outlet_ids: Sequence[int], first: datetime, last: datetime
+    ) -> list[DayTransaction]:
+        """The day's top-ups at these outlets: money the till took onto members' wallets."""
+        tx, po, a, o = t.ledger_transactions, t.postings, t.accounts, t.outlets
+        rows = await self.connection.execute(
+            select(tx.c.id, tx.c.recorded_at, o.c.name.label("outlet_name"), func.sum(po.c.amount).label("amount"))
+            .join(po, po.c.tx_id == tx.c.id)
+            .join(a, a.c.id == po.c.account_id)
+            .join(o, o.c.id == tx.c.outlet_id)
+            .where(
+                tx.c.network_id == network_id,
+                tx.c.outlet_id.in_(list(outlet_ids)),
+                tx.c.recorded_at >= first,
+                tx.c.recorded_at < last,
+                tx.c.kind == TransactionKind.TOP_UP.value,
+                a.c.purpose == AccountPurpose.MEMBER_WALLET.value,
+            )
+            .group_by(tx.c.id, tx.c.recorded_at, o.c.name)
+        )
+        return [
+            DayTransaction(
+                t.as_utc(row.recorded_at), row.outlet_name, None, "top_up", str(row.id), 0, int(row.amount), 0, 0
+            )
+            for row in rows
+        ]
 
     async def sent_partners(self, network_id: int, day: date) -> set[int]:
         s, p = t.daily_reports_sent, t.partners

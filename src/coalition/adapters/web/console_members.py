@@ -14,9 +14,12 @@ from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import error_text, gettext, render
 from coalition.application.member_admin import MemberAdministration
+from coalition.application.wallet_admin import WalletAdmin
+from coalition.application.wallet_reports import WalletOverview
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.cards import CardAction
 from coalition.domain.errors import DomainError, InvalidInput
+from coalition.domain.money import format_minor
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=CheckedRoute)
 Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrator"))]
@@ -27,6 +30,10 @@ CARD_NOTICES = {
     CardAction.REPORT_LOST: "The card was reported lost: it cannot be used any more.",
     CardAction.REPLACE: "The card was replaced: the balance and the history are on the new card.",
     CardAction.ACTIVATE: "The card was activated.",
+}
+WALLET_NOTICES = {
+    "wallet-limits": "The wallet's limits were saved.",
+    "wallet-closed": "The wallet was closed: it pays no more and takes no refunds.",
 }
 
 
@@ -66,14 +73,19 @@ async def _member(
     failed_card: str | None = None,
 ) -> Response:
     overview = await members_of(request).overview(me.network_id, member_id, lines)
+    wallet = await WalletAdmin(services_of(request).pos).overview(me.network_id, me.currency, member_id, me.timezone)
     notice = request.query_params.get("done", "")
+    shown = CARD_NOTICES[CardAction(notice)] if notice in set(CardAction) else WALLET_NOTICES.get(notice)
     context = {
         "me": me,
         "member": overview,
+        "wallet": wallet,
+        "wallet_form": _wallet_form(wallet, me.currency),
         "lines": len(overview.statement),
         "more_lines": len(overview.statement) + STATEMENT_STEP,
-        "notice": gettext(request, CARD_NOTICES[CardAction(notice)]) if notice in set(CardAction) else None,
+        "notice": gettext(request, shown) if shown else None,
         "error": error_text(request, error.detail) if error else None,
+        "error_field": error.field if error else None,
         "failed_card": failed_card,
     }
     status = status_of(error) if error else 200
@@ -85,6 +97,22 @@ async def _member(
         timezone=me.timezone,
         status_code=status,
     )
+
+
+def _wallet_form(wallet: WalletOverview | None, currency: str) -> dict[str, str]:
+    """The limits form's values: the wallet's as amounts (the daily limit empty when there is none)."""
+    if wallet is None:
+        return {"credit_limit": "0", "daily_spend_limit": ""}
+    daily = wallet.view.daily_spend_limit_minor
+    return {
+        "credit_limit": format_minor(wallet.view.credit_limit_minor, currency),
+        "daily_spend_limit": "" if daily is None else format_minor(daily, currency),
+    }
+
+
+async def member_page_with(request: Request, me: WebIdentity, member_id: int, error: DomainError) -> Response:
+    """The member's page again with a refused change's message (the wallet's forms)."""
+    return await _member(request, me, member_id, error=error)
 
 
 @router.post("/members/{member_id}/cards")
