@@ -7,10 +7,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+import pytest
+from playwright.sync_api import Browser, Page, expect
 
 from tests.web.conftest import PHONE, LiveServer
-from tests.web.test_terminal_browser import facts, sign_in
+from tests.web.test_terminal_browser import ANNA, facts, sign_in
 
 A11Y_CHECKS = (Path(__file__).parent / "a11y.js").read_text(encoding="utf-8")  # labels, names, one h1, contrast
 
@@ -109,3 +110,63 @@ def test_top_up_then_pay_part_by_wallet_and_refund_it(live_server: LiveServer, p
     expect(page.locator("#to-wallet")).to_have_text("RUB\xa0500.00")
     assert page.evaluate(A11Y_CHECKS) == []
     assert _rows(live_server, "SELECT balance_minor FROM wallets") == [(1500_50,)]
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "ru-RU"])
+def test_every_wallet_screen_passes_the_accessibility_checks(
+    live_server: LiveServer, browser: Browser, locale: str
+) -> None:
+    """Labels, names, one h1, AA contrast and nothing wider than the phone (tests/web/a11y.js) on each wallet screen,
+    refusals beside their fields included, in English and in Russian (longer words)."""
+    context = browser.new_context(viewport=PHONE, locale=locale)
+    page = context.new_page()
+    screens: dict[str, list[str]] = {}
+
+    def check(name: str) -> None:
+        screens[name] = page.evaluate(A11Y_CHECKS)
+
+    try:
+        page.goto(f"{live_server.url}/terminal/login")
+        page.fill("#outlet", "1")
+        page.fill("#login", "anna")
+        page.fill("#password", ANNA.cashier_password)
+        page.locator("main form button[type=submit]").click()
+        page.fill("#customer", "1000-0001")
+        page.locator("#identify button[type=submit]").click()
+        page.locator("#top-up summary").click()
+        check("member")
+        page.locator("#top-up-amount button[type=submit]").click()  # empty: refused beside the field
+        check("top-up refused")
+        page.fill("#top_up", "1500.50")
+        page.locator("#top-up-amount button[type=submit]").click()
+        check("top-up")
+        page.locator("#top-up-confirm button").click()
+        page.wait_for_selector(".receipt")
+        check("topped up")
+        page.goto(f"{live_server.url}/terminal")
+        page.fill("#customer", "1000-0001")
+        page.locator("#identify button[type=submit]").click()
+        page.fill("#amount", "2000")
+        page.locator("#sale-amount button[type=submit]").click()
+        page.locator("main form button[name=points][value='0']").click()
+        check("confirm with the wallet's choice")
+        page.fill("#wallet_amount", "1600")
+        page.locator("#wallet-amount-form button[type=submit]").click()
+        page.wait_for_selector("#wallet-error")
+        check("wallet refused")
+        page.fill("#wallet_amount", "500")
+        page.locator("#wallet-amount-form button[type=submit]").click()
+        page.wait_for_selector("#wallet-part")
+        check("confirm paid by wallet")
+        page.locator("#confirm button").click()
+        page.wait_for_selector(".receipt")
+        check("receipt")
+        page.goto(f"{live_server.url}/terminal/today")
+        page.locator("a.refund").first.click()
+        page.locator("main form button.primary").click()
+        page.wait_for_selector("#to-wallet")
+        check("refunded")
+    finally:
+        context.close()
+    assert len(screens) == 9
+    assert {name: problems for name, problems in screens.items() if problems} == {}
