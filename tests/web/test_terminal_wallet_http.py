@@ -249,6 +249,7 @@ async def test_a_wallet_that_cannot_pay_is_refused_and_nothing_is_written(servic
             headers={"X-Requested-With": "fetch"},
         )
         assert script.status_code == 422 and script.json()["field"] == "wallet"
+        assert script.json()["detail"] == f"The wallet can pay at most {rub('50.00')} now."
         forged = await http.post("/terminal/purchases", data=sale | {"wallet": "lots", "key": new_key()})
         assert forged.status_code == 422 and 'id="wallet-error"' in forged.text
         russian = await http.post(

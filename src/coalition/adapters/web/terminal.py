@@ -381,11 +381,10 @@ async def _confirm_refused(till: Till, form: FormData, error: errors.DomainError
         sale = await _quote(till, customer, amount_minor, points, read_coupons(coupons_text))
     except errors.DomainError as again:
         return _refused(till, "member.html", again, member=member, values=values)
+    message = await _confirm_message(till, form, error, member)
     if paying:
-        message = wallet_refusal(till.request, error, member["wallet"], sale["due_minor"])
         errors_shown = {"wallet": message}
         return till.page("confirm.html", status_of(error), member=member, sale=sale, key=new_key(), errors=errors_shown)
-    message = await _confirm_message(till, form, error, member)
     values = {"points": text_of(form, "points")}
     return till.page(
         "quote.html", status_of(error), member=member, sale=sale, values=values, errors={"points": message}
@@ -395,12 +394,19 @@ async def _confirm_refused(till: Till, form: FormData, error: errors.DomainError
 async def _confirm_message(
     till: Till, form: FormData, error: errors.DomainError, member: dict[str, Any] | None = None
 ) -> str:
-    """Why a confirm was refused; for points no longer allowed (spent elsewhere meanwhile), how many still are."""
-    if isinstance(error, (errors.RedeemNotAllowed, errors.InsufficientPoints)):
+    """Why a confirm was refused; for points no longer allowed (spent elsewhere meanwhile), how many still are; for a
+    wallet that can no longer pay, what it can."""
+    points_refused = isinstance(error, (errors.RedeemNotAllowed, errors.InsufficientPoints))
+    if points_refused or field_of(error) == "wallet":
         try:
             amount_minor = read_amount(till, text_of(form, "amount"))
             member = member or await _member(till, text_of(form, "customer"))  # its terms say the minimum check
-            return await _too_many_points(till, member, amount_minor, read_coupons(text_of(form, "coupons")))
+            coupons = read_coupons(text_of(form, "coupons"))
+            if points_refused:
+                return await _too_many_points(till, member, amount_minor, coupons)
+            points = read_points(till, text_of(form, "points"))
+            due_minor = (await _quote(till, member["customer"], amount_minor, points, coupons))["due_minor"]
+            return wallet_refusal(till.request, error, member["wallet"], due_minor)
         except errors.DomainError:
             pass
     return explain(till, error)
