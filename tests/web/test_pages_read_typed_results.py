@@ -1,7 +1,6 @@
 """The web pages read the application's typed results (minor units, points, basis points), never parse an answer's
-formatted strings back into numbers or moments (issue 13): a parser of amounts, shares or moments may be called
-in a page module only
-by the functions named here, which read what a person typed into a form.
+formatted strings back into numbers or moments (issue 13): a parser of amounts, shares or moments may be called in a
+page module only by the functions named here, which read what a person typed into a form.
 
 Checked from the source text: every call of a parser anywhere in src/coalition/adapters/web, by name or through its
 module, must sit inside an allowed function. Pages that still read a service's string answer are listed apart; that
@@ -29,7 +28,7 @@ READS_FORM_INPUT = {
     ("console_rules.py", "_utc_day"),  # the days of a simulation
     ("console_rules.py", "_effective_from"),  # when a published set takes effect
     ("console_settlement.py", "_period_end"),  # the end of the period to close
-    ("terminal.py", "_birth_date"),  # a new member's birth date
+    ("terminal_enrol.py", "_birth_date"),  # a new member's birth date
 }
 # (module, function): pages that still read a service's answer of strings; to be typed like the POS answers, then
 # removed from here (none left)

@@ -84,6 +84,7 @@ def test_the_five_steps_with_the_demo_programs_figures(live_server: LiveServer, 
         "Card": "10000001",
         "Points": "105 = RUB\xa0105.00",
         "Tier": "earns 3%, points pay up to 15% of a check",
+        "Wallet": "RUB\xa00.00\ncan pay RUB\xa00.00 now",  # no top-up yet: an empty wallet
     }
     # 2: the amount → the most points allowed: 15 % of 2,000.00 is 300, but she has 105
     page.get_by_label("Amount of the check").fill("2000")

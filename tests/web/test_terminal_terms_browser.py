@@ -46,6 +46,7 @@ def test_the_member_panel_shows_the_published_terms_and_their_rules(live_server:
         "Tier": "earns 8% and 2 points a check, points pay up to 40% of a check",
         "Discount": "5% off every check",
         "Rules": "Everyone, House discount",
+        "Wallet": "RUB\xa00.00\ncan pay RUB\xa00.00 now",  # no top-up yet: an empty wallet
     }
     # 150.00 is below the rule set's minimum check (200.00), far below the program's (1,500.00)
     page.get_by_label("Amount of the check").fill("150")

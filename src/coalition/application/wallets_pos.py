@@ -121,6 +121,20 @@ async def _member(uow: PosUnitOfWork, ctx: TerminalContext, identifier: str, *, 
     return member
 
 
+async def check_top_up(pos: PosParts, ctx: TerminalContext, amount: str, currency: str | None = None) -> int:
+    """What a top-up checks before it reads the member, for a till that asks before it takes the money: the amount
+    (positive, within the network's amount limit) and the matrix allowing `top_up` here. `top_up` checks them again."""
+    async with pos.unit_of_work() as uow:
+        pc = await pos.program_context(uow, ctx.network_id)
+        wanted = wallet_currency(currency, pc.program.currency)
+        amount_minor = top_up_amount(
+            parse_amount_minor(amount, wanted, field="amount"), pc.limits.max_amount_minor, wanted
+        )
+        matrix = await pos.matrix(uow, ctx.network_id)
+        matrix.require(ctx.outlet_id, ctx.outlet_name, wallet_counter(wanted), Operation.TOP_UP)
+        return amount_minor
+
+
 async def top_up(
     pos: PosParts, ctx: TerminalContext, request: TopUpInput, idempotency_key: str | None, request_hash: str
 ) -> CommandResult[ToppedUp]:

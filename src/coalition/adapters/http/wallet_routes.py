@@ -4,6 +4,7 @@ tender of POST /v1/purchases."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -23,6 +24,7 @@ from coalition.adapters.http.dependencies import (
 from coalition.adapters.http.schemas import Amount, Body
 from coalition.application import wallets_pos
 from coalition.application.wallet_admin import UNCHANGED, WalletAdmin
+from coalition.domain.money import parse_amount_minor
 
 router = APIRouter(prefix="/v1", tags=["Wallets"], route_class=CheckedRoute)
 admin_router = APIRouter(prefix="/v1/admin", tags=["Admin"], route_class=CheckedRoute)
@@ -65,6 +67,26 @@ class ToppedUpAnswer(WalletAnswer):
     topped_up: str
     transaction: int
     recorded_at: str
+
+    def result(self) -> wallets_pos.ToppedUp:
+        """The typed top-up of a stored answer (the web terminal's receipt): the inverse of `ToppedUp.json()`."""
+        c = self.currency
+
+        def minor(amount: str | None) -> int | None:
+            return None if amount is None else parse_amount_minor(amount, c)
+
+        view = wallets_pos.WalletView(
+            self.member,
+            c,
+            parse_amount_minor(self.balance, c),
+            parse_amount_minor(self.credit_limit, c),
+            parse_amount_minor(self.available, c),
+            minor(self.daily_spend_limit),
+            minor(self.daily_left),
+            self.status,
+        )
+        topped = parse_amount_minor(self.topped_up, c)
+        return wallets_pos.ToppedUp(view, topped, self.transaction, datetime.fromisoformat(self.recorded_at))
 
 
 class WalletLineAnswer(BaseModel):

@@ -26,7 +26,9 @@ from coalition.adapters.web import (
     sign_in,
     terminal,
     terminal_cards,
+    terminal_enrol,
     terminal_gifts,
+    terminal_wallet,
 )
 from coalition.adapters.web.sessions import AREAS, SignInRequired
 from coalition.adapters.web.templating import error_text, gettext, render
@@ -57,8 +59,10 @@ PAGE_MODULES = (
     sign_in,
     register,
     terminal,
+    terminal_enrol,
     terminal_cards,
     terminal_gifts,
+    terminal_wallet,
     console,
     console_staff,
     console_reports,

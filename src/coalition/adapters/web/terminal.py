@@ -1,4 +1,5 @@
-"""The cashier's terminal at /terminal: the brief's five steps on a phone, enrolment, refunds and the day's list.
+"""The cashier's terminal at /terminal: the brief's five steps on a phone, refunds and the day's list (enrolment is
+terminal_enrol.py, the customer's gifts, cards and wallet terminal_gifts.py, terminal_cards.py, terminal_wallet.py).
 
 The steps are plain forms (they work without JavaScript); the state of a sale travels in hidden fields and is checked
 again at every step. Writes carry an idempotency key made when their form is shown, so a double tap or a retry after a
@@ -10,8 +11,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -24,10 +24,10 @@ from coalition.adapters.http.problems import PROBLEM_TYPE_BASE, status_of
 from coalition.adapters.web import formatting
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import error_text, gettext, language_of, render
+from coalition.adapters.web.terminal_money import tender_facts, tenders_of, wallet_facts, wallet_refusal
 from coalition.application.commands import PurchaseInput, fingerprint
-from coalition.application.enrolment import EnrolInput
-from coalition.application.ports import Profile, StoredResponse, TerminalContext
-from coalition.application.pos_results import Enrolment, Refunded
+from coalition.application.ports import StoredResponse, TerminalContext
+from coalition.application.pos_results import Refunded
 from coalition.application.purchases.results import PurchaseResult
 from coalition.application.refunds import RefundInput
 from coalition.application.web_sessions import WebIdentity
@@ -44,7 +44,6 @@ router = APIRouter(prefix="/terminal", include_in_schema=False, route_class=Chec
 Cashier = Annotated[WebIdentity, Depends(signed_in("terminal"))]
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009']")  # what people type between thousands: 1 500,00 or 1'500.00
 _CODE_SEPARATORS = re.compile(r"[\s,;]+")  # several coupon codes typed or scanned one after another
 _CARD_STATE_MESSAGES = {
@@ -168,6 +167,8 @@ def field_of(error: errors.DomainError) -> str:
     field = error.field or "form"
     if field.startswith("coupons"):  # coupons[2]: the third code typed in the one coupon field
         return "coupons"
+    if field.startswith("tenders"):  # the sale's one tender: the wallet
+        return "wallet"
     return names.get(field, field)
 
 
@@ -209,6 +210,7 @@ async def _member(till: Till, customer: str) -> dict[str, Any]:
         "gifts": gifts,
         "cards": summary.cards,
         "card_key": new_key(),  # the attempt of a card action from this screen (one form is sent per screen)
+        "wallet": await wallet_facts(till.request, till.ctx, customer),
     }
 
 
@@ -232,13 +234,14 @@ async def identify(request: Request, me: Cashier) -> HTMLResponse:
 
 
 async def _quote(
-    till: Till, customer: str, amount_minor: int, points: int | None, coupons: tuple[str, ...] = ()
+    till: Till, customer: str, amount_minor: int, points: int | None, coupons: tuple[str, ...] = (), wallet: str = ""
 ) -> dict[str, Any]:
-    """The same service call as POST /v1/purchases/quote: the most points allowed, the amount to collect; with
-    coupons, what they change against the same sale without them."""
+    """The same service call as POST /v1/purchases/quote: the most points allowed, the amount to collect (with the
+    wallet's part, terminal_money.py); with coupons, what they change against the same sale without them."""
     amount = format_minor(amount_minor, till.terms.currency)
     pos = services_of(till.request).pos
-    quoted = await pos.quote(till.ctx, PurchaseInput(customer, amount, redeem_points=points, coupons=coupons))
+    sale = PurchaseInput(customer, amount, redeem_points=points, coupons=coupons, tenders=tenders_of(wallet))
+    quoted = await pos.quote(till.ctx, sale)
     effect: dict[str, Any] = {}
     if coupons:
         try:
@@ -249,6 +252,7 @@ async def _quote(
             }
         except errors.DomainError:  # these points need the coupon's discount: its effect is the whole quote
             effect = {"coupon_discount_minor": quoted.discount_minor, "coupon_points": 0}
+    effect |= tender_facts(quoted, wallet)
     return effect | {
         "coupons": " ".join(coupons),
         "coupons_used": quoted.coupons_used,
@@ -341,14 +345,15 @@ async def confirm(request: Request, me: Cashier) -> Response:
         key = read_key(till, form)
         amount_minor = read_amount(till, text_of(form, "amount"))
         points = read_points(till, text_of(form, "points"))
-        coupons = read_coupons(text_of(form, "coupons"))
+        coupons, wallet = read_coupons(text_of(form, "coupons")), text_of(form, "wallet")
         cashier = await services_of(request).web_terminal.cashier_login(me.cashier_id or 0)
         amount = format_minor(amount_minor, till.terms.currency)
         intent: dict[str, Any] = {"customer": customer, "amount": amount, "points": points, "cashier": cashier}
-        intent |= {"coupons": list(coupons)} if coupons else {}
+        intent |= ({"coupons": list(coupons)} if coupons else {}) | ({"wallet": wallet} if wallet else {})
         purchase = PurchaseInput(
             customer, amount, redeem_points=points, receipt=f"web-{key}", cashier=cashier, coupons=coupons
         )
+        purchase = replace(purchase, tenders=tenders_of(wallet))
         await services_of(request).pos.purchase(till.ctx, purchase, key, _hash("purchase", intent))
     except errors.DomainError as error:
         if by_script:
@@ -370,11 +375,16 @@ async def _confirm_refused(till: Till, form: FormData, error: errors.DomainError
     values = {"amount": text_of(form, "amount"), "coupons": coupons_text}
     if field_of(error) == "coupons":  # used up or expired meanwhile: the coupon field, beside its code
         return _refused(till, "member.html", error, member=member, values=values)
+    paying = field_of(error) == "wallet"  # spent or closed meanwhile: the same sale without the wallet, and why
     try:
-        sale = await _quote(till, customer, amount_minor, None, read_coupons(coupons_text))
+        points = read_points(till, text_of(form, "points")) if paying else None
+        sale = await _quote(till, customer, amount_minor, points, read_coupons(coupons_text))
     except errors.DomainError as again:
         return _refused(till, "member.html", again, member=member, values=values)
     message = await _confirm_message(till, form, error, member)
+    if paying:
+        errors_shown = {"wallet": message}
+        return till.page("confirm.html", status_of(error), member=member, sale=sale, key=new_key(), errors=errors_shown)
     values = {"points": text_of(form, "points")}
     return till.page(
         "quote.html", status_of(error), member=member, sale=sale, values=values, errors={"points": message}
@@ -384,12 +394,19 @@ async def _confirm_refused(till: Till, form: FormData, error: errors.DomainError
 async def _confirm_message(
     till: Till, form: FormData, error: errors.DomainError, member: dict[str, Any] | None = None
 ) -> str:
-    """Why a confirm was refused; for points no longer allowed (spent elsewhere meanwhile), how many still are."""
-    if isinstance(error, (errors.RedeemNotAllowed, errors.InsufficientPoints)):
+    """Why a confirm was refused; for points no longer allowed (spent elsewhere meanwhile), how many still are; for a
+    wallet that can no longer pay, what it can."""
+    points_refused = isinstance(error, (errors.RedeemNotAllowed, errors.InsufficientPoints))
+    if points_refused or field_of(error) == "wallet":
         try:
             amount_minor = read_amount(till, text_of(form, "amount"))
             member = member or await _member(till, text_of(form, "customer"))  # its terms say the minimum check
-            return await _too_many_points(till, member, amount_minor, read_coupons(text_of(form, "coupons")))
+            coupons = read_coupons(text_of(form, "coupons"))
+            if points_refused:
+                return await _too_many_points(till, member, amount_minor, coupons)
+            points = read_points(till, text_of(form, "points"))
+            due_minor = (await _quote(till, member["customer"], amount_minor, points, coupons))["due_minor"]
+            return wallet_refusal(till.request, error, member["wallet"], due_minor)
         except errors.DomainError:
             pass
     return explain(till, error)
@@ -497,88 +514,3 @@ async def refund_done(request: Request, key: str, me: Cashier) -> HTMLResponse:
     till = await _till(request, me)
     refunded = await _stored_result(till, key, Refunded)
     return till.page("refund_done.html", refunded=refunded)
-
-
-# --- enrolment ------------------------------------------------------------------------------------------------
-
-_ENROL_FIELDS = ("kind", "card_number", "name", "phone", "email", "birth_date")
-
-
-@router.get("/enrol")
-async def enrol_form(request: Request, me: Cashier) -> HTMLResponse:
-    till = await _till(request, me)
-    return till.page("enrol.html", key=new_key(), values={"kind": "personal"})
-
-
-@router.post("/enrol")
-async def enrol(request: Request, me: Cashier) -> Response:
-    form = await checked_form(request, me)
-    till = await _till(request, me)
-    values: dict[str, Any] = {name: text_of(form, name) for name in _ENROL_FIELDS}
-    values |= {name: form.get(name) == "on" for name in ("consent_data_processing", "consent_newsletters")}
-    try:
-        key = read_key(till, form)
-        enrolment = _enrolment(till, values)
-        await services_of(request).pos.enrol(till.ctx, enrolment, key, _hash("enrol", values))
-    except errors.DomainError as error:
-        # a refused enrolment stored nothing: the same attempt may go again once corrected
-        key = text_of(form, "key")
-        return _refused(till, "enrol.html", error, key=key if _KEY.match(key) else new_key(), values=values)
-    return RedirectResponse(f"/terminal/enrolled/{key}", 303)
-
-
-def _enrolment(till: Till, values: dict[str, Any]) -> EnrolInput:
-    """What the form asks, checked field by field in the cashier's words."""
-    kind = values["kind"] if values["kind"] in ("personal", "anonymous") else "personal"
-    card_number = values["card_number"] or None
-    if kind == "anonymous":
-        if not card_number:
-            raise FieldError(till._("An anonymous card needs its card number."), field="card_number")
-        return EnrolInput("anonymous", card_number)
-    if not card_number and not values["phone"]:
-        raise FieldError(till._("Enter the card number or the customer's phone."), field="card_number")
-    if len(values["name"]) > 200:
-        raise FieldError(till._("A name has at most 200 characters."), field="name")
-    if values["email"] and (len(values["email"]) > 254 or not _EMAIL.match(values["email"])):
-        raise FieldError(till._("This is not an e-mail address."), field="email")
-    if not values["consent_data_processing"]:
-        raise FieldError(
-            till._("A personal card needs the customer's consent to data processing."), field="consent_data_processing"
-        )
-    profile = Profile(
-        name=values["name"] or None,
-        phone=values["phone"] or None,
-        email=values["email"] or None,
-        birth_date=_birth_date(till, values["birth_date"]),
-        consent_data_processing=True,
-        consent_newsletters=bool(values["consent_newsletters"]),
-    )
-    return EnrolInput("personal", card_number, profile)
-
-
-def _birth_date(till: Till, text: str) -> date | None:
-    if not text:
-        return None
-    try:
-        born = date.fromisoformat(text)
-    except ValueError:
-        raise FieldError(till._("Enter the birth date as a date, such as 1990-05-31."), field="birth_date") from None
-    if born > services_of(till.request).web_terminal.local_today(till.ctx) or born.year < 1900:
-        raise FieldError(till._("This birth date is not possible."), field="birth_date")
-    return born
-
-
-@router.get("/enrolled/{key}")
-async def enrolled(request: Request, key: str, me: Cashier) -> HTMLResponse:
-    till = await _till(request, me)
-    enrolment = await _stored_result(till, key, Enrolment)
-    card_number = enrolment.card.number if enrolment.card else None
-    identifiers = enrolment.identifiers
-    welcome = {
-        "name": enrolment.member.name,
-        "card_number": card_number,
-        "customer": card_number or (identifiers[0].value if identifiers else ""),
-        "bonus": enrolment.bonus.points if enrolment.bonus else 0,
-        "points_balance": enrolment.points_balance,
-    }
-    return till.page("enrolled.html", welcome=welcome)
