@@ -24,7 +24,7 @@ READS_FORM_INPUT = {
     ("console_rules.py", "explain"),  # the hypothetical purchase the administrator asks the rules about
     ("console_settlement.py", "set_points_breakage"),  # the share of breakage a policy gives
     ("console_audit.py", "_day"),  # the days the administrator filters the audit log by
-    ("console_reports.py", "_date"),  # a report's first and last day
+    ("console_reports.py", "typed_date"),  # a report's first and last day
     ("console_rules.py", "_utc_day"),  # the days of a simulation
     ("console_rules.py", "_effective_from"),  # when a published set takes effect
     ("console_settlement.py", "_period_end"),  # the end of the period to close

@@ -8,7 +8,6 @@ e-mail agree to the cent. Gift cards get a table of their own here when they are
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -17,28 +16,20 @@ from fastapi.responses import RedirectResponse, Response
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.console_members import member_page_with
+from coalition.adapters.web.console_reports import typed_date
 from coalition.adapters.web.console_staff import field_error, network_of, partner_scope
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import render
 from coalition.application.reports import Report
 from coalition.application.wallet_admin import WalletAdmin
 from coalition.application.web_sessions import WebIdentity
-from coalition.domain.errors import DomainError, InvalidInput
+from coalition.domain.errors import DomainError
 from coalition.domain.input_text import parse_whole_number
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=CheckedRoute)
 ConsoleUser = Annotated[WebIdentity, Depends(signed_in("console"))]
 Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrator"))]
 QUERY_FIELDS = ("from", "to", "partner")
-
-
-def _date(text: str, field: str) -> date | None:
-    if not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidInput("a date is written as YYYY-MM-DD, such as 2026-11-26", field=field) from None
 
 
 @router.get("/money")
@@ -54,7 +45,7 @@ async def money_page(request: Request, user: ConsoleUser) -> Response:
     try:
         if scope is None and values["partner"]:
             scope = parse_whole_number(values["partner"], field="partner", message="choose a partner from the list")
-        first, last = _date(values["from"], "from"), _date(values["to"], "to")
+        first, last = typed_date(values["from"], "from"), typed_date(values["to"], "to")
         if first is None:
             today = await services.reports.today(user.network_id, scope)
             first, last = (last or today).replace(day=1), last or today

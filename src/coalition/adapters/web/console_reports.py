@@ -52,7 +52,8 @@ class Chart:
     height: int = CHART_HEIGHT + AXIS_HEIGHT
 
 
-def _date(text: str, field: str) -> date | None:
+def typed_date(text: str, field: str) -> date | None:
+    """A day typed into a report's form (YYYY-MM-DD); None when left empty."""
     if not text.strip():
         return None
     try:
@@ -243,7 +244,7 @@ async def send_day(request: Request, user: ConsoleUser) -> Response:
     services = services_of(request)
     try:
         scope = partner_scope(user) or _partner(values["partner"])
-        day = _date(values["day"], "day") or await services.reports.today(user.network_id, scope)
+        day = typed_date(values["day"], "day") or await services.reports.today(user.network_id, scope)
         sent = await services.daily_reports.send(user.network_id, day, again=True, partner_id=scope)
     except DomainError as error:
         return await _reports_page(request, user, values, field_error(request, error), status_of(error))
@@ -276,10 +277,10 @@ def _back_to(values: dict[str, str], done: str) -> Response:
 
 def _period(values: dict[str, str]) -> tuple[date | None, date | None]:
     """A period (from–to) when either end is given, else one day (today when none is)."""
-    first, last = _date(values["from"], "from"), _date(values["to"], "to")
+    first, last = typed_date(values["from"], "from"), typed_date(values["to"], "to")
     if first or last:
         if first is None:
             raise InvalidInput("give the period's first day", field="from")
         return first, last or first
-    day = _date(values["day"], "day")
+    day = typed_date(values["day"], "day")
     return day, day
