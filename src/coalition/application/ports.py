@@ -69,6 +69,7 @@ __all__ = [
     "VisitsPort",
     "WalletLine",
     "WalletsPort",
+    "GiftCardsPort",
 ]
 
 
