@@ -384,3 +384,60 @@ async def test_a_batch_and_an_offline_upload_pay_by_card_each_seeing_the_earlier
         assert await card_state(services, number) == (0, "spent")
         assert await prepaid_positions(services) == {"Shop": -10_000, "Cafe": 10_000}
     assert await verify(services.engine) == []
+
+
+async def test_a_gift_card_sold_with_the_goods_is_one_sale_without_points_and_spendable_at_once(services):
+    net = await make_network(services)
+    async with client(services) as http:
+        await enrol(http, net.shop_key, CARD)
+        cards = [{"amount": "50.00", "pin": "4321", "valid_days": 30}, {"amount": "25.00"}]
+        body = {"customer": CARD, "amount": "200.00", "receipt": new_key(), "gift_cards_sold": cards}
+        key = new_key()
+        sold = await http.post("/v1/purchases", json=body, headers=auth(net.shop_key, key))
+        assert sold.status_code == 201, sold.text
+        answer = sold.json()
+        assert (answer["amount"], answer["amount_due"], answer["points_earned"], answer["to_collect"]) == (
+            "200.00",
+            "200.00",
+            6,  # 3 % of the goods only: the cards earn nothing
+            "275.00",  # the goods and the cards, at the till
+        )
+        numbers = [card["number"] for card in answer["gift_cards_sold"]]
+        assert [card["amount"] for card in answer["gift_cards_sold"]] == ["50.00", "25.00"]
+        assert [await card_state(services, number) for number in numbers] == [(5_000, "active"), (2_500, "active")]
+        assert await prepaid_positions(services) == {"Shop": -7_500}  # the shop took the cards' money
+        again = await http.post("/v1/purchases", json=body, headers=auth(net.shop_key, key))
+        assert (again.status_code, again.json()) == (201, answer)  # replayed: no third card
+        async with services.engine.connect() as connection:
+            assert await connection.scalar(sa.text("SELECT COUNT(*) FROM gift_cards")) == 2
+
+        spend = await pay(http, net.cafe_key, "60.00", [{"kind": "gift_card", "number": numbers[0], "pin": "4321"}])
+        assert spend.status_code == 201, spend.text
+        assert (spend.json()["tenders"][0]["amount"], spend.json()["to_collect"]) == ("50.00", "10.00")
+
+        before = await table_counts(services)
+        bad = dict(body, receipt=new_key(), gift_cards_sold=[{"amount": "0.00"}])
+        assert_problem(
+            await http.post("/v1/purchases", json=bad, headers=auth(net.shop_key, new_key())),
+            422,
+            "invalid-input",
+            "gift_cards_sold[0].amount",
+        )
+        bad = dict(body, receipt=new_key(), gift_cards_sold=[{"amount": "5.00", "pin": "12"}])
+        assert_problem(
+            await http.post("/v1/purchases", json=bad, headers=auth(net.shop_key, new_key())),
+            422,
+            "invalid-input",
+            "gift_cards_sold[0].pin",
+        )
+        matrix = {"entries": [{"outlet": "Shop till", "counter": "points", "operations": ["accrue"]}]}
+        assert (await http.put("/v1/admin/permissions", json=matrix, headers=auth(net.admin_key))).status_code == 200
+        bad = dict(body, receipt=new_key(), gift_cards_sold=[{"amount": "5.00"}])
+        assert_problem(
+            await http.post("/v1/purchases", json=bad, headers=auth(net.shop_key, new_key())), 403, "forbidden"
+        )
+        batch = {"purchases": [dict(bad, idempotency_key=new_key())]}
+        refused = await http.post("/v1/purchases/batch", json=batch, headers=auth(net.shop_key))
+        assert refused.json()["results"][0]["problem"]["field"] == "gift_cards_sold", refused.text
+        assert await table_counts(services) == before
+    assert await verify(services.engine) == []

@@ -39,6 +39,7 @@ from coalition.domain.purchase import BasketLine, NewLot
 __all__ = [
     "Clock",
     "CouponsPort",
+    "GiftCardsPort",
     "GiftsPort",
     "IdempotencyPort",
     "IdempotencyRecord",
@@ -69,7 +70,6 @@ __all__ = [
     "VisitsPort",
     "WalletLine",
     "WalletsPort",
-    "GiftCardsPort",
 ]
 
 

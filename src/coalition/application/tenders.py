@@ -10,26 +10,64 @@ meanwhile refuses the whole purchase (409, nothing written) and never goes below
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
-from coalition.application.commands import TenderInput, zone_named
-from coalition.application.gift_cards import GiftCardFunds, GiftCards
+from coalition.application.commands import GiftCardSaleInput, TenderInput, zone_named
+from coalition.application.gift_cards import (
+    GiftCardFunds,
+    GiftCardRequest,
+    GiftCards,
+    GiftCardUnitOfWork,
+    ParsedCard,
+)
 from coalition.application.ports import PosUnitOfWork, TerminalContext
 from coalition.application.pos_ports.gift_cards import GiftCardsPort
 from coalition.domain.errors import InvalidInput
-from coalition.domain.gift_cards import normalize_number
+from coalition.domain.gift_cards import GiftCard, generate_number, normalize_number
 from coalition.domain.ledger import OwnerKind
 from coalition.domain.money import parse_amount_minor
 from coalition.domain.tenders import MAX_TENDERS, Funds, TenderApplied, TenderKind, TenderRequest
 
 
 class GiftCardFundsReader(Protocol):
-    """What a purchase uses of the gift cards' service: a card's funds after its PIN (application.gift_cards)."""
+    """What a purchase uses of the gift cards' service (application.gift_cards): a card's funds after its PIN, and
+    the cards it sells (parsed and their PINs hashed before its unit of work, created in it)."""
 
     async def gift_card_funds(
         self, ctx: TerminalContext, number: str, pin: str | None, *, field: str = "number", pin_field: str = "pin"
     ) -> GiftCardFunds: ...
+    async def parse(self, request: GiftCardRequest, currency: str, max_amount_minor: int) -> ParsedCard: ...
+    async def create(
+        self,
+        uow: GiftCardUnitOfWork,
+        network_id: int,
+        currency: str,
+        parsed: ParsedCard,
+        partner_id: int | None,
+        outlet_id: int | None,
+    ) -> GiftCard: ...
+
+
+async def prepare_sales(
+    reader: GiftCardFundsReader | None, cards: Sequence[GiftCardSaleInput], currency: str, max_amount_minor: int
+) -> tuple[ParsedCard, ...]:
+    """The gift cards a purchase sells: amounts checked, PINs hashed (argon2, before the unit of work), numbers
+    drawn now so that the answer stored with the purchase names them. Refusals name `gift_cards_sold[i].<field>`."""
+    if reader is None:
+        raise InvalidInput("this server sells no gift cards with purchases", field="gift_cards_sold")
+    if len(cards) > MAX_TENDERS:
+        raise InvalidInput(f"a purchase sells at most {MAX_TENDERS} gift cards", field="gift_cards_sold")
+    parsed = []
+    for index, card in enumerate(cards):
+        request = GiftCardRequest(card.amount, pin=card.pin, valid_days=card.valid_days)
+        try:
+            one = await reader.parse(request, currency, max_amount_minor)
+        except InvalidInput as error:
+            raise InvalidInput(error.detail, field=f"gift_cards_sold[{index}].{error.field}") from None
+        parsed.append(replace(one, number=generate_number()))
+    return tuple(parsed)
 
 
 def parse_tenders(tenders: tuple[TenderInput, ...], currency: str, max_amount_minor: int) -> tuple[TenderRequest, ...]:

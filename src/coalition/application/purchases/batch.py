@@ -146,6 +146,11 @@ class BatchRecorder:
                     outcomes[index] = _safe_replay(stored[key], item.request_hash)
                     continue
                 try:  # every check first: an item refused here is not planned
+                    if item.purchase.gift_cards_sold:
+                        raise InvalidInput(
+                            "gift cards are sold in single purchases (POST /v1/purchases), not in batches",
+                            field="gift_cards_sold",
+                        )
                     item_cards = cards.get(index, ())
                     if isinstance(item_cards, DomainError):
                         raise item_cards
