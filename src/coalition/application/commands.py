@@ -62,6 +62,16 @@ class PurchaseInput:
     occurred_at: datetime | None = None
     coupons: tuple[str, ...] = ()
     tenders: tuple[TenderInput, ...] = ()
+    gift_cards_sold: tuple[GiftCardSaleInput, ...] = ()  # cards sold with the goods: outside the check, no points
+
+
+@dataclass(frozen=True, slots=True)
+class GiftCardSaleInput:
+    """A gift card sold as a line of a purchase: its amount (decimal string), optional PIN and validity."""
+
+    amount: str
+    pin: str | None = None
+    valid_days: int | None = None
 
 
 def fingerprint(operation: str, payload: bytes) -> str:

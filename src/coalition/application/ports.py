@@ -16,6 +16,7 @@ from typing import Protocol
 
 from coalition.application.audit import AuditTrail
 from coalition.application.pos_ports.coupons import CouponsPort
+from coalition.application.pos_ports.gift_cards import GiftCardsPort
 from coalition.application.pos_ports.gifts import GiftsPort
 from coalition.application.pos_ports.idempotency import IdempotencyPort, IdempotencyRecord, StoredResponse
 from coalition.application.pos_ports.ledger import LedgerPort, StatementLine
@@ -38,6 +39,7 @@ from coalition.domain.purchase import BasketLine, NewLot
 __all__ = [
     "Clock",
     "CouponsPort",
+    "GiftCardsPort",
     "GiftsPort",
     "IdempotencyPort",
     "IdempotencyRecord",
@@ -213,6 +215,7 @@ class PosUnitOfWork(
     ReferencePort,
     IdempotencyPort,
     WalletsPort,
+    GiftCardsPort,
     AuditTrail,
     Protocol,
 ):

@@ -19,6 +19,7 @@ from coalition.application.purchases.results import (
     PaidBy,
     PointsExpiring,
     PurchaseResult,
+    SoldCard,
 )
 from coalition.domain.money import parse_amount_minor
 
@@ -48,6 +49,14 @@ class TenderAnswer(BaseModel):
 
     def result(self, currency: str) -> PaidBy:
         return PaidBy(self.kind, parse_amount_minor(self.amount, currency), self.label)
+
+
+class SoldCardAnswer(BaseModel):
+    number: str
+    amount: str
+
+    def result(self, currency: str) -> SoldCard:
+        return SoldCard(self.number, parse_amount_minor(self.amount, currency))
 
 
 class QuoteAnswer(BaseModel):
@@ -113,7 +122,10 @@ class PurchaseAnswer(BaseModel):
     gifts_granted: list[GiftGrantedAnswer] | None = None
     points_expiring: list[PointsExpiringAnswer] | None = None
     tenders: list[TenderAnswer] | None = Field(default=None, description="what each tender paid, in order")
-    to_collect: str | None = Field(default=None, description="what was left to take at the till, with tenders")
+    to_collect: str | None = Field(
+        default=None, description="what was left to take at the till, with tenders or gift cards sold"
+    )
+    gift_cards_sold: list[SoldCardAnswer] | None = Field(default=None, description="the cards sold with the goods")
 
     def result(self) -> PurchaseResult:
         """The typed purchase of a stored answer: the inverse of `PurchaseResult.json()`, exactly."""
@@ -138,6 +150,7 @@ class PurchaseAnswer(BaseModel):
             points_expiring=tuple(part.result() for part in self.points_expiring or ()),
             tenders=None if self.tenders is None else tuple(tender.result(currency) for tender in self.tenders),
             to_collect_minor=parse_amount_minor(self.to_collect, currency) if self.to_collect is not None else 0,
+            gift_cards_sold=tuple(card.result(currency) for card in self.gift_cards_sold or ()),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -19,7 +20,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from coalition.application.admin import ProgramSettings
-from coalition.application.commands import ItemInput, PurchaseInput, TenderInput
+from coalition.application.commands import GiftCardSaleInput, ItemInput, PurchaseInput, TenderInput
 from coalition.application.coupons import CouponRequest
 from coalition.application.enrolment import EnrolInput, IdentifierInput
 from coalition.application.gifts import GiftTypeRequest
@@ -127,15 +128,33 @@ class QuoteBody(Body):
         )
 
 
+class GiftCardSold(Body):
+    amount: Amount = Field(description="what the card holds (paid at the till with the goods; earns no points)")
+    pin: StrictStr | None = Field(default=None, max_length=16, description="4 to 8 digits, optional")
+    valid_days: StrictInt | None = Field(default=None, description="1 to 3660; 365 when omitted")
+
+    def to_input(self) -> GiftCardSaleInput:
+        return GiftCardSaleInput(self.amount, self.pin, self.valid_days)
+
+
 class PurchaseBody(QuoteBody):
     receipt: StrictStr = Field(min_length=1, max_length=100, description="the till's receipt number")
+    gift_cards_sold: list[GiftCardSold] | None = Field(
+        default=None,
+        max_length=8,
+        description="gift cards sold with the goods (single purchases only): created and activated with the sale, "
+        "outside the check (no points, no discount), added to what is collected at the till",
+    )
     cashier: StrictStr | None = Field(default=None, max_length=100, description="the cashier's login")
     occurred_at: TillMoment | None = Field(
         default=None, description="when the sale happened (with its offset), for offline uploads"
     )
 
     def to_input(self) -> PurchaseInput:
-        return self._input(self.receipt, self.cashier, self.occurred_at)
+        purchase = self._input(self.receipt, self.cashier, self.occurred_at)
+        if self.gift_cards_sold:
+            purchase = replace(purchase, gift_cards_sold=tuple(card.to_input() for card in self.gift_cards_sold))
+        return purchase
 
 
 class BatchPurchase(PurchaseBody):

@@ -81,6 +81,17 @@ class PaidBy:
         return {"kind": self.kind, "amount": format_minor(self.amount_minor, currency), "label": self.label}
 
 
+@dataclass(frozen=True, slots=True)
+class SoldCard:
+    """A gift card sold with the purchase (created and activated in its unit of work)."""
+
+    number: str
+    amount_minor: int
+
+    def json(self, currency: str) -> dict[str, Any]:
+        return {"number": self.number, "amount": format_minor(self.amount_minor, currency)}
+
+
 def _tenders_json(tenders: tuple[PaidBy, ...] | None, to_collect_minor: int, currency: str) -> dict[str, Any]:
     """Only for a request with tenders: what each paid and what is left to collect at the till."""
     if tenders is None:
@@ -220,7 +231,8 @@ class PurchaseResult:
     gifts_granted: tuple[GrantedGift, ...] = ()
     points_expiring: tuple[PointsExpiring, ...] = ()
     tenders: tuple[PaidBy, ...] | None = None  # None: the request named no tenders
-    to_collect_minor: int = 0
+    to_collect_minor: int = 0  # with gift cards sold: their amounts too
+    gift_cards_sold: tuple[SoldCard, ...] = ()
 
     def json(self) -> dict[str, Any]:
         currency = self.currency
@@ -246,6 +258,8 @@ class PurchaseResult:
             answer["coupons_issued"] = [coupon.json() for coupon in self.coupons_issued]
         if self.gifts_granted:
             answer["gifts_granted"] = [gift.json() for gift in self.gifts_granted]
-        return (
-            answer | _expiring_json(self.points_expiring) | _tenders_json(self.tenders, self.to_collect_minor, currency)
-        )
+        answer |= _expiring_json(self.points_expiring) | _tenders_json(self.tenders, self.to_collect_minor, currency)
+        if self.gift_cards_sold:
+            answer["gift_cards_sold"] = [card.json(currency) for card in self.gift_cards_sold]
+            answer["to_collect"] = format_minor(self.to_collect_minor, currency)
+        return answer

@@ -12,6 +12,7 @@ from coalition.application.purchases.results import (
     GrantedGift,
     IssuedCoupon,
     PurchaseResult,
+    SoldCard,
     paid_by,
     points_expiring,
 )
@@ -110,9 +111,16 @@ def purchase_record(
 
 
 def purchase_result(
-    purchase: NewPurchase, decision: Decision, extras: Extras, currency: str, *, tendered: bool = False
+    purchase: NewPurchase,
+    decision: Decision,
+    extras: Extras,
+    currency: str,
+    *,
+    tendered: bool = False,
+    sold: tuple[SoldCard, ...] = (),
 ) -> PurchaseResult:
-    """The answer to a committed purchase, stored with it for replays."""
+    """The answer to a committed purchase, stored with it for replays; gift cards it sold are collected with the
+    rest at the till."""
     return PurchaseResult(
         id=purchase.id,
         receipt=purchase.receipt,
@@ -132,7 +140,8 @@ def purchase_result(
         gifts_granted=tuple(GrantedGift.of(gift) for gift in extras.gifts),
         points_expiring=points_expiring(decision.new_lots),
         tenders=paid_by(decision, tendered),
-        to_collect_minor=decision.to_collect_minor,
+        to_collect_minor=decision.to_collect_minor + sum(card.amount_minor for card in sold),
+        gift_cards_sold=sold,
     )
 
 
