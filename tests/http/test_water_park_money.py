@@ -3,8 +3,9 @@ when"): a month of prepaid money at the water park.
 
 Anna tops up her card at the ticket office, eats at the café and plays at the arcade with it (and with the points
 the café gave her), and gets a dish's price back into the wallet; the shop sells Boris a gift card, which he spends
-in part at the café, and the rest expires to breakage under the network's shared policy. Then July is closed
-through the admin API: each partner's points part, money part and net, what the node holds, both transfer plans.
+in part at the café (a purchase's gift-card tender), and the rest expires to breakage under the network's shared
+policy. Then July is closed through the admin API: each partner's points part, money part and net, what the node
+holds, both transfer plans.
 The rules come from the page's YAML block, and the page's tables (the month's events, the statement's CSV, the
 plans) are compared with what the API answers, so page and test cannot drift apart.
 """
@@ -142,6 +143,29 @@ async def test_a_month_of_prepaid_money_at_the_water_park_settles_with_the_numbe
         assert (returned.json()["points_clawed_back"], returned.json()["points_balance"]) == (10, 50)
         assert await wallet_balance(ANNA) == "500.00"
 
+        # 14:00: Boris eats for 300.00 at the café and pays it all with his gift card (and its PIN); he earns 30
+        # points, as a wallet would: gift-card money is payment, not a discount
+        at(clock, 1, 14)
+        card_tender = {"kind": "gift_card", "number": gift_card["number"], "pin": "2468"}
+        wrong_pin = await http.post(
+            "/v1/purchases",
+            json={
+                "customer": BORIS,
+                "amount": "300.00",
+                "receipt": new_key(),
+                "tenders": [card_tender | {"pin": "1111"}],
+            },
+            headers=auth(keys["Cafe"], new_key()),
+        )
+        assert wrong_pin.status_code == 422 and wrong_pin.json()["field"].startswith("tenders[0]"), wrong_pin.text
+        boris_lunch = await sale(keys["Cafe"], BORIS, "300.00", tenders=[card_tender])
+        assert [(t["kind"], t["amount"]) for t in boris_lunch["tenders"]] == [("gift_card", "300.00")]
+        assert (boris_lunch["to_collect"], boris_lunch["points_earned"]) == ("0.00", 30)
+        asked = await http.get(
+            f"/v1/gift-cards/{gift_card['number']}", headers=auth(keys["Arcade"]) | {"Gift-Card-PIN": "2468"}
+        )
+        assert (asked.json()["balance"], asked.json()["status"]) == ("200.00", "active")
+
         # 15:00: the arcade takes points for up to half a check, then the wallet pays the rest
         at(clock, 1, 15)
         quote = await http.post(
@@ -180,8 +204,8 @@ async def test_a_month_of_prepaid_money_at_the_water_park_settles_with_the_numbe
         assert expired.status_code == 200, expired.text
         assert expired.json()["gift_cards"] == {
             "cards": 1,
-            "kept_minor": 37_500,
-            "returned_minor": 12_500,
+            "kept_minor": 15_000,
+            "returned_minor": 5_000,
             "policy": "shared",
             "share_bp": 2500,
         }
@@ -201,23 +225,24 @@ async def test_a_month_of_prepaid_money_at_the_water_park_settles_with_the_numbe
             line["name"]: (line["points_net"], line["money"]["net"], line["net"]) for line in statement["partners"]
         } == {
             "Arcade": ("50.00", "350.00", "400.00"),
-            "Cafe": ("-50.00", "500.00", "450.00"),
+            "Cafe": ("-80.00", "800.00", "720.00"),
             "Photo": ("0.00", "0.00", "0.00"),
-            "Shop": ("0.00", "-375.00", "-375.00"),
+            "Shop": ("0.00", "-450.00", "-450.00"),
             "Tickets": ("0.00", "-1000.00", "-1000.00"),
         }
         cafe = next(line for line in statement["partners"] if line["name"] == "Cafe")
-        assert (cafe["granted"], cafe["granted_refunded"]) == ("60.00", "10.00")
+        assert (cafe["granted"], cafe["granted_refunded"]) == ("90.00", "10.00")
         assert (cafe["money"]["wallet_accepted"], cafe["money"]["wallet_refunded"]) == ("600.00", "100.00")
+        assert cafe["money"]["gift_cards_accepted"] == "300.00"
         assert statement["node"] == {
-            "net": "525.00",
-            "points_net": "0.00",  # every point the café granted, net of the refund, was spent at the arcade
+            "net": "330.00",
+            "points_net": "30.00",  # Boris's points, not spent yet; Anna spent all hers at the arcade
             "money": {
                 "wallets": "150.00",
                 "gift_cards": "0.00",
-                "breakage_kept": "375.00",
+                "breakage_kept": "150.00",
                 "funded": "0.00",
-                "net": "525.00",
+                "net": "300.00",
             },
         }
         positions = [line["net"] for line in statement["partners"]] + [statement["node"]["net"]]
@@ -253,11 +278,16 @@ async def test_a_month_of_prepaid_money_at_the_water_park_settles_with_the_numbe
         assert documented_direct[1:] == [list(transfer) for transfer in direct]
         assert through_node == [
             ("settlement node", "Arcade", "400.00"),
-            ("settlement node", "Cafe", "450.00"),
-            ("Shop", "settlement node", "375.00"),
+            ("settlement node", "Cafe", "720.00"),
+            ("Shop", "settlement node", "450.00"),
             ("Tickets", "settlement node", "1000.00"),
         ]
-        assert len(direct) == 4
+        assert direct == [
+            ("Tickets", "Cafe", "720.00"),
+            ("Shop", "Arcade", "400.00"),
+            ("Tickets", "settlement node", "280.00"),
+            ("Shop", "settlement node", "50.00"),
+        ]
 
         # the café checks its entries: each transaction's points and money apart, adding up to its net
         entries = await http.get(f"/v1/admin/settlement/statements/1/partners/{partner_ids['Cafe']}", headers=admin)
@@ -267,6 +297,8 @@ async def test_a_month_of_prepaid_money_at_the_water_park_settles_with_the_numbe
             ("purchase", "points", "-60.00"),
             ("refund", "money", "-100.00"),
             ("refund", "points", "10.00"),
+            ("purchase", "money", "300.00"),
+            ("purchase", "points", "-30.00"),
         ]
 
         # Anna's wallet history at the ticket office tells the same month
