@@ -1,6 +1,9 @@
 -- wrk script for bench/purchases.py: POST /v1/purchases with a unique Idempotency-Key and receipt per request.
--- Arguments after `--`: terminal key, number of members, share of purchases that also redeem points, run tag.
--- Members are cards "99" .. 8 digits, 1..members, enrolled by bench/purchases.py with points to spend.
+-- Arguments after `--`: terminal key, number of members, share of purchases that also redeem points, run tag, and
+-- the mode: "mix" (that share redeems, the rest only earn), "redeem" (every purchase redeems points) or "wallet"
+-- (every purchase pays part from the member's wallet) — bench/purchases.py's `purchase_body` builds the same.
+-- Members are cards "99" .. 8 digits, 1..members, enrolled by bench/purchases.py with points to spend and money in
+-- their wallets.
 
 local threads = {}
 
@@ -14,6 +17,7 @@ function init(args)
   members = tonumber(args[2])
   redeem_share = tonumber(args[3])
   tag = args[4]
+  mode = args[5] or "mix"
   math.randomseed(os.time() * 7919 + thread_no * 104729)
   prefix = string.format("%s-t%d-%06x", tag, thread_no, math.random(0, 0xffffff))
   counter = 0
@@ -29,7 +33,12 @@ function request()
   local id = prefix .. "-" .. counter
   local card = string.format("99%08d", math.random(1, members))
   local body
-  if math.random() < redeem_share then
+  if mode == "wallet" then
+    -- the same checks as a redemption's, 10.00-50.00 of each paid from the wallet (topped up during loading)
+    body = string.format(
+      '{"customer":"%s","amount":"%d.00","receipt":"%s","tenders":[{"kind":"wallet","amount":"%d.00"}]}',
+      card, math.random(1500, 5000), id, math.random(10, 50))
+  elseif mode == "redeem" or math.random() < redeem_share then
     -- checks from 1,500 may be paid with points: at most 15 % of the check in the lowest tier
     body = string.format('{"customer":"%s","amount":"%d.00","redeem_points":%d,"receipt":"%s"}',
       card, math.random(1500, 5000), math.random(10, 50), id)

@@ -6,14 +6,17 @@
 One run:
 1. recreates the database (coalition_bench), migrates it with `coalition migrate`, loads the demo network with
    `coalition demo` and enrols --members members through the application services (the real code path), each with
-   a first purchase so it has points to spend;
+   a first purchase so it has points to spend and a wallet top-up so it has money to pay with;
 2. for each --workers count, starts `coalition serve` in a subprocess, waits for /health, warms up, then drives
    POST /v1/purchases at --connections concurrent connections for --duration seconds with wrk (a C load generator)
    and a Lua script that gives every request a unique Idempotency-Key and receipt; a share of the purchases also
    redeems points. Every non-201 answer is counted and reported;
 3. runs pgbench's TPC-B (`pgbench -i -s 10`, then `-c 16 -j 2 -T 20`) on the same server as the ceiling;
-4. benchmarks POST /v1/purchases/batch too if /openapi.json lists it;
-5. prints a table, keeps the raw figures in bench/results/ (git-ignored) and rewrites the "Latest run" section of
+4. with the most workers, measures two scenarios of the same checks (1,500.00-5,000.00) side by side: a points
+   redemption (every purchase redeems 10-50 points) and a wallet payment (every purchase pays 10.00-50.00 from the
+   member's wallet, topped up during loading): a wallet payment should cost no more than a points redemption;
+5. benchmarks POST /v1/purchases/batch too if /openapi.json lists it;
+6. prints a table, keeps the raw figures in bench/results/ (git-ignored) and rewrites the "Latest run" section of
    docs/benchmarks.md, adding a line to its history.
 """
 
@@ -56,6 +59,8 @@ BIN = Path(sys.executable).parent
 DEMO_KEY = "term_demo_corner_shop"  # the corner shop: the seed's small-shop program
 CARD_PREFIX = "99"  # members are cards 99 + 8 digits, 1..members (the Lua script picks them the same way)
 SEED_PURCHASE = "5000.00"  # each member's first purchase: 150 points at 3 %, so redeeming 10-50 always works
+WALLET_TOP_UP = "10000.00"  # each member's wallet, topped up during loading: 200 payments of up to 50.00 at least
+WALLET_TOLERANCE = 0.05  # the wallet payment "costs no more" than the redemption within this share of measurement noise
 TARGET_SHARE_OF_PGBENCH = 0.35  # issue 13: committed purchases/s at least this share of pgbench's TPC-B tps
 TARGET_P99_MS = 25.0
 TARGET_BATCH_RATE = 25_000
@@ -116,6 +121,25 @@ class PgbenchResult:
     postgres_cpu_ms: float = 0.0  # PostgreSQL's CPU per TPC-B transaction (backends and background)
 
 
+@dataclass(frozen=True)
+class Scenario:
+    mode: str  # what the Lua script and the Python client send (`purchase_body`)
+    label: str
+    what: str
+
+
+MIXED = "mix"  # the main load: --redeem-share of purchases redeem points, the rest only earn
+SCENARIOS = (
+    Scenario("redeem", "points redemption", "every purchase of 1,500.00-5,000.00 also redeems 10-50 points"),
+    Scenario(
+        "wallet",
+        "wallet payment",
+        "every purchase of 1,500.00-5,000.00 pays 10.00-50.00 of it from the member's wallet "
+        '(`"tenders": [{"kind": "wallet", "amount": …}]`)',
+    ),
+)
+
+
 @dataclass
 class Run:
     date: str
@@ -129,6 +153,7 @@ class Run:
     batch: LoadResult | None = None
     batch_note: str = "not yet built (no /v1/purchases/batch in /openapi.json)"
     sqlite: LoadResult | None = None  # single purchases on the embedded engine, one worker
+    scenarios: list[LoadResult] = field(default_factory=list)  # points redemption and wallet payment, side by side
     verify: dict[str, str] = field(default_factory=dict)  # `coalition verify` after each kind of load
     profile: dict[str, Any] = field(default_factory=dict)
 
@@ -340,6 +365,7 @@ def purchase_count(url: str) -> int:
 
 async def enrol_members(url: str, count: int, concurrency: int) -> None:
     """Enrol members with cards 99xxxxxxxx and give each a first purchase, through the application services."""
+    from coalition.application import wallets_pos
     from coalition.application.commands import PurchaseInput, fingerprint
     from coalition.application.enrolment import EnrolInput
     from coalition.application.ports import Profile
@@ -371,6 +397,14 @@ async def enrol_members(url: str, count: int, concurrency: int) -> None:
                     receipt,
                     fingerprint("bench", receipt.encode()),
                 )
+                top_up = f"bench-top-up-{card}"
+                await wallets_pos.top_up(
+                    services.pos,
+                    shop,
+                    wallets_pos.TopUpInput(card, WALLET_TOP_UP),
+                    top_up,
+                    fingerprint("bench", top_up.encode()),
+                )
                 done += 1
                 if done % 2000 == 0:
                     say(f"  {done} of {count} members enrolled")
@@ -390,7 +424,7 @@ def prepare(url: str, name: str, admin_url: str, members: int) -> float:
     demo = json.loads(coalition("demo", "--database-url", url, "--json", capture=True))
     if demo["terminals"][0]["key"] != DEMO_KEY:
         raise SystemExit(f"the demo's first terminal is {demo['terminals'][0]['key']}, expected {DEMO_KEY}")
-    say(f"enrolling {members} members, each with a first purchase of {SEED_PURCHASE}")
+    say(f"enrolling {members} members, each with a first purchase of {SEED_PURCHASE} and a top-up of {WALLET_TOP_UP}")
     asyncio.run(enrol_members(url, members, concurrency=8))
     say("ANALYZE (a production database has planner statistics; a freshly loaded one has none yet)")
     with psycopg.connect(libpq_url(url), autocommit=True) as connection:
@@ -487,6 +521,7 @@ def wrk_command(server: Server, args: argparse.Namespace, seconds: float, tag: s
         str(args.members),
         str(args.redeem_share),
         tag,
+        getattr(args, "mode", MIXED),
     ]
 
 
@@ -527,6 +562,17 @@ def parse_wrk(result: LoadResult, output: str) -> LoadResult:
     return result
 
 
+def purchase_body(mode: str, redeem_share: float, card: str, receipt: str) -> dict[str, Any]:
+    """One purchase of a load, as bench/purchases.lua builds it: the mixed load, or one of the SCENARIOS."""
+    body: dict[str, Any] = {"customer": card, "receipt": receipt}
+    if mode == "wallet":
+        tender = {"kind": "wallet", "amount": f"{random.randint(10, 50)}.00"}
+        return body | {"amount": f"{random.randint(1500, 5000)}.00", "tenders": [tender]}
+    if mode == "redeem" or random.random() < redeem_share:
+        return body | {"amount": f"{random.randint(1500, 5000)}.00", "redeem_points": random.randint(10, 50)}
+    return body | {"amount": f"{random.randint(100, 5000)}.{random.randint(0, 99):02d}"}
+
+
 async def _python_load(base_url: str, args: argparse.Namespace, seconds: float, tag: str) -> LoadResult:
     """The fallback without wrk: a lean asyncio + httpx client (it shares the CPU with the server)."""
     latencies: list[float] = []
@@ -542,11 +588,7 @@ async def _python_load(base_url: str, args: argparse.Namespace, seconds: float, 
             counter += 1
             ident = f"{tag}-{counter}"
             card = f"{CARD_PREFIX}{random.randint(1, args.members):08d}"
-            body: dict[str, Any] = {"customer": card, "receipt": ident}
-            if random.random() < args.redeem_share:
-                body |= {"amount": f"{random.randint(1500, 5000)}.00", "redeem_points": random.randint(10, 50)}
-            else:
-                body["amount"] = f"{random.randint(100, 5000)}.{random.randint(0, 99):02d}"
+            body = purchase_body(getattr(args, "mode", MIXED), args.redeem_share, card, ident)
             headers = {"Authorization": f"Bearer {DEMO_KEY}", "Idempotency-Key": ident}
             started = time.perf_counter()
             try:
@@ -951,6 +993,11 @@ def table(run: Run) -> str:
             f"| {load.label} | **{load.rate:,.0f}** | {load.latency_ms['p50']:.1f} | "
             f"{load.latency_ms['p99']:.1f} | {load.errors} | {_cpu_cells(load)} |"
         )
+    for load in run.scenarios:
+        rows.append(
+            f"| {load.label} | **{load.rate:,.0f}** | {load.latency_ms['p50']:.1f} | "
+            f"{load.latency_ms['p99']:.1f} | {load.errors} | {_cpu_cells(load)} |"
+        )
     if run.batch is not None:
         b = run.batch
         rows.append(
@@ -990,6 +1037,7 @@ def verdict(run: Run) -> str:
             f"{run.config['connections']} connections): {load.rate:,.0f}/s ({share_text}), "
             f"p99 {load.latency_ms['p99']:.1f} ms{f', {load.errors} errors' if load.errors else ''}."
         )
+    lines.extend(scenario_verdict(run))
     if run.batch is not None:
         ok = run.batch.rate >= TARGET_BATCH_RATE
         lines.append(
@@ -1001,9 +1049,32 @@ def verdict(run: Run) -> str:
     return "\n".join(lines)
 
 
+def cpu_ms_per_purchase(load: LoadResult) -> float:
+    """Server and PostgreSQL CPU milliseconds per committed purchase: what one purchase costs the machine."""
+    return load.cpu_ms_per_purchase("server") + load.cpu_ms_per_purchase("postgres")
+
+
+def scenario_verdict(run: Run) -> list[str]:
+    """Issue 14: a wallet payment costs no more than a points redemption (CPU per purchase, which other work on the
+    machine moves less than the rates)."""
+    by_mode = dict(zip((s.mode for s in SCENARIOS), run.scenarios, strict=False))
+    redeem, wallet = by_mode.get("redeem"), by_mode.get("wallet")
+    if redeem is None or wallet is None or not redeem.committed or not wallet.committed:
+        return []
+    ratio = cpu_ms_per_purchase(wallet) / max(cpu_ms_per_purchase(redeem), 1e-9)
+    ok = ratio <= 1 + WALLET_TOLERANCE and wallet.errors == 0
+    return [
+        f"- wallet payment: {'meets' if ok else 'misses'} the target (issue 14: costs no more than a points "
+        f"redemption, within {100 * WALLET_TOLERANCE:g} % noise): {cpu_ms_per_purchase(wallet):.3f} against "
+        f"{cpu_ms_per_purchase(redeem):.3f} CPU ms per purchase (server + PostgreSQL), {ratio:.2f}×; "
+        f"{wallet.rate:,.0f}/s p99 {wallet.latency_ms['p99']:.1f} ms against {redeem.rate:,.0f}/s "
+        f"p99 {redeem.latency_ms['p99']:.1f} ms{f', {wallet.errors} errors' if wallet.errors else ''}."
+    ]
+
+
 def details(run: Run) -> str:
     out = []
-    for load in run.loads + ([run.batch] if run.batch else []) + ([run.sqlite] if run.sqlite else []):
+    for load in run.loads + run.scenarios + ([run.batch] if run.batch else []) + ([run.sqlite] if run.sqlite else []):
         codes = ", ".join(f"{code}: {n}" for code, n in sorted(load.status_codes.items())) or "none"
         sockets = ", ".join(f"{k} {v}" for k, v in load.socket_errors.items() if v) or "none"
         out.append(
@@ -1057,13 +1128,24 @@ def latest_section(run: Run) -> str:
         f"{run.config['members']:,} members picked at random; "
         f"{100 * (1 - run.config['redeem_share']):.0f} % pure earning, "
         f"{100 * run.config['redeem_share']:.0f} % earning + redeeming 10-50 points; all at one terminal "
-        f"(the demo corner shop). Set-up (migrate, demo, enrolment) took {run.seed_seconds:.0f} s.\n\n"
+        f"(the demo corner shop). Set-up (migrate, demo, enrolment) took {run.seed_seconds:.0f} s.\n"
+        f"{scenarios_text(run)}\n"
         f"{table(run)}\n"
         f"Targets (issue 13):\n\n{verdict(run)}\n\n"
         f"`coalition verify` over the whole database:\n\n{verify_text(run)}\n\n"
         f"Counts:\n\n{details(run)}\n\n"
         f"{profile_text(run.profile)}"
         f"{LATEST_END}\n"
+    )
+
+
+def scenarios_text(run: Run) -> str:
+    if not run.scenarios:
+        return ""
+    what = "; ".join(f"{s.label}: {s.what}" for s in SCENARIOS)
+    return (
+        f"- Scenarios, with {run.config.get('scenario_workers', '?')} worker(s), each after a warm-up of its own and "
+        f"measured like the load above: {what}.\n"
     )
 
 
@@ -1081,7 +1163,8 @@ def history_row(run: Run) -> str:
             text += f" (disturbed: other work {other:.2f} cores)"
         return text
 
-    figures_text = "; ".join(figures(load) for load in run.loads + ([run.sqlite] if run.sqlite else []))
+    loads = run.loads + run.scenarios + ([run.sqlite] if run.sqlite else [])
+    figures_text = "; ".join(figures(load) for load in loads)
     batch = f"{run.batch.rate:,.0f}/s" if run.batch else "not yet built"
     pgbench = f"{run.pgbench.tps:,.0f} tps" if run.pgbench else "—"
     return f"| {run.date} | {run.machine['revision']} | {figures_text} | {batch} | {pgbench} |"
@@ -1096,11 +1179,17 @@ members, connections, duration, workers, profiling).
 
 What one run does: it recreates the database `coalition_bench`, migrates it (`coalition migrate`), loads the demo
 network (`coalition demo`) and enrols 10,000 members through the application services, each with a first purchase of
-{SEED_PURCHASE} so it has points to spend. Then, for 1 and for 2 worker processes, it starts `coalition serve`,
-warms up for 3 s and drives `POST /v1/purchases` at 16 concurrent connections for 20 s with
-[wrk](https://github.com/wg/wrk) and `bench/purchases.lua` (a unique `Idempotency-Key` and receipt per request;
-70 % pure earning, 30 % earning and redeeming). A purchase counts only when it answered 201; every other answer and
-every socket error is counted and reported, and the purchases added to the database are counted as a cross-check.
+{SEED_PURCHASE} so it has points to spend and a wallet top-up of {WALLET_TOP_UP} so it has money to pay with. Then,
+for 1 and for 2 worker processes, it starts `coalition serve`, warms up for 3 s and drives `POST /v1/purchases` at 16
+concurrent connections for 20 s with [wrk](https://github.com/wg/wrk) and `bench/purchases.lua` (a unique
+`Idempotency-Key` and receipt per request; 70 % pure earning, 30 % earning and redeeming). A purchase counts only when
+it answered 201; every other answer and every socket error is counted and reported, and the purchases added to the
+database are counted as a cross-check. With 2 workers two scenarios of the same checks (1,500.00-5,000.00) follow,
+each warmed up and measured the same way: **points redemption** (every purchase redeems 10-50 points) and **wallet
+payment** (every purchase pays 10.00-50.00 from the member's wallet, `"tenders": [{{"kind": "wallet", "amount":
+…}}]`); issue 14's target is a wallet payment costing no more CPU per purchase (server + PostgreSQL) than a points
+redemption, within {100 * WALLET_TOLERANCE:g} % noise (`--no-scenarios` skips them, `--scenarios-only` measures only
+them).
 Then `coalition verify` re-checks the ledger after the load, and pgbench runs: `pgbench -i -s 10` into a separate
 database and `pgbench -c 16 -j 2 -T 20` (its p50/p99 come from its per-transaction log). Raw figures, server logs
 and profiles go to `bench/results/` (not kept in git).
@@ -1187,6 +1276,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--batch-only", action="store_true", help="measure only the batch path (with the largest worker count)"
     )
+    parser.add_argument(
+        "--scenarios",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="measure the points redemption and wallet payment scenarios with the most workers (default: on)",
+    )
+    parser.add_argument(
+        "--scenarios-only", action="store_true", help="measure only the two scenarios (with the largest worker count)"
+    )
     parser.add_argument("--python-client", action="store_true", help="use the asyncio + httpx client, not wrk")
     parser.add_argument(
         "--profile",
@@ -1223,6 +1321,52 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.profile = (not args.quick) if args.profile is None else args.profile
     args.docs = (not args.quick) if args.docs is None else args.docs
     return args
+
+
+def measure_phase(server: Server, args: argparse.Namespace, url: str, workers: int, label: str) -> LoadResult:
+    """One load measured after a warm-up, again (up to --attempts) while other work disturbed it; the least
+    disturbed attempt, labelled, with the others listed."""
+    busy_before = settle(args.settle)
+    say(f"{label}: warm-up {args.warmup:g} s (the machine was {busy_before:.2f} cores busy)")
+    drive(server, args, args.warmup, f"warm{workers}-{uuid.uuid4().hex[:6]}", url, args.database)
+    attempts: list[LoadResult] = []
+    for attempt in range(1, args.attempts + 1):
+        if attempt > 1:
+            say(f"other work kept {attempts[-1].cpu_cores['other']:.2f} cores busy: again ({attempt})")
+            busy_before = settle(args.settle)
+        say(f"{label}: measuring {args.duration:g} s at {args.connections} connections, {workers} worker(s)")
+        result = drive(server, args, args.duration, f"w{workers}-{uuid.uuid4().hex[:6]}", url, args.database)
+        result.busy_before = busy_before
+        attempts.append(result)
+        say(
+            f"{result.rate:,.0f} committed/s, p50 {result.latency_ms['p50']:.1f} ms, "
+            f"p99 {result.latency_ms['p99']:.1f} ms, {result.errors} errors, "
+            f"other work {result.cpu_cores['other']:.2f} cores"
+        )
+        for line in result.server_log_problems[:10]:
+            say(f"  server: {line}")
+        if result.cpu_cores["other"] <= QUIET_OTHER_CORES:
+            break
+    result = min(attempts, key=lambda r: r.cpu_cores["other"])
+    result.label = label
+    result.discarded = [
+        f"{r.rate:,.0f}/s, p50 {r.latency_ms['p50']:.1f} ms, p99 {r.latency_ms['p99']:.1f} ms, "
+        f"{r.errors} errors, other work {r.cpu_cores['other']:.2f} cores"
+        for r in attempts
+        if r is not result
+    ]
+    return result
+
+
+def measure_scenarios(run: Run, server: Server, args: argparse.Namespace, url: str, workers: int) -> None:
+    """The points redemption and the wallet payment, one after the other on the same server and data."""
+    run.config["scenario_workers"] = workers
+    for scenario in SCENARIOS:
+        scenario_args = argparse.Namespace(**{**vars(args), "mode": scenario.mode})
+        label = f"{scenario.label}: POST /v1/purchases, {workers} worker{'s' if workers > 1 else ''}"
+        run.scenarios.append(measure_phase(server, scenario_args, url, workers, label))
+    for line in scenario_verdict(run):
+        say(line)
 
 
 def measure_batch(run: Run, server: Server, args: argparse.Namespace, url: str, workers: int) -> None:
@@ -1293,52 +1437,31 @@ def main(argv: list[str] | None = None) -> int:
     worker_counts = [int(w) for w in args.workers.split(",")]
     max_workers = max(worker_counts)
     for workers in worker_counts:
-        if args.batch_only and workers != max_workers:
+        if (args.batch_only or args.scenarios_only) and workers != max_workers:
             continue
         log = RESULTS / f"server-{stamp}-w{workers}.log"
         with serve(url, workers, log) as server:
             if args.batch_only:
                 measure_batch(run, server, args, url, workers)
                 continue
-            busy_before = settle(args.settle)
-            say(f"warm-up {args.warmup:g} s (the machine was {busy_before:.2f} cores busy)")
-            drive(server, args, args.warmup, f"warm{workers}-{uuid.uuid4().hex[:6]}", url, args.database)
-            attempts: list[LoadResult] = []
-            for attempt in range(1, args.attempts + 1):
-                if attempt > 1:
-                    say(f"other work kept {attempts[-1].cpu_cores['other']:.2f} cores busy: again ({attempt})")
-                    busy_before = settle(args.settle)
-                say(f"measuring {args.duration:g} s at {args.connections} connections, {workers} worker(s)")
-                result = drive(server, args, args.duration, f"w{workers}-{uuid.uuid4().hex[:6]}", url, args.database)
-                result.busy_before = busy_before
-                attempts.append(result)
-                say(
-                    f"{result.rate:,.0f} committed/s, p50 {result.latency_ms['p50']:.1f} ms, "
-                    f"p99 {result.latency_ms['p99']:.1f} ms, {result.errors} errors, "
-                    f"other work {result.cpu_cores['other']:.2f} cores"
-                )
-                for line in result.server_log_problems[:10]:
-                    say(f"  server: {line}")
-                if result.cpu_cores["other"] <= QUIET_OTHER_CORES:
-                    break
-            result = min(attempts, key=lambda r: r.cpu_cores["other"])
-            result.label = f"POST /v1/purchases, {workers} worker{'s' if workers > 1 else ''}"
-            result.discarded = [
-                f"{r.rate:,.0f}/s, p50 {r.latency_ms['p50']:.1f} ms, p99 {r.latency_ms['p99']:.1f} ms, "
-                f"{r.errors} errors, other work {r.cpu_cores['other']:.2f} cores"
-                for r in attempts
-                if r is not result
-            ]
-            run.loads.append(result)
+            if args.scenarios_only:
+                measure_scenarios(run, server, args, url, workers)
+                run.batch_note = "not measured (--scenarios-only)"
+                continue
+            label = f"POST /v1/purchases, {workers} worker{'s' if workers > 1 else ''}"
+            run.loads.append(measure_phase(server, args, url, workers, label))
             if workers == 1 and args.profile and not args.python_client:
                 say(f"profiling the worker for {args.profile_seconds} s with py-spy")
                 run.profile = profile_worker(server, args, RESULTS / f"profile-{stamp}.txt")
             if workers == max_workers:
+                if args.scenarios:
+                    measure_scenarios(run, server, args, url, workers)
                 check_ledger(run, url, "after the single purchases")
                 measure_batch(run, server, args, url, workers)
 
-    check_ledger(run, url, "after the batch" if run.batch else "after the single purchases")
-    if not args.no_sqlite and not args.batch_only:
+    last = "the scenarios" if args.scenarios_only else "the single purchases"
+    check_ledger(run, url, "after the batch" if run.batch else f"after {last}")
+    if not args.no_sqlite and not args.batch_only and not args.scenarios_only:
         measure_sqlite(run, args, stamp)
     if not args.no_pgbench:
         run.pgbench = run_pgbench(args.admin_url, args.pgbench_database, args, args.duration)
