@@ -29,6 +29,7 @@ from coalition.application.ports import (
     MembersPort,
     NewPurchase,
     NewRefund,
+    PayingWallet,
     PlannedTransaction,
     PosUnitOfWork,
     Profile,
@@ -185,21 +186,20 @@ async def test_wallets(store: Store) -> None:
     member_id = await _member(store, "10000009")
     async with store.unit_of_work() as uow:
         assert await uow.wallet(member_id, "RUB") is None
-        wallet, spent, prepaid = await uow.wallet_for_payment(store.network_id, member_id, store.shop.partner_id,
-                                                              "RUB", NOW)  # fmt: skip
-        assert (wallet, spent, prepaid) == (None, 0, None)
+        assert await uow.wallet_for_payment(member_id, "RUB", NOW) == PayingWallet(None, 0)
         opened = await uow.open_wallet(store.network_id, member_id, "RUB", NOW)
         assert (opened.balance_minor, opened.credit_limit_minor, opened.status) == (0, 0, WalletStatus.OPEN)
         assert await uow.open_wallet(store.network_id, member_id, "RUB", NOW) == opened
         account = await uow.prepaid_account(store.network_id, OwnerKind.PARTNER, store.shop.partner_id, "RUB")
         assert await uow.prepaid_account(store.network_id, OwnerKind.PARTNER, store.shop.partner_id, "RUB") == account
+        assert await uow.partner_prepaid_account(store.network_id, store.shop.partner_id, "RUB") == account
+        assert await uow.partner_prepaid_account(store.network_id, store.shop.partner_id, "EUR") is None
         assert await uow.add_to_wallet(opened.account_id, 500) == 500
         await uow.set_wallet_limits(opened.account_id, 200, 300)
-        found, spent, prepaid = await uow.wallet_for_payment(
-            store.network_id, member_id, store.shop.partner_id, "RUB", NOW
-        )
+        paying = await uow.wallet_for_payment(member_id, "RUB", NOW)
+        found = paying.wallet
         assert found is not None and (found.balance_minor, found.credit_limit_minor) == (500, 200)
-        assert (found.daily_spend_limit_minor, spent, prepaid) == (300, 0, account)
+        assert (found.daily_spend_limit_minor, paying.spent_today_minor) == (300, 0)
         assert await uow.add_to_wallet(opened.account_id, -700) == -200  # down to −credit limit
     async with store.unit_of_work() as uow:
         with pytest.raises(InsufficientFunds):  # below it: refused, as the CHECK refuses it in SQL

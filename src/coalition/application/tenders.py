@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from coalition.application.commands import TenderInput, zone_named
-from coalition.application.ports import PosUnitOfWork, TerminalContext
+from coalition.application.ports import PayingWallet, PosUnitOfWork, TerminalContext
 from coalition.domain.errors import InvalidInput
-from coalition.domain.ledger import OwnerKind
 from coalition.domain.money import parse_amount_minor
 from coalition.domain.tenders import MAX_TENDERS, Funds, TenderKind, TenderRequest
 
@@ -44,6 +43,14 @@ def start_of_local_day(moment: datetime, timezone: str) -> datetime:
     return moment.astimezone(zone_named(timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def wallet_day(tenders: tuple[TenderRequest, ...], ctx: TerminalContext, now: datetime) -> datetime | None:
+    """When a tender pays from the member's wallet: the start of the outlet's day, since which a daily limit counts
+    what the wallet paid (read with the member: `peek_member_points_paying`); None when no tender does."""
+    if any(tender.kind is TenderKind.WALLET for tender in tenders):
+        return start_of_local_day(now, ctx.timezone)
+    return None
+
+
 async def load_funds(
     uow: PosUnitOfWork,
     ctx: TerminalContext,
@@ -51,21 +58,17 @@ async def load_funds(
     currency: str,
     tenders: tuple[TenderRequest, ...],
     now: datetime,
-) -> tuple[tuple[Funds, ...], int | None]:
-    """The funds the tenders name (the member's wallet; gift cards plug in here) and the outlet's partner's PREPAID
-    account; nothing when there are no tenders. A daily limit counts what the wallet paid since the outlet's
-    midnight (by the server's time)."""
+    paying: PayingWallet | None = None,
+) -> tuple[Funds, ...]:
+    """The funds the tenders name (the member's wallet; gift cards plug in here); nothing when there are no
+    tenders. `paying`: the wallet as the member's read returned it; without it (a quote, a batch) the wallet is read
+    here. A daily limit counts what the wallet paid since the outlet's midnight (by the server's time)."""
     if not tenders:
-        return (), None
+        return ()
     funds: list[Funds] = []
-    prepaid: int | None = None
-    if any(tender.kind is TenderKind.WALLET for tender in tenders):
-        since = start_of_local_day(now, ctx.timezone)
-        wallet, spent, prepaid = await uow.wallet_for_payment(
-            ctx.network_id, member_id, ctx.partner_id, currency, since
-        )
-        if wallet is not None:
-            funds.append(wallet.funds(spent))
-    if prepaid is None:  # the partner's first payment from prepaid money: its account is created
-        prepaid = await uow.prepaid_account(ctx.network_id, OwnerKind.PARTNER, ctx.partner_id, currency)
-    return tuple(funds), prepaid
+    since = wallet_day(tenders, ctx, now)
+    if since is not None:
+        if paying is None:
+            paying = await uow.wallet_for_payment(member_id, currency, since)
+        funds.extend(paying.funds())
+    return tuple(funds)

@@ -32,7 +32,7 @@ from coalition.application.purchases.load import (
 from coalition.application.purchases.results import QuoteResult
 from coalition.application.purchases.support import PurchaseSupport
 from coalition.application.purchases.write import Extras, purchase_record, purchase_result
-from coalition.application.tenders import parse_tenders
+from coalition.application.tenders import parse_tenders, wallet_day
 from coalition.domain.checkout import Sale, decide
 from coalition.domain.coupons import normalize_codes
 from coalition.domain.errors import InsufficientFunds
@@ -82,11 +82,13 @@ class Purchases:
             await support.require_cashier(uow, ctx, purchase.cashier)
             now = support.clock.now()
             moment = support.occurred_at_window.moment(purchase.occurred_at, now)
+            since = wallet_day(tenders, ctx, now)  # a wallet's payment: the wallet is read with the member
+            wallet = None if since is None else (program.currency, since)
             if locked:
-                member, points = await lock_member_points(uow, ctx, purchase.customer)
+                member, points, paying = await lock_member_points(uow, ctx, purchase.customer, wallet)
                 expected_version = None
             else:
-                member, points, expected_version = await peek_member_points(uow, ctx, purchase.customer)
+                member, points, expected_version, paying = await peek_member_points(uow, ctx, purchase.customer, wallet)
             require_usable_card(member)
             if has_expired_lots(points, now):
                 if not locked:
@@ -96,7 +98,7 @@ class Purchases:
                 return None  # coupons are checked and counted under their lock
             coupons = await accepted_coupons(uow, ctx, member, codes, moment, lock=True)  # at the sale's time
             context = await checkout_context(
-                support, uow, ctx, pc, rules, member, points, moment, coupons, tenders=tenders
+                support, uow, ctx, pc, rules, member, points, moment, coupons, tenders=tenders, paying=paying
             )
             decision = decide(context, Sale(check_minor, lines, purchase.redeem_points, moment, tenders))
             if (decision.new_tier is not None or decision.coupons_issued or decision.gifts) and not locked:
