@@ -201,6 +201,13 @@ async def test_wallets(store: Store) -> None:
         assert found is not None and (found.balance_minor, found.credit_limit_minor) == (500, 200)
         assert (found.daily_spend_limit_minor, paying.spent_today_minor) == (300, 0)
         assert await uow.add_to_wallet(opened.account_id, -700) == -200  # down to −credit limit
+        # the purchase's reads of the member return the same wallet beside the points, unlocked and locked
+        peeked = await uow.peek_member_points_paying(store.network_id, ["nobody", "10000009"], "RUB", NOW)
+        assert peeked is not None and peeked[0].member_id == member_id
+        assert peeked[3] == PayingWallet(replace(paying.wallet, balance_minor=-200), 0)
+        assert await uow.peek_member_points_paying(store.network_id, ["nobody"], "RUB", NOW) is None
+        locked = await uow.find_member_points_paying(store.network_id, ["10000009"], "EUR", NOW)
+        assert locked is not None and (locked[0].member_id, locked[2]) == (member_id, PayingWallet(None, 0))
     async with store.unit_of_work() as uow:
         with pytest.raises(InsufficientFunds):  # below it: refused, as the CHECK refuses it in SQL
             await uow.add_to_wallet(opened.account_id, -1)

@@ -41,12 +41,6 @@ WHERE NOT EXISTS (
 )
 """
 
-# On the way down: only the accounts nothing was posted to (the code of before creates them on first use).
-_UNUSED = """
-DELETE FROM accounts WHERE purpose = 'prepaid' AND owner_kind IN ('partner', 'node')
-  AND NOT EXISTS (SELECT 1 FROM postings p WHERE p.account_id = accounts.id)
-"""
-
 _MEMBER_POINTS_PAYING = """
 CREATE FUNCTION coalition_member_points_paying(p_network_id bigint, p_values text[], p_currency text,
                                                p_since timestamptz)
@@ -90,4 +84,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION coalition_member_points_paying(bigint, text[], text, timestamptz)")
-    op.execute(_UNUSED)
+    # The accounts stay (rows of the ledger are kept for good): the code of before finds them and uses them.
