@@ -106,3 +106,35 @@ async def test_a_daily_limit_is_counted_in_the_same_read(services, monkeypatch):
         assert paid.status_code == 201, paid.text
         assert paid.json()["tenders"][0]["amount"] == "20.00"  # 50.00 a day, 30.00 of it paid before
         assert len(reads_before_the_write(list(sent))) == 1, sent
+
+
+async def test_the_locked_retry_reads_the_wallet_after_the_lock(services, monkeypatch):
+    """A first try that lost the race (its points' version moved) is redone under the member's lock, which reads the
+    wallet and the day's spend again with the member (PostgreSQL: coalition_member_points_paying)."""
+    from coalition.adapters.storage.pos_ledger import SqlLedger
+
+    peek = SqlLedger.peek_member_points_paying
+
+    async def lost_the_race(self, *args):
+        member, points, version, paying = await peek(self, *args)
+        return member, points, version - 1, paying  # a concurrent purchase moved the version since
+
+    net = await make_network(services)
+    async with client(services) as http:
+        member = await enrol(http, net.shop_key, CARD)
+        member_id = member["member"]["id"] if "member" in member else member["id"]
+        assert (await top_up(http, net.shop_key, "500.00")).status_code == 201
+        limited = await http.put(
+            f"/v1/admin/members/{member_id}/wallet", json={"daily_spend_limit": "50.00"}, headers=auth(net.admin_key)
+        )
+        assert limited.status_code == 200, limited.text
+        assert (await pay(http, net.cafe_key, "30.00", [{"kind": "wallet"}])).status_code == 201
+        monkeypatch.setattr(SqlLedger, "peek_member_points_paying", lost_the_race)
+        with statements(monkeypatch) as sent:
+            paid = await pay(http, net.cafe_key, "100.00", [{"kind": "wallet"}])
+        assert paid.status_code == 201, paid.text
+        assert (paid.json()["tenders"][0]["amount"], paid.json()["to_collect"]) == ("20.00", "80.00")
+        if services.settings.database_url.startswith("postgresql"):
+            assert any("coalition_member_points_paying" in sql for sql in sent), sent
+        assert (await wallet(http, net.shop_key))["balance"] == "450.00"
+    assert await verify(services.engine) == []
