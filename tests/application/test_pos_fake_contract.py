@@ -30,6 +30,7 @@ from coalition.application.ports import (
     MembersPort,
     NewPurchase,
     NewRefund,
+    PayingWallet,
     PlannedTransaction,
     PosUnitOfWork,
     Profile,
@@ -186,22 +187,28 @@ async def test_wallets(store: Store) -> None:
     member_id = await _member(store, "10000009")
     async with store.unit_of_work() as uow:
         assert await uow.wallet(member_id, "RUB") is None
-        wallet, spent, prepaid = await uow.wallet_for_payment(store.network_id, member_id, store.shop.partner_id,
-                                                              "RUB", NOW)  # fmt: skip
-        assert (wallet, spent, prepaid) == (None, 0, None)
+        assert await uow.wallet_for_payment(member_id, "RUB", NOW) == PayingWallet(None, 0)
         opened = await uow.open_wallet(store.network_id, member_id, "RUB", NOW)
         assert (opened.balance_minor, opened.credit_limit_minor, opened.status) == (0, 0, WalletStatus.OPEN)
         assert await uow.open_wallet(store.network_id, member_id, "RUB", NOW) == opened
         account = await uow.prepaid_account(store.network_id, OwnerKind.PARTNER, store.shop.partner_id, "RUB")
         assert await uow.prepaid_account(store.network_id, OwnerKind.PARTNER, store.shop.partner_id, "RUB") == account
+        assert await uow.partner_prepaid_account(store.network_id, store.shop.partner_id, "RUB") == account
+        assert await uow.partner_prepaid_account(store.network_id, store.shop.partner_id, "EUR") is None
         assert await uow.add_to_wallet(opened.account_id, 500) == 500
         await uow.set_wallet_limits(opened.account_id, 200, 300)
-        found, spent, prepaid = await uow.wallet_for_payment(
-            store.network_id, member_id, store.shop.partner_id, "RUB", NOW
-        )
+        paying = await uow.wallet_for_payment(member_id, "RUB", NOW)
+        found = paying.wallet
         assert found is not None and (found.balance_minor, found.credit_limit_minor) == (500, 200)
-        assert (found.daily_spend_limit_minor, spent, prepaid) == (300, 0, account)
+        assert (found.daily_spend_limit_minor, paying.spent_today_minor) == (300, 0)
         assert await uow.add_to_wallet(opened.account_id, -700) == -200  # down to −credit limit
+        # the purchase's reads of the member return the same wallet beside the points, unlocked and locked
+        peeked = await uow.peek_member_points_paying(store.network_id, ["nobody", "10000009"], "RUB", NOW)
+        assert peeked is not None and peeked[0].member_id == member_id
+        assert peeked[3] == PayingWallet(replace(paying.wallet, balance_minor=-200), 0)
+        assert await uow.peek_member_points_paying(store.network_id, ["nobody"], "RUB", NOW) is None
+        locked = await uow.find_member_points_paying(store.network_id, ["10000009"], "EUR", NOW)
+        assert locked is not None and (locked[0].member_id, locked[2]) == (member_id, PayingWallet(None, 0))
     async with store.unit_of_work() as uow:
         with pytest.raises(InsufficientFunds):  # below it: refused, as the CHECK refuses it in SQL
             await uow.add_to_wallet(opened.account_id, -1)

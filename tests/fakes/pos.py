@@ -30,6 +30,7 @@ from coalition.application.ports import (
     MemberRef,
     NewPurchase,
     NewRefund,
+    PayingWallet,
     Profile,
     ProgramContext,
     PurchaseWrite,
@@ -488,6 +489,22 @@ class FakeUnitOfWork(FakeWallets, FakeGiftCards):
         if member is None:
             return None
         return member, await self.member_points(member), self.s.members[member.member_id].version
+
+    async def peek_member_points_paying(
+        self, network_id: int, candidates: Sequence[str], currency: str, since: datetime
+    ) -> tuple[MemberRef, MemberPoints, int, PayingWallet] | None:
+        found = await self.peek_member_points(network_id, candidates)
+        if found is None:
+            return None
+        return (*found, await self.wallet_for_payment(found[0].member_id, currency, since))
+
+    async def find_member_points_paying(
+        self, network_id: int, candidates: Sequence[str], currency: str, since: datetime
+    ) -> tuple[MemberRef, MemberPoints, PayingWallet] | None:
+        found = await self.find_member_points(network_id, candidates)
+        if found is None:
+            return None
+        return (*found, await self.wallet_for_payment(found[0].member_id, currency, since))
 
     async def lock_members_points(
         self, network_id: int, candidates: Sequence[str]

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from coalition.application.ports import PaidTender, WalletLine
+from coalition.application.ports import PaidTender, PayingWallet, WalletLine
 from coalition.domain.errors import InsufficientFunds
 from coalition.domain.ledger import OwnerKind
 from coalition.domain.wallets import Wallet, WalletStatus
@@ -93,13 +93,14 @@ class FakeWallets:
             if (p.account_id in wallets or p.account_id in cards) and p.amount < 0
         ]
 
-    async def wallet_for_payment(
-        self, network_id: int, member_id: int, partner_id: int, currency: str, since: datetime
-    ) -> tuple[Wallet | None, int, int | None]:
+    async def wallet_for_payment(self, member_id: int, currency: str, since: datetime) -> PayingWallet:
         wallet = await self.wallet(member_id, currency)
         spent = 0
         if wallet is not None and wallet.daily_spend_limit_minor is not None:
             spent = await self.wallet_spent_since(wallet.account_id, since)
+        return PayingWallet(wallet, spent)
+
+    async def partner_prepaid_account(self, network_id: int, partner_id: int, currency: str) -> int | None:
         self._wallets()
-        prepaid = self.s.prepaid_accounts.get((network_id, OwnerKind.PARTNER.value, partner_id, currency))
-        return wallet, spent, prepaid
+        accounts: dict[tuple[int, str, int, str], int] = self.s.prepaid_accounts
+        return accounts.get((network_id, OwnerKind.PARTNER.value, partner_id, currency))

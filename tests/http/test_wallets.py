@@ -351,16 +351,15 @@ async def test_the_database_refuses_an_overdraw_a_stale_read_let_through(service
     CHECK refuses the purchase's write (PostgreSQL: inside its one statement), and nothing of it is written."""
     from dataclasses import replace
 
-    from coalition.adapters.storage.pos_wallets import SqlWallets
+    from coalition.adapters.storage import pos_ledger
 
-    read = SqlWallets.wallet_for_payment
+    read = pos_ledger.paying_wallet  # what the member's read makes of the wallet's columns
 
-    async def stale(self, *args):  # the balance as it was before a concurrent payment took 1,000.00
-        wallet, spent, prepaid = await read(self, *args)
-        return (
-            (None if wallet is None else replace(wallet, balance_minor=wallet.balance_minor + 100_000)),
-            spent,
-            prepaid,
+    def stale(*args):  # the balance as it was before a concurrent payment took 1,000.00
+        paying = read(*args)
+        wallet = paying.wallet
+        return replace(
+            paying, wallet=None if wallet is None else replace(wallet, balance_minor=wallet.balance_minor + 100_000)
         )
 
     net = await make_network(services)
@@ -368,7 +367,7 @@ async def test_the_database_refuses_an_overdraw_a_stale_read_let_through(service
         await enrol(http, net.shop_key, CARD)
         await top_up(http, net.shop_key, "100.00")
         await pay(http, net.cafe_key, "1.00", [{"kind": "wallet"}])  # the PREPAID account exists
-        monkeypatch.setattr(SqlWallets, "wallet_for_payment", stale)
+        monkeypatch.setattr(pos_ledger, "paying_wallet", stale)
         before = await table_counts(services)
         refused = await pay(http, net.cafe_key, "150.00", [{"kind": "wallet", "amount": "150.00"}])
         assert_problem(refused, 422, "insufficient-funds", "tenders[0].amount")

@@ -30,7 +30,7 @@ from coalition.application.pos_ports.members import (
 )
 from coalition.application.pos_ports.reference import ProgramContext, ReferencePort, TerminalContext
 from coalition.application.pos_ports.visits import VisitsPort
-from coalition.application.pos_ports.wallets import PaidTender, WalletLine, WalletsPort
+from coalition.application.pos_ports.wallets import PaidTender, PayingWallet, WalletLine, WalletsPort
 from coalition.domain.coupons import NewCoupon
 from coalition.domain.ledger import Transaction
 from coalition.domain.lots import GrantedPoints, LotTake
@@ -55,6 +55,7 @@ __all__ = [
     "NewPurchase",
     "NewRefund",
     "PaidTender",
+    "PayingWallet",
     "PlannedTransaction",
     "PosUnitOfWork",
     "Profile",

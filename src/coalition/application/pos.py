@@ -117,6 +117,7 @@ class PosService:
         self._programs: TtlCache[int, ProgramContext] = TtlCache(cache_ttl_seconds)
         self._matrices: TtlCache[int, tuple[Matrix]] = TtlCache(cache_ttl_seconds)
         self._partner_accounts: TtlCache[tuple[int, int], int] = TtlCache(cache_ttl_seconds)
+        self._prepaid_accounts: TtlCache[tuple[int, int, str], int] = TtlCache(cache_ttl_seconds)
         self._breakage_policies: TtlCache[int, BreakagePolicy] = TtlCache(cache_ttl_seconds)
         self._cashiers: TtlCache[tuple[int, str], bool] = TtlCache(cache_ttl_seconds, changes=access_changes)
 
@@ -379,6 +380,18 @@ class PosService:
         if partner_account is None:
             raise LookupError(f"partner {partner_id} has no obligations account")
         return partner_account
+
+    async def prepaid_account(self, uow: PosUnitOfWork, ctx: TerminalContext, currency: str) -> int:
+        """The PREPAID account of the terminal's partner, which money from wallets and gift cards pays (cached like
+        its obligations account). Every partner has it from its creation on (migration 0034 for older ones), so it
+        is only ever read, never created here: a cached id is always a committed account."""
+        found = await self._prepaid_accounts.get_or_load(
+            (ctx.network_id, ctx.partner_id, currency),
+            lambda: uow.partner_prepaid_account(ctx.network_id, ctx.partner_id, currency),
+        )
+        if found is None:
+            raise LookupError(f"partner {ctx.partner_id} has no prepaid {currency} account (migration 0034 adds it)")
+        return found
 
     async def expire_points(
         self, network_id: int, progress: Callable[[int, int], None] | None = None

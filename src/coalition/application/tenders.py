@@ -22,11 +22,10 @@ from coalition.application.gift_cards import (
     GiftCardUnitOfWork,
     ParsedCard,
 )
-from coalition.application.ports import PosUnitOfWork, TerminalContext
+from coalition.application.ports import PayingWallet, PosUnitOfWork, TerminalContext
 from coalition.application.pos_ports.gift_cards import GiftCardsPort
 from coalition.domain.errors import InvalidInput
 from coalition.domain.gift_cards import GiftCard, generate_number, normalize_number
-from coalition.domain.ledger import OwnerKind
 from coalition.domain.money import parse_amount_minor
 from coalition.domain.tenders import MAX_TENDERS, Funds, TenderApplied, TenderKind, TenderRequest
 
@@ -186,6 +185,14 @@ def start_of_local_day(moment: datetime, timezone: str) -> datetime:
     return moment.astimezone(zone_named(timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def wallet_day(tenders: tuple[TenderRequest, ...], ctx: TerminalContext, now: datetime) -> datetime | None:
+    """When a tender pays from the member's wallet: the start of the outlet's day, since which a daily limit counts
+    what the wallet paid (read with the member: `peek_member_points_paying`); None when no tender does."""
+    if any(tender.kind is TenderKind.WALLET for tender in tenders):
+        return start_of_local_day(now, ctx.timezone)
+    return None
+
+
 async def load_funds(
     uow: PosUnitOfWork,
     ctx: TerminalContext,
@@ -193,23 +200,20 @@ async def load_funds(
     currency: str,
     tenders: tuple[TenderRequest, ...],
     now: datetime,
+    paying: PayingWallet | None = None,
     gift_cards: Sequence[GiftCardFunds] = (),
-) -> tuple[tuple[Funds, ...], int | None]:
-    """The funds the tenders name (the member's wallet; the gift cards read before, `read_gift_cards`) and the
-    outlet's partner's PREPAID account; nothing when there are no tenders. A daily limit counts what the wallet paid
-    since the outlet's midnight (by the server's time)."""
+) -> tuple[Funds, ...]:
+    """The funds the tenders name: the member's wallet and the gift cards (read before the unit of work,
+    `read_gift_cards`); nothing when there are no tenders. `paying`: the wallet as the member's read returned it;
+    without it (a quote, a batch) the wallet is read here. A daily limit counts what the wallet paid since the
+    outlet's midnight (by the server's time)."""
     if not tenders:
-        return (), None
+        return ()
     funds: list[Funds] = []
-    prepaid: int | None = None
-    if any(tender.kind is TenderKind.WALLET for tender in tenders):
-        since = start_of_local_day(now, ctx.timezone)
-        wallet, spent, prepaid = await uow.wallet_for_payment(
-            ctx.network_id, member_id, ctx.partner_id, currency, since
-        )
-        if wallet is not None:
-            funds.append(wallet.funds(spent))
+    since = wallet_day(tenders, ctx, now)
+    if since is not None:
+        if paying is None:
+            paying = await uow.wallet_for_payment(member_id, currency, since)
+        funds.extend(paying.funds())
     funds.extend(gift_card_funds(gift_cards, tenders, currency))
-    if prepaid is None:  # the partner's first payment from prepaid money: its account is created
-        prepaid = await uow.prepaid_account(ctx.network_id, OwnerKind.PARTNER, ctx.partner_id, currency)
-    return tuple(funds), prepaid
+    return tuple(funds)

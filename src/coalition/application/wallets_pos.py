@@ -13,7 +13,6 @@ from coalition.application.ports import MemberRef, PosUnitOfWork, TerminalContex
 from coalition.application.pos_parts import PosParts
 from coalition.application.pos_results import CommandResult
 from coalition.application.tenders import start_of_local_day
-from coalition.domain.ledger import OwnerKind
 from coalition.domain.money import format_minor, parse_amount_minor
 from coalition.domain.permissions import Operation
 from coalition.domain.wallets import Wallet, WalletStatus, plan_top_up, top_up_amount, wallet_counter, wallet_currency
@@ -154,7 +153,7 @@ async def top_up(
         require_usable_card(member)
         now = pos.clock.now()
         wallet = await uow.open_wallet(ctx.network_id, member.member_id, currency, now)
-        prepaid = await uow.prepaid_account(ctx.network_id, OwnerKind.PARTNER, ctx.partner_id, currency)
+        prepaid = await pos.prepaid_account(uow, ctx, currency)  # cached: every partner has one
         tx = plan_top_up(wallet, prepaid, amount)
         tx_id = await uow.post(ctx.network_id, tx, ctx.outlet_id, now, now)
         balance = await uow.add_to_wallet(wallet.account_id, amount)

@@ -108,6 +108,7 @@ class SqlAdminUnitOfWork(CoreAuditTrail):
             (AccountPurpose.POINTS_REDEEMED, program.points_asset),
             (AccountPurpose.POINTS_BREAKAGE, program.points_asset),
             (AccountPurpose.OBLIGATIONS, program.money_asset),
+            (AccountPurpose.PREPAID, program.money_asset),  # gift cards the administrator issues (issue 14)
         ]
         await self.connection.execute(
             insert(t.accounts),
@@ -130,14 +131,20 @@ class SqlAdminUnitOfWork(CoreAuditTrail):
             .values(network_id=network.id, name=name, created_at=self.clock.now())
             .returning(t.partners.c.id)
         )
+        # Its PREPAID account too, from the start: a purchase paid from a wallet takes it from a cache, which then
+        # only ever holds committed accounts (migration 0034 gave older partners theirs).
         await self.connection.execute(
-            insert(t.accounts).values(
-                network_id=network.id,
-                owner_kind=OwnerKind.PARTNER.value,
-                owner_id=partner_id,
-                purpose=AccountPurpose.OBLIGATIONS.value,
-                asset=f"money:{network.currency}",
-            )
+            insert(t.accounts),
+            [
+                {
+                    "network_id": network.id,
+                    "owner_kind": OwnerKind.PARTNER.value,
+                    "owner_id": partner_id,
+                    "purpose": purpose.value,
+                    "asset": f"money:{network.currency}",
+                }
+                for purpose in (AccountPurpose.OBLIGATIONS, AccountPurpose.PREPAID)
+            ],
         )
         return partner_id
 

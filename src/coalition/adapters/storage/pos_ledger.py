@@ -9,8 +9,10 @@ from typing import Any
 
 from coalition.adapters.storage.access_guard import still_allowed_portable
 from coalition.adapters.storage.pos_members import SqlMembers, member_of
+from coalition.adapters.storage.pos_wallets import paying_wallet, read_paying_wallet, wallet_columns
 from coalition.application.ports import (
     MemberRef,
+    PayingWallet,
 )
 from coalition.domain.ledger import (
     Posting,
@@ -39,6 +41,21 @@ JOIN member_balances b ON b.member_id = m.id
 LEFT JOIN cards c ON c.id = i.card_id
 LEFT JOIN lots l ON l.account_id = b.account_id AND l.remaining > 0
 WHERE i.network_id = $1 AND {value_matches}
+"""
+
+
+# The peek of a purchase paid from a wallet: the same rows with the member's wallet of a currency beside them
+_PEEK_MEMBER_POINTS_PAYING = f"""
+SELECT m.id AS member_id, m.kind, b.account_id, c.id AS card_id, c.number, c.state, i.value,
+       b.balance, b.version, m.lifetime_spend_minor, l.id AS lot_id, l.remaining, l.expires_at, l.granting_partner_id,
+       {wallet_columns("$3")}
+FROM identifiers i
+JOIN members m ON m.id = i.member_id
+JOIN member_balances b ON b.member_id = m.id
+LEFT JOIN cards c ON c.id = i.card_id
+LEFT JOIN wallets w ON w.member_id = m.id AND w.currency = $2
+LEFT JOIN lots l ON l.account_id = b.account_id AND l.remaining > 0
+WHERE i.network_id = $1 AND {{value_matches}}
 """
 
 
@@ -86,6 +103,52 @@ class SqlLedger(SqlMembers):
         best_value = min((row["value"] for row in rows), key=list(candidates).index)
         mine = [row for row in rows if row["value"] == best_value]
         return member_of(mine[0]), self.points_from_rows(mine), int(mine[0]["version"])
+
+    async def peek_member_points_paying(
+        self, network_id: int, candidates: Sequence[str], currency: str, since: datetime
+    ) -> tuple[MemberRef, MemberPoints, int, PayingWallet] | None:
+        value_matches, arguments = self.db.any_of("i.value", 4, candidates)
+        rows = await self.db.fetch(
+            _PEEK_MEMBER_POINTS_PAYING.format(value_matches=value_matches), network_id, currency, since, *arguments
+        )
+        if not rows:
+            return None
+        mine = self._best(rows, candidates)
+        member = member_of(mine[0])
+        return (
+            member,
+            self.points_from_rows(mine),
+            int(mine[0]["version"]),
+            paying_wallet(mine[0], member.member_id, currency),
+        )
+
+    async def find_member_points_paying(
+        self, network_id: int, candidates: Sequence[str], currency: str, since: datetime
+    ) -> tuple[MemberRef, MemberPoints, PayingWallet] | None:
+        if self.db.backend != "postgresql":
+            found = await self.find_member_points(network_id, candidates)
+            if found is None:
+                return None
+            member, points = found
+            return member, points, await read_paying_wallet(self.db, member.member_id, currency, since)
+        rows = await self.db.fetch(
+            "SELECT * FROM coalition_member_points_paying($1, $2::text[], $3, $4)",
+            network_id,
+            list(candidates),
+            currency,
+            since,
+        )
+        if not rows:
+            return None
+        mine = self._best(rows, candidates)
+        member = member_of(mine[0])
+        return member, self.points_from_rows(mine), paying_wallet(mine[0], member.member_id, currency)
+
+    @staticmethod
+    def _best(rows: Sequence[Any], candidates: Sequence[str]) -> list[Any]:
+        """The rows of the member the first matching candidate identifies."""
+        best_value = min((row["value"] for row in rows), key=list(candidates).index)
+        return [row for row in rows if row["value"] == best_value]
 
     async def lock_members_points(
         self, network_id: int, candidates: Sequence[str]

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from coalition.adapters.storage.driver import Db
 from coalition.adapters.storage.pos_base import SqlPart
-from coalition.application.pos_ports.wallets import PaidTender, WalletLine
+from coalition.application.pos_ports.wallets import PaidTender, PayingWallet, WalletLine
 from coalition.domain.ledger import AccountPurpose, OwnerKind, TransactionKind, money_asset
 from coalition.domain.wallets import Wallet, WalletStatus
 
@@ -21,19 +22,53 @@ _WALLET = (
 )
 
 
-# One row whether or not the member has a wallet: the wallet, today's spend (only under a daily limit) and the
-# partner's PREPAID account.
-_FOR_PAYMENT = """
-SELECT w.account_id, w.member_id, w.currency, w.balance_minor, w.credit_limit_minor, w.daily_spend_limit_minor,
-       w.status,
-       (SELECT a.id FROM accounts a WHERE a.network_id = $3 AND a.owner_kind = 'partner' AND a.owner_id = $4
-          AND a.purpose = 'prepaid' AND a.asset = $5) AS prepaid_id,
-       CASE WHEN w.daily_spend_limit_minor IS NULL THEN 0 ELSE
-         (SELECT COALESCE(SUM(-p.amount), 0) FROM postings p JOIN ledger_transactions t ON t.id = p.tx_id
-           WHERE p.account_id = w.account_id AND p.amount < 0 AND t.kind = 'purchase' AND t.recorded_at >= $6)
-       END AS spent
-FROM (SELECT 1 AS one) AS x LEFT JOIN wallets w ON w.member_id = $1 AND w.currency = $2
-"""
+# What purchases took from a wallet `w` since `{since}`, only under a daily limit (else 0). It reads the wallet's
+# postings by account (ix_postings_account_tx) and each one's transaction by its key.
+SPENT_TODAY = """CASE WHEN w.daily_spend_limit_minor IS NULL THEN 0 ELSE
+  (SELECT COALESCE(SUM(-p.amount), 0) FROM postings p JOIN ledger_transactions t ON t.id = p.tx_id
+    WHERE p.account_id = w.account_id AND p.amount < 0 AND t.kind = 'purchase' AND t.recorded_at >= {since})
+END"""
+
+
+def wallet_columns(since: str) -> str:
+    """The columns of a wallet `w` (LEFT JOINed: NULL when there is none) as a member's read returns them beside the
+    points, and what it spent since the parameter `since` (a daily limit's sum)."""
+    return (
+        "w.account_id AS wallet_account_id, w.balance_minor AS wallet_balance_minor, "
+        "w.credit_limit_minor AS wallet_credit_limit_minor, "
+        "w.daily_spend_limit_minor AS wallet_daily_spend_limit_minor, w.status AS wallet_status, "
+        f"{SPENT_TODAY.format(since=since)} AS wallet_spent_minor"
+    )
+
+
+# One row whether or not the member has a wallet: the wallet and today's spend (only under a daily limit).
+_FOR_PAYMENT = (
+    f"SELECT {wallet_columns('$3')} FROM (SELECT 1 AS one) AS x "
+    "LEFT JOIN wallets w ON w.member_id = $1 AND w.currency = $2"
+)
+
+
+def paying_wallet(row: Any, member_id: int, currency: str) -> PayingWallet:
+    """The wallet of a row with the prefixed WALLET_COLUMNS (no wallet: its account is NULL)."""
+    if row["wallet_account_id"] is None:
+        return PayingWallet(None)
+    wallet = Wallet(
+        account_id=int(row["wallet_account_id"]),
+        member_id=member_id,
+        currency=currency,
+        balance_minor=int(row["wallet_balance_minor"]),
+        credit_limit_minor=int(row["wallet_credit_limit_minor"]),
+        daily_spend_limit_minor=row["wallet_daily_spend_limit_minor"],
+        status=WalletStatus(row["wallet_status"]),
+    )
+    return PayingWallet(wallet, int(row["wallet_spent_minor"] or 0))
+
+
+async def read_paying_wallet(db: Db, member_id: int, currency: str, since: datetime) -> PayingWallet:
+    row = await db.fetchrow(_FOR_PAYMENT, member_id, currency, since)
+    if row is None:
+        raise LookupError("the payment read returned no row")
+    return paying_wallet(row, member_id, currency)
 
 
 def _wallet(row: Any) -> Wallet:
@@ -93,17 +128,20 @@ class SqlWallets(SqlPart):
     async def prepaid_account(self, network_id: int, owner: OwnerKind, owner_id: int, currency: str) -> int:
         return await self._account(network_id, owner, owner_id, AccountPurpose.PREPAID, money_asset(currency))
 
-    async def wallet_for_payment(
-        self, network_id: int, member_id: int, partner_id: int, currency: str, since: datetime
-    ) -> tuple[Wallet | None, int, int | None]:
-        row = await self.db.fetchrow(
-            _FOR_PAYMENT, member_id, currency, network_id, partner_id, money_asset(currency), since
+    async def partner_prepaid_account(self, network_id: int, partner_id: int, currency: str) -> int | None:
+        found = await self.db.fetchval(
+            "SELECT id FROM accounts WHERE network_id = $1 AND owner_kind = $2 AND owner_id = $3 AND purpose = $4 "
+            "AND asset = $5",
+            network_id,
+            OwnerKind.PARTNER.value,
+            partner_id,
+            AccountPurpose.PREPAID.value,
+            money_asset(currency),
         )
-        if row is None:
-            raise LookupError("the payment read returned no row")
-        wallet = None if row["account_id"] is None else _wallet(row)
-        prepaid = None if row["prepaid_id"] is None else int(row["prepaid_id"])
-        return wallet, int(row["spent"] or 0), prepaid
+        return None if found is None else int(found)
+
+    async def wallet_for_payment(self, member_id: int, currency: str, since: datetime) -> PayingWallet:
+        return await read_paying_wallet(self.db, member_id, currency, since)
 
     async def add_to_wallet(self, account_id: int, amount_minor: int) -> int:
         balance = await self.db.fetchval(

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from coalition.application.pos_ports.members import MemberRef
+from coalition.application.pos_ports.wallets import PayingWallet
 from coalition.domain.ledger import Transaction
 from coalition.domain.lots import LotTake
 from coalition.domain.purchase import MemberPoints, NewLot
@@ -42,6 +43,20 @@ class LedgerPort(Protocol):
         self, network_id: int, candidates: Sequence[str]
     ) -> tuple[MemberRef, MemberPoints, int] | None:
         """The member, their points and the points' version in one consistent read, without a lock."""
+        ...
+
+    async def peek_member_points_paying(
+        self, network_id: int, candidates: Sequence[str], currency: str, since: datetime
+    ) -> tuple[MemberRef, MemberPoints, int, PayingWallet] | None:
+        """`peek_member_points` of a purchase paid from a wallet: in the same statement, the member's wallet of
+        `currency` and, under a daily limit, what purchases took from it since `since`."""
+        ...
+
+    async def find_member_points_paying(
+        self, network_id: int, candidates: Sequence[str], currency: str, since: datetime
+    ) -> tuple[MemberRef, MemberPoints, PayingWallet] | None:
+        """`find_member_points` of a purchase paid from a wallet, the wallet read after the lock (PostgreSQL: in the
+        same round trip)."""
         ...
 
     async def lock_members_points(

@@ -7,7 +7,20 @@ from datetime import datetime
 from typing import Protocol
 
 from coalition.domain.ledger import OwnerKind
+from coalition.domain.tenders import Funds
 from coalition.domain.wallets import Wallet, WalletStatus
+
+
+@dataclass(frozen=True, slots=True)
+class PayingWallet:
+    """A member's wallet as a purchase reads it to pay from it: the wallet (None: the member has none of the
+    currency) and what purchases took from it since the outlet's midnight (0 unless it has a daily limit)."""
+
+    wallet: Wallet | None
+    spent_today_minor: int = 0
+
+    def funds(self) -> tuple[Funds, ...]:
+        return () if self.wallet is None else (self.wallet.funds(self.spent_today_minor),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +61,14 @@ class WalletsPort(Protocol):
         """A partner's (or the node's) PREPAID account of this currency, created on first use."""
         ...
 
-    async def wallet_for_payment(
-        self, network_id: int, member_id: int, partner_id: int, currency: str, since: datetime
-    ) -> tuple[Wallet | None, int, int | None]:
-        """In one read, for a purchase paid from a wallet: the member's wallet, what purchases took from it since
-        `since` (0 without a daily limit), and the outlet's partner's PREPAID account (None until its first use)."""
+    async def partner_prepaid_account(self, network_id: int, partner_id: int, currency: str) -> int | None:
+        """A partner's PREPAID account of this currency, read only (None: it has none): what the purchase path
+        caches, so a cached id is never one of an uncommitted transaction."""
+        ...
+
+    async def wallet_for_payment(self, member_id: int, currency: str, since: datetime) -> PayingWallet:
+        """In one read, for a payment from a wallet when the member was read without it (a quote, a batch): the
+        member's wallet and, under a daily limit, what purchases took from it since `since`."""
         ...
 
     async def add_to_wallet(self, account_id: int, amount_minor: int) -> int:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from coalition.application.commands import customer_candidates, member_history, member_not_found, zone_named
 from coalition.application.gift_cards import GiftCardFunds
-from coalition.application.ports import MemberRef, PosUnitOfWork, ProgramContext, TerminalContext
+from coalition.application.ports import MemberRef, PayingWallet, PosUnitOfWork, ProgramContext, TerminalContext
 from coalition.application.purchases.support import PurchaseSupport
 from coalition.application.tenders import load_funds
 from coalition.domain.checkout import CheckoutContext, Till, gift_codes, needs_open_visit
@@ -21,6 +21,8 @@ from coalition.domain.purchase import MemberPoints
 from coalition.domain.rules.context import MemberFacts
 from coalition.domain.rules.engine import CompiledRuleSet
 from coalition.domain.tenders import Funds, TenderRequest
+
+WalletRead = tuple[str, datetime]  # a wallet read with the member: its currency and the start of the outlet's day
 
 
 @functools.lru_cache(maxsize=1024)
@@ -42,10 +44,12 @@ async def checkout_context(
     tier: str | None = None,
     tenders: tuple[TenderRequest, ...] = (),
     gift_cards: Sequence[GiftCardFunds] = (),
+    paying: PayingWallet | None = None,
 ) -> CheckoutContext:
     """The context of one purchase of `member` (their `points` read, locked or not, by the caller) at `moment`.
     `tier`: the member's tier when an earlier purchase of the same batch moved it. The funds its `tenders` name
-    are read only when it has some (its gift cards were read before the unit of work: `gift_cards`)."""
+    are read only when it has some (`paying`: the wallet, when the member's read returned it; its gift cards were
+    read before the unit of work: `gift_cards`)."""
     history = visit = None
     codes: tuple[str, ...] = ()
     if rules is not None:  # what a rule set may read; most networks' purchases need none of it
@@ -58,8 +62,16 @@ async def checkout_context(
     funds: tuple[Funds, ...] = ()
     prepaid: int | None = None
     if tenders:
-        funds, prepaid = await load_funds(
-            uow, ctx, member.member_id, pc.program.currency, tenders, support.clock.now(), gift_cards
+        prepaid = await support.prepaid_account(uow, ctx, pc.program.currency)
+        funds = await load_funds(
+            uow,
+            ctx,
+            member.member_id,
+            pc.program.currency,
+            tenders,
+            support.clock.now(),
+            paying=paying,
+            gift_cards=gift_cards,
         )
     return CheckoutContext(
         till=till_of(ctx),
@@ -115,20 +127,34 @@ async def find_member(uow: PosUnitOfWork, ctx: TerminalContext, identifier: str)
 
 
 async def peek_member_points(
-    uow: PosUnitOfWork, ctx: TerminalContext, identifier: str
-) -> tuple[MemberRef, MemberPoints, int]:
-    """The first try of a purchase: the member's points with their version, no lock (two round trips in all)."""
-    found = await uow.peek_member_points(ctx.network_id, customer_candidates(identifier))
-    if found is None:
+    uow: PosUnitOfWork, ctx: TerminalContext, identifier: str, wallet: WalletRead | None = None
+) -> tuple[MemberRef, MemberPoints, int, PayingWallet | None]:
+    """The first try of a purchase: the member's points with their version, no lock (two round trips in all);
+    with `wallet` (currency, start of the day) their wallet too, in the same statement."""
+    candidates = customer_candidates(identifier)
+    if wallet is None:
+        found = await uow.peek_member_points(ctx.network_id, candidates)
+        if found is None:
+            raise member_not_found(identifier)
+        return (*found, None)
+    paying = await uow.peek_member_points_paying(ctx.network_id, candidates, *wallet)
+    if paying is None:
         raise member_not_found(identifier)
-    return found
+    return paying
 
 
 async def lock_member_points(
-    uow: PosUnitOfWork, ctx: TerminalContext, identifier: str
-) -> tuple[MemberRef, MemberPoints]:
-    """The retry: the member locked and their points, in one read."""
-    found = await uow.find_member_points(ctx.network_id, customer_candidates(identifier))
-    if found is None:
+    uow: PosUnitOfWork, ctx: TerminalContext, identifier: str, wallet: WalletRead | None = None
+) -> tuple[MemberRef, MemberPoints, PayingWallet | None]:
+    """The retry: the member locked and their points (and with `wallet`, their wallet read after the lock), in one
+    read."""
+    candidates = customer_candidates(identifier)
+    if wallet is None:
+        found = await uow.find_member_points(ctx.network_id, candidates)
+        if found is None:
+            raise member_not_found(identifier)
+        return (*found, None)
+    paying = await uow.find_member_points_paying(ctx.network_id, candidates, *wallet)
+    if paying is None:
         raise member_not_found(identifier)
-    return found
+    return paying

@@ -41,6 +41,7 @@ from coalition.application.tenders import (
     parse_tenders,
     prepare_sales,
     read_gift_cards,
+    wallet_day,
 )
 from coalition.domain.checkout import Sale, decide
 from coalition.domain.coupons import normalize_codes
@@ -112,11 +113,13 @@ class Purchases:
             await support.require_cashier(uow, ctx, purchase.cashier)
             now = support.clock.now()
             moment = support.occurred_at_window.moment(purchase.occurred_at, now)
+            since = wallet_day(tenders, ctx, now)  # a wallet's payment: the wallet is read with the member
+            wallet = None if since is None else (program.currency, since)
             if locked:
-                member, points = await lock_member_points(uow, ctx, purchase.customer)
+                member, points, paying = await lock_member_points(uow, ctx, purchase.customer, wallet)
                 expected_version = None
             else:
-                member, points, expected_version = await peek_member_points(uow, ctx, purchase.customer)
+                member, points, expected_version, paying = await peek_member_points(uow, ctx, purchase.customer, wallet)
             require_usable_card(member)
             if has_expired_lots(points, now):
                 if not locked:
@@ -126,7 +129,18 @@ class Purchases:
                 return None  # coupons are checked and counted under their lock
             coupons = await accepted_coupons(uow, ctx, member, codes, moment, lock=True)  # at the sale's time
             context = await checkout_context(
-                support, uow, ctx, pc, rules, member, points, moment, coupons, tenders=tenders, gift_cards=cards
+                support,
+                uow,
+                ctx,
+                pc,
+                rules,
+                member,
+                points,
+                moment,
+                coupons,
+                tenders=tenders,
+                gift_cards=cards,
+                paying=paying,
             )
             decision = decide(context, Sale(check_minor, lines, purchase.redeem_points, moment, tenders))
             if (decision.new_tier is not None or decision.coupons_issued or decision.gifts) and not locked:
