@@ -135,6 +135,14 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     daily_reports = DailyReports(SqlDailyReportsStore(engine).unit_of_work, reports, clock, mailer, write_daily_report)
     member_page = MemberPage(SqlMemberPageStore(engine).unit_of_work, store.unit_of_work, web_sessions, clock, mailer)
     web_terminal = WebTerminal(SqlWebTerminalStore(engine).unit_of_work, clock)
+    gift_cards = GiftCardAdmin(
+        store.unit_of_work,
+        pos,
+        clock,
+        gift_card_answer_json,
+        misses=parse_rate(settings.member_lookup_misses, "COALITION_MEMBER_LOOKUP_MISSES"),
+    )
+    pos.gift_cards = gift_cards  # a purchase's gift-card tenders read their cards through it
     return Services(
         settings=settings,
         engine=engine,
@@ -167,11 +175,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         ),
         audit=AuditLog(SqlAuditStore(engine)),
         limits=LimitsService(SqlLimitsStore(engine), pos),
-        gift_cards=GiftCardAdmin(
-            store.unit_of_work,
-            pos,
-            clock,
-            gift_card_answer_json,
-            misses=parse_rate(settings.member_lookup_misses, "COALITION_MEMBER_LOOKUP_MISSES"),
-        ),
+        gift_cards=gift_cards,
     )

@@ -17,6 +17,7 @@ from coalition.application.audit import AuditTrail
 from coalition.application.commands import DuplicateKey, key_hash
 from coalition.application.ports import (
     CouponsPort,
+    GiftCardsPort,
     GiftsPort,
     IdempotencyPort,
     IdempotencyRecord,
@@ -535,6 +536,7 @@ FAKED_PORTS = (
     ReferencePort,
     IdempotencyPort,
     WalletsPort,
+    GiftCardsPort,
     AuditTrail,
 )
 

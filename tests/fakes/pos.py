@@ -51,6 +51,7 @@ from coalition.domain.members import segments_from_text, segments_to_text
 from coalition.domain.permissions import Permission
 from coalition.domain.purchase import MemberPoints, NewLot
 from coalition.domain.visits import Visit
+from tests.fakes.gift_cards import FakeGiftCards
 from tests.fakes.wallets import FakeWallets
 
 
@@ -242,7 +243,7 @@ class FakePos:
         self.state.terminals[terminal_id].active = False
 
 
-class FakeUnitOfWork(FakeWallets):
+class FakeUnitOfWork(FakeWallets, FakeGiftCards):
     """The `PosUnitOfWork` port, every aggregate's part, on a `FakeState` (a working copy)."""
 
     def __init__(self, state: FakeState) -> None:

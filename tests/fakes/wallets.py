@@ -86,10 +86,11 @@ class FakeWallets:
         if posted is None:
             return []
         wallets = self._wallets()
+        cards = {card.account_id for card in getattr(self.s, "gift_cards", {}).values()}
         return [
-            PaidTender(p.account_id, "member_wallet", -p.amount)
+            PaidTender(p.account_id, "member_wallet" if p.account_id in wallets else "gift_card", -p.amount)
             for p in posted.transaction.postings
-            if p.account_id in wallets and p.amount < 0
+            if (p.account_id in wallets or p.account_id in cards) and p.amount < 0
         ]
 
     async def wallet_for_payment(

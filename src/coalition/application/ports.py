@@ -16,6 +16,7 @@ from typing import Protocol
 
 from coalition.application.audit import AuditTrail
 from coalition.application.pos_ports.coupons import CouponsPort
+from coalition.application.pos_ports.gift_cards import GiftCardsPort
 from coalition.application.pos_ports.gifts import GiftsPort
 from coalition.application.pos_ports.idempotency import IdempotencyPort, IdempotencyRecord, StoredResponse
 from coalition.application.pos_ports.ledger import LedgerPort, StatementLine
@@ -68,6 +69,7 @@ __all__ = [
     "VisitsPort",
     "WalletLine",
     "WalletsPort",
+    "GiftCardsPort",
 ]
 
 
@@ -213,6 +215,7 @@ class PosUnitOfWork(
     ReferencePort,
     IdempotencyPort,
     WalletsPort,
+    GiftCardsPort,
     AuditTrail,
     Protocol,
 ):

@@ -50,6 +50,7 @@ from coalition.application.purchases.batch import BatchItem, BatchRecorder
 from coalition.application.purchases.record import Purchases
 from coalition.application.purchases.results import QuoteResult
 from coalition.application.refunds import RefundInput
+from coalition.application.tenders import GiftCardFundsReader
 from coalition.domain.bonus import BonusProgram, Tier
 from coalition.domain.breakage import BreakagePolicy
 from coalition.domain.cards import CardAction
@@ -109,6 +110,7 @@ class PosService:
         self._rules_in_force = rules_in_force
         self._rules_at = rules_at  # the set in force at an offline sale's time (cached by the rules service)
         self.purchases = Purchases(self)
+        self.gift_cards: GiftCardFundsReader | None = None  # the gift cards' service, set by the wiring
         self._rule_sets: TtlCache[int, tuple[CompiledRuleSet | None]] = TtlCache(cache_ttl_seconds)
         # who may act is dropped from every worker's cache as soon as it changes (see AccessChanges)
         self._terminals: TtlCache[str, TerminalContext] = TtlCache(cache_ttl_seconds, changes=access_changes)
@@ -279,6 +281,10 @@ class PosService:
             if stored is None:
                 raise
             return replay(stored, request_hash)
+
+    async def stored_answer(self, ctx: TerminalContext, key: str) -> StoredResponse | None:
+        """The answer stored under this key, read in a unit of work of its own."""
+        return await self._stored(ctx, key)
 
     async def _stored(self, ctx: TerminalContext, key: str) -> StoredResponse | None:
         async with self.unit_of_work() as uow:

@@ -224,6 +224,15 @@ class Refunded:
     bonus: GrantedBonus | None = None
     coupons_issued: tuple[CouponView, ...] = ()
     to_wallet_minor: int | None = None  # returned into the member's wallet (a purchase a wallet paid for)
+    to_gift_cards: tuple[ToGiftCard, ...] | None = None  # returned onto the gift cards that paid (None: none did)
+
+
+@dataclass(frozen=True, slots=True)
+class ToGiftCard:
+    """What a refund put back on a gift card that paid for the purchase."""
+
+    number: str
+    amount_minor: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,13 @@ from datetime import datetime
 
 from coalition.application.ports import MemberRef, NewRefund, PosUnitOfWork, StoredPurchase, TerminalContext
 from coalition.application.pos_parts import PosParts
-from coalition.application.pos_results import CommandResult, CouponView, GrantedBonus, Refunded
+from coalition.application.pos_results import CommandResult, CouponView, GrantedBonus, Refunded, ToGiftCard
 from coalition.application.record_ids import new_record_id
 from coalition.application.rule_events import evaluate_at, member_facts
 from coalition.domain.bonus import BonusProgram
 from coalition.domain.coupons import issued_coupon
 from coalition.domain.errors import Conflict, InvalidInput, PurchaseNotFound, RefundNotAllowed
+from coalition.domain.gift_cards import GiftCardStatus
 from coalition.domain.gifts import GiftBreakage
 from coalition.domain.ledger import AccountPurpose, OwnerKind, Posting, Transaction, TransactionKind, money_asset
 from coalition.domain.money import format_quantity_milli, parse_amount_minor, parse_quantity_milli
@@ -69,13 +70,13 @@ async def refund(
         state = await pos.swept_points(uow, ctx, pc, member, now)
         accounts = await pos.points_accounts(uow, ctx, pc, member)
         plan = plan_refund(program, accounts, state, _totals(stored), refund_minor, now)
-        to_wallets, wallet_postings = await _to_wallets(uow, ctx, program.currency, stored, refund_minor)
+        back = await _to_tenders(uow, ctx, program.currency, stored, refund_minor, now)
         transaction = plan.transaction
-        if wallet_postings:
-            postings = (*(transaction.postings if transaction is not None else ()), *wallet_postings)
+        if back.postings:
+            postings = (*(transaction.postings if transaction is not None else ()), *back.postings)
             transaction = Transaction(TransactionKind.REFUND, postings)
-        to_wallet_minor = sum(amount for _, amount in to_wallets)
-        money_back_minor = plan.money_back_minor - to_wallet_minor
+        to_wallet_minor = sum(amount for _, amount in back.wallets)
+        money_back_minor = plan.money_back_minor - to_wallet_minor - sum(card.amount_minor for card in back.cards)
         tx_id = None
         if transaction is not None:
             tx = transaction
@@ -83,8 +84,10 @@ async def refund(
                 tx = type(tx)(tx.kind, tx.postings, reverses_tx_id=stored.tx_id, memo=f"refund of {stored.id}")
             tx_id = await uow.post(ctx.network_id, tx, ctx.outlet_id, now, now)
             await uow.apply_lots(tx_id, stored.points_account_id, plan.lot_takes, plan.new_lots)
-        for account_id, amount in to_wallets:
+        for account_id, amount in back.wallets:
             await uow.add_to_wallet(account_id, amount)
+        for card in back.cards:
+            await uow.credit_gift_card(card.card_id, card.amount_minor)
         await uow.set_member_points(
             stored.member_id, stored.points_account_id, plan.balance_after, plan.lifetime_spend_after_minor
         )
@@ -121,7 +124,10 @@ async def refund(
             gifts_revoked=tuple(revoked),
             bonus=rewards.bonus,
             coupons_issued=rewards.coupons,
-            to_wallet_minor=to_wallet_minor if to_wallets else None,
+            to_wallet_minor=to_wallet_minor if back.wallets else None,
+            to_gift_cards=tuple(ToGiftCard(card.number, card.amount_minor) for card in back.cards)
+            if back.paid_by_card
+            else None,
         )
         return pos.answered(201, refunded)
 
@@ -129,30 +135,73 @@ async def refund(
     return result
 
 
-async def _to_wallets(
-    uow: PosUnitOfWork, ctx: TerminalContext, currency: str, stored: StoredPurchase, refund_minor: int
-) -> tuple[tuple[tuple[int, int], ...], tuple[Posting, ...]]:
-    """The refund's share of what the member's wallets paid, back into them (reverse order of the tenders), from
-    the refunding partner's PREPAID account; a closed wallet refuses it (409 naming `wallet`)."""
+@dataclass(frozen=True, slots=True)
+class _CardBack:
+    card_id: int
+    account_id: int
+    number: str
+    amount_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Back:
+    """What a refund returns to the tenders that paid: (wallet account, amount), the gift cards, the postings."""
+
+    wallets: tuple[tuple[int, int], ...] = ()
+    cards: tuple[_CardBack, ...] = ()
+    postings: tuple[Posting, ...] = ()
+    paid_by_card: bool = False
+
+
+async def _to_tenders(
+    uow: PosUnitOfWork, ctx: TerminalContext, currency: str, stored: StoredPurchase, refund_minor: int, now: datetime
+) -> _Back:
+    """The refund's share of what the member's wallets and gift cards paid, back into them (reverse order of the
+    tenders, each prorated like the rest of the refund), from the refunding partner's PREPAID account. A closed
+    wallet refuses it (409 naming `wallet`). A gift card that expired since takes nothing back: its share is given
+    back at the till with the rest (`money_back`), and the partner's PREPAID keeps what the card paid it — the
+    partner paid it out. A blocked card takes its share back (it stays blocked; the administrator decides)."""
     if stored.tx_id is None:
-        return (), ()
-    paid = [t for t in await uow.paid_tenders(stored.tx_id) if t.purpose == AccountPurpose.MEMBER_WALLET.value]
+        return _Back()
+    sources = (AccountPurpose.MEMBER_WALLET.value, AccountPurpose.GIFT_CARD.value)
+    paid = [t for t in await uow.paid_tenders(stored.tx_id) if t.purpose in sources]
     if not paid:
-        return (), ()
-    prepaid = await uow.prepaid_account(ctx.network_id, OwnerKind.PARTNER, ctx.partner_id, currency)
-    returns, postings = refund_to_sources(
+        return _Back()
+    purposes = {t.account_id: t.purpose for t in paid}
+    returns, _ = refund_to_sources(
         [(t.account_id, t.amount_minor) for t in paid],
         stored.refunded_before_minor,
         refund_minor,
         stored.check_minor,
-        prepaid,
+        0,
         money_asset(currency),
     )
-    for account_id, _ in returns:
-        wallet = await uow.wallet_of_account(account_id)
-        if wallet is None or wallet.status is WalletStatus.CLOSED:
-            raise Conflict("the member's wallet is closed: it takes no refunds", field="wallet")
-    return returns, postings
+    wallets: list[tuple[int, int]] = []
+    cards: list[_CardBack] = []
+    for account_id, share in returns:
+        if purposes[account_id] == AccountPurpose.MEMBER_WALLET.value:
+            wallet = await uow.wallet_of_account(account_id)
+            if wallet is None or wallet.status is WalletStatus.CLOSED:
+                raise Conflict("the member's wallet is closed: it takes no refunds", field="wallet")
+            wallets.append((account_id, share))
+            continue
+        card = await uow.gift_card_of_account(account_id)
+        if card is None:
+            raise LookupError(f"no gift card has account {account_id}")
+        if card.status is not GiftCardStatus.EXPIRED and now < card.valid_until:
+            cards.append(_CardBack(card.id, account_id, card.number, share))
+    paid_by_card = any(purpose == AccountPurpose.GIFT_CARD.value for purpose in purposes.values())
+    total = sum(share for _, share in wallets) + sum(card.amount_minor for card in cards)
+    if not total:
+        return _Back(paid_by_card=paid_by_card)
+    asset = money_asset(currency)
+    prepaid = await uow.prepaid_account(ctx.network_id, OwnerKind.PARTNER, ctx.partner_id, currency)
+    back = dict(wallets) | {card.account_id: card.amount_minor for card in cards}
+    postings = (
+        Posting(prepaid, asset, -total),
+        *(Posting(account, asset, share) for account, share in returns if account in back),
+    )
+    return _Back(tuple(wallets), tuple(cards), postings, paid_by_card)
 
 
 async def _refund_rules(

@@ -354,6 +354,11 @@ def _rewards(bonus: r.GrantedBonus | None, coupons: tuple[r.CouponView, ...]) ->
     return rewards
 
 
+class GiftCardBackAnswer(Answer):
+    number: str
+    amount: Amount = Field(description="put back on the card")
+
+
 class RefundAnswer(Answer):
     id: str
     purchase_id: str
@@ -370,6 +375,11 @@ class RefundAnswer(Answer):
     to_wallet: Amount | None = Field(
         default=None, description="returned into the wallet that paid (money_back: the rest)"
     )
+    to_gift_cards: list[GiftCardBackAnswer] | None = Field(
+        default=None,
+        description="present when gift cards paid: what went back onto each (a card expired since takes nothing: "
+        "its share is in money_back)",
+    )
 
     @classmethod
     def of(cls, refund: r.Refunded) -> Self:
@@ -377,6 +387,11 @@ class RefundAnswer(Answer):
         wallet: dict[str, Any] = {}
         if refund.to_wallet_minor is not None:
             wallet["to_wallet"] = format_minor(refund.to_wallet_minor, currency)
+        if refund.to_gift_cards is not None:
+            wallet["to_gift_cards"] = [
+                GiftCardBackAnswer(number=card.number, amount=format_minor(card.amount_minor, currency))
+                for card in refund.to_gift_cards
+            ]
         return cls(
             **wallet,
             id=refund.id,
@@ -409,6 +424,11 @@ class RefundAnswer(Answer):
             bonus=self.bonus.result() if self.bonus else None,
             coupons_issued=tuple(coupon.result() for coupon in self.coupons_issued or ()),
             to_wallet_minor=None if self.to_wallet is None else parse_amount_minor(self.to_wallet, currency),
+            to_gift_cards=None
+            if self.to_gift_cards is None
+            else tuple(
+                r.ToGiftCard(card.number, parse_amount_minor(card.amount, currency)) for card in self.to_gift_cards
+            ),
         )
 
 

@@ -74,6 +74,10 @@ class SqlGiftCards(SqlPart):
         row = await self.db.fetchrow(f"SELECT {_CARD_COLUMNS} FROM gift_cards WHERE id = $1{self._lock(lock)}", card_id)
         return None if row is None else self._card(row)
 
+    async def gift_card_of_account(self, account_id: int) -> GiftCard | None:
+        row = await self.db.fetchrow(f"SELECT {_CARD_COLUMNS} FROM gift_cards WHERE account_id = $1", account_id)
+        return None if row is None else self._card(row)
+
     def _lock(self, lock: bool) -> str:
         return " FOR UPDATE" if lock and self.db.backend == "postgresql" else ""  # SQLite: BEGIN IMMEDIATE holds all
 

@@ -25,6 +25,7 @@ from coalition.application.commands import (
     replay,
     require_usable_card,
 )
+from coalition.application.gift_cards import GiftCardFunds
 from coalition.application.ports import (
     IdempotencyRecord,
     LedgerBatch,
@@ -40,7 +41,13 @@ from coalition.application.ports import (
 from coalition.application.purchases.load import checkout_context
 from coalition.application.purchases.support import PurchaseSupport
 from coalition.application.purchases.write import Extras, purchase_record, purchase_result
-from coalition.application.tenders import parse_tenders
+from coalition.application.tenders import (
+    debit_gift_cards,
+    gift_card_debits,
+    names_gift_cards,
+    parse_tenders,
+    read_gift_cards,
+)
 from coalition.domain.checkout import Sale, decide
 from coalition.domain.coupons import Coupon, accept_coupons, normalize_codes
 from coalition.domain.errors import (
@@ -64,7 +71,7 @@ from coalition.domain.purchase import (
 )
 from coalition.domain.rules.engine import CompiledRuleSet
 from coalition.domain.rules.pricing import most_lots_per_purchase
-from coalition.domain.tenders import Funds
+from coalition.domain.tenders import Funds, TenderKind
 
 MAX_BATCH_SIZE = 1000
 # Each answer is written as JSON once: stored with its key and spliced into the batch's answer (the HTTP layer).
@@ -129,12 +136,14 @@ class BatchRecorder:
         rules = await service.rule_set_in_force(ctx.network_id)
         moments = {item.purchase.occurred_at for item in items if item.purchase.occurred_at is not None}
         rules_then = {moment: await service.rule_set_at(ctx.network_id, moment) for moment in moments}
+        cards = await self._gift_cards(items)  # PINs checked before the unit of work (units of their own)
         async with service.unit_of_work() as uow:
             pc = await service.program_context(uow, ctx.network_id)
             keys = self._keys(items, outcomes)
             stored = await uow.stored_responses(ctx.terminal_id, sorted(set(keys.values())))
             candidates: dict[int, tuple[str, ...]] = {}
             codes: dict[int, tuple[str, ...]] = {}
+            paid_by_cards: dict[int, tuple[GiftCardFunds, ...]] = {}
             baskets: dict[int, tuple[int, tuple[BasketLine, ...]]] = {}
             for index, item in enumerate(items):
                 if outcomes[index] is not None:
@@ -144,6 +153,10 @@ class BatchRecorder:
                     outcomes[index] = _safe_replay(stored[key], item.request_hash)
                     continue
                 try:  # every check first: an item refused here is not planned
+                    item_cards = cards.get(index, ())
+                    if isinstance(item_cards, DomainError):
+                        raise item_cards
+                    paid_by_cards[index] = item_cards
                     basket = parse_basket(pc.program, item.purchase.amount, item.purchase.items, pc.limits)
                     found_by = lookup_candidates(item.purchase.customer)
                     _require_receipt(item.purchase.receipt)
@@ -171,13 +184,41 @@ class BatchRecorder:
                     continue
                 first_by_key[key] = index
                 try:
+                    planner.cards = paid_by_cards.get(index, ())
                     outcomes[index] = await planner.plan(item, key, baskets[index], candidates[index], codes[index])
                 except DomainError as error:
                     outcomes[index] = refusal(error)
             await uow.write_batch(planner.finish())
+            if planner.card_debits:  # a card spent meanwhile by another till fails the batch whole (409, retry)
+                await debit_gift_cards(
+                    uow, sorted(planner.card_debits.values(), key=lambda d: d[0].card_id), planner.now
+                )
             for extras, accounts in planner.gift_grants:  # rare: a statement or two per gift, after its purchase
                 await extras.write_gifts(uow, ctx, accounts, pc.program.money_asset, planner.now)
         return [outcome for outcome in outcomes if outcome is not None]
+
+    async def _gift_cards(self, items: Sequence[BatchItem]) -> dict[int, tuple[GiftCardFunds, ...] | DomainError]:
+        """Each item's gift cards after their PINs (a refusal is that item's answer); the same card and PIN are
+        checked once per batch."""
+        found: dict[int, tuple[GiftCardFunds, ...] | DomainError] = {}
+        checked: dict[tuple[str | None, str | None], tuple[GiftCardFunds, ...]] = {}
+        for index, item in enumerate(items):
+            tenders = item.purchase.tenders
+            if not names_gift_cards(tenders):
+                continue
+            names = tuple((t.number, t.pin) for t in tenders if t.kind == TenderKind.GIFT_CARD.value)
+            if len(names) == 1 and names[0] in checked:
+                found[index] = checked[names[0]]
+                continue
+            try:
+                read = await read_gift_cards(self.service.gift_cards, self.ctx, tenders)
+            except DomainError as error:
+                found[index] = refusal(error)
+                continue
+            found[index] = read
+            if len(names) == 1:
+                checked[names[0]] = read
+        return found
 
     @staticmethod
     def _keys(items: Sequence[BatchItem], outcomes: list[Outcome | None]) -> dict[int, str]:
@@ -221,6 +262,8 @@ class _Planner:
         self.touched: dict[int, MemberRef] = {}
         self.coupons: dict[str, Coupon] = {}  # the batch's presented coupons, locked; uses planned so far added
         self.gift_grants: list[tuple[Extras, PointsAccounts]] = []  # written after the batch's rows
+        self.cards: tuple[GiftCardFunds, ...] = ()  # the gift cards of the purchase being planned, read before
+        self.card_debits: dict[int, tuple[GiftCardFunds, int, str]] = {}  # per card account: the batch's debit
         self.now = service.clock.now()
         self.batch = LedgerBatch(network_id=ctx.network_id, recorded_at=self.now)
 
@@ -251,13 +294,27 @@ class _Planner:
         tier = self.batch.member_tiers.get(member.member_id)  # moved by an earlier purchase of the batch
         tenders = parse_tenders(purchase.tenders, self.pc.program.currency, self.pc.limits.max_amount_minor)
         context = await checkout_context(
-            self.service, self.uow, self.ctx, self.pc, rules, member, state, moment, coupons, tier, tenders=tenders
+            self.service,
+            self.uow,
+            self.ctx,
+            self.pc,
+            rules,
+            member,
+            state,
+            moment,
+            coupons,
+            tier,
+            tenders=tenders,
+            gift_cards=self.cards,
         )
-        if context.funds:  # what earlier purchases of this batch took from the same wallets
+        if context.funds:  # what earlier purchases of this batch took from the same wallets and cards
             context = replace(context, funds=tuple(self._after_batch(funds) for funds in context.funds))
         decision = decide(context, Sale(check_minor, lines, purchase.redeem_points, moment, tenders))
         for account_id, amount in decision.wallet_debits:
             self.batch.wallet_debits[account_id] = self.batch.wallet_debits.get(account_id, 0) + amount
+        for card, amount, field in gift_card_debits(decision.tenders, self.cards, tenders):
+            before = self.card_debits.get(card.account_id)
+            self.card_debits[card.account_id] = (card, amount + (before[1] if before else 0), field)
         if decision.new_tier is not None:
             self.batch.member_tiers[member.member_id] = decision.new_tier
         tx_id = None
@@ -292,6 +349,9 @@ class _Planner:
         return CommandResult(201, body, response_stored=True, body_json=text)
 
     def _after_batch(self, funds: Funds) -> Funds:
+        if funds.kind is TenderKind.GIFT_CARD:
+            card = self.card_debits.get(funds.account_id)
+            return funds if card is None else replace(funds, balance_minor=funds.balance_minor - card[1])
         spent = self.batch.wallet_debits.get(funds.account_id, 0)
         if not spent:
             return funds

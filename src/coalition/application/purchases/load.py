@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from coalition.application.commands import customer_candidates, member_history, member_not_found, zone_named
+from coalition.application.gift_cards import GiftCardFunds
 from coalition.application.ports import MemberRef, PosUnitOfWork, ProgramContext, TerminalContext
 from coalition.application.purchases.support import PurchaseSupport
 from coalition.application.tenders import load_funds
@@ -40,10 +41,11 @@ async def checkout_context(
     coupons: tuple[Coupon, ...] = (),
     tier: str | None = None,
     tenders: tuple[TenderRequest, ...] = (),
+    gift_cards: Sequence[GiftCardFunds] = (),
 ) -> CheckoutContext:
     """The context of one purchase of `member` (their `points` read, locked or not, by the caller) at `moment`.
     `tier`: the member's tier when an earlier purchase of the same batch moved it. The funds its `tenders` name
-    are read only when it has some."""
+    are read only when it has some (its gift cards were read before the unit of work: `gift_cards`)."""
     history = visit = None
     codes: tuple[str, ...] = ()
     if rules is not None:  # what a rule set may read; most networks' purchases need none of it
@@ -56,7 +58,9 @@ async def checkout_context(
     funds: tuple[Funds, ...] = ()
     prepaid: int | None = None
     if tenders:
-        funds, prepaid = await load_funds(uow, ctx, member.member_id, pc.program.currency, tenders, support.clock.now())
+        funds, prepaid = await load_funds(
+            uow, ctx, member.member_id, pc.program.currency, tenders, support.clock.now(), gift_cards
+        )
     return CheckoutContext(
         till=till_of(ctx),
         program=pc.program,

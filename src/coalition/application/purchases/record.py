@@ -13,8 +13,10 @@ from coalition.application.commands import (
     MAX_RECEIPT_LENGTH,
     CommandResult,
     PurchaseInput,
+    replay,
     require_usable_card,
 )
+from coalition.application.gift_cards import GiftCardFunds
 from coalition.application.ports import (
     IdempotencyRecord,
     PosUnitOfWork,
@@ -32,10 +34,16 @@ from coalition.application.purchases.load import (
 from coalition.application.purchases.results import QuoteResult
 from coalition.application.purchases.support import PurchaseSupport
 from coalition.application.purchases.write import Extras, purchase_record, purchase_result
-from coalition.application.tenders import parse_tenders
+from coalition.application.tenders import (
+    debit_gift_cards,
+    gift_card_debits,
+    names_gift_cards,
+    parse_tenders,
+    read_gift_cards,
+)
 from coalition.domain.checkout import Sale, decide
 from coalition.domain.coupons import normalize_codes
-from coalition.domain.errors import InsufficientFunds
+from coalition.domain.errors import DomainError, InsufficientFunds
 from coalition.domain.purchase import has_expired_lots
 from coalition.domain.tenders import TenderKind, TenderRequest
 
@@ -49,6 +57,7 @@ class Purchases:
         support = self.support
         codes = normalize_codes(purchase.coupons)
         rules = await support.rule_set_at(ctx.network_id, purchase.occurred_at)
+        cards = await read_gift_cards(support.gift_cards, ctx, purchase.tenders) if purchase.tenders else ()
         async with support.unit_of_work() as uow:
             pc = await support.program_context(uow, ctx.network_id)
             check_minor, lines = parse_basket(pc.program, purchase.amount, purchase.items, pc.limits)
@@ -60,7 +69,7 @@ class Purchases:
             moment = support.occurred_at_window.moment(purchase.occurred_at, now)
             coupons = await accepted_coupons(uow, ctx, member, codes, moment, lock=False)  # valid at the sale's time
             context = await checkout_context(
-                support, uow, ctx, pc, rules, member, points, moment, coupons, tenders=tenders
+                support, uow, ctx, pc, rules, member, points, moment, coupons, tenders=tenders, gift_cards=cards
             )
         decision = decide(context, Sale(check_minor, lines, purchase.redeem_points, moment, tenders))
         return QuoteResult.of(pc.program, decision, tendered=bool(tenders))
@@ -72,9 +81,21 @@ class Purchases:
         receipt = required_text(purchase.receipt, "receipt", MAX_RECEIPT_LENGTH)
         codes = normalize_codes(purchase.coupons)
         rules = await support.rule_set_at(ctx.network_id, purchase.occurred_at)  # before the unit of work
+        cards: tuple[GiftCardFunds, ...] = ()
+        if names_gift_cards(purchase.tenders):  # their PINs are checked before the unit of work, in units of their own
+            try:
+                cards = await read_gift_cards(support.gift_cards, ctx, purchase.tenders)
+            except DomainError:  # a retry of a purchase that spent the card: its stored answer
+                key = (idempotency_key or "").strip()
+                stored = await support.stored_answer(ctx, key) if key else None
+                if stored is None:
+                    raise
+                return replay(stored, request_hash)
 
         async def record(uow: PosUnitOfWork, key: str, *, locked: bool) -> CommandResult | None:
             """Load, decide and write the purchase; None: the unlocked try must be retried under the lock."""
+            if cards and not locked:
+                return None  # a card's guarded debit is one more statement: written in a transaction, locked
             pc = await support.program_context(uow, ctx.network_id)
             program = pc.program
             check_minor, lines = parse_basket(program, purchase.amount, purchase.items, pc.limits)
@@ -96,7 +117,7 @@ class Purchases:
                 return None  # coupons are checked and counted under their lock
             coupons = await accepted_coupons(uow, ctx, member, codes, moment, lock=True)  # at the sale's time
             context = await checkout_context(
-                support, uow, ctx, pc, rules, member, points, moment, coupons, tenders=tenders
+                support, uow, ctx, pc, rules, member, points, moment, coupons, tenders=tenders, gift_cards=cards
             )
             decision = decide(context, Sale(check_minor, lines, purchase.redeem_points, moment, tenders))
             if (decision.new_tier is not None or decision.coupons_issued or decision.gifts) and not locked:
@@ -120,6 +141,8 @@ class Purchases:
                     return None
             except InsufficientFunds as error:  # a concurrent payment got there first: the wallets' CHECK refused
                 raise InsufficientFunds(error.detail, field=wallet_field(tenders)) from error
+            if cards:  # after the member's lock, in the same transaction: a lost race rolls it all back
+                await debit_gift_cards(uow, gift_card_debits(decision.tenders, cards, tenders), now)
             if decision.new_tier is not None:
                 await uow.set_member_labels(member.member_id, tier=decision.new_tier, segments=None)
             await extras.write(uow, ctx, context.accounts, program.money_asset, now)

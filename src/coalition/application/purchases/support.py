@@ -14,9 +14,11 @@ from coalition.application.ports import (
     MemberRef,
     PosUnitOfWork,
     ProgramContext,
+    StoredResponse,
     TerminalContext,
     UnitOfWorkFactory,
 )
+from coalition.application.tenders import GiftCardFundsReader
 from coalition.domain.breakage import BreakagePolicy
 from coalition.domain.lots import Lot
 from coalition.domain.permissions import Matrix
@@ -28,6 +30,7 @@ class PurchaseSupport(Protocol):
     unit_of_work: UnitOfWorkFactory
     clock: Clock
     occurred_at_window: OccurredAtWindow
+    gift_cards: GiftCardFundsReader | None  # None: gift cards are not taken as tenders (a service without them)
 
     async def rule_set_in_force(self, network_id: int) -> CompiledRuleSet | None: ...
     async def rule_set_at(self, network_id: int, occurred_at: datetime | None) -> CompiledRuleSet | None: ...
@@ -65,3 +68,4 @@ class PurchaseSupport(Protocol):
         look_up_first: bool = True,
         autocommit: bool = False,
     ) -> CommandResult | None: ...
+    async def stored_answer(self, ctx: TerminalContext, key: str) -> StoredResponse | None: ...
