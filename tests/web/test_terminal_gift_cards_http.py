@@ -172,3 +172,63 @@ async def test_the_matrix_and_a_blocked_card_are_refused(services: Services) -> 
         assert blocked.status_code == 200, blocked.text
         shown = await http.post("/terminal/gift-cards/balance", data={"csrf_token": csrf, "number": number})
         assert shown.status_code == 200 and _fact(shown, "gift-card-status") == "blocked: it cannot pay"
+
+
+async def test_a_sale_paid_in_part_by_a_gift_card_and_its_refusals(services: Services) -> None:
+    from tests.support import enrol
+
+    net = await make_network(services)
+    async with client(services) as http:
+        await enrol(http, net.shop_key, "7700-0001")
+        csrf = await _cashier(services, http, net)
+        number = await _sell(http, csrf, "100.00", pin="4321")
+        sale = {"csrf_token": csrf, "customer": "7700-0001", "amount": "250.00", "points": "0"}
+        review = await http.post("/terminal/review", data=sale)
+        assert review.status_code == 200 and 'action="/terminal/pay-by-gift-card"' in review.text
+        card = {"gift_card": number, "gift_card_pin": "4321"}
+        before = await table_counts(services)
+        # refusals: nothing written, the same step without the card, the message beside the card's field
+        wrong = await http.post(
+            "/terminal/pay-by-gift-card", data=sale | card | {"gift_card_pin": "9999", "gift_card_all": "all"}
+        )
+        assert wrong.status_code == 422 and 'id="gift_card-error"' in wrong.text and "attempt(s) left" in wrong.text
+        assert _fact(wrong, "amount-due") == rub("250.00")
+        unknown = await http.post(
+            "/terminal/pay-by-gift-card", data=sale | card | {"gift_card": "NOPE-0001", "gift_card_all": "all"}
+        )
+        assert unknown.status_code == 404 and "this network has no gift card NOPE0001" in unknown.text
+        too_much = await http.post("/terminal/pay-by-gift-card", data=sale | card | {"gift_card_amount": "150"})
+        assert too_much.status_code == 422 and 'id="gift_card-error"' in too_much.text
+        no_amount = await http.post("/terminal/pay-by-gift-card", data=sale | card)
+        assert no_amount.status_code == 422 and 'id="gift_card_amount-error"' in no_amount.text
+        assert {k: v for k, v in (await table_counts(services)).items() if k != "idempotency_keys"} == {
+            k: v for k, v in before.items() if k != "idempotency_keys"
+        }
+        # all it can: 100.00 of 250.00, 150.00 to collect
+        part = await http.post("/terminal/pay-by-gift-card", data=sale | card | {"gift_card_all": "all"})
+        assert part.status_code == 200, part.text
+        assert (_fact(part, "gift-card-part"), _fact(part, "to-collect")) == (rub("100.00"), rub("150.00"))
+        assert _fact(part, "amount-due") == rub("150.00")
+        assert f'name="gift_card" value="{number}"' in part.text and 'name="gift_card_amount" value="all"' in part.text
+        key = _key(part)
+        confirm = sale | card | {"gift_card_amount": "all", "key": key}
+        booked = await http.post("/terminal/purchases", data=confirm)
+        assert booked.status_code == 303, booked.text
+        again = await http.post("/terminal/purchases", data=confirm)
+        assert again.headers["location"] == booked.headers["location"]
+        receipt = await http.get(booked.headers["location"])
+        assert _fact(receipt, "receipt-tender-1") == rub("100.00") and _fact(receipt, "receipt-to-collect") == rub(
+            "150.00"
+        )
+        assert _fact(receipt, "receipt-earned") == "7"  # 3 % of 250.00: the card's money earns points too
+        api = await http.get(f"/v1/gift-cards/{number}", headers=auth(net.shop_key) | {"Gift-Card-PIN": "4321"})
+        assert api.json()["balance"] == "0.00" and api.json()["status"] == "spent"
+        # the card spent (by this sale) is refused at another sale's confirm, nothing written
+        other = await http.post("/terminal/review", data=sale)
+        before = await table_counts(services)
+        spent = await http.post(
+            "/terminal/purchases", data=sale | card | {"gift_card_amount": "10.00", "key": _key(other)}
+        )
+        assert spent.status_code in (409, 422) and 'id="gift_card-error"' in spent.text
+        assert "spent" in spent.text
+        assert (await table_counts(services))["purchases"] == before["purchases"]

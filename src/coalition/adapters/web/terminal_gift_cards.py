@@ -7,6 +7,11 @@ it was shown. The confirm is the POS API's own command (POST /v1/gift-cards), so
 the receipt, with the card's number, is read from the stored answer. The PIN is never put in a page or a hidden field
 and is not part of the attempt's fingerprint (a stored hash of a 4-digit PIN would give it away).
 
+Paying by gift card is a choice on the collect screen (step 4), beside the wallet: the card's number, the PIN the
+customer types, and all it can pay of what is left or an amount. The quote with that tender gives the card's part
+and what is left to collect; the confirm sends the same tender (the PIN carried to it in the form, never stored),
+so the server checks the card, its PIN and the matrix (`spend` on `gift_card`) again, and a refusal writes nothing.
+
 The balance enquiry is GET /v1/gift-cards/{number}'s: the number and, for a card with one, its PIN (wrong PINs
 counted, five in a row stop its checks for a while). Refusals come back beside the field at fault, nothing written.
 """
@@ -28,13 +33,19 @@ from coalition.adapters.web.terminal import (
     FieldError,
     Till,
     _hash,
+    _member,
+    _quote,
     _till,
     explain,
     new_key,
     read_amount,
+    read_coupons,
     read_key,
+    read_points,
     text_of,
 )
+from coalition.adapters.web.terminal import _refused as _sale_refused
+from coalition.adapters.web.terminal_money import WALLET_ALL, gift_card_refusal
 from coalition.application.gift_card_checks import check_sale
 from coalition.application.gift_cards import GiftCardRequest, GiftCardView
 from coalition.domain import errors
@@ -154,3 +165,38 @@ async def enquiry(request: Request, me: Cashier) -> HTMLResponse:
     except errors.DomainError as error:
         return _refused(till, error, _ENQUIRY_FIELDS, "number", values={"number": number})
     return _page(till, card=view, values={"number": number})
+
+
+# --- paying by gift card --------------------------------------------------------------------------------------
+
+
+@router.post("/pay-by-gift-card")
+async def pay_by_gift_card(request: Request, me: Cashier) -> HTMLResponse:
+    """Step 4 with a gift card: its part and what is left to collect; refused, the same step without it and why."""
+    form = await checked_form(request, me)
+    till = await _till(request, me)
+    customer, wallet = text_of(form, "customer"), text_of(form, "wallet")
+    try:
+        member = await _member(till, customer)
+        amount_minor = read_amount(till, text_of(form, "amount"))
+        points, coupons = read_points(till, text_of(form, "points")), read_coupons(text_of(form, "coupons"))
+        plain = await _quote(till, customer, amount_minor, points, coupons, wallet=wallet)
+    except errors.DomainError as error:
+        return _sale_refused(till, "home.html", error, values={"customer": customer})
+    number, typed = text_of(form, "gift_card"), text_of(form, "gift_card_amount")
+    try:
+        if not number:
+            raise FieldError(till._("Enter the gift card's number."), field="gift_card")
+        amount = WALLET_ALL
+        if text_of(form, "gift_card_all") != WALLET_ALL:
+            amount = format_minor(read_amount(till, typed, field="gift_card_amount"), till.terms.currency)
+        card = {"gift_card": number, "gift_card_pin": text_of(form, "gift_card_pin"), "gift_card_amount": amount}
+        sale = await _quote(till, customer, amount_minor, points, coupons, wallet=wallet, gift_card=card)
+    except errors.DomainError as error:
+        message = error.detail if isinstance(error, FieldError) else gift_card_refusal(request, error)
+        page = {"member": member, "sale": plain, "key": new_key(), "values": {"gift_card": number}}
+        field = (
+            "gift_card_amount" if isinstance(error, FieldError) and error.field == "gift_card_amount" else "gift_card"
+        )
+        return till.page("confirm.html", status_of(error), errors={field: message}, **page)
+    return till.page("confirm.html", member=member, sale=sale, key=new_key(), values={})
