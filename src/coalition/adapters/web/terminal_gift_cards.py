@@ -145,6 +145,7 @@ async def sold(request: Request, key: str, me: Cashier) -> HTMLResponse:
     currency = card.currency
     facts = {
         "number": card.number,
+        "grouped": " ".join(card.number[i : i + 4] for i in range(0, len(card.number), 4)),  # read out, wraps
         "amount_minor": parse_amount_minor(card.initial_amount, currency),
         "valid_until": card.valid_until,
         "has_pin": card.has_pin,
