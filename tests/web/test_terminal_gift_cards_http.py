@@ -232,3 +232,15 @@ async def test_a_sale_paid_in_part_by_a_gift_card_and_its_refusals(services: Ser
         assert spent.status_code in (409, 422) and 'id="gift_card-error"' in spent.text
         assert "spent" in spent.text
         assert (await table_counts(services))["purchases"] == before["purchases"]
+        # refunded whole at the terminal: the card's share back on it (the card was spent: it can pay again)
+        today = await http.get("/terminal/today")
+        purchase_id = re.search(r'href="/terminal/purchases/([^"/]+)/refund"', today.text).group(1)  # type: ignore[union-attr]
+        form = await http.get(f"/terminal/purchases/{purchase_id}/refund")
+        refunded = await http.post(
+            f"/terminal/purchases/{purchase_id}/refund", data={"csrf_token": csrf, "whole": "1", "key": _key(form)}
+        )
+        assert refunded.status_code == 303, refunded.text
+        done = await http.get(refunded.headers["location"])
+        assert _fact(done, "to-gift-card-1") == rub("100.00") and f"Returned to gift card {number}" in done.text
+        api = await http.get(f"/v1/gift-cards/{number}", headers=auth(net.shop_key) | {"Gift-Card-PIN": "4321"})
+        assert api.json()["balance"] == "100.00" and api.json()["status"] == "active"
