@@ -49,7 +49,7 @@ from coalition.adapters.web.terminal_money import WALLET_ALL, gift_card_refusal
 from coalition.application.gift_card_checks import check_sale
 from coalition.application.gift_cards import GiftCardRequest, GiftCardView
 from coalition.domain import errors
-from coalition.domain.money import format_minor, parse_amount_minor
+from coalition.domain.money import format_minor
 
 router = APIRouter(prefix="/terminal", include_in_schema=False, route_class=CheckedRoute)
 
@@ -109,7 +109,7 @@ async def sell(request: Request, me: Cashier) -> Response:
     services = services_of(request)
     typed, pin = text_of(form, "sell_amount"), text_of(form, "sell_pin")
     try:
-        amount_minor = parse_amount_minor(typed, till.terms.currency, field="sell_amount")
+        amount_minor = read_amount(till, typed, field="sell_amount")
     except errors.DomainError as error:
         return _refused(till, error, _SELL_FIELDS, "sell_amount", values={"sell_amount": typed})
     amount = format_minor(amount_minor, till.terms.currency)
@@ -142,11 +142,12 @@ async def sold(request: Request, key: str, me: Cashier) -> HTMLResponse:
         card = None
     if card is None:
         raise errors.NotFound("no such gift card sale at this terminal", field="key")
-    currency = card.currency
+    # the card's typed view (its first amount never changes); the stored answer says which card this attempt sold
+    view = await services_of(request).gift_cards.show(till.ctx.network_id, card.number)
     facts = {
         "number": card.number,
         "grouped": " ".join(card.number[i : i + 4] for i in range(0, len(card.number), 4)),  # read out, wraps
-        "amount_minor": parse_amount_minor(card.initial_amount, currency),
+        "amount_minor": view.initial_minor,
         "valid_until": card.valid_until,
         "has_pin": card.has_pin,
     }
