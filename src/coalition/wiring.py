@@ -15,6 +15,7 @@ from coalition.adapters.mail.smtp import SmtpMailer
 from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.audit_store import SqlAuditStore
 from coalition.adapters.storage.engine import create_engine
+from coalition.adapters.storage.gift_card_reports_store import SqlGiftCardReportsStore
 from coalition.adapters.storage.key_store import SqlKeyStore
 from coalition.adapters.storage.limits_store import SqlLimitsStore
 from coalition.adapters.storage.member_store import SqlMemberPageStore
@@ -34,6 +35,7 @@ from coalition.application.coupons import CouponService
 from coalition.application.daily_reports import DailyReports
 from coalition.application.devices import DeviceUseService
 from coalition.application.gift_card_admin import GiftCardAdmin
+from coalition.application.gift_card_reports import GiftCardReports
 from coalition.application.gifts import GiftService
 from coalition.application.keys import KeyService
 from coalition.application.limits import LimitsService
@@ -90,6 +92,7 @@ class Services:
     limits: LimitsService  # input-hygiene: the network's limits on one purchase
     gift_cards: GiftCardAdmin  # issue 14: gift cards sold at tills, issued by the administrator, expired
     wallet_reports: WalletReports  # issue 14: the members' wallets summed (liability)
+    gift_card_reports: GiftCardReports  # issue 14: the console's gift cards and their liability
 
     async def close(self) -> None:
         await self.store.close()
@@ -164,6 +167,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         member_page=member_page,
         web_terminal=web_terminal,
         wallet_reports=WalletReports(SqlWalletReportsStore(engine).unit_of_work),
+        gift_card_reports=GiftCardReports(SqlGiftCardReportsStore(engine).unit_of_work),
         member_lookups=MemberLookups(
             pos,
             parse_rate(settings.member_lookups, "COALITION_MEMBER_LOOKUPS"),

@@ -50,3 +50,39 @@ def test_the_expire_command_posts_an_expired_cards_balance_to_breakage(url: str)
     assert "0 gift card(s) expired" in again.stdout
     unknown = CliRunner().invoke(app, ["gift-cards", "expire", "no-such-network", "--database-url", url])
     assert unknown.exit_code == 2 and "no network 'no-such-network'" in unknown.output
+
+
+def _json(url: str, *args: str) -> dict[str, object]:
+    import json
+
+    result = CliRunner().invoke(app, [*args, "--database-url", url])
+    assert result.exit_code == 0, result.output
+    found: dict[str, object] = json.loads(result.stdout)
+    return found
+
+
+def test_issue_show_block_unblock_and_the_breakage_policy_answer_json(url: str) -> None:
+    assert CliRunner().invoke(app, ["demo", "--json", "--database-url", url]).exit_code == 0
+    issued = _json(url, "gift-cards", "issue", "demo", "250.00", "--pin", "4321", "--valid-days", "30")
+    number = str(issued["number"])
+    assert len(number) == 19 and issued["balance"] == "250.00" and issued["has_pin"] is True
+    assert issued["status"] == "active" and issued["sold_at_outlet_id"] is None and "pin" not in issued
+    spaced = " ".join(number[i : i + 4] for i in range(0, 19, 4))
+    assert _json(url, "gift-cards", "show", "demo", spaced)["number"] == number
+    assert _json(url, "gift-cards", "block", "demo", number)["status"] == "blocked"
+    assert _json(url, "gift-cards", "block", "demo", number)["status"] == "blocked"  # again: as it is
+    assert _json(url, "gift-cards", "unblock", "demo", number)["status"] == "active"
+    assert _json(url, "gift-cards", "breakage", "demo") == {"policy": "kept", "share_bp": None}
+    assert _json(url, "gift-cards", "breakage", "demo", "shared", "--share-bp", "2500") == {
+        "policy": "shared",
+        "share_bp": 2500,
+    }
+    assert _json(url, "gift-cards", "breakage", "demo")["policy"] == "shared"
+    # refusals name the field and change nothing (exit 2)
+    bad = CliRunner().invoke(app, ["gift-cards", "issue", "demo", "0", "--database-url", url])
+    assert bad.exit_code == 2 and "amount" in bad.output
+    unknown = CliRunner().invoke(app, ["gift-cards", "show", "demo", "NOPE-0000-01", "--database-url", url])
+    assert unknown.exit_code == 2 and "no gift card NOPE000001" in unknown.output
+    policy = CliRunner().invoke(app, ["gift-cards", "breakage", "demo", "given", "--database-url", url])
+    assert policy.exit_code == 2 and "policy" in policy.output
+    assert _json(url, "gift-cards", "breakage", "demo")["policy"] == "shared"

@@ -3,7 +3,7 @@ payments per outlet over a period (an owner: their partner's outlets), and on a 
 and its closing (the administrator, through the same command as PUT /v1/admin/members/{id}/wallet, audited).
 
 The per-outlet figures are the sales reports' (application/reports.py), so this page, the reports and the owner's
-e-mail agree to the cent. Gift cards get a table of their own here when they are merged.
+e-mail agree to the cent. The gift cards' liability is a line of its own (their page: console_gift_cards.py).
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ async def money_page(request: Request, user: ConsoleUser) -> Response:
     partners: dict[int, str] = report.partners if report else {}
     if report is None and user.role == "administrator":
         partners = (await services.admin.staff(network_of(user)))["partners"]
+    administrator = user.role == "administrator"
     context: dict[str, Any] = {
         "me": user,
         "values": values,
@@ -62,7 +63,8 @@ async def money_page(request: Request, user: ConsoleUser) -> Response:
         "partners": partners,
         "error": error,
         # the node's liability is the administrator's to see; an owner sees their outlets' takings
-        "liability": await services.wallet_reports.liability(user.network_id) if user.role == "administrator" else None,
+        "liability": await services.wallet_reports.liability(user.network_id) if administrator else None,
+        "gift_cards": await services.gift_card_reports.liability(user.network_id) if administrator else None,
     }
     return render(request, "console/money.html", context, currency=user.currency, status_code=status)
 

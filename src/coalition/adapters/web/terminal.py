@@ -24,7 +24,15 @@ from coalition.adapters.http.problems import PROBLEM_TYPE_BASE, status_of
 from coalition.adapters.web import formatting
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import error_text, gettext, language_of, render
-from coalition.adapters.web.terminal_money import tender_facts, tenders_of, wallet_facts, wallet_refusal
+from coalition.adapters.web.terminal_money import (
+    card_refused,
+    gift_card_of,
+    gift_card_refusal,
+    tender_facts,
+    tenders_of,
+    wallet_facts,
+    wallet_refusal,
+)
 from coalition.application.commands import PurchaseInput, fingerprint
 from coalition.application.ports import StoredResponse, TerminalContext
 from coalition.application.pos_results import Refunded
@@ -234,13 +242,20 @@ async def identify(request: Request, me: Cashier) -> HTMLResponse:
 
 
 async def _quote(
-    till: Till, customer: str, amount_minor: int, points: int | None, coupons: tuple[str, ...] = (), wallet: str = ""
+    till: Till,
+    customer: str,
+    amount_minor: int,
+    points: int | None,
+    coupons: tuple[str, ...] = (),
+    wallet: str = "",
+    gift_card: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The same service call as POST /v1/purchases/quote: the most points allowed, the amount to collect (with the
     wallet's part, terminal_money.py); with coupons, what they change against the same sale without them."""
     amount = format_minor(amount_minor, till.terms.currency)
     pos = services_of(till.request).pos
-    sale = PurchaseInput(customer, amount, redeem_points=points, coupons=coupons, tenders=tenders_of(wallet))
+    tenders = tenders_of(wallet, gift_card)
+    sale = PurchaseInput(customer, amount, redeem_points=points, coupons=coupons, tenders=tenders)
     quoted = await pos.quote(till.ctx, sale)
     effect: dict[str, Any] = {}
     if coupons:
@@ -252,7 +267,7 @@ async def _quote(
             }
         except errors.DomainError:  # these points need the coupon's discount: its effect is the whole quote
             effect = {"coupon_discount_minor": quoted.discount_minor, "coupon_points": 0}
-    effect |= tender_facts(quoted, wallet)
+    effect |= tender_facts(quoted, wallet, gift_card)
     return effect | {
         "coupons": " ".join(coupons),
         "coupons_used": quoted.coupons_used,
@@ -350,10 +365,12 @@ async def confirm(request: Request, me: Cashier) -> Response:
         amount = format_minor(amount_minor, till.terms.currency)
         intent: dict[str, Any] = {"customer": customer, "amount": amount, "points": points, "cashier": cashier}
         intent |= ({"coupons": list(coupons)} if coupons else {}) | ({"wallet": wallet} if wallet else {})
+        card = gift_card_of(form)  # its number and amount are the attempt's; its PIN is not (never stored)
+        intent |= {"gift_card": [card["gift_card"], card["gift_card_amount"]]} if card else {}
         purchase = PurchaseInput(
             customer, amount, redeem_points=points, receipt=f"web-{key}", cashier=cashier, coupons=coupons
         )
-        purchase = replace(purchase, tenders=tenders_of(wallet))
+        purchase = replace(purchase, tenders=tenders_of(wallet, card))
         await services_of(request).pos.purchase(till.ctx, purchase, key, _hash("purchase", intent))
     except errors.DomainError as error:
         if by_script:
@@ -375,7 +392,7 @@ async def _confirm_refused(till: Till, form: FormData, error: errors.DomainError
     values = {"amount": text_of(form, "amount"), "coupons": coupons_text}
     if field_of(error) == "coupons":  # used up or expired meanwhile: the coupon field, beside its code
         return _refused(till, "member.html", error, member=member, values=values)
-    paying = field_of(error) == "wallet"  # spent or closed meanwhile: the same sale without the wallet, and why
+    paying = field_of(error) == "wallet"  # spent or closed meanwhile: the same sale without the tenders, and why
     try:
         points = read_points(till, text_of(form, "points")) if paying else None
         sale = await _quote(till, customer, amount_minor, points, read_coupons(coupons_text))
@@ -383,7 +400,7 @@ async def _confirm_refused(till: Till, form: FormData, error: errors.DomainError
         return _refused(till, "member.html", again, member=member, values=values)
     message = await _confirm_message(till, form, error, member)
     if paying:
-        errors_shown = {"wallet": message}
+        errors_shown = {"gift_card" if card_refused(form, error) else "wallet": message}
         return till.page("confirm.html", status_of(error), member=member, sale=sale, key=new_key(), errors=errors_shown)
     values = {"points": text_of(form, "points")}
     return till.page(
@@ -397,6 +414,8 @@ async def _confirm_message(
     """Why a confirm was refused; for points no longer allowed (spent elsewhere meanwhile), how many still are; for a
     wallet that can no longer pay, what it can."""
     points_refused = isinstance(error, (errors.RedeemNotAllowed, errors.InsufficientPoints))
+    if card_refused(form, error):
+        return gift_card_refusal(till.request, error)
     if points_refused or field_of(error) == "wallet":
         try:
             amount_minor = read_amount(till, text_of(form, "amount"))

@@ -42,7 +42,7 @@ from coalition.adapters.web.terminal import (
     read_points,
     text_of,
 )
-from coalition.adapters.web.terminal_money import WALLET_ALL, wallet_refusal
+from coalition.adapters.web.terminal_money import WALLET_ALL, gift_card_of, wallet_refusal
 from coalition.application import wallets_pos
 from coalition.domain import errors
 from coalition.domain.money import format_minor
@@ -140,16 +140,18 @@ async def pay_by_wallet(request: Request, me: Cashier) -> HTMLResponse:
         member = await _member(till, customer)
         amount_minor = read_amount(till, text_of(form, "amount"))
         points, coupons = read_points(till, text_of(form, "points")), read_coupons(text_of(form, "coupons"))
-        plain = await _quote(till, customer, amount_minor, points, coupons)
+        card = gift_card_of(form)  # a gift card chosen first pays before the wallet
+        plain = await _quote(till, customer, amount_minor, points, coupons, gift_card=card)
     except errors.DomainError as error:
         return _refused(till, "home.html", error, values={"customer": customer})
     typed = {"wallet_amount": text_of(form, "wallet_amount")}
     try:
         choice = _wallet_choice(till, form)
-        sale = await _quote(till, customer, amount_minor, points, coupons, wallet=choice)
+        sale = await _quote(till, customer, amount_minor, points, coupons, wallet=choice, gift_card=card)
     except errors.DomainError as error:
         message = error.detail if isinstance(error, FieldError) else None
-        message = message or wallet_refusal(request, error, member["wallet"], plain["due_minor"])
+        left_minor = plain["to_collect_minor"]  # after the gift card, if one pays
+        message = message or wallet_refusal(request, error, member["wallet"], left_minor)
         page = {"member": member, "sale": plain, "key": new_key(), "values": typed}
         return till.page("confirm.html", status_of(error), errors={"wallet": message}, **page)
     return till.page("confirm.html", member=member, sale=sale, key=new_key(), values={})
