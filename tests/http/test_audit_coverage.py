@@ -42,6 +42,7 @@ class Does:
 
     action: str
     body: Callable[[Ids], Any] = lambda ids: {}
+    path_ids: Callable[[Ids], Ids] = lambda ids: {}  # path parameters of this request beside (over) the shared ids
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,11 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
         "wallet.limits", lambda ids: {"credit_limit": "10.00", "daily_spend_limit": "50.00"}
     ),
     ("POST", "/console/members/{member_id}/wallet/close"): Does("wallet.close"),
+    ("POST", "/console/gift-cards"): Does("gift_card.issue", lambda ids: {"amount": "25.00", "number": "CONSOLEGIFT1"}),
+    ("POST", "/console/gift-cards/{number}/{action}"): Does(
+        "gift_card.block", path_ids=lambda ids: {"number": "CONSOLEGIFT1", "action": "block"}
+    ),
+    ("POST", "/console/gift-card-breakage"): Does("gift_cards.breakage", lambda ids: {"policy": "kept"}),
     ("POST", "/console/rules/draft"): Does("rules.save_draft", lambda ids: {"draft": RULES_YAML}),
     ("POST", "/console/rules/simulate"): Reads(
         "stored purchases priced again; nothing is written",
@@ -387,7 +393,8 @@ async def test_every_admin_route_and_console_action_leaves_its_entry(mailing: Se
                     response = await anon.post(path, data=data)
                 who: tuple[str, str | None] = ("registrant", None)
             else:
-                response = await console.post(path.format(**ids), data=expected.body(ids) | {"csrf_token": token})
+                where = path.format(**(ids | expected.path_ids(ids)))
+                response = await console.post(where, data=expected.body(ids) | {"csrf_token": token})
                 who = ("console_user", "administrator")
             assert response.status_code < 400, f"{method} {path}: {response.status_code} {response.text[:2000]}"
             if (expected.action, *who) not in await _newest(services, count):
