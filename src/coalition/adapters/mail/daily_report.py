@@ -77,9 +77,8 @@ def write_daily_report(content: DailyReportContent) -> tuple[str, str]:
 
 
 def _figure_lines(figures: Figures, _: _Words, prepaid: bool) -> list[str]:
-    if prepaid:
-        return _with_prepaid(figures, _)
-    return [
+    """The day's figures; with money on the card, `_with_prepaid` adds what wallets paid and took back."""
+    lines = [
         "  " + _("revenue through the system: %(revenue)s", revenue=_.money(figures.revenue_minor)),
         "  " + _("checks: %(checks)s", checks=_.number(figures.checks)),
         "  " + _("paid in money: %(paid)s", paid=_.money(figures.collected_minor)),
@@ -94,6 +93,7 @@ def _figure_lines(figures: Figures, _: _Words, prepaid: bool) -> list[str]:
             refunded=_.money(figures.refund_minor),
         ),
     ]
+    return _with_prepaid(lines, figures, _) if prepaid else lines
 
 
 def _row_text(row: DayTransaction, _: _Words, language: str) -> str:
@@ -130,23 +130,12 @@ def _row_text(row: DayTransaction, _: _Words, language: str) -> str:
     return text
 
 
-def _with_prepaid(figures: Figures, _: _Words) -> list[str]:
+def _with_prepaid(lines: list[str], figures: Figures, _: _Words) -> list[str]:
     """The figures with money on the card: what the till took apart from what wallets paid, and the cash in hand."""
     return [
-        "  " + _("revenue through the system: %(revenue)s", revenue=_.money(figures.revenue_minor)),
-        "  " + _("checks: %(checks)s", checks=_.number(figures.checks)),
-        "  " + _("paid in money: %(paid)s", paid=_.money(figures.collected_minor)),
+        *lines[:3],  # revenue, checks, paid in money
         "  " + _("paid from wallets: %(wallet)s", wallet=_.money(figures.wallet_paid_minor)),
-        "  " + _("average check: %(average)s", average=_.money(figures.average_check_minor)),
-        "  " + _("points issued: %(issued)s", issued=_.number(figures.points_issued)),
-        "  " + _("points spent: %(spent)s", spent=_.number(figures.points_spent)),
-        "  " + _("discounts: %(discounts)s", discounts=_.money(figures.discount_minor)),
-        "  "
-        + _(
-            "refunds: %(refunds)s for %(refunded)s",
-            refunds=_.number(figures.refunds),
-            refunded=_.money(figures.refund_minor),
-        ),
+        *lines[3:],
         "  " + _("money back at the till: %(back)s", back=_.money(figures.money_back_minor)),
         "  " + _("refunded into wallets: %(wallet)s", wallet=_.money(figures.wallet_refunded_minor)),
         "  "
