@@ -533,7 +533,14 @@ class FakeUnitOfWork(FakeWallets, FakeGiftCards):
         return True
 
     async def post(
-        self, network_id: int, tx: Transaction, outlet_id: int | None, occurred_at: datetime, now: datetime
+        self,
+        network_id: int,
+        tx: Transaction,
+        outlet_id: int | None,
+        occurred_at: datetime,
+        now: datetime,
+        *,
+        cashier_login: str | None = None,
     ) -> int:
         tx_id = self.s.new_id()
         self.s.transactions[tx_id] = _Posted(network_id, tx, outlet_id, occurred_at, now)

@@ -131,10 +131,10 @@ async def test_each_partner_with_an_address_gets_its_day_once(settings: Settings
             assert attachment.get_filename() == "report-2026-03-10.csv"
             rows = list(csv.reader(io.StringIO(attachment.get_content())))
             assert [",".join(row) for row in rows] == [
-                "time,kind,outlet,receipt,cashier,check,money,wallet,points_earned,points_spent,till_time",
-                "2026-03-10T10:05:00+03:00,purchase,Shop till,R-101005,anna,2000.00,2000.00,0.00,60,0,",
-                "2026-03-10T14:10:00+03:00,purchase,Shop till,R-101410,anna,1500.00,1470.00,0.00,44,30,",
-                "2026-03-10T16:00:00+03:00,refund,Shop till,R-101005,vera,500.00,500.00,0.00,15,0,",
+                "time,kind,outlet,receipt,cashier,check,money,wallet,points_earned,points_spent,gift_card,till_time",
+                "2026-03-10T10:05:00+03:00,purchase,Shop till,R-101005,anna,2000.00,2000.00,0.00,60,0,0.00,",
+                "2026-03-10T14:10:00+03:00,purchase,Shop till,R-101410,anna,1500.00,1470.00,0.00,44,30,0.00,",
+                "2026-03-10T16:00:00+03:00,refund,Shop till,R-101005,vera,500.00,500.00,0.00,15,0,0.00,",
             ]
 
             again = await http.post(jobs, json={"day": "2026-03-10"}, headers=auth(net.admin_key))

@@ -26,6 +26,9 @@ def rub(minor: int) -> str:
     return formatting.money(minor, "RUB", "en")
 
 
+NO_CARDS = [f"0 · {rub(0)}", rub(0), rub(0)]  # gift cards sold, paid by them, refunded onto them
+
+
 def rows(html: str, table_id: str) -> list[list[str]]:
     """The table's rows (body and foot) as the cells' texts."""
     found = re.search(rf'<table[^>]*id="{table_id}".*?</table>', html, re.S)
@@ -79,14 +82,15 @@ async def test_the_administrator_sees_the_liability_and_every_outlet(services: S
         assert page.status_code == 200, page.text
         assert rows(page.text, "liability") == [["RUB", "1", "0", rub(8500), rub(0), rub(8500), rub(0)]]
         assert rows(page.text, "money-per-outlet") == [
-            ["Cafe till Cafe", f"0 · {rub(0)}", rub(3000), rub(1500), rub(2000), rub(1000), rub(1000)],
-            ["Shop till Shop", f"1 · {rub(10000)}", rub(0), rub(0), rub(20000), rub(0), rub(30000)],
-            ["Total", f"1 · {rub(10000)}", rub(3000), rub(1500), rub(22000), rub(1000), rub(31000)],
+            ["Cafe till Cafe", f"0 · {rub(0)}", rub(3000), rub(1500), *NO_CARDS, rub(2000), rub(1000), rub(1000)],
+            ["Shop till Shop", f"1 · {rub(10000)}", rub(0), rub(0), *NO_CARDS, rub(20000), rub(0), rub(30000)],
+            ["Total", f"1 · {rub(10000)}", rub(3000), rub(1500), *NO_CARDS, rub(22000), rub(1000), rub(31000)],
         ]
         shop_only = await http.get("/console/money", params={"partner": str(ids["shop"])})
         assert [row[0] for row in rows(shop_only.text, "money-per-outlet")] == ["Shop till Shop", "Total"]
         tomorrow = await http.get("/console/money", params={"from": "2100-01-01", "to": "2100-01-02"})
-        assert rows(tomorrow.text, "money-per-outlet")[-1][1:] == [f"0 · {rub(0)}", *[rub(0)] * 5]
+        nothing = [f"0 · {rub(0)}", rub(0), rub(0), f"0 · {rub(0)}", *[rub(0)] * 5]
+        assert rows(tomorrow.text, "money-per-outlet")[-1][1:] == nothing
         bad = await http.get("/console/money", params={"from": "1.1.2026"})
         assert bad.status_code == 422 and 'id="from-error"' in bad.text and 'aria-invalid="true"' in bad.text
         backwards = await http.get("/console/money", params={"from": "2026-03-10", "to": "2026-03-01"})
@@ -106,10 +110,52 @@ async def test_an_owner_sees_their_outlets_and_not_the_liability(services: Servi
         assert page.status_code == 200
         assert "Wallet liability" not in page.text and 'id="liability"' not in page.text
         assert rows(page.text, "money-per-outlet") == [
-            ["Cafe till", f"0 · {rub(0)}", rub(3000), rub(1500), rub(2000), rub(1000), rub(1000)],
-            ["Total", f"0 · {rub(0)}", rub(3000), rub(1500), rub(2000), rub(1000), rub(1000)],
+            ["Cafe till", f"0 · {rub(0)}", rub(3000), rub(1500), *NO_CARDS, rub(2000), rub(1000), rub(1000)],
+            ["Total", f"0 · {rub(0)}", rub(3000), rub(1500), *NO_CARDS, rub(2000), rub(1000), rub(1000)],
         ]
         assert (await http.get(f"/console/members/{ids['member_id']}")).status_code in (403, 404)
+
+
+async def test_gift_card_money_per_outlet_beside_the_wallets(services: Services) -> None:
+    """The shop sells a 60.00 card; the café takes 40.00 of it on a 50.00 check (10.00 at the till), then refunds
+    25.00 of that check: half of each tender, 20.00 back onto the card and 5.00 at the till. The shop's till holds
+    the card's 60.00; the café's 10.00 − 5.00 = 5.00."""
+    net = await make_network(services)
+    await services.web_sessions.add_console_user(net.ref.id, "administrator", None, "admin", "Admin", "admin-secret-1")
+    async with client(services) as http:
+        await enrol(http, net.shop_key, CARD)
+        sold = await http.post("/v1/gift-cards", json={"amount": "60.00"}, headers=auth(net.shop_key, new_key()))
+        assert sold.status_code == 201, sold.text
+        card = {"kind": "gift_card", "number": sold.json()["number"], "amount": "40.00"}
+        body = {"customer": CARD, "amount": "50.00", "receipt": "C-1", "tenders": [card]}
+        paid = await http.post("/v1/purchases", json=body, headers=auth(net.cafe_key, new_key()))
+        assert paid.status_code == 201 and paid.json()["to_collect"] == "10.00", paid.text
+        refund = await http.post(
+            f"/v1/purchases/{paid.json()['id']}/refunds",
+            json={"amount": "25.00"},
+            headers=auth(net.cafe_key, new_key()),
+        )
+        assert refund.status_code == 201 and refund.json()["money_back"] == "5.00", refund.text
+        assert (await sign_in_console(http, "shop", "admin", "admin-secret-1")).status_code == 303
+        page = await http.get("/console/money")
+        none = [f"0 · {rub(0)}", rub(0), rub(0)]  # no wallet moved: top-ups, paid from wallets, refunded into them
+        assert rows(page.text, "money-per-outlet") == [
+            ["Cafe till Cafe", *none, f"0 · {rub(0)}", rub(4000), rub(2000), rub(1000), rub(500), rub(500)],
+            ["Shop till Shop", *none, f"1 · {rub(6000)}", rub(0), rub(0), rub(0), rub(0), rub(6000)],
+            ["Total", *none, f"1 · {rub(6000)}", rub(4000), rub(2000), rub(1000), rub(500), rub(6500)],
+        ]
+        reports = await http.get("/console/reports")
+        figure = {
+            name: re.search(rf'id="{name}">([^<]+)<', reports.text).group(1)  # type: ignore[union-attr]
+            for name in ("total-collected", "total-gift-cards-paid", "total-gift-cards-sold", "total-cash")
+        }
+        assert figure == {
+            "total-collected": rub(1000),  # the card's money is not the till's
+            "total-gift-cards-paid": rub(4000),
+            "total-gift-cards-sold": f"1 · {rub(6000)}",
+            "total-cash": rub(6500),
+        }
+        assert "Paid by gift cards" in reports.text and "Gift cards sold" in reports.text
 
 
 async def test_reports_without_wallets_read_as_before(services: Services) -> None:

@@ -33,14 +33,17 @@ class DayTransaction:
     recorded_at: datetime  # when the server recorded it: the day it counts in and the time shown
     outlet_name: str
     cashier_login: str | None
-    kind: str  # "purchase" | "refund" | "top_up"
-    receipt: str  # a top-up: its ledger transaction's number
-    check_minor: int  # a purchase's check; a refund's share of it; a top-up: 0
-    money_minor: int  # paid at the till (not from a wallet); a refund: money given back at the till; a top-up: taken
+    kind: str  # "purchase" | "refund" | "top_up" | "gift_card_sale"
+    receipt: str  # a top-up or a card sale: its ledger transaction's number
+    check_minor: int  # a purchase's check; a refund's share of it; a top-up or a card sale: 0
+    # paid at the till (not from a wallet or a gift card); a refund: money given back at the till; a top-up or a card
+    # sale: taken at the till
+    money_minor: int
     points_earned: int  # a refund: points taken back
     points_spent: int  # a refund: points given back
     till_time: datetime | None = None  # the till's own time of a purchase (occurred_at), where it differs
     wallet_minor: int = 0  # a purchase: paid from the member's wallet; a refund: put back into it
+    gift_card_minor: int = 0  # a purchase: paid by gift cards; a refund: put back onto them
 
 
 def till_time(occurred_at: datetime | None, recorded_at: datetime | None) -> datetime | None:
@@ -181,7 +184,7 @@ def _at_zone(row: DayTransaction, zone: ZoneInfo) -> DayTransaction:
 
 
 def transactions_csv(rows: Sequence[DayTransaction], currency: str) -> bytes:
-    # money: at the till; wallet: from (a refund: back into) the member's wallet (issue 14)
+    # money: at the till; wallet, gift_card: from (a refund: back into) the member's wallet, the gift cards (issue 14)
     header = [
         "time",
         "kind",
@@ -206,8 +209,9 @@ def transactions_csv(rows: Sequence[DayTransaction], currency: str) -> bytes:
             format_minor(row.wallet_minor, currency),
             row.points_earned,
             row.points_spent,
+            format_minor(row.gift_card_minor, currency),
             row.till_time.isoformat() if row.till_time is not None else "",
         ]
         for row in rows
     ]
-    return csv_text([[*header, "till_time"], *lines]).encode()
+    return csv_text([[*header, "gift_card", "till_time"], *lines]).encode()

@@ -68,6 +68,7 @@ class GiftCardRequest:
     pin: str | None = None
     valid_days: int | None = None
     number: str | None = None  # a pre-printed card's number; generated when None
+    cashier: str | None = None  # the login of the cashier who took the money (a sale at a till)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +163,10 @@ class GiftCards:
         async def record(uow: GiftCardUnitOfWork, _key: str) -> CommandResult[GiftCardView]:
             matrix = await self.pos.matrix(uow, ctx.network_id)
             matrix.require(ctx.outlet_id, ctx.outlet_name, GIFT_CARD, Operation.TOP_UP)
-            card = await self.create(uow, ctx.network_id, pc.program.currency, parsed, ctx.partner_id, ctx.outlet_id)
+            await self.pos.require_cashier(uow, ctx, request.cashier)
+            card = await self.create(
+                uow, ctx.network_id, pc.program.currency, parsed, ctx.partner_id, ctx.outlet_id, request.cashier
+            )
             return CommandResult(201, self.answer_json(GiftCardView.of(card)), result=GiftCardView.of(card))
 
         return await self._idempotent(ctx, idempotency_key, request_hash, record)
@@ -222,6 +226,7 @@ class GiftCards:
         parsed: ParsedCard,
         partner_id: int | None,
         outlet_id: int | None,
+        cashier_login: str | None = None,
     ) -> GiftCard:
         """The card, its account and its GIFT_CARD_SALE transaction (the seller's PREPAID, or the node's)."""
         now = self.clock.now()
@@ -244,7 +249,7 @@ class GiftCards:
         seller = await uow.party_prepaid_account(network_id, partner_id, asset)
         who = "issued by the administrator" if partner_id is None else "sold"
         tx = sale_transaction(seller, card.account_id, asset, parsed.amount_minor, f"gift card {number} {who}")
-        tx_id = await uow.post(network_id, tx, outlet_id, now, now)
+        tx_id = await uow.post(network_id, tx, outlet_id, now, now, cashier_login=cashier_login)
         await uow.record_gift_card_sale(card.id, tx_id, parsed.amount_minor)
         found = await uow.gift_card_by_id(card.id)
         if found is None:

@@ -7,9 +7,10 @@ check lost before points: check − amount due − points redeemed × the point'
 
 Money on the card (issue 14) is counted apart from the money taken at the till: what wallets paid of the purchases'
 amounts due is not "collected"; top-ups are money the till took; a refund's money back at the till excludes what went
-back into a wallet. So `cash_in_hand` = collected + top-ups − money back still matches the till's drawer. The
-movements come from the ledger (`PrepaidBucket`: postings on members' wallets by transaction kind); gift cards add
-their account purpose to `PREPAID_SOURCES` and a figure beside the wallet's when they are merged.
+back into a wallet or onto a gift card. Gift cards are the same: what they paid is not collected, a card sold at the
+till is money the till took. So `cash_in_hand` = collected + top-ups + gift cards sold − money back still matches the
+till's drawer. The movements come from the ledger (`PrepaidBucket`: postings on members' wallets and on gift cards,
+by transaction kind); a top-up's or a card sale's cashier is the one its transaction names.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from coalition.domain.errors import InvalidInput, NotFound
 from coalition.domain.ledger import AccountPurpose, TransactionKind
 from coalition.domain.money import round_half_up_div
 
-# the accounts whose postings are money on the card (gift cards: AccountPurpose.GIFT_CARD joins when merged)
-PREPAID_SOURCES = (AccountPurpose.MEMBER_WALLET,)
+# the accounts whose postings are money on the card
+PREPAID_SOURCES = (AccountPurpose.MEMBER_WALLET, AccountPurpose.GIFT_CARD)
 MAX_PERIOD_DAYS = 92  # a quarter: the period's chart has a bar per day
 ChartUnit = Literal["hour", "day"]
 
@@ -69,9 +70,10 @@ class RefundBucket:
 
 @dataclass(frozen=True, slots=True)
 class PrepaidBucket:
-    """Money on the card that moved at one outlet (cashier: the purchase's or refund's; None for a top-up) in one hour
-    or day: the postings on one purpose of source account (a member's wallet) in transactions of one kind (top_up,
-    purchase, refund), counted per transaction and summed (+ into the source, − out of it)."""
+    """Money on the card that moved at one outlet (cashier: the purchase's or refund's, or the one a top-up or a card
+    sale names) in one hour or day: the postings on one purpose of source account (a member's wallet, a gift card) in
+    transactions of one kind (top_up, gift_card_sale, purchase, refund), counted per transaction and summed (+ into
+    the source, − out of it)."""
 
     outlet_id: int
     cashier_login: str | None
@@ -121,6 +123,10 @@ class Figures:
     top_ups: int = 0
     top_up_minor: int = 0  # money taken at the till onto wallets
     wallet_refunded_minor: int = 0  # what refunds put back into wallets
+    gift_card_paid_minor: int = 0  # what gift cards paid of the purchases
+    gift_cards_sold: int = 0
+    gift_card_sold_minor: int = 0  # money taken at the till for gift cards sold
+    gift_card_refunded_minor: int = 0  # what refunds put back onto gift cards
 
     @property
     def average_check_minor(self) -> int:
@@ -128,13 +134,18 @@ class Figures:
 
     @property
     def cash_in_hand_minor(self) -> int:
-        """What the tills should hold from these figures: collected + top-ups − money given back."""
-        return self.collected_minor + self.top_up_minor - self.money_back_minor
+        """What the tills should hold from these figures: collected + top-ups + gift cards sold − money given back."""
+        return self.collected_minor + self.top_up_minor + self.gift_card_sold_minor - self.money_back_minor
 
     @property
     def has_prepaid(self) -> bool:
         """Whether money on the card moved: the reports then show its lines (none otherwise, as before wallets)."""
-        return bool(self.wallet_paid_minor or self.top_ups or self.wallet_refunded_minor)
+        return bool(self.wallet_paid_minor or self.top_ups or self.wallet_refunded_minor or self.has_gift_cards)
+
+    @property
+    def has_gift_cards(self) -> bool:
+        """Whether gift-card money moved: the reports then show the cards' lines beside the wallets'."""
+        return bool(self.gift_card_paid_minor or self.gift_cards_sold or self.gift_card_refunded_minor)
 
     def plus(self, other: Figures) -> Figures:
         return Figures(
@@ -162,9 +173,12 @@ def refund_figures(row: RefundBucket) -> Figures:
 
 
 def prepaid_figures(row: PrepaidBucket) -> Figures:
-    """A wallet's postings as figures: a purchase's wallet money is not collected at the till; a top-up is."""
+    """A wallet's or a card's postings as figures: what they paid of a purchase is not collected at the till; a
+    top-up and a card sold are money the till took."""
+    if row.purpose == AccountPurpose.GIFT_CARD.value:
+        return _gift_card_figures(row)
     if row.purpose != AccountPurpose.MEMBER_WALLET.value:
-        return Figures()  # gift cards: their figures join here when merged
+        return Figures()
     if row.kind == TransactionKind.PURCHASE.value:
         return Figures(wallet_paid_minor=-row.amount_minor, collected_minor=row.amount_minor)
     if row.kind == TransactionKind.TOP_UP.value:
@@ -172,6 +186,16 @@ def prepaid_figures(row: PrepaidBucket) -> Figures:
     if row.kind == TransactionKind.REFUND.value:
         return Figures(wallet_refunded_minor=row.amount_minor)
     return Figures()
+
+
+def _gift_card_figures(row: PrepaidBucket) -> Figures:
+    if row.kind == TransactionKind.PURCHASE.value:
+        return Figures(gift_card_paid_minor=-row.amount_minor, collected_minor=row.amount_minor)
+    if row.kind == TransactionKind.GIFT_CARD_SALE.value:
+        return Figures(gift_cards_sold=row.transactions, gift_card_sold_minor=row.amount_minor)
+    if row.kind == TransactionKind.REFUND.value:
+        return Figures(gift_card_refunded_minor=row.amount_minor)
+    return Figures()  # an expiry is the node's, at no outlet
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ class GiftCardFundsReader(Protocol):
         parsed: ParsedCard,
         partner_id: int | None,
         outlet_id: int | None,
+        cashier_login: str | None = None,
     ) -> GiftCard: ...
 
 

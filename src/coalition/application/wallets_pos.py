@@ -155,7 +155,7 @@ async def top_up(
         wallet = await uow.open_wallet(ctx.network_id, member.member_id, currency, now)
         prepaid = await pos.prepaid_account(uow, ctx, currency)  # cached: every partner has one
         tx = plan_top_up(wallet, prepaid, amount)
-        tx_id = await uow.post(ctx.network_id, tx, ctx.outlet_id, now, now)
+        tx_id = await uow.post(ctx.network_id, tx, ctx.outlet_id, now, now, cashier_login=request.cashier)
         balance = await uow.add_to_wallet(wallet.account_id, amount)
         after = Wallet(
             wallet.account_id,

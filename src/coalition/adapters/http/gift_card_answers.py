@@ -34,6 +34,15 @@ class GiftCardBody(BaseModel):
         return GiftCardRequest(self.amount, self.currency, self.pin, self.valid_days, self.number)
 
 
+class GiftCardSaleBody(GiftCardBody):
+    """A card sold at a till: the cashier who took the money may be named (counted in their cash in hand)."""
+
+    cashier: StrictStr | None = Field(default=None, max_length=100, description="the cashier's login")
+
+    def to_request(self) -> GiftCardRequest:
+        return GiftCardRequest(self.amount, self.currency, self.pin, self.valid_days, self.number, self.cashier)
+
+
 class GiftCardAnswer(Answer):
     number: str = Field(description=NUMBER)
     currency: str

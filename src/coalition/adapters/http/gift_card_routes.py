@@ -17,6 +17,7 @@ from coalition.adapters.http.gift_card_answers import (
     GiftCardBreakageAnswer,
     GiftCardBreakageBody,
     GiftCardExpiryAnswer,
+    GiftCardSaleBody,
 )
 from coalition.adapters.http.pos_routes import answer
 
@@ -38,7 +39,7 @@ PinHeader = Annotated[
     summary="Sell a gift card at this outlet (the sale earns no points)",
     openapi_extra=pos_write_doc(),
 )
-async def sell_gift_card(body: GiftCardBody, w: PosWriteOf) -> JSONResponse:
+async def sell_gift_card(body: GiftCardSaleBody, w: PosWriteOf) -> JSONResponse:
     """The outlet's partner took the money and owes it to the node until the card is spent; needs `top_up` on the
     `gift_card` counter in the permissions matrix."""
     return answer(await w.svc.gift_cards.sell(w.ctx, body.to_request(), w.key, w.fingerprint))

@@ -32,12 +32,13 @@ def write_daily_report(content: DailyReportContent) -> tuple[str, str]:
     _ = _Words(content)
     report = content.report
     prepaid = report.total.has_prepaid  # a day without money on the card reads as it did before wallets
+    cards = report.total.has_gift_cards  # and a day without gift-card money, as it did before gift cards
     day = formatting.day(content.day, content.language, "full")
     subject = _("Daily report %(day)s: %(partner)s", day=content.day.isoformat(), partner=content.partner)
-    lines = [f"{content.partner}: {day}", "", _("Total"), *_figure_lines(report.total, _, prepaid)]
+    lines = [f"{content.partner}: {day}", "", _("Total"), *_figure_lines(report.total, _, prepaid, cards)]
     for outlet, figures in report.by_outlet:
         lines += ["", _("Outlet %(outlet)s (%(zone)s)", outlet=outlet.name, zone=outlet.timezone)]
-        lines += _figure_lines(figures, _, prepaid)
+        lines += _figure_lines(figures, _, prepaid, cards)
     lines += ["", _("Per cashier")]
     for line in report.by_cashier:
         who = f"{line.name} ({line.login})" if line.login else _("no cashier named")
@@ -53,6 +54,12 @@ def write_daily_report(content: DailyReportContent) -> tuple[str, str]:
             refunds=_.number(figures.refunds),
             refunded=_.money(figures.refund_minor),
         )
+        if cards:
+            text += ", " + _(
+                "by gift cards %(paid)s, gift cards sold %(sold)s",
+                paid=_.money(figures.gift_card_paid_minor),
+                sold=_.money(figures.gift_card_sold_minor),
+            )
         if prepaid:
             text += ", " + _(
                 "from wallets %(wallet)s, top-ups %(top_ups)s, cash in hand %(cash)s",
@@ -63,7 +70,16 @@ def write_daily_report(content: DailyReportContent) -> tuple[str, str]:
         lines.append(text)
     lines += ["", _("Purchases and refunds: %(count)s (the same in the attached CSV)", count=len(content.rows))]
     lines += [_row_text(row, _, content.language) for row in content.rows] or ["  " + _("none")]
-    if prepaid:
+    if cards:
+        lines += [
+            "",
+            _(
+                "The money taken at the tills should equal 'cash in hand': paid in money plus top-ups and gift cards "
+                "sold less the money given back at the till. Wallet and gift-card money was paid before and is not "
+                "in the tills."
+            ),
+        ]
+    elif prepaid:
         lines += [
             "",
             _(
@@ -76,7 +92,7 @@ def write_daily_report(content: DailyReportContent) -> tuple[str, str]:
     return subject, "\n".join(lines) + "\n"
 
 
-def _figure_lines(figures: Figures, _: _Words, prepaid: bool) -> list[str]:
+def _figure_lines(figures: Figures, _: _Words, prepaid: bool, cards: bool) -> list[str]:
     """The day's figures; with money on the card, `_with_prepaid` adds what wallets paid and took back."""
     lines = [
         "  " + _("revenue through the system: %(revenue)s", revenue=_.money(figures.revenue_minor)),
@@ -93,7 +109,7 @@ def _figure_lines(figures: Figures, _: _Words, prepaid: bool) -> list[str]:
             refunded=_.money(figures.refund_minor),
         ),
     ]
-    return _with_prepaid(lines, figures, _) if prepaid else lines
+    return _with_prepaid(lines, figures, _, cards) if prepaid else lines
 
 
 def _row_text(row: DayTransaction, _: _Words, language: str) -> str:
@@ -108,33 +124,47 @@ def _row_text(row: DayTransaction, _: _Words, language: str) -> str:
         "spent": _.number(row.points_spent),
     }
     if row.kind == "top_up":
-        return "  " + _("%(time)s wallet top-up, %(outlet)s, transaction %(receipt)s: taken %(money)s", **values)
+        text = _("%(time)s wallet top-up, %(outlet)s, transaction %(receipt)s: taken %(money)s", **values)
+        return "  " + text + _cashier_text(row, _)
+    if row.kind == "gift_card_sale":
+        text = _("%(time)s gift card sold, %(outlet)s, transaction %(receipt)s: taken %(money)s", **values)
+        return "  " + text + _cashier_text(row, _)
     if row.kind == "refund":
         message = (
             "%(time)s refund, %(outlet)s, receipt %(receipt)s, cashier %(cashier)s: %(check)s of the check, "
             "money back %(money)s, points taken back %(earned)s, points returned %(spent)s"
         )
         wallet = "back into the wallet %(wallet)s"
+        cards = "back onto gift cards %(cards)s"
     else:
         message = (
             "%(time)s purchase, %(outlet)s, receipt %(receipt)s, cashier %(cashier)s: check %(check)s, "
             "paid in money %(money)s, points earned %(earned)s, points spent %(spent)s"
         )
         wallet = "from the wallet %(wallet)s"
+        cards = "by gift cards %(cards)s"
     text = "  " + _(message, **values)
     if row.wallet_minor:
         text += ", " + _(wallet, wallet=_.money(abs(row.wallet_minor)))
+    if row.gift_card_minor:
+        text += ", " + _(cards, cards=_.money(abs(row.gift_card_minor)))
     if row.till_time is not None:  # the till sent its own time: shown beside the server's, by which the day counts
         till = formatting.moment(row.till_time, str(row.till_time.tzinfo), language, "short")
         text += " " + _("(the till's time: %(till_time)s)", till_time=till)
     return text
 
 
-def _with_prepaid(lines: list[str], figures: Figures, _: _Words) -> list[str]:
-    """The figures with money on the card: what the till took apart from what wallets paid, and the cash in hand."""
+def _cashier_text(row: DayTransaction, _: _Words) -> str:
+    return ", " + _("cashier %(cashier)s", cashier=row.cashier_login) if row.cashier_login else ""
+
+
+def _with_prepaid(lines: list[str], figures: Figures, _: _Words, cards: bool) -> list[str]:
+    """The figures with money on the card: what the till took apart from what wallets (and gift cards, on a day they
+    moved money) paid, and the cash in hand."""
     return [
         *lines[:3],  # revenue, checks, paid in money
         "  " + _("paid from wallets: %(wallet)s", wallet=_.money(figures.wallet_paid_minor)),
+        *(_paid_by_cards(figures, _) if cards else []),
         *lines[3:],
         "  " + _("money back at the till: %(back)s", back=_.money(figures.money_back_minor)),
         "  " + _("refunded into wallets: %(wallet)s", wallet=_.money(figures.wallet_refunded_minor)),
@@ -144,5 +174,22 @@ def _with_prepaid(lines: list[str], figures: Figures, _: _Words) -> list[str]:
             count=_.number(figures.top_ups),
             amount=_.money(figures.top_up_minor),
         ),
+        *(_cards_taken(figures, _) if cards else []),
         "  " + _("cash in hand: %(cash)s", cash=_.money(figures.cash_in_hand_minor)),
+    ]
+
+
+def _paid_by_cards(figures: Figures, _: _Words) -> list[str]:
+    return ["  " + _("paid by gift cards: %(cards)s", cards=_.money(figures.gift_card_paid_minor))]
+
+
+def _cards_taken(figures: Figures, _: _Words) -> list[str]:
+    return [
+        "  " + _("refunded onto gift cards: %(cards)s", cards=_.money(figures.gift_card_refunded_minor)),
+        "  "
+        + _(
+            "gift cards sold: %(count)s for %(amount)s",
+            count=_.number(figures.gift_cards_sold),
+            amount=_.money(figures.gift_card_sold_minor),
+        ),
     ]

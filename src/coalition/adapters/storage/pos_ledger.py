@@ -206,11 +206,18 @@ class SqlLedger(SqlMembers):
         return True
 
     async def post(
-        self, network_id: int, tx: Transaction, outlet_id: int | None, occurred_at: datetime, now: datetime
+        self,
+        network_id: int,
+        tx: Transaction,
+        outlet_id: int | None,
+        occurred_at: datetime,
+        now: datetime,
+        *,
+        cashier_login: str | None = None,
     ) -> int:
         tx_id = await self.db.fetchval(
             "INSERT INTO ledger_transactions (network_id, kind, outlet_id, reverses_tx_id, memo, occurred_at, "
-            "recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "recorded_at, cashier_login) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             network_id,
             tx.kind.value,
             outlet_id,
@@ -218,6 +225,7 @@ class SqlLedger(SqlMembers):
             tx.memo,
             occurred_at,
             now,
+            cashier_login,
         )
         await self.db.executemany(_INSERT_POSTING, [(tx_id, p.account_id, p.asset, p.amount) for p in tx.postings])
         return int(tx_id)

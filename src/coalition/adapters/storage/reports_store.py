@@ -11,13 +11,13 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, case, delete, func, insert, literal_column, select
+from sqlalchemy import Integer, and_, case, delete, func, insert, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
 from coalition.adapters.storage.audit_store import CoreAuditTrail
 from coalition.application.daily_reports import DayTransaction, ReportRecipient, till_time
-from coalition.application.reports import PREPAID_SOURCES, PrepaidBucket, RefundBucket, ReportOutlet, SalesBucket
+from coalition.application.reports import PrepaidBucket, RefundBucket, ReportOutlet, SalesBucket
 from coalition.domain.ledger import AccountPurpose, TransactionKind
 
 
@@ -29,13 +29,14 @@ def _bucket_of(moment: Any, starts: Sequence[datetime]) -> Any:
     return case(*((moment < start, _index(index)) for index, start in enumerate(inner)), else_=_index(len(inner)))
 
 
-def _wallet_money(tx_id: Any) -> Any:
-    """The sum of a transaction's postings on members' wallets (0 when none): − paid from them, + put back."""
+def _prepaid_money(tx_id: Any, purpose: AccountPurpose) -> Any:
+    """The sum of a transaction's postings on members' wallets or on gift cards (0 when none): − paid from them,
+    + put back."""
     po, a = t.postings, t.accounts
     return func.coalesce(
         select(func.sum(po.c.amount))
         .join(a, a.c.id == po.c.account_id)
-        .where(po.c.tx_id == tx_id, a.c.purpose.in_([purpose.value for purpose in PREPAID_SOURCES]))
+        .where(po.c.tx_id == tx_id, a.c.purpose == purpose.value)
         .scalar_subquery(),
         0,
     )
@@ -189,7 +190,7 @@ class SqlReportsUnitOfWork:
     ) -> list[PrepaidBucket]:
         """The postings on money-on-card accounts (`purposes`) in transactions recorded at these outlets, per outlet,
         cashier, bucket, transaction kind and purpose. Found through the transactions' (network, recorded_at) index;
-        the cashier is the purchase's or the refund's (a top-up records none)."""
+        the cashier is the purchase's or the refund's, or the one a top-up or a card sale names."""
         if not outlet_ids or not purposes:
             return []
         tx, po, a, pu, r, rp = (
@@ -204,7 +205,9 @@ class SqlReportsUnitOfWork:
         rows = (
             select(
                 tx.c.outlet_id,
-                func.coalesce(pu.c.cashier_login, r.c.cashier_login, rp.c.cashier_login).label("cashier_login"),
+                func.coalesce(pu.c.cashier_login, r.c.cashier_login, rp.c.cashier_login, tx.c.cashier_login).label(
+                    "cashier_login"
+                ),
                 _bucket_of(tx.c.recorded_at, starts).label("bucket"),
                 tx.c.kind,
                 a.c.purpose,
@@ -294,7 +297,12 @@ class SqlDailyReportsUnitOfWork(CoreAuditTrail):
         first, last = start.astimezone(UTC), end.astimezone(UTC)  # SQLite compares timestamps as UTC text
         at_outlets = (p.c.network_id == network_id, p.c.outlet_id.in_(list(outlet_ids)))
         purchases = await self.connection.execute(
-            select(p, o.c.name.label("outlet_name"), (-_wallet_money(p.c.tx_id)).label("wallet_minor"))
+            select(
+                p,
+                o.c.name.label("outlet_name"),
+                (-_prepaid_money(p.c.tx_id, AccountPurpose.MEMBER_WALLET)).label("wallet_minor"),
+                (-_prepaid_money(p.c.tx_id, AccountPurpose.GIFT_CARD)).label("gift_card_minor"),
+            )
             .join(o, o.c.id == p.c.outlet_id)
             .where(*at_outlets, p.c.recorded_at >= first, p.c.recorded_at < last)
         )
@@ -306,11 +314,13 @@ class SqlDailyReportsUnitOfWork(CoreAuditTrail):
                 "purchase",
                 row.receipt,
                 int(row.check_minor),
-                int(row.amount_due_minor) - int(row.wallet_minor),  # at the till: what the wallet paid is not
+                # at the till: what the wallet and the gift cards paid is not
+                int(row.amount_due_minor) - int(row.wallet_minor) - int(row.gift_card_minor),
                 int(row.points_earned),
                 int(row.points_redeemed),
                 till_time=till_time(t.as_utc(row.occurred_at), t.as_utc(row.recorded_at)),
                 wallet_minor=int(row.wallet_minor),
+                gift_card_minor=int(row.gift_card_minor),
             )
             for row in purchases
         ]
@@ -320,7 +330,8 @@ class SqlDailyReportsUnitOfWork(CoreAuditTrail):
                 p.c.receipt,
                 func.coalesce(r.c.cashier_login, p.c.cashier_login).label("cashier"),
                 o.c.name.label("outlet_name"),
-                _wallet_money(r.c.tx_id).label("wallet_minor"),
+                _prepaid_money(r.c.tx_id, AccountPurpose.MEMBER_WALLET).label("wallet_minor"),
+                _prepaid_money(r.c.tx_id, AccountPurpose.GIFT_CARD).label("gift_card_minor"),
             )
             .join(p, p.c.id == r.c.purchase_id)
             .join(o, o.c.id == p.c.outlet_id)
@@ -338,18 +349,30 @@ class SqlDailyReportsUnitOfWork(CoreAuditTrail):
                 int(row.points_clawed_back),
                 int(row.points_returned),
                 wallet_minor=int(row.wallet_minor),
+                gift_card_minor=int(row.gift_card_minor),
             )
             for row in refunds
         ]
-        return found + await self._top_ups(network_id, outlet_ids, first, last)
+        return found + await self._till_takings(network_id, outlet_ids, first, last)
 
-    async def _top_ups(
+    async def _till_takings(
         self, network_id: int, outlet_ids: Sequence[int], first: datetime, last: datetime
     ) -> list[DayTransaction]:
-        """The day's top-ups at these outlets: money the till took onto members' wallets."""
+        """The day's top-ups and gift cards sold at these outlets: money the till took onto wallets and cards."""
         tx, po, a, o = t.ledger_transactions, t.postings, t.accounts, t.outlets
+        taken_onto = (
+            (TransactionKind.TOP_UP.value, AccountPurpose.MEMBER_WALLET.value),
+            (TransactionKind.GIFT_CARD_SALE.value, AccountPurpose.GIFT_CARD.value),
+        )
         rows = await self.connection.execute(
-            select(tx.c.id, tx.c.recorded_at, o.c.name.label("outlet_name"), func.sum(po.c.amount).label("amount"))
+            select(
+                tx.c.id,
+                tx.c.kind,
+                tx.c.recorded_at,
+                tx.c.cashier_login,
+                o.c.name.label("outlet_name"),
+                func.sum(po.c.amount).label("amount"),
+            )
             .join(po, po.c.tx_id == tx.c.id)
             .join(a, a.c.id == po.c.account_id)
             .join(o, o.c.id == tx.c.outlet_id)
@@ -358,14 +381,21 @@ class SqlDailyReportsUnitOfWork(CoreAuditTrail):
                 tx.c.outlet_id.in_(list(outlet_ids)),
                 tx.c.recorded_at >= first,
                 tx.c.recorded_at < last,
-                tx.c.kind == TransactionKind.TOP_UP.value,
-                a.c.purpose == AccountPurpose.MEMBER_WALLET.value,
+                or_(*(and_(tx.c.kind == kind, a.c.purpose == purpose) for kind, purpose in taken_onto)),
             )
-            .group_by(tx.c.id, tx.c.recorded_at, o.c.name)
+            .group_by(tx.c.id, tx.c.kind, tx.c.recorded_at, tx.c.cashier_login, o.c.name)
         )
         return [
             DayTransaction(
-                t.as_utc(row.recorded_at), row.outlet_name, None, "top_up", str(row.id), 0, int(row.amount), 0, 0
+                t.as_utc(row.recorded_at),
+                row.outlet_name,
+                row.cashier_login,
+                row.kind,
+                str(row.id),
+                0,
+                int(row.amount),
+                0,
+                0,
             )
             for row in rows
         ]

@@ -119,7 +119,7 @@ async def sell(request: Request, me: Cashier) -> Response:
         key = read_key(till, form)
         cashier = await services.web_terminal.cashier_login(me.cashier_id or 0)
         intent = {"amount": amount, "with_pin": bool(pin), "cashier": cashier}
-        asked = GiftCardRequest(amount, pin=pin or None)
+        asked = GiftCardRequest(amount, pin=pin or None, cashier=cashier)
         await services.gift_cards.sell(till.ctx, asked, key, _hash("gift card sale", intent))
     except errors.DomainError as error:
         field = _SELL_FIELDS.get(error.field or "", "form")

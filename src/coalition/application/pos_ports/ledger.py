@@ -75,7 +75,14 @@ class LedgerPort(Protocol):
         expected_version: int | None = None,
     ) -> bool: ...
     async def post(
-        self, network_id: int, tx: Transaction, outlet_id: int | None, occurred_at: datetime, now: datetime
+        self,
+        network_id: int,
+        tx: Transaction,
+        outlet_id: int | None,
+        occurred_at: datetime,
+        now: datetime,
+        *,
+        cashier_login: str | None = None,  # who took the money at the till (a top-up, a gift card's sale)
     ) -> int: ...
     async def apply_lots(
         self, tx_id: int, account_id: int, takes: Sequence[LotTake], new_lots: Sequence[NewLot]

@@ -175,7 +175,7 @@ class Purchases:
                 if support.gift_cards is None:
                     raise RuntimeError("gift cards sold without the gift cards' service")
                 await support.gift_cards.create(
-                    uow, ctx.network_id, program.currency, card, ctx.partner_id, ctx.outlet_id
+                    uow, ctx.network_id, program.currency, card, ctx.partner_id, ctx.outlet_id, purchase.cashier
                 )
             if decision.new_tier is not None:
                 await uow.set_member_labels(member.member_id, tier=decision.new_tier, segments=None)

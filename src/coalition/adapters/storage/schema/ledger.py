@@ -53,6 +53,8 @@ ledger_transactions = Table(
     Column("memo", String(200), nullable=False),
     Column("occurred_at", Timestamp, nullable=False),
     Column("recorded_at", Timestamp, nullable=False),
+    # who took the money at the till, for a top-up or a gift card's sale (a purchase's cashier is on its row)
+    Column("cashier_login", String(100), nullable=True),
     Index("ix_ledger_transactions_network_recorded", "network_id", "recorded_at"),
 )
 
