@@ -157,6 +157,29 @@ async def test_five_wrong_pins_stop_pin_checks_for_fifteen_minutes(park):
         assert "4 attempt(s) left" in assert_problem(again, 422, "invalid-input", "pin")["detail"]
 
 
+async def test_right_pins_at_once_never_stop_the_card_and_guesses_at_once_stay_within_five(park):
+    """Eight enquiries with the right PIN at once: each is 200, or a 429 for a second while five checks are under
+    way — never the 15-minute stop, which only wrong PINs cause. Eight wrong PINs at once try at most five."""
+    services, _ = park
+    async with client(services) as http:
+        _, keys, _ = await water_park(services)
+        number = (await _sell(http, keys["Tickets"], {"amount": "500.00", "pin": "2580"})).json()["number"]
+        url, cafe = f"/v1/gift-cards/{number}", auth(keys["Cafe"])
+        right = await asyncio.gather(*(http.get(url, headers=cafe | {"Gift-Card-PIN": "2580"}) for _ in range(8)))
+        statuses = [answer.status_code for answer in right]
+        assert set(statuses) <= {200, 429} and statuses.count(200) >= 1, statuses
+        for busy in (answer for answer in right if answer.status_code == 429):
+            assert busy.headers["Retry-After"] == "1" and "under way" in busy.json()["detail"]
+        after = await http.get(url, headers=cafe | {"Gift-Card-PIN": "2580"})
+        assert after.status_code == 200 and after.json()["balance"] == "500.00"
+
+        wrong = await asyncio.gather(*(http.get(url, headers=cafe | {"Gift-Card-PIN": "1111"}) for _ in range(8)))
+        assert [answer.status_code for answer in wrong].count(422) <= 4  # the fifth wrong one stops the card
+        assert all(answer.status_code in (422, 429) for answer in wrong)
+        stopped = await http.get(url, headers=cafe | {"Gift-Card-PIN": "2580"})
+        assert "stopped until" in assert_problem(stopped, 429, "too-many-attempts", "pin")["detail"]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

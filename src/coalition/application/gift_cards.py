@@ -32,15 +32,16 @@ from coalition.domain.errors import Conflict, InvalidInput, RateLimited
 from coalition.domain.gift_cards import (
     GiftCard,
     GiftCardStatus,
-    after_wrong_pin,
+    PinAttempts,
+    counted_wrong_pin,
     generate_number,
     normalize_number,
     not_found,
     parse_pin,
     parse_valid_days,
     require_amount,
-    require_pin_check_allowed,
     require_usable,
+    reserve_pin_check,
     sale_transaction,
     wrong_pin,
 )
@@ -290,14 +291,21 @@ class GiftCards:
             locked = await uow.gift_card_by_id(card.id, lock=True)
             if locked is None:
                 raise not_found(normalized, field=field)
-            require_pin_check_allowed(locked, now, field=pin_field)
-            attempts = after_wrong_pin(locked, now)
-            await uow.record_pin_attempts(card.id, attempts.failed, attempts.locked_until)
+            counted = reserve_pin_check(locked, now, field=pin_field)
+            await uow.record_pin_attempts(card.id, counted, None)
         check: Callable[[str, str], bool] = password_matches
         if await anyio.to_thread.run_sync(check, card.pin_hash, typed, limiter=self._pin_checks):
             async with self.unit_of_work() as uow:
                 await uow.record_pin_attempts(card.id, 0, None)
             return locked
+        async with self.unit_of_work() as uow:  # the count as it is now: other checks may have ended meanwhile
+            current = await uow.gift_card_by_id(card.id, lock=True)
+            if current is not None and current.pin_locked_until is not None and now < current.pin_locked_until:
+                attempts = PinAttempts(0, current.pin_locked_until)  # another wrong PIN stopped it meanwhile
+            else:  # a right PIN meanwhile cleared the count: this wrong one still counts
+                failed = max(current.failed_pin_attempts if current is not None else counted, 1)
+                attempts = counted_wrong_pin(failed, now)
+                await uow.record_pin_attempts(card.id, attempts.failed, attempts.locked_until)
         raise wrong_pin(locked, attempts, field=pin_field)
 
     # --- idempotency (as PosService.maybe_idempotent, on this unit of work) --------------------------------------

@@ -152,10 +152,28 @@ class PinAttempts:
 
 def after_wrong_pin(card: GiftCard, now: datetime) -> PinAttempts:
     """One more wrong PIN: the fifth in a row stops PIN checks for PIN_LOCK and starts the count afresh."""
-    failed = card.failed_pin_attempts + 1
+    return counted_wrong_pin(card.failed_pin_attempts + 1, now)
+
+
+def counted_wrong_pin(failed: int, now: datetime) -> PinAttempts:
+    """A PIN found wrong, `failed` counting it: the fifth stops PIN checks for PIN_LOCK and starts the count afresh."""
     if failed >= MAX_PIN_ATTEMPTS:
         return PinAttempts(0, now + PIN_LOCK)
     return PinAttempts(failed, None)
+
+
+def reserve_pin_check(card: GiftCard, now: datetime, *, field: str = "pin") -> int:
+    """The card's count with one more check in it: a check counts as wrong until argon2 proves it right, so checks
+    at once cannot try more than MAX_PIN_ATTEMPTS PINs. While that many are counted (wrong, or still being checked)
+    the next is refused for a second (429) — without stopping the card: only a wrong PIN does that."""
+    require_pin_check_allowed(card, now, field=field)
+    if card.failed_pin_attempts >= MAX_PIN_ATTEMPTS:
+        raise TooManyAttempts(
+            f"{MAX_PIN_ATTEMPTS} PIN checks of gift card {card.number} are under way or wrong: try again in a second",
+            field=field,
+            retry_after_seconds=1,
+        )
+    return card.failed_pin_attempts + 1
 
 
 def wrong_pin(card: GiftCard, attempts: PinAttempts, *, field: str = "pin") -> InvalidInput | TooManyAttempts:
