@@ -47,7 +47,13 @@ async def _day(services: Services) -> dict[str, Any]:
         }
         paid = await http.post("/v1/purchases", json=body, headers=auth(net.cafe_key, new_key()))
         assert paid.status_code == 201, paid.text
-    return {"shop_card": shop_card, "cafe_card": cafe_card, "network_id": net.ref.id}
+    return {
+        "shop_card": shop_card,
+        "cafe_card": cafe_card,
+        "network_id": net.ref.id,
+        "cafe_key": net.cafe_key,
+        "purchase_ids": [paid.json()["id"]],
+    }
 
 
 def _card_rows(html: str) -> dict[str, list[str]]:
@@ -148,3 +154,20 @@ async def test_an_owner_sees_their_outlets_cards_and_changes_nothing(services: S
         assert (await sign_in_console(http, "shop", "shop", "shop-secret-1")).status_code == 303
         cards = _card_rows((await http.get("/console/gift-cards")).text)  # the shop sold one; nothing taken there
         assert set(cards) == {day["shop_card"]} and cards[day["shop_card"]][3] == rub(0)
+
+
+async def test_what_a_card_spent_is_net_of_the_refunds_that_put_money_back(services: Services) -> None:
+    """The café refunds 25.00 of the 50.00 check: half of the card's 40.00 goes back onto it, so the card has spent
+    20.00 and holds 80.00."""
+    day = await _day(services)
+    async with client(services) as http:
+        assert (await sign_in_console(http, "shop", "admin", "admin-secret-1")).status_code == 303
+        purchases = await http.get("/console/gift-cards")
+        assert _card_rows(purchases.text)[day["shop_card"]][3] == rub(4000)
+        [purchase_id] = day["purchase_ids"]
+        refund = await http.post(
+            f"/v1/purchases/{purchase_id}/refunds", json={"amount": "25.00"}, headers=auth(day["cafe_key"], new_key())
+        )
+        assert refund.status_code == 201, refund.text
+        page = await http.get("/console/gift-cards")
+        assert _card_rows(page.text)[day["shop_card"]][:4] == ["active", rub(8000), rub(10000), rub(2000)]

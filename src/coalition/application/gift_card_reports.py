@@ -49,7 +49,7 @@ class GiftCardRow:
     has_pin: bool
     seller_partner: str | None  # None: the administrator issued it
     seller_outlet: str | None
-    spent_minor: int  # taken from it by purchases (at the scope partner's outlets, when scoped)
+    spent_minor: int  # taken from it by purchases less refunds of them (at the scope partner's outlets, when scoped)
 
     @property
     def issued(self) -> bool:

@@ -26,8 +26,8 @@ class SqlGiftCardReportsUnitOfWork:
         g, p, tx = t.gift_cards, t.postings, t.ledger_transactions
         taken_where: list[ColumnElement[bool]] = [
             tx.c.network_id == network_id,
-            tx.c.kind == TransactionKind.PURCHASE.value,
-            p.c.amount < 0,
+            # what purchases took from a card, less what refunds of them put back
+            tx.c.kind.in_([TransactionKind.PURCHASE.value, TransactionKind.REFUND.value]),
         ]
         if search.partner_id is not None:
             own = select(t.outlets.c.id).where(t.outlets.c.partner_id == search.partner_id)
