@@ -234,6 +234,14 @@ async def test_a_sale_paid_in_part_by_a_gift_card_and_its_refusals(services: Ser
         assert (await table_counts(services))["purchases"] == before["purchases"]
         # refunded whole at the terminal: the card's share back on it (the card was spent: it can pay again)
         today = await http.get("/terminal/today")
+        # the cashier's drawer: 150.00 paid at the till + the card's 100.00 she sold; the card's payment is apart
+        figures = ("total-paid", "total-prepaid", "total-taken", "total-cash")
+        assert [_fact(today, name) for name in figures] == [
+            rub("150.00"),
+            rub("100.00"),
+            f"1 · {rub('100.00')}",
+            rub("250.00"),
+        ]
         purchase_id = re.search(r'href="/terminal/purchases/([^"/]+)/refund"', today.text).group(1)  # type: ignore[union-attr]
         form = await http.get(f"/terminal/purchases/{purchase_id}/refund")
         refunded = await http.post(
@@ -242,5 +250,7 @@ async def test_a_sale_paid_in_part_by_a_gift_card_and_its_refusals(services: Ser
         assert refunded.status_code == 303, refunded.text
         done = await http.get(refunded.headers["location"])
         assert _fact(done, "to-gift-card-1") == rub("100.00") and f"Returned to gift card {number}" in done.text
+        after_refund = await http.get("/terminal/today")
+        assert _fact(after_refund, "total-cash") == rub("100.00")  # 150.00 handed back: the card's sale is left
         api = await http.get(f"/v1/gift-cards/{number}", headers=auth(net.shop_key) | {"Gift-Card-PIN": "4321"})
         assert api.json()["balance"] == "100.00" and api.json()["status"] == "active"

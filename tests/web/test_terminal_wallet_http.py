@@ -202,6 +202,8 @@ async def test_a_sale_paid_in_part_by_the_wallet_then_refunded_into_it(services:
 
         # the whole first purchase refunded: 60.00 back into the wallet, 190.00 handed back at the till
         today = await http.get("/terminal/today")
+        assert (_fact(today, "total-paid"), _fact(today, "total-prepaid")) == (rub("190.00"), rub("60.00"))
+        assert _fact(today, "total-cash") == rub("190.00")  # the top-up was the till's API call, named no cashier
         [purchase_id] = _REFUND.findall(today.text)
         form = await http.get(f"/terminal/purchases/{purchase_id}/refund")
         refund_key = _key(form)

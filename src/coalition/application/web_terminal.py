@@ -40,6 +40,11 @@ class DayPurchase:
     amount_due_minor: int
     points_earned: int
     refunded_minor: int  # the refunds of it so far, measured on the check total
+    prepaid_minor: int = 0  # what the member's wallet and gift cards paid of the amount due: not money at the till
+
+    @property
+    def paid_at_till_minor(self) -> int:
+        return self.amount_due_minor - self.prepaid_minor
 
     @property
     def refundable_minor(self) -> int:
@@ -59,6 +64,15 @@ class DayRefund:
 
 
 @dataclass(frozen=True, slots=True)
+class TillTaking:
+    """Money the cashier took at the till onto a card: a top-up of a member's wallet, or a gift card sold."""
+
+    kind: str  # "top_up" | "gift_card_sale"
+    recorded_at: datetime
+    amount_minor: int
+
+
+@dataclass(frozen=True, slots=True)
 class DayTotals:
     checks: int
     check_minor: int
@@ -67,6 +81,23 @@ class DayTotals:
     points_earned: int
     refunded_minor: int
     money_back_minor: int = 0  # given back by this cashier on the day (refunds of any day's purchases)
+    prepaid_minor: int = 0  # paid from wallets and gift cards: money taken before, not at the till today
+    takings: int = 0  # top-ups and gift cards sold by this cashier
+    taken_minor: int = 0
+
+    @property
+    def paid_at_till_minor(self) -> int:
+        return self.amount_due_minor - self.prepaid_minor
+
+    @property
+    def cash_in_hand_minor(self) -> int:
+        """What this cashier's drawer should hold from the day: paid at the till + taken onto cards − given back."""
+        return self.paid_at_till_minor + self.taken_minor - self.money_back_minor
+
+    @property
+    def has_prepaid(self) -> bool:
+        """Whether money on the card moved: the screen then shows it and the cash in hand."""
+        return bool(self.prepaid_minor or self.takings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +105,7 @@ class CashierDay:
     day: date
     purchases: tuple[DayPurchase, ...]
     refunds: tuple[DayRefund, ...] = ()
+    takings: tuple[TillTaking, ...] = ()
 
     @property
     def totals(self) -> DayTotals:
@@ -86,6 +118,9 @@ class CashierDay:
             points_earned=sum(p.points_earned for p in rows),
             refunded_minor=sum(p.refunded_minor for p in rows),
             money_back_minor=sum(refund.money_back_minor for refund in self.refunds),
+            prepaid_minor=sum(p.prepaid_minor for p in rows),
+            takings=len(self.takings),
+            taken_minor=sum(taking.amount_minor for taking in self.takings),
         )
 
 
@@ -109,6 +144,12 @@ class WebTerminalUnitOfWork(Protocol):
         self, outlet_id: int, cashier_login: str, start: datetime, end: datetime
     ) -> list[DayRefund]:
         """The refunds the cashier made at the outlet, recorded in [start, end), oldest first."""
+        ...
+
+    async def cashier_takings(
+        self, outlet_id: int, cashier_login: str, start: datetime, end: datetime
+    ) -> list[TillTaking]:
+        """The top-ups and gift cards the cashier took money for at the outlet, recorded in [start, end)."""
         ...
 
     async def outlet_purchase(self, outlet_id: int, purchase_id: str) -> OutletPurchase | None: ...
@@ -153,7 +194,8 @@ class WebTerminal:
             first, last = start.astimezone(UTC), end.astimezone(UTC)
             rows = await uow.cashier_purchases(ctx.outlet_id, cashier_login, first, last)
             refunds = await uow.cashier_refunds(ctx.outlet_id, cashier_login, first, last)
-        return CashierDay(chosen, tuple(rows), tuple(refunds))
+            takings = await uow.cashier_takings(ctx.outlet_id, cashier_login, first, last)
+        return CashierDay(chosen, tuple(rows), tuple(refunds), tuple(takings))
 
     async def outlet_purchase(self, ctx: TerminalContext, purchase_id: str) -> OutletPurchase:
         """A purchase made at the terminal's outlet; another outlet's purchase is not found here."""

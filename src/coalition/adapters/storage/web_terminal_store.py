@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
 from coalition.application.ports import StoredResponse
-from coalition.application.web_terminal import DayPurchase, DayRefund, OutletPurchase, ProgramTerms
+from coalition.application.web_terminal import DayPurchase, DayRefund, OutletPurchase, ProgramTerms, TillTaking
+from coalition.domain.ledger import AccountPurpose, TransactionKind
 
 _utc = t.as_utc
 
@@ -83,6 +84,32 @@ class SqlWebTerminalUnitOfWork:
             for row in await self.connection.execute(query)
         ]
 
+    async def cashier_takings(
+        self, outlet_id: int, cashier_login: str, start: datetime, end: datetime
+    ) -> list[TillTaking]:
+        tx, po, a = t.ledger_transactions, t.postings, t.accounts
+        taken_onto = (
+            (TransactionKind.TOP_UP.value, AccountPurpose.MEMBER_WALLET.value),
+            (TransactionKind.GIFT_CARD_SALE.value, AccountPurpose.GIFT_CARD.value),
+        )
+        query = (
+            select(tx.c.id, tx.c.kind, tx.c.recorded_at, func.sum(po.c.amount).label("amount"))
+            .join(po, po.c.tx_id == tx.c.id)
+            .join(a, a.c.id == po.c.account_id)
+            .where(
+                tx.c.outlet_id == outlet_id,
+                tx.c.cashier_login == cashier_login,
+                tx.c.recorded_at >= _utc(start),
+                tx.c.recorded_at < _utc(end),
+                or_(*(and_(tx.c.kind == kind, a.c.purpose == purpose) for kind, purpose in taken_onto)),
+            )
+            .group_by(tx.c.id, tx.c.kind, tx.c.recorded_at)
+            .order_by(tx.c.recorded_at, tx.c.id)
+        )
+        return [
+            TillTaking(row.kind, _utc(row.recorded_at), int(row.amount)) for row in await self.connection.execute(query)
+        ]
+
     async def outlet_purchase(self, outlet_id: int, purchase_id: str) -> OutletPurchase | None:
         p = t.purchases
         query = _purchases().where(p.c.outlet_id == outlet_id, p.c.id == purchase_id)
@@ -105,6 +132,19 @@ class SqlWebTerminalUnitOfWork:
         return StoredResponse(row.request_hash, int(row.status_code), json.loads(row.response))
 
 
+def _prepaid_paid(tx_id: Any) -> Any:
+    """What a purchase's wallet and gift-card postings took (0 when none): money paid before, not at the till."""
+    po, a = t.postings, t.accounts
+    prepaid = [AccountPurpose.MEMBER_WALLET.value, AccountPurpose.GIFT_CARD.value]
+    return -func.coalesce(
+        select(func.sum(po.c.amount))
+        .join(a, a.c.id == po.c.account_id)
+        .where(po.c.tx_id == tx_id, a.c.purpose.in_(prepaid))
+        .scalar_subquery(),
+        0,
+    )
+
+
 def _purchases() -> Any:
     """Purchases with the card presented and what their refunds took back so far."""
     p, c, r = t.purchases, t.cards, t.refunds
@@ -123,6 +163,7 @@ def _purchases() -> Any:
         p.c.amount_due_minor,
         p.c.points_earned,
         func.coalesce(refunded.c.refunded_minor, 0).label("refunded_minor"),
+        _prepaid_paid(p.c.tx_id).label("prepaid_minor"),
     ).select_from(p.outerjoin(c, c.c.id == p.c.card_id).outerjoin(refunded, refunded.c.purchase_id == p.c.id))
 
 
@@ -137,6 +178,7 @@ def _day_purchase(row: Any) -> DayPurchase:
         amount_due_minor=int(row.amount_due_minor),
         points_earned=int(row.points_earned),
         refunded_minor=int(row.refunded_minor),
+        prepaid_minor=int(row.prepaid_minor),
     )
 
 
