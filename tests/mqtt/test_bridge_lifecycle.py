@@ -1,0 +1,127 @@
+"""The bridge's life: it comes back by itself when its broker restarts, holds at most its bound of messages at once,
+and on stop lets the messages in hand finish and their answers go out. A broker of the test's own (mosquitto on a
+free port) is stopped and started; the shared one on 1883 is never touched."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from coalition.adapters.mqtt.bridge import Bridge
+from coalition.adapters.mqtt.device_client import MqttDeviceClient
+from coalition.adapters.mqtt.protocol import Answer, Call
+from tests.mqtt.conftest import BROKER_HOST, BROKER_PORT, require_broker, start_bridge, unique_code
+
+pytestmark = pytest.mark.anyio
+
+
+class SlowEcho:
+    """A forward that answers after a pause, counting how many calls it holds at once."""
+
+    def __init__(self, pause_seconds: float) -> None:
+        self.pause_seconds, self.now, self.most = pause_seconds, 0, 0
+
+    async def __call__(self, call: Call) -> Answer:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        try:
+            await asyncio.sleep(self.pause_seconds)
+            return Answer(call.message_id, 200, {"path": call.path})
+        finally:
+            self.now -= 1
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class OwnBroker:
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.config = directory / "mosquitto.conf"
+        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.process = subprocess.Popen([binary, "-c", str(self.config)], stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture()
+def own_broker(tmp_path: Path) -> Iterator[OwnBroker]:
+    if not (shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()):
+        pytest.skip("no mosquitto binary to run a broker of the test's own")
+    broker = OwnBroker(tmp_path)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+async def test_the_bridge_reconnects_when_its_broker_comes_back(own_broker: OwnBroker) -> None:
+    code = unique_code()
+    bridge = Bridge(SlowEcho(0), "127.0.0.1", own_broker.port, network=code)
+    task = await start_bridge(bridge)
+    try:
+        async with MqttDeviceClient(code, "d1", "k", "127.0.0.1", own_broker.port) as device:
+            assert (await device.call("config")).body == {"path": "/v1/devices/me"}
+        own_broker.stop()
+        async with asyncio.timeout(10):
+            while bridge.ready.is_set():
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(1.5)  # a few refused attempts while the broker is away
+        assert not task.done()
+        own_broker.start()
+        await asyncio.wait_for(bridge.ready.wait(), 40)
+        assert bridge.connections == 2
+        async with MqttDeviceClient(code, "d1", "k", "127.0.0.1", own_broker.port) as device:
+            reply = await device.call("capture", path={"hold": "h-1"})
+            assert reply.body == {"path": "/v1/devices/holds/h-1/capture"}
+    finally:
+        bridge.stop()
+        await asyncio.wait_for(task, 10)
+
+
+async def test_a_stopping_bridge_answers_the_messages_in_hand_and_holds_at_most_its_bound() -> None:
+    require_broker()
+    code, slow = unique_code(), SlowEcho(0.5)
+    bridge = Bridge(slow, BROKER_HOST, BROKER_PORT, network=code, concurrency=4)
+    task = await start_bridge(bridge)
+    async with MqttDeviceClient(code, "d1", "k", BROKER_HOST, BROKER_PORT, attempts=1) as device:
+        calls = [asyncio.create_task(device.call("member", path={"member": f"m{i}"})) for i in range(10)]
+        async with asyncio.timeout(10):
+            while slow.now < 4:
+                await asyncio.sleep(0.02)
+        bridge.stop()
+        await asyncio.wait_for(task, 10)
+        done, pending = await asyncio.wait(calls, timeout=3)
+        answered = [call.result() for call in done if call.exception() is None]
+        assert len(answered) >= 4  # the four in hand when it stopped
+        assert all(reply.status == 200 for reply in answered)
+        assert slow.most == 4
+        for call in pending:
+            call.cancel()
