@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
+import subprocess
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +77,53 @@ async def bridged(services: Services) -> AsyncIterator[Bridged]:
         bridge.stop()
         await asyncio.wait_for(task, 40)
         await forward.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class OwnBroker:
+    """A mosquitto of the test's own on a free port, with the configuration lines given (anonymous by default)."""
+
+    def __init__(self, directory: Path, lines: tuple[str, ...] = ("allow_anonymous true",)) -> None:
+        self.port = free_port()
+        self.config = directory / "mosquitto.conf"
+        # as root, mosquitto would drop to its own user, who cannot read the test's files
+        user = ("user root",) if os.geteuid() == 0 else ()
+        text = "\n".join((f"listener {self.port} 127.0.0.1", "persistence false", *user, *lines))
+        self.config.write_text(text + "\n")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        log = self.config.with_suffix(".log").open("ab")
+        self.process = subprocess.Popen([binary, "-c", str(self.config)], stdout=log, stderr=log)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"mosquitto did not start: {self.config.with_suffix('.log').read_text()}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture()
+def own_broker(tmp_path: Path) -> Iterator[OwnBroker]:
+    if not (shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()):
+        pytest.skip("no mosquitto binary to run a broker of the test's own")
+    broker = OwnBroker(tmp_path)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()

@@ -5,19 +5,13 @@ free port) is stopped and started; the shared one on 1883 is never touched."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from coalition.adapters.mqtt.bridge import Bridge
 from coalition.adapters.mqtt.device_client import MqttDeviceClient
 from coalition.adapters.mqtt.protocol import Answer, Call
-from tests.mqtt.conftest import BROKER_HOST, BROKER_PORT, require_broker, start_bridge, unique_code
+from tests.mqtt.conftest import BROKER_HOST, BROKER_PORT, OwnBroker, require_broker, start_bridge, unique_code
 
 pytestmark = pytest.mark.anyio
 
@@ -36,50 +30,6 @@ class SlowEcho:
             return Answer(call.message_id, 200, {"path": call.path})
         finally:
             self.now -= 1
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class OwnBroker:
-    def __init__(self, directory: Path) -> None:
-        self.port = free_port()
-        self.config = directory / "mosquitto.conf"
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.process = subprocess.Popen([binary, "-c", str(self.config)], stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
-
-
-@pytest.fixture()
-def own_broker(tmp_path: Path) -> Iterator[OwnBroker]:
-    if not (shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()):
-        pytest.skip("no mosquitto binary to run a broker of the test's own")
-    broker = OwnBroker(tmp_path)
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.stop()
 
 
 async def test_the_bridge_reconnects_when_its_broker_comes_back(own_broker: OwnBroker) -> None:

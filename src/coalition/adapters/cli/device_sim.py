@@ -41,6 +41,10 @@ def simulate(
     server: Annotated[str, typer.Option(help="the API (--via http)")] = DEFAULT_SERVER,
     broker: BrokerOption = DEFAULT_BROKER,
     timeout: Annotated[float, typer.Option(min=0.1, help="seconds to wait for an answer before sending again")] = 10,
+    username: Annotated[str | None, typer.Option(envvar="COALITION_MQTT_USERNAME", help="broker login")] = None,
+    password: Annotated[
+        str | None, typer.Option(envvar="COALITION_MQTT_PASSWORD", help="broker password (from the environment)")
+    ] = None,
 ) -> None:
     """Behave like the machine, printing each answer; exit 1 when a customer was refused."""
     from coalition.adapters.mqtt.device_client import DeviceClient, HttpDeviceClient, MqttDeviceClient, Reply
@@ -68,7 +72,10 @@ def simulate(
         if via == "mqtt":
             host, port = parse_broker(broker)
             assert network is not None and device is not None
-            async with MqttDeviceClient(network, device, key, host, port, timeout_seconds=timeout) as client:
+            over_mqtt = MqttDeviceClient(
+                network, device, key, host, port, timeout_seconds=timeout, username=username, password=password
+            )
+            async with over_mqtt as client:
                 return await Simulator(client, machine, report).run(count)
         async with HttpDeviceClient.to_server(server, key) as client:
             return await Simulator(client, machine, report).run(count)

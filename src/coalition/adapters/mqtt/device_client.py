@@ -66,10 +66,15 @@ class MqttDeviceClient:
         *,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         attempts: int = DEFAULT_ATTEMPTS,
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
         self.network, self.device, self.key = network, device, key
         self.timeout_seconds, self.attempts = timeout_seconds, attempts
-        self.client = aiomqtt.Client(host, port, identifier=f"device-{uuid.uuid4().hex[:12]}", clean_session=True)
+        identifier = f"device-{device}-{uuid.uuid4().hex[:8]}"
+        self.client = aiomqtt.Client(
+            host, port, identifier=identifier, clean_session=True, username=username, password=password
+        )
         self.waiting: dict[str, asyncio.Future[Reply]] = {}
         self.errors: asyncio.Queue[Reply] = asyncio.Queue()  # answers on .../res/error
         self.replies: list[Reply] = []  # every answer received, repeats included
