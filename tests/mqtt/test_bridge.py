@@ -10,9 +10,10 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from coalition.adapters.mqtt.bridge import Bridge
 from coalition.adapters.mqtt.protocol import MAX_PAYLOAD_BYTES
 from coalition.adapters.storage.verify import verify
-from tests.mqtt.conftest import Bridged
+from tests.mqtt.conftest import BROKER_HOST, BROKER_PORT, Bridged, start_bridge
 from tests.support import client, enrol, new_key
 
 pytestmark = pytest.mark.anyio
@@ -183,3 +184,27 @@ async def test_the_bridge_answers_only_its_network_and_leaves_other_topics_alone
         device.timeout_seconds, device.attempts = 0.5, 1
         with pytest.raises(TimeoutError):
             await device.call("member", path={"member": CARD})
+
+
+async def test_a_retained_request_is_carried_out_live_and_never_again_by_a_later_bridge(bridged: Bridged) -> None:
+    """The broker hands a retained message to every later subscriber, at any time: a bridge that subscribes later
+    (a restart) ignores it instead of answering a request the device gave up on long ago."""
+    await enrolled(bridged)
+    async with bridged.device(bridged.network.shop_key) as device:
+        topic = device_topic(bridged, "wallet-top-up")
+        payload = device.message("retained-1", {"customer": CARD, "amount": "10.00"})
+        await device.client.publish(topic, payload, qos=1, retain=True)
+        try:
+            async with asyncio.timeout(10):
+                while not [reply for reply in device.replies if reply.id == "retained-1"]:
+                    await asyncio.sleep(0.05)
+            later = Bridge(bridged.bridge.forward, BROKER_HOST, BROKER_PORT, network=bridged.network.ref.code)
+            task = await start_bridge(later)
+            await asyncio.sleep(1)
+            later.stop()
+            await task
+            assert len([reply for reply in device.replies if reply.id == "retained-1"]) == 1
+            wallet = await device.call("wallet", path={"member": CARD})
+            assert wallet.body["balance"] == "10.00"
+        finally:
+            await device.client.publish(topic, b"", qos=1, retain=True)  # the broker forgets it

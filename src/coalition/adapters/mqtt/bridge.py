@@ -159,6 +159,9 @@ class Bridge:
 
     async def _listen(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
+            if message.retain:  # kept by the broker from some time before: as stale as a queued request
+                log.warning("retained request on %s ignored (devices publish requests without retain)", message.topic)
+                continue
             await self.slots.acquire()  # at the bound, stop reading: the broker holds the rest
             payload = message.payload if isinstance(message.payload, bytes | bytearray) else b""
             task = asyncio.create_task(self._handle(client, str(message.topic), bytes(payload)))
