@@ -8,10 +8,18 @@ import asyncio
 
 import pytest
 
-from coalition.adapters.mqtt.bridge import Bridge
+from coalition.adapters.mqtt.bridge import Bridge, HttpForward
 from coalition.adapters.mqtt.device_client import MqttDeviceClient
 from coalition.adapters.mqtt.protocol import Answer, Call
-from tests.mqtt.conftest import BROKER_HOST, BROKER_PORT, OwnBroker, require_broker, start_bridge, unique_code
+from tests.mqtt.conftest import (
+    BROKER_HOST,
+    BROKER_PORT,
+    OwnBroker,
+    free_port,
+    require_broker,
+    start_bridge,
+    unique_code,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -75,3 +83,21 @@ async def test_a_stopping_bridge_answers_the_messages_in_hand_and_holds_at_most_
         assert slow.most == 4
         for call in pending:
             call.cancel()
+
+
+async def test_a_server_out_of_reach_is_a_503_to_try_again() -> None:
+    """`coalition mqtt --server URL` with the server down: the device is told to send the same message again."""
+    require_broker()
+    code = unique_code()
+    forward = HttpForward.to_server(f"http://127.0.0.1:{free_port()}")
+    bridge = Bridge(forward, BROKER_HOST, BROKER_PORT, network=code)
+    task = await start_bridge(bridge)
+    try:
+        async with MqttDeviceClient(code, "d1", "k", BROKER_HOST, BROKER_PORT) as device:
+            reply = await device.call("use", {"customer": "1"})
+        assert reply.status == 503, reply
+        assert reply.body["type"] == "https://coalition.dev/problems/server-unavailable"
+    finally:
+        bridge.stop()
+        await asyncio.wait_for(task, 10)
+        await forward.close()
