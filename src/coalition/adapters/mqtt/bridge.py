@@ -6,9 +6,10 @@ or the device's retry with the same id) gets the stored answer of the first and 
 
 The bridge's session is clean on purpose: requests published while no bridge listens are not queued by the broker
 to be carried out hours later, after the device gave up and told the customer so; the device retries with the same
-id while it still wants the answer. Messages are handled concurrently up to a bound (the semaphore holds reading
-back from the broker); the connection is re-opened with a growing pause; `stop()` lets the messages in hand finish
-and their answers go out before it disconnects.
+id while it still wants the answer. Messages are handled concurrently up to a bound (a semaphore), and a bounded
+number wait behind them (past it a message is dropped and its device's retry brings it back); the connection is
+re-opened with a growing pause; `stop()` lets the messages in hand finish and their answers go out before it
+disconnects.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ DEFAULT_CONCURRENCY = 32
 FIRST_PAUSE_SECONDS = 0.5
 LONGEST_PAUSE_SECONDS = 30.0
 DRAIN_SECONDS = 30.0  # at most this long for the messages in hand at shutdown
+# received but not yet in hand; past it a message is dropped (and logged) — its device sends it again
+MAX_WAITING_MESSAGES = 10_000
 HTTP_TIMEOUT_SECONDS = 30.0
 
 
@@ -124,6 +127,7 @@ class Bridge:
                     clean_session=True,
                     username=self.username,
                     password=self.password,
+                    max_queued_incoming_messages=MAX_WAITING_MESSAGES,
                 ) as client:
                     await client.subscribe(self.topic, qos=1)
                     self.connections += 1
@@ -162,7 +166,7 @@ class Bridge:
             if message.retain:  # kept by the broker from some time before: as stale as a queued request
                 log.warning("retained request on %s ignored (devices publish requests without retain)", message.topic)
                 continue
-            await self.slots.acquire()  # at the bound, stop reading: the broker holds the rest
+            await self.slots.acquire()  # at the bound, stop taking messages: they wait (up to MAX_WAITING_MESSAGES)
             payload = message.payload if isinstance(message.payload, bytes | bytearray) else b""
             task = asyncio.create_task(self._handle(client, str(message.topic), bytes(payload)))
             self.in_hand.add(task)
@@ -173,8 +177,13 @@ class Bridge:
         self.slots.release()
 
     async def _drain(self) -> None:
-        if self.in_hand:
-            await asyncio.wait(set(self.in_hand), timeout=DRAIN_SECONDS)
+        if not self.in_hand:
+            return
+        _, late = await asyncio.wait(set(self.in_hand), timeout=DRAIN_SECONDS)
+        for task in late:  # its device asks again and gets the stored answer, if the request went through
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
 
     async def _handle(self, client: aiomqtt.Client, topic: str, payload: bytes) -> None:
         route = parse_topic(topic)
@@ -182,6 +191,7 @@ class Bridge:
             return  # not a request topic (a misdirected publish): nobody to answer
         try:
             answer = await self.answer(route, payload)
+            log.debug("%s/%s %s → %s", route.network, route.device, route.operation, answer.status)
             await client.publish(route.answer_topic(answer.topic_operation(route.operation)), answer.payload(), qos=1)
         except aiomqtt.MqttError as error:  # the device asks again with the same id and gets the stored answer
             log.warning("answer to %s not sent: %s", topic, error)
