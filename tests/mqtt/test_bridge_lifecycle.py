@@ -28,9 +28,10 @@ class SlowEcho:
     """A forward that answers after a pause, counting how many calls it holds at once."""
 
     def __init__(self, pause_seconds: float) -> None:
-        self.pause_seconds, self.now, self.most = pause_seconds, 0, 0
+        self.pause_seconds, self.now, self.most, self.calls = pause_seconds, 0, 0, 0
 
     async def __call__(self, call: Call) -> Answer:
+        self.calls += 1
         self.now += 1
         self.most = max(self.most, self.now)
         try:
@@ -101,3 +102,24 @@ async def test_a_server_out_of_reach_is_a_503_to_try_again() -> None:
         bridge.stop()
         await asyncio.wait_for(task, 10)
         await forward.close()
+
+
+async def test_bridges_of_one_group_share_the_messages_each_answered_once() -> None:
+    """--group: an MQTT shared subscription, so two bridges split the load and no message is answered twice."""
+    require_broker()
+    code, group = unique_code(), unique_code()
+    echoes = [SlowEcho(0.05), SlowEcho(0.05)]
+    bridges = [Bridge(echo, BROKER_HOST, BROKER_PORT, network=code, group=group) for echo in echoes]
+    tasks = [await start_bridge(bridge) for bridge in bridges]
+    try:
+        async with MqttDeviceClient(code, "d1", "k", BROKER_HOST, BROKER_PORT) as device:
+            replies = await asyncio.gather(*(device.call("member", path={"member": f"m{i}"}) for i in range(40)))
+            await asyncio.sleep(0.5)  # time for a second answer to any message, were there one
+            assert all(reply.status == 200 for reply in replies)
+            assert len(device.replies) == 40
+        assert all(echo.calls > 0 for echo in echoes)
+        assert sum(echo.calls for echo in echoes) == 40
+    finally:
+        for bridge in bridges:
+            bridge.stop()
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,9 +16,11 @@ from typer.testing import CliRunner
 
 from coalition.adapters.cli.main import app
 from coalition.adapters.cli.mqtt import parse_broker
+from coalition.adapters.mqtt.bridge import Bridge, HttpForward
+from coalition.adapters.mqtt.device_client import MqttDeviceClient, Reply
 from coalition.settings import Settings
 from coalition.wiring import build_services
-from tests.mqtt.conftest import BROKER_HOST, BROKER_PORT, require_broker, unique_code
+from tests.mqtt.conftest import BROKER_HOST, BROKER_PORT, free_port, require_broker, start_bridge, unique_code
 from tests.support import client, enrol, make_network
 
 CARD = "7700-0003"
@@ -106,3 +109,44 @@ def test_coalition_mqtt_bridges_a_simulated_turnstile_and_stops_on_sigterm(sqlit
         output, _ = bridge.communicate(timeout=30)
     assert bridge.returncode == 0, output.decode()
     assert b"listening on coalition/" in output
+
+
+def test_the_bridge_to_a_running_server_charges_once(sqlite_database_url: str) -> None:
+    """--server URL: the messages go over real HTTP to `coalition serve`, headers and all."""
+    require_broker()
+    code, port = unique_code(), free_port()
+    key = asyncio.run(_network(sqlite_database_url, code))
+    serve = [sys.executable, "-m", "coalition.adapters.cli.main", "serve", "--port", str(port)]
+    env = os.environ | {"COALITION_DATABASE_URL": sqlite_database_url}
+    server = subprocess.Popen(serve, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        replies = asyncio.run(_top_up_twice(code, key, f"http://127.0.0.1:{port}"))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+    first, again, wallet = replies
+    assert (first.status, again.status, again.replayed, again.body) == (201, 201, True, first.body)
+    assert wallet.body["balance"] == "25.00"
+
+
+async def _top_up_twice(code: str, key: str, url: str) -> list[Reply]:
+    forward = HttpForward.to_server(url)
+    bridge = Bridge(forward, BROKER_HOST, BROKER_PORT, network=code)
+    task = await start_bridge(bridge)
+    try:
+        async with MqttDeviceClient(code, "kiosk", key, BROKER_HOST, BROKER_PORT) as device:
+            body = {"customer": CARD, "amount": "25.00"}
+            first = await device.call("wallet-top-up", body, message_id="top-up-1")
+            again = await device.call("wallet-top-up", body, message_id="top-up-1")
+            return [first, again, await device.call("wallet", path={"member": CARD})]
+    finally:
+        bridge.stop()
+        await task
+        await forward.close()
