@@ -85,5 +85,6 @@ def simulate(
     except TimeoutError as error:
         errors.print(f"[red]no answer:[/red] {error}")
         raise typer.Exit(1) from None
-    if served < count and not crash_after_hold:
+    wanted = 1 if crash_after_hold else count  # a crashed machine serves its one customer, then stops
+    if served < wanted:
         raise typer.Exit(1)
