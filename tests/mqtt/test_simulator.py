@@ -55,3 +55,21 @@ async def test_the_same_machine_over_http_and_a_refusal_stops_a_customer(service
         ("visit-start", 404),
     ]
     assert seen[-1][1].body["field"] == "customer"
+
+
+@pytest.mark.parametrize("kind", ["vending", "arcade", "dispenser", "timed_table", "kiosk"])
+async def test_a_refused_machine_stops_with_that_customer_and_shows_why(bridged: Bridged, kind: str) -> None:
+    """A till's key is no device's: today the device routes are not there (404); once they are, they refuse it."""
+    seen, report = recorder()
+    async with bridged.device(bridged.network.shop_key) as device:
+        assert await Simulator(device, Machine(kind, CARD, wait_seconds=0), report).run(2) == 0
+    assert len(seen) == 2  # the first call of each customer, and no further
+    assert all(reply.status in (403, 404) and reply.body["type"].startswith("https://") for _, reply in seen)
+
+
+async def test_a_crashing_machine_holds_and_does_nothing_more(bridged: Bridged) -> None:
+    seen, report = recorder()
+    async with bridged.device(bridged.network.shop_key) as device:
+        machine = Machine("vending", CARD, product="A1", crash_after_hold=True)
+        await Simulator(device, machine, report).run(3)
+    assert [operation for operation, _ in seen] == ["hold"]

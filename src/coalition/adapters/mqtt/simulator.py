@@ -70,14 +70,12 @@ class Simulator:
     async def run(self, count: int) -> int:
         """Serve `count` customers (one use each); the number of uses that went through."""
         done = 0
-        for _ in range(count):
+        for _ in range(1 if self.machine.crash_after_hold else count):  # a crashed machine serves nobody after
             try:
                 await self.once()
                 done += 1
             except Stopped:
                 continue
-            if self.machine.crash_after_hold:
-                break
         return done
 
     async def once(self) -> None:
