@@ -19,8 +19,10 @@ from coalition.adapters.cli import keys
 from coalition.adapters.cli.audit import audit
 from coalition.adapters.cli.backup import register as register_backup
 from coalition.adapters.cli.common import DatabaseOption, console, errors, network_of, run, settings_for
+from coalition.adapters.cli.device_sim import device_app
 from coalition.adapters.cli.gift_cards import gift_cards_app
 from coalition.adapters.cli.limits import limits_app
+from coalition.adapters.cli.mqtt import mqtt_command
 from coalition.adapters.cli.permissions import permissions_app
 from coalition.adapters.cli.rules import rules_app
 from coalition.adapters.cli.settle import settle_app
@@ -418,6 +420,8 @@ app.command("audit")(audit)
 app.add_typer(limits_app, name="limits")
 app.add_typer(gift_cards_app, name="gift-cards")
 app.add_typer(wallets_app, name="wallets")
+app.command("mqtt")(mqtt_command)
+app.add_typer(device_app, name="device")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,152 @@
+"""`coalition mqtt` and `coalition device simulate` as an operator runs them: the bridge in its own process over a
+database, a turnstile simulated over MQTT through it, and the bridge stopped by SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from typer.testing import CliRunner
+
+from coalition.adapters.cli.main import app
+from coalition.adapters.cli.mqtt import parse_broker
+from coalition.adapters.mqtt.bridge import Bridge, HttpForward
+from coalition.adapters.mqtt.device_client import MqttDeviceClient, Reply
+from coalition.settings import Settings
+from coalition.wiring import build_services
+from tests.mqtt.conftest import BROKER_HOST, BROKER_PORT, free_port, require_broker, start_bridge, unique_code
+from tests.support import client, enrol, make_network
+
+CARD = "7700-0003"
+
+
+def test_the_broker_option_reads_host_and_port() -> None:
+    assert parse_broker("127.0.0.1:1884") == ("127.0.0.1", 1884)
+    assert parse_broker("broker.local") == ("broker.local", 1883)
+    assert parse_broker("[::1]:8883") == ("::1", 8883)
+    result = CliRunner().invoke(app, ["mqtt", "--broker", "host:port"])
+    assert result.exit_code == 2
+
+
+def test_the_simulator_refuses_mqtt_without_its_topic() -> None:
+    result = CliRunner().invoke(
+        app, ["device", "simulate", "--kind", "arcade", "--via", "mqtt", "--key", "k", "--card", "c"]
+    )
+    assert result.exit_code == 2
+    result = CliRunner().invoke(app, ["device", "simulate", "--kind", "toaster", "--key", "k", "--card", "c"])
+    assert result.exit_code == 2
+
+
+async def _network(database_url: str, code: str) -> str:
+    services = build_services(
+        Settings(database_url=database_url, operator_token="operator-secret", public_url="http://testserver")
+    )
+    try:
+        network = await make_network(services, code)
+        async with client(services) as http:
+            await enrol(http, network.shop_key, CARD)
+        return network.shop_key
+    finally:
+        await services.close()
+
+
+def test_coalition_mqtt_bridges_a_simulated_turnstile_and_stops_on_sigterm(sqlite_database_url: str) -> None:
+    require_broker()
+    code = unique_code()
+    key = asyncio.run(_network(sqlite_database_url, code))
+    command = [
+        sys.executable,
+        "-m",
+        "coalition.adapters.cli.main",
+        "mqtt",
+        "--broker",
+        f"{BROKER_HOST}:{BROKER_PORT}",
+        "--network",
+        code,
+        "--database-url",
+        sqlite_database_url,
+    ]
+    bridge = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ | {"CI": ""})
+    try:
+        simulate = [
+            "device",
+            "simulate",
+            "--kind",
+            "turnstile",
+            "--via",
+            "mqtt",
+            "--network",
+            code,
+            "--device",
+            "gate",
+            "--key",
+            key,
+            "--card",
+            CARD,
+            "--wait",
+            "0",
+            "--timeout",
+            "2",
+            "--broker",
+            f"{BROKER_HOST}:{BROKER_PORT}",
+        ]
+        deadline = time.monotonic() + 30
+        while True:  # until the bridge listens (it answers the simulator's repeats once it does)
+            result = CliRunner().invoke(app, simulate)
+            if result.exit_code == 0 or time.monotonic() > deadline:
+                break
+        assert result.exit_code == 0, result.output
+        lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+        assert [(line["operation"], line["status"]) for line in lines] == [("visit-start", 201), ("visit-end", 200)]
+    finally:
+        bridge.send_signal(signal.SIGTERM)
+        output, _ = bridge.communicate(timeout=30)
+    assert bridge.returncode == 0, output.decode()
+    assert b"listening on coalition/" in output
+
+
+def test_the_bridge_to_a_running_server_charges_once(sqlite_database_url: str) -> None:
+    """--server URL: the messages go over real HTTP to `coalition serve`, headers and all."""
+    require_broker()
+    code, port = unique_code(), free_port()
+    key = asyncio.run(_network(sqlite_database_url, code))
+    serve = [sys.executable, "-m", "coalition.adapters.cli.main", "serve", "--port", str(port)]
+    env = os.environ | {"COALITION_DATABASE_URL": sqlite_database_url}
+    server = subprocess.Popen(serve, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        replies = asyncio.run(_top_up_twice(code, key, f"http://127.0.0.1:{port}"))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+    first, again, wallet = replies
+    assert (first.status, again.status, again.replayed, again.body) == (201, 201, True, first.body)
+    assert wallet.body["balance"] == "25.00"
+
+
+async def _top_up_twice(code: str, key: str, url: str) -> list[Reply]:
+    forward = HttpForward.to_server(url)
+    bridge = Bridge(forward, BROKER_HOST, BROKER_PORT, network=code)
+    task = await start_bridge(bridge)
+    try:
+        async with MqttDeviceClient(code, "kiosk", key, BROKER_HOST, BROKER_PORT) as device:
+            body = {"customer": CARD, "amount": "25.00"}
+            first = await device.call("wallet-top-up", body, message_id="top-up-1")
+            again = await device.call("wallet-top-up", body, message_id="top-up-1")
+            return [first, again, await device.call("wallet", path={"member": CARD})]
+    finally:
+        bridge.stop()
+        await task
+        await forward.close()
