@@ -37,7 +37,7 @@ async def _post(http, key, path, body=None, idempotency_key=None):
 async def test_a_charge_takes_one_use_from_the_wallet_for_the_devices_partner(park) -> None:
     services, _clock = park
     async with client(services) as http:
-        net, keys, _ = await _park(services, http)
+        net, _keys, _ = await _park(services, http)
         arcade = await add_device(services, net, "Arcade 1", "arcade", ARCADE_PRICES)
 
         asked = await http.post("/v1/devices/authorize", json={"customer": CARD}, headers=auth(arcade.key))
