@@ -20,7 +20,8 @@ ARCADE_PRICES = {"per_use": "2.50", "slots": {"A1": {"name": "Water 0.5 l", "pri
 
 
 async def _park(services, http, top_up: str = "100.00"):
-    _, keys, partner_ids = await water_park(services)
+    admin_key, keys, partner_ids = await water_park(services)
+    keys["admin"] = admin_key
     net = await services.admin.network("park")
     await enrol(http, keys["Tickets"], CARD)
     topped = await http.post(
