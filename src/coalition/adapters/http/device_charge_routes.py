@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, StrictInt, StrictStr
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import PosWriteOf, Svc, Terminal, pos_write_doc, terminal_doc
 from coalition.adapters.http.schemas import Amount, Body
+from coalition.adapters.http.wallet_routes import ToppedUpAnswer
 from coalition.application.device_charges import ChargeInput, HoldInput, SessionInput
 from coalition.domain.device_charges import MAX_SESSION_MINUTES
 
@@ -224,6 +225,7 @@ async def stop_session(session_id: HoldId, w: PosWriteOf, body: StopBody | None 
 @router.post(
     "/top-ups",
     status_code=201,
+    response_model=ToppedUpAnswer,
     summary="A kiosk put the cash it counted on the member's wallet",
     openapi_extra=pos_write_doc(),
 )
