@@ -62,7 +62,7 @@ async def test_a_charge_takes_one_use_from_the_wallet_for_the_devices_partner(pa
         assert slot.status_code == 201 and slot.json()["wallet"]["balance"] == "96.30"
 
     assert await account_balance(services, "prepaid", "partner", arcade.partner_id) == 370
-    assert await account_balance(services, "held_money", "node", net.id) == 0
+    assert await account_balance(services, "held_money", "node", 0) == 0
     assert await verify(services.engine) == []
 
 
@@ -75,7 +75,7 @@ async def test_a_hold_is_captured_in_part_and_the_rest_goes_back(park) -> None:
         assert held.status_code == 201, held.text
         hold = held.json()
         assert (hold["amount"], hold["status"], hold["wallet"]["balance"]) == ("30.00", "held", "70.00")
-        assert await account_balance(services, "held_money", "node", net.id) == 3000
+        assert await account_balance(services, "held_money", "node", 0) == 3000
         assert await verify(services.engine) == []
 
         path = f"/v1/devices/holds/{hold['hold']}/capture"
@@ -100,7 +100,7 @@ async def test_a_hold_is_captured_in_part_and_the_rest_goes_back(park) -> None:
         assert_problem(over, 422, "invalid-input", "amount")
 
     assert await account_balance(services, "prepaid", "partner", pump.partner_id) == 1240
-    assert await account_balance(services, "held_money", "node", net.id) == 500
+    assert await account_balance(services, "held_money", "node", 0) == 500
     assert await verify(services.engine) == []
 
 
@@ -122,7 +122,7 @@ async def test_a_capture_after_the_hold_expired_is_refused_and_the_sweep_gives_t
         assert await services.device_charges.expire_holds(net.id) == {"holds": 0, "amount_minor": 0}
         wallet = await http.get(f"/v1/members/{CARD}/wallet", headers=auth(crashed.key))
         assert wallet.json()["balance"] == "100.00"
-    assert await account_balance(services, "held_money", "node", net.id) == 0
+    assert await account_balance(services, "held_money", "node", 0) == 0
     assert await verify(services.engine) == []
 
 
@@ -160,4 +160,29 @@ async def test_fifty_concurrent_charges_of_30_on_a_wallet_of_100_exactly_three_s
         wallet = await http.get(f"/v1/members/{CARD}/wallet", headers=auth(machine.key))
         assert wallet.json()["balance"] == "10.00"
     assert await account_balance(services, "prepaid", "partner", machine.partner_id) == 9000
+    assert await verify(services.engine) == []
+
+
+async def test_a_period_with_device_charges_and_an_open_hold_settles(park) -> None:
+    """A capture is a wallet payment to the device's partner at settlement; money still held stays the members'."""
+    services, clock = park
+    async with client(services) as http:
+        net, keys, _ = await _park(services, http)
+        arcade = await add_device(services, net, "Arcade 2", "arcade", ARCADE_PRICES)
+        assert (await _post(http, arcade.key, "/v1/devices/charges", {"customer": CARD})).status_code == 201
+        hold = (await _post(http, arcade.key, "/v1/devices/holds", {"customer": CARD, "amount": "10.00"})).json()
+        captured = await _post(http, arcade.key, f"/v1/devices/holds/{hold['hold']}/capture", {"amount": "4.00"})
+        assert captured.status_code == 200, captured.text
+        assert (await _post(http, arcade.key, "/v1/devices/holds", {"customer": CARD})).status_code == 201  # open
+        start, end = clock.moment - timedelta(hours=1), clock.moment + timedelta(minutes=1)
+        clock.moment += timedelta(minutes=2)
+        closed = await http.post(
+            "/v1/admin/settlement/periods",
+            json={"start": start.isoformat(), "end": end.isoformat()},
+            headers=auth(keys["admin"]),
+        )
+        assert closed.status_code == 201, closed.text
+        lines = {line["name"]: line for line in closed.json()["partners"]}
+        assert lines["Arcade 2"]["net"] == "6.50", lines["Arcade 2"]
+        assert lines["Tickets"]["net"] == "-100.00", lines["Tickets"]
     assert await verify(services.engine) == []

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from coalition.adapters.storage.pos_base import SqlPart
+from coalition.adapters.storage.pos_gift_cards import NODE_OWNER_ID
 from coalition.application.pos_ports.device_charges import DeviceHold, DeviceRow
 from coalition.domain.device_charges import HoldKind, HoldStatus
 from coalition.domain.ledger import AccountPurpose, OwnerKind, money_asset
@@ -43,7 +44,7 @@ class SqlDeviceCharges(SqlPart):
 
     async def held_money_account(self, network_id: int, currency: str) -> int:
         return await self._account(
-            network_id, OwnerKind.NODE, network_id, AccountPurpose.HELD_MONEY, money_asset(currency)
+            network_id, OwnerKind.NODE, NODE_OWNER_ID, AccountPurpose.HELD_MONEY, money_asset(currency)
         )
 
     async def insert_hold(self, hold: DeviceHold, now: datetime) -> None:
