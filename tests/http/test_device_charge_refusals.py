@@ -61,6 +61,12 @@ async def test_bad_bodies_name_their_field_and_write_nothing(park) -> None:
             response = await _post(http, arcade.key, path, body)
             assert response.status_code == status, (path, body, response.text)
             assert response.json().get("field") == field, (path, body, response.json())
+        unknown = await http.post("/v1/devices/authorize", json={"customer": "W-404"}, headers=auth(arcade.key))
+        assert_problem(unknown, 404, "member-not-found", "customer")
+        wrong = await http.post(
+            "/v1/devices/authorize", json={"customer": CARD, "product": "Z"}, headers=auth(arcade.key)
+        )
+        assert_problem(wrong, 422, "invalid-input", "product")
         no_key = await http.post("/v1/devices/charges", json={"customer": CARD}, headers=auth(arcade.key))
         assert_problem(no_key, 422, "invalid-input", "Idempotency-Key")
         assert await table_counts(services) == before

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from coalition.application import wallets_pos
-from coalition.application.commands import customer_candidates, require_usable_card, zone_named
+from coalition.application.commands import customer_candidates, member_not_found, require_usable_card, zone_named
 from coalition.application.device_prices import DevicePrices, is_open, parse_prices, price_of
 from coalition.application.devices import DeviceUseService
 from coalition.application.members_pos import usable_member_locked
@@ -123,7 +123,7 @@ class DeviceChargeService:
             price = self._price_of_one(device, prices, product)
             member = await uow.find_member(ctx.network_id, candidates, lock=False)
             if member is None:
-                raise NotFound(f"no member of this network has the identifier '{customer}'", field="customer")
+                raise member_not_found(customer)
             view = await self._view(uow, ctx, member.member_id, currency, now)
             why_not: str | None = None
             try:

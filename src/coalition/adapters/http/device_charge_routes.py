@@ -151,7 +151,11 @@ def _answer(result: Any) -> JSONResponse:
     openapi_extra=terminal_doc(),
 )
 async def authorize(body: AuthorizeBody, svc: Svc, ctx: Terminal) -> AuthorizeAnswer:
-    return AuthorizeAnswer(**await svc.device_charges.authorize(ctx, body.customer, body.product))
+    """Budgeted with the member lookups of this terminal, as a wallet's read is (README "Rate limits")."""
+    found = await svc.member_lookups.budgeted(
+        ctx, lambda: svc.device_charges.authorize(ctx, body.customer, body.product)
+    )
+    return AuthorizeAnswer(**found)
 
 
 @router.post(
