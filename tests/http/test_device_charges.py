@@ -186,3 +186,31 @@ async def test_a_period_with_device_charges_and_an_open_hold_settles(park) -> No
         assert lines["Arcade 2"]["net"] == "6.50", lines["Arcade 2"]
         assert lines["Tickets"]["net"] == "-100.00", lines["Tickets"]
     assert await verify(services.engine) == []
+
+
+async def test_a_charge_fires_the_device_use_rules_of_its_partner(park) -> None:
+    services, _clock = park
+    async with client(services) as http:
+        net, _keys, partner_ids = await _park(services, http)
+        rules = {
+            "rules": [
+                {
+                    "code": "arcade-play",
+                    "trigger": "device_use",
+                    "scope": {"partners": ["Arcade"]},
+                    "effects": [{"accrue_fixed": {"points": 5}}],
+                }
+            ]
+        }
+        saved = await services.rules.save_draft(net, rules)
+        assert saved["errors"] == 0, saved
+        await services.rules.publish(net, None)
+        game = await add_device(services, net, "Pinball", "arcade", ARCADE_PRICES, partner_id=partner_ids["Arcade"])
+        charged = await _post(http, game.key, "/v1/devices/charges", {"customer": CARD})
+        assert charged.status_code == 201, charged.text
+        rewards = charged.json()["rewards"]
+        assert (rewards["bonus"], rewards["points_balance"]) == ({"points": 5, "rules": ["arcade-play"]}, 5)
+        hold = (await _post(http, game.key, "/v1/devices/holds", {"customer": CARD})).json()
+        captured = await _post(http, game.key, f"/v1/devices/holds/{hold['hold']}/capture")
+        assert captured.json()["rewards"]["points_balance"] == 10
+    assert await verify(services.engine) == []
