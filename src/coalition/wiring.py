@@ -33,6 +33,7 @@ from coalition.application.breakage import BreakageService
 from coalition.application.cache import ACCESS_CHANGES
 from coalition.application.coupons import CouponService
 from coalition.application.daily_reports import DailyReports
+from coalition.application.device_charges import DeviceChargeService
 from coalition.application.devices import DeviceUseService
 from coalition.application.gift_card_admin import GiftCardAdmin
 from coalition.application.gift_card_reports import GiftCardReports
@@ -85,6 +86,7 @@ class Services:
     daily_reports: DailyReports
     registration: Registration
     devices: DeviceUseService
+    device_charges: DeviceChargeService  # issue 15: devices charge the card (holds, captures, sessions)
     member_page: MemberPage
     web_terminal: WebTerminal
     member_lookups: MemberLookups  # sign-in-limits: a till's lookups, budgeted in memory
@@ -143,6 +145,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         misses=parse_rate(settings.member_lookup_misses, "COALITION_MEMBER_LOOKUP_MISSES"),
     )
     pos.gift_cards = gift_cards  # a purchase's gift-card tenders read their cards through it
+    device_uses = DeviceUseService(pos)
     return Services(
         settings=settings,
         engine=engine,
@@ -163,7 +166,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         reports=reports,
         daily_reports=daily_reports,
         registration=Registration(admin_store.unit_of_work),
-        devices=DeviceUseService(pos),
+        devices=device_uses,
+        device_charges=DeviceChargeService(pos, device_uses),
         member_page=member_page,
         web_terminal=web_terminal,
         wallet_reports=WalletReports(SqlWalletReportsStore(engine).unit_of_work),

@@ -26,6 +26,13 @@ TILL_WRITES = {
     ("post", "/v1/visits/{visit_id}/end"),
     ("post", "/v1/device-uses"),
     ("post", "/v1/wallets/top-ups"),
+    ("post", "/v1/devices/charges"),
+    ("post", "/v1/devices/holds"),
+    ("post", "/v1/devices/holds/{hold_id}/capture"),
+    ("post", "/v1/devices/holds/{hold_id}/void"),
+    ("post", "/v1/devices/sessions"),
+    ("post", "/v1/devices/sessions/{session_id}/stop"),
+    ("post", "/v1/devices/top-ups"),
 }
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 

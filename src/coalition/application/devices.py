@@ -17,7 +17,7 @@ from coalition.application.pos_results import CommandResult, CouponView, DeviceU
 from coalition.application.rule_events import evaluate_at, member_facts
 from coalition.domain.coupons import NewCoupon, generate_code
 from coalition.domain.purchase import MemberPoints, points_balance
-from coalition.domain.rules.engine import Evaluation
+from coalition.domain.rules.engine import CompiledRuleSet, Evaluation
 from coalition.domain.rules.model import Trigger
 
 
@@ -34,18 +34,23 @@ class DeviceUseService:
         async def record(uow: PosUnitOfWork, _key: str) -> CommandResult[DeviceUsed]:
             now = self.pos.clock.now()
             member = await usable_member_locked(uow, ctx, customer, candidates)
-            pc = await self.pos.program_context(uow, ctx.network_id)
-            state = await self.pos.swept_points(uow, ctx, pc, member, now)
-            history = await self.pos.read_member_history(uow, rules, ctx, member, now)
-            facts = member_facts(history, state.lifetime_spend_minor, points_balance(state, now))
-            evaluation = evaluate_at(rules, Trigger.DEVICE_USE, facts, ctx, now)
-            visit = await uow.open_visit_of(member.member_id)  # points that end with the visit go to its lot
-            visit_id = visit.id if visit is not None else None
-            used = await self._rewards(uow, ctx, member, evaluation, now, state, visit_id)
-            return self.pos.answered(201, used)
+            return self.pos.answered(201, await self.reward_use(uow, ctx, member, rules, now))
 
         result: CommandResult[DeviceUsed] = await self.pos.idempotent(ctx, idempotency_key, request_hash, record)
         return result
+
+    async def reward_use(
+        self, uow: PosUnitOfWork, ctx: TerminalContext, member: MemberRef, rules: CompiledRuleSet | None, now: datetime
+    ) -> DeviceUsed:
+        """The `device_use` rules for a use by a member already locked (a use reported, or a device's charge)."""
+        pc = await self.pos.program_context(uow, ctx.network_id)
+        state = await self.pos.swept_points(uow, ctx, pc, member, now)
+        history = await self.pos.read_member_history(uow, rules, ctx, member, now)
+        facts = member_facts(history, state.lifetime_spend_minor, points_balance(state, now))
+        evaluation = evaluate_at(rules, Trigger.DEVICE_USE, facts, ctx, now)
+        visit = await uow.open_visit_of(member.member_id)  # points that end with the visit go to its lot
+        visit_id = visit.id if visit is not None else None
+        return await self._rewards(uow, ctx, member, evaluation, now, state, visit_id)
 
     async def _rewards(
         self,

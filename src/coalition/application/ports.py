@@ -16,6 +16,7 @@ from typing import Protocol
 
 from coalition.application.audit import AuditTrail
 from coalition.application.pos_ports.coupons import CouponsPort
+from coalition.application.pos_ports.device_charges import DeviceChargesPort
 from coalition.application.pos_ports.gift_cards import GiftCardsPort
 from coalition.application.pos_ports.gifts import GiftsPort
 from coalition.application.pos_ports.idempotency import IdempotencyPort, IdempotencyRecord, StoredResponse
@@ -217,6 +218,7 @@ class PosUnitOfWork(
     IdempotencyPort,
     WalletsPort,
     GiftCardsPort,
+    DeviceChargesPort,
     AuditTrail,
     Protocol,
 ):

@@ -43,6 +43,7 @@ class AccountPurpose(StrEnum):
     GIFT_CARD = "gift_card"  # a gift card's money (never below 0)
     PREPAID = "prepaid"  # partner or node, money from prepaid money, apart from OBLIGATIONS: + = the node owes
     PREPAID_BREAKAGE = "prepaid_breakage"  # node: gift-card money that expired unused and the node keeps
+    HELD_MONEY = "held_money"  # node, one per currency: wallet money a device holds until it captures or releases it
 
 
 class TransactionKind(StrEnum):
@@ -56,6 +57,9 @@ class TransactionKind(StrEnum):
     TOP_UP = "top_up"  # money put on a member's wallet (the partner that took it owes the node)
     GIFT_CARD_SALE = "gift_card_sale"  # a gift card sold (or issued by the administrator)
     GIFT_CARD_EXPIRY = "gift_card_expiry"  # a gift card's unused money to breakage
+    DEVICE_HOLD = "device_hold"  # a device holds wallet money (wallet −A, held +A)
+    DEVICE_CHARGE = "device_charge"  # a hold captured: held −A, the device's partner PREPAID +C, wallet +(A − C)
+    DEVICE_RELEASE = "device_release"  # a hold voided or expired: held −A, wallet +A
 
 
 @dataclass(frozen=True, slots=True)

@@ -156,13 +156,18 @@ app.command("verify")(verify_command)
 @app.command("expire")
 def expire(network: str, database_url: DatabaseOption = None) -> None:
     """Post every expired points lot of a network to breakage now (purchases also do it, member by member); expire
-    gifts not handed over and gift cards past their validity (`coalition gift-cards expire` does only those)."""
+    gifts not handed over and gift cards past their validity (`coalition gift-cards expire` does only those); release
+    devices' holds past their expiry."""
 
     async def job(services: Services, network_id: int, advance: Advance) -> dict[str, Any]:
         points = await services.pos.expire_points(network_id, advance)
         result = points | {"gifts": await services.pos.expire_gifts(network_id)}
         await services.audit.record(entry(network_id, "job.expire", "network", network_id, after=result))
-        return result | {"gift_cards": await services.gift_cards.expire(network_id)}
+        gift_cards = await services.gift_cards.expire(network_id)
+        return result | {
+            "gift_cards": gift_cards,
+            "device_holds": await services.device_charges.expire_holds(network_id),
+        }
 
     result = run(settings_for(database_url), _network_job(network, "expiring", job))
     console.print(f"{result['points']} expired points of {result['members']} members posted to breakage")
@@ -174,6 +179,7 @@ def expire(network: str, database_url: DatabaseOption = None) -> None:
         f"{gifts['gifts']} gift(s) expired, {gifts['released']} released to their partners ({gifts['policy']})"
     )
     console.print(f"{result['gift_cards']['cards']} gift card(s) expired ({result['gift_cards']['policy']})")
+    console.print(f"{result['device_holds']['holds']} device hold(s) past their time released to the wallets")
 
 
 @app.command("period-close")

@@ -237,13 +237,15 @@ async def set_points_breakage(body: PointsBreakageBody, svc: Svc, admin: Network
 
 @router.post(
     "/jobs/expire",
-    summary="Post expired points to breakage, expire gifts not handed over in time and gift cards past their validity",
+    summary="Post expired points to breakage, expire gifts not handed over in time, gift cards past their validity "
+    "and release devices' holds past their expiry",
 )
 async def expire(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     points = await svc.pos.expire_points(admin.id)
     result = {"points": points, "gifts": await svc.pos.expire_gifts(admin.id)}
     await svc.audit.record(entry(admin.id, "job.expire", "network", admin.id, after=result))
-    return result | {"gift_cards": await svc.gift_cards.expire(admin.id)}  # audited as job.expire_gift_cards
+    gift_cards = await svc.gift_cards.expire(admin.id)  # audited as job.expire_gift_cards
+    return result | {"gift_cards": gift_cards, "device_holds": await svc.device_charges.expire_holds(admin.id)}
 
 
 @router.post("/console-users", status_code=201, summary="Create a login for the web console (/console)")

@@ -13,7 +13,7 @@ from typing import Any
 from coalition.adapters.storage.driver import Db
 from coalition.adapters.storage.pos_base import SqlPart
 from coalition.application.pos_ports.wallets import PaidTender, PayingWallet, WalletLine
-from coalition.domain.ledger import AccountPurpose, OwnerKind, TransactionKind, money_asset
+from coalition.domain.ledger import AccountPurpose, OwnerKind, money_asset
 from coalition.domain.wallets import Wallet, WalletStatus
 
 _WALLET = (
@@ -22,12 +22,19 @@ _WALLET = (
 )
 
 
-# What purchases took from a wallet `w` since `{since}`, only under a daily limit (else 0). It reads the wallet's
-# postings by account (ix_postings_account_tx) and each one's transaction by its key.
-SPENT_TODAY = """CASE WHEN w.daily_spend_limit_minor IS NULL THEN 0 ELSE
-  (SELECT COALESCE(SUM(-p.amount), 0) FROM postings p JOIN ledger_transactions t ON t.id = p.tx_id
-    WHERE p.account_id = w.account_id AND p.amount < 0 AND t.kind = 'purchase' AND t.recorded_at >= {since})
+# What purchases and devices took from a wallet `w` since `{since}`, only under a daily limit (else 0). It reads the
+# wallet's postings by account (ix_postings_account_tx) and each one's transaction by its key. A device's hold counts
+# while it is held; its capture or release gives back what was not taken (DEVICES.md: the daily limit counts holds).
+_SPENT_POSTINGS = """FROM postings p JOIN ledger_transactions t ON t.id = p.tx_id
+    WHERE p.account_id = {account} AND t.recorded_at >= {since}
+    AND ((p.amount < 0 AND t.kind = 'purchase') OR t.kind IN ('device_hold', 'device_charge', 'device_release'))"""
+SPENT_TODAY = (
+    """CASE WHEN w.daily_spend_limit_minor IS NULL THEN 0 ELSE
+  (SELECT COALESCE(SUM(-p.amount), 0) """
+    + _SPENT_POSTINGS.format(account="w.account_id", since="{since}")
+    + """)
 END"""
+)
 
 
 def wallet_columns(since: str) -> str:
@@ -61,7 +68,7 @@ def paying_wallet(row: Any, member_id: int, currency: str) -> PayingWallet:
         daily_spend_limit_minor=row["wallet_daily_spend_limit_minor"],
         status=WalletStatus(row["wallet_status"]),
     )
-    return PayingWallet(wallet, int(row["wallet_spent_minor"] or 0))
+    return PayingWallet(wallet, max(0, int(row["wallet_spent_minor"] or 0)))
 
 
 async def read_paying_wallet(db: Db, member_id: int, currency: str, since: datetime) -> PayingWallet:
@@ -117,13 +124,9 @@ class SqlWallets(SqlPart):
 
     async def wallet_spent_since(self, account_id: int, since: datetime) -> int:
         spent = await self.db.fetchval(
-            "SELECT COALESCE(SUM(-p.amount), 0) FROM postings p JOIN ledger_transactions t ON t.id = p.tx_id "
-            "WHERE p.account_id = $1 AND p.amount < 0 AND t.kind = $2 AND t.recorded_at >= $3",
-            account_id,
-            TransactionKind.PURCHASE.value,
-            since,
+            "SELECT COALESCE(SUM(-p.amount), 0) " + _SPENT_POSTINGS.format(account="$1", since="$2"), account_id, since
         )
-        return int(spent)
+        return max(0, int(spent))  # a release today of a hold made yesterday gives back no more than today took
 
     async def prepaid_account(self, network_id: int, owner: OwnerKind, owner_id: int, currency: str) -> int:
         return await self._account(network_id, owner, owner_id, AccountPurpose.PREPAID, money_asset(currency))

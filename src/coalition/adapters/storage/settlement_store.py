@@ -110,7 +110,7 @@ SELECT a.purpose, a.owner_kind, SUM(p.amount) AS amount
   FROM moved
   JOIN postings p ON p.tx_id = moved.tx_id
   JOIN accounts a ON a.id = p.account_id
- WHERE a.asset = :asset AND a.purpose IN (:wallet, :gift_card, :prepaid, :prepaid_breakage)
+ WHERE a.asset = :asset AND a.purpose IN (:wallet, :held, :gift_card, :prepaid, :prepaid_breakage)
  GROUP BY a.purpose, a.owner_kind
 """
 ).bindparams(bindparam("start", type_=t.Timestamp), bindparam("end", type_=t.Timestamp))
@@ -265,6 +265,7 @@ class SqlSettlementUnitOfWork(CoreAuditTrail):
                 "prepaid": AccountPurpose.PREPAID.value,
                 "prepaid_breakage": AccountPurpose.PREPAID_BREAKAGE.value,
                 "wallet": AccountPurpose.MEMBER_WALLET.value,
+                "held": AccountPurpose.HELD_MONEY.value,
                 "gift_card": AccountPurpose.GIFT_CARD.value,
                 "asset": money_asset(currency),
             },
@@ -276,7 +277,8 @@ class SqlSettlementUnitOfWork(CoreAuditTrail):
 
         node_prepaid = sums.get((AccountPurpose.PREPAID.value, OwnerKind.NODE.value), 0)
         return NodeHoldings(
-            wallets_minor=of(AccountPurpose.MEMBER_WALLET),
+            # money a device held is still the members' until captured: a capture's held −A is its wallet payment
+            wallets_minor=of(AccountPurpose.MEMBER_WALLET) + of(AccountPurpose.HELD_MONEY),
             gift_cards_minor=of(AccountPurpose.GIFT_CARD),
             breakage_kept_minor=of(AccountPurpose.PREPAID_BREAKAGE),
             funded_minor=-node_prepaid,

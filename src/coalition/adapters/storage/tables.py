@@ -29,6 +29,7 @@ from coalition.adapters.storage.schema.console import (
     sign_in_counters,
     web_sessions,
 )
+from coalition.adapters.storage.schema.device_holds import device_holds
 from coalition.adapters.storage.schema.devices import devices
 from coalition.adapters.storage.schema.gift_cards import gift_card_settings, gift_cards
 from coalition.adapters.storage.schema.ledger import (
@@ -87,6 +88,7 @@ __all__ = [
     "coupon_uses",
     "coupons",
     "daily_reports_sent",
+    "device_holds",
     "devices",
     "gift_card_settings",
     "gift_cards",

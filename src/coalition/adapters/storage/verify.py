@@ -57,6 +57,22 @@ CHECKS: tuple[Check, ...] = (
         "WHERE balance_minor + credit_limit_minor < 0 OR credit_limit_minor < 0",
     ),
     Check(
+        "held-money-equals-open-holds",
+        "each node's HELD_MONEY balance equals the sum of the devices' open holds of its currency",
+        "SELECT a.id, COALESCE(b.total, 0), COALESCE(h.open, 0) FROM accounts a "
+        "LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM postings GROUP BY account_id) b "
+        "ON b.account_id = a.id "
+        "LEFT JOIN (SELECT network_id, currency, SUM(amount_minor) AS open FROM device_holds WHERE status = 'held' "
+        "GROUP BY network_id, currency) h ON h.network_id = a.network_id AND 'money:' || h.currency = a.asset "
+        "WHERE a.purpose = 'held_money' AND COALESCE(b.total, 0) <> COALESCE(h.open, 0)",
+    ),
+    Check(
+        "device-holds-have-their-transactions",
+        "every open hold has its hold transaction and no closing one; every closed hold has its closing one",
+        "SELECT id, status, hold_tx_id, close_tx_id FROM device_holds "
+        "WHERE (status = 'held' AND close_tx_id IS NOT NULL) OR (status <> 'held' AND close_tx_id IS NULL)",
+    ),
+    Check(
         "lots-cover-balance",
         "a member's open lots hold exactly the balance when it is positive, nothing when it is a debt",
         "SELECT b.account_id, b.balance, COALESCE(l.open, 0) FROM member_balances b "

@@ -1,0 +1,237 @@
+"""Money through devices over HTTP (issue 15): a machine charges a member's wallet with its own terminal key.
+
+Every write takes an Idempotency-Key (a retry with it gets the first answer; the same key with another body is a
+422). A key that is no device's is refused with 403 (field "authorization"); an unknown or revoked key is a 401.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, StrictInt, StrictStr
+
+from coalition.adapters.http.clean_input import CheckedRoute
+from coalition.adapters.http.dependencies import PosWriteOf, Svc, Terminal, pos_write_doc, terminal_doc
+from coalition.adapters.http.schemas import Amount, Body
+from coalition.adapters.http.wallet_routes import ToppedUpAnswer
+from coalition.application.device_charges import ChargeInput, HoldInput, SessionInput
+from coalition.domain.device_charges import MAX_SESSION_MINUTES
+
+router = APIRouter(prefix="/v1/devices", tags=["Devices"], route_class=CheckedRoute)
+
+Customer = Annotated[
+    StrictStr, Field(min_length=1, max_length=256, description="any identifier of the member: card, NFC UID, barcode")
+]
+Product = Annotated[
+    StrictStr | None,
+    Field(default=None, min_length=1, max_length=32, description="a slot of the price list; none: the price per use"),
+]
+HoldId = Annotated[str, Path(min_length=1, max_length=64, description="the id the hold's answer gave")]
+
+
+class AuthorizeBody(Body):
+    customer: Customer
+    product: Product = None
+
+
+class ChargeBody(Body):
+    customer: Customer
+    product: Product = None
+
+
+class HoldBody(Body):
+    customer: Customer
+    product: Product = None
+    amount: Amount | None = Field(default=None, description="an amount to hold instead of a product's price")
+
+
+class CaptureBody(Body):
+    amount: Amount | None = Field(default=None, description="at most what is held; none: all of it")
+
+
+class SessionBody(Body):
+    customer: Customer
+    max_minutes: StrictInt | None = Field(
+        default=None, ge=1, le=MAX_SESSION_MINUTES, description="none: the price list's most minutes"
+    )
+
+
+class StopBody(Body):
+    minutes: StrictInt | None = Field(
+        default=None, ge=0, le=MAX_SESSION_MINUTES, description="none: the server's time since the start, rounded up"
+    )
+
+
+class KioskTopUpBody(Body):
+    customer: Customer
+    amount: Amount = Field(description="the cash the kiosk counted")
+
+
+class WalletPart(BaseModel):
+    member: int
+    currency: str
+    balance: str
+    credit_limit: str
+    available: str
+    daily_spend_limit: str | None
+    daily_left: str | None
+    status: str
+
+
+class AuthorizeAnswer(BaseModel):
+    member: int
+    device: str
+    kind: str
+    allowed: bool
+    reason: str | None = Field(description="why not, when not allowed")
+    currency: str
+    product: str | None
+    price: str | None = Field(description="one use's price (a timed table's: a minute's); none: nothing priced")
+    uses: int | None = Field(description="how many such uses the card can pay now")
+    wallet: WalletPart
+
+
+class ChargeAnswer(BaseModel):
+    charge: str
+    member: int
+    device: str
+    product: str | None
+    currency: str
+    amount: str
+    transaction: int
+    recorded_at: str
+    wallet: WalletPart
+    rewards: dict[str, Any] = Field(description="what the device_use rules gave: points_balance, bonus, coupons")
+
+
+class HoldAnswer(BaseModel):
+    hold: str
+    member: int
+    kind: str
+    status: str
+    currency: str
+    amount: str
+    product: str | None
+    started_at: str
+    expires_at: str
+    wallet: WalletPart
+    session: str | None = None
+    per_minute: str | None = None
+    max_minutes: int | None = None
+
+
+class ClosedAnswer(BaseModel):
+    hold: str
+    member: int
+    kind: str
+    status: str = Field(description="captured or voided")
+    currency: str
+    amount: str = Field(description="what was held")
+    captured: str
+    released: str = Field(description="what went back to the wallet")
+    transaction: int
+    recorded_at: str
+    wallet: WalletPart
+    rewards: dict[str, Any] | None = None
+    session: str | None = None
+    minutes: int | None = None
+
+
+def _answer(result: Any) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else None
+    return JSONResponse(result.body, status_code=result.status_code, headers=headers)
+
+
+@router.post(
+    "/authorize",
+    response_model=AuthorizeAnswer,
+    summary="May this card pay here now, and how many uses can it afford (writes nothing)",
+    openapi_extra=terminal_doc(),
+)
+async def authorize(body: AuthorizeBody, svc: Svc, ctx: Terminal) -> AuthorizeAnswer:
+    """Budgeted with the member lookups of this terminal, as a wallet's read is (README "Rate limits")."""
+    found = await svc.member_lookups.budgeted(
+        ctx, lambda: svc.device_charges.authorize(ctx, body.customer, body.product)
+    )
+    return AuthorizeAnswer(**found)
+
+
+@router.post(
+    "/charges",
+    status_code=201,
+    response_model=ChargeAnswer,
+    summary="Charge one use (a product's or the per-use price) to the member's wallet",
+    openapi_extra=pos_write_doc(),
+)
+async def charge(body: ChargeBody, w: PosWriteOf) -> JSONResponse:
+    request = ChargeInput(body.customer, body.product)
+    return _answer(await w.svc.device_charges.charge(w.ctx, request, w.key, w.fingerprint))
+
+
+@router.post(
+    "/holds",
+    status_code=201,
+    response_model=HoldAnswer,
+    summary="Hold money of the member's wallet until the device captures or voids it",
+    openapi_extra=pos_write_doc(),
+)
+async def hold(body: HoldBody, w: PosWriteOf) -> JSONResponse:
+    request = HoldInput(body.customer, body.product, body.amount)
+    return _answer(await w.svc.device_charges.hold(w.ctx, request, w.key, w.fingerprint))
+
+
+@router.post(
+    "/holds/{hold_id}/capture",
+    response_model=ClosedAnswer,
+    summary="Take some or all of a hold; the rest goes back to the wallet",
+    openapi_extra=pos_write_doc(),
+)
+async def capture(hold_id: HoldId, w: PosWriteOf, body: CaptureBody | None = None) -> JSONResponse:
+    amount = body.amount if body is not None else None
+    return _answer(await w.svc.device_charges.capture(w.ctx, hold_id, amount, w.key, w.fingerprint))
+
+
+@router.post(
+    "/holds/{hold_id}/void",
+    response_model=ClosedAnswer,
+    summary="Let a hold go: all of it back to the wallet",
+    openapi_extra=pos_write_doc(),
+)
+async def void(hold_id: HoldId, w: PosWriteOf) -> JSONResponse:
+    return _answer(await w.svc.device_charges.void(w.ctx, hold_id, w.key, w.fingerprint))
+
+
+@router.post(
+    "/sessions",
+    status_code=201,
+    response_model=HoldAnswer,
+    summary="Start a timed session: hold the price per minute × the most minutes",
+    openapi_extra=pos_write_doc(),
+)
+async def start_session(body: SessionBody, w: PosWriteOf) -> JSONResponse:
+    request = SessionInput(body.customer, body.max_minutes)
+    return _answer(await w.svc.device_charges.start_session(w.ctx, request, w.key, w.fingerprint))
+
+
+@router.post(
+    "/sessions/{session_id}/stop",
+    response_model=ClosedAnswer,
+    summary="Stop a session: the minutes played are charged, the rest released",
+    openapi_extra=pos_write_doc(),
+)
+async def stop_session(session_id: HoldId, w: PosWriteOf, body: StopBody | None = None) -> JSONResponse:
+    minutes = body.minutes if body is not None else None
+    return _answer(await w.svc.device_charges.stop_session(w.ctx, session_id, minutes, w.key, w.fingerprint))
+
+
+@router.post(
+    "/top-ups",
+    status_code=201,
+    response_model=ToppedUpAnswer,
+    summary="A kiosk put the cash it counted on the member's wallet",
+    openapi_extra=pos_write_doc(),
+)
+async def kiosk_top_up(body: KioskTopUpBody, w: PosWriteOf) -> JSONResponse:
+    return _answer(await w.svc.device_charges.kiosk_top_up(w.ctx, body.customer, body.amount, w.key, w.fingerprint))
