@@ -1,4 +1,4 @@
-"""Migration 0036 on both engines: `device_holds` goes away on the way down and comes back on the way up, and the
+"""Migration 0037 on both engines: `device_holds` goes away on the way down and comes back on the way up, and the
 schema the migrations build is the one the tables declare (its columns, checks and indexes)."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ async def test_device_holds_down_and_up(settings) -> None:
     assert "device_holds" in names
     assert columns == {column.name for column in device_holds.columns}
     assert indexes == {index.name for index in device_holds.indexes}
-    await anyio.to_thread.run_sync(migrate.downgrade, settings.database_url, "0035")
+    await anyio.to_thread.run_sync(migrate.downgrade, settings.database_url, "0036")
     names, _, _ = await _tables(settings)
     assert "device_holds" not in names and "devices" in names
     await anyio.to_thread.run_sync(migrate.upgrade, settings.database_url)
