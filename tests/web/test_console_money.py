@@ -26,7 +26,8 @@ def rub(minor: int) -> str:
     return formatting.money(minor, "RUB", "en")
 
 
-NO_CARDS = [f"0 · {rub(0)}", rub(0), rub(0)]  # gift cards sold, paid by them, refunded onto them
+# gift cards sold, paid by them, refunded onto them; charged by devices
+NO_CARDS = [f"0 · {rub(0)}", rub(0), rub(0), f"0 · {rub(0)}"]
 
 
 def rows(html: str, table_id: str) -> list[list[str]]:
@@ -89,7 +90,7 @@ async def test_the_administrator_sees_the_liability_and_every_outlet(services: S
         shop_only = await http.get("/console/money", params={"partner": str(ids["shop"])})
         assert [row[0] for row in rows(shop_only.text, "money-per-outlet")] == ["Shop till Shop", "Total"]
         tomorrow = await http.get("/console/money", params={"from": "2100-01-01", "to": "2100-01-02"})
-        nothing = [f"0 · {rub(0)}", rub(0), rub(0), f"0 · {rub(0)}", *[rub(0)] * 5]
+        nothing = [f"0 · {rub(0)}", rub(0), rub(0), *NO_CARDS, *[rub(0)] * 3]
         assert rows(tomorrow.text, "money-per-outlet")[-1][1:] == nothing
         bad = await http.get("/console/money", params={"from": "1.1.2026"})
         assert bad.status_code == 422 and 'id="from-error"' in bad.text and 'aria-invalid="true"' in bad.text
@@ -138,11 +139,12 @@ async def test_gift_card_money_per_outlet_beside_the_wallets(services: Services)
         assert refund.status_code == 201 and refund.json()["money_back"] == "5.00", refund.text
         assert (await sign_in_console(http, "shop", "admin", "admin-secret-1")).status_code == 303
         page = await http.get("/console/money")
+        idle = f"0 · {rub(0)}"  # no device charged
         none = [f"0 · {rub(0)}", rub(0), rub(0)]  # no wallet moved: top-ups, paid from wallets, refunded into them
         assert rows(page.text, "money-per-outlet") == [
-            ["Cafe till Cafe", *none, f"0 · {rub(0)}", rub(4000), rub(2000), rub(1000), rub(500), rub(500)],
-            ["Shop till Shop", *none, f"1 · {rub(6000)}", rub(0), rub(0), rub(0), rub(0), rub(6000)],
-            ["Total", *none, f"1 · {rub(6000)}", rub(4000), rub(2000), rub(1000), rub(500), rub(6500)],
+            ["Cafe till Cafe", *none, f"0 · {rub(0)}", rub(4000), rub(2000), idle, rub(1000), rub(500), rub(500)],
+            ["Shop till Shop", *none, f"1 · {rub(6000)}", rub(0), rub(0), idle, rub(0), rub(0), rub(6000)],
+            ["Total", *none, f"1 · {rub(6000)}", rub(4000), rub(2000), idle, rub(1000), rub(500), rub(6500)],
         ]
         reports = await http.get("/console/reports")
         figure = {
@@ -232,3 +234,44 @@ async def test_the_member_sees_their_wallet_on_their_page(services: Services) ->
         ]
         russian = await http.get("/me", params={"lang": "ru"})
         assert "Деньги на моей карте" in russian.text
+
+
+async def test_what_devices_charged_from_wallets_is_the_devices_partners_taking_in_no_till(services: Services) -> None:
+    """A water dispenser (slot W, 1.20) pours twice from a wallet topped up with 10.00 at the shop: its outlet shows
+    2 charges for 2.40, none of it in a till's cash; a hold of 5.00 captured for 3.50 counts 3.50."""
+    from tests.http.device_charge_support import add_device
+
+    net = await make_network(services)
+    await services.web_sessions.add_console_user(net.ref.id, "administrator", None, "admin", "Admin", "admin-secret-1")
+    dispenser = await add_device(
+        services, net.ref, "Water", "dispenser", {"slots": {"W": {"name": "Water", "price": "1.20"}}}
+    )
+    async with client(services) as http:
+        await enrol(http, net.shop_key, CARD)
+        body = {"customer": CARD, "amount": "10.00"}
+        assert (
+            await http.post("/v1/wallets/top-ups", json=body, headers=auth(net.shop_key, new_key()))
+        ).status_code == 201
+        device = auth(dispenser.key, new_key())
+        for _ in range(2):
+            poured = await http.post(
+                "/v1/devices/charges", json={"customer": CARD, "product": "W"}, headers=auth(dispenser.key, new_key())
+            )
+            assert poured.status_code == 201, poured.text
+        held = await http.post("/v1/devices/holds", json={"customer": CARD, "amount": "5.00"}, headers=device)
+        assert held.status_code == 201, held.text
+        captured = await http.post(
+            f"/v1/devices/holds/{held.json()['hold']}/capture",
+            json={"amount": "3.50"},
+            headers=auth(dispenser.key, new_key()),
+        )
+        assert captured.status_code in (200, 201), captured.text
+        assert (await sign_in_console(http, "shop", "admin", "admin-secret-1")).status_code == 303
+        page = await http.get("/console/money")
+        by_outlet = {row[0]: row for row in rows(page.text, "money-per-outlet")}
+        assert by_outlet["Water machine Water"][7] == f"3 · {rub(590)}"  # 1.20 + 1.20 + 3.50
+        assert by_outlet["Water machine Water"][-1] == rub(0)  # no till's cash
+        assert by_outlet["Total"][-1] == rub(1000)  # the shop's top-up only
+        reports = await http.get("/console/reports")
+        shown = re.search(r'id="total-device-charges">([^<]+)<', reports.text)
+        assert shown is not None and shown.group(1) == f"3 · {rub(590)}"

@@ -27,8 +27,8 @@ from coalition.domain.errors import InvalidInput, NotFound
 from coalition.domain.ledger import AccountPurpose, TransactionKind
 from coalition.domain.money import round_half_up_div
 
-# the accounts whose postings are money on the card
-PREPAID_SOURCES = (AccountPurpose.MEMBER_WALLET, AccountPurpose.GIFT_CARD)
+# the accounts whose postings are money on the card; a partner's PREPAID tells what its devices captured
+PREPAID_SOURCES = (AccountPurpose.MEMBER_WALLET, AccountPurpose.GIFT_CARD, AccountPurpose.PREPAID)
 MAX_PERIOD_DAYS = 92  # a quarter: the period's chart has a bar per day
 ChartUnit = Literal["hour", "day"]
 
@@ -127,6 +127,8 @@ class Figures:
     gift_cards_sold: int = 0
     gift_card_sold_minor: int = 0  # money taken at the till for gift cards sold
     gift_card_refunded_minor: int = 0  # what refunds put back onto gift cards
+    device_charges: int = 0  # charges devices (vending, arcade, a timed table) took from wallets: no till's money
+    device_charged_minor: int = 0
 
     @property
     def average_check_minor(self) -> int:
@@ -140,7 +142,13 @@ class Figures:
     @property
     def has_prepaid(self) -> bool:
         """Whether money on the card moved: the reports then show its lines (none otherwise, as before wallets)."""
-        return bool(self.wallet_paid_minor or self.top_ups or self.wallet_refunded_minor or self.has_gift_cards)
+        return bool(
+            self.wallet_paid_minor
+            or self.top_ups
+            or self.wallet_refunded_minor
+            or self.has_gift_cards
+            or self.device_charges
+        )
 
     @property
     def has_gift_cards(self) -> bool:
@@ -177,6 +185,10 @@ def prepaid_figures(row: PrepaidBucket) -> Figures:
     top-up and a card sold are money the till took."""
     if row.purpose == AccountPurpose.GIFT_CARD.value:
         return _gift_card_figures(row)
+    if row.purpose == AccountPurpose.PREPAID.value:  # a partner's: only its devices' captures count here
+        if row.kind == TransactionKind.DEVICE_CHARGE.value:
+            return Figures(device_charges=row.transactions, device_charged_minor=row.amount_minor)
+        return Figures()
     if row.purpose != AccountPurpose.MEMBER_WALLET.value:
         return Figures()
     if row.kind == TransactionKind.PURCHASE.value:

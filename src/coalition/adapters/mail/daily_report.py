@@ -33,12 +33,13 @@ def write_daily_report(content: DailyReportContent) -> tuple[str, str]:
     report = content.report
     prepaid = report.total.has_prepaid  # a day without money on the card reads as it did before wallets
     cards = report.total.has_gift_cards  # and a day without gift-card money, as it did before gift cards
+    devices = bool(report.total.device_charges)  # the charges devices took from wallets, on a day they took any
     day = formatting.day(content.day, content.language, "full")
     subject = _("Daily report %(day)s: %(partner)s", day=content.day.isoformat(), partner=content.partner)
-    lines = [f"{content.partner}: {day}", "", _("Total"), *_figure_lines(report.total, _, prepaid, cards)]
+    lines = [f"{content.partner}: {day}", "", _("Total"), *_figure_lines(report.total, _, prepaid, cards, devices)]
     for outlet, figures in report.by_outlet:
         lines += ["", _("Outlet %(outlet)s (%(zone)s)", outlet=outlet.name, zone=outlet.timezone)]
-        lines += _figure_lines(figures, _, prepaid, cards)
+        lines += _figure_lines(figures, _, prepaid, cards, devices)
     lines += ["", _("Per cashier")]
     for line in report.by_cashier:
         who = f"{line.name} ({line.login})" if line.login else _("no cashier named")
@@ -92,7 +93,7 @@ def write_daily_report(content: DailyReportContent) -> tuple[str, str]:
     return subject, "\n".join(lines) + "\n"
 
 
-def _figure_lines(figures: Figures, _: _Words, prepaid: bool, cards: bool) -> list[str]:
+def _figure_lines(figures: Figures, _: _Words, prepaid: bool, cards: bool, devices: bool = False) -> list[str]:
     """The day's figures; with money on the card, `_with_prepaid` adds what wallets paid and took back."""
     lines = [
         "  " + _("revenue through the system: %(revenue)s", revenue=_.money(figures.revenue_minor)),
@@ -109,7 +110,7 @@ def _figure_lines(figures: Figures, _: _Words, prepaid: bool, cards: bool) -> li
             refunded=_.money(figures.refund_minor),
         ),
     ]
-    return _with_prepaid(lines, figures, _, cards) if prepaid else lines
+    return _with_prepaid(lines, figures, _, cards, devices) if prepaid else lines
 
 
 def _row_text(row: DayTransaction, _: _Words, language: str) -> str:
@@ -158,7 +159,7 @@ def _cashier_text(row: DayTransaction, _: _Words) -> str:
     return ", " + _("cashier %(cashier)s", cashier=row.cashier_login) if row.cashier_login else ""
 
 
-def _with_prepaid(lines: list[str], figures: Figures, _: _Words, cards: bool) -> list[str]:
+def _with_prepaid(lines: list[str], figures: Figures, _: _Words, cards: bool, devices: bool) -> list[str]:
     """The figures with money on the card: what the till took apart from what wallets (and gift cards, on a day they
     moved money) paid, and the cash in hand."""
     return [
@@ -175,7 +176,20 @@ def _with_prepaid(lines: list[str], figures: Figures, _: _Words, cards: bool) ->
             amount=_.money(figures.top_up_minor),
         ),
         *(_cards_taken(figures, _) if cards else []),
+        *(_device_charges(figures, _) if devices else []),
         "  " + _("cash in hand: %(cash)s", cash=_.money(figures.cash_in_hand_minor)),
+    ]
+
+
+def _device_charges(figures: Figures, _: _Words) -> list[str]:
+    """What devices took from wallets: the partner's takings, in no till."""
+    return [
+        "  "
+        + _(
+            "charged by devices from wallets: %(count)s for %(amount)s",
+            count=_.number(figures.device_charges),
+            amount=_.money(figures.device_charged_minor),
+        )
     ]
 
 
