@@ -42,6 +42,15 @@ def _prepaid_money(tx_id: Any, purpose: AccountPurpose) -> Any:
     )
 
 
+def till_taking(tx: Any, account: Any) -> Any:
+    """Postings of money a till took onto a card: a top-up's on the member's wallet, a card sale's on the card."""
+    taken_onto = (
+        (TransactionKind.TOP_UP.value, AccountPurpose.MEMBER_WALLET.value),
+        (TransactionKind.GIFT_CARD_SALE.value, AccountPurpose.GIFT_CARD.value),
+    )
+    return or_(*(and_(tx.c.kind == kind, account.c.purpose == purpose) for kind, purpose in taken_onto))
+
+
 def _index(value: int) -> Any:
     return literal_column(str(value), Integer)  # written into the SQL: a typed integer on both engines
 
@@ -360,10 +369,6 @@ class SqlDailyReportsUnitOfWork(CoreAuditTrail):
     ) -> list[DayTransaction]:
         """The day's top-ups and gift cards sold at these outlets: money the till took onto wallets and cards."""
         tx, po, a, o = t.ledger_transactions, t.postings, t.accounts, t.outlets
-        taken_onto = (
-            (TransactionKind.TOP_UP.value, AccountPurpose.MEMBER_WALLET.value),
-            (TransactionKind.GIFT_CARD_SALE.value, AccountPurpose.GIFT_CARD.value),
-        )
         rows = await self.connection.execute(
             select(
                 tx.c.id,
@@ -381,7 +386,7 @@ class SqlDailyReportsUnitOfWork(CoreAuditTrail):
                 tx.c.outlet_id.in_(list(outlet_ids)),
                 tx.c.recorded_at >= first,
                 tx.c.recorded_at < last,
-                or_(*(and_(tx.c.kind == kind, a.c.purpose == purpose) for kind, purpose in taken_onto)),
+                till_taking(tx, a),
             )
             .group_by(tx.c.id, tx.c.kind, tx.c.recorded_at, tx.c.cashier_login, o.c.name)
         )

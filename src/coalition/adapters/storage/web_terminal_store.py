@@ -8,13 +8,14 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
+from coalition.adapters.storage.reports_store import till_taking
 from coalition.application.ports import StoredResponse
 from coalition.application.web_terminal import DayPurchase, DayRefund, OutletPurchase, ProgramTerms, TillTaking
-from coalition.domain.ledger import AccountPurpose, TransactionKind
+from coalition.domain.ledger import AccountPurpose
 
 _utc = t.as_utc
 
@@ -88,10 +89,6 @@ class SqlWebTerminalUnitOfWork:
         self, outlet_id: int, cashier_login: str, start: datetime, end: datetime
     ) -> list[TillTaking]:
         tx, po, a = t.ledger_transactions, t.postings, t.accounts
-        taken_onto = (
-            (TransactionKind.TOP_UP.value, AccountPurpose.MEMBER_WALLET.value),
-            (TransactionKind.GIFT_CARD_SALE.value, AccountPurpose.GIFT_CARD.value),
-        )
         query = (
             select(tx.c.id, tx.c.kind, tx.c.recorded_at, func.sum(po.c.amount).label("amount"))
             .join(po, po.c.tx_id == tx.c.id)
@@ -101,7 +98,7 @@ class SqlWebTerminalUnitOfWork:
                 tx.c.cashier_login == cashier_login,
                 tx.c.recorded_at >= _utc(start),
                 tx.c.recorded_at < _utc(end),
-                or_(*(and_(tx.c.kind == kind, a.c.purpose == purpose) for kind, purpose in taken_onto)),
+                till_taking(tx, a),
             )
             .group_by(tx.c.id, tx.c.kind, tx.c.recorded_at)
             .order_by(tx.c.recorded_at, tx.c.id)
