@@ -123,6 +123,17 @@ API: dict[tuple[str, str], Does | Reads] = {
     ("POST", "/v1/admin/gift-cards/{card_number}/unblock"): Does("gift_card.unblock"),
     ("PUT", "/v1/admin/gift-card-breakage"): Does("gift_cards.breakage", lambda ids: {"policy": "returned"}),
     ("POST", "/v1/admin/jobs/expire-gift-cards"): Does("job.expire_gift_cards"),
+    ("POST", "/v1/admin/devices"): Does(
+        "device.create",
+        lambda ids: {
+            "partner_id": int(ids["partner_id"]),
+            "name": "Audit arcade",
+            "kind": "arcade",
+            "price_list": {"per_use": "2.50"},
+        },
+    ),
+    ("PATCH", "/v1/admin/devices/{device_id}"): Does("device.update", lambda ids: {"price_list": {"per_use": "3.00"}}),
+    ("POST", "/v1/admin/devices/{device_id}/revoke"): Does("device.revoke"),
     ("POST", "/v1/admin/console-users"): Does(
         "console_user.create",
         lambda ids: {"role": "administrator", "login": "audit-admin", "name": "A", "password": "secret-11"},
@@ -327,6 +338,7 @@ async def _ids(services: Services) -> Ids:
             "identifier": "10000002",
             "number": await first("SELECT COALESCE(MAX(number), 1) FROM settlement_statements"),
             "card_number": "AUDITGIFT01",  # the gift card POST /v1/admin/gift-cards issues
+            "device_id": await first("SELECT COALESCE(MAX(id), 0) FROM devices"),  # POST /v1/admin/devices made it
         }
 
 

@@ -22,8 +22,12 @@ REFUSED_EXIT = 2
 
 def _bar() -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-        TimeRemainingColumn(), console=console, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
     )
 
 
@@ -61,8 +65,10 @@ def backup(
         if _backend(url) == "postgresql":
             with console.status("pg_dump is dumping the database"):
                 tool = pg_backup.backup(url, path, force=force)
-            console.print(f"[green]backed up[/green] to {path} (pg_dump {tool}, custom format; "
-                          f"restore: coalition restore {path} --database-url <an empty database>)")
+            console.print(
+                f"[green]backed up[/green] to {path} (pg_dump {tool}, custom format; "
+                f"restore: coalition restore {path} --database-url <an empty database>)"
+            )
             return
         with _bar() as progress:
             info = sqlite_backup.backup(url, path, force=force, progress=_reporter(progress))
@@ -94,8 +100,10 @@ def restore(
                 revision, migrated = pg_backup.restore(path, url)
             if migrated:
                 migrations.upgrade(url)
-            console.print(f"[green]restored[/green] {path} (schema {revision}"
-                          f"{', migrated to this version' if migrated else ''})", highlight=False)
+            console.print(
+                f"[green]restored[/green] {path} (schema {revision}{', migrated to this version' if migrated else ''})",
+                highlight=False,
+            )
         else:
             with _bar() as progress:
                 info, migrated = sqlite_backup.restore(path, url, force=force, progress=_reporter(progress))
@@ -113,4 +121,3 @@ def restore(
 def register(app: typer.Typer) -> None:
     app.command("backup")(backup)
     app.command("restore")(restore)
-
