@@ -112,3 +112,4 @@ def of_at_most_grantors(lots: list[Lot], most: int) -> list[Lot]:
             partners.add(partner)
         chosen.append(lot)
     return chosen
+

@@ -19,6 +19,7 @@ console = Console()
 DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")]
 
 
+
 def _since(value: str | None) -> datetime | None:
     if value is None:
         return None

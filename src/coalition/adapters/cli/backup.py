@@ -22,12 +22,8 @@ REFUSED_EXIT = 2
 
 def _bar() -> Progress:
     return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(), console=console, transient=True,
     )
 
 
@@ -65,10 +61,8 @@ def backup(
         if _backend(url) == "postgresql":
             with console.status("pg_dump is dumping the database"):
                 tool = pg_backup.backup(url, path, force=force)
-            console.print(
-                f"[green]backed up[/green] to {path} (pg_dump {tool}, custom format; "
-                f"restore: coalition restore {path} --database-url <an empty database>)"
-            )
+            console.print(f"[green]backed up[/green] to {path} (pg_dump {tool}, custom format; "
+                          f"restore: coalition restore {path} --database-url <an empty database>)")
             return
         with _bar() as progress:
             info = sqlite_backup.backup(url, path, force=force, progress=_reporter(progress))
@@ -100,10 +94,8 @@ def restore(
                 revision, migrated = pg_backup.restore(path, url)
             if migrated:
                 migrations.upgrade(url)
-            console.print(
-                f"[green]restored[/green] {path} (schema {revision}{', migrated to this version' if migrated else ''})",
-                highlight=False,
-            )
+            console.print(f"[green]restored[/green] {path} (schema {revision}"
+                          f"{', migrated to this version' if migrated else ''})", highlight=False)
         else:
             with _bar() as progress:
                 info, migrated = sqlite_backup.restore(path, url, force=force, progress=_reporter(progress))
@@ -121,3 +113,4 @@ def restore(
 def register(app: typer.Typer) -> None:
     app.command("backup")(backup)
     app.command("restore")(restore)
+

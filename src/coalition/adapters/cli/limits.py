@@ -16,6 +16,7 @@ console = Console()
 DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")]
 
 
+
 @limits_app.command("show")
 def show(network: str, database_url: DatabaseUrl = None) -> None:
     """Print the network's limits."""

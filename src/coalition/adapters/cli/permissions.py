@@ -19,6 +19,7 @@ console = Console()
 DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")]
 
 
+
 @permissions_app.command("show")
 def show(network: str, database_url: DatabaseUrl = None) -> None:
     """Print the matrix; an empty one lets every outlet do everything."""

@@ -21,6 +21,7 @@ rules_app = typer.Typer(help="Rule sets: import, check, publish, export (docs/ru
 console = Console()
 
 
+
 def _read_document(file: Path) -> object:
     """A YAML or JSON file (JSON by its .json suffix), limited in size and nesting (documents.py); a file that does
     not parse, or is over a limit, ends the command with exit 2."""
