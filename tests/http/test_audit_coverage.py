@@ -243,6 +243,22 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
         "gift_card.block", path_ids=lambda ids: {"number": "CONSOLEGIFT1", "action": "block"}
     ),
     ("POST", "/console/gift-card-breakage"): Does("gift_cards.breakage", lambda ids: {"policy": "kept"}),
+    ("POST", "/console/devices"): Does(
+        "device.create",
+        lambda ids: {"partner": ids["partner_id"], "name": "Console arcade", "kind": "arcade", "per_use": "2.00"},
+    ),
+    ("POST", "/console/devices/{device_id}"): Does(
+        "device.update",
+        lambda ids: {
+            "kind": "arcade",
+            "per_use": "2.50",
+            "hold_ttl_seconds": "300",
+            "offline_limit": "0",
+            "silent_after_seconds": "900",
+            "always_open": "1",
+        },
+    ),
+    ("POST", "/console/devices/{device_id}/revoke"): Does("device.revoke"),
     ("POST", "/console/rules/draft"): Does("rules.save_draft", lambda ids: {"draft": RULES_YAML}),
     ("POST", "/console/rules/simulate"): Reads(
         "stored purchases priced again; nothing is written",

@@ -53,6 +53,10 @@ MAX_SESSION_MINUTES = 24 * 60  # a session longer than a day is a table nobody s
 _SLOT_CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 _PRICE_LIST_KEYS = frozenset({"per_use", "slots", "per_minute", "max_minutes"})
 _SLOT_KEYS = frozenset({"name", "price"})
+_PRICE_LIST_OBJECT = "a price list must be a JSON object"
+_SLOTS_OBJECT = 'slots must be a JSON object such as {"A1": {"name": "Water 0.5 l", "price": "1.20"}}'
+_SLOT_OBJECT = 'a slot must be a JSON object such as {"name": "Water 0.5 l", "price": "1.20"}'
+_HOURS_OBJECT = 'opening hours must be a JSON object such as {"mon": [["08:00", "22:00"]]}'
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +101,9 @@ def _optional_price(value: object, currency: str, max_amount_minor: int, field: 
     return None if value is None else _price(value, currency, max_amount_minor, field)
 
 
-def _require_object(document: object, field: str, what: str) -> Mapping[str, Any]:
+def _require_object(document: object, field: str, message: str) -> Mapping[str, Any]:
     if not isinstance(document, Mapping):
-        raise InvalidInput(f"{what} must be a JSON object", field=field)
+        raise InvalidInput(message, field=field)
     return document
 
 
@@ -114,7 +118,7 @@ def _slot(code: object, document: object, currency: str, max_amount_minor: int, 
     if not isinstance(code, str) or _SLOT_CODE.fullmatch(code) is None:
         raise InvalidInput("a slot code is 1–32 letters, digits, '_' or '-'", field=field)
     slot_field = f"{field}.{code}"
-    body = _require_object(document, slot_field, "a slot")
+    body = _require_object(document, slot_field, _SLOT_OBJECT)
     _refuse_unknown_keys(body, _SLOT_KEYS, slot_field)
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -140,10 +144,10 @@ def parse_price_list(
 ) -> PriceList:
     """A price list from its JSON document (parsed): prices in `currency`, each above zero and at most
     `max_amount_minor` (the network's largest amount); unknown keys refused; the field at fault named."""
-    body = _require_object(document, field, "a price list")
+    body = _require_object(document, field, _PRICE_LIST_OBJECT)
     _refuse_unknown_keys(body, _PRICE_LIST_KEYS, field)
     slots_document = {} if body.get("slots") is None else body["slots"]
-    slots_body = _require_object(slots_document, f"{field}.slots", "slots")
+    slots_body = _require_object(slots_document, f"{field}.slots", _SLOTS_OBJECT)
     if len(slots_body) > MAX_SLOTS:
         raise InvalidInput(f"a price list has at most {MAX_SLOTS} slots", field=f"{field}.slots")
     slots = tuple(_slot(code, slot, currency, max_amount_minor, f"{field}.slots") for code, slot in slots_body.items())
@@ -194,9 +198,12 @@ def price_of(price_list: PriceList, product: str | None) -> int:
     """The price in minor units of one use (`product` None) or of one product of a slot."""
     if product is None:
         if price_list.per_use_minor is None:
+            if not price_list.slots:
+                raise InvalidInput("this device has no price for a use", field="product")
             codes = ", ".join(slot.code for slot in price_list.slots[:10])
-            hint = f" (its slots: {codes})" if codes else ""
-            raise InvalidInput(f"this device has no per-use price: name a product{hint}", field="product")
+            raise InvalidInput(
+                f"this device has no per-use price: name a product (its slots: {codes})", field="product"
+            )
         return price_list.per_use_minor
     slot = price_list.slot(product)
     if slot is None:
@@ -272,7 +279,7 @@ def parse_opening_hours(document: object, *, field: str = "opening_hours") -> Op
     """Opening hours from their JSON document (parsed); None (JSON null) means always open."""
     if document is None:
         return None
-    body = _require_object(document, field, "opening hours")
+    body = _require_object(document, field, _HOURS_OBJECT)
     _refuse_unknown_keys(body, frozenset(WEEKDAYS), field)
     return OpeningHours(tuple(_day(body[day], f"{field}.{day}") if day in body else () for day in WEEKDAYS))
 
