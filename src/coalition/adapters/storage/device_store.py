@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -111,7 +111,7 @@ class SqlDeviceAdminUnitOfWork(SqlAdminUnitOfWork):
                 offline_limit_minor=limits.offline_limit_minor,
                 silent_after_seconds=limits.silent_after_seconds,
                 active=True,
-                created_at=self.clock.now(),
+                created_at=self.clock.now().astimezone(UTC),
             )
             .returning(t.devices.c.id)
         )
@@ -155,7 +155,7 @@ async def takings_since(
             tx.c.network_id == network_id,
             tx.c.kind == DEVICE_CHARGE,
             tx.c.outlet_id.in_(outlet_ids),
-            tx.c.recorded_at >= since,
+            tx.c.recorded_at >= since.astimezone(UTC),  # SQLite compares the stored (UTC) text
             acc.c.purpose == AccountPurpose.PREPAID.value,
             acc.c.owner_kind == OwnerKind.PARTNER.value,
         )
@@ -190,5 +190,5 @@ class SqlDeviceStore:
             await connection.execute(
                 update(d)
                 .where(d.c.id == device_id)
-                .values(last_heartbeat_at=moment, last_status=text, last_error=error)
+                .values(last_heartbeat_at=moment.astimezone(UTC), last_status=text, last_error=error)
             )
