@@ -19,6 +19,7 @@ from coalition.adapters.cli import keys
 from coalition.adapters.cli.audit import audit
 from coalition.adapters.cli.backup import register as register_backup
 from coalition.adapters.cli.common import DatabaseOption, console, errors, network_of, run, settings_for
+from coalition.adapters.cli.devices import devices_app
 from coalition.adapters.cli.gift_cards import gift_cards_app
 from coalition.adapters.cli.limits import limits_app
 from coalition.adapters.cli.permissions import permissions_app
@@ -418,6 +419,7 @@ app.command("audit")(audit)
 app.add_typer(limits_app, name="limits")
 app.add_typer(gift_cards_app, name="gift-cards")
 app.add_typer(wallets_app, name="wallets")
+app.add_typer(devices_app, name="devices")
 
 
 if __name__ == "__main__":
