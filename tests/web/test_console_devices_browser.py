@@ -32,7 +32,7 @@ def test_the_administrator_registers_a_device_and_sees_it_online(live_server: Li
 
     form = screen.locator("#device-register")
     form.get_by_label("Partner").select_option(label="Aqua Park")
-    form.get_by_label("Device's name").fill("Arcade: Space Race")
+    form.get_by_label("Device's name").fill("Arcade: Pinball")
     form.get_by_label("Kind").select_option(label="arcade machine")
     form.get_by_label("Price of one use (empty: none)").fill("50.00")
     form.get_by_label("Always open").uncheck()
@@ -40,15 +40,15 @@ def test_the_administrator_registers_a_device_and_sees_it_online(live_server: Li
     form.get_by_role("button", name="Register the device and make its key").click()
     expect(screen.locator("#hours_mon")).to_have_attribute("aria-invalid", "true")
     expect(screen.locator("#hours_mon-error")).to_be_visible()
-    expect(form.get_by_label("Device's name")).to_have_value("Arcade: Space Race")
+    expect(form.get_by_label("Device's name")).to_have_value("Arcade: Pinball")
     assert screen.evaluate(CHECKS) == []
 
     screen.locator("#device-register").get_by_label("Monday").fill("10:00-22:00")
     screen.locator("#device-register").get_by_role("button", name="Register the device and make its key").click()
-    expect(screen.get_by_role("heading", name="Device “Arcade: Space Race” registered")).to_be_visible()
+    expect(screen.get_by_role("heading", name="Device “Arcade: Pinball” registered")).to_be_visible()
     key = screen.locator("#new-key").input_value()
     assert key.startswith("dev_")
-    row = screen.locator("#devices").get_by_role("row", name="Arcade: Space Race")
+    row = screen.locator("#devices").get_by_role("row", name="Arcade: Pinball")
     expect(row).to_contain_text("silent")
     assert screen.evaluate(CHECKS) == []
 
@@ -59,11 +59,11 @@ def test_the_administrator_registers_a_device_and_sees_it_online(live_server: Li
     )
     assert beat.status_code == 200, beat.text
     screen.get_by_role("navigation", name="Console sections").get_by_role("link", name="Devices", exact=True).click()
-    row = screen.locator("#devices").get_by_role("row", name="Arcade: Space Race")
+    row = screen.locator("#devices").get_by_role("row", name="Arcade: Pinball")
     expect(row).to_contain_text("online")
     expect(row).to_contain_text("coin tube nearly full")
-    row.get_by_role("link", name="Arcade: Space Race").click()
-    expect(screen.get_by_role("heading", name="Arcade: Space Race", level=1)).to_be_visible()
+    row.get_by_role("link", name="Arcade: Pinball").click()
+    expect(screen.get_by_role("heading", name="Arcade: Pinball", level=1)).to_be_visible()
     expect(screen.locator("#device-state")).to_contain_text("online")
     screen.locator("#device-edit").get_by_label("Price of one use (empty: none)").fill("60.00")
     screen.locator("#device-edit").get_by_role("button", name="Save").click()

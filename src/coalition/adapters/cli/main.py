@@ -123,6 +123,7 @@ def demo(
     replaced = "" if info["admin_key_works"] else " [yellow](rotated: no longer works)[/yellow]"
     console.print(f"Admin key: [cyan]{info['admin_key']}[/cyan]{replaced}")
     _print_table("Terminals (Authorization: Bearer <key>)", ["outlet", "partner", "key", "works"], info["terminals"])
+    _print_table("Devices at the water park (their own keys)", ["device", "kind", "key", "works"], info["devices"])
     _print_table(
         f"Cashiers — the terminal at {info['url']}/terminal",
         ["outlet_number", "outlet", "login", "password"],
