@@ -247,3 +247,37 @@ def test_a_device_is_online_while_its_last_heartbeat_is_recent_enough():
     assert is_online(now - timedelta(seconds=900), 900, now)
     assert not is_online(now - timedelta(seconds=901), 900, now)
     assert not is_online(None, 900, now)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=20,
+)
+PRICE_LIST_KEYS = st.sampled_from(["per_use", "slots", "per_minute", "max_minutes", "A1", "price", "name"])
+
+
+@given(
+    document=JSON_VALUES
+    | st.dictionaries(PRICE_LIST_KEYS, JSON_VALUES | st.dictionaries(st.text(max_size=4), JSON_VALUES), max_size=4)
+)
+def test_any_json_is_a_price_list_or_a_refusal_naming_a_field(document: Any):
+    try:
+        price_list = parse_price_list(document, "EUR")
+    except InvalidInput as refusal:
+        assert refusal.field is not None and refusal.field.startswith("price_list")
+    else:
+        assert parse_price_list(price_list_document(price_list, "EUR"), "EUR") == price_list
+
+
+@given(
+    document=JSON_VALUES
+    | st.dictionaries(st.sampled_from(["mon", "sun", "holiday"]), JSON_VALUES | st.lists(st.lists(st.text(max_size=6))))
+)
+def test_any_json_is_opening_hours_or_a_refusal_naming_a_field(document: Any):
+    try:
+        hours = parse_opening_hours(document)
+    except InvalidInput as refusal:
+        assert refusal.field is not None and refusal.field.startswith("opening_hours")
+    else:
+        assert parse_opening_hours(opening_hours_document(hours)) == hours
