@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from coalition.application.admin import NetworkRef, ProgramSettings
 from coalition.application.commands import PurchaseInput, fingerprint
+from coalition.application.devices_admin import DeviceRegistration
 from coalition.application.enrolment import EnrolInput
 from coalition.application.ports import Profile
 from coalition.application.pos import PosService
@@ -88,6 +89,33 @@ OUTLETS = (
     ),
 )
 DEMO_ADMIN_LOGIN, DEMO_ADMIN_PASSWORD = "admin", "admin-demo-1"  # the console's administrator
+
+
+@dataclass(frozen=True)
+class DemoDevice:
+    """A machine at the water park that takes the card (issue 15): an outlet of Aqua Park's with its own key."""
+
+    name: str
+    kind: str
+    key: str
+    price_list: dict[str, Any] | None = None
+    opening_hours: dict[str, Any] | None = None  # None: always open
+
+
+_PARK_HOURS = {day: [["09:00", "22:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+_WATER = {
+    "S": {"name": "Still water 0.3 l", "price": "20.00"},
+    "F": {"name": "Sparkling water 0.3 l", "price": "30.00"},
+}
+DEVICES = (
+    DemoDevice("Arcade: Space Race", "arcade", "dev_demo_arcade", {"per_use": "50.00"}, _PARK_HOURS),
+    DemoDevice("Water dispenser", "dispenser", "dev_demo_water", {"slots": _WATER}),
+    DemoDevice(
+        "Billiard table 1", "timed_table", "dev_demo_billiards", {"per_minute": "5.00", "max_minutes": 120}, _PARK_HOURS
+    ),
+    DemoDevice("Entrance turnstile", "turnstile", "dev_demo_turnstile"),
+    DemoDevice("Top-up kiosk", "kiosk", "dev_demo_kiosk"),
+)
 
 
 @dataclass(frozen=True)
@@ -172,6 +200,12 @@ async def load_demo(services: Services, force: bool = False) -> bool:
         await web.add_console_user(
             network.id, "owner", partner["id"], spec.owner_login, f"{spec.partner} owner", spec.owner_password
         )
+    park = next(p for p in await services.admin.partners(network) if p["name"] == OUTLETS[2].partner)
+    for device in DEVICES:
+        registration = DeviceRegistration(
+            park["id"], device.name, device.kind, OUTLETS[2].timezone, device.price_list, device.opening_hours
+        )
+        await services.device_admin.register(network, registration, key=device.key)
     shop = await services.pos.authenticate(OUTLETS[0].terminal_key)
     for member in MEMBERS:
         kind = "personal" if member.name else "anonymous"
@@ -240,6 +274,7 @@ async def live_demo_keys(services: Services) -> list[str]:
     for key, check in [
         (DEMO_ADMIN_KEY, services.admin.authenticate),
         *((spec.terminal_key, services.pos.authenticate) for spec in OUTLETS),
+        *((device.key, services.pos.authenticate) for device in DEVICES),
     ]:
         try:
             await check(key)
@@ -289,6 +324,16 @@ async def describe_demo(services: Services) -> dict[str, Any]:
         "terminals": [
             {"outlet": o.outlet, "partner": o.partner, "key": o.terminal_key, "works": o.terminal_key in live}
             for o in OUTLETS
+        ],
+        "devices": [
+            {
+                "device": d.name,
+                "kind": d.kind,
+                "key": d.key,
+                "works": d.key in live,
+                "outlet_number": outlet_numbers.get(d.name),
+            }
+            for d in DEVICES
         ],
         "cashiers": [
             {

@@ -14,6 +14,7 @@ from coalition.adapters.mail.daily_report import write_daily_report
 from coalition.adapters.mail.smtp import SmtpMailer
 from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.audit_store import SqlAuditStore
+from coalition.adapters.storage.device_store import SqlDeviceStore
 from coalition.adapters.storage.engine import create_engine
 from coalition.adapters.storage.gift_card_reports_store import SqlGiftCardReportsStore
 from coalition.adapters.storage.key_store import SqlKeyStore
@@ -34,7 +35,9 @@ from coalition.application.cache import ACCESS_CHANGES
 from coalition.application.coupons import CouponService
 from coalition.application.daily_reports import DailyReports
 from coalition.application.device_charges import DeviceChargeService
+from coalition.application.device_status import DeviceStatus
 from coalition.application.devices import DeviceUseService
+from coalition.application.devices_admin import DeviceAdmin
 from coalition.application.gift_card_admin import GiftCardAdmin
 from coalition.application.gift_card_reports import GiftCardReports
 from coalition.application.gifts import GiftService
@@ -95,6 +98,8 @@ class Services:
     gift_cards: GiftCardAdmin  # issue 14: gift cards sold at tills, issued by the administrator, expired
     wallet_reports: WalletReports  # issue 14: the members' wallets summed (liability)
     gift_card_reports: GiftCardReports  # issue 14: the console's gift cards and their liability
+    device_admin: DeviceAdmin  # issue 15: devices registered, listed, changed, revoked
+    device_status: DeviceStatus  # issue 15: a device's configuration and heartbeat
 
     async def close(self) -> None:
         await self.store.close()
@@ -146,6 +151,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
     pos.gift_cards = gift_cards  # a purchase's gift-card tenders read their cards through it
     device_uses = DeviceUseService(pos)
+    device_store = SqlDeviceStore(engine, clock)
     return Services(
         settings=settings,
         engine=engine,
@@ -180,4 +186,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         audit=AuditLog(SqlAuditStore(engine)),
         limits=LimitsService(SqlLimitsStore(engine), pos),
         gift_cards=gift_cards,
+        device_admin=DeviceAdmin(device_store.unit_of_work, clock),
+        device_status=DeviceStatus(device_store, clock),
     )

@@ -98,7 +98,8 @@ def test_serve_warns_when_the_demo_keys_work_on_a_non_loopback_address(url, tmp_
 def test_serve_does_not_warn_once_the_demo_keys_were_rotated(url, tmp_path):
     assert run("demo", "--database-url", url).exit_code == 0
     assert run("network", "rotate-admin-key", "demo", "--grace", "0", "--database-url", url).exit_code == 0
-    for terminal_id in ("1", "2", "3"):
+    devices = json.loads(run("devices", "list", "demo", "--json", "--database-url", url).stdout)
+    for terminal_id in ("1", "2", "3", *(str(device["terminal"]["id"]) for device in devices)):  # the tills', devices'
         rotated = run("network", "rotate-terminal-key", "demo", terminal_id, "--grace", "0", "--database-url", url)
         assert rotated.exit_code == 0, rotated.output
     assert WARNING not in _serve_output(url, "0.0.0.0", tmp_path)

@@ -123,6 +123,17 @@ API: dict[tuple[str, str], Does | Reads] = {
     ("POST", "/v1/admin/gift-cards/{card_number}/unblock"): Does("gift_card.unblock"),
     ("PUT", "/v1/admin/gift-card-breakage"): Does("gift_cards.breakage", lambda ids: {"policy": "returned"}),
     ("POST", "/v1/admin/jobs/expire-gift-cards"): Does("job.expire_gift_cards"),
+    ("POST", "/v1/admin/devices"): Does(
+        "device.create",
+        lambda ids: {
+            "partner_id": int(ids["partner_id"]),
+            "name": "Audit arcade",
+            "kind": "arcade",
+            "price_list": {"per_use": "2.50"},
+        },
+    ),
+    ("PATCH", "/v1/admin/devices/{device_id}"): Does("device.update", lambda ids: {"price_list": {"per_use": "3.00"}}),
+    ("POST", "/v1/admin/devices/{device_id}/revoke"): Does("device.revoke"),
     ("POST", "/v1/admin/console-users"): Does(
         "console_user.create",
         lambda ids: {"role": "administrator", "login": "audit-admin", "name": "A", "password": "secret-11"},
@@ -232,6 +243,22 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
         "gift_card.block", path_ids=lambda ids: {"number": "CONSOLEGIFT1", "action": "block"}
     ),
     ("POST", "/console/gift-card-breakage"): Does("gift_cards.breakage", lambda ids: {"policy": "kept"}),
+    ("POST", "/console/devices"): Does(
+        "device.create",
+        lambda ids: {"partner": ids["partner_id"], "name": "Console arcade", "kind": "arcade", "per_use": "2.00"},
+    ),
+    ("POST", "/console/devices/{device_id}"): Does(
+        "device.update",
+        lambda ids: {
+            "kind": "arcade",
+            "per_use": "2.50",
+            "hold_ttl_seconds": "300",
+            "offline_limit": "0",
+            "silent_after_seconds": "900",
+            "always_open": "1",
+        },
+    ),
+    ("POST", "/console/devices/{device_id}/revoke"): Does("device.revoke"),
     ("POST", "/console/rules/draft"): Does("rules.save_draft", lambda ids: {"draft": RULES_YAML}),
     ("POST", "/console/rules/simulate"): Reads(
         "stored purchases priced again; nothing is written",
@@ -327,6 +354,7 @@ async def _ids(services: Services) -> Ids:
             "identifier": "10000002",
             "number": await first("SELECT COALESCE(MAX(number), 1) FROM settlement_statements"),
             "card_number": "AUDITGIFT01",  # the gift card POST /v1/admin/gift-cards issues
+            "device_id": await first("SELECT COALESCE(MAX(id), 0) FROM devices"),  # POST /v1/admin/devices made it
         }
 
 

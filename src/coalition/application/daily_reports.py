@@ -19,9 +19,11 @@ from zoneinfo import ZoneInfo
 
 from coalition.application.audit import AuditTrail, entry
 from coalition.application.csv_text import csv_text
+from coalition.application.devices_admin import DeviceRecord
 from coalition.application.ports import Clock
 from coalition.application.reports import Report, ReportsService, local_midnight
 from coalition.application.settlement import Attachment, Mailer, OutgoingMail
+from coalition.domain.devices import is_online
 from coalition.domain.errors import Conflict, InvalidInput, NotFound
 from coalition.domain.money import format_minor
 
@@ -64,6 +66,32 @@ class ReportRecipient:
 
 
 @dataclass(frozen=True, slots=True)
+class SilentDevice:
+    """A device of the partner with no heartbeat for longer than its silence time when the report is written."""
+
+    name: str
+    silent_after_seconds: int
+    last_heartbeat_at: datetime | None  # at its outlet's clock; None: it never sent one
+    last_error: str | None
+
+
+def silent_devices(devices: Sequence[DeviceRecord], now: datetime) -> tuple[SilentDevice, ...]:
+    """The active devices silent at `now` (deactivated ones are not expected to call)."""
+    return tuple(
+        SilentDevice(
+            device.name,
+            device.limits.silent_after_seconds,
+            None
+            if device.last_heartbeat_at is None
+            else device.last_heartbeat_at.astimezone(ZoneInfo(device.timezone)),
+            device.last_error,
+        )
+        for device in devices
+        if device.active and not is_online(device.last_heartbeat_at, device.limits.silent_after_seconds, now)
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class DailyReportContent:
     """What a partner's day's report says; the adapter that writes it words it in `language`."""
 
@@ -73,6 +101,7 @@ class DailyReportContent:
     rows: tuple[DayTransaction, ...]  # at each outlet's own clock, in time order
     currency: str
     language: str
+    silent_devices: tuple[SilentDevice, ...] = ()  # an alert: the partner's machines that stopped calling
 
 
 ReportWriter = Callable[[DailyReportContent], tuple[str, str]]  # → (subject, plain text)
@@ -86,6 +115,7 @@ class DailyReportsUnitOfWork(AuditTrail, Protocol):
         self, network_id: int, outlet_ids: Sequence[int], start: datetime, end: datetime
     ) -> list[DayTransaction]: ...
     async def sent_partners(self, network_id: int, day: date) -> set[int]: ...
+    async def partner_devices(self, network_id: int, partner_id: int) -> list[DeviceRecord]: ...
     async def record_sent(self, partner_id: int, day: date, address: str, now: datetime) -> None: ...
 
 
@@ -159,8 +189,9 @@ class DailyReports:
                 found = await uow.day_transactions(network_id, ids, start, end)
                 # each at its outlet's own clock, as the cashier saw it
                 rows.extend(_at_zone(row, ZoneInfo(zone)) for row in found)
+            silent = silent_devices(await uow.partner_devices(network_id, recipient.partner_id), self.clock.now())
         rows.sort(key=lambda row: (row.recorded_at, row.outlet_name, row.receipt))
-        content = DailyReportContent(recipient.name, day, report, tuple(rows), currency, recipient.language)
+        content = DailyReportContent(recipient.name, day, report, tuple(rows), currency, recipient.language, silent)
         subject, text = self.write(content)
         mail = OutgoingMail(
             to=address,

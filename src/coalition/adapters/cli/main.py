@@ -20,6 +20,7 @@ from coalition.adapters.cli.audit import audit
 from coalition.adapters.cli.backup import register as register_backup
 from coalition.adapters.cli.common import DatabaseOption, console, errors, network_of, run, settings_for
 from coalition.adapters.cli.device_sim import device_app
+from coalition.adapters.cli.devices import devices_app
 from coalition.adapters.cli.gift_cards import gift_cards_app
 from coalition.adapters.cli.limits import limits_app
 from coalition.adapters.cli.mqtt import mqtt_command
@@ -124,6 +125,7 @@ def demo(
     replaced = "" if info["admin_key_works"] else " [yellow](rotated: no longer works)[/yellow]"
     console.print(f"Admin key: [cyan]{info['admin_key']}[/cyan]{replaced}")
     _print_table("Terminals (Authorization: Bearer <key>)", ["outlet", "partner", "key", "works"], info["terminals"])
+    _print_table("Devices at the water park (their own keys)", ["device", "kind", "key", "works"], info["devices"])
     _print_table(
         f"Cashiers — the terminal at {info['url']}/terminal",
         ["outlet_number", "outlet", "login", "password"],
@@ -428,6 +430,7 @@ app.add_typer(gift_cards_app, name="gift-cards")
 app.add_typer(wallets_app, name="wallets")
 app.command("mqtt")(mqtt_command)
 app.add_typer(device_app, name="device")
+app.add_typer(devices_app, name="devices")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from coalition.adapters.web import formatting
 from coalition.adapters.web.i18n import Translator
-from coalition.application.daily_reports import DailyReportContent, DayTransaction
+from coalition.application.daily_reports import DailyReportContent, DayTransaction, SilentDevice
 from coalition.application.reports import Figures
 
 
@@ -90,7 +90,37 @@ def write_daily_report(content: DailyReportContent) -> tuple[str, str]:
         ]
     else:
         lines += ["", _("The money taken at the tills should equal 'paid in money' less the money given back.")]
+    if content.silent_devices:
+        lines += ["", *_silent_lines(content.silent_devices, _, content.language)]
     return subject, "\n".join(lines) + "\n"
+
+
+def _minutes(seconds: int) -> int:
+    return -(-seconds // 60)  # rounded up: "silent for longer than 1 minute" for 30 seconds would say too little
+
+
+def _silent_lines(devices: tuple[SilentDevice, ...], _: _Words, language: str) -> list[str]:
+    """The alert: each silent device, its last heartbeat (at its outlet's clock) and last error."""
+    thresholds = {_minutes(device.silent_after_seconds) for device in devices}
+    mixed = len(thresholds) > 1  # each device's own time beside it, then
+    if mixed:
+        lines = [_("Devices silent for longer than their silence time")]
+    else:
+        lines = [_("Devices silent for longer than %(minutes)s minutes", minutes=_.number(thresholds.pop()))]
+    for device in devices:
+        if device.last_heartbeat_at is None:
+            text = _("%(device)s: no heartbeat yet", device=device.name)
+        else:
+            moment = formatting.moment(device.last_heartbeat_at, str(device.last_heartbeat_at.tzinfo), language)
+            text = _("%(device)s: last heartbeat %(moment)s", device=device.name, moment=moment)
+        if mixed:
+            text += " " + _(
+                "(silent after %(minutes)s minutes)", minutes=_.number(_minutes(device.silent_after_seconds))
+            )
+        if device.last_error:
+            text += ", " + _("last error: %(error)s", error=device.last_error)
+        lines.append("  " + text)
+    return lines
 
 
 def _figure_lines(figures: Figures, _: _Words, prepaid: bool, cards: bool, devices: bool = False) -> list[str]:

@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
 from coalition.adapters.storage.audit_store import CoreAuditTrail
+from coalition.adapters.storage.device_store import device_records
 from coalition.application.daily_reports import DayTransaction, ReportRecipient, till_time
+from coalition.application.devices_admin import DeviceRecord
 from coalition.application.reports import PrepaidBucket, RefundBucket, ReportOutlet, SalesBucket
 from coalition.domain.ledger import AccountPurpose, TransactionKind
 
@@ -289,6 +291,11 @@ class SqlDailyReportsUnitOfWork(CoreAuditTrail):
             .order_by(p.c.name, p.c.id)
         )
         return [ReportRecipient(int(row.id), row.name, row.email or None, row.mail_language or "en") for row in rows]
+
+    async def partner_devices(self, network_id: int, partner_id: int) -> list[DeviceRecord]:
+        return await device_records(
+            self.connection, t.devices.c.network_id == network_id, t.outlets.c.partner_id == partner_id
+        )
 
     async def outlet_zones(self, network_id: int, partner_id: int) -> dict[int, str]:
         o = t.outlets

@@ -14,6 +14,7 @@ from coalition.adapters.http import problems
 from coalition.adapters.web import (
     console,
     console_audit,
+    console_devices,
     console_gift_cards,
     console_members,
     console_money,
@@ -73,6 +74,7 @@ PAGE_MODULES = (
     console_members,
     console_money,
     console_gift_cards,
+    console_devices,
     console_rules,
     console_settlement,
     console_audit,
