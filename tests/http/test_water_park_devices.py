@@ -249,9 +249,18 @@ async def test_a_day_of_devices_at_the_water_park_settles_with_the_numbers_of_th
         late_lemonade = await post(drinks, f"/v1/gifts/{lemonades[BORIS]['id']}/honour")
         assert_problem(late_lemonade, 409, "conflict", "gift_id")
 
-        for card in (ANNA, BORIS):
-            history = await http.get(f"/v1/members/{card}/wallet/history", headers=auth(kiosk))
-            print("HISTORY", card, [(l["kind"], l["amount"], l["balance_after"], l.get("outlet")) for l in history.json()["lines"]])
+        # each card's history, as the page shows it: the ledger's movements of the wallet, a device's in its name
+        [documented_history] = [t for t in markdown_tables(text) if t[0][0] == "card"]
+        history = []
+        for name, card in (("Anna", ANNA), ("Boris", BORIS)):
+            lines = await http.get(f"/v1/members/{card}/wallet/history", headers=auth(kiosk))
+            assert lines.status_code == 200, lines.text
+            history += [
+                [name, line["outlet"].removesuffix(" machine"), line["kind"], line["amount"], line["balance_after"]]
+                for line in lines.json()["lines"]
+            ]
+        assert documented_history[1:] == history
+
         # what each machine took, as the page shows it
         [documented_takings] = [t for t in markdown_tables(text) if t[0] == ["device", "uses", "takings"]]
         assert documented_takings[1:] == [
