@@ -22,18 +22,19 @@ _WALLET = (
 )
 
 
-# What purchases and devices took from a wallet `w` since `{since}`, only under a daily limit (else 0). It reads the
-# wallet's postings by account (ix_postings_account_tx) and each one's transaction by its key. A device's hold counts
-# while it is held; its capture or release gives back what was not taken (DEVICES.md: the daily limit counts holds).
-_SPENT_POSTINGS = """FROM postings p JOIN ledger_transactions t ON t.id = p.tx_id
-    WHERE p.account_id = {account} AND t.recorded_at >= {since}
-    AND ((p.amount < 0 AND t.kind = 'purchase') OR t.kind IN ('device_hold', 'device_charge', 'device_release'))"""
+# What a wallet `w` paid for purchases since `{since}` (its postings by account, ix_postings_account_tx, each one's
+# transaction by its key), and what devices held or took of it in holds begun since then (the member's holds,
+# ix_device_holds_member_id_status): a hold counts all it holds while held, then what its capture took. A hold counts
+# on the day it began, so one of yesterday given back today (a void, an expiry, a capture's rest) adds nothing to
+# what the card may spend today. Only under a daily limit (else 0).
+_SPENT = """(SELECT COALESCE(SUM(-p.amount), 0) FROM postings p JOIN ledger_transactions t ON t.id = p.tx_id
+    WHERE p.account_id = {account} AND t.recorded_at >= {since} AND p.amount < 0 AND t.kind = 'purchase')
+  + (SELECT COALESCE(SUM(CASE WHEN h.status = 'held' THEN h.amount_minor ELSE h.captured_minor END), 0)
+    FROM device_holds h WHERE h.member_id = {member} AND h.currency = {currency} AND h.started_at >= {since})"""
 SPENT_TODAY = (
-    """CASE WHEN w.daily_spend_limit_minor IS NULL THEN 0 ELSE
-  (SELECT COALESCE(SUM(-p.amount), 0) """
-    + _SPENT_POSTINGS.format(account="w.account_id", since="{since}")
-    + """)
-END"""
+    "CASE WHEN w.daily_spend_limit_minor IS NULL THEN 0 ELSE "
+    + _SPENT.format(account="w.account_id", member="w.member_id", currency="w.currency", since="{since}")
+    + " END"
 )
 
 
@@ -124,9 +125,13 @@ class SqlWallets(SqlPart):
 
     async def wallet_spent_since(self, account_id: int, since: datetime) -> int:
         spent = await self.db.fetchval(
-            "SELECT COALESCE(SUM(-p.amount), 0) " + _SPENT_POSTINGS.format(account="$1", since="$2"), account_id, since
+            "SELECT "
+            + _SPENT.format(account="$1", member="w.member_id", currency="w.currency", since="$2")
+            + " FROM wallets w WHERE w.account_id = $1",
+            account_id,
+            since,
         )
-        return max(0, int(spent))  # a release today of a hold made yesterday gives back no more than today took
+        return int(spent or 0)
 
     async def prepaid_account(self, network_id: int, owner: OwnerKind, owner_id: int, currency: str) -> int:
         return await self._account(network_id, owner, owner_id, AccountPurpose.PREPAID, money_asset(currency))
