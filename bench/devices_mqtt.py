@@ -183,9 +183,13 @@ class Tally:
 
 
 async def _device(
-    client: MqttDeviceClient, device: BenchDevice, args: argparse.Namespace, operation: str | None, tally: Tally
+    client: MqttDeviceClient,
+    device: BenchDevice,
+    args: argparse.Namespace,
+    operation: str | None,
+    tally: Tally,
+    deadline: float,
 ) -> None:
-    deadline = time.monotonic() + args.mqtt_duration
 
     async def every(period: float, call: Any) -> None:
         due = time.monotonic() + random.uniform(0, period)  # devices out of step, as they would be
@@ -226,13 +230,14 @@ async def _device(
     await asyncio.gather(*loops)
 
 
-async def _load(
-    devices: list[BenchDevice], args: argparse.Namespace, operation: str | None
+async def load(
+    devices: list[BenchDevice], args: argparse.Namespace, operation: str | None, network: str = NETWORK
 ) -> tuple[Tally, list[Reply], float]:
+    """Every device's calls for --mqtt-duration seconds; what they sent and got, every answer received, seconds."""
     host, _, port = args.broker.rpartition(":")
     clients = [
         MqttDeviceClient(
-            NETWORK, str(d.id), d.key, host, int(port), timeout_seconds=ANSWER_TIMEOUT_SECONDS, attempts=ATTEMPTS
+            network, str(d.id), d.key, host, int(port), timeout_seconds=ANSWER_TIMEOUT_SECONDS, attempts=ATTEMPTS
         )
         for d in devices
     ]
@@ -244,9 +249,13 @@ async def _load(
             await asyncio.gather(*(client.__aenter__() for client in batch))
             connected += batch
         say(f"MQTT: {len(connected)} devices connected; load for {args.mqtt_duration:g} s")
-        began = time.perf_counter()
-        await asyncio.gather(*(_device(c, d, args, operation, tally) for c, d in zip(clients, devices, strict=True)))
-        elapsed = time.perf_counter() - began
+        began = time.monotonic()
+        deadline = began + args.mqtt_duration
+        await asyncio.gather(
+            *(_device(c, d, args, operation, tally, deadline) for c, d in zip(clients, devices, strict=True))
+        )
+        await asyncio.sleep(max(0.0, deadline - time.monotonic()))  # the rates are over the whole period
+        elapsed = time.monotonic() - began
         await asyncio.sleep(GRACE_SECONDS)
         replies = [reply for client in connected for reply in client.replies]
     finally:
@@ -254,6 +263,20 @@ async def _load(
             with contextlib.suppress(Exception):
                 await client.__aexit__(None, None, None)
     return tally, replies, elapsed
+
+
+def charge_counts(tally: Tally, replies: list[Reply]) -> dict[str, Any]:
+    """The charges sent and what came back: final answers by status, distinct charges, repeated answers."""
+    per_message = Counter(reply.id for reply in replies if reply.id in tally.charge_messages)
+    return {
+        "charges_sent": tally.charges_sent,
+        "charges_201": tally.charge.statuses.get("201", 0),
+        "charge_ids": len(tally.charge_ids),
+        "lost": tally.lost,
+        "statuses": dict(tally.charge.statuses),
+        "repeats": sum(n - 1 for n in per_message.values()),
+        "replayed": sum(1 for reply in replies if reply.replayed and reply.id in tally.charge_messages),
+    }
 
 
 def measure_mqtt(
@@ -273,7 +296,7 @@ def measure_mqtt(
         cpu_before = cpu_snapshot(server.process.pid, args.database)
         bridge_before = cpu_snapshot(process.pid, "")["server"]
         tool_before = resource.getrusage(resource.RUSAGE_SELF)
-        tally, replies, elapsed = asyncio.run(_load(devices, args, operation))
+        tally, replies, elapsed = asyncio.run(load(devices, args, operation))
         tool_after = resource.getrusage(resource.RUSAGE_SELF)
         bridge_used = cpu_snapshot(process.pid, "")["server"] - bridge_before
         cpu_after = cpu_snapshot(server.process.pid, args.database)
@@ -283,7 +306,6 @@ def measure_mqtt(
     used["devices"] = tool_after.ru_utime + tool_after.ru_stime - tool_before.ru_utime - tool_before.ru_stime
     cores = {name: value / elapsed for name, value in used.items()}
     cores["other"] = max(0.0, cores.pop("machine") - sum(cores.values()))
-    per_message = Counter(reply.id for reply in replies if reply.id in tally.charge_messages)
     charges = len(tally.charge.samples)
     return MqttResult(
         devices=len(devices),
@@ -292,14 +314,8 @@ def measure_mqtt(
         charge_every=args.charge_every,
         heartbeat_every=args.heartbeat_every,
         heartbeat_op=operation,
-        charges_sent=tally.charges_sent,
-        charges_201=tally.charge.statuses.get("201", 0),
-        charge_ids=len(tally.charge_ids),
+        **charge_counts(tally, replies),
         ledger_charges=ledger,
-        lost=tally.lost,
-        statuses=dict(tally.charge.statuses),
-        repeats=sum(n - 1 for n in per_message.values()),
-        replayed=sum(1 for reply in replies if reply.replayed and reply.id in tally.charge_messages),
         heartbeats_sent=tally.heartbeats_sent,
         heartbeat_statuses=dict(tally.heartbeat.statuses),
         heartbeats_lost=tally.heartbeats_lost,
