@@ -295,9 +295,11 @@ class HttpResult:
         return sum(n for s in self.statuses.values() for code, n in s.items() if not code.startswith("2"))
 
 
-async def _http_load(
-    server: Server, devices: list[BenchDevice], members: int, connections: int, seconds: float
+async def http_load(
+    port: int, devices: list[BenchDevice], members: int, connections: int, seconds: float
 ) -> tuple[dict[str, Latency], int, str, float]:
+    """`connections` devices serving customers for `seconds`: latencies and answers of authorize, charge and the
+    pair; authorizations that said no; the first error; the seconds it took."""
     kinds = {"authorize": Latency(), "charge": Latency(), "pair": Latency()}
     refused = 0
     first_error = ""
@@ -317,7 +319,7 @@ async def _http_load(
 
     async def device_loop(lane: int) -> None:
         nonlocal refused, first_error
-        connection = RawConnection("127.0.0.1", server.port)
+        connection = RawConnection("127.0.0.1", port)
         mine = devices[lane::connections] or devices
         turn = 0
         while time.perf_counter() < deadline:
@@ -368,7 +370,7 @@ def drive_http(
     charges_before, pg_before = device_charges(url), pg_counters(url, args.database)
     cpu_before, tool_before = cpu_snapshot(server.process.pid, args.database), resource.getrusage(resource.RUSAGE_SELF)
     kinds, refused, first_error, elapsed = asyncio.run(
-        _http_load(server, devices, args.members, args.connections, seconds)
+        http_load(server.port, devices, args.members, args.connections, seconds)
     )
     cpu_after, tool_after = cpu_snapshot(server.process.pid, args.database), resource.getrusage(resource.RUSAGE_SELF)
     pg_after = pg_counters(url, args.database)
@@ -575,6 +577,7 @@ def main(argv: list[str] | None = None) -> int:
         say("wrote docs/benchmarks.md (devices section)")
     failed = any(not result.startswith("passed") for result in run["verify"].values())
     unclean = "mqtt_raw" in run and not run["mqtt_raw"]["clean"]
+    unclean |= "http_raw" in run and run["http_raw"]["ledger_charges"] != run["http_raw"]["charges_201"]
     return 1 if failed or unclean else 0
 
 
