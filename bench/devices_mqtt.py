@@ -74,13 +74,25 @@ class MqttResult:
     def heartbeat_errors(self) -> int:
         return sum(n for status, n in self.heartbeat_statuses.items() if not status.startswith("2"))
 
+    def problems(self) -> list[str]:
+        """What keeps the run from clean: sent = answered 201 = distinct charges = DEVICE_CHARGE transactions, with
+        no error and nothing lost."""
+        found = []
+        if len({self.charges_sent, self.charges_201, self.charge_ids, self.ledger_charges}) != 1:
+            found.append("sent, answered 201, distinct charges and DEVICE_CHARGE transactions differ")
+        for count, what in (
+            (self.lost, "charges never answered"),
+            (self.charge_errors, "charges answered other than 201"),
+            (self.heartbeats_lost, "heartbeats never answered"),
+            (self.heartbeat_errors, "heartbeats answered other than 2xx"),
+        ):
+            if count:
+                found.append(f"{count} {what}")
+        return found
+
     @property
     def clean(self) -> bool:
-        """No error, no lost and no doubled charge: sent = answered 201 = DEVICE_CHARGE transactions."""
-        counts = {self.charges_sent, self.charges_201, self.charge_ids, self.ledger_charges}
-        return len(counts) == 1 and not (
-            self.lost or self.charge_errors or self.heartbeat_errors or self.heartbeats_lost
-        )
+        return not self.problems()
 
     def text(self) -> str:
         beat = (
@@ -95,11 +107,7 @@ class MqttResult:
                 f"| {name} | {sent:,} | {int(c['count']):,} | {c['rate']:,.1f} | {c['p50']:.1f} | {c['p95']:.1f} | "
                 f"{c['p99']:.1f} | {c['max']:.1f} |"
             )
-        verdict = (
-            "no error, none lost, none doubled"
-            if self.clean
-            else "**NOT CLEAN**: sent, answered 201, distinct charges and ledger transactions differ, or errors"
-        )
+        verdict = "no error, none lost, none doubled" if self.clean else "**NOT CLEAN**: " + "; ".join(self.problems())
         return "\n".join(
             [
                 f"MQTT, {self.devices} devices through `coalition mqtt --server` to the server ({self.workers} "

@@ -10,7 +10,7 @@ import argparse
 import pytest
 import sqlalchemy as sa
 from bench.devices import CARD_PREFIX, KINDS, PRICE_LIST, BenchDevice
-from bench.devices_mqtt import charge_counts, heartbeat_operation, load
+from bench.devices_mqtt import MqttResult, charge_counts, heartbeat_operation, load
 
 from coalition.adapters.storage.verify import verify
 from tests.http.device_charge_support import add_device
@@ -57,3 +57,35 @@ def test_heartbeats_use_the_best_route_the_server_has() -> None:
     assert heartbeat_operation("auto", {}) is None
     assert heartbeat_operation("off", {"/v1/devices/heartbeat": {}}) is None
     assert heartbeat_operation("config", {}) == "config"
+
+
+def test_a_run_is_clean_only_when_every_charge_is_answered_once_and_in_the_ledger() -> None:
+    figures = {"count": 0, "rate": 0.0, "p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0}
+    result = MqttResult(
+        devices=2,
+        workers=1,
+        seconds=10.0,
+        charge_every=5.0,
+        heartbeat_every=10.0,
+        heartbeat_op="heartbeat",
+        charges_sent=4,
+        charges_201=4,
+        charge_ids=4,
+        ledger_charges=4,
+        lost=0,
+        statuses={"201": 4},
+        repeats=1,  # a retry answered with the stored first answer: not a second charge
+        replayed=1,
+        heartbeats_sent=2,
+        heartbeat_statuses={"200": 2},
+        heartbeats_lost=0,
+        latency={"charge": figures, "heartbeat": figures},
+        cpu_cores=dict.fromkeys(("server", "bridge", "postgres", "devices", "other"), 0.0),
+        cpu_ms_per_charge=dict.fromkeys(("server", "bridge", "postgres"), 0.0),
+    )
+    assert result.clean and "none doubled" in result.text()
+    result.ledger_charges = 5
+    assert result.problems() == ["sent, answered 201, distinct charges and DEVICE_CHARGE transactions differ"]
+    result.ledger_charges, result.lost, result.heartbeat_statuses = 4, 1, {"200": 1, "404": 1}
+    assert result.problems() == ["1 charges never answered", "1 heartbeats answered other than 2xx"]
+    assert "NOT CLEAN" in result.text()
