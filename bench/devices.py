@@ -28,6 +28,7 @@ import json
 import os
 import random
 import resource
+import socket
 import subprocess
 import sys
 import time
@@ -223,6 +224,13 @@ def bench_devices(url: str) -> list[BenchDevice]:
         f"WHERE o.name LIKE '{DEVICE_OUTLET_PREFIX}%' ORDER BY d.id",
     )
     return [BenchDevice(int(id_), device_key(int(name.rsplit(" ", 1)[1])), kind) for id_, name, kind in rows]
+
+
+def _loaded(url: str) -> bool:
+    try:
+        return bool(bench_devices(url)) and member_count(url) > 0
+    except psycopg.Error:  # no such database yet, or not migrated
+        return False
 
 
 def member_count(url: str) -> int:
@@ -564,7 +572,13 @@ def main(argv: list[str] | None = None) -> int:
         "seed_seconds": 0.0,
         "verify": {},
     }
-    if args.reuse and bench_devices(url):
+    if args.only != "http":
+        host, _, port = args.broker.rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=3).close()
+        except (OSError, ValueError):
+            raise SystemExit(f"no MQTT broker at {args.broker} (--broker); `--only http` runs without") from None
+    if args.reuse and _loaded(url):
         say(f"reusing database {args.database}")
     else:
         run["seed_seconds"] = prepare(url, args.admin_url, args.database, args.members, args.devices)
