@@ -510,8 +510,12 @@ def section_text(run: dict[str, Any]) -> str:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.devices", description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--admin-url", default=os.environ.get("COALITION_BENCH_PG_URL") or default_admin_url())
-    parser.add_argument("--database", default="coalition_bench_devices")
+    parser.add_argument(
+        "--admin-url",
+        default=os.environ.get("COALITION_BENCH_PG_URL") or default_admin_url(),
+        help="a PostgreSQL URL with the right to create databases (env COALITION_BENCH_PG_URL)",
+    )
+    parser.add_argument("--database", default="coalition_bench_devices", help="the database to (re)create and load")
     parser.add_argument("--members", type=int, default=None, help="members with a wallet (5,000; 300 with --quick)")
     parser.add_argument("--devices", type=int, default=None, help="devices set up (200; 30 with --quick)")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
