@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export COALITION_DATABASE_URL ?= sqlite:///./coalition.db
 
-.PHONY: backup-drill bench-rules bench-settlement bench-simulation install run test lint unit bench clean screenshots
+.PHONY: backup-drill bench-devices bench-rules bench-settlement bench-simulation install run test lint unit bench clean screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ test: lint unit  ## lint, types and the whole suite (storage tests on SQLite and
 
 bench: install  ## purchases/s and latency through HTTP against PostgreSQL, next to pgbench (see docs/benchmarks.md)
 	$(BIN)/python -m bench.purchases
+
+bench-devices: install  ## devices' authorize + charge through HTTP, and 200 devices through the MQTT bridge (see docs/benchmarks.md)
+	$(BIN)/python -m bench.devices
 
 bench-rules: install  ## the rules engine: one purchase evaluated against 200 rules (see docs/benchmarks.md)
 	$(BIN)/python -m bench.rules

@@ -9,9 +9,11 @@ says which code ran).
     .venv/bin/python -m bench.cpu batch            # POST /v1/purchases/batch ×1000 through the ASGI app (no uvicorn)
     .venv/bin/python -m bench.cpu single           # purchases through the application layer, 16 at once
     .venv/bin/python -m bench.cpu single-asgi      # POST /v1/purchases through the ASGI app (no uvicorn), 16 at once
+    .venv/bin/python -m bench.cpu devices-asgi     # a device's authorize + charge through the ASGI app, 16 at once
 
 `batch` and `single` write purchases into the database `make bench` loaded (`coalition_bench`, its demo terminal
-and its members `99xxxxxxxx`); run `make bench` once first.
+and its members `99xxxxxxxx`); run `make bench` once first. `devices-asgi` charges the members `98xxxxxxxx` at the
+devices `make bench-devices` set up (`coalition_bench_devices`); run that (or `bench.devices --quick`) once first.
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import uvloop
 
 import coalition
 
 BENCH_DB = "postgresql://postgres@/coalition_bench?host=/var/run/postgresql"
+DEVICES_DB = "postgresql://postgres@/coalition_bench_devices?host=/var/run/postgresql"  # make bench-devices's
 TERMINAL_KEY = "term_demo_corner_shop"
 MEMBERS = 10_000  # --members: how many members `make bench` (or bench.purchases --members) enrolled
 
@@ -218,14 +223,93 @@ async def single_asgi(database_url: str, purchases: int, members: int) -> str:
     )
 
 
+def _asgi_post(app: Any) -> Callable[[str, str, str | None, bytes], Awaitable[int]]:
+    """A POST as a bare ASGI call of the app: the server's own HTTP work but uvicorn's, no HTTP client's CPU."""
+
+    async def post(path: str, terminal_key: str, idempotency_key: str | None, body: bytes) -> int:
+        headers = [
+            (b"host", b"bench"),
+            (b"authorization", f"Bearer {terminal_key}".encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        if idempotency_key is not None:
+            headers.append((b"idempotency-key", idempotency_key.encode()))
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "server": ("bench", 80),
+            "client": ("127.0.0.1", 5000),
+            "headers": headers,
+        }
+        sent: list[dict[str, object]] = []
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        status = sent[0]["status"]
+        assert isinstance(status, int)
+        return status
+
+    return post
+
+
+async def devices_asgi(database_url: str, pairs: int) -> str:
+    """Devices serving customers as bench.devices's HTTP scenario does — POST /v1/devices/authorize, then POST
+    /v1/devices/charges — as bare ASGI calls of the app, 16 at once: server CPU per pair without uvicorn."""
+    from bench.devices import BENCH_LIMITS, bench_devices, member_count
+    from coalition.adapters.http.app import create_app
+
+    sync_url = database_url.replace("+asyncpg", "")
+    devices, members = bench_devices(sync_url), member_count(sync_url)
+    if not devices or not members:
+        raise SystemExit(f"no bench devices or members in {database_url}: run `python -m bench.devices` first")
+    os.environ["COALITION_DATABASE_URL"] = database_url
+    for name, value in BENCH_LIMITS.items():  # as bench.devices runs the server
+        os.environ.setdefault(name, value)
+    app = create_app()
+    post = _asgi_post(app)
+
+    async def lane(first: int, count: int) -> None:
+        for index in range(first, count, 16):
+            device = devices[index % len(devices)]
+            body = json.dumps({"customer": f"98{random.randint(1, members):08d}", "product": device.product()})
+            if (status := await post("/v1/devices/authorize", device.key, None, body.encode())) != 200:
+                raise SystemExit(f"an authorize was refused: {status}")
+            if (status := await post("/v1/devices/charges", device.key, uuid.uuid4().hex, body.encode())) != 201:
+                raise SystemExit(f"a charge was refused: {status}")
+
+    async with app.router.lifespan_context(app):
+        await asyncio.gather(*(lane(first, 320) for first in range(16)))  # warm-up
+        started, pg_started = time.process_time(), _postgres_seconds(database_url)
+        await asyncio.gather(*(lane(first, pairs) for first in range(16)))
+        cpu_ms = (time.process_time() - started) * 1000
+        pg_ms = (_postgres_seconds(database_url) - pg_started) * 1000
+    return (
+        f"{cpu_ms / pairs:.3f} ms of CPU per authorize + charge ({pairs} pairs, 16 at once, ASGI without uvicorn); "
+        f"PostgreSQL's backends {pg_ms / pairs:.3f} ms"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["rules", "batch", "single", "single-asgi"])
+    parser.add_argument("what", choices=["rules", "batch", "single", "single-asgi", "devices-asgi"])
     parser.add_argument("--database-url", default=os.environ.get("COALITION_BENCH_DB", BENCH_DB))
     parser.add_argument("--evaluations", type=int, default=3000, help="rules: evaluations measured")
     parser.add_argument("--batches", type=int, default=5, help="batch: batches measured")
     parser.add_argument("--batch-size", type=int, default=1000)
-    parser.add_argument("--purchases", type=int, default=3200, help="single: purchases measured")
+    parser.add_argument("--purchases", type=int, default=3200, help="single, devices-asgi: purchases (pairs) measured")
     parser.add_argument("--members", type=int, default=MEMBERS, help="batch, single: members 99xxxxxxxx enrolled")
     args = parser.parse_args()
     print(f"code: {os.path.dirname(os.path.dirname(coalition.__file__))}", flush=True)
@@ -235,6 +319,9 @@ def main() -> int:
         print(uvloop.run(batch(args.database_url, args.batches, args.batch_size, args.members)))
     elif args.what == "single-asgi":
         print(uvloop.run(single_asgi(args.database_url, args.purchases, args.members)))
+    elif args.what == "devices-asgi":
+        url = args.database_url if args.database_url != BENCH_DB else DEVICES_DB
+        print(uvloop.run(devices_asgi(url, args.purchases)))
     else:
         print(uvloop.run(single(args.database_url, args.purchases, args.members)))
     return 0
