@@ -1,5 +1,6 @@
-"""The charges' reading of a device's price list and opening hours (application/device_prices.py, to be replaced by
-domain/devices.py at merge): prices in minor units, a missing product named, hours in the outlet's local time."""
+"""The charges' reading of a device's stored price list and opening hours (application/device_prices.py over
+domain/devices.py): prices in minor units, a missing product named, hours in the outlet's local time, and a stored
+document that cannot be read refused as the device's fault (409), never a 500."""
 
 from __future__ import annotations
 
@@ -23,12 +24,8 @@ PRICES = json.dumps(
 
 def test_prices_are_read_in_minor_units() -> None:
     prices = parse_prices(PRICES, "RUB")
-    assert (prices.per_use_minor, prices.slots, prices.per_minute_minor, prices.max_minutes) == (
-        250,
-        {"A1": 120},
-        50,
-        120,
-    )
+    assert (prices.per_use_minor, prices.per_minute_minor, prices.max_minutes) == (250, 50, 120)
+    assert [(slot.code, slot.price_minor) for slot in prices.slots] == [("A1", 120)]
     assert price_of(prices, None) == 250
     assert price_of(prices, "A1") == 120
     with pytest.raises(InvalidInput) as missing:

@@ -37,7 +37,7 @@ async def test_bad_bodies_name_their_field_and_write_nothing(park) -> None:
     async with client(services) as http:
         net, _, _ = await _park(services, http)
         arcade = await add_device(
-            services, net, "Slots", "arcade", {"per_use": "2.50", "slots": {"A1": {"price": "1"}}}
+            services, net, "Slots", "arcade", {"per_use": "2.50", "slots": {"A1": {"name": "Ball", "price": "1"}}}
         )
         before = await table_counts(services)
         cases = [

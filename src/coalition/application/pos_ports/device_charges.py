@@ -17,7 +17,7 @@ class DeviceRow:
     network_id: int
     outlet_id: int
     kind: str
-    price_list: str  # JSON, read by application/device_prices.py
+    price_list: str  # JSON, read by application/device_prices.py through domain/devices.py
     opening_hours: str | None  # JSON; None: always open
     hold_ttl_seconds: int
     active: bool
