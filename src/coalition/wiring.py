@@ -34,6 +34,7 @@ from coalition.application.cache import ACCESS_CHANGES
 from coalition.application.coupons import CouponService
 from coalition.application.daily_reports import DailyReports
 from coalition.application.device_charges import DeviceChargeService
+from coalition.application.device_offline import OfflineUseService
 from coalition.application.devices import DeviceUseService
 from coalition.application.gift_card_admin import GiftCardAdmin
 from coalition.application.gift_card_reports import GiftCardReports
@@ -87,6 +88,7 @@ class Services:
     registration: Registration
     devices: DeviceUseService
     device_charges: DeviceChargeService  # issue 15: devices charge the card (holds, captures, sessions)
+    device_offline: OfflineUseService  # issue 15: the uses a device sold offline, uploaded later
     member_page: MemberPage
     web_terminal: WebTerminal
     member_lookups: MemberLookups  # sign-in-limits: a till's lookups, budgeted in memory
@@ -168,6 +170,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         registration=Registration(admin_store.unit_of_work),
         devices=device_uses,
         device_charges=DeviceChargeService(pos, device_uses),
+        device_offline=OfflineUseService(pos, device_uses, rules.in_force_at),
         member_page=member_page,
         web_terminal=web_terminal,
         wallet_reports=WalletReports(SqlWalletReportsStore(engine).unit_of_work),

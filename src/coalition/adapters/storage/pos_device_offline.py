@@ -1,0 +1,101 @@
+"""The POS unit of work's offline device uses (issue 15): the price lists a device had over time, and each uploaded
+use recorded once by the device's key for it (the unique (device_id, key) makes a concurrent re-upload a
+DuplicateKey, so the use is charged once)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from coalition.adapters.storage.driver import Db
+from coalition.adapters.storage.pos_base import SqlPart
+from coalition.application.pos_ports.device_offline import OfflineTerms, OfflineUseRecord
+
+_PRICE_LIST_AT = (
+    "SELECT price_list FROM device_price_lists WHERE device_id = $1 AND effective_from <= $2 "
+    "ORDER BY effective_from DESC LIMIT 1"
+)
+_FIRST_PRICE_LIST = "SELECT price_list FROM device_price_lists WHERE device_id = $1 ORDER BY effective_from LIMIT 1"
+_APPEND_PRICE_LIST = (
+    "INSERT INTO device_price_lists (device_id, effective_from, price_list) VALUES ($1, $2, $3) "
+    "ON CONFLICT (device_id, effective_from) DO UPDATE SET price_list = excluded.price_list"
+)
+_USE_COLUMNS = (
+    "device_id",
+    "key",
+    "request_hash",
+    "status",
+    "member_id",
+    "amount_minor",
+    "unpaid_minor",
+    "minutes",
+    "occurred_at",
+    "result",
+    "charge_tx_id",
+    "created_at",
+)
+
+
+async def append_price_list(db: Db, device_id: int, price_list: str, effective_from: datetime) -> None:
+    """Record a device's new price list from `effective_from` on (call it in the transaction that changes
+    devices.price_list, with the same moment): offline uses before it stay priced by the list before."""
+    await db.execute(_APPEND_PRICE_LIST, device_id, effective_from, price_list)
+
+
+class SqlDeviceOffline(SqlPart):
+    """The `DeviceOfflinePort` in SQL."""
+
+    async def device_offline_terms(self, device_id: int) -> OfflineTerms:
+        row = await self.db.fetchrow("SELECT offline_limit_minor, created_at FROM devices WHERE id = $1", device_id)
+        if row is None:
+            raise LookupError(f"no device {device_id}")
+        return OfflineTerms(int(row["offline_limit_minor"]), self._timestamp(row["created_at"]))
+
+    async def price_list_at(self, device_id: int, moment: datetime) -> str | None:
+        found = await self.db.fetchval(_PRICE_LIST_AT, device_id, moment)
+        if found is None:
+            found = await self.db.fetchval(_FIRST_PRICE_LIST, device_id)
+        return None if found is None else str(found)
+
+    async def append_price_list(self, device_id: int, price_list: str, effective_from: datetime) -> None:
+        await append_price_list(self.db, device_id, price_list, effective_from)
+
+    async def offline_use(self, device_id: int, key: str) -> OfflineUseRecord | None:
+        row = await self.db.fetchrow(
+            f"SELECT {', '.join(_USE_COLUMNS)} FROM device_offline_uses WHERE device_id = $1 AND key = $2",
+            device_id,
+            key,
+        )
+        if row is None:
+            return None
+        return OfflineUseRecord(
+            device_id=int(row["device_id"]),
+            key=row["key"],
+            request_hash=row["request_hash"],
+            status=row["status"],
+            member_id=int(row["member_id"]),
+            amount_minor=int(row["amount_minor"]),
+            unpaid_minor=int(row["unpaid_minor"]),
+            minutes=None if row["minutes"] is None else int(row["minutes"]),
+            occurred_at=self._timestamp(row["occurred_at"]),
+            result=json.loads(row["result"]),
+            charge_tx_id=None if row["charge_tx_id"] is None else int(row["charge_tx_id"]),
+        )
+
+    async def insert_offline_use(self, use: OfflineUseRecord, now: datetime) -> None:
+        await self.db.execute(
+            f"INSERT INTO device_offline_uses ({', '.join(_USE_COLUMNS)}) "
+            f"VALUES ({', '.join(f'${n}' for n in range(1, len(_USE_COLUMNS) + 1))})",
+            use.device_id,
+            use.key,
+            use.request_hash,
+            use.status,
+            use.member_id,
+            use.amount_minor,
+            use.unpaid_minor,
+            use.minutes,
+            use.occurred_at,
+            json.dumps(use.result, separators=(",", ":")),
+            use.charge_tx_id,
+            now,
+        )
