@@ -31,7 +31,7 @@ from coalition.application.pos_results import CommandResult
 from coalition.application.tenders import start_of_local_day
 from coalition.domain.device_charges import MAX_SESSION_MINUTES
 from coalition.domain.device_offline import over_offline_limit, payment, plan_offline_charge, use_moment
-from coalition.domain.errors import Conflict, DomainError, Forbidden, InvalidInput
+from coalition.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, MemberNotFound
 from coalition.domain.money import format_minor
 from coalition.domain.permissions import Operation
 from coalition.domain.rules.engine import CompiledRuleSet
@@ -57,6 +57,11 @@ class Uploader:
     offline_limit_minor: int
     created_at: datetime
     currency: str
+
+
+class UnknownCard(InvalidInput):
+    code = "member-not-found"
+    title = "No member has this identifier in this network"
 
 
 Outcome = dict[str, Any] | DomainError  # a use's result, or why it was refused (the field named within the use)
@@ -168,7 +173,10 @@ class OfflineUseService:
                     return self._replayed(first, use_hash, card_totals)
                 if too_late is not None:
                     raise too_late
-                member = await usable_member_locked(uow, ctx, use.customer, candidates)
+                try:
+                    member = await usable_member_locked(uow, ctx, use.customer, candidates)
+                except MemberNotFound as unknown:  # the upload's own input, like its product: a 422 of the use
+                    raise UnknownCard(unknown.detail, field="customer") from None
                 return await self._charge(uow, ctx, uploader, use, use_hash, member, moment, now, rules, card_totals)
         except DuplicateKey:  # a concurrent upload wrote this use first: its result stands
             async with self.pos.unit_of_work() as uow:
