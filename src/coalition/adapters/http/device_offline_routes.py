@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import Field, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, Field, StrictInt, StrictStr, ValidationError
 
 from coalition.adapters.http.clean_input import MULTILINE_FIELDS, CheckedRoute
 from coalition.adapters.http.dependencies import (
@@ -22,7 +22,7 @@ from coalition.adapters.http.dependencies import (
     request_hash,
     terminal_doc,
 )
-from coalition.adapters.http.device_charge_routes import Customer, Product
+from coalition.adapters.http.device_charge_routes import Customer, Product, WalletPart
 from coalition.adapters.http.problems import field_path, problem_body
 from coalition.adapters.http.schemas import Body
 from coalition.application.device_offline import OfflineUseInput, Outcome
@@ -55,6 +55,37 @@ class OfflineUploadBody(Body):
     )
 
 
+class OfflineUseResult(BaseModel):
+    index: int
+    key: str | None
+    result: str = Field(description="charged, short, replayed or refused")
+    member: int | None = None
+    product: str | None = None
+    minutes: int | None = None
+    occurred_at: str | None = None
+    currency: str | None = None
+    amount: str | None = Field(default=None, description="the use's price by the price list then")
+    paid: str | None = Field(default=None, description="what the wallet paid")
+    unpaid: str | None = Field(default=None, description="what it could not pay: the device's partner bears it")
+    over_offline_limit: bool | None = Field(
+        default=None, description="the card's uses of this upload so far exceed the device's offline limit"
+    )
+    transaction: int | None = Field(default=None, description="the device_charge transaction (none: nothing paid)")
+    recorded_at: str | None = None
+    wallet: WalletPart | None = None
+    rewards: dict[str, Any] | None = None
+    first: dict[str, Any] | None = Field(default=None, description="replayed: the use's first result")
+    problem: dict[str, Any] | None = Field(default=None, description="refused: why (problem+json)")
+
+
+class OfflineUploadAnswer(BaseModel):
+    results: list[OfflineUseResult]
+    charged: int
+    short: int
+    replayed: int
+    refused: int
+
+
 def _judged(index: int, raw: object) -> OfflineUseInput | InvalidInput:
     where = f"uses[{index}]"
     found = first_control_character_path(raw, multiline_fields=MULTILINE_FIELDS)
@@ -78,6 +109,7 @@ def _result(index: int, raw: object, outcome: Outcome) -> dict[str, Any]:
 
 @router.post(
     "/offline-uses",
+    response_model=OfflineUploadAnswer,
     summary="Upload the uses a device sold while offline: each charged at its time, by the prices then",
     openapi_extra=terminal_doc(),
 )
