@@ -330,3 +330,42 @@ async def test_the_storage_function_records_a_price_change(park) -> None:
         assert (
             json.loads(await uow.price_list_at(arcade.id, BEFORE) or "")["per_use"] == "9.50"
         )  # before any: the first
+
+
+async def test_the_worked_example_of_the_docs(park) -> None:
+    """docs/device_charges.md "Offline uses", in exact figures."""
+    services, clock = park
+    async with client(services) as http:
+        net, keys, _ = await _park(services, http, top_up="1.00")
+        await enrol(http, keys["Tickets"], "W-200")
+        topped = await http.post(
+            "/v1/wallets/top-ups",
+            json={"customer": "W-200", "amount": "6.00"},
+            headers=auth(keys["Tickets"], new_key()),
+        )
+        assert topped.status_code == 201, topped.text
+        game = await add_device(
+            services, net, "Game", "arcade", ARCADE_PRICES, created_at=BEFORE, offline_limit_minor=500
+        )
+        raised = {"per_use": "3.00", "slots": ARCADE_PRICES["slots"]}
+        await _change_prices(services, game.id, raised, DAY_START + timedelta(minutes=30), BEFORE, ARCADE_PRICES)
+        clock.moment = DAY_START + timedelta(hours=2)  # 11:00 in Moscow
+        uses = [
+            {"key": "u-1", "customer": "W-200", "occurred_at": "2026-07-01T09:10:00+03:00"},
+            {"key": "u-2", "customer": "W-200", "occurred_at": "2026-07-01T09:20:00+03:00", "product": "A1"},
+            {"key": "u-3", "customer": "W-200", "occurred_at": "2026-07-01T09:40:00+03:00"},
+        ]
+        results = (await _upload(http, game.key, uses)).json()["results"]
+        table = [
+            (r["amount"], r["paid"], r["unpaid"], r["wallet"]["balance"], r["over_offline_limit"], r["result"])
+            for r in results
+        ]
+        assert table == [
+            ("2.50", "2.50", "0.00", "3.50", False, "charged"),
+            ("1.20", "1.20", "0.00", "2.30", False, "charged"),
+            ("3.00", "2.30", "0.70", "0.00", True, "short"),
+        ]
+        again = (await _upload(http, game.key, uses)).json()
+        assert again["replayed"] == 3
+    assert await account_balance(services, "prepaid", "partner", game.partner_id) == 600
+    assert await verify(services.engine) == []
