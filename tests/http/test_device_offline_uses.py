@@ -239,6 +239,9 @@ async def test_a_short_payment_takes_what_the_wallet_has_and_the_limit_is_flagge
         assert [r["first"]["result"] for r in replayed] == ["charged", "charged", "short", "short"]
     assert await account_balance(services, "prepaid", "partner", arcade.partner_id) == 600
     assert await verify(services.engine) == []
+    async with services.engine.begin() as connection:  # a row that says the wallet paid more than it did
+        await connection.execute(sa.text("UPDATE device_offline_uses SET unpaid_minor = 0 WHERE key = 's-2'"))
+    assert [v.check.name for v in await verify(services.engine)] == ["device-offline-uses-paid-as-recorded"]
 
 
 async def test_two_devices_uploading_for_one_card_at_once_overdraw_nothing(park) -> None:
