@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from coalition.adapters.storage import tables
 from coalition.adapters.storage.driver import Db
-from coalition.adapters.storage.pos_device_offline import append_price_list
+from coalition.adapters.storage.pos_device_offline import append_price_list, record_price_list
 from coalition.adapters.storage.verify import verify
 from tests.http.device_charge_support import account_balance, add_device
 from tests.http.water_park import DAY_START, water_park
@@ -318,7 +318,7 @@ async def test_an_upload_refused_as_a_whole(park) -> None:
 
 
 async def test_the_storage_function_records_a_price_change(park) -> None:
-    """The registry's PATCH calls `append_price_list` on its own connection (a driver Db)."""
+    """What the registry's PATCH calls: `append_price_list` on a driver Db, `record_price_list` on SQLAlchemy."""
     services, _clock = park
     async with client(services) as http:
         net, _keys, _ = await _park(services, http)
@@ -333,6 +333,14 @@ async def test_the_storage_function_records_a_price_change(park) -> None:
         assert (
             json.loads(await uow.price_list_at(arcade.id, BEFORE) or "")["per_use"] == "9.50"
         )  # before any: the first
+    async with services.engine.begin() as connection:  # the administrator's store: a SQLAlchemy connection
+        await record_price_list(connection, arcade.id, json.dumps({"per_use": "4.00"}), DAY_START + timedelta(hours=1))
+        await record_price_list(connection, arcade.id, json.dumps({"per_use": "4.50"}), DAY_START + timedelta(hours=1))
+    async with services.store.unit_of_work() as uow:
+        assert json.loads(await uow.price_list_at(arcade.id, DAY_START + timedelta(hours=2)) or "")["per_use"] == "4.50"
+        assert (
+            json.loads(await uow.price_list_at(arcade.id, DAY_START + timedelta(minutes=59)) or "")["per_use"] == "9.50"
+        )
 
 
 async def test_the_worked_example_of_the_docs(park) -> None:

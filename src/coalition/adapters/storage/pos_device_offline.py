@@ -7,8 +7,12 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from coalition.adapters.storage.driver import Db
 from coalition.adapters.storage.pos_base import SqlPart
+from coalition.adapters.storage.schema.device_offline import device_price_lists
 from coalition.application.pos_ports.device_offline import OfflineTerms, OfflineUseRecord
 
 _PRICE_LIST_AT = (
@@ -40,6 +44,22 @@ async def append_price_list(db: Db, device_id: int, price_list: str, effective_f
     """Record a device's new price list from `effective_from` on (call it in the transaction that changes
     devices.price_list, with the same moment): offline uses before it stay priced by the list before."""
     await db.execute(_APPEND_PRICE_LIST, device_id, effective_from, price_list)
+
+
+async def record_price_list(
+    connection: AsyncConnection, device_id: int, price_list: str, effective_from: datetime
+) -> None:
+    """`append_price_list` for the stores on SQLAlchemy connections (the administrator's: its change of a device's
+    price list, in the same transaction and with the same moment)."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(device_price_lists).values(
+        device_id=device_id, effective_from=effective_from, price_list=price_list
+    )
+    await connection.execute(
+        insert.on_conflict_do_update(
+            index_elements=["device_id", "effective_from"], set_={"price_list": insert.excluded.price_list}
+        )
+    )
 
 
 class SqlDeviceOffline(SqlPart):
