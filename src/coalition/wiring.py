@@ -148,6 +148,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
     pos.gift_cards = gift_cards  # a purchase's gift-card tenders read their cards through it
     device_uses = DeviceUseService(pos)
+    device_charges = DeviceChargeService(pos, device_uses)
     return Services(
         settings=settings,
         engine=engine,
@@ -169,8 +170,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         daily_reports=daily_reports,
         registration=Registration(admin_store.unit_of_work),
         devices=device_uses,
-        device_charges=DeviceChargeService(pos, device_uses),
-        device_offline=OfflineUseService(pos, device_uses, rules.in_force_at),
+        device_charges=device_charges,
+        device_offline=OfflineUseService(pos, device_uses, device_charges, rules.in_force_at),
         member_page=member_page,
         web_terminal=web_terminal,
         wallet_reports=WalletReports(SqlWalletReportsStore(engine).unit_of_work),

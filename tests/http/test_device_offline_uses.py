@@ -380,3 +380,18 @@ async def test_the_worked_example_of_the_docs(park) -> None:
         assert again["replayed"] == 3
     assert await account_balance(services, "prepaid", "partner", game.partner_id) == 600
     assert await verify(services.engine) == []
+
+
+async def test_a_crashed_devices_expired_hold_is_released_before_an_offline_use_is_paid(park) -> None:
+    services, clock = park
+    async with client(services) as http:
+        net, _keys, _ = await _park(services, http)
+        crashed = await add_device(services, net, "Crashy", "vending", {"per_use": "80.00"}, hold_ttl_seconds=60)
+        held = await http.post("/v1/devices/holds", json={"customer": CARD}, headers=auth(crashed.key, new_key()))
+        assert held.json()["wallet"]["balance"] == "20.00"
+        kart = await add_device(services, net, "Kart", "arcade", {"per_use": "30.00"}, created_at=BEFORE)
+        clock.moment = DAY_START + timedelta(minutes=10)
+        results = (await _upload(http, kart.key, [{"key": "k", "customer": CARD, "occurred_at": at(5)}])).json()
+        assert (results["results"][0]["result"], results["results"][0]["wallet"]["balance"]) == ("charged", "70.00")
+    assert await account_balance(services, "held_money", "node", 0) == 0
+    assert await verify(services.engine) == []

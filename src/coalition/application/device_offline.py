@@ -19,7 +19,7 @@ from typing import Any
 
 from coalition.application import wallets_pos
 from coalition.application.commands import DuplicateKey, customer_candidates, replay
-from coalition.application.device_charges import not_a_device
+from coalition.application.device_charges import DeviceChargeService, not_a_device
 from coalition.application.device_prices import DevicePrices, parse_prices, price_of
 from coalition.application.devices import DeviceUseService
 from coalition.application.members_pos import usable_member_locked
@@ -103,9 +103,10 @@ def use_price(prices: DevicePrices, product: str | None, minutes: int | None) ->
 
 
 class OfflineUseService:
-    def __init__(self, pos: PosParts, uses: DeviceUseService, rules_at: RulesAt) -> None:
+    def __init__(self, pos: PosParts, uses: DeviceUseService, charges: DeviceChargeService, rules_at: RulesAt) -> None:
         self.pos = pos
         self.uses = uses
+        self.charges = charges
         self.rules_at = rules_at
 
     # --- the whole upload's idempotency key (optional: each use has its own) ----------------------------------
@@ -205,6 +206,7 @@ class OfflineUseService:
         card_totals: dict[int, int],
     ) -> dict[str, Any]:
         device, currency = uploader.device, uploader.currency
+        await self.charges.release_expired_of(uow, ctx.network_id, member.member_id, now)  # what a crash left held
         price_list = await uow.price_list_at(device.id, moment)
         price = use_price(parse_prices(price_list or device.price_list, currency), use.product, use.minutes)
         card_total = card_totals.get(member.member_id, 0) + price
