@@ -318,29 +318,34 @@ async def test_an_upload_refused_as_a_whole(park) -> None:
 
 
 async def test_the_storage_function_records_a_price_change(park) -> None:
-    """What the registry's PATCH calls: `append_price_list` on a driver Db, `record_price_list` on SQLAlchemy."""
+    """What the registry's PATCH calls before it updates the device's row: `append_price_list` on a driver Db,
+    `record_price_list` on a SQLAlchemy connection. A device never recorded keeps its list from its creation."""
     services, _clock = park
     async with client(services) as http:
         net, _keys, _ = await _park(services, http)
         arcade = await add_device(services, net, "Arcade 6", "arcade", ARCADE_PRICES, created_at=BEFORE)
+
+    async def per_use_at(moment) -> str:
+        async with services.store.unit_of_work() as uow:
+            return str(json.loads(await uow.price_list_at(arcade.id, moment) or "")["per_use"])
+
     async with services.store.unit_of_work() as uow:
         db: Db = uow.db  # type: ignore[attr-defined]
         await append_price_list(db, arcade.id, json.dumps({"per_use": "9.00"}), DAY_START)
         await append_price_list(db, arcade.id, json.dumps({"per_use": "9.50"}), DAY_START)  # the same moment: replaced
-        assert (
-            json.loads(await uow.price_list_at(arcade.id, DAY_START + timedelta(seconds=1)) or "")["per_use"] == "9.50"
-        )
-        assert (
-            json.loads(await uow.price_list_at(arcade.id, BEFORE) or "")["per_use"] == "9.50"
-        )  # before any: the first
+    assert await per_use_at(DAY_START + timedelta(seconds=1)) == "9.50"
+    assert await per_use_at(DAY_START - timedelta(seconds=1)) == "2.50"  # the list it had from its creation
+    assert await per_use_at(BEFORE - timedelta(days=1)) == "2.50"  # before any: the first
     async with services.engine.begin() as connection:  # the administrator's store: a SQLAlchemy connection
         await record_price_list(connection, arcade.id, json.dumps({"per_use": "4.00"}), DAY_START + timedelta(hours=1))
         await record_price_list(connection, arcade.id, json.dumps({"per_use": "4.50"}), DAY_START + timedelta(hours=1))
+    assert await per_use_at(DAY_START + timedelta(hours=2)) == "4.50"
+    assert await per_use_at(DAY_START + timedelta(minutes=59)) == "9.50"
+    fresh = await add_device(services, net, "Arcade 7", "arcade", ARCADE_PRICES, created_at=BEFORE)
+    async with services.engine.begin() as connection:
+        await record_price_list(connection, fresh.id, json.dumps({"per_use": "5.00"}), DAY_START)
     async with services.store.unit_of_work() as uow:
-        assert json.loads(await uow.price_list_at(arcade.id, DAY_START + timedelta(hours=2)) or "")["per_use"] == "4.50"
-        assert (
-            json.loads(await uow.price_list_at(arcade.id, DAY_START + timedelta(minutes=59)) or "")["per_use"] == "9.50"
-        )
+        assert json.loads(await uow.price_list_at(fresh.id, BEFORE) or "")["per_use"] == "2.50"
 
 
 async def test_the_worked_example_of_the_docs(park) -> None:

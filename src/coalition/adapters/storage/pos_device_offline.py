@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -23,6 +24,13 @@ _FIRST_PRICE_LIST = "SELECT price_list FROM device_price_lists WHERE device_id =
 _APPEND_PRICE_LIST = (
     "INSERT INTO device_price_lists (device_id, effective_from, price_list) VALUES ($1, $2, $3) "
     "ON CONFLICT (device_id, effective_from) DO UPDATE SET price_list = excluded.price_list"
+)
+# A device whose list was never recorded (registered without it) keeps its current list from its creation on: call
+# the append before devices.price_list is updated, so the list before the change is the one kept.
+_KEEP_FIRST_PRICE_LIST = (
+    "INSERT INTO device_price_lists (device_id, effective_from, price_list) "
+    "SELECT d.id, d.created_at, d.price_list FROM devices d WHERE d.id = {device} "
+    "AND NOT EXISTS (SELECT 1 FROM device_price_lists l WHERE l.device_id = d.id)"
 )
 _USE_COLUMNS = (
     "device_id",
@@ -42,7 +50,9 @@ _USE_COLUMNS = (
 
 async def append_price_list(db: Db, device_id: int, price_list: str, effective_from: datetime) -> None:
     """Record a device's new price list from `effective_from` on (call it in the transaction that changes
-    devices.price_list, with the same moment): offline uses before it stay priced by the list before."""
+    devices.price_list, with the same moment, before the row is updated): offline uses before it stay priced by the
+    list before."""
+    await db.execute(_KEEP_FIRST_PRICE_LIST.format(device="$1"), device_id)
     await db.execute(_APPEND_PRICE_LIST, device_id, effective_from, price_list)
 
 
@@ -51,6 +61,7 @@ async def record_price_list(
 ) -> None:
     """`append_price_list` for the stores on SQLAlchemy connections (the administrator's: its change of a device's
     price list, in the same transaction and with the same moment)."""
+    await connection.execute(text(_KEEP_FIRST_PRICE_LIST.format(device=":device")), {"device": device_id})
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     insert = dialect.insert(device_price_lists).values(
         device_id=device_id, effective_from=effective_from, price_list=price_list
