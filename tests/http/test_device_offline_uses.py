@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -263,9 +264,9 @@ async def test_two_devices_uploading_for_one_card_at_once_overdraw_nothing(park)
             group.start_soon(upload, one)
             group.start_soon(upload, two)
         results = [r for answer in answers for r in answer["results"]]
-        paid = sum(round(float(r["paid"]) * 100) for r in results)  # test arithmetic on exact two-decimal strings
-        unpaid = sum(round(float(r["unpaid"]) * 100) for r in results)
-        assert (paid, unpaid) == (10000, 5000)
+        paid = sum(Decimal(r["paid"]) for r in results)
+        unpaid = sum(Decimal(r["unpaid"]) for r in results)
+        assert (paid, unpaid) == (Decimal("100.00"), Decimal("50.00"))
         assert await _balance(http, one.key) == "0.00"
     assert (
         await account_balance(services, "prepaid", "partner", one.partner_id)
