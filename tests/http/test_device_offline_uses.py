@@ -401,3 +401,23 @@ async def test_a_crashed_devices_expired_hold_is_released_before_an_offline_use_
         assert (results["results"][0]["result"], results["results"][0]["wallet"]["balance"]) == ("charged", "70.00")
     assert await account_balance(services, "held_money", "node", 0) == 0
     assert await verify(services.engine) == []
+
+
+async def test_the_daily_spending_limit_bounds_what_an_offline_use_takes(park) -> None:
+    services, clock = park
+    async with client(services) as http:
+        net, keys, _ = await _park(services, http)
+        member_id = (await http.get(f"/v1/members/{CARD}/wallet", headers=auth(keys["Tickets"]))).json()["member"]
+        limits = await http.put(
+            f"/v1/admin/members/{member_id}/wallet",
+            json={"daily_spend_limit": "4.00"},
+            headers=auth(keys["admin"]),
+        )
+        assert limits.status_code == 200, limits.text
+        arcade = await add_device(services, net, "Arcade 8", "arcade", ARCADE_PRICES, created_at=BEFORE)
+        clock.moment = DAY_START + timedelta(hours=1)
+        uses = [{"key": f"d-{n}", "customer": CARD, "occurred_at": at(n)} for n in range(2)]
+        results = (await _upload(http, arcade.key, uses)).json()["results"]
+        assert [(r["paid"], r["unpaid"]) for r in results] == [("2.50", "0.00"), ("1.50", "1.00")]
+        assert results[1]["wallet"]["balance"] == "96.00"
+    assert await verify(services.engine) == []
