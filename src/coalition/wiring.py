@@ -35,6 +35,7 @@ from coalition.application.cache import ACCESS_CHANGES
 from coalition.application.coupons import CouponService
 from coalition.application.daily_reports import DailyReports
 from coalition.application.device_charges import DeviceChargeService
+from coalition.application.device_offline import OfflineUseService
 from coalition.application.device_status import DeviceStatus
 from coalition.application.devices import DeviceUseService
 from coalition.application.devices_admin import DeviceAdmin
@@ -90,6 +91,7 @@ class Services:
     registration: Registration
     devices: DeviceUseService
     device_charges: DeviceChargeService  # issue 15: devices charge the card (holds, captures, sessions)
+    device_offline: OfflineUseService  # issue 15: the uses a device sold offline, uploaded later
     member_page: MemberPage
     web_terminal: WebTerminal
     member_lookups: MemberLookups  # sign-in-limits: a till's lookups, budgeted in memory
@@ -152,6 +154,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     pos.gift_cards = gift_cards  # a purchase's gift-card tenders read their cards through it
     device_uses = DeviceUseService(pos)
     device_store = SqlDeviceStore(engine, clock)
+    device_charges = DeviceChargeService(pos, device_uses)
     return Services(
         settings=settings,
         engine=engine,
@@ -173,7 +176,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         daily_reports=daily_reports,
         registration=Registration(admin_store.unit_of_work),
         devices=device_uses,
-        device_charges=DeviceChargeService(pos, device_uses),
+        device_charges=device_charges,
+        device_offline=OfflineUseService(pos, device_uses, device_charges, rules.in_force_at),
         member_page=member_page,
         web_terminal=web_terminal,
         wallet_reports=WalletReports(SqlWalletReportsStore(engine).unit_of_work),

@@ -33,6 +33,8 @@ async def add_device(
     hours: dict[str, Any] | None = None,
     hold_ttl_seconds: int = 300,
     partner_id: int | None = None,
+    created_at: datetime | None = None,
+    offline_limit_minor: int = 0,
 ) -> Device:
     if partner_id is None:
         partner_id = (await services.admin.create_partner(network, name))["id"]
@@ -43,7 +45,8 @@ async def add_device(
             await connection.execute(
                 sa.text(
                     "INSERT INTO devices (network_id, outlet_id, terminal_id, kind, price_list, opening_hours, "
-                    "hold_ttl_seconds, created_at) VALUES (:n, :o, :t, :k, :p, :h, :ttl, :at) RETURNING id"
+                    "hold_ttl_seconds, offline_limit_minor, created_at) "
+                    "VALUES (:n, :o, :t, :k, :p, :h, :ttl, :limit, :at) RETURNING id"
                 ),
                 {
                     "n": network.id,
@@ -53,7 +56,8 @@ async def add_device(
                     "p": json.dumps(prices or {}),
                     "h": None if hours is None else json.dumps(hours),
                     "ttl": hold_ttl_seconds,
-                    "at": datetime.now(UTC),
+                    "limit": offline_limit_minor,
+                    "at": created_at or datetime.now(UTC),
                 },
             )
         ).scalar_one()

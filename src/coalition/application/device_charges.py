@@ -178,7 +178,7 @@ class DeviceChargeService:
         expires_at: datetime | None = None,
     ) -> DeviceHold:
         currency = ready.currency
-        await self._release_expired_of(uow, ctx.network_id, member.member_id, now)  # their money back first
+        await self.release_expired_of(uow, ctx.network_id, member.member_id, now)  # their money back first
         wallet = await uow.wallet(member.member_id, currency)
         if wallet is None:
             raise InsufficientFunds("the member has no money on the card", field="customer")
@@ -253,7 +253,7 @@ class DeviceChargeService:
             raise Conflict("the hold was closed meanwhile", field="hold")
         return tx_id
 
-    async def _release_expired_of(self, uow: PosUnitOfWork, network_id: int, member_id: int, now: datetime) -> int:
+    async def release_expired_of(self, uow: PosUnitOfWork, network_id: int, member_id: int, now: datetime) -> int:
         """Release a member's holds past their expiry (the member is locked): before a new hold, so a crashed
         device's hold never keeps the member's money beyond its time."""
         expired = await uow.expired_holds(network_id, now, member_id, MEMBER_SWEEP_LIMIT)

@@ -40,14 +40,22 @@ class DeviceUseService:
         return result
 
     async def reward_use(
-        self, uow: PosUnitOfWork, ctx: TerminalContext, member: MemberRef, rules: CompiledRuleSet | None, now: datetime
+        self,
+        uow: PosUnitOfWork,
+        ctx: TerminalContext,
+        member: MemberRef,
+        rules: CompiledRuleSet | None,
+        now: datetime,
+        occurred_at: datetime | None = None,
     ) -> DeviceUsed:
-        """The `device_use` rules for a use by a member already locked (a use reported, or a device's charge)."""
+        """The `device_use` rules for a use by a member already locked (a use reported, or a device's charge). An
+        offline use's rules are judged at `occurred_at` (its hours, its day) but written at `now`, so what they
+        give lands in the open settlement period."""
         pc = await self.pos.program_context(uow, ctx.network_id)
         state = await self.pos.swept_points(uow, ctx, pc, member, now)
         history = await self.pos.read_member_history(uow, rules, ctx, member, now)
         facts = member_facts(history, state.lifetime_spend_minor, points_balance(state, now))
-        evaluation = evaluate_at(rules, Trigger.DEVICE_USE, facts, ctx, now)
+        evaluation = evaluate_at(rules, Trigger.DEVICE_USE, facts, ctx, occurred_at or now)
         visit = await uow.open_visit_of(member.member_id)  # points that end with the visit go to its lot
         visit_id = visit.id if visit is not None else None
         return await self._rewards(uow, ctx, member, evaluation, now, state, visit_id)

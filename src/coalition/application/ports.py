@@ -17,6 +17,7 @@ from typing import Protocol
 from coalition.application.audit import AuditTrail
 from coalition.application.pos_ports.coupons import CouponsPort
 from coalition.application.pos_ports.device_charges import DeviceChargesPort
+from coalition.application.pos_ports.device_offline import DeviceOfflinePort
 from coalition.application.pos_ports.gift_cards import GiftCardsPort
 from coalition.application.pos_ports.gifts import GiftsPort
 from coalition.application.pos_ports.idempotency import IdempotencyPort, IdempotencyRecord, StoredResponse
@@ -219,6 +220,7 @@ class PosUnitOfWork(
     WalletsPort,
     GiftCardsPort,
     DeviceChargesPort,
+    DeviceOfflinePort,
     AuditTrail,
     Protocol,
 ):

@@ -108,4 +108,3 @@ def require_postable(max_points_per_purchase: int, point_value_minor: int, field
             f"ledger posting may carry ({MAX_ABS_POSTING} minor units): lower the points limit or the point's value",
             field=field,
         )
-

@@ -112,4 +112,3 @@ def of_at_most_grantors(lots: list[Lot], most: int) -> list[Lot]:
             partners.add(partner)
         chosen.append(lot)
     return chosen
-

@@ -17,6 +17,7 @@ from coalition.adapters.http import (
     audit_routes,
     device_admin_routes,
     device_charge_routes,
+    device_offline_routes,
     device_status_routes,
     gift_card_routes,
     key_routes,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(device_charge_routes.router)
     app.include_router(device_admin_routes.admin_router)
     app.include_router(device_status_routes.device_router)
+    app.include_router(device_offline_routes.router)
     web_pages.install(app)  # /terminal, /console, /me and /static
     app.add_middleware(BodyLimits)  # inside the rate limits: a refused body is never read
     app.add_middleware(RateLimitMiddleware)  # 429 before anything else runs (pure ASGI, in memory)

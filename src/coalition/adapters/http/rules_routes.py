@@ -120,7 +120,7 @@ async def context(admin: NetworkAdmin) -> dict[str, Any]:
 
 @router.get(
     "/schema",
-    summary="The JSON Schema of a rule-set document, for editors (docs/rules.md, \"Checking a rule set as you type\")",
+    summary='The JSON Schema of a rule-set document, for editors (docs/rules.md, "Checking a rule set as you type")',
     response_model=None,
     responses={200: {"content": {SCHEMA_TYPE: {"schema": {"type": "object"}}}}},
 )

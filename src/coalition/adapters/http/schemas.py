@@ -53,9 +53,7 @@ def _text_with_offset(value: object) -> object:
     return value
 
 
-TillMoment = Annotated[
-    AwareDatetime, BeforeValidator(_text_with_offset), Field(examples=["2026-03-10T14:00:00+03:00"])
-]
+TillMoment = Annotated[AwareDatetime, BeforeValidator(_text_with_offset), Field(examples=["2026-03-10T14:00:00+03:00"])]
 
 
 class Body(BaseModel):

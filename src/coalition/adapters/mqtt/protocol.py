@@ -60,6 +60,7 @@ OPERATIONS: dict[str, Operation] = _table(
     Operation("session-start", "POST", "/v1/devices/sessions"),
     Operation("session-stop", "POST", "/v1/devices/sessions/{session}/stop"),
     Operation("top-up", "POST", "/v1/devices/top-ups"),
+    Operation("offline-uses", "POST", "/v1/devices/offline-uses"),  # a day's offline sales (each use keyed)
     Operation("heartbeat", "POST", "/v1/devices/heartbeat"),
     Operation("config", "GET", "/v1/devices/me"),
     Operation("use", "POST", "/v1/device-uses"),

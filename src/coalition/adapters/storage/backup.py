@@ -127,8 +127,14 @@ def _counts(connection: sqlite3.Connection) -> dict[str, int]:
 # --- backup -----------------------------------------------------------------------------------------------------
 
 
-def backup(database_url: str, destination: Path, *, force: bool = False, progress: Progress = _no_progress,
-           step_pages: int = STEP_PAGES) -> BackupInfo:
+def backup(
+    database_url: str,
+    destination: Path,
+    *,
+    force: bool = False,
+    progress: Progress = _no_progress,
+    step_pages: int = STEP_PAGES,
+) -> BackupInfo:
     """Copy the database at `database_url` to `destination` as one consistent snapshot, while others write."""
     try:
         return _backup(database_url, destination, force, progress, step_pages)
@@ -324,10 +330,7 @@ def holdings(target: Path) -> dict[str, int] | None:
                     "AND name <> 'alembic_version' ORDER BY name"
                 )
             ]
-            held = {
-                table: int(db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0])
-                for table in tables
-            }
+            held = {table: int(db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]) for table in tables}
     except sqlite3.DatabaseError:
         return {"(not an SQLite database)": 1}
     filled = {table: count for table, count in held.items() if count}
@@ -342,8 +345,9 @@ def describe_holdings(held: dict[str, int]) -> str:
     return ", ".join(named)
 
 
-def restore(backup_path: Path, database_url: str, *, force: bool = False,
-            progress: Progress = _no_progress) -> tuple[BackupInfo, bool]:
+def restore(
+    backup_path: Path, database_url: str, *, force: bool = False, progress: Progress = _no_progress
+) -> tuple[BackupInfo, bool]:
     """Replace the database at `database_url` by the backup, atomically; (the backup, whether it was migrated)."""
     try:
         return _restore(backup_path, database_url, force, progress)

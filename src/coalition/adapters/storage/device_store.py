@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
 from coalition.adapters.storage.admin_store import SqlAdminUnitOfWork
+from coalition.adapters.storage.pos_device_offline import record_price_list
 from coalition.application.devices_admin import DeviceRecord, DeviceTakings
 from coalition.application.network_ref import NetworkRef
 from coalition.application.ports import Clock
@@ -98,7 +99,8 @@ class SqlDeviceAdminUnitOfWork(SqlAdminUnitOfWork):
         opening_hours: str | None,
         limits: DeviceLimits,
     ) -> int:
-        return await self._insert_id(
+        created_at = self.clock.now().astimezone(UTC)
+        device_id = await self._insert_id(
             insert(t.devices)
             .values(
                 network_id=network.id,
@@ -111,10 +113,13 @@ class SqlDeviceAdminUnitOfWork(SqlAdminUnitOfWork):
                 offline_limit_minor=limits.offline_limit_minor,
                 silent_after_seconds=limits.silent_after_seconds,
                 active=True,
-                created_at=self.clock.now().astimezone(UTC),
+                created_at=created_at,
             )
             .returning(t.devices.c.id)
         )
+        # the history an offline use is priced by (the price list in force at its time): the first list from now on
+        await record_price_list(self.connection, device_id, price_list, created_at)
+        return device_id
 
     async def devices(
         self, network: NetworkRef, partner_id: int | None = None, device_id: int | None = None
@@ -128,6 +133,8 @@ class SqlDeviceAdminUnitOfWork(SqlAdminUnitOfWork):
 
     async def update_device(self, network_id: int, device_id: int, values: dict[str, Any]) -> None:
         d = t.devices
+        if "price_list" in values:  # kept in the history before the row changes: offline uses are priced by it
+            await record_price_list(self.connection, device_id, values["price_list"], self.clock.now().astimezone(UTC))
         await self.connection.execute(update(d).where(d.c.id == device_id, d.c.network_id == network_id).values(values))
 
     async def takings_since(self, network_id: int, outlet_ids: list[int], since: datetime) -> dict[int, DeviceTakings]:
@@ -161,7 +168,24 @@ async def takings_since(
         )
         .group_by(tx.c.outlet_id)
     )
-    return {int(row.outlet_id): DeviceTakings(int(row.uses), int(row.takings)) for row in rows}
+    found = {int(row.outlet_id): DeviceTakings(int(row.uses), int(row.takings)) for row in rows}
+    # an offline use the wallet could not pay at all is still a use, with no ledger transaction
+    offline, d = t.device_offline_uses, t.devices
+    unpaid = await connection.execute(
+        select(d.c.outlet_id, func.count().label("uses"))
+        .join(offline, offline.c.device_id == d.c.id)
+        .where(
+            d.c.network_id == network_id,
+            d.c.outlet_id.in_(outlet_ids),
+            offline.c.charge_tx_id.is_(None),
+            offline.c.created_at >= since.astimezone(UTC),
+        )
+        .group_by(d.c.outlet_id)
+    )
+    for row in unpaid:
+        taken = found.get(int(row.outlet_id), DeviceTakings(0, 0))
+        found[int(row.outlet_id)] = DeviceTakings(taken.uses + int(row.uses), taken.takings_minor)
+    return found
 
 
 class SqlDeviceStore:

@@ -76,8 +76,15 @@ def dump_command(connection: Connection, path: Path, binary: str = "pg_dump") ->
 
 
 def restore_command(connection: Connection, path: Path, binary: str = "pg_restore") -> list[str]:
-    return [binary, "--exit-on-error", "--single-transaction", "--no-owner", "--no-privileges",
-            f"--dbname={connection.url}", str(path)]
+    return [
+        binary,
+        "--exit-on-error",
+        "--single-transaction",
+        "--no-owner",
+        "--no-privileges",
+        f"--dbname={connection.url}",
+        str(path),
+    ]
 
 
 def _shown(command: list[str], connection: Connection) -> str:
@@ -102,8 +109,14 @@ def backup(database_url: str, destination: Path, *, force: bool = False) -> str:
         )
     temporary = destination.with_name(f".{destination.name}.partial-{uuid.uuid4().hex[:8]}")
     try:
-        answer = subprocess.run(dump_command(connection, temporary), env=connection.environment(),
-                                capture_output=True, text=True, check=False, timeout=TOOL_TIMEOUT_SECONDS)
+        answer = subprocess.run(
+            dump_command(connection, temporary),
+            env=connection.environment(),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=TOOL_TIMEOUT_SECONDS,
+        )
         if answer.returncode != 0:
             raise BackupRefused(f"pg_dump failed: {answer.stderr.strip()}")
         os.replace(temporary, destination)
@@ -116,15 +129,19 @@ def _archive_revision(path: Path) -> str:
     """The schema revision inside a pg_dump archive (the alembic_version table's row), checked before restoring."""
     if shutil.which("pg_restore") is None:
         raise BackupRefused("no pg_restore on PATH: install PostgreSQL's client tools")
-    listing = subprocess.run(["pg_restore", "--list", str(path)], capture_output=True, text=True, check=False,
-                             timeout=600)
+    listing = subprocess.run(
+        ["pg_restore", "--list", str(path)], capture_output=True, text=True, check=False, timeout=600
+    )
     if listing.returncode != 0:
         raise BackupRefused(
             f"{path} is not a pg_dump custom-format archive: {listing.stderr.strip() or 'pg_restore cannot read it'}"
         )
     data = subprocess.run(
         ["pg_restore", "--data-only", "--table=alembic_version", "--file=-", str(path)],
-        capture_output=True, text=True, check=False, timeout=600,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
     )
     lines = data.stdout.splitlines()
     for number, line in enumerate(lines):
@@ -160,8 +177,14 @@ def restore(backup_path: Path, database_url: str) -> tuple[str, bool]:
             "COALITION_DATABASE_URL at it. --force does not apply on PostgreSQL: drop the database yourself if "
             "you mean to replace it"
         )
-    answer = subprocess.run(restore_command(connection, backup_path), env=connection.environment(),
-                            capture_output=True, text=True, check=False, timeout=TOOL_TIMEOUT_SECONDS)
+    answer = subprocess.run(
+        restore_command(connection, backup_path),
+        env=connection.environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=TOOL_TIMEOUT_SECONDS,
+    )
     if answer.returncode != 0:
         raise BackupRefused(f"pg_restore failed and restored nothing (one transaction): {answer.stderr.strip()}")
     return revision, needs_migration

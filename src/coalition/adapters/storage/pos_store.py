@@ -23,6 +23,7 @@ from coalition.adapters.storage.audit_store import DriverAuditTrail
 from coalition.adapters.storage.driver import Column, Db, NamedStatement
 from coalition.adapters.storage.pos_coupons import SqlCoupons
 from coalition.adapters.storage.pos_device_charges import SqlDeviceCharges
+from coalition.adapters.storage.pos_device_offline import SqlDeviceOffline
 from coalition.adapters.storage.pos_gift_cards import SqlGiftCards
 from coalition.adapters.storage.pos_gifts import SqlGifts
 from coalition.adapters.storage.pos_idempotency import RESPONSE_COLUMNS, SqlIdempotency
@@ -152,6 +153,7 @@ class SqlPosUnitOfWork(
     SqlIdempotency,
     SqlWallets,
     SqlDeviceCharges,
+    SqlDeviceOffline,
     DriverAuditTrail,
 ):
     """One database transaction: the `PosUnitOfWork` port, each aggregate's part from its own module (pos_*.py);

@@ -26,11 +26,14 @@ _WALLET = (
 # transaction by its key), and what devices held or took of it in holds begun since then (the member's holds,
 # ix_device_holds_member_id_status): a hold counts all it holds while held, then what its capture took. A hold counts
 # on the day it began, so one of yesterday given back today (a void, an expiry, a capture's rest) adds nothing to
-# what the card may spend today. Only under a daily limit (else 0).
+# what the card may spend today; and what devices' offline uses took of it, uploaded since then (one network, one
+# currency: ix_device_offline_uses_member_id). Only under a daily limit (else 0).
 _SPENT = """(SELECT COALESCE(SUM(-p.amount), 0) FROM postings p JOIN ledger_transactions t ON t.id = p.tx_id
     WHERE p.account_id = {account} AND t.recorded_at >= {since} AND p.amount < 0 AND t.kind = 'purchase')
   + (SELECT COALESCE(SUM(CASE WHEN h.status = 'held' THEN h.amount_minor ELSE h.captured_minor END), 0)
-    FROM device_holds h WHERE h.member_id = {member} AND h.currency = {currency} AND h.started_at >= {since})"""
+    FROM device_holds h WHERE h.member_id = {member} AND h.currency = {currency} AND h.started_at >= {since})
+  + (SELECT COALESCE(SUM(o.amount_minor - o.unpaid_minor), 0)
+    FROM device_offline_uses o WHERE o.member_id = {member} AND o.created_at >= {since})"""
 SPENT_TODAY = (
     "CASE WHEN w.daily_spend_limit_minor IS NULL THEN 0 ELSE "
     + _SPENT.format(account="w.account_id", member="w.member_id", currency="w.currency", since="{since}")

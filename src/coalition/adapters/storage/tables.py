@@ -30,6 +30,7 @@ from coalition.adapters.storage.schema.console import (
     web_sessions,
 )
 from coalition.adapters.storage.schema.device_holds import device_holds
+from coalition.adapters.storage.schema.device_offline import device_offline_uses, device_price_lists
 from coalition.adapters.storage.schema.devices import devices
 from coalition.adapters.storage.schema.gift_cards import gift_card_settings, gift_cards
 from coalition.adapters.storage.schema.ledger import (
@@ -89,6 +90,8 @@ __all__ = [
     "coupons",
     "daily_reports_sent",
     "device_holds",
+    "device_offline_uses",
+    "device_price_lists",
     "devices",
     "gift_card_settings",
     "gift_cards",

@@ -73,6 +73,15 @@ CHECKS: tuple[Check, ...] = (
         "WHERE (status = 'held' AND close_tx_id IS NOT NULL) OR (status <> 'held' AND close_tx_id IS NULL)",
     ),
     Check(
+        "device-offline-uses-paid-as-recorded",
+        "every offline device use paid what its row says (its price less the unpaid part) by its charge transaction, "
+        "and has a charge transaction exactly when it paid something",
+        "SELECT u.id, u.amount_minor - u.unpaid_minor, u.charge_tx_id FROM device_offline_uses u "
+        "WHERE (u.charge_tx_id IS NULL) <> (u.amount_minor = u.unpaid_minor) "
+        "OR (u.charge_tx_id IS NOT NULL AND u.amount_minor - u.unpaid_minor <> "
+        "(SELECT COALESCE(SUM(p.amount), 0) FROM postings p WHERE p.tx_id = u.charge_tx_id AND p.amount > 0))",
+    ),
+    Check(
         "lots-cover-balance",
         "a member's open lots hold exactly the balance when it is positive, nothing when it is a debt",
         "SELECT b.account_id, b.balance, COALESCE(l.open, 0) FROM member_balances b "
