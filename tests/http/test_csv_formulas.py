@@ -90,7 +90,7 @@ async def test_every_csv_neutralises_formulas_and_keeps_amounts(
             [attachment] = list(report.iter_attachments())
             assert _rows(attachment.get_content())[1] == [
                 "2026-07-01T10:00:00+03:00", "purchase", "'" + LINK, "'" + LINK, "'-A1", "2000.00", "2000.00",
-                "0.00", "200", "0", "",
+                "0.00", "200", "0", "0.00", "",
             ]
             [report] = inbox.to("sum@park.example")
             [attachment] = list(report.iter_attachments())
