@@ -5,8 +5,9 @@ the points' value."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+import anyio
 import pytest
+import sqlalchemy as sa
 
 from coalition.adapters.storage.verify import verify
 from coalition.application.admin import ProgramSettings
@@ -188,4 +189,50 @@ async def test_settlement_owes_the_devices_partner_the_value_of_the_points_it_to
         lines = {line["name"]: line for line in closed.json()["partners"]}
         assert (lines["Arcade 1"]["honoured"], lines["Arcade 1"]["points_net"]) == ("6.00", "6.00")
         assert lines["Cafe"]["granted"] == "50.00"
+    assert await verify(services.engine) == []
+
+
+async def test_concurrent_charges_never_spend_more_points_than_the_member_has_and_one_key_charges_once(park) -> None:
+    services, _clock = park
+    async with client(services) as http:
+        net, _keys, _ = await _member(services, http, ALL_POINTS, top_up="")  # 50 points, no money
+        vending = await add_device(services, net, "Snacks", "vending", {"per_use": "20.00"})
+        answers: list = []
+
+        async def charge(key: str) -> None:
+            answer = await _charge(http, vending.key, {"customer": CARD, "pay_with": "points"}, key)
+            answers.append((key, answer))
+
+        async with anyio.create_task_group() as group:
+            for number in range(6):
+                group.start_soon(charge, f"snack-{number}")
+        assert sorted(answer.status_code for _, answer in answers) == [201, 201, 422, 422, 422, 422]
+        for _, answer in answers:
+            if answer.status_code == 422:
+                assert_problem(answer, 422, "insufficient-funds", "pay_with")
+        [first, *_] = [(key, answer.json()) for key, answer in answers if answer.status_code == 201]
+
+        answers.clear()
+        async with anyio.create_task_group() as group:
+            for _ in range(4):
+                group.start_soon(charge, first[0])  # retries of a charge: its answer, never a second charge
+        assert [answer.json() for _, answer in answers] == [first[1]] * 4
+    assert await _count(services, "purchases") == 3  # the café's and two snacks
+    assert await verify(services.engine) == []
+
+
+async def test_a_closed_device_refuses_points_as_it_refuses_the_wallet(park) -> None:
+    services, clock = park
+    async with client(services) as http:
+        net, _keys, _ = await _member(services, http, ALL_POINTS)
+        evenings = {day: [["18:00", "23:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+        bar = await add_device(services, net, "Bar", "dispenser", {"per_use": "3.00"}, hours=evenings)
+        closed = await _charge(http, bar.key, {"customer": CARD, "pay_with": "points"})
+        assert_problem(closed, 409, "device-closed", "device")
+        asked = await http.post(
+            "/v1/devices/authorize", json={"customer": CARD, "pay_with": "points"}, headers=auth(bar.key)
+        )
+        assert asked.json()["allowed"] is False and "closed" in asked.json()["reason"]
+        clock.moment = clock.moment.replace(hour=16)  # 19:00 in Moscow
+        assert (await _charge(http, bar.key, {"customer": CARD, "pay_with": "points"})).status_code == 201
     assert await verify(services.engine) == []
