@@ -172,13 +172,24 @@ async def test_the_matrix_forbidding_points_at_the_device_refuses_them(park) -> 
 
 
 async def test_settlement_owes_the_devices_partner_the_value_of_the_points_it_took(park) -> None:
+    """The worked example of docs/device_charges.md "Paying with points", in its exact figures."""
     services, clock = park
     async with client(services) as http:
-        net, keys, _ = await _member(services, http, ALL_POINTS, top_up="")
-        arcade = await add_device(services, net, "Arcade 1", "arcade", {"per_use": "3.00"})
-        for _ in range(2):
-            charged = await _charge(http, arcade.key, {"customer": CARD, "pay_with": "points"})
-            assert charged.status_code == 201, charged.text
+        net, keys, _ = await _member(services, http)  # 50 points, 100.00 on the card; points pay half a check
+        drinks = await add_device(
+            services, net, "Drinks", "dispenser", {"slots": {"B2": {"name": "Juice", "price": "20.00"}}}
+        )
+        charged = await _charge(http, drinks.key, {"customer": CARD, "product": "B2", "pay_with": "points"})
+        assert charged.status_code == 201, charged.text
+        body = charged.json()
+        assert {name: body[name] for name in ("amount", "amount_due", "points_redeemed", "paid_with_points")} == {
+            "amount": "20.00",
+            "amount_due": "10.00",
+            "points_redeemed": 10,
+            "paid_with_points": "10.00",
+        }
+        assert (body["paid_from_wallet"], body["points_earned"], body["points_balance"]) == ("10.00", 1, 41)
+        assert body["wallet"]["balance"] == "90.00"
         clock.moment = DAY_START.replace(day=2)
         closed = await http.post(
             "/v1/admin/settlement/periods",
@@ -187,8 +198,15 @@ async def test_settlement_owes_the_devices_partner_the_value_of_the_points_it_to
         )
         assert closed.status_code == 201, closed.text
         lines = {line["name"]: line for line in closed.json()["partners"]}
-        assert (lines["Arcade 1"]["honoured"], lines["Arcade 1"]["points_net"]) == ("6.00", "6.00")
-        assert lines["Cafe"]["granted"] == "50.00"
+        drinks_line = lines["Drinks"]
+        assert {name: drinks_line[name] for name in ("honoured", "granted", "points_net", "net")} == {
+            "honoured": "10.00",  # the node owes the partner the value of the points it took
+            "granted": "1.00",  # the point the purchase earned, the partner's to pay
+            "points_net": "9.00",
+            "net": "19.00",
+        }
+        assert drinks_line["money"]["wallet_accepted"] == "10.00"
+    assert await account_balance(services, "prepaid", "partner", drinks.partner_id) == 1000
     assert await verify(services.engine) == []
 
 
