@@ -53,7 +53,7 @@ async def _count(services, table: str) -> int:
 async def test_points_pay_the_whole_use_where_the_rules_allow_all_and_a_retry_gets_the_first_answer(park) -> None:
     services, _clock = park
     async with client(services) as http:
-        net, _keys, _ = await _member(services, http, ALL_POINTS)
+        net, keys, _ = await _member(services, http, ALL_POINTS)
         arcade = await add_device(services, net, "Arcade 1", "arcade", {"per_use": "3.00"})
 
         asked = await http.post(
@@ -89,6 +89,8 @@ async def test_points_pay_the_whole_use_where_the_rules_allow_all_and_a_retry_ge
         assert_problem(other, 422, "idempotency-key-reused")
         wallet_charge = await _charge(http, arcade.key, {"customer": CARD})  # today's behaviour, unchanged
         assert wallet_charge.status_code == 201 and wallet_charge.json()["wallet"]["balance"] == "97.00"
+        shown = await http.get(f"/v1/admin/devices/{arcade.id}", headers=auth(keys["admin"]))
+        assert shown.json()["today"] == {"uses": 2, "takings": "6.00"}  # a use paid either way counts once
     assert await _count(services, "purchases") == 2  # the café's and the arcade's, once
     assert await account_balance(services, "prepaid", "partner", arcade.partner_id) == 300  # the wallet charge
     assert await verify(services.engine) == []
@@ -190,6 +192,8 @@ async def test_settlement_owes_the_devices_partner_the_value_of_the_points_it_to
         }
         assert (body["paid_from_wallet"], body["points_earned"], body["points_balance"]) == ("10.00", 1, 41)
         assert body["wallet"]["balance"] == "90.00"
+        shown = await http.get(f"/v1/admin/devices/{drinks.id}", headers=auth(keys["admin"]))
+        assert shown.json()["today"] == {"uses": 1, "takings": "20.00"}  # the console counts it at its price
         clock.moment = DAY_START.replace(day=2)
         closed = await http.post(
             "/v1/admin/settlement/periods",
