@@ -258,3 +258,30 @@ async def test_a_closed_device_refuses_points_as_it_refuses_the_wallet(park) -> 
         clock.moment = clock.moment.replace(hour=16)  # 19:00 in Moscow
         assert (await _charge(http, bar.key, {"customer": CARD, "pay_with": "points"})).status_code == 201
     assert await verify(services.engine) == []
+
+
+async def test_a_minimum_check_for_points_leaves_a_cheap_use_to_the_wallet_alone(park) -> None:
+    services, _clock = park
+    program = ProgramSettings(
+        code="mincheck", name="Points", tiers=(Tier(0, 1000, 0, 10000),), min_check_for_redeem_minor=1000
+    )
+    async with client(services) as http:
+        net, _keys, _ = await _member(services, http, program)
+        arcade = await add_device(
+            services,
+            net,
+            "Arcade 1",
+            "arcade",
+            {"per_use": "3.00", "slots": {"XL": {"name": "Big game", "price": "12.00"}}},
+        )
+        cheap = await _charge(http, arcade.key, {"customer": CARD, "pay_with": "points"})
+        refused = assert_problem(cheap, 422, "invalid-input", "pay_with")
+        assert "rules" in refused["detail"]
+        asked = await http.post(
+            "/v1/devices/authorize", json={"customer": CARD, "pay_with": "points"}, headers=auth(arcade.key)
+        )
+        assert (asked.json()["allowed"], asked.json()["points_usable"]) == (False, 0)
+        big = await _charge(http, arcade.key, {"customer": CARD, "product": "XL", "pay_with": "points"})
+        assert big.status_code == 201, big.text
+        assert (big.json()["points_redeemed"], big.json()["paid_from_wallet"]) == (12, "0.00")
+    assert await verify(services.engine) == []
