@@ -35,6 +35,7 @@ from coalition.application.pos_results import CommandResult
 from coalition.application.purchases.load import checkout_context
 from coalition.application.purchases.record import MadeFor, PurchaseMade, Purchases
 from coalition.application.tenders import parse_tenders
+from coalition.domain.bonus import BonusProgram
 from coalition.domain.checkout import CheckoutContext, Decision, Sale, decide
 from coalition.domain.device_charges import DeviceClosed
 from coalition.domain.errors import DomainError, InsufficientFunds, InvalidInput
@@ -81,12 +82,11 @@ def most_points_then_wallet(context: CheckoutContext, sale: Sale) -> Decision:
     return decision
 
 
-def plan_of(decision: Decision, price_minor: int, point_value_minor: int) -> PointsPlan:
+def plan_of(decision: Decision, price_minor: int, program: BonusProgram) -> PointsPlan:
     quote = decision.quote
     wallet = sum(tender.amount_minor for tender in decision.tenders)
-    return PointsPlan(
-        price_minor, quote.redeem_points, quote.redeem_points * point_value_minor, wallet, quote.amount_due_minor
-    )
+    value = program.points_value_minor(quote.redeem_points)
+    return PointsPlan(price_minor, quote.redeem_points, value, wallet, quote.amount_due_minor)
 
 
 class DevicePointsCharges:
@@ -129,7 +129,7 @@ class DevicePointsCharges:
                     self.purchases.support, uow, ctx, pc, rules, member, points, now, tenders=tenders
                 )
                 decision = most_points_then_wallet(context, Sale(price, (), None, now, tenders))
-                plan = plan_of(decision, price, pc.program.point_value_minor)
+                plan = plan_of(decision, price, pc.program)
             except InvalidInput as refusal:
                 if refusal.field == "product":
                     raise
@@ -170,10 +170,10 @@ class DevicePointsCharges:
         charge_id = str(uuid.uuid4())
 
         async def answer(uow: PosUnitOfWork, made: PurchaseMade) -> dict[str, Any]:
-            stored = await uow.purchase_for_refund(ctx.network_id, made.purchase.id)
+            stored = await uow.purchase_for_refund(ctx.network_id, made.purchase.id)  # its ledger transaction
             rewards = await self.charges.rewards(uow, ctx, made.member, made.recorded_at, rules)
             view = await self.charges.wallet_view(uow, ctx, made.member.member_id, currency, made.recorded_at)
-            plan = plan_of(made.decision, price, pc.program.point_value_minor)
+            plan = plan_of(made.decision, price, pc.program)
             return {
                 "charge": charge_id,
                 "member": made.member.member_id,
