@@ -234,11 +234,12 @@ class Purchases:
                 await refuse_revoked(uow, ctx, purchase.cashier)
             return result
 
-        first = await support.maybe_idempotent(
-            ctx, idempotency_key, request_hash, unlocked, look_up_first=False, autocommit=True
-        )
-        if first is not None:
-            return first
+        if made_for is None:  # a purchase made for another command is written under the lock at once
+            first = await support.maybe_idempotent(
+                ctx, idempotency_key, request_hash, unlocked, look_up_first=False, autocommit=True
+            )
+            if first is not None:
+                return first
         result = await support.maybe_idempotent(ctx, idempotency_key, request_hash, locked, look_up_first=False)
         if result is None:
             raise RuntimeError("a purchase under the member's lock was not written")
