@@ -36,6 +36,7 @@ from coalition.application.coupons import CouponService
 from coalition.application.daily_reports import DailyReports
 from coalition.application.device_charges import DeviceChargeService
 from coalition.application.device_offline import OfflineUseService
+from coalition.application.device_points import DevicePointsCharges
 from coalition.application.device_status import DeviceStatus
 from coalition.application.devices import DeviceUseService
 from coalition.application.devices_admin import DeviceAdmin
@@ -92,6 +93,7 @@ class Services:
     devices: DeviceUseService
     device_charges: DeviceChargeService  # issue 15: devices charge the card (holds, captures, sessions)
     device_offline: OfflineUseService  # issue 15: the uses a device sold offline, uploaded later
+    device_points: DevicePointsCharges  # issue 15: a device's use paid with points, as a purchase
     member_page: MemberPage
     web_terminal: WebTerminal
     member_lookups: MemberLookups  # sign-in-limits: a till's lookups, budgeted in memory
@@ -178,6 +180,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         devices=device_uses,
         device_charges=device_charges,
         device_offline=OfflineUseService(pos, device_uses, device_charges, rules.in_force_at),
+        device_points=DevicePointsCharges(device_charges, pos.purchases),
         member_page=member_page,
         web_terminal=web_terminal,
         wallet_reports=WalletReports(SqlWalletReportsStore(engine).unit_of_work),

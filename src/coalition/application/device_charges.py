@@ -77,7 +77,7 @@ class DeviceChargeService:
 
     # --- what every operation checks ------------------------------------------------------------------------
 
-    async def _device(self, uow: PosUnitOfWork, ctx: TerminalContext) -> DeviceRow:
+    async def device_of(self, uow: PosUnitOfWork, ctx: TerminalContext) -> DeviceRow:
         device = await uow.device_of_terminal(ctx.terminal_id)
         if device is None:
             raise not_a_device()
@@ -87,7 +87,7 @@ class DeviceChargeService:
 
     async def _ready(self, uow: PosUnitOfWork, ctx: TerminalContext, now: datetime) -> Ready:
         """The device, open now by its hours, where the matrix lets its outlet take wallet money (`spend`)."""
-        device = await self._device(uow, ctx)
+        device = await self.device_of(uow, ctx)
         if not is_open(device.opening_hours, now.astimezone(zone_named(ctx.timezone))):
             raise DeviceClosed(f"'{ctx.outlet_name}' is closed now (its opening hours)", field="device")
         pc = await self.pos.program_context(uow, ctx.network_id)
@@ -101,7 +101,7 @@ class DeviceChargeService:
             return 0
         return await uow.wallet_spent_since(wallet.account_id, start_of_local_day(now, ctx.timezone))
 
-    async def _view(
+    async def wallet_view(
         self, uow: PosUnitOfWork, ctx: TerminalContext, member_id: int, currency: str, now: datetime
     ) -> wallets_pos.WalletView:
         wallet = await uow.wallet(member_id, currency)
@@ -116,7 +116,7 @@ class DeviceChargeService:
         candidates = customer_candidates(customer)
         now = self.pos.clock.now()
         async with self.pos.unit_of_work() as uow:
-            device = await self._device(uow, ctx)
+            device = await self.device_of(uow, ctx)
             pc = await self.pos.program_context(uow, ctx.network_id)
             currency = pc.program.currency
             prices = parse_prices(device.price_list, currency)
@@ -124,7 +124,7 @@ class DeviceChargeService:
             member = await uow.find_member(ctx.network_id, candidates, lock=False)
             if member is None:
                 raise member_not_found(customer)
-            view = await self._view(uow, ctx, member.member_id, currency, now)
+            view = await self.wallet_view(uow, ctx, member.member_id, currency, now)
             why_not: str | None = None
             try:
                 await self._ready(uow, ctx, now)
@@ -261,7 +261,7 @@ class DeviceChargeService:
             await self._close(uow, hold, 0, HoldStatus.EXPIRED, now)
         return len(expired)
 
-    async def _rewards(
+    async def rewards(
         self, uow: PosUnitOfWork, ctx: TerminalContext, member: MemberRef, now: datetime, rules: CompiledRuleSet | None
     ) -> dict[str, Any]:
         """The device_use rules of a use (bonus points, coupons) as the use's own answer writes them."""
@@ -302,7 +302,7 @@ class DeviceChargeService:
             hold = await self._hold(uow, ctx, ready, member, price, now, product=request.product)
             prepaid = await self.pos.prepaid_account(uow, ctx, ready.currency)
             tx_id = await self._close(uow, hold, price, HoldStatus.CAPTURED, now, prepaid)
-            view = await self._view(uow, ctx, member.member_id, ready.currency, now)
+            view = await self.wallet_view(uow, ctx, member.member_id, ready.currency, now)
             body = {
                 "charge": hold.id,
                 "member": member.member_id,
@@ -313,7 +313,7 @@ class DeviceChargeService:
                 "transaction": tx_id,
                 "recorded_at": now.isoformat(),
                 "wallet": view.json(),
-                "rewards": await self._rewards(uow, ctx, member, now, rules),
+                "rewards": await self.rewards(uow, ctx, member, now, rules),
             }
             return CommandResult(201, body)
 
@@ -337,7 +337,7 @@ class DeviceChargeService:
                 amount = price_of(ready.prices, request.product)
             member = await self._member(uow, ctx, request.customer)
             hold = await self._hold(uow, ctx, ready, member, amount, now, product=request.product)
-            view = await self._view(uow, ctx, member.member_id, ready.currency, now)
+            view = await self.wallet_view(uow, ctx, member.member_id, ready.currency, now)
             return CommandResult(201, self._hold_json(hold, view))
 
         return await self.pos.idempotent(ctx, key, request_hash, record)
@@ -346,7 +346,7 @@ class DeviceChargeService:
         self, uow: PosUnitOfWork, ctx: TerminalContext, hold_id: str, now: datetime, *, session: bool = False
     ) -> DeviceHold:
         """This device's hold, its member locked, still held and not expired."""
-        device = await self._device(uow, ctx)
+        device = await self.device_of(uow, ctx)
         found = await uow.device_hold(device.id, hold_id) if _is_uuid(hold_id) else None
         if found is None or (session and found.kind is not HoldKind.SESSION):
             raise NotFound(f"this device has no {'session' if session else 'hold'} '{hold_id}'", field="hold")
@@ -410,11 +410,11 @@ class DeviceChargeService:
             "released": format_minor(hold.amount_minor - captured, c),
             "transaction": tx_id,
             "recorded_at": now.isoformat(),
-            "wallet": (await self._view(uow, ctx, hold.member_id, c, now)).json(),
+            "wallet": (await self.wallet_view(uow, ctx, hold.member_id, c, now)).json(),
         }
         if captured and reward:
             member = await uow.member_by_id(hold.member_id)
-            body["rewards"] = await self._rewards(uow, ctx, member, now, rules)
+            body["rewards"] = await self.rewards(uow, ctx, member, now, rules)
         return body
 
     # --- timed sessions -------------------------------------------------------------------------------------
@@ -449,7 +449,7 @@ class DeviceChargeService:
                 max_minutes=wanted,
                 expires_at=expires_at,
             )
-            view = await self._view(uow, ctx, member.member_id, ready.currency, now)
+            view = await self.wallet_view(uow, ctx, member.member_id, ready.currency, now)
             body = self._hold_json(hold, view) | {
                 "session": hold.id,
                 "per_minute": format_minor(per_minute, ready.currency),
@@ -490,7 +490,7 @@ class DeviceChargeService:
     ) -> CommandResult[Any]:
         """The wallet's own top-up (its matrix check, idempotency and ledger), from a kiosk that is open now."""
         async with self.pos.unit_of_work() as uow:
-            device = await self._device(uow, ctx)
+            device = await self.device_of(uow, ctx)
             if device.kind != "kiosk":
                 raise Forbidden("only a kiosk tops a card up", field="authorization")
             now = self.pos.clock.now()

@@ -6,7 +6,7 @@ Every write takes an Idempotency-Key (a retry with it gets the first answer; the
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
@@ -28,17 +28,23 @@ Product = Annotated[
     StrictStr | None,
     Field(default=None, min_length=1, max_length=32, description="a slot of the price list; none: the price per use"),
 ]
+PayWith = Annotated[
+    Literal["wallet", "points"],
+    Field(description="wallet: the wallet pays it all; points: the most points the rules allow, the wallet the rest"),
+]
 HoldId = Annotated[str, Path(min_length=1, max_length=64, description="the id the hold's answer gave")]
 
 
 class AuthorizeBody(Body):
     customer: Customer
     product: Product = None
+    pay_with: PayWith = "wallet"
 
 
 class ChargeBody(Body):
     customer: Customer
     product: Product = None
+    pay_with: PayWith = "wallet"
 
 
 class HoldBody(Body):
@@ -91,6 +97,11 @@ class AuthorizeAnswer(BaseModel):
     price: str | None = Field(description="one use's price (a timed table's: a minute's); none: nothing priced")
     uses: int | None = Field(description="how many such uses the card can pay now")
     wallet: WalletPart
+    pay_with: str = "wallet"
+    points_balance: int | None = Field(default=None, description="pay_with points: the member's points")
+    points_usable: int | None = Field(default=None, description="pay_with points: the points that would pay one use")
+    points_value: str | None = Field(default=None, description="pay_with points: what those points pay")
+    wallet_pays: str | None = Field(default=None, description="pay_with points: what the wallet would pay of the rest")
 
 
 class ChargeAnswer(BaseModel):
@@ -104,6 +115,15 @@ class ChargeAnswer(BaseModel):
     recorded_at: str
     wallet: WalletPart
     rewards: dict[str, Any] = Field(description="what the device_use rules gave: points_balance, bonus, coupons")
+    pay_with: str = "wallet"
+    purchase: str | None = Field(default=None, description="pay_with points: the purchase the use was recorded as")
+    receipt: str | None = Field(default=None, description="pay_with points: that purchase's receipt, device:<charge>")
+    amount_due: str | None = Field(default=None, description="pay_with points: the price less the rules' discounts")
+    points_redeemed: int | None = None
+    paid_with_points: str | None = None
+    paid_from_wallet: str | None = None
+    points_earned: int | None = None
+    points_balance: int | None = Field(default=None, description="pay_with points: the member's points after it")
 
 
 class HoldAnswer(BaseModel):
@@ -152,9 +172,8 @@ def _answer(result: Any) -> JSONResponse:
 )
 async def authorize(body: AuthorizeBody, svc: Svc, ctx: Terminal) -> AuthorizeAnswer:
     """Budgeted with the member lookups of this terminal, as a wallet's read is (README "Rate limits")."""
-    found = await svc.member_lookups.budgeted(
-        ctx, lambda: svc.device_charges.authorize(ctx, body.customer, body.product)
-    )
+    asks = svc.device_points if body.pay_with == "points" else svc.device_charges
+    found = await svc.member_lookups.budgeted(ctx, lambda: asks.authorize(ctx, body.customer, body.product))
     return AuthorizeAnswer(**found)
 
 
@@ -166,6 +185,10 @@ async def authorize(body: AuthorizeBody, svc: Svc, ctx: Terminal) -> AuthorizeAn
     openapi_extra=pos_write_doc(),
 )
 async def charge(body: ChargeBody, w: PosWriteOf) -> JSONResponse:
+    """`pay_with: points` records the use as a purchase at the device's outlet (docs/device_charges.md)."""
+    if body.pay_with == "points":
+        points = w.svc.device_points
+        return _answer(await points.charge(w.ctx, body.customer, body.product, w.key, w.fingerprint))
     request = ChargeInput(body.customer, body.product)
     return _answer(await w.svc.device_charges.charge(w.ctx, request, w.key, w.fingerprint))
 

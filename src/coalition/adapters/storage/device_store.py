@@ -145,7 +145,8 @@ async def takings_since(
     connection: AsyncConnection, network_id: int, outlet_ids: list[int], since: datetime
 ) -> dict[int, DeviceTakings]:
     """Per device outlet: its DEVICE_CHARGE transactions recorded since `since`, and the sum of their postings to a
-    partner's PREPAID account (what the device's partner took). Empty until the charges are written."""
+    partner's PREPAID account (what the device's partner took); its uses paid with points (purchases with a
+    `device:` receipt) and their prices. Empty until the charges are written."""
     if not outlet_ids:
         return {}
     tx, post, acc = t.ledger_transactions, t.postings, t.accounts
@@ -185,6 +186,21 @@ async def takings_since(
     for row in unpaid:
         taken = found.get(int(row.outlet_id), DeviceTakings(0, 0))
         found[int(row.outlet_id)] = DeviceTakings(taken.uses + int(row.uses), taken.takings_minor)
+    # a use paid with points is a purchase at the device's outlet (application/device_points.py): its price
+    bought = t.purchases
+    paid_with_points = await connection.execute(
+        select(bought.c.outlet_id, func.count().label("uses"), func.sum(bought.c.check_minor).label("takings"))
+        .where(
+            bought.c.network_id == network_id,
+            bought.c.outlet_id.in_(outlet_ids),
+            bought.c.receipt.startswith("device:", autoescape=True),
+            bought.c.recorded_at >= since.astimezone(UTC),
+        )
+        .group_by(bought.c.outlet_id)
+    )
+    for row in paid_with_points:
+        taken = found.get(int(row.outlet_id), DeviceTakings(0, 0))
+        found[int(row.outlet_id)] = DeviceTakings(taken.uses + int(row.uses), taken.takings_minor + int(row.takings))
     return found
 
 

@@ -7,6 +7,11 @@ or that lost the race is retried with the member locked.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 from coalition.application.access import refuse_revoked
 from coalition.application.basket import parse_basket, required_text
 from coalition.application.commands import (
@@ -19,6 +24,8 @@ from coalition.application.commands import (
 from coalition.application.gift_cards import GiftCardFunds, ParsedCard
 from coalition.application.ports import (
     IdempotencyRecord,
+    MemberRef,
+    NewPurchase,
     PosUnitOfWork,
     PurchaseWrite,
     StoredResponse,
@@ -43,12 +50,35 @@ from coalition.application.tenders import (
     read_gift_cards,
     wallet_day,
 )
-from coalition.domain.checkout import Sale, decide
+from coalition.domain.checkout import CheckoutContext, Decision, Sale, decide
 from coalition.domain.coupons import normalize_codes
 from coalition.domain.errors import DomainError, InsufficientFunds
 from coalition.domain.permissions import GIFT_CARD, Operation
 from coalition.domain.purchase import has_expired_lots
 from coalition.domain.tenders import TenderKind, TenderRequest
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseMade:
+    """A purchase written for another command, as that command's answer reads it (in the same unit of work)."""
+
+    member: MemberRef
+    purchase: NewPurchase
+    decision: Decision
+    body: dict[str, Any]  # the purchase's own answer
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MadeFor:
+    """A purchase another command makes (a device's use paid with points: application/device_points.py): decided by
+    `decide` (the pipeline's `decide` with that command's choices, e.g. the most points the rules allow), written
+    under the member's lock, and answered by `answer` in the same unit of work. That answer is stored under the
+    request's key; the purchase's own under `purchase_key` (so a retry replays the command's answer)."""
+
+    decide: Callable[[CheckoutContext, Sale], Decision]
+    answer: Callable[[PosUnitOfWork, PurchaseMade], Awaitable[dict[str, Any]]]
+    purchase_key: str
 
 
 class Purchases:
@@ -78,7 +108,12 @@ class Purchases:
         return QuoteResult.of(pc.program, decision, tendered=bool(tenders))
 
     async def purchase(
-        self, ctx: TerminalContext, purchase: PurchaseInput, idempotency_key: str | None, request_hash: str
+        self,
+        ctx: TerminalContext,
+        purchase: PurchaseInput,
+        idempotency_key: str | None,
+        request_hash: str,
+        made_for: MadeFor | None = None,
     ) -> CommandResult:
         support = self.support
         receipt = required_text(purchase.receipt, "receipt", MAX_RECEIPT_LENGTH)
@@ -104,7 +139,7 @@ class Purchases:
 
         async def record(uow: PosUnitOfWork, key: str, *, locked: bool) -> CommandResult | None:
             """Load, decide and write the purchase; None: the unlocked try must be retried under the lock."""
-            if (cards or sold) and not locked:
+            if (cards or sold or made_for) and not locked:
                 return None  # a card's guarded debit or sale is more statements: written in a transaction, locked
             pc = await support.program_context(uow, ctx.network_id)
             program = pc.program
@@ -142,7 +177,8 @@ class Purchases:
                 gift_cards=cards,
                 paying=paying,
             )
-            decision = decide(context, Sale(check_minor, lines, purchase.redeem_points, moment, tenders))
+            deciding = decide if made_for is None else made_for.decide
+            decision = deciding(context, Sale(check_minor, lines, purchase.redeem_points, moment, tenders))
             if (decision.new_tier is not None or decision.coupons_issued or decision.gifts) and not locked:
                 return None  # more than one statement: write them all under the lock, in one transaction
             if sold:  # the outlet sells cards where the matrix lets it (`top_up` on `gift_card`)
@@ -160,7 +196,11 @@ class Purchases:
                 new_lots=decision.new_lots,
                 balance_after=decision.balance_after,
                 lifetime_spend_after_minor=decision.lifetime_spend_after_minor,
-                idempotency=IdempotencyRecord(ctx.terminal_id, key, StoredResponse(request_hash, 201, body)),
+                idempotency=IdempotencyRecord(
+                    ctx.terminal_id,
+                    key if made_for is None else made_for.purchase_key,
+                    StoredResponse(request_hash, 201, body),
+                ),
                 recorded_at=now,
                 wallet_debits=decision.wallet_debits,
             )
@@ -180,6 +220,10 @@ class Purchases:
             if decision.new_tier is not None:
                 await uow.set_member_labels(member.member_id, tier=decision.new_tier, segments=None)
             await extras.write(uow, ctx, context.accounts, program.money_asset, now)
+            if made_for is not None:  # its answer, stored under the request's key by maybe_idempotent
+                return CommandResult(
+                    201, await made_for.answer(uow, PurchaseMade(member, new_purchase, decision, body, now))
+                )
             return CommandResult(201, body, response_stored=True)
 
         async def unlocked(uow: PosUnitOfWork, key: str) -> CommandResult | None:
@@ -190,11 +234,12 @@ class Purchases:
                 await refuse_revoked(uow, ctx, purchase.cashier)
             return result
 
-        first = await support.maybe_idempotent(
-            ctx, idempotency_key, request_hash, unlocked, look_up_first=False, autocommit=True
-        )
-        if first is not None:
-            return first
+        if made_for is None:  # a purchase made for another command is written under the lock at once
+            first = await support.maybe_idempotent(
+                ctx, idempotency_key, request_hash, unlocked, look_up_first=False, autocommit=True
+            )
+            if first is not None:
+                return first
         result = await support.maybe_idempotent(ctx, idempotency_key, request_hash, locked, look_up_first=False)
         if result is None:
             raise RuntimeError("a purchase under the member's lock was not written")
