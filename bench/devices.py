@@ -488,6 +488,19 @@ def http_text(result: HttpResult) -> str:
     )
 
 
+def pgbench_text(args: argparse.Namespace) -> str:
+    """pgbench's TPC-B beside the devices, as `make bench` runs it (bench/purchases.py)."""
+    from bench.purchases import run_pgbench
+
+    options = argparse.Namespace(pgbench_scale=10, connections=16, threads=2, settle=args.settle)
+    result = run_pgbench(args.admin_url, "coalition_bench_pgbench", options, 20.0)
+    return (
+        f"pgbench beside them (`{result.command}`): {result.tps:,.0f} tps, latency p50 "
+        f"{result.latency_ms['p50']:.2f} ms, p99 {result.latency_ms['p99']:.2f} ms, PostgreSQL CPU "
+        f"{result.postgres_cpu_ms:.3f} ms per transaction."
+    )
+
+
 def section_text(run: dict[str, Any]) -> str:
     machine = run["machine"]
     lines = [
@@ -501,6 +514,8 @@ def section_text(run: dict[str, Any]) -> str:
         lines += [run["http"], ""]
     if run.get("mqtt"):
         lines += [run["mqtt"], ""]
+    if run.get("pgbench"):
+        lines += [run["pgbench"], ""]
     lines += ["`coalition verify`:", "", *(f"- {when}: {result}" for when, result in run["verify"].items())]
     return "\n".join(lines)
 
@@ -539,6 +554,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "POST /v1/devices/heartbeat, else `config` when it has GET /v1/devices/me, else none",
     )
     parser.add_argument("--reuse", action="store_true", help="keep the database loaded by the last run")
+    parser.add_argument(
+        "--pgbench", action=argparse.BooleanOptionalAction, default=None, help="pgbench's TPC-B beside (not --quick)"
+    )
     parser.add_argument("--quick", action="store_true", help="a small, short run for development; no docs")
     parser.add_argument("--docs", action=argparse.BooleanOptionalAction, default=None, help="write docs/benchmarks.md")
     args = parser.parse_args(argv)
@@ -556,6 +574,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if getattr(args, name) is None:
             setattr(args, name, short if quick else full)
     args.docs = (not quick) if args.docs is None else args.docs
+    args.pgbench = (not quick) if args.pgbench is None else args.pgbench
     args.mqtt_devices = min(args.mqtt_devices, args.devices)
     return args
 
@@ -605,6 +624,9 @@ def main(argv: list[str] | None = None) -> int:
             print(run["mqtt"])
             run["verify"]["after the MQTT load"] = verify_database(url)
             say(f"coalition verify: {run['verify']['after the MQTT load']}")
+    if args.pgbench:  # the ceiling of this PostgreSQL on this machine, in the same run (DEVELOPERS.md)
+        run["pgbench"] = pgbench_text(args)
+        print(run["pgbench"])
     (RESULTS / f"devices-run-{stamp}.json").write_text(json.dumps(run, indent=2, default=str))
     say(f"raw figures in bench/results/devices-run-{stamp}.json")
     if args.docs:
