@@ -77,3 +77,23 @@ async def account_balance(services: Services, purpose: str, owner_kind: str, own
             )
         ).scalar_one()
     return int(total)
+
+
+CARD = "W-100"
+ARCADE_PRICES = {"per_use": "2.50", "slots": {"A1": {"name": "Water 0.5 l", "price": "1.20"}}}
+
+
+async def park_with_wallet(services: Services, http: Any, top_up: str = "100.00") -> tuple[NetworkRef, dict, dict]:
+    """The water park of tests/http/water_park.py, with its administrator's key among the keys and a member CARD
+    whose wallet the ticket office topped up."""
+    from tests.http.water_park import water_park
+    from tests.support import auth, enrol, new_key
+
+    admin_key, keys, partner_ids = await water_park(services)
+    keys["admin"] = admin_key
+    net = await services.admin.network("park")
+    await enrol(http, keys["Tickets"], CARD)
+    body = {"customer": CARD, "amount": top_up}
+    topped = await http.post("/v1/wallets/top-ups", json=body, headers=auth(keys["Tickets"], new_key()))
+    assert topped.status_code == 201, topped.text
+    return net, keys, partner_ids

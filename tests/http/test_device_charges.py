@@ -9,26 +9,13 @@ import anyio
 import pytest
 
 from coalition.adapters.storage.verify import verify
-from tests.http.device_charge_support import account_balance, add_device
-from tests.http.water_park import water_park
-from tests.support import assert_problem, auth, client, enrol, new_key
+from tests.http.device_charge_support import ARCADE_PRICES, CARD, account_balance, add_device, park_with_wallet
+from tests.support import assert_problem, auth, client, new_key
 
 pytestmark = pytest.mark.anyio
 
-CARD = "W-100"
-ARCADE_PRICES = {"per_use": "2.50", "slots": {"A1": {"name": "Water 0.5 l", "price": "1.20"}}}
 
-
-async def _park(services, http, top_up: str = "100.00"):
-    admin_key, keys, partner_ids = await water_park(services)
-    keys["admin"] = admin_key
-    net = await services.admin.network("park")
-    await enrol(http, keys["Tickets"], CARD)
-    topped = await http.post(
-        "/v1/wallets/top-ups", json={"customer": CARD, "amount": top_up}, headers=auth(keys["Tickets"], new_key())
-    )
-    assert topped.status_code == 201, topped.text
-    return net, keys, partner_ids
+_park = park_with_wallet
 
 
 async def _post(http, key, path, body=None, idempotency_key=None):

@@ -18,14 +18,12 @@ from coalition.adapters.storage import tables
 from coalition.adapters.storage.driver import Db
 from coalition.adapters.storage.pos_device_offline import append_price_list, record_price_list
 from coalition.adapters.storage.verify import verify
-from tests.http.device_charge_support import account_balance, add_device
-from tests.http.water_park import DAY_START, water_park
+from tests.http.device_charge_support import ARCADE_PRICES, CARD, account_balance, add_device, park_with_wallet
+from tests.http.water_park import DAY_START
 from tests.support import assert_problem, auth, client, enrol, new_key
 
 pytestmark = pytest.mark.anyio
 
-CARD = "W-100"
-ARCADE_PRICES = {"per_use": "2.50", "slots": {"A1": {"name": "Water 0.5 l", "price": "1.20"}}}
 PATH = "/v1/devices/offline-uses"
 _MOSCOW = ZoneInfo("Europe/Moscow")
 BEFORE = DAY_START - timedelta(days=1)  # the devices exist from the day before
@@ -36,16 +34,7 @@ def at(minutes: int) -> str:
     return (DAY_START + timedelta(minutes=minutes)).astimezone(_MOSCOW).isoformat()
 
 
-async def _park(services, http, top_up: str = "100.00"):
-    admin_key, keys, partner_ids = await water_park(services)
-    keys["admin"] = admin_key
-    net = await services.admin.network("park")
-    await enrol(http, keys["Tickets"], CARD)
-    topped = await http.post(
-        "/v1/wallets/top-ups", json={"customer": CARD, "amount": top_up}, headers=auth(keys["Tickets"], new_key())
-    )
-    assert topped.status_code == 201, topped.text
-    return net, keys, partner_ids
+_park = park_with_wallet
 
 
 async def _upload(http, key: str, uses: list[dict[str, Any]], idempotency_key: str | None = None):
