@@ -123,3 +123,31 @@ async def test_bridges_of_one_group_share_the_messages_each_answered_once() -> N
         for bridge in bridges:
             bridge.stop()
         await asyncio.wait_for(asyncio.gather(*tasks), 10)
+
+
+async def test_a_connection_the_server_drops_under_a_request_is_sent_again_once() -> None:
+    """The kept-alive connection a server closes just as a request goes out (the race of its keep-alive timeout):
+    the bridge sends the call once more on a fresh connection — safe, its message id is the Idempotency-Key — rather
+    than telling the device the service is unavailable. A real socket server: the first connection is dropped
+    after the request is read, the next is answered."""
+    connections: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await reader.readuntil(b"\r\n\r\n")
+        connections.append(request)
+        if len(connections) > 1:
+            writer.write(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok":true}')
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    forward = HttpForward.to_server(f"http://127.0.0.1:{port}")
+    try:
+        answer = await forward(Call("m-1", "k", "POST", "/v1/devices/heartbeat", b"{}"))
+    finally:
+        await forward.close()
+        server.close()
+        await server.wait_closed()
+    assert (answer.status, answer.body) == (200, {"ok": True})
+    assert len(connections) == 2 and all(b"Idempotency-Key: m-1" in request for request in connections)

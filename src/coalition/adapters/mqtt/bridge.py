@@ -70,7 +70,7 @@ class HttpForward:
         if call.content is not None:
             headers["Content-Type"] = "application/json"
         try:
-            response = await self.http.request(call.method, call.path, content=call.content, headers=headers)
+            response = await self._send(call, headers)
         except httpx.HTTPError as error:
             log.warning("the server did not answer %s %s: %s", call.method, call.path, type(error).__name__)
             detail = "the server could not be reached; send the same message (same id) again in a few seconds"
@@ -83,6 +83,14 @@ class HttpForward:
             answered = response.text
         replayed = response.headers.get("idempotent-replayed") == "true"
         return Answer(call.message_id, response.status_code, answered, replayed, response.headers.get("retry-after"))
+
+    async def _send(self, call: Call, headers: dict[str, str]) -> httpx.Response:
+        """The request, sent once more on a fresh connection when a kept-alive one broke under it (the server closed
+        it as the request went out): safe, since every call carries its message id as the Idempotency-Key."""
+        try:
+            return await self.http.request(call.method, call.path, content=call.content, headers=headers)
+        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+            return await self.http.request(call.method, call.path, content=call.content, headers=headers)
 
     async def close(self) -> None:
         await self.http.aclose()
