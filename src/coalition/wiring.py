@@ -19,6 +19,7 @@ from coalition.adapters.storage.engine import create_engine
 from coalition.adapters.storage.gift_card_reports_store import SqlGiftCardReportsStore
 from coalition.adapters.storage.key_store import SqlKeyStore
 from coalition.adapters.storage.limits_store import SqlLimitsStore
+from coalition.adapters.storage.member_gift_card_store import SqlMemberGiftCardsStore
 from coalition.adapters.storage.member_store import SqlMemberPageStore
 from coalition.adapters.storage.reports_store import SqlDailyReportsStore, SqlReportsStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
@@ -45,6 +46,7 @@ from coalition.application.gift_card_reports import GiftCardReports
 from coalition.application.gifts import GiftService
 from coalition.application.keys import KeyService
 from coalition.application.limits import LimitsService
+from coalition.application.member_gift_cards import MemberGiftCards
 from coalition.application.member_lookups import MemberLookups
 from coalition.application.member_page import MemberPage
 from coalition.application.occurred_at import OccurredAtWindow
@@ -95,6 +97,7 @@ class Services:
     device_offline: OfflineUseService  # issue 15: the uses a device sold offline, uploaded later
     device_points: DevicePointsCharges  # issue 15: a device's use paid with points, as a purchase
     member_page: MemberPage
+    member_gift_cards: MemberGiftCards  # issue 14: the gift cards a member keeps on /me
     web_terminal: WebTerminal
     member_lookups: MemberLookups  # sign-in-limits: a till's lookups, budgeted in memory
     audit: AuditLog
@@ -182,6 +185,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         device_offline=OfflineUseService(pos, device_uses, device_charges, rules.in_force_at),
         device_points=DevicePointsCharges(device_charges, pos.purchases),
         member_page=member_page,
+        member_gift_cards=MemberGiftCards(SqlMemberGiftCardsStore(engine).unit_of_work, gift_cards, clock),
         web_terminal=web_terminal,
         wallet_reports=WalletReports(SqlWalletReportsStore(engine).unit_of_work),
         gift_card_reports=GiftCardReports(SqlGiftCardReportsStore(engine).unit_of_work),

@@ -32,7 +32,7 @@ from coalition.adapters.storage.schema.console import (
 from coalition.adapters.storage.schema.device_holds import device_holds
 from coalition.adapters.storage.schema.device_offline import device_offline_uses, device_price_lists
 from coalition.adapters.storage.schema.devices import devices
-from coalition.adapters.storage.schema.gift_cards import gift_card_settings, gift_cards
+from coalition.adapters.storage.schema.gift_cards import gift_card_settings, gift_cards, member_gift_cards
 from coalition.adapters.storage.schema.ledger import (
     accounts,
     ledger_transactions,
@@ -104,6 +104,7 @@ __all__ = [
     "lot_takes",
     "lots",
     "member_balances",
+    "member_gift_cards",
     "member_pins",
     "member_sign_in_codes",
     "members",

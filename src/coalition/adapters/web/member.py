@@ -40,7 +40,12 @@ SIGN_IN_FIELDS = ("network", "card", "next")
 
 @router.get("")
 async def home(request: Request, member: Member, saved: str | None = None) -> HTMLResponse:
-    return await _home(request, member, notice=gettext(request, "Your PIN is saved.") if saved == "pin" else None)
+    notices = {
+        "pin": gettext(request, "Your PIN is saved."),
+        "gift_card": gettext(request, "The gift card is added."),
+        "gift_card_removed": gettext(request, "The gift card is removed from your page."),
+    }
+    return await _home(request, member, notice=notices.get(saved or ""))
 
 
 @router.post("/pin")
@@ -53,6 +58,34 @@ async def set_pin(request: Request, member: Member) -> Response:
     except DomainError as error:
         return await _home(request, member, error=error, status_code=status_of(error))
     return RedirectResponse("/me?saved=pin", 303)
+
+
+@router.post("/gift-cards")
+async def add_gift_card(request: Request, member: Member) -> Response:
+    form = await checked_form(request, member)
+    number = str(form.get("number", ""))
+    try:
+        await services_of(request).member_gift_cards.add(
+            member.network_id, _member_id(member), number, str(form.get("pin", "")) or None
+        )
+    except DomainError as error:
+        response = await _home(
+            request, member, error=error, status_code=status_of(error), gift_card_number=number, form="gift_cards"
+        )
+        return with_retry_after(response, error)
+    return RedirectResponse("/me?saved=gift_card#gift-cards-title", 303)
+
+
+@router.post("/gift-cards/remove")
+async def remove_gift_card(request: Request, member: Member) -> Response:
+    form = await checked_form(request, member)
+    try:
+        await services_of(request).member_gift_cards.remove(
+            member.network_id, _member_id(member), str(form.get("number", ""))
+        )
+    except DomainError as error:
+        return await _home(request, member, error=error, status_code=status_of(error), form="gift_cards")
+    return RedirectResponse("/me?saved=gift_card_removed#gift-cards-title", 303)
 
 
 @router.post("/logout")
@@ -104,9 +137,21 @@ async def _home(
     notice: str | None = None,
     error: DomainError | None = None,
     status_code: int = 200,
+    gift_card_number: str = "",
+    form: str = "pin",
 ) -> HTMLResponse:
-    overview = await services_of(request).member_page.overview(member.network_id, _member_id(member))
-    context = {"me": member, "overview": overview, "notice": notice, **_error_context(request, error)}
+    services = services_of(request)
+    overview = await services.member_page.overview(member.network_id, _member_id(member))
+    gift_cards = await services.member_gift_cards.cards(_member_id(member))
+    context = {
+        "me": member,
+        "overview": overview,
+        "gift_cards": gift_cards,
+        "gift_card_number": gift_card_number,
+        "notice": notice,
+        "error_form": form,  # which form's refusal it is: shown beside that form only
+        **_error_context(request, error),
+    }
     return render(
         request,
         "me/home.html",

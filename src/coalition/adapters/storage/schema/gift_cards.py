@@ -13,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -48,6 +49,17 @@ gift_cards = Table(
     CheckConstraint("status IN ('active', 'blocked', 'expired', 'spent')", name="status"),
     CheckConstraint("valid_until > valid_from", name="validity"),
     CheckConstraint("failed_pin_attempts >= 0", name="failed_pin_attempts"),
+)
+
+
+# the cards a member added to their page (/me): a link only, the card stays a bearer instrument
+member_gift_cards = Table(
+    "member_gift_cards",
+    metadata,
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("gift_card_id", Id, ForeignKey("gift_cards.id"), primary_key=True),
+    Column("added_at", Timestamp, nullable=False),
+    Index("ix_member_gift_cards_gift_card_id", "gift_card_id"),
 )
 
 
