@@ -133,6 +133,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/console/audit.csv"): ADMINISTRATOR,
     ("GET", "/me"): MEMBER,
     ("POST", "/me/pin"): MEMBER,
+    ("POST", "/me/gift-cards"): MEMBER,
+    ("POST", "/me/gift-cards/remove"): MEMBER,
 }
 
 # tables a refused request could touch; sessions and failed sign-ins change with the test's own sign-ins

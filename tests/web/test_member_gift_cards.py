@@ -5,6 +5,7 @@ misses), added twice is once, and removed."""
 from __future__ import annotations
 
 import re
+
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -49,7 +50,7 @@ async def links(services: Services) -> int:
         return int(await connection.scalar(sa.text("SELECT COUNT(*) FROM member_gift_cards")))
 
 
-async def test_a_card_added_with_its_pin_shows_the_balance_a_purchase_left_and_goes_when_removed(services):
+async def test_a_card_added_with_its_pin_shows_the_balance_a_purchase_left_and_goes_when_removed(services: Services) -> None:
     net = await make_network(services)
     async with client(services) as http:
         await signed_in_member(services, http, net.shop_key)
@@ -81,7 +82,7 @@ async def test_a_card_added_with_its_pin_shows_the_balance_a_purchase_left_and_g
         assert forged.status_code == 403 and await links(services) == 0
 
 
-async def test_unknown_numbers_and_another_networks_cards_are_not_found_and_spend_the_misses(services):
+async def test_unknown_numbers_and_another_networks_cards_are_not_found_and_spend_the_misses(services: Services) -> None:
     net = await make_network(services)
     other = await make_network(services, "other")
     async with client(services) as http:
@@ -98,7 +99,7 @@ async def test_unknown_numbers_and_another_networks_cards_are_not_found_and_spen
         assert await links(services) == 0
 
 
-async def test_a_member_keeps_at_most_twenty_cards(services):
+async def test_a_member_keeps_at_most_twenty_cards(services: Services) -> None:
     net = await make_network(services)
     async with client(services) as http:
         await signed_in_member(services, http, net.shop_key)
