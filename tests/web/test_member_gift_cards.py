@@ -50,7 +50,7 @@ async def links(services: Services) -> int:
         return int(await connection.scalar(sa.text("SELECT COUNT(*) FROM member_gift_cards")))
 
 
-async def test_a_card_added_with_its_pin_shows_the_balance_a_purchase_left_and_goes_when_removed(services: Services) -> None:
+async def test_a_card_added_with_its_pin_shows_the_balance_a_purchase_left_and_is_removed(services: Services) -> None:
     net = await make_network(services)
     async with client(services) as http:
         await signed_in_member(services, http, net.shop_key)
@@ -68,11 +68,11 @@ async def test_a_card_added_with_its_pin_shows_the_balance_a_purchase_left_and_g
         again = await add(http, number)  # added before: nothing changes, no PIN asked
         assert again.status_code == 303 and await links(services) == 1
         shown = text_of(await http.get("/me"))
-        assert f"{number} active RUB 500.00 of RUB 500.00" in shown
+        assert f"{number} RUB 500.00 of RUB 500.00, active" in shown
 
         paid = await pay(http, net.cafe_key, "120.00", [{"kind": "gift_card", "number": number, "pin": "1234"}])
         assert paid.status_code == 201, paid.text
-        assert f"{number} active RUB 380.00 of RUB 500.00" in text_of(await http.get("/me"))
+        assert f"{number} RUB 380.00 of RUB 500.00, active" in text_of(await http.get("/me"))
 
         home = await http.get("/me")
         removed = await http.post("/me/gift-cards/remove", data={"number": number, "csrf_token": csrf_token(home.text)})
@@ -82,7 +82,7 @@ async def test_a_card_added_with_its_pin_shows_the_balance_a_purchase_left_and_g
         assert forged.status_code == 403 and await links(services) == 0
 
 
-async def test_unknown_numbers_and_another_networks_cards_are_not_found_and_spend_the_misses(services: Services) -> None:
+async def test_unknown_numbers_and_other_networks_cards_are_not_found_and_spend_misses(services: Services) -> None:
     net = await make_network(services)
     other = await make_network(services, "other")
     async with client(services) as http:
