@@ -26,7 +26,10 @@ TOO_MANY_MISSES = "too many gift card numbers that found no card; try again in a
 
 
 class MemberGiftCardsUnitOfWork(Protocol):
-    async def linked_count(self, member_id: int) -> int: ...
+    async def linked_count(self, member_id: int) -> int:
+        """The member's links, counted so that another add cannot count at the same time until this one ends."""
+        ...
+
     async def link(self, member_id: int, gift_card_id: int, now: datetime) -> None:
         """Link the card to the member; a link already there stays as it is."""
         ...

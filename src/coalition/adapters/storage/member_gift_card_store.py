@@ -19,6 +19,10 @@ class SqlMemberGiftCardsUnitOfWork:
         self.connection = connection
 
     async def linked_count(self, member_id: int) -> int:
+        """Counted under the member's row lock (PostgreSQL; SQLite's writer holds all), so that two adds at once
+        cannot pass the cap together."""
+        if self.connection.dialect.name == "postgresql":
+            await self.connection.execute(select(t.members.c.id).where(t.members.c.id == member_id).with_for_update())
         links = t.member_gift_cards
         query = select(func.count()).select_from(links).where(links.c.member_id == member_id)
         return int((await self.connection.execute(query)).scalar_one())
