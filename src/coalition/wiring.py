@@ -28,6 +28,7 @@ from coalition.adapters.storage.sql_store import SqlStore
 from coalition.adapters.storage.wallet_reports_store import SqlWalletReportsStore
 from coalition.adapters.storage.web_store import SqlWebSessionStore
 from coalition.adapters.storage.web_terminal_store import SqlWebTerminalStore
+from coalition.adapters.web.anomaly_words import anomaly_sentence
 from coalition.application.admin import AdminService
 from coalition.application.audit import AuditLog
 from coalition.application.birthdays import BirthdayBonuses
@@ -146,7 +147,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     breakage = BreakageService(pos)
     web_sessions = WebSessions(SqlWebSessionStore(engine).unit_of_work, clock)
     reports = ReportsService(SqlReportsStore(engine).unit_of_work, clock)
-    daily_reports = DailyReports(SqlDailyReportsStore(engine).unit_of_work, reports, clock, mailer, write_daily_report)
+    daily_reports = DailyReports(
+        SqlDailyReportsStore(engine).unit_of_work, reports, clock, mailer, write_daily_report, anomaly_sentence
+    )
     member_page = MemberPage(SqlMemberPageStore(engine).unit_of_work, store.unit_of_work, web_sessions, clock, mailer)
     web_terminal = WebTerminal(SqlWebTerminalStore(engine).unit_of_work, clock)
     gift_cards = GiftCardAdmin(

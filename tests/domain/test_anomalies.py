@@ -21,15 +21,26 @@ from coalition.domain.devices import parse_opening_hours
 NOON = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
 
 
-def sale(receipt: str, *, minute: int = 0, member: int = 1, cashier: str | None = "anna", check: int = 100_000,
-         points: int = 30, till_gap: timedelta = timedelta(0), outlet: int = 1) -> DaySale:  # fmt: skip
+def sale(
+    receipt: str,
+    *,
+    minute: int = 0,
+    member: int = 1,
+    cashier: str | None = "anna",
+    check: int = 100_000,
+    points: int = 30,
+    till_gap: timedelta = timedelta(0),
+    outlet: int = 1,
+) -> DaySale:
     recorded = NOON + timedelta(minutes=minute)
-    return DaySale(receipt, outlet, f"Till {outlet}", cashier, member, f"C-{member}", check, points,
-                   recorded - till_gap, recorded)  # fmt: skip
+    return DaySale(
+        receipt, outlet, f"Till {outlet}", cashier, member, f"C-{member}", check, points, recorded - till_gap, recorded
+    )
 
 
-def refund(receipt: str, *, cashier: str = "anna", amount: int = 10_000, clawed: int = 3, before: int = 100,
-           outlet: int = 1) -> DayRefund:  # fmt: skip
+def refund(
+    receipt: str, *, cashier: str = "anna", amount: int = 10_000, clawed: int = 3, before: int = 100, outlet: int = 1
+) -> DayRefund:
     return DayRefund(receipt, outlet, f"Till {outlet}", cashier, amount, clawed, before)
 
 
@@ -70,8 +81,11 @@ def test_one_card_credited_five_times_at_one_till() -> None:
 
 
 def test_a_till_clock_an_hour_off() -> None:
-    sales = [sale("R-1", till_gap=timedelta(minutes=61)), sale("R-2", minute=5, till_gap=-timedelta(minutes=95)),
-             sale("R-3", minute=9, member=2, till_gap=timedelta(minutes=60))]  # fmt: skip
+    sales = [
+        sale("R-1", till_gap=timedelta(minutes=61)),
+        sale("R-2", minute=5, till_gap=-timedelta(minutes=95)),
+        sale("R-3", minute=9, member=2, till_gap=timedelta(minutes=60)),
+    ]
     [flag] = find_anomalies(DayFacts("RUB", sales))
     assert flag.kind == AnomalyKind.TILL_CLOCK_GAP
     assert flag.sentence("RUB") == (
@@ -105,9 +119,12 @@ def test_device_activity_outside_its_opening_hours() -> None:
     assert hours is not None
     devices = [DeviceHours(5, "Europe/Moscow", hours)]
     night = datetime(2026, 3, 10, 0, 30, tzinfo=UTC)  # 03:30 in Moscow, a Tuesday
-    activity = [DeviceActivity(41, 5, "Arcade", night), DeviceActivity(42, 5, "Arcade", NOON),
-                DeviceActivity(43, 5, "Arcade", night + timedelta(hours=18, minutes=30)),  # 22:00: closed
-                DeviceActivity(44, 6, "Always open", night)]  # fmt: skip
+    activity = [
+        DeviceActivity(41, 5, "Arcade", night),
+        DeviceActivity(42, 5, "Arcade", NOON),
+        DeviceActivity(43, 5, "Arcade", night + timedelta(hours=18, minutes=30)),  # 22:00: closed
+        DeviceActivity(44, 6, "Always open", night),
+    ]
     [flag] = find_anomalies(DayFacts("RUB", device_activity=activity, device_hours=devices))
     assert flag.kind == AnomalyKind.OUTSIDE_HOURS
     assert (

@@ -415,3 +415,25 @@ async def test_a_refusal_naming_a_value_reads_in_russian_with_the_value_as_typed
         assert "is not an e-mail address" not in refused.text
         taken = await http.post("/console/partners", data={"name": "Cafe", "csrf_token": token}, headers=RUSSIAN)
         assert taken.status_code == 409 and "партнёр «Cafe» уже есть" in taken.text
+
+
+def _anomaly_messages() -> set[str]:
+    """The sentences of the daily report's anomaly flags: the message each `Anomaly(kind, message, ...)` names."""
+    tree = ast.parse((SOURCE_DIR / "domain" / "anomalies.py").read_text(encoding="utf-8"))
+    return {
+        ast.literal_eval(node.args[1])
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Anomaly"
+    }
+
+
+@pytest.mark.parametrize("language", sorted(set(LANGUAGES) - {"en"}))
+def test_every_anomaly_sentence_is_translated_with_the_same_values(language: str) -> None:
+    messages = catalog(language)
+    found = _anomaly_messages()
+    assert len(found) == 6  # one per kind of flag
+    assert {message for message in found if message not in messages} == set()
+    for message in found:
+        translated = messages[message]
+        assert isinstance(translated, str)
+        assert set(PLACEHOLDER.findall(translated)) == set(PLACEHOLDER.findall(message)), message

@@ -6,6 +6,10 @@ adapter's: adapters/mail/daily_report.py), with the list as CSV.
 Run once a day after the outlets close (cron: `coalition reports daily NETWORK`, or
 `POST /v1/admin/jobs/daily-reports`). A partner is sent a day's report once: a re-run sends only what is missing,
 unless asked to send again.
+
+The report also says what is worth a look (domain/anomalies.py): flags worked out from the partner's day at each
+outlet's own calendar day, in the e-mail's text and, on a day with any, as a second CSV (anomalies-<day>.csv); the
+console's Reports page shows the same for a day.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from coalition.application.devices_admin import DeviceRecord
 from coalition.application.ports import Clock
 from coalition.application.reports import Report, ReportsService, local_midnight
 from coalition.application.settlement import Attachment, Mailer, OutgoingMail
+from coalition.domain.anomalies import Anomaly, AnomalyKind, DayFacts, find_anomalies
 from coalition.domain.devices import is_online
 from coalition.domain.errors import Conflict, InvalidInput, NotFound
 from coalition.domain.money import format_minor
@@ -102,15 +107,25 @@ class DailyReportContent:
     currency: str
     language: str
     silent_devices: tuple[SilentDevice, ...] = ()  # an alert: the partner's machines that stopped calling
+    anomalies: tuple[Anomaly, ...] = ()  # what looks wrong in the day: "Worth a look"
 
 
 ReportWriter = Callable[[DailyReportContent], tuple[str, str]]  # → (subject, plain text)
+# a flag's sentence in a language: (flag, currency, language) → text; the adapter that writes the e-mail words it
+AnomalyWriter = Callable[[Anomaly, str, str], str]
+
+
+def english_sentence(flag: Anomaly, currency: str, language: str) -> str:
+    return flag.sentence(currency)
 
 
 class DailyReportsUnitOfWork(AuditTrail, Protocol):
     async def currency(self, network_id: int) -> str: ...
     async def recipients(self, network_id: int) -> list[ReportRecipient]: ...
-    async def outlet_zones(self, network_id: int, partner_id: int) -> dict[int, str]: ...
+    async def outlet_zones(self, network_id: int, partner_id: int | None) -> dict[int, str]: ...
+    async def anomaly_facts(
+        self, network_id: int, outlet_ids: Sequence[int], start: datetime, end: datetime
+    ) -> DayFacts: ...
     async def day_transactions(
         self, network_id: int, outlet_ids: Sequence[int], start: datetime, end: datetime
     ) -> list[DayTransaction]: ...
@@ -131,12 +146,20 @@ class DailyReports:
         clock: Clock,
         mailer: Mailer | None,
         write: ReportWriter,
+        explain: AnomalyWriter = english_sentence,
     ) -> None:
         self.unit_of_work = unit_of_work
         self.reports = reports
         self.clock = clock
         self.mailer = mailer
         self.write = write
+        self.explain = explain
+
+    async def anomalies(self, network_id: int, partner_id: int | None, day: date) -> tuple[Anomaly, ...]:
+        """What looks wrong on `day` at the partner's outlets (None: all the network's), each outlet's day at its
+        own clock."""
+        async with self.unit_of_work() as uow:
+            return await _day_anomalies(uow, network_id, partner_id, day)
 
     async def recipients(self, network_id: int) -> list[ReportRecipient]:
         """The network's partners and where their reports go (None: nowhere yet)."""
@@ -190,15 +213,21 @@ class DailyReports:
                 # each at its outlet's own clock, as the cashier saw it
                 rows.extend(_at_zone(row, ZoneInfo(zone)) for row in found)
             silent = silent_devices(await uow.partner_devices(network_id, recipient.partner_id), self.clock.now())
+            flags = await _day_anomalies(uow, network_id, recipient.partner_id, day, zones)
         rows.sort(key=lambda row: (row.recorded_at, row.outlet_name, row.receipt))
-        content = DailyReportContent(recipient.name, day, report, tuple(rows), currency, recipient.language, silent)
-        subject, text = self.write(content)
-        mail = OutgoingMail(
-            to=address,
-            subject=subject,
-            text=text,
-            attachments=(Attachment(f"report-{day.isoformat()}.csv", "text/csv", transactions_csv(rows, currency)),),
+        content = DailyReportContent(
+            recipient.name, day, report, tuple(rows), currency, recipient.language, silent, flags
         )
+        subject, text = self.write(content)
+        attachments = [Attachment(f"report-{day.isoformat()}.csv", "text/csv", transactions_csv(rows, currency))]
+        if flags:  # a day with nothing worth a look has one attachment, as before
+            sentences = [self.explain(flag, currency, recipient.language) for flag in flags]
+            attachments.append(
+                Attachment(
+                    f"anomalies-{day.isoformat()}.csv", "text/csv; charset=utf-8", anomalies_csv(flags, sentences)
+                )
+            )
+        mail = OutgoingMail(to=address, subject=subject, text=text, attachments=tuple(attachments))
         if self.mailer is None:  # checked in send(); kept for the type checker
             raise Conflict("e-mail is off: set COALITION_SMTP_HOST", field="smtp")
         try:
@@ -207,6 +236,36 @@ class DailyReports:
             raise Conflict(f"the report to {address} could not be sent: {error}", field="smtp") from None
         async with self.unit_of_work() as uow:
             await uow.record_sent(recipient.partner_id, day, address, self.clock.now())
+
+
+async def _day_anomalies(
+    uow: DailyReportsUnitOfWork,
+    network_id: int,
+    partner_id: int | None,
+    day: date,
+    zones: dict[int, str] | None = None,
+) -> tuple[Anomaly, ...]:
+    """The flags of `day` at the partner's outlets, read per time zone (each outlet's day at its own clock)."""
+    if zones is None:
+        zones = await uow.outlet_zones(network_id, partner_id)
+    flags: list[Anomaly] = []
+    for zone in sorted(set(zones.values())):
+        ids = [outlet_id for outlet_id, outlet_zone in zones.items() if outlet_zone == zone]
+        start, end = local_midnight(day, zone), local_midnight(day + timedelta(days=1), zone)
+        flags.extend(find_anomalies(await uow.anomaly_facts(network_id, ids, start, end)))
+    kinds = list(AnomalyKind)  # the zones' flags merged: each kind together, in the domain's order
+    return tuple(sorted(flags, key=lambda flag: (kinds.index(flag.kind), flag.outlet, flag.sort_key)))
+
+
+def anomalies_csv(flags: Sequence[Anomaly], sentences: Sequence[str]) -> bytes:
+    """One row per flag: its kind (a stable code), outlet, the sentence and its transactions (space-separated: the
+    receipts, or a device's ledger transaction numbers, as the day's list shows them)."""
+    header = ["kind", "outlet", "explanation", "transactions"]
+    lines = [
+        [flag.kind.value, flag.outlet, sentence, " ".join(flag.transactions)]
+        for flag, sentence in zip(flags, sentences, strict=True)
+    ]
+    return csv_text([header, *lines]).encode()
 
 
 def _at_zone(row: DayTransaction, zone: ZoneInfo) -> DayTransaction:

@@ -75,6 +75,7 @@ class DaySale:
     points_earned: int
     occurred_at: datetime  # the till's time
     recorded_at: datetime  # the server's
+    timezone: str = "UTC"  # the outlet's: a sentence shows moments at its clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,7 @@ class DayRefund:
     refund_minor: int
     points_clawed_back: int
     points_before: int  # the member's balance just before the refund
+    recorded_at: datetime | None = None  # flags list their refunds in time order
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +199,7 @@ def _cards_repeated(sales: Iterable[DaySale]) -> list[Anomaly]:
     for group in by_card.values():
         if len(group) < CARD_REPEATED_MIN_PURCHASES:
             continue
-        group.sort(key=lambda sale: sale.recorded_at)
+        group.sort(key=lambda sale: (sale.recorded_at, sale.receipt))
         card = next((sale.card for sale in group if sale.card), None) or f"#{group[0].member_id}"
         flags.append(
             Anomaly(
@@ -226,8 +228,9 @@ def _clock_gaps(sales: Iterable[DaySale]) -> list[Anomaly]:
             by_outlet[sale.outlet_id].append(sale)
     flags = []
     for group in by_outlet.values():
-        group.sort(key=lambda sale: sale.recorded_at)
+        group.sort(key=lambda sale: (sale.recorded_at, sale.receipt))
         widest = max(group, key=lambda sale: abs(sale.recorded_at - sale.occurred_at))
+        zone = ZoneInfo(widest.timezone)
         minutes = int(abs(widest.recorded_at - widest.occurred_at).total_seconds()) // 60
         flags.append(
             Anomaly(
@@ -239,8 +242,8 @@ def _clock_gaps(sales: Iterable[DaySale]) -> list[Anomaly]:
                     "count": len(group),
                     "minutes": minutes,
                     "receipt": widest.receipt,
-                    "till_time": widest.occurred_at,
-                    "server_time": widest.recorded_at,
+                    "till_time": widest.occurred_at.astimezone(zone),
+                    "server_time": widest.recorded_at.astimezone(zone),
                 },
                 tuple(sale.receipt for sale in group),
                 widest.outlet_name,
@@ -269,7 +272,7 @@ def _high_rates(sales: Iterable[DaySale], usual: Iterable[OutletUsualRate], curr
         # exact, in integers: points / checks > FACTOR × usual points / usual checks
         if points * before.check_minor <= RATE_FACTOR * before.points_earned * check_minor:
             continue
-        group.sort(key=lambda sale: sale.recorded_at)
+        group.sort(key=lambda sale: (sale.recorded_at, sale.receipt))
         flags.append(
             Anomaly(
                 AnomalyKind.POINTS_RATE_HIGH,
@@ -347,6 +350,8 @@ def _cashier_refunds(sales: Iterable[DaySale], refunds: Iterable[DayRefund]) -> 
             days[refund.outlet_id][refund.cashier_login].refunds.append(refund)
     flags = []
     for outlet_id, cashiers in days.items():
+        for day in cashiers.values():
+            day.refunds.sort(key=lambda refund: (refund.recorded_at is None, refund.recorded_at, refund.receipt))
         for login, day in cashiers.items():
             if len(day.refunds) < CASHIER_MIN_REFUNDS:
                 continue

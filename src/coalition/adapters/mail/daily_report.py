@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from coalition.adapters.web import formatting
+from coalition.adapters.web.anomaly_words import anomaly_sentence
 from coalition.adapters.web.i18n import Translator
 from coalition.application.daily_reports import DailyReportContent, DayTransaction, SilentDevice
 from coalition.application.reports import Figures
@@ -36,7 +37,8 @@ def write_daily_report(content: DailyReportContent) -> tuple[str, str]:
     devices = bool(report.total.device_charges)  # the charges devices took from wallets, on a day they took any
     day = formatting.day(content.day, content.language, "full")
     subject = _("Daily report %(day)s: %(partner)s", day=content.day.isoformat(), partner=content.partner)
-    lines = [f"{content.partner}: {day}", "", _("Total"), *_figure_lines(report.total, _, prepaid, cards, devices)]
+    lines = [f"{content.partner}: {day}", *_worth_a_look(content, _)]
+    lines += ["", _("Total"), *_figure_lines(report.total, _, prepaid, cards, devices)]
     for outlet, figures in report.by_outlet:
         lines += ["", _("Outlet %(outlet)s (%(zone)s)", outlet=outlet.name, zone=outlet.timezone)]
         lines += _figure_lines(figures, _, prepaid, cards, devices)
@@ -93,6 +95,17 @@ def write_daily_report(content: DailyReportContent) -> tuple[str, str]:
     if content.silent_devices:
         lines += ["", *_silent_lines(content.silent_devices, _, content.language)]
     return subject, "\n".join(lines) + "\n"
+
+
+def _worth_a_look(content: DailyReportContent, _: _Words) -> list[str]:
+    """The day's anomaly flags first, where the owner looks: each sentence, then the transactions behind it."""
+    if not content.anomalies:
+        return []
+    lines = ["", _("Worth a look")]
+    for flag in content.anomalies:
+        lines.append("  " + anomaly_sentence(flag, content.currency, content.language))
+        lines.append("    " + _("transactions: %(transactions)s", transactions=", ".join(flag.transactions)))
+    return lines
 
 
 def _minutes(seconds: int) -> int:

@@ -25,8 +25,12 @@ class SmtpMailer:
         message["Subject"] = mail.subject
         message.set_content(mail.text)
         for attachment in mail.attachments:
-            maintype, _, subtype = attachment.content_type.partition("/")
-            message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
+            kind, *parameters = (part.strip() for part in attachment.content_type.split(";"))
+            maintype, _, subtype = kind.partition("/")
+            params = dict(parameter.partition("=")[::2] for parameter in parameters)  # "text/csv; charset=utf-8"
+            message.add_attachment(
+                attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename, params=params
+            )
         return message
 
     def _send(self, message: EmailMessage) -> None:

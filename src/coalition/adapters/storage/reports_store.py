@@ -15,11 +15,13 @@ from sqlalchemy import Integer, and_, case, delete, func, insert, literal_column
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
+from coalition.adapters.storage.anomalies_store import anomaly_facts
 from coalition.adapters.storage.audit_store import CoreAuditTrail
 from coalition.adapters.storage.device_store import device_records
 from coalition.application.daily_reports import DayTransaction, ReportRecipient, till_time
 from coalition.application.devices_admin import DeviceRecord
 from coalition.application.reports import PrepaidBucket, RefundBucket, ReportOutlet, SalesBucket
+from coalition.domain.anomalies import DayFacts
 from coalition.domain.ledger import AccountPurpose, TransactionKind
 
 
@@ -297,12 +299,17 @@ class SqlDailyReportsUnitOfWork(CoreAuditTrail):
             self.connection, t.devices.c.network_id == network_id, t.outlets.c.partner_id == partner_id
         )
 
-    async def outlet_zones(self, network_id: int, partner_id: int) -> dict[int, str]:
+    async def outlet_zones(self, network_id: int, partner_id: int | None) -> dict[int, str]:
         o = t.outlets
-        rows = await self.connection.execute(
-            select(o.c.id, o.c.timezone).where(o.c.network_id == network_id, o.c.partner_id == partner_id)
-        )
-        return {int(row.id): row.timezone for row in rows}
+        query = select(o.c.id, o.c.timezone).where(o.c.network_id == network_id)
+        if partner_id is not None:
+            query = query.where(o.c.partner_id == partner_id)
+        return {int(row.id): row.timezone for row in await self.connection.execute(query)}
+
+    async def anomaly_facts(
+        self, network_id: int, outlet_ids: Sequence[int], start: datetime, end: datetime
+    ) -> DayFacts:
+        return await anomaly_facts(self.connection, network_id, outlet_ids, start, end)
 
     async def day_transactions(
         self, network_id: int, outlet_ids: Sequence[int], start: datetime, end: datetime

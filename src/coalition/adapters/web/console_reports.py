@@ -17,11 +17,13 @@ from fastapi.responses import RedirectResponse, Response
 
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.problems import status_of
+from coalition.adapters.web.anomaly_words import anomaly_sentence
 from coalition.adapters.web.console_staff import field_error, network_of, partner_scope
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import Formats, gettext, language_of, render
 from coalition.application.reports import ChartPoint, Figures, Report
 from coalition.application.web_sessions import WebIdentity
+from coalition.domain.anomalies import Anomaly
 from coalition.domain.errors import DomainError, InvalidInput
 from coalition.domain.input_text import parse_whole_number
 
@@ -200,12 +202,15 @@ async def _reports_page(
     report: Report | None = None
     error: dict[str, str] | None = None
     measure = MEASURES["revenue"]
+    flags: tuple[Anomaly, ...] = ()
     try:
         if scope is None:
             scope = _partner(values["partner"])
         first, last = _period(values)
         measure = measure_of(values["measure"])
         report = await services.reports.report(user.network_id, scope, first, last)
+        if report.is_one_day:
+            flags = await services.daily_reports.anomalies(user.network_id, scope, report.first_day)
     except DomainError as error_raised:
         error, status_code = field_error(request, error_raised), status_of(error_raised)
     fmt = Formats(language_of(request), user.currency)
@@ -232,6 +237,14 @@ async def _reports_page(
         "mail_partner": scope,
         "mail_error": mail_error,
         "mail_notice": gettext(request, MAIL_NOTICES[notice]) if notice in MAIL_NOTICES else None,
+        "anomalies": [
+            {
+                "kind": flag.kind.value,
+                "text": anomaly_sentence(flag, user.currency, language_of(request)),
+                "transactions": flag.transactions,
+            }
+            for flag in flags
+        ],
     }
     return render(request, "console/reports.html", context, status_code=status_code, currency=user.currency)
 
