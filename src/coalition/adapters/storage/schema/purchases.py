@@ -75,6 +75,8 @@ refunds = Table(
     Column("recorded_at", Timestamp, nullable=False),
     CheckConstraint("refund_minor > 0", name="refund_positive"),
 )
+# SQLite only; PostgreSQL has a BRIN index on recorded_at instead (migration 0042: the daily report reads a day's).
+Index("ix_refunds_recorded", refunds.c.recorded_at)
 
 
 refund_lines = Table(
