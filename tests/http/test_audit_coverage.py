@@ -116,6 +116,9 @@ API: dict[tuple[str, str], Does | Reads] = {
     ("PUT", "/v1/admin/gift-breakage"): Does("gifts.breakage", lambda ids: {"gifts": "released"}),
     ("PUT", "/v1/admin/points-breakage"): Does("points.breakage", lambda ids: {"policy": "returned"}),
     ("POST", "/v1/admin/jobs/expire"): Does("job.expire"),
+    ("PUT", "/v1/admin/schedules/{job}"): Does(
+        "schedule.set", lambda ids: {"time": "23:30"}, lambda ids: {"job": "daily_reports"}
+    ),
     ("POST", "/v1/admin/gift-cards"): Does(
         "gift_card.issue", lambda ids: {"amount": "50.00", "number": ids["card_number"], "pin": "2468"}
     ),

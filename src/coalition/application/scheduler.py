@@ -146,9 +146,13 @@ class Scheduler:
         self.blocked = dict(blocked or {})
         self.name = name or worker_name()
 
+    def _now(self) -> datetime:
+        # UTC always: SQLite compares stored timestamps as text, so one offset for every stored moment
+        return self.clock.now().astimezone(UTC)
+
     async def tick(self) -> list[JobRun]:
         """Run every due period no one ran yet; the runs this tick made, as they ended."""
-        now = self.clock.now()
+        now = self._now()
         saved = await self.store.schedules(None)
         due: list[tuple[int, str, Period]] = []
         for network_id, zone_name in await self.store.networks():
@@ -168,7 +172,7 @@ class Scheduler:
         return done
 
     async def _claim(self, network_id: int, job: str, period: Period, found: JobRun | None) -> JobRun | None:
-        now = self.clock.now()
+        now = self._now()
         if found is None:
             return await self.store.claim(network_id, job, period.key, self.name, "scheduler", now, now + LEASE)
         dead = found.status == "running" and found.lease_until is not None and found.lease_until < now
@@ -186,7 +190,7 @@ class Scheduler:
         except Exception as error:  # any failure is recorded, shown and retried after a back-off
             detail = error.detail if isinstance(error, DomainError) else f"{type(error).__name__}: {error}"
             log.warning("%s %s of network %s failed: %s", run.job, run.period_key, run.network_id, detail)
-            now = self.clock.now()
+            now = self._now()
             await self.store.finish(
                 run.id,
                 self.name,
@@ -197,7 +201,7 @@ class Scheduler:
             )
         else:
             await self.store.finish(
-                run.id, self.name, self.clock.now(), result=_result_text(result), error=None, next_attempt_at=None
+                run.id, self.name, self._now(), result=_result_text(result), error=None, next_attempt_at=None
             )
         finally:
             renewing.cancel()
@@ -206,7 +210,7 @@ class Scheduler:
     async def _keep_claim(self, run_id: int) -> None:
         while True:
             await asyncio.sleep(RENEW_EVERY.total_seconds())
-            await self.store.renew(run_id, self.name, self.clock.now() + LEASE)
+            await self.store.renew(run_id, self.name, self._now() + LEASE)
 
     async def run_now(
         self, network_id: int, job: str, day: date | None, trigger: str, work: Callable[[], Awaitable[T]]
@@ -215,7 +219,7 @@ class Scheduler:
         works on, so the scheduler does not repeat it. It runs even if that period ran (each job is safe to repeat:
         what it did is not done twice), but not while a live claim runs it. A refusal records nothing."""
         schedule = (await self.store.schedules(network_id)).get((network_id, job), DEFAULTS[job])
-        now = self.clock.now()
+        now = self._now()
         key = period_key(schedule, now, day)
         run = await self.store.claim(network_id, job, key, self.name, trigger, now, now + LEASE)
         previous = None
@@ -232,11 +236,11 @@ class Scheduler:
             raise
         except Exception as error:
             text = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
-            now = self.clock.now()
+            now = self._now()
             await self.store.finish(run.id, self.name, now, result=None, error=text, next_attempt_at=now)
             raise
         summary = _result_text(result) if isinstance(result, Mapping) else None
-        await self.store.finish(run.id, self.name, self.clock.now(), result=summary, error=None, next_attempt_at=None)
+        await self.store.finish(run.id, self.name, self._now(), result=summary, error=None, next_attempt_at=None)
         return result
 
     # --- what the administrator reads and sets -----------------------------------------------------------------
@@ -247,7 +251,7 @@ class Scheduler:
         zone = _zone(zone_name)
         saved = await self.store.schedules(network_id)
         last = await self.store.last_runs(network_id)
-        now = self.clock.now()
+        now = self._now()
         listed = []
         for job in JOBS:
             schedule = saved.get((network_id, job), DEFAULTS[job])
@@ -288,7 +292,7 @@ class Scheduler:
             before={k: v for k, v in before.items() if after[k] != v},
             after={k: v for k, v in after.items() if before[k] != v},
         )
-        await self.store.save_schedule(network_id, updated, self.clock.now(), audited)
+        await self.store.save_schedule(network_id, updated, self._now(), audited)
         return next(item for item in (await self.schedules(network_id))["schedules"] if item["job"] == job)
 
     async def runs(self, network_id: int, job: str | None = None, limit: int = 50) -> list[dict[str, Any]]:

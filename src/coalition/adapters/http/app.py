@@ -26,6 +26,7 @@ from coalition.adapters.http import (
     pos_routes,
     problems,
     rules_routes,
+    schedule_routes,
     settlement_routes,
     wallet_routes,
 )
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(rules_routes.router)
     app.include_router(settlement_routes.router)
     app.include_router(audit_routes.router)
+    app.include_router(schedule_routes.router)
     app.include_router(wallet_routes.router)
     app.include_router(wallet_routes.admin_router)
     app.include_router(gift_card_routes.pos_router)

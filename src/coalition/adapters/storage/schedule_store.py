@@ -8,7 +8,7 @@ SQLite has one writer (BEGIN IMMEDIATE), so of two take-overs one matches nothin
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, not_, or_, select, update
@@ -107,6 +107,7 @@ class SqlScheduleStore:
         self, network_id: int, job: str, key: str, by: str, trigger: str, now: datetime, lease_until: datetime
     ) -> JobRun | None:
         r = t.job_runs
+        now, lease_until = now.astimezone(UTC), lease_until.astimezone(UTC)  # SQLite compares them as text
         async with self.engine.begin() as connection:
             dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
             statement = (
@@ -132,6 +133,7 @@ class SqlScheduleStore:
         self, run: JobRun, by: str, trigger: str, now: datetime, lease_until: datetime, *, by_hand: bool
     ) -> JobRun | None:
         r = t.job_runs
+        now, lease_until = now.astimezone(UTC), lease_until.astimezone(UTC)
         live = and_(r.c.status == "running", r.c.lease_until >= now)
         if by_hand:
             guard = not_(live)  # a person re-runs a done or failed period, never one a live claim is running
