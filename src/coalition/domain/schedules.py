@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from coalition.domain.errors import InvalidInput
 
@@ -82,13 +82,6 @@ def parse_time_of_day(text: str) -> int:
     if not valid or not hours.isdigit() or not minutes.isdigit() or int(hours) > 23 or int(minutes) > 59:
         raise InvalidInput(f"'{text[:16]}' is not a time of day: use HH:MM from 00:00 to 23:59", field="time")
     return int(hours) * 60 + int(minutes)
-
-
-def zone_of(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"unknown time zone '{name[:64]}'", field="timezone") from None
 
 
 def changed(
