@@ -229,4 +229,3 @@ async def test_the_servers_lifespan_runs_the_loops_only_when_asked(settings: Set
             assert len(await _runs(services)) == expected
         finally:
             await services.close()
-    assert datetime.now(UTC)  # keeps UTC imported for readers of the times above

@@ -210,7 +210,10 @@ class Scheduler:
     async def _keep_claim(self, run_id: int) -> None:
         while True:
             await asyncio.sleep(RENEW_EVERY.total_seconds())
-            await self.store.renew(run_id, self.name, self._now() + LEASE)
+            try:
+                await self.store.renew(run_id, self.name, self._now() + LEASE)
+            except Exception:  # the database out of reach: the next renewal tries again (the lease gives 5 minutes)
+                log.warning("could not renew the claim of run %s", run_id, exc_info=True)
 
     async def run_now(
         self, network_id: int, job: str, day: date | None, trigger: str, work: Callable[[], Awaitable[T]]
