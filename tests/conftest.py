@@ -21,6 +21,8 @@ from coalition.wiring import Services, build_services
 PG_ADMIN_URL = os.environ.get("COALITION_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TEMPLATE = f"coalition_test_template_{uuid.uuid4().hex[:8]}"  # per run: parallel runs must not share it
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# servers the tests start as subprocesses (`coalition serve`) run no background loops unless a test asks
+os.environ.setdefault("COALITION_BACKGROUND", "off")
 
 
 @pytest.fixture(scope="session")

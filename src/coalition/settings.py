@@ -32,6 +32,10 @@ class Settings:
     # --- slice revocation-time-scope (issue 12, hole 5): how far a till's occurred_at may be from the server's clock
     occurred_at_max_age_hours: int = 72
     occurred_at_max_ahead_minutes: int = 5
+    # --- issue 16: background loops (the scheduler) in every server worker; from the environment they are on
+    # unless COALITION_BACKGROUND=off, while settings built in code (tests, embedding) start none unless they ask
+    background: bool = False
+    scheduler_tick_seconds: float = 30.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -47,6 +51,8 @@ class Settings:
             # --- slice revocation-time-scope (issue 12, hole 5)
             occurred_at_max_age_hours=int(os.environ.get("COALITION_OCCURRED_AT_MAX_AGE_HOURS", "72")),
             occurred_at_max_ahead_minutes=int(os.environ.get("COALITION_OCCURRED_AT_MAX_AHEAD_MINUTES", "5")),
+            background=os.environ.get("COALITION_BACKGROUND", "on").strip().lower() != "off",
+            scheduler_tick_seconds=float(os.environ.get("COALITION_SCHEDULER_TICK_SECONDS", "30")),
         )
 
 

@@ -23,6 +23,7 @@ from coalition.adapters.storage.member_gift_card_store import SqlMemberGiftCards
 from coalition.adapters.storage.member_store import SqlMemberPageStore
 from coalition.adapters.storage.reports_store import SqlDailyReportsStore, SqlReportsStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
+from coalition.adapters.storage.schedule_store import SqlScheduleStore
 from coalition.adapters.storage.settlement_store import SqlSettlementStore
 from coalition.adapters.storage.sql_store import SqlStore
 from coalition.adapters.storage.wallet_reports_store import SqlWalletReportsStore
@@ -59,6 +60,8 @@ from coalition.application.rate_limits import parse_rate
 from coalition.application.registration import Registration
 from coalition.application.reports import ReportsService
 from coalition.application.rules import RulesService
+from coalition.application.scheduled_jobs import MAIL_OFF, job_functions
+from coalition.application.scheduler import Scheduler
 from coalition.application.settlement import SettlementService
 from coalition.application.visits import VisitService
 from coalition.application.wallet_reports import WalletReports
@@ -108,6 +111,8 @@ class Services:
     gift_card_reports: GiftCardReports  # issue 14: the console's gift cards and their liability
     device_admin: DeviceAdmin  # issue 15: devices registered, listed, changed, revoked
     device_status: DeviceStatus  # issue 15: a device's configuration and heartbeat
+    clock: Clock  # issue 16: the time every service reads (a test sets it)
+    scheduler: Scheduler  # issue 16: scheduled jobs, each period once (docs/scheduler.md)
 
     async def close(self) -> None:
         await self.store.close()
@@ -163,6 +168,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     device_uses = DeviceUseService(pos)
     device_store = SqlDeviceStore(engine, clock)
     device_charges = DeviceChargeService(pos, device_uses)
+    audit = AuditLog(SqlAuditStore(engine))
+    jobs = job_functions(pos, audit, gift_cards, device_charges, birthdays, period_close, daily_reports)
+    scheduler = Scheduler(SqlScheduleStore(engine), clock, jobs, blocked={} if mailer else {"daily_reports": MAIL_OFF})
     return Services(
         settings=settings,
         engine=engine,
@@ -197,9 +205,11 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             parse_rate(settings.member_lookups, "COALITION_MEMBER_LOOKUPS"),
             parse_rate(settings.member_lookup_misses, "COALITION_MEMBER_LOOKUP_MISSES"),
         ),
-        audit=AuditLog(SqlAuditStore(engine)),
+        audit=audit,
         limits=LimitsService(SqlLimitsStore(engine), pos),
         gift_cards=gift_cards,
         device_admin=DeviceAdmin(device_store.unit_of_work, clock),
         device_status=DeviceStatus(device_store, clock),
+        clock=clock,
+        scheduler=scheduler,
     )

@@ -116,6 +116,9 @@ API: dict[tuple[str, str], Does | Reads] = {
     ("PUT", "/v1/admin/gift-breakage"): Does("gifts.breakage", lambda ids: {"gifts": "released"}),
     ("PUT", "/v1/admin/points-breakage"): Does("points.breakage", lambda ids: {"policy": "returned"}),
     ("POST", "/v1/admin/jobs/expire"): Does("job.expire"),
+    ("PUT", "/v1/admin/schedules/{job}"): Does(
+        "schedule.set", lambda ids: {"time": "23:30"}, lambda ids: {"job": "daily_reports"}
+    ),
     ("POST", "/v1/admin/gift-cards"): Does(
         "gift_card.issue", lambda ids: {"amount": "50.00", "number": ids["card_number"], "pin": "2468"}
     ),
@@ -241,6 +244,9 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
     ("POST", "/console/gift-cards"): Does("gift_card.issue", lambda ids: {"amount": "25.00", "number": "CONSOLEGIFT1"}),
     ("POST", "/console/gift-cards/{number}/{action}"): Does(
         "gift_card.block", path_ids=lambda ids: {"number": "CONSOLEGIFT1", "action": "block"}
+    ),
+    ("POST", "/console/schedules/{job}"): Does(
+        "schedule.set", lambda ids: {"enabled": "on", "time": "07:00"}, lambda ids: {"job": "birthdays"}
     ),
     ("POST", "/console/gift-card-breakage"): Does("gift_cards.breakage", lambda ids: {"policy": "kept"}),
     ("POST", "/console/devices"): Does(
@@ -394,7 +400,8 @@ async def test_every_admin_route_and_console_action_leaves_its_entry(mailing: Se
             key = "operator-secret" if path == "/v1/admin/networks" else DEMO_ADMIN_KEY
             count = await _audit_count(services)
             body = expected.body(ids)
-            response = await http.request(method, path.format(**ids), json=body, headers=auth(key))
+            where = path.format(**(ids | expected.path_ids(ids)))
+            response = await http.request(method, where, json=body, headers=auth(key))
             assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
             kind = "operator" if key == "operator-secret" else "admin_key"
             if (expected.action, kind, None) not in await _newest(services, count):

@@ -131,6 +131,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/console/statements/{number}/partners/{partner_id}/entries.csv"): CONSOLE,
     ("GET", "/console/audit"): ADMINISTRATOR,  # owners see none: entries name others' logins and addresses
     ("GET", "/console/audit.csv"): ADMINISTRATOR,
+    ("GET", "/console/schedules"): ADMINISTRATOR,  # issue 16: scheduled jobs
+    ("POST", "/console/schedules/{job}"): ADMINISTRATOR,
     ("GET", "/me"): MEMBER,
     ("POST", "/me/pin"): MEMBER,
     ("POST", "/me/gift-cards"): MEMBER,
@@ -188,6 +190,7 @@ async def _ids(services: Services) -> dict[str, str]:
             "action": "block",
             "version": "1",
             "number": "1",
+            "job": "birthdays",
         }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -26,12 +26,17 @@ from coalition.adapters.cli.limits import limits_app
 from coalition.adapters.cli.mqtt import mqtt_command
 from coalition.adapters.cli.permissions import permissions_app
 from coalition.adapters.cli.rules import rules_app
+from coalition.adapters.cli.schedules import schedules_app
 from coalition.adapters.cli.settle import settle_app
 from coalition.adapters.cli.verify import verify_command
 from coalition.adapters.cli.wallets import wallets_app
+from coalition.adapters.cli.worker import worker
 from coalition.adapters.storage import migrate as migrations
 from coalition.application.audit import entry
+from coalition.application.period_close import month_of
 from coalition.application.pos_results import MemberStatement
+from coalition.application.scheduler import utc_today
+from coalition.domain.schedules import BIRTHDAYS, DAILY_REPORTS, EXPIRE, PERIOD_CLOSE
 from coalition.settings import Settings
 from coalition.wiring import Services
 
@@ -162,14 +167,18 @@ def expire(network: str, database_url: DatabaseOption = None) -> None:
     devices' holds past their expiry."""
 
     async def job(services: Services, network_id: int, advance: Advance) -> dict[str, Any]:
-        points = await services.pos.expire_points(network_id, advance)
-        result = points | {"gifts": await services.pos.expire_gifts(network_id)}
-        await services.audit.record(entry(network_id, "job.expire", "network", network_id, after=result))
-        gift_cards = await services.gift_cards.expire(network_id)
-        return result | {
-            "gift_cards": gift_cards,
-            "device_holds": await services.device_charges.expire_holds(network_id),
-        }
+        async def work() -> dict[str, Any]:
+            points = await services.pos.expire_points(network_id, advance)
+            result = points | {"gifts": await services.pos.expire_gifts(network_id)}
+            await services.audit.record(entry(network_id, "job.expire", "network", network_id, after=result))
+            gift_cards = await services.gift_cards.expire(network_id)
+            return result | {
+                "gift_cards": gift_cards,
+                "device_holds": await services.device_charges.expire_holds(network_id),
+            }
+
+        # recorded in job_runs (its hour), so the scheduler does not repeat what cron ran (docs/scheduler.md)
+        return await services.scheduler.run_now(network_id, EXPIRE, None, "cli", work)
 
     result = run(settings_for(database_url), _network_job(network, "expiring", job))
     console.print(f"{result['points']} expired points of {result['members']} members posted to breakage")
@@ -193,7 +202,14 @@ def period_close(
     """Run the rule set's period_close rules for every member at the end of a month (tiers, points, coupons)."""
 
     async def job(services: Services, network_id: int, advance: Advance) -> dict[str, Any]:
-        return await services.period_close.run(network_id, month, advance)
+        closed = month_of(month, utc_today(services.clock))
+        return await services.scheduler.run_now(
+            network_id,
+            PERIOD_CLOSE,
+            closed.start.date(),
+            "cli",
+            lambda: services.period_close.run(network_id, closed.label, advance),
+        )
 
     result = run(settings_for(database_url), _network_job(network, "members", job))
     console.print(
@@ -216,7 +232,10 @@ def birthdays(
         raise typer.Exit(2) from None
 
     async def job(services: Services, network_id: int, advance: Advance) -> dict[str, Any]:
-        return await services.birthdays.grant(network_id, on, advance)
+        day = on or utc_today(services.clock)
+        return await services.scheduler.run_now(
+            network_id, BIRTHDAYS, day, "cli", lambda: services.birthdays.grant(network_id, day, advance)
+        )
 
     result = run(settings_for(database_url), _network_job(network, "birthdays", job))
     console.print(
@@ -241,7 +260,10 @@ def daily_reports(
 
     async def work(services: Services) -> dict[str, Any]:
         network_id = (await network_of(services, network)).id
-        return await services.daily_reports.send(network_id, on, again=again)
+        day = on or await services.reports.today(network_id, None) - timedelta(days=1)
+        return await services.scheduler.run_now(
+            network_id, DAILY_REPORTS, day, "cli", lambda: services.daily_reports.send(network_id, day, again=again)
+        )
 
     result = run(settings_for(database_url), work)
     console.print(f"{result['day']}: sent to {', '.join(result['sent']) or 'nobody'}")
@@ -431,6 +453,8 @@ app.add_typer(wallets_app, name="wallets")
 app.command("mqtt")(mqtt_command)
 app.add_typer(device_app, name="device")
 app.add_typer(devices_app, name="devices")
+app.command("worker")(worker)
+app.add_typer(schedules_app, name="schedules")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -28,9 +29,12 @@ from coalition.adapters.http.schemas import (
     TerminalBody,
 )
 from coalition.adapters.web.sessions import client_address
-from coalition.application.audit import entry
 from coalition.application.member_admin import MemberAdministration
+from coalition.application.period_close import month_of
+from coalition.application.scheduled_jobs import expire_all
+from coalition.application.scheduler import utc_today
 from coalition.domain.limits import MAX_LINES_CEILING, MAX_POINTS_CEILING
+from coalition.domain.schedules import BIRTHDAYS, DAILY_REPORTS, EXPIRE, PERIOD_CLOSE
 
 router = APIRouter(prefix="/v1/admin", tags=["Admin"], route_class=CheckedRoute)
 
@@ -168,7 +172,8 @@ class BirthdaysBody(BaseModel):
 
 @router.post("/jobs/birthdays", summary="Grant the birthday rules' bonuses to members born on the day (daily job)")
 async def birthdays(body: BirthdaysBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
-    return await svc.birthdays.grant(admin.id, body.date)
+    day = body.date or utc_today(svc.clock)  # recorded in job_runs: the scheduler does not run this day again
+    return await svc.scheduler.run_now(admin.id, BIRTHDAYS, day, "api", lambda: svc.birthdays.grant(admin.id, day))
 
 
 class DailyReportsBody(BaseModel):
@@ -182,7 +187,10 @@ class DailyReportsBody(BaseModel):
     summary="E-mail each partner with an address its day's report: totals, per outlet and cashier, every purchase",
 )
 async def daily_reports(body: DailyReportsBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
-    return await svc.daily_reports.send(admin.id, body.day, again=body.again)
+    day = body.day or await svc.reports.today(admin.id, None) - dt.timedelta(days=1)
+    return await svc.scheduler.run_now(
+        admin.id, DAILY_REPORTS, day, "api", lambda: svc.daily_reports.send(admin.id, day, again=body.again)
+    )
 
 
 class PeriodCloseBody(BaseModel):
@@ -192,7 +200,10 @@ class PeriodCloseBody(BaseModel):
 
 @router.post("/jobs/period-close", summary="Run the period_close rules for every member at the end of a month")
 async def period_close(body: PeriodCloseBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
-    return await svc.period_close.run(admin.id, body.month)
+    month = month_of(body.month, utc_today(svc.clock))  # a month that is not one is refused before any record
+    return await svc.scheduler.run_now(
+        admin.id, PERIOD_CLOSE, month.start.date(), "api", lambda: svc.period_close.run(admin.id, month.label)
+    )
 
 
 class BreakageBody(BaseModel):
@@ -241,11 +252,10 @@ async def set_points_breakage(body: PointsBreakageBody, svc: Svc, admin: Network
     "and release devices' holds past their expiry",
 )
 async def expire(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
-    points = await svc.pos.expire_points(admin.id)
-    result = {"points": points, "gifts": await svc.pos.expire_gifts(admin.id)}
-    await svc.audit.record(entry(admin.id, "job.expire", "network", admin.id, after=result))
-    gift_cards = await svc.gift_cards.expire(admin.id)  # audited as job.expire_gift_cards
-    return result | {"gift_cards": gift_cards, "device_holds": await svc.device_charges.expire_holds(admin.id)}
+    def work() -> Awaitable[dict[str, Any]]:  # gift cards audited as job.expire_gift_cards
+        return expire_all(svc.pos, svc.audit, svc.gift_cards, svc.device_charges, admin.id)
+
+    return await svc.scheduler.run_now(admin.id, EXPIRE, None, "api", work)
 
 
 @router.post("/console-users", status_code=201, summary="Create a login for the web console (/console)")

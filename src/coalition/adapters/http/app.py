@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI
@@ -26,18 +26,21 @@ from coalition.adapters.http import (
     pos_routes,
     problems,
     rules_routes,
+    schedule_routes,
     settlement_routes,
     wallet_routes,
 )
 from coalition.adapters.http.body_limits import BodyLimits
 from coalition.adapters.http.rate_limiting import RateLimitMiddleware
 from coalition.adapters.http.security_headers import AsgiApp, SecurityHeaders
+from coalition.adapters.jobs.host import run_loops
 from coalition.adapters.web import setup as web_pages
 from coalition.application.rate_limits import is_trusted_proxy, parse_trusted_proxies
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
 
 HEALTH_TIMEOUT_SECONDS = 3
+BACKGROUND_GRACE_SECONDS = 10
 
 
 class CoalitionApp(FastAPI):
@@ -59,6 +62,13 @@ class CoalitionApp(FastAPI):
         return SecurityHeaders(super().build_middleware_stack(), self.trusted_proxy)
 
 
+async def _stopped(background: asyncio.Task[None]) -> None:
+    """The loops end their current step and stop; one that takes longer than the grace is cancelled (its claims
+    end with their lease and are taken over)."""
+    with suppress(TimeoutError, asyncio.CancelledError):
+        await asyncio.wait_for(background, timeout=BACKGROUND_GRACE_SECONDS)
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,9 +77,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         # every full collection, which shows up as latency spikes under load.
         gc.collect()
         gc.freeze()
+        stop = asyncio.Event()
+        background = None
+        if app.state.services.settings.background:  # issue 16: the scheduler in every worker (database claims)
+            background = asyncio.create_task(run_loops(app.state.services, stop), name="coalition-background")
         try:
             yield
         finally:
+            stop.set()
+            if background is not None:
+                await _stopped(background)
             if services is None:
                 await app.state.services.close()
 
@@ -89,6 +106,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(rules_routes.router)
     app.include_router(settlement_routes.router)
     app.include_router(audit_routes.router)
+    app.include_router(schedule_routes.router)
     app.include_router(wallet_routes.router)
     app.include_router(wallet_routes.admin_router)
     app.include_router(gift_card_routes.pos_router)

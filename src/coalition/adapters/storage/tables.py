@@ -75,6 +75,7 @@ from coalition.adapters.storage.schema.purchases import (
     settlement_money_lines,
     settlement_statements,
 )
+from coalition.adapters.storage.schema.schedules import job_runs, job_schedules
 
 __all__ = [
     "MAX_INTEGER_COLUMN",
@@ -100,6 +101,8 @@ __all__ = [
     "gifts",
     "idempotency_keys",
     "identifiers",
+    "job_runs",
+    "job_schedules",
     "ledger_transactions",
     "lot_takes",
     "lots",

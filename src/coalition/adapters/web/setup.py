@@ -21,6 +21,7 @@ from coalition.adapters.web import (
     console_network,
     console_reports,
     console_rules,
+    console_schedules,
     console_settlement,
     console_staff,
     member,
@@ -78,6 +79,7 @@ PAGE_MODULES = (
     console_rules,
     console_settlement,
     console_audit,
+    console_schedules,
     member,
 )
 

@@ -1,0 +1,54 @@
+"""Scheduled jobs over HTTP (issue 16; docs/scheduler.md): the network's job schedules with their next and last
+runs, a schedule changed (enabled, time of day, interval, day of month), and the runs' history (admin key)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from pydantic import Field, StrictBool, StrictInt, StrictStr
+
+from coalition.adapters.http.clean_input import CheckedRoute
+from coalition.adapters.http.dependencies import NetworkAdmin, Svc
+from coalition.adapters.http.schemas import Body
+from coalition.domain.schedules import JOBS
+
+router = APIRouter(prefix="/v1/admin", tags=["Admin"], route_class=CheckedRoute)
+
+Job = Annotated[str, Path(max_length=32, description=f"one of {', '.join(JOBS)}")]
+
+
+class ScheduleBody(Body):
+    enabled: StrictBool | None = Field(default=None, description="false: the scheduler leaves this job to cron")
+    time: StrictStr | None = Field(
+        default=None, max_length=16, description="HH:MM in the network's time zone (daily jobs, period close)"
+    )
+    every_minutes: StrictInt | None = Field(default=None, description="expiry: every N minutes, 5 to 1440")
+    day_of_month: StrictInt | None = Field(default=None, description="period close: the day it runs, 1 to 28")
+
+
+@router.get("/schedules", summary="The jobs' schedules in the network's time zone, with their next and last runs")
+async def schedules(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.scheduler.schedules(admin.id)
+
+
+@router.get("/schedules/runs", summary="The jobs' runs, newest first: period, status, who ran it, error, result")
+async def runs(
+    svc: Svc,
+    admin: NetworkAdmin,
+    job: Annotated[StrictStr | None, Query(max_length=32)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    return {"runs": await svc.scheduler.runs(admin.id, job, limit)}
+
+
+@router.put("/schedules/{job}", summary="Enable or disable a job, or set when it runs")
+async def set_schedule(job: Job, body: ScheduleBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await svc.scheduler.set_schedule(
+        admin.id,
+        job,
+        enabled=body.enabled,
+        at=body.time,
+        every_minutes=body.every_minutes,
+        day_of_month=body.day_of_month,
+    )

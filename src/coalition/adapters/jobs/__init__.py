@@ -1,0 +1,1 @@
+"""Background work (issue 16): loops every server worker and `coalition worker` run (host.py)."""
