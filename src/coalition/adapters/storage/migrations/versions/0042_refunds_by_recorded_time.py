@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0042"
-down_revision = "0039"
+down_revision = "0041"
 branch_labels = None
 depends_on = None
 
