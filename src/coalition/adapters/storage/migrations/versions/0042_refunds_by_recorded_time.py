@@ -5,10 +5,10 @@ network across all time to find the day's refunds.
 As 0026 did for purchases: on PostgreSQL a BRIN index (`recorded_at` is the server's clock at insertion, so it
 follows the table's physical order, and a BRIN costs a refund almost nothing); SQLite has no BRIN and gets a B-tree.
 
-On this branch alone it follows 0039; at merge it is chained after 0041 (the outbox's 0040, the scheduler's 0041).
+Follows 0041 (job schedules).
 
 Revision ID: 0042
-Revises: 0039
+Revises: 0041
 """
 
 from __future__ import annotations
