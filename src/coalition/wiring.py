@@ -35,6 +35,7 @@ from coalition.application.breakage import BreakageService
 from coalition.application.cache import ACCESS_CHANGES
 from coalition.application.coupons import CouponService
 from coalition.application.daily_reports import DailyReports
+from coalition.application.device_access import DeviceGate
 from coalition.application.device_charges import DeviceChargeService
 from coalition.application.device_offline import OfflineUseService
 from coalition.application.device_points import DevicePointsCharges
@@ -107,6 +108,7 @@ class Services:
     gift_card_reports: GiftCardReports  # issue 14: the console's gift cards and their liability
     device_admin: DeviceAdmin  # issue 15: devices registered, listed, changed, revoked
     device_status: DeviceStatus  # issue 15: a device's configuration and heartbeat
+    device_gate: DeviceGate  # issue 15: what a device's key may do on the till's routes, and its MQTT topic
 
     async def close(self) -> None:
         await self.store.close()
@@ -199,4 +201,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         gift_cards=gift_cards,
         device_admin=DeviceAdmin(device_store.unit_of_work, clock),
         device_status=DeviceStatus(device_store, clock),
+        device_gate=DeviceGate(pos.unit_of_work, clock),
     )
