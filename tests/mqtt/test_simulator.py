@@ -10,6 +10,7 @@ from coalition.adapters.http.app import create_app
 from coalition.adapters.mqtt.device_client import HttpDeviceClient, Reply
 from coalition.adapters.mqtt.simulator import Machine, Report, Simulator
 from tests.mqtt.conftest import Bridged
+from tests.http.device_charge_support import add_device
 from tests.support import client, enrol, make_network
 
 pytestmark = pytest.mark.anyio
@@ -25,8 +26,9 @@ def recorder() -> tuple[list[tuple[str, Reply]], Report]:
 async def test_a_turnstile_over_mqtt_starts_and_ends_visits(bridged: Bridged) -> None:
     async with client(bridged.services) as http:
         await enrol(http, bridged.network.shop_key, CARD)
+    gate = await add_device(bridged.services, bridged.network.ref, "Gate", "turnstile", {"per_use": "0.00"})
     seen, report = recorder()
-    async with bridged.device(bridged.network.shop_key) as device:
+    async with bridged.device(gate.key, str(gate.id)) as device:
         machine = Machine("turnstile", CARD, wait_seconds=0)
         assert await Simulator(device, machine, report).run(2) == 2
     assert [(operation, reply.status) for operation, reply in seen] == [
@@ -59,7 +61,7 @@ async def test_the_same_machine_over_http_and_a_refusal_stops_a_customer(service
 
 @pytest.mark.parametrize("kind", ["vending", "arcade", "dispenser", "timed_table", "kiosk"])
 async def test_a_refused_machine_stops_with_that_customer_and_shows_why(bridged: Bridged, kind: str) -> None:
-    """A till's key is no device's: today the device routes are not there (404); once they are, they refuse it."""
+    """A till's key is no device's: refused on a device's topic (403)."""
     seen, report = recorder()
     async with bridged.device(bridged.network.shop_key) as device:
         assert await Simulator(device, Machine(kind, CARD, wait_seconds=0), report).run(2) == 0
