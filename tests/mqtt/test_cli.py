@@ -20,8 +20,8 @@ from coalition.adapters.mqtt.bridge import Bridge, HttpForward
 from coalition.adapters.mqtt.device_client import MqttDeviceClient, Reply
 from coalition.settings import Settings
 from coalition.wiring import build_services
-from tests.mqtt.conftest import BROKER_HOST, BROKER_PORT, free_port, require_broker, start_bridge, unique_code
 from tests.http.device_charge_support import add_device
+from tests.mqtt.conftest import BROKER_HOST, BROKER_PORT, free_port, require_broker, start_bridge, unique_code
 from tests.support import client, enrol, make_network
 
 CARD = "7700-0003"
@@ -42,6 +42,9 @@ def test_the_simulator_refuses_mqtt_without_its_topic() -> None:
     assert result.exit_code == 2
     result = CliRunner().invoke(app, ["device", "simulate", "--kind", "toaster", "--key", "k", "--card", "c"])
     assert result.exit_code == 2
+    offline_gate = ["device", "simulate", "--kind", "turnstile", "--key", "k", "--card", "c", "--offline-for", "2"]
+    result = CliRunner().invoke(app, offline_gate)  # a turnstile sells nothing to upload later
+    assert result.exit_code == 2 and "offline-for" in result.output
 
 
 async def _network(database_url: str, code: str) -> dict[str, tuple[str, str]]:
