@@ -49,13 +49,14 @@ async def test_a_vending_machine_outside_its_hours_buys_nothing_on_the_purchase_
         assert bought.status_code == 201, bought.text
 
 
+KINDS = {"arcade": {"per_use": "2.00"}, "turnstile": {"per_use": "0.00"}, "kiosk": {}}
+
+
 async def test_each_kind_makes_only_its_own_writes(park) -> None:
     services, _clock = park
     async with client(services) as http:
         net, _keys, _ = await park_with_wallet(services, http)
-        arcade = await add_device(services, net, "Racer", "arcade", {"per_use": "2.00"})
-        gate = await add_device(services, net, "Gate", "turnstile", {"per_use": "0.00"})
-        kiosk = await add_device(services, net, "Kiosk", "kiosk", {})
+        arcade, gate, kiosk = [await add_device(services, net, f"Test {kind}", kind, KINDS[kind]) for kind in KINDS]
         before = await table_counts(services)
         topped = await _post(http, arcade.key, "/v1/wallets/top-ups", {"customer": CARD, "amount": "5.00"})
         assert_problem(topped, 403, "forbidden", "device")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi.responses import JSONResponse
 
 from coalition.adapters.http.actors import act_for_request, key_fingerprint
 from coalition.adapters.http.body_limits import NETWORK_ADMIN_STATE, TERMINAL_STATE, bearer_token
@@ -17,6 +19,7 @@ from coalition.application.admin import NetworkRef
 from coalition.application.commands import fingerprint
 from coalition.application.device_access import TillOperation
 from coalition.application.ports import TerminalContext
+from coalition.application.pos_results import CommandResult
 from coalition.domain.errors import InvalidInput
 from coalition.wiring import Services
 
@@ -56,6 +59,23 @@ def terminal_doc() -> dict[str, Any]:
 def pos_write_doc() -> dict[str, Any]:
     """A route's `openapi_extra` when it depends on `pos_write`: Authorization and Idempotency-Key."""
     return {"parameters": [copy.deepcopy(AUTHORIZATION_PARAMETER), copy.deepcopy(IDEMPOTENCY_KEY_PARAMETER)]}
+
+
+def till_write(
+    router: APIRouter, path: str, model: type[Any], summary: str, status_code: int = 200
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The decorator of a till's (or a device's) write: POST, its answer's model, Authorization and Idempotency-Key
+    documented (the route depends on `pos_write`)."""
+    return router.post(
+        path, status_code=status_code, response_model=model, summary=summary, openapi_extra=pos_write_doc()
+    )
+
+
+def answer(result: CommandResult[Any]) -> JSONResponse:
+    """A command's answer: the JSON written once from its typed result (pos_answers) and stored for replays, or
+    the stored JSON of a replay; the route's `response_model` documents it."""
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else None
+    return JSONResponse(result.body, status_code=result.status_code, headers=headers)
 
 
 def _header(request: Request, name: bytes) -> str | None:
