@@ -45,8 +45,16 @@ async def test_a_vending_machine_outside_its_hours_buys_nothing_on_the_purchase_
         assert member.status_code == 200, member.text  # a read: any active device, open or not
 
         clock.moment += timedelta(hours=10)  # 19:00: open
-        bought = await _post(http, vending.key, "/v1/purchases", _purchase())
+        sale, key = _purchase(), new_key()
+        bought = await http.post("/v1/purchases", json=sale, headers=auth(vending.key, key))
         assert bought.status_code == 201, bought.text
+
+        clock.moment += timedelta(hours=4, minutes=30)  # 23:30: closed again; the answer it lost replays
+        again = await http.post("/v1/purchases", json=sale, headers=auth(vending.key, key))
+        assert (again.status_code, again.headers.get("Idempotent-Replayed"), again.json()) == (
+            201, "true", bought.json()
+        )  # fmt: skip
+        assert_problem(await _post(http, vending.key, "/v1/purchases", _purchase()), 409, "device-closed", "device")
 
 
 KINDS = {"arcade": {"per_use": "2.00"}, "turnstile": {"per_use": "0.00"}, "kiosk": {}}

@@ -24,11 +24,11 @@ from typing import Protocol
 from coalition.application.commands import zone_named
 from coalition.application.device_prices import is_open
 from coalition.application.device_status import device_of_key
-from coalition.application.ports import Clock, TerminalContext
+from coalition.application.ports import Clock, StoredResponse, TerminalContext
 from coalition.application.pos_ports.device_charges import DeviceRow
 from coalition.domain.device_charges import DeviceClosed
 from coalition.domain.devices import DeviceKind
-from coalition.domain.errors import Forbidden
+from coalition.domain.errors import DomainError, Forbidden
 
 
 class TillOperation(StrEnum):
@@ -92,6 +92,7 @@ def parse_device_topic(topic: str) -> tuple[str, str]:
 
 class DeviceRows(Protocol):
     async def device_of_terminal(self, terminal_id: int) -> DeviceRow | None: ...
+    async def stored_response(self, terminal_id: int, key: str) -> StoredResponse | None: ...
 
 
 class DeviceGate:
@@ -99,23 +100,32 @@ class DeviceGate:
         self._unit_of_work = unit_of_work
         self._clock = clock
 
-    def needed(self, ctx: TerminalContext, topic: str | None) -> bool:
-        """Whether `check` has anything to do: a till's key, not through the bridge, is let by without a call."""
-        return ctx.device_id is not None or topic is not None
-
-    async def check(self, ctx: TerminalContext, operation: TillOperation, topic: str | None = None) -> None:
-        """Refuse what this device may not do now (see the module's docstring)."""
+    async def check(
+        self,
+        ctx: TerminalContext,
+        operation: TillOperation,
+        topic: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """Refuse what this device may not do now (see the module's docstring). A write it made before under the
+        same Idempotency-Key goes on to replay its stored answer, as on the device routes: a machine that lost the
+        answer at closing time still learns what it did."""
         if topic is None and operation is TillOperation.DEVICE:
             return  # the device routes check their device themselves
         if ctx.device_id is None:  # a till's key on a device's topic
             raise Forbidden("this key is a till's, not a device's: a topic is a device's", field="topic")
         async with self._unit_of_work() as uow:
             device = device_of_key(await uow.device_of_terminal(ctx.terminal_id))
-        if topic is not None:
-            network, device_id = parse_device_topic(topic)
-            if (network, device_id) != (device.network_code, str(device.id)):
-                raise Forbidden("this key is not the device of the topic it came on", field="topic")
-        if operation in (TillOperation.READ, TillOperation.DEVICE):
-            return
-        require_kind(device, operation)
-        require_open(device, ctx, self._clock.now())
+            if topic is not None:
+                network, device_id = parse_device_topic(topic)
+                if (network, device_id) != (device.network_code, str(device.id)):
+                    raise Forbidden("this key is not the device of the topic it came on", field="topic")
+            if operation in (TillOperation.READ, TillOperation.DEVICE):
+                return
+            try:
+                require_kind(device, operation)
+                require_open(device, ctx, self._clock.now())
+            except DomainError:
+                if idempotency_key and await uow.stored_response(ctx.terminal_id, idempotency_key) is not None:
+                    return
+                raise

@@ -102,7 +102,7 @@ async def _terminal_of(request: Request) -> TerminalContext:
         ctx = await svc.pos.authenticate(bearer_token(_header(request, b"authorization")))
     topic = _header(request, DEVICE_TOPIC_HEADER)
     if ctx.device_id is not None or topic is not None:  # a till's key: no further cost
-        await svc.device_gate.check(ctx, till_operation(request), topic)
+        await svc.device_gate.check(ctx, till_operation(request), topic, _header(request, b"idempotency-key"))
     return ctx
 
 
