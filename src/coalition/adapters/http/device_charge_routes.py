@@ -13,14 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from coalition.adapters.http.clean_input import CheckedRoute
-from coalition.adapters.http.dependencies import (
-    PosWriteOf,
-    Svc,
-    Terminal,
-    answer,
-    terminal_doc,
-    till_write,
-)
+from coalition.adapters.http.dependencies import PosWriteOf, Svc, Terminal, answer, terminal_doc, till_write
 from coalition.adapters.http.schemas import Amount, Body
 from coalition.adapters.http.wallet_routes import ToppedUpAnswer
 from coalition.application.device_charges import ChargeInput, HoldInput, SessionInput
