@@ -97,6 +97,7 @@ class Services:
     device_charges: DeviceChargeService  # issue 15: devices charge the card (holds, captures, sessions)
     device_offline: OfflineUseService  # issue 15: the uses a device sold offline, uploaded later
     device_points: DevicePointsCharges  # issue 15: a device's use paid with points, as a purchase
+    device_gate: DeviceGate  # issue 15: what a device's key may do on the till's routes, and its MQTT topic
     member_page: MemberPage
     member_gift_cards: MemberGiftCards  # issue 14: the gift cards a member keeps on /me
     web_terminal: WebTerminal
@@ -108,7 +109,6 @@ class Services:
     gift_card_reports: GiftCardReports  # issue 14: the console's gift cards and their liability
     device_admin: DeviceAdmin  # issue 15: devices registered, listed, changed, revoked
     device_status: DeviceStatus  # issue 15: a device's configuration and heartbeat
-    device_gate: DeviceGate  # issue 15: what a device's key may do on the till's routes, and its MQTT topic
 
     async def close(self) -> None:
         await self.store.close()
@@ -186,6 +186,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         device_charges=device_charges,
         device_offline=OfflineUseService(pos, device_uses, device_charges, rules.in_force_at),
         device_points=DevicePointsCharges(device_charges, pos.purchases),
+        device_gate=DeviceGate(pos.unit_of_work, clock),
         member_page=member_page,
         member_gift_cards=MemberGiftCards(SqlMemberGiftCardsStore(engine).unit_of_work, gift_cards, clock),
         web_terminal=web_terminal,
@@ -201,5 +202,4 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         gift_cards=gift_cards,
         device_admin=DeviceAdmin(device_store.unit_of_work, clock),
         device_status=DeviceStatus(device_store, clock),
-        device_gate=DeviceGate(pos.unit_of_work, clock),
     )
