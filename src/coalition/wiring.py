@@ -37,6 +37,7 @@ from coalition.application.breakage import BreakageService
 from coalition.application.cache import ACCESS_CHANGES
 from coalition.application.coupons import CouponService
 from coalition.application.daily_reports import DailyReports
+from coalition.application.device_access import DeviceGate
 from coalition.application.device_charges import DeviceChargeService
 from coalition.application.device_offline import OfflineUseService
 from coalition.application.device_points import DevicePointsCharges
@@ -100,6 +101,7 @@ class Services:
     device_charges: DeviceChargeService  # issue 15: devices charge the card (holds, captures, sessions)
     device_offline: OfflineUseService  # issue 15: the uses a device sold offline, uploaded later
     device_points: DevicePointsCharges  # issue 15: a device's use paid with points, as a purchase
+    device_gate: DeviceGate  # issue 15: what a device's key may do on the till's routes, and its MQTT topic
     member_page: MemberPage
     member_gift_cards: MemberGiftCards  # issue 14: the gift cards a member keeps on /me
     web_terminal: WebTerminal
@@ -195,6 +197,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         device_charges=device_charges,
         device_offline=OfflineUseService(pos, device_uses, device_charges, rules.in_force_at),
         device_points=DevicePointsCharges(device_charges, pos.purchases),
+        device_gate=DeviceGate(pos.unit_of_work, clock),
         member_page=member_page,
         member_gift_cards=MemberGiftCards(SqlMemberGiftCardsStore(engine).unit_of_work, gift_cards, clock),
         web_terminal=web_terminal,

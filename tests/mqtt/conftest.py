@@ -21,6 +21,7 @@ from coalition.adapters.http.app import create_app
 from coalition.adapters.mqtt.bridge import Bridge, HttpForward
 from coalition.adapters.mqtt.device_client import MqttDeviceClient
 from coalition.wiring import Services
+from tests.http.device_charge_support import Device, add_device
 from tests.support import Network, make_network
 
 BROKER_HOST = os.environ.get("COALITION_TEST_MQTT_HOST", "127.0.0.1")
@@ -53,9 +54,12 @@ class Bridged:
     services: Services
     network: Network
     bridge: Bridge
+    kiosk: Device  # always open: it tops up, enrols, reports uses and reads (docs/devices.md)
 
-    def device(self, key: str | None, device: str = "d1", **options: float) -> MqttDeviceClient:
-        return MqttDeviceClient(self.network.ref.code, device, key, BROKER_HOST, BROKER_PORT, **options)  # type: ignore[arg-type]
+    def device(self, key: str | None, device: str | None = None, **options: float) -> MqttDeviceClient:
+        """A device on the broker; its topic names `device` (by default the kiosk: the key must be the topic's)."""
+        topic_device = device if device is not None else str(self.kiosk.id)
+        return MqttDeviceClient(self.network.ref.code, topic_device, key, BROKER_HOST, BROKER_PORT, **options)  # type: ignore[arg-type]
 
 
 async def start_bridge(bridge: Bridge) -> asyncio.Task[None]:
@@ -68,11 +72,12 @@ async def start_bridge(bridge: Bridge) -> asyncio.Task[None]:
 async def bridged(services: Services) -> AsyncIterator[Bridged]:
     require_broker()
     network = await make_network(services, unique_code())
+    kiosk = await add_device(services, network.ref, "Kiosk", "kiosk", {})
     forward = HttpForward.in_process(create_app(services=services))
     bridge = Bridge(forward, BROKER_HOST, BROKER_PORT, network=network.ref.code)
     task = await start_bridge(bridge)
     try:
-        yield Bridged(services, network, bridge)
+        yield Bridged(services, network, bridge, kiosk)
     finally:
         bridge.stop()
         await asyncio.wait_for(task, 40)

@@ -42,7 +42,7 @@ def assert_problem(reply, status: int, code: str, field: str | None = None) -> N
 
 async def test_a_top_up_delivered_twice_is_booked_once_and_answered_alike(bridged: Bridged) -> None:
     await enrolled(bridged)
-    async with bridged.device(bridged.network.shop_key) as device:
+    async with bridged.device(bridged.kiosk.key) as device:
         message_id = new_key()
         first = await device.call("wallet-top-up", {"customer": CARD, "amount": "100.00"}, message_id=message_id)
         assert first.status == 201, first
@@ -67,7 +67,7 @@ async def test_a_top_up_delivered_twice_is_booked_once_and_answered_alike(bridge
 async def test_the_same_message_published_twice_at_once_is_booked_once(bridged: Bridged) -> None:
     """What the broker does on a QoS 1 redelivery: the same bytes again, while the first may still be in hand."""
     await enrolled(bridged)
-    async with bridged.device(bridged.network.shop_key) as device:
+    async with bridged.device(bridged.kiosk.key) as device:
         message_id = new_key()
         payload = device.message(message_id, {"customer": CARD, "amount": "30.00"})
         await asyncio.gather(
@@ -87,16 +87,16 @@ async def test_the_same_message_published_twice_at_once_is_booked_once(bridged: 
 
 
 def device_topic(bridged: Bridged, operation: str) -> str:
-    return f"coalition/{bridged.network.ref.code}/devices/d1/req/{operation}"
+    return f"coalition/{bridged.network.ref.code}/devices/{bridged.kiosk.id}/req/{operation}"
 
 
 async def test_a_device_use_over_mqtt_answers_as_over_http_and_counts_once(bridged: Bridged) -> None:
     await enrolled(bridged)
-    async with bridged.device(bridged.network.cafe_key) as device:
+    async with bridged.device(bridged.kiosk.key) as device:
         message_id = new_key()
         used = await device.call("use", {"customer": CARD}, message_id=message_id)
         assert used.status == 201, used
-        assert used.body["device"] == "Cafe till"
+        assert used.body["device"] == "Kiosk machine"
         again = await device.call("use", {"customer": CARD}, message_id=message_id)
         assert (again.status, again.body, again.replayed) == (201, used.body, True)
         async with bridged.services.engine.connect() as connection:
@@ -119,7 +119,7 @@ async def test_a_wrong_or_missing_key_is_the_http_layers_401(bridged: Bridged) -
 
 async def test_bad_input_is_the_http_layers_problem_naming_the_field(bridged: Bridged) -> None:
     await enrolled(bridged)
-    async with bridged.device(bridged.network.shop_key) as device:
+    async with bridged.device(bridged.kiosk.key) as device:
         assert_problem(await device.call("use", {}), 422, "invalid-input", "customer")
         nul = await device.call("wallet-top-up", {"customer": "7700\u00000001", "amount": "1.00"})
         assert nul.status == 422 and nul.body["field"] == "customer", nul
@@ -130,7 +130,7 @@ async def test_bad_input_is_the_http_layers_problem_naming_the_field(bridged: Br
 
 
 async def test_malformed_messages_are_answered_naming_the_field(bridged: Bridged) -> None:
-    async with bridged.device(bridged.network.shop_key) as device:
+    async with bridged.device(bridged.kiosk.key) as device:
         not_json = await device.send_unanswerable("use", b"{not json")
         assert_problem(not_json, 400, "malformed-message", "payload")
         assert (not_json.operation, not_json.id) == ("error", None)
@@ -149,7 +149,7 @@ async def test_malformed_messages_are_answered_naming_the_field(bridged: Bridged
         spaced_id = await device.send_unanswerable("use", json.dumps({"id": "a b"}))
         assert_problem(spaced_id, 422, "invalid-input", "id")
 
-        key = bridged.network.shop_key
+        key = bridged.kiosk.key
         unknown_op = await device.send("teleport", json.dumps({"id": "m1", "key": key}), "m1")
         assert_problem(unknown_op, 422, "invalid-input", "operation")
         assert unknown_op.operation == "teleport"
@@ -179,7 +179,7 @@ async def test_malformed_messages_are_answered_naming_the_field(bridged: Bridged
 
 
 async def test_the_bridge_answers_only_its_network_and_leaves_other_topics_alone(bridged: Bridged) -> None:
-    async with bridged.device(bridged.network.shop_key) as device:
+    async with bridged.device(bridged.kiosk.key) as device:
         device.network = "some-other-network"
         device.timeout_seconds, device.attempts = 0.5, 1
         with pytest.raises(TimeoutError):
@@ -190,7 +190,7 @@ async def test_a_retained_request_is_carried_out_live_and_never_again_by_a_later
     """The broker hands a retained message to every later subscriber, at any time: a bridge that subscribes later
     (a restart) ignores it instead of answering a request the device gave up on long ago."""
     await enrolled(bridged)
-    async with bridged.device(bridged.network.shop_key) as device:
+    async with bridged.device(bridged.kiosk.key) as device:
         topic = device_topic(bridged, "wallet-top-up")
         payload = device.message("retained-1", {"customer": CARD, "amount": "10.00"})
         await device.client.publish(topic, payload, qos=1, retain=True)

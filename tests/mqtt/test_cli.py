@@ -20,6 +20,7 @@ from coalition.adapters.mqtt.bridge import Bridge, HttpForward
 from coalition.adapters.mqtt.device_client import MqttDeviceClient, Reply
 from coalition.settings import Settings
 from coalition.wiring import build_services
+from tests.http.device_charge_support import add_device
 from tests.mqtt.conftest import BROKER_HOST, BROKER_PORT, free_port, require_broker, start_bridge, unique_code
 from tests.support import client, enrol, make_network
 
@@ -41,9 +42,13 @@ def test_the_simulator_refuses_mqtt_without_its_topic() -> None:
     assert result.exit_code == 2
     result = CliRunner().invoke(app, ["device", "simulate", "--kind", "toaster", "--key", "k", "--card", "c"])
     assert result.exit_code == 2
+    offline_gate = ["device", "simulate", "--kind", "turnstile", "--key", "k", "--card", "c", "--offline-for", "2"]
+    result = CliRunner().invoke(app, offline_gate)  # a turnstile sells nothing to upload later
+    assert result.exit_code == 2 and "offline-for" in result.output
 
 
-async def _network(database_url: str, code: str) -> str:
+async def _network(database_url: str, code: str) -> dict[str, tuple[str, str]]:
+    """The network with a turnstile and a kiosk: each one's (device id, key), the topic naming the id."""
     services = build_services(
         Settings(database_url=database_url, operator_token="operator-secret", public_url="http://testserver")
     )
@@ -51,7 +56,9 @@ async def _network(database_url: str, code: str) -> str:
         network = await make_network(services, code)
         async with client(services) as http:
             await enrol(http, network.shop_key, CARD)
-        return network.shop_key
+        gate = await add_device(services, network.ref, "Gate", "turnstile", {"per_use": "0.00"})
+        kiosk = await add_device(services, network.ref, "Kiosk", "kiosk", {})
+        return {"gate": (str(gate.id), gate.key), "kiosk": (str(kiosk.id), kiosk.key)}
     finally:
         await services.close()
 
@@ -59,7 +66,7 @@ async def _network(database_url: str, code: str) -> str:
 def test_coalition_mqtt_bridges_a_simulated_turnstile_and_stops_on_sigterm(sqlite_database_url: str) -> None:
     require_broker()
     code = unique_code()
-    key = asyncio.run(_network(sqlite_database_url, code))
+    gate, key = asyncio.run(_network(sqlite_database_url, code))["gate"]
     command = [
         sys.executable,
         "-m",
@@ -84,7 +91,7 @@ def test_coalition_mqtt_bridges_a_simulated_turnstile_and_stops_on_sigterm(sqlit
             "--network",
             code,
             "--device",
-            "gate",
+            gate,
             "--key",
             key,
             "--card",
@@ -115,7 +122,7 @@ def test_the_bridge_to_a_running_server_charges_once(sqlite_database_url: str) -
     """--server URL: the messages go over real HTTP to `coalition serve`, headers and all."""
     require_broker()
     code, port = unique_code(), free_port()
-    key = asyncio.run(_network(sqlite_database_url, code))
+    kiosk = asyncio.run(_network(sqlite_database_url, code))["kiosk"]
     serve = [sys.executable, "-m", "coalition.adapters.cli.main", "serve", "--port", str(port)]
     env = os.environ | {"COALITION_DATABASE_URL": sqlite_database_url}
     server = subprocess.Popen(serve, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
@@ -127,7 +134,7 @@ def test_the_bridge_to_a_running_server_charges_once(sqlite_database_url: str) -
                 break
             except OSError:
                 time.sleep(0.1)
-        replies = asyncio.run(_top_up_twice(code, key, f"http://127.0.0.1:{port}"))
+        replies = asyncio.run(_top_up_twice(code, kiosk, f"http://127.0.0.1:{port}"))
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
@@ -136,12 +143,12 @@ def test_the_bridge_to_a_running_server_charges_once(sqlite_database_url: str) -
     assert wallet.body["balance"] == "25.00"
 
 
-async def _top_up_twice(code: str, key: str, url: str) -> list[Reply]:
+async def _top_up_twice(code: str, kiosk: tuple[str, str], url: str) -> list[Reply]:
     forward = HttpForward.to_server(url)
     bridge = Bridge(forward, BROKER_HOST, BROKER_PORT, network=code)
     task = await start_bridge(bridge)
     try:
-        async with MqttDeviceClient(code, "kiosk", key, BROKER_HOST, BROKER_PORT) as device:
+        async with MqttDeviceClient(code, kiosk[0], kiosk[1], BROKER_HOST, BROKER_PORT) as device:
             body = {"customer": CARD, "amount": "25.00"}
             first = await device.call("wallet-top-up", body, message_id="top-up-1")
             again = await device.call("wallet-top-up", body, message_id="top-up-1")

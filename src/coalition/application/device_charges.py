@@ -17,8 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from coalition.application import wallets_pos
-from coalition.application.commands import customer_candidates, member_not_found, require_usable_card, zone_named
-from coalition.application.device_prices import DevicePrices, is_open, parse_prices, price_of
+from coalition.application.commands import customer_candidates, member_not_found, require_usable_card
+from coalition.application.device_access import require_open
+from coalition.application.device_prices import DevicePrices, parse_prices, price_of
+from coalition.application.device_status import device_of_key
 from coalition.application.devices import DeviceUseService
 from coalition.application.members_pos import usable_member_locked
 from coalition.application.ports import MemberRef, PosUnitOfWork, TerminalContext
@@ -28,7 +30,6 @@ from coalition.application.pos_results import CommandResult
 from coalition.application.tenders import start_of_local_day
 from coalition.domain.device_charges import (
     MAX_SESSION_MINUTES,
-    DeviceClosed,
     HeldMoney,
     HoldKind,
     HoldStatus,
@@ -62,10 +63,6 @@ class Ready:
     prices: DevicePrices
 
 
-def not_a_device() -> Forbidden:
-    return Forbidden("this terminal key is not a device's: use a device's own key", field="authorization")
-
-
 def _money(amount_minor: int | None, currency: str) -> str | None:
     return None if amount_minor is None else format_minor(amount_minor, currency)
 
@@ -78,18 +75,12 @@ class DeviceChargeService:
     # --- what every operation checks ------------------------------------------------------------------------
 
     async def device_of(self, uow: PosUnitOfWork, ctx: TerminalContext) -> DeviceRow:
-        device = await uow.device_of_terminal(ctx.terminal_id)
-        if device is None:
-            raise not_a_device()
-        if not device.active:
-            raise Forbidden("the device is deactivated", field="authorization")
-        return device
+        return device_of_key(await uow.device_of_terminal(ctx.terminal_id))
 
     async def _ready(self, uow: PosUnitOfWork, ctx: TerminalContext, now: datetime) -> Ready:
         """The device, open now by its hours, where the matrix lets its outlet take wallet money (`spend`)."""
         device = await self.device_of(uow, ctx)
-        if not is_open(device.opening_hours, now.astimezone(zone_named(ctx.timezone))):
-            raise DeviceClosed(f"'{ctx.outlet_name}' is closed now (its opening hours)", field="device")
+        require_open(device, ctx, now)
         pc = await self.pos.program_context(uow, ctx.network_id)
         currency = pc.program.currency
         matrix = await self.pos.matrix(uow, ctx.network_id)
@@ -493,9 +484,7 @@ class DeviceChargeService:
             device = await self.device_of(uow, ctx)
             if device.kind != "kiosk":
                 raise Forbidden("only a kiosk tops a card up", field="authorization")
-            now = self.pos.clock.now()
-            if not is_open(device.opening_hours, now.astimezone(zone_named(ctx.timezone))):
-                raise DeviceClosed(f"'{ctx.outlet_name}' is closed now (its opening hours)", field="device")
+            require_open(device, ctx, self.pos.clock.now())
         result: CommandResult[Any] = await wallets_pos.top_up(
             self.pos, ctx, wallets_pos.TopUpInput(customer, amount), key, request_hash
         )

@@ -19,8 +19,9 @@ from typing import Any
 
 from coalition.application import wallets_pos
 from coalition.application.commands import DuplicateKey, customer_candidates, replay
-from coalition.application.device_charges import DeviceChargeService, not_a_device
+from coalition.application.device_charges import DeviceChargeService
 from coalition.application.device_prices import DevicePrices, parse_prices, price_of
+from coalition.application.device_status import device_of_key
 from coalition.application.devices import DeviceUseService
 from coalition.application.members_pos import usable_member_locked
 from coalition.application.ports import MemberRef, PosUnitOfWork, StoredResponse, TerminalContext
@@ -31,7 +32,7 @@ from coalition.application.pos_results import CommandResult
 from coalition.application.tenders import start_of_local_day
 from coalition.domain.device_charges import MAX_SESSION_MINUTES
 from coalition.domain.device_offline import over_offline_limit, payment, plan_offline_charge, use_moment
-from coalition.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, MemberNotFound
+from coalition.domain.errors import Conflict, DomainError, InvalidInput, MemberNotFound
 from coalition.domain.money import format_minor
 from coalition.domain.permissions import Operation
 from coalition.domain.rules.engine import CompiledRuleSet
@@ -142,11 +143,7 @@ class OfflineUseService:
 
     async def _uploader(self, ctx: TerminalContext) -> Uploader:
         async with self.pos.unit_of_work() as uow:
-            device = await uow.device_of_terminal(ctx.terminal_id)
-            if device is None:
-                raise not_a_device()
-            if not device.active:
-                raise Forbidden("the device is deactivated", field="authorization")
+            device = device_of_key(await uow.device_of_terminal(ctx.terminal_id))
             pc = await self.pos.program_context(uow, ctx.network_id)
             currency = pc.program.currency
             matrix = await self.pos.matrix(uow, ctx.network_id)

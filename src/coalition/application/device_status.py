@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from coalition.application.devices_admin import DeviceRecord, DeviceView
 from coalition.application.ports import Clock, TerminalContext
@@ -21,6 +21,24 @@ from coalition.domain.input_text import has_control_character
 MAX_STATUS_BYTES = 2048
 MAX_STATUS_DEPTH = 3
 MAX_ERROR_CHARS = 200  # the column's width
+
+
+class _Device(Protocol):
+    @property
+    def active(self) -> bool: ...
+
+
+D = TypeVar("D", bound=_Device)
+
+
+def device_of_key(found: D | None) -> D:
+    """The device a terminal key belongs to, as its caller read it (the charges' row or the registry's record):
+    a till's key (no device) or a deactivated device's is refused (403), on every route a device has."""
+    if found is None:
+        raise Forbidden("this key is a till's, not a device's: use the device's own key", field="authorization")
+    if not found.active:
+        raise Forbidden("this device is deactivated", field="authorization")
+    return found
 
 
 class DeviceStatusStore(Protocol):
@@ -85,12 +103,7 @@ class DeviceStatus:
 
     async def device_of(self, ctx: TerminalContext) -> DeviceRecord:
         """The device the request's terminal key belongs to; a till's key is refused (403)."""
-        device = await self.store.device_of_terminal(ctx.terminal_id)
-        if device is None:
-            raise Forbidden("this key is a till's, not a device's: use the device's own key", field="authorization")
-        if not device.active:
-            raise Forbidden("this device is deactivated", field="authorization")
-        return device
+        return device_of_key(await self.store.device_of_terminal(ctx.terminal_id))
 
     async def me(self, ctx: TerminalContext) -> dict[str, Any]:
         """What the device needs to run: its kind, outlet, prices, hours and limits, and whether it is open now."""

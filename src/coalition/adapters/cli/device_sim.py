@@ -38,6 +38,14 @@ def simulate(
     crash_after_hold: Annotated[
         bool, typer.Option("--crash-after-hold", help="hold money, then stop as if the power went (no capture)")
     ] = False,
+    offline_for: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=10_000,
+            help="serve the first N customers offline (vending, arcade, dispenser, timed_table), then upload them",
+        ),
+    ] = 0,
     server: Annotated[str, typer.Option(help="the API (--via http)")] = DEFAULT_SERVER,
     broker: BrokerOption = DEFAULT_BROKER,
     timeout: Annotated[float, typer.Option(min=0.1, help="seconds to wait for an answer before sending again")] = 10,
@@ -47,8 +55,8 @@ def simulate(
     ] = None,
 ) -> None:
     """Behave like the machine, printing each answer; exit 1 when a customer was refused."""
-    from coalition.adapters.mqtt.device_client import DeviceClient, HttpDeviceClient, MqttDeviceClient, Reply
-    from coalition.adapters.mqtt.simulator import KINDS, Machine, Simulator
+    from coalition.adapters.mqtt.device_client import HttpDeviceClient, MqttDeviceClient, Reply
+    from coalition.adapters.mqtt.simulator import ACCEPTED, KINDS, OFFLINE_KINDS, Machine, Simulator
 
     if kind not in KINDS:
         errors.print(f"[red]error (kind):[/red] one of {', '.join(KINDS)}")
@@ -59,7 +67,10 @@ def simulate(
     if via == "mqtt" and not (network and device):
         errors.print("[red]error (network):[/red] --via mqtt needs --network and --device (they make the topic)")
         raise typer.Exit(2)
-    machine = Machine(kind, card, product, amount, minutes, wait, crash_after_hold)
+    if offline_for and kind not in OFFLINE_KINDS:
+        errors.print(f"[red]error (offline-for):[/red] only {', '.join(OFFLINE_KINDS)} sell offline")
+        raise typer.Exit(2)
+    machine = Machine(kind, card, product, amount, minutes, wait, crash_after_hold, offline_for)
 
     def report(operation: str, reply: Reply) -> None:
         line = {"operation": operation, "id": reply.id, "status": reply.status, "body": reply.body}
@@ -67,18 +78,30 @@ def simulate(
             line["replayed"] = True
         print(json.dumps(line, ensure_ascii=False), flush=True)  # one JSON line per answer
 
+    def summary(simulator: Simulator) -> None:
+        if not offline_for:
+            return
+        results = [str(use.get("result")) for use in simulator.uploaded]
+        counted = ", ".join(f"{results.count(name)} {name}" for name in (*ACCEPTED, "refused"))
+        left = f"; {len(simulator.offline)} not uploaded" if simulator.offline else ""
+        errors.print(f"offline uses uploaded: {len(results)} ({counted}){left}")
+
     async def main() -> int:
-        client: DeviceClient
+        opened: MqttDeviceClient | HttpDeviceClient
         if via == "mqtt":
             host, port = parse_broker(broker)
             assert network is not None and device is not None
-            over_mqtt = MqttDeviceClient(
+            opened = MqttDeviceClient(
                 network, device, key, host, port, timeout_seconds=timeout, username=username, password=password
             )
-            async with over_mqtt as client:
-                return await Simulator(client, machine, report).run(count)
-        async with HttpDeviceClient.to_server(server, key) as client:
-            return await Simulator(client, machine, report).run(count)
+        else:
+            opened = HttpDeviceClient.to_server(server, key)
+        async with opened as client:
+            simulator = Simulator(client, machine, report)
+            try:
+                return await simulator.run(count)
+            finally:
+                summary(simulator)
 
     try:
         served = asyncio.run(main())

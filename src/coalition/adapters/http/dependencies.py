@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi.responses import JSONResponse
 
 from coalition.adapters.http.actors import act_for_request, key_fingerprint
 from coalition.adapters.http.body_limits import NETWORK_ADMIN_STATE, TERMINAL_STATE, bearer_token
@@ -15,7 +17,9 @@ from coalition.adapters.http.schemas import MAX_RECORD_ID
 from coalition.adapters.web.sessions import client_address
 from coalition.application.admin import NetworkRef
 from coalition.application.commands import fingerprint
+from coalition.application.device_access import TillOperation
 from coalition.application.ports import TerminalContext
+from coalition.application.pos_results import CommandResult
 from coalition.domain.errors import InvalidInput
 from coalition.wiring import Services
 
@@ -57,6 +61,23 @@ def pos_write_doc() -> dict[str, Any]:
     return {"parameters": [copy.deepcopy(AUTHORIZATION_PARAMETER), copy.deepcopy(IDEMPOTENCY_KEY_PARAMETER)]}
 
 
+def till_write(
+    router: APIRouter, path: str, model: type[Any], summary: str, status_code: int = 200
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The decorator of a till's (or a device's) write: POST, its answer's model, Authorization and Idempotency-Key
+    documented (the route depends on `pos_write`)."""
+    return router.post(
+        path, status_code=status_code, response_model=model, summary=summary, openapi_extra=pos_write_doc()
+    )
+
+
+def answer(result: CommandResult[Any]) -> JSONResponse:
+    """A command's answer: the JSON written once from its typed result (pos_answers) and stored for replays, or
+    the stored JSON of a replay; the route's `response_model` documents it."""
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else None
+    return JSONResponse(result.body, status_code=result.status_code, headers=headers)
+
+
 def _header(request: Request, name: bytes) -> str | None:
     """The first value of a header (`name` in lower case, as ASGI gives them)."""
     for key, value in request.scope["headers"]:
@@ -71,11 +92,51 @@ async def terminal(request: Request) -> TerminalContext:
 
 
 async def _terminal_of(request: Request) -> TerminalContext:
+    """The request's terminal; a device's key (or a request the MQTT bridge forwards) is let through only to what
+    the device may do now (application/device_access.py): the one place every terminal route passes."""
+    svc: Services = request.app.state.services
     checked = request.scope.get("state", {}).get(TERMINAL_STATE)  # BodyLimits checked this request's key
     if isinstance(checked, TerminalContext):
-        return checked
-    svc: Services = request.app.state.services
-    return await svc.pos.authenticate(bearer_token(_header(request, b"authorization")))
+        ctx = checked
+    else:
+        ctx = await svc.pos.authenticate(bearer_token(_header(request, b"authorization")))
+    topic = _header(request, DEVICE_TOPIC_HEADER)
+    if ctx.device_id is not None or topic is not None:  # a till's key: no further cost
+        await svc.device_gate.check(ctx, till_operation(request), topic, _header(request, b"idempotency-key"))
+    return ctx
+
+
+# The header the MQTT bridge adds: the topic a request came on, `<network code>/<device id>` (docs/mqtt.md)
+DEVICE_TOPIC_HEADER = b"coalition-device-topic"
+
+# The writes of the till's routes, by route, as a device's key may make them (application/device_access.MAY_DO);
+# any other write on a terminal route is OTHER (no device), a GET (and a quote) is a READ.
+_WRITES: dict[str, TillOperation] = {
+    "/v1/purchases": TillOperation.PURCHASE,
+    "/v1/purchases/batch": TillOperation.PURCHASE,
+    "/v1/purchases/quote": TillOperation.READ,  # prices a check, writes nothing
+    "/v1/purchases/{purchase_id}/refunds": TillOperation.REFUND,
+    "/v1/wallets/top-ups": TillOperation.WALLET_TOP_UP,
+    "/v1/visits": TillOperation.VISIT,
+    "/v1/visits/{visit_id}/end": TillOperation.VISIT,
+    "/v1/device-uses": TillOperation.DEVICE_USE,
+    "/v1/gift-cards": TillOperation.GIFT_CARD_SALE,
+    "/v1/members": TillOperation.ENROLMENT,
+    "/v1/cards": TillOperation.CARD,
+    "/v1/cards/{number}/replace": TillOperation.CARD,
+    "/v1/cards/{number}/{action}": TillOperation.CARD,
+    "/v1/gifts/{gift_id}/honour": TillOperation.GIFT,
+}
+
+
+def till_operation(request: Request) -> TillOperation:
+    route = request.scope.get("route")
+    path = getattr(route, "path", None) or request.url.path  # the route's template: ids left as named
+    if path.startswith("/v1/devices/"):
+        return TillOperation.DEVICE
+    if request.method in ("GET", "HEAD"):
+        return TillOperation.READ
+    return _WRITES.get(path, TillOperation.OTHER)
 
 
 @dataclass(frozen=True, slots=True)

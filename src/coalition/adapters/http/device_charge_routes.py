@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from coalition.adapters.http.clean_input import CheckedRoute
-from coalition.adapters.http.dependencies import PosWriteOf, Svc, Terminal, pos_write_doc, terminal_doc
+from coalition.adapters.http.dependencies import PosWriteOf, Svc, Terminal, answer, terminal_doc, till_write
 from coalition.adapters.http.schemas import Amount, Body
 from coalition.adapters.http.wallet_routes import ToppedUpAnswer
 from coalition.application.device_charges import ChargeInput, HoldInput, SessionInput
@@ -159,11 +159,6 @@ class ClosedAnswer(BaseModel):
     minutes: int | None = None
 
 
-def _answer(result: Any) -> JSONResponse:
-    headers = {"Idempotent-Replayed": "true"} if result.replayed else None
-    return JSONResponse(result.body, status_code=result.status_code, headers=headers)
-
-
 @router.post(
     "/authorize",
     response_model=AuthorizeAnswer,
@@ -177,84 +172,56 @@ async def authorize(body: AuthorizeBody, svc: Svc, ctx: Terminal) -> AuthorizeAn
     return AuthorizeAnswer(**found)
 
 
-@router.post(
-    "/charges",
-    status_code=201,
-    response_model=ChargeAnswer,
-    summary="Charge one use (a product's or the per-use price) to the member's wallet",
-    openapi_extra=pos_write_doc(),
+@till_write(
+    router, "/charges", ChargeAnswer, "Charge one use (a product's or the per-use price) to the member's wallet", 201
 )
 async def charge(body: ChargeBody, w: PosWriteOf) -> JSONResponse:
     """`pay_with: points` records the use as a purchase at the device's outlet (docs/device_charges.md)."""
     if body.pay_with == "points":
         points = w.svc.device_points
-        return _answer(await points.charge(w.ctx, body.customer, body.product, w.key, w.fingerprint))
+        return answer(await points.charge(w.ctx, body.customer, body.product, w.key, w.fingerprint))
     request = ChargeInput(body.customer, body.product)
-    return _answer(await w.svc.device_charges.charge(w.ctx, request, w.key, w.fingerprint))
+    return answer(await w.svc.device_charges.charge(w.ctx, request, w.key, w.fingerprint))
 
 
-@router.post(
-    "/holds",
-    status_code=201,
-    response_model=HoldAnswer,
-    summary="Hold money of the member's wallet until the device captures or voids it",
-    openapi_extra=pos_write_doc(),
+@till_write(
+    router, "/holds", HoldAnswer, "Hold money of the member's wallet until the device captures or voids it", 201
 )
 async def hold(body: HoldBody, w: PosWriteOf) -> JSONResponse:
     request = HoldInput(body.customer, body.product, body.amount)
-    return _answer(await w.svc.device_charges.hold(w.ctx, request, w.key, w.fingerprint))
+    return answer(await w.svc.device_charges.hold(w.ctx, request, w.key, w.fingerprint))
 
 
-@router.post(
-    "/holds/{hold_id}/capture",
-    response_model=ClosedAnswer,
-    summary="Take some or all of a hold; the rest goes back to the wallet",
-    openapi_extra=pos_write_doc(),
+@till_write(
+    router, "/holds/{hold_id}/capture", ClosedAnswer, "Take some or all of a hold; the rest goes back to the wallet"
 )
 async def capture(hold_id: HoldId, w: PosWriteOf, body: CaptureBody | None = None) -> JSONResponse:
     amount = body.amount if body is not None else None
-    return _answer(await w.svc.device_charges.capture(w.ctx, hold_id, amount, w.key, w.fingerprint))
+    return answer(await w.svc.device_charges.capture(w.ctx, hold_id, amount, w.key, w.fingerprint))
 
 
-@router.post(
-    "/holds/{hold_id}/void",
-    response_model=ClosedAnswer,
-    summary="Let a hold go: all of it back to the wallet",
-    openapi_extra=pos_write_doc(),
-)
+@till_write(router, "/holds/{hold_id}/void", ClosedAnswer, "Let a hold go: all of it back to the wallet")
 async def void(hold_id: HoldId, w: PosWriteOf) -> JSONResponse:
-    return _answer(await w.svc.device_charges.void(w.ctx, hold_id, w.key, w.fingerprint))
+    return answer(await w.svc.device_charges.void(w.ctx, hold_id, w.key, w.fingerprint))
 
 
-@router.post(
-    "/sessions",
-    status_code=201,
-    response_model=HoldAnswer,
-    summary="Start a timed session: hold the price per minute × the most minutes",
-    openapi_extra=pos_write_doc(),
-)
+@till_write(router, "/sessions", HoldAnswer, "Start a timed session: hold the price per minute × the most minutes", 201)
 async def start_session(body: SessionBody, w: PosWriteOf) -> JSONResponse:
     request = SessionInput(body.customer, body.max_minutes)
-    return _answer(await w.svc.device_charges.start_session(w.ctx, request, w.key, w.fingerprint))
+    return answer(await w.svc.device_charges.start_session(w.ctx, request, w.key, w.fingerprint))
 
 
-@router.post(
+@till_write(
+    router,
     "/sessions/{session_id}/stop",
-    response_model=ClosedAnswer,
-    summary="Stop a session: the minutes played are charged, the rest released",
-    openapi_extra=pos_write_doc(),
+    ClosedAnswer,
+    "Stop a session: the minutes played are charged, the rest released",
 )
 async def stop_session(session_id: HoldId, w: PosWriteOf, body: StopBody | None = None) -> JSONResponse:
     minutes = body.minutes if body is not None else None
-    return _answer(await w.svc.device_charges.stop_session(w.ctx, session_id, minutes, w.key, w.fingerprint))
+    return answer(await w.svc.device_charges.stop_session(w.ctx, session_id, minutes, w.key, w.fingerprint))
 
 
-@router.post(
-    "/top-ups",
-    status_code=201,
-    response_model=ToppedUpAnswer,
-    summary="A kiosk put the cash it counted on the member's wallet",
-    openapi_extra=pos_write_doc(),
-)
+@till_write(router, "/top-ups", ToppedUpAnswer, "A kiosk put the cash it counted on the member's wallet", 201)
 async def kiosk_top_up(body: KioskTopUpBody, w: PosWriteOf) -> JSONResponse:
-    return _answer(await w.svc.device_charges.kiosk_top_up(w.ctx, body.customer, body.amount, w.key, w.fingerprint))
+    return answer(await w.svc.device_charges.kiosk_top_up(w.ctx, body.customer, body.amount, w.key, w.fingerprint))

@@ -10,7 +10,15 @@ from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 
 from coalition.adapters.http.clean_input import CheckedRoute
-from coalition.adapters.http.dependencies import NetworkAdmin, PosWriteOf, Svc, Terminal, pos_write_doc, terminal_doc
+from coalition.adapters.http.dependencies import (
+    NetworkAdmin,
+    PosWriteOf,
+    Svc,
+    Terminal,
+    answer,
+    pos_write_doc,
+    terminal_doc,
+)
 from coalition.adapters.http.gift_card_answers import (
     GiftCardAnswer,
     GiftCardBody,
@@ -19,7 +27,6 @@ from coalition.adapters.http.gift_card_answers import (
     GiftCardExpiryAnswer,
     GiftCardSaleBody,
 )
-from coalition.adapters.http.pos_routes import answer
 
 pos_router = APIRouter(prefix="/v1", tags=["POS"], route_class=CheckedRoute)
 admin_router = APIRouter(prefix="/v1/admin", tags=["Admin"], route_class=CheckedRoute)

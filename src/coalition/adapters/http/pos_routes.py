@@ -9,7 +9,15 @@ from fastapi.responses import JSONResponse, Response
 
 from coalition.adapters.http.batch_items import batch_item
 from coalition.adapters.http.clean_input import CheckedRoute
-from coalition.adapters.http.dependencies import PosWriteOf, Svc, Terminal, pos_write_doc, terminal_doc
+from coalition.adapters.http.dependencies import (
+    PosWriteOf,
+    Svc,
+    Terminal,
+    answer,
+    pos_write_doc,
+    terminal_doc,
+    till_write,
+)
 from coalition.adapters.http.pos_answers import (
     CardChangedAnswer,
     CardIssuedAnswer,
@@ -45,13 +53,6 @@ from coalition.domain.input_text import may_hold_control_characters
 router = APIRouter(prefix="/v1", tags=["POS"], route_class=CheckedRoute)
 
 
-def answer(result: CommandResult) -> JSONResponse:
-    """A command's answer: the JSON written once from its typed result (pos_answers) and stored for replays, or
-    the stored JSON of a replay; the route's `response_model` documents it."""
-    headers = {"Idempotent-Replayed": "true"} if result.replayed else None
-    return JSONResponse(result.body, status_code=result.status_code, headers=headers)
-
-
 @router.get(
     "/members/{identifier}",
     response_model=MemberSummaryAnswer,
@@ -63,13 +64,7 @@ async def get_member(identifier: str, svc: Svc, ctx: Terminal) -> MemberSummaryA
     return MemberSummaryAnswer.of(await svc.member_lookups.summary(ctx, identifier))
 
 
-@router.post(
-    "/members",
-    status_code=201,
-    response_model=EnrolmentAnswer,
-    summary="Enrol a member (personal or anonymous), optionally with a card",
-    openapi_extra=pos_write_doc(),
-)
+@till_write(router, "/members", EnrolmentAnswer, "Enrol a member (personal or anonymous), optionally with a card", 201)
 async def enrol(body: EnrolBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.enrol(w.ctx, body.to_input(), w.key, w.fingerprint))
 
@@ -144,86 +139,56 @@ def _batch_result(index: int, outcome: CommandResult | DomainError) -> str:
     return f'{head},"body":{body}}}'
 
 
-@router.post(
-    "/purchases/{purchase_id}/refunds",
-    status_code=201,
-    response_model=RefundAnswer,
-    summary="Refund a purchase in full or in part",
-    openapi_extra=pos_write_doc(),
-)
+@till_write(router, "/purchases/{purchase_id}/refunds", RefundAnswer, "Refund a purchase in full or in part", 201)
 async def refund(purchase_id: str, body: RefundBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.refund(w.ctx, purchase_id, body.to_input(), w.key, w.fingerprint))
 
 
-@router.post(
-    "/cards",
-    status_code=201,
-    response_model=CardIssuedAnswer,
-    summary="Issue a card: to an existing member, or as a new anonymous card",
-    openapi_extra=pos_write_doc(),
-)
+@till_write(router, "/cards", CardIssuedAnswer, "Issue a card: to an existing member, or as a new anonymous card", 201)
 async def issue_card(body: CardBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.issue_card(w.ctx, body.number, body.member, w.key, w.fingerprint, body.card_type))
 
 
-@router.post(
-    "/cards/{number}/replace",
-    response_model=CardChangedAnswer,
-    summary="Replace a card; balance and history stay with the member",
-    openapi_extra=pos_write_doc(),
+@till_write(
+    router, "/cards/{number}/replace", CardChangedAnswer, "Replace a card; balance and history stay with the member"
 )
 async def replace_card(number: str, body: ReplaceCardBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.change_card(w.ctx, number, CardAction.REPLACE, body.new_number, w.key, w.fingerprint))
 
 
-@router.post(
-    "/cards/{number}/{action}",
-    response_model=CardChangedAnswer,
-    summary="activate, block, unblock or report-lost a card",
-    openapi_extra=pos_write_doc(),
-)
+@till_write(router, "/cards/{number}/{action}", CardChangedAnswer, "activate, block, unblock or report-lost a card")
 async def change_card(number: str, action: CardAction, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.change_card(w.ctx, number, action, None, w.key, w.fingerprint))
 
 
-@router.post(
+@till_write(
+    router,
     "/gifts/{gift_id}/honour",
-    response_model=GiftHonouredAnswer,
-    summary="Hand a member's gift over at this outlet (once, where allowed)",
-    openapi_extra=pos_write_doc(),
+    GiftHonouredAnswer,
+    "Hand a member's gift over at this outlet (once, where allowed)",
 )
 async def honour_gift(gift_id: str, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.pos.honour_gift(w.ctx, gift_id, w.key, w.fingerprint))
 
 
-@router.post(
-    "/visits",
-    status_code=201,
-    response_model=VisitStartedAnswer,
-    summary="A member enters a closed venue: the visit starts (entry turnstile)",
-    openapi_extra=pos_write_doc(),
+@till_write(
+    router, "/visits", VisitStartedAnswer, "A member enters a closed venue: the visit starts (entry turnstile)", 201
 )
 async def start_visit(body: VisitBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.visits.start(w.ctx, body.customer, w.key, w.fingerprint))
 
 
-@router.post(
+@till_write(
+    router,
     "/visits/{visit_id}/end",
-    response_model=VisitEndedAnswer,
-    summary="The member leaves: the visit ends and its unused balances reset",
-    openapi_extra=pos_write_doc(),
+    VisitEndedAnswer,
+    "The member leaves: the visit ends and its unused balances reset",
 )
 async def end_visit(visit_id: str, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.visits.end(w.ctx, visit_id, w.key, w.fingerprint))
 
 
-@router.post(
-    "/device-uses",
-    status_code=201,
-    response_model=DeviceUseAnswer,
-    summary="A member used a device: its outlet's device_use rules fire",
-    openapi_extra=pos_write_doc(),
-)
+@till_write(router, "/device-uses", DeviceUseAnswer, "A member used a device: its outlet's device_use rules fire", 201)
 async def device_use(body: DeviceUseBody, w: PosWriteOf) -> JSONResponse:
     return answer(await w.svc.devices.record_use(w.ctx, body.customer, w.key, w.fingerprint))
 

@@ -5,7 +5,7 @@ tender of POST /v1/purchases."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
@@ -18,8 +18,9 @@ from coalition.adapters.http.dependencies import (
     PosWriteOf,
     Svc,
     Terminal,
-    pos_write_doc,
+    answer,
     terminal_doc,
+    till_write,
 )
 from coalition.adapters.http.schemas import Amount, Body
 from coalition.application import wallets_pos
@@ -106,22 +107,11 @@ class WalletHistoryAnswer(BaseModel):
     lines: list[WalletLineAnswer]
 
 
-def _answer(result: Any) -> JSONResponse:
-    headers = {"Idempotent-Replayed": "true"} if result.replayed else None
-    return JSONResponse(result.body, status_code=result.status_code, headers=headers)
-
-
-@router.post(
-    "/wallets/top-ups",
-    status_code=201,
-    response_model=ToppedUpAnswer,
-    summary="Top a member's wallet up with money taken at this outlet",
-    openapi_extra=pos_write_doc(),
-)
+@till_write(router, "/wallets/top-ups", ToppedUpAnswer, "Top a member's wallet up with money taken at this outlet", 201)
 async def top_up(body: TopUpBody, w: PosWriteOf) -> JSONResponse:
     """Where the permissions matrix allows `top_up` on `wallet:<currency>`; the outlet's partner owes the money to
     the node until the wallet is spent."""
-    return _answer(await wallets_pos.top_up(w.svc.pos, w.ctx, body.to_input(), w.key, w.fingerprint))
+    return answer(await wallets_pos.top_up(w.svc.pos, w.ctx, body.to_input(), w.key, w.fingerprint))
 
 
 @router.get(

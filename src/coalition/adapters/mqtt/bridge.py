@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import uuid
@@ -45,6 +46,7 @@ DRAIN_SECONDS = 30.0  # at most this long for the messages in hand at shutdown
 # received but not yet in hand; past it a message is dropped (and logged) — its device sends it again
 MAX_WAITING_MESSAGES = 10_000
 HTTP_TIMEOUT_SECONDS = 30.0
+DEVICE_TOPIC_HEADER = "Coalition-Device-Topic"  # adapters/http/dependencies.py reads it
 
 
 class HttpForward:
@@ -69,6 +71,8 @@ class HttpForward:
             headers["Authorization"] = f"Bearer {call.key}"
         if call.content is not None:
             headers["Content-Type"] = "application/json"
+        if call.topic is not None:  # the API refuses the call unless the key is this topic's device's
+            headers[DEVICE_TOPIC_HEADER] = call.topic
         try:
             response = await self._send(call, headers)
         except httpx.HTTPError as error:
@@ -208,4 +212,6 @@ class Bridge:
 
     async def answer(self, route: Route, payload: bytes) -> Answer:
         read = read_request(route.operation, payload)
-        return read if isinstance(read, Answer) else await self.forward(read)
+        if isinstance(read, Answer):
+            return read
+        return await self.forward(dataclasses.replace(read, topic=f"{route.network}/{route.device}"))

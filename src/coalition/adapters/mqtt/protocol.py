@@ -7,8 +7,9 @@ HTTP call it stands for, and writing the answer message.
              {"id": ..., "status": <HTTP status>, "body": {... or problem+json}, "replayed": true?}
 
 A message whose id cannot be read is answered on .../res/error (with "id": null and the operation), since the device
-could not match the answer to its request anyway. The topic only routes: who the device is and what it may do is
-the key's, checked by the HTTP layer like any terminal's.
+could not match the answer to its request anyway. Who the device is and what it may do is the key's, checked by the
+HTTP layer like any terminal's; the topic's network and device go along (header Coalition-Device-Topic) and must be
+the key's device's, so a device cannot act on another device's topic (and have that device read the answers).
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ class Call:
     method: str
     path: str
     content: bytes | None  # JSON; None: no body
+    topic: str | None = None  # `<network code>/<device id>` of the topic it came on: the key must be that device's
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,8 +25,8 @@ class SqlDeviceCharges(SqlPart):
 
     async def device_of_terminal(self, terminal_id: int) -> DeviceRow | None:
         row = await self.db.fetchrow(
-            "SELECT id, network_id, outlet_id, kind, price_list, opening_hours, hold_ttl_seconds, active "
-            "FROM devices WHERE terminal_id = $1",
+            "SELECT d.id, d.network_id, d.outlet_id, d.kind, d.price_list, d.opening_hours, d.hold_ttl_seconds, "
+            "d.active, n.code FROM devices d JOIN networks n ON n.id = d.network_id WHERE d.terminal_id = $1",
             terminal_id,
         )
         if row is None:
@@ -40,6 +40,7 @@ class SqlDeviceCharges(SqlPart):
             opening_hours=row["opening_hours"],
             hold_ttl_seconds=int(row["hold_ttl_seconds"]),
             active=bool(row["active"]),
+            network_code=row["code"],
         )
 
     async def held_money_account(self, network_id: int, currency: str) -> int:

@@ -39,8 +39,9 @@ class SqlReference(SqlPart):
     async def _terminal(self, keys: str, value: object) -> TerminalContext | None:
         row = await self.db.fetchrow(
             "SELECT t.id, t.network_id, o.id AS outlet_id, o.partner_id, o.name, o.timezone, p.name AS partner_name, "
-            f"k.until, k.retired FROM terminals t JOIN {keys} k ON k.id = t.id JOIN outlets o ON o.id = t.outlet_id "
-            "JOIN partners p ON p.id = o.partner_id WHERE t.active = $2",
+            f"k.until, k.retired, d.id AS device_id FROM terminals t JOIN {keys} k ON k.id = t.id "
+            "JOIN outlets o ON o.id = t.outlet_id JOIN partners p ON p.id = o.partner_id "
+            "LEFT JOIN devices d ON d.terminal_id = t.id WHERE t.active = $2",
             value,
             True,
         )
@@ -49,6 +50,7 @@ class SqlReference(SqlPart):
         return TerminalContext(
             row["id"], row["network_id"], row["outlet_id"], row["partner_id"], row["name"], row["timezone"],
             row["partner_name"], self.db.timestamp(row["until"]), bool(row["retired"]),
+            None if row["device_id"] is None else int(row["device_id"]),
         )  # fmt: skip
 
     async def program_of(self, network_id: int) -> ProgramContext:

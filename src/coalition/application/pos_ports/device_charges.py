@@ -21,6 +21,7 @@ class DeviceRow:
     opening_hours: str | None  # JSON; None: always open
     hold_ttl_seconds: int
     active: bool
+    network_code: str = ""  # the MQTT topic names it (adapters/mqtt/bridge.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,8 @@ class TerminalContext:
     partner_name: str = ""
     key_valid_until: datetime | None = None  # its key's expiry, or the end of a replaced key's grace period
     key_retired: bool = False  # the key was replaced by a rotation and is in its grace period
+    # the device whose key this is (None: a till's): read with the key, so a till's write never looks a device up
+    device_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
