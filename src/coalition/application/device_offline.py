@@ -19,7 +19,8 @@ from typing import Any
 
 from coalition.application import wallets_pos
 from coalition.application.commands import DuplicateKey, customer_candidates, replay
-from coalition.application.device_charges import DeviceChargeService, not_a_device
+from coalition.application.device_charge_parts import not_a_device
+from coalition.application.device_charges import DeviceChargeService
 from coalition.application.device_prices import DevicePrices, parse_prices, price_of
 from coalition.application.devices import DeviceUseService
 from coalition.application.members_pos import usable_member_locked
