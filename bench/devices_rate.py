@@ -29,18 +29,20 @@ DEFAULT_RATES = "40,100"
 @dataclass
 class RateResult:
     rate: float  # pairs a second asked for
+    due: int  # pairs started (Poisson: about rate × seconds)
     seconds: float
     calls: dict[str, dict[str, float]]  # authorize, charge, pair: count, rate, p50, p95, p99, max
-    errors: int
+    errors: int  # answers other than 2xx
+    broken: int  # connections found closed (idle past the server's keep-alive), the call sent again
     first_error: str
     cpu_ms_per_pair: dict[str, float]  # server, postgres
 
 
 async def fixed_rate_load(
     port: int, devices: list[BenchDevice], members: int, rate: float, seconds: float, seed: int = 15
-) -> tuple[dict[str, Latency], str, float]:
+) -> tuple[dict[str, Latency], str, int]:
     """Authorize + charge pairs arriving at `rate` a second for `seconds`: latencies and answers of each call and of
-    the pair, the first error, and the seconds it took (the last pairs answered)."""
+    the pair, the first error, and how many pairs were started."""
     from bench.devices import CARD_PREFIX, Latency, RawConnection
 
     kinds = {"authorize": Latency(), "charge": Latency(), "pair": Latency()}
@@ -53,11 +55,14 @@ async def fixed_rate_load(
         connection = idle.pop() if idle else RawConnection("127.0.0.1", port)
         body = json.dumps({"customer": card, "product": device.product()}).encode()
         try:
-            try:
-                status, answer = await connection.post("/v1/devices/authorize", device.key, None, body)
-            except ConnectionError:
-                kinds["authorize"].statuses["socket"] += 1
-                return
+            for attempt in range(2):  # the server closes a connection now and then (balancing its workers): again
+                try:
+                    status, answer = await connection.post("/v1/devices/authorize", device.key, None, body)
+                    break
+                except ConnectionError:
+                    kinds["authorize"].statuses["socket"] += 1
+                    if attempt == 1:
+                        return
             asked = time.perf_counter()
             kinds["authorize"].add((asked - due) * 1000, status)
             if status != 200 or not json.loads(answer)["allowed"]:
@@ -82,7 +87,7 @@ async def fixed_rate_load(
             idle.append(connection)
 
     began = time.perf_counter()
-    due = began
+    due, started = began, 0
     running: set[asyncio.Task[None]] = set()
     while due < began + seconds:
         wait = due - time.perf_counter()
@@ -92,26 +97,31 @@ async def fixed_rate_load(
         task = asyncio.create_task(pair(due, chance.choice(devices), card))
         running.add(task)
         task.add_done_callback(running.discard)
+        started += 1
         due += chance.expovariate(rate)
     await asyncio.gather(*running)
     for connection in idle:
         connection.close()
-    return kinds, first_error, time.perf_counter() - began
+    return kinds, first_error, started
 
 
 def drive_rate(
     server: Server, args: argparse.Namespace, devices: list[BenchDevice], rate: float, seconds: float
 ) -> RateResult:
     cpu_before = cpu_snapshot(server.process.pid, args.database)
-    kinds, first_error, elapsed = asyncio.run(fixed_rate_load(server.port, devices, args.members, rate, seconds))
+    kinds, first_error, started = asyncio.run(fixed_rate_load(server.port, devices, args.members, rate, seconds))
     cpu_after = cpu_snapshot(server.process.pid, args.database)
     pairs = len(kinds["pair"].samples)
-    errors = sum(n for k in ("authorize", "charge") for code, n in kinds[k].statuses.items() if code[0] != "2")
+    statuses = [(code, n) for k in ("authorize", "charge") for code, n in kinds[k].statuses.items()]
+    errors = sum(n for code, n in statuses if code[0] != "2" and code != "socket")
+    broken = sum(n for code, n in statuses if code == "socket")  # sent again on a new connection
     return RateResult(
         rate=rate,
-        seconds=elapsed,
-        calls={name: latency.summary(elapsed) for name, latency in kinds.items()},
+        due=started,
+        seconds=seconds,
+        calls={name: latency.summary(seconds) for name, latency in kinds.items()},
         errors=errors,
+        broken=broken,
         first_error=first_error,
         cpu_ms_per_pair={
             name: 1000 * (cpu_after[name] - cpu_before[name]) / pairs if pairs else 0.0
@@ -148,9 +158,11 @@ def rates_text(results: list[RateResult], target_ms: float) -> str:
                 f"{c['max']:.1f} |"
             )
     notes = [
-        f"- {r.rate:g} pairs/s: {r.errors} errors (first: {r.first_error or 'none'}); CPU per pair: server "
-        f"{r.cpu_ms_per_pair['server']:.3f} ms, PostgreSQL {r.cpu_ms_per_pair['postgres']:.3f} ms; authorize p99 "
-        f"{r.calls['authorize']['p99']:.1f} ms, charge p99 {r.calls['charge']['p99']:.1f} ms (target {target_ms:g})."
+        f"- {r.rate:g} pairs/s: {r.due:,} pairs started, {r.calls['pair']['count']:,.0f} charged; {r.errors} "
+        f"errors (first: {r.first_error or 'none'}), {r.broken} calls sent again on a new connection; CPU per "
+        f"pair: server {r.cpu_ms_per_pair['server']:.3f} ms, PostgreSQL {r.cpu_ms_per_pair['postgres']:.3f} ms; "
+        f"authorize p99 {r.calls['authorize']['p99']:.1f} ms, charge p99 {r.calls['charge']['p99']:.1f} ms "
+        f"(target {target_ms:g})."
         for r in results
     ]
     return "\n".join(

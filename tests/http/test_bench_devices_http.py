@@ -60,7 +60,7 @@ async def test_the_benchmarks_devices_authorize_and_charge_over_http(services: S
         port = server.servers[0].sockets[0].getsockname()[1]
 
         kinds, refused, first_error, seconds = await http_load(port, devices, MEMBERS, connections=2, seconds=0.5)
-        at_rate, rate_error, _ = await fixed_rate_load(port, devices, MEMBERS, rate=20.0, seconds=0.5)
+        at_rate, rate_error, started = await fixed_rate_load(port, devices, MEMBERS, rate=20.0, seconds=0.5)
     finally:
         server.should_exit = True
         await asyncio.wait_for(serving, 20)
@@ -73,7 +73,7 @@ async def test_the_benchmarks_devices_authorize_and_charge_over_http(services: S
     assert 0.5 <= seconds < 10
     at_rate_charged = at_rate["charge"].statuses["201"]  # open loop: about 10 pairs in half a second
     assert rate_error == "" and at_rate_charged > 0 and dict(at_rate["charge"].statuses) == {"201": at_rate_charged}
-    assert len(at_rate["pair"].samples) == at_rate_charged
+    assert len(at_rate["pair"].samples) == at_rate_charged == started
     async with services.engine.connect() as connection:
         query = sa.text("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'device_charge'")
         assert int(await connection.scalar(query)) == charged + at_rate_charged
