@@ -5,11 +5,13 @@ DEVICE_CHARGE (wallet −P, the device partner's PREPAID +P), as an offline use 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import anyio
 import pytest
 import sqlalchemy as sa
 
@@ -126,4 +128,60 @@ async def test_a_member_with_an_expired_hold_gets_its_money_back_first(park) -> 
         charged = await _charge(http, pump.key)
         assert charged.status_code == 201, charged.text
         assert charged.json()["wallet"]["balance"] == "5.00"
+    assert await verify(services.engine) == []
+
+
+async def test_parallel_charges_never_pass_the_daily_limit(park) -> None:
+    """Twenty charges of 7.00 at once on a card of 100.00 limited to 50.00 a day: exactly seven are paid. The first
+    try's write finds the wallet changed by a sibling and gives way to the locked run, which counts the day again."""
+    services, _clock = park
+    async with client(services) as http:
+        net, keys, _ = await park_with_wallet(services, http)
+        machine = await add_device(services, net, "Go-kart", "arcade", {"per_use": "7.00"})
+        member_id = (await http.get(f"/v1/members/{CARD}/wallet", headers=auth(machine.key))).json()["member"]
+        limited = await http.put(
+            f"/v1/admin/members/{member_id}/wallet", json={"daily_spend_limit": "50.00"}, headers=auth(keys["admin"])
+        )
+        assert limited.status_code == 200, limited.text
+        statuses: list[int] = []
+
+        async def one() -> None:
+            response = await _charge(http, machine.key)
+            assert response.status_code in (201, 422), response.text
+            statuses.append(response.status_code)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(20):
+                group.start_soon(one)
+        assert statuses.count(201) == 7, statuses
+        wallet = (await http.get(f"/v1/members/{CARD}/wallet", headers=auth(machine.key))).json()
+        assert (wallet["balance"], wallet["daily_left"]) == ("51.00", "1.00")
+    assert await verify(services.engine) == []
+
+
+async def test_a_wallet_changed_since_the_read_sends_the_charge_under_the_lock(park, monkeypatch) -> None:
+    """The write matches no row when the wallet's version moved since the read: nothing is written by it, and the
+    charge is made under the member's lock, once."""
+    from coalition.adapters.storage.pos_device_one_shot import SqlOneShotCharges
+
+    read = SqlOneShotCharges.read_for_charge
+
+    async def stale(self, *args):
+        found = await read(self, *args)
+        return None if found is None else dataclasses.replace(found, wallet_version=found.wallet_version - 1)
+
+    services, _clock = park
+    async with client(services) as http:
+        net, _keys, _ = await park_with_wallet(services, http)
+        arcade = await add_device(services, net, "Arcade 1", "arcade", ARCADE_PRICES)
+        assert (await _charge(http, arcade.key)).status_code == 201
+        monkeypatch.setattr(SqlOneShotCharges, "read_for_charge", stale)
+        with statements(monkeypatch) as sent:
+            charged = await _charge(http, arcade.key)
+        assert charged.status_code == 201, charged.text
+        assert charged.json()["wallet"]["balance"] == "95.00"
+        if _engine(services) == "postgresql":
+            assert any("FOR UPDATE OF b" in sql for sql in sent), sent  # the locked run
+    assert await _kinds(services) == ["device_charge", "device_charge"]
+    assert await account_balance(services, "prepaid", "partner", arcade.partner_id) == 500
     assert await verify(services.engine) == []
