@@ -1,7 +1,8 @@
 """What a device's one-shot charge costs the database (issue 15: an authorize + charge at p99 ≤ 20 ms): warmed, it
 reads the device, the member, their wallet and today's spend in one statement and writes in one more on PostgreSQL
 (the purchase path's shape); SQLite writes its rows one statement each. It writes ONE ledger transaction,
-DEVICE_CHARGE (wallet −P, the device partner's PREPAID +P), as an offline use does: no hold, no release."""
+DEVICE_CHARGE (wallet −P, the device partner's PREPAID +P), as an offline use does: no hold, no release. An
+authorize sends that read alone."""
 
 from __future__ import annotations
 
@@ -185,3 +186,24 @@ async def test_a_wallet_changed_since_the_read_sends_the_charge_under_the_lock(p
     assert await _kinds(services) == ["device_charge", "device_charge"]
     assert await account_balance(services, "prepaid", "partner", arcade.partner_id) == 500
     assert await verify(services.engine) == []
+
+
+async def test_a_warmed_authorize_reads_in_one_statement(park, monkeypatch) -> None:
+    """authorize reads the device, the member and the wallet as a charge does, in one statement, no transaction."""
+    services, _clock = park
+    async with client(services) as http:
+        net, _keys, _ = await park_with_wallet(services, http)
+        arcade = await add_device(services, net, "Arcade 1", "arcade", ARCADE_PRICES)
+        ask = {"customer": CARD, "product": "A1"}
+        warm = await http.post("/v1/devices/authorize", json=ask, headers=auth(arcade.key))
+        assert warm.status_code == 200, warm.text
+        with statements(monkeypatch) as sent:
+            asked = await http.post("/v1/devices/authorize", json=ask, headers=auth(arcade.key))
+        assert asked.status_code == 200, asked.text
+        assert (asked.json()["allowed"], asked.json()["uses"], asked.json()["wallet"]["balance"]) == (
+            True,
+            83,
+            "100.00",
+        )
+        assert len(sent) == 1, sent
+        assert "nextval" not in sent[0] and "MAX(id)" not in sent[0]  # an authorize draws no transaction id

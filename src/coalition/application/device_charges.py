@@ -96,19 +96,26 @@ class DeviceChargeService:
         answer `allowed: false` with why; a wrong key, member or product is a problem as on any write."""
         candidates = customer_candidates(customer)
         now = self.pos.clock.now()
-        async with self.pos.unit_of_work() as uow:
-            device = await self.device_of(uow, ctx)
+        async with self.pos.unit_of_work(autocommit=True) as uow:  # reads only: no transaction on PostgreSQL
             pc = await self.pos.program_context(uow, ctx.network_id)
             currency = pc.program.currency
+            since = start_of_local_day(now, ctx.timezone)
+            # the device, the member and the wallet in one statement, as a charge reads them
+            read = await uow.read_for_charge(
+                ctx.terminal_id, ctx.network_id, candidates, currency, since, now, draw_tx_id=False
+            )
+            device = await self.device_of(uow, ctx) if read is None else require_device(read.device)
             prices = parse_prices(device.price_list, currency)
             price = self._price_of_one(device, prices, product)
-            member = await uow.find_member(ctx.network_id, candidates, lock=False)
-            if member is None:
+            if read is None:
                 raise member_not_found(customer)
-            view = await self.wallet_view(uow, ctx, member.member_id, currency, now)
+            member = read.member
+            view = wallets_pos.WalletView.of(
+                member.member_id, currency, read.paying.wallet, read.paying.spent_today_minor
+            )
             why_not: str | None = None
             try:
-                await self._ready(uow, ctx, now)
+                await ready_at(self.pos, uow, ctx, device, now)
                 require_usable_card(member)
             except DomainError as refusal:
                 why_not = refusal.detail

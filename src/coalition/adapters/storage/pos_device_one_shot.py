@@ -95,9 +95,12 @@ class SqlOneShotCharges(SqlPart):
         currency: str,
         since: datetime,
         now: datetime,
+        *,
+        draw_tx_id: bool = True,
     ) -> ChargeRead | None:
         value_matches, arguments = self.db.any_of("i.value", 6, candidates)
-        sql = _READ.format(value_matches=value_matches, next_tx=_NEXT_TX[self.db.backend])
+        next_tx = _NEXT_TX[self.db.backend] if draw_tx_id else "NULL"
+        sql = _READ.format(value_matches=value_matches, next_tx=next_tx)
         rows = await self.db.fetch(sql, network_id, currency, since, terminal_id, now, *arguments)
         if not rows:
             return None
@@ -124,7 +127,7 @@ class SqlOneShotCharges(SqlPart):
             wallet_version=None if row["wallet_version"] is None else int(row["wallet_version"]),
             holds_expired=bool(row["holds_expired"]),
             lots_expired=bool(row["lots_expired"]),
-            tx_id=int(row["tx_id"]),
+            tx_id=None if row["tx_id"] is None else int(row["tx_id"]),
         )
 
     async def record_charge(self, write: ChargeWrite) -> bool:

@@ -63,7 +63,7 @@ class ChargeRead:
     wallet_version: int | None
     holds_expired: bool
     lots_expired: bool
-    tx_id: int | None
+    tx_id: int | None  # None when not drawn
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +110,11 @@ class DeviceChargesPort(Protocol):
         currency: str,
         since: datetime,
         now: datetime,
+        *,
+        draw_tx_id: bool = True,
     ) -> ChargeRead | None:
         """The device, the member `candidates` identify (unlocked), their wallet and what it spent since `since`, in
-        one statement; None when no member matches."""
+        one statement; None when no member matches. `draw_tx_id=False` (an authorize): no transaction id."""
         ...
 
     async def record_charge(self, write: ChargeWrite) -> bool:
