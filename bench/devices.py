@@ -11,7 +11,8 @@ One run:
 2. HTTP: starts `coalition serve` (--workers), warms up, then --connections concurrent clients each play a device
    serving customers for --duration seconds: POST /v1/devices/authorize, then POST /v1/devices/charges with a new
    Idempotency-Key — throughput and latency p50/p95/p99 per call and for the pair (target: p99 ≤ 20 ms), every
-   non-2xx answer counted, and the DEVICE_CHARGE transactions added in the database against the 201 answers;
+   non-2xx answer counted, and the DEVICE_CHARGE transactions added in the database against the 201 answers; then
+   latency at fixed rates (--rates pairs/s, open loop: bench/devices_rate.py), where a p99 target means something;
 3. MQTT (bench/devices_mqtt.py): the same server with `coalition mqtt --server` bridging the broker to it, and
    --mqtt-devices devices on the broker (adapters/mqtt/device_client.py), each heartbeating every --heartbeat-every
    seconds and charging a random member every --charge-every seconds for --mqtt-duration seconds; then charges sent
@@ -41,6 +42,7 @@ from typing import Any
 import httpx
 import psycopg
 
+from bench.devices_rate import DEFAULT_RATES, measure_rates, rates_text
 from bench.purchases import (
     RESULTS,
     Server,
@@ -540,6 +542,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--attempts", type=int, default=3, help="HTTP: measure again while other work disturbs it")
     parser.add_argument("--quiet-cores", type=float, default=0.2, help="other work that counts as a disturbance")
     parser.add_argument("--settle", type=float, default=None, help="wait up to this long for a quiet machine (120)")
+    parser.add_argument(
+        "--rates",
+        default=DEFAULT_RATES,
+        help="HTTP: also measure latency at these fixed rates, pairs/s, comma-separated ('' for none)",
+    )
+    parser.add_argument("--rate-duration", type=float, default=None, help="HTTP: seconds per fixed rate (20; 5 quick)")
     parser.add_argument("--only", choices=("http", "mqtt"), help="run one scenario only")
     parser.add_argument("--broker", default="127.0.0.1:1883", help="MQTT broker host:port")
     parser.add_argument("--mqtt-devices", type=int, default=None, help="MQTT: devices on the broker (200; 20 quick)")
@@ -565,6 +573,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "members": (5_000, 300),
         "devices": (200, 30),
         "duration": (20.0, 5.0),
+        "rate_duration": (20.0, 5.0),
         "warmup": (3.0, 2.0),
         "settle": (120.0, 5.0),
         "mqtt_devices": (200, 20),
@@ -611,8 +620,10 @@ def main(argv: list[str] | None = None) -> int:
     with serve(url, args.workers, RESULTS / f"devices-server-{stamp}.log") as server:
         if args.only in (None, "http"):
             http = measure_http(server, args, url, devices)
-            run["http"] = http_text(http)
+            rates = measure_rates(server, args, devices)
+            run["http"] = "\n\n".join(text for text in (http_text(http), rates_text(rates, TARGET_P99_MS)) if text)
             run["http_raw"] = asdict(http)
+            run["rates_raw"] = [asdict(result) for result in rates]
             print(run["http"])
             run["verify"]["after the HTTP load"] = verify_database(url)
             say(f"coalition verify: {run['verify']['after the HTTP load']}")

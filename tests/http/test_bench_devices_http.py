@@ -1,6 +1,7 @@
 """The HTTP scenario of `make bench-devices` (bench/devices.py), briefly, on both engines: its hand-written HTTP/1.1
-client drives authorize + charge at a real uvicorn for half a second, every answer is a success, and the charges
-answered 201 are the DEVICE_CHARGE transactions the ledger gained."""
+client drives authorize + charge at a real uvicorn for half a second, then at a fixed rate (open loop) for another
+half second; every answer is a success, and the charges answered 201 are the DEVICE_CHARGE transactions the ledger
+gained."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 from bench.devices import CARD_PREFIX, KINDS, PRICE_LIST, BenchDevice, http_load
+from bench.devices_rate import fixed_rate_load
 
 from coalition.adapters.http.app import create_app
 from coalition.adapters.storage.verify import verify
@@ -58,6 +60,7 @@ async def test_the_benchmarks_devices_authorize_and_charge_over_http(services: S
         port = server.servers[0].sockets[0].getsockname()[1]
 
         kinds, refused, first_error, seconds = await http_load(port, devices, MEMBERS, connections=2, seconds=0.5)
+        at_rate, rate_error, started = await fixed_rate_load(port, devices, MEMBERS, rate=20.0, seconds=0.5)
     finally:
         server.should_exit = True
         await asyncio.wait_for(serving, 20)
@@ -68,7 +71,10 @@ async def test_the_benchmarks_devices_authorize_and_charge_over_http(services: S
     assert dict(kinds["charge"].statuses) == {"201": charged}
     assert charged > 0 and len(kinds["pair"].samples) == charged
     assert 0.5 <= seconds < 10
+    at_rate_charged = at_rate["charge"].statuses["201"]  # open loop: about 10 pairs in half a second
+    assert rate_error == "" and at_rate_charged > 0 and dict(at_rate["charge"].statuses) == {"201": at_rate_charged}
+    assert len(at_rate["pair"].samples) == at_rate_charged == started
     async with services.engine.connect() as connection:
         query = sa.text("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'device_charge'")
-        assert int(await connection.scalar(query)) == charged
+        assert int(await connection.scalar(query)) == charged + at_rate_charged
     assert await verify(services.engine) == []

@@ -1,12 +1,12 @@
 """Money through devices (issue 15): a machine with its own terminal key charges a member's wallet.
 
-authorize (reads only), a one-shot charge (hold and capture in one transaction), a hold then its capture or void,
+authorize (reads only), a one-shot charge (paid at once: one DEVICE_CHARGE, no hold), a hold then its capture or void,
 a timed session (a hold of per-minute price × most minutes, stopped by the minutes used), a kiosk's top-up, and the
 sweep that releases holds past their expiry (the expire job, and lazily before any new hold of the same member).
 
-A hold debits the wallet through the same guarded update as a wallet payment (pos_wallets.py: the CHECK keeps the
-balance at or above −credit limit), the member locked first as every writer of a member does: concurrent holds never
-overdraw. A daily spending limit counts what devices took (pos_wallets.SPENT_TODAY).
+A hold or a charge debits the wallet through the same guarded update as a wallet payment (pos_wallets.py: the CHECK
+keeps the balance at or above −credit limit), the member locked first as every writer of a member does: concurrent
+holds and charges never overdraw. A daily spending limit counts what devices took (pos_wallets.SPENT_TODAY).
 """
 
 from __future__ import annotations
@@ -19,8 +19,18 @@ from typing import Any
 from coalition.application import wallets_pos
 from coalition.application.commands import customer_candidates, member_not_found, require_usable_card
 from coalition.application.device_access import require_open
+from coalition.application.device_charge_parts import (
+    Ready,
+    captured_charge,
+    charge_json,
+    money,
+    ready_at,
+    require_device,
+    require_payable,
+    rewards_json,
+)
+from coalition.application.device_one_shot import first_try
 from coalition.application.device_prices import DevicePrices, parse_prices, price_of
-from coalition.application.device_status import device_of_key
 from coalition.application.devices import DeviceUseService
 from coalition.application.members_pos import usable_member_locked
 from coalition.application.ports import MemberRef, PosUnitOfWork, TerminalContext
@@ -37,6 +47,7 @@ from coalition.domain.device_charges import (
     capture_amount,
     hold_amount,
     plan_capture,
+    plan_charge,
     plan_hold,
     plan_release,
     require_held,
@@ -45,26 +56,12 @@ from coalition.domain.device_charges import (
 )
 from coalition.domain.errors import Conflict, DomainError, Forbidden, InsufficientFunds, InvalidInput, NotFound
 from coalition.domain.money import format_minor, parse_amount_minor
-from coalition.domain.permissions import Operation
 from coalition.domain.rules.engine import CompiledRuleSet
-from coalition.domain.wallets import Wallet, WalletStatus, wallet_counter
+from coalition.domain.rules.model import Trigger
+from coalition.domain.wallets import Wallet, WalletStatus
 
 SWEEP_BATCH = 200  # expired holds released per unit of work by the expire job
 MEMBER_SWEEP_LIMIT = 50  # expired holds of one member released before a new hold (more wait for the job)
-
-
-@dataclass(frozen=True, slots=True)
-class Ready:
-    """A device that may take money now, and the network's currency and amount limit."""
-
-    device: DeviceRow
-    currency: str
-    max_amount_minor: int
-    prices: DevicePrices
-
-
-def _money(amount_minor: int | None, currency: str) -> str | None:
-    return None if amount_minor is None else format_minor(amount_minor, currency)
 
 
 class DeviceChargeService:
@@ -75,17 +72,10 @@ class DeviceChargeService:
     # --- what every operation checks ------------------------------------------------------------------------
 
     async def device_of(self, uow: PosUnitOfWork, ctx: TerminalContext) -> DeviceRow:
-        return device_of_key(await uow.device_of_terminal(ctx.terminal_id))
+        return require_device(await uow.device_of_terminal(ctx.terminal_id))
 
     async def _ready(self, uow: PosUnitOfWork, ctx: TerminalContext, now: datetime) -> Ready:
-        """The device, open now by its hours, where the matrix lets its outlet take wallet money (`spend`)."""
-        device = await self.device_of(uow, ctx)
-        require_open(device, ctx, now)
-        pc = await self.pos.program_context(uow, ctx.network_id)
-        currency = pc.program.currency
-        matrix = await self.pos.matrix(uow, ctx.network_id)
-        matrix.require(ctx.outlet_id, ctx.outlet_name, wallet_counter(currency), Operation.SPEND)
-        return Ready(device, currency, pc.limits.max_amount_minor, parse_prices(device.price_list, currency))
+        return await ready_at(self.pos, uow, ctx, await self.device_of(uow, ctx), now)
 
     async def _spent_today(self, uow: PosUnitOfWork, ctx: TerminalContext, wallet: Wallet, now: datetime) -> int:
         if wallet.daily_spend_limit_minor is None:
@@ -106,19 +96,26 @@ class DeviceChargeService:
         answer `allowed: false` with why; a wrong key, member or product is a problem as on any write."""
         candidates = customer_candidates(customer)
         now = self.pos.clock.now()
-        async with self.pos.unit_of_work() as uow:
-            device = await self.device_of(uow, ctx)
+        async with self.pos.unit_of_work(autocommit=True) as uow:  # reads only: no transaction on PostgreSQL
             pc = await self.pos.program_context(uow, ctx.network_id)
             currency = pc.program.currency
+            since = start_of_local_day(now, ctx.timezone)
+            # the device, the member and the wallet in one statement, as a charge reads them
+            read = await uow.read_for_charge(
+                ctx.terminal_id, ctx.network_id, candidates, currency, since, now, draw_tx_id=False
+            )
+            device = await self.device_of(uow, ctx) if read is None else require_device(read.device)
             prices = parse_prices(device.price_list, currency)
             price = self._price_of_one(device, prices, product)
-            member = await uow.find_member(ctx.network_id, candidates, lock=False)
-            if member is None:
+            if read is None:
                 raise member_not_found(customer)
-            view = await self.wallet_view(uow, ctx, member.member_id, currency, now)
+            member = read.member
+            view = wallets_pos.WalletView.of(
+                member.member_id, currency, read.paying.wallet, read.paying.spent_today_minor
+            )
             why_not: str | None = None
             try:
-                await self._ready(uow, ctx, now)
+                await ready_at(self.pos, uow, ctx, device, now)
                 require_usable_card(member)
             except DomainError as refusal:
                 why_not = refusal.detail
@@ -134,7 +131,7 @@ class DeviceChargeService:
             "reason": why_not,
             "currency": currency,
             "product": product,
-            "price": _money(price, currency),
+            "price": money(price, currency),
             "uses": None if price is None else affordable_uses(view.available_minor, price),
             "wallet": view.json(),
         }
@@ -169,28 +166,7 @@ class DeviceChargeService:
         expires_at: datetime | None = None,
     ) -> DeviceHold:
         currency = ready.currency
-        await self.release_expired_of(uow, ctx.network_id, member.member_id, now)  # their money back first
-        wallet = await uow.wallet(member.member_id, currency)
-        if wallet is None:
-            raise InsufficientFunds("the member has no money on the card", field="customer")
-        if wallet.status is WalletStatus.CLOSED:
-            raise Conflict("the member's wallet is closed", field="customer")
-        daily_left = wallet.daily_left_minor(await self._spent_today(uow, ctx, wallet, now))
-        if daily_left is not None and amount_minor > daily_left:
-            raise InsufficientFunds(
-                f"the wallet's daily limit leaves {format_minor(daily_left, currency)} {currency} today",
-                field="customer",
-            )
-        if amount_minor > wallet.available_minor:  # the clear answer; the CHECK below is what guards a race
-            raise InsufficientFunds(
-                f"the card can pay {format_minor(wallet.available_minor, currency)} {currency}, not "
-                f"{format_minor(amount_minor, currency)}",
-                field="customer",
-            )
-        try:
-            await uow.add_to_wallet(wallet.account_id, -amount_minor)
-        except InsufficientFunds:
-            raise InsufficientFunds("the card cannot pay this much", field="customer") from None
+        wallet = await self._debit(uow, ctx, member, currency, amount_minor, now)
         held = await uow.held_money_account(ctx.network_id, currency)
         tx = plan_hold(HeldMoney(currency, wallet.account_id, held), amount_minor)
         tx_id = await uow.post(ctx.network_id, tx, ctx.outlet_id, now, now)
@@ -216,6 +192,26 @@ class DeviceChargeService:
         )
         await uow.insert_hold(hold, now)
         return hold
+
+    async def _debit(
+        self,
+        uow: PosUnitOfWork,
+        ctx: TerminalContext,
+        member: MemberRef,
+        currency: str,
+        amount_minor: int,
+        now: datetime,
+    ) -> Wallet:
+        """Take `amount_minor` from the member's wallet (the member locked), their expired holds released first."""
+        await self.release_expired_of(uow, ctx.network_id, member.member_id, now)  # their money back first
+        wallet = await uow.wallet(member.member_id, currency)
+        spent = 0 if wallet is None else await self._spent_today(uow, ctx, wallet, now)
+        wallet = require_payable(wallet, spent, amount_minor, currency)
+        try:
+            await uow.add_to_wallet(wallet.account_id, -amount_minor)
+        except InsufficientFunds:
+            raise InsufficientFunds("the card cannot pay this much", field="customer") from None
+        return wallet
 
     async def _close(
         self,
@@ -256,11 +252,7 @@ class DeviceChargeService:
         self, uow: PosUnitOfWork, ctx: TerminalContext, member: MemberRef, now: datetime, rules: CompiledRuleSet | None
     ) -> dict[str, Any]:
         """The device_use rules of a use (bonus points, coupons) as the use's own answer writes them."""
-        used = await self.uses.reward_use(uow, ctx, member, rules, now)
-        body = self.pos.answered(201, used).body
-        return {
-            name: body[name] for name in ("points_balance", "applied_rules", "bonus", "coupons_issued") if name in body
-        }
+        return rewards_json(self.pos, await self.uses.reward_use(uow, ctx, member, rules, now))
 
     def _hold_json(self, hold: DeviceHold, view: wallets_pos.WalletView) -> dict[str, Any]:
         c = hold.currency
@@ -282,31 +274,37 @@ class DeviceChargeService:
     async def charge(
         self, ctx: TerminalContext, request: ChargeInput, key: str | None, request_hash: str
     ) -> CommandResult[Any]:
-        """A one-shot use: held and captured in one transaction."""
+        """A one-shot use, paid at once: one DEVICE_CHARGE (wallet −P, the device partner's PREPAID +P), no hold.
+        First in two statements without a lock (device_one_shot.py) when no device_use rule can reward it; else, or
+        when that try gives up, under the member's lock."""
         rules = await self.pos.rule_set_in_force(ctx.network_id)
+        if rules is None or not rules.candidates(Trigger.DEVICE_USE, ctx.partner_name, ctx.outlet_name):
+            candidates = customer_candidates(request.customer)
+
+            async def unlocked(uow: PosUnitOfWork, key: str) -> CommandResult[Any] | None:
+                return await first_try(self.pos, uow, ctx, candidates, request.product, key, request_hash)
+
+            first = await self.pos.maybe_idempotent(
+                ctx, key, request_hash, unlocked, look_up_first=False, autocommit=True
+            )
+            if first is not None:
+                return first
 
         async def record(uow: PosUnitOfWork, _key: str) -> CommandResult[Any]:
             now = self.pos.clock.now()
             ready = await self._ready(uow, ctx, now)
             price = price_of(ready.prices, request.product)
             member = await self._member(uow, ctx, request.customer)
-            hold = await self._hold(uow, ctx, ready, member, price, now, product=request.product)
+            wallet = await self._debit(uow, ctx, member, ready.currency, price, now)
             prepaid = await self.pos.prepaid_account(uow, ctx, ready.currency)
-            tx_id = await self._close(uow, hold, price, HoldStatus.CAPTURED, now, prepaid)
+            tx = plan_charge(wallet.account_id, prepaid, ready.currency, price)
+            tx_id = await uow.post(ctx.network_id, tx, ctx.outlet_id, now, now)
+            charge = captured_charge(
+                ctx, ready, member.member_id, str(uuid.uuid4()), price, request.product, now, tx_id
+            )
+            await uow.insert_hold(charge, now)
             view = await self.wallet_view(uow, ctx, member.member_id, ready.currency, now)
-            body = {
-                "charge": hold.id,
-                "member": member.member_id,
-                "device": ctx.outlet_name,
-                "product": request.product,
-                "currency": ready.currency,
-                "amount": format_minor(price, ready.currency),
-                "transaction": tx_id,
-                "recorded_at": now.isoformat(),
-                "wallet": view.json(),
-                "rewards": await self.rewards(uow, ctx, member, now, rules),
-            }
-            return CommandResult(201, body)
+            return CommandResult(201, charge_json(ctx, charge, view, await self.rewards(uow, ctx, member, now, rules)))
 
         return await self.pos.idempotent(ctx, key, request_hash, record)
 

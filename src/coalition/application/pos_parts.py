@@ -47,6 +47,19 @@ class PosParts(Protocol):
         operation: Callable[[PosUnitOfWork, str], Awaitable[CommandResult[Any]]],
     ) -> CommandResult[Any]: ...
 
+    async def maybe_idempotent(
+        self,
+        ctx: TerminalContext,
+        idempotency_key: str | None,
+        request_hash: str,
+        operation: Callable[[PosUnitOfWork, str], Awaitable[CommandResult | None]],
+        *,
+        look_up_first: bool = True,
+        autocommit: bool = False,
+    ) -> CommandResult | None:
+        """`idempotent` for an operation that may give up (None: nothing written, try otherwise)."""
+        ...
+
     async def rule_set_in_force(self, network_id: int) -> CompiledRuleSet | None: ...
 
     async def read_member_history(

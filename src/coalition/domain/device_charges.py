@@ -1,9 +1,10 @@
 """Money through devices (issue 15): a device holds money of a member's wallet, then captures some of it (the rest
-goes back) or releases it all (a void, or the hold's expiry). A one-shot charge is a hold captured at once.
+goes back) or releases it all (a void, or the hold's expiry). A one-shot charge holds nothing: it pays at once.
 
 Ledger, per currency (DEVICES.md): a hold of A posts wallet −A, the node's HELD_MONEY +A; a capture of C ≤ A posts
-held −A, the device partner's PREPAID +C and wallet +(A − C); a release posts held −A, wallet +A. So HELD_MONEY holds
-exactly the open holds, and a partner's PREPAID counts only what its devices captured.
+held −A, the device partner's PREPAID +C and wallet +(A − C); a release posts held −A, wallet +A. A one-shot charge
+of P posts wallet −P, PREPAID +P (one DEVICE_CHARGE, as an offline use). So HELD_MONEY holds exactly the open holds,
+and a partner's PREPAID counts only what its devices took.
 """
 
 from __future__ import annotations
@@ -60,6 +61,20 @@ def plan_hold(accounts: HeldMoney, amount_minor: int, memo: str = "device hold")
         Transaction(
             TransactionKind.DEVICE_HOLD,
             transfer(accounts.wallet_account, accounts.held_account, accounts.asset, amount_minor),
+            memo=memo,
+        )
+    )
+
+
+def plan_charge(
+    wallet_account: int, prepaid_account: int, currency: str, amount_minor: int, memo: str = "device charge"
+) -> Transaction:
+    """A one-shot charge: straight from the wallet to the device's partner (one DEVICE_CHARGE: wallet −P, PREPAID +P),
+    as an offline use pays; nothing passes through HELD_MONEY, so nothing is left to release."""
+    return require_valid(
+        Transaction(
+            TransactionKind.DEVICE_CHARGE,
+            transfer(wallet_account, prepaid_account, money_asset(currency), amount_minor),
             memo=memo,
         )
     )

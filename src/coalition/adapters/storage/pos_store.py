@@ -24,6 +24,7 @@ from coalition.adapters.storage.driver import Column, Db, NamedStatement
 from coalition.adapters.storage.pos_coupons import SqlCoupons
 from coalition.adapters.storage.pos_device_charges import SqlDeviceCharges
 from coalition.adapters.storage.pos_device_offline import SqlDeviceOffline
+from coalition.adapters.storage.pos_device_one_shot import SqlOneShotCharges
 from coalition.adapters.storage.pos_gift_cards import SqlGiftCards
 from coalition.adapters.storage.pos_gifts import SqlGifts
 from coalition.adapters.storage.pos_idempotency import RESPONSE_COLUMNS, SqlIdempotency
@@ -153,6 +154,7 @@ class SqlPosUnitOfWork(
     SqlIdempotency,
     SqlWallets,
     SqlDeviceCharges,
+    SqlOneShotCharges,
     SqlDeviceOffline,
     DriverAuditTrail,
 ):
