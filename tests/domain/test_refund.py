@@ -122,6 +122,22 @@ def test_returned_points_get_a_fresh_lot_under_an_expiring_program() -> None:
     assert plan.balance_after == 300
 
 
+def test_clawback_leaves_alone_what_of_the_earn_expired_and_what_earlier_refunds_took() -> None:
+    # 60 earned: 40 of them expired (breakage took them); the member holds 100 other points
+    state = MemberPoints(balance=100, lifetime_spend_minor=200_000, lots=(Lot(1, 100, None, GRANTOR),))
+    half = PurchaseTotals(200_000, 200_000, 60, 0, 0, earned_gone=40)
+    first = plan_refund(PROGRAM, ACCOUNTS, state, half, 100_000, NOW)
+    assert (first.points_clawed_back, first.balance_after) == (20, 80)  # the half's 30, but only 20 are left
+    rest = PurchaseTotals(200_000, 200_000, 60, 0, 100_000, earned_gone=40 + 20)
+    second = plan_refund(PROGRAM, ACCOUNTS, state, rest, 100_000, NOW)
+    assert (second.points_clawed_back, second.transaction) == (0, None)
+    # all of it expired: a full refund claws back nothing
+    gone = plan_refund(
+        PROGRAM, ACCOUNTS, state, PurchaseTotals(200_000, 200_000, 60, 0, 0, earned_gone=60), 200_000, NOW
+    )
+    assert (gone.points_clawed_back, gone.lot_takes, gone.balance_after) == (0, (), 100)
+
+
 def test_clawback_of_points_already_spent_leaves_a_debt() -> None:
     # The 51 earned points were spent since; the member has 10 left, and the purchase redeemed nothing.
     purchase = PurchaseTotals(200_000, 200_000, 60, 0, 0)

@@ -931,6 +931,16 @@ class FakeUnitOfWork(FakeWallets, FakeGiftCards):
             lines=p.lines,
             refunded_quantity_milli=returned,
             spent=self._spent_by_grantor(found.tx_id) if p.points_redeemed else (),
+            clawed_back_before=sum(refund.points_clawed_back for refund in refunds),
+        )
+
+    async def points_expired_of(self, tx_id: int, account_id: int) -> int:
+        return sum(
+            points
+            for taker, lot_id, points in self.s.lot_takes
+            if self.s.lots[lot_id].tx_id == tx_id
+            and self.s.lots[lot_id].account_id == account_id
+            and self.s.transactions[taker].transaction.kind is TransactionKind.EXPIRY
         )
 
     def _spent_by_grantor(self, tx_id: int | None) -> tuple[GrantedPoints, ...]:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from coalition.adapters.storage.verify import verify
 from coalition.application.admin import NetworkRef
@@ -317,5 +318,81 @@ async def test_an_offline_sale_takes_the_coupons_valid_at_its_own_time(settings)
             live = {"customer": "7001", "amount": "100.00", "receipt": new_key(), "coupons": ["DAY1"]}
             expired = await http.post("/v1/purchases", json=live, headers=auth(net.shop_key, new_key()))
             assert "expired" in assert_problem(expired, 422, "invalid-input", "coupons[0]")["detail"]
+    finally:
+        await services.close()
+
+
+async def _obligations_minor(services, partner: str) -> int:
+    """What the partner's obligations account holds: minus the value of the points it granted and still owes."""
+    async with services.engine.connect() as connection:
+        total = await connection.scalar(
+            sa.text(
+                "SELECT COALESCE(SUM(p.amount), 0) FROM postings p JOIN accounts a ON a.id = p.account_id "
+                "JOIN partners pa ON pa.id = a.owner_id WHERE a.purpose = 'obligations' "
+                "AND a.owner_kind = 'partner' AND pa.name = :partner"
+            ),
+            {"partner": partner},
+        )
+        return int(total)
+
+
+@pytest.mark.parametrize("path", ["single", "batch"])
+async def test_a_refund_of_an_offline_sale_whose_points_expired_claws_back_nothing_of_them(settings, path):
+    """A till's sale of two days ago earns points that lived one day: they are expired when uploaded, and swept to
+    breakage before the refund (this network returns their value to the granting partner). A refund of that sale
+    then clawed the earn back a second time from the member's other points (and gave the partner their value back
+    a second time): the member lost them twice. Now it claws back only what of the sale's earn is still there."""
+    clock = SettableClock(datetime(2026, 3, 3, 9, 0, tzinfo=UTC))
+    services = build_services(settings, clock=clock)
+    try:
+        program = replace(SMALL_SHOP_PROGRAM, points_expire_days=1)
+        created = await services.admin.create_network("gone", "Expired offline", "RUB", program)
+        ref = NetworkRef(created["id"], "gone", created["name"], "RUB")
+        partner = await services.admin.create_partner(ref, "Shop")
+        outlet = await services.admin.create_outlet(ref, partner["id"], "Shop till", "Europe/Moscow")
+        key = (await services.admin.create_terminal(ref, outlet["id"], "POS"))["key"]
+        async with client(services) as http:
+            policy = await http.put(
+                "/v1/admin/points-breakage", json={"policy": "returned"}, headers=auth(created["admin_key"])
+            )
+            assert policy.status_code == 200, policy.text
+            await enrol(http, key, "7001")
+            live = await buy(http, key, "7001", "1000.00")  # points of today, alive
+            assert live.status_code == 201, live.text
+            kept = live.json()["points_balance"]
+            assert kept > 0
+            owed = await _obligations_minor(services, "Shop")
+            sale = {
+                "customer": "7001",
+                "amount": "1000.00",
+                "receipt": new_key(),
+                "occurred_at": datetime(2026, 3, 1, 12, 0, tzinfo=MOSCOW).isoformat(),
+            }
+            if path == "single":
+                uploaded = await http.post("/v1/purchases", json=sale, headers=auth(key, new_key()))
+                assert uploaded.status_code == 201, uploaded.text
+                answer = uploaded.json()
+            else:
+                batch = await http.post(
+                    "/v1/purchases/batch",
+                    json={"purchases": [sale | {"idempotency_key": new_key()}]},
+                    headers=auth(key),
+                )
+                assert batch.status_code == 200, batch.text
+                assert batch.json()["results"][0]["status"] == 201, batch.text
+                answer = batch.json()["results"][0]["body"]
+            assert answer["points_earned"] > 0
+            assert answer["points_balance"] == kept  # earned, and expired already
+
+            refund = await http.post(
+                f"/v1/purchases/{answer['id']}/refunds", json={"amount": "1000.00"}, headers=auth(key, new_key())
+            )
+            assert refund.status_code == 201, refund.text
+            assert (refund.json()["points_clawed_back"], refund.json()["points_balance"]) == (0, kept)
+            assert await balance_of(http, key, "7001") == kept
+            # granted, released by the breakage, and not given back to the partner a second time
+            assert await _obligations_minor(services, "Shop") == owed
+        assert await ledger_balance(services, "7001") == kept
+        assert await verify(services.engine) == []
     finally:
         await services.close()

@@ -92,6 +92,7 @@ class StoredPurchase:
     lines: tuple[BasketLine, ...]
     refunded_quantity_milli: dict[str, int]
     spent: tuple[GrantedPoints, ...] = ()  # the points it spent by grantor, in the order it took them
+    clawed_back_before: int = 0  # the points its earlier refunds clawed back
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +206,11 @@ class PurchasesPort(Protocol):
     async def write_batch(self, batch: LedgerBatch) -> None: ...
     async def insert_purchase(self, purchase: NewPurchase, tx_id: int | None, now: datetime) -> None: ...
     async def purchase_for_refund(self, network_id: int, purchase_id: str) -> StoredPurchase | None: ...
+    async def points_expired_of(self, tx_id: int, account_id: int) -> int:
+        """How many of the points a transaction granted to this points account have expired since (taken from its
+        lots by expiries)."""
+        ...
+
     async def insert_refund(self, refund: NewRefund, tx_id: int | None, now: datetime) -> None: ...
 
 

@@ -69,7 +69,11 @@ async def refund(
         member = MemberRef(stored.member_id, "", stored.points_account_id, None, None, None)
         state = await pos.swept_points(uow, ctx, pc, member, now)
         accounts = await pos.points_accounts(uow, ctx, pc, member)
-        plan = plan_refund(program, accounts, state, _totals(stored), refund_minor, now)
+        # after the sweep, so points of the sale that expired just now count as expired, not as still there
+        expired = 0
+        if stored.tx_id is not None and stored.points_earned:
+            expired = await uow.points_expired_of(stored.tx_id, stored.points_account_id)
+        plan = plan_refund(program, accounts, state, _totals(stored, expired), refund_minor, now)
         back = await _to_tenders(uow, ctx, program.currency, stored, refund_minor, now)
         transaction = plan.transaction
         if back.postings:
@@ -280,7 +284,7 @@ def _refund_amount(program: BonusProgram, stored: StoredPurchase, refund: Refund
     return total, quantities
 
 
-def _totals(stored: StoredPurchase) -> PurchaseTotals:
+def _totals(stored: StoredPurchase, expired: int) -> PurchaseTotals:
     return PurchaseTotals(
         check_minor=stored.check_minor,
         amount_due_minor=stored.amount_due_minor,
@@ -288,4 +292,5 @@ def _totals(stored: StoredPurchase) -> PurchaseTotals:
         points_redeemed=stored.points_redeemed,
         refunded_before_minor=stored.refunded_before_minor,
         spent=stored.spent,
+        earned_gone=expired + stored.clawed_back_before,
     )

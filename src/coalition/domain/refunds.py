@@ -29,6 +29,9 @@ class PurchaseTotals:
     refunded_before_minor: int
     # the points it spent, by the partner that had granted them, in the order it took them from the lots
     spent: tuple[GrantedPoints, ...] = ()
+    # of the points it earned, those already gone other than by being spent: expired (their value went to breakage)
+    # or clawed back by earlier refunds; a refund claws back no more than the rest
+    earned_gone: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +65,8 @@ def plan_refund(
     refund_minor: int,
     now: datetime,
 ) -> RefundPlan:
-    """Claw back the refund's share of earned points (a debt if already spent); return its share of redeemed ones.
+    """Claw back the refund's share of earned points (a debt if already spent; never more than is left of the earn
+    once what expired is counted: an expiry already took those); return its share of redeemed ones.
 
     The points clawed back come first from lots the refunding partner granted (it gets their value back). The points
     returned keep the grantor of the points the purchase spent, so their breakage still releases the right partner."""
@@ -73,7 +77,8 @@ def plan_refund(
         left = format_minor(left_minor, program.currency)
         raise RefundNotAllowed(f"at most {left} {program.currency} of this check are left to refund", field="amount")
     share = _RefundShares(purchase, refund_minor)
-    clawed, returned = share.of(purchase.points_earned), share.of(purchase.points_redeemed)
+    clawed = min(share.of(purchase.points_earned), max(0, purchase.points_earned - purchase.earned_gone))
+    returned = share.of(purchase.points_redeemed)
     takes, shortfall = take_from_lots(list(state.lots), clawed, now, partner_first=accounts.partner_id)
     existing_debt = max(0, -state.balance)
     restored = max(0, returned - shortfall - existing_debt)

@@ -11,6 +11,7 @@ from coalition.application.ports import (
     NewRefund,
     StoredPurchase,
 )
+from coalition.domain.ledger import TransactionKind
 from coalition.domain.lots import GrantedPoints, Lot, spend_order
 from coalition.domain.purchase import BasketLine
 
@@ -41,9 +42,12 @@ class SqlPurchases(SqlMembers):
         if row is None:
             return None
         await self.lock_member(row["member_id"])
-        refunded = await self.db.fetchval(
-            "SELECT COALESCE(SUM(refund_minor), 0) FROM refunds WHERE purchase_id = $1", purchase_id
+        refunds = await self.db.fetchrow(
+            "SELECT COALESCE(SUM(refund_minor), 0) AS refunded, COALESCE(SUM(points_clawed_back), 0) AS clawed "
+            "FROM refunds WHERE purchase_id = $1",
+            purchase_id,
         )
+        assert refunds is not None  # an aggregate without GROUP BY answers one row
         line_rows = await self.db.fetch(
             "SELECT sku, category, quantity_milli, unit_price_minor FROM purchase_lines WHERE purchase_id = $1 "
             "ORDER BY line_no",
@@ -65,13 +69,28 @@ class SqlPurchases(SqlMembers):
             points_earned=row["points_earned"],
             points_redeemed=row["points_redeemed"],
             tx_id=row["tx_id"],
-            refunded_before_minor=int(refunded or 0),
+            refunded_before_minor=int(refunds["refunded"] or 0),
             lines=tuple(
                 BasketLine(r["sku"], r["category"], r["quantity_milli"], r["unit_price_minor"]) for r in line_rows
             ),
             refunded_quantity_milli={r["sku"]: int(r["quantity"]) for r in returned_rows},
             spent=await self._spent_by_grantor(row["tx_id"]) if row["points_redeemed"] else (),
+            clawed_back_before=int(refunds["clawed"] or 0),
         )
+
+    async def points_expired_of(self, tx_id: int, account_id: int) -> int:
+        # lot_takes is keyed by (tx_id, lot_id): reach it through the member's transactions (postings' index), not
+        # by lot, which would read every take
+        expired = await self.db.fetchval(
+            "SELECT COALESCE(SUM(k.points), 0) FROM lots l JOIN lot_takes k ON k.lot_id = l.id "
+            "JOIN ledger_transactions t ON t.id = k.tx_id "
+            "WHERE l.account_id = $2 AND l.tx_id = $1 AND t.kind = $3 "
+            "AND k.tx_id IN (SELECT p.tx_id FROM postings p WHERE p.account_id = $2)",
+            tx_id,
+            account_id,
+            TransactionKind.EXPIRY.value,
+        )
+        return int(expired or 0)
 
     async def _spent_by_grantor(self, tx_id: int | None) -> tuple[GrantedPoints, ...]:
         """What a purchase's transaction took from lots, in the order it took it (the lots' spend order)."""
