@@ -161,6 +161,8 @@ def gift_card_debits(
 ) -> list[tuple[GiftCardFunds, int, str]]:
     """What the purchase takes off each card (once per card, in the cards' id order so that two purchases debiting
     the same cards wait for each other instead of deadlocking), and the field a refusal names."""
+    if not cards:  # most purchases (every batch item of a plain till): nothing to sort out
+        return []
     by_account = {card.account_id: card for card in cards}
     amounts: dict[int, int] = {}
     for tender in applied:
