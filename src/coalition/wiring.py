@@ -21,6 +21,7 @@ from coalition.adapters.storage.key_store import SqlKeyStore
 from coalition.adapters.storage.limits_store import SqlLimitsStore
 from coalition.adapters.storage.member_gift_card_store import SqlMemberGiftCardsStore
 from coalition.adapters.storage.member_store import SqlMemberPageStore
+from coalition.adapters.storage.outbox_store import SqlOutboxStore, SqlWebhookStore
 from coalition.adapters.storage.reports_store import SqlDailyReportsStore, SqlReportsStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.settlement_store import SqlSettlementStore
@@ -50,6 +51,7 @@ from coalition.application.member_gift_cards import MemberGiftCards
 from coalition.application.member_lookups import MemberLookups
 from coalition.application.member_page import MemberPage
 from coalition.application.occurred_at import OccurredAtWindow
+from coalition.application.outbox import OutboxService
 from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService
 from coalition.application.ports import Clock
@@ -58,11 +60,12 @@ from coalition.application.rate_limits import parse_rate
 from coalition.application.registration import Registration
 from coalition.application.reports import ReportsService
 from coalition.application.rules import RulesService
-from coalition.application.settlement import SettlementService
+from coalition.application.settlement import Mailer, SettlementService
 from coalition.application.visits import VisitService
 from coalition.application.wallet_reports import WalletReports
 from coalition.application.web_sessions import WebSessions
 from coalition.application.web_terminal import WebTerminal
+from coalition.application.webhooks import HttpPoster, Listeners, WebhookAdmin, WebhookDeliverer, WebhookEvents
 from coalition.settings import Settings
 
 
@@ -107,6 +110,29 @@ class Services:
     gift_card_reports: GiftCardReports  # issue 14: the console's gift cards and their liability
     device_admin: DeviceAdmin  # issue 15: devices registered, listed, changed, revoked
     device_status: DeviceStatus  # issue 15: a device's configuration and heartbeat
+    clock: Clock
+    webhooks: WebhookAdmin  # issue 16: the administrator's webhook subscriptions
+    webhook_events: WebhookEvents  # issue 16: events queued in the outbox for the subscriptions listening
+    webhook_store: SqlWebhookStore
+    outbox_store: SqlOutboxStore
+    mailer: Mailer | None
+
+    def outbox(self, poster: HttpPoster) -> OutboxService:
+        """The outbox's delivery service over `poster` (adapters/jobs/outbox_loop.py gives httpx)."""
+        deliverer = WebhookDeliverer(
+            self.webhook_store.unit_of_work,
+            poster,
+            self.clock,
+            self.webhook_events.listeners,
+            self.mailer,
+            self._contacts,
+        )
+        return OutboxService(self.outbox_store, self.clock, {"webhook": deliverer})
+
+    async def _contacts(self, network_id: int) -> list[str]:
+        """Whom to tell of a paused webhook without a contact of its own: the network's first partner's address."""
+        with_address = [r for r in await self.daily_reports.recipients(network_id) if r.address]
+        return [str(min(with_address, key=lambda r: r.partner_id).address)] if with_address else []
 
     async def close(self) -> None:
         await self.store.close()
@@ -160,6 +186,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     device_uses = DeviceUseService(pos)
     device_store = SqlDeviceStore(engine, clock)
     device_charges = DeviceChargeService(pos, device_uses)
+    webhook_store = SqlWebhookStore(engine)
+    listeners = Listeners(webhook_store.unit_of_work)
+    webhook_events = WebhookEvents(listeners)
+    pos.webhook_events = webhook_events  # the POS commands queue their events in their own transactions
     return Services(
         settings=settings,
         engine=engine,
@@ -199,4 +229,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         gift_cards=gift_cards,
         device_admin=DeviceAdmin(device_store.unit_of_work, clock),
         device_status=DeviceStatus(device_store, clock),
+        clock=clock,
+        webhooks=WebhookAdmin(webhook_store.unit_of_work, clock, listeners),
+        webhook_events=webhook_events,
+        webhook_store=webhook_store,
+        outbox_store=SqlOutboxStore(engine),
+        mailer=mailer,
     )

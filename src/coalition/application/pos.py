@@ -51,6 +51,7 @@ from coalition.application.purchases.record import Purchases
 from coalition.application.purchases.results import QuoteResult
 from coalition.application.refunds import RefundInput
 from coalition.application.tenders import GiftCardFundsReader
+from coalition.application.webhooks import WebhookEvents
 from coalition.domain.bonus import BonusProgram, Tier
 from coalition.domain.breakage import BreakagePolicy
 from coalition.domain.cards import CardAction
@@ -111,6 +112,7 @@ class PosService:
         self._rules_at = rules_at  # the set in force at an offline sale's time (cached by the rules service)
         self.purchases = Purchases(self)
         self.gift_cards: GiftCardFundsReader | None = None  # the gift cards' service, set by the wiring
+        self.webhook_events: WebhookEvents | None = None  # issue 16: events queued for webhooks, set by the wiring
         self._rule_sets: TtlCache[int, tuple[CompiledRuleSet | None]] = TtlCache(cache_ttl_seconds)
         # who may act is dropped from every worker's cache as soon as it changes (see AccessChanges)
         self._terminals: TtlCache[str, TerminalContext] = TtlCache(cache_ttl_seconds, changes=access_changes)

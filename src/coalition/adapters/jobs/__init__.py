@@ -1,0 +1,1 @@
+"""Background work (issue 16): loops the server (or `coalition worker`) runs beside the HTTP API."""
