@@ -134,6 +134,13 @@ API: dict[tuple[str, str], Does | Reads] = {
     ),
     ("PATCH", "/v1/admin/devices/{device_id}"): Does("device.update", lambda ids: {"price_list": {"per_use": "3.00"}}),
     ("POST", "/v1/admin/devices/{device_id}/revoke"): Does("device.revoke"),
+    ("POST", "/v1/admin/webhooks"): Does(
+        "webhook.create", lambda ids: {"url": "https://hooks.example/coalition", "event_kinds": ["purchase.recorded"]}
+    ),
+    ("POST", "/v1/admin/webhooks/{subscription_id}/pause"): Does("webhook.pause"),
+    ("POST", "/v1/admin/webhooks/{subscription_id}/resume"): Does("webhook.resume"),
+    ("POST", "/v1/admin/webhooks/{subscription_id}/rotate-secret"): Does("webhook.rotate_secret"),
+    ("DELETE", "/v1/admin/webhooks/{subscription_id}"): Does("webhook.delete"),
     ("POST", "/v1/admin/console-users"): Does(
         "console_user.create",
         lambda ids: {"role": "administrator", "login": "audit-admin", "name": "A", "password": "secret-11"},
@@ -355,6 +362,7 @@ async def _ids(services: Services) -> Ids:
             "number": await first("SELECT COALESCE(MAX(number), 1) FROM settlement_statements"),
             "card_number": "AUDITGIFT01",  # the gift card POST /v1/admin/gift-cards issues
             "device_id": await first("SELECT COALESCE(MAX(id), 0) FROM devices"),  # POST /v1/admin/devices made it
+            "subscription_id": await first("SELECT COALESCE(MAX(id), 0) FROM webhook_subscriptions"),
         }
 
 

@@ -180,4 +180,3 @@ async def test_a_paused_subscription_gets_nothing(clocked) -> None:
 async def _purchases_again(services: Services, network) -> None:
     async with client(services) as http:
         assert (await buy(http, network.shop_key, "7000-0001", "500.00")).status_code == 201
-

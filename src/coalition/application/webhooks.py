@@ -397,9 +397,9 @@ def _optional_text(value: str | None, name: str, limit: int) -> str | None:
         return None
     text = value.strip()
     if len(text) > limit:
-        raise InvalidInput(f"{name} is longer than {limit} characters", field=name)
+        raise InvalidInput(f"the text is longer than {limit} characters", field=name)
     if any(ord(ch) < 0x20 for ch in text):
-        raise InvalidInput(f"{name} has control characters", field=name)
+        raise InvalidInput("the text has control characters", field=name)
     return text
 
 
