@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from coalition.application.ports import NewPurchase, NewRefund
+from coalition.domain.gifts import Gift
 
 PURCHASE_RECORDED = "purchase.recorded"
 PURCHASE_REFUNDED = "purchase.refunded"
@@ -57,4 +58,18 @@ def purchase_refunded(refund: NewRefund, member_id: int, currency: str) -> dict[
         "money_back_minor": refund.money_back_minor,
         "points_clawed_back": refund.points_clawed_back,
         "points_returned": refund.points_returned,
+    }
+
+
+def gift_granted(gift: Gift, purchase_id: str | None, outlet_id: int, currency: str) -> dict[str, Any]:
+    return {
+        "gift_id": gift.id,
+        "gift_type": gift.gift_type.code,
+        "gift_name": gift.gift_type.name,
+        "member_id": gift.member_id,
+        "purchase_id": purchase_id,
+        "outlet_id": outlet_id,
+        "currency": currency,
+        "price_minor": gift.gift_type.price_minor,
+        "valid_until": gift.valid_until.isoformat(),
     }

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from coalition.application.audit import entry
+from coalition.application.events import PERIOD_CLOSED
 from coalition.application.ports import CouponsPort, MemberHistory, MemberRef, PosUnitOfWork, ProgramContext
 from coalition.application.pos import PosService
 from coalition.application.rule_events import member_facts
@@ -93,6 +94,8 @@ class PeriodClose:
         }
         async with self.pos.unit_of_work() as uow:  # once the run is done: each member is its own transaction
             await uow.audit(entry(network_id, "job.period_close", "network", network_id, after=result))
+            # a period closed twice (a retry) is one event: its id is the month
+            await self.pos.emit(uow, network_id, PERIOD_CLOSED, f"period:{period.label}", result, now)
         return result
 
     async def _close_for(

@@ -6,7 +6,7 @@ same transaction as the write, so a retry replays it and a different request und
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -34,6 +34,7 @@ from coalition.application.ports import (
     TerminalContext,
     UnitOfWorkFactory,
 )
+from coalition.application.pos_ports.outbox import OutboxWriter
 from coalition.application.pos_results import (
     AnswerJson,
     CardChanged,
@@ -231,6 +232,12 @@ class PosService:
     ) -> list[CommandResult | DomainError]:
         """Many purchases in one unit of work; each item gets its own answer (see `application.purchases.batch`)."""
         return await BatchRecorder(self, ctx).run(items)
+
+    async def emit(
+        self, uow: OutboxWriter, network_id: int, kind: str, event_id: str, data: Mapping[str, Any], now: datetime
+    ) -> None:
+        if self.webhook_events is not None:
+            await self.webhook_events.emit(uow, network_id, kind, event_id, data, now)
 
     def answered(self, status_code: int, result: T) -> CommandResult[T]:
         """A command's typed answer with its JSON, written once: `idempotent` stores that JSON for replays."""

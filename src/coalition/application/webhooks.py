@@ -123,10 +123,6 @@ class WebhooksUnitOfWork(AuditTrail, OutboxWriter, Protocol):
         ...
 
     async def deliveries(self, subscription_id: int, limit: int, before_id: int | None) -> list[Delivery]: ...
-    async def listeners(self, network_id: int) -> dict[str, tuple[int, ...]]:
-        """The network's active subscriptions by event kind."""
-        ...
-
     async def subscription_by_id(self, subscription_id: int) -> Subscription | None: ...
     async def count_failure(self, subscription_id: int, now: datetime) -> int:
         """Add one to its consecutive failures; the new count."""
@@ -147,10 +143,14 @@ class Listeners:
         self.changes = changes
         self._cache: TtlCache[int, dict[str, tuple[int, ...]]] = TtlCache(LISTENERS_TTL_S, changes=changes)
 
-    async def of(self, network_id: int, kind: str) -> tuple[int, ...]:
+    async def of(self, network_id: int, kind: str, within: OutboxWriter | None = None) -> tuple[int, ...]:
+        """Those listening to `kind`; read, when not cached, `within` the caller's unit of work if it has one."""
+
         async def load() -> dict[str, tuple[int, ...]]:
+            if within is not None:
+                return await within.webhook_listeners(network_id)
             async with self.unit_of_work() as uow:
-                return await uow.listeners(network_id)
+                return await uow.webhook_listeners(network_id)
 
         found = await self._cache.get_or_load(network_id, load)
         return () if found is None else found.get(kind, ())
@@ -179,7 +179,7 @@ class WebhookEvents:
         now: datetime,
     ) -> int:
         """Queue the event for each listening subscription; the number queued (0: nobody listens, nothing written)."""
-        targets = await self.listeners.of(network_id, kind)
+        targets = await self.listeners.of(network_id, kind, uow)
         if not targets:
             return 0
         body = payload_text(

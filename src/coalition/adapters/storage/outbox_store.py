@@ -8,7 +8,7 @@ Queuing goes through the caller's transaction: `DriverOutboxWrites` for the POS 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -61,6 +61,14 @@ def _outbox_row(entry: OutboxEntry, now: datetime) -> tuple[Any, ...]:
     )
 
 
+def _by_kind(rows: Iterable[tuple[int, str]]) -> dict[str, tuple[int, ...]]:
+    by_kind: dict[str, list[int]] = {}
+    for subscription_id, kinds in rows:
+        for kind in kinds.split():
+            by_kind.setdefault(kind, []).append(subscription_id)
+    return {kind: tuple(ids) for kind, ids in by_kind.items()}
+
+
 class DriverOutboxWrites:
     """`OutboxWriter` for the POS units of work: a statement more, in their transaction, only when called."""
 
@@ -68,6 +76,13 @@ class DriverOutboxWrites:
 
     async def enqueue_outbox(self, entries: Sequence[OutboxEntry], now: datetime) -> None:
         await self.db.executemany(_DRIVER_ENQUEUE, [_outbox_row(entry, now) for entry in entries])
+
+    async def webhook_listeners(self, network_id: int) -> dict[str, tuple[int, ...]]:
+        rows = await self.db.fetch(
+            "SELECT id, event_kinds FROM webhook_subscriptions WHERE network_id = $1 AND status = 'active' ORDER BY id",
+            network_id,
+        )
+        return _by_kind((int(row["id"]), str(row["event_kinds"])) for row in rows)
 
 
 class CoreOutboxWrites:
@@ -219,18 +234,14 @@ class SqlWebhooksUnitOfWork(CoreAuditTrail, CoreOutboxWrites):
             for row in rows
         ]
 
-    async def listeners(self, network_id: int) -> dict[str, tuple[int, ...]]:
+    async def webhook_listeners(self, network_id: int) -> dict[str, tuple[int, ...]]:
         subs = t.webhook_subscriptions
         rows = await self.connection.execute(
             select(subs.c.id, subs.c.event_kinds)
             .where(subs.c.network_id == network_id, subs.c.status == SubscriptionStatus.ACTIVE.value)
             .order_by(subs.c.id)
         )
-        by_kind: dict[str, list[int]] = {}
-        for row in rows:
-            for kind in str(row.event_kinds).split():
-                by_kind.setdefault(kind, []).append(int(row.id))
-        return {kind: tuple(ids) for kind, ids in by_kind.items()}
+        return _by_kind((int(row.id), str(row.event_kinds)) for row in rows)
 
     async def count_failure(self, subscription_id: int, now: datetime) -> int:
         subs = t.webhook_subscriptions

