@@ -266,6 +266,12 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
         },
     ),
     ("POST", "/console/devices/{device_id}/revoke"): Does("device.revoke"),
+    ("POST", "/console/webhooks"): Does(
+        "webhook.create",
+        lambda ids: {"url": "https://hooks.example/console", "event_kinds": "member.enrolled"},
+    ),
+    ("POST", "/console/webhooks/{subscription_id}/pause"): Does("webhook.pause"),
+    ("POST", "/console/webhooks/{subscription_id}/resume"): Does("webhook.resume"),
     ("POST", "/console/rules/draft"): Does("rules.save_draft", lambda ids: {"draft": RULES_YAML}),
     ("POST", "/console/rules/simulate"): Reads(
         "stored purchases priced again; nothing is written",

@@ -29,6 +29,7 @@ from coalition.adapters.cli.rules import rules_app
 from coalition.adapters.cli.settle import settle_app
 from coalition.adapters.cli.verify import verify_command
 from coalition.adapters.cli.wallets import wallets_app
+from coalition.adapters.cli.webhooks import webhooks_app
 from coalition.adapters.storage import migrate as migrations
 from coalition.application.audit import entry
 from coalition.application.pos_results import MemberStatement
@@ -431,6 +432,7 @@ app.add_typer(wallets_app, name="wallets")
 app.command("mqtt")(mqtt_command)
 app.add_typer(device_app, name="device")
 app.add_typer(devices_app, name="devices")
+app.add_typer(webhooks_app, name="webhooks")
 
 
 if __name__ == "__main__":
