@@ -88,7 +88,7 @@ async def test_a_purchase_is_delivered_once_signed_as_the_recipe_verifies(clocke
 async def test_no_listener_no_message(clocked) -> None:
     services, _ = clocked
     network = await make_network(services)
-    await services.webhooks.create(network.ref, _new("http://127.0.0.1:9/x", ("member.enrolled",)))
+    await services.webhooks.create(network.ref, _new("http://127.0.0.1:9/x", ("gift.honoured",)))
     await _purchases(services, network, 2)
     assert await _rows(services, "SELECT id FROM outbox_messages") == []
 

@@ -9,6 +9,7 @@ ends with its lease and another worker takes the message over.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -123,10 +124,18 @@ class OutboxService:
         return await self.store.claim(worker, now, now + timedelta(seconds=self.lease_seconds), limit)
 
     async def run_once(self, worker: str, limit: int = CLAIM_BATCH) -> int:
-        """Claim due messages and try each once; the number claimed (0: nothing is due)."""
+        """Claim due messages and try each once; the number claimed (0: nothing is due). Targets are served at the
+        same time, each target's messages one after another in their order (a slow receiver delays only its own)."""
         messages = await self.claim(worker, limit)
+        by_target: dict[tuple[str, str], list[ClaimedMessage]] = {}
         for message in messages:
-            await self.deliver(worker, message)
+            by_target.setdefault((message.channel, message.target), []).append(message)
+
+        async def in_turn(queue: list[ClaimedMessage]) -> None:
+            for message in queue:
+                await self.deliver(worker, message)
+
+        await asyncio.gather(*(in_turn(queue) for queue in by_target.values()))
         return len(messages)
 
     async def deliver(self, worker: str, message: ClaimedMessage) -> None:
