@@ -5,15 +5,21 @@ refused queues nothing; a network nobody listens to queues nothing."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
 from coalition.application.webhooks import NewSubscription
 from coalition.domain.webhooks import EVENT_KINDS
+from tests.http.test_expiry import expiring
+from tests.http.test_gifts import _network_with_gift_rules
+from tests.http.water_park import DAY_START
+from tests.http.water_park import buy as park_buy
 from tests.support import auth, buy, client, enrol, make_network, new_key
 
 pytestmark = pytest.mark.anyio
+__all__ = ["expiring"]  # the fixture, imported for pytest to find
 
 
 async def _queued(services) -> list[tuple[str, dict]]:
@@ -71,3 +77,36 @@ async def test_nobody_listening_nothing_queued_and_the_cache_follows_changes(ser
         await services.webhooks.pause(network.ref, made.id)
         assert (await buy(http, network.shop_key, "7100-0002", "100.00")).status_code == 201
         assert len(await _queued(services)) == 1
+
+
+async def test_a_gift_granted_and_honoured_and_points_expired_queue_their_events(park) -> None:
+    services, clock = park
+    clock.moment = DAY_START + timedelta(hours=1)
+    async with client(services) as http:
+        _, keys, _ = await _network_with_gift_rules(services, http)
+        network = await services.admin.network("park")
+        await services.webhooks.create(network, NewSubscription("https://hooks.example/gifts", EVENT_KINDS))
+        await enrol(http, keys["Tickets"], "8900-0001")
+        ticket = await park_buy(http, keys["Tickets"], "8900-0001", "2000.00")
+        [gift] = ticket["gifts_granted"]
+        honoured = await http.post(f"/v1/gifts/{gift['id']}/honour", headers=auth(keys["Photo"], new_key()))
+        assert honoured.status_code == 200, honoured.text
+    queued = await _queued(services)
+    assert [kind for kind, _ in queued] == ["member.enrolled", "purchase.recorded", "gift.granted", "gift.honoured"]
+    granted, handed = queued[2][1]["data"], queued[3][1]["data"]
+    assert granted["gift_id"] == gift["id"] == handed["gift_id"] and granted["purchase_id"] == ticket["id"]
+    assert handed["price_minor"] == 30000 and handed["currency"] == "RUB"
+
+
+async def test_points_expired_is_queued_by_the_expiry_job(expiring) -> None:
+    services, clock, key = expiring
+    network = await services.admin.network("expiring")
+    await services.webhooks.create(network, NewSubscription("https://hooks.example/expiry", ("points.expired",)))
+    async with client(services) as http:
+        await enrol(http, key, "3201")
+        assert (await buy(http, key, "3201", "5000.00")).status_code == 201
+    clock.moment += timedelta(days=31)
+    await services.pos.expire_points(network.id)
+    await services.pos.expire_points(network.id)  # nothing left: no second event
+    [(kind, event)] = await _queued(services)
+    assert kind == "points.expired" and event["data"]["points"] == 150 and event["data"]["points_balance"] == 0
