@@ -180,3 +180,26 @@ async def test_a_paused_subscription_gets_nothing(clocked) -> None:
 async def _purchases_again(services: Services, network) -> None:
     async with client(services) as http:
         assert (await buy(http, network.shop_key, "7000-0001", "500.00")).status_code == 201
+
+
+async def test_a_slow_targets_queue_is_handed_back_before_its_lease_runs_short(clocked) -> None:
+    services, clock = clocked
+
+    class SlowPoster(HttpxPoster):
+        """Posts for real; the test's clock moves 30 s with each post, as a receiver taking that long would."""
+
+        async def post(self, url, body, headers):  # type: ignore[no-untyped-def]
+            posted = await super().post(url, body, headers)
+            clock.moment = (clock.moment or START) + timedelta(seconds=30)
+            return posted
+
+    with receiver() as endpoint:
+        network, _ = await _subscribed(services, endpoint.url)
+        await _purchases(services, network, 3)
+        async with http_client() as http:
+            assert await services.outbox(SlowPoster(http)).run_once("w1") == 3
+            assert len(endpoint.requests) == 2  # the third would have started after 40 s of a 60 s lease
+            [third] = await _rows(services, "SELECT attempts, lease_until, status FROM outbox_messages WHERE id = 3")
+            assert third == {"attempts": 0, "lease_until": None, "status": "pending"}
+            assert await services.outbox(HttpxPoster(http)).run_once("w2") == 1
+        assert len(endpoint.delivered_ids()) == 3 and len(set(endpoint.delivered_ids())) == 3

@@ -33,6 +33,7 @@ from coalition.domain.outbox import (
 log = logging.getLogger(__name__)
 __all__ = ["OutboxEntry", "OutboxService", "OutboxWriter"]
 CLAIM_BATCH = 50
+SEND_BUDGET_SECONDS = 20.0  # the longest one send may take (the poster's timeout, 10 s) with room to record it
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,10 @@ class OutboxStore(Protocol):
 
     async def skip(self, message_id: int, worker: str, reason: str, now: datetime) -> None: ...
 
+    async def release(self, message_ids: list[int], worker: str) -> None:
+        """End `worker`'s lease on these messages, untried: any worker may claim them at once."""
+        ...
+
 
 class Deliverer(Protocol):
     """One channel's transport (webhooks now; e-mail and SMS next)."""
@@ -113,11 +118,13 @@ class OutboxService:
         clock: Clock,
         deliverers: Mapping[str, Deliverer],
         lease_seconds: int = LEASE_SECONDS,
+        send_budget_seconds: float = SEND_BUDGET_SECONDS,
     ) -> None:
         self.store = store
         self.clock = clock
         self.deliverers = dict(deliverers)
         self.lease_seconds = lease_seconds
+        self.send_budget_seconds = send_budget_seconds
 
     async def claim(self, worker: str, limit: int = CLAIM_BATCH) -> list[ClaimedMessage]:
         now = self.clock.now()
@@ -126,13 +133,20 @@ class OutboxService:
     async def run_once(self, worker: str, limit: int = CLAIM_BATCH) -> int:
         """Claim due messages and try each once; the number claimed (0: nothing is due). Targets are served at the
         same time, each target's messages one after another in their order (a slow receiver delays only its own)."""
+        claimed_at = self.clock.now()
         messages = await self.claim(worker, limit)
+        # a message is sent only while its lease outlasts a send: otherwise another worker could take it over and
+        # send it too (a slow target's queue is handed back, untried, when its lease runs short)
+        last_start = claimed_at + timedelta(seconds=self.lease_seconds - self.send_budget_seconds)
         by_target: dict[tuple[str, str], list[ClaimedMessage]] = {}
         for message in messages:
             by_target.setdefault((message.channel, message.target), []).append(message)
 
         async def in_turn(queue: list[ClaimedMessage]) -> None:
-            for message in queue:
+            for index, message in enumerate(queue):
+                if self.clock.now() > last_start:
+                    await self.store.release([m.id for m in queue[index:]], worker)
+                    return
                 await self.deliver(worker, message)
 
         await asyncio.gather(*(in_turn(queue) for queue in by_target.values()))

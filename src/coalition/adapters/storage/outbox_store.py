@@ -366,6 +366,15 @@ class SqlOutboxStore:
             )
         return True
 
+    async def release(self, message_ids: list[int], worker: str) -> None:
+        messages = t.outbox_messages
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                update(messages)
+                .where(messages.c.id.in_(message_ids), messages.c.leased_by == worker)
+                .values(lease_until=None, leased_by=None)
+            )
+
     async def skip(self, message_id: int, worker: str, reason: str, now: datetime) -> None:
         messages = t.outbox_messages
         async with self.engine.begin() as connection:
