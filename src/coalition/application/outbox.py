@@ -33,7 +33,7 @@ from coalition.domain.outbox import (
 log = logging.getLogger(__name__)
 __all__ = ["OutboxEntry", "OutboxService", "OutboxWriter"]
 CLAIM_BATCH = 50
-SEND_BUDGET_SECONDS = 20.0  # the longest one send may take (the poster's timeout, 10 s) with room to record it
+SEND_BUDGET_SECONDS = 25.0  # one send's longest (the poster's timeout, 10 s), with room to record the round
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +79,11 @@ class OutboxStore(Protocol):
     async def settle(self, record: AttemptRecord, after: AfterAttempt, last_error: str | None) -> bool:
         """The attempt and the message's new state, in one transaction, only while `worker` still holds the lease;
         False when it lost it (another worker took the message over: it records its own attempt)."""
+        ...
+
+    async def settle_delivered(self, records: list[AttemptRecord]) -> list[int]:
+        """A round's successes (one worker's), in one transaction: the ids still leased to that worker and so
+        recorded; the others were taken over after their lease."""
         ...
 
     async def skip(self, message_id: int, worker: str, reason: str, now: datetime) -> None: ...
@@ -142,17 +147,36 @@ class OutboxService:
         for message in messages:
             by_target.setdefault((message.channel, message.target), []).append(message)
 
+        delivered: list[tuple[ClaimedMessage, AttemptRecord]] = []
+
         async def in_turn(queue: list[ClaimedMessage]) -> None:
             for index, message in enumerate(queue):
                 if self.clock.now() > last_start:
                     await self.store.release([m.id for m in queue[index:]], worker)
                     return
-                await self.deliver(worker, message)
+                await self.deliver(worker, message, delivered)
 
         await asyncio.gather(*(in_turn(queue) for queue in by_target.values()))
+        if delivered:  # recorded before anything else is done with them, in one commit, still under their lease
+            kept = set(await self.store.settle_delivered([record for _, record in delivered]))
+            for message, _ in delivered:
+                if message.id in kept:
+                    await self._settled(message, Status.DELIVERED)
         return len(messages)
 
-    async def deliver(self, worker: str, message: ClaimedMessage) -> None:
+    async def _settled(self, message: ClaimedMessage, status: Status) -> None:
+        deliverer = self.deliverers.get(message.channel)
+        if deliverer is not None:
+            await deliverer.settled(message, status)
+
+    async def deliver(
+        self,
+        worker: str,
+        message: ClaimedMessage,
+        delivered: list[tuple[ClaimedMessage, AttemptRecord]] | None = None,
+    ) -> None:
+        """Try one message; a failure is recorded at once (it may pause its target before its next message), a
+        success at once too, or with the round's other successes when `delivered` gathers them."""
         deliverer = self.deliverers.get(message.channel)
         if deliverer is None:
             await self.store.skip(message.id, worker, f"no deliverer for channel {message.channel}", self.clock.now())
@@ -173,6 +197,9 @@ class OutboxService:
         record = AttemptRecord(
             message.id, attempt, worker, started_at, finished_at, result.outcome, result.response_status, error
         )
+        if after.status is Status.DELIVERED and delivered is not None:
+            delivered.append((message, record))
+            return
         kept = await self.store.settle(record, after, error or _status_error(result.response_status))
         if kept and after.status in (Status.DELIVERED, Status.FAILED):
             await deliverer.settled(message, after.status)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,7 @@ from coalition.domain.webhooks import (
 
 log = logging.getLogger(__name__)
 LISTENERS_TTL_S = 30.0
+SUBSCRIPTION_READ_TTL_S = 1.0  # how long a worker sends on what it read of a subscription (its URL, secret, state)
 RECENT_DELIVERIES = 20
 MAX_DELIVERIES_PAGE = 200
 TOO_MANY = f"a network has at most {MAX_SUBSCRIPTIONS} webhook subscriptions"
@@ -213,10 +215,22 @@ class WebhookDeliverer:
     contacts: Callable[[int], Any] | None = None  # network id -> awaitable list of addresses to tell (fallback)
     failures_before_pause: int = FAILURES_BEFORE_PAUSE
     told: list[str] = field(default_factory=list)  # addresses told of pauses by this process (for the log)
+    # subscription id -> (read at, the change counter then, the subscription): a message after another of the same
+    # subscription needs no read of it; a change here (pause, rotation) moves the counter and drops it at once
+    _read: dict[int, tuple[float, int, Subscription | None]] = field(default_factory=dict)
+
+    async def _subscription(self, subscription_id: int) -> Subscription | None:
+        seen, now = self.listeners.changes.value, time.monotonic()
+        cached = self._read.get(subscription_id)
+        if cached is not None and cached[1] == seen and now - cached[0] < SUBSCRIPTION_READ_TTL_S:
+            return cached[2]
+        async with self.unit_of_work() as uow:
+            subscription = await uow.subscription_by_id(subscription_id)
+        self._read[subscription_id] = (now, seen, subscription)
+        return subscription
 
     async def deliver(self, message: ClaimedMessage) -> Attempted | str:
-        async with self.unit_of_work() as uow:
-            subscription = await uow.subscription_by_id(int(message.target))
+        subscription = await self._subscription(int(message.target))
         if subscription is None:
             return "the subscription was deleted"
         if subscription.status is SubscriptionStatus.PAUSED:
@@ -240,6 +254,10 @@ class WebhookDeliverer:
     async def settled(self, message: ClaimedMessage, status: Status) -> None:
         subscription_id = int(message.target)
         now = self.clock.now()
+        known = self._read.get(subscription_id, (0.0, 0, None))[2]
+        if status is Status.DELIVERED and known is not None and not known.consecutive_failures:
+            return  # nothing to reset: a round of successes writes nothing more
+        self._read.pop(subscription_id, None)  # its count changes: read it again next time
         async with self.unit_of_work() as uow:
             if status is Status.DELIVERED:
                 await uow.reset_failures(subscription_id)
@@ -362,6 +380,7 @@ class WebhookAdmin:
             await uow.audit(
                 entry(network.id, "webhook.rotate_secret", "webhook", subscription_id, after={"rotated_at": now})
             )
+        self.listeners.changed()  # the workers here sign with it at once (others within SUBSCRIPTION_READ_TTL_S)
         return rotated
 
     async def delete(self, network: NetworkRef, subscription_id: int) -> None:

@@ -273,6 +273,19 @@ class SqlWebhookStore:
             yield SqlWebhooksUnitOfWork(connection)
 
 
+def _attempt_row(record: AttemptRecord) -> dict[str, Any]:
+    return {
+        "message_id": record.message_id,
+        "attempt": record.attempt,
+        "worker": record.worker,
+        "started_at": record.started_at,
+        "finished_at": record.finished_at,
+        "outcome": record.outcome.value,
+        "response_status": record.response_status,
+        "error": record.error,
+    }
+
+
 class SqlOutboxStore:
     """The workers' side: claims with a lease, attempts and outcomes."""
 
@@ -352,19 +365,37 @@ class SqlOutboxStore:
             )
             if result.rowcount != 1:
                 return False  # the lease ran out and another worker took the message: its attempt is the one kept
-            await connection.execute(
-                insert(t.outbox_attempts).values(
-                    message_id=record.message_id,
-                    attempt=record.attempt,
-                    worker=record.worker,
-                    started_at=record.started_at,
-                    finished_at=record.finished_at,
-                    outcome=record.outcome.value,
-                    response_status=record.response_status,
-                    error=record.error,
-                )
-            )
+            await connection.execute(insert(t.outbox_attempts).values(**_attempt_row(record)))
         return True
+
+    async def settle_delivered(self, records: list[AttemptRecord]) -> list[int]:
+        """One UPDATE for the round (its worker is the same for all), one INSERT of their attempts."""
+        if not records:
+            return []
+        messages = t.outbox_messages
+        async with self.engine.begin() as connection:
+            result = await connection.execute(
+                update(messages)
+                .where(
+                    messages.c.id.in_([record.message_id for record in records]),
+                    messages.c.leased_by == records[0].worker,
+                    messages.c.status == Status.PENDING.value,
+                )
+                .values(
+                    status=Status.DELIVERED.value,
+                    attempts=messages.c.attempts + 1,
+                    lease_until=None,
+                    leased_by=None,
+                    last_error=None,
+                    delivered_at=max(record.finished_at for record in records),
+                )
+                .returning(messages.c.id)
+            )
+            kept = {int(value) for value in result.scalars()}
+            if kept:
+                rows = [_attempt_row(record) for record in records if record.message_id in kept]
+                await connection.execute(insert(t.outbox_attempts), rows)
+        return sorted(kept)
 
     async def release(self, message_ids: list[int], worker: str) -> None:
         messages = t.outbox_messages
