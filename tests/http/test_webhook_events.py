@@ -110,3 +110,19 @@ async def test_points_expired_is_queued_by_the_expiry_job(expiring) -> None:
     await services.pos.expire_points(network.id)  # nothing left: no second event
     [(kind, event)] = await _queued(services)
     assert kind == "points.expired" and event["data"]["points"] == 150 and event["data"]["points_balance"] == 0
+
+
+async def test_a_batch_queues_one_event_per_purchase(services) -> None:
+    network = await make_network(services)
+    await services.webhooks.create(network.ref, NewSubscription("https://hooks.example/b", ("purchase.recorded",)))
+    async with client(services) as http:
+        await enrol(http, network.shop_key, "7500-0001")
+        batch = [
+            {"idempotency_key": f"b{n}", "customer": "7500-0001", "amount": "100.00", "receipt": f"B{n}"}
+            for n in range(3)
+        ]
+        answer = await http.post("/v1/purchases/batch", json={"purchases": batch}, headers=auth(network.shop_key))
+        assert answer.status_code == 200, answer.text
+        ids = [result["body"]["id"] for result in answer.json()["results"]]
+    queued = await _queued(services)
+    assert [event["data"]["purchase_id"] for _, event in queued] == ids

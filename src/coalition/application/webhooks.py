@@ -181,16 +181,27 @@ class WebhookEvents:
         now: datetime,
     ) -> int:
         """Queue the event for each listening subscription; the number queued (0: nobody listens, nothing written)."""
-        targets = await self.listeners.of(network_id, kind, uow)
+        return await self.emit_many(uow, network_id, kind, [(event_id, data)], now)
+
+    async def emit_many(
+        self,
+        uow: OutboxWriter,
+        network_id: int,
+        kind: str,
+        events: Sequence[tuple[str, Mapping[str, Any]]],
+        now: datetime,
+    ) -> int:
+        """Events of one kind (id, data), queued in one statement: a batch of purchases writes one more, not many."""
+        targets = await self.listeners.of(network_id, kind, uow) if events else ()
         if not targets:
             return 0
-        body = payload_text(
-            {"id": event_id, "kind": kind, "network_id": network_id, "occurred_at": now.isoformat(), "data": data}
-        )
-        await uow.enqueue_outbox(
-            [OutboxEntry(network_id, Channel.WEBHOOK, kind, event_id, str(target), body) for target in targets], now
-        )
-        return len(targets)
+        entries: list[OutboxEntry] = []
+        for event_id, data in events:
+            envelope = {"id": event_id, "kind": kind, "network_id": network_id, "occurred_at": now.isoformat()}
+            body = payload_text(envelope | {"data": data})
+            entries.extend(OutboxEntry(network_id, Channel.WEBHOOK, kind, event_id, str(t), body) for t in targets)
+        await uow.enqueue_outbox(entries, now)
+        return len(entries)
 
 
 @dataclass(frozen=True, slots=True)
