@@ -20,6 +20,15 @@ from tests.support import auth, buy, client, enrol, make_network, new_key
 
 pytestmark = pytest.mark.anyio
 __all__ = ["expiring"]  # the fixture, imported for pytest to find
+TIER_RULES = {
+    "rules": [
+        {
+            "code": "promote",
+            "condition": 'member.tier != "gold" && member.lifetime_spend_minor + basket.total_minor >= 1000000',
+            "effects": [{"set_tier": {"tier": "gold"}}],
+        }
+    ]
+}
 
 
 async def _queued(services) -> list[tuple[str, dict]]:
@@ -126,3 +135,23 @@ async def test_a_batch_queues_one_event_per_purchase(services) -> None:
         ids = [result["body"]["id"] for result in answer.json()["results"]]
     queued = await _queued(services)
     assert [event["data"]["purchase_id"] for _, event in queued] == ids
+
+
+async def test_a_purchase_that_moves_a_member_to_another_tier_queues_tier_changed(services) -> None:
+    network = await make_network(services)
+    saved = await services.rules.save_draft(network.ref, TIER_RULES)
+    assert saved["errors"] == 0, saved
+    await services.rules.publish(network.ref, None)
+    await services.webhooks.create(network.ref, NewSubscription("https://hooks.example/t", ("member.tier_changed",)))
+    async with client(services) as http:
+        await enrol(http, network.shop_key, "7600-0001")
+        assert (await buy(http, network.shop_key, "7600-0001", "100.00")).status_code == 201  # below: no change
+        promoted = await buy(http, network.shop_key, "7600-0001", "10000.00")
+        assert promoted.status_code == 201, promoted.text
+    [(kind, event)] = await _queued(services)
+    assert kind == "member.tier_changed"
+    assert event["data"] == {
+        "member_id": event["data"]["member_id"],
+        "tier": "gold",
+        "purchase_id": promoted.json()["id"],
+    }

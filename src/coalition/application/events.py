@@ -20,6 +20,7 @@ GIFT_HONOURED = "gift.honoured"
 POINTS_EXPIRED = "points.expired"
 WALLET_TOPPED_UP = "wallet.topped_up"
 PERIOD_CLOSED = "period.closed"
+MEMBER_TIER_CHANGED = "member.tier_changed"
 
 
 def purchase_recorded(

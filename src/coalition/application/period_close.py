@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from coalition.application.audit import entry
-from coalition.application.events import PERIOD_CLOSED
+from coalition.application.events import MEMBER_TIER_CHANGED, PERIOD_CLOSED
 from coalition.application.ports import CouponsPort, MemberHistory, MemberRef, PosUnitOfWork, ProgramContext
 from coalition.application.pos import PosService
 from coalition.application.rule_events import member_facts
@@ -120,6 +120,10 @@ class PeriodClose:
         if evaluation.tier is not None and evaluation.tier != history.tier:
             await uow.set_member_labels(member.member_id, tier=evaluation.tier, segments=None)
             tally.tiers_changed += 1
+            data = {"member_id": member.member_id, "tier": evaluation.tier, "previous_tier": history.tier or None}
+            data |= {"period": period.label}
+            event_id = f"tier:{period.label}:{member.member_id}"
+            await self.pos.emit(uow, network_id, MEMBER_TIER_CHANGED, event_id, data, now)
         granted = event_grants(evaluation, pc.program.point_value_minor)
         memo = f"period close {period.label}: {', '.join(granted.rules)}"
         if await self.pos.grant_node_bonus(uow, network_id, pc, member, granted, memo, now):

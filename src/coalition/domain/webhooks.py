@@ -33,6 +33,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "points.expired",
     "wallet.topped_up",
     "period.closed",
+    "member.tier_changed",
 )
 MAX_URL_LENGTH = 2000
 MAX_SUBSCRIPTIONS = 20  # per network: more is a mistake or an abuse, not an integration

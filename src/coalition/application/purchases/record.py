@@ -21,7 +21,13 @@ from coalition.application.commands import (
     replay,
     require_usable_card,
 )
-from coalition.application.events import GIFT_GRANTED, PURCHASE_RECORDED, gift_granted, purchase_recorded
+from coalition.application.events import (
+    GIFT_GRANTED,
+    MEMBER_TIER_CHANGED,
+    PURCHASE_RECORDED,
+    gift_granted,
+    purchase_recorded,
+)
 from coalition.application.gift_cards import GiftCardFunds, ParsedCard
 from coalition.application.ports import (
     IdempotencyRecord,
@@ -227,6 +233,9 @@ class Purchases:
             if listened and events is not None:  # in this transaction: the message exists iff the purchase does
                 data = purchase_recorded(new_purchase, program.currency, decision.balance_after, now)
                 await events.emit(uow, ctx.network_id, PURCHASE_RECORDED, f"purchase:{new_purchase.id}", data, now)
+            if decision.new_tier is not None and events is not None:  # a tier is written under the lock too
+                tier = {"member_id": member.member_id, "tier": decision.new_tier, "purchase_id": new_purchase.id}
+                await events.emit(uow, ctx.network_id, MEMBER_TIER_CHANGED, f"tier:{new_purchase.id}", tier, now)
             for gift in extras.gifts:  # gifts are written under the lock anyway: no cost on the one-statement path
                 if events is None:
                     break
