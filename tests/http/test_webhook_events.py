@@ -5,7 +5,7 @@ refused queues nothing; a network nobody listens to queues nothing."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -14,7 +14,8 @@ from coalition.application.webhooks import NewSubscription
 from coalition.domain.webhooks import EVENT_KINDS
 from tests.http.test_expiry import expiring
 from tests.http.test_gifts import _network_with_gift_rules
-from tests.http.water_park import DAY_START
+from tests.http.test_period_close import RULES as CLOSE_RULES
+from tests.http.water_park import DAY_START, water_park
 from tests.http.water_park import buy as park_buy
 from tests.support import auth, buy, client, enrol, make_network, new_key
 
@@ -155,3 +156,23 @@ async def test_a_purchase_that_moves_a_member_to_another_tier_queues_tier_change
         "tier": "gold",
         "purchase_id": promoted.json()["id"],
     }
+
+
+async def test_a_period_close_queues_tier_changes_and_the_close_once(park) -> None:
+    services, clock = park
+    clock.moment = datetime(2026, 7, 10, 12, tzinfo=UTC)
+    async with client(services) as http:
+        _, keys, _ = await water_park(services)
+        net = await services.admin.network("park")
+        assert (await services.rules.save_draft(net, CLOSE_RULES))["errors"] == 0
+        await services.rules.publish(net, None)
+        kinds = ("member.tier_changed", "period.closed")
+        await services.webhooks.create(net, NewSubscription("https://hooks.example/close", kinds))
+        await enrol(http, keys["Tickets"], "M-A")
+        await park_buy(http, keys["Tickets"], "M-A", "3000.00")
+    clock.moment = datetime(2026, 8, 1, 1, tzinfo=UTC)
+    await services.period_close.run(net.id, "2026-07")
+    await services.period_close.run(net.id, "2026-07")  # run again: the member is silver already, the close the same
+    queued = await _queued(services)
+    assert [kind for kind, _ in queued] == ["member.tier_changed", "period.closed"]
+    assert queued[0][1]["data"]["tier"] == "silver" and queued[0][1]["data"]["period"] == "2026-07"
