@@ -11,7 +11,6 @@ subscription whose messages fail `FAILURES_BEFORE_PAUSE` times in a row is pause
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -225,7 +224,6 @@ class WebhookDeliverer:
     mailer: Mailer | None = None
     contacts: Callable[[int], Any] | None = None  # network id -> awaitable list of addresses to tell (fallback)
     failures_before_pause: int = FAILURES_BEFORE_PAUSE
-    told: list[str] = field(default_factory=list)  # addresses told of pauses by this process (for the log)
     # subscription id -> (read at, the change counter then, the subscription): a message after another of the same
     # subscription needs no read of it; a change here (pause, rotation) moves the counter and drops it at once
     _read: dict[int, tuple[float, int, Subscription | None]] = field(default_factory=dict)
@@ -311,7 +309,6 @@ class WebhookDeliverer:
         for address in addresses:
             try:
                 await self.mailer.send(OutgoingMail(address, f"Webhook {subscription.id} paused", text))
-                self.told.append(address)
             except Exception:  # an SMTP outage must not undo the pause
                 log.exception("could not tell %s that webhook %s was paused", address, subscription.id)
 
@@ -442,6 +439,3 @@ def _email(value: str | None) -> str | None:
         raise InvalidInput("not an e-mail address", field="contact_email")
     return text
 
-
-def event_json(payload: str) -> Any:
-    return json.loads(payload)
