@@ -21,6 +21,7 @@ from coalition.adapters.storage.key_store import SqlKeyStore
 from coalition.adapters.storage.limits_store import SqlLimitsStore
 from coalition.adapters.storage.member_gift_card_store import SqlMemberGiftCardsStore
 from coalition.adapters.storage.member_store import SqlMemberPageStore
+from coalition.adapters.storage.outbox_store import SqlOutboxStore, SqlWebhookStore
 from coalition.adapters.storage.reports_store import SqlDailyReportsStore, SqlReportsStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.schedule_store import SqlScheduleStore
@@ -53,6 +54,7 @@ from coalition.application.member_gift_cards import MemberGiftCards
 from coalition.application.member_lookups import MemberLookups
 from coalition.application.member_page import MemberPage
 from coalition.application.occurred_at import OccurredAtWindow
+from coalition.application.outbox import OutboxService
 from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService
 from coalition.application.ports import Clock
@@ -63,11 +65,12 @@ from coalition.application.reports import ReportsService
 from coalition.application.rules import RulesService
 from coalition.application.scheduled_jobs import MAIL_OFF, job_functions
 from coalition.application.scheduler import Scheduler
-from coalition.application.settlement import SettlementService
+from coalition.application.settlement import Mailer, SettlementService
 from coalition.application.visits import VisitService
 from coalition.application.wallet_reports import WalletReports
 from coalition.application.web_sessions import WebSessions
 from coalition.application.web_terminal import WebTerminal
+from coalition.application.webhooks import HttpPoster, Listeners, WebhookAdmin, WebhookDeliverer, WebhookEvents
 from coalition.settings import Settings
 
 
@@ -115,6 +118,28 @@ class Services:
     device_status: DeviceStatus  # issue 15: a device's configuration and heartbeat
     clock: Clock  # issue 16: the time every service reads (a test sets it)
     scheduler: Scheduler  # issue 16: scheduled jobs, each period once (docs/scheduler.md)
+    webhooks: WebhookAdmin  # issue 16: the administrator's webhook subscriptions
+    webhook_events: WebhookEvents  # issue 16: events queued in the outbox for the subscriptions listening
+    webhook_store: SqlWebhookStore
+    outbox_store: SqlOutboxStore
+    mailer: Mailer | None
+
+    def outbox(self, poster: HttpPoster) -> OutboxService:
+        """The outbox's delivery service over `poster` (adapters/jobs/outbox_loop.py gives httpx)."""
+        deliverer = WebhookDeliverer(
+            self.webhook_store.unit_of_work,
+            poster,
+            self.clock,
+            self.webhook_events.listeners,
+            self.mailer,
+            self._contacts,
+        )
+        return OutboxService(self.outbox_store, self.clock, {"webhook": deliverer})
+
+    async def _contacts(self, network_id: int) -> list[str]:
+        """Whom to tell of a paused webhook without a contact of its own: the network's first partner's address."""
+        with_address = [r for r in await self.daily_reports.recipients(network_id) if r.address]
+        return [str(min(with_address, key=lambda r: r.partner_id).address)] if with_address else []
 
     async def close(self) -> None:
         await self.store.close()
@@ -173,6 +198,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     audit = AuditLog(SqlAuditStore(engine))
     jobs = job_functions(pos, audit, gift_cards, device_charges, birthdays, period_close, daily_reports)
     scheduler = Scheduler(SqlScheduleStore(engine), clock, jobs, blocked={} if mailer else {"daily_reports": MAIL_OFF})
+    webhook_store = SqlWebhookStore(engine)
+    listeners = Listeners(webhook_store.unit_of_work)
+    webhook_events = WebhookEvents(listeners)
+    pos.webhook_events = webhook_events  # the POS commands queue their events in their own transactions
     return Services(
         settings=settings,
         engine=engine,
@@ -215,4 +244,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         device_status=DeviceStatus(device_store, clock),
         clock=clock,
         scheduler=scheduler,
+        webhooks=WebhookAdmin(webhook_store.unit_of_work, clock, listeners),
+        webhook_events=webhook_events,
+        webhook_store=webhook_store,
+        outbox_store=SqlOutboxStore(engine),
+        mailer=mailer,
     )

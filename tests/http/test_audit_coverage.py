@@ -137,6 +137,13 @@ API: dict[tuple[str, str], Does | Reads] = {
     ),
     ("PATCH", "/v1/admin/devices/{device_id}"): Does("device.update", lambda ids: {"price_list": {"per_use": "3.00"}}),
     ("POST", "/v1/admin/devices/{device_id}/revoke"): Does("device.revoke"),
+    ("POST", "/v1/admin/webhooks"): Does(
+        "webhook.create", lambda ids: {"url": "https://hooks.example/coalition", "event_kinds": ["purchase.recorded"]}
+    ),
+    ("POST", "/v1/admin/webhooks/{subscription_id}/pause"): Does("webhook.pause"),
+    ("POST", "/v1/admin/webhooks/{subscription_id}/resume"): Does("webhook.resume"),
+    ("POST", "/v1/admin/webhooks/{subscription_id}/rotate-secret"): Does("webhook.rotate_secret"),
+    ("DELETE", "/v1/admin/webhooks/{subscription_id}"): Does("webhook.delete"),
     ("POST", "/v1/admin/console-users"): Does(
         "console_user.create",
         lambda ids: {"role": "administrator", "login": "audit-admin", "name": "A", "password": "secret-11"},
@@ -265,6 +272,12 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
         },
     ),
     ("POST", "/console/devices/{device_id}/revoke"): Does("device.revoke"),
+    ("POST", "/console/webhooks"): Does(
+        "webhook.create",
+        lambda ids: {"url": "https://hooks.example/console", "event_kinds": "member.enrolled"},
+    ),
+    ("POST", "/console/webhooks/{subscription_id}/pause"): Does("webhook.pause"),
+    ("POST", "/console/webhooks/{subscription_id}/resume"): Does("webhook.resume"),
     ("POST", "/console/rules/draft"): Does("rules.save_draft", lambda ids: {"draft": RULES_YAML}),
     ("POST", "/console/rules/simulate"): Reads(
         "stored purchases priced again; nothing is written",
@@ -361,6 +374,7 @@ async def _ids(services: Services) -> Ids:
             "number": await first("SELECT COALESCE(MAX(number), 1) FROM settlement_statements"),
             "card_number": "AUDITGIFT01",  # the gift card POST /v1/admin/gift-cards issues
             "device_id": await first("SELECT COALESCE(MAX(id), 0) FROM devices"),  # POST /v1/admin/devices made it
+            "subscription_id": await first("SELECT COALESCE(MAX(id), 0) FROM webhook_subscriptions"),
         }
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from coalition.application.audit import AuditTrail, entry
+from coalition.application.events import GIFT_HONOURED
 from coalition.application.ports import (
     Clock,
     GiftsPort,
@@ -133,6 +134,17 @@ async def honour_gift(
         if not await uow.mark_gift_honoured(gift.id, ctx.outlet_id, tx_id, now):
             raise Conflict(f"gift {gift.id} was handed over already", field="gift_id")
         honoured = GiftHonoured(GiftView.of(gift), now, ctx.outlet_name, price_minor, pc.program.currency)
+        data = {
+            "gift_id": gift.id,
+            "gift_type": gift.gift_type.code,
+            "member_id": gift.member_id,
+            "outlet_id": ctx.outlet_id,
+            "partner_id": ctx.partner_id,
+            "currency": pc.program.currency,
+            "price_minor": price_minor,
+            "honoured_at": now.isoformat(),
+        }
+        await pos.emit(uow, ctx.network_id, GIFT_HONOURED, f"gift_honoured:{gift.id}", data, now)
         return pos.answered(200, honoured)
 
     result: CommandResult[GiftHonoured] = await pos.idempotent(ctx, idempotency_key, request_hash, record)

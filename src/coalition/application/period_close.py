@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from coalition.application.audit import entry
+from coalition.application.events import MEMBER_TIER_CHANGED, PERIOD_CLOSED
 from coalition.application.ports import CouponsPort, MemberHistory, MemberRef, PosUnitOfWork, ProgramContext
 from coalition.application.pos import PosService
 from coalition.application.rule_events import member_facts
@@ -93,6 +94,8 @@ class PeriodClose:
         }
         async with self.pos.unit_of_work() as uow:  # once the run is done: each member is its own transaction
             await uow.audit(entry(network_id, "job.period_close", "network", network_id, after=result))
+            # a period closed twice (a retry) is one event: its id is the month
+            await self.pos.emit(uow, network_id, PERIOD_CLOSED, f"period:{period.label}", result, now)
         return result
 
     async def _close_for(
@@ -117,6 +120,10 @@ class PeriodClose:
         if evaluation.tier is not None and evaluation.tier != history.tier:
             await uow.set_member_labels(member.member_id, tier=evaluation.tier, segments=None)
             tally.tiers_changed += 1
+            data = {"member_id": member.member_id, "tier": evaluation.tier, "previous_tier": history.tier or None}
+            data |= {"period": period.label}
+            event_id = f"tier:{period.label}:{member.member_id}"
+            await self.pos.emit(uow, network_id, MEMBER_TIER_CHANGED, event_id, data, now)
         granted = event_grants(evaluation, pc.program.point_value_minor)
         memo = f"period close {period.label}: {', '.join(granted.rules)}"
         if await self.pos.grant_node_bonus(uow, network_id, pc, member, granted, memo, now):

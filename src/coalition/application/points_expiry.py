@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from coalition.application.events import POINTS_EXPIRED
 from coalition.application.ports import MemberRef, PosUnitOfWork, ProgramContext
 from coalition.application.pos_parts import PosParts
 from coalition.domain.breakage import BreakagePolicy, PointsBreakage
@@ -69,6 +70,10 @@ async def sweep(
         await uow.apply_lots(tx_id, member.points_account_id, expiry.takes, ())
         swept, returned_minor = after_expiry(swept, expiry), returned_minor + expiry.returned_minor
     await uow.set_member_points(member.member_id, member.points_account_id, swept.balance, swept.lifetime_spend_minor)
+    data = {"member_id": member.member_id, "points": state.balance - swept.balance, "points_balance": swept.balance}
+    # one sweep per member and moment: a second sweep at the same moment finds nothing expired
+    event_id = f"expiry:{member.member_id}:{now.isoformat()}"
+    await pos.emit(uow, network_id, POINTS_EXPIRED, event_id, data, now)
     return swept, returned_minor
 
 

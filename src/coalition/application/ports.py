@@ -30,6 +30,7 @@ from coalition.application.pos_ports.members import (
     MembersPort,
     Profile,
 )
+from coalition.application.pos_ports.outbox import OutboxWriter
 from coalition.application.pos_ports.reference import ProgramContext, ReferencePort, TerminalContext
 from coalition.application.pos_ports.visits import VisitsPort
 from coalition.application.pos_ports.wallets import PaidTender, PayingWallet, WalletLine, WalletsPort
@@ -228,6 +229,7 @@ class PosUnitOfWork(
     DeviceChargesPort,
     DeviceOfflinePort,
     AuditTrail,
+    OutboxWriter,
     Protocol,
 ):
     """Every aggregate's port in one transaction: what the purchase pipeline and the services built on PosService

@@ -6,7 +6,7 @@ same transaction as the write, so a retry replays it and a different request und
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -34,6 +34,7 @@ from coalition.application.ports import (
     TerminalContext,
     UnitOfWorkFactory,
 )
+from coalition.application.pos_ports.outbox import OutboxWriter
 from coalition.application.pos_results import (
     AnswerJson,
     CardChanged,
@@ -51,6 +52,7 @@ from coalition.application.purchases.record import Purchases
 from coalition.application.purchases.results import QuoteResult
 from coalition.application.refunds import RefundInput
 from coalition.application.tenders import GiftCardFundsReader
+from coalition.application.webhooks import WebhookEvents
 from coalition.domain.bonus import BonusProgram, Tier
 from coalition.domain.breakage import BreakagePolicy
 from coalition.domain.cards import CardAction
@@ -111,6 +113,7 @@ class PosService:
         self._rules_at = rules_at  # the set in force at an offline sale's time (cached by the rules service)
         self.purchases = Purchases(self)
         self.gift_cards: GiftCardFundsReader | None = None  # the gift cards' service, set by the wiring
+        self.webhook_events: WebhookEvents | None = None  # issue 16: events queued for webhooks, set by the wiring
         self._rule_sets: TtlCache[int, tuple[CompiledRuleSet | None]] = TtlCache(cache_ttl_seconds)
         # who may act is dropped from every worker's cache as soon as it changes (see AccessChanges)
         self._terminals: TtlCache[str, TerminalContext] = TtlCache(cache_ttl_seconds, changes=access_changes)
@@ -229,6 +232,12 @@ class PosService:
     ) -> list[CommandResult | DomainError]:
         """Many purchases in one unit of work; each item gets its own answer (see `application.purchases.batch`)."""
         return await BatchRecorder(self, ctx).run(items)
+
+    async def emit(
+        self, uow: OutboxWriter, network_id: int, kind: str, event_id: str, data: Mapping[str, Any], now: datetime
+    ) -> None:
+        if self.webhook_events is not None:
+            await self.webhook_events.emit(uow, network_id, kind, event_id, data, now)
 
     def answered(self, status_code: int, result: T) -> CommandResult[T]:
         """A command's typed answer with its JSON, written once: `idempotent` stores that JSON for replays."""

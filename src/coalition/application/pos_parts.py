@@ -6,7 +6,7 @@ the events share. Each module of the POS (members, enrolment, cards, refunds, gi
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -19,6 +19,7 @@ from coalition.application.ports import (
     TerminalContext,
     UnitOfWorkFactory,
 )
+from coalition.application.pos_ports.outbox import OutboxWriter
 from coalition.application.pos_results import CommandResult, GrantedBonus
 from coalition.domain.breakage import BreakagePolicy
 from coalition.domain.gifts import GiftBreakage
@@ -37,6 +38,12 @@ class PosParts(Protocol):
 
     def answered(self, status_code: int, result: T) -> CommandResult[T]:
         """A command's typed answer with its JSON, written once (and stored for replays by `idempotent`)."""
+        ...
+
+    async def emit(
+        self, uow: OutboxWriter, network_id: int, kind: str, event_id: str, data: Mapping[str, Any], now: datetime
+    ) -> None:
+        """Queue a webhook event in `uow`'s transaction, when a subscription listens (nothing written otherwise)."""
         ...
 
     async def idempotent(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from coalition.application.events import PURCHASE_REFUNDED, purchase_refunded
 from coalition.application.ports import MemberRef, NewRefund, PosUnitOfWork, StoredPurchase, TerminalContext
 from coalition.application.pos_parts import PosParts
 from coalition.application.pos_results import CommandResult, CouponView, GrantedBonus, Refunded, ToGiftCard
@@ -96,8 +97,7 @@ async def refund(
             stored.member_id, stored.points_account_id, plan.balance_after, plan.lifetime_spend_after_minor
         )
         refund_id = new_record_id()
-        await uow.insert_refund(
-            NewRefund(
+        new_refund = NewRefund(
                 id=refund_id,
                 purchase_id=stored.id,
                 terminal_id=ctx.terminal_id,
@@ -107,10 +107,10 @@ async def refund(
                 points_returned=plan.points_returned,
                 quantities_milli=quantities,
                 cashier_login=refund.cashier,
-            ),
-            tx_id,
-            now,
         )
+        await uow.insert_refund(new_refund, tx_id, now)
+        data = purchase_refunded(new_refund, stored.member_id, program.currency)
+        await pos.emit(uow, ctx.network_id, PURCHASE_REFUNDED, f"refund:{refund_id}", data, now)
         left_minor = stored.check_minor - stored.refunded_before_minor - refund_minor
         revoked = await _revoke_gifts(pos, uow, ctx, stored.id, now) if left_minor == 0 else []
         rewards = await _refund_rules(pos, uow, ctx, rules, member, stored.id, refund_minor, now)

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from coalition.application.commands import customer_candidates, member_not_found, require_usable_card
+from coalition.application.events import WALLET_TOPPED_UP
 from coalition.application.ports import MemberRef, PosUnitOfWork, TerminalContext, WalletLine
 from coalition.application.pos_parts import PosParts
 from coalition.application.pos_results import CommandResult
@@ -168,6 +169,18 @@ async def top_up(
         )
         spent = await _spent_today(uow, ctx, after, now)
         topped = ToppedUp(WalletView.of(member.member_id, currency, after, spent), amount, tx_id, now)
+        data = {
+            "member_id": member.member_id,
+            "card_number": member.card_number,
+            "outlet_id": ctx.outlet_id,
+            "terminal_id": ctx.terminal_id,
+            "cashier": request.cashier,
+            "currency": currency,
+            "amount_minor": amount,
+            "balance_minor": balance,
+            "transaction_id": tx_id,
+        }
+        await pos.emit(uow, ctx.network_id, WALLET_TOPPED_UP, f"top_up:{tx_id}", data, now)
         return CommandResult(201, topped.json(), result=topped)
 
     result: CommandResult[ToppedUp] = await pos.idempotent(ctx, idempotency_key, request_hash, record)

@@ -30,6 +30,7 @@ from coalition.adapters.cli.schedules import schedules_app
 from coalition.adapters.cli.settle import settle_app
 from coalition.adapters.cli.verify import verify_command
 from coalition.adapters.cli.wallets import wallets_app
+from coalition.adapters.cli.webhooks import webhooks_app
 from coalition.adapters.cli.worker import worker
 from coalition.adapters.storage import migrate as migrations
 from coalition.application.audit import entry
@@ -455,6 +456,7 @@ app.add_typer(device_app, name="device")
 app.add_typer(devices_app, name="devices")
 app.command("worker")(worker)
 app.add_typer(schedules_app, name="schedules")
+app.add_typer(webhooks_app, name="webhooks")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from coalition.adapters.http import (
     schedule_routes,
     settlement_routes,
     wallet_routes,
+    webhook_routes,
 )
 from coalition.adapters.http.body_limits import BodyLimits
 from coalition.adapters.http.rate_limiting import RateLimitMiddleware
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(device_admin_routes.admin_router)
     app.include_router(device_status_routes.device_router)
     app.include_router(device_offline_routes.router)
+    app.include_router(webhook_routes.router)
     web_pages.install(app)  # /terminal, /console, /me and /static
     app.add_middleware(BodyLimits)  # inside the rate limits: a refused body is never read
     app.add_middleware(RateLimitMiddleware)  # 429 before anything else runs (pure ASGI, in memory)

@@ -1,4 +1,4 @@
-"""The background loops (issue 16): the scheduler (and, at merge, the outbox), run inside every worker of
+"""The background loops (issue 16): the scheduler and the outbox's deliveries, run inside every worker of
 `coalition serve` unless COALITION_BACKGROUND=off, and by `coalition worker` without HTTP.
 
 Several processes run them at once, so every loop is safe with that by database claims, never by an assumption
@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from coalition.adapters.jobs.outbox_loop import outbox_loop
 from coalition.wiring import Services
 
 log = logging.getLogger("coalition.jobs")
@@ -38,7 +39,7 @@ async def scheduler_loop(services: Services, stop: asyncio.Event) -> None:
         await wait_or_stop(stop, tick_seconds)
 
 
-LOOPS: list[tuple[str, Loop]] = [("scheduler", scheduler_loop)]
+LOOPS: list[tuple[str, Loop]] = [("scheduler", scheduler_loop), ("outbox", outbox_loop)]
 
 
 async def _kept_running(name: str, loop: Loop, services: Services, stop: asyncio.Event) -> None:

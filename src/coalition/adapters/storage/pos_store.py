@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from coalition.adapters.storage.access_guard import STILL_ALLOWED_PG
 from coalition.adapters.storage.audit_store import DriverAuditTrail
 from coalition.adapters.storage.driver import Column, Db, NamedStatement
+from coalition.adapters.storage.outbox_store import DriverOutboxWrites
 from coalition.adapters.storage.pos_coupons import SqlCoupons
 from coalition.adapters.storage.pos_device_charges import SqlDeviceCharges
 from coalition.adapters.storage.pos_device_offline import SqlDeviceOffline
@@ -157,6 +158,7 @@ class SqlPosUnitOfWork(
     SqlOneShotCharges,
     SqlDeviceOffline,
     DriverAuditTrail,
+    DriverOutboxWrites,
 ):
     """One database transaction: the `PosUnitOfWork` port, each aggregate's part from its own module (pos_*.py);
     here the purchase's writes (one statement on PostgreSQL), a batch's set-based writes, and the statement."""

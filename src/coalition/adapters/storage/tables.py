@@ -60,6 +60,7 @@ from coalition.adapters.storage.schema.network import (
     rule_sets,
     terminals,
 )
+from coalition.adapters.storage.schema.outbox import outbox_attempts, outbox_messages, webhook_subscriptions
 from coalition.adapters.storage.schema.purchases import (
     coupon_uses,
     coupons,
@@ -114,6 +115,8 @@ __all__ = [
     "metadata",
     "naming_convention",
     "networks",
+    "outbox_attempts",
+    "outbox_messages",
     "outlet_permissions",
     "outlets",
     "partners",
@@ -135,4 +138,5 @@ __all__ = [
     "visits",
     "wallets",
     "web_sessions",
+    "webhook_subscriptions",
 ]

@@ -26,6 +26,7 @@ from coalition.application.commands import (
     replay,
     require_usable_card,
 )
+from coalition.application.events import GIFT_GRANTED, PURCHASE_RECORDED, gift_granted, purchase_recorded
 from coalition.application.gift_cards import GiftCardFunds
 from coalition.application.ports import (
     IdempotencyRecord,
@@ -33,6 +34,7 @@ from coalition.application.ports import (
     LotWrite,
     MemberPointsWrite,
     MemberRef,
+    NewPurchase,
     PlannedTransaction,
     PosUnitOfWork,
     ProgramContext,
@@ -49,6 +51,7 @@ from coalition.application.tenders import (
     parse_tenders,
     read_gift_cards,
 )
+from coalition.application.webhooks import WebhookEvents
 from coalition.domain.checkout import Sale, decide
 from coalition.domain.coupons import Coupon, accept_coupons, normalize_codes
 from coalition.domain.errors import (
@@ -205,6 +208,8 @@ class BatchRecorder:
                 )
             for extras, accounts in planner.gift_grants:  # rare: a statement or two per gift, after its purchase
                 await extras.write_gifts(uow, ctx, accounts, pc.program.money_asset, planner.now)
+            if service.webhook_events is not None:  # one statement more for the batch, only when someone listens
+                await _emit_events(service.webhook_events, uow, ctx.network_id, pc.program.currency, planner)
         return [outcome for outcome in outcomes if outcome is not None]
 
     async def _gift_cards(self, items: Sequence[BatchItem]) -> dict[int, tuple[GiftCardFunds, ...] | DomainError]:
@@ -272,6 +277,7 @@ class _Planner:
         self.touched: dict[int, MemberRef] = {}
         self.coupons: dict[str, Coupon] = {}  # the batch's presented coupons, locked; uses planned so far added
         self.gift_grants: list[tuple[Extras, PointsAccounts]] = []  # written after the batch's rows
+        self.recorded: list[tuple[NewPurchase, int]] = []  # each purchase with the balance after it (its event)
         self.cards: tuple[GiftCardFunds, ...] = ()  # the gift cards of the purchase being planned, read before
         self.card_debits: dict[int, tuple[GiftCardFunds, int, str]] = {}  # per card account: the batch's debit
         self.now = service.clock.now()
@@ -352,6 +358,7 @@ class _Planner:
             self.batch.coupon_uses.append((coupon.id, new_purchase.id))
         self.batch.new_coupons.extend(extras.issued)
         self.batch.purchases.append((new_purchase, tx_id))
+        self.recorded.append((new_purchase, decision.balance_after))
         text = _compact_json(body)
         self.batch.responses.append(
             IdempotencyRecord(self.ctx.terminal_id, key, StoredResponse(item.request_hash, 201, body, text))
@@ -499,3 +506,20 @@ def _with_remaining(lot: Lot, remaining: int) -> Lot:
     """The lot with other points left: built directly, as dataclasses.replace costs several times more per call on
     the batch path (it looks every field up by name)."""
     return Lot(lot.id, remaining, lot.expires_at, lot.granting_partner_id)
+
+
+async def _emit_events(
+    events: WebhookEvents, uow: PosUnitOfWork, network_id: int, currency: str, planner: _Planner
+) -> None:
+    now = planner.now
+    recorded = [
+        (f"purchase:{purchase.id}", purchase_recorded(purchase, currency, balance, now))
+        for purchase, balance in planner.recorded
+    ]
+    await events.emit_many(uow, network_id, PURCHASE_RECORDED, recorded, now)
+    granted = [
+        (f"gift:{gift.id}", gift_granted(gift, extras.purchase_id, planner.ctx.outlet_id, currency))
+        for extras, _ in planner.gift_grants
+        for gift in extras.gifts
+    ]
+    await events.emit_many(uow, network_id, GIFT_GRANTED, granted, now)

@@ -21,6 +21,13 @@ from coalition.application.commands import (
     replay,
     require_usable_card,
 )
+from coalition.application.events import (
+    GIFT_GRANTED,
+    MEMBER_TIER_CHANGED,
+    PURCHASE_RECORDED,
+    gift_granted,
+    purchase_recorded,
+)
 from coalition.application.gift_cards import GiftCardFunds, ParsedCard
 from coalition.application.ports import (
     IdempotencyRecord,
@@ -137,9 +144,12 @@ class Purchases:
                     raise
                 return replay(stored, request_hash)
 
+        events = support.webhook_events  # a webhook listening: its message is one more statement, under the lock
+        listened = events is not None and await events.listens(ctx.network_id, PURCHASE_RECORDED)
+
         async def record(uow: PosUnitOfWork, key: str, *, locked: bool) -> CommandResult | None:
             """Load, decide and write the purchase; None: the unlocked try must be retried under the lock."""
-            if (cards or sold or made_for) and not locked:
+            if (cards or sold or made_for or listened) and not locked:
                 return None  # a card's guarded debit or sale is more statements: written in a transaction, locked
             pc = await support.program_context(uow, ctx.network_id)
             program = pc.program
@@ -220,6 +230,17 @@ class Purchases:
             if decision.new_tier is not None:
                 await uow.set_member_labels(member.member_id, tier=decision.new_tier, segments=None)
             await extras.write(uow, ctx, context.accounts, program.money_asset, now)
+            if listened and events is not None:  # in this transaction: the message exists iff the purchase does
+                data = purchase_recorded(new_purchase, program.currency, decision.balance_after, now)
+                await events.emit(uow, ctx.network_id, PURCHASE_RECORDED, f"purchase:{new_purchase.id}", data, now)
+            if decision.new_tier is not None and events is not None:  # a tier is written under the lock too
+                tier = {"member_id": member.member_id, "tier": decision.new_tier, "purchase_id": new_purchase.id}
+                await events.emit(uow, ctx.network_id, MEMBER_TIER_CHANGED, f"tier:{new_purchase.id}", tier, now)
+            for gift in extras.gifts:  # gifts are written under the lock anyway: no cost on the one-statement path
+                if events is None:
+                    break
+                data = gift_granted(gift, new_purchase.id, ctx.outlet_id, program.currency)
+                await events.emit(uow, ctx.network_id, GIFT_GRANTED, f"gift:{gift.id}", data, now)
             if made_for is not None:  # its answer, stored under the request's key by maybe_idempotent
                 return CommandResult(
                     201, await made_for.answer(uow, PurchaseMade(member, new_purchase, decision, body, now))

@@ -19,6 +19,7 @@ from coalition.application.ports import (
     UnitOfWorkFactory,
 )
 from coalition.application.tenders import GiftCardFundsReader
+from coalition.application.webhooks import WebhookEvents
 from coalition.domain.breakage import BreakagePolicy
 from coalition.domain.lots import Lot
 from coalition.domain.permissions import Matrix
@@ -31,6 +32,7 @@ class PurchaseSupport(Protocol):
     clock: Clock
     occurred_at_window: OccurredAtWindow
     gift_cards: GiftCardFundsReader | None  # None: gift cards are not taken as tenders (a service without them)
+    webhook_events: WebhookEvents | None  # None: no webhooks (a service without them)
 
     async def rule_set_in_force(self, network_id: int) -> CompiledRuleSet | None: ...
     async def rule_set_at(self, network_id: int, occurred_at: datetime | None) -> CompiledRuleSet | None: ...

@@ -2,7 +2,7 @@
 row per job, network and period: the claim and its outcome).
 
 Revision ID: 0041
-Revises: 0039 (0040, the outbox, is chained in between at merge)
+Revises: 0040
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0041"
-down_revision = "0039"
+down_revision = "0040"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,76 @@
+"""The events queued for webhooks (issue 16), each with its payload: what docs/webhooks.md documents.
+
+Money is in minor units with its currency (`amount_minor`, `currency`), points are integers, moments ISO 8601 UTC.
+Every payload names its network, and the ids a receiver needs to look the rest up through the API.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from coalition.application.ports import NewPurchase, NewRefund
+from coalition.domain.gifts import Gift
+
+PURCHASE_RECORDED = "purchase.recorded"
+PURCHASE_REFUNDED = "purchase.refunded"
+MEMBER_ENROLLED = "member.enrolled"
+GIFT_GRANTED = "gift.granted"
+GIFT_HONOURED = "gift.honoured"
+POINTS_EXPIRED = "points.expired"
+WALLET_TOPPED_UP = "wallet.topped_up"
+PERIOD_CLOSED = "period.closed"
+MEMBER_TIER_CHANGED = "member.tier_changed"
+
+
+def purchase_recorded(
+    purchase: NewPurchase, currency: str, balance_after: int, recorded_at: datetime
+) -> dict[str, Any]:
+    terminal = purchase.terminal
+    return {
+        "purchase_id": purchase.id,
+        "receipt": purchase.receipt,
+        "outlet_id": terminal.outlet_id,
+        "partner_id": terminal.partner_id,
+        "terminal_id": terminal.terminal_id,
+        "cashier": purchase.cashier_login,
+        "member_id": purchase.member.member_id,
+        "card_number": purchase.member.card_number,
+        "currency": currency,
+        "check_minor": purchase.check_minor,
+        "amount_due_minor": purchase.amount_due_minor,
+        "points_redeemed": purchase.points_redeemed,
+        "points_earned": purchase.points_earned,
+        "points_balance": balance_after,
+        "occurred_at": purchase.occurred_at.isoformat(),
+        "recorded_at": recorded_at.isoformat(),
+    }
+
+
+def purchase_refunded(refund: NewRefund, member_id: int, currency: str) -> dict[str, Any]:
+    return {
+        "refund_id": refund.id,
+        "purchase_id": refund.purchase_id,
+        "terminal_id": refund.terminal_id,
+        "cashier": refund.cashier_login,
+        "member_id": member_id,
+        "currency": currency,
+        "refund_minor": refund.refund_minor,
+        "money_back_minor": refund.money_back_minor,
+        "points_clawed_back": refund.points_clawed_back,
+        "points_returned": refund.points_returned,
+    }
+
+
+def gift_granted(gift: Gift, purchase_id: str | None, outlet_id: int, currency: str) -> dict[str, Any]:
+    return {
+        "gift_id": gift.id,
+        "gift_type": gift.gift_type.code,
+        "gift_name": gift.gift_type.name,
+        "member_id": gift.member_id,
+        "purchase_id": purchase_id,
+        "outlet_id": outlet_id,
+        "currency": currency,
+        "price_minor": gift.gift_type.price_minor,
+        "valid_until": gift.valid_until.isoformat(),
+    }
