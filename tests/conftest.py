@@ -23,6 +23,7 @@ TEMPLATE = f"coalition_test_template_{uuid.uuid4().hex[:8]}"  # per run: paralle
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # servers the tests start as subprocesses (`coalition serve`) run no background loops unless a test asks
 os.environ.setdefault("COALITION_BACKGROUND", "off")
+os.environ.setdefault("COALITION_WEBHOOKS_ALLOW_PRIVATE", "1")  # the tests' receivers listen on 127.0.0.1
 
 
 @pytest.fixture(scope="session")

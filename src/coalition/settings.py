@@ -36,6 +36,9 @@ class Settings:
     # unless COALITION_BACKGROUND=off, while settings built in code (tests, embedding) start none unless they ask
     background: bool = False
     scheduler_tick_seconds: float = 30.0
+    # webhooks to loopback, private or link-local addresses: refused from the environment unless
+    # COALITION_WEBHOOKS_ALLOW_PRIVATE=1 (a hosted server's tenants must not reach its own network); allowed in code
+    webhooks_allow_private: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -53,6 +56,7 @@ class Settings:
             occurred_at_max_ahead_minutes=int(os.environ.get("COALITION_OCCURRED_AT_MAX_AHEAD_MINUTES", "5")),
             background=os.environ.get("COALITION_BACKGROUND", "on").strip().lower() != "off",
             scheduler_tick_seconds=float(os.environ.get("COALITION_SCHEDULER_TICK_SECONDS", "30")),
+            webhooks_allow_private=os.environ.get("COALITION_WEBHOOKS_ALLOW_PRIVATE", "") == "1",
         )
 
 

@@ -244,7 +244,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         device_status=DeviceStatus(device_store, clock),
         clock=clock,
         scheduler=scheduler,
-        webhooks=WebhookAdmin(webhook_store.unit_of_work, clock, listeners),
+        webhooks=WebhookAdmin(
+            webhook_store.unit_of_work, clock, listeners, allow_private=settings.webhooks_allow_private
+        ),
         webhook_events=webhook_events,
         webhook_store=webhook_store,
         outbox_store=SqlOutboxStore(engine),

@@ -207,6 +207,7 @@ class WebhookEvents:
 class Posted:
     status_code: int | None  # None: no answer (timeout, connection refused)
     error: str | None = None
+    refused: bool = False  # not sent, never to be: the URL's host resolves to an address webhooks may not reach
 
 
 class HttpPoster(Protocol):
@@ -256,6 +257,8 @@ class WebhookDeliverer:
             EVENT_HEADER: message.event_kind,
         }
         posted = await self.poster.post(subscription.url, body, headers)
+        if posted.refused:
+            return Attempted(Outcome.REFUSED, None, posted.error)
         if posted.status_code is None:
             return Attempted(Outcome.RETRY, None, posted.error or "no answer")
         return Attempted(outcome_of(posted.status_code), posted.status_code, posted.error)
@@ -316,13 +319,16 @@ class WebhookDeliverer:
 class WebhookAdmin:
     """The administrator's subscriptions: create, list, show with deliveries, pause, resume, rotate, delete."""
 
-    def __init__(self, unit_of_work: WebhooksUnitOfWorkFactory, clock: Clock, listeners: Listeners) -> None:
+    def __init__(
+        self, unit_of_work: WebhooksUnitOfWorkFactory, clock: Clock, listeners: Listeners, *, allow_private: bool
+    ) -> None:
         self.unit_of_work = unit_of_work
         self.clock = clock
         self.listeners = listeners
+        self.allow_private = allow_private  # Settings.webhooks_allow_private
 
     async def create(self, network: NetworkRef, new: NewSubscription) -> Subscription:
-        url = checked_url(new.url)
+        url = checked_url(new.url, allow_private=self.allow_private)
         kinds = checked_event_kinds(new.event_kinds)
         description = _optional_text(new.description, "description", MAX_DESCRIPTION_LENGTH)
         contact = _email(new.contact_email)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
@@ -51,8 +52,40 @@ def new_secret() -> str:
     return "whsec_" + secrets.token_hex(24)
 
 
-def checked_url(url: str) -> str:
-    """An http(s) URL with a host, at most MAX_URL_LENGTH long, without control characters or spaces."""
+PRIVATE_TARGET = (
+    "a webhook may not target a private, loopback or link-local address (set COALITION_WEBHOOKS_ALLOW_PRIVATE=1 "
+    "on a server whose administrators may reach its own network)"
+)
+
+
+def is_public_address(address: str) -> bool:
+    """Whether an IP address is reachable on the public internet: not loopback, private, link-local (the cloud's
+    metadata service at 169.254.169.254), multicast or reserved. A hosted server's tenants must not use its
+    webhooks to reach the server's own network."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 zone id names a local interface anyway
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def names_a_private_host(host: str) -> bool:
+    """A host that is plainly not public by its name alone: localhost, or an IP literal that is not public."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(name.split("%", 1)[0])
+    except ValueError:
+        return False  # a DNS name: what it resolves to is checked on every delivery
+    return not is_public_address(name)
+
+
+def checked_url(url: str, *, allow_private: bool = False) -> str:
+    """An http(s) URL with a host, at most MAX_URL_LENGTH long, without control characters or spaces; unless
+    `allow_private`, not naming a loopback, private or link-local host."""
     text = url.strip()
     if not text:
         raise InvalidInput("a webhook needs a URL", field="url")
@@ -71,6 +104,8 @@ def checked_url(url: str) -> str:
         raise InvalidInput("the URL names no host", field="url")
     if parts.username or parts.password:
         raise InvalidInput("the URL must not hold a user name or password", field="url")
+    if not allow_private and names_a_private_host(parts.hostname):
+        raise InvalidInput(PRIVATE_TARGET, field="url")
     return text
 
 
