@@ -21,7 +21,10 @@ from coalition.domain.messages import (
     Skip,
     SkipReason,
     decide_sending,
+    Unsubscribe,
+    read_unsubscribe_token,
     threshold_crossing,
+    unsubscribe_token,
 )
 
 MOSCOW = SendingPolicy(timezone="Europe/Moscow")
@@ -144,3 +147,13 @@ def test_threshold_fires_exactly_as_often_as_the_balance_rises_through_it(balanc
     path = [0, *balances]
     crossings = sum(1 for a, b in zip(path, path[1:], strict=False) if a < threshold <= b)
     assert fired == crossings
+
+
+def test_an_unsubscribe_token_reads_back_and_a_changed_or_foreign_one_does_not() -> None:
+    what = Unsubscribe(network_id=3, member_id=41, kind=MessageKind.CAMPAIGN, channel=Channel.EMAIL)
+    token = unsubscribe_token(b"secret", what)
+    assert read_unsubscribe_token(b"secret", token) == what
+    assert read_unsubscribe_token(b"other secret", token) is None
+    assert read_unsubscribe_token(b"secret", token.replace("41", "42", 1)) is None
+    assert read_unsubscribe_token(b"secret", "garbage") is None
+    assert read_unsubscribe_token(b"secret", "x" * 500) is None

@@ -7,6 +7,9 @@ datetime given by the caller.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -181,3 +184,38 @@ def threshold_crossing(before: int, after: int, threshold: int, armed: bool | No
     was_below = bool(armed) or before < threshold
     fire = was_below and after >= threshold
     return ThresholdCheck(fire=fire, armed=after < threshold)
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    """What an unsubscribe link stands for: this member of this network, this kind on this channel."""
+
+    network_id: int
+    member_id: int
+    kind: MessageKind
+    channel: Channel
+
+
+MAX_TOKEN_CHARS = 200
+
+
+def unsubscribe_token(secret: bytes, what: Unsubscribe) -> str:
+    """`<network>.<member>.<kind>.<channel>.<HMAC-SHA256 of those, base64url>`: needs no table, cannot be forged."""
+    claim = f"{what.network_id}.{what.member_id}.{what.kind.value}.{what.channel.value}"
+    return f"{claim}.{_signature(secret, claim)}"
+
+
+def read_unsubscribe_token(secret: bytes, token: str) -> Unsubscribe | None:
+    """The link's meaning, or None for anything not signed by this server's secret (compared in constant time)."""
+    if len(token) > MAX_TOKEN_CHARS:
+        return None
+    claim, _, signature = token.rpartition(".")
+    if not hmac.compare_digest(_signature(secret, claim).encode(), signature.encode()):
+        return None
+    network, member, kind, channel = claim.split(".")
+    return Unsubscribe(int(network), int(member), MessageKind(kind), Channel(channel))
+
+
+def _signature(secret: bytes, claim: str) -> str:
+    digest = hmac.new(secret, b"unsubscribe." + claim.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
