@@ -104,6 +104,17 @@ class SendingPolicy:
         return end.astimezone(moment.tzinfo)
 
 
+def parse_quiet_hours(text: str) -> tuple[time, time]:
+    """"21:00-09:00" → (21:00, 09:00); "off" → no quiet hours (start == end)."""
+    if text.strip().lower() == "off":
+        return time(0), time(0)
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
+    except ValueError:
+        raise InvalidInput("quiet hours are written HH:MM-HH:MM, or off", field="quiet_hours") from None
+    return start.replace(second=0, microsecond=0), end.replace(second=0, microsecond=0)
+
+
 @dataclass(frozen=True)
 class Send:
     at: datetime
