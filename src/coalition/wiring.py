@@ -21,6 +21,7 @@ from coalition.adapters.storage.key_store import SqlKeyStore
 from coalition.adapters.storage.limits_store import SqlLimitsStore
 from coalition.adapters.storage.member_gift_card_store import SqlMemberGiftCardsStore
 from coalition.adapters.storage.member_store import SqlMemberPageStore
+from coalition.adapters.storage.message_store import SqlMessageStore
 from coalition.adapters.storage.reports_store import SqlDailyReportsStore, SqlReportsStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.schedule_store import SqlScheduleStore
@@ -52,6 +53,7 @@ from coalition.application.limits import LimitsService
 from coalition.application.member_gift_cards import MemberGiftCards
 from coalition.application.member_lookups import MemberLookups
 from coalition.application.member_page import MemberPage
+from coalition.application.message_templates import MessageTemplates
 from coalition.application.occurred_at import OccurredAtWindow
 from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService
@@ -64,6 +66,7 @@ from coalition.application.rules import RulesService
 from coalition.application.scheduled_jobs import MAIL_OFF, job_functions
 from coalition.application.scheduler import Scheduler
 from coalition.application.settlement import SettlementService
+from coalition.application.unsubscribe import Unsubscribes
 from coalition.application.visits import VisitService
 from coalition.application.wallet_reports import WalletReports
 from coalition.application.web_sessions import WebSessions
@@ -115,6 +118,8 @@ class Services:
     device_status: DeviceStatus  # issue 15: a device's configuration and heartbeat
     clock: Clock  # issue 16: the time every service reads (a test sets it)
     scheduler: Scheduler  # issue 16: scheduled jobs, each period once (docs/scheduler.md)
+    message_templates: MessageTemplates  # issue 16: customer messages' texts (docs/messages.md)
+    unsubscribes: Unsubscribes  # issue 16: the signed unsubscribe links of customer messages
 
     async def close(self) -> None:
         await self.store.close()
@@ -173,6 +178,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     audit = AuditLog(SqlAuditStore(engine))
     jobs = job_functions(pos, audit, gift_cards, device_charges, birthdays, period_close, daily_reports)
     scheduler = Scheduler(SqlScheduleStore(engine), clock, jobs, blocked={} if mailer else {"daily_reports": MAIL_OFF})
+    message_store = SqlMessageStore(engine)
     return Services(
         settings=settings,
         engine=engine,
@@ -215,4 +221,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         device_status=DeviceStatus(device_store, clock),
         clock=clock,
         scheduler=scheduler,
+        message_templates=MessageTemplates(message_store, clock),
+        unsubscribes=Unsubscribes(message_store, clock, settings.public_url, settings.message_secret),
     )

@@ -119,6 +119,17 @@ API: dict[tuple[str, str], Does | Reads] = {
     ("PUT", "/v1/admin/schedules/{job}"): Does(
         "schedule.set", lambda ids: {"time": "23:30"}, lambda ids: {"job": "daily_reports"}
     ),
+    ("PUT", "/v1/admin/message-templates/{kind}/{channel}/{language}"): Does(
+        "message_template.set",
+        lambda ids: {"body": "Hi {{ member_name }}"},
+        lambda ids: {"kind": "thank_you", "channel": "sms", "language": "en"},
+    ),
+    ("DELETE", "/v1/admin/message-templates/{kind}/{channel}/{language}"): Does(
+        "message_template.reset", path_ids=lambda ids: {"kind": "thank_you", "channel": "sms", "language": "en"}
+    ),
+    ("POST", "/v1/admin/message-templates/{kind}/{channel}/{language}/preview"): Reads(
+        "a preview renders a text, stores nothing"
+    ),
     ("POST", "/v1/admin/gift-cards"): Does(
         "gift_card.issue", lambda ids: {"amount": "50.00", "number": ids["card_number"], "pin": "2468"}
     ),

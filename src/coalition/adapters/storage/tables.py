@@ -48,6 +48,7 @@ from coalition.adapters.storage.schema.members import (
     members,
     visits,
 )
+from coalition.adapters.storage.schema.messages import message_opt_outs, message_templates, server_secrets
 from coalition.adapters.storage.schema.network import (
     cashiers,
     networks,
@@ -109,6 +110,8 @@ __all__ = [
     "member_balances",
     "member_gift_cards",
     "member_pins",
+    "message_opt_outs",
+    "message_templates",
     "member_sign_in_codes",
     "members",
     "metadata",
@@ -126,6 +129,7 @@ __all__ = [
     "refunds",
     "retired_keys",
     "rule_sets",
+    "server_secrets",
     "settlement_lines",
     "settlement_money_lines",
     "settlement_statements",
