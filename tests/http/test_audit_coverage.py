@@ -259,6 +259,11 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
     ("POST", "/console/schedules/{job}"): Does(
         "schedule.set", lambda ids: {"enabled": "on", "time": "07:00"}, lambda ids: {"job": "birthdays"}
     ),
+    ("POST", "/console/messages/templates/{kind}/{channel}/{language}"): Does(
+        "message_template.set",
+        lambda ids: {"subject": "", "body": "Hi {{ member_name }}", "action": "save"},
+        lambda ids: {"kind": "welcome", "channel": "sms", "language": "ru"},
+    ),
     ("POST", "/console/gift-card-breakage"): Does("gift_cards.breakage", lambda ids: {"policy": "kept"}),
     ("POST", "/console/devices"): Does(
         "device.create",
