@@ -26,6 +26,7 @@ from coalition.adapters.cli.limits import limits_app
 from coalition.adapters.cli.mqtt import mqtt_command
 from coalition.adapters.cli.permissions import permissions_app
 from coalition.adapters.cli.rules import rules_app
+from coalition.adapters.cli.messages import messages_app
 from coalition.adapters.cli.schedules import schedules_app
 from coalition.adapters.cli.settle import settle_app
 from coalition.adapters.cli.verify import verify_command
@@ -455,6 +456,7 @@ app.add_typer(device_app, name="device")
 app.add_typer(devices_app, name="devices")
 app.command("worker")(worker)
 app.add_typer(schedules_app, name="schedules")
+app.add_typer(messages_app, name="messages")
 
 
 if __name__ == "__main__":
