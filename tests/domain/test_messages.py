@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -20,8 +21,8 @@ from coalition.domain.messages import (
     SendingPolicy,
     Skip,
     SkipReason,
-    decide_sending,
     Unsubscribe,
+    decide_sending,
     read_unsubscribe_token,
     threshold_crossing,
     unsubscribe_token,
@@ -33,8 +34,10 @@ EVERYTHING = Recipient(consent_data_processing=True, consent_newsletters=True, e
 
 
 def moscow(hour: int, minute: int = 0, day: int = 7) -> datetime:
-    return datetime(2026, 12, day, hour - 3, minute, tzinfo=UTC) if hour >= 3 else datetime(
-        2026, 12, day - 1, hour + 21, minute, tzinfo=UTC
+    return (
+        datetime(2026, 12, day, hour - 3, minute, tzinfo=UTC)
+        if hour >= 3
+        else datetime(2026, 12, day - 1, hour + 21, minute, tzinfo=UTC)
     )
 
 
@@ -145,7 +148,7 @@ def test_threshold_fires_exactly_as_often_as_the_balance_rises_through_it(balanc
         fired += check.fire
         armed, previous = check.armed, balance
     path = [0, *balances]
-    crossings = sum(1 for a, b in zip(path, path[1:], strict=False) if a < threshold <= b)
+    crossings = sum(1 for a, b in itertools.pairwise(path) if a < threshold <= b)
     assert fired == crossings
 
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -65,7 +65,7 @@ class Gateway(BaseHTTPRequestHandler):
 
     status = 200
     delay_s = 0.0
-    received: list[tuple[dict[str, str], dict[str, Any]]] = []
+    received: ClassVar[list[tuple[dict[str, str], dict[str, Any]]]] = []  # a fresh list per fixture
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -102,7 +102,7 @@ async def test_an_sms_is_posted_as_documented_with_the_bearer_token(gateway_serv
     handler, url = gateway_server
     outcome = await HttpSmsGateway(url, "s3cret").send(message(Channel.SMS, "+79001234567"))
     assert outcome.status is Delivery.DELIVERED and outcome.response_status == 200
-    (headers, body), = handler.received
+    ((headers, body),) = handler.received
     assert headers["Authorization"] == "Bearer s3cret" and headers["Idempotency-Key"] == "m-1"
     assert body == {
         "id": "m-1",
@@ -117,7 +117,13 @@ async def test_an_sms_is_posted_as_documented_with_the_bearer_token(gateway_serv
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [(500, Delivery.RETRY), (503, Delivery.RETRY), (429, Delivery.RETRY), (400, Delivery.FAILED), (404, Delivery.FAILED)],
+    [
+        (500, Delivery.RETRY),
+        (503, Delivery.RETRY),
+        (429, Delivery.RETRY),
+        (400, Delivery.FAILED),
+        (404, Delivery.FAILED),
+    ],
 )
 async def test_the_gateways_answer_decides_retry_or_failure(
     gateway_server: tuple[type[Gateway], str], status: int, expected: Delivery

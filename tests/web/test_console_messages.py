@@ -32,7 +32,11 @@ async def test_the_administrator_edits_previews_and_saves_a_template(services: S
         form = {"csrf_token": token, "subject": "Спасибо", "body": "Hi\n{{ nope }}", "action": "save"}
         refused = await http.post(EDIT, data=form)
         assert refused.status_code == 422 and 'id="body-error"' in refused.text and "line 2" in refused.text
-        form |= {"body": "{{ member_name }}: {{ balance }}", "action": "preview", "member_id": str(member["member"]["id"])}
+        form |= {
+            "body": "{{ member_name }}: {{ balance }}",
+            "action": "preview",
+            "member_id": str(member["member"]["id"]),
+        }
         preview = await http.post(EDIT, data=form)
         assert preview.status_code == 200 and "Test Member: 0" in preview.text
         saved = await http.post(EDIT, data=form | {"action": "save"}, follow_redirects=True)
@@ -45,7 +49,12 @@ async def test_the_administrator_edits_previews_and_saves_a_template(services: S
 async def test_an_unsubscribe_link_works_without_signing_in_and_a_forged_one_does_not(services: Services) -> None:
     net = await make_network(services)
     async with client(services) as http:
-        profile = {"name": "Anna", "email": "anna@example.com", "consent_data_processing": True, "consent_newsletters": True}
+        profile = {
+            "name": "Anna",
+            "email": "anna@example.com",
+            "consent_data_processing": True,
+            "consent_newsletters": True,
+        }
         enrolled = await http.post(
             "/v1/members",
             json={"kind": "personal", "card_number": "1001", "profile": profile},

@@ -82,7 +82,10 @@ def validate(kind: MessageKind, channel: Channel, template: MessageTemplate) -> 
         raise TemplateRefused("an e-mail needs a subject", field="subject")
     if channel is Channel.SMS and template.subject.strip():
         raise TemplateRefused("an SMS has no subject; leave it empty", field="subject")
-    for name, text, limit in (("subject", template.subject, MAX_SUBJECT_CHARS), ("body", template.body, MAX_BODY_CHARS)):
+    for name, text, limit in (
+        ("subject", template.subject, MAX_SUBJECT_CHARS),
+        ("body", template.body, MAX_BODY_CHARS),
+    ):
         if name == "body" and not text.strip():
             raise TemplateRefused("the body is empty", field="body")
         if len(text) > limit:
@@ -101,8 +104,7 @@ def _check_text(kind: MessageKind, field_name: str, text: str) -> None:
     for node in tree.find_all(nodes.Name):
         if node.ctx == "load" and node.name not in offered and node.name not in assigned:
             raise TemplateRefused(
-                f"line {node.lineno}: unknown variable {node.name!r}; this kind offers "
-                + ", ".join(VARIABLES[kind]),
+                f"line {node.lineno}: unknown variable {node.name!r}; this kind offers " + ", ".join(VARIABLES[kind]),
                 field=field_name,
                 line=node.lineno,
             )

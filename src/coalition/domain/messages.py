@@ -105,7 +105,7 @@ class SendingPolicy:
 
 
 def parse_quiet_hours(text: str) -> tuple[time, time]:
-    """"21:00-09:00" → (21:00, 09:00); "off" → no quiet hours (start == end)."""
+    """ "21:00-09:00" → (21:00, 09:00); "off" → no quiet hours (start == end)."""
     if text.strip().lower() == "off":
         return time(0), time(0)
     try:

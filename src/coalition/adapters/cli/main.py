@@ -23,10 +23,10 @@ from coalition.adapters.cli.device_sim import device_app
 from coalition.adapters.cli.devices import devices_app
 from coalition.adapters.cli.gift_cards import gift_cards_app
 from coalition.adapters.cli.limits import limits_app
+from coalition.adapters.cli.messages import messages_app
 from coalition.adapters.cli.mqtt import mqtt_command
 from coalition.adapters.cli.permissions import permissions_app
 from coalition.adapters.cli.rules import rules_app
-from coalition.adapters.cli.messages import messages_app
 from coalition.adapters.cli.schedules import schedules_app
 from coalition.adapters.cli.settle import settle_app
 from coalition.adapters.cli.verify import verify_command

@@ -17,8 +17,10 @@ messages_app = typer.Typer(help="Customer messages: their templates.", no_args_i
 templates_app = typer.Typer(help="Message templates per kind, channel and language.", no_args_is_help=True)
 messages_app.add_typer(templates_app, name="templates")
 
-Kind = Annotated[str, typer.Argument(help="thank_you, welcome, points_expiring, gift_granted, balance_threshold, "
-                                          "birthday or campaign")]
+Kind = Annotated[
+    str,
+    typer.Argument(help="thank_you, welcome, points_expiring, gift_granted, balance_threshold, birthday or campaign"),
+]
 ChannelArg = Annotated[str, typer.Argument(help="email or sms")]
 Language = Annotated[str, typer.Argument(help="en or ru")]
 

@@ -47,9 +47,7 @@ async def _edit_page(
         "error": field_error(request, error) if error else None,
         "done": gettext(request, "The template was saved.") if request.query_params.get("done") == "saved" else None,
     }
-    return render(
-        request, "console/message_template.html", context, status_code=status_of(error) if error else 200
-    )
+    return render(request, "console/message_template.html", context, status_code=status_of(error) if error else 200)
 
 
 @router.get("/templates/{kind}/{channel}/{language}")
