@@ -46,6 +46,9 @@ async def test_templates_listed_saved_previewed_and_reset(services: Services) ->
         assert trial.json()["body"] == "Hi Cafe Wave"
         foreign = await http.post(PATH + "/preview", json={"member_id": stranger["member"]["id"]}, headers=admin)
         assert_problem(foreign, 404, "not-found", "member_id")
+        for member_id in (10**30, 0, "1"):
+            bad = await http.post(PATH + "/preview", json={"member_id": member_id}, headers=admin)
+            assert_problem(bad, 422, "invalid-input", "member_id")
 
         reset = await http.delete(PATH, headers=admin)
         assert reset.status_code == 200 and reset.json()["customised"] is False

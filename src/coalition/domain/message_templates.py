@@ -116,8 +116,9 @@ def _check_text(kind: MessageKind, field_name: str, text: str) -> None:
         raise TemplateRefused(f"{where}{error.message or error}", field=field_name, line=line) from None
 
 
-# A message needs variables, conditions and a few filters. Loops, macros, calls, attribute access and the operators
-# that multiply text (`*`, `**`, `%`) are refused, so that every saved template renders in bounded time and memory.
+# A message needs variables, conditions and a few filters. Loops, macros, calls, attribute access, names bound in the
+# template, the operators that multiply text (`*`, `**`, `%`) and filters that grow it (replace, center, indent...) are
+# refused, so that a saved template's output is at most linear in its own length: bounded time and memory.
 _REFUSED_NODES: tuple[tuple[type[nodes.Node], str], ...] = (
     (nodes.For, "loops are not allowed"),
     (nodes.Macro, "macros are not allowed"),
@@ -134,9 +135,13 @@ _REFUSED_NODES: tuple[tuple[type[nodes.Node], str], ...] = (
     (nodes.FromImport, "import is not allowed"),
     (nodes.Extends, "extends is not allowed"),
     (nodes.Block, "blocks are not allowed"),
+    # a name bound twice could double its text each time: `{% set a = a ~ a %}` ten times is a thousandfold
+    (nodes.Assign, "set is not allowed"),
+    (nodes.AssignBlock, "set is not allowed"),
+    (nodes.With, "with is not allowed"),
 )
 ALLOWED_FILTERS = frozenset(
-    {"upper", "lower", "title", "capitalize", "default", "d", "trim", "round", "int", "length", "replace", "truncate"}
+    {"upper", "lower", "title", "capitalize", "default", "d", "trim", "round", "int", "length", "truncate"}
 )
 
 

@@ -89,7 +89,9 @@ def preview_template(
     kind: Kind,
     channel: ChannelArg,
     language: Language,
-    member: Annotated[int | None, typer.Option("--member", help="a member's id; none: the sample")] = None,
+    member: Annotated[
+        int | None, typer.Option("--member", min=1, max=2**63 - 1, help="a member's id; none: the sample")
+    ] = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """The template rendered for the sample customer or a member of the network."""

@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from pydantic import Field, StrictInt, StrictStr
+from pydantic import Field, StrictStr
 
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, Svc
-from coalition.adapters.http.schemas import Body
+from coalition.adapters.http.schemas import Body, RecordId
 from coalition.application.message_templates import parse_key
 from coalition.domain.message_templates import LANGUAGES, MAX_BODY_CHARS, MAX_SUBJECT_CHARS
 from coalition.domain.messages import Channel, MessageKind
@@ -30,7 +30,7 @@ class TemplateBody(Body):
 
 
 class PreviewBody(Body):
-    member_id: StrictInt | None = Field(default=None, description="a member of the network; none: the sample")
+    member_id: RecordId | None = Field(default=None, description="a member of the network; none: the sample")
     subject: StrictStr | None = Field(default=None, max_length=MAX_SUBJECT_CHARS, description="unsaved text to try")
     body: StrictStr | None = Field(default=None, max_length=MAX_BODY_CHARS, description="unsaved text to try")
 
