@@ -4,11 +4,21 @@ signing in, records the opt-out (newsletters off for a campaign), and a forged l
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import select
 
 from coalition.adapters.storage import tables as t
-from coalition.domain.messages import Channel, MessageKind
+from coalition.domain.messages import (
+    Channel,
+    MessageKind,
+    Send,
+    SendingPolicy,
+    Skip,
+    SkipReason,
+    decide_sending,
+)
 from coalition.wiring import Services
 from tests.support import auth, client, enrol, make_network, new_key
 from tests.web.support import csrf_token, sign_in_console
@@ -77,6 +87,15 @@ async def test_an_unsubscribe_link_works_without_signing_in_and_a_forged_one_doe
                 select(t.members.c.consent_newsletters).where(t.members.c.id == member_id)
             )
         assert consent is False  # a campaign's unsubscribe withdraws the newsletter consent
+        store = services.unsubscribes.store
+        recipient = await store.recipient(net.ref.id, member_id)  # type: ignore[attr-defined]
+        assert recipient is not None and recipient.email == "anna@example.com"
+        noon = datetime(2026, 12, 7, 9, tzinfo=UTC)
+        policy = SendingPolicy(timezone="Europe/Moscow")
+        campaign = decide_sending(MessageKind.CAMPAIGN, Channel.EMAIL, recipient, noon, policy)
+        assert campaign == Skip(SkipReason.NO_NEWSLETTER_CONSENT)
+        assert decide_sending(MessageKind.THANK_YOU, Channel.EMAIL, recipient, noon, policy) == Send(noon)
+        assert await store.recipient(net.ref.id + 1000, member_id) is None  # type: ignore[attr-defined]
 
         service_link = await services.unsubscribes.link(net.ref.id, member_id, MessageKind.THANK_YOU, Channel.SMS)
         assert service_link != link

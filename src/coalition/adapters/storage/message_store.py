@@ -15,7 +15,7 @@ from coalition.adapters.storage.audit_store import ConnectionAuditTrail
 from coalition.application.audit import AuditEntry
 from coalition.application.message_templates import Key, MemberView
 from coalition.domain.message_templates import MessageTemplate
-from coalition.domain.messages import MARKETING_KINDS, Channel, MessageKind, Unsubscribe
+from coalition.domain.messages import MARKETING_KINDS, Channel, MessageKind, Recipient, Unsubscribe
 
 
 class SqlMessageStore:
@@ -133,6 +133,24 @@ class SqlMessageStore:
                 .on_conflict_do_nothing(index_elements=[o.c.member_id, o.c.kind, o.c.channel])
             )
             await ConnectionAuditTrail(connection).audit(audited)
+
+    async def recipient(self, network_id: int, member_id: int) -> Recipient | None:
+        """What `decide_sending` needs of a member of the network: consents, contacts, opt-outs (None: not theirs)."""
+        m = t.members
+        query = select(m.c.consent_data_processing, m.c.consent_newsletters, m.c.email, m.c.phone).where(
+            m.c.id == member_id, m.c.network_id == network_id
+        )
+        async with self.engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        if row is None:
+            return None
+        return Recipient(
+            consent_data_processing=bool(row.consent_data_processing),
+            consent_newsletters=bool(row.consent_newsletters),
+            email=row.email,
+            phone=row.phone,
+            opted_out=await self.opt_outs(network_id, member_id),
+        )
 
     async def opt_outs(self, network_id: int, member_id: int) -> frozenset[tuple[MessageKind, Channel]]:
         """What the policy's Recipient needs (domain/messages.py)."""
