@@ -39,6 +39,14 @@ class Settings:
     # webhooks to loopback, private or link-local addresses: refused from the environment unless
     # COALITION_WEBHOOKS_ALLOW_PRIVATE=1 (a hosted server's tenants must not reach its own network); allowed in code
     webhooks_allow_private: bool = True
+    # --- issue 16, customer messages (docs/messages.md): gateways, the unsubscribe links' secret, quiet hours, cap
+    sms_gateway_url: str | None = None  # a generic HTTP SMS gateway; else sms_file; else SMS is off
+    sms_gateway_token: str | None = None  # sent as "Authorization: Bearer <token>"
+    sms_gateway_timeout_seconds: float = 10.0
+    sms_file: str | None = None  # one JSON line per SMS appended here (local use and tests)
+    message_secret: str | None = None  # signs unsubscribe links; unset = a random one kept in the database
+    message_quiet_hours: str = "21:00-09:00"  # local time of the network's zone; "off" = none
+    message_cap_per_day: int = 3  # per member and channel, in any rolling 24 hours
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,6 +65,7 @@ class Settings:
             background=os.environ.get("COALITION_BACKGROUND", "on").strip().lower() != "off",
             scheduler_tick_seconds=float(os.environ.get("COALITION_SCHEDULER_TICK_SECONDS", "30")),
             webhooks_allow_private=os.environ.get("COALITION_WEBHOOKS_ALLOW_PRIVATE", "") == "1",
+            **_messages_from_env(),
         )
 
 
@@ -80,4 +89,30 @@ def _sign_in_limits_from_env() -> dict[str, Any]:
         if value is not None:
             parse_rate(value, f"COALITION_{name.upper()}")
             found[name] = value.strip()
+    return found
+
+
+def _messages_from_env() -> dict[str, Any]:
+    """Customer messages' settings (docs/messages.md), checked here so that a typo stops the server at start."""
+    from coalition.domain.errors import InvalidInput
+    from coalition.domain.messages import parse_quiet_hours
+
+    found: dict[str, Any] = {
+        "sms_gateway_url": os.environ.get("COALITION_SMS_GATEWAY_URL") or None,
+        "sms_gateway_token": os.environ.get("COALITION_SMS_GATEWAY_TOKEN") or None,
+        "sms_gateway_timeout_seconds": float(os.environ.get("COALITION_SMS_GATEWAY_TIMEOUT_SECONDS", "10")),
+        "sms_file": os.environ.get("COALITION_SMS_FILE") or None,
+        "message_secret": os.environ.get("COALITION_MESSAGE_SECRET") or None,
+        "message_quiet_hours": os.environ.get("COALITION_MESSAGE_QUIET_HOURS", "21:00-09:00").strip(),
+        "message_cap_per_day": int(os.environ.get("COALITION_MESSAGE_CAP_PER_DAY", "3")),
+    }
+    url = found["sms_gateway_url"]
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise ValueError("COALITION_SMS_GATEWAY_URL must be an http:// or https:// URL")
+    try:
+        parse_quiet_hours(found["message_quiet_hours"])
+    except InvalidInput as error:
+        raise ValueError(f"COALITION_MESSAGE_QUIET_HOURS: {error.detail}") from None
+    if not 1 <= found["message_cap_per_day"] <= 100:
+        raise ValueError("COALITION_MESSAGE_CAP_PER_DAY must be from 1 to 100")
     return found

@@ -21,6 +21,7 @@ from coalition.adapters.storage.key_store import SqlKeyStore
 from coalition.adapters.storage.limits_store import SqlLimitsStore
 from coalition.adapters.storage.member_gift_card_store import SqlMemberGiftCardsStore
 from coalition.adapters.storage.member_store import SqlMemberPageStore
+from coalition.adapters.storage.message_store import SqlMessageStore
 from coalition.adapters.storage.outbox_store import SqlOutboxStore, SqlWebhookStore
 from coalition.adapters.storage.reports_store import SqlDailyReportsStore, SqlReportsStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
@@ -53,6 +54,7 @@ from coalition.application.limits import LimitsService
 from coalition.application.member_gift_cards import MemberGiftCards
 from coalition.application.member_lookups import MemberLookups
 from coalition.application.member_page import MemberPage
+from coalition.application.message_templates import MessageTemplates
 from coalition.application.occurred_at import OccurredAtWindow
 from coalition.application.outbox import OutboxService
 from coalition.application.period_close import PeriodClose
@@ -66,6 +68,7 @@ from coalition.application.rules import RulesService
 from coalition.application.scheduled_jobs import MAIL_OFF, job_functions
 from coalition.application.scheduler import Scheduler
 from coalition.application.settlement import Mailer, SettlementService
+from coalition.application.unsubscribe import Unsubscribes
 from coalition.application.visits import VisitService
 from coalition.application.wallet_reports import WalletReports
 from coalition.application.web_sessions import WebSessions
@@ -140,6 +143,8 @@ class Services:
         """Whom to tell of a paused webhook without a contact of its own: the network's first partner's address."""
         with_address = [r for r in await self.daily_reports.recipients(network_id) if r.address]
         return [str(min(with_address, key=lambda r: r.partner_id).address)] if with_address else []
+    message_templates: MessageTemplates  # issue 16: customer messages' texts (docs/messages.md)
+    unsubscribes: Unsubscribes  # issue 16: the signed unsubscribe links of customer messages
 
     async def close(self) -> None:
         await self.store.close()
@@ -202,6 +207,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     listeners = Listeners(webhook_store.unit_of_work)
     webhook_events = WebhookEvents(listeners)
     pos.webhook_events = webhook_events  # the POS commands queue their events in their own transactions
+    message_store = SqlMessageStore(engine)
     return Services(
         settings=settings,
         engine=engine,
@@ -251,4 +257,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         webhook_store=webhook_store,
         outbox_store=SqlOutboxStore(engine),
         mailer=mailer,
+        message_templates=MessageTemplates(message_store, clock),
+        unsubscribes=Unsubscribes(message_store, clock, settings.public_url, settings.message_secret),
     )

@@ -119,6 +119,17 @@ API: dict[tuple[str, str], Does | Reads] = {
     ("PUT", "/v1/admin/schedules/{job}"): Does(
         "schedule.set", lambda ids: {"time": "23:30"}, lambda ids: {"job": "daily_reports"}
     ),
+    ("PUT", "/v1/admin/message-templates/{kind}/{channel}/{language}"): Does(
+        "message_template.set",
+        lambda ids: {"body": "Hi {{ member_name }}"},
+        lambda ids: {"kind": "thank_you", "channel": "sms", "language": "en"},
+    ),
+    ("DELETE", "/v1/admin/message-templates/{kind}/{channel}/{language}"): Does(
+        "message_template.reset", path_ids=lambda ids: {"kind": "thank_you", "channel": "sms", "language": "en"}
+    ),
+    ("POST", "/v1/admin/message-templates/{kind}/{channel}/{language}/preview"): Reads(
+        "a preview renders a text, stores nothing"
+    ),
     ("POST", "/v1/admin/gift-cards"): Does(
         "gift_card.issue", lambda ids: {"amount": "50.00", "number": ids["card_number"], "pin": "2468"}
     ),
@@ -254,6 +265,11 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
     ),
     ("POST", "/console/schedules/{job}"): Does(
         "schedule.set", lambda ids: {"enabled": "on", "time": "07:00"}, lambda ids: {"job": "birthdays"}
+    ),
+    ("POST", "/console/messages/templates/{kind}/{channel}/{language}"): Does(
+        "message_template.set",
+        lambda ids: {"subject": "", "body": "Hi {{ member_name }}", "action": "save"},
+        lambda ids: {"kind": "welcome", "channel": "sms", "language": "ru"},
     ),
     ("POST", "/console/gift-card-breakage"): Does("gift_cards.breakage", lambda ids: {"policy": "kept"}),
     ("POST", "/console/devices"): Does(

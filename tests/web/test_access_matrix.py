@@ -139,6 +139,11 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/console/audit.csv"): ADMINISTRATOR,
     ("GET", "/console/schedules"): ADMINISTRATOR,  # issue 16: scheduled jobs
     ("POST", "/console/schedules/{job}"): ADMINISTRATOR,
+    ("GET", "/console/messages/templates"): ADMINISTRATOR,  # issue 16: customer messages
+    ("GET", "/console/messages/templates/{kind}/{channel}/{language}"): ADMINISTRATOR,
+    ("POST", "/console/messages/templates/{kind}/{channel}/{language}"): ADMINISTRATOR,
+    ("GET", "/unsubscribe/{token}"): EVERYONE,  # the signed token is the permission (a forged one: 404)
+    ("POST", "/unsubscribe/{token}"): EVERYONE,
     ("GET", "/me"): MEMBER,
     ("POST", "/me/pin"): MEMBER,
     ("POST", "/me/gift-cards"): MEMBER,
@@ -198,6 +203,10 @@ async def _ids(services: Services) -> dict[str, str]:
             "version": "1",
             "number": "1",
             "job": "birthdays",
+            "kind": "thank_you",
+            "channel": "sms",
+            "language": "en",
+            "token": "1.1.campaign.email.forged",
         }
 
 
@@ -251,8 +260,7 @@ async def test_each_role_is_refused_what_is_not_theirs_and_nothing_changes(servi
         let_in = {
             f"{method} {path}: {response.status_code} {response.headers.get('location', '')}"
             for (method, path), roles in ACCESS.items()
-            if role not in roles
-            and not _refused(response := await _try(http, method, path, ids, token))
+            if role not in roles and not _refused(response := await _try(http, method, path, ids, token))
         }
         assert let_in == set()
         assert await _stored(services) == before
@@ -263,7 +271,15 @@ async def test_each_role_is_refused_what_is_not_theirs_and_nothing_changes(servi
             response = await _try(http, method, path, ids, token)
             # a permitted role is never sent to sign in nor forbidden; what the demo lacks (a statement, a rule set to
             # publish or look back at, an attempt; a device of the owner's partner: the demo's are the park's) is 404
-            lacking = ("{number}", "{key}", "{version}", "/rules/publish", "{device_id}", "{subscription_id}")
+            lacking = (
+                "{number}",
+                "{key}",
+                "{version}",
+                "/rules/publish",
+                "{device_id}",
+                "{subscription_id}",
+                "{token}",
+            )
             expected = (200, 404) if any(part in path for part in lacking) else (200,)
             if response.status_code not in expected:
                 pages[path] = response.status_code

@@ -23,6 +23,7 @@ from coalition.adapters.cli.device_sim import device_app
 from coalition.adapters.cli.devices import devices_app
 from coalition.adapters.cli.gift_cards import gift_cards_app
 from coalition.adapters.cli.limits import limits_app
+from coalition.adapters.cli.messages import messages_app
 from coalition.adapters.cli.mqtt import mqtt_command
 from coalition.adapters.cli.permissions import permissions_app
 from coalition.adapters.cli.rules import rules_app
@@ -457,6 +458,7 @@ app.add_typer(devices_app, name="devices")
 app.command("worker")(worker)
 app.add_typer(schedules_app, name="schedules")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(messages_app, name="messages")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,10 @@ class SmtpMailer:
     async def send(self, mail: OutgoingMail) -> None:
         await asyncio.to_thread(self._send, self._message(mail))
 
+    async def send_email(self, message: EmailMessage) -> None:
+        """A message built by its caller (customer messages set their own Message-ID and headers)."""
+        await asyncio.to_thread(self._send, message)
+
     def _message(self, mail: OutgoingMail) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self.sender

@@ -48,6 +48,7 @@ from coalition.adapters.storage.schema.members import (
     members,
     visits,
 )
+from coalition.adapters.storage.schema.messages import message_opt_outs, message_templates, server_secrets
 from coalition.adapters.storage.schema.network import (
     cashiers,
     networks,
@@ -112,6 +113,8 @@ __all__ = [
     "member_pins",
     "member_sign_in_codes",
     "members",
+    "message_opt_outs",
+    "message_templates",
     "metadata",
     "naming_convention",
     "networks",
@@ -129,6 +132,7 @@ __all__ = [
     "refunds",
     "retired_keys",
     "rule_sets",
+    "server_secrets",
     "settlement_lines",
     "settlement_money_lines",
     "settlement_statements",

@@ -63,7 +63,7 @@ class CsrfRejected(Forbidden):
 
 # a textarea, and the permissions matrix's checkboxes (outlet, counter and operation joined by tabs): tab and new lines
 # are allowed in them
-MULTILINE_FORM_FIELDS = frozenset({"draft", "allow", "slots"})  # slots: a device's products, a line each
+MULTILINE_FORM_FIELDS = frozenset({"draft", "allow", "slots", "body"})  # slots: a device's products, a line each
 
 
 def services_of(request: Request) -> Services:

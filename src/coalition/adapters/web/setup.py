@@ -17,6 +17,7 @@ from coalition.adapters.web import (
     console_devices,
     console_gift_cards,
     console_members,
+    console_messages,
     console_money,
     console_network,
     console_reports,
@@ -34,13 +35,14 @@ from coalition.adapters.web import (
     terminal_gift_cards,
     terminal_gifts,
     terminal_wallet,
+    unsubscribe,
 )
 from coalition.adapters.web.sessions import AREAS, SignInRequired
 from coalition.adapters.web.templating import error_text, gettext, render
 from coalition.domain import errors
 
 STATIC_DIR = Path(__file__).parent / "static"
-PAGE_PREFIXES = ("/terminal", "/console", "/me", "/static")
+PAGE_PREFIXES = ("/terminal", "/console", "/me", "/static", "/unsubscribe")
 SECURITY_HEADERS = {  # on every page, static file and page error (adapters/http/security_headers.py adds them)
     # scripts only from our own files; inline styles are allowed for the charts' bar widths
     "Content-Security-Policy": (
@@ -82,7 +84,9 @@ PAGE_MODULES = (
     console_settlement,
     console_audit,
     console_schedules,
+    console_messages,
     member,
+    unsubscribe,
 )
 
 
