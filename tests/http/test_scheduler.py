@@ -161,10 +161,8 @@ async def test_a_dead_claim_is_taken_over_and_a_failed_run_retried_after_its_bac
         [run] = [r for r in await _runs(services) if r["job"] == "birthdays"]
         assert (run["status"], run["attempts"], run["claimed_by"]) == ("failed", 2, "alive:2:def")
         listed = await services.scheduler.runs(network_id, "birthdays")
-        assert listed[0]["error"] == "OSError: SMTP server not answering"
-        assert (
-            listed[0]["next_attempt_at"] == (clock.now() + timedelta(minutes=5)).astimezone(UTC).isoformat()
-        )  # 2nd attempt: 5 min
+        assert listed[0].error == "OSError: SMTP server not answering"
+        assert listed[0].next_attempt_at == clock.now() + timedelta(minutes=5)  # 2nd attempt: 5 min
         await scheduler.tick()  # within the back-off: not tried
         assert len(calls) == 1
         clock.moment = clock.now() + timedelta(minutes=5)

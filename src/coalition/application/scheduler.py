@@ -82,6 +82,51 @@ class JobRun:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class NextRun:
+    period_key: str
+    at: datetime  # in the network's zone
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleView:
+    """A job's schedule as the administrator reads it: when it runs next, which period it owes, its last run."""
+
+    schedule: Schedule
+    default: bool  # never set: the built-in schedule
+    next_run: NextRun | None  # None: disabled (left to cron)
+    due_period: str
+    last_run: JobRun | None
+    blocked: str | None  # why the scheduler waits (e-mail off), if it does
+
+    @property
+    def job(self) -> str:
+        return self.schedule.job
+
+    def json(self) -> dict[str, Any]:
+        next_run = self.next_run
+        return schedule_json(self.schedule, self.default) | {
+            "next_run": None if next_run is None else {"period": next_run.period_key, "at": next_run.at.isoformat()},
+            "due_period": self.due_period,
+            "last_run": None if self.last_run is None else self.last_run.json(),
+            "blocked": self.blocked,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleListing:
+    timezone: str
+    now: datetime  # in the network's zone
+    schedules: tuple[ScheduleView, ...]
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "timezone": self.timezone,
+            "now": self.now.isoformat(),
+            "schedules": [item.json() for item in self.schedules],
+        }
+
+
 class ScheduleStore(Protocol):
     async def networks(self) -> list[tuple[int, str]]: ...  # (id, time zone: its first outlet's, else UTC)
     async def network_zone(self, network_id: int) -> str: ...
@@ -248,7 +293,7 @@ class Scheduler:
 
     # --- what the administrator reads and sets -----------------------------------------------------------------
 
-    async def schedules(self, network_id: int) -> dict[str, Any]:
+    async def schedules(self, network_id: int) -> ScheduleListing:
         """Each job's schedule with its next run (in the network's zone) and its last run."""
         zone_name = await self.store.network_zone(network_id)
         zone = _zone(zone_name)
@@ -259,19 +304,17 @@ class Scheduler:
         for job in JOBS:
             schedule = saved.get((network_id, job), DEFAULTS[job])
             upcoming = next_due(schedule, zone, now)
-            owed = latest_due(schedule, zone, now)
             listed.append(
-                schedule_json(schedule, (network_id, job) not in saved)
-                | {
-                    "next_run": {"period": upcoming.key, "at": upcoming.due_at.astimezone(zone).isoformat()}
-                    if schedule.enabled
-                    else None,
-                    "due_period": owed.key,
-                    "last_run": None if job not in last else last[job].json(),
-                    "blocked": self.blocked.get(job),
-                }
+                ScheduleView(
+                    schedule=schedule,
+                    default=(network_id, job) not in saved,
+                    next_run=NextRun(upcoming.key, upcoming.due_at.astimezone(zone)) if schedule.enabled else None,
+                    due_period=latest_due(schedule, zone, now).key,
+                    last_run=last.get(job),
+                    blocked=self.blocked.get(job),
+                )
             )
-        return {"timezone": zone_name, "now": now.astimezone(zone).isoformat(), "schedules": listed}
+        return ScheduleListing(zone_name, now.astimezone(zone), tuple(listed))
 
     async def set_schedule(
         self,
@@ -282,7 +325,7 @@ class Scheduler:
         at: str | None = None,
         every_minutes: int | None = None,
         day_of_month: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> ScheduleView:
         check_job(job)
         current = (await self.store.schedules(network_id)).get((network_id, job), DEFAULTS[job])
         updated = changed(current, enabled=enabled, at=at, every_minutes=every_minutes, day_of_month=day_of_month)
@@ -296,12 +339,12 @@ class Scheduler:
             after={k: v for k, v in after.items() if before[k] != v},
         )
         await self.store.save_schedule(network_id, updated, self._now(), audited)
-        return next(item for item in (await self.schedules(network_id))["schedules"] if item["job"] == job)
+        return next(item for item in (await self.schedules(network_id)).schedules if item.job == job)
 
-    async def runs(self, network_id: int, job: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    async def runs(self, network_id: int, job: str | None = None, limit: int = 50) -> list[JobRun]:
         if job is not None:
             check_job(job)
-        return [run.json() for run in await self.store.runs(network_id, job, max(1, min(limit, MAX_RUNS_PAGE)))]
+        return await self.store.runs(network_id, job, max(1, min(limit, MAX_RUNS_PAGE)))
 
 
 def schedule_json(schedule: Schedule, default: bool) -> dict[str, Any]:

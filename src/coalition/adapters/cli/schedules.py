@@ -18,7 +18,7 @@ def list_schedules(network: str, database_url: DatabaseOption = None) -> None:
     """Each job's schedule with its next run (the network's local time) and its last run."""
 
     async def work(services: Services) -> dict[str, Any]:
-        return await services.scheduler.schedules((await network_of(services, network)).id)
+        return (await services.scheduler.schedules((await network_of(services, network)).id)).json()
 
     answer = run(settings_for(database_url), work)
     table = Table("job", "enabled", "when", "next run", "last run", title=f"time zone {answer['timezone']}")
@@ -69,9 +69,10 @@ def set_schedule(
 
     async def work(services: Services) -> dict[str, Any]:
         network_id = (await network_of(services, network)).id
-        return await services.scheduler.set_schedule(
+        saved = await services.scheduler.set_schedule(
             network_id, job, enabled=enable, at=at, every_minutes=every, day_of_month=day
         )
+        return saved.json()
 
     item = run(settings_for(database_url), work)
     console.print(f"{item['job']}: {'enabled' if item['enabled'] else 'disabled'}, {_when(item)}; next {_next(item)}")
@@ -87,7 +88,9 @@ def runs(
     """The jobs' runs, newest first: the period, the outcome, who ran it (scheduler, cli or api)."""
 
     async def work(services: Services) -> list[dict[str, Any]]:
-        return await services.scheduler.runs((await network_of(services, network)).id, job, limit)
+        return [
+            item.json() for item in await services.scheduler.runs((await network_of(services, network)).id, job, limit)
+        ]
 
     table = Table("job", "period", "status", "by", "attempts", "started", "finished", "error")
     for item in run(settings_for(database_url), work):

@@ -29,7 +29,7 @@ class ScheduleBody(Body):
 
 @router.get("/schedules", summary="The jobs' schedules in the network's time zone, with their next and last runs")
 async def schedules(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
-    return await svc.scheduler.schedules(admin.id)
+    return (await svc.scheduler.schedules(admin.id)).json()
 
 
 @router.get("/schedules/runs", summary="The jobs' runs, newest first: period, status, who ran it, error, result")
@@ -39,12 +39,12 @@ async def runs(
     job: Annotated[StrictStr | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    return {"runs": await svc.scheduler.runs(admin.id, job, limit)}
+    return {"runs": [run.json() for run in await svc.scheduler.runs(admin.id, job, limit)]}
 
 
 @router.put("/schedules/{job}", summary="Enable or disable a job, or set when it runs")
 async def set_schedule(job: Job, body: ScheduleBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
-    return await svc.scheduler.set_schedule(
+    saved = await svc.scheduler.set_schedule(
         admin.id,
         job,
         enabled=body.enabled,
@@ -52,3 +52,4 @@ async def set_schedule(job: Job, body: ScheduleBody, svc: Svc, admin: NetworkAdm
         every_minutes=body.every_minutes,
         day_of_month=body.day_of_month,
     )
+    return saved.json()

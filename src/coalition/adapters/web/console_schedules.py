@@ -4,7 +4,6 @@ command as PUT /v1/admin/schedules/{job}, audited as schedule.set)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -25,10 +24,6 @@ Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrat
 RUNS_SHOWN = 20
 
 
-def _moment(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
 async def _page(
     request: Request, me: WebIdentity, error: dict[str, str] | None, job: str | None, status: int
 ) -> Response:
@@ -36,15 +31,14 @@ async def _page(
     listed = await scheduler.schedules(me.network_id)
     context: dict[str, Any] = {
         "me": me,
-        "zone": listed["timezone"],
-        "schedules": listed["schedules"],
+        "zone": listed.timezone,
+        "schedules": listed.schedules,
         "runs": await scheduler.runs(me.network_id, None, RUNS_SHOWN),
-        "moment": _moment,
         "error": error,
         "error_job": job,
         "done": gettext(request, "The schedule was saved.") if request.query_params.get("done") == "saved" else None,
     }
-    return render(request, "console/schedules.html", context, timezone=listed["timezone"], status_code=status)
+    return render(request, "console/schedules.html", context, timezone=listed.timezone, status_code=status)
 
 
 @router.get("/schedules")
