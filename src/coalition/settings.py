@@ -39,6 +39,8 @@ class Settings:
     # webhooks to loopback, private or link-local addresses: refused from the environment unless
     # COALITION_WEBHOOKS_ALLOW_PRIVATE=1 (a hosted server's tenants must not reach its own network); allowed in code
     webhooks_allow_private: bool = True
+    # how long delivered, failed and skipped outbox messages (and their attempts) are kept: the daily outbox_cleanup
+    outbox_retention_days: int = 30
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,7 +59,18 @@ class Settings:
             background=os.environ.get("COALITION_BACKGROUND", "on").strip().lower() != "off",
             scheduler_tick_seconds=float(os.environ.get("COALITION_SCHEDULER_TICK_SECONDS", "30")),
             webhooks_allow_private=os.environ.get("COALITION_WEBHOOKS_ALLOW_PRIVATE", "") == "1",
+            outbox_retention_days=_positive_int("COALITION_OUTBOX_RETENTION_DAYS", 30),
         )
+
+
+def _positive_int(name: str, default: int) -> int:
+    """A whole number of at least 1 from the environment; a typo stops the server at start, naming the variable."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 def _sign_in_limits_from_env() -> dict[str, Any]:

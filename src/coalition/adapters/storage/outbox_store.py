@@ -453,3 +453,52 @@ class SqlOutboxStore:
                 .where(messages.c.id == message_id, messages.c.leased_by == worker)
                 .values(status=Status.SKIPPED.value, last_error=reason[:500], lease_until=None, leased_by=None)
             )
+
+
+class SqlOutboxCleanupStore:
+    """The daily cleanup's deletes (application/outbox_cleanup.py), a batch per transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def drop_paused_pending(self, network_id: int, queued_before: datetime, reason: str) -> int:
+        messages, subs = t.outbox_messages, t.webhook_subscriptions
+        paused = select(cast(subs.c.id, String)).where(
+            subs.c.network_id == network_id, subs.c.status == SubscriptionStatus.PAUSED.value
+        )
+        async with self.engine.begin() as connection:
+            result = await connection.execute(
+                update(messages)
+                .where(
+                    messages.c.network_id == network_id,
+                    messages.c.channel == Channel.WEBHOOK.value,
+                    messages.c.status == Status.PENDING.value,
+                    messages.c.created_at < queued_before,
+                    messages.c.target.in_(paused),
+                )
+                .values(status=Status.SKIPPED.value, last_error=reason, lease_until=None, leased_by=None)
+            )
+        return int(result.rowcount or 0)
+
+    async def delete_settled(self, network_id: int, created_before: datetime, limit: int) -> int:
+        messages, attempts = t.outbox_messages, t.outbox_attempts
+        async with self.engine.begin() as connection:
+            ids = list(
+                (
+                    await connection.execute(
+                        select(messages.c.id)
+                        .where(
+                            messages.c.network_id == network_id,
+                            messages.c.status != Status.PENDING.value,
+                            messages.c.created_at < created_before,
+                        )
+                        .order_by(messages.c.id)
+                        .limit(limit)
+                    )
+                ).scalars()
+            )
+            if not ids:
+                return 0
+            await connection.execute(delete(attempts).where(attempts.c.message_id.in_(ids)))
+            await connection.execute(delete(messages).where(messages.c.id.in_(ids)))
+        return len(ids)
