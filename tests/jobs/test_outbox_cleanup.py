@@ -58,7 +58,7 @@ async def test_old_settled_messages_are_deleted_in_batches(settings: Settings) -
         hook = await services.webhooks.create(ours.ref, NewSubscription("https://hooks.example/a", ("gift.granted",)))
         paused = await services.webhooks.create(ours.ref, NewSubscription("https://hooks.example/b", ("gift.granted",)))
         await services.webhooks.pause(ours.ref, paused.id)
-        other = await services.webhooks.create(theirs.ref, NewSubscription("https://hooks.example/c", ("gift.granted",)))
+        other = await services.webhooks.create(theirs.ref, NewSubscription("https://x.example/c", ("gift.granted",)))
         old, recent = timedelta(days=31), timedelta(days=29)
         for n, status in enumerate(["delivered", "failed", "skipped", "delivered", "failed"]):
             await _message(services, ours.ref.id, hook.id, status, old, n)
@@ -90,7 +90,9 @@ async def test_the_scheduler_runs_it_daily_with_the_configured_retention(setting
     services = build_services(replace(settings, outbox_retention_days=2), clock=clock)
     try:
         network = await make_network(services)
-        hook = await services.webhooks.create(network.ref, NewSubscription("https://hooks.example/a", ("gift.granted",)))
+        hook = await services.webhooks.create(
+            network.ref, NewSubscription("https://hooks.example/a", ("gift.granted",))
+        )
         await _message(services, network.ref.id, hook.id, "delivered", timedelta(days=3), 1)
         await _message(services, network.ref.id, hook.id, "delivered", timedelta(days=1), 2)
         done = await services.scheduler.tick()

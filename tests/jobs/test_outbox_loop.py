@@ -1,7 +1,7 @@
 """The outbox delivers webhooks to a real local HTTP endpoint (issue 16), on both engines: each message once with a
 signature the documented recipe verifies; a 500 is retried with backoff and then delivered once; an abandoned claim
-is taken over after its lease; two loops at once deliver each message once; a paused subscription gets nothing until it resumes, then all of it in
-order, and what waited more than 3 days is dropped."""
+is taken over after its lease; two loops at once deliver each message once; a paused subscription gets nothing
+until it resumes, then all of it in order, and what waited more than 3 days is dropped."""
 
 from __future__ import annotations
 

@@ -251,8 +251,7 @@ async def test_each_role_is_refused_what_is_not_theirs_and_nothing_changes(servi
         let_in = {
             f"{method} {path}: {response.status_code} {response.headers.get('location', '')}"
             for (method, path), roles in ACCESS.items()
-            if role not in roles
-            and not _refused(response := await _try(http, method, path, ids, token))
+            if role not in roles and not _refused(response := await _try(http, method, path, ids, token))
         }
         assert let_in == set()
         assert await _stored(services) == before

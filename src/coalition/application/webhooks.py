@@ -1,8 +1,9 @@
 """Webhooks (issue 16): the administrator's subscriptions, the events queued for them, and their delivery.
 
 Queuing: `WebhookEvents.emit` runs in the unit of work of the event's cause and writes one outbox row per
-subscription (active or paused: a paused one keeps its events until it resumes, for `PAUSED_KEPT`) listening to that kind. Which subscriptions listen is cached per network (a network without webhooks
-costs one dictionary look-up per event, no database round trip); a change of subscriptions drops the cache of every
+subscription listening to that kind (active or paused: a paused one keeps its events for its resume, `PAUSED_KEPT`).
+Which subscriptions listen is cached per network (a network without webhooks costs one dictionary look-up per
+event, no database round trip); a change of subscriptions drops the cache of every
 worker of the server at once through the shared `ACCESS_CHANGES` counter, other servers within `LISTENERS_TTL_S`.
 
 Delivery: `WebhookDeliverer` signs and posts through an `HttpPoster` (adapters/jobs/outbox_loop.py: httpx). A
@@ -488,4 +489,3 @@ def _email(value: str | None) -> str | None:
     if not at or not local or "." not in domain or " " in text:
         raise InvalidInput("not an e-mail address", field="contact_email")
     return text
-

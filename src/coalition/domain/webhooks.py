@@ -35,6 +35,10 @@ EVENT_KINDS: tuple[str, ...] = (
     "wallet.topped_up",
     "period.closed",
     "member.tier_changed",
+    "gift_card.sold",
+    "gift_card.redeemed",
+    "gift_card.expired",
+    "device.charged",
 )
 MAX_URL_LENGTH = 2000
 MAX_SUBSCRIPTIONS = 20  # per network: more is a mistake or an abuse, not an integration

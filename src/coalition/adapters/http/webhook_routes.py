@@ -160,7 +160,9 @@ async def resend_webhook_delivery(
 
 
 @router.post(
-    "/webhooks/{subscription_id}/pause", summary="Pause: its events wait (3 days at most) until it is resumed", response_model=WebhookOut
+    "/webhooks/{subscription_id}/pause",
+    summary="Pause: its events wait (3 days at most) until it is resumed",
+    response_model=WebhookOut,
 )
 async def pause_webhook(subscription_id: PathId, svc: Svc, admin: NetworkAdmin) -> WebhookOut:
     return WebhookOut.of(await svc.webhooks.pause(admin, subscription_id))
