@@ -9,6 +9,7 @@ GET routes are reads and are not tried here (they must not write; tests/web/test
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -279,6 +280,9 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
     ),
     ("POST", "/console/webhooks/{subscription_id}/pause"): Does("webhook.pause"),
     ("POST", "/console/webhooks/{subscription_id}/resume"): Does("webhook.resume"),
+    ("POST", "/console/webhooks/{subscription_id}/rotate-secret"): Does("webhook.rotate_secret"),
+    ("POST", "/console/webhooks/{subscription_id}/deliveries/{message_id}/resend"): Does("webhook.resend"),
+    ("POST", "/console/webhooks/{subscription_id}/delete"): Does("webhook.delete", lambda ids: {"confirm": "yes"}),
     ("POST", "/console/rules/draft"): Does("rules.save_draft", lambda ids: {"draft": RULES_YAML}),
     ("POST", "/console/rules/simulate"): Reads(
         "stored purchases priced again; nothing is written",
@@ -388,9 +392,9 @@ async def _failed_message(services: Services) -> None:
             text(
                 "INSERT INTO outbox_messages (network_id, channel, event_kind, event_id, target, payload, status, "
                 "attempts, next_attempt_at, created_at) SELECT network_id, 'webhook', 'purchase.recorded', "
-                "'purchase:audit', :target, '{}', 'failed', 1, :now, :now FROM webhook_subscriptions WHERE id = :id"
+                ":event, :target, '{}', 'failed', 1, :now, :now FROM webhook_subscriptions WHERE id = :id"
             ),
-            {"target": str(target), "id": target, "now": datetime.now(UTC)},
+            {"event": f"purchase:{uuid.uuid4()}", "target": str(target), "id": target, "now": datetime.now(UTC)},
         )
 
 
@@ -460,6 +464,9 @@ async def test_every_admin_route_and_console_action_leaves_its_entry(mailing: Se
                     response = await anon.post(path, data=data)
                 who: tuple[str, str | None] = ("registrant", None)
             else:
+                if path.endswith("/resend"):  # a message to send again: one that failed
+                    await _failed_message(services)
+                    ids = await _ids(services)
                 where = path.format(**(ids | expected.path_ids(ids)))
                 response = await console.post(where, data=expected.body(ids) | {"csrf_token": token})
                 who = ("console_user", "administrator")
