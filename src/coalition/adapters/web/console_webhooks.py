@@ -2,8 +2,8 @@
 failures, a form to subscribe a URL to event kinds (its secret shown once, on the page that answers);
 /console/webhooks/{id} shows a subscription's deliveries with their response codes, each delivered or failed one with
 a button to send it again, and pause, resume, rotate the secret (the new one shown once, on the page that answers)
-and delete (after a confirmation box is ticked: a no-script confirmation, checked again by the server). The same commands as
-the admin API (application/webhooks.py), audited as the console user's.
+and delete (after a confirmation box is ticked: a no-script confirmation, checked again by the server). The same
+commands as the admin API (application/webhooks.py), audited as the console user's.
 """
 
 from __future__ import annotations
