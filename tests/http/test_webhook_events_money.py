@@ -1,6 +1,7 @@
 """Webhook events of gift cards, devices and cards issued at a till (issue 16), both engines, each queued once in the
 transaction of its cause: a new anonymous card enrols a member; a gift card sold, paying purchases (alone and in a
-batch), expired; a device's one-shot charge (taking the locked path while someone listens) and a hold's capture."""
+batch), expired; a device's one-shot charge (taking the locked path while someone listens), a hold's capture and
+an offline use uploaded."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from coalition.application.webhooks import NewSubscription
 from coalition.domain.webhooks import EVENT_KINDS
 from tests.http.device_charge_support import ARCADE_PRICES, CARD, add_device, park_with_wallet
 from tests.http.test_gift_card_tenders import pay, sell, set_card
+from tests.http.water_park import DAY_START
 from tests.support import auth, client, enrol, make_network, new_key
 
 pytestmark = pytest.mark.anyio
@@ -95,3 +97,23 @@ async def test_a_device_charge_and_a_capture_queue_device_charged(park) -> None:
         ("capture", 1240, pump.id),
     ]
     assert queued[1][1] == f"device_charge:{hold}" and queued[0][2]["currency"] == "RUB"
+
+
+async def test_an_offline_use_uploaded_queues_device_charged_once(park) -> None:
+    services, clock = park
+    async with client(services) as http:
+        net, _keys, _ = await park_with_wallet(services, http)
+        arcade = await add_device(
+            services, net, "Arcade 1", "arcade", ARCADE_PRICES, created_at=DAY_START - timedelta(days=1)
+        )
+        await services.webhooks.create(net, NewSubscription("https://hooks.example/o", ("device.charged",)))
+        clock.moment = DAY_START + timedelta(hours=2)
+        uses = {
+            "uses": [{"key": "u-1", "customer": CARD, "occurred_at": (DAY_START + timedelta(minutes=10)).isoformat()}]
+        }
+        for _ in range(2):  # uploaded again: the same use, nothing more queued
+            uploaded = await http.post("/v1/devices/offline-uses", json=uses, headers=auth(arcade.key))
+            assert uploaded.status_code == 200, uploaded.text
+    [(kind, event_id, data)] = await _queued(services)
+    assert (kind, event_id) == ("device.charged", f"device_offline:{arcade.id}:u-1")
+    assert (data["kind"], data["amount_minor"], data["unpaid_minor"]) == ("offline", 250, 0)

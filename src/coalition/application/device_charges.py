@@ -32,7 +32,7 @@ from coalition.application.device_charge_parts import (
 from coalition.application.device_one_shot import first_try
 from coalition.application.device_prices import DevicePrices, parse_prices, price_of
 from coalition.application.devices import DeviceUseService
-from coalition.application.events import DEVICE_CHARGED
+from coalition.application.events import DEVICE_CHARGED, device_charged
 from coalition.application.members_pos import usable_member_locked
 from coalition.application.ports import MemberRef, PosUnitOfWork, TerminalContext
 from coalition.application.pos_parts import PosParts
@@ -248,18 +248,10 @@ class DeviceChargeService:
         self, uow: PosUnitOfWork, hold: DeviceHold, how: str, amount_minor: int, tx_id: int, now: datetime
     ) -> None:
         """`device.charged`: `how` is `charge` (one-shot), `capture` (a hold's) or `session` (a timed session's end)."""
-        data = {
-            "charge_id": hold.id,
-            "kind": how,
-            "device_id": hold.device_id,
-            "outlet_id": hold.outlet_id,
-            "member_id": hold.member_id,
-            "currency": hold.currency,
-            "amount_minor": amount_minor,
-            "product": hold.product,
-            "transaction_id": tx_id,
-            "charged_at": now.isoformat(),
-        }
+        data = device_charged(
+            hold.id, how, hold.device_id, hold.outlet_id, hold.member_id, hold.currency, amount_minor, hold.product,
+            tx_id, now,
+        )  # fmt: skip
         await self.pos.emit(uow, hold.network_id, DEVICE_CHARGED, f"device_charge:{hold.id}", data, now)
 
     async def release_expired_of(self, uow: PosUnitOfWork, network_id: int, member_id: int, now: datetime) -> int:

@@ -106,3 +106,33 @@ def gift_card_redeemed(
         "purchase_id": purchase_id,
         "outlet_id": outlet_id,
     }
+
+
+def device_charged(
+    charge_id: str,
+    kind: str,
+    device_id: int,
+    outlet_id: int,
+    member_id: int,
+    currency: str,
+    amount_minor: int,
+    product: str | None,
+    transaction_id: int | None,
+    now: datetime,
+    unpaid_minor: int = 0,
+) -> dict[str, Any]:
+    """`kind`: `charge` (one-shot), `capture` (a hold's), `session` (a timed session's end), `offline` (a use the
+    device recorded offline and uploaded: `unpaid_minor` is what the wallet could not pay)."""
+    return {
+        "charge_id": charge_id,
+        "kind": kind,
+        "device_id": device_id,
+        "outlet_id": outlet_id,
+        "member_id": member_id,
+        "currency": currency,
+        "amount_minor": amount_minor,
+        "unpaid_minor": unpaid_minor,
+        "product": product,
+        "transaction_id": transaction_id,
+        "charged_at": now.isoformat(),
+    }
