@@ -47,6 +47,8 @@ class Settings:
     message_secret: str | None = None  # signs unsubscribe links; unset = a random one kept in the database
     message_quiet_hours: str = "21:00-09:00"  # local time of the network's zone; "off" = none
     message_cap_per_day: int = 3  # per member and channel, in any rolling 24 hours
+    # how long delivered, failed and skipped outbox messages (and their attempts) are kept: the daily outbox_cleanup
+    outbox_retention_days: int = 30
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -66,7 +68,18 @@ class Settings:
             scheduler_tick_seconds=float(os.environ.get("COALITION_SCHEDULER_TICK_SECONDS", "30")),
             webhooks_allow_private=os.environ.get("COALITION_WEBHOOKS_ALLOW_PRIVATE", "") == "1",
             **_messages_from_env(),
+            outbox_retention_days=_positive_int("COALITION_OUTBOX_RETENTION_DAYS", 30),
         )
+
+
+def _positive_int(name: str, default: int) -> int:
+    """A whole number of at least 1 from the environment; a typo stops the server at start, naming the variable."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 def _sign_in_limits_from_env() -> dict[str, Any]:

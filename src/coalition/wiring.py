@@ -22,7 +22,7 @@ from coalition.adapters.storage.limits_store import SqlLimitsStore
 from coalition.adapters.storage.member_gift_card_store import SqlMemberGiftCardsStore
 from coalition.adapters.storage.member_store import SqlMemberPageStore
 from coalition.adapters.storage.message_store import SqlMessageStore
-from coalition.adapters.storage.outbox_store import SqlOutboxStore, SqlWebhookStore
+from coalition.adapters.storage.outbox_store import SqlOutboxCleanupStore, SqlOutboxStore, SqlWebhookStore
 from coalition.adapters.storage.reports_store import SqlDailyReportsStore, SqlReportsStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.schedule_store import SqlScheduleStore
@@ -57,6 +57,7 @@ from coalition.application.member_page import MemberPage
 from coalition.application.message_templates import MessageTemplates
 from coalition.application.occurred_at import OccurredAtWindow
 from coalition.application.outbox import OutboxService
+from coalition.application.outbox_cleanup import OutboxCleanup
 from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService
 from coalition.application.ports import Clock
@@ -201,7 +202,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     device_store = SqlDeviceStore(engine, clock)
     device_charges = DeviceChargeService(pos, device_uses)
     audit = AuditLog(SqlAuditStore(engine))
-    jobs = job_functions(pos, audit, gift_cards, device_charges, birthdays, period_close, daily_reports)
+    cleanup = OutboxCleanup(SqlOutboxCleanupStore(engine), clock, settings.outbox_retention_days)
+    jobs = job_functions(pos, audit, gift_cards, device_charges, birthdays, period_close, daily_reports, cleanup)
     scheduler = Scheduler(SqlScheduleStore(engine), clock, jobs, blocked={} if mailer else {"daily_reports": MAIL_OFF})
     webhook_store = SqlWebhookStore(engine)
     listeners = Listeners(webhook_store.unit_of_work)

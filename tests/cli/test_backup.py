@@ -98,8 +98,12 @@ class Till(threading.Thread):
             number = 0
             while not self.stopping.is_set():
                 card, receipt = CARDS[number % len(CARDS)], f"till-{number}"
-                body = {"customer": card, "amount": f"{100 + number % 7}.00", "receipt": receipt,
-                        "redeem_points": 3 if number % 3 == 2 else 0}
+                body = {
+                    "customer": card,
+                    "amount": f"{100 + number % 7}.00",
+                    "receipt": receipt,
+                    "redeem_points": 3 if number % 3 == 2 else 0,
+                }
                 sent = time.monotonic()
                 answer = http.post("/v1/purchases", json=body, headers=auth(self.key, new_key()))
                 if answer.status_code != 201:
@@ -117,8 +121,12 @@ def test_a_backup_taken_while_the_server_sells_holds_each_purchase_wholly_or_not
     base = f"http://127.0.0.1:{port}"
     log = (tmp_path / "serve.log").open("w")
     selling_flat_out = os.environ | {"COALITION_RATE_LIMIT_TERMINAL_KEY": "off"}  # one till, as fast as it can
-    server = subprocess.Popen([VENV_BIN / "coalition", "serve", "--database-url", url, "--port", str(port)],
-                              stdout=log, stderr=subprocess.STDOUT, env=selling_flat_out)
+    server = subprocess.Popen(
+        [VENV_BIN / "coalition", "serve", "--database-url", url, "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=selling_flat_out,
+    )
     till = Till(base, setup["keys"]["Photo"])
     backup_file = tmp_path / "live.backup"
     try:
@@ -252,8 +260,9 @@ def test_restore_refuses_a_file_that_is_not_a_backup_even_when_forced(made, tmp_
     text.write_text("SELECT 1;\n")
     _refused(made, text, "is not a Coalition backup: it is not an SQLite file", "--force")
     # a Coalition database itself is not a backup: it does not say what it is
-    _refused(made, made["path"], "is not a Coalition backup: an SQLite file without a coalition_backup table",
-             "--force")
+    _refused(
+        made, made["path"], "is not a Coalition backup: an SQLite file without a coalition_backup table", "--force"
+    )
     _refused(made, tmp_path / "nowhere.backup", "there is no backup at", "--force")
 
 
@@ -266,7 +275,7 @@ def test_restore_refuses_a_truncated_or_damaged_backup_even_when_forced(made, tm
     # same size, a page in the middle overwritten: SQLite's integrity check finds it
     damaged = tmp_path / "damaged.backup"
     middle = (len(whole) // 4096 // 2) * 4096
-    damaged.write_bytes(whole[:middle] + b"\xff" * 4096 + whole[middle + 4096:])
+    damaged.write_bytes(whole[:middle] + b"\xff" * 4096 + whole[middle + 4096 :])
     _refused(made, damaged, "is damaged", "--force")
 
 

@@ -19,8 +19,11 @@ from tests.conftest import PG_ADMIN_URL, _pg_url
 from tests.http.water_park import DAY_END, DAY_START, Clock, buy, water_park
 from tests.support import client, enrol
 
-pytestmark = [pytest.mark.anyio, pytest.mark.postgres,
-              pytest.mark.skipif(shutil.which("pg_dump") is None, reason="needs pg_dump and pg_restore on PATH")]
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.postgres,
+    pytest.mark.skipif(shutil.which("pg_dump") is None, reason="needs pg_dump and pg_restore on PATH"),
+]
 
 CARDS = [f"7700-{n:04d}" for n in range(1, 7)]
 
@@ -65,8 +68,9 @@ async def _figures_of(url: str, network_id: int) -> dict:
         await services.close()
 
 
-async def test_pg_dump_and_pg_restore_round_trip_keeps_balances_and_statements(pg_database_url, empty_database,
-                                                                               tmp_path: Path):
+async def test_pg_dump_and_pg_restore_round_trip_keeps_balances_and_statements(
+    pg_database_url, empty_database, tmp_path: Path
+):
     network_id, before = await _network_with_purchases_and_a_statement(pg_database_url)
     assert before["statements"] and before["statements"][0]["statement"]["partners"]
     assert all(m["points_balance"] > 0 for m in before["members"].values())
@@ -85,8 +89,9 @@ async def test_pg_dump_and_pg_restore_round_trip_keeps_balances_and_statements(p
     assert verified.exit_code == 0, verified.output
 
 
-async def test_pg_restore_refuses_a_database_with_tables_and_a_file_that_is_not_a_dump(pg_database_url,
-                                                                                     empty_database, tmp_path: Path):
+async def test_pg_restore_refuses_a_database_with_tables_and_a_file_that_is_not_a_dump(
+    pg_database_url, empty_database, tmp_path: Path
+):
     archive = tmp_path / "coalition.dump"
     dumped = await anyio.to_thread.run_sync(run, "backup", str(archive), "--database-url", pg_database_url)
     assert dumped.exit_code == 0, dumped.output
@@ -112,8 +117,9 @@ async def test_pg_restore_refuses_a_database_with_tables_and_a_file_that_is_not_
     assert hashlib.sha256(archive.read_bytes()).hexdigest() == digest
 
 
-async def test_without_a_pg_dump_that_can_dump_the_server_the_exact_command_is_printed(pg_database_url, tmp_path,
-                                                                                      monkeypatch):
+async def test_without_a_pg_dump_that_can_dump_the_server_the_exact_command_is_printed(
+    pg_database_url, tmp_path, monkeypatch
+):
     from coalition.adapters.storage import pg_backup
 
     with psycopg.connect(pg_database_url) as conn:

@@ -17,8 +17,20 @@ from coalition.settings import Settings
 from coalition.wiring import build_services
 from tests.support import client
 
-COUNTED = ("networks", "partners", "outlets", "terminals", "cashiers", "members", "cards", "identifiers",
-           "purchases", "ledger_transactions", "postings", "idempotency_keys")
+COUNTED = (
+    "networks",
+    "partners",
+    "outlets",
+    "terminals",
+    "cashiers",
+    "members",
+    "cards",
+    "identifiers",
+    "purchases",
+    "ledger_transactions",
+    "postings",
+    "idempotency_keys",
+)
 
 
 @pytest.fixture()
@@ -49,8 +61,9 @@ def test_demo_json_prints_what_a_newcomer_needs(url):
     assert info["url"].startswith("http")
     assert info["terminals"] and all({"outlet", "key"} <= set(t) for t in info["terminals"])
     assert info["cashiers"] and all({"outlet", "login", "password"} <= set(c) for c in info["cashiers"])
-    assert info["members"] and all({"identifier", "points_balance", "lifetime_spend"} <= set(m)
-                                   for m in info["members"])
+    assert info["members"] and all(
+        {"identifier", "points_balance", "lifetime_spend"} <= set(m) for m in info["members"]
+    )
     assert info["terminals"][0]["outlet"] == "Corner Shop till"
     assert all(isinstance(m["points_balance"], int) for m in info["members"])
     spends = [Decimal(m["lifetime_spend"]) for m in info["members"]]
@@ -63,7 +76,9 @@ def test_demo_json_prints_what_a_newcomer_needs(url):
     # the member's page: the demo sends no e-mail, so two members have a published PIN
     assert info["member_page"] == f"{info['url']}/me"
     assert (by_card["1000-0001"]["pin"], by_card["1000-0002"]["pin"], by_card["1000-0004"]["pin"]) == (
-        "2580", "1357", None
+        "2580",
+        "1357",
+        None,
     )
 
 
@@ -78,15 +93,23 @@ async def test_the_demo_answers_the_cashiers_flow_with_the_first_terminal(url):
         found = await http.get(f"/v1/members/{member['identifier']}", headers=headers)
         assert found.status_code == 200, found.text
         assert found.json()["points_balance"] == member["points_balance"]
-        assert found.json()["tier"] == {"from_lifetime_spend": "0.00", "accrual": "3 %", "fixed_points_per_check": 0,
-                                        "redeem_cap": "15 %", "min_check_for_redeem": "1500.00"}
-        quote = await http.post("/v1/purchases/quote", json={"customer": member["identifier"], "amount": "2000.00"},
-                          headers=headers)
+        assert found.json()["tier"] == {
+            "from_lifetime_spend": "0.00",
+            "accrual": "3 %",
+            "fixed_points_per_check": 0,
+            "redeem_cap": "15 %",
+            "min_check_for_redeem": "1500.00",
+        }
+        quote = await http.post(
+            "/v1/purchases/quote", json={"customer": member["identifier"], "amount": "2000.00"}, headers=headers
+        )
         assert quote.json()["max_redeemable_points"] == min(300, member["points_balance"])
         redeem = quote.json()["max_redeemable_points"]
-        bought = await http.post("/v1/purchases", json={"customer": member["identifier"], "amount": "2000.00",
-                                                  "redeem_points": redeem, "receipt": "curl-1"},
-                           headers={**headers, "Idempotency-Key": "curl-1"})
+        bought = await http.post(
+            "/v1/purchases",
+            json={"customer": member["identifier"], "amount": "2000.00", "redeem_points": redeem, "receipt": "curl-1"},
+            headers={**headers, "Idempotency-Key": "curl-1"},
+        )
         assert bought.status_code == 201, bought.text
         assert bought.json()["amount_due"] == f"{2000 - redeem}.00"
         assert bought.json()["points_balance"] == member["points_balance"] - redeem + (2000 - redeem) * 3 // 100
@@ -146,19 +169,24 @@ def test_network_commands_build_a_network(url):
     partner = run("network", "partner", "corner", "Corner Shop", "--database-url", url)
     assert partner.exit_code == 0, partner.output
     partner_id = json.loads(partner.stdout)["id"]
-    bad_zone = run("network", "outlet", "corner", str(partner_id), "Till", "--timezone", "Nowhere/City",
-                   "--database-url", url)
+    bad_zone = run(
+        "network", "outlet", "corner", str(partner_id), "Till", "--timezone", "Nowhere/City", "--database-url", url
+    )
     assert bad_zone.exit_code == 2
     assert "timezone" in bad_zone.output
-    outlet = run("network", "outlet", "corner", str(partner_id), "Till", "--timezone", "Europe/Moscow",
-                 "--database-url", url)
+    outlet = run(
+        "network", "outlet", "corner", str(partner_id), "Till", "--timezone", "Europe/Moscow", "--database-url", url
+    )
     assert outlet.exit_code == 0, outlet.output
     outlet_id = json.loads(outlet.stdout)["id"]
     terminal = run("network", "terminal", "corner", str(outlet_id), "POS", "--database-url", url)
     assert terminal.exit_code == 0, terminal.output
     assert json.loads(terminal.stdout)["key"].startswith("term_")
-    cashier = CliRunner().invoke(app, ["network", "cashier", "corner", str(outlet_id), "anna", "Anna",
-                                       "--database-url", url], input="secret-1\nsecret-1\n")
+    cashier = CliRunner().invoke(
+        app,
+        ["network", "cashier", "corner", str(outlet_id), "anna", "Anna", "--database-url", url],
+        input="secret-1\nsecret-1\n",
+    )
     assert cashier.exit_code == 0, cashier.output
     shown = run("network", "show", "corner", "--database-url", url)
     assert shown.exit_code == 0, shown.output

@@ -85,12 +85,32 @@ def test_a_terminal_key_rotates_and_its_old_key_can_be_ended_early(corner):
 def test_keys_expire_set_at_creation_or_later(corner):
     url, made = corner
     terminal = made["terminal"]
-    set_later = run("network", "key-expiry", "corner", "--terminal", str(terminal["id"]), "--at",
-                    "2030-01-01T00:00:00Z", "--database-url", url)
+    set_later = run(
+        "network",
+        "key-expiry",
+        "corner",
+        "--terminal",
+        str(terminal["id"]),
+        "--at",
+        "2030-01-01T00:00:00Z",
+        "--database-url",
+        url,
+    )
     assert _json(set_later) == {"id": terminal["id"], "expires_at": "2030-01-01T00:00:00Z"}
     assert _json(run("network", "key-expiry", "corner", "--at", "never", "--database-url", url))["expires_at"] is None
-    created = _json(run("network", "terminal", "corner", "1", "Kiosk", "--expires-at", "2030-01-01T00:00:00+03:00",
-                        "--database-url", url))
+    created = _json(
+        run(
+            "network",
+            "terminal",
+            "corner",
+            "1",
+            "Kiosk",
+            "--expires-at",
+            "2030-01-01T00:00:00+03:00",
+            "--database-url",
+            url,
+        )
+    )
     assert created["expires_at"] == "2029-12-31T21:00:00Z"
     assert _works(url, (made["admin_key"],), (terminal["key"], created["key"])) == [True, True, True]
 

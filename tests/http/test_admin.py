@@ -25,8 +25,11 @@ PROGRAM = {
 
 
 async def _network_over_http(http, code: str = "corner") -> dict[str, Any]:
-    response = await http.post("/v1/admin/networks", json={"code": code, "name": "Corner", "currency": "RUB",
-                                                           "program": PROGRAM}, headers=auth("operator-secret"))
+    response = await http.post(
+        "/v1/admin/networks",
+        json={"code": code, "name": "Corner", "currency": "RUB", "program": PROGRAM},
+        headers=auth("operator-secret"),
+    )
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
@@ -57,19 +60,23 @@ async def test_creating_a_network_needs_the_operator_token(services):
         assert created["program"]["min_check_for_redeem"] == "1500.00"
         assert [tier["accrual"] for tier in created["program"]["tiers"]] == ["3 %", "5 %", "7 %"]
         assert [tier["redeem_cap"] for tier in created["program"]["tiers"]] == ["15 %", "30 %", "50 %"]
-        assert [tier["from_lifetime_spend"] for tier in created["program"]["tiers"]] == [
-            "0.00", "10000.00", "50000.00"]
+        assert [tier["from_lifetime_spend"] for tier in created["program"]["tiers"]] == ["0.00", "10000.00", "50000.00"]
 
         again = await http.post("/v1/admin/networks", json=body, headers=auth("operator-secret"))
         assert_problem(again, 409, "conflict", "code")
-        bad_currency = await http.post("/v1/admin/networks", json={**body, "code": "x-1", "currency": "rub"},
-                                       headers=auth("operator-secret"))
+        bad_currency = await http.post(
+            "/v1/admin/networks", json={**body, "code": "x-1", "currency": "rub"}, headers=auth("operator-secret")
+        )
         assert_problem(bad_currency, 422, "invalid-input", "currency")
-        bad_code = await http.post("/v1/admin/networks", json={**body, "code": "Has Spaces"},
-                                   headers=auth("operator-secret"))
+        bad_code = await http.post(
+            "/v1/admin/networks", json={**body, "code": "Has Spaces"}, headers=auth("operator-secret")
+        )
         assert_problem(bad_code, 422, "invalid-input", "code")
-        no_tiers = await http.post("/v1/admin/networks", json={**body, "code": "x-2", "program": {"tiers": []}},
-                                   headers=auth("operator-secret"))
+        no_tiers = await http.post(
+            "/v1/admin/networks",
+            json={**body, "code": "x-2", "program": {"tiers": []}},
+            headers=auth("operator-secret"),
+        )
         assert_problem(no_tiers, 422, "invalid-input", "program.tiers")
 
 
@@ -78,8 +85,11 @@ async def test_creating_networks_over_http_is_off_without_an_operator_token(serv
 
     services.settings = replace(services.settings, operator_token=None)
     async with client(services) as http:
-        response = await http.post("/v1/admin/networks", json={"code": "corner", "name": "Corner", "currency": "RUB",
-                                                               "program": PROGRAM}, headers=auth("operator-secret"))
+        response = await http.post(
+            "/v1/admin/networks",
+            json={"code": "corner", "name": "Corner", "currency": "RUB", "program": PROGRAM},
+            headers=auth("operator-secret"),
+        )
         assert_problem(response, 403, "forbidden")
 
 
@@ -95,23 +105,30 @@ async def test_an_administrator_builds_a_network_and_its_terminal_serves_purchas
         duplicate_partner = await http.post("/v1/admin/partners", json={"name": "Corner Shop"}, headers=admin)
         assert_problem(duplicate_partner, 409, "conflict", "name")
 
-        bad_zone = await http.post("/v1/admin/outlets",
-                                   json={"partner_id": partner_id, "name": "Till", "timezone": "Mars/Olympus"},
-                                   headers=admin)
+        bad_zone = await http.post(
+            "/v1/admin/outlets",
+            json={"partner_id": partner_id, "name": "Till", "timezone": "Mars/Olympus"},
+            headers=admin,
+        )
         body = assert_problem(bad_zone, 422, "invalid-input", "timezone")
         assert "Mars/Olympus" in body["detail"]
         no_partner = await http.post("/v1/admin/outlets", json={"partner_id": 999_999, "name": "Till"}, headers=admin)
         assert_problem(no_partner, 404, "not-found", "partner_id")
-        outlet = await http.post("/v1/admin/outlets",
-                                 json={"partner_id": partner_id, "name": "Till", "timezone": "Asia/Yekaterinburg"},
-                                 headers=admin)
+        outlet = await http.post(
+            "/v1/admin/outlets",
+            json={"partner_id": partner_id, "name": "Till", "timezone": "Asia/Yekaterinburg"},
+            headers=admin,
+        )
         assert outlet.status_code == 201, outlet.text
-        assert outlet.json() == {"id": outlet.json()["id"], "partner_id": partner_id, "name": "Till",
-                                 "timezone": "Asia/Yekaterinburg"}
+        assert outlet.json() == {
+            "id": outlet.json()["id"],
+            "partner_id": partner_id,
+            "name": "Till",
+            "timezone": "Asia/Yekaterinburg",
+        }
         outlet_id = outlet.json()["id"]
 
-        terminal = await http.post("/v1/admin/terminals", json={"outlet_id": outlet_id, "name": "POS 1"},
-                                   headers=admin)
+        terminal = await http.post("/v1/admin/terminals", json={"outlet_id": outlet_id, "name": "POS 1"}, headers=admin)
         assert terminal.status_code == 201, terminal.text
         key = terminal.json()["key"]
         assert key.startswith("term_") and len(key) > 20
@@ -131,8 +148,9 @@ async def test_an_administrator_builds_a_network_and_its_terminal_serves_purchas
         network = listing.json()
         assert network["network"] == {"id": created["id"], "code": "corner", "name": "Corner", "currency": "RUB"}
         assert network["partners"] == [{"id": partner_id, "name": "Corner Shop"}]
-        assert network["outlets"] == [{"id": outlet_id, "partner_id": partner_id, "name": "Till",
-                                       "timezone": "Asia/Yekaterinburg"}]
+        assert network["outlets"] == [
+            {"id": outlet_id, "partner_id": partner_id, "name": "Till", "timezone": "Asia/Yekaterinburg"}
+        ]
         assert len(network["terminals"]) == 1
         assert network["terminals"][0]["outlet_id"] == outlet_id
         assert network["terminals"][0]["key_prefix"] == key[:12]
@@ -145,50 +163,67 @@ async def test_cashiers_and_their_passwords(services):
         created = await _network_over_http(http)
         admin = auth(created["admin_key"])
         partner = (await http.post("/v1/admin/partners", json={"name": "Shop"}, headers=admin)).json()
-        outlet = (await http.post("/v1/admin/outlets", json={"partner_id": partner["id"], "name": "Till"},
-                                  headers=admin)).json()
+        outlet = (
+            await http.post("/v1/admin/outlets", json={"partner_id": partner["id"], "name": "Till"}, headers=admin)
+        ).json()
         assert outlet["timezone"] == "UTC"
 
-        short = await http.post("/v1/admin/cashiers", json={"outlet_id": outlet["id"], "login": "anna",
-                                                             "name": "Anna", "password": "12345"}, headers=admin)
+        short = await http.post(
+            "/v1/admin/cashiers",
+            json={"outlet_id": outlet["id"], "login": "anna", "name": "Anna", "password": "12345"},
+            headers=admin,
+        )
         assert_problem(short, 422, "invalid-input", "password")
-        bad_login = await http.post("/v1/admin/cashiers", json={"outlet_id": outlet["id"], "login": "an na",
-                                                                 "name": "Anna", "password": "secret-1"}, headers=admin)
+        bad_login = await http.post(
+            "/v1/admin/cashiers",
+            json={"outlet_id": outlet["id"], "login": "an na", "name": "Anna", "password": "secret-1"},
+            headers=admin,
+        )
         assert_problem(bad_login, 422, "invalid-input", "login")
-        cashier = await http.post("/v1/admin/cashiers", json={"outlet_id": outlet["id"], "login": "anna",
-                                                               "name": "Anna", "password": "secret-1"}, headers=admin)
+        cashier = await http.post(
+            "/v1/admin/cashiers",
+            json={"outlet_id": outlet["id"], "login": "anna", "name": "Anna", "password": "secret-1"},
+            headers=admin,
+        )
         assert cashier.status_code == 201, cashier.text
-        assert cashier.json() == {"id": cashier.json()["id"], "outlet_id": outlet["id"], "login": "anna",
-                                  "name": "Anna"}
+        assert cashier.json() == {
+            "id": cashier.json()["id"],
+            "outlet_id": outlet["id"],
+            "login": "anna",
+            "name": "Anna",
+        }
         assert "secret-1" not in cashier.text
         cashier_id = cashier.json()["id"]
         stored = await _password_hash(services, cashier_id)
         assert stored.startswith("$argon2")
         assert password_matches(stored, "secret-1")
 
-        duplicate = await http.post("/v1/admin/cashiers", json={"outlet_id": outlet["id"], "login": "anna",
-                                                                 "name": "Anna 2", "password": "secret-2"},
-                                    headers=admin)
+        duplicate = await http.post(
+            "/v1/admin/cashiers",
+            json={"outlet_id": outlet["id"], "login": "anna", "name": "Anna 2", "password": "secret-2"},
+            headers=admin,
+        )
         assert_problem(duplicate, 409, "conflict", "login")
 
-        changed = await http.put(f"/v1/admin/cashiers/{cashier_id}/password", json={"password": "new-secret"},
-                                 headers=admin)
+        changed = await http.put(
+            f"/v1/admin/cashiers/{cashier_id}/password", json={"password": "new-secret"}, headers=admin
+        )
         assert changed.status_code == 200, changed.text
         assert changed.json() == {"id": cashier_id, "password_changed": True}
         stored = await _password_hash(services, cashier_id)
         assert password_matches(stored, "new-secret")
         assert not password_matches(stored, "secret-1")
 
-        too_short = await http.put(f"/v1/admin/cashiers/{cashier_id}/password", json={"password": "abc"},
-                                   headers=admin)
+        too_short = await http.put(f"/v1/admin/cashiers/{cashier_id}/password", json={"password": "abc"}, headers=admin)
         assert_problem(too_short, 422, "invalid-input", "password")
         assert password_matches(await _password_hash(services, cashier_id), "new-secret")
         unknown = await http.put("/v1/admin/cashiers/999999/password", json={"password": "whatever"}, headers=admin)
         assert_problem(unknown, 404, "not-found", "cashier_id")
 
         listing = (await http.get("/v1/admin/network", headers=admin)).json()
-        assert listing["cashiers"] == [{"id": cashier_id, "outlet_id": outlet["id"], "login": "anna", "name": "Anna",
-                                        "active": True}]
+        assert listing["cashiers"] == [
+            {"id": cashier_id, "outlet_id": outlet["id"], "login": "anna", "name": "Anna", "active": True}
+        ]
 
 
 async def test_an_admin_key_reaches_only_its_own_network(services):
@@ -200,15 +235,19 @@ async def test_an_admin_key_reaches_only_its_own_network(services):
         their_outlet = their_listing["outlets"][0]["id"]
         before = await table_counts(services)
 
-        outlet = await http.post("/v1/admin/outlets", json={"partner_id": their_partner, "name": "Sneaky"},
-                                 headers=auth(ours.admin_key))
+        outlet = await http.post(
+            "/v1/admin/outlets", json={"partner_id": their_partner, "name": "Sneaky"}, headers=auth(ours.admin_key)
+        )
         assert_problem(outlet, 404, "not-found", "partner_id")
-        terminal = await http.post("/v1/admin/terminals", json={"outlet_id": their_outlet, "name": "Sneaky"},
-                                   headers=auth(ours.admin_key))
+        terminal = await http.post(
+            "/v1/admin/terminals", json={"outlet_id": their_outlet, "name": "Sneaky"}, headers=auth(ours.admin_key)
+        )
         assert_problem(terminal, 404, "not-found", "outlet_id")
-        cashier = await http.post("/v1/admin/cashiers", json={"outlet_id": their_outlet, "login": "eve",
-                                                               "name": "Eve", "password": "secret-1"},
-                                  headers=auth(ours.admin_key))
+        cashier = await http.post(
+            "/v1/admin/cashiers",
+            json={"outlet_id": their_outlet, "login": "eve", "name": "Eve", "password": "secret-1"},
+            headers=auth(ours.admin_key),
+        )
         assert_problem(cashier, 404, "not-found", "outlet_id")
 
         await enrol(http, theirs.shop_key, "9000-0001")
@@ -229,8 +268,9 @@ async def test_a_members_statement_has_a_running_balance(services):
         first = (await buy(http, net.shop_key, "9100-0001", "5000.00")).json()  # +150
         second = (await buy(http, net.shop_key, "9100-0001", "2000.00", redeem=100)).json()  # −100 +57
         await buy(http, net.cafe_key, "9100-0001", "1000.00")  # +30 at the café
-        await http.post(f"/v1/purchases/{second['id']}/refunds", json={"amount": "1000.00"},
-                        headers=auth(net.shop_key, new_key()))  # −28 +50
+        await http.post(
+            f"/v1/purchases/{second['id']}/refunds", json={"amount": "1000.00"}, headers=auth(net.shop_key, new_key())
+        )  # −28 +50
         assert first["points_balance"] == 150
 
         response = await http.get("/v1/admin/members/+79129100001/statement", headers=auth(net.admin_key))

@@ -9,6 +9,7 @@ GET routes are reads and are not tried here (they must not write; tests/web/test
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -154,6 +155,7 @@ API: dict[tuple[str, str], Does | Reads] = {
     ("POST", "/v1/admin/webhooks/{subscription_id}/pause"): Does("webhook.pause"),
     ("POST", "/v1/admin/webhooks/{subscription_id}/resume"): Does("webhook.resume"),
     ("POST", "/v1/admin/webhooks/{subscription_id}/rotate-secret"): Does("webhook.rotate_secret"),
+    ("POST", "/v1/admin/webhooks/{subscription_id}/deliveries/{message_id}/resend"): Does("webhook.resend"),
     ("DELETE", "/v1/admin/webhooks/{subscription_id}"): Does("webhook.delete"),
     ("POST", "/v1/admin/console-users"): Does(
         "console_user.create",
@@ -294,6 +296,9 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
     ),
     ("POST", "/console/webhooks/{subscription_id}/pause"): Does("webhook.pause"),
     ("POST", "/console/webhooks/{subscription_id}/resume"): Does("webhook.resume"),
+    ("POST", "/console/webhooks/{subscription_id}/rotate-secret"): Does("webhook.rotate_secret"),
+    ("POST", "/console/webhooks/{subscription_id}/deliveries/{message_id}/resend"): Does("webhook.resend"),
+    ("POST", "/console/webhooks/{subscription_id}/delete"): Does("webhook.delete", lambda ids: {"confirm": "yes"}),
     ("POST", "/console/rules/draft"): Does("rules.save_draft", lambda ids: {"draft": RULES_YAML}),
     ("POST", "/console/rules/simulate"): Reads(
         "stored purchases priced again; nothing is written",
@@ -391,7 +396,22 @@ async def _ids(services: Services) -> Ids:
             "card_number": "AUDITGIFT01",  # the gift card POST /v1/admin/gift-cards issues
             "device_id": await first("SELECT COALESCE(MAX(id), 0) FROM devices"),  # POST /v1/admin/devices made it
             "subscription_id": await first("SELECT COALESCE(MAX(id), 0) FROM webhook_subscriptions"),
+            "message_id": await first("SELECT COALESCE(MAX(id), 0) FROM outbox_messages"),
         }
+
+
+async def _failed_message(services: Services) -> None:
+    """A webhook message of the newest subscription that failed, as one the resend route sends again."""
+    async with services.engine.begin() as connection:
+        target = (await connection.execute(text("SELECT MAX(id) FROM webhook_subscriptions"))).scalar_one()
+        await connection.execute(
+            text(
+                "INSERT INTO outbox_messages (network_id, channel, event_kind, event_id, target, payload, status, "
+                "attempts, next_attempt_at, created_at) SELECT network_id, 'webhook', 'purchase.recorded', "
+                ":event, :target, '{}', 'failed', 1, :now, :now FROM webhook_subscriptions WHERE id = :id"
+            ),
+            {"event": f"purchase:{uuid.uuid4()}", "target": str(target), "id": target, "now": datetime.now(UTC)},
+        )
 
 
 async def _audit_count(services: Services) -> int:
@@ -426,6 +446,8 @@ async def test_every_admin_route_and_console_action_leaves_its_entry(mailing: Se
                 continue
             if "settlement/periods" in path:  # a period ends at least 5 s ago, after the network began
                 await anyio.sleep(max(0.0, 8 - (time.monotonic() - loaded)))
+            if path.endswith("/resend"):  # a message to send again: one that failed
+                await _failed_message(services)
             ids = await _ids(services)
             key = "operator-secret" if path == "/v1/admin/networks" else DEMO_ADMIN_KEY
             count = await _audit_count(services)
@@ -458,6 +480,9 @@ async def test_every_admin_route_and_console_action_leaves_its_entry(mailing: Se
                     response = await anon.post(path, data=data)
                 who: tuple[str, str | None] = ("registrant", None)
             else:
+                if path.endswith("/resend"):  # a message to send again: one that failed
+                    await _failed_message(services)
+                    ids = await _ids(services)
                 where = path.format(**(ids | expected.path_ids(ids)))
                 response = await console.post(where, data=expected.body(ids) | {"csrf_token": token})
                 who = ("console_user", "administrator")

@@ -57,7 +57,7 @@ async def test_batch_plans_in_order_and_answers_each_purchase(services):
         assert single.status_code == 201 and single.json() == results[0]["body"]
 
         # Retrying the whole batch books nothing new.
-        again = (await http.post("/v1/purchases/batch", json={"purchases": purchases}, headers=auth(net.shop_key)))
+        again = await http.post("/v1/purchases/batch", json={"purchases": purchases}, headers=auth(net.shop_key))
         assert again.json()["committed"] == 0
         member = (await http.get("/v1/members/8001", headers=auth(net.shop_key))).json()
         assert member["points_balance"] == 55

@@ -17,9 +17,18 @@ async def _post(http, path: str, key: str, body: dict | None = None):
 async def test_enrol_a_personal_member_with_a_card_and_a_phone(services):
     net = await make_network(services)
     async with client(services) as http:
-        body = {"kind": "personal", "card_number": "5000 0002",
-                "profile": {"name": "Anna Smirnova", "phone": "+7 (912) 123-45-67", "email": "anna@example.org",
-                            "birth_date": "1990-04-01", "consent_data_processing": True, "consent_newsletters": True}}
+        body = {
+            "kind": "personal",
+            "card_number": "5000 0002",
+            "profile": {
+                "name": "Anna Smirnova",
+                "phone": "+7 (912) 123-45-67",
+                "email": "anna@example.org",
+                "birth_date": "1990-04-01",
+                "consent_data_processing": True,
+                "consent_newsletters": True,
+            },
+        }
         response = await _post(http, "/v1/members", net.shop_key, body)
         assert response.status_code == 201, response.text
         enrolled = response.json()
@@ -31,8 +40,10 @@ async def test_enrol_a_personal_member_with_a_card_and_a_phone(services):
         assert enrolled["member"]["consent_newsletters"] is True
         assert enrolled["card"] == {"number": "50000002", "state": "active", "type": "standard"}
         assert (enrolled["member"]["tier"], enrolled["member"]["segments"]) == ("", [])
-        assert enrolled["identifiers"] == [{"kind": "card", "value": "50000002"},
-                                           {"kind": "phone", "value": "+79121234567"}]
+        assert enrolled["identifiers"] == [
+            {"kind": "card", "value": "50000002"},
+            {"kind": "phone", "value": "+79121234567"},
+        ]
         assert enrolled["points_balance"] == 0
 
         member = await http.get("/v1/members/5000-0002", headers=auth(net.shop_key))
@@ -48,8 +59,9 @@ async def test_a_personal_profile_needs_consent_to_data_processing(services):
     async with client(services) as http:
         before = await table_counts(services)
         for profile in ({"name": "No Consent"}, {"name": "No Consent", "consent_data_processing": False}):
-            response = await _post(http, "/v1/members", net.shop_key,
-                                   {"kind": "personal", "card_number": "5000-0003", "profile": profile})
+            response = await _post(
+                http, "/v1/members", net.shop_key, {"kind": "personal", "card_number": "5000-0003", "profile": profile}
+            )
             assert_problem(response, 422, "invalid-input", "profile.consent_data_processing")
         assert await table_counts(services) == before
 
@@ -67,8 +79,12 @@ async def test_enrol_an_anonymous_member_without_a_profile(services):
         assert earned.json()["points_balance"] == 30
 
         before = await table_counts(services)
-        with_profile = await _post(http, "/v1/members", net.shop_key,
-                                   {"kind": "anonymous", "card_number": "ANON-2", "profile": {"name": "Somebody"}})
+        with_profile = await _post(
+            http,
+            "/v1/members",
+            net.shop_key,
+            {"kind": "anonymous", "card_number": "ANON-2", "profile": {"name": "Somebody"}},
+        )
         assert_problem(with_profile, 422, "invalid-input", "profile")
         without_identifier = await _post(http, "/v1/members", net.shop_key, {"kind": "anonymous"})
         assert_problem(without_identifier, 422, "invalid-input", "card_number")
@@ -87,14 +103,17 @@ async def test_identify_by_card_number_with_spaces_or_dashes(services, typed):
         assert response.status_code == 200, response.text
         assert response.json()["card"] == {"number": "50000004", "state": "active"}
         assert response.json()["points_balance"] == 30
-        quote = await http.post("/v1/purchases/quote", json={"customer": typed, "amount": "100.00"},
-                                headers=auth(net.shop_key))
+        quote = await http.post(
+            "/v1/purchases/quote", json={"customer": typed, "amount": "100.00"}, headers=auth(net.shop_key)
+        )
         assert quote.status_code == 200, quote.text
         assert quote.json()["points_balance"] == 30
 
 
-@pytest.mark.parametrize("typed", ["+79121234567", "79121234567", "+7 912 123 45 67", "+7 (912) 123-45-67",
-                                   "7-912-123-45-67", "+7.912.123.45.67"])
+@pytest.mark.parametrize(
+    "typed",
+    ["+79121234567", "79121234567", "+7 912 123 45 67", "+7 (912) 123-45-67", "7-912-123-45-67", "+7.912.123.45.67"],
+)
 async def test_identify_by_phone_in_any_format(services, typed):
     net = await make_network(services)
     async with client(services) as http:
@@ -114,19 +133,27 @@ async def test_identify_by_phone_in_any_format(services, typed):
 async def test_identify_by_nfc_uid_and_barcode(services):
     net = await make_network(services)
     async with client(services) as http:
-        body = {"kind": "anonymous", "identifiers": [{"kind": "nfc", "value": "04:a2:2b:1c:5d:80"},
-                                                     {"kind": "barcode", "value": "QR-PAYLOAD-77"}]}
+        body = {
+            "kind": "anonymous",
+            "identifiers": [
+                {"kind": "nfc", "value": "04:a2:2b:1c:5d:80"},
+                {"kind": "barcode", "value": "QR-PAYLOAD-77"},
+            ],
+        }
         response = await _post(http, "/v1/members", net.shop_key, body)
         assert response.status_code == 201, response.text
-        assert response.json()["identifiers"] == [{"kind": "nfc", "value": "04A22B1C5D80"},
-                                                  {"kind": "barcode", "value": "QR-PAYLOAD-77"}]
+        assert response.json()["identifiers"] == [
+            {"kind": "nfc", "value": "04A22B1C5D80"},
+            {"kind": "barcode", "value": "QR-PAYLOAD-77"},
+        ]
         member_id = response.json()["member"]["id"]
         for typed in ("04A22B1C5D80", "04-A2-2B-1C-5D-80", "04 a2 2b 1c 5d 80", "QR-PAYLOAD-77"):
             found = await http.get(f"/v1/members/{typed}", headers=auth(net.shop_key))
             assert found.status_code == 200, (typed, found.text)
             assert found.json()["member"]["id"] == member_id
-        bad_uid = await _post(http, "/v1/members", net.shop_key,
-                              {"kind": "anonymous", "identifiers": [{"kind": "nfc", "value": "zz:zz"}]})
+        bad_uid = await _post(
+            http, "/v1/members", net.shop_key, {"kind": "anonymous", "identifiers": [{"kind": "nfc", "value": "zz:zz"}]}
+        )
         assert_problem(bad_uid, 422, "invalid-input", "identifiers[0].value")
 
 
@@ -137,14 +164,20 @@ async def test_issue_a_card_to_an_existing_member(services):
         await buy(http, net.shop_key, "5000-0006", "3000.00")
         issued = await _post(http, "/v1/cards", net.shop_key, {"number": "5000 0007", "member": "+79120006666"})
         assert issued.status_code == 201, issued.text
-        assert issued.json() == {"number": "50000007", "state": "active", "type": "standard",
-                                 "member_id": enrolled["member"]["id"]}
+        assert issued.json() == {
+            "number": "50000007",
+            "state": "active",
+            "type": "standard",
+            "member_id": enrolled["member"]["id"],
+        }
 
         by_new_card = await http.get("/v1/members/5000-0007", headers=auth(net.shop_key))
         assert by_new_card.json()["member"]["id"] == enrolled["member"]["id"]
         assert by_new_card.json()["points_balance"] == 90
-        assert by_new_card.json()["cards"] == [{"number": "50000006", "state": "active"},
-                                               {"number": "50000007", "state": "active"}]
+        assert by_new_card.json()["cards"] == [
+            {"number": "50000006", "state": "active"},
+            {"number": "50000007", "state": "active"},
+        ]
         earned = await buy(http, net.shop_key, "50000007", "1000.00")
         assert earned.json()["points_balance"] == 120
         assert await balance_of(http, net.shop_key, "5000-0006") == 120
@@ -231,8 +264,12 @@ async def test_replace_moves_balance_and_history_to_the_new_card_and_refuses_the
 
         replaced = await _post(http, "/v1/cards/5000-0012/replace", net.shop_key, {"new_number": "5000-0013"})
         assert replaced.status_code == 200, replaced.text
-        assert replaced.json() == {"number": "50000012", "state": "replaced", "member_id": enrolled["member"]["id"],
-                                   "replaced_by": {"number": "50000013", "state": "active"}}
+        assert replaced.json() == {
+            "number": "50000012",
+            "state": "replaced",
+            "member_id": enrolled["member"]["id"],
+            "replaced_by": {"number": "50000013", "state": "active"},
+        }
 
         new = await http.get("/v1/members/5000-0013", headers=auth(net.shop_key))
         assert new.json()["member"]["id"] == enrolled["member"]["id"]
@@ -269,17 +306,27 @@ async def test_a_duplicate_card_number_or_phone_is_409_and_writes_nothing(servic
 
         same_card = await _post(http, "/v1/members", net.shop_key, {"kind": "anonymous", "card_number": "50000020"})
         assert_problem(same_card, 409, "conflict", "card_number")
-        same_phone = await _post(http, "/v1/members", net.shop_key, {
-            "kind": "personal", "card_number": "5000-0022",
-            "profile": {"name": "Twin", "phone": "+7-912-000-20-20",
-                        "consent_data_processing": True}})
+        same_phone = await _post(
+            http,
+            "/v1/members",
+            net.shop_key,
+            {
+                "kind": "personal",
+                "card_number": "5000-0022",
+                "profile": {"name": "Twin", "phone": "+7-912-000-20-20", "consent_data_processing": True},
+            },
+        )
         assert_problem(same_phone, 409, "conflict", "identifiers")
         issue = await _post(http, "/v1/cards", net.shop_key, {"number": "5000 0020", "member": "5000-0021"})
         assert_problem(issue, 409, "conflict", "card_number")
         replace = await _post(http, "/v1/cards/5000-0021/replace", net.shop_key, {"new_number": "5000-0020"})
         assert_problem(replace, 409, "conflict", "card_number")
-        twice_in_one = await _post(http, "/v1/members", net.shop_key, {
-            "kind": "anonymous", "card_number": "5000-0023", "identifiers": [{"kind": "card", "value": "50000023"}]})
+        twice_in_one = await _post(
+            http,
+            "/v1/members",
+            net.shop_key,
+            {"kind": "anonymous", "card_number": "5000-0023", "identifiers": [{"kind": "card", "value": "50000023"}]},
+        )
         assert_problem(twice_in_one, 422, "invalid-input", "identifiers")
 
         assert await table_counts(services) == before

@@ -27,21 +27,26 @@ async def test_identify_quote_commit_with_bonuses_then_refund(services):
         assert member.json()["cards"] == [{"number": "50000001", "state": "active"}]
 
         # 2. Enter the amount: the most points the rules allow (15 % of 800 = 120, balance 150).
-        quote = await http.post("/v1/purchases/quote", json={"customer": "50000001", "amount": "800.00"},
-                                headers=auth(net.shop_key))
+        quote = await http.post(
+            "/v1/purchases/quote", json={"customer": "50000001", "amount": "800.00"}, headers=auth(net.shop_key)
+        )
         assert quote.json()["max_redeemable_points"] == 0  # below the 1,500 minimum check
-        quote = await http.post("/v1/purchases/quote", json={"customer": "50000001", "amount": "2000.00"},
-                                headers=auth(net.shop_key))
+        quote = await http.post(
+            "/v1/purchases/quote", json={"customer": "50000001", "amount": "2000.00"}, headers=auth(net.shop_key)
+        )
         assert quote.status_code == 200, quote.text
         assert quote.json()["max_redeemable_points"] == 150  # cap is 300, balance 150
-        quote = await http.post("/v1/purchases/quote", json={"customer": "50000001", "amount": "1600.00"},
-                                headers=auth(net.shop_key))
+        quote = await http.post(
+            "/v1/purchases/quote", json={"customer": "50000001", "amount": "1600.00"}, headers=auth(net.shop_key)
+        )
         assert quote.json()["max_redeemable_points"] == 150  # 15 % of 1,600 = 240 → balance limits
 
         # 3–4. Enter the points to use: the amount to collect.
-        quote = await http.post("/v1/purchases/quote",
-                                json={"customer": "50000001", "amount": "2000.00", "redeem_points": 100},
-                                headers=auth(net.shop_key))
+        quote = await http.post(
+            "/v1/purchases/quote",
+            json={"customer": "50000001", "amount": "2000.00", "redeem_points": 100},
+            headers=auth(net.shop_key),
+        )
         body = quote.json()
         assert body["amount_due"] == "1900.00"
         assert body["points_to_earn"] == 57  # 3 % of 1,900 rounded down
@@ -51,11 +56,16 @@ async def test_identify_quote_commit_with_bonuses_then_refund(services):
         assert purchase.status_code == 201, purchase.text
         saved = purchase.json()
         assert (saved["amount_due"], saved["points_redeemed"], saved["points_earned"], saved["points_balance"]) == (
-            "1900.00", 100, 57, 107)
+            "1900.00",
+            100,
+            57,
+            107,
+        )
 
         # A full refund restores the balance as it was before the purchase.
-        refund = await http.post(f"/v1/purchases/{saved['id']}/refunds", json={"amount": "2000.00"},
-                                 headers=auth(net.shop_key, new_key()))
+        refund = await http.post(
+            f"/v1/purchases/{saved['id']}/refunds", json={"amount": "2000.00"}, headers=auth(net.shop_key, new_key())
+        )
         assert refund.status_code == 201, refund.text
         assert refund.json()["points_balance"] == 150
         assert refund.json()["money_back"] == "1900.00"
@@ -74,6 +84,7 @@ async def test_tiers_follow_lifetime_spend(services):
         assert (await buy(http, net.shop_key, "7001", "39000.00")).json()["points_earned"] == 1950
         assert (await buy(http, net.shop_key, "7001", "1000.00")).json()["points_earned"] == 50  # 50,000 is not above
         assert (await buy(http, net.shop_key, "7001", "1000.00")).json()["points_earned"] == 70  # 51,000 → 7 %
-        quote = await http.post("/v1/purchases/quote", json={"customer": "7001", "amount": "2000.00"},
-                                headers=auth(net.shop_key))
+        quote = await http.post(
+            "/v1/purchases/quote", json={"customer": "7001", "amount": "2000.00"}, headers=auth(net.shop_key)
+        )
         assert quote.json()["max_redeemable_points"] == 1000  # 50 % of 2,000

@@ -39,8 +39,22 @@ def _rows(text: str) -> list[list[str]]:
 def test_text_that_starts_a_formula_gets_an_apostrophe_and_numbers_stay_numbers() -> None:
     cells = [LINK, SUM, "+1", "@SUM(A1:A9)", "\t=1", "=1\t", "-600.00", "-600", "600.00", 7, -3, "", "Cafe", "-"]
     assert _rows(csv_text([cells])) == [
-        ["'" + LINK, "'-2+3", "'+1", "'@SUM(A1:A9)", "'\t=1", "'=1\t", "-600.00", "-600", "600.00", "7", "-3", "",
-         "Cafe", "'-"]
+        [
+            "'" + LINK,
+            "'-2+3",
+            "'+1",
+            "'@SUM(A1:A9)",
+            "'\t=1",
+            "'=1\t",
+            "-600.00",
+            "-600",
+            "600.00",
+            "7",
+            "-3",
+            "",
+            "Cafe",
+            "'-",
+        ]
     ]
     assert _rows(csv_text([["-1e5", "-٣", "-600.00 "]])) == [["'-1e5", "'-٣", "'-600.00 "]]  # not plain numbers
     # a lone carriage return would end the row in a reader: its row is quoted whole
@@ -63,9 +77,7 @@ async def _network(services: Any) -> tuple[str, dict[str, str], dict[str, int]]:
     return created["admin_key"], keys, partner_ids
 
 
-async def test_every_csv_neutralises_formulas_and_keeps_amounts(
-    settings: Settings, smtp: tuple[Inbox, int]
-) -> None:
+async def test_every_csv_neutralises_formulas_and_keeps_amounts(settings: Settings, smtp: tuple[Inbox, int]) -> None:
     inbox, port = smtp
     clock = Clock()
     services = build_services(replace(settings, smtp_host="127.0.0.1", smtp_port=port), clock=clock)
@@ -89,8 +101,18 @@ async def test_every_csv_neutralises_formulas_and_keeps_amounts(
             [report] = inbox.to("link@park.example")
             [attachment] = list(report.iter_attachments())
             assert _rows(attachment.get_content())[1] == [
-                "2026-07-01T10:00:00+03:00", "purchase", "'" + LINK, "'" + LINK, "'-A1", "2000.00", "2000.00",
-                "0.00", "200", "0", "0.00", "",
+                "2026-07-01T10:00:00+03:00",
+                "purchase",
+                "'" + LINK,
+                "'" + LINK,
+                "'-A1",
+                "2000.00",
+                "2000.00",
+                "0.00",
+                "200",
+                "0",
+                "0.00",
+                "",
             ]
             [report] = inbox.to("sum@park.example")
             [attachment] = list(report.iter_attachments())
@@ -103,8 +125,17 @@ async def test_every_csv_neutralises_formulas_and_keeps_amounts(
             )
             assert closed.status_code == 201, closed.text
             statement = [
-                ["party", "granted", "granted_refunded", "honoured", "honoured_refunded", "breakage", "fees", "net",
-                 "transactions"],
+                [
+                    "party",
+                    "granted",
+                    "granted_refunded",
+                    "honoured",
+                    "honoured_refunded",
+                    "breakage",
+                    "fees",
+                    "net",
+                    "transactions",
+                ],
                 ["'-2+3", "45.00", "0.00", "150.00", "0.00", "0.00", "0.00", "105.00", "1"],
                 ["'" + LINK, "200.00", "0.00", "0.00", "0.00", "0.00", "0.00", "-200.00", "1"],
                 ["settlement node", "", "", "", "", "", "", "95.00", ""],

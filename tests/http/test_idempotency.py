@@ -40,8 +40,9 @@ async def test_a_retry_with_the_same_key_replays_the_first_answer_and_books_once
 
         # Key order and whitespace do not make a different request.
         reordered = json.dumps(dict(reversed(list(body.items()))), indent=4).encode()
-        again = await http.post("/v1/purchases", content=reordered,
-                                headers={**auth(net.shop_key, key), "Content-Type": "application/json"})
+        again = await http.post(
+            "/v1/purchases", content=reordered, headers={**auth(net.shop_key, key), "Content-Type": "application/json"}
+        )
         assert again.status_code == 201, again.text
         assert again.headers["Idempotent-Replayed"] == "true"
         assert again.json() == first.json()
@@ -82,8 +83,9 @@ async def test_the_same_key_with_a_different_body_is_refused(services):
         problem = assert_problem(changed, 422, "idempotency-key-reused", "Idempotency-Key")
         assert "Idempotency-Key" in problem["detail"]
         # The same key on another operation (a refund of that purchase) is a different request too.
-        refund = await http.post(f"/v1/purchases/{first.json()['id']}/refunds", json={"amount": "2000.00"},
-                                 headers=auth(net.shop_key, key))
+        refund = await http.post(
+            f"/v1/purchases/{first.json()['id']}/refunds", json={"amount": "2000.00"}, headers=auth(net.shop_key, key)
+        )
         assert_problem(refund, 422, "idempotency-key-reused", "Idempotency-Key")
 
         assert await table_counts(services) == after_first
@@ -96,10 +98,16 @@ async def test_keys_belong_to_one_terminal(services):
     async with client(services) as http:
         await _ready(services, http, net)
         key = new_key()
-        shop = await http.post("/v1/purchases", json={"customer": CARD, "amount": "1000.00", "receipt": "1"},
-                               headers=auth(net.shop_key, key))
-        cafe = await http.post("/v1/purchases", json={"customer": CARD, "amount": "1000.00", "receipt": "1"},
-                               headers=auth(net.cafe_key, key))
+        shop = await http.post(
+            "/v1/purchases",
+            json={"customer": CARD, "amount": "1000.00", "receipt": "1"},
+            headers=auth(net.shop_key, key),
+        )
+        cafe = await http.post(
+            "/v1/purchases",
+            json={"customer": CARD, "amount": "1000.00", "receipt": "1"},
+            headers=auth(net.cafe_key, key),
+        )
         assert shop.status_code == cafe.status_code == 201
         assert "Idempotent-Replayed" not in cafe.headers
         assert shop.json()["id"] != cafe.json()["id"]
@@ -164,8 +172,11 @@ async def test_an_enrolment_retry_replays_and_creates_one_member(services):
     net = await make_network(services)
     async with client(services) as http:
         key = new_key()
-        body = {"kind": "personal", "card_number": "6000 0002",
-                "profile": {"name": "Retry Person", "phone": "8 (912) 555-66-77", "consent_data_processing": True}}
+        body = {
+            "kind": "personal",
+            "card_number": "6000 0002",
+            "profile": {"name": "Retry Person", "phone": "8 (912) 555-66-77", "consent_data_processing": True},
+        }
         first = await http.post("/v1/members", json=body, headers=auth(net.shop_key, key))
         assert first.status_code == 201, first.text
         after_first = await table_counts(services)
@@ -177,8 +188,9 @@ async def test_an_enrolment_retry_replays_and_creates_one_member(services):
         assert retry.json() == first.json()
         assert retry.json()["member"]["id"] == first.json()["member"]["id"]
 
-        changed = await http.post("/v1/members", json={**body, "card_number": "6000 0003"},
-                                  headers=auth(net.shop_key, key))
+        changed = await http.post(
+            "/v1/members", json={**body, "card_number": "6000 0003"}, headers=auth(net.shop_key, key)
+        )
         assert_problem(changed, 422, "idempotency-key-reused", "Idempotency-Key")
         assert await table_counts(services) == after_first
 

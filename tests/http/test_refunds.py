@@ -73,8 +73,12 @@ async def test_several_partial_refunds_adding_up_to_the_whole_return_exactly_eve
             refund = await _refund(http, net.shop_key, saved["id"], {"amount": amount})
             assert refund.status_code == 201, refund.text
             body = refund.json()
-            assert (body["money_back"], body["points_clawed_back"], body["points_returned"], body["points_balance"]) \
-                == (money_back, clawed, returned, balance)
+            assert (
+                body["money_back"],
+                body["points_clawed_back"],
+                body["points_returned"],
+                body["points_balance"],
+            ) == (money_back, clawed, returned, balance)
         assert body["refundable_left"] == "0.00"
         # Together: the whole 1,656.33 paid, all 49 earned points and all 77 spent ones — as before the purchase.
         assert await balance_of(http, net.shop_key, CARD) == 150
@@ -104,7 +108,11 @@ async def test_refunds_by_items_prorate_by_line_and_never_exceed_the_quantity_bo
         assert purchase.status_code == 201, purchase.text
         saved = purchase.json()
         assert (saved["amount"], saved["amount_due"], saved["points_earned"], saved["points_balance"]) == (
-            "2500.00", "2400.00", 72, 122)
+            "2500.00",
+            "2400.00",
+            72,
+            122,
+        )
         pid = saved["id"]
 
         one_a = await _refund(http, net.shop_key, pid, {"items": [{"sku": "A", "quantity": 1}]})
@@ -122,8 +130,9 @@ async def test_refunds_by_items_prorate_by_line_and_never_exceed_the_quantity_bo
         before = await table_counts(services)
         too_many_a = await _refund(http, net.shop_key, pid, {"items": [{"sku": "A", "quantity": 2}]})
         assert_problem(too_many_a, 422, "refund-not-allowed", "items[0].quantity")
-        split = await _refund(http, net.shop_key, pid, {"items": [{"sku": "C", "quantity": 1},
-                                                                  {"sku": "C", "quantity": 1}]})
+        split = await _refund(
+            http, net.shop_key, pid, {"items": [{"sku": "C", "quantity": 1}, {"sku": "C", "quantity": 1}]}
+        )
         assert_problem(split, 422, "refund-not-allowed")
         unknown = await _refund(http, net.shop_key, pid, {"items": [{"sku": "Z", "quantity": 1}]})
         assert_problem(unknown, 422, "invalid-input", "items[0].sku")
@@ -131,9 +140,12 @@ async def test_refunds_by_items_prorate_by_line_and_never_exceed_the_quantity_bo
         assert_problem(both, 422, "invalid-input", "amount")
         assert await table_counts(services) == before
 
-        rest = await _refund(http, net.shop_key, pid, {"items": [{"sku": "A", "quantity": 1},
-                                                                 {"sku": "B", "quantity": 1},
-                                                                 {"sku": "C", "quantity": 1}]})
+        rest = await _refund(
+            http,
+            net.shop_key,
+            pid,
+            {"items": [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": 1}, {"sku": "C", "quantity": 1}]},
+        )
         assert rest.status_code == 201, rest.text
         assert rest.json()["amount"] == "1800.00"
         assert rest.json()["refundable_left"] == "0.00"
@@ -197,12 +209,14 @@ async def test_clawing_back_spent_points_leaves_a_debt_the_next_accrual_pays_off
         assert await verify(services.engine) == []
 
         # A debt can pay nothing.
-        quote = await http.post("/v1/purchases/quote", json={"customer": CARD, "amount": "2000.00"},
-                                headers=auth(net.shop_key))
+        quote = await http.post(
+            "/v1/purchases/quote", json={"customer": CARD, "amount": "2000.00"}, headers=auth(net.shop_key)
+        )
         assert quote.json()["points_balance"] == -98
         assert quote.json()["max_redeemable_points"] == 0
-        assert_problem(await buy(http, net.shop_key, CARD, "2000.00", redeem=1), 409, "insufficient-points",
-                       "redeem_points")
+        assert_problem(
+            await buy(http, net.shop_key, CARD, "2000.00", redeem=1), 409, "insufficient-points", "redeem_points"
+        )
 
         # The next accruals pay the debt off first.
         partly = await buy(http, net.shop_key, CARD, "1000.00")
@@ -211,8 +225,9 @@ async def test_clawing_back_spent_points_leaves_a_debt_the_next_accrual_pays_off
         paid = await buy(http, net.shop_key, CARD, "3000.00")
         assert (paid.json()["points_earned"], paid.json()["points_balance"]) == (90, 22)
         assert await balance_of(http, net.shop_key, CARD) == 22
-        usable = await http.post("/v1/purchases/quote", json={"customer": CARD, "amount": "2000.00"},
-                                 headers=auth(net.shop_key))
+        usable = await http.post(
+            "/v1/purchases/quote", json={"customer": CARD, "amount": "2000.00"}, headers=auth(net.shop_key)
+        )
         assert usable.json()["max_redeemable_points"] == 22
         spent = await buy(http, net.shop_key, CARD, "2000.00", redeem=22)
         assert spent.status_code == 201, spent.text
@@ -277,8 +292,11 @@ async def test_refund_refusals_state_what_is_left_in_the_units_of_the_request(se
         await _refund(http, net.shop_key, by_amount["id"], {"amount": "600.00"})
         over = await _refund(http, net.shop_key, by_amount["id"], {"amount": "400.01"})
         items = [{"sku": "A", "quantity": 2, "unit_price": "100.00"}]
-        by_items = await http.post("/v1/purchases", json={"customer": CARD, "items": items, "receipt": "R-A"},
-                                   headers=auth(net.shop_key, new_key()))
+        by_items = await http.post(
+            "/v1/purchases",
+            json={"customer": CARD, "items": items, "receipt": "R-A"},
+            headers=auth(net.shop_key, new_key()),
+        )
         await _refund(http, net.shop_key, by_items.json()["id"], {"items": [{"sku": "A", "quantity": 1}]})
         too_many = await _refund(http, net.shop_key, by_items.json()["id"], {"items": [{"sku": "A", "quantity": 2}]})
         amount_detail = assert_problem(over, 422, "refund-not-allowed", "amount")["detail"]

@@ -289,8 +289,11 @@ async def test_the_documented_context_is_served_and_matches_the_docs(services):
         served = await http.get(f"{URL}/context", headers=auth(net.admin_key))
     assert served.status_code == 200, served.text
     fields = served.json()["fields"]
-    assert {"path": "basket.total_minor", "type": "int",
-            "meaning": "the check before discounts, in minor units (150000 = 1,500.00)"} in fields
+    assert {
+        "path": "basket.total_minor",
+        "type": "int",
+        "meaning": "the check before discounts, in minor units (150000 = 1,500.00)",
+    } in fields
     assert served.json()["functions"] == ["get", "sum"]
     docs = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text()
     for field in fields:  # every documented name is in the reference, under the same name

@@ -56,6 +56,7 @@ async def test_two_schedulers_run_each_due_job_once_per_period(settings: Setting
         assert [(run["job"], run["period_key"], run["status"], run["attempts"]) for run in runs] == [
             ("birthdays", "2026-12-06", "done", 1),
             ("expire", "2026-12-06T07:00Z", "done", 1),
+            ("outbox_cleanup", "2026-12-06", "done", 1),
             ("period_close", "2026-11", "done", 1),
         ]
         assert {run["claimed_by"] for run in runs} <= {first.scheduler.name, second.scheduler.name}
@@ -70,6 +71,8 @@ async def test_two_schedulers_run_each_due_job_once_per_period(settings: Setting
             ("birthdays", "2026-12-07"),
             ("expire", "2026-12-06T07:00Z"),
             ("expire", "2026-12-07T03:00Z"),
+            ("outbox_cleanup", "2026-12-06"),
+            ("outbox_cleanup", "2026-12-07"),
             ("period_close", "2026-11"),
         ]
         assert await _audited(first, "job.birthdays") == 2
@@ -94,6 +97,7 @@ async def test_a_missed_period_runs_once_and_a_period_cron_ran_is_not_repeated(s
         done = await services.scheduler.tick()
         assert sorted((run.job, run.period_key) for run in done) == [
             ("expire", "2026-12-06T08:00Z"),
+            ("outbox_cleanup", "2026-12-06"),
             ("period_close", "2026-11"),
         ]
         assert await services.scheduler.tick() == []
@@ -213,7 +217,7 @@ async def test_the_servers_lifespan_runs_the_loops_only_when_asked(settings: Set
     from coalition.adapters.http.app import create_app
 
     clock = SettableClock(datetime(2026, 12, 6, 10, 0, tzinfo=MOSCOW))
-    for background, expected in ((False, 0), (True, 3)):
+    for background, expected in ((False, 0), (True, 4)):
         services = build_services(replace(settings, background=background, scheduler_tick_seconds=0.05), clock=clock)
         try:
             if not await SqlScheduleStore(services.engine).networks():

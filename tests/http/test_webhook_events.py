@@ -84,9 +84,12 @@ async def test_nobody_listening_nothing_queued_and_the_cache_follows_changes(ser
         )
         assert (await buy(http, network.shop_key, "7100-0002", "100.00")).status_code == 201
         assert [kind for kind, _ in await _queued(services)] == ["purchase.recorded"]
-        await services.webhooks.pause(network.ref, made.id)
+        await services.webhooks.pause(network.ref, made.id)  # paused: its events are kept for its resume
         assert (await buy(http, network.shop_key, "7100-0002", "100.00")).status_code == 201
-        assert len(await _queued(services)) == 1
+        assert len(await _queued(services)) == 2
+        await services.webhooks.delete(network.ref, made.id)  # deleted: nobody listens any more
+        assert (await buy(http, network.shop_key, "7100-0002", "100.00")).status_code == 201
+        assert len(await _queued(services)) == 2
 
 
 async def test_a_gift_granted_and_honoured_and_points_expired_queue_their_events(park) -> None:

@@ -1,6 +1,7 @@
 """The outbox delivers webhooks to a real local HTTP endpoint (issue 16), on both engines: each message once with a
 signature the documented recipe verifies; a 500 is retried with backoff and then delivered once; an abandoned claim
-is taken over after its lease; two loops at once deliver each message once; a paused subscription gets nothing."""
+is taken over after its lease; two loops at once deliver each message once; a paused subscription gets nothing
+until it resumes, then all of it in order, and what waited more than 3 days is dropped."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import text
 
 from coalition.adapters.jobs.outbox_loop import HttpxPoster, http_client, outbox_loop
 from coalition.application.webhooks import NewSubscription
-from coalition.domain.webhooks import verify
+from coalition.domain.webhooks import PAUSED_KEPT, PAUSED_TOO_LONG, verify
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
 from tests.support import SettableClock, buy, client, enrol, make_network
@@ -164,17 +165,57 @@ async def test_two_loops_at_once_deliver_each_message_once(settings: Settings) -
         await second.close()
 
 
-async def test_a_paused_subscription_gets_nothing(clocked) -> None:
-    services, _ = clocked
+async def test_a_paused_subscription_keeps_its_events_until_it_resumes(clocked) -> None:
+    services, clock = clocked
     with receiver() as endpoint:
         network, subscription = await _subscribed(services, endpoint.url)
         await _purchases(services, network, 1)  # queued while active
         await services.webhooks.pause(network.ref, subscription.id)
-        await _purchases_again(services, network)  # not queued while paused
-        await _run_rounds(services)
+        await _purchases_again(services, network)  # queued while paused too
+        assert await _run_rounds(services) == 0  # claims pass a paused subscription by
         assert endpoint.requests == []
-    rows = await _rows(services, "SELECT status, last_error FROM outbox_messages")
-    assert rows == [{"status": "skipped", "last_error": "the subscription is paused"}]
+        pending = await _rows(services, "SELECT status, attempts FROM outbox_messages ORDER BY id")
+        assert pending == [{"status": "pending", "attempts": 0}] * 2
+        clock.moment = START + timedelta(hours=1)
+        await services.webhooks.resume(network.ref, subscription.id)
+        assert await _run_rounds(services) == 2
+        bodies = [json.loads(request.body) for request in endpoint.requests]
+        assert [body["data"]["check_minor"] for body in bodies] == [100000, 50000]  # in the order of their events
+    assert {row["status"] for row in await _rows(services, "SELECT status FROM outbox_messages")} == {"delivered"}
+
+
+async def test_what_waited_more_than_3_days_while_paused_is_dropped_on_resume(clocked) -> None:
+    services, clock = clocked
+    with receiver() as endpoint:
+        network, subscription = await _subscribed(services, endpoint.url)
+        await services.webhooks.pause(network.ref, subscription.id)
+        await _purchases(services, network, 1)  # queued at START
+        clock.moment = START + PAUSED_KEPT - timedelta(minutes=1)
+        await _purchases_again(services, network)  # queued 3 days less a minute later
+        clock.moment = START + PAUSED_KEPT + timedelta(minutes=1)
+        await services.webhooks.resume(network.ref, subscription.id)
+        assert await _run_rounds(services) == 1
+        assert [json.loads(r.body)["data"]["check_minor"] for r in endpoint.requests] == [50000]
+    rows = await _rows(services, "SELECT status, last_error FROM outbox_messages ORDER BY id")
+    assert rows == [
+        {"status": "skipped", "last_error": PAUSED_TOO_LONG},
+        {"status": "delivered", "last_error": None},
+    ]
+
+
+async def test_a_subscription_paused_after_the_claim_hands_its_message_back(clocked) -> None:
+    services, _ = clocked
+    with receiver() as endpoint:
+        network, subscription = await _subscribed(services, endpoint.url)
+        await _purchases(services, network, 1)
+        async with http_client(5.0) as http:
+            outbox = services.outbox(HttpxPoster(http))
+            [message] = await outbox.claim("w1")
+            await services.webhooks.pause(network.ref, subscription.id)
+            await outbox.deliver("w1", message)
+        assert endpoint.requests == []
+    rows = await _rows(services, "SELECT status, attempts, leased_by FROM outbox_messages")
+    assert rows == [{"status": "pending", "attempts": 0, "leased_by": None}]
 
 
 async def _purchases_again(services: Services, network) -> None:

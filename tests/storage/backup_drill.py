@@ -79,8 +79,9 @@ class Drill:
 
     def as_postgres(self, *command: str | Path) -> str:
         prefix: list[str | Path] = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        answer = subprocess.run([*prefix, *command], cwd=self.root, capture_output=True, text=True, check=False,
-                                timeout=120)
+        answer = subprocess.run(
+            [*prefix, *command], cwd=self.root, capture_output=True, text=True, check=False, timeout=120
+        )
         if answer.returncode != 0:
             raise RuntimeError(f"{command[0]} failed: {answer.stdout}{answer.stderr}")
         return answer.stdout
@@ -99,8 +100,14 @@ class Drill:
 
 
 def _configure(data: Path, port: int, socket_dir: Path, lines: list[str]) -> None:
-    settings = [f"port = {port}", "listen_addresses = '127.0.0.1'", f"unix_socket_directories = '{socket_dir}'",
-                "shared_buffers = 16MB", "fsync = off  # a throwaway drill cluster; never on a real one", *lines]
+    settings = [
+        f"port = {port}",
+        "listen_addresses = '127.0.0.1'",
+        f"unix_socket_directories = '{socket_dir}'",
+        "shared_buffers = 16MB",
+        "fsync = off  # a throwaway drill cluster; never on a real one",
+        *lines,
+    ]
     with (data / "postgresql.conf").open("a") as conf:
         conf.write("\n# the backup drill\n" + "\n".join(settings) + "\n")
 
@@ -115,8 +122,14 @@ async def _buy_round(url: str, keys: list[str], label: str, count: int) -> None:
         async with client(services) as http:
             for number in range(count):
                 card = CARDS[number % len(CARDS)]
-                answer = await buy(http, keys[number % 2], card, f"{1600 + number}.00",
-                                   redeem=2 if label != "A" else None, receipt=f"{label}-{number}")
+                answer = await buy(
+                    http,
+                    keys[number % 2],
+                    card,
+                    f"{1600 + number}.00",
+                    redeem=2 if label != "A" else None,
+                    receipt=f"{label}-{number}",
+                )
                 if answer.status_code != 201:
                     raise RuntimeError(f"purchase {label}-{number}: {answer.text}")
     finally:
@@ -175,14 +188,29 @@ def run_drill(say: Callable[[str], None] = print) -> dict[str, Any]:
             os.chown(path, postgres.pw_uid, postgres.pw_gid)
     drill = Drill(root, bin_dir, say)
     try:
-        drill.as_postgres(bin_dir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync",
-                          "--no-instructions", "-E", "UTF8")
+        drill.as_postgres(
+            bin_dir / "initdb",
+            "-D",
+            data,
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "--no-instructions",
+            "-E",
+            "UTF8",
+        )
         port = _free_port()
-        _configure(data, port, root, [
-            "wal_level = replica",
-            "archive_mode = on",
-            f"archive_command = 'test ! -f {archive}/%f && cp %p {archive}/%f'",
-        ])
+        _configure(
+            data,
+            port,
+            root,
+            [
+                "wal_level = replica",
+                "archive_mode = on",
+                f"archive_command = 'test ! -f {archive}/%f && cp %p {archive}/%f'",
+            ],
+        )
         drill.start(data)
         drill.mark(f"initdb and start: PostgreSQL {bin_dir.parent.name} on port {port}, archiving to {archive}")
         with psycopg.connect(_url(port, "postgres"), autocommit=True) as db:
@@ -193,8 +221,19 @@ def run_drill(say: Callable[[str], None] = print) -> dict[str, Any]:
         anyio.run(_buy_round, url, keys, "A", PURCHASES_PER_ROUND)
         drill.mark("migrated; a network, 4 members and round A of purchases")
 
-        drill.as_postgres(bin_dir / "pg_basebackup", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
-                          "-D", restored, "--checkpoint=fast", "--wal-method=stream")
+        drill.as_postgres(
+            bin_dir / "pg_basebackup",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "-D",
+            restored,
+            "--checkpoint=fast",
+            "--wal-method=stream",
+        )
         drill.mark(f"pg_basebackup --checkpoint=fast --wal-method=stream -D {restored}")
 
         anyio.run(_buy_round, url, keys, "B", PURCHASES_PER_ROUND)
@@ -222,12 +261,17 @@ def run_drill(say: Callable[[str], None] = print) -> dict[str, Any]:
         drill.mark("the original cluster is stopped (lost)")
 
         restored_port = _free_port()
-        _configure(restored, restored_port, root, [
-            f"restore_command = 'cp {archive}/%f %p'",
-            f"recovery_target_time = '{target_time}'",
-            "recovery_target_action = 'promote'",
-            "archive_mode = off",
-        ])
+        _configure(
+            restored,
+            restored_port,
+            root,
+            [
+                f"restore_command = 'cp {archive}/%f %p'",
+                f"recovery_target_time = '{target_time}'",
+                "recovery_target_action = 'promote'",
+                "archive_mode = off",
+            ],
+        )
         drill.as_postgres("touch", restored / "recovery.signal")
         drill.start(restored)
 
@@ -282,8 +326,11 @@ def main() -> None:
         found = result["figures"]["members"][card]["points_balance"]
         print(f"  member {card}: {expected} points at the target time, {found} after recovery")
     print(f"balances and statements equal those at the target time: {result['figures_equal']}")
-    ok = (result["rounds"] == {"A": PURCHASES_PER_ROUND, "B": PURCHASES_PER_ROUND, "C": 0}
-          and not result["violations"] and result["figures_equal"])
+    ok = (
+        result["rounds"] == {"A": PURCHASES_PER_ROUND, "B": PURCHASES_PER_ROUND, "C": 0}
+        and not result["violations"]
+        and result["figures_equal"]
+    )
     print("drill passed" if ok else "DRILL FAILED")
     raise SystemExit(0 if ok else 1)
 

@@ -78,11 +78,15 @@ async def _fifty_spends(services: Services) -> None:
     net = await _spend_only_network(services)
     async with client(services) as http:
         await enrol(http, net.shop_key, CARD)
-        first = await http.post("/v1/purchases", json={"customer": CARD, "amount": "3334.00", "receipt": "setup"},
-                                headers=auth(net.shop_key, "setup"))
+        first = await http.post(
+            "/v1/purchases",
+            json={"customer": CARD, "amount": "3334.00", "receipt": "setup"},
+            headers=auth(net.shop_key, "setup"),
+        )
         assert first.json()["points_balance"] == 100  # 3 % of 3,334 rounded down
-        quote = await http.post("/v1/purchases/quote", json={"customer": CARD, "amount": "1500.00"},
-                                headers=auth(net.shop_key))
+        quote = await http.post(
+            "/v1/purchases/quote", json={"customer": CARD, "amount": "1500.00"}, headers=auth(net.shop_key)
+        )
         assert (quote.json()["max_redeemable_points"], quote.json()["points_to_earn"]) == (100, 0)
         before = await table_counts(services)
 
@@ -124,8 +128,11 @@ async def _spend_and_earn(services: Services) -> None:
     net = await make_network(services)
     async with client(services) as http:
         await enrol(http, net.shop_key, CARD)
-        first = await http.post("/v1/purchases", json={"customer": CARD, "amount": "3334.00", "receipt": "setup"},
-                                headers=auth(net.shop_key, "setup"))
+        first = await http.post(
+            "/v1/purchases",
+            json={"customer": CARD, "amount": "3334.00", "receipt": "setup"},
+            headers=auth(net.shop_key, "setup"),
+        )
         assert first.json()["points_balance"] == 100
 
         async def spend(n: int):
@@ -152,8 +159,11 @@ async def test_twenty_concurrent_requests_with_the_same_key_book_once(concurrent
     net = await make_network(services)
     async with client(services) as http:
         await enrol(http, net.shop_key, CARD)
-        first = await http.post("/v1/purchases", json={"customer": CARD, "amount": "5000.00", "receipt": "setup"},
-                                headers=auth(net.shop_key, "setup"))
+        first = await http.post(
+            "/v1/purchases",
+            json={"customer": CARD, "amount": "5000.00", "receipt": "setup"},
+            headers=auth(net.shop_key, "setup"),
+        )
         assert first.json()["points_balance"] == 150
         before = await table_counts(services)
 
@@ -180,11 +190,16 @@ async def test_concurrent_refunds_never_exceed_the_purchase(concurrent_services)
     net = await make_network(services)
     async with client(services) as http:
         await enrol(http, net.shop_key, CARD)
-        await http.post("/v1/purchases", json={"customer": CARD, "amount": "5000.00", "receipt": "setup"},
-                        headers=auth(net.shop_key, "setup"))
-        purchase = await http.post("/v1/purchases", json={"customer": CARD, "amount": "2000.00",
-                                                          "redeem_points": 100, "receipt": "R"},
-                                   headers=auth(net.shop_key, "buy"))
+        await http.post(
+            "/v1/purchases",
+            json={"customer": CARD, "amount": "5000.00", "receipt": "setup"},
+            headers=auth(net.shop_key, "setup"),
+        )
+        purchase = await http.post(
+            "/v1/purchases",
+            json={"customer": CARD, "amount": "2000.00", "redeem_points": 100, "receipt": "R"},
+            headers=auth(net.shop_key, "buy"),
+        )
         assert purchase.status_code == 201, purchase.text
         path = f"/v1/purchases/{purchase.json()['id']}/refunds"
         answers = await asyncio.gather(
@@ -218,12 +233,19 @@ async def test_concurrent_batches_and_single_purchases_on_shared_members_keep_th
 
         def batch(lane: int) -> dict[str, object]:
             # each lane names the members in a different order: the locks must still be taken in one order
-            order = cards[lane % len(cards):] + cards[: lane % len(cards)]
-            return {"purchases": [
-                {"idempotency_key": f"b{lane}-{n}", "customer": card, "amount": "2000.00", "redeem_points": 20,
-                 "receipt": f"b{lane}-{n}"}
-                for n, card in enumerate(order)
-            ]}
+            order = cards[lane % len(cards) :] + cards[: lane % len(cards)]
+            return {
+                "purchases": [
+                    {
+                        "idempotency_key": f"b{lane}-{n}",
+                        "customer": card,
+                        "amount": "2000.00",
+                        "redeem_points": 20,
+                        "receipt": f"b{lane}-{n}",
+                    }
+                    for n, card in enumerate(order)
+                ]
+            }
 
         async def single(n: int):
             return await http.post(

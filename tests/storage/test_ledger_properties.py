@@ -70,8 +70,9 @@ async def test_random_histories_keep_every_invariant(services, plan):
 
 async def _buy(http, key: str, world: World, card: str, amount_minor: int, share: int) -> None:
     before = (await http.get(f"/v1/members/{card}", headers=auth(key))).json()["points_balance"]
-    quote = await http.post("/v1/purchases/quote", json={"customer": card, "amount": decimal(amount_minor)},
-                            headers=auth(key))
+    quote = await http.post(
+        "/v1/purchases/quote", json={"customer": card, "amount": decimal(amount_minor)}, headers=auth(key)
+    )
     assert quote.status_code == 200, quote.text
     redeem = quote.json()["max_redeemable_points"] * share // 100
     response = await buy(http, key, card, decimal(amount_minor), redeem=redeem or None)
@@ -83,8 +84,9 @@ async def _buy(http, key: str, world: World, card: str, amount_minor: int, share
 
 async def _refund(http, key: str, world: World, purchase: Purchase, percent: int) -> None:
     refund_minor = max(1, purchase.left_minor * percent // 100)
-    response = await http.post(f"/v1/purchases/{purchase.id}/refunds", json={"amount": decimal(refund_minor)},
-                               headers=auth(key, new_key()))
+    response = await http.post(
+        f"/v1/purchases/{purchase.id}/refunds", json={"amount": decimal(refund_minor)}, headers=auth(key, new_key())
+    )
     if purchase.left_minor == 0:
         assert response.status_code == 422, response.text
         return

@@ -42,7 +42,15 @@ PAGES = (
     *(
         Checked("administrator", f"/console/{section}", DESKTOP)
         for section in (
-            "partners", "terminals", "members", "rules", "gifts", "permissions", "statements", "settlement", "audit"
+            "partners",
+            "terminals",
+            "members",
+            "rules",
+            "gifts",
+            "permissions",
+            "statements",
+            "settlement",
+            "audit",
         )
     ),
     Checked("administrator", "/console/audit", PHONE),

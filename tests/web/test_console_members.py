@@ -184,7 +184,7 @@ async def test_the_members_page_lists_points_about_to_expire_and_gifts_to_hand_o
         assert expiry in section and '<td class="num">30</td>' in section, section
         # times in the network's own zone (its outlet is in Moscow), said in the headings, not UTC
         assert "Expires (Europe/Moscow)" in section and "When (Europe/Moscow)" in page
-        assert f"<th scope=\"row\">{formatting.moment(DAY_START, 'Europe/Moscow', 'en')}</th>" in page
+        assert f'<th scope="row">{formatting.moment(DAY_START, "Europe/Moscow", "en")}</th>' in page
         assert "9:00:00" in formatting.moment(DAY_START, "Europe/Moscow", "en")  # 06:00 UTC
 
 

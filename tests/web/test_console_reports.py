@@ -39,6 +39,8 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
         yield built
     finally:
         await built.close()
+
+
 RULES = {
     "rules": [
         {"code": "ten-off", "effects": [{"discount": {"percent": "10"}}]},

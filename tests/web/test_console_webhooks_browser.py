@@ -1,7 +1,8 @@
 """Webhooks in the console in Chromium on a phone (360 px) over the demo network (issue 16): an ftp:// URL is refused
 naming the field; a URL subscribed shows its secret once; an enrolment at the till is delivered to a real local
-receiver; the subscription's page shows the delivery with its response code, and pauses and resumes it. Nothing
-scrolls sideways, even with a long URL."""
+receiver; the subscription's page shows the delivery with its response code, sends it again, pauses and resumes
+it, rotates its secret (shown once) and deletes it only once the confirmation is ticked. Nothing scrolls sideways,
+even with a long URL."""
 
 from __future__ import annotations
 
@@ -72,12 +73,39 @@ def test_a_webhook_subscribed_in_the_console_gets_an_enrolment(live_server: Live
             expect(deliveries).to_contain_text("delivered")
             expect(deliveries).to_contain_text("HTTP 200")
             _fits(page)
+            page.get_by_role("button", name="Send again").click()
+            expect(page.get_by_role("status")).to_have_text(
+                "The delivery is queued again: it is sent with the same Coalition-Webhook-Id."
+            )
+            expect(deliveries).to_contain_text("to be retried")
+            with ThreadPoolExecutor(1) as pool:
+                assert pool.submit(asyncio.run, _deliver(live_server.database_url)).result() == 1
+            ids = [request.headers["Coalition-Webhook-Id"] for request in endpoint.requests]
+            assert len(ids) == 2 and ids[0] == ids[1]
             page.get_by_role("button", name="Pause").click()
             expect(page.get_by_role("status")).to_have_text(
-                "The webhook is paused: nothing is sent to it until it is resumed."
+                "The webhook is paused: its events wait for it (3 days at most) until it is resumed."
             )
             page.get_by_role("button", name="Resume").click()
-            expect(page.get_by_role("status")).to_have_text("The webhook is resumed: new events are sent to it again.")
+            expect(page.get_by_role("status")).to_have_text(
+                "The webhook is resumed: the events that waited are sent to it, then new ones."
+            )
             _fits(page)
+
+            hook_page = page.url.split("?")[0]
+            page.get_by_role("button", name="Rotate the secret").click()
+            expect(page.get_by_role("textbox", name="Signing secret")).to_have_value(re.compile(r"^whsec_"))
+            _fits(page)
+            page.goto(hook_page)  # shown once: not on the page again
+            expect(page.get_by_role("textbox", name="Signing secret")).to_have_count(0)
+
+            page.get_by_role("button", name="Delete", exact=True).click()  # not ticked: the browser stops it
+            expect(page.get_by_role("heading", name="Delete this webhook")).to_be_visible()
+            assert page.url == hook_page
+            page.get_by_role("checkbox", name=re.compile("Yes, delete it")).check()
+            _fits(page)
+            page.get_by_role("button", name="Delete", exact=True).click()
+            expect(page.get_by_role("status")).to_have_text("The webhook is deleted: nothing more is sent to it.")
+            expect(page.locator("#webhooks")).not_to_contain_text("tenant=")
     finally:
         context.close()

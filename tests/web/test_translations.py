@@ -367,9 +367,7 @@ async def test_the_rules_page_says_a_drafts_conflicts_and_an_explanation_in_russ
     async with client(services) as http:
         await sign_in_console(http, "shop", "admin", "admin-secret-1")
         token = csrf_token((await http.get("/console/rules", headers=RUSSIAN)).text)
-        saved = await http.post(
-            "/console/rules/draft", data={"draft": TIED, "csrf_token": token}, headers=RUSSIAN
-        )
+        saved = await http.post("/console/rules/draft", data={"draft": TIED, "csrf_token": token}, headers=RUSSIAN)
         assert saved.status_code == 200
         assert (
             "Правила card-5 и card-7 могут сработать на одной покупке в исключающей группе «card» "

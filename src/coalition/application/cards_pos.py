@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from coalition.application.commands import customer_candidates, member_not_found
+from coalition.application.events import MEMBER_ENROLLED, member_enrolled
 from coalition.application.members_pos import find_member
 from coalition.application.ports import PosUnitOfWork, Profile, TerminalContext
 from coalition.application.pos_parts import PosParts
@@ -37,6 +38,9 @@ async def issue_card(
             member = await uow.create_member(ctx.network_id, "anonymous", Profile(), pc, now)
         card_id = await uow.add_card(ctx.network_id, member.member_id, card_number, CardState.ACTIVE, now, card_type)
         await uow.add_identifier(ctx.network_id, member.member_id, card_id, IdentifierKind.CARD, card_number)
+        if not member_identifier:  # a new anonymous card is a new member: enrolled, as by POST /v1/members
+            data = member_enrolled(member.member_id, "anonymous", card_number, ctx, 0, now)
+            await pos.emit(uow, ctx.network_id, MEMBER_ENROLLED, f"member:{member.member_id}", data, now)
         return pos.answered(201, CardIssued(card_number, CardState.ACTIVE, card_type, member.member_id))
 
     result: CommandResult[CardIssued] = await pos.idempotent(ctx, idempotency_key, request_hash, record)

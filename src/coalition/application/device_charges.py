@@ -32,6 +32,7 @@ from coalition.application.device_charge_parts import (
 from coalition.application.device_one_shot import first_try
 from coalition.application.device_prices import DevicePrices, parse_prices, price_of
 from coalition.application.devices import DeviceUseService
+from coalition.application.events import DEVICE_CHARGED, device_charged
 from coalition.application.members_pos import usable_member_locked
 from coalition.application.ports import MemberRef, PosUnitOfWork, TerminalContext
 from coalition.application.pos_parts import PosParts
@@ -238,7 +239,20 @@ class DeviceChargeService:
             await uow.add_to_wallet(wallet.account_id, hold.amount_minor - captured_minor)
         if not await uow.close_hold(hold.id, status, captured_minor, tx_id, now):
             raise Conflict("the hold was closed meanwhile", field="hold")
+        if captured_minor:  # a capture (or a session's end) charged the member
+            how = "session" if hold.kind is HoldKind.SESSION else "capture"
+            await self._charged(uow, hold, how, captured_minor, tx_id, now)
         return tx_id
+
+    async def _charged(
+        self, uow: PosUnitOfWork, hold: DeviceHold, how: str, amount_minor: int, tx_id: int, now: datetime
+    ) -> None:
+        """`device.charged`: `how` is `charge` (one-shot), `capture` (a hold's) or `session` (a timed session's end)."""
+        data = device_charged(
+            hold.id, how, hold.device_id, hold.outlet_id, hold.member_id, hold.currency, amount_minor, hold.product,
+            tx_id, now,
+        )  # fmt: skip
+        await self.pos.emit(uow, hold.network_id, DEVICE_CHARGED, f"device_charge:{hold.id}", data, now)
 
     async def release_expired_of(self, uow: PosUnitOfWork, network_id: int, member_id: int, now: datetime) -> int:
         """Release a member's holds past their expiry (the member is locked): before a new hold, so a crashed
@@ -278,7 +292,9 @@ class DeviceChargeService:
         First in two statements without a lock (device_one_shot.py) when no device_use rule can reward it; else, or
         when that try gives up, under the member's lock."""
         rules = await self.pos.rule_set_in_force(ctx.network_id)
-        if rules is None or not rules.candidates(Trigger.DEVICE_USE, ctx.partner_name, ctx.outlet_name):
+        rewarded = rules is not None and rules.candidates(Trigger.DEVICE_USE, ctx.partner_name, ctx.outlet_name)
+        # a webhook listening: its message is one more statement, in the locked path's transaction (as purchases)
+        if not rewarded and not await self.pos.listens(ctx.network_id, DEVICE_CHARGED):
             candidates = customer_candidates(request.customer)
 
             async def unlocked(uow: PosUnitOfWork, key: str) -> CommandResult[Any] | None:
@@ -303,6 +319,7 @@ class DeviceChargeService:
                 ctx, ready, member.member_id, str(uuid.uuid4()), price, request.product, now, tx_id
             )
             await uow.insert_hold(charge, now)
+            await self._charged(uow, charge, "charge", price, tx_id, now)
             view = await self.wallet_view(uow, ctx, member.member_id, ready.currency, now)
             return CommandResult(201, charge_json(ctx, charge, view, await self.rewards(uow, ctx, member, now, rules)))
 

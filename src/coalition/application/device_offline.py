@@ -23,6 +23,7 @@ from coalition.application.device_charges import DeviceChargeService
 from coalition.application.device_prices import DevicePrices, parse_prices, price_of
 from coalition.application.device_status import device_of_key
 from coalition.application.devices import DeviceUseService
+from coalition.application.events import DEVICE_CHARGED, device_charged
 from coalition.application.members_pos import usable_member_locked
 from coalition.application.ports import MemberRef, PosUnitOfWork, StoredResponse, TerminalContext
 from coalition.application.pos_parts import PosParts
@@ -251,6 +252,14 @@ class OfflineUseService:
             charge_tx_id=tx_id,
         )
         await uow.insert_offline_use(record, now)
+        if paid.paid_minor:  # the wallet paid (some of) it: a charge, as a one-shot one is
+            charge_id = f"offline:{device.id}:{use.key}"
+            data = device_charged(
+                charge_id, "offline", device.id, ctx.outlet_id, member.member_id, currency, paid.paid_minor,
+                use.product, tx_id, now, unpaid_minor=paid.unpaid_minor,
+            )  # fmt: skip
+            event_id = f"device_offline:{device.id}:{use.key}"  # at most 99 characters: the column holds 100
+            await self.pos.emit(uow, ctx.network_id, DEVICE_CHARGED, event_id, data, now)
         card_totals[member.member_id] = card_total  # counted once the use is written
         return result
 

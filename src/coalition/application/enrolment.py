@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from coalition.application.events import MEMBER_ENROLLED
+from coalition.application.events import MEMBER_ENROLLED, member_enrolled
 from coalition.application.ports import MemberLabels, PosUnitOfWork, Profile, TerminalContext
 from coalition.application.pos_parts import PosParts
 from coalition.application.pos_results import CardView, CommandResult, EnrolIdentifier, Enrolment, MemberView
@@ -74,16 +74,7 @@ async def enrol(
             points_balance=bonus.points if bonus else 0,
             bonus=bonus,
         )
-        data = {
-            "member_id": member.member_id,
-            "kind": enrol.kind,
-            "card_number": card_number,
-            "outlet_id": ctx.outlet_id,
-            "partner_id": ctx.partner_id,
-            "terminal_id": ctx.terminal_id,
-            "points_balance": enrolled.points_balance,
-            "enrolled_at": now.isoformat(),
-        }
+        data = member_enrolled(member.member_id, enrol.kind, card_number, ctx, enrolled.points_balance, now)
         await pos.emit(uow, ctx.network_id, MEMBER_ENROLLED, f"member:{member.member_id}", data, now)
         return pos.answered(201, enrolled)
 

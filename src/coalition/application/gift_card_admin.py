@@ -9,6 +9,7 @@ from typing import Any
 
 from coalition.application.audit import entry
 from coalition.application.commands import DuplicateKey
+from coalition.application.events import GIFT_CARD_EXPIRED
 from coalition.application.gift_cards import GiftCardRequest, GiftCards, GiftCardView
 from coalition.application.network_ref import NetworkRef
 from coalition.application.points_expiry import breakage_json
@@ -98,6 +99,16 @@ class GiftCardAdmin(GiftCards):
                 if not await uow.expire_gift_card(card.id, tx_id, now):
                     raise RuntimeError(f"gift card {card.id} changed under its lock")
                 split = expiry_split(card, policy)
+                data = {
+                    "card_number": card.number,
+                    "currency": card.currency,
+                    "balance_minor": card.balance_minor,  # what was left on it, now gone to breakage
+                    "kept_minor": split.kept_minor,
+                    "returned_minor": split.returned_minor,
+                    "valid_until": card.valid_until.isoformat(),
+                    "expired_at": now.isoformat(),
+                }
+                await self.pos.emit(uow, network_id, GIFT_CARD_EXPIRED, f"gift_card_expired:{card.id}", data, now)
                 cards, kept, returned = cards + 1, kept + split.kept_minor, returned + split.returned_minor
         result = {"cards": cards, "kept_minor": kept, "returned_minor": returned} | breakage_json(policy)
         async with self.unit_of_work() as uow:

@@ -22,6 +22,7 @@ import anyio.to_thread
 
 from coalition.application.basket import required_text
 from coalition.application.commands import MAX_IDEMPOTENCY_KEY_LENGTH, DuplicateKey, replay
+from coalition.application.events import GIFT_CARD_SOLD
 from coalition.application.ports import Clock, PosUnitOfWork, StoredResponse, TerminalContext
 from coalition.application.pos_parts import PosParts
 from coalition.application.pos_ports.gift_cards import GiftCardsPort, NewGiftCard
@@ -255,6 +256,20 @@ class GiftCards:
         found = await uow.gift_card_by_id(card.id)
         if found is None:
             raise LookupError(f"gift card {card.id} vanished")
+        if partner_id is not None:  # sold at a till (alone or with a purchase); an administrator's issue is no sale
+            data = {
+                "card_number": found.number,
+                "currency": currency,
+                "amount_minor": parsed.amount_minor,
+                "valid_until": found.valid_until.isoformat(),
+                "has_pin": found.has_pin,
+                "partner_id": partner_id,
+                "outlet_id": outlet_id,
+                "cashier": cashier_login,
+                "transaction_id": tx_id,
+                "sold_at": now.isoformat(),
+            }
+            await self.pos.emit(uow, network_id, GIFT_CARD_SOLD, f"gift_card_sold:{found.id}", data, now)
         return found
 
     async def checked_card(

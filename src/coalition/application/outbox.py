@@ -96,8 +96,9 @@ class OutboxStore(Protocol):
 class Deliverer(Protocol):
     """One channel's transport (webhooks now; e-mail and SMS next)."""
 
-    async def deliver(self, message: ClaimedMessage) -> Attempted | str:
-        """Try it once: the attempt, or a reason to skip it without trying (e.g. its subscription is gone)."""
+    async def deliver(self, message: ClaimedMessage) -> Attempted | str | None:
+        """Try it once: the attempt, a reason to skip it without trying (e.g. its subscription is gone), or None to
+        hand it back untried (its subscription was paused after the claim: it waits for the resume)."""
         ...
 
     async def settled(self, message: ClaimedMessage, status: Status) -> None:
@@ -188,6 +189,9 @@ class OutboxService:
             log.exception("outbox message %s: delivery raised", message.id)
             result = Attempted(Outcome.RETRY, error=f"{type(raised).__name__}: {raised}")
         finished_at = self.clock.now()
+        if result is None:
+            await self.store.release([message.id], worker)
+            return
         if isinstance(result, str):
             await self.store.skip(message.id, worker, result, finished_at)
             return

@@ -239,6 +239,9 @@ class PosService:
         if self.webhook_events is not None:
             await self.webhook_events.emit(uow, network_id, kind, event_id, data, now)
 
+    async def listens(self, network_id: int, kind: str) -> bool:
+        return self.webhook_events is not None and await self.webhook_events.listens(network_id, kind)
+
     def answered(self, status_code: int, result: T) -> CommandResult[T]:
         """A command's typed answer with its JSON, written once: `idempotent` stores that JSON for replays."""
         return CommandResult(status_code, self.answer_json(result), result=result)

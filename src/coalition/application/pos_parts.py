@@ -46,6 +46,10 @@ class PosParts(Protocol):
         """Queue a webhook event in `uow`'s transaction, when a subscription listens (nothing written otherwise)."""
         ...
 
+    async def listens(self, network_id: int, kind: str) -> bool:
+        """Whether a webhook subscription of the network listens to `kind` (cached: no database round trip)."""
+        ...
+
     async def idempotent(
         self,
         ctx: TerminalContext,

@@ -98,15 +98,15 @@ async def refund(
         )
         refund_id = new_record_id()
         new_refund = NewRefund(
-                id=refund_id,
-                purchase_id=stored.id,
-                terminal_id=ctx.terminal_id,
-                refund_minor=refund_minor,
-                money_back_minor=money_back_minor,
-                points_clawed_back=plan.points_clawed_back,
-                points_returned=plan.points_returned,
-                quantities_milli=quantities,
-                cashier_login=refund.cashier,
+            id=refund_id,
+            purchase_id=stored.id,
+            terminal_id=ctx.terminal_id,
+            refund_minor=refund_minor,
+            money_back_minor=money_back_minor,
+            points_clawed_back=plan.points_clawed_back,
+            points_returned=plan.points_returned,
+            quantities_milli=quantities,
+            cashier_login=refund.cashier,
         )
         await uow.insert_refund(new_refund, tx_id, now)
         data = purchase_refunded(new_refund, stored.member_id, program.currency)

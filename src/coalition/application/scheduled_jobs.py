@@ -1,6 +1,6 @@
 """The jobs the scheduler runs (application/scheduler.py), each the function cron and the admin API call:
 the owner's daily report, expiry (points, gifts, gift cards, devices' holds: `POST /v1/admin/jobs/expire`),
-birthday bonuses and the close of a month."""
+birthday bonuses, the close of a month, and the outbox's retention."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.daily_reports import DailyReports
 from coalition.application.device_charges import DeviceChargeService
 from coalition.application.gift_card_admin import GiftCardAdmin
+from coalition.application.outbox_cleanup import OutboxCleanup
 from coalition.application.period_close import PeriodClose
 from coalition.application.pos import PosService
 from coalition.application.scheduler import JobFunction
-from coalition.domain.schedules import BIRTHDAYS, DAILY_REPORTS, EXPIRE, PERIOD_CLOSE
+from coalition.domain.schedules import BIRTHDAYS, DAILY_REPORTS, EXPIRE, OUTBOX_CLEANUP, PERIOD_CLOSE
 
 MAIL_OFF = "e-mail is off on this server: set COALITION_SMTP_HOST"
 
@@ -40,6 +41,7 @@ def job_functions(
     birthdays: BirthdayBonuses,
     period_close: PeriodClose,
     daily_reports: DailyReports,
+    outbox_cleanup: OutboxCleanup,
 ) -> Mapping[str, JobFunction]:
     async def reports(network_id: int, day: date | None) -> dict[str, Any]:
         return await daily_reports.send(network_id, day)
@@ -53,4 +55,13 @@ def job_functions(
     async def close(network_id: int, month: date | None) -> dict[str, Any]:
         return await period_close.run(network_id, None if month is None else month.strftime("%Y-%m"))
 
-    return {DAILY_REPORTS: reports, EXPIRE: expire, BIRTHDAYS: bonuses, PERIOD_CLOSE: close}
+    async def cleanup(network_id: int, _day: date | None) -> dict[str, Any]:
+        return await outbox_cleanup.run(network_id)
+
+    return {
+        DAILY_REPORTS: reports,
+        EXPIRE: expire,
+        BIRTHDAYS: bonuses,
+        PERIOD_CLOSE: close,
+        OUTBOX_CLEANUP: cleanup,
+    }

@@ -177,11 +177,12 @@ def gift_card_debits(
     return sorted(debits, key=lambda debit: debit[0].card_id)
 
 
-async def debit_gift_cards(uow: GiftCardsPort, debits: Sequence[tuple[GiftCardFunds, int, str]], now: datetime) -> None:
+async def debit_gift_cards(
+    uow: GiftCardsPort, debits: Sequence[tuple[GiftCardFunds, int, str]], now: datetime
+) -> list[int]:
     """Each card's guarded debit, in the purchase's unit of work: a card that no longer holds its amount (or was
-    blocked or expired meanwhile) refuses the whole purchase (409 naming the tender)."""
-    for card, amount, field in debits:
-        await GiftCards.debit_in(uow, card, amount, now, field=field)
+    blocked or expired meanwhile) refuses the whole purchase (409 naming the tender). Each card's balance after."""
+    return [await GiftCards.debit_in(uow, card, amount, now, field=field) for card, amount, field in debits]
 
 
 def start_of_local_day(moment: datetime, timezone: str) -> datetime:

@@ -1,8 +1,9 @@
 """Webhooks (issue 16): the administrator's subscriptions, the events queued for them, and their delivery.
 
-Queuing: `WebhookEvents.emit` runs in the unit of work of the event's cause and writes one outbox row per active
-subscription listening to that kind. Which subscriptions listen is cached per network (a network without webhooks
-costs one dictionary look-up per event, no database round trip); a change of subscriptions drops the cache of every
+Queuing: `WebhookEvents.emit` runs in the unit of work of the event's cause and writes one outbox row per
+subscription listening to that kind (active or paused: a paused one keeps its events for its resume, `PAUSED_KEPT`).
+Which subscriptions listen is cached per network (a network without webhooks costs one dictionary look-up per
+event, no database round trip); a change of subscriptions drops the cache of every
 worker of the server at once through the shared `ACCESS_CHANGES` counter, other servers within `LISTENERS_TTL_S`.
 
 Delivery: `WebhookDeliverer` signs and posts through an `HttpPoster` (adapters/jobs/outbox_loop.py: httpx). A
@@ -33,6 +34,8 @@ from coalition.domain.webhooks import (
     MAX_DESCRIPTION_LENGTH,
     MAX_SUBSCRIPTIONS,
     OLD_SECRET_KEPT,
+    PAUSED_KEPT,
+    PAUSED_TOO_LONG,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     SubscriptionStatus,
@@ -49,6 +52,8 @@ RECENT_DELIVERIES = 20
 MAX_DELIVERIES_PAGE = 200
 TOO_MANY = f"a network has at most {MAX_SUBSCRIPTIONS} webhook subscriptions"
 NOT_FOUND = "no webhook subscription with this id in this network"
+NO_MESSAGE = "no delivery with this id for this webhook subscription"
+NOT_RESENDABLE = "only a delivered or failed message can be sent again: this one is pending or was skipped"
 _EMAIL_MAX = 254
 
 
@@ -130,6 +135,14 @@ class WebhooksUnitOfWork(AuditTrail, OutboxWriter, Protocol):
         ...
 
     async def reset_failures(self, subscription_id: int) -> None: ...
+    async def drop_pending(self, subscription_id: int, queued_before: datetime, reason: str) -> int:
+        """Its pending messages queued before `queued_before` skipped with `reason`; how many."""
+        ...
+
+    async def requeue(self, subscription_id: int, message_id: int, now: datetime) -> Delivery | None:
+        """A delivered or failed message of this subscription pending again from `now`, its attempts counted
+        from 0 (its earlier attempts kept in the log); None when it has no such message."""
+        ...
 
 
 class WebhooksUnitOfWorkFactory(Protocol):
@@ -137,7 +150,7 @@ class WebhooksUnitOfWorkFactory(Protocol):
 
 
 class Listeners:
-    """The network's active subscriptions by event kind, cached (see the module's note)."""
+    """The network's subscriptions (active or paused) by event kind, cached (see the module's note)."""
 
     def __init__(self, unit_of_work: WebhooksUnitOfWorkFactory, changes: AccessChanges = ACCESS_CHANGES) -> None:
         self.unit_of_work = unit_of_work
@@ -239,12 +252,12 @@ class WebhookDeliverer:
         self._read[subscription_id] = (now, seen, subscription)
         return subscription
 
-    async def deliver(self, message: ClaimedMessage) -> Attempted | str:
+    async def deliver(self, message: ClaimedMessage) -> Attempted | str | None:
         subscription = await self._subscription(int(message.target))
         if subscription is None:
             return "the subscription was deleted"
         if subscription.status is SubscriptionStatus.PAUSED:
-            return "the subscription is paused"
+            return None  # paused after the claim: handed back, kept for its resume (claims skip it meanwhile)
         now = self.clock.now()
         timestamp = int(now.timestamp())
         body = message.payload.encode()
@@ -363,20 +376,52 @@ class WebhookAdmin:
             await _found(uow, network.id, subscription_id)
             return await uow.deliveries(subscription_id, limit, before_id)
 
+    async def resend(self, network: NetworkRef, subscription_id: int, message_id: int) -> Delivery:
+        """A delivered or failed message queued again: a new series of attempts, the same `Coalition-Webhook-Id`
+        (receivers drop what they already processed). A pending or skipped one is refused (409 `message_id`)."""
+        now = self.clock.now()
+        async with self.unit_of_work() as uow:
+            await _found(uow, network.id, subscription_id)
+            again = await uow.requeue(subscription_id, message_id, now)
+            if again is None:
+                known = {d.id: d for d in await uow.deliveries(subscription_id, 1, message_id + 1)}
+                if message_id not in known:
+                    raise NotFound(NO_MESSAGE, field="message_id")
+                raise Conflict(NOT_RESENDABLE, field="message_id")
+            await uow.audit(
+                entry(network.id, "webhook.resend", "webhook", subscription_id, after={"message_id": message_id})
+            )
+        return again
+
     async def pause(self, network: NetworkRef, subscription_id: int) -> Subscription:
         return await self._change(
             network, subscription_id, "webhook.pause", status=SubscriptionStatus.PAUSED, paused_reason="paused by hand"
         )
 
     async def resume(self, network: NetworkRef, subscription_id: int) -> Subscription:
-        return await self._change(
-            network,
-            subscription_id,
-            "webhook.resume",
-            status=SubscriptionStatus.ACTIVE,
-            paused_reason=None,
-            consecutive_failures=0,
-        )
+        """Active again: its messages kept while paused are sent in their order, but those queued more than
+        `PAUSED_KEPT` ago are dropped (`skipped`, `PAUSED_TOO_LONG`)."""
+        now = self.clock.now()
+        async with self.unit_of_work() as uow:
+            current = await _found(uow, network.id, subscription_id)
+            changed = replace(
+                current, updated_at=now, status=SubscriptionStatus.ACTIVE, paused_reason=None, consecutive_failures=0
+            )
+            if current.status is SubscriptionStatus.PAUSED:
+                await uow.drop_pending(subscription_id, now - PAUSED_KEPT, PAUSED_TOO_LONG)
+            await uow.update_subscription(changed)
+            await uow.audit(
+                entry(
+                    network.id,
+                    "webhook.resume",
+                    "webhook",
+                    subscription_id,
+                    before=current.audited(),
+                    after=changed.audited(),
+                )
+            )
+        self.listeners.changed()
+        return changed
 
     async def rotate_secret(self, network: NetworkRef, subscription_id: int) -> Subscription:
         """A new secret; the old one keeps signing beside it for 24 h (a second rotation drops the first old one)."""
@@ -444,4 +489,3 @@ def _email(value: str | None) -> str | None:
     if not at or not local or "." not in domain or " " in text:
         raise InvalidInput("not an e-mail address", field="contact_email")
     return text
-

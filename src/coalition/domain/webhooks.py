@@ -35,11 +35,19 @@ EVENT_KINDS: tuple[str, ...] = (
     "wallet.topped_up",
     "period.closed",
     "member.tier_changed",
+    "gift_card.sold",
+    "gift_card.redeemed",
+    "gift_card.expired",
+    "device.charged",
 )
 MAX_URL_LENGTH = 2000
 MAX_SUBSCRIPTIONS = 20  # per network: more is a mistake or an abuse, not an integration
 MAX_DESCRIPTION_LENGTH = 200
 OLD_SECRET_KEPT = timedelta(hours=24)
+# A paused subscription keeps its pending messages for this long; older ones are dropped (`skipped`) when it resumes
+# or when the daily outbox cleanup runs: a receiver back after a week does not want a week of stale events at once.
+PAUSED_KEPT = timedelta(days=3)
+PAUSED_TOO_LONG = "dropped: queued more than 3 days ago while the subscription was paused"
 TOLERANCE_SECONDS = 300  # the recipe's window against replays of an old delivery
 
 

@@ -1,5 +1,6 @@
 """`coalition webhooks …`: a network's webhook subscriptions (issue 16) — list, add (its secret printed once), pause,
-resume, rotate the secret (the old one signs beside the new for 24 h), and a subscription's deliveries. The same
+resume, rotate the secret (the old one signs beside the new for 24 h), delete, a subscription's deliveries, and a
+delivery sent again. The same
 commands as the admin API (docs/webhooks.md), audited as the operator's (common.run)."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from coalition.domain.webhooks import EVENT_KINDS
 from coalition.wiring import Services
 
 webhooks_app = typer.Typer(
-    help="Webhooks: list, add, pause, resume, rotate the secret, deliveries.", no_args_is_help=True
+    help="Webhooks: list, add, pause, resume, rotate the secret, delete, deliveries, resend.", no_args_is_help=True
 )
 SubscriptionId = Annotated[int, typer.Argument(min=1, help="the subscription's id (`coalition webhooks list`)")]
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
@@ -104,13 +105,13 @@ def _act(network: str, subscription_id: int, action: str, database_url: str | No
 
 @webhooks_app.command("pause")
 def pause(network: str, subscription_id: SubscriptionId, database_url: DatabaseOption = None) -> None:
-    """Pause: nothing is sent to it until it is resumed."""
+    """Pause: nothing is sent to it until it is resumed; its events wait for it (3 days at most)."""
     _act(network, subscription_id, "pause", database_url)
 
 
 @webhooks_app.command("resume")
 def resume(network: str, subscription_id: SubscriptionId, database_url: DatabaseOption = None) -> None:
-    """Resume: new events are sent to it again (its count of failures starts again)."""
+    """Resume: the events that waited are sent in order, then new ones (its count of failures starts again)."""
     _act(network, subscription_id, "resume", database_url)
 
 
@@ -118,6 +119,39 @@ def resume(network: str, subscription_id: SubscriptionId, database_url: Database
 def rotate(network: str, subscription_id: SubscriptionId, database_url: DatabaseOption = None) -> None:
     """A new signing secret, printed once; the old one keeps signing beside it for 24 h."""
     _act(network, subscription_id, "rotate", database_url, secret=True)
+
+
+@webhooks_app.command("delete")
+def delete(
+    network: str,
+    subscription_id: SubscriptionId,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for a confirmation")] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Delete a subscription: nothing more is queued for it, its pending messages are dropped, its log kept."""
+    if not yes:
+        typer.confirm(f"Delete webhook subscription {subscription_id} of {network}?", abort=True)
+
+    async def work(services: Services) -> None:
+        await services.webhooks.delete(await network_of(services, network), subscription_id)
+
+    run(settings_for(database_url), work)
+    console.print(f"webhook subscription {subscription_id} deleted")
+
+
+@webhooks_app.command("resend")
+def resend(
+    network: str,
+    subscription_id: SubscriptionId,
+    message_id: Annotated[int, typer.Argument(min=1, help="the delivery's id (`coalition webhooks deliveries`)")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Send a delivered or failed message again: a new series of attempts, the same Coalition-Webhook-Id."""
+
+    async def work(services: Services) -> Delivery:
+        return await services.webhooks.resend(await network_of(services, network), subscription_id, message_id)
+
+    _print(_delivery_json(run(settings_for(database_url), work)))
 
 
 @webhooks_app.command("deliveries")

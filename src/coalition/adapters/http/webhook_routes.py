@@ -148,7 +148,21 @@ async def webhook_deliveries(
 
 
 @router.post(
-    "/webhooks/{subscription_id}/pause", summary="Pause: nothing is sent until resumed", response_model=WebhookOut
+    "/webhooks/{subscription_id}/deliveries/{message_id}/resend",
+    status_code=202,
+    summary="Send a delivered or failed message again (a new series of attempts, the same Coalition-Webhook-Id)",
+    response_model=DeliveryOut,
+)
+async def resend_webhook_delivery(
+    subscription_id: PathId, message_id: PathId, svc: Svc, admin: NetworkAdmin
+) -> DeliveryOut:
+    return DeliveryOut.of(await svc.webhooks.resend(admin, subscription_id, message_id))
+
+
+@router.post(
+    "/webhooks/{subscription_id}/pause",
+    summary="Pause: its events wait (3 days at most) until it is resumed",
+    response_model=WebhookOut,
 )
 async def pause_webhook(subscription_id: PathId, svc: Svc, admin: NetworkAdmin) -> WebhookOut:
     return WebhookOut.of(await svc.webhooks.pause(admin, subscription_id))

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import String, cast, delete, func, insert, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
@@ -24,7 +24,7 @@ from coalition.adapters.storage.audit_store import CoreAuditTrail
 from coalition.adapters.storage.driver import Db
 from coalition.application.outbox import AttemptRecord, ClaimedMessage, OutboxEntry
 from coalition.application.webhooks import Delivery, Subscription
-from coalition.domain.outbox import AfterAttempt, Status
+from coalition.domain.outbox import AfterAttempt, Channel, Status
 from coalition.domain.webhooks import SubscriptionStatus
 
 _OUTBOX_COLUMNS = (
@@ -79,7 +79,7 @@ class DriverOutboxWrites:
 
     async def webhook_listeners(self, network_id: int) -> dict[str, tuple[int, ...]]:
         rows = await self.db.fetch(
-            "SELECT id, event_kinds FROM webhook_subscriptions WHERE network_id = $1 AND status = 'active' ORDER BY id",
+            "SELECT id, event_kinds FROM webhook_subscriptions WHERE network_id = $1 ORDER BY id",
             network_id,
         )
         return _by_kind((int(row["id"]), str(row["event_kinds"])) for row in rows)
@@ -217,29 +217,12 @@ class SqlWebhooksUnitOfWork(CoreAuditTrail, CoreOutboxWrites):
         )
         if before_id is not None:
             query = query.where(messages.c.id < before_id)
-        rows = (await self.connection.execute(query)).mappings()
-        return [
-            Delivery(
-                id=int(row["id"]),
-                event_kind=row["event_kind"],
-                event_id=row["event_id"],
-                status=row["status"],
-                attempts=int(row["attempts"]),
-                created_at=t.as_utc(row["created_at"]),
-                next_attempt_at=t.as_utc(row["next_attempt_at"]) if row["status"] == Status.PENDING.value else None,
-                delivered_at=None if row["delivered_at"] is None else t.as_utc(row["delivered_at"]),
-                last_error=row["last_error"],
-                response_status=row["response_status"],
-            )
-            for row in rows
-        ]
+        return [_delivery(row) for row in (await self.connection.execute(query)).mappings()]
 
     async def webhook_listeners(self, network_id: int) -> dict[str, tuple[int, ...]]:
         subs = t.webhook_subscriptions
         rows = await self.connection.execute(
-            select(subs.c.id, subs.c.event_kinds)
-            .where(subs.c.network_id == network_id, subs.c.status == SubscriptionStatus.ACTIVE.value)
-            .order_by(subs.c.id)
+            select(subs.c.id, subs.c.event_kinds).where(subs.c.network_id == network_id).order_by(subs.c.id)
         )
         return _by_kind((int(row.id), str(row.event_kinds)) for row in rows)
 
@@ -261,6 +244,59 @@ class SqlWebhooksUnitOfWork(CoreAuditTrail, CoreOutboxWrites):
             .where(subs.c.id == subscription_id, subs.c.consecutive_failures != 0)
             .values(consecutive_failures=0)
         )
+
+    async def drop_pending(self, subscription_id: int, queued_before: datetime, reason: str) -> int:
+        messages = t.outbox_messages
+        result = await self.connection.execute(
+            update(messages)
+            .where(
+                messages.c.channel == Channel.WEBHOOK.value,
+                messages.c.target == str(subscription_id),
+                messages.c.status == Status.PENDING.value,
+                messages.c.created_at < queued_before,
+            )
+            .values(status=Status.SKIPPED.value, last_error=reason, lease_until=None, leased_by=None)
+        )
+        return int(result.rowcount or 0)
+
+    async def requeue(self, subscription_id: int, message_id: int, now: datetime) -> Delivery | None:
+        messages = t.outbox_messages
+        result = await self.connection.execute(
+            update(messages)
+            .where(
+                messages.c.id == message_id,
+                messages.c.channel == Channel.WEBHOOK.value,
+                messages.c.target == str(subscription_id),
+                messages.c.status.in_([Status.DELIVERED.value, Status.FAILED.value]),
+            )
+            .values(
+                status=Status.PENDING.value,
+                attempts=0,
+                next_attempt_at=now,
+                lease_until=None,
+                leased_by=None,
+                delivered_at=None,
+                last_error=None,
+            )
+            .returning(*messages.c, null().label("response_status"))
+        )
+        row = result.mappings().first()
+        return None if row is None else _delivery(row)
+
+
+def _delivery(row: RowMapping) -> Delivery:
+    return Delivery(
+        id=int(row["id"]),
+        event_kind=row["event_kind"],
+        event_id=row["event_id"],
+        status=row["status"],
+        attempts=int(row["attempts"]),
+        created_at=t.as_utc(row["created_at"]),
+        next_attempt_at=t.as_utc(row["next_attempt_at"]) if row["status"] == Status.PENDING.value else None,
+        delivered_at=None if row["delivered_at"] is None else t.as_utc(row["delivered_at"]),
+        last_error=row["last_error"],
+        response_status=row["response_status"],
+    )
 
 
 class SqlWebhookStore:
@@ -293,13 +329,16 @@ class SqlOutboxStore:
         self.engine = engine
 
     async def claim(self, worker: str, now: datetime, lease_until: datetime, limit: int) -> list[ClaimedMessage]:
-        messages = t.outbox_messages
+        messages, subs = t.outbox_messages, t.webhook_subscriptions
+        paused = select(cast(subs.c.id, String)).where(subs.c.status == SubscriptionStatus.PAUSED.value)
         due = (
             select(messages.c.id)
             .where(
                 messages.c.status == Status.PENDING.value,
                 messages.c.next_attempt_at <= now,
                 or_(messages.c.lease_until.is_(None), messages.c.lease_until <= now),
+                # a paused subscription's messages wait for its resume (see domain.webhooks.PAUSED_KEPT)
+                or_(messages.c.channel != Channel.WEBHOOK.value, messages.c.target.not_in(paused)),
             )
             .order_by(messages.c.next_attempt_at, messages.c.id)
             .limit(limit)
@@ -414,3 +453,52 @@ class SqlOutboxStore:
                 .where(messages.c.id == message_id, messages.c.leased_by == worker)
                 .values(status=Status.SKIPPED.value, last_error=reason[:500], lease_until=None, leased_by=None)
             )
+
+
+class SqlOutboxCleanupStore:
+    """The daily cleanup's deletes (application/outbox_cleanup.py), a batch per transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def drop_paused_pending(self, network_id: int, queued_before: datetime, reason: str) -> int:
+        messages, subs = t.outbox_messages, t.webhook_subscriptions
+        paused = select(cast(subs.c.id, String)).where(
+            subs.c.network_id == network_id, subs.c.status == SubscriptionStatus.PAUSED.value
+        )
+        async with self.engine.begin() as connection:
+            result = await connection.execute(
+                update(messages)
+                .where(
+                    messages.c.network_id == network_id,
+                    messages.c.channel == Channel.WEBHOOK.value,
+                    messages.c.status == Status.PENDING.value,
+                    messages.c.created_at < queued_before,
+                    messages.c.target.in_(paused),
+                )
+                .values(status=Status.SKIPPED.value, last_error=reason, lease_until=None, leased_by=None)
+            )
+        return int(result.rowcount or 0)
+
+    async def delete_settled(self, network_id: int, created_before: datetime, limit: int) -> int:
+        messages, attempts = t.outbox_messages, t.outbox_attempts
+        async with self.engine.begin() as connection:
+            ids = list(
+                (
+                    await connection.execute(
+                        select(messages.c.id)
+                        .where(
+                            messages.c.network_id == network_id,
+                            messages.c.status != Status.PENDING.value,
+                            messages.c.created_at < created_before,
+                        )
+                        .order_by(messages.c.id)
+                        .limit(limit)
+                    )
+                ).scalars()
+            )
+            if not ids:
+                return 0
+            await connection.execute(delete(attempts).where(attempts.c.message_id.in_(ids)))
+            await connection.execute(delete(messages).where(messages.c.id.in_(ids)))
+        return len(ids)

@@ -1,7 +1,9 @@
 """Webhooks in the console (issue 16), at /console/webhooks: the administrator's subscriptions with their state and
-failures, a form to subscribe a URL to event kinds (its secret shown once, on the page that answers), pause and
-resume; /console/webhooks/{id} shows a subscription's deliveries with their response codes. The same commands as
-the admin API (application/webhooks.py), audited as the console user's.
+failures, a form to subscribe a URL to event kinds (its secret shown once, on the page that answers);
+/console/webhooks/{id} shows a subscription's deliveries with their response codes, each delivered or failed one with
+a button to send it again, and pause, resume, rotate the secret (the new one shown once, on the page that answers)
+and delete (after a confirmation box is ticked: a no-script confirmation, checked again by the server). The same
+commands as the admin API (application/webhooks.py), audited as the console user's.
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ from coalition.domain.webhooks import EVENT_KINDS
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=CheckedRoute)
 Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrator"))]
 DONE = {
-    "paused": "The webhook is paused: nothing is sent to it until it is resumed.",
-    "resumed": "The webhook is resumed: new events are sent to it again.",
+    "paused": "The webhook is paused: its events wait for it (3 days at most) until it is resumed.",
+    "resumed": "The webhook is resumed: the events that waited are sent to it, then new ones.",
+    "resent": "The delivery is queued again: it is sent with the same Coalition-Webhook-Id.",
+    "deleted": "The webhook is deleted: nothing more is sent to it.",
 }
+NOT_CONFIRMED = "tick the box to confirm the deletion"
 
 
 async def _list_page(
@@ -72,8 +77,15 @@ async def subscribe(request: Request, me: Administrator) -> Response:
     return await _list_page(request, me, created=created, status_code=201)
 
 
-@router.get("/webhooks/{subscription_id}")
-async def webhook_page(request: Request, user: Administrator, subscription_id: int) -> Response:
+async def _one_page(
+    request: Request,
+    user: WebIdentity,
+    subscription_id: int,
+    *,
+    rotated: Subscription | None = None,
+    failure: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
     subscription, deliveries = await services_of(request).webhooks.show(network_of(user), subscription_id)
     done = request.query_params.get("done", "")
     context = {
@@ -81,8 +93,15 @@ async def webhook_page(request: Request, user: Administrator, subscription_id: i
         "webhook": subscription,
         "deliveries": deliveries,
         "notice": gettext(request, DONE[done]) if done in DONE else None,
+        "rotated": rotated,
+        "failure": failure,
     }
-    return render(request, "console/webhooks_one.html", context, currency=user.currency)
+    return render(request, "console/webhooks_one.html", context, currency=user.currency, status_code=status_code)
+
+
+@router.get("/webhooks/{subscription_id}")
+async def webhook_page(request: Request, user: Administrator, subscription_id: int) -> Response:
+    return await _one_page(request, user, subscription_id)
 
 
 @router.post("/webhooks/{subscription_id}/pause")
@@ -97,3 +116,34 @@ async def resume(request: Request, me: Administrator, subscription_id: int) -> R
     await checked_form(request, me)
     await services_of(request).webhooks.resume(network_of(me), subscription_id)
     return RedirectResponse(f"/console/webhooks/{subscription_id}?done=resumed", 303)
+
+
+@router.post("/webhooks/{subscription_id}/rotate-secret")
+async def rotate_secret(request: Request, me: Administrator, subscription_id: int) -> Response:
+    """A new secret, shown on the page that answers, once (the old one signs beside it for 24 h)."""
+    await checked_form(request, me)
+    rotated = await services_of(request).webhooks.rotate_secret(network_of(me), subscription_id)
+    return await _one_page(request, me, subscription_id, rotated=rotated)
+
+
+@router.post("/webhooks/{subscription_id}/delete")
+async def delete(request: Request, me: Administrator, subscription_id: int) -> Response:
+    form = await checked_form(request, me)
+    if form.get("confirm") != "yes":
+        failure = {"field": "confirm", "message": gettext(request, NOT_CONFIRMED)}
+        return await _one_page(request, me, subscription_id, failure=failure, status_code=422)
+    await services_of(request).webhooks.delete(network_of(me), subscription_id)
+    return RedirectResponse("/console/webhooks?done=deleted", 303)
+
+
+@router.post("/webhooks/{subscription_id}/deliveries/{message_id}/resend")
+async def resend(request: Request, me: Administrator, subscription_id: int, message_id: int) -> Response:
+    await checked_form(request, me)
+    try:
+        await services_of(request).webhooks.resend(network_of(me), subscription_id, message_id)
+    except DomainError as error:
+        if error.field != "message_id":
+            raise
+        failure = {"field": "message_id", "message": error_text(request, error.detail)}
+        return await _one_page(request, me, subscription_id, failure=failure, status_code=status_of(error))
+    return RedirectResponse(f"/console/webhooks/{subscription_id}?done=resent", 303)

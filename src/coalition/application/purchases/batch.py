@@ -26,7 +26,14 @@ from coalition.application.commands import (
     replay,
     require_usable_card,
 )
-from coalition.application.events import GIFT_GRANTED, PURCHASE_RECORDED, gift_granted, purchase_recorded
+from coalition.application.events import (
+    GIFT_CARD_REDEEMED,
+    GIFT_GRANTED,
+    PURCHASE_RECORDED,
+    gift_card_redeemed,
+    gift_granted,
+    purchase_recorded,
+)
 from coalition.application.gift_cards import GiftCardFunds
 from coalition.application.ports import (
     IdempotencyRecord,
@@ -203,9 +210,10 @@ class BatchRecorder:
                     outcomes[index] = refusal(error)
             await uow.write_batch(planner.finish())
             if planner.card_debits:  # a card spent meanwhile by another till fails the batch whole (409, retry)
-                await debit_gift_cards(
-                    uow, sorted(planner.card_debits.values(), key=lambda d: d[0].card_id), planner.now
-                )
+                debits = sorted(planner.card_debits.values(), key=lambda d: d[0].card_id)
+                balances = await debit_gift_cards(uow, debits, planner.now)
+                # each card's balance before the batch, as the database had it under its lock
+                planner.card_balances = {d[0].card_id: left + d[1] for d, left in zip(debits, balances, strict=True)}
             for extras, accounts in planner.gift_grants:  # rare: a statement or two per gift, after its purchase
                 await extras.write_gifts(uow, ctx, accounts, pc.program.money_asset, planner.now)
             if service.webhook_events is not None:  # one statement more for the batch, only when someone listens
@@ -280,6 +288,8 @@ class _Planner:
         self.recorded: list[tuple[NewPurchase, int]] = []  # each purchase with the balance after it (its event)
         self.cards: tuple[GiftCardFunds, ...] = ()  # the gift cards of the purchase being planned, read before
         self.card_debits: dict[int, tuple[GiftCardFunds, int, str]] = {}  # per card account: the batch's debit
+        self.redeemed: list[tuple[GiftCardFunds, int, str]] = []  # each purchase's debit of each card (their events)
+        self.card_balances: dict[int, int] = {}  # per card id: its balance before the batch (set once debited)
         self.now = service.clock.now()
         self.batch = LedgerBatch(network_id=ctx.network_id, recorded_at=self.now)
 
@@ -328,7 +338,8 @@ class _Planner:
         decision = decide(context, Sale(check_minor, lines, purchase.redeem_points, moment, tenders))
         for account_id, amount in decision.wallet_debits:
             self.batch.wallet_debits[account_id] = self.batch.wallet_debits.get(account_id, 0) + amount
-        for card, amount, field in gift_card_debits(decision.tenders, self.cards, tenders):
+        debits = gift_card_debits(decision.tenders, self.cards, tenders)
+        for card, amount, field in debits:
             before = self.card_debits.get(card.account_id)
             self.card_debits[card.account_id] = (card, amount + (before[1] if before else 0), field)
         if decision.new_tier is not None:
@@ -359,6 +370,7 @@ class _Planner:
         self.batch.new_coupons.extend(extras.issued)
         self.batch.purchases.append((new_purchase, tx_id))
         self.recorded.append((new_purchase, decision.balance_after))
+        self.redeemed.extend((card, amount, new_purchase.id) for card, amount, _ in debits)
         text = _compact_json(body)
         self.batch.responses.append(
             IdempotencyRecord(self.ctx.terminal_id, key, StoredResponse(item.request_hash, 201, body, text))
@@ -523,3 +535,10 @@ async def _emit_events(
         for gift in extras.gifts
     ]
     await events.emit_many(uow, network_id, GIFT_GRANTED, granted, now)
+    redeemed = []
+    for card, amount, purchase_id in planner.redeemed:  # in the batch's order: each purchase's balance after it
+        left = planner.card_balances[card.card_id] - amount
+        planner.card_balances[card.card_id] = left
+        data = gift_card_redeemed(card.number, card.currency, amount, left, purchase_id, planner.ctx.outlet_id)
+        redeemed.append((f"gift_card_redeemed:{purchase_id}:{card.card_id}", data))
+    await events.emit_many(uow, network_id, GIFT_CARD_REDEEMED, redeemed, now)

@@ -22,9 +22,11 @@ from coalition.application.commands import (
     require_usable_card,
 )
 from coalition.application.events import (
+    GIFT_CARD_REDEEMED,
     GIFT_GRANTED,
     MEMBER_TIER_CHANGED,
     PURCHASE_RECORDED,
+    gift_card_redeemed,
     gift_granted,
     purchase_recorded,
 )
@@ -220,7 +222,19 @@ class Purchases:
             except InsufficientFunds as error:  # a concurrent payment got there first: the wallets' CHECK refused
                 raise InsufficientFunds(error.detail, field=wallet_field(tenders)) from error
             if cards:  # after the member's lock, in the same transaction: a lost race rolls it all back
-                await debit_gift_cards(uow, gift_card_debits(decision.tenders, cards, tenders), now)
+                debits = gift_card_debits(decision.tenders, cards, tenders)
+                balances = await debit_gift_cards(uow, debits, now)
+                if events is not None:
+                    redeemed = [
+                        (
+                            f"gift_card_redeemed:{new_purchase.id}:{card.card_id}",
+                            gift_card_redeemed(
+                                card.number, card.currency, amount, left, new_purchase.id, ctx.outlet_id
+                            ),
+                        )
+                        for (card, amount, _), left in zip(debits, balances, strict=True)
+                    ]
+                    await events.emit_many(uow, ctx.network_id, GIFT_CARD_REDEEMED, redeemed, now)
             for card in sold:  # each its GIFT_CARD_SALE: the outlet's partner's PREPAID −A, the card +A
                 if support.gift_cards is None:
                     raise RuntimeError("gift cards sold without the gift cards' service")
