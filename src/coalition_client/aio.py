@@ -213,3 +213,7 @@ class AsyncClient:
 
     async def devices(self) -> Json:
         return await self.call(r.DEVICES)
+
+    async def change_device(self, device_id: int, changes: Json) -> Json:
+        """Only the fields given change; a field given as None is set to null."""
+        return await self.call(r.CHANGE_DEVICE, changes, path={"device_id": device_id})

@@ -213,3 +213,7 @@ class Client:
 
     def devices(self) -> Json:
         return self.call(r.DEVICES)
+
+    def change_device(self, device_id: int, changes: Json) -> Json:
+        """Only the fields given change; a field given as None is set to null."""
+        return self.call(r.CHANGE_DEVICE, changes, path={"device_id": device_id})

@@ -87,6 +87,8 @@ STATEMENT = _get("/v1/admin/settlement/statements/{number}", dict)
 PARTNER_STATEMENT = _get("/v1/admin/settlement/statements/{number}/partners/{partner_id}", dict)
 CREATE_DEVICE = Route("POST", "/v1/admin/devices", dict, admin.Device)
 DEVICES = _get("/v1/admin/devices", dict)
+# A JSON body: null is meaningful here (opening_hours null = always open), so fields are sent as given.
+CHANGE_DEVICE = Route("PATCH", "/v1/admin/devices/{device_id}", dict, dict, safe=True)
 
 
 def all_routes() -> dict[str, Route[Any]]:
