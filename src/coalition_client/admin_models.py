@@ -1,8 +1,8 @@
-"""The admin API's request bodies. Its answers are not described in /openapi.json yet, so they come back as JSON."""
+"""The admin API's request bodies, and the answers /openapi.json describes (the others come back as JSON)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -69,3 +69,40 @@ class WalletLimits:
     currency: str | None = None
     credit_limit: Decimal | None = None
     daily_spend_limit: Decimal | None = None
+
+
+@model
+class Webhook:
+    url: str
+    event_kinds: list[str]  # purchase.recorded, refund.recorded, …: see docs/webhooks.md
+    description: str | None = None
+    contact_email: str | None = None
+
+
+@model
+class WebhookAnswer:
+    id: int
+    url: str
+    description: str | None
+    contact_email: str | None
+    event_kinds: list[str]
+    status: str
+    paused_reason: str | None
+    consecutive_failures: int
+    previous_secret_until: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class WebhookCreated(WebhookAnswer):
+    """Shown once: the secret the deliveries are signed with."""
+
+    secret: str
+
+
+@model
+class WebhookList:
+    webhooks: list[WebhookAnswer]
+    extra: Json = field(default_factory=dict)

@@ -217,3 +217,30 @@ class AsyncClient:
     async def change_device(self, device_id: int, changes: Json) -> Json:
         """Only the fields given change; a field given as None is set to null."""
         return await self.call(r.CHANGE_DEVICE, changes, path={"device_id": device_id})
+
+    async def create_webhook(self, body: admin.Webhook) -> admin.WebhookCreated:
+        return await self.call(r.CREATE_WEBHOOK, body)
+
+    async def webhooks(self) -> admin.WebhookList:
+        return await self.call(r.WEBHOOKS)
+
+    async def webhook(self, subscription_id: int) -> admin.WebhookAnswer:
+        return await self.call(r.WEBHOOK, path={"subscription_id": subscription_id})
+
+    async def delete_webhook(self, subscription_id: int) -> Json:
+        return await self.call(r.DELETE_WEBHOOK, path={"subscription_id": subscription_id})
+
+    async def pause_webhook(self, subscription_id: int) -> admin.WebhookAnswer:
+        return await self.call(r.PAUSE_WEBHOOK, path={"subscription_id": subscription_id})
+
+    async def resume_webhook(self, subscription_id: int) -> admin.WebhookAnswer:
+        return await self.call(r.RESUME_WEBHOOK, path={"subscription_id": subscription_id})
+
+    async def rotate_webhook_secret(self, subscription_id: int) -> admin.WebhookCreated:
+        return await self.call(r.ROTATE_WEBHOOK_SECRET, path={"subscription_id": subscription_id})
+
+    async def webhook_deliveries(
+        self, subscription_id: int, *, limit: int | None = None, before_id: int | None = None
+    ) -> Json:
+        query = {"limit": limit, "before_id": before_id}
+        return await self.call(r.WEBHOOK_DELIVERIES, path={"subscription_id": subscription_id}, query=query)

@@ -14,6 +14,8 @@ import json
 import sys
 import types
 import typing
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Union
 
@@ -56,6 +58,37 @@ def _optional(kind: Any) -> bool:
     return typing.get_origin(kind) in (Union, types.UnionType) and type(None) in typing.get_args(kind)
 
 
+_JSON_TYPES: dict[Any, set[str]] = {
+    int: {"integer"},
+    str: {"string"},
+    bool: {"boolean"},
+    Decimal: {"string"},  # money travels as a decimal string
+    datetime: {"string"},
+    date: {"string"},
+}
+
+
+def _schema_types(spec: Json, schema: Json) -> set[str]:
+    schema = _resolve(spec, schema)
+    if "anyOf" in schema:
+        return set().union(*(_schema_types(spec, option) for option in schema["anyOf"]))
+    return {schema["type"]} if isinstance(schema.get("type"), str) else set()
+
+
+def _wrong_type(spec: Json, kind: Any, schema: Json) -> str | None:
+    """The client's scalar type against the schema's JSON types (objects and arrays are checked field by field)."""
+    union = typing.get_origin(kind) in (Union, types.UnionType)
+    options = [arg for arg in (typing.get_args(kind) if union else (kind,)) if arg is not type(None)]
+    wanted: set[str] = set()
+    for option in options:
+        origin = typing.get_origin(option)
+        wanted |= {"array"} if origin is list else {"object"} if origin is dict else _JSON_TYPES.get(option, set())
+    given = _schema_types(spec, schema) - {"null"}
+    if not wanted or not given or wanted & given:
+        return None
+    return f"the client reads {sorted(wanted)} where the server sends {sorted(given)}"
+
+
 def _fields(cls: type) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.name != "extra"}
@@ -88,6 +121,8 @@ def _check_answer(spec: Json, where: str, cls: type, schema: Json) -> list[str]:
             continue
         if name not in required and not _optional(kind):
             problems.append(f"{where}: {cls.__name__}.{name} is counted on but the server may leave it out")
+        if (mismatch := _wrong_type(spec, kind, properties[name])) is not None:
+            problems.append(f"{where}: {cls.__name__}.{name}: {mismatch}")
         inner = _dataclass_in(kind)
         if inner is not None:
             subschema = _object_schema(spec, properties[name])

@@ -90,6 +90,16 @@ DEVICES = _get("/v1/admin/devices", dict)
 # A JSON body: null is meaningful here (opening_hours null = always open), so fields are sent as given.
 CHANGE_DEVICE = Route("PATCH", "/v1/admin/devices/{device_id}", dict, dict, safe=True)
 
+# Webhooks. Creating one or rotating its secret cannot be replayed by the server: never retried.
+CREATE_WEBHOOK = Route("POST", "/v1/admin/webhooks", admin.WebhookCreated, admin.Webhook)
+WEBHOOKS = _get("/v1/admin/webhooks", admin.WebhookList)
+WEBHOOK = _get("/v1/admin/webhooks/{subscription_id}", admin.WebhookAnswer)
+DELETE_WEBHOOK = Route("DELETE", "/v1/admin/webhooks/{subscription_id}", dict, safe=True)
+PAUSE_WEBHOOK = Route("POST", "/v1/admin/webhooks/{subscription_id}/pause", admin.WebhookAnswer, safe=True)
+RESUME_WEBHOOK = Route("POST", "/v1/admin/webhooks/{subscription_id}/resume", admin.WebhookAnswer, safe=True)
+ROTATE_WEBHOOK_SECRET = Route("POST", "/v1/admin/webhooks/{subscription_id}/rotate-secret", admin.WebhookCreated)
+WEBHOOK_DELIVERIES = _get("/v1/admin/webhooks/{subscription_id}/deliveries", dict)
+
 
 def all_routes() -> dict[str, Route[Any]]:
     return {name: value for name, value in globals().items() if isinstance(value, Route)}

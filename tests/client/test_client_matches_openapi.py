@@ -26,7 +26,7 @@ def test_every_route_of_the_client_matches_the_servers_openapi(spec: dict[str, A
     assert len(all_routes()) >= 45
 
 
-def test_the_check_catches_a_renamed_field_a_missing_required_one_and_a_wrong_path(
+def test_the_check_catches_a_renamed_field_a_missing_required_one_a_wrong_type_and_a_wrong_path(
     spec: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     @dataclasses.dataclass(kw_only=True)
@@ -38,6 +38,7 @@ def test_the_check_catches_a_renamed_field_a_missing_required_one_and_a_wrong_pa
     class Answer:
         id: str
         points_awarded: int  # the server calls it `points_earned`
+        points_balance: str  # an integer on the wire
 
     drifted = {
         "PURCHASE": Route("POST", "/v1/purchases", Answer, Renamed, idempotency_key=True),
@@ -49,6 +50,7 @@ def test_the_check_catches_a_renamed_field_a_missing_required_one_and_a_wrong_pa
     assert "sends Renamed.receipt_number, which the schema does not have" in found
     assert "never sends required field receipt" in found
     assert "reads Answer.points_awarded, which the answer's schema does not have" in found
+    assert "Answer.points_balance: the client reads ['string'] where the server sends ['integer']" in found
     assert "GONE (GET /v1/members/{identifier}/nothing): no such operation" in found
     assert "sends an Idempotency-Key the server does not take" in found
 

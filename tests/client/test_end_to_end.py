@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from coalition_client import AsyncClient, Client, Conflict, InvalidInput, NotFound, Unauthorized, minor_units
+from coalition_client.admin_models import Outlet, Partner, Terminal, Webhook
 from coalition_client.models import (
     DeviceUse,
     Enrol,
@@ -107,3 +108,18 @@ async def test_the_async_client_sells_and_replays_a_purchase_by_its_key(demo: De
         )
         assert again.id == first.id and again.points_balance == first.points_balance
         assert (await till.member("1000-0004")).points_balance == first.points_balance
+
+
+def test_an_administrator_adds_a_shop_a_till_and_a_webhook_through_the_client(demo: Demo) -> None:
+    with Client(demo.url, demo.admin_key) as admin:
+        assert admin.network()["network"]["code"] == "demo"
+        partner = admin.create_partner(Partner(name="Bakery"))
+        outlet = admin.create_outlet(Outlet(partner_id=partner["id"], name="Bakery counter"))
+        terminal = admin.create_terminal(Terminal(outlet_id=outlet["id"], name="Bakery till"))
+        hook = admin.create_webhook(Webhook(url="http://127.0.0.1:9/hook", event_kinds=["purchase.recorded"]))
+        assert hook.secret and hook.status == "active" and hook.event_kinds == ["purchase.recorded"]
+        assert [w.id for w in admin.webhooks().webhooks] == [hook.id]
+        assert admin.pause_webhook(hook.id).status == "paused"
+    with Client(demo.url, terminal["key"]) as bakery:
+        sale = bakery.purchase(Purchase(customer="1000-0001", amount=Decimal("200.00"), receipt="B-1"))
+        assert sale.points_earned == 6
