@@ -34,6 +34,7 @@ def _enrol(till: Client) -> str:
         )
     )
     assert enrolled.card is not None and enrolled.points_balance == 0
+    assert enrolled.card.number == "30000001"  # as docs/client.md shows it
     return enrolled.card.number
 
 
