@@ -59,6 +59,7 @@ class Call:
     url: str
     headers: dict[str, str]
     json: Any
+    params: dict[str, str]
 
 
 def prepare(
@@ -69,8 +70,6 @@ def prepare(
     idempotency_key: str | None = None,
 ) -> Call:
     url = route.path.format(**{name: quote(str(value), safe="") for name, value in (path or {}).items()})
-    if query:
-        url += "?" + httpx.QueryParams({k: str(v) for k, v in query.items() if v is not None}).__str__()
     headers: dict[str, str] = {}
     if route.idempotency_key:
         # One key per call, kept across its retries: the server answers a repeat with the first answer.
@@ -80,7 +79,8 @@ def prepare(
         payload = to_json(body) if dataclasses.is_dataclass(body) else body
     elif route.method in ("POST", "PUT", "PATCH"):
         payload = {}
-    return Call(route.method, url, headers, payload)
+    params = {name: str(value) for name, value in (query or {}).items() if value is not None}
+    return Call(route.method, url, headers, payload, params)
 
 
 def should_retry(route: Route[Any], response: httpx.Response | None, attempt: int, attempts: int) -> bool:

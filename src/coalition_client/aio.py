@@ -10,7 +10,6 @@ Every write carries an Idempotency-Key (a fresh one per call unless given) and i
 from __future__ import annotations
 
 import asyncio
-from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
@@ -44,7 +43,7 @@ class AsyncClient:
     async def __aenter__(self) -> AsyncClient:
         return self
 
-    async def __aexit__(self, *exc: tuple[type[BaseException], BaseException, TracebackType] | None) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -65,7 +64,7 @@ class AsyncClient:
         while True:
             try:
                 response: httpx.Response | None = await self._http.request(
-                    prepared.method, prepared.url, headers=prepared.headers, json=prepared.json
+                    prepared.method, prepared.url, headers=prepared.headers, json=prepared.json, params=prepared.params
                 )
             except httpx.TransportError as error:
                 if not should_retry(route, None, attempt, self.retries.attempts):
