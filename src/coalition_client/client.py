@@ -34,11 +34,12 @@ class Client:
         timeout_seconds: float = 10.0,
         retries: Retries | None = None,
         transport: httpx.BaseTransport | None = None,
+        http: httpx.Client | None = None,
     ) -> None:
+        """`http`: an httpx client of yours to send through (its base URL and transport); closed with this one."""
         self.retries = retries or Retries()
-        self._http = httpx.Client(
-            base_url=base_url, headers=auth_headers(api_key, USER_AGENT), timeout=timeout_seconds, transport=transport
-        )
+        self._headers = auth_headers(api_key, USER_AGENT)
+        self._http = http or httpx.Client(base_url=base_url, timeout=timeout_seconds, transport=transport)
 
     def __enter__(self) -> Client:
         return self
@@ -59,19 +60,36 @@ class Client:
         idempotency_key: str | None = None,
     ) -> A:
         """Any route of coalition_client.routes; the named methods below are this with the route filled in."""
+        return read(route, self.send(route, body, path=path, query=query, idempotency_key=idempotency_key))
+
+    def send(
+        self,
+        route: r.Route[Any],
+        body: Any = None,
+        *,
+        path: dict[str, Any] | None = None,
+        query: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        """The call with its key and retries, but the last answer as it came (a refusal is not raised): for a
+        program that reports status codes, such as the device simulator."""
         prepared = prepare(route, body, path, query, idempotency_key)
         attempt = 0
         while True:
             try:
                 response: httpx.Response | None = self._http.request(
-                    prepared.method, prepared.url, headers=prepared.headers, json=prepared.json, params=prepared.params
+                    prepared.method,
+                    prepared.url,
+                    headers=self._headers | prepared.headers,
+                    json=prepared.json,
+                    params=prepared.params,
                 )
             except httpx.TransportError as error:
                 if not should_retry(route, None, attempt, self.retries.attempts):
                     raise TransportError(f"{prepared.method} {prepared.url}: {error}") from error
                 response = None
             if response is not None and not should_retry(route, response, attempt, self.retries.attempts):
-                return read(route, response)
+                return response
             time.sleep(self._wait(attempt, response))
             attempt += 1
 

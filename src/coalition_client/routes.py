@@ -60,6 +60,8 @@ VOID = _write("/v1/devices/holds/{hold_id}/void", m.Closed)
 START_SESSION = _write("/v1/devices/sessions", m.HoldAnswer, m.Session)
 STOP_SESSION = _write("/v1/devices/sessions/{session_id}/stop", m.Closed)
 KIOSK_TOP_UP = _write("/v1/devices/top-ups", m.ToppedUp, m.KioskTopUp)
+# A use of a device by a till-less turnstile or machine (/v1/device-uses): the raw JSON both ways for now.
+DEVICE_USE = Route("POST", "/v1/device-uses", dict, dict, idempotency_key=True)
 # A heartbeat only records when the device was last heard: sending it twice is harmless.
 HEARTBEAT = Route("POST", "/v1/devices/heartbeat", m.HeartbeatAnswer, m.Heartbeat, safe=True)
 DEVICE_CONFIG = _get("/v1/devices/me", dict)

@@ -76,3 +76,16 @@ def test_the_check_runs_from_the_command_line_against_a_saved_document(spec: dic
     saved = tmp_path / "openapi.json"
     saved.write_text(json.dumps(spec))
     assert check.main(["check", str(saved)]) == 0
+
+
+def test_the_device_simulator_reaches_every_device_operation_through_the_clients_routes() -> None:
+    from coalition.adapters.mqtt.device_client import _ROUTES
+    from coalition.adapters.mqtt.protocol import OPERATIONS
+
+    assert _ROUTES.keys() == OPERATIONS.keys()
+    for name, operation in OPERATIONS.items():
+        route, renamed = _ROUTES[name]
+        path = operation.path
+        for old, new in renamed.items():
+            path = path.replace("{" + old + "}", "{" + new + "}")
+        assert (route.method, route.path) == (operation.method, path), name
