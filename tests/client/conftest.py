@@ -108,11 +108,15 @@ def proxy(demo: Demo) -> Iterator[Proxy]:
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
             else:
-                self._answer(answer.status_code, answer.content, {"Content-Type": answer.headers["content-type"]})
+                hop = ("content-length", "transfer-encoding", "connection", "content-encoding", "date", "server")
+                kept = {name: value for name, value in answer.headers.items() if name.lower() not in hop}
+                self._answer(answer.status_code, answer.content, kept)
 
         def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
             self.send_response(status)
-            for name, value in {"Content-Type": "application/problem+json", **headers}.items():
+            typed = any(name.lower() == "content-type" for name in headers)
+            defaults = {} if typed else {"Content-Type": "application/problem+json"}
+            for name, value in (defaults | headers).items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

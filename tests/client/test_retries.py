@@ -10,7 +10,7 @@ import pytest
 
 from coalition_client import Client, Retries, ServiceUnavailable
 from coalition_client.admin_models import Partner
-from coalition_client.models import Purchase, Quote
+from coalition_client.models import Purchase, Quote, TopUp
 
 from .conftest import Demo, Proxy
 
@@ -64,3 +64,27 @@ def test_retries_give_up_after_the_attempts_allowed(demo: Demo, proxy: Proxy) ->
     with Client(proxy.url, demo.till_key, retries=FAST) as till, pytest.raises(ServiceUnavailable):
         till.member("1000-0001")
     assert len([seen for seen in proxy.seen if seen[1] == "/v1/members/1000-0001"]) == FAST.attempts
+
+
+@pytest.mark.anyio
+async def test_the_device_simulator_over_http_retries_a_lost_charge_with_its_key_and_charges_once(
+    demo: Demo, proxy: Proxy
+) -> None:
+    from coalition.adapters.mqtt.device_client import HttpDeviceClient, Reply
+    from coalition.adapters.mqtt.simulator import Machine, Simulator
+
+    with Client(demo.url, demo.admin_key) as admin:
+        admin.change_device(demo.arcade_id, {"opening_hours": None})
+    with Client(demo.url, demo.till_key) as till:
+        till.top_up(TopUp(customer="1000-0002", amount=Decimal("300.00")))
+    proxy.plan[("POST", "/v1/devices/charges")] = ["lose"]
+    seen: list[tuple[str, Reply]] = []
+    async with HttpDeviceClient.to_server(proxy.url, demo.arcade_key) as arcade:
+        machine = Machine("arcade", "1000-0002", wait_seconds=0)
+        assert await Simulator(arcade, machine, lambda operation, reply: seen.append((operation, reply))).run(1) == 1
+    charges = [key for method, path, key in proxy.seen if path == "/v1/devices/charges"]
+    assert len(charges) == 2 and charges[0] == charges[1]
+    assert [(operation, reply.status) for operation, reply in seen][-1] == ("charge", 201)
+    assert seen[-1][1].replayed  # the server answered the repeat with the first charge
+    with Client(demo.url, demo.till_key) as till:
+        assert till.wallet("1000-0002").balance == Decimal("250.00")  # 50.00 charged once
