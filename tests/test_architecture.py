@@ -166,3 +166,41 @@ def test_no_module_over_600_lines() -> None:
     assert not new, f"modules over {MAX_LINES} lines: {new}"
     gone = {module: lengths.get(module) for module in sorted(KNOWN_OVER_600_LINES - over)}
     assert not gone, f"no longer over {MAX_LINES} lines (or gone): remove them from KNOWN_OVER_600_LINES: {gone}"
+
+
+CLIENT_ROOT = ROOT.parent / "coalition_client"
+# Modules of the server allowed to use the client: the device simulator's HTTP transport, which proves the client
+# on every simulated machine.
+SERVER_MODULES_USING_THE_CLIENT = {"coalition.adapters.mqtt.device_client"}
+
+
+def _top_imports(path: Path) -> set[str]:
+    """Every absolute module an import anywhere in the file names (relative imports stay inside their package)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_the_client_package_imports_nothing_of_the_server_and_the_server_nothing_of_the_client() -> None:
+    """An integrator installs coalition_client and httpx only: an import of coalition there would fail on a till."""
+    offences = []
+    for path in sorted(CLIENT_ROOT.rglob("*.py")):
+        for name in _top_imports(path):
+            if name == PACKAGE or name.startswith(f"{PACKAGE}."):
+                offences.append(f"coalition_client/{path.relative_to(CLIENT_ROOT).as_posix()} imports {name}")
+    for module, path in _modules().items():
+        if module in SERVER_MODULES_USING_THE_CLIENT:
+            continue
+        for name in _top_imports(path):
+            if name == "coalition_client" or name.startswith("coalition_client."):
+                offences.append(f"{_short(module)} imports {name}")
+    assert not offences, offences
+
+
+def test_the_client_package_keeps_modules_under_600_lines() -> None:
+    lengths = {path.name: len(path.read_text().splitlines()) for path in CLIENT_ROOT.rglob("*.py")}
+    assert not {name: count for name, count in lengths.items() if count > MAX_LINES}

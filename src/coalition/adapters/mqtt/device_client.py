@@ -20,7 +20,8 @@ from urllib.parse import quote
 import aiomqtt
 import httpx
 
-from coalition.adapters.mqtt.protocol import ERROR_OPERATION, OPERATIONS, answer_topic, request_topic
+from coalition.adapters.mqtt.protocol import ERROR_OPERATION, answer_topic, request_topic
+from coalition_client import AsyncClient, routes
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 DEFAULT_ATTEMPTS = 3
@@ -148,10 +149,12 @@ class MqttDeviceClient:
 
 
 class HttpDeviceClient:
-    """The same calls straight over HTTP (a device on the LAN, or the simulator with --via http)."""
+    """The same calls straight over HTTP (a device on the LAN, or the simulator with --via http), through the
+    project's own client package: its routes are checked against /openapi.json, and it retries a keyed write on
+    503, 429 or a lost connection with the same key (the message id), so a charge is made once."""
 
     def __init__(self, http: httpx.AsyncClient, key: str | None) -> None:
-        self.http, self.key = http, key
+        self.client = AsyncClient(str(http.base_url), key, http=http)
 
     @classmethod
     def to_server(cls, url: str, key: str | None) -> HttpDeviceClient:
@@ -161,7 +164,7 @@ class HttpDeviceClient:
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        await self.http.aclose()
+        await self.client.aclose()
 
     async def call(
         self,
@@ -171,20 +174,41 @@ class HttpDeviceClient:
         path: dict[str, str] | None = None,
         message_id: str | None = None,
     ) -> Reply:
-        known = OPERATIONS[operation]
+        route, names = _ROUTES[operation]
         message_id = message_id or uuid.uuid4().hex
-        headers = {"Idempotency-Key": message_id}
-        if self.key is not None:
-            headers["Authorization"] = f"Bearer {self.key}"
-        url = known.path.format(**{name: httpx_segment(value) for name, value in (path or {}).items()})
-        send_body = body if known.method != "GET" else None
-        response = await self.http.request(known.method, url, json=send_body, headers=headers)
+        send_body = body if route.method != "GET" else None
+        response = await self.client.send(
+            route, send_body, path={names.get(name, name): value for name, value in (path or {}).items()},
+            idempotency_key=message_id,
+        )
         try:
             answer = response.json() if response.content else None
         except ValueError:
             answer = response.text
         replayed = response.headers.get("idempotent-replayed") == "true"
         return Reply(message_id, response.status_code, answer, replayed, operation)
+
+
+# protocol.OPERATIONS → the client's routes, with the client's names for the path's parts.
+_ROUTES: dict[str, tuple[routes.Route[Any], dict[str, str]]] = {
+    "authorize": (routes.AUTHORIZE, {}),
+    "charge": (routes.CHARGE, {}),
+    "hold": (routes.HOLD, {}),
+    "capture": (routes.CAPTURE, {"hold": "hold_id"}),
+    "void": (routes.VOID, {"hold": "hold_id"}),
+    "session-start": (routes.START_SESSION, {}),
+    "session-stop": (routes.STOP_SESSION, {"session": "session_id"}),
+    "top-up": (routes.KIOSK_TOP_UP, {}),
+    "offline-uses": (routes.OFFLINE_USES, {}),
+    "heartbeat": (routes.HEARTBEAT, {}),
+    "config": (routes.DEVICE_CONFIG, {}),
+    "use": (routes.DEVICE_USE, {}),
+    "visit-start": (routes.START_VISIT, {}),
+    "visit-end": (routes.END_VISIT, {"visit": "visit_id"}),
+    "member": (routes.MEMBER, {"member": "identifier"}),
+    "wallet": (routes.WALLET, {"member": "identifier"}),
+    "wallet-top-up": (routes.TOP_UP, {}),
+}
 
 
 def httpx_segment(value: str) -> str:

@@ -1,0 +1,263 @@
+"""The asyncio client: the methods of coalition_client.client.Client, awaited (tests check they match).
+
+    async with AsyncClient("http://127.0.0.1:8000", api_key="term_demo_corner_shop") as till:
+        sale = await till.purchase(Purchase(customer="2000000000001", amount=Decimal("1000.00"), receipt="R-1"))
+
+Every write carries an Idempotency-Key (a fresh one per call unless given) and is retried with the same key on
+503, 429, 502/504 and lost connections; calls that change nothing are retried too; other writes never are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TypeVar
+
+import httpx
+
+from coalition_client import admin_models as admin
+from coalition_client import models as m
+from coalition_client import routes as r
+from coalition_client._core import Retries, auth_headers, prepare, read, retry_after_seconds, should_retry
+from coalition_client.errors import TransportError
+
+A = TypeVar("A")
+Json = dict[str, Any]
+USER_AGENT = "coalition-client/1"
+
+
+class AsyncClient:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout_seconds: float = 10.0,
+        retries: Retries | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        """`http`: an httpx client of yours to send through (its base URL and transport); closed with this one."""
+        self.retries = retries or Retries()
+        self._headers = auth_headers(api_key, USER_AGENT)
+        self._http = http or httpx.AsyncClient(base_url=base_url, timeout=timeout_seconds, transport=transport)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def call(
+        self,
+        route: r.Route[A],
+        body: Any = None,
+        *,
+        path: dict[str, Any] | None = None,
+        query: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> A:
+        """Any route of coalition_client.routes; the named methods below are this with the route filled in."""
+        return read(route, await self.send(route, body, path=path, query=query, idempotency_key=idempotency_key))
+
+    async def send(
+        self,
+        route: r.Route[Any],
+        body: Any = None,
+        *,
+        path: dict[str, Any] | None = None,
+        query: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        """The call with its key and retries, but the last answer as it came (a refusal is not raised): for a
+        program that reports status codes, such as the device simulator."""
+        prepared = prepare(route, body, path, query, idempotency_key)
+        attempt = 0
+        while True:
+            try:
+                response: httpx.Response | None = await self._http.request(
+                    prepared.method,
+                    prepared.url,
+                    headers=self._headers | prepared.headers,
+                    json=prepared.json,
+                    params=prepared.params,
+                )
+            except httpx.TransportError as error:
+                if not should_retry(route, None, attempt, self.retries.attempts):
+                    raise TransportError(f"{prepared.method} {prepared.url}: {error}") from error
+                response = None
+            if response is not None and not should_retry(route, response, attempt, self.retries.attempts):
+                return response
+            await asyncio.sleep(self._wait(attempt, response))
+            attempt += 1
+
+    def _wait(self, attempt: int, response: httpx.Response | None) -> float:
+        return self.retries.delay(attempt, None if response is None else retry_after_seconds(response))
+
+    # ---- till (POS) ----
+    async def member(self, identifier: str) -> m.MemberSummary:
+        return await self.call(r.MEMBER, path={"identifier": identifier})
+
+    async def enrol(self, body: m.Enrol, *, idempotency_key: str | None = None) -> m.Enrolment:
+        return await self.call(r.ENROL, body, idempotency_key=idempotency_key)
+
+    async def quote(self, body: m.Quote) -> m.QuoteAnswer:
+        return await self.call(r.QUOTE, body)
+
+    async def purchase(self, body: m.Purchase, *, idempotency_key: str | None = None) -> m.PurchaseAnswer:
+        return await self.call(r.PURCHASE, body, idempotency_key=idempotency_key)
+
+    async def purchase_batch(self, body: m.Batch) -> m.BatchAnswer:
+        return await self.call(r.BATCH, body)
+
+    async def refund(self, purchase_id: str, body: m.Refund, *, idempotency_key: str | None = None) -> m.RefundAnswer:
+        return await self.call(r.REFUND, body, path={"purchase_id": purchase_id}, idempotency_key=idempotency_key)
+
+    async def start_visit(self, body: m.Visit, *, idempotency_key: str | None = None) -> m.VisitChanged:
+        return await self.call(r.START_VISIT, body, idempotency_key=idempotency_key)
+
+    async def end_visit(self, visit_id: str, *, idempotency_key: str | None = None) -> m.VisitChanged:
+        return await self.call(r.END_VISIT, path={"visit_id": visit_id}, idempotency_key=idempotency_key)
+
+    async def visit(self, visit_id: str) -> m.VisitAnswer:
+        return await self.call(r.VISIT, path={"visit_id": visit_id})
+
+    async def top_up(self, body: m.TopUp, *, idempotency_key: str | None = None) -> m.ToppedUp:
+        return await self.call(r.TOP_UP, body, idempotency_key=idempotency_key)
+
+    async def wallet(self, identifier: str) -> m.Wallet:
+        return await self.call(r.WALLET, path={"identifier": identifier})
+
+    async def sell_gift_card(self, body: m.GiftCardSale, *, idempotency_key: str | None = None) -> m.GiftCard:
+        return await self.call(r.SELL_GIFT_CARD, body, idempotency_key=idempotency_key)
+
+    async def gift_card(self, card_number: str) -> m.GiftCard:
+        return await self.call(r.GIFT_CARD, path={"card_number": card_number})
+
+    # ---- devices ----
+    async def authorize(self, body: m.DeviceUse) -> m.Authorization:
+        return await self.call(r.AUTHORIZE, body)
+
+    async def charge(self, body: m.DeviceUse, *, idempotency_key: str | None = None) -> m.Charge:
+        return await self.call(r.CHARGE, body, idempotency_key=idempotency_key)
+
+    async def hold(self, body: m.Hold, *, idempotency_key: str | None = None) -> m.HoldAnswer:
+        return await self.call(r.HOLD, body, idempotency_key=idempotency_key)
+
+    async def capture(self, hold_id: str, *, idempotency_key: str | None = None) -> m.Closed:
+        return await self.call(r.CAPTURE, path={"hold_id": hold_id}, idempotency_key=idempotency_key)
+
+    async def void(self, hold_id: str, *, idempotency_key: str | None = None) -> m.Closed:
+        return await self.call(r.VOID, path={"hold_id": hold_id}, idempotency_key=idempotency_key)
+
+    async def start_session(self, body: m.Session, *, idempotency_key: str | None = None) -> m.HoldAnswer:
+        return await self.call(r.START_SESSION, body, idempotency_key=idempotency_key)
+
+    async def stop_session(self, session_id: str, *, idempotency_key: str | None = None) -> m.Closed:
+        return await self.call(r.STOP_SESSION, path={"session_id": session_id}, idempotency_key=idempotency_key)
+
+    async def kiosk_top_up(self, body: m.KioskTopUp, *, idempotency_key: str | None = None) -> m.ToppedUp:
+        return await self.call(r.KIOSK_TOP_UP, body, idempotency_key=idempotency_key)
+
+    async def heartbeat(self, body: m.Heartbeat) -> m.HeartbeatAnswer:
+        return await self.call(r.HEARTBEAT, body)
+
+    async def device_config(self) -> Json:
+        return await self.call(r.DEVICE_CONFIG)
+
+    async def offline_uses(self, body: m.OfflineUpload) -> m.OfflineUploadAnswer:
+        return await self.call(r.OFFLINE_USES, body)
+
+    # ---- admin ----
+    async def network(self) -> Json:
+        return await self.call(r.NETWORK)
+
+    async def create_network(self, body: admin.Network) -> Json:
+        return await self.call(r.CREATE_NETWORK, body)
+
+    async def create_partner(self, body: admin.Partner) -> Json:
+        return await self.call(r.CREATE_PARTNER, body)
+
+    async def create_outlet(self, body: admin.Outlet) -> Json:
+        return await self.call(r.CREATE_OUTLET, body)
+
+    async def create_terminal(self, body: admin.Terminal) -> Json:
+        return await self.call(r.CREATE_TERMINAL, body)
+
+    async def revoke_terminal(self, terminal_id: int) -> Json:
+        return await self.call(r.REVOKE_TERMINAL, path={"terminal_id": terminal_id})
+
+    async def member_statement(self, identifier: str, *, limit: int | None = None) -> Json:
+        return await self.call(r.MEMBER_STATEMENT, path={"identifier": identifier}, query={"limit": limit})
+
+    async def label_member(self, identifier: str, body: admin.MemberLabels) -> Json:
+        return await self.call(r.LABEL_MEMBER, body, path={"identifier": identifier})
+
+    async def set_wallet_limits(self, member_id: int, body: admin.WalletLimits) -> m.Wallet:
+        return await self.call(r.SET_WALLET_LIMITS, body, path={"member_id": member_id})
+
+    async def rule_sets(self) -> Json:
+        return await self.call(r.RULE_SETS)
+
+    async def rule_set(self, version: int) -> Json:
+        return await self.call(r.RULE_SET, path={"version": version})
+
+    async def draft_rule_set(self) -> Json:
+        return await self.call(r.DRAFT_RULE_SET)
+
+    async def put_draft_rule_set(self, document: Json) -> Json:
+        return await self.call(r.PUT_DRAFT_RULE_SET, document)
+
+    async def publish_rule_set(self) -> Json:
+        return await self.call(r.PUBLISH_RULE_SET)
+
+    async def close_period(self, body: admin.ClosePeriod) -> Json:
+        return await self.call(r.CLOSE_PERIOD, body)
+
+    async def statements(self) -> Json:
+        return await self.call(r.STATEMENTS)
+
+    async def statement(self, number: str) -> Json:
+        return await self.call(r.STATEMENT, path={"number": number})
+
+    async def partner_statement(self, number: str, partner_id: int) -> Json:
+        return await self.call(r.PARTNER_STATEMENT, path={"number": number, "partner_id": partner_id})
+
+    async def create_device(self, body: admin.Device) -> Json:
+        return await self.call(r.CREATE_DEVICE, body)
+
+    async def devices(self) -> Json:
+        return await self.call(r.DEVICES)
+
+    async def change_device(self, device_id: int, changes: Json) -> Json:
+        """Only the fields given change; a field given as None is set to null."""
+        return await self.call(r.CHANGE_DEVICE, changes, path={"device_id": device_id})
+
+    async def create_webhook(self, body: admin.Webhook) -> admin.WebhookCreated:
+        return await self.call(r.CREATE_WEBHOOK, body)
+
+    async def webhooks(self) -> admin.WebhookList:
+        return await self.call(r.WEBHOOKS)
+
+    async def webhook(self, subscription_id: int) -> admin.WebhookAnswer:
+        return await self.call(r.WEBHOOK, path={"subscription_id": subscription_id})
+
+    async def delete_webhook(self, subscription_id: int) -> Json:
+        return await self.call(r.DELETE_WEBHOOK, path={"subscription_id": subscription_id})
+
+    async def pause_webhook(self, subscription_id: int) -> admin.WebhookAnswer:
+        return await self.call(r.PAUSE_WEBHOOK, path={"subscription_id": subscription_id})
+
+    async def resume_webhook(self, subscription_id: int) -> admin.WebhookAnswer:
+        return await self.call(r.RESUME_WEBHOOK, path={"subscription_id": subscription_id})
+
+    async def rotate_webhook_secret(self, subscription_id: int) -> admin.WebhookCreated:
+        return await self.call(r.ROTATE_WEBHOOK_SECRET, path={"subscription_id": subscription_id})
+
+    async def webhook_deliveries(
+        self, subscription_id: int, *, limit: int | None = None, before_id: int | None = None
+    ) -> Json:
+        query = {"limit": limit, "before_id": before_id}
+        return await self.call(r.WEBHOOK_DELIVERIES, path={"subscription_id": subscription_id}, query=query)

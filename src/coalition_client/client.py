@@ -1,0 +1,263 @@
+"""The synchronous client. `AsyncClient` (coalition_client.aio) has the same methods, awaited.
+
+    with Client("http://127.0.0.1:8000", api_key="term_demo_corner_shop") as till:
+        sale = till.purchase(Purchase(customer="2000000000001", amount=Decimal("1000.00"), receipt="R-1"))
+
+Every write carries an Idempotency-Key (a fresh one per call unless given) and is retried with the same key on
+503, 429, 502/504 and lost connections; calls that change nothing are retried too; other writes never are.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, TypeVar
+
+import httpx
+
+from coalition_client import admin_models as admin
+from coalition_client import models as m
+from coalition_client import routes as r
+from coalition_client._core import Retries, auth_headers, prepare, read, retry_after_seconds, should_retry
+from coalition_client.errors import TransportError
+
+A = TypeVar("A")
+Json = dict[str, Any]
+USER_AGENT = "coalition-client/1"
+
+
+class Client:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout_seconds: float = 10.0,
+        retries: Retries | None = None,
+        transport: httpx.BaseTransport | None = None,
+        http: httpx.Client | None = None,
+    ) -> None:
+        """`http`: an httpx client of yours to send through (its base URL and transport); closed with this one."""
+        self.retries = retries or Retries()
+        self._headers = auth_headers(api_key, USER_AGENT)
+        self._http = http or httpx.Client(base_url=base_url, timeout=timeout_seconds, transport=transport)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def call(
+        self,
+        route: r.Route[A],
+        body: Any = None,
+        *,
+        path: dict[str, Any] | None = None,
+        query: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> A:
+        """Any route of coalition_client.routes; the named methods below are this with the route filled in."""
+        return read(route, self.send(route, body, path=path, query=query, idempotency_key=idempotency_key))
+
+    def send(
+        self,
+        route: r.Route[Any],
+        body: Any = None,
+        *,
+        path: dict[str, Any] | None = None,
+        query: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        """The call with its key and retries, but the last answer as it came (a refusal is not raised): for a
+        program that reports status codes, such as the device simulator."""
+        prepared = prepare(route, body, path, query, idempotency_key)
+        attempt = 0
+        while True:
+            try:
+                response: httpx.Response | None = self._http.request(
+                    prepared.method,
+                    prepared.url,
+                    headers=self._headers | prepared.headers,
+                    json=prepared.json,
+                    params=prepared.params,
+                )
+            except httpx.TransportError as error:
+                if not should_retry(route, None, attempt, self.retries.attempts):
+                    raise TransportError(f"{prepared.method} {prepared.url}: {error}") from error
+                response = None
+            if response is not None and not should_retry(route, response, attempt, self.retries.attempts):
+                return response
+            time.sleep(self._wait(attempt, response))
+            attempt += 1
+
+    def _wait(self, attempt: int, response: httpx.Response | None) -> float:
+        return self.retries.delay(attempt, None if response is None else retry_after_seconds(response))
+
+    # ---- till (POS) ----
+    def member(self, identifier: str) -> m.MemberSummary:
+        return self.call(r.MEMBER, path={"identifier": identifier})
+
+    def enrol(self, body: m.Enrol, *, idempotency_key: str | None = None) -> m.Enrolment:
+        return self.call(r.ENROL, body, idempotency_key=idempotency_key)
+
+    def quote(self, body: m.Quote) -> m.QuoteAnswer:
+        return self.call(r.QUOTE, body)
+
+    def purchase(self, body: m.Purchase, *, idempotency_key: str | None = None) -> m.PurchaseAnswer:
+        return self.call(r.PURCHASE, body, idempotency_key=idempotency_key)
+
+    def purchase_batch(self, body: m.Batch) -> m.BatchAnswer:
+        return self.call(r.BATCH, body)
+
+    def refund(self, purchase_id: str, body: m.Refund, *, idempotency_key: str | None = None) -> m.RefundAnswer:
+        return self.call(r.REFUND, body, path={"purchase_id": purchase_id}, idempotency_key=idempotency_key)
+
+    def start_visit(self, body: m.Visit, *, idempotency_key: str | None = None) -> m.VisitChanged:
+        return self.call(r.START_VISIT, body, idempotency_key=idempotency_key)
+
+    def end_visit(self, visit_id: str, *, idempotency_key: str | None = None) -> m.VisitChanged:
+        return self.call(r.END_VISIT, path={"visit_id": visit_id}, idempotency_key=idempotency_key)
+
+    def visit(self, visit_id: str) -> m.VisitAnswer:
+        return self.call(r.VISIT, path={"visit_id": visit_id})
+
+    def top_up(self, body: m.TopUp, *, idempotency_key: str | None = None) -> m.ToppedUp:
+        return self.call(r.TOP_UP, body, idempotency_key=idempotency_key)
+
+    def wallet(self, identifier: str) -> m.Wallet:
+        return self.call(r.WALLET, path={"identifier": identifier})
+
+    def sell_gift_card(self, body: m.GiftCardSale, *, idempotency_key: str | None = None) -> m.GiftCard:
+        return self.call(r.SELL_GIFT_CARD, body, idempotency_key=idempotency_key)
+
+    def gift_card(self, card_number: str) -> m.GiftCard:
+        return self.call(r.GIFT_CARD, path={"card_number": card_number})
+
+    # ---- devices ----
+    def authorize(self, body: m.DeviceUse) -> m.Authorization:
+        return self.call(r.AUTHORIZE, body)
+
+    def charge(self, body: m.DeviceUse, *, idempotency_key: str | None = None) -> m.Charge:
+        return self.call(r.CHARGE, body, idempotency_key=idempotency_key)
+
+    def hold(self, body: m.Hold, *, idempotency_key: str | None = None) -> m.HoldAnswer:
+        return self.call(r.HOLD, body, idempotency_key=idempotency_key)
+
+    def capture(self, hold_id: str, *, idempotency_key: str | None = None) -> m.Closed:
+        return self.call(r.CAPTURE, path={"hold_id": hold_id}, idempotency_key=idempotency_key)
+
+    def void(self, hold_id: str, *, idempotency_key: str | None = None) -> m.Closed:
+        return self.call(r.VOID, path={"hold_id": hold_id}, idempotency_key=idempotency_key)
+
+    def start_session(self, body: m.Session, *, idempotency_key: str | None = None) -> m.HoldAnswer:
+        return self.call(r.START_SESSION, body, idempotency_key=idempotency_key)
+
+    def stop_session(self, session_id: str, *, idempotency_key: str | None = None) -> m.Closed:
+        return self.call(r.STOP_SESSION, path={"session_id": session_id}, idempotency_key=idempotency_key)
+
+    def kiosk_top_up(self, body: m.KioskTopUp, *, idempotency_key: str | None = None) -> m.ToppedUp:
+        return self.call(r.KIOSK_TOP_UP, body, idempotency_key=idempotency_key)
+
+    def heartbeat(self, body: m.Heartbeat) -> m.HeartbeatAnswer:
+        return self.call(r.HEARTBEAT, body)
+
+    def device_config(self) -> Json:
+        return self.call(r.DEVICE_CONFIG)
+
+    def offline_uses(self, body: m.OfflineUpload) -> m.OfflineUploadAnswer:
+        return self.call(r.OFFLINE_USES, body)
+
+    # ---- admin ----
+    def network(self) -> Json:
+        return self.call(r.NETWORK)
+
+    def create_network(self, body: admin.Network) -> Json:
+        return self.call(r.CREATE_NETWORK, body)
+
+    def create_partner(self, body: admin.Partner) -> Json:
+        return self.call(r.CREATE_PARTNER, body)
+
+    def create_outlet(self, body: admin.Outlet) -> Json:
+        return self.call(r.CREATE_OUTLET, body)
+
+    def create_terminal(self, body: admin.Terminal) -> Json:
+        return self.call(r.CREATE_TERMINAL, body)
+
+    def revoke_terminal(self, terminal_id: int) -> Json:
+        return self.call(r.REVOKE_TERMINAL, path={"terminal_id": terminal_id})
+
+    def member_statement(self, identifier: str, *, limit: int | None = None) -> Json:
+        return self.call(r.MEMBER_STATEMENT, path={"identifier": identifier}, query={"limit": limit})
+
+    def label_member(self, identifier: str, body: admin.MemberLabels) -> Json:
+        return self.call(r.LABEL_MEMBER, body, path={"identifier": identifier})
+
+    def set_wallet_limits(self, member_id: int, body: admin.WalletLimits) -> m.Wallet:
+        return self.call(r.SET_WALLET_LIMITS, body, path={"member_id": member_id})
+
+    def rule_sets(self) -> Json:
+        return self.call(r.RULE_SETS)
+
+    def rule_set(self, version: int) -> Json:
+        return self.call(r.RULE_SET, path={"version": version})
+
+    def draft_rule_set(self) -> Json:
+        return self.call(r.DRAFT_RULE_SET)
+
+    def put_draft_rule_set(self, document: Json) -> Json:
+        return self.call(r.PUT_DRAFT_RULE_SET, document)
+
+    def publish_rule_set(self) -> Json:
+        return self.call(r.PUBLISH_RULE_SET)
+
+    def close_period(self, body: admin.ClosePeriod) -> Json:
+        return self.call(r.CLOSE_PERIOD, body)
+
+    def statements(self) -> Json:
+        return self.call(r.STATEMENTS)
+
+    def statement(self, number: str) -> Json:
+        return self.call(r.STATEMENT, path={"number": number})
+
+    def partner_statement(self, number: str, partner_id: int) -> Json:
+        return self.call(r.PARTNER_STATEMENT, path={"number": number, "partner_id": partner_id})
+
+    def create_device(self, body: admin.Device) -> Json:
+        return self.call(r.CREATE_DEVICE, body)
+
+    def devices(self) -> Json:
+        return self.call(r.DEVICES)
+
+    def change_device(self, device_id: int, changes: Json) -> Json:
+        """Only the fields given change; a field given as None is set to null."""
+        return self.call(r.CHANGE_DEVICE, changes, path={"device_id": device_id})
+
+    def create_webhook(self, body: admin.Webhook) -> admin.WebhookCreated:
+        return self.call(r.CREATE_WEBHOOK, body)
+
+    def webhooks(self) -> admin.WebhookList:
+        return self.call(r.WEBHOOKS)
+
+    def webhook(self, subscription_id: int) -> admin.WebhookAnswer:
+        return self.call(r.WEBHOOK, path={"subscription_id": subscription_id})
+
+    def delete_webhook(self, subscription_id: int) -> Json:
+        return self.call(r.DELETE_WEBHOOK, path={"subscription_id": subscription_id})
+
+    def pause_webhook(self, subscription_id: int) -> admin.WebhookAnswer:
+        return self.call(r.PAUSE_WEBHOOK, path={"subscription_id": subscription_id})
+
+    def resume_webhook(self, subscription_id: int) -> admin.WebhookAnswer:
+        return self.call(r.RESUME_WEBHOOK, path={"subscription_id": subscription_id})
+
+    def rotate_webhook_secret(self, subscription_id: int) -> admin.WebhookCreated:
+        return self.call(r.ROTATE_WEBHOOK_SECRET, path={"subscription_id": subscription_id})
+
+    def webhook_deliveries(
+        self, subscription_id: int, *, limit: int | None = None, before_id: int | None = None
+    ) -> Json:
+        query = {"limit": limit, "before_id": before_id}
+        return self.call(r.WEBHOOK_DELIVERIES, path={"subscription_id": subscription_id}, query=query)

@@ -1,0 +1,107 @@
+"""Every call the client makes: method, path, body and answer. `coalition_client.check` holds each against the
+server's /openapi.json, so a renamed field or path fails CI instead of an integrator's till."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from coalition_client import admin_models as admin
+from coalition_client import models as m
+
+A = TypeVar("A")
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Route(Generic[A]):
+    method: str
+    path: str  # with {placeholders}
+    answer: type[A]  # a dataclass of models, or dict for JSON the schema does not describe
+    body: type | None = None
+    idempotency_key: bool = False  # the server replays a repeated key: the call may be retried
+    safe: bool = False  # reads nothing but changes nothing: may be retried without a key
+
+    @property
+    def retryable(self) -> bool:
+        return self.safe or self.idempotency_key
+
+
+def _get(path: str, answer: type[A]) -> Route[A]:
+    return Route("GET", path, answer, safe=True)
+
+
+def _write(path: str, answer: type[A], body: type | None = None) -> Route[A]:
+    return Route("POST", path, answer, body, idempotency_key=True)
+
+
+# ---- till (POS): a terminal's key ----
+MEMBER = _get("/v1/members/{identifier}", m.MemberSummary)
+ENROL = _write("/v1/members", m.Enrolment, m.Enrol)
+QUOTE = Route("POST", "/v1/purchases/quote", m.QuoteAnswer, m.Quote, safe=True)
+PURCHASE = _write("/v1/purchases", m.PurchaseAnswer, m.Purchase)
+# Each purchase in a batch carries its own key; the batch itself is answered item by item and is safe to resend.
+BATCH = Route("POST", "/v1/purchases/batch", m.BatchAnswer, m.Batch, safe=True)
+REFUND = _write("/v1/purchases/{purchase_id}/refunds", m.RefundAnswer, m.Refund)
+START_VISIT = _write("/v1/visits", m.VisitChanged, m.Visit)
+END_VISIT = _write("/v1/visits/{visit_id}/end", m.VisitChanged)
+VISIT = _get("/v1/visits/{visit_id}", m.VisitAnswer)
+TOP_UP = _write("/v1/wallets/top-ups", m.ToppedUp, m.TopUp)
+WALLET = _get("/v1/members/{identifier}/wallet", m.Wallet)
+SELL_GIFT_CARD = _write("/v1/gift-cards", m.GiftCard, m.GiftCardSale)
+GIFT_CARD = _get("/v1/gift-cards/{card_number}", m.GiftCard)
+
+# ---- devices: a device's key ----
+AUTHORIZE = Route("POST", "/v1/devices/authorize", m.Authorization, m.DeviceUse, safe=True)
+CHARGE = _write("/v1/devices/charges", m.Charge, m.DeviceUse)
+HOLD = _write("/v1/devices/holds", m.HoldAnswer, m.Hold)
+CAPTURE = _write("/v1/devices/holds/{hold_id}/capture", m.Closed)
+VOID = _write("/v1/devices/holds/{hold_id}/void", m.Closed)
+START_SESSION = _write("/v1/devices/sessions", m.HoldAnswer, m.Session)
+STOP_SESSION = _write("/v1/devices/sessions/{session_id}/stop", m.Closed)
+KIOSK_TOP_UP = _write("/v1/devices/top-ups", m.ToppedUp, m.KioskTopUp)
+# A use of a device by a till-less turnstile or machine (/v1/device-uses): the raw JSON both ways for now.
+DEVICE_USE = Route("POST", "/v1/device-uses", dict, dict, idempotency_key=True)
+# A heartbeat only records when the device was last heard: sending it twice is harmless.
+HEARTBEAT = Route("POST", "/v1/devices/heartbeat", m.HeartbeatAnswer, m.Heartbeat, safe=True)
+DEVICE_CONFIG = _get("/v1/devices/me", dict)
+# Offline uses carry their own keys and are replayed use by use.
+OFFLINE_USES = Route("POST", "/v1/devices/offline-uses", m.OfflineUploadAnswer, m.OfflineUpload, safe=True)
+
+# ---- admin: the network's admin key ----
+NETWORK = _get("/v1/admin/network", dict)
+CREATE_NETWORK = Route("POST", "/v1/admin/networks", dict, admin.Network)
+CREATE_PARTNER = Route("POST", "/v1/admin/partners", dict, admin.Partner)
+CREATE_OUTLET = Route("POST", "/v1/admin/outlets", dict, admin.Outlet)
+CREATE_TERMINAL = Route("POST", "/v1/admin/terminals", dict, admin.Terminal)
+REVOKE_TERMINAL = Route("DELETE", "/v1/admin/terminals/{terminal_id}", dict, safe=True)
+MEMBER_STATEMENT = _get("/v1/admin/members/{identifier}/statement", dict)
+LABEL_MEMBER = Route("PATCH", "/v1/admin/members/{identifier}", dict, admin.MemberLabels, safe=True)
+SET_WALLET_LIMITS = Route("PUT", "/v1/admin/members/{member_id}/wallet", m.Wallet, admin.WalletLimits, safe=True)
+RULE_SETS = _get("/v1/admin/rule-sets", dict)
+RULE_SET = _get("/v1/admin/rule-sets/{version}", dict)
+DRAFT_RULE_SET = _get("/v1/admin/rule-sets/draft", dict)
+PUT_DRAFT_RULE_SET = Route("PUT", "/v1/admin/rule-sets/draft", dict, dict, safe=True)
+PUBLISH_RULE_SET = Route("POST", "/v1/admin/rule-sets/draft/publish", dict)
+CLOSE_PERIOD = Route("POST", "/v1/admin/settlement/periods", dict, admin.ClosePeriod)
+STATEMENTS = _get("/v1/admin/settlement/statements", dict)
+STATEMENT = _get("/v1/admin/settlement/statements/{number}", dict)
+PARTNER_STATEMENT = _get("/v1/admin/settlement/statements/{number}/partners/{partner_id}", dict)
+CREATE_DEVICE = Route("POST", "/v1/admin/devices", dict, admin.Device)
+DEVICES = _get("/v1/admin/devices", dict)
+# A JSON body: null is meaningful here (opening_hours null = always open), so fields are sent as given.
+CHANGE_DEVICE = Route("PATCH", "/v1/admin/devices/{device_id}", dict, dict, safe=True)
+
+# Webhooks. Creating one or rotating its secret cannot be replayed by the server: never retried.
+CREATE_WEBHOOK = Route("POST", "/v1/admin/webhooks", admin.WebhookCreated, admin.Webhook)
+WEBHOOKS = _get("/v1/admin/webhooks", admin.WebhookList)
+WEBHOOK = _get("/v1/admin/webhooks/{subscription_id}", admin.WebhookAnswer)
+DELETE_WEBHOOK = Route("DELETE", "/v1/admin/webhooks/{subscription_id}", dict, safe=True)
+PAUSE_WEBHOOK = Route("POST", "/v1/admin/webhooks/{subscription_id}/pause", admin.WebhookAnswer, safe=True)
+RESUME_WEBHOOK = Route("POST", "/v1/admin/webhooks/{subscription_id}/resume", admin.WebhookAnswer, safe=True)
+ROTATE_WEBHOOK_SECRET = Route("POST", "/v1/admin/webhooks/{subscription_id}/rotate-secret", admin.WebhookCreated)
+WEBHOOK_DELIVERIES = _get("/v1/admin/webhooks/{subscription_id}/deliveries", dict)
+
+
+def all_routes() -> dict[str, Route[Any]]:
+    return {name: value for name, value in globals().items() if isinstance(value, Route)}
