@@ -75,8 +75,11 @@ async def test_a_card_is_sold_once_with_its_number_on_the_receipt_and_its_balanc
         after = await table_counts(services)
         assert after["ledger_transactions"] == before["ledger_transactions"] + 1
         receipt = await http.get(first.headers["location"])
-        assert receipt.status_code == 200 and "Gift card sold" in receipt.text and "4321" not in receipt.text
-        number = _fact(receipt, "sold-number").replace(" ", "")  # shown in groups of four
+        assert receipt.status_code == 200 and "Gift card sold" in receipt.text
+        shown_number = _fact(receipt, "sold-number")
+        number = shown_number.replace(" ", "")  # shown in groups of four
+        # the PIN is never shown (the random card number itself may hold its four digits, so it is left out)
+        assert "4321" not in receipt.text.replace(shown_number, "")
         assert len(number) == 19 and _fact(receipt, "sold-amount") == rub("1,000.50")
         assert _fact(receipt, "sold-pin") == "asked at every use"
         assert (await http.get(f"/terminal/gift-cards/sold/{new_key()}")).status_code == 404
