@@ -476,7 +476,9 @@ def http_text(result: HttpResult) -> str:
             "|---|---:|---:|---:|---:|---:|",
             *rows,
             "",
-            f"- Target (issue 15): p99 ≤ {TARGET_P99_MS:g} ms per call — {'; '.join(verdicts)}.",
+            f"- Capacity, not the target: 16 connections keep the server saturated, so latency here is mostly queueing "
+            f"({'; '.join(verdicts)} against {TARGET_P99_MS:g} ms). Issue 15's p99 target is judged at the realistic, "
+            "fixed rates below.",
             f"- Answers: authorize {result.statuses['authorize']}, charge {result.statuses['charge']}; "
             f"refused by authorize: {result.refused}; first error: {result.first_error or 'none'}.",
             f"- Ledger: {result.charges_201:,} charges answered 201, {result.ledger_charges:,} DEVICE_CHARGE "
