@@ -97,8 +97,8 @@
 
   function render() {
     if (!queueBox) return Promise.resolve();
-    const section = document.getElementById("offline-sale-section");
     const online = document.getElementById("online-sale-section");
+    const section = offline() ? offlineForm() : document.getElementById("offline-sale-section");
     if (section) section.hidden = !offline();
     if (online) online.hidden = offline();
     return mine().then(function (sales) {
@@ -142,9 +142,14 @@
 
   // --- selling offline ----------------------------------------------------------------------------------------
 
+  // The offline sale's screen, put on the page (from its template) the first time the server cannot be reached.
   function offlineForm() {
-    const form = document.getElementById("offline-sale");
-    if (!form) return;
+    const shown = document.getElementById("offline-sale-section");
+    const template = document.getElementById("offline-sale-template");
+    if (shown || !template) return shown;
+    const section = template.content.firstElementChild.cloneNode(true);
+    template.parentNode.insertBefore(section, template);
+    const form = section.querySelector("#offline-sale");
     const error = document.getElementById("offline-sale-error");
     const done = document.getElementById("offline-sale-done");
     form.addEventListener("submit", function (event) {
@@ -174,17 +179,23 @@
     // a card typed on the first screen before the network went: the offline form starts from it
     const typed = window.sessionStorage.getItem("coalition-customer");
     if (typed) form.elements.customer.value = typed;
+    return section;
+  }
+
+  // The first screen's card: kept for the offline sale in case the post does not get through; without network it
+  // goes to the offline sale at once (terminal.js sends nothing).
+  function firstScreen() {
     const identify = document.getElementById("identify");
-    if (identify) {
-      identify.addEventListener("submit", function (event) {
-        window.sessionStorage.setItem("coalition-customer", identify.elements.customer.value.trim());
-        if (!offline()) return;
-        event.preventDefault();  // no network: the same card goes to the offline sale (terminal.js sends nothing)
-        event.stopImmediatePropagation();
-        form.elements.customer.value = identify.elements.customer.value.trim();
-        render();
-      }, true);
-    }
+    if (!identify) return;
+    identify.addEventListener("submit", function (event) {
+      window.sessionStorage.setItem("coalition-customer", identify.elements.customer.value.trim());
+      if (!offline()) return;
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      render().then(function () {
+        document.getElementById("offline-customer").value = identify.elements.customer.value.trim();
+      });
+    }, true);
   }
 
   // --- uploading ----------------------------------------------------------------------------------------------
@@ -283,7 +294,7 @@
     if ("serviceWorker" in navigator) {
       navigator.serviceWorker.register("/terminal/sw.js", { scope: "/terminal" }).catch(function () {});
     }
-    offlineForm();
+    firstScreen();
     signOutForgets();
     window.addEventListener("online", function () { unreachable = false; render().then(upload); });
     window.addEventListener("offline", render);
