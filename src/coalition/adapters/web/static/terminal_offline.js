@@ -226,12 +226,14 @@
   function settle(part, response) {
     return response.json().catch(function () { return {}; }).then(function (answer) {
       if (response.ok && Array.isArray(answer.results)) {
+        let settled = 0;
         return Promise.all(answer.results.map(function (result) {
           const sale = part.find(function (each) { return each.key === result.key; });
           if (!sale) return undefined;
+          settled += 1;
           if (result.outcome === "refused") return keep(Object.assign({}, sale, { refused: result.reason }));
           return drop(sale.key);
-        })).then(function () { return true; });
+        })).then(function () { return settled > 0; });  // an answer about none of them: not again at once
       }
       if (response.status === 401 || response.status === 403) {
         say(queueBox.dataset.signIn);
