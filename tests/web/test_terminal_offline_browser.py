@@ -131,7 +131,7 @@ def test_a_sale_the_server_refuses_stays_with_its_reason(live_server: LiveServer
 
 
 def test_a_step_of_a_sale_without_network_comes_back_to_the_offline_sale(live_server: LiveServer, page: Page) -> None:
-    """navigator.onLine says nothing is wrong, but the server does not answer: the card typed goes to the offline sale."""
+    """navigator.onLine says all is well, but the server does not answer: the card typed goes to the offline sale."""
     sign_in(page, live_server)
     _installed(page)
     page.get_by_label("Card number or phone").fill("1000-0001")

@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -20,7 +21,7 @@ from sqlalchemy import text
 from coalition.adapters.storage.tables import purchases
 from coalition.adapters.web.terminal_offline import MAX_OFFLINE_SALES
 from coalition.wiring import Services
-from tests.support import assert_problem, balance_of, buy, client, enrol, make_network, table_counts
+from tests.support import Network, assert_problem, balance_of, buy, client, enrol, make_network, table_counts
 from tests.web.support import csrf_token, sign_in_cashier
 
 pytestmark = pytest.mark.anyio
@@ -28,8 +29,9 @@ MOSCOW = timezone(timedelta(hours=3))
 
 
 class Shop:
-    def __init__(self, services: Services, shop_key: str, outlet_id: int) -> None:
-        self.services, self.shop_key, self.outlet_id = services, shop_key, outlet_id
+    def __init__(self, services: Services, network: Network, outlet_id: int) -> None:
+        self.services, self.network, self.outlet_id = services, network, outlet_id
+        self.shop_key = network.shop_key
 
 
 async def _shop(services: Services, code: str = "shop", card: str = "5000-0001") -> Shop:
@@ -40,7 +42,7 @@ async def _shop(services: Services, code: str = "shop", card: str = "5000-0001")
     async with client(services) as http:
         await enrol(http, network.shop_key, card)
         assert (await buy(http, network.shop_key, card, "3500.00")).status_code == 201  # 105 points
-    return Shop(services, network.shop_key, outlet_id)
+    return Shop(services, network, outlet_id)
 
 
 async def _signed_in(http: httpx.AsyncClient, shop: Shop) -> str:
@@ -213,3 +215,29 @@ async def test_the_installable_terminal_has_its_manifest_and_service_worker(serv
             assert answer.headers["x-frame-options"] == "DENY"
         page = await http.get("/terminal/login")
         assert page.headers["content-security-policy"] == manifest.headers["content-security-policy"]
+
+
+async def test_two_cashiers_uploading_for_one_card_at_once_lose_and_double_nothing(services: Services) -> None:
+    shop = await _shop(services)
+    await services.admin.create_cashier(shop.network.ref, shop.outlet_id, "olga", "Olga", "olga-secret-1")
+    anna_sales = [_sale("5000-0001", "1000.00", minutes) for minutes in (50, 40, 30)]  # 30 points each
+    olga_sales = [_sale("5000-0001", "200.00", minutes) for minutes in (45, 35, 25)]  # 6 points each
+    async with client(services) as anna, client(services) as olga:
+        anna_csrf = await _signed_in(anna, shop)
+        assert (await sign_in_cashier(olga, shop.outlet_id, "olga", "olga-secret-1")).status_code == 303
+        olga_csrf = csrf_token((await olga.get("/terminal")).text)
+        answers: list[httpx.Response] = []
+
+        async def send(http: httpx.AsyncClient, csrf: str, sales: list[dict[str, str]]) -> None:
+            answers.append(await _upload(http, csrf, sales))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(send, anna, anna_csrf, anna_sales)
+            group.start_soon(send, olga, olga_csrf, olga_sales)
+            group.start_soon(send, anna, anna_csrf, anna_sales)  # the same queue twice at once: a retry racing
+        assert all(answer.status_code == 200 for answer in answers), [a.text for a in answers]
+        outcomes = sorted(r["outcome"] for answer in answers for r in answer.json()["results"])
+        assert outcomes.count("recorded") == 6 and outcomes.count("replayed") == 3, [a.json() for a in answers]
+        assert await balance_of(anna, shop.shop_key, "5000-0001") == 105 + 3 * 30 + 3 * 6
+        cashiers = sorted(row[4] for row in await _offline_purchases(services))
+        assert cashiers == ["anna"] * 3 + ["olga"] * 3

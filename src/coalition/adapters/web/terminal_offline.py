@@ -118,11 +118,18 @@ async def upload(request: Request, body: OfflineSales, me: Cashier) -> JSONRespo
     cashier = await services.web_terminal.cashier_login(me.cashier_id or 0)
     judged = [_judge(till, sale, cashier) for sale in body.sales]
     items = [each.item for each in judged if each.item is not None]
-    outcomes = iter(await services.pos.purchase_batch(till.ctx, items) if items else [])
+    recorded = await services.pos.purchase_batch(till.ctx, items) if items else []
+    # a sale's receipt is its key's: taken meanwhile means the same sale was being recorded by another upload at
+    # that moment (a second tab, a retry racing the first), whose answer is stored now: sent once more, it replays
+    racing = [index for index, outcome in enumerate(recorded) if _receipt_taken(outcome)]
+    if racing:
+        again = await services.pos.purchase_batch(till.ctx, [items[index] for index in racing])
+        for index, replayed in zip(racing, again, strict=True):
+            recorded[index] = replayed
+    outcomes = iter(recorded)
     results = []
     for each in judged:
-        outcome: CommandResult[Any] | errors.DomainError = each.refused or next(outcomes)
-        results.append(_answer(till, each.sale, outcome))
+        results.append(_answer(till, each.sale, each.refused or next(outcomes)))
     counts = {kind: sum(1 for r in results if r["outcome"] == kind) for kind in ("recorded", "replayed", "refused")}
     return JSONResponse({"results": results, **counts})
 
@@ -145,6 +152,10 @@ def _judge(till: Till, sale: OfflineSale, cashier: str) -> _Judged:
     intent = {"customer": purchase.customer, "amount": amount, "at": sale.occurred_at.isoformat(), "by": cashier}
     request_hash = fingerprint("web terminal offline sale", json.dumps(intent, sort_keys=True).encode())
     return _Judged(sale, item=BatchItem(sale.key, request_hash, purchase))
+
+
+def _receipt_taken(outcome: CommandResult[Any] | errors.DomainError) -> bool:
+    return isinstance(outcome, errors.Conflict) and outcome.field == "receipt"
 
 
 def _answer(till: Till, sale: OfflineSale, outcome: CommandResult[Any] | errors.DomainError) -> dict[str, Any]:
