@@ -66,6 +66,9 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/terminal/gift-cards/sold/{key}"): CASHIER,
     ("POST", "/terminal/gift-cards/balance"): CASHIER,
     ("POST", "/terminal/pay-by-gift-card"): CASHIER,
+    ("GET", "/terminal/manifest.webmanifest"): EVERYONE,  # the installable terminal: nothing of any network
+    ("GET", "/terminal/sw.js"): EVERYONE,
+    ("POST", "/terminal/offline-sales"): CASHIER,
     ("GET", "/console"): CONSOLE,
     ("GET", "/console/outlets"): CONSOLE,
     ("POST", "/console/outlets"): ADMINISTRATOR,
