@@ -115,6 +115,9 @@ class Client:
     def refund(self, purchase_id: str, body: m.Refund, *, idempotency_key: str | None = None) -> m.RefundAnswer:
         return self.call(r.REFUND, body, path={"purchase_id": purchase_id}, idempotency_key=idempotency_key)
 
+    def refund_batch(self, body: m.RefundBatch) -> m.RefundBatchAnswer:
+        return self.call(r.REFUND_BATCH, body)
+
     def start_visit(self, body: m.Visit, *, idempotency_key: str | None = None) -> m.VisitChanged:
         return self.call(r.START_VISIT, body, idempotency_key=idempotency_key)
 

@@ -43,6 +43,8 @@ PURCHASE = _write("/v1/purchases", m.PurchaseAnswer, m.Purchase)
 # Each purchase in a batch carries its own key; the batch itself is answered item by item and is safe to resend.
 BATCH = Route("POST", "/v1/purchases/batch", m.BatchAnswer, m.Batch, safe=True)
 REFUND = _write("/v1/purchases/{purchase_id}/refunds", m.RefundAnswer, m.Refund)
+# Each refund in a batch carries its own key, like a batch's purchases: the batch is safe to resend.
+REFUND_BATCH = Route("POST", "/v1/refunds/batch", m.RefundBatchAnswer, m.RefundBatch, safe=True)
 START_VISIT = _write("/v1/visits", m.VisitChanged, m.Visit)
 END_VISIT = _write("/v1/visits/{visit_id}/end", m.VisitChanged)
 VISIT = _get("/v1/visits/{visit_id}", m.VisitAnswer)
