@@ -148,6 +148,18 @@ class GiftCardSale:
 
 
 @model
+class CardIssue:
+    number: str
+    member: str | None = None  # an identifier of the member the card goes to; none: a new anonymous card
+    card_type: str | None = None
+
+
+@model
+class CardReplacement:
+    new_number: str
+
+
+@model
 class DeviceUse:
     """What a device asks for: authorize and charge take the same body."""
 
@@ -332,6 +344,24 @@ class RefundBatchAnswer:
     committed: int
     replayed: int
     refused: int
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class CardIssued:
+    number: str
+    state: str
+    type: str
+    member_id: int
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class CardChanged:
+    number: str
+    state: str
+    member_id: int
+    replaced_by: Card | None = None
     extra: Json = field(default_factory=dict)
 
 
