@@ -120,9 +120,12 @@ def test_a_partly_failed_upload_keeps_only_the_refused_items_with_their_reason(d
         till.client = online
         report = till.upload()
         assert (report.recorded, report.waiting) == (2, 0)
-        assert [(item.kind, (item.problem or {}).get("field")) for item in report.refused] == [
-            ("purchase", "customer"),
-            ("refund", "purchase_key"),
+        assert [
+            (item.kind, (item.problem or {}).get("field"), (item.problem or {}).get("status"))
+            for item in report.refused
+        ] == [
+            ("purchase", "customer", 404),
+            ("refund", "purchase_key", 404),
         ]
         assert [item.idempotency_key for item in till.refused()] == [item.idempotency_key for item in report.refused]
         assert till.pending() == []
