@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from coalition.adapters.storage import tables as t
 from coalition.adapters.storage.audit_store import ConnectionAuditTrail
 from coalition.application.audit import AuditEntry
+from coalition.application.message_delivery import MessageMember, NetworkContext
 from coalition.application.message_templates import Key, MemberView
 from coalition.domain.message_templates import MessageTemplate
 from coalition.domain.messages import MARKETING_KINDS, Channel, MessageKind, Recipient, Unsubscribe
+from coalition.domain.outbox import Status
 
 
 class SqlMessageStore:
@@ -159,3 +161,63 @@ class SqlMessageStore:
         async with self.engine.connect() as connection:
             rows = (await connection.execute(query)).all()
         return frozenset((MessageKind(row.kind), Channel(row.channel)) for row in rows)
+
+    # --- delivery (application/message_delivery.py)
+
+    async def message_member(self, network_id: int, member_id: int) -> MessageMember | None:
+        """The member's consents, contacts, opt-outs, name and balance, on one connection (None: not theirs)."""
+        m, b, o = t.members, t.member_balances, t.message_opt_outs
+        balance = select(func.coalesce(func.sum(b.c.balance), 0)).where(b.c.member_id == m.c.id).scalar_subquery()
+        query = select(
+            m.c.name,
+            m.c.consent_data_processing,
+            m.c.consent_newsletters,
+            m.c.email,
+            m.c.phone,
+            balance.label("points"),
+        ).where(m.c.id == member_id, m.c.network_id == network_id)
+        async with self.engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+            if row is None:
+                return None
+            outs = (
+                await connection.execute(
+                    select(o.c.kind, o.c.channel).where(o.c.network_id == network_id, o.c.member_id == member_id)
+                )
+            ).all()
+        recipient = Recipient(
+            consent_data_processing=bool(row.consent_data_processing),
+            consent_newsletters=bool(row.consent_newsletters),
+            email=row.email,
+            phone=row.phone,
+            opted_out=frozenset((MessageKind(out.kind), Channel(out.channel)) for out in outs),
+        )
+        return MessageMember(recipient, row.name, int(row.points))
+
+    async def sent_on_channel(self, member_id: int, channel: Channel, since: datetime) -> list[datetime]:
+        q = t.outbox_messages
+        query = select(q.c.delivered_at).where(
+            q.c.target == str(member_id),
+            q.c.channel == channel.value,
+            q.c.status == Status.DELIVERED.value,
+            q.c.delivered_at >= since,
+        )
+        async with self.engine.connect() as connection:
+            return [t.as_utc(value) for value in (await connection.execute(query)).scalars()]
+
+    async def network_context(self, network_id: int) -> NetworkContext:
+        """Its name, its first outlet's zone (as the scheduler reads it) and its first partner's mail language."""
+        n, o, p = t.networks, t.outlets, t.partners
+        zone = select(o.c.timezone).where(o.c.network_id == n.c.id).order_by(o.c.id).limit(1).scalar_subquery()
+        language = select(p.c.mail_language).where(p.c.network_id == n.c.id).order_by(p.c.id).limit(1)
+        query = select(n.c.name, language.scalar_subquery(), func.coalesce(zone, "UTC")).where(n.c.id == network_id)
+        async with self.engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        if row is None:
+            return NetworkContext("", "UTC", "en")
+        return NetworkContext(str(row[0]), str(row[2]), str(row[1] or "en"))
+
+    async def outlet_name(self, outlet_id: int) -> str | None:
+        async with self.engine.connect() as connection:
+            name = await connection.scalar(select(t.outlets.c.name).where(t.outlets.c.id == outlet_id))
+        return None if name is None else str(name)

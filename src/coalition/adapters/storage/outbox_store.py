@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from coalition.adapters.storage import tables as t
 from coalition.adapters.storage.audit_store import CoreAuditTrail
 from coalition.adapters.storage.driver import Db
+from coalition.adapters.storage.message_settings_store import CoreMessageWrites, DriverMessageWrites
 from coalition.application.outbox import AttemptRecord, ClaimedMessage, OutboxEntry
 from coalition.application.webhooks import Delivery, Subscription
 from coalition.domain.outbox import AfterAttempt, Channel, Status
@@ -69,7 +70,7 @@ def _by_kind(rows: Iterable[tuple[int, str]]) -> dict[str, tuple[int, ...]]:
     return {kind: tuple(ids) for kind, ids in by_kind.items()}
 
 
-class DriverOutboxWrites:
+class DriverOutboxWrites(DriverMessageWrites):
     """`OutboxWriter` for the POS units of work: a statement more, in their transaction, only when called."""
 
     db: Db
@@ -85,7 +86,7 @@ class DriverOutboxWrites:
         return _by_kind((int(row["id"]), str(row["event_kinds"])) for row in rows)
 
 
-class CoreOutboxWrites:
+class CoreOutboxWrites(CoreMessageWrites):
     connection: AsyncConnection
 
     async def enqueue_outbox(self, entries: Sequence[OutboxEntry], now: datetime) -> None:
@@ -443,6 +444,19 @@ class SqlOutboxStore:
                 update(messages)
                 .where(messages.c.id.in_(message_ids), messages.c.leased_by == worker)
                 .values(lease_until=None, leased_by=None)
+            )
+
+    async def defer(self, message_id: int, worker: str, until: datetime, reason: str) -> None:
+        messages = t.outbox_messages
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                update(messages)
+                .where(
+                    messages.c.id == message_id,
+                    messages.c.leased_by == worker,
+                    messages.c.status == Status.PENDING.value,
+                )
+                .values(next_attempt_at=until, last_error=reason[:500], lease_until=None, leased_by=None)
             )
 
     async def skip(self, message_id: int, worker: str, reason: str, now: datetime) -> None:
