@@ -41,7 +41,7 @@ async def _turned_on(services: Services, **changes):
 
 
 async def test_a_network_that_turned_nothing_on_queues_nothing(messaging) -> None:
-    services, _, inbox, sms = messaging
+    services, _, _, _ = messaging
     network = await make_network(services)
     assert not await services.pos.listens(network.ref.id, "purchase.recorded")
     async with client(services) as http:
