@@ -76,9 +76,18 @@ class CustomerMessages:
         found = await self._cache.get_or_load(network_id, load)
         return found or MessageSettings.default(network_id, self.defaults)
 
-    async def set(self, network: NetworkRef, changes: Mapping[str, Any]) -> MessageSettings:
-        """Change the fields given (audited `message_settings.set`); a concurrent change is a 409."""
-        current = await self.store.message_settings(network.id) or MessageSettings.default(network.id, self.defaults)
+    async def current(self, network_id: int) -> MessageSettings:
+        """As stored now (not cached): what the administrator reads."""
+        return await self.store.message_settings(network_id) or MessageSettings.default(network_id, self.defaults)
+
+    async def set(
+        self, network: NetworkRef, changes: Mapping[str, Any], expected_version: int | None = None
+    ) -> MessageSettings:
+        """Change the fields given (audited `message_settings.set`); a concurrent change (or another version than
+        `expected_version`, when given) is a 409."""
+        current = await self.current(network.id)
+        if expected_version is not None and expected_version != current.version:
+            raise Conflict(CHANGED_CONCURRENTLY, field="version")
         new = changed(current, changes, self.clock.now())
         audited = entry(
             network.id,
