@@ -36,7 +36,7 @@ async def messaging(settings: Settings, smtp: tuple[Inbox, int], tmp_path: Path)
 
 async def _turned_on(services: Services, **changes):
     network = await make_network(services)
-    await services.customer_messages.set(network.ref, {"enabled": ALL_ON} | changes)
+    await services.customer_messages.set(network.ref.id, {"enabled": ALL_ON} | changes)
     return network
 
 

@@ -180,7 +180,7 @@ def set_settings(
             changes["balance_threshold"] = None if threshold.strip().lower() == "off" else _number(threshold)
         if expiring_days is not None:
             changes["expiring_days_before"] = expiring_days
-        return await services.customer_messages.set(ref, changes, current.version)
+        return await services.customer_messages.set(ref.id, changes, current.version)
 
     _print_settings(run(settings_for(database_url), work))
 

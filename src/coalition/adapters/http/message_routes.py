@@ -128,4 +128,4 @@ async def show_settings(svc: Svc, admin: NetworkAdmin) -> SettingsAnswer:
 )
 async def set_settings(body: SettingsBody, svc: Svc, admin: NetworkAdmin) -> SettingsAnswer:
     changes = {name: getattr(body, name) for name in body.model_fields_set if name != "version"}
-    return settings_answer(await svc.customer_messages.set(admin, changes, body.version))
+    return settings_answer(await svc.customer_messages.set(admin.id, changes, body.version))
