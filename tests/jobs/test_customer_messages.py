@@ -126,10 +126,19 @@ async def test_a_purchase_at_22_10_in_moscow_is_thanked_once_at_09_00(messaging)
     clock.moment = START.replace(day=8, hour=6, minute=0)
     assert await rounds(services) == 1
     assert await rounds(services) == 0
-    assert len(inbox.messages) == 1
+    [mail] = inbox.messages
+    assert (
+        mail.get_content()
+        .replace("\r\n", "\n")
+        .startswith(
+            "Thank you, Anna! You earned 30 points at Shop till. Your balance is 30 points.\n\nTo stop these messages: "
+            "http://testserver/unsubscribe/"
+        )
+    )
     assert await rows(services, "SELECT status, attempts FROM outbox_messages") == [
         {"status": "delivered", "attempts": 1}
     ]
+    assert len(await rows(services, "SELECT id FROM outbox_attempts")) == 1  # the deferral counted no attempt
 
 
 async def test_the_cap_defers_the_second_message_of_the_day(messaging) -> None:
