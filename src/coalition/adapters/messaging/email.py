@@ -13,11 +13,15 @@ import smtplib
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.text import MIMEText
+from email.policy import compat32
 
 from coalition.adapters.mail.smtp import TIMEOUT_S, SmtpMailer
 from coalition.application.messages import DeliveryOutcome, OutgoingMessage
 
+_UNFOLDED = compat32.clone(max_line_length=None)  # a long List-Unsubscribe stays on its line (no leading space)
 KEEP_CONNECTIONS = 16  # also the sends at once: smtplib blocks, so each runs in a thread of the gateway's own
 IDLE_S = 20.0
 
@@ -52,7 +56,7 @@ class EmailGateway:
     def _connect(self) -> smtplib.SMTP:
         return smtplib.SMTP(self.mailer.host, self.mailer.port, timeout=TIMEOUT_S)
 
-    def _send(self, email: EmailMessage) -> None:
+    def _send(self, email: Message) -> None:
         client = self._take()
         try:
             if client is None:
@@ -71,16 +75,19 @@ class EmailGateway:
             raise
         self._keep(client)
 
-    def email(self, message: OutgoingMessage) -> EmailMessage:
-        email = EmailMessage()
+    def email(self, message: OutgoingMessage) -> Message:
+        """The e-mail, built with the compat32 classes: the default policy's header objects cost ~2.5 ms of CPU a
+        message, more than all the rest of its delivery together."""
+        email = MIMEText(message.body, "plain", "utf-8", policy=_UNFOLDED)
         email["From"] = self.mailer.sender
         email["To"] = message.to
-        email["Subject"] = message.subject
+        email["Subject"] = (
+            Header(message.subject, "utf-8").encode() if not message.subject.isascii() else message.subject
+        )
         email["Message-ID"] = message_id(message, self.domain)
         email["Content-Language"] = message.language
         if message.unsubscribe_url:
             email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
-        email.set_content(message.body)
         return email
 
     async def send(self, message: OutgoingMessage) -> DeliveryOutcome:
