@@ -148,6 +148,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/console/messages/templates"): ADMINISTRATOR,  # issue 16: customer messages
     ("GET", "/console/messages/templates/{kind}/{channel}/{language}"): ADMINISTRATOR,
     ("POST", "/console/messages/templates/{kind}/{channel}/{language}"): ADMINISTRATOR,
+    ("GET", "/console/messages/settings"): ADMINISTRATOR,
+    ("POST", "/console/messages/settings"): ADMINISTRATOR,
     ("GET", "/unsubscribe/{token}"): EVERYONE,  # the signed token is the permission (a forged one: 404)
     ("POST", "/unsubscribe/{token}"): EVERYONE,
     ("GET", "/me"): MEMBER,
