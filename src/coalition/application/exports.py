@@ -215,6 +215,10 @@ class ExportsUnitOfWork(Protocol):
         """The postings of the scope's transactions recorded in [start, end), by recorded time then id."""
         ...
 
+    async def count_postings(self, scope: ExportScope, start: datetime, end: datetime) -> int:
+        """How many rows `postings` will give (the CLI's progress bar)."""
+        ...
+
     def balances(
         self, scope: ExportScope, as_of: datetime, currency: str, chunk: int
     ) -> AsyncIterator[list[BalanceRow]]:
@@ -247,6 +251,13 @@ class ExportsService:
 
         name = f"transactions-{period.first_day.isoformat()}-{period.last_day.isoformat()}"
         return Table(name, TRANSACTION_COLUMNS, chunks())
+
+    async def transaction_rows(self, scope: ExportScope, period: Period) -> int:
+        """How many rows the transactions export of the scope and period has (one a posting)."""
+        zone = await self.zone(scope)
+        start, end = local_midnight(period.first_day, zone), local_midnight(period.end_day, zone)
+        async with self.unit_of_work() as uow:
+            return await uow.count_postings(scope, start, end)
 
     async def balances(self, scope: ExportScope, day: date) -> Table:
         """Every member's points and wallet at the end of `day` (the scope's zone): the sums of the postings of the

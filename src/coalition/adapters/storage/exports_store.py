@@ -87,6 +87,13 @@ class SqlExportsUnitOfWork:
             )
         return where
 
+    async def count_postings(self, scope: ExportScope, start: datetime, end: datetime) -> int:
+        lt, p = t.ledger_transactions, t.postings
+        query = (
+            select(func.count()).select_from(lt.join(p, p.c.tx_id == lt.c.id)).where(*self._scoped(scope, start, end))
+        )
+        return int(await self.connection.scalar(query) or 0)
+
     async def postings(
         self, scope: ExportScope, start: datetime, end: datetime, chunk: int
     ) -> AsyncIterator[list[PostingRow]]:
