@@ -40,8 +40,11 @@ def csv_lines(rows: Iterable[Sequence[object]], delimiter: str = ",") -> str:
     # readers take for a row's end: a row with one is quoted whole.
     quoted = csv.writer(buffer, lineterminator="\n", delimiter=delimiter, quoting=csv.QUOTE_ALL)
     for row in rows:
-        cells = [neutralised_cell(cell) for cell in row]
-        (quoted if any(isinstance(cell, str) and "\r" in cell for cell in cells) else minimal).writerow(cells)
+        cells = [neutralised_cell(cell) if cell.__class__ is str else cell for cell in row]
+        if any(cell.__class__ is str and "\r" in cell for cell in cells):
+            quoted.writerow(cells)
+        else:
+            minimal.writerow(cells)
     return buffer.getvalue()
 
 

@@ -167,28 +167,36 @@ def unit_of(asset: str) -> str:
     return name if kind == "money" else "points"
 
 
-def posting_cells(row: PostingRow) -> list[Cell]:
-    member = row.owner_id if row.owner_kind == "member" else None
-    return [
-        row.tx_id,
-        row.posting_id,
-        row.recorded_at.isoformat(),
-        row.occurred_at.isoformat(),
-        row.kind,
-        row.partner_id,
-        row.partner,
-        row.outlet_id,
-        row.outlet,
-        row.cashier,
-        member,
-        row.owner_kind,
-        row.owner_id,
-        row.purpose,
-        unit_of(row.asset),
-        row.amount,
-        row.reverses_tx_id,
-        row.memo,
-    ]
+def posting_cells(rows: Sequence[PostingRow]) -> list[list[Cell]]:
+    """The rows' cells (a transaction's moments written once for all its postings)."""
+    cells: list[list[Cell]] = []
+    last: tuple[int, str, str] = (0, "", "")
+    for row in rows:
+        if last[0] != row.tx_id:
+            last = (row.tx_id, row.recorded_at.isoformat(), row.occurred_at.isoformat())
+        cells.append(
+            [
+                row.tx_id,
+                row.posting_id,
+                last[1],
+                last[2],
+                row.kind,
+                row.partner_id,
+                row.partner,
+                row.outlet_id,
+                row.outlet,
+                row.cashier,
+                row.owner_id if row.owner_kind == "member" else None,
+                row.owner_kind,
+                row.owner_id,
+                row.purpose,
+                unit_of(row.asset),
+                row.amount,
+                row.reverses_tx_id,
+                row.memo,
+            ]
+        )
+    return cells
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +255,7 @@ class ExportsService:
         async def chunks() -> AsyncIterator[Sequence[Sequence[Cell]]]:
             async with self.unit_of_work() as uow:
                 async for rows in uow.postings(scope, start, end, self.chunk):
-                    yield [posting_cells(row) for row in rows]
+                    yield posting_cells(rows)
 
         name = f"transactions-{period.first_day.isoformat()}-{period.last_day.isoformat()}"
         return Table(name, TRANSACTION_COLUMNS, chunks())

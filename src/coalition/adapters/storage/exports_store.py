@@ -100,49 +100,84 @@ class SqlExportsUnitOfWork:
         lt, p, a, o, pa = t.ledger_transactions, t.postings, t.accounts, t.outlets, t.partners
         after: tuple[datetime, int] | None = None
         while True:
-            page = select(lt.c.id).where(*self._scoped(scope, start, end))
+            # the chunk's transactions: the index's range on (network_id, recorded_at), after the last one read
+            page = (
+                select(
+                    lt.c.id,
+                    lt.c.recorded_at,
+                    lt.c.occurred_at,
+                    lt.c.kind,
+                    o.c.partner_id,
+                    pa.c.name,
+                    lt.c.outlet_id,
+                    o.c.name,
+                    lt.c.cashier_login,
+                    lt.c.reverses_tx_id,
+                    lt.c.memo,
+                )
+                .select_from(lt.outerjoin(o, o.c.id == lt.c.outlet_id).outerjoin(pa, pa.c.id == o.c.partner_id))
+                .where(*self._scoped(scope, start, end))
+            )
             if after is not None:
                 moment, last_id = after
                 page = page.where(
                     lt.c.recorded_at >= moment,
                     or_(lt.c.recorded_at > moment, and_(lt.c.recorded_at == moment, lt.c.id > last_id)),
                 )
-            ids = page.order_by(lt.c.recorded_at, lt.c.id).limit(chunk).scalar_subquery()
-            query = (
-                select(
-                    lt.c.id.label("tx_id"),
-                    p.c.id.label("posting_id"),
-                    lt.c.recorded_at,
-                    lt.c.occurred_at,
-                    lt.c.kind,
-                    o.c.partner_id,
-                    pa.c.name.label("partner"),
-                    lt.c.outlet_id,
-                    o.c.name.label("outlet"),
-                    lt.c.cashier_login,
-                    lt.c.reverses_tx_id,
-                    lt.c.memo,
-                    a.c.owner_kind,
-                    a.c.owner_id,
-                    a.c.purpose,
-                    p.c.asset,
-                    p.c.amount,
-                )
-                .select_from(
-                    lt.join(p, p.c.tx_id == lt.c.id)
-                    .join(a, a.c.id == p.c.account_id)
-                    .outerjoin(o, o.c.id == lt.c.outlet_id)
-                    .outerjoin(pa, pa.c.id == o.c.partner_id)
-                )
-                .where(lt.c.id.in_(ids))
-                .order_by(lt.c.recorded_at, lt.c.id, p.c.id)
-            )
-            rows = [_posting(row) for row in await self.connection.execute(query)]
-            if not rows:
+            transactions = (await self.connection.execute(page.order_by(lt.c.recorded_at, lt.c.id).limit(chunk))).all()
+            if not transactions:
                 return
+            # then their postings, by the index on tx_id (an explicit list: the planner cannot mistake its size)
+            ids = [int(row[0]) for row in transactions]
+            postings: dict[int, list[Any]] = {tx_id: [] for tx_id in ids}
+            query = (
+                select(p.c.tx_id, p.c.id, a.c.owner_kind, a.c.owner_id, a.c.purpose, p.c.asset, p.c.amount)
+                .select_from(p.join(a, a.c.id == p.c.account_id))
+                .where(p.c.tx_id.in_(ids))
+                .order_by(p.c.tx_id, p.c.id)
+            )
+            for posting in await self.connection.execute(query):
+                postings[int(posting[0])].append(posting)
+            rows = []
+            for (
+                tx_id,
+                recorded,
+                occurred,
+                kind,
+                partner_id,
+                partner,
+                outlet_id,
+                outlet,
+                cashier,
+                reverses,
+                memo,
+            ) in transactions:
+                recorded_at, occurred_at = as_utc(recorded), as_utc(occurred)
+                for _, posting_id, owner_kind, owner_id, purpose, asset, amount in postings[int(tx_id)]:
+                    rows.append(
+                        PostingRow(
+                            int(tx_id),
+                            int(posting_id),
+                            recorded_at,
+                            occurred_at,
+                            kind,
+                            partner_id,
+                            partner,
+                            outlet_id,
+                            outlet,
+                            cashier,
+                            reverses,
+                            memo,
+                            owner_kind,
+                            int(owner_id),
+                            purpose,
+                            asset,
+                            int(amount),
+                        )
+                    )
             yield rows
-            last = rows[-1]
-            after = (last.recorded_at, last.tx_id)
+            last = transactions[-1]
+            after = (as_utc(last[1]), int(last[0]))
 
     async def balances(
         self, scope: ExportScope, as_of: datetime, currency: str, chunk: int
@@ -187,28 +222,6 @@ class SqlExportsUnitOfWork:
                 int(row.owner_id): (int(row.points), int(row.wallet)) for row in await self.connection.execute(sums)
             }
             yield [BalanceRow(int(row.id), row.name, *found.get(int(row.id), (0, 0))) for row in members]
-
-
-def _posting(row: Any) -> PostingRow:
-    return PostingRow(
-        tx_id=int(row.tx_id),
-        posting_id=int(row.posting_id),
-        recorded_at=as_utc(row.recorded_at),
-        occurred_at=as_utc(row.occurred_at),
-        kind=row.kind,
-        partner_id=row.partner_id,
-        partner=row.partner,
-        outlet_id=row.outlet_id,
-        outlet=row.outlet,
-        cashier=row.cashier_login,
-        reverses_tx_id=row.reverses_tx_id,
-        memo=row.memo,
-        owner_kind=row.owner_kind,
-        owner_id=int(row.owner_id),
-        purpose=row.purpose,
-        asset=row.asset,
-        amount=int(row.amount),
-    )
 
 
 class SqlExportsStore:
