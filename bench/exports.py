@@ -43,7 +43,7 @@ def export(url: str, out: Path, checkpoint: int) -> dict[str, float]:
         try:
             ref = await services.admin.network("park")
             day = DAY_START.date()
-            figures: dict[str, float] = {"start_rss": rss_mib()[0]}
+            figures: dict[str, float] = {"start_rss": rss_mib()[0], "start_peak": rss_mib()[1]}
             started = time.perf_counter()
             # the outlets' days (Moscow, UTC+3) that hold the UTC day loaded
             period = Period(day, day + timedelta(days=1))
@@ -58,7 +58,7 @@ def export(url: str, out: Path, checkpoint: int) -> dict[str, float]:
                             transactions, last_tx = transactions + 1, row[0]
                     rows += len(chunk)
                     if "rss_at_checkpoint" not in figures and transactions >= checkpoint:
-                        figures["rss_at_checkpoint"], _ = rss_mib()
+                        figures["rss_at_checkpoint"], figures["peak_at_checkpoint"] = rss_mib()
                         figures["seconds_at_checkpoint"] = time.perf_counter() - started
                     yield chunk
 
@@ -103,13 +103,15 @@ def main() -> int:
         f"{len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}, PostgreSQL on the same machine.\n"
         f"Command: `.venv/bin/python -m bench.exports` ({args.purchases:,} purchase transactions of one day loaded as "
         f"bench/settlement.py does; exported to CSV as `coalition export transactions` does).\n\n"
-        f"| | transactions | rows (postings) | seconds | RSS (MiB) |\n|---|---:|---:|---:|---:|\n"
-        f"| before the export | 0 | 0 | 0 | {f['start_rss']:.0f} |\n"
+        f"| | transactions | rows (postings) | seconds | RSS (MiB) | peak RSS so far (MiB) |\n"
+        f"|---|---:|---:|---:|---:|---:|\n"
+        f"| before the export | 0 | 0 | 0 | {f['start_rss']:.0f} | {f['start_peak']:.0f} |\n"
         f"| after {args.checkpoint:,} transactions | ≥ {args.checkpoint:,} | | {f['seconds_at_checkpoint']:.1f} | "
-        f"{f['rss_at_checkpoint']:.0f} |\n"
-        f"| at the end | {f['transactions']:,.0f} | {f['rows']:,.0f} | {f['seconds']:.1f} | {f['rss_at_end']:.0f} |\n\n"
+        f"{f['rss_at_checkpoint']:.0f} | {f['peak_at_checkpoint']:.0f} |\n"
+        f"| at the end | {f['transactions']:,.0f} | {f['rows']:,.0f} | {f['seconds']:.1f} | {f['rss_at_end']:.0f} | "
+        f"{f['peak_rss']:.0f} |\n\n"
         f"The file: {f['bytes'] / 2**20:,.0f} MiB, {f['transactions'] / f['seconds']:,.0f} transactions/s "
-        f"({f['rows'] / f['seconds']:,.0f} rows/s). Peak RSS of the whole run {f['peak_rss']:.0f} MiB; from "
+        f"({f['rows'] / f['seconds']:,.0f} rows/s). From "
         f"{args.checkpoint:,} transactions to the end RSS moved by {growth:+.0f} MiB: memory does not grow with the "
         f"export. The host's load average was {load_before:.1f} before and {load_after:.1f} after (other work "
         f"shares its cores): the time is this host's under that load, the memory is the point."
