@@ -245,6 +245,8 @@ async def test_bad_parameters_are_refused_naming_the_field(services: Services) -
         await refused("transactions", 422, "from", **{"from": "10.03.2026"})
         await refused("transactions", 422, "to", **{"from": "2026-03-10", "to": "2026-03-09"})
         await refused("transactions", 422, "to", **{"from": "2025-01-01", "to": "2026-03-10"})
+        await refused("transactions", 422, "from", **{"from": "9999-12-31"})  # no midnight after it to end at
+        await refused("balances", 422, "to", to="9999-12-31")
         await refused("transactions", 422, "format", **{"from": "2026-03-10", "format": "pdf"})
         await refused("transactions", 422, "delimiter", **{"from": "2026-03-10", "delimiter": "tab"})
         await refused("transactions", 422, "encoding", **{"from": "2026-03-10", "encoding": "koi8-r"})
