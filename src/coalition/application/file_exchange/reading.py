@@ -31,6 +31,7 @@ from coalition.application.file_exchange.table import (
     RawTable,
     RowError,
 )
+from coalition.domain.input_text import CONTROL_CHARACTER_MESSAGE, has_control_character
 
 ENCODINGS = ("utf-8", "cp1251", "cp1252", "cp866")
 DELIMITERS = (",", ";", "\t")
@@ -163,7 +164,7 @@ def _read_csv(data: bytes, limits: FileLimits, encoding: str | None, delimiter: 
         header_cells = next(records, None)
         if header_cells is None:
             raise FileRefused([RowError(1, "", "the file is empty: the first row names the columns")])
-        header = tuple(cell.strip() for cell in header_cells[1])
+        header = tuple(_header_text(cell) for cell in header_cells[1])
         rows: list[RawRow] = []
         errors: list[RowError] = []
         for number, cells in records:
@@ -190,10 +191,20 @@ def _records(reader: Any, limits: FileLimits) -> Iterator[tuple[int, list[str]]]
         yield row, cells
 
 
-def _cell_problems(row: int, column: str, cell: str, limits: FileLimits) -> list[RowError]:
+def _header_text(cell: str) -> str:
+    """A column's name as the header spells it, trimmed; control characters and excess length dropped (it is
+    only compared with the known names, and quoted in errors)."""
+    return "".join(c for c in cell.strip() if not has_control_character(c))[:64]
+
+
+def _cell_problems(
+    row: int, column: str, cell: str, limits: FileLimits, *, text_formulas: bool = True
+) -> list[RowError]:
     if len(cell) > limits.max_cell_chars:
         return [RowError(row, column, f"the cell has {len(cell)} characters; at most {limits.max_cell_chars}")]
-    if looks_like_formula(cell):
+    if has_control_character(cell, multiline=True):
+        return [RowError(row, column, CONTROL_CHARACTER_MESSAGE)]
+    if text_formulas and looks_like_formula(cell):
         return [RowError(row, column, "the cell holds a formula; files carry values only")]
     return []
 
@@ -248,7 +259,7 @@ def _read_xlsx(data: bytes, limits: FileLimits) -> RawTable:
                 raise FileRefused([RowError(number, "", f"a row has at most {limits.max_columns} cells")])
             cells = cells[: limits.max_columns]
             if header is None:
-                header = tuple(xlsx_text(getattr(c, "value", None)).strip() for c in cells)
+                header = tuple(_header_text(xlsx_text(getattr(c, "value", None))) for c in cells)
                 while header and not header[-1]:
                     header = header[:-1]
                 continue
