@@ -49,6 +49,8 @@ class Settings:
     message_cap_per_day: int = 3  # per member and channel, in any rolling 24 hours
     # how long delivered, failed and skipped outbox messages (and their attempts) are kept: the daily outbox_cleanup
     outbox_retention_days: int = 30
+    # the largest file an import takes (CSV or XLSX, docs/files.md): the API's upload cap is the same number
+    import_max_bytes: int = 20 * 1024 * 1024
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -69,6 +71,7 @@ class Settings:
             webhooks_allow_private=os.environ.get("COALITION_WEBHOOKS_ALLOW_PRIVATE", "") == "1",
             **_messages_from_env(),
             outbox_retention_days=_positive_int("COALITION_OUTBOX_RETENTION_DAYS", 30),
+            import_max_bytes=_positive_int("COALITION_IMPORT_MAX_BYTES", 20 * 1024 * 1024),
         )
 
 

@@ -46,12 +46,15 @@ from coalition.application.device_points import DevicePointsCharges
 from coalition.application.device_status import DeviceStatus
 from coalition.application.devices import DeviceUseService
 from coalition.application.devices_admin import DeviceAdmin
+from coalition.application.file_exchange.table import FileLimits
 from coalition.application.gift_card_admin import GiftCardAdmin
 from coalition.application.gift_card_reports import GiftCardReports
 from coalition.application.gifts import GiftService
 from coalition.application.keys import KeyService
 from coalition.application.limits import LimitsService
+from coalition.application.member_export import MemberExport
 from coalition.application.member_gift_cards import MemberGiftCards
+from coalition.application.member_import import MemberImport
 from coalition.application.member_lookups import MemberLookups
 from coalition.application.member_page import MemberPage
 from coalition.application.message_templates import MessageTemplates
@@ -145,6 +148,8 @@ class Services:
         with_address = [r for r in await self.daily_reports.recipients(network_id) if r.address]
         return [str(min(with_address, key=lambda r: r.partner_id).address)] if with_address else []
     message_templates: MessageTemplates  # issue 16: customer messages' texts (docs/messages.md)
+    member_import: MemberImport  # issue 17: members from a CSV or XLSX file (docs/files.md)
+    member_export: MemberExport  # issue 17: members as the same file
     unsubscribes: Unsubscribes  # issue 16: the signed unsubscribe links of customer messages
 
     async def close(self) -> None:
@@ -261,4 +266,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         mailer=mailer,
         message_templates=MessageTemplates(message_store, clock),
         unsubscribes=Unsubscribes(message_store, clock, settings.public_url, settings.message_secret),
+        member_import=MemberImport(store.unit_of_work, clock, FileLimits(max_bytes=settings.import_max_bytes)),
+        member_export=MemberExport(store.unit_of_work),
     )

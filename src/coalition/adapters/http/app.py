@@ -19,6 +19,7 @@ from coalition.adapters.http import (
     device_charge_routes,
     device_offline_routes,
     device_status_routes,
+    file_routes,
     gift_card_routes,
     key_routes,
     message_routes,
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(device_status_routes.device_router)
     app.include_router(device_offline_routes.router)
     app.include_router(webhook_routes.router)
+    app.include_router(file_routes.router)
     web_pages.install(app)  # /terminal, /console, /me and /static
     app.add_middleware(BodyLimits)  # inside the rate limits: a refused body is never read
     app.add_middleware(RateLimitMiddleware)  # 429 before anything else runs (pure ASGI, in memory)
