@@ -69,6 +69,7 @@ from coalition.application.rate_limits import parse_rate
 from coalition.application.registration import Registration
 from coalition.application.reports import ReportsService
 from coalition.application.rules import RulesService
+from coalition.application.sales_import import SalesImport
 from coalition.application.scheduled_jobs import MAIL_OFF, job_functions
 from coalition.application.scheduler import Scheduler
 from coalition.application.settlement import Mailer, SettlementService
@@ -147,9 +148,11 @@ class Services:
         """Whom to tell of a paused webhook without a contact of its own: the network's first partner's address."""
         with_address = [r for r in await self.daily_reports.recipients(network_id) if r.address]
         return [str(min(with_address, key=lambda r: r.partner_id).address)] if with_address else []
+
     message_templates: MessageTemplates  # issue 16: customer messages' texts (docs/messages.md)
     member_import: MemberImport  # issue 17: members from a CSV or XLSX file (docs/files.md)
     member_export: MemberExport  # issue 17: members as the same file
+    sales_import: SalesImport  # issue 17: purchases and refunds made elsewhere, from a file (docs/files.md)
     unsubscribes: Unsubscribes  # issue 16: the signed unsubscribe links of customer messages
 
     async def close(self) -> None:
@@ -268,4 +271,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         unsubscribes=Unsubscribes(message_store, clock, settings.public_url, settings.message_secret),
         member_import=MemberImport(store.unit_of_work, clock, FileLimits(max_bytes=settings.import_max_bytes)),
         member_export=MemberExport(store.unit_of_work),
+        sales_import=SalesImport(store.unit_of_work, pos, clock, FileLimits(max_bytes=settings.import_max_bytes)),
     )
