@@ -28,6 +28,7 @@ from coalition.adapters.http import (
     pos_routes,
     problems,
     rules_routes,
+    sales_file_routes,
     schedule_routes,
     settlement_routes,
     wallet_routes,
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(device_offline_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(file_routes.router)
+    app.include_router(sales_file_routes.router)
     web_pages.install(app)  # /terminal, /console, /me and /static
     app.add_middleware(BodyLimits)  # inside the rate limits: a refused body is never read
     app.add_middleware(RateLimitMiddleware)  # 429 before anything else runs (pure ASGI, in memory)
