@@ -21,6 +21,7 @@ from coalition.adapters.cli.backup import register as register_backup
 from coalition.adapters.cli.common import DatabaseOption, console, errors, network_of, run, settings_for
 from coalition.adapters.cli.device_sim import device_app
 from coalition.adapters.cli.devices import devices_app
+from coalition.adapters.cli.exports import export_app
 from coalition.adapters.cli.gift_cards import gift_cards_app
 from coalition.adapters.cli.limits import limits_app
 from coalition.adapters.cli.messages import messages_app
@@ -45,6 +46,7 @@ from coalition.wiring import Services
 app = typer.Typer(help="Coalition: a loyalty server for one shop or a coalition of businesses.", no_args_is_help=True)
 network_app = typer.Typer(help="Networks, partners, outlets, terminals and cashiers.", no_args_is_help=True)
 app.add_typer(network_app, name="network")
+app.add_typer(export_app, name="export")
 
 
 @app.command("migrate")

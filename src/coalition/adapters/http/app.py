@@ -19,6 +19,7 @@ from coalition.adapters.http import (
     device_charge_routes,
     device_offline_routes,
     device_status_routes,
+    export_routes,
     file_routes,
     gift_card_routes,
     key_routes,
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(rules_routes.router)
     app.include_router(settlement_routes.router)
     app.include_router(audit_routes.router)
+    app.include_router(export_routes.router)
     app.include_router(schedule_routes.router)
     app.include_router(message_routes.router)
     app.include_router(wallet_routes.router)
