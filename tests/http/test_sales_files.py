@@ -45,11 +45,11 @@ async def _import(services: Services, network_id: int, text: str, kind: SalesKin
 async def test_purchases_are_priced_recorded_once_and_refunded_from_a_later_file(services: Services) -> None:
     async with client(services) as http:
         network_id, shop, _ = await _setup(services, http)
-        net_key = (await services.admin.network("shop"))
+        net_key = await services.admin.network("shop")
         text = (
             HEADER
             + f"R-1,{_when(5)},{shop},5001,1000.00,0\n"
-            + f"R-2,{_when(4)},{shop},+7 999 000-00-01,\"2 000,00\",\n"
+            + f'R-2,{_when(4)},{shop},+7 999 000-00-01,"2 000,00",\n'
             + f"R-3,{_when(3)},{shop},5002,1500.00,0\n"
         )
         result = await _import(services, network_id, text)

@@ -28,6 +28,8 @@ from coalition.adapters.cli.messages import messages_app
 from coalition.adapters.cli.mqtt import mqtt_command
 from coalition.adapters.cli.permissions import permissions_app
 from coalition.adapters.cli.rules import rules_app
+from coalition.adapters.cli.sales_files import register as register_sales_files
+from coalition.adapters.cli.sales_files import sync_command
 from coalition.adapters.cli.schedules import schedules_app
 from coalition.adapters.cli.settle import settle_app
 from coalition.adapters.cli.verify import verify_command
@@ -47,6 +49,11 @@ app = typer.Typer(help="Coalition: a loyalty server for one shop or a coalition 
 network_app = typer.Typer(help="Networks, partners, outlets, terminals and cashiers.", no_args_is_help=True)
 app.add_typer(network_app, name="network")
 app.add_typer(export_app, name="export")
+# `coalition import …` (docs/files.md): purchases and refunds here; the members file joins it from cli/files.py
+import_app = typer.Typer(help="Import files (docs/files.md): purchases, refunds.", no_args_is_help=True)
+register_sales_files(import_app)
+app.add_typer(import_app, name="import")
+app.command("sync")(sync_command)
 
 
 @app.command("migrate")
