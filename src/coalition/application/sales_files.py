@@ -106,6 +106,7 @@ class SaleRow:
     terminal_id: int
     amount: str
     cashier: str | None
+    amount_minor: int = 0  # the amount as checked
     customer: str = ""  # purchases
     member_id: int = 0  # purchases: the member the customer identifies (lanes are split by it)
     redeem_points: int = 0

@@ -20,10 +20,11 @@ has a core for each). A member's rows stay in one lane, in the file's order.
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
-from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -151,6 +152,18 @@ class SalesImport:
             if first["errors"] and options.partial:
                 rejects = rejects_file(self._table(data, options), first["errors"])
             return SalesImportResult.from_json(first, rejects)
+        with _collector_spaced_out():
+            return await self._run(network_id, kind, data, options, digest, progress)
+
+    async def _run(
+        self,
+        network_id: int,
+        kind: SalesKind,
+        data: bytes,
+        options: SalesImportOptions,
+        digest: str,
+        progress: Progress | None,
+    ) -> SalesImportResult:
         table = self._table(data, options)
         async with self.unit_of_work() as uow:
             pc = await uow.program_of(network_id)
@@ -231,7 +244,8 @@ class SalesImport:
                 problems.append(
                     RowError(row.number, "terminal", f"this network has no active terminal {row.terminal_id}")
                 )
-            problems += _cell_checks(row, kind, pc, self.till.occurred_at_window, now)
+            cell_problems, row = _cell_checks(row, kind, pc, self.till.occurred_at_window, now)
+            problems += cell_problems
             if problems:
                 errors.extend(problems)
             else:
@@ -253,7 +267,6 @@ class SalesImport:
         progress: Progress | None,
     ) -> list[RowError]:
         errors: list[RowError] = []
-        currency = pc.program.currency
         lanes: list[list[SaleRow]] = [[] for _ in range(LANES)]
         for row in rows:
             lanes[row.member_id % LANES].append(row)
@@ -269,7 +282,7 @@ class SalesImport:
                     status = _status(outcome)
                     if status is RowStatus.RECORDED and isinstance(outcome, CommandResult):
                         tally.recorded += 1
-                        tally.amount_minor += parse_amount_minor(row.amount, currency)
+                        tally.amount_minor += row.amount_minor
                         tally.earned += int(outcome.body.get("points_earned") or 0)
                         tally.redeemed += int(outcome.body.get("points_redeemed") or 0)
                     elif status is RowStatus.ALREADY_RECORDED:
@@ -280,6 +293,8 @@ class SalesImport:
                 if progress is not None:
                     progress(tally.done, len(rows))
 
+        if progress is not None:
+            progress(0, len(rows))  # every row checked: recording starts
         await asyncio.gather(*(lane(each) for each in lanes if each))
         return errors
 
@@ -314,9 +329,23 @@ class SalesImport:
         return errors
 
 
+@contextmanager
+def _collector_spaced_out() -> Iterator[None]:
+    """The cycle collector runs rarely while a file's rows are read, checked and kept until they are recorded (as a
+    batch does, application/purchases/batch.py): a young-generation run every 700 allocations would walk the
+    file's hundred thousand rows again and again. Spaced out, not switched off; the thresholds come back after."""
+    before = gc.get_threshold()
+    if before[0]:
+        gc.set_threshold(max(before[0], 200_000), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def _cell_checks(
     row: SaleRow, kind: SalesKind, pc: ProgramContext, window: OccurredAtWindow, now: datetime
-) -> list[RowError]:
+) -> tuple[list[RowError], SaleRow]:
     """What the till's command would refuse in the row's own cells, found before anything is written."""
     problems: list[RowError] = []
     try:
@@ -325,23 +354,34 @@ def _cell_checks(
         problems.append(RowError(row.number, "occurred_at", error.detail))
     try:
         if kind is SalesKind.PURCHASES:
-            parse_basket(pc.program, row.amount, (), pc.limits)
-            lookup_candidates(row.customer)
+            check_minor, _ = parse_basket(pc.program, row.amount, (), pc.limits)
         else:
-            parse_amount_minor(row.amount, pc.program.currency)
+            check_minor = parse_amount_minor(row.amount, pc.program.currency)
     except DomainError as error:
         problems.append(RowError(row.number, _COLUMN_OF_FIELD.get(error.field or "", "amount"), error.detail))
-    return problems
+        return problems, row
+    return problems, replace(row, amount_minor=check_minor)
 
 
 async def _with_members(
     uow: SalesFilesUnitOfWork, network_id: int, rows: list[SaleRow], errors: list[RowError]
 ) -> list[SaleRow]:
     """The rows whose customer is a member of the network, each with the member's id."""
-    candidates = {row.customer: lookup_candidates(row.customer) for row in rows}
+    candidates: dict[str, tuple[str, ...]] = {}
+    unreadable: dict[str, str] = {}
+    for row in rows:
+        if row.customer not in candidates:
+            try:
+                candidates[row.customer] = lookup_candidates(row.customer)
+            except DomainError as error:
+                candidates[row.customer] = ()
+                unreadable[row.customer] = error.detail
     owners = await uow.identifier_owners(network_id, sorted({v for values in candidates.values() for v in values}))
     found: list[SaleRow] = []
     for row in rows:
+        if row.customer in unreadable:
+            errors.append(RowError(row.number, "customer", unreadable[row.customer]))
+            continue
         member_id = next((owners[v] for v in candidates[row.customer] if v in owners), None)
         if member_id is None:
             errors.append(
