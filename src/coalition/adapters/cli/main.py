@@ -21,6 +21,7 @@ from coalition.adapters.cli.backup import register as register_backup
 from coalition.adapters.cli.common import DatabaseOption, console, errors, network_of, run, settings_for
 from coalition.adapters.cli.device_sim import device_app
 from coalition.adapters.cli.devices import devices_app
+from coalition.adapters.cli.files import export_app, import_app
 from coalition.adapters.cli.gift_cards import gift_cards_app
 from coalition.adapters.cli.limits import limits_app
 from coalition.adapters.cli.messages import messages_app
@@ -459,6 +460,8 @@ app.command("worker")(worker)
 app.add_typer(schedules_app, name="schedules")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(messages_app, name="messages")
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
 
 
 if __name__ == "__main__":
