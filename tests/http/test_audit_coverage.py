@@ -44,6 +44,7 @@ class Does:
     action: str
     body: Callable[[Ids], Any] = lambda ids: {}
     path_ids: Callable[[Ids], Ids] = lambda ids: {}  # path parameters of this request beside (over) the shared ids
+    files: Callable[[Ids], Any] | None = None  # a multipart upload: the files, `body` then being its form fields
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,9 @@ API: dict[tuple[str, str], Does | Reads] = {
     ),
     ("PUT", "/v1/admin/cashiers/{cashier_id}/active"): Does("cashier.block", lambda ids: {"active": False}),
     ("PATCH", "/v1/admin/members/{identifier}"): Does("member.labels", lambda ids: {"tier": "gold"}),
+    ("POST", "/v1/admin/imports/members"): Does(
+        "members.import", files=lambda ids: {"file": ("members.csv", b"card_number,points_balance\nAUDIT-1,5\n")}
+    ),
     ("POST", "/v1/admin/coupons"): Does(
         "coupons.create", lambda ids: {"campaign": "audit", "codes": ["AUDIT-1"], "valid_until": "2100-01-01T00:00Z"}
     ),
@@ -308,6 +312,9 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
         "a hypothetical purchase through the rules; nothing is written", lambda ids: {"amount": "100.00"}
     ),
     ("POST", "/console/rules/publish"): Does("rules.publish"),
+    ("POST", "/console/imports/members"): Does(
+        "members.import", files=lambda ids: {"file": ("members.csv", b"card_number,points_balance\nAUDIT-2,7\n")}
+    ),
     ("POST", "/console/reports/send"): Does("job.daily_reports", lambda ids: {"partner": ids["partner_id"]}),
     ("POST", "/console/reports/address"): Does(
         "partner.email", lambda ids: {"partner": ids["partner_id"], "email": "r@console.example"}
@@ -453,7 +460,11 @@ async def test_every_admin_route_and_console_action_leaves_its_entry(mailing: Se
             count = await _audit_count(services)
             body = expected.body(ids)
             where = path.format(**(ids | expected.path_ids(ids)))
-            response = await http.request(method, where, json=body, headers=auth(key))
+            if expected.files is not None:
+                files = expected.files(ids)
+                response = await http.request(method, where, data=body, files=files, headers=auth(key))
+            else:
+                response = await http.request(method, where, json=body, headers=auth(key))
             assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
             kind = "operator" if key == "operator-secret" else "admin_key"
             if (expected.action, kind, None) not in await _newest(services, count):
@@ -484,7 +495,8 @@ async def test_every_admin_route_and_console_action_leaves_its_entry(mailing: Se
                     await _failed_message(services)
                     ids = await _ids(services)
                 where = path.format(**(ids | expected.path_ids(ids)))
-                response = await console.post(where, data=expected.body(ids) | {"csrf_token": token})
+                files = expected.files(ids) if expected.files is not None else None
+                response = await console.post(where, data=expected.body(ids) | {"csrf_token": token}, files=files)
                 who = ("console_user", "administrator")
             assert response.status_code < 400, f"{method} {path}: {response.status_code} {response.text[:2000]}"
             if (expected.action, *who) not in await _newest(services, count):

@@ -146,6 +146,10 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/console/messages/templates"): ADMINISTRATOR,  # issue 16: customer messages
     ("GET", "/console/messages/templates/{kind}/{channel}/{language}"): ADMINISTRATOR,
     ("POST", "/console/messages/templates/{kind}/{channel}/{language}"): ADMINISTRATOR,
+    ("GET", "/console/files"): ADMINISTRATOR,  # issue 17: members files (docs/files.md)
+    ("POST", "/console/imports/members"): ADMINISTRATOR,
+    ("GET", "/console/exports/members.csv"): ADMINISTRATOR,
+    ("GET", "/console/exports/members.xlsx"): ADMINISTRATOR,
     ("GET", "/unsubscribe/{token}"): EVERYONE,  # the signed token is the permission (a forged one: 404)
     ("POST", "/unsubscribe/{token}"): EVERYONE,
     ("GET", "/me"): MEMBER,

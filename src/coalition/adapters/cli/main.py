@@ -22,6 +22,7 @@ from coalition.adapters.cli.common import DatabaseOption, console, errors, netwo
 from coalition.adapters.cli.device_sim import device_app
 from coalition.adapters.cli.devices import devices_app
 from coalition.adapters.cli.exports import export_app
+from coalition.adapters.cli.files import export_members, import_app
 from coalition.adapters.cli.gift_cards import gift_cards_app
 from coalition.adapters.cli.limits import limits_app
 from coalition.adapters.cli.messages import messages_app
@@ -48,10 +49,9 @@ from coalition.wiring import Services
 app = typer.Typer(help="Coalition: a loyalty server for one shop or a coalition of businesses.", no_args_is_help=True)
 network_app = typer.Typer(help="Networks, partners, outlets, terminals and cashiers.", no_args_is_help=True)
 app.add_typer(network_app, name="network")
-app.add_typer(export_app, name="export")
-# `coalition import …` (docs/files.md): purchases and refunds here; the members file joins it from cli/files.py
-import_app = typer.Typer(help="Import files (docs/files.md): purchases, refunds.", no_args_is_help=True)
-register_sales_files(import_app)
+app.add_typer(export_app, name="export")  # transactions, balances, statements, reports (cli/exports.py)
+export_app.command("members")(export_members)  # the members file (cli/files.py)
+register_sales_files(import_app)  # `coalition import purchases|refunds` beside `import members` (docs/files.md)
 app.add_typer(import_app, name="import")
 app.command("sync")(sync_command)
 

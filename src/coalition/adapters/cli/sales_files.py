@@ -140,6 +140,7 @@ def import_refunds(
 
 
 def register(import_app: typer.Typer) -> None:
+    import_app.info.help = "Import files (docs/files.md): members, purchases, refunds."
     import_app.command("purchases")(import_purchases)
     import_app.command("refunds")(import_refunds)
 

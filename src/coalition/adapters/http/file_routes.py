@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, Svc
@@ -85,7 +86,7 @@ def import_answer(result: ImportResult) -> dict[str, Any]:
     return answer
 
 
-async def read_upload(upload: UploadFile, max_bytes: int) -> bytes:
+async def read_upload(upload: StarletteUpload, max_bytes: int) -> bytes:
     """The uploaded file, read up to one byte above the limit (the service refuses it with a 413)."""
     data = bytearray()
     while len(data) <= max_bytes:
