@@ -88,6 +88,7 @@ BAD_CASES: list[tuple[str, bytes, dict[str, str], int, str, str]] = [
     ("duplicate card", b"card_number\n55\n56\n5 5\n", {}, 4, "card_number", "same key as row 2"),
     ("another network", b"card_number,network\n1,999999\n", {}, 2, "network", "for network 999999"),
     ("no consent", b"card_number,name\n1,Anna\n", {}, 2, "consent_data_processing", "consent"),
+    ("wrong delimiter", b"card_number;name\n1;Anna\n", {"delimiter": "comma"}, 1, "card_number;name", "unknown"),
     (
         "wrong encoding",
         "card_number,name\n1,Anna\n2,Пётр\n".encode("cp1251"),

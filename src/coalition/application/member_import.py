@@ -234,6 +234,7 @@ async def _checked(uow: MemberFilesUnitOfWork, network_id: int, table: RawTable)
             members.append(member)
     cards = await uow.card_owners(network_id, [m.card_number for m in members])
     taken = await uow.identifier_owners(network_id, [v for m in members for v in (m.card_number, m.phone) if v])
+    cells_of = {row.number: row.cells for row in typed.rows}
     new: list[MemberRow] = []
     unchanged = 0
     phones: dict[str, int] = {}
@@ -251,7 +252,7 @@ async def _checked(uow: MemberFilesUnitOfWork, network_id: int, table: RawTable)
             phones.setdefault(member.phone, member.number)
         if problems:
             errors.extend(problems)
-            rejected[member.number] = next(r.cells for r in typed.rows if r.number == member.number)
+            rejected[member.number] = cells_of[member.number]
         elif owner is not None:
             unchanged += 1
         else:
