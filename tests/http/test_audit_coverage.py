@@ -64,12 +64,12 @@ def _ago(seconds: int) -> str:
 
 
 def _sales_file(ids: Ids, receipt: str, rest: str) -> bytes:
-    return f"receipt,occurred_at,terminal,customer,amount\n{receipt},{_ago(60)},{ids['terminal_id']},{rest}\n".encode()
+    return f"receipt,occurred_at,terminal,customer,amount\n{receipt},{_ago(60)},{ids['till_id']},{rest}\n".encode()
 
 
 def _refunds_file(ids: Ids, receipt: str, rest: str) -> bytes:
     header = "receipt,occurred_at,terminal,original_receipt,amount"
-    return f"{header}\n{receipt},{_ago(30)},{ids['terminal_id']},{rest}\n".encode()
+    return f"{header}\n{receipt},{_ago(30)},{ids['till_id']},{rest}\n".encode()
 
 
 RULES = {"rules": [{"code": "welcome", "effects": [{"discount": {"percent": "5"}}]}]}
@@ -416,6 +416,10 @@ async def _ids(services: Services) -> Ids:
             "outlet_id": await first("SELECT MIN(id) FROM outlets"),
             "cashier_id": await first("SELECT id FROM cashiers WHERE login = 'anna'"),
             "terminal_id": await first("SELECT id FROM terminals WHERE key_prefix <> 'web' ORDER BY id DESC LIMIT 1"),
+            "till_id": await first(
+                "SELECT MIN(t.id) FROM terminals t LEFT JOIN devices d ON d.terminal_id = t.id "
+                "WHERE t.active AND t.key_prefix <> 'web' AND d.id IS NULL"
+            ),  # files' sales
             "user_id": await first("SELECT id FROM console_users WHERE login = 'cafe-owner'"),
             "member_id": await first("SELECT member_id FROM cards WHERE number = '10000001'"),
             "card": "10000001",
