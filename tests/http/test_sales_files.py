@@ -45,7 +45,6 @@ async def _import(services: Services, network_id: int, text: str, kind: SalesKin
 async def test_purchases_are_priced_recorded_once_and_refunded_from_a_later_file(services: Services) -> None:
     async with client(services) as http:
         network_id, shop, _ = await _setup(services, http)
-        net_key = await services.admin.network("shop")
         text = (
             HEADER
             + f"R-1,{_when(5)},{shop},5001,1000.00,0\n"
@@ -69,7 +68,6 @@ async def test_purchases_are_priced_recorded_once_and_refunded_from_a_later_file
         assert await ledger_balance(services, "5001") == 30
         assert (await _import(services, network_id, refunds + "\n", SalesKind.REFUNDS)).already_recorded == 1
         assert await ledger_balance(services, "5001") == 30
-        del net_key
 
 
 async def test_a_bad_row_refuses_the_whole_file_and_partial_takes_the_rest(services: Services) -> None:
@@ -149,3 +147,20 @@ async def test_the_admin_api_imports_purchases_and_refuses_bad_files(services: S
         assert refunded.status_code == 200, refunded.text
         assert refunded.json()["points_clawed_back"] == 30
         assert await balance_of(http, net.shop_key, "5001") == 0
+
+
+async def test_an_xlsx_purchases_file_and_a_formula_refused(services: Services) -> None:
+    from coalition.application.file_exchange.writing import xlsx_bytes
+
+    async with client(services) as http:
+        network_id, shop, _ = await _setup(services, http)
+        header = ["receipt", "occurred_at", "terminal", "customer", "amount"]
+        data = xlsx_bytes(header, [["X-1", _when(), shop, "5002", "300.00"]])
+        result = await services.sales_import.run(
+            network_id, SalesKind.PURCHASES, data, SalesImportOptions("purchases.xlsx")
+        )
+        assert (result.file_format.value, result.recorded, result.points_earned) == ("xlsx", 1, 9)
+        formula = (HEADER + f"X-2,{_when()},{shop},5002,=1000*2,0\n").encode()
+        with pytest.raises(FileRefused) as refused:
+            await services.sales_import.run(network_id, SalesKind.PURCHASES, formula, SalesImportOptions("f.csv"))
+        assert [(e.row, e.column) for e in refused.value.errors] == [(2, "amount")]
