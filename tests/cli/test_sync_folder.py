@@ -5,6 +5,7 @@ once, with balances equal to the same file imported once without a kill."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -14,14 +15,16 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import anyio
 import pytest
 from sqlalchemy import text
 
 from coalition.adapters.storage.verify import verify
-from coalition.adapters.sync_folder import SyncFolder, sync_once
+from coalition.adapters.sync_folder import SyncFolder, sync_once, watch
 from coalition.application.member_import import ImportOptions
 from coalition.application.sales_files import SalesKind
 from coalition.application.sales_import import SalesImportOptions
+from coalition.domain.errors import DomainError
 from coalition.wiring import Services
 from tests.support import make_network
 
@@ -114,6 +117,12 @@ async def test_the_folder_imports_exports_and_moves_what_it_processed(services: 
     assert await sync_once(services, folder, lines.append) == 1
     assert json.loads((outbox / "purchases-1.csv.result.json").read_text())["result"]["replayed"] is True
     assert await _purchase_count(services, net.ref.id) == (6, 6)
+    # one process per inbox: a second watcher is refused while the first holds the lock
+    with (inbox / ".sync.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(DomainError):
+            await watch(services, folder, lines.append, 1.0, True, anyio.sleep)
+    assert await watch(services, folder, lines.append, 1.0, True, anyio.sleep) == 0
 
 
 async def test_a_sync_killed_mid_file_records_every_purchase_once(

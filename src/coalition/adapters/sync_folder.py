@@ -12,7 +12,8 @@ Layout (DIR is --inbox, OUT is --outbox):
     OUT/<name>.rejects.<ext>   partial mode: the rejected rows
     OUT/<stem>.csv|xlsx        an export's file
 
-Names starting with `.` or `~`, and other names, are left alone: write a file under another name (or elsewhere on
+One `coalition sync` watches an inbox at a time (a lock on `DIR/.sync.lock`). Names starting with `.` or `~`, and
+other names, are left alone: write a file under another name (or elsewhere on
 the same disk) and rename it into the inbox when complete. On start the files left in processing/ by a stopped
 process are imported again first: the import is idempotent by the file's digest and by each row's key, so a
 restart mid-file records nothing twice. Results are written to a temporary name and renamed.
@@ -20,6 +21,7 @@ restart mid-file records nothing twice. Results are written to a temporary name 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -207,9 +209,19 @@ async def watch(
     once: bool,
     sleep: Callable[[float], Awaitable[None]],
 ) -> int:
-    """Resume what processing/ holds, then poll the inbox every `interval` seconds (or one round with `once`)."""
-    processed = await sync_once(services, folder, log, resume=True)
-    while not once:
-        await sleep(interval)
-        processed += await sync_once(services, folder, log)
-    return processed
+    """Resume what processing/ holds, then poll the inbox every `interval` seconds (or one round with `once`).
+
+    One process watches an inbox: it holds an exclusive lock on `DIR/.sync.lock` while it runs (the kernel lets
+    go of it when the process ends, even killed), and a second process is refused instead of resuming the first's
+    files under it."""
+    folder.prepare()
+    with (folder.inbox / ".sync.lock").open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DomainError("another coalition sync is watching this inbox", field="inbox") from None
+        processed = await sync_once(services, folder, log, resume=True)
+        while not once:
+            await sleep(interval)
+            processed += await sync_once(services, folder, log)
+        return processed
