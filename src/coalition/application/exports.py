@@ -102,12 +102,23 @@ class ExportScope:
     member_id: int | None = None
 
 
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+
+
+def check_day(day: date | None, field: str) -> None:
+    """A day an export can start or end on (a year past 9998 has no next midnight to end at)."""
+    if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InvalidInput("a day between 1970-01-01 and 9998-12-31", field=field)
+
+
 @dataclass(frozen=True, slots=True)
 class Period:
     first_day: date
     last_day: date  # included
 
     def __post_init__(self) -> None:
+        check_day(self.first_day, "from")
+        check_day(self.last_day, "to")
         if self.last_day < self.first_day:
             raise InvalidInput("the period's last day comes before its first", field="to")
         if (self.last_day - self.first_day).days + 1 > MAX_EXPORT_DAYS:

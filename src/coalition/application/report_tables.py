@@ -22,6 +22,7 @@ from coalition.application.exports import (
     Period,
     Table,
     cell,
+    check_day,
     record_cells,
     record_columns,
     table_of,
@@ -229,6 +230,8 @@ class ExportRequest:
 async def export_table(tables: ReportTables, request: ExportRequest) -> Table:
     """The table asked for, its parameters and scope checked before any row is read (each refusal names its field)."""
     what, scope = request.what, request.scope
+    check_day(request.first_day, "from")
+    check_day(request.last_day, "to")
     if what not in EXPORTS:
         raise InvalidInput(f"nothing to export called '{what}'; choose one of {', '.join(EXPORTS)}", field="what")
     if what == "statement":
