@@ -295,7 +295,14 @@ class SalesImport:
 
         if progress is not None:
             progress(0, len(rows))  # every row checked: recording starts
-        await asyncio.gather(*(lane(each) for each in lanes if each))
+        tasks = [asyncio.ensure_future(lane(each)) for each in lanes if each]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:  # one lane failed (a broken invariant, the database gone): stop the other one too
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         return errors
 
     async def _refunds(
