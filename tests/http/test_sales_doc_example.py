@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from coalition.adapters.cli.sales_files import summary
 from coalition.application.sales_files import SalesKind
 from coalition.application.sales_import import SalesImportOptions
 from coalition.wiring import Services
@@ -41,11 +42,14 @@ async def test_the_purchases_and_refunds_example_of_docs_files(services: Service
     till = (await services.pos.authenticate(net.shop_key)).terminal_id
     day = _moved(purchases, till).encode()
     result = await services.sales_import.run(net.ref.id, SalesKind.PURCHASES, day, SalesImportOptions("day.csv"))
+    page = PAGE.read_text(encoding="utf-8")
+    assert "\n".join(summary(result)) in page  # what the CLI prints, as the page quotes it
     assert (result.rows_read, result.recorded, result.already_recorded, result.rejected) == (3, 3, 0, 0)
     assert (result.amount_minor, result.points_earned, result.points_redeemed) == (349_999, 103, 30)
     assert (await ledger_balance(services, "5001"), await ledger_balance(services, "5002")) == (59, 14)
     back = _moved(refunds, till).encode()
     refunded = await services.sales_import.run(net.ref.id, SalesKind.REFUNDS, back, SalesImportOptions("refunds.csv"))
+    assert "\n".join(summary(refunded)) in page
     assert (refunded.recorded, refunded.amount_minor) == (1, 100_000)
     assert (refunded.points_clawed_back, refunded.points_returned) == (29, 15)
     assert (await ledger_balance(services, "5001"), await ledger_balance(services, "5002")) == (45, 14)

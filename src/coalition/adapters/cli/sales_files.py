@@ -28,6 +28,19 @@ NetworkOption = Annotated[str, typer.Option("--network", help="the network's cod
 SHOWN_ERRORS = 50
 
 
+def summary(result: SalesImportResult) -> list[str]:
+    """What `coalition import purchases|refunds` prints of a result (docs/files.md quotes it)."""
+    money = format_minor(result.amount_minor, result.currency)
+    first = (
+        f"{result.filename}: {result.rows_read} rows; {result.recorded} recorded now ({money} {result.currency}), "
+        f"{result.already_recorded} recorded before, {result.rejected} rejected"
+        + (" (the same file was imported before: nothing written)" if result.replayed else "")
+    )
+    if result.kind is SalesKind.PURCHASES:
+        return [first, f"points earned {result.points_earned}, redeemed {result.points_redeemed}"]
+    return [first, f"points taken back {result.points_clawed_back}, given back {result.points_returned}"]
+
+
 def errors_table(found: list[RowError] | tuple[RowError, ...]) -> Table:
     table = Table("row", "column", "reason", title=f"{len(found)} error(s)")
     for error in found[:SHOWN_ERRORS]:
@@ -86,16 +99,8 @@ def _import_sales(
     if as_json:
         print(json.dumps(result.json() | {"rejects_file": str(rejects) if rejects else None}, ensure_ascii=False))
         return
-    money = format_minor(result.amount_minor, result.currency)
-    console.print(
-        f"{result.filename}: {result.rows_read} rows; {result.recorded} recorded now ({money} {result.currency}), "
-        f"{result.already_recorded} recorded before, {result.rejected} rejected"
-        + (" (the same file was imported before: nothing written)" if result.replayed else "")
-    )
-    if kind is SalesKind.PURCHASES:
-        console.print(f"points earned {result.points_earned}, redeemed {result.points_redeemed}")
-    else:
-        console.print(f"points taken back {result.points_clawed_back}, given back {result.points_returned}")
+    for line in summary(result):
+        console.print(line, highlight=False)
     if result.errors:
         errors.print(errors_table(result.errors))
         if rejects is not None and result.rejects is not None:
