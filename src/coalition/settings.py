@@ -52,6 +52,8 @@ class Settings:
     # a worker's claim on outbox messages: a killed worker's messages are taken over after this (at least 30 s, more
     # than one send's longest)
     outbox_lease_seconds: int = 60
+    # the largest file an import takes (CSV or XLSX, docs/files.md): the API's upload cap is the same number
+    import_max_bytes: int = 20 * 1024 * 1024
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -73,6 +75,7 @@ class Settings:
             **_messages_from_env(),
             outbox_retention_days=_positive_int("COALITION_OUTBOX_RETENTION_DAYS", 30),
             outbox_lease_seconds=_lease_seconds(),
+            import_max_bytes=_positive_int("COALITION_IMPORT_MAX_BYTES", 20 * 1024 * 1024),
         )
 
 

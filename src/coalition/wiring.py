@@ -51,12 +51,15 @@ from coalition.application.device_status import DeviceStatus
 from coalition.application.devices import DeviceUseService
 from coalition.application.devices_admin import DeviceAdmin
 from coalition.application.exports import ExportsService
+from coalition.application.file_exchange.table import FileLimits
 from coalition.application.gift_card_admin import GiftCardAdmin
 from coalition.application.gift_card_reports import GiftCardReports
 from coalition.application.gifts import GiftService
 from coalition.application.keys import KeyService
 from coalition.application.limits import LimitsService
+from coalition.application.member_export import MemberExport
 from coalition.application.member_gift_cards import MemberGiftCards
+from coalition.application.member_import import MemberImport
 from coalition.application.member_lookups import MemberLookups
 from coalition.application.member_page import MemberPage
 from coalition.application.message_delivery import MessageDeliverer
@@ -73,6 +76,7 @@ from coalition.application.registration import Registration
 from coalition.application.report_tables import ReportTables
 from coalition.application.reports import ReportsService
 from coalition.application.rules import RulesService
+from coalition.application.sales_import import SalesImport
 from coalition.application.scheduled_jobs import MAIL_OFF, job_functions
 from coalition.application.scheduler import Scheduler
 from coalition.application.settlement import Mailer, SettlementService
@@ -169,6 +173,9 @@ class Services:
         return [str(min(with_address, key=lambda r: r.partner_id).address)] if with_address else []
 
     message_templates: MessageTemplates  # issue 16: customer messages' texts (docs/messages.md)
+    member_import: MemberImport  # issue 17: members from a CSV or XLSX file (docs/files.md)
+    member_export: MemberExport  # issue 17: members as the same file
+    sales_import: SalesImport  # issue 17: purchases and refunds made elsewhere, from a file (docs/files.md)
     unsubscribes: Unsubscribes  # issue 16: the signed unsubscribe links of customer messages
     customer_messages: CustomerMessages  # issue 16: the networks' message settings, messages queued from events
     message_store: SqlMessageStore
@@ -297,4 +304,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         unsubscribes=Unsubscribes(message_store, clock, settings.public_url, settings.message_secret),
         customer_messages=customer_messages,
         message_store=message_store,
+        member_import=MemberImport(store.unit_of_work, clock, FileLimits(max_bytes=settings.import_max_bytes)),
+        member_export=MemberExport(store.unit_of_work),
+        sales_import=SalesImport(store.unit_of_work, pos, clock, FileLimits(max_bytes=settings.import_max_bytes)),
     )

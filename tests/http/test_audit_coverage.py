@@ -44,6 +44,7 @@ class Does:
     action: str
     body: Callable[[Ids], Any] = lambda ids: {}
     path_ids: Callable[[Ids], Ids] = lambda ids: {}  # path parameters of this request beside (over) the shared ids
+    files: Callable[[Ids], Any] | None = None  # a multipart upload: the files, `body` then being its form fields
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,15 @@ def _ahead(days: int) -> str:
 
 def _ago(seconds: int) -> str:
     return (datetime.now(UTC) - timedelta(seconds=seconds)).replace(microsecond=0).isoformat()
+
+
+def _sales_file(ids: Ids, receipt: str, rest: str) -> bytes:
+    return f"receipt,occurred_at,terminal,customer,amount\n{receipt},{_ago(60)},{ids['till_id']},{rest}\n".encode()
+
+
+def _refunds_file(ids: Ids, receipt: str, rest: str) -> bytes:
+    header = "receipt,occurred_at,terminal,original_receipt,amount"
+    return f"{header}\n{receipt},{_ago(30)},{ids['till_id']},{rest}\n".encode()
 
 
 RULES = {"rules": [{"code": "welcome", "effects": [{"discount": {"percent": "5"}}]}]}
@@ -100,6 +110,17 @@ API: dict[tuple[str, str], Does | Reads] = {
     ),
     ("PUT", "/v1/admin/cashiers/{cashier_id}/active"): Does("cashier.block", lambda ids: {"active": False}),
     ("PATCH", "/v1/admin/members/{identifier}"): Does("member.labels", lambda ids: {"tier": "gold"}),
+    ("POST", "/v1/admin/imports/members"): Does(
+        "members.import", files=lambda ids: {"file": ("members.csv", b"card_number,points_balance\nAUDIT-1,5\n")}
+    ),
+    ("POST", "/v1/admin/imports/purchases"): Does(
+        "purchases.import",
+        files=lambda ids: {"file": ("purchases.csv", _sales_file(ids, "AUDIT-P1", "10000001,100.00"))},
+    ),
+    ("POST", "/v1/admin/imports/refunds"): Does(
+        "refunds.import",
+        files=lambda ids: {"file": ("refunds.csv", _refunds_file(ids, "AUDIT-R1", "AUDIT-P1,100.00"))},
+    ),
     ("POST", "/v1/admin/coupons"): Does(
         "coupons.create", lambda ids: {"campaign": "audit", "codes": ["AUDIT-1"], "valid_until": "2100-01-01T00:00Z"}
     ),
@@ -322,6 +343,14 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
         "a hypothetical purchase through the rules; nothing is written", lambda ids: {"amount": "100.00"}
     ),
     ("POST", "/console/rules/publish"): Does("rules.publish"),
+    ("POST", "/console/imports/members"): Does(
+        "members.import", files=lambda ids: {"file": ("members.csv", b"card_number,points_balance\nAUDIT-2,7\n")}
+    ),
+    ("POST", "/console/imports/sales"): Does(
+        "purchases.import",
+        lambda ids: {"kind": "purchases"},
+        files=lambda ids: {"file": ("purchases.csv", _sales_file(ids, "AUDIT-P2", "10000001,50.00"))},
+    ),
     ("POST", "/console/reports/send"): Does("job.daily_reports", lambda ids: {"partner": ids["partner_id"]}),
     ("POST", "/console/reports/address"): Does(
         "partner.email", lambda ids: {"partner": ids["partner_id"], "email": "r@console.example"}
@@ -401,6 +430,10 @@ async def _ids(services: Services) -> Ids:
             "outlet_id": await first("SELECT MIN(id) FROM outlets"),
             "cashier_id": await first("SELECT id FROM cashiers WHERE login = 'anna'"),
             "terminal_id": await first("SELECT id FROM terminals WHERE key_prefix <> 'web' ORDER BY id DESC LIMIT 1"),
+            "till_id": await first(
+                "SELECT MIN(t.id) FROM terminals t LEFT JOIN devices d ON d.terminal_id = t.id "
+                "WHERE t.active AND t.key_prefix <> 'web' AND d.id IS NULL"
+            ),  # files' sales
             "user_id": await first("SELECT id FROM console_users WHERE login = 'cafe-owner'"),
             "member_id": await first("SELECT member_id FROM cards WHERE number = '10000001'"),
             "card": "10000001",
@@ -467,7 +500,11 @@ async def test_every_admin_route_and_console_action_leaves_its_entry(mailing: Se
             count = await _audit_count(services)
             body = expected.body(ids)
             where = path.format(**(ids | expected.path_ids(ids)))
-            response = await http.request(method, where, json=body, headers=auth(key))
+            if expected.files is not None:
+                files = expected.files(ids)
+                response = await http.request(method, where, data=body, files=files, headers=auth(key))
+            else:
+                response = await http.request(method, where, json=body, headers=auth(key))
             assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
             kind = "operator" if key == "operator-secret" else "admin_key"
             if (expected.action, kind, None) not in await _newest(services, count):
@@ -498,7 +535,8 @@ async def test_every_admin_route_and_console_action_leaves_its_entry(mailing: Se
                     await _failed_message(services)
                     ids = await _ids(services)
                 where = path.format(**(ids | expected.path_ids(ids)))
-                response = await console.post(where, data=expected.body(ids) | {"csrf_token": token})
+                files = expected.files(ids) if expected.files is not None else None
+                response = await console.post(where, data=expected.body(ids) | {"csrf_token": token}, files=files)
                 who = ("console_user", "administrator")
             assert response.status_code < 400, f"{method} {path}: {response.status_code} {response.text[:2000]}"
             if (expected.action, *who) not in await _newest(services, count):

@@ -151,6 +151,11 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/console/messages/templates/{kind}/{channel}/{language}"): ADMINISTRATOR,
     ("GET", "/console/messages/settings"): ADMINISTRATOR,
     ("POST", "/console/messages/settings"): ADMINISTRATOR,
+    ("GET", "/console/files"): ADMINISTRATOR,  # issue 17: members files (docs/files.md)
+    ("POST", "/console/imports/members"): ADMINISTRATOR,
+    ("POST", "/console/imports/sales"): ADMINISTRATOR,  # purchases and refunds files
+    ("GET", "/console/exports/members.csv"): ADMINISTRATOR,
+    ("GET", "/console/exports/members.xlsx"): ADMINISTRATOR,
     ("GET", "/unsubscribe/{token}"): EVERYONE,  # the signed token is the permission (a forged one: 404)
     ("POST", "/unsubscribe/{token}"): EVERYONE,
     ("GET", "/me"): MEMBER,

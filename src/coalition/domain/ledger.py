@@ -60,6 +60,7 @@ class TransactionKind(StrEnum):
     DEVICE_HOLD = "device_hold"  # a device holds wallet money (wallet −A, held +A)
     DEVICE_CHARGE = "device_charge"  # a hold captured: held −A, the device's partner PREPAID +C, wallet +(A − C)
     DEVICE_RELEASE = "device_release"  # a hold voided or expired: held −A, wallet +A
+    OPENING = "opening"  # a member's opening balance brought from another system by a file import (docs/files.md)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from coalition.adapters.http import (
     device_offline_routes,
     device_status_routes,
     export_routes,
+    file_routes,
     gift_card_routes,
     key_routes,
     message_routes,
@@ -29,6 +30,7 @@ from coalition.adapters.http import (
     problems,
     refund_batch_routes,
     rules_routes,
+    sales_file_routes,
     schedule_routes,
     settlement_routes,
     wallet_routes,
@@ -111,6 +113,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(rules_routes.router)
     app.include_router(settlement_routes.router)
     app.include_router(audit_routes.router)
+    # before export_routes: GET /v1/admin/exports/members is the members file's, not an {what} of the exports
+    app.include_router(file_routes.router)
+    app.include_router(sales_file_routes.router)
     app.include_router(export_routes.router)
     app.include_router(schedule_routes.router)
     app.include_router(message_routes.router)

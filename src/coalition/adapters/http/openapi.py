@@ -26,6 +26,15 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer", "minimum": 400, "maximum": 599},
         "detail": {"type": "string"},
         "field": {"type": "string", "description": "e.g. `items[0].quantity`, `Idempotency-Key`"},
+        "file_errors": {
+            "type": "array",
+            "description": "every error of a refused file (imports): its row, column and reason",
+            "items": {
+                "type": "object",
+                "required": ["row", "column", "reason"],
+                "properties": {"row": {"type": "integer"}, "column": {"type": "string"}, "reason": {"type": "string"}},
+            },
+        },
         "errors": {
             "type": "array",
             "description": "every invalid field, when the request failed validation",

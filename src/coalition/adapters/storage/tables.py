@@ -32,6 +32,7 @@ from coalition.adapters.storage.schema.console import (
 from coalition.adapters.storage.schema.device_holds import device_holds
 from coalition.adapters.storage.schema.device_offline import device_offline_uses, device_price_lists
 from coalition.adapters.storage.schema.devices import devices
+from coalition.adapters.storage.schema.file_imports import file_imports
 from coalition.adapters.storage.schema.gift_cards import gift_card_settings, gift_cards, member_gift_cards
 from coalition.adapters.storage.schema.ledger import (
     accounts,
@@ -102,6 +103,7 @@ __all__ = [
     "device_offline_uses",
     "device_price_lists",
     "devices",
+    "file_imports",
     "gift_card_settings",
     "gift_cards",
     "gift_type_partners",

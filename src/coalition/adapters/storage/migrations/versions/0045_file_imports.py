@@ -1,0 +1,43 @@
+"""File imports (issue 17): `file_imports`, one row per file taken into a network by the SHA-256 of its bytes,
+with the result it answered (the same file a second time changes nothing and answers the same).
+
+Revision ID: 0045
+Revises: 0043 (the head on main when the imports branch started; 0044 is the exports branch's, chained at merge)
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0045"
+down_revision = "0043"
+branch_labels = None
+depends_on = None
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_TS = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "file_imports",
+        sa.Column("id", _ID, primary_key=True, autoincrement=True),
+        sa.Column("network_id", _ID, nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("digest", sa.String(64), nullable=False),
+        sa.Column("filename", sa.String(255), nullable=False),
+        sa.Column("rows_read", sa.Integer(), nullable=False),
+        sa.Column("created", sa.Integer(), nullable=False),
+        sa.Column("unchanged", sa.Integer(), nullable=False),
+        sa.Column("rejected", sa.Integer(), nullable=False),
+        sa.Column("result", sa.Text(), nullable=False),
+        sa.Column("imported_at", _TS, nullable=False),
+        sa.ForeignKeyConstraint(["network_id"], ["networks.id"], name="fk_file_imports_network_id_networks"),
+        sa.PrimaryKeyConstraint("id", name="pk_file_imports"),
+        sa.UniqueConstraint("network_id", "kind", "digest", name="uq_file_imports_network_id_kind_digest"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("file_imports")

@@ -1,0 +1,161 @@
+"""The members file (docs/files.md): its columns, a row typed into a `MemberRow`, and a stored member written back
+as a row. The import (member_import.py) and the export (member_export.py) share these, so an export imports.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from coalition.application.file_exchange.columns import Column, TypedRow, boolean, iso_date, text_up_to, whole_number
+from coalition.application.file_exchange.table import RowError
+from coalition.application.pos_ports.member_files import ExportedMember
+from coalition.domain.errors import InvalidInput
+from coalition.domain.identifiers import IdentifierKind, normalize
+from coalition.domain.members import DEFAULT_CARD_TYPE, parse_label, parse_segments
+from coalition.domain.opening import MAX_OPENING_POINTS
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_SEGMENT_SEPARATORS = re.compile(r"[,;\s]+")
+
+
+def _domain(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A domain parser whose InvalidInput becomes the cell's ValueError (the column names the field)."""
+
+    def cell(text: str) -> Any:
+        try:
+            return parse(text)
+        except InvalidInput as error:
+            raise ValueError(error.detail) from None
+
+    return cell
+
+
+def _kind(text: str) -> str:
+    lowered = text.strip().lower()
+    if lowered not in ("personal", "anonymous"):
+        raise ValueError(f"expected personal or anonymous, not {text!r}")
+    return lowered
+
+
+def _email(text: str) -> str:
+    if len(text) > 254 or not _EMAIL.fullmatch(text):
+        raise ValueError(f"{text!r} is not an e-mail address")
+    return text
+
+
+def _birth_date(text: str) -> date:
+    day = iso_date(text)
+    if not date(1900, 1, 1) <= day <= date(2100, 1, 1):
+        raise ValueError(f"{day.isoformat()} is not a plausible birth date")
+    return day
+
+
+def _segments(text: str) -> tuple[str, ...]:
+    return parse_segments([part for part in _SEGMENT_SEPARATORS.split(text) if part])
+
+
+def _points(text: str) -> int:
+    points = whole_number(text)
+    if abs(points) > MAX_OPENING_POINTS:
+        raise ValueError(f"at most {MAX_OPENING_POINTS} points either way")
+    return points
+
+
+MEMBER_COLUMNS: tuple[Column, ...] = (
+    Column("card_number", _domain(lambda t: normalize(IdentifierKind.CARD, t)), True, None, "text, the key"),
+    Column("kind", _kind, False, None, "personal | anonymous (empty: personal when a profile field is given)"),
+    Column("name", text_up_to(200), False, None, "text, up to 200 characters"),
+    Column("phone", _domain(lambda t: normalize(IdentifierKind.PHONE, t)), False, None, "phone number"),
+    Column("email", _email, False, None, "e-mail address"),
+    Column("birth_date", _birth_date, False, None, "date, YYYY-MM-DD (or DD.MM.YYYY)"),
+    Column("consent_data_processing", boolean, False, False, "yes | no (1/0, true/false)"),
+    Column("consent_newsletters", boolean, False, False, "yes | no"),
+    Column("tier", _domain(lambda t: parse_label(t, field="tier")), False, "", "label"),
+    Column("segments", _segments, False, (), "labels separated by commas"),
+    Column("card_type", _domain(lambda t: parse_label(t, field="card_type")), False, DEFAULT_CARD_TYPE, "label"),
+    Column("points_balance", _points, False, 0, "whole number of points, the opening balance"),
+    Column("network", whole_number, False, None, "the network's id (optional: refused when it is another's)"),
+)
+EXPORT_COLUMNS = tuple(column.name for column in MEMBER_COLUMNS if column.name != "network")
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    number: int
+    card_number: str
+    kind: str
+    name: str | None
+    phone: str | None
+    email: str | None
+    birth_date: date | None
+    consent_data_processing: bool
+    consent_newsletters: bool
+    tier: str
+    segments: tuple[str, ...]
+    card_type: str
+    points_balance: int
+    network: int | None
+
+
+def member_key(values: dict[str, Any]) -> str | None:
+    card = values.get("card_number")
+    return str(card) if card else None
+
+
+def member_row(row: TypedRow) -> tuple[MemberRow | None, list[RowError]]:
+    """The typed row as a member, or the errors between its cells (a profile needs consent; anonymous has none)."""
+    v = row.values
+    has_profile = any(v[name] for name in ("name", "phone", "email", "birth_date"))
+    kind = v["kind"] or ("personal" if has_profile else "anonymous")
+    errors: list[RowError] = []
+    if kind == "anonymous" and has_profile:
+        errors.append(RowError(row.number, "kind", "an anonymous member has no name, phone, e-mail or birth date"))
+    if kind == "personal" and not v["consent_data_processing"]:
+        errors.append(
+            RowError(row.number, "consent_data_processing", "a personal member needs the consent to data processing")
+        )
+    if errors:
+        return None, errors
+    member = MemberRow(
+        number=row.number,
+        card_number=v["card_number"],
+        kind=kind,
+        name=v["name"],
+        phone=v["phone"],
+        email=v["email"],
+        birth_date=v["birth_date"],
+        consent_data_processing=bool(v["consent_data_processing"]),
+        consent_newsletters=bool(v["consent_newsletters"]),
+        tier=v["tier"],
+        segments=v["segments"],
+        card_type=v["card_type"],
+        points_balance=v["points_balance"],
+        network=v["network"],
+    )
+    return member, []
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def export_row(member: ExportedMember) -> list[object]:
+    """A stored member as the members file writes it (EXPORT_COLUMNS)."""
+    return [
+        member.card_number,
+        member.kind,
+        member.name or "",
+        member.phone or "",
+        member.email or "",
+        member.birth_date.isoformat() if member.birth_date else "",
+        _yes(member.consent_data_processing),
+        _yes(member.consent_newsletters),
+        member.tier,
+        member.segments,
+        member.card_type,
+        member.points_balance,
+    ]
