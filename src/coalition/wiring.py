@@ -12,6 +12,7 @@ from coalition.adapters.http.gift_card_answers import gift_card_answer_json
 from coalition.adapters.http.pos_answers import answer_json
 from coalition.adapters.mail.daily_report import write_daily_report
 from coalition.adapters.mail.smtp import SmtpMailer
+from coalition.adapters.storage.admin_idempotency_store import SqlAdminIdempotencyStore
 from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.audit_store import SqlAuditStore
 from coalition.adapters.storage.device_store import SqlDeviceStore
@@ -57,6 +58,7 @@ from coalition.application.member_page import MemberPage
 from coalition.application.message_templates import MessageTemplates
 from coalition.application.occurred_at import OccurredAtWindow
 from coalition.application.outbox import OutboxService
+from coalition.application.admin_idempotency import AdminIdempotency
 from coalition.application.outbox_cleanup import OutboxCleanup
 from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService
@@ -146,6 +148,7 @@ class Services:
         return [str(min(with_address, key=lambda r: r.partner_id).address)] if with_address else []
     message_templates: MessageTemplates  # issue 16: customer messages' texts (docs/messages.md)
     unsubscribes: Unsubscribes  # issue 16: the signed unsubscribe links of customer messages
+    admin_idempotency: AdminIdempotency  # issue 17: the admin writes' Idempotency-Key (adapters/http/conventions.py)
 
     async def close(self) -> None:
         await self.store.close()
@@ -202,7 +205,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     device_store = SqlDeviceStore(engine, clock)
     device_charges = DeviceChargeService(pos, device_uses)
     audit = AuditLog(SqlAuditStore(engine))
-    cleanup = OutboxCleanup(SqlOutboxCleanupStore(engine), clock, settings.outbox_retention_days)
+    admin_idempotency = AdminIdempotency(SqlAdminIdempotencyStore(engine), clock)
+    cleanup = OutboxCleanup(
+        SqlOutboxCleanupStore(engine), clock, settings.outbox_retention_days, idempotency=admin_idempotency
+    )
     jobs = job_functions(pos, audit, gift_cards, device_charges, birthdays, period_close, daily_reports, cleanup)
     scheduler = Scheduler(SqlScheduleStore(engine), clock, jobs, blocked={} if mailer else {"daily_reports": MAIL_OFF})
     webhook_store = SqlWebhookStore(engine)
@@ -260,5 +266,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         outbox_store=SqlOutboxStore(engine),
         mailer=mailer,
         message_templates=MessageTemplates(message_store, clock),
+        admin_idempotency=admin_idempotency,
         unsubscribes=Unsubscribes(message_store, clock, settings.public_url, settings.message_secret),
     )

@@ -11,6 +11,7 @@ this module gathers them on the one `metadata`, so Alembic and every `tables as 
 
 from __future__ import annotations
 
+from coalition.adapters.storage.schema.admin_idempotency import admin_idempotency_keys
 from coalition.adapters.storage.schema.base import (
     MAX_INTEGER_COLUMN,
     Id,
@@ -80,6 +81,7 @@ from coalition.adapters.storage.schema.purchases import (
 from coalition.adapters.storage.schema.schedules import job_runs, job_schedules
 
 __all__ = [
+    "admin_idempotency_keys",
     "MAX_INTEGER_COLUMN",
     "Id",
     "Timestamp",

@@ -1,0 +1,155 @@
+"""The admin API's conventions (issue 17, point 5; docs/api.md "Conventions"): every admin write takes an
+Idempotency-Key and replays like the till's writes, and every editable resource has an ETag that If-Match checks,
+so that two administrators cannot overwrite each other."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+
+from coalition.adapters.storage import tables as t
+from tests.support import assert_problem, auth, client, make_network, new_key
+
+pytestmark = pytest.mark.anyio
+
+
+async def _count(services, table) -> int:  # type: ignore[no-untyped-def]
+    async with services.engine.connect() as connection:
+        return int((await connection.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+async def test_an_admin_write_with_an_idempotency_key_is_replayed_and_another_body_is_refused(services):
+    net = await make_network(services)
+    async with client(services) as http:
+        partners = await _count(services, t.partners)
+        key = new_key()
+        first = await http.post("/v1/admin/partners", json={"name": "Bakery"}, headers=auth(net.admin_key, key))
+        assert first.status_code == 201, first.text
+        assert "Idempotent-Replayed" not in first.headers
+        again = await http.post("/v1/admin/partners", json={"name": "Bakery"}, headers=auth(net.admin_key, key))
+        assert again.status_code == 201
+        assert again.json() == first.json()
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert await _count(services, t.partners) == partners + 1  # created once
+        other = await http.post("/v1/admin/partners", json={"name": "Butcher"}, headers=auth(net.admin_key, key))
+        assert_problem(other, 422, "idempotency-key-reused", "Idempotency-Key")
+        assert await _count(services, t.partners) == partners + 1
+        # without a key, the same request is evaluated again, as before: the name is taken now
+        plain = await http.post("/v1/admin/partners", json={"name": "Bakery"}, headers=auth(net.admin_key))
+        assert_problem(plain, 409, "conflict")
+
+
+async def test_a_refused_admin_write_keeps_nothing_so_its_retry_is_evaluated_afresh(services):
+    net = await make_network(services)
+    async with client(services) as http:
+        key = new_key()
+        refused = await http.put(
+            "/v1/admin/limits", json={"max_lines_per_purchase": 0}, headers=auth(net.admin_key, key)
+        )
+        assert_problem(refused, 422, "invalid-input", "max_lines_per_purchase")
+        assert await _count(services, t.admin_idempotency_keys) == 0
+        other = await http.put("/v1/admin/limits", json={"max_lines_per_purchase": 7}, headers=auth(net.admin_key, key))
+        assert other.status_code == 200, other.text
+
+
+async def test_idempotency_keys_are_scoped_by_the_admin_key(services):
+    ours = await make_network(services, "ours")
+    theirs = await make_network(services, "theirs")
+    async with client(services) as http:
+        key = new_key()
+        mine = await http.post("/v1/admin/partners", json={"name": "A"}, headers=auth(ours.admin_key, key))
+        other = await http.post("/v1/admin/partners", json={"name": "B"}, headers=auth(theirs.admin_key, key))
+        assert mine.status_code == other.status_code == 201
+        assert "Idempotent-Replayed" not in other.headers
+        assert other.json()["name"] == "B"
+
+
+async def test_a_concurrent_duplicate_admin_write_runs_once(services):
+    net = await make_network(services)
+    async with client(services) as http:
+        partners = await _count(services, t.partners)
+        key = new_key()
+        answers = await asyncio.gather(
+            *(
+                http.post("/v1/admin/partners", json={"name": "Twice"}, headers=auth(net.admin_key, key))
+                for _ in range(4)
+            )
+        )
+        assert [answer.status_code for answer in answers] == [201] * 4, [a.text for a in answers]
+        assert len({answer.json()["id"] for answer in answers}) == 1
+        assert sum(answer.headers.get("Idempotent-Replayed") == "true" for answer in answers) == 3
+        assert await _count(services, t.partners) == partners + 1
+
+
+async def test_a_bad_idempotency_key_is_a_422_naming_it(services):
+    net = await make_network(services)
+    async with client(services) as http:
+        response = await http.post("/v1/admin/partners", json={"name": "A"}, headers=auth(net.admin_key, "k" * 201))
+        assert_problem(response, 422, "invalid-input", "Idempotency-Key")
+
+
+async def test_two_administrators_editing_the_same_version_the_second_gets_412(services):
+    net = await make_network(services)
+    async with client(services) as http:
+        read = await http.get("/v1/admin/limits", headers=auth(net.admin_key))
+        base = read.headers["ETag"]
+        assert base.startswith('"')
+        again = await http.get("/v1/admin/limits", headers=auth(net.admin_key))
+        assert again.headers["ETag"] == base  # nothing changed: the same version
+        first = await http.put(
+            "/v1/admin/limits",
+            json={"max_lines_per_purchase": 40},
+            headers={**auth(net.admin_key), "If-Match": base},
+        )
+        assert first.status_code == 200, first.text
+        assert first.headers["ETag"] != base
+        second = await http.put(
+            "/v1/admin/limits",
+            json={"max_lines_per_purchase": 60},
+            headers={**auth(net.admin_key), "If-Match": base},
+        )
+        assert_problem(second, 412, "precondition-failed", "If-Match")
+        now = await http.get("/v1/admin/limits", headers=auth(net.admin_key))
+        assert now.json()["max_lines_per_purchase"] == 40  # the first edit stands
+        assert now.headers["ETag"] == first.headers["ETag"]
+        # the second administrator reads again and edits the version they have seen
+        third = await http.put(
+            "/v1/admin/limits",
+            json={"max_lines_per_purchase": 60},
+            headers={**auth(net.admin_key), "If-Match": now.headers["ETag"]},
+        )
+        assert third.status_code == 200, third.text
+        # without If-Match the edit is made, as before (documented)
+        blind = await http.put("/v1/admin/limits", json={"max_lines_per_purchase": 70}, headers=auth(net.admin_key))
+        assert blind.status_code == 200
+
+
+async def test_if_match_on_a_resource_without_a_version_is_a_412(services):
+    net = await make_network(services)
+    async with client(services) as http:
+        response = await http.put(
+            "/v1/admin/cashiers/1/active",
+            json={"active": False},
+            headers={**auth(net.admin_key), "If-Match": '"abc"'},
+        )
+        assert_problem(response, 412, "precondition-failed", "If-Match")
+
+
+async def test_the_cleanup_job_deletes_idempotency_records_past_their_retention(services):
+    from datetime import timedelta
+
+    net = await make_network(services)
+    async with client(services) as http:
+        await http.post("/v1/admin/partners", json={"name": "A"}, headers=auth(net.admin_key, new_key()))
+    assert await _count(services, t.admin_idempotency_keys) == 1
+    assert await services.admin_idempotency.clean(net.ref.id) == 0  # within its 24 hours
+    async with services.engine.begin() as connection:
+        await connection.execute(
+            t.admin_idempotency_keys.update().values(
+                created_at=t.admin_idempotency_keys.c.created_at - timedelta(hours=25)
+            )
+        )
+    assert await services.admin_idempotency.clean(net.ref.id) == 1
+    assert await _count(services, t.admin_idempotency_keys) == 0
