@@ -34,6 +34,7 @@ from coalition.adapters.storage.web_store import SqlWebSessionStore
 from coalition.adapters.storage.web_terminal_store import SqlWebTerminalStore
 from coalition.adapters.web.anomaly_words import anomaly_sentence
 from coalition.application.admin import AdminService
+from coalition.application.admin_idempotency import AdminIdempotency
 from coalition.application.audit import AuditLog
 from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.breakage import BreakageService
@@ -58,7 +59,6 @@ from coalition.application.member_page import MemberPage
 from coalition.application.message_templates import MessageTemplates
 from coalition.application.occurred_at import OccurredAtWindow
 from coalition.application.outbox import OutboxService
-from coalition.application.admin_idempotency import AdminIdempotency
 from coalition.application.outbox_cleanup import OutboxCleanup
 from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService

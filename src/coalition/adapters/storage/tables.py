@@ -81,11 +81,11 @@ from coalition.adapters.storage.schema.purchases import (
 from coalition.adapters.storage.schema.schedules import job_runs, job_schedules
 
 __all__ = [
-    "admin_idempotency_keys",
     "MAX_INTEGER_COLUMN",
     "Id",
     "Timestamp",
     "accounts",
+    "admin_idempotency_keys",
     "as_utc",
     "audit_entries",
     "cards",
