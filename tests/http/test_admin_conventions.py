@@ -153,3 +153,81 @@ async def test_the_cleanup_job_deletes_idempotency_records_past_their_retention(
         )
     assert await services.admin_idempotency.clean(net.ref.id) == 1
     assert await _count(services, t.admin_idempotency_keys) == 0
+
+
+async def _pages(http, path: str, key: str, name: str, limit: int = 50) -> list[list[dict]]:  # type: ignore[type-arg]
+    pages, cursor = [], None
+    while True:
+        params: dict[str, object] = {"limit": limit} | ({"cursor": cursor} if cursor else {})
+        response = await http.get(path, params=params, headers=auth(key))
+        assert response.status_code == 200, response.text
+        body = response.json()
+        pages.append(body[name])
+        cursor = body["next_cursor"]
+        assert response.headers.get("X-Next-Cursor") == cursor  # absent on the last page
+        if cursor is None:
+            assert "Link" not in response.headers
+            return pages
+        assert response.headers["Link"].endswith('>; rel="next"') and "cursor=" in response.headers["Link"]
+
+
+async def test_a_list_of_120_pages_as_50_50_20_without_duplicates(services):
+    net = await make_network(services)
+    async with client(services) as http:
+        until = "2099-01-01T00:00:00+00:00"
+        made = await http.post(
+            "/v1/admin/coupons",
+            json={"campaign": "spring", "count": 120, "valid_until": until},
+            headers=auth(net.admin_key),
+        )
+        assert made.status_code == 201, made.text
+        pages = await _pages(http, "/v1/admin/coupons", net.admin_key, "coupons")
+        assert [len(page) for page in pages] == [50, 50, 20]
+        ids = [coupon["id"] for page in pages for coupon in page]
+        assert len(set(ids)) == 120 and ids == sorted(ids)
+        # the default page is 50 items, a page of 500 holds them all
+        assert len((await http.get("/v1/admin/coupons", headers=auth(net.admin_key))).json()["coupons"]) == 50
+        whole = (await http.get("/v1/admin/coupons?limit=500", headers=auth(net.admin_key))).json()
+        assert len(whole["coupons"]) == 120 and whole["next_cursor"] is None
+
+
+async def test_a_list_read_whole_pages_the_same_way(services):
+    net = await make_network(services)
+    async with client(services) as http:
+        for number in range(7):
+            made = await http.post(
+                "/v1/admin/gift-types",
+                json={"code": f"g{number}", "name": f"Gift {number}", "price": "10.00", "partners": ["Shop"]},
+                headers=auth(net.admin_key),
+            )
+            assert made.status_code == 201, made.text
+        pages = await _pages(http, "/v1/admin/gift-types", net.admin_key, "gift_types", limit=3)
+        assert [len(page) for page in pages] == [3, 3, 1]
+        assert len({item["id"] for page in pages for item in page}) == 7
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/admin/coupons",
+        "/v1/admin/gift-types",
+        "/v1/admin/devices",
+        "/v1/admin/webhooks",
+        "/v1/admin/schedules/runs",
+        "/v1/admin/settlement/statements",
+        "/v1/admin/rule-sets",
+        "/v1/admin/message-templates",
+    ],
+)
+async def test_a_bad_cursor_or_limit_is_a_422_naming_it(services, path):
+    net = await make_network(services)
+    async with client(services) as http:
+        for limit in ("0", "501", "many"):
+            response = await http.get(path, params={"limit": limit}, headers=auth(net.admin_key))
+            assert_problem(response, 422, "invalid-input", "limit")
+        for cursor in ("garbled", "c1.MTIzLmFiYw", "c1.!!!", "c1." + "A" * 200):
+            response = await http.get(path, params={"cursor": cursor}, headers=auth(net.admin_key))
+            assert_problem(response, 422, "invalid-input", "cursor")
+        first = await http.get(path, params={"limit": 1}, headers=auth(net.admin_key))
+        assert first.status_code == 200, first.text
+        assert "next_cursor" in first.json()

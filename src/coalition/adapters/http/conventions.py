@@ -17,7 +17,7 @@ import asyncio
 import hashlib
 import json
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
@@ -36,7 +36,7 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 EDITS = frozenset({"PUT", "PATCH", "DELETE"})  # the writes that may carry If-Match
 MAX_IDEMPOTENCY_KEY = 200
 REPLAYED_HEADER = "Idempotent-Replayed"
-Handler = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 _locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
 # every admin GET with its handler (conventions included), by path: a PUT's If-Match is checked against its ETag
@@ -84,7 +84,7 @@ def admin_conventions(route: APIRoute, handler: Handler) -> Handler:
             return _replayed(begun)
         return await _claimed_run(request, handler, store, begun)
 
-    if "GET" in route.methods:
+    if "GET" in (route.methods or ()):
         _gets[route.path_format] = (route, conventional)
     return conventional
 
