@@ -53,7 +53,8 @@ class SqlCoupons(SqlPart):
     ) -> list[Coupon]:
         """The network's coupons (of a campaign) in id order, after `after_id` (keyset pagination)."""
         select = "SELECT id, code, campaign, member_id, valid_from, valid_until, max_uses, uses FROM coupons "
-        where, arguments = ["network_id = $1", "id > $2"], [network_id, after_id or 0]
+        where = ["network_id = $1", "id > $2"]
+        arguments: list[object] = [network_id, after_id or 0]
         if campaign is not None:
             where.append("campaign = $3")
             arguments.append(campaign)
