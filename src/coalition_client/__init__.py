@@ -10,6 +10,7 @@ from coalition_client.client import Client
 from coalition_client.errors import (
     CoalitionError,
     Conflict,
+    PreconditionFailed,
     Forbidden,
     InvalidInput,
     NotFound,
@@ -27,6 +28,7 @@ __all__ = [
     "Client",
     "CoalitionError",
     "Conflict",
+    "PreconditionFailed",
     "Forbidden",
     "InvalidInput",
     "NotFound",

@@ -105,4 +105,5 @@ class WebhookCreated(WebhookAnswer):
 @model
 class WebhookList:
     webhooks: list[WebhookAnswer]
+    next_cursor: str | None = None  # the next page's cursor (docs/api.md "Conventions"); None on the last page
     extra: Json = field(default_factory=dict)
