@@ -29,6 +29,7 @@ from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.schedule_store import SqlScheduleStore
 from coalition.adapters.storage.settlement_store import SqlSettlementStore
 from coalition.adapters.storage.sql_store import SqlStore
+from coalition.adapters.storage.transaction_list_store import SqlTransactionListStore
 from coalition.adapters.storage.wallet_reports_store import SqlWalletReportsStore
 from coalition.adapters.storage.web_store import SqlWebSessionStore
 from coalition.adapters.storage.web_terminal_store import SqlWebTerminalStore
@@ -71,6 +72,7 @@ from coalition.application.rules import RulesService
 from coalition.application.scheduled_jobs import MAIL_OFF, job_functions
 from coalition.application.scheduler import Scheduler
 from coalition.application.settlement import Mailer, SettlementService
+from coalition.application.transaction_list import TransactionList
 from coalition.application.unsubscribe import Unsubscribes
 from coalition.application.visits import VisitService
 from coalition.application.wallet_reports import WalletReports
@@ -146,9 +148,11 @@ class Services:
         """Whom to tell of a paused webhook without a contact of its own: the network's first partner's address."""
         with_address = [r for r in await self.daily_reports.recipients(network_id) if r.address]
         return [str(min(with_address, key=lambda r: r.partner_id).address)] if with_address else []
+
     message_templates: MessageTemplates  # issue 16: customer messages' texts (docs/messages.md)
     unsubscribes: Unsubscribes  # issue 16: the signed unsubscribe links of customer messages
     admin_idempotency: AdminIdempotency  # issue 17: the admin writes' Idempotency-Key (adapters/http/conventions.py)
+    transactions: TransactionList  # issue 17: the ledger's transactions in pages, filtered (GET /v1/admin/transactions)
 
     async def close(self) -> None:
         await self.store.close()
@@ -267,5 +271,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         mailer=mailer,
         message_templates=MessageTemplates(message_store, clock),
         admin_idempotency=admin_idempotency,
+        transactions=TransactionList(SqlTransactionListStore(engine)),
         unsubscribes=Unsubscribes(message_store, clock, settings.public_url, settings.message_secret),
     )

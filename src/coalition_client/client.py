@@ -273,6 +273,29 @@ class Client:
     def webhooks(self, *, limit: int | None = None, cursor: str | None = None) -> admin.WebhookList:
         return self.call(r.WEBHOOKS, query={"limit": limit, "cursor": cursor})
 
+    def transactions(
+        self,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        outlet_id: int | None = None,
+        member_id: int | None = None,
+        kind: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Json:
+        """A page of the ledger's transactions (times as ISO 8601 with their offset)."""
+        query = {
+            "since": since,
+            "until": until,
+            "outlet_id": outlet_id,
+            "member_id": member_id,
+            "kind": kind,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        return self.call(r.TRANSACTIONS, query=query)
+
     def coupons(self, *, campaign: str | None = None, limit: int | None = None, cursor: str | None = None) -> Json:
         return self.call(r.COUPONS, query={"campaign": campaign, "limit": limit, "cursor": cursor})
 

@@ -217,6 +217,7 @@ async def test_a_list_read_whole_pages_the_same_way(services):
         "/v1/admin/settlement/statements",
         "/v1/admin/rule-sets",
         "/v1/admin/message-templates",
+        "/v1/admin/transactions",
     ],
 )
 async def test_a_bad_cursor_or_limit_is_a_422_naming_it(services, path):
@@ -231,3 +232,49 @@ async def test_a_bad_cursor_or_limit_is_a_422_naming_it(services, path):
         first = await http.get(path, params={"limit": 1}, headers=auth(net.admin_key))
         assert first.status_code == 200, first.text
         assert "next_cursor" in first.json()
+
+
+async def test_the_transactions_list_pages_and_filters_by_time_outlet_member_and_kind(services):
+    from datetime import UTC, datetime, timedelta
+
+    from tests.support import buy, enrol
+
+    net = await make_network(services)
+    async with client(services) as http:
+        first = await enrol(http, net.shop_key, "6000-0001")
+        await enrol(http, net.shop_key, "6000-0002")
+        start = datetime.now(UTC) - timedelta(seconds=1)
+        for card, key in [("6000-0001", net.shop_key)] * 3 + [("6000-0002", net.cafe_key)] * 2:
+            assert (await buy(http, key, card, "100.00")).status_code == 201
+        admin = auth(net.admin_key)
+        purchases = await _pages(http, "/v1/admin/transactions?kind=purchase", net.admin_key, "transactions", limit=2)
+        assert [len(page) for page in purchases] == [2, 2, 1]
+        listed = [tx for page in purchases for tx in page]
+        assert len({tx["id"] for tx in listed}) == 5 and all(tx["kind"] == "purchase" for tx in listed)
+        assert {"owner_kind", "purpose", "asset"} <= set(listed[0]["postings"][0])
+        shop_outlet = listed[0]["outlet_id"]
+        at_shop = await http.get(f"/v1/admin/transactions?kind=purchase&outlet_id={shop_outlet}", headers=admin)
+        assert len(at_shop.json()["transactions"]) == 3
+        member_id = first["member"]["id"] if "member" in first else first["id"]
+        of_member = await http.get(f"/v1/admin/transactions?kind=purchase&member_id={member_id}", headers=admin)
+        assert len(of_member.json()["transactions"]) == 3
+        later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        none_yet = await http.get("/v1/admin/transactions", params={"since": later}, headers=admin)
+        assert none_yet.json() == {"transactions": [], "next_cursor": None}
+        since = await http.get(
+            "/v1/admin/transactions", params={"kind": "purchase", "since": start.isoformat()}, headers=admin
+        )
+        assert len(since.json()["transactions"]) == 5
+        before = await http.get(
+            "/v1/admin/transactions", params={"until": start.isoformat(), "kind": "purchase"}, headers=admin
+        )
+        assert before.json()["transactions"] == []
+        assert_problem(
+            await http.get("/v1/admin/transactions?kind=nothing", headers=admin), 422, "invalid-input", "kind"
+        )
+        backwards = {"since": later, "until": start.isoformat()}
+        assert_problem(
+            await http.get("/v1/admin/transactions", params=backwards, headers=admin), 422, "invalid-input", "until"
+        )
+        naive = await http.get("/v1/admin/transactions", params={"since": "2026-01-01T00:00:00"}, headers=admin)
+        assert_problem(naive, 422, "invalid-input", "since")

@@ -21,6 +21,7 @@ from coalition.adapters.http import (
     device_status_routes,
     gift_card_routes,
     key_routes,
+    list_routes,
     message_routes,
     openapi,
     outage,
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(rules_routes.router)
     app.include_router(settlement_routes.router)
     app.include_router(audit_routes.router)
+    app.include_router(list_routes.router)
     app.include_router(schedule_routes.router)
     app.include_router(message_routes.router)
     app.include_router(wallet_routes.router)
