@@ -13,6 +13,7 @@ from coalition.adapters.http.pos_answers import answer_json
 from coalition.adapters.mail.daily_report import write_daily_report
 from coalition.adapters.mail.smtp import SmtpMailer
 from coalition.adapters.messaging.setup import message_gateways
+from coalition.adapters.storage.admin_idempotency_store import SqlAdminIdempotencyStore
 from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.audit_store import SqlAuditStore
 from coalition.adapters.storage.device_store import SqlDeviceStore
@@ -31,11 +32,13 @@ from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.schedule_store import SqlScheduleStore
 from coalition.adapters.storage.settlement_store import SqlSettlementStore
 from coalition.adapters.storage.sql_store import SqlStore
+from coalition.adapters.storage.transaction_list_store import SqlTransactionListStore
 from coalition.adapters.storage.wallet_reports_store import SqlWalletReportsStore
 from coalition.adapters.storage.web_store import SqlWebSessionStore
 from coalition.adapters.storage.web_terminal_store import SqlWebTerminalStore
 from coalition.adapters.web.anomaly_words import anomaly_sentence
 from coalition.application.admin import AdminService
+from coalition.application.admin_idempotency import AdminIdempotency
 from coalition.application.audit import AuditLog
 from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.breakage import BreakageService
@@ -80,6 +83,7 @@ from coalition.application.sales_import import SalesImport
 from coalition.application.scheduled_jobs import MAIL_OFF, job_functions
 from coalition.application.scheduler import Scheduler
 from coalition.application.settlement import Mailer, SettlementService
+from coalition.application.transaction_list import TransactionList
 from coalition.application.unsubscribe import Unsubscribes
 from coalition.application.visits import VisitService
 from coalition.application.wallet_reports import WalletReports
@@ -179,6 +183,8 @@ class Services:
     unsubscribes: Unsubscribes  # issue 16: the signed unsubscribe links of customer messages
     customer_messages: CustomerMessages  # issue 16: the networks' message settings, messages queued from events
     message_store: SqlMessageStore
+    admin_idempotency: AdminIdempotency  # issue 17: the admin writes' Idempotency-Key (adapters/http/conventions.py)
+    transactions: TransactionList  # issue 17: the ledger's transactions in pages, filtered (GET /v1/admin/transactions)
 
     async def close(self) -> None:
         await self.store.close()
@@ -235,7 +241,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     device_store = SqlDeviceStore(engine, clock)
     device_charges = DeviceChargeService(pos, device_uses)
     audit = AuditLog(SqlAuditStore(engine))
-    cleanup = OutboxCleanup(SqlOutboxCleanupStore(engine), clock, settings.outbox_retention_days)
+    admin_idempotency = AdminIdempotency(SqlAdminIdempotencyStore(engine), clock)
+    cleanup = OutboxCleanup(
+        SqlOutboxCleanupStore(engine), clock, settings.outbox_retention_days, idempotency=admin_idempotency
+    )
     jobs = job_functions(pos, audit, gift_cards, device_charges, birthdays, period_close, daily_reports, cleanup)
     scheduler = Scheduler(SqlScheduleStore(engine), clock, jobs, blocked={} if mailer else {"daily_reports": MAIL_OFF})
     webhook_store = SqlWebhookStore(engine)
@@ -301,6 +310,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         outbox_store=SqlOutboxStore(engine),
         mailer=mailer,
         message_templates=MessageTemplates(message_store, clock),
+        admin_idempotency=admin_idempotency,
+        transactions=TransactionList(SqlTransactionListStore(engine)),
         unsubscribes=Unsubscribes(message_store, clock, settings.public_url, settings.message_secret),
         customer_messages=customer_messages,
         message_store=message_store,

@@ -109,3 +109,15 @@ def auth_headers(api_key: str | None, user_agent: str) -> dict[str, str]:
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
     return headers
+
+
+def page_items(page: Any, items: str) -> list[Any]:
+    """A page's items, from a JSON object or a model (a list answers `{items: [...], "next_cursor": ...}`)."""
+    found = page.get(items) if isinstance(page, dict) else getattr(page, items)
+    return list(found or [])
+
+
+def page_cursor(page: Any) -> str | None:
+    """The next page's cursor; None on the last page."""
+    cursor = page.get("next_cursor") if isinstance(page, dict) else getattr(page, "next_cursor", None)
+    return cursor if isinstance(cursor, str) and cursor else None

@@ -111,6 +111,7 @@ class WebhookCreated(WebhookAnswer):
 @model
 class WebhookList:
     webhooks: list[WebhookAnswer]
+    next_cursor: str | None = None  # the next page's cursor (docs/api.md "Conventions"); None on the last page
     extra: Json = field(default_factory=dict)
 
 
@@ -255,6 +256,7 @@ class Schedules:
 @model
 class JobRuns:
     runs: list[JobRun]
+    next_cursor: str | None = None  # the next page's cursor (`pages()` walks them); None on the last page
     extra: Json = field(default_factory=dict)
 
 
@@ -284,6 +286,7 @@ class CouponAnswer:
 @model
 class CouponList:
     coupons: list[CouponAnswer]
+    next_cursor: str | None = None  # the next page's cursor (`pages()` walks them); None on the last page
     extra: Json = field(default_factory=dict)
 
 

@@ -10,6 +10,7 @@ Every write carries an Idempotency-Key (a fresh one per call unless given) and i
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 import httpx
@@ -17,7 +18,16 @@ import httpx
 from coalition_client import admin_models as admin
 from coalition_client import models as m
 from coalition_client import routes as r
-from coalition_client._core import Retries, auth_headers, prepare, read, retry_after_seconds, should_retry
+from coalition_client._core import (
+    Retries,
+    auth_headers,
+    page_cursor,
+    page_items,
+    prepare,
+    read,
+    retry_after_seconds,
+    should_retry,
+)
 from coalition_client.errors import TransportError
 
 A = TypeVar("A")
@@ -61,6 +71,24 @@ class AsyncClient:
     ) -> A:
         """Any route of coalition_client.routes; the named methods below are this with the route filled in."""
         return read(route, await self.send(route, body, path=path, query=query, idempotency_key=idempotency_key))
+
+    async def pages(
+        self,
+        route: r.Route[Any],
+        items: str,
+        *,
+        path: dict[str, Any] | None = None,
+        query: dict[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[list[Any]]:
+        """Every page of a list route, following `next_cursor` (docs/api.md "Conventions")."""
+        cursor: str | None = None
+        while True:
+            page = await self.call(route, path=path, query={**(query or {}), "limit": limit, "cursor": cursor})
+            yield page_items(page, items)
+            cursor = page_cursor(page)
+            if cursor is None:
+                return
 
     async def send(
         self,
@@ -204,14 +232,14 @@ class AsyncClient:
     async def create_network(self, body: admin.Network) -> Json:
         return await self.call(r.CREATE_NETWORK, body)
 
-    async def create_partner(self, body: admin.Partner) -> Json:
-        return await self.call(r.CREATE_PARTNER, body)
+    async def create_partner(self, body: admin.Partner, *, idempotency_key: str | None = None) -> Json:
+        return await self.call(r.CREATE_PARTNER, body, idempotency_key=idempotency_key)
 
-    async def create_outlet(self, body: admin.Outlet) -> Json:
-        return await self.call(r.CREATE_OUTLET, body)
+    async def create_outlet(self, body: admin.Outlet, *, idempotency_key: str | None = None) -> Json:
+        return await self.call(r.CREATE_OUTLET, body, idempotency_key=idempotency_key)
 
-    async def create_terminal(self, body: admin.Terminal) -> Json:
-        return await self.call(r.CREATE_TERMINAL, body)
+    async def create_terminal(self, body: admin.Terminal, *, idempotency_key: str | None = None) -> Json:
+        return await self.call(r.CREATE_TERMINAL, body, idempotency_key=idempotency_key)
 
     async def revoke_terminal(self, terminal_id: int) -> Json:
         return await self.call(r.REVOKE_TERMINAL, path={"terminal_id": terminal_id})
@@ -225,8 +253,9 @@ class AsyncClient:
     async def set_wallet_limits(self, member_id: int, body: admin.WalletLimits) -> m.Wallet:
         return await self.call(r.SET_WALLET_LIMITS, body, path={"member_id": member_id})
 
-    async def rule_sets(self) -> Json:
-        return await self.call(r.RULE_SETS)
+    async def rule_sets(self, *, limit: int | None = None, cursor: str | None = None) -> Json:
+        """One page (docs/api.md "Conventions"): its `next_cursor` is the next one's `cursor`; `pages` walks them."""
+        return await self.call(r.RULE_SETS, query={"limit": limit, "cursor": cursor})
 
     async def rule_set(self, version: int) -> Json:
         return await self.call(r.RULE_SET, path={"version": version})
@@ -243,8 +272,9 @@ class AsyncClient:
     async def close_period(self, body: admin.ClosePeriod) -> Json:
         return await self.call(r.CLOSE_PERIOD, body)
 
-    async def statements(self) -> Json:
-        return await self.call(r.STATEMENTS)
+    async def statements(self, *, limit: int | None = None, cursor: str | None = None) -> Json:
+        """One page (docs/api.md "Conventions"): its `next_cursor` is the next one's `cursor`; `pages` walks them."""
+        return await self.call(r.STATEMENTS, query={"limit": limit, "cursor": cursor})
 
     async def statement(self, number: str) -> Json:
         return await self.call(r.STATEMENT, path={"number": number})
@@ -252,11 +282,12 @@ class AsyncClient:
     async def partner_statement(self, number: str, partner_id: int) -> Json:
         return await self.call(r.PARTNER_STATEMENT, path={"number": number, "partner_id": partner_id})
 
-    async def create_device(self, body: admin.Device) -> Json:
-        return await self.call(r.CREATE_DEVICE, body)
+    async def create_device(self, body: admin.Device, *, idempotency_key: str | None = None) -> Json:
+        return await self.call(r.CREATE_DEVICE, body, idempotency_key=idempotency_key)
 
-    async def devices(self) -> Json:
-        return await self.call(r.DEVICES)
+    async def devices(self, *, limit: int | None = None, cursor: str | None = None) -> Json:
+        """One page (docs/api.md "Conventions"): its `next_cursor` is the next one's `cursor`; `pages` walks them."""
+        return await self.call(r.DEVICES, query={"limit": limit, "cursor": cursor})
 
     async def change_device(self, device_id: int, changes: Json) -> Json:
         """Only the fields given change; a field given as None is set to null."""
@@ -277,9 +308,6 @@ class AsyncClient:
     async def create_coupons(self, body: admin.Coupons) -> admin.CouponsCreated:
         return await self.call(r.CREATE_COUPONS, body)
 
-    async def coupons(self, *, campaign: str | None = None, limit: int | None = None) -> admin.CouponList:
-        return await self.call(r.COUPONS, query={"campaign": campaign, "limit": limit})
-
     async def permissions(self) -> admin.PermissionsAnswer:
         return await self.call(r.PERMISSIONS)
 
@@ -289,8 +317,10 @@ class AsyncClient:
     async def schedules(self) -> admin.Schedules:
         return await self.call(r.SCHEDULES)
 
-    async def job_runs(self, *, job: str | None = None, limit: int | None = None) -> admin.JobRuns:
-        return await self.call(r.JOB_RUNS, query={"job": job, "limit": limit})
+    async def job_runs(
+        self, *, job: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> admin.JobRuns:
+        return await self.call(r.JOB_RUNS, query={"job": job, "limit": limit, "cursor": cursor})
 
     async def set_schedule(self, job: str, body: admin.ScheduleChange) -> admin.Schedule:
         return await self.call(r.SET_SCHEDULE, body, path={"job": job})
@@ -310,8 +340,36 @@ class AsyncClient:
     async def create_webhook(self, body: admin.Webhook) -> admin.WebhookCreated:
         return await self.call(r.CREATE_WEBHOOK, body)
 
-    async def webhooks(self) -> admin.WebhookList:
-        return await self.call(r.WEBHOOKS)
+    async def webhooks(self, *, limit: int | None = None, cursor: str | None = None) -> admin.WebhookList:
+        return await self.call(r.WEBHOOKS, query={"limit": limit, "cursor": cursor})
+
+    async def transactions(
+        self,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        outlet_id: int | None = None,
+        member_id: int | None = None,
+        kind: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Json:
+        """A page of the ledger's transactions (times as ISO 8601 with their offset)."""
+        query = {
+            "since": since,
+            "until": until,
+            "outlet_id": outlet_id,
+            "member_id": member_id,
+            "kind": kind,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        return await self.call(r.TRANSACTIONS, query=query)
+
+    async def coupons(
+        self, *, campaign: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> admin.CouponList:
+        return await self.call(r.COUPONS, query={"campaign": campaign, "limit": limit, "cursor": cursor})
 
     async def webhook(self, subscription_id: int) -> admin.WebhookAnswer:
         return await self.call(r.WEBHOOK, path={"subscription_id": subscription_id})
@@ -329,7 +387,12 @@ class AsyncClient:
         return await self.call(r.ROTATE_WEBHOOK_SECRET, path={"subscription_id": subscription_id})
 
     async def webhook_deliveries(
-        self, subscription_id: int, *, limit: int | None = None, before_id: int | None = None
+        self,
+        subscription_id: int,
+        *,
+        limit: int | None = None,
+        before_id: int | None = None,
+        cursor: str | None = None,
     ) -> Json:
-        query = {"limit": limit, "before_id": before_id}
+        query = {"limit": limit, "before_id": before_id, "cursor": cursor}
         return await self.call(r.WEBHOOK_DELIVERIES, path={"subscription_id": subscription_id}, query=query)

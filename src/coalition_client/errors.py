@@ -50,6 +50,10 @@ class Conflict(ProblemError):
     """409: the state forbids it (a blocked card, too few points, …)."""
 
 
+class PreconditionFailed(ProblemError):
+    """412: the If-Match sent names a version the resource no longer has (another edit came first)."""
+
+
 class PayloadTooLarge(ProblemError):
     """413: the body is over the server's limit."""
 
@@ -72,6 +76,7 @@ _BY_STATUS: dict[int, type[ProblemError]] = {
     403: Forbidden,
     404: NotFound,
     409: Conflict,
+    412: PreconditionFailed,
     413: PayloadTooLarge,
     422: InvalidInput,
     429: RateLimited,

@@ -35,6 +35,11 @@ def _write(path: str, answer: type[A], body: type | None = None) -> Route[A]:
     return Route("POST", path, answer, body, idempotency_key=True)
 
 
+# Every admin write takes an optional Idempotency-Key and replays a repeated one (docs/api.md "Conventions"): the
+# client sends one with each creation, so that its retries create one thing.
+_admin_write = _write
+
+
 # ---- till (POS): a terminal's key ----
 MEMBER = _get("/v1/members/{identifier}", m.MemberSummary)
 ENROL = _write("/v1/members", m.Enrolment, m.Enrol)
@@ -75,11 +80,12 @@ OFFLINE_USES = Route("POST", "/v1/devices/offline-uses", m.OfflineUploadAnswer, 
 
 # ---- admin: the network's admin key ----
 NETWORK = _get("/v1/admin/network", dict)
-CREATE_NETWORK = Route("POST", "/v1/admin/networks", dict, admin.Network)
-CREATE_PARTNER = Route("POST", "/v1/admin/partners", dict, admin.Partner)
-CREATE_OUTLET = Route("POST", "/v1/admin/outlets", dict, admin.Outlet)
-CREATE_TERMINAL = Route("POST", "/v1/admin/terminals", dict, admin.Terminal)
+CREATE_NETWORK = _admin_write("/v1/admin/networks", dict, admin.Network)
+CREATE_PARTNER = _admin_write("/v1/admin/partners", dict, admin.Partner)
+CREATE_OUTLET = _admin_write("/v1/admin/outlets", dict, admin.Outlet)
+CREATE_TERMINAL = _admin_write("/v1/admin/terminals", dict, admin.Terminal)
 REVOKE_TERMINAL = Route("DELETE", "/v1/admin/terminals/{terminal_id}", dict, safe=True)
+TRANSACTIONS = _get("/v1/admin/transactions", dict)
 MEMBER_STATEMENT = _get("/v1/admin/members/{identifier}/statement", dict)
 LABEL_MEMBER = Route("PATCH", "/v1/admin/members/{identifier}", dict, admin.MemberLabels, safe=True)
 SET_WALLET_LIMITS = Route("PUT", "/v1/admin/members/{member_id}/wallet", m.Wallet, admin.WalletLimits, safe=True)
@@ -87,26 +93,26 @@ RULE_SETS = _get("/v1/admin/rule-sets", dict)
 RULE_SET = _get("/v1/admin/rule-sets/{version}", dict)
 DRAFT_RULE_SET = _get("/v1/admin/rule-sets/draft", dict)
 PUT_DRAFT_RULE_SET = Route("PUT", "/v1/admin/rule-sets/draft", dict, dict, safe=True)
-PUBLISH_RULE_SET = Route("POST", "/v1/admin/rule-sets/draft/publish", dict)
-CLOSE_PERIOD = Route("POST", "/v1/admin/settlement/periods", dict, admin.ClosePeriod)
+PUBLISH_RULE_SET = _admin_write("/v1/admin/rule-sets/draft/publish", dict)
+CLOSE_PERIOD = _admin_write("/v1/admin/settlement/periods", dict, admin.ClosePeriod)
 STATEMENTS = _get("/v1/admin/settlement/statements", dict)
 STATEMENT = _get("/v1/admin/settlement/statements/{number}", dict)
 PARTNER_STATEMENT = _get("/v1/admin/settlement/statements/{number}/partners/{partner_id}", dict)
-CREATE_DEVICE = Route("POST", "/v1/admin/devices", dict, admin.Device)
+CREATE_DEVICE = _admin_write("/v1/admin/devices", dict, admin.Device)
 DEVICES = _get("/v1/admin/devices", dict)
 # A JSON body: null is meaningful here (opening_hours null = always open), so fields are sent as given.
 CHANGE_DEVICE = Route("PATCH", "/v1/admin/devices/{device_id}", dict, dict, safe=True)
 
-# Cashiers. Creating one cannot be replayed (a second is refused as a duplicate login): never retried.
-CREATE_CASHIER = Route("POST", "/v1/admin/cashiers", admin.CashierAnswer, admin.Cashier)
+# Cashiers. Creating one is replayed under its Idempotency-Key (docs/api.md, conventions).
+CREATE_CASHIER = _admin_write("/v1/admin/cashiers", admin.CashierAnswer, admin.Cashier)
 SET_CASHIER_PASSWORD = Route(
     "PUT", "/v1/admin/cashiers/{cashier_id}/password", admin.PasswordChanged, admin.Password, safe=True
 )
 SET_CASHIER_ACTIVE = Route(
     "PUT", "/v1/admin/cashiers/{cashier_id}/active", admin.CashierActiveAnswer, admin.CashierActive, safe=True
 )
-# Coupons: registering codes twice is refused as duplicates, generating them twice makes twice as many: never retried.
-CREATE_COUPONS = Route("POST", "/v1/admin/coupons", admin.CouponsCreated, admin.Coupons)
+# Coupons: registering or generating them is replayed under its Idempotency-Key, never made twice.
+CREATE_COUPONS = _admin_write("/v1/admin/coupons", admin.CouponsCreated, admin.Coupons)
 COUPONS = _get("/v1/admin/coupons", admin.CouponList)
 PERMISSIONS = _get("/v1/admin/permissions", admin.PermissionsAnswer)
 SET_PERMISSIONS = Route("PUT", "/v1/admin/permissions", admin.PermissionsAnswer, admin.Permissions, safe=True)
@@ -119,14 +125,14 @@ RUN_DAILY_REPORTS = Route("POST", "/v1/admin/jobs/daily-reports", dict, admin.Da
 RUN_PERIOD_CLOSE = Route("POST", "/v1/admin/jobs/period-close", dict, admin.PeriodClose)
 RUN_EXPIRY = Route("POST", "/v1/admin/jobs/expire", dict)
 
-# Webhooks. Creating one or rotating its secret cannot be replayed by the server: never retried.
-CREATE_WEBHOOK = Route("POST", "/v1/admin/webhooks", admin.WebhookCreated, admin.Webhook)
+# Webhooks. Creating one or rotating its secret is replayed under its Idempotency-Key (with the secret, kept 24 h).
+CREATE_WEBHOOK = _admin_write("/v1/admin/webhooks", admin.WebhookCreated, admin.Webhook)
 WEBHOOKS = _get("/v1/admin/webhooks", admin.WebhookList)
 WEBHOOK = _get("/v1/admin/webhooks/{subscription_id}", admin.WebhookAnswer)
 DELETE_WEBHOOK = Route("DELETE", "/v1/admin/webhooks/{subscription_id}", dict, safe=True)
 PAUSE_WEBHOOK = Route("POST", "/v1/admin/webhooks/{subscription_id}/pause", admin.WebhookAnswer, safe=True)
 RESUME_WEBHOOK = Route("POST", "/v1/admin/webhooks/{subscription_id}/resume", admin.WebhookAnswer, safe=True)
-ROTATE_WEBHOOK_SECRET = Route("POST", "/v1/admin/webhooks/{subscription_id}/rotate-secret", admin.WebhookCreated)
+ROTATE_WEBHOOK_SECRET = _admin_write("/v1/admin/webhooks/{subscription_id}/rotate-secret", admin.WebhookCreated)
 WEBHOOK_DELIVERIES = _get("/v1/admin/webhooks/{subscription_id}/deliveries", dict)
 
 

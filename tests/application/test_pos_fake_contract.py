@@ -246,6 +246,10 @@ async def test_coupons(store: Store) -> None:
         assert [(c.code, c.uses) for c in listed] == [("SPRING1", 1), ("SPRING2", 0)]
         assert await uow.list_coupons(store.network_id, "autumn", 10) == []
         assert len(await uow.list_coupons(store.network_id, None, 1)) == 1
+        # keyset pagination (docs/api.md "Conventions"): the page after the first coupon starts at the second
+        after = await uow.list_coupons(store.network_id, "spring", 10, after_id=listed[0].id)
+        assert [c.code for c in after] == ["SPRING2"]
+        assert await uow.list_coupons(store.network_id, "spring", 10, after_id=listed[1].id) == []
 
 
 async def test_gifts_granted_honoured_once_and_expired(store: Store) -> None:

@@ -41,7 +41,9 @@ class Demo:
 def demo(database_url: str, tmp_path: Path) -> Iterator[Demo]:
     loaded = subprocess.run(
         [VENV_BIN / "coalition", "demo", "--json", "--database-url", database_url],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     info = json.loads(loaded.stdout)
     port = free_port()
@@ -49,7 +51,8 @@ def demo(database_url: str, tmp_path: Path) -> Iterator[Demo]:
     log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(
         [VENV_BIN / "coalition", "serve", "--database-url", database_url, "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 30

@@ -66,6 +66,10 @@ def test_the_async_client_has_the_sync_clients_methods_with_the_same_signatures(
     sync, asynchronous = public(Client), public(AsyncClient)
     assert sync.keys() == asynchronous.keys()
     for name in sync:
+        if name == "pages":  # a generator: Iterator in one, AsyncIterator in the other
+            assert sync[name].parameters == asynchronous[name].parameters
+            assert inspect.isasyncgenfunction(AsyncClient.pages)
+            continue
         assert str(sync[name]) == str(asynchronous[name]), name
         assert inspect.iscoroutinefunction(getattr(AsyncClient, name)), name
 

@@ -15,7 +15,7 @@ from coalition_client import Client, Retries, TransportError, from_minor_units, 
 from coalition_client._core import prepare, retry_after_seconds
 from coalition_client.admin_models import Partner
 from coalition_client.models import Item, Purchase
-from coalition_client.routes import MEMBER_STATEMENT, PURCHASE
+from coalition_client.routes import MEMBER_STATEMENT, PURCHASE, Route
 from coalition_client.wire import to_json
 
 from .conftest import free_port
@@ -86,10 +86,34 @@ def test_a_server_hanging_up_is_retried_for_keyed_writes_but_not_for_writes_it_c
             with pytest.raises(TransportError):
                 client.purchase(Purchase(customer="1000-0001", amount=Decimal("1.00"), receipt="R"))
             assert len(accepted) == 3
-            with pytest.raises(TransportError):
+            with pytest.raises(TransportError):  # an admin creation carries a key now: retried as well
                 client.create_partner(Partner(name="Bakery"))
-            assert len(accepted) == 4
+            assert len(accepted) == 6
+            with pytest.raises(TransportError):  # a write sent without a key is never retried
+                client.call(Route("POST", "/v1/admin/jobs/expire", dict))
+            assert len(accepted) == 7
     finally:
         stop.set()
         thread.join()
         listener.close()
+
+
+def test_pages_follows_next_cursor_until_the_last_page() -> None:
+    from coalition_client.routes import COUPONS, CREATE_PARTNER
+
+    seen: list[dict[str, str]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        params = dict(request.url.params)
+        seen.append(params)
+        start = int(params.get("cursor", "0"))
+        ids = list(range(start + 1, min(start + int(params["limit"]), 120) + 1))
+        next_cursor = str(ids[-1]) if ids[-1] < 120 else None
+        return httpx.Response(200, json={"coupons": [{"id": i} for i in ids], "next_cursor": next_cursor})
+
+    with Client("http://test", "key", transport=httpx.MockTransport(answer)) as admin:
+        pages = list(admin.pages(COUPONS, "coupons", query={"campaign": "spring"}, limit=50))
+    assert [len(page) for page in pages] == [50, 50, 20]
+    assert [p.get("cursor") for p in seen] == [None, "50", "100"]
+    assert all(p["campaign"] == "spring" for p in seen)
+    assert CREATE_PARTNER.idempotency_key  # an admin creation carries a key, so its retries create one partner

@@ -53,7 +53,9 @@ def test_a_cashier_enrols_quotes_sells_and_refunds_through_the_client(demo: Demo
 
         member = till.member(PHONE)
         assert (member.points_balance, member.lifetime_spend, [c.number for c in member.cards]) == (
-            18, Decimal("600.00"), [card],
+            18,
+            Decimal("600.00"),
+            [card],
         )
     with Client(demo.url, demo.admin_key) as admin:
         statement = admin.member_statement(card)

@@ -1,5 +1,6 @@
 """Retries: a lost answer, a 503 and a dropped connection are retried with the same Idempotency-Key and the
-purchase is recorded once; a write the server cannot replay is never retried; a 429's Retry-After is honoured."""
+purchase is recorded once, and so is an admin creation; a write sent without a key is never retried; a 429's
+Retry-After is honoured."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from coalition_client import Client, Retries, ServiceUnavailable
 from coalition_client.admin_models import Partner
 from coalition_client.models import Purchase, Quote, TopUp
+from coalition_client.routes import Route
 
 from .conftest import Demo, Proxy
 
@@ -41,12 +43,27 @@ def test_a_purchase_whose_answer_is_lost_is_retried_with_its_key_and_recorded_on
     assert _purchases(demo, "1000-0001") == purchases_before + 1
 
 
-def test_a_write_the_server_cannot_replay_is_not_retried(demo: Demo, proxy: Proxy) -> None:
-    proxy.plan[("POST", "/v1/admin/partners")] = ["503"]
+@pytest.mark.parametrize("failure", ["lose", "drop"])
+def test_an_admin_creation_whose_answer_is_lost_is_retried_with_its_key_and_made_once(
+    demo: Demo, proxy: Proxy, failure: str
+) -> None:
+    proxy.plan[("POST", "/v1/admin/partners")] = [failure, failure]
+    with Client(proxy.url, demo.admin_key, retries=FAST) as admin:
+        made = admin.create_partner(Partner(name="Bakery"))
+        partners = [p for p in admin.network()["partners"] if p["name"] == "Bakery"]
+    keys = [key for method, path, key in proxy.seen if (method, path) == ("POST", "/v1/admin/partners")]
+    assert len(keys) == 3 and len(set(keys)) == 1 and keys[0]  # the server ran it once and replayed it
+    assert [p["id"] for p in partners] == [made["id"]]
+
+
+def test_a_write_sent_without_a_key_is_not_retried(demo: Demo, proxy: Proxy) -> None:
+    proxy.plan[("POST", "/v1/admin/jobs/expire")] = ["503"]
     with Client(proxy.url, demo.admin_key, retries=FAST) as admin, pytest.raises(ServiceUnavailable) as refused:
-        admin.create_partner(Partner(name="Bakery"))
+        admin.call(Route("POST", "/v1/admin/jobs/expire", dict))
     assert refused.value.status == 503
-    assert [seen for seen in proxy.seen if seen[1] == "/v1/admin/partners"] == [("POST", "/v1/admin/partners", None)]
+    assert [seen for seen in proxy.seen if seen[1] == "/v1/admin/jobs/expire"] == [
+        ("POST", "/v1/admin/jobs/expire", None)
+    ]
 
 
 def test_a_429_is_retried_after_the_servers_retry_after(demo: Demo, proxy: Proxy) -> None:

@@ -658,11 +658,15 @@ class FakeUnitOfWork(FakeWallets, FakeGiftCards):
             )
             self.s.coupons[coupon_id] = (network_id, coupon)
 
-    async def list_coupons(self, network_id: int, campaign: str | None, limit: int) -> list[Coupon]:
+    async def list_coupons(
+        self, network_id: int, campaign: str | None, limit: int, after_id: int | None = None
+    ) -> list[Coupon]:
         found = [
-            c for _, (n, c) in sorted(self.s.coupons.items()) if n == network_id and campaign in (None, c.campaign)
+            c
+            for _, (n, c) in sorted(self.s.coupons.items())
+            if n == network_id and campaign in (None, c.campaign) and c.id > (after_id or 0)
         ]
-        return found[:limit]
+        return sorted(found, key=lambda c: c.id)[:limit]
 
     async def has_coupon_from(self, member_id: int, campaign: str, valid_from: datetime) -> bool:
         return any(

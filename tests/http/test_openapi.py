@@ -56,10 +56,16 @@ async def test_the_document_declares_required_keys_and_every_error_with_its_prob
         for parameter in operation.get("parameters", [])
         if parameter["in"] == "header" and parameter["name"] == "Idempotency-Key"
     }
-    # the admin key's rotation takes one too, optionally: a retry of a rotation whose answer was lost names it
+    # every admin write takes one too, optionally (docs/api.md "Conventions"); the admin key's rotation has its own
+    # meaning of it: a retry of a rotation whose answer was lost names it
     rotate = ("post", "/v1/admin/networks/{network}/admin-key/rotate")
-    assert with_key == TILL_WRITES | {rotate}
-    assert [p["required"] for p in operations[rotate]["parameters"] if p["name"] == "Idempotency-Key"] == [False]
+    admin_writes = {(method, path) for method, path in operations if path.startswith("/v1/admin/") and method != "get"}
+    assert with_key == TILL_WRITES | admin_writes
+    for name in admin_writes:
+        assert [p["required"] for p in operations[name]["parameters"] if p["name"] == "Idempotency-Key"] == [False]
+        if name[0] in ("put", "patch", "delete"):
+            assert [p["required"] for p in operations[name]["parameters"] if p["name"] == "If-Match"] == [False]
+    assert rotate in admin_writes
     for name in TILL_WRITES:
         [key] = [p for p in operations[name]["parameters"] if p["name"] == "Idempotency-Key"]
         assert key["required"] is True, name
@@ -71,6 +77,8 @@ async def test_the_document_declares_required_keys_and_every_error_with_its_prob
         expected = {503} if not path.startswith("/v1/") else {401, 403, 404, 409, 422, 429, 503}
         if "requestBody" in operation:
             expected |= {400, 413}
+        if path.startswith("/v1/admin/") and method in ("put", "patch", "delete"):
+            expected |= {412}  # If-Match on a changed resource
         assert declared == expected, (method, path)
         for status in declared:
             assert responses[str(status)]["content"] == PROBLEM, (method, path, status)

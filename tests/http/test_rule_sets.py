@@ -167,6 +167,7 @@ async def test_publishing_a_draft_with_errors_is_refused_and_nothing_changes(ser
         assert (await http.get(URL, headers=admin)).json() == {
             "in_force": None,
             "versions": [v for v in (await http.get(URL, headers=admin)).json()["versions"] if v["status"] == "draft"],
+            "next_cursor": None,
         }
         assert_problem(await http.get(f"{URL}/7", headers=admin), 404, "not-found", "version")
         other = await make_network(services, code="other")

@@ -154,7 +154,8 @@ async def test_a_period_ending_before_it_starts_is_refused_and_nothing_is_stored
             "/v1/admin/settlement/periods", json={"end": "2026-07-01T21:00:00"}, headers=auth(admin_key)
         )
         assert naive.status_code == 422
-        assert (await http.get("/v1/admin/settlement/statements", headers=auth(admin_key))).json() == {"statements": []}
+        listed = (await http.get("/v1/admin/settlement/statements", headers=auth(admin_key))).json()
+        assert listed == {"statements": [], "next_cursor": None}
 
 
 @pytest.mark.postgres

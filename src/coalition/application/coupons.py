@@ -80,9 +80,13 @@ class CouponService:
             "codes": list(codes),
         }
 
-    async def listing(self, network_id: int, campaign: str | None, limit: int) -> dict[str, Any]:
+    async def listing(
+        self, network_id: int, campaign: str | None, limit: int, after_id: int | None = None
+    ) -> dict[str, Any]:
+        """`limit` coupons in id order after `after_id`, each with its `id` (the API reads one more to know that a
+        next page exists)."""
         async with self.unit_of_work() as uow:
-            found = await uow.list_coupons(network_id, campaign, limit)
+            found = await uow.list_coupons(network_id, campaign, limit, after_id)
         return {"coupons": [_coupon_json(coupon) for coupon in found]}
 
 
@@ -107,6 +111,7 @@ def _codes(request: CouponRequest) -> tuple[str, ...]:
 
 def _coupon_json(coupon: Coupon) -> dict[str, Any]:
     return {
+        "id": coupon.id,
         "code": coupon.code,
         "campaign": coupon.campaign,
         "member_id": coupon.member_id,

@@ -44,7 +44,7 @@ log = logging.getLogger("coalition.scheduler")
 T = TypeVar("T")
 MAX_ERROR_CHARS = 1000
 MAX_RESULT_CHARS = 4000
-MAX_RUNS_PAGE = 200
+MAX_RUNS_PAGE = 501  # the API's largest page (500) and the one more that tells a next page exists
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +151,9 @@ class ScheduleStore(Protocol):
         next_attempt_at: datetime | None,
     ) -> bool: ...
     async def release(self, run: JobRun, previous: JobRun | None) -> None: ...
-    async def runs(self, network_id: int, job: str | None, limit: int) -> list[JobRun]: ...
+    async def runs(
+        self, network_id: int, job: str | None, limit: int, before_id: int | None = None
+    ) -> list[JobRun]: ...
     async def last_runs(self, network_id: int) -> dict[str, JobRun]: ...
 
 
@@ -341,10 +343,13 @@ class Scheduler:
         await self.store.save_schedule(network_id, updated, self._now(), audited)
         return next(item for item in (await self.schedules(network_id)).schedules if item.job == job)
 
-    async def runs(self, network_id: int, job: str | None = None, limit: int = 50) -> list[JobRun]:
+    async def runs(
+        self, network_id: int, job: str | None = None, limit: int = 50, *, before_id: int | None = None
+    ) -> list[JobRun]:
+        """Newest first (by id), older than `before_id` when given."""
         if job is not None:
             check_job(job)
-        return await self.store.runs(network_id, job, max(1, min(limit, MAX_RUNS_PAGE)))
+        return await self.store.runs(network_id, job, max(1, min(limit, MAX_RUNS_PAGE)), before_id)
 
 
 def schedule_json(schedule: Schedule, default: bool) -> dict[str, Any]:

@@ -90,6 +90,13 @@ class IdempotencyKeyReused(DomainError):
     title = "This idempotency key was already used with a different request"
 
 
+class PreconditionFailed(DomainError):
+    """An edit sent with If-Match whose version is no longer the resource's (another edit came first)."""
+
+    code = "precondition-failed"
+    title = "The resource changed since the version this edit was based on"
+
+
 class TooManyAttempts(DomainError):
     code = "too-many-attempts"
     title = "Too many failed attempts; wait a few minutes and try again"

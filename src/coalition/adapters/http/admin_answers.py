@@ -68,6 +68,7 @@ class SchedulesAnswer(BaseModel):
 
 class JobRunsAnswer(BaseModel):
     runs: list[JobRunAnswer]
+    next_cursor: str | None = Field(description="the next page's cursor; null on the last page")
 
 
 class CouponsCreatedAnswer(BaseModel):
@@ -91,6 +92,7 @@ class CouponAnswer(BaseModel):
 
 class CouponsAnswer(BaseModel):
     coupons: list[CouponAnswer]
+    next_cursor: str | None = Field(description="the next page's cursor; null on the last page")
 
 
 class PermissionEntryAnswer(BaseModel):

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Awaitable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from coalition.adapters.http.actors import act_for_request, key_fingerprint
@@ -21,6 +21,7 @@ from coalition.adapters.http.admin_answers import (
 from coalition.adapters.http.body_limits import require_operator
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc, bearer
+from coalition.adapters.http.pagination import PAGE_RESPONSES, Paging, announce, next_cursor_of, paged
 from coalition.adapters.http.pos_answers import StatementAnswer
 from coalition.adapters.http.schemas import (
     CashierBody,
@@ -147,14 +148,18 @@ async def create_coupons(body: CouponsBody, svc: Svc, admin: NetworkAdmin) -> di
     return await svc.coupons.create(admin.id, body.to_request())
 
 
-@router.get("/coupons", summary="The network's coupons with their uses, by campaign", response_model=CouponsAnswer)
+@router.get(
+    "/coupons",
+    summary="The network's coupons with their uses, by campaign, in pages",
+    response_model=CouponsAnswer,
+    responses=PAGE_RESPONSES,
+)
 async def list_coupons(
-    svc: Svc,
-    admin: NetworkAdmin,
-    campaign: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    request: Request, response: Response, svc: Svc, admin: NetworkAdmin, page: Paging, campaign: str | None = None
 ) -> dict[str, Any]:
-    return await svc.coupons.listing(admin.id, campaign, limit)
+    found = await svc.coupons.listing(admin.id, campaign, page.limit + 1, page.after)
+    found["coupons"], cursor = next_cursor_of(found["coupons"], page, lambda coupon: coupon["id"])
+    return {**found, "next_cursor": announce(request, response, cursor)}
 
 
 @router.post("/gift-types", status_code=201, summary="Add a gift type: agreed price and the partners that hand it over")
@@ -162,9 +167,12 @@ async def create_gift_type(body: GiftTypeBody, svc: Svc, admin: NetworkAdmin) ->
     return await svc.gifts.create_type(admin.id, admin.currency, body.to_request())
 
 
-@router.get("/gift-types", summary="The network's gift catalogue")
-async def gift_types(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
-    return await svc.gifts.listing(admin.id, admin.currency)
+@router.get("/gift-types", summary="The network's gift catalogue, in pages", responses=PAGE_RESPONSES)
+async def gift_types(
+    request: Request, response: Response, svc: Svc, admin: NetworkAdmin, page: Paging
+) -> dict[str, Any]:
+    found = (await svc.gifts.listing(admin.id, admin.currency))["gift_types"]
+    return paged(request, response, "gift_types", found, page, lambda gift_type: gift_type["id"])
 
 
 @router.get(

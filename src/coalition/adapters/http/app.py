@@ -23,6 +23,7 @@ from coalition.adapters.http import (
     file_routes,
     gift_card_routes,
     key_routes,
+    list_routes,
     message_routes,
     openapi,
     outage,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(rules_routes.router)
     app.include_router(settlement_routes.router)
     app.include_router(audit_routes.router)
+    app.include_router(list_routes.router)
     # before export_routes: GET /v1/admin/exports/members is the members file's, not an {what} of the exports
     app.include_router(file_routes.router)
     app.include_router(sales_file_routes.router)

@@ -18,6 +18,7 @@ from fastapi import Request, Response, params
 from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import APIRoute
 
+from coalition.adapters.http.conventions import admin_conventions
 from coalition.domain.errors import InvalidInput, NotFound
 from coalition.domain.input_text import (
     CONTROL_CHARACTER_MESSAGE,
@@ -118,4 +119,5 @@ class CheckedRoute(APIRoute):
                 refuse_huge_integers(request, integers)
             return await handler(request)
 
-        return checked
+        # under /v1/admin: Idempotency-Key on writes, ETag and If-Match on edits (adapters/http/conventions.py)
+        return admin_conventions(self, checked)

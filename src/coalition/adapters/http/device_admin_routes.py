@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from pydantic import Field, StrictInt, StrictStr
 
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc
+from coalition.adapters.http.pagination import PAGE_RESPONSES, Paging, paged
 from coalition.adapters.http.schemas import Amount, Body, RecordId
 from coalition.application.devices_admin import UNCHANGED, DeviceChanges, DeviceRegistration
 from coalition.domain.devices import MAX_HOLD_TTL_SECONDS, MAX_SILENT_AFTER_SECONDS
@@ -93,9 +94,16 @@ async def register_device(body: DeviceBody, svc: Svc, admin: NetworkAdmin) -> di
     return await svc.device_admin.register(admin, body.registration())
 
 
-@admin_router.get("/devices", summary="The network's devices: online or silent, today's uses and takings")
-async def list_devices(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
-    return {"devices": [view.json() for view in await svc.device_admin.devices(admin)]}
+@admin_router.get(
+    "/devices",
+    summary="The network's devices, in pages: online or silent, today's uses and takings",
+    responses=PAGE_RESPONSES,
+)
+async def list_devices(
+    request: Request, response: Response, svc: Svc, admin: NetworkAdmin, page: Paging
+) -> dict[str, Any]:
+    found = await svc.device_admin.devices(admin)
+    return paged(request, response, "devices", found, page, lambda view: view.record.id, lambda view: view.json())
 
 
 @admin_router.get("/devices/{device_id}", summary="A device")

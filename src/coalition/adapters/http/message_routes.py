@@ -8,11 +8,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, Svc
+from coalition.adapters.http.pagination import PAGE_RESPONSES, Paging, paged
 from coalition.adapters.http.schemas import Body, RecordId
 from coalition.application.message_templates import parse_key
 from coalition.domain.message_settings import MAX_EXPIRING_DAYS_BEFORE, MAX_THRESHOLD, MessageSettings
@@ -38,9 +39,17 @@ class PreviewBody(Body):
     body: StrictStr | None = Field(default=None, max_length=MAX_BODY_CHARS, description="unsaved text to try")
 
 
-@router.get("/message-templates", summary="Every message template: kind, channel, language, text, variables")
-async def list_templates(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
-    return {"templates": await svc.message_templates.list(admin.id)}
+@router.get(
+    "/message-templates",
+    summary="Every message template, in pages: kind, channel, language, text, variables",
+    responses=PAGE_RESPONSES,
+)
+async def list_templates(
+    request: Request, response: Response, svc: Svc, admin: NetworkAdmin, page: Paging
+) -> dict[str, Any]:
+    # no ids: a template's place in the fixed order (kind, channel, language) is its position
+    found = list(enumerate(await svc.message_templates.list(admin.id), start=1))
+    return paged(request, response, "templates", found, page, lambda item: item[0], lambda item: item[1])
 
 
 @router.get(PATH, summary="One message template (the network's own, else the built-in one)")

@@ -54,6 +54,7 @@ ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
     403: ("The key may not do this (another network, the permissions matrix, the operator's token)", {}),
     404: ("Nothing of that identifier in the key's network", {}),
     409: ("The state does not allow it (a card not active, too few points, already done)", {}),
+    412: ("If-Match named a version the resource no longer has: read it again (its ETag) and redo the edit", {}),
     413: ("The request body is larger than this route accepts", {}),
     422: ("A field of the request (body, path, query or header) is invalid; `field` names it", {}),
     429: ("Too many requests or attempts for this key or address", {"Retry-After": RETRY_AFTER}),
@@ -62,12 +63,14 @@ ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
 _HTTP_METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
 
 
-def _statuses(path: str, operation: dict[str, Any]) -> list[int]:
+def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     if not path.startswith("/v1/"):
         return [503]
     statuses = [401, 403, 404, 409, 422, 429, 503]
     if "requestBody" in operation:
         statuses += [400, 413]  # a body that is not UTF-8 text cannot be parsed at all; one too large
+    if path.startswith(ADMIN_PREFIX) and method in ("put", "patch", "delete"):
+        statuses.append(412)  # If-Match (adapters/http/conventions.py)
     return sorted(statuses)
 
 
@@ -82,6 +85,39 @@ def _error_response(status: int) -> dict[str, Any]:
 
 def _is_idempotency_key(parameter: dict[str, Any]) -> bool:
     return parameter.get("in") == "header" and parameter.get("name") == "Idempotency-Key"
+
+
+ADMIN_PREFIX = "/v1/admin/"
+ADMIN_IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "optional: a retry with the same key and request gets the first success again (header "
+    "Idempotent-Replayed: true) instead of doing it twice; the same key with another request is a 422; kept 24 h",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+}
+IF_MATCH: dict[str, Any] = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "optional: the ETag the resource's GET answered; if the resource has changed since, the edit is "
+    "refused with a 412 (without it, the edit is made whatever the version)",
+    "schema": {"type": "string", "maxLength": 200},
+}
+ETAG = {"description": "the version of what was answered, for If-Match", "schema": {"type": "string"}}
+
+
+def _admin_conventions(method: str, operation: dict[str, Any]) -> None:
+    """The admin API's conventions (adapters/http/conventions.py) declared on one of its operations."""
+    parameters = operation.setdefault("parameters", [])
+    names = {(parameter.get("in"), str(parameter.get("name")).lower()) for parameter in parameters}
+    if method in ("post", "put", "patch", "delete") and ("header", "idempotency-key") not in names:
+        parameters.append(dict(ADMIN_IDEMPOTENCY_KEY))
+    if method in ("put", "patch", "delete") and ("header", "if-match") not in names:
+        parameters.append(dict(IF_MATCH))
+    success = operation.get("responses", {}).get("200")
+    if success is not None and method in ("get", "put", "patch", "delete"):
+        success.setdefault("headers", {})["ETag"] = ETAG
 
 
 def amend(document: dict[str, Any]) -> dict[str, Any]:
@@ -99,7 +135,9 @@ def amend(document: dict[str, Any]) -> dict[str, Any]:
                     parameter["description"] = "a fresh key per attempt; a retry repeats it and gets the first answer"
                     parameter["schema"] = {"type": "string", "minLength": 1, "maxLength": 200}
             responses = operation.setdefault("responses", {})
-            for status in _statuses(path, operation):
+            if path.startswith(ADMIN_PREFIX):
+                _admin_conventions(method, operation)
+            for status in _statuses(path, method, operation):
                 responses[str(status)] = _error_response(status)
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas["Problem"] = PROBLEM_SCHEMA

@@ -24,6 +24,7 @@ _STATUS: tuple[tuple[type[errors.DomainError], int], ...] = (
     (errors.InsufficientPoints, 409),
     (errors.IdempotencyKeyReused, 422),
     (errors.InvalidInput, 422),
+    (errors.PreconditionFailed, 412),
     (errors.InsufficientFunds, 422),
     (errors.RedeemNotAllowed, 422),
     (errors.RefundNotAllowed, 422),

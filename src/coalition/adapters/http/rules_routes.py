@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc
+from coalition.adapters.http.pagination import PAGE_RESPONSES, Paging, paged
 from coalition.domain.errors import InvalidInput
 from coalition.domain.input_text import CONTROL_CHARACTER_MESSAGE, first_control_character_path
 from coalition.domain.rules.documents import load_json, load_yaml
@@ -129,9 +130,11 @@ async def schema(admin: NetworkAdmin) -> Response:
     return JSONResponse(rule_set_schema(), media_type=SCHEMA_TYPE)
 
 
-@router.get("", summary="Every version, newest first, and the one in force")
-async def history(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
-    return (await svc.rules.history(admin)).json()
+@router.get("", summary="Every version, newest first, in pages, and the one in force", responses=PAGE_RESPONSES)
+async def history(request: Request, response: Response, svc: Svc, admin: NetworkAdmin, page: Paging) -> dict[str, Any]:
+    found = (await svc.rules.history(admin)).json()
+    versions = paged(request, response, "versions", found["versions"], page, lambda v: v["version"], descending=True)
+    return {**found, **versions}
 
 
 @router.get(

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import Field, StrictBool, StrictInt, StrictStr
 
 from coalition.adapters.http.admin_answers import JobRunsAnswer, ScheduleAnswer, SchedulesAnswer
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, Svc
+from coalition.adapters.http.pagination import PAGE_RESPONSES, Paging, announce, next_cursor_of
 from coalition.adapters.http.schemas import Body
 from coalition.domain.schedules import JOBS
 
@@ -39,16 +40,21 @@ async def schedules(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
 
 @router.get(
     "/schedules/runs",
-    summary="The jobs' runs, newest first: period, status, who ran it, error, result",
+    summary="The jobs' runs, newest first, in pages: period, status, who ran it, error, result",
     response_model=JobRunsAnswer,
+    responses=PAGE_RESPONSES,
 )
 async def runs(
+    request: Request,
+    response: Response,
     svc: Svc,
     admin: NetworkAdmin,
+    page: Paging,
     job: Annotated[StrictStr | None, Query(max_length=32)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    return {"runs": [run.json() for run in await svc.scheduler.runs(admin.id, job, limit)]}
+    found = await svc.scheduler.runs(admin.id, job, page.limit + 1, before_id=page.after)
+    shown, cursor = next_cursor_of(found, page, lambda run: run.id)
+    return {"runs": [run.json() for run in shown], "next_cursor": announce(request, response, cursor)}
 
 
 @router.put("/schedules/{job}", summary="Enable or disable a job, or set when it runs", response_model=ScheduleAnswer)

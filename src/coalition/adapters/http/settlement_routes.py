@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from coalition.adapters.documents.pdf import statement_pdf
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc
+from coalition.adapters.http.pagination import PAGE_RESPONSES, Paging, paged
 from coalition.application.csv_text import csv_text
 from coalition.application.settlement import statement_csv_rows, statement_json
 
@@ -46,9 +47,12 @@ async def close_period(body: CloseBody, svc: Svc, admin: NetworkAdmin) -> dict[s
     return await svc.settlement.close(admin.id, body.end, body.start)
 
 
-@router.get("/statements", summary="The network's statements, oldest first")
-async def statements(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
-    return await svc.settlement.listing(admin.id)
+@router.get("/statements", summary="The network's statements, oldest first, in pages", responses=PAGE_RESPONSES)
+async def statements(
+    request: Request, response: Response, svc: Svc, admin: NetworkAdmin, page: Paging
+) -> dict[str, Any]:
+    found = (await svc.settlement.listing(admin.id))["statements"]
+    return paged(request, response, "statements", found, page, lambda statement: statement["number"])
 
 
 @router.get(

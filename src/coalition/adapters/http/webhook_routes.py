@@ -8,11 +8,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, StrictStr
 
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc
+from coalition.adapters.http.pagination import (
+    NEXT_CURSOR_DOC,
+    PAGE_RESPONSES,
+    Paging,
+    announce,
+    next_cursor_of,
+    page_of,
+)
 from coalition.adapters.http.schemas import Body
 from coalition.application.webhooks import Delivery, NewSubscription, Subscription
 from coalition.domain.outbox import FAILURES_BEFORE_PAUSE
@@ -100,6 +108,7 @@ class DeliveryOut(BaseModel):
 
 class WebhookList(BaseModel):
     webhooks: list[WebhookOut]
+    next_cursor: str | None = Field(default=None, description=NEXT_CURSOR_DOC)
 
 
 class WebhookShown(WebhookOut):
@@ -108,6 +117,7 @@ class WebhookShown(WebhookOut):
 
 class DeliveryList(BaseModel):
     deliveries: list[DeliveryOut]
+    next_cursor: str | None = Field(default=None, description=NEXT_CURSOR_DOC)
 
 
 @router.post("/webhooks", status_code=201, summary="Subscribe a URL to event kinds", response_model=WebhookWithSecret)
@@ -118,9 +128,17 @@ async def create_webhook(body: WebhookBody, svc: Svc, admin: NetworkAdmin) -> We
     return WebhookWithSecret.with_secret(made)
 
 
-@router.get("/webhooks", summary="The network's webhook subscriptions", response_model=WebhookList)
-async def list_webhooks(svc: Svc, admin: NetworkAdmin) -> WebhookList:
-    return WebhookList(webhooks=[WebhookOut.of(s) for s in await svc.webhooks.subscriptions(admin)])
+@router.get(
+    "/webhooks",
+    summary="The network's webhook subscriptions, in pages",
+    response_model=WebhookList,
+    responses=PAGE_RESPONSES,
+)
+async def list_webhooks(
+    request: Request, response: Response, svc: Svc, admin: NetworkAdmin, page: Paging
+) -> WebhookList:
+    shown, cursor = page_of(await svc.webhooks.subscriptions(admin), page, lambda s: s.id)
+    return WebhookList(webhooks=[WebhookOut.of(s) for s in shown], next_cursor=announce(request, response, cursor))
 
 
 @router.get(
@@ -133,18 +151,23 @@ async def show_webhook(subscription_id: PathId, svc: Svc, admin: NetworkAdmin) -
 
 @router.get(
     "/webhooks/{subscription_id}/deliveries",
-    summary="A subscription's deliveries, newest first (page with before_id)",
+    summary="A subscription's deliveries, newest first, in pages (`cursor`; `before_id` still works)",
     response_model=DeliveryList,
+    responses=PAGE_RESPONSES,
 )
 async def webhook_deliveries(
+    request: Request,
+    response: Response,
     subscription_id: PathId,
     svc: Svc,
     admin: NetworkAdmin,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    page: Paging,
+    before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="older than this id")] = None,
 ) -> DeliveryList:
-    found = await svc.webhooks.deliveries(admin, subscription_id, limit, before_id)
-    return DeliveryList(deliveries=[DeliveryOut.of(d) for d in found])
+    before = page.after if page.after is not None else before_id
+    found = await svc.webhooks.deliveries(admin, subscription_id, page.limit + 1, before)
+    shown, cursor = next_cursor_of(found, page, lambda d: d.id)
+    return DeliveryList(deliveries=[DeliveryOut.of(d) for d in shown], next_cursor=announce(request, response, cursor))
 
 
 @router.post(

@@ -48,14 +48,18 @@ class SqlCoupons(SqlPart):
             "coupon_uses", ("coupon_id", "purchase_id", "used_at"), [(c, p, now) for c, p in uses]
         )
 
-    async def list_coupons(self, network_id: int, campaign: str | None, limit: int) -> list[Coupon]:
+    async def list_coupons(
+        self, network_id: int, campaign: str | None, limit: int, after_id: int | None = None
+    ) -> list[Coupon]:
+        """The network's coupons (of a campaign) in id order, after `after_id` (keyset pagination)."""
         select = "SELECT id, code, campaign, member_id, valid_from, valid_until, max_uses, uses FROM coupons "
-        if campaign is None:
-            rows = await self.db.fetch(select + "WHERE network_id = $1 ORDER BY id LIMIT $2", network_id, limit)
-        else:
-            rows = await self.db.fetch(
-                select + "WHERE network_id = $1 AND campaign = $2 ORDER BY id LIMIT $3", network_id, campaign, limit
-            )
+        where = ["network_id = $1", "id > $2"]
+        arguments: list[object] = [network_id, after_id or 0]
+        if campaign is not None:
+            where.append("campaign = $3")
+            arguments.append(campaign)
+        query = f"{select}WHERE {' AND '.join(where)} ORDER BY id LIMIT ${len(arguments) + 1}"
+        rows = await self.db.fetch(query, *arguments, limit)
         return [self._coupon(row) for row in rows]
 
     async def has_coupon_from(self, member_id: int, campaign: str, valid_from: datetime) -> bool:

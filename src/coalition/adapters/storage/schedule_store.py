@@ -223,12 +223,14 @@ class SqlScheduleStore:
                 )
             )
 
-    async def runs(self, network_id: int, job: str | None, limit: int) -> list[JobRun]:
+    async def runs(self, network_id: int, job: str | None, limit: int, before_id: int | None = None) -> list[JobRun]:
         r = t.job_runs
         query = select(r).where(r.c.network_id == network_id)
         if job is not None:
             query = query.where(r.c.job == job)
-        query = query.order_by(r.c.started_at.desc(), r.c.id.desc()).limit(limit)
+        if before_id is not None:
+            query = query.where(r.c.id < before_id)
+        query = query.order_by(r.c.id.desc()).limit(limit)  # keyset: a run's id is the order it was first claimed
         async with self.engine.connect() as connection:
             return [_run(row) for row in await connection.execute(query)]
 

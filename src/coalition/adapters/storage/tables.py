@@ -11,6 +11,7 @@ this module gathers them on the one `metadata`, so Alembic and every `tables as 
 
 from __future__ import annotations
 
+from coalition.adapters.storage.schema.admin_idempotency import admin_idempotency_keys
 from coalition.adapters.storage.schema.base import (
     MAX_INTEGER_COLUMN,
     Id,
@@ -91,6 +92,7 @@ __all__ = [
     "Id",
     "Timestamp",
     "accounts",
+    "admin_idempotency_keys",
     "as_utc",
     "audit_entries",
     "cards",
