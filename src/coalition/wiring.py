@@ -12,6 +12,7 @@ from coalition.adapters.http.gift_card_answers import gift_card_answer_json
 from coalition.adapters.http.pos_answers import answer_json
 from coalition.adapters.mail.daily_report import write_daily_report
 from coalition.adapters.mail.smtp import SmtpMailer
+from coalition.adapters.messaging.setup import message_gateways
 from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.audit_store import SqlAuditStore
 from coalition.adapters.storage.device_store import SqlDeviceStore
@@ -21,6 +22,7 @@ from coalition.adapters.storage.key_store import SqlKeyStore
 from coalition.adapters.storage.limits_store import SqlLimitsStore
 from coalition.adapters.storage.member_gift_card_store import SqlMemberGiftCardsStore
 from coalition.adapters.storage.member_store import SqlMemberPageStore
+from coalition.adapters.storage.message_settings_store import SqlMessageSettingsStore
 from coalition.adapters.storage.message_store import SqlMessageStore
 from coalition.adapters.storage.outbox_store import SqlOutboxCleanupStore, SqlOutboxStore, SqlWebhookStore
 from coalition.adapters.storage.reports_store import SqlDailyReportsStore, SqlReportsStore
@@ -38,6 +40,7 @@ from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.breakage import BreakageService
 from coalition.application.cache import ACCESS_CHANGES
 from coalition.application.coupons import CouponService
+from coalition.application.customer_messages import CustomerMessages, OutboxEvents
 from coalition.application.daily_reports import DailyReports
 from coalition.application.device_access import DeviceGate
 from coalition.application.device_charges import DeviceChargeService
@@ -57,9 +60,10 @@ from coalition.application.member_gift_cards import MemberGiftCards
 from coalition.application.member_import import MemberImport
 from coalition.application.member_lookups import MemberLookups
 from coalition.application.member_page import MemberPage
+from coalition.application.message_delivery import MessageDeliverer
 from coalition.application.message_templates import MessageTemplates
 from coalition.application.occurred_at import OccurredAtWindow
-from coalition.application.outbox import OutboxService
+from coalition.application.outbox import Deliverer, OutboxService
 from coalition.application.outbox_cleanup import OutboxCleanup
 from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService
@@ -77,7 +81,9 @@ from coalition.application.visits import VisitService
 from coalition.application.wallet_reports import WalletReports
 from coalition.application.web_sessions import WebSessions
 from coalition.application.web_terminal import WebTerminal
-from coalition.application.webhooks import HttpPoster, Listeners, WebhookAdmin, WebhookDeliverer, WebhookEvents
+from coalition.application.webhooks import HttpPoster, Listeners, WebhookAdmin, WebhookDeliverer
+from coalition.domain.message_settings import MessageDefaults
+from coalition.domain.messages import parse_quiet_hours
 from coalition.settings import Settings
 
 
@@ -126,7 +132,7 @@ class Services:
     clock: Clock  # issue 16: the time every service reads (a test sets it)
     scheduler: Scheduler  # issue 16: scheduled jobs, each period once (docs/scheduler.md)
     webhooks: WebhookAdmin  # issue 16: the administrator's webhook subscriptions
-    webhook_events: WebhookEvents  # issue 16: events queued in the outbox for the subscriptions listening
+    webhook_events: OutboxEvents  # issue 16: events queued in the outbox for webhooks and customer messages
     webhook_store: SqlWebhookStore
     outbox_store: SqlOutboxStore
     mailer: Mailer | None
@@ -141,16 +147,32 @@ class Services:
             self.mailer,
             self._contacts,
         )
-        return OutboxService(self.outbox_store, self.clock, {"webhook": deliverer})
+        deliverers: dict[str, Deliverer] = {"webhook": deliverer}
+        for channel, gateway in message_gateways(self.settings).items():
+            deliverers[channel.value] = MessageDeliverer(
+                channel,
+                gateway,
+                self.message_store,
+                self.message_templates,
+                self.unsubscribes,
+                self.customer_messages,
+                self.clock,
+            )
+        return OutboxService(
+            self.outbox_store, self.clock, deliverers, lease_seconds=self.settings.outbox_lease_seconds
+        )
 
     async def _contacts(self, network_id: int) -> list[str]:
         """Whom to tell of a paused webhook without a contact of its own: the network's first partner's address."""
         with_address = [r for r in await self.daily_reports.recipients(network_id) if r.address]
         return [str(min(with_address, key=lambda r: r.partner_id).address)] if with_address else []
+
     message_templates: MessageTemplates  # issue 16: customer messages' texts (docs/messages.md)
     member_import: MemberImport  # issue 17: members from a CSV or XLSX file (docs/files.md)
     member_export: MemberExport  # issue 17: members as the same file
     unsubscribes: Unsubscribes  # issue 16: the signed unsubscribe links of customer messages
+    customer_messages: CustomerMessages  # issue 16: the networks' message settings, messages queued from events
+    message_store: SqlMessageStore
 
     async def close(self) -> None:
         await self.store.close()
@@ -212,8 +234,11 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     scheduler = Scheduler(SqlScheduleStore(engine), clock, jobs, blocked={} if mailer else {"daily_reports": MAIL_OFF})
     webhook_store = SqlWebhookStore(engine)
     listeners = Listeners(webhook_store.unit_of_work)
-    webhook_events = WebhookEvents(listeners)
-    pos.webhook_events = webhook_events  # the POS commands queue their events in their own transactions
+    quiet = parse_quiet_hours(settings.message_quiet_hours)
+    defaults = MessageDefaults(None if quiet[0] == quiet[1] else quiet, settings.message_cap_per_day)
+    customer_messages = CustomerMessages(SqlMessageSettingsStore(engine), clock, defaults)
+    webhook_events = OutboxEvents(listeners, customer_messages)
+    pos.webhook_events = webhook_events  # the POS commands queue their events (and messages) in their transactions
     message_store = SqlMessageStore(engine)
     return Services(
         settings=settings,
@@ -266,6 +291,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         mailer=mailer,
         message_templates=MessageTemplates(message_store, clock),
         unsubscribes=Unsubscribes(message_store, clock, settings.public_url, settings.message_secret),
+        customer_messages=customer_messages,
+        message_store=message_store,
         member_import=MemberImport(store.unit_of_work, clock, FileLimits(max_bytes=settings.import_max_bytes)),
         member_export=MemberExport(store.unit_of_work),
     )

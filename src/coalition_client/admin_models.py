@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, dataclass_transform
 
 Json = dict[str, Any]
-model = dataclass(kw_only=True, frozen=True)
+T = TypeVar("T")
+
+
+@dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(field,))
+def model(cls: type[T]) -> type[T]:
+    """A frozen, keyword-only dataclass, as type checkers see it too (an integrator's mypy checks the fields)."""
+    return dataclass(kw_only=True, frozen=True)(cls)
 
 
 @model
@@ -105,4 +111,192 @@ class WebhookCreated(WebhookAnswer):
 @model
 class WebhookList:
     webhooks: list[WebhookAnswer]
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class Cashier:
+    outlet_id: int
+    login: str
+    name: str
+    password: str
+
+
+@model
+class CashierAnswer:
+    id: int
+    outlet_id: int
+    login: str
+    name: str
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class Password:
+    password: str
+
+
+@model
+class PasswordChanged:
+    id: int
+    password_changed: bool
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class CashierActive:
+    active: bool
+
+
+@model
+class CashierActiveAnswer:
+    id: int
+    active: bool
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class Coupons:
+    campaign: str
+    valid_until: datetime
+    codes: list[str] | None = None  # registered as given, or:
+    count: int | None = None  # how many random codes to generate
+    prefix: str | None = None
+    valid_from: datetime | None = None
+    uses: int | None = None  # uses per code (default 1)
+    member: str | None = None  # an identifier: only this member may use them
+
+
+@model
+class MatrixEntry:
+    outlet: str
+    counter: str
+    operations: list[str]
+
+
+@model
+class Permissions:
+    entries: list[MatrixEntry]  # the whole matrix; [] lets every outlet do everything
+
+
+@model
+class Birthdays:
+    date: date | None = None  # default: today (UTC)
+
+
+@model
+class DailyReports:
+    day: date | None = None  # default: yesterday where the outlets are
+    again: bool | None = None
+
+
+@model
+class PeriodClose:
+    month: str | None = None  # YYYY-MM; default: the month before this one
+
+
+@model
+class ScheduleChange:
+    enabled: bool | None = None
+    time: str | None = None  # HH:MM in the network's time zone
+    every_minutes: int | None = None
+    day_of_month: int | None = None
+
+
+@model
+class JobRun:
+    id: int
+    job: str
+    period: str
+    status: str
+    trigger: str
+    claimed_by: str
+    attempts: int
+    started_at: datetime
+    finished_at: datetime | None
+    lease_until: datetime | None
+    next_attempt_at: datetime | None
+    error: str | None
+    result: Any = None
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class NextRun:
+    period: str
+    at: datetime
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class Schedule:
+    job: str
+    enabled: bool
+    cadence: str
+    time: str | None
+    every_minutes: int | None
+    day_of_month: int | None
+    default: bool
+    next_run: NextRun | None
+    due_period: str
+    last_run: JobRun | None
+    blocked: str | None
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class Schedules:
+    timezone: str
+    now: datetime
+    schedules: list[Schedule]
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class JobRuns:
+    runs: list[JobRun]
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class CouponsCreated:
+    campaign: str
+    valid_from: datetime
+    valid_until: datetime
+    uses: int
+    member_id: int | None
+    codes: list[str]
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class CouponAnswer:
+    code: str
+    campaign: str
+    member_id: int | None
+    valid_from: datetime
+    valid_until: datetime
+    uses: int  # so far
+    max_uses: int
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class CouponList:
+    coupons: list[CouponAnswer]
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class PermissionEntry:
+    outlet: str
+    counter: str
+    operations: list[str]
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class PermissionsAnswer:
+    defined: bool  # False: no matrix, every outlet may do everything
+    entries: list[PermissionEntry]
     extra: Json = field(default_factory=dict)

@@ -115,6 +115,33 @@ class Client:
     def refund(self, purchase_id: str, body: m.Refund, *, idempotency_key: str | None = None) -> m.RefundAnswer:
         return self.call(r.REFUND, body, path={"purchase_id": purchase_id}, idempotency_key=idempotency_key)
 
+    def refund_batch(self, body: m.RefundBatch) -> m.RefundBatchAnswer:
+        return self.call(r.REFUND_BATCH, body)
+
+    def issue_card(self, body: m.CardIssue, *, idempotency_key: str | None = None) -> m.CardIssued:
+        return self.call(r.ISSUE_CARD, body, idempotency_key=idempotency_key)
+
+    def replace_card(self, number: str, new_number: str, *, idempotency_key: str | None = None) -> m.CardChanged:
+        """The balance and history stay with the member; the old card is `replaced`."""
+        body = m.CardReplacement(new_number=new_number)
+        return self.call(r.REPLACE_CARD, body, path={"number": number}, idempotency_key=idempotency_key)
+
+    def block_card(self, number: str, *, idempotency_key: str | None = None) -> m.CardChanged:
+        return self._card(number, "block", idempotency_key)
+
+    def unblock_card(self, number: str, *, idempotency_key: str | None = None) -> m.CardChanged:
+        return self._card(number, "unblock", idempotency_key)
+
+    def report_card_lost(self, number: str, *, idempotency_key: str | None = None) -> m.CardChanged:
+        return self._card(number, "report-lost", idempotency_key)
+
+    def activate_card(self, number: str, *, idempotency_key: str | None = None) -> m.CardChanged:
+        return self._card(number, "activate", idempotency_key)
+
+    def _card(self, number: str, action: str, idempotency_key: str | None) -> m.CardChanged:
+        path = {"number": number, "action": action}
+        return self.call(r.CHANGE_CARD, path=path, idempotency_key=idempotency_key)
+
     def start_visit(self, body: m.Visit, *, idempotency_key: str | None = None) -> m.VisitChanged:
         return self.call(r.START_VISIT, body, idempotency_key=idempotency_key)
 
@@ -234,6 +261,51 @@ class Client:
     def change_device(self, device_id: int, changes: Json) -> Json:
         """Only the fields given change; a field given as None is set to null."""
         return self.call(r.CHANGE_DEVICE, changes, path={"device_id": device_id})
+
+    def create_cashier(self, body: admin.Cashier) -> admin.CashierAnswer:
+        return self.call(r.CREATE_CASHIER, body)
+
+    def set_cashier_password(self, cashier_id: int, password: str) -> admin.PasswordChanged:
+        body = admin.Password(password=password)
+        return self.call(r.SET_CASHIER_PASSWORD, body, path={"cashier_id": cashier_id})
+
+    def set_cashier_active(self, cashier_id: int, active: bool) -> admin.CashierActiveAnswer:
+        """False blocks the cashier at once: no sign-in, no purchase naming them."""
+        body = admin.CashierActive(active=active)
+        return self.call(r.SET_CASHIER_ACTIVE, body, path={"cashier_id": cashier_id})
+
+    def create_coupons(self, body: admin.Coupons) -> admin.CouponsCreated:
+        return self.call(r.CREATE_COUPONS, body)
+
+    def coupons(self, *, campaign: str | None = None, limit: int | None = None) -> admin.CouponList:
+        return self.call(r.COUPONS, query={"campaign": campaign, "limit": limit})
+
+    def permissions(self) -> admin.PermissionsAnswer:
+        return self.call(r.PERMISSIONS)
+
+    def set_permissions(self, body: admin.Permissions) -> admin.PermissionsAnswer:
+        return self.call(r.SET_PERMISSIONS, body)
+
+    def schedules(self) -> admin.Schedules:
+        return self.call(r.SCHEDULES)
+
+    def job_runs(self, *, job: str | None = None, limit: int | None = None) -> admin.JobRuns:
+        return self.call(r.JOB_RUNS, query={"job": job, "limit": limit})
+
+    def set_schedule(self, job: str, body: admin.ScheduleChange) -> admin.Schedule:
+        return self.call(r.SET_SCHEDULE, body, path={"job": job})
+
+    def run_birthdays(self, body: admin.Birthdays | None = None) -> Json:
+        return self.call(r.RUN_BIRTHDAYS, body or admin.Birthdays())
+
+    def run_daily_reports(self, body: admin.DailyReports | None = None) -> Json:
+        return self.call(r.RUN_DAILY_REPORTS, body or admin.DailyReports())
+
+    def run_period_close(self, body: admin.PeriodClose | None = None) -> Json:
+        return self.call(r.RUN_PERIOD_CLOSE, body or admin.PeriodClose())
+
+    def run_expiry(self) -> Json:
+        return self.call(r.RUN_EXPIRY)
 
     def create_webhook(self, body: admin.Webhook) -> admin.WebhookCreated:
         return self.call(r.CREATE_WEBHOOK, body)

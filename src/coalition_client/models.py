@@ -9,10 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, dataclass_transform
 
 Json = dict[str, Any]
-model = dataclass(kw_only=True, frozen=True)
+T = TypeVar("T")
+
+
+@dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(field,))
+def model(cls: type[T]) -> type[T]:
+    """A frozen, keyword-only dataclass, as type checkers see it too (an integrator's mypy checks the fields)."""
+    return dataclass(kw_only=True, frozen=True)(cls)
 
 
 # ---- requests -------------------------------------------------------------------------------------------------
@@ -108,6 +114,14 @@ class Refund:
     amount: Decimal | None = None
     items: list[ReturnedItem] | None = None
     cashier: str | None = None
+    occurred_at: datetime | None = None  # when the till gave the money back, for a refund uploaded later
+
+
+@model
+class RefundBatch:
+    # each a Refund's JSON plus its own `idempotency_key` and one of `purchase_id`, `purchase_key` (the key the till
+    # recorded the purchase with) or `purchase_receipt`
+    refunds: list[Json]
 
 
 @model
@@ -131,6 +145,18 @@ class GiftCardSale:
     valid_days: int | None = None
     number: str | None = None
     cashier: str | None = None
+
+
+@model
+class CardIssue:
+    number: str
+    member: str | None = None  # an identifier of the member the card goes to; none: a new anonymous card
+    card_type: str | None = None
+
+
+@model
+class CardReplacement:
+    new_number: str
 
 
 @model
@@ -299,6 +325,43 @@ class RefundAnswer:
     refundable_left: Decimal
     gifts_revoked: list[str]
     to_wallet: Decimal | None = None
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class RefundBatchItem:
+    index: int
+    status: int
+    replayed: bool | None = None
+    body: RefundAnswer | None = None
+    problem: Json | None = None
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class RefundBatchAnswer:
+    results: list[RefundBatchItem]
+    committed: int
+    replayed: int
+    refused: int
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class CardIssued:
+    number: str
+    state: str
+    type: str
+    member_id: int
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class CardChanged:
+    number: str
+    state: str
+    member_id: int
+    replaced_by: Card | None = None
     extra: Json = field(default_factory=dict)
 
 

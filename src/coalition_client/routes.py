@@ -43,6 +43,11 @@ PURCHASE = _write("/v1/purchases", m.PurchaseAnswer, m.Purchase)
 # Each purchase in a batch carries its own key; the batch itself is answered item by item and is safe to resend.
 BATCH = Route("POST", "/v1/purchases/batch", m.BatchAnswer, m.Batch, safe=True)
 REFUND = _write("/v1/purchases/{purchase_id}/refunds", m.RefundAnswer, m.Refund)
+# Each refund in a batch carries its own key, like a batch's purchases: the batch is safe to resend.
+REFUND_BATCH = Route("POST", "/v1/refunds/batch", m.RefundBatchAnswer, m.RefundBatch, safe=True)
+ISSUE_CARD = _write("/v1/cards", m.CardIssued, m.CardIssue)
+REPLACE_CARD = _write("/v1/cards/{number}/replace", m.CardChanged, m.CardReplacement)
+CHANGE_CARD = _write("/v1/cards/{number}/{action}", m.CardChanged)  # activate, block, unblock, report-lost
 START_VISIT = _write("/v1/visits", m.VisitChanged, m.Visit)
 END_VISIT = _write("/v1/visits/{visit_id}/end", m.VisitChanged)
 VISIT = _get("/v1/visits/{visit_id}", m.VisitAnswer)
@@ -91,6 +96,28 @@ CREATE_DEVICE = Route("POST", "/v1/admin/devices", dict, admin.Device)
 DEVICES = _get("/v1/admin/devices", dict)
 # A JSON body: null is meaningful here (opening_hours null = always open), so fields are sent as given.
 CHANGE_DEVICE = Route("PATCH", "/v1/admin/devices/{device_id}", dict, dict, safe=True)
+
+# Cashiers. Creating one cannot be replayed (a second is refused as a duplicate login): never retried.
+CREATE_CASHIER = Route("POST", "/v1/admin/cashiers", admin.CashierAnswer, admin.Cashier)
+SET_CASHIER_PASSWORD = Route(
+    "PUT", "/v1/admin/cashiers/{cashier_id}/password", admin.PasswordChanged, admin.Password, safe=True
+)
+SET_CASHIER_ACTIVE = Route(
+    "PUT", "/v1/admin/cashiers/{cashier_id}/active", admin.CashierActiveAnswer, admin.CashierActive, safe=True
+)
+# Coupons: registering codes twice is refused as duplicates, generating them twice makes twice as many: never retried.
+CREATE_COUPONS = Route("POST", "/v1/admin/coupons", admin.CouponsCreated, admin.Coupons)
+COUPONS = _get("/v1/admin/coupons", admin.CouponList)
+PERMISSIONS = _get("/v1/admin/permissions", admin.PermissionsAnswer)
+SET_PERMISSIONS = Route("PUT", "/v1/admin/permissions", admin.PermissionsAnswer, admin.Permissions, safe=True)
+# Scheduled jobs (docs/scheduler.md): a job run by hand is recorded for its period, so running it again is harmless.
+SCHEDULES = _get("/v1/admin/schedules", admin.Schedules)
+JOB_RUNS = _get("/v1/admin/schedules/runs", admin.JobRuns)
+SET_SCHEDULE = Route("PUT", "/v1/admin/schedules/{job}", admin.Schedule, admin.ScheduleChange, safe=True)
+RUN_BIRTHDAYS = Route("POST", "/v1/admin/jobs/birthdays", dict, admin.Birthdays)
+RUN_DAILY_REPORTS = Route("POST", "/v1/admin/jobs/daily-reports", dict, admin.DailyReports)
+RUN_PERIOD_CLOSE = Route("POST", "/v1/admin/jobs/period-close", dict, admin.PeriodClose)
+RUN_EXPIRY = Route("POST", "/v1/admin/jobs/expire", dict)
 
 # Webhooks. Creating one or rotating its secret cannot be replayed by the server: never retried.
 CREATE_WEBHOOK = Route("POST", "/v1/admin/webhooks", admin.WebhookCreated, admin.Webhook)

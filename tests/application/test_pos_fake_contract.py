@@ -428,6 +428,8 @@ async def test_a_purchase_is_written_at_its_version_once_per_receipt_and_key(sto
         assert await uow.stored_response(store.shop.terminal_id, "key-1") == first.idempotency.response
         assert await uow.existing_receipts(store.shop.outlet_id, ["R-1", "R-2"]) == {"R-1"}
         assert await uow.existing_receipts(store.cafe.outlet_id, ["R-1"]) == set()
+        assert await uow.purchase_id_by_receipt(store.shop.outlet_id, "R-1") == first.purchase.id
+        assert await uow.purchase_id_by_receipt(store.cafe.outlet_id, "R-1") is None
         history = await uow.member_history(member.member_id, member.card_id, NOW, NOW - timedelta(days=30))
         assert (history.visit_count, history.period_spend_minor) == (1, 100000)
         stored = await uow.purchase_for_refund(store.network_id, first.purchase.id)

@@ -854,6 +854,16 @@ class FakeUnitOfWork(FakeWallets, FakeGiftCards):
             if p.purchase.terminal.outlet_id == outlet_id and p.purchase.receipt in wanted
         }
 
+    async def purchase_id_by_receipt(self, outlet_id: int, receipt: str) -> str | None:
+        return next(
+            (
+                p.purchase.id
+                for p in self.s.purchases.values()
+                if p.purchase.terminal.outlet_id == outlet_id and p.purchase.receipt == receipt
+            ),
+            None,
+        )
+
     async def allocate_ids(self, transactions: int, lots: int) -> tuple[list[int], list[int]]:
         return [self.s.new_id() for _ in range(transactions)], [self.s.new_id() for _ in range(lots)]
 

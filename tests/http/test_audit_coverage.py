@@ -129,6 +129,9 @@ API: dict[tuple[str, str], Does | Reads] = {
         lambda ids: {"body": "Hi {{ member_name }}"},
         lambda ids: {"kind": "thank_you", "channel": "sms", "language": "en"},
     ),
+    ("PUT", "/v1/admin/message-settings"): Does(
+        "message_settings.set", lambda ids: {"enabled": {"thank_you": ["email"]}, "balance_threshold": 500}
+    ),
     ("DELETE", "/v1/admin/message-templates/{kind}/{channel}/{language}"): Does(
         "message_template.reset", path_ids=lambda ids: {"kind": "thank_you", "channel": "sms", "language": "en"}
     ),
@@ -271,6 +274,17 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
     ),
     ("POST", "/console/schedules/{job}"): Does(
         "schedule.set", lambda ids: {"enabled": "on", "time": "07:00"}, lambda ids: {"job": "birthdays"}
+    ),
+    ("POST", "/console/messages/settings"): Does(
+        "message_settings.set",
+        lambda ids: {
+            "on_welcome_sms": "1",
+            "quiet_start": "22:00",
+            "quiet_end": "08:00",
+            "cap_per_day": "2",
+            "balance_threshold": "",
+            "expiring_days_before": "7",
+        },
     ),
     ("POST", "/console/messages/templates/{kind}/{channel}/{language}"): Does(
         "message_template.set",

@@ -66,6 +66,9 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/terminal/gift-cards/sold/{key}"): CASHIER,
     ("POST", "/terminal/gift-cards/balance"): CASHIER,
     ("POST", "/terminal/pay-by-gift-card"): CASHIER,
+    ("GET", "/terminal/manifest.webmanifest"): EVERYONE,  # the installable terminal: nothing of any network
+    ("GET", "/terminal/sw.js"): EVERYONE,
+    ("POST", "/terminal/offline-sales"): CASHIER,
     ("GET", "/console"): CONSOLE,
     ("GET", "/console/outlets"): CONSOLE,
     ("POST", "/console/outlets"): ADMINISTRATOR,
@@ -145,6 +148,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/console/messages/templates"): ADMINISTRATOR,  # issue 16: customer messages
     ("GET", "/console/messages/templates/{kind}/{channel}/{language}"): ADMINISTRATOR,
     ("POST", "/console/messages/templates/{kind}/{channel}/{language}"): ADMINISTRATOR,
+    ("GET", "/console/messages/settings"): ADMINISTRATOR,
+    ("POST", "/console/messages/settings"): ADMINISTRATOR,
     ("GET", "/console/files"): ADMINISTRATOR,  # issue 17: members files (docs/files.md)
     ("POST", "/console/imports/members"): ADMINISTRATOR,
     ("GET", "/console/exports/members.csv"): ADMINISTRATOR,

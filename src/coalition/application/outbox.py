@@ -24,6 +24,7 @@ from coalition.domain.outbox import (
     LEASE_SECONDS,
     MAX_PAYLOAD_BYTES,
     AfterAttempt,
+    Channel,
     Outcome,
     Status,
     after_attempt,
@@ -56,6 +57,20 @@ class Attempted:
     outcome: Outcome
     response_status: int | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """Not tried now, and no attempt counted: due again at `until` (a customer message in quiet hours or over its
+    cap), with the reason kept on the message."""
+
+    until: datetime
+    reason: str
+
+
+# channels whose successes are recorded one by one as they happen (customer messages: a crash between sending and
+# recording repeats at most the one message in flight), not gathered per round like webhooks
+SETTLED_AT_ONCE = frozenset({Channel.EMAIL.value, Channel.SMS.value})
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +107,18 @@ class OutboxStore(Protocol):
         """End `worker`'s lease on these messages, untried: any worker may claim them at once."""
         ...
 
+    async def defer(self, message_id: int, worker: str, until: datetime, reason: str) -> None:
+        """End `worker`'s lease, untried and no attempt counted: due again at `until`, `reason` kept."""
+        ...
+
 
 class Deliverer(Protocol):
-    """One channel's transport (webhooks now; e-mail and SMS next)."""
+    """One channel's transport: webhooks (application/webhooks.py), e-mail and SMS (application/message_delivery.py)."""
 
-    async def deliver(self, message: ClaimedMessage) -> Attempted | str | None:
-        """Try it once: the attempt, a reason to skip it without trying (e.g. its subscription is gone), or None to
-        hand it back untried (its subscription was paused after the claim: it waits for the resume)."""
+    async def deliver(self, message: ClaimedMessage) -> Attempted | str | Deferred | None:
+        """Try it once: the attempt, a reason to skip it without trying (e.g. its subscription is gone), a later
+        moment to try it (Deferred), or None to hand it back untried (its subscription was paused after the claim:
+        it waits for the resume)."""
         ...
 
     async def settled(self, message: ClaimedMessage, status: Status) -> None:
@@ -145,8 +165,17 @@ class OutboxService:
         # send it too (a slow target's queue is handed back, untried, when its lease runs short)
         last_start = claimed_at + timedelta(seconds=self.lease_seconds - self.send_budget_seconds)
         by_target: dict[tuple[str, str], list[ClaimedMessage]] = {}
+        by_channel: dict[str, list[ClaimedMessage]] = {}
         for message in messages:
             by_target.setdefault((message.channel, message.target), []).append(message)
+            by_channel.setdefault(message.channel, []).append(message)
+        for channel, of_channel in by_channel.items():
+            prepare = getattr(self.deliverers.get(channel), "prepare", None)
+            if prepare is not None:  # a deliverer that reads what its messages need at once (customer messages)
+                try:
+                    await prepare(of_channel)
+                except Exception:  # each message then reads its own
+                    log.exception("outbox: preparing the %s messages of a round failed", channel)
 
         delivered: list[tuple[ClaimedMessage, AttemptRecord]] = []
 
@@ -155,7 +184,7 @@ class OutboxService:
                 if self.clock.now() > last_start:
                     await self.store.release([m.id for m in queue[index:]], worker)
                     return
-                await self.deliver(worker, message, delivered)
+                await self.deliver(worker, message, None if message.channel in SETTLED_AT_ONCE else delivered)
 
         await asyncio.gather(*(in_turn(queue) for queue in by_target.values()))
         if delivered:  # recorded before anything else is done with them, in one commit, still under their lease
@@ -194,6 +223,9 @@ class OutboxService:
             return
         if isinstance(result, str):
             await self.store.skip(message.id, worker, result, finished_at)
+            return
+        if isinstance(result, Deferred):
+            await self.store.defer(message.id, worker, result.until, result.reason)
             return
         attempt = message.attempts + 1
         after = after_attempt(result.outcome, attempt, finished_at)

@@ -10,7 +10,16 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from coalition.application import cards_pos, enrolment, gifts, members_pos, points_expiry, refunds, rule_events
+from coalition.application import (
+    cards_pos,
+    enrolment,
+    gifts,
+    members_pos,
+    points_expiry,
+    refund_batch,
+    refunds,
+    rule_events,
+)
 from coalition.application.basket import required_text
 from coalition.application.cache import ACCESS_CHANGES, AccessChanges, TtlCache
 from coalition.application.commands import (
@@ -50,6 +59,7 @@ from coalition.application.pos_results import CommandResult as CommandResult  # 
 from coalition.application.purchases.batch import BatchItem, BatchRecorder
 from coalition.application.purchases.record import Purchases
 from coalition.application.purchases.results import QuoteResult
+from coalition.application.refund_batch import RefundBatchItem, RefundOutcome
 from coalition.application.refunds import RefundInput
 from coalition.application.tenders import GiftCardFundsReader
 from coalition.application.webhooks import WebhookEvents
@@ -232,6 +242,10 @@ class PosService:
     ) -> list[CommandResult | DomainError]:
         """Many purchases in one unit of work; each item gets its own answer (see `application.purchases.batch`)."""
         return await BatchRecorder(self, ctx).run(items)
+
+    async def refund_batch(self, ctx: TerminalContext, items: Sequence[RefundBatchItem]) -> list[RefundOutcome]:
+        """Many refunds, each its own single refund under its own key (see `application.refund_batch`)."""
+        return await refund_batch.refund_batch(self, ctx, items)
 
     async def emit(
         self, uow: OutboxWriter, network_id: int, kind: str, event_id: str, data: Mapping[str, Any], now: datetime

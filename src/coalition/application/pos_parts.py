@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from coalition.application.occurred_at import OccurredAtWindow
 from coalition.application.ports import (
     Clock,
     MemberHistory,
@@ -35,6 +36,7 @@ T = TypeVar("T")
 class PosParts(Protocol):
     unit_of_work: UnitOfWorkFactory
     clock: Clock
+    occurred_at_window: OccurredAtWindow  # how far back (and ahead) a till's own time is taken
 
     def answered(self, status_code: int, result: T) -> CommandResult[T]:
         """A command's typed answer with its JSON, written once (and stored for replays by `idempotent`)."""

@@ -37,6 +37,8 @@ class RefundInput:
     amount: str | None = None
     items: tuple[ReturnedItemInput, ...] = ()
     cashier: str | None = None  # who gives the money back (an active cashier of the refunding outlet)
+    # when the till gave the money back (an offline till uploading later): the refund's ledger time; None: now
+    occurred_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,7 @@ async def refund(
         program = pc.program
         refund_minor, quantities = _refund_amount(program, stored, refund)
         now = pos.clock.now()
+        moment = pos.occurred_at_window.moment(refund.occurred_at, now)  # the till's time, inside the window
         member = MemberRef(stored.member_id, "", stored.points_account_id, None, None, None)
         state = await pos.swept_points(uow, ctx, pc, member, now)
         accounts = await pos.points_accounts(uow, ctx, pc, member)
@@ -87,7 +90,7 @@ async def refund(
             tx = transaction
             if stored.tx_id is not None:
                 tx = type(tx)(tx.kind, tx.postings, reverses_tx_id=stored.tx_id, memo=f"refund of {stored.id}")
-            tx_id = await uow.post(ctx.network_id, tx, ctx.outlet_id, now, now)
+            tx_id = await uow.post(ctx.network_id, tx, ctx.outlet_id, moment, now)
             await uow.apply_lots(tx_id, stored.points_account_id, plan.lot_takes, plan.new_lots)
         for account_id, amount in back.wallets:
             await uow.add_to_wallet(account_id, amount)

@@ -20,7 +20,9 @@ class Status(StrEnum):
 
 
 class Channel(StrEnum):
-    WEBHOOK = "webhook"  # e-mail and SMS come next, on the same outbox
+    WEBHOOK = "webhook"
+    EMAIL = "email"  # a customer message (docs/messages.md): its target is the member's id
+    SMS = "sms"
 
 
 class Outcome(StrEnum):

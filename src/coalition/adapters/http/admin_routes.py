@@ -10,6 +10,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from coalition.adapters.http.actors import act_for_request, key_fingerprint
+from coalition.adapters.http.admin_answers import (
+    CashierActiveAnswer,
+    CashierAnswer,
+    CashierPasswordAnswer,
+    CouponsAnswer,
+    CouponsCreatedAnswer,
+    PermissionsAnswer,
+)
 from coalition.adapters.http.body_limits import require_operator
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc, bearer
@@ -78,12 +86,16 @@ async def revoke_terminal(terminal_id: PathId, svc: Svc, admin: NetworkAdmin) ->
     return revoked
 
 
-@router.post("/cashiers", status_code=201)
+@router.post("/cashiers", status_code=201, response_model=CashierAnswer)
 async def create_cashier(body: CashierBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.admin.create_cashier(admin, body.outlet_id, body.login, body.name, body.password)
 
 
-@router.put("/cashiers/{cashier_id}/password", summary="Change a cashier's password at once")
+@router.put(
+    "/cashiers/{cashier_id}/password",
+    summary="Change a cashier's password at once",
+    response_model=CashierPasswordAnswer,
+)
 async def set_password(cashier_id: PathId, body: PasswordBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     changed = await svc.admin.set_cashier_password(admin, cashier_id, body.password)
     await svc.web_sessions.sign_out_cashier(cashier_id)  # the old password's sessions end with it
@@ -95,7 +107,9 @@ class CashierActiveBody(BaseModel):
     active: StrictBool = Field(description="false blocks the cashier: no sign-in, no purchases naming them")
 
 
-@router.put("/cashiers/{cashier_id}/active", summary="Block or unblock a cashier at once")
+@router.put(
+    "/cashiers/{cashier_id}/active", summary="Block or unblock a cashier at once", response_model=CashierActiveAnswer
+)
 async def set_cashier_active(
     cashier_id: PathId, body: CashierActiveBody, svc: Svc, admin: NetworkAdmin
 ) -> dict[str, Any]:
@@ -123,12 +137,17 @@ async def set_member_labels(identifier: str, body: MemberLabelsBody, svc: Svc, a
     return await labels.set_member_labels(admin.id, identifier, tier=body.tier, segments=body.segments)
 
 
-@router.post("/coupons", status_code=201, summary="Register a campaign's coupon codes, given or generated")
+@router.post(
+    "/coupons",
+    status_code=201,
+    summary="Register a campaign's coupon codes, given or generated",
+    response_model=CouponsCreatedAnswer,
+)
 async def create_coupons(body: CouponsBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.coupons.create(admin.id, body.to_request())
 
 
-@router.get("/coupons", summary="The network's coupons with their uses, by campaign")
+@router.get("/coupons", summary="The network's coupons with their uses, by campaign", response_model=CouponsAnswer)
 async def list_coupons(
     svc: Svc,
     admin: NetworkAdmin,
@@ -148,12 +167,18 @@ async def gift_types(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.gifts.listing(admin.id, admin.currency)
 
 
-@router.get("/permissions", summary="The permissions matrix: outlet × counter × operation")
+@router.get(
+    "/permissions", summary="The permissions matrix: outlet × counter × operation", response_model=PermissionsAnswer
+)
 async def permissions(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.permissions.matrix(admin.id)
 
 
-@router.put("/permissions", summary="Replace the permissions matrix ([] lets every outlet do everything)")
+@router.put(
+    "/permissions",
+    summary="Replace the permissions matrix ([] lets every outlet do everything)",
+    response_model=PermissionsAnswer,
+)
 async def set_permissions(body: MatrixBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.permissions.replace(admin.id, body.to_entries())
 

@@ -27,6 +27,7 @@ from coalition.adapters.http import (
     outage,
     pos_routes,
     problems,
+    refund_batch_routes,
     rules_routes,
     schedule_routes,
     settlement_routes,
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     problems.install(app)
     outage.install(app)  # a database out of reach: 503 with Retry-After on every route
     app.include_router(pos_routes.router)
+    app.include_router(refund_batch_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(key_routes.router)
     app.include_router(rules_routes.router)

@@ -28,6 +28,7 @@ DEFAULT_MAX_BODY_BYTES = 64 * KIBIBYTE  # a POS write, an admin change, a form
 # (method, path prefix, cap): the first match wins; everything else gets the default.
 BODY_CAPS: tuple[tuple[str, str, int], ...] = (
     ("POST", "/v1/purchases/batch", 8 * MEBIBYTE),  # up to 1000 purchases
+    ("POST", "/v1/refunds/batch", 2 * MEBIBYTE),  # up to 1000 refunds
     ("POST", "/v1/devices/offline-uses", MEBIBYTE),  # up to 500 uses of a device's offline day
     ("PUT", "/v1/admin/rule-sets/draft", 2 * MEBIBYTE),  # a rule-set document (JSON or YAML)
     ("POST", "/v1/admin/rule-sets/explain", 2 * MEBIBYTE),

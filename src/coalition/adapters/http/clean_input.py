@@ -30,7 +30,11 @@ from coalition.domain.input_text import (
 # JSON fields of free text that may span lines: tab, line feed and carriage return are allowed in them.
 MULTILINE_FIELDS = frozenset({"notes", "body"})  # body: a message template (message_routes.py)
 # Bodies whose list items are judged one by one by their route (one bad purchase of a batch is refused alone).
-ITEMS_JUDGED_ALONE = {"/v1/purchases/batch": "purchases", "/v1/devices/offline-uses": "uses"}
+ITEMS_JUDGED_ALONE = {
+    "/v1/purchases/batch": "purchases",
+    "/v1/refunds/batch": "refunds",
+    "/v1/devices/offline-uses": "uses",
+}
 
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")

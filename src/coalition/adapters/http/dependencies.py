@@ -116,6 +116,7 @@ _WRITES: dict[str, TillOperation] = {
     "/v1/purchases/batch": TillOperation.PURCHASE,
     "/v1/purchases/quote": TillOperation.READ,  # prices a check, writes nothing
     "/v1/purchases/{purchase_id}/refunds": TillOperation.REFUND,
+    "/v1/refunds/batch": TillOperation.REFUND,
     "/v1/wallets/top-ups": TillOperation.WALLET_TOP_UP,
     "/v1/visits": TillOperation.VISIT,
     "/v1/visits/{visit_id}/end": TillOperation.VISIT,
@@ -199,6 +200,18 @@ def single_purchase_hash(item: dict[str, object]) -> str:
     """A batch item's fingerprint equals that of the same purchase sent alone to POST /v1/purchases."""
     body = {name: value for name, value in item.items() if name != "idempotency_key"}
     return fingerprint("POST /v1/purchases", _canonical(body))
+
+
+def batch_refund_hash(item: dict[str, object]) -> str:
+    """A refund item's fingerprint: one that names the server's purchase id equals that of the same refund sent
+    alone to POST /v1/purchases/{id}/refunds (a till that tried it online first replays it); the others are the
+    batch's own."""
+    purchase_id = item.get("purchase_id")
+    if isinstance(purchase_id, str) and "purchase_key" not in item and "purchase_receipt" not in item:
+        body = {name: value for name, value in item.items() if name not in ("idempotency_key", "purchase_id")}
+        return fingerprint(f"POST /v1/purchases/{purchase_id}/refunds", _canonical(body))
+    body = {name: value for name, value in item.items() if name != "idempotency_key"}
+    return fingerprint("POST /v1/refunds/batch", _canonical(body))
 
 
 PathId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID)]  # a record's number in a path: out of range is a 422

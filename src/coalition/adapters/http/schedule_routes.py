@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import Field, StrictBool, StrictInt, StrictStr
 
+from coalition.adapters.http.admin_answers import JobRunsAnswer, ScheduleAnswer, SchedulesAnswer
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, Svc
 from coalition.adapters.http.schemas import Body
@@ -27,12 +28,20 @@ class ScheduleBody(Body):
     day_of_month: StrictInt | None = Field(default=None, description="period close: the day it runs, 1 to 28")
 
 
-@router.get("/schedules", summary="The jobs' schedules in the network's time zone, with their next and last runs")
+@router.get(
+    "/schedules",
+    summary="The jobs' schedules in the network's time zone, with their next and last runs",
+    response_model=SchedulesAnswer,
+)
 async def schedules(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return (await svc.scheduler.schedules(admin.id)).json()
 
 
-@router.get("/schedules/runs", summary="The jobs' runs, newest first: period, status, who ran it, error, result")
+@router.get(
+    "/schedules/runs",
+    summary="The jobs' runs, newest first: period, status, who ran it, error, result",
+    response_model=JobRunsAnswer,
+)
 async def runs(
     svc: Svc,
     admin: NetworkAdmin,
@@ -42,7 +51,7 @@ async def runs(
     return {"runs": [run.json() for run in await svc.scheduler.runs(admin.id, job, limit)]}
 
 
-@router.put("/schedules/{job}", summary="Enable or disable a job, or set when it runs")
+@router.put("/schedules/{job}", summary="Enable or disable a job, or set when it runs", response_model=ScheduleAnswer)
 async def set_schedule(job: Job, body: ScheduleBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     saved = await svc.scheduler.set_schedule(
         admin.id,

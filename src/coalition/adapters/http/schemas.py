@@ -171,10 +171,33 @@ class RefundBody(Body):
     amount: Amount | None = Field(default=None, description="measured on the check total before points")
     items: list[ReturnedItem] | None = Field(default=None, max_length=500)
     cashier: StrictStr | None = Field(default=None, max_length=100, description="the login of who gives money back")
+    occurred_at: TillMoment | None = Field(
+        default=None, description="when the till gave the money back (an offline till uploading later); default now"
+    )
 
     def to_input(self) -> RefundInput:
         items = tuple(item.to_input() for item in self.items or ())
-        return RefundInput(amount=self.amount, items=items, cashier=self.cashier)
+        return RefundInput(amount=self.amount, items=items, cashier=self.cashier, occurred_at=self.occurred_at)
+
+
+class BatchRefund(RefundBody):
+    """A refund in POST /v1/refunds/batch: its own key, and the purchase it refunds named one of three ways."""
+
+    idempotency_key: StrictStr = Field(min_length=1, max_length=200, description="one per refund, as for a single one")
+    purchase_id: StrictStr | None = Field(default=None, max_length=64, description="the server's purchase id")
+    purchase_key: StrictStr | None = Field(
+        default=None,
+        max_length=200,
+        description="the idempotency key this terminal recorded the purchase with (an offline till's own reference)",
+    )
+    purchase_receipt: StrictStr | None = Field(
+        default=None, max_length=100, description="the purchase's receipt number at this terminal's outlet"
+    )
+
+
+class RefundBatchBody(Body):
+    # Each refund is validated alone by the route: one bad item is refused with its own 422, the others recorded.
+    refunds: list[SkipValidation[BatchRefund]] = Field(min_length=1, max_length=1000)
 
 
 class ProfileBody(Body):

@@ -4,6 +4,7 @@ server's secrets (application/message_templates.py, application/unsubscribe.py).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
@@ -13,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from coalition.adapters.storage import tables as t
 from coalition.adapters.storage.audit_store import ConnectionAuditTrail
 from coalition.application.audit import AuditEntry
+from coalition.application.message_delivery import MessageMember, NetworkContext
 from coalition.application.message_templates import Key, MemberView
 from coalition.domain.message_templates import MessageTemplate
 from coalition.domain.messages import MARKETING_KINDS, Channel, MessageKind, Recipient, Unsubscribe
+from coalition.domain.outbox import Status
 
 
 class SqlMessageStore:
@@ -159,3 +162,71 @@ class SqlMessageStore:
         async with self.engine.connect() as connection:
             rows = (await connection.execute(query)).all()
         return frozenset((MessageKind(row.kind), Channel(row.channel)) for row in rows)
+
+    # --- delivery (application/message_delivery.py)
+
+    async def message_members(
+        self, network_id: int, member_ids: Sequence[int], channel: Channel, since: datetime
+    ) -> dict[int, MessageMember]:
+        """These members of the network (others left out): consents, contacts, opt-outs, name, balance and when
+        their messages on `channel` were delivered from `since` on; three statements on one connection, however
+        many members (a round of the outbox reads its members at once)."""
+        m, b, o, q = t.members, t.member_balances, t.message_opt_outs, t.outbox_messages
+        ids = sorted(set(member_ids))
+        balance = select(func.coalesce(func.sum(b.c.balance), 0)).where(b.c.member_id == m.c.id).scalar_subquery()
+        query = select(
+            m.c.id,
+            m.c.name,
+            m.c.consent_data_processing,
+            m.c.consent_newsletters,
+            m.c.email,
+            m.c.phone,
+            balance.label("points"),
+        ).where(m.c.id.in_(ids), m.c.network_id == network_id)
+        outs_query = select(o.c.member_id, o.c.kind, o.c.channel).where(
+            o.c.network_id == network_id, o.c.member_id.in_(ids)
+        )
+        sent_query = select(q.c.target, q.c.delivered_at).where(
+            q.c.target.in_([str(member_id) for member_id in ids]),
+            q.c.channel == channel.value,
+            q.c.status == Status.DELIVERED.value,
+            q.c.delivered_at >= since,
+        )
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+            if not rows:
+                return {}
+            outs: dict[int, set[tuple[MessageKind, Channel]]] = {}
+            for out in await connection.execute(outs_query):
+                outs.setdefault(int(out.member_id), set()).add((MessageKind(out.kind), Channel(out.channel)))
+            sent: dict[int, list[datetime]] = {}
+            for sent_row in await connection.execute(sent_query):
+                sent.setdefault(int(sent_row.target), []).append(t.as_utc(sent_row.delivered_at))
+        found = {}
+        for row in rows:
+            recipient = Recipient(
+                consent_data_processing=bool(row.consent_data_processing),
+                consent_newsletters=bool(row.consent_newsletters),
+                email=row.email,
+                phone=row.phone,
+                opted_out=frozenset(outs.get(int(row.id), ())),
+            )
+            found[int(row.id)] = MessageMember(recipient, row.name, int(row.points), tuple(sent.get(int(row.id), ())))
+        return found
+
+    async def network_context(self, network_id: int) -> NetworkContext:
+        """Its name, its first outlet's zone (as the scheduler reads it) and its first partner's mail language."""
+        n, o, p = t.networks, t.outlets, t.partners
+        zone = select(o.c.timezone).where(o.c.network_id == n.c.id).order_by(o.c.id).limit(1).scalar_subquery()
+        language = select(p.c.mail_language).where(p.c.network_id == n.c.id).order_by(p.c.id).limit(1)
+        query = select(n.c.name, language.scalar_subquery(), func.coalesce(zone, "UTC")).where(n.c.id == network_id)
+        async with self.engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        if row is None:
+            return NetworkContext("", "UTC", "en")
+        return NetworkContext(str(row[0]), str(row[2]), str(row[1] or "en"))
+
+    async def outlet_name(self, outlet_id: int) -> str | None:
+        async with self.engine.connect() as connection:
+            name = await connection.scalar(select(t.outlets.c.name).where(t.outlets.c.id == outlet_id))
+        return None if name is None else str(name)

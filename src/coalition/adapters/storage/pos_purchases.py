@@ -29,6 +29,12 @@ class SqlPurchases(SqlMembers):
             taken.update(row["receipt"] for row in rows)
         return taken
 
+    async def purchase_id_by_receipt(self, outlet_id: int, receipt: str) -> str | None:
+        found = await self.db.fetchval(
+            "SELECT id FROM purchases WHERE outlet_id = $1 AND receipt = $2", outlet_id, receipt
+        )
+        return None if found is None else str(found)
+
     async def purchase_for_refund(self, network_id: int, purchase_id: str) -> StoredPurchase | None:
         """The purchase with its refunds so far, read after locking its member so refunds serialize."""
         row = await self.db.fetchrow(

@@ -49,7 +49,13 @@ from coalition.adapters.storage.schema.members import (
     members,
     visits,
 )
-from coalition.adapters.storage.schema.messages import message_opt_outs, message_templates, server_secrets
+from coalition.adapters.storage.schema.messages import (
+    member_message_state,
+    message_opt_outs,
+    message_settings,
+    message_templates,
+    server_secrets,
+)
 from coalition.adapters.storage.schema.network import (
     cashiers,
     networks,
@@ -112,10 +118,12 @@ __all__ = [
     "lots",
     "member_balances",
     "member_gift_cards",
+    "member_message_state",
     "member_pins",
     "member_sign_in_codes",
     "members",
     "message_opt_outs",
+    "message_settings",
     "message_templates",
     "metadata",
     "naming_convention",

@@ -35,6 +35,7 @@ from coalition.adapters.web import (
     terminal_enrol,
     terminal_gift_cards,
     terminal_gifts,
+    terminal_offline,
     terminal_wallet,
     unsubscribe,
 )
@@ -45,10 +46,12 @@ from coalition.domain import errors
 STATIC_DIR = Path(__file__).parent / "static"
 PAGE_PREFIXES = ("/terminal", "/console", "/me", "/static", "/unsubscribe")
 SECURITY_HEADERS = {  # on every page, static file and page error (adapters/http/security_headers.py adds them)
-    # scripts only from our own files; inline styles are allowed for the charts' bar widths
+    # scripts only from our own files; inline styles are allowed for the charts' bar widths; the terminal's web app
+    # manifest and service worker (terminal_offline.py) only from this site, named rather than left to default-src
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-        "media-src 'self' blob:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+        "media-src 'self' blob:; manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+        "base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -72,6 +75,7 @@ PAGE_MODULES = (
     terminal_gifts,
     terminal_wallet,
     terminal_gift_cards,
+    terminal_offline,
     console,
     console_staff,
     console_reports,

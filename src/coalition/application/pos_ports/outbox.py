@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from coalition.domain.message_settings import MessageSettings
 from coalition.domain.outbox import Channel
 
 
@@ -31,3 +32,13 @@ class OutboxWriter(Protocol):
         """The network's active webhook subscriptions by event kind, read in this transaction (on SQLite another
         connection would wait for this one's write lock)."""
         ...
+
+    async def stored_message_settings(self, network_id: int) -> MessageSettings | None:
+        """The network's customer-message settings, read in this transaction (None: never saved, all off)."""
+        ...
+
+    async def threshold_armed(self, member_id: int) -> bool | None:
+        """The member's balance-threshold state (None: never checked)."""
+        ...
+
+    async def set_threshold_armed(self, member_id: int, armed: bool, now: datetime) -> None: ...

@@ -3,7 +3,7 @@ with the result it answered (the same file a second time changes nothing and ans
 cards by member, which the members export reads once per member (a member's page too).
 
 Revision ID: 0045
-Revises: 0043 (the head on main when the imports branch started; 0044 is the exports branch's, chained at merge)
+Revises: 0044 (the head on main when the imports branch was last merged with it)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0045"
-down_revision = "0043"
+down_revision = "0044"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,306 @@
+// The web terminal offline (docs/terminal.md "Offline"): the service worker that keeps the terminal's first screen,
+// the sales queued in IndexedDB while the server cannot be reached, and their upload when it can again.
+//
+// A queued sale is {key (a UUID), owner (this outlet's terminal and cashier), customer, amount, occurred_at (the
+// device's time with its offset), refused (the server's reason, once it refused it)}. Only the signed-in cashier's
+// own sales are shown and sent. The server answers each by its key: recorded or replayed ones leave the queue,
+// refused ones stay with their reason until the cashier removes them. Offline sales only earn points.
+"use strict";
+
+(function () {
+  const DB_NAME = "coalition-terminal";
+  const STORE = "offline-sales";
+  const UPLOAD_PART = 50;
+  const RETRY_MS = 20000;
+  const REQUEST_TIMEOUT_MS = 15000;
+  const AMOUNT = /^[0-9]{1,12}([.,][0-9]{1,2})?$/;
+  const SPACES = /[\s\u00a0\u202f\u2009']/g;
+
+  let queueBox = null;  // the banner: present on every terminal page of a signed-in cashier
+  // the service worker sends a step of a sale posted without network back to /terminal?offline=1
+  let unreachable = new URLSearchParams(window.location.search).get("offline") === "1";
+  if (unreachable) window.history.replaceState(null, "", window.location.pathname);
+  let uploading = false;
+
+  function text(template, values) {
+    return Object.keys(values).reduce(function (result, name) {
+      return result.split("{" + name + "}").join(values[name]);
+    }, template || "");
+  }
+
+  function newKey() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    const bytes = window.crypto.getRandomValues(new Uint8Array(16));
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    const hex = Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
+  }
+
+  // The device's time with its offset (2026-12-06T21:40:05+03:00): the server prices the sale at this moment.
+  function nowWithOffset() {
+    const now = new Date();
+    const pad = function (n) { return String(Math.abs(n)).padStart(2, "0"); };
+    const offset = -now.getTimezoneOffset();
+    const sign = offset >= 0 ? "+" : "-";
+    return now.getFullYear() + "-" + pad(now.getMonth() + 1) + "-" + pad(now.getDate()) + "T" + pad(now.getHours()) +
+      ":" + pad(now.getMinutes()) + ":" + pad(now.getSeconds()) + sign + pad(Math.floor(Math.abs(offset) / 60)) +
+      ":" + pad(Math.abs(offset) % 60);
+  }
+
+  // --- the queue in IndexedDB ---------------------------------------------------------------------------------
+
+  function database() {
+    return new Promise(function (resolve, reject) {
+      const opened = window.indexedDB.open(DB_NAME, 1);
+      opened.onupgradeneeded = function () { opened.result.createObjectStore(STORE, { keyPath: "key" }); };
+      opened.onsuccess = function () { resolve(opened.result); };
+      opened.onerror = function () { reject(opened.error); };
+    });
+  }
+
+  function inStore(mode, work) {
+    return database().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        const transaction = db.transaction(STORE, mode);
+        const result = work(transaction.objectStore(STORE));
+        transaction.oncomplete = function () { db.close(); resolve(result && result.result); };
+        transaction.onerror = function () { db.close(); reject(transaction.error); };
+      });
+    });
+  }
+
+  function mine() {
+    const owner = queueBox.dataset.owner;
+    return inStore("readonly", function (store) { return store.getAll(); }).then(function (all) {
+      return (all || []).filter(function (sale) { return sale.owner === owner; })
+        .sort(function (a, b) { return a.queued - b.queued; });
+    });
+  }
+
+  function keep(sale) { return inStore("readwrite", function (store) { return store.put(sale); }); }
+  function drop(key) { return inStore("readwrite", function (store) { return store.delete(key); }); }
+
+  // --- what the page shows ------------------------------------------------------------------------------------
+
+  function offline() { return !navigator.onLine || unreachable; }
+
+  function money(amount) {
+    const currency = queueBox.dataset.currency;
+    try {
+      return new Intl.NumberFormat(queueBox.dataset.language || "en", { style: "currency", currency: currency })
+        .format(Number(amount));
+    } catch (error) {
+      return currency + " " + amount;
+    }
+  }
+
+  function render() {
+    if (!queueBox) return Promise.resolve();
+    const online = document.getElementById("online-sale-section");
+    const section = offline() ? offlineForm() : document.getElementById("offline-sale-section");
+    if (section) section.hidden = !offline();
+    if (online) online.hidden = offline();
+    return mine().then(function (sales) {
+      const waiting = sales.filter(function (sale) { return !sale.refused; });
+      const list = document.getElementById("offline-queue-list");
+      list.textContent = "";
+      sales.forEach(function (sale) {
+        const item = document.createElement("li");
+        item.dataset.key = sale.key;
+        const what = document.createElement("span");
+        what.textContent = sale.customer + " · " + money(sale.amount);
+        item.appendChild(what);
+        if (sale.refused) {
+          item.className = "refused";
+          const why = document.createElement("span");
+          why.className = "error";
+          why.textContent = text(queueBox.dataset.refused, { reason: sale.refused });
+          const remove = document.createElement("button");
+          remove.type = "button";
+          remove.className = "link";
+          remove.textContent = queueBox.dataset.remove;
+          remove.addEventListener("click", function () { drop(sale.key).then(render); });
+          item.appendChild(why);
+          item.appendChild(remove);
+        }
+        list.appendChild(item);
+      });
+      document.getElementById("offline-queue-count").textContent =
+        text(queueBox.dataset.awaiting, { count: String(waiting.length) });
+      const note = document.getElementById("offline-queue-note");
+      if (!note.dataset.fixed) note.textContent = offline() && waiting.length ? queueBox.dataset.offline : "";
+      queueBox.hidden = sales.length === 0 && !note.dataset.fixed;
+    });
+  }
+
+  function say(message) {
+    const note = document.getElementById("offline-queue-note");
+    note.textContent = message;
+    note.dataset.fixed = message ? "1" : "";
+  }
+
+  // --- selling offline ----------------------------------------------------------------------------------------
+
+  // The offline sale's screen, put on the page (from its template) the first time the server cannot be reached.
+  function offlineForm() {
+    const shown = document.getElementById("offline-sale-section");
+    const template = document.getElementById("offline-sale-template");
+    if (shown || !template) return shown;
+    const section = template.content.firstElementChild.cloneNode(true);
+    template.parentNode.insertBefore(section, template);
+    const form = section.querySelector("#offline-sale");
+    const error = document.getElementById("offline-sale-error");
+    const done = document.getElementById("offline-sale-done");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      const customer = form.elements.customer.value.trim();
+      const amount = form.elements.amount.value.replace(SPACES, "").replace(",", ".");
+      done.hidden = true;
+      if (!customer || !AMOUNT.test(amount) || Number(amount) <= 0) {
+        error.textContent = customer ? error.dataset.amount : error.dataset.customer;
+        error.hidden = false;
+        (customer ? form.elements.amount : form.elements.customer).focus();
+        return;
+      }
+      error.hidden = true;
+      const sale = {
+        key: newKey(), owner: queueBox.dataset.owner, customer: customer, amount: amount,
+        occurred_at: nowWithOffset(), queued: Date.now(), refused: null,
+      };
+      keep(sale).then(function () {
+        done.textContent = text(done.dataset.text, { customer: customer, amount: money(amount) });
+        done.hidden = false;
+        form.reset();
+        form.elements.customer.focus();
+        return render();
+      }).then(upload);
+    });
+    // a card typed on the first screen before the network went: the offline form starts from it
+    const typed = window.sessionStorage.getItem("coalition-customer");
+    if (typed) form.elements.customer.value = typed;
+    return section;
+  }
+
+  // The first screen's card: kept for the offline sale in case the post does not get through; without network it
+  // goes to the offline sale at once (terminal.js sends nothing).
+  function firstScreen() {
+    const identify = document.getElementById("identify");
+    if (!identify) return;
+    identify.addEventListener("submit", function (event) {
+      window.sessionStorage.setItem("coalition-customer", identify.elements.customer.value.trim());
+      if (!offline()) return;
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      render().then(function () {
+        document.getElementById("offline-customer").value = identify.elements.customer.value.trim();
+      });
+    }, true);
+  }
+
+  // --- uploading ----------------------------------------------------------------------------------------------
+
+  function post(sales) {
+    const controller = new AbortController();
+    const timer = window.setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS);
+    const body = JSON.stringify({ sales: sales.map(function (sale) {
+      return { key: sale.key, customer: sale.customer, amount: sale.amount, occurred_at: sale.occurred_at };
+    }) });
+    return fetch("/terminal/offline-sales", {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "X-CSRF-Token": queueBox.dataset.csrf,
+        "X-Requested-With": "fetch",
+      },
+      signal: controller.signal,
+    }).finally(function () { window.clearTimeout(timer); });
+  }
+
+  // One part of the queue: each answer updates its sale. A whole part refused for one sale's field (sales[3].amount)
+  // marks that sale refused, so the others go at the next try.
+  function settle(part, response) {
+    return response.json().catch(function () { return {}; }).then(function (answer) {
+      if (response.ok && Array.isArray(answer.results)) {
+        let settled = 0;
+        return Promise.all(answer.results.map(function (result) {
+          const sale = part.find(function (each) { return each.key === result.key; });
+          if (!sale) return undefined;
+          settled += 1;
+          if (result.outcome === "refused") return keep(Object.assign({}, sale, { refused: result.reason }));
+          return drop(sale.key);
+        })).then(function () { return settled > 0; });  // an answer about none of them: not again at once
+      }
+      if (response.status === 401 || response.status === 403) {
+        say(queueBox.dataset.signIn);
+        return false;
+      }
+      const found = /^sales\[(\d+)\]/.exec(answer.field || "");
+      if (response.status === 422 && found && part[Number(found[1])]) {
+        return keep(Object.assign({}, part[Number(found[1])], { refused: answer.detail || answer.title }))
+          .then(function () { return true; });
+      }
+      return false;  // the server is busy or out of reach: later
+    });
+  }
+
+  function upload() {
+    if (!queueBox || uploading || !navigator.onLine) return Promise.resolve();
+    uploading = true;
+    function next() {
+      return mine().then(function (sales) {
+        const part = sales.filter(function (sale) { return !sale.refused; }).slice(0, UPLOAD_PART);
+        if (!part.length) return probe();
+        return post(part).then(function (response) {
+          unreachable = false;
+          return settle(part, response).then(function (goOn) {
+            if (goOn) say("");
+            return render().then(function () { return goOn ? next() : undefined; });
+          });
+        });
+      });
+    }
+    return next().catch(function () { unreachable = true; }).finally(function () {
+      uploading = false;
+      return render();
+    });
+  }
+
+  // With nothing to send, whether the server answers again (past the service worker: cache "no-store").
+  function probe() {
+    if (!unreachable) return Promise.resolve();
+    return fetch("/terminal/manifest.webmanifest", { cache: "no-store", credentials: "same-origin" })
+      .then(function (response) { if (response.ok) unreachable = false; });
+  }
+
+  function signOutForgets() {
+    // the kept first screen is this cashier's: the next one must not open it
+    document.querySelectorAll('form[action="/terminal/logout"]').forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!("caches" in window) || form.dataset.forgotten) return;
+        event.preventDefault();
+        form.dataset.forgotten = "1";
+        window.sessionStorage.removeItem("coalition-customer");
+        window.caches.delete("coalition-terminal-v1").finally(function () { form.submit(); });
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    queueBox = document.getElementById("offline-queue");
+    if (!queueBox) return;
+    if ("serviceWorker" in navigator) {
+      navigator.serviceWorker.register("/terminal/sw.js", { scope: "/terminal" }).catch(function () {});
+    }
+    firstScreen();
+    signOutForgets();
+    window.addEventListener("online", function () { unreachable = false; render().then(upload); });
+    window.addEventListener("offline", render);
+    window.setInterval(upload, RETRY_MS);
+    render().then(upload);
+  });
+})();

@@ -1,0 +1,91 @@
+// The web terminal's service worker, served as /terminal/sw.js with the scope /terminal (terminal_offline.py).
+// It keeps the sale's first screen and its files, so the terminal opens with the network down: every request goes to
+// the network first and the kept copy answers only when the network does not. Nothing but the shell is kept: no
+// customer's page, no receipt. Uploads (POST) and requests made with cache "no-store" (the page's check that the
+// server answers again) are never answered from here.
+"use strict";
+
+const CACHE = "coalition-terminal-v1";
+const HOME = "/terminal";
+const SHELL = [
+  HOME,
+  "/terminal/manifest.webmanifest",
+  "/static/app.css",
+  "/static/terminal.css",
+  "/static/terminal.js",
+  "/static/terminal_offline.js",
+  "/static/terminal-icon.svg",
+  "/static/terminal-icon-192.png",
+];
+
+function keepable(response) {
+  return response && response.ok && response.type === "basic" && !response.redirected;
+}
+
+self.addEventListener("install", function (event) {
+  // each file on its own: the home page is kept only when a cashier is signed in (else it is the sign-in's redirect)
+  event.waitUntil(caches.open(CACHE).then(function (cache) {
+    return Promise.all(SHELL.map(function (url) {
+      return fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+        return keepable(response) ? cache.put(url, response) : undefined;
+      }).catch(function () { return undefined; });
+    }));
+  }).then(function () { return self.skipWaiting(); }));
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(caches.keys().then(function (names) {
+    return Promise.all(names.filter(function (name) {
+      return name.startsWith("coalition-terminal-") && name !== CACHE;
+    }).map(function (name) { return caches.delete(name); }));
+  }).then(function () { return self.clients.claim(); }));
+});
+
+function fromNetworkKeeping(request, key) {
+  return fetch(request).then(function (response) {
+    if (keepable(response)) {
+      const copy = response.clone();
+      caches.open(CACHE).then(function (cache) { return cache.put(key, copy); });
+    }
+    return response;
+  });
+}
+
+function kept(key) {
+  return caches.open(CACHE).then(function (cache) { return cache.match(key, { ignoreSearch: true }); });
+}
+
+function offlineAnswer() {
+  return new Response("The terminal cannot reach the server, and this device keeps no copy of it yet.", {
+    status: 503,
+    headers: { "Content-Type": "text/plain; charset=utf-8" },
+  });
+}
+
+self.addEventListener("fetch", function (event) {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin || request.cache === "no-store") return;
+  if (request.mode === "navigate") {
+    if (request.method !== "GET") {
+      // a step of a sale posted while the network is down: back to the first screen, which sells offline
+      event.respondWith(fetch(request).catch(function () { return Response.redirect(HOME + "?offline=1", 303); }));
+      return;
+    }
+    if (url.pathname === HOME) {
+      event.respondWith(fromNetworkKeeping(request, HOME).catch(function () {
+        return kept(HOME).then(function (found) { return found || offlineAnswer(); });
+      }));
+      return;
+    }
+    event.respondWith(fetch(request).catch(function () {
+      return kept(HOME).then(function (found) { return found ? Response.redirect(HOME, 303) : offlineAnswer(); });
+    }));
+    return;
+  }
+  if (request.method === "GET" && SHELL.indexOf(url.pathname) >= 0 && url.pathname !== HOME) {
+    event.respondWith(fromNetworkKeeping(request, url.pathname).catch(function () {
+      return kept(url.pathname).then(function (found) { return found || offlineAnswer(); });
+    }));
+  }
+});

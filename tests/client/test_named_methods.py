@@ -1,0 +1,84 @@
+"""The client's named methods for cards, cashiers, coupons, permissions and scheduled jobs against a real server,
+with typed answers (the drift check holds their fields against /openapi.json)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from coalition_client import AsyncClient, Client, Conflict
+from coalition_client.admin_models import (
+    Cashier,
+    Coupons,
+    MatrixEntry,
+    Outlet,
+    Partner,
+    Permissions,
+    ScheduleChange,
+)
+from coalition_client.models import CardIssue, Enrol, Purchase
+
+from .conftest import Demo
+
+
+def test_a_till_issues_blocks_unblocks_reports_lost_and_replaces_a_card(demo: Demo) -> None:
+    with Client(demo.url, demo.till_key) as till:
+        member = till.enrol(Enrol(kind="anonymous", card_number="4000-0001"))
+        issued = till.issue_card(CardIssue(number="4000-0002", member="40000001"))
+        assert (issued.number, issued.state, issued.member_id) == ("40000002", "active", member.member.id)
+        assert till.block_card("40000002").state == "blocked"
+        with pytest.raises(Conflict) as blocked:
+            till.purchase(Purchase(customer="40000002", amount=Decimal("100.00"), receipt="C-1"))
+        assert blocked.value.status == 409
+        assert till.unblock_card("40000002").state == "active"
+        assert till.report_card_lost("40000002").state == "lost"
+        replaced = till.replace_card("40000001", "4000-0003")
+        assert (replaced.number, replaced.state) == ("40000001", "replaced")
+        assert replaced.replaced_by is not None and replaced.replaced_by.number == "40000003"
+        sale = till.purchase(Purchase(customer="40000003", amount=Decimal("1000.00"), receipt="C-2"))
+        assert sale.points_balance == 30  # the member's, on the new card
+
+
+def test_an_administrator_manages_cashiers_coupons_permissions_and_schedules(demo: Demo) -> None:
+    with Client(demo.url, demo.admin_key) as admin:
+        partner = admin.create_partner(Partner(name="Bakery"))
+        outlet = admin.create_outlet(Outlet(partner_id=partner["id"], name="Bakery counter"))
+        cashier = admin.create_cashier(
+            Cashier(outlet_id=outlet["id"], login="olga", name="Olga", password="olga-pass-1")
+        )
+        assert (cashier.outlet_id, cashier.login, cashier.name) == (outlet["id"], "olga", "Olga")
+        assert admin.set_cashier_password(cashier.id, "olga-pass-2").password_changed is True
+        assert admin.set_cashier_active(cashier.id, False).active is False
+
+        until = datetime(2030, 1, 1, tzinfo=UTC)
+        made = admin.create_coupons(Coupons(campaign="spring", valid_until=until, codes=["SPRING-1", "SPRING-2"]))
+        assert (made.codes, made.uses, made.valid_until, made.member_id) == (["SPRING-1", "SPRING-2"], 1, until, None)
+        listed = admin.coupons(campaign="spring", limit=10)
+        assert sorted((c.code, c.uses, c.max_uses) for c in listed.coupons) == [("SPRING-1", 0, 1), ("SPRING-2", 0, 1)]
+
+        entry = MatrixEntry(outlet="Bakery counter", counter="points", operations=["accrue"])
+        matrix = admin.set_permissions(Permissions(entries=[entry]))
+        assert matrix.defined and [(e.outlet, e.counter, e.operations) for e in matrix.entries] == [
+            ("Bakery counter", "points", ["accrue"])
+        ]
+        assert admin.permissions() == matrix
+        assert admin.set_permissions(Permissions(entries=[])).defined is False
+
+        schedules = admin.schedules()
+        assert {"daily_reports", "expire", "birthdays", "period_close"} <= {s.job for s in schedules.schedules}
+        expire = admin.set_schedule("expire", ScheduleChange(every_minutes=30))
+        assert (expire.job, expire.cadence, expire.every_minutes, expire.default) == ("expire", "interval", 30, False)
+        ran = admin.run_expiry()
+        assert isinstance(ran, dict)
+        runs = admin.job_runs(job="expire", limit=5)
+        assert runs.runs and runs.runs[0].job == "expire" and runs.runs[0].trigger == "api"
+        assert runs.runs[0].started_at > datetime.now(UTC) - timedelta(minutes=5)
+
+
+@pytest.mark.anyio
+async def test_the_async_client_reads_the_same_typed_schedules(demo: Demo) -> None:
+    async with AsyncClient(demo.url, demo.admin_key) as admin:
+        schedules = await admin.schedules()
+        assert schedules.timezone and all(s.cadence in ("daily", "interval", "monthly") for s in schedules.schedules)
