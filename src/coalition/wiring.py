@@ -17,6 +17,7 @@ from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.audit_store import SqlAuditStore
 from coalition.adapters.storage.device_store import SqlDeviceStore
 from coalition.adapters.storage.engine import create_engine
+from coalition.adapters.storage.exports_store import SqlExportsStore
 from coalition.adapters.storage.gift_card_reports_store import SqlGiftCardReportsStore
 from coalition.adapters.storage.key_store import SqlKeyStore
 from coalition.adapters.storage.limits_store import SqlLimitsStore
@@ -49,6 +50,7 @@ from coalition.application.device_points import DevicePointsCharges
 from coalition.application.device_status import DeviceStatus
 from coalition.application.devices import DeviceUseService
 from coalition.application.devices_admin import DeviceAdmin
+from coalition.application.exports import ExportsService
 from coalition.application.file_exchange.table import FileLimits
 from coalition.application.gift_card_admin import GiftCardAdmin
 from coalition.application.gift_card_reports import GiftCardReports
@@ -71,8 +73,10 @@ from coalition.application.ports import Clock
 from coalition.application.pos import PosService
 from coalition.application.rate_limits import parse_rate
 from coalition.application.registration import Registration
+from coalition.application.report_tables import ReportTables
 from coalition.application.reports import ReportsService
 from coalition.application.rules import RulesService
+from coalition.application.sales_import import SalesImport
 from coalition.application.scheduled_jobs import MAIL_OFF, job_functions
 from coalition.application.scheduler import Scheduler
 from coalition.application.settlement import Mailer, SettlementService
@@ -127,6 +131,7 @@ class Services:
     gift_cards: GiftCardAdmin  # issue 14: gift cards sold at tills, issued by the administrator, expired
     wallet_reports: WalletReports  # issue 14: the members' wallets summed (liability)
     gift_card_reports: GiftCardReports  # issue 14: the console's gift cards and their liability
+    report_tables: ReportTables  # issue 17: transactions, balances, statements and every report as CSV/XLSX
     device_admin: DeviceAdmin  # issue 15: devices registered, listed, changed, revoked
     device_status: DeviceStatus  # issue 15: a device's configuration and heartbeat
     clock: Clock  # issue 16: the time every service reads (a test sets it)
@@ -170,6 +175,7 @@ class Services:
     message_templates: MessageTemplates  # issue 16: customer messages' texts (docs/messages.md)
     member_import: MemberImport  # issue 17: members from a CSV or XLSX file (docs/files.md)
     member_export: MemberExport  # issue 17: members as the same file
+    sales_import: SalesImport  # issue 17: purchases and refunds made elsewhere, from a file (docs/files.md)
     unsubscribes: Unsubscribes  # issue 16: the signed unsubscribe links of customer messages
     customer_messages: CustomerMessages  # issue 16: the networks' message settings, messages queued from events
     message_store: SqlMessageStore
@@ -240,6 +246,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     webhook_events = OutboxEvents(listeners, customer_messages)
     pos.webhook_events = webhook_events  # the POS commands queue their events (and messages) in their transactions
     message_store = SqlMessageStore(engine)
+    wallet_reports = WalletReports(SqlWalletReportsStore(engine).unit_of_work)
+    gift_card_reports = GiftCardReports(SqlGiftCardReportsStore(engine).unit_of_work)
+    exports = ExportsService(SqlExportsStore(engine).unit_of_work)
+    report_tables = ReportTables(exports, reports, daily_reports, wallet_reports, gift_card_reports, settlement, clock)
     return Services(
         settings=settings,
         engine=engine,
@@ -268,8 +278,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         member_page=member_page,
         member_gift_cards=MemberGiftCards(SqlMemberGiftCardsStore(engine).unit_of_work, gift_cards, clock),
         web_terminal=web_terminal,
-        wallet_reports=WalletReports(SqlWalletReportsStore(engine).unit_of_work),
-        gift_card_reports=GiftCardReports(SqlGiftCardReportsStore(engine).unit_of_work),
+        wallet_reports=wallet_reports,
+        gift_card_reports=gift_card_reports,
+        report_tables=report_tables,
         member_lookups=MemberLookups(
             pos,
             parse_rate(settings.member_lookups, "COALITION_MEMBER_LOOKUPS"),
@@ -295,4 +306,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         message_store=message_store,
         member_import=MemberImport(store.unit_of_work, clock, FileLimits(max_bytes=settings.import_max_bytes)),
         member_export=MemberExport(store.unit_of_work),
+        sales_import=SalesImport(store.unit_of_work, pos, clock, FileLimits(max_bytes=settings.import_max_bytes)),
     )

@@ -63,6 +63,15 @@ def _ago(seconds: int) -> str:
     return (datetime.now(UTC) - timedelta(seconds=seconds)).replace(microsecond=0).isoformat()
 
 
+def _sales_file(ids: Ids, receipt: str, rest: str) -> bytes:
+    return f"receipt,occurred_at,terminal,customer,amount\n{receipt},{_ago(60)},{ids['till_id']},{rest}\n".encode()
+
+
+def _refunds_file(ids: Ids, receipt: str, rest: str) -> bytes:
+    header = "receipt,occurred_at,terminal,original_receipt,amount"
+    return f"{header}\n{receipt},{_ago(30)},{ids['till_id']},{rest}\n".encode()
+
+
 RULES = {"rules": [{"code": "welcome", "effects": [{"discount": {"percent": "5"}}]}]}
 RULES_YAML = "rules:\n  - code: console-rule\n    effects: [{discount: {percent: '3'}}]\n"
 
@@ -103,6 +112,14 @@ API: dict[tuple[str, str], Does | Reads] = {
     ("PATCH", "/v1/admin/members/{identifier}"): Does("member.labels", lambda ids: {"tier": "gold"}),
     ("POST", "/v1/admin/imports/members"): Does(
         "members.import", files=lambda ids: {"file": ("members.csv", b"card_number,points_balance\nAUDIT-1,5\n")}
+    ),
+    ("POST", "/v1/admin/imports/purchases"): Does(
+        "purchases.import",
+        files=lambda ids: {"file": ("purchases.csv", _sales_file(ids, "AUDIT-P1", "10000001,100.00"))},
+    ),
+    ("POST", "/v1/admin/imports/refunds"): Does(
+        "refunds.import",
+        files=lambda ids: {"file": ("refunds.csv", _refunds_file(ids, "AUDIT-R1", "AUDIT-P1,100.00"))},
     ),
     ("POST", "/v1/admin/coupons"): Does(
         "coupons.create", lambda ids: {"campaign": "audit", "codes": ["AUDIT-1"], "valid_until": "2100-01-01T00:00Z"}
@@ -329,6 +346,11 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
     ("POST", "/console/imports/members"): Does(
         "members.import", files=lambda ids: {"file": ("members.csv", b"card_number,points_balance\nAUDIT-2,7\n")}
     ),
+    ("POST", "/console/imports/sales"): Does(
+        "purchases.import",
+        lambda ids: {"kind": "purchases"},
+        files=lambda ids: {"file": ("purchases.csv", _sales_file(ids, "AUDIT-P2", "10000001,50.00"))},
+    ),
     ("POST", "/console/reports/send"): Does("job.daily_reports", lambda ids: {"partner": ids["partner_id"]}),
     ("POST", "/console/reports/address"): Does(
         "partner.email", lambda ids: {"partner": ids["partner_id"], "email": "r@console.example"}
@@ -408,6 +430,10 @@ async def _ids(services: Services) -> Ids:
             "outlet_id": await first("SELECT MIN(id) FROM outlets"),
             "cashier_id": await first("SELECT id FROM cashiers WHERE login = 'anna'"),
             "terminal_id": await first("SELECT id FROM terminals WHERE key_prefix <> 'web' ORDER BY id DESC LIMIT 1"),
+            "till_id": await first(
+                "SELECT MIN(t.id) FROM terminals t LEFT JOIN devices d ON d.terminal_id = t.id "
+                "WHERE t.active AND t.key_prefix <> 'web' AND d.id IS NULL"
+            ),  # files' sales
             "user_id": await first("SELECT id FROM console_users WHERE login = 'cafe-owner'"),
             "member_id": await first("SELECT member_id FROM cards WHERE number = '10000001'"),
             "card": "10000001",

@@ -80,6 +80,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/console/reports"): CONSOLE,
     ("POST", "/console/reports/send"): CONSOLE,
     ("POST", "/console/reports/address"): CONSOLE,
+    ("GET", "/console/exports/{what}"): CONSOLE,  # an owner: their partner's; the node's tables: 403
     ("GET", "/console/partners"): ADMINISTRATOR,
     ("POST", "/console/partners"): ADMINISTRATOR,
     ("POST", "/console/partners/{partner_id}/email"): ADMINISTRATOR,
@@ -152,6 +153,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/console/messages/settings"): ADMINISTRATOR,
     ("GET", "/console/files"): ADMINISTRATOR,  # issue 17: members files (docs/files.md)
     ("POST", "/console/imports/members"): ADMINISTRATOR,
+    ("POST", "/console/imports/sales"): ADMINISTRATOR,  # purchases and refunds files
     ("GET", "/console/exports/members.csv"): ADMINISTRATOR,
     ("GET", "/console/exports/members.xlsx"): ADMINISTRATOR,
     ("GET", "/unsubscribe/{token}"): EVERYONE,  # the signed token is the permission (a forged one: 404)
@@ -213,6 +215,7 @@ async def _ids(services: Services) -> dict[str, str]:
             "key": "no-such-attempt",
             "gift_id": "no-such-gift",
             "action": "block",
+            "what": "sales-by-outlet",
             "version": "1",
             "number": "1",
             "job": "birthdays",

@@ -25,12 +25,29 @@ def neutralised_cell(cell: object) -> object:
 
 
 def csv_text(rows: Iterable[Sequence[object]]) -> str:
+    return csv_lines(rows, ",")
+
+
+DELIMITERS = {"comma": ",", "semicolon": ";"}
+ENCODINGS = ("utf-8", "cp1251")
+
+
+def csv_lines(rows: Iterable[Sequence[object]], delimiter: str = ",") -> str:
+    """Rows as CSV with a chosen delimiter (a comma, or the semicolon a spreadsheet in a Russian locale expects)."""
     buffer = io.StringIO()
-    minimal = csv.writer(buffer, lineterminator="\n")
+    minimal = csv.writer(buffer, lineterminator="\n", delimiter=delimiter)
     # The writer quotes a cell holding a line feed (its line terminator) but not a lone carriage return, which
     # readers take for a row's end: a row with one is quoted whole.
-    quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    quoted = csv.writer(buffer, lineterminator="\n", delimiter=delimiter, quoting=csv.QUOTE_ALL)
     for row in rows:
-        cells = [neutralised_cell(cell) for cell in row]
-        (quoted if any(isinstance(cell, str) and "\r" in cell for cell in cells) else minimal).writerow(cells)
+        cells = [neutralised_cell(cell) if cell.__class__ is str else cell for cell in row]
+        if any(cell.__class__ is str and "\r" in cell for cell in cells):
+            quoted.writerow(cells)
+        else:
+            minimal.writerow(cells)
     return buffer.getvalue()
+
+
+def encoded(text: str, encoding: str) -> bytes:
+    """The text in `encoding` (utf-8 or cp1251); a character Windows-1251 has no letter for becomes `?`."""
+    return text.encode(encoding, errors="replace")

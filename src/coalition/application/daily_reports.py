@@ -161,6 +161,17 @@ class DailyReports:
         async with self.unit_of_work() as uow:
             return await _day_anomalies(uow, network_id, partner_id, day)
 
+    async def day_rows(
+        self, network_id: int, partner_id: int | None, day: date, outlet_id: int | None = None
+    ) -> list[DayTransaction]:
+        """The day's purchases, refunds, top-ups and card sales at the partner's outlets (None: the network's; or the
+        one outlet), as the e-mail lists them: each at its outlet's own clock, in time order (the exports'
+        `day-transactions`)."""
+        async with self.unit_of_work() as uow:
+            zones = await uow.outlet_zones(network_id, partner_id)
+            chosen = {key: zone for key, zone in zones.items() if outlet_id in (None, key)}
+            return await _day_rows(uow, network_id, chosen, day)
+
     async def recipients(self, network_id: int) -> list[ReportRecipient]:
         """The network's partners and where their reports go (None: nowhere yet)."""
         async with self.unit_of_work() as uow:
@@ -205,16 +216,9 @@ class DailyReports:
         async with self.unit_of_work() as uow:
             currency = await uow.currency(network_id)
             zones = await uow.outlet_zones(network_id, recipient.partner_id)
-            rows: list[DayTransaction] = []
-            for zone in sorted(set(zones.values())):
-                ids = [outlet_id for outlet_id, outlet_zone in zones.items() if outlet_zone == zone]
-                start, end = local_midnight(day, zone), local_midnight(day + timedelta(days=1), zone)
-                found = await uow.day_transactions(network_id, ids, start, end)
-                # each at its outlet's own clock, as the cashier saw it
-                rows.extend(_at_zone(row, ZoneInfo(zone)) for row in found)
+            rows = await _day_rows(uow, network_id, zones, day)
             silent = silent_devices(await uow.partner_devices(network_id, recipient.partner_id), self.clock.now())
             flags = await _day_anomalies(uow, network_id, recipient.partner_id, day, zones)
-        rows.sort(key=lambda row: (row.recorded_at, row.outlet_name, row.receipt))
         content = DailyReportContent(
             recipient.name, day, report, tuple(rows), currency, recipient.language, silent, flags
         )
@@ -236,6 +240,19 @@ class DailyReports:
             raise Conflict(f"the report to {address} could not be sent: {error}", field="smtp") from None
         async with self.unit_of_work() as uow:
             await uow.record_sent(recipient.partner_id, day, address, self.clock.now())
+
+
+async def _day_rows(
+    uow: DailyReportsUnitOfWork, network_id: int, zones: dict[int, str], day: date
+) -> list[DayTransaction]:
+    rows: list[DayTransaction] = []
+    for zone in sorted(set(zones.values())):
+        ids = [outlet_id for outlet_id, outlet_zone in zones.items() if outlet_zone == zone]
+        start, end = local_midnight(day, zone), local_midnight(day + timedelta(days=1), zone)
+        found = await uow.day_transactions(network_id, ids, start, end)
+        rows.extend(_at_zone(row, ZoneInfo(zone)) for row in found)  # at its outlet's own clock, as the cashier saw
+    rows.sort(key=lambda row: (row.recorded_at, row.outlet_name, row.receipt))
+    return rows
 
 
 async def _day_anomalies(

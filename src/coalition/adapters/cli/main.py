@@ -21,13 +21,16 @@ from coalition.adapters.cli.backup import register as register_backup
 from coalition.adapters.cli.common import DatabaseOption, console, errors, network_of, run, settings_for
 from coalition.adapters.cli.device_sim import device_app
 from coalition.adapters.cli.devices import devices_app
-from coalition.adapters.cli.files import export_app, import_app
+from coalition.adapters.cli.exports import export_app
+from coalition.adapters.cli.files import export_members, import_app
 from coalition.adapters.cli.gift_cards import gift_cards_app
 from coalition.adapters.cli.limits import limits_app
 from coalition.adapters.cli.messages import messages_app
 from coalition.adapters.cli.mqtt import mqtt_command
 from coalition.adapters.cli.permissions import permissions_app
 from coalition.adapters.cli.rules import rules_app
+from coalition.adapters.cli.sales_files import register as register_sales_files
+from coalition.adapters.cli.sales_files import sync_command
 from coalition.adapters.cli.schedules import schedules_app
 from coalition.adapters.cli.settle import settle_app
 from coalition.adapters.cli.verify import verify_command
@@ -46,6 +49,11 @@ from coalition.wiring import Services
 app = typer.Typer(help="Coalition: a loyalty server for one shop or a coalition of businesses.", no_args_is_help=True)
 network_app = typer.Typer(help="Networks, partners, outlets, terminals and cashiers.", no_args_is_help=True)
 app.add_typer(network_app, name="network")
+app.add_typer(export_app, name="export")  # transactions, balances, statements, reports (cli/exports.py)
+export_app.command("members")(export_members)  # the members file (cli/files.py)
+register_sales_files(import_app)  # `coalition import purchases|refunds` beside `import members` (docs/files.md)
+app.add_typer(import_app, name="import")
+app.command("sync")(sync_command)
 
 
 @app.command("migrate")
@@ -460,8 +468,6 @@ app.command("worker")(worker)
 app.add_typer(schedules_app, name="schedules")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(messages_app, name="messages")
-app.add_typer(import_app, name="import")
-app.add_typer(export_app, name="export")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from coalition.adapters.http import (
     device_charge_routes,
     device_offline_routes,
     device_status_routes,
+    export_routes,
     file_routes,
     gift_card_routes,
     key_routes,
@@ -29,6 +30,7 @@ from coalition.adapters.http import (
     problems,
     refund_batch_routes,
     rules_routes,
+    sales_file_routes,
     schedule_routes,
     settlement_routes,
     wallet_routes,
@@ -111,6 +113,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(rules_routes.router)
     app.include_router(settlement_routes.router)
     app.include_router(audit_routes.router)
+    # before export_routes: GET /v1/admin/exports/members is the members file's, not an {what} of the exports
+    app.include_router(file_routes.router)
+    app.include_router(sales_file_routes.router)
+    app.include_router(export_routes.router)
     app.include_router(schedule_routes.router)
     app.include_router(message_routes.router)
     app.include_router(wallet_routes.router)
@@ -122,7 +128,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(device_status_routes.device_router)
     app.include_router(device_offline_routes.router)
     app.include_router(webhook_routes.router)
-    app.include_router(file_routes.router)
     web_pages.install(app)  # /terminal, /console, /me and /static
     app.add_middleware(BodyLimits)  # inside the rate limits: a refused body is never read
     app.add_middleware(RateLimitMiddleware)  # 429 before anything else runs (pure ASGI, in memory)

@@ -33,6 +33,7 @@ from coalition.adapters.storage.pos_ledger import SqlLedger
 from coalition.adapters.storage.pos_member_files import SqlMemberFiles, SqlMemberWrites
 from coalition.adapters.storage.pos_purchases import SqlPurchases
 from coalition.adapters.storage.pos_reference import SqlReference
+from coalition.adapters.storage.pos_sales_files import SqlSalesFiles
 from coalition.adapters.storage.pos_visits import SqlVisits
 from coalition.adapters.storage.pos_wallets import SqlWallets
 from coalition.application.ports import (
@@ -162,6 +163,7 @@ class SqlPosUnitOfWork(
     DriverOutboxWrites,
     SqlMemberFiles,
     SqlMemberWrites,
+    SqlSalesFiles,
 ):
     """One database transaction: the `PosUnitOfWork` port, each aggregate's part from its own module (pos_*.py);
     here the purchase's writes (one statement on PostgreSQL), a batch's set-based writes, and the statement."""

@@ -36,9 +36,15 @@ def _page(
     refusal: FileRefused | None = None,
     error: str | None = None,
     status_code: int = 200,
+    sales: dict[str, Any] | None = None,
 ) -> Response:
     errors = list(result.errors if result else refusal.errors if refusal else ())
+    sales = sales or {}  # the purchases and refunds form (console_sales_files.py): its values, result and errors
+    if "errors" in sales:
+        errors = list(sales["errors"])
     context = {
+        "sales": sales,
+        "sales_kinds": ("purchases", "refunds"),
         "me": me,
         "values": values or {"encoding": "", "delimiter": "", "partial": False},
         "encodings": ENCODINGS,

@@ -65,6 +65,7 @@ async def money_page(request: Request, user: ConsoleUser) -> Response:
         # the node's liability is the administrator's to see; an owner sees their outlets' takings
         "liability": await services.wallet_reports.liability(user.network_id) if administrator else None,
         "gift_cards": await services.gift_card_reports.liability(user.network_id) if administrator else None,
+        "balances_query": f"to={report.last_day.isoformat()}" if report else "",
     }
     return render(request, "console/money.html", context, currency=user.currency, status_code=status)
 

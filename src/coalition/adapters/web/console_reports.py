@@ -70,6 +70,12 @@ def _partner(text: str) -> int | None:
     return parse_whole_number(text, field="partner", message="choose a partner from the list")
 
 
+def download_query(first: date, last: date | None, partner: str = "") -> str:
+    """The query string of a page's downloads (/console/exports/…): its period and the administrator's partner."""
+    values = {"from": first.isoformat(), "to": (last or first).isoformat(), "partner": partner}
+    return urlencode({name: value for name, value in values.items() if value})
+
+
 def point_label(point: ChartPoint, fmt: Formats) -> str:
     if isinstance(point.key, date):
         return fmt.day(point.key, "short")
@@ -235,6 +241,10 @@ async def _reports_page(
         "next_day": (report.first_day + timedelta(days=1)).isoformat() if report else "",
         "recipients": recipients,
         "mail_partner": scope,
+        # the downloads of the report shown: its period and, for the administrator, the partner chosen
+        "downloads": download_query(report.first_day, report.last_day, values["partner"] if scope is None else "")
+        if report
+        else "",
         "mail_error": mail_error,
         "mail_notice": gettext(request, MAIL_NOTICES[notice]) if notice in MAIL_NOTICES else None,
         "anomalies": [

@@ -3,7 +3,7 @@ with the result it answered (the same file a second time changes nothing and ans
 cards by member, which the members export reads once per member (a member's page too).
 
 Revision ID: 0045
-Revises: 0044 (the head on main when the imports branch was last merged with it)
+Revises: 0044
 """
 
 from __future__ import annotations

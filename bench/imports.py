@@ -1,0 +1,185 @@
+"""Purchases imported from a CSV file per second on PostgreSQL (issue 17: ≥ 10,000/s for 100,000 purchases).
+
+    .venv/bin/python -m bench.imports                 # loads coalition_bench_imports, imports 100,000 purchases
+    .venv/bin/python -m bench.imports --reuse         # the database as a previous run left it
+    .venv/bin/python -m bench.imports --cli           # through `coalition import purchases` in a subprocess too
+
+One run:
+1. recreates the database `coalition_bench_imports` (migrate, the demo network, --members members with a first
+   purchase and a wallet top-up each) the way bench/purchases.py loads `coalition_bench`, unless --reuse;
+2. writes a CSV of --rows purchases at the demo corner shop's terminal: random members, the same checks as
+   bench/cpu.py's batch body (a third of them redeem 10-50 points on 1,500.00-5,000.00, the others 1.00-5,000.99),
+   each with its own `occurred_at` over the last 48 hours in order;
+3. imports it through the application layer as the CLI does (`SalesImport.run`: read, check every row, record in
+   chunks of 1,000 on two lanes), timing each phase, with this process's CPU and PostgreSQL's backends' CPU;
+4. checks that every purchase was recorded once and the ledger verifies, and prints the figures as a Markdown
+   block for docs/benchmarks.md ("Imports"); it does not rewrite the docs itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.purchases import (
+    BIN,
+    DEMO_KEY,
+    cpu_snapshot,
+    database_url,
+    default_admin_url,
+    machine_info,
+    prepare,
+    query,
+    say,
+)
+
+NAME = "coalition_bench_imports"
+TARGET = 10_000
+
+
+def purchases_csv(terminal_id: int, rows: int, members: int, tag: str, seed: int = 17) -> bytes:
+    generator = random.Random(seed)
+    start = datetime.now(UTC) - timedelta(hours=48)
+    step = timedelta(hours=47) / rows
+    lines = ["receipt,occurred_at,terminal,customer,amount,redeem_points"]
+    for index in range(rows):
+        moment = (start + step * index).replace(microsecond=0).isoformat()
+        card = f"99{generator.randint(1, members):08d}"
+        if index % 3 == 0:
+            amount, redeem = f"{generator.randint(1500, 5000)}.00", str(generator.randint(10, 50))
+        else:
+            amount, redeem = f"{generator.randint(1, 5000)}.{generator.randint(0, 99):02d}", ""
+        lines.append(f"{tag}-{index},{moment},{terminal_id},{card},{amount},{redeem}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+async def import_file(url: str, data: bytes) -> dict[str, float]:
+    from coalition.application.sales_files import SalesKind
+    from coalition.application.sales_import import SalesImportOptions
+    from coalition.settings import Settings
+    from coalition.wiring import build_services
+
+    services = build_services(Settings(url, None, "http://127.0.0.1"))
+    database = url.rsplit("/", 1)[-1].split("?", 1)[0]
+    marks: list[float] = []
+
+    def progress(done: int, total: int) -> None:
+        marks.append(time.perf_counter())
+
+    try:
+        network = await services.admin.network("demo")
+        started, cpu_started = time.perf_counter(), time.process_time()
+        pg_started = cpu_snapshot(os.getpid(), database)["postgres backends"]
+        result = await services.sales_import.run(
+            network.id, SalesKind.PURCHASES, data, SalesImportOptions("bench.csv"), progress
+        )
+        ended, cpu_ended = time.perf_counter(), time.process_time()
+        pg_ended = cpu_snapshot(os.getpid(), database)["postgres backends"]
+    finally:
+        await services.close()
+    if result.errors or result.recorded != data.count(b"\n") - 1:
+        raise SystemExit(f"the import did not record every row: {result.json()['errors'][:5]}")
+    recorded = result.recorded
+    first_chunk = marks[0] if marks else ended  # progress(0, total): the rows are checked, recording starts
+    return {
+        "rows": recorded,
+        "seconds": ended - started,
+        "first_chunk_at": first_chunk - started,
+        "commit_seconds": ended - first_chunk,
+        "cpu_ms": (cpu_ended - cpu_started) * 1000 / recorded,
+        "pg_ms": (pg_ended - pg_started) * 1000 / recorded,
+        "points_earned": result.points_earned,
+        "points_redeemed": result.points_redeemed,
+    }
+
+
+def run_cli(url: str, path: Path) -> tuple[float, float]:
+    """`coalition import purchases` in a subprocess: wall seconds and the child's CPU seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(
+        [str(BIN / "coalition"), "import", "purchases", str(path), "--network", "demo", "--database-url", url],
+        check=True,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--members", type=int, default=10_000)
+    parser.add_argument("--reuse", action="store_true", help="keep the database a previous run loaded")
+    parser.add_argument("--cli", action="store_true", help="also import a second file through the CLI")
+    parser.add_argument("--admin-url", default=default_admin_url())
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    url = database_url(args.admin_url, NAME)
+    if not args.reuse:
+        prepare(url, NAME, args.admin_url, args.members)
+    from coalition.application.commands import key_hash
+
+    terminal_id = int(query(url, f"SELECT id FROM terminals WHERE key_hash = '{key_hash(DEMO_KEY)}'")[0][0])
+    tag = uuid.uuid4().hex[:8]
+    data = purchases_csv(terminal_id, args.rows, args.members, tag)
+    say(f"importing {args.rows:,} purchases ({len(data):,} bytes of CSV) through the application layer")
+    figures = asyncio.run(import_file(url, data))
+    count = int(query(url, f"SELECT COUNT(*) FROM purchases WHERE receipt LIKE '{tag}-%'")[0][0])
+    if count != args.rows:
+        raise SystemExit(f"{count} purchases recorded, expected {args.rows}")
+    verified = subprocess.run(
+        [str(BIN / "coalition"), "verify", "--database-url", url], capture_output=True, text=True, check=False
+    )
+    machine = machine_info(args.admin_url)
+    rate = figures["rows"] / figures["seconds"]
+    commit_rate = figures["rows"] / figures["commit_seconds"]
+    lines = [
+        f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {args.rows:,} purchases from a CSV file "
+        f"(`python -m bench.imports`)",
+        "",
+        f"Host: {machine['nproc']} cores ({machine['cpu']}), {machine['ram']}; PostgreSQL {machine['postgresql']}; "
+        f"Python {machine['python']}; revision {machine['revision']}; load before the run: {os.getloadavg()[0]:.2f}",
+        "",
+        "| phase | seconds | purchases/s |",
+        "|---|---:|---:|",
+        f"| read the file and check every row | {figures['first_chunk_at']:.2f} | |",
+        f"| record: chunks of 1,000 on two lanes | {figures['commit_seconds']:.2f} | **{commit_rate:,.0f}** |",
+        f"| the whole import | {figures['seconds']:.2f} | **{rate:,.0f}** |",
+        "",
+        f"CPU per purchase: this process {figures['cpu_ms']:.3f} ms, PostgreSQL's backends {figures['pg_ms']:.3f} ms. "
+        f"Points earned {figures['points_earned']:,}, redeemed {figures['points_redeemed']:,}; "
+        f"{count:,} purchases recorded once; `coalition verify`: exit {verified.returncode}.",
+    ]
+    if args.cli:
+        cli_tag = uuid.uuid4().hex[:8]
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "purchases.csv"
+            path.write_bytes(purchases_csv(terminal_id, args.rows, args.members, cli_tag, seed=18))
+            seconds, cpu = run_cli(url, path)
+        lines.append(
+            f"Through `coalition import purchases` (a subprocess, start-up included): {seconds:.2f} s, "
+            f"{args.rows / seconds:,.0f} purchases/s, {cpu * 1000 / args.rows:.3f} ms of its CPU per purchase."
+        )
+    target = "met" if commit_rate >= TARGET else "missed"
+    lines.append(f"Target ≥ {TARGET:,} purchases/s committed: {target}.")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

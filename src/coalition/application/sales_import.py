@@ -1,0 +1,485 @@
+"""Purchases and refunds made elsewhere, imported from a file (docs/files.md "Purchases and refunds").
+
+Every row is checked first — its cells, its terminal (this network's, active), its customer (a member of the
+network), its amount within the network's limits, its time within the window a till's `occurred_at` may have, and
+for a refund the purchase its original receipt names — and by default the whole file is refused when any row is
+bad, naming each row and column. Then the rows are recorded through the till's own commands, so nothing is priced
+twice: purchases through the batch (`BatchRecorder`, each priced by the rule set in force at its `occurred_at`), in
+chunks of 1,000 per unit of work; refunds through the refund command, one by one.
+
+Each row's idempotency key is derived from the network, the terminal and the receipt, so the same rows again — a
+second import, or a restart after a crash mid-file — record nothing twice; a receipt the till already uploaded
+itself is recognised by the outlet's receipts and counted as already recorded. The file itself is recorded by its
+digest (`file_imports`): the same file again answers its first result without reading a row.
+
+Purchases go in two lanes, split by member, each on its own connection: while the database writes one lane's chunk
+the other lane's next chunk is planned (planning and writing cost about the same CPU per purchase, and the machine
+has a core for each). A member's rows stay in one lane, in the file's order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from coalition.application.audit import AuditTrail, entry
+from coalition.application.basket import parse_basket
+from coalition.application.commands import CommandResult, DuplicateKey, PurchaseInput, fingerprint
+from coalition.application.file_exchange.columns import typed_rows
+from coalition.application.file_exchange.reading import read_table
+from coalition.application.file_exchange.table import FileLimits, FileRefused, RawTable, RowError
+from coalition.application.file_exchange.writing import table_bytes
+from coalition.application.occurred_at import OccurredAtWindow
+from coalition.application.pos_ports.member_files import FileImportRecord, MemberFilesPort
+from coalition.application.pos_ports.reference import ProgramContext, ReferencePort, TerminalContext
+from coalition.application.pos_ports.sales_files import SalesFilesPort
+from coalition.application.pos_results import Refunded
+from coalition.application.purchases.batch import MAX_BATCH_SIZE, BatchItem
+from coalition.application.refunds import RefundInput
+from coalition.application.sales_files import (
+    COLUMNS,
+    RowStatus,
+    SaleRow,
+    SalesImportResult,
+    SalesKind,
+    row_of,
+    sale_key,
+)
+from coalition.domain.errors import Conflict, DomainError
+from coalition.domain.identifiers import lookup_candidates
+from coalition.domain.money import parse_amount_minor
+
+Progress = Callable[[int, int], None]
+CHUNK = MAX_BATCH_SIZE  # purchases per unit of work
+LANES = 2
+_COLUMN_OF_FIELD = {
+    "customer": "customer",
+    "receipt": "receipt",
+    "redeem_points": "redeem_points",
+    "amount": "amount",
+    "cashier": "cashier",
+    "occurred_at": "occurred_at",
+    "purchase_id": "original_receipt",
+}
+
+
+class SalesFilesUnitOfWork(ReferencePort, MemberFilesPort, SalesFilesPort, AuditTrail, Protocol):
+    """What the import reads and records of one transaction (the sales themselves go through the till's commands)."""
+
+
+class SalesFilesUnitOfWorkFactory(Protocol):
+    def __call__(self) -> AbstractAsyncContextManager[SalesFilesUnitOfWork]: ...
+
+
+class Till(Protocol):
+    """The till's commands the import records through (PosService)."""
+
+    occurred_at_window: OccurredAtWindow
+
+    async def purchase_batch(
+        self, ctx: TerminalContext, items: Sequence[BatchItem]
+    ) -> list[CommandResult[Any] | DomainError]: ...
+
+    async def refund(
+        self,
+        ctx: TerminalContext,
+        purchase_id: str,
+        refund: RefundInput,
+        idempotency_key: str | None,
+        request_hash: str,
+    ) -> CommandResult[Refunded]: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SalesImportOptions:
+    filename: str = ""
+    encoding: str | None = None
+    delimiter: str | None = None
+    partial: bool = False
+
+
+@dataclass(slots=True)
+class _Tally:
+    recorded: int = 0
+    already: int = 0
+    amount_minor: int = 0
+    earned: int = 0
+    redeemed: int = 0
+    clawed_back: int = 0
+    returned: int = 0
+    done: int = 0
+
+
+def row_key(network_id: int, row: SaleRow, kind: SalesKind) -> str:
+    """The row's idempotency key at its terminal: network, terminal and receipt (a refund's own receipt)."""
+    prefix = "import" if kind is SalesKind.PURCHASES else "import-refund"
+    return f"{prefix}:{network_id}:{row.terminal_id}:{row.receipt}"[:200]
+
+
+class SalesImport:
+    def __init__(self, unit_of_work: SalesFilesUnitOfWorkFactory, till: Till, clock: Clock, limits: FileLimits) -> None:
+        self.unit_of_work = unit_of_work
+        self.till = till
+        self.clock = clock
+        self.limits = limits
+
+    async def run(
+        self,
+        network_id: int,
+        kind: SalesKind,
+        data: bytes,
+        options: SalesImportOptions,
+        progress: Progress | None = None,
+    ) -> SalesImportResult:
+        """The import's result; FileRefused (every error) when the file is refused and nothing was written."""
+        digest = hashlib.sha256(data).hexdigest()
+        async with self.unit_of_work() as uow:
+            stored = await uow.stored_import(network_id, kind.value, digest)
+        if stored is not None:
+            first = json.loads(stored.result)
+            rejects = None
+            if first["errors"] and options.partial:
+                rejects = rejects_file(self._table(data, options), first["errors"])
+            return SalesImportResult.from_json(first, rejects)
+        with _collector_spaced_out():
+            return await self._run(network_id, kind, data, options, digest, progress)
+
+    async def _run(
+        self,
+        network_id: int,
+        kind: SalesKind,
+        data: bytes,
+        options: SalesImportOptions,
+        digest: str,
+        progress: Progress | None,
+    ) -> SalesImportResult:
+        table = self._table(data, options)
+        async with self.unit_of_work() as uow:
+            pc = await uow.program_of(network_id)
+            rows, terminals, errors = await self._checked(uow, network_id, kind, table, pc)
+        if errors and not options.partial:
+            raise FileRefused(errors)
+        tally = _Tally()
+        if kind is SalesKind.PURCHASES:
+            errors += await self._purchases(network_id, rows, terminals, pc, tally, progress)
+        else:
+            errors += await self._refunds(network_id, rows, terminals, pc, tally, progress)
+        errors.sort(key=lambda error: error.row)
+        result = SalesImportResult(
+            network_id=network_id,
+            kind=kind,
+            filename=options.filename,
+            digest=digest,
+            file_format=table.file_format,
+            encoding=table.encoding,
+            delimiter=table.delimiter,
+            currency=pc.program.currency,
+            rows_read=len(table.rows),
+            recorded=tally.recorded,
+            already_recorded=tally.already,
+            rejected=len({error.row for error in errors}),
+            amount_minor=tally.amount_minor,
+            points_earned=tally.earned,
+            points_redeemed=tally.redeemed,
+            points_clawed_back=tally.clawed_back,
+            points_returned=tally.returned,
+            errors=tuple(errors),
+        )
+        try:
+            async with self.unit_of_work() as uow:
+                record = FileImportRecord(
+                    network_id,
+                    kind.value,
+                    digest,
+                    options.filename,
+                    result.rows_read,
+                    result.recorded,
+                    result.already_recorded,
+                    result.rejected,
+                    json.dumps(result.json()),
+                )
+                await uow.record_import(record, self.clock.now())
+                after = {key: value for key, value in result.json().items() if key != "errors"}
+                await uow.audit(entry(network_id, f"{kind.value}.import", "file_import", digest[:16], after=after))
+        except DuplicateKey:  # the same file imported at the same time: its rows went in once, by their keys
+            pass
+        if errors:
+            result = replace(result, rejects=rejects_file(table, result.json()["errors"]))
+        return result
+
+    def _table(self, data: bytes, options: SalesImportOptions) -> RawTable:
+        return read_table(
+            data, filename=options.filename, limits=self.limits, encoding=options.encoding, delimiter=options.delimiter
+        )
+
+    async def _checked(
+        self, uow: SalesFilesUnitOfWork, network_id: int, kind: SalesKind, table: RawTable, pc: ProgramContext
+    ) -> tuple[list[SaleRow], dict[int, TerminalContext], list[RowError]]:
+        typed = typed_rows(table, COLUMNS[kind], sale_key)
+        errors = list(typed.errors)
+        now = self.clock.now()
+        terminals: dict[int, TerminalContext | None] = {}
+        for terminal_id in sorted({int(row.values["terminal"]) for row in typed.rows}):
+            found = await uow.terminal_by_id(terminal_id)
+            terminals[terminal_id] = found if found is not None and found.network_id == network_id else None
+        rows: list[SaleRow] = []
+        for typed_row in typed.rows:
+            row = row_of(typed_row)
+            problems: list[RowError] = []
+            network = typed_row.values.get("network")
+            if network is not None and network != network_id:
+                problems.append(RowError(row.number, "network", f"the row is for network {network}, not {network_id}"))
+            if terminals.get(row.terminal_id) is None:
+                problems.append(
+                    RowError(row.number, "terminal", f"this network has no active terminal {row.terminal_id}")
+                )
+            cell_problems, row = _cell_checks(row, kind, pc, self.till.occurred_at_window, now)
+            problems += cell_problems
+            if problems:
+                errors.extend(problems)
+            else:
+                rows.append(row)
+        if kind is SalesKind.PURCHASES:
+            rows = await _with_members(uow, network_id, rows, errors)
+        else:
+            rows = await _with_purchases(uow, rows, terminals, errors)
+        errors.sort(key=lambda error: error.row)
+        return rows, {k: v for k, v in terminals.items() if v is not None}, errors
+
+    async def _purchases(
+        self,
+        network_id: int,
+        rows: list[SaleRow],
+        terminals: dict[int, TerminalContext],
+        pc: ProgramContext,
+        tally: _Tally,
+        progress: Progress | None,
+    ) -> list[RowError]:
+        errors: list[RowError] = []
+        lanes: list[list[SaleRow]] = [[] for _ in range(LANES)]
+        for row in rows:
+            lanes[row.member_id % LANES].append(row)
+
+        async def lane(lane_rows: list[SaleRow]) -> None:
+            for chunk in _chunks(lane_rows):
+                items = [
+                    BatchItem(row_key(network_id, row, SalesKind.PURCHASES), _hash(row), _purchase_input(row))
+                    for row in chunk
+                ]
+                outcomes = await self.till.purchase_batch(terminals[chunk[0].terminal_id], items)
+                for row, outcome in zip(chunk, outcomes, strict=True):
+                    status = _status(outcome)
+                    if status is RowStatus.RECORDED and isinstance(outcome, CommandResult):
+                        tally.recorded += 1
+                        tally.amount_minor += row.amount_minor
+                        tally.earned += int(outcome.body.get("points_earned") or 0)
+                        tally.redeemed += int(outcome.body.get("points_redeemed") or 0)
+                    elif status is RowStatus.ALREADY_RECORDED:
+                        tally.already += 1
+                    elif isinstance(outcome, DomainError):
+                        errors.append(_refusal(row, outcome))
+                tally.done += len(chunk)
+                if progress is not None:
+                    progress(tally.done, len(rows))
+
+        if progress is not None:
+            progress(0, len(rows))  # every row checked: recording starts
+        tasks = [asyncio.ensure_future(lane(each)) for each in lanes if each]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:  # one lane failed (a broken invariant, the database gone): stop the other one too
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        return errors
+
+    async def _refunds(
+        self,
+        network_id: int,
+        rows: list[SaleRow],
+        terminals: dict[int, TerminalContext],
+        pc: ProgramContext,
+        tally: _Tally,
+        progress: Progress | None,
+    ) -> list[RowError]:
+        errors: list[RowError] = []
+        for row in rows:
+            refund = RefundInput(amount=row.amount, cashier=row.cashier)
+            key = row_key(network_id, row, SalesKind.REFUNDS)
+            try:
+                answer = await self.till.refund(terminals[row.terminal_id], row.purchase_id, refund, key, _hash(row))
+            except DomainError as error:
+                errors.append(_refusal(row, error))
+            else:
+                if answer.replayed or answer.result is None:
+                    tally.already += 1
+                else:
+                    tally.recorded += 1
+                    tally.amount_minor += answer.result.amount_minor
+                    tally.clawed_back += answer.result.points_clawed_back
+                    tally.returned += answer.result.points_returned
+            tally.done += 1
+            if progress is not None and (tally.done % 100 == 0 or tally.done == len(rows)):
+                progress(tally.done, len(rows))
+        return errors
+
+
+@contextmanager
+def _collector_spaced_out() -> Iterator[None]:
+    """The cycle collector runs rarely while a file's rows are read, checked and kept until they are recorded (as a
+    batch does, application/purchases/batch.py): a young-generation run every 700 allocations would walk the
+    file's hundred thousand rows again and again. Spaced out, not switched off; the thresholds come back after."""
+    before = gc.get_threshold()
+    if before[0]:
+        gc.set_threshold(max(before[0], 200_000), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+def _cell_checks(
+    row: SaleRow, kind: SalesKind, pc: ProgramContext, window: OccurredAtWindow, now: datetime
+) -> tuple[list[RowError], SaleRow]:
+    """What the till's command would refuse in the row's own cells, found before anything is written."""
+    problems: list[RowError] = []
+    try:
+        window.moment(row.occurred_at, now)
+    except DomainError as error:
+        problems.append(RowError(row.number, "occurred_at", error.detail))
+    try:
+        if kind is SalesKind.PURCHASES:
+            check_minor, _ = parse_basket(pc.program, row.amount, (), pc.limits)
+        else:
+            check_minor = parse_amount_minor(row.amount, pc.program.currency)
+    except DomainError as error:
+        problems.append(RowError(row.number, _COLUMN_OF_FIELD.get(error.field or "", "amount"), error.detail))
+        return problems, row
+    return problems, replace(row, amount_minor=check_minor)
+
+
+async def _with_members(
+    uow: SalesFilesUnitOfWork, network_id: int, rows: list[SaleRow], errors: list[RowError]
+) -> list[SaleRow]:
+    """The rows whose customer is a member of the network, each with the member's id."""
+    candidates: dict[str, tuple[str, ...]] = {}
+    unreadable: dict[str, str] = {}
+    for row in rows:
+        if row.customer not in candidates:
+            try:
+                candidates[row.customer] = lookup_candidates(row.customer)
+            except DomainError as error:
+                candidates[row.customer] = ()
+                unreadable[row.customer] = error.detail
+    owners = await uow.identifier_owners(network_id, sorted({v for values in candidates.values() for v in values}))
+    found: list[SaleRow] = []
+    for row in rows:
+        if row.customer in unreadable:
+            errors.append(RowError(row.number, "customer", unreadable[row.customer]))
+            continue
+        member_id = next((owners[v] for v in candidates[row.customer] if v in owners), None)
+        if member_id is None:
+            errors.append(
+                RowError(row.number, "customer", f"no member of this network has the identifier '{row.customer}'")
+            )
+        else:
+            found.append(replace(row, member_id=member_id))
+    return found
+
+
+async def _with_purchases(
+    uow: SalesFilesUnitOfWork,
+    rows: list[SaleRow],
+    terminals: dict[int, TerminalContext | None],
+    errors: list[RowError],
+) -> list[SaleRow]:
+    """The refunds whose original receipt names a purchase recorded at the refunding terminal's outlet."""
+    by_outlet: dict[int, set[str]] = {}
+    for row in rows:
+        ctx = terminals[row.terminal_id]
+        assert ctx is not None  # rows of unknown terminals were refused before
+        by_outlet.setdefault(ctx.outlet_id, set()).add(row.original_receipt)
+    purchases: dict[int, dict[str, str]] = {}
+    for outlet_id, receipts in by_outlet.items():
+        purchases[outlet_id] = await uow.purchases_by_receipt(outlet_id, sorted(receipts))
+    found: list[SaleRow] = []
+    for row in rows:
+        ctx = terminals[row.terminal_id]
+        assert ctx is not None
+        purchase_id = purchases[ctx.outlet_id].get(row.original_receipt)
+        if purchase_id is None:
+            errors.append(
+                RowError(
+                    row.number,
+                    "original_receipt",
+                    f"no purchase with receipt '{row.original_receipt}' is recorded at this terminal's outlet",
+                )
+            )
+        else:
+            found.append(replace(row, purchase_id=purchase_id))
+    return found
+
+
+def _chunks(rows: list[SaleRow]) -> list[list[SaleRow]]:
+    """Runs of up to CHUNK rows of one terminal, in order."""
+    chunks: list[list[SaleRow]] = []
+    for row in rows:
+        if chunks and len(chunks[-1]) < CHUNK and chunks[-1][0].terminal_id == row.terminal_id:
+            chunks[-1].append(row)
+        else:
+            chunks.append([row])
+    return chunks
+
+
+def _hash(row: SaleRow) -> str:
+    return fingerprint("import sale", row.payload())
+
+
+def _purchase_input(row: SaleRow) -> PurchaseInput:
+    return PurchaseInput(
+        customer=row.customer,
+        amount=row.amount,
+        redeem_points=row.redeem_points or None,
+        receipt=row.receipt,
+        cashier=row.cashier,
+        occurred_at=row.occurred_at,
+    )
+
+
+def _status(outcome: CommandResult[Any] | DomainError) -> RowStatus:
+    if isinstance(outcome, CommandResult):
+        return RowStatus.ALREADY_RECORDED if outcome.replayed else RowStatus.RECORDED
+    if isinstance(outcome, Conflict) and outcome.field == "receipt":  # the till uploaded it under its own key
+        return RowStatus.ALREADY_RECORDED
+    return RowStatus.REFUSED
+
+
+def _refusal(row: SaleRow, error: DomainError) -> RowError:
+    return RowError(row.number, _COLUMN_OF_FIELD.get(error.field or "", ""), error.detail)
+
+
+def rejects_file(table: RawTable, errors: list[dict[str, Any]]) -> bytes:
+    """The rejected rows as they were read, with an `error` column: every reason of the row."""
+    reasons: dict[int, list[str]] = {}
+    for error in errors:
+        column = f"{error['column']}: " if error["column"] else ""
+        reasons.setdefault(int(error["row"]), []).append(column + str(error["reason"]))
+    width = len(table.header)
+    rows = [
+        [*raw.cells[:width], *([""] * (width - len(raw.cells))), "; ".join(reasons[raw.number])]
+        for raw in table.rows
+        if raw.number in reasons
+    ]
+    return table_bytes(table.file_format, [*table.header, "error"], rows)
