@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from coalition.adapters.storage.verify import verify
 from coalition.application.file_exchange.reading import read_table
+from coalition.application.member_import import ImportOptions
 from coalition.wiring import Services, build_services
 from tests.support import assert_problem, auth, balance_of, buy, client, enrol, ledger_balance, make_network
 
@@ -226,3 +227,18 @@ async def test_the_export_needs_the_admin_key_and_a_known_format(services: Servi
         assert (await http.get("/v1/admin/exports/members")).status_code == 401
         bad = await http.get("/v1/admin/exports/members", params={"format": "pdf"}, headers=auth(net.admin_key))
         assert_problem(bad, 422, "invalid-input", "format")
+
+
+async def test_a_file_of_many_members_is_written_in_chunks_and_balances(services: Services) -> None:
+    net = await make_network(services)
+    lines = ["card_number,phone,name,consent_data_processing,points_balance"]
+    lines += [f"{600000 + i},+7999{i:07d},Member {i},yes,{i % 7 - 1}" for i in range(2500)]  # −1 … 5: debts too
+    result = await services.member_import.run(net.ref.id, ("\n".join(lines) + "\n").encode(), ImportOptions("big.csv"))
+    assert (result.created, result.opening_points) == (2500, sum(i % 7 - 1 for i in range(2500)))
+    assert result.opening_transactions == sum(1 for i in range(2500) if i % 7 != 1)
+    assert not (await verify(services.engine))
+    async with client(services) as http:
+        assert await balance_of(http, net.shop_key, "+79990002499") == 2499 % 7 - 1
+        assert await balance_of(http, net.shop_key, "600007") == -1
+    exported = read_table(await services.member_export.file(net.ref.id, result.file_format))
+    assert len(exported.rows) == 2500

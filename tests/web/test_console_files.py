@@ -43,3 +43,21 @@ async def test_the_administrator_imports_and_exports_members(services: Services)
             assert balances == {"4001": "100", "4002": "250", "4003": "0"}
         russian = await http.get("/console/files?lang=ru")
         assert "Импорт участников" in russian.text
+
+
+async def test_a_refused_file_is_explained_in_russian(services: Services) -> None:
+    net = await make_network(services)
+    await services.web_sessions.add_console_user(net.ref.id, "administrator", None, "admin", "Admin", "admin-secret-1")
+    async with client(services) as http:
+        await sign_in_console(http, "shop", "admin", "admin-secret-1")
+        token = csrf_token((await http.get("/console/files?lang=ru")).text)
+        data = b"card_number,points_balance,colour\n"
+        refused = await http.post(
+            "/console/imports/members", data={"csrf_token": token}, files={"file": ("b.csv", data)}
+        )
+        assert "неизвестный столбец; столбцы такие: card_number" in refused.text
+        data = b"card_number,points_balance\n1,ten\n1,5\n"
+        refused = await http.post(
+            "/console/imports/members", data={"csrf_token": token}, files={"file": ("c.csv", data)}
+        )
+        assert "ожидается целое число, а не &#39;ten&#39;" in refused.text

@@ -23,13 +23,13 @@ class MemberExport:
         after, count = 0, 0
         while count < MAX_EXPORTED_MEMBERS:
             async with self.unit_of_work() as uow:
-                page = await uow.members_for_export(network_id, after, min(PAGE, MAX_EXPORTED_MEMBERS - count))
-            for member in page:
+                page = await uow.members_for_export(network_id, after, PAGE)
+            for member in page.members[: MAX_EXPORTED_MEMBERS - count]:
                 yield export_row(member)
-            count += len(page)
-            if len(page) < PAGE:
+            count += len(page.members)
+            if page.last_member_id is None:
                 return
-            after = page[-1].member_id
+            after = page.last_member_id
 
     async def file(self, network_id: int, file_format: FileFormat) -> bytes:
         rows = [row async for row in self.rows(network_id)]

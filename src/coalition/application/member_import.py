@@ -25,20 +25,23 @@ from coalition.application.file_exchange.reading import read_table
 from coalition.application.file_exchange.table import FileFormat, FileLimits, FileRefused, RawTable, RowError
 from coalition.application.file_exchange.writing import table_bytes
 from coalition.application.member_files import MEMBER_COLUMNS, MemberRow, member_key, member_row
-from coalition.application.pos_ports.ledger import LedgerPort
-from coalition.application.pos_ports.member_files import FileImportRecord, MemberFilesPort
-from coalition.application.pos_ports.members import MembersPort, Profile
+from coalition.application.pos_ports.member_files import (
+    FileImportRecord,
+    MemberFilesPort,
+    MemberWritesPort,
+    NewMemberWrite,
+)
 from coalition.application.pos_ports.reference import ProgramContext, ReferencePort
-from coalition.domain.cards import CardState
 from coalition.domain.errors import Conflict
-from coalition.domain.identifiers import IdentifierKind
+from coalition.domain.members import segments_to_text
 from coalition.domain.opening import plan_opening_balance
 
 KIND = "members"
+WRITE_CHUNK = 1000  # members written per set of statements (the progress bar moves by as many)
 Progress = Callable[[int, int], None]
 
 
-class MemberFilesUnitOfWork(MembersPort, LedgerPort, ReferencePort, MemberFilesPort, AuditTrail, Protocol):
+class MemberFilesUnitOfWork(ReferencePort, MemberFilesPort, MemberWritesPort, AuditTrail, Protocol):
     """What the member import and export use of one transaction."""
 
 
@@ -269,37 +272,47 @@ async def _write(
     now: datetime,
     progress: Progress | None,
 ) -> None:
+    """The members in chunks of WRITE_CHUNK, each chunk's rows in one set-based statement per table."""
     pc = await uow.program_of(network_id)
-    for done, member in enumerate(members, start=1):
-        await _write_member(uow, network_id, pc, member, digest, now)
-        if progress is not None:
-            progress(done, len(members))
-
-
-async def _write_member(
-    uow: MemberFilesUnitOfWork, network_id: int, pc: ProgramContext, member: MemberRow, digest: str, now: datetime
-) -> None:
-    profile = Profile(
-        name=member.name,
-        phone=member.phone,
-        email=member.email,
-        birth_date=member.birth_date,
-        consent_data_processing=member.consent_data_processing,
-        consent_newsletters=member.consent_newsletters,
-    )
-    ref = await uow.create_member(network_id, member.kind, profile, pc, now, member.segments)
-    card_id = await uow.add_card(network_id, ref.member_id, member.card_number, CardState.ACTIVE, now, member.card_type)
-    await uow.add_identifier(network_id, ref.member_id, card_id, IdentifierKind.CARD, member.card_number)
-    if member.phone:
-        await uow.add_identifier(network_id, ref.member_id, None, IdentifierKind.PHONE, member.phone)
-    if member.tier:
-        await uow.set_member_labels(ref.member_id, tier=member.tier, segments=None)
     memo = f"opening balance, members file {digest[:16]}"
-    plan = plan_opening_balance(
-        pc.program, pc.points_issued_account, ref.points_account_id, member.points_balance, now, memo
-    )
-    if plan is None:
-        return
-    tx_id = await uow.post(network_id, plan.transaction, None, now, now)
-    await uow.apply_lots(tx_id, ref.points_account_id, (), plan.new_lots)
-    await uow.set_member_points(ref.member_id, ref.points_account_id, plan.balance_after, 0)
+    for start in range(0, len(members), WRITE_CHUNK):
+        chunk = members[start : start + WRITE_CHUNK]
+        await uow.write_members(network_id, pc.program.points_asset, await _rows(uow, pc, chunk, memo, now), now)
+        if progress is not None:
+            progress(start + len(chunk), len(members))
+
+
+async def _rows(
+    uow: MemberFilesUnitOfWork, pc: ProgramContext, chunk: list[MemberRow], memo: str, now: datetime
+) -> list[NewMemberWrite]:
+    opening = [m for m in chunk if m.points_balance]
+    ids = await uow.allocate_member_ids(len(chunk), len(opening), sum(1 for m in opening if m.points_balance > 0))
+    transactions, lots = iter(ids.transactions), iter(ids.lots)
+    rows: list[NewMemberWrite] = []
+    for member, member_id, account_id, card_id in zip(chunk, ids.members, ids.accounts, ids.cards, strict=True):
+        plan = plan_opening_balance(pc.program, pc.points_issued_account, account_id, member.points_balance, now, memo)
+        lot = plan.new_lots[0] if plan is not None and plan.new_lots else None
+        rows.append(
+            NewMemberWrite(
+                member_id=member_id,
+                account_id=account_id,
+                card_id=card_id,
+                kind=member.kind,
+                name=member.name,
+                phone=member.phone,
+                email=member.email,
+                birth_date=member.birth_date,
+                consent_data_processing=member.consent_data_processing,
+                consent_newsletters=member.consent_newsletters,
+                tier=member.tier,
+                segments=segments_to_text(member.segments),
+                card_number=member.card_number,
+                card_type=member.card_type,
+                balance=member.points_balance,
+                opening=plan.transaction if plan is not None else None,
+                opening_tx_id=next(transactions) if plan is not None else None,
+                lot=lot,
+                lot_id=next(lots) if lot is not None else None,
+            )
+        )
+    return rows

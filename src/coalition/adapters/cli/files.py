@@ -36,9 +36,7 @@ def import_members(
     network: NetworkOption,
     encoding: Annotated[str | None, typer.Option(help="utf-8, cp1251, cp1252 or cp866 (default: detected)")] = None,
     delimiter: Annotated[str | None, typer.Option(help="comma, semicolon or tab (default: detected)")] = None,
-    partial: Annotated[
-        bool, typer.Option("--partial", help="take the valid rows; rejected ones to --rejects")
-    ] = False,
+    partial: Annotated[bool, typer.Option("--partial", help="take the valid rows; rejected ones to --rejects")] = False,
     rejects: Annotated[Path | None, typer.Option(help="where partial mode writes the rejected rows")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
     database_url: DatabaseOption = None,

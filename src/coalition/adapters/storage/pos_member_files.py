@@ -7,20 +7,22 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from coalition.adapters.storage.pos_base import SqlPart
-from coalition.application.pos_ports.member_files import ExportedMember, FileImportRecord, StoredImport
-
-_EXPORT = """
-SELECT m.id, m.kind, m.name, m.phone, m.email, m.birth_date, m.consent_data_processing, m.consent_newsletters,
-       m.tier, m.segments, COALESCE(b.balance, 0) AS balance, c.number, c.card_type
-FROM members m
-JOIN cards c ON c.id = (
-    SELECT MAX(k.id) FROM cards k WHERE k.member_id = m.id AND k.state NOT IN ('replaced', 'lost')
+from coalition.application.pos_ports.member_files import (
+    ExportedMember,
+    ExportPage,
+    FileImportRecord,
+    MemberIds,
+    NewMemberWrite,
+    StoredImport,
 )
-LEFT JOIN member_balances b ON b.member_id = m.id
-WHERE m.network_id = $1 AND m.id > $2
-ORDER BY m.id
-LIMIT $3
-"""
+from coalition.domain.cards import CardState
+from coalition.domain.identifiers import IdentifierKind
+from coalition.domain.ledger import AccountPurpose, OwnerKind
+
+_EXPORT_MEMBERS = (
+    "SELECT id, kind, name, phone, email, birth_date, consent_data_processing, consent_newsletters, tier, segments "
+    "FROM members WHERE network_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+)
 
 
 class SqlMemberFiles(SqlPart):
@@ -73,14 +75,34 @@ class SqlMemberFiles(SqlPart):
             found.update({str(row["number"]): int(row["member_id"]) for row in rows})
         return found
 
-    async def members_for_export(self, network_id: int, after_member_id: int, limit: int) -> list[ExportedMember]:
-        rows = await self.db.fetch(_EXPORT, network_id, after_member_id, limit)
-        return [
+    async def members_for_export(self, network_id: int, after_member_id: int, limit: int) -> ExportPage:
+        """A page of members by id (the primary key), then their cards and balances by member (indexed): three
+        statements whose plans do not depend on the tables' statistics."""
+        members = await self.db.fetch(_EXPORT_MEMBERS, network_id, after_member_id, limit)
+        ids = [int(row["id"]) for row in members]
+        newest: dict[int, tuple[int, str, str]] = {}
+        balances: dict[int, int] = {}
+        for chunk in self._chunks(ids):
+            matches, arguments = self.db.any_of("member_id", 1, chunk, "bigint")
+            cards = await self.db.fetch(
+                f"SELECT member_id, id, number, card_type FROM cards WHERE {matches} "
+                "AND state NOT IN ('replaced', 'lost')",
+                *arguments,
+            )
+            for card in cards:
+                member_id, card_id = int(card["member_id"]), int(card["id"])
+                if member_id not in newest or newest[member_id][0] < card_id:
+                    newest[member_id] = (card_id, str(card["number"]), str(card["card_type"]))
+            for row in await self.db.fetch(
+                f"SELECT member_id, balance FROM member_balances WHERE {matches}", *arguments
+            ):
+                balances[int(row["member_id"])] = int(row["balance"])
+        found = [
             ExportedMember(
                 member_id=int(row["id"]),
                 kind=str(row["kind"]),
-                card_number=str(row["number"]),
-                card_type=str(row["card_type"]),
+                card_number=newest[int(row["id"])][1],
+                card_type=newest[int(row["id"])][2],
                 name=row["name"],
                 phone=row["phone"],
                 email=row["email"],
@@ -89,7 +111,154 @@ class SqlMemberFiles(SqlPart):
                 consent_newsletters=bool(row["consent_newsletters"]),
                 tier=str(row["tier"] or ""),
                 segments=str(row["segments"] or ""),
-                points_balance=int(row["balance"]),
+                points_balance=balances.get(int(row["id"]), 0),
             )
-            for row in rows
+            for row in members
+            if int(row["id"]) in newest
         ]
+        return ExportPage(found, ids[-1] if ids else None)
+
+
+_ID_TABLES = ("members", "accounts", "cards", "ledger_transactions", "lots")
+
+
+class SqlMemberWrites(SqlPart):
+    """The members of a file written set-based: ids drawn first, then one statement (COPY) per table."""
+
+    async def allocate_member_ids(self, members: int, transactions: int, lots: int) -> MemberIds:
+        counts = (members, members, members, transactions, lots)
+        drawn: list[list[int]] = []
+        for table, count in zip(_ID_TABLES, counts, strict=True):
+            if count == 0:
+                drawn.append([])
+            elif self.db.backend == "postgresql":
+                rows = await self.db.fetch(
+                    f"SELECT nextval('{table}_id_seq') AS id FROM generate_series(1, $1::int)", count
+                )
+                drawn.append([int(row["id"]) for row in rows])
+            else:  # SQLite: this transaction holds the database's write lock (BEGIN IMMEDIATE), so max + 1 is ours
+                base = int(await self.db.fetchval(f"SELECT COALESCE(MAX(id), 0) FROM {table}"))
+                drawn.append(list(range(base + 1, base + 1 + count)))
+        return MemberIds(*drawn)
+
+    async def write_members(self, network_id: int, asset: str, rows: Sequence[NewMemberWrite], now: datetime) -> None:
+        db = self.db
+        if db.backend == "postgresql":
+            await db.execute("SELECT set_config('coalition.bulk_write', 'on', true)")
+        await db.insert_many(
+            "members",
+            _MEMBER_COLUMNS,
+            [_member_row(network_id, r, now) for r in rows],
+        )
+        await db.insert_many(
+            "accounts",
+            ("id", "network_id", "owner_kind", "owner_id", "purpose", "asset"),
+            [
+                (
+                    r.account_id,
+                    network_id,
+                    OwnerKind.MEMBER.value,
+                    r.member_id,
+                    AccountPurpose.MEMBER_POINTS.value,
+                    asset,
+                )
+                for r in rows
+            ],
+        )
+        await db.insert_many(
+            "member_balances",
+            ("account_id", "member_id", "balance", "version"),
+            [(r.account_id, r.member_id, r.balance, 0) for r in rows],
+        )
+        await db.insert_many(
+            "cards",
+            _CARD_COLUMNS,
+            [
+                (r.card_id, network_id, r.member_id, r.card_number, CardState.ACTIVE.value, now, now, now, r.card_type)
+                for r in rows
+            ],
+        )
+        identifiers = [(network_id, r.member_id, r.card_id, IdentifierKind.CARD.value, r.card_number) for r in rows] + [
+            (network_id, r.member_id, None, IdentifierKind.PHONE.value, r.phone) for r in rows if r.phone
+        ]
+        await db.insert_many("identifiers", ("network_id", "member_id", "card_id", "kind", "value"), identifiers)
+        opened = [r for r in rows if r.opening is not None and r.opening_tx_id is not None]
+        await db.insert_many(
+            "ledger_transactions",
+            ("id", "network_id", "kind", "outlet_id", "reverses_tx_id", "memo", "occurred_at", "recorded_at"),
+            [
+                (r.opening_tx_id, network_id, r.opening.kind.value, None, None, r.opening.memo, now, now)
+                for r in opened
+                if r.opening is not None
+            ],
+        )
+        await db.insert_many(
+            "postings",
+            ("tx_id", "account_id", "asset", "amount"),
+            [
+                (r.opening_tx_id, p.account_id, p.asset, p.amount)
+                for r in opened
+                if r.opening
+                for p in r.opening.postings
+            ],
+        )
+        await db.insert_many(
+            "lots",
+            ("id", "account_id", "tx_id", "points", "remaining", "expires_at", "granting_partner_id"),
+            [
+                (r.lot_id, r.account_id, r.opening_tx_id, r.lot.points, r.lot.points, r.lot.expires_at, None)
+                for r in opened
+                if r.lot is not None
+            ],
+        )
+        if db.backend == "postgresql":
+            await db.execute("SELECT set_config('coalition.bulk_write', 'off', true)")
+
+
+_MEMBER_COLUMNS = (
+    "id",
+    "network_id",
+    "kind",
+    "name",
+    "phone",
+    "email",
+    "birth_date",
+    "notes",
+    "consent_data_processing",
+    "consent_newsletters",
+    "lifetime_spend_minor",
+    "created_at",
+    "tier",
+    "segments",
+)
+_CARD_COLUMNS = (
+    "id",
+    "network_id",
+    "member_id",
+    "number",
+    "state",
+    "issued_at",
+    "activated_at",
+    "state_changed_at",
+    "card_type",
+)
+MEMBER_POINTS = AccountPurpose.MEMBER_POINTS.value
+
+
+def _member_row(network_id: int, r: NewMemberWrite, now: datetime) -> tuple[object, ...]:
+    return (
+        r.member_id,
+        network_id,
+        r.kind,
+        r.name,
+        r.phone,
+        r.email,
+        r.birth_date,
+        None,
+        r.consent_data_processing,
+        r.consent_newsletters,
+        0,
+        now,
+        r.tier,
+        r.segments,
+    )

@@ -30,7 +30,7 @@ from coalition.adapters.storage.pos_gift_cards import SqlGiftCards
 from coalition.adapters.storage.pos_gifts import SqlGifts
 from coalition.adapters.storage.pos_idempotency import RESPONSE_COLUMNS, SqlIdempotency
 from coalition.adapters.storage.pos_ledger import SqlLedger
-from coalition.adapters.storage.pos_member_files import SqlMemberFiles
+from coalition.adapters.storage.pos_member_files import SqlMemberFiles, SqlMemberWrites
 from coalition.adapters.storage.pos_purchases import SqlPurchases
 from coalition.adapters.storage.pos_reference import SqlReference
 from coalition.adapters.storage.pos_sales_files import SqlSalesFiles
@@ -162,6 +162,7 @@ class SqlPosUnitOfWork(
     DriverAuditTrail,
     DriverOutboxWrites,
     SqlMemberFiles,
+    SqlMemberWrites,
     SqlSalesFiles,
 ):
     """One database transaction: the `PosUnitOfWork` port, each aggregate's part from its own module (pos_*.py);

@@ -52,7 +52,7 @@ def _page(
         "result": result,
         "refused": refusal is not None,
         "too_large": refusal is not None and refusal.too_large,
-        "errors": errors[:SHOWN_ERRORS],
+        "errors": [(e.row, e.column, error_text(request, e.reason)) for e in errors[:SHOWN_ERRORS]],
         "more_errors": max(0, len(errors) - SHOWN_ERRORS),
         "error": error,
     }

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from coalition.domain.ledger import Transaction
+from coalition.domain.purchase import NewLot
+
 
 @dataclass(frozen=True, slots=True)
 class StoredImport:
@@ -45,6 +48,12 @@ class ExportedMember:
     points_balance: int
 
 
+@dataclass(frozen=True, slots=True)
+class ExportPage:
+    members: list[ExportedMember]  # those of the page with a card in use
+    last_member_id: int | None  # the last member the page read (None: no more members)
+
+
 class MemberFilesPort(Protocol):
     async def stored_import(self, network_id: int, kind: str, digest: str) -> StoredImport | None: ...
     async def record_import(self, record: FileImportRecord, now: datetime) -> None:
@@ -59,7 +68,53 @@ class MemberFilesPort(Protocol):
         """The member each card number belongs to in the network (any state)."""
         ...
 
-    async def members_for_export(self, network_id: int, after_member_id: int, limit: int) -> list[ExportedMember]:
-        """Members with a card, by id after `after_member_id`: each with their newest card in use (not replaced
-        or lost), their profile, labels and points balance."""
+    async def members_for_export(self, network_id: int, after_member_id: int, limit: int) -> ExportPage:
+        """Up to `limit` members by id after `after_member_id`; those with a card in use (not replaced or lost)
+        with their newest such card, their profile, labels and points balance."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class NewMemberWrite:
+    """One imported member's rows, with the ids `allocate_member_ids` drew: the member, their points account (and
+    its balance row), their card and identifiers, and their opening transaction with its lot, if any."""
+
+    member_id: int
+    account_id: int
+    card_id: int
+    kind: str
+    name: str | None
+    phone: str | None
+    email: str | None
+    birth_date: date | None
+    consent_data_processing: bool
+    consent_newsletters: bool
+    tier: str
+    segments: str  # comma-separated, sorted
+    card_number: str
+    card_type: str
+    balance: int
+    opening: Transaction | None
+    opening_tx_id: int | None
+    lot: NewLot | None
+    lot_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberIds:
+    members: list[int]
+    accounts: list[int]
+    cards: list[int]
+    transactions: list[int]
+    lots: list[int]
+
+
+class MemberWritesPort(Protocol):
+    async def allocate_member_ids(self, members: int, transactions: int, lots: int) -> MemberIds:
+        """Ids for new members, their accounts and cards, transactions and lots (the unit of work holds them)."""
+        ...
+
+    async def write_members(self, network_id: int, asset: str, rows: Sequence[NewMemberWrite], now: datetime) -> None:
+        """Every row of the members in set-based statements (COPY on PostgreSQL); a taken card or identifier raises
+        DuplicateKey and the unit of work writes nothing."""
         ...

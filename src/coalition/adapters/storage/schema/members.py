@@ -56,6 +56,7 @@ cards = Table(
     Column("card_type", String(32), nullable=False, server_default="standard"),
     UniqueConstraint("network_id", "number"),
     CheckConstraint("state IN ('issued', 'active', 'blocked', 'lost', 'replaced')", name="state"),
+    Index("ix_cards_member_id", "member_id"),  # a member's cards: their page, the members file's export (0045)
 )
 
 

@@ -1,5 +1,6 @@
 """File imports (issue 17): `file_imports`, one row per file taken into a network by the SHA-256 of its bytes,
-with the result it answered (the same file a second time changes nothing and answers the same).
+with the result it answered (the same file a second time changes nothing and answers the same); and an index of
+cards by member, which the members export reads once per member (a member's page too).
 
 Revision ID: 0045
 Revises: 0044
@@ -37,7 +38,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_file_imports"),
         sa.UniqueConstraint("network_id", "kind", "digest", name="uq_file_imports_network_id_kind_digest"),
     )
+    op.create_index("ix_cards_member_id", "cards", ["member_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_cards_member_id", table_name="cards")
     op.drop_table("file_imports")
