@@ -946,6 +946,7 @@ class FakeUnitOfWork(FakeWallets, FakeGiftCards):
             refunded_quantity_milli=returned,
             spent=self._spent_by_grantor(found.tx_id) if p.points_redeemed else (),
             clawed_back_before=sum(refund.points_clawed_back for refund in refunds),
+            occurred_at=p.occurred_at,
         )
 
     async def points_expired_of(self, tx_id: int, account_id: int) -> int:

@@ -13,8 +13,18 @@ from tests.support import auth, client, enrol, make_network
 pytestmark = pytest.mark.anyio
 
 
+TWO_HOURS_AGO = (datetime.now(UTC) - timedelta(hours=2)).astimezone().isoformat()
+
+
 def sale(key: str, amount: str, receipt: str) -> dict[str, object]:
-    return {"idempotency_key": key, "customer": "8001", "amount": amount, "receipt": receipt}
+    # sold offline two hours ago: a refund an hour ago comes after it
+    return {
+        "idempotency_key": key,
+        "customer": "8001",
+        "amount": amount,
+        "receipt": receipt,
+        "occurred_at": TWO_HOURS_AGO,
+    }
 
 
 async def test_refunds_name_their_purchase_three_ways_replay_by_key_and_refuse_alone(services):
@@ -35,6 +45,7 @@ async def test_refunds_name_their_purchase_three_ways_replay_by_key_and_refuse_a
         first_id = sold.json()["results"][0]["body"]["id"]
         assert sold.json()["committed"] == 3  # 30 + 60 + 15 = 105 points
         an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).astimezone().isoformat()
+        three_hours_ago = (datetime.now(UTC) - timedelta(hours=3)).astimezone().isoformat()  # before the sale
         refunds = [
             {"idempotency_key": "r1", "purchase_key": "s2", "amount": "1000.00", "occurred_at": an_hour_ago},  # −30
             {"idempotency_key": "r2", "purchase_receipt": "OFF-3", "amount": "500.00"},  # −15
@@ -46,12 +57,13 @@ async def test_refunds_name_their_purchase_three_ways_replay_by_key_and_refuse_a
             {"idempotency_key": "r1", "purchase_key": "s2", "amount": "1000.00", "occurred_at": an_hour_ago},
             {"idempotency_key": "r2", "purchase_receipt": "OFF-3", "amount": "400.00"},
             {"idempotency_key": "r8", "purchase_receipt": "OFF-3", "amount": "1.00"},  # OFF-3 refunded in full
+            {"idempotency_key": "r9", "purchase_key": "s1", "amount": "1.00", "occurred_at": three_hours_ago},
         ]
         response = await http.post("/v1/refunds/batch", json={"refunds": refunds}, headers=auth(net.shop_key))
         assert response.status_code == 200, response.text
         answer = response.json()
         results = answer["results"]
-        assert [r["status"] for r in results] == [201, 201, 201, 404, 422, 422, 422, 201, 422, 422]
+        assert [r["status"] for r in results] == [201, 201, 201, 404, 422, 422, 422, 201, 422, 422, 422]
         assert [r["problem"]["field"] for r in results if r["status"] >= 400] == [
             "purchase_key",
             "amount",
@@ -59,11 +71,13 @@ async def test_refunds_name_their_purchase_three_ways_replay_by_key_and_refuse_a
             "occurred_at",
             "idempotency_key",
             "amount",
+            "occurred_at",
         ]
         assert results[0]["body"]["points_clawed_back"] == 30 and results[1]["body"]["points_balance"] == 60
         assert results[2]["body"]["points_balance"] == 57
         assert results[7]["replayed"] is True and results[7]["body"] == results[0]["body"]
-        assert (answer["committed"], answer["replayed"], answer["refused"]) == (3, 1, 6)
+        assert (answer["committed"], answer["replayed"], answer["refused"]) == (3, 1, 7)
+        assert results[10]["problem"]["detail"] == "a refund cannot be dated before its purchase"
 
         # The whole batch again: nothing new; the same refund sent alone with r3's key replays it too.
         again = (await http.post("/v1/refunds/batch", json={"refunds": refunds}, headers=auth(net.shop_key))).json()

@@ -94,6 +94,7 @@ class StoredPurchase:
     refunded_quantity_milli: dict[str, int]
     spent: tuple[GrantedPoints, ...] = ()  # the points it spent by grantor, in the order it took them
     clawed_back_before: int = 0  # the points its earlier refunds clawed back
+    occurred_at: datetime | None = None  # when the till made the sale: a refund may not be dated before it
 
 
 @dataclass(frozen=True, slots=True)

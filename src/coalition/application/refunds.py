@@ -70,6 +70,8 @@ async def refund(
         refund_minor, quantities = _refund_amount(program, stored, refund)
         now = pos.clock.now()
         moment = pos.occurred_at_window.moment(refund.occurred_at, now)  # the till's time, inside the window
+        if refund.occurred_at is not None and stored.occurred_at is not None and moment < stored.occurred_at:
+            raise InvalidInput("a refund cannot be dated before its purchase", field="occurred_at")
         member = MemberRef(stored.member_id, "", stored.points_account_id, None, None, None)
         state = await pos.swept_points(uow, ctx, pc, member, now)
         accounts = await pos.points_accounts(uow, ctx, pc, member)

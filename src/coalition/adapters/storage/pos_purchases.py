@@ -39,7 +39,7 @@ class SqlPurchases(SqlMembers):
         """The purchase with its refunds so far, read after locking its member so refunds serialize."""
         row = await self.db.fetchrow(
             "SELECT p.id, p.outlet_id, o.partner_id, p.member_id, b.account_id, p.check_minor, p.amount_due_minor, "
-            "p.points_earned, p.points_redeemed, p.tx_id "
+            "p.points_earned, p.points_redeemed, p.tx_id, p.occurred_at "
             "FROM purchases p JOIN outlets o ON o.id = p.outlet_id JOIN member_balances b ON b.member_id = p.member_id "
             "WHERE p.id = $1 AND p.network_id = $2",
             purchase_id,
@@ -82,6 +82,7 @@ class SqlPurchases(SqlMembers):
             refunded_quantity_milli={r["sku"]: int(r["quantity"]) for r in returned_rows},
             spent=await self._spent_by_grantor(row["tx_id"]) if row["points_redeemed"] else (),
             clawed_back_before=int(refunds["clawed"] or 0),
+            occurred_at=self._timestamp(row["occurred_at"]),
         )
 
     async def points_expired_of(self, tx_id: int, account_id: int) -> int:
