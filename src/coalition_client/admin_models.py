@@ -273,6 +273,7 @@ class CouponsCreated:
 
 @model
 class CouponAnswer:
+    id: int  # the coupon's number: pages follow it
     code: str
     campaign: str
     member_id: int | None

@@ -81,6 +81,7 @@ class CouponsCreatedAnswer(BaseModel):
 
 
 class CouponAnswer(BaseModel):
+    id: int = Field(description="the coupon's number: pages follow it")
     code: str
     campaign: str
     member_id: int | None
