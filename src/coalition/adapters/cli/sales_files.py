@@ -8,6 +8,7 @@ with its row and column and ends with exit 2, having written nothing. `sync` wat
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -47,72 +48,59 @@ def summary(result: SalesImportResult) -> list[str]:
     return [first, f"points taken back {result.points_clawed_back}, given back {result.points_returned}"]
 
 
-def _import_sales(
-    kind: SalesKind,
-    file: Path,
-    network: str,
-    encoding: str | None,
-    delimiter: str | None,
-    partial: bool,
-    rejects: Path | None,
-    as_json: bool,
-    database_url: str | None,
-) -> None:
-    settings = settings_for(database_url)
-    data = import_file(file, settings)
-    options = SalesImportOptions(file.name, encoding, delimiter, partial)
-
-    async def work(services: Services) -> SalesImportResult | FileRefused:
-        ref = await network_of(services, network)
-        return await with_progress(
-            f"importing {kind.value}",
-            bar_columns(percent=True),
-            as_json,
-            lambda advance: services.sales_import.run(ref.id, kind, data, options, advance),
-        )
-
-    result = finish_import(run(settings, work), rejects, as_json)
-    if result is None:
-        return
-    for line in summary(result):
-        console.print(line, highlight=False)
-    if result.errors:
-        errors.print(errors_table(result.errors))
-        if rejects is not None and result.rejects is not None:
-            console.print(f"rejected rows written to {rejects}")
-
-
 PartialOption = Annotated[bool, typer.Option("--partial", help="record the valid rows; rejected ones to --rejects")]
 RejectsOption = Annotated[Path | None, typer.Option(help="where the rejected rows are written")]
 
 
-def import_purchases(
-    file: FileArgument,
-    network: NetworkOption,
-    encoding: EncodingOption = None,
-    delimiter: DelimiterOption = None,
-    partial: PartialOption = False,
-    rejects: RejectsOption = None,
-    as_json: JsonOption = False,
-    database_url: DatabaseOption = None,
-) -> None:
+def _import_command(kind: SalesKind, description: str) -> Callable[..., None]:
+    """`coalition import purchases|refunds FILE`: the two differ only in the kind and their help."""
+
+    def command(
+        file: FileArgument,
+        network: NetworkOption,
+        encoding: EncodingOption = None,
+        delimiter: DelimiterOption = None,
+        partial: PartialOption = False,
+        rejects: RejectsOption = None,
+        as_json: JsonOption = False,
+        database_url: DatabaseOption = None,
+    ) -> None:
+        settings = settings_for(database_url)
+        data = import_file(file, settings)
+        options = SalesImportOptions(file.name, encoding, delimiter, partial)
+
+        async def work(services: Services) -> SalesImportResult | FileRefused:
+            ref = await network_of(services, network)
+            return await with_progress(
+                f"importing {kind.value}",
+                bar_columns(percent=True),
+                as_json,
+                lambda advance: services.sales_import.run(ref.id, kind, data, options, advance),
+            )
+
+        result = finish_import(run(settings, work), rejects, as_json)
+        if result is None:
+            return
+        for line in summary(result):
+            console.print(line, highlight=False)
+        if result.errors:
+            errors.print(errors_table(result.errors))
+            if rejects is not None and result.rejects is not None:
+                console.print(f"rejected rows written to {rejects}")
+
+    command.__name__ = command.__qualname__ = f"import_{kind.value}"
+    command.__doc__ = description
+    return command
+
+
+import_purchases = _import_command(
+    SalesKind.PURCHASES,
     """Import purchases made elsewhere, priced at their own time by the batch path; nothing is written unless every
-    row is valid (or, with --partial, the valid rows). The same rows again record nothing twice."""
-    _import_sales(SalesKind.PURCHASES, file, network, encoding, delimiter, partial, rejects, as_json, database_url)
-
-
-def import_refunds(
-    file: FileArgument,
-    network: NetworkOption,
-    encoding: EncodingOption = None,
-    delimiter: DelimiterOption = None,
-    partial: PartialOption = False,
-    rejects: RejectsOption = None,
-    as_json: JsonOption = False,
-    database_url: DatabaseOption = None,
-) -> None:
-    """Import refunds of recorded purchases, each naming its purchase's receipt at the same outlet."""
-    _import_sales(SalesKind.REFUNDS, file, network, encoding, delimiter, partial, rejects, as_json, database_url)
+    row is valid (or, with --partial, the valid rows). The same rows again record nothing twice.""",
+)
+import_refunds = _import_command(
+    SalesKind.REFUNDS, "Import refunds of recorded purchases, each naming its purchase's receipt at the same outlet."
+)
 
 
 def register(import_app: typer.Typer) -> None:
