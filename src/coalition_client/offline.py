@@ -61,9 +61,24 @@ def _sale(purchase: m.Purchase, key: str | None) -> _Sale:
     return _Sale(key or str(uuid.uuid4()), replace(purchase, occurred_at=occurred_at), occurred_at)
 
 
-def _refund(body: m.Refund, key: str | None) -> tuple[str, m.Refund, datetime]:
+@dataclass(frozen=True)
+class _RefundItem:
+    key: str
+    refund: m.Refund
+    occurred_at: datetime
+    item: Json  # the purchase's reference and the refund, as the queue and POST /v1/refunds/batch take it
+
+    def batch(self) -> m.RefundBatch:
+        return m.RefundBatch(refunds=[{**self.item, "idempotency_key": self.key}])
+
+
+def _refund(
+    body: m.Refund, purchase_id: str | None, purchase_key: str | None, purchase_receipt: str | None, key: str | None
+) -> _RefundItem:
+    reference = _reference(purchase_id, purchase_key, purchase_receipt)
     occurred_at = body.occurred_at or datetime.now().astimezone()
-    return key or str(uuid.uuid4()), replace(body, occurred_at=occurred_at), occurred_at
+    refund = replace(body, occurred_at=occurred_at)
+    return _RefundItem(key or str(uuid.uuid4()), refund, occurred_at, {**reference, **to_json(refund)})
 
 
 def _reference(purchase_id: str | None, purchase_key: str | None, purchase_receipt: str | None) -> Json:
@@ -120,14 +135,37 @@ def _results(answer: m.BatchAnswer | m.RefundBatchAnswer) -> list[tuple[int, boo
     return [(result.status, bool(result.replayed), result.problem) for result in answer.results]
 
 
-class OfflineTill:
-    def __init__(self, client: Client, queue_path: str | Path) -> None:
-        self.client = client
+class _Till:
+    """What both tills do with their queue file (local: written in place, by the async till too)."""
+
+    def __init__(self, queue_path: str | Path) -> None:
         self.queue = OfflineQueue(queue_path)
-        self._uploading = threading.Lock()
 
     def close(self) -> None:
         self.queue.close()
+
+    def pending(self) -> list[Queued]:
+        return self.queue.pending()
+
+    def refused(self) -> list[Queued]:
+        return self.queue.refused()
+
+    def _keep_sale(self, sale: _Sale) -> Queued:
+        return self.queue.add("purchase", sale.key, sale.occurred_at, to_json(sale.purchase), sale.purchase.receipt)
+
+    def _keep_refund(self, refund: _RefundItem) -> Queued:
+        return self.queue.add("refund", refund.key, refund.occurred_at, refund.item)
+
+    def _behind_its_sale(self, purchase_id: str | None, purchase_key: str | None, receipt: str | None) -> bool:
+        """The refund's purchase is still in the queue: the refund waits behind it."""
+        return purchase_id is None and self.queue.holds_purchase(key=purchase_key, receipt=receipt)
+
+
+class OfflineTill(_Till):
+    def __init__(self, client: Client, queue_path: str | Path) -> None:
+        super().__init__(queue_path)
+        self.client = client
+        self._uploading = threading.Lock()
 
     def sell(self, purchase: m.Purchase, *, idempotency_key: str | None = None) -> m.PurchaseAnswer | Queued:
         """The server's answer, or the sale kept in the queue when the server is out of reach. A refusal (a bad
@@ -136,7 +174,7 @@ class OfflineTill:
         try:
             return self.client.purchase(sale.purchase, idempotency_key=sale.key)
         except OUT_OF_REACH:
-            return self.queue.add("purchase", sale.key, sale.occurred_at, to_json(sale.purchase), sale.purchase.receipt)
+            return self._keep_sale(sale)
 
     def refund(
         self,
@@ -149,17 +187,15 @@ class OfflineTill:
     ) -> m.RefundAnswer | Queued:
         """A refund of a purchase named by the server's id, by the key the till sold it with (a sale kept offline:
         `Queued.idempotency_key`) or by its receipt. A refund of a sale still in the queue waits behind it."""
-        reference = _reference(purchase_id, purchase_key, purchase_receipt)
-        key, refund, occurred_at = _refund(body, idempotency_key)
-        item = {**reference, **to_json(refund)}
-        if purchase_id is None and self.queue.holds_purchase(key=purchase_key, receipt=purchase_receipt):
-            return self.queue.add("refund", key, occurred_at, item)
+        refund = _refund(body, purchase_id, purchase_key, purchase_receipt, idempotency_key)
+        if self._behind_its_sale(purchase_id, purchase_key, purchase_receipt):
+            return self._keep_refund(refund)
         try:
             if purchase_id is not None:
-                return self.client.refund(purchase_id, refund, idempotency_key=key)
-            return _single_refund(self.client.refund_batch(m.RefundBatch(refunds=[{**item, "idempotency_key": key}])))
+                return self.client.refund(purchase_id, refund.refund, idempotency_key=refund.key)
+            return _single_refund(self.client.refund_batch(refund.batch()))
         except OUT_OF_REACH:
-            return self.queue.add("refund", key, occurred_at, item)
+            return self._keep_refund(refund)
 
     def upload(self) -> UploadReport:
         """Send the queue in order; stop (items kept) when the server goes out of reach again."""
@@ -177,28 +213,19 @@ class OfflineTill:
                 tally.settle(self.queue, run, _results(answer))
             return tally.report(self.queue)
 
-    def pending(self) -> list[Queued]:
-        return self.queue.pending()
 
-    def refused(self) -> list[Queued]:
-        return self.queue.refused()
-
-
-class AsyncOfflineTill:
+class AsyncOfflineTill(_Till):
     def __init__(self, client: AsyncClient, queue_path: str | Path) -> None:
+        super().__init__(queue_path)
         self.client = client
-        self.queue = OfflineQueue(queue_path)
         self._uploading = asyncio.Lock()
-
-    def close(self) -> None:
-        self.queue.close()
 
     async def sell(self, purchase: m.Purchase, *, idempotency_key: str | None = None) -> m.PurchaseAnswer | Queued:
         sale = _sale(purchase, idempotency_key)
         try:
             return await self.client.purchase(sale.purchase, idempotency_key=sale.key)
         except OUT_OF_REACH:
-            return self.queue.add("purchase", sale.key, sale.occurred_at, to_json(sale.purchase), sale.purchase.receipt)
+            return self._keep_sale(sale)
 
     async def refund(
         self,
@@ -209,18 +236,15 @@ class AsyncOfflineTill:
         purchase_receipt: str | None = None,
         idempotency_key: str | None = None,
     ) -> m.RefundAnswer | Queued:
-        reference = _reference(purchase_id, purchase_key, purchase_receipt)
-        key, refund, occurred_at = _refund(body, idempotency_key)
-        item = {**reference, **to_json(refund)}
-        if purchase_id is None and self.queue.holds_purchase(key=purchase_key, receipt=purchase_receipt):
-            return self.queue.add("refund", key, occurred_at, item)
+        refund = _refund(body, purchase_id, purchase_key, purchase_receipt, idempotency_key)
+        if self._behind_its_sale(purchase_id, purchase_key, purchase_receipt):
+            return self._keep_refund(refund)
         try:
             if purchase_id is not None:
-                return await self.client.refund(purchase_id, refund, idempotency_key=key)
-            batch = m.RefundBatch(refunds=[{**item, "idempotency_key": key}])
-            return _single_refund(await self.client.refund_batch(batch))
+                return await self.client.refund(purchase_id, refund.refund, idempotency_key=refund.key)
+            return _single_refund(await self.client.refund_batch(refund.batch()))
         except OUT_OF_REACH:
-            return self.queue.add("refund", key, occurred_at, item)
+            return self._keep_refund(refund)
 
     async def upload(self) -> UploadReport:
         async with self._uploading:
@@ -236,12 +260,6 @@ class AsyncOfflineTill:
                     break
                 tally.settle(self.queue, run, _results(answer))
             return tally.report(self.queue)
-
-    def pending(self) -> list[Queued]:
-        return self.queue.pending()
-
-    def refused(self) -> list[Queued]:
-        return self.queue.refused()
 
 
 __all__ = ["OUT_OF_REACH", "AsyncOfflineTill", "OfflineTill", "Queued", "UploadReport"]

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
 from coalition.adapters.cli.common import DatabaseOption, console, errors, network_of, run, settings_for
+from coalition.adapters.cli.file_io import NetworkOption, bar_columns
 from coalition.adapters.documents.tables import csv_options, export_format, write_table
 from coalition.application.exports import Cell, ExportScope, Period, Table
 from coalition.application.report_tables import REPORTS, ExportRequest, export_table
@@ -19,7 +20,6 @@ from coalition.wiring import Services
 
 export_app = typer.Typer(help="Export transactions, balances, statements and reports as CSV or XLSX.")
 
-Network = Annotated[str, typer.Option("--network", help="the network's code")]
 From = Annotated[str | None, typer.Option("--from", help="the period's first day, YYYY-MM-DD (the scope's zone)")]
 To = Annotated[str | None, typer.Option("--to", help="the period's last day (included); default: --from")]
 Partner = Annotated[int | None, typer.Option("--partner", min=1, help="only this partner's outlets")]
@@ -75,7 +75,7 @@ def _export(
         if what == "transactions" and first_day is not None:
             period = Period(first_day, last_day or first_day)
             total = await services.report_tables.exports.transaction_rows(request.scope, period)
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        columns = bar_columns(percent=False)
         with Progress(*columns, console=console, transient=False) as progress, out.open("wb") as file:
             task = progress.add_task(f"{table.name} rows", total=total)
             counted = Table(table.name, table.header, _counted(table, progress, task))
@@ -89,7 +89,7 @@ def _export(
 
 @export_app.command("transactions")
 def transactions(
-    network: Network,
+    network: NetworkOption,
     out: Out,
     first: From = None,
     last: To = None,
@@ -111,7 +111,7 @@ def transactions(
 
 @export_app.command("balances")
 def balances(
-    network: Network,
+    network: NetworkOption,
     out: Out,
     last: To = None,
     member: Member = None,
@@ -129,7 +129,7 @@ def balances(
 
 @export_app.command("statement")
 def statement(
-    network: Network,
+    network: NetworkOption,
     out: Out,
     number: Annotated[int, typer.Option("--number", min=1, help="the statement's number")],
     partner: Partner = None,
@@ -149,7 +149,7 @@ def statement(
 @export_app.command("report")
 def report(
     name: Annotated[str, typer.Argument(help=", ".join(REPORTS))],
-    network: Network,
+    network: NetworkOption,
     out: Out,
     first: From = None,
     last: To = None,

@@ -9,72 +9,52 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress
-from rich.table import Table
 
-from coalition.adapters.cli.common import DatabaseOption, console, errors, network_of, run, settings_for
-from coalition.application.file_exchange.table import FileFormat, FileRefused, RowError
+from coalition.adapters.cli.common import DatabaseOption, console, network_of, run, settings_for
+from coalition.adapters.cli.file_io import (
+    DelimiterOption,
+    EncodingOption,
+    FileArgument,
+    JsonOption,
+    NetworkOption,
+    errors_table,
+    finish_import,
+    import_file,
+    with_progress,
+)
+from coalition.application.file_exchange.table import FileFormat, FileRefused
 from coalition.application.member_import import ImportOptions, ImportResult
 from coalition.wiring import Services
 
 import_app = typer.Typer(help="Import files (docs/files.md): members.", no_args_is_help=True)
 export_app = typer.Typer(help="Export files (docs/files.md): members.", no_args_is_help=True)
-NetworkOption = Annotated[str, typer.Option("--network", help="the network's code")]
-SHOWN_ERRORS = 50
-
-
-def _errors_table(found: list[RowError] | tuple[RowError, ...]) -> Table:
-    table = Table("row", "column", "reason", title=f"{len(found)} error(s)")
-    for error in found[:SHOWN_ERRORS]:
-        table.add_row(str(error.row), error.column or "-", error.reason)
-    return table
 
 
 @import_app.command("members")
 def import_members(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="a CSV or XLSX file")],
+    file: FileArgument,
     network: NetworkOption,
-    encoding: Annotated[str | None, typer.Option(help="utf-8, cp1251, cp1252 or cp866 (default: detected)")] = None,
-    delimiter: Annotated[str | None, typer.Option(help="comma, semicolon or tab (default: detected)")] = None,
+    encoding: EncodingOption = None,
+    delimiter: DelimiterOption = None,
     partial: Annotated[bool, typer.Option("--partial", help="take the valid rows; rejected ones to --rejects")] = False,
     rejects: Annotated[Path | None, typer.Option(help="where partial mode writes the rejected rows")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    as_json: JsonOption = False,
     database_url: DatabaseOption = None,
 ) -> None:
     """Import members with their cards, identifiers and opening balances; nothing is written unless every row is
     valid (or, with --partial, the valid rows)."""
     settings = settings_for(database_url)
-    if file.stat().st_size > settings.import_max_bytes:
-        errors.print(f"[red]refused:[/red] the file is larger than {settings.import_max_bytes} bytes")
-        raise typer.Exit(2)
-    data = file.read_bytes()
+    data = import_file(file, settings)
     options = ImportOptions(file.name, encoding, delimiter, partial)
 
     async def work(services: Services) -> ImportResult | FileRefused:
         ref = await network_of(services, network)
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("importing members", total=None)
+        return await with_progress(
+            "importing members", (), True, lambda advance: services.member_import.run(ref.id, data, options, advance)
+        )
 
-            def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
-            try:
-                return await services.member_import.run(ref.id, data, options, advance)
-            except FileRefused as refusal:
-                return refusal
-
-    result = run(settings, work)
-    if isinstance(result, FileRefused):
-        if as_json:
-            print(json.dumps({"refused": True, "errors": [e.json() for e in result.errors]}, ensure_ascii=False))
-        else:
-            errors.print("[red]the file was refused; nothing was written[/red]")
-            errors.print(_errors_table(result.errors))
-        raise typer.Exit(2)
-    if result.rejects is not None and rejects is not None:
-        rejects.write_bytes(result.rejects)
-    if as_json:
-        print(json.dumps(result.json() | {"rejects_file": str(rejects) if rejects else None}, ensure_ascii=False))
+    result = finish_import(run(settings, work), rejects, as_json)
+    if result is None:
         return
     _print_result(result, rejects)
 
@@ -87,7 +67,7 @@ def _print_result(result: ImportResult, rejects: Path | None) -> None:
         f"{result.opening_points} points{note}"
     )
     if result.errors:
-        console.print(_errors_table(result.errors))
+        console.print(errors_table(result.errors))
         if rejects is not None and result.rejects is not None:
             console.print(f"the rejected rows are in {rejects}")
 

@@ -8,24 +8,31 @@ with its row and column and ends with exit 2, having written nothing. `sync` wat
 from __future__ import annotations
 
 import asyncio
-import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from coalition.adapters.cli.common import DatabaseOption, console, errors, network_of, run, settings_for
+from coalition.adapters.cli.file_io import (
+    DelimiterOption,
+    EncodingOption,
+    FileArgument,
+    JsonOption,
+    NetworkOption,
+    bar_columns,
+    errors_table,
+    finish_import,
+    import_file,
+    with_progress,
+)
 from coalition.adapters.sync_folder import SyncFolder, watch
-from coalition.application.file_exchange.table import FileRefused, RowError
+from coalition.application.file_exchange.table import FileRefused
 from coalition.application.sales_files import SalesImportResult, SalesKind
 from coalition.application.sales_import import SalesImportOptions
 from coalition.domain.money import format_minor
 from coalition.wiring import Services
-
-NetworkOption = Annotated[str, typer.Option("--network", help="the network's code")]
-SHOWN_ERRORS = 50
 
 
 def summary(result: SalesImportResult) -> list[str]:
@@ -41,107 +48,59 @@ def summary(result: SalesImportResult) -> list[str]:
     return [first, f"points taken back {result.points_clawed_back}, given back {result.points_returned}"]
 
 
-def errors_table(found: list[RowError] | tuple[RowError, ...]) -> Table:
-    table = Table("row", "column", "reason", title=f"{len(found)} error(s)")
-    for error in found[:SHOWN_ERRORS]:
-        table.add_row(str(error.row), error.column or "-", error.reason)
-    return table
-
-
-def _import_sales(
-    kind: SalesKind,
-    file: Path,
-    network: str,
-    encoding: str | None,
-    delimiter: str | None,
-    partial: bool,
-    rejects: Path | None,
-    as_json: bool,
-    database_url: str | None,
-) -> None:
-    settings = settings_for(database_url)
-    if file.stat().st_size > settings.import_max_bytes:
-        errors.print(f"[red]refused:[/red] the file is larger than {settings.import_max_bytes} bytes")
-        raise typer.Exit(2)
-    data = file.read_bytes()
-    options = SalesImportOptions(file.name, encoding, delimiter, partial)
-
-    async def work(services: Services) -> SalesImportResult | FileRefused:
-        ref = await network_of(services, network)
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TaskProgressColumn(),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=console, transient=as_json) as progress:
-            task = progress.add_task(f"importing {kind.value}", total=None)
-
-            def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
-            try:
-                return await services.sales_import.run(ref.id, kind, data, options, advance)
-            except FileRefused as refusal:
-                return refusal
-
-    result = run(settings, work)
-    if isinstance(result, FileRefused):
-        if as_json:
-            print(json.dumps({"refused": True, "errors": [e.json() for e in result.errors]}, ensure_ascii=False))
-        else:
-            errors.print("[red]the file was refused; nothing was written[/red]")
-            errors.print(errors_table(result.errors))
-        raise typer.Exit(2)
-    if result.rejects is not None and rejects is not None:
-        rejects.write_bytes(result.rejects)
-    if as_json:
-        print(json.dumps(result.json() | {"rejects_file": str(rejects) if rejects else None}, ensure_ascii=False))
-        return
-    for line in summary(result):
-        console.print(line, highlight=False)
-    if result.errors:
-        errors.print(errors_table(result.errors))
-        if rejects is not None and result.rejects is not None:
-            console.print(f"rejected rows written to {rejects}")
-
-
-FileArgument = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="a CSV or XLSX file")]
-EncodingOption = Annotated[str | None, typer.Option(help="utf-8, cp1251, cp1252 or cp866 (default: detected)")]
-DelimiterOption = Annotated[str | None, typer.Option(help="comma, semicolon or tab (default: detected)")]
 PartialOption = Annotated[bool, typer.Option("--partial", help="record the valid rows; rejected ones to --rejects")]
 RejectsOption = Annotated[Path | None, typer.Option(help="where the rejected rows are written")]
-JsonOption = Annotated[bool, typer.Option("--json", help="print the result as JSON")]
 
 
-def import_purchases(
-    file: FileArgument,
-    network: NetworkOption,
-    encoding: EncodingOption = None,
-    delimiter: DelimiterOption = None,
-    partial: PartialOption = False,
-    rejects: RejectsOption = None,
-    as_json: JsonOption = False,
-    database_url: DatabaseOption = None,
-) -> None:
+def _import_command(kind: SalesKind, description: str) -> Callable[..., None]:
+    """`coalition import purchases|refunds FILE`: the two differ only in the kind and their help."""
+
+    def command(
+        file: FileArgument,
+        network: NetworkOption,
+        encoding: EncodingOption = None,
+        delimiter: DelimiterOption = None,
+        partial: PartialOption = False,
+        rejects: RejectsOption = None,
+        as_json: JsonOption = False,
+        database_url: DatabaseOption = None,
+    ) -> None:
+        settings = settings_for(database_url)
+        data = import_file(file, settings)
+        options = SalesImportOptions(file.name, encoding, delimiter, partial)
+
+        async def work(services: Services) -> SalesImportResult | FileRefused:
+            ref = await network_of(services, network)
+            return await with_progress(
+                f"importing {kind.value}",
+                bar_columns(percent=True),
+                as_json,
+                lambda advance: services.sales_import.run(ref.id, kind, data, options, advance),
+            )
+
+        result = finish_import(run(settings, work), rejects, as_json)
+        if result is None:
+            return
+        for line in summary(result):
+            console.print(line, highlight=False)
+        if result.errors:
+            errors.print(errors_table(result.errors))
+            if rejects is not None and result.rejects is not None:
+                console.print(f"rejected rows written to {rejects}")
+
+    command.__name__ = command.__qualname__ = f"import_{kind.value}"
+    command.__doc__ = description
+    return command
+
+
+import_purchases = _import_command(
+    SalesKind.PURCHASES,
     """Import purchases made elsewhere, priced at their own time by the batch path; nothing is written unless every
-    row is valid (or, with --partial, the valid rows). The same rows again record nothing twice."""
-    _import_sales(SalesKind.PURCHASES, file, network, encoding, delimiter, partial, rejects, as_json, database_url)
-
-
-def import_refunds(
-    file: FileArgument,
-    network: NetworkOption,
-    encoding: EncodingOption = None,
-    delimiter: DelimiterOption = None,
-    partial: PartialOption = False,
-    rejects: RejectsOption = None,
-    as_json: JsonOption = False,
-    database_url: DatabaseOption = None,
-) -> None:
-    """Import refunds of recorded purchases, each naming its purchase's receipt at the same outlet."""
-    _import_sales(SalesKind.REFUNDS, file, network, encoding, delimiter, partial, rejects, as_json, database_url)
+    row is valid (or, with --partial, the valid rows). The same rows again record nothing twice.""",
+)
+import_refunds = _import_command(
+    SalesKind.REFUNDS, "Import refunds of recorded purchases, each naming its purchase's receipt at the same outlet."
+)
 
 
 def register(import_app: typer.Typer) -> None:

@@ -59,51 +59,40 @@ def sales_answer(result: SalesImportResult) -> dict[str, Any]:
     return answer
 
 
-async def _import(
-    svc: Svc, admin: NetworkAdmin, kind: SalesKind, file: UploadFile, encoding: str | None, delimiter: str | None,
-    partial: bool,
-) -> Any:  # fmt: skip
-    data = await read_upload(file, svc.settings.import_max_bytes)
-    options = SalesImportOptions((file.filename or "upload")[:255], encoding, delimiter, partial)
-    try:
-        result = await svc.sales_import.run(admin.id, kind, data, options)
-    except FileRefused as refusal:
-        return file_refused(refusal)
-    return sales_answer(result)
-
-
 EncodingForm = Annotated[str | None, Form(max_length=16, description="utf-8, cp1251, cp1252 or cp866")]
 DelimiterForm = Annotated[str | None, Form(max_length=9, description="comma, semicolon or tab")]
 PartialForm = Annotated[bool, Form(description="record the valid rows and answer the rejected ones as a file")]
 
 
-@router.post(
-    "/imports/purchases",
-    summary="Import purchases made elsewhere (an offline till, the shop's own software) from a CSV or XLSX file",
-    response_model=SalesImportOut,
-)
-async def import_purchases(
-    svc: Svc,
-    admin: NetworkAdmin,
-    file: Annotated[UploadFile, File(description="the purchases file, CSV or XLSX (docs/files.md)")],
-    encoding: EncodingForm = None,
-    delimiter: DelimiterForm = None,
-    partial: PartialForm = False,
-) -> Any:
-    return await _import(svc, admin, SalesKind.PURCHASES, file, encoding, delimiter, partial)
+def _import_route(kind: SalesKind, summary: str) -> None:
+    """POST /v1/admin/imports/{purchases|refunds}: the two differ only in the kind and their words."""
+
+    async def endpoint(
+        svc: Svc,
+        admin: NetworkAdmin,
+        file: UploadFile = File(description=f"the {kind.value} file, CSV or XLSX (docs/files.md)"),
+        encoding: EncodingForm = None,
+        delimiter: DelimiterForm = None,
+        partial: PartialForm = False,
+    ) -> Any:
+        data = await read_upload(file, svc.settings.import_max_bytes)
+        options = SalesImportOptions((file.filename or "upload")[:255], encoding, delimiter, partial)
+        try:
+            result = await svc.sales_import.run(admin.id, kind, data, options)
+        except FileRefused as refusal:
+            return file_refused(refusal)
+        return sales_answer(result)
+
+    name = f"import_{kind.value}"
+    endpoint.__name__ = endpoint.__qualname__ = name
+    router.post(f"/imports/{kind.value}", summary=summary, response_model=SalesImportOut, name=name)(endpoint)
 
 
-@router.post(
-    "/imports/refunds",
-    summary="Import refunds of recorded purchases, each naming its purchase's receipt, from a CSV or XLSX file",
-    response_model=SalesImportOut,
+_import_route(
+    SalesKind.PURCHASES,
+    "Import purchases made elsewhere (an offline till, the shop's own software) from a CSV or XLSX file",
 )
-async def import_refunds(
-    svc: Svc,
-    admin: NetworkAdmin,
-    file: Annotated[UploadFile, File(description="the refunds file, CSV or XLSX (docs/files.md)")],
-    encoding: EncodingForm = None,
-    delimiter: DelimiterForm = None,
-    partial: PartialForm = False,
-) -> Any:
-    return await _import(svc, admin, SalesKind.REFUNDS, file, encoding, delimiter, partial)
+_import_route(
+    SalesKind.REFUNDS,
+    "Import refunds of recorded purchases, each naming its purchase's receipt, from a CSV or XLSX file",
+)
