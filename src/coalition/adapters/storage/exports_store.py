@@ -139,12 +139,42 @@ class SqlExportsUnitOfWork:
             for posting in await self.connection.execute(query):
                 postings[int(posting[0])].append(posting)
             rows = []
-            for tx in transactions:
-                tx_id, recorded_at, occurred_at = int(tx[0]), as_utc(tx[1]), as_utc(tx[2])
-                described = tuple(tx[3:])  # kind … memo, in the select's order: PostingRow's fields after the times
-                for _, posting_id, owner_kind, owner_id, purpose, asset, amount in postings[tx_id]:
-                    posted = (owner_kind, int(owner_id), purpose, asset, int(amount))
-                    rows.append(PostingRow(*(tx_id, int(posting_id), recorded_at, occurred_at, *described, *posted)))
+            for (
+                tx_id,
+                recorded,
+                occurred,
+                kind,
+                partner_id,
+                partner,
+                outlet_id,
+                outlet,
+                cashier,
+                reverses,
+                memo,
+            ) in transactions:
+                recorded_at, occurred_at = as_utc(recorded), as_utc(occurred)
+                for _, posting_id, owner_kind, owner_id, purpose, asset, amount in postings[int(tx_id)]:
+                    rows.append(
+                        PostingRow(
+                            int(tx_id),
+                            int(posting_id),
+                            recorded_at,
+                            occurred_at,
+                            kind,
+                            partner_id,
+                            partner,
+                            outlet_id,
+                            outlet,
+                            cashier,
+                            reverses,
+                            memo,
+                            owner_kind,
+                            int(owner_id),
+                            purpose,
+                            asset,
+                            int(amount),
+                        )
+                    )
             yield rows
             last = transactions[-1]
             after = (as_utc(last[1]), int(last[0]))
