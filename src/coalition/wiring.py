@@ -15,6 +15,7 @@ from coalition.adapters.mail.smtp import SmtpMailer
 from coalition.adapters.messaging.setup import message_gateways
 from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.audit_store import SqlAuditStore
+from coalition.adapters.storage.campaign_store import SqlCampaignStore
 from coalition.adapters.storage.device_store import SqlDeviceStore
 from coalition.adapters.storage.engine import create_engine
 from coalition.adapters.storage.gift_card_reports_store import SqlGiftCardReportsStore
@@ -25,6 +26,7 @@ from coalition.adapters.storage.member_store import SqlMemberPageStore
 from coalition.adapters.storage.message_settings_store import SqlMessageSettingsStore
 from coalition.adapters.storage.message_store import SqlMessageStore
 from coalition.adapters.storage.outbox_store import SqlOutboxCleanupStore, SqlOutboxStore, SqlWebhookStore
+from coalition.adapters.storage.points_expiring_store import SqlPointsExpiringStore
 from coalition.adapters.storage.reports_store import SqlDailyReportsStore, SqlReportsStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.schedule_store import SqlScheduleStore
@@ -39,6 +41,7 @@ from coalition.application.audit import AuditLog
 from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.breakage import BreakageService
 from coalition.application.cache import ACCESS_CHANGES
+from coalition.application.campaigns import Campaigns
 from coalition.application.coupons import CouponService
 from coalition.application.customer_messages import CustomerMessages, OutboxEvents
 from coalition.application.daily_reports import DailyReports
@@ -64,6 +67,7 @@ from coalition.application.outbox import Deliverer, OutboxService
 from coalition.application.outbox_cleanup import OutboxCleanup
 from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService
+from coalition.application.points_expiring import PointsExpiringMessages
 from coalition.application.ports import Clock
 from coalition.application.pos import PosService
 from coalition.application.rate_limits import parse_rate
@@ -166,6 +170,8 @@ class Services:
     unsubscribes: Unsubscribes  # issue 16: the signed unsubscribe links of customer messages
     customer_messages: CustomerMessages  # issue 16: the networks' message settings, messages queued from events
     message_store: SqlMessageStore
+    campaigns: Campaigns  # issue 16: the administrator's messages to a segment (docs/messages.md "Campaigns")
+    points_expiring: PointsExpiringMessages  # issue 16: the daily points_expiring messages
 
     async def close(self) -> None:
         await self.store.close()
@@ -199,7 +205,15 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     settlement = SettlementService(SqlSettlementStore(engine), clock, mailer, statement_pdf)
     gifts = GiftService(store.unit_of_work, clock)
     permissions = PermissionsService(pos)
-    birthdays = BirthdayBonuses(pos)
+    quiet = parse_quiet_hours(settings.message_quiet_hours)
+    defaults = MessageDefaults(None if quiet[0] == quiet[1] else quiet, settings.message_cap_per_day)
+    customer_messages = CustomerMessages(SqlMessageSettingsStore(engine), clock, defaults)
+    message_store = SqlMessageStore(engine)
+    birthdays = BirthdayBonuses(pos, customer_messages)
+    campaigns = Campaigns(SqlCampaignStore(engine), customer_messages, message_store, clock)
+    points_expiring = PointsExpiringMessages(
+        SqlPointsExpiringStore(engine), customer_messages, customer_messages, clock
+    )
     visits = VisitService(pos)
     period_close = PeriodClose(pos)
     breakage = BreakageService(pos)
@@ -223,16 +237,23 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     device_charges = DeviceChargeService(pos, device_uses)
     audit = AuditLog(SqlAuditStore(engine))
     cleanup = OutboxCleanup(SqlOutboxCleanupStore(engine), clock, settings.outbox_retention_days)
-    jobs = job_functions(pos, audit, gift_cards, device_charges, birthdays, period_close, daily_reports, cleanup)
+    jobs = job_functions(
+        pos,
+        audit,
+        gift_cards,
+        device_charges,
+        birthdays,
+        period_close,
+        daily_reports,
+        cleanup,
+        points_expiring,
+        campaigns,
+    )
     scheduler = Scheduler(SqlScheduleStore(engine), clock, jobs, blocked={} if mailer else {"daily_reports": MAIL_OFF})
     webhook_store = SqlWebhookStore(engine)
     listeners = Listeners(webhook_store.unit_of_work)
-    quiet = parse_quiet_hours(settings.message_quiet_hours)
-    defaults = MessageDefaults(None if quiet[0] == quiet[1] else quiet, settings.message_cap_per_day)
-    customer_messages = CustomerMessages(SqlMessageSettingsStore(engine), clock, defaults)
     webhook_events = OutboxEvents(listeners, customer_messages)
     pos.webhook_events = webhook_events  # the POS commands queue their events (and messages) in their transactions
-    message_store = SqlMessageStore(engine)
     return Services(
         settings=settings,
         engine=engine,
@@ -286,4 +307,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         unsubscribes=Unsubscribes(message_store, clock, settings.public_url, settings.message_secret),
         customer_messages=customer_messages,
         message_store=message_store,
+        campaigns=campaigns,
+        points_expiring=points_expiring,
     )

@@ -178,7 +178,9 @@ class HttpDeviceClient:
         message_id = message_id or uuid.uuid4().hex
         send_body = body if route.method != "GET" else None
         response = await self.client.send(
-            route, send_body, path={names.get(name, name): value for name, value in (path or {}).items()},
+            route,
+            send_body,
+            path={names.get(name, name): value for name, value in (path or {}).items()},
             idempotency_key=message_id,
         )
         try:

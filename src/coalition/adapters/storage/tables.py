@@ -19,6 +19,7 @@ from coalition.adapters.storage.schema.base import (
     metadata,
     naming_convention,
 )
+from coalition.adapters.storage.schema.campaigns import campaigns
 from coalition.adapters.storage.schema.console import (
     audit_entries,
     console_users,
@@ -92,6 +93,7 @@ __all__ = [
     "accounts",
     "as_utc",
     "audit_entries",
+    "campaigns",
     "cards",
     "cashiers",
     "console_users",
