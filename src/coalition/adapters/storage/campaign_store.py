@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, literal, not_, select, update
+from sqlalchemy import and_, exists, func, insert, literal, literal_column, not_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -32,6 +32,9 @@ from coalition.domain.campaigns import (
 )
 from coalition.domain.members import segments_from_text
 from coalition.domain.messages import Channel, MessageKind
+
+# written into the statement, not bound: the partial index's predicate is matched only by the literal
+_CAMPAIGN_KIND: Any = literal_column(f"'{MessageKind.CAMPAIGN.value}'")
 
 
 def _campaign(row: Row[Any]) -> Campaign:
@@ -237,16 +240,18 @@ class SqlCampaignStore:
 
     async def counts(self, network_id: int, campaign_id: int) -> list[tuple[str, str, str | None, int]]:
         o = t.outbox_messages
-        query = (
-            select(o.c.channel, o.c.status, o.c.last_error, func.count())
-            .where(
-                o.c.network_id == network_id,
-                o.c.event_kind == MessageKind.CAMPAIGN.value,
-                o.c.event_id.like(campaign_event_prefix(campaign_id) + "%"),
-            )
-            .group_by(o.c.channel, o.c.status, o.c.last_error)
-        )
+        prefix = campaign_event_prefix(campaign_id)  # "campaign:12:" — the ids end in digits
         async with self.engine.connect() as connection:
+            ids: Any
+            if connection.dialect.name == "postgresql":  # the partial index's pattern operators serve LIKE
+                ids = o.c.event_id.like(literal_column(f"'{prefix}%'"))  # written in: a plan for this prefix
+            else:  # SQLite compares bytes: ';' follows ':', so the range is the prefix's ids, and uses the index
+                ids = (o.c.event_id >= prefix) & (o.c.event_id < prefix[:-1] + ";")
+            query = (
+                select(o.c.channel, o.c.status, o.c.last_error, func.count())
+                .where(o.c.event_kind == _CAMPAIGN_KIND, ids, o.c.network_id == network_id)
+                .group_by(o.c.channel, o.c.status, o.c.last_error)
+            )
             rows = (await connection.execute(query)).all()
         return [(str(row[0]), str(row[1]), row[2], int(row[3])) for row in rows]
 

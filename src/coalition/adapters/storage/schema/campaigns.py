@@ -7,9 +7,10 @@ midway resumes after it. What became of the messages is read from the outbox row
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text, text
 
 from coalition.adapters.storage.schema.base import Id, Timestamp, id_column, metadata
+from coalition.adapters.storage.schema.outbox import outbox_messages
 
 CAMPAIGN_STATUSES_SQL = "('draft', 'scheduled', 'sending', 'sent', 'cancelled')"
 
@@ -36,4 +37,14 @@ campaigns = Table(
     CheckConstraint(f"status IN {CAMPAIGN_STATUSES_SQL}", name="status"),
     Index("ix_campaigns_network_id_id", "network_id", "id"),
     Index("ix_campaigns_status_scheduled_at", "status", "scheduled_at"),
+)
+
+# A campaign's counts read its outbox rows by their event id's prefix (`campaign:<id>:`): an index of the campaign rows
+# only (partial), so no other message pays for it; on PostgreSQL with the pattern operators a LIKE prefix uses.
+Index(
+    "ix_outbox_messages_campaign_event_id",
+    outbox_messages.c.event_id,
+    postgresql_ops={"event_id": "varchar_pattern_ops"},
+    postgresql_where=text("event_kind = 'campaign'"),
+    sqlite_where=text("event_kind = 'campaign'"),
 )

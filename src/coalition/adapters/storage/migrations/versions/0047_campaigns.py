@@ -1,5 +1,6 @@
 """Campaigns (issue 16, point 3): `campaigns`, the administrator's messages to a segment of members, with the cursor
-that makes a killed send resume where it stopped.
+that makes a killed send resume where it stopped; a partial index of the campaign rows of the outbox by event id (a
+campaign's counts).
 
 Revision ID: 0047
 Revises: 0044
@@ -46,9 +47,18 @@ def upgrade() -> None:
     )
     op.create_index("ix_campaigns_network_id_id", "campaigns", ["network_id", "id"])
     op.create_index("ix_campaigns_status_scheduled_at", "campaigns", ["status", "scheduled_at"])
+    op.create_index(
+        "ix_outbox_messages_campaign_event_id",
+        "outbox_messages",
+        ["event_id"],
+        postgresql_ops={"event_id": "varchar_pattern_ops"},
+        postgresql_where=sa.text("event_kind = 'campaign'"),
+        sqlite_where=sa.text("event_kind = 'campaign'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_messages_campaign_event_id", table_name="outbox_messages")
     op.drop_index("ix_campaigns_status_scheduled_at", table_name="campaigns")
     op.drop_index("ix_campaigns_network_id_id", table_name="campaigns")
     op.drop_table("campaigns")
