@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text, text
 
 from coalition.adapters.storage.schema.base import Id, Timestamp, id_column, metadata
+from coalition.adapters.storage.schema.members import members
 from coalition.adapters.storage.schema.outbox import outbox_messages
 
 CAMPAIGN_STATUSES_SQL = "('draft', 'scheduled', 'sending', 'sent', 'cancelled')"
@@ -48,3 +49,6 @@ Index(
     postgresql_where=text("event_kind = 'campaign'"),
     sqlite_where=text("event_kind = 'campaign'"),
 )
+
+# A segment's query and its pages read one network's members in id order (many networks share the table).
+Index("ix_members_network_id_id", members.c.network_id, members.c.id)

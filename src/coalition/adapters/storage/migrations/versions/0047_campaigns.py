@@ -1,6 +1,6 @@
 """Campaigns (issue 16, point 3): `campaigns`, the administrator's messages to a segment of members, with the cursor
 that makes a killed send resume where it stopped; a partial index of the campaign rows of the outbox by event id (a
-campaign's counts).
+campaign's counts); one of the members by network and id (a segment's query and its pages).
 
 Revision ID: 0047
 Revises: 0044
@@ -47,6 +47,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_campaigns_network_id_id", "campaigns", ["network_id", "id"])
     op.create_index("ix_campaigns_status_scheduled_at", "campaigns", ["status", "scheduled_at"])
+    op.create_index("ix_members_network_id_id", "members", ["network_id", "id"])
     op.create_index(
         "ix_outbox_messages_campaign_event_id",
         "outbox_messages",
@@ -59,6 +60,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_outbox_messages_campaign_event_id", table_name="outbox_messages")
+    op.drop_index("ix_members_network_id_id", table_name="members")
     op.drop_index("ix_campaigns_status_scheduled_at", table_name="campaigns")
     op.drop_index("ix_campaigns_network_id_id", table_name="campaigns")
     op.drop_table("campaigns")
