@@ -49,6 +49,9 @@ class Settings:
     message_cap_per_day: int = 3  # per member and channel, in any rolling 24 hours
     # how long delivered, failed and skipped outbox messages (and their attempts) are kept: the daily outbox_cleanup
     outbox_retention_days: int = 30
+    # a worker's claim on outbox messages: a killed worker's messages are taken over after this (at least 30 s, more
+    # than one send's longest)
+    outbox_lease_seconds: int = 60
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -69,7 +72,15 @@ class Settings:
             webhooks_allow_private=os.environ.get("COALITION_WEBHOOKS_ALLOW_PRIVATE", "") == "1",
             **_messages_from_env(),
             outbox_retention_days=_positive_int("COALITION_OUTBOX_RETENTION_DAYS", 30),
+            outbox_lease_seconds=_lease_seconds(),
         )
+
+
+def _lease_seconds() -> int:
+    value = _positive_int("COALITION_OUTBOX_LEASE_SECONDS", 60)
+    if value < 30:
+        raise ValueError(f"COALITION_OUTBOX_LEASE_SECONDS must be at least 30 (one send may take 25 s), not {value}")
+    return value
 
 
 def _positive_int(name: str, default: int) -> int:

@@ -159,7 +159,9 @@ class Services:
                 self.customer_messages,
                 self.clock,
             )
-        return OutboxService(self.outbox_store, self.clock, deliverers)
+        return OutboxService(
+            self.outbox_store, self.clock, deliverers, lease_seconds=self.settings.outbox_lease_seconds
+        )
 
     async def _contacts(self, network_id: int) -> list[str]:
         """Whom to tell of a paused webhook without a contact of its own: the network's first partner's address."""

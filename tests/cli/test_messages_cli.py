@@ -42,3 +42,23 @@ def test_templates_listed_set_refused_and_previewed(tmp_path: Path, monkeypatch:
     assert code == 2 and "error (member_id)" in output, output
     code, output = _run("messages", "templates", "show", "demo", "thank_you", "fax", "en", *db)
     assert code == 2 and "error (channel)" in output, output
+
+
+def test_settings_shown_and_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(console, "_width", 200)
+    db = ("--database-url", f"sqlite:///{tmp_path / 'demo.db'}")
+    assert _run("demo", *db)[0] == 0
+    code, output = _run("messages", "settings", "show", "demo", *db)
+    assert code == 0 and "Quiet hours: 21:00-09:00" in output and " on " not in output and "Version: 0" in output
+    code, output = _run(
+        "messages", "settings", "set", "demo", "--on", "thank_you:email", "--on", "thank_you:sms",
+        "--quiet-hours", "22:00-08:00", "--cap", "2", "--threshold", "500", *db,
+    )  # fmt: skip
+    assert code == 0 and "Quiet hours: 22:00-08:00" in output and "Balance threshold: 500 points" in output, output
+    assert "thank_you │ on    │ on" in output.replace("  ", " ") or output.count(" on ") >= 2, output
+    code, output = _run("messages", "settings", "set", "demo", "--off", "thank_you:sms", "--threshold", "off", *db)
+    assert code == 0 and "Balance threshold: off" in output and "Version: 2" in output, output
+    code, output = _run("messages", "settings", "set", "demo", "--on", "thank_you:fax", *db)
+    assert code == 2 and "enabled.thank_you" in output, output
+    code, output = _run("messages", "settings", "set", "demo", "--cap", "0", *db)
+    assert code == 2 and "cap_per_day" in output, output

@@ -5,15 +5,20 @@ once per crossing; a network that turned nothing on queues nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from coalition.adapters.jobs.outbox_loop import outbox_loop
 from coalition.domain.messages import Channel, MessageKind
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
+from tests.http.test_gifts import _network_with_gift_rules
+from tests.http.water_park import DAY_START
+from tests.http.water_park import buy as park_buy
 from tests.jobs.message_support import ALL_ON, START, enrol_member, message_settings, rounds, rows, sms_lines
 from tests.mail_support import Inbox, smtp
 from tests.support import SettableClock, buy, client, make_network
@@ -36,12 +41,12 @@ async def messaging(settings: Settings, smtp: tuple[Inbox, int], tmp_path: Path)
 
 async def _turned_on(services: Services, **changes):
     network = await make_network(services)
-    await services.customer_messages.set(network.ref, {"enabled": ALL_ON} | changes)
+    await services.customer_messages.set(network.ref.id, {"enabled": ALL_ON} | changes)
     return network
 
 
 async def test_a_network_that_turned_nothing_on_queues_nothing(messaging) -> None:
-    services, _, inbox, sms = messaging
+    services, _, _, _ = messaging
     network = await make_network(services)
     assert not await services.pos.listens(network.ref.id, "purchase.recorded")
     async with client(services) as http:
@@ -121,10 +126,19 @@ async def test_a_purchase_at_22_10_in_moscow_is_thanked_once_at_09_00(messaging)
     clock.moment = START.replace(day=8, hour=6, minute=0)
     assert await rounds(services) == 1
     assert await rounds(services) == 0
-    assert len(inbox.messages) == 1
+    [mail] = inbox.messages
+    assert (
+        mail.get_content()
+        .replace("\r\n", "\n")
+        .startswith(
+            "Thank you, Anna! You earned 30 points at Shop till. Your balance is 30 points.\n\nTo stop these messages: "
+            "http://testserver/unsubscribe/"
+        )
+    )
     assert await rows(services, "SELECT status, attempts FROM outbox_messages") == [
         {"status": "delivered", "attempts": 1}
     ]
+    assert len(await rows(services, "SELECT id FROM outbox_attempts")) == 1  # the deferral counted no attempt
 
 
 async def test_the_cap_defers_the_second_message_of_the_day(messaging) -> None:
@@ -171,3 +185,52 @@ async def test_the_balance_threshold_fires_once_per_crossing(messaging) -> None:
     assert sorted(str(m["Subject"]) for m in inbox.messages) == sorted(
         f"You have {balance} points" for balance in (balances[1], balances[4])
     )
+
+
+async def test_a_gift_granted_is_announced_once_on_each_channel(messaging) -> None:
+    services, clock, inbox, sms = messaging
+    clock.moment = DAY_START + timedelta(hours=1)  # 10:00 in Moscow
+    async with client(services) as http:
+        _, keys, _ = await _network_with_gift_rules(services, http)
+        network = await services.admin.network("park")
+        await services.customer_messages.set(network.id, {"enabled": {"gift_granted": ["email", "sms"]}})
+        await enrol_member(http, keys["Tickets"], "8900-0001")
+        ticket = await park_buy(http, keys["Tickets"], "8900-0001", "2000.00")
+        [gift] = ticket["gifts_granted"]
+    queued = await rows(services, "SELECT channel, event_id FROM outbox_messages ORDER BY id")
+    assert queued == [{"channel": c, "event_id": f"gift_granted:gift:{gift['id']}"} for c in ("email", "sms")]
+    await rounds(services)
+    assert [str(m["Subject"]) for m in inbox.messages] == ["A gift for you: A free photo"]
+    assert [line["text"] for line in sms_lines(sms)] == [
+        "Anna, you have a gift: A free photo. Show your card to receive it."
+    ]
+
+
+async def test_two_workers_at_once_send_each_message_once(settings: Settings, smtp, tmp_path: Path) -> None:
+    inbox, port = smtp
+    configured = message_settings(settings, port, tmp_path / "sms.jsonl")
+    first, second = build_services(configured), build_services(configured)
+    try:
+        network = await make_network(first)
+        await first.customer_messages.set(
+            network.ref.id,
+            {"enabled": {"thank_you": ["email"]}, "quiet_start": None, "quiet_end": None, "cap_per_day": 100},
+        )
+        async with client(first) as http:
+            for n in range(12):
+                await enrol_member(http, network.shop_key, f"7000-{n:04d}", email=f"m{n}@example.com", phone=None)
+                assert (await buy(http, network.shop_key, f"7000-{n:04d}", "100.00")).status_code == 201
+        stop = asyncio.Event()
+        loops = [asyncio.create_task(outbox_loop(s, stop, idle_wait_s=0.05)) for s in (first, second)]
+        for _ in range(400):
+            if not await rows(first, "SELECT id FROM outbox_messages WHERE status = 'pending'"):
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.gather(*loops)
+        ids = [str(message["Message-ID"]) for message in inbox.messages]
+        assert len(ids) == 12 and len(set(ids)) == 12
+        assert len(await rows(first, "SELECT id FROM outbox_attempts")) == 12
+    finally:
+        await first.close()
+        await second.close()

@@ -17,7 +17,6 @@ from typing import Any, Protocol
 from coalition.application.audit import AuditEntry, entry
 from coalition.application.cache import ACCESS_CHANGES, AccessChanges, TtlCache
 from coalition.application.events import GIFT_GRANTED, MEMBER_ENROLLED, PURCHASE_RECORDED
-from coalition.application.network_ref import NetworkRef
 from coalition.application.outbox import OutboxEntry, OutboxWriter, payload_text
 from coalition.application.ports import Clock
 from coalition.application.webhooks import Listeners, WebhookEvents
@@ -76,15 +75,24 @@ class CustomerMessages:
         found = await self._cache.get_or_load(network_id, load)
         return found or MessageSettings.default(network_id, self.defaults)
 
-    async def set(self, network: NetworkRef, changes: Mapping[str, Any]) -> MessageSettings:
-        """Change the fields given (audited `message_settings.set`); a concurrent change is a 409."""
-        current = await self.store.message_settings(network.id) or MessageSettings.default(network.id, self.defaults)
+    async def current(self, network_id: int) -> MessageSettings:
+        """As stored now (not cached): what the administrator reads."""
+        return await self.store.message_settings(network_id) or MessageSettings.default(network_id, self.defaults)
+
+    async def set(
+        self, network_id: int, changes: Mapping[str, Any], expected_version: int | None = None
+    ) -> MessageSettings:
+        """Change the fields given (audited `message_settings.set`); a concurrent change (or another version than
+        `expected_version`, when given) is a 409."""
+        current = await self.current(network_id)
+        if expected_version is not None and expected_version != current.version:
+            raise Conflict(CHANGED_CONCURRENTLY, field="version")
         new = changed(current, changes, self.clock.now())
         audited = entry(
-            network.id,
+            network_id,
             "message_settings.set",
             "message_settings",
-            network.id,
+            network_id,
             before=current.audited(),
             after=new.audited(),
         )

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -38,6 +39,7 @@ class MessageMember:
     recipient: Recipient
     name: str | None
     balance: int
+    sent_on_channel: tuple[datetime, ...] = ()  # when their messages on this channel were delivered, last 24 h
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,11 @@ class NetworkContext:
 
 
 class MessageDeliveryStore(Protocol):
-    async def message_member(self, network_id: int, member_id: int) -> MessageMember | None: ...
-    async def sent_on_channel(self, member_id: int, channel: Channel, since: datetime) -> list[datetime]:
-        """When the member's messages on this channel (any kind) were delivered, from `since` on."""
+    async def message_members(
+        self, network_id: int, member_ids: Sequence[int], channel: Channel, since: datetime
+    ) -> dict[int, MessageMember]:
+        """These members of the network (others left out), each with when their messages on `channel` (any kind)
+        were delivered from `since` on."""
         ...
 
     async def network_context(self, network_id: int) -> NetworkContext: ...
@@ -78,6 +82,26 @@ class MessageDeliverer:
     settings: CustomerMessages
     clock: Clock
     _read: dict[Any, tuple[float, Any]] = field(default_factory=dict)
+    # the members of the round being delivered, read at once by `prepare`: (network, member) -> member
+    _round: dict[tuple[int, int], MessageMember] = field(default_factory=dict)
+
+    async def prepare(self, messages: Sequence[ClaimedMessage]) -> None:
+        """Read the round's members in one go (three statements per network, not three per message)."""
+        self._round.clear()
+        since = self.clock.now() - CAP_WINDOW
+        by_network: dict[int, list[int]] = {}
+        for message in messages:
+            by_network.setdefault(message.network_id, []).append(int(message.target))
+        for network_id, member_ids in by_network.items():
+            found = await self.store.message_members(network_id, member_ids, self.channel, since)
+            self._round.update(((network_id, member_id), member) for member_id, member in found.items())
+
+    async def _member(self, network_id: int, member_id: int, now: datetime) -> MessageMember | None:
+        member = self._round.get((network_id, member_id))
+        if member is None:
+            found = await self.store.message_members(network_id, [member_id], self.channel, now - CAP_WINDOW)
+            member = found.get(member_id)
+        return member
 
     async def _cached(self, key: Any, load: Any) -> Any:
         now = time.monotonic()
@@ -95,7 +119,8 @@ class MessageDeliverer:
         member_id = int(message.target)
         network_id = message.network_id
         payload = json.loads(message.payload)
-        member = await self.store.message_member(network_id, member_id)
+        now = self.clock.now()
+        member = await self._member(network_id, member_id, now)
         if member is None:
             return MEMBER_GONE
         settings = await self.settings.settings(network_id)
@@ -104,9 +129,8 @@ class MessageDeliverer:
         network: NetworkContext = await self._cached(
             ("network", network_id), lambda: self.store.network_context(network_id)
         )
-        now = self.clock.now()
-        sent = await self.store.sent_on_channel(member_id, self.channel, now - CAP_WINDOW)
-        verdict = decide_sending(kind, self.channel, member.recipient, now, settings.policy(network.timezone), sent)
+        policy = settings.policy(network.timezone)
+        verdict = decide_sending(kind, self.channel, member.recipient, now, policy, member.sent_on_channel)
         if isinstance(verdict, Skip):
             return verdict.reason.value
         if isinstance(verdict, Defer):
@@ -143,7 +167,11 @@ class MessageDeliverer:
             language=language,
             unsubscribe_url=link,
         )
-        return attempted(await self.gateway.send(outgoing))
+        outcome = await self.gateway.send(outgoing)
+        if outcome.status is Delivery.DELIVERED and (network_id, member_id) in self._round:
+            # the member's next message of this round (sent in turn after this one) counts this one in the cap
+            self._round[(network_id, member_id)] = replace(member, sent_on_channel=(*member.sent_on_channel, now))
+        return attempted(outcome)
 
     async def _template(
         self, network_id: int, kind: MessageKind, language: str, variables: dict[str, Any]

@@ -165,8 +165,17 @@ class OutboxService:
         # send it too (a slow target's queue is handed back, untried, when its lease runs short)
         last_start = claimed_at + timedelta(seconds=self.lease_seconds - self.send_budget_seconds)
         by_target: dict[tuple[str, str], list[ClaimedMessage]] = {}
+        by_channel: dict[str, list[ClaimedMessage]] = {}
         for message in messages:
             by_target.setdefault((message.channel, message.target), []).append(message)
+            by_channel.setdefault(message.channel, []).append(message)
+        for channel, of_channel in by_channel.items():
+            prepare = getattr(self.deliverers.get(channel), "prepare", None)
+            if prepare is not None:  # a deliverer that reads what its messages need at once (customer messages)
+                try:
+                    await prepare(of_channel)
+                except Exception:  # each message then reads its own
+                    log.exception("outbox: preparing the %s messages of a round failed", channel)
 
         delivered: list[tuple[ClaimedMessage, AttemptRecord]] = []
 

@@ -8,9 +8,10 @@ line at fault (field `subject` or `body`), so a saved template always renders.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, nodes
+from jinja2 import Template, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -159,10 +160,16 @@ def _check_constructs(field_name: str, tree: nodes.Template) -> None:
             )
 
 
+@lru_cache(maxsize=256)
+def _compiled(text: str) -> Template:
+    """A text compiled once (the outbox renders the same few templates thousands of times)."""
+    return _ENV.from_string(text)
+
+
 def _render_text(text: str, variables: dict[str, Any], limit: int) -> str:
     pieces: list[str] = []
     size = 0
-    for piece in _ENV.from_string(text).generate(**variables):
+    for piece in _compiled(text).generate(**variables):
         pieces.append(piece)
         size += len(piece)
         if size > limit:  # stop a runaway loop's output here, not after it filled the memory

@@ -1,5 +1,6 @@
-"""`coalition messages templates list|show|set|preview` (issue 16; docs/messages.md): a network's customer message
-templates, the same commands as /v1/admin/message-templates."""
+"""`coalition messages templates list|show|set|preview` and `coalition messages settings show|set` (issue 16;
+docs/messages.md): a network's customer message templates and settings, the same commands as
+/v1/admin/message-templates and /v1/admin/message-settings."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from rich.table import Table
 
 from coalition.adapters.cli.common import DatabaseOption, console, network_of, run, settings_for
 from coalition.application.message_templates import parse_key
+from coalition.domain.message_settings import MessageSettings, quiet_hours_text
 from coalition.wiring import Services
 
-messages_app = typer.Typer(help="Customer messages: their templates.", no_args_is_help=True)
+messages_app = typer.Typer(help="Customer messages: their settings and templates.", no_args_is_help=True)
 templates_app = typer.Typer(help="Message templates per kind, channel and language.", no_args_is_help=True)
 messages_app.add_typer(templates_app, name="templates")
 
@@ -103,3 +105,85 @@ def preview_template(
         )
 
     _print(run(settings_for(database_url), work))
+
+
+settings_app = typer.Typer(help="Which messages a network sends, and when.", no_args_is_help=True)
+messages_app.add_typer(settings_app, name="settings")
+Switch = Annotated[
+    list[str] | None, typer.Option(help="KIND:CHANNEL, e.g. thank_you:email (repeat for more)", show_default=False)
+]
+
+
+def _print_settings(settings: MessageSettings) -> None:
+    table = Table("kind", "email", "sms")
+    for kind, channels in settings.enabled_json().items():
+        table.add_row(kind, *("on" if channel in channels else "off" for channel in ("email", "sms")))
+    console.print(table)
+    quiet = quiet_hours_text(settings.quiet_hours) or "off"
+    threshold = "off" if settings.balance_threshold is None else f"{settings.balance_threshold} points"
+    console.print(
+        f"Quiet hours: {quiet}\nCap: {settings.cap_per_day} messages per member and channel in 24 h\n"
+        f"Balance threshold: {threshold}\nPoints expiring: announced {settings.expiring_days_before} days before\n"
+        f"Version: {settings.version}",
+        markup=False,
+    )
+
+
+@settings_app.command("show")
+def show_settings(network: str, database_url: DatabaseOption = None) -> None:
+    """Every kind's channels, quiet hours, cap, threshold (every kind is off until turned on)."""
+
+    async def work(services: Services) -> MessageSettings:
+        return await services.customer_messages.current((await network_of(services, network)).id)
+
+    _print_settings(run(settings_for(database_url), work))
+
+
+def _switch(text: str) -> tuple[str, str]:
+    kind, _, channel = text.partition(":")
+    return kind.strip(), channel.strip()
+
+
+@settings_app.command("set")
+def set_settings(
+    network: str,
+    on: Switch = None,
+    off: Switch = None,
+    quiet_hours: Annotated[str | None, typer.Option(help="HH:MM-HH:MM local time, or off")] = None,
+    cap: Annotated[int | None, typer.Option(help="messages per member and channel in 24 h (1-100)")] = None,
+    threshold: Annotated[str | None, typer.Option(help="points, or off")] = None,
+    expiring_days: Annotated[int | None, typer.Option(help="days before points expire (1-90)")] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Change what is given, keep the rest (audited: message_settings.set); refused (exit 2) naming the field."""
+
+    async def work(services: Services) -> MessageSettings:
+        ref = await network_of(services, network)
+        current = await services.customer_messages.current(ref.id)
+        changes: dict[str, Any] = {}
+        if on or off:
+            enabled = {kind: set(channels) for kind, channels in current.enabled_json().items()}
+            for kind, channel in map(_switch, on or []):
+                enabled.setdefault(kind, set()).add(channel)
+            for kind, channel in map(_switch, off or []):
+                enabled.setdefault(kind, set()).discard(channel)
+            changes["enabled"] = {kind: sorted(channels) for kind, channels in enabled.items()}
+        if quiet_hours is not None:
+            if quiet_hours.strip().lower() == "off":
+                changes |= {"quiet_start": None, "quiet_end": None}
+            else:
+                start, _, end = quiet_hours.partition("-")
+                changes |= {"quiet_start": start.strip(), "quiet_end": end.strip()}
+        if cap is not None:
+            changes["cap_per_day"] = cap
+        if threshold is not None:
+            changes["balance_threshold"] = None if threshold.strip().lower() == "off" else _number(threshold)
+        if expiring_days is not None:
+            changes["expiring_days_before"] = expiring_days
+        return await services.customer_messages.set(ref.id, changes, current.version)
+
+    _print_settings(run(settings_for(database_url), work))
+
+
+def _number(text: str) -> int | str:
+    return int(text) if text.strip().isdigit() and len(text.strip()) < 12 else text

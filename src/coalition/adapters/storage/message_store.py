@@ -4,6 +4,7 @@ server's secrets (application/message_templates.py, application/unsubscribe.py).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
@@ -164,46 +165,54 @@ class SqlMessageStore:
 
     # --- delivery (application/message_delivery.py)
 
-    async def message_member(self, network_id: int, member_id: int) -> MessageMember | None:
-        """The member's consents, contacts, opt-outs, name and balance, on one connection (None: not theirs)."""
-        m, b, o = t.members, t.member_balances, t.message_opt_outs
+    async def message_members(
+        self, network_id: int, member_ids: Sequence[int], channel: Channel, since: datetime
+    ) -> dict[int, MessageMember]:
+        """These members of the network (others left out): consents, contacts, opt-outs, name, balance and when
+        their messages on `channel` were delivered from `since` on; three statements on one connection, however
+        many members (a round of the outbox reads its members at once)."""
+        m, b, o, q = t.members, t.member_balances, t.message_opt_outs, t.outbox_messages
+        ids = sorted(set(member_ids))
         balance = select(func.coalesce(func.sum(b.c.balance), 0)).where(b.c.member_id == m.c.id).scalar_subquery()
         query = select(
+            m.c.id,
             m.c.name,
             m.c.consent_data_processing,
             m.c.consent_newsletters,
             m.c.email,
             m.c.phone,
             balance.label("points"),
-        ).where(m.c.id == member_id, m.c.network_id == network_id)
-        async with self.engine.connect() as connection:
-            row = (await connection.execute(query)).first()
-            if row is None:
-                return None
-            outs = (
-                await connection.execute(
-                    select(o.c.kind, o.c.channel).where(o.c.network_id == network_id, o.c.member_id == member_id)
-                )
-            ).all()
-        recipient = Recipient(
-            consent_data_processing=bool(row.consent_data_processing),
-            consent_newsletters=bool(row.consent_newsletters),
-            email=row.email,
-            phone=row.phone,
-            opted_out=frozenset((MessageKind(out.kind), Channel(out.channel)) for out in outs),
+        ).where(m.c.id.in_(ids), m.c.network_id == network_id)
+        outs_query = select(o.c.member_id, o.c.kind, o.c.channel).where(
+            o.c.network_id == network_id, o.c.member_id.in_(ids)
         )
-        return MessageMember(recipient, row.name, int(row.points))
-
-    async def sent_on_channel(self, member_id: int, channel: Channel, since: datetime) -> list[datetime]:
-        q = t.outbox_messages
-        query = select(q.c.delivered_at).where(
-            q.c.target == str(member_id),
+        sent_query = select(q.c.target, q.c.delivered_at).where(
+            q.c.target.in_([str(member_id) for member_id in ids]),
             q.c.channel == channel.value,
             q.c.status == Status.DELIVERED.value,
             q.c.delivered_at >= since,
         )
         async with self.engine.connect() as connection:
-            return [t.as_utc(value) for value in (await connection.execute(query)).scalars()]
+            rows = (await connection.execute(query)).all()
+            if not rows:
+                return {}
+            outs: dict[int, set[tuple[MessageKind, Channel]]] = {}
+            for out in await connection.execute(outs_query):
+                outs.setdefault(int(out.member_id), set()).add((MessageKind(out.kind), Channel(out.channel)))
+            sent: dict[int, list[datetime]] = {}
+            for sent_row in await connection.execute(sent_query):
+                sent.setdefault(int(sent_row.target), []).append(t.as_utc(sent_row.delivered_at))
+        found = {}
+        for row in rows:
+            recipient = Recipient(
+                consent_data_processing=bool(row.consent_data_processing),
+                consent_newsletters=bool(row.consent_newsletters),
+                email=row.email,
+                phone=row.phone,
+                opted_out=frozenset(outs.get(int(row.id), ())),
+            )
+            found[int(row.id)] = MessageMember(recipient, row.name, int(row.points), tuple(sent.get(int(row.id), ())))
+        return found
 
     async def network_context(self, network_id: int) -> NetworkContext:
         """Its name, its first outlet's zone (as the scheduler reads it) and its first partner's mail language."""

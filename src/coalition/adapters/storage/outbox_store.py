@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, insert, null, or_, select, update
+from sqlalchemy import Integer, String, bindparam, cast, delete, func, insert, null, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
@@ -323,11 +323,43 @@ def _attempt_row(record: AttemptRecord) -> dict[str, Any]:
     }
 
 
+# settle() on PostgreSQL: the message's new state and its attempt in one statement (only while the worker holds it)
+_SETTLE_PG = text(
+    "WITH settled AS ("
+    " UPDATE outbox_messages SET status = :status, attempts = :attempt, lease_until = NULL, leased_by = NULL,"
+    " last_error = :last_error, next_attempt_at = COALESCE(:next_attempt_at, next_attempt_at),"
+    " delivered_at = COALESCE(:delivered_at, delivered_at)"
+    " WHERE id = :message_id AND leased_by = :worker AND status = 'pending' RETURNING id)"
+    " INSERT INTO outbox_attempts"
+    " (message_id, attempt, worker, started_at, finished_at, outcome, response_status, error)"
+    " SELECT id, :attempt, :worker, :started_at, :finished_at, :outcome, :response_status, :error FROM settled"
+    " RETURNING message_id"
+).bindparams(
+    bindparam("next_attempt_at", type_=t.Timestamp),
+    bindparam("delivered_at", type_=t.Timestamp),
+    bindparam("started_at", type_=t.Timestamp),
+    bindparam("finished_at", type_=t.Timestamp),
+    bindparam("response_status", type_=Integer),
+    bindparam("last_error", type_=String),
+    bindparam("error", type_=String),
+)
+
+
+def _settle_parameters(record: AttemptRecord, values: dict[str, Any]) -> dict[str, Any]:
+    return _attempt_row(record) | {
+        "status": values["status"],
+        "last_error": values["last_error"],
+        "next_attempt_at": values.get("next_attempt_at"),
+        "delivered_at": values.get("delivered_at"),
+    }
+
+
 class SqlOutboxStore:
     """The workers' side: claims with a lease, attempts and outcomes."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")  # the same pool
 
     async def claim(self, worker: str, now: datetime, lease_until: datetime, limit: int) -> list[ClaimedMessage]:
         messages, subs = t.outbox_messages, t.webhook_subscriptions
@@ -393,6 +425,10 @@ class SqlOutboxStore:
             values["next_attempt_at"] = after.next_attempt_at
         if after.status is Status.DELIVERED:
             values["delivered_at"] = record.finished_at
+        if self.engine.dialect.name == "postgresql":  # one statement, no BEGIN/COMMIT: a message is settled alone
+            async with self._autocommit.connect() as connection:
+                kept = await connection.scalar(_SETTLE_PG, _settle_parameters(record, values))
+            return kept is not None
         async with self.engine.begin() as connection:
             result = await connection.execute(
                 update(messages)
