@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from coalition.adapters.cli.common import console
 from coalition.adapters.cli.main import app
-from coalition.application.network_ref import NetworkRef
 from coalition.settings import Settings
 from coalition.wiring import build_services
 
@@ -37,9 +36,7 @@ def _campaign_email_on(url: str) -> int:
                         {"n": network_id},
                     )
                 ).scalar_one()
-            await services.customer_messages.set(
-                NetworkRef(network_id, "demo", "Demo", "RUB"), {"enabled": {"campaign": ["email"]}}
-            )
+            await services.customer_messages.set(network_id, {"enabled": {"campaign": ["email"]}})
             return int(personal)
         finally:
             await services.close()

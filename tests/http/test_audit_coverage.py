@@ -24,7 +24,6 @@ from sqlalchemy import text
 from coalition.adapters.http.app import create_app
 from coalition.adapters.http.dependencies import network_admin
 from coalition.adapters.web.setup import PAGE_MODULES
-from coalition.application.network_ref import NetworkRef
 from coalition.demo import DEMO_ADMIN_KEY, DEMO_ADMIN_LOGIN, DEMO_ADMIN_PASSWORD, load_demo
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
@@ -438,9 +437,7 @@ async def _failed_message(services: Services) -> None:
 async def _campaign_email_on(services: Services) -> None:
     async with services.engine.connect() as connection:
         network_id = (await connection.execute(text("SELECT id FROM networks WHERE code = 'demo'"))).scalar_one()
-    await services.customer_messages.set(
-        NetworkRef(network_id, "demo", "Demo", "RUB"), {"enabled": {"campaign": ["email"]}}
-    )
+    await services.customer_messages.set(network_id, {"enabled": {"campaign": ["email"]}})
 
 
 async def _audit_count(services: Services) -> int:

@@ -50,7 +50,7 @@ CRAFTED = (
 async def crafted_network(services: Services, clock: SettableClock) -> tuple[Any, dict[str, int]]:
     """The network with campaign e-mail turned on and the six members; their ids by name."""
     network = await make_network(services)
-    await services.customer_messages.set(network.ref, {"enabled": {"campaign": ["email"], "birthday": ["email"]}})
+    await services.customer_messages.set(network.ref.id, {"enabled": {"campaign": ["email"], "birthday": ["email"]}})
     ids: dict[str, int] = {}
     async with client(services) as http:
         for member in CRAFTED:

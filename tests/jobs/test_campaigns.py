@@ -223,7 +223,7 @@ async def test_points_expiring_goes_once_per_member_and_expiry_date(messaging) -
     network, ids = await crafted_network(services, clock)
     net = network.ref.id
     await services.customer_messages.set(
-        network.ref, {"enabled": {"points_expiring": ["email"]}, "expiring_days_before": 7}
+        network.ref.id, {"enabled": {"points_expiring": ["email"]}, "expiring_days_before": 7}
     )
     # Anna's lots: two expire on 10 December (Moscow), one on 20 December (outside the 7 days); Clara's on the 12th.
     # A purchase's points top up the member's open never-expiring lot, so each lot is given its date before the next

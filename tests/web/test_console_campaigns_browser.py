@@ -14,7 +14,6 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from coalition.adapters.storage import tables as t
-from coalition.application.network_ref import NetworkRef
 from coalition.settings import Settings
 from coalition.wiring import build_services
 from tests.web.conftest import LiveServer
@@ -39,8 +38,7 @@ def _prepare(database_url: str) -> tuple[int, int]:
                 personal = await connection.scalar(
                     select(func.count()).where(t.members.c.network_id == row.network_id, t.members.c.kind == "personal")
                 )
-            ref = NetworkRef(row.network_id, "demo", "Demo", "RUB")
-            await services.customer_messages.set(ref, {"enabled": {"campaign": ["email"]}})
+            await services.customer_messages.set(row.network_id, {"enabled": {"campaign": ["email"]}})
             found.append((row.member_id, int(personal or 0)))
         finally:
             await services.close()
