@@ -131,6 +131,7 @@ API: dict[tuple[str, str], Does | Reads] = {
     ("POST", "/v1/admin/message-templates/{kind}/{channel}/{language}/preview"): Reads(
         "a preview renders a text, stores nothing"
     ),
+    ("PUT", "/v1/admin/message-settings"): Does("message_settings.set", lambda ids: {"cap_per_day": 3}),
     ("POST", "/v1/admin/campaigns"): Does(
         "campaign.create",
         lambda ids: {"name": "Audit", "channels": ["email"], "subject": "Hi", "body": "Hi {{ member_name }}"},
@@ -283,6 +284,15 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
         lambda ids: {"subject": "", "body": "Hi {{ member_name }}", "action": "save"},
         lambda ids: {"kind": "welcome", "channel": "sms", "language": "ru"},
     ),
+    ("POST", "/console/messages/settings"): Does(
+        "message_settings.set",
+        lambda ids: {
+            "cap_per_day": "3",
+            "expiring_days_before": "7",
+            "on_campaign_email": "on",
+            "version": ids["settings_version"],
+        },
+    ),
     ("POST", "/console/messages/campaigns"): Does(
         "campaign.create",
         lambda ids: {"name": "Console", "channels": "email", "subject": "Hi", "body": "Hi", "action": "create"},
@@ -417,6 +427,7 @@ async def _ids(services: Services) -> Ids:
             "subscription_id": await first("SELECT COALESCE(MAX(id), 0) FROM webhook_subscriptions"),
             "message_id": await first("SELECT COALESCE(MAX(id), 0) FROM outbox_messages"),
             "campaign_id": await first("SELECT COALESCE(MAX(id), 0) FROM campaigns"),
+            "settings_version": await first("SELECT COALESCE(MAX(version), 0) FROM message_settings"),
         }
 
 

@@ -145,6 +145,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/console/messages/templates"): ADMINISTRATOR,  # issue 16: customer messages
     ("GET", "/console/messages/templates/{kind}/{channel}/{language}"): ADMINISTRATOR,
     ("POST", "/console/messages/templates/{kind}/{channel}/{language}"): ADMINISTRATOR,
+    ("GET", "/console/messages/settings"): ADMINISTRATOR,
+    ("POST", "/console/messages/settings"): ADMINISTRATOR,
     ("GET", "/console/messages/campaigns"): ADMINISTRATOR,  # issue 16: campaigns
     ("POST", "/console/messages/campaigns"): ADMINISTRATOR,
     ("GET", "/console/messages/campaigns/audience"): ADMINISTRATOR,
