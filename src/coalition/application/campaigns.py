@@ -299,7 +299,10 @@ class Campaigns:
     ) -> dict[str, Any]:
         """The campaign's message as this member (or the sample customer) would read it on a channel."""
         campaign = await self.show(network_id, campaign_id)
-        chosen = parse_channels([channel])[0] if channel else campaign.channels[0]
+        try:
+            chosen = parse_channels([channel])[0] if channel else campaign.channels[0]
+        except InvalidInput as refused:
+            raise InvalidInput(refused.detail, field="channel") from None
         if chosen not in campaign.channels:
             raise InvalidInput("the campaign does not go on this channel", field="channel")
         variables = dict(SAMPLE) | {"network_name": await self.members.network_name(network_id)}
