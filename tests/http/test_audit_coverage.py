@@ -125,13 +125,17 @@ API: dict[tuple[str, str], Does | Reads] = {
         lambda ids: {"body": "Hi {{ member_name }}"},
         lambda ids: {"kind": "thank_you", "channel": "sms", "language": "en"},
     ),
+    ("PUT", "/v1/admin/message-settings"): Does(
+        "message_settings.set",
+        # campaign e-mail stays on: the campaigns' schedule routes below need it
+        lambda ids: {"enabled": {"thank_you": ["email"], "campaign": ["email"]}, "balance_threshold": 500},
+    ),
     ("DELETE", "/v1/admin/message-templates/{kind}/{channel}/{language}"): Does(
         "message_template.reset", path_ids=lambda ids: {"kind": "thank_you", "channel": "sms", "language": "en"}
     ),
     ("POST", "/v1/admin/message-templates/{kind}/{channel}/{language}/preview"): Reads(
         "a preview renders a text, stores nothing"
     ),
-    ("PUT", "/v1/admin/message-settings"): Does("message_settings.set", lambda ids: {"cap_per_day": 3}),
     ("POST", "/v1/admin/campaigns"): Does(
         "campaign.create",
         lambda ids: {"name": "Audit", "channels": ["email"], "subject": "Hi", "body": "Hi {{ member_name }}"},
@@ -279,19 +283,22 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
     ("POST", "/console/schedules/{job}"): Does(
         "schedule.set", lambda ids: {"enabled": "on", "time": "07:00"}, lambda ids: {"job": "birthdays"}
     ),
+    ("POST", "/console/messages/settings"): Does(
+        "message_settings.set",
+        lambda ids: {
+            "on_welcome_sms": "1",
+            "on_campaign_email": "1",  # the campaigns' schedule form below needs it
+            "quiet_start": "22:00",
+            "quiet_end": "08:00",
+            "cap_per_day": "2",
+            "balance_threshold": "",
+            "expiring_days_before": "7",
+        },
+    ),
     ("POST", "/console/messages/templates/{kind}/{channel}/{language}"): Does(
         "message_template.set",
         lambda ids: {"subject": "", "body": "Hi {{ member_name }}", "action": "save"},
         lambda ids: {"kind": "welcome", "channel": "sms", "language": "ru"},
-    ),
-    ("POST", "/console/messages/settings"): Does(
-        "message_settings.set",
-        lambda ids: {
-            "cap_per_day": "3",
-            "expiring_days_before": "7",
-            "on_campaign_email": "on",
-            "version": ids["settings_version"],
-        },
     ),
     ("POST", "/console/messages/campaigns"): Does(
         "campaign.create",
@@ -427,7 +434,6 @@ async def _ids(services: Services) -> Ids:
             "subscription_id": await first("SELECT COALESCE(MAX(id), 0) FROM webhook_subscriptions"),
             "message_id": await first("SELECT COALESCE(MAX(id), 0) FROM outbox_messages"),
             "campaign_id": await first("SELECT COALESCE(MAX(id), 0) FROM campaigns"),
-            "settings_version": await first("SELECT COALESCE(MAX(version), 0) FROM message_settings"),
         }
 
 

@@ -21,7 +21,7 @@ from tests.http.water_park import DAY_START
 from tests.http.water_park import buy as park_buy
 from tests.jobs.message_support import ALL_ON, START, enrol_member, message_settings, rounds, rows, sms_lines
 from tests.mail_support import Inbox, smtp
-from tests.support import SettableClock, buy, client, make_network
+from tests.support import SettableClock, auth, buy, client, make_network
 
 pytestmark = pytest.mark.anyio
 __all__ = ["smtp"]
@@ -234,3 +234,24 @@ async def test_two_workers_at_once_send_each_message_once(settings: Settings, sm
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_batch_of_purchases_thanks_each_member_once(messaging) -> None:
+    services, _, inbox, _ = messaging
+    network = await _turned_on(services, enabled={"thank_you": ["email"]})
+    async with client(services) as http:
+        await enrol_member(http, network.shop_key, "7000-0001")
+        await enrol_member(http, network.shop_key, "7000-0002", email="boris@example.com", phone=None, name="Boris")
+        purchases = [
+            {"idempotency_key": f"k{n}", "customer": card, "amount": "1000.00", "receipt": f"B-{n}"}
+            for n, card in enumerate(("7000-0001", "7000-0002"))
+        ]
+        answer = await http.post("/v1/purchases/batch", json={"purchases": purchases}, headers=auth(network.shop_key))
+        assert [r["status"] for r in answer.json()["results"]] == [201, 201], answer.text
+        again = await http.post("/v1/purchases/batch", json={"purchases": purchases}, headers=auth(network.shop_key))
+        assert again.status_code == 200  # replayed: nothing queued twice
+    assert [r["event_kind"] for r in await rows(services, "SELECT event_kind FROM outbox_messages")] == [
+        "thank_you"
+    ] * 2
+    await rounds(services)
+    assert sorted(str(m["To"]) for m in inbox.messages) == ["anna@example.com", "boris@example.com"]

@@ -138,7 +138,7 @@ async def save_settings(request: Request, me: Administrator) -> Response:
             else None,
             "expiring_days_before": _number(text["expiring_days_before"], "expiring_days_before"),
         }
-        version = _number(text["version"], "version")
+        version = _number(text["version"], "version") if text["version"] else None
         await services_of(request).customer_messages.set(me.network_id, changes, version)
     except DomainError as raised:
         return await _settings_page(request, me, values, raised)
