@@ -16,6 +16,7 @@ from coalition.adapters.messaging.setup import message_gateways
 from coalition.adapters.storage.admin_idempotency_store import SqlAdminIdempotencyStore
 from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.audit_store import SqlAuditStore
+from coalition.adapters.storage.campaign_store import SqlCampaignStore
 from coalition.adapters.storage.device_store import SqlDeviceStore
 from coalition.adapters.storage.engine import create_engine
 from coalition.adapters.storage.exports_store import SqlExportsStore
@@ -27,6 +28,7 @@ from coalition.adapters.storage.member_store import SqlMemberPageStore
 from coalition.adapters.storage.message_settings_store import SqlMessageSettingsStore
 from coalition.adapters.storage.message_store import SqlMessageStore
 from coalition.adapters.storage.outbox_store import SqlOutboxCleanupStore, SqlOutboxStore, SqlWebhookStore
+from coalition.adapters.storage.points_expiring_store import SqlPointsExpiringStore
 from coalition.adapters.storage.reports_store import SqlDailyReportsStore, SqlReportsStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.schedule_store import SqlScheduleStore
@@ -43,6 +45,7 @@ from coalition.application.audit import AuditLog
 from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.breakage import BreakageService
 from coalition.application.cache import ACCESS_CHANGES
+from coalition.application.campaigns import Campaigns
 from coalition.application.coupons import CouponService
 from coalition.application.customer_messages import CustomerMessages, OutboxEvents
 from coalition.application.daily_reports import DailyReports
@@ -72,6 +75,7 @@ from coalition.application.outbox import Deliverer, OutboxService
 from coalition.application.outbox_cleanup import OutboxCleanup
 from coalition.application.period_close import PeriodClose
 from coalition.application.permissions import PermissionsService
+from coalition.application.points_expiring import PointsExpiringMessages
 from coalition.application.ports import Clock
 from coalition.application.pos import PosService
 from coalition.application.rate_limits import parse_rate
@@ -185,6 +189,8 @@ class Services:
     message_store: SqlMessageStore
     admin_idempotency: AdminIdempotency  # issue 17: the admin writes' Idempotency-Key (adapters/http/conventions.py)
     transactions: TransactionList  # issue 17: the ledger's transactions in pages, filtered (GET /v1/admin/transactions)
+    campaigns: Campaigns  # issue 16: the administrator's messages to a segment (docs/messages.md "Campaigns")
+    points_expiring: PointsExpiringMessages  # issue 16: the daily points_expiring messages
 
     async def close(self) -> None:
         await self.store.close()
@@ -218,7 +224,15 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     settlement = SettlementService(SqlSettlementStore(engine), clock, mailer, statement_pdf)
     gifts = GiftService(store.unit_of_work, clock)
     permissions = PermissionsService(pos)
-    birthdays = BirthdayBonuses(pos)
+    quiet = parse_quiet_hours(settings.message_quiet_hours)
+    defaults = MessageDefaults(None if quiet[0] == quiet[1] else quiet, settings.message_cap_per_day)
+    customer_messages = CustomerMessages(SqlMessageSettingsStore(engine), clock, defaults)
+    message_store = SqlMessageStore(engine)
+    birthdays = BirthdayBonuses(pos, customer_messages)
+    campaigns = Campaigns(SqlCampaignStore(engine), customer_messages, message_store, clock)
+    points_expiring = PointsExpiringMessages(
+        SqlPointsExpiringStore(engine), customer_messages, customer_messages, clock
+    )
     visits = VisitService(pos)
     period_close = PeriodClose(pos)
     breakage = BreakageService(pos)
@@ -245,16 +259,23 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     cleanup = OutboxCleanup(
         SqlOutboxCleanupStore(engine), clock, settings.outbox_retention_days, idempotency=admin_idempotency
     )
-    jobs = job_functions(pos, audit, gift_cards, device_charges, birthdays, period_close, daily_reports, cleanup)
+    jobs = job_functions(
+        pos,
+        audit,
+        gift_cards,
+        device_charges,
+        birthdays,
+        period_close,
+        daily_reports,
+        cleanup,
+        points_expiring,
+        campaigns,
+    )
     scheduler = Scheduler(SqlScheduleStore(engine), clock, jobs, blocked={} if mailer else {"daily_reports": MAIL_OFF})
     webhook_store = SqlWebhookStore(engine)
     listeners = Listeners(webhook_store.unit_of_work)
-    quiet = parse_quiet_hours(settings.message_quiet_hours)
-    defaults = MessageDefaults(None if quiet[0] == quiet[1] else quiet, settings.message_cap_per_day)
-    customer_messages = CustomerMessages(SqlMessageSettingsStore(engine), clock, defaults)
     webhook_events = OutboxEvents(listeners, customer_messages)
     pos.webhook_events = webhook_events  # the POS commands queue their events (and messages) in their transactions
-    message_store = SqlMessageStore(engine)
     wallet_reports = WalletReports(SqlWalletReportsStore(engine).unit_of_work)
     gift_card_reports = GiftCardReports(SqlGiftCardReportsStore(engine).unit_of_work)
     exports = ExportsService(SqlExportsStore(engine).unit_of_work)
@@ -318,4 +339,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         member_import=MemberImport(store.unit_of_work, clock, FileLimits(max_bytes=settings.import_max_bytes)),
         member_export=MemberExport(store.unit_of_work),
         sales_import=SalesImport(store.unit_of_work, pos, clock, FileLimits(max_bytes=settings.import_max_bytes)),
+        campaigns=campaigns,
+        points_expiring=points_expiring,
     )

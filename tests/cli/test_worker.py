@@ -31,14 +31,17 @@ def test_the_worker_runs_the_due_jobs_and_stops_on_sigterm(tmp_path: Path) -> No
     )
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(_runs(database)) < 4:
+        while time.monotonic() < deadline and len(_runs(database)) < 6:
             time.sleep(0.2)
-        # without SMTP the daily report waits; expiry, birthdays, the outbox's cleanup and the last month's close ran
+        # without SMTP the daily report waits; expiry, birthdays, the outbox's cleanup, the last month's close, the
+        # points_expiring messages and the campaigns ran (each job's latest due period: today's or yesterday's)
         assert sorted(_runs(database)) == [
             ("birthdays", "done"),
+            ("campaigns", "done"),
             ("expire", "done"),
             ("outbox_cleanup", "done"),
             ("period_close", "done"),
+            ("points_expiring", "done"),
         ]
     finally:
         worker.send_signal(signal.SIGTERM)

@@ -55,9 +55,11 @@ async def test_two_schedulers_run_each_due_job_once_per_period(settings: Setting
         # no SMTP: the daily report waits (shown as blocked), the others ran once each
         assert [(run["job"], run["period_key"], run["status"], run["attempts"]) for run in runs] == [
             ("birthdays", "2026-12-06", "done", 1),
+            ("campaigns", "2026-12-06T07:00Z", "done", 1),
             ("expire", "2026-12-06T07:00Z", "done", 1),
             ("outbox_cleanup", "2026-12-06", "done", 1),
             ("period_close", "2026-11", "done", 1),
+            ("points_expiring", "2026-12-06", "done", 1),
         ]
         assert {run["claimed_by"] for run in runs} <= {first.scheduler.name, second.scheduler.name}
         assert await _audited(first, "job.birthdays") == 1 and await _audited(first, "job.expire") == 1
@@ -69,11 +71,14 @@ async def test_two_schedulers_run_each_due_job_once_per_period(settings: Setting
         assert keys == [
             ("birthdays", "2026-12-06"),
             ("birthdays", "2026-12-07"),
+            ("campaigns", "2026-12-06T07:00Z"),
+            ("campaigns", "2026-12-07T03:00Z"),
             ("expire", "2026-12-06T07:00Z"),
             ("expire", "2026-12-07T03:00Z"),
             ("outbox_cleanup", "2026-12-06"),
             ("outbox_cleanup", "2026-12-07"),
             ("period_close", "2026-11"),
+            ("points_expiring", "2026-12-06"),  # daily at 10:00: the 7th's is not due at 06:00
         ]
         assert await _audited(first, "job.birthdays") == 2
     finally:
@@ -96,9 +101,11 @@ async def test_a_missed_period_runs_once_and_a_period_cron_ran_is_not_repeated(s
         clock.moment = datetime(2026, 12, 6, 11, 20, tzinfo=MOSCOW)
         done = await services.scheduler.tick()
         assert sorted((run.job, run.period_key) for run in done) == [
+            ("campaigns", "2026-12-06T08:20Z"),
             ("expire", "2026-12-06T08:00Z"),
             ("outbox_cleanup", "2026-12-06"),
             ("period_close", "2026-11"),
+            ("points_expiring", "2026-12-06"),
         ]
         assert await services.scheduler.tick() == []
         runs = {(run["job"], run["period_key"]): run for run in await _runs(services)}
@@ -217,7 +224,7 @@ async def test_the_servers_lifespan_runs_the_loops_only_when_asked(settings: Set
     from coalition.adapters.http.app import create_app
 
     clock = SettableClock(datetime(2026, 12, 6, 10, 0, tzinfo=MOSCOW))
-    for background, expected in ((False, 0), (True, 4)):
+    for background, expected in ((False, 0), (True, 6)):
         services = build_services(replace(settings, background=background, scheduler_tick_seconds=0.05), clock=clock)
         try:
             if not await SqlScheduleStore(services.engine).networks():

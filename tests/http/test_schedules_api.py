@@ -69,6 +69,13 @@ async def test_schedules_listed_changed_and_refused_by_field(settings: Settings)
             last = {item["job"]: item["last_run"] for item in listed["schedules"]}
             assert last["birthdays"]["status"] == "done" and last["expire"] is None  # expiry is off
             theirs = (await http.get("/v1/admin/schedules/runs", headers=auth(other.admin_key))).json()
-            assert {run["job"] for run in theirs["runs"]} == {"birthdays", "expire", "period_close", "outbox_cleanup"}
+            assert {run["job"] for run in theirs["runs"]} == {
+                "birthdays",
+                "expire",
+                "period_close",
+                "outbox_cleanup",
+                "points_expiring",
+                "campaigns",
+            }
     finally:
         await services.close()

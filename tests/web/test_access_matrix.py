@@ -156,6 +156,13 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/console/imports/sales"): ADMINISTRATOR,  # purchases and refunds files
     ("GET", "/console/exports/members.csv"): ADMINISTRATOR,
     ("GET", "/console/exports/members.xlsx"): ADMINISTRATOR,
+    ("GET", "/console/messages/campaigns"): ADMINISTRATOR,  # issue 16: campaigns
+    ("POST", "/console/messages/campaigns"): ADMINISTRATOR,
+    ("GET", "/console/messages/campaigns/audience"): ADMINISTRATOR,
+    ("GET", "/console/messages/campaigns/{campaign_id}"): ADMINISTRATOR,
+    ("POST", "/console/messages/campaigns/{campaign_id}/preview"): ADMINISTRATOR,
+    ("POST", "/console/messages/campaigns/{campaign_id}/schedule"): ADMINISTRATOR,
+    ("POST", "/console/messages/campaigns/{campaign_id}/cancel"): ADMINISTRATOR,
     ("GET", "/unsubscribe/{token}"): EVERYONE,  # the signed token is the permission (a forged one: 404)
     ("POST", "/unsubscribe/{token}"): EVERYONE,
     ("GET", "/me"): MEMBER,
@@ -212,6 +219,7 @@ async def _ids(services: Services) -> dict[str, str]:
             "device_id": await first("SELECT COALESCE(MIN(id), 1) FROM devices"),
             "subscription_id": await first("SELECT COALESCE(MIN(id), 1) FROM webhook_subscriptions"),
             "message_id": await first("SELECT COALESCE(MIN(id), 1) FROM outbox_messages"),
+            "campaign_id": "1",
             "key": "no-such-attempt",
             "gift_id": "no-such-gift",
             "action": "block",
@@ -286,7 +294,8 @@ async def test_each_role_is_refused_what_is_not_theirs_and_nothing_changes(servi
                 continue
             response = await _try(http, method, path, ids, token)
             # a permitted role is never sent to sign in nor forbidden; what the demo lacks (a statement, a rule set to
-            # publish or look back at, an attempt; a device of the owner's partner: the demo's are the park's) is 404
+            # publish or look back at, an attempt, a campaign; a device of the owner's partner: the demo's are the
+            # park's) is 404
             lacking = (
                 "{number}",
                 "{key}",
@@ -295,6 +304,7 @@ async def test_each_role_is_refused_what_is_not_theirs_and_nothing_changes(servi
                 "{device_id}",
                 "{subscription_id}",
                 "{token}",
+                "{campaign_id}",
             )
             expected = (200, 404) if any(part in path for part in lacking) else (200,)
             if response.status_code not in expected:

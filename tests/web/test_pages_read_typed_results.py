@@ -20,6 +20,7 @@ PARSERS = {"parse_amount_minor", "parse_basis_points", "parse_percent_bp", "from
 
 # (module, function): they parse form input, what the cashier or the administrator typed
 READS_FORM_INPUT = {
+    ("console_campaigns.py", "_local_moment"),  # the datetime-local field of a campaign's time to send
     ("terminal.py", "read_amount"),  # the check's amount as the cashier types it ("1 500,50")
     ("console_rules.py", "explain"),  # the hypothetical purchase the administrator asks the rules about
     ("console_settlement.py", "set_points_breakage"),  # the share of breakage a policy gives

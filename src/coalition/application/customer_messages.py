@@ -10,7 +10,7 @@ look-up: `listens` is False, so a purchase keeps its one-statement path.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -107,6 +107,9 @@ class CustomerMessages:
 
     # --- queuing ------------------------------------------------------------------------------------------
 
+    async def turned_on(self, network_id: int, kind: MessageKind) -> tuple[Channel, ...]:
+        return (await self.settings(network_id)).channels(kind)
+
     async def listens(self, network_id: int, event_kind: str) -> bool:
         kinds = FEEDS.get(event_kind)
         return bool(kinds) and (await self.settings(network_id)).any_of(kinds or ())
@@ -122,10 +125,13 @@ class CustomerMessages:
         now: datetime,
         *,
         language: str | None = None,
+        channels: Collection[Channel] | None = None,
     ) -> int:
-        """One outbox row per channel `kind` is on for, in the caller's transaction; the number queued. The
-        `event_id` (e.g. `thank_you:purchase:<id>`) is unique per channel and member: a repeat is dropped."""
-        channels = (await self.settings(network_id, uow)).channels(kind)
+        """One outbox row per channel `kind` is on for (of `channels`, when given: a campaign's), in the caller's
+        transaction; the number queued. The `event_id` (e.g. `thank_you:purchase:<id>`) is unique per channel and
+        member: a repeat is dropped."""
+        turned_on = (await self.settings(network_id, uow)).channels(kind)
+        channels = tuple(channel for channel in turned_on if channels is None or channel in channels)
         if not channels:
             return 0
         payload: dict[str, Any] = {"kind": kind.value, "member_id": member_id, "variables": dict(variables)}

@@ -23,12 +23,14 @@ from coalition.application.messages import Delivery, DeliveryOutcome, MessageGat
 from coalition.application.outbox import Attempted, ClaimedMessage, Deferred
 from coalition.application.ports import Clock
 from coalition.application.unsubscribe import Unsubscribes
+from coalition.domain.campaigns import template_of
 from coalition.domain.message_templates import LANGUAGES, MessageTemplate, TemplateRefused, render
 from coalition.domain.messages import CAP_WINDOW, Channel, Defer, MessageKind, Recipient, Skip, decide_sending
 from coalition.domain.outbox import Outcome, Status
 
 CONTEXT_TTL_S = 5.0  # a network's name, zone, language and templates, an outlet's name: read again after this
 MEMBER_GONE = "the member is no longer in this network"
+CAMPAIGN_GONE = "the campaign is gone"
 TURNED_OFF = "this kind was turned off for this channel after it was queued"
 
 
@@ -57,6 +59,9 @@ class MessageDeliveryStore(Protocol):
 
     async def network_context(self, network_id: int) -> NetworkContext: ...
     async def outlet_name(self, outlet_id: int) -> str | None: ...
+    async def campaign_text(self, network_id: int, campaign_id: int) -> MessageTemplate | None:
+        """A campaign's own subject and body (application/campaigns.py), for its messages."""
+        ...
 
 
 def attempted(outcome: DeliveryOutcome) -> Attempted:
@@ -143,10 +148,9 @@ class MessageDeliverer:
             variables["outlet"] = await self._cached(("outlet", outlet_id), lambda: self.store.outlet_name(outlet_id))
         link = await self.unsubscribes.link(network_id, member_id, kind, self.channel)
         variables["unsubscribe_url"] = link
-        template: MessageTemplate = await self._cached(
-            ("template", network_id, kind, self.channel, language),
-            lambda: self.templates.template_for(network_id, (kind, self.channel, language)),
-        )
+        template: MessageTemplate | None = await self._template(network_id, kind, language, variables)
+        if template is None:
+            return CAMPAIGN_GONE
         try:
             rendered = render(kind, self.channel, template, variables)
         except TemplateRefused as refused:  # a saved template is checked; this is a bug, not an outage
@@ -168,6 +172,25 @@ class MessageDeliverer:
             # the member's next message of this round (sent in turn after this one) counts this one in the cap
             self._round[(network_id, member_id)] = replace(member, sent_on_channel=(*member.sent_on_channel, now))
         return attempted(outcome)
+
+    async def _template(
+        self, network_id: int, kind: MessageKind, language: str, variables: dict[str, Any]
+    ) -> MessageTemplate | None:
+        """A campaign's message: the campaign's own text (None: the campaign is gone); else the network's template of
+        the kind (or the built-in one)."""
+        campaign_id = variables.get("campaign_id")
+        if kind is MessageKind.CAMPAIGN and campaign_id is not None:
+            text: MessageTemplate | None = await self._cached(
+                ("campaign", network_id, campaign_id), lambda: self.store.campaign_text(network_id, int(campaign_id))
+            )
+            if text is None:
+                return None
+            return template_of(self.channel, text.subject, text.body)
+        found: MessageTemplate = await self._cached(
+            ("template", network_id, kind, self.channel, language),
+            lambda: self.templates.template_for(network_id, (kind, self.channel, language)),
+        )
+        return found
 
     async def settled(self, message: ClaimedMessage, status: Status) -> None:
         return None

@@ -1,6 +1,7 @@
 """The jobs the scheduler runs (application/scheduler.py), each the function cron and the admin API call:
 the owner's daily report, expiry (points, gifts, gift cards, devices' holds: `POST /v1/admin/jobs/expire`),
-birthday bonuses, the close of a month, and the outbox's retention."""
+birthday bonuses (and greetings), the close of a month, the outbox's retention, points about to expire (a message)
+and the campaigns whose time has come."""
 
 from __future__ import annotations
 
@@ -10,14 +11,24 @@ from typing import Any
 
 from coalition.application.audit import AuditLog, entry
 from coalition.application.birthdays import BirthdayBonuses
+from coalition.application.campaigns import Campaigns
 from coalition.application.daily_reports import DailyReports
 from coalition.application.device_charges import DeviceChargeService
 from coalition.application.gift_card_admin import GiftCardAdmin
 from coalition.application.outbox_cleanup import OutboxCleanup
 from coalition.application.period_close import PeriodClose
+from coalition.application.points_expiring import PointsExpiringMessages
 from coalition.application.pos import PosService
 from coalition.application.scheduler import JobFunction
-from coalition.domain.schedules import BIRTHDAYS, DAILY_REPORTS, EXPIRE, OUTBOX_CLEANUP, PERIOD_CLOSE
+from coalition.domain.schedules import (
+    BIRTHDAYS,
+    CAMPAIGNS,
+    DAILY_REPORTS,
+    EXPIRE,
+    OUTBOX_CLEANUP,
+    PERIOD_CLOSE,
+    POINTS_EXPIRING,
+)
 
 MAIL_OFF = "e-mail is off on this server: set COALITION_SMTP_HOST"
 
@@ -42,6 +53,8 @@ def job_functions(
     period_close: PeriodClose,
     daily_reports: DailyReports,
     outbox_cleanup: OutboxCleanup,
+    points_expiring: PointsExpiringMessages | None = None,
+    campaigns: Campaigns | None = None,
 ) -> Mapping[str, JobFunction]:
     async def reports(network_id: int, day: date | None) -> dict[str, Any]:
         return await daily_reports.send(network_id, day)
@@ -58,10 +71,25 @@ def job_functions(
     async def cleanup(network_id: int, _day: date | None) -> dict[str, Any]:
         return await outbox_cleanup.run(network_id)
 
-    return {
+    jobs: dict[str, JobFunction] = {
         DAILY_REPORTS: reports,
         EXPIRE: expire,
         BIRTHDAYS: bonuses,
         PERIOD_CLOSE: close,
         OUTBOX_CLEANUP: cleanup,
     }
+    if points_expiring is not None:
+        expiring = points_expiring
+
+        async def warn(network_id: int, day: date | None) -> dict[str, Any]:
+            return await expiring.run(network_id, day)
+
+        jobs[POINTS_EXPIRING] = warn
+    if campaigns is not None:
+        sender = campaigns
+
+        async def send(network_id: int, _day: date | None) -> dict[str, Any]:
+            return await sender.send_due(network_id)
+
+        jobs[CAMPAIGNS] = send
+    return jobs

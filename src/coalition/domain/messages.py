@@ -140,10 +140,10 @@ def skip_reason(kind: MessageKind, channel: Channel, recipient: Recipient) -> Sk
         return SkipReason.NO_CONTACT
     if not recipient.consent_data_processing:
         return SkipReason.NO_DATA_CONSENT
+    if (kind, channel) in recipient.opted_out:  # the member's own act: named before the consent it also withdrew
+        return SkipReason.OPTED_OUT
     if kind in MARKETING_KINDS and not recipient.consent_newsletters:
         return SkipReason.NO_NEWSLETTER_CONSENT
-    if (kind, channel) in recipient.opted_out:
-        return SkipReason.OPTED_OUT
     return None
 
 

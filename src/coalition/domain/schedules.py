@@ -10,6 +10,8 @@ look, a period runs once. The key is what the run does, not when it started:
 - `period_close`: the month closed (`2026-11`), run on `day_of_month` of the next month at the local time, but never
   before the month has ended in UTC (period close counts UTC months: application/period_close.py).
 - `outbox_cleanup`: the local day it runs on (`2026-12-06`): settled outbox messages past their retention deleted.
+- `points_expiring`: the local day it runs on: members told of points expiring within the network's window.
+- `campaigns`: a slot of `every_minutes` like `expire`: the campaigns whose time has come are sent.
 - `expire`: a slot of `every_minutes` counted from the epoch in UTC (`2026-12-06T15:00Z`): an interval has no local
   wall time, so clock changes neither skip nor repeat one.
 
@@ -28,9 +30,18 @@ from coalition.domain.errors import InvalidInput
 
 DAILY_REPORTS, EXPIRE, BIRTHDAYS, PERIOD_CLOSE = "daily_reports", "expire", "birthdays", "period_close"
 OUTBOX_CLEANUP = "outbox_cleanup"
-JOBS = (DAILY_REPORTS, EXPIRE, BIRTHDAYS, PERIOD_CLOSE, OUTBOX_CLEANUP)
+POINTS_EXPIRING, CAMPAIGNS = "points_expiring", "campaigns"  # customer messages (docs/messages.md)
+JOBS = (DAILY_REPORTS, EXPIRE, BIRTHDAYS, PERIOD_CLOSE, OUTBOX_CLEANUP, POINTS_EXPIRING, CAMPAIGNS)
 DAILY, INTERVAL, MONTHLY = "daily", "interval", "monthly"
-CADENCES = {DAILY_REPORTS: DAILY, BIRTHDAYS: DAILY, EXPIRE: INTERVAL, PERIOD_CLOSE: MONTHLY, OUTBOX_CLEANUP: DAILY}
+CADENCES = {
+    DAILY_REPORTS: DAILY,
+    BIRTHDAYS: DAILY,
+    EXPIRE: INTERVAL,
+    PERIOD_CLOSE: MONTHLY,
+    OUTBOX_CLEANUP: DAILY,
+    POINTS_EXPIRING: DAILY,
+    CAMPAIGNS: INTERVAL,
+}
 MIN_INTERVAL_MINUTES, MAX_INTERVAL_MINUTES = 5, 1440
 MAX_DAY_OF_MONTH = 28  # every month has it
 NOON_MINUTE = 12 * 60
@@ -62,6 +73,8 @@ DEFAULTS = {
     BIRTHDAYS: Schedule(BIRTHDAYS, at_minute=6 * 60),
     PERIOD_CLOSE: Schedule(PERIOD_CLOSE, at_minute=30, day_of_month=1),
     OUTBOX_CLEANUP: Schedule(OUTBOX_CLEANUP, at_minute=3 * 60 + 30),  # 03:30: the quietest hour of most shops
+    POINTS_EXPIRING: Schedule(POINTS_EXPIRING, at_minute=10 * 60),  # 10:00: after quiet hours end
+    CAMPAIGNS: Schedule(CAMPAIGNS, every_minutes=5),  # a scheduled campaign goes within 5 minutes of its time
 }
 
 

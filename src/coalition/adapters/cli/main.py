@@ -18,6 +18,7 @@ from rich.table import Table
 from coalition.adapters.cli import keys
 from coalition.adapters.cli.audit import audit
 from coalition.adapters.cli.backup import register as register_backup
+from coalition.adapters.cli.campaigns import campaigns_app
 from coalition.adapters.cli.common import DatabaseOption, console, errors, network_of, run, settings_for
 from coalition.adapters.cli.device_sim import device_app
 from coalition.adapters.cli.devices import devices_app
@@ -468,6 +469,7 @@ app.command("worker")(worker)
 app.add_typer(schedules_app, name="schedules")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(messages_app, name="messages")
+messages_app.add_typer(campaigns_app, name="campaigns")
 
 
 if __name__ == "__main__":

@@ -58,7 +58,12 @@ def _last(item: dict[str, Any]) -> str:
 @schedules_app.command("set")
 def set_schedule(
     network: str,
-    job: Annotated[str, typer.Argument(help="daily_reports, expire, birthdays, period_close or outbox_cleanup")],
+    job: Annotated[
+        str,
+        typer.Argument(
+            help="daily_reports, expire, birthdays, period_close, outbox_cleanup, points_expiring or campaigns"
+        ),
+    ],
     enable: Annotated[bool | None, typer.Option("--enable/--disable", help="run it on schedule, or not")] = None,
     at: Annotated[str | None, typer.Option("--time", help="HH:MM in the network's time zone")] = None,
     every: Annotated[int | None, typer.Option("--every-minutes", help="expire: every N minutes")] = None,

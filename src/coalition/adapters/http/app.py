@@ -15,6 +15,7 @@ from coalition import __version__
 from coalition.adapters.http import (
     admin_routes,
     audit_routes,
+    campaign_routes,
     device_admin_routes,
     device_charge_routes,
     device_offline_routes,
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(export_routes.router)
     app.include_router(schedule_routes.router)
     app.include_router(message_routes.router)
+    app.include_router(campaign_routes.router)
     app.include_router(wallet_routes.router)
     app.include_router(wallet_routes.admin_router)
     app.include_router(gift_card_routes.pos_router)

@@ -230,3 +230,10 @@ class SqlMessageStore:
         async with self.engine.connect() as connection:
             name = await connection.scalar(select(t.outlets.c.name).where(t.outlets.c.id == outlet_id))
         return None if name is None else str(name)
+
+    async def campaign_text(self, network_id: int, campaign_id: int) -> MessageTemplate | None:
+        c = t.campaigns
+        query = select(c.c.subject, c.c.body).where(c.c.id == campaign_id, c.c.network_id == network_id)
+        async with self.engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return None if row is None else MessageTemplate(subject=row.subject, body=row.body)

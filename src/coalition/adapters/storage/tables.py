@@ -20,6 +20,7 @@ from coalition.adapters.storage.schema.base import (
     metadata,
     naming_convention,
 )
+from coalition.adapters.storage.schema.campaigns import campaigns
 from coalition.adapters.storage.schema.console import (
     audit_entries,
     console_users,
@@ -95,6 +96,7 @@ __all__ = [
     "admin_idempotency_keys",
     "as_utc",
     "audit_entries",
+    "campaigns",
     "cards",
     "cashiers",
     "console_users",

@@ -14,6 +14,7 @@ from coalition.adapters.http import problems
 from coalition.adapters.web import (
     console,
     console_audit,
+    console_campaigns,
     console_devices,
     console_exports,
     console_files,
@@ -95,6 +96,7 @@ PAGE_MODULES = (
     console_audit,
     console_schedules,
     console_messages,
+    console_campaigns,
     member,
     unsubscribe,
 )
