@@ -18,6 +18,7 @@ from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.audit_store import SqlAuditStore
 from coalition.adapters.storage.campaign_store import SqlCampaignStore
 from coalition.adapters.storage.device_store import SqlDeviceStore
+from coalition.adapters.storage.edit_locks import AdvisoryEditLocks, edit_locks_for
 from coalition.adapters.storage.engine import create_engine
 from coalition.adapters.storage.exports_store import SqlExportsStore
 from coalition.adapters.storage.gift_card_reports_store import SqlGiftCardReportsStore
@@ -56,6 +57,7 @@ from coalition.application.device_points import DevicePointsCharges
 from coalition.application.device_status import DeviceStatus
 from coalition.application.devices import DeviceUseService
 from coalition.application.devices_admin import DeviceAdmin
+from coalition.application.edit_locks import EditLocks
 from coalition.application.exports import ExportsService
 from coalition.application.file_exchange.table import FileLimits
 from coalition.application.gift_card_admin import GiftCardAdmin
@@ -191,9 +193,13 @@ class Services:
     transactions: TransactionList  # issue 17: the ledger's transactions in pages, filtered (GET /v1/admin/transactions)
     campaigns: Campaigns  # issue 16: the administrator's messages to a segment (docs/messages.md "Campaigns")
     points_expiring: PointsExpiringMessages  # issue 16: the daily points_expiring messages
+    edit_locks: EditLocks  # issue 17: an If-Match edit's lock across processes (adapters/http/conventions.py)
+    edit_lock_pool: AdvisoryEditLocks | None  # PostgreSQL: the advisory locks' own connections, closed with the rest
 
     async def close(self) -> None:
         await self.store.close()
+        if self.edit_lock_pool is not None:
+            await self.edit_lock_pool.close()
         await self.engine.dispose()
 
 
@@ -256,6 +262,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     device_charges = DeviceChargeService(pos, device_uses)
     audit = AuditLog(SqlAuditStore(engine))
     admin_idempotency = AdminIdempotency(SqlAdminIdempotencyStore(engine), clock)
+    edit_locks, edit_lock_pool = edit_locks_for(settings.database_url)
     cleanup = OutboxCleanup(
         SqlOutboxCleanupStore(engine), clock, settings.outbox_retention_days, idempotency=admin_idempotency
     )
@@ -341,4 +348,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         sales_import=SalesImport(store.unit_of_work, pos, clock, FileLimits(max_bytes=settings.import_max_bytes)),
         campaigns=campaigns,
         points_expiring=points_expiring,
+        edit_locks=edit_locks,
+        edit_lock_pool=edit_lock_pool,
     )

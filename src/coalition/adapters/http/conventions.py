@@ -8,7 +8,11 @@ docs/api.md "Conventions"): nothing to add to a new admin route.
 - Versions: the answer to a GET carries an `ETag` (a hash of the representation); a PUT, PATCH or DELETE may send
   it back as `If-Match`, and one whose resource has changed since is a 412 `precondition-failed` naming `If-Match`.
   Without If-Match the edit is made as before. A successful edit answers the resource's new `ETag` (its GET's).
-  The check and the edit are serialised per resource within a process.
+  The check and the edit hold the resource's lock (its network and its GET's path) across every process serving
+  the database (`Services.edit_locks`, application/edit_locks.py: a PostgreSQL advisory lock or a file lock beside
+  the SQLite database), so of two edits sent with the same If-Match, in one worker or in two, exactly one passes.
+- Secrets: a stored answer is sealed under a key derived from the raw Idempotency-Key, of which the record keeps
+  only the SHA-256 (application/replay_sealing.py): a new key or secret shown once is not readable in the database.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -38,7 +41,6 @@ MAX_IDEMPOTENCY_KEY = 200
 REPLAYED_HEADER = "Idempotent-Replayed"
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
-_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
 # every admin GET with its handler (conventions included), by path: a PUT's If-Match is checked against its ETag
 _gets: dict[str, tuple[APIRoute, Handler]] = {}
 
@@ -155,11 +157,7 @@ async def _edit(request: Request, handler: Handler) -> Response:
     if if_match is None:
         response = await handler(request)
     else:
-        lock_key = (key_hash(request.headers.get("authorization") or ""), request.url.path)
-        lock = _locks.get(lock_key)
-        if lock is None:
-            lock = _locks[lock_key] = asyncio.Lock()
-        async with lock:
+        async with request.app.state.services.edit_locks.hold(_resource(request)):
             current = await representation_etag(request)
             if not _matches(if_match, current):
                 raise PreconditionFailed(
@@ -173,6 +171,17 @@ async def _edit(request: Request, handler: Handler) -> Response:
         if changed is not None:
             response.headers["ETag"] = changed
     return response
+
+
+def _resource(request: Request) -> str:
+    """What an edit locks: its network (else the key that sent it: the operator's) and the path of its GET."""
+    network = request.scope.get("state", {}).get(NETWORK_ADMIN_STATE)
+    owner = (
+        f"network {network.id}"
+        if network is not None
+        else "key " + key_hash(request.headers.get("authorization") or "")
+    )
+    return f"{owner} {request.url.path}"
 
 
 def _matches(if_match: str, current: str | None) -> bool:
