@@ -13,14 +13,14 @@ the key that sent the request (the SHA-256 of the admin key or operator token) a
 - records are kept `RETENTION` (24 hours) and deleted by the daily `outbox_cleanup` job;
 - the database never holds what would read an answer: a record keeps the SHA-256 of the Idempotency-Key, and the
   answer sealed under a key derived from the raw Idempotency-Key (application/replay_sealing.py), so the secrets an
-  admin creation shows once (new keys, webhook secrets, cashiers' passwords and PINs) cannot be read from a backup
-  or a replica; an answer that does not open is a 409 naming `Idempotency-Key`, never a 500.
+  admin creation shows once (new terminal, admin and device keys, webhook secrets) cannot be read from a backup or
+  a replica; an answer that does not open is a 409 naming `Idempotency-Key`, never a 500.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -49,7 +49,7 @@ class Claimed:
     memory only, to seal the answer), `key_digest` what the record holds of it."""
 
     scope: str
-    key: str
+    key: str = field(repr=False)
     request_hash: str
 
     @property
