@@ -1,4 +1,4 @@
-"""The hosted service's plans (domain/plans.py, docs/plans.md): limits at their edges, the trial, the refusal's words."""
+"""The hosted service's plans (domain/plans.py, docs/plans.md): limits at their edges, the trial, the refusal."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from coalition.domain.errors import InvalidInput
+from coalition.domain.errors import InvalidInput, NetworkSuspended, PlanLimitReached
 from coalition.domain.plans import (
-    NetworkSuspended,
-    PlanLimitReached,
     PlanState,
     next_plan,
     plan_named,
@@ -67,8 +65,10 @@ def test_a_trial_allows_the_largest_listed_plan_until_it_ends() -> None:
     require_room(trial, NOW, members=49_999)
     with pytest.raises(PlanLimitReached) as refused:
         require_room(trial, NOW, members=50_000)
-    assert refused.value.detail.startswith("the trial allows up to 50,000 customers and this network has 50,000")
-    assert "ask the server's operator for a larger plan" in refused.value.detail
+    assert refused.value.detail == (
+        "the trial allows up to 50,000 customers and this network has 50,000; ask the server's operator for a plan; "
+        "existing customers keep earning and spending"
+    )
     ended = datetime(2027, 3, 6, tzinfo=UTC)
     with pytest.raises(PlanLimitReached):
         require_room(trial, ended, members=500)  # the trial's last instant is past: the Free plan again

@@ -13,19 +13,9 @@ from calendar import monthrange
 from dataclasses import dataclass
 from datetime import datetime
 
-from coalition.domain.errors import Forbidden, InvalidInput
+from coalition.domain.errors import InvalidInput, NetworkSuspended, PlanLimitReached
 
 TRIAL_MONTHS = 3
-
-
-class PlanLimitReached(Forbidden):
-    code = "plan-limit-reached"
-    title = "The network's plan allows no more customers"
-
-
-class NetworkSuspended(Forbidden):
-    code = "network-suspended"
-    title = "The server's operator has suspended this network"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +85,19 @@ def require_room(state: PlanState, now: datetime, members: int, adding: int = 1)
     limit = in_effect.max_members
     if limit is None or members + adding <= limit:
         return
-    if in_effect is state.plan:
-        what = f"the {state.plan.name} plan allows up to {limit:,} customers and this network has {members:,}"
-    else:
-        what = f"the trial allows up to {limit:,} customers and this network has {members:,}"
     after = next_plan(in_effect)
+    name, limit_text, members_text = in_effect.name, f"{limit:,}", f"{members:,}"
+    if in_effect is not state.plan:
+        raise PlanLimitReached(
+            f"the trial allows up to {limit_text} customers and this network has {members_text}; ask the server's "
+            "operator for a plan; existing customers keep earning and spending"
+        )
     if after is None or after.max_members is None:
-        more = "ask the server's operator for a larger plan"
-    else:
-        more = f"the {after.name} plan allows up to {after.max_members:,}"
-    raise PlanLimitReached(f"{what}; {more}; existing customers keep earning and spending")
+        raise PlanLimitReached(
+            f"the {name} plan allows up to {limit_text} customers and this network has {members_text}; ask the "
+            "server's operator for a larger plan; existing customers keep earning and spending"
+        )
+    raise PlanLimitReached(
+        f"the {name} plan allows up to {limit_text} customers and this network has {members_text}; the "
+        f"{after.name} plan allows up to {after.max_members:,}; existing customers keep earning and spending"
+    )

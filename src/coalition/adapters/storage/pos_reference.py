@@ -13,6 +13,7 @@ from coalition.application.ports import (
 )
 from coalition.domain.bonus import BonusProgram, Tier
 from coalition.domain.breakage import BreakagePolicy, PointsBreakage
+from coalition.domain.errors import NetworkSuspended
 from coalition.domain.ledger import (
     AccountPurpose,
     OwnerKind,
@@ -21,7 +22,6 @@ from coalition.domain.ledger import (
 )
 from coalition.domain.limits import LIMIT_COLUMNS, PurchaseLimits
 from coalition.domain.permissions import Operation, Permission
-from coalition.domain.plans import NetworkSuspended
 
 
 class SqlReference(SqlPart):
