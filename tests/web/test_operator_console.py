@@ -11,7 +11,7 @@ import pytest
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
 from tests.support import auth, buy, client, enrol, make_network
-from tests.web.support import csrf_token
+from tests.web.support import csrf_token, sign_in_console
 
 pytestmark = pytest.mark.anyio
 
@@ -31,8 +31,8 @@ async def test_the_operator_signs_in_sets_a_plan_suspends_and_resumes(services: 
         signed_in = await _signed_in(http)
         assert signed_in.status_code == 303 and signed_in.headers["location"] == "/operator"
         page = await http.get("/operator")
-        row = re.search(r'<tr id="network-\d+">.*?</tr>', page.text, re.S)
-        assert row is not None and "shop" in row.group(0) and ">1<" in row.group(0).replace(" ", "")
+        row = re.search(r'<article class="card" id="network-\d+".*?</article>', page.text, re.S)
+        assert row is not None and "shop" in row.group(0) and "<strong>1</strong>" in row.group(0)
         token = csrf_token(page.text)
         path = f"/operator/networks/{net.ref.id}"
         changed = await http.post(f"{path}/plan", data={"csrf_token": token, "plan": "free", "trial_ends": ""})
@@ -63,3 +63,18 @@ async def test_without_an_operator_token_there_is_no_operator_console(database_u
             assert (await http.get("/operator")).status_code == 404
     finally:
         await services.close()
+
+
+async def test_the_administrator_s_console_shows_the_plan_and_says_when_it_is_full(services: Services) -> None:
+    net = await make_network(services)
+    await services.web_sessions.add_console_user(net.ref.id, "administrator", None, "boss", "Boss", "boss-password-1")
+    async with client(services) as http:
+        await enrol(http, net.shop_key, "PLAN-1")
+        await services.operator.set_plan(net.ref.id, "free")
+        assert (await sign_in_console(http, "shop", "boss", "boss-password-1")).status_code == 303
+        home = await http.get("/console")
+        assert "Free plan: 1 of 500 customers." in home.text and "The plan is full" not in home.text
+        await services.operator.suspend(net.ref.id)
+        home = await http.get("/console", headers={"Accept-Language": "ru"})
+        assert "Тариф «Бесплатный»: клиентов — 1 из 500." in home.text
+        assert "Оператор сервера приостановил работу этой сети" in home.text
