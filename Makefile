@@ -17,7 +17,8 @@ install: $(BIN)/.installed
 run: install  ## migrate the embedded database, load the demo network, serve on http://127.0.0.1:8000
 	$(BIN)/coalition migrate
 	$(BIN)/coalition demo
-	COALITION_OPEN_REGISTRATION=$${COALITION_OPEN_REGISTRATION:-1} $(BIN)/coalition serve --host 127.0.0.1 --port 8000
+	COALITION_OPEN_REGISTRATION=$${COALITION_OPEN_REGISTRATION:-1} COALITION_OPERATOR_TOKEN=$${COALITION_OPERATOR_TOKEN:-demo-operator} \
+		$(BIN)/coalition serve --host 127.0.0.1 --port 8000
 
 lint: install
 	$(BIN)/ruff check src tests bench

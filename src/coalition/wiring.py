@@ -28,6 +28,7 @@ from coalition.adapters.storage.member_gift_card_store import SqlMemberGiftCards
 from coalition.adapters.storage.member_store import SqlMemberPageStore
 from coalition.adapters.storage.message_settings_store import SqlMessageSettingsStore
 from coalition.adapters.storage.message_store import SqlMessageStore
+from coalition.adapters.storage.operator_store import SqlOperatorStore
 from coalition.adapters.storage.outbox_store import SqlOutboxCleanupStore, SqlOutboxStore, SqlWebhookStore
 from coalition.adapters.storage.points_expiring_store import SqlPointsExpiringStore
 from coalition.adapters.storage.reports_store import SqlDailyReportsStore, SqlReportsStore
@@ -73,6 +74,7 @@ from coalition.application.member_page import MemberPage
 from coalition.application.message_delivery import MessageDeliverer
 from coalition.application.message_templates import MessageTemplates
 from coalition.application.occurred_at import OccurredAtWindow
+from coalition.application.operator import OperatorService
 from coalition.application.outbox import Deliverer, OutboxService
 from coalition.application.outbox_cleanup import OutboxCleanup
 from coalition.application.period_close import PeriodClose
@@ -138,6 +140,7 @@ class Services:
     member_lookups: MemberLookups  # sign-in-limits: a till's lookups, budgeted in memory
     audit: AuditLog
     limits: LimitsService  # input-hygiene: the network's limits on one purchase
+    operator: OperatorService  # issue 18: plans, trials, suspension (the server's operator)
     gift_cards: GiftCardAdmin  # issue 14: gift cards sold at tills, issued by the administrator, expired
     wallet_reports: WalletReports  # issue 14: the members' wallets summed (liability)
     gift_card_reports: GiftCardReports  # issue 14: the console's gift cards and their liability
@@ -306,7 +309,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         web_sessions=web_sessions,
         reports=reports,
         daily_reports=daily_reports,
-        registration=Registration(admin_store.unit_of_work),
+        registration=Registration(admin_store.unit_of_work, clock),
         devices=device_uses,
         device_charges=device_charges,
         device_offline=OfflineUseService(pos, device_uses, device_charges, rules.in_force_at),
@@ -325,6 +328,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         ),
         audit=audit,
         limits=LimitsService(SqlLimitsStore(engine), pos),
+        operator=OperatorService(SqlOperatorStore(engine), clock, pos),
         gift_cards=gift_cards,
         device_admin=DeviceAdmin(device_store.unit_of_work, clock),
         device_status=DeviceStatus(device_store, clock),

@@ -304,3 +304,29 @@ class PermissionsAnswer:
     defined: bool  # False: no matrix, every outlet may do everything
     entries: list[PermissionEntry]
     extra: Json = field(default_factory=dict)
+
+
+@model
+class NetworkPlan:
+    """A network's plan of the hosted service (docs/plans.md): `max_members` is the limit in force now."""
+
+    network_id: int
+    code: str
+    name: str
+    plan: str
+    plan_name: str
+    plan_max_members: int | None
+    max_members: int | None
+    members: int
+    trial_ends_at: datetime | None
+    in_trial: bool
+    suspended_at: datetime | None
+    created_at: datetime
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class NetworksPage:
+    networks: list[NetworkPlan]
+    next_cursor: str | None = None
+    extra: Json = field(default_factory=dict)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -313,6 +314,29 @@ class AsyncClient:
 
     async def set_permissions(self, body: admin.Permissions) -> admin.PermissionsAnswer:
         return await self.call(r.SET_PERMISSIONS, body)
+
+    async def plan(self) -> admin.NetworkPlan:
+        """The network's own plan, customers and trial (its admin key)."""
+        return await self.call(r.PLAN)
+
+    async def networks(self, *, limit: int | None = None, cursor: str | None = None) -> admin.NetworksPage:
+        """Every network with its plan (the operator token), a page at a time."""
+        return await self.call(r.NETWORKS, query={"limit": limit, "cursor": cursor})
+
+    async def set_plan(
+        self, network_id: int, plan: str, *, trial_ends_at: datetime | None = None, change_trial: bool = False
+    ) -> admin.NetworkPlan:
+        """The network's plan (the operator token); with `change_trial`, the trial's end too (None ends it)."""
+        body: Json = {"plan": plan}
+        if change_trial:
+            body["trial_ends_at"] = None if trial_ends_at is None else trial_ends_at.isoformat()
+        return await self.call(r.SET_PLAN, body, path={"network_id": network_id})
+
+    async def suspend_network(self, network_id: int) -> admin.NetworkPlan:
+        return await self.call(r.SUSPEND_NETWORK, path={"network_id": network_id})
+
+    async def resume_network(self, network_id: int) -> admin.NetworkPlan:
+        return await self.call(r.RESUME_NETWORK, path={"network_id": network_id})
 
     async def schedules(self) -> admin.Schedules:
         return await self.call(r.SCHEDULES)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -314,6 +315,29 @@ class Client:
 
     def set_permissions(self, body: admin.Permissions) -> admin.PermissionsAnswer:
         return self.call(r.SET_PERMISSIONS, body)
+
+    def plan(self) -> admin.NetworkPlan:
+        """The network's own plan, customers and trial (its admin key)."""
+        return self.call(r.PLAN)
+
+    def networks(self, *, limit: int | None = None, cursor: str | None = None) -> admin.NetworksPage:
+        """Every network with its plan (the operator token), a page at a time."""
+        return self.call(r.NETWORKS, query={"limit": limit, "cursor": cursor})
+
+    def set_plan(
+        self, network_id: int, plan: str, *, trial_ends_at: datetime | None = None, change_trial: bool = False
+    ) -> admin.NetworkPlan:
+        """The network's plan (the operator token); with `change_trial`, the trial's end too (None ends it)."""
+        body: Json = {"plan": plan}
+        if change_trial:
+            body["trial_ends_at"] = None if trial_ends_at is None else trial_ends_at.isoformat()
+        return self.call(r.SET_PLAN, body, path={"network_id": network_id})
+
+    def suspend_network(self, network_id: int) -> admin.NetworkPlan:
+        return self.call(r.SUSPEND_NETWORK, path={"network_id": network_id})
+
+    def resume_network(self, network_id: int) -> admin.NetworkPlan:
+        return self.call(r.RESUME_NETWORK, path={"network_id": network_id})
 
     def schedules(self) -> admin.Schedules:
         return self.call(r.SCHEDULES)

@@ -125,6 +125,15 @@ RUN_DAILY_REPORTS = Route("POST", "/v1/admin/jobs/daily-reports", dict, admin.Da
 RUN_PERIOD_CLOSE = Route("POST", "/v1/admin/jobs/period-close", dict, admin.PeriodClose)
 RUN_EXPIRY = Route("POST", "/v1/admin/jobs/expire", dict)
 
+# Plans of the hosted service (docs/plans.md): a network's own; the operator's list, plan, suspension and resumption
+# (the operator token). Setting a plan or a suspension again changes nothing: safe to resend.
+PLAN = _get("/v1/admin/plan", admin.NetworkPlan)
+NETWORKS = _get("/v1/admin/networks", admin.NetworksPage)
+# A JSON body: trial_ends_at null ends the trial, left out keeps it, so fields are sent as given.
+SET_PLAN = Route("PUT", "/v1/admin/networks/{network_id}/plan", admin.NetworkPlan, dict, safe=True)
+SUSPEND_NETWORK = Route("POST", "/v1/admin/networks/{network_id}/suspend", admin.NetworkPlan, safe=True)
+RESUME_NETWORK = Route("POST", "/v1/admin/networks/{network_id}/resume", admin.NetworkPlan, safe=True)
+
 # Webhooks. Creating one or rotating its secret is replayed under its Idempotency-Key (with the secret, kept 24 h).
 CREATE_WEBHOOK = _admin_write("/v1/admin/webhooks", admin.WebhookCreated, admin.Webhook)
 WEBHOOKS = _get("/v1/admin/webhooks", admin.WebhookList)

@@ -97,6 +97,7 @@ SCREENS = (
     ),
     Screen("member", "member", "/me", PHONE, "The member's page: points, expiring lots, gifts, purchases, visits"),
     Screen("member-ru", "member", "/me?lang=ru", PHONE, "The member's page in Russian"),
+    Screen("operator", "operator", "/operator", PHONE, "The operator's console: networks, plans, trials, suspension"),
 )
 
 
@@ -125,6 +126,10 @@ def _owner(page: Page, url: str) -> None:
     _fill_and_submit(page, url, "/console/login", fields, "Sign in", "/console")
 
 
+def _operator(page: Page, url: str) -> None:
+    _fill_and_submit(page, url, "/operator", {"Operator token": "operator-secret"}, "Sign in", "/operator")
+
+
 def _member(page: Page, url: str) -> None:
     fields = {"Card number": MEMBER_CARD, "PIN": MEMBER_PIN}
     _fill_and_submit(page, url, "/me/login", fields, "Sign in with the PIN", "/me")
@@ -136,6 +141,7 @@ SIGN_IN: dict[str, Callable[[Page, str], None]] = {
     "administrator": _administrator,
     "owner": _owner,
     "member": _member,
+    "operator": _operator,
 }
 
 

@@ -24,6 +24,7 @@ from coalition.domain.bonus import BonusProgram, Tier
 from coalition.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from coalition.domain.limits import DEFAULT_LIMITS, require_postable
 from coalition.domain.money import currency_exponent, format_basis_points, format_minor
+from coalition.domain.plans import DEFAULT_PLAN_CODE
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
@@ -74,6 +75,8 @@ class AdminUnitOfWork(AuditTrail, Protocol):
         program: BonusProgram,
         program_name: str,
         admin_key_expires_at: datetime | None = None,
+        plan: str = DEFAULT_PLAN_CODE,
+        trial_ends_at: datetime | None = None,
     ) -> NetworkRef: ...
     async def create_partner(self, network: NetworkRef, name: str) -> int: ...
     async def create_outlet(self, network: NetworkRef, partner_id: int, name: str, timezone: str) -> int: ...

@@ -8,6 +8,7 @@ from datetime import datetime
 from coalition.application.commands import customer_candidates, member_not_found
 from coalition.application.events import MEMBER_ENROLLED, member_enrolled
 from coalition.application.members_pos import find_member
+from coalition.application.plans import require_member_room
 from coalition.application.ports import PosUnitOfWork, Profile, TerminalContext
 from coalition.application.pos_parts import PosParts
 from coalition.application.pos_results import CardChanged, CardIssued, CardView, CommandResult
@@ -35,6 +36,7 @@ async def issue_card(
             member = await find_member(uow, ctx, member_identifier, lock=True, field_name="member")
         else:
             pc = await pos.program_context(uow, ctx.network_id)
+            await require_member_room(uow, ctx.network_id, now)
             member = await uow.create_member(ctx.network_id, "anonymous", Profile(), pc, now)
         card_id = await uow.add_card(ctx.network_id, member.member_id, card_number, CardState.ACTIVE, now, card_type)
         await uow.add_identifier(ctx.network_id, member.member_id, card_id, IdentifierKind.CARD, card_number)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from coalition.application.events import MEMBER_ENROLLED, member_enrolled
+from coalition.application.plans import require_member_room
 from coalition.application.ports import MemberLabels, PosUnitOfWork, Profile, TerminalContext
 from coalition.application.pos_parts import PosParts
 from coalition.application.pos_results import CardView, CommandResult, EnrolIdentifier, Enrolment, MemberView
@@ -47,6 +48,7 @@ async def enrol(
         pc = await pos.program_context(uow, ctx.network_id)
         now = pos.clock.now()
         profile = _clean_profile(enrol)
+        await require_member_room(uow, ctx.network_id, now)
         member = await uow.create_member(ctx.network_id, enrol.kind, profile, pc, now, segments)
         card_id = None
         card_number = None

@@ -25,6 +25,7 @@ from coalition.application.file_exchange.reading import read_table
 from coalition.application.file_exchange.table import FileFormat, FileLimits, FileRefused, RawTable, RowError
 from coalition.application.file_exchange.writing import table_bytes
 from coalition.application.member_files import MEMBER_COLUMNS, MemberRow, member_key, member_row
+from coalition.application.plans import PlansPort, require_member_room
 from coalition.application.pos_ports.member_files import (
     FileImportRecord,
     MemberFilesPort,
@@ -41,7 +42,7 @@ WRITE_CHUNK = 1000  # members written per set of statements (the progress bar mo
 Progress = Callable[[int, int], None]
 
 
-class MemberFilesUnitOfWork(ReferencePort, MemberFilesPort, MemberWritesPort, AuditTrail, Protocol):
+class MemberFilesUnitOfWork(ReferencePort, MemberFilesPort, MemberWritesPort, PlansPort, AuditTrail, Protocol):
     """What the member import and export use of one transaction."""
 
 
@@ -273,6 +274,8 @@ async def _write(
     progress: Progress | None,
 ) -> None:
     """The members in chunks of WRITE_CHUNK, each chunk's rows in one set-based statement per table."""
+    if members:  # the plan's limit on customers (issue 18), for the whole file: refused whole, never cut short
+        await require_member_room(uow, network_id, now, adding=len(members))
     pc = await uow.program_of(network_id)
     memo = f"opening balance, members file {digest[:16]}"
     for start in range(0, len(members), WRITE_CHUNK):

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from coalition.application.audit import AuditTrail
+from coalition.application.plans import PlansPort
 from coalition.application.pos_ports.coupons import CouponsPort
 from coalition.application.pos_ports.device_charges import DeviceChargesPort
 from coalition.application.pos_ports.device_offline import DeviceOfflinePort
@@ -221,6 +222,7 @@ class PurchasesPort(Protocol):
 
 
 class PosUnitOfWork(
+    PlansPort,
     PurchasesPort,
     LedgerPort,
     MembersPort,

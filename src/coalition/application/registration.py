@@ -20,10 +20,12 @@ from coalition.application.admin import (
 )
 from coalition.application.audit import entry
 from coalition.application.commands import DuplicateKey, key_hash
+from coalition.application.ports import Clock
 from coalition.application.security import MIN_PASSWORD_LENGTH, hash_password, new_api_key
 from coalition.domain.bonus import BonusProgram, Tier
 from coalition.domain.errors import Conflict, InvalidInput
 from coalition.domain.money import currency_exponent
+from coalition.domain.plans import SIGN_UP_PLAN_CODE, trial_end
 
 _LOGIN = re.compile(r"^[A-Za-z0-9._-]{2,100}$")
 # The seed's small-shop start: accrue 3 % of the check, pay up to 15 % of a check with points; edited later in the
@@ -91,8 +93,9 @@ def validated(form: ShopRegistration) -> ShopRegistration:
 
 
 class Registration:
-    def __init__(self, unit_of_work: RegistrationUnitOfWorkFactory) -> None:
+    def __init__(self, unit_of_work: RegistrationUnitOfWorkFactory, clock: Clock) -> None:
         self._unit_of_work = unit_of_work
+        self._clock = clock
 
     async def register_shop(self, form: ShopRegistration) -> dict[str, Any]:
         shop = validated(form)
@@ -110,7 +113,14 @@ class Registration:
         try:
             async with self._unit_of_work() as uow:
                 network = await uow.create_network(
-                    shop.network_code, shop.shop_name, shop.currency, key_hash(admin_key), bonus, program.name
+                    shop.network_code,
+                    shop.shop_name,
+                    shop.currency,
+                    key_hash(admin_key),
+                    bonus,
+                    program.name,
+                    plan=SIGN_UP_PLAN_CODE,  # free, with a three-month trial from today (domain/plans.py)
+                    trial_ends_at=trial_end(self._clock.now()),
                 )
                 partner_id = await uow.create_partner(network, shop.shop_name)
                 outlet_id = await uow.create_outlet(network, partner_id, f"{shop.shop_name} till", shop.timezone)

@@ -85,6 +85,18 @@ class Forbidden(DomainError):
     title = "These credentials may not do this"
 
 
+class PlanLimitReached(Forbidden):
+    """The network's plan allows no more customers (domain/plans.py)."""
+
+    code = "plan-limit-reached"
+    title = "The network's plan allows no more customers"
+
+
+class NetworkSuspended(Forbidden):
+    code = "network-suspended"
+    title = "The server's operator has suspended this network"
+
+
 class IdempotencyKeyReused(DomainError):
     code = "idempotency-key-reused"
     title = "This idempotency key was already used with a different request"

@@ -28,6 +28,7 @@ from coalition.adapters.cli.gift_cards import gift_cards_app
 from coalition.adapters.cli.limits import limits_app
 from coalition.adapters.cli.messages import messages_app
 from coalition.adapters.cli.mqtt import mqtt_command
+from coalition.adapters.cli.operator import operator_app
 from coalition.adapters.cli.permissions import permissions_app
 from coalition.adapters.cli.rules import rules_app
 from coalition.adapters.cli.sales_files import register as register_sales_files
@@ -460,6 +461,7 @@ app.add_typer(permissions_app, name="permissions")
 register_backup(app)
 app.command("audit")(audit)
 app.add_typer(limits_app, name="limits")
+app.add_typer(operator_app, name="operator")
 app.add_typer(gift_cards_app, name="gift-cards")
 app.add_typer(wallets_app, name="wallets")
 app.command("mqtt")(mqtt_command)

@@ -28,6 +28,7 @@ from coalition.adapters.http import (
     message_routes,
     openapi,
     outage,
+    plan_routes,
     pos_routes,
     problems,
     refund_batch_routes,
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(pos_routes.router)
     app.include_router(refund_batch_routes.router)
     app.include_router(admin_routes.router)
+    app.include_router(plan_routes.router)
     app.include_router(key_routes.router)
     app.include_router(rules_routes.router)
     app.include_router(settlement_routes.router)

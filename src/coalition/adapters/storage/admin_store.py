@@ -20,6 +20,7 @@ from coalition.application.key_life import AdminKeyMatch
 from coalition.application.ports import Clock
 from coalition.domain.bonus import BonusProgram
 from coalition.domain.ledger import AccountPurpose, OwnerKind
+from coalition.domain.plans import DEFAULT_PLAN_CODE
 
 NODE_OWNER_ID = 0  # the settlement node is one per network; its accounts are keyed by the network
 
@@ -62,6 +63,8 @@ class SqlAdminUnitOfWork(CoreAuditTrail):
         program: BonusProgram,
         program_name: str,
         admin_key_expires_at: datetime | None = None,
+        plan: str = DEFAULT_PLAN_CODE,
+        trial_ends_at: datetime | None = None,
     ) -> NetworkRef:
         now = self.clock.now()
         network_id = await self._insert_id(
@@ -73,6 +76,8 @@ class SqlAdminUnitOfWork(CoreAuditTrail):
                 admin_key_hash=admin_key_hash,
                 admin_key_expires_at=admin_key_expires_at,
                 created_at=now,
+                plan=plan,
+                trial_ends_at=trial_ends_at,
             )
             .returning(t.networks.c.id)
         )

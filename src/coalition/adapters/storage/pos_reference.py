@@ -13,6 +13,7 @@ from coalition.application.ports import (
 )
 from coalition.domain.bonus import BonusProgram, Tier
 from coalition.domain.breakage import BreakagePolicy, PointsBreakage
+from coalition.domain.errors import NetworkSuspended
 from coalition.domain.ledger import (
     AccountPurpose,
     OwnerKind,
@@ -39,14 +40,17 @@ class SqlReference(SqlPart):
     async def _terminal(self, keys: str, value: object) -> TerminalContext | None:
         row = await self.db.fetchrow(
             "SELECT t.id, t.network_id, o.id AS outlet_id, o.partner_id, o.name, o.timezone, p.name AS partner_name, "
-            f"k.until, k.retired, d.id AS device_id FROM terminals t JOIN {keys} k ON k.id = t.id "
+            f"k.until, k.retired, d.id AS device_id, n.suspended_at FROM terminals t JOIN {keys} k ON k.id = t.id "
             "JOIN outlets o ON o.id = t.outlet_id JOIN partners p ON p.id = o.partner_id "
+            "JOIN networks n ON n.id = t.network_id "
             "LEFT JOIN devices d ON d.terminal_id = t.id WHERE t.active = $2",
             value,
             True,
         )
         if row is None:
             return None
+        if row["suspended_at"] is not None:  # the operator suspended the network (domain/plans.py): never cached
+            raise NetworkSuspended("the server's operator has suspended this network: its tills and devices stop")
         return TerminalContext(
             row["id"], row["network_id"], row["outlet_id"], row["partner_id"], row["name"], row["timezone"],
             row["partner_name"], self.db.timestamp(row["until"]), bool(row["retired"]),

@@ -31,6 +31,7 @@ from coalition.adapters.storage.pos_gifts import SqlGifts
 from coalition.adapters.storage.pos_idempotency import RESPONSE_COLUMNS, SqlIdempotency
 from coalition.adapters.storage.pos_ledger import SqlLedger
 from coalition.adapters.storage.pos_member_files import SqlMemberFiles, SqlMemberWrites
+from coalition.adapters.storage.pos_plans import SqlPlans
 from coalition.adapters.storage.pos_purchases import SqlPurchases
 from coalition.adapters.storage.pos_reference import SqlReference
 from coalition.adapters.storage.pos_sales_files import SqlSalesFiles
@@ -164,6 +165,7 @@ class SqlPosUnitOfWork(
     SqlMemberFiles,
     SqlMemberWrites,
     SqlSalesFiles,
+    SqlPlans,
 ):
     """One database transaction: the `PosUnitOfWork` port, each aggregate's part from its own module (pos_*.py);
     here the purchase's writes (one statement on PostgreSQL), a batch's set-based writes, and the statement."""

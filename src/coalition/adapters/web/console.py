@@ -21,5 +21,9 @@ Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrat
 @router.get("")
 async def home(request: Request, user: ConsoleUser) -> HTMLResponse:
     """The overview: today's key figures for the owner's partner (the administrator: the whole network)."""
-    report = await services_of(request).reports.report(user.network_id, partner_scope(user))
-    return render(request, "console/home.html", {"me": user, "report": report}, currency=user.currency)
+    services = services_of(request)
+    report = await services.reports.report(user.network_id, partner_scope(user))
+    context = {"me": user, "report": report, "now": services.clock.now()}
+    if user.role == "administrator":  # the network's plan and customers (issue 18, docs/plans.md)
+        context["plan"] = await services.operator.network(user.network_id)
+    return render(request, "console/home.html", context, currency=user.currency, timezone=user.timezone)

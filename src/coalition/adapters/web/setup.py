@@ -31,6 +31,7 @@ from coalition.adapters.web import (
     console_staff,
     console_webhooks,
     member,
+    operator_console,
     register,
     sign_in,
     terminal,
@@ -47,7 +48,7 @@ from coalition.adapters.web.templating import error_text, gettext, render
 from coalition.domain import errors
 
 STATIC_DIR = Path(__file__).parent / "static"
-PAGE_PREFIXES = ("/terminal", "/console", "/me", "/static", "/unsubscribe")
+PAGE_PREFIXES = ("/terminal", "/console", "/me", "/static", "/unsubscribe", "/operator")
 SECURITY_HEADERS = {  # on every page, static file and page error (adapters/http/security_headers.py adds them)
     # scripts only from our own files; inline styles are allowed for the charts' bar widths; the terminal's web app
     # manifest and service worker (terminal_offline.py) only from this site, named rather than left to default-src
@@ -99,6 +100,7 @@ PAGE_MODULES = (
     console_campaigns,
     member,
     unsubscribe,
+    operator_console,
 )
 
 

@@ -39,6 +39,10 @@ networks = Table(
     Column("max_quantity_milli", BigInteger, nullable=False, server_default=str(10**8)),
     Column("max_lines_per_purchase", Integer, nullable=False, server_default="500"),
     Column("max_points_per_purchase", BigInteger, nullable=False, server_default=str(10**9)),
+    # the hosted service's plan (domain.plans): its code, the trial's end, when the operator suspended the network
+    Column("plan", String(16), nullable=False, server_default="custom"),
+    Column("trial_ends_at", Timestamp, nullable=True),
+    Column("suspended_at", Timestamp, nullable=True),
 )
 
 

@@ -1,0 +1,31 @@
+"""The operator's console in Chromium at phone width (issue 18, point 6): the operator signs in with the token, finds
+the demo network with its customers, moves it to the Free plan with a trial, suspends it and resumes it."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.web.conftest import LiveServer
+
+
+def test_the_operator_sets_a_plan_and_suspends_a_network_on_a_phone(live_server: LiveServer, page: Page) -> None:
+    page.goto(live_server.url + "/operator")
+    page.get_by_label("Operator token").fill("operator-secret")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Networks")).to_be_visible()
+    row = page.locator("#networks article").first
+    expect(row).to_contain_text("demo")
+    row.get_by_label("Plan").select_option("free")
+    row.get_by_label("trial until").fill("2099-03-06")
+    row.get_by_role("button", name="Save").click()
+    row = page.locator("#networks article").first
+    expect(row.get_by_label("Plan")).to_have_value("free")
+    expect(row.get_by_label("trial until")).to_have_value("2099-03-06")
+    expect(row).to_contain_text("of 50,000")
+    row.get_by_role("button", name="Suspend").click()
+    row = page.locator("#networks article").first
+    expect(row).to_contain_text("suspended")
+    row.get_by_role("button", name="Resume").click()
+    expect(page.locator("#networks article").first.get_by_role("button", name="Suspend")).to_be_visible()
+    # nothing sideways on a phone: the page is no wider than the screen
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
