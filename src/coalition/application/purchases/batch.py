@@ -80,6 +80,7 @@ from coalition.domain.purchase import (
     has_expired_lots,
     plan_expiry,
 )
+from coalition.domain.records import fast_init
 from coalition.domain.rules.engine import CompiledRuleSet
 from coalition.domain.rules.pricing import most_lots_per_purchase
 from coalition.domain.tenders import Funds, TenderKind
@@ -94,6 +95,7 @@ def _compact_json(body: dict[str, object]) -> str:
     return orjson.dumps(body).decode()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BatchItem:
     idempotency_key: str | None

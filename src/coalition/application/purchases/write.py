@@ -21,8 +21,10 @@ from coalition.domain.checkout import Decision
 from coalition.domain.coupons import Coupon, NewCoupon, issued_coupon
 from coalition.domain.gifts import Gift, GiftState, grant_transaction
 from coalition.domain.purchase import BasketLine, PointsAccounts
+from coalition.domain.records import fast_init
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Extras:
     """What a purchase writes beyond its points: the coupons it uses, the coupons and the gifts its rules grant."""
