@@ -30,14 +30,26 @@ class _Plain:
 
 
 def test_it_takes_the_same_arguments_and_defaults_as_the_dataclass_init() -> None:
-    for args, kwargs in [(("a",), {}), (("a", 3), {}), ((), {"name": "b", "tags": ("x",)}), (("c", 2, ("y",), [1]), {})]:
+    calls: list[tuple[tuple[object, ...], dict[str, object]]] = [
+        (("a",), {}),
+        (("a", 3), {}),
+        ((), {"name": "b", "tags": ("x",)}),
+        (("c", 2, ("y",), [1]), {}),
+    ]
+    for args, kwargs in calls:
         fast, plain = _Record(*args, **kwargs), _Plain(*args, **kwargs)  # type: ignore[arg-type]
         assert (fast.name, fast.count, fast.tags, fast.extra) == (plain.name, plain.count, plain.tags, plain.extra)
     assert _Record("a").extra is not _Record("a").extra  # a factory called per instance, as the dataclass does
 
 
 def test_it_refuses_the_same_calls() -> None:
-    for args, kwargs in [((), {}), (("a",), {"name": "b"}), (("a",), {"other": 1}), (("a", 1, (), [], 5), {})]:
+    calls: list[tuple[tuple[object, ...], dict[str, object]]] = [
+        ((), {}),
+        (("a",), {"name": "b"}),
+        (("a",), {"other": 1}),
+        (("a", 1, (), [], 5), {}),
+    ]
+    for args, kwargs in calls:
         with pytest.raises(TypeError):
             _Plain(*args, **kwargs)  # type: ignore[arg-type]
         with pytest.raises(TypeError):
@@ -49,7 +61,7 @@ def test_the_record_stays_frozen_equal_hashable_replaceable_and_picklable() -> N
     with pytest.raises(FrozenInstanceError):
         record.name = "b"  # type: ignore[misc]
     with pytest.raises(FrozenInstanceError):
-        del record.count  # type: ignore[misc]
+        del record.count
     assert record == _Record("a", 2, ("t",), [9])  # `extra` is not compared
     assert hash(record) == hash(_Record("a", 2, ("t",)))
     assert replace(record, count=5) == _Record("a", 5, ("t",))
