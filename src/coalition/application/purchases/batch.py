@@ -307,7 +307,11 @@ class _Planner:
         codes: tuple[str, ...] = (),
     ) -> CommandResult:
         purchase = item.purchase
-        member = next((self.by_value[value] for value in candidates if value in self.by_value), None)
+        member = None
+        for value in candidates:  # the first identifier a member of the batch has (a loop: no generator a purchase)
+            member = self.by_value.get(value)
+            if member is not None:
+                break
         if member is None:
             raise MemberNotFound(
                 f"no member of this network has the identifier '{purchase.customer}'", field="customer"
@@ -365,7 +369,7 @@ class _Planner:
         self.states[member.member_id] = MemberPoints(
             decision.balance_after,
             decision.lifetime_spend_after_minor,
-            tuple(lot for lot in lots.values() if lot.remaining),
+            tuple([lot for lot in lots.values() if lot.remaining]),
         )
         self.touched[member.member_id] = member
         self.receipts.add(receipt)
