@@ -17,6 +17,7 @@ from coalition.application.pos_results import CommandResult as CommandResult  # 
 from coalition.domain.cards import require_usable
 from coalition.domain.errors import IdempotencyKeyReused, InvalidInput, MemberNotFound
 from coalition.domain.identifiers import lookup_candidates
+from coalition.domain.records import fast_init
 from coalition.domain.rules.engine import CompiledRuleSet
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
@@ -51,6 +52,7 @@ class TenderInput:
     pin: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PurchaseInput:
     customer: str

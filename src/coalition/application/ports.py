@@ -39,6 +39,7 @@ from coalition.domain.coupons import NewCoupon
 from coalition.domain.ledger import Transaction
 from coalition.domain.lots import GrantedPoints, LotTake
 from coalition.domain.purchase import BasketLine, NewLot
+from coalition.domain.records import fast_init
 
 __all__ = [
     "Clock",
@@ -98,6 +99,7 @@ class StoredPurchase:
     occurred_at: datetime | None = None  # when the till made the sale: a refund may not be dated before it
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NewPurchase:
     id: str
@@ -147,6 +149,7 @@ class PurchaseWrite:
     wallet_debits: tuple[tuple[int, int], ...] = ()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PlannedTransaction:
     id: int  # allocated before writing, so lots and purchases of the same batch can refer to it
@@ -155,6 +158,7 @@ class PlannedTransaction:
     occurred_at: datetime
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LotWrite:
     id: int
@@ -167,6 +171,7 @@ class LotWrite:
     ends_with_visit_id: str | None = None  # the open visit whose end sweeps them
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MemberPointsWrite:
     member_id: int

@@ -22,6 +22,7 @@ from coalition.domain.coupons import NewCoupon
 from coalition.domain.gifts import Gift
 from coalition.domain.identifiers import IdentifierKind
 from coalition.domain.lots import Lot
+from coalition.domain.records import fast_init
 from coalition.domain.rules.builtin import BUILTIN_VERSION, builtin_tier
 from coalition.domain.rules.terms import TermsInForce
 
@@ -31,6 +32,7 @@ T = TypeVar("T", default=Any)
 AnswerJson = Callable[[object], dict[str, Any]]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CommandResult(Generic[T]):
     status_code: int

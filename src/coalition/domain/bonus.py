@@ -19,6 +19,7 @@ from coalition.domain.money import (
     round_down_div,
     share_of_minor_floor,
 )
+from coalition.domain.records import fast_init
 from coalition.domain.rules.model import PointsExpiry
 
 
@@ -93,6 +94,7 @@ def points_earned(program: BonusProgram, tier: Tier, paid_minor: int) -> int:
     return percent_points + tier.fixed_points_per_check
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Quote:
     tier: Tier | None  # None when a published rule set priced the check

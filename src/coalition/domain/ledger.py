@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from coalition.domain.errors import LedgerInvariantViolated
+from coalition.domain.records import fast_init
 
 MAX_POSTINGS_PER_TRANSACTION = 64
 MAX_ABS_POSTING = 10**15
@@ -63,6 +64,7 @@ class TransactionKind(StrEnum):
     OPENING = "opening"  # a member's opening balance brought from another system by a file import (docs/files.md)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Posting:
     account_id: int
@@ -70,6 +72,7 @@ class Posting:
     amount: int  # points or minor units; positive credits the account, negative debits it
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Transaction:
     kind: TransactionKind

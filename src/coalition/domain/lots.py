@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from coalition.domain.errors import InsufficientPoints
+from coalition.domain.records import fast_init
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Lot:
     id: int
@@ -32,6 +34,7 @@ class GrantedPoints:
     points: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LotTake:
     lot_id: int

@@ -39,11 +39,13 @@ from coalition.domain.lots import (
     spend_from_lots,
 )
 from coalition.domain.money import line_total_minor
+from coalition.domain.records import fast_init
 from coalition.domain.rules.model import ExpiryKind, PointsExpiry
 
 MAX_BASKET_LINES = 500
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BasketLine:
     sku: str
@@ -65,6 +67,7 @@ def basket_total_minor(lines: tuple[BasketLine, ...]) -> int:
     return sum(line.total_minor for line in lines)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PointsAccounts:
     """Ledger accounts a purchase or refund at one outlet touches."""
@@ -77,6 +80,7 @@ class PointsAccounts:
     partner_id: int  # the outlet's partner: it grants the points earned there and owes the node for them
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MemberPoints:
     """A member's points state, read under the member's lock."""
@@ -199,6 +203,7 @@ def after_expiry(state: MemberPoints, expiry: ExpiryPlan | None) -> MemberPoints
     return MemberPoints(state.balance - expiry.points, state.lifetime_spend_minor, lots)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NewLot:
     """Points to add to a member's lots: a new lot, or — for points that never expire — the open lot that already
@@ -235,6 +240,7 @@ def new_lot(
     return NewLot(points, expires_at, None, granting_partner_id)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PurchasePlan:
     quote: Quote
@@ -249,6 +255,7 @@ def lot_expiry(program: BonusProgram, now: datetime) -> datetime | None:
     return None if program.points_expire_days is None else now + timedelta(days=program.points_expire_days)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AccrualPlace:
     """Where points accrue, as their expiry needs it: the outlet's time zone (a month or a day ends at its

@@ -16,6 +16,7 @@ from enum import StrEnum
 from coalition.domain.errors import InsufficientFunds, InvalidInput
 from coalition.domain.ledger import Posting
 from coalition.domain.money import format_minor, prorate_floor
+from coalition.domain.records import fast_init
 
 MAX_TENDERS = 8
 
@@ -25,6 +26,7 @@ class TenderKind(StrEnum):
     GIFT_CARD = "gift_card"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TenderRequest:
     """One tender as the till names it: `amount_minor` None pays as much as the source can of what is left."""
@@ -35,6 +37,7 @@ class TenderRequest:
     pin: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Funds:
     """A source of money read before deciding: its ledger account, balance and floor (a wallet's −credit limit,
@@ -57,6 +60,7 @@ class Funds:
         return above_floor if self.spend_left_minor is None else max(0, min(above_floor, self.spend_left_minor))
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TenderApplied:
     kind: TenderKind

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from coalition.domain.records import fast_init
 
+
+@fast_init
 @dataclass(frozen=True, slots=True)
 class StoredResponse:
     request_hash: str
@@ -17,6 +20,7 @@ class StoredResponse:
     text: str | None = field(default=None, compare=False)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class IdempotencyRecord:
     terminal_id: int

@@ -11,8 +11,10 @@ from typing import Protocol
 from coalition.application.pos_ports.reference import ProgramContext
 from coalition.domain.cards import CardState
 from coalition.domain.identifiers import IdentifierKind
+from coalition.domain.records import fast_init
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MemberRef:
     member_id: int

@@ -71,6 +71,7 @@ from coalition.domain.errors import (
 )
 from coalition.domain.identifiers import lookup_candidates
 from coalition.domain.lots import Lot, LotTake
+from coalition.domain.permissions import Matrix
 from coalition.domain.purchase import (
     BasketLine,
     MemberPoints,
@@ -80,6 +81,7 @@ from coalition.domain.purchase import (
     has_expired_lots,
     plan_expiry,
 )
+from coalition.domain.records import fast_init
 from coalition.domain.rules.engine import CompiledRuleSet
 from coalition.domain.rules.pricing import most_lots_per_purchase
 from coalition.domain.tenders import Funds, TenderKind
@@ -94,6 +96,7 @@ def _compact_json(body: dict[str, object]) -> str:
     return orjson.dumps(body).decode()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BatchItem:
     idempotency_key: str | None
@@ -290,6 +293,8 @@ class _Planner:
         self.card_debits: dict[int, tuple[GiftCardFunds, int, str]] = {}  # per card account: the batch's debit
         self.redeemed: list[tuple[GiftCardFunds, int, str]] = []  # each purchase's debit of each card (their events)
         self.card_balances: dict[int, int] = {}  # per card id: its balance before the batch (set once debited)
+        self.shared_accounts: PointsAccounts | None = None  # the batch's node and partner accounts, read once
+        self.matrix: Matrix | None = None  # the network's permissions matrix, read once
         self.now = service.clock.now()
         self.batch = LedgerBatch(network_id=ctx.network_id, recorded_at=self.now)
 
@@ -302,20 +307,27 @@ class _Planner:
         codes: tuple[str, ...] = (),
     ) -> CommandResult:
         purchase = item.purchase
-        member = next((self.by_value[value] for value in candidates if value in self.by_value), None)
+        member = None
+        for value in candidates:  # the first identifier a member of the batch has (a loop: no generator a purchase)
+            member = self.by_value.get(value)
+            if member is not None:
+                break
         if member is None:
             raise MemberNotFound(
                 f"no member of this network has the identifier '{purchase.customer}'", field="customer"
             )
         require_usable_card(member)
-        await self.service.require_cashier(self.uow, self.ctx, purchase.cashier)
+        if purchase.cashier is not None:  # most batches name none: no coroutine to await
+            await self.service.require_cashier(self.uow, self.ctx, purchase.cashier)
         receipt = str(purchase.receipt).strip()
         if receipt in self.receipts:
             raise Conflict("this receipt number is already recorded at this outlet", field="receipt")
         check_minor, lines = basket
         moment = self.service.occurred_at_window.moment(purchase.occurred_at, self.now)
         coupons = accept_coupons(codes, self.coupons, member.member_id, moment) if codes else ()  # valid then
-        state = await self._sweep(member, self.states[member.member_id])
+        state = self.states[member.member_id]
+        if has_expired_lots(state, self.now):
+            state = await self._sweep(member, state)
         rules = self.rules if purchase.occurred_at is None else self.rules_then.get(purchase.occurred_at, self.rules)
         tier = self.batch.member_tiers.get(member.member_id)  # moved by an earlier purchase of the batch
         tenders = parse_tenders(purchase.tenders, self.pc.program.currency, self.pc.limits.max_amount_minor)
@@ -332,6 +344,8 @@ class _Planner:
             tier,
             tenders=tenders,
             gift_cards=self.cards,
+            accounts=await self._accounts(member),
+            matrix=self.matrix if self.matrix is not None else await self._matrix(),
         )
         if context.funds:  # what earlier purchases of this batch took from the same wallets and cards
             context = replace(context, funds=tuple(self._after_batch(funds) for funds in context.funds))
@@ -355,7 +369,7 @@ class _Planner:
         self.states[member.member_id] = MemberPoints(
             decision.balance_after,
             decision.lifetime_spend_after_minor,
-            tuple(lot for lot in lots.values() if lot.remaining),
+            tuple([lot for lot in lots.values() if lot.remaining]),
         )
         self.touched[member.member_id] = member
         self.receipts.add(receipt)
@@ -376,6 +390,26 @@ class _Planner:
             IdempotencyRecord(self.ctx.terminal_id, key, StoredResponse(item.request_hash, 201, body, text))
         )
         return CommandResult(201, body, response_stored=True, body_json=text)
+
+    async def _accounts(self, member: MemberRef) -> PointsAccounts:
+        """The member's points accounts: the node's and the till's partner's are the same for every purchase of the
+        batch, read once; only the member's own account differs."""
+        shared = self.shared_accounts
+        if shared is None:
+            shared = self.shared_accounts = await self.service.points_accounts(self.uow, self.ctx, self.pc, member)
+        return PointsAccounts(
+            member.points_account_id,
+            shared.points_issued,
+            shared.points_redeemed,
+            shared.partner_obligations,
+            shared.node_obligations,
+            shared.partner_id,
+        )
+
+    async def _matrix(self) -> Matrix:
+        """The network's permissions matrix, read once for the batch (as its rule set is)."""
+        self.matrix = await self.service.matrix(self.uow, self.ctx.network_id)
+        return self.matrix
 
     def _after_batch(self, funds: Funds) -> Funds:
         if funds.kind is TenderKind.GIFT_CARD:

@@ -17,7 +17,8 @@ from coalition.application.purchases.support import PurchaseSupport
 from coalition.application.tenders import load_funds
 from coalition.domain.checkout import CheckoutContext, Till, gift_codes, needs_open_visit
 from coalition.domain.coupons import Coupon, accept_coupons
-from coalition.domain.purchase import MemberPoints
+from coalition.domain.permissions import Matrix
+from coalition.domain.purchase import MemberPoints, PointsAccounts
 from coalition.domain.rules.context import MemberFacts
 from coalition.domain.rules.engine import CompiledRuleSet
 from coalition.domain.tenders import Funds, TenderRequest
@@ -45,11 +46,15 @@ async def checkout_context(
     tenders: tuple[TenderRequest, ...] = (),
     gift_cards: Sequence[GiftCardFunds] = (),
     paying: PayingWallet | None = None,
+    *,
+    accounts: PointsAccounts | None = None,
+    matrix: Matrix | None = None,
 ) -> CheckoutContext:
     """The context of one purchase of `member` (their `points` read, locked or not, by the caller) at `moment`.
     `tier`: the member's tier when an earlier purchase of the same batch moved it. The funds its `tenders` name
     are read only when it has some (`paying`: the wallet, when the member's read returned it; its gift cards were
-    read before the unit of work: `gift_cards`)."""
+    read before the unit of work: `gift_cards`). A batch passes the member's `accounts` and the network's `matrix`,
+    which it reads once for all its purchases."""
     history = visit = None
     codes: tuple[str, ...] = ()
     if rules is not None:  # what a rule set may read; most networks' purchases need none of it
@@ -76,7 +81,7 @@ async def checkout_context(
     return CheckoutContext(
         till=till_of(ctx),
         program=pc.program,
-        accounts=await support.points_accounts(uow, ctx, pc, member),
+        accounts=accounts if accounts is not None else await support.points_accounts(uow, ctx, pc, member),
         member_id=member.member_id,
         points=points,
         rules=rules,
@@ -85,7 +90,7 @@ async def checkout_context(
         coupons=coupons,
         open_visit_id=visit.id if visit is not None else None,
         gift_types=await uow.gift_types(ctx.network_id, codes) if codes else {},
-        matrix=await support.matrix(uow, ctx.network_id),
+        matrix=matrix if matrix is not None else await support.matrix(uow, ctx.network_id),
         funds=funds,
         prepaid_account=prepaid,
     )

@@ -13,6 +13,7 @@ from coalition.domain.coupons import NewCoupon
 from coalition.domain.gifts import Gift
 from coalition.domain.money import format_basis_points, format_minor
 from coalition.domain.purchase import NewLot, expiring_lots
+from coalition.domain.records import fast_init
 from coalition.domain.tenders import TenderApplied
 
 
@@ -46,6 +47,7 @@ class TierTerms:
         }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PointsExpiring:
     points: int
@@ -209,6 +211,7 @@ class GrantedGift:
         }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PurchaseResult:
     """A committed purchase; `json()` is stored with it, so a retry replays the same answer."""

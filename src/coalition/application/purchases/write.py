@@ -21,8 +21,10 @@ from coalition.domain.checkout import Decision
 from coalition.domain.coupons import Coupon, NewCoupon, issued_coupon
 from coalition.domain.gifts import Gift, GiftState, grant_transaction
 from coalition.domain.purchase import BasketLine, PointsAccounts
+from coalition.domain.records import fast_init
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Extras:
     """What a purchase writes beyond its points: the coupons it uses, the coupons and the gifts its rules grant."""
@@ -36,6 +38,8 @@ class Extras:
     @classmethod
     def of(cls, decision: Decision, purchase_id: str, member_id: int, now: datetime) -> Extras:
         """Coupons and gifts valid from the server's `now`: they are issued when the purchase is recorded."""
+        if not decision.coupons_issued and not decision.gifts:  # most purchases: nothing to draw
+            return cls(purchase_id, decision.coupons_used, (), (), now)
         issued = tuple(
             issued_coupon(issue.campaign, member_id, issue.valid_days, issue.uses, now, purchase_id)
             for issue in decision.coupons_issued
@@ -135,9 +139,10 @@ def purchase_result(
         rule_set_version=purchase.rule_set_version,
         applied_rules=purchase.applied_rules,
         tier=purchase.new_tier,
-        coupons_used=tuple(coupon.code for coupon in extras.used),
-        coupons_issued=tuple(IssuedCoupon.of(coupon) for coupon in extras.issued),
-        gifts_granted=tuple(GrantedGift.of(gift) for gift in extras.gifts),
+        # most purchases use, issue and grant nothing: no generator to run for them
+        coupons_used=tuple([coupon.code for coupon in extras.used]) if extras.used else (),
+        coupons_issued=tuple([IssuedCoupon.of(coupon) for coupon in extras.issued]) if extras.issued else (),
+        gifts_granted=tuple([GrantedGift.of(gift) for gift in extras.gifts]) if extras.gifts else (),
         points_expiring=points_expiring(decision.new_lots),
         tenders=paid_by(decision, tendered),
         to_collect_minor=decision.to_collect_minor + sum(card.amount_minor for card in sold),

@@ -12,6 +12,7 @@ from coalition.domain.gifts import GiftType
 from coalition.domain.limits import DEFAULT_LIMITS, PurchaseLimits
 from coalition.domain.permissions import OPEN, Matrix
 from coalition.domain.purchase import BasketLine, MemberPoints, PointsAccounts
+from coalition.domain.records import fast_init
 from coalition.domain.rules.context import MemberFacts
 from coalition.domain.rules.engine import CompiledRuleSet
 from coalition.domain.tenders import Funds, TenderRequest
@@ -28,6 +29,7 @@ class Till:
     zone: tzinfo
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CheckoutContext:
     """Everything `decide` reads, loaded up front. `rules` is the rule set in force at the sale's moment (None: the
@@ -51,6 +53,7 @@ class CheckoutContext:
     prepaid_account: int | None = None  # the outlet's partner's PREPAID account (with funds)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Sale:
     """The request: the basket (its total, and its lines when it has items), the points to pay with, and the moment

@@ -14,6 +14,7 @@ from coalition.domain.ledger import Transaction, TransactionKind, money_asset, r
 from coalition.domain.lots import LotTake
 from coalition.domain.permissions import POINTS, Operation, gift_counter
 from coalition.domain.purchase import AccrualPlace, NewLot, plan_purchase, points_balance
+from coalition.domain.records import fast_init
 from coalition.domain.rules.builtin import builtin_quote, quote_in_force
 from coalition.domain.rules.context import LineFacts, MemberFacts, PurchaseFacts
 from coalition.domain.tenders import NO_TENDERS, TenderApplied, TenderKind, TenderPlan, apply_tenders
@@ -38,6 +39,7 @@ class GiftGrant:
     valid_days: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     """What a purchase does: its prices and points (`quote`), the ledger transaction (None when no points move),

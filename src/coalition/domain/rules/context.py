@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from coalition.domain.records import fast_init
 
+
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LineFacts:
     sku: str
@@ -29,6 +32,7 @@ class LineFacts:
         return self.quantity_milli // 1000
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MemberFacts:
     kind: str = "personal"  # personal | anonymous
@@ -43,6 +47,7 @@ class MemberFacts:
     points_balance: int = 0
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PurchaseFacts:
     """A purchase (or another trigger's event) as the rules see it; `local_time` is at the outlet."""
