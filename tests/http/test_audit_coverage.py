@@ -364,6 +364,11 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
     ("POST", "/console/rules/explain"): Reads(
         "a hypothetical purchase through the rules; nothing is written", lambda ids: {"amount": "100.00"}
     ),
+    ("POST", "/console/rules/editor"): Does("rules.save_draft", lambda ids: {"tier1_accrual": "3", "min_check": "0"}),
+    ("POST", "/console/rules/editor/explain"): Reads(
+        "a sample purchase through the draft; nothing is written", lambda ids: {"amount": "100.00"}
+    ),
+    ("POST", "/console/rules/editor/simulate"): Reads("last month's purchases priced again; nothing is written"),
     ("POST", "/console/rules/publish"): Does("rules.publish"),
     ("POST", "/console/imports/members"): Does(
         "members.import", files=lambda ids: {"file": ("members.csv", b"card_number,points_balance\nAUDIT-2,7\n")}
