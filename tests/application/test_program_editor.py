@@ -214,3 +214,9 @@ def test_a_bad_field_is_refused_by_name(fields, field):
 
 def test_an_empty_form_writes_an_empty_rule_set():
     assert program_document(parse_program_form({}, "RUB"), "RUB") == {"rules": []}
+
+
+def test_the_yaml_writes_the_exclusions_out_in_every_rule():
+    text = program_yaml(program_document(FULL, "RUB"))
+    assert "&id" not in text and "*id" not in text
+    assert text.count("- alcohol") == 7  # the lines of each of the 7 discount rules

@@ -165,6 +165,9 @@ def program_yaml(document: dict[str, Any]) -> str:
 
 
 class _Dumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML ships no types here
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # the exclusions repeat in every rule: written out each time, no &id001 anchors
+
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         super().increase_indent(flow, False)
 
@@ -178,6 +181,10 @@ def _exclusions(extras: ExtrasForm) -> dict[str, list[str]]:
     return selector
 
 
+def _copy(exclusions: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {name: list(values) for name, values in exclusions.items()}
+
+
 def _tier_rules(bonus: BonusForm, exclusions: dict[str, list[str]], currency: str) -> list[dict[str, Any]]:
     rules = []
     tiers = bonus.tiers
@@ -189,7 +196,7 @@ def _tier_rules(bonus: BonusForm, exclusions: dict[str, list[str]], currency: st
             bounds.append(f"{_LIFETIME} < {tiers[index + 1].from_spend_minor}")
         accrual: dict[str, Any] = {"percent": format_percent(tier.accrual_bp)}
         if exclusions:
-            accrual["lines"] = dict(exclusions)
+            accrual["lines"] = _copy(exclusions)
         effects: list[dict[str, Any]] = []
         if tier.accrual_bp:
             effects.append({"accrue_percent": accrual})
@@ -216,7 +223,7 @@ def _tier_rules(bonus: BonusForm, exclusions: dict[str, list[str]], currency: st
 
 def _percent_off(percent_bp: int, exclusions: dict[str, list[str]]) -> dict[str, Any]:
     if exclusions:
-        return {"discount": {"percent": format_percent(percent_bp), "target": "lines", "lines": dict(exclusions)}}
+        return {"discount": {"percent": format_percent(percent_bp), "target": "lines", "lines": _copy(exclusions)}}
     return {"discount": {"percent": format_percent(percent_bp)}}
 
 
@@ -235,7 +242,7 @@ def _discount_rules(form: DiscountForm, exclusions: dict[str, list[str]], curren
     if form.cumulative:
         tiers: dict[str, Any] = {"basis": "lifetime", "tiers": _steps(form.cumulative, currency)}
         if exclusions:
-            tiers["lines"] = dict(exclusions)
+            tiers["lines"] = _copy(exclusions)
         rules.append(
             {
                 "code": "cumulative-discount",
@@ -249,7 +256,7 @@ def _discount_rules(form: DiscountForm, exclusions: dict[str, list[str]], curren
         month["floor"] = format_percent(nxt.floor_bp)
         month["top"] = format_percent(nxt.top_bp)
         if exclusions:
-            month["lines"] = dict(exclusions)
+            month["lines"] = _copy(exclusions)
         rules.append(
             {
                 "code": "next-month-discount",
