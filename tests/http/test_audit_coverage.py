@@ -368,6 +368,9 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
     ("POST", "/console/rules/editor/explain"): Reads(
         "a sample purchase through the draft; nothing is written", lambda ids: {"amount": "100.00"}
     ),
+    ("POST", "/console/rules/editor/card-minimum"): Does(
+        "network.card_minimum", lambda ids: {"card_min_first_purchase": "400.00"}
+    ),
     ("POST", "/console/rules/editor/simulate"): Reads("last month's purchases priced again; nothing is written"),
     ("POST", "/console/rules/publish"): Does("rules.publish"),
     ("POST", "/console/imports/members"): Does(

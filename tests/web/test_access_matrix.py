@@ -131,6 +131,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/console/rules/editor"): ADMINISTRATOR,
     ("POST", "/console/rules/editor/explain"): ADMINISTRATOR,
     ("POST", "/console/rules/editor/simulate"): ADMINISTRATOR,
+    ("POST", "/console/rules/editor/card-minimum"): ADMINISTRATOR,
     ("GET", "/console/rules/publish"): ADMINISTRATOR,
     ("POST", "/console/rules/publish"): ADMINISTRATOR,
     ("GET", "/console/rules/versions/{version}"): ADMINISTRATOR,

@@ -12,7 +12,7 @@ import pytest
 from coalition.application.program_editor import BRIEF_FORM
 from coalition.application.program_form import form_fields
 from coalition.wiring import Services
-from tests.support import auth, client, enrol, make_network
+from tests.support import auth, client, enrol, make_network, new_key
 from tests.web.support import csrf_token, sign_in_console
 
 pytestmark = pytest.mark.anyio
@@ -80,3 +80,37 @@ async def test_a_bad_field_re_shows_the_form_naming_it(services: Services) -> No
         assert (await http.get("/v1/admin/rule-sets/draft", headers=auth(network.admin_key))).status_code == 404
         russian = await http.post("/console/rules/editor", data=fields, headers={"Accept-Language": "ru"})
         assert "Программа не сохранена" in russian.text
+
+
+async def test_a_card_only_for_a_first_purchase_of_at_least_400(services: Services) -> None:
+    async with client(services) as http:
+        network = await _administrator(services, http)
+        token = csrf_token((await http.get("/console/rules/editor")).text)
+        bad = await http.post(
+            "/console/rules/editor/card-minimum", data={"card_min_first_purchase": "4oo", "csrf_token": token}
+        )
+        assert bad.status_code == 422 and 'id="card-error"' in bad.text
+        saved = await http.post(
+            "/console/rules/editor/card-minimum", data={"card_min_first_purchase": "400.00", "csrf_token": token}
+        )
+        assert saved.status_code == 200
+        assert "Cards are now issued from a first purchase of 400.00." in saved.text
+        assert 'name="card_min_first_purchase" inputmode="decimal" value="400.00"' in saved.text
+    services.pos.forget_programs()
+    async with client(services) as till:
+        body = {"kind": "anonymous", "card_number": "CARD-400"}
+        for first_purchase in (None, "399.99"):
+            sent = body | ({"first_purchase": first_purchase} if first_purchase else {})
+            refused = await till.post("/v1/members", json=sent, headers=auth(network.shop_key, new_key()))
+            assert refused.status_code == 422, refused.text
+            assert refused.headers["content-type"].startswith("application/problem+json")
+            assert refused.json()["field"] == "first_purchase"
+            assert "only with a first purchase of at least 400.00" in refused.json()["detail"]
+        issued = await till.post(
+            "/v1/members", json=body | {"first_purchase": "400.00"}, headers=auth(network.shop_key, new_key())
+        )
+        assert issued.status_code == 201, issued.text
+        no_card = {"kind": "personal", "profile": {"phone": "+79001234567", "consent_data_processing": True}}
+        assert (
+            await till.post("/v1/members", json=no_card, headers=auth(network.shop_key, new_key()))
+        ).status_code == 201

@@ -45,6 +45,7 @@ async def editor_page(request: Request, identity: WebIdentity, *, status_code: i
         draft = None
     today = rules.clock.now().astimezone(UTC).date()
     start, end = last_month(today)
+    card_minimum = await services_of(request).limits.card_minimum(identity.network_id)
     context: dict[str, Any] = {
         "me": identity,
         "fields": form_fields(BRIEF_FORM, identity.currency),
@@ -55,6 +56,7 @@ async def editor_page(request: Request, identity: WebIdentity, *, status_code: i
         "explain_values": {},
         "month_start": start.date(),
         "month_end": (end - timedelta(days=1)).date(),
+        "card_minimum": format_minor(card_minimum, identity.currency),
     }
     context |= extra
     return render(request, "console/program_editor.html", context, status_code=status_code, currency=identity.currency)
@@ -148,3 +150,18 @@ async def simulate_last_month(request: Request, identity: Administrator) -> HTML
     cost = drafted["discount_minor"] + drafted["points_issued"] * value
     cost_before = recorded["discount_minor"] + recorded["points_issued"] * value
     return await editor_page(request, identity, simulation=view, cost=cost, cost_before=cost_before)
+
+
+@router.post("/rules/editor/card-minimum")
+async def set_card_minimum(request: Request, identity: Administrator) -> HTMLResponse:
+    """The network's least first purchase for a card issued at a till: applies at once, not with the draft."""
+    form = await checked_form(request, identity)
+    typed = str(form.get("card_min_first_purchase", "")).strip() or "0"
+    try:
+        await services_of(request).limits.set_card_minimum(identity.network_id, identity.currency, typed)
+    except DomainError as error:
+        return await editor_page(
+            request, identity, status_code=422, card_error=error_text(request, error.detail), card_minimum=typed
+        )
+    notice = gettext(request, "Cards are now issued from a first purchase of %(amount)s.", amount=typed)
+    return await editor_page(request, identity, notice=notice)

@@ -39,6 +39,8 @@ networks = Table(
     Column("max_quantity_milli", BigInteger, nullable=False, server_default=str(10**8)),
     Column("max_lines_per_purchase", Integer, nullable=False, server_default="500"),
     Column("max_points_per_purchase", BigInteger, nullable=False, server_default=str(10**9)),
+    # a card issued at a till needs a first purchase of at least this much (0: no minimum; docs/program-editor.md)
+    Column("card_min_first_purchase_minor", BigInteger, nullable=False, server_default="0"),
 )
 
 
