@@ -47,8 +47,8 @@ async def enrol(
 
     async def record(uow: PosUnitOfWork, _key: str) -> CommandResult[Enrolment]:
         pc = await pos.program_context(uow, ctx.network_id)
-        if enrol.card_number:
-            require_first_purchase(enrol.first_purchase, pc.card_min_first_purchase_minor, pc.program.currency)
+        minimum = pc.card_min_first_purchase_minor if enrol.card_number else 0
+        require_first_purchase(enrol.first_purchase, minimum, pc.program.currency)
         now = pos.clock.now()
         profile = _clean_profile(enrol)
         member = await uow.create_member(ctx.network_id, enrol.kind, profile, pc, now, segments)
@@ -87,15 +87,13 @@ async def enrol(
 
 
 def require_first_purchase(first_purchase: str | None, minimum_minor: int, currency: str) -> None:
-    """A card is issued at a till only with a first purchase of at least the network's minimum (0: any)."""
-    if minimum_minor <= 0:
-        return
-    shown = format_minor(minimum_minor, currency)
-    if first_purchase is None:
-        raise InvalidInput(
-            f"a card is issued here only with a first purchase of at least {shown}", field="first_purchase"
-        )
-    if parse_amount_minor(first_purchase, currency, field="first_purchase") < minimum_minor:
+    """A card is issued at a till only with a first purchase of at least the network's minimum (0: any). A first
+    purchase sent is an amount whatever the minimum."""
+    amount_minor = (
+        None if first_purchase is None else parse_amount_minor(first_purchase, currency, field="first_purchase")
+    )
+    if minimum_minor > 0 and (amount_minor is None or amount_minor < minimum_minor):
+        shown = format_minor(minimum_minor, currency)
         raise InvalidInput(
             f"a card is issued here only with a first purchase of at least {shown}", field="first_purchase"
         )
