@@ -198,6 +198,7 @@ API: dict[tuple[str, str], Does | Reads] = {
         lambda ids: {"role": "administrator", "login": "audit-admin", "name": "A", "password": "secret-11"},
     ),
     ("PUT", "/v1/admin/rule-sets/draft"): Does("rules.save_draft", lambda ids: RULES),
+    ("PUT", "/v1/admin/rule-sets/draft/program"): Does("rules.save_draft", lambda ids: {"tier1_accrual": "3"}),
     ("POST", "/v1/admin/rule-sets/draft/publish"): Does("rules.publish"),
     ("POST", "/v1/admin/rule-sets/explain"): Reads(
         "a hypothetical purchase through the rules; nothing is written",

@@ -12,6 +12,7 @@ import pytest
 from coalition.application.program_editor import BRIEF_FORM
 from coalition.application.program_form import form_fields
 from coalition.wiring import Services
+from tests.application.test_program_editor import BRIEF_YAML
 from tests.support import auth, client, enrol, make_network, new_key
 from tests.web.support import csrf_token, sign_in_console
 
@@ -114,3 +115,27 @@ async def test_a_card_only_for_a_first_purchase_of_at_least_400(services: Servic
         assert (
             await till.post("/v1/members", json=no_card, headers=auth(network.shop_key, new_key()))
         ).status_code == 201
+
+
+async def test_the_api_saves_the_draft_from_the_editors_fields_and_names_a_bad_one(services: Services) -> None:
+    network = await make_network(services)
+    fields = form_fields(BRIEF_FORM, "RUB")
+    async with client(services) as http:
+        saved = await http.put("/v1/admin/rule-sets/draft/program", json=fields, headers=auth(network.admin_key))
+        assert saved.status_code == 200, saved.text
+        assert saved.json()["yaml"] == BRIEF_YAML
+        assert [rule["code"] for rule in saved.json()["rules"]] == ["bonus-tier-1", "bonus-tier-2", "bonus-tier-3"]
+        assert saved.json()["errors"] == 0
+        for body, field in (
+            (fields | {"tier2_cap": "30.001"}, "tier2_cap"),
+            (fields | {"tier_2_cap": "30"}, "tier_2_cap"),
+            (fields | {"weekday": "0", "weekday_percent": "5"}, "weekday"),
+        ):
+            refused = await http.put("/v1/admin/rule-sets/draft/program", json=body, headers=auth(network.admin_key))
+            assert refused.status_code == 422, refused.text
+            assert refused.headers["content-type"].startswith("application/problem+json")
+            assert refused.json()["field"] == field
+        wrong_type = await http.put(
+            "/v1/admin/rule-sets/draft/program", json={"tier1_accrual": 3}, headers=auth(network.admin_key)
+        )
+        assert wrong_type.status_code == 422

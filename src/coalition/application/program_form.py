@@ -82,6 +82,28 @@ class _Fields:
         return read() if self.filled(*names) else None
 
 
+def _field_names() -> frozenset[str]:
+    names = {"min_check", "discount_percent", "next_floor", "next_top", "before_time", "before_time_percent"}
+    names |= {"day_of_month", "day_percent", "segment", "segment_percent", "weekday", "weekday_percent"}
+    names |= {"welcome_points", "birthday_points", "coupon_campaign", "coupon_percent"}
+    names |= {"excluded_skus", "excluded_categories"}
+    for number in range(1, MAX_TIERS + 1):
+        names |= {f"tier{number}_{part}" for part in ("from", "accrual", "fixed", "cap")}
+    for number in range(1, MAX_STEPS + 1):
+        names |= {f"{prefix}{number}_{part}" for prefix in ("cumulative", "next") for part in ("from", "percent")}
+    return frozenset(names)
+
+
+FIELD_NAMES = _field_names()
+
+
+def refuse_unknown_fields(fields: Mapping[str, str]) -> None:
+    """The API's body names only the form's fields: a typo is refused rather than ignored."""
+    for name in sorted(fields):
+        if name not in FIELD_NAMES:
+            raise InvalidInput("not a field of the program editor (docs/program-editor.md)", field=name)
+
+
 def parse_program_form(fields: Mapping[str, str], currency: str) -> ProgramForm:
     """The typed program the fields describe; an `InvalidInput` names the first field at fault."""
     read = _Fields(fields, currency)
