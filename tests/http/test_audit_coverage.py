@@ -198,6 +198,7 @@ API: dict[tuple[str, str], Does | Reads] = {
         lambda ids: {"role": "administrator", "login": "audit-admin", "name": "A", "password": "secret-11"},
     ),
     ("PUT", "/v1/admin/rule-sets/draft"): Does("rules.save_draft", lambda ids: RULES),
+    ("PUT", "/v1/admin/rule-sets/draft/program"): Does("rules.save_draft", lambda ids: {"tier1_accrual": "3"}),
     ("POST", "/v1/admin/rule-sets/draft/publish"): Does("rules.publish"),
     ("POST", "/v1/admin/rule-sets/explain"): Reads(
         "a hypothetical purchase through the rules; nothing is written",
@@ -364,6 +365,14 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
     ("POST", "/console/rules/explain"): Reads(
         "a hypothetical purchase through the rules; nothing is written", lambda ids: {"amount": "100.00"}
     ),
+    ("POST", "/console/rules/editor"): Does("rules.save_draft", lambda ids: {"tier1_accrual": "3", "min_check": "0"}),
+    ("POST", "/console/rules/editor/explain"): Reads(
+        "a sample purchase through the draft; nothing is written", lambda ids: {"amount": "100.00"}
+    ),
+    ("POST", "/console/rules/editor/card-minimum"): Does(
+        "network.card_minimum", lambda ids: {"card_min_first_purchase": "400.00"}
+    ),
+    ("POST", "/console/rules/editor/simulate"): Reads("last month's purchases priced again; nothing is written"),
     ("POST", "/console/rules/publish"): Does("rules.publish"),
     ("POST", "/console/imports/members"): Does(
         "members.import", files=lambda ids: {"file": ("members.csv", b"card_number,points_balance\nAUDIT-2,7\n")}

@@ -59,6 +59,11 @@ def _use_points(page: Page) -> None:
     expect(page.get_by_role("heading", name="Collect from the customer")).to_be_visible()
 
 
+def _save_program(page: Page) -> None:
+    page.get_by_role("button", name="Save as draft").click()
+    expect(page.locator("#program-yaml")).to_be_visible()
+
+
 def _confirm(page: Page) -> None:
     _use_points(page)
     page.get_by_role("button", name="Confirm the purchase").click()
@@ -87,6 +92,14 @@ SCREENS = (
     Screen("console-terminals", "administrator", "/console/terminals", DESKTOP, "Terminals and devices"),
     Screen("console-members", "administrator", "/console/members", DESKTOP, "Members and cards"),
     Screen("console-rules", "administrator", "/console/rules", DESKTOP, "The rule set: draft, conflicts, history"),
+    Screen(
+        "console-program-editor",
+        "administrator",
+        "/console/rules/editor",
+        PHONE,
+        "The program editor on a phone: the brief's bonus tiers saved as the draft, its YAML shown",
+        _save_program,
+    ),
     Screen("console-gifts", "administrator", "/console/gifts", DESKTOP, "The gift catalogue"),
     Screen("console-permissions", "administrator", "/console/permissions", DESKTOP, "The permissions matrix"),
     Screen("console-settlement", "administrator", "/console/settlement", DESKTOP, "Periods and settlement"),

@@ -54,6 +54,7 @@ PAGES = (
         )
     ),
     Checked("administrator", "/console/audit", PHONE),
+    Checked("administrator", "/console/rules/editor", PHONE),
     Checked("administrator", "/console/messages/settings", PHONE),
     Checked("owner", "/console/statements", PHONE),
     *(Checked("owner", f"/console/{section}", PHONE) for section in ("outlets", "cashiers", "reports")),

@@ -288,3 +288,19 @@ async def test_a_replayed_purchase_shows_the_receipt_it_first_gave(services: Ser
     }
     assert figures["spent"] == "105" and figures["earned"] == "56" and figures["balance"] == "56"
     assert "2,000.00" in figures["check"] and "1,895.00" in figures["paid"]
+
+
+async def test_the_cashier_enters_the_first_purchase_when_the_network_asks_for_one(services: Services) -> None:
+    shop = await _shop(services)
+    network_id = (await services.pos.authenticate(shop.shop_key)).network_id
+    await services.limits.set_card_minimum(network_id, "RUB", "400.00")  # docs/program-editor.md
+    async with client(services) as http:
+        csrf = await _signed_in(http, shop)
+        found = _KEY.search((await http.get("/terminal/enrol")).text)
+        assert found is not None
+        data = {"csrf_token": csrf, "key": found.group(1), "kind": "anonymous", "card_number": "5000-0400"}
+        refused = await http.post("/terminal/enrol", data=data | {"first_purchase": "350.00"})
+        assert refused.status_code == 422 and 'id="first_purchase-error"' in refused.text
+        assert "only with a first purchase of at least 400.00" in refused.text
+        issued = await http.post("/terminal/enrol", data=data | {"first_purchase": "400.00"})
+        assert issued.status_code == 303

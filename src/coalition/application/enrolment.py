@@ -15,6 +15,7 @@ from coalition.domain.cards import CardState
 from coalition.domain.errors import InvalidInput
 from coalition.domain.identifiers import IdentifierKind, normalize
 from coalition.domain.members import DEFAULT_CARD_TYPE, parse_label, parse_segments
+from coalition.domain.money import format_minor, parse_amount_minor
 from coalition.domain.purchase import MemberPoints
 from coalition.domain.rules.context import MemberFacts
 from coalition.domain.rules.model import Trigger
@@ -34,6 +35,7 @@ class EnrolInput:
     identifiers: tuple[IdentifierInput, ...] = ()
     segments: tuple[str, ...] = ()
     card_type: str = DEFAULT_CARD_TYPE
+    first_purchase: str | None = None  # a decimal amount: the network may issue a card only from a least first purchase
 
 
 async def enrol(
@@ -46,6 +48,8 @@ async def enrol(
 
     async def record(uow: PosUnitOfWork, _key: str) -> CommandResult[Enrolment]:
         pc = await pos.program_context(uow, ctx.network_id)
+        minimum = pc.card_min_first_purchase_minor if enrol.card_number else 0
+        require_first_purchase(enrol.first_purchase, minimum, pc.program.currency)
         now = pos.clock.now()
         profile = _clean_profile(enrol)
         await require_member_room(uow, ctx.network_id, now)
@@ -82,6 +86,19 @@ async def enrol(
 
     result: CommandResult[Enrolment] = await pos.idempotent(ctx, idempotency_key, request_hash, record)
     return result
+
+
+def require_first_purchase(first_purchase: str | None, minimum_minor: int, currency: str) -> None:
+    """A card is issued at a till only with a first purchase of at least the network's minimum (0: any). A first
+    purchase sent is an amount whatever the minimum."""
+    amount_minor = (
+        None if first_purchase is None else parse_amount_minor(first_purchase, currency, field="first_purchase")
+    )
+    if minimum_minor > 0 and (amount_minor is None or amount_minor < minimum_minor):
+        shown = format_minor(minimum_minor, currency)
+        raise InvalidInput(
+            f"a card is issued here only with a first purchase of at least {shown}", field="first_purchase"
+        )
 
 
 def _enrolment_identifiers(enrol: EnrolInput) -> list[IdentifierInput]:

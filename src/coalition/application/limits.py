@@ -8,13 +8,17 @@ from typing import Any, Protocol
 from coalition.application.audit import AuditEntry, entry
 from coalition.application.pos import PosService
 from coalition.domain.limits import PurchaseLimits, checked_limits, require_postable
-from coalition.domain.money import parse_amount_minor, parse_quantity_milli
+from coalition.domain.money import format_minor, parse_amount_minor, parse_quantity_milli
 
 
 class LimitsStore(Protocol):
     async def limits(self, network_id: int) -> PurchaseLimits: ...
 
     async def set_limits(self, network_id: int, limits: PurchaseLimits, audited: AuditEntry) -> None: ...
+
+    async def card_minimum(self, network_id: int) -> int: ...
+
+    async def set_card_minimum(self, network_id: int, minimum_minor: int, audited: AuditEntry) -> None: ...
 
 
 class LimitsService:
@@ -24,6 +28,27 @@ class LimitsService:
 
     async def limits(self, network_id: int, currency: str) -> dict[str, Any]:
         return (await self.store.limits(network_id)).json(currency)
+
+    async def card_minimum(self, network_id: int) -> int:
+        """The least first purchase for a card issued at a till, in minor units (0: no minimum)."""
+        return await self.store.card_minimum(network_id)
+
+    async def set_card_minimum(self, network_id: int, currency: str, minimum: str) -> int:
+        """Sets the least first purchase for a card issued at a till ("0.00": none); audited, at once in this
+        process and within the program cache's few seconds in others."""
+        minimum_minor = parse_amount_minor(minimum, currency, field="card_min_first_purchase")
+        before = await self.store.card_minimum(network_id)
+        change = entry(
+            network_id,
+            "network.card_minimum",
+            "network",
+            network_id,
+            before={"card_min_first_purchase": format_minor(before, currency)},
+            after={"card_min_first_purchase": format_minor(minimum_minor, currency)},
+        )
+        await self.store.set_card_minimum(network_id, minimum_minor, change)
+        self.pos.forget_programs()
+        return minimum_minor
 
     async def set_limits(
         self,

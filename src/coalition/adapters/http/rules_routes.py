@@ -12,11 +12,13 @@ from typing import Annotated, Any
 import yaml
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictStr
 
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc
 from coalition.adapters.http.pagination import PAGE_RESPONSES, Paging, paged
+from coalition.application.program_editor import program_document, program_yaml
+from coalition.application.program_form import parse_program_form, refuse_unknown_fields
 from coalition.domain.errors import InvalidInput
 from coalition.domain.input_text import CONTROL_CHARACTER_MESSAGE, first_control_character_path
 from coalition.domain.rules.documents import load_json, load_yaml
@@ -72,6 +74,24 @@ async def _document(request: Request) -> object:
 )
 async def save_draft(request: Request, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.rules.save_draft(admin, await _document(request))
+
+
+ProgramField = Annotated[StrictStr, Field(max_length=2000)]
+
+
+@router.put(
+    "/draft/program",
+    summary="Save the draft rule set the program editor's fields describe (docs/program-editor.md); answers its "
+    "conflicts and the YAML written",
+)
+async def save_program(
+    svc: Svc, admin: NetworkAdmin, body: Annotated[dict[str, ProgramField], Body(max_length=100)]
+) -> dict[str, Any]:
+    """Body: the editor's fields as strings, e.g. `{"tier1_accrual": "3", "tier1_cap": "15", "tier2_from":
+    "10000.00", …, "min_check": "1500.00"}`; a bad or unknown field is a 422 naming it."""
+    refuse_unknown_fields(body)
+    document = program_document(parse_program_form(body, admin.currency), admin.currency)
+    return await svc.rules.save_draft(admin, document) | {"yaml": program_yaml(document)}
 
 
 @router.get("/draft", summary="The draft rule set with its conflicts")

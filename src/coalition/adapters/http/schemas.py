@@ -222,6 +222,11 @@ class EnrolBody(Body):
     identifiers: list[IdentifierBody] = Field(default_factory=list, max_length=10)
     segments: list[StrictStr] = Field(default_factory=list, max_length=20, examples=[["social"]], description=SEGMENTS)
     card_type: StrictStr = Field(default=DEFAULT_CARD_TYPE, max_length=32, description=CARD_TYPE)
+    first_purchase: Amount | None = Field(
+        default=None,
+        description="the customer's first purchase, when the network issues a card only from a least first purchase "
+        "(docs/program-editor.md)",
+    )
 
     def to_input(self) -> EnrolInput:
         return EnrolInput(
@@ -231,6 +236,7 @@ class EnrolBody(Body):
             identifiers=tuple(IdentifierInput(i.kind, i.value) for i in self.identifiers),
             segments=tuple(self.segments),
             card_type=self.card_type,
+            first_purchase=self.first_purchase,
         )
 
 

@@ -14,6 +14,7 @@ from coalition.domain.limits import LIMIT_COLUMNS, PurchaseLimits
 PROGRAM_WITH_LIMITS = (
     "SELECT p.id, p.code, p.currency, p.point_value_minor, p.min_check_for_redeem_minor, p.points_expire_days, "
     + ", ".join(f"n.{name}" for name in LIMIT_COLUMNS)
+    + ", n.card_min_first_purchase_minor"
     + " FROM programs p JOIN networks n ON n.id = p.network_id WHERE p.network_id = $1"
 )
 
@@ -27,6 +28,20 @@ class SqlLimitsStore:
         async with self.engine.connect() as connection:
             row = (await connection.execute(select(*columns).where(t.networks.c.id == network_id))).one()
         return PurchaseLimits(*row)
+
+    async def card_minimum(self, network_id: int) -> int:
+        column = t.networks.c.card_min_first_purchase_minor
+        async with self.engine.connect() as connection:
+            return int((await connection.execute(select(column).where(t.networks.c.id == network_id))).scalar_one())
+
+    async def set_card_minimum(self, network_id: int, minimum_minor: int, audited: AuditEntry) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                update(t.networks)
+                .where(t.networks.c.id == network_id)
+                .values(card_min_first_purchase_minor=minimum_minor)
+            )
+            await ConnectionAuditTrail(connection).audit(audited)
 
     async def set_limits(self, network_id: int, limits: PurchaseLimits, audited: AuditEntry) -> None:
         values = {name: getattr(limits, name) for name in LIMIT_COLUMNS}

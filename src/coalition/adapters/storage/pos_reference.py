@@ -92,6 +92,7 @@ class SqlReference(SqlPart):
             points_breakage_account=node[(AccountPurpose.POINTS_BREAKAGE.value, pts)],
             node_obligations_account=node[(AccountPurpose.OBLIGATIONS.value, money)],
             limits=PurchaseLimits(*(program_row[name] for name in LIMIT_COLUMNS)),
+            card_min_first_purchase_minor=program_row["card_min_first_purchase_minor"],
         )
 
     async def partner_obligations_account(self, network_id: int, partner_id: int) -> int:

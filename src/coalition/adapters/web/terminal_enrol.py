@@ -34,7 +34,7 @@ from coalition.domain import errors
 router = APIRouter(prefix="/terminal", include_in_schema=False, route_class=CheckedRoute)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_ENROL_FIELDS = ("kind", "card_number", "name", "phone", "email", "birth_date")
+_ENROL_FIELDS = ("kind", "card_number", "first_purchase", "name", "phone", "email", "birth_date")
 
 
 @router.get("/enrol")
@@ -67,7 +67,7 @@ def _enrolment(till: Till, values: dict[str, Any]) -> EnrolInput:
     if kind == "anonymous":
         if not card_number:
             raise FieldError(till._("An anonymous card needs its card number."), field="card_number")
-        return EnrolInput("anonymous", card_number)
+        return EnrolInput("anonymous", card_number, first_purchase=values["first_purchase"] or None)
     if not card_number and not values["phone"]:
         raise FieldError(till._("Enter the card number or the customer's phone."), field="card_number")
     if len(values["name"]) > 200:
@@ -86,7 +86,7 @@ def _enrolment(till: Till, values: dict[str, Any]) -> EnrolInput:
         consent_data_processing=True,
         consent_newsletters=bool(values["consent_newsletters"]),
     )
-    return EnrolInput("personal", card_number, profile)
+    return EnrolInput("personal", card_number, profile, first_purchase=values["first_purchase"] or None)
 
 
 def _birth_date(till: Till, text: str) -> date | None:

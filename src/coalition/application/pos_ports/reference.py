@@ -39,6 +39,7 @@ class ProgramContext:
     points_breakage_account: int
     node_obligations_account: int
     limits: PurchaseLimits = DEFAULT_LIMITS  # read with the program, so a purchase checks them without a query
+    card_min_first_purchase_minor: int = 0  # a card issued at a till needs a first purchase this large (0: none)
 
 
 class ReferencePort(Protocol):

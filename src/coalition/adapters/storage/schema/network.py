@@ -43,6 +43,8 @@ networks = Table(
     Column("plan", String(16), nullable=False, server_default="custom"),
     Column("trial_ends_at", Timestamp, nullable=True),
     Column("suspended_at", Timestamp, nullable=True),
+    # a card issued at a till needs a first purchase of at least this much (0: no minimum; docs/program-editor.md)
+    Column("card_min_first_purchase_minor", BigInteger, nullable=False, server_default="0"),
 )
 
 

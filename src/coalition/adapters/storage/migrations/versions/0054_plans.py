@@ -2,7 +2,7 @@
 its trial and when the operator suspended it. Networks that exist are on `custom` (no limit), as the operator's are.
 
 Revision ID: 0054
-Revises: 0048
+Revises: 0053
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0054"
-down_revision = "0048"
+down_revision = "0053"
 branch_labels = None
 depends_on = None
 

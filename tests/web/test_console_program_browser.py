@@ -1,0 +1,53 @@
+"""The owner of the network fills the program editor's bonus form on a phone in Chromium: the brief's tiers are
+there, saving shows the generated YAML and no conflicts, and the draft is published and in force."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.web.conftest import LiveServer
+
+ADMIN_KEY = "adm_demo_network"
+
+
+def test_the_bonus_form_is_saved_its_yaml_shown_and_published(page: Page, live_server: LiveServer) -> None:
+    page.goto(f"{live_server.url}/console/rules/editor")
+    page.get_by_label("Network code").fill("demo")
+    page.get_by_label("Login").fill("admin")
+    page.get_by_label("Password").fill("admin-demo-1")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Program editor")).to_be_visible()
+
+    tier2 = page.get_by_role("group", name="Tier 2")
+    expect(tier2.get_by_label("From a lifetime spend of")).to_have_value("10000.00")  # the brief's example
+    expect(tier2.get_by_label("Points, % of the check")).to_have_value("5")
+    expect(page.get_by_label("Minimum check for paying with points")).to_have_value("1500.00")
+    page.get_by_label("Welcome bonus, points").fill("100")
+    page.get_by_role("button", name="Save as draft").click()
+
+    expect(page.get_by_role("status")).to_have_text(re.compile(r"Draft version \d+ saved\."))
+    yaml = page.locator("#program-yaml")
+    expect(yaml).to_be_visible()  # opened after a save
+    expect(yaml).to_contain_text("member.lifetime_spend_minor >= 1000000 && member.lifetime_spend_minor < 5000001")
+    expect(yaml).to_contain_text("trigger: enrolment")
+    page.get_by_text("Show the rule set (YAML)").click()
+    expect(yaml).to_be_hidden()  # collapsible
+    expect(page.get_by_role("region", name="Conflicts")).to_contain_text("No conflicts found.")
+
+    page.get_by_label("Check amount").fill("2000.00")
+    page.get_by_label("Member's lifetime spend").fill("12000.00")
+    page.get_by_role("button", name="Explain").click()
+    sample = page.locator("#sample-explanation")
+    expect(sample).to_contain_text("Points earned100")
+    expect(sample).to_contain_text("Most points redeemable600")
+
+    page.get_by_role("link", name="Publish…").click()
+    page.get_by_role("button", name="Publish", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text(re.compile(r"Version \d+ is published\."))
+    with httpx.Client(base_url=live_server.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as api:
+        in_force = api.get("/v1/admin/rule-sets").json()["in_force"]
+        rules = api.get(f"/v1/admin/rule-sets/{in_force}").json()["rules"]
+    assert [rule["code"] for rule in rules] == ["bonus-tier-1", "bonus-tier-2", "bonus-tier-3", "welcome"]
