@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from coalition_client import AsyncClient, Client, FileRefused, InvalidInput
+from coalition_client import AsyncClient, Client, FileRefused, InvalidInput, Retries
 from coalition_client.admin_models import ExportFormat, ExportScope, FileError, ImportOptions, Outlet, Partner, Terminal
 
-from .conftest import Demo
+from .conftest import Demo, Proxy
 
 MEMBERS = (
     "card_number,name,phone,consent_data_processing,points_balance\n"
@@ -92,7 +92,7 @@ def test_an_administrator_imports_members_purchases_and_refunds_and_exports_the_
 def test_a_bad_file_raises_the_typed_refusal_naming_row_and_column_and_partial_takes_the_rest(
     demo: Demo, tmp_path: Path
 ) -> None:
-    bad = "card_number,name,consent_data_processing,points_balance\n7100-0001,Vera,yes,10\n7100-0002,Gleb,yes,ten\n"
+    bad = "card_number,points_balance\n7100-0001,10\n7100-0002,ten\n"  # as docs/client.md shows it
     with Client(demo.url, demo.admin_key) as admin:
         with pytest.raises(FileRefused) as refused:
             admin.import_members(bad.encode(), filename="bad.csv")
@@ -130,3 +130,22 @@ async def test_the_async_client_imports_and_streams_the_same_files(demo: Demo, t
         out = io.BytesIO()
         await admin.export_balances(out, TOMORROW, scope=ExportScope(member=None))
         assert _balances(out.getvalue().decode("utf-8-sig"))["Anna Files"] == (100, 0)
+
+
+def test_a_lost_import_answer_is_retried_into_the_first_result_and_an_export_past_a_503(
+    proxy: Proxy, demo: Demo, tmp_path: Path
+) -> None:
+    with Client(demo.url, demo.admin_key) as direct:
+        terminal = _terminal(direct)
+        direct.import_members(MEMBERS.encode(), filename="members.csv")
+    sales = f"receipt,occurred_at,terminal,customer,amount\nL-1,{_when(2)},{terminal},7000-0001,1000.00\n"
+    proxy.plan[("POST", "/v1/admin/imports/purchases")] = ["lose"]  # recorded, then the answer lost
+    proxy.plan[("GET", "/v1/admin/exports/balances")] = ["503"]
+    with Client(proxy.url, demo.admin_key, retries=Retries(base_seconds=0.01)) as admin:
+        bought = admin.import_purchases(io.BytesIO(sales.encode()), filename="sales.csv")
+        assert (bought.replayed, bought.recorded, bought.points_earned) == (True, 1, 30)  # the first result
+        admin.export_balances(tmp_path / "balances.csv", TOMORROW)
+    posts = [seen for seen in proxy.seen if seen[0] == "POST"]
+    assert len(posts) == 2 and len([s for s in proxy.seen if s[1] == "/v1/admin/exports/balances"]) == 2
+    balances = _balances((tmp_path / "balances.csv").read_bytes().decode("utf-8-sig"))
+    assert balances["Anna Files"] == (130, 0)  # 100 opening + 30, the purchase recorded once
