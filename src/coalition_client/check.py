@@ -1,6 +1,7 @@
 """Hold the client against the server's OpenAPI document: every route's path and method exist, every field the
 client sends or reads is in the schema, every field the server requires is sent, every answer field the client
-counts on is one the server always sends, and the Idempotency-Key goes exactly where the server takes one.
+counts on is one the server always sends, and the Idempotency-Key goes exactly where the server takes one; an
+upload's form fields, the query parameters a route names and a download's file answer are held too.
 
     python -m coalition_client.check http://127.0.0.1:8000/openapi.json   (or a saved file)
 

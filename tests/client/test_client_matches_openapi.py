@@ -87,6 +87,11 @@ def test_the_check_holds_uploads_query_parameters_and_file_answers(
     assert "NOT_A_FILE (GET /v1/admin/network): the server does not answer a file the client could stream" in found
     assert "JSON_UPLOAD" not in found  # the options' dict body is not checked field by field; the file's field is
 
+    from coalition_client import routes
+    from coalition_client._files import export_query
+
+    assert set(export_query()) == set(routes.EXPORT.query)  # what the export methods send is what the check holds
+
 
 def test_the_async_client_has_the_sync_clients_methods_with_the_same_signatures() -> None:
     def public(cls: type) -> dict[str, inspect.Signature]:
