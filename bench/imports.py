@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.imports                 # loads coalition_bench_imports, imports 100,000 purchases
     .venv/bin/python -m bench.imports --reuse         # the database as a previous run left it
     .venv/bin/python -m bench.imports --cli           # through `coalition import purchases` in a subprocess too
+    .venv/bin/python -m bench.imports --refunds --rows 20000   # refunds: a purchases file, then a refund of each
 
 One run:
 1. recreates the database `coalition_bench_imports` (migrate, the demo network, --members members with a first
@@ -14,6 +15,9 @@ One run:
    chunks of 1,000 on two lanes), timing each phase, with this process's CPU and PostgreSQL's backends' CPU;
 4. checks that every purchase was recorded once and the ledger verifies, and prints the figures as a Markdown
    block for docs/benchmarks.md ("Imports"); it does not rewrite the docs itself.
+
+With --refunds it imports the purchases file first (untimed), then a refunds file refunding 1.00 of each of those
+purchases by its receipt, and times that one (bench/import_refunds.py).
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ def purchases_csv(terminal_id: int, rows: int, members: int, tag: str, seed: int
     return ("\n".join(lines) + "\n").encode()
 
 
-async def import_file(url: str, data: bytes) -> dict[str, float]:
+async def import_file(url: str, data: bytes, kind: str = "purchases") -> dict[str, float]:
     from coalition.application.sales_files import SalesKind
     from coalition.application.sales_import import SalesImportOptions
     from coalition.settings import Settings
@@ -81,7 +85,7 @@ async def import_file(url: str, data: bytes) -> dict[str, float]:
         started, cpu_started = time.perf_counter(), time.process_time()
         pg_started = cpu_snapshot(os.getpid(), database)["postgres backends"]
         result = await services.sales_import.run(
-            network.id, SalesKind.PURCHASES, data, SalesImportOptions("bench.csv"), progress
+            network.id, SalesKind(kind), data, SalesImportOptions(f"bench-{kind}.csv"), progress
         )
         ended, cpu_ended = time.perf_counter(), time.process_time()
         pg_ended = cpu_snapshot(os.getpid(), database)["postgres backends"]
@@ -100,6 +104,8 @@ async def import_file(url: str, data: bytes) -> dict[str, float]:
         "pg_ms": (pg_ended - pg_started) * 1000 / recorded,
         "points_earned": result.points_earned,
         "points_redeemed": result.points_redeemed,
+        "points_clawed_back": result.points_clawed_back,
+        "points_returned": result.points_returned,
     }
 
 
@@ -123,19 +129,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--reuse", action="store_true", help="keep the database a previous run loaded")
     parser.add_argument("--cli", action="store_true", help="also import a second file through the CLI")
+    parser.add_argument("--refunds", action="store_true", help="time a refunds file of --rows refunds instead")
     parser.add_argument("--admin-url", default=default_admin_url())
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    url = database_url(args.admin_url, NAME)
+    name = f"{NAME}_refunds" if args.refunds else NAME  # apart from a purchases run's database
+    url = database_url(args.admin_url, name)
     if not args.reuse:
-        prepare(url, NAME, args.admin_url, args.members)
+        prepare(url, name, args.admin_url, args.members)
     from coalition.application.commands import key_hash
 
     terminal_id = int(query(url, f"SELECT id FROM terminals WHERE key_hash = '{key_hash(DEMO_KEY)}'")[0][0])
     tag = uuid.uuid4().hex[:8]
+    if args.refunds:
+        from bench.import_refunds import bench_refunds
+
+        print(bench_refunds(url, args, terminal_id, tag))
+        return 0
     data = purchases_csv(terminal_id, args.rows, args.members, tag)
     say(f"importing {args.rows:,} purchases ({len(data):,} bytes of CSV) through the application layer")
     figures = asyncio.run(import_file(url, data))

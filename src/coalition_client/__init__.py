@@ -10,6 +10,7 @@ from coalition_client.client import Client
 from coalition_client.errors import (
     CoalitionError,
     Conflict,
+    FileRefused,
     Forbidden,
     InvalidInput,
     NotFound,
@@ -28,6 +29,7 @@ __all__ = [
     "Client",
     "CoalitionError",
     "Conflict",
+    "FileRefused",
     "Forbidden",
     "InvalidInput",
     "NotFound",

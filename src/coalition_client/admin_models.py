@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -304,6 +305,119 @@ class PermissionsAnswer:
     defined: bool  # False: no matrix, every outlet may do everything
     entries: list[PermissionEntry]
     extra: Json = field(default_factory=dict)
+
+
+# ---- files (docs/files.md, docs/exports.md) ----
+@model
+class FileError:
+    """One error of an imported file: the row as a spreadsheet numbers it (the header is row 1; 0: the whole file),
+    the column as the header spells it (empty when no column is at fault) and why."""
+
+    row: int
+    column: str
+    reason: str
+
+
+@model
+class Rejects:
+    """The rejected rows of a partial import with an `error` column, in the uploaded format."""
+
+    filename: str
+    media_type: str
+    content_base64: str
+
+    def content(self) -> bytes:
+        return base64.b64decode(self.content_base64)
+
+
+@model
+class ImportOptions:
+    """An import's options (the form fields beside the file). `partial`: record the valid rows and answer the
+    rejected ones as a file (`rejects`); by default a file with a bad row is refused whole and nothing is written.
+    `encoding` (utf-8, cp1251, cp1252, cp866) and `delimiter` (comma, semicolon, tab) of a CSV: detected when left
+    out."""
+
+    encoding: str | None = None
+    delimiter: str | None = None
+    partial: bool = False
+
+
+@model
+class MemberImport:
+    """POST /v1/admin/imports/members answered: the same file again is answered from its first import (`replayed`)."""
+
+    network_id: int
+    filename: str
+    digest: str
+    format: str
+    encoding: str
+    delimiter: str
+    rows_read: int
+    created: int
+    unchanged: int
+    rejected: int
+    opening_points: int
+    opening_transactions: int
+    errors: list[FileError]
+    replayed: bool
+    rejects: Rejects | None = None
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class SalesImport:
+    """POST /v1/admin/imports/{purchases|refunds} answered; amounts in minor units of `currency`."""
+
+    network_id: int
+    kind: str
+    filename: str
+    digest: str
+    format: str
+    encoding: str
+    delimiter: str
+    currency: str
+    rows_read: int
+    recorded: int
+    already_recorded: int
+    rejected: int
+    amount_minor: int
+    points_earned: int
+    points_redeemed: int
+    points_clawed_back: int
+    points_returned: int
+    errors: list[FileError]
+    replayed: bool
+    rejects: Rejects | None = None
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class ExportScope:
+    """Whose rows an export holds (the network's when all are None): a partner's, an outlet's or a member's, by id."""
+
+    partner: int | None = None
+    outlet: int | None = None
+    member: int | None = None
+
+
+@model
+class ExportFormat:
+    """`format` csv or xlsx; a CSV's `delimiter` (comma, semicolon), `encoding` (utf-8, cp1251) and `bom` (for
+    Excel): the server's defaults when left out."""
+
+    format: str = "csv"
+    delimiter: str | None = None
+    encoding: str | None = None
+    bom: bool | None = None
+
+
+@model
+class Download:
+    """An export written where it was asked to go: the server's file name, its media type and the bytes written."""
+
+    filename: str
+    media_type: str
+    bytes_written: int
 
 
 @model

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -28,6 +28,18 @@ from coalition_client._core import (
     read,
     retry_after_seconds,
     should_retry,
+)
+from coalition_client._files import (
+    CHUNK_BYTES,
+    DOWNLOAD_ACCEPT,
+    IMPORT_TIMEOUT_SECONDS,
+    Destination,
+    Source,
+    Upload,
+    broken,
+    download,
+    export_query,
+    target,
 )
 from coalition_client.errors import TransportError
 
@@ -420,3 +432,164 @@ class AsyncClient:
     ) -> Json:
         query = {"limit": limit, "before_id": before_id, "cursor": cursor}
         return await self.call(r.WEBHOOK_DELIVERIES, path={"subscription_id": subscription_id}, query=query)
+
+    # ---- files (docs/files.md, docs/exports.md) ----
+    async def import_members(
+        self,
+        source: Source,
+        options: admin.ImportOptions | None = None,
+        *,
+        filename: str | None = None,
+        timeout_seconds: float = IMPORT_TIMEOUT_SECONDS,
+    ) -> admin.MemberImport:
+        """A members file (CSV or XLSX: a path, bytes or a binary file; `filename` names bytes). A file with a bad
+        row is refused whole (FileRefused: `file_errors` names each row and column) unless `options.partial`."""
+        return await self._upload(r.IMPORT_MEMBERS, source, options, filename, timeout_seconds)
+
+    async def import_purchases(
+        self,
+        source: Source,
+        options: admin.ImportOptions | None = None,
+        *,
+        filename: str | None = None,
+        timeout_seconds: float = IMPORT_TIMEOUT_SECONDS,
+    ) -> admin.SalesImport:
+        """Purchases made elsewhere; each row recorded once by its terminal and receipt, whatever is sent again."""
+        return await self._upload(r.IMPORT_PURCHASES, source, options, filename, timeout_seconds)
+
+    async def import_refunds(
+        self,
+        source: Source,
+        options: admin.ImportOptions | None = None,
+        *,
+        filename: str | None = None,
+        timeout_seconds: float = IMPORT_TIMEOUT_SECONDS,
+    ) -> admin.SalesImport:
+        """Refunds of recorded purchases, each naming its purchase's receipt (`original_receipt`)."""
+        return await self._upload(r.IMPORT_REFUNDS, source, options, filename, timeout_seconds)
+
+    async def export_members(
+        self, destination: Destination, *, output: admin.ExportFormat | None = None
+    ) -> admin.Download:
+        """The members file (the columns the import reads, balances included), written to a path or binary file."""
+        query = {"format": (output or admin.ExportFormat()).format}
+        return await self._download(r.EXPORT_MEMBERS, destination, {}, query)
+
+    async def export_transactions(
+        self,
+        destination: Destination,
+        first_day: date,
+        last_day: date | None = None,
+        *,
+        scope: admin.ExportScope | None = None,
+        output: admin.ExportFormat | None = None,
+    ) -> admin.Download:
+        """The ledger's postings of the period's days (in the scope's time zone), streamed to `destination`."""
+        query = export_query(first_day=first_day, last_day=last_day, scope=scope, output=output)
+        return await self._download(r.EXPORT, destination, {"what": "transactions"}, query)
+
+    async def export_balances(
+        self,
+        destination: Destination,
+        day: date,
+        *,
+        scope: admin.ExportScope | None = None,
+        output: admin.ExportFormat | None = None,
+    ) -> admin.Download:
+        """Every member's balances at the end of `day`, streamed to `destination`."""
+        query = export_query(last_day=day, scope=scope, output=output)
+        return await self._download(r.EXPORT, destination, {"what": "balances"}, query)
+
+    async def export_statement(
+        self,
+        destination: Destination,
+        number: int,
+        *,
+        partner: int | None = None,
+        output: admin.ExportFormat | None = None,
+    ) -> admin.Download:
+        """A settlement statement (one partner's lines when `partner` is given)."""
+        query = export_query(scope=admin.ExportScope(partner=partner), output=output, number=number)
+        return await self._download(r.EXPORT, destination, {"what": "statement"}, query)
+
+    async def export_report(
+        self,
+        report: str,
+        destination: Destination,
+        first_day: date,
+        last_day: date | None = None,
+        *,
+        scope: admin.ExportScope | None = None,
+        output: admin.ExportFormat | None = None,
+    ) -> admin.Download:
+        """A console report by name (sales-by-outlet, sales-by-cashier, sales-chart, day-transactions, anomalies,
+        wallet-liability, gift-cards, gift-card-liability; docs/exports.md) for the period's days."""
+        query = export_query(first_day=first_day, last_day=last_day, scope=scope, output=output)
+        return await self._download(r.EXPORT, destination, {"what": report}, query)
+
+    async def _upload(
+        self,
+        route: r.Route[A],
+        source: Source,
+        options: admin.ImportOptions | None,
+        filename: str | None,
+        timeout_seconds: float,
+    ) -> A:
+        upload = Upload(source, filename)
+        try:
+            attempt = 0
+            while True:
+                try:
+                    response: httpx.Response | None = await self._http.request(
+                        route.method,
+                        route.path,
+                        headers=self._headers,
+                        timeout=timeout_seconds,
+                        **upload.parts(route.upload or "file", options),
+                    )
+                except httpx.TransportError as error:
+                    if not should_retry(route, None, attempt, self.retries.attempts):
+                        raise TransportError(f"{route.method} {route.path}: {error}") from error
+                    response = None
+                if response is not None and not should_retry(route, response, attempt, self.retries.attempts):
+                    return read(route, response)
+                await asyncio.sleep(self._wait(attempt, response))
+                attempt += 1
+        finally:
+            upload.close()
+
+    async def _download(
+        self, route: r.Route[Any], destination: Destination, path: dict[str, Any], query: dict[str, Any]
+    ) -> admin.Download:
+        """The file streamed to `destination` a chunk at a time; a refusal before its first byte is raised typed."""
+        prepared = prepare(route, None, path, query)
+        attempt = 0
+        while True:
+            try:
+                async with self._http.stream(
+                    prepared.method, prepared.url, headers=self._headers | DOWNLOAD_ACCEPT, params=prepared.params
+                ) as response:
+                    if response.status_code < 400:
+                        return await self._write(response, destination)
+                    await response.aread()
+                    if not should_retry(route, response, attempt, self.retries.attempts):
+                        read(route, response)  # raises the problem, typed
+                    wait = self._wait(attempt, response)
+            except httpx.TransportError as error:
+                if not should_retry(route, None, attempt, self.retries.attempts):
+                    raise TransportError(f"{prepared.method} {prepared.url}: {error}") from error
+                wait = self._wait(attempt, None)
+            await asyncio.sleep(wait)
+            attempt += 1
+
+    @staticmethod
+    async def _write(response: httpx.Response, destination: Destination) -> admin.Download:
+        written = 0
+        with target(destination) as out:
+            try:
+                async for chunk in response.aiter_bytes(CHUNK_BYTES):
+                    out.write(chunk)
+                    written += len(chunk)
+            except httpx.TransportError as error:
+                raise broken(response, error) from error
+        return download(response, written)

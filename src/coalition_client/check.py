@@ -1,6 +1,7 @@
 """Hold the client against the server's OpenAPI document: every route's path and method exist, every field the
 client sends or reads is in the schema, every field the server requires is sent, every answer field the client
-counts on is one the server always sends, and the Idempotency-Key goes exactly where the server takes one.
+counts on is one the server always sends, and the Idempotency-Key goes exactly where the server takes one; an
+upload's form fields, the query parameters a route names and a download's file answer are held too.
 
     python -m coalition_client.check http://127.0.0.1:8000/openapi.json   (or a saved file)
 
@@ -133,6 +134,30 @@ def _check_answer(spec: Json, where: str, cls: type, schema: Json) -> list[str]:
     return problems
 
 
+def _check_upload(spec: Json, where: str, route: Route[Any], schema: Json | None) -> list[str]:
+    """A multipart upload: the file's field and the body's fields are the form's, and every required one is sent."""
+    if schema is None:
+        return [f"{where}: uploads a file the server does not take as multipart/form-data"]
+    schema = _resolve(spec, schema)
+    properties, required = schema.get("properties", {}), set(schema.get("required", []))
+    sent = {str(route.upload), *(_fields(route.body) if route.body not in (None, dict) else {})}
+    problems = [
+        f"{where}: sends the form field {name}, which the schema does not have"
+        for name in sorted(sent)
+        if name not in properties
+    ]
+    problems += [f"{where}: never sends required form field {name}" for name in sorted(required - sent)]
+    return problems
+
+
+def _check_file_answer(where: str, operation: Json) -> list[str]:
+    """A download: the server answers a file (some media type other than JSON), which the client streams."""
+    contents = operation.get("responses", {}).get("200", {}).get("content", {})
+    if not any(media != "application/json" for media in contents):
+        return [f"{where}: the server does not answer a file the client could stream"]
+    return []
+
+
 def _check_route(spec: Json, name: str, route: Route[Any]) -> list[str]:
     where = f"{name} ({route.method} {route.path})"
     operation = spec.get("paths", {}).get(route.path, {}).get(route.method.lower())
@@ -149,9 +174,16 @@ def _check_route(spec: Json, name: str, route: Route[Any]) -> list[str]:
     placeholders = {part.split("}")[0] for part in route.path.split("{")[1:]}
     if path_names != placeholders:
         problems.append(f"{where}: path parameters {sorted(placeholders)} ≠ the server's {sorted(path_names)}")
+    query_names = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+    for name in route.query:
+        if name not in query_names:
+            problems.append(f"{where}: sends the query parameter {name}, which the server does not take")
     request = operation.get("requestBody")
-    body_schema = (request or {}).get("content", {}).get("application/json", {}).get("schema")
-    if route.body is None:
+    media = "multipart/form-data" if route.upload else "application/json"
+    body_schema = (request or {}).get("content", {}).get(media, {}).get("schema")
+    if route.upload:
+        problems += _check_upload(spec, where, route, body_schema)
+    elif route.body is None:
         if request is not None and request.get("required"):
             problems.append(f"{where}: the server requires a body the client does not send")
     elif route.body is not dict:
@@ -159,7 +191,9 @@ def _check_route(spec: Json, name: str, route: Route[Any]) -> list[str]:
             problems.append(f"{where}: sends a body the server does not describe")
         else:
             problems += _check_body(spec, where, route.body, _resolve(spec, body_schema))
-    if route.answer is not dict:
+    if route.answer is bytes:
+        problems += _check_file_answer(where, operation)
+    elif route.answer is not dict:
         answers = [a for status, a in operation.get("responses", {}).items() if status.startswith("2")]
         schemas = [a.get("content", {}).get("application/json", {}).get("schema") for a in answers]
         found = [_object_schema(spec, s) for s in schemas if s]

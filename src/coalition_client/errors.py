@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from coalition_client.admin_models import FileError
+
 
 class CoalitionError(Exception):
     """Anything the client raises on purpose."""
@@ -21,6 +23,14 @@ class ProblemError(CoalitionError):
         field = body.get("field")
         self.field: str | None = None if field is None else str(field)
         self.retry_after_seconds = retry_after_seconds
+        # A refused file (docs/files.md) lists its errors, each with its row and column (the first 1,000 of them).
+        self.file_errors: list[FileError] = [
+            FileError(row=int(e.get("row", 0)), column=str(e.get("column", "")), reason=str(e.get("reason", "")))
+            for e in body.get("file_errors") or []
+            if isinstance(e, dict)
+        ]
+        count = body.get("file_error_count")
+        self.file_error_count: int = count if isinstance(count, int) else len(self.file_errors)
         where = f" (field {self.field})" if self.field else ""
         super().__init__(f"{status} {self.title}: {self.detail}{where}")
 
@@ -32,6 +42,11 @@ class ProblemError(CoalitionError):
 
 class InvalidInput(ProblemError):
     """400/422: a field is wrong; `field` names it."""
+
+
+class FileRefused(InvalidInput):
+    """422 `file-refused`: an imported file had bad rows and nothing was written. `file_errors` names each row and
+    column (`field` the first error's column); `file_error_count` counts them all."""
 
 
 class Unauthorized(ProblemError):
@@ -85,4 +100,6 @@ _BY_STATUS: dict[int, type[ProblemError]] = {
 
 
 def problem_for(status: int, body: dict[str, Any], retry_after_seconds: float | None = None) -> ProblemError:
+    if status == 422 and "file_errors" in body:
+        return FileRefused(status, body, retry_after_seconds)
     return _BY_STATUS.get(status, ProblemError)(status, body, retry_after_seconds)

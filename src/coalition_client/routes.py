@@ -17,10 +17,12 @@ Json = dict[str, Any]
 class Route(Generic[A]):
     method: str
     path: str  # with {placeholders}
-    answer: type[A]  # a dataclass of models, or dict for JSON the schema does not describe
+    answer: type[A]  # a dataclass of models, dict for JSON the schema does not describe, bytes for a file
     body: type | None = None
     idempotency_key: bool = False  # the server replays a repeated key: the call may be retried
     safe: bool = False  # reads nothing but changes nothing: may be retried without a key
+    upload: str | None = None  # a multipart/form-data upload: the file's field (the body's fields beside it)
+    query: tuple[str, ...] = ()  # the query parameters the named methods send (the check holds them too)
 
     @property
     def retryable(self) -> bool:
@@ -143,6 +145,27 @@ PAUSE_WEBHOOK = Route("POST", "/v1/admin/webhooks/{subscription_id}/pause", admi
 RESUME_WEBHOOK = Route("POST", "/v1/admin/webhooks/{subscription_id}/resume", admin.WebhookAnswer, safe=True)
 ROTATE_WEBHOOK_SECRET = _admin_write("/v1/admin/webhooks/{subscription_id}/rotate-secret", admin.WebhookCreated)
 WEBHOOK_DELIVERIES = _get("/v1/admin/webhooks/{subscription_id}/deliveries", dict)
+
+# Files (docs/files.md, docs/exports.md). An import is recorded by its file's digest and each sale by its row's key:
+# the same file again is answered from its first import and writes nothing, so an upload may be retried.
+IMPORT_MEMBERS = Route(
+    "POST", "/v1/admin/imports/members", admin.MemberImport, admin.ImportOptions, safe=True, upload="file"
+)
+IMPORT_PURCHASES = Route(
+    "POST", "/v1/admin/imports/purchases", admin.SalesImport, admin.ImportOptions, safe=True, upload="file"
+)
+IMPORT_REFUNDS = Route(
+    "POST", "/v1/admin/imports/refunds", admin.SalesImport, admin.ImportOptions, safe=True, upload="file"
+)
+# An export streams a file (CSV or XLSX): the client writes it where it is told, a chunk at a time.
+EXPORT_MEMBERS = Route("GET", "/v1/admin/exports/members", bytes, safe=True, query=("format",))
+EXPORT = Route(
+    "GET",
+    "/v1/admin/exports/{what}",
+    bytes,
+    safe=True,
+    query=("from", "to", "format", "partner", "outlet", "member", "number", "delimiter", "encoding", "bom"),
+)
 
 
 def all_routes() -> dict[str, Route[Any]]:

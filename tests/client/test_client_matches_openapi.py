@@ -55,6 +55,44 @@ def test_the_check_catches_a_renamed_field_a_missing_required_one_a_wrong_type_a
     assert "sends an Idempotency-Key the server does not take" in found
 
 
+def test_the_check_holds_uploads_query_parameters_and_file_answers(
+    spec: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coalition_client import admin_models
+
+    @dataclasses.dataclass(kw_only=True)
+    class Options:
+        separator: str | None = None  # the server's form calls it `delimiter`
+
+    drifted = {
+        "UPLOAD": Route(
+            "POST", "/v1/admin/imports/members", admin_models.MemberImport, Options, safe=True, upload="upload"
+        ),
+        "JSON_UPLOAD": Route(
+            "POST", "/v1/admin/imports/refunds", admin_models.SalesImport, dict, safe=True, upload="file"
+        ),
+        "QUERY": Route("GET", "/v1/admin/exports/{what}", bytes, safe=True, query=("from", "since")),
+        "NOT_A_FILE": Route("GET", "/v1/admin/network", bytes, safe=True),
+    }
+    monkeypatch.setattr(check, "all_routes", lambda: drifted)
+    found = "\n".join(check.problems(spec))
+    assert (
+        "UPLOAD (POST /v1/admin/imports/members): sends the form field separator, which the schema does not have"
+        in found
+    )
+    assert "sends the form field upload, which the schema does not have" in found
+    assert "never sends required form field file" in found
+    assert "sends the query parameter since, which the server does not take" in found
+    assert "query parameter from" not in found
+    assert "NOT_A_FILE (GET /v1/admin/network): the server does not answer a file the client could stream" in found
+    assert "JSON_UPLOAD" not in found  # the options' dict body is not checked field by field; the file's field is
+
+    from coalition_client import routes
+    from coalition_client._files import export_query
+
+    assert set(export_query()) == set(routes.EXPORT.query)  # what the export methods send is what the check holds
+
+
 def test_the_async_client_has_the_sync_clients_methods_with_the_same_signatures() -> None:
     def public(cls: type) -> dict[str, inspect.Signature]:
         return {

@@ -5,7 +5,8 @@ network), its amount within the network's limits, its time within the window a t
 for a refund the purchase its original receipt names — and by default the whole file is refused when any row is
 bad, naming each row and column. Then the rows are recorded through the till's own commands, so nothing is priced
 twice: purchases through the batch (`BatchRecorder`, each priced by the rule set in force at its `occurred_at`), in
-chunks of 1,000 per unit of work; refunds through the refund command, one by one.
+chunks of 1,000 per unit of work; refunds through the refund batch (`refund_batch`, POST /v1/refunds/batch's), in
+chunks of 1,000 of one terminal, each naming its purchase by the id the check found.
 
 Each row's idempotency key is derived from the network, the terminal and the receipt, so the same rows again — a
 second import, or a restart after a crash mid-file — record nothing twice; a receipt the till already uploaded
@@ -40,8 +41,8 @@ from coalition.application.occurred_at import OccurredAtWindow
 from coalition.application.pos_ports.member_files import FileImportRecord, MemberFilesPort
 from coalition.application.pos_ports.reference import ProgramContext, ReferencePort, TerminalContext
 from coalition.application.pos_ports.sales_files import SalesFilesPort
-from coalition.application.pos_results import Refunded
 from coalition.application.purchases.batch import MAX_BATCH_SIZE, BatchItem
+from coalition.application.refund_batch import MAX_REFUND_BATCH_SIZE, RefundBatchItem, RefundOutcome
 from coalition.application.refunds import RefundInput
 from coalition.application.sales_files import (
     COLUMNS,
@@ -58,6 +59,7 @@ from coalition.domain.money import parse_amount_minor
 
 Progress = Callable[[int, int], None]
 CHUNK = MAX_BATCH_SIZE  # purchases per unit of work
+REFUND_CHUNK = MAX_REFUND_BATCH_SIZE  # refunds per call of the refund batch
 LANES = 2
 _COLUMN_OF_FIELD = {
     "customer": "customer",
@@ -87,14 +89,7 @@ class Till(Protocol):
         self, ctx: TerminalContext, items: Sequence[BatchItem]
     ) -> list[CommandResult[Any] | DomainError]: ...
 
-    async def refund(
-        self,
-        ctx: TerminalContext,
-        purchase_id: str,
-        refund: RefundInput,
-        idempotency_key: str | None,
-        request_hash: str,
-    ) -> CommandResult[Refunded]: ...
+    async def refund_batch(self, ctx: TerminalContext, items: Sequence[RefundBatchItem]) -> list[RefundOutcome]: ...
 
 
 class Clock(Protocol):
@@ -315,23 +310,31 @@ class SalesImport:
         progress: Progress | None,
     ) -> list[RowError]:
         errors: list[RowError] = []
-        for row in rows:
-            refund = RefundInput(amount=row.amount, cashier=row.cashier)
-            key = row_key(network_id, row, SalesKind.REFUNDS)
-            try:
-                answer = await self.till.refund(terminals[row.terminal_id], row.purchase_id, refund, key, _hash(row))
-            except DomainError as error:
-                errors.append(_refusal(row, error))
-            else:
-                if answer.replayed or answer.result is None:
+        if progress is not None:
+            progress(0, len(rows))  # every row checked: recording starts
+        for chunk in _chunks(rows, REFUND_CHUNK):
+            items = [
+                RefundBatchItem(
+                    row_key(network_id, row, SalesKind.REFUNDS),
+                    _hash(row),
+                    RefundInput(amount=row.amount, cashier=row.cashier),
+                    purchase_id=row.purchase_id,
+                )
+                for row in chunk
+            ]
+            outcomes = await self.till.refund_batch(terminals[chunk[0].terminal_id], items)
+            for row, outcome in zip(chunk, outcomes, strict=True):
+                if isinstance(outcome, DomainError):
+                    errors.append(_refusal(row, outcome))
+                elif outcome.replayed or outcome.result is None:
                     tally.already += 1
                 else:
                     tally.recorded += 1
-                    tally.amount_minor += answer.result.amount_minor
-                    tally.clawed_back += answer.result.points_clawed_back
-                    tally.returned += answer.result.points_returned
-            tally.done += 1
-            if progress is not None and (tally.done % 100 == 0 or tally.done == len(rows)):
+                    tally.amount_minor += outcome.result.amount_minor
+                    tally.clawed_back += outcome.result.points_clawed_back
+                    tally.returned += outcome.result.points_returned
+            tally.done += len(chunk)
+            if progress is not None:
                 progress(tally.done, len(rows))
         return errors
 
@@ -432,11 +435,11 @@ async def _with_purchases(
     return found
 
 
-def _chunks(rows: list[SaleRow]) -> list[list[SaleRow]]:
-    """Runs of up to CHUNK rows of one terminal, in order."""
+def _chunks(rows: list[SaleRow], size: int = CHUNK) -> list[list[SaleRow]]:
+    """Runs of up to `size` rows of one terminal, in order."""
     chunks: list[list[SaleRow]] = []
     for row in rows:
-        if chunks and len(chunks[-1]) < CHUNK and chunks[-1][0].terminal_id == row.terminal_id:
+        if chunks and len(chunks[-1]) < size and chunks[-1][0].terminal_id == row.terminal_id:
             chunks[-1].append(row)
         else:
             chunks.append([row])
