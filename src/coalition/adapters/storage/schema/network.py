@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from coalition.adapters.storage.schema.base import Id, Timestamp, id_column, metadata
@@ -39,6 +40,8 @@ networks = Table(
     Column("max_quantity_milli", BigInteger, nullable=False, server_default=str(10**8)),
     Column("max_lines_per_purchase", Integer, nullable=False, server_default="500"),
     Column("max_points_per_purchase", BigInteger, nullable=False, server_default=str(10**9)),
+    # customers may join by the counter's QR code (/join/<code>); off until the administrator turns it on
+    Column("self_signup_enabled", Boolean, nullable=False, server_default=false()),
 )
 
 
