@@ -131,7 +131,11 @@ class Registration:
                     shop.owner_name,
                     hash_password(shop.owner_password),
                 )
-                registered: dict[str, Any] = {"code": shop.network_code, "name": shop.shop_name, "currency": shop.currency}
+                registered: dict[str, Any] = {
+                    "code": shop.network_code,
+                    "name": shop.shop_name,
+                    "currency": shop.currency,
+                }
                 registered |= {"owner_login": shop.owner_login, "cashier_login": shop.cashier_login}
                 registered |= {"outlet_id": outlet_id, "terminal_id": terminal_id}
                 await uow.audit(entry(network.id, "network.register", "network", network.id, after=registered))
