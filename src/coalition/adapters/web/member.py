@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from coalition.adapters.http.clean_input import CheckedRoute
-from coalition.adapters.http.problems import status_of
+from coalition.adapters.http.problems import domain_problem, status_of
 from coalition.adapters.web.card_codes import barcode_svg, qr_svg
 from coalition.adapters.web.sessions import (
     anonymous_csrf_token,
@@ -31,9 +31,10 @@ from coalition.adapters.web.sessions import (
 )
 from coalition.adapters.web.sign_in import sign_out
 from coalition.adapters.web.templating import error_text, gettext, render
+from coalition.adapters.web.wallet_pass import PassCard, PassSigner, build_pkpass
 from coalition.application.member_page import CodeMail, MemberNetwork
 from coalition.application.web_sessions import SignedIn, WebIdentity
-from coalition.domain.errors import DomainError, InvalidInput
+from coalition.domain.errors import DomainError, InvalidInput, NotFound
 
 router = APIRouter(prefix="/me", include_in_schema=False, route_class=CheckedRoute)
 network_router = APIRouter(prefix="/me/n/{code}", include_in_schema=False, route_class=CheckedRoute)
@@ -89,6 +90,22 @@ async def remove_gift_card(request: Request, member: Member) -> Response:
     except DomainError as error:
         return await _home(request, member, error=error, status_code=status_of(error), form="gift_cards")
     return RedirectResponse("/me?saved=gift_card_removed#gift-cards-title", 303)
+
+
+@router.get("/card.pkpass")
+async def wallet_pass(request: Request, member: Member) -> Response:
+    """The card as an Apple Wallet pass; a 404 problem where the operator configured no pass certificate."""
+    signer = PassSigner.from_settings(services_of(request).settings)
+    overview = await services_of(request).member_page.overview(member.network_id, _member_id(member))
+    if signer is None or not overview.cards:
+        why = "this server offers no wallet pass" if signer is None else "this member has no active card"
+        return domain_problem(NotFound(why, field="card"))
+    card = PassCard(member.network_code, member.network_name, overview.cards[0], overview.name, overview.points_balance)
+    return Response(
+        build_pkpass(card, signer),
+        media_type="application/vnd.apple.pkpass",
+        headers={"Content-Disposition": 'attachment; filename="card.pkpass"', "Cache-Control": "no-store"},
+    )
 
 
 @router.post("/logout")
@@ -165,6 +182,7 @@ async def _home(
             barcode_svg(card, title=gettext(request, "Barcode of card %(number)s", number=card)) if card else None
         ),
         "network_address": f"/me/n/{member.network_code}",
+        "wallet_pass": services.settings.wallet_pass_configured,
         "me": member,
         "overview": overview,
         "gift_cards": gift_cards,
