@@ -31,7 +31,10 @@ def qr_svg(data: str, *, title: str, scale: int = 6, css_class: str = "qr") -> M
         svgclass=css_class,
         omitsize=True,
     )
-    return Markup(out.getvalue().decode("utf-8"))
+    svg = out.getvalue().decode("utf-8")
+    # an image with a name for screen readers (segno writes the title; role and label are added here)
+    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{escape(title)}" ', 1)
+    return Markup(svg)
 
 
 def barcode_svg(text: str, *, title: str, css_class: str = "barcode") -> Markup:
@@ -46,7 +49,8 @@ def barcode_svg(text: str, *, title: str, css_class: str = "barcode") -> Markup:
     )
     return Markup(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="{escape(css_class)}" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" data-widths="{code.widths}"><title>{escape(title)}</title>'
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" data-widths="{code.widths}">'
+        f"<title>{escape(title)}</title>"
         f'<rect width="{width}" height="{height}" fill="#fff"/><g fill="#000">{rects}</g>'
         f'<text x="{width // 2}" y="{height - 4}" text-anchor="middle" font-family="monospace" font-size="16">'
         f"{escape(text)}</text></svg>"
