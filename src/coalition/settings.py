@@ -54,6 +54,16 @@ class Settings:
     outbox_lease_seconds: int = 60
     # the largest file an import takes (CSV or XLSX, docs/files.md): the API's upload cap is the same number
     import_max_bytes: int = 20 * 1024 * 1024
+    # --- issue 18: the member's card as an Apple Wallet pass (docs/signup.md); all four set, or no pass is offered
+    pass_cert: str | None = None  # PEM file: the operator's Pass Type ID certificate
+    pass_key: str | None = None  # PEM file: its private key (unencrypted)
+    pass_type_id: str | None = None  # pass.com.example.loyalty
+    pass_team_id: str | None = None  # the Apple team identifier
+    pass_chain: str | None = None  # PEM file of certificates to include (Apple's WWDR intermediate), optional
+
+    @property
+    def wallet_pass_configured(self) -> bool:
+        return bool(self.pass_cert and self.pass_key and self.pass_type_id and self.pass_team_id)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -76,6 +86,11 @@ class Settings:
             outbox_retention_days=_positive_int("COALITION_OUTBOX_RETENTION_DAYS", 30),
             outbox_lease_seconds=_lease_seconds(),
             import_max_bytes=_positive_int("COALITION_IMPORT_MAX_BYTES", 20 * 1024 * 1024),
+            pass_cert=os.environ.get("COALITION_PASS_CERT") or None,
+            pass_key=os.environ.get("COALITION_PASS_KEY") or None,
+            pass_type_id=os.environ.get("COALITION_PASS_TYPE_ID") or None,
+            pass_team_id=os.environ.get("COALITION_PASS_TEAM_ID") or None,
+            pass_chain=os.environ.get("COALITION_PASS_CHAIN") or None,
         )
 
 

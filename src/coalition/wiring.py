@@ -34,6 +34,7 @@ from coalition.adapters.storage.points_expiring_store import SqlPointsExpiringSt
 from coalition.adapters.storage.reports_store import SqlDailyReportsStore, SqlReportsStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.schedule_store import SqlScheduleStore
+from coalition.adapters.storage.self_signup_store import SqlSelfSignupStore
 from coalition.adapters.storage.settlement_store import SqlSettlementStore
 from coalition.adapters.storage.sql_store import SqlStore
 from coalition.adapters.storage.transaction_list_store import SqlTransactionListStore
@@ -90,6 +91,7 @@ from coalition.application.rules import RulesService
 from coalition.application.sales_import import SalesImport
 from coalition.application.scheduled_jobs import MAIL_OFF, job_functions
 from coalition.application.scheduler import Scheduler
+from coalition.application.self_signup import SelfSignup
 from coalition.application.settlement import Mailer, SettlementService
 from coalition.application.transaction_list import TransactionList
 from coalition.application.unsubscribe import Unsubscribes
@@ -129,6 +131,7 @@ class Services:
     reports: ReportsService
     daily_reports: DailyReports
     registration: Registration
+    self_signup: SelfSignup
     devices: DeviceUseService
     device_charges: DeviceChargeService  # issue 15: devices charge the card (holds, captures, sessions)
     device_offline: OfflineUseService  # issue 15: the uses a device sold offline, uploaded later
@@ -310,6 +313,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         reports=reports,
         daily_reports=daily_reports,
         registration=Registration(admin_store.unit_of_work, clock),
+        self_signup=SelfSignup(SqlSelfSignupStore(engine).unit_of_work, pos, clock),
         devices=device_uses,
         device_charges=device_charges,
         device_offline=OfflineUseService(pos, device_uses, device_charges, rules.in_force_at),

@@ -302,6 +302,7 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
     ("POST", "/console/gift-cards/{number}/{action}"): Does(
         "gift_card.block", path_ids=lambda ids: {"number": "CONSOLEGIFT1", "action": "block"}
     ),
+    ("POST", "/console/join"): Does("network.self_signup", lambda ids: {"enabled": "on"}),
     ("POST", "/console/schedules/{job}"): Does(
         "schedule.set", lambda ids: {"enabled": "on", "time": "07:00"}, lambda ids: {"job": "birthdays"}
     ),

@@ -3,6 +3,8 @@
 Starts the whole application over a fresh demo database on a free port, signs in as each role in Debian's Chromium
 and saves each screen of SCREENS: phones for the terminal and the member's page, a desktop for the console. To add
 a screen, add a row to SCREENS (and, for a new role, a function to SIGN_IN); README.md is written from the table.
+`python -m tests.web.screenshots NAME...` shoots only the named screens, in the table's order (name those whose steps
+make the state a later one needs, such as console-join before join).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tests.web.member_support import member_with_history
 OUTPUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
+A4 = {"width": 794, "height": 1123}  # 210 × 297 mm at 96 dpi
 MEMBER_CARD, MEMBER_EMAIL, MEMBER_PIN = "7700-0001", "olga@mail.example", "4682"
 
 
@@ -70,6 +73,49 @@ def _confirm(page: Page) -> None:
     expect(page.get_by_role("heading", name="Purchase saved")).to_be_visible()
 
 
+def _sign_up_on(page: Page) -> None:
+    page.get_by_label("Customers may sign themselves up by the QR code").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Sign-up is on")
+
+
+def _join(page: Page) -> None:
+    page.get_by_label("Your name").fill("Anna Berzina")
+    page.get_by_label("Phone", exact=True).fill("+7 900 555 0101")
+    page.get_by_label("I agree to the processing of my data").check()
+    page.get_by_role("button", name="Get my card").click()
+    expect(page.get_by_role("heading", name="Welcome, Anna Berzina!")).to_be_visible()
+
+
+def _card_codes(page: Page) -> None:
+    page.locator("#card-codes-title").scroll_into_view_if_needed()
+
+
+REGISTRATION = {
+    "Shop name": "Pine Bakery",
+    "Network code": "pine-bakery",
+    "Currency": "EUR",
+    "Time zone": "Europe/Riga",
+    "Your name": "Liga",
+    "Login": "liga",
+    "Password": "liga-secret-1",
+    "Cashier login": "toms",
+    "Cashier password": "toms-secret-1",
+}
+
+
+def _register(page: Page, code: str = "pine-bakery") -> None:
+    for label, value in (REGISTRATION | {"Network code": code}).items():
+        page.get_by_label(label, exact=True).fill(value)
+    page.get_by_role("button", name="Register").click()
+    expect(page.get_by_role("heading", name="Your shop is ready")).to_be_visible()
+
+
+def _register_and_print(page: Page) -> None:
+    _register(page, "pine-bakery-2")
+    page.emulate_media(media="print")
+
+
 SCREENS = (
     Screen("terminal-sign-in", "anyone", "/terminal/login", PHONE, "The cashier's sign-in on a phone"),
     Screen("terminal", "cashier", "/terminal", PHONE, "1. The cashier's terminal: the customer's card"),
@@ -111,6 +157,20 @@ SCREENS = (
     Screen("member", "member", "/me", PHONE, "The member's page: points, expiring lots, gifts, purchases, visits"),
     Screen("member-ru", "member", "/me?lang=ru", PHONE, "The member's page in Russian"),
     Screen("operator", "operator", "/operator", PHONE, "The operator's console: networks, plans, trials, suspension"),
+    Screen(
+        "console-join",
+        "administrator",
+        "/console/join",
+        DESKTOP,
+        "Customer sign-up: the counter's QR code",
+        _sign_up_on,
+    ),
+    Screen("join", "anyone", "/join/demo", PHONE, "A customer's sign-up form, opened by the counter's QR code"),
+    Screen("joined", "anyone", "/join/demo", PHONE, "The new card at once: its number, QR code and barcode", _join),
+    Screen("member-card", "member", "/me", PHONE, "The member's card on the phone: QR code and barcode", _card_codes),
+    # last: a second network on the server from here on
+    Screen("console-registered", "anyone", "/console/register", PHONE, "A registered shop: keys, cashier", _register),
+    Screen("start-sheet", "anyone", "/console/register", A4, "The start sheet as printed (A4)", _register_and_print),
 )
 
 
@@ -232,7 +292,10 @@ def main() -> int:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
                 try:
+                    wanted = set(sys.argv[1:])  # names to shoot (the state the earlier rows make still comes first)
                     for screen in SCREENS:
+                        if wanted and screen.name not in wanted:
+                            continue
                         print(f"{shoot(browser, server.url, screen).relative_to(OUTPUT.parents[1])}")
                 finally:
                     browser.close()

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from coalition.adapters.storage.tables import metadata
+from coalition.adapters.web import member
 from coalition.adapters.web.setup import PAGE_MODULES
 from coalition.demo import DEMO_ADMIN_LOGIN, DEMO_ADMIN_PASSWORD, MEMBERS, OUTLETS, load_demo
 from coalition.wiring import Services
@@ -170,7 +171,14 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/console/messages/campaigns/{campaign_id}/cancel"): ADMINISTRATOR,
     ("GET", "/unsubscribe/{token}"): EVERYONE,  # the signed token is the permission (a forged one: 404)
     ("POST", "/unsubscribe/{token}"): EVERYONE,
+    ("GET", "/console/join"): ADMINISTRATOR,
+    ("GET", "/console/join/qr.svg"): ADMINISTRATOR,
+    ("POST", "/console/join"): ADMINISTRATOR,
+    ("GET", "/join/{code}"): EVERYONE,  # off in the demo (404) until its administrator turns it on
+    ("POST", "/join/{code}"): EVERYONE,
+    ("GET", "/me/n/{code}"): EVERYONE,  # the network's own address: the member's page, else its sign-in
     ("GET", "/me"): MEMBER,
+    ("GET", "/me/card.pkpass"): MEMBER,  # a 404 problem where no pass certificate is configured (the demo)
     ("POST", "/me/pin"): MEMBER,
     ("POST", "/me/gift-cards"): MEMBER,
     ("POST", "/me/gift-cards/remove"): MEMBER,
@@ -181,7 +189,7 @@ UNWATCHED_TABLES = {"web_sessions", "sign_in_counters", "sign_in_addresses", "me
 
 
 def served_routes() -> set[tuple[str, str]]:
-    routes = [route for module in PAGE_MODULES for route in module.router.routes]
+    routes = [route for module in PAGE_MODULES for route in module.router.routes] + member.network_router.routes
     return {(method, route.path) for route in routes for method in route.methods}
 
 
@@ -236,6 +244,7 @@ async def _ids(services: Services) -> dict[str, str]:
             "channel": "sms",
             "language": "en",
             "token": "1.1.campaign.email.forged",
+            "code": "demo",
         }
 
 
@@ -310,6 +319,8 @@ async def test_each_role_is_refused_what_is_not_theirs_and_nothing_changes(servi
                 "{subscription_id}",
                 "{token}",
                 "{campaign_id}",
+                "/join/{code}",
+                "card.pkpass",
             )
             expected = (200, 404) if any(part in path for part in lacking) else (200,)
             if response.status_code not in expected:

@@ -19,7 +19,15 @@ from playwright.sync_api import Browser, Page, expect
 from coalition.demo import DEMO_ADMIN_PASSWORD, OUTLETS
 from tests.web.conftest import PHONE, LiveServer
 from tests.web.member_support import member_with_history
-from tests.web.screenshots import DESKTOP, MEMBER_CARD, MEMBER_EMAIL, MEMBER_PIN, SIGN_IN, give_the_member_a_pin
+from tests.web.screenshots import (
+    DESKTOP,
+    MEMBER_CARD,
+    MEMBER_EMAIL,
+    MEMBER_PIN,
+    REGISTRATION,
+    SIGN_IN,
+    give_the_member_a_pin,
+)
 
 CHECKS = (Path(__file__).parent / "a11y.js").read_text(encoding="utf-8")
 
@@ -61,6 +69,8 @@ PAGES = (
     Checked("owner", "/console/reports?measure=points-issued", DESKTOP),
     Checked("member", "/me", PHONE),
     Checked("member", "/me?lang=ru", PHONE),
+    Checked("administrator", "/console/join", DESKTOP),
+    Checked("anyone", "/me/n/demo", PHONE),
 )
 
 
@@ -178,3 +188,32 @@ def test_the_contrast_check_catches_pale_text(live_server: LiveServer, page: Pag
     problems = page.evaluate(CHECKS)
     assert any("contrast" in problem and "below 4.5:1" in problem for problem in problems), problems
     assert any("#card" in problem and "has no label" in problem for problem in problems), problems
+
+
+def test_the_sign_up_pages_pass_the_same_checks(server: LiveServer, browser: Browser) -> None:
+    """Pages made by a form: a registered shop's keys and start sheet, and a customer's join form and new card."""
+    owner = _signed_in_page(browser, server.url, "anyone", PHONE)
+    customer = _signed_in_page(browser, server.url, "anyone", PHONE)
+    admin = _signed_in_page(browser, server.url, "administrator", DESKTOP)
+    try:
+        owner.goto(server.url + "/console/register")
+        for label, value in REGISTRATION.items():
+            owner.get_by_label(label, exact=True).fill(value)
+        owner.get_by_role("button", name="Register").click()
+        expect(owner.get_by_role("heading", name="Your shop is ready")).to_be_visible()
+        assert owner.evaluate(CHECKS) == []
+        admin.goto(server.url + "/console/join")
+        admin.get_by_label("Customers may sign themselves up by the QR code").check()
+        admin.get_by_role("button", name="Save").click()
+        expect(admin.get_by_role("status")).to_contain_text("Sign-up is on")
+        customer.goto(server.url + "/join/demo")
+        assert customer.evaluate(CHECKS) == []
+        customer.get_by_label("Your name").fill("Anna Berzina")
+        customer.get_by_label("Phone", exact=True).fill("+7 900 555 0101")
+        customer.get_by_label("I agree to the processing of my data").check()
+        customer.get_by_role("button", name="Get my card").click()
+        expect(customer.get_by_role("heading", name="Welcome, Anna Berzina!")).to_be_visible()
+        assert customer.evaluate(CHECKS) == []
+    finally:
+        for page in (owner, customer, admin):
+            page.context.close()

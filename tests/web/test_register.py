@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
-from tests.support import auth, buy, client, enrol
+from tests.support import buy, client, enrol
 from tests.web.conftest import LiveServer
 from tests.web.support import csrf_token, sign_in_cashier
 
@@ -65,11 +65,17 @@ async def test_a_registered_shop_signs_in_and_its_cashier_serves_a_customer(sett
             assert f'data-testid="outlet-number">{outlet_id}<' in done.text
             assert [c["login"] for c in listing["cashiers"]] == ["toms"]
             assert (await sign_in_cashier(http, outlet_id, "toms", "toms-secret-1")).status_code == 303
+            assert done.headers["cache-control"] == "no-store"  # keys and the cashier's password, shown once
             admin_key = done.text.split('data-testid="admin-key">')[1].split("<")[0]
-            terminal = await http.post(
-                "/v1/admin/terminals", json={"outlet_id": outlet_id, "name": "Till"}, headers=auth(admin_key)
-            )
-            key = terminal.json()["key"]
+            key = done.text.split('data-testid="terminal-key">')[1].split("<")[0]
+            assert admin_key.startswith("adm_") and key.startswith("term_") and admin_key != key
+            assert "Administrator key (console API)" in done.text and "Terminal key (POS software)" in done.text
+            assert "toms-secret-1" in done.text and "liga-secret-1" not in done.text
+            assert f'href="/terminal/login?outlet={outlet_id}"' in done.text
+            sheet_page = await http.get(f"/terminal/login?outlet={outlet_id}")
+            assert f'value="{outlet_id}"' in sheet_page.text
+            # the administrator key manages the network; it is not a till's key
+            assert (await buy(http, admin_key, "PB-1", "1.00")).status_code == 401
             await enrol(http, key, "PB-1")
             bought = await buy(http, key, "PB-1", "200.00")
             assert bought.status_code == 201, bought.text

@@ -1,5 +1,6 @@
-"""A small shop registers itself: one network with one partner, one outlet, its first cashier and the owner's
-console login (as the network's administrator), written in one transaction — all of it or nothing.
+"""A small shop registers itself: one network with one partner, one outlet with its first terminal (the key its POS
+software uses), its first cashier (who signs in at /terminal with the outlet number, login and password) and the
+owner's console login (as the network's administrator), written in one transaction — all of it or nothing.
 
 Open only when the operator allows it (COALITION_OPEN_REGISTRATION=1): a hosted server's sign-up page.
 """
@@ -30,6 +31,7 @@ from coalition.domain.plans import SIGN_UP_PLAN_CODE, trial_end
 _LOGIN = re.compile(r"^[A-Za-z0-9._-]{2,100}$")
 # The seed's small-shop start: accrue 3 % of the check, pay up to 15 % of a check with points; edited later in the
 # console's rules.
+POS_TERMINAL_NAME = "POS software"  # the first terminal: its key goes into the till's POS software
 STARTER_TIER = Tier(min_lifetime_spend_minor=0, accrual_bp=300, fixed_points_per_check=0, redeem_cap_bp=1500)
 
 
@@ -110,6 +112,7 @@ class Registration:
             points_expire_days=program.points_expire_days,
         )
         admin_key = new_api_key("adm")
+        terminal_key = new_api_key("term")
         try:
             async with self._unit_of_work() as uow:
                 network = await uow.create_network(
@@ -124,6 +127,9 @@ class Registration:
                 )
                 partner_id = await uow.create_partner(network, shop.shop_name)
                 outlet_id = await uow.create_outlet(network, partner_id, f"{shop.shop_name} till", shop.timezone)
+                terminal_id = await uow.create_terminal(
+                    network, outlet_id, POS_TERMINAL_NAME, key_hash(terminal_key), terminal_key[:12]
+                )
                 await uow.create_cashier(
                     network, outlet_id, shop.cashier_login, shop.cashier_login, hash_password(shop.cashier_password)
                 )
@@ -135,8 +141,13 @@ class Registration:
                     shop.owner_name,
                     hash_password(shop.owner_password),
                 )
-                registered = {"code": shop.network_code, "name": shop.shop_name, "currency": shop.currency}
+                registered: dict[str, Any] = {
+                    "code": shop.network_code,
+                    "name": shop.shop_name,
+                    "currency": shop.currency,
+                }
                 registered |= {"owner_login": shop.owner_login, "cashier_login": shop.cashier_login}
+                registered |= {"outlet_id": outlet_id, "terminal_id": terminal_id}
                 await uow.audit(entry(network.id, "network.register", "network", network.id, after=registered))
         except DuplicateKey:
             raise Conflict(f"the network code '{shop.network_code}' is taken", field="network_code") from None
@@ -146,5 +157,9 @@ class Registration:
             "admin_key": admin_key,
             "partner_id": partner_id,
             "outlet_id": outlet_id,
+            "terminal_id": terminal_id,
+            "terminal_key": terminal_key,
+            "owner_login": shop.owner_login,
+            "cashier_login": shop.cashier_login,
             "program": program_json(bonus),
         }

@@ -14,11 +14,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from coalition.adapters.http.clean_input import CheckedRoute
-from coalition.adapters.http.problems import status_of
+from coalition.adapters.http.problems import domain_problem, status_of
+from coalition.adapters.web.card_codes import barcode_svg, qr_svg
 from coalition.adapters.web.sessions import (
     anonymous_csrf_token,
     checked_form,
     client_address,
+    identity_or_none,
     keep_anonymous_csrf,
     refuse_control_characters,
     safe_next,
@@ -29,11 +31,13 @@ from coalition.adapters.web.sessions import (
 )
 from coalition.adapters.web.sign_in import sign_out
 from coalition.adapters.web.templating import error_text, gettext, render
+from coalition.adapters.web.wallet_pass import PassCard, PassSigner, build_pkpass
 from coalition.application.member_page import CodeMail, MemberNetwork
 from coalition.application.web_sessions import SignedIn, WebIdentity
-from coalition.domain.errors import DomainError, InvalidInput
+from coalition.domain.errors import DomainError, InvalidInput, NotFound
 
 router = APIRouter(prefix="/me", include_in_schema=False, route_class=CheckedRoute)
+network_router = APIRouter(prefix="/me/n/{code}", include_in_schema=False, route_class=CheckedRoute)
 Member = Annotated[WebIdentity, Depends(signed_in("me"))]
 SIGN_IN_FIELDS = ("network", "card", "next")
 
@@ -88,9 +92,36 @@ async def remove_gift_card(request: Request, member: Member) -> Response:
     return RedirectResponse("/me?saved=gift_card_removed#gift-cards-title", 303)
 
 
+@router.get("/card.pkpass")
+async def wallet_pass(request: Request, member: Member) -> Response:
+    """The card as an Apple Wallet pass; a 404 problem where the operator configured no pass certificate."""
+    signer = PassSigner.from_settings(services_of(request).settings)
+    overview = await services_of(request).member_page.overview(member.network_id, _member_id(member))
+    if signer is None or not overview.cards:
+        why = "this server offers no wallet pass" if signer is None else "this member has no active card"
+        return domain_problem(NotFound(why, field="card"))
+    card = PassCard(member.network_code, member.network_name, overview.cards[0], overview.name, overview.points_balance)
+    return Response(
+        build_pkpass(card, signer),
+        media_type="application/vnd.apple.pkpass",
+        headers={"Content-Disposition": 'attachment; filename="card.pkpass"', "Cache-Control": "no-store"},
+    )
+
+
 @router.post("/logout")
 async def member_sign_out(request: Request) -> Response:
     return await sign_out(request, "me")
+
+
+@network_router.get("")
+async def network_home(request: Request, code: str) -> Response:
+    """A network's own address for its members: their page when signed in to this network, else its sign-in."""
+    network = await services_of(request).member_page.network(code)
+    member = await identity_or_none(request, "me")
+    if member is not None and member.role == "member" and member.network_id == network.id:
+        return await _home(request, member)
+    values = {"network": network.code, "card": "", "next": f"/me/n/{network.code}"}
+    return await _sign_in_page(request, values, fixed=network)
 
 
 @router.get("/login")
@@ -143,7 +174,15 @@ async def _home(
     services = services_of(request)
     overview = await services.member_page.overview(member.network_id, _member_id(member))
     gift_cards = await services.member_gift_cards.cards(_member_id(member))
+    card = overview.cards[0] if overview.cards else None
     context = {
+        "card_number": card,
+        "card_qr": qr_svg(card, title=gettext(request, "QR code of card %(number)s", number=card)) if card else None,
+        "card_barcode": (
+            barcode_svg(card, title=gettext(request, "Barcode of card %(number)s", number=card)) if card else None
+        ),
+        "network_address": f"/me/n/{member.network_code}",
+        "wallet_pass": services.settings.wallet_pass_configured,
         "me": member,
         "overview": overview,
         "gift_cards": gift_cards,
@@ -173,9 +212,16 @@ async def _network(request: Request, code: str) -> MemberNetwork:
 
 
 async def _sign_in_page(
-    request: Request, values: dict[str, Any], error: DomainError | None = None, status_code: int = 200
+    request: Request,
+    values: dict[str, Any],
+    error: DomainError | None = None,
+    status_code: int = 200,
+    fixed: MemberNetwork | None = None,
 ) -> Response:
-    only = await services_of(request).member_page.only_network()
+    if fixed is None and values.get("next", "").startswith("/me/n/") and values.get("network"):
+        # a refusal on a network's own sign-in (/me/n/<code>) keeps the form without the network field
+        fixed = await services_of(request).member_page.network(values["network"])
+    only = fixed or await services_of(request).member_page.only_network()
     context = {"values": values, "only_network": only, **_error_context(request, error)}
     return _anonymous_page(request, "me/sign_in.html", context, status_code)
 

@@ -1,5 +1,7 @@
 """A small shop signs itself up at /console/register (when the operator opens registration): its network, shop,
-till, first cashier and the owner's console login, then the owner is signed in and shown what to do next."""
+till with its terminal key, first cashier and the owner's console login, then the owner is signed in and shown
+once what to do next: both keys, the cashier's sign-in and a printable one-page start sheet (the same page printed:
+static/start_sheet.css keeps only the sheet on paper)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from fastapi import APIRouter, Request, Response
 from coalition.adapters.http.actors import act_for_request
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.problems import status_of
+from coalition.adapters.web.card_codes import qr_svg
 from coalition.adapters.web.sessions import (
     anonymous_csrf_token,
     checked_form,
@@ -19,7 +22,7 @@ from coalition.adapters.web.sessions import (
     services_of,
     set_session_cookie,
 )
-from coalition.adapters.web.templating import error_text, render
+from coalition.adapters.web.templating import error_text, gettext, render
 from coalition.application.registration import ShopRegistration
 from coalition.domain.errors import DomainError, NotFound
 
@@ -81,12 +84,32 @@ async def register(request: Request) -> Response:
     signed = await services.web_sessions.sign_in_console(
         created["network_code"], values["owner_login"].strip(), values["owner_password"], client_address(request)
     )
+    base = str(request.base_url).rstrip("/")
+    sheet = {
+        "shop_name": values["shop_name"].strip(),
+        "network_code": created["network_code"],
+        "admin_key": created["admin_key"],
+        "terminal_key": created["terminal_key"],
+        "outlet_id": created["outlet_id"],
+        "owner_login": created["owner_login"],
+        "cashier_login": created["cashier_login"],
+        "cashier_password": values["cashier_password"],  # typed by the owner a moment ago; shown once, never stored
+        "terminal_url": f"{base}/terminal/login?outlet={created['outlet_id']}",
+        "console_url": f"{base}/console",
+        "api_url": f"{base}/v1/purchases",
+    }
     response = render(
         request,
         "console/registered.html",
-        {"me": signed.identity, "created": created, "cashier_login": values["cashier_login"].strip()},
+        {
+            "me": signed.identity,
+            "created": created,
+            "sheet": sheet,
+            "terminal_qr": qr_svg(sheet["terminal_url"], title=gettext(request, "The web terminal's address")),
+        },
         status_code=201,
         currency=signed.identity.currency,
     )
+    response.headers["Cache-Control"] = "no-store"  # the keys and the cashier's password are on it, once
     set_session_cookie(response, request, "console", signed.token)
     return response

@@ -31,6 +31,7 @@ from coalition.adapters.web import (
     console_settlement,
     console_staff,
     console_webhooks,
+    join,
     member,
     operator_console,
     register,
@@ -100,6 +101,7 @@ PAGE_MODULES = (
     console_schedules,
     console_messages,
     console_campaigns,
+    join,
     member,
     unsubscribe,
     operator_console,
@@ -110,6 +112,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in PAGE_MODULES:
         app.include_router(module.router)
+    app.include_router(member.network_router)  # /me/n/<network code>: each network's own address for its members
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, error: SignInRequired) -> Response:

@@ -49,8 +49,10 @@ def _sign_in_page(
 
 
 @router.get("/terminal/login")
-async def terminal_sign_in_page(request: Request, next: str | None = None) -> Response:
-    values = {"outlet": request.cookies.get(LAST_OUTLET_COOKIE, ""), "login": "", "next": next or ""}
+async def terminal_sign_in_page(request: Request, next: str | None = None, outlet: str | None = None) -> Response:
+    # `outlet` comes from a shop's start sheet (/terminal/login?outlet=12): only a number is taken from it
+    typed = outlet if outlet is not None and outlet.isascii() and outlet.isdigit() and len(outlet) <= 18 else None
+    values = {"outlet": typed or request.cookies.get(LAST_OUTLET_COOKIE, ""), "login": "", "next": next or ""}
     return _sign_in_page(request, "terminal", values)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from coalition.adapters.storage.schema.base import Id, Timestamp, id_column, metadata
@@ -45,6 +46,8 @@ networks = Table(
     Column("suspended_at", Timestamp, nullable=True),
     # a card issued at a till needs a first purchase of at least this much (0: no minimum; docs/program-editor.md)
     Column("card_min_first_purchase_minor", BigInteger, nullable=False, server_default="0"),
+    # customers may join by the counter's QR code (/join/<code>); off until the administrator turns it on
+    Column("self_signup_enabled", Boolean, nullable=False, server_default=false()),
 )
 
 

@@ -1,0 +1,169 @@
+"""Customers join by the counter's QR code (issue 18): off until the administrator turns it on; the phone form enrols
+through the till's command, shows the new card large and signs the member in to their network's own page, whose
+QR code and Code 128 barcode hold the card number the till identifies (both engines)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from coalition.adapters.web import join as join_page
+from coalition.application.rate_limits import Rate
+from coalition.domain.code128 import decode_b
+from coalition.domain.gift_cards import luhn_valid
+from coalition.settings import Settings
+from coalition.wiring import Services, build_services
+from tests.support import auth, buy, client
+from tests.web.support import csrf_token, sign_in_console
+from tests.web.test_register import FORM
+
+pytestmark = pytest.mark.anyio
+
+
+async def _shop(http: httpx.AsyncClient) -> str:
+    """A shop registered through its page (its owner signed in): answers its terminal key."""
+    page = await http.get("/console/register")
+    done = await http.post("/console/register", data={**FORM, "csrf_token": csrf_token(page.text)})
+    assert done.status_code == 201, done.text
+    return done.text.split('data-testid="terminal-key">')[1].split("<")[0]
+
+
+async def _turn_on(http: httpx.AsyncClient, on: bool = True) -> httpx.Response:
+    page = await http.get("/console/join")
+    assert page.status_code == 200
+    data = {"csrf_token": csrf_token(page.text)} | ({"enabled": "on"} if on else {})
+    return await http.post("/console/join", data=data)
+
+
+async def _join(http: httpx.AsyncClient, **fields: str) -> httpx.Response:
+    page = await http.get("/join/pine-bakery")
+    assert page.status_code == 200, page.text
+    attempt = re.search(r'name="attempt" value="([^"]+)"', page.text)
+    assert attempt is not None
+    data = {"name": "Anna Berzina", "phone": "+371 2000 0001", "consent_data_processing": "on"} | fields
+    return await http.post(
+        "/join/pine-bakery", data=data | {"csrf_token": csrf_token(page.text), "attempt": attempt.group(1)}
+    )
+
+
+def _card_number(html: str) -> str:
+    found = re.search(r'id="card-number">([0-9]+)<', html)
+    assert found is not None, html
+    return found.group(1)
+
+
+def _widths(html: str) -> str:
+    found = re.search(r'data-widths="([0-9]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+async def _members(services: Services) -> int:
+    async with services.engine.connect() as connection:
+        return int((await connection.execute(text("SELECT COUNT(*) FROM members"))).scalar_one())
+
+
+async def test_a_customer_joins_by_the_form_and_the_till_finds_the_card(settings: Settings) -> None:
+    services = build_services(dataclasses.replace(settings, open_registration=True))
+    try:
+        async with client(services) as http:
+            key = await _shop(http)
+            assert (await http.get("/join/pine-bakery")).status_code == 404  # off until the administrator asks
+            assert (await http.get("/join/no-such-shop")).status_code == 404
+            settings_page = await http.get("/console/join")
+            assert "http://testserver/join/pine-bakery" in settings_page.text and "<svg" in settings_page.text
+            assert (await _turn_on(http)).status_code == 303
+            qr = await http.get("/console/join/qr.svg")
+            assert qr.headers["content-type"].startswith("image/svg+xml") and qr.text.startswith("<svg")
+            async with client(services) as phone:
+                joined = await _join(phone, consent_newsletters="on")
+                assert joined.status_code == 201, joined.text
+                assert joined.headers["cache-control"] == "no-store"
+                number = _card_number(joined.text)
+                assert len(number) == 12 and luhn_valid(number)
+                assert decode_b(_widths(joined.text)) == number  # the barcode holds the number, its check right
+                assert 'href="/me/n/pine-bakery"' in joined.text
+                own_page = await phone.get("/me/n/pine-bakery")  # signed in by joining
+                assert own_page.status_code == 200
+                assert number in own_page.text and 'class="qr"' in own_page.text
+                assert decode_b(_widths(own_page.text)) == number
+                assert (await phone.get("/me")).status_code == 200
+            found = await http.get(f"/v1/members/{number}", headers=auth(key))
+            assert found.status_code == 200, found.text
+            bought = await buy(http, key, number, "50.00")  # the till identifies by what the codes hold
+            assert bought.status_code == 201, bought.text
+            assert bought.json()["points_earned"] == 1  # 3 % of 50.00 EUR = 1.50, in whole points worth 1.00
+    finally:
+        await services.close()
+
+
+async def test_a_phone_already_enrolled_is_refused_politely_and_bad_fields_are_named(settings: Settings) -> None:
+    services = build_services(dataclasses.replace(settings, open_registration=True))
+    try:
+        async with client(services) as http:
+            await _shop(http)
+            await _turn_on(http)
+            async with client(services) as phone:
+                assert (await _join(phone)).status_code == 201
+            async with client(services) as other:
+                again = await _join(other, name="Someone Else", phone="+37120000001")
+                assert again.status_code == 409
+                assert "this phone already has a card" in again.text
+                assert "Anna" not in again.text and "card-number" not in again.text  # nothing of the other member
+                for field, value, message in (
+                    ("name", " ", "write your name"),
+                    ("phone", "12", "is not a phone number"),
+                    ("consent_data_processing", "", "consent to the processing of your data"),
+                ):
+                    refused = await _join(other, **{"phone": "+37120000009", field: value})
+                    assert refused.status_code == 422, field
+                    assert message in refused.text
+            assert await _members(services) == 1
+            await _turn_on(http, on=False)
+            assert (await http.get("/join/pine-bakery")).status_code == 404
+    finally:
+        await services.close()
+
+
+async def test_sign_ups_from_one_address_are_rate_limited(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(join_page, "PER_ADDRESS", Rate(2, 3600))
+    services = build_services(dataclasses.replace(settings, open_registration=True))
+    try:
+        async with client(services) as http:
+            await _shop(http)
+            await _turn_on(http)
+            for number in range(2):
+                assert (await _join(http, phone=f"+3712000010{number}")).status_code == 201
+            limited = await _join(http, phone="+37120000109")
+            assert limited.status_code == 429
+            assert int(limited.headers["retry-after"]) > 0
+            assert await _members(services) == 2
+    finally:
+        await services.close()
+
+
+async def test_each_network_has_its_own_address_for_its_members(settings: Settings) -> None:
+    services = build_services(dataclasses.replace(settings, open_registration=True))
+    try:
+        async with client(services) as http:
+            await _shop(http)
+            page = await http.get("/console/register")
+            other = {**FORM, "network_code": "oak-cafe", "shop_name": "Oak Cafe", "owner_login": "ivars"}
+            assert (
+                await http.post("/console/register", data=other | {"csrf_token": csrf_token(page.text)})
+            ).status_code == 201
+            async with client(services) as phone:
+                generic = await phone.get("/me/login")
+                assert 'id="network"' in generic.text  # two networks: the generic sign-in asks which
+                own = await phone.get("/me/n/oak-cafe")
+                assert own.status_code == 200
+                assert 'id="network"' not in own.text and 'name="network" value="oak-cafe"' in own.text
+                assert "Oak Cafe" in own.text
+                assert (await phone.get("/me/n/nowhere")).status_code == 404
+            assert (await sign_in_console(http, "pine-bakery", "liga", "liga-secret-1")).status_code == 303
+    finally:
+        await services.close()
