@@ -20,6 +20,7 @@ from coalition.adapters.http import (
     device_charge_routes,
     device_offline_routes,
     device_status_routes,
+    docs_pages,
     export_routes,
     file_routes,
     gift_card_routes,
@@ -103,6 +104,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         version=__version__,
         summary="A loyalty server for one shop or a coalition of independent businesses",
         lifespan=lifespan,
+        docs_url=None,  # docs_pages: served from the installed package, not a CDN (issue 18)
+        redoc_url=None,
     )
     if services is not None:
         app.state.services = services  # usable without running the lifespan (tests over ASGI transport)
@@ -135,6 +138,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     web_pages.install(app)  # /terminal, /console, /me and /static
     app.add_middleware(BodyLimits)  # inside the rate limits: a refused body is never read
     app.add_middleware(RateLimitMiddleware)  # 429 before anything else runs (pure ASGI, in memory)
+    docs_pages.install(app)  # /docs and /redoc without the internet
     openapi.install(app)  # /openapi.json as the server behaves: required headers, every error with its body
 
     @app.get("/health", tags=["Health"], summary="The server and its database answer (503 while the database is down)")
