@@ -54,6 +54,9 @@ class Settings:
     outbox_lease_seconds: int = 60
     # the largest file an import takes (CSV or XLSX, docs/files.md): the API's upload cap is the same number
     import_max_bytes: int = 20 * 1024 * 1024
+    # issue 18, the access log (adapters/http/access_log.py, docs/operations.md): "stderr", "-" (stdout), "off" or
+    # a file's path; from the environment it is on (stderr), while settings built in code (tests) log nothing
+    access_log: str = "off"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -76,6 +79,7 @@ class Settings:
             outbox_retention_days=_positive_int("COALITION_OUTBOX_RETENTION_DAYS", 30),
             outbox_lease_seconds=_lease_seconds(),
             import_max_bytes=_positive_int("COALITION_IMPORT_MAX_BYTES", 20 * 1024 * 1024),
+            access_log=os.environ.get("COALITION_ACCESS_LOG", "").strip() or "stderr",
         )
 
 

@@ -39,6 +39,7 @@ from coalition.adapters.http import (
     wallet_routes,
     webhook_routes,
 )
+from coalition.adapters.http.access_log import AccessLog
 from coalition.adapters.http.body_limits import BodyLimits
 from coalition.adapters.http.rate_limiting import RateLimitMiddleware
 from coalition.adapters.http.security_headers import AsgiApp, SecurityHeaders
@@ -67,8 +68,14 @@ class CoalitionApp(FastAPI):
         # no proxies named (the default): no address to parse on every answer (~1 % of a purchase's CPU)
         return bool(proxies) and is_trusted_proxy(address, proxies)
 
+    def access_log(self) -> str:
+        """Where the access log goes (Settings.access_log), asked at the first request."""
+        services: Services | None = getattr(self.state, "services", None)
+        return services.settings.access_log if services is not None else "off"
+
     def build_middleware_stack(self) -> AsgiApp:
-        return SecurityHeaders(super().build_middleware_stack(), self.trusted_proxy)
+        # the access log outside the security headers: it times and counts the whole answer
+        return AccessLog(SecurityHeaders(super().build_middleware_stack(), self.trusted_proxy), self.access_log)
 
 
 async def _stopped(background: asyncio.Task[None]) -> None:
