@@ -55,8 +55,9 @@ class MemberAdministration:
         if len(text) > 200:
             raise InvalidInput("a search has at most 200 characters", field="q")
         async with self.pos.unit_of_work() as uow:
+            region = (await self.pos.program_context(uow, network_id)).phone_region
             try:
-                candidates = customer_candidates(text, "q")
+                candidates = customer_candidates(text, "q", region)
             except InvalidInput:
                 candidates = ()
             found = await uow.find_member(network_id, candidates, lock=False) if candidates else None
