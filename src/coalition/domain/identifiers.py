@@ -42,7 +42,7 @@ def _legacy_phone(raw: str) -> str | None:
     return "+" + digits if 7 <= len(digits) <= 15 else None
 
 
-@lru_cache(maxsize=4096)  # a parse is ~20 µs; the same few thousand phones and cards are typed again all day
+@lru_cache(maxsize=16384)  # a parse is ~20 µs (a purchase ~750 µs); the same cards and phones come back all day
 def e164(raw: str, region: str | None) -> str | None:
     """The number in E.164 ("+79120000003"), or None when it is not a valid number. Without a leading "+" it is read
     as a number of `region` (the network's country, ISO 3166 alpha-2), national forms and trunk prefixes included:
