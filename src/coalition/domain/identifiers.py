@@ -70,9 +70,10 @@ def normalize(kind: IdentifierKind, raw: str, *, field: str = "identifier", regi
         raise InvalidInput(f"an identifier has 1 to {MAX_IDENTIFIER_LENGTH} characters", field=field)
     if kind is IdentifierKind.PHONE:
         phone = e164(value, region)
+        if phone is None and region is None:
+            raise InvalidInput(f"'{raw}' is not a valid phone number with its country code", field=field)
         if phone is None:
-            hint = "" if region is not None else " with its country code"
-            raise InvalidInput(f"'{raw}' is not a valid phone number{hint}", field=field)
+            raise InvalidInput(f"'{raw}' is not a valid phone number", field=field)
         return phone
     if kind is IdentifierKind.CARD:
         number = _CARD_SEPARATORS.sub("", value).upper()

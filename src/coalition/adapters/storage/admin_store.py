@@ -19,7 +19,6 @@ from coalition.application.admin import NetworkRef, StaffCashier, StaffOutlet
 from coalition.application.key_life import AdminKeyMatch
 from coalition.application.ports import Clock
 from coalition.domain.bonus import BonusProgram
-from coalition.domain.identifiers import COUNTRY_OF_CURRENCY
 from coalition.domain.ledger import AccountPurpose, OwnerKind
 
 NODE_OWNER_ID = 0  # the settlement node is one per network; its accounts are keyed by the network
@@ -71,7 +70,6 @@ class SqlAdminUnitOfWork(CoreAuditTrail):
                 code=code,
                 name=name,
                 currency=currency,
-                country=COUNTRY_OF_CURRENCY.get(currency),
                 admin_key_hash=admin_key_hash,
                 admin_key_expires_at=admin_key_expires_at,
                 created_at=now,
