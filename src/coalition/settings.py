@@ -64,6 +64,9 @@ class Settings:
     @property
     def wallet_pass_configured(self) -> bool:
         return bool(self.pass_cert and self.pass_key and self.pass_type_id and self.pass_team_id)
+    # issue 18, the access log (adapters/http/access_log.py, docs/operations.md): "stderr", "-" (stdout), "off" or
+    # a file's path; from the environment it is on (stderr), while settings built in code (tests) log nothing
+    access_log: str = "off"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -91,6 +94,7 @@ class Settings:
             pass_type_id=os.environ.get("COALITION_PASS_TYPE_ID") or None,
             pass_team_id=os.environ.get("COALITION_PASS_TEAM_ID") or None,
             pass_chain=os.environ.get("COALITION_PASS_CHAIN") or None,
+            access_log=os.environ.get("COALITION_ACCESS_LOG", "").strip() or "stderr",
         )
 
 

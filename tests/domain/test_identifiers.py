@@ -27,26 +27,42 @@ def test_card_numbers_lose_spaces_and_hyphens_and_are_upper_case(raw: str, store
 
 
 @pytest.mark.parametrize(
-    ("raw", "stored"),
+    ("raw", "region", "stored"),
     [
-        ("+7 912 000 00 01", "+79120000001"),
-        ("+7 (912) 000-00-01", "+79120000001"),
-        ("79120000001", "+79120000001"),
-        ("8.912.000.00.01", "+89120000001"),
-        ("1234567", "+1234567"),
-        ("+123456789012345", "+123456789012345"),
+        ("+7 912 000 00 01", None, "+79120000001"),
+        ("+7 (912) 000-00-01", None, "+79120000001"),
+        ("79120000001", None, "+79120000001"),  # without a region the country code is required, "+" or not
+        ("8 912 000 00 03", "RU", "+79120000003"),  # the trunk prefix 8 of Russia
+        ("8.912.000.00.03", "RU", "+79120000003"),
+        ("+7 912 000-00-03", "RU", "+79120000003"),
+        ("912 000 00 03", "RU", "+79120000003"),  # the 10-digit national number
+        ("7 912 000 00 03", "RU", "+79120000003"),
+        ("(495) 123-45-67", "RU", "+74951234567"),
+        ("+49 30 1234567", "RU", "+49301234567"),  # a "+" overrides the region
+        ("030 1234567", "DE", "+49301234567"),
     ],
 )
-def test_phones_are_stored_as_plus_and_digits(raw: str, stored: str) -> None:
-    assert normalize(K.PHONE, raw) == stored
+def test_phones_are_stored_in_e164_read_in_the_networks_country(raw: str, region: str | None, stored: str) -> None:
+    assert normalize(K.PHONE, raw, region=region) == stored
 
 
 @pytest.mark.parametrize(
-    "raw", ["123456", "12-34-56", "+1234567890123456", "+7 912 abc 00 01", "7+9120000001", "phone"]
+    ("raw", "region"),
+    [
+        ("123456", "RU"),
+        ("12-34-56", None),
+        ("+1234567890123456", None),
+        ("+7 912 abc 00 01", "RU"),
+        ("7+9120000001", "RU"),
+        ("phone", "RU"),
+        ("8 912 000 00 03", None),  # no region: +89120000003 is no number
+        ("8 012 000 00 03", "RU"),  # no such Russian area
+        ("+7 000 000 00 01", "RU"),
+    ],
 )
-def test_phones_need_7_to_15_digits_and_nothing_but_separators(raw: str) -> None:
+def test_what_is_not_a_valid_phone_number_is_refused(raw: str, region: str | None) -> None:
     with pytest.raises(InvalidInput):
-        normalize(K.PHONE, raw)
+        normalize(K.PHONE, raw, region=region)
 
 
 @pytest.mark.parametrize(
@@ -96,9 +112,19 @@ def test_a_card_number_of_separators_only_is_invalid(raw: str) -> None:
 
 
 def test_a_short_phone_reports_the_callers_field() -> None:
-    with pytest.raises(InvalidInput, match="7 to 15 digits") as error:
-        normalize(K.PHONE, "12-34-56", field="profile.phone")
+    with pytest.raises(InvalidInput, match="is not a valid phone number") as error:
+        normalize(K.PHONE, "12-34-56", field="profile.phone", region="RU")
     assert error.value.field == "profile.phone"
+    with pytest.raises(InvalidInput, match="with its country code"):
+        normalize(K.PHONE, "912 000 00 03")
+
+
+def test_the_three_forms_of_one_phone_have_one_candidate_in_common() -> None:
+    forms = ("8 912 000 00 03", "+7 912 000-00-03", "9120000003")
+    assert all("+79120000003" in lookup_candidates(form, "RU") for form in forms)
+    assert all(normalize(K.PHONE, form, region="RU") == "+79120000003" for form in forms)
+    # a phone stored before E.164 and left by migration 0049 is still found by its old form
+    assert "+89120000003" in lookup_candidates("8 912 000 00 03", "RU")
 
 
 def test_a_phone_typed_with_full_width_digits_gets_no_second_stored_form() -> None:
@@ -139,13 +165,22 @@ def test_lookup_of_an_empty_or_too_long_identifier_is_invalid(raw: str) -> None:
 def test_every_stored_form_of_an_identifier_is_among_its_lookup_candidates(kind: IdentifierKind, digits: str) -> None:
     if kind is K.NFC and (len(digits) % 2 or len(digits) < 8):
         digits = digits + "0" * (max(8, len(digits) + len(digits) % 2) - len(digits))
-    stored = normalize(kind, digits)
-    assert stored in lookup_candidates(digits)
+    for region in (None, "RU"):
+        try:
+            stored = normalize(kind, digits, region=region)
+        except InvalidInput:
+            assert kind is K.PHONE  # most digits are no valid phone number
+            continue
+        assert stored in lookup_candidates(digits, region)
 
 
 @given(st.from_regex(r"\A\+?[0-9]{7,15}\Z", fullmatch=True), st.sampled_from([" ", "-", "(", ")", "."]))
 def test_a_phone_with_separators_is_found_by_its_stored_form(phone: str, separator: str) -> None:
     typed = phone[:4] + separator + phone[4:]
-    stored = normalize(K.PHONE, phone)
-    assert normalize(K.PHONE, typed) == stored
-    assert stored in lookup_candidates(typed)
+    for region in (None, "RU"):
+        try:
+            stored = normalize(K.PHONE, phone, region=region)
+        except InvalidInput:
+            continue
+        assert normalize(K.PHONE, typed, region=region) == stored
+        assert stored in lookup_candidates(typed, region)

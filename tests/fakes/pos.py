@@ -45,7 +45,7 @@ from coalition.domain.breakage import BreakagePolicy
 from coalition.domain.cards import CardState
 from coalition.domain.coupons import Coupon, NewCoupon
 from coalition.domain.gifts import Gift, GiftBreakage, GiftState, GiftType
-from coalition.domain.identifiers import IdentifierKind
+from coalition.domain.identifiers import IdentifierKind, phone_region
 from coalition.domain.ledger import Transaction, TransactionKind
 from coalition.domain.lots import GrantedPoints, Lot, LotTake, spend_order
 from coalition.domain.members import segments_from_text, segments_to_text
@@ -214,7 +214,10 @@ class FakePos:
         """A network with this program (its id replaced by one of the fake's) and the node's accounts."""
         s = self.state
         network_id = s.new_id()
-        context = ProgramContext(replace(program, id=s.new_id()), s.new_id(), s.new_id(), s.new_id(), s.new_id())
+        context = ProgramContext(
+            replace(program, id=s.new_id()), s.new_id(), s.new_id(), s.new_id(), s.new_id(),
+            phone_region=phone_region(None, program.currency),
+        )  # fmt: skip
         s.networks[network_id] = _Network(context)
         return network_id
 
@@ -267,8 +270,17 @@ class FakeUnitOfWork(FakeWallets, FakeGiftCards):
         outlet_id = self.s.terminals[terminal_id].outlet_id
         outlet = self.s.outlets[outlet_id]
         partner_name = self.s.partners[outlet.partner_id][1]
+        network = self.s.networks.get(outlet.network_id)
+        currency = network.program.program.currency if network is not None else ""
         return TerminalContext(
-            terminal_id, outlet.network_id, outlet_id, outlet.partner_id, outlet.name, outlet.timezone, partner_name
+            terminal_id,
+            outlet.network_id,
+            outlet_id,
+            outlet.partner_id,
+            outlet.name,
+            outlet.timezone,
+            partner_name,
+            phone_region=phone_region(None, currency),
         )
 
     async def program_of(self, network_id: int) -> ProgramContext:

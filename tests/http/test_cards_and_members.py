@@ -110,6 +110,26 @@ async def test_identify_by_card_number_with_spaces_or_dashes(services, typed):
         assert quote.json()["points_balance"] == 30
 
 
+@pytest.mark.parametrize("enrolled_as", ["8 912 000 00 03", "+7 912 000-00-03", "9120000003"])
+async def test_the_russian_trunk_prefix_and_the_10_digit_form_find_the_same_member(services, enrolled_as):
+    """Issue 18, point 4: in a rouble network (country RU) the three forms are one phone, stored in E.164."""
+    net = await make_network(services)
+    async with client(services) as http:
+        enrolled = await enrol(http, net.shop_key, "5000-0003", phone=enrolled_as)
+        assert {"kind": "phone", "value": "+79120000003"} in enrolled["identifiers"]
+        for typed in ("8 912 000 00 03", "+7 912 000-00-03", "9120000003"):
+            response = await http.get(f"/v1/members/{typed}", headers=auth(net.shop_key))
+            assert response.status_code == 200, (typed, response.text)
+            assert response.json()["member"]["id"] == enrolled["member"]["id"]
+        refused = await _post(
+            http,
+            "/v1/members",
+            net.shop_key,
+            {"kind": "personal", "profile": {"phone": "8 012 000 00 03", "consent_data_processing": True}},
+        )
+        assert_problem(refused, 422, "invalid-input", "profile.phone")
+
+
 @pytest.mark.parametrize(
     "typed",
     ["+79121234567", "79121234567", "+7 912 123 45 67", "+7 (912) 123-45-67", "7-912-123-45-67", "+7.912.123.45.67"],

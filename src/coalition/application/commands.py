@@ -95,9 +95,11 @@ def replay(stored: StoredResponse, request_hash: str) -> CommandResult:
     return CommandResult(stored.status_code, stored.body, replayed=True)
 
 
-def customer_candidates(identifier: str, field_name: str = "customer") -> tuple[str, ...]:
+def customer_candidates(identifier: str, field_name: str = "customer", region: str | None = None) -> tuple[str, ...]:
+    """The stored forms an identifier typed or scanned could match; a phone read as a number of `region` (the
+    network's country: TerminalContext.phone_region, ProgramContext.phone_region) when it has no country code."""
     try:
-        return lookup_candidates(identifier)
+        return lookup_candidates(identifier, region)
     except InvalidInput as error:
         raise InvalidInput(error.detail, field=field_name) from None
 

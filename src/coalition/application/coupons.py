@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from coalition.application.audit import AuditTrail, entry
-from coalition.application.ports import Clock, CouponsPort, MembersPort
+from coalition.application.ports import Clock, CouponsPort, MembersPort, ReferencePort
 from coalition.domain.coupons import MAX_USES, Coupon, NewCoupon, generate_code, normalize_code
 from coalition.domain.errors import Conflict, InvalidInput, MemberNotFound
 from coalition.domain.identifiers import lookup_candidates
@@ -30,8 +30,8 @@ class CouponRequest:
     member: str | None = None  # an identifier: the coupons are that member's only
 
 
-class CouponsUnitOfWork(CouponsPort, MembersPort, AuditTrail, Protocol):
-    """The coupons, the member a personal coupon is for, the audit log."""
+class CouponsUnitOfWork(CouponsPort, MembersPort, ReferencePort, AuditTrail, Protocol):
+    """The coupons, the member a personal coupon is for (a phone read in the network's country), the audit log."""
 
 
 class CouponsUnitOfWorkFactory(Protocol):
@@ -55,7 +55,8 @@ class CouponService:
         async with self.unit_of_work() as uow:
             member_id = None
             if request.member:
-                member = await uow.find_member(network_id, lookup_candidates(request.member), lock=False)
+                region = (await uow.program_of(network_id)).phone_region
+                member = await uow.find_member(network_id, lookup_candidates(request.member, region), lock=False)
                 if member is None:
                     raise MemberNotFound(
                         f"no member of this network has the identifier '{request.member}'", field="member"

@@ -95,7 +95,7 @@ class DeviceChargeService:
     async def authorize(self, ctx: TerminalContext, customer: str, product: str | None) -> dict[str, Any]:
         """Writes nothing. Refusals that are the card's or the moment's (closed, not allowed, too little money)
         answer `allowed: false` with why; a wrong key, member or product is a problem as on any write."""
-        candidates = customer_candidates(customer)
+        candidates = customer_candidates(customer, region=ctx.phone_region)
         now = self.pos.clock.now()
         async with self.pos.unit_of_work(autocommit=True) as uow:  # reads only: no transaction on PostgreSQL
             pc = await self.pos.program_context(uow, ctx.network_id)
@@ -149,7 +149,7 @@ class DeviceChargeService:
     # --- the hold and its closing, inside a unit of work ----------------------------------------------------
 
     async def _member(self, uow: PosUnitOfWork, ctx: TerminalContext, customer: str) -> MemberRef:
-        return await usable_member_locked(uow, ctx, customer, customer_candidates(customer))
+        return await usable_member_locked(uow, ctx, customer, customer_candidates(customer, region=ctx.phone_region))
 
     async def _hold(
         self,
@@ -295,7 +295,7 @@ class DeviceChargeService:
         rewarded = rules is not None and rules.candidates(Trigger.DEVICE_USE, ctx.partner_name, ctx.outlet_name)
         # a webhook listening: its message is one more statement, in the locked path's transaction (as purchases)
         if not rewarded and not await self.pos.listens(ctx.network_id, DEVICE_CHARGED):
-            candidates = customer_candidates(request.customer)
+            candidates = customer_candidates(request.customer, region=ctx.phone_region)
 
             async def unlocked(uow: PosUnitOfWork, key: str) -> CommandResult[Any] | None:
                 return await first_try(self.pos, uow, ctx, candidates, request.product, key, request_hash)

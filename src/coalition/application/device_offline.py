@@ -156,7 +156,7 @@ class OfflineUseService:
         self, ctx: TerminalContext, uploader: Uploader, use: OfflineUseInput, card_totals: dict[int, int]
     ) -> dict[str, Any]:
         moment = _moment_of(use.occurred_at)
-        candidates = customer_candidates(use.customer)
+        candidates = customer_candidates(use.customer, region=ctx.phone_region)
         use_hash = _use_hash(use, moment)
         now = self.pos.clock.now()
         try:

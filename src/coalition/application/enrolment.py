@@ -41,7 +41,7 @@ class EnrolInput:
 async def enrol(
     pos: PosParts, ctx: TerminalContext, enrol: EnrolInput, idempotency_key: str | None, request_hash: str
 ) -> CommandResult[Enrolment]:
-    identifiers = _enrolment_identifiers(enrol)
+    identifiers = _enrolment_identifiers(enrol, ctx.phone_region)
     segments = parse_segments(enrol.segments)
     card_type = parse_label(enrol.card_type, field="card_type")
     rules = await pos.rule_set_in_force(ctx.network_id)
@@ -51,7 +51,7 @@ async def enrol(
         minimum = pc.card_min_first_purchase_minor if enrol.card_number else 0
         require_first_purchase(enrol.first_purchase, minimum, pc.program.currency)
         now = pos.clock.now()
-        profile = _clean_profile(enrol)
+        profile = _clean_profile(enrol, ctx.phone_region)
         await require_member_room(uow, ctx.network_id, now)
         member = await uow.create_member(ctx.network_id, enrol.kind, profile, pc, now, segments)
         card_id = None
@@ -101,7 +101,9 @@ def require_first_purchase(first_purchase: str | None, minimum_minor: int, curre
         )
 
 
-def _enrolment_identifiers(enrol: EnrolInput) -> list[IdentifierInput]:
+def _enrolment_identifiers(enrol: EnrolInput, region: str | None) -> list[IdentifierInput]:
+    """The new member's identifiers in their stored forms; phones read as numbers of `region` (the network's
+    country) when typed without their country code."""
     if enrol.kind not in ("personal", "anonymous"):
         raise InvalidInput("kind is 'personal' or 'anonymous'", field="kind")
     found: list[IdentifierInput] = []
@@ -112,12 +114,15 @@ def _enrolment_identifiers(enrol: EnrolInput) -> list[IdentifierInput]:
     if enrol.profile.phone:
         found.append(
             IdentifierInput(
-                IdentifierKind.PHONE, normalize(IdentifierKind.PHONE, enrol.profile.phone, field="profile.phone")
+                IdentifierKind.PHONE,
+                normalize(IdentifierKind.PHONE, enrol.profile.phone, field="profile.phone", region=region),
             )
         )
     for index, ident in enumerate(enrol.identifiers):
         found.append(
-            IdentifierInput(ident.kind, normalize(ident.kind, ident.value, field=f"identifiers[{index}].value"))
+            IdentifierInput(
+                ident.kind, normalize(ident.kind, ident.value, field=f"identifiers[{index}].value", region=region)
+            )
         )
     values = [ident.value for ident in found]
     if len(set(values)) != len(values):
@@ -129,7 +134,7 @@ def _enrolment_identifiers(enrol: EnrolInput) -> list[IdentifierInput]:
     return found
 
 
-def _clean_profile(enrol: EnrolInput) -> Profile:
+def _clean_profile(enrol: EnrolInput, region: str | None) -> Profile:
     profile = enrol.profile
     if enrol.kind == "anonymous":
         if profile.name or profile.email or profile.birth_date or profile.phone:
@@ -141,5 +146,7 @@ def _clean_profile(enrol: EnrolInput) -> Profile:
             field="profile.consent_data_processing",
         )
     if profile.phone:
-        return replace(profile, phone=normalize(IdentifierKind.PHONE, profile.phone))
+        return replace(
+            profile, phone=normalize(IdentifierKind.PHONE, profile.phone, field="profile.phone", region=region)
+        )
     return profile

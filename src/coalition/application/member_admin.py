@@ -55,8 +55,9 @@ class MemberAdministration:
         if len(text) > 200:
             raise InvalidInput("a search has at most 200 characters", field="q")
         async with self.pos.unit_of_work() as uow:
+            region = (await self.pos.program_context(uow, network_id)).phone_region
             try:
-                candidates = customer_candidates(text, "q")
+                candidates = customer_candidates(text, "q", region)
             except InvalidInput:
                 candidates = ()
             found = await uow.find_member(network_id, candidates, lock=False) if candidates else None
@@ -126,7 +127,8 @@ class MemberAdministration:
         new_tier = None if tier is None else parse_label(tier, field="tier", allow_empty=True)
         new_segments = None if segments is None else parse_segments(segments)
         async with self.pos.unit_of_work() as uow:
-            member = await uow.find_member(network_id, customer_candidates(identifier, "identifier"), lock=True)
+            region = (await self.pos.program_context(uow, network_id)).phone_region
+            member = await uow.find_member(network_id, customer_candidates(identifier, "identifier", region), lock=True)
             if member is None:
                 raise member_not_found(identifier, "identifier")
             was = await uow.member_labels(member.member_id)

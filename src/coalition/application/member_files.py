@@ -65,6 +65,15 @@ def _points(text: str) -> int:
     return points
 
 
+def member_columns(region: str | None) -> tuple[Column, ...]:
+    """The members file's columns; a phone without its country code read as a number of `region` (the network's
+    country)."""
+    phone = Column(
+        "phone", _domain(lambda t: normalize(IdentifierKind.PHONE, t, region=region)), False, None, "phone number"
+    )
+    return tuple(phone if column.name == "phone" else column for column in MEMBER_COLUMNS)
+
+
 MEMBER_COLUMNS: tuple[Column, ...] = (
     Column("card_number", _domain(lambda t: normalize(IdentifierKind.CARD, t)), True, None, "text, the key"),
     Column("kind", _kind, False, None, "personal | anonymous (empty: personal when a profile field is given)"),

@@ -24,7 +24,7 @@ from coalition.application.file_exchange.columns import typed_rows
 from coalition.application.file_exchange.reading import read_table
 from coalition.application.file_exchange.table import FileFormat, FileLimits, FileRefused, RawTable, RowError
 from coalition.application.file_exchange.writing import table_bytes
-from coalition.application.member_files import MEMBER_COLUMNS, MemberRow, member_key, member_row
+from coalition.application.member_files import MemberRow, member_columns, member_key, member_row
 from coalition.application.plans import PlansPort, require_member_room
 from coalition.application.pos_ports.member_files import (
     FileImportRecord,
@@ -221,7 +221,8 @@ def _rejects_file(table: RawTable, result: dict[str, Any]) -> bytes:
 
 
 async def _checked(uow: MemberFilesUnitOfWork, network_id: int, table: RawTable) -> _Checked:
-    typed = typed_rows(table, MEMBER_COLUMNS, member_key)
+    region = (await uow.program_of(network_id)).phone_region
+    typed = typed_rows(table, member_columns(region), member_key)
     errors = list(typed.errors)
     rejected = {row.number: row.cells for row in typed.rejected}
     members: list[MemberRow] = []

@@ -23,7 +23,9 @@ from coalition.domain.purchase import points_balance
 async def find_member(
     uow: PosUnitOfWork, ctx: TerminalContext, identifier: str, *, lock: bool, field_name: str
 ) -> MemberRef:
-    member = await uow.find_member(ctx.network_id, customer_candidates(identifier, field_name), lock=lock)
+    member = await uow.find_member(
+        ctx.network_id, customer_candidates(identifier, field_name, ctx.phone_region), lock=lock
+    )
     if member is None:
         raise member_not_found(identifier, field_name)
     return member
@@ -80,7 +82,8 @@ def _card(member: MemberRef) -> CardView | None:
 
 async def statement(pos: PosParts, network_id: int, identifier: str, limit: int = 500) -> MemberStatement:
     async with pos.unit_of_work() as uow:
-        member = await uow.find_member(network_id, customer_candidates(identifier, "identifier"), lock=False)
+        region = (await pos.program_context(uow, network_id)).phone_region
+        member = await uow.find_member(network_id, customer_candidates(identifier, "identifier", region), lock=False)
         if member is None:
             raise member_not_found(identifier, "identifier")
         lines = await uow.statement(member, limit)

@@ -246,7 +246,7 @@ class SalesImport:
             else:
                 rows.append(row)
         if kind is SalesKind.PURCHASES:
-            rows = await _with_members(uow, network_id, rows, errors)
+            rows = await _with_members(uow, network_id, rows, errors, pc.phone_region)
         else:
             rows = await _with_purchases(uow, rows, terminals, errors)
         errors.sort(key=lambda error: error.row)
@@ -374,7 +374,7 @@ def _cell_checks(
 
 
 async def _with_members(
-    uow: SalesFilesUnitOfWork, network_id: int, rows: list[SaleRow], errors: list[RowError]
+    uow: SalesFilesUnitOfWork, network_id: int, rows: list[SaleRow], errors: list[RowError], region: str | None
 ) -> list[SaleRow]:
     """The rows whose customer is a member of the network, each with the member's id."""
     candidates: dict[str, tuple[str, ...]] = {}
@@ -382,7 +382,7 @@ async def _with_members(
     for row in rows:
         if row.customer not in candidates:
             try:
-                candidates[row.customer] = lookup_candidates(row.customer)
+                candidates[row.customer] = lookup_candidates(row.customer, region)
             except DomainError as error:
                 candidates[row.customer] = ()
                 unreadable[row.customer] = error.detail

@@ -49,7 +49,7 @@ class VisitService:
     async def start(
         self, ctx: TerminalContext, customer: str, idempotency_key: str | None, request_hash: str
     ) -> CommandResult[VisitStarted]:
-        candidates = customer_candidates(customer)
+        candidates = customer_candidates(customer, region=ctx.phone_region)
         rules = await self.pos.rule_set_in_force(ctx.network_id)
 
         async def record(uow: PosUnitOfWork, _key: str) -> CommandResult[VisitStarted]:

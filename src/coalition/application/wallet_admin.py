@@ -81,7 +81,8 @@ class WalletAdmin:
         if text.lower().startswith("id:") and text[3:].strip().isdigit():
             return int(text[3:].strip())
         async with self.pos.unit_of_work() as uow:
-            member = await uow.find_member(network_id, customer_candidates(text, "member"), lock=False)
+            region = (await self.pos.program_context(uow, network_id)).phone_region
+            member = await uow.find_member(network_id, customer_candidates(text, "member", region), lock=False)
         if member is None:
             raise member_not_found(text, "member")
         return member.member_id

@@ -72,6 +72,12 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    access_log: Annotated[
+        str | None,
+        typer.Option(
+            help="the access log: a file's path, '-' for stdout, 'off'; default stderr (COALITION_ACCESS_LOG)"
+        ),
+    ] = None,
 ) -> None:
     """Serve the API (docs at /docs, OpenAPI at /openapi.json)."""
     import os
@@ -80,6 +86,8 @@ def serve(
 
     if database_url:
         os.environ["COALITION_DATABASE_URL"] = database_url
+    if access_log is not None:  # the workers read it from the environment
+        os.environ["COALITION_ACCESS_LOG"] = access_log
     _warn_of_live_demo_keys(host, settings_for(database_url))
     run_server(host, port, workers)
 

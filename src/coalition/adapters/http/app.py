@@ -20,6 +20,7 @@ from coalition.adapters.http import (
     device_charge_routes,
     device_offline_routes,
     device_status_routes,
+    docs_pages,
     export_routes,
     file_routes,
     gift_card_routes,
@@ -39,6 +40,7 @@ from coalition.adapters.http import (
     wallet_routes,
     webhook_routes,
 )
+from coalition.adapters.http.access_log import AccessLog
 from coalition.adapters.http.body_limits import BodyLimits
 from coalition.adapters.http.rate_limiting import RateLimitMiddleware
 from coalition.adapters.http.security_headers import AsgiApp, SecurityHeaders
@@ -67,8 +69,14 @@ class CoalitionApp(FastAPI):
         # no proxies named (the default): no address to parse on every answer (~1 % of a purchase's CPU)
         return bool(proxies) and is_trusted_proxy(address, proxies)
 
+    def access_log(self) -> str:
+        """Where the access log goes (Settings.access_log), asked at the first request."""
+        services: Services | None = getattr(self.state, "services", None)
+        return services.settings.access_log if services is not None else "off"
+
     def build_middleware_stack(self) -> AsgiApp:
-        return SecurityHeaders(super().build_middleware_stack(), self.trusted_proxy)
+        # the access log outside the security headers: it times and counts the whole answer
+        return AccessLog(SecurityHeaders(super().build_middleware_stack(), self.trusted_proxy), self.access_log)
 
 
 async def _stopped(background: asyncio.Task[None]) -> None:
@@ -104,6 +112,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         version=__version__,
         summary="A loyalty server for one shop or a coalition of independent businesses",
         lifespan=lifespan,
+        docs_url=None,  # docs_pages: served from the installed package, not a CDN (issue 18)
+        redoc_url=None,
     )
     if services is not None:
         app.state.services = services  # usable without running the lifespan (tests over ASGI transport)
@@ -137,6 +147,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     web_pages.install(app)  # /terminal, /console, /me and /static
     app.add_middleware(BodyLimits)  # inside the rate limits: a refused body is never read
     app.add_middleware(RateLimitMiddleware)  # 429 before anything else runs (pure ASGI, in memory)
+    docs_pages.install(app)  # /docs and /redoc without the internet
     openapi.install(app)  # /openapi.json as the server behaves: required headers, every error with its body
 
     @app.get("/health", tags=["Health"], summary="The server and its database answer (503 while the database is down)")

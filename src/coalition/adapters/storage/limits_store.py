@@ -14,7 +14,7 @@ from coalition.domain.limits import LIMIT_COLUMNS, PurchaseLimits
 PROGRAM_WITH_LIMITS = (
     "SELECT p.id, p.code, p.currency, p.point_value_minor, p.min_check_for_redeem_minor, p.points_expire_days, "
     + ", ".join(f"n.{name}" for name in LIMIT_COLUMNS)
-    + ", n.card_min_first_purchase_minor"
+    + ", n.card_min_first_purchase_minor, n.country"
     + " FROM programs p JOIN networks n ON n.id = p.network_id WHERE p.network_id = $1"
 )
 

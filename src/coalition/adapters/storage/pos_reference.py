@@ -14,6 +14,7 @@ from coalition.application.ports import (
 from coalition.domain.bonus import BonusProgram, Tier
 from coalition.domain.breakage import BreakagePolicy, PointsBreakage
 from coalition.domain.errors import NetworkSuspended
+from coalition.domain.identifiers import phone_region
 from coalition.domain.ledger import (
     AccountPurpose,
     OwnerKind,
@@ -40,7 +41,8 @@ class SqlReference(SqlPart):
     async def _terminal(self, keys: str, value: object) -> TerminalContext | None:
         row = await self.db.fetchrow(
             "SELECT t.id, t.network_id, o.id AS outlet_id, o.partner_id, o.name, o.timezone, p.name AS partner_name, "
-            f"k.until, k.retired, d.id AS device_id, n.suspended_at FROM terminals t JOIN {keys} k ON k.id = t.id "
+            "k.until, k.retired, d.id AS device_id, n.suspended_at, n.country, n.currency "
+            f"FROM terminals t JOIN {keys} k ON k.id = t.id "
             "JOIN outlets o ON o.id = t.outlet_id JOIN partners p ON p.id = o.partner_id "
             "JOIN networks n ON n.id = t.network_id "
             "LEFT JOIN devices d ON d.terminal_id = t.id WHERE t.active = $2",
@@ -55,6 +57,7 @@ class SqlReference(SqlPart):
             row["id"], row["network_id"], row["outlet_id"], row["partner_id"], row["name"], row["timezone"],
             row["partner_name"], self.db.timestamp(row["until"]), bool(row["retired"]),
             None if row["device_id"] is None else int(row["device_id"]),
+            phone_region(row["country"], row["currency"]),
         )  # fmt: skip
 
     async def program_of(self, network_id: int) -> ProgramContext:
@@ -93,6 +96,7 @@ class SqlReference(SqlPart):
             node_obligations_account=node[(AccountPurpose.OBLIGATIONS.value, money)],
             limits=PurchaseLimits(*(program_row[name] for name in LIMIT_COLUMNS)),
             card_min_first_purchase_minor=program_row["card_min_first_purchase_minor"],
+            phone_region=phone_region(program_row["country"], program.currency),
         )
 
     async def partner_obligations_account(self, network_id: int, partner_id: int) -> int:

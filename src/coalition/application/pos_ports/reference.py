@@ -27,6 +27,8 @@ class TerminalContext:
     key_retired: bool = False  # the key was replaced by a rotation and is in its grace period
     # the device whose key this is (None: a till's): read with the key, so a till's write never looks a device up
     device_id: int | None = None
+    # the network's country (ISO 3166 alpha-2): a phone typed without its country code is read as one of it
+    phone_region: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,7 @@ class ProgramContext:
     node_obligations_account: int
     limits: PurchaseLimits = DEFAULT_LIMITS  # read with the program, so a purchase checks them without a query
     card_min_first_purchase_minor: int = 0  # a card issued at a till needs a first purchase this large (0: none)
+    phone_region: str | None = None  # the network's country, for phones typed without their country code
 
 
 class ReferencePort(Protocol):

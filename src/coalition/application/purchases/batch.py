@@ -181,7 +181,7 @@ class BatchRecorder:
                         raise item_cards
                     paid_by_cards[index] = item_cards
                     basket = parse_basket(pc.program, item.purchase.amount, item.purchase.items, pc.limits)
-                    found_by = lookup_candidates(item.purchase.customer)
+                    found_by = lookup_candidates(item.purchase.customer, pc.phone_region)
                     _require_receipt(item.purchase.receipt)
                     service.occurred_at_window.moment(item.purchase.occurred_at, service.clock.now())
                     presented = normalize_codes(item.purchase.coupons)

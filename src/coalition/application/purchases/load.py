@@ -125,7 +125,7 @@ async def accepted_coupons(
 
 
 async def find_member(uow: PosUnitOfWork, ctx: TerminalContext, identifier: str) -> MemberRef:
-    member = await uow.find_member(ctx.network_id, customer_candidates(identifier), lock=False)
+    member = await uow.find_member(ctx.network_id, customer_candidates(identifier, region=ctx.phone_region), lock=False)
     if member is None:
         raise member_not_found(identifier)
     return member
@@ -136,7 +136,7 @@ async def peek_member_points(
 ) -> tuple[MemberRef, MemberPoints, int, PayingWallet | None]:
     """The first try of a purchase: the member's points with their version, no lock (two round trips in all);
     with `wallet` (currency, start of the day) their wallet too, in the same statement."""
-    candidates = customer_candidates(identifier)
+    candidates = customer_candidates(identifier, region=ctx.phone_region)
     if wallet is None:
         found = await uow.peek_member_points(ctx.network_id, candidates)
         if found is None:
@@ -153,7 +153,7 @@ async def lock_member_points(
 ) -> tuple[MemberRef, MemberPoints, PayingWallet | None]:
     """The retry: the member locked and their points (and with `wallet`, their wallet read after the lock), in one
     read."""
-    candidates = customer_candidates(identifier)
+    candidates = customer_candidates(identifier, region=ctx.phone_region)
     if wallet is None:
         found = await uow.find_member_points(ctx.network_id, candidates)
         if found is None:

@@ -27,6 +27,9 @@ networks = Table(
     Column("code", String(64), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
     Column("currency", String(3), nullable=False),
+    # ISO 3166 alpha-2 (0049): phones typed without a country code are read as this country's; None: the currency's
+    # country (domain.identifiers.phone_region: RUB → RU), else they need their country code
+    Column("country", String(2), nullable=True),
     Column("admin_key_hash", String(64), nullable=False, unique=True),
     Column("created_at", Timestamp, nullable=False),
     Column("settlement_fee_minor", BigInteger, nullable=False, server_default="0"),  # per partner transaction

@@ -2,7 +2,7 @@
 turns on the counter's QR code (the join page /join/<network code> answers 404 while it is off).
 
 Revision ID: 0050
-Revises: 0048
+Revises: 0049
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0050"
-down_revision = "0048"
+down_revision = "0049"
 branch_labels = None
 depends_on = None
 
