@@ -214,6 +214,10 @@ API: dict[tuple[str, str], Does | Reads] = {
     ("PUT", "/v1/admin/settlement/fees"): Does("settlement.fees", lambda ids: {"per_transaction": "0.50"}),
     ("POST", "/v1/admin/settlement/periods"): Does("settlement.close", lambda ids: {"end": _ago(6)}),
     ("POST", "/v1/admin/settlement/statements/{number}/send"): Does("settlement.send"),
+    # the operator's (operator token): the demo's plan set, then the demo suspended and resumed at once
+    ("PUT", "/v1/admin/networks/{network_id}/plan"): Does("plan.set", lambda ids: {"plan": "custom"}),
+    ("POST", "/v1/admin/networks/{network_id}/suspend"): Does("network.suspend"),
+    ("POST", "/v1/admin/networks/{network_id}/resume"): Does("network.resume"),
     # last: once rotated, the demo's admin key is in its grace period and may no longer change the admin key
     ("PUT", "/v1/admin/networks/{network}/admin-key/expiry"): Does(
         "admin_key.expiry", lambda ids: {"expires_at": _ahead(days=300)}
@@ -458,6 +462,7 @@ async def _ids(services: Services) -> Ids:
 
         return {
             "partner_id": await first("SELECT MIN(id) FROM partners"),
+            "network_id": await first("SELECT id FROM networks WHERE code = 'demo'"),
             "partner_name": await first("SELECT name FROM partners ORDER BY id LIMIT 1"),
             "outlet_id": await first("SELECT MIN(id) FROM outlets"),
             "cashier_id": await first("SELECT id FROM cashiers WHERE login = 'anna'"),
@@ -536,7 +541,8 @@ async def test_every_admin_route_and_console_action_leaves_its_entry(mailing: Se
             if path.endswith("/resend"):  # a message to send again: one that failed
                 await _failed_message(services)
             ids = await _ids(services)
-            key = "operator-secret" if path == "/v1/admin/networks" else DEMO_ADMIN_KEY
+            operator = path == "/v1/admin/networks" or path.startswith("/v1/admin/networks/{network_id}")
+            key = "operator-secret" if operator else DEMO_ADMIN_KEY
             count = await _audit_count(services)
             body = expected.body(ids)
             where = path.format(**(ids | expected.path_ids(ids)))

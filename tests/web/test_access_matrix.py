@@ -176,6 +176,13 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/console/join"): ADMINISTRATOR,
     ("GET", "/join/{code}"): EVERYONE,  # off in the demo (404) until its administrator turns it on
     ("POST", "/join/{code}"): EVERYONE,
+    # the operator's console: its sign-in form for anyone, everything else only with the operator token's session
+    ("GET", "/operator"): EVERYONE,
+    ("POST", "/operator/sign-in"): EVERYONE,
+    ("POST", "/operator/logout"): set(),
+    ("POST", "/operator/networks/{network_id}/plan"): set(),
+    ("POST", "/operator/networks/{network_id}/suspend"): set(),
+    ("POST", "/operator/networks/{network_id}/resume"): set(),
     ("GET", "/me/n/{code}"): EVERYONE,  # the network's own address: the member's page, else its sign-in
     ("GET", "/me"): MEMBER,
     ("GET", "/me/card.pkpass"): MEMBER,  # a 404 problem where no pass certificate is configured (the demo)
@@ -245,6 +252,7 @@ async def _ids(services: Services) -> dict[str, str]:
             "language": "en",
             "token": "1.1.campaign.email.forged",
             "code": "demo",
+            "network_id": await first("SELECT MIN(id) FROM networks"),
         }
 
 

@@ -116,7 +116,7 @@ async def test_a_phone_already_enrolled_is_refused_politely_and_bad_fields_are_n
                 assert "Anna" not in again.text and "card-number" not in again.text  # nothing of the other member
                 for field, value, message in (
                     ("name", " ", "write your name"),
-                    ("phone", "12", "is not a phone number"),
+                    ("phone", "12", "is not a valid phone number"),
                     ("consent_data_processing", "", "consent to the processing of your data"),
                 ):
                     refused = await _join(other, **{"phone": "+37120000009", field: value})

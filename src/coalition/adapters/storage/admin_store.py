@@ -76,8 +76,7 @@ class SqlAdminUnitOfWork(CoreAuditTrail):
                 admin_key_hash=admin_key_hash,
                 admin_key_expires_at=admin_key_expires_at,
                 created_at=now,
-                plan=plan,
-                trial_ends_at=trial_ends_at,
+                **_plan_values(plan, trial_ends_at),
             )
             .returning(t.networks.c.id)
         )
@@ -404,3 +403,14 @@ class SqlAdminStore:
     async def unit_of_work(self) -> AsyncIterator[SqlAdminUnitOfWork]:
         async with self.engine.begin() as connection:
             yield SqlAdminUnitOfWork(connection, self.clock)
+
+
+def _plan_values(plan: str, trial_ends_at: datetime | None) -> dict[str, object]:
+    """The plan's columns only when they differ from the defaults (migration 0054's), so that creating a network
+    works on a database before 0054 too (the migrations' tests create networks on older schemas)."""
+    values: dict[str, object] = {}
+    if plan != DEFAULT_PLAN_CODE:
+        values["plan"] = plan
+    if trial_ends_at is not None:
+        values["trial_ends_at"] = trial_ends_at
+    return values

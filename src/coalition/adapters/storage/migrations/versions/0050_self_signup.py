@@ -21,5 +21,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("networks") as batch:
-        batch.drop_column("self_signup_enabled")
+    # plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35): a batch copy of `networks` would break its foreign keys
+    op.drop_column("networks", "self_signup_enabled")

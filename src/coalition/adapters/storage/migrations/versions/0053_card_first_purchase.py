@@ -23,5 +23,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("networks") as batch:
-        batch.drop_column("card_min_first_purchase_minor")
+    # plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35): a batch copy of `networks` would break its foreign keys
+    op.drop_column("networks", "card_min_first_purchase_minor")

@@ -26,7 +26,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("networks") as batch:
-        batch.drop_column("suspended_at")
-        batch.drop_column("trial_ends_at")
-        batch.drop_column("plan")
+    # plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35): a batch copy of `networks` would break its foreign keys
+    op.drop_column("networks", "suspended_at")
+    op.drop_column("networks", "trial_ends_at")
+    op.drop_column("networks", "plan")
