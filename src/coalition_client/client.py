@@ -318,9 +318,7 @@ class Client:
     def schedules(self) -> admin.Schedules:
         return self.call(r.SCHEDULES)
 
-    def job_runs(
-        self, *, job: str | None = None, limit: int | None = None, cursor: str | None = None
-    ) -> admin.JobRuns:
+    def job_runs(self, *, job: str | None = None, limit: int | None = None, cursor: str | None = None) -> admin.JobRuns:
         return self.call(r.JOB_RUNS, query={"job": job, "limit": limit, "cursor": cursor})
 
     def set_schedule(self, job: str, body: admin.ScheduleChange) -> admin.Schedule:
