@@ -73,6 +73,7 @@ async def create_network(
     )
 
 
+# not paged yet (issue 17, point 5): partners, outlets, terminals and cashiers in one answer
 @router.get("/network", summary="The network with its partners, outlets, terminals and cashiers")
 async def network(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.admin.listing(admin)
@@ -202,6 +203,7 @@ async def gift_types(
     return paged(request, response, "gift_types", found, page, lambda gift_type: gift_type["id"])
 
 
+# not paged: bounded, the matrix is replaced whole by PUT with at most 10,000 entries (MatrixBody)
 @router.get(
     "/permissions", summary="The permissions matrix: outlet × counter × operation", response_model=PermissionsAnswer
 )
