@@ -56,17 +56,20 @@ async def test_a_statement_pages_back_in_time_with_each_transaction_once_and_its
         whole = (await http.get(path, headers=auth(net.admin_key))).json()  # the default: up to 500
         lines = whole["transactions"]
         assert len(lines) == 5 and whole["next_cursor"] is None
-        assert [line["balance_after"] for line in lines] == sorted(line["balance_after"] for line in lines)
+        assert [line["points"] for line in lines] == [3, 6, 9, 12, 15]  # 3 % (docs/api.md's worked example)
+        assert [line["balance_after"] for line in lines] == [3, 9, 18, 30, 45]
 
         pages = await _walk(http, path, net.admin_key, "transactions", limit=2)
         assert [len(page) for page in pages] == [2, 2, 1]
         # the newest page first, each page oldest first: read backwards, the pages are the statement exactly once
         assert [line for page in reversed(pages) for line in page] == lines
         assert pages[0] == lines[3:]  # ?limit=2 is still the newest two, as before the cursor
+        assert [[line["balance_after"] for line in page] for page in pages] == [[30, 45], [9, 18], [3]]
 
         since = lines[2]["recorded_at"]
         recent = await _walk(http, path, net.admin_key, "transactions", since=since, limit=500)
         assert recent == [lines[2:]]  # the balances count the transactions before `since` too
+        assert [line["balance_after"] for line in recent[0]] == [18, 30, 45]
         until = await _walk(http, path, net.admin_key, "transactions", until=since, limit=1)
         assert [line for page in reversed(until) for line in page] == lines[:2]
         backwards = await http.get(path, params={"since": since, "until": since}, headers=auth(net.admin_key))
@@ -148,6 +151,7 @@ async def test_the_members_list_pages_newest_first_and_filters(services):
 
         assert await listed(q="petrova") == [ids[2], ids[0]]  # a part of the name, any case
         assert await listed(q="6200-0004") == [ids[3]]  # a card number as typed
+        assert await listed(q="62000004") == [ids[3]]  # or as stored
         assert await listed(q="0000005") == [ids[4]]  # a part of the phone
         assert await listed(q="nobody") == []
         assert await listed(tier="gold") == [ids[2]]
