@@ -25,6 +25,7 @@ from coalition.adapters.storage.gift_card_reports_store import SqlGiftCardReport
 from coalition.adapters.storage.key_store import SqlKeyStore
 from coalition.adapters.storage.limits_store import SqlLimitsStore
 from coalition.adapters.storage.member_gift_card_store import SqlMemberGiftCardsStore
+from coalition.adapters.storage.member_list_store import SqlMemberListStore
 from coalition.adapters.storage.member_store import SqlMemberPageStore
 from coalition.adapters.storage.message_settings_store import SqlMessageSettingsStore
 from coalition.adapters.storage.message_store import SqlMessageStore
@@ -70,6 +71,7 @@ from coalition.application.limits import LimitsService
 from coalition.application.member_export import MemberExport
 from coalition.application.member_gift_cards import MemberGiftCards
 from coalition.application.member_import import MemberImport
+from coalition.application.member_list import MemberList
 from coalition.application.member_lookups import MemberLookups
 from coalition.application.member_page import MemberPage
 from coalition.application.message_delivery import MessageDeliverer
@@ -197,6 +199,7 @@ class Services:
     message_store: SqlMessageStore
     admin_idempotency: AdminIdempotency  # issue 17: the admin writes' Idempotency-Key (adapters/http/conventions.py)
     transactions: TransactionList  # issue 17: the ledger's transactions in pages, filtered (GET /v1/admin/transactions)
+    members: MemberList  # issue 17: the network's members in pages, filtered (GET /v1/admin/members)
     campaigns: Campaigns  # issue 16: the administrator's messages to a segment (docs/messages.md "Campaigns")
     points_expiring: PointsExpiringMessages  # issue 16: the daily points_expiring messages
     edit_locks: EditLocks  # issue 17: an If-Match edit's lock across processes (adapters/http/conventions.py)
@@ -348,6 +351,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         message_templates=MessageTemplates(message_store, clock),
         admin_idempotency=admin_idempotency,
         transactions=TransactionList(SqlTransactionListStore(engine)),
+        members=MemberList(SqlMemberListStore(engine)),
         unsubscribes=Unsubscribes(message_store, clock, settings.public_url, settings.message_secret),
         customer_messages=customer_messages,
         message_store=message_store,

@@ -444,3 +444,30 @@ class NetworksPage:
     networks: list[NetworkPlan]
     next_cursor: str | None = None
     extra: Json = field(default_factory=dict)
+
+
+@model
+class MemberCard:
+    number: str
+    state: str  # issued, active, blocked, lost or replaced
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class ListedMember:
+    id: int  # the member's number: pages follow it, newest first
+    kind: str  # personal or anonymous
+    name: str | None
+    phone: str | None
+    tier: str  # "" when none is set
+    segments: list[str]
+    enrolled_at: datetime
+    cards: list[MemberCard]
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class MemberList:
+    members: list[ListedMember]
+    next_cursor: str | None = None  # the next page's cursor (`pages()` walks them); None on the last page
+    extra: Json = field(default_factory=dict)

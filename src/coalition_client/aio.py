@@ -257,8 +257,43 @@ class AsyncClient:
     async def revoke_terminal(self, terminal_id: int) -> Json:
         return await self.call(r.REVOKE_TERMINAL, path={"terminal_id": terminal_id})
 
-    async def member_statement(self, identifier: str, *, limit: int | None = None) -> Json:
-        return await self.call(r.MEMBER_STATEMENT, path={"identifier": identifier}, query={"limit": limit})
+    async def member_statement(
+        self,
+        identifier: str,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> Json:
+        """A page of a member's statement: the newest `limit` transactions, oldest first; `next_cursor` reads the
+        older ones (times as ISO 8601 with their offset)."""
+        query = {"limit": limit, "cursor": cursor, "since": since, "until": until}
+        return await self.call(r.MEMBER_STATEMENT, path={"identifier": identifier}, query=query)
+
+    async def members(
+        self,
+        *,
+        q: str | None = None,
+        tier: str | None = None,
+        segment: str | None = None,
+        enrolled_since: str | None = None,
+        enrolled_until: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> admin.MemberList:
+        """A page of the network's members, newest first: by a part of the name or an identifier, tier, segment and
+        enrolment time (ISO 8601 with the offset)."""
+        query = {
+            "q": q,
+            "tier": tier,
+            "segment": segment,
+            "enrolled_since": enrolled_since,
+            "enrolled_until": enrolled_until,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        return await self.call(r.MEMBERS, query=query)
 
     async def label_member(self, identifier: str, body: admin.MemberLabels) -> Json:
         return await self.call(r.LABEL_MEMBER, body, path={"identifier": identifier})

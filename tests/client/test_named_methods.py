@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from coalition_client import AsyncClient, Client, Conflict
+from coalition_client import AsyncClient, Client, Conflict, routes
 from coalition_client.admin_models import (
     Cashier,
     Coupons,
@@ -82,3 +82,22 @@ async def test_the_async_client_reads_the_same_typed_schedules(demo: Demo) -> No
     async with AsyncClient(demo.url, demo.admin_key) as admin:
         schedules = await admin.schedules()
         assert schedules.timezone and all(s.cadence in ("daily", "interval", "monthly") for s in schedules.schedules)
+
+
+def test_an_administrator_pages_the_members_and_a_members_statement(demo: Demo) -> None:
+    with Client(demo.url, demo.till_key) as till:
+        till.enrol(Enrol(kind="anonymous", card_number="4100-0001"))
+        for receipt in ("M-1", "M-2", "M-3"):
+            till.purchase(Purchase(customer="41000001", amount=Decimal("100.00"), receipt=receipt))
+    with Client(demo.url, demo.admin_key) as admin:
+        found = admin.members(q="4100-0001")
+        assert [card.number for member in found.members for card in member.cards] == ["41000001"]
+        assert found.next_cursor is None
+        everyone = [member.id for page in admin.pages(routes.MEMBERS, "members", limit=2) for member in page]
+        assert len(everyone) == len(set(everyone)) and found.members[0].id == everyone[0]  # newest first
+        first = admin.member_statement("41000001", limit=2)
+        rest = admin.member_statement("41000001", limit=2, cursor=first["next_cursor"])
+        assert [line["tx_id"] for line in rest["transactions"] + first["transactions"]] == [
+            line["tx_id"] for line in admin.member_statement("41000001")["transactions"]
+        ]
+        assert rest["next_cursor"] is None

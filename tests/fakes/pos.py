@@ -23,7 +23,9 @@ from typing import Any
 from coalition.application.audit import AuditEntry
 from coalition.application.commands import DuplicateKey, key_hash
 from coalition.application.ports import (
+    EVERY_LINE,
     LedgerBatch,
+    LineWindow,
     MemberHistory,
     MemberLabels,
     MemberListing,
@@ -624,7 +626,7 @@ class FakeUnitOfWork(FakeWallets, FakeGiftCards):
             if lot.account_id == account_id and lot.ends_with_visit_id == visit_id and lot.remaining > 0
         }
 
-    async def statement(self, member: MemberRef, limit: int) -> list[StatementLine]:
+    async def statement(self, member: MemberRef, limit: int, window: LineWindow = EVERY_LINE) -> list[StatementLine]:
         lines, running = [], 0
         for tx_id, p in sorted(self.s.transactions.items()):
             amounts = [x.amount for x in p.transaction.postings if x.account_id == member.points_account_id]
@@ -645,7 +647,8 @@ class FakeUnitOfWork(FakeWallets, FakeGiftCards):
                 memo=p.transaction.memo,
                 reverses_tx_id=p.transaction.reverses_tx_id,
             )
-            lines.append(line)
+            if window.admits(tx_id, p.recorded_at):
+                lines.append(line)
         return lines[-limit:]
 
     # --- coupons ------------------------------------------------------------------------------------------

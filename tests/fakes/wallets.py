@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from coalition.application.ports import PaidTender, PayingWallet, WalletLine
+from coalition.application.ports import EVERY_LINE, LineWindow, PaidTender, PayingWallet, WalletLine
 from coalition.domain.errors import InsufficientFunds
 from coalition.domain.ledger import OwnerKind
 from coalition.domain.wallets import Wallet, WalletStatus
@@ -67,7 +67,7 @@ class FakeWallets:
     async def set_wallet_status(self, account_id: int, status: WalletStatus) -> None:
         self._wallets()[account_id] = replace(self._wallets()[account_id], status=status)
 
-    async def wallet_history(self, account_id: int, limit: int) -> list[WalletLine]:
+    async def wallet_history(self, account_id: int, limit: int, window: LineWindow = EVERY_LINE) -> list[WalletLine]:
         lines: list[WalletLine] = []
         running = 0
         for tx_id, posted in sorted(self.s.transactions.items()):
@@ -75,6 +75,8 @@ class FakeWallets:
             if not any(p.account_id == account_id for p in posted.transaction.postings):
                 continue
             running += amount
+            if not window.admits(tx_id, posted.recorded_at):
+                continue
             lines.append(
                 WalletLine(tx_id, posted.transaction.kind.value, posted.occurred_at, posted.recorded_at, None, amount,
                            running, posted.transaction.memo)

@@ -157,7 +157,7 @@ async def test_filters_paging_and_csv(services: Services) -> None:
         page = first.json()
         assert len(page["entries"]) == 2 and page["next_cursor"]
         rest = await http.get(
-            "/v1/admin/audit", params={"limit": 1000, "cursor": page["next_cursor"]}, headers=auth(network.admin_key)
+            "/v1/admin/audit", params={"limit": 500, "cursor": page["next_cursor"]}, headers=auth(network.admin_key)
         )
         assert [e["id"] for e in page["entries"] + rest.json()["entries"]] == [e["id"] for e in everything]
         assert rest.json()["next_cursor"] is None
@@ -220,7 +220,7 @@ async def test_the_export_streams_every_entry_page_by_page(services: Services, m
 
     network = await make_network(services)
     async with client(services) as http:
-        listed = await _entries(http, network.admin_key, limit="1000")
+        listed = await _entries(http, network.admin_key, limit="500")
         monkeypatch.setattr(audit, "MAX_PAGE", 2)  # pages of two entries: the export crosses many of them
         exported = await http.get("/v1/admin/audit.csv", headers=auth(network.admin_key))
     rows = list(csv.DictReader(io.StringIO(exported.text)))

@@ -550,4 +550,5 @@ STATEMENT = {
             "reverses_tx_id": None,
         },
     ],
+    "next_cursor": None,  # one page: the statement's transactions all fit (issue 17, point 5)
 }

@@ -230,3 +230,24 @@ async def test_the_statement_shows_the_points_a_purchase_earned_and_spent(servic
         rows = [re.findall(r'<td class="num">([^<]*)</td>', row) for row in section.split("<tr>")[2:]]
         assert rows[0] == ["+57", "−100", "107"], rows  # newest first: earned, spent, balance after; not -43
         assert rows[1] == ["+150", "", "150"], rows
+
+
+async def test_without_a_search_the_page_lists_the_newest_members_fifty_at_a_time(services: Services) -> None:
+    network = await _network(services)
+    other = await make_network(services, "other")
+    async with client(services) as http:
+        await _admin(http)
+        empty = await http.get("/console/members")
+        assert empty.status_code == 200 and "No member has enrolled yet." in empty.text
+        ids = [(await enrol(http, network.shop_key, f"6300-{n:04d}"))["member"]["id"] for n in range(1, 53)]
+        await enrol(http, other.shop_key, "6399-0001")
+        first = await http.get("/console/members")
+        shown = [int(found) for found in re.findall(r'href="/console/members/(\d+)"', first.text)]
+        assert shown == list(reversed(ids))[:50]  # newest first; the other network's member is not there
+        older = re.search(r'href="/console/members\?cursor=([^"]+)"', first.text)
+        assert older is not None and "Older members" in first.text
+        second = await http.get(f"/console/members?cursor={older.group(1)}")
+        assert [int(found) for found in re.findall(r'href="/console/members/(\d+)"', second.text)] == ids[1::-1]
+        assert "?cursor=" not in second.text
+        garbled = await http.get("/console/members", params={"cursor": "garbled"})
+        assert garbled.status_code == 422

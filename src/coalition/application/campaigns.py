@@ -42,7 +42,7 @@ from coalition.domain.message_templates import SAMPLE, render
 from coalition.domain.messages import Channel, MessageKind
 
 CHUNK = 500  # members queued per transaction
-MAX_LIST = 200
+MAX_LIST = 501  # a page of the API's largest (500) and one to tell whether there is more
 NOT_FOUND = "no campaign with this id in this network"
 
 
@@ -125,7 +125,10 @@ class CampaignStore(Protocol):
         audited: AuditEntry,
     ) -> int: ...  # fmt: skip
     async def campaign(self, network_id: int, campaign_id: int) -> Campaign | None: ...
-    async def campaigns(self, network_id: int, limit: int) -> list[Campaign]: ...
+    async def campaigns(self, network_id: int, limit: int, before_id: int | None = None) -> list[Campaign]:
+        """At most `limit` campaigns, newest first, older than `before_id` if given."""
+        ...
+
     async def change_status(
         self,
         network_id: int,
@@ -275,8 +278,8 @@ class Campaigns:
             raise NotFound(NOT_FOUND, field="campaign_id")
         return found
 
-    async def listing(self, network_id: int, limit: int = 50) -> list[Campaign]:
-        return await self.store.campaigns(network_id, max(1, min(limit, MAX_LIST)))
+    async def listing(self, network_id: int, limit: int = 50, before_id: int | None = None) -> list[Campaign]:
+        return await self.store.campaigns(network_id, max(1, min(limit, MAX_LIST)), before_id)
 
     async def counts(self, network_id: int, campaign_id: int) -> CampaignCounts:
         return counts_of(await self.store.counts(network_id, campaign_id))

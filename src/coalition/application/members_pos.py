@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from coalition.application.commands import customer_candidates, member_not_found, require_usable_card
 from coalition.application.member_terms import member_terms
-from coalition.application.ports import MemberRef, PosUnitOfWork, TerminalContext
+from coalition.application.ports import EVERY_LINE, LineWindow, MemberRef, PosUnitOfWork, TerminalContext
 from coalition.application.pos_parts import PosParts
 from coalition.application.pos_results import (
     CardView,
@@ -80,12 +80,15 @@ def _card(member: MemberRef) -> CardView | None:
     return CardView(member.card_number, member.card_state)
 
 
-async def statement(pos: PosParts, network_id: int, identifier: str, limit: int = 500) -> MemberStatement:
+async def statement(
+    pos: PosParts, network_id: int, identifier: str, limit: int = 500, window: LineWindow = EVERY_LINE
+) -> MemberStatement:
+    """The newest `limit` lines of the window, oldest first; the balance is the member's now."""
     async with pos.unit_of_work() as uow:
         region = (await pos.program_context(uow, network_id)).phone_region
         member = await uow.find_member(network_id, customer_candidates(identifier, "identifier", region), lock=False)
         if member is None:
             raise member_not_found(identifier, "identifier")
-        lines = await uow.statement(member, limit)
+        lines = await uow.statement(member, limit, window)
         state = await uow.member_points(member)
     return MemberStatement(member.member_id, state.balance, tuple(lines))

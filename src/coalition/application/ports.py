@@ -23,6 +23,7 @@ from coalition.application.pos_ports.gift_cards import GiftCardsPort
 from coalition.application.pos_ports.gifts import GiftsPort
 from coalition.application.pos_ports.idempotency import IdempotencyPort, IdempotencyRecord, StoredResponse
 from coalition.application.pos_ports.ledger import LedgerPort, StatementLine
+from coalition.application.pos_ports.lines import EVERY_LINE, LineWindow
 from coalition.application.pos_ports.members import (
     MemberHistory,
     MemberLabels,
@@ -42,6 +43,7 @@ from coalition.domain.purchase import BasketLine, NewLot
 from coalition.domain.records import fast_init
 
 __all__ = [
+    "EVERY_LINE",
     "Clock",
     "CouponsPort",
     "GiftCardsPort",
@@ -50,6 +52,7 @@ __all__ = [
     "IdempotencyRecord",
     "LedgerBatch",
     "LedgerPort",
+    "LineWindow",
     "LotWrite",
     "MemberHistory",
     "MemberLabels",

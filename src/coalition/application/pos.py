@@ -34,7 +34,9 @@ from coalition.application.enrolment import EnrolInput
 from coalition.application.key_life import still_valid
 from coalition.application.occurred_at import OccurredAtWindow
 from coalition.application.ports import (
+    EVERY_LINE,
     Clock,
+    LineWindow,
     MemberHistory,
     MemberRef,
     PosUnitOfWork,
@@ -182,8 +184,10 @@ class PosService:
             return await self.rule_set_in_force(network_id)
         return await self._rules_at(network_id, occurred_at)
 
-    async def statement(self, network_id: int, identifier: str, limit: int = 500) -> MemberStatement:
-        return await members_pos.statement(self, network_id, identifier, limit)
+    async def statement(
+        self, network_id: int, identifier: str, limit: int = 500, window: LineWindow = EVERY_LINE
+    ) -> MemberStatement:
+        return await members_pos.statement(self, network_id, identifier, limit, window)
 
     # --- commands -----------------------------------------------------------------------------------------
 

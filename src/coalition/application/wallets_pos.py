@@ -10,7 +10,7 @@ from typing import Any
 
 from coalition.application.commands import customer_candidates, member_not_found, require_usable_card
 from coalition.application.events import WALLET_TOPPED_UP
-from coalition.application.ports import MemberRef, PosUnitOfWork, TerminalContext, WalletLine
+from coalition.application.ports import EVERY_LINE, LineWindow, MemberRef, PosUnitOfWork, TerminalContext, WalletLine
 from coalition.application.pos_parts import PosParts
 from coalition.application.pos_results import CommandResult
 from coalition.application.tenders import start_of_local_day
@@ -204,12 +204,20 @@ async def balance(pos: PosParts, ctx: TerminalContext, identifier: str, currency
 
 
 async def history(
-    pos: PosParts, ctx: TerminalContext, identifier: str, currency: str | None, limit: int
+    pos: PosParts,
+    ctx: TerminalContext,
+    identifier: str,
+    currency: str | None,
+    limit: int,
+    window: LineWindow = EVERY_LINE,
 ) -> dict[str, Any]:
+    """The newest `limit` movements of the window (up to MAX_HISTORY + 1: a page and whether there is more), oldest
+    first."""
     async with pos.unit_of_work() as uow:
         pc = await pos.program_context(uow, ctx.network_id)
         wanted = wallet_currency(currency, pc.program.currency)
         member = await _member(uow, ctx, identifier, lock=False)
         wallet = await uow.wallet(member.member_id, wanted)
-        lines = [] if wallet is None else await uow.wallet_history(wallet.account_id, min(max(limit, 1), MAX_HISTORY))
+        size = min(max(limit, 1), MAX_HISTORY + 1)
+        lines = [] if wallet is None else await uow.wallet_history(wallet.account_id, size, window)
         return history_json(lines, wanted, member.member_id)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable
+from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from coalition.adapters.http.actors import act_for_request, key_fingerprint
@@ -21,7 +22,18 @@ from coalition.adapters.http.admin_answers import (
 from coalition.adapters.http.body_limits import require_operator
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc, bearer
-from coalition.adapters.http.pagination import PAGE_RESPONSES, Paging, announce, next_cursor_of, paged
+from coalition.adapters.http.list_routes import Since, Until
+from coalition.adapters.http.pagination import (
+    MAX_LIMIT,
+    PAGE_RESPONSES,
+    PageRequest,
+    Paging,
+    announce,
+    next_cursor_of,
+    older_page,
+    paged,
+    paging_of,
+)
 from coalition.adapters.http.pos_answers import StatementAnswer
 from coalition.adapters.http.schemas import (
     CashierBody,
@@ -40,6 +52,7 @@ from coalition.adapters.http.schemas import (
 from coalition.adapters.web.sessions import client_address
 from coalition.application.member_admin import MemberAdministration
 from coalition.application.period_close import month_of
+from coalition.application.ports import LineWindow
 from coalition.application.scheduled_jobs import expire_all
 from coalition.application.scheduler import utc_today
 from coalition.domain.limits import MAX_LINES_CEILING, MAX_POINTS_CEILING
@@ -60,6 +73,7 @@ async def create_network(
     )
 
 
+# not paged yet (issue 17, point 5): partners, outlets, terminals and cashiers in one answer
 @router.get("/network", summary="The network with its partners, outlets, terminals and cashiers")
 async def network(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.admin.listing(admin)
@@ -123,13 +137,27 @@ async def set_cashier_active(
 @router.get(
     "/members/{identifier}/statement",
     response_model=StatementAnswer,
-    summary="Every points transaction of a member with running balance",
+    summary="A member's points transactions with the running balance, newest pages first, each oldest first",
+    responses=PAGE_RESPONSES,
 )
 async def statement(
-    identifier: str, svc: Svc, admin: NetworkAdmin, limit: Annotated[int, Query(ge=1, le=10_000)] = 500
+    request: Request,
+    response: Response,
+    identifier: str,
+    svc: Svc,
+    admin: NetworkAdmin,
+    page: Annotated[PageRequest, Depends(paging_of(MAX_LIMIT))],
+    since: Since = None,
+    until: Until = None,
 ) -> StatementAnswer:
-    """Each transaction shows the points it brought (`points_earned`) and took (`points_spent`) and their net."""
-    return StatementAnswer.of(await svc.pos.statement(admin.id, identifier, limit))
+    """Each transaction shows the points it brought (`points_earned`) and took (`points_spent`), their net and the
+    balance after it. The first page holds the newest `limit` transactions, oldest first; `next_cursor` reads the
+    ones before them. `since`/`until` narrow it by recorded time; the balances still count every transaction."""
+    window = LineWindow(page.after, since, until)
+    found = await svc.pos.statement(admin.id, identifier, page.limit + 1, window)
+    lines, cursor = older_page(found.transactions, page, lambda line: line.tx_id)
+    answer = StatementAnswer.of(replace(found, transactions=tuple(lines)))
+    return answer.model_copy(update={"next_cursor": announce(request, response, cursor)})
 
 
 @router.patch("/members/{identifier}", summary="Set a member's tier and segments, which rules read at the till")
@@ -175,6 +203,7 @@ async def gift_types(
     return paged(request, response, "gift_types", found, page, lambda gift_type: gift_type["id"])
 
 
+# not paged: bounded, the matrix is replaced whole by PUT with at most 10,000 entries (MatrixBody)
 @router.get(
     "/permissions", summary="The permissions matrix: outlet × counter × operation", response_model=PermissionsAnswer
 )

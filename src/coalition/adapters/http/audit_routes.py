@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, Svc
+from coalition.adapters.http.pagination import MAX_LIMIT
 from coalition.application.audit import MAX_PAGE, AuditQuery, StoredAuditEntry, csv_chunks
 from coalition.application.csv_text import csv_text
 
@@ -108,7 +109,7 @@ async def audit(
     svc: Svc,
     filters: Filtered,
     cursor: Cursor = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"at most {MAX_LIMIT}, as every list")] = 100,
 ) -> AuditPage:
     query = replace(filters, before_id=int(cursor) if cursor else None, limit=limit)
     found = await svc.audit.entries(query)

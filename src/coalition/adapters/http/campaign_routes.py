@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, Svc
+from coalition.adapters.http.pagination import NEXT_CURSOR_DOC, PAGE_RESPONSES, Paging, announce, next_cursor_of
 from coalition.adapters.http.schemas import MAX_RECORD_ID, Body, RecordId
-from coalition.application.campaigns import MAX_LIST, Campaign, CampaignCounts
+from coalition.application.campaigns import Campaign, CampaignCounts
 from coalition.domain.campaigns import MAX_NAME_CHARS, MAX_WITHIN_DAYS
 from coalition.domain.message_templates import MAX_BODY_CHARS, MAX_SUBJECT_CHARS
 from coalition.domain.messages import Channel
@@ -99,6 +100,7 @@ class CampaignOut(BaseModel):
 
 class CampaignList(BaseModel):
     campaigns: list[CampaignOut]
+    next_cursor: str | None = Field(description=NEXT_CURSOR_DOC)
 
 
 class AudienceOut(BaseModel):
@@ -165,12 +167,19 @@ async def create_campaign(body: CampaignBody, svc: Svc, admin: NetworkAdmin) -> 
     return campaign_out(campaign, admin.currency)
 
 
-@router.get("/campaigns", response_model=CampaignList, summary="The network's campaigns, newest first")
+@router.get(
+    "/campaigns",
+    response_model=CampaignList,
+    summary="The network's campaigns, newest first, in pages",
+    responses=PAGE_RESPONSES,
+)
 async def list_campaigns(
-    svc: Svc, admin: NetworkAdmin, limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 50
+    request: Request, response: Response, svc: Svc, admin: NetworkAdmin, page: Paging
 ) -> CampaignList:
-    found = await svc.campaigns.listing(admin.id, limit)
-    return CampaignList(campaigns=[campaign_out(campaign, admin.currency) for campaign in found])
+    found = await svc.campaigns.listing(admin.id, page.limit + 1, page.after)
+    shown, cursor = next_cursor_of(found, page, lambda campaign: campaign.id)
+    campaigns = [campaign_out(campaign, admin.currency) for campaign in shown]
+    return CampaignList(campaigns=campaigns, next_cursor=announce(request, response, cursor))
 
 
 @router.post("/campaigns/audience", response_model=AudienceOut, summary="How many members a segment holds now")

@@ -63,17 +63,23 @@ def decode_cursor(cursor: str) -> int:
     return position
 
 
-async def page_request(
-    limit: Annotated[
-        int, Query(ge=1, le=MAX_LIMIT, description=f"items per page, at most {MAX_LIMIT}")
-    ] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None, Query(max_length=MAX_CURSOR, description="the previous page's next_cursor; omit for the first")
-    ] = None,
-) -> PageRequest:
-    return PageRequest(limit, decode_cursor(cursor) if cursor else None)
+def paging_of(default: int) -> Callable[..., Any]:
+    """The `Paging` dependency with another default `limit` (a list that answered more before it was paged:
+    `Annotated[PageRequest, Depends(paging_of(500))]`)."""
+
+    async def page_request_of(
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"items per page, at most {MAX_LIMIT}")] = default,
+        cursor: Annotated[
+            str | None,
+            Query(max_length=MAX_CURSOR, description="the previous page's next_cursor; omit for the first"),
+        ] = None,
+    ) -> PageRequest:
+        return PageRequest(limit, decode_cursor(cursor) if cursor else None)
+
+    return page_request_of
 
 
+page_request = paging_of(DEFAULT_LIMIT)
 Paging = Annotated[PageRequest, Depends(page_request)]
 
 
@@ -82,6 +88,13 @@ def next_cursor_of(items: Sequence[T], page: PageRequest, id_of: Callable[[T], i
     shown = list(items[: page.limit])
     more = len(items) > page.limit
     return shown, (encode_cursor(id_of(shown[-1])) if more and shown else None)
+
+
+def older_page(lines: Sequence[T], page: PageRequest, id_of: Callable[[T], int]) -> tuple[list[T], str | None]:
+    """A page of a history (a member's statement, a wallet's) read as its newest `limit + 1` lines before the
+    cursor, oldest first: the newest `limit` of them, still oldest first, and the cursor of the older page."""
+    newest_first, cursor = next_cursor_of(list(reversed(lines)), page, id_of)
+    return list(reversed(newest_first)), cursor
 
 
 def page_of(

@@ -331,6 +331,7 @@ class StatementAnswer(Answer):
     member_id: int
     points_balance: int
     transactions: list[StatementLineAnswer]
+    next_cursor: str | None = Field(default=None, description="the older page's `cursor`; null on the oldest page")
 
     @classmethod
     def of(cls, statement: r.MemberStatement) -> Self:

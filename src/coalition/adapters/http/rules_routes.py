@@ -127,6 +127,7 @@ async def simulate(body: SimulateBody, svc: Svc, admin: NetworkAdmin) -> dict[st
     return await svc.rules.simulate(admin, body.from_, body.to, body.version)
 
 
+# not paged: bounded, the documented context and functions are fixed by the code
 @router.get("/context", summary="The documented context conditions are written over, and the extra functions")
 async def context(admin: NetworkAdmin) -> dict[str, Any]:
     from coalition.domain.rules.context import DOCUMENTED_CONTEXT

@@ -29,6 +29,7 @@ class ScheduleBody(Body):
     day_of_month: StrictInt | None = Field(default=None, description="period close: the day it runs, 1 to 28")
 
 
+# not paged: bounded, one line per scheduled job kind (a fixed set, domain/schedules.py)
 @router.get(
     "/schedules",
     summary="The jobs' schedules in the network's time zone, with their next and last runs",

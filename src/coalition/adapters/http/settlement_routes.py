@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from coalition.adapters.documents.pdf import statement_pdf
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc
-from coalition.adapters.http.pagination import PAGE_RESPONSES, Paging, paged
+from coalition.adapters.http.pagination import MAX_LIMIT, PAGE_RESPONSES, PageRequest, Paging, paged, paging_of
 from coalition.application.csv_text import csv_text
 from coalition.application.settlement import statement_csv_rows, statement_json
 
@@ -88,6 +88,21 @@ async def send_statement(number: PathId, svc: Svc, admin: NetworkAdmin) -> dict[
     return await svc.settlement.send(admin.id, number)
 
 
-@router.get("/statements/{number}/partners/{partner_id}", summary="A partner's obligation entries of the period")
-async def partner_statement(number: PathId, partner_id: PathId, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
-    return await svc.settlement.partner_statement(admin.id, number, partner_id)
+@router.get(
+    "/statements/{number}/partners/{partner_id}",
+    summary="A partner's obligation entries of the period, in pages (500 unless `limit` says otherwise)",
+    responses=PAGE_RESPONSES,
+)
+async def partner_statement(
+    request: Request,
+    response: Response,
+    number: PathId,
+    partner_id: PathId,
+    svc: Svc,
+    admin: NetworkAdmin,
+    page: Annotated[PageRequest, Depends(paging_of(MAX_LIMIT))],
+) -> dict[str, Any]:
+    """The period is closed, so its entries never change: the cursor is a position among them."""
+    found = await svc.settlement.partner_statement(admin.id, number, partner_id)
+    numbered = list(enumerate(found["entries"], 1))
+    return found | paged(request, response, "entries", numbered, page, lambda entry: entry[0], lambda entry: entry[1])

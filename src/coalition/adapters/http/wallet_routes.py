@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictStr
 
@@ -22,8 +22,11 @@ from coalition.adapters.http.dependencies import (
     terminal_doc,
     till_write,
 )
+from coalition.adapters.http.list_routes import Since, Until
+from coalition.adapters.http.pagination import PAGE_RESPONSES, PageRequest, announce, older_page, paging_of
 from coalition.adapters.http.schemas import Amount, Body
 from coalition.application import wallets_pos
+from coalition.application.ports import LineWindow
 from coalition.application.wallet_admin import UNCHANGED, WalletAdmin
 from coalition.domain.money import parse_amount_minor
 
@@ -105,6 +108,7 @@ class WalletHistoryAnswer(BaseModel):
     member: int
     currency: str
     lines: list[WalletLineAnswer]
+    next_cursor: str | None = Field(default=None, description="the older page's `cursor`; null on the oldest page")
 
 
 @till_write(router, "/wallets/top-ups", ToppedUpAnswer, "Top a member's wallet up with money taken at this outlet", 201)
@@ -131,20 +135,29 @@ async def wallet(
 @router.get(
     "/members/{identifier}/wallet/history",
     response_model=WalletHistoryAnswer,
-    summary="A member's wallet movements, oldest first, with the balance after each",
+    summary="A member's wallet movements with the balance after each, newest pages first, each oldest first",
     openapi_extra=terminal_doc(),
+    responses=PAGE_RESPONSES,
 )
 async def wallet_history(
+    request: Request,
+    response: Response,
     identifier: str,
     svc: Svc,
     ctx: Terminal,
+    page: Annotated[PageRequest, Depends(paging_of(100))],
     currency: Annotated[str | None, Query(max_length=3)] = None,
-    limit: Annotated[int, Query(ge=1, le=wallets_pos.MAX_HISTORY)] = 100,
+    since: Since = None,
+    until: Until = None,
 ) -> WalletHistoryAnswer:
+    """The first page holds the newest `limit` movements, oldest first; `next_cursor` reads the ones before them.
+    `since`/`until` narrow it by recorded time; the balances still count every movement."""
+    window = LineWindow(page.after, since, until)
     found = await svc.member_lookups.budgeted(
-        ctx, lambda: wallets_pos.history(svc.pos, ctx, identifier, currency, limit)
+        ctx, lambda: wallets_pos.history(svc.pos, ctx, identifier, currency, page.limit + 1, window)
     )
-    return WalletHistoryAnswer(**found)
+    found["lines"], cursor = older_page(found["lines"], page, lambda line: line["transaction"])
+    return WalletHistoryAnswer(**found, next_cursor=announce(request, response, cursor))
 
 
 @admin_router.put(

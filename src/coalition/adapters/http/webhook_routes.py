@@ -141,6 +141,7 @@ async def list_webhooks(
     return WebhookList(webhooks=[WebhookOut.of(s) for s in shown], next_cursor=announce(request, response, cursor))
 
 
+# not paged: bounded, its RECENT_DELIVERIES (20) latest deliveries; every one at …/deliveries, in pages
 @router.get(
     "/webhooks/{subscription_id}", summary="A subscription and its recent deliveries", response_model=WebhookShown
 )

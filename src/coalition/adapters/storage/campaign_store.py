@@ -142,9 +142,11 @@ class SqlCampaignStore:
             ).first()
         return None if row is None else _campaign(row)
 
-    async def campaigns(self, network_id: int, limit: int) -> list[Campaign]:
+    async def campaigns(self, network_id: int, limit: int, before_id: int | None = None) -> list[Campaign]:
         c = t.campaigns
         query = select(c).where(c.c.network_id == network_id).order_by(c.c.id.desc()).limit(limit)
+        if before_id is not None:
+            query = query.where(c.c.id < before_id)
         async with self.engine.connect() as connection:
             return [_campaign(row) for row in (await connection.execute(query)).all()]
 

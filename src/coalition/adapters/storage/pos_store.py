@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from coalition.adapters.storage.access_guard import STILL_ALLOWED_PG
+from coalition.adapters.storage.account_lines import account_lines
 from coalition.adapters.storage.audit_store import DriverAuditTrail
 from coalition.adapters.storage.driver import Column, Db, NamedStatement
 from coalition.adapters.storage.outbox_store import DriverOutboxWrites
@@ -38,7 +39,9 @@ from coalition.adapters.storage.pos_sales_files import SqlSalesFiles
 from coalition.adapters.storage.pos_visits import SqlVisits
 from coalition.adapters.storage.pos_wallets import SqlWallets
 from coalition.application.ports import (
+    EVERY_LINE,
     LedgerBatch,
+    LineWindow,
     MemberRef,
     NewPurchase,
     PurchaseWrite,
@@ -315,36 +318,29 @@ class SqlPosUnitOfWork(
     async def add_coupons(self, network_id: int, coupons: Sequence[NewCoupon], now: datetime) -> None:
         await self.db.insert_many("coupons", _COUPON_COLUMNS, [_coupon_row(network_id, c, now) for c in coupons])
 
-    async def statement(self, member: MemberRef, limit: int) -> list[StatementLine]:
-        rows = await self.db.fetch(
-            "SELECT t.id, t.kind, t.occurred_at, t.recorded_at, t.memo, t.reverses_tx_id, o.name AS outlet_name, "
-            "SUM(p.amount) AS amount, SUM(CASE WHEN p.amount > 0 THEN p.amount ELSE 0 END) AS points_in, "
-            "SUM(CASE WHEN p.amount < 0 THEN -p.amount ELSE 0 END) AS points_out "
-            "FROM ledger_transactions t JOIN postings p ON p.tx_id = t.id "
-            "LEFT JOIN outlets o ON o.id = t.outlet_id WHERE p.account_id = $1 "
-            "GROUP BY t.id, t.kind, t.occurred_at, t.recorded_at, t.memo, t.reverses_tx_id, o.name ORDER BY t.id",
-            member.points_account_id,
-        )
-        lines: list[StatementLine] = []
-        running = 0
-        for row in rows:
-            running += int(row["amount"])
-            lines.append(
-                StatementLine(
-                    tx_id=row["id"],
-                    kind=row["kind"],
-                    occurred_at=self._timestamp(row["occurred_at"]),
-                    recorded_at=self._timestamp(row["recorded_at"]),
-                    outlet_name=row["outlet_name"],
-                    amount=int(row["amount"]),
-                    points_earned=int(row["points_in"]),
-                    points_spent=int(row["points_out"]),
-                    balance_after=running,
-                    memo=row["memo"],
-                    reverses_tx_id=row["reverses_tx_id"],
-                )
+    async def statement(self, member: MemberRef, limit: int, window: LineWindow = EVERY_LINE) -> list[StatementLine]:
+        def line(row: Any, balance_after: int) -> StatementLine:
+            return StatementLine(
+                tx_id=row["id"],
+                kind=row["kind"],
+                occurred_at=self._timestamp(row["occurred_at"]),
+                recorded_at=self._timestamp(row["recorded_at"]),
+                outlet_name=row["outlet_name"],
+                amount=int(row["amount"]),
+                points_earned=int(row["points_in"]),
+                points_spent=int(row["points_out"]),
+                balance_after=balance_after,
+                memo=row["memo"],
+                reverses_tx_id=row["reverses_tx_id"],
             )
-        return lines[-limit:]
+
+        grouped = "t.kind, t.occurred_at, t.recorded_at, t.memo, t.reverses_tx_id, o.name"
+        columns = (
+            "t.kind, t.occurred_at, t.recorded_at, t.memo, t.reverses_tx_id, o.name AS outlet_name, "
+            "SUM(CASE WHEN p.amount > 0 THEN p.amount ELSE 0 END) AS points_in, "
+            "SUM(CASE WHEN p.amount < 0 THEN -p.amount ELSE 0 END) AS points_out"
+        )
+        return await account_lines(self.db, member.points_account_id, limit, window, columns, grouped, line)
 
     async def insert_purchase(self, purchase: NewPurchase, tx_id: int | None, now: datetime) -> None:
         await self.db.execute(_INSERT_PURCHASE, *_purchase_row(purchase, tx_id, now))

@@ -10,8 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from coalition.adapters.storage.account_lines import account_lines
 from coalition.adapters.storage.driver import Db
 from coalition.adapters.storage.pos_base import SqlPart
+from coalition.application.pos_ports.lines import EVERY_LINE, LineWindow
 from coalition.application.pos_ports.wallets import PaidTender, PayingWallet, WalletLine
 from coalition.domain.ledger import AccountPurpose, OwnerKind, money_asset
 from coalition.domain.wallets import Wallet, WalletStatus
@@ -179,30 +181,22 @@ class SqlWallets(SqlPart):
             "UPDATE wallets SET status = $2, version = version + 1 WHERE account_id = $1", account_id, status.value
         )
 
-    async def wallet_history(self, account_id: int, limit: int) -> list[WalletLine]:
-        rows = await self.db.fetch(
-            "SELECT t.id, t.kind, t.occurred_at, t.recorded_at, t.memo, o.name AS outlet_name, SUM(p.amount) AS amount "
-            "FROM postings p JOIN ledger_transactions t ON t.id = p.tx_id LEFT JOIN outlets o ON o.id = t.outlet_id "
-            "WHERE p.account_id = $1 GROUP BY t.id, t.kind, t.occurred_at, t.recorded_at, t.memo, o.name ORDER BY t.id",
-            account_id,
-        )
-        lines: list[WalletLine] = []
-        running = 0
-        for row in rows:
-            running += int(row["amount"])
-            lines.append(
-                WalletLine(
-                    tx_id=int(row["id"]),
-                    kind=row["kind"],
-                    occurred_at=self._timestamp(row["occurred_at"]),
-                    recorded_at=self._timestamp(row["recorded_at"]),
-                    outlet_name=row["outlet_name"],
-                    amount_minor=int(row["amount"]),
-                    balance_after_minor=running,
-                    memo=row["memo"],
-                )
+    async def wallet_history(self, account_id: int, limit: int, window: LineWindow = EVERY_LINE) -> list[WalletLine]:
+        def line(row: Any, balance_after: int) -> WalletLine:
+            return WalletLine(
+                tx_id=int(row["id"]),
+                kind=row["kind"],
+                occurred_at=self._timestamp(row["occurred_at"]),
+                recorded_at=self._timestamp(row["recorded_at"]),
+                outlet_name=row["outlet_name"],
+                amount_minor=int(row["amount"]),
+                balance_after_minor=balance_after,
+                memo=row["memo"],
             )
-        return lines[-limit:] if limit else lines
+
+        grouped = "t.kind, t.occurred_at, t.recorded_at, t.memo, o.name"
+        columns = "t.kind, t.occurred_at, t.recorded_at, t.memo, o.name AS outlet_name"
+        return await account_lines(self.db, account_id, limit, window, columns, grouped, line)
 
     async def paid_tenders(self, tx_id: int) -> list[PaidTender]:
         rows = await self.db.fetch(

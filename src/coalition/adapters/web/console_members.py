@@ -10,10 +10,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 
 from coalition.adapters.http.clean_input import CheckedRoute
+from coalition.adapters.http.pagination import PageRequest, decode_cursor, next_cursor_of
 from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import error_text, gettext, render
 from coalition.application.member_admin import MemberAdministration
+from coalition.application.member_list import MemberFilter
 from coalition.application.wallet_admin import WalletAdmin
 from coalition.application.wallet_reports import WalletOverview
 from coalition.application.web_sessions import WebIdentity
@@ -42,18 +44,21 @@ def members_of(request: Request) -> MemberAdministration:
 
 
 @router.get("/members")
-async def search_page(request: Request, me: Administrator, q: str = "") -> Response:
-    context: dict[str, object] = {"me": me, "query": q, "results": None, "error": None}
+async def search_page(request: Request, me: Administrator, q: str = "", cursor: str = "") -> Response:
+    context: dict[str, object] = {"me": me, "query": q, "results": None, "error": None, "newest": None}
     status = 200
-    if q.strip():
-        try:
+    try:
+        if q.strip():
             results = await members_of(request).search(me.network_id, q)
-        except DomainError as error:
-            context["error"], status = error_text(request, error.detail), status_of(error)
-        else:
             if len(results) == 1:
                 return RedirectResponse(f"/console/members/{results[0].member_id}", 303)
             context["results"] = results
+        else:  # the newest members, a page at a time (issue 17, point 5)
+            before = decode_cursor(cursor) if cursor else None
+            found = await services_of(request).members.page(MemberFilter(me.network_id, before_id=before, limit=51))
+            context["newest"], context["older"] = next_cursor_of(found, PageRequest(50, before), lambda m: m.id)
+    except DomainError as error:
+        context["error"], status = error_text(request, error.detail), status_of(error)
     return render(
         request, "console/members.html", context, currency=me.currency, timezone=me.timezone, status_code=status
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from coalition.application.pos_ports.lines import EVERY_LINE, LineWindow
 from coalition.application.pos_ports.members import MemberRef
 from coalition.application.pos_ports.wallets import PayingWallet
 from coalition.domain.ledger import Transaction
@@ -104,4 +105,6 @@ class LedgerPort(Protocol):
         """Ids of the account's lots with points left that the end of this visit sweeps (end_of_visit accruals)."""
         ...
 
-    async def statement(self, member: MemberRef, limit: int) -> list[StatementLine]: ...
+    async def statement(self, member: MemberRef, limit: int, window: LineWindow = EVERY_LINE) -> list[StatementLine]:
+        """The newest `limit` lines in the window, oldest first, each with the balance after it."""
+        ...

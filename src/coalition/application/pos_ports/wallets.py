@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from coalition.application.pos_ports.lines import EVERY_LINE, LineWindow
 from coalition.domain.ledger import OwnerKind
 from coalition.domain.tenders import Funds
 from coalition.domain.wallets import Wallet, WalletStatus
@@ -77,5 +78,8 @@ class WalletsPort(Protocol):
 
     async def set_wallet_limits(self, account_id: int, credit_limit_minor: int, daily_minor: int | None) -> None: ...
     async def set_wallet_status(self, account_id: int, status: WalletStatus) -> None: ...
-    async def wallet_history(self, account_id: int, limit: int) -> list[WalletLine]: ...
+    async def wallet_history(self, account_id: int, limit: int, window: LineWindow = EVERY_LINE) -> list[WalletLine]:
+        """The newest `limit` movements in the window, oldest first, each with the balance after it."""
+        ...
+
     async def paid_tenders(self, tx_id: int) -> list[PaidTender]: ...

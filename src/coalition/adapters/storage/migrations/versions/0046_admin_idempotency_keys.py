@@ -30,9 +30,7 @@ def upgrade() -> None:
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("response", sa.Text(), nullable=True),
         sa.Column("created_at", _TS, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["network_id"], ["networks.id"], name="fk_admin_idempotency_keys_network_id_networks"
-        ),
+        sa.ForeignKeyConstraint(["network_id"], ["networks.id"], name="fk_admin_idempotency_keys_network_id_networks"),
         sa.PrimaryKeyConstraint("id", name="pk_admin_idempotency_keys"),
         sa.UniqueConstraint("scope", "key", name="uq_admin_idempotency_keys_scope_key"),
     )
