@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import date, datetime
+from datetime import date
 from typing import Any, TypeVar
 
 import httpx
@@ -41,6 +41,7 @@ from coalition_client._files import (
     export_query,
     target,
 )
+from coalition_client._plans_jobs import AsyncPlanAndJobCalls
 from coalition_client.errors import TransportError
 
 A = TypeVar("A")
@@ -48,7 +49,7 @@ Json = dict[str, Any]
 USER_AGENT = "coalition-client/1"
 
 
-class AsyncClient:
+class AsyncClient(AsyncPlanAndJobCalls):
     def __init__(
         self,
         base_url: str,
@@ -361,52 +362,6 @@ class AsyncClient:
 
     async def set_permissions(self, body: admin.Permissions) -> admin.PermissionsAnswer:
         return await self.call(r.SET_PERMISSIONS, body)
-
-    async def plan(self) -> admin.NetworkPlan:
-        """The network's own plan, customers and trial (its admin key)."""
-        return await self.call(r.PLAN)
-
-    async def networks(self, *, limit: int | None = None, cursor: str | None = None) -> admin.NetworksPage:
-        """Every network with its plan (the operator token), a page at a time."""
-        return await self.call(r.NETWORKS, query={"limit": limit, "cursor": cursor})
-
-    async def set_plan(
-        self, network_id: int, plan: str, *, trial_ends_at: datetime | None = None, change_trial: bool = False
-    ) -> admin.NetworkPlan:
-        """The network's plan (the operator token); with `change_trial`, the trial's end too (None ends it)."""
-        body: Json = {"plan": plan}
-        if change_trial:
-            body["trial_ends_at"] = None if trial_ends_at is None else trial_ends_at.isoformat()
-        return await self.call(r.SET_PLAN, body, path={"network_id": network_id})
-
-    async def suspend_network(self, network_id: int) -> admin.NetworkPlan:
-        return await self.call(r.SUSPEND_NETWORK, path={"network_id": network_id})
-
-    async def resume_network(self, network_id: int) -> admin.NetworkPlan:
-        return await self.call(r.RESUME_NETWORK, path={"network_id": network_id})
-
-    async def schedules(self) -> admin.Schedules:
-        return await self.call(r.SCHEDULES)
-
-    async def job_runs(
-        self, *, job: str | None = None, limit: int | None = None, cursor: str | None = None
-    ) -> admin.JobRuns:
-        return await self.call(r.JOB_RUNS, query={"job": job, "limit": limit, "cursor": cursor})
-
-    async def set_schedule(self, job: str, body: admin.ScheduleChange) -> admin.Schedule:
-        return await self.call(r.SET_SCHEDULE, body, path={"job": job})
-
-    async def run_birthdays(self, body: admin.Birthdays | None = None) -> Json:
-        return await self.call(r.RUN_BIRTHDAYS, body or admin.Birthdays())
-
-    async def run_daily_reports(self, body: admin.DailyReports | None = None) -> Json:
-        return await self.call(r.RUN_DAILY_REPORTS, body or admin.DailyReports())
-
-    async def run_period_close(self, body: admin.PeriodClose | None = None) -> Json:
-        return await self.call(r.RUN_PERIOD_CLOSE, body or admin.PeriodClose())
-
-    async def run_expiry(self) -> Json:
-        return await self.call(r.RUN_EXPIRY)
 
     async def create_webhook(self, body: admin.Webhook) -> admin.WebhookCreated:
         return await self.call(r.CREATE_WEBHOOK, body)

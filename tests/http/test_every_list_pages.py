@@ -19,6 +19,7 @@ ONE_RESOURCE = {
     "/v1/admin/gift-card-breakage",
     "/v1/admin/gift-cards/{card_number}",
     "/v1/admin/limits",
+    "/v1/admin/plan",
     "/v1/admin/message-settings",
     "/v1/admin/message-templates/{kind}/{channel}/{language}",
     "/v1/admin/points-breakage",

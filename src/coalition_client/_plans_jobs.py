@@ -1,0 +1,131 @@
+"""The clients' calls for the hosted service's plans (docs/plans.md: a network's own plan; the operator's list of
+networks, plan and trial, suspension and resumption, with the operator token) and for scheduled jobs
+(docs/scheduler.md: the schedules, their runs, a job run by hand). Mixed into `Client` and `AsyncClient`, whose
+`call` they use."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+from coalition_client import admin_models as admin
+from coalition_client import routes as r
+
+A = TypeVar("A")
+Json = dict[str, Any]
+
+
+class PlanAndJobCalls:
+    def call(
+        self,
+        route: r.Route[A],
+        body: Any = None,
+        *,
+        path: dict[str, Any] | None = None,
+        query: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> A:
+        raise NotImplementedError  # the client's own
+
+    def plan(self) -> admin.NetworkPlan:
+        """The network's own plan, customers and trial (its admin key)."""
+        return self.call(r.PLAN)
+
+    def networks(self, *, limit: int | None = None, cursor: str | None = None) -> admin.NetworksPage:
+        """Every network with its plan (the operator token), a page at a time."""
+        return self.call(r.NETWORKS, query={"limit": limit, "cursor": cursor})
+
+    def set_plan(
+        self, network_id: int, plan: str, *, trial_ends_at: datetime | None = None, change_trial: bool = False
+    ) -> admin.NetworkPlan:
+        """The network's plan (the operator token); with `change_trial`, the trial's end too (None ends it)."""
+        body: Json = {"plan": plan}
+        if change_trial:
+            body["trial_ends_at"] = None if trial_ends_at is None else trial_ends_at.isoformat()
+        return self.call(r.SET_PLAN, body, path={"network_id": network_id})
+
+    def suspend_network(self, network_id: int) -> admin.NetworkPlan:
+        return self.call(r.SUSPEND_NETWORK, path={"network_id": network_id})
+
+    def resume_network(self, network_id: int) -> admin.NetworkPlan:
+        return self.call(r.RESUME_NETWORK, path={"network_id": network_id})
+
+    def schedules(self) -> admin.Schedules:
+        return self.call(r.SCHEDULES)
+
+    def job_runs(self, *, job: str | None = None, limit: int | None = None, cursor: str | None = None) -> admin.JobRuns:
+        return self.call(r.JOB_RUNS, query={"job": job, "limit": limit, "cursor": cursor})
+
+    def set_schedule(self, job: str, body: admin.ScheduleChange) -> admin.Schedule:
+        return self.call(r.SET_SCHEDULE, body, path={"job": job})
+
+    def run_birthdays(self, body: admin.Birthdays | None = None) -> Json:
+        return self.call(r.RUN_BIRTHDAYS, body or admin.Birthdays())
+
+    def run_daily_reports(self, body: admin.DailyReports | None = None) -> Json:
+        return self.call(r.RUN_DAILY_REPORTS, body or admin.DailyReports())
+
+    def run_period_close(self, body: admin.PeriodClose | None = None) -> Json:
+        return self.call(r.RUN_PERIOD_CLOSE, body or admin.PeriodClose())
+
+    def run_expiry(self) -> Json:
+        return self.call(r.RUN_EXPIRY)
+
+
+class AsyncPlanAndJobCalls:
+    async def call(
+        self,
+        route: r.Route[A],
+        body: Any = None,
+        *,
+        path: dict[str, Any] | None = None,
+        query: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> A:
+        raise NotImplementedError  # the client's own
+
+    async def plan(self) -> admin.NetworkPlan:
+        """The network's own plan, customers and trial (its admin key)."""
+        return await self.call(r.PLAN)
+
+    async def networks(self, *, limit: int | None = None, cursor: str | None = None) -> admin.NetworksPage:
+        """Every network with its plan (the operator token), a page at a time."""
+        return await self.call(r.NETWORKS, query={"limit": limit, "cursor": cursor})
+
+    async def set_plan(
+        self, network_id: int, plan: str, *, trial_ends_at: datetime | None = None, change_trial: bool = False
+    ) -> admin.NetworkPlan:
+        """The network's plan (the operator token); with `change_trial`, the trial's end too (None ends it)."""
+        body: Json = {"plan": plan}
+        if change_trial:
+            body["trial_ends_at"] = None if trial_ends_at is None else trial_ends_at.isoformat()
+        return await self.call(r.SET_PLAN, body, path={"network_id": network_id})
+
+    async def suspend_network(self, network_id: int) -> admin.NetworkPlan:
+        return await self.call(r.SUSPEND_NETWORK, path={"network_id": network_id})
+
+    async def resume_network(self, network_id: int) -> admin.NetworkPlan:
+        return await self.call(r.RESUME_NETWORK, path={"network_id": network_id})
+
+    async def schedules(self) -> admin.Schedules:
+        return await self.call(r.SCHEDULES)
+
+    async def job_runs(
+        self, *, job: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> admin.JobRuns:
+        return await self.call(r.JOB_RUNS, query={"job": job, "limit": limit, "cursor": cursor})
+
+    async def set_schedule(self, job: str, body: admin.ScheduleChange) -> admin.Schedule:
+        return await self.call(r.SET_SCHEDULE, body, path={"job": job})
+
+    async def run_birthdays(self, body: admin.Birthdays | None = None) -> Json:
+        return await self.call(r.RUN_BIRTHDAYS, body or admin.Birthdays())
+
+    async def run_daily_reports(self, body: admin.DailyReports | None = None) -> Json:
+        return await self.call(r.RUN_DAILY_REPORTS, body or admin.DailyReports())
+
+    async def run_period_close(self, body: admin.PeriodClose | None = None) -> Json:
+        return await self.call(r.RUN_PERIOD_CLOSE, body or admin.PeriodClose())
+
+    async def run_expiry(self) -> Json:
+        return await self.call(r.RUN_EXPIRY)
