@@ -52,6 +52,7 @@ from coalition.domain.ledger import Transaction, TransactionKind
 from coalition.domain.lots import GrantedPoints, Lot, LotTake, spend_order
 from coalition.domain.members import segments_from_text, segments_to_text
 from coalition.domain.permissions import Permission
+from coalition.domain.plans import DEFAULT_PLAN_CODE, PlanState, plan_named
 from coalition.domain.purchase import MemberPoints, NewLot
 from coalition.domain.visits import Visit
 from tests.fakes.gift_cards import FakeGiftCards
@@ -365,6 +366,11 @@ class FakeUnitOfWork(FakeWallets, FakeGiftCards):
             if m.network_id == network_id and m.profile.name and text.lower() in m.profile.name.lower()
         ]
         return found[:limit]
+
+    async def plan_and_members(self, network_id: int) -> tuple[PlanState, int]:
+        """Every fake network is on Custom (no limit), as the networks an operator creates are (docs/plans.md)."""
+        members = sum(1 for m in self.s.members.values() if m.network_id == network_id)
+        return PlanState(plan_named(DEFAULT_PLAN_CODE), None, None), members
 
     async def create_member(
         self,
