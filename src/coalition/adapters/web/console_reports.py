@@ -50,6 +50,7 @@ class Chart:
     bars: list[Bar]
     rows: list[tuple[str, Figures]]  # (label, figures) for the table under the chart
     heading: str
+    hidden_hours: bool = False  # hours with no sale and no refund are left out of the table (not 24 rows of zeros)
     width: int = CHART_WIDTH
     height: int = CHART_HEIGHT + AXIS_HEIGHT
 
@@ -145,8 +146,14 @@ def figure_chart(report: Report, measure: Measure, fmt: Formats, request: Reques
             )
         )
     heading = gettext(request, measure.per_hour if report.is_one_day else measure.per_day)
-    rows = [(point_label(point, fmt), point.figures) for point in points]
-    return Chart(_aria_label(report, measure, heading, values, fmt, request), bars, rows, heading)
+    rows = [(point_label(point, fmt), point.figures) for point in points if not _idle_hour(point)]
+    hidden = len(rows) < len(points)
+    return Chart(_aria_label(report, measure, heading, values, fmt, request), bars, rows, heading, hidden)
+
+
+def _idle_hour(point: ChartPoint) -> bool:
+    """An hour of a day with neither a sale nor a refund: the table leaves it out (a period's days all stay)."""
+    return not isinstance(point.key, date) and not point.figures.checks and not point.figures.refunds
 
 
 def _shown(measure: Measure, value: int, fmt: Formats) -> str:
