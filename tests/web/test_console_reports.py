@@ -223,7 +223,7 @@ async def test_the_report_page_draws_its_chart_with_the_numbers_in_a_table(servi
     assert row is not None and row.groups() == ("RUB\xa0750.00", "2")
     assert '<th scope="row">13:00</th>' not in page.text  # an hour without sales is no row of zeros
     assert "Hours without sales or refunds are left out." in page.text
-    assert page.text.count("Download CSV") == 3  # beside the hours, the outlets and the cashiers
+    assert page.text.count("Download CSV") == 6  # the hours, outlets, cashiers, attendance, customers, effectiveness
 
 
 async def test_bad_dates_are_refused_beside_their_field(services: Services) -> None:
