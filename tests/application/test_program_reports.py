@@ -142,6 +142,9 @@ async def test_bad_inputs_name_their_field() -> None:
         await _service().threshold(1, None, 100, (date(2026, 2, 1), date(2026, 2, 2)), (LAST, LAST))
     assert error.value.field == "base_from"
     with pytest.raises(InvalidInput) as error:
+        await _service().threshold(1, None, 100, (LAST, FIRST), (LAST, LAST))
+    assert error.value.field == "base_to"
+    with pytest.raises(InvalidInput) as error:
         await _service().attendance(1, None, LAST, FIRST)
     assert error.value.field == "to"
     with pytest.raises(NotFound):

@@ -194,5 +194,22 @@ def test_on_a_phone_the_report_never_scrolls_sideways_and_each_section_downloads
     saved = Path(waiting.value.path()).read_text(encoding="utf-8")
     assert saved.splitlines()[0].startswith("outlet_id,outlet,partner_id,partner,currency,checks,revenue_minor")
     assert ",Corner Shop till," in saved and ",484567," in saved
+    # the program's reports below: the shop's three checks at 09:00 (two) and 18:00, and the threshold helper
+    hours = page.get_by_role("table", name="Checks per hour")
+    expect(hours.get_by_role("row")).to_have_count(3)  # the head, 09:00 and 18:00: no rows of zeros
+    helper = page.get_by_role("region", name="Entry threshold from the average check")
+    helper.get_by_label("Old threshold").fill("1000.00")
+    helper.get_by_label("Base period: first day").fill(DAY)
+    helper.get_by_role("button", name="Work out the threshold").click()
+    expect(page.locator("#threshold-answer")).to_contain_text(
+        "The average check went from RUB\xa01,615.22 (Jun 14, 2025 – Jun 14, 2025) to RUB\xa01,615.22"
+    )
+    expect(page.locator("#threshold-answer")).to_contain_text(
+        "The entry threshold of RUB\xa01,000.00 becomes RUB\xa01,000.00"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    with page.expect_download() as waiting:
+        page.get_by_role("link", name="Checks per hour and weekday as XLSX").click()
+    assert Path(waiting.value.path()).read_bytes().startswith(b"PK")
     page.goto(f"{live_server.url}/console/reports?from=2025-06-01&to=2025-06-30")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

@@ -291,6 +291,10 @@ class ProgramReports:
     ) -> Threshold:
         if old_threshold_minor <= 0:
             raise InvalidInput("the old threshold is a positive amount", field="threshold")
+        try:
+            check_period(*base)
+        except InvalidInput as error:  # the base period's own fields
+            raise InvalidInput(error.detail, field="base_to") from None
         base_rows = (await self._checks(network_id, partner_id, *base))[0]
         current_rows = (await self._checks(network_id, partner_id, *current))[0]
         base_tally = Tally(len(base_rows), sum(row.check_minor for row in base_rows))
