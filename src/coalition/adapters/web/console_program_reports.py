@@ -68,13 +68,7 @@ async def program_figures(
     downloads = ""
     if values.get("threshold", "").strip():
         try:
-            old = parse_amount_minor(values["threshold"].strip(), currency, field="threshold")
-            if old <= 0:
-                raise InvalidInput("the old threshold is a positive amount", field="threshold")
-            base_first = typed_date(values.get("base_from", ""), "base_from")
-            if base_first is None:
-                raise InvalidInput("give the base period's first day", field="base_from")
-            base_last = typed_date(values.get("base_to", ""), "base_to") or base_first
+            old, base_first, base_last = threshold_form(values, currency)
             found = await program.threshold(network_id, scope, old, (base_first, base_last), (first, last))
             downloads = urlencode(
                 {"threshold": old, "base_from": base_first.isoformat(), "base_to": base_last.isoformat()}
@@ -91,6 +85,17 @@ async def program_figures(
         threshold_error=error,
         weekday_names={day: gettext(request, name) for day, name in enumerate(WEEKDAY_NAMES, start=1)},
     )
+
+
+def threshold_form(values: dict[str, str], currency: str) -> tuple[int, date, date]:
+    """What the owner typed into the helper's form: the old threshold (as money) and the base period."""
+    old = parse_amount_minor(values["threshold"].strip(), currency, field="threshold")
+    if old <= 0:
+        raise InvalidInput("the old threshold is a positive amount", field="threshold")
+    base_first = typed_date(values.get("base_from", ""), "base_from")
+    if base_first is None:
+        raise InvalidInput("give the base period's first day", field="base_from")
+    return old, base_first, typed_date(values.get("base_to", ""), "base_to") or base_first
 
 
 def typed_date(text: str, field: str) -> date | None:
