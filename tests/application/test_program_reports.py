@@ -95,6 +95,16 @@ async def test_attendance_counts_checks_per_local_hour_and_weekday_without_idle_
     ]
 
 
+async def test_the_overview_is_the_three_reports_from_one_read() -> None:
+    service = _service()
+    together = await service.overview(1, None, FIRST, LAST)
+    assert together == (
+        await service.attendance(1, None, FIRST, LAST),
+        await service.customers(1, None, FIRST, LAST),
+        await service.effectiveness(1, None, FIRST, LAST),
+    )
+
+
 async def test_new_and_returning_customers() -> None:
     found = await _service().customers(1, 7, FIRST, LAST)
     assert (found.new_customers, found.new_checks, found.new_revenue_minor) == (3, 3, 90_000)

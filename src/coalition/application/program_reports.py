@@ -281,6 +281,17 @@ class ProgramReports:
         rows, _zones, _start, value = await self._checks(network_id, partner_id, first, last)
         return effectiveness_of(rows, value, first, last)
 
+    async def overview(
+        self, network_id: int, partner_id: int | None, first: date, last: date
+    ) -> tuple[Attendance, Customers, Effectiveness]:
+        """The three period reports from one read of the period's checks (the console's page shows them together)."""
+        rows, zones, start, value = await self._checks(network_id, partner_id, first, last)
+        return (
+            attendance_of(rows, zones, first, last),
+            customers_of(rows, start, first, last),
+            effectiveness_of(rows, value, first, last),
+        )
+
     async def threshold(
         self,
         network_id: int,

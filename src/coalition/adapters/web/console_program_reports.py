@@ -75,10 +75,11 @@ async def program_figures(
             )
         except DomainError as raised:
             error = field_error(request, raised)
+    attendance, customers, effectiveness = await program.overview(network_id, scope, first, last)
     return ProgramFigures(
-        attendance=await program.attendance(network_id, scope, first, last),
-        customers=await program.customers(network_id, scope, first, last),
-        effectiveness=await program.effectiveness(network_id, scope, first, last),
+        attendance=attendance,
+        customers=customers,
+        effectiveness=effectiveness,
         threshold=found,
         threshold_words=threshold_words(found, fmt, request) if found else "",
         threshold_downloads=downloads,
