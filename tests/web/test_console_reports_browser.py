@@ -209,7 +209,8 @@ def test_on_a_phone_the_report_never_scrolls_sideways_and_each_section_downloads
     )
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     with page.expect_download() as waiting:
-        page.get_by_role("link", name="Checks per hour and weekday as XLSX").click()
+        attendance = page.get_by_role("region", name="Checks per hour and weekday")
+        attendance.get_by_role("link", name="Checks per hour and weekday as XLSX").click()
     assert Path(waiting.value.path()).read_bytes().startswith(b"PK")
     page.goto(f"{live_server.url}/console/reports?from=2025-06-01&to=2025-06-30")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
