@@ -32,6 +32,7 @@ from coalition.adapters.storage.message_store import SqlMessageStore
 from coalition.adapters.storage.operator_store import SqlOperatorStore
 from coalition.adapters.storage.outbox_store import SqlOutboxCleanupStore, SqlOutboxStore, SqlWebhookStore
 from coalition.adapters.storage.points_expiring_store import SqlPointsExpiringStore
+from coalition.adapters.storage.program_reports_store import SqlProgramReportsStore
 from coalition.adapters.storage.reports_store import SqlDailyReportsStore, SqlReportsStore
 from coalition.adapters.storage.rules_store import SqlRulesStore
 from coalition.adapters.storage.schedule_store import SqlScheduleStore
@@ -85,6 +86,7 @@ from coalition.application.permissions import PermissionsService
 from coalition.application.points_expiring import PointsExpiringMessages
 from coalition.application.ports import Clock
 from coalition.application.pos import PosService
+from coalition.application.program_reports import ProgramReports
 from coalition.application.rate_limits import parse_rate
 from coalition.application.registration import Registration
 from coalition.application.report_tables import ReportTables
@@ -149,6 +151,7 @@ class Services:
     gift_cards: GiftCardAdmin  # issue 14: gift cards sold at tills, issued by the administrator, expired
     wallet_reports: WalletReports  # issue 14: the members' wallets summed (liability)
     gift_card_reports: GiftCardReports  # issue 14: the console's gift cards and their liability
+    program_reports: ProgramReports  # issue 18: attendance, customers, effectiveness, the threshold helper
     report_tables: ReportTables  # issue 17: transactions, balances, statements and every report as CSV/XLSX
     device_admin: DeviceAdmin  # issue 15: devices registered, listed, changed, revoked
     device_status: DeviceStatus  # issue 15: a device's configuration and heartbeat
@@ -295,7 +298,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     wallet_reports = WalletReports(SqlWalletReportsStore(engine).unit_of_work)
     gift_card_reports = GiftCardReports(SqlGiftCardReportsStore(engine).unit_of_work)
     exports = ExportsService(SqlExportsStore(engine).unit_of_work)
-    report_tables = ReportTables(exports, reports, daily_reports, wallet_reports, gift_card_reports, settlement, clock)
+    program_reports = ProgramReports(SqlProgramReportsStore(engine).unit_of_work)
+    report_tables = ReportTables(
+        exports, reports, daily_reports, wallet_reports, gift_card_reports, settlement, clock, program_reports
+    )
     return Services(
         settings=settings,
         engine=engine,
@@ -327,6 +333,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         web_terminal=web_terminal,
         wallet_reports=wallet_reports,
         gift_card_reports=gift_card_reports,
+        program_reports=program_reports,
         report_tables=report_tables,
         member_lookups=MemberLookups(
             pos,

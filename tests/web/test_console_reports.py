@@ -218,9 +218,12 @@ async def test_the_report_page_draws_its_chart_with_the_numbers_in_a_table(servi
     assert svg is not None
     assert "Revenue per hour" in svg.group(1) and "highest RUB\xa0750.00 (14:00), total RUB\xa0750.00" in svg.group(1)
     assert page.text.count('class="bar"') == 1  # one hour had sales
-    cells = r'<th scope="row">14:00</th>\s*<td class="num">([^<]+)</td>\s*<td class="num">(\d+)</td>'
+    cells = r'<th scope="row">14:00</th>\s*<td class="num"[^>]*>([^<]+)</td>\s*<td class="num"[^>]*>(\d+)</td>'
     row = re.search(cells, page.text)
     assert row is not None and row.groups() == ("RUB\xa0750.00", "2")
+    assert '<th scope="row">13:00</th>' not in page.text  # an hour without sales is no row of zeros
+    assert "Hours without sales or refunds are left out." in page.text
+    assert page.text.count("Download CSV") == 6  # the hours, outlets, cashiers, attendance, customers, effectiveness
 
 
 async def test_bad_dates_are_refused_beside_their_field(services: Services) -> None:

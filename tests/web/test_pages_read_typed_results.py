@@ -26,6 +26,8 @@ READS_FORM_INPUT = {
     ("console_settlement.py", "set_points_breakage"),  # the share of breakage a policy gives
     ("console_audit.py", "_day"),  # the days the administrator filters the audit log by
     ("console_reports.py", "typed_date"),  # a report's first and last day
+    ("console_program_reports.py", "threshold_form"),  # the threshold helper's old threshold and base period
+    ("console_program_reports.py", "typed_date"),  # the base period's days
     ("console_rules.py", "_utc_day"),  # the days of a simulation
     ("console_rules.py", "_effective_from"),  # when a published set takes effect
     ("console_settlement.py", "_period_end"),  # the end of the period to close

@@ -34,6 +34,8 @@ from coalition.application.gift_card_reports import (
     GiftCardSearch,
 )
 from coalition.application.ports import Clock
+from coalition.application.program_reports import ProgramReports
+from coalition.application.program_tables import ThresholdInput, program_table
 from coalition.application.reports import MAX_PERIOD_DAYS, Figures, Report, ReportsService
 from coalition.application.settlement import SettlementService
 from coalition.application.statement_views import statement_view, statement_view_csv_rows
@@ -65,6 +67,10 @@ REPORTS = {
         ReportSpec("wallet-liability", "Wallet liability", network_only=True, outlet_scope=False),
         ReportSpec("gift-cards", "Gift cards", outlet_scope=False),
         ReportSpec("gift-card-liability", "Gift card liability", network_only=True, outlet_scope=False),
+        ReportSpec("attendance", "Checks per hour and weekday", outlet_scope=False),
+        ReportSpec("customers", "New and returning customers", outlet_scope=False),
+        ReportSpec("effectiveness", "The program's effectiveness", outlet_scope=False),
+        ReportSpec("threshold", "Entry threshold from the average check", outlet_scope=False),
     )
 }
 
@@ -86,6 +92,7 @@ class ReportTables:
         gift_cards: GiftCardReports,
         settlement: SettlementService,
         clock: Clock,
+        program: ProgramReports,
     ) -> None:
         self.exports = exports
         self.reports = reports
@@ -94,6 +101,7 @@ class ReportTables:
         self.gift_cards = gift_cards
         self.settlement = settlement
         self.clock = clock
+        self.program = program
         self._builders: dict[str, Callable[[ExportScope, Period], Awaitable[Table]]] = {
             "sales-by-outlet": self._by_outlet,
             "sales-by-cashier": self._by_cashier,
@@ -105,7 +113,9 @@ class ReportTables:
             "gift-card-liability": self._gift_card_liability,
         }
 
-    async def table(self, name: str, scope: ExportScope, period: Period) -> Table:
+    async def table(
+        self, name: str, scope: ExportScope, period: Period, threshold: ThresholdInput | None = None
+    ) -> Table:
         """The report `name` of the period and scope; its scope is checked first (a foreign id: NotFound)."""
         spec = report_spec(name)
         if scope.member_id is not None:
@@ -115,6 +125,9 @@ class ReportTables:
         if not spec.outlet_scope and scope.outlet_id is not None:
             raise InvalidInput(f"the {spec.name} report has no outlet scope", field="outlet")
         await self.exports.zone(scope)  # a partner, outlet or member of another network is a 404 naming it
+        if name not in self._builders:  # the program's reports (issue 18): program_tables.py
+            currency = await self._currency(scope.network_id)
+            return await program_table(self.program, name, scope, period, currency, threshold)
         return await self._builders[name](scope, period)
 
     async def statement(self, network_id: int, number: int, partner_id: int | None) -> Table:
@@ -225,6 +238,7 @@ class ExportRequest:
     first_day: date | None = None
     last_day: date | None = None
     number: int | None = None
+    threshold: ThresholdInput | None = None  # the threshold helper's old threshold and base period
 
 
 async def export_table(tables: ReportTables, request: ExportRequest) -> Table:
@@ -252,4 +266,4 @@ async def export_table(tables: ReportTables, request: ExportRequest) -> Table:
     period = Period(request.first_day, request.last_day or request.first_day)
     if what == "transactions":
         return await tables.exports.transactions(scope, period)
-    return await tables.table(what, scope, period)
+    return await tables.table(what, scope, period, request.threshold)

@@ -15,6 +15,7 @@ from coalition.adapters.cli.common import DatabaseOption, console, errors, netwo
 from coalition.adapters.cli.file_io import NetworkOption, bar_columns
 from coalition.adapters.documents.tables import csv_options, export_format, write_table
 from coalition.application.exports import Cell, ExportScope, Period, Table
+from coalition.application.program_tables import threshold_input
 from coalition.application.report_tables import REPORTS, ExportRequest, export_table
 from coalition.wiring import Services
 
@@ -59,8 +60,10 @@ def _export(
     csv: tuple[str, str, bool],
     database_url: str | None,
     number: int | None = None,
+    helper: tuple[int | None, str | None, str | None] = (None, None, None),
 ) -> None:
     first_day, last_day = _day(first, "from"), _day(last, "to")
+    base = (_day(helper[1], "base_from"), _day(helper[2], "base_to"))
     fmt = export_format(output) if output in ("csv", "xlsx") else None
     if fmt is None:
         errors.print("[red]error (format):[/red] choose csv or xlsx")
@@ -69,7 +72,8 @@ def _export(
     async def work(services: Services) -> int:
         options = csv_options(*csv)
         ref = await network_of(services, network)
-        request = ExportRequest(what, ExportScope(ref.id, *scope), first_day, last_day, number)
+        threshold = threshold_input(helper[0], *base)
+        request = ExportRequest(what, ExportScope(ref.id, *scope), first_day, last_day, number, threshold)
         table = await export_table(services.report_tables, request)
         total = None
         if what == "transactions" and first_day is not None:
@@ -160,10 +164,19 @@ def report(
     encoding: Encoding = "utf-8",
     bom: Bom = False,
     database_url: DatabaseOption = None,
+    threshold: Annotated[
+        int | None, typer.Option("--threshold", min=1, help="threshold: the old entry threshold, minor units")
+    ] = None,
+    base_from: Annotated[str | None, typer.Option("--base-from", help="threshold: the base period's first day")] = None,
+    base_to: Annotated[str | None, typer.Option("--base-to", help="threshold: the base period's last day")] = None,
 ) -> None:
     """A console report of the period: sales per outlet, per cashier or per hour/day, the day's transactions, what is
-    worth a look, gift cards, and the wallets' and gift cards' liability."""
+    worth a look, gift cards, the wallets' and gift cards' liability, attendance, new and returning customers, the
+    program's effectiveness, and the entry-threshold helper (docs/reports.md)."""
     if name not in REPORTS:
         errors.print(f"[red]error (name):[/red] no report '{name}'; choose one of {', '.join(REPORTS)}")
         raise typer.Exit(2)
-    _export(name, network, first, last, (partner, outlet, None), output, out, (delimiter, encoding, bom), database_url)
+    _export(
+        name, network, first, last, (partner, outlet, None), output, out, (delimiter, encoding, bom), database_url,
+        None, (threshold, base_from, base_to),
+    )  # fmt: skip

@@ -32,6 +32,7 @@ from coalition.adapters.http import (
     plan_routes,
     pos_routes,
     problems,
+    program_report_routes,
     refund_batch_routes,
     rules_routes,
     sales_file_routes,
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(refund_batch_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(plan_routes.router)
+    app.include_router(program_report_routes.router)
     app.include_router(key_routes.router)
     app.include_router(rules_routes.router)
     app.include_router(settlement_routes.router)

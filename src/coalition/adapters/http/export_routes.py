@@ -27,6 +27,7 @@ from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, Svc
 from coalition.adapters.http.schemas import MAX_RECORD_ID
 from coalition.application.exports import ExportScope
+from coalition.application.program_tables import threshold_input
 from coalition.application.report_tables import EXPORTS, ExportRequest, export_table
 
 router = APIRouter(prefix="/v1/admin/exports", tags=["Exports"], route_class=CheckedRoute)
@@ -41,7 +42,8 @@ Name = Annotated[str, Query(max_length=16, pattern=r"^[a-z0-9-]*$")]
     description=(
         f"`what`: one of {', '.join(EXPORTS)}. `from`/`to`: the period's first and last days (YYYY-MM-DD, in the "
         "scope's time zone); balances are at the end of `to`; a statement takes `number`. Scope: `partner`, "
-        "`outlet`, `member`. CSV: `delimiter` comma|semicolon, `encoding` utf-8|cp1251, `bom` for Excel."
+        "`outlet`, `member`. The threshold helper takes `threshold` (minor units), `base_from`, `base_to`. "
+        "CSV: `delimiter` comma|semicolon, `encoding` utf-8|cp1251, `bom` for Excel."
     ),
     responses={
         200: {
@@ -66,10 +68,15 @@ async def export(
     delimiter: Name = "comma",
     encoding: Name = "utf-8",
     bom: bool = False,
+    threshold: Annotated[int | None, Query(ge=1, le=10**12, description="threshold: old, minor units")] = None,
+    base_first: Annotated[date | None, Query(alias="base_from")] = None,
+    base_last: Annotated[date | None, Query(alias="base_to")] = None,
 ) -> StreamingResponse:
     fmt = export_format(output)
     options = csv_options(delimiter, encoding, bom)
     scope = ExportScope(admin.id, partner, outlet, member)
-    table = await export_table(svc.report_tables, ExportRequest(what, scope, first_day, last_day, number))
+    helper = threshold_input(threshold, base_first, base_last)
+    request = ExportRequest(what, scope, first_day, last_day, number, helper)
+    table = await export_table(svc.report_tables, request)
     headers = {"Content-Disposition": f'attachment; filename="{file_name(table, fmt)}"'}
     return StreamingResponse(table_bytes(table, fmt, options), media_type=media_type(fmt, options), headers=headers)

@@ -19,6 +19,7 @@ from coalition.adapters.web.console_reports import typed_date
 from coalition.adapters.web.console_staff import partner_scope
 from coalition.adapters.web.sessions import services_of, signed_in
 from coalition.application.exports import ExportScope
+from coalition.application.program_tables import threshold_input
 from coalition.application.report_tables import ExportRequest, export_table
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import Forbidden
@@ -53,6 +54,12 @@ async def download(request: Request, user: ConsoleUser, what: str) -> Response:
     if first is None and what != "statement":
         first = await services.reports.today(user.network_id, partner)
     number = _whole(query.get("number"), "number")
-    table = await export_table(services.report_tables, ExportRequest(what, scope, first, last or first, number))
+    helper = threshold_input(
+        _whole(query.get("threshold"), "threshold"),
+        typed_date(query.get("base_from", ""), "base_from"),
+        typed_date(query.get("base_to", ""), "base_to"),
+    )
+    asked = ExportRequest(what, scope, first, last or first, number, helper)
+    table = await export_table(services.report_tables, asked)
     headers = {"Content-Disposition": f'attachment; filename="{file_name(table, fmt)}"'}
     return StreamingResponse(table_bytes(table, fmt, options), media_type=media_type(fmt, options), headers=headers)

@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.anomaly_words import anomaly_sentence
+from coalition.adapters.web.console_program_reports import THRESHOLD_FIELDS, ProgramFigures, program_figures
 from coalition.adapters.web.console_staff import field_error, network_of, partner_scope
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import Formats, gettext, language_of, render
@@ -50,6 +51,7 @@ class Chart:
     bars: list[Bar]
     rows: list[tuple[str, Figures]]  # (label, figures) for the table under the chart
     heading: str
+    hidden_hours: bool = False  # hours with no sale and no refund are left out of the table (not 24 rows of zeros)
     width: int = CHART_WIDTH
     height: int = CHART_HEIGHT + AXIS_HEIGHT
 
@@ -145,8 +147,14 @@ def figure_chart(report: Report, measure: Measure, fmt: Formats, request: Reques
             )
         )
     heading = gettext(request, measure.per_hour if report.is_one_day else measure.per_day)
-    rows = [(point_label(point, fmt), point.figures) for point in points]
-    return Chart(_aria_label(report, measure, heading, values, fmt, request), bars, rows, heading)
+    rows = [(point_label(point, fmt), point.figures) for point in points if not _idle_hour(point)]
+    hidden = len(rows) < len(points)
+    return Chart(_aria_label(report, measure, heading, values, fmt, request), bars, rows, heading, hidden)
+
+
+def _idle_hour(point: ChartPoint) -> bool:
+    """An hour of a day with neither a sale nor a refund: the table leaves it out (a period's days all stay)."""
+    return not isinstance(point.key, date) and not point.figures.checks and not point.figures.refunds
 
 
 def _shown(measure: Measure, value: int, fmt: Formats) -> str:
@@ -188,7 +196,7 @@ MAIL_NOTICES = {
     "report-nowhere": "Nobody has an address to send the report to yet.",
     "address-saved": "The report e-mail address was saved.",
 }
-QUERY_FIELDS = ("day", "from", "to", "partner", "measure")
+QUERY_FIELDS = ("day", "from", "to", "partner", "measure", *THRESHOLD_FIELDS)
 
 
 @router.get("/reports")
@@ -209,6 +217,7 @@ async def _reports_page(
     error: dict[str, str] | None = None
     measure = MEASURES["revenue"]
     flags: tuple[Anomaly, ...] = ()
+    program: ProgramFigures | None = None
     try:
         if scope is None:
             scope = _partner(values["partner"])
@@ -217,6 +226,11 @@ async def _reports_page(
         report = await services.reports.report(user.network_id, scope, first, last)
         if report.is_one_day:
             flags = await services.daily_reports.anomalies(user.network_id, scope, report.first_day)
+        fmt = Formats(language_of(request), user.currency)
+        args = (user.network_id, scope, report, values, user.currency, fmt, request)
+        program = await program_figures(services.program_reports, *args)
+        if program.threshold_error:
+            status_code = 422  # the helper's input, refused beside its field
     except DomainError as error_raised:
         error, status_code = field_error(request, error_raised), status_of(error_raised)
     fmt = Formats(language_of(request), user.currency)
@@ -233,6 +247,7 @@ async def _reports_page(
         "me": user,
         "values": values,
         "report": report,
+        "program": program,
         "chart": figure_chart(report, measure, fmt, request) if report else None,
         "measures": measure_links(values, measure),
         "partners": partners,
