@@ -40,6 +40,11 @@ BOUNDED = {
     "/v1/admin/permissions": "the matrix is replaced whole by PUT, whose body holds at most 10,000 entries",
     "/v1/admin/rule-sets/context": "the documented context and functions: fixed by the code",
     "/v1/admin/webhooks/{subscription_id}": "its 20 latest deliveries (RECENT_DELIVERIES); all at …/deliveries, paged",
+    # a period's reports (docs/reports.md): figures summed over the period, their rows fixed by the calendar
+    "/v1/admin/reports/attendance": "one row per hour of the day (24) and per weekday (7) that had checks",
+    "/v1/admin/reports/customers": "two groups, new and returning, with their totals",
+    "/v1/admin/reports/effectiveness": "members' against anonymous checks, the repeat rate and the program's cost",
+    "/v1/admin/reports/threshold": "one threshold computed from two periods' average checks",
 }
 # files streamed whole by design (an export is every row asked for, written as it is read: docs/exports.md)
 DOWNLOADS = {"/v1/admin/audit.csv", "/v1/admin/exports/members", "/v1/admin/exports/{what}"}
