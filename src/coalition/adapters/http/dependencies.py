@@ -71,10 +71,20 @@ def till_write(
     )
 
 
+class WrittenJSON(JSONResponse):
+    """An answer whose JSON text is already written (compact UTF-8, the bytes JSONResponse would render)."""
+
+    def render(self, content: Any) -> bytes:
+        return str(content).encode()
+
+
 def answer(result: CommandResult[Any]) -> JSONResponse:
     """A command's answer: the JSON written once from its typed result (pos_answers) and stored for replays, or
-    the stored JSON of a replay; the route's `response_model` documents it."""
+    the stored JSON of a replay; the route's `response_model` documents it. A purchase's JSON, written once as
+    text for its idempotency record, is sent as that text."""
     headers = {"Idempotent-Replayed": "true"} if result.replayed else None
+    if result.body_json is not None:
+        return WrittenJSON(result.body_json, status_code=result.status_code, headers=headers)
     return JSONResponse(result.body, status_code=result.status_code, headers=headers)
 
 

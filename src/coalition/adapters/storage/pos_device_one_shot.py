@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from coalition.adapters.storage.pos_base import SqlPart
-from coalition.adapters.storage.pos_members import member_of
+from coalition.adapters.storage.pos_members import CARD_JOIN, member_of
 from coalition.adapters.storage.pos_wallets import paying_wallet, wallet_columns
 from coalition.application.pos_ports.device_charges import ChargeRead, ChargeWrite, DeviceRow
 
@@ -35,7 +35,7 @@ SELECT m.id AS member_id, m.kind, b.account_id, c.id AS card_id, c.number, c.sta
 FROM identifiers i
 JOIN members m ON m.id = i.member_id
 JOIN member_balances b ON b.member_id = m.id
-LEFT JOIN cards c ON c.id = i.card_id
+{{card_join}}
 LEFT JOIN wallets w ON w.member_id = m.id AND w.currency = $2
 LEFT JOIN devices d ON d.terminal_id = $4
 WHERE i.network_id = $1 AND {{value_matches}}
@@ -100,7 +100,7 @@ class SqlOneShotCharges(SqlPart):
     ) -> ChargeRead | None:
         value_matches, arguments = self.db.any_of("i.value", 6, candidates)
         next_tx = _NEXT_TX[self.db.backend] if draw_tx_id else "NULL"
-        sql = _READ.format(value_matches=value_matches, next_tx=next_tx)
+        sql = _READ.format(value_matches=value_matches, next_tx=next_tx, card_join=CARD_JOIN[self.db.backend])
         rows = await self.db.fetch(sql, network_id, currency, since, terminal_id, now, *arguments)
         if not rows:
             return None

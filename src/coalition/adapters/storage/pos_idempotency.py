@@ -47,7 +47,7 @@ class SqlIdempotency(SqlPart):
         return found
 
     async def store_response(self, terminal_id: int, key: str, response: StoredResponse, now: datetime) -> None:
-        body = json.dumps(response.body, separators=(",", ":"))
+        body = response.text or json.dumps(response.body, separators=(",", ":"))
         await self.db.execute(
             _INSERT_RESPONSE, terminal_id, key, response.request_hash, response.status_code, body, now
         )

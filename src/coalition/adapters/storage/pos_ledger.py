@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from coalition.adapters.storage.access_guard import still_allowed_portable
-from coalition.adapters.storage.pos_members import SqlMembers, member_of
+from coalition.adapters.storage.pos_members import CARD_JOIN, SqlMembers, member_of
 from coalition.adapters.storage.pos_wallets import paying_wallet, read_paying_wallet, wallet_columns
 from coalition.application.ports import (
     MemberRef,
@@ -38,7 +38,7 @@ SELECT m.id AS member_id, m.kind, b.account_id, c.id AS card_id, c.number, c.sta
 FROM identifiers i
 JOIN members m ON m.id = i.member_id
 JOIN member_balances b ON b.member_id = m.id
-LEFT JOIN cards c ON c.id = i.card_id
+{card_join}
 LEFT JOIN lots l ON l.account_id = b.account_id AND l.remaining > 0
 WHERE i.network_id = $1 AND {value_matches}
 """
@@ -52,7 +52,7 @@ SELECT m.id AS member_id, m.kind, b.account_id, c.id AS card_id, c.number, c.sta
 FROM identifiers i
 JOIN members m ON m.id = i.member_id
 JOIN member_balances b ON b.member_id = m.id
-LEFT JOIN cards c ON c.id = i.card_id
+{{card_join}}
 LEFT JOIN wallets w ON w.member_id = m.id AND w.currency = $2
 LEFT JOIN lots l ON l.account_id = b.account_id AND l.remaining > 0
 WHERE i.network_id = $1 AND {{value_matches}}
@@ -97,7 +97,11 @@ class SqlLedger(SqlMembers):
     ) -> tuple[MemberRef, MemberPoints, int] | None:
         """The member, their points and the points' version in one consistent read, without a lock."""
         value_matches, arguments = self.db.any_of("i.value", 2, candidates)
-        rows = await self.db.fetch(_PEEK_MEMBER_POINTS.format(value_matches=value_matches), network_id, *arguments)
+        rows = await self.db.fetch(
+            _PEEK_MEMBER_POINTS.format(value_matches=value_matches, card_join=CARD_JOIN[self.db.backend]),
+            network_id,
+            *arguments,
+        )
         if not rows:
             return None
         best_value = min((row["value"] for row in rows), key=list(candidates).index)
@@ -109,7 +113,11 @@ class SqlLedger(SqlMembers):
     ) -> tuple[MemberRef, MemberPoints, int, PayingWallet] | None:
         value_matches, arguments = self.db.any_of("i.value", 4, candidates)
         rows = await self.db.fetch(
-            _PEEK_MEMBER_POINTS_PAYING.format(value_matches=value_matches), network_id, currency, since, *arguments
+            _PEEK_MEMBER_POINTS_PAYING.format(value_matches=value_matches, card_join=CARD_JOIN[self.db.backend]),
+            network_id,
+            currency,
+            since,
+            *arguments,
         )
         if not rows:
             return None

@@ -478,7 +478,7 @@ async def _record_purchase_pg(db: Db, write: PurchaseWrite, expected_version: in
         idempotency_key=write.idempotency.key,
         request_hash=response.request_hash,
         status_code=response.status_code,
-        response=_compact_json(response.body),
+        response=response.text or _compact_json(response.body),
     )
     has_tx = bool(postings)
     if has_tx:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from coalition.application.access import refuse_revoked
 from coalition.application.basket import parse_basket, required_text
 from coalition.application.commands import (
@@ -201,6 +203,8 @@ class Purchases:
             body = purchase_result(
                 new_purchase, decision, extras, program.currency, tendered=bool(tenders), sold=sold_cards
             ).json()
+            # written as JSON once (orjson, compact UTF-8): stored with the key and sent as the answer's bytes
+            text = orjson.dumps(body).decode()
             write = PurchaseWrite(
                 purchase=new_purchase,
                 transaction=decision.transaction,
@@ -211,7 +215,7 @@ class Purchases:
                 idempotency=IdempotencyRecord(
                     ctx.terminal_id,
                     key if made_for is None else made_for.purchase_key,
-                    StoredResponse(request_hash, 201, body),
+                    StoredResponse(request_hash, 201, body, text),
                 ),
                 recorded_at=now,
                 wallet_debits=decision.wallet_debits,
@@ -259,7 +263,7 @@ class Purchases:
                 return CommandResult(
                     201, await made_for.answer(uow, PurchaseMade(member, new_purchase, decision, body, now))
                 )
-            return CommandResult(201, body, response_stored=True)
+            return CommandResult(201, body, response_stored=True, body_json=text)
 
         async def unlocked(uow: PosUnitOfWork, key: str) -> CommandResult | None:
             return await record(uow, key, locked=False)

@@ -2,7 +2,7 @@
 purchase of at least 400"), set in the program editor: `networks.card_min_first_purchase_minor`, 0 = no minimum.
 
 Revision ID: 0053
-Revises: 0050
+Revises: 0051
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0053"
-down_revision = "0050"
+down_revision = "0051"
 branch_labels = None
 depends_on = None
 
