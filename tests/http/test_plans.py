@@ -4,6 +4,7 @@ earning, the trial, the operator's list, plan, suspension and resumption, and a 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -154,3 +155,19 @@ async def test_a_shop_that_signs_itself_up_starts_free_with_a_three_month_trial(
     assert (own["plan"], own["in_trial"], own["max_members"], own["members"]) == ("free", True, 50_000, 0)
     created, ends = datetime.fromisoformat(own["created_at"]), datetime.fromisoformat(own["trial_ends_at"])
     assert 89 <= (ends - created).days <= 92
+
+
+async def test_ten_enrolments_racing_for_the_last_place_let_exactly_one_in(services: Services) -> None:
+    net = await make_network(services)
+    await services.member_import.run(net.ref.id, _members_file(499), ImportOptions("members.csv"))
+    async with client(services) as http:
+        await _set_plan(http, net.ref.id, {"plan": "free", "trial_ends_at": None})
+
+        async def join(number: int) -> int:
+            body = {"kind": "anonymous", "card_number": f"RACE-{number}"}
+            response = await http.post("/v1/members", json=body, headers=auth(net.shop_key, new_key()))
+            return response.status_code
+
+        statuses = sorted(await asyncio.gather(*(join(n) for n in range(10))))
+    assert statuses == [201] + [403] * 9
+    assert await _members(services, net.ref.id) == 500
