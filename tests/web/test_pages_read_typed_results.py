@@ -32,6 +32,7 @@ READS_FORM_INPUT = {
     ("console_rules.py", "_effective_from"),  # when a published set takes effect
     ("console_settlement.py", "_period_end"),  # the end of the period to close
     ("terminal_enrol.py", "_birth_date"),  # a new member's birth date
+    ("console_program.py", "explain_document"),  # the program editor's sample purchase, typed by the owner
 }
 # (module, function): pages that still read a service's answer of strings; to be typed like the POS answers, then
 # removed from here (none left)
