@@ -382,11 +382,13 @@ _PG_TX = """, tx AS (
 )"""
 # a purchase paid in part from wallets takes each tender from its wallet by a relative update, hanging on `balance`
 # like the other parts; the wallets' CHECK refuses an overdraw, so the statement fails whole (nothing written) when a
-# concurrent payment got there first
+# concurrent payment got there first. The redundant `= ANY(...)` lets the generic plan probe pk_wallets: without it,
+# a network of a few thousand wallets was read whole and hashed for every wallet payment (pg_stat_user_tables:
+# one sequential scan of `wallets` a payment; docs/benchmarks.md, 23:30 run)
 _PG_WALLETS = """, wallet_debits AS (
   UPDATE wallets SET balance_minor = wallets.balance_minor - x.amount, version = wallets.version + 1
   FROM balance, unnest(:wallet_accounts::bigint[], :wallet_amounts::bigint[]) AS x(account_id, amount)
-  WHERE wallets.account_id = x.account_id
+  WHERE wallets.account_id = x.account_id AND wallets.account_id = ANY(:wallet_accounts::bigint[])
 )"""
 _PG_CHANGED = """, changed AS (
   UPDATE lots SET points = lots.points + x.points, remaining = lots.remaining + x.remaining
