@@ -17,6 +17,7 @@ from tests.support import auth, client, enrol, make_network, new_key
 from tests.web.support import csrf_token, sign_in_console
 
 pytestmark = pytest.mark.anyio
+RULES = {"rules": [{"code": "flat", "effects": [{"accrue_percent": {"percent": "2"}}]}]}  # a draft PUT as YAML/JSON
 
 
 async def _administrator(services: Services, http: httpx.AsyncClient):
@@ -139,3 +140,73 @@ async def test_the_api_saves_the_draft_from_the_editors_fields_and_names_a_bad_o
             "/v1/admin/rule-sets/draft/program", json={"tier1_accrual": 3}, headers=auth(network.admin_key)
         )
         assert wrong_type.status_code == 422
+
+
+def _start(html: str) -> str:
+    note = html.split('id="editor-start"')[1].split("</p>")[0]
+    return re.sub(r"\s+", " ", note.split(">", 1)[1]).strip()
+
+
+async def test_the_editor_opens_with_the_form_it_wrote_and_says_when_yaml_replaced_it(services: Services) -> None:
+    async with client(services) as http:
+        network = await _administrator(services, http)
+        page = await http.get("/console/rules/editor")
+        assert _start(page.text) == (
+            "No program has been written with this form yet: it starts from the example program."
+        )
+        own = form_fields(BRIEF_FORM, "RUB") | {"tier1_accrual": "4", "tier2_cap": "35", "welcome_points": "100"}
+        saved = await http.post("/console/rules/editor", data=own | {"csrf_token": csrf_token(page.text)})
+        assert saved.status_code == 200 and "Draft version 1 saved." in saved.text
+
+        reopened = await http.get("/console/rules/editor")  # the draft's form, not the example
+        assert _start(reopened.text) == "The form shows the draft (version 1) saved from it."
+        assert 'name="tier1_accrual" inputmode="decimal" value="4"' in reopened.text
+        assert 'name="tier2_cap" inputmode="decimal" value="35"' in reopened.text
+        assert 'name="welcome_points" inputmode="numeric" value="100"' in reopened.text
+
+        token = csrf_token(reopened.text)
+        assert (await http.post("/console/rules/publish", data={"csrf_token": token})).status_code == 303
+        published = await http.get("/console/rules/editor")  # no draft: the program in force, as the form wrote it
+        assert _start(published.text) == "The form shows the program in force (version 1)."
+        assert 'name="tier1_accrual" inputmode="decimal" value="4"' in published.text
+
+        yaml_draft = await http.put("/v1/admin/rule-sets/draft", json=RULES, headers=auth(network.admin_key))
+        assert yaml_draft.status_code == 200, yaml_draft.text
+        after_yaml = await http.get("/console/rules/editor")
+        assert _start(after_yaml.text) == (
+            "The draft (version 2) was written as YAML, which the form cannot show: the form shows the program in"
+            " force (version 1), and saving it replaces that draft."
+        )
+        assert 'name="tier1_accrual" inputmode="decimal" value="4"' in after_yaml.text
+
+        # the form's draft, then replaced through YAML: its form is forgotten, never shown against the YAML
+        fields = own | {"tier1_accrual": "6", "csrf_token": csrf_token(after_yaml.text)}
+        assert (await http.post("/console/rules/editor", data=fields)).status_code == 200
+        assert 'value="6"' in (await http.get("/console/rules/editor")).text
+        await http.put("/v1/admin/rule-sets/draft", json=RULES, headers=auth(network.admin_key))
+        replaced = await http.get("/console/rules/editor")
+        assert "The draft (version 2) was written as YAML" in _start(replaced.text)
+        assert 'name="tier1_accrual" inputmode="decimal" value="4"' in replaced.text  # the version in force's
+
+
+async def test_a_yaml_program_in_force_opens_the_example_and_the_apis_form_is_kept(services: Services) -> None:
+    async with client(services) as http:
+        network = await _administrator(services, http)
+        admin = auth(network.admin_key)
+        assert (await http.put("/v1/admin/rule-sets/draft", json=RULES, headers=admin)).status_code == 200
+        assert (await http.post("/v1/admin/rule-sets/draft/publish", headers=admin)).status_code == 200
+        page = await http.get("/console/rules/editor")
+        assert _start(page.text) == (
+            "The program in force (version 1) was written as YAML, which the form cannot show: the form starts from"
+            " the example program."
+        )
+        assert 'name="tier2_from" inputmode="decimal" value="10000.00"' in page.text  # the example
+
+        body = {"tier1_accrual": "2", "tier1_cap": "10", "min_check": "500.00"}
+        saved = await http.put("/v1/admin/rule-sets/draft/program", json=body, headers=admin)
+        assert saved.status_code == 200, saved.text
+        reopened = await http.get("/console/rules/editor")
+        assert _start(reopened.text) == "The form shows the draft (version 2) saved from it."
+        assert 'name="tier1_cap" inputmode="decimal" value="10"' in reopened.text
+        assert 'name="min_check" inputmode="decimal" value="500.00"' in reopened.text
+        assert 'name="tier2_from" inputmode="decimal" value=""' in reopened.text  # only what the API's form had

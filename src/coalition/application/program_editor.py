@@ -20,8 +20,10 @@ The rules written, each only when the form asks for it:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, TypeVar
 
 import yaml
 
@@ -335,3 +337,98 @@ def _extra_rules(form: ExtrasForm, exclusions: dict[str, list[str]]) -> list[dic
             }
         )
     return rules
+
+
+# The form kept with the rule-set version it wrote (`rule_sets.editor_form`), so that the editor opens with the
+# program it wrote rather than the example. Amounts in minor units and percents in basis points, as in the form.
+
+
+def form_json(form: ProgramForm) -> str:
+    """The form as JSON text (the dataclasses' fields, tuples as lists)."""
+    return json.dumps(asdict(form), sort_keys=True)
+
+
+def form_from_json(text: str) -> ProgramForm:
+    """The form `form_json` wrote; a `ValueError` when the text is not such a form."""
+    try:
+        data = json.loads(text)
+        bonus = data["bonus"]
+        discounts = data["discounts"]
+        extras = data["extras"]
+        return ProgramForm(
+            bonus=None
+            if bonus is None
+            else BonusForm(tuple(BonusTier(**tier) for tier in bonus["tiers"]), int(bonus["min_check_minor"])),
+            discounts=DiscountForm(
+                fixed_bp=discounts["fixed_bp"],
+                cumulative=tuple(SpendStep(**step) for step in discounts["cumulative"]),
+                next_month=_next_month(discounts["next_month"]),
+                before_time=_optional(BeforeTime, discounts["before_time"]),
+                day_of_month=_optional(DayOfMonth, discounts["day_of_month"]),
+                segment=_optional(SegmentExtra, discounts["segment"]),
+                weekday=_optional(WeekdayExtra, discounts["weekday"]),
+            ),
+            extras=ExtrasForm(
+                welcome_points=extras["welcome_points"],
+                birthday_points=extras["birthday_points"],
+                coupon=_optional(CouponDiscount, extras["coupon"]),
+                excluded_skus=tuple(extras["excluded_skus"]),
+                excluded_categories=tuple(extras["excluded_categories"]),
+            ),
+        )
+    except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as error:
+        raise ValueError(f"not a program editor form: {error}") from None
+
+
+_T = TypeVar("_T")
+
+
+def _optional(kind: Callable[..., _T], data: dict[str, Any] | None) -> _T | None:
+    return None if data is None else kind(**data)
+
+
+def _next_month(data: dict[str, Any] | None) -> NextMonthDiscount | None:
+    if data is None:
+        return None
+    steps = tuple(SpendStep(**step) for step in data["steps"])
+    return NextMonthDiscount(steps, data["floor_bp"], data["top_bp"])
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenVersion:
+    """A stored rule-set version as the editor sees it: its number and the form that wrote it (None: YAML)."""
+
+    version: int
+    form: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EditorStart:
+    """What the editor opens with: the draft's form, else the form of the program in force, else the example."""
+
+    form: ProgramForm
+    source: str  # draft | in_force | example
+    version: int | None  # the version whose form is shown (None: the example)
+    yaml_draft: int | None = None  # a draft written as YAML, which the form cannot show and saving replaces
+    yaml_in_force: int | None = None  # the version in force, when written as YAML
+
+
+def _written(stored: WrittenVersion | None) -> ProgramForm | None:
+    if stored is None or stored.form is None:
+        return None
+    try:
+        return form_from_json(stored.form)
+    except ValueError:
+        return None  # a form of an older shape: shown as if written as YAML, never as a wrong form
+
+
+def editor_start(draft: WrittenVersion | None, in_force: WrittenVersion | None) -> EditorStart:
+    draft_form = _written(draft)
+    if draft is not None and draft_form is not None:
+        return EditorStart(draft_form, "draft", draft.version)
+    yaml_draft = None if draft is None else draft.version
+    in_force_form = _written(in_force)
+    if in_force is not None and in_force_form is not None:
+        return EditorStart(in_force_form, "in_force", in_force.version, yaml_draft=yaml_draft)
+    yaml_in_force = None if in_force is None else in_force.version
+    return EditorStart(BRIEF_FORM, "example", None, yaml_draft=yaml_draft, yaml_in_force=yaml_in_force)

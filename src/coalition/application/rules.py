@@ -20,6 +20,7 @@ from coalition.application.admin import NetworkRef
 from coalition.application.audit import AuditTrail, entry
 from coalition.application.cache import TtlCache
 from coalition.application.ports import Clock
+from coalition.application.program_editor import EditorStart, ProgramForm, WrittenVersion, editor_start, form_json
 from coalition.application.rule_explanations import Explanation, explanation_of
 from coalition.application.simulation import (
     PAGE_SIZE,
@@ -53,6 +54,7 @@ class StoredRuleSet:
     updated_at: datetime
     published_at: datetime | None = None
     effective_from: datetime | None = None
+    editor_form: str | None = None  # the program editor's form that wrote it, as JSON (None: written as YAML)
 
 
 class RulesUnitOfWork(AuditTrail, Protocol):
@@ -64,7 +66,10 @@ class RulesUnitOfWork(AuditTrail, Protocol):
         """(effective_from, version) of every published version."""
         ...
 
-    async def save_draft(self, network_id: int, body: str, now: datetime) -> int: ...
+    async def save_draft(self, network_id: int, body: str, now: datetime, editor_form: str | None = None) -> int:
+        """Store the draft (replacing the current one's body and form: None when it was not written by the form)."""
+        ...
+
     async def publish_draft(self, network_id: int, version: int, now: datetime, effective_from: datetime) -> bool: ...
     async def scope_names(self, network_id: int) -> tuple[frozenset[str], frozenset[str]]: ...
     async def gift_type_codes(self, network_id: int) -> frozenset[str]: ...
@@ -147,18 +152,26 @@ class RulesService:
         # when each published version took effect, per network: an offline sale is priced by the one in force then
         self._schedules: TtlCache[int, tuple[tuple[datetime, int], ...]] = TtlCache(schedule_ttl_seconds)
 
-    async def save_draft(self, network: NetworkRef, data: object) -> dict[str, Any]:
+    async def save_draft(self, network: NetworkRef, data: object, form: ProgramForm | None = None) -> dict[str, Any]:
         """Check and store the draft (replacing the current one); answer its findings. The checks evaluate every
         condition hundreds of times, so they run in a thread: the worker keeps answering meanwhile (each
-        evaluation is short, by the conditions' budget, and hands the interpreter back when it ends)."""
+        evaluation is short, by the conditions' budget, and hands the interpreter back when it ends).
+
+        `form`: the program editor's form that wrote `data`, kept with the draft (and the version once published)
+        so that the editor opens with it; a draft saved without one (YAML) forgets the form it replaced."""
         rule_set = await asyncio.to_thread(parse_rule_set, data, network.currency)
         body = json.dumps(rule_set_to_data(rule_set, network.currency), ensure_ascii=False)
         if len(body) > MAX_BODY_CHARS:
             raise InvalidInput("this rule set is too large", field="rules")
         async with self.unit_of_work() as uow:
             previous = await uow.draft(network.id)
-            version = await uow.save_draft(network.id, body, self.clock.now())
-            saved = {"version": version, "rules": [rule.code for rule in rule_set.rules]}
+            editor_form = None if form is None else form_json(form)
+            version = await uow.save_draft(network.id, body, self.clock.now(), editor_form)
+            saved = {
+                "version": version,
+                "rules": [rule.code for rule in rule_set.rules],
+                "written_by": "form" if form is not None else "rules",
+            }
             before = None if previous is None else {"version": previous.version}
             await uow.audit(entry(network.id, "rules.save_draft", "rule_set", version, before=before, after=saved))
             findings = await self._findings(uow, network, rule_set, version)
@@ -168,6 +181,16 @@ class RulesService:
         async with self.unit_of_work() as uow:
             stored, rule_set, findings = await self._checked_draft(uow, network)
         return self._answer(network, stored.version, stored.status, rule_set, findings)
+
+    async def editor_start(self, network: NetworkRef) -> EditorStart:
+        """What the program editor opens with: the draft's form, else the in-force version's, else the example."""
+        async with self.unit_of_work() as uow:
+            draft = await uow.draft(network.id)
+            in_force = await uow.in_force(network.id, self.clock.now())
+        return editor_start(
+            None if draft is None else WrittenVersion(draft.version, draft.editor_form),
+            None if in_force is None else WrittenVersion(in_force.version, in_force.editor_form),
+        )
 
     async def _checked_draft(
         self, uow: RulesUnitOfWork, network: NetworkRef

@@ -90,8 +90,9 @@ async def save_program(
     """Body: the editor's fields as strings, e.g. `{"tier1_accrual": "3", "tier1_cap": "15", "tier2_from":
     "10000.00", …, "min_check": "1500.00"}`; a bad or unknown field is a 422 naming it."""
     refuse_unknown_fields(body)
-    document = program_document(parse_program_form(body, admin.currency), admin.currency)
-    return await svc.rules.save_draft(admin, document) | {"yaml": program_yaml(document)}
+    program = parse_program_form(body, admin.currency)
+    document = program_document(program, admin.currency)
+    return await svc.rules.save_draft(admin, document, program) | {"yaml": program_yaml(document)}
 
 
 @router.get("/draft", summary="The draft rule set with its conflicts")

@@ -25,6 +25,7 @@ _COLUMNS = (
     t.rule_sets.c.updated_at,
     t.rule_sets.c.published_at,
     t.rule_sets.c.effective_from,
+    t.rule_sets.c.editor_form,
 )
 
 
@@ -40,6 +41,7 @@ def _stored(row: Any) -> StoredRuleSet:
         _utc(row.updated_at) or row.updated_at,
         _utc(row.published_at),
         _utc(row.effective_from),
+        row.editor_form,
     )
 
 
@@ -84,14 +86,14 @@ class SqlRulesUnitOfWork(CoreAuditTrail):
         )
         return [(t.as_utc(row.effective_from), row.version) for row in rows if row.effective_from is not None]
 
-    async def save_draft(self, network_id: int, body: str, now: datetime) -> int:
+    async def save_draft(self, network_id: int, body: str, now: datetime, editor_form: str | None = None) -> int:
         r = t.rule_sets
         current = await self.draft(network_id)
         if current is not None:
             await self.connection.execute(
                 update(r)
                 .where(r.c.network_id == network_id, r.c.version == current.version, r.c.status == "draft")
-                .values(body=body, updated_at=now)
+                .values(body=body, editor_form=editor_form, updated_at=now)
             )
             return current.version
         latest = (
@@ -103,7 +105,13 @@ class SqlRulesUnitOfWork(CoreAuditTrail):
         try:
             await self.connection.execute(
                 insert(r).values(
-                    network_id=network_id, version=version, status="draft", body=body, created_at=now, updated_at=now
+                    network_id=network_id,
+                    version=version,
+                    status="draft",
+                    body=body,
+                    editor_form=editor_form,
+                    created_at=now,
+                    updated_at=now,
                 )
             )
         except IntegrityError:  # another edit created the draft at the same moment

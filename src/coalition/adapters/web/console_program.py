@@ -18,7 +18,7 @@ from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.web.console_rules import Administrator, editable, network_of, simulation_view
 from coalition.adapters.web.sessions import checked_form, services_of
 from coalition.adapters.web.templating import error_text, gettext, render
-from coalition.application.program_editor import BRIEF_FORM, program_document, program_yaml
+from coalition.application.program_editor import program_document, program_yaml
 from coalition.application.program_form import form_fields, parse_program_form
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import DomainError, InvalidInput, NotFound
@@ -46,9 +46,11 @@ async def editor_page(request: Request, identity: WebIdentity, *, status_code: i
     today = rules.clock.now().astimezone(UTC).date()
     start, end = last_month(today)
     card_minimum = await services_of(request).limits.card_minimum(identity.network_id)
+    opening = await rules.editor_start(network_of(identity))
     context: dict[str, Any] = {
         "me": identity,
-        "fields": form_fields(BRIEF_FORM, identity.currency),
+        "fields": form_fields(opening.form, identity.currency),
+        "start": opening,
         "error": None,
         "error_field": None,
         "draft": draft,
@@ -74,7 +76,7 @@ async def save_program(request: Request, identity: Administrator) -> HTMLRespons
     try:
         program = parse_program_form(fields, identity.currency)
         document = program_document(program, identity.currency)
-        saved = await services_of(request).rules.save_draft(network_of(identity), document)
+        saved = await services_of(request).rules.save_draft(network_of(identity), document, program)
     except DomainError as error:
         return await editor_page(
             request,

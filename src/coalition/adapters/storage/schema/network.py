@@ -181,6 +181,8 @@ rule_sets = Table(
     Column("updated_at", Timestamp, nullable=False),
     Column("published_at", Timestamp, nullable=True),
     Column("effective_from", Timestamp, nullable=True),
+    # the program editor's form that wrote this version, as JSON (application/program_editor.py); None: YAML
+    Column("editor_form", Text, nullable=True),
     UniqueConstraint("network_id", "version"),
     CheckConstraint("status IN ('draft', 'published')", name="status"),
     CheckConstraint("status = 'draft' OR (published_at IS NOT NULL AND effective_from IS NOT NULL)", name="published"),
