@@ -152,7 +152,7 @@ async def test_the_editor_opens_with_the_form_it_wrote_and_says_when_yaml_replac
         network = await _administrator(services, http)
         page = await http.get("/console/rules/editor")
         assert _start(page.text) == (
-            "No program has been written with this form yet: it starts from the example program."
+            "No program has been published yet, by this form or as YAML: the form starts from the example program."
         )
         own = form_fields(BRIEF_FORM, "RUB") | {"tier1_accrual": "4", "tier2_cap": "35", "welcome_points": "100"}
         saved = await http.post("/console/rules/editor", data=own | {"csrf_token": csrf_token(page.text)})

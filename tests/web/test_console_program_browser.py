@@ -51,3 +51,48 @@ def test_the_bonus_form_is_saved_its_yaml_shown_and_published(page: Page, live_s
         in_force = api.get("/v1/admin/rule-sets").json()["in_force"]
         rules = api.get(f"/v1/admin/rule-sets/{in_force}").json()["rules"]
     assert [rule["code"] for rule in rules] == ["bonus-tier-1", "bonus-tier-2", "bonus-tier-3", "welcome"]
+
+
+def test_the_editor_reopens_with_the_saved_form_until_a_yaml_edit_replaces_it(
+    page: Page, live_server: LiveServer
+) -> None:
+    page.goto(f"{live_server.url}/console/rules/editor")
+    page.get_by_label("Network code").fill("demo")
+    page.get_by_label("Login").fill("admin")
+    page.get_by_label("Password").fill("admin-demo-1")
+    page.get_by_role("button", name="Sign in").click()
+    start = page.locator("#editor-start")
+    expect(start).to_have_text(  # the demo runs the program it was created with: no rule set is published
+        "No program has been published yet, by this form or as YAML: the form starts from the example program."
+    )
+    tier1 = page.get_by_role("group", name="Tier 1")
+    expect(tier1.get_by_label("Points, % of the check")).to_have_value("3")  # the example
+    tier1.get_by_label("Points, % of the check").fill("4")
+    page.get_by_role("group", name="Tier 2").get_by_label("Points may pay up to, % of the check").fill("35")
+    page.get_by_label("Welcome bonus, points").fill("100")
+    page.get_by_role("button", name="Save as draft").click()
+    expect(page.get_by_role("status")).to_have_text(re.compile(r"Draft version \d+ saved\."))
+    version = re.search(r"\d+", page.get_by_role("status").inner_text())
+    assert version is not None
+
+    page.goto(f"{live_server.url}/console/rules/editor")  # opened again: the draft's form, not the example
+    expect(start).to_have_text(f"The form shows the draft (version {version.group(0)}) saved from it.")
+    expect(page.get_by_role("group", name="Tier 1").get_by_label("Points, % of the check")).to_have_value("4")
+    tier2 = page.get_by_role("group", name="Tier 2")
+    expect(tier2.get_by_label("Points may pay up to, % of the check")).to_have_value("35")
+    expect(page.get_by_label("Welcome bonus, points")).to_have_value("100")
+
+    page.get_by_role("link", name="Back to the rules (YAML)").click()  # the draft edited as YAML instead
+    draft = page.get_by_label("Rule set (YAML, or the API's JSON)")
+    expect(draft).to_contain_text("bonus-tier-1")
+    draft.fill("rules:\n  - code: flat\n    effects:\n      - accrue_percent:\n          percent: '2'\n")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("status")).to_contain_text("saved")
+
+    page.goto(f"{live_server.url}/console/rules/editor")  # the form no longer matches the draft: it says so
+    expect(start).to_have_text(
+        f"The draft (version {version.group(0)}) was written as YAML, which the form cannot show: the form starts"
+        " from the example program, and saving it replaces that draft."
+    )
+    expect(page.get_by_role("group", name="Tier 1").get_by_label("Points, % of the check")).to_have_value("3")
+    expect(page.get_by_label("Welcome bonus, points")).to_have_value("")

@@ -59,7 +59,7 @@ def _set_the_brief_program(owner: Page, url: str) -> None:
     owner.goto(f"{url}/console/rules/editor")
     expect(owner.get_by_role("heading", name="Program editor")).to_be_visible()
     expect(owner.locator("#editor-start")).to_have_text(
-        "No program has been written with this form yet: it starts from the example program."
+        "No program has been published yet, by this form or as YAML: the form starts from the example program."
     )
     for number, (start, accrual, cap) in TIERS.items():
         tier = owner.get_by_role("group", name=f"Tier {number}")
