@@ -67,6 +67,15 @@ def _save_program(page: Page) -> None:
     expect(page.locator("#program-yaml")).to_be_visible()
 
 
+def _reopen_the_draft(page: Page) -> None:
+    page.get_by_role("group", name="Tier 1").get_by_label("Points, % of the check").fill("4")
+    page.get_by_label("Welcome bonus, points").fill("100")
+    page.get_by_role("button", name="Save as draft").click()
+    expect(page.locator("#program-yaml")).to_be_visible()
+    page.goto(page.url)  # opened again: the draft's form
+    expect(page.locator("#editor-start")).to_contain_text("The form shows the draft")
+
+
 def _confirm(page: Page) -> None:
     _use_points(page)
     page.get_by_role("button", name="Confirm the purchase").click()
@@ -145,6 +154,14 @@ SCREENS = (
         PHONE,
         "The program editor on a phone: the brief's bonus tiers saved as the draft, its YAML shown",
         _save_program,
+    ),
+    Screen(
+        "console-program-editor-draft",
+        "administrator",
+        "/console/rules/editor",
+        PHONE,
+        "The program editor opened again: the draft's form as saved (4 % in tier 1, a welcome bonus), not the example",
+        _reopen_the_draft,
     ),
     Screen("console-gifts", "administrator", "/console/gifts", DESKTOP, "The gift catalogue"),
     Screen("console-permissions", "administrator", "/console/permissions", DESKTOP, "The permissions matrix"),
