@@ -18,6 +18,7 @@ reported its tally.
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import os
 import pickle
@@ -31,7 +32,16 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Any, Protocol
 
-from coalition.application.import_lanes import PROCESS_LANES_MIN_ROWS, BatchTill, LaneTally, OnChunk, record_lane
+from coalition.application.import_lanes import (
+    PROCESS_LANES_MIN_ROWS,
+    BatchTill,
+    LaneTally,
+    OnChunk,
+    collector_spaced_out,
+    plain_rows,
+    record_lane,
+    rows_of,
+)
 from coalition.application.pos_ports.reference import TerminalContext
 from coalition.application.sales_files import SaleRow
 from coalition.settings import Settings
@@ -63,10 +73,14 @@ def lane_worker(connection: Connection, build: Build, settings: Settings, clock:
         return
     if message is None:
         return
-    network_id, terminals, rows = message
+    network_id, terminals, plain = message
     threading.Thread(target=_end_with_the_import, args=(connection,), daemon=True).start()
+    rows = rows_of(plain)
+    del plain, message
+    gc.freeze()  # the modules and the lane's rows live to the end: the collector need not walk them again
     try:
-        tally = asyncio.run(_record(connection, build, settings, clock, network_id, terminals, rows))
+        with collector_spaced_out():
+            tally = asyncio.run(_record(connection, build, settings, clock, network_id, terminals, rows))
     except BaseException as error:
         connection.send(("failed", _portable(error), f"{type(error).__name__}: {error}", traceback.format_exc()))
         return
@@ -189,7 +203,7 @@ class _Lanes:
     ) -> list[LaneTally]:
         await self.starting
         tasks = [
-            asyncio.ensure_future(_lane(worker, (network_id, terminals, rows), on_chunk))
+            asyncio.ensure_future(_lane(worker, (network_id, terminals, plain_rows(rows)), on_chunk))
             for worker, rows in zip(self.workers, lanes, strict=True)
         ]
         try:
@@ -202,7 +216,7 @@ class _Lanes:
 
 
 async def _lane(
-    worker: _Worker, lane: tuple[int, dict[int, TerminalContext], list[SaleRow]], on_chunk: OnChunk
+    worker: _Worker, lane: tuple[int, dict[int, TerminalContext], list[tuple[Any, ...]]], on_chunk: OnChunk
 ) -> LaneTally:
     await asyncio.to_thread(worker.connection.send, lane)
     worker.given = True

@@ -23,11 +23,10 @@ a worker's failure fails the import with its error. Small files and SQLite keep 
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -46,6 +45,7 @@ from coalition.application.import_lanes import (
     LaneProcesses,
     LaneRunner,
     chunks,
+    collector_spaced_out,
     lanes_of,
     refusal,
     row_hash,
@@ -152,7 +152,7 @@ class SalesImport:
             if first["errors"] and options.partial:
                 rejects = rejects_file(self._table(data, options), first["errors"])
             return SalesImportResult.from_json(first, rejects)
-        with _collector_spaced_out():
+        with collector_spaced_out():
             return await self._run(network_id, kind, data, options, digest, progress)
 
     async def _run(
@@ -325,20 +325,6 @@ class SalesImport:
             if progress is not None:
                 progress(tally.done, len(rows))
         return errors
-
-
-@contextmanager
-def _collector_spaced_out() -> Iterator[None]:
-    """The cycle collector runs rarely while a file's rows are read, checked and kept until they are recorded (as a
-    batch does, application/purchases/batch.py): a young-generation run every 700 allocations would walk the
-    file's hundred thousand rows again and again. Spaced out, not switched off; the thresholds come back after."""
-    before = gc.get_threshold()
-    if before[0]:
-        gc.set_threshold(max(before[0], 200_000), *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 def _cell_checks(
