@@ -241,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     data = purchases_csv(terminal_id, args.rows, args.members, tag)
     say(f"importing {args.rows:,} purchases ({len(data):,} bytes of CSV) through the application layer")
+    load_before = os.getloadavg()[0]
     figures = asyncio.run(import_file(url, data, in_process=args.lanes_in_process))
+    load_after = os.getloadavg()[0]
     count = int(query(url, f"SELECT COUNT(*) FROM purchases WHERE receipt LIKE '{tag}-%'")[0][0])
     if count != args.rows:
         raise SystemExit(f"{count} purchases recorded, expected {args.rows}")
@@ -257,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
         f"(`python -m bench.imports`)",
         "",
         f"Host: {machine['nproc']} cores ({machine['cpu']}), {machine['ram']}; PostgreSQL {machine['postgresql']}; "
-        f"Python {machine['python']}; revision {machine['revision']}; load before the run: {os.getloadavg()[0]:.2f}",
+        f"Python {machine['python']}; revision {machine['revision']}; load {load_before:.2f} before "
+        f"the import, {load_after:.2f} after",
         "",
         "| phase | seconds | purchases/s |",
         "|---|---:|---:|",
