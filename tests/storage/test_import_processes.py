@@ -240,3 +240,19 @@ async def test_a_worker_killed_mid_file_fails_the_import_and_the_file_again_lose
     assert await _purchase_count(services, network_id) == (once.recorded, once.recorded)
     assert await _balances(services, network_id) == await _balances(services, twin)
     assert not await verify(services.engine)
+
+
+async def test_spawned_workers_record_the_same_as_forked_ones(pg_services: Services) -> None:
+    """Where the platform has no forkserver the workers are spawned: the same lanes, the same result."""
+    services = pg_services
+    here, here_till = await _network(services, "here")
+    there, there_till = await _network(services, "there")
+    services.sales_import.lane_processes = _processes(services)
+    forked = await _run(services, here, _purchases(here_till, 600), partial=True)
+    spawned_lanes = _processes(services)
+    spawned_lanes.method = "spawn"
+    services.sales_import.lane_processes = spawned_lanes
+    spawned = await _run(services, there, _purchases(there_till, 600), partial=True)
+    assert _same(spawned) == _same(forked) and forked.recorded > 500
+    assert await _balances(services, there) == await _balances(services, here)
+    assert not multiprocessing.active_children()

@@ -140,13 +140,14 @@ class ProcessLanes:
         clock: Any,
         build: Build,
         min_rows: int = PROCESS_LANES_MIN_ROWS,
-        method: str = "forkserver",
+        method: str | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock  # pickled for each worker: a test's clock as it reads when the import starts
         self.build = build
         self.min_rows = min_rows
-        self.method = method
+        # forkserver where the platform has it (Linux, macOS), else spawn: never a fork of this process
+        self.method = method or ("forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn")
 
     @classmethod
     def for_settings(cls, settings: Settings, clock: Any, build: Build) -> ProcessLanes | None:
