@@ -32,6 +32,7 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Any, Protocol
 
+from coalition.adapters.storage.engine import backend_of
 from coalition.application.import_lanes import (
     PROCESS_LANES_MIN_ROWS,
     BatchTill,
@@ -153,7 +154,7 @@ class ProcessLanes:
     def for_settings(cls, settings: Settings, clock: Any, build: Build) -> ProcessLanes | None:
         """The workers on PostgreSQL; None on SQLite (one writer at a time: the lanes stay in process) or with a
         clock that cannot be given to another process (a test's)."""
-        if not settings.database_url.startswith("postgresql"):
+        if backend_of(settings.database_url) != "postgresql":
             return None
         try:
             pickle.dumps((settings, clock))
