@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.imports                 # loads coalition_bench_imports, imports 100,000 purchases
     .venv/bin/python -m bench.imports --reuse         # the database as a previous run left it
     .venv/bin/python -m bench.imports --cli           # through `coalition import purchases` in a subprocess too
+    .venv/bin/python -m bench.imports --reuse --lanes-in-process   # the lanes in one process (the comparison)
     .venv/bin/python -m bench.imports --refunds --rows 20000   # refunds: a purchases file, then a refund of each
 
 One run:
@@ -12,7 +13,9 @@ One run:
    bench/cpu.py's batch body (a third of them redeem 10-50 points on 1,500.00-5,000.00, the others 1.00-5,000.99),
    each with its own `occurred_at` over the last 48 hours in order;
 3. imports it through the application layer as the CLI does (`SalesImport.run`: read, check every row, record in
-   chunks of 1,000 on two lanes), timing each phase, with this process's CPU and PostgreSQL's backends' CPU;
+   chunks of 1,000 on two lanes, each lane in a worker process — or, with --lanes-in-process, both in this
+   process as before), timing each phase, with this process's CPU, its worker processes' CPU (sampled from /proc)
+   and PostgreSQL's backends' CPU;
 4. checks that every purchase was recorded once and the ledger verifies, and prints the figures as a Markdown
    block for docs/benchmarks.md ("Imports"); it does not rewrite the docs itself.
 
@@ -24,21 +27,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.purchases import (
     BIN,
     DEMO_KEY,
-    cpu_snapshot,
+    _postgres_role,
+    _proc_stat,
     database_url,
     default_admin_url,
     machine_info,
@@ -67,13 +74,74 @@ def purchases_csv(terminal_id: int, rows: int, members: int, tag: str, seed: int
     return ("\n".join(lines) + "\n").encode()
 
 
-async def import_file(url: str, data: bytes, kind: str = "purchases") -> dict[str, float]:
+class TreeCpu:
+    """CPU seconds used during a run by the descendants of `root` that `keep` accepts (the import's worker
+    processes and the forkserver they fork from; or the postmaster's backends of one database, which end when the
+    workers close their connections), sampled from /proc every 0.1 s while they run: each process's last sample
+    less its first (a process started during the run counts from 0; its last < 0.1 s may be missed). Reads only the
+    tree's own /proc entries, so the sampling costs this process little."""
+
+    def __init__(self, root: int, keep: Callable[[int], bool] = lambda pid: True) -> None:
+        self.root = root
+        self.keep = keep
+        self.first: dict[int, float] = {}
+        self.seen: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> TreeCpu:
+        self._once(baseline=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self._once()
+
+    @property
+    def seconds(self) -> float:
+        return sum(cpu - self.first.get(pid, 0.0) for pid, cpu in self.seen.items())
+
+    def _sample(self) -> None:
+        while not self.stop.wait(0.1):
+            self._once()
+
+    def _once(self, baseline: bool = False) -> None:
+        pending, tree = [self.root], []
+        while pending:
+            pid = pending.pop()
+            for children in Path(f"/proc/{pid}/task").glob("*/children"):
+                with contextlib.suppress(OSError, ValueError):
+                    pending += [int(child) for child in children.read_text().split()]
+            if pid != self.root:
+                tree.append(pid)
+        for pid in tree:
+            if (pid in self.seen or self.keep(pid)) and (stat := _proc_stat(pid)) is not None:
+                self.seen[pid] = stat[2]
+                if baseline:
+                    self.first[pid] = stat[2]
+
+
+def postmaster() -> int:
+    """PostgreSQL's main process (the benchmark runs on the same host)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))) is not None and stat[0] == "postgres":
+            parent = _proc_stat(stat[1])
+            if parent is None or parent[0] != "postgres":
+                return int(entry.name)
+    raise SystemExit("no PostgreSQL server process found on this host")
+
+
+async def import_file(url: str, data: bytes, kind: str = "purchases", in_process: bool = False) -> dict[str, float]:
     from coalition.application.sales_files import SalesKind
     from coalition.application.sales_import import SalesImportOptions
     from coalition.settings import Settings
     from coalition.wiring import build_services
 
     services = build_services(Settings(url, None, "http://127.0.0.1"))
+    if in_process:  # the lanes as tasks of this process, as before the worker processes (the comparison)
+        services.sales_import.lane_processes = None
     database = url.rsplit("/", 1)[-1].split("?", 1)[0]
     marks: list[float] = []
 
@@ -82,13 +150,13 @@ async def import_file(url: str, data: bytes, kind: str = "purchases") -> dict[st
 
     try:
         network = await services.admin.network("demo")
+        backends = TreeCpu(postmaster(), lambda pid: _postgres_role(pid, database) == "backend")
         started, cpu_started = time.perf_counter(), time.process_time()
-        pg_started = cpu_snapshot(os.getpid(), database)["postgres backends"]
-        result = await services.sales_import.run(
-            network.id, SalesKind(kind), data, SalesImportOptions(f"bench-{kind}.csv"), progress
-        )
-        ended, cpu_ended = time.perf_counter(), time.process_time()
-        pg_ended = cpu_snapshot(os.getpid(), database)["postgres backends"]
+        with TreeCpu(os.getpid()) as workers, backends:
+            result = await services.sales_import.run(
+                network.id, SalesKind(kind), data, SalesImportOptions(f"bench-{kind}.csv"), progress
+            )
+            ended, cpu_ended = time.perf_counter(), time.process_time()
     finally:
         await services.close()
     if result.errors or result.recorded != data.count(b"\n") - 1:
@@ -101,7 +169,9 @@ async def import_file(url: str, data: bytes, kind: str = "purchases") -> dict[st
         "first_chunk_at": first_chunk - started,
         "commit_seconds": ended - first_chunk,
         "cpu_ms": (cpu_ended - cpu_started) * 1000 / recorded,
-        "pg_ms": (pg_ended - pg_started) * 1000 / recorded,
+        "workers_ms": workers.seconds * 1000 / recorded,
+        "worker_processes": len(workers.seen),
+        "pg_ms": backends.seconds * 1000 / recorded,
         "points_earned": result.points_earned,
         "points_redeemed": result.points_redeemed,
         "points_clawed_back": result.points_clawed_back,
@@ -109,18 +179,33 @@ async def import_file(url: str, data: bytes, kind: str = "purchases") -> dict[st
     }
 
 
-def run_cli(url: str, path: Path) -> tuple[float, float]:
-    """`coalition import purchases` in a subprocess: wall seconds and the child's CPU seconds."""
+def run_cli(url: str, path: Path, in_process: bool = False) -> tuple[float, float, float]:
+    """`coalition import purchases` in a subprocess: wall seconds, the child's CPU seconds and its worker processes'
+    (sampled: they are not waited for by the child, so its rusage does not hold them)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(
-        [str(BIN / "coalition"), "import", "purchases", str(path), "--network", "demo", "--database-url", url],
-        check=True,
-        env={**os.environ, "COLUMNS": "120"},
-    )
+    command = [str(BIN / "coalition"), "import", "purchases", str(path), "--network", "demo", "--database-url", url]
+    if in_process:  # the lanes in the CLI's own process: a file below the workers' threshold, by a debug switch
+        command = [sys.executable, "-c", CLI_IN_PROCESS, *command[1:]]
+    with TreeCpu(os.getpid()) as tree:
+        child = subprocess.Popen(command, env={**os.environ, "COLUMNS": "120"})
+        if child.wait() != 0:
+            raise SystemExit(f"the CLI import failed: exit {child.returncode}")
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    own = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, own, max(0.0, tree.seconds - tree.seen.get(child.pid, 0.0))
+
+
+# `coalition` with the purchase lanes kept in its own process (the comparison run of --lanes-in-process --cli)
+CLI_IN_PROCESS = """
+import sys
+import coalition.adapters.import_processes as processes
+processes.ProcessLanes.for_settings = classmethod(lambda cls, settings, clock, build: None)
+from coalition.adapters.cli.main import app
+sys.argv[0] = "coalition"
+app()
+"""
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -130,6 +215,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--reuse", action="store_true", help="keep the database a previous run loaded")
     parser.add_argument("--cli", action="store_true", help="also import a second file through the CLI")
     parser.add_argument("--refunds", action="store_true", help="time a refunds file of --rows refunds instead")
+    parser.add_argument(
+        "--lanes-in-process",
+        action="store_true",
+        help="record the lanes in this process as before the worker processes (for a before/after comparison)",
+    )
     parser.add_argument("--admin-url", default=default_admin_url())
     return parser.parse_args(argv)
 
@@ -151,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     data = purchases_csv(terminal_id, args.rows, args.members, tag)
     say(f"importing {args.rows:,} purchases ({len(data):,} bytes of CSV) through the application layer")
-    figures = asyncio.run(import_file(url, data))
+    load_before = os.getloadavg()[0]
+    figures = asyncio.run(import_file(url, data, in_process=args.lanes_in_process))
+    load_after = os.getloadavg()[0]
     count = int(query(url, f"SELECT COUNT(*) FROM purchases WHERE receipt LIKE '{tag}-%'")[0][0])
     if count != args.rows:
         raise SystemExit(f"{count} purchases recorded, expected {args.rows}")
@@ -160,21 +252,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     machine = machine_info(args.admin_url)
     rate = figures["rows"] / figures["seconds"]
+    lanes_where = "lanes in this process" if args.lanes_in_process else "lanes in worker processes"
     commit_rate = figures["rows"] / figures["commit_seconds"]
     lines = [
         f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {args.rows:,} purchases from a CSV file "
         f"(`python -m bench.imports`)",
         "",
         f"Host: {machine['nproc']} cores ({machine['cpu']}), {machine['ram']}; PostgreSQL {machine['postgresql']}; "
-        f"Python {machine['python']}; revision {machine['revision']}; load before the run: {os.getloadavg()[0]:.2f}",
+        f"Python {machine['python']}; revision {machine['revision']}; load {load_before:.2f} before "
+        f"the import, {load_after:.2f} after",
         "",
         "| phase | seconds | purchases/s |",
         "|---|---:|---:|",
         f"| read the file and check every row | {figures['first_chunk_at']:.2f} | |",
-        f"| record: chunks of 1,000 on two lanes | {figures['commit_seconds']:.2f} | **{commit_rate:,.0f}** |",
+        f"| record: chunks of 1,000 on two lanes ({lanes_where}) | {figures['commit_seconds']:.2f} | "
+        f"**{commit_rate:,.0f}** |",
         f"| the whole import | {figures['seconds']:.2f} | **{rate:,.0f}** |",
         "",
-        f"CPU per purchase: this process {figures['cpu_ms']:.3f} ms, PostgreSQL's backends {figures['pg_ms']:.3f} ms. "
+        f"CPU per purchase: this process {figures['cpu_ms']:.3f} ms, its {figures['worker_processes']} worker "
+        f"processes {figures['workers_ms']:.3f} ms, PostgreSQL's backends {figures['pg_ms']:.3f} ms "
+        f"({lanes_where}). "
         f"Points earned {figures['points_earned']:,}, redeemed {figures['points_redeemed']:,}; "
         f"{count:,} purchases recorded once; `coalition verify`: exit {verified.returncode}.",
     ]
@@ -183,10 +280,11 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "purchases.csv"
             path.write_bytes(purchases_csv(terminal_id, args.rows, args.members, cli_tag, seed=18))
-            seconds, cpu = run_cli(url, path)
+            seconds, cpu, workers = run_cli(url, path, args.lanes_in_process)
         lines.append(
-            f"Through `coalition import purchases` (a subprocess, start-up included): {seconds:.2f} s, "
-            f"{args.rows / seconds:,.0f} purchases/s, {cpu * 1000 / args.rows:.3f} ms of its CPU per purchase."
+            f"Through `coalition import purchases` (a subprocess, start-up included; {lanes_where}): {seconds:.2f} s, "
+            f"{args.rows / seconds:,.0f} purchases/s, {cpu * 1000 / args.rows:.3f} ms of its CPU per purchase and "
+            f"{workers * 1000 / args.rows:.3f} ms of its worker processes'."
         )
     target = "met" if commit_rate >= TARGET else "missed"
     lines.append(f"Target ≥ {TARGET:,} purchases/s committed: {target}.")

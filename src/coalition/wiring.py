@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from coalition.adapters.documents.pdf import statement_pdf
 from coalition.adapters.http.gift_card_answers import gift_card_answer_json
 from coalition.adapters.http.pos_answers import answer_json
+from coalition.adapters.import_processes import ProcessLanes
 from coalition.adapters.mail.daily_report import write_daily_report
 from coalition.adapters.mail.smtp import SmtpMailer
 from coalition.adapters.messaging.setup import message_gateways
@@ -364,7 +365,13 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         message_store=message_store,
         member_import=MemberImport(store.unit_of_work, clock, FileLimits(max_bytes=settings.import_max_bytes)),
         member_export=MemberExport(store.unit_of_work),
-        sales_import=SalesImport(store.unit_of_work, pos, clock, FileLimits(max_bytes=settings.import_max_bytes)),
+        sales_import=SalesImport(
+            store.unit_of_work,
+            pos,
+            clock,
+            FileLimits(max_bytes=settings.import_max_bytes),
+            ProcessLanes.for_settings(settings, clock, build_services),  # PostgreSQL: large files' lanes in processes
+        ),
         campaigns=campaigns,
         points_expiring=points_expiring,
         edit_locks=edit_locks,

@@ -5,6 +5,7 @@ once, with balances equal to the same file imported once without a kill."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -161,22 +162,28 @@ async def test_a_sync_killed_mid_file_records_every_purchase_once(
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}", "COALITION_DATABASE_URL": database_url}
     command = [sys.executable, "-m", "coalition.adapters.cli.main", "sync", "--inbox", str(inbox), "--outbox",
                str(outbox), "--network", "shop", "--once"]  # fmt: skip
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # its own process group: on PostgreSQL a file of 5,000 purchases is recorded by worker processes
+    # (adapters/import_processes.py), stopped and killed with the sync as a service manager kills a service's group
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         # The process runs in steps of 10 ms and is stopped (SIGSTOP) while the test counts, so it cannot finish the
         # file between the count that first sees a purchase and the kill, however slow the machine is that moment.
         deadline = time.monotonic() + 120
         while True:
             time.sleep(0.01)
-            process.send_signal(signal.SIGSTOP)
+            os.killpg(process.pid, signal.SIGSTOP)
             seen = await _purchase_count_unless_locked(services, database_url, net.ref.id)
             if seen is not None and seen > 0:
                 break
             assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
             assert time.monotonic() < deadline
-            process.send_signal(signal.SIGCONT)
-        process.send_signal(signal.SIGKILL)
+            os.killpg(process.pid, signal.SIGCONT)
+        os.killpg(process.pid, signal.SIGKILL)
     finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.kill()
         process.wait(30)
     at_kill = (await _purchase_count(services, net.ref.id))[0]

@@ -13,63 +13,65 @@ second import, or a restart after a crash mid-file — record nothing twice; a r
 itself is recognised by the outlet's receipts and counted as already recorded. The file itself is recorded by its
 digest (`file_imports`): the same file again answers its first result without reading a row.
 
-Purchases go in two lanes, split by member, each on its own connection: while the database writes one lane's chunk
-the other lane's next chunk is planned (planning and writing cost about the same CPU per purchase, and the machine
-has a core for each). A member's rows stay in one lane, in the file's order.
+Purchases go in two lanes, split by member, each on its own connection (application/import_lanes.py): while the
+database writes one lane's chunk the other lane's next chunk is planned. A member's rows stay in one lane, in the
+file's order. On PostgreSQL a file of at least 5,000 purchases has its lanes recorded in worker processes, one a
+lane, each with its own engine (adapters/import_processes.py), so that planning is not capped at one core; the
+workers start while the rows are checked, report each chunk for the progress bar and their tallies at the end, and
+a worker's failure fails the import with its error. Small files and SQLite keep the lanes in this process.
 """
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractAsyncContextManager, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from coalition.application.audit import AuditTrail, entry
 from coalition.application.basket import parse_basket
-from coalition.application.commands import CommandResult, DuplicateKey, PurchaseInput, fingerprint
+from coalition.application.commands import CommandResult, DuplicateKey
 from coalition.application.file_exchange.columns import typed_rows
 from coalition.application.file_exchange.reading import read_table
 from coalition.application.file_exchange.table import FileLimits, FileRefused, RawTable, RowError
 from coalition.application.file_exchange.writing import table_bytes
+from coalition.application.import_lanes import (
+    COLUMN_OF_FIELD,
+    LANES,
+    InProcessLanes,
+    LaneProcesses,
+    LaneRunner,
+    chunks,
+    collector_spaced_out,
+    lanes_of,
+    refusal,
+    row_hash,
+    row_key,
+)
 from coalition.application.occurred_at import OccurredAtWindow
 from coalition.application.pos_ports.member_files import FileImportRecord, MemberFilesPort
 from coalition.application.pos_ports.reference import ProgramContext, ReferencePort, TerminalContext
 from coalition.application.pos_ports.sales_files import SalesFilesPort
-from coalition.application.purchases.batch import MAX_BATCH_SIZE, BatchItem
+from coalition.application.purchases.batch import BatchItem
 from coalition.application.refund_batch import MAX_REFUND_BATCH_SIZE, RefundBatchItem, RefundOutcome
 from coalition.application.refunds import RefundInput
 from coalition.application.sales_files import (
     COLUMNS,
-    RowStatus,
     SaleRow,
     SalesImportResult,
     SalesKind,
     row_of,
     sale_key,
 )
-from coalition.domain.errors import Conflict, DomainError
+from coalition.domain.errors import DomainError
 from coalition.domain.identifiers import lookup_candidates
 from coalition.domain.money import parse_amount_minor
 
 Progress = Callable[[int, int], None]
-CHUNK = MAX_BATCH_SIZE  # purchases per unit of work
 REFUND_CHUNK = MAX_REFUND_BATCH_SIZE  # refunds per call of the refund batch
-LANES = 2
-_COLUMN_OF_FIELD = {
-    "customer": "customer",
-    "receipt": "receipt",
-    "redeem_points": "redeem_points",
-    "amount": "amount",
-    "cashier": "cashier",
-    "occurred_at": "occurred_at",
-    "purchase_id": "original_receipt",
-}
 
 
 class SalesFilesUnitOfWork(ReferencePort, MemberFilesPort, SalesFilesPort, AuditTrail, Protocol):
@@ -116,18 +118,21 @@ class _Tally:
     done: int = 0
 
 
-def row_key(network_id: int, row: SaleRow, kind: SalesKind) -> str:
-    """The row's idempotency key at its terminal: network, terminal and receipt (a refund's own receipt)."""
-    prefix = "import" if kind is SalesKind.PURCHASES else "import-refund"
-    return f"{prefix}:{network_id}:{row.terminal_id}:{row.receipt}"[:200]
-
-
 class SalesImport:
-    def __init__(self, unit_of_work: SalesFilesUnitOfWorkFactory, till: Till, clock: Clock, limits: FileLimits) -> None:
+    def __init__(
+        self,
+        unit_of_work: SalesFilesUnitOfWorkFactory,
+        till: Till,
+        clock: Clock,
+        limits: FileLimits,
+        lane_processes: LaneProcesses | None = None,
+    ) -> None:
         self.unit_of_work = unit_of_work
         self.till = till
         self.clock = clock
         self.limits = limits
+        # PostgreSQL: a file of at least `lane_processes.min_rows` purchases is recorded in worker processes
+        self.lane_processes = lane_processes
 
     async def run(
         self,
@@ -147,7 +152,7 @@ class SalesImport:
             if first["errors"] and options.partial:
                 rejects = rejects_file(self._table(data, options), first["errors"])
             return SalesImportResult.from_json(first, rejects)
-        with _collector_spaced_out():
+        with collector_spaced_out():
             return await self._run(network_id, kind, data, options, digest, progress)
 
     async def _run(
@@ -160,16 +165,21 @@ class SalesImport:
         progress: Progress | None,
     ) -> SalesImportResult:
         table = self._table(data, options)
-        async with self.unit_of_work() as uow:
-            pc = await uow.program_of(network_id)
-            rows, terminals, errors = await self._checked(uow, network_id, kind, table, pc)
-        if errors and not options.partial:
-            raise FileRefused(errors)
         tally = _Tally()
-        if kind is SalesKind.PURCHASES:
-            errors += await self._purchases(network_id, rows, terminals, pc, tally, progress)
-        else:
-            errors += await self._refunds(network_id, rows, terminals, pc, tally, progress)
+        async with AsyncExitStack() as stack:
+            lanes: LaneRunner = InProcessLanes(self.till)
+            processes = self.lane_processes
+            if kind is SalesKind.PURCHASES and processes is not None and len(table.rows) >= processes.min_rows:
+                lanes = await stack.enter_async_context(processes.open(LANES))  # they start while the rows are checked
+            async with self.unit_of_work() as uow:
+                pc = await uow.program_of(network_id)
+                rows, terminals, errors = await self._checked(uow, network_id, kind, table, pc)
+            if errors and not options.partial:
+                raise FileRefused(errors)  # decided before anything is recorded, wherever the lanes run
+            if kind is SalesKind.PURCHASES:
+                errors += await self._purchases(network_id, rows, terminals, lanes, tally, progress)
+            else:
+                errors += await self._refunds(network_id, rows, terminals, pc, tally, progress)
         errors.sort(key=lambda error: error.row)
         result = SalesImportResult(
             network_id=network_id,
@@ -257,47 +267,25 @@ class SalesImport:
         network_id: int,
         rows: list[SaleRow],
         terminals: dict[int, TerminalContext],
-        pc: ProgramContext,
+        lanes: LaneRunner,
         tally: _Tally,
         progress: Progress | None,
     ) -> list[RowError]:
-        errors: list[RowError] = []
-        lanes: list[list[SaleRow]] = [[] for _ in range(LANES)]
-        for row in rows:
-            lanes[row.member_id % LANES].append(row)
-
-        async def lane(lane_rows: list[SaleRow]) -> None:
-            for chunk in _chunks(lane_rows):
-                items = [
-                    BatchItem(row_key(network_id, row, SalesKind.PURCHASES), _hash(row), _purchase_input(row))
-                    for row in chunk
-                ]
-                outcomes = await self.till.purchase_batch(terminals[chunk[0].terminal_id], items)
-                for row, outcome in zip(chunk, outcomes, strict=True):
-                    status = _status(outcome)
-                    if status is RowStatus.RECORDED and isinstance(outcome, CommandResult):
-                        tally.recorded += 1
-                        tally.amount_minor += row.amount_minor
-                        tally.earned += int(outcome.body.get("points_earned") or 0)
-                        tally.redeemed += int(outcome.body.get("points_redeemed") or 0)
-                    elif status is RowStatus.ALREADY_RECORDED:
-                        tally.already += 1
-                    elif isinstance(outcome, DomainError):
-                        errors.append(_refusal(row, outcome))
-                tally.done += len(chunk)
-                if progress is not None:
-                    progress(tally.done, len(rows))
+        def on_chunk(count: int) -> None:
+            tally.done += count
+            if progress is not None:
+                progress(tally.done, len(rows))
 
         if progress is not None:
             progress(0, len(rows))  # every row checked: recording starts
-        tasks = [asyncio.ensure_future(lane(each)) for each in lanes if each]
-        try:
-            await asyncio.gather(*tasks)
-        except BaseException:  # one lane failed (a broken invariant, the database gone): stop the other one too
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        errors: list[RowError] = []
+        for lane in await lanes.record(network_id, terminals, lanes_of(rows, LANES), on_chunk):
+            tally.recorded += lane.recorded
+            tally.already += lane.already
+            tally.amount_minor += lane.amount_minor
+            tally.earned += lane.earned
+            tally.redeemed += lane.redeemed
+            errors += lane.errors
         return errors
 
     async def _refunds(
@@ -312,11 +300,11 @@ class SalesImport:
         errors: list[RowError] = []
         if progress is not None:
             progress(0, len(rows))  # every row checked: recording starts
-        for chunk in _chunks(rows, REFUND_CHUNK):
+        for chunk in chunks(rows, REFUND_CHUNK):
             items = [
                 RefundBatchItem(
                     row_key(network_id, row, SalesKind.REFUNDS),
-                    _hash(row),
+                    row_hash(row),
                     RefundInput(amount=row.amount, cashier=row.cashier),
                     purchase_id=row.purchase_id,
                 )
@@ -325,7 +313,7 @@ class SalesImport:
             outcomes = await self.till.refund_batch(terminals[chunk[0].terminal_id], items)
             for row, outcome in zip(chunk, outcomes, strict=True):
                 if isinstance(outcome, DomainError):
-                    errors.append(_refusal(row, outcome))
+                    errors.append(refusal(row, outcome))
                 elif outcome.replayed or outcome.result is None:
                     tally.already += 1
                 else:
@@ -337,20 +325,6 @@ class SalesImport:
             if progress is not None:
                 progress(tally.done, len(rows))
         return errors
-
-
-@contextmanager
-def _collector_spaced_out() -> Iterator[None]:
-    """The cycle collector runs rarely while a file's rows are read, checked and kept until they are recorded (as a
-    batch does, application/purchases/batch.py): a young-generation run every 700 allocations would walk the
-    file's hundred thousand rows again and again. Spaced out, not switched off; the thresholds come back after."""
-    before = gc.get_threshold()
-    if before[0]:
-        gc.set_threshold(max(before[0], 200_000), *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 def _cell_checks(
@@ -368,7 +342,7 @@ def _cell_checks(
         else:
             check_minor = parse_amount_minor(row.amount, pc.program.currency)
     except DomainError as error:
-        problems.append(RowError(row.number, _COLUMN_OF_FIELD.get(error.field or "", "amount"), error.detail))
+        problems.append(RowError(row.number, COLUMN_OF_FIELD.get(error.field or "", "amount"), error.detail))
         return problems, row
     return problems, replace(row, amount_minor=check_minor)
 
@@ -433,44 +407,6 @@ async def _with_purchases(
         else:
             found.append(replace(row, purchase_id=purchase_id))
     return found
-
-
-def _chunks(rows: list[SaleRow], size: int = CHUNK) -> list[list[SaleRow]]:
-    """Runs of up to `size` rows of one terminal, in order."""
-    chunks: list[list[SaleRow]] = []
-    for row in rows:
-        if chunks and len(chunks[-1]) < size and chunks[-1][0].terminal_id == row.terminal_id:
-            chunks[-1].append(row)
-        else:
-            chunks.append([row])
-    return chunks
-
-
-def _hash(row: SaleRow) -> str:
-    return fingerprint("import sale", row.payload())
-
-
-def _purchase_input(row: SaleRow) -> PurchaseInput:
-    return PurchaseInput(
-        customer=row.customer,
-        amount=row.amount,
-        redeem_points=row.redeem_points or None,
-        receipt=row.receipt,
-        cashier=row.cashier,
-        occurred_at=row.occurred_at,
-    )
-
-
-def _status(outcome: CommandResult[Any] | DomainError) -> RowStatus:
-    if isinstance(outcome, CommandResult):
-        return RowStatus.ALREADY_RECORDED if outcome.replayed else RowStatus.RECORDED
-    if isinstance(outcome, Conflict) and outcome.field == "receipt":  # the till uploaded it under its own key
-        return RowStatus.ALREADY_RECORDED
-    return RowStatus.REFUSED
-
-
-def _refusal(row: SaleRow, error: DomainError) -> RowError:
-    return RowError(row.number, _COLUMN_OF_FIELD.get(error.field or "", ""), error.detail)
 
 
 def rejects_file(table: RawTable, errors: list[dict[str, Any]]) -> bytes:
