@@ -20,7 +20,7 @@ from sqlalchemy import text
 from coalition.adapters.import_processes import LaneWorkerFailed, ProcessLanes
 from coalition.adapters.storage.verify import verify
 from coalition.application.file_exchange.table import FileRefused
-from coalition.application.import_lanes import PROCESS_LANES_MIN_ROWS
+from coalition.application.import_lanes import PROCESS_LANES_MIN_CORES, PROCESS_LANES_MIN_ROWS
 from coalition.application.member_import import ImportOptions
 from coalition.application.sales_files import SalesImportResult, SalesKind
 from coalition.application.sales_import import SalesImportOptions
@@ -129,11 +129,15 @@ async def _run(services: Services, network_id: int, text_: str, partial: bool = 
     return await services.sales_import.run(network_id, SalesKind.PURCHASES, text_.encode(), options)
 
 
-async def test_the_composition_root_gives_workers_on_postgresql_only(pg_services: Services, tmp_path: Path) -> None:
-    given = pg_services.sales_import.lane_processes
+async def test_workers_are_given_on_postgresql_with_four_cores_only(pg_services: Services, tmp_path: Path) -> None:
+    settings, clock = pg_services.settings, pg_services.clock
+    given = ProcessLanes.for_settings(settings, clock, build_services, cores=4)
     assert isinstance(given, ProcessLanes) and given.min_rows == PROCESS_LANES_MIN_ROWS == 5_000
-    sqlite = replace(pg_services.settings, database_url=f"sqlite:///{tmp_path / 'coalition.db'}")
-    assert ProcessLanes.for_settings(sqlite, pg_services.clock, build_services) is None
+    assert ProcessLanes.for_settings(settings, clock, build_services, cores=PROCESS_LANES_MIN_CORES - 1) is None
+    sqlite = replace(settings, database_url=f"sqlite:///{tmp_path / 'coalition.db'}")
+    assert ProcessLanes.for_settings(sqlite, clock, build_services, cores=64) is None
+    by_host = pg_services.sales_import.lane_processes  # what the composition root gave on this host
+    assert (by_host is not None) == ((os.cpu_count() or 1) >= PROCESS_LANES_MIN_CORES)
 
 
 async def test_the_lanes_in_processes_record_what_the_lanes_in_process_do(pg_services: Services) -> None:

@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 from coalition.adapters.storage.engine import backend_of
 from coalition.application.import_lanes import (
+    PROCESS_LANES_MIN_CORES,
     PROCESS_LANES_MIN_ROWS,
     BatchTill,
     LaneTally,
@@ -151,10 +152,15 @@ class ProcessLanes:
         self.method = method or ("forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn")
 
     @classmethod
-    def for_settings(cls, settings: Settings, clock: Any, build: Build) -> ProcessLanes | None:
-        """The workers on PostgreSQL; None on SQLite (one writer at a time: the lanes stay in process) or with a
-        clock that cannot be given to another process (a test's)."""
+    def for_settings(
+        cls, settings: Settings, clock: Any, build: Build, cores: int | None = None
+    ) -> ProcessLanes | None:
+        """The workers on PostgreSQL with at least PROCESS_LANES_MIN_CORES cores; None on SQLite (one writer at a
+        time: the lanes stay in process), on a smaller host, or with a clock that cannot be given to another process
+        (a test's). On 2 cores the workers cost more CPU than they free (docs/benchmarks.md, Imports)."""
         if backend_of(settings.database_url) != "postgresql":
+            return None
+        if ((os.cpu_count() if cores is None else cores) or 1) < PROCESS_LANES_MIN_CORES:
             return None
         try:
             pickle.dumps((settings, clock))

@@ -30,6 +30,9 @@ LANES = 2
 # the fewest purchases a file must have for its lanes to be recorded in worker processes (when the composition root
 # gives them: PostgreSQL): below it, starting the processes costs more than they save
 PROCESS_LANES_MIN_ROWS = 5_000
+# the fewest cores a host must have for the lanes to go to worker processes: on 2 cores the processes cost more CPU
+# than they free (pickling, the forkserver's start, contention) and the import was slower (docs/benchmarks.md)
+PROCESS_LANES_MIN_CORES = 4
 COLUMN_OF_FIELD = {
     "customer": "customer",
     "receipt": "receipt",
