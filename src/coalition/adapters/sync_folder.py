@@ -33,7 +33,7 @@ from typing import Any
 
 from coalition.adapters.documents.tables import csv_options, export_format, write_table
 from coalition.application.exports import ExportScope
-from coalition.application.file_exchange.table import FileRefused
+from coalition.application.file_exchange.table import FileFormat, FileRefused
 from coalition.application.member_import import ImportOptions
 from coalition.application.report_tables import ExportRequest, export_table
 from coalition.application.sales_files import SalesKind
@@ -145,7 +145,7 @@ async def _import(services: Services, folder: SyncFolder, path: Path) -> dict[st
 
 
 async def _export(services: Services, folder: SyncFolder, path: Path) -> dict[str, Any]:
-    """An export asked for by a request file: JSON with `what` (transactions, balances, statement, a report's name),
+    """An export asked for by a request file: JSON with `what` (members, transactions, balances, statement, a report),
     optional `from`, `to` (days), `partner`, `outlet`, `member`, `number` (a statement), `format` (csv, xlsx),
     `delimiter`, `encoding`, `bom`."""
     raw = path.read_bytes()[:MAX_REQUEST_BYTES]
@@ -164,8 +164,12 @@ async def _export(services: Services, folder: SyncFolder, path: Path) -> dict[st
         number = _id(asked, "number")
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
         raise DomainError(f"the request is a JSON object with at least 'what' ({error})", field="request") from None
-    table = await export_table(services.report_tables, ExportRequest(what, scope, first, last, number))
     out = folder.outbox / f"{path.stem}.{fmt}"
+    if what == "members":  # the members file: the import's columns, so another network can import it
+        data = await services.member_export.file(folder.network_id, FileFormat(fmt))
+        _write_atomically(out, data)
+        return {"status": "exported", "export_file": out.name, "bytes": len(data)}
+    table = await export_table(services.report_tables, ExportRequest(what, scope, first, last, number))
     partial = out.with_name(f".{out.name}.part")
     with partial.open("wb") as file:
         written = await write_table(table, fmt, options, file)
