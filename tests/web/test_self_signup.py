@@ -167,3 +167,63 @@ async def test_each_network_has_its_own_address_for_its_members(settings: Settin
             assert (await sign_in_console(http, "pine-bakery", "liga", "liga-secret-1")).status_code == 303
     finally:
         await services.close()
+
+
+async def _network_id(services: Services, code: str = "pine-bakery") -> int:
+    async with services.engine.connect() as connection:
+        found = await connection.execute(text("SELECT id FROM networks WHERE code = :code"), {"code": code})
+        return int(found.scalar_one())
+
+
+@pytest.mark.parametrize("typed", ["8 912 000 00 03", "9120000003", "89120000003"])
+async def test_a_phone_in_its_national_form_joins_a_network_of_that_country(settings: Settings, typed: str) -> None:
+    """Issue 18 review (f): the form reads a phone without its country code as a number of the network's country
+    (a rouble shop: RU), as the till does, and the till finds the member by any of its forms."""
+    services = build_services(dataclasses.replace(settings, open_registration=True))
+    try:
+        async with client(services) as http:
+            page = await http.get("/console/register")
+            form = {**FORM, "currency": "RUB", "timezone": "Europe/Moscow", "csrf_token": csrf_token(page.text)}
+            done = await http.post("/console/register", data=form)
+            assert done.status_code == 201, done.text
+            key = done.text.split('data-testid="terminal-key">')[1].split("<")[0]
+            await _turn_on(http)
+            async with client(services) as phone:
+                joined = await _join(phone, phone=typed)
+                assert joined.status_code == 201, joined.text
+            found = await http.get("/v1/members/+79120000003", headers=auth(key))
+            assert found.status_code == 200, found.text
+            assert found.json()["member"]["id"] is not None
+    finally:
+        await services.close()
+
+
+async def test_with_a_card_minimum_the_customer_is_registered_by_phone_and_the_till_issues_the_card(
+    settings: Settings,
+) -> None:
+    """Issue 18 review (c): while a card is issued only with a first purchase of at least 400.00, /join registers
+    the customer by their phone (no card number), says the till issues the card with such a purchase, and their page
+    opens; the console's join page says so too."""
+    services = build_services(dataclasses.replace(settings, open_registration=True))
+    try:
+        async with client(services) as http:
+            key = await _shop(http)
+            await _turn_on(http)
+            await services.limits.set_card_minimum(await _network_id(services), "EUR", "400.00")
+            console = await http.get("/console/join")
+            assert 'id="join-card-minimum"' in console.text and "€400.00" in console.text.replace("\xa0", "")
+            async with client(services) as phone:
+                form = await phone.get("/join/pine-bakery")
+                assert 'id="card-minimum"' in form.text and "€400.00" in form.text.replace("\xa0", "")
+                joined = await _join(phone)
+                assert joined.status_code == 201, joined.text
+                assert 'id="registered-by-phone"' in joined.text and 'id="card-number"' not in joined.text
+                assert "first purchase of at least" in joined.text and "€400.00" in joined.text.replace("\xa0", "")
+                own_page = await phone.get("/me/n/pine-bakery")
+                assert own_page.status_code == 200 and "Anna Berzina" in own_page.text
+            found = await http.get("/v1/members/+37120000001", headers=auth(key))
+            assert found.status_code == 200, found.text
+            assert found.json()["cards"] == []
+            assert await _members(services) == 1
+    finally:
+        await services.close()

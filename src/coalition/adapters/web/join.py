@@ -121,17 +121,11 @@ async def join(request: Request, code: str) -> Response:
     except DomainError as error:
         page = _form(request, network, values, attempt=attempt, error=error, status_code=status_of(error))
         return with_retry_after(page, error)
-    context = {
-        "network": network,
-        "joined": joined,
-        "card_qr": qr_svg(
-            joined.card_number, title=gettext(request, "QR code of card %(number)s", number=joined.card_number)
-        ),
-        "card_barcode": barcode_svg(
-            joined.card_number, title=gettext(request, "Barcode of card %(number)s", number=joined.card_number)
-        ),
-        "me_url": f"/me/n/{network.code}",
-    }
+    context: dict[str, Any] = {"network": network, "joined": joined, "me_url": f"/me/n/{network.code}"}
+    if joined.card_number:
+        number = joined.card_number
+        context["card_qr"] = qr_svg(number, title=gettext(request, "QR code of card %(number)s", number=number))
+        context["card_barcode"] = barcode_svg(number, title=gettext(request, "Barcode of card %(number)s", number=number))
     response = render(request, "me/joined.html", context, status_code=201)
     response.headers["Cache-Control"] = "no-store"
     # the new member is signed in to their page at once (a card of a minute has no PIN or e-mail to sign in with)
