@@ -193,7 +193,13 @@ async def test_a_phone_in_its_national_form_joins_a_network_of_that_country(sett
                 assert joined.status_code == 201, joined.text
             found = await http.get("/v1/members/+79120000003", headers=auth(key))
             assert found.status_code == 200, found.text
-            assert found.json()["member"]["id"] is not None
+            await services.member_page.set_pin(int(found.json()["member"]["id"]), "4826", "4826")
+            async with client(services) as later:  # their page opens again with the phone as they type it, and a PIN
+                page = await later.get("/me/login")
+                data = {"network": "pine-bakery", "card": typed, "pin": "4826", "method": "pin"}
+                signed = await later.post("/me/login", data=data | {"csrf_token": csrf_token(page.text)})
+                assert signed.status_code == 303, signed.text
+                assert (await later.get("/me")).status_code == 200
     finally:
         await services.close()
 

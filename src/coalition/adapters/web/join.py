@@ -125,7 +125,9 @@ async def join(request: Request, code: str) -> Response:
     if joined.card_number:
         number = joined.card_number
         context["card_qr"] = qr_svg(number, title=gettext(request, "QR code of card %(number)s", number=number))
-        context["card_barcode"] = barcode_svg(number, title=gettext(request, "Barcode of card %(number)s", number=number))
+        context["card_barcode"] = barcode_svg(
+            number, title=gettext(request, "Barcode of card %(number)s", number=number)
+        )
     response = render(request, "me/joined.html", context, status_code=201)
     response.headers["Cache-Control"] = "no-store"
     # the new member is signed in to their page at once (a card of a minute has no PIN or e-mail to sign in with)
