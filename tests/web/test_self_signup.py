@@ -233,3 +233,28 @@ async def test_with_a_card_minimum_the_customer_is_registered_by_phone_and_the_t
             assert await _members(services) == 1
     finally:
         await services.close()
+
+
+async def test_a_browser_gets_an_html_error_page_from_join_and_a_script_still_gets_problem_json(
+    settings: Settings,
+) -> None:
+    """Issue 18 review (h): /join's refusals (an unknown code, sign-up off, a post to it) are pages for a browser;
+    a page's own fetch and the API keep RFC 9457 problem+json."""
+    services = build_services(dataclasses.replace(settings, open_registration=True))
+    try:
+        async with client(services) as http:
+            await _shop(http)  # sign-up is off until the administrator turns it on
+            browser = {"Accept": "text/html"}
+            for method, path in (("GET", "/join/nope"), ("GET", "/join/pine-bakery"), ("POST", "/join/pine-bakery")):
+                page = await http.request(
+                    method, path, headers=browser, data={"name": "A"} if method == "POST" else None
+                )
+                assert page.status_code == 404, (method, path)
+                assert page.headers["content-type"].startswith("text/html"), (method, path, page.text)
+                assert "<!doctype html>" in page.text.lower()
+            fetched = await http.get("/join/nope", headers={"X-Requested-With": "fetch"})
+            assert fetched.status_code == 404 and fetched.headers["content-type"] == "application/problem+json"
+            api = await http.get("/v1/members/1", headers=browser)
+            assert api.headers["content-type"] == "application/problem+json"
+    finally:
+        await services.close()
