@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from coalition.adapters.http.app import create_app
 from coalition.adapters.web import join as join_page
 from coalition.application.rate_limits import Rate
 from coalition.domain.code128 import decode_b
@@ -258,3 +259,38 @@ async def test_a_browser_gets_an_html_error_page_from_join_and_a_script_still_ge
             assert api.headers["content-type"] == "application/problem+json"
     finally:
         await services.close()
+
+
+async def test_the_counters_qr_code_and_the_start_sheet_use_the_address_served_unless_one_was_configured(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18 review (d): without COALITION_PUBLIC_URL the QR code and /console/join show the address the request
+    came to (the start sheet's), not the default http://127.0.0.1:8000; a configured address wins on both."""
+    monkeypatch.delenv("COALITION_PUBLIC_URL", raising=False)
+    assert Settings.from_env().public_url_set is False
+    monkeypatch.setenv("COALITION_PUBLIC_URL", "https://loyalty.example")
+    assert (Settings.from_env().public_url, Settings.from_env().public_url_set) == ("https://loyalty.example", True)
+    for configured, expected, code in (
+        (False, "http://shop.local:8123", "pine-one"),
+        (True, "https://loyalty.example", "pine-two"),
+    ):
+        chosen = dataclasses.replace(
+            settings, open_registration=True, public_url="https://loyalty.example", public_url_set=configured
+        )
+        if not configured:
+            chosen = dataclasses.replace(chosen, public_url="http://127.0.0.1:8000")
+        services = build_services(chosen)
+        try:
+            transport = httpx.ASGITransport(app=create_app(services=services))
+            async with httpx.AsyncClient(transport=transport, base_url="http://shop.local:8123") as http:
+                page = await http.get("/console/register")
+                form = {**FORM, "network_code": code, "csrf_token": csrf_token(page.text)}
+                done = await http.post("/console/register", data=form)
+                assert f"{expected}/terminal/login?outlet=" in done.text, done.text
+                shown = await http.get("/console/join")
+                assert f'id="join-url">{expected}/join/{code}<' in shown.text
+                assert "127.0.0.1:8000" not in shown.text
+                qr = await http.get("/console/join/qr.svg")
+                assert f"{expected}/join/{code}" in qr.text
+        finally:
+            await services.close()

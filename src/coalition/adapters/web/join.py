@@ -29,6 +29,7 @@ from coalition.adapters.web.sessions import (
     services_of,
     set_session_cookie,
     signed_in,
+    site_url,
     with_retry_after,
 )
 from coalition.adapters.web.templating import error_text, gettext, render
@@ -47,8 +48,7 @@ FIELDS = ("name", "phone")
 
 
 def join_url(request: Request, code: str) -> str:
-    base = (services_of(request).settings.public_url or str(request.base_url)).rstrip("/")
-    return f"{base}/join/{code}"
+    return f"{site_url(request)}/join/{code}"
 
 
 # --- the administrator's page -------------------------------------------------------------------------------------

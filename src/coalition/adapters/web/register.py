@@ -21,6 +21,7 @@ from coalition.adapters.web.sessions import (
     refuse_control_characters,
     services_of,
     set_session_cookie,
+    site_url,
 )
 from coalition.adapters.web.templating import error_text, gettext, render
 from coalition.application.registration import ShopRegistration
@@ -84,7 +85,7 @@ async def register(request: Request) -> Response:
     signed = await services.web_sessions.sign_in_console(
         created["network_code"], values["owner_login"].strip(), values["owner_password"], client_address(request)
     )
-    base = str(request.base_url).rstrip("/")
+    base = site_url(request)
     sheet = {
         "shop_name": values["shop_name"].strip(),
         "network_code": created["network_code"],
