@@ -119,10 +119,13 @@ async def test_a_phone_already_enrolled_is_refused_politely_and_bad_fields_are_n
                     ("name", " ", "write your name"),
                     ("phone", "12", "is not a valid phone number"),
                     ("consent_data_processing", "", "consent to the processing of your data"),
+                    ("name", "Anna\u202eanireB", "control characters"),  # a bidirectional override: shown reversed
                 ):
                     refused = await _join(other, **{"phone": "+37120000009", field: value})
                     assert refused.status_code == 422, field
                     assert message in refused.text
+                    assert f'name="{field}"' in refused.text.split("aria-invalid")[0].rsplit("<input", 1)[-1]
+                    assert "\u202e" not in refused.text  # the form comes back without it
             assert await _members(services) == 1
             await _turn_on(http, on=False)
             assert (await http.get("/join/pine-bakery")).status_code == 404

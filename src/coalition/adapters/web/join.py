@@ -38,6 +38,7 @@ from coalition.application.self_signup import JoinForm, SignupNetwork
 from coalition.application.sign_in_limits import Attempt
 from coalition.application.web_sessions import NewSession, WebIdentity
 from coalition.domain.errors import DomainError, RateLimited
+from coalition.domain.input_text import without_control_characters
 
 router = APIRouter(include_in_schema=False, route_class=CheckedRoute)
 Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrator"))]
@@ -101,7 +102,7 @@ async def join(request: Request, code: str) -> Response:
     services = services_of(request)
     network = await services.self_signup.network(code)
     form = await checked_form(request, None, clean=False)
-    values: dict[str, Any] = {name: str(form.get(name, "")) for name in FIELDS}
+    values: dict[str, Any] = {name: without_control_characters(str(form.get(name, ""))) for name in FIELDS}
     values["consent_newsletters"] = form.get("consent_newsletters") == "on"
     attempt = str(form.get("attempt", ""))
     attempt = attempt if _ATTEMPT.match(attempt) else _new_attempt()
