@@ -371,9 +371,9 @@ def _discounts_over_the_check(
             if share > max(BASIS_POINTS_PER_WHOLE, over.get(discounting, 0)):
                 over[discounting] = share
     groups: list[tuple[set[str], int]] = []
-    for codes, share in over.items():
-        joined, most = set(codes), share
-        for group in [g for g in groups if g[0] & codes]:
+    for found, share in over.items():
+        joined, most = set(found), share
+        for group in [g for g in groups if g[0] & found]:
             groups.remove(group)
             joined |= group[0]
             most = max(most, group[1])
