@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite:///./coalition.db"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,9 @@ class Settings:
     database_url: str
     operator_token: str | None  # may create networks through the admin API; unset = only the CLI can
     public_url: str
+    # public_url was configured (COALITION_PUBLIC_URL, or given in code); else it is the default, and the pages that
+    # print this server's address (the counter's QR code, the start sheet) use the address the request came to
+    public_url_set: bool = True
     smtp_host: str | None = None  # statements and reports are e-mailed through it; unset = e-mail is off
     smtp_port: int = 25
     mail_from: str = "coalition@localhost"
@@ -64,6 +68,7 @@ class Settings:
     @property
     def wallet_pass_configured(self) -> bool:
         return bool(self.pass_cert and self.pass_key and self.pass_type_id and self.pass_team_id)
+
     # issue 18, the access log (adapters/http/access_log.py, docs/operations.md): "stderr", "-" (stdout), "off" or
     # a file's path; from the environment it is on (stderr), while settings built in code (tests) log nothing
     access_log: str = "off"
@@ -73,7 +78,8 @@ class Settings:
         return cls(
             database_url=os.environ.get("COALITION_DATABASE_URL", DEFAULT_DATABASE_URL),
             operator_token=os.environ.get("COALITION_OPERATOR_TOKEN") or None,
-            public_url=os.environ.get("COALITION_PUBLIC_URL", "http://127.0.0.1:8000"),
+            public_url=os.environ.get("COALITION_PUBLIC_URL") or DEFAULT_PUBLIC_URL,
+            public_url_set=bool(os.environ.get("COALITION_PUBLIC_URL")),
             smtp_host=os.environ.get("COALITION_SMTP_HOST") or None,
             smtp_port=int(os.environ.get("COALITION_SMTP_PORT", "25")),
             mail_from=os.environ.get("COALITION_MAIL_FROM", "coalition@localhost"),

@@ -4,6 +4,7 @@ the field, on both engines (PostgreSQL cannot store NUL at all, and answered a b
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -197,3 +198,19 @@ async def test_one_bad_item_in_a_batch_is_refused_alone(services):
         assert (answer["committed"], answer["refused"]) == (2, 6)
         assert [r["index"] for r in answer["results"]] == list(range(8))
     assert await verify(services.engine) == []
+
+
+@pytest.mark.parametrize("override", ["\u202e", "\u202a", "\u2066", "\u2069"])
+@pytest.mark.parametrize("escaped", [False, True])
+async def test_a_bidirectional_override_in_a_name_is_422_naming_it_written_raw_or_escaped(services, override, escaped):
+    """Issue 18 review (b): U+202A–U+202E and U+2066–U+2069 show text in another order than it is stored; refused like
+    the C0 controls, whether the JSON holds them as UTF-8 or as a \\u escape."""
+    net = await make_network(services)
+    body = _with(ENROL, ("profile", "name"), f"Ann{override}nnA")
+    raw = json.dumps(body, ensure_ascii=escaped).encode()
+    async with client(services) as http:
+        before = await table_counts(services)
+        headers = auth(net.shop_key, new_key()) | {"Content-Type": "application/json"}
+        response = await http.post("/v1/members", content=raw, headers=headers)
+        assert_problem(response, 422, "invalid-input", "profile.name")
+        assert await table_counts(services) == before

@@ -22,7 +22,7 @@ CARD = "P-100"
 ALL_POINTS = ProgramSettings(code="allpts", name="Points", tiers=(Tier(0, 1000, 0, 10000),))  # points pay 100 %
 
 
-async def _member(services, http, program=None, *, top_up="100.00", spent="500.00"):
+async def _member(services, http, program=None, *, top_up="100.00", spent="500.00", phone=None):
     """A park whose member has points (10 % of what they spent at the café) and money on the card."""
     code = "park" if program is None else program.code
     admin_key, keys, partner_ids = await (
@@ -30,7 +30,7 @@ async def _member(services, http, program=None, *, top_up="100.00", spent="500.0
     )
     keys["admin"] = admin_key
     net = await services.admin.network(code)
-    await enrol(http, keys["Tickets"], CARD)
+    await enrol(http, keys["Tickets"], CARD, phone=phone)
     if spent:
         await buy(http, keys["Cafe"], CARD, spent)
     if top_up:
@@ -285,3 +285,21 @@ async def test_a_minimum_check_for_points_leaves_a_cheap_use_to_the_wallet_alone
         assert big.status_code == 201, big.text
         assert (big.json()["points_redeemed"], big.json()["paid_from_wallet"]) == (12, "0.00")
     assert await verify(services.engine) == []
+
+
+@pytest.mark.parametrize("typed", ["8 912 000 00 03", "9120000003"])
+async def test_a_phone_in_its_national_form_pays_with_points_at_a_device(park, typed) -> None:
+    """Issue 18 review (e): a device's authorize and charge with points read a phone typed without its country code
+    as a number of the network's country (RUB: RU), as the till does."""
+    services, _clock = park
+    async with client(services) as http:
+        net, _keys, _ = await _member(services, http, ALL_POINTS, phone="+7 912 000-00-03")
+        arcade = await add_device(services, net, "Arcade 1", "arcade", {"per_use": "3.00"})
+        asked = await http.post(
+            "/v1/devices/authorize", json={"customer": typed, "pay_with": "points"}, headers=auth(arcade.key)
+        )
+        assert asked.status_code == 200, asked.text
+        assert (asked.json()["allowed"], asked.json()["points_usable"]) == (True, 3)
+        charged = await _charge(http, arcade.key, {"customer": typed, "pay_with": "points"})
+        assert charged.status_code == 201, charged.text
+        assert (charged.json()["points_redeemed"], charged.json()["points_balance"]) == (3, 47)

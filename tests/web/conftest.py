@@ -83,6 +83,7 @@ def demo_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactor
 
 
 def _settings(database_url: str, **overrides: Any) -> Settings:
+    overrides.setdefault("public_url_set", False)  # as `coalition serve` without COALITION_PUBLIC_URL: the port served
     return Settings(
         database_url=database_url, operator_token="operator-secret", public_url="http://127.0.0.1", **overrides
     )

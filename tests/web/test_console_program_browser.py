@@ -96,3 +96,55 @@ def test_the_editor_reopens_with_the_saved_form_until_a_yaml_edit_replaces_it(
     )
     expect(page.get_by_role("group", name="Tier 1").get_by_label("Points, % of the check")).to_have_value("3")
     expect(page.get_by_label("Welcome bonus, points")).to_have_value("")
+
+
+def _sign_in(page: Page, live_server: LiveServer) -> None:
+    page.goto(f"{live_server.url}/console/rules/editor")
+    page.get_by_label("Network code").fill("demo")
+    page.get_by_label("Login").fill("admin")
+    page.get_by_label("Password").fill("admin-demo-1")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Program editor")).to_be_visible()
+
+
+def _type_raw(page: Page, selector: str, value: str) -> None:
+    """A value a keyboard cannot type (NUL), set as a script or a paste would."""
+    page.locator(selector).evaluate("(element, value) => { element.value = value }", value)
+
+
+def test_a_control_character_in_an_editor_field_names_the_field_and_keeps_what_was_typed(
+    page: Page, live_server: LiveServer
+) -> None:
+    """Issue 18 review (b): NUL in a field (or a bidirectional override) re-shows the form with everything typed kept
+    and the field marked (aria-invalid, its message beside it), not a generic error page."""
+    _sign_in(page, live_server)
+    page.get_by_label("Welcome bonus, points").fill("75")
+    for selector, value in (
+        ("#f-tier1_accrual", "3\x00"),
+        ("#f-segment", "vip\u202e"),
+        ("#f-excluded_skus", "TOBACCO\x00"),
+        ("#f-before_time", "11:00\u2066"),
+    ):
+        _type_raw(page, selector, value)
+        page.get_by_role("button", name="Save as draft").click()
+        field = page.locator(selector)
+        expect(field).to_have_attribute("aria-invalid", "true")
+        name = selector.removeprefix("#f-")
+        expect(page.locator(f"#f-{name}-error")).to_contain_text("control characters (such as NUL) are not allowed")
+        expect(page.get_by_role("alert").first).to_contain_text(f"Field: {name}")
+        expect(page.get_by_label("Welcome bonus, points")).to_have_value("75")  # what was typed is still there
+        expect(field).to_have_value(value.rstrip("\x00\u202e\u2066"))
+        field.fill("")
+
+    page.get_by_label("Check amount").fill("2000.00")
+    _type_raw(page, "#s-segment", "vip\x00")
+    page.get_by_role("button", name="Explain").click()
+    expect(page.locator("#s-segment")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#sample-error")).to_contain_text("control characters")
+    expect(page.get_by_label("Check amount")).to_have_value("2000.00")
+
+    _type_raw(page, "#card-minimum", "400\x00")
+    page.locator("#card-minimum").press("Enter")
+    expect(page.locator("#card-minimum")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#card-error")).to_contain_text("control characters")
+    expect(page.locator("#card-minimum")).to_have_value("400")

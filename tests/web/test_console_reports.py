@@ -379,3 +379,38 @@ async def test_without_smtp_the_reports_page_says_how_to_turn_it_on(services: Se
         refused = await http.post("/console/reports/send", data={"csrf_token": token, "day": DAY.isoformat()})
         assert refused.status_code == 409 and "e-mail is off: set COALITION_SMTP_HOST" in refused.text
         assert net.ref.code == "shop"
+
+
+def _section(page: str, heading: str) -> str:
+    found = re.search(rf'<section class="card" aria-labelledby="{heading}">(.*?)</section>', page, re.S)
+    assert found is not None, heading
+    return found.group(1)
+
+
+async def test_outlets_and_cashiers_without_sales_are_left_out_of_the_tables_but_not_the_downloads(
+    services: Services,
+) -> None:
+    """Issue 18 review (g): the administrator's tables list the outlets and cashiers with figures and say how many are
+    left out; a day without sales says so and shows no table of zeros; the CSV keeps every row."""
+    net, _, _ = await _setting(services)
+    async with client(services) as http:
+        await enrol(http, net.shop_key, "7005")
+        await _buy(http, net.shop_key, "7005", "500.00", _moscow(DAY, 14, 10), "anna")
+        await sign_in_console(http, "shop", "admin", "admin-secret-1")
+        page = (await http.get(f"/console/reports?day={DAY.isoformat()}", headers={"Accept-Language": "en"})).text
+        outlets = _section(page, "outlets-heading")
+        assert outlets.count('<th scope="row">') == 1 and "Shop till" in outlets and "Cafe till" not in outlets
+        assert '<p class="hint" id="idle-outlets">1 outlet without sales is left out.</p>' in outlets
+        cashiers = _section(page, "cashiers-heading")
+        assert cashiers.count('<th scope="row">') == 1 and "Anna Shop" in cashiers and "Boris" not in cashiers
+        assert '<p class="hint" id="idle-cashiers">1 cashier without sales is left out.</p>' in cashiers
+        csv = await http.get(f"/console/exports/sales-by-outlet?from={DAY.isoformat()}")
+        assert csv.status_code == 200 and "Cafe till" in csv.text and "Shop till" in csv.text  # every row
+        cashier_csv = await http.get(f"/console/exports/sales-by-cashier?from={DAY.isoformat()}")
+        assert "boris" in cashier_csv.text
+
+        empty = (await http.get("/console/reports?day=2026-03-12", headers={"Accept-Language": "en"})).text
+        assert "No sales or refunds this day." in empty
+        assert 'id="outlets-heading"' not in empty and 'id="cashiers-heading"' not in empty
+        russian = (await http.get(f"/console/reports?day={DAY.isoformat()}", headers={"Accept-Language": "ru"})).text
+        assert "1 точка продаж без продаж не показана." in russian

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
-from tests.support import buy, client, enrol
+from tests.support import auth, buy, client, enrol, new_key
 from tests.web.conftest import LiveServer
 from tests.web.support import csrf_token, sign_in_cashier
 
@@ -147,3 +147,36 @@ def test_a_shop_registers_in_the_browser_and_opens_its_terminal(
         page.get_by_label("Password").fill("toms-secret-1")
         page.get_by_role("button", name="Sign in").click()
         expect(page).to_have_url(f"{server.url}/terminal")
+
+
+@pytest.mark.anyio
+async def test_a_shop_in_riga_chooses_latvia_and_its_customers_join_with_a_national_phone(settings: Settings) -> None:
+    """Issue 18 review: the registration page's country (defaulting to the currency's, RU for RUB) sets how phones
+    typed without their country code are read: a EUR shop in Riga picks LV, and "2000 0001" is +371 2000 0001."""
+    services = build_services(dataclasses.replace(settings, open_registration=True))
+    try:
+        async with client(services) as http:
+            page = await http.get("/console/register")
+            assert '<option value="RU" selected>' in page.text and '<option value="LV">' in page.text
+            wrong = await http.post(
+                "/console/register", data={**FORM, "country": "XX", "csrf_token": csrf_token(page.text)}
+            )
+            assert wrong.status_code == 422 and "XX&#39; is not a country code" in wrong.text
+            assert 'aria-invalid="true"' in wrong.text.split('id="country"')[1].split(">")[0]
+            assert await _networks(services) == 0
+            done = await http.post(
+                "/console/register", data={**FORM, "country": "lv", "csrf_token": csrf_token(page.text)}
+            )
+            assert done.status_code == 201, done.text
+            key = done.text.split('data-testid="terminal-key">')[1].split("<")[0]
+            enrolled = await http.post(
+                "/v1/members",
+                json={"kind": "personal", "profile": {"phone": "2000 0001", "consent_data_processing": True}},
+                headers=auth(key, new_key()),
+            )
+            assert enrolled.status_code == 201, enrolled.text
+            assert {"kind": "phone", "value": "+37120000001"} in enrolled.json()["identifiers"]
+            russian = await http.get("/console/register", headers={"Accept-Language": "ru"})
+            assert '<option value="LV">Латвия (LV)</option>' in russian.text
+    finally:
+        await services.close()

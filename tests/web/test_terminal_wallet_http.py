@@ -282,3 +282,22 @@ async def test_a_wallet_that_cannot_pay_is_refused_and_nothing_is_written(servic
         assert "closed: it neither pays nor takes money" in screen.text
         assert 'action="/terminal/top-up"' not in screen.text
         assert await table_counts(services) == before
+
+
+@pytest.mark.parametrize("typed", ["8 912 000 00 03", "9120000003", "89120000003", "+7 912 000-00-03"])
+async def test_a_phone_typed_in_its_national_form_finds_the_member_and_their_wallet(
+    services: Services, typed: str
+) -> None:
+    """Issue 18 review (e): the wallet read after the member's lookup reads the phone as a number of the network's
+    country too, at the web terminal and through GET /v1/members/<phone>/wallet."""
+    net = await make_network(services)
+    async with client(services) as http:
+        await enrol(http, net.shop_key, CARD, phone="+7 912 000-00-03")
+        await _top_up_by_api(http, net, "250.00")
+        answer = await http.get(f"/v1/members/{typed}/wallet", headers=auth(net.shop_key))
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["balance"] == "250.00"
+        csrf = await _cashier(services, http, net)
+        member = await http.post("/terminal/member", data={"csrf_token": csrf, "customer": typed})
+        assert member.status_code == 200, member.text
+        assert _fact(member, "wallet-balance") == rub("250.00")

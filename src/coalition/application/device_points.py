@@ -115,7 +115,8 @@ class DevicePointsCharges:
         balance = 0
         async with self.pos.unit_of_work() as uow:
             pc = await self.pos.program_context(uow, ctx.network_id)
-            member = await uow.find_member(ctx.network_id, customer_candidates(customer), lock=False)
+            candidates = customer_candidates(customer, region=ctx.phone_region)
+            member = await uow.find_member(ctx.network_id, candidates, lock=False)
             if member is None:
                 raise member_not_found(customer)
             points = await uow.member_points(member)
@@ -164,7 +165,8 @@ class DevicePointsCharges:
             currency = pc.program.currency
             price = price_of(parse_prices(device.price_list, currency), product)
         async with self.pos.unit_of_work() as uow:  # a crashed device's holds give the member their money back first
-            member = await usable_member_locked(uow, ctx, customer, customer_candidates(customer))
+            candidates = customer_candidates(customer, region=ctx.phone_region)
+            member = await usable_member_locked(uow, ctx, customer, candidates)
             await self.charges.release_expired_of(uow, ctx.network_id, member.member_id, now)
         rules = await self.pos.rule_set_in_force(ctx.network_id)
         charge_id = str(uuid.uuid4())

@@ -54,6 +54,7 @@ class MemberNetwork:
     id: int
     code: str
     name: str
+    phone_region: str | None = None  # the network's country: a phone typed without its country code is read there
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +305,7 @@ class MemberPage:
         )
 
     async def _account(self, network: MemberNetwork, card: str, address: str) -> tuple[MemberAccount, str]:
-        candidates = customer_candidates(card, "card")
+        candidates = customer_candidates(card, "card", network.phone_region)
         async with self.pos_unit_of_work() as pos:
             member: MemberRef | None = await pos.find_member(network.id, candidates, lock=False)
         if member is None:

@@ -25,6 +25,7 @@ from coalition.application.ports import Clock
 from coalition.application.security import MIN_PASSWORD_LENGTH, hash_password, new_api_key
 from coalition.domain.bonus import BonusProgram, Tier
 from coalition.domain.errors import Conflict, InvalidInput
+from coalition.domain.identifiers import parse_country
 from coalition.domain.money import currency_exponent
 from coalition.domain.plans import SIGN_UP_PLAN_CODE, trial_end
 
@@ -46,12 +47,16 @@ class ShopRegistration:
     owner_password: str
     cashier_login: str
     cashier_password: str
+    country: str = ""  # ISO 3166 alpha-2: phones typed without their country code are read there; "": the currency's
 
 
 class RegistrationUnitOfWork(AdminUnitOfWork, Protocol):
     async def create_console_user(
         self, network_id: int, role: str, partner_id: int | None, login: str, name: str, password_hash: str
     ) -> int: ...
+    async def set_registered_country(self, network_id: int, country: str) -> None:
+        """The country chosen at registration (networks.country), in the registration's transaction."""
+        ...
 
 
 class RegistrationUnitOfWorkFactory(Protocol):
@@ -91,6 +96,7 @@ def validated(form: ShopRegistration) -> ShopRegistration:
         owner_password=_password(form.owner_password, "owner_password"),
         cashier_login=_login(form.cashier_login, "cashier_login"),
         cashier_password=_password(form.cashier_password, "cashier_password"),
+        country=parse_country(form.country) or "",
     )
 
 
@@ -125,6 +131,8 @@ class Registration:
                     plan=SIGN_UP_PLAN_CODE,  # free, with a three-month trial from today (domain/plans.py)
                     trial_ends_at=trial_end(self._clock.now()),
                 )
+                if shop.country:
+                    await uow.set_registered_country(network.id, shop.country)
                 partner_id = await uow.create_partner(network, shop.shop_name)
                 outlet_id = await uow.create_outlet(network, partner_id, f"{shop.shop_name} till", shop.timezone)
                 terminal_id = await uow.create_terminal(
@@ -145,6 +153,7 @@ class Registration:
                     "code": shop.network_code,
                     "name": shop.shop_name,
                     "currency": shop.currency,
+                    "country": shop.country or None,
                 }
                 registered |= {"owner_login": shop.owner_login, "cashier_login": shop.cashier_login}
                 registered |= {"outlet_id": outlet_id, "terminal_id": terminal_id}

@@ -43,6 +43,9 @@ class SignupNetwork:
     name: str
     enabled: bool
     first_outlet_id: int | None
+    phone_region: str | None = None  # the network's country: a phone typed without its country code is read there
+    card_minimum_minor: int = 0  # a card is issued only with a first purchase this large (0: none): no card here then
+    currency: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +59,7 @@ class JoinForm:
 @dataclass(frozen=True, slots=True)
 class Joined:
     member_id: int
-    card_number: str
+    card_number: str  # "": registered by phone alone, the till issues the card with a large enough first purchase
     name: str
     points_balance: int
 
@@ -89,14 +92,15 @@ def new_card_number() -> str:
     return body + luhn_digit(body)
 
 
-def checked(form: JoinForm) -> JoinForm:
-    """The form's fields, each refusal naming its field."""
+def checked(form: JoinForm, region: str | None = None) -> JoinForm:
+    """The form's fields, each refusal naming its field; a phone without its country code read as a number of
+    `region` (the network's country)."""
     name = form.name.strip()
     if not 1 <= len(name) <= 200:
         raise InvalidInput("write your name (1 to 200 characters)", field="name")
     if not form.phone.strip():
         raise InvalidInput("write your phone number", field="phone")
-    phone = normalize(IdentifierKind.PHONE, form.phone, field="phone")
+    phone = normalize(IdentifierKind.PHONE, form.phone, field="phone", region=region)
     if not form.consent_data_processing:
         raise InvalidInput("a card needs your consent to the processing of your data", field="consent_data_processing")
     return JoinForm(name, phone, True, form.consent_newsletters)
@@ -134,8 +138,10 @@ class SelfSignup:
 
     async def join(self, network: SignupNetwork, form: JoinForm, attempt: str) -> Joined:
         """Enrol the customer with a new card. `attempt` is the form's own key: the same form sent twice (a reload)
-        answers the same card, through the enrolment's idempotency."""
-        joined = checked(form)
+        answers the same card, through the enrolment's idempotency. While the network issues a card only with a
+        first purchase of a minimum (`card_minimum_minor`), the customer is registered by their phone alone, and the
+        till issues their card with that purchase."""
+        joined = checked(form, network.phone_region)
         if network.first_outlet_id is None:
             raise NotFound(NOT_OPEN, field="network")
         ctx = await self.pos.terminal(await self._terminal_id(network.first_outlet_id))
@@ -149,9 +155,8 @@ class SelfSignup:
         for attempt_number in range(CARD_NUMBER_TRIES):
             key = f"join:{attempt}" + (f":{attempt_number}" if attempt_number else "")
             try:
-                result = await self.pos.enrol(
-                    ctx, EnrolInput("personal", new_card_number(), profile), key, request_hash
-                )
+                card_number = None if network.card_minimum_minor > 0 else new_card_number()
+                result = await self.pos.enrol(ctx, EnrolInput("personal", card_number, profile), key, request_hash)
             except Conflict as conflict:
                 if conflict.field == "identifiers":
                     raise Conflict(PHONE_TAKEN, field="phone") from None

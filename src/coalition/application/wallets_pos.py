@@ -115,7 +115,7 @@ def history_json(lines: list[WalletLine], currency: str, member_id: int) -> dict
 
 
 async def _member(uow: PosUnitOfWork, ctx: TerminalContext, identifier: str, *, lock: bool) -> MemberRef:
-    member = await uow.find_member(ctx.network_id, customer_candidates(identifier), lock=lock)
+    member = await uow.find_member(ctx.network_id, customer_candidates(identifier, region=ctx.phone_region), lock=lock)
     if member is None:
         raise member_not_found(identifier)
     return member

@@ -20,6 +20,24 @@ def phone_region(country: str | None, currency: str | None) -> str | None:
     return country or COUNTRY_OF_CURRENCY.get(currency or "")
 
 
+def parse_country(text: str, field: str = "country") -> str | None:
+    """A network's country typed or chosen: an ISO 3166 alpha-2 code whose phone numbers the phonenumbers library
+    knows (LV, RU); empty is None (phones read by the currency's country, else they need their country code)."""
+    code = text.strip().upper()
+    if not code:
+        return None
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidInput(
+            f"'{text.strip()[:8]}' is not a country code; choose one from the list, such as LV", field=field
+        )
+    return code
+
+
+def countries() -> tuple[str, ...]:
+    """The countries a network may be in: those whose phone numbers the phonenumbers library reads."""
+    return tuple(sorted(phonenumbers.SUPPORTED_REGIONS))
+
+
 class IdentifierKind(StrEnum):
     CARD = "card"
     BARCODE = "barcode"

@@ -11,9 +11,14 @@ import re
 
 from coalition.domain.errors import InvalidInput
 
-# C0 controls and DEL, everywhere; tab, line feed and carriage return are allowed in multi-line free text only.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_IN_FREE_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls and DEL, everywhere; tab, line feed and carriage return are allowed in multi-line free text only. The
+# bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) too: text that shows itself in
+# another order than it is stored ("Trojan Source") has no place in a name, a code or a rule set.
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[\\x00-\\x1f\\x7f{_BIDI}]")
+_CONTROL_IN_FREE_TEXT = re.compile(f"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f{_BIDI}]")
+# a JSON text holds a bidirectional control as itself (UTF-8: E2 80 AA–AE, E2 81 A6–A9) or as an escape
+_BIDI_UTF8_LEADS = (b"\xe2\x80", b"\xe2\x81")
 CONTROL_CHARACTER_MESSAGE = "control characters (such as NUL) are not allowed"
 MAX_WHOLE_NUMBER = 2**63 - 1  # the databases' 64-bit integers
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
@@ -23,10 +28,17 @@ def has_control_character(text: str, *, multiline: bool = False) -> bool:
     return (_CONTROL_IN_FREE_TEXT if multiline else _CONTROL).search(text) is not None
 
 
+def without_control_characters(text: str, *, multiline: bool = False) -> str:
+    """The text with its control characters taken out: what a form shows again beside the refusal naming the field
+    (never stored)."""
+    return (_CONTROL_IN_FREE_TEXT if multiline else _CONTROL).sub("", text)
+
+
 def may_hold_control_characters(raw_json: bytes) -> bool:
     """False when a JSON text cannot hold a control character: JSON writes C0 characters only as escapes (a
-    backslash), and DEL only as itself. Most bodies have neither, and skip the walk of their parsed document."""
-    return b"\\" in raw_json or b"\x7f" in raw_json
+    backslash), and DEL and the bidirectional controls only as themselves. Most bodies have none of these bytes, and
+    skip the walk of their parsed document."""
+    return b"\\" in raw_json or b"\x7f" in raw_json or any(lead in raw_json for lead in _BIDI_UTF8_LEADS)
 
 
 def first_control_character_path(

@@ -160,3 +160,76 @@ rules:
 """)[0]
     assert finding.severity is Severity.ERROR and finding.method is Method.ANALYSIS
     assert "can never fire" in finding.message
+
+
+def test_a_spend_tier_discount_counts_its_highest_step_not_its_missing_top():
+    """Issue 18 review (a): the editor's cumulative discount (1 % from 1,000.00, 2 % from 5,000.00, no `top`) with a
+    fixed 10 % can take 12 % at most: no warning (it said 110 %)."""
+    findings = _findings("""
+rules:
+  - code: discount
+    effects: [{discount: {percent: "10"}}]
+  - code: cumulative-discount
+    effects:
+      - spend_tier_discount:
+          basis: lifetime
+          tiers: [{from: "1000.00", percent: "1"}, {from: "5000.00", percent: "2"}]
+""")
+    assert [f for f in findings if f.kind == "discount-over-check"] == []
+
+
+def test_a_spend_tier_discount_counts_at_most_its_top_and_at_least_its_floor():
+    capped = _findings("""
+rules:
+  - code: sixty
+    effects: [{discount: {percent: "60"}}]
+  - code: tiers
+    effects:
+      - spend_tier_discount:
+          basis: lifetime
+          tiers: [{from: "0", percent: "30"}, {from: "100.00", percent: "70"}]
+          top: "45"
+""")
+    assert [(f.rules, f.message) for f in capped if f.kind == "discount-over-check"] == [
+        (
+            ("sixty", "tiers"),
+            "sixty, tiers together can take up to 105 % off a line; discounts stop at the line's price",
+        )
+    ]
+    floored = _findings("""
+rules:
+  - code: sixty
+    effects: [{discount: {percent: "60"}}]
+  - code: tiers
+    effects:
+      - spend_tier_discount: {basis: previous_period, tiers: [{from: "100.00", percent: "20"}], floor: "50", top: "80"}
+""")
+    assert [f.message for f in floored if f.kind == "discount-over-check"] == [
+        "sixty, tiers together can take up to 110 % off a line; discounts stop at the line's price"
+    ]
+
+
+def test_overlapping_sets_of_discounts_are_one_warning_naming_the_real_maximum():
+    """Issue 18 review (a): sets of discounts that share a rule are one warning, with the largest share any reached
+    (60 + 70 + 10 = 140 %), not one warning per combination sampled (110, 120, 130 and 140 %)."""
+    findings = _findings("""
+rules:
+  - code: sixty
+    effects: [{discount: {percent: "60"}}]
+  - code: fifty-for-regulars
+    condition: member.lifetime_spend_minor >= 100000
+    effects: [{discount: {percent: "50"}}]
+  - code: seventy-for-new
+    condition: member.lifetime_spend_minor < 100000
+    effects: [{discount: {percent: "70"}}]
+  - code: ten-in-the-morning
+    window: {until: "12:00"}
+    effects: [{discount: {percent: "10"}}]
+""")
+    over = [f for f in findings if f.kind == "discount-over-check"]
+    assert len(over) == 1
+    named = ("fifty-for-regulars", "seventy-for-new", "sixty", "ten-in-the-morning")
+    assert over[0].rules == named
+    assert over[0].message == (
+        f"{', '.join(named)} together can take up to 140 % off a line; discounts stop at the line's price"
+    )

@@ -312,6 +312,10 @@ class SqlAdminUnitOfWork(CoreAuditTrail):
         )
         return {int(row.id): row.name for row in rows}
 
+    async def set_registered_country(self, network_id: int, country: str) -> None:
+        n = t.networks
+        await self.connection.execute(update(n).where(n.c.id == network_id).values(country=country))
+
     async def create_console_user(
         self, network_id: int, role: str, partner_id: int | None, login: str, name: str, password_hash: str
     ) -> int:

@@ -18,6 +18,7 @@ from coalition.application.member_page import (
     RecentVisit,
     SignInCode,
 )
+from coalition.domain.identifiers import phone_region
 
 DEFAULT_TIMEZONE = "UTC"
 
@@ -40,13 +41,18 @@ class SqlMemberPageUnitOfWork:
 
     async def sign_in_networks(self, limit: int) -> list[MemberNetwork]:
         n = t.networks
-        rows = await self.connection.execute(select(n.c.id, n.c.code, n.c.name).order_by(n.c.id).limit(limit))
-        return [MemberNetwork(row.id, row.code, row.name) for row in rows]
+        rows = await self.connection.execute(
+            select(n.c.id, n.c.code, n.c.name, n.c.country, n.c.currency).order_by(n.c.id).limit(limit)
+        )
+        return [MemberNetwork(row.id, row.code, row.name, phone_region(row.country, row.currency)) for row in rows]
 
     async def network_by_code(self, code: str) -> MemberNetwork | None:
         n = t.networks
-        row = (await self.connection.execute(select(n.c.id, n.c.code, n.c.name).where(n.c.code == code))).first()
-        return None if row is None else MemberNetwork(row.id, row.code, row.name)
+        query = select(n.c.id, n.c.code, n.c.name, n.c.country, n.c.currency).where(n.c.code == code)
+        row = (await self.connection.execute(query)).first()
+        return (
+            None if row is None else MemberNetwork(row.id, row.code, row.name, phone_region(row.country, row.currency))
+        )
 
     async def member_account(self, member_id: int) -> MemberAccount:
         m, p = t.members, t.member_pins

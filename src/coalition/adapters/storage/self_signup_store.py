@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from coalition.adapters.storage import tables as t
 from coalition.adapters.storage.web_store import SqlWebSessionUnitOfWork
 from coalition.application.self_signup import SignupNetwork
+from coalition.domain.identifiers import phone_region
 
 
 class SqlSelfSignupUnitOfWork(SqlWebSessionUnitOfWork):
@@ -20,15 +21,31 @@ class SqlSelfSignupUnitOfWork(SqlWebSessionUnitOfWork):
         first_outlet = select(func.min(o.c.id)).where(o.c.network_id == n.c.id).scalar_subquery()
         row = (
             await self.connection.execute(
-                select(n.c.id, n.c.code, n.c.name, n.c.self_signup_enabled, first_outlet.label("outlet_id")).where(
-                    n.c.code == code
-                )
+                select(
+                    n.c.id,
+                    n.c.code,
+                    n.c.name,
+                    n.c.self_signup_enabled,
+                    n.c.country,
+                    n.c.currency,
+                    n.c.card_min_first_purchase_minor,
+                    first_outlet.label("outlet_id"),
+                ).where(n.c.code == code)
             )
         ).first()
         if row is None:
             return None
         outlet_id = None if row.outlet_id is None else int(row.outlet_id)
-        return SignupNetwork(int(row.id), row.code, row.name, bool(row.self_signup_enabled), outlet_id)
+        return SignupNetwork(
+            int(row.id),
+            row.code,
+            row.name,
+            bool(row.self_signup_enabled),
+            outlet_id,
+            phone_region(row.country, row.currency),
+            int(row.card_min_first_purchase_minor),
+            row.currency,
+        )
 
     async def set_self_signup(self, network_id: int, enabled: bool) -> bool:
         n = t.networks

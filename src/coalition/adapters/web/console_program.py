@@ -16,12 +16,13 @@ from fastapi.responses import HTMLResponse
 
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.web.console_rules import Administrator, editable, network_of, simulation_view
-from coalition.adapters.web.sessions import checked_form, services_of
+from coalition.adapters.web.sessions import checked_form, refuse_control_characters, services_of
 from coalition.adapters.web.templating import error_text, gettext, render
 from coalition.application.program_editor import program_document, program_yaml
 from coalition.application.program_form import form_fields, parse_program_form
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import DomainError, InvalidInput, NotFound
+from coalition.domain.input_text import without_control_characters
 from coalition.domain.members import parse_label
 from coalition.domain.money import format_minor, parse_amount_minor
 
@@ -71,9 +72,10 @@ async def editor_home(request: Request, identity: Administrator) -> HTMLResponse
 
 @router.post("/rules/editor")
 async def save_program(request: Request, identity: Administrator) -> HTMLResponse:
-    form = await checked_form(request, identity)
-    fields = {name: str(value) for name, value in form.items() if name != "csrf_token"}
+    form = await checked_form(request, identity, clean=False)  # a control character re-shows the form, named
+    fields = {name: without_control_characters(str(value)) for name, value in form.items() if name != "csrf_token"}
     try:
+        refuse_control_characters(form)
         program = parse_program_form(fields, identity.currency)
         document = program_document(program, identity.currency)
         saved = await services_of(request).rules.save_draft(network_of(identity), document, program)
@@ -84,7 +86,7 @@ async def save_program(request: Request, identity: Administrator) -> HTMLRespons
             status_code=422,
             fields=fields,
             error=gettext(request, "The program was not saved: %(detail)s", detail=error_text(request, error.detail)),
-            error_field=error.field,
+            error_field=without_control_characters(error.field or "") or None,
         )
     notice = gettext(request, "Draft version %(version)s saved.", version=saved["version"])
     return await editor_page(
@@ -119,9 +121,10 @@ def explain_document(values: dict[str, str], currency: str) -> dict[str, Any]:
 
 @router.post("/rules/editor/explain")
 async def explain_sample(request: Request, identity: Administrator) -> HTMLResponse:
-    form = await checked_form(request, identity)
-    values = {name: str(form.get(name, "")).strip() for name in EXPLAIN_FIELDS}
+    form = await checked_form(request, identity, clean=False)
+    values = {name: without_control_characters(str(form.get(name, ""))).strip() for name in EXPLAIN_FIELDS}
     try:
+        refuse_control_characters(form)
         document = explain_document(values, identity.currency)
         explanation = await services_of(request).rules.explanation(network_of(identity), document)
     except DomainError as error:
@@ -131,7 +134,7 @@ async def explain_sample(request: Request, identity: Administrator) -> HTMLRespo
             status_code=422,
             explain_values=values,
             explain_error=error_text(request, error.detail),
-            explain_field=error.field,
+            explain_field=without_control_characters(error.field or "") or None,
         )
     return await editor_page(request, identity, explain_values=values, explanation=explanation)
 
@@ -157,9 +160,10 @@ async def simulate_last_month(request: Request, identity: Administrator) -> HTML
 @router.post("/rules/editor/card-minimum")
 async def set_card_minimum(request: Request, identity: Administrator) -> HTMLResponse:
     """The network's least first purchase for a card issued at a till: applies at once, not with the draft."""
-    form = await checked_form(request, identity)
-    typed = str(form.get("card_min_first_purchase", "")).strip() or "0"
+    form = await checked_form(request, identity, clean=False)
+    typed = without_control_characters(str(form.get("card_min_first_purchase", ""))).strip() or "0"
     try:
+        refuse_control_characters(form)
         await services_of(request).limits.set_card_minimum(identity.network_id, identity.currency, typed)
     except DomainError as error:
         return await editor_page(

@@ -22,7 +22,7 @@ from coalition.adapters.web.console_program_reports import THRESHOLD_FIELDS, Pro
 from coalition.adapters.web.console_staff import field_error, network_of, partner_scope
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import Formats, gettext, language_of, render
-from coalition.application.reports import ChartPoint, Figures, Report
+from coalition.application.reports import CashierLine, ChartPoint, Figures, Report, ReportOutlet
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.anomalies import Anomaly
 from coalition.domain.errors import DomainError, InvalidInput
@@ -157,6 +157,30 @@ def _idle_hour(point: ChartPoint) -> bool:
     return not isinstance(point.key, date) and not point.figures.checks and not point.figures.refunds
 
 
+@dataclass(frozen=True)
+class ReportTables:
+    """The per-outlet and per-cashier tables of the page: rows whose figures are all zero are left out (the downloads
+    keep every row); an empty report shows neither table."""
+
+    empty: bool  # no sale, refund, top-up or anything else in the report: the page says so and nothing more
+    outlets: list[tuple[ReportOutlet, Figures]]
+    idle_outlets: int
+    cashiers: list[CashierLine]
+    idle_cashiers: int
+
+
+def report_tables(report: Report) -> ReportTables:
+    outlets = [(outlet, figures) for outlet, figures in report.by_outlet if figures != Figures()]
+    cashiers = [line for line in report.by_cashier if line.figures != Figures()]
+    return ReportTables(
+        report.total == Figures(),
+        outlets,
+        len(report.by_outlet) - len(outlets),
+        cashiers,
+        len(report.by_cashier) - len(cashiers),
+    )
+
+
 def _shown(measure: Measure, value: int, fmt: Formats) -> str:
     return fmt.money(value) if measure.money else fmt.number(value)
 
@@ -249,6 +273,7 @@ async def _reports_page(
         "report": report,
         "program": program,
         "chart": figure_chart(report, measure, fmt, request) if report else None,
+        "tables": report_tables(report) if report else None,
         "measures": measure_links(values, measure),
         "partners": partners,
         "error": error,

@@ -29,6 +29,7 @@ from coalition.adapters.web.sessions import (
     services_of,
     set_session_cookie,
     signed_in,
+    site_url,
     with_retry_after,
 )
 from coalition.adapters.web.templating import error_text, gettext, render
@@ -37,6 +38,7 @@ from coalition.application.self_signup import JoinForm, SignupNetwork
 from coalition.application.sign_in_limits import Attempt
 from coalition.application.web_sessions import NewSession, WebIdentity
 from coalition.domain.errors import DomainError, RateLimited
+from coalition.domain.input_text import without_control_characters
 
 router = APIRouter(include_in_schema=False, route_class=CheckedRoute)
 Administrator = Annotated[WebIdentity, Depends(signed_in("console", "administrator"))]
@@ -47,8 +49,7 @@ FIELDS = ("name", "phone")
 
 
 def join_url(request: Request, code: str) -> str:
-    base = (services_of(request).settings.public_url or str(request.base_url)).rstrip("/")
-    return f"{base}/join/{code}"
+    return f"{site_url(request)}/join/{code}"
 
 
 # --- the administrator's page -------------------------------------------------------------------------------------
@@ -101,7 +102,7 @@ async def join(request: Request, code: str) -> Response:
     services = services_of(request)
     network = await services.self_signup.network(code)
     form = await checked_form(request, None, clean=False)
-    values: dict[str, Any] = {name: str(form.get(name, "")) for name in FIELDS}
+    values: dict[str, Any] = {name: without_control_characters(str(form.get(name, ""))) for name in FIELDS}
     values["consent_newsletters"] = form.get("consent_newsletters") == "on"
     attempt = str(form.get("attempt", ""))
     attempt = attempt if _ATTEMPT.match(attempt) else _new_attempt()
@@ -121,17 +122,13 @@ async def join(request: Request, code: str) -> Response:
     except DomainError as error:
         page = _form(request, network, values, attempt=attempt, error=error, status_code=status_of(error))
         return with_retry_after(page, error)
-    context = {
-        "network": network,
-        "joined": joined,
-        "card_qr": qr_svg(
-            joined.card_number, title=gettext(request, "QR code of card %(number)s", number=joined.card_number)
-        ),
-        "card_barcode": barcode_svg(
-            joined.card_number, title=gettext(request, "Barcode of card %(number)s", number=joined.card_number)
-        ),
-        "me_url": f"/me/n/{network.code}",
-    }
+    context: dict[str, Any] = {"network": network, "joined": joined, "me_url": f"/me/n/{network.code}"}
+    if joined.card_number:
+        number = joined.card_number
+        context["card_qr"] = qr_svg(number, title=gettext(request, "QR code of card %(number)s", number=number))
+        context["card_barcode"] = barcode_svg(
+            number, title=gettext(request, "Barcode of card %(number)s", number=number)
+        )
     response = render(request, "me/joined.html", context, status_code=201)
     response.headers["Cache-Control"] = "no-store"
     # the new member is signed in to their page at once (a card of a minute has no PIN or e-mail to sign in with)

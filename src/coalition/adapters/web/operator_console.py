@@ -14,6 +14,7 @@ import hmac
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
@@ -23,6 +24,7 @@ from coalition.adapters.http.actors import act_for_request, key_fingerprint
 from coalition.adapters.http.body_limits import is_operator
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.pagination import decode_cursor, encode_cursor
+from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.sessions import (
     anonymous_csrf_token,
     checked_form,
@@ -33,7 +35,8 @@ from coalition.adapters.web.sessions import (
     services_of,
 )
 from coalition.adapters.web.templating import error_text, render
-from coalition.domain.errors import InvalidInput, NotFound, TooManyAttempts, Unauthorized
+from coalition.domain.errors import DomainError, InvalidInput, NotFound, TooManyAttempts, Unauthorized
+from coalition.domain.input_text import without_control_characters
 from coalition.domain.plans import PLANS
 
 router = APIRouter(include_in_schema=False, route_class=CheckedRoute)
@@ -77,7 +80,7 @@ def _operator(request: Request) -> Operator | None:
     return Operator("operator", _mac(token, "operator-csrf", expires))
 
 
-async def _form(request: Request) -> tuple[Operator, FormData]:
+async def _form(request: Request, *, clean: bool = True) -> tuple[Operator, FormData]:
     operator = _operator(request)
     if operator is None:
         raise Unauthorized("sign in to the operator console again")
@@ -85,7 +88,8 @@ async def _form(request: Request) -> tuple[Operator, FormData]:
     sent = form.get("csrf_token")
     if not isinstance(sent, str) or not hmac.compare_digest(sent, operator.csrf_token):
         raise InvalidInput("the form's security token is missing or stale; reload the page", field="csrf_token")
-    refuse_control_characters(form)
+    if clean:
+        refuse_control_characters(form)
     return operator, form
 
 
@@ -102,6 +106,12 @@ async def operator_page(request: Request, cursor: str | None = None) -> Response
     operator = _operator(request)
     if operator is None:
         return _sign_in_page(request)
+    return await _networks_page(request, operator, cursor)
+
+
+async def _networks_page(
+    request: Request, operator: Operator, cursor: str | None, *, status_code: int = 200, **extra: Any
+) -> Response:
     services = services_of(request)
     after = decode_cursor(cursor) if cursor else None
     found = await services.operator.networks(after, PAGE + 1)
@@ -109,8 +119,8 @@ async def operator_page(request: Request, cursor: str | None = None) -> Response
     next_cursor = encode_cursor(shown[-1].network_id) if len(found) > PAGE else None
     now = services.clock.now()
     context = {"me": operator, "area": "operator", "signed_in": True, "networks": shown, "now": now}
-    context |= {"plans": PLANS, "next_cursor": next_cursor}
-    response = render(request, "operator.html", context)
+    context |= {"plans": PLANS, "next_cursor": next_cursor, "plan_form": None} | extra
+    response = render(request, "operator.html", context, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -164,12 +174,19 @@ def _trial_end(text: object) -> datetime | None:
 
 @router.post("/operator/networks/{network_id}/plan")
 async def set_plan(request: Request, network_id: int = NetworkId) -> Response:
-    _, form = await _form(request)
-    plan = form.get("plan")
-    await services_of(request).operator.set_plan(
-        network_id, plan if isinstance(plan, str) else "", trial_ends_at=_trial_end(form.get("trial_ends")),
-        change_trial=True,
-    )  # fmt: skip
+    """A refused plan form (a garbled date, a control character) comes back with what was typed and its field named."""
+    operator, form = await _form(request, clean=False)
+    plan = without_control_characters(str(form.get("plan", "")))
+    trial_ends = without_control_characters(str(form.get("trial_ends", "")))
+    try:
+        refuse_control_characters(form)
+        await services_of(request).operator.set_plan(
+            network_id, str(form.get("plan", "")), trial_ends_at=_trial_end(form.get("trial_ends")), change_trial=True
+        )
+    except DomainError as error:
+        typed = {"network_id": network_id, "plan": plan, "trial_ends": trial_ends}
+        typed |= {"error": error_text(request, error.detail), "field": error.field}
+        return await _networks_page(request, operator, None, status_code=status_of(error), plan_form=typed)
     return RedirectResponse(f"/operator#network-{network_id}", 303)
 
 

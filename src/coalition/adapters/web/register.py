@@ -5,8 +5,10 @@ static/start_sheet.css keeps only the sheet on paper)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from babel import Locale
 from fastapi import APIRouter, Request, Response
 
 from coalition.adapters.http.actors import act_for_request
@@ -21,16 +23,19 @@ from coalition.adapters.web.sessions import (
     refuse_control_characters,
     services_of,
     set_session_cookie,
+    site_url,
 )
-from coalition.adapters.web.templating import error_text, gettext, render
+from coalition.adapters.web.templating import error_text, gettext, language_of, render
 from coalition.application.registration import ShopRegistration
 from coalition.domain.errors import DomainError, NotFound
+from coalition.domain.identifiers import countries
 
 router = APIRouter(include_in_schema=False, route_class=CheckedRoute)
 FIELDS = (
     "shop_name",
     "network_code",
     "currency",
+    "country",
     "timezone",
     "owner_name",
     "owner_login",
@@ -38,7 +43,14 @@ FIELDS = (
     "cashier_login",
     "cashier_password",
 )
-DEFAULTS = {"currency": "RUB", "timezone": "Europe/Moscow"}
+DEFAULTS = {"currency": "RUB", "country": "RU", "timezone": "Europe/Moscow"}
+
+
+@functools.lru_cache(maxsize=8)
+def country_choices(language: str) -> tuple[tuple[str, str], ...]:
+    """(code, name in the reader's language) of every country whose phone numbers are read, by name."""
+    names = Locale.parse(language).territories
+    return tuple(sorted(((code, names.get(code, code)) for code in countries()), key=lambda choice: choice[1]))
 
 
 def _require_open(request: Request) -> None:
@@ -55,6 +67,7 @@ def _form_page(
         "error": error_text(request, error.detail) if error else None,
         "error_field": error.field if error else None,
         "csrf_token": csrf_token,
+        "countries": country_choices(language_of(request)),
     }
     response = render(request, "console/register.html", context, status_code=status_code)
     keep_anonymous_csrf(request, response, csrf_token)
@@ -84,7 +97,7 @@ async def register(request: Request) -> Response:
     signed = await services.web_sessions.sign_in_console(
         created["network_code"], values["owner_login"].strip(), values["owner_password"], client_address(request)
     )
-    base = str(request.base_url).rstrip("/")
+    base = site_url(request)
     sheet = {
         "shop_name": values["shop_name"].strip(),
         "network_code": created["network_code"],

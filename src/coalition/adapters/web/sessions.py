@@ -71,6 +71,14 @@ def services_of(request: Request) -> Services:
     return found
 
 
+def site_url(request: Request) -> str:
+    """This server's address for links printed or shown to be opened elsewhere (the counter's QR code, the start
+    sheet): COALITION_PUBLIC_URL when it was set, else the address this request came to."""
+    settings = services_of(request).settings
+    base = settings.public_url if settings.public_url_set and settings.public_url else str(request.base_url)
+    return base.rstrip("/")
+
+
 def client_address(request: Request) -> str:
     """The client's address: the peer, or behind a proxy named in COALITION_TRUSTED_PROXIES the right-most address
     of X-Forwarded-For that is not one of the proxies (application/rate_limits.py)."""

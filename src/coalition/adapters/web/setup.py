@@ -50,7 +50,7 @@ from coalition.adapters.web.templating import error_text, gettext, render
 from coalition.domain import errors
 
 STATIC_DIR = Path(__file__).parent / "static"
-PAGE_PREFIXES = ("/terminal", "/console", "/me", "/static", "/unsubscribe", "/operator")
+PAGE_PREFIXES = ("/terminal", "/console", "/me", "/join", "/static", "/unsubscribe", "/operator")
 SECURITY_HEADERS = {  # on every page, static file and page error (adapters/http/security_headers.py adds them)
     # scripts only from our own files; inline styles are allowed for the charts' bar widths; the terminal's web app
     # manifest and service worker (terminal_offline.py) only from this site, named rather than left to default-src

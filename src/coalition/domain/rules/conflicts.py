@@ -355,37 +355,53 @@ def _shadowed(rules: list[Rule], fired: list[set[str]], dead: set[str]) -> list[
 def _discounts_over_the_check(
     rule_set: CompiledRuleSet, samples: list[PurchaseFacts], fired: list[set[str]]
 ) -> list[Finding]:
+    """Discounts that fired together on a sampled line and take more than its price, at the most each can give. The
+    sets of rules found are merged where they share a rule: one warning per set of overlapping rules, naming the
+    largest share any of its sets reached."""
     by_code = {c.rule.code: c.rule for c in rule_set.rules}
-    seen: set[tuple[str, ...]] = set()
-    findings = []
+    over: dict[frozenset[str], int] = {}  # each set of rules that fired together: the largest share above 100 %
     for facts, codes in zip(samples, fired, strict=True):
-        discounting = sorted(
+        discounting = frozenset(
             code for code in codes if any(isinstance(e, (Discount, SpendTierDiscount)) for e in by_code[code].effects)
         )
-        if len(discounting) < 1 or tuple(discounting) in seen:
+        if not discounting:
             continue
         for line in facts.lines:
             share = sum(_percent_on(effect, line) for code in discounting for effect in by_code[code].effects)
-            if share > BASIS_POINTS_PER_WHOLE:
-                seen.add(tuple(discounting))
-                findings.append(
-                    Finding(
-                        Severity.WARNING,
-                        "discount-over-check",
-                        tuple(discounting),
-                        f"{', '.join(discounting)} together can take up to {format_basis_points(share)} off a line; "
-                        "discounts stop at the line's price",
-                        Method.SAMPLING,
-                    )
-                )
-                break
+            if share > max(BASIS_POINTS_PER_WHOLE, over.get(discounting, 0)):
+                over[discounting] = share
+    groups: list[tuple[set[str], int]] = []
+    for found, share in over.items():
+        joined, most = set(found), share
+        for group in [g for g in groups if g[0] & found]:
+            groups.remove(group)
+            joined |= group[0]
+            most = max(most, group[1])
+        groups.append((joined, most))
+    findings = []
+    for codes_found, share in sorted(groups, key=lambda group: sorted(group[0])):
+        named = tuple(sorted(codes_found))
+        findings.append(
+            Finding(
+                Severity.WARNING,
+                "discount-over-check",
+                named,
+                f"{', '.join(named)} together can take up to {format_basis_points(share)} off a line; "
+                "discounts stop at the line's price",
+                Method.SAMPLING,
+            )
+        )
     return findings
 
 
 def _percent_on(effect: object, line: LineFacts) -> int:
-    """The most percent an effect can take off this line (a spend-tier discount at its top)."""
+    """The most percent an effect can really take off this line: a spend-tier discount's highest step (or its floor),
+    at most its top."""
     if isinstance(effect, Discount) and effect.percent_bp is not None:
         return effect.percent_bp if effect.lines.matches(line.sku, line.category, line.tags) else 0
     if isinstance(effect, SpendTierDiscount):
-        return effect.top_bp if effect.lines.matches(line.sku, line.category, line.tags) else 0
+        if not effect.lines.matches(line.sku, line.category, line.tags):
+            return 0
+        highest = max(max(tier.percent_bp for tier in effect.tiers), effect.floor_bp)
+        return min(highest, effect.top_bp)
     return 0
