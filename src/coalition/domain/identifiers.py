@@ -20,6 +20,23 @@ def phone_region(country: str | None, currency: str | None) -> str | None:
     return country or COUNTRY_OF_CURRENCY.get(currency or "")
 
 
+# the regions whose phone numbers the library reads (ISO 3166-1 alpha-2; about 240): a network's possible countries
+COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS)
+
+
+def checked_country(text: str, field: str = "country") -> str:
+    """A network's country as stored: ISO 3166-1 alpha-2 in capitals ("kz" is "KZ"), one whose phone numbers the
+    library reads; anything else is refused naming `field`."""
+    code = text.strip().upper()
+    if len(code) != 2 or code not in COUNTRIES:
+        raise InvalidInput(
+            f"'{text[:20]}' is not a country code this server reads phones of: ISO 3166-1 alpha-2, such as RU, KZ "
+            "or DE",
+            field=field,
+        )
+    return code
+
+
 class IdentifierKind(StrEnum):
     CARD = "card"
     BARCODE = "barcode"
