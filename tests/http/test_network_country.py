@@ -46,7 +46,9 @@ async def test_after_the_country_changes_a_phone_in_its_national_form_is_read_as
         assert found.status_code == 200, found.text
         assert found.json()["member"]["id"] == berlin["member"]["id"]
         # "8 912 000 00 03" is now a German number (Munich), not the Russian member's
-        assert_problem(await http.get("/v1/members/8 912 000 00 03", headers=auth(net.shop_key)), 404, "member-not-found")
+        assert_problem(
+            await http.get("/v1/members/8 912 000 00 03", headers=auth(net.shop_key)), 404, "member-not-found"
+        )
         assert (await http.get("/v1/members/+7 912 000 00 03", headers=auth(net.shop_key))).status_code == 200
         landline = await enrol(http, net.cafe_key, "7100-0003", phone="030 1234567")
         assert {"kind": "phone", "value": "+49301234567"} in landline["identifiers"]

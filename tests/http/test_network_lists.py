@@ -69,7 +69,12 @@ async def test_partners_outlets_terminals_and_cashiers_page_in_id_order_and_filt
 
         outlets = await _walk(http, "/v1/admin/outlets", key, "outlets", limit=1)
         assert [o["name"] for page in outlets for o in page] == ["Shop till", "Cafe till", "Shop kiosk"]
-        assert outlets[0][0] == {"id": shop_outlet, "partner_id": shop_partner, "name": "Shop till", "timezone": "Europe/Moscow"}
+        assert outlets[0][0] == {
+            "id": shop_outlet,
+            "partner_id": shop_partner,
+            "name": "Shop till",
+            "timezone": "Europe/Moscow",
+        }
         shops = await _walk(http, "/v1/admin/outlets", key, "outlets", partner_id=shop_partner, limit=1)
         assert [[o["name"] for o in page] for page in shops] == [["Shop till"], ["Shop kiosk"]]
 
@@ -91,7 +96,13 @@ async def test_partners_outlets_terminals_and_cashiers_page_in_id_order_and_filt
 
         staff = await _walk(http, "/v1/admin/cashiers", key, "cashiers", limit=2)
         assert [c["id"] for page in staff for c in page] == [c["id"] for c in cashiers]
-        assert staff[0][0] == {"id": cashiers[0]["id"], "outlet_id": shop_outlet, "login": "c0", "name": "Cashier 0", "active": True}
+        assert staff[0][0] == {
+            "id": cashiers[0]["id"],
+            "outlet_id": shop_outlet,
+            "login": "c0",
+            "name": "Cashier 0",
+            "active": True,
+        }
         at_till = await _walk(http, "/v1/admin/cashiers", key, "cashiers", outlet_id=shop_outlet)
         assert [c["login"] for page in at_till for c in page] == ["c0", "c2"]
 
@@ -110,19 +121,32 @@ async def test_partners_outlets_terminals_and_cashiers_page_in_id_order_and_filt
         assert not mine & {p["id"] for p in theirs["partners"]}
 
 
-@pytest.mark.parametrize("path", ["/v1/admin/partners", "/v1/admin/outlets", "/v1/admin/terminals", "/v1/admin/cashiers"])
+@pytest.mark.parametrize(
+    "path", ["/v1/admin/partners", "/v1/admin/outlets", "/v1/admin/terminals", "/v1/admin/cashiers"]
+)
 async def test_a_bad_limit_cursor_or_filter_is_a_422_naming_it_and_no_key_a_401(services, path):
     net = await make_network(services)
     async with client(services) as http:
         for limit in ("0", "501", "many"):
-            assert_problem(await http.get(path, params={"limit": limit}, headers=auth(net.admin_key)), 422, "invalid-input", "limit")
+            assert_problem(
+                await http.get(path, params={"limit": limit}, headers=auth(net.admin_key)),
+                422,
+                "invalid-input",
+                "limit",
+            )
         for cursor in ("garbled", "c1.MTIzLmFiYw", "c1." + "A" * 200):
             refused = await http.get(path, params={"cursor": cursor}, headers=auth(net.admin_key))
             assert_problem(refused, 422, "invalid-input", "cursor")
         for name in ("partner_id", "outlet_id"):
             for value in ("0", "x", str(2**63)):
                 response = await http.get(path, params={name: value}, headers=auth(net.admin_key))
-                if name in (("partner_id",) if path.endswith("outlets") else ("outlet_id",) if not path.endswith("partners") else ()):
+                if name in (
+                    ("partner_id",)
+                    if path.endswith("outlets")
+                    else ("outlet_id",)
+                    if not path.endswith("partners")
+                    else ()
+                ):
                     assert_problem(response, 422, "invalid-input", name)
         assert (await http.get(path)).status_code == 401
         assert (await http.get(path, headers=auth(net.shop_key))).status_code in (401, 403)

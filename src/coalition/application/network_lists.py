@@ -88,7 +88,13 @@ class ListedCashier:
     active: bool
 
     def json(self) -> dict[str, Any]:
-        return {"id": self.id, "outlet_id": self.outlet_id, "login": self.login, "name": self.name, "active": self.active}
+        return {
+            "id": self.id,
+            "outlet_id": self.outlet_id,
+            "login": self.login,
+            "name": self.name,
+            "active": self.active,
+        }
 
 
 class NetworkListStore(Protocol):
