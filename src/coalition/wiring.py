@@ -26,10 +26,10 @@ from coalition.adapters.storage.key_store import SqlKeyStore
 from coalition.adapters.storage.limits_store import SqlLimitsStore
 from coalition.adapters.storage.member_gift_card_store import SqlMemberGiftCardsStore
 from coalition.adapters.storage.member_list_store import SqlMemberListStore
-from coalition.adapters.storage.network_list_store import SqlNetworkListStore
 from coalition.adapters.storage.member_store import SqlMemberPageStore
 from coalition.adapters.storage.message_settings_store import SqlMessageSettingsStore
 from coalition.adapters.storage.message_store import SqlMessageStore
+from coalition.adapters.storage.network_list_store import SqlNetworkListStore
 from coalition.adapters.storage.operator_store import SqlOperatorStore
 from coalition.adapters.storage.outbox_store import SqlOutboxCleanupStore, SqlOutboxStore, SqlWebhookStore
 from coalition.adapters.storage.points_expiring_store import SqlPointsExpiringStore
@@ -74,11 +74,11 @@ from coalition.application.member_export import MemberExport
 from coalition.application.member_gift_cards import MemberGiftCards
 from coalition.application.member_import import MemberImport
 from coalition.application.member_list import MemberList
-from coalition.application.network_lists import NetworkLists
 from coalition.application.member_lookups import MemberLookups
 from coalition.application.member_page import MemberPage
 from coalition.application.message_delivery import MessageDeliverer
 from coalition.application.message_templates import MessageTemplates
+from coalition.application.network_lists import NetworkLists
 from coalition.application.occurred_at import OccurredAtWindow
 from coalition.application.operator import OperatorService
 from coalition.application.outbox import Deliverer, OutboxService

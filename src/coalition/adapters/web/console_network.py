@@ -1,5 +1,6 @@
-"""The administrator's network pages: partners and their owners' logins, terminals and their keys (with the network's
-settings for tills: the limits on one purchase, the country phones are read in), gifts, the permissions matrix. Every page and form here is for the network's administrator only (an owner gets 403)."""
+"""The administrator's network pages: partners and their owners' logins, terminals and their keys (with the
+network's settings for tills: the limits on one purchase, the country phones are read in), gifts, the permissions
+matrix. Every page and form here is for the network's administrator only (an owner gets 403)."""
 
 from __future__ import annotations
 
