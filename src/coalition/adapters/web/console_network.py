@@ -19,6 +19,7 @@ from coalition.application.admin import WEB_TERMINAL_KEY_PREFIX, NetworkRef
 from coalition.application.gifts import GiftTypeRequest
 from coalition.application.key_life import KeyCaller
 from coalition.application.keys import RotatedTerminalKey
+from coalition.application.network_lists import ListQuery
 from coalition.application.permissions import MatrixEntry
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import DomainError, NotFound
@@ -326,8 +327,9 @@ async def rotate_terminal_key(request: Request, me: Administrator, terminal_id: 
         rotated = await services.keys.rotate_terminal_key(key_caller(me), network_of(me), terminal_id, grace_seconds)
     except DomainError as error:
         return await _terminals(request, me, Failure(request, f"terminal-{terminal_id}", error, {}))
-    listing = await services.admin.listing(network_of(me))
-    name = next((t["name"] for t in listing["terminals"] if t["id"] == terminal_id), "")
+    # the one terminal, not the network's every list: the first of the network's terminals from its id on
+    found = await services.network_lists.terminals(ListQuery(me.network_id, after_id=terminal_id - 1, limit=1))
+    name = found[0].name if found and found[0].id == terminal_id else ""
     return await _terminals(request, me, rotated=rotated, rotated_name=name)
 
 
