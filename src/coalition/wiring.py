@@ -30,6 +30,7 @@ from coalition.adapters.storage.member_list_store import SqlMemberListStore
 from coalition.adapters.storage.member_store import SqlMemberPageStore
 from coalition.adapters.storage.message_settings_store import SqlMessageSettingsStore
 from coalition.adapters.storage.message_store import SqlMessageStore
+from coalition.adapters.storage.network_list_store import SqlNetworkListStore
 from coalition.adapters.storage.operator_store import SqlOperatorStore
 from coalition.adapters.storage.outbox_store import SqlOutboxCleanupStore, SqlOutboxStore, SqlWebhookStore
 from coalition.adapters.storage.points_expiring_store import SqlPointsExpiringStore
@@ -78,6 +79,7 @@ from coalition.application.member_lookups import MemberLookups
 from coalition.application.member_page import MemberPage
 from coalition.application.message_delivery import MessageDeliverer
 from coalition.application.message_templates import MessageTemplates
+from coalition.application.network_lists import NetworkLists
 from coalition.application.occurred_at import OccurredAtWindow
 from coalition.application.operator import OperatorService
 from coalition.application.outbox import Deliverer, OutboxService
@@ -204,6 +206,7 @@ class Services:
     admin_idempotency: AdminIdempotency  # issue 17: the admin writes' Idempotency-Key (adapters/http/conventions.py)
     transactions: TransactionList  # issue 17: the ledger's transactions in pages, filtered (GET /v1/admin/transactions)
     members: MemberList  # issue 17: the network's members in pages, filtered (GET /v1/admin/members)
+    network_lists: NetworkLists  # issue 17: partners, outlets, terminals, cashiers in pages (GET /v1/admin/partners…)
     campaigns: Campaigns  # issue 16: the administrator's messages to a segment (docs/messages.md "Campaigns")
     points_expiring: PointsExpiringMessages  # issue 16: the daily points_expiring messages
     edit_locks: EditLocks  # issue 17: an If-Match edit's lock across processes (adapters/http/conventions.py)
@@ -360,6 +363,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         admin_idempotency=admin_idempotency,
         transactions=TransactionList(SqlTransactionListStore(engine)),
         members=MemberList(SqlMemberListStore(engine)),
+        network_lists=NetworkLists(SqlNetworkListStore(engine, clock)),
         unsubscribes=Unsubscribes(message_store, clock, settings.public_url, settings.message_secret),
         customer_messages=customer_messages,
         message_store=message_store,

@@ -41,6 +41,7 @@ from coalition_client._files import (
     export_query,
     target,
 )
+from coalition_client._network import NetworkCalls
 from coalition_client._plans_jobs import PlanAndJobCalls
 from coalition_client.errors import TransportError
 
@@ -49,7 +50,7 @@ Json = dict[str, Any]
 USER_AGENT = "coalition-client/1"
 
 
-class Client(PlanAndJobCalls):
+class Client(PlanAndJobCalls, NetworkCalls):
     def __init__(
         self,
         base_url: str,

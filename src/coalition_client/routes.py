@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 
 from coalition_client import admin_models as admin
 from coalition_client import models as m
+from coalition_client import network_models as network
 
 A = TypeVar("A")
 Json = dict[str, Any]
@@ -81,7 +82,15 @@ DEVICE_CONFIG = _get("/v1/devices/me", dict)
 OFFLINE_USES = Route("POST", "/v1/devices/offline-uses", m.OfflineUploadAnswer, m.OfflineUpload, safe=True)
 
 # ---- admin: the network's admin key ----
+# The network with the first 100 of each list and `<list>_next` links; the lists themselves a page at a time.
 NETWORK = _get("/v1/admin/network", dict)
+PARTNERS = Route("GET", "/v1/admin/partners", network.PartnerList, safe=True, query=("limit", "cursor"))
+OUTLETS = Route("GET", "/v1/admin/outlets", network.OutletList, safe=True, query=("partner_id", "limit", "cursor"))
+TERMINALS = Route("GET", "/v1/admin/terminals", network.TerminalList, safe=True, query=("outlet_id", "limit", "cursor"))
+CASHIERS = Route("GET", "/v1/admin/cashiers", network.CashierList, safe=True, query=("outlet_id", "limit", "cursor"))
+NETWORK_COUNTRY = _get("/v1/admin/network/country", network.CountryAnswer)
+# Setting the country again to the same one changes nothing: safe to resend.
+SET_NETWORK_COUNTRY = Route("PUT", "/v1/admin/network/country", network.CountryAnswer, network.Country, safe=True)
 CREATE_NETWORK = _admin_write("/v1/admin/networks", dict, admin.Network)
 CREATE_PARTNER = _admin_write("/v1/admin/partners", dict, admin.Partner)
 CREATE_OUTLET = _admin_write("/v1/admin/outlets", dict, admin.Outlet)

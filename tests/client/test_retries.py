@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from coalition_client import Client, Retries, ServiceUnavailable
+from coalition_client import Client, Retries, ServiceUnavailable, routes
 from coalition_client.admin_models import Partner
 from coalition_client.models import Purchase, Quote, TopUp
 from coalition_client.routes import Route
@@ -50,10 +50,12 @@ def test_an_admin_creation_whose_answer_is_lost_is_retried_with_its_key_and_made
     proxy.plan[("POST", "/v1/admin/partners")] = [failure, failure]
     with Client(proxy.url, demo.admin_key, retries=FAST) as admin:
         made = admin.create_partner(Partner(name="Bakery"))
-        partners = [p for p in admin.network()["partners"] if p["name"] == "Bakery"]
+        partners = [
+            p for page in admin.pages(routes.PARTNERS, "partners", limit=500) for p in page if p.name == "Bakery"
+        ]
     keys = [key for method, path, key in proxy.seen if (method, path) == ("POST", "/v1/admin/partners")]
     assert len(keys) == 3 and len(set(keys)) == 1 and keys[0]  # the server ran it once and replayed it
-    assert [p["id"] for p in partners] == [made["id"]]
+    assert [p.id for p in partners] == [made["id"]]
 
 
 def test_a_write_sent_without_a_key_is_not_retried(demo: Demo, proxy: Proxy) -> None:

@@ -7,7 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from coalition.domain.errors import InvalidInput
-from coalition.domain.identifiers import MAX_IDENTIFIER_LENGTH, IdentifierKind, lookup_candidates, normalize
+from coalition.domain.identifiers import (
+    MAX_IDENTIFIER_LENGTH,
+    IdentifierKind,
+    checked_country,
+    lookup_candidates,
+    normalize,
+)
 
 K = IdentifierKind
 
@@ -184,3 +190,15 @@ def test_a_phone_with_separators_is_found_by_its_stored_form(phone: str, separat
             continue
         assert normalize(K.PHONE, typed, region=region) == stored
         assert stored in lookup_candidates(typed, region)
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("RU", "RU"), ("kz", "KZ"), (" De ", "DE"), ("gb", "GB")])
+def test_a_network_country_is_a_region_the_phone_library_reads_in_capitals(typed: str, stored: str) -> None:
+    assert checked_country(typed) == stored
+
+
+@pytest.mark.parametrize("typed", ["", "X", "XX", "EU", "RUS", "R1", "001", "Россия", "U\u200bS"])
+def test_anything_else_is_refused_naming_the_country(typed: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        checked_country(typed)
+    assert refused.value.field == "country"

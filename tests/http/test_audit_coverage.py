@@ -209,6 +209,7 @@ API: dict[tuple[str, str], Does | Reads] = {
         lambda ids: {"from": _ago(86400), "to": _ago(0), "version": 1},
     ),
     ("PUT", "/v1/admin/limits"): Does("limits.set", lambda ids: {"max_lines_per_purchase": 400}),
+    ("PUT", "/v1/admin/network/country"): Does("network.country", lambda ids: {"country": "RU"}),
     ("PUT", "/v1/admin/members/{member_id}/wallet"): Does("wallet.limits", lambda ids: {"credit_limit": "10.00"}),
     ("POST", "/v1/admin/members/{member_id}/wallet/close"): Does("wallet.close"),
     ("PUT", "/v1/admin/settlement/fees"): Does("settlement.fees", lambda ids: {"per_transaction": "0.50"}),
@@ -367,6 +368,7 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
         "stored purchases priced again; nothing is written",
         lambda ids: {"from": _ago(86400)[:10], "to": _ago(0)[:10]},
     ),
+    ("POST", "/console/terminals/country"): Does("network.country", lambda ids: {"country": "RU"}),
     ("POST", "/console/rules/explain"): Reads(
         "a hypothetical purchase through the rules; nothing is written", lambda ids: {"amount": "100.00"}
     ),

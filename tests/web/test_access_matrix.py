@@ -96,6 +96,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/console/terminals/{terminal_id}/rotate"): ADMINISTRATOR,
     ("POST", "/console/terminals/{terminal_id}/end-previous"): ADMINISTRATOR,
     ("POST", "/console/terminals/limits"): ADMINISTRATOR,
+    ("POST", "/console/terminals/country"): ADMINISTRATOR,
     ("GET", "/console/gifts"): ADMINISTRATOR,
     ("POST", "/console/gifts"): ADMINISTRATOR,
     ("POST", "/console/gifts/breakage"): ADMINISTRATOR,

@@ -29,6 +29,7 @@ ADMIN_POSTS = (
     "/console/terminals/1/rotate",
     "/console/terminals/1/end-previous",
     "/console/terminals/limits",
+    "/console/terminals/country",
     "/console/gifts",
     "/console/gifts/breakage",
     "/console/permissions",

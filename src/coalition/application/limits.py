@@ -1,4 +1,5 @@
-"""The administrator reads and sets the network's limits on one purchase (domain.limits)."""
+"""The administrator reads and sets the network's limits on one purchase (domain.limits), the least first purchase
+for a card, and the network's country (the region a phone typed without its country code is read in)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any, Protocol
 
 from coalition.application.audit import AuditEntry, entry
 from coalition.application.pos import PosService
+from coalition.domain.identifiers import checked_country, phone_region
 from coalition.domain.limits import PurchaseLimits, checked_limits, require_postable
 from coalition.domain.money import format_minor, parse_amount_minor, parse_quantity_milli
 
@@ -19,6 +21,10 @@ class LimitsStore(Protocol):
     async def card_minimum(self, network_id: int) -> int: ...
 
     async def set_card_minimum(self, network_id: int, minimum_minor: int, audited: AuditEntry) -> None: ...
+
+    async def country(self, network_id: int) -> str | None: ...
+
+    async def set_country(self, network_id: int, country: str, audited: AuditEntry) -> None: ...
 
 
 class LimitsService:
@@ -49,6 +55,25 @@ class LimitsService:
         await self.store.set_card_minimum(network_id, minimum_minor, change)
         self.pos.forget_programs()
         return minimum_minor
+
+    async def country(self, network_id: int, currency: str) -> str | None:
+        """The region phones typed without their country code are read in: the network's country, else its
+        currency's (RUB: RU), else None (a phone must then carry its country code)."""
+        return phone_region(await self.store.country(network_id), currency)
+
+    async def set_country(self, network_id: int, currency: str, country: str) -> str:
+        """Sets the network's country (ISO 3166-1 alpha-2, one the phone library reads; refused naming `country`);
+        audited. Phones typed from now on are read as its numbers: at once in this process, within the caches' few
+        seconds in others. Phones already stored keep their E.164 form."""
+        code = checked_country(country)
+        before = await self.country(network_id, currency)
+        change = entry(
+            network_id, "network.country", "network", network_id, before={"country": before}, after={"country": code}
+        )
+        await self.store.set_country(network_id, code, change)
+        self.pos.forget_programs()
+        self.pos.forget_terminal_keys()  # a terminal's cached context carries the region too
+        return code
 
     async def set_limits(
         self,

@@ -20,22 +20,32 @@ def phone_region(country: str | None, currency: str | None) -> str | None:
     return country or COUNTRY_OF_CURRENCY.get(currency or "")
 
 
-def parse_country(text: str, field: str = "country") -> str | None:
-    """A network's country typed or chosen: an ISO 3166 alpha-2 code whose phone numbers the phonenumbers library
-    knows (LV, RU); empty is None (phones read by the currency's country, else they need their country code)."""
+# the regions whose phone numbers the library reads (ISO 3166-1 alpha-2; about 240): a network's possible countries
+COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS)
+
+
+def checked_country(text: str, field: str = "country") -> str:
+    """A network's country as stored: ISO 3166-1 alpha-2 in capitals ("kz" is "KZ"), one whose phone numbers the
+    library reads; anything else is refused naming `field`."""
     code = text.strip().upper()
-    if not code:
-        return None
-    if code not in phonenumbers.SUPPORTED_REGIONS:
+    if len(code) != 2 or code not in COUNTRIES:
         raise InvalidInput(
-            f"'{text.strip()[:8]}' is not a country code; choose one from the list, such as LV", field=field
+            f"'{text[:20]}' is not a country code this server reads phones of: ISO 3166-1 alpha-2, such as RU, KZ "
+            "or DE",
+            field=field,
         )
     return code
 
 
+def parse_country(text: str, field: str = "country") -> str | None:
+    """A network's country typed or chosen at registration: empty is None (phones read by the currency's country,
+    else they need their country code); otherwise as `checked_country`."""
+    return checked_country(text, field) if text.strip() else None
+
+
 def countries() -> tuple[str, ...]:
     """The countries a network may be in: those whose phone numbers the phonenumbers library reads."""
-    return tuple(sorted(phonenumbers.SUPPORTED_REGIONS))
+    return tuple(sorted(COUNTRIES))
 
 
 class IdentifierKind(StrEnum):

@@ -15,7 +15,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from coalition.adapters.cli import keys
+from coalition.adapters.cli import keys, network_lists
 from coalition.adapters.cli.audit import audit
 from coalition.adapters.cli.backup import register as register_backup
 from coalition.adapters.cli.campaigns import campaigns_app
@@ -430,10 +430,18 @@ def console_user_create(
 
 @network_app.command("show")
 def network_show(network: str, database_url: DatabaseOption = None) -> None:
-    """Print a network's partners, outlets, terminals and cashiers."""
+    """Print a network with the first 100 of its partners, outlets, terminals and cashiers, as GET
+    /v1/admin/network answers it; `<list>_next` is the cursor of the rest (`coalition network <list> --cursor`)."""
+    from coalition.adapters.http.pagination import encode_cursor
 
     async def work(services: Services) -> dict[str, Any]:
-        return await services.admin.listing(await network_of(services, network))
+        found = await services.network_lists.summary(await network_of(services, network))
+        shown: dict[str, Any] = {"network": found["network"]}
+        for name in ("partners", "outlets", "terminals", "cashiers"):
+            items = found[name]
+            shown[name] = [item.json() for item in items]
+            shown[f"{name}_next"] = encode_cursor(items[-1].id) if found[f"{name}_more"] and items else None
+        return shown
 
     print(json.dumps(run(settings_for(database_url), work), indent=2, ensure_ascii=False, default=str))
 
@@ -463,6 +471,7 @@ def statement(network: str, identifier: str, database_url: DatabaseOption = None
 
 
 keys.register(network_app)
+network_lists.register(network_app)  # partners, outlets, terminals, cashiers in pages; the country
 app.add_typer(rules_app, name="rules")
 app.add_typer(settle_app, name="settle")
 app.add_typer(permissions_app, name="permissions")

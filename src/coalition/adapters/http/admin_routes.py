@@ -1,4 +1,5 @@
-"""The admin API: the network administrator's key manages partners, outlets, terminals, cashiers and members."""
+"""The admin API: the network administrator's key manages partners, outlets, terminals, cashiers and members (their
+lists and the network itself: adapters/http/network_routes.py)."""
 
 from __future__ import annotations
 
@@ -71,12 +72,6 @@ async def create_network(
     return await svc.admin.create_network(
         body.code, body.name, body.currency, program, admin_key_expires_at=body.admin_key_expires_at
     )
-
-
-# not paged yet (issue 17, point 5): partners, outlets, terminals and cashiers in one answer
-@router.get("/network", summary="The network with its partners, outlets, terminals and cashiers")
-async def network(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
-    return await svc.admin.listing(admin)
 
 
 @router.post("/partners", status_code=201)

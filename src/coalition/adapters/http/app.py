@@ -27,6 +27,7 @@ from coalition.adapters.http import (
     key_routes,
     list_routes,
     message_routes,
+    network_routes,
     openapi,
     outage,
     plan_routes,
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(pos_routes.router)
     app.include_router(refund_batch_routes.router)
     app.include_router(admin_routes.router)
+    app.include_router(network_routes.router)
     app.include_router(plan_routes.router)
     app.include_router(program_report_routes.router)
     app.include_router(key_routes.router)

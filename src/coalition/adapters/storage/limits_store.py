@@ -43,6 +43,17 @@ class SqlLimitsStore:
             )
             await ConnectionAuditTrail(connection).audit(audited)
 
+    async def country(self, network_id: int) -> str | None:
+        column = t.networks.c.country
+        async with self.engine.connect() as connection:
+            found = (await connection.execute(select(column).where(t.networks.c.id == network_id))).scalar_one()
+        return None if found is None else str(found)
+
+    async def set_country(self, network_id: int, country: str, audited: AuditEntry) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(update(t.networks).where(t.networks.c.id == network_id).values(country=country))
+            await ConnectionAuditTrail(connection).audit(audited)
+
     async def set_limits(self, network_id: int, limits: PurchaseLimits, audited: AuditEntry) -> None:
         values = {name: getattr(limits, name) for name in LIMIT_COLUMNS}
         async with self.engine.begin() as connection:

@@ -1,10 +1,12 @@
-"""The administrator's network pages: partners and their owners' logins, terminals and their keys, gifts, the
-permissions matrix. Every page and form here is for the network's administrator only (an owner gets 403)."""
+"""The administrator's network pages: partners and their owners' logins, terminals and their keys (with the
+network's settings for tills: the limits on one purchase, the country phones are read in), gifts, the permissions
+matrix. Every page and form here is for the network's administrator only (an owner gets 403)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
+from babel import Locale
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
@@ -12,14 +14,16 @@ from starlette.datastructures import FormData
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.problems import status_of
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
-from coalition.adapters.web.templating import error_text, gettext, render
+from coalition.adapters.web.templating import error_text, gettext, language_of, render
 from coalition.application.admin import WEB_TERMINAL_KEY_PREFIX, NetworkRef
 from coalition.application.gifts import GiftTypeRequest
 from coalition.application.key_life import KeyCaller
 from coalition.application.keys import RotatedTerminalKey
+from coalition.application.network_lists import ListQuery
 from coalition.application.permissions import MatrixEntry
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import DomainError, NotFound
+from coalition.domain.identifiers import COUNTRIES
 from coalition.domain.input_text import parse_whole_number
 from coalition.domain.permissions import POINTS, Operation, gift_counter
 
@@ -41,6 +45,7 @@ NOTICES = {
     "breakage-saved": "The gift breakage policy was saved.",
     "permissions-saved": "The permissions matrix was saved.",
     "limits-saved": "The limits were saved; tills apply them within seconds.",
+    "country-saved": "The country was saved: phones typed without their country code are read as its numbers now.",
 }
 
 
@@ -218,6 +223,8 @@ async def _terminals(
         "me": me,
         "terminals": terminals,
         "limits": await services_of(request).limits.limits(me.network_id, me.currency),
+        "country": await services_of(request).limits.country(me.network_id, me.currency),
+        "countries": country_choices(language_of(request)),
         "outlets": list(outlets.values()),
         "notice": notice_of(request),
         "failure": failure,
@@ -266,6 +273,24 @@ async def set_limits(request: Request, me: Administrator) -> Response:
     return done("/console/terminals", "limits-saved")
 
 
+def country_choices(language: str) -> list[tuple[str, str]]:
+    """Every country a network may have, (code, name in the reader's language), by name."""
+    names = Locale.parse(language).territories
+    return sorted(((code, names.get(code, code)) for code in COUNTRIES), key=lambda choice: choice[1].casefold())
+
+
+@router.post("/terminals/country")
+async def set_country(request: Request, me: Administrator) -> Response:
+    """The network's country (issue 18, point 4): phones typed without their country code are read as its numbers."""
+    form = await checked_form(request, me)
+    typed = text(form, "country")
+    try:
+        await services_of(request).limits.set_country(me.network_id, me.currency, typed)
+    except DomainError as error:
+        return await _terminals(request, me, Failure(request, "country", error, {"country": typed}))
+    return done("/console/terminals", "country-saved")
+
+
 @router.post("/terminals/{terminal_id}/revoke")
 async def revoke_terminal(request: Request, me: Administrator, terminal_id: int) -> Response:
     await checked_form(request, me)
@@ -302,8 +327,9 @@ async def rotate_terminal_key(request: Request, me: Administrator, terminal_id: 
         rotated = await services.keys.rotate_terminal_key(key_caller(me), network_of(me), terminal_id, grace_seconds)
     except DomainError as error:
         return await _terminals(request, me, Failure(request, f"terminal-{terminal_id}", error, {}))
-    listing = await services.admin.listing(network_of(me))
-    name = next((t["name"] for t in listing["terminals"] if t["id"] == terminal_id), "")
+    # the one terminal, not the network's every list: the first of the network's terminals from its id on
+    found = await services.network_lists.terminals(ListQuery(me.network_id, after_id=terminal_id - 1, limit=1))
+    name = found[0].name if found and found[0].id == terminal_id else ""
     return await _terminals(request, me, rotated=rotated, rotated_name=name)
 
 
