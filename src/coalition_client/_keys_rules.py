@@ -42,11 +42,12 @@ class KeyAndRuleCalls:
         """End the grace of the terminal's previous keys now."""
         return self.call(r.END_PREVIOUS_TERMINAL_KEYS, path={"terminal_id": terminal_id})
 
-    def rotate_admin_key(self, network: int, body: msg.KeyRotation, *, idempotency_key: str | None = None) -> Json:
-        """A new admin key for the network, shown once; the previous one keeps working for `grace_seconds`."""
+    def rotate_admin_key(self, network: str, body: msg.KeyRotation, *, idempotency_key: str | None = None) -> Json:
+        """A new admin key for the network (by its code), shown once (as `admin_key`); the previous one keeps
+        working for `grace_seconds`."""
         return self.call(r.ROTATE_ADMIN_KEY, body, path={"network": network}, idempotency_key=idempotency_key)
 
-    def set_admin_key_expiry(self, network: int, expires_at: datetime | None) -> Json:
+    def set_admin_key_expiry(self, network: str, expires_at: datetime | None) -> Json:
         body = {"expires_at": None if expires_at is None else expires_at.isoformat()}
         return self.call(r.SET_ADMIN_KEY_EXPIRY, body, path={"network": network})
 
@@ -116,12 +117,13 @@ class AsyncKeyAndRuleCalls:
         return await self.call(r.END_PREVIOUS_TERMINAL_KEYS, path={"terminal_id": terminal_id})
 
     async def rotate_admin_key(
-        self, network: int, body: msg.KeyRotation, *, idempotency_key: str | None = None
+        self, network: str, body: msg.KeyRotation, *, idempotency_key: str | None = None
     ) -> Json:
-        """A new admin key for the network, shown once; the previous one keeps working for `grace_seconds`."""
+        """A new admin key for the network (by its code), shown once (as `admin_key`); the previous one keeps
+        working for `grace_seconds`."""
         return await self.call(r.ROTATE_ADMIN_KEY, body, path={"network": network}, idempotency_key=idempotency_key)
 
-    async def set_admin_key_expiry(self, network: int, expires_at: datetime | None) -> Json:
+    async def set_admin_key_expiry(self, network: str, expires_at: datetime | None) -> Json:
         body = {"expires_at": None if expires_at is None else expires_at.isoformat()}
         return await self.call(r.SET_ADMIN_KEY_EXPIRY, body, path={"network": network})
 

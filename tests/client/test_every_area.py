@@ -127,6 +127,12 @@ def test_gift_cards_breakage_limits_fees_a_wallets_history_and_the_reports(demo:
             5400,
         )
         assert (effect.program_cost_minor, effect.revenue_minor, effect.cost_per_revenue_bp) == (5400, 180000, 300)
+        moved = admin.threshold_report(100000, days[0], *days, base_last_day=days[1], partner=partner_id)
+        assert (moved.base_checks, moved.current_checks, moved.current_average_check_minor) == (3, 3, 60000)
+        assert (moved.old_threshold_minor, moved.new_threshold_minor, moved.change_bp) == (100000, 100000, 0)
+        member = admin.members(q="4300-0002").members[0].id
+        closed = admin.close_wallet(member)
+        assert (closed.member, closed.balance, closed.status) == (member, Decimal("0.00"), "closed")
 
 
 def test_the_audit_trail_campaigns_and_messages(demo: Demo) -> None:
@@ -223,6 +229,13 @@ async def test_keys_console_users_devices_and_the_rule_sets_tools_through_the_as
             50,
             "1000.00",
         )
+        expires = await admin.set_admin_key_expiry("demo", datetime(2031, 1, 1, tzinfo=UTC))
+        assert expires == {"network": "demo", "expires_at": "2031-01-01T00:00:00Z"}
+        assert (await admin.set_admin_key_expiry("demo", None))["expires_at"] is None
         start = datetime.now(UTC) - timedelta(days=1)
         simulated = await admin.simulate_rule_set(start, start + timedelta(days=2))
         assert simulated["rule_set_version"] == draft["version"] and simulated["draft"]["purchases"] >= 0
+        admin_key = await admin.rotate_admin_key("demo", KeyRotation(grace_seconds=600))
+        assert admin_key["network"] == "demo" and admin_key["admin_key"] != demo.admin_key
+        async with AsyncClient(demo.url, admin_key["admin_key"]) as rotated_admin:
+            assert (await rotated_admin.network())["network"]["code"] == "demo"
