@@ -41,6 +41,9 @@ from coalition_client._files import (
     export_query,
     target,
 )
+from coalition_client._keys_rules import AsyncKeyAndRuleCalls
+from coalition_client._messages import AsyncMessageCalls
+from coalition_client._money import AsyncMoneyCalls
 from coalition_client._network import AsyncNetworkCalls
 from coalition_client._plans_jobs import AsyncPlanAndJobCalls
 from coalition_client.errors import TransportError
@@ -50,7 +53,7 @@ Json = dict[str, Any]
 USER_AGENT = "coalition-client/1"
 
 
-class AsyncClient(AsyncPlanAndJobCalls, AsyncNetworkCalls):
+class AsyncClient(AsyncPlanAndJobCalls, AsyncNetworkCalls, AsyncMoneyCalls, AsyncMessageCalls, AsyncKeyAndRuleCalls):
     def __init__(
         self,
         base_url: str,

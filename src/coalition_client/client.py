@@ -41,6 +41,9 @@ from coalition_client._files import (
     export_query,
     target,
 )
+from coalition_client._keys_rules import KeyAndRuleCalls
+from coalition_client._messages import MessageCalls
+from coalition_client._money import MoneyCalls
 from coalition_client._network import NetworkCalls
 from coalition_client._plans_jobs import PlanAndJobCalls
 from coalition_client.errors import TransportError
@@ -50,7 +53,7 @@ Json = dict[str, Any]
 USER_AGENT = "coalition-client/1"
 
 
-class Client(PlanAndJobCalls, NetworkCalls):
+class Client(PlanAndJobCalls, NetworkCalls, MoneyCalls, MessageCalls, KeyAndRuleCalls):
     def __init__(
         self,
         base_url: str,

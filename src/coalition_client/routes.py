@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from coalition_client import admin_models as admin
+from coalition_client import message_models as msg
 from coalition_client import models as m
+from coalition_client import money_models as money
 from coalition_client import network_models as network
 
 A = TypeVar("A")
@@ -176,6 +178,110 @@ EXPORT = Route(
     safe=True,
     query=("from", "to", "format", "partner", "outlet", "member", "number", "delimiter", "encoding", "bom"),
 )
+
+# ---- every other /v1 operation (tests/client/test_client_matches_openapi.py fails on one the client lacks) ----
+# A member's wallet history (a terminal's key), a page at a time.
+WALLET_HISTORY = Route(
+    "GET",
+    "/v1/members/{identifier}/wallet/history",
+    money.WalletHistory,
+    safe=True,
+    query=("currency", "since", "until", "limit", "cursor"),
+)
+# A gift granted by a rule, handed over at an outlet: the key replays the first answer.
+HONOUR_GIFT = _write("/v1/gifts/{gift_id}/honour", money.GiftHonoured)
+CLOSE_WALLET = _admin_write("/v1/admin/members/{member_id}/wallet/close", m.Wallet, money.CloseWallet)
+
+# Gift cards issued by the network, gift types and breakage (docs/gift-cards.md, docs/gifts.md). Setting a policy
+# again changes nothing: safe to resend.
+ISSUE_GIFT_CARD = _admin_write("/v1/admin/gift-cards", m.GiftCard, money.GiftCardIssue)
+ADMIN_GIFT_CARD = _get("/v1/admin/gift-cards/{card_number}", m.GiftCard)
+BLOCK_GIFT_CARD = _admin_write("/v1/admin/gift-cards/{card_number}/block", m.GiftCard)
+UNBLOCK_GIFT_CARD = _admin_write("/v1/admin/gift-cards/{card_number}/unblock", m.GiftCard)
+GIFT_CARD_BREAKAGE = _get("/v1/admin/gift-card-breakage", money.GiftCardBreakageAnswer)
+SET_GIFT_CARD_BREAKAGE = Route(
+    "PUT", "/v1/admin/gift-card-breakage", money.GiftCardBreakageAnswer, money.GiftCardBreakage, safe=True
+)
+RUN_GIFT_CARD_EXPIRY = _admin_write("/v1/admin/jobs/expire-gift-cards", money.GiftCardExpiry)
+GIFT_TYPES = Route("GET", "/v1/admin/gift-types", dict, safe=True, query=("limit", "cursor"))
+CREATE_GIFT_TYPE = _admin_write("/v1/admin/gift-types", dict, money.GiftType)
+GIFT_BREAKAGE = _get("/v1/admin/gift-breakage", dict)
+SET_GIFT_BREAKAGE = Route("PUT", "/v1/admin/gift-breakage", dict, money.GiftBreakage, safe=True)
+POINTS_BREAKAGE = _get("/v1/admin/points-breakage", dict)
+SET_POINTS_BREAKAGE = Route("PUT", "/v1/admin/points-breakage", dict, money.PointsBreakage, safe=True)
+
+# Limits and settlement fees: a PUT sets them, so sending it again changes nothing.
+LIMITS = _get("/v1/admin/limits", dict)
+SET_LIMITS = Route("PUT", "/v1/admin/limits", dict, money.Limits, safe=True)
+FEES = _get("/v1/admin/settlement/fees", dict)
+SET_FEES = Route("PUT", "/v1/admin/settlement/fees", dict, money.Fees, safe=True)
+SEND_STATEMENT = _admin_write("/v1/admin/settlement/statements/{number}/send", dict)
+
+# The program's reports (docs/reports.md): periods as dates, YYYY-MM-DD.
+_REPORT_QUERY = ("from", "to", "partner")
+ATTENDANCE_REPORT = Route("GET", "/v1/admin/reports/attendance", money.Attendance, safe=True, query=_REPORT_QUERY)
+CUSTOMERS_REPORT = Route("GET", "/v1/admin/reports/customers", money.Customers, safe=True, query=_REPORT_QUERY)
+EFFECTIVENESS_REPORT = Route(
+    "GET", "/v1/admin/reports/effectiveness", money.Effectiveness, safe=True, query=_REPORT_QUERY
+)
+THRESHOLD_REPORT = Route(
+    "GET",
+    "/v1/admin/reports/threshold",
+    money.Threshold,
+    safe=True,
+    query=("threshold", "from", "to", "base_from", "base_to", "partner"),
+)
+
+# The audit trail (docs/audit.md): a page at a time, or the whole of it as CSV.
+_AUDIT_FILTERS = ("since", "until", "actor", "action", "object_type", "object_id")
+AUDIT = Route("GET", "/v1/admin/audit", msg.AuditPage, safe=True, query=(*_AUDIT_FILTERS, "limit", "cursor"))
+AUDIT_CSV = Route("GET", "/v1/admin/audit.csv", bytes, safe=True, query=_AUDIT_FILTERS)
+
+# Campaigns (docs/campaigns.md). Counting an audience or previewing writes nothing.
+CAMPAIGNS = Route("GET", "/v1/admin/campaigns", msg.CampaignList, safe=True, query=("limit", "cursor"))
+CAMPAIGN = _get("/v1/admin/campaigns/{campaign_id}", msg.CampaignAnswer)
+CREATE_CAMPAIGN = _admin_write("/v1/admin/campaigns", msg.CampaignAnswer, msg.Campaign)
+CAMPAIGN_AUDIENCE = Route("POST", "/v1/admin/campaigns/audience", msg.Audience, msg.Segment, safe=True)
+PREVIEW_CAMPAIGN = Route(
+    "POST", "/v1/admin/campaigns/{campaign_id}/preview", msg.Preview, msg.CampaignPreview, safe=True
+)
+SCHEDULE_CAMPAIGN = _admin_write("/v1/admin/campaigns/{campaign_id}/schedule", msg.CampaignAnswer, msg.CampaignSchedule)
+CANCEL_CAMPAIGN = _admin_write("/v1/admin/campaigns/{campaign_id}/cancel", msg.CampaignAnswer)
+
+# Messages to members (docs/messages.md): settings and templates; a PUT or a reset again changes nothing.
+MESSAGE_SETTINGS = _get("/v1/admin/message-settings", msg.MessageSettingsAnswer)
+SET_MESSAGE_SETTINGS = Route(
+    "PUT", "/v1/admin/message-settings", msg.MessageSettingsAnswer, msg.MessageSettings, safe=True
+)
+MESSAGE_TEMPLATES = Route("GET", "/v1/admin/message-templates", dict, safe=True, query=("limit", "cursor"))
+_TEMPLATE = "/v1/admin/message-templates/{kind}/{channel}/{language}"
+MESSAGE_TEMPLATE = _get(_TEMPLATE, dict)
+SET_MESSAGE_TEMPLATE = Route("PUT", _TEMPLATE, dict, msg.Template, safe=True)
+RESET_MESSAGE_TEMPLATE = Route("DELETE", _TEMPLATE, dict, safe=True)
+PREVIEW_MESSAGE_TEMPLATE = Route("POST", _TEMPLATE + "/preview", dict, msg.TemplatePreview, safe=True)
+RESEND_DELIVERY = _admin_write("/v1/admin/webhooks/{subscription_id}/deliveries/{message_id}/resend", msg.Delivery)
+
+# Keys: a rotation answers the new key once (replayed under its Idempotency-Key); an expiry set again is harmless.
+# A JSON body for the expiries: expires_at null means "never", so it is sent as given.
+ROTATE_TERMINAL_KEY = _admin_write("/v1/admin/terminals/{terminal_id}/key/rotate", dict, msg.KeyRotation)
+SET_TERMINAL_KEY_EXPIRY = Route("PUT", "/v1/admin/terminals/{terminal_id}/key/expiry", dict, dict, safe=True)
+END_PREVIOUS_TERMINAL_KEYS = Route("DELETE", "/v1/admin/terminals/{terminal_id}/key/previous", dict, safe=True)
+ROTATE_ADMIN_KEY = _admin_write("/v1/admin/networks/{network}/admin-key/rotate", dict, msg.KeyRotation)
+SET_ADMIN_KEY_EXPIRY = Route("PUT", "/v1/admin/networks/{network}/admin-key/expiry", dict, dict, safe=True)
+
+# Console users, partners' e-mail, devices.
+CREATE_CONSOLE_USER = _admin_write("/v1/admin/console-users", dict, msg.ConsoleUser)
+SET_PARTNER_EMAIL = Route("PUT", "/v1/admin/partners/{partner_id}/email", dict, msg.PartnerEmail, safe=True)
+DEVICE = _get("/v1/admin/devices/{device_id}", dict)
+REVOKE_DEVICE = _admin_write("/v1/admin/devices/{device_id}/revoke", dict)
+
+# Rule sets: the documented context and schema, an explanation and a simulation (nothing is written by those), and
+# the draft's program settings (a PUT). The simulation's body says `from`: a JSON body.
+RULE_SET_CONTEXT = _get("/v1/admin/rule-sets/context", dict)
+RULE_SET_SCHEMA = _get("/v1/admin/rule-sets/schema", dict)
+EXPLAIN_RULE_SET = Route("POST", "/v1/admin/rule-sets/explain", dict, safe=True)
+SIMULATE_RULE_SET = Route("POST", "/v1/admin/rule-sets/simulate", dict, dict, safe=True)
+PUT_DRAFT_PROGRAM = Route("PUT", "/v1/admin/rule-sets/draft/program", dict, dict, safe=True)
 
 
 def all_routes() -> dict[str, Route[Any]]:

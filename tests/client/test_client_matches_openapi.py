@@ -21,9 +21,23 @@ def spec() -> dict[str, Any]:
     return create_app().openapi()
 
 
+# /v1 operations the client may lack, each with its reason; keep it short. Anything else under /v1 without a Route
+# in coalition_client.routes fails the test below, so a new server route cannot ship without its client call.
+EXCLUDED: dict[tuple[str, str], str] = {
+}
+
+
 def test_every_route_of_the_client_matches_the_servers_openapi(spec: dict[str, Any]) -> None:
     assert check.problems(spec) == []
-    assert len(all_routes()) >= 45
+    assert len(all_routes()) >= 140
+
+
+def test_every_v1_operation_of_the_server_has_a_client_route(spec: dict[str, Any]) -> None:
+    assert check.uncovered(spec, EXCLUDED) == []
+    operations = check.operations(spec)
+    stale = {op for op in EXCLUDED if op in {(r.method, r.path) for r in all_routes().values()}}
+    assert not stale, f"excluded but covered now: drop them from EXCLUDED: {sorted(stale)}"
+    assert len(operations) >= 140
 
 
 def test_the_check_catches_a_renamed_field_a_missing_required_one_a_wrong_type_and_a_wrong_path(
@@ -95,9 +109,10 @@ def test_the_check_holds_uploads_query_parameters_and_file_answers(
 
 def test_the_async_client_has_the_sync_clients_methods_with_the_same_signatures() -> None:
     def public(cls: type) -> dict[str, inspect.Signature]:
+        members = {name: getattr(cls, name) for name in dir(cls)}  # the mixins' methods (_money.py, …) too
         return {
             name: inspect.signature(member)
-            for name, member in vars(cls).items()
+            for name, member in members.items()
             if callable(member) and not name.startswith("_") and name not in ("close", "aclose")
         }
 
