@@ -23,8 +23,7 @@ def spec() -> dict[str, Any]:
 
 # /v1 operations the client may lack, each with its reason; keep it short. Anything else under /v1 without a Route
 # in coalition_client.routes fails the test below, so a new server route cannot ship without its client call.
-EXCLUDED: dict[tuple[str, str], str] = {
-}
+EXCLUDED: dict[tuple[str, str], str] = {}
 
 
 def test_every_route_of_the_client_matches_the_servers_openapi(spec: dict[str, Any]) -> None:
