@@ -374,6 +374,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             pos,
             clock,
             FileLimits(max_bytes=settings.import_max_bytes),
+            store,  # all or nothing: an import's lane in one held transaction
             ProcessLanes.for_settings(settings, clock, build_services),  # PostgreSQL: large files' lanes in processes
         ),
         campaigns=campaigns,

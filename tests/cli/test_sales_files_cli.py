@@ -65,3 +65,13 @@ def test_import_purchases_and_refunds_on_the_command_line(url: str, tmp_path: Pa
     back = run("import", "refunds", str(refunds), "--network", "demo", "--json", "--database-url", url)
     assert back.exit_code == 0, back.output
     assert json.loads(back.stdout.strip().splitlines()[-1])["recorded"] == 1
+
+    # all or nothing: a row refused when recorded (CLI-1 imported with 1000.00, now 999.00) refuses the file
+    edited = tmp_path / "edited.csv"
+    edited.write_text(f"receipt,occurred_at,terminal,customer,amount\nCLI-1,{when},{till},10000001,999.00\n"
+                      f"CLI-5,{when},{till},10000002,5.00\n")  # fmt: skip
+    before = _purchases(url)
+    refused_now = run("import", "purchases", str(edited), "--network", "demo", "--database-url", url)
+    assert refused_now.exit_code == 2, refused_now.output
+    assert "receipt" in refused_now.output and "CLI-1" in refused_now.output
+    assert _purchases(url) == before  # CLI-5 not written

@@ -160,8 +160,10 @@ async def test_a_sync_killed_mid_file_records_every_purchase_once(
     inbox.mkdir()
     (inbox / "purchases-day.csv").write_bytes(data)
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}", "COALITION_DATABASE_URL": database_url}
+    # --partial: chunks commit as they go, so a kill mid-file leaves some recorded (by default the file is one
+    # transaction a lane, and a killed worker leaves nothing: tests/storage/test_import_processes.py)
     command = [sys.executable, "-m", "coalition.adapters.cli.main", "sync", "--inbox", str(inbox), "--outbox",
-               str(outbox), "--network", "shop", "--once"]  # fmt: skip
+               str(outbox), "--network", "shop", "--once", "--partial"]  # fmt: skip
     # its own process group: on PostgreSQL a file of 5,000 purchases is recorded by worker processes
     # (adapters/import_processes.py), stopped and killed with the sync as a service manager kills a service's group
     process = subprocess.Popen(
@@ -203,3 +205,28 @@ async def test_a_sync_killed_mid_file_records_every_purchase_once(
     await services.sales_import.run(twin.ref.id, SalesKind.PURCHASES, twin_data, SalesImportOptions("twin.csv"))
     assert await _balances(services, net.ref.id) == await _balances(services, twin.ref.id)
     assert not (await verify(services.engine))
+
+
+async def test_a_file_refused_when_recorded_goes_to_failed_with_nothing_written(
+    services: Services, tmp_path: Path
+) -> None:
+    """All or nothing: an edited receipt (refused by the till's command when recorded, not by the check) refuses the
+    file as a static error does — failed/, every error in the result, the file's other rows not written."""
+    net = await make_network(services)
+    shop = await _terminal(services, net.shop_key)
+    await services.member_import.run(net.ref.id, _members(3), ImportOptions("members.csv"))
+    first = _purchases(shop, 3, 3)
+    await services.sales_import.run(net.ref.id, SalesKind.PURCHASES, first, SalesImportOptions("p.csv"))
+    before = await _balances(services, net.ref.id)
+    edited = first.replace(b"P-0,", b"P-9,").replace(b"P-1,", b"P-0,").replace(b"101.00", b"999.00")
+    inbox, outbox = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir()
+    (inbox / "purchases-edited.csv").write_bytes(edited)  # P-0 again with another amount, and a new P-9
+    lines: list[str] = []
+    assert await sync_once(services, SyncFolder(inbox, outbox, net.ref.id), lines.append) == 1
+    refused = json.loads((outbox / "purchases-edited.csv.result.json").read_text())
+    assert refused["status"] == "refused"
+    assert [(e["row"], e["column"]) for e in refused["errors"]] == [(3, "receipt")]
+    assert [p.name for p in (inbox / "failed").iterdir()] == ["purchases-edited.csv"]
+    assert await _purchase_count(services, net.ref.id) == (3, 3)  # P-9 not written
+    assert await _balances(services, net.ref.id) == before

@@ -386,7 +386,8 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
     ),
     ("POST", "/console/imports/sales"): Does(
         "purchases.import",
-        lambda ids: {"kind": "purchases"},
+        # partial: card 10000001 is blocked by now, and the row refused when recorded would refuse the file
+        lambda ids: {"kind": "purchases", "partial": "yes"},
         files=lambda ids: {"file": ("purchases.csv", _sales_file(ids, "AUDIT-P2", "10000001,50.00"))},
     ),
     ("POST", "/console/reports/send"): Does("job.daily_reports", lambda ids: {"partner": ids["partner_id"]}),

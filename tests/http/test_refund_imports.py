@@ -78,8 +78,7 @@ async def test_refunds_go_in_chunks_keep_their_keys_and_report_each_refusal(
         assert result.rejects is not None and b"B-3" in result.rejects and b"B-2" not in result.rejects
         assert await ledger_balance(services, "5001") == 45  # 90 − 15 (B-1, once) − 30 (B-2)
 
-        # all-or-nothing: a row the check refuses refuses the file, nothing recorded; a refusal of the refund
-        # command itself is reported the same way in either mode
+        # all-or-nothing: a row the check refuses refuses the file, nothing recorded
         bad = (
             REFUND_HEADER
             + f"B-4,{moment.isoformat()},{shop},R-9,1.00\n"
@@ -88,7 +87,13 @@ async def test_refunds_go_in_chunks_keep_their_keys_and_report_each_refusal(
         with pytest.raises(FileRefused) as refused:
             await _import(services, net.ref.id, bad, SalesKind.REFUNDS)
         assert [(error.row, error.column) for error in refused.value.errors] == [(2, "original_receipt")]
-        again = REFUND_HEADER + f"B-6,{moment.isoformat()},{shop},R-2,1.00\n"  # R-2 is refunded in full already
-        whole = await _import(services, net.ref.id, again, SalesKind.REFUNDS)
-        assert (whole.recorded, whole.rejected) == (0, 1) and whole.errors[0].row == 2
+        # a refusal of the refund command itself refuses the file too (all or nothing), B-7 not recorded
+        again = (
+            REFUND_HEADER
+            + f"B-6,{moment.isoformat()},{shop},R-2,1.00\n"  # R-2 is refunded in full already
+            + f"B-7,{moment.isoformat()},{shop},R-3,1.00\n"
+        )
+        with pytest.raises(FileRefused) as whole:
+            await _import(services, net.ref.id, again, SalesKind.REFUNDS)
+        assert [(error.row, error.column) for error in whole.value.errors] == [(2, "amount")]
         assert await ledger_balance(services, "5001") == 45

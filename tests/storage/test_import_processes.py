@@ -74,6 +74,16 @@ def _purchases(terminal: int, rows: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _clean(terminal: int, rows: int, refused: int | None = None) -> str:
+    """Purchases none of which is refused, but the row `refused` (redeeming more points than anyone has)."""
+    lines = ["receipt,occurred_at,terminal,customer,amount,redeem_points"]
+    for i in range(rows):
+        redeem = "99999" if i == refused else ""
+        customer = 70000 + i * 7 % MEMBERS
+        lines.append(f"P-{i},{_when(2000 - i * 2000 / rows)},{terminal},{customer},{100 + i % 50}.00,{redeem}")
+    return "\n".join(lines) + "\n"
+
+
 async def _terminal(services: Services, key: str) -> int:
     return (await services.pos.authenticate(key)).terminal_id
 
@@ -260,3 +270,61 @@ async def test_spawned_workers_record_the_same_as_forked_ones(pg_services: Servi
     assert _same(spawned) == _same(forked) and forked.recorded > 500
     assert await _balances(services, there) == await _balances(services, here)
     assert not multiprocessing.active_children()
+
+
+async def test_workers_write_nothing_when_a_row_of_a_last_chunk_is_refused_then_the_fixed_file_imports(
+    pg_services: Services,
+) -> None:
+    """All or nothing in worker processes: each worker records its whole lane in one transaction and waits for the
+    import's decision; a row refused in the last chunk of one lane rolls both lanes back."""
+    services = pg_services
+    network_id, till = await _network(services, "shop")
+    services.sales_import.lane_processes = _processes(services)
+    rows = 2_400  # 1,200 a lane: two chunks each (1,000 and 200)
+    bad = _clean(till, rows, refused=rows - 1)  # the file's last row: in the last chunk of its lane
+    before = await _balances(services, network_id)
+    marks: list[tuple[int, int]] = []
+    with pytest.raises(FileRefused) as refused:
+        await services.sales_import.run(
+            network_id, SalesKind.PURCHASES, bad.encode(), SalesImportOptions("sales.csv"),
+            lambda done, total: marks.append((done, total)),
+        )  # fmt: skip
+    assert [(error.row, error.column) for error in refused.value.errors] == [(rows + 1, "redeem_points")]
+    assert marks[-1] == (rows, rows) and len(marks) == 1 + 4  # both workers recorded both their chunks
+    assert await _purchase_count(services, network_id) == (0, 0)
+    assert await _balances(services, network_id) == before
+    assert not multiprocessing.active_children()
+    fixed = await _run(services, network_id, bad.replace(",99999\n", ",\n"))
+    assert (fixed.recorded, fixed.rejected) == (rows, 0)
+    assert await _purchase_count(services, network_id) == (rows, rows)
+    assert not await verify(services.engine)
+    assert not multiprocessing.active_children()
+
+
+async def test_a_worker_killed_mid_file_by_default_leaves_nothing_written(pg_services: Services) -> None:
+    """All or nothing: a worker killed while the lanes record fails the import and the other worker's transaction
+    rolls back too — nothing written; the file again imports fully."""
+    services = pg_services
+    network_id, till = await _network(services, "shop")
+    services.sales_import.lane_processes = _processes(services)
+    rows = 2_400
+    data = _clean(till, rows)
+    killed: list[int] = []
+
+    def kill_one(done: int, total: int) -> None:
+        if done and not killed:
+            lane = next(p for p in multiprocessing.active_children() if p.name.startswith("coalition-import-lane"))
+            assert lane.pid is not None
+            os.kill(lane.pid, signal.SIGKILL)
+            killed.append(lane.pid)
+
+    with pytest.raises(LaneWorkerFailed, match=r"ended \(exit code -9\)"):
+        await services.sales_import.run(
+            network_id, SalesKind.PURCHASES, data.encode(), SalesImportOptions("sales.csv"), kill_one
+        )
+    assert await _purchase_count(services, network_id) == (0, 0)
+    assert not multiprocessing.active_children()
+    again = await _run(services, network_id, data)
+    assert (again.replayed, again.recorded, again.already_recorded) == (False, rows, 0)
+    assert await _purchase_count(services, network_id) == (rows, rows)
+    assert not await verify(services.engine)

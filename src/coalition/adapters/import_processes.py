@@ -13,6 +13,11 @@ pickle, the same the in-process lanes would raise; else a RuntimeError naming it
 whose unit of work in progress rolls back as its connection closes. A worker that dies without a word (killed)
 fails the import with a RuntimeError naming its exit code. Nothing is reported as recorded unless every lane
 reported its tally.
+
+Joint (the all-or-nothing mode): a worker records its whole lane in one held transaction, reports "recorded" with
+its tally and waits, the transaction open, for the import's "commit" (no lane refused a row) or "rollback"; then it
+reports "done". It rolls back by itself if the import ends (its pipe closes: the process ends at once) or does not
+decide within DECISION_SECONDS.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import gc
 import multiprocessing
 import os
 import pickle
+import queue
 import threading
 import traceback
 from collections.abc import AsyncIterator, Callable
@@ -37,9 +43,12 @@ from coalition.application.import_lanes import (
     PROCESS_LANES_MIN_CORES,
     PROCESS_LANES_MIN_ROWS,
     BatchTill,
+    HeldTransactions,
     LaneTally,
     OnChunk,
+    RolledBack,
     collector_spaced_out,
+    commit_together,
     plain_rows,
     record_lane,
     rows_of,
@@ -49,6 +58,8 @@ from coalition.application.sales_files import SaleRow
 from coalition.settings import Settings
 
 STOP_SECONDS = 10.0  # how long a worker that reported its tally gets to close its connections before it is stopped
+# how long a worker that recorded its lane (joint) waits for the import's decision before it rolls back by itself
+DECISION_SECONDS = 3600.0
 
 
 class WorkerServices(Protocol):
@@ -56,6 +67,9 @@ class WorkerServices(Protocol):
 
     @property
     def pos(self) -> BatchTill: ...
+
+    @property
+    def store(self) -> HeldTransactions: ...
 
     async def close(self) -> None: ...
 
@@ -75,42 +89,63 @@ def lane_worker(connection: Connection, build: Build, settings: Settings, clock:
         return
     if message is None:
         return
-    network_id, terminals, plain = message
-    threading.Thread(target=_end_with_the_import, args=(connection,), daemon=True).start()
+    network_id, terminals, plain, joint = message
+    decisions: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_end_with_the_import, args=(connection, decisions), daemon=True).start()
     rows = rows_of(plain)
     del plain, message
     gc.freeze()  # the modules and the lane's rows live to the end: the collector need not walk them again
     try:
         with collector_spaced_out():
-            tally = asyncio.run(_record(connection, build, settings, clock, network_id, terminals, rows))
+            lane = _Lane(network_id, terminals, rows, joint, decisions)
+            tally = asyncio.run(_record(connection, build, settings, clock, lane))
     except BaseException as error:
         connection.send(("failed", _portable(error), f"{type(error).__name__}: {error}", traceback.format_exc()))
         return
     connection.send(("done", tally))
 
 
-def _end_with_the_import(connection: Connection) -> None:
-    """The importing process sends nothing after the lane: when its end of the pipe closes (it ended, was killed),
-    this worker ends at once, its chunk in progress rolled back — a killed import leaves no lane writing on."""
+def _end_with_the_import(connection: Connection, decisions: queue.Queue[str]) -> None:
+    """The importing process sends nothing after the lane but its decision (joint): when its end of the pipe closes
+    (it ended, was killed), this worker ends at once, its transaction rolled back — a killed import leaves no lane
+    writing on, nor a transaction open."""
     with suppress(EOFError, OSError):
-        connection.recv()
+        while True:
+            decisions.put(connection.recv())
     os._exit(1)
 
 
-async def _record(
-    connection: Connection,
-    build: Build,
-    settings: Settings,
-    clock: Any,
-    network_id: int,
-    terminals: dict[int, TerminalContext],
-    rows: list[SaleRow],
-) -> LaneTally:
+@dataclass(slots=True)
+class _Lane:
+    network_id: int
+    terminals: dict[int, TerminalContext]
+    rows: list[SaleRow]
+    joint: bool
+    decisions: queue.Queue[str]
+
+
+async def _record(connection: Connection, build: Build, settings: Settings, clock: Any, lane: _Lane) -> LaneTally:
     services = build(settings, clock)
     try:
-        return await record_lane(
-            services.pos, network_id, terminals, rows, lambda count: connection.send(("chunk", count))
-        )
+
+        async def recorded() -> LaneTally:
+            def on_chunk(count: int) -> None:
+                connection.send(("chunk", count))
+
+            return await record_lane(services.pos, lane.network_id, lane.terminals, lane.rows, on_chunk)
+
+        if not lane.joint:
+            return await recorded()
+        try:
+            async with services.store.held():
+                tally = await recorded()
+                connection.send(("recorded", tally))
+                # queue.Empty after DECISION_SECONDS: the transaction rolls back and the worker reports its failure
+                if await asyncio.to_thread(lane.decisions.get, True, DECISION_SECONDS) != "commit":
+                    raise RolledBack
+        except RolledBack:
+            pass
+        return tally
     finally:
         await services.close()
 
@@ -208,12 +243,22 @@ class _Lanes:
         terminals: dict[int, TerminalContext],
         lanes: list[list[SaleRow]],
         on_chunk: OnChunk,
+        joint: bool = False,
     ) -> list[LaneTally]:
         await self.starting
+        loop = asyncio.get_running_loop()
+        recorded: list[asyncio.Future[LaneTally]] = [loop.create_future() for _ in lanes]
         tasks = [
-            asyncio.ensure_future(_lane(worker, (network_id, terminals, plain_rows(rows)), on_chunk))
-            for worker, rows in zip(self.workers, lanes, strict=True)
+            asyncio.ensure_future(_lane(worker, (network_id, terminals, plain_rows(rows), joint), on_chunk, done))
+            for worker, rows, done in zip(self.workers, lanes, recorded, strict=True)
         ]
+        if joint:
+
+            async def decide(commit: bool) -> None:
+                for worker in self.workers:
+                    await asyncio.to_thread(worker.connection.send, "commit" if commit else "rollback")
+
+            return await commit_together(tasks, recorded, decide)
         try:
             return list(await asyncio.gather(*tasks))
         except BaseException:  # one lane failed: the other worker is stopped when the lanes close
@@ -224,7 +269,10 @@ class _Lanes:
 
 
 async def _lane(
-    worker: _Worker, lane: tuple[int, dict[int, TerminalContext], list[tuple[Any, ...]]], on_chunk: OnChunk
+    worker: _Worker,
+    lane: tuple[int, dict[int, TerminalContext], list[tuple[Any, ...]], bool],
+    on_chunk: OnChunk,
+    recorded: asyncio.Future[LaneTally],
 ) -> LaneTally:
     await asyncio.to_thread(worker.connection.send, lane)
     worker.given = True
@@ -239,6 +287,8 @@ async def _lane(
             ) from None
         if message[0] == "chunk":
             on_chunk(message[1])
+        elif message[0] == "recorded":  # joint: its transaction open, waiting for the import's decision
+            recorded.set_result(message[1])
         elif message[0] == "done":
             tally: LaneTally = message[1]
             return tally

@@ -7,13 +7,18 @@ as tasks on one event loop, each on its own connection) or in worker processes (
 composition root on PostgreSQL: adapters/import_processes.py), each with its own engine, so that planning the
 chunks is no longer capped at one core. What crosses to a worker and back is plain data (`SaleRow`,
 `TerminalContext`, `LaneTally`, `RowError`), pickled.
+
+Joint (the default, all-or-nothing mode): each lane records all its chunks in one held transaction
+(`HeldTransactions.held`) and reports its tally with the transaction still open; when every lane has reported, all
+are told to commit if no lane refused a row, else all roll back (`commit_together`). On SQLite (one writer at a time)
+the lanes run one after the other in one transaction. Not joint (the partial mode): each chunk commits on its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -23,7 +28,7 @@ from coalition.application.file_exchange.table import RowError
 from coalition.application.pos_ports.reference import TerminalContext
 from coalition.application.purchases.batch import MAX_BATCH_SIZE, BatchItem
 from coalition.application.sales_files import RowStatus, SaleRow, SalesKind
-from coalition.domain.errors import Conflict, DomainError
+from coalition.domain.errors import Conflict, DomainError, IdempotencyKeyReused
 
 CHUNK = MAX_BATCH_SIZE  # purchases per unit of work
 LANES = 2
@@ -73,9 +78,29 @@ class LaneRunner(Protocol):
         terminals: dict[int, TerminalContext],
         lanes: list[list[SaleRow]],
         on_chunk: OnChunk,
+        joint: bool = False,
     ) -> list[LaneTally]:
-        """Each lane's tally, in the lanes' order; raises what a lane raised (the others stopped)."""
+        """Each lane's tally, in the lanes' order; raises what a lane raised (the others stopped). `joint`: nothing
+        is committed unless no lane refused a row (the tallies then name the refusals, and nothing was written)."""
         ...
+
+
+class HeldTransactions(Protocol):
+    """One transaction held across many units of work of the till (adapters/storage/sql_store.py `SqlStore`)."""
+
+    @property
+    def one_writer(self) -> bool:
+        """SQLite: one write transaction at a time."""
+        ...
+
+    def held(self) -> AbstractAsyncContextManager[None]:
+        """Every unit of work this task opens inside joins one transaction, committed when the block ends and rolled
+        back when it raises."""
+        ...
+
+
+class RolledBack(Exception):
+    """Raised inside a held transaction to roll it back: a row was refused in the all-or-nothing mode."""
 
 
 class LaneProcesses(Protocol):
@@ -145,6 +170,13 @@ def row_hash(row: SaleRow) -> str:
 
 
 def refusal(row: SaleRow, error: DomainError) -> RowError:
+    if isinstance(error, IdempotencyKeyReused):  # the receipt was imported before with other cells: an edited receipt
+        return RowError(
+            row.number,
+            "receipt",
+            f"receipt '{row.receipt}' was imported before with other values; a receipt once imported cannot be "
+            "changed by importing it again",
+        )
     return RowError(row.number, COLUMN_OF_FIELD.get(error.field or "", ""), error.detail)
 
 
@@ -169,7 +201,7 @@ async def record_lane(
     """One lane's rows through the till's batch, a chunk per unit of work, in order."""
     recorded = already = amount_minor = earned = redeemed = 0
     errors: list[RowError] = []
-    for chunk in chunks(rows):
+    for chunk in chunks(rows, CHUNK):  # CHUNK read when called: a test sets it small
         items = [BatchItem(row_key(network_id, row, SalesKind.PURCHASES), row_hash(row), _input(row)) for row in chunk]
         outcomes = await till.purchase_batch(terminals[chunk[0].terminal_id], items)
         for row, outcome in zip(chunk, outcomes, strict=True):
@@ -187,12 +219,39 @@ async def record_lane(
     return LaneTally(recorded, already, amount_minor, earned, redeemed, tuple(errors))
 
 
+async def commit_together(
+    tasks: Sequence[asyncio.Future[Any]],
+    recorded: Sequence[asyncio.Future[LaneTally]],
+    decide: Callable[[bool], Awaitable[None]],
+) -> list[LaneTally]:
+    """The joint mode's decision: wait until every lane has recorded its rows (`recorded`, its transaction still
+    open), then `decide` commit (no lane refused a row) or rollback, and wait for every lane (`tasks`) to end. A lane
+    that fails stops the others, whose transactions roll back."""
+    try:
+        for lane, task in zip(recorded, tasks, strict=True):
+            await asyncio.wait([lane, task], return_when=asyncio.FIRST_COMPLETED)
+            if not lane.done():
+                task.result()  # the lane's error
+                raise RuntimeError("an import lane ended without reporting its rows")
+        tallies = [lane.result() for lane in recorded]
+        await decide(not any(tally.errors for tally in tallies))
+        await asyncio.gather(*tasks)
+        return tallies
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
 class InProcessLanes:
     """The lanes as tasks of this event loop, each on its own connection: while the database writes one lane's
-    chunk the other's next chunk is planned (SQLite, small files, or no worker processes given)."""
+    chunk the other's next chunk is planned (SQLite, small files, or no worker processes given). Joint: each lane in
+    a held transaction, committed together; on SQLite the lanes one after the other in one transaction."""
 
-    def __init__(self, till: BatchTill) -> None:
+    def __init__(self, till: BatchTill, transactions: HeldTransactions) -> None:
         self.till = till
+        self.transactions = transactions
 
     async def record(
         self,
@@ -200,7 +259,12 @@ class InProcessLanes:
         terminals: dict[int, TerminalContext],
         lanes: list[list[SaleRow]],
         on_chunk: OnChunk,
+        joint: bool = False,
     ) -> list[LaneTally]:
+        if joint and self.transactions.one_writer:
+            return await self._one_after_another(network_id, terminals, lanes, on_chunk)
+        if joint:
+            return await self._together(network_id, terminals, lanes, on_chunk)
         tasks = [asyncio.ensure_future(record_lane(self.till, network_id, terminals, rows, on_chunk)) for rows in lanes]
         try:
             return list(await asyncio.gather(*tasks))
@@ -209,6 +273,42 @@ class InProcessLanes:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
+
+    async def _one_after_another(
+        self, network_id: int, terminals: dict[int, TerminalContext], lanes: list[list[SaleRow]], on_chunk: OnChunk
+    ) -> list[LaneTally]:
+        tallies: list[LaneTally] = []
+        try:
+            async with self.transactions.held():
+                for rows in lanes:
+                    tallies.append(await record_lane(self.till, network_id, terminals, rows, on_chunk))
+                if any(tally.errors for tally in tallies):
+                    raise RolledBack
+        except RolledBack:
+            pass
+        return tallies
+
+    async def _together(
+        self, network_id: int, terminals: dict[int, TerminalContext], lanes: list[list[SaleRow]], on_chunk: OnChunk
+    ) -> list[LaneTally]:
+        loop = asyncio.get_running_loop()
+        decision: asyncio.Future[bool] = loop.create_future()
+        recorded: list[asyncio.Future[LaneTally]] = [loop.create_future() for _ in lanes]
+
+        async def lane(rows: list[SaleRow], done: asyncio.Future[LaneTally]) -> None:
+            try:
+                async with self.transactions.held():
+                    done.set_result(await record_lane(self.till, network_id, terminals, rows, on_chunk))
+                    if not await decision:
+                        raise RolledBack
+            except RolledBack:
+                pass
+
+        async def decide(commit: bool) -> None:
+            decision.set_result(commit)
+
+        tasks = [asyncio.ensure_future(lane(rows, done)) for rows, done in zip(lanes, recorded, strict=True)]
+        return await commit_together(tasks, recorded, decide)
 
 
 def _input(row: SaleRow) -> PurchaseInput:

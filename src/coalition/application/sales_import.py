@@ -19,6 +19,12 @@ file's order. On PostgreSQL a file of at least 5,000 purchases has its lanes rec
 lane, each with its own engine (adapters/import_processes.py), so that planning is not capped at one core; the
 workers start while the rows are checked, report each chunk for the progress bar and their tallies at the end, and
 a worker's failure fails the import with its error. Small files and SQLite keep the lanes in this process.
+
+All or nothing (the default): a row the till's command refuses when it is recorded (a receipt imported before with
+other cells, points that may not pay this check, a refund larger than what is left of its purchase) refuses the
+whole file as a static error does. Each lane records all its chunks in one transaction, and the lanes commit only
+when every lane has finished with no refusal; else every lane rolls back and FileRefused names every refused row.
+Refunds likewise, all in one transaction. The partial mode commits chunk by chunk and returns the refused rows.
 """
 
 from __future__ import annotations
@@ -41,9 +47,11 @@ from coalition.application.file_exchange.writing import table_bytes
 from coalition.application.import_lanes import (
     COLUMN_OF_FIELD,
     LANES,
+    HeldTransactions,
     InProcessLanes,
     LaneProcesses,
     LaneRunner,
+    RolledBack,
     chunks,
     collector_spaced_out,
     lanes_of,
@@ -125,12 +133,14 @@ class SalesImport:
         till: Till,
         clock: Clock,
         limits: FileLimits,
+        transactions: HeldTransactions,
         lane_processes: LaneProcesses | None = None,
     ) -> None:
         self.unit_of_work = unit_of_work
         self.till = till
         self.clock = clock
         self.limits = limits
+        self.transactions = transactions  # all or nothing: a lane's (or the refunds') chunks in one transaction
         # PostgreSQL: a file of at least `lane_processes.min_rows` purchases is recorded in worker processes
         self.lane_processes = lane_processes
 
@@ -167,7 +177,7 @@ class SalesImport:
         table = self._table(data, options)
         tally = _Tally()
         async with AsyncExitStack() as stack:
-            lanes: LaneRunner = InProcessLanes(self.till)
+            lanes: LaneRunner = InProcessLanes(self.till, self.transactions)
             processes = self.lane_processes
             if kind is SalesKind.PURCHASES and processes is not None and len(table.rows) >= processes.min_rows:
                 lanes = await stack.enter_async_context(processes.open(LANES))  # they start while the rows are checked
@@ -176,10 +186,16 @@ class SalesImport:
                 rows, terminals, errors = await self._checked(uow, network_id, kind, table, pc)
             if errors and not options.partial:
                 raise FileRefused(errors)  # decided before anything is recorded, wherever the lanes run
+            joint = not options.partial
             if kind is SalesKind.PURCHASES:
-                errors += await self._purchases(network_id, rows, terminals, lanes, tally, progress)
+                refused = await self._purchases(network_id, rows, terminals, lanes, tally, progress, joint)
+            elif joint:
+                refused = await self._refunds_together(network_id, rows, terminals, tally, progress)
             else:
-                errors += await self._refunds(network_id, rows, terminals, pc, tally, progress)
+                refused = await self._refunds(network_id, rows, terminals, tally, progress)
+            if refused and joint:  # every lane rolled back: nothing was written
+                raise FileRefused(sorted(refused, key=lambda error: error.row))
+            errors += refused
         errors.sort(key=lambda error: error.row)
         result = SalesImportResult(
             network_id=network_id,
@@ -270,6 +286,7 @@ class SalesImport:
         lanes: LaneRunner,
         tally: _Tally,
         progress: Progress | None,
+        joint: bool,
     ) -> list[RowError]:
         def on_chunk(count: int) -> None:
             tally.done += count
@@ -279,7 +296,7 @@ class SalesImport:
         if progress is not None:
             progress(0, len(rows))  # every row checked: recording starts
         errors: list[RowError] = []
-        for lane in await lanes.record(network_id, terminals, lanes_of(rows, LANES), on_chunk):
+        for lane in await lanes.record(network_id, terminals, lanes_of(rows, LANES), on_chunk, joint):
             tally.recorded += lane.recorded
             tally.already += lane.already
             tally.amount_minor += lane.amount_minor
@@ -288,12 +305,30 @@ class SalesImport:
             errors += lane.errors
         return errors
 
+    async def _refunds_together(
+        self,
+        network_id: int,
+        rows: list[SaleRow],
+        terminals: dict[int, TerminalContext],
+        tally: _Tally,
+        progress: Progress | None,
+    ) -> list[RowError]:
+        """Every refund in one transaction: committed when none was refused, else rolled back (the refusals)."""
+        errors: list[RowError] = []
+        try:
+            async with self.transactions.held():
+                errors = await self._refunds(network_id, rows, terminals, tally, progress)
+                if errors:
+                    raise RolledBack
+        except RolledBack:
+            pass
+        return errors
+
     async def _refunds(
         self,
         network_id: int,
         rows: list[SaleRow],
         terminals: dict[int, TerminalContext],
-        pc: ProgramContext,
         tally: _Tally,
         progress: Progress | None,
     ) -> list[RowError]:

@@ -48,7 +48,14 @@ def summary(result: SalesImportResult) -> list[str]:
     return [first, f"points taken back {result.points_clawed_back}, given back {result.points_returned}"]
 
 
-PartialOption = Annotated[bool, typer.Option("--partial", help="record the valid rows; rejected ones to --rejects")]
+PartialOption = Annotated[
+    bool,
+    typer.Option(
+        "--partial",
+        help="record the valid rows, each chunk of 1,000 committed as it goes; rejected ones to --rejects (without it,"
+        " a row refused when checked or when recorded refuses the file: nothing is written)",
+    ),
+]
 RejectsOption = Annotated[Path | None, typer.Option(help="where the rejected rows are written")]
 
 
@@ -96,10 +103,14 @@ def _import_command(kind: SalesKind, description: str) -> Callable[..., None]:
 import_purchases = _import_command(
     SalesKind.PURCHASES,
     """Import purchases made elsewhere, priced at their own time by the batch path; nothing is written unless every
-    row is valid (or, with --partial, the valid rows). The same rows again record nothing twice.""",
+    row is valid and every row is recorded (or, with --partial, the valid rows). By default each of the two lanes is
+    one database transaction, committed together when no row was refused: while a large file imports, its members'
+    balances are locked and a till selling to one of them waits. The same rows again record nothing twice.""",
 )
 import_refunds = _import_command(
-    SalesKind.REFUNDS, "Import refunds of recorded purchases, each naming its purchase's receipt at the same outlet."
+    SalesKind.REFUNDS,
+    """Import refunds of recorded purchases, each naming its purchase's receipt at the same outlet; by default all in
+    one database transaction, nothing written when a row is refused (with --partial, the valid rows).""",
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event
@@ -33,6 +34,12 @@ def sync_url(url: str) -> str:
     return _with_driver(url, _SYNC_DRIVERS)
 
 
+# Set in a task that holds a write transaction open across many units of work (sql_store.SqlStore.held): the
+# other transactions that task opens (a rule set read through another store) begin deferred, as readers, instead of
+# waiting for the write lock the task itself holds (SQLite: one writer at a time).
+READS_BESIDE_HELD: ContextVar[bool] = ContextVar("coalition_reads_beside_held", default=False)
+
+
 def configure_sqlite(sync_engine: Any, busy_timeout_ms: int = 30_000) -> None:
     """Foreign keys on, WAL, and BEGIN IMMEDIATE so a transaction holds the write lock from its first statement.
 
@@ -52,7 +59,7 @@ def configure_sqlite(sync_engine: Any, busy_timeout_ms: int = 30_000) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if READS_BESIDE_HELD.get() else "BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, *, pool_size: int = 20, sqlite_busy_timeout_ms: int = 30_000) -> AsyncEngine:
