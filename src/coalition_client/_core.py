@@ -121,3 +121,33 @@ def page_cursor(page: Any) -> str | None:
     """The next page's cursor; None on the last page."""
     cursor = page.get("next_cursor") if isinstance(page, dict) else getattr(page, "next_cursor", None)
     return cursor if isinstance(cursor, str) and cursor else None
+
+
+class Calls:
+    """What the sync client's groups of named calls stand on: its `call` (the client's own replaces this one)."""
+
+    def call(
+        self,
+        route: Route[A],
+        body: Any = None,
+        *,
+        path: dict[str, Any] | None = None,
+        query: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> A:
+        raise NotImplementedError  # the client's own
+
+
+class AsyncCalls:
+    """What the async client's groups of named calls stand on: its `call` (the client's own replaces this one)."""
+
+    async def call(
+        self,
+        route: Route[A],
+        body: Any = None,
+        *,
+        path: dict[str, Any] | None = None,
+        query: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> A:
+        raise NotImplementedError  # the client's own

@@ -5,27 +5,16 @@ program editor. Mixed into `Client` and `AsyncClient`, whose `call` they use."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from coalition_client import message_models as msg
 from coalition_client import routes as r
+from coalition_client._core import AsyncCalls, Calls
 
-A = TypeVar("A")
 Json = dict[str, Any]
 
 
-class KeyAndRuleCalls:
-    def call(
-        self,
-        route: r.Route[A],
-        body: Any = None,
-        *,
-        path: dict[str, Any] | None = None,
-        query: dict[str, Any] | None = None,
-        idempotency_key: str | None = None,
-    ) -> A:
-        raise NotImplementedError  # the client's own
-
+class KeyAndRuleCalls(Calls):
     def rotate_terminal_key(
         self, terminal_id: int, body: msg.KeyRotation, *, idempotency_key: str | None = None
     ) -> Json:
@@ -88,18 +77,7 @@ class KeyAndRuleCalls:
         return self.call(r.PUT_DRAFT_PROGRAM, fields)
 
 
-class AsyncKeyAndRuleCalls:
-    async def call(
-        self,
-        route: r.Route[A],
-        body: Any = None,
-        *,
-        path: dict[str, Any] | None = None,
-        query: dict[str, Any] | None = None,
-        idempotency_key: str | None = None,
-    ) -> A:
-        raise NotImplementedError  # the client's own
-
+class AsyncKeyAndRuleCalls(AsyncCalls):
     async def rotate_terminal_key(
         self, terminal_id: int, body: msg.KeyRotation, *, idempotency_key: str | None = None
     ) -> Json:

@@ -5,15 +5,15 @@ they use."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from coalition_client import admin_models as admin
 from coalition_client import message_models as msg
 from coalition_client import routes as r
+from coalition_client._core import AsyncCalls, Calls
 from coalition_client._files import Destination
 from coalition_client.wire import to_json
 
-A = TypeVar("A")
 Json = dict[str, Any]
 
 
@@ -35,18 +35,7 @@ def _audit_query(
     }
 
 
-class MessageCalls:
-    def call(
-        self,
-        route: r.Route[A],
-        body: Any = None,
-        *,
-        path: dict[str, Any] | None = None,
-        query: dict[str, Any] | None = None,
-        idempotency_key: str | None = None,
-    ) -> A:
-        raise NotImplementedError  # the client's own
-
+class MessageCalls(Calls):
     def _download(
         self, route: r.Route[Any], destination: Destination, path: dict[str, Any], query: dict[str, Any]
     ) -> admin.Download:
@@ -147,18 +136,7 @@ class MessageCalls:
         return self.call(r.RESEND_DELIVERY, path=path, idempotency_key=idempotency_key)
 
 
-class AsyncMessageCalls:
-    async def call(
-        self,
-        route: r.Route[A],
-        body: Any = None,
-        *,
-        path: dict[str, Any] | None = None,
-        query: dict[str, Any] | None = None,
-        idempotency_key: str | None = None,
-    ) -> A:
-        raise NotImplementedError  # the client's own
-
+class AsyncMessageCalls(AsyncCalls):
     async def _download(
         self, route: r.Route[Any], destination: Destination, path: dict[str, Any], query: dict[str, Any]
     ) -> admin.Download:

@@ -5,13 +5,13 @@ their types, limits, settlement fees and statements sent, a wallet's history and
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from coalition_client import models as m
 from coalition_client import money_models as money
 from coalition_client import routes as r
+from coalition_client._core import AsyncCalls, Calls
 
-A = TypeVar("A")
 Json = dict[str, Any]
 
 
@@ -23,18 +23,7 @@ def _period(first_day: date, last_day: date | None, partner: int | None) -> dict
     return {"from": first_day.isoformat(), "to": _iso(last_day), "partner": partner}
 
 
-class MoneyCalls:
-    def call(
-        self,
-        route: r.Route[A],
-        body: Any = None,
-        *,
-        path: dict[str, Any] | None = None,
-        query: dict[str, Any] | None = None,
-        idempotency_key: str | None = None,
-    ) -> A:
-        raise NotImplementedError  # the client's own
-
+class MoneyCalls(Calls):
     def wallet_history(
         self,
         identifier: str,
@@ -155,18 +144,7 @@ class MoneyCalls:
         return self.call(r.THRESHOLD_REPORT, query=query)
 
 
-class AsyncMoneyCalls:
-    async def call(
-        self,
-        route: r.Route[A],
-        body: Any = None,
-        *,
-        path: dict[str, Any] | None = None,
-        query: dict[str, Any] | None = None,
-        idempotency_key: str | None = None,
-    ) -> A:
-        raise NotImplementedError  # the client's own
-
+class AsyncMoneyCalls(AsyncCalls):
     async def wallet_history(
         self,
         identifier: str,

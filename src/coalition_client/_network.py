@@ -4,26 +4,12 @@ country. Mixed into `Client` and `AsyncClient`, whose `call` they use."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-
 from coalition_client import network_models as n
 from coalition_client import routes as r
+from coalition_client._core import AsyncCalls, Calls
 
-A = TypeVar("A")
 
-
-class NetworkCalls:
-    def call(
-        self,
-        route: r.Route[A],
-        body: Any = None,
-        *,
-        path: dict[str, Any] | None = None,
-        query: dict[str, Any] | None = None,
-        idempotency_key: str | None = None,
-    ) -> A:
-        raise NotImplementedError  # the client's own
-
+class NetworkCalls(Calls):
     def partners(self, *, limit: int | None = None, cursor: str | None = None) -> n.PartnerList:
         """A page of the network's partners, in id order."""
         return self.call(r.PARTNERS, query={"limit": limit, "cursor": cursor})
@@ -56,18 +42,7 @@ class NetworkCalls:
         return self.call(r.SET_NETWORK_COUNTRY, n.Country(country=country))
 
 
-class AsyncNetworkCalls:
-    async def call(
-        self,
-        route: r.Route[A],
-        body: Any = None,
-        *,
-        path: dict[str, Any] | None = None,
-        query: dict[str, Any] | None = None,
-        idempotency_key: str | None = None,
-    ) -> A:
-        raise NotImplementedError  # the client's own
-
+class AsyncNetworkCalls(AsyncCalls):
     async def partners(self, *, limit: int | None = None, cursor: str | None = None) -> n.PartnerList:
         """A page of the network's partners, in id order."""
         return await self.call(r.PARTNERS, query={"limit": limit, "cursor": cursor})

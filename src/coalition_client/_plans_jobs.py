@@ -6,27 +6,16 @@ networks, plan and trial, suspension and resumption, with the operator token) an
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from coalition_client import admin_models as admin
 from coalition_client import routes as r
+from coalition_client._core import AsyncCalls, Calls
 
-A = TypeVar("A")
 Json = dict[str, Any]
 
 
-class PlanAndJobCalls:
-    def call(
-        self,
-        route: r.Route[A],
-        body: Any = None,
-        *,
-        path: dict[str, Any] | None = None,
-        query: dict[str, Any] | None = None,
-        idempotency_key: str | None = None,
-    ) -> A:
-        raise NotImplementedError  # the client's own
-
+class PlanAndJobCalls(Calls):
     def plan(self) -> admin.NetworkPlan:
         """The network's own plan, customers and trial (its admin key)."""
         return self.call(r.PLAN)
@@ -72,18 +61,7 @@ class PlanAndJobCalls:
         return self.call(r.RUN_EXPIRY)
 
 
-class AsyncPlanAndJobCalls:
-    async def call(
-        self,
-        route: r.Route[A],
-        body: Any = None,
-        *,
-        path: dict[str, Any] | None = None,
-        query: dict[str, Any] | None = None,
-        idempotency_key: str | None = None,
-    ) -> A:
-        raise NotImplementedError  # the client's own
-
+class AsyncPlanAndJobCalls(AsyncCalls):
     async def plan(self) -> admin.NetworkPlan:
         """The network's own plan, customers and trial (its admin key)."""
         return await self.call(r.PLAN)
