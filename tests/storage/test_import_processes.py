@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from coalition.adapters.import_processes import LaneWorkerFailed, ProcessLanes
 from coalition.adapters.storage.verify import verify
@@ -26,6 +25,7 @@ from coalition.application.sales_files import SalesImportResult, SalesKind
 from coalition.application.sales_import import SalesImportOptions
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services
+from tests.cli.test_sync_folder import _balances, _purchase_count, _terminal
 from tests.support import make_network
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
@@ -82,36 +82,6 @@ def _clean(terminal: int, rows: int, refused: int | None = None) -> str:
         customer = 70000 + i * 7 % MEMBERS
         lines.append(f"P-{i},{_when(2000 - i * 2000 / rows)},{terminal},{customer},{100 + i % 50}.00,{redeem}")
     return "\n".join(lines) + "\n"
-
-
-async def _terminal(services: Services, key: str) -> int:
-    return (await services.pos.authenticate(key)).terminal_id
-
-
-async def _balances(services: Services, network_id: int) -> dict[str, int]:
-    async with services.engine.connect() as connection:
-        rows = await connection.execute(
-            text(
-                "SELECT c.number, b.balance FROM member_balances b JOIN cards c ON c.member_id = b.member_id "
-                "JOIN members m ON m.id = b.member_id WHERE m.network_id = :n"
-            ),
-            {"n": network_id},
-        )
-        return {str(row[0]): int(row[1]) for row in rows}
-
-
-async def _purchase_count(services: Services, network_id: int) -> tuple[int, int]:
-    async with services.engine.connect() as connection:
-        row = (
-            await connection.execute(
-                text(
-                    "SELECT COUNT(*), COUNT(DISTINCT p.receipt) FROM purchases p JOIN outlets o ON o.id = p.outlet_id "
-                    "WHERE o.network_id = :n"
-                ),
-                {"n": network_id},
-            )
-        ).one()
-        return int(row[0]), int(row[1])
 
 
 async def _network(services: Services, code: str) -> tuple[int, int]:
