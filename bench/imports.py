@@ -252,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     machine = machine_info(args.admin_url)
     rate = figures["rows"] / figures["seconds"]
-    lanes_where = "lanes in this process" if args.lanes_in_process else "lanes in worker processes"
+    # the worker processes run only on hosts of PROCESS_LANES_MIN_CORES cores or more: say where the lanes ran
+    lanes_where = "lanes in worker processes" if figures["worker_processes"] else "lanes in this process"
     commit_rate = figures["rows"] / figures["commit_seconds"]
     lines = [
         f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {args.rows:,} purchases from a CSV file "
