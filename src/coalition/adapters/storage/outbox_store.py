@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Integer, String, bindparam, cast, delete, func, insert, null, or_, select, text, update
@@ -201,7 +201,16 @@ class SqlWebhooksUnitOfWork(CoreAuditTrail, CoreOutboxWrites):
         subs = t.webhook_subscriptions
         await self.connection.execute(delete(subs).where(subs.c.id == subscription.id))
 
-    async def deliveries(self, subscription_id: int, limit: int, before_id: int | None) -> list[Delivery]:
+    async def deliveries(
+        self,
+        subscription_id: int,
+        limit: int,
+        before_id: int | None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Delivery]:
+        """Through ix_outbox_messages_target_id backwards: a window is checked on the subscription's rows only."""
         messages, attempts = t.outbox_messages, t.outbox_attempts
         last_status = (
             select(attempts.c.response_status)
@@ -218,6 +227,10 @@ class SqlWebhooksUnitOfWork(CoreAuditTrail, CoreOutboxWrites):
         )
         if before_id is not None:
             query = query.where(messages.c.id < before_id)
+        if since is not None:
+            query = query.where(messages.c.created_at >= since.astimezone(UTC))
+        if until is not None:
+            query = query.where(messages.c.created_at < until.astimezone(UTC))
         return [_delivery(row) for row in (await self.connection.execute(query)).mappings()]
 
     async def webhook_listeners(self, network_id: int) -> dict[str, tuple[int, ...]]:
