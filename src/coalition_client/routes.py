@@ -254,7 +254,9 @@ AUDIT = Route("GET", "/v1/admin/audit", msg.AuditPage, safe=True, query=(*_AUDIT
 AUDIT_CSV = Route("GET", "/v1/admin/audit.csv", bytes, safe=True, query=_AUDIT_FILTERS)
 
 # Campaigns (docs/campaigns.md). Counting an audience or previewing writes nothing.
-CAMPAIGNS = Route("GET", "/v1/admin/campaigns", msg.CampaignList, safe=True, query=("limit", "cursor"))
+CAMPAIGNS = Route(
+    "GET", "/v1/admin/campaigns", msg.CampaignList, safe=True, query=("since", "until", "limit", "cursor")
+)
 CAMPAIGN = _get("/v1/admin/campaigns/{campaign_id}", msg.CampaignAnswer)
 CREATE_CAMPAIGN = _admin_write("/v1/admin/campaigns", msg.CampaignAnswer, msg.Campaign)
 CAMPAIGN_AUDIENCE = Route("POST", "/v1/admin/campaigns/audience", msg.Audience, msg.Segment, safe=True)

@@ -61,7 +61,7 @@ LISTS: dict[str, dict[str, Filter]] = {
         MEMBER: "an entry names its object by type and id: `object_type=member&object_id=…`",
     },
     "/v1/admin/campaigns": {
-        TIME: "a short list of the network's campaigns, newest first, each with its schedule and sending times",
+        TIME: WINDOW,
         OUTLET: "a campaign is sent to the network's members: no outlet",
         MEMBER: "a campaign's audience is a segment, not a member",
     },

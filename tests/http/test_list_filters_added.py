@@ -158,3 +158,34 @@ async def test_the_job_runs_filter_by_start_time(settings: Settings) -> None:
             await _refusals(http, net.admin_key, path, _window_refusals())
     finally:
         await services.close()
+
+
+async def test_the_campaigns_list_filters_by_creation_time(settings: Settings) -> None:
+    clock = SettableClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    services = build_services(settings, clock=clock)
+    body = {"segment": {"visited_within_days": 30}, "channels": ["email"], "subject": "Hello", "body": "Double points!"}
+    try:
+        net, other = await make_network(services), await make_network(services, "other")
+        async with client(services) as http:
+            for day in (1, 2, 3):
+                clock.moment = datetime(2026, 12, day, 10, 0, tzinfo=UTC)
+                made = await http.post(
+                    "/v1/admin/campaigns", json=body | {"name": f"Day {day}"}, headers=auth(net.admin_key)
+                )
+                assert made.status_code == 201, made.text
+            path = "/v1/admin/campaigns"
+
+            async def names(key: str = net.admin_key, **params: Any) -> list[str]:
+                return [c["name"] for c in (await _get(http, key, path, **params))["campaigns"]]
+
+            assert await names() == ["Day 3", "Day 2", "Day 1"]
+            assert await names(since="2026-12-02T10:00:00Z") == ["Day 3", "Day 2"]
+            assert await names(until="2026-12-02T10:00:00Z") == ["Day 1"]
+            assert await names(since="2026-12-02T12:00:00+03:00", until="2026-12-03T12:00:00+03:00") == ["Day 2"]
+            first = await _get(http, net.admin_key, path, since="2026-12-01T00:00:00Z", limit=2)
+            rest = await _get(http, net.admin_key, path, since="2026-12-01T00:00:00Z", cursor=first["next_cursor"])
+            assert [c["name"] for c in rest["campaigns"]] == ["Day 1"] and rest["next_cursor"] is None
+            assert await names(other.admin_key, since="2026-12-01T00:00:00Z") == []  # another network's: its own
+            await _refusals(http, net.admin_key, path, _window_refusals())
+    finally:
+        await services.close()

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from coalition.domain.errors import InvalidInput
 
+Window = tuple[datetime | None, datetime | None]  # (since, until)
+
 
 def check_window(
     since: datetime | None, until: datetime | None, *, since_name: str = "since", until_name: str = "until"
