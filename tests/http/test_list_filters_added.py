@@ -5,7 +5,7 @@ a naive time, a huge id or a NUL byte is a 422 naming the field."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -13,11 +13,12 @@ import pytest
 from coalition.settings import Settings
 from coalition.wiring import build_services
 from tests.http.test_devices_registry import vending
-from tests.support import SettableClock, assert_problem, auth, client, enrol, make_network
+from tests.support import SettableClock, assert_problem, auth, buy, client, enrol, make_network
 
 pytestmark = pytest.mark.anyio
 HOOK = {"url": "https://hooks.example/coalition", "event_kinds": ["member.enrolled"]}
 HUGE = 2**63  # one past the largest id
+WINDOW = ("since", "until")
 
 
 async def _get(http: Any, key: str, path: str, **params: Any) -> dict[str, Any]:
@@ -189,3 +190,31 @@ async def test_the_campaigns_list_filters_by_creation_time(settings: Settings) -
             await _refusals(http, net.admin_key, path, _window_refusals())
     finally:
         await services.close()
+
+
+async def test_every_time_filter_reads_any_offset_and_the_calendars_edges(services) -> None:
+    """A bound with any offset means the same moment (SQLite compares stored moments as text, in UTC: the bound is
+    put in UTC first), and one whose UTC lies past the calendar's edge is that edge: an empty page, never a 500."""
+    net = await make_network(services)
+    async with client(services) as http:
+        await enrol(http, net.shop_key, "5500-0301")
+        assert (await buy(http, net.shop_key, "5500-0301", "100.00")).status_code == 201
+        hook = (await http.post("/v1/admin/webhooks", json=HOOK, headers=auth(net.admin_key))).json()["id"]
+        now = datetime.now(UTC)
+        an_hour_ago = (now - timedelta(hours=1)).astimezone(timezone(timedelta(hours=3))).isoformat()
+        in_an_hour = (now + timedelta(hours=1)).astimezone(timezone(timedelta(hours=-5))).isoformat()
+        lists = {  # path: (its key, its window's names, the list in the answer, the rows there are now)
+            "/v1/admin/transactions": (net.admin_key, WINDOW, "transactions", 1),
+            "/v1/admin/members": (net.admin_key, ("enrolled_since", "enrolled_until"), "members", 1),
+            "/v1/admin/members/5500-0301/statement": (net.admin_key, WINDOW, "transactions", 1),
+            "/v1/members/5500-0301/wallet/history": (net.shop_key, WINDOW, "lines", 0),
+            "/v1/admin/audit": (net.admin_key, WINDOW, "entries", 1),  # the subscription's creation, at least
+            "/v1/admin/campaigns": (net.admin_key, WINDOW, "campaigns", 0),
+            "/v1/admin/schedules/runs": (net.admin_key, WINDOW, "runs", 0),
+            f"/v1/admin/webhooks/{hook}/deliveries": (net.admin_key, WINDOW, "deliveries", 0),
+        }
+        for path, (key, (since, until), name, rows) in lists.items():
+            found = await _get(http, key, path, **{since: an_hour_ago, until: in_an_hour})
+            assert len(found[name]) >= rows if name == "entries" else len(found[name]) == rows, (path, found)
+            for edge in ({since: "9999-12-31T23:00:00-05:00"}, {until: "0001-01-01T00:30:00+05:00"}):
+                assert (await _get(http, key, path, **edge))[name] == [], (path, edge)

@@ -3,7 +3,7 @@ that ends at or before it starts is a 422 naming `until`."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from coalition.domain.errors import InvalidInput
 
@@ -15,3 +15,13 @@ def check_window(
 ) -> None:
     if since is not None and until is not None and until <= since:
         raise InvalidInput(f"`{until_name}` must be later than `{since_name}`", field=until_name)
+
+
+def utc_bound(moment: datetime) -> datetime:
+    """A bound of a window in UTC, as the stores compare stored moments (SQLite: as text, in UTC); a moment whose UTC
+    falls outside the calendar (9999-12-31T23:00-05:00, 0001-01-01T00:30+05:00) is the calendar's end or start,
+    which no stored moment passes."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if moment.year < 5000 else datetime.max).replace(tzinfo=UTC)

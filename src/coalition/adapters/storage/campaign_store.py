@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, func, insert, literal, literal_column, not_, select, update
@@ -23,7 +23,7 @@ from coalition.adapters.storage.audit_store import ConnectionAuditTrail, CoreAud
 from coalition.adapters.storage.outbox_store import CoreOutboxWrites
 from coalition.application.audit import AuditEntry
 from coalition.application.campaigns import Campaign
-from coalition.application.time_window import Window
+from coalition.application.time_window import Window, utc_bound
 from coalition.domain.campaigns import (
     CampaignDraft,
     CampaignStatus,
@@ -152,9 +152,9 @@ class SqlCampaignStore:
             query = query.where(c.c.id < before_id)
         since, until = window
         if since is not None:
-            query = query.where(c.c.created_at >= since.astimezone(UTC))
+            query = query.where(c.c.created_at >= utc_bound(since))
         if until is not None:
-            query = query.where(c.c.created_at < until.astimezone(UTC))
+            query = query.where(c.c.created_at < utc_bound(until))
         async with self.engine.connect() as connection:
             return [_campaign(row) for row in (await connection.execute(query)).all()]
 

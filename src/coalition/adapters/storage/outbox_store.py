@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, String, bindparam, cast, delete, func, insert, null, or_, select, text, update
@@ -24,6 +24,7 @@ from coalition.adapters.storage.audit_store import CoreAuditTrail
 from coalition.adapters.storage.driver import Db
 from coalition.adapters.storage.message_settings_store import CoreMessageWrites, DriverMessageWrites
 from coalition.application.outbox import AttemptRecord, ClaimedMessage, OutboxEntry
+from coalition.application.time_window import utc_bound
 from coalition.application.webhooks import Delivery, Subscription
 from coalition.domain.outbox import AfterAttempt, Channel, Status
 from coalition.domain.webhooks import SubscriptionStatus
@@ -228,9 +229,9 @@ class SqlWebhooksUnitOfWork(CoreAuditTrail, CoreOutboxWrites):
         if before_id is not None:
             query = query.where(messages.c.id < before_id)
         if since is not None:
-            query = query.where(messages.c.created_at >= since.astimezone(UTC))
+            query = query.where(messages.c.created_at >= utc_bound(since))
         if until is not None:
-            query = query.where(messages.c.created_at < until.astimezone(UTC))
+            query = query.where(messages.c.created_at < utc_bound(until))
         return [_delivery(row) for row in (await self.connection.execute(query)).mappings()]
 
     async def webhook_listeners(self, network_id: int) -> dict[str, tuple[int, ...]]:

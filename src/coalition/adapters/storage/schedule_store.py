@@ -20,6 +20,7 @@ from coalition.adapters.storage import tables as t
 from coalition.adapters.storage.audit_store import ConnectionAuditTrail
 from coalition.application.audit import AuditEntry
 from coalition.application.scheduler import JobRun
+from coalition.application.time_window import utc_bound
 from coalition.domain.schedules import Schedule
 
 _RUN_COLUMNS = list(t.job_runs.c)
@@ -238,9 +239,9 @@ class SqlScheduleStore:
         if job is not None:
             query = query.where(r.c.job == job)
         if since is not None:
-            query = query.where(r.c.started_at >= since.astimezone(UTC))
+            query = query.where(r.c.started_at >= utc_bound(since))
         if until is not None:
-            query = query.where(r.c.started_at < until.astimezone(UTC))
+            query = query.where(r.c.started_at < utc_bound(until))
         if before_id is not None:
             query = query.where(r.c.id < before_id)
         query = query.order_by(r.c.id.desc()).limit(limit)  # keyset: a run's id is the order it was first claimed
