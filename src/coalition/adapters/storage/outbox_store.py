@@ -211,7 +211,8 @@ class SqlWebhooksUnitOfWork(CoreAuditTrail, CoreOutboxWrites):
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[Delivery]:
-        """Through ix_outbox_messages_target_id backwards: a window is checked on the subscription's rows only."""
+        """Through ix_outbox_messages_target_id backwards: a window is checked on the subscription's rows only, which
+        the outbox keeps for its retention (30 days by default, application/outbox_cleanup.py): no index of its own."""
         messages, attempts = t.outbox_messages, t.outbox_attempts
         last_status = (
             select(attempts.c.response_status)
