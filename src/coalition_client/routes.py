@@ -105,8 +105,16 @@ TRANSACTIONS = Route(
     safe=True,
     query=("since", "until", "outlet_id", "member_id", "kind", "limit", "cursor"),
 )
-MEMBER_STATEMENT = _get("/v1/admin/members/{identifier}/statement", dict)
-MEMBERS = _get("/v1/admin/members", admin.MemberList)
+MEMBER_STATEMENT = Route(
+    "GET", "/v1/admin/members/{identifier}/statement", dict, safe=True, query=("since", "until", "limit", "cursor")
+)
+MEMBERS = Route(
+    "GET",
+    "/v1/admin/members",
+    admin.MemberList,
+    safe=True,
+    query=("q", "tier", "segment", "enrolled_since", "enrolled_until", "limit", "cursor"),
+)
 LABEL_MEMBER = Route("PATCH", "/v1/admin/members/{identifier}", dict, admin.MemberLabels, safe=True)
 SET_WALLET_LIMITS = Route("PUT", "/v1/admin/members/{member_id}/wallet", m.Wallet, admin.WalletLimits, safe=True)
 RULE_SETS = _get("/v1/admin/rule-sets", dict)

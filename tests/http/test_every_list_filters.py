@@ -6,12 +6,16 @@ list fails here until it is classified."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import pytest
 
 from coalition.adapters.http.app import create_app
 from coalition.adapters.http.schemas import MAX_RECORD_ID
+from coalition_client.aio import AsyncClient
+from coalition_client.client import Client
+from coalition_client.routes import all_routes
 
 TIME, OUTLET, MEMBER = "time", "outlet", "member"
 Filter = tuple[str, ...] | str  # the parameters, or why the list has none
@@ -170,3 +174,24 @@ def test_every_filter_a_list_must_have_it_takes_typed(document: dict[str, Any]) 
                 else:
                     assert schema.get("type") == "integer", (path, name, schema)
                     assert (schema.get("minimum"), schema.get("maximum")) == (1, MAX_RECORD_ID), (path, name, schema)
+
+
+def _filters(path: str) -> set[str]:
+    return {name for kept in LISTS[path].values() if not isinstance(kept, str) for name in kept}
+
+
+@pytest.mark.parametrize("client_class", [Client, AsyncClient])
+def test_the_client_calls_of_every_list_take_its_filters(client_class: type) -> None:
+    """The route declares them (tests/client/test_client_matches_openapi.py holds them to the server), and every
+    method of the client that calls the route takes each of them as a keyword."""
+    methods = {name: method for name, method in inspect.getmembers(client_class, inspect.isfunction)}
+    for name, route in all_routes().items():
+        if route.method != "GET" or route.path not in LISTS:
+            continue
+        wanted = _filters(route.path)
+        assert wanted <= set(route.query), f"{name}: declare {sorted(wanted - set(route.query))} in its query"
+        callers = [m for m in methods.values() if f"r.{name}," in inspect.getsource(m)]
+        assert callers, f"no method of {client_class.__name__} calls {name}"
+        for method in callers:
+            missing = wanted - inspect.signature(method).parameters.keys()
+            assert not missing, f"{client_class.__name__}.{method.__name__} lacks {sorted(missing)}"
