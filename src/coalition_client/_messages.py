@@ -72,8 +72,11 @@ class MessageCalls(Calls):
         query = _audit_query(since, until, actor, action, object_type, object_id)
         return self._download(r.AUDIT_CSV, destination, {}, query)
 
-    def campaigns(self, *, limit: int | None = None, cursor: str | None = None) -> msg.CampaignList:
-        return self.call(r.CAMPAIGNS, query={"limit": limit, "cursor": cursor})
+    def campaigns(
+        self, *, since: str | None = None, until: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> msg.CampaignList:
+        """A page, newest first; `since`/`until`: created in that window (ISO 8601 with the offset)."""
+        return self.call(r.CAMPAIGNS, query={"since": since, "until": until, "limit": limit, "cursor": cursor})
 
     def campaign(self, campaign_id: int) -> msg.CampaignAnswer:
         return self.call(r.CAMPAIGN, path={"campaign_id": campaign_id})
@@ -173,8 +176,11 @@ class AsyncMessageCalls(AsyncCalls):
         query = _audit_query(since, until, actor, action, object_type, object_id)
         return await self._download(r.AUDIT_CSV, destination, {}, query)
 
-    async def campaigns(self, *, limit: int | None = None, cursor: str | None = None) -> msg.CampaignList:
-        return await self.call(r.CAMPAIGNS, query={"limit": limit, "cursor": cursor})
+    async def campaigns(
+        self, *, since: str | None = None, until: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> msg.CampaignList:
+        """A page, newest first; `since`/`until`: created in that window (ISO 8601 with the offset)."""
+        return await self.call(r.CAMPAIGNS, query={"since": since, "until": until, "limit": limit, "cursor": cursor})
 
     async def campaign(self, campaign_id: int) -> msg.CampaignAnswer:
         return await self.call(r.CAMPAIGN, path={"campaign_id": campaign_id})

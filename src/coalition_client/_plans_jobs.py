@@ -15,6 +15,10 @@ from coalition_client._core import AsyncCalls, Calls
 Json = dict[str, Any]
 
 
+def _runs_query(job: str | None, since: str | None, until: str | None, limit: int | None, cursor: str | None) -> Json:
+    return {"job": job, "since": since, "until": until, "limit": limit, "cursor": cursor}
+
+
 class PlanAndJobCalls(Calls):
     def plan(self) -> admin.NetworkPlan:
         """The network's own plan, customers and trial (its admin key)."""
@@ -42,8 +46,17 @@ class PlanAndJobCalls(Calls):
     def schedules(self) -> admin.Schedules:
         return self.call(r.SCHEDULES)
 
-    def job_runs(self, *, job: str | None = None, limit: int | None = None, cursor: str | None = None) -> admin.JobRuns:
-        return self.call(r.JOB_RUNS, query={"job": job, "limit": limit, "cursor": cursor})
+    def job_runs(
+        self,
+        *,
+        job: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> admin.JobRuns:
+        """A page of runs, newest first; `since`/`until`: started in that window (ISO 8601 with the offset)."""
+        return self.call(r.JOB_RUNS, query=_runs_query(job, since, until, limit, cursor))
 
     def set_schedule(self, job: str, body: admin.ScheduleChange) -> admin.Schedule:
         return self.call(r.SET_SCHEDULE, body, path={"job": job})
@@ -89,9 +102,15 @@ class AsyncPlanAndJobCalls(AsyncCalls):
         return await self.call(r.SCHEDULES)
 
     async def job_runs(
-        self, *, job: str | None = None, limit: int | None = None, cursor: str | None = None
+        self,
+        *,
+        job: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
     ) -> admin.JobRuns:
-        return await self.call(r.JOB_RUNS, query={"job": job, "limit": limit, "cursor": cursor})
+        return await self.call(r.JOB_RUNS, query=_runs_query(job, since, until, limit, cursor))
 
     async def set_schedule(self, job: str, body: admin.ScheduleChange) -> admin.Schedule:
         return await self.call(r.SET_SCHEDULE, body, path={"job": job})

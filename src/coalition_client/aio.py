@@ -338,9 +338,11 @@ class AsyncClient(AsyncPlanAndJobCalls, AsyncNetworkCalls, AsyncMoneyCalls, Asyn
     async def create_device(self, body: admin.Device, *, idempotency_key: str | None = None) -> Json:
         return await self.call(r.CREATE_DEVICE, body, idempotency_key=idempotency_key)
 
-    async def devices(self, *, limit: int | None = None, cursor: str | None = None) -> Json:
+    async def devices(
+        self, *, outlet_id: int | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> Json:
         """One page (docs/api.md "Conventions"): its `next_cursor` is the next one's `cursor`; `pages` walks them."""
-        return await self.call(r.DEVICES, query={"limit": limit, "cursor": cursor})
+        return await self.call(r.DEVICES, query={"outlet_id": outlet_id, "limit": limit, "cursor": cursor})
 
     async def change_device(self, device_id: int, changes: Json) -> Json:
         """Only the fields given change; a field given as None is set to null."""
@@ -397,9 +399,15 @@ class AsyncClient(AsyncPlanAndJobCalls, AsyncNetworkCalls, AsyncMoneyCalls, Asyn
         return await self.call(r.TRANSACTIONS, query=query)
 
     async def coupons(
-        self, *, campaign: str | None = None, limit: int | None = None, cursor: str | None = None
+        self,
+        *,
+        campaign: str | None = None,
+        member_id: int | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
     ) -> admin.CouponList:
-        return await self.call(r.COUPONS, query={"campaign": campaign, "limit": limit, "cursor": cursor})
+        query = {"campaign": campaign, "member_id": member_id, "limit": limit, "cursor": cursor}
+        return await self.call(r.COUPONS, query=query)
 
     async def webhook(self, subscription_id: int) -> admin.WebhookAnswer:
         return await self.call(r.WEBHOOK, path={"subscription_id": subscription_id})
@@ -420,11 +428,13 @@ class AsyncClient(AsyncPlanAndJobCalls, AsyncNetworkCalls, AsyncMoneyCalls, Asyn
         self,
         subscription_id: int,
         *,
+        since: str | None = None,
+        until: str | None = None,
         limit: int | None = None,
         before_id: int | None = None,
         cursor: str | None = None,
     ) -> Json:
-        query = {"limit": limit, "before_id": before_id, "cursor": cursor}
+        query = {"since": since, "until": until, "limit": limit, "before_id": before_id, "cursor": cursor}
         return await self.call(r.WEBHOOK_DELIVERIES, path={"subscription_id": subscription_id}, query=query)
 
     # ---- files (docs/files.md, docs/exports.md) ----

@@ -339,9 +339,9 @@ class Client(PlanAndJobCalls, NetworkCalls, MoneyCalls, MessageCalls, KeyAndRule
     def create_device(self, body: admin.Device, *, idempotency_key: str | None = None) -> Json:
         return self.call(r.CREATE_DEVICE, body, idempotency_key=idempotency_key)
 
-    def devices(self, *, limit: int | None = None, cursor: str | None = None) -> Json:
+    def devices(self, *, outlet_id: int | None = None, limit: int | None = None, cursor: str | None = None) -> Json:
         """One page (docs/api.md "Conventions"): its `next_cursor` is the next one's `cursor`; `pages` walks them."""
-        return self.call(r.DEVICES, query={"limit": limit, "cursor": cursor})
+        return self.call(r.DEVICES, query={"outlet_id": outlet_id, "limit": limit, "cursor": cursor})
 
     def change_device(self, device_id: int, changes: Json) -> Json:
         """Only the fields given change; a field given as None is set to null."""
@@ -398,9 +398,15 @@ class Client(PlanAndJobCalls, NetworkCalls, MoneyCalls, MessageCalls, KeyAndRule
         return self.call(r.TRANSACTIONS, query=query)
 
     def coupons(
-        self, *, campaign: str | None = None, limit: int | None = None, cursor: str | None = None
+        self,
+        *,
+        campaign: str | None = None,
+        member_id: int | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
     ) -> admin.CouponList:
-        return self.call(r.COUPONS, query={"campaign": campaign, "limit": limit, "cursor": cursor})
+        query = {"campaign": campaign, "member_id": member_id, "limit": limit, "cursor": cursor}
+        return self.call(r.COUPONS, query=query)
 
     def webhook(self, subscription_id: int) -> admin.WebhookAnswer:
         return self.call(r.WEBHOOK, path={"subscription_id": subscription_id})
@@ -421,11 +427,14 @@ class Client(PlanAndJobCalls, NetworkCalls, MoneyCalls, MessageCalls, KeyAndRule
         self,
         subscription_id: int,
         *,
+        since: str | None = None,
+        until: str | None = None,
         limit: int | None = None,
         before_id: int | None = None,
         cursor: str | None = None,
     ) -> Json:
-        query = {"limit": limit, "before_id": before_id, "cursor": cursor}
+        """A page, newest first; `since`/`until`: created in that window (ISO 8601 with the offset)."""
+        query = {"since": since, "until": until, "limit": limit, "before_id": before_id, "cursor": cursor}
         return self.call(r.WEBHOOK_DELIVERIES, path={"subscription_id": subscription_id}, query=query)
 
     # ---- files (docs/files.md, docs/exports.md) ----

@@ -98,9 +98,23 @@ CREATE_PARTNER = _admin_write("/v1/admin/partners", dict, admin.Partner)
 CREATE_OUTLET = _admin_write("/v1/admin/outlets", dict, admin.Outlet)
 CREATE_TERMINAL = _admin_write("/v1/admin/terminals", dict, admin.Terminal)
 REVOKE_TERMINAL = Route("DELETE", "/v1/admin/terminals/{terminal_id}", dict, safe=True)
-TRANSACTIONS = _get("/v1/admin/transactions", dict)
-MEMBER_STATEMENT = _get("/v1/admin/members/{identifier}/statement", dict)
-MEMBERS = _get("/v1/admin/members", admin.MemberList)
+TRANSACTIONS = Route(
+    "GET",
+    "/v1/admin/transactions",
+    dict,
+    safe=True,
+    query=("since", "until", "outlet_id", "member_id", "kind", "limit", "cursor"),
+)
+MEMBER_STATEMENT = Route(
+    "GET", "/v1/admin/members/{identifier}/statement", dict, safe=True, query=("since", "until", "limit", "cursor")
+)
+MEMBERS = Route(
+    "GET",
+    "/v1/admin/members",
+    admin.MemberList,
+    safe=True,
+    query=("q", "tier", "segment", "enrolled_since", "enrolled_until", "limit", "cursor"),
+)
 LABEL_MEMBER = Route("PATCH", "/v1/admin/members/{identifier}", dict, admin.MemberLabels, safe=True)
 SET_WALLET_LIMITS = Route("PUT", "/v1/admin/members/{member_id}/wallet", m.Wallet, admin.WalletLimits, safe=True)
 RULE_SETS = _get("/v1/admin/rule-sets", dict)
@@ -113,7 +127,7 @@ STATEMENTS = _get("/v1/admin/settlement/statements", dict)
 STATEMENT = _get("/v1/admin/settlement/statements/{number}", dict)
 PARTNER_STATEMENT = _get("/v1/admin/settlement/statements/{number}/partners/{partner_id}", dict)
 CREATE_DEVICE = _admin_write("/v1/admin/devices", dict, admin.Device)
-DEVICES = _get("/v1/admin/devices", dict)
+DEVICES = Route("GET", "/v1/admin/devices", dict, safe=True, query=("outlet_id", "limit", "cursor"))
 # A JSON body: null is meaningful here (opening_hours null = always open), so fields are sent as given.
 CHANGE_DEVICE = Route("PATCH", "/v1/admin/devices/{device_id}", dict, dict, safe=True)
 
@@ -127,12 +141,16 @@ SET_CASHIER_ACTIVE = Route(
 )
 # Coupons: registering or generating them is replayed under its Idempotency-Key, never made twice.
 CREATE_COUPONS = _admin_write("/v1/admin/coupons", admin.CouponsCreated, admin.Coupons)
-COUPONS = _get("/v1/admin/coupons", admin.CouponList)
+COUPONS = Route(
+    "GET", "/v1/admin/coupons", admin.CouponList, safe=True, query=("campaign", "member_id", "limit", "cursor")
+)
 PERMISSIONS = _get("/v1/admin/permissions", admin.PermissionsAnswer)
 SET_PERMISSIONS = Route("PUT", "/v1/admin/permissions", admin.PermissionsAnswer, admin.Permissions, safe=True)
 # Scheduled jobs (docs/scheduler.md): a job run by hand is recorded for its period, so running it again is harmless.
 SCHEDULES = _get("/v1/admin/schedules", admin.Schedules)
-JOB_RUNS = _get("/v1/admin/schedules/runs", admin.JobRuns)
+JOB_RUNS = Route(
+    "GET", "/v1/admin/schedules/runs", admin.JobRuns, safe=True, query=("job", "since", "until", "limit", "cursor")
+)
 SET_SCHEDULE = Route("PUT", "/v1/admin/schedules/{job}", admin.Schedule, admin.ScheduleChange, safe=True)
 RUN_BIRTHDAYS = Route("POST", "/v1/admin/jobs/birthdays", dict, admin.Birthdays)
 RUN_DAILY_REPORTS = Route("POST", "/v1/admin/jobs/daily-reports", dict, admin.DailyReports)
@@ -156,7 +174,13 @@ DELETE_WEBHOOK = Route("DELETE", "/v1/admin/webhooks/{subscription_id}", dict, s
 PAUSE_WEBHOOK = Route("POST", "/v1/admin/webhooks/{subscription_id}/pause", admin.WebhookAnswer, safe=True)
 RESUME_WEBHOOK = Route("POST", "/v1/admin/webhooks/{subscription_id}/resume", admin.WebhookAnswer, safe=True)
 ROTATE_WEBHOOK_SECRET = _admin_write("/v1/admin/webhooks/{subscription_id}/rotate-secret", admin.WebhookCreated)
-WEBHOOK_DELIVERIES = _get("/v1/admin/webhooks/{subscription_id}/deliveries", dict)
+WEBHOOK_DELIVERIES = Route(
+    "GET",
+    "/v1/admin/webhooks/{subscription_id}/deliveries",
+    dict,
+    safe=True,
+    query=("since", "until", "limit", "before_id", "cursor"),
+)
 
 # Files (docs/files.md, docs/exports.md). An import is recorded by its file's digest and each sale by its row's key:
 # the same file again is answered from its first import and writes nothing, so an upload may be retried.
@@ -238,7 +262,9 @@ AUDIT = Route("GET", "/v1/admin/audit", msg.AuditPage, safe=True, query=(*_AUDIT
 AUDIT_CSV = Route("GET", "/v1/admin/audit.csv", bytes, safe=True, query=_AUDIT_FILTERS)
 
 # Campaigns (docs/campaigns.md). Counting an audience or previewing writes nothing.
-CAMPAIGNS = Route("GET", "/v1/admin/campaigns", msg.CampaignList, safe=True, query=("limit", "cursor"))
+CAMPAIGNS = Route(
+    "GET", "/v1/admin/campaigns", msg.CampaignList, safe=True, query=("since", "until", "limit", "cursor")
+)
 CAMPAIGN = _get("/v1/admin/campaigns/{campaign_id}", msg.CampaignAnswer)
 CREATE_CAMPAIGN = _admin_write("/v1/admin/campaigns", msg.CampaignAnswer, msg.Campaign)
 CAMPAIGN_AUDIENCE = Route("POST", "/v1/admin/campaigns/audience", msg.Audience, msg.Segment, safe=True)

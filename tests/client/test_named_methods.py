@@ -57,6 +57,7 @@ def test_an_administrator_manages_cashiers_coupons_permissions_and_schedules(dem
         assert (made.codes, made.uses, made.valid_until, made.member_id) == (["SPRING-1", "SPRING-2"], 1, until, None)
         listed = admin.coupons(campaign="spring", limit=10)
         assert sorted((c.code, c.uses, c.max_uses) for c in listed.coupons) == [("SPRING-1", 0, 1), ("SPRING-2", 0, 1)]
+        assert admin.coupons(campaign="spring", member_id=999_999_999).coupons == []  # no such member: empty
 
         entry = MatrixEntry(outlet="Bakery counter", counter="points", operations=["accrue"])
         matrix = admin.set_permissions(Permissions(entries=[entry]))
@@ -75,6 +76,9 @@ def test_an_administrator_manages_cashiers_coupons_permissions_and_schedules(dem
         runs = admin.job_runs(job="expire", limit=5)
         assert runs.runs and runs.runs[0].job == "expire" and runs.runs[0].trigger == "api"
         assert runs.runs[0].started_at > datetime.now(UTC) - timedelta(minutes=5)
+        recent = admin.job_runs(job="expire", since=(datetime.now(UTC) - timedelta(minutes=5)).isoformat())
+        assert [run.id for run in recent.runs] == [run.id for run in runs.runs[: len(recent.runs)]] and recent.runs
+        assert admin.job_runs(since="2100-01-01T00:00:00Z").runs == []
 
 
 @pytest.mark.anyio
@@ -82,6 +86,9 @@ async def test_the_async_client_reads_the_same_typed_schedules(demo: Demo) -> No
     async with AsyncClient(demo.url, demo.admin_key) as admin:
         schedules = await admin.schedules()
         assert schedules.timezone and all(s.cadence in ("daily", "interval", "monthly") for s in schedules.schedules)
+        assert (await admin.job_runs(until="2000-01-01T00:00:00Z")).runs == []
+        assert (await admin.campaigns(since="2100-01-01T00:00:00Z")).campaigns == []
+        assert await admin.devices(outlet_id=999_999_999) == {"devices": [], "next_cursor": None}
 
 
 def test_an_administrator_pages_the_members_and_a_members_statement(demo: Demo) -> None:

@@ -680,12 +680,21 @@ class FakeUnitOfWork(FakeWallets, FakeGiftCards):
             self.s.coupons[coupon_id] = (network_id, coupon)
 
     async def list_coupons(
-        self, network_id: int, campaign: str | None, limit: int, after_id: int | None = None
+        self,
+        network_id: int,
+        campaign: str | None,
+        limit: int,
+        after_id: int | None = None,
+        *,
+        member_id: int | None = None,
     ) -> list[Coupon]:
         found = [
             c
             for _, (n, c) in sorted(self.s.coupons.items())
-            if n == network_id and campaign in (None, c.campaign) and c.id > (after_id or 0)
+            if n == network_id
+            and campaign in (None, c.campaign)
+            and c.id > (after_id or 0)
+            and member_id in (None, c.member_id)
         ]
         return sorted(found, key=lambda c: c.id)[:limit]
 

@@ -18,8 +18,10 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, Protocol
+
+from coalition.application.time_window import utc_bound
 
 ActorKind = Literal["admin_key", "operator", "console_user", "cli", "registrant", "system"]
 REDACTED = "[redacted]"
@@ -220,12 +222,7 @@ async def csv_chunks(pages: AsyncIterator[list[StoredAuditEntry]]) -> AsyncItera
 
 def _utc(moment: datetime | None) -> datetime | None:
     """The bound in UTC; one at the calendar's very edge (year 1 at +14:00) is the edge itself, not an overflow."""
-    if moment is None:
-        return None
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        return (datetime.min if moment.year < 5000 else datetime.max).replace(tzinfo=UTC)
+    return None if moment is None else utc_bound(moment)
 
 
 def _in_utc(query: AuditQuery) -> AuditQuery:

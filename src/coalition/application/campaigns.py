@@ -24,6 +24,7 @@ from coalition.application.audit import AuditEntry, current_actor, entry
 from coalition.application.message_templates import MemberView
 from coalition.application.ports import Clock
 from coalition.application.pos_ports.outbox import OutboxWriter
+from coalition.application.time_window import Window, check_window
 from coalition.domain.campaigns import (
     CANCELLABLE,
     CampaignDraft,
@@ -125,8 +126,11 @@ class CampaignStore(Protocol):
         audited: AuditEntry,
     ) -> int: ...  # fmt: skip
     async def campaign(self, network_id: int, campaign_id: int) -> Campaign | None: ...
-    async def campaigns(self, network_id: int, limit: int, before_id: int | None = None) -> list[Campaign]:
-        """At most `limit` campaigns, newest first, older than `before_id` if given."""
+    async def campaigns(
+        self, network_id: int, limit: int, before_id: int | None = None, *, window: Window = (None, None)
+    ) -> list[Campaign]:
+        """At most `limit` campaigns, newest first, older than `before_id` if given; created in `window` (since
+        inclusive, until exclusive)."""
         ...
 
     async def change_status(
@@ -278,8 +282,12 @@ class Campaigns:
             raise NotFound(NOT_FOUND, field="campaign_id")
         return found
 
-    async def listing(self, network_id: int, limit: int = 50, before_id: int | None = None) -> list[Campaign]:
-        return await self.store.campaigns(network_id, max(1, min(limit, MAX_LIST)), before_id)
+    async def listing(
+        self, network_id: int, limit: int = 50, before_id: int | None = None, *, window: Window = (None, None)
+    ) -> list[Campaign]:
+        """Newest first; `window`: created at or after its start and before its end (either may be None)."""
+        check_window(*window)
+        return await self.store.campaigns(network_id, max(1, min(limit, MAX_LIST)), before_id, window=window)
 
     async def counts(self, network_id: int, campaign_id: int) -> CampaignCounts:
         return counts_of(await self.store.counts(network_id, campaign_id))

@@ -82,12 +82,18 @@ class CouponService:
         }
 
     async def listing(
-        self, network_id: int, campaign: str | None, limit: int, after_id: int | None = None
+        self,
+        network_id: int,
+        campaign: str | None,
+        limit: int,
+        after_id: int | None = None,
+        *,
+        member_id: int | None = None,
     ) -> dict[str, Any]:
-        """`limit` coupons in id order after `after_id`, each with its `id` (the API reads one more to know that a
-        next page exists)."""
+        """`limit` coupons in id order after `after_id` (of a campaign, of a member: only the coupons that member
+        alone may present), each with its `id` (the API reads one more to know that a next page exists)."""
         async with self.unit_of_work() as uow:
-            found = await uow.list_coupons(network_id, campaign, limit, after_id)
+            found = await uow.list_coupons(network_id, campaign, limit, after_id, member_id=member_id)
         return {"coupons": [_coupon_json(coupon) for coupon in found]}
 
 

@@ -164,7 +164,12 @@ class DeviceAdminUnitOfWork(AdminUnitOfWork, Protocol):
         limits: DeviceLimits,
     ) -> int: ...
     async def devices(
-        self, network: NetworkRef, partner_id: int | None = None, device_id: int | None = None
+        self,
+        network: NetworkRef,
+        partner_id: int | None = None,
+        device_id: int | None = None,
+        *,
+        outlet_id: int | None = None,
     ) -> list[DeviceRecord]: ...
     async def update_device(self, network_id: int, device_id: int, values: dict[str, Any]) -> None: ...
     async def takings_since(self, network_id: int, outlet_ids: list[int], since: datetime) -> dict[int, DeviceTakings]:
@@ -240,11 +245,14 @@ class DeviceAdmin:
             raise Conflict(f"the partner already has an outlet '{name}'", field="name") from None
         return DeviceView.of(record, currency, self.clock.now()).json() | {"key": key}
 
-    async def devices(self, network: NetworkRef, partner_id: int | None = None) -> list[DeviceView]:
-        """Every device of the network (an owner: their partner's), with today's uses and takings."""
+    async def devices(
+        self, network: NetworkRef, partner_id: int | None = None, *, outlet_id: int | None = None
+    ) -> list[DeviceView]:
+        """Every device of the network (an owner: their partner's; `outlet_id`: the device that is this outlet),
+        with today's uses and takings."""
         now = self.clock.now()
         async with self.unit_of_work() as uow:
-            records = await uow.devices(network, partner_id)
+            records = await uow.devices(network, partner_id, outlet_id=outlet_id)
             takings: dict[int, DeviceTakings] = {}
             for timezone in sorted({record.timezone for record in records}):  # "today" on each outlet's own clock
                 outlets = [record.outlet_id for record in records if record.timezone == timezone]

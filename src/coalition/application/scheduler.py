@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from coalition.application.audit import AuditEntry, entry
 from coalition.application.ports import Clock
+from coalition.application.time_window import check_window
 from coalition.domain.errors import Conflict, DomainError
 from coalition.domain.schedules import (
     DEFAULTS,
@@ -152,8 +153,18 @@ class ScheduleStore(Protocol):
     ) -> bool: ...
     async def release(self, run: JobRun, previous: JobRun | None) -> None: ...
     async def runs(
-        self, network_id: int, job: str | None, limit: int, before_id: int | None = None
-    ) -> list[JobRun]: ...
+        self,
+        network_id: int,
+        job: str | None,
+        limit: int,
+        before_id: int | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[JobRun]:
+        """Newest first by id, older than `before_id`; started at or after `since` and before `until`."""
+        ...
+
     async def last_runs(self, network_id: int) -> dict[str, JobRun]: ...
 
 
@@ -344,12 +355,22 @@ class Scheduler:
         return next(item for item in (await self.schedules(network_id)).schedules if item.job == job)
 
     async def runs(
-        self, network_id: int, job: str | None = None, limit: int = 50, *, before_id: int | None = None
+        self,
+        network_id: int,
+        job: str | None = None,
+        limit: int = 50,
+        *,
+        before_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[JobRun]:
-        """Newest first (by id), older than `before_id` when given."""
+        """Newest first (by id), older than `before_id` when given; started (last claimed) at or after `since` and
+        before `until`."""
         if job is not None:
             check_job(job)
-        return await self.store.runs(network_id, job, max(1, min(limit, MAX_RUNS_PAGE)), before_id)
+        check_window(since, until)
+        limit = max(1, min(limit, MAX_RUNS_PAGE))
+        return await self.store.runs(network_id, job, limit, before_id, since=since, until=until)
 
 
 def schedule_json(schedule: Schedule, default: bool) -> dict[str, Any]:

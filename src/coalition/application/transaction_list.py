@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from coalition.application.time_window import check_window
 from coalition.domain.errors import InvalidInput
 from coalition.domain.ledger import TransactionKind
 from coalition.domain.money import format_minor
@@ -86,6 +87,5 @@ class TransactionList:
         if query.kind is not None and query.kind not in {kind.value for kind in TransactionKind}:
             kinds = ", ".join(sorted(kind.value for kind in TransactionKind))
             raise InvalidInput(f"kind is one of {kinds}", field="kind")
-        if query.since is not None and query.until is not None and query.until <= query.since:
-            raise InvalidInput("`until` must be later than `since`", field="until")
+        check_window(query.since, query.until)
         return await self.store.transactions(query)

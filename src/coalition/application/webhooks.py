@@ -26,6 +26,7 @@ from coalition.application.network_ref import NetworkRef
 from coalition.application.outbox import Attempted, ClaimedMessage, OutboxEntry, OutboxWriter, payload_text
 from coalition.application.ports import Clock
 from coalition.application.settlement import Mailer, OutgoingMail
+from coalition.application.time_window import check_window
 from coalition.domain.errors import Conflict, InvalidInput, NotFound
 from coalition.domain.outbox import FAILURES_BEFORE_PAUSE, Channel, Outcome, Status, outcome_of
 from coalition.domain.webhooks import (
@@ -128,7 +129,18 @@ class WebhooksUnitOfWork(AuditTrail, OutboxWriter, Protocol):
         """Delete it; its pending messages are skipped with `reason`, its log kept."""
         ...
 
-    async def deliveries(self, subscription_id: int, limit: int, before_id: int | None) -> list[Delivery]: ...
+    async def deliveries(
+        self,
+        subscription_id: int,
+        limit: int,
+        before_id: int | None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Delivery]:
+        """Newest first by id, older than `before_id`; created at or after `since` and before `until`."""
+        ...
+
     async def subscription_by_id(self, subscription_id: int) -> Subscription | None: ...
     async def count_failure(self, subscription_id: int, now: datetime) -> int:
         """Add one to its consecutive failures; the new count."""
@@ -368,13 +380,23 @@ class WebhookAdmin:
             return subscription, await uow.deliveries(subscription_id, RECENT_DELIVERIES, None)
 
     async def deliveries(
-        self, network: NetworkRef, subscription_id: int, limit: int = 50, before_id: int | None = None
+        self,
+        network: NetworkRef,
+        subscription_id: int,
+        limit: int = 50,
+        before_id: int | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[Delivery]:
+        """Newest first, older than `before_id`; the messages created (the event queued) at or after `since` and
+        before `until`."""
         if not 1 <= limit <= MAX_DELIVERIES_PAGE:
             raise InvalidInput(f"limit is from 1 to {MAX_DELIVERIES_PAGE}", field="limit")
+        check_window(since, until)
         async with self.unit_of_work() as uow:
             await _found(uow, network.id, subscription_id)
-            return await uow.deliveries(subscription_id, limit, before_id)
+            return await uow.deliveries(subscription_id, limit, before_id, since=since, until=until)
 
     async def resend(self, network: NetworkRef, subscription_id: int, message_id: int) -> Delivery:
         """A delivered or failed message queued again: a new series of attempts, the same `Coalition-Webhook-Id`

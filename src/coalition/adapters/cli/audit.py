@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from coalition.adapters.cli.common import errors, network_of, run, settings_for
+from coalition.adapters.cli.common import moment_of, network_of, run, settings_for
 from coalition.application.audit import AuditQuery, StoredAuditEntry, as_json, csv_rows
 from coalition.application.csv_text import csv_text
 from coalition.wiring import Services
 
 console = Console()
 DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL")]
-
-
-def _since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        errors.print("[red]error (since):[/red] expected an ISO 8601 moment with offset, e.g. 2026-07-02T00:00Z")
-        raise typer.Exit(2)
-    return moment
 
 
 def audit(
@@ -41,7 +27,7 @@ def audit(
     database_url: DatabaseUrl = None,
 ) -> None:
     """The audit log of NETWORK: who changed what, when, from where, before and after (newest first)."""
-    start = _since(since)
+    start = moment_of(since, "since")
 
     async def work(services: Services) -> list[StoredAuditEntry]:
         ref = await network_of(services, network)

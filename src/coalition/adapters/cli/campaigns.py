@@ -9,7 +9,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from coalition.adapters.cli.common import DatabaseOption, console, network_of, run, settings_for
+from coalition.adapters.cli.common import (
+    DatabaseOption,
+    SinceOption,
+    UntilOption,
+    console,
+    moment_of,
+    network_of,
+    run,
+    settings_for,
+)
 from coalition.application.campaigns import Campaign, CampaignCounts
 from coalition.wiring import Services
 
@@ -70,13 +79,18 @@ def _table(rows: list[tuple[str, ...]]) -> None:
 
 @campaigns_app.command("list")
 def list_campaigns(
-    network: str, limit: Annotated[int, typer.Option(min=1, max=200)] = 50, database_url: DatabaseOption = None
+    network: str,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
+    database_url: DatabaseOption = None,
 ) -> None:
-    """The network's campaigns, newest first, with their counts."""
+    """The network's campaigns, newest first, with their counts; --since and --until: created in that window."""
+    window = (moment_of(since, "since"), moment_of(until, "until"))
 
     async def work(services: Services) -> list[tuple[str, ...]]:
         network_id = (await network_of(services, network)).id
-        found = await services.campaigns.listing(network_id, limit)
+        found = await services.campaigns.listing(network_id, limit, window=window)
         return [_row(item, await services.campaigns.counts(network_id, item.id)) for item in found]
 
     _table(run(settings_for(database_url), work))

@@ -12,6 +12,7 @@ import asyncio
 import getpass
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 import typer
@@ -30,6 +31,26 @@ T = TypeVar("T")
 DatabaseOption = Annotated[
     str | None, typer.Option("--database-url", envvar="COALITION_DATABASE_URL", help="sqlite:///file or postgresql://…")
 ]
+
+# a list's time window (docs/api.md "Conventions"): ISO 8601 moments with their offset, `--since` inclusive
+SinceOption = Annotated[
+    str | None, typer.Option("--since", help="at or after: ISO 8601 with offset, 2026-07-02T00:00Z")
+]
+UntilOption = Annotated[str | None, typer.Option("--until", help="before: ISO 8601 with offset")]
+
+
+def moment_of(value: str | None, name: str) -> datetime | None:
+    """An option's ISO 8601 moment with its offset; anything else is told on stderr (exit 2), naming the option."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        errors.print(f"[red]error ({name}):[/red] expected an ISO 8601 moment with offset, e.g. 2026-07-02T00:00Z")
+        raise typer.Exit(2)
+    return moment
 
 
 def settings_for(database_url: str | None) -> Settings:

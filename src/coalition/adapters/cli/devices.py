@@ -96,13 +96,16 @@ def add(
 @devices_app.command("list")
 def list_devices(
     network: str,
+    outlet: Annotated[
+        int | None, typer.Option("--outlet", min=1, max=2**63 - 1, help="only the device that is this outlet")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
     database_url: DatabaseOption = None,
 ) -> None:
     """The network's devices: online or silent, open now, today's uses and takings, last error."""
 
     async def work(services: Services) -> list[DeviceView]:
-        return await services.device_admin.devices(await network_of(services, network))
+        return await services.device_admin.devices(await network_of(services, network), outlet_id=outlet)
 
     views = run(settings_for(database_url), work)
     if as_json:

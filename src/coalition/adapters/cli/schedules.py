@@ -7,7 +7,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from coalition.adapters.cli.common import DatabaseOption, console, network_of, run, settings_for
+from coalition.adapters.cli.common import (
+    DatabaseOption,
+    SinceOption,
+    UntilOption,
+    console,
+    moment_of,
+    network_of,
+    run,
+    settings_for,
+)
 from coalition.wiring import Services
 
 schedules_app = typer.Typer(help="Scheduled jobs: when each runs, and its runs.", no_args_is_help=True)
@@ -87,15 +96,18 @@ def set_schedule(
 def runs(
     network: str,
     job: Annotated[str | None, typer.Option("--job", help="only this job's runs")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     limit: Annotated[int, typer.Option(help="how many, newest first (at most 200)")] = 20,
     database_url: DatabaseOption = None,
 ) -> None:
-    """The jobs' runs, newest first: the period, the outcome, who ran it (scheduler, cli or api)."""
+    """The jobs' runs, newest first: the period, the outcome, who ran it (scheduler, cli or api); --since and
+    --until: started in that window."""
+    start, end = moment_of(since, "since"), moment_of(until, "until")
 
     async def work(services: Services) -> list[dict[str, Any]]:
-        return [
-            item.json() for item in await services.scheduler.runs((await network_of(services, network)).id, job, limit)
-        ]
+        network_id = (await network_of(services, network)).id
+        return [item.json() for item in await services.scheduler.runs(network_id, job, limit, since=start, until=end)]
 
     table = Table("job", "period", "status", "by", "attempts", "started", "finished", "error")
     for item in run(settings_for(database_url), work):

@@ -11,7 +11,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from coalition.adapters.cli.common import DatabaseOption, console, network_of, run, settings_for
+from coalition.adapters.cli.common import (
+    DatabaseOption,
+    SinceOption,
+    UntilOption,
+    console,
+    moment_of,
+    network_of,
+    run,
+    settings_for,
+)
 from coalition.application.webhooks import Delivery, NewSubscription, Subscription
 from coalition.domain.webhooks import EVENT_KINDS
 from coalition.wiring import Services
@@ -158,14 +167,19 @@ def resend(
 def deliveries(
     network: str,
     subscription_id: SubscriptionId,
+    since: SinceOption = None,
+    until: UntilOption = None,
     limit: Annotated[int, typer.Option(min=1, max=200, help="how many, newest first")] = 50,
     as_json: AsJson = False,
     database_url: DatabaseOption = None,
 ) -> None:
-    """A subscription's deliveries with their response codes, newest first."""
+    """A subscription's deliveries with their response codes, newest first; --since and --until: created (the event
+    queued) in that window."""
+    start, end = moment_of(since, "since"), moment_of(until, "until")
 
     async def work(services: Services) -> list[Delivery]:
-        return await services.webhooks.deliveries(await network_of(services, network), subscription_id, limit)
+        ref = await network_of(services, network)
+        return await services.webhooks.deliveries(ref, subscription_id, limit, since=start, until=end)
 
     found = run(settings_for(database_url), work)
     if as_json:

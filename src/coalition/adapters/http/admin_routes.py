@@ -8,7 +8,7 @@ from collections.abc import Awaitable
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from coalition.adapters.http.actors import act_for_request, key_fingerprint
@@ -37,6 +37,7 @@ from coalition.adapters.http.pagination import (
 )
 from coalition.adapters.http.pos_answers import StatementAnswer
 from coalition.adapters.http.schemas import (
+    MAX_RECORD_ID,
     CashierBody,
     ConsoleUserBody,
     CouponsBody,
@@ -173,14 +174,23 @@ async def create_coupons(body: CouponsBody, svc: Svc, admin: NetworkAdmin) -> di
 
 @router.get(
     "/coupons",
-    summary="The network's coupons with their uses, by campaign, in pages",
+    summary="The network's coupons with their uses, by campaign and member, in pages",
     response_model=CouponsAnswer,
     responses=PAGE_RESPONSES,
 )
 async def list_coupons(
-    request: Request, response: Response, svc: Svc, admin: NetworkAdmin, page: Paging, campaign: str | None = None
+    request: Request,
+    response: Response,
+    svc: Svc,
+    admin: NetworkAdmin,
+    page: Paging,
+    campaign: str | None = None,
+    member_id: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_RECORD_ID, description="only this member may present it; another network's: an empty page"),
+    ] = None,
 ) -> dict[str, Any]:
-    found = await svc.coupons.listing(admin.id, campaign, page.limit + 1, page.after)
+    found = await svc.coupons.listing(admin.id, campaign, page.limit + 1, page.after, member_id=member_id)
     found["coupons"], cursor = next_cursor_of(found["coupons"], page, lambda coupon: coupon["id"])
     return {**found, "next_cursor": announce(request, response, cursor)}
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
-from pydantic import BaseModel, Field, StrictInt, StrictStr
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import AwareDatetime, BaseModel, Field, StrictInt, StrictStr
 
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, Svc
@@ -170,13 +170,19 @@ async def create_campaign(body: CampaignBody, svc: Svc, admin: NetworkAdmin) -> 
 @router.get(
     "/campaigns",
     response_model=CampaignList,
-    summary="The network's campaigns, newest first, in pages",
+    summary="The network's campaigns, newest first, in pages, by the time they were created",
     responses=PAGE_RESPONSES,
 )
 async def list_campaigns(
-    request: Request, response: Response, svc: Svc, admin: NetworkAdmin, page: Paging
+    request: Request,
+    response: Response,
+    svc: Svc,
+    admin: NetworkAdmin,
+    page: Paging,
+    since: Annotated[AwareDatetime | None, Query(description="created at or after, ISO 8601 with its offset")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="created before")] = None,
 ) -> CampaignList:
-    found = await svc.campaigns.listing(admin.id, page.limit + 1, page.after)
+    found = await svc.campaigns.listing(admin.id, page.limit + 1, page.after, window=(since, until))
     shown, cursor = next_cursor_of(found, page, lambda campaign: campaign.id)
     campaigns = [campaign_out(campaign, admin.currency) for campaign in shown]
     return CampaignList(campaigns=campaigns, next_cursor=announce(request, response, cursor))

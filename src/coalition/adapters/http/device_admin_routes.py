@@ -5,15 +5,15 @@ A device's key is rotated, and its expiry set, through the terminal key routes w
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field, StrictInt, StrictStr
 
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc
 from coalition.adapters.http.pagination import PAGE_RESPONSES, Paging, paged
-from coalition.adapters.http.schemas import Amount, Body, RecordId
+from coalition.adapters.http.schemas import MAX_RECORD_ID, Amount, Body, RecordId
 from coalition.application.devices_admin import UNCHANGED, DeviceChanges, DeviceRegistration
 from coalition.domain.devices import MAX_HOLD_TTL_SECONDS, MAX_SILENT_AFTER_SECONDS
 
@@ -96,13 +96,21 @@ async def register_device(body: DeviceBody, svc: Svc, admin: NetworkAdmin) -> di
 
 @admin_router.get(
     "/devices",
-    summary="The network's devices, in pages: online or silent, today's uses and takings",
+    summary="The network's devices, in pages, by outlet: online or silent, today's uses and takings",
     responses=PAGE_RESPONSES,
 )
 async def list_devices(
-    request: Request, response: Response, svc: Svc, admin: NetworkAdmin, page: Paging
+    request: Request,
+    response: Response,
+    svc: Svc,
+    admin: NetworkAdmin,
+    page: Paging,
+    outlet_id: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_RECORD_ID, description="the device that is this outlet; another network's: an empty page"),
+    ] = None,
 ) -> dict[str, Any]:
-    found = await svc.device_admin.devices(admin)
+    found = await svc.device_admin.devices(admin, outlet_id=outlet_id)
     return paged(request, response, "devices", found, page, lambda view: view.record.id, lambda view: view.json())
 
 

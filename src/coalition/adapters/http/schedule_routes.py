@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import Field, StrictBool, StrictInt, StrictStr
+from pydantic import AwareDatetime, Field, StrictBool, StrictInt, StrictStr
 
 from coalition.adapters.http.admin_answers import JobRunsAnswer, ScheduleAnswer, SchedulesAnswer
 from coalition.adapters.http.clean_input import CheckedRoute
@@ -41,7 +41,7 @@ async def schedules(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
 
 @router.get(
     "/schedules/runs",
-    summary="The jobs' runs, newest first, in pages: period, status, who ran it, error, result",
+    summary="The jobs' runs, newest first, in pages, by job and start time: period, status, who ran it, error, result",
     response_model=JobRunsAnswer,
     responses=PAGE_RESPONSES,
 )
@@ -52,8 +52,10 @@ async def runs(
     admin: NetworkAdmin,
     page: Paging,
     job: Annotated[StrictStr | None, Query(max_length=32)] = None,
+    since: Annotated[AwareDatetime | None, Query(description="started (last claimed) at or after, ISO 8601")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="started before")] = None,
 ) -> dict[str, Any]:
-    found = await svc.scheduler.runs(admin.id, job, page.limit + 1, before_id=page.after)
+    found = await svc.scheduler.runs(admin.id, job, page.limit + 1, before_id=page.after, since=since, until=until)
     shown, cursor = next_cursor_of(found, page, lambda run: run.id)
     return {"runs": [run.json() for run in shown], "next_cursor": announce(request, response, cursor)}
 

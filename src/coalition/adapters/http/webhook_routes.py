@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import AwareDatetime, BaseModel, Field, StrictStr
 
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc
@@ -152,7 +152,7 @@ async def show_webhook(subscription_id: PathId, svc: Svc, admin: NetworkAdmin) -
 
 @router.get(
     "/webhooks/{subscription_id}/deliveries",
-    summary="A subscription's deliveries, newest first, in pages (`cursor`; `before_id` still works)",
+    summary="A subscription's deliveries, newest first, in pages (`cursor`; `before_id` still works), by time",
     response_model=DeliveryList,
     responses=PAGE_RESPONSES,
 )
@@ -164,9 +164,13 @@ async def webhook_deliveries(
     admin: NetworkAdmin,
     page: Paging,
     before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="older than this id")] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(description="created (the event queued) at or after, ISO 8601")
+    ] = None,
+    until: Annotated[AwareDatetime | None, Query(description="created before")] = None,
 ) -> DeliveryList:
     before = page.after if page.after is not None else before_id
-    found = await svc.webhooks.deliveries(admin, subscription_id, page.limit + 1, before)
+    found = await svc.webhooks.deliveries(admin, subscription_id, page.limit + 1, before, since=since, until=until)
     shown, cursor = next_cursor_of(found, page, lambda d: d.id)
     return DeliveryList(deliveries=[DeliveryOut.of(d) for d in shown], next_cursor=announce(request, response, cursor))
 

@@ -23,6 +23,7 @@ from coalition.adapters.storage.audit_store import ConnectionAuditTrail, CoreAud
 from coalition.adapters.storage.outbox_store import CoreOutboxWrites
 from coalition.application.audit import AuditEntry
 from coalition.application.campaigns import Campaign
+from coalition.application.time_window import Window, utc_bound
 from coalition.domain.campaigns import (
     CampaignDraft,
     CampaignStatus,
@@ -142,11 +143,18 @@ class SqlCampaignStore:
             ).first()
         return None if row is None else _campaign(row)
 
-    async def campaigns(self, network_id: int, limit: int, before_id: int | None = None) -> list[Campaign]:
+    async def campaigns(
+        self, network_id: int, limit: int, before_id: int | None = None, *, window: Window = (None, None)
+    ) -> list[Campaign]:
         c = t.campaigns
         query = select(c).where(c.c.network_id == network_id).order_by(c.c.id.desc()).limit(limit)
         if before_id is not None:
             query = query.where(c.c.id < before_id)
+        since, until = window
+        if since is not None:
+            query = query.where(c.c.created_at >= utc_bound(since))
+        if until is not None:
+            query = query.where(c.c.created_at < utc_bound(until))
         async with self.engine.connect() as connection:
             return [_campaign(row) for row in (await connection.execute(query)).all()]
 

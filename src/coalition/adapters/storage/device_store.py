@@ -122,9 +122,16 @@ class SqlDeviceAdminUnitOfWork(SqlAdminUnitOfWork):
         return device_id
 
     async def devices(
-        self, network: NetworkRef, partner_id: int | None = None, device_id: int | None = None
+        self,
+        network: NetworkRef,
+        partner_id: int | None = None,
+        device_id: int | None = None,
+        *,
+        outlet_id: int | None = None,
     ) -> list[DeviceRecord]:
         conditions = [t.devices.c.network_id == network.id]
+        if outlet_id is not None:
+            conditions.append(t.devices.c.outlet_id == outlet_id)
         if partner_id is not None:
             conditions.append(t.outlets.c.partner_id == partner_id)
         if device_id is not None:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from coalition.adapters.storage import tables as t
 from coalition.adapters.storage.tables import as_utc
 from coalition.application.member_list import ListedCard, ListedMember, MemberFilter
+from coalition.application.time_window import utc_bound
 from coalition.domain.members import segments_from_text
 
 
@@ -38,9 +39,9 @@ def _conditions(query: MemberFilter) -> list[ColumnElement[bool]]:
     if query.segment is not None:  # stored comma-separated: ",a,b," holds ",b,"
         found.append((literal(",") + m.c.segments + literal(",")).like(_like(f",{query.segment},"), escape="!"))
     if query.enrolled_since is not None:
-        found.append(m.c.created_at >= query.enrolled_since)
+        found.append(m.c.created_at >= utc_bound(query.enrolled_since))  # SQLite: compared as text, in UTC
     if query.enrolled_until is not None:
-        found.append(m.c.created_at < query.enrolled_until)
+        found.append(m.c.created_at < utc_bound(query.enrolled_until))
     return found
 
 

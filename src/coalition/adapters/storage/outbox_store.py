@@ -24,6 +24,7 @@ from coalition.adapters.storage.audit_store import CoreAuditTrail
 from coalition.adapters.storage.driver import Db
 from coalition.adapters.storage.message_settings_store import CoreMessageWrites, DriverMessageWrites
 from coalition.application.outbox import AttemptRecord, ClaimedMessage, OutboxEntry
+from coalition.application.time_window import utc_bound
 from coalition.application.webhooks import Delivery, Subscription
 from coalition.domain.outbox import AfterAttempt, Channel, Status
 from coalition.domain.webhooks import SubscriptionStatus
@@ -201,7 +202,17 @@ class SqlWebhooksUnitOfWork(CoreAuditTrail, CoreOutboxWrites):
         subs = t.webhook_subscriptions
         await self.connection.execute(delete(subs).where(subs.c.id == subscription.id))
 
-    async def deliveries(self, subscription_id: int, limit: int, before_id: int | None) -> list[Delivery]:
+    async def deliveries(
+        self,
+        subscription_id: int,
+        limit: int,
+        before_id: int | None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Delivery]:
+        """Through ix_outbox_messages_target_id backwards: a window is checked on the subscription's rows only, which
+        the outbox keeps for its retention (30 days by default, application/outbox_cleanup.py): no index of its own."""
         messages, attempts = t.outbox_messages, t.outbox_attempts
         last_status = (
             select(attempts.c.response_status)
@@ -218,6 +229,10 @@ class SqlWebhooksUnitOfWork(CoreAuditTrail, CoreOutboxWrites):
         )
         if before_id is not None:
             query = query.where(messages.c.id < before_id)
+        if since is not None:
+            query = query.where(messages.c.created_at >= utc_bound(since))
+        if until is not None:
+            query = query.where(messages.c.created_at < utc_bound(until))
         return [_delivery(row) for row in (await self.connection.execute(query)).mappings()]
 
     async def webhook_listeners(self, network_id: int) -> dict[str, tuple[int, ...]]:

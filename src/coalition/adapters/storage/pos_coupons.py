@@ -49,15 +49,25 @@ class SqlCoupons(SqlPart):
         )
 
     async def list_coupons(
-        self, network_id: int, campaign: str | None, limit: int, after_id: int | None = None
+        self,
+        network_id: int,
+        campaign: str | None,
+        limit: int,
+        after_id: int | None = None,
+        *,
+        member_id: int | None = None,
     ) -> list[Coupon]:
-        """The network's coupons (of a campaign) in id order, after `after_id` (keyset pagination)."""
+        """The network's coupons (of a campaign, of a member) in id order, after `after_id` (keyset pagination; a
+        member's through ix_coupons_member_id_id)."""
         select = "SELECT id, code, campaign, member_id, valid_from, valid_until, max_uses, uses FROM coupons "
         where = ["network_id = $1", "id > $2"]
         arguments: list[object] = [network_id, after_id or 0]
         if campaign is not None:
-            where.append("campaign = $3")
             arguments.append(campaign)
+            where.append(f"campaign = ${len(arguments)}")
+        if member_id is not None:
+            arguments.append(member_id)
+            where.append(f"member_id = ${len(arguments)}")
         query = f"{select}WHERE {' AND '.join(where)} ORDER BY id LIMIT ${len(arguments) + 1}"
         rows = await self.db.fetch(query, *arguments, limit)
         return [self._coupon(row) for row in rows]

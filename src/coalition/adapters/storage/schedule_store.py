@@ -20,6 +20,7 @@ from coalition.adapters.storage import tables as t
 from coalition.adapters.storage.audit_store import ConnectionAuditTrail
 from coalition.application.audit import AuditEntry
 from coalition.application.scheduler import JobRun
+from coalition.application.time_window import utc_bound
 from coalition.domain.schedules import Schedule
 
 _RUN_COLUMNS = list(t.job_runs.c)
@@ -223,11 +224,24 @@ class SqlScheduleStore:
                 )
             )
 
-    async def runs(self, network_id: int, job: str | None, limit: int, before_id: int | None = None) -> list[JobRun]:
+    async def runs(
+        self,
+        network_id: int,
+        job: str | None,
+        limit: int,
+        before_id: int | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[JobRun]:
         r = t.job_runs
-        query = select(r).where(r.c.network_id == network_id)
+        query = select(r).where(r.c.network_id == network_id)  # a window: through ix_job_runs_network_id_started_at
         if job is not None:
             query = query.where(r.c.job == job)
+        if since is not None:
+            query = query.where(r.c.started_at >= utc_bound(since))
+        if until is not None:
+            query = query.where(r.c.started_at < utc_bound(until))
         if before_id is not None:
             query = query.where(r.c.id < before_id)
         query = query.order_by(r.c.id.desc()).limit(limit)  # keyset: a run's id is the order it was first claimed

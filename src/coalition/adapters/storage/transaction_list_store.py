@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coalition.adapters.storage import tables as t
 from coalition.adapters.storage.tables import as_utc
+from coalition.application.time_window import utc_bound
 from coalition.application.transaction_list import ListedPosting, ListedTransaction, TransactionFilter
 from coalition.domain.ledger import OwnerKind
 
@@ -24,9 +25,9 @@ class SqlTransactionListStore:
         if query.after_id is not None:
             statement = statement.where(tx.c.id > query.after_id)
         if query.since is not None:
-            statement = statement.where(tx.c.recorded_at >= query.since)
+            statement = statement.where(tx.c.recorded_at >= utc_bound(query.since))  # SQLite: compared as text
         if query.until is not None:
-            statement = statement.where(tx.c.recorded_at < query.until)
+            statement = statement.where(tx.c.recorded_at < utc_bound(query.until))
         if query.outlet_id is not None:
             statement = statement.where(tx.c.outlet_id == query.outlet_id)
         if query.kind is not None:

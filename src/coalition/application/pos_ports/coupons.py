@@ -23,6 +23,12 @@ class CouponsPort(Protocol):
         ...
 
     async def list_coupons(
-        self, network_id: int, campaign: str | None, limit: int, after_id: int | None = None
+        self,
+        network_id: int,
+        campaign: str | None,
+        limit: int,
+        after_id: int | None = None,
+        *,
+        member_id: int | None = None,
     ) -> list[Coupon]: ...
     async def has_coupon_from(self, member_id: int, campaign: str, valid_from: datetime) -> bool: ...

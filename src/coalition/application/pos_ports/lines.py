@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from coalition.domain.errors import InvalidInput
+from coalition.application.time_window import check_window, utc_bound
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,8 +19,11 @@ class LineWindow:
     until: datetime | None = None
 
     def __post_init__(self) -> None:
-        if self.since is not None and self.until is not None and self.until <= self.since:
-            raise InvalidInput("`until` must be later than `since`", field="until")
+        check_window(self.since, self.until)
+        for name in ("since", "until"):  # in UTC, as stored: a bound past the calendar's edge is the edge
+            bound = getattr(self, name)
+            if bound is not None:
+                object.__setattr__(self, name, utc_bound(bound))
 
     def admits(self, tx_id: int, recorded_at: datetime) -> bool:
         """The same test in memory (the fakes of the tests)."""

@@ -119,6 +119,7 @@ coupons = Table(
     CheckConstraint("uses >= 0 AND uses <= max_uses", name="uses_within_max"),
     CheckConstraint("valid_until > valid_from", name="period"),
     Index("ix_coupons_network_id_campaign", "network_id", "campaign"),
+    Index("ix_coupons_member_id_id", "member_id", "id"),  # a member's coupons: the list's filter, the period close
 )
 
 
