@@ -401,6 +401,11 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
         lambda ids: {"kind": "purchases", "partial": "yes"},
         files=lambda ids: {"file": ("purchases.csv", _sales_file(ids, "AUDIT-P2", "10000001,50.00"))},
     ),
+    ("POST", "/console/catalogue/import"): Does(
+        "products.import",
+        lambda ids: {"kind": "products", "partner_id": ids["partner_id"]},
+        files=lambda ids: {"file": ("products.csv", b"sku,name,price\nAUDIT-SKU-2,Audit,2.00\n")},
+    ),
     ("POST", "/console/reports/send"): Does("job.daily_reports", lambda ids: {"partner": ids["partner_id"]}),
     ("POST", "/console/reports/address"): Does(
         "partner.email", lambda ids: {"partner": ids["partner_id"], "email": "r@console.example"}
