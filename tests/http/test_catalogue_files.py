@@ -8,10 +8,14 @@ tree without cycles; and a purchase whose lines send only SKU and quantity, pric
 from __future__ import annotations
 
 import base64
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from coalition.application.file_exchange.table import FileFormat
 from coalition.application.file_exchange.writing import table_bytes
@@ -171,31 +175,34 @@ async def test_a_partner_of_another_network_and_a_broken_tree_are_refused(servic
         assert body["file_errors"][0]["column"] == "parent"
 
 
-COFFEE_RULES = {
-    "rules": [
-        {"code": "base", "effects": [{"accrue_percent": {"percent": "3"}}]},
-        {
-            "code": "coffee-extra",
-            "effects": [{"accrue_percent": {"percent": "5", "lines": {"categories": ["coffee"]}}}],
-        },
-    ]
-}
+PAGE = Path(__file__).parents[2] / "docs" / "files.md"
+
+
+def _example() -> tuple[Any, bytes, bytes, str]:
+    """docs/files.md's worked example: the rules, the categories and products files, and the till's request."""
+    text = PAGE.read_text(encoding="utf-8")
+    section = text[text.index("## Products and categories") : text.index("## For developers")]
+    rules, categories, products = re.findall(r"```text\n(.*?)```", section, re.S)
+    (request,) = re.findall(r"```json\n(.*?)```", section, re.S)
+    return yaml.safe_load(rules), categories.encode(), products.encode(), request
 
 
 async def test_lines_with_only_a_sku_take_category_and_price_from_the_catalogue(services: Services) -> None:
     """docs/files.md's worked example: 2 lattes at 150.00 (coffee) and a croissant at 100.00 (bakery) sent as SKU
     and quantity; 3 % of 400.00 = 12 points and 5 % extra on the coffee's 300.00 = 15 points: 27 points."""
+    rules, categories, products, request = _example()
     net = await make_network(services)
-    saved = await services.rules.save_draft(net.ref, COFFEE_RULES)
+    saved = await services.rules.save_draft(net.ref, rules)
     assert saved["errors"] == 0, saved
     await services.rules.publish(net.ref, None)
     shop = await _partner(services, net.shop_key)
     async with client(services) as http:
-        await _import(http, net.admin_key, "categories", shop, CATEGORIES.encode())
-        await _import(http, net.admin_key, "products", shop, PRODUCTS.encode())
+        assert (await _import(http, net.admin_key, "categories", shop, categories)).json()["created"] == 3
+        assert (await _import(http, net.admin_key, "products", shop, products)).json()["created"] == 2
+        again = (await _import(http, net.admin_key, "products", shop, products)).json()
+        assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)
         await enrol(http, net.shop_key, "7001")
-        items = [{"sku": "latte", "quantity": 2}, {"sku": "croissant", "quantity": 1}]
-        body = {"customer": "7001", "items": items}
+        body = {key: value for key, value in json.loads(request).items() if key != "receipt"}
         quoted = await http.post("/v1/purchases/quote", json=body, headers=auth(net.shop_key))
         assert quoted.status_code == 200, quoted.text
         bought = await http.post("/v1/purchases", json=body | {"receipt": "C-1"}, headers=auth(net.shop_key, new_key()))
