@@ -171,10 +171,22 @@ IMPORT_REFUNDS = Route(
 )
 # A partner's catalogue (the query's partner_id): rows equal to what is stored are left alone, so a retry is safe.
 IMPORT_PRODUCTS = Route(
-    "POST", "/v1/admin/imports/products", admin.CatalogueImport, admin.ImportOptions, safe=True, upload="file"
+    "POST",
+    "/v1/admin/imports/products",
+    admin.CatalogueImport,
+    admin.ImportOptions,
+    safe=True,
+    upload="file",
+    query=("partner_id",),
 )
 IMPORT_CATEGORIES = Route(
-    "POST", "/v1/admin/imports/categories", admin.CatalogueImport, admin.ImportOptions, safe=True, upload="file"
+    "POST",
+    "/v1/admin/imports/categories",
+    admin.CatalogueImport,
+    admin.ImportOptions,
+    safe=True,
+    upload="file",
+    query=("partner_id",),
 )
 PRODUCTS = _get("/v1/admin/products", admin.ProductList)
 PRODUCT_CATEGORIES = _get("/v1/admin/product-categories", admin.ProductCategoryList)

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalition.adapters.storage import tables as t
 from coalition.adapters.storage.admin_store import SqlAdminUnitOfWork
@@ -18,6 +19,7 @@ from coalition.application.catalogue import CatalogueFilter
 from coalition.application.catalogue_files import CategoryRecord, ProductRecord, StoredCategory, StoredProduct
 from coalition.application.catalogue_import import CataloguePricing
 from coalition.application.ports import Clock
+from coalition.domain.errors import Conflict
 
 _SKU_CHUNK = 500  # SKUs per IN list (SQLite's parameters)
 
@@ -33,6 +35,16 @@ def _category(row: Any) -> CategoryRecord:
 
 def _contains(column: Any, text: str) -> Any:
     return func.lower(column).contains(text.lower(), autoescape=True)
+
+
+async def _written(connection: AsyncConnection, statement: Any, rows: list[dict[str, Any]]) -> None:
+    """Rows written; a key another import wrote meanwhile (a unique constraint) is a Conflict, nothing written."""
+    try:
+        await connection.execute(statement, rows)
+    except IntegrityError:
+        raise Conflict(
+            "another import wrote some of these rows meanwhile; import the file again", field="file"
+        ) from None
 
 
 class SqlCatalogueUnitOfWork(SqlAdminUnitOfWork):
@@ -82,7 +94,8 @@ class SqlCatalogueUnitOfWork(SqlAdminUnitOfWork):
         c = t.product_categories
         moment = now.astimezone(UTC)
         if new:
-            await self.connection.execute(
+            await _written(
+                self.connection,
                 insert(c),
                 [
                     {
@@ -115,7 +128,8 @@ class SqlCatalogueUnitOfWork(SqlAdminUnitOfWork):
         p = t.products
         moment = now.astimezone(UTC)
         if new:
-            await self.connection.execute(
+            await _written(
+                self.connection,
                 insert(p),
                 [
                     {
