@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from coalition_client import AsyncClient, Client, routes
-from coalition_client.errors import FileRefused
 from coalition_client.admin_models import CatalogueImport, ExportFormat, ImportOptions, Product
+from coalition_client.errors import FileRefused
 
 from .conftest import Demo
 
