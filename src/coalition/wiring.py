@@ -18,6 +18,7 @@ from coalition.adapters.storage.admin_idempotency_store import SqlAdminIdempoten
 from coalition.adapters.storage.admin_store import SqlAdminStore
 from coalition.adapters.storage.audit_store import SqlAuditStore
 from coalition.adapters.storage.campaign_store import SqlCampaignStore
+from coalition.adapters.storage.catalogue_store import SqlCatalogueStore
 from coalition.adapters.storage.device_store import SqlDeviceStore
 from coalition.adapters.storage.edit_locks import AdvisoryEditLocks, edit_locks_for
 from coalition.adapters.storage.engine import create_engine
@@ -53,6 +54,8 @@ from coalition.application.birthdays import BirthdayBonuses
 from coalition.application.breakage import BreakageService
 from coalition.application.cache import ACCESS_CHANGES
 from coalition.application.campaigns import Campaigns
+from coalition.application.catalogue import Catalogue
+from coalition.application.catalogue_import import CatalogueImport
 from coalition.application.coupons import CouponService
 from coalition.application.customer_messages import CustomerMessages, OutboxEvents
 from coalition.application.daily_reports import DailyReports
@@ -199,6 +202,8 @@ class Services:
     message_templates: MessageTemplates  # issue 16: customer messages' texts (docs/messages.md)
     member_import: MemberImport  # issue 17: members from a CSV or XLSX file (docs/files.md)
     member_export: MemberExport  # issue 17: members as the same file
+    catalogue_import: CatalogueImport  # issue 17: a partner's products and categories from a file (docs/files.md)
+    catalogue: Catalogue  # issue 17: a partner's products and categories listed and exported
     sales_import: SalesImport  # issue 17: purchases and refunds made elsewhere, from a file (docs/files.md)
     unsubscribes: Unsubscribes  # issue 16: the signed unsubscribe links of customer messages
     customer_messages: CustomerMessages  # issue 16: the networks' message settings, messages queued from events
@@ -275,6 +280,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     pos.gift_cards = gift_cards  # a purchase's gift-card tenders read their cards through it
     device_uses = DeviceUseService(pos)
     device_store = SqlDeviceStore(engine, clock)
+    catalogue_store = SqlCatalogueStore(engine, clock)
     device_charges = DeviceChargeService(pos, device_uses)
     audit = AuditLog(SqlAuditStore(engine))
     admin_idempotency = AdminIdempotency(SqlAdminIdempotencyStore(engine), clock)
@@ -369,6 +375,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         message_store=message_store,
         member_import=MemberImport(store.unit_of_work, clock, FileLimits(max_bytes=settings.import_max_bytes)),
         member_export=MemberExport(store.unit_of_work),
+        catalogue_import=CatalogueImport(
+            catalogue_store.unit_of_work, clock, FileLimits(max_bytes=settings.import_max_bytes)
+        ),
+        catalogue=Catalogue(catalogue_store.unit_of_work),
         sales_import=SalesImport(
             store.unit_of_work,
             pos,

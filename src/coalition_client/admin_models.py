@@ -392,6 +392,67 @@ class SalesImport:
 
 
 @model
+class CatalogueImport:
+    """POST /v1/admin/imports/{products|categories} answered: rows equal to what is stored are `unchanged` (the
+    same file again: every row), so an upload may be retried."""
+
+    network_id: int
+    partner_id: int
+    kind: str
+    filename: str
+    format: str
+    encoding: str
+    delimiter: str
+    rows_read: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    errors: list[FileError]
+    rejects: Rejects | None = None
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class Product:
+    id: int
+    partner_id: int
+    sku: str
+    name: str
+    category: str | None
+    price: str | None  # a decimal string in `currency`; None: no list price
+    currency: str
+    active: bool
+    updated_at: str
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class ProductList:
+    products: list[Product]
+    next_cursor: str | None = None
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class ProductCategory:
+    id: int
+    partner_id: int
+    code: str
+    name: str
+    parent: str | None
+    updated_at: str
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class ProductCategoryList:
+    categories: list[ProductCategory]
+    next_cursor: str | None = None
+    extra: Json = field(default_factory=dict)
+
+
+@model
 class ExportScope:
     """Whose rows an export holds (the network's when all are None): a partner's, an outlet's or a member's, by id."""
 

@@ -19,6 +19,7 @@ import httpx
 from coalition_client import admin_models as admin
 from coalition_client import models as m
 from coalition_client import routes as r
+from coalition_client._catalogue import AsyncCatalogueCalls
 from coalition_client._core import (
     Retries,
     auth_headers,
@@ -53,7 +54,14 @@ Json = dict[str, Any]
 USER_AGENT = "coalition-client/1"
 
 
-class AsyncClient(AsyncPlanAndJobCalls, AsyncNetworkCalls, AsyncMoneyCalls, AsyncMessageCalls, AsyncKeyAndRuleCalls):
+class AsyncClient(
+    AsyncCatalogueCalls,
+    AsyncPlanAndJobCalls,
+    AsyncNetworkCalls,
+    AsyncMoneyCalls,
+    AsyncMessageCalls,
+    AsyncKeyAndRuleCalls,
+):
     def __init__(
         self,
         base_url: str,

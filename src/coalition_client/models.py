@@ -53,7 +53,7 @@ class Enrol:
 @model
 class Item:
     sku: str
-    unit_price: Decimal
+    unit_price: Decimal | None = None  # None: the till's partner's catalogue's list price of the SKU
     quantity: Decimal | int = 1
     category: str | None = None
     tags: list[str] | None = None

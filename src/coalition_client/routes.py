@@ -193,6 +193,29 @@ IMPORT_PURCHASES = Route(
 IMPORT_REFUNDS = Route(
     "POST", "/v1/admin/imports/refunds", admin.SalesImport, admin.ImportOptions, safe=True, upload="file"
 )
+# A partner's catalogue (the query's partner_id): rows equal to what is stored are left alone, so a retry is safe.
+IMPORT_PRODUCTS = Route(
+    "POST",
+    "/v1/admin/imports/products",
+    admin.CatalogueImport,
+    admin.ImportOptions,
+    safe=True,
+    upload="file",
+    query=("partner_id",),
+)
+IMPORT_CATEGORIES = Route(
+    "POST",
+    "/v1/admin/imports/categories",
+    admin.CatalogueImport,
+    admin.ImportOptions,
+    safe=True,
+    upload="file",
+    query=("partner_id",),
+)
+PRODUCTS = _get("/v1/admin/products", admin.ProductList)
+PRODUCT_CATEGORIES = _get("/v1/admin/product-categories", admin.ProductCategoryList)
+EXPORT_PRODUCTS = Route("GET", "/v1/admin/exports/products", bytes, safe=True, query=("partner_id", "format"))
+EXPORT_CATEGORIES = Route("GET", "/v1/admin/exports/categories", bytes, safe=True, query=("partner_id", "format"))
 # An export streams a file (CSV or XLSX): the client writes it where it is told, a chunk at a time.
 EXPORT_MEMBERS = Route("GET", "/v1/admin/exports/members", bytes, safe=True, query=("format",))
 EXPORT = Route(

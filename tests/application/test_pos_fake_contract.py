@@ -323,6 +323,8 @@ async def test_reference_data(store: Store) -> None:
         assert await uow.outlet_ids(store.network_id, ["Cafe till", "Bar"]) == {"Cafe till": cafe.outlet_id}
         assert await uow.partner_ids(store.network_id, ["Shop", "Bar"]) == {"Shop": shop.partner_id}
         assert await uow.outlet_name(cafe.outlet_id) == "Cafe till"
+        assert await uow.catalogue_entries(store.network_id, shop.partner_id, ["latte"]) == {}  # no catalogue yet
+        assert await uow.catalogue_entries(store.network_id, shop.partner_id, []) == {}
         assert not await uow.cashier_is_active(shop.outlet_id, "nobody")
         program = await uow.program_of(store.network_id)
         assert (program.program.code, program.program.tiers) == ("bonus", SMALL_SHOP_PROGRAM.tiers)

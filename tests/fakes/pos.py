@@ -24,6 +24,7 @@ from coalition.application.audit import AuditEntry
 from coalition.application.commands import DuplicateKey, key_hash
 from coalition.application.ports import (
     EVERY_LINE,
+    CatalogueEntry,
     LedgerBatch,
     LineWindow,
     MemberHistory,
@@ -301,6 +302,11 @@ class FakeUnitOfWork(FakeWallets, FakeGiftCards):
 
     async def partner_ids(self, network_id: int, names: Sequence[str]) -> dict[str, int]:
         return {name: i for i, (n, name) in self.s.partners.items() if n == network_id and name in names}
+
+    async def catalogue_entries(
+        self, network_id: int, partner_id: int, skus: Sequence[str]
+    ) -> dict[str, CatalogueEntry]:
+        return {}  # the fake holds no catalogue: purchases on it send their lines whole
 
     async def outlet_ids(self, network_id: int, names: Sequence[str] | None = None) -> dict[str, int]:
         mine = {o.name: i for i, o in self.s.outlets.items() if o.network_id == network_id}

@@ -45,6 +45,7 @@ class Does:
     body: Callable[[Ids], Any] = lambda ids: {}
     path_ids: Callable[[Ids], Ids] = lambda ids: {}  # path parameters of this request beside (over) the shared ids
     files: Callable[[Ids], Any] | None = None  # a multipart upload: the files, `body` then being its form fields
+    query: Callable[[Ids], Ids] = lambda ids: {}  # query parameters (an import's partner_id)
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,16 @@ API: dict[tuple[str, str], Does | Reads] = {
     ("POST", "/v1/admin/imports/refunds"): Does(
         "refunds.import",
         files=lambda ids: {"file": ("refunds.csv", _refunds_file(ids, "AUDIT-R1", "AUDIT-P1,100.00"))},
+    ),
+    ("POST", "/v1/admin/imports/products"): Does(
+        "products.import",
+        files=lambda ids: {"file": ("products.csv", b"sku,name,category,price\nAUDIT-SKU,Audit,coffee,1.00\n")},
+        query=lambda ids: {"partner_id": ids["partner_id"]},
+    ),
+    ("POST", "/v1/admin/imports/categories"): Does(
+        "categories.import",
+        files=lambda ids: {"file": ("categories.csv", b"code,name,parent\nAUDIT-CAT,Audit,\n")},
+        query=lambda ids: {"partner_id": ids["partner_id"]},
     ),
     ("POST", "/v1/admin/coupons"): Does(
         "coupons.create", lambda ids: {"campaign": "audit", "codes": ["AUDIT-1"], "valid_until": "2100-01-01T00:00Z"}
@@ -390,6 +401,11 @@ CONSOLE: dict[tuple[str, str], Does | Reads] = {
         lambda ids: {"kind": "purchases", "partial": "yes"},
         files=lambda ids: {"file": ("purchases.csv", _sales_file(ids, "AUDIT-P2", "10000001,50.00"))},
     ),
+    ("POST", "/console/catalogue/import"): Does(
+        "products.import",
+        lambda ids: {"kind": "products", "partner_id": ids["partner_id"]},
+        files=lambda ids: {"file": ("products.csv", b"sku,name,price\nAUDIT-SKU-2,Audit,2.00\n")},
+    ),
     ("POST", "/console/reports/send"): Does("job.daily_reports", lambda ids: {"partner": ids["partner_id"]}),
     ("POST", "/console/reports/address"): Does(
         "partner.email", lambda ids: {"partner": ids["partner_id"], "email": "r@console.example"}
@@ -551,7 +567,8 @@ async def test_every_admin_route_and_console_action_leaves_its_entry(mailing: Se
             where = path.format(**(ids | expected.path_ids(ids)))
             if expected.files is not None:
                 files = expected.files(ids)
-                response = await http.request(method, where, data=body, files=files, headers=auth(key))
+                params = expected.query(ids)
+                response = await http.request(method, where, data=body, files=files, params=params, headers=auth(key))
             else:
                 response = await http.request(method, where, json=body, headers=auth(key))
             assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"

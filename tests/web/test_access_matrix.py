@@ -161,6 +161,11 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/console/files"): ADMINISTRATOR,  # issue 17: members files (docs/files.md)
     ("POST", "/console/imports/members"): ADMINISTRATOR,
     ("POST", "/console/imports/sales"): ADMINISTRATOR,  # purchases and refunds files
+    ("GET", "/console/catalogue"): ADMINISTRATOR,  # a partner's products and categories (docs/files.md)
+    ("POST", "/console/catalogue/import"): ADMINISTRATOR,
+    ("GET", "/console/catalogue/products.csv"): ADMINISTRATOR,
+    ("GET", "/console/catalogue/products.xlsx"): ADMINISTRATOR,
+    ("GET", "/console/catalogue/categories.csv"): ADMINISTRATOR,
     ("GET", "/console/exports/members.csv"): ADMINISTRATOR,
     ("GET", "/console/exports/members.xlsx"): ADMINISTRATOR,
     ("GET", "/console/messages/campaigns"): ADMINISTRATOR,  # issue 16: campaigns

@@ -5,7 +5,10 @@ Layout (DIR is --inbox, OUT is --outbox):
     DIR/members*.csv|xlsx      members with their cards and opening balances (the members import)
     DIR/purchases*.csv|xlsx    purchases made elsewhere
     DIR/refunds*.csv|xlsx      refunds of recorded purchases
+    DIR/products-<partner id>*.csv|xlsx, DIR/categories-<partner id>*.csv|xlsx
+                               a partner's catalogue, its id after the kind: products-12.csv, products-12-may.xlsx
     DIR/export-*.request       an export asked for: JSON {"what": "transactions", "from": "2026-12-01", ...}
+                               (a catalogue: {"what": "products", "partner": 12})
     DIR/processing/            files claimed, being imported (a rename: atomic, so two processes never share one)
     DIR/done/, DIR/failed/     files processed, imported or refused
     OUT/<name>.result.json     what each file gave (the import's result, or every error with its row and column)
@@ -32,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from coalition.adapters.documents.tables import csv_options, export_format, write_table
+from coalition.application.catalogue_files import CatalogueKind
 from coalition.application.exports import ExportScope
 from coalition.application.file_exchange.table import FileFormat, FileRefused
 from coalition.application.member_import import ImportOptions
@@ -42,6 +46,9 @@ from coalition.domain.errors import DomainError
 from coalition.wiring import Services
 
 _IMPORTS = re.compile(r"(?P<kind>members|purchases|refunds)[^/\\]*\.(?:csv|xlsx)", re.IGNORECASE)
+_CATALOGUE = re.compile(
+    r"(?P<kind>products|categories)-(?P<partner>[1-9][0-9]{0,17})(?:[-_. ][^/\\]*)?\.(?:csv|xlsx)", re.IGNORECASE
+)
 _EXPORT = re.compile(r"export-[^/\\]*\.request", re.IGNORECASE)
 MAX_REQUEST_BYTES = 64 * 1024
 Log = Callable[[str], None]
@@ -64,7 +71,7 @@ class SyncFolder:
 
 
 def wanted(name: str) -> bool:
-    return bool(_IMPORTS.fullmatch(name) or _EXPORT.fullmatch(name))
+    return bool(_IMPORTS.fullmatch(name) or _CATALOGUE.fullmatch(name) or _EXPORT.fullmatch(name))
 
 
 def claim(folder: SyncFolder) -> list[Path]:
@@ -122,14 +129,20 @@ async def process(services: Services, folder: SyncFolder, path: Path, log: Log) 
 
 
 async def _import(services: Services, folder: SyncFolder, path: Path) -> dict[str, Any]:
-    match = _IMPORTS.fullmatch(path.name)
+    catalogue = _CATALOGUE.fullmatch(path.name)
+    match = catalogue or _IMPORTS.fullmatch(path.name)
     assert match is not None
     kind = match.group("kind").lower()
     data = path.read_bytes()
     if len(data) > services.settings.import_max_bytes:
         raise DomainError(f"the file has {len(data)} bytes; at most {services.settings.import_max_bytes} are taken")
     result: Any
-    if kind == "members":
+    if catalogue is not None:
+        partner_id = int(catalogue.group("partner"))
+        result = await services.catalogue_import.run(
+            folder.network_id, partner_id, CatalogueKind(kind), data, ImportOptions(path.name, partial=folder.partial)
+        )
+    elif kind == "members":
         result = await services.member_import.run(
             folder.network_id, data, ImportOptions(path.name, partial=folder.partial)
         )
@@ -165,8 +178,14 @@ async def _export(services: Services, folder: SyncFolder, path: Path) -> dict[st
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
         raise DomainError(f"the request is a JSON object with at least 'what' ({error})", field="request") from None
     out = folder.outbox / f"{path.stem}.{fmt}"
-    if what == "members":  # the members file: the import's columns, so another network can import it
-        data = await services.member_export.file(folder.network_id, FileFormat(fmt))
+    if what in ("members", "products", "categories"):  # the import's columns, so the file imports again
+        if what == "members":
+            data = await services.member_export.file(folder.network_id, FileFormat(fmt))
+        else:
+            partner = scope.partner_id
+            if partner is None:
+                raise DomainError(f"a {what} export names its 'partner' (an id)", field="partner")
+            data = await services.catalogue.file(folder.network_id, partner, CatalogueKind(what), FileFormat(fmt))
         _write_atomically(out, data)
         return {"status": "exported", "export_file": out.name, "bytes": len(data)}
     table = await export_table(services.report_tables, ExportRequest(what, scope, first, last, number))

@@ -147,7 +147,7 @@ class MemberImport:
             first = json.loads(stored.result)
             rejects = None
             if first["errors"] and options.partial:
-                rejects = _rejects_file(self._check_file(data, options), first)
+                rejects = rejects_file(self._check_file(data, options), first)
             return ImportResult.from_json(first, rejects)
         table = self._check_file(data, options)
         async with self.unit_of_work() as uow:
@@ -193,7 +193,7 @@ class MemberImport:
                 field="file",
             ) from None
         if checked.rejected_rows:
-            result = replace(result, rejects=_rejects_file(table, result.json()))
+            result = replace(result, rejects=rejects_file(table, result.json()))
         return result
 
     def _check_file(self, data: bytes, options: ImportOptions) -> RawTable:
@@ -202,7 +202,7 @@ class MemberImport:
         )
 
 
-def _rejects_file(table: RawTable, result: dict[str, Any]) -> bytes:
+def rejects_file(table: RawTable, result: dict[str, Any]) -> bytes:
     """The rejected rows as they were read, with an `error` column: every reason of the row."""
     reasons: dict[int, list[str]] = {}
     for error in result["errors"]:

@@ -33,7 +33,7 @@ from coalition.application.pos_ports.members import (
     Profile,
 )
 from coalition.application.pos_ports.outbox import OutboxWriter
-from coalition.application.pos_ports.reference import ProgramContext, ReferencePort, TerminalContext
+from coalition.application.pos_ports.reference import CatalogueEntry, ProgramContext, ReferencePort, TerminalContext
 from coalition.application.pos_ports.visits import VisitsPort
 from coalition.application.pos_ports.wallets import PaidTender, PayingWallet, WalletLine, WalletsPort
 from coalition.domain.coupons import NewCoupon
@@ -44,6 +44,7 @@ from coalition.domain.records import fast_init
 
 __all__ = [
     "EVERY_LINE",
+    "CatalogueEntry",
     "Clock",
     "CouponsPort",
     "GiftCardsPort",

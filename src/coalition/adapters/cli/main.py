@@ -19,6 +19,7 @@ from coalition.adapters.cli import keys, network_lists
 from coalition.adapters.cli.audit import audit
 from coalition.adapters.cli.backup import register as register_backup
 from coalition.adapters.cli.campaigns import campaigns_app
+from coalition.adapters.cli.catalogue_files import register as register_catalogue_files
 from coalition.adapters.cli.common import DatabaseOption, console, errors, network_of, run, settings_for
 from coalition.adapters.cli.device_sim import device_app
 from coalition.adapters.cli.devices import devices_app
@@ -54,6 +55,7 @@ app.add_typer(network_app, name="network")
 app.add_typer(export_app, name="export")  # transactions, balances, statements, reports (cli/exports.py)
 export_app.command("members")(export_members)  # the members file (cli/files.py)
 register_sales_files(import_app)  # `coalition import purchases|refunds` beside `import members` (docs/files.md)
+register_catalogue_files(import_app, export_app)  # `coalition import|export products|categories` (docs/files.md)
 app.add_typer(import_app, name="import")
 app.command("sync")(sync_command)
 

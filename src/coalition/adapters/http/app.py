@@ -16,6 +16,7 @@ from coalition.adapters.http import (
     admin_routes,
     audit_routes,
     campaign_routes,
+    catalogue_routes,
     device_admin_routes,
     device_charge_routes,
     device_offline_routes,
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # before export_routes: GET /v1/admin/exports/members is the members file's, not an {what} of the exports
     app.include_router(file_routes.router)
     app.include_router(sales_file_routes.router)
+    app.include_router(catalogue_routes.router)
     app.include_router(export_routes.router)
     app.include_router(schedule_routes.router)
     app.include_router(message_routes.router)

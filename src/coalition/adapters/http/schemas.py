@@ -62,9 +62,13 @@ class Body(BaseModel):
 
 class Item(Body):
     sku: StrictStr = Field(min_length=1, max_length=100)
-    category: StrictStr | None = Field(default=None, max_length=100)
+    category: StrictStr | None = Field(
+        default=None, max_length=100, description="omitted: the till's partner's catalogue's category of the SKU"
+    )
     quantity: StrictStr | StrictInt = Field(default=1, examples=[1, "0.5"])
-    unit_price: Amount
+    unit_price: Amount | None = Field(
+        default=None, description="omitted: the catalogue's list price of the SKU (docs/files.md); required otherwise"
+    )
     tags: list[StrictStr] = Field(
         default_factory=list, max_length=20, description="e.g. sale, new — rules select by them"
     )

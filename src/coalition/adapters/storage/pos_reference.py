@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from coalition.adapters.storage.limits_store import PROGRAM_WITH_LIMITS
 from coalition.adapters.storage.pos_base import SqlPart
 from coalition.application.ports import (
+    CatalogueEntry,
     ProgramContext,
     TerminalContext,
 )
@@ -125,6 +126,26 @@ class SqlReference(SqlPart):
             f"SELECT id, name FROM partners WHERE network_id = $1 AND {matches}", network_id, *arguments
         )
         return {row["name"]: int(row["id"]) for row in rows}
+
+    async def catalogue_entries(
+        self, network_id: int, partner_id: int, skus: Sequence[str]
+    ) -> dict[str, CatalogueEntry]:
+        if not skus:
+            return {}
+        matches, arguments = self.db.any_of("sku", 3, skus)
+        rows = await self.db.fetch(
+            "SELECT sku, category_code, price_minor FROM products WHERE network_id = $1 AND partner_id = $2 AND "
+            f"active AND {matches}",
+            network_id,
+            partner_id,
+            *arguments,
+        )
+        return {
+            row["sku"]: CatalogueEntry(
+                row["category_code"], None if row["price_minor"] is None else int(row["price_minor"])
+            )
+            for row in rows
+        }
 
     async def outlet_ids(self, network_id: int, names: Sequence[str] | None = None) -> dict[str, int]:
         if names is None:

@@ -21,6 +21,7 @@ from coalition.adapters.storage.schema.base import (
     naming_convention,
 )
 from coalition.adapters.storage.schema.campaigns import campaigns
+from coalition.adapters.storage.schema.catalogue import product_categories, products
 from coalition.adapters.storage.schema.console import (
     audit_entries,
     console_users,
@@ -138,6 +139,8 @@ __all__ = [
     "outlets",
     "partners",
     "postings",
+    "product_categories",
+    "products",
     "program_tiers",
     "programs",
     "purchase_lines",

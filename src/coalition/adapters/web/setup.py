@@ -15,6 +15,7 @@ from coalition.adapters.web import (
     console,
     console_audit,
     console_campaigns,
+    console_catalogue,
     console_devices,
     console_exports,
     console_files,
@@ -87,6 +88,7 @@ PAGE_MODULES = (
     console_reports,
     console_files,  # before console_exports: /console/exports/members.csv is its own, not an {what} of exports
     console_sales_files,
+    console_catalogue,
     console_exports,
     console_network,
     console_members,

@@ -32,6 +32,14 @@ class TerminalContext:
 
 
 @dataclass(frozen=True, slots=True)
+class CatalogueEntry:
+    """What a partner's catalogue says of a SKU a basket line names (application/catalogue_lines.py)."""
+
+    category: str | None
+    price_minor: int | None  # in the network's currency; None: no list price
+
+
+@dataclass(frozen=True, slots=True)
 class ProgramContext:
     """A network's program and the node-side accounts its transactions touch."""
 
@@ -52,6 +60,13 @@ class ReferencePort(Protocol):
     async def partner_obligations_account(self, network_id: int, partner_id: int) -> int: ...
     async def cashier_is_active(self, outlet_id: int, login: str) -> bool: ...
     async def partner_ids(self, network_id: int, names: Sequence[str]) -> dict[str, int]: ...
+    async def catalogue_entries(
+        self, network_id: int, partner_id: int, skus: Sequence[str]
+    ) -> dict[str, CatalogueEntry]:
+        """The partner's products of these SKUs (active ones): one read, only for a basket that lacks a category
+        or a unit price on some line."""
+        ...
+
     async def outlet_ids(self, network_id: int, names: Sequence[str] | None = None) -> dict[str, int]:
         """Outlet ids by name: of these names, or of every outlet of the network."""
         ...

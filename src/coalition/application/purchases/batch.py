@@ -19,6 +19,7 @@ from datetime import datetime
 import orjson
 
 from coalition.application.basket import parse_basket
+from coalition.application.catalogue_lines import completed_baskets
 from coalition.application.commands import (
     CommandResult,
     DuplicateKey,
@@ -157,6 +158,8 @@ class BatchRecorder:
         cards = await self._gift_cards(items)  # PINs checked before the unit of work (units of their own)
         async with service.unit_of_work() as uow:
             pc = await service.program_context(uow, ctx.network_id)
+            # lines naming only a SKU: their category and price from the catalogue, one read for the batch
+            baskets_sent = await completed_baskets(uow, ctx, [i.purchase.items for i in items], pc.program.currency)
             keys = self._keys(items, outcomes)
             stored = await uow.stored_responses(ctx.terminal_id, sorted(set(keys.values())))
             candidates: dict[int, tuple[str, ...]] = {}
@@ -180,7 +183,7 @@ class BatchRecorder:
                     if isinstance(item_cards, DomainError):
                         raise item_cards
                     paid_by_cards[index] = item_cards
-                    basket = parse_basket(pc.program, item.purchase.amount, item.purchase.items, pc.limits)
+                    basket = parse_basket(pc.program, item.purchase.amount, baskets_sent[index], pc.limits)
                     found_by = lookup_candidates(item.purchase.customer, pc.phone_region)
                     _require_receipt(item.purchase.receipt)
                     service.occurred_at_window.moment(item.purchase.occurred_at, service.clock.now())

@@ -16,6 +16,7 @@ import orjson
 
 from coalition.application.access import refuse_revoked
 from coalition.application.basket import parse_basket, required_text
+from coalition.application.catalogue_lines import completed_items
 from coalition.application.commands import (
     MAX_RECEIPT_LENGTH,
     CommandResult,
@@ -104,7 +105,8 @@ class Purchases:
         cards = await read_gift_cards(support.gift_cards, ctx, purchase.tenders) if purchase.tenders else ()
         async with support.unit_of_work() as uow:
             pc = await support.program_context(uow, ctx.network_id)
-            check_minor, lines = parse_basket(pc.program, purchase.amount, purchase.items, pc.limits)
+            items = await completed_items(uow, ctx, purchase.items, pc.program.currency)
+            check_minor, lines = parse_basket(pc.program, purchase.amount, items, pc.limits)
             tenders = parse_tenders(purchase.tenders, pc.program.currency, pc.limits.max_amount_minor)
             member = await find_member(uow, ctx, purchase.customer)
             require_usable_card(member)
@@ -157,7 +159,8 @@ class Purchases:
                 return None  # a card's guarded debit or sale is more statements: written in a transaction, locked
             pc = await support.program_context(uow, ctx.network_id)
             program = pc.program
-            check_minor, lines = parse_basket(program, purchase.amount, purchase.items, pc.limits)
+            items = await completed_items(uow, ctx, purchase.items, program.currency)
+            check_minor, lines = parse_basket(program, purchase.amount, items, pc.limits)
             tenders = parse_tenders(purchase.tenders, program.currency, pc.limits.max_amount_minor)
             await support.require_cashier(uow, ctx, purchase.cashier)
             now = support.clock.now()
