@@ -3,7 +3,8 @@
 
 The demo's corner shop accrues 3 % of a check below a lifetime spend of 10,000.00. Member 1000-0001 (Irina Petrova)
 holds 105 points. Online she buys for 2,000.00 (+60: 165). Offline the cashier sells her 1,500.00 (+45), refunds that
-sale whole (−45) and 500.00 of the online purchase by its receipt (−15 of its 60): 150 once uploaded.
+sale whole (−45) and 500.00 of the online purchase by its receipt (−15 of its 60): 150 once uploaded. Offline again,
+3,000.00 of that receipt is refused (1,500.00 is left) and all that is left is refunded (−45): 105.
 """
 
 from __future__ import annotations
@@ -134,6 +135,20 @@ def test_a_sale_and_refunds_kept_offline_upload_in_order_and_once(live_server: L
     assert [r["outcome"] for r in again["body"]["results"]] == ["replayed"] * 3
     assert _balance(live_server) == 150
     assert len(_refunds(live_server)) == 2
+
+    # offline again: 3,000.00 of the receipt (1,500.00 is left) is refused; all that is left is recorded
+    page.context.set_offline(True)
+    expect(page.get_by_role("heading", name="Offline refund")).to_be_visible()
+    _refund_offline(page, "3000", receipt=receipt)
+    _refund_offline(page, "", receipt=receipt)
+    page.context.set_offline(False)
+    refused = page.locator("#offline-refund-list li.refused")
+    expect(refused).to_contain_text(
+        "Refused: The refund is larger than what is left of this purchase.", timeout=15000
+    )
+    expect(page.locator("#offline-refund-list li")).to_have_count(1)
+    assert _balance(live_server) == 150 - 45 == 105  # the 60 the purchase earned, all taken back
+    assert _refunds(live_server)[2:] == [(1500_00, 1500_00, 45, "anna")]
 
 
 def test_a_refused_refund_stays_with_its_reason_and_the_rest_upload(live_server: LiveServer, page: Page) -> None:
