@@ -143,9 +143,7 @@ def test_a_sale_and_refunds_kept_offline_upload_in_order_and_once(live_server: L
     _refund_offline(page, "", receipt=receipt)
     page.context.set_offline(False)
     refused = page.locator("#offline-refund-list li.refused")
-    expect(refused).to_contain_text(
-        "Refused: The refund is larger than what is left of this purchase.", timeout=15000
-    )
+    expect(refused).to_contain_text("Refused: The refund is larger than what is left of this purchase.", timeout=15000)
     expect(page.locator("#offline-refund-list li")).to_have_count(1)
     assert _balance(live_server) == 150 - 45 == 105  # the 60 the purchase earned, all taken back
     assert _refunds(live_server)[2:] == [(1500_00, 1500_00, 45, "anna")]

@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -200,3 +201,35 @@ async def test_the_refund_page_finds_a_purchase_of_the_outlet_by_receipt_or_id(s
             assert missing.status_code == 404
             assert "This outlet has no purchase with this receipt." in missing.text
         assert (await http.get("/terminal/refund", params={"purchase": "R\x002001"})).status_code == 422
+
+
+async def test_the_same_queue_uploaded_twice_at_once_refunds_once(services: Services) -> None:
+    """A second tab, or a retry racing the first: each sale and each refund is recorded by one and replayed by the
+    other, whichever engine and whichever wins."""
+    shop = await _shop(services)
+    async with client(services) as first, client(services) as second:
+        purchase_id = await _bought_online(first, shop)
+        sale = _sale("5000-0001", "1000.00", minutes_ago=3)  # +30
+        body = {
+            "sales": [sale],
+            "refunds": [
+                _refund(sale=sale, amount="400.00", minutes_ago=2),  # −12
+                _refund(purchase=purchase_id, minutes_ago=-1),  # all 2,000.00: −60
+                _refund(purchase="R-2001", amount="99999999999999999999999999.99", minutes_ago=-1),  # refused
+            ],
+        }
+        csrfs = [await _signed_in(http, shop) for http in (first, second)]
+        answers: list[httpx.Response] = []
+
+        async def send(http: httpx.AsyncClient, csrf: str) -> None:
+            answers.append(await _upload(http, csrf, body))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(send, first, csrfs[0])
+            group.start_soon(send, second, csrfs[1])
+        assert all(answer.status_code == 200 for answer in answers), [a.text for a in answers]
+        outcomes = sorted(r["outcome"] for answer in answers for r in answer.json()["results"])
+        assert outcomes == ["recorded"] * 3 + ["refused"] * 2 + ["replayed"] * 3, [
+            (r["kind"], r["outcome"], r.get("reason")) for answer in answers for r in answer.json()["results"]
+        ]
+        assert await balance_of(first, shop.shop_key, "5000-0001") == 105 + 60 + 30 - 12 - 60 == 123
