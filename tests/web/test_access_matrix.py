@@ -70,6 +70,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/terminal/manifest.webmanifest"): EVERYONE,  # the installable terminal: nothing of any network
     ("GET", "/terminal/sw.js"): EVERYONE,
     ("POST", "/terminal/offline-sales"): CASHIER,
+    ("GET", "/terminal/refund"): CASHIER,
     ("GET", "/console"): CONSOLE,
     ("GET", "/console/outlets"): CONSOLE,
     ("POST", "/console/outlets"): ADMINISTRATOR,

@@ -287,8 +287,9 @@ class PosService:
         autocommit: bool = False,
     ) -> CommandResult | None:
         """Run `operation` once per key. With `look_up_first=False` (the purchase path) the stored answer is not
-        read up front: the write itself collides on the key, and a refusal looks for a stored answer before it is
-        reported, so a retry of a committed purchase still replays instead of being judged again."""
+        read up front: the write itself collides on the key. A refusal looks for a stored answer before it is
+        reported, so a retry of a committed write (or one committed while this one waited) replays instead of being
+        judged again."""
         key = required_text(idempotency_key, "Idempotency-Key", MAX_IDEMPOTENCY_KEY_LENGTH)
         try:
             async with self.unit_of_work(autocommit=autocommit) as uow:
@@ -308,7 +309,10 @@ class PosService:
                 raise _conflict(duplicate) from None
             return replay(stored, request_hash)
         except DomainError:
-            stored = None if look_up_first else await self._stored(ctx, key)
+            # a refusal may be this request losing a race to its own twin (a retry sent while the first was still
+            # running), refused for what the twin did (a refund of all that is left, once more): the twin's answer
+            # stored meanwhile is this one's too
+            stored = await self._stored(ctx, key)
             if stored is None:
                 raise
             return replay(stored, request_hash)

@@ -39,6 +39,9 @@ class RefundInput:
     cashier: str | None = None  # who gives the money back (an active cashier of the refunding outlet)
     # when the till gave the money back (an offline till uploading later): the refund's ledger time; None: now
     occurred_at: datetime | None = None
+    # all that is left of the purchase, measured when the refund is recorded (the web terminal's offline refund:
+    # the page cannot know what was refunded meanwhile); with neither an amount nor items
+    whole: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +264,14 @@ async def _revoke_gifts(
 
 
 def _refund_amount(program: BonusProgram, stored: StoredPurchase, refund: RefundInput) -> tuple[int, dict[str, int]]:
-    """The refund measured on the check total before points, from an amount or from returned items."""
+    """The refund measured on the check total before points, from an amount, from returned items or the whole rest."""
+    if refund.whole:
+        if refund.amount is not None or refund.items:
+            raise InvalidInput("a refund of the whole rest names neither an amount nor items", field="amount")
+        left = stored.check_minor - stored.refunded_before_minor
+        if left <= 0:
+            raise RefundNotAllowed("this purchase is refunded in full already", field="amount")
+        return left, {}
     if (refund.amount is None) == (not refund.items):
         raise InvalidInput("send either the refund 'amount' or the returned 'items'", field="amount")
     if refund.amount is not None:

@@ -1,5 +1,6 @@
 """What the web terminal asks besides the POS commands: who the signed-in cashier is, the program's terms, the day's
-own purchases with their totals, one purchase of the outlet, and the stored answer of an attempt (for its receipt).
+own purchases with their totals, one purchase of the outlet (by its id or its receipt), and the stored answer of an
+attempt (for its receipt).
 
 A cashier's day is the calendar day in the outlet's time zone; only the purchases that name this cashier at this
 outlet are theirs.
@@ -7,6 +8,7 @@ outlet are theirs.
 
 from __future__ import annotations
 
+import re
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -15,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from coalition.application.ports import Clock, StoredResponse, TerminalContext
 from coalition.domain.errors import NotFound, Unauthorized
+
+_PURCHASE_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +156,9 @@ class WebTerminalUnitOfWork(Protocol):
         """The top-ups and gift cards the cashier took money for at the outlet, recorded in [start, end)."""
         ...
 
-    async def outlet_purchase(self, outlet_id: int, purchase_id: str) -> OutletPurchase | None: ...
+    async def outlet_purchase(
+        self, outlet_id: int, purchase_id: str | None, receipt: str | None = None
+    ) -> OutletPurchase | None: ...
     async def stored_answer(self, terminal_id: int, key: str) -> StoredResponse | None: ...
 
 
@@ -203,6 +209,17 @@ class WebTerminal:
             found = await uow.outlet_purchase(ctx.outlet_id, purchase_id.strip())
         if found is None:
             raise NotFound("this outlet has no such purchase", field="purchase_id")
+        return found
+
+    async def outlet_purchase_named(self, ctx: TerminalContext, typed: str) -> OutletPurchase:
+        """A purchase of the terminal's outlet by its receipt as printed, or by its id (text shaped like one is
+        tried as an id first); another outlet's is not found here."""
+        typed = typed.strip()
+        async with self.unit_of_work() as uow:
+            found = await uow.outlet_purchase(ctx.outlet_id, typed.lower()) if _PURCHASE_ID.match(typed) else None
+            found = found or await uow.outlet_purchase(ctx.outlet_id, None, receipt=typed)
+        if found is None:
+            raise NotFound("this outlet has no purchase with this receipt", field="purchase")
         return found
 
     async def stored_answer(self, ctx: TerminalContext, key: str) -> StoredResponse:

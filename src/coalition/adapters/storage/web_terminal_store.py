@@ -107,9 +107,12 @@ class SqlWebTerminalUnitOfWork:
             TillTaking(row.kind, _utc(row.recorded_at), int(row.amount)) for row in await self.connection.execute(query)
         ]
 
-    async def outlet_purchase(self, outlet_id: int, purchase_id: str) -> OutletPurchase | None:
+    async def outlet_purchase(
+        self, outlet_id: int, purchase_id: str | None, receipt: str | None = None
+    ) -> OutletPurchase | None:
         p = t.purchases
-        query = _purchases().where(p.c.outlet_id == outlet_id, p.c.id == purchase_id)
+        named = p.c.id == purchase_id if receipt is None else p.c.receipt == receipt
+        query = _purchases().where(p.c.outlet_id == outlet_id, named)
         row = (await self.connection.execute(query)).first()
         if row is None:
             return None

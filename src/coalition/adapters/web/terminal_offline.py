@@ -1,14 +1,18 @@
 """The web terminal offline (docs/terminal.md "Offline"): an installable page whose service worker keeps the sale's
-screen, and the upload of the sales the page queued while the network was down.
+and the refund's first screens, and the upload of the sales and refunds the page queued while the network was down.
 
 - `GET /terminal/manifest.webmanifest` and `GET /terminal/sw.js` are public (a browser fetches a manifest without
   cookies, and a service worker's script is the same for everyone): they say nothing about any network. The worker is
   served from under /terminal with `Service-Worker-Allowed: /terminal`, so its scope covers `/terminal` itself.
-- `POST /terminal/offline-sales` takes the queue (JSON, the session's CSRF token in `X-CSRF-Token`) and records it
-  through the same batch path as `POST /v1/purchases/batch`, for the signed-in cashier at their outlet's terminal.
-  Each sale carries the key the page made for it (a UUID) and the moment it was made (with its offset): the server
-  prices it at that moment, a replayed upload replays each answer and doubles nothing, and one refused sale leaves
-  the others recorded. Offline sales only earn: no points are spent on them.
+- `GET /terminal/refund` finds a purchase of the outlet by its receipt (or id) for its refund form; kept offline, it
+  records a refund for upload instead.
+- `POST /terminal/offline-sales` takes the queue (JSON, the session's CSRF token in `X-CSRF-Token`): its sales are
+  recorded through the same batch path as `POST /v1/purchases/batch`, then its refunds through the refund batch of
+  `POST /v1/refunds/batch` (terminal_offline_refunds.py), for the signed-in cashier at their outlet's terminal. Each
+  sale and refund carries the key the page made for it (a UUID) and the moment it was made (with its offset): the
+  server prices it at that moment, a replayed upload replays each answer and doubles nothing, and one refused item
+  leaves the others recorded. Offline sales only earn: no points are spent on them. A refund may name a sale of the
+  same queue: the sales are recorded first.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from coalition.adapters.http.clean_input import CheckedRoute
@@ -30,16 +34,27 @@ from coalition.adapters.http.schemas import TillMoment
 from coalition.adapters.web.sessions import CsrfRejected, services_of, signed_in
 from coalition.adapters.web.templating import gettext, language_of
 from coalition.adapters.web.terminal import Till, _till, explain, field_of, read_amount
+from coalition.adapters.web.terminal_offline_refunds import (
+    MAX_OFFLINE_REFUNDS,
+    UUID_PATTERN,
+    OfflineRefund,
+    by_receipt_instead,
+    judge_refund,
+    naming_problem,
+    refund_answer,
+)
 from coalition.application.commands import PurchaseInput, fingerprint
 from coalition.application.pos_results import CommandResult
 from coalition.application.purchases.batch import BatchItem
 from coalition.application.purchases.results import PurchaseResult
+from coalition.application.refund_batch import RefundBatchItem, RefundOutcome
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain import errors
 from coalition.domain.money import format_minor
 
 MAX_OFFLINE_SALES = 100  # per upload: the page sends its queue in parts of 50
-_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_UUID = UUID_PATTERN
+MAX_RECEIPT = 100  # the longest receipt a purchase records
 SCOPE = "/terminal"
 WORKER_SOURCE = Path(__file__).parent / "static" / "terminal_sw.js"
 
@@ -55,6 +70,7 @@ async def _cashier_with_csrf(
 
 
 Cashier = Annotated[WebIdentity, Depends(_cashier_with_csrf)]
+SignedIn = Annotated[WebIdentity, Depends(signed_in("terminal"))]
 router = APIRouter(prefix="/terminal", include_in_schema=False, route_class=CheckedRoute)
 
 
@@ -70,7 +86,8 @@ class OfflineSale(BaseModel):
 class OfflineSales(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sales: list[OfflineSale] = Field(min_length=1, max_length=MAX_OFFLINE_SALES)
+    sales: list[OfflineSale] = Field(default_factory=list, max_length=MAX_OFFLINE_SALES)
+    refunds: list[OfflineRefund] = Field(default_factory=list, max_length=MAX_OFFLINE_REFUNDS)
 
 
 @dataclass(frozen=True)
@@ -110,28 +127,79 @@ async def service_worker() -> Response:
     return Response(WORKER_SOURCE.read_bytes(), media_type="text/javascript; charset=utf-8", headers=headers)
 
 
+@router.get("/refund")
+async def refund_page(request: Request, me: SignedIn, purchase: str = "") -> Response:
+    """The refund's first screen: a purchase of this outlet found by its receipt (or id), then its refund form.
+    Kept by the service worker (its bare address only: it holds no customer's data), where it becomes the offline
+    refund (terminal_offline.js) while the server cannot be reached."""
+    till = await _till(request, me)
+    typed = purchase.strip()
+    if not typed:
+        return till.page("refund_find.html", values={})
+    try:
+        if len(typed) > MAX_RECEIPT:
+            raise errors.NotFound("this outlet has no purchase with this receipt", field="purchase")
+        found = await services_of(request).web_terminal.outlet_purchase_named(till.ctx, typed)
+    except errors.NotFound:
+        message = till._("This outlet has no purchase with this receipt.")
+        return till.page("refund_find.html", 404, values={"purchase": typed}, errors={"purchase": message})
+    return RedirectResponse(f"/terminal/purchases/{found.purchase.id}/refund", 303)
+
+
 @router.post("/offline-sales")
 async def upload(request: Request, body: OfflineSales, me: Cashier) -> JSONResponse:
-    """The page's queued sales, each answered by its key: recorded, replayed (uploaded before) or refused (why)."""
+    """The page's queued sales, then its queued refunds, each answered by its key: recorded, replayed (uploaded
+    before) or refused (why)."""
+    if not body.sales and not body.refunds:
+        raise errors.InvalidInput("send at least one sale or refund", field="sales")
+    malformed = naming_problem(body.refunds)
+    if malformed is not None:
+        raise malformed
     till = await _till(request, me)
     services = services_of(request)
     cashier = await services.web_terminal.cashier_login(me.cashier_id or 0)
-    judged = [_judge(till, sale, cashier) for sale in body.sales]
+    results = await _record_sales(till, body.sales, cashier) if body.sales else []
+    if body.refunds:
+        results += await _record_refunds(till, body.refunds, cashier)
+    counts = {kind: sum(1 for r in results if r["outcome"] == kind) for kind in ("recorded", "replayed", "refused")}
+    return JSONResponse({"results": results, **counts})
+
+
+async def _record_sales(till: Till, sales: list[OfflineSale], cashier: str) -> list[dict[str, Any]]:
+    pos = services_of(till.request).pos
+    judged = [_judge(till, sale, cashier) for sale in sales]
     items = [each.item for each in judged if each.item is not None]
-    recorded = await services.pos.purchase_batch(till.ctx, items) if items else []
+    recorded = await pos.purchase_batch(till.ctx, items) if items else []
     # a sale's receipt is its key's: taken meanwhile means the same sale was being recorded by another upload at
     # that moment (a second tab, a retry racing the first), whose answer is stored now: sent once more, it replays
     racing = [index for index, outcome in enumerate(recorded) if _receipt_taken(outcome)]
     if racing:
-        again = await services.pos.purchase_batch(till.ctx, [items[index] for index in racing])
+        again = await pos.purchase_batch(till.ctx, [items[index] for index in racing])
         for index, replayed in zip(racing, again, strict=True):
             recorded[index] = replayed
     outcomes = iter(recorded)
-    results = []
-    for each in judged:
-        results.append(_answer(till, each.sale, each.refused or next(outcomes)))
-    counts = {kind: sum(1 for r in results if r["outcome"] == kind) for kind in ("recorded", "replayed", "refused")}
-    return JSONResponse({"results": results, **counts})
+    return [_answer(till, each.sale, each.refused or next(outcomes)) for each in judged]
+
+
+async def _record_refunds(till: Till, refunds: list[OfflineRefund], cashier: str) -> list[dict[str, Any]]:
+    """Each refund through the refund batch, in order; a text tried as a purchase id and found as none is tried
+    once more as a receipt (a refused refund wrote nothing, so its key is still free)."""
+    pos = services_of(till.request).pos
+    judged = [judge_refund(till, refund, cashier) for refund in refunds]
+    items = [each.item for each in judged if each.item is not None]
+    recorded: list[RefundOutcome] = await pos.refund_batch(till.ctx, items) if items else []
+    sent = [each for each in judged if each.item is not None]
+    retry: list[tuple[int, RefundBatchItem]] = []
+    for index, each in enumerate(sent):
+        instead = by_receipt_instead(each, recorded[index])
+        if instead is not None:
+            retry.append((index, instead))
+    if retry:
+        again = await pos.refund_batch(till.ctx, [item for _, item in retry])
+        for (index, _), outcome in zip(retry, again, strict=True):
+            recorded[index] = outcome
+    outcomes = iter(recorded)
+    return [refund_answer(till, each.refund, each.refused or next(outcomes)) for each in judged]
 
 
 def _judge(till: Till, sale: OfflineSale, cashier: str) -> _Judged:
@@ -170,6 +238,7 @@ def _answer(till: Till, sale: OfflineSale, outcome: CommandResult[Any] | errors.
     paid = stored_result(PurchaseResult, outcome.body)
     return {
         "key": sale.key,
+        "kind": "sale",
         "outcome": "replayed" if outcome.replayed else "recorded",
         "status": outcome.status_code,
         "points_earned": paid.points_earned if paid else None,

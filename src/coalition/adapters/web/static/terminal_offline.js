@@ -1,10 +1,14 @@
-// The web terminal offline (docs/terminal.md "Offline"): the service worker that keeps the terminal's first screen,
-// the sales queued in IndexedDB while the server cannot be reached, and their upload when it can again.
+// The web terminal offline (docs/terminal.md "Offline"): the service worker that keeps the terminal's first screens
+// (the sale's and the refund's), the sales and refunds queued in IndexedDB while the server cannot be reached, and
+// their upload when it can again.
 //
 // A queued sale is {key (a UUID), owner (this outlet's terminal and cashier), customer, amount, occurred_at (the
-// device's time with its offset), refused (the server's reason, once it refused it)}. Only the signed-in cashier's
-// own sales are shown and sent. The server answers each by its key: recorded or replayed ones leave the queue,
-// refused ones stay with their reason until the cashier removes them. Offline sales only earn points.
+// device's time with its offset), refused (the server's reason, once it refused it)}. A queued refund is {kind:
+// "refund", key, owner, sale_key (a queued sale's key) or purchase (a receipt or purchase id as typed), amount ("":
+// all that is left), occurred_at, refused}. Only the signed-in cashier's own are shown and sent, in the order they
+// were kept; the server records an upload's sales before its refunds. It answers each by its key: recorded or
+// replayed ones leave the queue, refused ones stay with their reason until the cashier removes them. Offline sales
+// only earn points.
 "use strict";
 
 (function () {
@@ -78,6 +82,8 @@
     });
   }
 
+  function isRefund(item) { return item.kind === "refund"; }
+
   function keep(sale) { return inStore("readwrite", function (store) { return store.put(sale); }); }
   function drop(key) { return inStore("readwrite", function (store) { return store.delete(key); }); }
 
@@ -95,42 +101,70 @@
     }
   }
 
+  // A kept sale as the banner and the refund's list of sales name it.
+  function saleText(sale) { return sale.customer + " · " + money(sale.amount); }
+
+  function refundText(refund, all) {
+    const amount = refund.amount ? money(refund.amount) : queueBox.dataset.allLeft;
+    if (!refund.sale_key) return text(queueBox.dataset.refundOfReceipt, { receipt: refund.purchase, amount: amount });
+    const sale = all.find(function (each) { return each.key === refund.sale_key && !isRefund(each); });
+    return text(queueBox.dataset.refundOfSale, { sale: sale ? saleText(sale) : refund.sale_key, amount: amount });
+  }
+
+  function queueItem(entry, label) {
+    const item = document.createElement("li");
+    item.dataset.key = entry.key;
+    const what = document.createElement("span");
+    what.textContent = label;
+    item.appendChild(what);
+    if (entry.refused) {
+      item.className = "refused";
+      const why = document.createElement("span");
+      why.className = "error";
+      why.textContent = text(queueBox.dataset.refused, { reason: entry.refused });
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "link";
+      remove.textContent = queueBox.dataset.remove;
+      remove.addEventListener("click", function () { drop(entry.key).then(render); });
+      item.appendChild(why);
+      item.appendChild(remove);
+    }
+    return item;
+  }
+
+  // The screen offline (its offline form, from its template) or online, for the sale's and the refund's screens.
+  function screens() {
+    [["online-sale-section", "offline-sale-section", offlineForm],
+      ["online-refund-section", "offline-refund-section", offlineRefundForm]].forEach(function (pair) {
+      const online = document.getElementById(pair[0]);
+      const section = offline() ? pair[2]() : document.getElementById(pair[1]);
+      if (section) section.hidden = !offline();
+      if (online) online.hidden = offline();
+    });
+  }
+
   function render() {
     if (!queueBox) return Promise.resolve();
-    const online = document.getElementById("online-sale-section");
-    const section = offline() ? offlineForm() : document.getElementById("offline-sale-section");
-    if (section) section.hidden = !offline();
-    if (online) online.hidden = offline();
-    return mine().then(function (sales) {
-      const waiting = sales.filter(function (sale) { return !sale.refused; });
+    screens();
+    return mine().then(function (all) {
+      const waiting = all.filter(function (entry) { return !entry.refused; });
+      const sales = all.filter(function (entry) { return !isRefund(entry); });
+      const refunds = all.filter(isRefund);
       const list = document.getElementById("offline-queue-list");
+      const refundList = document.getElementById("offline-refund-list");
       list.textContent = "";
-      sales.forEach(function (sale) {
-        const item = document.createElement("li");
-        item.dataset.key = sale.key;
-        const what = document.createElement("span");
-        what.textContent = sale.customer + " · " + money(sale.amount);
-        item.appendChild(what);
-        if (sale.refused) {
-          item.className = "refused";
-          const why = document.createElement("span");
-          why.className = "error";
-          why.textContent = text(queueBox.dataset.refused, { reason: sale.refused });
-          const remove = document.createElement("button");
-          remove.type = "button";
-          remove.className = "link";
-          remove.textContent = queueBox.dataset.remove;
-          remove.addEventListener("click", function () { drop(sale.key).then(render); });
-          item.appendChild(why);
-          item.appendChild(remove);
-        }
-        list.appendChild(item);
-      });
+      refundList.textContent = "";
+      sales.forEach(function (sale) { list.appendChild(queueItem(sale, saleText(sale))); });
+      refunds.forEach(function (refund) { refundList.appendChild(queueItem(refund, refundText(refund, all))); });
+      document.getElementById("offline-sales-heading").hidden = !sales.length || !refunds.length;
+      document.getElementById("offline-refunds-heading").hidden = !refunds.length;
       document.getElementById("offline-queue-count").textContent =
         text(queueBox.dataset.awaiting, { count: String(waiting.length) });
       const note = document.getElementById("offline-queue-note");
       if (!note.dataset.fixed) note.textContent = offline() && waiting.length ? queueBox.dataset.offline : "";
-      queueBox.hidden = sales.length === 0 && !note.dataset.fixed;
+      queueBox.hidden = all.length === 0 && !note.dataset.fixed;
+      saleChoices(sales.filter(function (sale) { return !sale.refused; }));
     });
   }
 
@@ -182,6 +216,79 @@
     return section;
   }
 
+  // --- refunding offline --------------------------------------------------------------------------------------
+
+  function cents(amount) { return Math.round(Number(amount) * 100); }
+
+  // The offline refund's screen, put on the refund's page (from its template) while the server cannot be reached:
+  // of a sale kept here (chosen from the list) or of a purchase by its receipt; of an amount, or of all that is left.
+  function offlineRefundForm() {
+    const shown = document.getElementById("offline-refund-section");
+    const template = document.getElementById("offline-refund-template");
+    if (shown || !template) return shown;
+    const section = template.content.firstElementChild.cloneNode(true);
+    template.parentNode.insertBefore(section, template);
+    const form = section.querySelector("#offline-refund");
+    const error = document.getElementById("offline-refund-error");
+    const done = document.getElementById("offline-refund-done");
+    const receipt = document.getElementById("offline-refund-receipt");
+    form.elements.sale.addEventListener("change", function () { receipt.hidden = !!form.elements.sale.value; });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      const saleKey = form.elements.sale.value;
+      const purchase = saleKey ? "" : form.elements.purchase.value.trim();
+      const amount = form.elements.amount.value.replace(SPACES, "").replace(",", ".");
+      done.hidden = true;
+      function refuse(message, field) {
+        error.textContent = message;
+        error.hidden = false;
+        field.focus();
+      }
+      if (!saleKey && !purchase) return refuse(error.dataset.purchase, form.elements.purchase);
+      if (amount && (!AMOUNT.test(amount) || Number(amount) <= 0)) {
+        return refuse(error.dataset.amount, form.elements.amount);
+      }
+      mine().then(function (all) {
+        const sale = all.find(function (each) { return each.key === saleKey && !isRefund(each); });
+        if (saleKey && !sale) return refuse(error.dataset.purchase, form.elements.sale);
+        if (sale && amount && cents(amount) > cents(sale.amount)) {
+          return refuse(text(error.dataset.tooMuch, { amount: money(sale.amount) }), form.elements.amount);
+        }
+        error.hidden = true;
+        const refund = {
+          kind: "refund", key: newKey(), owner: queueBox.dataset.owner, sale_key: saleKey || null,
+          purchase: purchase || null, amount: amount, occurred_at: nowWithOffset(), queued: Date.now(), refused: null,
+        };
+        return keep(refund).then(function () {
+          done.textContent = text(done.dataset.text, {
+            purchase: sale ? saleText(sale) : purchase, amount: amount ? money(amount) : queueBox.dataset.allLeft,
+          });
+          done.hidden = false;
+          form.reset();
+          receipt.hidden = false;
+          return render();
+        }).then(upload);
+      });
+    });
+    return section;
+  }
+
+  // The sales kept here, offered for a refund (the choice made is kept when the list is drawn again).
+  function saleChoices(sales) {
+    const select = document.getElementById("offline-refund-sale");
+    if (!select) return;
+    const chosen = select.value;
+    while (select.options.length > 1) select.remove(1);
+    sales.forEach(function (sale) {
+      const option = document.createElement("option");
+      option.value = sale.key;
+      option.textContent = saleText(sale);
+      select.appendChild(option);
+    });
+    select.value = sales.some(function (sale) { return sale.key === chosen; }) ? chosen : "";
+    document.getElementById("offline-refund-receipt").hidden = !!select.value;
+  }
+
   // The first screen's card: kept for the offline sale in case the post does not get through; without network it
   // goes to the offline sale at once (terminal.js sends nothing).
   function firstScreen() {
@@ -200,12 +307,28 @@
 
   // --- uploading ----------------------------------------------------------------------------------------------
 
-  function post(sales) {
+  // What the server is sent of a part of the queue: its sales, then its refunds (each list in the order kept).
+  function sent(part) {
+    return {
+      sales: part.filter(function (entry) { return !isRefund(entry); }),
+      refunds: part.filter(isRefund),
+    };
+  }
+
+  function post(part) {
     const controller = new AbortController();
     const timer = window.setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS);
-    const body = JSON.stringify({ sales: sales.map(function (sale) {
-      return { key: sale.key, customer: sale.customer, amount: sale.amount, occurred_at: sale.occurred_at };
-    }) });
+    const lists = sent(part);
+    const body = JSON.stringify({
+      sales: lists.sales.map(function (sale) {
+        return { key: sale.key, customer: sale.customer, amount: sale.amount, occurred_at: sale.occurred_at };
+      }),
+      refunds: lists.refunds.map(function (refund) {
+        const named = refund.sale_key ? { sale_key: refund.sale_key } : { purchase: refund.purchase };
+        return Object.assign({ key: refund.key, occurred_at: refund.occurred_at }, named,
+          refund.amount ? { amount: refund.amount } : {});
+      }),
+    });
     return fetch("/terminal/offline-sales", {
       method: "POST",
       body: body,
@@ -221,8 +344,8 @@
     }).finally(function () { window.clearTimeout(timer); });
   }
 
-  // One part of the queue: each answer updates its sale. A whole part refused for one sale's field (sales[3].amount)
-  // marks that sale refused, so the others go at the next try.
+  // One part of the queue: each answer updates its sale or refund. A whole part refused for one item's field
+  // (sales[3].amount, refunds[0].purchase) marks that one refused, so the others go at the next try.
   function settle(part, response) {
     return response.json().catch(function () { return {}; }).then(function (answer) {
       if (response.ok && Array.isArray(answer.results)) {
@@ -239,9 +362,10 @@
         say(queueBox.dataset.signIn);
         return false;
       }
-      const found = /^sales\[(\d+)\]/.exec(answer.field || "");
-      if (response.status === 422 && found && part[Number(found[1])]) {
-        return keep(Object.assign({}, part[Number(found[1])], { refused: answer.detail || answer.title }))
+      const found = /^(sales|refunds)\[(\d+)\]/.exec(answer.field || "");
+      const culprit = found && sent(part)[found[1]][Number(found[2])];
+      if (response.status === 422 && culprit) {
+        return keep(Object.assign({}, culprit, { refused: answer.detail || answer.title }))
           .then(function () { return true; });
       }
       return false;  // the server is busy or out of reach: later

@@ -1,14 +1,17 @@
 // The web terminal's service worker, served as /terminal/sw.js with the scope /terminal (terminal_offline.py).
-// It keeps the sale's first screen and its files, so the terminal opens with the network down: every request goes to
-// the network first and the kept copy answers only when the network does not. Nothing but the shell is kept: no
-// customer's page, no receipt. Uploads (POST) and requests made with cache "no-store" (the page's check that the
+// It keeps the sale's and the refund's first screens and their files, so the terminal opens with the network down:
+// every request goes to the network first and the kept copy answers only when the network does not. Nothing but the
+// shell is kept: no customer's page, no receipt, no purchase found for a refund (only the bare /terminal/refund). Uploads (POST) and requests made with cache "no-store" (the page's check that the
 // server answers again) are never answered from here.
 "use strict";
 
 const CACHE = "coalition-terminal-v1";
 const HOME = "/terminal";
+const REFUND = "/terminal/refund";
+const PAGES = [HOME, REFUND];  // the screens that work offline (their offline forms are in terminal_offline.js)
 const SHELL = [
   HOME,
+  REFUND,
   "/terminal/manifest.webmanifest",
   "/static/app.css",
   "/static/terminal.css",
@@ -72,9 +75,11 @@ self.addEventListener("fetch", function (event) {
       event.respondWith(fetch(request).catch(function () { return Response.redirect(HOME + "?offline=1", 303); }));
       return;
     }
-    if (url.pathname === HOME) {
-      event.respondWith(fromNetworkKeeping(request, HOME).catch(function () {
-        return kept(HOME).then(function (found) { return found || offlineAnswer(); });
+    if (PAGES.indexOf(url.pathname) >= 0) {
+      // kept from the network only at its bare address: /terminal/refund?purchase=… is a search, not the screen
+      const answer = url.search ? fetch(request) : fromNetworkKeeping(request, url.pathname);
+      event.respondWith(answer.catch(function () {
+        return kept(url.pathname).then(function (found) { return found || offlineAnswer(); });
       }));
       return;
     }
@@ -83,7 +88,7 @@ self.addEventListener("fetch", function (event) {
     }));
     return;
   }
-  if (request.method === "GET" && SHELL.indexOf(url.pathname) >= 0 && url.pathname !== HOME) {
+  if (request.method === "GET" && SHELL.indexOf(url.pathname) >= 0 && PAGES.indexOf(url.pathname) < 0) {
     event.respondWith(fromNetworkKeeping(request, url.pathname).catch(function () {
       return kept(url.pathname).then(function (found) { return found || offlineAnswer(); });
     }));
