@@ -98,6 +98,9 @@ BAD_CASES: list[tuple[str, bytes, dict[str, str], int, str, str]] = [
         "",
         "not utf-8",
     ),
+    ("unknown encoding", b"card_number\n1\n", {"encoding": "koi8-r"}, 0, "encoding", "encoding is one of"),
+    ("unknown delimiter", b"card_number\n1\n", {"delimiter": "pipe"}, 0, "delimiter", "a comma, a semicolon"),
+    ("nul byte", b"card_number,name\n1,An\x00na\n", {}, 2, "name", "control characters"),
 ]
 
 
