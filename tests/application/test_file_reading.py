@@ -103,3 +103,28 @@ def test_written_files_read_back() -> None:
         assert [row.cells for row in table.rows] == [("1", "=danger", "-5"), ("2", "Пётр", "0")]
         assert not table.cell_errors
     assert csv_bytes(["a"], []).startswith(codecs.BOM_UTF8)
+
+
+def test_a_utf16_file_with_its_byte_order_mark_is_read() -> None:
+    """Excel's "Unicode Text" (UTF-16 with a BOM, tab-separated) was read as cp1252 and refused as an unknown
+    column 'ÿþcard_number'."""
+    data = "card_number\tname\n1\tPëtr Орлов\n".encode("utf-16")
+    table = read_table(data)
+    assert (table.encoding, table.delimiter) == ("utf-16", "\t")
+    assert table.header == ("card_number", "name")
+    assert table.rows[0].cells == ("1", "Pëtr Орлов")
+    big_endian = codecs.BOM_UTF16_BE + "card_number;name\n2;Анна\n".encode("utf-16-be")
+    assert read_table(big_endian).rows[0].cells == ("2", "Анна")
+    broken = "card_number\tname\n1\tA\n2\tB\n".encode("utf-16") + b"\x00\xd8\x41\x00"  # a lone surrogate
+    with pytest.raises(FileRefused) as refused:
+        read_table(broken)
+    assert refused.value.errors[0].row == 4
+
+
+def test_a_bad_declared_encoding_or_delimiter_names_its_option() -> None:
+    with pytest.raises(FileRefused) as refused:
+        read_table(b"card_number\n1\n", encoding="koi8-r")
+    assert (refused.value.errors[0].row, refused.value.errors[0].column) == (0, "encoding")
+    with pytest.raises(FileRefused) as refused:
+        read_table(b"card_number\n1\n", delimiter="pipe")
+    assert (refused.value.errors[0].row, refused.value.errors[0].column) == (0, "delimiter")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -81,6 +82,46 @@ async def test_a_concurrent_duplicate_admin_write_runs_once(services):
         assert len({answer.json()["id"] for answer in answers}) == 1
         assert sum(answer.headers.get("Idempotent-Replayed") == "true" for answer in answers) == 3
         assert await _count(services, t.partners) == partners + 1
+
+
+async def test_an_upload_retried_with_its_idempotency_key_is_replayed_whatever_its_multipart_boundary(services):
+    """A retry of a file upload sends the same form under a new multipart boundary (every client draws one per
+    request): it is the same request, so it replays; another file under the same key is refused."""
+    net = await make_network(services)
+    members = b"card_number,points_balance\n8100-0001,5\n"
+    async with client(services) as http:
+        key = new_key()
+
+        async def upload(data: bytes, boundary: str) -> httpx.Response:
+            form = (
+                (
+                    f"--{boundary}\r\n"
+                    'Content-Disposition: form-data; name="file"; filename="members.csv"\r\n'
+                    "Content-Type: text/csv\r\n\r\n"
+                ).encode()
+                + data
+                + f"\r\n--{boundary}--\r\n".encode()
+            )
+            headers = {**auth(net.admin_key, key), "Content-Type": f"multipart/form-data; boundary={boundary}"}
+            return await http.post("/v1/admin/imports/members", content=form, headers=headers)
+
+        first = await upload(members, "first-boundary-1")
+        assert first.status_code == 200, first.text
+        assert first.json()["created"] == 1
+        again = await upload(members, "second-boundary-2")
+        assert again.status_code == 200, again.text
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert again.json() == first.json()
+        other = await upload(b"card_number,points_balance\n8100-0002,5\n", "third-boundary-3")
+        assert_problem(other, 422, "idempotency-key-reused", "Idempotency-Key")
+        # httpx's own uploads draw a boundary each: the same file with the same key replays too
+        drawn = await http.post(
+            "/v1/admin/imports/members",
+            files={"file": ("members.csv", members, "text/csv")},
+            headers=auth(net.admin_key, key),
+        )
+        assert drawn.status_code == 200, drawn.text
+        assert drawn.headers["Idempotent-Replayed"] == "true"
 
 
 async def test_a_bad_idempotency_key_is_a_422_naming_it(services):

@@ -98,6 +98,9 @@ BAD_CASES: list[tuple[str, bytes, dict[str, str], int, str, str]] = [
         "",
         "not utf-8",
     ),
+    ("unknown encoding", b"card_number\n1\n", {"encoding": "koi8-r"}, 0, "encoding", "encoding is one of"),
+    ("unknown delimiter", b"card_number\n1\n", {"delimiter": "pipe"}, 0, "delimiter", "a comma, a semicolon"),
+    ("nul byte", b"card_number,name\n1,An\x00na\n", {}, 2, "name", "control characters"),
 ]
 
 
@@ -188,6 +191,21 @@ async def test_partial_mode_takes_the_valid_rows_and_answers_the_rejected_as_a_f
         again = (await _import(http, net.admin_key, data, partial="true")).json()
         assert again["replayed"] and again["rejects"]["content_base64"] == result["rejects"]["content_base64"]
     assert await _count(services, "members") == 2
+
+
+async def test_the_rejects_of_a_semicolon_file_are_written_with_semicolons(services: Services) -> None:
+    """A spreadsheet in a Russian locale opens the uploaded file and its rejects alike (the rejects were written with
+    commas whatever the upload's delimiter, so they opened as one column)."""
+    net = await make_network(services)
+    data = "card_number;name;consent_data_processing;points_balance\n611;Пётр;да;10\n612;Анна, мл.;да;ten\n"
+    async with client(services) as http:
+        result = (await _import(http, net.admin_key, data.encode("cp1251"), partial="true")).json()
+    content = base64.b64decode(result["rejects"]["content_base64"])
+    assert content.decode("utf-8-sig").splitlines() == [
+        "card_number;name;consent_data_processing;points_balance;error",
+        "612;Анна, мл.;да;ten;points_balance: expected a whole number, not 'ten'",
+    ]
+    assert read_table(content).rows[0].cells[:2] == ("612", "Анна, мл.")
 
 
 @pytest.mark.parametrize("file_format", ["csv", "xlsx"])

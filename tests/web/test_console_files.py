@@ -3,6 +3,10 @@ listing its rows and columns (nothing written), the same file again, and the exp
 
 from __future__ import annotations
 
+import base64
+import re
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from coalition.application.file_exchange.reading import read_table
@@ -61,3 +65,52 @@ async def test_a_refused_file_is_explained_in_russian(services: Services) -> Non
             "/console/imports/members", data={"csrf_token": token}, files={"file": ("c.csv", data)}
         )
         assert "ожидается целое число, а не &#39;ten&#39;" in refused.text
+
+
+def _rejects_link(page: str) -> tuple[str, bytes]:
+    """The page's download of the rejected rows: (file name, content)."""
+    found = re.search(
+        r'<a href="data:([^," ]+);base64,([A-Za-z0-9+/=]+)" download="([^"]+)" id="(?:sales-)?rejects"', page
+    )
+    assert found, "no download of the rejected rows on the page"
+    return found.group(3), base64.b64decode(found.group(2))
+
+
+async def test_partial_mode_offers_the_rejected_rows_as_a_file(services: Services) -> None:
+    """With "take the valid rows", the rejected ones come back as a file (as the API's `rejects` and the CLI's
+    --rejects): a download on the result, in the uploaded format, with an `error` column."""
+    net = await make_network(services)
+    await services.web_sessions.add_console_user(net.ref.id, "administrator", None, "admin", "Admin", "admin-secret-1")
+    shop = (await services.pos.authenticate(net.shop_key)).terminal_id
+    when = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0).isoformat()
+    async with client(services) as http:
+        await sign_in_console(http, "shop", "admin", "admin-secret-1")
+        token = csrf_token((await http.get("/console/files")).text)
+        members = "card_number;name;consent_data_processing;points_balance\n4101;Пётр;да;10\n4102;=2+2;да;1\n"
+        data = {"csrf_token": token, "partial": "yes"}
+        done = await http.post("/console/imports/members", data=data, files={"file": ("m.csv", members.encode())})
+        assert done.status_code == 200, done.text
+        assert 'id="created">1<' in done.text and 'id="rejected">1<' in done.text
+        name, content = _rejects_link(done.text)
+        table = read_table(content, filename=name)
+        assert name == "rejected-rows.csv" and table.header[-1] == "error"
+        assert [row.cells[0] for row in table.rows] == ["4102"] and "formula" in table.rows[0].cells[-1]
+        whole = await http.post(
+            "/console/imports/members",
+            data={"csrf_token": token},
+            files={"file": ("n.csv", b"card_number,points_balance\n4103,5\n")},
+        )
+        assert whole.status_code == 200 and "rejected-rows" not in whole.text  # nothing rejected: no download
+        sales = (
+            "receipt,occurred_at,terminal,customer,amount\n"
+            f"P-1,{when},{shop},4101,100.00\nP-2,{when},{shop},4999,5.00\n"
+        )
+        recorded = await http.post(
+            "/console/imports/sales",
+            data={"csrf_token": token, "kind": "purchases", "partial": "yes"},
+            files={"file": ("p.csv", sales.encode())},
+        )
+        assert recorded.status_code == 200, recorded.text
+        name, content = _rejects_link(recorded.text)
+        table = read_table(content, filename=name)
+        assert [row.cells[0] for row in table.rows] == ["P-2"] and table.header[-1] == "error"

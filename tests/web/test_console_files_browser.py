@@ -53,3 +53,15 @@ def test_a_members_file_uploaded_refused_then_taken_and_exported(
             "3002": "250",
             "3003": "0",
         }
+
+        # taking the valid rows only: the rejected row comes back as a file the browser saves
+        page.get_by_label("File (CSV or XLSX)").set_input_files(str(bad))
+        page.get_by_label("Take the valid rows and leave out the wrong ones").check()
+        page.get_by_role("button", name="Import").click()
+        expect(page.locator("#rejected")).to_have_text("1")
+        with page.expect_download() as download:
+            page.locator("#rejects").click()
+        assert download.value.suggested_filename == "rejected-rows.csv"
+        rejected = read_table(Path(download.value.path()).read_bytes())
+        assert rejected.header[-1] == "error"
+        assert [r.cells[0] for r in rejected.rows] == ["3002"] and "formula" in rejected.rows[0].cells[-1]

@@ -217,7 +217,7 @@ def rejects_file(table: RawTable, result: dict[str, Any]) -> bytes:
         for raw in table.rows
         if raw.number in reasons
     ]
-    return table_bytes(table.file_format, [*table.header, "error"], rows)
+    return table_bytes(table.file_format, [*table.header, "error"], rows, table.delimiter or ",")
 
 
 async def _checked(uow: MemberFilesUnitOfWork, network_id: int, table: RawTable) -> _Checked:

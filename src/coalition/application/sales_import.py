@@ -456,4 +456,4 @@ def rejects_file(table: RawTable, errors: list[dict[str, Any]]) -> bytes:
         for raw in table.rows
         if raw.number in reasons
     ]
-    return table_bytes(table.file_format, [*table.header, "error"], rows)
+    return table_bytes(table.file_format, [*table.header, "error"], rows, table.delimiter or ",")

@@ -140,14 +140,52 @@ async def _caller(request: Request) -> tuple[int | None, str] | None:
 
 
 async def _request_hash(request: Request) -> str:
-    """Method, path, query and the body (its JSON in canonical form when it is JSON)."""
+    """Method, path, query and the body (its JSON in canonical form when it is JSON; a multipart form by its
+    fields, not by the boundary that each sending of it draws afresh)."""
     raw = await request.body()
-    try:
-        payload = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode() if raw else b""
-    except ValueError:
-        payload = raw
+    multipart = _multipart_fields(raw, request.headers.get("content-type", ""))
+    if multipart is not None:
+        payload = multipart
+    else:
+        try:
+            payload = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode() if raw else b""
+        except ValueError:
+            payload = raw
     query = "&".join(sorted(f"{name}={value}" for name, value in request.query_params.multi_items()))
     return fingerprint(f"{request.method} {request.url.path}?{query}", payload)
+
+
+def _multipart_fields(raw: bytes, content_type: str) -> bytes | None:
+    """A multipart/form-data body as its fields in order (name, file name, SHA-256 of the content), without the
+    boundary: a client's retry of an upload draws a new boundary for the same form. None when the body is not a
+    multipart form that can be split (it is then fingerprinted as its bytes)."""
+    media, _, params = content_type.partition(";")
+    if media.strip().lower() != "multipart/form-data":
+        return None
+    boundary = ""
+    for param in params.split(";"):
+        name, _, value = param.strip().partition("=")
+        if name.strip().lower() == "boundary":
+            boundary = value.strip().strip('"')
+    if not boundary:
+        return None
+    fields: list[list[str]] = []
+    for part in raw.split(b"--" + boundary.encode("latin-1"))[1:]:
+        if part.startswith(b"--"):
+            break
+        head, separator, content = part.partition(b"\r\n\r\n")
+        if not separator:
+            return None
+        disposition = next(
+            (
+                line.decode("latin-1")
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-disposition:")
+            ),
+            "",
+        )
+        fields.append([disposition, hashlib.sha256(content.removesuffix(b"\r\n")).hexdigest()])
+    return json.dumps(fields, separators=(",", ":")).encode() if fields else None
 
 
 async def _edit(request: Request, handler: Handler) -> Response:

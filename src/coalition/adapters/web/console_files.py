@@ -4,6 +4,7 @@ commands as POST /v1/admin/imports/members and GET /v1/admin/exports/members; th
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -42,6 +43,7 @@ def _page(
     sales = sales or {}  # the purchases and refunds form (console_sales_files.py): its values, result and errors
     if "errors" in sales:
         errors = list(sales["errors"])
+    rejects = rejects_download(result) or rejects_download(sales.get("result"))
     context = {
         "sales": sales,
         "sales_kinds": ("purchases", "refunds"),
@@ -55,8 +57,23 @@ def _page(
         "errors": [(e.row, e.column, error_text(request, e.reason)) for e in errors[:SHOWN_ERRORS]],
         "more_errors": max(0, len(errors) - SHOWN_ERRORS),
         "error": error,
+        "rejects": rejects,
     }
     return render(request, "console/files.html", context, status_code=status_code)
+
+
+def rejects_download(result: Any) -> dict[str, str] | None:
+    """Partial mode's rejected rows as a link the browser saves (a data: address: nothing is kept on the server), in
+    the uploaded format with an `error` column, as the API's `rejects` and the CLI's --rejects give them."""
+    data = getattr(result, "rejects", None)
+    if not data:
+        return None
+    file_format: FileFormat = result.file_format
+    encoded = base64.b64encode(data).decode("ascii")
+    return {
+        "filename": f"rejected-rows.{file_format.value}",
+        "href": f"data:{MEDIA_TYPES[file_format].replace(' ', '')};base64,{encoded}",
+    }
 
 
 @router.get("/files")

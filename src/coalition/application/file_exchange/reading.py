@@ -34,6 +34,7 @@ from coalition.application.file_exchange.table import (
 from coalition.domain.input_text import CONTROL_CHARACTER_MESSAGE, has_control_character
 
 ENCODINGS = ("utf-8", "cp1251", "cp1252", "cp866")
+UTF16 = "utf-16"  # detected by its byte-order mark only (never declared): Python's codec reads the mark
 DELIMITERS = (",", ";", "\t")
 _ENCODING_NAMES = {"utf8": "utf-8", "utf-8-sig": "utf-8", "windows-1251": "cp1251", "windows-1252": "cp1252"}
 _NUMBERISH = re.compile(r"[+-][0-9][0-9 ().,-]*")
@@ -49,7 +50,7 @@ def declared_encoding(value: str | None) -> str | None:
     name = value.strip().lower().replace("_", "-")
     name = _ENCODING_NAMES.get(name, name)
     if name not in ENCODINGS:
-        raise FileRefused([RowError(0, "", f"encoding is one of {', '.join(ENCODINGS)}, not {value!r}")])
+        raise FileRefused([RowError(0, "encoding", f"encoding is one of {', '.join(ENCODINGS)}, not {value!r}")])
     return name
 
 
@@ -58,7 +59,7 @@ def declared_delimiter(value: str | None) -> str | None:
         return None
     named = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t"}.get(value.strip().lower(), value)
     if named not in DELIMITERS:
-        raise FileRefused([RowError(0, "", "delimiter is a comma, a semicolon or a tab")])
+        raise FileRefused([RowError(0, "delimiter", "delimiter is a comma, a semicolon or a tab")])
     return named
 
 
@@ -93,6 +94,8 @@ def read_table(
 def detect_encoding(data: bytes) -> str:
     if data.startswith(codecs.BOM_UTF8):
         return "utf-8"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return UTF16  # Excel's "Unicode Text": UTF-16 with its byte-order mark, tab-separated
     try:
         data.decode("utf-8")
         return "utf-8"
@@ -107,6 +110,8 @@ def detect_encoding(data: bytes) -> str:
 
 
 def _first_bad_line(data: bytes, encoding: str) -> int:
+    if encoding == UTF16:  # its line feeds are two bytes: the lines of what decodes up to the first bad pair
+        return data.decode(encoding, errors="replace").split("\ufffd", 1)[0].count("\n") + 1
     for number, line in enumerate(data.split(b"\n"), start=1):
         try:
             line.decode(encoding)

@@ -8,7 +8,7 @@ import codecs
 import io
 from collections.abc import Iterable, Sequence
 
-from coalition.application.csv_text import csv_text, neutralised_cell
+from coalition.application.csv_text import csv_lines, neutralised_cell
 from coalition.application.file_exchange.table import FileFormat
 
 MEDIA_TYPES = {
@@ -17,8 +17,8 @@ MEDIA_TYPES = {
 }
 
 
-def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    return codecs.BOM_UTF8 + csv_text([list(header), *rows]).encode("utf-8")
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]], delimiter: str = ",") -> bytes:
+    return codecs.BOM_UTF8 + csv_lines([list(header), *rows], delimiter).encode("utf-8")
 
 
 def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[object]], sheet_title: str = "Sheet1") -> bytes:
@@ -34,7 +34,10 @@ def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[object]], sheet_ti
     return buffer.getvalue()
 
 
-def table_bytes(file_format: FileFormat, header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+def table_bytes(
+    file_format: FileFormat, header: Sequence[str], rows: Iterable[Sequence[object]], delimiter: str = ","
+) -> bytes:
+    """`delimiter`: a CSV's (a rejects file keeps the uploaded file's, so that a spreadsheet opens both alike)."""
     if file_format is FileFormat.XLSX:
         return xlsx_bytes(header, rows)
-    return csv_bytes(header, rows)
+    return csv_bytes(header, rows, delimiter)
