@@ -29,7 +29,7 @@ async def _coupon_indexes(settings) -> dict[str, list[str]]:
 
 async def test_the_coupons_member_index_comes_and_goes(settings) -> None:
     assert (await _coupon_indexes(settings))["ix_coupons_member_id_id"] == ["member_id", "id"]
-    await anyio.to_thread.run_sync(migrate.downgrade, settings.database_url, "0055")
+    await anyio.to_thread.run_sync(migrate.downgrade, settings.database_url, "0056")
     assert "ix_coupons_member_id_id" not in await _coupon_indexes(settings)
     await anyio.to_thread.run_sync(migrate.upgrade, settings.database_url)
     assert (await _coupon_indexes(settings))["ix_coupons_member_id_id"] == ["member_id", "id"]
