@@ -30,6 +30,7 @@ from coalition_client._core import (
     retry_after_seconds,
     should_retry,
 )
+from coalition_client._devices import AsyncDeviceCalls
 from coalition_client._files import (
     CHUNK_BYTES,
     DOWNLOAD_ACCEPT,
@@ -56,6 +57,7 @@ USER_AGENT = "coalition-client/1"
 
 class AsyncClient(
     AsyncCatalogueCalls,
+    AsyncDeviceCalls,
     AsyncPlanAndJobCalls,
     AsyncNetworkCalls,
     AsyncMoneyCalls,
@@ -216,40 +218,6 @@ class AsyncClient(
 
     async def gift_card(self, card_number: str) -> m.GiftCard:
         return await self.call(r.GIFT_CARD, path={"card_number": card_number})
-
-    # ---- devices ----
-    async def authorize(self, body: m.DeviceUse) -> m.Authorization:
-        return await self.call(r.AUTHORIZE, body)
-
-    async def charge(self, body: m.DeviceUse, *, idempotency_key: str | None = None) -> m.Charge:
-        return await self.call(r.CHARGE, body, idempotency_key=idempotency_key)
-
-    async def hold(self, body: m.Hold, *, idempotency_key: str | None = None) -> m.HoldAnswer:
-        return await self.call(r.HOLD, body, idempotency_key=idempotency_key)
-
-    async def capture(self, hold_id: str, *, idempotency_key: str | None = None) -> m.Closed:
-        return await self.call(r.CAPTURE, path={"hold_id": hold_id}, idempotency_key=idempotency_key)
-
-    async def void(self, hold_id: str, *, idempotency_key: str | None = None) -> m.Closed:
-        return await self.call(r.VOID, path={"hold_id": hold_id}, idempotency_key=idempotency_key)
-
-    async def start_session(self, body: m.Session, *, idempotency_key: str | None = None) -> m.HoldAnswer:
-        return await self.call(r.START_SESSION, body, idempotency_key=idempotency_key)
-
-    async def stop_session(self, session_id: str, *, idempotency_key: str | None = None) -> m.Closed:
-        return await self.call(r.STOP_SESSION, path={"session_id": session_id}, idempotency_key=idempotency_key)
-
-    async def kiosk_top_up(self, body: m.KioskTopUp, *, idempotency_key: str | None = None) -> m.ToppedUp:
-        return await self.call(r.KIOSK_TOP_UP, body, idempotency_key=idempotency_key)
-
-    async def heartbeat(self, body: m.Heartbeat) -> m.HeartbeatAnswer:
-        return await self.call(r.HEARTBEAT, body)
-
-    async def device_config(self) -> Json:
-        return await self.call(r.DEVICE_CONFIG)
-
-    async def offline_uses(self, body: m.OfflineUpload) -> m.OfflineUploadAnswer:
-        return await self.call(r.OFFLINE_USES, body)
 
     # ---- admin ----
     async def network(self) -> Json:

@@ -30,6 +30,7 @@ from coalition_client._core import (
     retry_after_seconds,
     should_retry,
 )
+from coalition_client._devices import DeviceCalls
 from coalition_client._files import (
     CHUNK_BYTES,
     DOWNLOAD_ACCEPT,
@@ -54,7 +55,7 @@ Json = dict[str, Any]
 USER_AGENT = "coalition-client/1"
 
 
-class Client(CatalogueCalls, PlanAndJobCalls, NetworkCalls, MoneyCalls, MessageCalls, KeyAndRuleCalls):
+class Client(CatalogueCalls, DeviceCalls, PlanAndJobCalls, NetworkCalls, MoneyCalls, MessageCalls, KeyAndRuleCalls):
     def __init__(
         self,
         base_url: str,
@@ -210,40 +211,6 @@ class Client(CatalogueCalls, PlanAndJobCalls, NetworkCalls, MoneyCalls, MessageC
 
     def gift_card(self, card_number: str) -> m.GiftCard:
         return self.call(r.GIFT_CARD, path={"card_number": card_number})
-
-    # ---- devices ----
-    def authorize(self, body: m.DeviceUse) -> m.Authorization:
-        return self.call(r.AUTHORIZE, body)
-
-    def charge(self, body: m.DeviceUse, *, idempotency_key: str | None = None) -> m.Charge:
-        return self.call(r.CHARGE, body, idempotency_key=idempotency_key)
-
-    def hold(self, body: m.Hold, *, idempotency_key: str | None = None) -> m.HoldAnswer:
-        return self.call(r.HOLD, body, idempotency_key=idempotency_key)
-
-    def capture(self, hold_id: str, *, idempotency_key: str | None = None) -> m.Closed:
-        return self.call(r.CAPTURE, path={"hold_id": hold_id}, idempotency_key=idempotency_key)
-
-    def void(self, hold_id: str, *, idempotency_key: str | None = None) -> m.Closed:
-        return self.call(r.VOID, path={"hold_id": hold_id}, idempotency_key=idempotency_key)
-
-    def start_session(self, body: m.Session, *, idempotency_key: str | None = None) -> m.HoldAnswer:
-        return self.call(r.START_SESSION, body, idempotency_key=idempotency_key)
-
-    def stop_session(self, session_id: str, *, idempotency_key: str | None = None) -> m.Closed:
-        return self.call(r.STOP_SESSION, path={"session_id": session_id}, idempotency_key=idempotency_key)
-
-    def kiosk_top_up(self, body: m.KioskTopUp, *, idempotency_key: str | None = None) -> m.ToppedUp:
-        return self.call(r.KIOSK_TOP_UP, body, idempotency_key=idempotency_key)
-
-    def heartbeat(self, body: m.Heartbeat) -> m.HeartbeatAnswer:
-        return self.call(r.HEARTBEAT, body)
-
-    def device_config(self) -> Json:
-        return self.call(r.DEVICE_CONFIG)
-
-    def offline_uses(self, body: m.OfflineUpload) -> m.OfflineUploadAnswer:
-        return self.call(r.OFFLINE_USES, body)
 
     # ---- admin ----
     def network(self) -> Json:
