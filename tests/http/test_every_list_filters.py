@@ -59,6 +59,17 @@ LISTS: dict[str, dict[str, Filter]] = {
         OUTLET: "a run is the network's job for a period: no outlet",
         MEMBER: "a run is the network's job for a period: no member",
     },
+    # a partner's catalogue (docs/files.md "Products and categories"): filtered by `partner_id`, `category`, `q`
+    "/v1/admin/products": {
+        TIME: "a product is a partner's price-list entry: it carries only when it was last imported",
+        OUTLET: "a catalogue is a partner's, the same at each of its outlets: `partner_id` filters it",
+        MEMBER: NO_TIME_OUTLET_OR_MEMBER,
+    },
+    "/v1/admin/product-categories": {
+        TIME: "a category is a partner's price-list entry: it carries only when it was last imported",
+        OUTLET: "a catalogue is a partner's, the same at each of its outlets: `partner_id` filters it",
+        MEMBER: NO_TIME_OUTLET_OR_MEMBER,
+    },
     "/v1/admin/audit": {
         TIME: WINDOW,
         OUTLET: "an entry names its object by type and id: `object_type=outlet&object_id=…`",
