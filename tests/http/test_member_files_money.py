@@ -5,6 +5,9 @@ still imports as before."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+import anyio
 import httpx
 import pytest
 from sqlalchemy import text
@@ -194,4 +197,21 @@ async def test_a_file_of_the_old_columns_imports_as_before(services: Services) -
         ("points_issued", "points:bonus", -30),
         ("member_points", "points:bonus", 30),
     ]
+    assert await verify(services.engine) == []
+
+
+async def test_a_period_with_wallet_openings_closes_with_the_node_funding_them(services: Services) -> None:
+    net = await make_network(services)
+    async with client(services) as http:
+        assert (await _import(http, net.admin_key, FILE.encode())).status_code == 200
+        end = datetime.now(UTC) + timedelta(seconds=1)
+        await anyio.sleep(6.2)  # a period ends at the latest 5 s ago
+        closed = await http.post(
+            "/v1/admin/settlement/periods",
+            json={"start": (end - timedelta(days=1)).isoformat(), "end": end.isoformat()},
+            headers=auth(net.admin_key),
+        )
+    assert closed.status_code == 201, closed.text
+    money = closed.json()["node"]["money"]
+    assert (money["wallets"], money["funded"]) == ("150.00", "150.00"), money
     assert await verify(services.engine) == []
