@@ -358,6 +358,7 @@ class MemberImport:
     rejected: int
     opening_points: int
     opening_transactions: int
+    opening_wallet: str
     errors: list[FileError]
     replayed: bool
     rejects: Rejects | None = None

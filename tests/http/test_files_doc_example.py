@@ -30,7 +30,7 @@ async def _rows(services: Services, sql: str) -> list[tuple[object, ...]]:
 
 
 async def test_the_worked_example_of_docs_files(services: Services) -> None:
-    source, exported_text = _blocks()
+    source, exported_text = _blocks()[:2]
     net = await make_network(services)
     data = source.encode("cp1251")
     result = await services.member_import.run(net.ref.id, data, ImportOptions("members.csv"))
@@ -71,3 +71,39 @@ async def test_the_worked_example_of_docs_files(services: Services) -> None:
     exported = await services.member_export.file(net.ref.id, result.file_format)
     assert exported.decode("utf-8-sig") == exported_text
     assert [row.cells[3] for row in read_table(exported).rows] == ["+79991000001", "+79991000002", ""]
+
+
+async def test_the_wallet_and_card_state_example_of_docs_files(services: Services) -> None:
+    source, exported_text = _blocks()[2:4]
+    net = await make_network(services)
+    result = await services.member_import.run(net.ref.id, source.encode(), ImportOptions("more.csv"))
+    summary = (
+        f"{result.rows_read} rows read: {result.created} created, {result.unchanged} unchanged, "
+        f"{result.rejected} rejected; {result.opening_transactions} opening transactions, "
+        f"{result.opening_points} points, {result.opening_wallet} on wallets"
+    )
+    assert summary in PAGE.read_text(encoding="utf-8")
+    postings = await _rows(
+        services,
+        "SELECT t.id, a.owner_kind, a.purpose, p.asset, p.amount FROM postings p "
+        "JOIN ledger_transactions t ON t.id = p.tx_id JOIN accounts a ON a.id = p.account_id "
+        "WHERE t.kind = 'opening' AND t.network_id = " + str(net.ref.id) + " ORDER BY t.id, p.id",
+    )
+    first = postings[0][0]
+    assert [(row[0] == first, *row[1:]) for row in postings] == [
+        (True, "node", "points_issued", "points:bonus", -40),
+        (True, "member", "member_points", "points:bonus", 40),
+        (True, "node", "prepaid", "money:RUB", -125050),
+        (True, "member", "member_wallet", "money:RUB", 125050),
+        (False, "node", "prepaid", "money:RUB", -30000),
+        (False, "member", "member_wallet", "money:RUB", 30000),
+    ]
+    wallets = await _rows(
+        services,
+        "SELECT c.number, c.state, w.balance_minor FROM cards c JOIN wallets w ON w.member_id = c.member_id "
+        "WHERE c.network_id = " + str(net.ref.id) + " ORDER BY c.number",
+    )
+    assert wallets == [("20000004", "active", 125050), ("20000005", "blocked", 30000)]
+    assert await verify(services.engine) == []
+    exported = await services.member_export.file(net.ref.id, result.file_format)
+    assert exported.decode("utf-8-sig") == exported_text

@@ -36,6 +36,12 @@ async def test_the_administrator_imports_and_exports_members(services: Services)
         done = await http.post("/console/imports/members", data=data, files={"file": ("m.csv", FILE.encode("cp1251"))})
         assert done.status_code == 200, done.text
         assert 'id="created">3<' in done.text and "350" in done.text
+        assert 'id="opening-wallet"' not in done.text  # no money in this file: the line is left out
+        money = b"card_number,wallet_balance,card_state\n4010,150.00,blocked\n"
+        opened = await http.post(
+            "/console/imports/members", data={"csrf_token": token}, files={"file": ("w.csv", money)}
+        )
+        assert 'id="opening-wallet">150.00<' in opened.text, opened.text
         again = await http.post("/console/imports/members", data=data, files={"file": ("m.csv", FILE.encode("cp1251"))})
         assert "imported before" in again.text
         missing = await http.post("/console/imports/members", data={"csrf_token": token})
@@ -43,8 +49,12 @@ async def test_the_administrator_imports_and_exports_members(services: Services)
         for extension in ("csv", "xlsx"):
             exported = await http.get(f"/console/exports/members.{extension}")
             assert exported.status_code == 200
-            balances = {row.cells[0]: row.cells[-1] for row in read_table(exported.content).rows}
-            assert balances == {"4001": "100", "4002": "250", "4003": "0"}
+            table = read_table(exported.content)
+            points = table.header.index("points_balance")
+            balances = {row.cells[0]: row.cells[points] for row in table.rows}
+            assert balances == {"4001": "100", "4002": "250", "4003": "0", "4010": "0"}
+            wallet = {row.cells[0]: row.cells[points + 1 :] for row in table.rows}["4010"]
+            assert wallet == ("150.00", "blocked")
         russian = await http.get("/console/files?lang=ru")
         assert "Импорт участников" in russian.text
 

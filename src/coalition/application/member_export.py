@@ -1,5 +1,6 @@
-"""Members exported as the members file (docs/files.md): the same columns the import reads, balances included, so
-that the file imported into an empty network gives the same members and balances. Read page by page (1000 members
+"""Members exported as the members file (docs/files.md): the same columns the import reads, balances (points and the
+wallet's money) and the card's state included, so that the file imported into an empty network gives the same members
+and balances. Read page by page (1000 members
 a query); each member with their newest card in use. Members without such a card are left out (no key to import)."""
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ class MemberExport:
 
     async def rows(self, network_id: int) -> AsyncIterator[list[object]]:
         after, count = 0, 0
+        async with self.unit_of_work() as uow:
+            currency = (await uow.program_of(network_id)).program.currency
         while count < MAX_EXPORTED_MEMBERS:
             async with self.unit_of_work() as uow:
-                page = await uow.members_for_export(network_id, after, PAGE)
+                page = await uow.members_for_export(network_id, after, PAGE, currency)
             for member in page.members[: MAX_EXPORTED_MEMBERS - count]:
-                yield export_row(member)
+                yield export_row(member, currency)
             count += len(page.members)
             if page.last_member_id is None:
                 return

@@ -13,9 +13,12 @@ from typing import Any
 from coalition.application.file_exchange.columns import Column, TypedRow, boolean, iso_date, text_up_to, whole_number
 from coalition.application.file_exchange.table import RowError
 from coalition.application.pos_ports.member_files import ExportedMember
+from coalition.domain.cards import CardState
 from coalition.domain.errors import InvalidInput
 from coalition.domain.identifiers import IdentifierKind, normalize
+from coalition.domain.limits import DEFAULT_LIMITS
 from coalition.domain.members import DEFAULT_CARD_TYPE, parse_label, parse_segments
+from coalition.domain.money import format_minor, parse_amount_minor
 from coalition.domain.opening import MAX_OPENING_POINTS
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -65,13 +68,54 @@ def _points(text: str) -> int:
     return points
 
 
-def member_columns(region: str | None) -> tuple[Column, ...]:
+def wallet_amount(currency: str, max_amount_minor: int) -> Callable[[str], int]:
+    """A wallet's opening balance in major units of the network's currency (`150.00`, `1 500,00`): at least zero and
+    at most the network's amount limit (domain/limits.py), the most one top-up may bring."""
+
+    def parse(text: str) -> int:
+        cleaned = text.strip().replace(" ", "").replace("\u00a0", "")
+        if "," in cleaned and "." not in cleaned:
+            cleaned = cleaned.replace(",", ".")
+        try:
+            minor = parse_amount_minor(cleaned, currency, field="wallet_balance")
+        except InvalidInput:
+            raise ValueError(f"expected an amount of {currency} at least 0 such as 150.00, not {text!r}") from None
+        if minor > max_amount_minor:
+            raise ValueError(f"at most {format_minor(max_amount_minor, currency)} {currency} here, not {text!r}")
+        return minor
+
+    return parse
+
+
+_IMPORTED_CARD_STATES = (CardState.ACTIVE, CardState.BLOCKED, CardState.ISSUED)
+
+
+def _card_state(text: str) -> CardState:
+    """The card's state: active, blocked or issued (not yet activated). A lost or replaced card is not a member's
+    card in use, which is what the file carries (the export writes the newest card in use)."""
+    lowered = text.strip().lower()
+    if lowered in (CardState.LOST, CardState.REPLACED):
+        raise ValueError(f"a {lowered} card is not imported: give the member's card in use (active, blocked or issued)")
+    if lowered not in _IMPORTED_CARD_STATES:
+        raise ValueError(f"expected active, blocked or issued, not {text!r}")
+    return CardState(lowered)
+
+
+def member_columns(
+    region: str | None, currency: str = "RUB", max_amount_minor: int = DEFAULT_LIMITS.max_amount_minor
+) -> tuple[Column, ...]:
     """The members file's columns; a phone without its country code read as a number of `region` (the network's
-    country)."""
-    phone = Column(
-        "phone", _domain(lambda t: normalize(IdentifierKind.PHONE, t, region=region)), False, None, "phone number"
-    )
-    return tuple(phone if column.name == "phone" else column for column in MEMBER_COLUMNS)
+    country), a wallet balance in `currency` up to the network's amount limit."""
+    replaced = {
+        "phone": Column(
+            "phone", _domain(lambda t: normalize(IdentifierKind.PHONE, t, region=region)), False, None, "phone number"
+        ),
+        "wallet_balance": Column("wallet_balance", wallet_amount(currency, max_amount_minor), False, 0, WALLET_DOC),
+    }
+    return tuple(replaced.get(column.name, column) for column in MEMBER_COLUMNS)
+
+
+WALLET_DOC = "money in the network's currency, 150.00, at least 0: the wallet's opening balance"
 
 
 MEMBER_COLUMNS: tuple[Column, ...] = (
@@ -87,6 +131,8 @@ MEMBER_COLUMNS: tuple[Column, ...] = (
     Column("segments", _segments, False, (), "labels separated by commas"),
     Column("card_type", _domain(lambda t: parse_label(t, field="card_type")), False, DEFAULT_CARD_TYPE, "label"),
     Column("points_balance", _points, False, 0, "whole number of points, the opening balance"),
+    Column("wallet_balance", wallet_amount("RUB", DEFAULT_LIMITS.max_amount_minor), False, 0, WALLET_DOC),
+    Column("card_state", _card_state, False, CardState.ACTIVE, "active | blocked | issued (empty: active)"),
     Column("network", whole_number, False, None, "the network's id (optional: refused when it is another's)"),
 )
 EXPORT_COLUMNS = tuple(column.name for column in MEMBER_COLUMNS if column.name != "network")
@@ -108,6 +154,8 @@ class MemberRow:
     card_type: str
     points_balance: int
     network: int | None
+    wallet_minor: int = 0  # the wallet's opening balance in minor units of the network's currency
+    card_state: CardState = CardState.ACTIVE
 
 
 def member_key(values: dict[str, Any]) -> str | None:
@@ -144,6 +192,8 @@ def member_row(row: TypedRow) -> tuple[MemberRow | None, list[RowError]]:
         card_type=v["card_type"],
         points_balance=v["points_balance"],
         network=v["network"],
+        wallet_minor=v["wallet_balance"],
+        card_state=v["card_state"],
     )
     return member, []
 
@@ -152,8 +202,8 @@ def _yes(value: bool) -> str:
     return "yes" if value else "no"
 
 
-def export_row(member: ExportedMember) -> list[object]:
-    """A stored member as the members file writes it (EXPORT_COLUMNS)."""
+def export_row(member: ExportedMember, currency: str) -> list[object]:
+    """A stored member as the members file writes it (EXPORT_COLUMNS); the wallet in `currency` (0 without one)."""
     return [
         member.card_number,
         member.kind,
@@ -167,4 +217,6 @@ def export_row(member: ExportedMember) -> list[object]:
         member.segments,
         member.card_type,
         member.points_balance,
+        format_minor(member.wallet_minor, currency),
+        member.card_state,
     ]

@@ -4,8 +4,8 @@ By default nothing is written unless every row is valid, and every error comes b
 and reason. With `partial`, the valid rows go in and the rejected ones come back as a file of the same columns and
 an `error` column. A row whose card number the network already has is left as it is (`unchanged`), so a member is
 never created twice; the same file (by the SHA-256 of its bytes) a second time answers its first result and writes
-nothing. Each member's opening balance is one `opening` transaction funded by the settlement node
-(domain/opening.py).
+nothing. Each member's opening balances (points, and money on a wallet opened for them) are one `opening`
+transaction funded by the settlement node (domain/opening.py); their card comes in the file's `card_state`.
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ from coalition.application.pos_ports.member_files import (
 )
 from coalition.application.pos_ports.reference import ProgramContext, ReferencePort
 from coalition.domain.errors import Conflict
+from coalition.domain.ledger import money_asset
 from coalition.domain.members import segments_to_text
-from coalition.domain.opening import plan_opening_balance
+from coalition.domain.money import format_minor
+from coalition.domain.opening import WalletOpening, plan_opening_balance
 
 KIND = "members"
 WRITE_CHUNK = 1000  # members written per set of statements (the progress bar moves by as many)
@@ -79,6 +81,7 @@ class ImportResult:
     opening_points: int  # the sum of the opening balances written
     opening_transactions: int
     errors: tuple[RowError, ...] = ()
+    opening_wallet: str = "0"  # the wallets' opening balances written, summed, in the network's currency
     replayed: bool = False  # the same file was imported before: nothing written now
     rejects: bytes | None = field(default=None, repr=False)  # partial mode: the rejected rows, same format
 
@@ -96,6 +99,7 @@ class ImportResult:
             "rejected": self.rejected,
             "opening_points": self.opening_points,
             "opening_transactions": self.opening_transactions,
+            "opening_wallet": self.opening_wallet,
             "errors": [error.json() for error in self.errors],
             "replayed": self.replayed,
         }
@@ -115,6 +119,7 @@ class ImportResult:
             rejected=int(data["rejected"]),
             opening_points=int(data["opening_points"]),
             opening_transactions=int(data["opening_transactions"]),
+            opening_wallet=str(data.get("opening_wallet", "0")),  # a file imported before wallets came in
             errors=tuple(RowError(int(e["row"]), str(e["column"]), str(e["reason"])) for e in data["errors"]),
             replayed=True,
             rejects=rejects,
@@ -152,6 +157,7 @@ class MemberImport:
         table = self._check_file(data, options)
         async with self.unit_of_work() as uow:
             checked = await _checked(uow, network_id, table)
+            currency = (await uow.program_of(network_id)).program.currency
         if checked.errors and not options.partial:
             raise FileRefused(checked.errors)
         now = self.clock.now()
@@ -167,8 +173,9 @@ class MemberImport:
             unchanged=checked.unchanged,
             rejected=len(checked.rejected_rows),
             opening_points=sum(member.points_balance for member in checked.new),
-            opening_transactions=sum(1 for member in checked.new if member.points_balance),
+            opening_transactions=sum(1 for member in checked.new if member.points_balance or member.wallet_minor),
             errors=tuple(checked.errors),
+            opening_wallet=format_minor(sum(member.wallet_minor for member in checked.new), currency),
         )
         try:
             async with self.unit_of_work() as uow:
@@ -221,8 +228,9 @@ def rejects_file(table: RawTable, result: dict[str, Any]) -> bytes:
 
 
 async def _checked(uow: MemberFilesUnitOfWork, network_id: int, table: RawTable) -> _Checked:
-    region = (await uow.program_of(network_id)).phone_region
-    typed = typed_rows(table, member_columns(region), member_key)
+    pc = await uow.program_of(network_id)
+    columns = member_columns(pc.phone_region, pc.program.currency, pc.limits.max_amount_minor)
+    typed = typed_rows(table, columns, member_key)
     errors = list(typed.errors)
     rejected = {row.number: row.cells for row in typed.rejected}
     members: list[MemberRow] = []
@@ -278,23 +286,44 @@ async def _write(
     if members:  # the plan's limit on customers (issue 18), for the whole file: refused whole, never cut short
         await require_member_room(uow, network_id, now, adding=len(members))
     pc = await uow.program_of(network_id)
+    currency = pc.program.currency
     memo = f"opening balance, members file {digest[:16]}"
+    node_prepaid = None  # the wallets' money comes from the node's PREPAID account (domain/opening.py)
+    if any(member.wallet_minor for member in members):
+        node_prepaid = await uow.node_prepaid_account(network_id, money_asset(currency))
     for start in range(0, len(members), WRITE_CHUNK):
         chunk = members[start : start + WRITE_CHUNK]
-        await uow.write_members(network_id, pc.program.points_asset, await _rows(uow, pc, chunk, memo, now), now)
+        rows = await _rows(uow, pc, chunk, memo, now, node_prepaid)
+        await uow.write_members(network_id, pc.program.points_asset, rows, now, currency)
         if progress is not None:
             progress(start + len(chunk), len(members))
 
 
 async def _rows(
-    uow: MemberFilesUnitOfWork, pc: ProgramContext, chunk: list[MemberRow], memo: str, now: datetime
+    uow: MemberFilesUnitOfWork,
+    pc: ProgramContext,
+    chunk: list[MemberRow],
+    memo: str,
+    now: datetime,
+    node_prepaid: int | None,
 ) -> list[NewMemberWrite]:
-    opening = [m for m in chunk if m.points_balance]
-    ids = await uow.allocate_member_ids(len(chunk), len(opening), sum(1 for m in opening if m.points_balance > 0))
-    transactions, lots = iter(ids.transactions), iter(ids.lots)
+    opening = [m for m in chunk if m.points_balance or m.wallet_minor]
+    ids = await uow.allocate_member_ids(
+        len(chunk),
+        len(opening),
+        sum(1 for m in opening if m.points_balance > 0),
+        sum(1 for m in chunk if m.wallet_minor),
+    )
+    transactions, lots, wallets = iter(ids.transactions), iter(ids.lots), iter(ids.wallet_accounts)
+    asset = money_asset(pc.program.currency)
     rows: list[NewMemberWrite] = []
     for member, member_id, account_id, card_id in zip(chunk, ids.members, ids.accounts, ids.cards, strict=True):
-        plan = plan_opening_balance(pc.program, pc.points_issued_account, account_id, member.points_balance, now, memo)
+        wallet = None
+        if member.wallet_minor and node_prepaid is not None:
+            wallet = WalletOpening(node_prepaid, next(wallets), asset, member.wallet_minor)
+        plan = plan_opening_balance(
+            pc.program, pc.points_issued_account, account_id, member.points_balance, now, memo, wallet
+        )
         lot = plan.new_lots[0] if plan is not None and plan.new_lots else None
         rows.append(
             NewMemberWrite(
@@ -317,6 +346,9 @@ async def _rows(
                 opening_tx_id=next(transactions) if plan is not None else None,
                 lot=lot,
                 lot_id=next(lots) if lot is not None else None,
+                card_state=member.card_state.value,
+                wallet_account_id=wallet.wallet_account if wallet is not None else None,
+                wallet_minor=member.wallet_minor,
             )
         )
     return rows

@@ -61,10 +61,11 @@ def import_members(
 
 def _print_result(result: ImportResult, rejects: Path | None) -> None:
     note = " (this file was imported before: nothing written now)" if result.replayed else ""
+    wallets = f", {result.opening_wallet} on wallets" if result.opening_wallet.strip("0.") else ""
     console.print(
         f"[green]{result.rows_read} rows read[/green]: {result.created} created, {result.unchanged} unchanged, "
         f"{result.rejected} rejected; {result.opening_transactions} opening transactions, "
-        f"{result.opening_points} points{note}"
+        f"{result.opening_points} points{wallets}{note}"
     )
     if result.errors:
         console.print(errors_table(result.errors))

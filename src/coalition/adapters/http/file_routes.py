@@ -52,6 +52,9 @@ class ImportOut(BaseModel):
     rejected: int
     opening_points: int = Field(description="the opening balances written, summed")
     opening_transactions: int = Field(description="one `opening` ledger transaction per member with a balance")
+    opening_wallet: str = Field(
+        description="the wallets' opening balances written, summed: a decimal string in the network's currency"
+    )
     errors: list[FileErrorOut]
     replayed: bool = Field(description="true when this file was imported before: nothing was written now")
     rejects: RejectsOut | None = None

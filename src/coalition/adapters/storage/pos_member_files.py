@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from coalition.adapters.storage.pos_base import SqlPart
+from coalition.adapters.storage.pos_gift_cards import NODE_OWNER_ID
 from coalition.application.pos_ports.member_files import (
     ExportedMember,
     ExportPage,
@@ -17,7 +18,7 @@ from coalition.application.pos_ports.member_files import (
 )
 from coalition.domain.cards import CardState
 from coalition.domain.identifiers import IdentifierKind
-from coalition.domain.ledger import AccountPurpose, OwnerKind
+from coalition.domain.ledger import AccountPurpose, OwnerKind, money_asset
 
 _EXPORT_MEMBERS = (
     "SELECT id, kind, name, phone, email, birth_date, consent_data_processing, consent_newsletters, tier, segments "
@@ -75,28 +76,35 @@ class SqlMemberFiles(SqlPart):
             found.update({str(row["number"]): int(row["member_id"]) for row in rows})
         return found
 
-    async def members_for_export(self, network_id: int, after_member_id: int, limit: int) -> ExportPage:
-        """A page of members by id (the primary key), then their cards and balances by member (indexed): three
-        statements whose plans do not depend on the tables' statistics."""
+    async def members_for_export(self, network_id: int, after_member_id: int, limit: int, currency: str) -> ExportPage:
+        """A page of members by id (the primary key), then their cards, balances and wallets by member (indexed):
+        four statements whose plans do not depend on the tables' statistics."""
         members = await self.db.fetch(_EXPORT_MEMBERS, network_id, after_member_id, limit)
         ids = [int(row["id"]) for row in members]
-        newest: dict[int, tuple[int, str, str]] = {}
+        newest: dict[int, tuple[int, str, str, str]] = {}
         balances: dict[int, int] = {}
+        wallets: dict[int, int] = {}
         for chunk in self._chunks(ids):
             matches, arguments = self.db.any_of("member_id", 1, chunk, "bigint")
             cards = await self.db.fetch(
-                f"SELECT member_id, id, number, card_type FROM cards WHERE {matches} "
+                f"SELECT member_id, id, number, card_type, state FROM cards WHERE {matches} "
                 "AND state NOT IN ('replaced', 'lost')",
                 *arguments,
             )
             for card in cards:
                 member_id, card_id = int(card["member_id"]), int(card["id"])
                 if member_id not in newest or newest[member_id][0] < card_id:
-                    newest[member_id] = (card_id, str(card["number"]), str(card["card_type"]))
+                    newest[member_id] = (card_id, str(card["number"]), str(card["card_type"]), str(card["state"]))
             for row in await self.db.fetch(
                 f"SELECT member_id, balance FROM member_balances WHERE {matches}", *arguments
             ):
                 balances[int(row["member_id"])] = int(row["balance"])
+            for row in await self.db.fetch(
+                f"SELECT member_id, balance_minor FROM wallets WHERE {matches} AND currency = ${len(arguments) + 1}",
+                *arguments,
+                currency,
+            ):
+                wallets[int(row["member_id"])] = int(row["balance_minor"])
         found = [
             ExportedMember(
                 member_id=int(row["id"]),
@@ -112,6 +120,8 @@ class SqlMemberFiles(SqlPart):
                 tier=str(row["tier"] or ""),
                 segments=str(row["segments"] or ""),
                 points_balance=balances.get(int(row["id"]), 0),
+                wallet_minor=wallets.get(int(row["id"]), 0),
+                card_state=newest[int(row["id"])][3],
             )
             for row in members
             if int(row["id"]) in newest
@@ -125,8 +135,8 @@ _ID_TABLES = ("members", "accounts", "cards", "ledger_transactions", "lots")
 class SqlMemberWrites(SqlPart):
     """The members of a file written set-based: ids drawn first, then one statement (COPY) per table."""
 
-    async def allocate_member_ids(self, members: int, transactions: int, lots: int) -> MemberIds:
-        counts = (members, members, members, transactions, lots)
+    async def allocate_member_ids(self, members: int, transactions: int, lots: int, wallets: int = 0) -> MemberIds:
+        counts = (members, members + wallets, members, transactions, lots)
         drawn: list[list[int]] = []
         for table, count in zip(_ID_TABLES, counts, strict=True):
             if count == 0:
@@ -139,10 +149,17 @@ class SqlMemberWrites(SqlPart):
             else:  # SQLite: this transaction holds the database's write lock (BEGIN IMMEDIATE), so max + 1 is ours
                 base = int(await self.db.fetchval(f"SELECT COALESCE(MAX(id), 0) FROM {table}"))
                 drawn.append(list(range(base + 1, base + 1 + count)))
-        return MemberIds(*drawn)
+        accounts = drawn[1]
+        return MemberIds(drawn[0], accounts[:members], drawn[2], drawn[3], drawn[4], accounts[members:])
 
-    async def write_members(self, network_id: int, asset: str, rows: Sequence[NewMemberWrite], now: datetime) -> None:
+    async def node_prepaid_account(self, network_id: int, asset: str) -> int:
+        return await self._account(network_id, OwnerKind.NODE, NODE_OWNER_ID, AccountPurpose.PREPAID, asset)
+
+    async def write_members(
+        self, network_id: int, asset: str, rows: Sequence[NewMemberWrite], now: datetime, currency: str
+    ) -> None:
         db = self.db
+        opened_wallets = [r for r in rows if r.wallet_account_id is not None]
         if db.backend == "postgresql":
             await db.execute("SELECT set_config('coalition.bulk_write', 'on', true)")
         await db.insert_many(
@@ -163,7 +180,23 @@ class SqlMemberWrites(SqlPart):
                     asset,
                 )
                 for r in rows
+            ]
+            + [
+                (
+                    r.wallet_account_id,
+                    network_id,
+                    OwnerKind.MEMBER.value,
+                    r.member_id,
+                    AccountPurpose.MEMBER_WALLET.value,
+                    money_asset(currency),
+                )
+                for r in opened_wallets
             ],
+        )
+        await db.insert_many(
+            "wallets",
+            ("account_id", "network_id", "member_id", "currency", "balance_minor", "created_at"),
+            [(r.wallet_account_id, network_id, r.member_id, currency, r.wallet_minor, now) for r in opened_wallets],
         )
         await db.insert_many(
             "member_balances",
@@ -174,7 +207,17 @@ class SqlMemberWrites(SqlPart):
             "cards",
             _CARD_COLUMNS,
             [
-                (r.card_id, network_id, r.member_id, r.card_number, CardState.ACTIVE.value, now, now, now, r.card_type)
+                (
+                    r.card_id,
+                    network_id,
+                    r.member_id,
+                    r.card_number,
+                    r.card_state,
+                    now,
+                    None if r.card_state == CardState.ISSUED.value else now,
+                    now,
+                    r.card_type,
+                )
                 for r in rows
             ],
         )

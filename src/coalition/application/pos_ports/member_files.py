@@ -46,6 +46,8 @@ class ExportedMember:
     tier: str
     segments: str  # comma-separated, sorted
     points_balance: int
+    wallet_minor: int = 0  # the wallet's balance in the network's currency (0: none)
+    card_state: str = "active"  # the exported card's state: active, blocked or issued
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,16 +70,18 @@ class MemberFilesPort(Protocol):
         """The member each card number belongs to in the network (any state)."""
         ...
 
-    async def members_for_export(self, network_id: int, after_member_id: int, limit: int) -> ExportPage:
+    async def members_for_export(self, network_id: int, after_member_id: int, limit: int, currency: str) -> ExportPage:
         """Up to `limit` members by id after `after_member_id`; those with a card in use (not replaced or lost)
-        with their newest such card, their profile, labels and points balance."""
+        with their newest such card and its state, their profile, labels, points balance and the balance of their
+        wallet in `currency`."""
         ...
 
 
 @dataclass(frozen=True, slots=True)
 class NewMemberWrite:
     """One imported member's rows, with the ids `allocate_member_ids` drew: the member, their points account (and
-    its balance row), their card and identifiers, and their opening transaction with its lot, if any."""
+    its balance row), their card (in `card_state`) and identifiers, their wallet (its account, and its row holding
+    `wallet_minor`) when they bring money, and their opening transaction with its lot, if any."""
 
     member_id: int
     account_id: int
@@ -98,6 +102,9 @@ class NewMemberWrite:
     opening_tx_id: int | None
     lot: NewLot | None
     lot_id: int | None
+    card_state: str = "active"
+    wallet_account_id: int | None = None  # None: no wallet opened
+    wallet_minor: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +114,23 @@ class MemberIds:
     cards: list[int]
     transactions: list[int]
     lots: list[int]
+    wallet_accounts: list[int]
 
 
 class MemberWritesPort(Protocol):
-    async def allocate_member_ids(self, members: int, transactions: int, lots: int) -> MemberIds:
-        """Ids for new members, their accounts and cards, transactions and lots (the unit of work holds them)."""
+    async def allocate_member_ids(self, members: int, transactions: int, lots: int, wallets: int = 0) -> MemberIds:
+        """Ids for new members, their accounts and cards, transactions, lots and wallets' accounts (the unit of work
+        holds them)."""
         ...
 
-    async def write_members(self, network_id: int, asset: str, rows: Sequence[NewMemberWrite], now: datetime) -> None:
+    async def write_members(
+        self, network_id: int, asset: str, rows: Sequence[NewMemberWrite], now: datetime, currency: str
+    ) -> None:
         """Every row of the members in set-based statements (COPY on PostgreSQL); a taken card or identifier raises
-        DuplicateKey and the unit of work writes nothing."""
+        DuplicateKey and the unit of work writes nothing. The wallets opened are of `currency`."""
+        ...
+
+    async def node_prepaid_account(self, network_id: int, asset: str) -> int:
+        """The node's PREPAID account in `asset` (money:<currency>), created on first use: the wallets' openings'
+        source."""
         ...
