@@ -533,3 +533,55 @@ class MemberList:
     members: list[ListedMember]
     next_cursor: str | None = None  # the next page's cursor (`pages()` walks them); None on the last page
     extra: Json = field(default_factory=dict)
+
+
+# ---- the states the admin edits change, each read at the edit's own path (its ETag is the edit's If-Match) ----
+
+
+@model
+class CashierPasswordState:
+    id: int
+    login: str
+    active: bool
+    password_changed_at: str | None = None  # null: as created
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class PartnerEmailState:
+    id: int
+    email: str | None = None
+    language: str | None = None  # null: English
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class MemberLabelsState:
+    member_id: int
+    tier: str
+    segments: list[str]
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class AdminKeyExpiry:
+    network: str
+    expires_at: str | None = None  # null: never
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class TerminalKeyExpiry:
+    id: int
+    expires_at: str | None = None  # null: never
+    extra: Json = field(default_factory=dict)
+
+
+@model
+class ProgramFields:
+    source: str  # draft, in_force or example
+    version: int | None
+    fields: dict[str, str]
+    draft_saved_at: str | None
+    yaml_draft: int | None
+    extra: Json = field(default_factory=dict)

@@ -48,6 +48,7 @@ from coalition_client._messages import AsyncMessageCalls
 from coalition_client._money import AsyncMoneyCalls
 from coalition_client._network import AsyncNetworkCalls
 from coalition_client._plans_jobs import AsyncPlanAndJobCalls
+from coalition_client._versions import AsyncVersionCalls
 from coalition_client.errors import TransportError
 
 A = TypeVar("A")
@@ -63,6 +64,7 @@ class AsyncClient(
     AsyncMoneyCalls,
     AsyncMessageCalls,
     AsyncKeyAndRuleCalls,
+    AsyncVersionCalls,
 ):
     def __init__(
         self,

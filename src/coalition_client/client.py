@@ -48,6 +48,7 @@ from coalition_client._messages import MessageCalls
 from coalition_client._money import MoneyCalls
 from coalition_client._network import NetworkCalls
 from coalition_client._plans_jobs import PlanAndJobCalls
+from coalition_client._versions import VersionCalls
 from coalition_client.errors import TransportError
 
 A = TypeVar("A")
@@ -55,7 +56,9 @@ Json = dict[str, Any]
 USER_AGENT = "coalition-client/1"
 
 
-class Client(CatalogueCalls, DeviceCalls, PlanAndJobCalls, NetworkCalls, MoneyCalls, MessageCalls, KeyAndRuleCalls):
+class Client(
+    CatalogueCalls, DeviceCalls, PlanAndJobCalls, NetworkCalls, MoneyCalls, MessageCalls, KeyAndRuleCalls, VersionCalls
+):
     def __init__(
         self,
         base_url: str,

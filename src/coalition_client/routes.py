@@ -333,5 +333,19 @@ SIMULATE_RULE_SET = Route("POST", "/v1/admin/rule-sets/simulate", dict, dict, sa
 PUT_DRAFT_PROGRAM = Route("PUT", "/v1/admin/rule-sets/draft/program", dict, dict, safe=True)
 
 
+# The state each edit above changes, read at the edit's own path: its ETag is what the edit's If-Match names
+# (docs/api.md "Conventions"), so two administrators cannot overwrite each other.
+MEMBER_LABELS = _get("/v1/admin/members/{identifier}", admin.MemberLabelsState)
+WALLET_LIMITS = _get("/v1/admin/members/{member_id}/wallet", m.Wallet)
+CASHIER_ACTIVE = _get("/v1/admin/cashiers/{cashier_id}/active", admin.CashierActiveAnswer)
+CASHIER_PASSWORD_STATE = _get("/v1/admin/cashiers/{cashier_id}/password", admin.CashierPasswordState)
+PARTNER_EMAIL = _get("/v1/admin/partners/{partner_id}/email", admin.PartnerEmailState)
+SCHEDULE = _get("/v1/admin/schedules/{job}", admin.Schedule)
+ADMIN_KEY_EXPIRY = _get("/v1/admin/networks/{network}/admin-key/expiry", admin.AdminKeyExpiry)
+TERMINAL_KEY_EXPIRY = _get("/v1/admin/terminals/{terminal_id}/key/expiry", admin.TerminalKeyExpiry)
+DRAFT_PROGRAM = _get("/v1/admin/rule-sets/draft/program", admin.ProgramFields)
+NETWORK_PLAN = _get("/v1/admin/networks/{network_id}/plan", admin.NetworkPlan)
+
+
 def all_routes() -> dict[str, Route[Any]]:
     return {name: value for name, value in globals().items() if isinstance(value, Route)}

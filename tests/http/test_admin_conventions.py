@@ -170,10 +170,17 @@ async def test_two_administrators_editing_the_same_version_the_second_gets_412(s
 async def test_if_match_on_a_resource_without_a_version_is_a_412(services):
     net = await make_network(services)
     async with client(services) as http:
-        response = await http.put(
-            "/v1/admin/cashiers/1/active",
-            json={"active": False},
-            headers={**auth(net.admin_key), "If-Match": '"abc"'},
+        # a cashier that does not exist has no version, not even `*`
+        for if_match in ('"abc"', "*"):
+            response = await http.put(
+                "/v1/admin/cashiers/999999/active",
+                json={"active": False},
+                headers={**auth(net.admin_key), "If-Match": if_match},
+            )
+            assert_problem(response, 412, "precondition-failed", "If-Match")
+        # an action with no GET of its own (tests/http/test_admin_edit_versions.py WITHOUT_GET)
+        response = await http.delete(
+            "/v1/admin/terminals/1/key/previous", headers={**auth(net.admin_key), "If-Match": "*"}
         )
         assert_problem(response, 412, "precondition-failed", "If-Match")
 

@@ -36,6 +36,17 @@ ONE_RESOURCE = {
     "/v1/members/{identifier}",
     "/v1/members/{identifier}/wallet",
     "/v1/visits/{visit_id}",
+    # the state an edit at the same path changes (its If-Match is checked against this GET's ETag)
+    "/v1/admin/cashiers/{cashier_id}/active",
+    "/v1/admin/cashiers/{cashier_id}/password",
+    "/v1/admin/members/{identifier}",
+    "/v1/admin/members/{member_id}/wallet",
+    "/v1/admin/networks/{network_id}/plan",
+    "/v1/admin/networks/{network}/admin-key/expiry",
+    "/v1/admin/partners/{partner_id}/email",
+    "/v1/admin/rule-sets/draft/program",
+    "/v1/admin/schedules/{job}",
+    "/v1/admin/terminals/{terminal_id}/key/expiry",
 }
 # lists that are bounded by construction, each with why
 BOUNDED = {

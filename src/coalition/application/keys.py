@@ -174,6 +174,13 @@ class KeyService:
             )
         return {"network": network.code, "expires_at": moment_text(expiry)}
 
+    async def admin_key_expiry(self, caller: KeyCaller, network_code: str) -> dict[str, Any]:
+        """When the network's current admin key expires (None: never): what PUT .../admin-key/expiry sets."""
+        async with self._unit_of_work() as uow:
+            network = await _network_for(uow, caller, network_code)
+            current = await uow.admin_key_for_update(network.id)
+        return {"network": network.code, "expires_at": moment_text(current.expires_at)}
+
     # --- terminal keys -------------------------------------------------------------------------------------
 
     async def rotate_terminal_key(
@@ -224,6 +231,12 @@ class KeyService:
             )
         self._terminal_keys_changed()
         return {"id": terminal_id, "expires_at": moment_text(expiry)}
+
+    async def terminal_key_expiry(self, caller: KeyCaller, network: NetworkRef, terminal_id: int) -> dict[str, Any]:
+        """When the terminal's current key expires (None: never): what PUT .../key/expiry sets."""
+        async with self._unit_of_work() as uow:
+            current = await _terminal_key(uow, network, terminal_id)
+        return {"id": terminal_id, "expires_at": moment_text(current.expires_at)}
 
     async def end_previous_terminal_keys(
         self, caller: KeyCaller, network: NetworkRef, terminal_id: int

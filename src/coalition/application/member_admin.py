@@ -120,6 +120,17 @@ class MemberAdministration:
         except DuplicateKey:
             raise Conflict(f"the number '{new_number}' belongs to another card already", field="new_number") from None
 
+    async def member_labels(self, network_id: int, identifier: str) -> dict[str, Any]:
+        """A member's tier and segments, as PATCH /v1/admin/members/{identifier} sets them."""
+        async with self.pos.unit_of_work() as uow:
+            region = (await self.pos.program_context(uow, network_id)).phone_region
+            candidates = customer_candidates(identifier, "identifier", region)
+            member = await uow.find_member(network_id, candidates, lock=False)
+            if member is None:
+                raise member_not_found(identifier, "identifier")
+            labels = await uow.member_labels(member.member_id)
+        return {"member_id": member.member_id, "tier": labels.tier, "segments": list(labels.segments)}
+
     async def set_member_labels(
         self, network_id: int, identifier: str, *, tier: str | None, segments: Sequence[str] | None
     ) -> dict[str, Any]:

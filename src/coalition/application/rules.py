@@ -182,6 +182,12 @@ class RulesService:
             stored, rule_set, findings = await self._checked_draft(uow, network)
         return self._answer(network, stored.version, stored.status, rule_set, findings)
 
+    async def draft_saved_at(self, network: NetworkRef) -> datetime | None:
+        """When the draft was last saved (None: no draft), by PUT /draft or the program editor alike."""
+        async with self.unit_of_work() as uow:
+            draft = await uow.draft(network.id)
+        return None if draft is None else draft.updated_at
+
     async def editor_start(self, network: NetworkRef) -> EditorStart:
         """What the program editor opens with: the draft's form, else the in-force version's, else the example."""
         async with self.unit_of_work() as uow:

@@ -66,6 +66,13 @@ class WalletAdmin:
             )
             return view.json()
 
+    async def limits(self, network_id: int, network_currency: str, member_id: int) -> dict[str, Any]:
+        """The member's wallet as PUT /v1/admin/members/{member_id}/wallet answers it (an empty one: none yet)."""
+        async with self.pos.unit_of_work() as uow:
+            await self._require_member(uow, network_id, member_id)
+            wallet = await uow.wallet(member_id, network_currency)
+        return WalletView.of(member_id, network_currency, wallet, 0).json()
+
     async def overview(
         self, network_id: int, network_currency: str, member_id: int, timezone: str, limit: int = HISTORY_LINES
     ) -> WalletOverview | None:

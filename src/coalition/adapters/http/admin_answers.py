@@ -105,3 +105,47 @@ class PermissionEntryAnswer(BaseModel):
 class PermissionsAnswer(BaseModel):
     defined: bool = Field(description="false: no matrix, every outlet may do everything")
     entries: list[PermissionEntryAnswer]
+
+
+# --- the states the admin edits change, each read by a GET at the edit's own path (its ETag is the edit's If-Match)
+
+
+class CashierPasswordState(BaseModel):
+    id: int
+    login: str
+    active: bool
+    password_changed_at: str | None = Field(
+        description="when an administrator or owner last set the password (the audit log); null: as created"
+    )
+
+
+class PartnerEmailAnswer(BaseModel):
+    id: int
+    email: str | None = Field(description="where its statements and daily reports go; null: not set")
+    language: str | None = Field(description="the language they are written in; null: English")
+
+
+class MemberLabelsAnswer(BaseModel):
+    member_id: int
+    tier: str = Field(description="empty: none")
+    segments: list[str]
+
+
+class AdminKeyExpiryAnswer(BaseModel):
+    network: str
+    expires_at: str | None = Field(description="null: never")
+
+
+class TerminalKeyExpiryAnswer(BaseModel):
+    id: int
+    expires_at: str | None = Field(description="null: never")
+
+
+class DraftProgramAnswer(BaseModel):
+    source: str = Field(description="draft, in_force or example: whose form the fields are")
+    version: int | None = Field(description="the version whose form is shown (null: the example)")
+    fields: dict[str, str] = Field(description="the program editor's fields, as PUT takes them")
+    draft_saved_at: str | None = Field(description="when the draft was last saved, by either PUT; null: no draft")
+    yaml_draft: int | None = Field(
+        description="a draft written as YAML, which the form cannot show; saving replaces it"
+    )

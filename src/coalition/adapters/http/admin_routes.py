@@ -16,8 +16,11 @@ from coalition.adapters.http.admin_answers import (
     CashierActiveAnswer,
     CashierAnswer,
     CashierPasswordAnswer,
+    CashierPasswordState,
     CouponsAnswer,
     CouponsCreatedAnswer,
+    MemberLabelsAnswer,
+    PartnerEmailAnswer,
     PermissionsAnswer,
 )
 from coalition.adapters.http.body_limits import require_operator
@@ -52,11 +55,13 @@ from coalition.adapters.http.schemas import (
     TerminalBody,
 )
 from coalition.adapters.web.sessions import client_address
+from coalition.application.audit import AuditQuery
 from coalition.application.member_admin import MemberAdministration
 from coalition.application.period_close import month_of
 from coalition.application.ports import LineWindow
 from coalition.application.scheduled_jobs import expire_all
 from coalition.application.scheduler import utc_today
+from coalition.domain.errors import NotFound
 from coalition.domain.limits import MAX_LINES_CEILING, MAX_POINTS_CEILING
 from coalition.domain.schedules import BIRTHDAYS, DAILY_REPORTS, EXPIRE, PERIOD_CLOSE
 
@@ -102,6 +107,23 @@ async def create_cashier(body: CashierBody, svc: Svc, admin: NetworkAdmin) -> di
     return await svc.admin.create_cashier(admin, body.outlet_id, body.login, body.name, body.password)
 
 
+@router.get(
+    "/cashiers/{cashier_id}/password",
+    summary="A cashier's sign-in state: login, active, when the password was last set (never the password)",
+    response_model=CashierPasswordState,
+)
+async def password_state(cashier_id: PathId, svc: Svc, admin: NetworkAdmin) -> CashierPasswordState:
+    cashier = await svc.admin.cashier(admin, cashier_id)
+    query = AuditQuery(
+        admin.id, action="cashier.password_reset", object_type="cashier", object_id=str(cashier_id), limit=1
+    )
+    last = await svc.audit.entries(query)
+    changed_at = last[0].recorded_at.isoformat() if last else None
+    return CashierPasswordState(
+        id=cashier.id, login=cashier.login, active=cashier.active, password_changed_at=changed_at
+    )
+
+
 @router.put(
     "/cashiers/{cashier_id}/password",
     summary="Change a cashier's password at once",
@@ -116,6 +138,12 @@ async def set_password(cashier_id: PathId, body: PasswordBody, svc: Svc, admin: 
 class CashierActiveBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     active: StrictBool = Field(description="false blocks the cashier: no sign-in, no purchases naming them")
+
+
+@router.get("/cashiers/{cashier_id}/active", summary="Whether a cashier is blocked", response_model=CashierActiveAnswer)
+async def cashier_active(cashier_id: PathId, svc: Svc, admin: NetworkAdmin) -> CashierActiveAnswer:
+    cashier = await svc.admin.cashier(admin, cashier_id)
+    return CashierActiveAnswer(id=cashier.id, active=cashier.active)
 
 
 @router.put(
@@ -154,6 +182,15 @@ async def statement(
     lines, cursor = older_page(found.transactions, page, lambda line: line.tx_id)
     answer = StatementAnswer.of(replace(found, transactions=tuple(lines)))
     return answer.model_copy(update={"next_cursor": announce(request, response, cursor)})
+
+
+@router.get(
+    "/members/{identifier}",
+    summary="A member's tier and segments, as PATCH sets them",
+    response_model=MemberLabelsAnswer,
+)
+async def member_labels(identifier: str, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    return await MemberAdministration(svc.pos).member_labels(admin.id, identifier)
 
 
 @router.patch("/members/{identifier}", summary="Set a member's tier and segments, which rules read at the till")
@@ -223,6 +260,18 @@ async def permissions(svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
 )
 async def set_permissions(body: MatrixBody, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
     return await svc.permissions.replace(admin.id, body.to_entries())
+
+
+@router.get(
+    "/partners/{partner_id}/email",
+    summary="Where the partner's settlement statements are e-mailed, and in which language",
+    response_model=PartnerEmailAnswer,
+)
+async def partner_email(partner_id: PathId, svc: Svc, admin: NetworkAdmin) -> PartnerEmailAnswer:
+    found = next((p for p in await svc.admin.partners(admin) if p["id"] == partner_id), None)
+    if found is None:
+        raise NotFound(f"this network has no partner {partner_id}", field="partner_id")
+    return PartnerEmailAnswer(id=partner_id, email=found["email"], language=found.get("language"))
 
 
 @router.put("/partners/{partner_id}/email", summary="Where the partner's settlement statements are e-mailed")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Path, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
 from coalition.adapters.http.actors import act_for_request, key_fingerprint
+from coalition.adapters.http.admin_answers import AdminKeyExpiryAnswer, TerminalKeyExpiryAnswer
 from coalition.adapters.http.body_limits import is_operator
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import PathId, Svc, bearer
@@ -82,6 +83,15 @@ async def rotate_admin_key(
     return rotated.json()
 
 
+@router.get(
+    "/networks/{network}/admin-key/expiry",
+    summary="When the network's current admin key expires (admin key or operator token)",
+    response_model=AdminKeyExpiryAnswer,
+)
+async def admin_key_expiry(network: NetworkCode, svc: Svc, caller: Caller) -> dict[str, Any]:
+    return await svc.keys.admin_key_expiry(caller, network)
+
+
 @router.put(
     "/networks/{network}/admin-key/expiry",
     summary="Set when the network's current admin key expires, or null for never (admin key or operator token)",
@@ -99,6 +109,15 @@ async def rotate_terminal_key(terminal_id: PathId, body: RotateBody, svc: Svc, c
         caller, _network(caller), terminal_id, body.grace_seconds, body.expires_at
     )
     return rotated.json()
+
+
+@router.get(
+    "/terminals/{terminal_id}/key/expiry",
+    summary="When a terminal's current key expires",
+    response_model=TerminalKeyExpiryAnswer,
+)
+async def terminal_key_expiry(terminal_id: PathId, svc: Svc, caller: Administrator) -> dict[str, Any]:
+    return await svc.keys.terminal_key_expiry(caller, _network(caller), terminal_id)
 
 
 @router.put("/terminals/{terminal_id}/key/expiry", summary="Set when a terminal's key expires, or null for never")

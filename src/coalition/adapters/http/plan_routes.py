@@ -98,6 +98,14 @@ async def networks(request: Request, response: Response, svc: Svc, key: Operator
     )
 
 
+@router.get(
+    "/networks/{network_id}/plan", response_model=PlanAnswer, summary="A network's plan, customers and trial (operator)"
+)
+async def network_plan(request: Request, network_id: PathId, svc: Svc, key: OperatorKey) -> PlanAnswer:
+    _operator(request, svc, key)
+    return PlanAnswer.of(await svc.operator.network(network_id), svc.clock.now())
+
+
 @router.put(
     "/networks/{network_id}/plan", response_model=PlanAnswer, summary="Set a network's plan and trial (operator)"
 )

@@ -14,11 +14,12 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field, StrictStr
 
+from coalition.adapters.http.admin_answers import DraftProgramAnswer
 from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, PathId, Svc
 from coalition.adapters.http.pagination import PAGE_RESPONSES, Paging, paged
 from coalition.application.program_editor import program_document, program_yaml
-from coalition.application.program_form import parse_program_form, refuse_unknown_fields
+from coalition.application.program_form import form_fields, parse_program_form, refuse_unknown_fields
 from coalition.domain.errors import InvalidInput
 from coalition.domain.input_text import CONTROL_CHARACTER_MESSAGE, first_control_character_path
 from coalition.domain.rules.documents import load_json, load_yaml
@@ -77,6 +78,23 @@ async def save_draft(request: Request, svc: Svc, admin: NetworkAdmin) -> dict[st
 
 
 ProgramField = Annotated[StrictStr, Field(max_length=2000)]
+
+
+@router.get(
+    "/draft/program",
+    summary="The program editor's fields: the draft's, else the version in force's, else the example",
+    response_model=DraftProgramAnswer,
+)
+async def program_fields(svc: Svc, admin: NetworkAdmin) -> DraftProgramAnswer:
+    start = await svc.rules.editor_start(admin)
+    saved_at = await svc.rules.draft_saved_at(admin)
+    return DraftProgramAnswer(
+        source=start.source,
+        version=start.version,
+        fields=form_fields(start.form, admin.currency),
+        draft_saved_at=None if saved_at is None else saved_at.isoformat(),
+        yaml_draft=start.yaml_draft,
+    )
 
 
 @router.put(

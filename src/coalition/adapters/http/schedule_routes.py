@@ -13,6 +13,7 @@ from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, Svc
 from coalition.adapters.http.pagination import PAGE_RESPONSES, Paging, announce, next_cursor_of
 from coalition.adapters.http.schemas import Body
+from coalition.domain.errors import NotFound
 from coalition.domain.schedules import JOBS
 
 router = APIRouter(prefix="/v1/admin", tags=["Admin"], route_class=CheckedRoute)
@@ -58,6 +59,15 @@ async def runs(
     found = await svc.scheduler.runs(admin.id, job, page.limit + 1, before_id=page.after, since=since, until=until)
     shown, cursor = next_cursor_of(found, page, lambda run: run.id)
     return {"runs": [run.json() for run in shown], "next_cursor": announce(request, response, cursor)}
+
+
+@router.get("/schedules/{job}", summary="One job's schedule with its next and last runs", response_model=ScheduleAnswer)
+async def schedule(job: Job, svc: Svc, admin: NetworkAdmin) -> dict[str, Any]:
+    listing = (await svc.scheduler.schedules(admin.id)).json()
+    found: dict[str, Any] | None = next((item for item in listing["schedules"] if item["job"] == job), None)
+    if found is None:
+        raise NotFound(f"no job '{job}': one of {', '.join(JOBS)}", field="job")
+    return found
 
 
 @router.put("/schedules/{job}", summary="Enable or disable a job, or set when it runs", response_model=ScheduleAnswer)

@@ -160,6 +160,15 @@ async def wallet_history(
     return WalletHistoryAnswer(**found, next_cursor=announce(request, response, cursor))
 
 
+@admin_router.get(
+    "/members/{member_id}/wallet",
+    response_model=WalletAnswer,
+    summary="A member's wallet in the network's currency: balance, credit limit, daily spending limit",
+)
+async def wallet_limits(member_id: PathId, svc: Svc, admin: NetworkAdmin) -> WalletAnswer:
+    return WalletAnswer(**await WalletAdmin(svc.pos).limits(admin.id, admin.currency, member_id))
+
+
 @admin_router.put(
     "/members/{member_id}/wallet",
     response_model=WalletAnswer,

@@ -394,7 +394,11 @@ class SqlAdminUnitOfWork(CoreAuditTrail):
 
     async def partners_with_email(self, network: NetworkRef) -> list[dict[str, Any]]:
         p = t.partners
-        statement = select(p.c.id, p.c.name, p.c.email).where(p.c.network_id == network.id).order_by(p.c.id)
+        statement = (
+            select(p.c.id, p.c.name, p.c.email, p.c.mail_language.label("language"))
+            .where(p.c.network_id == network.id)
+            .order_by(p.c.id)
+        )
         return [dict(row._mapping) for row in await self.connection.execute(statement)]
 
 
