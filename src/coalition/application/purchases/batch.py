@@ -166,6 +166,7 @@ class BatchRecorder:
             codes: dict[int, tuple[str, ...]] = {}
             paid_by_cards: dict[int, tuple[GiftCardFunds, ...]] = {}
             baskets: dict[int, tuple[int, tuple[BasketLine, ...]]] = {}
+            checked_at = service.clock.now()  # one clock reading for the checks: the window's bounds built once
             for index, item in enumerate(items):
                 if outcomes[index] is not None:
                     continue
@@ -186,7 +187,7 @@ class BatchRecorder:
                     basket = parse_basket(pc.program, item.purchase.amount, baskets_sent[index], pc.limits)
                     found_by = lookup_candidates(item.purchase.customer, pc.phone_region)
                     _require_receipt(item.purchase.receipt)
-                    service.occurred_at_window.moment(item.purchase.occurred_at, service.clock.now())
+                    service.occurred_at_window.moment(item.purchase.occurred_at, checked_at)
                     presented = normalize_codes(item.purchase.coupons)
                 except DomainError as error:
                     outcomes[index] = refusal(error)
