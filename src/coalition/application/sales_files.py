@@ -17,6 +17,7 @@ from typing import Any
 
 from coalition.application.file_exchange.columns import Column, TypedRow, text_up_to, whole_number
 from coalition.application.file_exchange.table import FileFormat, RowError
+from coalition.domain.records import fast_init
 
 
 class SalesKind(StrEnum):
@@ -96,6 +97,7 @@ def sale_key(values: dict[str, Any]) -> str | None:
     return f"terminal {values['terminal']}, receipt {str(values['receipt']).strip()}"
 
 
+@fast_init  # a file of 100,000 rows builds each row once and changes it twice while checking it
 @dataclass(frozen=True, slots=True)
 class SaleRow:
     """A checked row: the member (purchases) or the purchase refunded (refunds) found, ready to record."""
@@ -112,6 +114,26 @@ class SaleRow:
     redeem_points: int = 0
     original_receipt: str = ""  # refunds
     purchase_id: str = ""  # refunds: the purchase the original receipt names
+
+    def but(
+        self, *, amount_minor: int | None = None, member_id: int | None = None, purchase_id: str | None = None
+    ) -> SaleRow:
+        """The row with what its checks found: `dataclasses.replace` looks each field up by name, 4 µs a call against
+        under 1 µs here, twice a row of a file (tests/application/test_sale_rows.py keeps this list of fields whole)."""
+        return SaleRow(
+            self.number,
+            self.receipt,
+            self.occurred_at,
+            self.terminal_id,
+            self.amount,
+            self.cashier,
+            self.amount_minor if amount_minor is None else amount_minor,
+            self.customer,
+            self.member_id if member_id is None else member_id,
+            self.redeem_points,
+            self.original_receipt,
+            self.purchase_id if purchase_id is None else purchase_id,
+        )
 
     def payload(self) -> bytes:
         """The row's identity for its idempotency record: the same row again is a replay, an edited row a misuse."""

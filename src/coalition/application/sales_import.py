@@ -379,7 +379,7 @@ def _cell_checks(
     except DomainError as error:
         problems.append(RowError(row.number, COLUMN_OF_FIELD.get(error.field or "", "amount"), error.detail))
         return problems, row
-    return problems, replace(row, amount_minor=check_minor)
+    return problems, row.but(amount_minor=check_minor)
 
 
 async def _with_members(
@@ -401,13 +401,17 @@ async def _with_members(
         if row.customer in unreadable:
             errors.append(RowError(row.number, "customer", unreadable[row.customer]))
             continue
-        member_id = next((owners[v] for v in candidates[row.customer] if v in owners), None)
+        member_id = None
+        for value in candidates[row.customer]:  # the most literal form a member has (a loop: no generator a row)
+            if value in owners:
+                member_id = owners[value]
+                break
         if member_id is None:
             errors.append(
                 RowError(row.number, "customer", f"no member of this network has the identifier '{row.customer}'")
             )
         else:
-            found.append(replace(row, member_id=member_id))
+            found.append(row.but(member_id=member_id))
     return found
 
 
@@ -440,7 +444,7 @@ async def _with_purchases(
                 )
             )
         else:
-            found.append(replace(row, purchase_id=purchase_id))
+            found.append(row.but(purchase_id=purchase_id))
     return found
 
 
