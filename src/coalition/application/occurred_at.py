@@ -22,9 +22,9 @@ class OccurredAtWindow:
     max_age_hours: int = DEFAULT_MAX_AGE_HOURS
     max_ahead_minutes: int = DEFAULT_MAX_AHEAD_MINUTES
     # The window's bounds around the last `now` asked about, as (now, earliest, latest): a batch or an import asks
-    # about a thousand sales with one `now`, and building the two bounds for each sale was 7 % of a batch's planning
-    # (docs/benchmarks.md, 2026-12-07 bulkwrite). One tuple replaced whole, so threads sharing the window never read
-    # half of one; the bounds are those the window's own fields give, whichever thread computed them.
+    # about a thousand sales with one `now`, and building the two bounds for each sale was 7 % of an import's record
+    # phase and 5 % of its checks (py-spy; docs/benchmarks.md, 2026-12-07 09:39). One tuple replaced whole, so
+    # threads sharing the window never read half of one; it holds its `now`, so an `is` match is never a reused id.
     _last: list[tuple[datetime, datetime, datetime]] = field(
         default_factory=list, init=False, repr=False, compare=False, hash=False
     )
