@@ -107,8 +107,14 @@ async def test_a_body_in_several_parts_is_read_whole_either_way(services, parts,
         (b'{"customer": "6000-0009", "amount": "1.00"}', "receipt"),
         (b'["6000-0009"]', "body"),
         (b'{"customer": ', "body"),
+        # JSON the standard library takes and orjson (the usual way's parser) does not: judged the checked way
+        (b'{"customer": "6000-0009", "amount": "1.00", "receipt": "R-1", "redeem_points": NaN}', "redeem_points"),
+        (
+            b'{"customer": "6000-0009", "amount": "1.00", "receipt": "R-1", "redeem_points": 1' + b"0" * 25 + b"}",
+            "redeem_points",
+        ),
     ],
-    ids=["amount", "control-character", "missing", "not-an-object", "not-json"],
+    ids=["amount", "control-character", "missing", "not-an-object", "not-json", "nan", "huge-integer"],
 )
 async def test_a_request_the_usual_way_cannot_judge_is_refused_as_the_checked_way_refuses_it(services, body, field):
     net = await make_network(services)
