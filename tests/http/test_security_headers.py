@@ -93,3 +93,23 @@ async def test_hsts_only_over_tls_or_from_a_trusted_proxy(services: Services) ->
         assert "strict-transport-security" not in (await http.get("/health")).headers
         trusted = await http.get("/health", headers=forwarded)
         assert trusted.headers["strict-transport-security"] == "max-age=31536000"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/terminal", "/terminal/", "/terminal/sale", "/terminals", "/me", "/meow", "/me/x", "/static/a.js", "/v1/me", "/"],
+)
+def test_a_page_is_a_page_prefix_or_under_one(path):
+    from coalition.adapters.http.security_headers import _is_page
+    from coalition.adapters.web.setup import PAGE_PREFIXES
+
+    assert _is_page(path) == any(path == prefix or path.startswith(prefix + "/") for prefix in PAGE_PREFIXES)
+
+
+def test_each_body_cap_applies_to_its_method_and_prefix_only():
+    from coalition.adapters.http.body_limits import BODY_CAPS, DEFAULT_MAX_BODY_BYTES, max_body_bytes
+
+    for method, prefix, cap in BODY_CAPS:
+        assert max_body_bytes(method, prefix + "x") == cap
+        assert max_body_bytes("PATCH", prefix) == DEFAULT_MAX_BODY_BYTES
+    assert max_body_bytes("POST", "/v1/purchases") == DEFAULT_MAX_BODY_BYTES

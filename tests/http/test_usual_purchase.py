@@ -3,9 +3,12 @@ shape goes straight to the service, any other through FastAPI's checked route. A
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import fastapi.routing
 import pytest
 
+from coalition.adapters.http.usual_purchase import PurchaseRoute
 from tests.support import assert_problem, auth, client, enrol, make_network, new_key
 
 pytestmark = pytest.mark.anyio
@@ -28,19 +31,33 @@ def _count_resolutions(monkeypatch) -> list[int]:
     return calls
 
 
+def _count_routed(monkeypatch) -> list[int]:
+    """How often the router hands a request to the purchase route (the lane takes the usual one before it)."""
+    calls: list[int] = []
+    handle = PurchaseRoute.handle
+
+    async def counted(self, scope, receive, send):
+        calls.append(1)
+        return await handle(self, scope, receive, send)
+
+    monkeypatch.setattr(PurchaseRoute, "handle", counted)
+    return calls
+
+
 async def test_the_usual_and_the_checked_way_answer_alike_and_share_the_fingerprint(services, monkeypatch):
     net = await make_network(services)
     async with client(services) as http:
         await enrol(http, net.shop_key, CARD)
-        resolutions = _count_resolutions(monkeypatch)
+        resolutions, routed = _count_resolutions(monkeypatch), _count_routed(monkeypatch)
         answers = {}
         for way, content_type in (("usual", USUAL), ("checked", CHECKED)):
             body = f'{{"customer": "{CARD}", "amount": "5000.00", "receipt": "R-{way}"}}'.encode()
             headers = {**auth(net.shop_key, new_key()), "Content-Type": content_type}
-            before = len(resolutions)
+            before, routed_before = len(resolutions), len(routed)
             answers[way] = await http.post("/v1/purchases", content=body, headers=headers)
             assert answers[way].status_code == 201, answers[way].text
             assert len(resolutions) - before == (0 if way == "usual" else 1)
+            assert len(routed) - routed_before == (0 if way == "usual" else 1)  # the usual one: not routed
             # the retry goes the other way, and replays: both ways fingerprint the request alike
             other = CHECKED if content_type == USUAL else USUAL
             retry = await http.post("/v1/purchases", content=body, headers={**headers, "Content-Type": other})
@@ -52,6 +69,34 @@ async def test_the_usual_and_the_checked_way_answer_alike_and_share_the_fingerpr
         assert usual["points_earned"] == checked["points_earned"] == 150
         assert checked["points_balance"] - usual["points_balance"] == 150
         assert answers["usual"].headers["content-type"] == answers["checked"].headers["content-type"]
+        # the same headers (security headers, length, type), whichever way
+        assert answers["usual"].headers.keys() == answers["checked"].headers.keys()
+        assert answers["usual"].headers["x-frame-options"] == answers["checked"].headers["x-frame-options"]
+
+
+async def _chunks(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+@pytest.mark.parametrize(
+    ("parts", "status"),
+    [
+        ((b'{"customer": "6000-0009", ', b'"amount": "10.00", "receipt": "R-1"}'), 201),
+        ((b'{"customer": "6000-0009", ', b'"amount": "10.001", "receipt": "R-1"}'), 422),
+    ],
+    ids=["usual", "refused"],
+)
+async def test_a_body_in_several_parts_is_read_whole_either_way(services, parts, status):
+    """The lane reads the body before it judges it; one it leaves to the checked way is given to it again whole."""
+    net = await make_network(services)
+    async with client(services) as http:
+        await enrol(http, net.shop_key, CARD)
+        headers = {**auth(net.shop_key, new_key()), "Content-Type": USUAL}
+        answer = await http.post("/v1/purchases", content=_chunks(*parts), headers=headers)
+        assert answer.status_code == status, answer.text
+        if status == 422:
+            assert_problem(answer, 422, "invalid-input", "amount")
 
 
 @pytest.mark.parametrize(
@@ -62,8 +107,14 @@ async def test_the_usual_and_the_checked_way_answer_alike_and_share_the_fingerpr
         (b'{"customer": "6000-0009", "amount": "1.00"}', "receipt"),
         (b'["6000-0009"]', "body"),
         (b'{"customer": ', "body"),
+        # JSON the standard library takes and orjson (the usual way's parser) does not: judged the checked way
+        (b'{"customer": "6000-0009", "amount": "1.00", "receipt": "R-1", "redeem_points": NaN}', "redeem_points"),
+        (
+            b'{"customer": "6000-0009", "amount": "1.00", "receipt": "R-1", "redeem_points": 1' + b"0" * 25 + b"}",
+            "redeem_points",
+        ),
     ],
-    ids=["amount", "control-character", "missing", "not-an-object", "not-json"],
+    ids=["amount", "control-character", "missing", "not-an-object", "not-json", "nan", "huge-integer"],
 )
 async def test_a_request_the_usual_way_cannot_judge_is_refused_as_the_checked_way_refuses_it(services, body, field):
     net = await make_network(services)

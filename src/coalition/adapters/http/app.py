@@ -47,6 +47,7 @@ from coalition.adapters.http.access_log import AccessLog
 from coalition.adapters.http.body_limits import BodyLimits
 from coalition.adapters.http.rate_limiting import RateLimitMiddleware
 from coalition.adapters.http.security_headers import AsgiApp, SecurityHeaders
+from coalition.adapters.http.usual_purchase import install_lane
 from coalition.adapters.jobs.host import run_loops
 from coalition.adapters.web import setup as web_pages
 from coalition.application.rate_limits import is_trusted_proxy, parse_trusted_proxies
@@ -78,8 +79,11 @@ class CoalitionApp(FastAPI):
         return services.settings.access_log if services is not None else "off"
 
     def build_middleware_stack(self) -> AsgiApp:
+        stack = super().build_middleware_stack()
+        # the usual purchase taken before the router matches (usual_purchase.py), inside every middleware
+        install_lane(stack, self.router, pos_routes.PURCHASE_ROUTE)
         # the access log outside the security headers: it times and counts the whole answer
-        return AccessLog(SecurityHeaders(super().build_middleware_stack(), self.trusted_proxy), self.access_log)
+        return AccessLog(SecurityHeaders(stack, self.trusted_proxy), self.access_log)
 
 
 async def _stopped(background: asyncio.Task[None]) -> None:

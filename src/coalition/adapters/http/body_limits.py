@@ -46,9 +46,16 @@ NETWORK_ADMIN_STATE = "network_admin"
 TERMINAL_STATE = "terminal"
 
 
+# BODY_CAPS by method, in their order: a request looks only at its method's prefixes
+_CAPS_BY_METHOD: dict[str, tuple[tuple[str, int], ...]] = {
+    method: tuple((prefix, cap) for cap_method, prefix, cap in BODY_CAPS if cap_method == method)
+    for method in {cap_method for cap_method, _, _ in BODY_CAPS}
+}
+
+
 def max_body_bytes(method: str, path: str) -> int:
-    for cap_method, prefix, cap in BODY_CAPS:
-        if method == cap_method and path.startswith(prefix):
+    for prefix, cap in _CAPS_BY_METHOD.get(method, ()):
+        if path.startswith(prefix):
             return cap
     return DEFAULT_MAX_BODY_BYTES
 

@@ -163,6 +163,12 @@ class PosWrite:
 
 async def pos_write(request: Request) -> PosWrite:
     """Headers Authorization and Idempotency-Key (see pos_write_doc)."""
+    return await pos_write_of(request, None)
+
+
+async def pos_write_of(request: Request, digest: str | None) -> PosWrite:
+    """`pos_write`, given the request's fingerprint when the caller made it already (`body_hash`,
+    usual_purchase.py), else None: the body is read from the request."""
     idempotency_key = _header(request, b"idempotency-key")
     if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:  # checked before the key, as
         # a declared header's length was
@@ -173,7 +179,7 @@ async def pos_write(request: Request) -> PosWrite:
     ctx = await _terminal_of(request)
     if idempotency_key is None:  # required (the OpenAPI document says so): refused before the body is looked at
         raise InvalidInput("Idempotency-Key is required", field="Idempotency-Key")
-    return PosWrite(svc, ctx, idempotency_key, await request_hash(request))
+    return PosWrite(svc, ctx, idempotency_key, await request_hash(request) if digest is None else digest)
 
 
 async def network_admin(
@@ -204,6 +210,11 @@ async def request_hash(request: Request) -> str:
     except ValueError:
         raise InvalidInput("the body is not valid JSON", field="body") from None
     return fingerprint(f"{request.method} {request.url.path}", canonical)
+
+
+def body_hash(operation: str, parsed: object) -> str:
+    """`request_hash` of a request whose body's JSON the caller parsed: `operation` is its method and path."""
+    return fingerprint(operation, _canonical(parsed))
 
 
 def single_purchase_hash(item: dict[str, object]) -> str:

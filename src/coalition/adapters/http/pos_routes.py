@@ -92,6 +92,7 @@ router.add_api_route(  # PurchaseRoute: the usual request skips FastAPI's per-re
     openapi_extra=pos_write_doc(),
     route_class_override=PurchaseRoute,
 )
+PURCHASE_ROUTE = next(route for route in router.routes if isinstance(route, PurchaseRoute))
 
 
 @router.post(
