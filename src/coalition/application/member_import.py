@@ -349,6 +349,7 @@ async def _rows(
                 card_state=member.card_state.value,
                 wallet_account_id=wallet.wallet_account if wallet is not None else None,
                 wallet_minor=member.wallet_minor,
+                opening_spend_minor=member.lifetime_spend_minor,
             )
         )
     return rows
