@@ -232,3 +232,30 @@ async def test_a_period_with_wallet_openings_closes_with_the_node_funding_them(s
     money = closed.json()["node"]["money"]
     assert (money["wallets"], money["funded"]) == ("150.00", "150.00"), money
     assert await verify(services.engine) == []
+
+
+async def test_an_imported_lifetime_spend_puts_the_member_in_their_spend_tier(services: Services) -> None:
+    """The program earns 3 % below a lifetime spend of 10,000.00 and 5 % from it: a member brought in with 10,000.00
+    earns 5 % on their first check here, one brought in without earns 3 %; the lifetime spend goes on from the
+    opening one, and `coalition verify` holds lifetime = opening + checks."""
+    net = await make_network(services)
+    data = b"card_number,lifetime_spend\n7301,10000.00\n7302,\n"
+    async with client(services) as http:
+        answer = await _import(http, net.admin_key, data)
+        assert answer.status_code == 200, answer.text
+        for card, points in (("7301", 50), ("7302", 30)):
+            bought = await http.post(
+                "/v1/purchases",
+                json={"customer": card, "amount": "1000.00", "receipt": f"r-{card}"},
+                headers=auth(net.shop_key, new_key()),
+            )
+            assert bought.status_code == 201, bought.text
+            assert await balance_of(http, net.shop_key, card) == points
+    spends = await _rows(
+        services,
+        "SELECT c.number, m.opening_spend_minor, m.lifetime_spend_minor FROM members m "
+        "JOIN cards c ON c.member_id = m.id WHERE m.network_id = :n ORDER BY c.number",
+        n=net.ref.id,
+    )
+    assert spends == [("7301", 1_000_000, 1_100_000), ("7302", 0, 100_000)]
+    assert await verify(services.engine) == []
