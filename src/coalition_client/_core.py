@@ -68,12 +68,16 @@ def prepare(
     path: dict[str, Any] | None = None,
     query: dict[str, Any] | None = None,
     idempotency_key: str | None = None,
+    if_match: str | None = None,
 ) -> Call:
     url = route.path.format(**{name: quote(str(value), safe="") for name, value in (path or {}).items()})
     headers: dict[str, str] = {}
     if route.idempotency_key:
         # One key per call, kept across its retries: the server answers a repeat with the first answer.
         headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
+    if if_match is not None:
+        # the version (ETag) the edit was made on: a resource changed since is a 412, PreconditionFailed
+        headers["If-Match"] = if_match
     payload = None
     if body is not None:
         payload = to_json(body) if dataclasses.is_dataclass(body) else body
@@ -134,6 +138,7 @@ class Calls:
         path: dict[str, Any] | None = None,
         query: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        if_match: str | None = None,
     ) -> A:
         raise NotImplementedError  # the client's own
 
@@ -149,5 +154,6 @@ class AsyncCalls:
         path: dict[str, Any] | None = None,
         query: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        if_match: str | None = None,
     ) -> A:
         raise NotImplementedError  # the client's own

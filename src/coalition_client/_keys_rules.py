@@ -22,10 +22,12 @@ class KeyAndRuleCalls(Calls):
         path = {"terminal_id": terminal_id}
         return self.call(r.ROTATE_TERMINAL_KEY, body, path=path, idempotency_key=idempotency_key)
 
-    def set_terminal_key_expiry(self, terminal_id: int, expires_at: datetime | None) -> Json:
+    def set_terminal_key_expiry(
+        self, terminal_id: int, expires_at: datetime | None, *, if_match: str | None = None
+    ) -> Json:
         """When the terminal's key stops working (None: never)."""
         body = {"expires_at": None if expires_at is None else expires_at.isoformat()}
-        return self.call(r.SET_TERMINAL_KEY_EXPIRY, body, path={"terminal_id": terminal_id})
+        return self.call(r.SET_TERMINAL_KEY_EXPIRY, body, path={"terminal_id": terminal_id}, if_match=if_match)
 
     def end_previous_terminal_keys(self, terminal_id: int) -> Json:
         """End the grace of the terminal's previous keys now."""
@@ -36,16 +38,16 @@ class KeyAndRuleCalls(Calls):
         working for `grace_seconds`."""
         return self.call(r.ROTATE_ADMIN_KEY, body, path={"network": network}, idempotency_key=idempotency_key)
 
-    def set_admin_key_expiry(self, network: str, expires_at: datetime | None) -> Json:
+    def set_admin_key_expiry(self, network: str, expires_at: datetime | None, *, if_match: str | None = None) -> Json:
         body = {"expires_at": None if expires_at is None else expires_at.isoformat()}
-        return self.call(r.SET_ADMIN_KEY_EXPIRY, body, path={"network": network})
+        return self.call(r.SET_ADMIN_KEY_EXPIRY, body, path={"network": network}, if_match=if_match)
 
     def create_console_user(self, body: msg.ConsoleUser, *, idempotency_key: str | None = None) -> Json:
         return self.call(r.CREATE_CONSOLE_USER, body, idempotency_key=idempotency_key)
 
-    def set_partner_email(self, partner_id: int, body: msg.PartnerEmail) -> Json:
+    def set_partner_email(self, partner_id: int, body: msg.PartnerEmail, *, if_match: str | None = None) -> Json:
         """Where (and in which language) the partner's statements are sent."""
-        return self.call(r.SET_PARTNER_EMAIL, body, path={"partner_id": partner_id})
+        return self.call(r.SET_PARTNER_EMAIL, body, path={"partner_id": partner_id}, if_match=if_match)
 
     def device(self, device_id: int) -> Json:
         return self.call(r.DEVICE, path={"device_id": device_id})
@@ -72,9 +74,9 @@ class KeyAndRuleCalls(Calls):
             body["version"] = version
         return self.call(r.SIMULATE_RULE_SET, body)
 
-    def put_draft_program(self, fields: dict[str, str]) -> Json:
+    def put_draft_program(self, fields: dict[str, str], *, if_match: str | None = None) -> Json:
         """Save the draft the program editor's fields describe (docs/program-editor.md)."""
-        return self.call(r.PUT_DRAFT_PROGRAM, fields)
+        return self.call(r.PUT_DRAFT_PROGRAM, fields, if_match=if_match)
 
 
 class AsyncKeyAndRuleCalls(AsyncCalls):
@@ -85,10 +87,12 @@ class AsyncKeyAndRuleCalls(AsyncCalls):
         path = {"terminal_id": terminal_id}
         return await self.call(r.ROTATE_TERMINAL_KEY, body, path=path, idempotency_key=idempotency_key)
 
-    async def set_terminal_key_expiry(self, terminal_id: int, expires_at: datetime | None) -> Json:
+    async def set_terminal_key_expiry(
+        self, terminal_id: int, expires_at: datetime | None, *, if_match: str | None = None
+    ) -> Json:
         """When the terminal's key stops working (None: never)."""
         body = {"expires_at": None if expires_at is None else expires_at.isoformat()}
-        return await self.call(r.SET_TERMINAL_KEY_EXPIRY, body, path={"terminal_id": terminal_id})
+        return await self.call(r.SET_TERMINAL_KEY_EXPIRY, body, path={"terminal_id": terminal_id}, if_match=if_match)
 
     async def end_previous_terminal_keys(self, terminal_id: int) -> Json:
         """End the grace of the terminal's previous keys now."""
@@ -101,16 +105,18 @@ class AsyncKeyAndRuleCalls(AsyncCalls):
         working for `grace_seconds`."""
         return await self.call(r.ROTATE_ADMIN_KEY, body, path={"network": network}, idempotency_key=idempotency_key)
 
-    async def set_admin_key_expiry(self, network: str, expires_at: datetime | None) -> Json:
+    async def set_admin_key_expiry(
+        self, network: str, expires_at: datetime | None, *, if_match: str | None = None
+    ) -> Json:
         body = {"expires_at": None if expires_at is None else expires_at.isoformat()}
-        return await self.call(r.SET_ADMIN_KEY_EXPIRY, body, path={"network": network})
+        return await self.call(r.SET_ADMIN_KEY_EXPIRY, body, path={"network": network}, if_match=if_match)
 
     async def create_console_user(self, body: msg.ConsoleUser, *, idempotency_key: str | None = None) -> Json:
         return await self.call(r.CREATE_CONSOLE_USER, body, idempotency_key=idempotency_key)
 
-    async def set_partner_email(self, partner_id: int, body: msg.PartnerEmail) -> Json:
+    async def set_partner_email(self, partner_id: int, body: msg.PartnerEmail, *, if_match: str | None = None) -> Json:
         """Where (and in which language) the partner's statements are sent."""
-        return await self.call(r.SET_PARTNER_EMAIL, body, path={"partner_id": partner_id})
+        return await self.call(r.SET_PARTNER_EMAIL, body, path={"partner_id": partner_id}, if_match=if_match)
 
     async def device(self, device_id: int) -> Json:
         return await self.call(r.DEVICE, path={"device_id": device_id})
@@ -137,6 +143,6 @@ class AsyncKeyAndRuleCalls(AsyncCalls):
             body["version"] = version
         return await self.call(r.SIMULATE_RULE_SET, body)
 
-    async def put_draft_program(self, fields: dict[str, str]) -> Json:
+    async def put_draft_program(self, fields: dict[str, str], *, if_match: str | None = None) -> Json:
         """Save the draft the program editor's fields describe (docs/program-editor.md)."""
-        return await self.call(r.PUT_DRAFT_PROGRAM, fields)
+        return await self.call(r.PUT_DRAFT_PROGRAM, fields, if_match=if_match)

@@ -105,11 +105,11 @@ class MessageCalls(Calls):
         return self.call(r.MESSAGE_SETTINGS)
 
     def set_message_settings(
-        self, body: msg.MessageSettings, *, clear: tuple[str, ...] = ()
+        self, body: msg.MessageSettings, *, clear: tuple[str, ...] = (), if_match: str | None = None
     ) -> msg.MessageSettingsAnswer:
         """Change the fields given; `clear` names those to turn off (sent as null: quiet_start, quiet_end,
         balance_threshold)."""
-        return self.call(r.SET_MESSAGE_SETTINGS, to_json(body) | dict.fromkeys(clear))
+        return self.call(r.SET_MESSAGE_SETTINGS, to_json(body) | dict.fromkeys(clear), if_match=if_match)
 
     def message_templates(self, *, limit: int | None = None, cursor: str | None = None) -> Json:
         return self.call(r.MESSAGE_TEMPLATES, query={"limit": limit, "cursor": cursor})
@@ -117,13 +117,17 @@ class MessageCalls(Calls):
     def message_template(self, kind: str, channel: str, language: str) -> Json:
         return self.call(r.MESSAGE_TEMPLATE, path={"kind": kind, "channel": channel, "language": language})
 
-    def set_message_template(self, kind: str, channel: str, language: str, body: msg.Template) -> Json:
+    def set_message_template(
+        self, kind: str, channel: str, language: str, body: msg.Template, *, if_match: str | None = None
+    ) -> Json:
         path = {"kind": kind, "channel": channel, "language": language}
-        return self.call(r.SET_MESSAGE_TEMPLATE, body, path=path)
+        return self.call(r.SET_MESSAGE_TEMPLATE, body, path=path, if_match=if_match)
 
-    def reset_message_template(self, kind: str, channel: str, language: str) -> Json:
+    def reset_message_template(self, kind: str, channel: str, language: str, *, if_match: str | None = None) -> Json:
         """Back to the built-in template."""
-        return self.call(r.RESET_MESSAGE_TEMPLATE, path={"kind": kind, "channel": channel, "language": language})
+        return self.call(
+            r.RESET_MESSAGE_TEMPLATE, path={"kind": kind, "channel": channel, "language": language}, if_match=if_match
+        )
 
     def preview_message_template(
         self, kind: str, channel: str, language: str, body: msg.TemplatePreview | None = None
@@ -209,11 +213,11 @@ class AsyncMessageCalls(AsyncCalls):
         return await self.call(r.MESSAGE_SETTINGS)
 
     async def set_message_settings(
-        self, body: msg.MessageSettings, *, clear: tuple[str, ...] = ()
+        self, body: msg.MessageSettings, *, clear: tuple[str, ...] = (), if_match: str | None = None
     ) -> msg.MessageSettingsAnswer:
         """Change the fields given; `clear` names those to turn off (sent as null: quiet_start, quiet_end,
         balance_threshold)."""
-        return await self.call(r.SET_MESSAGE_SETTINGS, to_json(body) | dict.fromkeys(clear))
+        return await self.call(r.SET_MESSAGE_SETTINGS, to_json(body) | dict.fromkeys(clear), if_match=if_match)
 
     async def message_templates(self, *, limit: int | None = None, cursor: str | None = None) -> Json:
         return await self.call(r.MESSAGE_TEMPLATES, query={"limit": limit, "cursor": cursor})
@@ -221,13 +225,19 @@ class AsyncMessageCalls(AsyncCalls):
     async def message_template(self, kind: str, channel: str, language: str) -> Json:
         return await self.call(r.MESSAGE_TEMPLATE, path={"kind": kind, "channel": channel, "language": language})
 
-    async def set_message_template(self, kind: str, channel: str, language: str, body: msg.Template) -> Json:
+    async def set_message_template(
+        self, kind: str, channel: str, language: str, body: msg.Template, *, if_match: str | None = None
+    ) -> Json:
         path = {"kind": kind, "channel": channel, "language": language}
-        return await self.call(r.SET_MESSAGE_TEMPLATE, body, path=path)
+        return await self.call(r.SET_MESSAGE_TEMPLATE, body, path=path, if_match=if_match)
 
-    async def reset_message_template(self, kind: str, channel: str, language: str) -> Json:
+    async def reset_message_template(
+        self, kind: str, channel: str, language: str, *, if_match: str | None = None
+    ) -> Json:
         """Back to the built-in template."""
-        return await self.call(r.RESET_MESSAGE_TEMPLATE, path={"kind": kind, "channel": channel, "language": language})
+        return await self.call(
+            r.RESET_MESSAGE_TEMPLATE, path={"kind": kind, "channel": channel, "language": language}, if_match=if_match
+        )
 
     async def preview_message_template(
         self, kind: str, channel: str, language: str, body: msg.TemplatePreview | None = None

@@ -65,8 +65,10 @@ class MoneyCalls(Calls):
     def gift_card_breakage(self) -> money.GiftCardBreakageAnswer:
         return self.call(r.GIFT_CARD_BREAKAGE)
 
-    def set_gift_card_breakage(self, body: money.GiftCardBreakage) -> money.GiftCardBreakageAnswer:
-        return self.call(r.SET_GIFT_CARD_BREAKAGE, body)
+    def set_gift_card_breakage(
+        self, body: money.GiftCardBreakage, *, if_match: str | None = None
+    ) -> money.GiftCardBreakageAnswer:
+        return self.call(r.SET_GIFT_CARD_BREAKAGE, body, if_match=if_match)
 
     def run_gift_card_expiry(self, *, idempotency_key: str | None = None) -> money.GiftCardExpiry:
         """Expire the gift cards past their validity now, under the breakage policy."""
@@ -81,29 +83,29 @@ class MoneyCalls(Calls):
     def gift_breakage(self) -> Json:
         return self.call(r.GIFT_BREAKAGE)
 
-    def set_gift_breakage(self, gifts: str) -> Json:
+    def set_gift_breakage(self, gifts: str, *, if_match: str | None = None) -> Json:
         """`kept` (the node keeps the granting partner's obligation for expired gifts) or `released`."""
-        return self.call(r.SET_GIFT_BREAKAGE, money.GiftBreakage(gifts=gifts))
+        return self.call(r.SET_GIFT_BREAKAGE, money.GiftBreakage(gifts=gifts), if_match=if_match)
 
     def points_breakage(self) -> Json:
         return self.call(r.POINTS_BREAKAGE)
 
-    def set_points_breakage(self, body: money.PointsBreakage) -> Json:
-        return self.call(r.SET_POINTS_BREAKAGE, body)
+    def set_points_breakage(self, body: money.PointsBreakage, *, if_match: str | None = None) -> Json:
+        return self.call(r.SET_POINTS_BREAKAGE, body, if_match=if_match)
 
     def limits(self) -> Json:
         """The network's limits on a purchase (amounts as decimal strings)."""
         return self.call(r.LIMITS)
 
-    def set_limits(self, body: money.Limits) -> Json:
-        return self.call(r.SET_LIMITS, body)
+    def set_limits(self, body: money.Limits, *, if_match: str | None = None) -> Json:
+        return self.call(r.SET_LIMITS, body, if_match=if_match)
 
     def fees(self) -> Json:
         return self.call(r.FEES)
 
-    def set_fees(self, body: money.Fees) -> Json:
+    def set_fees(self, body: money.Fees, *, if_match: str | None = None) -> Json:
         """The settlement fees charged from the next period's close on."""
-        return self.call(r.SET_FEES, body)
+        return self.call(r.SET_FEES, body, if_match=if_match)
 
     def send_statement(self, number: str, *, idempotency_key: str | None = None) -> Json:
         """E-mail a closed statement to its partners."""
@@ -186,8 +188,10 @@ class AsyncMoneyCalls(AsyncCalls):
     async def gift_card_breakage(self) -> money.GiftCardBreakageAnswer:
         return await self.call(r.GIFT_CARD_BREAKAGE)
 
-    async def set_gift_card_breakage(self, body: money.GiftCardBreakage) -> money.GiftCardBreakageAnswer:
-        return await self.call(r.SET_GIFT_CARD_BREAKAGE, body)
+    async def set_gift_card_breakage(
+        self, body: money.GiftCardBreakage, *, if_match: str | None = None
+    ) -> money.GiftCardBreakageAnswer:
+        return await self.call(r.SET_GIFT_CARD_BREAKAGE, body, if_match=if_match)
 
     async def run_gift_card_expiry(self, *, idempotency_key: str | None = None) -> money.GiftCardExpiry:
         """Expire the gift cards past their validity now, under the breakage policy."""
@@ -202,29 +206,29 @@ class AsyncMoneyCalls(AsyncCalls):
     async def gift_breakage(self) -> Json:
         return await self.call(r.GIFT_BREAKAGE)
 
-    async def set_gift_breakage(self, gifts: str) -> Json:
+    async def set_gift_breakage(self, gifts: str, *, if_match: str | None = None) -> Json:
         """`kept` (the node keeps the granting partner's obligation for expired gifts) or `released`."""
-        return await self.call(r.SET_GIFT_BREAKAGE, money.GiftBreakage(gifts=gifts))
+        return await self.call(r.SET_GIFT_BREAKAGE, money.GiftBreakage(gifts=gifts), if_match=if_match)
 
     async def points_breakage(self) -> Json:
         return await self.call(r.POINTS_BREAKAGE)
 
-    async def set_points_breakage(self, body: money.PointsBreakage) -> Json:
-        return await self.call(r.SET_POINTS_BREAKAGE, body)
+    async def set_points_breakage(self, body: money.PointsBreakage, *, if_match: str | None = None) -> Json:
+        return await self.call(r.SET_POINTS_BREAKAGE, body, if_match=if_match)
 
     async def limits(self) -> Json:
         """The network's limits on a purchase (amounts as decimal strings)."""
         return await self.call(r.LIMITS)
 
-    async def set_limits(self, body: money.Limits) -> Json:
-        return await self.call(r.SET_LIMITS, body)
+    async def set_limits(self, body: money.Limits, *, if_match: str | None = None) -> Json:
+        return await self.call(r.SET_LIMITS, body, if_match=if_match)
 
     async def fees(self) -> Json:
         return await self.call(r.FEES)
 
-    async def set_fees(self, body: money.Fees) -> Json:
+    async def set_fees(self, body: money.Fees, *, if_match: str | None = None) -> Json:
         """The settlement fees charged from the next period's close on."""
-        return await self.call(r.SET_FEES, body)
+        return await self.call(r.SET_FEES, body, if_match=if_match)
 
     async def send_statement(self, number: str, *, idempotency_key: str | None = None) -> Json:
         """E-mail a closed statement to its partners."""

@@ -36,10 +36,10 @@ class NetworkCalls(Calls):
         """The region phones typed without their country code are read in."""
         return self.call(r.NETWORK_COUNTRY)
 
-    def set_network_country(self, country: str) -> n.CountryAnswer:
+    def set_network_country(self, country: str, *, if_match: str | None = None) -> n.CountryAnswer:
         """Phones typed from now on without their country code are read as numbers of `country` (ISO 3166-1
         alpha-2); setting the same country again changes nothing, so the call is safe to resend."""
-        return self.call(r.SET_NETWORK_COUNTRY, n.Country(country=country))
+        return self.call(r.SET_NETWORK_COUNTRY, n.Country(country=country), if_match=if_match)
 
 
 class AsyncNetworkCalls(AsyncCalls):
@@ -69,7 +69,7 @@ class AsyncNetworkCalls(AsyncCalls):
         """The region phones typed without their country code are read in."""
         return await self.call(r.NETWORK_COUNTRY)
 
-    async def set_network_country(self, country: str) -> n.CountryAnswer:
+    async def set_network_country(self, country: str, *, if_match: str | None = None) -> n.CountryAnswer:
         """Phones typed from now on without their country code are read as numbers of `country` (ISO 3166-1
         alpha-2); setting the same country again changes nothing, so the call is safe to resend."""
-        return await self.call(r.SET_NETWORK_COUNTRY, n.Country(country=country))
+        return await self.call(r.SET_NETWORK_COUNTRY, n.Country(country=country), if_match=if_match)

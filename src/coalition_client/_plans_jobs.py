@@ -29,13 +29,19 @@ class PlanAndJobCalls(Calls):
         return self.call(r.NETWORKS, query={"limit": limit, "cursor": cursor})
 
     def set_plan(
-        self, network_id: int, plan: str, *, trial_ends_at: datetime | None = None, change_trial: bool = False
+        self,
+        network_id: int,
+        plan: str,
+        *,
+        trial_ends_at: datetime | None = None,
+        change_trial: bool = False,
+        if_match: str | None = None,
     ) -> admin.NetworkPlan:
         """The network's plan (the operator token); with `change_trial`, the trial's end too (None ends it)."""
         body: Json = {"plan": plan}
         if change_trial:
             body["trial_ends_at"] = None if trial_ends_at is None else trial_ends_at.isoformat()
-        return self.call(r.SET_PLAN, body, path={"network_id": network_id})
+        return self.call(r.SET_PLAN, body, path={"network_id": network_id}, if_match=if_match)
 
     def suspend_network(self, network_id: int) -> admin.NetworkPlan:
         return self.call(r.SUSPEND_NETWORK, path={"network_id": network_id})
@@ -58,8 +64,8 @@ class PlanAndJobCalls(Calls):
         """A page of runs, newest first; `since`/`until`: started in that window (ISO 8601 with the offset)."""
         return self.call(r.JOB_RUNS, query=_runs_query(job, since, until, limit, cursor))
 
-    def set_schedule(self, job: str, body: admin.ScheduleChange) -> admin.Schedule:
-        return self.call(r.SET_SCHEDULE, body, path={"job": job})
+    def set_schedule(self, job: str, body: admin.ScheduleChange, *, if_match: str | None = None) -> admin.Schedule:
+        return self.call(r.SET_SCHEDULE, body, path={"job": job}, if_match=if_match)
 
     def run_birthdays(self, body: admin.Birthdays | None = None) -> Json:
         return self.call(r.RUN_BIRTHDAYS, body or admin.Birthdays())
@@ -84,13 +90,19 @@ class AsyncPlanAndJobCalls(AsyncCalls):
         return await self.call(r.NETWORKS, query={"limit": limit, "cursor": cursor})
 
     async def set_plan(
-        self, network_id: int, plan: str, *, trial_ends_at: datetime | None = None, change_trial: bool = False
+        self,
+        network_id: int,
+        plan: str,
+        *,
+        trial_ends_at: datetime | None = None,
+        change_trial: bool = False,
+        if_match: str | None = None,
     ) -> admin.NetworkPlan:
         """The network's plan (the operator token); with `change_trial`, the trial's end too (None ends it)."""
         body: Json = {"plan": plan}
         if change_trial:
             body["trial_ends_at"] = None if trial_ends_at is None else trial_ends_at.isoformat()
-        return await self.call(r.SET_PLAN, body, path={"network_id": network_id})
+        return await self.call(r.SET_PLAN, body, path={"network_id": network_id}, if_match=if_match)
 
     async def suspend_network(self, network_id: int) -> admin.NetworkPlan:
         return await self.call(r.SUSPEND_NETWORK, path={"network_id": network_id})
@@ -112,8 +124,10 @@ class AsyncPlanAndJobCalls(AsyncCalls):
     ) -> admin.JobRuns:
         return await self.call(r.JOB_RUNS, query=_runs_query(job, since, until, limit, cursor))
 
-    async def set_schedule(self, job: str, body: admin.ScheduleChange) -> admin.Schedule:
-        return await self.call(r.SET_SCHEDULE, body, path={"job": job})
+    async def set_schedule(
+        self, job: str, body: admin.ScheduleChange, *, if_match: str | None = None
+    ) -> admin.Schedule:
+        return await self.call(r.SET_SCHEDULE, body, path={"job": job}, if_match=if_match)
 
     async def run_birthdays(self, body: admin.Birthdays | None = None) -> Json:
         return await self.call(r.RUN_BIRTHDAYS, body or admin.Birthdays())

@@ -43,6 +43,7 @@ from coalition_client._files import (
     export_query,
     target,
 )
+from coalition_client._guarded import AsyncGuardedEdits
 from coalition_client._keys_rules import AsyncKeyAndRuleCalls
 from coalition_client._messages import AsyncMessageCalls
 from coalition_client._money import AsyncMoneyCalls
@@ -65,6 +66,7 @@ class AsyncClient(
     AsyncMessageCalls,
     AsyncKeyAndRuleCalls,
     AsyncVersionCalls,
+    AsyncGuardedEdits,
 ):
     def __init__(
         self,
@@ -98,9 +100,13 @@ class AsyncClient(
         path: dict[str, Any] | None = None,
         query: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        if_match: str | None = None,
     ) -> A:
-        """Any route of coalition_client.routes; the named methods below are this with the route filled in."""
-        return read(route, await self.send(route, body, path=path, query=query, idempotency_key=idempotency_key))
+        """Any route of coalition_client.routes; the named methods below are this with the route filled in.
+        `if_match`: the ETag of the version an edit is made on (`etag`); a resource changed since raises
+        PreconditionFailed (412)."""
+        sent = await self.send(route, body, path=path, query=query, idempotency_key=idempotency_key, if_match=if_match)
+        return read(route, sent)
 
     async def pages(
         self,
@@ -128,10 +134,11 @@ class AsyncClient(
         path: dict[str, Any] | None = None,
         query: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        if_match: str | None = None,
     ) -> httpx.Response:
         """The call with its key and retries, but the last answer as it came (a refusal is not raised): for a
         program that reports status codes, such as the device simulator."""
-        prepared = prepare(route, body, path, query, idempotency_key)
+        prepared = prepare(route, body, path, query, idempotency_key, if_match)
         attempt = 0
         while True:
             try:
@@ -278,12 +285,6 @@ class AsyncClient(
         }
         return await self.call(r.MEMBERS, query=query)
 
-    async def label_member(self, identifier: str, body: admin.MemberLabels) -> Json:
-        return await self.call(r.LABEL_MEMBER, body, path={"identifier": identifier})
-
-    async def set_wallet_limits(self, member_id: int, body: admin.WalletLimits) -> m.Wallet:
-        return await self.call(r.SET_WALLET_LIMITS, body, path={"member_id": member_id})
-
     async def rule_sets(self, *, limit: int | None = None, cursor: str | None = None) -> Json:
         """One page (docs/api.md "Conventions"): its `next_cursor` is the next one's `cursor`; `pages` walks them."""
         return await self.call(r.RULE_SETS, query={"limit": limit, "cursor": cursor})
@@ -293,9 +294,6 @@ class AsyncClient(
 
     async def draft_rule_set(self) -> Json:
         return await self.call(r.DRAFT_RULE_SET)
-
-    async def put_draft_rule_set(self, document: Json) -> Json:
-        return await self.call(r.PUT_DRAFT_RULE_SET, document)
 
     async def publish_rule_set(self) -> Json:
         return await self.call(r.PUBLISH_RULE_SET)
@@ -322,30 +320,14 @@ class AsyncClient(
         """One page (docs/api.md "Conventions"): its `next_cursor` is the next one's `cursor`; `pages` walks them."""
         return await self.call(r.DEVICES, query={"outlet_id": outlet_id, "limit": limit, "cursor": cursor})
 
-    async def change_device(self, device_id: int, changes: Json) -> Json:
-        """Only the fields given change; a field given as None is set to null."""
-        return await self.call(r.CHANGE_DEVICE, changes, path={"device_id": device_id})
-
     async def create_cashier(self, body: admin.Cashier) -> admin.CashierAnswer:
         return await self.call(r.CREATE_CASHIER, body)
-
-    async def set_cashier_password(self, cashier_id: int, password: str) -> admin.PasswordChanged:
-        body = admin.Password(password=password)
-        return await self.call(r.SET_CASHIER_PASSWORD, body, path={"cashier_id": cashier_id})
-
-    async def set_cashier_active(self, cashier_id: int, active: bool) -> admin.CashierActiveAnswer:
-        """False blocks the cashier at once: no sign-in, no purchase naming them."""
-        body = admin.CashierActive(active=active)
-        return await self.call(r.SET_CASHIER_ACTIVE, body, path={"cashier_id": cashier_id})
 
     async def create_coupons(self, body: admin.Coupons) -> admin.CouponsCreated:
         return await self.call(r.CREATE_COUPONS, body)
 
     async def permissions(self) -> admin.PermissionsAnswer:
         return await self.call(r.PERMISSIONS)
-
-    async def set_permissions(self, body: admin.Permissions) -> admin.PermissionsAnswer:
-        return await self.call(r.SET_PERMISSIONS, body)
 
     async def create_webhook(self, body: admin.Webhook) -> admin.WebhookCreated:
         return await self.call(r.CREATE_WEBHOOK, body)
@@ -389,9 +371,6 @@ class AsyncClient(
 
     async def webhook(self, subscription_id: int) -> admin.WebhookAnswer:
         return await self.call(r.WEBHOOK, path={"subscription_id": subscription_id})
-
-    async def delete_webhook(self, subscription_id: int) -> Json:
-        return await self.call(r.DELETE_WEBHOOK, path={"subscription_id": subscription_id})
 
     async def pause_webhook(self, subscription_id: int) -> admin.WebhookAnswer:
         return await self.call(r.PAUSE_WEBHOOK, path={"subscription_id": subscription_id})

@@ -43,6 +43,7 @@ from coalition_client._files import (
     export_query,
     target,
 )
+from coalition_client._guarded import GuardedEdits
 from coalition_client._keys_rules import KeyAndRuleCalls
 from coalition_client._messages import MessageCalls
 from coalition_client._money import MoneyCalls
@@ -57,7 +58,15 @@ USER_AGENT = "coalition-client/1"
 
 
 class Client(
-    CatalogueCalls, DeviceCalls, PlanAndJobCalls, NetworkCalls, MoneyCalls, MessageCalls, KeyAndRuleCalls, VersionCalls
+    CatalogueCalls,
+    DeviceCalls,
+    PlanAndJobCalls,
+    NetworkCalls,
+    MoneyCalls,
+    MessageCalls,
+    KeyAndRuleCalls,
+    VersionCalls,
+    GuardedEdits,
 ):
     def __init__(
         self,
@@ -91,9 +100,13 @@ class Client(
         path: dict[str, Any] | None = None,
         query: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        if_match: str | None = None,
     ) -> A:
-        """Any route of coalition_client.routes; the named methods below are this with the route filled in."""
-        return read(route, self.send(route, body, path=path, query=query, idempotency_key=idempotency_key))
+        """Any route of coalition_client.routes; the named methods below are this with the route filled in.
+        `if_match`: the ETag of the version an edit is made on (`etag`); a resource changed since raises
+        PreconditionFailed (412)."""
+        sent = self.send(route, body, path=path, query=query, idempotency_key=idempotency_key, if_match=if_match)
+        return read(route, sent)
 
     def pages(
         self,
@@ -122,10 +135,11 @@ class Client(
         path: dict[str, Any] | None = None,
         query: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        if_match: str | None = None,
     ) -> httpx.Response:
         """The call with its key and retries, but the last answer as it came (a refusal is not raised): for a
         program that reports status codes, such as the device simulator."""
-        prepared = prepare(route, body, path, query, idempotency_key)
+        prepared = prepare(route, body, path, query, idempotency_key, if_match)
         attempt = 0
         while True:
             try:
@@ -272,12 +286,6 @@ class Client(
         }
         return self.call(r.MEMBERS, query=query)
 
-    def label_member(self, identifier: str, body: admin.MemberLabels) -> Json:
-        return self.call(r.LABEL_MEMBER, body, path={"identifier": identifier})
-
-    def set_wallet_limits(self, member_id: int, body: admin.WalletLimits) -> m.Wallet:
-        return self.call(r.SET_WALLET_LIMITS, body, path={"member_id": member_id})
-
     def rule_sets(self, *, limit: int | None = None, cursor: str | None = None) -> Json:
         """One page (docs/api.md "Conventions"): its `next_cursor` is the next one's `cursor`; `pages` walks them."""
         return self.call(r.RULE_SETS, query={"limit": limit, "cursor": cursor})
@@ -287,9 +295,6 @@ class Client(
 
     def draft_rule_set(self) -> Json:
         return self.call(r.DRAFT_RULE_SET)
-
-    def put_draft_rule_set(self, document: Json) -> Json:
-        return self.call(r.PUT_DRAFT_RULE_SET, document)
 
     def publish_rule_set(self) -> Json:
         return self.call(r.PUBLISH_RULE_SET)
@@ -314,30 +319,14 @@ class Client(
         """One page (docs/api.md "Conventions"): its `next_cursor` is the next one's `cursor`; `pages` walks them."""
         return self.call(r.DEVICES, query={"outlet_id": outlet_id, "limit": limit, "cursor": cursor})
 
-    def change_device(self, device_id: int, changes: Json) -> Json:
-        """Only the fields given change; a field given as None is set to null."""
-        return self.call(r.CHANGE_DEVICE, changes, path={"device_id": device_id})
-
     def create_cashier(self, body: admin.Cashier) -> admin.CashierAnswer:
         return self.call(r.CREATE_CASHIER, body)
-
-    def set_cashier_password(self, cashier_id: int, password: str) -> admin.PasswordChanged:
-        body = admin.Password(password=password)
-        return self.call(r.SET_CASHIER_PASSWORD, body, path={"cashier_id": cashier_id})
-
-    def set_cashier_active(self, cashier_id: int, active: bool) -> admin.CashierActiveAnswer:
-        """False blocks the cashier at once: no sign-in, no purchase naming them."""
-        body = admin.CashierActive(active=active)
-        return self.call(r.SET_CASHIER_ACTIVE, body, path={"cashier_id": cashier_id})
 
     def create_coupons(self, body: admin.Coupons) -> admin.CouponsCreated:
         return self.call(r.CREATE_COUPONS, body)
 
     def permissions(self) -> admin.PermissionsAnswer:
         return self.call(r.PERMISSIONS)
-
-    def set_permissions(self, body: admin.Permissions) -> admin.PermissionsAnswer:
-        return self.call(r.SET_PERMISSIONS, body)
 
     def create_webhook(self, body: admin.Webhook) -> admin.WebhookCreated:
         return self.call(r.CREATE_WEBHOOK, body)
@@ -381,9 +370,6 @@ class Client(
 
     def webhook(self, subscription_id: int) -> admin.WebhookAnswer:
         return self.call(r.WEBHOOK, path={"subscription_id": subscription_id})
-
-    def delete_webhook(self, subscription_id: int) -> Json:
-        return self.call(r.DELETE_WEBHOOK, path={"subscription_id": subscription_id})
 
     def pause_webhook(self, subscription_id: int) -> admin.WebhookAnswer:
         return self.call(r.PAUSE_WEBHOOK, path={"subscription_id": subscription_id})

@@ -104,6 +104,12 @@ async def test_the_wallet_and_card_state_example_of_docs_files(services: Service
         "WHERE c.network_id = " + str(net.ref.id) + " ORDER BY c.number",
     )
     assert wallets == [("20000004", "active", 125050), ("20000005", "blocked", 30000)]
+    spends = await _rows(
+        services,
+        "SELECT c.number, m.opening_spend_minor, m.lifetime_spend_minor FROM cards c "
+        "JOIN members m ON m.id = c.member_id WHERE c.network_id = " + str(net.ref.id) + " ORDER BY c.number",
+    )
+    assert spends == [("20000004", 1250000, 1250000), ("20000005", 0, 0)]
     assert await verify(services.engine) == []
     exported = await services.member_export.file(net.ref.id, result.file_format)
     assert exported.decode("utf-8-sig") == exported_text

@@ -195,13 +195,14 @@ async def test_partial_mode_takes_the_valid_rows_and_answers_the_rejected_as_a_f
 
 async def test_the_rejects_of_a_semicolon_file_are_written_with_semicolons(services: Services) -> None:
     """A spreadsheet in a Russian locale opens the uploaded file and its rejects alike (the rejects were written with
-    commas whatever the upload's delimiter, so they opened as one column)."""
+    commas whatever the upload's delimiter, so they opened as one column), and in the upload's encoding (cp1251)."""
     net = await make_network(services)
     data = "card_number;name;consent_data_processing;points_balance\n611;Пётр;да;10\n612;Анна, мл.;да;ten\n"
     async with client(services) as http:
         result = (await _import(http, net.admin_key, data.encode("cp1251"), partial="true")).json()
     content = base64.b64decode(result["rejects"]["content_base64"])
-    assert content.decode("utf-8-sig").splitlines() == [
+    assert result["rejects"]["media_type"] == "text/csv; charset=cp1251"
+    assert content.decode("cp1251").splitlines() == [
         "card_number;name;consent_data_processing;points_balance;error",
         "612;Анна, мл.;да;ten;points_balance: expected a whole number, not 'ten'",
     ]

@@ -98,7 +98,10 @@ async def test_an_export_with_wallet_money_and_a_blocked_card_imports_the_same_i
     source = await make_network(services, "source")
     target = await make_network(services, "target")
     async with client(services) as http:
-        plain = "card_number,name,consent_data_processing,tier,points_balance\n7001,Anna,yes,gold,100\n7002,,,,40\n"
+        plain = (
+            "card_number,name,consent_data_processing,tier,points_balance,lifetime_spend\n"
+            "7001,Anna,yes,gold,100,1000.00\n7002,,,,40,\n"
+        )
         assert (await _import(http, source.admin_key, plain.encode())).status_code == 200
         topped = await http.post(
             "/v1/wallets/top-ups",
@@ -134,7 +137,7 @@ async def test_an_export_with_wallet_money_and_a_blocked_card_imports_the_same_i
         )
     before, after = read_table(exported.content), read_table(again.content)
     assert before.header == after.header
-    assert before.header[-3:] == ("points_balance", "wallet_balance", "card_state")
+    assert before.header[-4:] == ("points_balance", "wallet_balance", "card_state", "lifetime_spend")
     assert sorted(r.cells for r in before.rows) == sorted(r.cells for r in after.rows)
     cells = {row.cells[0]: dict(zip(after.header, row.cells, strict=True)) for row in after.rows}
     assert (cells["7001"]["wallet_balance"], cells["7001"]["card_state"], cells["7001"]["tier"]) == (
@@ -143,7 +146,16 @@ async def test_an_export_with_wallet_money_and_a_blocked_card_imports_the_same_i
         "gold",
     )
     assert (cells["7002"]["wallet_balance"], cells["7002"]["card_state"]) == ("0.00", "blocked")
+    # the opening 1000.00 and the 50.00 check: the lifetime spend the tiers read comes across as the opening spend
+    assert (cells["7001"]["lifetime_spend"], cells["7002"]["lifetime_spend"]) == ("1050.00", "0.00")
     assert await _card_states(services, target.ref.id) == {"7001": "active", "7002": "blocked"}
+    spends = await _rows(
+        services,
+        "SELECT c.number, m.opening_spend_minor, m.lifetime_spend_minor FROM members m "
+        "JOIN cards c ON c.member_id = m.id WHERE m.network_id = :n ORDER BY c.number",
+        n=target.ref.id,
+    )
+    assert spends == [("7001", 105000, 105000), ("7002", 0, 0)]
     node = await _rows(
         services,
         "SELECT SUM(p.amount) FROM postings p JOIN accounts a ON a.id = p.account_id "
@@ -162,6 +174,11 @@ BAD: list[tuple[str, str, str, str]] = [
     ("too many decimals", "wallet_balance", "1.001", "at least 0"),
     ("over the network's limit", "wallet_balance", "1000000000.00", "at most 100000000.00 RUB"),
     ("nul byte", "wallet_balance", "1\x000", "control characters"),
+    ("negative spend", "lifetime_spend", "-1", "at least 0"),
+    ("spend not a number", "lifetime_spend", "abc", "at least 0"),
+    ("spend below a kopeck", "lifetime_spend", "1.001", "at least 0"),
+    ("spend over the network's limit", "lifetime_spend", "100000000.01", "at most 100000000.00 RUB"),
+    ("huge spend", "lifetime_spend", "99999999999999999999", "expected an amount of RUB"),
     ("lost card", "card_state", "lost", "not imported"),
     ("unknown state", "card_state", "frozen", "expected active, blocked or issued"),
 ]
@@ -214,4 +231,31 @@ async def test_a_period_with_wallet_openings_closes_with_the_node_funding_them(s
     assert closed.status_code == 201, closed.text
     money = closed.json()["node"]["money"]
     assert (money["wallets"], money["funded"]) == ("150.00", "150.00"), money
+    assert await verify(services.engine) == []
+
+
+async def test_an_imported_lifetime_spend_puts_the_member_in_their_spend_tier(services: Services) -> None:
+    """The program earns 3 % below a lifetime spend of 10,000.00 and 5 % from it: a member brought in with 10,000.00
+    earns 5 % on their first check here, one brought in without earns 3 %; the lifetime spend goes on from the
+    opening one, and `coalition verify` holds lifetime = opening + checks."""
+    net = await make_network(services)
+    data = b"card_number,lifetime_spend\n7301,10000.00\n7302,\n"
+    async with client(services) as http:
+        answer = await _import(http, net.admin_key, data)
+        assert answer.status_code == 200, answer.text
+        for card, points in (("7301", 50), ("7302", 30)):
+            bought = await http.post(
+                "/v1/purchases",
+                json={"customer": card, "amount": "1000.00", "receipt": f"r-{card}"},
+                headers=auth(net.shop_key, new_key()),
+            )
+            assert bought.status_code == 201, bought.text
+            assert await balance_of(http, net.shop_key, card) == points
+    spends = await _rows(
+        services,
+        "SELECT c.number, m.opening_spend_minor, m.lifetime_spend_minor FROM members m "
+        "JOIN cards c ON c.member_id = m.id WHERE m.network_id = :n ORDER BY c.number",
+        n=net.ref.id,
+    )
+    assert spends == [("7301", 1_000_000, 1_100_000), ("7302", 0, 100_000)]
     assert await verify(services.engine) == []

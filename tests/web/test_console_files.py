@@ -53,7 +53,7 @@ async def test_the_administrator_imports_and_exports_members(services: Services)
             points = table.header.index("points_balance")
             balances = {row.cells[0]: row.cells[points] for row in table.rows}
             assert balances == {"4001": "100", "4002": "250", "4003": "0", "4010": "0"}
-            wallet = {row.cells[0]: row.cells[points + 1 :] for row in table.rows}["4010"]
+            wallet = {row.cells[0]: row.cells[points + 1 : points + 3] for row in table.rows}["4010"]
             assert wallet == ("150.00", "blocked")
         russian = await http.get("/console/files?lang=ru")
         assert "Импорт участников" in russian.text

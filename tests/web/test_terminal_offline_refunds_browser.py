@@ -227,3 +227,62 @@ def test_the_refund_screens_pass_the_accessibility_checks_and_take_a_thumb(live_
     check("offline refund")
     assert seen == {name: ([], {"small": [], "wide": False}) for name in seen}
     assert len(seen) == 3
+
+
+KEEP_UNREADABLE_SALE = """() => new Promise((resolve, reject) => {
+  const owner = document.getElementById("offline-queue").dataset.owner;
+  const sale = {key: crypto.randomUUID(), owner: owner, customer: "C".repeat(300), amount: "400.00",
+    occurred_at: "2026-12-07T10:00:00+00:00", queued: 1, refused: null};
+  const opened = indexedDB.open("coalition-terminal", 1);
+  opened.onsuccess = () => {
+    const transaction = opened.result.transaction("offline-sales", "readwrite");
+    transaction.objectStore("offline-sales").put(sale);
+    transaction.oncomplete = () => { opened.result.close(); resolve(sale.key); };
+    transaction.onerror = () => reject(transaction.error);
+  };
+  opened.onerror = () => reject(opened.error);
+})"""
+
+
+def test_a_refund_of_a_kept_sale_the_server_refused_stays_unsent(live_server: LiveServer, page: Page) -> None:
+    """A sale kept on the device (an older page's, which the server cannot read: it refuses the whole upload naming
+    it) and a refund of it kept after: once the sale is refused, its refund is not sent but stays, refused because
+    its sale was; the other sale of the queue is recorded."""
+    sign_in(page, live_server)
+    _installed(page)
+    _refund_page_kept(page)
+    page.context.set_offline(True)
+    expect(page.get_by_role("heading", name="Offline sale")).to_be_visible()
+    sale_key = page.evaluate(KEEP_UNREADABLE_SALE)
+    _sell_offline(page, "1000-0001", "300")
+    page.get_by_role("link", name="Record a refund").click()
+    expect(page.get_by_role("heading", name="Offline refund")).to_be_visible()
+    page.locator("#offline-refund").get_by_label("A sale kept on this device").select_option(value=sale_key)
+    page.locator("#offline-refund").get_by_label("Part of the check refunded").fill("100")
+    page.locator("#offline-refund").get_by_role("button", name="Keep the refund for upload").click()
+    expect(page.locator("#offline-queue-count")).to_have_text("Awaiting upload: 3")
+    refund_key = next(e["key"] for e in page.evaluate(QUEUE) if e.get("kind") == "refund")
+    bodies: list[str] = []
+    page.on(
+        "request",
+        lambda request: bodies.append(request.post_data or "") if request.url.endswith("/offline-sales") else None,
+    )
+
+    page.context.set_offline(False)
+    refused = page.locator("#offline-refund-list li.refused")
+    expect(refused).to_contain_text("Refused: its sale was refused", timeout=15000)
+    expect(page.locator("#offline-queue-list li.refused")).to_contain_text("Refused: sales[0].customer")
+    expect(page.locator("#offline-queue-count")).to_have_text("Awaiting upload: 0")
+    # the first upload was refused whole for the unreadable sale; once it was refused, its refund was not sent again
+    assert len(bodies) >= 2 and refund_key in bodies[0]
+    assert not any(refund_key in body for body in bodies[1:])
+    assert _balance(live_server) == 105 + 9  # the other sale: 3 % of 300.00
+    assert _refunds(live_server) == []
+    queued = {entry["key"]: entry for entry in page.evaluate(QUEUE)}
+    assert set(queued) == {sale_key, refund_key} and queued[refund_key]["refused"] == "its sale was refused"
+    page.reload()  # kept with its reason until the cashier removes it
+    expect(refused).to_contain_text("Refused: its sale was refused")
+    refused.get_by_role("button", name="Remove from the list").click()
+    page.locator("#offline-queue-list li.refused").get_by_role("button", name="Remove from the list").click()
+    expect(page.locator("#offline-queue")).to_be_hidden()
+    assert page.evaluate(QUEUE) == []

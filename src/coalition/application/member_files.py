@@ -69,8 +69,9 @@ def _points(text: str) -> int:
 
 
 def wallet_amount(currency: str, max_amount_minor: int) -> Callable[[str], int]:
-    """A wallet's opening balance in major units of the network's currency (`150.00`, `1 500,00`): at least zero and
-    at most the network's amount limit (domain/limits.py), the most one top-up may bring."""
+    """An amount in major units of the network's currency (`150.00`, `1 500,00`), as the file writes money (a
+    wallet's opening balance, a lifetime spend): at least zero and at most the network's amount limit
+    (domain/limits.py), the most one top-up or one check may bring."""
 
     def parse(text: str) -> int:
         cleaned = text.strip().replace(" ", "").replace("\u00a0", "")
@@ -111,11 +112,13 @@ def member_columns(
             "phone", _domain(lambda t: normalize(IdentifierKind.PHONE, t, region=region)), False, None, "phone number"
         ),
         "wallet_balance": Column("wallet_balance", wallet_amount(currency, max_amount_minor), False, 0, WALLET_DOC),
+        "lifetime_spend": Column("lifetime_spend", wallet_amount(currency, max_amount_minor), False, 0, SPEND_DOC),
     }
     return tuple(replaced.get(column.name, column) for column in MEMBER_COLUMNS)
 
 
 WALLET_DOC = "money in the network's currency, 150.00, at least 0: the wallet's opening balance"
+SPEND_DOC = "money in the network's currency, 1500.00, at least 0: the lifetime spend brought in (spend tiers)"
 
 
 MEMBER_COLUMNS: tuple[Column, ...] = (
@@ -133,6 +136,7 @@ MEMBER_COLUMNS: tuple[Column, ...] = (
     Column("points_balance", _points, False, 0, "whole number of points, the opening balance"),
     Column("wallet_balance", wallet_amount("RUB", DEFAULT_LIMITS.max_amount_minor), False, 0, WALLET_DOC),
     Column("card_state", _card_state, False, CardState.ACTIVE, "active | blocked | issued (empty: active)"),
+    Column("lifetime_spend", wallet_amount("RUB", DEFAULT_LIMITS.max_amount_minor), False, 0, SPEND_DOC),
     Column("network", whole_number, False, None, "the network's id (optional: refused when it is another's)"),
 )
 EXPORT_COLUMNS = tuple(column.name for column in MEMBER_COLUMNS if column.name != "network")
@@ -156,6 +160,7 @@ class MemberRow:
     network: int | None
     wallet_minor: int = 0  # the wallet's opening balance in minor units of the network's currency
     card_state: CardState = CardState.ACTIVE
+    lifetime_spend_minor: int = 0  # the opening lifetime spend in minor units of the network's currency
 
 
 def member_key(values: dict[str, Any]) -> str | None:
@@ -194,6 +199,7 @@ def member_row(row: TypedRow) -> tuple[MemberRow | None, list[RowError]]:
         network=v["network"],
         wallet_minor=v["wallet_balance"],
         card_state=v["card_state"],
+        lifetime_spend_minor=v["lifetime_spend"],
     )
     return member, []
 
@@ -219,4 +225,5 @@ def export_row(member: ExportedMember, currency: str) -> list[object]:
         member.points_balance,
         format_minor(member.wallet_minor, currency),
         member.card_state,
+        format_minor(member.lifetime_spend_minor, currency),
     ]

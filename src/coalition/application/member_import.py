@@ -10,7 +10,6 @@ transaction funded by the settlement node (domain/opening.py); their card comes 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -21,9 +20,9 @@ from typing import Any, Protocol
 from coalition.application.audit import AuditTrail, entry
 from coalition.application.commands import DuplicateKey
 from coalition.application.file_exchange.columns import typed_rows
-from coalition.application.file_exchange.reading import read_table
+from coalition.application.file_exchange.reading import import_key, read_table
 from coalition.application.file_exchange.table import FileFormat, FileLimits, FileRefused, RawTable, RowError
-from coalition.application.file_exchange.writing import table_bytes
+from coalition.application.file_exchange.writing import rejects_bytes
 from coalition.application.member_files import MemberRow, member_columns, member_key, member_row
 from coalition.application.plans import PlansPort, require_member_room
 from coalition.application.pos_ports.member_files import (
@@ -145,7 +144,7 @@ class MemberImport:
         self, network_id: int, data: bytes, options: ImportOptions, progress: Progress | None = None
     ) -> ImportResult:
         """The import's result; FileRefused (every error) when the file is refused and nothing was written."""
-        digest = hashlib.sha256(data).hexdigest()
+        digest = import_key(data, options.encoding, options.delimiter)
         async with self.unit_of_work() as uow:
             stored = await uow.stored_import(network_id, KIND, digest)
         if stored is not None:
@@ -224,7 +223,7 @@ def rejects_file(table: RawTable, result: dict[str, Any]) -> bytes:
         for raw in table.rows
         if raw.number in reasons
     ]
-    return table_bytes(table.file_format, [*table.header, "error"], rows, table.delimiter or ",")
+    return rejects_bytes(table, rows)
 
 
 async def _checked(uow: MemberFilesUnitOfWork, network_id: int, table: RawTable) -> _Checked:
@@ -349,6 +348,7 @@ async def _rows(
                 card_state=member.card_state.value,
                 wallet_account_id=wallet.wallet_account if wallet is not None else None,
                 wallet_minor=member.wallet_minor,
+                opening_spend_minor=member.lifetime_spend_minor,
             )
         )
     return rows

@@ -29,7 +29,6 @@ Refunds likewise, all in one transaction. The partial mode commits chunk by chun
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
@@ -41,9 +40,9 @@ from coalition.application.audit import AuditTrail, entry
 from coalition.application.basket import parse_basket
 from coalition.application.commands import CommandResult, DuplicateKey
 from coalition.application.file_exchange.columns import typed_rows
-from coalition.application.file_exchange.reading import read_table
+from coalition.application.file_exchange.reading import import_key, read_table
 from coalition.application.file_exchange.table import FileLimits, FileRefused, RawTable, RowError
-from coalition.application.file_exchange.writing import table_bytes
+from coalition.application.file_exchange.writing import rejects_bytes
 from coalition.application.import_lanes import (
     COLUMN_OF_FIELD,
     LANES,
@@ -153,7 +152,7 @@ class SalesImport:
         progress: Progress | None = None,
     ) -> SalesImportResult:
         """The import's result; FileRefused (every error) when the file is refused and nothing was written."""
-        digest = hashlib.sha256(data).hexdigest()
+        digest = import_key(data, options.encoding, options.delimiter)
         async with self.unit_of_work() as uow:
             stored = await uow.stored_import(network_id, kind.value, digest)
         if stored is not None:
@@ -460,4 +459,4 @@ def rejects_file(table: RawTable, errors: list[dict[str, Any]]) -> bytes:
         for raw in table.rows
         if raw.number in reasons
     ]
-    return table_bytes(table.file_format, [*table.header, "error"], rows, table.delimiter or ",")
+    return rejects_bytes(table, rows)

@@ -25,7 +25,7 @@ from coalition.application.catalogue import MAX_QUERY, CatalogueFilter
 from coalition.application.catalogue_files import CatalogueKind, StoredCategory, StoredProduct
 from coalition.application.catalogue_import import CatalogueImportResult
 from coalition.application.file_exchange.table import FileFormat, FileRefused
-from coalition.application.file_exchange.writing import MEDIA_TYPES
+from coalition.application.file_exchange.writing import MEDIA_TYPES, rejects_media_type
 from coalition.application.member_import import ImportOptions
 from coalition.domain.money import format_minor
 
@@ -119,7 +119,7 @@ def catalogue_answer(result: CatalogueImportResult) -> dict[str, Any]:
     if result.rejects is not None:
         answer["rejects"] = {
             "filename": f"rejected-{result.kind.value}.{result.file_format.value}",
-            "media_type": MEDIA_TYPES[result.file_format],
+            "media_type": rejects_media_type(result.file_format, result.encoding),
             "content_base64": base64.b64encode(result.rejects).decode("ascii"),
         }
     return answer

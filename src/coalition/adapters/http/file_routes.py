@@ -20,7 +20,7 @@ from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, Svc
 from coalition.adapters.http.problems import problem
 from coalition.application.file_exchange.table import FileFormat, FileRefused, RowError
-from coalition.application.file_exchange.writing import MEDIA_TYPES
+from coalition.application.file_exchange.writing import MEDIA_TYPES, rejects_media_type
 from coalition.application.member_import import ImportOptions, ImportResult
 
 router = APIRouter(prefix="/v1/admin", tags=["Files"], route_class=CheckedRoute)
@@ -42,7 +42,10 @@ class RejectsOut(BaseModel):
 class ImportOut(BaseModel):
     network_id: int
     filename: str
-    digest: str = Field(description="SHA-256 of the file: the same file again is answered from the first import")
+    digest: str = Field(
+        description="SHA-256 of the file (and of the encoding and delimiter declared with it, if any): the same file "
+        "with the same options again is answered from the first import"
+    )
     format: str = Field(description="csv or xlsx")
     encoding: str = Field(description="the CSV's encoding as read (declared or detected)")
     delimiter: str
@@ -83,7 +86,7 @@ def import_answer(result: ImportResult) -> dict[str, Any]:
         extension = result.file_format.value
         answer["rejects"] = {
             "filename": f"rejected-rows.{extension}",
-            "media_type": MEDIA_TYPES[result.file_format],
+            "media_type": rejects_media_type(result.file_format, result.encoding),
             "content_base64": base64.b64encode(result.rejects).decode("ascii"),
         }
     return answer

@@ -17,7 +17,7 @@ from coalition.adapters.http.clean_input import CheckedRoute
 from coalition.adapters.http.dependencies import NetworkAdmin, Svc
 from coalition.adapters.http.file_routes import FileErrorOut, RejectsOut, file_refused, read_upload
 from coalition.application.file_exchange.table import FileRefused
-from coalition.application.file_exchange.writing import MEDIA_TYPES
+from coalition.application.file_exchange.writing import rejects_media_type
 from coalition.application.sales_files import SalesImportResult, SalesKind
 from coalition.application.sales_import import SalesImportOptions
 
@@ -28,7 +28,10 @@ class SalesImportOut(BaseModel):
     network_id: int
     kind: str = Field(description="purchases or refunds")
     filename: str
-    digest: str = Field(description="SHA-256 of the file: the same file again is answered from the first import")
+    digest: str = Field(
+        description="SHA-256 of the file (and of the encoding and delimiter declared with it, if any): the same file "
+        "with the same options again is answered from the first import"
+    )
     format: str = Field(description="csv or xlsx")
     encoding: str
     delimiter: str
@@ -53,7 +56,7 @@ def sales_answer(result: SalesImportResult) -> dict[str, Any]:
     if result.rejects is not None:
         answer["rejects"] = {
             "filename": f"rejected-{result.kind.value}.{result.file_format.value}",
-            "media_type": MEDIA_TYPES[result.file_format],
+            "media_type": rejects_media_type(result.file_format, result.encoding),
             "content_base64": base64.b64encode(result.rejects).decode("ascii"),
         }
     return answer

@@ -21,8 +21,8 @@ from coalition.domain.identifiers import IdentifierKind
 from coalition.domain.ledger import AccountPurpose, OwnerKind, money_asset
 
 _EXPORT_MEMBERS = (
-    "SELECT id, kind, name, phone, email, birth_date, consent_data_processing, consent_newsletters, tier, segments "
-    "FROM members WHERE network_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+    "SELECT id, kind, name, phone, email, birth_date, consent_data_processing, consent_newsletters, tier, segments, "
+    "lifetime_spend_minor FROM members WHERE network_id = $1 AND id > $2 ORDER BY id LIMIT $3"
 )
 
 
@@ -122,6 +122,7 @@ class SqlMemberFiles(SqlPart):
                 points_balance=balances.get(int(row["id"]), 0),
                 wallet_minor=wallets.get(int(row["id"]), 0),
                 card_state=newest[int(row["id"])][3],
+                lifetime_spend_minor=int(row["lifetime_spend_minor"]),
             )
             for row in members
             if int(row["id"]) in newest
@@ -273,6 +274,7 @@ _MEMBER_COLUMNS = (
     "created_at",
     "tier",
     "segments",
+    "opening_spend_minor",
 )
 _CARD_COLUMNS = (
     "id",
@@ -300,8 +302,9 @@ def _member_row(network_id: int, r: NewMemberWrite, now: datetime) -> tuple[obje
         None,
         r.consent_data_processing,
         r.consent_newsletters,
-        0,
+        r.opening_spend_minor,  # the running lifetime spend starts from the opening spend
         now,
         r.tier,
         r.segments,
+        r.opening_spend_minor,
     )

@@ -113,13 +113,14 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         "lifetime-spend-equals-history",
-        "a member's lifetime spend equals their checks less their refunds",
-        "SELECT m.id, m.lifetime_spend_minor, COALESCE(p.spent, 0) - COALESCE(r.refunded, 0) FROM members m "
+        "a member's lifetime spend equals their opening spend (the members file's) plus their checks less refunds",
+        "SELECT m.id, m.lifetime_spend_minor, m.opening_spend_minor + COALESCE(p.spent, 0) - COALESCE(r.refunded, 0) "
+        "FROM members m "
         "LEFT JOIN (SELECT member_id, SUM(check_minor) AS spent FROM purchases GROUP BY member_id) p "
         "ON p.member_id = m.id "
         "LEFT JOIN (SELECT pu.member_id, SUM(rf.refund_minor) AS refunded FROM refunds rf "
         "JOIN purchases pu ON pu.id = rf.purchase_id GROUP BY pu.member_id) r ON r.member_id = m.id "
-        "WHERE m.lifetime_spend_minor <> COALESCE(p.spent, 0) - COALESCE(r.refunded, 0)",
+        "WHERE m.lifetime_spend_minor <> m.opening_spend_minor + COALESCE(p.spent, 0) - COALESCE(r.refunded, 0)",
     ),
     Check(
         "coupon-uses-counted",

@@ -16,7 +16,7 @@ from coalition.adapters.http.file_routes import read_upload
 from coalition.adapters.web.sessions import checked_form, services_of, signed_in
 from coalition.adapters.web.templating import error_text, gettext, render
 from coalition.application.file_exchange.table import FileFormat, FileRefused
-from coalition.application.file_exchange.writing import MEDIA_TYPES
+from coalition.application.file_exchange.writing import MEDIA_TYPES, rejects_media_type
 from coalition.application.member_import import ImportOptions, ImportResult
 from coalition.application.web_sessions import WebIdentity
 from coalition.domain.errors import DomainError
@@ -72,7 +72,7 @@ def rejects_download(result: Any) -> dict[str, str] | None:
     encoded = base64.b64encode(data).decode("ascii")
     return {
         "filename": f"rejected-rows.{file_format.value}",
-        "href": f"data:{MEDIA_TYPES[file_format].replace(' ', '')};base64,{encoded}",
+        "href": f"data:{rejects_media_type(file_format, result.encoding).replace(' ', '')};base64,{encoded}",
     }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import re
 import zipfile
@@ -52,6 +53,18 @@ def declared_encoding(value: str | None) -> str | None:
     if name not in ENCODINGS:
         raise FileRefused([RowError(0, "encoding", f"encoding is one of {', '.join(ENCODINGS)}, not {value!r}")])
     return name
+
+
+def import_key(data: bytes, encoding: str | None, delimiter: str | None) -> str:
+    """What an import is kept and answered again by (its `digest`): the file's SHA-256, and the encoding and delimiter
+    declared with it, which change how it reads. An option left out adds nothing, so that a file imported without
+    options keeps the key it had; a declared option is in its canonical name (`UTF-8` is `utf-8`, `semicolon` `;`)."""
+    digest = hashlib.sha256(data)
+    declared = (("encoding", declared_encoding(encoding)), ("delimiter", declared_delimiter(delimiter)))
+    options = [f"{name}={value}" for name, value in declared if value]
+    if options:
+        digest.update(b"\0" + "\0".join(options).encode())
+    return digest.hexdigest()
 
 
 def declared_delimiter(value: str | None) -> str | None:
@@ -183,7 +196,8 @@ def _read_csv(data: bytes, limits: FileLimits, encoding: str | None, delimiter: 
             rows.append(RawRow(number, tuple(kept)))
     except csv.Error as error:
         raise FileRefused([RowError(reader.line_num, "", f"the CSV cannot be read here: {error}")]) from None
-    return RawTable(header, tuple(rows), FileFormat.CSV, used, sep, tuple(errors))
+    bom = used == "utf-8" and data.startswith(codecs.BOM_UTF8)
+    return RawTable(header, tuple(rows), FileFormat.CSV, used, sep, tuple(errors), bom)
 
 
 def _records(reader: Any, limits: FileLimits) -> Iterator[tuple[int, list[str]]]:

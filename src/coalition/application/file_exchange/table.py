@@ -63,3 +63,4 @@ class RawTable:
     encoding: str = ""
     delimiter: str = ""
     cell_errors: tuple[RowError, ...] = field(default=())  # formulas and over-long cells found while reading
+    bom: bool = False  # a UTF-8 CSV that began with its byte-order mark

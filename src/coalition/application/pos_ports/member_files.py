@@ -48,6 +48,7 @@ class ExportedMember:
     points_balance: int
     wallet_minor: int = 0  # the wallet's balance in the network's currency (0: none)
     card_state: str = "active"  # the exported card's state: active, blocked or issued
+    lifetime_spend_minor: int = 0  # the current lifetime spend (opening spend + checks - refunds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,7 @@ class NewMemberWrite:
     card_state: str = "active"
     wallet_account_id: int | None = None  # None: no wallet opened
     wallet_minor: int = 0
+    opening_spend_minor: int = 0  # the lifetime spend brought in: the member's opening and running lifetime spend
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,12 +32,15 @@ members = Table(
     Column("notes", Text, nullable=True),
     Column("consent_data_processing", Boolean, nullable=False),
     Column("consent_newsletters", Boolean, nullable=False),
-    Column("lifetime_spend_minor", BigInteger, nullable=False),
+    Column("lifetime_spend_minor", BigInteger, nullable=False),  # opening spend + checks - refunds: the tiers read it
     Column("created_at", Timestamp, nullable=False),
     Column("tier", String(32), nullable=False, server_default=""),  # set by the administrator or a rule
     Column("segments", String(700), nullable=False, server_default=""),  # comma-separated labels, sorted
+    # the lifetime spend brought in by the members file's `lifetime_spend` (0058); 0 for a member enrolled here
+    Column("opening_spend_minor", BigInteger, nullable=False, server_default="0"),
     CheckConstraint("kind IN ('personal', 'anonymous')", name="kind"),
     CheckConstraint("lifetime_spend_minor >= 0", name="lifetime_spend_non_negative"),
+    CheckConstraint("opening_spend_minor >= 0", name="opening_spend_non_negative"),
 )
 
 

@@ -7,8 +7,9 @@
 // "refund", key, owner, sale_key (a queued sale's key) or purchase (a receipt or purchase id as typed), amount ("":
 // all that is left), occurred_at, refused}. Only the signed-in cashier's own are shown and sent, in the order they
 // were kept; the server records an upload's sales before its refunds. It answers each by its key: recorded or
-// replayed ones leave the queue, refused ones stay with their reason until the cashier removes them. Offline sales
-// only earn points.
+// replayed ones leave the queue, refused ones stay with their reason until the cashier removes them. A refund of a
+// kept sale the server refused (or that the cashier removed once refused) is not sent: it stays, refused because
+// its sale was. Offline sales only earn points.
 "use strict";
 
 (function () {
@@ -84,6 +85,15 @@
 
   function isRefund(item) { return item.kind === "refund"; }
 
+  // The refunds waiting in `all` that are of one of the kept sales `saleKeys`.
+  function refundsOf(all, saleKeys) {
+    return all.filter(function (entry) {
+      return isRefund(entry) && !entry.refused && entry.sale_key && saleKeys.indexOf(entry.sale_key) >= 0;
+    });
+  }
+
+  function saleRefused(refund) { return keep(Object.assign({}, refund, { refused: queueBox.dataset.saleRefused })); }
+
   function keep(sale) { return inStore("readwrite", function (store) { return store.put(sale); }); }
   function drop(key) { return inStore("readwrite", function (store) { return store.delete(key); }); }
 
@@ -126,7 +136,13 @@
       remove.type = "button";
       remove.className = "link";
       remove.textContent = queueBox.dataset.remove;
-      remove.addEventListener("click", function () { drop(entry.key).then(render); });
+      remove.addEventListener("click", function () {
+        // a refused sale's refunds stay, refused with it: without the sale in the queue they would be sent
+        const orphaned = isRefund(entry) ? Promise.resolve() : mine().then(function (all) {
+          return Promise.all(refundsOf(all, [entry.key]).map(saleRefused));
+        });
+        orphaned.then(function () { return drop(entry.key); }).then(render);
+      });
       item.appendChild(why);
       item.appendChild(remove);
     }
@@ -376,8 +392,15 @@
     if (!queueBox || uploading || !navigator.onLine) return Promise.resolve();
     uploading = true;
     function next() {
-      return mine().then(function (sales) {
-        const part = sales.filter(function (sale) { return !sale.refused; }).slice(0, UPLOAD_PART);
+      return mine().then(function (all) {
+        // a refund of a sale the server refused stays, refused because its sale was, instead of being sent
+        const refusedSales = all.filter(function (entry) { return !isRefund(entry) && entry.refused; });
+        const orphans = refundsOf(all, refusedSales.map(function (sale) { return sale.key; }));
+        return Promise.all(orphans.map(saleRefused)).then(function () {
+          return all.filter(function (entry) { return !entry.refused && orphans.indexOf(entry) < 0; });
+        });
+      }).then(function (sales) {
+        const part = sales.slice(0, UPLOAD_PART);
         if (!part.length) return probe();
         return post(part).then(function (response) {
           unreachable = false;
