@@ -24,8 +24,11 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-unit: install  ## the suite without lint
-	$(BIN)/python -m pytest
+# pytest-xdist processes: on 2 cores, 3 keep both busy while tests wait on browsers, servers and the database
+TEST_WORKERS ?= 3
+
+unit: install  ## the suite without lint, in $(TEST_WORKERS) processes (TEST_WORKERS=0: one process)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 test: lint unit  ## lint, types and the whole suite (storage tests on SQLite and PostgreSQL)
 

@@ -14,6 +14,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
+if "PYTEST_XDIST_WORKER" in os.environ:
+    # pytest-xdist's workers are started with COLUMNS=80 and LINES=24: Rich's consoles, made when the CLI's modules
+    # are imported, would fix their width at 80 and ignore the COLUMNS a test gives its CliRunner
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
 from coalition.adapters.storage import migrate
 from coalition.settings import Settings
 from coalition.wiring import Services, build_services

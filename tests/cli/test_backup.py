@@ -143,7 +143,8 @@ def test_a_backup_taken_while_the_server_sells_holds_each_purchase_wholly_or_not
         _wait_until(lambda: any(sale.sent > finished for sale in till.sales) or bool(till.failures))
     finally:
         till.stopping.set()
-        till.join(timeout=30)
+        if till.ident is not None:  # started: the server may not have come up
+            till.join(timeout=30)
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
         log.close()

@@ -76,8 +76,14 @@ def _bought_online(page: Page, amount: str) -> str:
     return printed.removeprefix("Receipt ").strip()
 
 
-def _refund_offline(page: Page, amount: str, *, sale: str | None = None, receipt: str | None = None) -> None:
+def _refund_offline(
+    page: Page, amount: str, *, sale: str | None = None, receipt: str | None = None, refused: bool = False
+) -> None:
+    """Keep one refund, and wait until the list shows it (unless the device refuses it): the form is cleared once the
+    refund is stored, so a next refund typed before then would be wiped."""
     form = page.locator("#offline-refund")
+    kept = page.locator("#offline-refund-list li")
+    before = kept.count()
     if sale is not None:
         form.get_by_label("A sale kept on this device").select_option(label=sale)
         expect(form.get_by_label("Receipt or purchase number")).to_be_hidden()
@@ -85,6 +91,8 @@ def _refund_offline(page: Page, amount: str, *, sale: str | None = None, receipt
         form.get_by_label("Receipt or purchase number").fill(receipt)
     form.get_by_label("Part of the check refunded").fill(amount)
     form.get_by_role("button", name="Keep the refund for upload").click()
+    if not refused:
+        expect(kept).to_have_count(before + 1)
 
 
 def _refund_page_kept(page: Page) -> None:
@@ -110,7 +118,7 @@ def test_a_sale_and_refunds_kept_offline_upload_in_order_and_once(live_server: L
     kept_sale = "1000-0001 · RUB\xa01,500.00"
     _refund_offline(page, "", sale=kept_sale)  # all of the kept sale
     expect(page.locator("#offline-refund-done")).to_have_text(f"Refund kept for upload: {kept_sale}, all that is left.")
-    _refund_offline(page, "5000", sale=kept_sale)  # more than the kept sale: refused on the device
+    _refund_offline(page, "5000", sale=kept_sale, refused=True)  # more than the kept sale: refused on the device
     expect(page.locator("#offline-refund-error")).to_have_text("At most RUB\xa01,500.00 can be refunded.")
     page.get_by_label("A sale kept on this device").select_option(label="None: by receipt")
     _refund_offline(page, "500,00", receipt=receipt)

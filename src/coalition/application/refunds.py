@@ -73,8 +73,8 @@ async def refund(
         refund_minor, quantities = _refund_amount(program, stored, refund)
         now = pos.clock.now()
         moment = pos.occurred_at_window.moment(refund.occurred_at, now)  # the till's time, inside the window
-        if refund.occurred_at is not None and stored.occurred_at is not None and moment < stored.occurred_at:
-            raise InvalidInput("a refund cannot be dated before its purchase", field="occurred_at")
+        if refund.occurred_at is not None and stored.occurred_at is not None:
+            moment = refund_moment(moment, stored.occurred_at)
         member = MemberRef(stored.member_id, "", stored.points_account_id, None, None, None)
         state = await pos.swept_points(uow, ctx, pc, member, now)
         accounts = await pos.points_accounts(uow, ctx, pc, member)
@@ -261,6 +261,17 @@ async def _revoke_gifts(
         if await pos.expire_gift(uow, ctx.network_id, gift_id, grant_tx_id, GiftBreakage.RELEASED, now, why):
             revoked.append(gift_id)
     return revoked
+
+
+def refund_moment(stated: datetime, purchase_at: datetime) -> datetime:
+    """When a refund the till dated counts: its stated time, or the purchase's when both fall in one second (a till's
+    clock, the web terminal's offline queue among them, often counts whole seconds, and a sale recorded at
+    10:00:00.700 refunded at once is stated as 10:00:00). Earlier than the purchase's second is refused."""
+    if stated >= purchase_at:
+        return stated
+    if stated < purchase_at.replace(microsecond=0):
+        raise InvalidInput("a refund cannot be dated before its purchase", field="occurred_at")
+    return purchase_at
 
 
 def _refund_amount(program: BonusProgram, stored: StoredPurchase, refund: RefundInput) -> tuple[int, dict[str, int]]:
