@@ -78,6 +78,10 @@ def prepare(
     if if_match is not None:
         # the version (ETag) the edit was made on: a resource changed since is a 412, PreconditionFailed
         headers["If-Match"] = if_match
+        if route.path.startswith("/v1/admin/"):
+            # a guarded edit retried after a lost answer would meet its own change (412): with a key, kept across
+            # the retries, the server replays the first answer instead (every admin write takes one)
+            headers.setdefault("Idempotency-Key", idempotency_key or str(uuid.uuid4()))
     payload = None
     if body is not None:
         payload = to_json(body) if dataclasses.is_dataclass(body) else body

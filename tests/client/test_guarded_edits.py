@@ -26,6 +26,27 @@ def test_if_match_is_sent_only_when_given() -> None:
     assert prepare(routes.SET_LIMITS, {}, if_match='"abc"').headers["If-Match"] == '"abc"'
 
 
+def test_a_guarded_edit_carries_an_idempotency_key_so_its_retry_replays() -> None:
+    assert "Idempotency-Key" not in prepare(routes.SET_LIMITS, {}).headers  # an unguarded PUT: the same when repeated
+    guarded = prepare(routes.SET_LIMITS, {}, if_match='"abc"').headers
+    assert len(guarded["Idempotency-Key"]) == 36
+    assert prepare(routes.SET_LIMITS, {}, idempotency_key="mine", if_match='"abc"').headers["Idempotency-Key"] == "mine"
+
+
+def test_a_guarded_edit_whose_answer_was_lost_is_replayed_not_refused(demo: Demo) -> None:
+    """The retry of an edit that went through (its answer lost on the way) carries the same If-Match and key: the
+    server answers the first answer again, not 412 for the change the edit itself made."""
+    with Client(demo.url, demo.admin_key) as admin:
+        seen = admin.etag(routes.LIMITS)
+        body = {"max_lines_per_purchase": 41}
+        first = admin.call(routes.SET_LIMITS, body, if_match=seen, idempotency_key="limits-edit-1")
+        again = admin.call(routes.SET_LIMITS, body, if_match=seen, idempotency_key="limits-edit-1")
+        assert again == first and admin.limits()["max_lines_per_purchase"] == 41
+        with pytest.raises(PreconditionFailed):  # a new edit on the old version is still refused
+            admin.call(routes.SET_LIMITS, {"max_lines_per_purchase": 42}, if_match=seen)
+        assert admin.limits()["max_lines_per_purchase"] == 41
+
+
 def _guarded_routes() -> set[str]:
     every = routes.all_routes()
     reads = {route.path for route in every.values() if route.method == "GET"}
