@@ -230,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     url = database_url(args.admin_url, name)
     if not args.reuse:
         prepare(url, name, args.admin_url, args.members)
+    else:  # a database a previous revision loaded: brought to this code's schema (a no-op when it is)
+        from coalition.adapters.storage import migrate
+
+        migrate.upgrade(url)
     from coalition.application.commands import key_hash
 
     terminal_id = int(query(url, f"SELECT id FROM terminals WHERE key_hash = '{key_hash(DEMO_KEY)}'")[0][0])

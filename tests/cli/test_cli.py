@@ -157,6 +157,24 @@ def test_migrate_creates_the_schema(url):
     assert run("verify", "--database-url", url).exit_code == 0
 
 
+def test_verify_on_a_database_behind_the_code_says_to_migrate_first(url):
+    from alembic.script import ScriptDirectory
+
+    from coalition.adapters.storage import migrate
+
+    head = ScriptDirectory.from_config(migrate.alembic_config(url)).get_current_head()
+    assert head is not None
+    previous = ScriptDirectory.from_config(migrate.alembic_config(url)).get_revision(head).down_revision
+    assert isinstance(previous, str)
+    migrate.upgrade(url, previous)  # one migration behind this code
+    behind = run("verify", "--database-url", url)
+    said = " ".join(behind.output.split())
+    assert behind.exit_code == 2, behind.output
+    assert f"at revision {previous}, this code's is {head}: run `coalition migrate` first" in said
+    assert run("migrate", "--database-url", url).exit_code == 0
+    assert run("verify", "--database-url", url).exit_code == 0
+
+
 def test_network_commands_build_a_network(url):
     assert run("migrate", "--database-url", url).exit_code == 0
     created = run("network", "create", "corner", "Corner", "--min-check", "1500", "--database-url", url)

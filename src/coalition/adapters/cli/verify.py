@@ -7,7 +7,8 @@ from typing import Any
 import typer
 from rich.progress import Progress
 
-from coalition.adapters.cli.common import DatabaseOption, console, run, settings_for
+from coalition.adapters.cli.common import DatabaseOption, console, errors, run, settings_for
+from coalition.adapters.storage.migrate import schema_revisions
 from coalition.adapters.storage.verify import CHECKS, Check, verify
 from coalition.wiring import Services
 
@@ -15,6 +16,13 @@ from coalition.wiring import Services
 def verify_command(database_url: DatabaseOption = None) -> None:
     """Re-check every ledger invariant over the whole database; exit 1 on any violation."""
     settings = settings_for(database_url)
+    current, head = schema_revisions(settings.database_url)
+    if current != head:  # the checks read today's columns: on another schema they would fail as errors, not findings
+        errors.print(
+            f"the database's schema is at revision {current or 'none'}, this code's is {head}: "
+            "run `coalition migrate` first"
+        )
+        raise typer.Exit(2)
 
     async def work(services: Services) -> list[Any]:
         with Progress(console=console, transient=True) as progress:
