@@ -1,7 +1,7 @@
 """Purchases imported from a CSV file per second on PostgreSQL (issue 17: ≥ 10,000/s for 100,000 purchases).
 
     .venv/bin/python -m bench.imports                 # loads coalition_bench_imports, imports 100,000 purchases
-    .venv/bin/python -m bench.imports --reuse         # the database as a previous run left it
+    .venv/bin/python -m bench.imports --reuse         # the database as a previous run left it (migrated, vacuumed)
     .venv/bin/python -m bench.imports --cli           # through `coalition import purchases` in a subprocess too
     .venv/bin/python -m bench.imports --reuse --lanes-in-process   # the lanes in one process (the comparison)
     .venv/bin/python -m bench.imports --refunds --rows 20000   # refunds: a purchases file, then a refund of each
@@ -48,6 +48,7 @@ from bench.purchases import (
     _proc_stat,
     database_url,
     default_admin_url,
+    libpq_url,
     machine_info,
     prepare,
     query,
@@ -224,6 +225,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def vacuumed(url: str) -> None:
+    """The tables every imported purchase updates, vacuumed: back-to-back runs outpace autovacuum, and a reused
+    database would measure their bloat (docs/benchmarks.md, 2026-12-07 11:22)."""
+    import psycopg
+
+    with psycopg.connect(libpq_url(url), autocommit=True) as connection:
+        for table in ("members", "member_balances", "lots"):
+            connection.execute(f"VACUUM ANALYZE {table}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     name = f"{NAME}_refunds" if args.refunds else NAME  # apart from a purchases run's database
@@ -234,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         from coalition.adapters.storage import migrate
 
         migrate.upgrade(url)
+        vacuumed(url)
     from coalition.application.commands import key_hash
 
     terminal_id = int(query(url, f"SELECT id FROM terminals WHERE key_hash = '{key_hash(DEMO_KEY)}'")[0][0])
