@@ -227,7 +227,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def vacuumed(url: str) -> None:
     """The tables every imported purchase updates, vacuumed: back-to-back runs outpace autovacuum, and a reused
-    database would measure their bloat (docs/benchmarks.md, 2026-12-07 11:22)."""
+    database would measure their bloat (docs/benchmarks.md, 2026-12-07 11:21)."""
     import psycopg
 
     with psycopg.connect(libpq_url(url), autocommit=True) as connection:
