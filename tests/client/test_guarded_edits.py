@@ -13,7 +13,7 @@ import pytest
 
 from coalition_client import AsyncClient, Client, PreconditionFailed, routes
 from coalition_client._core import prepare
-from coalition_client.admin_models import MemberLabels, Outlet, Partner, ScheduleChange
+from coalition_client.admin_models import MemberLabels, Outlet, Partner, ScheduleChange, Webhook
 from coalition_client.message_models import PartnerEmail
 from coalition_client.models import Enrol, Profile
 from coalition_client.money_models import Limits
@@ -45,6 +45,13 @@ def test_a_guarded_edit_whose_answer_was_lost_is_replayed_not_refused(demo: Demo
         with pytest.raises(PreconditionFailed):  # a new edit on the old version is still refused
             admin.call(routes.SET_LIMITS, {"max_lines_per_purchase": 42}, if_match=seen)
         assert admin.limits()["max_lines_per_purchase"] == 41
+
+        hook = admin.create_webhook(Webhook(url="http://127.0.0.1:9/guarded", event_kinds=["purchase.recorded"]))
+        where = {"subscription_id": hook.id}
+        version = admin.etag(routes.WEBHOOK, path=where)
+        removal = {"path": where, "if_match": version, "idempotency_key": "hook-delete-1"}
+        removed = admin.call(routes.DELETE_WEBHOOK, **removal)
+        assert admin.call(routes.DELETE_WEBHOOK, **removal) == removed  # the retry: replayed, not 412
 
 
 def _guarded_routes() -> set[str]:
