@@ -91,11 +91,12 @@ class Drill:
         self.say(f"[{self.timings[step]:5.1f} s] {step}")
 
     def start(self, data: Path) -> None:
-        self.as_postgres(self.bin / "pg_ctl", "-D", data, "-l", data / "server.log", "-w", "-t", "60", "start")
+        # -t 300: a recovery replaying WAL takes minutes on a loaded host (the suite runs in three processes)
+        self.as_postgres(self.bin / "pg_ctl", "-D", data, "-l", data / "server.log", "-w", "-t", "300", "start")
         self.running.append(data)
 
     def stop(self, data: Path, mode: str = "fast") -> None:
-        self.as_postgres(self.bin / "pg_ctl", "-D", data, "-m", mode, "-w", "stop")
+        self.as_postgres(self.bin / "pg_ctl", "-D", data, "-m", mode, "-w", "-t", "300", "stop")
         self.running.remove(data)
 
 
