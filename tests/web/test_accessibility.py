@@ -201,18 +201,21 @@ def test_the_sign_up_pages_pass_the_same_checks(server: LiveServer, browser: Bro
             owner.get_by_label(label, exact=True).fill(value)
         owner.get_by_role("button", name="Register").click()
         expect(owner.get_by_role("heading", name="Your shop is ready")).to_be_visible()
+        owner.wait_for_load_state("load")  # checked once the stylesheets apply
         assert owner.evaluate(CHECKS) == []
         admin.goto(server.url + "/console/join")
         admin.get_by_label("Customers may sign themselves up by the QR code").check()
         admin.get_by_role("button", name="Save").click()
         expect(admin.get_by_role("status")).to_contain_text("Sign-up is on")
         customer.goto(server.url + "/join/demo")
+        customer.wait_for_load_state("load")  # checked once the stylesheets apply
         assert customer.evaluate(CHECKS) == []
         customer.get_by_label("Your name").fill("Anna Berzina")
         customer.get_by_label("Phone", exact=True).fill("+7 900 555 0101")
         customer.get_by_label("I agree to the processing of my data").check()
         customer.get_by_role("button", name="Get my card").click()
         expect(customer.get_by_role("heading", name="Welcome, Anna Berzina!")).to_be_visible()
+        customer.wait_for_load_state("load")  # checked once the stylesheets apply
         assert customer.evaluate(CHECKS) == []
     finally:
         for page in (owner, customer, admin):

@@ -17,6 +17,7 @@ from coalition.adapters.storage import tables as t
 from coalition.settings import Settings
 from coalition.wiring import build_services
 from tests.web.conftest import LiveServer
+from tests.web.layout import scroll_width_px
 from tests.web.test_console_members_browser import sign_in_as_administrator
 
 
@@ -82,7 +83,7 @@ def test_a_campaign_counted_created_previewed_and_scheduled_on_a_phone(
         page.get_by_role("button", name="Create").click()
         expect(page.get_by_role("status")).to_have_text("The campaign was created.")
         expect(page.locator("#campaign-status")).to_have_text("draft")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert scroll_width_px(page) <= 360
 
         page.get_by_label("Preview for member number").fill(str(member_id))
         page.get_by_role("button", name="Preview").click()
@@ -100,4 +101,4 @@ def test_a_campaign_counted_created_previewed_and_scheduled_on_a_phone(
         row = page.locator("#campaign-list tbody tr").first
         expect(row).to_contain_text("Winter offer")
         expect(row).to_contain_text("scheduled")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert scroll_width_px(page) <= 360

@@ -11,6 +11,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.web.conftest import LiveServer
+from tests.web.layout import scroll_width_px
 from tests.web.test_console_members_browser import sign_in_as_administrator
 
 GOOD = "sku;name;category;price;active\nlatte;Латте;coffee;150,00;да\ncroissant;Круассан;bakery;100,00;\n"
@@ -43,4 +44,4 @@ def test_a_products_file_refused_then_imported_and_listed(demo_template: Path, t
         page.get_by_role("button", name="Import", exact=True).click()
         expect(page.locator("#unchanged")).to_have_text("2")
         expect(page.locator("#created")).to_have_text("0")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert scroll_width_px(page) <= 360

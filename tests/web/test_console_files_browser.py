@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from coalition.application.file_exchange.reading import read_table
 from tests.web.conftest import LiveServer
+from tests.web.layout import scroll_width_px
 from tests.web.test_console_members_browser import sign_in_as_administrator
 
 GOOD = "card_number;name;consent_data_processing;points_balance\n3001;Пётр;да;100\n3002;Мария;да;250\n3003;;;0\n"
@@ -27,7 +28,7 @@ def test_a_members_file_uploaded_refused_then_taken_and_exported(
     with LiveServer(f"sqlite:///{database}") as server:
         sign_in_as_administrator(page, server, "/console/files")
         expect(page.get_by_role("heading", name="Import members")).to_be_visible()
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert scroll_width_px(page) <= 360
 
         page.get_by_label("File (CSV or XLSX)").set_input_files(str(bad))
         page.get_by_role("button", name="Import").click()
@@ -42,7 +43,7 @@ def test_a_members_file_uploaded_refused_then_taken_and_exported(
         page.get_by_role("button", name="Import").click()
         expect(page.locator("#created")).to_have_text("3")
         expect(page.locator("#opening")).to_contain_text("350")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert scroll_width_px(page) <= 360
 
         with page.expect_download() as download:
             page.locator("#export-csv").click()

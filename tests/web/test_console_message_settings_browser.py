@@ -10,6 +10,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.web.conftest import LiveServer
+from tests.web.layout import scroll_width_px
 from tests.web.test_console_members_browser import sign_in_as_administrator
 
 
@@ -25,7 +26,7 @@ def test_message_settings_turned_on_refused_and_saved_on_a_phone(
         thank_you = page.get_by_label("Thank you after a purchase: E-mail")
         expect(thank_you).not_to_be_checked()  # every message is off until turned on
         expect(page.get_by_label("Quiet hours until")).to_have_value("09:00")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert scroll_width_px(page) <= 360
 
         thank_you.check()
         page.get_by_label("At most this many messages").fill("0")
@@ -46,4 +47,4 @@ def test_message_settings_turned_on_refused_and_saved_on_a_phone(
         expect(page.get_by_label("Balance threshold in points")).to_have_value("500")
         expect(page.get_by_label("At most this many messages")).to_have_value("2")
         expect(page.get_by_label("Quiet hours from")).to_have_value("")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert scroll_width_px(page) <= 360

@@ -18,6 +18,7 @@ from coalition.domain.messages import Channel, MessageKind
 from coalition.settings import Settings
 from coalition.wiring import build_services
 from tests.web.conftest import LiveServer
+from tests.web.layout import scroll_width_px
 from tests.web.test_console_members_browser import sign_in_as_administrator
 
 
@@ -55,7 +56,7 @@ def test_a_template_edited_previewed_and_saved_and_an_unsubscribe_on_a_phone(
         member_id, link = _in_thread(url, server.url)
         sign_in_as_administrator(page, server, "/console/messages/templates")
         expect(page.get_by_role("heading", name="Message templates")).to_be_visible()
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert scroll_width_px(page) <= 360
         page.locator('a[href="/console/messages/templates/thank_you/sms/ru"]').click()
         expect(page.get_by_label("Text")).to_contain_text("Ваш баланс")
 
@@ -71,7 +72,7 @@ def test_a_template_edited_previewed_and_saved_and_an_unsubscribe_on_a_phone(
         expect(page.locator("#preview")).not_to_contain_text("Anna")  # the member's own name, not the sample's
         page.get_by_role("button", name="Save").click()
         expect(page.get_by_role("status")).to_have_text("The template was saved.")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert scroll_width_px(page) <= 360
 
         page.context.clear_cookies()  # the customer is not signed in
         page.goto(link)
@@ -79,7 +80,7 @@ def test_a_template_edited_previewed_and_saved_and_an_unsubscribe_on_a_phone(
         expect(page.locator("main")).to_contain_text("thank-you messages after a purchase by e-mail")
         page.get_by_role("button", name="Unsubscribe").click()
         expect(page.locator("#unsubscribed")).to_contain_text("you will no longer receive")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert scroll_width_px(page) <= 360
         page.goto(link)
         expect(page.locator("#unsubscribed")).to_contain_text("already unsubscribed")
         page.goto(link[:-4] + "AAAA")

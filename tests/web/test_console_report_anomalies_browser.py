@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 from coalition.demo import OUTLETS
 from tests.support import SettableClock
 from tests.web.conftest import PHONE, LiveServer
+from tests.web.layout import scroll_width_px
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 DAY = "2025-06-14"  # a day the demo has no sales on
@@ -74,7 +75,7 @@ def _sign_in(page: Page, url: str, outlet: int = 0, *, russian: bool = False) ->
 
 
 def _fits(page: Page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert scroll_width_px(page) <= PHONE["width"]
 
 
 def test_the_owner_sees_what_is_worth_a_look_on_a_phone(live_server: LiveServer, browser: Browser) -> None:

@@ -21,6 +21,7 @@ from coalition.demo import OUTLETS
 from tests.mail_support import Inbox, smtp
 from tests.support import SettableClock
 from tests.web.conftest import PHONE, LiveServer
+from tests.web.layout import scroll_width_px, viewport_width_px
 from tests.web.test_console_staff_browser import sign_in_owner
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -184,7 +185,7 @@ def test_on_a_phone_the_report_never_scrolls_sideways_and_each_section_downloads
     sign_in_owner(page, live_server.url)
     page.goto(f"{live_server.url}/console/reports?day={DAY}")
     expect(page.locator("#total-revenue")).to_have_text("RUB\xa04,845.67")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert scroll_width_px(page) <= viewport_width_px(page)
     expect(page.locator("#hidden-hours")).to_have_text("Hours without sales or refunds are left out.")
     outlets = page.get_by_role("region", name="Per outlet")
     link = outlets.get_by_role("link", name="Sales per outlet as CSV")
@@ -207,10 +208,10 @@ def test_on_a_phone_the_report_never_scrolls_sideways_and_each_section_downloads
     expect(page.locator("#threshold-answer")).to_contain_text(
         "The entry threshold of RUB\xa01,000.00 becomes RUB\xa01,000.00"
     )
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert scroll_width_px(page) <= viewport_width_px(page)
     with page.expect_download() as waiting:
         attendance = page.get_by_role("region", name="Checks per hour and weekday")
         attendance.get_by_role("link", name="Checks per hour and weekday as XLSX").click()
     assert Path(waiting.value.path()).read_bytes().startswith(b"PK")
     page.goto(f"{live_server.url}/console/reports?from=2025-06-01&to=2025-06-30")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert scroll_width_px(page) <= viewport_width_px(page)

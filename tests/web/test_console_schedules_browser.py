@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from coalition.settings import Settings
 from coalition.wiring import build_services
 from tests.web.conftest import LiveServer
+from tests.web.layout import scroll_width_px
 from tests.web.test_console_members_browser import sign_in_as_administrator
 
 
@@ -60,4 +61,4 @@ def test_the_administrator_moves_a_job_and_sees_its_runs_on_a_phone(
         page.locator("#job-expire").get_by_label("Run on schedule").uncheck()
         page.locator("#job-expire").get_by_role("button", name="Save").click()
         expect(page.locator("#job-expire")).to_contain_text("Not run on schedule.")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360  # nothing wider than the phone
+        assert scroll_width_px(page) <= 360  # nothing wider than the phone

@@ -18,6 +18,7 @@ from coalition.demo import OUTLETS
 from coalition.settings import Settings
 from coalition.wiring import build_services
 from tests.web.conftest import PHONE, LiveServer
+from tests.web.layout import scroll_width_px
 from tests.web.test_console_members_browser import sign_in_as_administrator
 from tests.webhook_receiver import receiver
 
@@ -32,7 +33,7 @@ async def _deliver(database_url: str) -> int:
 
 
 def _fits(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
+    width = scroll_width_px(page)
     assert width <= PHONE["width"], f"the page scrolls sideways on a phone: {width}px"
 
 

@@ -8,6 +8,7 @@ from playwright.sync_api import Browser, expect
 
 from coalition.demo import MEMBERS, OUTLETS
 from tests.web.conftest import PHONE, LiveServer
+from tests.web.layout import scroll_width_px
 
 SHOP_KEY = OUTLETS[0].terminal_key
 
@@ -40,7 +41,7 @@ def test_a_member_adds_a_gift_card_on_a_phone_and_removes_it(live_server: LiveSe
         expect(row).to_have_count(1)
         expect(row).to_contain_text(number)
         expect(row).to_contain_text("750.00")
-        width = page.evaluate("document.documentElement.scrollWidth")
+        width = scroll_width_px(page)
         assert width <= PHONE["width"], f"the page scrolls sideways on a phone: {width}px"
 
         page.get_by_role("button", name=f"Remove the gift card {number}").click()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.web.conftest import LiveServer
+from tests.web.layout import scroll_width_px, viewport_width_px
 
 
 def test_the_operator_sets_a_plan_and_suspends_a_network_on_a_phone(live_server: LiveServer, page: Page) -> None:
@@ -28,7 +29,7 @@ def test_the_operator_sets_a_plan_and_suspends_a_network_on_a_phone(live_server:
     row.get_by_role("button", name="Resume").click()
     expect(page.locator("#networks article").first.get_by_role("button", name="Suspend")).to_be_visible()
     # nothing sideways on a phone: the page is no wider than the screen
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert scroll_width_px(page) <= viewport_width_px(page) + 1
 
 
 def test_a_control_character_in_the_plan_form_keeps_the_choice_and_names_the_field(

@@ -26,6 +26,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from coalition.domain.code128 import decode_b
 from tests.web.conftest import LiveServer
+from tests.web.layout import scroll_width_px, viewport_width_px
 from tests.web.screenshots import REGISTRATION
 from tests.web.test_terminal_browser import facts
 
@@ -37,7 +38,7 @@ TIERS = {1: ("0.00", "3", "15"), 2: ("10000.00", "5", "30"), 3: ("50000.01", "7"
 
 
 def _no_sideways_scroll(page: Page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert scroll_width_px(page) <= viewport_width_px(page)
 
 
 def _register(owner: Page, url: str) -> dict[str, str]:

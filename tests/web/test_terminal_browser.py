@@ -603,6 +603,7 @@ def test_every_screen_fits_the_width_and_every_target_takes_a_thumb(
     seen: dict[str, dict[str, object]] = {}
 
     def check(screen: str) -> None:
+        page.wait_for_load_state("load")  # sizes once the stylesheets apply
         seen[screen] = page.evaluate(SMALL_TARGETS)
 
     page.goto(f"{live_server.url}/terminal/login")

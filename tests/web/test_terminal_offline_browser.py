@@ -10,10 +10,10 @@ import json
 import sqlite3
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.web.conftest import LiveServer
-from tests.web.test_terminal_browser import sign_in
+from tests.web.test_terminal_browser import sign_in, to_confirm, web_purchases
 
 QUEUE = """() => new Promise((resolve, reject) => {
   const opened = indexedDB.open("coalition-terminal", 1);
@@ -142,3 +142,30 @@ def test_a_step_of_a_sale_without_network_comes_back_to_the_offline_sale(live_se
     page.get_by_role("button", name="Find the customer").click()  # the post fails: the service worker sends it back
     expect(page.get_by_role("heading", name="Offline sale")).to_be_visible()
     expect(page.locator("#offline-customer")).to_have_value("1000-0001")
+
+
+def test_a_booked_purchase_whose_receipt_does_not_come_at_once_still_shows_its_receipt(
+    live_server: LiveServer, page: Page
+) -> None:
+    """The server booked the sale and answered with its receipt's address, but the network (just back, or flapping)
+    fails the receipt's page: the terminal asks again, then says the purchase is booked and its receipt on its way,
+    and shows the receipt itself once the page comes; never the first screen, where the basket might be sold twice."""
+    sign_in(page, live_server)
+    _installed(page)
+    lost: list[str] = []
+
+    def flap(route: Route) -> None:
+        if len(lost) < 6:  # more failures than the service worker's own retries (4): its waiting page shows
+            lost.append(route.request.url)
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.context.route("**/terminal/receipts/**", flap)
+    to_confirm(page, "1000-0001", "2000.00", "0")
+    page.get_by_role("button", name="Confirm the purchase").click()
+    expect(page.get_by_role("heading", name="Receipt on its way")).to_be_visible(timeout=15_000)
+    assert web_purchases(live_server) == [("10000001", 2000_00, 0, 60, "anna")]  # booked, once
+    expect(page.get_by_role("heading", name="Purchase saved")).to_be_visible(timeout=15_000)  # it tries by itself
+    assert len(lost) == 6 and len(set(lost)) == 1
+    assert web_purchases(live_server) == [("10000001", 2000_00, 0, 60, "anna")]

@@ -8,6 +8,9 @@
 const CACHE = "coalition-terminal-v1";
 const HOME = "/terminal";
 const REFUND = "/terminal/refund";
+const RECEIPTS = "/terminal/receipts/";
+const NAVIGATION_RETRY_DELAYS_MS = [250, 500, 1000, 2000];
+const RECEIPT_REFRESH_S = 3;
 const PAGES = [HOME, REFUND];  // the screens that work offline (their offline forms are in terminal_offline.js)
 const SHELL = [
   HOME,
@@ -65,6 +68,28 @@ function offlineAnswer() {
   });
 }
 
+function pause(ms) {
+  return new Promise(function (resolve) { setTimeout(resolve, ms); });
+}
+
+function fetchRetrying(request, delays) {
+  return fetch(request).catch(function (error) {
+    if (!delays.length) throw error;
+    return pause(delays[0]).then(function () { return fetchRetrying(request, delays.slice(1)); });
+  });
+}
+
+// The purchase is booked (the server answered with its receipt's address); only the receipt's page did not come.
+function receiptLater() {
+  const page = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">" +
+    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">" +
+    "<meta http-equiv=\"refresh\" content=\"" + RECEIPT_REFRESH_S + "\"><title>Receipt on its way</title>" +
+    "<link rel=\"stylesheet\" href=\"/static/app.css\"></head><body><main id=\"main\" class=\"card\">" +
+    "<h1>Receipt on its way</h1><p role=\"status\">The purchase is booked. Its receipt shows as soon as the " +
+    "server answers again; this page tries again by itself.</p></main></body></html>";
+  return new Response(page, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
+}
+
 self.addEventListener("fetch", function (event) {
   const request = event.request;
   const url = new URL(request.url);
@@ -83,7 +108,11 @@ self.addEventListener("fetch", function (event) {
       }));
       return;
     }
-    event.respondWith(fetch(request).catch(function () {
+    // a network just back (or flapping) fails a request or two: a receipt or a customer's page is asked for again
+    // before the terminal gives up on it; a receipt is never swapped for the first screen, where a cashier who sees
+    // no receipt might sell the same basket again
+    event.respondWith(fetchRetrying(request, NAVIGATION_RETRY_DELAYS_MS).catch(function () {
+      if (url.pathname.startsWith(RECEIPTS)) return receiptLater();
       return kept(HOME).then(function (found) { return found ? Response.redirect(HOME, 303) : offlineAnswer(); });
     }));
     return;
