@@ -164,6 +164,18 @@ def test_lookup_of_an_empty_or_too_long_identifier_is_invalid(raw: str) -> None:
     assert error.value.field == "customer"
 
 
+def test_lookup_candidates_are_kept_per_text_and_region_and_a_refusal_is_never_kept() -> None:
+    # kept: every purchase asks for its customer's candidates
+    assert lookup_candidates("8 912 000 00 03", "RU") is lookup_candidates("8 912 000 00 03", "RU")
+    assert lookup_candidates("8 912 000 00 03", "RU") == lookup_candidates.__wrapped__("8 912 000 00 03", "RU")
+    assert "+79120000003" in lookup_candidates("8 912 000 00 03", "RU")
+    assert "+79120000003" not in lookup_candidates("8 912 000 00 03", None)  # kept per region too
+    for _ in range(2):  # refused each time it is asked, naming the field
+        with pytest.raises(InvalidInput) as error:
+            lookup_candidates("  ")
+        assert error.value.field == "customer"
+
+
 @given(
     st.sampled_from(list(IdentifierKind)),
     st.from_regex(r"\A[0-9]{7,15}\Z", fullmatch=True),
