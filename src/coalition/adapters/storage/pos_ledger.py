@@ -3,6 +3,7 @@ taking from and adding lots, and the ledger's reads for jobs and visits."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -67,6 +68,13 @@ _CHANGE_LOT = "UPDATE lots SET points = points + $2, remaining = remaining + $3 
 _RECORD_TAKE = "INSERT INTO lot_takes (tx_id, lot_id, points) VALUES ($1, $2, $3)"
 
 
+@functools.lru_cache(maxsize=64)
+def _peek_member_points_sql(backend: str, value_matches: str) -> str:
+    """The member's read as sent: the same few texts on every purchase (PostgreSQL's is one, its candidates an
+    array), formatted once each."""
+    return _PEEK_MEMBER_POINTS.format(value_matches=value_matches, card_join=CARD_JOIN[backend])
+
+
 class SqlLedger(SqlMembers):
     """The `LedgerPort` in SQL; it finds members as `SqlMembers` does before it reads their points."""
 
@@ -96,16 +104,14 @@ class SqlLedger(SqlMembers):
         self, network_id: int, candidates: Sequence[str]
     ) -> tuple[MemberRef, MemberPoints, int] | None:
         """The member, their points and the points' version in one consistent read, without a lock."""
-        value_matches, arguments = self.db.any_of("i.value", 2, candidates)
-        rows = await self.db.fetch(
-            _PEEK_MEMBER_POINTS.format(value_matches=value_matches, card_join=CARD_JOIN[self.db.backend]),
-            network_id,
-            *arguments,
-        )
+        db = self.db
+        value_matches, arguments = db.any_of("i.value", 2, candidates)
+        rows = await db.fetch(_peek_member_points_sql(db.backend, value_matches), network_id, *arguments)
         if not rows:
             return None
-        best_value = min((row["value"] for row in rows), key=list(candidates).index)
-        mine = [row for row in rows if row["value"] == best_value]
+        # most reads find one member by one identifier (one row per open lot): no candidate to rank
+        value = rows[0]["value"]
+        mine = rows if all(row["value"] == value for row in rows) else self._best(rows, candidates)
         return member_of(mine[0]), self.points_from_rows(mine), int(mine[0]["version"])
 
     async def peek_member_points_paying(
