@@ -25,6 +25,8 @@ async def completed_items(
 ) -> tuple[ItemInput, ...]:
     """The items with the catalogue's category and price where they sent none; the same tuple when none lacks
     them or the catalogue has none of their SKUs (parse_basket then refuses a line still without its price)."""
+    if not items:  # most purchases send only their amount
+        return items
     return (await completed_baskets(uow, ctx, (items,), currency))[0]
 
 

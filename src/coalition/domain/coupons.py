@@ -59,6 +59,8 @@ def normalize_code(code: str, *, field: str) -> str:
 
 
 def normalize_codes(codes: Sequence[str], *, field: str = "coupons") -> tuple[str, ...]:
+    if not codes:  # most purchases present none
+        return ()
     if len(codes) > MAX_COUPONS_PER_PURCHASE:
         raise InvalidInput(f"at most {MAX_COUPONS_PER_PURCHASE} coupons per purchase", field=field)
     normalized = tuple(normalize_code(code, field=f"{field}[{index}]") for index, code in enumerate(codes))
