@@ -136,6 +136,7 @@ class NewRefund:
     cashier_login: str | None = None
 
 
+@fast_init  # one a purchase: its nine fields set as slots, not through object.__setattr__
 @dataclass(frozen=True, slots=True)
 class PurchaseWrite:
     """Everything a purchase writes, planned before writing so storage can send it in one round trip."""
