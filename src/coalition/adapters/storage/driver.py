@@ -269,6 +269,28 @@ async def _keep_session(_connection: asyncpg.Connection) -> None:
     RESET ALL; asyncpg's default reset costs one more round trip per transaction."""
 
 
+class PooledConnection:
+    """`AsyncpgPool.connection()`: acquired when the block starts, released when it ends, however it ends. A class
+    rather than an `asynccontextmanager`: every single purchase enters one, and the generator's frames, `anext` and
+    `athrow` cost ~1 µs more."""
+
+    __slots__ = ("_db", "_owner", "_pool")
+
+    def __init__(self, owner: AsyncpgPool) -> None:
+        self._owner = owner
+        self._pool: asyncpg.Pool | None = None
+        self._db: AsyncpgDb | None = None
+
+    async def __aenter__(self) -> AsyncpgDb:
+        self._pool = pool = await self._owner.pool()
+        self._db = db = AsyncpgDb(await pool.acquire(), self._owner._fresh)
+        return db
+
+    async def __aexit__(self, *_exception: object) -> None:  # never swallows what the block raised
+        if self._pool is not None and self._db is not None:
+            await self._pool.release(self._db.connection)  # a dead one is dropped: the pool reconnects that slot
+
+
 class AsyncpgPool:
     """An asyncpg pool opened on first use (it needs the running event loop)."""
 
@@ -300,14 +322,9 @@ class AsyncpgPool:
         await pool.release(dead)
         return await pool.acquire()
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncpgDb]:
-        pool = await self.pool()
-        db = AsyncpgDb(await pool.acquire(), self._fresh)
-        try:
-            yield db
-        finally:
-            await pool.release(db.connection)  # a dead one is dropped: the pool reconnects that slot on next use
+    def connection(self) -> PooledConnection:
+        """A connection of the pool for one `async with` block (no transaction: each statement commits)."""
+        return PooledConnection(self)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncpgDb]:
