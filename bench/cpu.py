@@ -9,7 +9,11 @@ says which code ran).
     .venv/bin/python -m bench.cpu batch            # POST /v1/purchases/batch ×1000 through the ASGI app (no uvicorn)
     .venv/bin/python -m bench.cpu single           # purchases through the application layer, 16 at once
     .venv/bin/python -m bench.cpu single-asgi      # POST /v1/purchases through the ASGI app (no uvicorn), 16 at once
+    .venv/bin/python -m bench.cpu single-replayed  # the application layer alone: `single` with the database replayed
     .venv/bin/python -m bench.cpu devices-asgi     # a device's authorize + charge through the ASGI app, 16 at once
+
+`single-replayed` is the steadiest of them on a loaded host: run two versions at the same time (each with its own
+`PYTHONPATH`, the second after `&`) and compare their medians, which then share one load.
 
 `batch` and `single` write purchases into the database `make bench` loaded (`coalition_bench`, its demo terminal
 and its members `99xxxxxxxx`); run `make bench` once first. `devices-asgi` charges the members `98xxxxxxxx` at the
@@ -152,6 +156,75 @@ async def single(database_url: str, purchases: int, members: int) -> str:
     return (
         f"{cpu_ms / purchases:.3f} ms of CPU per purchase ({purchases} purchases, 16 at once, no HTTP); "
         f"PostgreSQL's backends {pg_ms / purchases:.3f} ms"
+    )
+
+
+async def single_replayed(database_url: str, rounds: int, per_round: int) -> str:
+    """The application layer alone: `single`'s service call, one purchase at a time, with the database's answers
+    replayed — what 600 real purchases of 100 members read (the write answers "written") — so no socket and no
+    asyncpg protocol in the figure; the pool's acquire and release stay real. The thread CPU a purchase, the median
+    of `rounds` rounds."""
+    from coalition.adapters.storage import driver
+    from coalition.application.commands import PurchaseInput, customer_candidates, fingerprint
+    from coalition.settings import Settings
+    from coalition.wiring import build_services
+
+    services = build_services(Settings(database_url=database_url, operator_token=None, public_url="http://bench"))
+    answers: dict[tuple[str, str], Any] = {}
+    real_fetch, real_fetchval = driver.AsyncpgDb.fetch, driver.AsyncpgDb.fetchval
+
+    async def recorded_fetch(db: driver.AsyncpgDb, sql: str, *args: Any) -> Any:
+        answers[(sql, repr(args))] = rows = await real_fetch(db, sql, *args)
+        return rows
+
+    async def replayed_fetch(_db: driver.AsyncpgDb, sql: str, *args: Any) -> Any:
+        return answers[(sql, repr(args))]
+
+    async def written(_db: driver.AsyncpgDb, _sql: str, *_args: Any) -> Any:
+        return 1  # the purchase's write returns its terminal's id when it wrote
+
+    def answer_reads(fetch: Any, fetchval: Any) -> None:
+        driver.AsyncpgDb.fetch = fetch  # type: ignore[method-assign]
+        driver.AsyncpgDb.fetchval = fetchval  # type: ignore[method-assign]
+
+    customers = [f"99{number:08d}" for number in range(1, 101)]
+    try:
+        ctx = await services.pos.authenticate(TERMINAL_KEY)
+
+        async def one(key: str, customer: str, redeem: bool) -> None:
+            body = PurchaseInput(
+                customer=customer,
+                amount=f"{random.randint(1500, 5000)}.00",
+                redeem_points=random.randint(10, 50) if redeem else None,
+                receipt=key,
+            )
+            answer = await services.pos.purchase(ctx, body, key, fingerprint("POST /v1/purchases", key.encode()))
+            if answer.status_code != 201:
+                raise SystemExit(f"a purchase was refused: {answer.body}")
+
+        answer_reads(recorded_fetch, real_fetchval)
+        tag = uuid.uuid4().hex[:10]
+        for index in range(600):  # real purchases: their reads are what the rounds replay
+            await one(f"{tag}-{index}", random.choice(customers), index % 3 == 0)
+        read = " ".join(args for _, args in answers)
+        customers = [customer for customer in customers if f"'{customer}'" in read]
+        for customer in customers:  # looked up once, as a long-running worker has them
+            customer_candidates(customer, region=ctx.phone_region)
+        answer_reads(replayed_fetch, written)
+        per_purchase_us = []
+        for _ in range(rounds):
+            tag = uuid.uuid4().hex[:10]
+            started = time.thread_time()
+            for index in range(per_round):
+                await one(f"{tag}-{index}", random.choice(customers), index % 3 == 0)
+            per_purchase_us.append((time.thread_time() - started) * 1e6 / per_round)
+    finally:
+        answer_reads(real_fetch, real_fetchval)
+        await services.close()
+    rounds_text = ", ".join(f"{us:.1f}" for us in per_purchase_us)
+    return (
+        f"{statistics.median(per_purchase_us):.1f} µs of thread CPU per purchase (median of {rounds} rounds of "
+        f"{per_round}, the database replayed: {rounds_text})"
     )
 
 
@@ -304,19 +377,23 @@ async def devices_asgi(database_url: str, pairs: int) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["rules", "batch", "single", "single-asgi", "devices-asgi"])
+    parser.add_argument("what", choices=["rules", "batch", "single", "single-asgi", "single-replayed", "devices-asgi"])
     parser.add_argument("--database-url", default=os.environ.get("COALITION_BENCH_DB", BENCH_DB))
     parser.add_argument("--evaluations", type=int, default=3000, help="rules: evaluations measured")
     parser.add_argument("--batches", type=int, default=5, help="batch: batches measured")
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--purchases", type=int, default=3200, help="single, devices-asgi: purchases (pairs) measured")
     parser.add_argument("--members", type=int, default=MEMBERS, help="batch, single: members 99xxxxxxxx enrolled")
+    parser.add_argument("--rounds", type=int, default=15, help="single-replayed: rounds measured")
+    parser.add_argument("--per-round", type=int, default=2000, help="single-replayed: purchases a round")
     args = parser.parse_args()
     print(f"code: {os.path.dirname(os.path.dirname(coalition.__file__))}", flush=True)
     if args.what == "rules":
         print(rules(args.evaluations))
     elif args.what == "batch":  # on uvloop, as the server runs
         print(uvloop.run(batch(args.database_url, args.batches, args.batch_size, args.members)))
+    elif args.what == "single-replayed":
+        print(uvloop.run(single_replayed(args.database_url, args.rounds, args.per_round)))
     elif args.what == "single-asgi":
         print(uvloop.run(single_asgi(args.database_url, args.purchases, args.members)))
     elif args.what == "devices-asgi":
