@@ -13,7 +13,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from coalition.demo import DEMO_ADMIN_KEY, OUTLETS
-from tests.web.conftest import PHONE, LiveServer
+from tests.web.conftest import PHONE, RULES_API_TIMEOUT_S, LiveServer
 from tests.web.layout import box_px, styled_evaluate
 from tests.web.test_terminal_browser import facts, sign_in
 
@@ -39,7 +39,11 @@ RULES = {
 
 
 def _admin(live_server: LiveServer) -> httpx.Client:
-    return httpx.Client(base_url=live_server.url, headers={"Authorization": f"Bearer {DEMO_ADMIN_KEY}"})
+    return httpx.Client(
+        base_url=live_server.url,
+        headers={"Authorization": f"Bearer {DEMO_ADMIN_KEY}"},
+        timeout=RULES_API_TIMEOUT_S,
+    )
 
 
 def _publish_with_gifts(live_server: LiveServer, gifts: int) -> None:
