@@ -106,6 +106,35 @@ def test_offline_sales_are_kept_survive_a_reload_and_upload_once(live_server: Li
     assert len(_points_and_sales(live_server)[1]) == 2
 
 
+def test_an_upload_the_network_just_back_fails_is_tried_again_within_seconds(
+    live_server: LiveServer, page: Page
+) -> None:
+    """The network returns but fails the upload's first requests (a network just back, or flapping, fails a request or
+    two): the page tries again within seconds, not at its next 20 s round, and each sale goes up once."""
+    sign_in(page, live_server)
+    _installed(page)
+    page.context.set_offline(True)
+    expect(page.get_by_role("heading", name="Offline sale")).to_be_visible()
+    _sell_offline(page, "1000-0001", "1500")
+    _sell_offline(page, "1000-0001", "400")
+    expect(page.locator("#offline-queue-count")).to_have_text("Awaiting upload: 2")
+    lost: list[str] = []
+
+    def flap(route: Route) -> None:
+        if len(lost) < 3:  # the first try when the network returns, and the next two
+            lost.append(route.request.url)
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.context.route("**/terminal/offline-sales", flap)
+    page.context.set_offline(False)
+    expect(page.locator("#offline-queue")).to_be_hidden(timeout=15_000)  # two rounds of 20 s would be 40 s
+    assert len(lost) == 3
+    assert page.evaluate(QUEUE) == []
+    assert _points_and_sales(live_server) == (105 + 45 + 12, [(1500_00, 0, 45, "anna"), (400_00, 0, 12, "anna")])
+
+
 def test_a_sale_the_server_refuses_stays_with_its_reason(live_server: LiveServer, page: Page) -> None:
     sign_in(page, live_server)
     _installed(page)
