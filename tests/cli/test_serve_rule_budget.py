@@ -1,6 +1,11 @@
 """Issue 12, hole 1, against a real server: a draft whose condition would freeze a worker is refused while the same
 worker keeps answering /health within 100 ms (before the cost budget, it evaluated the condition 602 times, about
-0.1 s each, holding Python's lock: /health waited a minute)."""
+0.1 s each, holding Python's lock: /health waited a minute).
+
+The 100 ms are the worker's own: the processor time the server spends while one /health waits for its answer. On a
+loaded host (CI's two cores under three test processes) a /health also waits for a core, which says nothing of the
+worker (one answer in 20 took 97 ms here at load 13 with no draft to blame); a worker frozen by the draft spends the
+freeze's processor time inside that wait. Every answer must still come within the client's 2 s."""
 
 from __future__ import annotations
 
@@ -14,10 +19,19 @@ from pathlib import Path
 
 import httpx
 
-from tests.cli.test_serve import VENV_BIN, _free_port, _healthy, _wait_until
+from tests.cli.test_serve import VENV_BIN, _children, _free_port, _healthy, _wait_until
 
 DIGITS = "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]"
 PUT_TIMEOUT_SECONDS = 10  # the old code needed minutes: the test fails then, rather than hang the suite
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system processor time the processes have used so far (/proc/<pid>/stat, fields 14 and 15)."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _freezing_condition() -> str:
@@ -64,21 +78,25 @@ def test_a_worker_answers_health_within_100_ms_while_a_freezing_draft_is_refused
             except httpx.TimeoutException as error:
                 answer["error"] = error
 
+        served = [server.pid, *_children(server.pid)]  # the server and its worker, if it runs one apart
         latencies: list[float] = []
+        worked: list[float] = []  # the server's processor time during each /health
         with httpx.Client(timeout=2) as health:
             health.get(f"{base}/health")  # the connection is open before the draft arrives
             saving = threading.Thread(target=save)
             saving.start()
             while saving.is_alive() or len(latencies) < 20:
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), _cpu_seconds(served)
                 try:
                     assert health.get(f"{base}/health").status_code == 200
                     latencies.append(time.perf_counter() - started)
                 except httpx.TimeoutException:
                     latencies.append(float("inf"))
+                worked.append(_cpu_seconds(served) - cpu)
                 time.sleep(0.01)
             saving.join()
-        assert max(latencies) < 0.1, sorted(latencies)[-5:]
+        assert max(worked) < 0.1, (sorted(worked)[-5:], sorted(latencies)[-5:])
+        assert max(latencies) < float("inf"), sorted(latencies)[-5:]  # none waited the client's 2 s
         assert "error" not in answer, f"the draft was not answered within {PUT_TIMEOUT_SECONDS} s"
         response = answer["response"]
         assert isinstance(response, httpx.Response)

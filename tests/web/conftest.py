@@ -36,6 +36,10 @@ CHROMIUM_ARGS = [
 ]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PHONE = {"width": 360, "height": 740}
+# a rule set's draft is checked for conflicts over sampled baskets when it is saved: about a second of the server's
+# work here, more than httpx's default 5 s on a loaded host (CI's two cores under three test processes)
+RULES_API_TIMEOUT_S = 60
+RULES_SAVE_TIMEOUT_MS = RULES_API_TIMEOUT_S * 1000  # the same through the console (Playwright's expect waits 5 s)
 
 
 @pytest.fixture()

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from coalition.demo import DEMO_ADMIN_KEY, OUTLETS
+from tests.web.conftest import RULES_API_TIMEOUT_S
 
 SHOP_KEY, CAFE_KEY, PARK_KEY = (outlet.terminal_key for outlet in OUTLETS)
 # Over the demo network: points that expire in 30 days, and a coffee at the café for a check from 1,000.00 at the shop
@@ -39,7 +40,7 @@ def _call(http: httpx.Client, method: str, path: str, key: str, body: Any = None
 def member_with_history(url: str, card: str, address: str) -> dict[str, Any]:
     """Through the JSON API of the demo server at `url`: a member with an e-mail address, a purchase of 2,480.00 at
     the shop (124 points that expire in 30 days, and a coffee to collect at the café), and a visit to the park."""
-    with httpx.Client(base_url=url) as http:
+    with httpx.Client(base_url=url, timeout=RULES_API_TIMEOUT_S) as http:
         gift_type = {"code": "free-coffee", "name": "A free coffee", "price": "150.00", "valid_days": 7}
         _call(http, "POST", "/v1/admin/gift-types", DEMO_ADMIN_KEY, gift_type | {"partners": ["Blue Cup Café"]}, 201)
         _call(http, "PUT", "/v1/admin/rule-sets/draft", DEMO_ADMIN_KEY, RULES)

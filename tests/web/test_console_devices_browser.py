@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.web.conftest import PHONE, LiveServer
+from tests.web.layout import styled_evaluate
 from tests.web.test_accessibility import CHECKS
 from tests.web.test_console_members_browser import DESKTOP, sign_in_as_administrator
 
@@ -28,7 +29,7 @@ def screen(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
 def test_the_administrator_registers_a_device_and_sees_it_online(live_server: LiveServer, screen: Page) -> None:
     sign_in_as_administrator(screen, live_server, "/console/devices")
     expect(screen.get_by_role("heading", name="Devices", level=1)).to_be_visible()
-    assert screen.evaluate(CHECKS) == []
+    assert styled_evaluate(screen, CHECKS) == []
 
     form = screen.locator("#device-register")
     form.get_by_label("Partner").select_option(label="Aqua Park")
@@ -41,7 +42,7 @@ def test_the_administrator_registers_a_device_and_sees_it_online(live_server: Li
     expect(screen.locator("#hours_mon")).to_have_attribute("aria-invalid", "true")
     expect(screen.locator("#hours_mon-error")).to_be_visible()
     expect(form.get_by_label("Device's name")).to_have_value("Arcade: Pinball")
-    assert screen.evaluate(CHECKS) == []
+    assert styled_evaluate(screen, CHECKS) == []
 
     screen.locator("#device-register").get_by_label("Monday").fill("10:00-22:00")
     screen.locator("#device-register").get_by_role("button", name="Register the device and make its key").click()
@@ -50,7 +51,7 @@ def test_the_administrator_registers_a_device_and_sees_it_online(live_server: Li
     assert key.startswith("dev_")
     row = screen.locator("#devices").get_by_role("row", name="Arcade: Pinball")
     expect(row).to_contain_text("silent")
-    assert screen.evaluate(CHECKS) == []
+    assert styled_evaluate(screen, CHECKS) == []
 
     beat = httpx.post(
         f"{live_server.url}/v1/devices/heartbeat",
@@ -69,4 +70,4 @@ def test_the_administrator_registers_a_device_and_sees_it_online(live_server: Li
     screen.locator("#device-edit").get_by_role("button", name="Save").click()
     expect(screen.get_by_role("status")).to_have_text("The device's prices, hours and limits were saved.")
     expect(screen.locator("#per_use")).to_have_value("60.00")
-    assert screen.evaluate(CHECKS) == []
+    assert styled_evaluate(screen, CHECKS) == []

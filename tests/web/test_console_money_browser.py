@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 from coalition.adapters.web import formatting
 from coalition.demo import MEMBERS, OUTLETS
 from tests.web.conftest import PHONE, LiveServer
+from tests.web.layout import styled_evaluate
 from tests.web.test_accessibility import CHECKS
 from tests.web.test_console_members_browser import DESKTOP, sign_in_as_administrator
 
@@ -68,7 +69,7 @@ def test_the_administrator_reads_a_wallet_sets_credit_and_reads_the_money_page(
     expect(history.get_by_role("row")).to_have_count(3)  # the header, the payment, the top-up
     expect(history.get_by_role("row").nth(1)).to_contain_text("payment · Café counter")
     expect(history.get_by_role("row").nth(2)).to_contain_text("top-up · Ticket office")
-    assert screen.evaluate(CHECKS) == []
+    assert styled_evaluate(screen, CHECKS) == []
 
     wallet.get_by_label("Credit limit (0: none)").fill("20.00")
     wallet.get_by_role("button", name="Save the limits").click()
@@ -88,7 +89,7 @@ def test_the_administrator_reads_a_wallet_sets_credit_and_reads_the_money_page(
     outlets = screen.locator("#money-per-outlet")
     expect(outlets.get_by_role("row", name="Ticket office")).to_contain_text(f"1 · {rub(10000)}")
     expect(outlets.get_by_role("row", name="Café counter")).to_contain_text(rub(3000))
-    assert screen.evaluate(CHECKS) == []
+    assert styled_evaluate(screen, CHECKS) == []
 
 
 def test_the_member_reads_their_wallet_on_their_page(live_server: LiveServer, browser: Browser) -> None:
@@ -109,7 +110,7 @@ def test_the_member_reads_their_wallet_on_their_page(live_server: LiveServer, br
         expect(rows.nth(1)).to_contain_text("Payment, Café counter")
         expect(rows.nth(1)).to_contain_text(rub(-3000))
         expect(rows.nth(2)).to_contain_text("Top-up, Ticket office")
-        assert page.evaluate(CHECKS) == []
+        assert styled_evaluate(page, CHECKS) == []
         page.goto(f"{live_server.url}/me?lang=ru")
         expect(page.get_by_role("region", name="Деньги на моей карте")).to_be_visible()
     finally:

@@ -8,7 +8,7 @@ import re
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.web.conftest import LiveServer
+from tests.web.conftest import RULES_SAVE_TIMEOUT_MS, LiveServer
 
 ADMIN_KEY = "adm_demo_network"
 
@@ -46,7 +46,9 @@ def test_the_bonus_form_is_saved_its_yaml_shown_and_published(page: Page, live_s
 
     page.get_by_role("link", name="Publish…").click()
     page.get_by_role("button", name="Publish", exact=True).click()
-    expect(page.get_by_role("status")).to_have_text(re.compile(r"Version \d+ is published\."))
+    expect(page.get_by_role("status")).to_have_text(
+        re.compile(r"Version \d+ is published\."), timeout=RULES_SAVE_TIMEOUT_MS
+    )
     with httpx.Client(base_url=live_server.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as api:
         in_force = api.get("/v1/admin/rule-sets").json()["in_force"]
         rules = api.get(f"/v1/admin/rule-sets/{in_force}").json()["rules"]
@@ -71,7 +73,9 @@ def test_the_editor_reopens_with_the_saved_form_until_a_yaml_edit_replaces_it(
     page.get_by_role("group", name="Tier 2").get_by_label("Points may pay up to, % of the check").fill("35")
     page.get_by_label("Welcome bonus, points").fill("100")
     page.get_by_role("button", name="Save as draft").click()
-    expect(page.get_by_role("status")).to_have_text(re.compile(r"Draft version \d+ saved\."))
+    expect(page.get_by_role("status")).to_have_text(
+        re.compile(r"Draft version \d+ saved\."), timeout=RULES_SAVE_TIMEOUT_MS
+    )
     version = re.search(r"\d+", page.get_by_role("status").inner_text())
     assert version is not None
 
@@ -87,7 +91,7 @@ def test_the_editor_reopens_with_the_saved_form_until_a_yaml_edit_replaces_it(
     expect(draft).to_contain_text("bonus-tier-1")
     draft.fill("rules:\n  - code: flat\n    effects:\n      - accrue_percent:\n          percent: '2'\n")
     page.get_by_role("button", name="Save draft").click()
-    expect(page.get_by_role("status")).to_contain_text("saved")
+    expect(page.get_by_role("status")).to_contain_text("saved", timeout=RULES_SAVE_TIMEOUT_MS)
 
     page.goto(f"{live_server.url}/console/rules/editor")  # the form no longer matches the draft: it says so
     expect(start).to_have_text(

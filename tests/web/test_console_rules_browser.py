@@ -9,7 +9,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from coalition.demo import MEMBERS, SALES
-from tests.web.conftest import LiveServer
+from tests.web.conftest import RULES_API_TIMEOUT_S, RULES_SAVE_TIMEOUT_MS, LiveServer
 
 ADMIN_KEY = "adm_demo_network"
 IN_FORCE = {
@@ -24,7 +24,9 @@ CONFLICTING = """
 
 
 def _api(server: LiveServer) -> httpx.Client:
-    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+    return httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=RULES_API_TIMEOUT_S
+    )
 
 
 def _publish_first_version(server: LiveServer) -> None:
@@ -51,7 +53,7 @@ def test_a_rule_edit_with_a_conflict_shown(page: Page, live_server: LiveServer) 
     expect(draft).to_have_value(re.compile(r"code: card-5"))  # the next edit starts from the set in force
     draft.fill(draft.input_value() + CONFLICTING.lstrip("\n"))
     page.get_by_role("button", name="Save draft").click()
-    expect(page.get_by_role("status")).to_have_text("Draft version 2 saved.")
+    expect(page.get_by_role("status")).to_have_text("Draft version 2 saved.", timeout=RULES_SAVE_TIMEOUT_MS)
     conflicts = page.get_by_role("complementary", name="Conflicts")
     expect(conflicts).to_contain_text("1 error(s)")
     expect(conflicts).to_contain_text(
@@ -68,11 +70,11 @@ def test_a_rule_edit_with_a_conflict_shown(page: Page, live_server: LiveServer) 
     assert fixed != draft.input_value()
     draft.fill(fixed)
     page.get_by_role("button", name="Save draft").click()
-    expect(conflicts).to_contain_text("No conflicts found.")
+    expect(conflicts).to_contain_text("No conflicts found.", timeout=RULES_SAVE_TIMEOUT_MS)
 
     page.get_by_role("button", name="Simulate").click()
     simulation = page.locator("#simulation")
-    expect(simulation).to_be_visible()
+    expect(simulation).to_be_visible(timeout=RULES_SAVE_TIMEOUT_MS)
     purchases = simulation.get_by_role("row", name=re.compile("^Purchases"))
     checks = str(sum(len(member.checks) for member in MEMBERS) + len(SALES))  # the demo's members' and walk-in's
     expect(purchases.get_by_role("cell")).to_have_text([checks, checks, "0"])  # recorded and draft
@@ -87,7 +89,7 @@ def test_a_rule_edit_with_a_conflict_shown(page: Page, live_server: LiveServer) 
     page.get_by_role("link", name="Publish…").click()
     expect(page.get_by_role("heading", name="Publish draft version 2?")).to_be_visible()
     page.get_by_role("button", name="Publish", exact=True).click()
-    expect(page.get_by_role("status")).to_have_text("Version 2 is published.")
+    expect(page.get_by_role("status")).to_have_text("Version 2 is published.", timeout=RULES_SAVE_TIMEOUT_MS)
     expect(page.locator("#in-force")).to_contain_text("2")
     history = page.locator("#history")
     expect(history.get_by_role("row", name=re.compile("^Version 2"))).to_contain_text("in force")

@@ -25,7 +25,7 @@ import httpx
 from playwright.sync_api import Browser, Page, expect
 
 from coalition.domain.code128 import decode_b
-from tests.web.conftest import LiveServer
+from tests.web.conftest import RULES_SAVE_TIMEOUT_MS, LiveServer
 from tests.web.layout import scroll_width_px, viewport_width_px
 from tests.web.screenshots import REGISTRATION
 from tests.web.test_terminal_browser import facts
@@ -75,7 +75,9 @@ def _set_the_brief_program(owner: Page, url: str) -> None:
             expect(tier.get_by_label(label)).to_have_value("")
     owner.get_by_label("Minimum check for paying with points").fill("1500.00")
     owner.get_by_role("button", name="Save as draft").click()
-    expect(owner.get_by_role("status")).to_have_text(re.compile(r"^Draft version \d+ saved\.$"))
+    expect(owner.get_by_role("status")).to_have_text(
+        re.compile(r"^Draft version \d+ saved\.$"), timeout=RULES_SAVE_TIMEOUT_MS
+    )
     expect(owner.locator("#program-yaml")).to_contain_text(
         "member.lifetime_spend_minor >= 1000000 && member.lifetime_spend_minor < 5000001"
     )
@@ -84,12 +86,16 @@ def _set_the_brief_program(owner: Page, url: str) -> None:
 
     owner.get_by_role("button", name="Price last month").click()  # a new shop: no purchases last month
     simulation = owner.locator("#editor-simulation")
-    expect(simulation).to_contain_text(f"Discounts and points: {EUR}0.00 with the draft, {EUR}0.00 as recorded.")
+    expect(simulation).to_contain_text(
+        f"Discounts and points: {EUR}0.00 with the draft, {EUR}0.00 as recorded.", timeout=RULES_SAVE_TIMEOUT_MS
+    )
     expect(simulation).to_contain_text("Members: 0, of whom 0 would get a different outcome.")
 
     owner.get_by_role("link", name="Publish…").click()
     owner.get_by_role("button", name="Publish", exact=True).click()
-    expect(owner.get_by_role("status")).to_have_text(re.compile(r"^Version \d+ is published\.$"))
+    expect(owner.get_by_role("status")).to_have_text(
+        re.compile(r"^Version \d+ is published\.$"), timeout=RULES_SAVE_TIMEOUT_MS
+    )
 
     owner.goto(f"{url}/console/rules/editor")  # it opens with the program in force, as typed
     expect(owner.locator("#editor-start")).to_have_text(re.compile(r"^The form shows the program in force"))

@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, expect
 
 from coalition.domain.code128 import decode_b
 from tests.web.conftest import PHONE, LiveServer
+from tests.web.layout import box_px
 from tests.web.screenshots import REGISTRATION
 
 
@@ -73,7 +74,7 @@ def test_a_shop_signs_up_sells_with_its_key_and_a_customer_joins_by_the_qr_code(
         expect(customer.locator("#card-barcode svg")).to_be_visible()
         widths = customer.locator("#card-barcode svg").get_attribute("data-widths")
         assert widths is not None and decode_b(widths) == number
-        box = customer.locator("#card-qr svg").bounding_box()
+        box = box_px(customer.locator("#card-qr svg"))
         assert box is not None and box["width"] >= 200 and box["x"] + box["width"] <= PHONE["width"]
 
         with httpx.Client(base_url=server.url) as api:

@@ -24,7 +24,7 @@ from sqlalchemy import text
 from coalition.demo import DEMO_ADMIN_KEY, OUTLETS
 from coalition.settings import Settings
 from coalition.wiring import build_services
-from tests.web.conftest import PHONE, LiveServer
+from tests.web.conftest import PHONE, RULES_API_TIMEOUT_S, LiveServer
 
 ANNA = OUTLETS[0]
 
@@ -445,7 +445,7 @@ def _publish_gift_and_coupon_rules(live_server: LiveServer) -> None:
             },
         ]
     }
-    with httpx.Client(base_url=live_server.url, headers=admin) as http:
+    with httpx.Client(base_url=live_server.url, headers=admin, timeout=RULES_API_TIMEOUT_S) as http:
         gift = {"code": "free-coffee", "name": "A free coffee", "price": "90.00", "partners": ["Blue Cup Café"]}
         assert http.post("/v1/admin/gift-types", json=gift).status_code == 201
         saved = http.put("/v1/admin/rule-sets/draft", json=rules)

@@ -10,6 +10,7 @@ import sqlite3
 from playwright.sync_api import Page, expect
 
 from tests.web.conftest import PHONE, LiveServer
+from tests.web.layout import box_px, styled_evaluate
 from tests.web.test_terminal_browser import facts, sign_in
 from tests.web.test_terminal_wallet_browser import A11Y_CHECKS
 
@@ -20,7 +21,7 @@ def _count(live_server: LiveServer, sql: str) -> int:
 
 
 def _within_the_phone(page: Page, name: str) -> None:
-    box = page.get_by_role("button", name=name).bounding_box()
+    box = box_px(page.get_by_role("button", name=name))
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] and box["height"] >= 44
 
 
@@ -28,14 +29,14 @@ def test_sell_a_card_ask_its_balance_and_pay_by_it(live_server: LiveServer, page
     sign_in(page, live_server)
     page.get_by_role("link", name="Gift cards").click()
     expect(page.get_by_role("heading", name="Sell a gift card")).to_be_visible()
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
     cards = "SELECT COUNT(*) FROM gift_cards"
     before = _count(live_server, cards)
 
     page.get_by_label("Amount on the card").fill("1 000")
     page.get_by_role("button", name="Next: take the money").click()
     expect(page.locator("#gift-card-take")).to_have_text("Take RUB\xa01,000.00")
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
     _within_the_phone(page, "Confirm the sale")
     assert _count(live_server, cards) == before  # nothing written before the confirm
     page.get_by_label("PIN (optional)").fill("4321")
@@ -44,7 +45,7 @@ def test_sell_a_card_ask_its_balance_and_pay_by_it(live_server: LiveServer, page
     shown = facts(page)
     number = shown["Card number"].replace(" ", "")  # shown in groups of four
     assert len(number) == 19 and shown["On the card"] == "RUB\xa01,000.00" and shown["PIN"] == "asked at every use"
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
     assert _count(live_server, cards) == before + 1
     page.reload()
     expect(page.get_by_role("heading", name="Gift card sold")).to_be_visible()
@@ -56,12 +57,12 @@ def test_sell_a_card_ask_its_balance_and_pay_by_it(live_server: LiveServer, page
     page.get_by_label("PIN (if the card has one)").fill("1111")
     page.get_by_role("button", name="Show the balance").click()
     expect(page.locator("#pin-error")).to_contain_text("4 attempt(s) left")
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
     page.get_by_label("PIN (if the card has one)").fill("4321")
     page.get_by_role("button", name="Show the balance").click()
     expect(page.locator("#gift-card-balance")).to_have_text("RUB\xa01,000.00")
     expect(page.locator("#gift-card-status")).to_have_text("can pay")
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
 
     # a sale of 1,200.00 without points, 1,000.00 of it from the card
     page.get_by_role("link", name="New sale").click()
@@ -77,18 +78,18 @@ def test_sell_a_card_ask_its_balance_and_pay_by_it(live_server: LiveServer, page
     page.get_by_role("button", name="Pay all it can from the gift card").click()
     expect(page.locator("#gift_card-error")).to_contain_text("wrong PIN")
     expect(page.locator("#amount-due")).to_have_text("RUB\xa01,200.00")
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
     pay.get_by_label("Gift card number").fill(number)
     pay.get_by_label("PIN (if the card has one)").fill("4321")
     page.get_by_role("button", name="Pay all it can from the gift card").click()
     expect(page.locator("#gift-card-part")).to_have_text("RUB\xa01,000.00")
     expect(page.locator("#to-collect")).to_have_text("RUB\xa0200.00")
     expect(page.locator("#amount-due")).to_have_text("RUB\xa0200.00")
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
     _within_the_phone(page, "Confirm the purchase")
     page.get_by_role("button", name="Confirm the purchase").click()
     expect(page.locator("#receipt-tender-1")).to_have_text("RUB\xa01,000.00")
     expect(page.locator("#receipt-to-collect")).to_have_text("RUB\xa0200.00")
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
     spent = f"SELECT COUNT(*) FROM gift_cards WHERE number = '{number}' AND balance_minor = 0 AND status = 'spent'"
     assert _count(live_server, spent) == 1

@@ -13,7 +13,8 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from coalition.demo import DEMO_ADMIN_KEY, OUTLETS
-from tests.web.conftest import PHONE, LiveServer
+from tests.web.conftest import PHONE, RULES_API_TIMEOUT_S, LiveServer
+from tests.web.layout import box_px, styled_evaluate
 from tests.web.test_terminal_browser import facts, sign_in
 
 SHOP = OUTLETS[0]
@@ -38,7 +39,11 @@ RULES = {
 
 
 def _admin(live_server: LiveServer) -> httpx.Client:
-    return httpx.Client(base_url=live_server.url, headers={"Authorization": f"Bearer {DEMO_ADMIN_KEY}"})
+    return httpx.Client(
+        base_url=live_server.url,
+        headers={"Authorization": f"Bearer {DEMO_ADMIN_KEY}"},
+        timeout=RULES_API_TIMEOUT_S,
+    )
 
 
 def _publish_with_gifts(live_server: LiveServer, gifts: int) -> None:
@@ -89,15 +94,15 @@ def test_a_gift_is_handed_over_from_the_customers_screen(live_server: LiveServer
     expect(page.get_by_role("heading", name="Gifts to hand over")).to_be_visible()
     buttons = page.get_by_role("button", name="Hand over: A free coffee")
     expect(buttons).to_have_count(2)
-    box = buttons.first.bounding_box()
+    box = box_px(buttons.first)
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] and box["height"] >= 44
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
 
     # the matrix lets only the café hand coffees over: refused, named, nothing handed over, the list kept
     _matrix(live_server, [{"outlet": "Café counter", "counter": "gift:free-coffee", "operations": ["honour"]}])
     buttons.first.click()
     expect(page.locator("#gift-error")).to_contain_text("may not honour gift:free-coffee")
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
     expect(page.get_by_role("button", name="Hand over: A free coffee")).to_have_count(2)
     assert _gift_states(live_server) == ["granted", "granted"]
 
@@ -127,7 +132,7 @@ def test_a_coupon_is_quoted_with_its_effect_and_recorded_on_the_receipt(live_ser
     page.get_by_label("Coupon code").fill("nope-1")
     page.get_by_role("button", name="Continue").click()
     expect(page.locator("#coupons-error")).to_have_text("there is no coupon 'NOPE-1' in this network")
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
     expect(page.get_by_label("Coupon code")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Amount of the check")).to_have_value("800")
 
@@ -137,7 +142,7 @@ def test_a_coupon_is_quoted_with_its_effect_and_recorded_on_the_receipt(live_ser
     expect(page.locator("#coupon-effect")).to_contain_text("discount RUB\xa080.00")
     expect(page.locator("#coupon-effect")).to_contain_text("3 fewer points to earn")  # 3 % of 800.00 − 720.00
     expect(page.locator("#quote-discount")).to_have_text("RUB\xa080.00")
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
     page.get_by_role("button", name="Continue without points").click()
     expect(page.locator("#amount-due")).to_have_text("RUB\xa0720.00")
     expect(page.locator("#coupon-effect")).to_contain_text("SPRING10")
@@ -171,7 +176,7 @@ def test_card_actions_are_folded_on_the_customers_screen(live_server: LiveServer
     page.get_by_text("Cards and card actions").click()
     block.click()
     expect(page.locator("#card-notice")).to_have_text("Card 10000001 is blocked.")
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
     expect(page.get_by_text("This card is blocked; it cannot earn or pay with points.")).to_be_visible()
     page.get_by_role("button", name="Unblock 10000001").click()
     expect(page.locator("#card-notice")).to_have_text("Card 10000001 is unblocked.")

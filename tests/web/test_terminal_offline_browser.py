@@ -106,6 +106,35 @@ def test_offline_sales_are_kept_survive_a_reload_and_upload_once(live_server: Li
     assert len(_points_and_sales(live_server)[1]) == 2
 
 
+def test_an_upload_the_network_just_back_fails_is_tried_again_within_seconds(
+    live_server: LiveServer, page: Page
+) -> None:
+    """The network returns but fails the upload's first requests (a network just back, or flapping, fails a request or
+    two): the page tries again within seconds, not at its next 20 s round, and each sale goes up once."""
+    sign_in(page, live_server)
+    _installed(page)
+    page.context.set_offline(True)
+    expect(page.get_by_role("heading", name="Offline sale")).to_be_visible()
+    _sell_offline(page, "1000-0001", "1500")
+    _sell_offline(page, "1000-0001", "400")
+    expect(page.locator("#offline-queue-count")).to_have_text("Awaiting upload: 2")
+    lost: list[str] = []
+
+    def flap(route: Route) -> None:
+        if len(lost) < 3:  # the first try when the network returns, and the next two
+            lost.append(route.request.url)
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.context.route("**/terminal/offline-sales", flap)
+    page.context.set_offline(False)
+    expect(page.locator("#offline-queue")).to_be_hidden(timeout=15_000)  # two rounds of 20 s would be 40 s
+    assert len(lost) == 3
+    assert page.evaluate(QUEUE) == []
+    assert _points_and_sales(live_server) == (105 + 45 + 12, [(1500_00, 0, 45, "anna"), (400_00, 0, 12, "anna")])
+
+
 def test_a_sale_the_server_refuses_stays_with_its_reason(live_server: LiveServer, page: Page) -> None:
     sign_in(page, live_server)
     _installed(page)
@@ -135,10 +164,12 @@ def test_a_step_of_a_sale_without_network_comes_back_to_the_offline_sale(live_se
     sign_in(page, live_server)
     _installed(page)
     page.get_by_label("Card number or phone").fill("1000-0001")
+    # the device thinks it is online, before the network goes: the page never hears of it (its "offline" event finds
+    # navigator.onLine true, so the online form stays). The other way round the page first showed the offline form,
+    # and the click waited for the queue's next 20 s round to show the online form again.
+    page.evaluate("() => Object.defineProperty(navigator, 'onLine', {get: () => true})")
     page.context.set_offline(True)
-    page.evaluate(
-        "() => Object.defineProperty(navigator, 'onLine', {get: () => true})"
-    )  # the device thinks it is online
+    expect(page.get_by_role("button", name="Find the customer")).to_be_visible()
     page.get_by_role("button", name="Find the customer").click()  # the post fails: the service worker sends it back
     expect(page.get_by_role("heading", name="Offline sale")).to_be_visible()
     expect(page.locator("#offline-customer")).to_have_value("1000-0001")

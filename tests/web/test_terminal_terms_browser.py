@@ -8,7 +8,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from coalition.demo import DEMO_ADMIN_KEY
-from tests.web.conftest import LiveServer
+from tests.web.conftest import RULES_API_TIMEOUT_S, LiveServer
 from tests.web.test_terminal_browser import facts, sign_in
 
 RULES = {
@@ -28,7 +28,11 @@ RULES = {
 
 
 def _publish(live_server: LiveServer) -> None:
-    with httpx.Client(base_url=live_server.url, headers={"Authorization": f"Bearer {DEMO_ADMIN_KEY}"}) as http:
+    with httpx.Client(
+        base_url=live_server.url,
+        headers={"Authorization": f"Bearer {DEMO_ADMIN_KEY}"},
+        timeout=RULES_API_TIMEOUT_S,
+    ) as http:
         saved = http.put("/v1/admin/rule-sets/draft", json=RULES)
         assert saved.status_code == 200 and saved.json()["errors"] == 0, saved.text
         assert http.post("/v1/admin/rule-sets/draft/publish").status_code == 200

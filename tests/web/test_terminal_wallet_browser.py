@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.web.conftest import PHONE, LiveServer
+from tests.web.layout import box_px, styled_evaluate
 from tests.web.test_terminal_browser import ANNA, facts, sign_in
 
 A11Y_CHECKS = (Path(__file__).parent / "a11y.js").read_text(encoding="utf-8")  # labels, names, one h1, contrast
@@ -26,7 +27,7 @@ def _top_ups(live_server: LiveServer) -> int:
 
 
 def _within_the_phone(page: Page, name: str) -> None:
-    box = page.get_by_role("button", name=name).bounding_box()
+    box = box_px(page.get_by_role("button", name=name))
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] and box["height"] >= 44
 
 
@@ -39,7 +40,7 @@ def test_top_up_then_pay_part_by_wallet_and_refund_it(live_server: LiveServer, p
     sign_in(page, live_server)
     _find(page, "1000-0001")
     expect(page.locator("#member-wallet")).to_contain_text("can pay RUB\xa00.00 now")
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
 
     # the top-up: folded on the customer's screen; the amount typed as people type it, then a confirm
     page.get_by_text("Top up the card").click()
@@ -47,7 +48,7 @@ def test_top_up_then_pay_part_by_wallet_and_refund_it(live_server: LiveServer, p
     page.get_by_role("button", name="Continue to the top-up").click()
     expect(page.locator("#top-up-take")).to_have_text("Take RUB\xa01,500.50")
     assert facts(page)["Wallet after the top-up"] == "RUB\xa01,500.50"
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
     _within_the_phone(page, "Confirm the top-up")
     assert _top_ups(live_server) == 0  # nothing written before the confirm
     page.get_by_role("button", name="Confirm the top-up").dblclick()  # a double tap tops up once
@@ -57,7 +58,7 @@ def test_top_up_then_pay_part_by_wallet_and_refund_it(live_server: LiveServer, p
         "New wallet balance": "RUB\xa01,500.50",
         "Wallet can pay": "RUB\xa01,500.50",
     }
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
     assert _top_ups(live_server) == 1
     page.reload()  # the receipt read again: the same, nothing more written
     expect(page.get_by_role("heading", name="Top-up saved")).to_be_visible()
@@ -72,20 +73,20 @@ def test_top_up_then_pay_part_by_wallet_and_refund_it(live_server: LiveServer, p
     page.get_by_role("button", name="No points").click()
     expect(page.locator("#amount-due")).to_have_text("RUB\xa02,000.00")
     expect(page.get_by_role("button", name="Pay RUB\xa01,500.50 from the wallet")).to_be_visible()
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
     page.get_by_label("Or an amount from the wallet").fill("1600")  # more than the wallet holds: refused, nothing
     page.get_by_role("button", name="Pay this amount from the wallet").click()
     expect(page.locator("#wallet-error")).to_have_text("The wallet can pay at most RUB\xa01,500.50 now.")
     expect(page.locator("#amount-due")).to_have_text("RUB\xa02,000.00")
     expect(page.get_by_label("Or an amount from the wallet")).to_have_value("1600")
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
     page.get_by_label("Or an amount from the wallet").fill("500")
     page.get_by_role("button", name="Pay this amount from the wallet").click()
     expect(page.locator("#wallet-notice")).to_have_text("The wallet pays RUB\xa0500.00.")
     expect(page.locator("#amount-due")).to_have_text("RUB\xa01,500.00")  # what to collect at the till
     expect(page.locator("#wallet-part")).to_have_text("RUB\xa0500.00")
     expect(page.locator("#to-collect")).to_have_text("RUB\xa01,500.00")
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
     _within_the_phone(page, "Confirm the purchase")
     page.get_by_role("button", name="Confirm the purchase").click()
     expect(page.get_by_role("heading", name="Purchase saved")).to_be_visible()
@@ -98,7 +99,7 @@ def test_top_up_then_pay_part_by_wallet_and_refund_it(live_server: LiveServer, p
         "Points earned": "60",  # 3 % of 2,000.00: the wallet's money earns points too
         "New balance": "165 = RUB\xa0165.00",
     }
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
     assert _rows(live_server, "SELECT balance_minor FROM wallets") == [(1000_50,)]
 
     # the refund of it all: the wallet's part back into the wallet, the rest handed back at the till
@@ -108,7 +109,7 @@ def test_top_up_then_pay_part_by_wallet_and_refund_it(live_server: LiveServer, p
     expect(page.get_by_role("heading", name="Refund saved")).to_be_visible()
     expect(page.locator("#money-back")).to_have_text("Give back RUB\xa01,500.00 at the till")
     expect(page.locator("#to-wallet")).to_have_text("RUB\xa0500.00")
-    assert page.evaluate(A11Y_CHECKS) == []
+    assert styled_evaluate(page, A11Y_CHECKS) == []
     assert _rows(live_server, "SELECT balance_minor FROM wallets") == [(1500_50,)]
 
 
@@ -123,7 +124,7 @@ def test_every_wallet_screen_passes_the_accessibility_checks(
     screens: dict[str, list[str]] = {}
 
     def check(name: str) -> None:
-        screens[name] = page.evaluate(A11Y_CHECKS)
+        screens[name] = styled_evaluate(page, A11Y_CHECKS)
 
     try:
         page.goto(f"{live_server.url}/terminal/login")

@@ -17,6 +17,9 @@
   const STORE = "offline-sales";
   const UPLOAD_PART = 50;
   const RETRY_MS = 20000;
+  // a network just back (or flapping) fails a request or two: a failed upload is tried again after these, then at the
+  // next round of RETRY_MS
+  const UPLOAD_RETRY_DELAYS_MS = [250, 500, 1000, 2000];
   const REQUEST_TIMEOUT_MS = 15000;
   const AMOUNT = /^[0-9]{1,12}([.,][0-9]{1,2})?$/;
   const SPACES = /[\s\u00a0\u202f\u2009']/g;
@@ -26,6 +29,8 @@
   let unreachable = new URLSearchParams(window.location.search).get("offline") === "1";
   if (unreachable) window.history.replaceState(null, "", window.location.pathname);
   let uploading = false;
+  let quickRetries = 0;  // of UPLOAD_RETRY_DELAYS_MS, since the network came back or the server last answered
+  let quickRetry = null;  // the timer of the next one
 
   function text(template, values) {
     return Object.keys(values).reduce(function (result, name) {
@@ -404,6 +409,7 @@
         if (!part.length) return probe();
         return post(part).then(function (response) {
           unreachable = false;
+          quickRetries = 0;
           return settle(part, response).then(function (goOn) {
             if (goOn) say("");
             return render().then(function () { return goOn ? next() : undefined; });
@@ -411,10 +417,16 @@
         });
       });
     }
-    return next().catch(function () { unreachable = true; }).finally(function () {
+    return next().catch(function () { unreachable = true; retrySoon(); }).finally(function () {
       uploading = false;
       return render();
     });
+  }
+
+  function retrySoon() {
+    if (quickRetry !== null || quickRetries >= UPLOAD_RETRY_DELAYS_MS.length) return;
+    quickRetry = window.setTimeout(function () { quickRetry = null; upload(); }, UPLOAD_RETRY_DELAYS_MS[quickRetries]);
+    quickRetries += 1;
   }
 
   // With nothing to send, whether the server answers again (past the service worker: cache "no-store").
@@ -445,7 +457,11 @@
     }
     firstScreen();
     signOutForgets();
-    window.addEventListener("online", function () { unreachable = false; render().then(upload); });
+    window.addEventListener("online", function () {
+      unreachable = false;
+      quickRetries = 0;
+      render().then(upload);
+    });
     window.addEventListener("offline", render);
     window.setInterval(upload, RETRY_MS);
     render().then(upload);
