@@ -52,7 +52,7 @@ def served(database_url: str, tmp_path: Path):
         env=env,
     )
     try:
-        _wait_until(lambda: _healthy(base) and len(_children(server.pid)) == 2, seconds=90)
+        _wait_until(lambda: _healthy(base) and len(_children(server.pid)) == 2, seconds=180)
         yield base
     finally:
         server.send_signal(signal.SIGTERM)

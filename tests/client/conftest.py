@@ -55,7 +55,7 @@ def demo(database_url: str, tmp_path: Path) -> Iterator[Demo]:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 90  # a loaded CI host can take long to import and migrate
+        deadline = time.monotonic() + 180  # a loaded CI host can take long to import and migrate (76 s seen at load 17)
         while True:
             try:
                 if httpx.get(f"{base}/health", timeout=1).status_code == 200:

@@ -148,7 +148,7 @@ async def test_two_loops_at_once_deliver_each_message_once(settings: Settings) -
             await _purchases(first, network, 12)
             stop = asyncio.Event()
             loops = [asyncio.create_task(outbox_loop(s, stop, idle_wait_s=0.05)) for s in (first, second)]
-            for _ in range(400):
+            for _ in range(1200):  # up to a minute on a loaded host; ends as soon as none is pending
                 pending = await _rows(first, "SELECT id FROM outbox_messages WHERE status = 'pending'")
                 if not pending:
                     break
