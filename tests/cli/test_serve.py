@@ -93,7 +93,7 @@ def _assert_balanced(base: str, workers: list[int], port: int, clients: int) -> 
     keep_alive = [httpx.Client() for _ in range(clients)]
     closed_by_server = 0
     try:
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60  # ends as soon as balanced; a loaded host publishes counts late
         while time.monotonic() < deadline:
             for client in keep_alive:
                 response = client.get(f"{base}/health")

@@ -46,7 +46,9 @@ def _prepare(database_url: str) -> tuple[int, int]:
 
     worker = threading.Thread(target=lambda: asyncio.run(work()))
     worker.start()
-    worker.join(timeout=60)
+    worker.join(timeout=120)  # a loaded CI host is slow to open the services
+    assert not worker.is_alive(), "the set-up thread did not end within 120 s"
+    assert found, "the set-up thread failed (its exception is printed above)"
     return found[0]
 
 
